@@ -1,0 +1,1 @@
+//! Execution: per host on tokio, one connection per host, linear strategy.

@@ -1,0 +1,2 @@
+//! Loading: inventory and playbooks, from YAML (and INI) into typed values that
+//! keep their source origins.

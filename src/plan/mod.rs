@@ -1,0 +1,1 @@
+//! Planning: hosts x tasks, variables with precedence, strict templates.

@@ -1,0 +1,163 @@
+//! Reporting: the executor emits [`Event`]s; reporters turn them into human
+//! output (with live progress), JSON lines, or a JUnit file. Values of a
+//! `no_log` task are already masked before an event is built.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::modules::TaskResult;
+
+/// What a task is, for display.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskInfo {
+    /// The task's name, or `module args` when it has none.
+    pub name: String,
+    pub module: String,
+    /// `file:line:col` of the task.
+    pub origin: String,
+    pub is_handler: bool,
+    /// The play this task belongs to.
+    pub play: String,
+}
+
+/// How one host ended one task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+}
+
+/// One host's result for one task (or one loop item of it).
+#[derive(Clone, Debug, Serialize)]
+pub struct HostResult {
+    pub host: String,
+    pub outcome: Outcome,
+    /// The failure was ignored (`ignore_errors` / `ignore_unreachable`).
+    pub ignored: bool,
+    /// Loop item label, when the task loops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// `delegate_to` target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
+    /// The result, masked when the task is `no_log`.
+    pub result: TaskResult,
+    pub elapsed: Duration,
+    /// Start time, Unix epoch seconds with fractions.
+    pub started_at: f64,
+    /// Check mode was on for this task.
+    pub check_mode: bool,
+}
+
+/// Per-host counters, as in Ansible's PLAY RECAP. `ok` counts changed tasks too.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+/// One timed task, for the "slowest tasks" list.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskTiming {
+    pub task: String,
+    pub origin: String,
+    /// Wall time from the task's start to the last host finishing it.
+    pub elapsed: Duration,
+}
+
+/// The end of a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Recap {
+    pub hosts: BTreeMap<String, HostStats>,
+    /// Slowest first.
+    pub slowest: Vec<TaskTiming>,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    PlayStart {
+        name: String,
+        hosts: Vec<String>,
+    },
+    TaskStart {
+        task: TaskInfo,
+        hosts: Vec<String>,
+    },
+    /// A host begins the current task (drives the spinner).
+    HostStart {
+        host: String,
+        task: TaskInfo,
+    },
+    HostResult {
+        task: TaskInfo,
+        result: HostResult,
+    },
+    /// A run-level note (e.g. a task skipped in check mode, deprecated syntax).
+    Warning {
+        host: Option<String>,
+        message: String,
+    },
+    /// The run stopped early: which host, at which task, and what state it left.
+    Stopped {
+        reason: String,
+    },
+    Recap(Recap),
+}
+
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+    /// Called once at the end; writes files (JUnit) and clears progress bars.
+    fn finish(&self) {}
+}
+
+/// Sends every event to several reporters.
+#[derive(Default)]
+pub struct Fanout {
+    reporters: Vec<Box<dyn Reporter>>,
+}
+
+impl Fanout {
+    pub fn new(reporters: Vec<Box<dyn Reporter>>) -> Fanout {
+        Fanout { reporters }
+    }
+}
+
+impl Reporter for Fanout {
+    fn event(&self, event: &Event) {
+        for r in &self.reporters {
+            r.event(event);
+        }
+    }
+    fn finish(&self) {
+        for r in &self.reporters {
+            r.finish();
+        }
+    }
+}
+
+/// Keeps every event; for tests.
+#[derive(Default)]
+pub struct Collector {
+    pub events: Mutex<Vec<Event>>,
+}
+
+impl Reporter for Collector {
+    fn event(&self, event: &Event) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event.clone());
+        }
+    }
+}

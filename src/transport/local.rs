@@ -1,0 +1,101 @@
+//! The `local` transport: scripts run on the controller through a child `sh`.
+
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use super::{command_line, ExecOutput, ExecRequest, TransportError};
+
+#[derive(Debug, Default)]
+pub struct LocalConnection;
+
+impl LocalConnection {
+    pub fn new() -> LocalConnection {
+        LocalConnection
+    }
+
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command_line(request))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| TransportError::Other(format!("cannot start sh: {e}")))?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| TransportError::Other("no stdin pipe".into()))?;
+        let script = request.script.clone();
+        let writer = tokio::spawn(async move {
+            let _ = stdin.write_all(script.as_bytes()).await;
+            let _ = stdin.shutdown().await;
+        });
+        let pid = child.id();
+        let wait = child.wait_with_output();
+        let output = match request.timeout {
+            Some(limit) => match tokio::time::timeout(limit, wait).await {
+                Ok(out) => out,
+                Err(_) => {
+                    // The script may have started children; end the whole group we created.
+                    if let Some(pid) = pid {
+                        // SAFETY: kill(2) on a process group id we created; no memory is touched.
+                        unsafe {
+                            libc::kill(-(pid as i32), libc::SIGKILL);
+                        }
+                    }
+                    return Err(TransportError::Timeout(limit));
+                }
+            },
+            None => wait.await,
+        }
+        .map_err(|e| TransportError::Other(format!("waiting for sh: {e}")))?;
+        let _ = writer.await;
+        Ok(ExecOutput {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn runs_script_from_stdin_with_empty_stdin_for_commands() {
+        let conn = LocalConnection::new();
+        let out = conn
+            .exec(&ExecRequest {
+                script: "echo one\nread x || echo no-input\necho two >&2\nexit 3\n".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, "one\nno-input\n");
+        assert_eq!(out.stderr, "two\n");
+        assert_eq!(out.code, Some(3));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_script() {
+        let conn = LocalConnection::new();
+        let started = std::time::Instant::now();
+        let err = conn
+            .exec(&ExecRequest {
+                script: "sleep 5".into(),
+                timeout: Some(Duration::from_millis(200)),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TransportError::Timeout(_)));
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+}

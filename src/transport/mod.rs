@@ -1,0 +1,143 @@
+//! How a script reaches a host. One connection per host, opened once and reused
+//! for every task of the run.
+//!
+//! A transport runs exactly one thing: a POSIX shell script, sent on the
+//! remote shell's standard input (`sh -c 'eval "$(cat)"'`), so there is no
+//! argument-length limit and a module's data (file content, stdin for a
+//! command) travels inside the script. The script has read all of its input
+//! before it starts, so commands in it see an empty stdin.
+
+pub mod local;
+pub mod ssh;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The remote command line every transport runs: read the whole script, then run it.
+pub const SCRIPT_RUNNER: &str = r#"sh -c 'eval "$(cat)"'"#;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionKind {
+    Local,
+    Ssh,
+}
+
+/// Everything needed to open a connection, taken from inventory vars and CLI flags.
+#[derive(Clone, Debug)]
+pub struct ConnectionSpec {
+    /// The inventory name, for messages.
+    pub host_name: String,
+    pub kind: ConnectionKind,
+    /// `ansible_host`, or the inventory name.
+    pub address: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    /// `baton_ssh_known_hosts_file` / `ansible_ssh_known_hosts_file`.
+    pub known_hosts: Option<PathBuf>,
+    /// `baton_ssh_config_file`, or `-F FILE` from `ansible_ssh_common_args`.
+    pub ssh_config: Option<PathBuf>,
+    /// `-o Key=Value` pairs from `ansible_ssh_common_args` / `ansible_ssh_extra_args`.
+    pub ssh_options: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    /// `--ssh-accept-new`: learn unknown host keys, still refuse changed ones.
+    pub accept_new_host_keys: bool,
+}
+
+impl ConnectionSpec {
+    pub fn local(host_name: &str) -> ConnectionSpec {
+        ConnectionSpec {
+            host_name: host_name.to_string(),
+            kind: ConnectionKind::Local,
+            address: host_name.to_string(),
+            port: None,
+            user: None,
+            private_key: None,
+            known_hosts: None,
+            ssh_config: None,
+            ssh_options: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            accept_new_host_keys: false,
+        }
+    }
+}
+
+/// One script to run.
+#[derive(Clone, Debug, Default)]
+pub struct ExecRequest {
+    pub script: String,
+    /// Run as this user through `sudo -n -u USER` (become).
+    pub become_user: Option<String>,
+    /// Kill the remote script after this long; `TransportError::Timeout` then.
+    pub timeout: Option<Duration>,
+}
+
+/// What the script did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit status; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The host could not be reached or the connection dropped.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The host key is unknown or changed; never retried.
+    #[error("host key verification failed: {0}")]
+    HostKey(String),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl TransportError {
+    /// Whether the host should be counted UNREACHABLE (rather than the task FAILED).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, TransportError::Unreachable(_) | TransportError::HostKey(_))
+    }
+}
+
+/// An open connection to one host.
+pub enum Connection {
+    Local(local::LocalConnection),
+    Ssh(ssh::SshConnection),
+}
+
+impl Connection {
+    pub async fn open(spec: &ConnectionSpec) -> Result<Connection, TransportError> {
+        match spec.kind {
+            ConnectionKind::Local => Ok(Connection::Local(local::LocalConnection::new())),
+            ConnectionKind::Ssh => Ok(Connection::Ssh(ssh::SshConnection::open(spec).await?)),
+        }
+    }
+
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
+        match self {
+            Connection::Local(c) => c.exec(request).await,
+            Connection::Ssh(c) => c.exec(request).await,
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Connection::Local(_) => {}
+            Connection::Ssh(c) => c.close().await,
+        }
+    }
+}
+
+/// The command line for a request: the script runner, behind sudo for become.
+pub fn command_line(request: &ExecRequest) -> String {
+    match &request.become_user {
+        Some(user) => format!(
+            "sudo -n -H -u {} -- {SCRIPT_RUNNER}",
+            crate::modules::script::quote(user)
+        ),
+        None => SCRIPT_RUNNER.to_string(),
+    }
+}

@@ -1,0 +1,560 @@
+//! The one place that parses YAML.
+//!
+//! serde_yaml drops source positions once a document parses, and baton needs
+//! them long after loading: an undefined variable at run time must still name
+//! its file and line. So documents are read through yaml-rust2's event parser
+//! into a [`Node`] tree where every value keeps its [`Origin`]. Plain scalars
+//! follow YAML 1.1 typing (`yes`/`no`/`on`/`off` are booleans), as Ansible does.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::error::InputError;
+
+/// A loaded text file (or a synthetic one, such as `-e` on the command line).
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
+        let text: Arc<str> = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Arc::new(SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Arc<SourceFile>, InputError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(SourceFile::new(path, text)),
+            Err(e) => Err(InputError::plain(format!("cannot read {}: {e}", path.display()))
+                .with_help("check the path; relative paths are taken from the current directory")),
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Byte offset of a 1-based line and 0-based column (in chars).
+    fn offset_of(&self, line: usize, col: usize) -> usize {
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.text.len());
+        let rest = &self.text[start..];
+        start
+            + rest
+                .char_indices()
+                .nth(col)
+                .map(|(i, _)| i)
+                .unwrap_or(rest.len())
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+}
+
+/// Where a value came from: a file and a byte range in it.
+#[derive(Clone)]
+pub struct Origin {
+    pub file: Arc<SourceFile>,
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl Origin {
+    /// An origin for values that have no file, e.g. `-e key=value`.
+    pub fn synthetic(name: &str, text: &str) -> Origin {
+        let file = SourceFile::new(name, text);
+        Origin {
+            len: text.len(),
+            file,
+            offset: 0,
+        }
+    }
+
+    pub fn line(&self) -> usize {
+        self.file.line_col(self.offset).0
+    }
+
+    /// `path:line:col`
+    pub fn describe(&self) -> String {
+        let (line, col) = self.file.line_col(self.offset);
+        format!("{}:{line}:{col}", self.file.display_name())
+    }
+
+    /// The origin moved to a line/column *inside* this value (1-based), e.g. the
+    /// place of an undefined variable inside a template string.
+    pub fn inner(&self, line: usize, col: usize, len: usize) -> Origin {
+        let (base_line, mut base_col) = self.file.line_col(self.offset);
+        if self.file.text[self.offset..].starts_with(['"', '\'']) {
+            base_col += 1;
+        }
+        let offset = if line <= 1 {
+            // First template line: same source line, shifted by the column.
+            let shift = col.saturating_sub(1);
+            self.file.offset_of(base_line, base_col - 1 + shift)
+        } else {
+            self.file.offset_of(base_line + line - 1, col.saturating_sub(1))
+        };
+        let end = self.offset + self.len;
+        let offset = offset.clamp(self.offset, end.max(self.offset));
+        Origin {
+            file: Arc::clone(&self.file),
+            offset,
+            len: len.min(end.saturating_sub(offset)).max(1),
+        }
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// A YAML value with its origin.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub value: NodeValue,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn new(value: NodeValue, origin: Origin) -> Node {
+        Node { value, origin }
+    }
+
+    /// The YAML type in words, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self.value {
+            NodeValue::Null => "null",
+            NodeValue::Bool(_) => "a boolean",
+            NodeValue::Int(_) => "an integer",
+            NodeValue::Float(_) => "a number",
+            NodeValue::Str(_) => "a string",
+            NodeValue::Seq(_) => "a list",
+            NodeValue::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            NodeValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            NodeValue::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            NodeValue::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, NodeValue::Null)
+    }
+
+    /// Look up a string key in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The scalar as text (strings, numbers, booleans), for keys and names.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            NodeValue::Str(s) => Some(s.clone()),
+            NodeValue::Int(i) => Some(i.to_string()),
+            NodeValue::Float(f) => Some(f.to_string()),
+            NodeValue::Bool(b) => Some(b.to_string()),
+            NodeValue::Null => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match &self.value {
+            NodeValue::Null => Value::Null,
+            NodeValue::Bool(b) => Value::Bool(*b),
+            NodeValue::Int(i) => Value::from(*i),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeValue::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Wrap a JSON value as a node; every part gets the same origin.
+    pub fn from_json(value: &Value, origin: &Origin) -> Node {
+        let v = match value {
+            Value::Null => NodeValue::Null,
+            Value::Bool(b) => NodeValue::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => NodeValue::Int(i),
+                None => NodeValue::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            Value::String(s) => NodeValue::Str(s.clone()),
+            Value::Array(a) => NodeValue::Seq(a.iter().map(|v| Node::from_json(v, origin)).collect()),
+            Value::Object(m) => NodeValue::Map(
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            Node::new(NodeValue::Str(k.clone()), origin.clone()),
+                            Node::from_json(v, origin),
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        Node::new(v, origin.clone())
+    }
+}
+
+/// Parse a YAML file. An empty document is `Null`.
+pub fn parse_file(path: &Path) -> Result<Node, InputError> {
+    let file = SourceFile::read(path)?;
+    parse(&file)
+}
+
+/// Parse the single document of a source file.
+pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
+    let mut builder = TreeBuilder {
+        file: Arc::clone(file),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(&file.text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        let offset = file.offset_of(m.line(), m.col());
+        let origin = Origin {
+            file: Arc::clone(file),
+            offset,
+            len: 1,
+        };
+        return Err(InputError::at(
+            &origin,
+            format!("YAML syntax error in {}: {}", file.display_name(), e.info()),
+            "here",
+        )
+        .with_help("check indentation and quoting near this line; a value that starts with {{ must be quoted"));
+    }
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    let whole = Origin {
+        file: Arc::clone(file),
+        offset: 0,
+        len: file.text.len().min(1),
+    };
+    match builder.docs.len() {
+        0 => Ok(Node::new(NodeValue::Null, whole)),
+        1 => Ok(builder.docs.remove(0)),
+        _ => Err(InputError::at(
+            &builder.docs[1].origin,
+            format!("{} holds more than one YAML document", file.display_name()),
+            "second document starts here",
+        )
+        .with_help("baton reads one document per file; remove the extra `---`")),
+    }
+}
+
+/// Serialise a value as YAML text (for `--list` style output).
+pub fn to_yaml_string(value: &Value) -> String {
+    serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot render as YAML: {e}\n"))
+}
+
+enum Frame {
+    Seq(Vec<Node>, Origin, usize),
+    /// entries, the key waiting for its value, origin, anchor, keys that came from `<<`.
+    Map(Vec<(Node, Node)>, Option<Node>, Origin, usize, Vec<String>),
+}
+
+struct TreeBuilder {
+    file: Arc<SourceFile>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    docs: Vec<Node>,
+    error: Option<InputError>,
+}
+
+impl TreeBuilder {
+    fn origin(&self, mark: Marker, len: usize) -> Origin {
+        let offset = self.file.offset_of(mark.line(), mark.col());
+        let len = len.min(self.file.text.len().saturating_sub(offset)).max(1);
+        Origin {
+            file: Arc::clone(&self.file),
+            offset,
+            len,
+        }
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq(items, _, _)) => items.push(node),
+            Some(Frame::Map(entries, pending_key, _, _, merged)) => match pending_key.take() {
+                None => *pending_key = Some(node),
+                Some(key) => {
+                    if key.as_str() == Some("<<") {
+                        merged.extend(merge_into(entries, node));
+                        return;
+                    }
+                    let text = key.scalar_text().unwrap_or_default();
+                    if let Some(i) = merged.iter().position(|k| *k == text) {
+                        // An explicit key overrides one merged in from an anchor.
+                        merged.remove(i);
+                        entries.retain(|(k, _)| k.scalar_text().as_deref() != Some(text.as_str()));
+                    }
+                    let duplicate = entries
+                        .iter()
+                        .find(|(k, _)| k.scalar_text().is_some() && k.scalar_text() == key.scalar_text())
+                        .map(|(k, _)| k.origin.describe());
+                    if let (Some(first), None) = (duplicate, &self.error) {
+                        self.error = Some(
+                            InputError::at(
+                                &key.origin,
+                                format!(
+                                    "duplicate key `{}` (first defined at {first})",
+                                    key.scalar_text().unwrap_or_default()
+                                ),
+                                "defined again here",
+                            )
+                            .with_help("remove one of the two; YAML would silently keep only the last"),
+                        );
+                    }
+                    entries.push((key, node));
+                }
+            },
+        }
+    }
+}
+
+/// YAML merge key `<<: *anchor`: copy missing keys from the referenced mapping(s).
+fn merge_into(entries: &mut Vec<(Node, Node)>, source: Node) -> Vec<String> {
+    let mut added = Vec::new();
+    let sources = match source.value {
+        NodeValue::Seq(items) => items,
+        _ => vec![source],
+    };
+    for src in sources {
+        if let NodeValue::Map(src_entries) = src.value {
+            for (k, v) in src_entries {
+                if !entries.iter().any(|(ek, _)| ek.scalar_text() == k.scalar_text()) {
+                    added.push(k.scalar_text().unwrap_or_default());
+                    entries.push((k, v));
+                }
+            }
+        }
+    }
+    added
+}
+
+impl MarkedEventReceiver for TreeBuilder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let quote_len = match style {
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => 2,
+                    _ => 0,
+                };
+                let origin = self.origin(mark, text.len() + quote_len);
+                let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == TScalarStyle::Plain && !forced_str {
+                    resolve_plain(&text)
+                } else {
+                    NodeValue::Str(text)
+                };
+                self.push_value(Node::new(value, origin), anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let origin = self.origin(mark, 1);
+                self.stack.push(Frame::Seq(Vec::new(), origin, anchor));
+            }
+            Event::MappingStart(anchor, _) => {
+                let origin = self.origin(mark, 1);
+                self.stack.push(Frame::Map(Vec::new(), None, origin, anchor, Vec::new()));
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(items, origin, anchor)) = self.stack.pop() {
+                    self.push_value(Node::new(NodeValue::Seq(items), origin), anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map(entries, _, origin, anchor, _)) = self.stack.pop() {
+                    // Point a mapping at its first key: that is where a reader looks.
+                    let origin = entries.first().map_or(origin, |(k, _)| k.origin.clone());
+                    self.push_value(Node::new(NodeValue::Map(entries), origin), anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let origin = self.origin(mark, 1);
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| Node::new(NodeValue::Null, origin.clone()));
+                self.push_value(Node::new(node.value, origin), 0);
+            }
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd
+            | Event::Nothing => {}
+        }
+    }
+}
+
+/// YAML 1.1 plain-scalar typing, the rules PyYAML (and so Ansible) applies.
+fn resolve_plain(text: &str) -> NodeValue {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return NodeValue::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return NodeValue::Bool(false)
+        }
+        _ => {}
+    }
+    let digits = text.replace('_', "");
+    if let Ok(i) = digits.parse::<i64>() {
+        return NodeValue::Int(i);
+    }
+    if let Some(hex) = digits.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return NodeValue::Int(i);
+        }
+    }
+    if let Some(oct) = digits.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return NodeValue::Int(i);
+        }
+    }
+    let looks_numeric = digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+        && digits.chars().any(|c| c.is_ascii_digit());
+    if looks_numeric {
+        if let Ok(f) = digits.parse::<f64>() {
+            return NodeValue::Float(f);
+        }
+    }
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" => NodeValue::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => NodeValue::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => NodeValue::Float(f64::NAN),
+        _ => NodeValue::Str(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Node, InputError> {
+        parse(&SourceFile::new("t.yml", text))
+    }
+
+    #[test]
+    fn keeps_line_of_nested_values() {
+        let node = parse_text("a: 1\nb:\n  c: hello\n").unwrap();
+        let c = node.get("b").unwrap().get("c").unwrap();
+        assert_eq!(c.as_str(), Some("hello"));
+        assert_eq!(c.origin.describe(), "t.yml:3:6");
+        assert_eq!(&c.origin.file.text[c.origin.offset..c.origin.offset + c.origin.len], "hello");
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_quoted_strings() {
+        let node = parse_text("a: yes\nb: 'yes'\nc: 0644\nd: 1.5\ne: ~\n").unwrap();
+        assert!(matches!(node.get("a").unwrap().value, NodeValue::Bool(true)));
+        assert_eq!(node.get("b").unwrap().as_str(), Some("yes"));
+        assert!(matches!(node.get("c").unwrap().value, NodeValue::Int(644)));
+        assert!(matches!(node.get("d").unwrap().value, NodeValue::Float(_)));
+        assert!(node.get("e").unwrap().is_null());
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let err = parse_text("a: 1\nb: [unclosed\n").unwrap_err();
+        assert!(err.message.contains("YAML syntax error"), "{}", err.message);
+        assert!(err.location.unwrap().starts_with("t.yml:"));
+    }
+
+    #[test]
+    fn duplicate_key_is_an_error() {
+        let err = parse_text("a: 1\na: 2\n").unwrap_err();
+        assert!(err.message.contains("duplicate key `a`"));
+        assert_eq!(err.location.as_deref(), Some("t.yml:2:1"));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let node = parse_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
+        let other = node.get("other").unwrap().to_json();
+        assert_eq!(other, serde_json::json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn inner_origin_points_into_multiline_string() {
+        let node = parse_text("msg: \"a {{b}}\"\n").unwrap();
+        let o = node.get("msg").unwrap().origin.inner(1, 3, 5);
+        assert_eq!(o.describe(), "t.yml:1:9");
+    }
+}
