@@ -1,5 +1,190 @@
-//! The command line.
+//! The command line (clap). Parses flags, then hands off to the stages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::exit_code;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  all ok
+  1  internal error (a bug in baton, or the controller ran out of something)
+  2  a task failed on some host
+  3  a host was unreachable (and no task failed)
+  4  invalid input: playbook, inventory, variables or command line";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "baton",
+    version,
+    about = "Agentless orchestration: runs YAML playbooks over SSH, built for HVR failover",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a playbook (a path, or a bare name resolved to playbooks/NAME.yml)
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Show the inventory
+    Inventory(InventoryArgs),
+    /// Check that hosts answer (connect and run a no-op)
+    #[command(after_help = EXIT_CODES)]
+    Ping(PingArgs),
+    /// Run one module against hosts
+    #[command(after_help = EXIT_CODES)]
+    Adhoc(AdhocArgs),
+    /// A local lab of real SSH hosts in network namespaces (needs root)
+    Lab {
+        #[command(subcommand)]
+        command: crate::lab::LabCommand,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Flags shared by everything that connects to hosts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnectArgs {
+    /// Inventory file (YAML or INI), a directory, or `host1,host2,`; repeatable
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<PathBuf>,
+    /// Extra variables: KEY=VALUE ..., JSON/YAML inline, or @FILE.yml; repeatable; highest precedence
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Parallel hosts
+    #[arg(short = 'f', long = "forks", default_value_t = 50)]
+    pub forks: usize,
+    /// Learn the host keys of hosts never seen before (a changed key is still refused)
+    #[arg(long)]
+    pub ssh_accept_new: bool,
+    /// Seconds to wait for an SSH connection
+    #[arg(long, default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// More output (-v: task results, -vv: scripts' stderr, -vvv: connection details)
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Playbook path, or a name resolved to playbooks/NAME.yml
+    pub playbook: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Limit to hosts matching this pattern
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Only tasks with these tags (comma-separated)
+    #[arg(short = 't', long = "tags")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated)
+    #[arg(long = "skip-tags")]
+    pub skip_tags: Vec<String>,
+    /// Change nothing; report what would change
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show unified diffs of changed files
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Start at the first task with this name
+    #[arg(long)]
+    pub start_at_task: Option<String>,
+    /// Write a JUnit XML report (one testcase per host x task)
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Only check the playbook's syntax and arguments
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// List the tasks that would run
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List the hosts each play would run on
+    #[arg(long)]
+    pub list_hosts: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InventoryArgs {
+    /// Inventory file (YAML or INI), a directory, or `host1,host2,`; repeatable
+    #[arg(short = 'i', long = "inventory")]
+    pub inventory: Vec<PathBuf>,
+    /// Print hosts, groups and vars as JSON (ansible-inventory --list shape)
+    #[arg(long, conflicts_with = "graph")]
+    pub list: bool,
+    /// Print the group tree
+    #[arg(long)]
+    pub graph: bool,
+    /// Extra variables (applied to every host in --list)
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PingArgs {
+    /// Host pattern
+    #[arg(default_value = "all")]
+    pub pattern: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AdhocArgs {
+    /// Host pattern
+    pub pattern: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Module name
+    #[arg(short = 'm', long = "module-name", default_value = "command")]
+    pub module: String,
+    /// Module arguments: 'k=v k2="v 2"', or free-form text for command/shell
+    #[arg(short = 'a', long = "args", default_value = "")]
+    pub args: String,
+    /// Change nothing; report what would change
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show unified diffs of changed files
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Run through sudo as this user
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    #[arg(long = "become-user", default_value = "root")]
+    pub become_user: String,
+}
 
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit_code::INVALID_INPUT
+            } else {
+                exit_code::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Lab { command } => crate::lab::run(command),
+        _ => {
+            eprintln!("baton: this command is not built yet");
+            exit_code::INTERNAL
+        }
+    }
 }
