@@ -71,6 +71,8 @@ pub struct ModuleSpec {
     /// Arguments the executor must NOT template: they are expressions the
     /// module evaluates itself (assert `that`, debug `var`).
     pub raw_args: &'static [&'static str],
+    /// Any argument name is accepted (set_fact).
+    pub any_args: bool,
 }
 
 impl ModuleSpec {
@@ -108,8 +110,10 @@ pub struct TaskContext<'a> {
     pub eval: &'a dyn Evaluator,
 }
 
-/// Reads a script's answer.
-pub type Interpret = Box<dyn FnOnce(&ExecOutput) -> TaskResult + Send>;
+/// Reads a script's answer. Usually `Step::Done(result)`; a module that needs
+/// a second round trip (e.g. send a large file only after its hash differed)
+/// returns another `Step::Remote`.
+pub type Interpret = Box<dyn FnOnce(&ExecOutput) -> Step + Send>;
 
 /// What the executor does for a task.
 pub enum Step {

@@ -101,6 +101,8 @@ pub enum Event {
         host: String,
         task: TaskInfo,
     },
+    /// A host's result. A looping task emits one per item (`item` set), then
+    /// one aggregate with `item: None`; that last one means the host is done.
     HostResult {
         task: TaskInfo,
         result: HostResult,
