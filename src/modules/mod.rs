@@ -120,7 +120,10 @@ pub enum Step {
     /// Nothing to send: the result is known on the controller.
     Done(TaskResult),
     /// Send this script, then read its answer.
-    Remote { script: String, interpret: Interpret },
+    Remote {
+        script: String,
+        interpret: Interpret,
+    },
     /// Wait on the controller (pause), then report the result.
     Sleep(Duration, TaskResult),
 }

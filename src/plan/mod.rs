@@ -1,1 +1,5 @@
 //! Planning: hosts x tasks, variables with precedence, strict templates.
+
+pub mod helpers;
+pub mod jinja;
+pub mod template;
