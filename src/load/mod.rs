@@ -1,2 +1,11 @@
 //! Loading: inventory and playbooks, from YAML (and INI) into typed values that
 //! keep their source origins.
+
+pub mod args;
+pub mod extra_vars;
+pub mod fields;
+pub mod play;
+pub mod playbook;
+pub mod role;
+pub mod task;
+pub mod task_parser;

@@ -1,0 +1,215 @@
+//! Module arguments: the mapping form, the `key=value` string form, and
+//! free-form text (`command: ls -l`), checked against the module's spec.
+
+use crate::error::{did_you_mean, InputError};
+use crate::modules::{Module, ModuleSpec};
+use crate::plan::template::is_template;
+use crate::yaml::{Node, NodeValue};
+
+use super::fields::key_text;
+
+/// One shell-like word: its raw text (quotes kept) and its value (quotes removed).
+struct Word {
+    raw: String,
+    value: String,
+}
+
+fn split_words(text: &str) -> Option<Vec<Word>> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let (mut raw, mut value) = (String::new(), String::new());
+        let mut quote: Option<char> = None;
+        while let Some(&c) = chars.peek() {
+            if quote.is_none() && c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            raw.push(c);
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (Some('"') | None, '\\') => {
+                    if let Some(n) = chars.next() {
+                        raw.push(n);
+                        value.push(n);
+                    }
+                }
+                _ => value.push(c),
+            }
+        }
+        if quote.is_some() {
+            return None;
+        }
+        words.push(Word { raw, value });
+    }
+    Some(words)
+}
+
+/// Split `key=value` pairs out of a string. For free-form modules only known
+/// argument names are taken, and the rest stays the free-form text.
+fn parse_string_args(spec: &ModuleSpec, node: &Node, text: &str) -> Result<Vec<(String, Node)>, InputError> {
+    let words = split_words(text).ok_or_else(|| {
+        InputError::at(&node.origin, "unbalanced quote in module arguments", "here")
+            .with_help("close every ' and \" in the argument string")
+    })?;
+    let mut args = Vec::new();
+    let mut free = Vec::new();
+    for word in words {
+        let pair = word.value.split_once('=').filter(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !word.raw.starts_with(['\'', '"'])
+        });
+        match pair {
+            Some((k, v)) if spec.free_form.is_none() || spec.canonical_arg(k).is_some() => {
+                args.push((k.to_string(), Node::new(NodeValue::Str(v.to_string()), node.origin.clone())));
+            }
+            _ => free.push(word.raw),
+        }
+    }
+    if !free.is_empty() {
+        match spec.free_form {
+            Some(name) => args.push((
+                name.to_string(),
+                Node::new(NodeValue::Str(free.join(" ")), node.origin.clone()),
+            )),
+            None => {
+                return Err(InputError::at(
+                    &node.origin,
+                    format!("module `{}` takes key=value arguments, not free text (`{}`)", spec.name, free.join(" ")),
+                    "these arguments",
+                )
+                .with_help(format!("write the arguments as a mapping under `{}:`, e.g. `path: /tmp/x`", spec.name)))
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// Parse and check a task's module arguments.
+pub fn parse(module: &dyn Module, value: &Node, extra: Option<&Node>) -> Result<Vec<(String, Node)>, InputError> {
+    let spec = module.spec();
+    let mut raw: Vec<(String, Node, Node)> = Vec::new();
+    let push_map = |node: &Node, raw: &mut Vec<(String, Node, Node)>| -> Result<(), InputError> {
+        match &node.value {
+            NodeValue::Null => Ok(()),
+            NodeValue::Map(entries) => {
+                for (k, v) in entries {
+                    raw.push((key_text(k)?, k.clone(), v.clone()));
+                }
+                Ok(())
+            }
+            NodeValue::Str(text) => {
+                for (k, v) in parse_string_args(spec, node, text)? {
+                    raw.push((k, node.clone(), v));
+                }
+                Ok(())
+            }
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) if spec.free_form.is_some() => {
+                let text = node.scalar_text().unwrap_or_default();
+                raw.push((spec.free_form.unwrap_or_default().to_string(), node.clone(), Node::new(NodeValue::Str(text), node.origin.clone())));
+                Ok(())
+            }
+            _ => Err(InputError::at(
+                &node.origin,
+                format!("arguments of `{}` must be a mapping, not {}", spec.name, node.kind_name()),
+                "here",
+            )),
+        }
+    };
+    push_map(value, &mut raw)?;
+    if let Some(extra) = extra {
+        push_map(extra, &mut raw)?;
+    }
+
+    let mut args: Vec<(String, Node)> = Vec::new();
+    for (name, key_node, value) in raw {
+        let canonical = if name == "_raw_params" {
+            spec.free_form.map(str::to_string)
+        } else if spec.any_args {
+            Some(name.clone())
+        } else {
+            spec.canonical_arg(&name).map(str::to_string)
+        };
+        let Some(canonical) = canonical else {
+            let names = spec.args.iter().flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
+            let hint = did_you_mean(&name, names).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+            let accepted: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
+            return Err(InputError::at(
+                &key_node.origin,
+                format!("module `{}` has no argument `{name}`", spec.name),
+                "unknown argument",
+            )
+            .with_help(format!("{hint}`{}` accepts: {}", spec.name, accepted.join(", "))));
+        };
+        if let Some(pos) = args.iter().position(|(k, _)| *k == canonical) {
+            args.remove(pos);
+        }
+        if let Some(arg) = spec.args.iter().find(|a| a.name == canonical) {
+            check_choice(spec.name, arg.name, arg.choices, &value)?;
+        }
+        args.push((canonical, value));
+    }
+
+    let anchor = value;
+    for arg in spec.args.iter().filter(|a| a.required) {
+        if !args.iter().any(|(k, _)| k == arg.name) {
+            return Err(InputError::at(
+                &anchor.origin,
+                format!("module `{}` needs the argument `{}`", spec.name, arg.name),
+                "missing here",
+            )
+            .with_help(format!("add `{}: ...` to the task's `{}` arguments", arg.name, spec.name)));
+        }
+    }
+    for group in spec.one_of {
+        let given: Vec<&str> = group.iter().copied().filter(|g| args.iter().any(|(k, _)| k == g)).collect();
+        if given.len() != 1 {
+            let names = group.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(" or ");
+            let problem = if given.is_empty() { "needs one of" } else { "takes only one of" };
+            return Err(InputError::at(&anchor.origin, format!("module `{}` {problem} {names}", spec.name), "here"));
+        }
+    }
+    Ok(args)
+}
+
+fn check_choice(module: &str, arg: &str, choices: &[&str], value: &Node) -> Result<(), InputError> {
+    if choices.is_empty() {
+        return Ok(());
+    }
+    let Some(text) = value.scalar_text() else { return Ok(()) };
+    if is_template(&text) || choices.contains(&text.as_str()) {
+        return Ok(());
+    }
+    // YAML 1.1 turns `yes`/`no` into booleans; Ansible accepts those for boolean-ish choices.
+    if matches!(value.value, NodeValue::Bool(_)) && choices.iter().any(|c| *c == "true" || *c == "yes") {
+        return Ok(());
+    }
+    let hint = did_you_mean(&text, choices.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+    Err(InputError::at(
+        &value.origin,
+        format!("`{text}` is not a valid `{arg}` for module `{module}`"),
+        "invalid value",
+    )
+    .with_help(format!("{hint}choose one of: {}", choices.join(", "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_raw_quotes() {
+        let w = split_words(r#"echo "a b" c='d e' f\ g"#).unwrap();
+        let raw: Vec<&str> = w.iter().map(|w| w.raw.as_str()).collect();
+        let val: Vec<&str> = w.iter().map(|w| w.value.as_str()).collect();
+        assert_eq!(raw, vec!["echo", "\"a b\"", "c='d e'", "f\\ g"]);
+        assert_eq!(val, vec!["echo", "a b", "c=d e", "f g"]);
+        assert!(split_words("echo 'oops").is_none());
+    }
+}

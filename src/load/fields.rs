@@ -1,0 +1,140 @@
+//! Typed access to the keys of a YAML mapping, with errors that point at the
+//! offending value and say what shape was expected.
+
+use crate::error::InputError;
+use crate::yaml::{Node, NodeValue};
+
+pub fn expect_map<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], InputError> {
+    node.as_map().ok_or_else(|| {
+        InputError::at(
+            &node.origin,
+            format!("{what} must be a mapping, not {}", node.kind_name()),
+            "expected `key: value` pairs here",
+        )
+    })
+}
+
+pub fn expect_seq<'a>(node: &'a Node, what: &str) -> Result<&'a [Node], InputError> {
+    node.as_seq().ok_or_else(|| {
+        InputError::at(
+            &node.origin,
+            format!("{what} must be a list, not {}", node.kind_name()),
+            "expected a list (`- item` lines) here",
+        )
+    })
+}
+
+/// A key's text (mapping keys are scalars in everything baton reads).
+pub fn key_text(key: &Node) -> Result<String, InputError> {
+    key.scalar_text().ok_or_else(|| {
+        InputError::at(&key.origin, "a mapping key must be a plain word", "this key")
+    })
+}
+
+pub fn boolean(node: &Node, key: &str) -> Result<bool, InputError> {
+    match &node.value {
+        NodeValue::Bool(b) => Ok(*b),
+        NodeValue::Str(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => Ok(true),
+        NodeValue::Str(s) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => Ok(false),
+        _ => Err(InputError::at(
+            &node.origin,
+            format!("`{key}` must be true or false, not {}", describe(node)),
+            "expected a boolean",
+        )
+        .with_help(format!("write `{key}: true` or `{key}: false`"))),
+    }
+}
+
+pub fn string(node: &Node, key: &str) -> Result<String, InputError> {
+    match &node.value {
+        NodeValue::Str(_) | NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
+            Ok(node.scalar_text().unwrap_or_default())
+        }
+        _ => Err(InputError::at(
+            &node.origin,
+            format!("`{key}` must be a string, not {}", node.kind_name()),
+            "expected text",
+        )),
+    }
+}
+
+pub fn number(node: &Node, key: &str) -> Result<f64, InputError> {
+    match &node.value {
+        NodeValue::Int(i) => Ok(*i as f64),
+        NodeValue::Float(f) => Ok(*f),
+        NodeValue::Str(s) => s.trim().parse::<f64>().map_err(|_| {
+            InputError::at(
+                &node.origin,
+                format!("`{key}` must be a number, not `{s}`"),
+                "expected a number",
+            )
+        }),
+        _ => Err(InputError::at(
+            &node.origin,
+            format!("`{key}` must be a number, not {}", node.kind_name()),
+            "expected a number",
+        )),
+    }
+}
+
+/// A string or a list of strings (`tags: a` or `tags: [a, b]`; also "a,b").
+pub fn string_list(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
+        _ => Ok(string(node, key)?
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()),
+    }
+}
+
+/// A condition or a list of conditions (all must hold).
+pub fn conditions(node: &Node) -> Vec<Node> {
+    match &node.value {
+        NodeValue::Seq(items) => items.clone(),
+        NodeValue::Null => Vec::new(),
+        _ => vec![node.clone()],
+    }
+}
+
+/// `vars:`-style mapping into ordered (name, value) pairs.
+pub fn var_pairs(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputError> {
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let map = expect_map(node, what)?;
+    let mut out = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        let name = key_text(k)?;
+        check_var_name(&name, k)?;
+        out.push((name, v.clone()));
+    }
+    Ok(out)
+}
+
+pub fn check_var_name(name: &str, at: &Node) -> Result<(), InputError> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(InputError::at(
+            &at.origin,
+            format!("`{name}` is not a valid variable name"),
+            "this name",
+        )
+        .with_help("variable names are letters, digits and underscores, and do not start with a digit"))
+    }
+}
+
+fn describe(node: &Node) -> String {
+    match &node.value {
+        NodeValue::Str(s) => format!("`{s}`"),
+        _ => node.kind_name().to_string(),
+    }
+}

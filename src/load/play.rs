@@ -1,0 +1,279 @@
+//! Plays.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{did_you_mean, InputError};
+use crate::yaml::{Node, NodeValue, Origin};
+
+use super::fields::{self, boolean, expect_map, key_text, string, var_pairs};
+use super::role::RoleLoader;
+use super::task::{Item, Task, TaskCommon, TaskSource};
+use super::task_parser::{apply_common, parse_items, role_entry_common, ParseCtx};
+
+pub const PLAY_KEYWORDS: &[&str] = &[
+    "name", "hosts", "serial", "order", "vars", "vars_files", "pre_tasks", "roles", "tasks",
+    "post_tasks", "handlers", "any_errors_fatal", "max_fail_percentage", "become", "become_user",
+    "become_method", "environment", "gather_facts", "tags", "check_mode", "diff", "no_log",
+    "ignore_errors", "ignore_unreachable", "connection", "remote_user", "strategy", "force_handlers",
+    "collections", "timeout",
+];
+
+/// One step of `serial`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Serial {
+    Count(usize),
+    Percent(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HostOrder {
+    #[default]
+    Inventory,
+    ReverseInventory,
+    Sorted,
+    ReverseSorted,
+    Shuffle,
+}
+
+pub struct Play {
+    pub name: String,
+    pub hosts: Node,
+    pub origin: Origin,
+    pub serial: Vec<Serial>,
+    pub order: HostOrder,
+    pub vars: Vec<(String, Node)>,
+    pub vars_files: Vec<Node>,
+    pub role_defaults: Vec<(String, Node)>,
+    pub role_vars: Vec<(String, Node)>,
+    pub pre_tasks: Vec<Item>,
+    /// Roles' tasks first, then `tasks:`.
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    pub handlers: Vec<Arc<Task>>,
+    pub any_errors_fatal: bool,
+    pub max_fail_percentage: Option<f64>,
+    pub gather_facts: bool,
+    pub force_handlers: bool,
+    /// Play-level `connection:` / `remote_user:`, used when the inventory sets none.
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub dir: PathBuf,
+}
+
+impl Play {
+    pub fn all_tasks(&self) -> Vec<Arc<Task>> {
+        self.pre_tasks
+            .iter()
+            .chain(&self.tasks)
+            .chain(&self.post_tasks)
+            .flat_map(Item::tasks)
+            .collect()
+    }
+}
+
+fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
+    let one = |n: &Node| -> Result<Serial, InputError> {
+        let bad = || {
+            InputError::at(&n.origin, format!("`serial` must be a number, a percentage or a list of them, not {}", match &n.value {
+                NodeValue::Str(s) => format!("`{s}`"),
+                _ => n.kind_name().to_string(),
+            }), "invalid serial")
+            .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
+        };
+        match &n.value {
+            NodeValue::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
+            NodeValue::Str(s) => {
+                let s = s.trim();
+                if let Some(p) = s.strip_suffix('%') {
+                    let pct: f64 = p.trim().parse().map_err(|_| bad())?;
+                    if pct > 0.0 && pct <= 100.0 {
+                        return Ok(Serial::Percent(pct));
+                    }
+                    return Err(bad());
+                }
+                match s.parse::<usize>() {
+                    Ok(c) if c > 0 => Ok(Serial::Count(c)),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    };
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Seq(items) if !items.is_empty() => items.iter().map(one).collect(),
+        _ => Ok(vec![one(node)?]),
+    }
+}
+
+fn parse_order(node: &Node) -> Result<HostOrder, InputError> {
+    let s = string(node, "order")?;
+    Ok(match s.as_str() {
+        "inventory" => HostOrder::Inventory,
+        "reverse_inventory" => HostOrder::ReverseInventory,
+        "sorted" => HostOrder::Sorted,
+        "reverse_sorted" => HostOrder::ReverseSorted,
+        "shuffle" => HostOrder::Shuffle,
+        _ => {
+            let choices = ["inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle"];
+            let hint = did_you_mean(&s, choices).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+            return Err(InputError::at(&node.origin, format!("unknown host order `{s}`"), "here")
+                .with_help(format!("{hint}choose one of: {}", choices.join(", "))));
+        }
+    })
+}
+
+pub fn parse_play(node: &Node, playbook_dir: &Path, roles: &RoleLoader) -> Result<Play, InputError> {
+    let map = expect_map(node, "a play")?;
+    let hosts = node.get("hosts").cloned().ok_or_else(|| {
+        InputError::at(&node.origin, "this play has no `hosts`", "play starts here")
+            .with_help("add `hosts: all` or a group or host pattern")
+    })?;
+    if hosts.as_str().is_none() && hosts.as_seq().is_none() {
+        return Err(InputError::at(&hosts.origin, format!("`hosts` must be a pattern, not {}", hosts.kind_name()), "here"));
+    }
+    let hosts = match hosts.as_seq() {
+        Some(list) => {
+            let joined = list.iter().map(|h| h.scalar_text().unwrap_or_default()).collect::<Vec<_>>().join(":");
+            Node::new(NodeValue::Str(joined), hosts.origin.clone())
+        }
+        None => hosts,
+    };
+    let mut common = TaskCommon::default();
+    let mut play = Play {
+        name: String::new(),
+        hosts,
+        origin: node.origin.clone(),
+        serial: Vec::new(),
+        order: HostOrder::Inventory,
+        vars: Vec::new(),
+        vars_files: Vec::new(),
+        role_defaults: Vec::new(),
+        role_vars: Vec::new(),
+        pre_tasks: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        handlers: Vec::new(),
+        any_errors_fatal: false,
+        max_fail_percentage: None,
+        gather_facts: true,
+        force_handlers: false,
+        connection: None,
+        remote_user: None,
+        dir: playbook_dir.to_path_buf(),
+    };
+    let mut sections: Vec<(&str, &Node)> = Vec::new();
+    for (k, v) in map {
+        let key = key_text(k)?;
+        match key.as_str() {
+            "name" => play.name = string(v, "name")?,
+            "hosts" | "collections" => {}
+            "serial" => play.serial = parse_serial(v)?,
+            "order" => play.order = parse_order(v)?,
+            "vars" => play.vars = var_pairs(v, "play `vars`")?,
+            "vars_files" => {
+                play.vars_files = match &v.value {
+                    NodeValue::Seq(items) => items.clone(),
+                    NodeValue::Null => Vec::new(),
+                    _ => vec![v.clone()],
+                }
+            }
+            "pre_tasks" | "roles" | "tasks" | "post_tasks" | "handlers" => sections.push((k.as_str().unwrap_or_default(), v)),
+            "any_errors_fatal" => {
+                play.any_errors_fatal = boolean(v, "any_errors_fatal")?;
+            }
+            "max_fail_percentage" => {
+                let pct = fields::number(v, "max_fail_percentage")?;
+                if !(0.0..=100.0).contains(&pct) {
+                    return Err(InputError::at(&v.origin, "`max_fail_percentage` must be between 0 and 100", "here"));
+                }
+                play.max_fail_percentage = Some(pct);
+            }
+            "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?,
+            "force_handlers" => play.force_handlers = boolean(v, "force_handlers")?,
+            "connection" => play.connection = Some(string(v, "connection")?),
+            "remote_user" => play.remote_user = Some(string(v, "remote_user")?),
+            "strategy" => {
+                let s = string(v, "strategy")?;
+                if s != "linear" {
+                    return Err(InputError::at(&v.origin, format!("strategy `{s}` is not supported"), "here")
+                        .with_help("baton runs the linear strategy: a task finishes on every host before the next starts; use `serial` to batch hosts"));
+                }
+            }
+            "when" => {
+                return Err(InputError::at(&k.origin, "a play cannot have `when`", "here")
+                    .with_help("put `when` on tasks or blocks, or select hosts with `hosts:` and `-l`"))
+            }
+            "vars_prompt" => {
+                return Err(InputError::at(&k.origin, "`vars_prompt` is not supported", "here")
+                    .with_help("baton never waits for keyboard input; pass values with -e"))
+            }
+            _ if key != "vars" && apply_common(&mut common, &key, v)? => {}
+            _ => {
+                let hint = did_you_mean(&key, PLAY_KEYWORDS.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                return Err(InputError::at(&k.origin, format!("`{key}` is not a play keyword"), "unknown keyword")
+                    .with_help(format!("{hint}tasks go under `tasks:`; play keywords: {}", PLAY_KEYWORDS.join(", "))));
+            }
+        }
+    }
+    if play.name.is_empty() {
+        play.name = play.hosts.scalar_text().unwrap_or_default();
+    }
+    if common.any_errors_fatal == Some(true) {
+        play.any_errors_fatal = true;
+    }
+    let ctx = ParseCtx {
+        source: Arc::new(TaskSource {
+            dir: playbook_dir.to_path_buf(),
+            role: None,
+            playbook_dir: playbook_dir.to_path_buf(),
+        }),
+        roles,
+        stack: Vec::new(),
+        handlers: false,
+    };
+    let mut role_tasks = Vec::new();
+    let mut handler_items = Vec::new();
+    for (section, v) in &sections {
+        match *section {
+            "pre_tasks" => play.pre_tasks = parse_items(v, "`pre_tasks`", &common, &ctx)?,
+            "tasks" => play.tasks = parse_items(v, "`tasks`", &common, &ctx)?,
+            "post_tasks" => play.post_tasks = parse_items(v, "`post_tasks`", &common, &ctx)?,
+            "handlers" => {
+                let hctx = ParseCtx {
+                    source: Arc::clone(&ctx.source),
+                    roles,
+                    stack: Vec::new(),
+                    handlers: true,
+                };
+                handler_items.extend(parse_items(v, "`handlers`", &common, &hctx)?);
+            }
+            "roles" => {
+                if v.is_null() {
+                    continue;
+                }
+                for entry in fields::expect_seq(v, "`roles`")? {
+                    let (name, at, mut role_common) = role_entry_common(entry)?;
+                    role_common.inherit(&common);
+                    let role = roles.load(&name, &at, None, playbook_dir)?;
+                    role_tasks.extend(role.task_items(&role_common, roles)?);
+                    handler_items.extend(role.handler_items(roles)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    role_tasks.append(&mut play.tasks);
+    play.tasks = role_tasks;
+    for role in roles.take_loaded() {
+        play.role_defaults.extend(role.defaults.iter().cloned());
+        play.role_vars.extend(role.vars.iter().cloned());
+    }
+    for item in handler_items {
+        for task in item.tasks() {
+            play.handlers.push(task);
+        }
+    }
+    Ok(play)
+}

@@ -1,0 +1,98 @@
+//! Playbooks: a list of plays, possibly importing other playbooks.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::InputError;
+use crate::yaml::{self, Node};
+
+use super::fields::{expect_map, expect_seq, string};
+use super::play::{parse_play, Play};
+use super::role::RoleLoader;
+
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}
+
+/// A playbook argument is a path, or a bare name looked up as
+/// `playbooks/NAME.yml` (so ops can run `baton run switchover`).
+pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
+    let direct = PathBuf::from(arg);
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let mut tried = vec![direct.display().to_string()];
+    if !arg.contains('/') {
+        let stem = arg.trim_end_matches(".yml").trim_end_matches(".yaml");
+        for candidate in [format!("playbooks/{stem}.yml"), format!("playbooks/{stem}.yaml"), format!("{stem}.yml")] {
+            let p = PathBuf::from(&candidate);
+            if p.is_file() {
+                return Ok(p);
+            }
+            tried.push(candidate);
+        }
+    }
+    let mut help = format!("looked for: {}", tried.join(", "));
+    if let Ok(entries) = std::fs::read_dir("playbooks") {
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        if let Some(close) = crate::error::did_you_mean(arg, names.iter().map(String::as_str)) {
+            help = format!("did you mean `{close}`? {help}");
+        }
+        if !names.is_empty() {
+            help.push_str(&format!("; playbooks here: {}", names.join(", ")));
+        }
+    }
+    Err(InputError::plain(format!("playbook `{arg}` not found")).with_help(help))
+}
+
+pub fn load(path: &Path) -> Result<Playbook, InputError> {
+    let mut plays = Vec::new();
+    load_into(path, &mut plays, &mut Vec::new())?;
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        plays,
+    })
+}
+
+fn load_into(path: &Path, plays: &mut Vec<Play>, stack: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let root = yaml::parse_file(path)?;
+    if root.is_null() {
+        return Err(InputError::plain(format!("playbook {} is empty", path.display()))
+            .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"));
+    }
+    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let roles = RoleLoader::new(&dir);
+    let list = expect_seq(&root, "a playbook").map_err(|e| e.with_help("a playbook is a list of plays: start each with `- hosts: ...`"))?;
+    stack.push(path.to_path_buf());
+    for entry in list {
+        if let Some(import) = entry.get("import_playbook").or_else(|| entry.get("ansible.builtin.import_playbook")) {
+            import_playbook(entry, import, &dir, plays, stack)?;
+            continue;
+        }
+        plays.push(parse_play(entry, &dir, &roles)?);
+    }
+    stack.pop();
+    Ok(())
+}
+
+fn import_playbook(entry: &Node, import: &Node, dir: &Path, plays: &mut Vec<Play>, stack: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    if expect_map(entry, "an import")?.len() > 1 {
+        return Err(InputError::at(&entry.origin, "`import_playbook` takes no other keywords here", "here")
+            .with_help("put `when`, `vars` and `tags` on the plays of the imported playbook"));
+    }
+    let file = string(import, "import_playbook")?;
+    let target = dir.join(&file);
+    if !target.is_file() {
+        return Err(InputError::at(&import.origin, format!("imported playbook {} does not exist", target.display()), "imported here")
+            .with_help("the path is relative to the importing playbook's directory"));
+    }
+    if stack.iter().any(|p| p == &target) {
+        return Err(InputError::at(&import.origin, format!("{} imports itself", target.display()), "cycle"));
+    }
+    load_into(&target, plays, stack)
+}

@@ -1,0 +1,235 @@
+//! Tasks and blocks as loaded: the module is resolved and its arguments
+//! checked, so a typo fails before anything runs. Values stay YAML nodes
+//! (with origins) until the executor templates them per host.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::modules::Module;
+use crate::yaml::{Node, Origin};
+
+/// Keywords a task, block or play shares; blocks and roles pass them down to
+/// their tasks at load time (see [`TaskCommon::inherit`]).
+#[derive(Clone, Debug, Default)]
+pub struct TaskCommon {
+    /// All must hold.
+    pub when: Vec<Node>,
+    pub tags: Vec<String>,
+    pub vars: Vec<(String, Node)>,
+    /// Mappings of environment variables; later ones win.
+    pub environment: Vec<Node>,
+    pub become_: Option<bool>,
+    pub become_user: Option<Node>,
+    pub ignore_errors: Option<bool>,
+    pub ignore_unreachable: Option<bool>,
+    pub delegate_to: Option<Node>,
+    pub run_once: Option<bool>,
+    pub no_log: Option<bool>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub any_errors_fatal: Option<bool>,
+    pub timeout: Option<u64>,
+}
+
+impl TaskCommon {
+    /// Take what this item does not set from its parent (block, role, play).
+    pub fn inherit(&mut self, parent: &TaskCommon) {
+        let mut when = parent.when.clone();
+        when.append(&mut self.when);
+        self.when = when;
+        for t in &parent.tags {
+            if !self.tags.contains(t) {
+                self.tags.push(t.clone());
+            }
+        }
+        let mut vars = parent.vars.clone();
+        vars.append(&mut self.vars);
+        self.vars = vars;
+        let mut env = parent.environment.clone();
+        env.append(&mut self.environment);
+        self.environment = env;
+        self.become_ = self.become_.or(parent.become_);
+        if self.become_user.is_none() {
+            self.become_user.clone_from(&parent.become_user);
+        }
+        self.ignore_errors = self.ignore_errors.or(parent.ignore_errors);
+        self.ignore_unreachable = self.ignore_unreachable.or(parent.ignore_unreachable);
+        if self.delegate_to.is_none() {
+            self.delegate_to.clone_from(&parent.delegate_to);
+        }
+        self.run_once = self.run_once.or(parent.run_once);
+        self.no_log = self.no_log.or(parent.no_log);
+        self.check_mode = self.check_mode.or(parent.check_mode);
+        self.diff = self.diff.or(parent.diff);
+        self.any_errors_fatal = self.any_errors_fatal.or(parent.any_errors_fatal);
+        self.timeout = self.timeout.or(parent.timeout);
+    }
+}
+
+/// Where a task's relative files are found.
+#[derive(Debug)]
+pub struct TaskSource {
+    /// The directory of the file the task is written in.
+    pub dir: PathBuf,
+    /// The role the task belongs to, if any.
+    pub role: Option<Arc<RoleInfo>>,
+    /// The playbook's directory.
+    pub playbook_dir: PathBuf,
+}
+
+impl TaskSource {
+    /// Directories to search for `copy src=` (`files`) or `template src=` (`templates`).
+    pub fn search_paths(&self, kind: &str) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        if let Some(role) = &self.role {
+            paths.push(role.path.join(kind));
+            paths.push(role.path.clone());
+        }
+        paths.push(self.dir.join(kind));
+        paths.push(self.dir.clone());
+        paths.push(self.playbook_dir.join(kind));
+        paths.push(self.playbook_dir.clone());
+        paths.dedup();
+        paths
+    }
+}
+
+#[derive(Debug)]
+pub struct RoleInfo {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaAction {
+    FlushHandlers,
+    EndPlay,
+    EndHost,
+    Noop,
+    ClearHostErrors,
+}
+
+impl MetaAction {
+    pub const NAMES: &'static [&'static str] =
+        &["flush_handlers", "end_play", "end_host", "noop", "clear_host_errors"];
+
+    pub fn parse(name: &str) -> Option<MetaAction> {
+        Some(match name {
+            "flush_handlers" => MetaAction::FlushHandlers,
+            "end_play" => MetaAction::EndPlay,
+            "end_host" => MetaAction::EndHost,
+            "noop" => MetaAction::Noop,
+            "clear_host_errors" => MetaAction::ClearHostErrors,
+            _ => return None,
+        })
+    }
+}
+
+pub enum Action {
+    Module {
+        module: &'static dyn Module,
+        /// Canonical argument names with their (untemplated) values.
+        args: Vec<(String, Node)>,
+    },
+    Meta(MetaAction),
+    /// `include_vars: file.yml`: load a vars file for the host at run time.
+    IncludeVars(Node),
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Module { module, args } => f
+                .debug_struct("Module")
+                .field("name", &module.spec().name)
+                .field("args", &args.iter().map(|(k, _)| k).collect::<Vec<_>>())
+                .finish(),
+            Action::Meta(m) => write!(f, "Meta({m:?})"),
+            Action::IncludeVars(_) => f.write_str("IncludeVars"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Task {
+    pub name: Option<Node>,
+    pub action: Action,
+    pub common: TaskCommon,
+    pub loop_items: Option<Node>,
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub loop_label: Option<Node>,
+    pub loop_pause: Option<f64>,
+    pub register: Option<String>,
+    pub until: Option<Node>,
+    pub retries: Option<Node>,
+    pub delay: Option<Node>,
+    pub changed_when: Option<Vec<Node>>,
+    pub failed_when: Option<Vec<Node>>,
+    pub notify: Vec<String>,
+    /// Handler topics (`listen`).
+    pub listen: Vec<String>,
+    pub origin: Origin,
+    pub source: Arc<TaskSource>,
+}
+
+impl Task {
+    pub fn module_name(&self) -> &'static str {
+        match &self.action {
+            Action::Module { module, .. } => module.spec().name,
+            Action::Meta(_) => "meta",
+            Action::IncludeVars(_) => "include_vars",
+        }
+    }
+
+    /// The name to show: the task's name, or `module: args` as Ansible shows it.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.scalar_text().unwrap_or_default();
+        }
+        match &self.action {
+            Action::Module { module, args } => {
+                let summary = args
+                    .iter()
+                    .find(|(k, _)| Some(k.as_str()) == module.spec().free_form)
+                    .and_then(|(_, v)| v.as_str())
+                    .map(|s| format!(" {}", s.chars().take(50).collect::<String>()))
+                    .unwrap_or_default();
+                format!("{}{summary}", module.spec().name)
+            }
+            Action::Meta(m) => format!("meta: {m:?}"),
+            Action::IncludeVars(_) => "include_vars".into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Block {
+    pub name: Option<String>,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+impl Item {
+    /// Every task inside, depth first (for --list-tasks and --start-at-task).
+    pub fn tasks(&self) -> Vec<Arc<Task>> {
+        match self {
+            Item::Task(t) => vec![Arc::clone(t)],
+            Item::Block(b) => b
+                .block
+                .iter()
+                .chain(&b.rescue)
+                .chain(&b.always)
+                .flat_map(Item::tasks)
+                .collect(),
+        }
+    }
+}
