@@ -9,3 +9,4 @@ pub mod playbook;
 pub mod role;
 pub mod task;
 pub mod task_parser;
+pub mod inventory;

@@ -3,3 +3,4 @@
 pub mod helpers;
 pub mod jinja;
 pub mod template;
+pub mod vars;

@@ -1,0 +1,211 @@
+//! One connection per host for the whole run, opened on first use.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+
+use crate::error::InputError;
+use crate::load::inventory::connection_var;
+use crate::transport::{Connection, ConnectionKind, ConnectionSpec, TransportError};
+
+/// Connection settings from the command line.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub connect_timeout: Duration,
+    pub accept_new_host_keys: bool,
+}
+
+type Slot = Arc<OnceCell<Result<Arc<Connection>, TransportError>>>;
+
+pub struct Connections {
+    options: ConnectOptions,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Build a connection spec from a host's vars. Play-level `connection:` and
+/// `remote_user:` apply only where the inventory says nothing.
+pub fn spec_for(
+    host: &str,
+    vars: &Map<String, Value>,
+    play_connection: Option<&str>,
+    play_user: Option<&str>,
+    options: &ConnectOptions,
+) -> Result<ConnectionSpec, InputError> {
+    let kind_text = text(connection_var(vars, "connection")).or_else(|| play_connection.map(str::to_string));
+    let kind = match kind_text.as_deref() {
+        None | Some("ssh") | Some("smart") | Some("paramiko") => ConnectionKind::Ssh,
+        Some("local") => ConnectionKind::Local,
+        Some(other) => {
+            return Err(InputError::plain(format!("host `{host}`: connection type `{other}` is not supported"))
+                .with_help("baton connects with `ssh` or `local`; set ansible_connection to one of them"))
+        }
+    };
+    let mut spec = ConnectionSpec::local(host);
+    spec.kind = kind;
+    spec.connect_timeout = options.connect_timeout;
+    spec.accept_new_host_keys = options.accept_new_host_keys;
+    spec.address = text(connection_var(vars, "host")).or_else(|| text(vars.get("ansible_ssh_host"))).unwrap_or_else(|| host.to_string());
+    if let Some(port) = text(connection_var(vars, "port")).or_else(|| text(vars.get("ansible_ssh_port"))) {
+        spec.port = Some(port.parse().map_err(|_| {
+            InputError::plain(format!("host `{host}`: ansible_port `{port}` is not a port number"))
+                .with_help("use a number from 1 to 65535")
+        })?);
+    }
+    spec.user = text(connection_var(vars, "user"))
+        .or_else(|| text(vars.get("ansible_ssh_user")))
+        .or_else(|| play_user.map(str::to_string));
+    spec.private_key = text(connection_var(vars, "ssh_private_key_file")).or_else(|| text(vars.get("ansible_private_key_file"))).map(PathBuf::from);
+    spec.known_hosts = text(connection_var(vars, "ssh_known_hosts_file")).map(PathBuf::from);
+    spec.ssh_config = text(connection_var(vars, "ssh_config_file")).map(PathBuf::from);
+    for key in ["ssh_common_args", "ssh_extra_args"] {
+        if let Some(args) = text(connection_var(vars, key)) {
+            apply_ssh_args(host, &args, &mut spec)?;
+        }
+    }
+    Ok(spec)
+}
+
+/// Honour the ssh options Ansible inventories commonly carry.
+fn apply_ssh_args(host: &str, args: &str, spec: &mut ConnectionSpec) -> Result<(), InputError> {
+    let words: Vec<String> = args.split_whitespace().map(|w| w.trim_matches(['\'', '"']).to_string()).collect();
+    let mut i = 0;
+    let value_after = |i: &mut usize, flag: &str| -> Result<String, InputError> {
+        *i += 1;
+        words.get(*i).cloned().ok_or_else(|| InputError::plain(format!("host `{host}`: ssh option {flag} needs a value")))
+    };
+    while i < words.len() {
+        let w = words[i].clone();
+        let (flag, attached) = if w.len() > 2 && w.starts_with('-') && !w.starts_with("--") {
+            (w[..2].to_string(), Some(w[2..].to_string()))
+        } else {
+            (w.clone(), None)
+        };
+        let mut val = |i: &mut usize| match &attached {
+            Some(v) => Ok(v.clone()),
+            None => value_after(i, &flag),
+        };
+        match flag.as_str() {
+            "-o" => {
+                let opt = val(&mut i)?;
+                let (k, v) = opt.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).or_else(|| {
+                    // `-o Key Value`
+                    let next = words.get(i + 1).cloned()?;
+                    i += 1;
+                    Some((opt.clone(), next))
+                }).ok_or_else(|| InputError::plain(format!("host `{host}`: ssh option `-o {opt}` needs Key=Value")))?;
+                if k.eq_ignore_ascii_case("UserKnownHostsFile") {
+                    spec.known_hosts = Some(PathBuf::from(&v));
+                }
+                spec.ssh_options.push((k, v));
+            }
+            "-F" => spec.ssh_config = Some(PathBuf::from(val(&mut i)?)),
+            "-i" => spec.private_key = Some(PathBuf::from(val(&mut i)?)),
+            "-p" => {
+                let p = val(&mut i)?;
+                spec.port = Some(p.parse().map_err(|_| InputError::plain(format!("host `{host}`: ssh -p `{p}` is not a port")))?);
+            }
+            "-l" => spec.user = Some(val(&mut i)?),
+            other => {
+                return Err(InputError::plain(format!("host `{host}`: ssh argument `{other}` is not supported in ansible_ssh_common_args"))
+                    .with_help("baton honours -o Key=Value, -F FILE, -i KEY, -p PORT and -l USER"))
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+impl Connections {
+    pub fn new(options: ConnectOptions) -> Connections {
+        Connections {
+            options,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn options(&self) -> &ConnectOptions {
+        &self.options
+    }
+
+    /// The host's connection, opened on first use and shared afterwards.
+    pub async fn get(&self, spec: &ConnectionSpec) -> Result<Arc<Connection>, TransportError> {
+        let slot = {
+            let mut slots = self.slots.lock().map_err(|_| TransportError::Other("connection table poisoned".into()))?;
+            Arc::clone(slots.entry(spec.host_name.clone()).or_default())
+        };
+        slot.get_or_init(|| async { Connection::open(spec).await.map(Arc::new) }).await.clone()
+    }
+
+    /// Forget a host's connection (after it proved dead), so nothing reuses it.
+    pub fn forget(&self, host: &str) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.remove(host);
+        }
+    }
+
+    pub async fn close_all(&self) {
+        let slots: Vec<Slot> = match self.slots.lock() {
+            Ok(mut s) => s.drain().map(|(_, v)| v).collect(),
+            Err(_) => return,
+        };
+        for slot in slots {
+            if let Some(Ok(conn)) = slot.get() {
+                if let Ok(conn) = Arc::try_unwrap(Arc::clone(conn)) {
+                    conn.close().await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn opts() -> ConnectOptions {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(5),
+            accept_new_host_keys: false,
+        }
+    }
+
+    #[test]
+    fn reads_ansible_and_baton_keys() {
+        let vars = json!({
+            "ansible_host": "10.77.0.11", "ansible_port": 2222, "ansible_user": "root",
+            "ansible_ssh_private_key_file": "/k", "baton_user": "ops",
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=/lab/known_hosts -o StrictHostKeyChecking=yes -F /lab/ssh_config"
+        });
+        let spec = spec_for("bc1", vars.as_object().unwrap(), None, None, &opts()).unwrap();
+        assert_eq!(spec.kind, ConnectionKind::Ssh);
+        assert_eq!(spec.address, "10.77.0.11");
+        assert_eq!(spec.port, Some(2222));
+        assert_eq!(spec.user.as_deref(), Some("ops"));
+        assert_eq!(spec.known_hosts, Some(PathBuf::from("/lab/known_hosts")));
+        assert_eq!(spec.ssh_config, Some(PathBuf::from("/lab/ssh_config")));
+        assert_eq!(spec.ssh_options.len(), 2);
+    }
+
+    #[test]
+    fn rejects_unknown_connection_and_bad_port() {
+        let bad = json!({"ansible_connection": "docker"});
+        assert!(spec_for("h", bad.as_object().unwrap(), None, None, &opts()).unwrap_err().message.contains("`docker`"));
+        let bad = json!({"ansible_port": "ssh"});
+        assert!(spec_for("h", bad.as_object().unwrap(), None, None, &opts()).is_err());
+        let local = json!({});
+        assert_eq!(spec_for("h", local.as_object().unwrap(), Some("local"), None, &opts()).unwrap().kind, ConnectionKind::Local);
+    }
+}

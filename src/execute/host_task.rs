@@ -1,0 +1,532 @@
+//! One task on one host: `when`, `loop`, templating the arguments, the
+//! module's round trip(s), `until`, `changed_when` and `failed_when`.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use crate::error::InputError;
+use crate::load::task::{Action, Task};
+use crate::modules::script::{new_nonce, quote};
+use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
+use crate::plan::template::Templater;
+use crate::report::{Event, Outcome, Reporter, TaskInfo};
+use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
+use crate::yaml::{Node, Origin};
+
+use super::connections::Connections;
+
+/// What every host's run of a task shares.
+pub struct TaskShared<'a> {
+    pub templater: &'a Templater,
+    pub connections: &'a Connections,
+    pub reporter: &'a dyn Reporter,
+    pub check: bool,
+    pub diff: bool,
+    pub info: &'a TaskInfo,
+}
+
+/// One host's run of a task, prepared by the play runner.
+pub struct HostJob {
+    pub host: String,
+    pub vars: Map<String, Value>,
+    /// Where the task's scripts run (the host, or its `delegate_to`).
+    pub target: ConnectionSpec,
+    pub delegated_to: Option<String>,
+}
+
+/// How it ended.
+pub struct HostOutcome {
+    pub host: String,
+    pub outcome: Outcome,
+    pub ignored: bool,
+    /// Aggregate result (unmasked; the caller masks for `no_log`).
+    pub result: TaskResult,
+    /// Per loop item: label, result, outcome.
+    pub items: Vec<(String, TaskResult, Outcome)>,
+    /// The value for `register`.
+    pub registered: Value,
+    /// Variables set for the host (`set_fact`, `include_vars`).
+    pub facts: Map<String, Value>,
+    pub input_error: Option<InputError>,
+    pub delegated_to: Option<String>,
+    pub started_at: f64,
+    pub elapsed: Duration,
+    pub check_mode: bool,
+}
+
+/// Lets modules render and evaluate with this host's variables.
+struct HostEvaluator<'a> {
+    templater: &'a Templater,
+    vars: &'a Value,
+    origin: &'a Origin,
+}
+
+impl Evaluator for HostEvaluator<'_> {
+    fn render(&self, name: &str, text: &str) -> Result<String, String> {
+        let origin = Origin::synthetic(name, text);
+        self.templater.render_str(text, self.vars, &origin).map_err(|e| e.one_line())
+    }
+    fn condition(&self, expr: &str) -> Result<bool, String> {
+        self.templater.condition(expr, self.vars, self.origin).map_err(|e| e.one_line())
+    }
+    fn lookup(&self, path: &str) -> Option<Value> {
+        let mut cur = self.vars;
+        for part in path.split('.') {
+            cur = match cur {
+                Value::Object(m) => m.get(part)?,
+                Value::Array(a) => a.get(part.trim_matches(['[', ']']).parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur.clone())
+    }
+}
+
+enum Failure {
+    Input(InputError),
+    Unreachable(String),
+}
+
+impl From<InputError> for Failure {
+    fn from(e: InputError) -> Self {
+        Failure::Input(e)
+    }
+}
+
+fn now_epoch() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn outcome_of(result: &TaskResult) -> Outcome {
+    match result.status {
+        Status::Ok => Outcome::Ok,
+        Status::Changed => Outcome::Changed,
+        Status::Failed => Outcome::Failed,
+        Status::Skipped => Outcome::Skipped,
+    }
+}
+
+pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutcome {
+    let started = Instant::now();
+    let started_at = now_epoch();
+    shared.reporter.event(&Event::HostStart {
+        host: job.host.clone(),
+        task: shared.info.clone(),
+    });
+    let check_mode = task.common.check_mode.unwrap_or(shared.check);
+    let mut outcome = HostOutcome {
+        host: job.host.clone(),
+        outcome: Outcome::Ok,
+        ignored: false,
+        result: TaskResult::ok(),
+        items: Vec::new(),
+        registered: Value::Null,
+        facts: Map::new(),
+        input_error: None,
+        delegated_to: job.delegated_to.clone(),
+        started_at,
+        elapsed: Duration::ZERO,
+        check_mode,
+    };
+    match run_loop(shared, task, &job, check_mode, &mut outcome).await {
+        Ok(()) => {}
+        Err(Failure::Input(e)) => {
+            outcome.result = TaskResult::failed(e.one_line());
+            outcome.outcome = Outcome::Failed;
+            outcome.input_error = Some(e);
+        }
+        Err(Failure::Unreachable(msg)) => {
+            outcome.result = TaskResult::failed(msg);
+            outcome.outcome = Outcome::Unreachable;
+        }
+    }
+    outcome.ignored = match outcome.outcome {
+        Outcome::Failed => task.common.ignore_errors == Some(true) && outcome.input_error.is_none(),
+        Outcome::Unreachable => task.common.ignore_unreachable == Some(true),
+        _ => false,
+    };
+    if outcome.registered.is_null() {
+        outcome.registered = outcome.result.to_registered();
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+async fn run_loop(shared: &TaskShared<'_>, task: &Task, job: &HostJob, check_mode: bool, out: &mut HostOutcome) -> Result<(), Failure> {
+    let base = Value::Object(job.vars.clone());
+    let Some(loop_node) = &task.loop_items else {
+        let result = run_once(shared, task, job, &base, check_mode).await?;
+        out.outcome = outcome_of(&result);
+        out.facts.clone_from(&result.facts);
+        out.result = result;
+        return Ok(());
+    };
+    let items = match shared.templater.render_node(loop_node, &base)? {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => {
+            return Err(Failure::Input(
+                InputError::at(&loop_node.origin, format!("`loop` needs a list, but this is {}", kind(&other)), "not a list")
+                    .with_help("give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`"),
+            ))
+        }
+    };
+    if items.is_empty() {
+        out.result = TaskResult::skipped("no items in the loop");
+        out.outcome = Outcome::Skipped;
+        out.registered = json!({"results": [], "skipped": true, "changed": false, "msg": "no items"});
+        return Ok(());
+    }
+    let count = items.len();
+    let mut results = Vec::with_capacity(count);
+    let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+    for (index, item) in items.into_iter().enumerate() {
+        let mut vars = job.vars.clone();
+        vars.insert(task.loop_var.clone(), item.clone());
+        if let Some(iv) = &task.index_var {
+            vars.insert(iv.clone(), json!(index));
+        }
+        vars.insert(
+            "ansible_loop".into(),
+            json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == count, "length": count}),
+        );
+        vars.insert("ansible_loop_var".into(), json!(task.loop_var));
+        let ctx = Value::Object(vars);
+        let label = match &task.loop_label {
+            Some(node) => match shared.templater.render_node(node, &ctx)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            },
+            None => match &item {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        };
+        let result = run_once(shared, task, job, &ctx, check_mode).await?;
+        any_changed |= result.status == Status::Changed;
+        any_failed |= result.status == Status::Failed;
+        all_skipped &= result.status == Status::Skipped;
+        for (k, v) in &result.facts {
+            out.facts.insert(k.clone(), v.clone());
+        }
+        let mut registered = result.to_registered();
+        if let Value::Object(m) = &mut registered {
+            m.insert(task.loop_var.clone(), item);
+            m.insert("item".into(), m.get(&task.loop_var).cloned().unwrap_or(Value::Null));
+        }
+        results.push(registered);
+        out.items.push((label, result.clone(), outcome_of(&result)));
+        if let Some(pause) = task.loop_pause {
+            if index + 1 < count {
+                tokio::time::sleep(Duration::from_secs_f64(pause.max(0.0))).await;
+            }
+        }
+    }
+    let status = if any_failed {
+        Status::Failed
+    } else if all_skipped {
+        Status::Skipped
+    } else if any_changed {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    let failed_items: Vec<String> = out
+        .items
+        .iter()
+        .filter(|(_, r, _)| r.status == Status::Failed)
+        .map(|(l, _, _)| l.clone())
+        .collect();
+    let msg = if failed_items.is_empty() {
+        "All items completed".to_string()
+    } else {
+        format!("{} of {count} items failed: {}", failed_items.len(), failed_items.join(", "))
+    };
+    out.result = TaskResult {
+        status,
+        msg: Some(msg.clone()),
+        facts: out.facts.clone(),
+        ..TaskResult::default()
+    };
+    out.outcome = outcome_of(&out.result);
+    out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// One iteration: `when`, then the module with `until`, then the overrides.
+async fn run_once(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value, check_mode: bool) -> Result<TaskResult, Failure> {
+    for cond in &task.common.when {
+        if !shared.templater.condition_node(cond, vars)? {
+            let text = cond.scalar_text().unwrap_or_default();
+            return Ok(TaskResult::skipped(format!("condition was false: {text}")));
+        }
+    }
+    let retries = match &task.retries {
+        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "retries")? as u32,
+        None => 3,
+    };
+    let delay = match &task.delay {
+        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "delay")?,
+        None => 5.0,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut result = run_module(shared, task, job, vars, check_mode).await?;
+        let mut bound = vars.clone();
+        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
+            m.insert(name.clone(), result.to_registered());
+        }
+        apply_overrides(shared, task, &bound, &mut result)?;
+        let Some(until) = &task.until else { return Ok(result) };
+        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
+            m.insert(name.clone(), result.to_registered());
+        }
+        let done = result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
+        if done || attempt > retries {
+            result.data.insert("attempts".into(), json!(attempt));
+            if !done {
+                result.status = Status::Failed;
+                let last = result.msg.clone().unwrap_or_default();
+                result.msg = Some(format!(
+                    "`until` was still false after {attempt} attempts ({}){}",
+                    until.scalar_text().unwrap_or_default(),
+                    if last.is_empty() { String::new() } else { format!("; last result: {last}") }
+                ));
+            }
+            return Ok(result);
+        }
+        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+    }
+}
+
+fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
+    match &v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|n: &f64| *n >= 0.0)
+    .ok_or_else(|| InputError::at(&node.origin, format!("`{what}` must be a number, got {v}"), "here"))
+}
+
+/// `changed_when` / `failed_when`.
+fn apply_overrides(shared: &TaskShared<'_>, task: &Task, vars: &Value, result: &mut TaskResult) -> Result<(), InputError> {
+    if result.status == Status::Skipped {
+        return Ok(());
+    }
+    if let Some(conds) = &task.changed_when {
+        if result.status != Status::Failed || result.rc.is_some() {
+            let mut changed = true;
+            for c in conds {
+                changed &= shared.templater.condition_node(c, vars)?;
+            }
+            if result.status != Status::Failed {
+                result.status = if changed { Status::Changed } else { Status::Ok };
+            }
+        }
+    }
+    if let Some(conds) = &task.failed_when {
+        let mut failed = !conds.is_empty();
+        for c in conds {
+            failed &= shared.templater.condition_node(c, vars)?;
+        }
+        if failed {
+            if result.status != Status::Failed {
+                result.status = Status::Failed;
+                let text = conds.iter().filter_map(|c| c.scalar_text()).collect::<Vec<_>>().join(" and ");
+                result.msg = Some(format!("failed_when was true: {text}"));
+            }
+        } else if result.status == Status::Failed {
+            // A command ran (rc is set): it changed something unless changed_when said otherwise.
+            let changed = match &task.changed_when {
+                Some(conds) => conds.iter().try_fold(true, |acc, c| Ok::<bool, InputError>(acc && shared.templater.condition_node(c, vars)?))?,
+                None => result.rc.is_some(),
+            };
+            result.status = if changed { Status::Changed } else { Status::Ok };
+        }
+    }
+    Ok(())
+}
+
+fn render_args(shared: &TaskShared<'_>, task: &Task, args: &[(String, Node)], vars: &Value) -> Result<Map<String, Value>, InputError> {
+    let raw: &[&str] = match &task.action {
+        Action::Module { module, .. } => module.spec().raw_args,
+        _ => &[],
+    };
+    let mut out = Map::new();
+    for (name, node) in args {
+        let value = if raw.contains(&name.as_str()) {
+            node.to_json()
+        } else {
+            shared.templater.render_node(node, vars)?
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn environment_prefix(shared: &TaskShared<'_>, task: &Task, vars: &Value) -> Result<String, InputError> {
+    let mut prefix = String::new();
+    for env in &task.common.environment {
+        let Value::Object(map) = shared.templater.render_node(env, vars)? else { continue };
+        for (k, v) in map {
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(InputError::at(&env.origin, format!("`{k}` is not a valid environment variable name"), "here"));
+            }
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            prefix.push_str(&format!("export {k}={}\n", quote(&text)));
+        }
+    }
+    Ok(prefix)
+}
+
+fn become_user(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value) -> Result<Option<String>, InputError> {
+    if task.common.become_ != Some(true) {
+        return Ok(None);
+    }
+    let user = match &task.common.become_user {
+        Some(node) => match shared.templater.render_node(node, vars)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        },
+        None => "root".to_string(),
+    };
+    // Already that user: sudo would only add a dependency and a round of PAM.
+    let connected_as = match job.target.kind {
+        ConnectionKind::Local => Some(current_user()),
+        ConnectionKind::Ssh => job.target.user.clone(),
+    };
+    Ok(if connected_as.as_deref() == Some(user.as_str()) { None } else { Some(user) })
+}
+
+fn current_user() -> String {
+    // SAFETY: geteuid has no preconditions and touches no memory.
+    if unsafe { libc::geteuid() } == 0 {
+        "root".into()
+    } else {
+        std::env::var("USER").unwrap_or_default()
+    }
+}
+
+async fn run_module(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value, check_mode: bool) -> Result<TaskResult, Failure> {
+    match &task.action {
+        Action::Meta(_) => Ok(TaskResult::ok()),
+        Action::IncludeVars(node) => Ok(include_vars(shared, task, node, vars)?),
+        Action::Module { module, args } => {
+            let args = render_args(shared, task, args, vars)?;
+            let nonce = new_nonce();
+            let kind = if module.spec().name == "template" { "templates" } else { "files" };
+            let search_paths = task.source.search_paths(kind);
+            let evaluator = HostEvaluator {
+                templater: shared.templater,
+                vars,
+                origin: &task.origin,
+            };
+            let ctx = TaskContext {
+                host: &job.host,
+                check_mode,
+                diff: task.common.diff.unwrap_or(shared.diff),
+                nonce: &nonce,
+                search_paths: &search_paths,
+                eval: &evaluator,
+            };
+            let step = match module.prepare(&args, &ctx) {
+                Ok(step) => step,
+                Err(e) => return Ok(TaskResult::failed(e.to_string())),
+            };
+            let env = environment_prefix(shared, task, vars)?;
+            let become_user = become_user(shared, task, job, vars)?;
+            let timeout = task.common.timeout.map(Duration::from_secs);
+            run_steps(shared, job, step, &env, become_user, timeout).await
+        }
+    }
+}
+
+async fn run_steps(
+    shared: &TaskShared<'_>,
+    job: &HostJob,
+    mut step: Step,
+    env: &str,
+    become_user: Option<String>,
+    timeout: Option<Duration>,
+) -> Result<TaskResult, Failure> {
+    loop {
+        step = match step {
+            Step::Done(result) => return Ok(result),
+            Step::Sleep(duration, result) => {
+                tokio::time::sleep(duration).await;
+                return Ok(result);
+            }
+            Step::Remote { script, interpret } => {
+                let connection = shared
+                    .connections
+                    .get(&job.target)
+                    .await
+                    .map_err(|e| unreachable_or_failed(&job.target, e))?;
+                let request = ExecRequest {
+                    script: if env.is_empty() { script } else { format!("{env}{script}") },
+                    become_user: become_user.clone(),
+                    timeout,
+                };
+                match connection.exec(&request).await {
+                    Ok(output) => interpret(&output),
+                    Err(TransportError::Timeout(d)) => {
+                        return Ok(TaskResult::failed(format!("timed out after {} s (task `timeout`)", d.as_secs_f64())))
+                    }
+                    Err(e) if e.is_unreachable() => {
+                        shared.connections.forget(&job.target.host_name);
+                        return Err(Failure::Unreachable(e.to_string()));
+                    }
+                    Err(e) => return Ok(TaskResult::failed(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+fn unreachable_or_failed(spec: &ConnectionSpec, e: TransportError) -> Failure {
+    let target = match spec.port {
+        Some(p) => format!("{}:{p}", spec.address),
+        None => spec.address.clone(),
+    };
+    Failure::Unreachable(format!("{e} (connecting to {target})"))
+}
+
+fn include_vars(shared: &TaskShared<'_>, task: &Task, node: &Node, vars: &Value) -> Result<TaskResult, InputError> {
+    let name = shared.templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
+    let mut candidates = vec![task.source.dir.join(&name)];
+    if let Some(role) = &task.source.role {
+        candidates.push(role.path.join("vars").join(&name));
+    }
+    candidates.push(task.source.playbook_dir.join(&name));
+    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(InputError::at(&node.origin, format!("vars file `{name}` not found"), "here").with_help(format!(
+            "looked at: {}",
+            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let loaded = crate::yaml::parse_file(Path::new(path))?;
+    let pairs = crate::load::fields::var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    let mut result = TaskResult::ok();
+    for (k, v) in pairs {
+        result.facts.insert(k, shared.templater.render_node(&v, vars)?);
+    }
+    Ok(result)
+}
