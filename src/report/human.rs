@@ -1,0 +1,962 @@
+//! Human output: one line per task once every host has finished it, details
+//! for whatever needs attention, live spinners for hosts still working, and
+//! the PLAY RECAP.
+//!
+//! Lines are only ever written while the spinners are suspended (cleared), so
+//! a task line can never be torn by a progress bar redrawing over it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use similar::TextDiff;
+
+use super::recap::{file_line, human_duration, recap_block};
+use super::style::{outcome_color, Color, Style};
+use super::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo};
+use crate::modules::{FileDiff, TaskResult};
+
+/// Where the host columns of a task line start, so short task names line up.
+const RESULT_COLUMN: usize = 44;
+/// A task line wraps its host columns beyond this width.
+const LINE_WIDTH: usize = 120;
+/// Every outcome label fits this width ("would change", "unreachable").
+const LABEL_WIDTH: usize = 12;
+/// Output lines shown from the end of a failed command's stderr/stdout.
+const TAIL_LINES: usize = 10;
+/// Same, at -v.
+const TAIL_LINES_VERBOSE: usize = 40;
+const SPINNER_TICK: Duration = Duration::from_millis(120);
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HumanOptions {
+    /// Number of `-v`: 1 shows every host's message, skip reasons, loop
+    /// items and task origins; 2 adds command output of successful hosts.
+    pub verbosity: u8,
+    /// Print unified diffs of changed files.
+    pub diff: bool,
+    /// The run is in check mode (said on the PLAY line and in the recap).
+    pub check_mode: bool,
+    /// Use ANSI colors.
+    pub color: bool,
+    /// Draw a live spinner per in-flight host (only when stdout is a terminal).
+    pub progress: bool,
+}
+
+pub struct HumanReporter {
+    state: Mutex<State>,
+}
+
+impl HumanReporter {
+    pub fn new(options: HumanOptions, writer: Box<dyn Write + Send>) -> HumanReporter {
+        HumanReporter::with_progress_target(options, writer, ProgressDrawTarget::stdout())
+    }
+
+    /// Like [`HumanReporter::new`], with spinners drawn to `target` instead of
+    /// stdout (tests draw them into an in-memory terminal).
+    pub fn with_progress_target(
+        options: HumanOptions,
+        writer: Box<dyn Write + Send>,
+        target: ProgressDrawTarget,
+    ) -> HumanReporter {
+        let multi = options
+            .progress
+            .then(|| MultiProgress::with_draw_target(target));
+        HumanReporter {
+            state: Mutex::new(State {
+                options,
+                style: Style::new(options.color),
+                out: writer,
+                write_failed: false,
+                multi,
+                spinners: HashMap::new(),
+                host_width: 0,
+                pending: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl Reporter for HumanReporter {
+    fn event(&self, event: &Event) {
+        // A poisoned lock means another thread panicked mid-print; keep
+        // reporting rather than lose the rest of the run's output.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.handle(event);
+    }
+
+    fn finish(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.flush_pending();
+        state.clear_spinners();
+        if let Some(multi) = &state.multi {
+            let _ = multi.clear();
+        }
+        let _ = state.out.flush();
+    }
+}
+
+/// A task some hosts are still running.
+struct PendingTask {
+    task: TaskInfo,
+    /// Hosts in the order the executor listed them.
+    hosts: Vec<String>,
+    finals: HashMap<String, HostResult>,
+    items: Vec<HostResult>,
+}
+
+impl PendingTask {
+    fn is_complete(&self) -> bool {
+        self.hosts.iter().all(|h| self.finals.contains_key(h))
+    }
+}
+
+fn same_task(a: &TaskInfo, b: &TaskInfo) -> bool {
+    a.name == b.name && a.origin == b.origin && a.play == b.play && a.is_handler == b.is_handler
+}
+
+struct State {
+    options: HumanOptions,
+    style: Style,
+    out: Box<dyn Write + Send>,
+    write_failed: bool,
+    multi: Option<MultiProgress>,
+    spinners: HashMap<String, ProgressBar>,
+    /// Width of the widest host name of the current play.
+    host_width: usize,
+    pending: Vec<PendingTask>,
+}
+
+impl State {
+    fn handle(&mut self, event: &Event) {
+        match event {
+            Event::PlayStart { name, hosts } => self.play_start(name, hosts),
+            Event::TaskStart { task, hosts } => self.task_start(task, hosts),
+            Event::HostStart { host, task } => self.host_start(host, task),
+            Event::HostResult { task, result } => self.host_result(task, result),
+            Event::Warning { host, message } => {
+                let text = match host {
+                    Some(host) => format!("{host}: {message}"),
+                    None => message.clone(),
+                };
+                let label = self.style.bold_color(Color::Magenta, "[WARNING]:");
+                let mut lines = Vec::new();
+                push_multiline(&mut lines, &format!("{label} "), "           ", &text);
+                self.emit(lines);
+            }
+            Event::Stopped { reason } => {
+                self.flush_pending();
+                self.clear_spinners();
+                self.emit(self.stopped_block(reason));
+            }
+            Event::Recap(recap) => self.recap(recap),
+        }
+    }
+
+    /// Write lines with the spinners out of the way. A write error (closed
+    /// pipe) is said once on stderr and otherwise ignored: losing the
+    /// screen must not abort a failover half-way.
+    fn emit(&mut self, lines: Vec<String>) {
+        let State {
+            out,
+            multi,
+            write_failed,
+            ..
+        } = self;
+        let mut write = || -> std::io::Result<()> {
+            for line in &lines {
+                writeln!(out, "{line}")?;
+            }
+            out.flush()
+        };
+        let result = match multi {
+            Some(multi) => multi.suspend(write),
+            None => write(),
+        };
+        if let Err(err) = result {
+            if !*write_failed {
+                *write_failed = true;
+                eprintln!("baton: cannot write the run's output: {err}");
+            }
+        }
+    }
+
+    fn play_start(&mut self, name: &str, hosts: &[String]) {
+        self.flush_pending();
+        self.host_width = hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+        let mut line = format!(
+            "PLAY [{name}] on {} host{}: {}",
+            hosts.len(),
+            if hosts.len() == 1 { "" } else { "s" },
+            hosts.join(", ")
+        );
+        if hosts.is_empty() {
+            line = format!("PLAY [{name}]: no hosts matched");
+        }
+        let mut line = self.style.bold(&line);
+        if self.options.check_mode {
+            line.push_str("  ");
+            line.push_str(
+                &self
+                    .style
+                    .bold_color(Color::Cyan, "[CHECK MODE: nothing will be changed]"),
+            );
+        }
+        self.emit(vec![String::new(), line]);
+    }
+
+    fn task_start(&mut self, task: &TaskInfo, hosts: &[String]) {
+        if hosts.is_empty() {
+            let line = format!("{} (no hosts left to run it)", self.task_heading(task));
+            self.emit(vec![line]);
+            return;
+        }
+        // The same task again (a second serial batch) starts a fresh line.
+        if let Some(pos) = self.pending.iter().position(|p| same_task(&p.task, task)) {
+            let old = self.pending.remove(pos);
+            self.print_task(old);
+        }
+        self.pending.push(PendingTask {
+            task: task.clone(),
+            hosts: hosts.to_vec(),
+            finals: HashMap::new(),
+            items: Vec::new(),
+        });
+    }
+
+    fn host_start(&mut self, host: &str, task: &TaskInfo) {
+        let Some(multi) = &self.multi else {
+            return;
+        };
+        if let Some(old) = self.spinners.remove(host) {
+            old.finish_and_clear();
+            multi.remove(&old);
+        }
+        let template = if self.options.color {
+            "{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}"
+        } else {
+            "{spinner} {prefix} {msg} {elapsed}"
+        };
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = multi.add(
+            ProgressBar::new_spinner()
+                .with_style(style)
+                .with_prefix(format!("{host:<width$}", width = self.host_width))
+                .with_message(self.task_heading_plain(task)),
+        );
+        bar.enable_steady_tick(SPINNER_TICK);
+        self.spinners.insert(host.to_string(), bar);
+    }
+
+    fn drop_spinner(&mut self, host: &str) {
+        if let Some(bar) = self.spinners.remove(host) {
+            bar.finish_and_clear();
+            if let Some(multi) = &self.multi {
+                multi.remove(&bar);
+            }
+        }
+    }
+
+    fn clear_spinners(&mut self) {
+        let hosts: Vec<String> = self.spinners.keys().cloned().collect();
+        for host in hosts {
+            self.drop_spinner(&host);
+        }
+    }
+
+    fn host_result(&mut self, task: &TaskInfo, result: &HostResult) {
+        let pos = match self.pending.iter().position(|p| same_task(&p.task, task)) {
+            Some(pos) => pos,
+            None => {
+                // A result without a TaskStart: still report it, on its own line.
+                self.pending.push(PendingTask {
+                    task: task.clone(),
+                    hosts: vec![result.host.clone()],
+                    finals: HashMap::new(),
+                    items: Vec::new(),
+                });
+                self.pending.len() - 1
+            }
+        };
+        if let Some(item) = &result.item {
+            let done = self.pending[pos]
+                .items
+                .iter()
+                .filter(|i| i.host == result.host)
+                .count()
+                + 1;
+            if let Some(bar) = self.spinners.get(&result.host) {
+                bar.set_message(format!(
+                    "{}  item {done} done: {item} ({})",
+                    self.task_heading_plain(task),
+                    outcome_label(result)
+                ));
+            }
+            self.pending[pos].items.push(result.clone());
+            return;
+        }
+        self.drop_spinner(&result.host);
+        let pending = &mut self.pending[pos];
+        if !pending.hosts.contains(&result.host) {
+            pending.hosts.push(result.host.clone());
+        }
+        pending.finals.insert(result.host.clone(), result.clone());
+        if pending.is_complete() {
+            let done = self.pending.remove(pos);
+            self.print_task(done);
+        }
+    }
+
+    /// Print tasks that will get no more results (the run stopped or moved
+    /// on); hosts that never answered say so instead of vanishing.
+    fn flush_pending(&mut self) {
+        for pending in std::mem::take(&mut self.pending) {
+            self.print_task(pending);
+        }
+    }
+
+    fn recap(&mut self, recap: &Recap) {
+        self.flush_pending();
+        self.clear_spinners();
+        let lines = recap_block(recap, self.style, self.options.check_mode);
+        self.emit(lines);
+    }
+
+    fn stopped_block(&self, reason: &str) -> Vec<String> {
+        let rule = "=".repeat(72);
+        let mut lines = vec![
+            String::new(),
+            self.style.bold_color(Color::Red, &rule),
+            self.style.bold_color(Color::Red, "RUN STOPPED"),
+        ];
+        for line in reason.lines() {
+            lines.push(format!("  {line}"));
+        }
+        lines.push(self.style.bold_color(Color::Red, &rule));
+        lines
+    }
+
+    fn task_heading_plain(&self, task: &TaskInfo) -> String {
+        let kind = if task.is_handler { "HANDLER" } else { "TASK" };
+        format!("{kind} [{}]", task.name)
+    }
+
+    fn task_heading(&self, task: &TaskInfo) -> String {
+        self.style.bold(&self.task_heading_plain(task))
+    }
+
+    fn print_task(&mut self, pending: PendingTask) {
+        let lines = self.render_task(&pending);
+        self.emit(lines);
+    }
+
+    fn render_task(&self, pending: &PendingTask) -> Vec<String> {
+        let heading_plain = self.task_heading_plain(&pending.task);
+        let mut first = format!("{} ", self.task_heading(&pending.task));
+        let heading_len = heading_plain.chars().count() + 1;
+        if heading_len < RESULT_COLUMN {
+            first.push_str(&".".repeat(RESULT_COLUMN - heading_len));
+        } else {
+            first.push_str("...");
+        }
+        first.push(' ');
+
+        let labels: Vec<String> = pending
+            .hosts
+            .iter()
+            .map(|h| match pending.finals.get(h) {
+                Some(r) => host_label(r),
+                None => h.clone(),
+            })
+            .collect();
+        let host_width = labels
+            .iter()
+            .map(|l| l.chars().count())
+            .chain([self.host_width])
+            .max()
+            .unwrap_or(0);
+        let cell_width = host_width + 2 + LABEL_WIDTH;
+        let per_line = ((LINE_WIDTH - RESULT_COLUMN) / (cell_width + 2)).max(1);
+
+        let mut cells = Vec::new();
+        for (host, label) in pending.hosts.iter().zip(&labels) {
+            let (text, color) = match pending.finals.get(host) {
+                Some(r) => (outcome_label(r), outcome_color(r.outcome, r.ignored)),
+                None => ("no result".to_string(), Color::Red),
+            };
+            let pad = LABEL_WIDTH.saturating_sub(text.chars().count());
+            cells.push(format!(
+                "{label:<host_width$}: {}{}",
+                self.style.paint(color, &text),
+                " ".repeat(pad)
+            ));
+        }
+
+        let mut lines = Vec::new();
+        let mut line = first;
+        for (i, chunk) in cells.chunks(per_line).enumerate() {
+            if i > 0 {
+                lines.push(line.trim_end().to_string());
+                line = " ".repeat(RESULT_COLUMN + 1);
+            }
+            line.push_str(&chunk.join("  "));
+        }
+        // The last cell keeps its padding so durations line up.
+        line.push_str(&format!(
+            "  ({})",
+            human_duration(task_span(pending.finals.values()))
+        ));
+        if self.options.verbosity >= 1 && !pending.task.origin.is_empty() {
+            line.push_str(&format!("  {}", file_line(&pending.task.origin)));
+        }
+        lines.push(line);
+
+        for host in &pending.hosts {
+            match pending.finals.get(host) {
+                Some(result) => {
+                    let items: Vec<&HostResult> =
+                        pending.items.iter().filter(|i| &i.host == host).collect();
+                    self.render_host(&pending.task, result, &items, &mut lines);
+                }
+                None => lines.push(format!(
+                    "  {} {host}: no result was received before the run stopped",
+                    self.style.bold_color(Color::Red, "!")
+                )),
+            }
+        }
+        lines
+    }
+
+    fn render_host(
+        &self,
+        task: &TaskInfo,
+        result: &HostResult,
+        items: &[&HostResult],
+        lines: &mut Vec<String>,
+    ) {
+        let verbose = self.options.verbosity >= 1;
+        let host = host_label(result);
+
+        for item in items {
+            let problem = matches!(item.outcome, Outcome::Failed | Outcome::Unreachable);
+            if !verbose && !problem {
+                continue;
+            }
+            let label = outcome_label(item);
+            lines.push(format!(
+                "  {host} [item={}]: {}   ({})",
+                item.item.as_deref().unwrap_or_default(),
+                self.style
+                    .paint(outcome_color(item.outcome, item.ignored), &label),
+                human_duration(item.elapsed)
+            ));
+            self.render_result(task, item, "      ", lines);
+        }
+
+        let indent = "  ";
+        match result.outcome {
+            Outcome::Failed | Outcome::Unreachable => {
+                self.render_problem(&host, result, indent, lines)
+            }
+            Outcome::Skipped => {
+                if verbose || skipped_for_check_mode(task, result) {
+                    let reason = result
+                        .result
+                        .msg
+                        .clone()
+                        .unwrap_or_else(|| skip_reason_fallback(task, result));
+                    push_multiline(
+                        lines,
+                        &format!("{indent}{host} skipped: "),
+                        &format!("{indent}    "),
+                        &reason,
+                    );
+                }
+            }
+            Outcome::Ok | Outcome::Changed => {
+                if is_debug(task) {
+                    let text = debug_text(&result.result);
+                    push_multiline(
+                        lines,
+                        &format!("{indent}{host}: "),
+                        &format!("{indent}    "),
+                        &text,
+                    );
+                } else if verbose {
+                    let show_output = self.options.verbosity >= 2 && has_output(&result.result);
+                    match &result.result.msg {
+                        Some(msg) => push_multiline(
+                            lines,
+                            &format!("{indent}{host}: "),
+                            &format!("{indent}    "),
+                            msg,
+                        ),
+                        None if show_output => lines.push(format!("{indent}{host}:")),
+                        None => {}
+                    }
+                    if show_output {
+                        self.render_output(&result.result, &format!("{indent}    "), lines);
+                    }
+                }
+            }
+        }
+
+        if self.options.diff {
+            let diffs = if result.result.diff.is_empty() {
+                items
+                    .iter()
+                    .flat_map(|i| &i.result.diff)
+                    .collect::<Vec<_>>()
+            } else {
+                result.result.diff.iter().collect()
+            };
+            for diff in diffs {
+                self.render_diff(&host, diff, lines);
+            }
+        }
+    }
+
+    /// An item's result under its `[item=...]` line: the problem details,
+    /// or at -v its message.
+    fn render_result(
+        &self,
+        task: &TaskInfo,
+        item: &HostResult,
+        indent: &str,
+        lines: &mut Vec<String>,
+    ) {
+        match item.outcome {
+            Outcome::Failed | Outcome::Unreachable => {
+                if let Some(msg) = &item.result.msg {
+                    push_multiline(lines, indent, indent, msg);
+                }
+                self.render_output(&item.result, indent, lines);
+            }
+            _ => {
+                let text = if is_debug(task) {
+                    Some(debug_text(&item.result))
+                } else {
+                    item.result.msg.clone()
+                };
+                if let Some(text) = text {
+                    push_multiline(lines, indent, indent, &text);
+                }
+            }
+        }
+    }
+
+    fn render_problem(
+        &self,
+        host: &str,
+        result: &HostResult,
+        indent: &str,
+        lines: &mut Vec<String>,
+    ) {
+        let kind = match result.outcome {
+            Outcome::Unreachable => "UNREACHABLE",
+            _ => "FAILED",
+        };
+        let mut head = self
+            .style
+            .bold_color(outcome_color(result.outcome, result.ignored), kind);
+        if result.ignored {
+            head.push_str(match result.outcome {
+                Outcome::Unreachable => " (ignored: ignore_unreachable, the play goes on)",
+                _ => " (ignored: ignore_errors, the play goes on)",
+            });
+        }
+        let r = &result.result;
+        let msg = r.msg.clone().unwrap_or_else(|| {
+            if r.rc.is_some() || r.stderr.is_some() || r.stdout.is_some() {
+                "(no message; see below)".to_string()
+            } else {
+                "(the module gave no message)".to_string()
+            }
+        });
+        push_multiline(
+            lines,
+            &format!("{indent}{host} {head}: "),
+            &format!("{indent}    "),
+            &msg,
+        );
+        self.render_output(r, &format!("{indent}    "), lines);
+    }
+
+    /// rc and the end of stderr/stdout: the part that says why.
+    fn render_output(&self, r: &TaskResult, indent: &str, lines: &mut Vec<String>) {
+        if let Some(rc) = r.rc {
+            lines.push(format!("{indent}rc: {rc}"));
+        }
+        let keep = if self.options.verbosity >= 2 {
+            usize::MAX
+        } else if self.options.verbosity == 1 {
+            TAIL_LINES_VERBOSE
+        } else {
+            TAIL_LINES
+        };
+        for (name, text) in [("stderr", &r.stderr), ("stdout", &r.stdout)] {
+            let Some(text) = text else { continue };
+            let all: Vec<&str> = text.lines().collect();
+            if all.iter().all(|l| l.trim().is_empty()) {
+                continue;
+            }
+            let shown = &all[all.len().saturating_sub(keep)..];
+            if shown.len() < all.len() {
+                lines.push(format!(
+                    "{indent}{name} (last {} of {} lines):",
+                    shown.len(),
+                    all.len()
+                ));
+            } else {
+                lines.push(format!("{indent}{name}:"));
+            }
+            for l in shown {
+                lines.push(format!("{indent}  | {l}").trim_end().to_string());
+            }
+        }
+    }
+
+    fn render_diff(&self, host: &str, diff: &FileDiff, lines: &mut Vec<String>) {
+        if diff.before == diff.after {
+            return;
+        }
+        lines.push(format!("  {host}: diff of {}", diff.path));
+        let text = TextDiff::from_lines(&diff.before, &diff.after);
+        let unified = text
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{} (before)", diff.path),
+                &format!("{} (after)", diff.path),
+            )
+            .to_string();
+        for l in unified.lines() {
+            let painted = if l.starts_with("+++") || l.starts_with("---") {
+                self.style.bold(l)
+            } else if l.starts_with('+') {
+                self.style.paint(Color::Green, l)
+            } else if l.starts_with('-') {
+                self.style.paint(Color::Red, l)
+            } else if l.starts_with("@@") {
+                self.style.paint(Color::Cyan, l)
+            } else {
+                l.to_string()
+            };
+            lines.push(format!("    {painted}"));
+        }
+    }
+}
+
+/// The host, and where the task really ran when it was delegated.
+fn host_label(result: &HostResult) -> String {
+    match &result.delegated_to {
+        Some(target) if target != &result.host => format!("{}->{target}", result.host),
+        _ => result.host.clone(),
+    }
+}
+
+fn outcome_label(result: &HostResult) -> String {
+    match result.outcome {
+        Outcome::Ok => "ok",
+        // In check mode nothing changed; say what the task would have done.
+        Outcome::Changed if result.check_mode => "would change",
+        Outcome::Changed => "changed",
+        Outcome::Failed if result.ignored => "failed (ignored)",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+        Outcome::Unreachable if result.ignored => "unreachable (ignored)",
+        Outcome::Unreachable => "unreachable",
+    }
+    .to_string()
+}
+
+fn has_output(r: &TaskResult) -> bool {
+    let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+    r.rc.is_some() || !blank(&r.stdout) || !blank(&r.stderr)
+}
+
+fn is_debug(task: &TaskInfo) -> bool {
+    matches!(
+        task.module.as_str(),
+        "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
+    )
+}
+
+fn is_command_like(task: &TaskInfo) -> bool {
+    let short = task
+        .module
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| task.module.strip_prefix("ansible.legacy."))
+        .unwrap_or(&task.module);
+    matches!(short, "command" | "shell" | "raw" | "script")
+}
+
+/// Ansible skips command/shell in check mode without a word (#61285); baton
+/// always says so, because an operator reading a dry run must know which
+/// steps it did not exercise.
+fn skipped_for_check_mode(task: &TaskInfo, result: &HostResult) -> bool {
+    result.outcome == Outcome::Skipped
+        && result.check_mode
+        && (is_command_like(task)
+            || result
+                .result
+                .msg
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_lowercase().contains("check mode")))
+}
+
+fn skip_reason_fallback(task: &TaskInfo, result: &HostResult) -> String {
+    if result.check_mode && is_command_like(task) {
+        format!("{} does not run in check mode", task.module)
+    } else {
+        "(no reason given)".to_string()
+    }
+}
+
+fn debug_text(result: &TaskResult) -> String {
+    match &result.msg {
+        Some(msg) => msg.clone(),
+        None if !result.data.is_empty() => {
+            serde_json::to_string_pretty(&result.data).unwrap_or_default()
+        }
+        None => String::new(),
+    }
+}
+
+/// First line after `first`, the rest after `rest`, so a multi-line message
+/// stays visibly attached to its host.
+fn push_multiline(lines: &mut Vec<String>, first: &str, rest: &str, text: &str) {
+    let mut iter = text.lines();
+    lines.push(
+        format!("{first}{}", iter.next().unwrap_or_default())
+            .trim_end()
+            .to_string(),
+    );
+    for l in iter {
+        lines.push(format!("{rest}{l}").trim_end().to_string());
+    }
+}
+
+/// Wall time of a task: from the first host starting to the last finishing,
+/// taken from the results so it matches the JSON and JUnit reports.
+fn task_span<'a>(results: impl Iterator<Item = &'a HostResult>) -> Duration {
+    let mut start = f64::INFINITY;
+    let mut end: f64 = 0.0;
+    let mut longest = Duration::ZERO;
+    let mut timed = true;
+    for r in results {
+        longest = longest.max(r.elapsed);
+        if r.started_at > 0.0 {
+            start = start.min(r.started_at);
+            end = end.max(r.started_at + r.elapsed.as_secs_f64());
+        } else {
+            timed = false;
+        }
+    }
+    if !timed || !start.is_finite() {
+        return longest;
+    }
+    Duration::try_from_secs_f64(end - start)
+        .map(|span| span.max(longest))
+        .unwrap_or(longest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(module: &str) -> TaskInfo {
+        TaskInfo {
+            name: "t".into(),
+            module: module.into(),
+            origin: "p.yml:3:5".into(),
+            is_handler: false,
+            play: "p".into(),
+        }
+    }
+
+    fn hr(host: &str, outcome: Outcome, started_at: f64, ms: u64) -> HostResult {
+        HostResult {
+            host: host.into(),
+            outcome,
+            ignored: false,
+            item: None,
+            delegated_to: None,
+            result: TaskResult::default(),
+            elapsed: Duration::from_millis(ms),
+            started_at,
+            check_mode: false,
+        }
+    }
+
+    fn render(options: HumanOptions, events: &[Event]) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(std::sync::Arc<Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let reporter = HumanReporter::new(options, Box::new(buf.clone()));
+        for e in events {
+            reporter.event(e);
+        }
+        reporter.finish();
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn span_runs_from_first_start_to_last_end() {
+        let a = hr("a", Outcome::Ok, 100.0, 50);
+        let b = hr("b", Outcome::Ok, 100.2, 100);
+        assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn span_without_start_times_is_the_longest_host() {
+        let a = hr("a", Outcome::Ok, 0.0, 50);
+        let b = hr("b", Outcome::Ok, 100.0, 70);
+        assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(70));
+        assert_eq!(task_span(std::iter::empty()), Duration::ZERO);
+    }
+
+    #[test]
+    fn labels_tell_check_mode_and_ignored_apart() {
+        let mut r = hr("a", Outcome::Changed, 0.0, 1);
+        assert_eq!(outcome_label(&r), "changed");
+        r.check_mode = true;
+        assert_eq!(outcome_label(&r), "would change");
+        r.outcome = Outcome::Unreachable;
+        r.ignored = true;
+        assert_eq!(outcome_label(&r), "unreachable (ignored)");
+    }
+
+    #[test]
+    fn delegated_host_shows_where_it_ran() {
+        let mut r = hr("bc1", Outcome::Ok, 0.0, 1);
+        assert_eq!(host_label(&r), "bc1");
+        r.delegated_to = Some("bc2".into());
+        assert_eq!(host_label(&r), "bc1->bc2");
+        r.delegated_to = Some("bc1".into());
+        assert_eq!(host_label(&r), "bc1");
+    }
+
+    #[test]
+    fn check_mode_skip_is_explained_only_for_commands_or_check_mode_reasons() {
+        let mut r = hr("a", Outcome::Skipped, 0.0, 1);
+        r.check_mode = true;
+        assert!(skipped_for_check_mode(&info("ansible.builtin.command"), &r));
+        assert!(!skipped_for_check_mode(&info("copy"), &r));
+        r.result.msg = Some("Skipped in CHECK MODE".into());
+        assert!(skipped_for_check_mode(&info("copy"), &r));
+        r.check_mode = false;
+        assert!(!skipped_for_check_mode(&info("command"), &r));
+    }
+
+    #[test]
+    fn multiline_text_stays_indented_under_its_host() {
+        let mut lines = Vec::new();
+        push_multiline(&mut lines, "  bc1: ", "      ", "one\ntwo\n");
+        assert_eq!(lines, vec!["  bc1: one", "      two"]);
+    }
+
+    #[test]
+    fn task_without_hosts_says_so() {
+        let text = render(
+            HumanOptions::default(),
+            &[Event::TaskStart {
+                task: info("ping"),
+                hosts: vec![],
+            }],
+        );
+        assert_eq!(text, "TASK [t] (no hosts left to run it)\n");
+    }
+
+    #[test]
+    fn result_without_task_start_is_still_reported() {
+        let text = render(
+            HumanOptions::default(),
+            &[Event::HostResult {
+                task: info("ping"),
+                result: hr("bc1", Outcome::Ok, 0.0, 3),
+            }],
+        );
+        assert!(
+            text.starts_with("TASK [t] ....") && text.contains("bc1: ok"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn handlers_are_labelled_as_handlers() {
+        let mut task = info("service");
+        task.is_handler = true;
+        let text = render(
+            HumanOptions::default(),
+            &[Event::HostResult {
+                task,
+                result: hr("bc1", Outcome::Changed, 0.0, 3),
+            }],
+        );
+        assert!(text.starts_with("HANDLER [t] "), "{text}");
+    }
+
+    #[test]
+    fn verbose_2_shows_output_of_successful_hosts() {
+        let mut r = hr("bc1", Outcome::Changed, 0.0, 3);
+        r.result.stdout = Some("hvr 5.7\n".into());
+        let event = Event::HostResult {
+            task: info("command"),
+            result: r,
+        };
+        let v1 = render(
+            HumanOptions {
+                verbosity: 1,
+                ..HumanOptions::default()
+            },
+            std::slice::from_ref(&event),
+        );
+        assert!(!v1.contains("hvr 5.7"), "{v1}");
+        let v2 = render(
+            HumanOptions {
+                verbosity: 2,
+                ..HumanOptions::default()
+            },
+            &[event],
+        );
+        assert!(
+            v2.contains("\n  bc1:\n      stdout:\n        | hvr 5.7\n"),
+            "{v2}"
+        );
+    }
+
+    #[test]
+    fn identical_before_and_after_prints_no_diff() {
+        let mut r = hr("bc1", Outcome::Ok, 0.0, 3);
+        r.result.diff.push(FileDiff {
+            path: "/etc/hvrtab".into(),
+            before: "same\n".into(),
+            after: "same\n".into(),
+        });
+        let text = render(
+            HumanOptions {
+                diff: true,
+                ..HumanOptions::default()
+            },
+            &[Event::HostResult {
+                task: info("copy"),
+                result: r,
+            }],
+        );
+        assert!(!text.contains("diff of"), "{text}");
+    }
+}
