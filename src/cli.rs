@@ -167,6 +167,8 @@ pub struct AdhocArgs {
     pub become_user: String,
 }
 
+mod commands;
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -180,11 +182,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    commands::install_diagnostics_hook();
     match cli.command {
+        Command::Run(args) => commands::run(args),
+        Command::Inventory(args) => commands::inventory(args),
+        Command::Ping(args) => commands::ping(args),
+        Command::Adhoc(args) => commands::adhoc(args),
         Command::Lab { command } => crate::lab::run(command),
-        _ => {
-            eprintln!("baton: this command is not built yet");
-            exit_code::INTERNAL
-        }
     }
 }

@@ -43,30 +43,43 @@ pub fn spec_for(
     play_user: Option<&str>,
     options: &ConnectOptions,
 ) -> Result<ConnectionSpec, InputError> {
-    let kind_text = text(connection_var(vars, "connection")).or_else(|| play_connection.map(str::to_string));
+    let kind_text =
+        text(connection_var(vars, "connection")).or_else(|| play_connection.map(str::to_string));
     let kind = match kind_text.as_deref() {
         None | Some("ssh") | Some("smart") | Some("paramiko") => ConnectionKind::Ssh,
         Some("local") => ConnectionKind::Local,
         Some(other) => {
-            return Err(InputError::plain(format!("host `{host}`: connection type `{other}` is not supported"))
-                .with_help("baton connects with `ssh` or `local`; set ansible_connection to one of them"))
+            return Err(InputError::plain(format!(
+                "host `{host}`: connection type `{other}` is not supported"
+            ))
+            .with_help(
+                "baton connects with `ssh` or `local`; set ansible_connection to one of them",
+            ))
         }
     };
     let mut spec = ConnectionSpec::local(host);
     spec.kind = kind;
     spec.connect_timeout = options.connect_timeout;
     spec.accept_new_host_keys = options.accept_new_host_keys;
-    spec.address = text(connection_var(vars, "host")).or_else(|| text(vars.get("ansible_ssh_host"))).unwrap_or_else(|| host.to_string());
-    if let Some(port) = text(connection_var(vars, "port")).or_else(|| text(vars.get("ansible_ssh_port"))) {
+    spec.address = text(connection_var(vars, "host"))
+        .or_else(|| text(vars.get("ansible_ssh_host")))
+        .unwrap_or_else(|| host.to_string());
+    if let Some(port) =
+        text(connection_var(vars, "port")).or_else(|| text(vars.get("ansible_ssh_port")))
+    {
         spec.port = Some(port.parse().map_err(|_| {
-            InputError::plain(format!("host `{host}`: ansible_port `{port}` is not a port number"))
-                .with_help("use a number from 1 to 65535")
+            InputError::plain(format!(
+                "host `{host}`: ansible_port `{port}` is not a port number"
+            ))
+            .with_help("use a number from 1 to 65535")
         })?);
     }
     spec.user = text(connection_var(vars, "user"))
         .or_else(|| text(vars.get("ansible_ssh_user")))
         .or_else(|| play_user.map(str::to_string));
-    spec.private_key = text(connection_var(vars, "ssh_private_key_file")).or_else(|| text(vars.get("ansible_private_key_file"))).map(PathBuf::from);
+    spec.private_key = text(connection_var(vars, "ssh_private_key_file"))
+        .or_else(|| text(vars.get("ansible_private_key_file")))
+        .map(PathBuf::from);
     spec.known_hosts = text(connection_var(vars, "ssh_known_hosts_file")).map(PathBuf::from);
     spec.ssh_config = text(connection_var(vars, "ssh_config_file")).map(PathBuf::from);
     for key in ["ssh_common_args", "ssh_extra_args"] {
@@ -79,11 +92,16 @@ pub fn spec_for(
 
 /// Honour the ssh options Ansible inventories commonly carry.
 fn apply_ssh_args(host: &str, args: &str, spec: &mut ConnectionSpec) -> Result<(), InputError> {
-    let words: Vec<String> = args.split_whitespace().map(|w| w.trim_matches(['\'', '"']).to_string()).collect();
+    let words: Vec<String> = args
+        .split_whitespace()
+        .map(|w| w.trim_matches(['\'', '"']).to_string())
+        .collect();
     let mut i = 0;
     let value_after = |i: &mut usize, flag: &str| -> Result<String, InputError> {
         *i += 1;
-        words.get(*i).cloned().ok_or_else(|| InputError::plain(format!("host `{host}`: ssh option {flag} needs a value")))
+        words.get(*i).cloned().ok_or_else(|| {
+            InputError::plain(format!("host `{host}`: ssh option {flag} needs a value"))
+        })
     };
     while i < words.len() {
         let w = words[i].clone();
@@ -92,19 +110,27 @@ fn apply_ssh_args(host: &str, args: &str, spec: &mut ConnectionSpec) -> Result<(
         } else {
             (w.clone(), None)
         };
-        let mut val = |i: &mut usize| match &attached {
+        let val = |i: &mut usize| match &attached {
             Some(v) => Ok(v.clone()),
             None => value_after(i, &flag),
         };
         match flag.as_str() {
             "-o" => {
                 let opt = val(&mut i)?;
-                let (k, v) = opt.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).or_else(|| {
-                    // `-o Key Value`
-                    let next = words.get(i + 1).cloned()?;
-                    i += 1;
-                    Some((opt.clone(), next))
-                }).ok_or_else(|| InputError::plain(format!("host `{host}`: ssh option `-o {opt}` needs Key=Value")))?;
+                let (k, v) = opt
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .or_else(|| {
+                        // `-o Key Value`
+                        let next = words.get(i + 1).cloned()?;
+                        i += 1;
+                        Some((opt.clone(), next))
+                    })
+                    .ok_or_else(|| {
+                        InputError::plain(format!(
+                            "host `{host}`: ssh option `-o {opt}` needs Key=Value"
+                        ))
+                    })?;
                 if k.eq_ignore_ascii_case("UserKnownHostsFile") {
                     spec.known_hosts = Some(PathBuf::from(&v));
                 }
@@ -114,13 +140,15 @@ fn apply_ssh_args(host: &str, args: &str, spec: &mut ConnectionSpec) -> Result<(
             "-i" => spec.private_key = Some(PathBuf::from(val(&mut i)?)),
             "-p" => {
                 let p = val(&mut i)?;
-                spec.port = Some(p.parse().map_err(|_| InputError::plain(format!("host `{host}`: ssh -p `{p}` is not a port")))?);
+                spec.port = Some(p.parse().map_err(|_| {
+                    InputError::plain(format!("host `{host}`: ssh -p `{p}` is not a port"))
+                })?);
             }
             "-l" => spec.user = Some(val(&mut i)?),
-            other => {
-                return Err(InputError::plain(format!("host `{host}`: ssh argument `{other}` is not supported in ansible_ssh_common_args"))
-                    .with_help("baton honours -o Key=Value, -F FILE, -i KEY, -p PORT and -l USER"))
-            }
+            other => return Err(InputError::plain(format!(
+                "host `{host}`: ssh argument `{other}` is not supported in ansible_ssh_common_args"
+            ))
+            .with_help("baton honours -o Key=Value, -F FILE, -i KEY, -p PORT and -l USER")),
         }
         i += 1;
     }
@@ -142,10 +170,15 @@ impl Connections {
     /// The host's connection, opened on first use and shared afterwards.
     pub async fn get(&self, spec: &ConnectionSpec) -> Result<Arc<Connection>, TransportError> {
         let slot = {
-            let mut slots = self.slots.lock().map_err(|_| TransportError::Other("connection table poisoned".into()))?;
+            let mut slots = self
+                .slots
+                .lock()
+                .map_err(|_| TransportError::Other("connection table poisoned".into()))?;
             Arc::clone(slots.entry(spec.host_name.clone()).or_default())
         };
-        slot.get_or_init(|| async { Connection::open(spec).await.map(Arc::new) }).await.clone()
+        slot.get_or_init(|| async { Connection::open(spec).await.map(Arc::new) })
+            .await
+            .clone()
     }
 
     /// Forget a host's connection (after it proved dead), so nothing reuses it.
@@ -202,10 +235,24 @@ mod tests {
     #[test]
     fn rejects_unknown_connection_and_bad_port() {
         let bad = json!({"ansible_connection": "docker"});
-        assert!(spec_for("h", bad.as_object().unwrap(), None, None, &opts()).unwrap_err().message.contains("`docker`"));
+        assert!(spec_for("h", bad.as_object().unwrap(), None, None, &opts())
+            .unwrap_err()
+            .message
+            .contains("`docker`"));
         let bad = json!({"ansible_port": "ssh"});
         assert!(spec_for("h", bad.as_object().unwrap(), None, None, &opts()).is_err());
         let local = json!({});
-        assert_eq!(spec_for("h", local.as_object().unwrap(), Some("local"), None, &opts()).unwrap().kind, ConnectionKind::Local);
+        assert_eq!(
+            spec_for(
+                "h",
+                local.as_object().unwrap(),
+                Some("local"),
+                None,
+                &opts()
+            )
+            .unwrap()
+            .kind,
+            ConnectionKind::Local
+        );
     }
 }

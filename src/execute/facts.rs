@@ -4,10 +4,11 @@
 use serde_json::{json, Map, Value};
 
 use crate::modules::script::{emit, markers};
-use crate::modules::{Step, TaskResult};
+use crate::modules::TaskResult;
+use crate::transport::ExecOutput;
 
-pub fn step(nonce: &str) -> Step {
-    let script = format!(
+pub fn script(nonce: &str) -> String {
+    format!(
         r#"{host}
 {fqdn}
 {kernel}
@@ -36,23 +37,21 @@ fi
         addr = emit(nonce, "addr", "\"$ifname $cidr $rest\""),
         link = emit(nonce, "link", "\"${ifname%@*}\""),
         route = emit(nonce, "route", "\"$dev $gw\""),
-    );
-    let nonce = nonce.to_string();
-    Step::Remote {
-        script,
-        interpret: Box::new(move |out| {
-            if out.code != Some(0) {
-                return Step::Done(TaskResult::failed(format!(
-                    "gathering facts failed (exit {:?}): {}",
-                    out.code,
-                    out.stderr.trim()
-                )));
-            }
-            let mut result = TaskResult::ok();
-            result.facts = parse(&out.stdout, &nonce);
-            Step::Done(result)
-        }),
+    )
+}
+
+/// Read the facts script's answer.
+pub fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
+    if out.code != Some(0) {
+        return TaskResult::failed(format!(
+            "gathering facts failed (exit {:?}): {}",
+            out.code,
+            out.stderr.trim()
+        ));
     }
+    let mut result = TaskResult::ok();
+    result.facts = parse(&out.stdout, nonce);
+    result
 }
 
 fn os_family(id: &str, like: &str) -> &'static str {
@@ -80,7 +79,10 @@ pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
     for (key, value) in markers(stdout, nonce) {
         match key {
             "hostname" => {
-                facts.insert("hostname".into(), json!(value.split('.').next().unwrap_or(value)));
+                facts.insert(
+                    "hostname".into(),
+                    json!(value.split('.').next().unwrap_or(value)),
+                );
                 facts.insert("nodename".into(), json!(value));
             }
             "fqdn" => {
@@ -118,11 +120,15 @@ pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
             "addr" => {
                 // "eth0 10.77.0.11/24 brd 10.77.0.255 scope global eth0:1"
                 let mut parts = value.split_whitespace();
-                let (Some(dev), Some(cidr)) = (parts.next(), parts.next()) else { continue };
+                let (Some(dev), Some(cidr)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
                 let label = value.split_whitespace().last().unwrap_or(dev).to_string();
                 let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
                 all_ipv4.push(json!(ip));
-                let entry = addresses.entry(dev.to_string()).or_insert_with(|| json!({"device": dev, "ipv4": null, "ipv4_secondaries": []}));
+                let entry = addresses.entry(dev.to_string()).or_insert_with(
+                    || json!({"device": dev, "ipv4": null, "ipv4_secondaries": []}),
+                );
                 let address = json!({"address": ip, "prefix": prefix, "label": label});
                 if entry["ipv4"].is_null() {
                     entry["ipv4"] = address;
@@ -147,8 +153,14 @@ pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
         }
     }
     if let Some((dev, gw)) = &default {
-        let address = addresses.get(dev).map(|a| a["ipv4"]["address"].clone()).unwrap_or(Value::Null);
-        facts.insert("default_ipv4".into(), json!({"interface": dev, "gateway": gw, "address": address}));
+        let address = addresses
+            .get(dev)
+            .map(|a| a["ipv4"]["address"].clone())
+            .unwrap_or(Value::Null);
+        facts.insert(
+            "default_ipv4".into(),
+            json!({"interface": dev, "gateway": gw, "address": address}),
+        );
     } else {
         facts.insert("default_ipv4".into(), json!({}));
     }
@@ -180,13 +192,21 @@ mod tests {
     #[tokio::test]
     async fn gathers_from_this_machine() {
         let nonce = "n1";
-        let Step::Remote { script, interpret } = step(nonce) else { panic!("expected a script") };
         let conn = crate::transport::local::LocalConnection::new();
-        let out = conn.exec(&crate::transport::ExecRequest { script, ..Default::default() }).await.unwrap();
-        let Step::Done(result) = interpret(&out) else { panic!("one round trip") };
-        let facts = result.facts;
+        let out = conn
+            .exec(&crate::transport::ExecRequest {
+                script: script(nonce),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let facts = answer(&out, nonce).facts;
         assert!(!facts["ansible_hostname"].as_str().unwrap().is_empty());
-        assert!(facts["ansible_interfaces"].as_array().unwrap().iter().any(|i| i == "lo"));
+        assert!(facts["ansible_interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "lo"));
         assert_eq!(facts["ansible_lo"]["ipv4"]["address"], "127.0.0.1");
         assert_eq!(facts["ansible_facts"]["lo"]["ipv4"]["prefix"], "8");
     }
@@ -196,7 +216,10 @@ mod tests {
         let out = "__baton_x addr eth0 10.77.0.11/24 brd 10.77.0.255 scope global eth0\n__baton_x addr eth0 10.77.0.100/24 scope global secondary eth0:1\n__baton_x route eth0 10.77.0.1\n__baton_x os_id debian\n";
         let f = parse(out, "x");
         assert_eq!(f["ansible_eth0"]["ipv4"]["address"], "10.77.0.11");
-        assert_eq!(f["ansible_eth0"]["ipv4_secondaries"][0]["address"], "10.77.0.100");
+        assert_eq!(
+            f["ansible_eth0"]["ipv4_secondaries"][0]["address"],
+            "10.77.0.100"
+        );
         assert_eq!(f["ansible_eth0"]["ipv4_secondaries"][0]["label"], "eth0:1");
         assert_eq!(f["ansible_default_ipv4"]["address"], "10.77.0.11");
         assert_eq!(f["ansible_os_family"], "Debian");

@@ -66,10 +66,14 @@ struct HostEvaluator<'a> {
 impl Evaluator for HostEvaluator<'_> {
     fn render(&self, name: &str, text: &str) -> Result<String, String> {
         let origin = Origin::synthetic(name, text);
-        self.templater.render_str(text, self.vars, &origin).map_err(|e| e.one_line())
+        self.templater
+            .render_str(text, self.vars, &origin)
+            .map_err(|e| e.one_line())
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
-        self.templater.condition(expr, self.vars, self.origin).map_err(|e| e.one_line())
+        self.templater
+            .condition(expr, self.vars, self.origin)
+            .map_err(|e| e.one_line())
     }
     fn lookup(&self, path: &str) -> Option<Value> {
         let mut cur = self.vars;
@@ -96,7 +100,9 @@ impl From<InputError> for Failure {
 }
 
 fn now_epoch() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn outcome_of(result: &TaskResult) -> Outcome {
@@ -154,7 +160,13 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     outcome
 }
 
-async fn run_loop(shared: &TaskShared<'_>, task: &Task, job: &HostJob, check_mode: bool, out: &mut HostOutcome) -> Result<(), Failure> {
+async fn run_loop(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    job: &HostJob,
+    check_mode: bool,
+    out: &mut HostOutcome,
+) -> Result<(), Failure> {
     let base = Value::Object(job.vars.clone());
     let Some(loop_node) = &task.loop_items else {
         let result = run_once(shared, task, job, &base, check_mode).await?;
@@ -163,20 +175,26 @@ async fn run_loop(shared: &TaskShared<'_>, task: &Task, job: &HostJob, check_mod
         out.result = result;
         return Ok(());
     };
-    let items = match shared.templater.render_node(loop_node, &base)? {
-        Value::Array(items) => items,
-        Value::Null => Vec::new(),
-        other => {
-            return Err(Failure::Input(
-                InputError::at(&loop_node.origin, format!("`loop` needs a list, but this is {}", kind(&other)), "not a list")
-                    .with_help("give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`"),
-            ))
-        }
-    };
+    let items =
+        match shared.templater.render_node(loop_node, &base)? {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            other => return Err(Failure::Input(
+                InputError::at(
+                    &loop_node.origin,
+                    format!("`loop` needs a list, but this is {}", kind(&other)),
+                    "not a list",
+                )
+                .with_help(
+                    "give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`",
+                ),
+            )),
+        };
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
         out.outcome = Outcome::Skipped;
-        out.registered = json!({"results": [], "skipped": true, "changed": false, "msg": "no items"});
+        out.registered =
+            json!({"results": [], "skipped": true, "changed": false, "msg": "no items"});
         return Ok(());
     }
     let count = items.len();
@@ -214,7 +232,10 @@ async fn run_loop(shared: &TaskShared<'_>, task: &Task, job: &HostJob, check_mod
         let mut registered = result.to_registered();
         if let Value::Object(m) = &mut registered {
             m.insert(task.loop_var.clone(), item);
-            m.insert("item".into(), m.get(&task.loop_var).cloned().unwrap_or(Value::Null));
+            m.insert(
+                "item".into(),
+                m.get(&task.loop_var).cloned().unwrap_or(Value::Null),
+            );
         }
         results.push(registered);
         out.items.push((label, result.clone(), outcome_of(&result)));
@@ -242,7 +263,11 @@ async fn run_loop(shared: &TaskShared<'_>, task: &Task, job: &HostJob, check_mod
     let msg = if failed_items.is_empty() {
         "All items completed".to_string()
     } else {
-        format!("{} of {count} items failed: {}", failed_items.len(), failed_items.join(", "))
+        format!(
+            "{} of {count} items failed: {}",
+            failed_items.len(),
+            failed_items.join(", ")
+        )
     };
     out.result = TaskResult {
         status,
@@ -267,7 +292,13 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// One iteration: `when`, then the module with `until`, then the overrides.
-async fn run_once(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value, check_mode: bool) -> Result<TaskResult, Failure> {
+async fn run_once(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    job: &HostJob,
+    vars: &Value,
+    check_mode: bool,
+) -> Result<TaskResult, Failure> {
     for cond in &task.common.when {
         if !shared.templater.condition_node(cond, vars)? {
             let text = cond.scalar_text().unwrap_or_default();
@@ -291,11 +322,14 @@ async fn run_once(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Va
             m.insert(name.clone(), result.to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;
-        let Some(until) = &task.until else { return Ok(result) };
+        let Some(until) = &task.until else {
+            return Ok(result);
+        };
         if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
             m.insert(name.clone(), result.to_registered());
         }
-        let done = result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
+        let done =
+            result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
         if done || attempt > retries {
             result.data.insert("attempts".into(), json!(attempt));
             if !done {
@@ -304,7 +338,11 @@ async fn run_once(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Va
                 result.msg = Some(format!(
                     "`until` was still false after {attempt} attempts ({}){}",
                     until.scalar_text().unwrap_or_default(),
-                    if last.is_empty() { String::new() } else { format!("; last result: {last}") }
+                    if last.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; last result: {last}")
+                    }
                 ));
             }
             return Ok(result);
@@ -320,11 +358,22 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
         _ => None,
     }
     .filter(|n: &f64| *n >= 0.0)
-    .ok_or_else(|| InputError::at(&node.origin, format!("`{what}` must be a number, got {v}"), "here"))
+    .ok_or_else(|| {
+        InputError::at(
+            &node.origin,
+            format!("`{what}` must be a number, got {v}"),
+            "here",
+        )
+    })
 }
 
 /// `changed_when` / `failed_when`.
-fn apply_overrides(shared: &TaskShared<'_>, task: &Task, vars: &Value, result: &mut TaskResult) -> Result<(), InputError> {
+fn apply_overrides(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    vars: &Value,
+    result: &mut TaskResult,
+) -> Result<(), InputError> {
     if result.status == Status::Skipped {
         return Ok(());
     }
@@ -347,13 +396,19 @@ fn apply_overrides(shared: &TaskShared<'_>, task: &Task, vars: &Value, result: &
         if failed {
             if result.status != Status::Failed {
                 result.status = Status::Failed;
-                let text = conds.iter().filter_map(|c| c.scalar_text()).collect::<Vec<_>>().join(" and ");
+                let text = conds
+                    .iter()
+                    .filter_map(|c| c.scalar_text())
+                    .collect::<Vec<_>>()
+                    .join(" and ");
                 result.msg = Some(format!("failed_when was true: {text}"));
             }
         } else if result.status == Status::Failed {
             // A command ran (rc is set): it changed something unless changed_when said otherwise.
             let changed = match &task.changed_when {
-                Some(conds) => conds.iter().try_fold(true, |acc, c| Ok::<bool, InputError>(acc && shared.templater.condition_node(c, vars)?))?,
+                Some(conds) => conds.iter().try_fold(true, |acc, c| {
+                    Ok::<bool, InputError>(acc && shared.templater.condition_node(c, vars)?)
+                })?,
                 None => result.rc.is_some(),
             };
             result.status = if changed { Status::Changed } else { Status::Ok };
@@ -362,7 +417,12 @@ fn apply_overrides(shared: &TaskShared<'_>, task: &Task, vars: &Value, result: &
     Ok(())
 }
 
-fn render_args(shared: &TaskShared<'_>, task: &Task, args: &[(String, Node)], vars: &Value) -> Result<Map<String, Value>, InputError> {
+fn render_args(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    args: &[(String, Node)],
+    vars: &Value,
+) -> Result<Map<String, Value>, InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
         _ => &[],
@@ -379,13 +439,23 @@ fn render_args(shared: &TaskShared<'_>, task: &Task, args: &[(String, Node)], va
     Ok(out)
 }
 
-fn environment_prefix(shared: &TaskShared<'_>, task: &Task, vars: &Value) -> Result<String, InputError> {
+fn environment_prefix(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    vars: &Value,
+) -> Result<String, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
-        let Value::Object(map) = shared.templater.render_node(env, vars)? else { continue };
+        let Value::Object(map) = shared.templater.render_node(env, vars)? else {
+            continue;
+        };
         for (k, v) in map {
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(InputError::at(&env.origin, format!("`{k}` is not a valid environment variable name"), "here"));
+                return Err(InputError::at(
+                    &env.origin,
+                    format!("`{k}` is not a valid environment variable name"),
+                    "here",
+                ));
             }
             let text = match v {
                 Value::String(s) => s,
@@ -397,7 +467,12 @@ fn environment_prefix(shared: &TaskShared<'_>, task: &Task, vars: &Value) -> Res
     Ok(prefix)
 }
 
-fn become_user(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value) -> Result<Option<String>, InputError> {
+fn become_user(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    job: &HostJob,
+    vars: &Value,
+) -> Result<Option<String>, InputError> {
     if task.common.become_ != Some(true) {
         return Ok(None);
     }
@@ -413,7 +488,11 @@ fn become_user(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value
         ConnectionKind::Local => Some(current_user()),
         ConnectionKind::Ssh => job.target.user.clone(),
     };
-    Ok(if connected_as.as_deref() == Some(user.as_str()) { None } else { Some(user) })
+    Ok(if connected_as.as_deref() == Some(user.as_str()) {
+        None
+    } else {
+        Some(user)
+    })
 }
 
 fn current_user() -> String {
@@ -425,14 +504,24 @@ fn current_user() -> String {
     }
 }
 
-async fn run_module(shared: &TaskShared<'_>, task: &Task, job: &HostJob, vars: &Value, check_mode: bool) -> Result<TaskResult, Failure> {
+async fn run_module(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    job: &HostJob,
+    vars: &Value,
+    check_mode: bool,
+) -> Result<TaskResult, Failure> {
     match &task.action {
         Action::Meta(_) => Ok(TaskResult::ok()),
         Action::IncludeVars(node) => Ok(include_vars(shared, task, node, vars)?),
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
-            let kind = if module.spec().name == "template" { "templates" } else { "files" };
+            let kind = if module.spec().name == "template" {
+                "templates"
+            } else {
+                "files"
+            };
             let search_paths = task.source.search_paths(kind);
             let evaluator = HostEvaluator {
                 templater: shared.templater,
@@ -481,14 +570,21 @@ async fn run_steps(
                     .await
                     .map_err(|e| unreachable_or_failed(&job.target, e))?;
                 let request = ExecRequest {
-                    script: if env.is_empty() { script } else { format!("{env}{script}") },
+                    script: if env.is_empty() {
+                        script
+                    } else {
+                        format!("{env}{script}")
+                    },
                     become_user: become_user.clone(),
                     timeout,
                 };
                 match connection.exec(&request).await {
                     Ok(output) => interpret(&output),
                     Err(TransportError::Timeout(d)) => {
-                        return Ok(TaskResult::failed(format!("timed out after {} s (task `timeout`)", d.as_secs_f64())))
+                        return Ok(TaskResult::failed(format!(
+                            "timed out after {} s (task `timeout`)",
+                            d.as_secs_f64()
+                        )))
                     }
                     Err(e) if e.is_unreachable() => {
                         shared.connections.forget(&job.target.host_name);
@@ -509,24 +605,43 @@ fn unreachable_or_failed(spec: &ConnectionSpec, e: TransportError) -> Failure {
     Failure::Unreachable(format!("{e} (connecting to {target})"))
 }
 
-fn include_vars(shared: &TaskShared<'_>, task: &Task, node: &Node, vars: &Value) -> Result<TaskResult, InputError> {
-    let name = shared.templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
+fn include_vars(
+    shared: &TaskShared<'_>,
+    task: &Task,
+    node: &Node,
+    vars: &Value,
+) -> Result<TaskResult, InputError> {
+    let name =
+        shared
+            .templater
+            .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
     let mut candidates = vec![task.source.dir.join(&name)];
     if let Some(role) = &task.source.role {
         candidates.push(role.path.join("vars").join(&name));
     }
     candidates.push(task.source.playbook_dir.join(&name));
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        return Err(InputError::at(&node.origin, format!("vars file `{name}` not found"), "here").with_help(format!(
+        return Err(InputError::at(
+            &node.origin,
+            format!("vars file `{name}` not found"),
+            "here",
+        )
+        .with_help(format!(
             "looked at: {}",
-            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     };
     let loaded = crate::yaml::parse_file(Path::new(path))?;
     let pairs = crate::load::fields::var_pairs(&loaded, &format!("vars file {}", path.display()))?;
     let mut result = TaskResult::ok();
     for (k, v) in pairs {
-        result.facts.insert(k, shared.templater.render_node(&v, vars)?);
+        result
+            .facts
+            .insert(k, shared.templater.render_node(&v, vars)?);
     }
     Ok(result)
 }

@@ -54,7 +54,11 @@ fn split_words(text: &str) -> Option<Vec<Word>> {
 
 /// Split `key=value` pairs out of a string. For free-form modules only known
 /// argument names are taken, and the rest stays the free-form text.
-fn parse_string_args(spec: &ModuleSpec, node: &Node, text: &str) -> Result<Vec<(String, Node)>, InputError> {
+fn parse_string_args(
+    spec: &ModuleSpec,
+    node: &Node,
+    text: &str,
+) -> Result<Vec<(String, Node)>, InputError> {
     let words = split_words(text).ok_or_else(|| {
         InputError::at(&node.origin, "unbalanced quote in module arguments", "here")
             .with_help("close every ' and \" in the argument string")
@@ -63,11 +67,16 @@ fn parse_string_args(spec: &ModuleSpec, node: &Node, text: &str) -> Result<Vec<(
     let mut free = Vec::new();
     for word in words {
         let pair = word.value.split_once('=').filter(|(k, _)| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !word.raw.starts_with(['\'', '"'])
+            !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !word.raw.starts_with(['\'', '"'])
         });
         match pair {
             Some((k, v)) if spec.free_form.is_none() || spec.canonical_arg(k).is_some() => {
-                args.push((k.to_string(), Node::new(NodeValue::Str(v.to_string()), node.origin.clone())));
+                args.push((
+                    k.to_string(),
+                    Node::new(NodeValue::Str(v.to_string()), node.origin.clone()),
+                ));
             }
             _ => free.push(word.raw),
         }
@@ -81,10 +90,17 @@ fn parse_string_args(spec: &ModuleSpec, node: &Node, text: &str) -> Result<Vec<(
             None => {
                 return Err(InputError::at(
                     &node.origin,
-                    format!("module `{}` takes key=value arguments, not free text (`{}`)", spec.name, free.join(" ")),
+                    format!(
+                        "module `{}` takes key=value arguments, not free text (`{}`)",
+                        spec.name,
+                        free.join(" ")
+                    ),
                     "these arguments",
                 )
-                .with_help(format!("write the arguments as a mapping under `{}:`, e.g. `path: /tmp/x`", spec.name)))
+                .with_help(format!(
+                    "write the arguments as a mapping under `{}:`, e.g. `path: /tmp/x`",
+                    spec.name
+                )))
             }
         }
     }
@@ -92,7 +108,11 @@ fn parse_string_args(spec: &ModuleSpec, node: &Node, text: &str) -> Result<Vec<(
 }
 
 /// Parse and check a task's module arguments.
-pub fn parse(module: &dyn Module, value: &Node, extra: Option<&Node>) -> Result<Vec<(String, Node)>, InputError> {
+pub fn parse(
+    module: &dyn Module,
+    value: &Node,
+    extra: Option<&Node>,
+) -> Result<Vec<(String, Node)>, InputError> {
     let spec = module.spec();
     let mut raw: Vec<(String, Node, Node)> = Vec::new();
     let push_map = |node: &Node, raw: &mut Vec<(String, Node, Node)>| -> Result<(), InputError> {
@@ -110,14 +130,24 @@ pub fn parse(module: &dyn Module, value: &Node, extra: Option<&Node>) -> Result<
                 }
                 Ok(())
             }
-            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) if spec.free_form.is_some() => {
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)
+                if spec.free_form.is_some() =>
+            {
                 let text = node.scalar_text().unwrap_or_default();
-                raw.push((spec.free_form.unwrap_or_default().to_string(), node.clone(), Node::new(NodeValue::Str(text), node.origin.clone())));
+                raw.push((
+                    spec.free_form.unwrap_or_default().to_string(),
+                    node.clone(),
+                    Node::new(NodeValue::Str(text), node.origin.clone()),
+                ));
                 Ok(())
             }
             _ => Err(InputError::at(
                 &node.origin,
-                format!("arguments of `{}` must be a mapping, not {}", spec.name, node.kind_name()),
+                format!(
+                    "arguments of `{}` must be a mapping, not {}",
+                    spec.name,
+                    node.kind_name()
+                ),
                 "here",
             )),
         }
@@ -137,15 +167,24 @@ pub fn parse(module: &dyn Module, value: &Node, extra: Option<&Node>) -> Result<
             spec.canonical_arg(&name).map(str::to_string)
         };
         let Some(canonical) = canonical else {
-            let names = spec.args.iter().flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
-            let hint = did_you_mean(&name, names).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+            let names = spec
+                .args
+                .iter()
+                .flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()));
+            let hint = did_you_mean(&name, names)
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
             let accepted: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
             return Err(InputError::at(
                 &key_node.origin,
                 format!("module `{}` has no argument `{name}`", spec.name),
                 "unknown argument",
             )
-            .with_help(format!("{hint}`{}` accepts: {}", spec.name, accepted.join(", "))));
+            .with_help(format!(
+                "{hint}`{}` accepts: {}",
+                spec.name,
+                accepted.join(", ")
+            )));
         };
         if let Some(pos) = args.iter().position(|(k, _)| *k == canonical) {
             args.remove(pos);
@@ -164,15 +203,34 @@ pub fn parse(module: &dyn Module, value: &Node, extra: Option<&Node>) -> Result<
                 format!("module `{}` needs the argument `{}`", spec.name, arg.name),
                 "missing here",
             )
-            .with_help(format!("add `{}: ...` to the task's `{}` arguments", arg.name, spec.name)));
+            .with_help(format!(
+                "add `{}: ...` to the task's `{}` arguments",
+                arg.name, spec.name
+            )));
         }
     }
     for group in spec.one_of {
-        let given: Vec<&str> = group.iter().copied().filter(|g| args.iter().any(|(k, _)| k == g)).collect();
+        let given: Vec<&str> = group
+            .iter()
+            .copied()
+            .filter(|g| args.iter().any(|(k, _)| k == g))
+            .collect();
         if given.len() != 1 {
-            let names = group.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(" or ");
-            let problem = if given.is_empty() { "needs one of" } else { "takes only one of" };
-            return Err(InputError::at(&anchor.origin, format!("module `{}` {problem} {names}", spec.name), "here"));
+            let names = group
+                .iter()
+                .map(|g| format!("`{g}`"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let problem = if given.is_empty() {
+                "needs one of"
+            } else {
+                "takes only one of"
+            };
+            return Err(InputError::at(
+                &anchor.origin,
+                format!("module `{}` {problem} {names}", spec.name),
+                "here",
+            ));
         }
     }
     Ok(args)
@@ -182,15 +240,21 @@ fn check_choice(module: &str, arg: &str, choices: &[&str], value: &Node) -> Resu
     if choices.is_empty() {
         return Ok(());
     }
-    let Some(text) = value.scalar_text() else { return Ok(()) };
+    let Some(text) = value.scalar_text() else {
+        return Ok(());
+    };
     if is_template(&text) || choices.contains(&text.as_str()) {
         return Ok(());
     }
     // YAML 1.1 turns `yes`/`no` into booleans; Ansible accepts those for boolean-ish choices.
-    if matches!(value.value, NodeValue::Bool(_)) && choices.iter().any(|c| *c == "true" || *c == "yes") {
+    if matches!(value.value, NodeValue::Bool(_))
+        && choices.iter().any(|c| *c == "true" || *c == "yes")
+    {
         return Ok(());
     }
-    let hint = did_you_mean(&text, choices.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+    let hint = did_you_mean(&text, choices.iter().copied())
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default();
     Err(InputError::at(
         &value.origin,
         format!("`{text}` is not a valid `{arg}` for module `{module}`"),

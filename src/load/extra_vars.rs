@@ -23,9 +23,14 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                     return Err(InputError::plain(format!("-e `{word}` is not KEY=VALUE"))
                         .with_help("write -e key=value, -e '{\"key\": [1, 2]}' or -e @vars.yml"));
                 };
-                if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.starts_with(|c: char| c.is_ascii_digit()) {
-                    return Err(InputError::plain(format!("-e `{k}` is not a valid variable name"))
-                        .with_help("variable names are letters, digits and underscores"));
+                if k.is_empty()
+                    || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    || k.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    return Err(InputError::plain(format!(
+                        "-e `{k}` is not a valid variable name"
+                    ))
+                    .with_help("variable names are letters, digits and underscores"));
                 }
                 vars.insert(k.to_string(), Value::String(v.to_string()));
             }
@@ -34,15 +39,21 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
     Ok(vars)
 }
 
-fn merge_mapping(vars: &mut Map<String, Value>, value: Value, what: &str) -> Result<(), InputError> {
+fn merge_mapping(
+    vars: &mut Map<String, Value>,
+    value: Value,
+    what: &str,
+) -> Result<(), InputError> {
     match value {
         Value::Object(m) => {
             vars.extend(m);
             Ok(())
         }
         Value::Null => Ok(()),
-        _ => Err(InputError::plain(format!("{what} must hold a mapping of variables"))
-            .with_help("e.g. `hvr_hubdb: hub` lines in the file")),
+        _ => Err(
+            InputError::plain(format!("{what} must hold a mapping of variables"))
+                .with_help("e.g. `hvr_hubdb: hub` lines in the file"),
+        ),
     }
 }
 
@@ -78,7 +89,9 @@ fn shlex_split(text: &str, original: &str) -> Result<Vec<String>, InputError> {
         }
     }
     if quote.is_some() {
-        return Err(InputError::plain(format!("-e `{original}` has an unclosed quote")));
+        return Err(InputError::plain(format!(
+            "-e `{original}` has an unclosed quote"
+        )));
     }
     if in_word {
         words.push(cur);
@@ -96,8 +109,14 @@ mod tests {
         assert_eq!(v["from"], "bc1");
         assert_eq!(v["to"], "bc 2");
         assert_eq!(v["n"], serde_json::json!([1, 2]));
-        assert!(parse(&["novalue".into()]).unwrap_err().message.contains("not KEY=VALUE"));
+        assert!(parse(&["novalue".into()])
+            .unwrap_err()
+            .message
+            .contains("not KEY=VALUE"));
         assert!(parse(&["1x=2".into()]).is_err());
-        assert!(parse(&["@/nonexistent/file.yml".into()]).unwrap_err().message.contains("cannot read"));
+        assert!(parse(&["@/nonexistent/file.yml".into()])
+            .unwrap_err()
+            .message
+            .contains("cannot read"));
     }
 }

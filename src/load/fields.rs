@@ -27,15 +27,23 @@ pub fn expect_seq<'a>(node: &'a Node, what: &str) -> Result<&'a [Node], InputErr
 /// A key's text (mapping keys are scalars in everything baton reads).
 pub fn key_text(key: &Node) -> Result<String, InputError> {
     key.scalar_text().ok_or_else(|| {
-        InputError::at(&key.origin, "a mapping key must be a plain word", "this key")
+        InputError::at(
+            &key.origin,
+            "a mapping key must be a plain word",
+            "this key",
+        )
     })
 }
 
 pub fn boolean(node: &Node, key: &str) -> Result<bool, InputError> {
     match &node.value {
         NodeValue::Bool(b) => Ok(*b),
-        NodeValue::Str(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => Ok(true),
-        NodeValue::Str(s) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => Ok(false),
+        NodeValue::Str(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes") => {
+            Ok(true)
+        }
+        NodeValue::Str(s) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("no") => {
+            Ok(false)
+        }
         _ => Err(InputError::at(
             &node.origin,
             format!("`{key}` must be true or false, not {}", describe(node)),
@@ -128,7 +136,9 @@ pub fn check_var_name(name: &str, at: &Node) -> Result<(), InputError> {
             format!("`{name}` is not a valid variable name"),
             "this name",
         )
-        .with_help("variable names are letters, digits and underscores, and do not start with a digit"))
+        .with_help(
+            "variable names are letters, digits and underscores, and do not start with a digit",
+        ))
     }
 }
 

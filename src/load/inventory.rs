@@ -21,7 +21,12 @@ impl Inventory {
         self.hosts.iter().any(|(h, _)| h == name)
     }
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
-        let mut m = self.hosts.iter().find(|(h, _)| h == host).map(|(_, v)| v.clone()).unwrap_or_default();
+        let mut m = self
+            .hosts
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         m.insert("inventory_hostname".into(), Value::String(host.into()));
         if host == "localhost" {
             m.insert("ansible_connection".into(), Value::String("local".into()));
@@ -29,7 +34,11 @@ impl Inventory {
         m
     }
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InputError> {
-        Ok(if pattern == "localhost" { vec!["localhost".into()] } else { self.host_names() })
+        Ok(if pattern == "localhost" {
+            vec!["localhost".into()]
+        } else {
+            self.host_names()
+        })
     }
     pub fn to_list_json(&self) -> Value {
         Value::Null
@@ -40,5 +49,6 @@ impl Inventory {
 }
 
 pub fn connection_var<'a>(vars: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    vars.get(&format!("baton_{key}")).or_else(|| vars.get(&format!("ansible_{key}")))
+    vars.get(&format!("baton_{key}"))
+        .or_else(|| vars.get(&format!("ansible_{key}")))
 }

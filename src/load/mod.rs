@@ -4,9 +4,9 @@
 pub mod args;
 pub mod extra_vars;
 pub mod fields;
+pub mod inventory;
 pub mod play;
 pub mod playbook;
 pub mod role;
 pub mod task;
 pub mod task_parser;
-pub mod inventory;

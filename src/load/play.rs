@@ -12,11 +12,36 @@ use super::task::{Item, Task, TaskCommon, TaskSource};
 use super::task_parser::{apply_common, parse_items, role_entry_common, ParseCtx};
 
 pub const PLAY_KEYWORDS: &[&str] = &[
-    "name", "hosts", "serial", "order", "vars", "vars_files", "pre_tasks", "roles", "tasks",
-    "post_tasks", "handlers", "any_errors_fatal", "max_fail_percentage", "become", "become_user",
-    "become_method", "environment", "gather_facts", "tags", "check_mode", "diff", "no_log",
-    "ignore_errors", "ignore_unreachable", "connection", "remote_user", "strategy", "force_handlers",
-    "collections", "timeout",
+    "name",
+    "hosts",
+    "serial",
+    "order",
+    "vars",
+    "vars_files",
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "any_errors_fatal",
+    "max_fail_percentage",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "gather_facts",
+    "tags",
+    "check_mode",
+    "diff",
+    "no_log",
+    "ignore_errors",
+    "ignore_unreachable",
+    "connection",
+    "remote_user",
+    "strategy",
+    "force_handlers",
+    "collections",
+    "timeout",
 ];
 
 /// One step of `serial`.
@@ -75,10 +100,17 @@ impl Play {
 fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
     let one = |n: &Node| -> Result<Serial, InputError> {
         let bad = || {
-            InputError::at(&n.origin, format!("`serial` must be a number, a percentage or a list of them, not {}", match &n.value {
-                NodeValue::Str(s) => format!("`{s}`"),
-                _ => n.kind_name().to_string(),
-            }), "invalid serial")
+            InputError::at(
+                &n.origin,
+                format!(
+                    "`serial` must be a number, a percentage or a list of them, not {}",
+                    match &n.value {
+                        NodeValue::Str(s) => format!("`{s}`"),
+                        _ => n.kind_name().to_string(),
+                    }
+                ),
+                "invalid serial",
+            )
             .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
         };
         match &n.value {
@@ -116,26 +148,48 @@ fn parse_order(node: &Node) -> Result<HostOrder, InputError> {
         "reverse_sorted" => HostOrder::ReverseSorted,
         "shuffle" => HostOrder::Shuffle,
         _ => {
-            let choices = ["inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle"];
-            let hint = did_you_mean(&s, choices).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-            return Err(InputError::at(&node.origin, format!("unknown host order `{s}`"), "here")
-                .with_help(format!("{hint}choose one of: {}", choices.join(", "))));
+            let choices = [
+                "inventory",
+                "reverse_inventory",
+                "sorted",
+                "reverse_sorted",
+                "shuffle",
+            ];
+            let hint = did_you_mean(&s, choices)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            return Err(
+                InputError::at(&node.origin, format!("unknown host order `{s}`"), "here")
+                    .with_help(format!("{hint}choose one of: {}", choices.join(", "))),
+            );
         }
     })
 }
 
-pub fn parse_play(node: &Node, playbook_dir: &Path, roles: &RoleLoader) -> Result<Play, InputError> {
+pub fn parse_play(
+    node: &Node,
+    playbook_dir: &Path,
+    roles: &RoleLoader,
+) -> Result<Play, InputError> {
     let map = expect_map(node, "a play")?;
     let hosts = node.get("hosts").cloned().ok_or_else(|| {
         InputError::at(&node.origin, "this play has no `hosts`", "play starts here")
             .with_help("add `hosts: all` or a group or host pattern")
     })?;
     if hosts.as_str().is_none() && hosts.as_seq().is_none() {
-        return Err(InputError::at(&hosts.origin, format!("`hosts` must be a pattern, not {}", hosts.kind_name()), "here"));
+        return Err(InputError::at(
+            &hosts.origin,
+            format!("`hosts` must be a pattern, not {}", hosts.kind_name()),
+            "here",
+        ));
     }
     let hosts = match hosts.as_seq() {
         Some(list) => {
-            let joined = list.iter().map(|h| h.scalar_text().unwrap_or_default()).collect::<Vec<_>>().join(":");
+            let joined = list
+                .iter()
+                .map(|h| h.scalar_text().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(":");
             Node::new(NodeValue::Str(joined), hosts.origin.clone())
         }
         None => hosts,
@@ -179,14 +233,20 @@ pub fn parse_play(node: &Node, playbook_dir: &Path, roles: &RoleLoader) -> Resul
                     _ => vec![v.clone()],
                 }
             }
-            "pre_tasks" | "roles" | "tasks" | "post_tasks" | "handlers" => sections.push((k.as_str().unwrap_or_default(), v)),
+            "pre_tasks" | "roles" | "tasks" | "post_tasks" | "handlers" => {
+                sections.push((k.as_str().unwrap_or_default(), v))
+            }
             "any_errors_fatal" => {
                 play.any_errors_fatal = boolean(v, "any_errors_fatal")?;
             }
             "max_fail_percentage" => {
                 let pct = fields::number(v, "max_fail_percentage")?;
                 if !(0.0..=100.0).contains(&pct) {
-                    return Err(InputError::at(&v.origin, "`max_fail_percentage` must be between 0 and 100", "here"));
+                    return Err(InputError::at(
+                        &v.origin,
+                        "`max_fail_percentage` must be between 0 and 100",
+                        "here",
+                    ));
                 }
                 play.max_fail_percentage = Some(pct);
             }
@@ -202,18 +262,32 @@ pub fn parse_play(node: &Node, playbook_dir: &Path, roles: &RoleLoader) -> Resul
                 }
             }
             "when" => {
-                return Err(InputError::at(&k.origin, "a play cannot have `when`", "here")
-                    .with_help("put `when` on tasks or blocks, or select hosts with `hosts:` and `-l`"))
+                return Err(
+                    InputError::at(&k.origin, "a play cannot have `when`", "here").with_help(
+                        "put `when` on tasks or blocks, or select hosts with `hosts:` and `-l`",
+                    ),
+                )
             }
             "vars_prompt" => {
-                return Err(InputError::at(&k.origin, "`vars_prompt` is not supported", "here")
-                    .with_help("baton never waits for keyboard input; pass values with -e"))
+                return Err(
+                    InputError::at(&k.origin, "`vars_prompt` is not supported", "here")
+                        .with_help("baton never waits for keyboard input; pass values with -e"),
+                )
             }
             _ if key != "vars" && apply_common(&mut common, &key, v)? => {}
             _ => {
-                let hint = did_you_mean(&key, PLAY_KEYWORDS.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                return Err(InputError::at(&k.origin, format!("`{key}` is not a play keyword"), "unknown keyword")
-                    .with_help(format!("{hint}tasks go under `tasks:`; play keywords: {}", PLAY_KEYWORDS.join(", "))));
+                let hint = did_you_mean(&key, PLAY_KEYWORDS.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                return Err(InputError::at(
+                    &k.origin,
+                    format!("`{key}` is not a play keyword"),
+                    "unknown keyword",
+                )
+                .with_help(format!(
+                    "{hint}tasks go under `tasks:`; play keywords: {}",
+                    PLAY_KEYWORDS.join(", ")
+                )));
             }
         }
     }

@@ -24,7 +24,11 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
     let mut tried = vec![direct.display().to_string()];
     if !arg.contains('/') {
         let stem = arg.trim_end_matches(".yml").trim_end_matches(".yaml");
-        for candidate in [format!("playbooks/{stem}.yml"), format!("playbooks/{stem}.yaml"), format!("{stem}.yml")] {
+        for candidate in [
+            format!("playbooks/{stem}.yml"),
+            format!("playbooks/{stem}.yaml"),
+            format!("{stem}.yml"),
+        ] {
             let p = PathBuf::from(&candidate);
             if p.is_file() {
                 return Ok(p);
@@ -36,7 +40,11 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
     if let Ok(entries) = std::fs::read_dir("playbooks") {
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .filter_map(|e| {
+                e.path()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
             .collect();
         names.sort();
         if let Some(close) = crate::error::did_you_mean(arg, names.iter().map(String::as_str)) {
@@ -58,19 +66,52 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
     })
 }
 
-fn load_into(path: &Path, plays: &mut Vec<Play>, stack: &mut Vec<PathBuf>) -> Result<(), InputError> {
+/// Load a playbook held in memory (ad-hoc commands build one); `dir` is where
+/// relative paths are taken from.
+pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
+    let file = yaml::SourceFile::new(name, text);
+    let root = yaml::parse(&file)?;
+    let roles = RoleLoader::new(dir);
+    let mut plays = Vec::new();
+    for entry in expect_seq(&root, "a playbook")? {
+        plays.push(parse_play(entry, dir, &roles)?);
+    }
+    Ok(Playbook {
+        path: PathBuf::from(name),
+        plays,
+    })
+}
+
+fn load_into(
+    path: &Path,
+    plays: &mut Vec<Play>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), InputError> {
     let root = yaml::parse_file(path)?;
     if root.is_null() {
-        return Err(InputError::plain(format!("playbook {} is empty", path.display()))
-            .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"));
+        return Err(
+            InputError::plain(format!("playbook {} is empty", path.display()))
+                .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"),
+        );
     }
-    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let roles = RoleLoader::new(&dir);
-    let list = expect_seq(&root, "a playbook").map_err(|e| e.with_help("a playbook is a list of plays: start each with `- hosts: ...`"))?;
+    let list = expect_seq(&root, "a playbook").map_err(|e| {
+        e.with_help("a playbook is a list of plays: start each with `- hosts: ...`")
+    })?;
     stack.push(path.to_path_buf());
     for entry in list {
-        if let Some(import) = entry.get("import_playbook").or_else(|| entry.get("ansible.builtin.import_playbook")) {
+        if let Some(import) = entry
+            .get("import_playbook")
+            .or_else(|| entry.get("ansible.builtin.import_playbook"))
+        {
             import_playbook(entry, import, &dir, plays, stack)?;
             continue;
         }
@@ -80,19 +121,37 @@ fn load_into(path: &Path, plays: &mut Vec<Play>, stack: &mut Vec<PathBuf>) -> Re
     Ok(())
 }
 
-fn import_playbook(entry: &Node, import: &Node, dir: &Path, plays: &mut Vec<Play>, stack: &mut Vec<PathBuf>) -> Result<(), InputError> {
+fn import_playbook(
+    entry: &Node,
+    import: &Node,
+    dir: &Path,
+    plays: &mut Vec<Play>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), InputError> {
     if expect_map(entry, "an import")?.len() > 1 {
-        return Err(InputError::at(&entry.origin, "`import_playbook` takes no other keywords here", "here")
-            .with_help("put `when`, `vars` and `tags` on the plays of the imported playbook"));
+        return Err(InputError::at(
+            &entry.origin,
+            "`import_playbook` takes no other keywords here",
+            "here",
+        )
+        .with_help("put `when`, `vars` and `tags` on the plays of the imported playbook"));
     }
     let file = string(import, "import_playbook")?;
     let target = dir.join(&file);
     if !target.is_file() {
-        return Err(InputError::at(&import.origin, format!("imported playbook {} does not exist", target.display()), "imported here")
-            .with_help("the path is relative to the importing playbook's directory"));
+        return Err(InputError::at(
+            &import.origin,
+            format!("imported playbook {} does not exist", target.display()),
+            "imported here",
+        )
+        .with_help("the path is relative to the importing playbook's directory"));
     }
     if stack.iter().any(|p| p == &target) {
-        return Err(InputError::at(&import.origin, format!("{} imports itself", target.display()), "cycle"));
+        return Err(InputError::at(
+            &import.origin,
+            format!("{} imports itself", target.display()),
+            "cycle",
+        ));
     }
     load_into(&target, plays, stack)
 }

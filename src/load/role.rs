@@ -63,17 +63,34 @@ impl RoleLoader {
         std::mem::take(&mut *self.loaded.borrow_mut())
     }
 
-    pub fn load(&self, name: &str, at: &Node, tasks_from: Option<&str>, playbook_dir: &Path) -> Result<Arc<LoadedRole>, InputError> {
+    pub fn load(
+        &self,
+        name: &str,
+        at: &Node,
+        tasks_from: Option<&str>,
+        playbook_dir: &Path,
+    ) -> Result<Arc<LoadedRole>, InputError> {
         let path = if name.contains('/') {
             let p = playbook_dir.join(name);
             p.is_dir().then_some(p)
         } else {
-            self.search.iter().map(|d| d.join(name)).find(|p| p.is_dir())
+            self.search
+                .iter()
+                .map(|d| d.join(name))
+                .find(|p| p.is_dir())
         };
         let Some(path) = path else {
-            let looked: Vec<String> = self.search.iter().map(|p| p.join(name).display().to_string()).collect();
-            return Err(InputError::at(&at.origin, format!("role `{name}` not found"), "this role")
-                .with_help(format!("looked in: {}", looked.join(", "))));
+            let looked: Vec<String> = self
+                .search
+                .iter()
+                .map(|p| p.join(name).display().to_string())
+                .collect();
+            return Err(InputError::at(
+                &at.origin,
+                format!("role `{name}` not found"),
+                "this role",
+            )
+            .with_help(format!("looked in: {}", looked.join(", "))));
         };
         let load_vars = |dir: &str| -> Result<Vec<(String, Node)>, InputError> {
             match main_file(&path.join(dir), "main") {
@@ -85,7 +102,11 @@ impl RoleLoader {
             Some(file) => {
                 let stem = file.trim_end_matches(".yml").trim_end_matches(".yaml");
                 Some(main_file(&path.join("tasks"), stem).ok_or_else(|| {
-                    InputError::at(&at.origin, format!("role `{name}` has no tasks/{file}"), "tasks_from")
+                    InputError::at(
+                        &at.origin,
+                        format!("role `{name}` has no tasks/{file}"),
+                        "tasks_from",
+                    )
                 })?)
             }
             None => main_file(&path.join("tasks"), "main"),
@@ -132,7 +153,11 @@ impl LoadedRole {
     }
 
     /// The role's tasks (after its dependencies' tasks), inheriting `common`.
-    pub fn task_items(&self, common: &TaskCommon, roles: &RoleLoader) -> Result<Vec<Item>, InputError> {
+    pub fn task_items(
+        &self,
+        common: &TaskCommon,
+        roles: &RoleLoader,
+    ) -> Result<Vec<Item>, InputError> {
         let mut items = Vec::new();
         for dep in &self.dependencies {
             let (name, at, mut dep_common) = role_entry_common(dep)?;

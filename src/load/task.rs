@@ -110,8 +110,13 @@ pub enum MetaAction {
 }
 
 impl MetaAction {
-    pub const NAMES: &'static [&'static str] =
-        &["flush_handlers", "end_play", "end_host", "noop", "clear_host_errors"];
+    pub const NAMES: &'static [&'static str] = &[
+        "flush_handlers",
+        "end_play",
+        "end_host",
+        "noop",
+        "clear_host_errors",
+    ];
 
     pub fn parse(name: &str) -> Option<MetaAction> {
         Some(match name {

@@ -8,28 +8,78 @@ use crate::modules;
 use crate::plan::template::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
-use super::fields::{self, boolean, conditions, expect_map, expect_seq, key_text, string, string_list, var_pairs};
+use super::fields::{
+    self, boolean, conditions, expect_map, expect_seq, key_text, string, string_list, var_pairs,
+};
 use super::role::RoleLoader;
 use super::task::{Action, Block, Item, MetaAction, Task, TaskCommon, TaskSource};
 
 /// Keywords of a task (besides its one module).
 pub const TASK_KEYWORDS: &[&str] = &[
-    "name", "when", "register", "loop", "with_items", "with_list", "loop_control", "until", "retries",
-    "delay", "changed_when", "failed_when", "ignore_errors", "ignore_unreachable", "tags", "notify",
-    "delegate_to", "run_once", "no_log", "check_mode", "diff", "timeout", "become", "become_user",
-    "become_method", "environment", "vars", "args", "listen", "any_errors_fatal",
+    "name",
+    "when",
+    "register",
+    "loop",
+    "with_items",
+    "with_list",
+    "loop_control",
+    "until",
+    "retries",
+    "delay",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "tags",
+    "notify",
+    "delegate_to",
+    "run_once",
+    "no_log",
+    "check_mode",
+    "diff",
+    "timeout",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "vars",
+    "args",
+    "listen",
+    "any_errors_fatal",
 ];
 
 /// Keywords of a block.
 pub const BLOCK_KEYWORDS: &[&str] = &[
-    "block", "rescue", "always", "name", "when", "tags", "vars", "environment", "become", "become_user",
-    "become_method", "ignore_errors", "ignore_unreachable", "delegate_to", "run_once", "no_log",
-    "check_mode", "diff", "any_errors_fatal", "timeout",
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "environment",
+    "become",
+    "become_user",
+    "become_method",
+    "ignore_errors",
+    "ignore_unreachable",
+    "delegate_to",
+    "run_once",
+    "no_log",
+    "check_mode",
+    "diff",
+    "any_errors_fatal",
+    "timeout",
 ];
 
 /// Task-level words that are not modules but are handled by the loader.
 const LOADER_ACTIONS: &[&str] = &[
-    "include_tasks", "import_tasks", "include_role", "import_role", "meta", "include_vars",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "meta",
+    "include_vars",
 ];
 
 /// What the parser needs to know about where it is.
@@ -60,7 +110,12 @@ impl ParseCtx<'_> {
 }
 
 /// Parse a list of tasks (`tasks:`, `pre_tasks:`, a block's `block:` …).
-pub fn parse_items(node: &Node, what: &str, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Vec<Item>, InputError> {
+pub fn parse_items(
+    node: &Node,
+    what: &str,
+    parent: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+) -> Result<Vec<Item>, InputError> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -73,9 +128,22 @@ pub fn parse_items(node: &Node, what: &str, parent: &TaskCommon, ctx: &ParseCtx<
 }
 
 /// Parse a whole task file (for import_tasks and role tasks/main.yml).
-pub fn parse_task_file(path: &Path, parent: &TaskCommon, ctx: &ParseCtx<'_>, at: Option<&Node>) -> Result<Vec<Item>, InputError> {
+pub fn parse_task_file(
+    path: &Path,
+    parent: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+    at: Option<&Node>,
+) -> Result<Vec<Item>, InputError> {
     if ctx.stack.iter().any(|p| p == path) {
-        let msg = format!("{} includes itself (through {})", path.display(), ctx.stack.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "));
+        let msg = format!(
+            "{} includes itself (through {})",
+            path.display(),
+            ctx.stack
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        );
         return Err(match at {
             Some(n) => InputError::at(&n.origin, msg, "this include closes the cycle"),
             None => InputError::plain(msg),
@@ -95,7 +163,11 @@ pub fn parse_task_file(path: &Path, parent: &TaskCommon, ctx: &ParseCtx<'_>, at:
     parse_items(&node, "a task file", parent, &sub)
 }
 
-fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Vec<Item>, InputError> {
+fn parse_item(
+    node: &Node,
+    parent: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+) -> Result<Vec<Item>, InputError> {
     let map = expect_map(node, "a task")?;
     if node.get("block").is_some() {
         return parse_block(node, map, parent, ctx).map(|b| vec![Item::Block(Arc::new(b))]);
@@ -136,8 +208,17 @@ fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Ve
             "listen" if ctx.handlers => listen = string_list_exact(v, "listen")?,
             "args" => extra_args = Some(v.clone()),
             _ if apply_common(&mut common, &key, v)? => {}
-            _ if modules::find(&key).is_some() || LOADER_ACTIONS.contains(&key.as_str()) || LOADER_ACTIONS.iter().any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) => {
-                let short = key.strip_prefix("ansible.builtin.").or_else(|| key.strip_prefix("ansible.legacy.")).unwrap_or(&key).to_string();
+            _ if modules::find(&key).is_some()
+                || LOADER_ACTIONS.contains(&key.as_str())
+                || LOADER_ACTIONS
+                    .iter()
+                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
+            {
+                let short = key
+                    .strip_prefix("ansible.builtin.")
+                    .or_else(|| key.strip_prefix("ansible.legacy."))
+                    .unwrap_or(&key)
+                    .to_string();
                 module_keys.push((k, v, short));
             }
             _ => return Err(unknown_key(k, &key, ctx.handlers)),
@@ -163,7 +244,14 @@ fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Ve
 
     let action = match module_name.as_str() {
         "include_tasks" | "import_tasks" => {
-            return include_tasks(module_key, module_value, extra_args.as_ref(), loop_items.as_ref(), &common, ctx);
+            return include_tasks(
+                module_key,
+                module_value,
+                extra_args.as_ref(),
+                loop_items.as_ref(),
+                &common,
+                ctx,
+            );
         }
         "include_role" | "import_role" => {
             return include_role(module_value, &common, ctx);
@@ -171,9 +259,15 @@ fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Ve
         "meta" => {
             let name = string(module_value, "meta")?;
             let meta = MetaAction::parse(&name).ok_or_else(|| {
-                let hint = did_you_mean(&name, MetaAction::NAMES.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                InputError::at(&module_value.origin, format!("unknown meta action `{name}`"), "here")
-                    .with_help(format!("{hint}supported: {}", MetaAction::NAMES.join(", ")))
+                let hint = did_you_mean(&name, MetaAction::NAMES.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                InputError::at(
+                    &module_value.origin,
+                    format!("unknown meta action `{name}`"),
+                    "here",
+                )
+                .with_help(format!("{hint}supported: {}", MetaAction::NAMES.join(", ")))
             })?;
             Action::Meta(meta)
         }
@@ -183,12 +277,17 @@ fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Ve
                 None => module_value.clone(),
             };
             if file.as_str().is_none() {
-                return Err(InputError::at(&module_value.origin, "`include_vars` needs a file name", "here"));
+                return Err(InputError::at(
+                    &module_value.origin,
+                    "`include_vars` needs a file name",
+                    "here",
+                ));
             }
             Action::IncludeVars(file)
         }
         name => {
-            let module = modules::find(name).ok_or_else(|| unknown_key(module_key, name, ctx.handlers))?;
+            let module =
+                modules::find(name).ok_or_else(|| unknown_key(module_key, name, ctx.handlers))?;
             let args = super::args::parse(module, module_value, extra_args.as_ref())?;
             Action::Module { module, args }
         }
@@ -196,9 +295,12 @@ fn parse_item(node: &Node, parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Ve
 
     let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(loop_control)?;
     if let Some(r) = &retries {
-        fields::number(r, "retries").ok().filter(|n| *n >= 0.0).map(|_| ()).or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ())).ok_or_else(|| {
-            InputError::at(&r.origin, "`retries` must be a whole number", "here")
-        })?;
+        fields::number(r, "retries")
+            .ok()
+            .filter(|n| *n >= 0.0)
+            .map(|_| ())
+            .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
+            .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))?;
     }
     Ok(vec![Item::Task(Arc::new(Task {
         name: task_name,
@@ -267,9 +369,20 @@ fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
             "pause" => out.3 = Some(fields::number(v, "pause")?),
             "extended" => {}
             other => {
-                let hint = did_you_mean(other, ["loop_var", "index_var", "label", "pause", "extended"]).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                return Err(InputError::at(&k.origin, format!("unknown `loop_control` key `{other}`"), "here")
-                    .with_help(format!("{hint}supported: loop_var, index_var, label, pause")));
+                let hint = did_you_mean(
+                    other,
+                    ["loop_var", "index_var", "label", "pause", "extended"],
+                )
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+                return Err(InputError::at(
+                    &k.origin,
+                    format!("unknown `loop_control` key `{other}`"),
+                    "here",
+                )
+                .with_help(format!(
+                    "{hint}supported: loop_var, index_var, label, pause"
+                )));
             }
         }
     }
@@ -294,8 +407,12 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "become_method" => {
             let m = string(v, "become_method")?;
             if m != "sudo" {
-                return Err(InputError::at(&v.origin, format!("become_method `{m}` is not supported"), "here")
-                    .with_help("baton becomes other users with `sudo -n` only"));
+                return Err(InputError::at(
+                    &v.origin,
+                    format!("become_method `{m}` is not supported"),
+                    "here",
+                )
+                .with_help("baton becomes other users with `sudo -n` only"));
             }
         }
         "ignore_errors" => common.ignore_errors = Some(boolean(v, "ignore_errors")?),
@@ -309,7 +426,11 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "timeout" => {
             let secs = fields::number(v, "timeout")?;
             if secs <= 0.0 {
-                return Err(InputError::at(&v.origin, "`timeout` must be a positive number of seconds", "here"));
+                return Err(InputError::at(
+                    &v.origin,
+                    "`timeout` must be a positive number of seconds",
+                    "here",
+                ));
             }
             common.timeout = Some(secs.ceil() as u64);
         }
@@ -325,13 +446,24 @@ fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {
     if handlers {
         candidates.push("listen");
     }
-    let hint = did_you_mean(key, candidates.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+    let hint = did_you_mean(key, candidates.iter().copied())
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default();
     let modules: Vec<&str> = modules::names().collect();
-    InputError::at(&k.origin, format!("unknown module or task keyword `{key}`"), "not a module or keyword")
-        .with_help(format!("{hint}modules: {}", modules.join(", ")))
+    InputError::at(
+        &k.origin,
+        format!("unknown module or task keyword `{key}`"),
+        "not a module or keyword",
+    )
+    .with_help(format!("{hint}modules: {}", modules.join(", ")))
 }
 
-fn parse_block(node: &Node, map: &[(Node, Node)], parent: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Block, InputError> {
+fn parse_block(
+    node: &Node,
+    map: &[(Node, Node)],
+    parent: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+) -> Result<Block, InputError> {
     let mut common = TaskCommon::default();
     let mut name = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
@@ -344,7 +476,9 @@ fn parse_block(node: &Node, map: &[(Node, Node)], parent: &TaskCommon, ctx: &Par
             "name" => name = Some(string(v, "name")?),
             _ if apply_common(&mut common, &key, v)? => {}
             _ => {
-                let hint = did_you_mean(&key, BLOCK_KEYWORDS.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                let hint = did_you_mean(&key, BLOCK_KEYWORDS.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
                 return Err(InputError::at(&k.origin, format!("`{key}` is not a block keyword"), "here")
                     .with_help(format!("{hint}a block has `block`, `rescue`, `always` and task keywords such as `when`; modules go inside `block:`")));
             }
@@ -364,15 +498,35 @@ fn parse_block(node: &Node, map: &[(Node, Node)], parent: &TaskCommon, ctx: &Par
     })
 }
 
-fn include_tasks(key: &Node, value: &Node, extra: Option<&Node>, loop_items: Option<&Node>, common: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Vec<Item>, InputError> {
+fn include_tasks(
+    key: &Node,
+    value: &Node,
+    extra: Option<&Node>,
+    loop_items: Option<&Node>,
+    common: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+) -> Result<Vec<Item>, InputError> {
     if let Some(l) = loop_items {
-        return Err(InputError::at(&l.origin, "looping over an include is not supported", "here")
-            .with_help("put the loop on the tasks inside the included file"));
+        return Err(InputError::at(
+            &l.origin,
+            "looping over an include is not supported",
+            "here",
+        )
+        .with_help("put the loop on the tasks inside the included file"));
     }
-    let file_node = match (&value.value, value.get("file"), extra.and_then(|e| e.get("file"))) {
+    let file_node = match (
+        &value.value,
+        value.get("file"),
+        extra.and_then(|e| e.get("file")),
+    ) {
         (NodeValue::Str(_), _, _) => value,
         (_, Some(f), _) | (_, _, Some(f)) => f,
-        _ => return Err(InputError::at(&key.origin, "`include_tasks` needs a file name", "here").with_help("write `include_tasks: other.yml`")),
+        _ => {
+            return Err(
+                InputError::at(&key.origin, "`include_tasks` needs a file name", "here")
+                    .with_help("write `include_tasks: other.yml`"),
+            )
+        }
     };
     let file = string(file_node, "file")?;
     if is_template(&file) {
@@ -390,13 +544,26 @@ fn include_tasks(key: &Node, value: &Node, extra: Option<&Node>, loop_items: Opt
     parse_task_file(&path, common, ctx, Some(file_node))
 }
 
-fn include_role(value: &Node, common: &TaskCommon, ctx: &ParseCtx<'_>) -> Result<Vec<Item>, InputError> {
-    let name_node = value.get("name").or_else(|| value.get("role")).ok_or_else(|| {
-        InputError::at(&value.origin, "`import_role` needs `name:`", "here")
-    })?;
+fn include_role(
+    value: &Node,
+    common: &TaskCommon,
+    ctx: &ParseCtx<'_>,
+) -> Result<Vec<Item>, InputError> {
+    let name_node = value
+        .get("name")
+        .or_else(|| value.get("role"))
+        .ok_or_else(|| InputError::at(&value.origin, "`import_role` needs `name:`", "here"))?;
     let name = string(name_node, "name")?;
-    let tasks_from = value.get("tasks_from").map(|n| string(n, "tasks_from")).transpose()?;
-    let role = ctx.roles.load(&name, name_node, tasks_from.as_deref(), &ctx.source.playbook_dir)?;
+    let tasks_from = value
+        .get("tasks_from")
+        .map(|n| string(n, "tasks_from"))
+        .transpose()?;
+    let role = ctx.roles.load(
+        &name,
+        name_node,
+        tasks_from.as_deref(),
+        &ctx.source.playbook_dir,
+    )?;
     role.task_items(common, ctx.roles)
 }
 
@@ -421,6 +588,7 @@ pub fn role_entry_common(entry: &Node) -> Result<(String, Node, TaskCommon), Inp
         }
     }
     common.vars.extend(params);
-    let (name, node) = name.ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
+    let (name, node) = name
+        .ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
     Ok((name, node, common))
 }

@@ -36,14 +36,24 @@ struct Pending {
 const MAX_DEPTH: usize = 8;
 
 /// Merge layers into one mapping and resolve templated values.
-pub fn merge(layers: &[Layer<'_>], templater: &Templater) -> Result<Map<String, Value>, InputError> {
+pub fn merge(
+    layers: &[Layer<'_>],
+    templater: &Templater,
+) -> Result<Map<String, Value>, InputError> {
     let mut vars = Map::new();
     let mut pending: Vec<Pending> = Vec::new();
-    let set = |vars: &mut Map<String, Value>, pending: &mut Vec<Pending>, name: &str, value: Value, origin: Option<Origin>| {
+    let set = |vars: &mut Map<String, Value>,
+               pending: &mut Vec<Pending>,
+               name: &str,
+               value: Value,
+               origin: Option<Origin>| {
         pending.retain(|p| p.name != name);
         if let Some(origin) = origin {
             if contains_template(&value) {
-                pending.push(Pending { name: name.to_string(), origin });
+                pending.push(Pending {
+                    name: name.to_string(),
+                    origin,
+                });
             }
         }
         vars.insert(name.to_string(), value);
@@ -52,12 +62,20 @@ pub fn merge(layers: &[Layer<'_>], templater: &Templater) -> Result<Map<String, 
         match layer {
             Layer::Nodes(pairs) => {
                 for (name, node) in pairs.iter() {
-                    set(&mut vars, &mut pending, name, node.to_json(), Some(node.origin.clone()));
+                    set(
+                        &mut vars,
+                        &mut pending,
+                        name,
+                        node.to_json(),
+                        Some(node.origin.clone()),
+                    );
                 }
             }
             Layer::Templated(map, what) => {
                 for (name, value) in map.iter() {
-                    let origin = contains_template(value).then(|| Origin::synthetic(&format!("{what} variable `{name}`"), &value_text(value)));
+                    let origin = contains_template(value).then(|| {
+                        Origin::synthetic(&format!("{what} variable `{name}`"), &value_text(value))
+                    });
                     set(&mut vars, &mut pending, name, value.clone(), origin);
                 }
             }
@@ -91,7 +109,11 @@ fn contains_template(v: &Value) -> bool {
 
 /// Render pending values until none contains a template. Each pass expands one
 /// level of reference, so a chain of N references needs N passes.
-fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<Pending>, templater: &Templater) -> Result<(), InputError> {
+fn resolve(
+    vars: &mut Map<String, Value>,
+    mut pending: Vec<Pending>,
+    templater: &Templater,
+) -> Result<(), InputError> {
     for _ in 0..MAX_DEPTH {
         if pending.is_empty() {
             return Ok(());
@@ -99,7 +121,9 @@ fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<Pending>, templater: 
         let context = Value::Object(vars.clone());
         let mut still = Vec::new();
         for p in pending {
-            let Some(current) = vars.get(&p.name) else { continue };
+            let Some(current) = vars.get(&p.name) else {
+                continue;
+            };
             let rendered = render_value(current, &context, templater, &p.origin)?;
             let again = contains_template(&rendered);
             vars.insert(p.name.clone(), rendered);
@@ -113,14 +137,22 @@ fn resolve(vars: &mut Map<String, Value>, mut pending: Vec<Pending>, templater: 
         None => Ok(()),
         Some(p) => Err(InputError::at(
             &p.origin,
-            format!("variable `{}` refers to itself (directly or through other variables)", p.name),
+            format!(
+                "variable `{}` refers to itself (directly or through other variables)",
+                p.name
+            ),
             "this value",
         )
         .with_help("break the cycle: a variable cannot be defined in terms of itself")),
     }
 }
 
-fn render_value(value: &Value, context: &Value, templater: &Templater, origin: &Origin) -> Result<Value, InputError> {
+fn render_value(
+    value: &Value,
+    context: &Value,
+    templater: &Templater,
+    origin: &Origin,
+) -> Result<Value, InputError> {
     Ok(match value {
         Value::String(s) if is_template(s) => templater.render_value(s, context, origin)?,
         Value::Array(items) => Value::Array(
@@ -161,7 +193,15 @@ mod tests {
         let defaults = pairs("base: /opt/hvr\nconfig: \"{{base}}/config\"\nport: 1\n");
         let play = pairs("log: \"{{config}}/log\"\nport: 2\n");
         let extra: Map<String, Value> = json!({"base": "/srv"}).as_object().unwrap().clone();
-        let vars = merge(&[Layer::Nodes(&defaults), Layer::Nodes(&play), Layer::Templated(&extra, "-e")], &t).unwrap();
+        let vars = merge(
+            &[
+                Layer::Nodes(&defaults),
+                Layer::Nodes(&play),
+                Layer::Templated(&extra, "-e"),
+            ],
+            &t,
+        )
+        .unwrap();
         assert_eq!(vars["log"], "/srv/config/log");
         assert_eq!(vars["port"], 2);
     }
@@ -169,7 +209,10 @@ mod tests {
     #[test]
     fn data_layers_are_not_templated() {
         let t = Templater::new();
-        let reg: Map<String, Value> = json!({"out": {"stdout": "{{not_a_var}}"}}).as_object().unwrap().clone();
+        let reg: Map<String, Value> = json!({"out": {"stdout": "{{not_a_var}}"}})
+            .as_object()
+            .unwrap()
+            .clone();
         let vars = merge(&[Layer::Data(&reg)], &t).unwrap();
         assert_eq!(vars["out"]["stdout"], "{{not_a_var}}");
     }
