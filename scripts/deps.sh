@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, when missing, the Debian packages baton's tests and lab need.
+# Idempotent: a machine that has everything installs nothing.
+set -euo pipefail
+
+need=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
+command -v crontab >/dev/null 2>&1 || need+=(cron)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
+
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "baton: missing packages: ${need[*]} (run as root, or: apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  echo "baton: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  for dir in "$HOME/.cargo/bin" /root/.cargo/bin; do
+    if [ -x "$dir/cargo" ]; then export PATH="$dir:$PATH"; break; fi
+  done
+fi
+command -v cargo >/dev/null 2>&1 || { echo "baton: cargo (the Rust toolchain) is required" >&2; exit 1; }
