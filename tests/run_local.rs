@@ -1,0 +1,496 @@
+//! The playbook language end to end over the local transport: conditions,
+//! loops, registers, blocks, handlers, tags, serial, stop rules, no_log,
+//! check mode, and the exit codes.
+
+mod common;
+
+use common::Test;
+
+const TWO: &[&str] = &["n1", "n2"];
+
+#[test]
+fn when_register_and_conditions_on_registered_values() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: probe
+      command: echo "{{ inventory_hostname }}"
+      register: probe
+      changed_when: false
+    - name: only n1
+      debug:
+        msg: "probe said {{ probe.stdout }}"
+      when: (eq probe.stdout "n1")
+    - name: ansible style
+      debug: msg=hi
+      when: probe.stdout == 'n2' and probe.rc == 0
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("probe", "n1"), "ok");
+    assert_eq!(run.outcome("only n1", "n1"), "ok");
+    assert_eq!(run.outcome("only n1", "n2"), "skipped");
+    assert_eq!(run.outcome("ansible style", "n1"), "skipped");
+    assert_eq!(run.outcome("ansible style", "n2"), "ok");
+    let msg = &run.results("only n1")[0]["result"]["msg"];
+    assert_eq!(msg, "probe said n1");
+}
+
+#[test]
+fn loops_with_labels_index_and_registered_results() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    dirs: [a, b, c]
+  tasks:
+    - name: make dirs
+      file:
+        path: "{{ playbook_dir }}/out/{{ item }}"
+        state: directory
+      loop: "{{ dirs }}"
+      loop_control:
+        index_var: i
+      register: made
+    - name: count
+      assert:
+        that:
+          - (eq (len made.results) 3)
+          - made.changed
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert!(run.dir.join("out/a").is_dir() && run.dir.join("out/c").is_dir());
+    let items: Vec<_> = run.events().into_iter().filter(|e| e["event"] == "host_result" && !e["item"].is_null()).collect();
+    assert_eq!(items.len(), 3);
+    assert_eq!(run.outcome("make dirs", "n1"), "changed");
+    assert_eq!(run.outcome("count", "n1"), "ok");
+}
+
+#[test]
+fn until_retries_until_the_condition_holds() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: third time lucky
+      shell: "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo $n"
+      args:
+        chdir: "{{ playbook_dir }}"
+      register: r
+      until: (eq r.stdout "3")
+      retries: 5
+      delay: 0
+    - name: never
+      command: /bin/false
+      register: f
+      until: (eq f.rc 0)
+      retries: 1
+      delay: 0
+      ignore_errors: true
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("count").trim(), "3");
+    let never = &run.results("never")[0];
+    assert_eq!(never["outcome"], "failed");
+    assert_eq!(never["ignored"], true);
+    assert!(never["result"]["msg"].as_str().unwrap().contains("after 2 attempts"));
+    assert_eq!(run.recap("n1")["ignored"], 1);
+}
+
+#[test]
+fn block_rescue_always_and_recap_counters() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - block:
+        - name: breaks
+          command: /bin/false
+        - name: not reached
+          command: touch "{{ playbook_dir }}/not-reached"
+      rescue:
+        - name: rescued
+          command: touch "{{ playbook_dir }}/rescued"
+      always:
+        - name: always
+          command: touch "{{ playbook_dir }}/always"
+    - name: after
+      command: touch "{{ playbook_dir }}/after"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert!(!run.dir.join("not-reached").exists());
+    for f in ["rescued", "always", "after"] {
+        assert!(run.dir.join(f).exists(), "{f} missing");
+    }
+    let recap = run.recap("n1");
+    assert_eq!(recap["rescued"], 1);
+    assert_eq!(recap["failed"], 0);
+}
+
+#[test]
+fn failure_without_rescue_stops_the_host_and_says_where() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: write marker
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.1"
+    - name: fails on n1
+      command: /bin/false
+      when: (eq inventory_hostname "n1")
+    - name: second step
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.2"
+    - block:
+        - name: always runs even for failed hosts? no, n1 left the play
+          command: /bin/true
+      always:
+        - name: cleanup
+          command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.cleanup"
+"#,
+        )
+        .run();
+    run.assert_code(2);
+    assert!(run.dir.join("n2.2").exists());
+    assert!(!run.dir.join("n1.2").exists());
+    assert!(!run.dir.join("n1.cleanup").exists());
+    assert!(run.stdout.contains("n1 FAILED at task `fails on n1`"), "{}", run.stdout);
+    assert!(run.stdout.contains("it had changed: write marker"), "{}", run.stdout);
+}
+
+#[test]
+fn any_errors_fatal_stops_every_host() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - name: preflight
+      command: /bin/false
+      when: (eq inventory_hostname "n2")
+    - name: act
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.acted"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: next play
+      command: touch "{{ playbook_dir }}/next-play"
+"#,
+        )
+        .run();
+    run.assert_code(2);
+    assert!(!run.dir.join("n1.acted").exists(), "n1 must not act after n2's fatal failure");
+    assert!(!run.dir.join("next-play").exists());
+    assert!(run.stdout.contains("any_errors_fatal"), "{}", run.stdout);
+}
+
+#[test]
+fn handlers_run_once_at_the_end_and_on_flush() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: change one
+      command: /bin/true
+      notify: record
+    - name: change two
+      command: /bin/true
+      notify: [record, topic]
+    - meta: flush_handlers
+    - name: after flush
+      shell: echo after >> "{{ playbook_dir }}/log"
+    - name: no change
+      command: /bin/true
+      changed_when: false
+      notify: late
+  handlers:
+    - name: record
+      shell: echo handler >> "{{ playbook_dir }}/log"
+    - name: by topic
+      shell: echo topic >> "{{ playbook_dir }}/log"
+      listen: topic
+    - name: late
+      shell: echo late >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "handler\ntopic\nafter\n");
+}
+
+#[test]
+fn tags_select_and_skip_with_always_and_never() {
+    let pb = r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: vip
+      shell: echo vip >> "{{ playbook_dir }}/log"
+      tags: vip
+    - name: replication
+      shell: echo replication >> "{{ playbook_dir }}/log"
+      tags: [replication]
+    - name: always
+      shell: echo always >> "{{ playbook_dir }}/log"
+      tags: always
+    - name: never
+      shell: echo never >> "{{ playbook_dir }}/log"
+      tags: [never, debug]
+"#;
+    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["-t", "vip"]).run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "vip\nalways\n");
+    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["--skip-tags", "vip"]).run();
+    assert_eq!(run.read("log"), "replication\nalways\n");
+    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["-t", "debug"]).run();
+    assert_eq!(run.read("log"), "always\nnever\n");
+}
+
+#[test]
+fn serial_runs_batches_in_order() {
+    let run = Test::new()
+        .local_hosts(&["n1", "n2", "n3"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  serial: 1
+  tasks:
+    - name: a
+      shell: echo "a {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+    - name: b
+      shell: echo "b {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "a n1\nb n1\na n2\nb n2\na n3\nb n3\n");
+}
+
+#[test]
+fn run_once_and_delegate_to() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: once
+      shell: echo "once {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+      register: once
+      run_once: true
+    - name: everyone sees it
+      assert:
+        that: (eq once.rc 0)
+    - name: delegated
+      shell: echo "for {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+      delegate_to: n1
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let log = run.read("log");
+    assert_eq!(log.matches("once").count(), 1);
+    assert!(log.contains("for n1") && log.contains("for n2"));
+    assert_eq!(run.outcome("everyone sees it", "n2"), "ok");
+    let delegated = run.results("delegated");
+    assert!(delegated.iter().all(|r| r["delegated_to"] == "n1"));
+}
+
+#[test]
+fn no_log_masks_output_everywhere() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    secret: hunter2-s3cret
+  tasks:
+    - name: uses secret
+      shell: echo "{{ secret }}"; exit 1
+      no_log: true
+"#,
+        )
+        .args(&["--output", "json", "-vvv"])
+        .run();
+    run.assert_code(2);
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    assert!(run.stdout.contains("no_log"));
+    let human = Test::new()
+        .local_hosts(&["n1"])
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ s }}\"\n      no_log: true\n")
+        .args(&["-e", "s=topsecret", "-vvv"])
+        .run();
+    human.assert_code(0);
+    assert!(!human.stdout.contains("topsecret") && !human.stderr.contains("topsecret"));
+}
+
+#[test]
+fn check_mode_changes_nothing_and_says_commands_were_skipped() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: would write
+      copy:
+        content: "hello\n"
+        dest: "{{ playbook_dir }}/file.txt"
+    - name: would run
+      command: touch "{{ playbook_dir }}/ran"
+"#,
+        )
+        .args(&["--check", "--diff"])
+        .run();
+    run.assert_code(0);
+    assert!(!run.dir.join("file.txt").exists());
+    assert!(!run.dir.join("ran").exists());
+    assert!(run.stdout.contains("+hello"), "diff shown: {}", run.stdout);
+    assert!(run.stdout.contains("check mode"), "{}", run.stdout);
+}
+
+#[test]
+fn unreachable_host_exits_3_and_others_finish() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    good:\n      ansible_connection: local\n    gone:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n",
+        )
+        .playbook(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: touch
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}"
+"#,
+        )
+        .args(&["--output", "json", "--connect-timeout", "2"])
+        .run();
+    run.assert_code(3);
+    assert!(run.dir.join("good").exists());
+    assert_eq!(run.outcome("touch", "gone"), "unreachable");
+    assert_eq!(run.recap("gone")["unreachable"], 1);
+}
+
+#[test]
+fn facts_are_gathered_by_default() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  tasks:
+    - name: show
+      debug:
+        msg: "{{ ansible_hostname }} {{ ansible_facts.lo.ipv4.address }}"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let msg = run.results("show")[0]["result"]["msg"].as_str().unwrap().to_string();
+    assert!(msg.ends_with(" 127.0.0.1"), "{msg}");
+}
+
+#[test]
+fn roles_defaults_vars_precedence_and_extra_vars() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("roles/r/defaults/main.yml", "a: default\nb: default\nc: default\nd: default\n")
+        .file("roles/r/vars/main.yml", "c: rolevar\n")
+        .file("roles/r/tasks/main.yml", "- name: show\n  debug:\n    msg: \"{{a}} {{b}} {{c}} {{d}}\"\n")
+        .file("group_vars/nodes.yml", "b: group\n")
+        .playbook("- hosts: nodes\n  gather_facts: false\n  vars:\n    a: play\n  roles:\n    - r\n")
+        .args(&["--output", "json", "-e", "d=extra"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.results("show")[0]["result"]["msg"], "play group rolevar extra");
+}
+
+#[test]
+fn named_playbook_resolves_from_playbooks_dir_and_lists() {
+    let t = Test::new()
+        .local_hosts(&["n1"])
+        .file("playbooks/hello.yml", "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: hello task\n      debug: msg=hi\n      tags: greet\n");
+    let run = t.baton(&["run".into(), "hello".into(), "-i".into(), "inventory.yml".into(), "--list-tasks".into(), "--list-hosts".into()]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("hello task") && run.stdout.contains("TAGS: [greet]") && run.stdout.contains("n1"));
+    let run = t.baton(&["run".into(), "helo".into()]);
+    run.assert_code(4);
+    assert!(run.stderr.contains("did you mean `hello`"), "{}", run.stderr);
+}
+
+#[test]
+fn start_at_task_skips_earlier_tasks() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: one\n      shell: echo one >> log\n      args: {chdir: \"{{playbook_dir}}\"}\n    - name: two\n      shell: echo two >> log\n      args: {chdir: \"{{playbook_dir}}\"}\n")
+        .args(&["--start-at-task", "two"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "two\n");
+}
+
+#[test]
+fn junit_has_one_case_per_host_and_task() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: a\n      command: /bin/true\n    - name: b\n      command: /bin/false\n      when: (eq inventory_hostname \"n2\")\n")
+        .args(&["--junit", "report.xml"])
+        .run();
+    run.assert_code(2);
+    let xml = run.read("report.xml");
+    assert_eq!(xml.matches("<testcase").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+}
+
+#[test]
+fn adhoc_and_ping_commands() {
+    let t = Test::new().local_hosts(TWO);
+    let run = t.baton(&["adhoc".into(), "nodes".into(), "-i".into(), "inventory.yml".into(), "-m".into(), "shell".into(), "-a".into(), "echo hi > adhoc-{{inventory_hostname}}".into()]);
+    run.assert_code(0);
+    assert!(t.path().join("adhoc-n1").exists() && t.path().join("adhoc-n2").exists());
+    let run = t.baton(&["ping".into(), "-i".into(), "inventory.yml".into()]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("n1") && run.stdout.contains("n2"));
+}
