@@ -1,24 +1,400 @@
-//! The `ssh` transport: one openssh native-mux master per host. (Being built.)
+//! The `ssh` transport: one OpenSSH master connection per host, opened once,
+//! with every script run as a new session multiplexed over it through the
+//! `openssh` crate's native mux client (no `ssh` process per task).
+//!
+//! Behaves like plain `ssh`: the user's `~/.ssh/config`, `/etc/ssh/ssh_config`
+//! and `~/.ssh/known_hosts` apply unless the inventory names others; see
+//! [`client_config`] for how inventory `-o` options reach ssh. Host keys are
+//! checked strictly; `--ssh-accept-new` learns unknown keys, never changed ones.
+//!
+//! Each connection owns a private directory (mode 0700) under a short temp
+//! path holding its control socket, its ssh config and the master's log. A
+//! long `ControlPath` breaks ssh (the socket path limit is about 100 bytes), so
+//! the directory is deliberately not under `$HOME`. It is removed on close and
+//! on drop.
 
-use super::{ConnectionSpec, ExecOutput, ExecRequest, TransportError};
+mod client_config;
+mod diagnose;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{command_line, ConnectionSpec, ExecOutput, ExecRequest, TransportError, SCRIPT_RUNNER};
+use client_config::Keepalive;
+
+/// After a timeout, coreutils `timeout` sends TERM; this long later, KILL.
+const KILL_AFTER_SECS: u64 = 2;
+/// `timeout`'s exit status when it ended the command (124), or when it was
+/// itself run with `--foreground` and had to KILL (137).
+const TIMED_OUT_CODES: [i32; 2] = [124, 137];
+/// How much longer than the remote `timeout` the local backstop waits.
+const BACKSTOP_SLACK: Duration = Duration::from_secs(3);
+/// Socket paths are limited to about 100 bytes; ssh adds ~40 below this directory.
+const MAX_CONTROL_ROOT_LEN: usize = 40;
 
 pub struct SshConnection {
-    _private: (),
+    // Declared first so it is dropped first: the master must be told to exit
+    // while its socket still exists, before `private_dir` is removed.
+    session: Session,
+    /// The master's log (`ssh -E`), and how much of it was written while connecting.
+    log: PathBuf,
+    log_len_at_connect: u64,
+    private_dir: tempfile::TempDir,
 }
 
 impl SshConnection {
     pub async fn open(spec: &ConnectionSpec) -> Result<SshConnection, TransportError> {
-        Err(TransportError::Other(format!(
-            "{}: the ssh transport is not built yet",
-            spec.host_name
-        )))
+        check_address(&spec.address)?;
+        let private_dir = tempfile::Builder::new()
+            .prefix("baton-ssh-")
+            .tempdir_in(control_root())
+            .map_err(|e| {
+                TransportError::Other(format!("cannot create a directory for the ssh socket: {e}"))
+            })?;
+        let keepalive = Keepalive::for_connect_timeout(spec.connect_timeout);
+        let config = private_dir.path().join("config");
+        let user_config = client_config::user_config();
+        write_private(
+            &config,
+            &client_config::render(spec, keepalive, user_config.as_deref())?,
+        )?;
+
+        let connect_secs = client_config::whole_seconds(spec.connect_timeout);
+        let mut builder = SessionBuilder::default();
+        builder
+            .known_hosts_check(if spec.accept_new_host_keys {
+                KnownHosts::Add
+            } else {
+                KnownHosts::Strict
+            })
+            .control_directory(private_dir.path())
+            .config_file(&config)
+            .connect_timeout(Duration::from_secs(connect_secs));
+        if let Some(port) = spec.port {
+            builder.port(port);
+        }
+        if let Some(user) = &spec.user {
+            builder.user(user.clone());
+        }
+        if let Some(key) = &spec.private_key {
+            builder.keyfile(key);
+        }
+
+        // ssh bounds every phase itself (ConnectTimeout for TCP and the banner,
+        // the keepalive for key exchange and authentication); this only guards
+        // against an ssh that never returns.
+        let backstop =
+            Duration::from_secs(connect_secs) + keepalive.detection_time() + BACKSTOP_SLACK;
+        let session = match tokio::time::timeout(backstop, builder.connect_mux(&spec.address)).await
+        {
+            Ok(Ok(session)) => session,
+            Ok(Err(error)) => return Err(connect_error(error, spec)),
+            Err(_) => {
+                return Err(TransportError::Unreachable(format!(
+                    "no working ssh connection to {} after {}s",
+                    spec.address,
+                    backstop.as_secs()
+                )))
+            }
+        };
+        let log = session.control_socket().with_file_name("log");
+        let log_len_at_connect = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        Ok(SshConnection {
+            session,
+            log,
+            log_len_at_connect,
+            private_dir,
+        })
     }
 
-    pub async fn exec(&self, _request: &ExecRequest) -> Result<ExecOutput, TransportError> {
-        Err(TransportError::Other(
-            "the ssh transport is not built yet".into(),
-        ))
+    /// Run one script in a new session over the master connection. Many may run at once.
+    pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
+        let command = remote_command(request);
+        let Some(limit) = request.timeout else {
+            return self.run(&command, &request.script).await;
+        };
+        let started = Instant::now();
+        let backstop = limit + Duration::from_secs(KILL_AFTER_SECS) + BACKSTOP_SLACK;
+        match tokio::time::timeout(backstop, self.run(&command, &request.script)).await {
+            Err(_) => Err(TransportError::Timeout(limit)),
+            // `timeout` exits 124 after TERM; after KILL it is killed with its
+            // process group, so there is no exit status at all.
+            Ok(Ok(output))
+                if started.elapsed() >= limit
+                    && output.code.is_none_or(|c| TIMED_OUT_CODES.contains(&c)) =>
+            {
+                Err(TransportError::Timeout(limit))
+            }
+            Ok(result) => result,
+        }
     }
 
-    pub async fn close(self) {}
+    /// Tell the master to exit, then remove the private directory.
+    pub async fn close(self) {
+        let SshConnection {
+            session,
+            private_dir,
+            ..
+        } = self;
+        // A master that is already gone has nothing left to close.
+        let _ = session.close().await;
+        let _ = private_dir.close();
+    }
+
+    /// The private directory holding the control socket, config and log.
+    pub fn control_dir(&self) -> &Path {
+        self.private_dir.path()
+    }
+
+    async fn run(&self, command: &str, script: &str) -> Result<ExecOutput, TransportError> {
+        let spawned = self
+            .session
+            .raw_command(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await;
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) => return Err(self.exec_error(error).await),
+        };
+
+        let stdin = child.stdin().take();
+        let write = async move {
+            if let Some(mut stdin) = stdin {
+                // The remote side may exit without reading everything (sudo
+                // refusing, say); its exit status tells what happened.
+                let _ = stdin.write_all(script.as_bytes()).await;
+                let _ = stdin.flush().await;
+            }
+        };
+        let stdout = child.stdout().take();
+        let stderr = child.stderr().take();
+        let (_, stdout, stderr) = tokio::join!(write, read_all(stdout), read_all(stderr));
+
+        let code = match child.wait().await {
+            Ok(status) => status.code(),
+            // The crate turns exit status 127 into this error; for a script it is
+            // just "command not found" inside it, an ordinary failure.
+            Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => Some(127),
+            // No exit status: killed by a signal, or the connection went away;
+            // the multiplex protocol cannot tell which, so ask the master.
+            Err(openssh::Error::RemoteProcessTerminated) => {
+                if self.master_alive().await {
+                    None
+                } else {
+                    return Err(self.lost());
+                }
+            }
+            Err(error) => return Err(self.exec_error(error).await),
+        };
+        match (stdout, stderr) {
+            (Ok(stdout), Ok(stderr)) => Ok(ExecOutput {
+                code,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            }),
+            (Err(e), _) | (_, Err(e)) => Err(self.exec_error(e).await),
+        }
+    }
+
+    /// Whether the master still answers. A master that just lost its link may
+    /// need a moment to exit, so a live answer is checked once more.
+    async fn master_alive(&self) -> bool {
+        if self.session.check().await.is_err() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.session.check().await.is_ok()
+    }
+
+    async fn exec_error(&self, error: openssh::Error) -> TransportError {
+        if self.master_alive().await {
+            TransportError::Other(format!("ssh: {}", error_chain(&error)))
+        } else {
+            self.lost()
+        }
+    }
+
+    /// The connection is gone; the master's log since connecting says why.
+    fn lost(&self) -> TransportError {
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        let start = usize::try_from(self.log_len_at_connect)
+            .unwrap_or(usize::MAX)
+            .min(log.len());
+        diagnose::connection_lost(&String::from_utf8_lossy(&log[start..]))
+    }
+}
+
+async fn read_all<R: tokio::io::AsyncRead + Unpin>(
+    stream: Option<R>,
+) -> Result<Vec<u8>, openssh::Error> {
+    let mut buffer = Vec::new();
+    if let Some(mut stream) = stream {
+        stream
+            .read_to_end(&mut buffer)
+            .await
+            .map_err(openssh::Error::ChildIo)?;
+    }
+    Ok(buffer)
+}
+
+/// The remote command line. With a timeout, coreutils `timeout` runs the script
+/// runner (inside sudo, so it can kill what runs as the become user): the
+/// remote script must not outlive its timeout even if the link is gone, and
+/// closing an ssh session does not signal the remote process.
+fn remote_command(request: &ExecRequest) -> String {
+    let line = command_line(request);
+    let Some(limit) = request.timeout else {
+        return line;
+    };
+    // `timeout 0` would mean no limit at all.
+    let secs = limit.as_secs_f64().max(0.001);
+    let guard = format!("timeout -k {KILL_AFTER_SECS}s {secs:.3}s ");
+    match line.strip_suffix(SCRIPT_RUNNER) {
+        Some(prefix) => format!("{prefix}{guard}{SCRIPT_RUNNER}"),
+        None => format!("{guard}{line}"),
+    }
+}
+
+fn connect_error(error: openssh::Error, spec: &ConnectionSpec) -> TransportError {
+    match error {
+        // An OS error means ssh itself could not be run (or left no log), not
+        // that the host refused.
+        openssh::Error::Connect(e) if e.raw_os_error().is_some() => TransportError::Other(format!(
+            "cannot run ssh (is the OpenSSH client installed and on PATH?): {e}"
+        )),
+        // Otherwise the message is what ssh wrote to its log.
+        openssh::Error::Connect(e) => diagnose::connect_failure(&e.to_string(), spec),
+        other => TransportError::Other(format!("ssh: {}", error_chain(&other))),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Inventory addresses go on ssh's command line; one starting with `-` would be
+/// read as an option.
+fn check_address(address: &str) -> Result<(), TransportError> {
+    if address.is_empty()
+        || address.starts_with('-')
+        || address.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(TransportError::Other(format!(
+            "{address:?} is not a valid ssh host address"
+        )));
+    }
+    Ok(())
+}
+
+/// `$TMPDIR` if it is short enough for a socket path, else `/tmp`.
+fn control_root() -> PathBuf {
+    let tmp = std::env::temp_dir();
+    if tmp.as_os_str().len() <= MAX_CONTROL_ROOT_LEN && tmp.is_absolute() {
+        tmp
+    } else {
+        PathBuf::from("/tmp")
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), TransportError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| TransportError::Other(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_wraps_the_script_runner_inside_sudo() {
+        let request = ExecRequest {
+            script: "true".into(),
+            become_user: Some("o'brien".into()),
+            timeout: Some(Duration::from_millis(1500)),
+        };
+        assert_eq!(
+            remote_command(&request),
+            format!("sudo -n -H -u 'o'\\''brien' -- timeout -k 2s 1.500s {SCRIPT_RUNNER}")
+        );
+    }
+
+    #[test]
+    fn a_timeout_without_become_wraps_the_script_runner() {
+        let request = ExecRequest {
+            timeout: Some(Duration::from_secs(30)),
+            ..Default::default()
+        };
+        assert_eq!(
+            remote_command(&request),
+            format!("timeout -k 2s 30.000s {SCRIPT_RUNNER}")
+        );
+        let zero = ExecRequest {
+            timeout: Some(Duration::ZERO),
+            ..Default::default()
+        };
+        assert!(remote_command(&zero).starts_with("timeout -k 2s 0.001s "));
+    }
+
+    #[test]
+    fn without_a_timeout_the_command_line_is_the_shared_one() {
+        let request = ExecRequest {
+            become_user: Some("hvr".into()),
+            ..Default::default()
+        };
+        assert_eq!(remote_command(&request), command_line(&request));
+    }
+
+    #[test]
+    fn addresses_that_ssh_would_read_as_options_are_refused() {
+        for bad in ["", "-oProxyCommand=sh", "db1 -v", "db\n1"] {
+            assert!(check_address(bad).is_err(), "{bad:?}");
+        }
+        for good in ["db1", "10.77.0.11", "::1", "db1.example.com"] {
+            assert!(check_address(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn the_control_root_leaves_room_for_the_socket_name() {
+        assert!(control_root().as_os_str().len() <= MAX_CONTROL_ROOT_LEN.max(4));
+    }
+
+    #[tokio::test]
+    async fn a_missing_ssh_config_file_fails_before_running_ssh() {
+        let spec = ConnectionSpec {
+            kind: super::super::ConnectionKind::Ssh,
+            ssh_config: Some(PathBuf::from("/nonexistent/baton-test/config")),
+            ..ConnectionSpec::local("db1")
+        };
+        match SshConnection::open(&spec).await {
+            Err(TransportError::Other(message)) => {
+                assert!(
+                    message.contains("/nonexistent/baton-test/config"),
+                    "{message}"
+                )
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(_) => panic!("connected without a config file"),
+        }
+    }
 }
