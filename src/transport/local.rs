@@ -5,7 +5,7 @@ use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use super::{command_line, ExecOutput, ExecRequest, TransportError};
+use super::{ExecOutput, ExecRequest, TransportError};
 
 #[derive(Debug, Default)]
 pub struct LocalConnection;
@@ -16,24 +16,37 @@ impl LocalConnection {
     }
 
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(command_line(request))
-            .stdin(Stdio::piped())
+        // No login shell to parse a command line here: run `sh -c SCRIPT`
+        // directly (behind sudo for become), stdin only for large scripts.
+        let on_stdin = request.script_on_stdin();
+        let script_arg = if on_stdin { r#"eval "$(cat)""# } else { request.script.as_str() };
+        let mut command = match &request.become_user {
+            Some(user) => {
+                let mut c = Command::new("sudo");
+                c.args(["-n", "-H", "-u", user, "--", "sh", "-c", script_arg]);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.args(["-c", script_arg]);
+                c
+            }
+        };
+        let mut child = command
+            .stdin(if on_stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0)
             .spawn()
-            .map_err(|e| TransportError::Other(format!("cannot start sh: {e}")))?;
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| TransportError::Other("no stdin pipe".into()))?;
-        let script = request.script.clone();
+            .map_err(|e| TransportError::Other(format!("cannot start {}: {e}", if request.become_user.is_some() { "sudo" } else { "sh" })))?;
+        let stdin = child.stdin.take();
+        let script = if on_stdin { request.script.clone() } else { String::new() };
         let writer = tokio::spawn(async move {
-            let _ = stdin.write_all(script.as_bytes()).await;
-            let _ = stdin.shutdown().await;
+            if let Some(mut stdin) = stdin {
+                let _ = stdin.write_all(script.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            }
         });
         let pid = child.id();
         let wait = child.wait_with_output();
@@ -81,6 +94,14 @@ mod tests {
         assert_eq!(out.stdout, "one\nno-input\n");
         assert_eq!(out.stderr, "two\n");
         assert_eq!(out.code, Some(3));
+    }
+
+    #[tokio::test]
+    async fn large_scripts_travel_on_stdin() {
+        let conn = LocalConnection::new();
+        let body = format!("x='{}'\necho ${{#x}}\nread y || echo empty-stdin\n", "a".repeat(200_000));
+        let out = conn.exec(&ExecRequest { script: body, ..Default::default() }).await.unwrap();
+        assert_eq!(out.stdout, "200000\nempty-stdin\n");
     }
 
     #[tokio::test]

@@ -1,11 +1,11 @@
 //! How a script reaches a host. One connection per host, opened once and reused
 //! for every task of the run.
 //!
-//! A transport runs exactly one thing: a POSIX shell script, sent on the
-//! remote shell's standard input (`sh -c 'eval "$(cat)"'`), so there is no
-//! argument-length limit and a module's data (file content, stdin for a
-//! command) travels inside the script. The script has read all of its input
-//! before it starts, so commands in it see an empty stdin.
+//! A transport runs exactly one thing: a POSIX shell script. A module's data
+//! (file content, stdin for a command) travels inside the script. Small
+//! scripts go in the command line (`sh -c 'SCRIPT'`); large ones on the
+//! remote shell's standard input (`sh -c 'eval "$(cat)"'`), read whole before
+//! they start. Either way commands in the script see an empty stdin.
 
 pub mod local;
 pub mod ssh;
@@ -134,13 +134,42 @@ impl Connection {
     }
 }
 
-/// The command line for a request: the script runner, behind sudo for become.
-pub fn command_line(request: &ExecRequest) -> String {
+/// Scripts up to this size travel inside the command line (`sh -c 'SCRIPT'`),
+/// which saves the remote `cat` and its fork on every task; larger ones go on
+/// stdin, so no argument-length limit (128 KiB per argument on Linux) applies.
+pub const INLINE_SCRIPT_LIMIT: usize = 32 * 1024;
+
+impl ExecRequest {
+    /// Whether the script is sent on the remote command's stdin.
+    pub fn script_on_stdin(&self) -> bool {
+        self.script.len() > INLINE_SCRIPT_LIMIT
+    }
+
+    /// What runs the script: `sh -c 'SCRIPT'`, or the stdin runner.
+    pub fn runner(&self) -> String {
+        if self.script_on_stdin() {
+            SCRIPT_RUNNER.to_string()
+        } else {
+            format!("sh -c {}", crate::modules::script::quote(&self.script))
+        }
+    }
+}
+
+/// The command line for a request: sudo for become, then `guard` (e.g. a
+/// coreutils `timeout` prefix, placed inside sudo so it can kill what runs as
+/// the become user), then the script runner.
+pub fn command_line_with(request: &ExecRequest, guard: &str) -> String {
+    let runner = request.runner();
     match &request.become_user {
         Some(user) => format!(
-            "sudo -n -H -u {} -- {SCRIPT_RUNNER}",
+            "sudo -n -H -u {} -- {guard}{runner}",
             crate::modules::script::quote(user)
         ),
-        None => SCRIPT_RUNNER.to_string(),
+        None => format!("{guard}{runner}"),
     }
+}
+
+/// The command line for a request with no guard.
+pub fn command_line(request: &ExecRequest) -> String {
+    command_line_with(request, "")
 }

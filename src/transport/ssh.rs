@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{command_line, ConnectionSpec, ExecOutput, ExecRequest, TransportError, SCRIPT_RUNNER};
+use super::{command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError};
 use client_config::Keepalive;
 
 /// After a timeout, coreutils `timeout` sends TERM; this long later, KILL.
@@ -113,12 +113,13 @@ impl SshConnection {
     /// Run one script in a new session over the master connection. Many may run at once.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
         let command = remote_command(request);
+        let stdin = if request.script_on_stdin() { request.script.as_str() } else { "" };
         let Some(limit) = request.timeout else {
-            return self.run(&command, &request.script).await;
+            return self.run(&command, stdin).await;
         };
         let started = Instant::now();
         let backstop = limit + Duration::from_secs(KILL_AFTER_SECS) + BACKSTOP_SLACK;
-        match tokio::time::timeout(backstop, self.run(&command, &request.script)).await {
+        match tokio::time::timeout(backstop, self.run(&command, stdin)).await {
             Err(_) => Err(TransportError::Timeout(limit)),
             // `timeout` exits 124 after TERM; after KILL it is killed with its
             // process group, so there is no exit status at all.
@@ -255,10 +256,7 @@ fn remote_command(request: &ExecRequest) -> String {
     // `timeout 0` would mean no limit at all.
     let secs = limit.as_secs_f64().max(0.001);
     let guard = format!("timeout -k {KILL_AFTER_SECS}s {secs:.3}s ");
-    match line.strip_suffix(SCRIPT_RUNNER) {
-        Some(prefix) => format!("{prefix}{guard}{SCRIPT_RUNNER}"),
-        None => format!("{guard}{line}"),
-    }
+    command_line_with(request, &guard)
 }
 
 fn connect_error(error: openssh::Error, spec: &ConnectionSpec) -> TransportError {
@@ -324,6 +322,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), TransportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::SCRIPT_RUNNER;
 
     #[test]
     fn a_timeout_wraps_the_script_runner_inside_sudo() {
@@ -334,7 +333,16 @@ mod tests {
         };
         assert_eq!(
             remote_command(&request),
-            format!("sudo -n -H -u 'o'\\''brien' -- timeout -k 2s 1.500s {SCRIPT_RUNNER}")
+            "sudo -n -H -u 'o'\\''brien' -- timeout -k 2s 1.500s sh -c true"
+        );
+        let large = ExecRequest {
+            script: "x".repeat(crate::transport::INLINE_SCRIPT_LIMIT + 1),
+            timeout: Some(Duration::from_millis(1500)),
+            ..Default::default()
+        };
+        assert_eq!(
+            remote_command(&large),
+            format!("timeout -k 2s 1.500s {SCRIPT_RUNNER}")
         );
     }
 
@@ -346,7 +354,7 @@ mod tests {
         };
         assert_eq!(
             remote_command(&request),
-            format!("timeout -k 2s 30.000s {SCRIPT_RUNNER}")
+            "timeout -k 2s 30.000s sh -c ''"
         );
         let zero = ExecRequest {
             timeout: Some(Duration::ZERO),
