@@ -123,9 +123,19 @@ impl Lab {
         self.baton(&["up", "--prefix", &self.prefix, "--subnet", &self.subnet()])
     }
 
-    fn up_ok(&self) {
-        let out = self.up();
-        assert!(out.status.success(), "up failed: {}", describe(&out));
+    /// A lab that is up. Another suite may take the same 10.199.X subnet between
+    /// our check and our `up`; `up` refuses that (exit 4), and we try the next one.
+    fn running() -> Lab {
+        for _ in 0..5 {
+            let lab = Lab::new();
+            let out = lab.up();
+            if out.status.success() {
+                return lab;
+            }
+            let collided = out.status.code() == Some(4) && text(&out.stderr).contains("collides");
+            assert!(collided, "up failed: {}", describe(&out));
+        }
+        panic!("no free 10.199.X.0/24 subnet after 5 tries");
     }
 
     /// Run CMD inside a node (or `client`); returns stdout, asserting success.
@@ -232,9 +242,8 @@ fn assert_nothing_left(lab: &Lab, pids: &[i64]) {
 #[test]
 fn nodes_are_separate_ssh_hosts() {
     require_root!();
-    let lab = Lab::new();
     let started = Instant::now();
-    lab.up_ok();
+    let lab = Lab::running();
     let up_time = started.elapsed();
     assert!(up_time < Duration::from_secs(5), "up took {up_time:?}");
 
@@ -366,8 +375,7 @@ fn nodes_are_separate_ssh_hosts() {
 #[test]
 fn a_vip_moves_and_the_client_follows() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     let vip = lab.addr(100);
 
     lab.sh(
@@ -436,8 +444,7 @@ fn a_vip_moves_and_the_client_follows() {
 #[test]
 fn up_twice_changes_nothing_and_labs_do_not_collide() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     let state_before = std::fs::read(lab.dir().join("state.json")).unwrap();
     let inventory_before = std::fs::read(lab.dir().join("lab.yml")).unwrap();
 
@@ -509,8 +516,7 @@ fn up_twice_changes_nothing_and_labs_do_not_collide() {
 #[test]
 fn down_removes_everything_and_only_once() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     // A shell session inside a node and one in the client must not survive down either.
     let mut lingering = Command::new(BATON)
         .args([
@@ -631,15 +637,15 @@ fn down_cleans_up_after_a_half_failed_up() {
     assert_nothing_left(&lab, &pids);
     assert!(!running(bc1_unshare));
 
-    lab.up_ok();
+    let again = lab.up();
+    assert!(again.status.success(), "{}", describe(&again));
     assert_eq!(text(&lab.ssh("bc2", "hostname", 5).stdout).trim(), "bc2");
 }
 
 #[test]
 fn link_down_cuts_a_node_off_and_link_up_restores_it() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     let out = lab.baton(&["link", "bc2", "down"]);
     assert!(out.status.success(), "{}", describe(&out));
 
@@ -682,8 +688,7 @@ fn link_down_cuts_a_node_off_and_link_up_restores_it() {
 #[test]
 fn crash_kills_a_node_and_boot_brings_it_back_with_its_disk() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     let vip = lab.addr(100);
     lab.sh(
         "bc1",
@@ -743,8 +748,7 @@ fn crash_kills_a_node_and_boot_brings_it_back_with_its_disk() {
 #[test]
 fn shell_passes_exit_codes_through() {
     require_root!();
-    let lab = Lab::new();
-    lab.up_ok();
+    let lab = Lab::running();
     assert_eq!(
         lab.baton(&["shell", "bc1", "--", "sh", "-c", "exit 7"])
             .status

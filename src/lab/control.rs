@@ -56,7 +56,7 @@ pub fn link(lab_dir: &Path, target: &str, to: LinkState) -> Result<(), LabError>
         LinkState::Down => "down",
     };
     Ip::new(&tools).run(&["-n", &ns, "link", "set", "dev", NODE_DEV, word])?;
-    println!("{target}: {NODE_DEV} {word}");
+    say!("{target}: {NODE_DEV} {word}");
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub fn crash(lab_dir: &Path, target: &str) -> Result<(), LabError> {
     }
     state.save()?;
     drop(dir_lock);
-    println!("{target} crashed: {killed} process(es) killed, {NODE_DEV} down; `baton lab boot {target}` brings it back");
+    say!("{target} crashed: {killed} process(es) killed, {NODE_DEV} down; `baton lab boot {target}` brings it back");
     Ok(())
 }
 
@@ -157,7 +157,7 @@ pub fn boot(lab_dir: &Path, target: &str) -> Result<(), LabError> {
         state.save()
     })?;
     drop(dir_lock);
-    println!(
+    say!(
         "{target} booted in {:.2} s (sshd pid {sshd_pid})",
         started.elapsed().as_secs_f64()
     );

@@ -13,20 +13,31 @@ use super::LabError;
 
 const KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub fn down(lab_dir: &Path) -> Result<(), LabError> {
+/// `prefix` is only used to point at namespaces that look like a lab's but
+/// are not recorded in `lab_dir` (they are left alone).
+pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
     let started = Instant::now();
     let tools = preflight::check(&[Tool::Ip])?;
     let ip = Ip::new(&tools);
-    if !lab_dir.is_dir() {
-        println!("no lab in {}; nothing to remove", lab_dir.display());
-        return Ok(());
-    }
-    let lock = dir::lock(lab_dir)?;
-    let Some(state) = LabState::load(lab_dir)? else {
-        println!(
+    let recorded = if lab_dir.is_dir() {
+        let lock = dir::lock(lab_dir)?;
+        LabState::load(lab_dir)?.map(|s| (s, lock))
+    } else {
+        None
+    };
+    let Some((state, lock)) = recorded else {
+        say!(
             "no lab recorded in {}; nothing to remove",
             lab_dir.display()
         );
+        let strays = unrecorded_namespaces(prefix);
+        if !strays.is_empty() {
+            eprintln!(
+                "baton lab down: note: namespaces {} exist but are not recorded in {}; if they are a lab's, pass that lab's --dir (or remove them with `ip netns delete`)",
+                strays.join(", "),
+                lab_dir.display()
+            );
+        }
         return Ok(());
     };
     let mut errors = Vec::new();
@@ -121,12 +132,38 @@ pub fn down(lab_dir: &Path) -> Result<(), LabError> {
     })?;
     drop(lock);
     dir::remove_if_empty(&state.created_dirs);
-    println!(
+    say!(
         "lab {} removed: {killed} process(es), {namespaces} namespace(s), {links} root veth, {disks} disk(s), {files} file(s) in {:.2} s",
         state.prefix,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Named network namespaces that look like a lab with this prefix.
+fn unrecorded_namespaces(prefix: &str) -> Vec<String> {
+    let lab_like = |name: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|role| {
+                role == "net"
+                    || role == "client"
+                    || role
+                        .strip_prefix("bc")
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+    };
+    let mut names: Vec<String> = std::fs::read_dir(netns::NETNS_DIR)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| lab_like(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// SIGKILL the recorded processes that are still themselves, and every process

@@ -13,6 +13,18 @@
 //! is unhealthy; 4 not root, a missing tool, a bad flag, or a name, subnet or
 //! file that belongs to someone else. `shell` passes the command's code through.
 
+#[macro_use]
+mod output {
+    /// Print a line of output. A closed stdout (`baton lab up | head -1`) must
+    /// not turn a finished command into a panic, so write errors are ignored.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        }};
+    }
+}
+
 mod artifacts;
 mod control;
 mod dir;
@@ -144,7 +156,7 @@ fn status(lab_dir: &Path) -> Result<i32, LabError> {
     let tools = preflight::check(&[preflight::Tool::Ip])?;
     let state = load_required(lab_dir)?;
     let health = health::check(&state, &netns::Ip::new(&tools));
-    print!("{}", health::render(&state, &health));
+    say!("{}", health::render(&state, &health).trim_end());
     Ok(if health.is_healthy() {
         exit_code::OK
     } else {
@@ -166,7 +178,9 @@ fn dispatch(cmd: LabCommand) -> Result<i32, LabError> {
             subnet,
         })
         .map(|()| exit_code::OK),
-        LabCommand::Down { place } => down::down(&place.dir()?).map(|()| exit_code::OK),
+        LabCommand::Down { place } => {
+            down::down(&place.dir()?, place.prefix()).map(|()| exit_code::OK)
+        }
         LabCommand::Status { place } => status(&place.dir()?),
         LabCommand::Shell {
             node,

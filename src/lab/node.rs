@@ -141,10 +141,12 @@ fn write_mode(path: &Path, text: &str, mode: u32) -> Result<(), LabError> {
         .map_err(|e| io_err("chmod", path, e))
 }
 
-fn machine_id() -> String {
-    fs::read_to_string("/proc/sys/kernel/random/uuid")
+/// A fresh random machine-id (32 hex digits), so nodes do not share the host's.
+fn machine_id() -> Result<String, LabError> {
+    let source = Path::new("/proc/sys/kernel/random/uuid");
+    fs::read_to_string(source)
         .map(|u| u.trim().replace('-', ""))
-        .unwrap_or_else(|_| crate::modules::script::new_nonce().repeat(3)[..32].to_string())
+        .map_err(|e| io_err("read", source, e))
 }
 
 /// Fill a node's (just created, empty) disk: overlay upper/work dirs pre-filled
@@ -167,7 +169,7 @@ pub fn fill_disk(storage: &Path, node: &str, hosts: &str) -> Result<(), LabError
     write_mode(&etc.join("hosts"), hosts, 0o644)?;
     write_mode(
         &etc.join("machine-id"),
-        &format!("{}\n", machine_id()),
+        &format!("{}\n", machine_id()?),
         0o444,
     )?;
     write_mode(&etc.join("ssh/sshd_config"), &sshd_config(node), 0o644)?;

@@ -64,15 +64,19 @@ impl Subnet {
 
     /// RFC 1918 space only, so a lab can never shadow a real network's route.
     pub fn is_private(&self) -> bool {
-        [("10.0.0.0", 8), ("172.16.0.0", 12), ("192.168.0.0", 16)]
-            .iter()
-            .any(|(net, len)| {
-                let private = Subnet {
-                    network: u32::from(Ipv4Addr::from_str(net).unwrap_or(Ipv4Addr::UNSPECIFIED)),
-                    prefix_len: *len,
-                };
-                self.prefix_len >= private.prefix_len && private.overlaps(self)
-            })
+        [
+            (Ipv4Addr::new(10, 0, 0, 0), 8),
+            (Ipv4Addr::new(172, 16, 0, 0), 12),
+            (Ipv4Addr::new(192, 168, 0, 0), 16),
+        ]
+        .into_iter()
+        .any(|(net, prefix_len)| {
+            let private = Subnet {
+                network: u32::from(net),
+                prefix_len,
+            };
+            self.prefix_len >= private.prefix_len && private.overlaps(self)
+        })
     }
 
     /// Parse `a.b.c.d/len` or a bare address (a /32), as `ip` prints route destinations.

@@ -86,7 +86,7 @@ pub fn up(opts: UpOptions) -> Result<(), LabError> {
             opts.dir.display()
         ))
     })?;
-    println!(
+    say!(
         "lab {} is up: {} node(s) on {} in {:.2} s",
         state.prefix,
         state.nodes.len(),
@@ -125,7 +125,7 @@ fn already_there(state: &LabState, opts: &UpOptions, ip: &Ip) -> Result<(), LabE
     }
     let health = health::check(state, ip);
     if health.is_healthy() {
-        println!(
+        say!(
             "lab {} is already up and healthy ({} node(s)); nothing changed",
             state.prefix,
             state.nodes.len()
@@ -350,18 +350,18 @@ pub fn print_summary(state: &LabState, subnet: &Subnet) {
             .as_ref()
             .map(|r| format!("sshd pid {}", r.pid))
             .unwrap_or_default();
-        println!("  {:<6} {:<15} {pid}", n.name, n.address);
+        say!("  {:<6} {:<15} {pid}", n.name, n.address);
     }
-    println!(
+    say!(
         "  {:<6} {:<15} netns {} (`baton lab shell client --dir {dir} -- CMD`)",
         "client",
         subnet.client(),
         state.client_netns
     );
     for (what, path) in artifacts::paths(&state.dir) {
-        println!("  {:<12} {}", format!("{what}:"), path.display());
+        say!("  {:<12} {}", format!("{what}:"), path.display());
     }
-    println!(
+    say!(
         "  try: ssh -F {dir}/{} bc1 hostname   |   baton lab down --dir {dir}",
         artifacts::SSH_CONFIG
     );
