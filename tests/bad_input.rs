@@ -38,7 +38,8 @@ fn cases() -> Vec<Case> {
                     .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
             };
             Case {
-                expect: header("expect:").unwrap_or_else(|| panic!("{} has no `# expect:` header", path.display())),
+                expect: header("expect:")
+                    .unwrap_or_else(|| panic!("{} has no `# expect:` header", path.display())),
                 help: header("help:"),
                 line: header("at:").map(|l| l.parse().expect("`# at:` is a line number")),
                 path,
@@ -49,7 +50,10 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn corpus_is_large_enough() {
-    assert!(cases().len() >= 30, "the corpus must hold at least 30 cases");
+    assert!(
+        cases().len() >= 30,
+        "the corpus must hold at least 30 cases"
+    );
 }
 
 #[test]
@@ -65,7 +69,12 @@ fn every_malformed_playbook_is_refused_clearly() {
             .output()
             .expect("baton runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let name = case.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = case
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let mut problems = Vec::new();
         if output.status.code() != Some(4) {
             problems.push(format!("exit code {:?}, want 4", output.status.code()));
@@ -90,8 +99,16 @@ fn every_malformed_playbook_is_refused_clearly() {
             problems.push("panicked".into());
         }
         if !problems.is_empty() {
-            failures.push(format!("{name}: {}\n--- stderr ---\n{stderr}", problems.join("; ")));
+            failures.push(format!(
+                "{name}: {}\n--- stderr ---\n{stderr}",
+                problems.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

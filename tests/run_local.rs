@@ -72,7 +72,11 @@ fn loops_with_labels_index_and_registered_results() {
         .run();
     run.assert_code(0);
     assert!(run.dir.join("out/a").is_dir() && run.dir.join("out/c").is_dir());
-    let items: Vec<_> = run.events().into_iter().filter(|e| e["event"] == "host_result" && !e["item"].is_null()).collect();
+    let items: Vec<_> = run
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result" && !e["item"].is_null())
+        .collect();
     assert_eq!(items.len(), 3);
     assert_eq!(run.outcome("make dirs", "n1"), "changed");
     assert_eq!(run.outcome("count", "n1"), "ok");
@@ -111,7 +115,10 @@ fn until_retries_until_the_condition_holds() {
     let never = &run.results("never")[0];
     assert_eq!(never["outcome"], "failed");
     assert_eq!(never["ignored"], true);
-    assert!(never["result"]["msg"].as_str().unwrap().contains("after 2 attempts"));
+    assert!(never["result"]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("after 2 attempts"));
     assert_eq!(run.recap("n1")["ignored"], 1);
 }
 
@@ -180,8 +187,16 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
     assert!(run.dir.join("n2.2").exists());
     assert!(!run.dir.join("n1.2").exists());
     assert!(!run.dir.join("n1.cleanup").exists());
-    assert!(run.stdout.contains("n1 FAILED at task `fails on n1`"), "{}", run.stdout);
-    assert!(run.stdout.contains("it had changed: write marker"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("n1 FAILED at task `fails on n1`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("it had changed: write marker"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -208,7 +223,10 @@ fn any_errors_fatal_stops_every_host() {
         )
         .run();
     run.assert_code(2);
-    assert!(!run.dir.join("n1.acted").exists(), "n1 must not act after n2's fatal failure");
+    assert!(
+        !run.dir.join("n1.acted").exists(),
+        "n1 must not act after n2's fatal failure"
+    );
     assert!(!run.dir.join("next-play").exists());
     assert!(run.stdout.contains("any_errors_fatal"), "{}", run.stdout);
 }
@@ -269,12 +287,24 @@ fn tags_select_and_skip_with_always_and_never() {
       shell: echo never >> "{{ playbook_dir }}/log"
       tags: [never, debug]
 "#;
-    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["-t", "vip"]).run();
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(pb)
+        .args(&["-t", "vip"])
+        .run();
     run.assert_code(0);
     assert_eq!(run.read("log"), "vip\nalways\n");
-    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["--skip-tags", "vip"]).run();
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(pb)
+        .args(&["--skip-tags", "vip"])
+        .run();
     assert_eq!(run.read("log"), "replication\nalways\n");
-    let run = Test::new().local_hosts(&["n1"]).playbook(pb).args(&["-t", "debug"]).run();
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(pb)
+        .args(&["-t", "debug"])
+        .run();
     assert_eq!(run.read("log"), "always\nnever\n");
 }
 
@@ -428,7 +458,10 @@ fn facts_are_gathered_by_default() {
         .args(&["--output", "json"])
         .run();
     run.assert_code(0);
-    let msg = run.results("show")[0]["result"]["msg"].as_str().unwrap().to_string();
+    let msg = run.results("show")[0]["result"]["msg"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(msg.ends_with(" 127.0.0.1"), "{msg}");
 }
 
@@ -436,15 +469,26 @@ fn facts_are_gathered_by_default() {
 fn roles_defaults_vars_precedence_and_extra_vars() {
     let run = Test::new()
         .local_hosts(&["n1"])
-        .file("roles/r/defaults/main.yml", "a: default\nb: default\nc: default\nd: default\n")
+        .file(
+            "roles/r/defaults/main.yml",
+            "a: default\nb: default\nc: default\nd: default\n",
+        )
         .file("roles/r/vars/main.yml", "c: rolevar\n")
-        .file("roles/r/tasks/main.yml", "- name: show\n  debug:\n    msg: \"{{a}} {{b}} {{c}} {{d}}\"\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- name: show\n  debug:\n    msg: \"{{a}} {{b}} {{c}} {{d}}\"\n",
+        )
         .file("group_vars/nodes.yml", "b: group\n")
-        .playbook("- hosts: nodes\n  gather_facts: false\n  vars:\n    a: play\n  roles:\n    - r\n")
+        .playbook(
+            "- hosts: nodes\n  gather_facts: false\n  vars:\n    a: play\n  roles:\n    - r\n",
+        )
         .args(&["--output", "json", "-e", "d=extra"])
         .run();
     run.assert_code(0);
-    assert_eq!(run.results("show")[0]["result"]["msg"], "play group rolevar extra");
+    assert_eq!(
+        run.results("show")[0]["result"]["msg"],
+        "play group rolevar extra"
+    );
 }
 
 #[test]
@@ -452,12 +496,27 @@ fn named_playbook_resolves_from_playbooks_dir_and_lists() {
     let t = Test::new()
         .local_hosts(&["n1"])
         .file("playbooks/hello.yml", "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: hello task\n      debug: msg=hi\n      tags: greet\n");
-    let run = t.baton(&["run".into(), "hello".into(), "-i".into(), "inventory.yml".into(), "--list-tasks".into(), "--list-hosts".into()]);
+    let run = t.baton(&[
+        "run".into(),
+        "hello".into(),
+        "-i".into(),
+        "inventory.yml".into(),
+        "--list-tasks".into(),
+        "--list-hosts".into(),
+    ]);
     run.assert_code(0);
-    assert!(run.stdout.contains("hello task") && run.stdout.contains("TAGS: [greet]") && run.stdout.contains("n1"));
+    assert!(
+        run.stdout.contains("hello task")
+            && run.stdout.contains("TAGS: [greet]")
+            && run.stdout.contains("n1")
+    );
     let run = t.baton(&["run".into(), "helo".into()]);
     run.assert_code(4);
-    assert!(run.stderr.contains("did you mean `hello`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `hello`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -487,7 +546,16 @@ fn junit_has_one_case_per_host_and_task() {
 #[test]
 fn adhoc_and_ping_commands() {
     let t = Test::new().local_hosts(TWO);
-    let run = t.baton(&["adhoc".into(), "nodes".into(), "-i".into(), "inventory.yml".into(), "-m".into(), "shell".into(), "-a".into(), "echo hi > adhoc-{{inventory_hostname}}".into()]);
+    let run = t.baton(&[
+        "adhoc".into(),
+        "nodes".into(),
+        "-i".into(),
+        "inventory.yml".into(),
+        "-m".into(),
+        "shell".into(),
+        "-a".into(),
+        "echo hi > adhoc-{{inventory_hostname}}".into(),
+    ]);
     run.assert_code(0);
     assert!(t.path().join("adhoc-n1").exists() && t.path().join("adhoc-n2").exists());
     let run = t.baton(&["ping".into(), "-i".into(), "inventory.yml".into()]);

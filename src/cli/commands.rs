@@ -278,7 +278,7 @@ fn one_task_playbook(
     let text = format!(
         "- name: ad-hoc\n  hosts: {}\n  gather_facts: false\n{become_lines}  tasks:\n    - name: {}\n      {module}: {task_args}\n",
         quoted(pattern),
-        quoted(&format!("{module} {args}").trim().to_string()),
+        quoted(format!("{module} {args}").trim()),
     );
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     playbook::load_text("(command line)", text, &dir)

@@ -145,10 +145,12 @@ fn apply_ssh_args(host: &str, args: &str, spec: &mut ConnectionSpec) -> Result<(
                 })?);
             }
             "-l" => spec.user = Some(val(&mut i)?),
-            other => return Err(InputError::plain(format!(
+            other => {
+                return Err(InputError::plain(format!(
                 "host `{host}`: ssh argument `{other}` is not supported in ansible_ssh_common_args"
             ))
-            .with_help("baton honours -o Key=Value, -F FILE, -i KEY, -p PORT and -l USER")),
+                .with_help("baton honours -o Key=Value, -F FILE, -i KEY, -p PORT and -l USER"))
+            }
         }
         i += 1;
     }

@@ -112,10 +112,8 @@ pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
             "os_name" => {
                 facts.insert("os_pretty_name".into(), json!(value));
             }
-            "link" => {
-                if !value.is_empty() && !interfaces.iter().any(|i| i == value) {
-                    interfaces.push(value.to_string());
-                }
+            "link" if !value.is_empty() && !interfaces.iter().any(|i| i == value) => {
+                interfaces.push(value.to_string());
             }
             "addr" => {
                 // "eth0 10.77.0.11/24 brd 10.77.0.255 scope global eth0:1"

@@ -126,7 +126,7 @@ impl<'a> Runner<'a> {
                 .collect(),
             slowest: {
                 let mut t = self.timings.clone();
-                t.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
+                t.sort_by_key(|x| std::cmp::Reverse(x.elapsed));
                 t
             },
             elapsed: started.elapsed(),
@@ -492,7 +492,6 @@ impl<'a> Runner<'a> {
             }
         });
         let outcomes = join_all(futures).await;
-        drop(shared);
         for mut outcome in outcomes {
             if outcome.outcome == Outcome::Ok {
                 let state = self.state(&outcome.host);

@@ -20,8 +20,8 @@ struct Strict {
     run: HelperFn,
 }
 
-fn param_values<'a>(
-    h: &'a Helper<'_>,
+fn param_values(
+    h: &Helper<'_>,
     name: &str,
     min: usize,
     max: usize,

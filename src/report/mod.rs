@@ -96,6 +96,9 @@ pub struct Recap {
     pub elapsed: Duration,
 }
 
+// Events are built once each and passed by reference; boxing the large
+// variants would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Event {
     PlayStart {

@@ -19,7 +19,11 @@ impl LocalConnection {
         // No login shell to parse a command line here: run `sh -c SCRIPT`
         // directly (behind sudo for become), stdin only for large scripts.
         let on_stdin = request.script_on_stdin();
-        let script_arg = if on_stdin { r#"eval "$(cat)""# } else { request.script.as_str() };
+        let script_arg = if on_stdin {
+            r#"eval "$(cat)""#
+        } else {
+            request.script.as_str()
+        };
         let mut command = match &request.become_user {
             Some(user) => {
                 let mut c = Command::new("sudo");
@@ -33,15 +37,32 @@ impl LocalConnection {
             }
         };
         let mut child = command
-            .stdin(if on_stdin { Stdio::piped() } else { Stdio::null() })
+            .stdin(if on_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0)
             .spawn()
-            .map_err(|e| TransportError::Other(format!("cannot start {}: {e}", if request.become_user.is_some() { "sudo" } else { "sh" })))?;
+            .map_err(|e| {
+                TransportError::Other(format!(
+                    "cannot start {}: {e}",
+                    if request.become_user.is_some() {
+                        "sudo"
+                    } else {
+                        "sh"
+                    }
+                ))
+            })?;
         let stdin = child.stdin.take();
-        let script = if on_stdin { request.script.clone() } else { String::new() };
+        let script = if on_stdin {
+            request.script.clone()
+        } else {
+            String::new()
+        };
         let writer = tokio::spawn(async move {
             if let Some(mut stdin) = stdin {
                 let _ = stdin.write_all(script.as_bytes()).await;
@@ -99,8 +120,17 @@ mod tests {
     #[tokio::test]
     async fn large_scripts_travel_on_stdin() {
         let conn = LocalConnection::new();
-        let body = format!("x='{}'\necho ${{#x}}\nread y || echo empty-stdin\n", "a".repeat(200_000));
-        let out = conn.exec(&ExecRequest { script: body, ..Default::default() }).await.unwrap();
+        let body = format!(
+            "x='{}'\necho ${{#x}}\nread y || echo empty-stdin\n",
+            "a".repeat(200_000)
+        );
+        let out = conn
+            .exec(&ExecRequest {
+                script: body,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(out.stdout, "200000\nempty-stdin\n");
     }
 

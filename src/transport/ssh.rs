@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError};
+use super::{
+    command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError,
+};
 use client_config::Keepalive;
 
 /// After a timeout, coreutils `timeout` sends TERM; this long later, KILL.
@@ -113,7 +115,11 @@ impl SshConnection {
     /// Run one script in a new session over the master connection. Many may run at once.
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
         let command = remote_command(request);
-        let stdin = if request.script_on_stdin() { request.script.as_str() } else { "" };
+        let stdin = if request.script_on_stdin() {
+            request.script.as_str()
+        } else {
+            ""
+        };
         let Some(limit) = request.timeout else {
             return self.run(&command, stdin).await;
         };
@@ -352,10 +358,7 @@ mod tests {
             timeout: Some(Duration::from_secs(30)),
             ..Default::default()
         };
-        assert_eq!(
-            remote_command(&request),
-            "timeout -k 2s 30.000s sh -c ''"
-        );
+        assert_eq!(remote_command(&request), "timeout -k 2s 30.000s sh -c ''");
         let zero = ExecRequest {
             timeout: Some(Duration::ZERO),
             ..Default::default()

@@ -51,7 +51,9 @@ impl Test {
     pub fn local_hosts(self, hosts: &[&str]) -> Test {
         let mut inv = String::from("all:\n  children:\n    nodes:\n      hosts:\n");
         for h in hosts {
-            inv.push_str(&format!("        {h}:\n          ansible_connection: local\n"));
+            inv.push_str(&format!(
+                "        {h}:\n          ansible_connection: local\n"
+            ));
         }
         self.file("inventory.yml", &inv)
     }
@@ -79,7 +81,9 @@ impl Test {
 
     pub fn baton(&self, args: &[String]) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("baton").expect("baton binary");
-        cmd.current_dir(self.dir.path()).args(args).timeout(Duration::from_secs(120));
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .timeout(Duration::from_secs(120));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -107,7 +111,8 @@ impl Run {
         self.events()
             .into_iter()
             .find(|e| e["event"] == "recap")
-            .unwrap_or_else(|| panic!("no recap in:\n{}\n{}", self.stdout, self.stderr))["hosts"][host]
+            .unwrap_or_else(|| panic!("no recap in:\n{}\n{}", self.stdout, self.stderr))["hosts"]
+            [host]
             .clone()
     }
 
@@ -115,7 +120,9 @@ impl Run {
     pub fn results(&self, task: &str) -> Vec<Value> {
         self.events()
             .into_iter()
-            .filter(|e| e["event"] == "host_result" && e["task"]["name"] == task && e["item"].is_null())
+            .filter(|e| {
+                e["event"] == "host_result" && e["task"]["name"] == task && e["item"].is_null()
+            })
             .collect()
     }
 
@@ -128,7 +135,13 @@ impl Run {
     }
 
     pub fn assert_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code, Some(code), "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
