@@ -453,3 +453,144 @@ fn list_json_round_trips_through_serde() {
         json!(4344)
     );
 }
+
+#[test]
+fn from_text_picks_the_format_by_name() {
+    let inv = Inventory::from_text("hosts.ini", "[web]\nweb[1:2]\n").unwrap();
+    assert_eq!(inv.host_names(), ["web1", "web2"]);
+    let inv = Inventory::from_text("hosts.yml", "web:\n  hosts: {web1: }\n").unwrap();
+    assert_eq!(inv.select("web").unwrap(), ["web1"]);
+    let err = Inventory::from_text("hosts.yml", "web:\n  hosts: [web1]\n").unwrap_err();
+    assert_eq!(err.location.as_deref(), Some("hosts.yml:2:10"));
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text_from(vocabulary: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vocabulary), 0..max)
+            .prop_map(|parts| parts.concat())
+    }
+
+    const INI: &[&str] = &[
+        "[",
+        "]",
+        ":",
+        "vars",
+        "children",
+        "hosts",
+        "web",
+        "db",
+        "all",
+        "=",
+        "'",
+        "\"",
+        "#",
+        ";",
+        "\\",
+        " ",
+        "\n",
+        "[1:3]",
+        "[a:c]",
+        "[01:10:2]",
+        ":2222",
+        "x=1",
+        "True",
+        "[1,",
+        "{'a':",
+        "]",
+        "::1",
+        "[web]\n",
+        "[web:children]\n",
+        "[db:vars]\n",
+        "é",
+    ];
+    const YAML: &[&str] = &[
+        "all:",
+        "\n",
+        "  ",
+        "hosts:",
+        "children:",
+        "vars:",
+        "- ",
+        "web[1:3]:",
+        "db:",
+        " {",
+        "}",
+        " [",
+        "]",
+        ":",
+        "x",
+        " null",
+        " 1",
+        "ansible_group_priority: ",
+        "web:",
+        "'",
+        "&a ",
+        "*a",
+        "!vault |",
+        "$ANSIBLE_VAULT;",
+        "#",
+        "web1:2222:",
+        "[::1]:22:",
+    ];
+    const PATTERN: &[&str] = &[
+        "web",
+        "db",
+        "all",
+        "*",
+        "?",
+        ":",
+        ",",
+        "&",
+        "!",
+        "~",
+        "[",
+        "]",
+        "0",
+        "-1",
+        "1:",
+        "(",
+        ")",
+        ".",
+        " ",
+        "fe80::1",
+        "localhost",
+        "[!a-c]",
+        "\\",
+    ];
+
+    proptest! {
+        #[test]
+        fn ini_loader(text in text_from(INI, 40)) {
+            let _ = Inventory::from_text("fuzz.ini", &text);
+            let _ = Inventory::from_text("fuzz", &text);
+        }
+
+        #[test]
+        fn yaml_loader(text in text_from(YAML, 40)) {
+            if let Ok(inv) = Inventory::from_text("fuzz.yml", &text) {
+                for host in inv.host_names() {
+                    let _ = inv.host_vars(&host);
+                }
+                let _ = inv.to_list_json();
+                let _ = inv.to_graph();
+            }
+        }
+
+        #[test]
+        fn patterns(pattern in text_from(PATTERN, 12)) {
+            let inv = Inventory::from_text(
+                "fuzz.ini",
+                "[web]\nweb[1:3]\n[db]\ndb1\nfe80::1\n[prod:children]\nweb\ndb\n",
+            ).unwrap();
+            if let Ok(hosts) = inv.select(&pattern) {
+                let mut unique = hosts.clone();
+                unique.sort();
+                unique.dedup();
+                prop_assert_eq!(unique.len(), hosts.len(), "duplicates for {}", pattern);
+            }
+        }
+    }
+}

@@ -191,6 +191,17 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// An inventory from text, as if read from a file named `name` (its
+    /// extension picks the format as for files: `.yml`/`.yaml`/`.json` YAML,
+    /// none sniffed, anything else INI). No group_vars/ or host_vars/.
+    pub fn from_text(name: &str, text: &str) -> Result<Inventory, InputError> {
+        let mut inv = Inventory::empty();
+        let file = SourceFile::new(name, text.to_string());
+        inv.load_source_file(Path::new(name), &file)?;
+        inv.finish();
+        Ok(inv)
+    }
+
     /// Load `group_vars/` and `host_vars/` beside a playbook. They override the
     /// inventory's files at the same level (Ansible's "playbook group_vars").
     pub fn load_playbook_vars(&mut self, playbook_dir: &Path) -> Result<(), InputError> {
@@ -784,32 +795,36 @@ impl Inventory {
         let file = SourceFile::read(path)?;
         self.current_source =
             Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+        self.load_source_file(path, &file)
+    }
+
+    fn load_source_file(&mut self, path: &Path, file: &Arc<SourceFile>) -> Result<(), InputError> {
         let extension = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         if file.text.starts_with("#!") {
             return Err(InputError::at(
-                &line_origin(&file, 1),
+                &line_origin(file, 1),
                 format!("{} looks like a dynamic inventory script", file.display_name()),
                 "a script",
             )
             .with_help("baton reads static YAML and INI inventories; save the script's output with `ansible-inventory -i SCRIPT --list -y > inventory.yml`"));
         }
         if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
-            return Err(vault_file_error(&file));
+            return Err(vault_file_error(file));
         }
         match extension.as_str() {
             "yml" | "yaml" => {
-                let root = yaml::parse(&file)?;
+                let root = yaml::parse(file)?;
                 self.load_yaml(&root)
             }
             "json" => {
-                let root = parse_json_or_yaml(&file)?;
+                let root = parse_json_or_yaml(file)?;
                 self.load_yaml(&root)
             }
             "toml" => Err(InputError::at(
-                &line_origin(&file, 1),
+                &line_origin(file, 1),
                 format!(
                     "{} is a TOML inventory, which baton does not read",
                     file.display_name()
@@ -818,8 +833,8 @@ impl Inventory {
             )
             .with_help("convert it with `ansible-inventory -i FILE --list -y > inventory.yml`")),
             // Like Ansible: only extension-less files may be YAML; anything else is INI.
-            "" => self.load_unknown_format(&file),
-            _ => inventory_ini::load(self, &file),
+            "" => self.load_unknown_format(file),
+            _ => inventory_ini::load(self, file),
         }
     }
 
@@ -882,6 +897,14 @@ impl Inventory {
                 .with_help(YAML_SHAPE_HELP))
             }
         };
+        if let Some((key, _)) = entries.iter().find(|(k, _)| k.as_str() == Some("_meta")) {
+            return Err(InputError::at(
+                &key.origin,
+                "this is `ansible-inventory --list` JSON (the script format), not an inventory file",
+                "`--list` output",
+            )
+            .with_help("export the inventory as YAML instead: `ansible-inventory -i SOURCE --list -y > inventory.yml`"));
+        }
         if let Some((key, _)) = entries.iter().find(|(k, _)| k.as_str() == Some("plugin")) {
             return Err(InputError::at(
                 &key.origin,
@@ -1711,6 +1734,20 @@ mod tests {
         let err = yaml_inventory("a:\n  children:\n    all:\n").unwrap_err();
         assert!(
             err.message.contains("`all` cannot be a child"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn list_output_is_not_taken_for_an_inventory() {
+        let inv = Inventory::from_text(
+            "x.json",
+            "{\"_meta\": {\"hostvars\": {}}, \"all\": {\"children\": [\"ungrouped\"]}}",
+        );
+        let err = inv.unwrap_err();
+        assert!(
+            err.message.contains("ansible-inventory --list"),
             "{}",
             err.message
         );

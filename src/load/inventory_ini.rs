@@ -61,8 +61,14 @@ pub(super) fn load(inv: &mut Inventory, file: &Arc<SourceFile>) -> Result<(), In
     let ungrouped = inv.ensure_group("ungrouped");
     let mut section = Section::Hosts(ungrouped);
     let mut pending: Vec<(String, Pending)> = Vec::new();
-    let mut line_start = 0;
-    for raw in file.text.split('\n') {
+    // A byte-order mark from a Windows editor is not part of the first line.
+    let bom = if file.text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut line_start = bom;
+    for raw in file.text[bom..].split('\n') {
         let start = line_start;
         line_start += raw.len() + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -788,6 +794,12 @@ mod tests {
             .map(|w| (w.start, w.end))
             .collect();
         assert_eq!(positions, [(0, 2), (4, 11)]);
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let inv = Inventory::from_text("h.ini", "\u{feff}[web]\nweb1\n").unwrap();
+        assert_eq!(inv.select("web").unwrap(), ["web1"]);
     }
 
     #[test]
