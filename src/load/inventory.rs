@@ -70,7 +70,8 @@ pub struct Group {
     pub name: String,
     /// Variables set on the group in the inventory source (not group_vars/).
     pub vars: Map<String, Value>,
-    /// Hosts put directly in this group, in the order they were.
+    /// Hosts put directly in this group, in the order they were (for
+    /// `ungrouped`: the hosts in no other group but `all`).
     pub hosts: Vec<String>,
     /// Direct child groups, in the order they were added.
     pub children: Vec<String>,
@@ -948,15 +949,19 @@ impl Inventory {
                 _ => {
                     let word = key.scalar_text().unwrap_or_default();
                     let sections = ["hosts", "children", "vars"];
-                    let message = match did_you_mean(&word, sections) {
-                        Some(s) => {
-                            format!("unknown key `{word}` in group `{group}`; did you mean `{s}`?")
-                        }
-                        None => format!("unknown key `{word}` in group `{group}`"),
+                    let (message, help) = match did_you_mean(&word, sections) {
+                        Some(s) => (
+                            format!("unknown key `{word}` in group `{group}`; did you mean `{s}`?"),
+                            "a group holds only `hosts`, `children` and `vars`".to_string(),
+                        ),
+                        None => (
+                            format!("unknown key `{word}` in group `{group}`"),
+                            format!(
+                                "a group holds only `hosts`, `children` and `vars`; a host or a child group goes under one of them:\n  hosts:\n    {word}:"
+                            ),
+                        ),
                     };
-                    return Err(InputError::at(&key.origin, message, "unknown key").with_help(format!(
-                        "a group holds only `hosts`, `children` and `vars`; a host goes under `hosts:` (`hosts:\n  {word}:`), a child group under `children:`"
-                    )));
+                    return Err(InputError::at(&key.origin, message, "unknown key").with_help(help));
                 }
             }
         }
