@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark: milliseconds per task per host for a 20-task playbook, over the
+# local transport and over SSH to a loopback sshd (2 hosts, warm multiplexed
+# connection). Prints figures; asserts nothing.
+#
+# Usage: bench/run.sh [REPEATS]    (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeats=${1:-5}
+source scripts/deps.sh >/dev/null
+cargo build --release --quiet
+baton=$PWD/target/release/baton
+work=$(mktemp -d /tmp/baton-bench.XXXXXX)
+sshd_pid=""
+cleanup() { [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cp bench/twenty.yml "$work/"
+cp -r bench/templates "$work/"
+
+# A loopback sshd of our own: temp keys, temp config, a free port.
+ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
+cat "$work/client_key.pub" > "$work/authorized_keys"
+chmod 600 "$work/authorized_keys"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p /run/sshd
+cat > "$work/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $work/host_key
+AuthorizedKeysFile $work/authorized_keys
+PidFile $work/sshd.pid
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+MaxSessions 64
+MaxStartups 64
+UseDNS no
+CFG
+/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+sshd_pid=$!
+echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+user=$(id -un)
+cat > "$work/local.yml" <<INV
+bench:
+  hosts:
+    h1: {ansible_connection: local, bench_dir: $work/out-local/h1}
+    h2: {ansible_connection: local, bench_dir: $work/out-local/h2}
+  vars: {bench_hub: hub}
+INV
+cat > "$work/ssh.yml" <<INV
+bench:
+  hosts:
+    h1: {bench_dir: $work/out-ssh/h1}
+    h2: {bench_dir: $work/out-ssh/h2}
+  vars:
+    ansible_host: 127.0.0.1
+    ansible_port: $port
+    ansible_user: $user
+    ansible_ssh_private_key_file: $work/client_key
+    baton_ssh_known_hosts_file: $work/known_hosts
+    bench_hub: hub
+INV
+
+now_ms() { date +%s%3N; }
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.1f}")' "$@"; }
+
+run_case() { # transport
+  local inv=$work/$1.yml first=() second=() pertask=() out
+  for i in $(seq "$repeats"); do
+    rm -rf "$work/out-$1"
+    local t0 t1 t2
+    t0=$(now_ms)
+    "$baton" run "$work/twenty.yml" -i "$inv" --output json > "$work/first.json"
+    t1=$(now_ms)
+    "$baton" run "$work/twenty.yml" -i "$inv" --output json > "$work/second.json"
+    t2=$(now_ms)
+    first+=($((t1 - t0)))
+    second+=($((t2 - t1)))
+    pertask+=("$(python3 bench/stats.py < "$work/second.json")")
+  done
+  printf '%-8s %10s %12s %16s\n' "$1" "$(median "${first[@]}")" "$(median "${second[@]}")" "$(median "${pertask[@]}")"
+}
+
+echo "baton bench: 20 tasks x 2 hosts, median of $repeats runs ($(nproc) cores, release build)"
+printf '%-8s %10s %12s %16s\n' transport "first ms" "second ms" "ms/task/host"
+run_case local
+run_case ssh
+echo "first/second: whole run end to end, including start-up and connecting;"
+echo "ms/task/host: median of each host's task time on the second (idempotent) run."

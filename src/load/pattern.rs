@@ -1,0 +1,684 @@
+//! Host patterns, as in Ansible: `all`/`*`, host and group names, `a:b` (or
+//! `a,b`) union, `a:&b` intersection, `a:!b` exclusion, shell wildcards
+//! (`web*`, `*.example.com`, `db[12]`), `~regex`, and `group[0]` / `group[1:3]`
+//! subscripts.
+//!
+//! Order follows Ansible: the plain terms are unioned in the order written
+//! (`db:web` gives the db hosts first), a group's hosts in inventory order
+//! (see `Inventory::host_names`); then every `&` term filters and every `!`
+//! term removes, wherever written.
+//! A pattern of only `&`/`!` terms starts from `all`. A name that matches
+//! nothing selects nothing (the caller warns); `localhost`, `127.0.0.1` and
+//! `::1` fall back to the implicit local host when the inventory lacks them.
+
+// InputError (the crate's contract) is large; boxing it is the contract's call.
+
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::InputError;
+use crate::yaml::{Origin, SourceFile};
+
+use super::inventory::{is_localhost_name, Inventory};
+
+static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$")
+        .unwrap_or_else(|e| unreachable!("{e}"))
+});
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Union,
+    Intersect,
+    Exclude,
+}
+
+#[derive(Debug, PartialEq)]
+struct Term<'a> {
+    op: Op,
+    /// The term without its `&`/`!`.
+    body: &'a str,
+    /// Byte offset of `body` in the pattern.
+    offset: usize,
+}
+
+/// A pattern problem: where in the pattern (bytes), what, and how to fix it.
+struct Problem {
+    offset: usize,
+    len: usize,
+    message: String,
+    help: &'static str,
+}
+
+pub(super) fn select(
+    inv: &Inventory,
+    pattern: &str,
+    origin: Option<&Origin>,
+) -> Result<Vec<String>, InputError> {
+    evaluate(inv, pattern).map_err(|p| problem_error(pattern, origin, p))
+}
+
+fn problem_error(pattern: &str, origin: Option<&Origin>, problem: Problem) -> InputError {
+    let place = match origin {
+        // Point inside the file's `hosts:` value.
+        Some(origin) => {
+            let col = pattern
+                .get(..problem.offset)
+                .map_or(0, |s| s.chars().count())
+                + 1;
+            origin.inner(1, col, problem.len)
+        }
+        None => Origin {
+            file: SourceFile::new("host pattern", pattern.to_string()),
+            offset: problem.offset.min(pattern.len()),
+            len: problem.len.max(1),
+        },
+    };
+    InputError::at(&place, problem.message, "here").with_help(problem.help)
+}
+
+fn evaluate(inv: &Inventory, pattern: &str) -> Result<Vec<String>, Problem> {
+    let terms = split_terms(pattern)?;
+    if terms.is_empty() {
+        return Err(Problem {
+            offset: 0,
+            len: pattern.len(),
+            message: "the host pattern is empty".into(),
+            help: "name hosts or groups, or use `all`",
+        });
+    }
+    let mut selected: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let unions: Vec<&Term> = terms.iter().filter(|t| t.op == Op::Union).collect();
+    if unions.is_empty() {
+        selected = inv.host_names();
+        seen.extend(selected.iter().cloned());
+    }
+    for term in unions {
+        for host in match_term(inv, term, true)? {
+            if seen.insert(host.clone()) {
+                selected.push(host);
+            }
+        }
+    }
+    for op in [Op::Intersect, Op::Exclude] {
+        for term in terms.iter().filter(|t| t.op == op) {
+            let matched: HashSet<String> = match_term(inv, term, false)?.into_iter().collect();
+            selected.retain(|h| matched.contains(h) == (op == Op::Intersect));
+        }
+    }
+    Ok(selected)
+}
+
+/// Split on `,`, `:` and whitespace outside `[...]`; a term that reads as an
+/// IPv6 address keeps its colons.
+fn split_terms(pattern: &str) -> Result<Vec<Term<'_>>, Problem> {
+    let mut chunks: Vec<(usize, &str)> = Vec::new();
+    let mut start = 0;
+    let mut open: Option<usize> = None;
+    for (i, c) in pattern.char_indices() {
+        match c {
+            '[' if open.is_none() => open = Some(i),
+            ']' if open.is_some() => open = None,
+            ']' => {
+                return Err(Problem {
+                    offset: i,
+                    len: 1,
+                    message: "`]` without a matching `[` in the host pattern".into(),
+                    help: "brackets hold a subscript (`web[0]`, `web[0:2]`) or a set of characters (`web[12]`)",
+                })
+            }
+            ',' | ' ' | '\t' | '\n' if open.is_none() => {
+                chunks.push((start, &pattern[start..i]));
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    if let Some(at) = open {
+        return Err(Problem {
+            offset: at,
+            len: pattern.len() - at,
+            message: "`[` is never closed in the host pattern".into(),
+            help: "close the bracket: `web[0]`, `web[0:2]`, `web[12]`",
+        });
+    }
+    chunks.push((start, &pattern[start..]));
+
+    let mut terms = Vec::new();
+    for (offset, chunk) in chunks {
+        let mut piece_start = 0;
+        let mut depth = 0usize;
+        for (i, c) in chunk.char_indices() {
+            // An IPv6 address can only be told apart as the rest of the chunk
+            // (`fe80::1`, `all:!fe80::1`); elsewhere its colons separate terms.
+            if i == piece_start && looks_like_ipv6(chunk[i..].trim_start_matches(['&', '!'])) {
+                break;
+            }
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                ':' if depth == 0 => {
+                    push_term(&mut terms, offset + piece_start, &chunk[piece_start..i])?;
+                    piece_start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        push_term(&mut terms, offset + piece_start, &chunk[piece_start..])?;
+    }
+    Ok(terms)
+}
+
+fn push_term<'a>(terms: &mut Vec<Term<'a>>, offset: usize, text: &'a str) -> Result<(), Problem> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let (op, body) = match text.as_bytes()[0] {
+        b'&' => (Op::Intersect, &text[1..]),
+        b'!' => (Op::Exclude, &text[1..]),
+        _ => (Op::Union, text),
+    };
+    let operator_problem = |message: String| Problem {
+        offset,
+        len: text.len(),
+        message,
+        help: "write `a:&b` for hosts in both a and b, `a:!b` for hosts in a but not b",
+    };
+    if body.is_empty() {
+        return Err(operator_problem(format!(
+            "`{text}` must be followed by a host or group name"
+        )));
+    }
+    if body.starts_with(['&', '!']) {
+        return Err(operator_problem(format!(
+            "`{text}` has more than one `&`/`!`"
+        )));
+    }
+    terms.push(Term {
+        op,
+        body,
+        offset: offset + (text.len() - body.len()),
+    });
+    Ok(())
+}
+
+/// `::1`, `fe80::1`, or a full eight-part address: colons in these are part of
+/// the address, not separators.
+fn looks_like_ipv6(text: &str) -> bool {
+    let hex_only = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    hex_only && (text.contains("::") || text.matches(':').count() == 7)
+}
+
+/// Hosts one term selects, in Ansible's order: the hosts of each matching
+/// group (in inventory order), then matching host names (in the order first
+/// named), each once. A subscript indexes that list.
+fn match_term(inv: &Inventory, term: &Term, plain_union: bool) -> Result<Vec<String>, Problem> {
+    let body = term.body;
+    // An exact host name wins over a group of the same name, as in Ansible.
+    if plain_union && inv.contains_host(body) {
+        return Ok(vec![body.to_string()]);
+    }
+    let mut positions: Vec<usize> = Vec::new();
+    let add_group = |positions: &mut Vec<usize>, gi: usize| {
+        positions.extend_from_slice(inv.group_member_positions(gi));
+    };
+    if let Some(expression) = body.strip_prefix('~') {
+        let regex = Regex::new(&format!("^(?:{expression})")).map_err(|e| Problem {
+            offset: term.offset,
+            len: body.len(),
+            message: format!("invalid regular expression `{expression}` in host pattern: {e}"),
+            help:
+                "`~` starts a regular expression matched against the start of host and group names",
+        })?;
+        for (gi, group) in inv.groups().iter().enumerate() {
+            if regex.is_match(&group.name) {
+                add_group(&mut positions, gi);
+            }
+        }
+        for (hi, host) in inv.hosts().iter().enumerate() {
+            if regex.is_match(&host.name) {
+                positions.push(hi);
+            }
+        }
+        return Ok(names_once(inv, positions));
+    }
+
+    let (expression, subscript) = split_subscript(body);
+    let glob = Glob::new(expression);
+    let mut matched_group = false;
+    for (gi, group) in inv.groups().iter().enumerate() {
+        if glob.matches(&group.name) {
+            matched_group = true;
+            add_group(&mut positions, gi);
+        }
+    }
+    if !matched_group || expression.contains(['.', '?', '*', '[']) {
+        for (hi, host) in inv.hosts().iter().enumerate() {
+            if glob.matches(&host.name) {
+                positions.push(hi);
+            }
+        }
+    }
+    let mut hosts = names_once(inv, positions);
+    if hosts.is_empty() && is_localhost_name(expression) {
+        // Ansible reuses a localhost-like host the inventory has, else makes one.
+        let existing = inv.hosts().iter().find(|h| is_localhost_name(&h.name));
+        hosts.push(existing.map_or(expression, |h| &h.name).to_string());
+    }
+    Ok(match subscript {
+        None => hosts,
+        Some(sub) => sub.apply(hosts),
+    })
+}
+
+/// Names for host positions, each once, first occurrence kept.
+fn names_once(inv: &Inventory, positions: Vec<usize>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    positions
+        .into_iter()
+        .filter(|&i| seen.insert(i))
+        .map(|i| inv.hosts()[i].name.clone())
+        .collect()
+}
+
+#[derive(Debug, PartialEq)]
+enum Subscript {
+    Index(i64),
+    /// Inclusive; `None` end means "to the last".
+    Range(usize, Option<usize>),
+}
+
+impl Subscript {
+    fn apply(&self, hosts: Vec<String>) -> Vec<String> {
+        let len = hosts.len();
+        match *self {
+            Subscript::Index(i) => {
+                let at = if i < 0 { len as i64 + i } else { i };
+                usize::try_from(at)
+                    .ok()
+                    .and_then(|at| hosts.into_iter().nth(at))
+                    .into_iter()
+                    .collect()
+            }
+            Subscript::Range(start, end) => {
+                let end = end.map_or(len, |e| e.saturating_add(1).min(len));
+                hosts.into_iter().take(end).skip(start).collect()
+            }
+        }
+    }
+}
+
+/// `web[0]`, `web[-1]`, `web[1:3]`, `web[2:]`.
+fn split_subscript(body: &str) -> (&str, Option<Subscript>) {
+    let Some(caps) = SUBSCRIPT.captures(body) else {
+        return (body, None);
+    };
+    let expression = caps.get(1).map_or(body, |m| m.as_str());
+    let subscript = if let Some(index) = caps.get(2) {
+        index.as_str().parse().ok().map(Subscript::Index)
+    } else {
+        let start = caps.get(3).and_then(|m| m.as_str().parse().ok());
+        let end = caps.get(4).map(|m| m.as_str()).filter(|s| !s.is_empty());
+        match (start, end.map(str::parse::<usize>)) {
+            (Some(s), None) => Some(Subscript::Range(s, None)),
+            (Some(s), Some(Ok(e))) => Some(Subscript::Range(s, Some(e))),
+            _ => None,
+        }
+    };
+    match subscript {
+        Some(subscript) => (expression, Some(subscript)),
+        None => (body, None),
+    }
+}
+
+/// Python's `fnmatch` (which Ansible uses): `*`, `?`, `[abc]`, `[a-z]`,
+/// `[!abc]`; case-sensitive; an unclosed `[` is literal.
+struct Glob {
+    tokens: Vec<GlobToken>,
+}
+
+enum GlobToken {
+    Char(char),
+    AnyChar,
+    AnyRun,
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+impl GlobToken {
+    fn matches(&self, c: char) -> bool {
+        match self {
+            GlobToken::Char(x) => *x == c,
+            GlobToken::AnyChar => true,
+            GlobToken::AnyRun => false,
+            GlobToken::Class { negated, ranges } => {
+                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+            }
+        }
+    }
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Glob {
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut tokens = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            i += 1;
+            match c {
+                '*' => tokens.push(GlobToken::AnyRun),
+                '?' => tokens.push(GlobToken::AnyChar),
+                '[' => {
+                    let mut j = i;
+                    if chars.get(j) == Some(&'!') {
+                        j += 1;
+                    }
+                    if chars.get(j) == Some(&']') {
+                        j += 1;
+                    }
+                    while j < chars.len() && chars[j] != ']' {
+                        j += 1;
+                    }
+                    if j >= chars.len() {
+                        tokens.push(GlobToken::Char('['));
+                        continue;
+                    }
+                    let mut body = &chars[i..j];
+                    let negated = body.first() == Some(&'!');
+                    if negated {
+                        body = &body[1..];
+                    }
+                    let mut ranges = Vec::new();
+                    let mut k = 0;
+                    while k < body.len() {
+                        if k + 2 < body.len() && body[k + 1] == '-' {
+                            ranges.push((body[k], body[k + 2]));
+                            k += 3;
+                        } else {
+                            ranges.push((body[k], body[k]));
+                            k += 1;
+                        }
+                    }
+                    tokens.push(GlobToken::Class { negated, ranges });
+                    i = j + 1;
+                }
+                other => tokens.push(GlobToken::Char(other)),
+            }
+        }
+        Glob { tokens }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        let text: Vec<char> = text.chars().collect();
+        let (mut t, mut s) = (0, 0);
+        // Where the last `*` was, and how much text it has swallowed so far.
+        let mut backtrack: Option<(usize, usize)> = None;
+        while s < text.len() {
+            match self.tokens.get(t) {
+                Some(GlobToken::AnyRun) => {
+                    backtrack = Some((t, s));
+                    t += 1;
+                    continue;
+                }
+                Some(token) if token.matches(text[s]) => {
+                    t += 1;
+                    s += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            match backtrack {
+                Some((star, swallowed)) => {
+                    t = star + 1;
+                    s = swallowed + 1;
+                    backtrack = Some((star, swallowed + 1));
+                }
+                None => return false,
+            }
+        }
+        self.tokens[t..]
+            .iter()
+            .all(|tok| matches!(tok, GlobToken::AnyRun))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml;
+
+    /// Expected results below match `ansible HOSTS --list-hosts` (ansible-core
+    /// 2.19) on this inventory.
+    fn inventory() -> Inventory {
+        let text = "\
+all:
+  hosts:
+    solo:
+  children:
+    prod:
+      children:
+        web:
+          hosts:
+            web1.example.com:
+            web2.example.com:
+        db:
+          hosts:
+            db1:
+            db2:
+    staging:
+      hosts:
+        stg1:
+        web2.example.com:
+    backup:
+      hosts:
+        bc1:
+        bc2:
+";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.yml");
+        std::fs::write(&path, text).unwrap();
+        let inv = Inventory::load(&[path]).unwrap();
+        drop(dir);
+        inv
+    }
+
+    fn sel(inv: &Inventory, pattern: &str) -> Vec<String> {
+        inv.select(pattern)
+            .unwrap_or_else(|e| panic!("{pattern}: {}", e.message))
+    }
+
+    #[test]
+    fn all_and_star_select_every_host_in_inventory_order() {
+        let inv = inventory();
+        // Level by level: all's own hosts, its children's, then grandchildren's.
+        let everyone = [
+            "solo",
+            "stg1",
+            "web2.example.com",
+            "bc1",
+            "bc2",
+            "web1.example.com",
+            "db1",
+            "db2",
+        ];
+        assert_eq!(sel(&inv, "all"), everyone);
+        assert_eq!(sel(&inv, "*"), everyone);
+    }
+
+    #[test]
+    fn names_groups_and_nested_groups() {
+        let inv = inventory();
+        assert_eq!(sel(&inv, "db1"), ["db1"]);
+        assert_eq!(sel(&inv, "web"), ["web1.example.com", "web2.example.com"]);
+        assert_eq!(
+            sel(&inv, "prod"),
+            ["web1.example.com", "web2.example.com", "db1", "db2"]
+        );
+        assert_eq!(sel(&inv, "ungrouped"), ["solo"]);
+        assert!(sel(&inv, "nosuch").is_empty());
+    }
+
+    #[test]
+    fn union_keeps_term_order() {
+        let inv = inventory();
+        assert_eq!(
+            sel(&inv, "db:web"),
+            ["db1", "db2", "web1.example.com", "web2.example.com"]
+        );
+        assert_eq!(sel(&inv, "db2,db1, solo"), ["db2", "db1", "solo"]);
+        assert_eq!(sel(&inv, "db:db1"), ["db1", "db2"], "no duplicates");
+    }
+
+    #[test]
+    fn intersection_and_exclusion() {
+        let inv = inventory();
+        assert_eq!(sel(&inv, "web:&staging"), ["web2.example.com"]);
+        assert_eq!(
+            sel(&inv, "prod:!db"),
+            ["web1.example.com", "web2.example.com"]
+        );
+        assert_eq!(
+            sel(&inv, "prod:!web2.example.com:&web"),
+            ["web1.example.com"]
+        );
+        assert_eq!(
+            sel(&inv, "!prod:!backup"),
+            ["solo", "stg1"],
+            "only exclusions start from all"
+        );
+        assert_eq!(sel(&inv, "&staging"), ["stg1", "web2.example.com"]);
+    }
+
+    #[test]
+    fn wildcards_and_regex() {
+        let inv = inventory();
+        assert_eq!(sel(&inv, "bc*"), ["bc1", "bc2"]);
+        assert_eq!(
+            sel(&inv, "*.example.com"),
+            ["web1.example.com", "web2.example.com"]
+        );
+        assert_eq!(sel(&inv, "d[ab]?"), ["db1", "db2"]);
+        assert!(
+            sel(&inv, "db[12]").is_empty(),
+            "`[12]` is a subscript, as in Ansible"
+        );
+        assert_eq!(sel(&inv, "db?"), ["db1", "db2"]);
+        assert_eq!(sel(&inv, "d*:!db2"), ["db1"]);
+        assert_eq!(sel(&inv, "~(web|db)1"), ["web1.example.com", "db1"]);
+        assert_eq!(
+            sel(&inv, "~st"),
+            ["stg1", "web2.example.com"],
+            "regex matches group `staging`"
+        );
+        assert_eq!(sel(&inv, "[!w]*1"), ["db1", "stg1", "bc1"]);
+    }
+
+    #[test]
+    fn subscripts_index_the_term_in_inventory_order() {
+        let inv = inventory();
+        assert_eq!(sel(&inv, "prod[0]"), ["web1.example.com"]);
+        assert_eq!(sel(&inv, "prod[-1]"), ["db2"]);
+        assert_eq!(sel(&inv, "prod[1:2]"), ["web2.example.com", "db1"]);
+        assert_eq!(sel(&inv, "prod[2:]"), ["db1", "db2"]);
+        assert!(sel(&inv, "prod[9]").is_empty());
+        assert_eq!(sel(&inv, "web[0]:db[1]"), ["web1.example.com", "db2"]);
+    }
+
+    #[test]
+    fn localhost_is_implicit_unless_the_inventory_has_one() {
+        let inv = inventory();
+        assert_eq!(sel(&inv, "localhost"), ["localhost"]);
+        assert_eq!(
+            sel(&inv, "web1.example.com:localhost"),
+            ["web1.example.com", "localhost"]
+        );
+        assert!(!sel(&inv, "all").contains(&"localhost".to_string()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.ini");
+        std::fs::write(&path, "127.0.0.1\n").unwrap();
+        let inv = Inventory::load(&[path]).unwrap();
+        assert_eq!(sel(&inv, "localhost"), ["127.0.0.1"]);
+    }
+
+    #[test]
+    fn ipv6_terms_keep_their_colons() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.ini");
+        std::fs::write(&path, "fe80::1\n[v4]\n10.0.0.1\n").unwrap();
+        let inv = Inventory::load(&[path]).unwrap();
+        assert_eq!(sel(&inv, "fe80::1"), ["fe80::1"]);
+        assert_eq!(sel(&inv, "fe80::1,v4"), ["fe80::1", "10.0.0.1"]);
+        assert_eq!(sel(&inv, "all:!fe80::1"), ["10.0.0.1"]);
+    }
+
+    #[test]
+    fn malformed_patterns_are_errors_pointing_at_the_term() {
+        let inv = inventory();
+        for (pattern, message, column) in [
+            ("", "empty", 1),
+            ("web:&", "must be followed", 5),
+            ("web:!&db", "more than one", 5),
+            ("web[0", "never closed", 4),
+            ("web]", "without a matching", 4),
+            ("~web(", "invalid regular expression", 1),
+        ] {
+            let err = inv.select(pattern).unwrap_err();
+            assert!(err.message.contains(message), "{pattern}: {}", err.message);
+            assert_eq!(
+                err.location,
+                Some(format!("host pattern:1:{column}")),
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_point_into_the_file_the_pattern_came_from() {
+        let inv = inventory();
+        let file = SourceFile::new("play.yml", "- hosts: \"web:&\"\n".to_string());
+        let node = yaml::parse(&file).unwrap();
+        let hosts = node.as_seq().unwrap()[0].get("hosts").unwrap();
+        let err = inv
+            .select_at(hosts.as_str().unwrap(), &hosts.origin)
+            .unwrap_err();
+        assert_eq!(err.location.as_deref(), Some("play.yml:1:15"));
+    }
+
+    #[test]
+    fn glob_semantics() {
+        let g = |p: &str, t: &str| Glob::new(p).matches(t);
+        assert!(g("a*b*c", "aXbYc"));
+        assert!(!g("a*b*c", "aXbY"));
+        assert!(g("*", ""));
+        assert!(g("[a-c]x", "bx"));
+        assert!(!g("[!a-c]x", "bx"));
+        assert!(g("[]]", "]"));
+        assert!(g("x[", "x["), "an unclosed bracket is literal");
+        assert!(!g("Web", "web"), "case-sensitive");
+    }
+
+    #[test]
+    fn term_splitting() {
+        let terms = split_terms("a:&b, !c d[0:2]").unwrap_or_else(|p| panic!("{}", p.message));
+        let got: Vec<(Op, &str, usize)> = terms.iter().map(|t| (t.op, t.body, t.offset)).collect();
+        assert_eq!(
+            got,
+            [
+                (Op::Union, "a", 0),
+                (Op::Intersect, "b", 3),
+                (Op::Exclude, "c", 7),
+                (Op::Union, "d[0:2]", 9)
+            ]
+        );
+    }
+}
