@@ -98,6 +98,9 @@ fn load_common(
 ) -> Result<(Inventory, Map<String, Value>), InputError> {
     let extra = extra_vars::parse(extra)?;
     let inventory = Inventory::load(inventory)?;
+    for warning in inventory.warnings() {
+        eprintln!("[WARNING]: {warning}");
+    }
     Ok((inventory, extra))
 }
 
@@ -135,6 +138,11 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(pb) => pb,
         Err(e) => return report_error(e),
     };
+    let mut inventory = inventory;
+    let playbook_dir = playbook.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if let Err(e) = inventory.load_playbook_vars(&playbook_dir) {
+        return report_error(e);
+    }
     if args.syntax_check {
         println!(
             "playbook: {} (syntax OK: {} plays, {} tasks)",

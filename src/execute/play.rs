@@ -200,7 +200,7 @@ impl<'a> Runner<'a> {
             &pattern_vars,
             &play.hosts.origin,
         )?;
-        let mut hosts = self.inventory.select(&pattern)?;
+        let mut hosts = self.inventory.select_at(&pattern, &play.hosts.origin)?;
         if let Some(limit) = &self.options.limit {
             let allowed = self.inventory.select(limit)?;
             hosts.retain(|h| allowed.contains(h));
