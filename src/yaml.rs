@@ -40,8 +40,11 @@ impl SourceFile {
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, InputError> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(SourceFile::new(path, text)),
-            Err(e) => Err(InputError::plain(format!("cannot read {}: {e}", path.display()))
-                .with_help("check the path; relative paths are taken from the current directory")),
+            Err(e) => Err(
+                InputError::plain(format!("cannot read {}: {e}", path.display())).with_help(
+                    "check the path; relative paths are taken from the current directory",
+                ),
+            ),
         }
     }
 
@@ -72,7 +75,10 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
         (line + 1, col + 1)
     }
 }
@@ -118,7 +124,8 @@ impl Origin {
             let shift = col.saturating_sub(1);
             self.file.offset_of(base_line, base_col - 1 + shift)
         } else {
-            self.file.offset_of(base_line + line - 1, col.saturating_sub(1))
+            self.file
+                .offset_of(base_line + line - 1, col.saturating_sub(1))
         };
         let end = self.offset + self.len;
         let offset = offset.clamp(self.offset, end.max(self.offset));
@@ -222,7 +229,9 @@ impl Node {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
@@ -244,7 +253,9 @@ impl Node {
                 None => NodeValue::Float(n.as_f64().unwrap_or(0.0)),
             },
             Value::String(s) => NodeValue::Str(s.clone()),
-            Value::Array(a) => NodeValue::Seq(a.iter().map(|v| Node::from_json(v, origin)).collect()),
+            Value::Array(a) => {
+                NodeValue::Seq(a.iter().map(|v| Node::from_json(v, origin)).collect())
+            }
             Value::Object(m) => NodeValue::Map(
                 m.iter()
                     .map(|(k, v)| {
@@ -363,7 +374,9 @@ impl TreeBuilder {
                     }
                     let duplicate = entries
                         .iter()
-                        .find(|(k, _)| k.scalar_text().is_some() && k.scalar_text() == key.scalar_text())
+                        .find(|(k, _)| {
+                            k.scalar_text().is_some() && k.scalar_text() == key.scalar_text()
+                        })
                         .map(|(k, _)| k.origin.describe());
                     if let (Some(first), None) = (duplicate, &self.error) {
                         self.error = Some(
@@ -375,7 +388,9 @@ impl TreeBuilder {
                                 ),
                                 "defined again here",
                             )
-                            .with_help("remove one of the two; YAML would silently keep only the last"),
+                            .with_help(
+                                "remove one of the two; YAML would silently keep only the last",
+                            ),
                         );
                     }
                     entries.push((key, node));
@@ -395,7 +410,10 @@ fn merge_into(entries: &mut Vec<(Node, Node)>, source: Node) -> Vec<String> {
     for src in sources {
         if let NodeValue::Map(src_entries) = src.value {
             for (k, v) in src_entries {
-                if !entries.iter().any(|(ek, _)| ek.scalar_text() == k.scalar_text()) {
+                if !entries
+                    .iter()
+                    .any(|(ek, _)| ek.scalar_text() == k.scalar_text())
+                {
                     added.push(k.scalar_text().unwrap_or_default());
                     entries.push((k, v));
                 }
@@ -428,7 +446,8 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::MappingStart(anchor, _) => {
                 let origin = self.origin(mark, 1);
-                self.stack.push(Frame::Map(Vec::new(), None, origin, anchor, Vec::new()));
+                self.stack
+                    .push(Frame::Map(Vec::new(), None, origin, anchor, Vec::new()));
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, origin, anchor)) = self.stack.pop() {
@@ -517,13 +536,19 @@ mod tests {
         let c = node.get("b").unwrap().get("c").unwrap();
         assert_eq!(c.as_str(), Some("hello"));
         assert_eq!(c.origin.describe(), "t.yml:3:6");
-        assert_eq!(&c.origin.file.text[c.origin.offset..c.origin.offset + c.origin.len], "hello");
+        assert_eq!(
+            &c.origin.file.text[c.origin.offset..c.origin.offset + c.origin.len],
+            "hello"
+        );
     }
 
     #[test]
     fn yaml_1_1_booleans_and_quoted_strings() {
         let node = parse_text("a: yes\nb: 'yes'\nc: 0644\nd: 1.5\ne: ~\n").unwrap();
-        assert!(matches!(node.get("a").unwrap().value, NodeValue::Bool(true)));
+        assert!(matches!(
+            node.get("a").unwrap().value,
+            NodeValue::Bool(true)
+        ));
         assert_eq!(node.get("b").unwrap().as_str(), Some("yes"));
         assert!(matches!(node.get("c").unwrap().value, NodeValue::Int(644)));
         assert!(matches!(node.get("d").unwrap().value, NodeValue::Float(_)));

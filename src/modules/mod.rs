@@ -10,6 +10,18 @@
 pub mod result;
 pub mod script;
 
+mod answer;
+mod args;
+mod deploy;
+mod fileops;
+mod shlex;
+#[cfg(test)]
+mod testutil;
+
+pub mod copy;
+pub mod file;
+pub mod template;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -120,7 +132,10 @@ pub enum Step {
     /// Nothing to send: the result is known on the controller.
     Done(TaskResult),
     /// Send this script, then read its answer.
-    Remote { script: String, interpret: Interpret },
+    Remote {
+        script: String,
+        interpret: Interpret,
+    },
     /// Wait on the controller (pause), then report the result.
     Sleep(Duration, TaskResult),
 }
@@ -142,7 +157,7 @@ pub trait Module: Send + Sync {
 
 /// Every module, by canonical name.
 pub fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[&copy::Copy, &file::File, &template::Template]
 }
 
 /// Find a module by name; accepts the `ansible.builtin.` / `ansible.legacy.` prefixes.

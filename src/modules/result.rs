@@ -86,9 +86,15 @@ impl TaskResult {
     /// The value `register:` stores, in Ansible's shape.
     pub fn to_registered(&self) -> Value {
         let mut m = Map::new();
-        m.insert("changed".into(), Value::Bool(self.status == Status::Changed));
+        m.insert(
+            "changed".into(),
+            Value::Bool(self.status == Status::Changed),
+        );
         m.insert("failed".into(), Value::Bool(self.status == Status::Failed));
-        m.insert("skipped".into(), Value::Bool(self.status == Status::Skipped));
+        m.insert(
+            "skipped".into(),
+            Value::Bool(self.status == Status::Skipped),
+        );
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Value::String(msg.clone()));
         }

@@ -113,6 +113,9 @@ mod tests {
     fn markers_need_the_nonce() {
         let out = "hello\n__baton_abc changed yes\n__baton_xyz changed forged\n";
         assert_eq!(markers(out, "abc"), vec![("changed", "yes")]);
-        assert_eq!(without_markers(out, "abc"), "hello\n__baton_xyz changed forged\n");
+        assert_eq!(
+            without_markers(out, "abc"),
+            "hello\n__baton_xyz changed forged\n"
+        );
     }
 }

@@ -98,7 +98,10 @@ pub enum TransportError {
 impl TransportError {
     /// Whether the host should be counted UNREACHABLE (rather than the task FAILED).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, TransportError::Unreachable(_) | TransportError::HostKey(_))
+        matches!(
+            self,
+            TransportError::Unreachable(_) | TransportError::HostKey(_)
+        )
     }
 }
 

@@ -15,7 +15,9 @@ impl SshConnection {
     }
 
     pub async fn exec(&self, _request: &ExecRequest) -> Result<ExecOutput, TransportError> {
-        Err(TransportError::Other("the ssh transport is not built yet".into()))
+        Err(TransportError::Other(
+            "the ssh transport is not built yet".into(),
+        ))
     }
 
     pub async fn close(self) {}
