@@ -13,13 +13,20 @@ pub mod script;
 mod answer;
 mod args;
 mod deploy;
+mod edit;
 mod fileops;
+mod rewrite;
 mod shlex;
 #[cfg(test)]
 mod testutil;
 
+pub mod blockinfile;
+pub mod command;
 pub mod copy;
 pub mod file;
+pub mod lineinfile;
+pub mod raw;
+pub mod shell;
 pub mod template;
 
 use std::path::PathBuf;
@@ -157,7 +164,16 @@ pub trait Module: Send + Sync {
 
 /// Every module, by canonical name.
 pub fn all() -> &'static [&'static dyn Module] {
-    &[&copy::Copy, &file::File, &template::Template]
+    &[
+        &command::Command,
+        &shell::Shell,
+        &raw::Raw,
+        &copy::Copy,
+        &template::Template,
+        &file::File,
+        &lineinfile::LineInFile,
+        &blockinfile::BlockInFile,
+    ]
 }
 
 /// Find a module by name; accepts the `ansible.builtin.` / `ansible.legacy.` prefixes.
