@@ -80,6 +80,7 @@ impl Module for BlockInFile {
             backup: r.bool("backup", false)?,
             backup_key: "backup_file",
             validate,
+            create_mode: None,
             check: ctx.check_mode,
             diff: ctx.diff,
             nonce: ctx.nonce.to_string(),

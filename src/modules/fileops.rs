@@ -124,6 +124,7 @@ pub(crate) fn failure_message(code: &str, path: &str) -> String {
         "readlink" => format!("cannot resolve the symbolic link {path}"),
         "isdir" => format!("{path} is a directory"),
         "mkdir" => format!("cannot create the directory {path}"),
+        "rm" => format!("cannot remove {path}"),
         "raced" => format!(
             "{path} changed on the host while baton was editing it; nothing was written, run again"
         ),

@@ -112,6 +112,7 @@ impl Module for LineInFile {
             backup: r.bool("backup", false)?,
             backup_key: "backup",
             validate,
+            create_mode: None,
             check: ctx.check_mode,
             diff: ctx.diff,
             nonce: ctx.nonce.to_string(),

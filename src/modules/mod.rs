@@ -23,6 +23,7 @@ mod testutil;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod cron;
 pub mod file;
 pub mod lineinfile;
 pub mod raw;
@@ -173,6 +174,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &file::File,
         &lineinfile::LineInFile,
         &blockinfile::BlockInFile,
+        &cron::Cron,
     ]
 }
 

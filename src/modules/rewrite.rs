@@ -19,6 +19,8 @@ pub(crate) enum Edit {
     Keep(Option<String>),
     /// Write this content.
     Replace { content: Vec<u8>, msg: String },
+    /// Remove the file (e.g. a cron file left with no entries).
+    Delete { msg: String },
     /// Stop with this result (e.g. the file is missing and may not be created).
     Stop(TaskResult),
 }
@@ -34,6 +36,8 @@ pub(crate) struct Rewrite {
     pub backup_key: &'static str,
     /// A `_validate` shell function (see [`fileops::validate_function`]).
     pub validate: Option<String>,
+    /// Mode for a file this task creates when `mode` is not given (octal).
+    pub create_mode: Option<u32>,
     pub check: bool,
     pub diff: bool,
     pub nonce: String,
@@ -116,7 +120,8 @@ _b done 1
                 result.data.insert("path".into(), Value::String(path));
                 return Step::Done(result);
             }
-            Edit::Replace { content, msg } => (content, msg),
+            Edit::Replace { content, msg } => (Some(content), msg),
+            Edit::Delete { msg } => (None, msg),
         };
         let msg = if attrs_changed {
             attrs_message(&msg)
@@ -129,7 +134,10 @@ _b done 1
                 .as_deref()
                 .map(fileops::diff_side)
                 .unwrap_or_default(),
-            after: fileops::diff_side(&content),
+            after: content
+                .as_deref()
+                .map(fileops::diff_side)
+                .unwrap_or_default(),
         });
         if self.check {
             let mut result = TaskResult::changed().with_msg(msg);
@@ -137,7 +145,7 @@ _b done 1
             result.data.insert("path".into(), Value::String(path));
             return Step::Done(result);
         }
-        let script = self.write_script(&path, original.as_deref(), &content);
+        let script = self.write_script(&path, original.as_deref(), content.as_deref());
         Step::Remote {
             script,
             interpret: Box::new(move |out| {
@@ -161,8 +169,12 @@ _b done 1
         }
     }
 
-    fn write_script(&self, path: &str, original: Option<&[u8]>, content: &[u8]) -> String {
+    /// Writes `content`, or removes the file when it is `None`.
+    fn write_script(&self, path: &str, original: Option<&[u8]>, content: Option<&[u8]>) -> String {
         let mut s = self.head(false);
+        if let (None, None, Some(mode)) = (original, &self.attrs.mode, self.create_mode) {
+            s.push_str(&format!("_mo={mode:o}\n"));
+        }
         if let Some(f) = &self.validate {
             s.push_str(f);
         }
@@ -183,10 +195,19 @@ case $_d in */*) [ -d "${_d%/*}" ] || mkdir -p -- "${_d%/*}" || _fail mkdir ;; e
 "#,
             ),
         }
-        s.push_str(&format!(
-            "_put {}\n_b done written\n",
-            fileops::payload_words(content)
-        ));
+        match content {
+            Some(content) => s.push_str(&format!("_put {}\n", fileops::payload_words(content))),
+            None => s.push_str(
+                r#"if [ "$_bk" = 1 ]; then
+  _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
+  cp -p -- "$_d" "$_bkf" || _fail backup
+  _b backup_file "$_bkf"
+fi
+rm -f -- "$_d" || _fail rm
+"#,
+            ),
+        }
+        s.push_str("_b done written\n");
         s
     }
 }
@@ -212,6 +233,7 @@ mod tests {
             backup: false,
             backup_key: "backup",
             validate: None,
+            create_mode: None,
             check,
             diff: true,
             nonce: "rw".into(),
