@@ -78,10 +78,6 @@ impl Answer {
         self.get(key) == Some("1")
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// A block's raw text (lines joined with `\n`, each line terminated).
     pub fn block(&self, key: &str) -> Option<&str> {
         self.blocks

@@ -30,10 +30,6 @@ impl<'a> ArgReader<'a> {
             .find_map(|alias| self.args.get(*alias).filter(|v| !v.is_null()))
     }
 
-    pub fn has(&self, name: &str) -> bool {
-        self.value(name).is_some()
-    }
-
     /// A scalar as text: strings as they are, numbers and booleans spelled out.
     pub fn string(&self, name: &str) -> Result<Option<String>, ModuleError> {
         match self.value(name) {
@@ -179,8 +175,8 @@ pub(crate) fn parse_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if f == 1.0 => Some(true),
-            Some(f) if f == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {

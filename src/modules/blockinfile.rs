@@ -89,12 +89,12 @@ impl Module for BlockInFile {
             match old {
                 None if !present => return Edit::Keep(Some("File not present".into())),
                 None if !create => {
-                    return Edit::Stop(TaskResult {
+                    return Edit::Stop(Box::new(TaskResult {
                         rc: Some(257),
                         ..TaskResult::failed(format!(
                             "Path {shown_path} does not exist ! (create=yes would create it)"
                         ))
-                    })
+                    }))
                 }
                 _ => {}
             }

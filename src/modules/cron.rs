@@ -305,7 +305,7 @@ fn cron_file_step(file: String, change: CronChange, backup: bool, ctx: &TaskCont
             return Edit::Keep(None);
         }
         match change.apply(text.as_deref().unwrap_or_default()) {
-            Err(e) => Edit::Stop(TaskResult::failed(e)),
+            Err(e) => Edit::Stop(Box::new(TaskResult::failed(e))),
             Ok(None) => Edit::Keep(None),
             Ok(Some(new)) if !change.present && is_blank(&new) => Edit::Delete {
                 msg: "cron file removed: no entries left".into(),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::args::ArgReader;
-use super::{script, FileDiff, ModuleError};
+use super::{script, ModuleError};
 
 /// Shell functions for file work. Conventions:
 /// - `_ck=1` means check mode: decide and report, change nothing.
@@ -289,14 +289,6 @@ pub(crate) fn diff_side(data: &[u8]) -> String {
         return format!("[binary content, {} bytes, not shown]\n", data.len());
     }
     String::from_utf8_lossy(data).into_owned()
-}
-
-pub(crate) fn content_diff(path: &str, before: &[u8], after: &[u8]) -> FileDiff {
-    FileDiff {
-        path: path.to_string(),
-        before: diff_side(before),
-        after: diff_side(after),
-    }
 }
 
 /// A shell function `_validate TMP` for Ansible's `validate` argument: the

@@ -122,12 +122,12 @@ impl Module for LineInFile {
                 Some(old) => old,
                 None if !present => return Edit::Keep(Some("file not present".into())),
                 None if !create => {
-                    return Edit::Stop(TaskResult {
+                    return Edit::Stop(Box::new(TaskResult {
                         rc: Some(257),
                         ..TaskResult::failed(format!(
                             "Destination {shown_path} does not exist ! (create=yes would create it)"
                         ))
-                    })
+                    }))
                 }
                 None => &[],
             };
@@ -139,7 +139,7 @@ impl Module for LineInFile {
                         msg: msg.into(),
                     },
                     Ok(None) => Edit::Keep(None),
-                    Err(e) => Edit::Stop(TaskResult::failed(e)),
+                    Err(e) => Edit::Stop(Box::new(TaskResult::failed(e))),
                 }
             } else {
                 match edit::line_absent(&mut lines, &params.selector, &params.line) {

@@ -20,15 +20,24 @@ mod shlex;
 #[cfg(test)]
 mod testutil;
 
+pub mod assert;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod cron;
+pub mod debug;
+pub mod fail;
 pub mod file;
 pub mod lineinfile;
+pub mod pause;
+pub mod ping;
 pub mod raw;
+pub mod service;
+pub mod set_fact;
 pub mod shell;
+pub mod stat;
 pub mod template;
+pub mod wait_for;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -175,6 +184,16 @@ pub fn all() -> &'static [&'static dyn Module] {
         &lineinfile::LineInFile,
         &blockinfile::BlockInFile,
         &cron::Cron,
+        &wait_for::WaitFor,
+        &stat::Stat,
+        &ping::Ping,
+        &assert::Assert,
+        &fail::Fail,
+        &debug::Debug,
+        &set_fact::SetFact,
+        &pause::Pause,
+        &service::Service,
+        &service::Systemd,
     ]
 }
 

@@ -22,7 +22,7 @@ pub(crate) enum Edit {
     /// Remove the file (e.g. a cron file left with no entries).
     Delete { msg: String },
     /// Stop with this result (e.g. the file is missing and may not be created).
-    Stop(TaskResult),
+    Stop(Box<TaskResult>),
 }
 
 /// Computes the new content from the current one (`None`: the file is missing).
@@ -107,7 +107,7 @@ _b done 1
             None
         };
         let (content, msg) = match editor(original.as_deref()) {
-            Edit::Stop(result) => return Step::Done(result),
+            Edit::Stop(result) => return Step::Done(*result),
             Edit::Keep(msg) => {
                 let mut result = if attrs_changed {
                     TaskResult::changed().with_msg(attrs_message(msg.as_deref().unwrap_or("")))
