@@ -10,6 +10,35 @@
 pub mod result;
 pub mod script;
 
+mod answer;
+mod args;
+mod deploy;
+mod edit;
+mod fileops;
+mod rewrite;
+mod shlex;
+#[cfg(test)]
+mod testutil;
+
+pub mod assert;
+pub mod blockinfile;
+pub mod command;
+pub mod copy;
+pub mod cron;
+pub mod debug;
+pub mod fail;
+pub mod file;
+pub mod lineinfile;
+pub mod pause;
+pub mod ping;
+pub mod raw;
+pub mod service;
+pub mod set_fact;
+pub mod shell;
+pub mod stat;
+pub mod template;
+pub mod wait_for;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,7 +174,27 @@ pub trait Module: Send + Sync {
 
 /// Every module, by canonical name.
 pub fn all() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        &command::Command,
+        &shell::Shell,
+        &raw::Raw,
+        &copy::Copy,
+        &template::Template,
+        &file::File,
+        &lineinfile::LineInFile,
+        &blockinfile::BlockInFile,
+        &cron::Cron,
+        &wait_for::WaitFor,
+        &stat::Stat,
+        &ping::Ping,
+        &assert::Assert,
+        &fail::Fail,
+        &debug::Debug,
+        &set_fact::SetFact,
+        &pause::Pause,
+        &service::Service,
+        &service::Systemd,
+    ]
 }
 
 /// Find a module by name; accepts the `ansible.builtin.` / `ansible.legacy.` prefixes.

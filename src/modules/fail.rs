@@ -1,0 +1,46 @@
+//! `fail`: stop the host with a message.
+
+use super::args::ArgReader;
+use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+
+pub struct Fail;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "fail",
+    args: &[ArgSpec::optional("msg")],
+    free_form: None,
+    one_of: &[],
+    raw_args: &[],
+    any_args: false,
+};
+
+impl Module for Fail {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn prepare(&self, args: &Args, _ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
+        let msg = ArgReader::new(&SPEC, args)
+            .string("msg")?
+            .unwrap_or_else(|| "Failed as requested from task".into());
+        Ok(Step::Done(TaskResult::failed(msg)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{run, Ctx};
+    use serde_json::json;
+
+    #[test]
+    fn fails_with_the_message_or_ansibles_default() {
+        let r = run(&Fail, json!({"msg": "not the primary"}), &Ctx::default());
+        assert!(r.is_failed());
+        assert_eq!(r.msg.as_deref(), Some("not the primary"));
+        assert_eq!(
+            run(&Fail, json!({}), &Ctx::default()).msg.as_deref(),
+            Some("Failed as requested from task")
+        );
+    }
+}

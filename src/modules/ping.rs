@@ -1,0 +1,59 @@
+//! `ping`: proves the host runs a shell for us; answers `pong`.
+
+use serde_json::Value;
+
+use super::answer::{prelude, Answer};
+use super::args::ArgReader;
+use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+
+pub struct Ping;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "ping",
+    args: &[ArgSpec::optional("data")],
+    free_form: None,
+    one_of: &[],
+    raw_args: &[],
+    any_args: false,
+};
+
+impl Module for Ping {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn prepare(&self, args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
+        let data = ArgReader::new(&SPEC, args)
+            .string("data")?
+            .unwrap_or_else(|| "pong".into());
+        let nonce = ctx.nonce.to_string();
+        Ok(Step::Remote {
+            script: format!("{}_b ping 1\n", prelude(ctx.nonce)),
+            interpret: Box::new(move |out| {
+                let answer = Answer::parse(out, &nonce);
+                if !answer.flag("ping") {
+                    return Step::Done(answer.unexpected());
+                }
+                let mut result = TaskResult::ok();
+                result.data.insert("ping".into(), Value::String(data));
+                Step::Done(result)
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testutil::{run, Ctx};
+    use serde_json::json;
+
+    #[test]
+    fn answers_pong_or_the_given_data() {
+        assert_eq!(run(&Ping, json!({}), &Ctx::default()).data["ping"], "pong");
+        assert_eq!(
+            run(&Ping, json!({"data": "hi"}), &Ctx::default()).data["ping"],
+            "hi"
+        );
+    }
+}
