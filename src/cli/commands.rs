@@ -139,7 +139,10 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => return report_error(e),
     };
     let mut inventory = inventory;
-    let playbook_dir = playbook.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let playbook_dir = playbook
+        .path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     if let Err(e) = inventory.load_playbook_vars(&playbook_dir) {
         return report_error(e);
     }

@@ -916,16 +916,6 @@ impl<'a> Runner<'a> {
             ));
             return Flow::Abort;
         }
-        if scope.batch.iter().all(|h| !self.is_active(h))
-            && scope.batch.iter().any(|h| {
-                self.states
-                    .get(h)
-                    .is_some_and(|s| s.failed || s.unreachable)
-            })
-        {
-            // Nothing left to run on in this batch.
-            return Flow::EndPlay;
-        }
         Flow::Continue
     }
 

@@ -12,7 +12,6 @@
 
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
-
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -20,7 +20,6 @@
 
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
-
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;

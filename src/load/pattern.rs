@@ -13,7 +13,6 @@
 
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
-
 use std::collections::HashSet;
 use std::sync::LazyLock;
 

@@ -94,14 +94,11 @@ fn load_into(
                 .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"),
         );
     }
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let dir = if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    };
+    // Absolute, as Ansible's `playbook_dir` is: tasks run in other directories.
+    let dir = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
     let roles = RoleLoader::new(&dir);
     let list = expect_seq(&root, "a playbook").map_err(|e| {
         e.with_help("a playbook is a list of plays: start each with `- hosts: ...`")

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub struct Test {
-    dir: tempfile::TempDir,
+    dir: std::rc::Rc<tempfile::TempDir>,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -18,12 +18,14 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub dir: PathBuf,
+    /// Keeps the test directory alive as long as the result is looked at.
+    _keep: std::rc::Rc<tempfile::TempDir>,
 }
 
 impl Test {
     pub fn new() -> Test {
         Test {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir: std::rc::Rc::new(tempfile::tempdir().expect("temp dir")),
             args: Vec::new(),
             env: vec![("NO_COLOR".into(), "1".into())],
         }
@@ -93,6 +95,7 @@ impl Test {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             dir: self.dir.path().to_path_buf(),
+            _keep: std::rc::Rc::clone(&self.dir),
         }
     }
 }
