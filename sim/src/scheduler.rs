@@ -520,6 +520,13 @@ impl ChannelWorker {
         loop {
             let generation = flush.generation.load(Ordering::SeqCst);
             let flushing = flush.active.load(Ordering::SeqCst);
+            if flushing && lock(status).flushed_generation >= generation {
+                // Flushed for this stop: capture nothing more until the scheduler exits or the
+                // stop is abandoned, or a change committed now would be captured, saved as
+                // captured, and lost at the exit.
+                thread::sleep(Duration::from_millis(1));
+                continue;
+            }
             let lag = if flushing {
                 Duration::ZERO
             } else {
