@@ -28,7 +28,8 @@ const LOG_NAME: &str = "init.log";
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 const INIT_SCRIPT: &str = r#"# PID 1 of a baton lab node (written by `baton lab up`).
-# Gives the node its own filesystem view, starts sshd, then reaps orphans.
+# Gives the node its own filesystem view, starts sshd and the node's
+# /etc/rc.local boot hook, then reaps orphans.
 set -eu
 name=$1 disk_on_host=$2 lab_dir=$3 sshd=$4
 echo "$name" > /proc/sys/kernel/hostname
@@ -51,6 +52,9 @@ for d in etc opt var home; do
   [ -d "/$d" ] || continue
   mount -n -t overlay overlay -o "lowerdir=/$d,upperdir=$disk/upper/$d,workdir=$disk/work/$d" "/$d"
 done
+# The node's boot hook is its own /etc/rc.local (written on the node, never the host's).
+boot_hook=no
+if [ -x "$disk/upper/etc/rc.local" ]; then boot_hook=yes; fi
 umount -n "$disk"
 rmdir "$disk"
 # The rest of the host's tree is read-only here: no node can change the host or another node.
@@ -68,6 +72,8 @@ for t in rsa ecdsa dsa; do rm -f "/etc/ssh/ssh_host_${t}_key" "/etc/ssh/ssh_host
 # Check config and key first: a broken sshd then fails `up` at once, not after a timeout.
 "$sshd" -t
 "$sshd" -D -e &
+# Like a real init: run the boot hook once sshd is up (it starts the DBMS and HVR's boot).
+if [ "$boot_hook" = yes ]; then /etc/rc.local </dev/null >/var/log/rc.local.log 2>&1 & fi
 set +e
 while :; do sleep 3600 & wait; done
 "#;
