@@ -229,6 +229,15 @@ fn h_quote(_: &str, p: &[Value]) -> Result<Value, String> {
 fn h_to_json(_: &str, p: &[Value]) -> Result<Value, String> {
     Ok(Value::String(p[0].to_string()))
 }
+/// Parses JSON text (e.g. a command's stdout) into a value, as Ansible's
+/// `from_json` filter does; `"{{ from_json r.stdout }}"` keeps the structure.
+fn h_from_json(_: &str, p: &[Value]) -> Result<Value, String> {
+    let text = text(&p[0]);
+    serde_json::from_str(&text).map_err(|e| {
+        let shown: String = text.chars().take(80).collect();
+        format!("`from_json`: not JSON ({e}): {shown:?}")
+    })
+}
 fn h_contains(_: &str, p: &[Value]) -> Result<Value, String> {
     let found = match &p[0] {
         Value::String(s) => s.contains(&text(&p[1])),
@@ -345,6 +354,7 @@ pub const HELPER_NAMES: &[&str] = &[
     "join",
     "quote",
     "to_json",
+    "from_json",
     "contains",
     "trim",
     "lower",
@@ -379,6 +389,7 @@ pub fn register(hb: &mut Handlebars<'static>) {
         ("join", 1, 2, h_join),
         ("quote", 1, 1, h_quote),
         ("to_json", 1, 1, h_to_json),
+        ("from_json", 1, 1, h_from_json),
         ("contains", 2, 2, h_contains),
         ("trim", 1, 1, h_trim),
         ("lower", 1, 1, h_lower),

@@ -2,7 +2,7 @@
 //! expressions, so that a plain Ansible playbook's `when: x == "y"` works
 //! unchanged. Only what is cheap and unambiguous is translated: comparisons,
 //! `and`/`or`/`not`, `in`, `is [not] defined|none|failed|changed|succeeded|skipped`,
-//! and the filters `bool`, `int`, `length`, `lower`, `upper`, `trim`, `default(x)`.
+//! and the filters `bool`, `int`, `length`, `lower`, `upper`, `trim`, `from_json`, `default(x)`.
 //! Anything else is left to handlebars as written.
 
 #[derive(Clone, Debug, PartialEq)]
@@ -203,7 +203,9 @@ impl P {
                 return None;
             };
             value = match filter.as_str() {
-                "bool" | "int" | "lower" | "upper" | "trim" => format!("({filter} {value})"),
+                "bool" | "int" | "lower" | "upper" | "trim" | "from_json" => {
+                    format!("({filter} {value})")
+                }
                 "length" | "count" => format!("(len {value})"),
                 "default" | "d" => {
                     if !self.is_op("(") {
@@ -322,6 +324,10 @@ mod tests {
             ("r is failed", "r.failed"),
             ("'bc1' in groups['bc']", "(contains groups.bc \"bc1\")"),
             ("flag | bool", "(bool flag)"),
+            (
+                "r.stdout | from_json | length > 0",
+                "(gt (len (from_json r.stdout)) 0)",
+            ),
             ("lag | int > 5", "(gt (int lag) 5)"),
             (
                 "hostvars[peer] is defined",

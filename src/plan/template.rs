@@ -288,6 +288,30 @@ mod tests {
     }
 
     #[test]
+    fn from_json_turns_command_output_into_a_value() {
+        let t = Templater::new();
+        let o = Origin::synthetic("t", "");
+        let vars = json!({"r": {"stdout": "{\"state\": \"START\", \"lag_ms\": 412}\n"}});
+        assert_eq!(
+            t.render_value("{{ from_json r.stdout }}", &vars, &o)
+                .unwrap(),
+            json!({"state": "START", "lag_ms": 412})
+        );
+        assert!(t
+            .condition(
+                "(gt (lookup (from_json r.stdout) \"lag_ms\") 400)",
+                &vars,
+                &o
+            )
+            .unwrap());
+        let bad = json!({"r": {"stdout": "state=START"}});
+        let err = t
+            .render_value("{{ from_json r.stdout }}", &bad, &o)
+            .unwrap_err();
+        assert!(err.message.contains("not JSON"), "{}", err.message);
+    }
+
+    #[test]
     fn undefined_variable_names_variable_file_and_line() {
         let t = Templater::new();
         let n = node("x: 1\nmsg: \"hello {{ hvr_hub }}\"\n", "msg");
