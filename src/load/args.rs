@@ -8,37 +8,43 @@ use crate::yaml::{Node, NodeValue};
 
 use super::fields::key_text;
 
-/// One shell-like word: its raw text (quotes kept) and its value (quotes removed).
+/// One shell-like word: its raw text (quotes kept), its value (quotes
+/// removed) and where it sits in the text (byte offsets).
 struct Word {
     raw: String,
     value: String,
+    start: usize,
+    end: usize,
 }
 
 fn split_words(text: &str) -> Option<Vec<Word>> {
     let mut words = Vec::new();
-    let mut chars = text.chars().peekable();
+    let mut chars = text.char_indices().peekable();
     while chars.peek().is_some() {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+        while chars.peek().is_some_and(|(_, c)| c.is_whitespace()) {
             chars.next();
         }
-        if chars.peek().is_none() {
+        let Some(&(start, _)) = chars.peek() else {
             break;
-        }
+        };
         let (mut raw, mut value) = (String::new(), String::new());
         let mut quote: Option<char> = None;
-        while let Some(&c) = chars.peek() {
+        let mut end = start;
+        while let Some(&(i, c)) = chars.peek() {
             if quote.is_none() && c.is_whitespace() {
                 break;
             }
             chars.next();
             raw.push(c);
+            end = i + c.len_utf8();
             match (quote, c) {
                 (None, '\'' | '"') => quote = Some(c),
                 (Some(q), c) if c == q => quote = None,
                 (Some('"') | None, '\\') => {
-                    if let Some(n) = chars.next() {
+                    if let Some((j, n)) = chars.next() {
                         raw.push(n);
                         value.push(n);
+                        end = j + n.len_utf8();
                     }
                 }
                 _ => value.push(c),
@@ -47,7 +53,12 @@ fn split_words(text: &str) -> Option<Vec<Word>> {
         if quote.is_some() {
             return None;
         }
-        words.push(Word { raw, value });
+        words.push(Word {
+            raw,
+            value,
+            start,
+            end,
+        });
     }
     Some(words)
 }
@@ -65,6 +76,7 @@ fn parse_string_args(
     })?;
     let mut args = Vec::new();
     let mut free = Vec::new();
+    let mut taken: Vec<(usize, usize)> = Vec::new();
     for word in words {
         let pair = word.value.split_once('=').filter(|(k, _)| {
             !k.is_empty()
@@ -73,6 +85,7 @@ fn parse_string_args(
         });
         match pair {
             Some((k, v)) if spec.free_form.is_none() || spec.canonical_arg(k).is_some() => {
+                taken.push((word.start, word.end));
                 args.push((
                     k.to_string(),
                     Node::new(NodeValue::Str(v.to_string()), node.origin.clone()),
@@ -85,7 +98,10 @@ fn parse_string_args(
         match spec.free_form {
             Some(name) => args.push((
                 name.to_string(),
-                Node::new(NodeValue::Str(free.join(" ")), node.origin.clone()),
+                Node::new(
+                    NodeValue::Str(without_spans(text, &taken)),
+                    node.origin.clone(),
+                ),
             )),
             None => {
                 return Err(InputError::at(
@@ -105,6 +121,19 @@ fn parse_string_args(
         }
     }
     Ok(args)
+}
+
+/// The free-form text: `text` without the `key=value` words taken out of it,
+/// its own line breaks and spacing intact (a multi-line `shell: |` script).
+fn without_spans(text: &str, taken: &[(usize, usize)]) -> String {
+    let mut kept = String::new();
+    let mut last = 0;
+    for &(start, end) in taken {
+        kept.push_str(text[last..start].trim_end_matches([' ', '\t']));
+        last = end;
+    }
+    kept.push_str(&text[last..]);
+    kept.trim().to_string()
 }
 
 /// Parse and check a task's module arguments.
@@ -275,5 +304,26 @@ mod tests {
         assert_eq!(raw, vec!["echo", "\"a b\"", "c='d e'", "f\\ g"]);
         assert_eq!(val, vec!["echo", "a b", "c=d e", "f g"]);
         assert!(split_words("echo 'oops").is_none());
+    }
+
+    #[test]
+    fn free_form_text_keeps_its_lines_and_spacing() {
+        let spec = crate::modules::find("shell").unwrap().spec();
+        let origin = crate::yaml::Origin::synthetic("t", "");
+        let script = "if true; then\n    echo \"a  b\"\nfi\n";
+        let node = Node::new(NodeValue::Str(script.into()), origin.clone());
+        let args = parse_string_args(spec, &node, script).unwrap();
+        assert_eq!(args.len(), 1);
+        assert_eq!(args[0].0, "cmd");
+        assert_eq!(
+            args[0].1.as_str(),
+            Some("if true; then\n    echo \"a  b\"\nfi")
+        );
+        let text = "cd /x\nls -l  creates=/tmp/done\npwd";
+        let node = Node::new(NodeValue::Str(text.into()), origin);
+        let args = parse_string_args(spec, &node, text).unwrap();
+        let get = |k: &str| args.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("creates"), Some(Some("/tmp/done")));
+        assert_eq!(get("cmd"), Some(Some("cd /x\nls -l\npwd")));
     }
 }
