@@ -198,7 +198,11 @@ impl Task {
                     .iter()
                     .find(|(k, _)| Some(k.as_str()) == module.spec().free_form)
                     .and_then(|(_, v)| v.as_str())
-                    .map(|s| format!(" {}", s.chars().take(50).collect::<String>()))
+                    .map(|s| {
+                        // A multi-line script shows as one line.
+                        let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+                        format!(" {}", flat.chars().take(50).collect::<String>())
+                    })
                     .unwrap_or_default();
                 format!("{}{summary}", module.spec().name)
             }
