@@ -1,0 +1,465 @@
+//! The HVR failover playbooks end to end in a lab of two BC nodes running the
+//! HVR simulator, with a client writing through the VIP: the whole life of a
+//! BC pair (install, switchover and back, abrupt failover, recovery), start
+//! refusals, and a stop whose flush times out. Needs root (CI has it); each
+//! test owns its lab, torn down even when the test fails.
+
+#[path = "support/lab.rs"]
+mod lab_support;
+
+#[path = "support/hvr.rs"]
+mod hvr;
+
+use std::time::Duration;
+
+use hvr::{Hvr, Run, Summary};
+use lab_support::*;
+
+const FILES: &str = "/opt/hvr/hvr_config/files";
+
+fn assert_refused(run: &Run, why: &str) {
+    assert_eq!(
+        run.code(),
+        Some(2),
+        "{} should have been refused: {}",
+        run.name,
+        run.dump()
+    );
+    assert_eq!(
+        run.changed(),
+        0,
+        "a refused {} changed: {:?}",
+        run.name,
+        run.changes()
+    );
+    assert!(
+        run.messages().contains(why),
+        "{} refused without saying `{why}`:\n{}",
+        run.name,
+        run.messages()
+    );
+}
+
+fn message_containing(run: &Run, needle: &str) -> String {
+    run.messages()
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: no message contains `{needle}`:\n{}",
+                run.name,
+                run.messages()
+            )
+        })
+        .to_string()
+}
+
+/// Installs, defines the VIP and configures boot on both nodes (each twice:
+/// the second run changes nothing), then starts bc1.
+fn bring_up(h: &Hvr) {
+    let install = h.ok("install", &[]);
+    assert!(install.changed() > 0);
+    h.again_unchanged("install", &[]);
+    h.ok("vip", &[]);
+    h.again_unchanged("vip", &[]);
+    h.ok("boot-config", &[]);
+    h.again_unchanged("boot-config", &[]);
+    h.ok("start", &["node=bc1"]);
+    h.again_unchanged("start", &["node=bc1"]);
+}
+
+#[test]
+fn the_whole_life_of_a_bc_pair() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    let vip = h.vip();
+
+    // 1. install -> vip -> boot-config -> start on bc1.
+    bring_up(&h);
+    let opt1 = h.file("bc1", &format!("{FILES}/hvrfailover.opt")).unwrap();
+    assert_eq!(
+        Some(opt1.clone()),
+        h.file("bc2", &format!("{FILES}/hvrfailover.opt")),
+        "hvrfailover.opt must be identical"
+    );
+    assert!(
+        opt1.contains("-hubdb=hvrhub") && opt1.contains(&format!("-virtual_ip={vip}")),
+        "{opt1}"
+    );
+    for node in ["bc1", "bc2"] {
+        let vipdef = h.file(node, "/etc/hvrfailover/vip-eth0:1.ip").unwrap();
+        assert!(
+            vipdef.contains(&format!("address add {vip}/24 dev eth0 label eth0:1")),
+            "{vipdef}"
+        );
+        let hvrtab = h.file(node, "/etc/hvrtab").unwrap();
+        assert_eq!(
+            hvrtab
+                .lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some("4343"))
+                .count(),
+            1,
+            "{hvrtab}"
+        );
+        assert_eq!(
+            hvrtab
+                .lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some("hvrfailover"))
+                .count(),
+            1,
+            "{hvrtab}"
+        );
+        let cron = h.sh(node, "crontab -l");
+        assert_eq!(
+            cron.matches("hvrmaint /opt/hvr/hvr_config/files/hvrmaint.opt")
+                .count(),
+            1,
+            "{cron}"
+        );
+        assert_eq!(
+            cron.matches("hvrlogrelease /opt/hvr/hvr_config/files/hvrlogrelease.opt")
+                .count(),
+            1,
+            "{cron}"
+        );
+        let rc_local = h.file(node, "/etc/rc.local").unwrap();
+        let dbms = rc_local
+            .find("hvrenv ingstart")
+            .expect("rc.local starts the DBMS");
+        let hvrtab_boot = rc_local
+            .find("hvr_boot start")
+            .expect("rc.local processes hvrtab");
+        assert!(
+            dbms < hvrtab_boot,
+            "the DBMS must start before hvrtab: {rc_local}"
+        );
+    }
+    assert_eq!(h.state("bc1").as_deref(), Some("START"));
+    assert_eq!(h.state("bc2").as_deref(), Some("STOP"));
+    assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
+    assert!(h.scheduler_answers("bc1") && !h.scheduler_answers("bc2"));
+    assert!(h.vip_answers_from_client());
+    assert!(
+        h.log("bc1").contains("start: state START written"),
+        "{}",
+        h.log("bc1")
+    );
+    h.ok("check", &[]);
+
+    // 2.-3. A client writes through the VIP; switchover bc1 -> bc2 loses no row.
+    let writer = h.writer("s1");
+    let switch = h.ok("switchover", &["from=bc1", "to=bc2"]);
+    writer.wait_progress(10, Duration::from_secs(10));
+    let summary = writer.finish();
+    assert_eq!(
+        summary.get("servers"),
+        "bc1,bc2",
+        "the client moved to bc2: {summary:?}"
+    );
+    assert_eq!(
+        switch.outcome("Switchover | verdict of hvrcompare", "bc1"),
+        "ok"
+    );
+    assert!(message_containing(&switch, "switchover bc1 -> bc2 done").contains(&h.mac("bc2")));
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
+        .unwrap()
+        .contains("graceful stop"));
+    assert_eq!(h.state("bc2").as_deref(), Some("START"));
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    assert!(
+        h.client_neighbour().contains(&h.mac("bc2")),
+        "{}",
+        h.client_neighbour()
+    );
+    h.identical_within("bc2", "db2", "db1", Duration::from_secs(10))
+        .unwrap();
+    let (code, verified) = verify(&h, &summary);
+    assert_eq!(
+        code,
+        Some(0),
+        "acknowledged rows lost in a graceful switchover: {verified}"
+    );
+    assert!(verified.contains("missing=0"), "{verified}");
+    let again = h.again_unchanged("switchover", &["from=bc1", "to=bc2"]);
+    assert!(
+        again.messages().contains("nothing to do"),
+        "{}",
+        again.messages()
+    );
+    let graceful_secs =
+        switch.task_end("Post-check | verdict on the VIP answering") - switch.first_task_start();
+    eprintln!("graceful switchover bc1 -> bc2: {graceful_secs:.2} s from the first task to the VIP answering on bc2; client max gap {} ms", summary.get("max_gap_ms"));
+
+    // 4. Switch back.
+    let writer = h.writer("s2");
+    h.ok("switchover", &["from=bc2", "to=bc1"]);
+    writer.wait_progress(10, Duration::from_secs(10));
+    let summary = writer.finish();
+    assert_eq!(summary.get("servers"), "bc2,bc1", "{summary:?}");
+    assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
+    h.identical_within("bc1", "db1", "db2", Duration::from_secs(10))
+        .unwrap();
+    let (code, verified) = verify(&h, &summary);
+    assert_eq!(code, Some(0), "{verified}");
+
+    // 5. Abrupt: bc1's scheduler is killed, then its link goes down, while the client writes.
+    let writer = h.writer("ab");
+    writer.wait_acked(30, Duration::from_secs(10));
+    h.sh(
+        "bc1",
+        &format!("kill -9 $(cat {FILES}/hvrscheduler_hvrhub.pid)"),
+    );
+    writer.wait_progress(10, Duration::from_secs(10));
+    let out = lab.baton(&["link", "bc1", "down"]);
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // 6. Failover to bc2, fencing bc1 (a power-off: the lab's crash).
+    let fence = serde_json::json!({"hvr_fence_command": format!("{BATON} lab crash bc1 --dir {}", lab.dir().display())}).to_string();
+    let failover = h.ok("failover", &["to=bc2", &fence]);
+    let phantom = message_containing(&failover, "phantom changes");
+    assert!(
+        phantom.contains("bc1 was not stopped gracefully"),
+        "{phantom}"
+    );
+    writer.wait_progress(10, Duration::from_secs(15));
+    let summary = writer.finish();
+    assert_eq!(
+        summary.get("servers"),
+        "bc1,bc2",
+        "the client reconnected to bc2: {summary:?}"
+    );
+    let taint = h
+        .file("bc2", &format!("{FILES}/hvrfailover.peer_tainted"))
+        .unwrap();
+    assert!(taint.starts_with("peer=bc1 "), "{taint}");
+    assert_eq!(h.state("bc2").as_deref(), Some("START"));
+    assert!(h.holds_vip("bc2"));
+    assert!(h.client_neighbour().contains(&h.mac("bc2")));
+    let (code, verified) = verify(&h, &summary);
+    assert_eq!(
+        code,
+        Some(1),
+        "rows committed on bc1 after its scheduler died cannot be on bc2: {verified}"
+    );
+    let lost: u64 = verified
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("missing="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lost_keys: Vec<String> = verified
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("missing: "))
+        .map(str::to_string)
+        .collect();
+    assert!(lost >= 1 && !lost_keys.is_empty(), "{verified}");
+    eprintln!(
+        "abrupt failover: {lost} acknowledged row(s) lost (RPO); client max gap {} ms",
+        summary.get("max_gap_ms")
+    );
+    let again = h.again_unchanged("failover", &["to=bc2"]);
+    assert!(
+        again.messages().contains("nothing to do"),
+        "{}",
+        again.messages()
+    );
+
+    // 7. bc1 comes back: its boot script refuses the VIP, and switchover to it is refused.
+    let out = lab.baton(&["boot", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let refusal = wait_for_log(&h, "bc1", "boot: state is START but NOT starting");
+    assert!(
+        refusal.contains(&format!("the VIP {vip} answers ping")),
+        "{refusal}"
+    );
+    assert!(!h.holds_vip("bc1") && !h.scheduler_answers("bc1"));
+    assert_eq!(
+        h.hvr("bc1", "hvrtestlistener -t1 127.0.0.1 4343").0,
+        Some(0),
+        "hvrtab started the listener"
+    );
+    for key in &lost_keys {
+        let (code, _) = h.client(&["get", key, "--host", &lab.addr(11)]);
+        assert_eq!(code, Some(0), "phantom row {key} should exist on bc1");
+    }
+    let refused = h.run("switchover", &["from=bc2", "to=bc1"]);
+    assert_refused(&refused, "bc1 is tainted");
+    assert!(
+        refused.messages().contains("baton run recover -e node=bc1"),
+        "{}",
+        refused.messages()
+    );
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    let check = h.run("check", &[]);
+    assert_eq!(
+        check.code(),
+        Some(2),
+        "check must want action: {}",
+        check.dump()
+    );
+    assert!(
+        check.messages().contains("bc2 records bc1 as tainted"),
+        "{}",
+        check.messages()
+    );
+
+    // 8. Recover bc1: refreshed from bc2, identical, no longer tainted.
+    let recover = h.ok("recover", &["node=bc1"]);
+    let report = message_containing(&recover, "never replicated");
+    assert!(report.contains("only in db1"), "{report}");
+    assert!(message_containing(&recover, "bc1 recovered").contains("identical"));
+    assert!(
+        h.file("bc2", &format!("{FILES}/hvrfailover.peer_tainted"))
+            .is_none(),
+        "taint cleared"
+    );
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
+        .unwrap()
+        .contains("recovered"));
+    h.identical_within("bc2", "db2", "db1", Duration::from_secs(5))
+        .unwrap();
+    for key in &lost_keys {
+        let (code, _) = h.client(&["get", key, "--host", &lab.addr(11)]);
+        assert_eq!(
+            code,
+            Some(1),
+            "phantom row {key} must be gone from bc1 after the refresh"
+        );
+    }
+    h.again_unchanged("recover", &["node=bc1"]);
+
+    // 9. Switchover back to bc1 succeeds; everything is green.
+    let writer = h.writer("s3");
+    h.ok("switchover", &["from=bc2", "to=bc1"]);
+    writer.wait_progress(10, Duration::from_secs(10));
+    let summary = writer.finish();
+    assert_eq!(summary.get("servers"), "bc2,bc1", "{summary:?}");
+    assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
+    h.identical_within("bc1", "db1", "db2", Duration::from_secs(10))
+        .unwrap();
+    let (code, verified) = verify(&h, &summary);
+    assert_eq!(code, Some(0), "{verified}");
+    h.ok("check", &[]);
+}
+
+/// `hvrsimclient verify` of a finished writer: (exit code, output).
+fn verify(h: &Hvr, summary: &Summary) -> (Option<i32>, String) {
+    h.client(&["verify", "--host", &h.vip(), "--acked-log", &summary.acked])
+}
+
+fn wait_for_log(h: &Hvr, node: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(line) = h.log(node).lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{node}'s log never said `{needle}`:\n{}",
+            h.log(node)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    bring_up(&h);
+    let log_before = h.log("bc2");
+
+    // bc1 holds the VIP: the VIP answers.
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(&refused, &format!("the VIP {} answers ping", h.vip()));
+    assert_eq!(
+        refused.outcome(
+            "Start | start the scheduler (replication to the other node)",
+            "bc2"
+        ),
+        "none"
+    );
+
+    // Only bc1's scheduler runs (its VIP is stopped with -t vip): the scheduler answers.
+    let vip_only = h.run_args("stop", &["node=bc1"], &["-t", "vip"]);
+    assert_eq!(vip_only.code(), Some(0), "{}", vip_only.dump());
+    assert!(!h.holds_vip("bc1") && h.scheduler_answers("bc1"));
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(&refused, "the other hub's scheduler answers at");
+
+    // Nothing changed on bc2.
+    assert_eq!(h.state("bc2").as_deref(), Some("STOP"));
+    assert!(!h.holds_vip("bc2") && !h.scheduler_answers("bc2"));
+    assert_eq!(
+        h.log("bc2"),
+        log_before,
+        "a refused start must not even log an action"
+    );
+}
+
+#[test]
+fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    bring_up(&h);
+    // bc2's listener is down: changes committed on bc1 cannot be integrated.
+    let (code, out) = h.hvr("bc2", "hvrremotelistener -k 4343");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = h.client(&[
+        "write",
+        "--host",
+        &h.vip(),
+        "--prefix",
+        "ft",
+        "--count",
+        "5",
+        "--interval-ms",
+        "5",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+
+    let stop = h.run("stop", &["node=bc1", "hvr_flush_timeout=1"]);
+    assert_eq!(stop.code(), Some(2), "{}", stop.dump());
+    let why = message_containing(&stop, "did not complete");
+    assert!(
+        why.contains("the flush did not complete within 1 s")
+            && why.contains("STOP was NOT written"),
+        "{why}"
+    );
+    assert_eq!(
+        h.state("bc1").as_deref(),
+        Some("START"),
+        "STOP must not be written"
+    );
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
+        .is_none());
+    assert!(
+        h.scheduler_answers("bc1"),
+        "the scheduler keeps running with its changes"
+    );
+    assert!(
+        h.log("bc1").contains("FAILED: the flush did not complete"),
+        "{}",
+        h.log("bc1")
+    );
+
+    // With the listener back, the same stop completes, and a second one changes nothing.
+    let (code, out) = h.hvr("bc2", "hvrremotelistener -d 4343");
+    assert_eq!(code, Some(0), "{out}");
+    h.ok("stop", &["node=bc1"]);
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
+        .is_some());
+    h.identical_within("bc1", "db1", "db2", Duration::from_secs(5))
+        .unwrap();
+    h.again_unchanged("stop", &["node=bc1"]);
+}
