@@ -230,12 +230,23 @@ mod tests {
         std::fs::write(&real, "old\n").unwrap();
         let link = dir.path().join("link.conf");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let kept = run(&Copy, json!({"content": "new\n", "dest": link, "force": false}), &Ctx::default());
+        let kept = run(
+            &Copy,
+            json!({"content": "new\n", "dest": link, "force": false}),
+            &Ctx::default(),
+        );
         assert_eq!(kept.status, Status::Ok);
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "old\n");
-        let r = run(&Copy, json!({"content": "new\n", "dest": link}), &Ctx::default());
+        let r = run(
+            &Copy,
+            json!({"content": "new\n", "dest": link}),
+            &Ctx::default(),
+        );
         assert!(r.is_changed());
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
         assert_eq!(r.data["dest"], real.to_str().unwrap());
     }
@@ -245,13 +256,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("sudoers");
         std::fs::write(&dest, "good\n").unwrap();
-        let r = run(&Copy, json!({"content": "bad\n", "dest": dest, "validate": "grep -q good %s"}), &Ctx::default());
+        let r = run(
+            &Copy,
+            json!({"content": "bad\n", "dest": dest, "validate": "grep -q good %s"}),
+            &Ctx::default(),
+        );
         assert!(r.is_failed());
         assert!(r.msg.unwrap().contains("validation"));
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "good\n");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary file left behind");
-        let r = run(&Copy, json!({"content": "good too\n", "dest": dest, "validate": "grep -q good %s"}), &Ctx::default());
+        let r = run(
+            &Copy,
+            json!({"content": "good too\n", "dest": dest, "validate": "grep -q good %s"}),
+            &Ctx::default(),
+        );
         assert!(r.is_changed());
     }
 

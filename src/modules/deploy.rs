@@ -255,6 +255,9 @@ mod tests {
         let mut in_check = deploy("/nonexistent-dir/x", b"a");
         in_check.check = true;
         let (result, _) = finish(in_check.step());
-        assert!(result.is_failed(), "check mode must fail like the real run: {result:?}");
+        assert!(
+            result.is_failed(),
+            "check mode must fail like the real run: {result:?}"
+        );
     }
 }

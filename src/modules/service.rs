@@ -345,7 +345,12 @@ esac
 
     #[test]
     fn the_script_checks_systemd_first_and_answers_are_read() {
-        let plan = Plan { name: "hvr".into(), state: Some("started".into()), enabled: None, daemon_reload: true };
+        let plan = Plan {
+            name: "hvr".into(),
+            state: Some("started".into()),
+            enabled: None,
+            daemon_reload: true,
+        };
         let script = plan.script("n", false, SYSTEMD_MARKER);
         let marker_check = script.find("/run/systemd/system").unwrap();
         assert!(marker_check < script.find("daemon-reload").unwrap());
@@ -364,8 +369,17 @@ esac
             stdout: String::new(),
             stderr: "Job for hvr.service failed.\n".into(),
         };
-        let failed = Answer::parse(&crate::transport::ExecOutput { stdout: "__baton_n fail start\n".into(), ..out }, "n");
-        assert_eq!(plan.interpret(&failed, "bc1").msg.as_deref(), Some("Unable to start service hvr: Job for hvr.service failed."));
+        let failed = Answer::parse(
+            &crate::transport::ExecOutput {
+                stdout: "__baton_n fail start\n".into(),
+                ..out
+            },
+            "n",
+        );
+        assert_eq!(
+            plan.interpret(&failed, "bc1").msg.as_deref(),
+            Some("Unable to start service hvr: Job for hvr.service failed.")
+        );
     }
 
     #[test]

@@ -168,9 +168,19 @@ mod tests {
         };
         let r = interpret(&Answer::parse(&out, "n"), "/etc");
         let s = &r.data["stat"];
-        assert_eq!((s["isdir"].clone(), s["mode"].clone(), s["nlink"].clone()), (json!(true), json!("0755"), json!(5)));
-        assert_eq!((s["readable"].clone(), s["writeable"].clone()), (json!(true), json!(false)));
-        let broken = crate::transport::ExecOutput { code: Some(0), stdout: "__baton_n stat 1 2\n__baton_n done 1\n".into(), stderr: String::new() };
+        assert_eq!(
+            (s["isdir"].clone(), s["mode"].clone(), s["nlink"].clone()),
+            (json!(true), json!("0755"), json!(5))
+        );
+        assert_eq!(
+            (s["readable"].clone(), s["writeable"].clone()),
+            (json!(true), json!(false))
+        );
+        let broken = crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: "__baton_n stat 1 2\n__baton_n done 1\n".into(),
+            stderr: String::new(),
+        };
         assert!(interpret(&Answer::parse(&broken, "n"), "/x").is_failed());
     }
 
