@@ -755,6 +755,11 @@ pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
         println!("note: not root on the host; skipping user crontab checks");
         return;
     }
+    let had_crontab = h
+        .run("command", json!({"cmd": "crontab -l"}), NORMAL)
+        .await
+        .rc
+        == Some(0);
     let dry = h.run("cron", job.clone(), CHECK).await;
     assert_status(&dry, Status::Changed, "crontab check mode");
     let listed = h
@@ -791,6 +796,10 @@ pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
         Status::Ok,
         "crontab entry removed again",
     );
+    if !had_crontab {
+        // Leave the host as we found it: no crontab rather than an empty one.
+        h.run("command", json!({"cmd": "crontab -r"}), NORMAL).await;
+    }
 }
 
 pub async fn wait_for_suite(h: &Harness<'_>, root: &Path) {
