@@ -740,7 +740,10 @@ pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
         )
         .await
         .rc == Some(0);
-    let name = format!("baton suite {}", std::process::id());
+    // The local tests run in parallel and share root's crontab.
+    static CRONTAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _serial = CRONTAB.lock().await;
+    let name = format!("baton suite {}", script::new_nonce());
     let job = json!({"name": name, "hour": "3", "minute": "0", "job": "/bin/true baton-suite"});
     if !has_crontab {
         let r = h.run("cron", job, NORMAL).await;
