@@ -347,7 +347,10 @@ pub fn modules(name: Option<&str>) -> i32 {
                 let hint = crate::error::did_you_mean(n, crate::modules::names())
                     .map(|h| format!("did you mean `{h}`? "))
                     .unwrap_or_default();
-                return report_error(InputError::plain(format!("no module named `{n}`")).with_help(format!("{hint}`baton modules` lists them")));
+                return report_error(
+                    InputError::plain(format!("no module named `{n}`"))
+                        .with_help(format!("{hint}`baton modules` lists them")),
+                );
             }
         },
         None => crate::modules::all().to_vec(),

@@ -20,7 +20,10 @@ pub fn is_root() -> bool {
 macro_rules! require_root {
     () => {
         if !$crate::lab_support::is_root() {
-            assert!(std::env::var_os("CI").is_none(), "lab tests need root, and CI must run them");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "lab tests need root, and CI must run them"
+            );
             eprintln!("skipping: baton lab tests need root");
             return;
         }
