@@ -158,9 +158,9 @@ impl<'a> Runner<'a> {
                 "FAILED"
             };
             let changed = if state.changed_tasks.is_empty() {
-                "nothing was changed on it before that".to_string()
+                format!("Nothing had been changed on {host} before that")
             } else {
-                format!("it had changed: {}", state.changed_tasks.join("; "))
+                format!("Changed on {host} before that: {}", state.changed_tasks.join("; "))
             };
             self.reporter.event(&Event::Stopped {
                 reason: format!(
