@@ -193,7 +193,7 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("it had changed: write marker"),
+        run.stdout.contains("Changed on n1 before that: write marker"),
         "{}",
         run.stdout
     );
