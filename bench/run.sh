@@ -39,7 +39,16 @@ MaxSessions 64
 MaxStartups 64
 UseDNS no
 CFG
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+# sshd runs commands through the user's login shell, and Debian's bash reads
+# ~/.bashrc even then; a developer's .bashrc (pyenv, nvm) adds 100+ ms to every
+# command and would be measured instead of baton. Hide it from this sshd only,
+# in a private mount namespace (the lab's nodes get a fresh /root for the same reason).
+home=$(getent passwd "$(id -un)" | cut -d: -f6)
+if [ -f "$home/.bashrc" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  unshare --mount --propagation private sh -c 'mount --bind /dev/null "$1/.bashrc" && exec /usr/sbin/sshd -D -e -f "$2"' sh "$home" "$work/sshd_config" 2>"$work/sshd.log" &
+else
+  /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+fi
 sshd_pid=$!
 echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

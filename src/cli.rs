@@ -39,6 +39,11 @@ pub enum Command {
     /// Run one module against hosts
     #[command(after_help = EXIT_CODES)]
     Adhoc(AdhocArgs),
+    /// List modules and their arguments (or one module's)
+    Modules {
+        /// A module name
+        name: Option<String>,
+    },
     /// A local lab of real SSH hosts in network namespaces (needs root)
     Lab {
         #[command(subcommand)]
@@ -188,6 +193,7 @@ pub fn main() -> i32 {
         Command::Inventory(args) => commands::inventory(args),
         Command::Ping(args) => commands::ping(args),
         Command::Adhoc(args) => commands::adhoc(args),
+        Command::Modules { name } => commands::modules(name.as_deref()),
         Command::Lab { command } => crate::lab::run(command),
     }
 }

@@ -4,6 +4,8 @@
 
 #[path = "support/lab.rs"]
 mod lab_support;
+#[path = "support/module_suite.rs"]
+mod suite;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -223,4 +225,36 @@ fn serial_one_runs_bc1_completely_before_bc2_starts() {
         bc1_end <= bc2_start,
         "bc1 ended at {bc1_end}, bc2 started at {bc2_start}"
     );
+}
+
+/// The whole module suite over SSH against a lab node. The test checks the
+/// node's files through `/proc/<node init>/root`, the node's own view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_suite_over_ssh_on_a_lab_node() {
+    require_root!();
+    let lab = Lab::running();
+    let state = lab.state();
+    let init = state["nodes"][0]["init"]["pid"]
+        .as_i64()
+        .expect("bc1 init pid");
+    suite::set_local_view(std::path::PathBuf::from(format!("/proc/{init}/root")));
+    suite::set_controller_address(lab.addr(1));
+    let mut spec = baton::transport::ConnectionSpec::local("bc1");
+    spec.kind = baton::transport::ConnectionKind::Ssh;
+    spec.address = lab.addr(11);
+    spec.user = Some("root".into());
+    spec.private_key = Some(lab.dir().join("id_ed25519"));
+    spec.known_hosts = Some(lab.dir().join("known_hosts"));
+    let conn = baton::transport::Connection::open(&spec)
+        .await
+        .expect("ssh to bc1");
+    let root = Path::new("/opt/module-suite");
+    conn.exec(&baton::transport::ExecRequest {
+        script: format!("mkdir -p {}", root.display()),
+        ..Default::default()
+    })
+    .await
+    .expect("mkdir on bc1");
+    suite::run_suite(&conn, root).await;
+    conn.close().await;
 }

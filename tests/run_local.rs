@@ -193,7 +193,8 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("it had changed: write marker"),
+        run.stdout
+            .contains("Changed on n1 before that: write marker"),
         "{}",
         run.stdout
     );
@@ -561,4 +562,15 @@ fn adhoc_and_ping_commands() {
     let run = t.baton(&["ping".into(), "-i".into(), "inventory.yml".into()]);
     run.assert_code(0);
     assert!(run.stdout.contains("n1") && run.stdout.contains("n2"));
+}
+
+#[test]
+fn templated_task_names_are_shown_rendered() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook("- hosts: nodes\n  gather_facts: false\n  vars:\n    node: bc2\n  tasks:\n    - name: Stop HVR on {{ node }}\n      command: /bin/true\n")
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("Stop HVR on bc2", "n1"), "changed");
 }

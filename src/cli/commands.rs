@@ -338,3 +338,48 @@ pub fn ping(args: PingArgs) -> i32 {
     let reporter = reporters(&args.connect, false, false, None);
     execute(&playbook, &inventory, &options, &reporter)
 }
+
+pub fn modules(name: Option<&str>) -> i32 {
+    let list: Vec<&'static dyn crate::modules::Module> = match name {
+        Some(n) => match crate::modules::find(n) {
+            Some(m) => vec![m],
+            None => {
+                let hint = crate::error::did_you_mean(n, crate::modules::names())
+                    .map(|h| format!("did you mean `{h}`? "))
+                    .unwrap_or_default();
+                return report_error(
+                    InputError::plain(format!("no module named `{n}`"))
+                        .with_help(format!("{hint}`baton modules` lists them")),
+                );
+            }
+        },
+        None => crate::modules::all().to_vec(),
+    };
+    for module in list {
+        let spec = module.spec();
+        println!("{}", spec.name);
+        if let Some(free) = spec.free_form {
+            println!("  (free-form text goes to `{free}`)");
+        }
+        if spec.any_args {
+            println!("  (any argument name: each becomes a variable)");
+        }
+        for arg in spec.args {
+            let mut line = format!("  {}", arg.name);
+            if arg.required {
+                line.push_str("  [required]");
+            }
+            if !arg.aliases.is_empty() {
+                line.push_str(&format!("  aliases: {}", arg.aliases.join(", ")));
+            }
+            if !arg.choices.is_empty() {
+                line.push_str(&format!("  one of: {}", arg.choices.join(" | ")));
+            }
+            println!("{line}");
+        }
+        for group in spec.one_of {
+            println!("  exactly one of: {}", group.join(", "));
+        }
+    }
+    exit_code::OK
+}

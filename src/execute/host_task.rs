@@ -564,11 +564,15 @@ async fn run_steps(
                 return Ok(result);
             }
             Step::Remote { script, interpret } => {
-                let connection = shared
-                    .connections
-                    .get(&job.target)
-                    .await
-                    .map_err(|e| unreachable_or_failed(&job.target, e))?;
+                let connection = match shared.connections.get(&job.target).await {
+                    Ok(connection) => connection,
+                    Err(e) => {
+                        // Try afresh next time: a host kept in play by
+                        // ignore_unreachable may come back.
+                        shared.connections.forget(&job.target.host_name);
+                        return Err(unreachable_or_failed(&job.target, e));
+                    }
+                };
                 let request = ExecRequest {
                     script: if env.is_empty() {
                         script

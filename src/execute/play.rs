@@ -158,9 +158,12 @@ impl<'a> Runner<'a> {
                 "FAILED"
             };
             let changed = if state.changed_tasks.is_empty() {
-                "nothing was changed on it before that".to_string()
+                format!("Nothing had been changed on {host} before that")
             } else {
-                format!("it had changed: {}", state.changed_tasks.join("; "))
+                format!(
+                    "Changed on {host} before that: {}",
+                    state.changed_tasks.join("; ")
+                )
             };
             self.reporter.event(&Event::Stopped {
                 reason: format!(
@@ -648,7 +651,7 @@ impl<'a> Runner<'a> {
         if active.is_empty() {
             return Flow::Continue;
         }
-        let info = Self::task_info(scope, task, is_handler);
+        let mut info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
             return self.run_meta(scope, task, *meta, &active, &info).await;
         }
@@ -658,10 +661,6 @@ impl<'a> Runner<'a> {
         } else {
             active.clone()
         };
-        self.reporter.event(&Event::TaskStart {
-            task: info.clone(),
-            hosts: targets.clone(),
-        });
         let started = Instant::now();
         let hostvars = self.hostvars();
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
@@ -671,6 +670,23 @@ impl<'a> Runner<'a> {
                     .map_err(|e| (host.clone(), e)),
             );
         }
+        // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
+        // first host's variables, as Ansible does; if it cannot be, as written.
+        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+            if let Some(text) = name
+                .as_str()
+                .filter(|t| crate::plan::template::is_template(t))
+            {
+                let vars = Value::Object(job.vars.clone());
+                if let Ok(rendered) = self.templater.render_str(text, &vars, &name.origin) {
+                    info.name = rendered;
+                }
+            }
+        }
+        self.reporter.event(&Event::TaskStart {
+            task: info.clone(),
+            hosts: targets.clone(),
+        });
         let outcomes = {
             let shared = self.shared(&info);
             let semaphore = Semaphore::new(self.options.forks.max(1));

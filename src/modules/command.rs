@@ -564,6 +564,50 @@ mod tests {
     }
 
     #[test]
+    fn output_after_the_run_marker_is_the_programs_own() {
+        let run = Run {
+            program: Program::Argv(vec!["x".into()]),
+            module: "command",
+            chdir: None,
+            creates: None,
+            removes: None,
+            stdin: None,
+            strip_empty_ends: false,
+            check: false,
+            nonce: "n".into(),
+        };
+        let script = run.script();
+        assert!(
+            script.ends_with("_b run 1\nexec x </dev/null\n"),
+            "{script}"
+        );
+        let out = ExecOutput {
+            code: Some(1),
+            stdout: "__baton_n run 1\n__baton_forged run 1\nno newline".into(),
+            stderr: "e\n".into(),
+        };
+        let r = run.interpret(&out, Instant::now());
+        assert_eq!(
+            r.stdout.as_deref(),
+            Some("__baton_forged run 1\nno newline")
+        );
+        assert_eq!(
+            (r.status, r.rc, r.stderr.as_deref()),
+            (Status::Failed, Some(1), Some("e\n"))
+        );
+        let killed = ExecOutput {
+            code: None,
+            stdout: "__baton_n run 1\n".into(),
+            stderr: String::new(),
+        };
+        assert!(run
+            .interpret(&killed, Instant::now())
+            .msg
+            .unwrap()
+            .contains("killed by a signal"));
+    }
+
+    #[test]
     fn glob_words_quote_everything_but_glob_characters() {
         assert_eq!(glob_word("/var/run/*.pid"), "/var/run/*.pid");
         assert_eq!(glob_word("/a b/*"), "'/a b/'*");

@@ -203,6 +203,78 @@ mod tests {
     }
 
     #[test]
+    fn nasty_names_and_content_survive_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("it's $(here) `x`");
+        std::fs::create_dir(&sub).unwrap();
+        let dest = sub.join("-n a\\b*");
+        let content = "it's $(rm -rf /) `id` \\n %s\n\twith\r\nCRLF and \u{e9}";
+        let args = json!({"content": content, "dest": dest});
+        assert!(run(&Copy, args.clone(), &Ctx::default()).is_changed());
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), content);
+        assert_eq!(run(&Copy, args, &Ctx::default()).status, Status::Ok);
+        let binary: Vec<u8> = (0..=255).collect();
+        let bin_dest = sub.join("bin");
+        let ctx = Ctx::default();
+        let src = dir.path().join("blob");
+        std::fs::write(&src, &binary).unwrap();
+        let r = run(&Copy, json!({"src": src, "dest": bin_dest}), &ctx);
+        assert!(r.is_changed(), "{r:?}");
+        assert_eq!(std::fs::read(&bin_dest).unwrap(), binary);
+    }
+
+    #[test]
+    fn a_symlinked_dest_is_written_through_and_force_no_keeps_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        std::fs::write(&real, "old\n").unwrap();
+        let link = dir.path().join("link.conf");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let kept = run(
+            &Copy,
+            json!({"content": "new\n", "dest": link, "force": false}),
+            &Ctx::default(),
+        );
+        assert_eq!(kept.status, Status::Ok);
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "old\n");
+        let r = run(
+            &Copy,
+            json!({"content": "new\n", "dest": link}),
+            &Ctx::default(),
+        );
+        assert!(r.is_changed());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
+        assert_eq!(r.data["dest"], real.to_str().unwrap());
+    }
+
+    #[test]
+    fn validate_failure_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("sudoers");
+        std::fs::write(&dest, "good\n").unwrap();
+        let r = run(
+            &Copy,
+            json!({"content": "bad\n", "dest": dest, "validate": "grep -q good %s"}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed());
+        assert!(r.msg.unwrap().contains("validation"));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "good\n");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temporary file left behind");
+        let r = run(
+            &Copy,
+            json!({"content": "good too\n", "dest": dest, "validate": "grep -q good %s"}),
+            &Ctx::default(),
+        );
+        assert!(r.is_changed());
+    }
+
+    #[test]
     fn content_and_src_together_or_neither_are_refused() {
         let err = prepare_error(&Copy, json!({"content": "a", "src": "b", "dest": "/x"}));
         assert!(err.contains("not both"), "{err}");

@@ -505,6 +505,18 @@ mod tests {
     }
 
     #[test]
+    fn special_times_and_disabled_jobs_are_written_like_ansible() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        let args = json!({"name": "boot", "special_time": "reboot", "job": "/bin/up", "user": "hvr", "cron_file": f, "disabled": true});
+        assert!(run(&Cron, args, &Ctx::default()).is_changed());
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "#Ansible: boot\n#@reboot hvr /bin/up\n"
+        );
+    }
+
+    #[test]
     fn a_hand_made_copy_of_the_job_is_adopted_not_duplicated() {
         let add = change("0 2 * * * /bin/backup", true);
         let out = add.apply("0 2 * * * /bin/backup\n").unwrap().unwrap();

@@ -55,7 +55,7 @@ impl Deploy {
         let mut s = prelude(&self.nonce);
         s.push_str(FILE_LIB);
         s.push_str(&format!(
-            "_ck={} _e=0 _ac=0 _bk={} _vf=0\n",
+            "_ck={} _e=0 _ac=0 _bk={} _vf=0 _mk=0\n",
             u8::from(self.check),
             u8::from(self.backup)
         ));
@@ -68,7 +68,7 @@ impl Deploy {
             // `dest: /some/dir/` names a directory, created when missing.
             let dir = if dir.is_empty() { "/" } else { dir };
             s.push_str(&format!(
-                "_d={}\n[ -d \"$_d\" ] || [ \"$_ck\" = 1 ] || mkdir -p -- \"$_d\" || _fail mkdir\n_d=\"${{_d%/}}\"/{}\n",
+                "_d={}\n[ -d \"$_d\" ] || _mk=1\n[ \"$_mk\" = 0 ] || [ \"$_ck\" = 1 ] || mkdir -p -- \"$_d\" || _fail mkdir\n_d=\"${{_d%/}}\"/{}\n",
                 script::quote(dir),
                 name.as_deref().unwrap_or("''"),
             ));
@@ -94,6 +94,8 @@ else
   _h=
 fi
 _b exists "$_e"
+# Check mode must fail where the real run would: no directory to write into.
+if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || _fail nodir ;; esac; fi
 "#,
         );
         let want = fileops::sha256_hex(&self.content);
@@ -249,6 +251,13 @@ mod tests {
                 .unwrap()
                 .contains("destination directory of /nonexistent-dir/x does not exist"),
             "{result:?}"
+        );
+        let mut in_check = deploy("/nonexistent-dir/x", b"a");
+        in_check.check = true;
+        let (result, _) = finish(in_check.step());
+        assert!(
+            result.is_failed(),
+            "check mode must fail like the real run: {result:?}"
         );
     }
 }

@@ -222,6 +222,39 @@ mod tests {
     }
 
     #[test]
+    fn mode_alone_changes_in_one_trip_and_check_mode_leaves_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, "a=1\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let args = json!({"path": p, "line": "a=1", "mode": "0600"});
+        let dry = run(
+            &LineInFile,
+            args.clone(),
+            &Ctx {
+                check: true,
+                ..Ctx::default()
+            },
+        );
+        assert_eq!(dry.status, Status::Changed);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        let r = run(&LineInFile, args.clone(), &Ctx::default());
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("ownership, perms or SE linux context changed")
+        );
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(run(&LineInFile, args, &Ctx::default()).status, Status::Ok);
+    }
+
+    #[test]
     fn absent_counts_removed_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");

@@ -73,8 +73,7 @@ _b path "$_d"
 if [ -e "$_d" ]; then
   [ ! -d "$_d" ] || _fail isdir
   [ -r "$_d" ] || _fail read
-  _stat "$_d" || _fail stat
-  _attrs "$_d" {}
+  if [ -n "$_mo$_ow$_gr" ]; then _stat "$_d" || _fail stat; _attrs "$_d" {}; fi
   _b exists 1; _b attrs "$_ac"
   _b begin content; base64 < "$_d"; _b end content
 else

@@ -344,6 +344,45 @@ esac
     }
 
     #[test]
+    fn the_script_checks_systemd_first_and_answers_are_read() {
+        let plan = Plan {
+            name: "hvr".into(),
+            state: Some("started".into()),
+            enabled: None,
+            daemon_reload: true,
+        };
+        let script = plan.script("n", false, SYSTEMD_MARKER);
+        let marker_check = script.find("/run/systemd/system").unwrap();
+        assert!(marker_check < script.find("daemon-reload").unwrap());
+        let out = crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: "__baton_n pid1 bash\n__baton_n fail nosystemd\n".into(),
+            stderr: String::new(),
+        };
+        let r = plan.interpret(&Answer::parse(&out, "n"), "bc1");
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("bc1 does not run systemd (PID 1 is `bash`, and /run/systemd/system is missing); baton's service module manages systemd units only")
+        );
+        let out = crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: String::new(),
+            stderr: "Job for hvr.service failed.\n".into(),
+        };
+        let failed = Answer::parse(
+            &crate::transport::ExecOutput {
+                stdout: "__baton_n fail start\n".into(),
+                ..out
+            },
+            "n",
+        );
+        assert_eq!(
+            plan.interpret(&failed, "bc1").msg.as_deref(),
+            Some("Unable to start service hvr: Job for hvr.service failed.")
+        );
+    }
+
+    #[test]
     fn something_to_do_is_required() {
         assert!(prepare_error(&Service, json!({"name": "hvr"})).contains("at least one"));
     }

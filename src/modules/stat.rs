@@ -160,6 +160,31 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn parses_a_canned_answer() {
+        let out = crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: "__baton_n stat 41ed 0 0 root root 4096 1 2 3 42 2049 5\n__baton_n access rx\n__baton_n done 1\n".into(),
+            stderr: String::new(),
+        };
+        let r = interpret(&Answer::parse(&out, "n"), "/etc");
+        let s = &r.data["stat"];
+        assert_eq!(
+            (s["isdir"].clone(), s["mode"].clone(), s["nlink"].clone()),
+            (json!(true), json!("0755"), json!(5))
+        );
+        assert_eq!(
+            (s["readable"].clone(), s["writeable"].clone()),
+            (json!(true), json!(false))
+        );
+        let broken = crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: "__baton_n stat 1 2\n__baton_n done 1\n".into(),
+            stderr: String::new(),
+        };
+        assert!(interpret(&Answer::parse(&broken, "n"), "/x").is_failed());
+    }
+
+    #[test]
     fn describes_files_links_and_missing_paths() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("f");

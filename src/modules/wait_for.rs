@@ -424,6 +424,41 @@ mod tests {
     }
 
     #[test]
+    fn delay_comes_first_and_search_regex_reads_from_the_port() {
+        let started = Instant::now();
+        let r = run(
+            &WaitFor,
+            json!({"path": "/", "delay": 0.3}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            use std::io::Write;
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().unwrap();
+                let _ = s.write_all(b"HVR listener 6.1 ready\n");
+            }
+        });
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "search_regex": "ready$", "timeout": 5}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "search_regex": "^never", "timeout": 0.5, "sleep": 1, "connect_timeout": 0.3}),
+            &Ctx::default(),
+        );
+        assert!(r.msg.unwrap().contains("search string ^never"));
+        server.join().unwrap();
+    }
+
+    #[test]
     fn arguments_are_checked() {
         assert!(prepare_error(&WaitFor, json!({"port": 1, "path": "/x"})).contains("not both"));
         assert!(prepare_error(&WaitFor, json!({"port": 70000})).contains("`port`"));

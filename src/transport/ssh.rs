@@ -15,8 +15,10 @@
 
 mod client_config;
 mod diagnose;
+mod worker;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
@@ -26,6 +28,15 @@ use super::{
     command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError,
 };
 use client_config::Keepalive;
+use worker::{Worker, WorkerError};
+
+/// The state of a host's persistent shell.
+enum WorkerSlot {
+    NotStarted,
+    Running(Box<Worker>),
+    /// It could not start or broke; every task uses its own session.
+    Unavailable,
+}
 
 /// After a timeout, coreutils `timeout` sends TERM; this long later, KILL.
 const KILL_AFTER_SECS: u64 = 2;
@@ -38,9 +49,11 @@ const BACKSTOP_SLACK: Duration = Duration::from_secs(3);
 const MAX_CONTROL_ROOT_LEN: usize = 40;
 
 pub struct SshConnection {
-    // Declared first so it is dropped first: the master must be told to exit
-    // while its socket still exists, before `private_dir` is removed.
-    session: Session,
+    /// The persistent shell, started on first use; `None` inside once it failed.
+    worker: tokio::sync::Mutex<WorkerSlot>,
+    // Declared before the directory so it is dropped first: the master must be
+    // told to exit while its socket still exists, before `private_dir` is removed.
+    session: Arc<Session>,
     /// The master's log (`ssh -E`), and how much of it was written while connecting.
     log: PathBuf,
     log_len_at_connect: u64,
@@ -105,15 +118,27 @@ impl SshConnection {
         let log = session.control_socket().with_file_name("log");
         let log_len_at_connect = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         Ok(SshConnection {
-            session,
+            worker: tokio::sync::Mutex::new(WorkerSlot::NotStarted),
+            session: Arc::new(session),
             log,
             log_len_at_connect,
             private_dir,
         })
     }
 
-    /// Run one script in a new session over the master connection. Many may run at once.
+    /// Run one script. The usual task goes through the host's persistent
+    /// worker shell; a script with become or a timeout, a large one, or one
+    /// that arrives while the worker is busy runs in a new session over the
+    /// master connection (many of those may run at once).
     pub async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput, TransportError> {
+        if request.become_user.is_none() && request.timeout.is_none() && !request.script_on_stdin()
+        {
+            if let Ok(mut slot) = self.worker.try_lock() {
+                if let Some(result) = self.exec_in_worker(&mut slot, &request.script).await {
+                    return result;
+                }
+            }
+        }
         let command = remote_command(request);
         let stdin = if request.script_on_stdin() {
             request.script.as_str()
@@ -142,12 +167,17 @@ impl SshConnection {
     /// Tell the master to exit, then remove the private directory.
     pub async fn close(self) {
         let SshConnection {
+            worker,
             session,
             private_dir,
             ..
         } = self;
+        // The worker's channel holds a reference to the session: end it first.
+        drop(worker);
         // A master that is already gone has nothing left to close.
-        let _ = session.close().await;
+        if let Ok(session) = Arc::try_unwrap(session) {
+            let _ = session.close().await;
+        }
         let _ = private_dir.close();
     }
 
@@ -211,6 +241,38 @@ impl SshConnection {
 
     /// Whether the master still answers. A master that just lost its link may
     /// need a moment to exit, so a live answer is checked once more.
+    /// `None`: the worker cannot be used (it could not start); run another way.
+    async fn exec_in_worker(
+        &self,
+        slot: &mut WorkerSlot,
+        script: &str,
+    ) -> Option<Result<ExecOutput, TransportError>> {
+        if matches!(slot, WorkerSlot::NotStarted) {
+            *slot = match Worker::start(&self.session).await {
+                Ok(worker) => WorkerSlot::Running(Box::new(worker)),
+                Err(_) => WorkerSlot::Unavailable,
+            };
+        }
+        let WorkerSlot::Running(worker) = slot else {
+            return None;
+        };
+        match worker.run(script).await {
+            Ok(output) => Some(Ok(output)),
+            Err(WorkerError::NotSent) => {
+                *slot = WorkerSlot::Unavailable;
+                None
+            }
+            Err(WorkerError::Broken(why)) => {
+                *slot = WorkerSlot::Unavailable;
+                Some(Err(if self.master_alive().await {
+                    TransportError::Other(format!("the remote shell ended while running the task ({why}); the task may have run in part"))
+                } else {
+                    self.lost()
+                }))
+            }
+        }
+    }
+
     async fn master_alive(&self) -> bool {
         if self.session.check().await.is_err() {
             return false;

@@ -1,0 +1,213 @@
+//! A persistent shell per host: one long-lived channel over the master that
+//! runs scripts one after the other.
+//!
+//! A new SSH session per task costs the server a fork, a login shell and its
+//! start-up files (a few milliseconds, more with a heavy `.bashrc`). The
+//! worker pays that once; each task then costs a `dd` to read the script and
+//! an `sh` to run it. Requests are framed as `ID LENGTH\n` followed by the
+//! script; the answer is the script's own stdout and stderr, each followed by
+//! a marker line carrying the ID (and, on stdout, the exit code). The ID is a
+//! fresh random nonce per request, so no output can forge a marker.
+
+use std::sync::Arc;
+
+use openssh::{Child, ChildStderr, ChildStdin, ChildStdout, Session, Stdio};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::transport::ExecOutput;
+
+/// The worker loop. Each script runs as `sh -c SCRIPT`, exactly as in its own
+/// session: its `exit`, `cd`, variables and `$$` are its own, and stdin is
+/// /dev/null as for any task.
+const WORKER_SCRIPT: &str = r#"while IFS=' ' read -r id len; do
+  script=$(dd iflag=fullblock bs="$len" count=1 2>/dev/null)
+  sh -c "$script" </dev/null
+  rc=$?
+  printf '\n\036%s %s\n' "$id" "$rc"
+  printf '\n\036%s\n' "$id" >&2
+done"#;
+
+pub struct Worker {
+    // Declared first: dropped (and so closed) before the session it borrows.
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    _child: Child<Arc<Session>>,
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+/// Why a request through the worker did not produce an answer.
+pub enum WorkerError {
+    /// Nothing was sent: the caller can run the script another way.
+    NotSent,
+    /// The channel broke after the script was sent; it may have run in part.
+    Broken(String),
+}
+
+impl Worker {
+    pub async fn start(session: &Arc<Session>) -> Result<Worker, String> {
+        let mut child = Session::to_raw_command(
+            Arc::clone(session),
+            format!("sh -c {}", crate::modules::script::quote(WORKER_SCRIPT)),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .await
+        .map_err(|e| e.to_string())?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            child.stdin().take(),
+            child.stdout().take(),
+            child.stderr().take(),
+        ) else {
+            return Err("the worker channel has no pipes".into());
+        };
+        Ok(Worker {
+            stdin,
+            stdout,
+            stderr,
+            _child: child,
+            out: Vec::new(),
+            err: Vec::new(),
+        })
+    }
+
+    pub async fn run(&mut self, script: &str) -> Result<ExecOutput, WorkerError> {
+        if script.is_empty() {
+            return Ok(ExecOutput {
+                code: Some(0),
+                ..ExecOutput::default()
+            });
+        }
+        let id = crate::modules::script::new_nonce();
+        let mut request = format!("{id} {}\n", script.len()).into_bytes();
+        request.extend_from_slice(script.as_bytes());
+        if let Err(e) = self.stdin.write_all(&request).await {
+            let _ = e;
+            return Err(WorkerError::NotSent);
+        }
+        if let Err(e) = self.stdin.flush().await {
+            return Err(WorkerError::Broken(e.to_string()));
+        }
+        let out_marker = format!("\n\x1e{id} ").into_bytes();
+        let err_marker = format!("\n\x1e{id}\n").into_bytes();
+        let mut answer: Option<(usize, usize, i32)> = None;
+        let mut err_end: Option<usize> = None;
+        let mut chunk = vec![0u8; 16 * 1024];
+        let mut chunk2 = vec![0u8; 16 * 1024];
+        while answer.is_none() || err_end.is_none() {
+            tokio::select! {
+                n = self.stdout.read(&mut chunk), if answer.is_none() => {
+                    let n = n.map_err(|e| WorkerError::Broken(e.to_string()))?;
+                    if n == 0 {
+                        return Err(WorkerError::Broken("the worker's stdout closed".into()));
+                    }
+                    self.out.extend_from_slice(&chunk[..n]);
+                    answer = find_answer(&self.out, &out_marker);
+                }
+                n = self.stderr.read(&mut chunk2), if err_end.is_none() => {
+                    let n = n.map_err(|e| WorkerError::Broken(e.to_string()))?;
+                    if n == 0 {
+                        return Err(WorkerError::Broken("the worker's stderr closed".into()));
+                    }
+                    self.err.extend_from_slice(&chunk2[..n]);
+                    err_end = find(&self.err, &err_marker);
+                }
+            }
+        }
+        let (out_end, line_end, code) = answer.unwrap_or_default();
+        let err_at = err_end.unwrap_or_default();
+        let stdout = String::from_utf8_lossy(&self.out[..out_end]).into_owned();
+        let stderr = String::from_utf8_lossy(&self.err[..err_at]).into_owned();
+        self.out.drain(..line_end);
+        self.err.drain(..err_at + err_marker.len());
+        Ok(ExecOutput {
+            // Like a shell reporting a killed command: 128+N means signal N.
+            code: if code > 128 && code < 128 + 65 {
+                None
+            } else {
+                Some(code)
+            },
+            stdout,
+            stderr,
+        })
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Where the output ends, where the marker line ends, and the exit code.
+fn find_answer(buffer: &[u8], marker: &[u8]) -> Option<(usize, usize, i32)> {
+    let at = find(buffer, marker)?;
+    let rest = &buffer[at + marker.len()..];
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    let code = std::str::from_utf8(&rest[..newline])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((at, at + marker.len() + newline + 1, code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_split_at_the_marker_with_its_newline_removed() {
+        let buf = b"hello\n\n\x1eabc 3\nrest";
+        assert_eq!(find_answer(buf, b"\n\x1eabc "), Some((6, 14, 3)));
+        let no_newline = b"hi\n\x1eabc 0\n";
+        assert_eq!(find_answer(no_newline, b"\n\x1eabc "), Some((2, 10, 0)));
+        assert_eq!(find_answer(b"partial\n\x1eabc 1", b"\n\x1eabc "), None);
+        assert_eq!(find_answer(b"\n\x1exyz 0\n", b"\n\x1eabc "), None);
+    }
+
+    #[tokio::test]
+    async fn the_worker_loop_frames_scripts_in_a_real_shell() {
+        // Drive WORKER_SCRIPT with a local sh through the same framing.
+        use std::process::Stdio as S;
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(WORKER_SCRIPT)
+            .stdin(S::piped())
+            .stdout(S::piped())
+            .stderr(S::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for (id, script) in [
+            ("a1", "echo out; echo err >&2; exit 3"),
+            ("b2", "printf 'no newline'; cd /; x=1"),
+            ("c3", "echo $x; pwd; read y || echo empty"),
+        ] {
+            stdin
+                .write_all(format!("{id} {}\n{script}", script.len()).as_bytes())
+                .await
+                .unwrap();
+        }
+        drop(stdin);
+        let out = child.wait_with_output().await.unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            find_answer(stdout.as_bytes(), b"\n\x1ea1 ").map(|a| (a.0, a.2)),
+            Some((4, 3))
+        );
+        assert!(stdout.contains("no newline\n\x1eb2 0\n"));
+        // Each script runs in its own shell: no variable or directory leaks.
+        let after_b2 = &stdout[stdout.find("\x1eb2 0\n").unwrap() + 6..];
+        assert!(
+            after_b2.starts_with(&format!(
+                "\n{}\nempty\n",
+                std::env::current_dir().unwrap().display()
+            )),
+            "{after_b2:?}"
+        );
+        assert!(stderr.starts_with("err\n\n\x1ea1\n"));
+    }
+}

@@ -1,0 +1,105 @@
+//! The module suite over every transport: local, a loopback sshd, and (in
+//! tests/lab_e2e.rs) a lab node. The suite itself is tests/support/module_suite.rs.
+
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/module_suite.rs"]
+mod suite;
+
+use std::time::{Duration, Instant};
+
+use baton::transport::{Connection, ConnectionSpec};
+use serde_json::{json, Value};
+use suite::*;
+
+async fn local() -> Connection {
+    Connection::open(&ConnectionSpec::local("localhost"))
+        .await
+        .expect("local connection")
+}
+
+macro_rules! local_test {
+    ($name:ident, $suite:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            let conn = local().await;
+            let root = tempfile::tempdir().unwrap();
+            $suite(&Harness::new(&conn), root.path()).await;
+        }
+    };
+}
+
+local_test!(local_command, command_suite);
+local_test!(local_shell_and_raw, shell_suite);
+local_test!(local_copy, copy_suite);
+local_test!(local_template, template_suite);
+local_test!(local_file, file_suite);
+local_test!(local_lineinfile, lineinfile_suite);
+local_test!(local_blockinfile, blockinfile_suite);
+local_test!(local_cron, cron_suite);
+local_test!(local_wait_for, wait_for_suite);
+local_test!(local_stat, stat_suite);
+local_test!(local_controller_modules, controller_modules_suite);
+local_test!(local_service, service_suite);
+
+/// The whole suite in one go, as an SSH run will call it.
+#[tokio::test]
+async fn local_full_suite() {
+    let conn = local().await;
+    let root = tempfile::tempdir().unwrap();
+    run_suite(&conn, root.path()).await;
+}
+
+/// Milliseconds per task for the common modules once nothing changes (the
+/// steady state of a re-run); printed for the record, bounded loosely so a
+/// pathological slowdown fails.
+#[tokio::test]
+async fn local_steady_state_timings() {
+    let conn = local().await;
+    let root = tempfile::tempdir().unwrap();
+    let h = Harness::new(&conn);
+    let conf = p(root.path(), "t.conf");
+    let tasks: Vec<(&str, Value)> = vec![
+        ("command", json!({"cmd": "true"})),
+        (
+            "file",
+            json!({"path": p(root.path(), "d"), "state": "directory", "mode": "0755"}),
+        ),
+        (
+            "copy",
+            json!({"content": "x=1\n", "dest": conf, "mode": "0644"}),
+        ),
+        ("lineinfile", json!({"path": conf, "line": "x=1"})),
+    ];
+    for (module, args) in &tasks {
+        h.run(module, args.clone(), NORMAL).await;
+    }
+    const ROUNDS: u32 = 20;
+    for (module, args) in &tasks {
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            h.run(module, args.clone(), NORMAL).await;
+        }
+        let per_task = started.elapsed() / ROUNDS;
+        println!(
+            "{module}: {:.2} ms per task (local, steady state)",
+            per_task.as_secs_f64() * 1000.0
+        );
+        assert!(
+            per_task < Duration::from_millis(200),
+            "{module} took {per_task:?} per task"
+        );
+    }
+}
+
+/// The whole suite over SSH to a real sshd on 127.0.0.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_full_suite() {
+    let server = sshd::TestSshd::start();
+    let conn = Connection::open(&server.spec("loopback"))
+        .await
+        .expect("ssh connection");
+    let root = tempfile::tempdir().unwrap();
+    run_suite(&conn, root.path()).await;
+    conn.close().await;
+}
