@@ -74,7 +74,8 @@ stop_writer() {
     wait "$writer_pid" || true
     writer_pid=
     echo "    client: $(cat "$work/$1.summary")"
-    echo "    client: $(client verify --host "$vip" --acked-log "$work/$1.acked" | head -n 1)"
+    client verify --host "$vip" --acked-log "$work/$1.acked" > "$work/$1.verify" || true
+    echo "    client: $(head -n 1 "$work/$1.verify")"
 }
 
 phase "lab up: bc1 and bc2 (own sshd, own /etc /opt /var), a client netns, VIP $vip"
