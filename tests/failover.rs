@@ -217,7 +217,7 @@ fn the_whole_life_of_a_bc_pair() {
     assert!(out.status.success(), "{}", describe(&out));
 
     // 6. Failover to bc2, fencing bc1 (a power-off: the lab's crash).
-    let fence = serde_json::json!({"hvr_fence_command": format!("{BATON} lab crash bc1 --dir {}", lab.dir().display())}).to_string();
+    let fence = serde_json::json!({"hvr_fence_command": format!("{BATON} lab crash \"$HVR_FENCE_NODE\" --dir {}", lab.dir().display())}).to_string();
     let failover = h.ok("failover", &["to=bc2", &fence]);
     let phantom = message_containing(&failover, "phantom changes");
     assert!(
@@ -375,6 +375,18 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     bring_up(&h);
     let log_before = h.log("bc2");
 
+    // A dry run of the switchover passes its pre-flight and changes nothing.
+    let dry = h.run_args("switchover", &["from=bc1", "to=bc2"], &["--check"]);
+    assert_eq!(dry.code(), Some(0), "{}", dry.dump());
+    assert_eq!(dry.changed(), 0, "{:?}", dry.changes());
+    assert!(
+        dry.messages()
+            .contains("check mode: the switchover pre-flight passed"),
+        "{}",
+        dry.messages()
+    );
+    assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+
     // bc1 holds the VIP: the VIP answers.
     let refused = h.run("start", &["node=bc2"]);
     assert_refused(&refused, &format!("the VIP {} answers ping", h.vip()));
@@ -462,4 +474,109 @@ fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
     h.identical_within("bc1", "db1", "db2", Duration::from_secs(5))
         .unwrap();
     h.again_unchanged("stop", &["node=bc1"]);
+}
+
+/// Without a lab: every playbook loads against the example inventory, and
+/// start/stop map the seed's -r and -v options to the tags `replication` and `vip`.
+#[test]
+fn playbooks_load_and_map_r_and_v_to_tags() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory = repo.join("inventory/bc-pair.example.yml");
+    let baton = |args: &[&str]| {
+        let out = std::process::Command::new(BATON)
+            .current_dir(repo)
+            .arg("run")
+            .args(args)
+            .arg("-i")
+            .arg(&inventory)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", describe(&out));
+        text(&out.stdout)
+    };
+    for name in [
+        "install",
+        "vip",
+        "boot-config",
+        "start",
+        "stop",
+        "switchover",
+        "failover",
+        "recover",
+        "check",
+    ] {
+        let out = baton(&[name, "--syntax-check"]);
+        assert!(out.contains("syntax OK"), "{name}: {out}");
+    }
+    let listed = |playbook: &str, tag: &str| -> Vec<String> {
+        baton(&[playbook, "--list-tasks", "-t", tag, "-e", "node=dbnode-a"])
+            .lines()
+            .filter(|l| l.contains("TAGS:"))
+            .map(|l| l.trim().split("  (").next().unwrap().to_string())
+            .collect()
+    };
+    // -v (tag vip): the VIP probe and the VIP; not the scheduler.
+    let vip = listed("start", "vip");
+    assert!(
+        vip.iter()
+            .any(|t| t == "Pre-flight | the VIP must not answer (no other node serves it)"),
+        "{vip:?}"
+    );
+    assert!(
+        vip.iter()
+            .any(|t| t == "Start | add the VIP and announce it by gratuitous ARP"),
+        "{vip:?}"
+    );
+    assert!(!vip.iter().any(|t| t.contains("scheduler")), "{vip:?}");
+    assert!(
+        vip.iter()
+            .any(|t| t == "Command line | the node names are members of the BC group"),
+        "{vip:?}"
+    );
+    // -r (tag replication): the scheduler probe and the scheduler; never the VIP.
+    let replication = listed("start", "replication");
+    assert!(
+        replication
+            .iter()
+            .any(|t| t == "Pre-flight | the other hub's scheduler must not answer"),
+        "{replication:?}"
+    );
+    assert!(
+        replication
+            .iter()
+            .any(|t| t == "Start | start the scheduler (replication to the other node)"),
+        "{replication:?}"
+    );
+    assert!(
+        !replication.iter().any(|t| t.contains("VIP")),
+        "{replication:?}"
+    );
+    let stop_r = listed("stop", "replication");
+    assert!(
+        stop_r
+            .iter()
+            .any(|t| t == "Stop | flush replication, then stop the scheduler"),
+        "{stop_r:?}"
+    );
+    assert!(
+        !stop_r.iter().any(|t| t == "Stop | remove the VIP"),
+        "{stop_r:?}"
+    );
+    let stop_v = listed("stop", "vip");
+    assert!(
+        stop_v.iter().any(|t| t == "Stop | remove the VIP"),
+        "{stop_v:?}"
+    );
+    assert!(
+        !stop_v
+            .iter()
+            .any(|t| t.contains("communication server") || t.contains("flush replication")),
+        "{stop_v:?}"
+    );
+    for both in [&stop_r, &stop_v] {
+        assert!(
+            both.iter().any(|t| t == "Stop | record STOP and stop_done"),
+            "{both:?}"
+        );
+    }
 }
