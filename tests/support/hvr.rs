@@ -33,7 +33,9 @@ pub struct Dist {
 pub fn dist() -> &'static Dist {
     static DIST: OnceLock<Dist> = OnceLock::new();
     DIST.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("baton-failover-dist-{}", std::process::id()));
+        // Under cargo's per-target scratch directory, one per test process
+        // (nextest runs each test in its own process).
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("failover-dist-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).unwrap();
         let built = Command::new(repo().join("sim/package.sh"))
