@@ -7,7 +7,7 @@
 #   3. start bc1                 a client starts writing rows through the VIP
 #   4. check                     the status table
 #   5. switchover bc1 -> bc2     graceful: no acknowledged row lost
-#   6. abrupt failure of bc1     its scheduler is SIGKILLed, its link cut
+#   6. abrupt failure of bc1     switched back to bc1, then its scheduler is SIGKILLed, its link cut
 #   7. failover to bc2           fencing bc1 (a power-off), phantom changes reported
 #   8. bc1 boots again           its boot script refuses the VIP; switchover to it is refused
 #   9. recover bc1               hvrrefresh + hvrinit + hvrcompare: identical, taint cleared
@@ -101,8 +101,9 @@ sleep 1
 stop_writer s1
 outcome "bc2 serves; no acknowledged row was lost"
 
-phase "abrupt failure of bc1: SIGKILL its scheduler, then cut its link (the client keeps writing)"
+phase "switch back to bc1 (output hidden), then an abrupt failure of bc1: SIGKILL its scheduler, cut its link (the client keeps writing)"
 run switchover -e from=bc2 -e to=bc1 >/dev/null || die "switch back to bc1"
+echo "    switched back: bc1 serves"
 start_writer ab
 node bc1 'kill -9 $(cat /opt/hvr/hvr_config/files/hvrscheduler_hvrhub.pid)'
 sleep 0.3
@@ -113,7 +114,7 @@ phase "failover to bc2 (fencing bc1 first: a power-off)"
 run failover -e to=bc2 -e "{\"hvr_fence_command\": \"$baton lab crash bc1 --dir $lab\"}" || die "failover"
 sleep 1
 stop_writer ab
-outcome "bc2 serves; bc1 is tainted; the rows above marked missing are the phantom changes"
+outcome "bc2 serves; bc1 is tainted; the client's missing rows are the phantom changes, left on bc1"
 
 phase "bc1 boots again: its boot script must not take the VIP; switchover to bc1 must be refused"
 "$baton" lab boot bc1 --dir "$lab"
