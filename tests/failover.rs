@@ -145,7 +145,7 @@ fn the_whole_life_of_a_bc_pair() {
         "{}",
         h.log("bc1")
     );
-    h.ok("check", &[]);
+    h.again_unchanged("check", &[]);
 
     // 2.-3. A client writes through the VIP; switchover bc1 -> bc2 loses no row.
     let writer = h.writer("s1");
@@ -353,7 +353,7 @@ fn the_whole_life_of_a_bc_pair() {
         .unwrap();
     let (code, verified) = verify(&h, &summary);
     assert_eq!(code, Some(0), "{verified}");
-    h.ok("check", &[]);
+    h.again_unchanged("check", &[]);
 }
 
 /// `hvrsimclient verify` of a finished writer: (exit code, output).

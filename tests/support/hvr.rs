@@ -35,7 +35,8 @@ pub fn dist() -> &'static Dist {
     DIST.get_or_init(|| {
         // Under cargo's per-target scratch directory, one per test process
         // (nextest runs each test in its own process).
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("failover-dist-{}", std::process::id()));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("failover-dist-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).unwrap();
         let built = Command::new(repo().join("sim/package.sh"))
