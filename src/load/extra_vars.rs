@@ -18,7 +18,9 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
             let node = yaml::parse(&SourceFile::new("-e", trimmed.to_string()))?;
             merge_mapping(&mut vars, node.to_json(), "-e")?;
         } else {
-            for word in shlex_split(trimmed, arg)? {
+            let words = shlex::split(trimmed)
+                .ok_or_else(|| InputError::plain(format!("-e `{arg}` has an unclosed quote")))?;
+            for word in words {
                 let Some((k, v)) = word.split_once('=') else {
                     return Err(InputError::plain(format!("-e `{word}` is not KEY=VALUE"))
                         .with_help("write -e key=value, -e '{\"key\": [1, 2]}' or -e @vars.yml"));
@@ -55,48 +57,6 @@ fn merge_mapping(
                 .with_help("e.g. `hvr_hubdb: hub` lines in the file"),
         ),
     }
-}
-
-fn shlex_split(text: &str, original: &str) -> Result<Vec<String>, InputError> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some('"') | None, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-                in_word = true;
-            }
-            (_, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(InputError::plain(format!(
-            "-e `{original}` has an unclosed quote"
-        )));
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
 }
 
 #[cfg(test)]

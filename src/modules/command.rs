@@ -12,8 +12,7 @@ use serde_json::Value;
 use super::answer::{prelude, Answer};
 use super::args::ArgReader;
 use super::{
-    fileops, script, shlex, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext,
-    TaskResult,
+    fileops, script, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
 use crate::transport::ExecOutput;
 
@@ -51,9 +50,11 @@ impl Module for Command {
                     "give either `cmd` (or free-form text) or `argv`, not both".into(),
                 ))
             }
-            (Some(cmd), None) => {
-                shlex::split(&cmd).map_err(|e| ModuleError::Args(format!("cmd: {e}")))?
-            }
+            (Some(cmd), None) => shlex::split(&cmd).ok_or_else(|| {
+                ModuleError::Args(format!(
+                    "cmd: unbalanced quote or trailing backslash in `{cmd}`"
+                ))
+            })?,
             (None, Some(argv)) => argv,
             (None, None) => {
                 return Err(ModuleError::Args(
@@ -370,8 +371,8 @@ pub(crate) fn with_inline_options(args: &Args) -> Args {
             continue;
         }
         let value = match shlex::split(value) {
-            Ok(words) if words.len() == 1 => words[0].clone(),
-            Ok(words) if words.is_empty() => String::new(),
+            Some(words) if words.len() == 1 => words[0].clone(),
+            Some(words) if words.is_empty() => String::new(),
             _ => continue,
         };
         kept.push_str(text[last..start].trim_end_matches([' ', '\t']));
@@ -557,9 +558,7 @@ mod tests {
 
     #[test]
     fn bad_quoting_is_an_argument_error() {
-        assert!(
-            prepare_error(&Command, json!({"cmd": "echo 'oops"})).contains("no closing quotation")
-        );
+        assert!(prepare_error(&Command, json!({"cmd": "echo 'oops"})).contains("unbalanced quote"));
         assert!(prepare_error(&Command, json!({"cmd": "a", "argv": ["b"]})).contains("not both"));
     }
 

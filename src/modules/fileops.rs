@@ -300,8 +300,11 @@ pub(crate) fn validate_function(command: &str) -> Result<String, ModuleError> {
             "argument `validate` must contain %s (where the new file's path goes): `{command}`"
         )));
     }
-    let words = super::shlex::split(command)
-        .map_err(|e| ModuleError::Args(format!("argument `validate`: {e}")))?;
+    let words = shlex::split(command).ok_or_else(|| {
+        ModuleError::Args(format!(
+            "argument `validate`: unbalanced quote or trailing backslash in `{command}`"
+        ))
+    })?;
     let line: Vec<String> = words
         .iter()
         .map(|w| {

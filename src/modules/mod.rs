@@ -16,7 +16,6 @@ mod deploy;
 mod edit;
 mod fileops;
 mod rewrite;
-mod shlex;
 #[cfg(test)]
 mod testutil;
 
