@@ -574,3 +574,50 @@ fn templated_task_names_are_shown_rendered() {
     run.assert_code(0);
     assert_eq!(run.outcome("Stop HVR on bc2", "n1"), "changed");
 }
+
+#[test]
+fn when_every_host_of_a_play_failed_later_plays_do_not_start() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: n1
+  gather_facts: false
+  tasks:
+    - name: breaks
+      command: /bin/false
+- hosts: n2
+  gather_facts: false
+  tasks:
+    - name: must not run
+      command: touch "{{ playbook_dir }}/x"
+"#,
+        )
+        .run();
+    run.assert_code(2);
+    assert!(!run.dir.join("x").exists());
+    assert!(run.stdout.contains("no hosts left"), "{}", run.stdout);
+}
+
+#[test]
+fn templated_hosts_with_play_vars_that_need_host_vars() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: "{{ target }}"
+  gather_facts: false
+  vars:
+    greeting: "hello {{ inventory_hostname }}"
+  tasks:
+    - name: greet
+      debug:
+        msg: "{{ greeting }}"
+"#,
+        )
+        .args(&["-e", "target=n2", "--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.results("greet")[0]["result"]["msg"], "hello n2");
+    assert_eq!(run.results("greet").len(), 1);
+}

@@ -25,7 +25,7 @@ use crate::load::task::{Action, Item, MetaAction, Task};
 use crate::modules::script::new_nonce;
 use crate::modules::TaskResult;
 use crate::plan::template::Templater;
-use crate::plan::vars::{merge, Layer};
+use crate::plan::vars::{merge, merge_partial, Layer};
 use crate::report::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo, TaskTiming};
 use crate::yaml::Node;
 
@@ -196,7 +196,7 @@ impl<'a> Runner<'a> {
                 Layer::Nodes(&play.vars),
                 Layer::Templated(&self.options.extra_vars, "-e"),
             ];
-            Value::Object(merge(&layers, &self.templater)?)
+            Value::Object(merge_partial(&layers, &self.templater))
         };
         let pattern = self.templater.render_str(
             play.hosts.as_str().unwrap_or_default(),
@@ -263,6 +263,21 @@ impl<'a> Runner<'a> {
                 }
             }
             if flow == Flow::Abort || self.abort_reason.is_some() {
+                break;
+            }
+            // As Ansible ("NO MORE HOSTS LEFT"): when every host of a batch
+            // failed, the run ends; later batches and plays do not start.
+            let all_failed = scope.batch.iter().all(|h| {
+                self.states
+                    .get(h)
+                    .is_some_and(|s| s.failed || s.unreachable)
+            });
+            if all_failed {
+                self.abort_reason = Some(format!(
+                    "every host of play `{}` ({}) failed or was unreachable: no hosts left, so the run stopped; later plays were not started",
+                    play.name,
+                    scope.batch.join(", ")
+                ));
                 break;
             }
             if flow == Flow::EndPlay {

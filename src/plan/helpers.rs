@@ -62,11 +62,35 @@ impl HelperDef for Strict {
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
         let name = h.name();
+        if let Some(decided) = short_circuit(h, name) {
+            return Ok(ScopedJson::Derived(Value::Bool(decided)));
+        }
         let values = param_values(h, name, self.min, self.max)?;
         (self.run)(name, &values)
             .map(ScopedJson::Derived)
             .map_err(|msg| RenderErrorReason::Other(msg).into())
     }
+}
+
+/// `and`/`or` decided by an argument before an undefined one, as a guard:
+/// `(and (defined peer) peer.up)` is false, not an error, when `peer` is
+/// undefined. (Handlebars evaluates nested sub-expressions first, so only a
+/// plain variable can be guarded this way.)
+fn short_circuit(h: &Helper<'_>, name: &str) -> Option<bool> {
+    let stop_at = match name {
+        "and" => false,
+        "or" => true,
+        _ => return None,
+    };
+    for p in h.params() {
+        if p.is_value_missing() {
+            return None;
+        }
+        if truthy(p.value()) == stop_at {
+            return Some(stop_at);
+        }
+    }
+    None
 }
 
 /// `default VALUE FALLBACK`: FALLBACK when VALUE is undefined or null.

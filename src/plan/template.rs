@@ -350,6 +350,8 @@ mod tests {
             ("(defined nope)", false),
             ("(eq (default nope \"x\") \"x\")", true),
             ("(contains \"abc\" \"b\")", true),
+            ("(and (defined nope) nope.x)", false),
+            ("(or (defined s) nope.x)", true),
         ];
         for (expr, want) in cases {
             assert_eq!(t.condition(expr, &vars, &o).unwrap(), want, "{expr}");

@@ -40,6 +40,21 @@ pub fn merge(
     layers: &[Layer<'_>],
     templater: &Templater,
 ) -> Result<Map<String, Value>, InputError> {
+    merge_with(layers, templater, true)
+}
+
+/// Like [`merge`], but a value that cannot be resolved yet is left out rather
+/// than an error: a play's `hosts:` is rendered before any host is chosen, so
+/// play vars that use host variables cannot be resolved for it.
+pub fn merge_partial(layers: &[Layer<'_>], templater: &Templater) -> Map<String, Value> {
+    merge_with(layers, templater, false).unwrap_or_default()
+}
+
+fn merge_with(
+    layers: &[Layer<'_>],
+    templater: &Templater,
+    strict: bool,
+) -> Result<Map<String, Value>, InputError> {
     let mut vars = Map::new();
     let mut pending: Vec<Pending> = Vec::new();
     let set = |vars: &mut Map<String, Value>,
@@ -87,7 +102,7 @@ pub fn merge(
             Layer::One(name, value) => set(&mut vars, &mut pending, name, value.clone(), None),
         }
     }
-    resolve(&mut vars, pending, templater)?;
+    resolve(&mut vars, pending, templater, strict)?;
     Ok(vars)
 }
 
@@ -113,6 +128,7 @@ fn resolve(
     vars: &mut Map<String, Value>,
     mut pending: Vec<Pending>,
     templater: &Templater,
+    strict: bool,
 ) -> Result<(), InputError> {
     for _ in 0..MAX_DEPTH {
         if pending.is_empty() {
@@ -124,7 +140,14 @@ fn resolve(
             let Some(current) = vars.get(&p.name) else {
                 continue;
             };
-            let rendered = render_value(current, &context, templater, &p.origin)?;
+            let rendered = match render_value(current, &context, templater, &p.origin) {
+                Ok(v) => v,
+                Err(e) if strict => return Err(e),
+                Err(_) => {
+                    vars.remove(&p.name);
+                    continue;
+                }
+            };
             let again = contains_template(&rendered);
             vars.insert(p.name.clone(), rendered);
             if again {
@@ -132,6 +155,12 @@ fn resolve(
             }
         }
         pending = still;
+    }
+    if !strict {
+        for p in &pending {
+            vars.remove(&p.name);
+        }
+        return Ok(());
     }
     match pending.first() {
         None => Ok(()),
@@ -224,6 +253,15 @@ mod tests {
         let err = merge(&[Layer::Nodes(&play)], &t).unwrap_err();
         assert_eq!(err.message, "undefined variable `nope`");
         assert!(err.location.unwrap().starts_with("vars.yml:2:"));
+    }
+
+    #[test]
+    fn partial_merge_leaves_out_what_it_cannot_resolve() {
+        let t = Templater::new();
+        let play = pairs("greeting: \"hello {{ inventory_hostname }}\"\ntarget: bc1\n");
+        let vars = merge_partial(&[Layer::Nodes(&play)], &t);
+        assert_eq!(vars["target"], "bc1");
+        assert!(!vars.contains_key("greeting"));
     }
 
     #[test]
