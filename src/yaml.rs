@@ -48,8 +48,16 @@ impl SourceFile {
         }
     }
 
+    /// The path as the operator will recognise it: relative to the current
+    /// directory when the file is under it.
     pub fn display_name(&self) -> String {
-        self.path.display().to_string()
+        let relative = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| self.path.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+        relative
+            .unwrap_or_else(|| self.path.clone())
+            .display()
+            .to_string()
     }
 
     /// Byte offset of a 1-based line and 0-based column (in chars).

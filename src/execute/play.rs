@@ -143,10 +143,9 @@ impl<'a> Runner<'a> {
 
     /// Say, for every host that stopped, where and what it left behind.
     fn report_stops(&self) {
+        let mut lines = Vec::new();
         if let Some(reason) = &self.abort_reason {
-            self.reporter.event(&Event::Stopped {
-                reason: reason.clone(),
-            });
+            lines.push(reason.clone());
         }
         for (host, state) in &self.states {
             let Some(failure) = &state.failure else {
@@ -165,11 +164,15 @@ impl<'a> Runner<'a> {
                     state.changed_tasks.join("; ")
                 )
             };
+            lines.push(format!(
+                "{host} {kind} at task `{}` ({}) in play `{}`: {}. {changed}. The rest of the run skipped {host}.",
+                failure.task, failure.origin, failure.play, failure.message
+            ));
+        }
+        if !lines.is_empty() {
+            // One report, so the operator reads the whole story in one place.
             self.reporter.event(&Event::Stopped {
-                reason: format!(
-                    "{host} {kind} at task `{}` ({}) in play `{}`: {}. {changed}. The rest of the run skipped {host}.",
-                    failure.task, failure.origin, failure.play, failure.message
-                ),
+                reason: lines.join("\n"),
             });
         }
     }
