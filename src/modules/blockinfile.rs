@@ -3,7 +3,6 @@
 
 use super::args::ArgReader;
 use super::edit::{self, Anchor, BlockParams};
-use super::fileops::{self, Attrs};
 use super::rewrite::{Edit, Rewrite};
 use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
 
@@ -69,22 +68,8 @@ impl Module for BlockInFile {
             anchor,
         };
         let create = r.bool("create", false)?;
-        let validate = r
-            .string("validate")?
-            .map(|v| fileops::validate_function(&v))
-            .transpose()?;
         let shown_path = path.clone();
-        let rewrite = Rewrite {
-            path,
-            attrs: Attrs::from_args(&r)?,
-            backup: r.bool("backup", false)?,
-            backup_key: "backup_file",
-            validate,
-            create_mode: None,
-            check: ctx.check_mode,
-            diff: ctx.diff,
-            nonce: ctx.nonce.to_string(),
-        };
+        let rewrite = Rewrite::from_args(path, &r, "backup_file", ctx)?;
         Ok(rewrite.step(Box::new(move |old| {
             match old {
                 None if !present => return Edit::Keep(Some("File not present".into())),

@@ -5,7 +5,6 @@ use regex::bytes::Regex;
 
 use super::args::ArgReader;
 use super::edit::{self, Anchor, LineParams, Selector};
-use super::fileops::{self, Attrs};
 use super::rewrite::{Edit, Rewrite};
 use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
 
@@ -101,22 +100,8 @@ impl Module for LineInFile {
             backrefs,
             firstmatch: r.bool("firstmatch", false)?,
         };
-        let validate = r
-            .string("validate")?
-            .map(|v| fileops::validate_function(&v))
-            .transpose()?;
         let shown_path = path.clone();
-        let rewrite = Rewrite {
-            path,
-            attrs: Attrs::from_args(&r)?,
-            backup: r.bool("backup", false)?,
-            backup_key: "backup",
-            validate,
-            create_mode: None,
-            check: ctx.check_mode,
-            diff: ctx.diff,
-            nonce: ctx.nonce.to_string(),
-        };
+        let rewrite = Rewrite::from_args(path, &r, "backup", ctx)?;
         Ok(rewrite.step(Box::new(move |old| {
             let old = match old {
                 Some(old) => old,

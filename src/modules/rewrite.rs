@@ -44,6 +44,31 @@ pub(crate) struct Rewrite {
 }
 
 impl Rewrite {
+    /// A rewrite of `path` with the task's file arguments: `mode`, `owner`,
+    /// `group`, `backup` and `validate`.
+    pub fn from_args(
+        path: String,
+        r: &super::args::ArgReader<'_>,
+        backup_key: &'static str,
+        ctx: &super::TaskContext<'_>,
+    ) -> Result<Rewrite, super::ModuleError> {
+        let validate = r
+            .string("validate")?
+            .map(|v| fileops::validate_function(&v))
+            .transpose()?;
+        Ok(Rewrite {
+            path,
+            attrs: Attrs::from_args(r)?,
+            backup: r.bool("backup", false)?,
+            backup_key,
+            validate,
+            create_mode: None,
+            check: ctx.check_mode,
+            diff: ctx.diff,
+            nonce: ctx.nonce.to_string(),
+        })
+    }
+
     pub fn step(self, editor: Editor) -> Step {
         let script = self.read_script();
         Step::Remote {
