@@ -621,3 +621,39 @@ fn templated_hosts_with_play_vars_that_need_host_vars() {
     assert_eq!(run.results("greet")[0]["result"]["msg"], "hello n2");
     assert_eq!(run.results("greet").len(), 1);
 }
+
+#[test]
+fn failed_when_and_changed_when_override_the_verdict() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: rc 1 is fine here
+      command: /bin/false
+      register: r
+      failed_when: (gt r.rc 1)
+    - name: output decides failure
+      command: echo ERROR found
+      register: out
+      failed_when: (contains out.stdout "ERROR")
+      ignore_errors: true
+    - name: read-only probe
+      command: echo fine
+      register: probe
+      changed_when:
+        - (eq probe.rc 0)
+        - (contains probe.stdout "changed")
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("rc 1 is fine here", "n1"), "changed");
+    let out = &run.results("output decides failure")[0];
+    assert_eq!(out["outcome"], "failed");
+    assert!(out["result"]["msg"].as_str().unwrap().contains("failed_when was true"));
+    assert_eq!(run.outcome("read-only probe", "n1"), "ok");
+}

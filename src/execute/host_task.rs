@@ -377,42 +377,45 @@ fn apply_overrides(
     if result.status == Status::Skipped {
         return Ok(());
     }
-    if let Some(conds) = &task.changed_when {
-        if result.status != Status::Failed || result.rc.is_some() {
-            let mut changed = true;
-            for c in conds {
-                changed &= shared.templater.condition_node(c, vars)?;
-            }
-            if result.status != Status::Failed {
-                result.status = if changed { Status::Changed } else { Status::Ok };
-            }
-        }
-    }
-    if let Some(conds) = &task.failed_when {
-        let mut failed = !conds.is_empty();
+    // A list of conditions holds when every one does (as in Ansible); stop at
+    // the first false one, so later ones may rely on it.
+    let all_hold = |conds: &[Node]| -> Result<bool, InputError> {
         for c in conds {
-            failed &= shared.templater.condition_node(c, vars)?;
-        }
-        if failed {
-            if result.status != Status::Failed {
-                result.status = Status::Failed;
-                let text = conds
-                    .iter()
-                    .filter_map(|c| c.scalar_text())
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                result.msg = Some(format!("failed_when was true: {text}"));
+            if !shared.templater.condition_node(c, vars)? {
+                return Ok(false);
             }
-        } else if result.status == Status::Failed {
-            // A command ran (rc is set): it changed something unless changed_when said otherwise.
-            let changed = match &task.changed_when {
-                Some(conds) => conds.iter().try_fold(true, |acc, c| {
-                    Ok::<bool, InputError>(acc && shared.templater.condition_node(c, vars)?)
-                })?,
-                None => result.rc.is_some(),
-            };
-            result.status = if changed { Status::Changed } else { Status::Ok };
         }
+        Ok(true)
+    };
+    let changed_when = task.changed_when.as_deref();
+    if let (Some(conds), false) = (changed_when, result.status == Status::Failed) {
+        result.status = if all_hold(conds)? {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+    }
+    let Some(conds) = &task.failed_when else {
+        return Ok(());
+    };
+    if !conds.is_empty() && all_hold(conds)? {
+        if result.status != Status::Failed {
+            result.status = Status::Failed;
+            let text = conds
+                .iter()
+                .filter_map(|c| c.scalar_text())
+                .collect::<Vec<_>>()
+                .join(" and ");
+            result.msg = Some(format!("failed_when was true: {text}"));
+        }
+    } else if result.status == Status::Failed {
+        // Not a failure after all. A command ran (rc is set), so it changed
+        // something unless changed_when says otherwise.
+        let changed = match changed_when {
+            Some(conds) => all_hold(conds)?,
+            None => result.rc.is_some(),
+        };
+        result.status = if changed { Status::Changed } else { Status::Ok };
     }
     Ok(())
 }
