@@ -654,6 +654,36 @@ fn failed_when_and_changed_when_override_the_verdict() {
     assert_eq!(run.outcome("rc 1 is fine here", "n1"), "changed");
     let out = &run.results("output decides failure")[0];
     assert_eq!(out["outcome"], "failed");
-    assert!(out["result"]["msg"].as_str().unwrap().contains("failed_when was true"));
+    assert!(out["result"]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("failed_when was true"));
     assert_eq!(run.outcome("read-only probe", "n1"), "ok");
+}
+
+#[test]
+fn hostvars_reach_other_hosts_registered_values_and_inventory_vars() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .file("host_vars/n2.yml", "role_name_here: standby\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: each host registers its name
+      command: echo "{{ inventory_hostname }}"
+      register: me
+      changed_when: false
+    - name: n1 reads n2
+      debug:
+        msg: "{{ lookup (lookup hostvars 'n2') 'role_name_here' }} {{ lookup (lookup (lookup hostvars 'n2') 'me') 'stdout' }}"
+      when: (eq inventory_hostname "n1")
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let msg = run.results("n1 reads n2").into_iter().find(|r| r["host"] == "n1").unwrap()["result"]["msg"].clone();
+    assert_eq!(msg, "standby n2");
 }

@@ -49,6 +49,9 @@ struct PlayScope<'p> {
     /// All hosts of the play (for `ansible_play_hosts`).
     hosts: Vec<String>,
     batch: Vec<String>,
+    /// Whether anything the play reads mentions `hostvars`. Building it costs
+    /// every host's variables for every host and task, so it is built only then.
+    uses_hostvars: bool,
 }
 
 pub struct Runner<'a> {
@@ -240,11 +243,13 @@ impl<'a> Runner<'a> {
             hosts: hosts.clone(),
         });
         let vars_files = self.load_vars_files(play, &pattern_vars)?;
+        let uses_hostvars = self.mentions_hostvars(play, &vars_files);
         let mut scope = PlayScope {
             play,
             vars_files,
             hosts: hosts.clone(),
             batch: Vec::new(),
+            uses_hostvars,
         };
         for batch in batches(&hosts, &play.serial) {
             scope.batch = batch;
@@ -393,6 +398,43 @@ impl<'a> Runner<'a> {
             layers.push(Layer::One("role_name", name));
         }
         merge(&layers, &self.templater)
+    }
+
+    fn mentions_hostvars(&self, play: &Play, vars_files: &[(String, Node)]) -> bool {
+        const WORD: &str = "hostvars";
+        let in_files = play
+            .all_tasks()
+            .iter()
+            .chain(play.handlers.iter())
+            .map(|t| &t.origin.file)
+            .chain(
+                play.vars
+                    .iter()
+                    .chain(vars_files)
+                    .chain(&play.role_defaults)
+                    .chain(&play.role_vars)
+                    .map(|(_, n)| &n.origin.file),
+            )
+            .any(|f| f.text.contains(WORD));
+        // Files read only at run time (include_vars) cannot be scanned now.
+        let reads_more = play
+            .all_tasks()
+            .iter()
+            .any(|t| matches!(t.action, Action::IncludeVars(_)));
+        in_files
+            || reads_more
+            || serde_json::to_string(&self.options.extra_vars).is_ok_and(|t| t.contains(WORD))
+            || self.inventory.to_list_json().to_string().contains(WORD)
+    }
+
+    /// `hostvars`: every inventory host's inventory vars, facts and registered
+    /// values (empty when the play never mentions it).
+    fn hostvars_for(&mut self, scope: &PlayScope<'_>) -> Value {
+        if scope.uses_hostvars {
+            self.hostvars()
+        } else {
+            Value::Object(Map::new())
+        }
     }
 
     /// `hostvars`: every inventory host's inventory vars, facts and registered values.
@@ -680,7 +722,7 @@ impl<'a> Runner<'a> {
             active.clone()
         };
         let started = Instant::now();
-        let hostvars = self.hostvars();
+        let hostvars = self.hostvars_for(scope);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
         for host in &targets {
             jobs.push(
@@ -961,7 +1003,7 @@ impl<'a> Runner<'a> {
         active: &[String],
         info: &TaskInfo,
     ) -> Flow {
-        let hostvars = self.hostvars();
+        let hostvars = self.hostvars_for(scope);
         let mut applies = Vec::new();
         for host in active {
             let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
