@@ -385,11 +385,14 @@ fn down_removes_everything_and_only_once() {
 }
 
 /// An sshd that fails on bc2 only, so `up` dies half-way with bc1 already running.
-fn sshd_failing_on_bc2() -> PathBuf {
-    // Under the target dir, not /tmp: nodes have their own /tmp and must see it.
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fake-sshd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+fn sshd_failing_on_bc2() -> tempfile::TempDir {
+    // Under /var/tmp: nodes see the host's /var (their overlay's lower layer),
+    // but not its /tmp, and the checkout itself may be under /tmp.
+    let tmp = tempfile::Builder::new()
+        .prefix("baton-fake-sshd-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let dir = tmp.path();
     let real = ["/usr/sbin/sshd", "/sbin/sshd"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -401,7 +404,7 @@ fn sshd_failing_on_bc2() -> PathBuf {
     std::fs::write(&path, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    tmp
 }
 
 #[test]
@@ -411,14 +414,14 @@ fn down_cleans_up_after_a_half_failed_up() {
     let fake = sshd_failing_on_bc2();
     let path = format!(
         "{}:{}",
-        fake.display(),
+        fake.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let out = lab.baton_env(
         &["up", "--prefix", &lab.prefix, "--subnet", &lab.subnet()],
         &[("PATH", path.as_str())],
     );
-    std::fs::remove_dir_all(&fake).unwrap();
+    drop(fake);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = text(&out.stderr);
     assert!(

@@ -684,6 +684,11 @@ fn hostvars_reach_other_hosts_registered_values_and_inventory_vars() {
         .args(&["--output", "json"])
         .run();
     run.assert_code(0);
-    let msg = run.results("n1 reads n2").into_iter().find(|r| r["host"] == "n1").unwrap()["result"]["msg"].clone();
+    let msg = run
+        .results("n1 reads n2")
+        .into_iter()
+        .find(|r| r["host"] == "n1")
+        .unwrap()["result"]["msg"]
+        .clone();
     assert_eq!(msg, "standby n2");
 }
