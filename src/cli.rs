@@ -12,7 +12,8 @@ Exit codes:
   1  internal error (a bug in baton, or the controller ran out of something)
   2  a task failed on some host
   3  a host was unreachable (and no task failed)
-  4  invalid input: playbook, inventory, variables or command line";
+  4  invalid input: playbook, inventory, variables or command line
+  130 interrupted (Ctrl-C): the running task finished, then the run stopped";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -14,6 +14,8 @@ pub mod exit_code {
     pub const TASK_FAILED: i32 = 2;
     pub const UNREACHABLE: i32 = 3;
     pub const INVALID_INPUT: i32 = 4;
+    /// The operator interrupted the run (Ctrl-C), as a shell reports SIGINT.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// A problem with what the user gave us: a playbook, an inventory, a variable, a flag.

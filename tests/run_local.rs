@@ -692,3 +692,46 @@ fn hostvars_reach_other_hosts_registered_values_and_inventory_vars() {
         .clone();
     assert_eq!(msg, "standby n2");
 }
+
+#[test]
+fn ctrl_c_finishes_the_running_task_then_stops_and_reports() {
+    let t = Test::new().local_hosts(TWO).playbook(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: long step
+      shell: sleep 1.5; touch "{{ playbook_dir }}/{{ inventory_hostname }}.done"
+    - name: next step
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.next"
+"#,
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["run", "play.yml", "-i", "inventory.yml"])
+        .current_dir(t.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: sending SIGINT to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    for host in TWO {
+        assert!(
+            t.path().join(format!("{host}.done")).exists(),
+            "the running task finished on {host}"
+        );
+        assert!(
+            !t.path().join(format!("{host}.next")).exists(),
+            "nothing after it started on {host}"
+        );
+    }
+    assert!(stdout.contains("interrupted by the operator"), "{stdout}");
+    assert!(stdout.contains("`next step`"), "{stdout}");
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+}

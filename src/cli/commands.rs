@@ -114,6 +114,18 @@ fn execute(
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let interrupt = std::sync::Arc::clone(&options.interrupt);
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        interrupt.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!("\nbaton: interrupt: letting the running task finish on every host, then stopping (Ctrl-C again to quit at once)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("baton: quit at once; tasks may have been cut off mid-way");
+            std::process::exit(crate::error::exit_code::INTERRUPTED);
+        }
+    });
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, reporter,
     ));

@@ -9,6 +9,8 @@ pub mod play;
 pub mod state;
 pub mod tags;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -33,6 +35,9 @@ pub struct RunOptions {
     pub extra_vars: Map<String, Value>,
     pub connect: ConnectOptions,
     pub verbosity: u8,
+    /// Set when the operator asked to stop (Ctrl-C): the running task finishes
+    /// on every host, then the run stops and reports what it left.
+    pub interrupt: Arc<AtomicBool>,
 }
 
 impl Default for RunOptions {
@@ -51,6 +56,7 @@ impl Default for RunOptions {
                 accept_new_host_keys: false,
             },
             verbosity: 0,
+            interrupt: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -65,12 +71,11 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn compute_exit_code(
-        recap: &Recap,
-        input_errors: &[InputError],
-        aborted_by_input: bool,
-    ) -> i32 {
-        if !input_errors.is_empty() || aborted_by_input {
+    pub fn compute_exit_code(recap: &Recap, input_errors: &[InputError], interrupted: bool) -> i32 {
+        if interrupted {
+            return exit_code::INTERRUPTED;
+        }
+        if !input_errors.is_empty() {
             return exit_code::INVALID_INPUT;
         }
         let failed = recap.hosts.values().any(|s| s.failed > 0);

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,7 +137,8 @@ impl<'a> Runner<'a> {
         };
         self.reporter.event(&Event::Recap(recap.clone()));
         result?;
-        let exit_code = RunSummary::compute_exit_code(&recap, &self.input_errors, false);
+        let interrupted = self.options.interrupt.load(Ordering::SeqCst);
+        let exit_code = RunSummary::compute_exit_code(&recap, &self.input_errors, interrupted);
         Ok(RunSummary {
             recap,
             exit_code,
@@ -696,6 +698,14 @@ impl<'a> Runner<'a> {
     ) -> Flow {
         if !is_handler && !self.tags.selects(&task.common.tags) {
             return Flow::Continue;
+        }
+        if self.options.interrupt.load(Ordering::SeqCst) {
+            self.abort_reason = Some(format!(
+                "interrupted by the operator (Ctrl-C): tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                task.display_name(),
+                task.origin.describe()
+            ));
+            return Flow::Abort;
         }
         if let Some(name) = &self.start_at {
             if task.display_name() != *name {
