@@ -735,3 +735,33 @@ fn ctrl_c_finishes_the_running_task_then_stops_and_reports() {
     assert!(stdout.contains("`next step`"), "{stdout}");
     assert!(stdout.contains("PLAY RECAP"), "{stdout}");
 }
+
+#[test]
+fn fully_qualified_ansible_module_names_work() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "more.yml",
+            "- name: imported\n  ansible.builtin.debug:\n    msg: from import\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: fqcn copy
+      ansible.builtin.copy:
+        content: "x\n"
+        dest: "{{ playbook_dir }}/fq.txt"
+    - name: legacy name
+      ansible.legacy.command: /bin/true
+    - ansible.builtin.import_tasks: more.yml
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("fq.txt"), "x\n");
+    assert_eq!(run.outcome("legacy name", "n1"), "changed");
+    assert_eq!(run.outcome("imported", "n1"), "ok");
+}
