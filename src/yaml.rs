@@ -110,10 +110,6 @@ impl Origin {
         }
     }
 
-    pub fn line(&self) -> usize {
-        self.file.line_col(self.offset).0
-    }
-
     /// `path:line:col`
     pub fn describe(&self) -> String {
         let (line, col) = self.file.line_col(self.offset);

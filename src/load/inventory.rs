@@ -969,25 +969,11 @@ impl Inventory {
 
     fn load_yaml_hosts(&mut self, gi: usize, node: &Node) -> Result<(), InputError> {
         let group = self.groups[gi].name.clone();
-        let entries: Vec<(&Node, Option<&Node>)> = match &node.value {
-            NodeValue::Null => return Ok(()),
-            // Ansible accepts a lone host name as a string.
-            NodeValue::Str(_) => vec![(node, None)],
-            NodeValue::Map(entries) => entries.iter().map(|(k, v)| (k, Some(v))).collect(),
-            _ => {
-                return Err(InputError::at(
-                    &node.origin,
-                    format!(
-                        "`hosts` of group `{group}` must be a mapping of host names, found {}",
-                        node.kind_name()
-                    ),
-                    "expected a mapping",
-                )
-                .with_help(
-                    "write each host as a key ending in `:` (not a `- ` list item), e.g.\n  hosts:\n    web1:\n    web2:\n      ansible_host: 10.0.0.2",
-                ))
-            }
-        };
+        let entries = name_entries(
+            node,
+            &format!("`hosts` of group `{group}` must be a mapping of host names"),
+            "write each host as a key ending in `:` (not a `- ` list item), e.g.\n  hosts:\n    web1:\n    web2:\n      ansible_host: 10.0.0.2",
+        )?;
         for (key, value) in entries {
             let text = name_of(key, "host")?;
             let (names, port) = expand_host_entry(&text, &key.origin)?;
@@ -1011,22 +997,11 @@ impl Inventory {
 
     fn load_yaml_children(&mut self, gi: usize, node: &Node) -> Result<(), InputError> {
         let group = self.groups[gi].name.clone();
-        let entries: Vec<(&Node, Option<&Node>)> = match &node.value {
-            NodeValue::Null => return Ok(()),
-            NodeValue::Str(_) => vec![(node, None)],
-            NodeValue::Map(entries) => entries.iter().map(|(k, v)| (k, Some(v))).collect(),
-            _ => {
-                return Err(InputError::at(
-                    &node.origin,
-                    format!(
-                        "`children` of group `{group}` must be a mapping of group names, found {}",
-                        node.kind_name()
-                    ),
-                    "expected a mapping",
-                )
-                .with_help("write each child group as a key ending in `:` (not a `- ` list item), e.g.\n  children:\n    web:\n    db:"))
-            }
-        };
+        let entries = name_entries(
+            node,
+            &format!("`children` of group `{group}` must be a mapping of group names"),
+            "write each child group as a key ending in `:` (not a `- ` list item), e.g.\n  children:\n    web:\n    db:",
+        )?;
         for (key, value) in entries {
             let name = name_of(key, "group")?;
             let child = self.ensure_group(&name);
@@ -1267,6 +1242,26 @@ fn sort_keys(value: Value) -> Value {
 
 pub(super) fn is_localhost_name(name: &str) -> bool {
     LOCALHOST_NAMES.contains(&name)
+}
+
+/// The entries of a `hosts:` or `children:` value: a mapping of names (each
+/// with an optional value), a lone name (Ansible accepts one), or nothing.
+fn name_entries<'n>(
+    node: &'n Node,
+    message: &str,
+    help: &str,
+) -> Result<Vec<(&'n Node, Option<&'n Node>)>, InputError> {
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Str(_) => Ok(vec![(node, None)]),
+        NodeValue::Map(entries) => Ok(entries.iter().map(|(k, v)| (k, Some(v))).collect()),
+        _ => Err(InputError::at(
+            &node.origin,
+            format!("{message}, found {}", node.kind_name()),
+            "expected a mapping",
+        )
+        .with_help(help)),
+    }
 }
 
 /// The text of a group or host name key; names must be strings.

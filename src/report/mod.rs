@@ -13,7 +13,6 @@ pub use json::JsonReporter;
 pub use junit::JunitReporter;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -159,20 +158,6 @@ impl Reporter for Fanout {
     fn finish(&self) {
         for r in &self.reporters {
             r.finish();
-        }
-    }
-}
-
-/// Keeps every event; for tests.
-#[derive(Default)]
-pub struct Collector {
-    pub events: Mutex<Vec<Event>>,
-}
-
-impl Reporter for Collector {
-    fn event(&self, event: &Event) {
-        if let Ok(mut events) = self.events.lock() {
-            events.push(event.clone());
         }
     }
 }
