@@ -49,6 +49,8 @@ pub struct HostOutcome {
     pub registered: Value,
     /// Variables set for the host (`set_fact`, `include_vars`).
     pub facts: Map<String, Value>,
+    /// Facts the module returned about the host (`setup`), `ansible_*` names.
+    pub ansible_facts: Map<String, Value>,
     pub input_error: Option<InputError>,
     pub delegated_to: Option<String>,
     pub started_at: f64,
@@ -130,6 +132,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         items: Vec::new(),
         registered: Value::Null,
         facts: Map::new(),
+        ansible_facts: Map::new(),
         input_error: None,
         delegated_to: job.delegated_to.clone(),
         started_at,
@@ -172,6 +175,7 @@ async fn run_loop(
         let result = run_once(shared, task, job, &base, check_mode).await?;
         out.outcome = outcome_of(&result);
         out.facts.clone_from(&result.facts);
+        out.ansible_facts.clone_from(&result.ansible_facts);
         out.result = result;
         return Ok(());
     };
@@ -228,6 +232,9 @@ async fn run_loop(
         all_skipped &= result.status == Status::Skipped;
         for (k, v) in &result.facts {
             out.facts.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &result.ansible_facts {
+            out.ansible_facts.insert(k.clone(), v.clone());
         }
         let mut registered = result.to_registered();
         if let Value::Object(m) = &mut registered {

@@ -2,8 +2,10 @@
 //! every host of the batch before the next starts; hosts run in parallel up
 //! to `forks`, each over its one connection.
 
+pub mod batches;
+mod blocks;
 pub mod connections;
-pub mod facts;
+mod handlers;
 pub mod host_task;
 pub mod play;
 pub mod state;

@@ -1,41 +1,39 @@
-//! The play runner: host selection, serial batches, sections, blocks with
-//! rescue/always, handlers, and the stop rules (`any_errors_fatal`,
-//! `max_fail_percentage`).
+//! The play runner, a conductor: it selects a play's hosts, walks its
+//! batches and sections, runs each task on every active host of the batch
+//! (through [`host_task`]) and hands the outcomes to [`RunState`]. Blocks
+//! live in `blocks.rs`, handlers and `meta:` in `handlers.rs`, batching and
+//! ordering in `batches.rs`, a host's variables in `plan::host_vars`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::{join_all, BoxFuture};
-use futures::FutureExt;
+use futures::future::join_all;
 use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
+use super::batches::{batches, no_hosts_left, order_hosts, over_max_fail};
 use super::connections::{spec_for, Connections};
+use super::handlers::check_notify_targets;
 use super::host_task::{self, HostJob, HostOutcome, TaskShared};
-use super::state::{Failure, HostState};
+use super::state::{RunState, TaskRecord, NO_LOG_MESSAGE};
 use super::tags::TagFilter;
-use super::{facts, RunOptions, RunSummary};
+use super::{RunOptions, RunSummary};
 use crate::error::InputError;
 use crate::load::inventory::Inventory;
-use crate::load::play::{HostOrder, Play, Serial};
+use crate::load::play::Play;
 use crate::load::playbook::Playbook;
-use crate::load::task::{Action, Item, MetaAction, Task};
-use crate::modules::script::new_nonce;
+use crate::load::task::{Action, Task, TaskCommon, TaskSource};
 use crate::modules::TaskResult;
+use crate::plan::host_vars::{self, HostFacts, PlayVars};
 use crate::plan::template::Templater;
-use crate::plan::vars::{merge, merge_partial, Layer};
-use crate::report::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo, TaskTiming};
+use crate::report::{Event, HostResult, Outcome, Reporter, TaskInfo};
 use crate::yaml::Node;
-
-const NO_LOG_MESSAGE: &str =
-    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// Whether the play goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Flow {
+pub(super) enum Flow {
     Continue,
     /// `meta: end_play`: this play is over, the next one runs.
     EndPlay,
@@ -44,30 +42,29 @@ enum Flow {
 }
 
 /// The play being run and what was computed for it once.
-struct PlayScope<'p> {
-    play: &'p Play,
+pub(super) struct PlayScope<'p> {
+    pub play: &'p Play,
     vars_files: Vec<(String, Node)>,
     /// All hosts of the play (for `ansible_play_hosts`).
     hosts: Vec<String>,
-    batch: Vec<String>,
-    /// Whether anything the play reads mentions `hostvars`. Building it costs
-    /// every host's variables for every host and task, so it is built only then.
+    pub batch: Vec<String>,
+    /// Whether anything the play reads mentions `hostvars` (see
+    /// [`host_vars::mentions_hostvars`]).
     uses_hostvars: bool,
 }
 
 pub struct Runner<'a> {
     inventory: &'a Inventory,
     options: &'a RunOptions,
-    reporter: &'a dyn Reporter,
-    templater: Templater,
+    pub(super) reporter: &'a dyn Reporter,
+    pub(super) templater: Templater,
     connections: Connections,
     tags: TagFilter,
+    /// Each host's inventory variables, computed once per run.
     inventory_vars: HashMap<String, Map<String, Value>>,
-    states: BTreeMap<String, HostState>,
-    input_errors: Vec<InputError>,
-    timings: Vec<TaskTiming>,
+    pub(super) state: RunState,
+    /// `--start-at-task`, until that task is reached.
     start_at: Option<String>,
-    abort_reason: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -84,11 +81,8 @@ impl<'a> Runner<'a> {
             connections: Connections::new(options.connect.clone()),
             tags: TagFilter::new(&options.tags, &options.skip_tags),
             inventory_vars: HashMap::new(),
-            states: BTreeMap::new(),
-            input_errors: Vec::new(),
-            timings: Vec::new(),
+            state: RunState::default(),
             start_at: options.start_at_task.clone(),
-            abort_reason: None,
         }
     }
 
@@ -116,78 +110,25 @@ impl<'a> Runner<'a> {
                 result = Err(e);
                 break;
             }
-            if self.abort_reason.is_some() {
+            if self.state.abort_reason.is_some() {
                 break;
             }
         }
         self.connections.close_all().await;
-        self.report_stops();
-        let recap = Recap {
-            hosts: self
-                .states
-                .iter()
-                .map(|(h, s)| (h.clone(), s.stats))
-                .collect(),
-            slowest: {
-                let mut t = self.timings.clone();
-                t.sort_by_key(|x| std::cmp::Reverse(x.elapsed));
-                t
-            },
-            elapsed: started.elapsed(),
-        };
+        if let Some(reason) = self.state.stop_report() {
+            self.reporter.event(&Event::Stopped { reason });
+        }
+        let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
         result?;
         let interrupted = self.options.interrupt.load(Ordering::SeqCst);
-        let exit_code = RunSummary::compute_exit_code(&recap, &self.input_errors, interrupted);
+        let exit_code =
+            RunSummary::compute_exit_code(&recap, &self.state.input_errors, interrupted);
         Ok(RunSummary {
             recap,
             exit_code,
-            input_errors: self.input_errors,
+            input_errors: self.state.input_errors,
         })
-    }
-
-    /// Say, for every host that stopped, where and what it left behind.
-    fn report_stops(&self) {
-        let mut lines = Vec::new();
-        if let Some(reason) = &self.abort_reason {
-            lines.push(reason.clone());
-        }
-        for (host, state) in &self.states {
-            let Some(failure) = &state.failure else {
-                continue;
-            };
-            let kind = if state.unreachable {
-                "became UNREACHABLE"
-            } else {
-                "FAILED"
-            };
-            let changed = if state.changed_tasks.is_empty() {
-                format!("Nothing had been changed on {host} before that")
-            } else {
-                format!(
-                    "Changed on {host} before that: {}",
-                    state.changed_tasks.join("; ")
-                )
-            };
-            lines.push(format!(
-                "{host} {kind} at task `{}` ({}) in play `{}`: {}. {changed}. The rest of the run skipped {host}.",
-                failure.task, failure.origin, failure.play, failure.message
-            ));
-        }
-        if !lines.is_empty() {
-            // One report, so the operator reads the whole story in one place.
-            self.reporter.event(&Event::Stopped {
-                reason: lines.join("\n"),
-            });
-        }
-    }
-
-    fn state(&mut self, host: &str) -> &mut HostState {
-        self.states.entry(host.to_string()).or_default()
-    }
-
-    fn is_active(&self, host: &str) -> bool {
-        self.states.get(host).is_none_or(HostState::active)
     }
 
     fn inventory_vars(&mut self, host: &str) -> &Map<String, Value> {
@@ -198,17 +139,13 @@ impl<'a> Runner<'a> {
         &self.inventory_vars[host]
     }
 
-    async fn run_play(&mut self, play: &Play) -> Result<(), InputError> {
-        let pattern_vars = {
-            let layers = [
-                Layer::Nodes(&play.vars),
-                Layer::Templated(&self.options.extra_vars, "-e"),
-            ];
-            Value::Object(merge_partial(&layers, &self.templater))
-        };
+    /// The play's hosts (its pattern within `--limit`, without hosts that
+    /// already left the run), in its `order:`. `None` when there are none;
+    /// a warning says why.
+    fn select_hosts(&self, play: &Play, vars: &Value) -> Result<Option<Vec<String>>, InputError> {
         let pattern = self.templater.render_str(
             play.hosts.as_str().unwrap_or_default(),
-            &pattern_vars,
+            vars,
             &play.hosts.origin,
         )?;
         let mut hosts = self.inventory.select_at(&pattern, &play.hosts.origin)?;
@@ -217,11 +154,7 @@ impl<'a> Runner<'a> {
             hosts.retain(|h| allowed.contains(h));
         }
         let before = hosts.len();
-        hosts.retain(|h| {
-            self.states
-                .get(h)
-                .is_none_or(|s| !s.failed && !s.unreachable)
-        });
+        hosts.retain(|h| !self.state.has_left(h));
         if hosts.is_empty() {
             let why = if before > 0 {
                 "every matching host already failed or was unreachable".to_string()
@@ -234,18 +167,31 @@ impl<'a> Runner<'a> {
                 host: None,
                 message: format!("play `{}` skipped: {why}", play.name),
             });
-            return Ok(());
+            return Ok(None);
         }
         order_hosts(&mut hosts, play.order);
+        Ok(Some(hosts))
+    }
+
+    async fn run_play(&mut self, play: &Play) -> Result<(), InputError> {
+        let pattern_vars = host_vars::pattern_vars(play, &self.options.extra_vars, &self.templater);
+        let Some(hosts) = self.select_hosts(play, &pattern_vars)? else {
+            return Ok(());
+        };
         for h in &hosts {
-            self.state(h).ended = false;
+            self.state.host(h).ended = false;
         }
         self.reporter.event(&Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.clone(),
         });
-        let vars_files = self.load_vars_files(play, &pattern_vars)?;
-        let uses_hostvars = self.mentions_hostvars(play, &vars_files);
+        let vars_files = host_vars::load_vars_files(play, &pattern_vars, &self.templater)?;
+        let uses_hostvars = host_vars::mentions_hostvars(
+            play,
+            &vars_files,
+            &self.options.extra_vars,
+            &self.inventory.to_list_json().to_string(),
+        );
         let mut scope = PlayScope {
             play,
             vars_files,
@@ -255,98 +201,49 @@ impl<'a> Runner<'a> {
         };
         for batch in batches(&hosts, &play.serial) {
             scope.batch = batch;
-            let mut flow = Flow::Continue;
-            if play.gather_facts {
-                flow = self.gather_facts(&scope).await;
-            }
-            for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-                if flow != Flow::Continue {
-                    break;
-                }
-                let batch = scope.batch.clone();
-                flow = self.run_items(&scope, section, &batch, false).await;
-                if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                    let f = self.flush_handlers(&scope, &batch).await;
-                    if flow == Flow::Continue {
-                        flow = f;
-                    }
-                }
-            }
-            if flow == Flow::Abort || self.abort_reason.is_some() {
+            let flow = self.run_batch(&scope).await;
+            if flow == Flow::Abort || self.state.abort_reason.is_some() {
                 break;
             }
-            // As Ansible ("NO MORE HOSTS LEFT"): when every host of a batch
-            // failed, the run ends; later batches and plays do not start.
-            let all_failed = scope.batch.iter().all(|h| {
-                self.states
-                    .get(h)
-                    .is_some_and(|s| s.failed || s.unreachable)
-            });
-            if all_failed {
-                self.abort_reason = Some(format!(
-                    "every host of play `{}` ({}) failed or was unreachable: no hosts left, so the run stopped; later plays were not started",
-                    play.name,
-                    scope.batch.join(", ")
-                ));
+            if let Some(reason) = no_hosts_left(play, &scope.batch, &self.state) {
+                self.state.abort_reason = Some(reason);
                 break;
             }
             if flow == Flow::EndPlay {
                 break;
             }
-            if let Some(pct) = play.max_fail_percentage {
-                let failed = scope
-                    .batch
-                    .iter()
-                    .filter(|h| {
-                        self.states
-                            .get(*h)
-                            .is_some_and(|s| s.failed || s.unreachable)
-                    })
-                    .count();
-                let ratio = 100.0 * failed as f64 / scope.batch.len().max(1) as f64;
-                if ratio > pct {
-                    self.abort_reason = Some(format!(
-                        "play `{}` stopped: {failed} of {} hosts in the batch failed ({ratio:.0}% > max_fail_percentage {pct}%); later batches were not started",
-                        play.name,
-                        scope.batch.len()
-                    ));
-                    break;
-                }
+            if let Some(reason) = over_max_fail(play, &scope.batch, &self.state) {
+                self.state.abort_reason = Some(reason);
+                break;
             }
         }
         Ok(())
     }
 
-    fn load_vars_files(
-        &self,
-        play: &Play,
-        vars: &Value,
-    ) -> Result<Vec<(String, Node)>, InputError> {
-        let mut pairs = Vec::new();
-        for node in &play.vars_files {
-            let name =
-                self.templater
-                    .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
-            let path = play.dir.join(&name);
-            if !path.is_file() {
-                return Err(InputError::at(
-                    &node.origin,
-                    format!("vars file {} does not exist", path.display()),
-                    "listed here",
-                )
-                .with_help("vars_files paths are relative to the playbook's directory"));
-            }
-            let loaded = crate::yaml::parse_file(Path::new(&path))?;
-            pairs.extend(crate::load::fields::var_pairs(
-                &loaded,
-                &format!("vars file {}", path.display()),
-            )?);
+    /// One batch: facts, then each section followed by its handlers.
+    async fn run_batch(&mut self, scope: &PlayScope<'_>) -> Flow {
+        let play = scope.play;
+        if play.gather_facts {
+            self.gather_facts(scope).await;
         }
-        Ok(pairs)
+        let mut flow = Flow::Continue;
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            if flow != Flow::Continue {
+                break;
+            }
+            flow = self.run_items(scope, section, &scope.batch, false).await;
+            if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
+                let f = self.flush_handlers(scope, &scope.batch).await;
+                if flow == Flow::Continue {
+                    flow = f;
+                }
+            }
+        }
+        flow
     }
 
     /// Variables for one host and task, in precedence order.
-    fn host_vars(
+    pub(super) fn host_vars(
         &mut self,
         scope: &PlayScope<'_>,
         host: &str,
@@ -354,115 +251,62 @@ impl<'a> Runner<'a> {
         hostvars: &Value,
     ) -> Result<Map<String, Value>, InputError> {
         let inventory = self.inventory_vars(host).clone();
-        let state = self.states.get(host);
         let empty = Map::new();
-        let facts = state.map_or(&empty, |s| &s.facts);
-        let registered = state.map_or(&empty, |s| &s.registered);
-        let play = scope.play;
-        let no_task_vars: Vec<(String, Node)> = Vec::new();
-        let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
-        let role_path = task
-            .and_then(|t| t.source.role.as_ref())
-            .map(|r| (json!(r.path.display().to_string()), json!(r.name)));
-        let active: Vec<Value> = scope
-            .hosts
-            .iter()
-            .filter(|h| self.is_active(h))
-            .map(|h| json!(h))
+        let state = self.state.get(host);
+        let layers = HostFacts {
+            inventory: &inventory,
+            facts: state.map_or(&empty, |s| &s.facts),
+            registered: state.map_or(&empty, |s| &s.registered),
+            hostvars,
+            play_hosts: self.state.active(&scope.hosts),
+            batch: self.state.active(&scope.batch),
+        };
+        let play = PlayVars {
+            play: scope.play,
+            vars_files: &scope.vars_files,
+            extra_vars: &self.options.extra_vars,
+            check: self.options.check,
+            diff: self.options.diff,
+        };
+        host_vars::host_vars(&play, &layers, task, &self.templater)
+    }
+
+    /// `hostvars` (empty when the play never mentions it).
+    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>) -> Value {
+        if !scope.uses_hostvars {
+            return Value::Object(Map::new());
+        }
+        let hosts: Vec<(String, Map<String, Value>)> = self
+            .inventory
+            .host_names()
+            .into_iter()
+            .map(|h| {
+                let vars = self.inventory_vars(&h).clone();
+                (h, vars)
+            })
             .collect();
-        let batch: Vec<Value> = scope
-            .batch
-            .iter()
-            .filter(|h| self.is_active(h))
-            .map(|h| json!(h))
-            .collect();
-        let mut layers = vec![
-            Layer::Nodes(&play.role_defaults),
-            Layer::Templated(&inventory, "inventory"),
-            Layer::Data(facts),
-            Layer::Nodes(&play.vars),
-            Layer::Nodes(&scope.vars_files),
-            Layer::Nodes(&play.role_vars),
-            Layer::Nodes(task_vars),
-            Layer::Data(registered),
-            Layer::Templated(&self.options.extra_vars, "-e"),
-            Layer::One("hostvars", hostvars.clone()),
-            Layer::One("play_hosts", Value::Array(active.clone())),
-            Layer::One("ansible_play_hosts", Value::Array(active)),
-            Layer::One("ansible_play_batch", Value::Array(batch)),
-            Layer::One("ansible_play_name", json!(play.name)),
-            Layer::One("ansible_check_mode", json!(self.options.check)),
-            Layer::One("ansible_diff_mode", json!(self.options.diff)),
-            Layer::One("playbook_dir", json!(play.dir.display().to_string())),
-        ];
-        if let Some((path, name)) = role_path {
-            layers.push(Layer::One("role_path", path));
-            layers.push(Layer::One("role_name", name));
-        }
-        merge(&layers, &self.templater)
+        let state = &self.state;
+        host_vars::hostvars(hosts.into_iter().map(|(h, vars)| {
+            let known = state.get(&h).map(|s| (&s.facts, &s.registered));
+            (h, vars, known)
+        }))
     }
 
-    fn mentions_hostvars(&self, play: &Play, vars_files: &[(String, Node)]) -> bool {
-        const WORD: &str = "hostvars";
-        let in_files = play
-            .all_tasks()
-            .iter()
-            .chain(play.handlers.iter())
-            .map(|t| &t.origin.file)
-            .chain(
-                play.vars
-                    .iter()
-                    .chain(vars_files)
-                    .chain(&play.role_defaults)
-                    .chain(&play.role_vars)
-                    .map(|(_, n)| &n.origin.file),
-            )
-            .any(|f| f.text.contains(WORD));
-        // Files read only at run time (include_vars) cannot be scanned now.
-        let reads_more = play
-            .all_tasks()
-            .iter()
-            .any(|t| matches!(t.action, Action::IncludeVars(_)));
-        in_files
-            || reads_more
-            || serde_json::to_string(&self.options.extra_vars).is_ok_and(|t| t.contains(WORD))
-            || self.inventory.to_list_json().to_string().contains(WORD)
-    }
-
-    /// `hostvars`: every inventory host's inventory vars, facts and registered
-    /// values (empty when the play never mentions it).
-    fn hostvars_for(&mut self, scope: &PlayScope<'_>) -> Value {
-        if scope.uses_hostvars {
-            self.hostvars()
-        } else {
-            Value::Object(Map::new())
-        }
-    }
-
-    /// `hostvars`: every inventory host's inventory vars, facts and registered values.
-    fn hostvars(&mut self) -> Value {
-        let mut all = Map::new();
-        for host in self.inventory.host_names() {
-            let mut vars = self.inventory_vars(&host).clone();
-            if let Some(state) = self.states.get(&host) {
-                vars.extend(state.facts.clone());
-                vars.extend(state.registered.clone());
-            }
-            all.insert(host, Value::Object(vars));
-        }
-        Value::Object(all)
-    }
-
-    async fn gather_facts(&mut self, scope: &PlayScope<'_>) -> Flow {
-        let hosts: Vec<String> = scope
-            .batch
-            .iter()
-            .filter(|h| self.is_active(h) && !self.states.get(*h).is_some_and(|s| s.facts_gathered))
-            .cloned()
+    /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`
+    /// module on each active host of the batch that has no facts yet. It
+    /// connects with the inventory's variables only, as before any task's
+    /// variables are known, and its failure never stops the run by itself.
+    async fn gather_facts(&mut self, scope: &PlayScope<'_>) {
+        let hosts: Vec<String> = self
+            .state
+            .active(&scope.batch)
+            .into_iter()
+            .filter(|h| !self.state.get(h).is_some_and(|s| s.facts_gathered))
             .collect();
         if hosts.is_empty() {
-            return Flow::Continue;
+            return;
         }
+        let task = gathering_facts_task(scope.play);
         let info = TaskInfo {
             name: "Gathering Facts".into(),
             module: "gather_facts".into(),
@@ -478,99 +322,26 @@ impl<'a> Runner<'a> {
         let mut jobs = Vec::new();
         for host in &hosts {
             let vars = self.inventory_vars(host).clone();
-            match spec_for(
+            let job = spec_for(
                 host,
                 &vars,
                 scope.play.connection.as_deref(),
                 scope.play.remote_user.as_deref(),
                 self.connections.options(),
-            ) {
-                Ok(spec) => jobs.push((host.clone(), Ok(spec))),
-                Err(e) => jobs.push((host.clone(), Err(e))),
-            }
+            )
+            .map(|target| HostJob {
+                host: host.clone(),
+                vars,
+                target,
+                delegated_to: None,
+            });
+            jobs.push(job.map_err(|e| (host.clone(), e)));
         }
-        let shared = self.shared(&info);
-        let semaphore = Semaphore::new(self.options.forks.max(1));
-        let futures = jobs.into_iter().map(|(host, spec)| {
-            let shared = &shared;
-            let semaphore = &semaphore;
-            async move {
-                let _permit = semaphore.acquire().await;
-                let started_at = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
-                let t0 = Instant::now();
-                shared.reporter.event(&Event::HostStart {
-                    host: host.clone(),
-                    task: shared.info.clone(),
-                });
-                let (result, outcome, input_error) = match spec {
-                    Err(e) => (TaskResult::failed(e.one_line()), Outcome::Failed, Some(e)),
-                    Ok(spec) => match shared.connections.get(&spec).await {
-                        Err(e) => (
-                            TaskResult::failed(format!("{e}")),
-                            Outcome::Unreachable,
-                            None,
-                        ),
-                        Ok(conn) => {
-                            let nonce = new_nonce();
-                            let request = crate::transport::ExecRequest {
-                                script: facts::script(&nonce),
-                                ..Default::default()
-                            };
-                            match conn.exec(&request).await {
-                                Ok(out) => {
-                                    let r = facts::answer(&out, &nonce);
-                                    let o = if r.is_failed() {
-                                        Outcome::Failed
-                                    } else {
-                                        Outcome::Ok
-                                    };
-                                    (r, o, None)
-                                }
-                                Err(e) if e.is_unreachable() => (
-                                    TaskResult::failed(e.to_string()),
-                                    Outcome::Unreachable,
-                                    None,
-                                ),
-                                Err(e) => {
-                                    (TaskResult::failed(e.to_string()), Outcome::Failed, None)
-                                }
-                            }
-                        }
-                    },
-                };
-                HostOutcome {
-                    host,
-                    outcome,
-                    ignored: false,
-                    registered: Value::Null,
-                    facts: Map::new(),
-                    items: Vec::new(),
-                    result,
-                    input_error,
-                    delegated_to: None,
-                    started_at,
-                    elapsed: t0.elapsed(),
-                    check_mode: false,
-                }
-            }
-        });
-        let outcomes = join_all(futures).await;
-        for mut outcome in outcomes {
-            if outcome.outcome == Outcome::Ok {
-                let state = self.state(&outcome.host);
-                state.facts = std::mem::take(&mut outcome.result.facts);
-                state.facts_gathered = true;
-            }
-            self.apply_outcome(scope, &info, None, outcome, false);
+        let outcomes = self.run_jobs(&info, &task, jobs).await;
+        for outcome in outcomes {
+            self.apply_outcome(scope, &info, &task, outcome, false);
         }
-        self.timings.push(TaskTiming {
-            task: info.name.clone(),
-            origin: info.origin.clone(),
-            elapsed: started.elapsed(),
-        });
-        self.check_fatal(scope, &[], false)
+        self.state.add_timing(&info, started.elapsed());
     }
 
     fn shared<'s>(&'s self, info: &'s TaskInfo) -> TaskShared<'s> {
@@ -584,98 +355,29 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn run_items<'s>(
-        &'s mut self,
-        scope: &'s PlayScope<'s>,
-        items: &'s [Item],
-        hosts: &'s [String],
-        rescuable: bool,
-    ) -> BoxFuture<'s, Flow> {
-        async move {
-            for item in items {
-                let flow = match item {
-                    Item::Task(task) => self.run_task(scope, task, hosts, rescuable, false).await,
-                    Item::Block(block) => {
-                        let entered: Vec<String> = hosts
-                            .iter()
-                            .filter(|h| self.is_active(h))
-                            .cloned()
-                            .collect();
-                        if entered.is_empty() {
-                            continue;
-                        }
-                        let mut flow = self
-                            .run_items(
-                                scope,
-                                &block.block,
-                                &entered,
-                                rescuable || !block.rescue.is_empty(),
-                            )
-                            .await;
-                        let failed_here: Vec<String> = entered
-                            .iter()
-                            .filter(|h| {
-                                self.states
-                                    .get(*h)
-                                    .is_some_and(|s| s.failed && !s.unreachable)
-                            })
-                            .cloned()
-                            .collect();
-                        if flow != Flow::Abort
-                            && !block.rescue.is_empty()
-                            && !failed_here.is_empty()
-                        {
-                            for h in &failed_here {
-                                self.state(h).failed = false;
-                            }
-                            let rescue_flow = self
-                                .run_items(scope, &block.rescue, &failed_here, rescuable)
-                                .await;
-                            for h in &failed_here {
-                                let state = self.state(h);
-                                if !state.failed {
-                                    state.stats.rescued += 1;
-                                    state.failure = None;
-                                }
-                            }
-                            if rescue_flow != Flow::Continue {
-                                flow = rescue_flow;
-                            }
-                        }
-                        if flow != Flow::Abort && !block.always.is_empty() {
-                            let still_failed: Vec<String> = entered
-                                .iter()
-                                .filter(|h| self.states.get(*h).is_some_and(|s| s.failed))
-                                .cloned()
-                                .collect();
-                            for h in &still_failed {
-                                self.state(h).failed = false;
-                            }
-                            let always_hosts: Vec<String> = entered
-                                .iter()
-                                .filter(|h| self.is_active(h))
-                                .cloned()
-                                .collect();
-                            let always_flow = self
-                                .run_items(scope, &block.always, &always_hosts, rescuable)
-                                .await;
-                            for h in &still_failed {
-                                self.state(h).failed = true;
-                            }
-                            if always_flow != Flow::Continue {
-                                flow = always_flow;
-                            }
-                        }
-                        flow
+    /// Run a task's prepared jobs in parallel, up to `forks` at a time.
+    async fn run_jobs(
+        &self,
+        info: &TaskInfo,
+        task: &Task,
+        jobs: Vec<Result<HostJob, (String, InputError)>>,
+    ) -> Vec<HostOutcome> {
+        let shared = self.shared(info);
+        let semaphore = Semaphore::new(self.options.forks.max(1));
+        let futures = jobs.into_iter().map(|job| {
+            let shared = &shared;
+            let semaphore = &semaphore;
+            async move {
+                match job {
+                    Ok(job) => {
+                        let _permit = semaphore.acquire().await;
+                        host_task::run(shared, task, job).await
                     }
-                };
-                if flow != Flow::Continue {
-                    return flow;
+                    Err((host, e)) => input_error_outcome(host, e),
                 }
             }
-            Flow::Continue
-        }
-        .boxed()
+        });
+        join_all(futures).await
     }
 
     fn task_info(scope: &PlayScope<'_>, task: &Task, is_handler: bool) -> TaskInfo {
@@ -688,7 +390,29 @@ impl<'a> Runner<'a> {
         }
     }
 
-    async fn run_task(
+    /// Whether a task runs at all: tags, Ctrl-C, `--start-at-task`.
+    fn should_run(&mut self, task: &Task, is_handler: bool) -> Result<bool, Flow> {
+        if !is_handler && !self.tags.selects(&task.common.tags) {
+            return Ok(false);
+        }
+        if self.options.interrupt.load(Ordering::SeqCst) {
+            self.state.abort_reason = Some(format!(
+                "interrupted by the operator (Ctrl-C): tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                task.display_name(),
+                task.origin.describe()
+            ));
+            return Err(Flow::Abort);
+        }
+        if let Some(name) = &self.start_at {
+            if task.display_name() != *name {
+                return Ok(false);
+            }
+            self.start_at = None;
+        }
+        Ok(true)
+    }
+
+    pub(super) async fn run_task(
         &mut self,
         scope: &PlayScope<'_>,
         task: &Arc<Task>,
@@ -696,28 +420,12 @@ impl<'a> Runner<'a> {
         rescuable: bool,
         is_handler: bool,
     ) -> Flow {
-        if !is_handler && !self.tags.selects(&task.common.tags) {
-            return Flow::Continue;
+        match self.should_run(task, is_handler) {
+            Ok(true) => {}
+            Ok(false) => return Flow::Continue,
+            Err(flow) => return flow,
         }
-        if self.options.interrupt.load(Ordering::SeqCst) {
-            self.abort_reason = Some(format!(
-                "interrupted by the operator (Ctrl-C): tasks already running finished on every host; `{}` ({}) and everything after it did not start",
-                task.display_name(),
-                task.origin.describe()
-            ));
-            return Flow::Abort;
-        }
-        if let Some(name) = &self.start_at {
-            if task.display_name() != *name {
-                return Flow::Continue;
-            }
-            self.start_at = None;
-        }
-        let active: Vec<String> = hosts
-            .iter()
-            .filter(|h| self.is_active(h))
-            .cloned()
-            .collect();
+        let active = self.state.active(hosts);
         if active.is_empty() {
             return Flow::Continue;
         }
@@ -726,15 +434,11 @@ impl<'a> Runner<'a> {
             return self.run_meta(scope, task, *meta, &active, &info).await;
         }
         let run_once = task.common.run_once == Some(true);
-        let targets: Vec<String> = if run_once {
-            active[..1].to_vec()
-        } else {
-            active.clone()
-        };
+        let targets = if run_once { &active[..1] } else { &active[..] };
         let started = Instant::now();
         let hostvars = self.hostvars_for(scope);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
-        for host in &targets {
+        for host in targets {
             jobs.push(
                 self.prepare_job(scope, task, host, &hostvars)
                     .map_err(|e| (host.clone(), e)),
@@ -755,51 +459,22 @@ impl<'a> Runner<'a> {
         }
         self.reporter.event(&Event::TaskStart {
             task: info.clone(),
-            hosts: targets.clone(),
+            hosts: targets.to_vec(),
         });
-        let outcomes = {
-            let shared = self.shared(&info);
-            let semaphore = Semaphore::new(self.options.forks.max(1));
-            let futures = jobs.into_iter().map(|job| {
-                let shared = &shared;
-                let semaphore = &semaphore;
-                let task: &Task = task;
-                async move {
-                    match job {
-                        Ok(job) => {
-                            let _permit = semaphore.acquire().await;
-                            host_task::run(shared, task, job).await
-                        }
-                        Err((host, e)) => input_error_outcome(host, e),
-                    }
-                }
-            });
-            join_all(futures).await
-        };
+        let outcomes = self.run_jobs(&info, task, jobs).await;
         let mut newly_failed = Vec::new();
         for outcome in outcomes {
             let host = outcome.host.clone();
             if run_once {
-                // One run stands for every host of the batch: they all get its result.
                 for other in active.iter().filter(|h| **h != host) {
-                    let state = self.state(other);
-                    if let Some(name) = &task.register {
-                        state
-                            .registered
-                            .insert(name.clone(), outcome.registered.clone());
-                    }
-                    state.registered.extend(outcome.facts.clone());
+                    self.state.share(other, task.register.as_deref(), &outcome);
                 }
             }
-            if self.apply_outcome(scope, &info, Some(task), outcome, rescuable) {
+            if self.apply_outcome(scope, &info, task, outcome, rescuable) {
                 newly_failed.push(host);
             }
         }
-        self.timings.push(TaskTiming {
-            task: info.name.clone(),
-            origin: info.origin.clone(),
-            elapsed: started.elapsed(),
-        });
+        self.state.add_timing(&info, started.elapsed());
         let fatal = task
             .common
             .any_errors_fatal
@@ -807,6 +482,8 @@ impl<'a> Runner<'a> {
         self.check_fatal(scope, &newly_failed, fatal && !rescuable)
     }
 
+    /// A host's run of a task: its variables and where the task runs
+    /// (the host, or its `delegate_to` with this host's variables).
     fn prepare_job(
         &mut self,
         scope: &PlayScope<'_>,
@@ -861,23 +538,43 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Record a host's outcome and report it. Returns whether the host just
+    /// Report a host's outcome and record it. Returns whether the host just
     /// left the play (failed or unreachable, not ignored).
     fn apply_outcome(
         &mut self,
         scope: &PlayScope<'_>,
         info: &TaskInfo,
-        task: Option<&Task>,
+        task: &Task,
         outcome: HostOutcome,
         rescuable: bool,
     ) -> bool {
-        let no_log = task.and_then(|t| t.common.no_log) == Some(true);
-        let host = outcome.host.clone();
+        let no_log = task.common.no_log == Some(true);
+        self.report_outcome(info, no_log, &outcome);
+        let record = TaskRecord {
+            info,
+            play: &scope.play.name,
+            register: task.register.as_deref(),
+            notify: &task.notify,
+            no_log,
+            rescuable,
+        };
+        self.state.record(&record, outcome)
+    }
+
+    /// One `HostResult` event per loop item, then one for the task.
+    fn report_outcome(&self, info: &TaskInfo, no_log: bool, outcome: &HostOutcome) {
+        let shown = |result: &TaskResult| {
+            if no_log {
+                masked(result)
+            } else {
+                result.clone()
+            }
+        };
         for (label, result, item_outcome) in &outcome.items {
             self.reporter.event(&Event::HostResult {
                 task: info.clone(),
                 result: HostResult {
-                    host: host.clone(),
+                    host: outcome.host.clone(),
                     outcome: *item_outcome,
                     ignored: false,
                     item: Some(if no_log {
@@ -886,11 +583,7 @@ impl<'a> Runner<'a> {
                         label.clone()
                     }),
                     delegated_to: outcome.delegated_to.clone(),
-                    result: if no_log {
-                        masked(result)
-                    } else {
-                        result.clone()
-                    },
+                    result: shown(result),
                     elapsed: Duration::ZERO,
                     started_at: outcome.started_at,
                     check_mode: outcome.check_mode,
@@ -900,100 +593,24 @@ impl<'a> Runner<'a> {
         self.reporter.event(&Event::HostResult {
             task: info.clone(),
             result: HostResult {
-                host: host.clone(),
+                host: outcome.host.clone(),
                 outcome: outcome.outcome,
                 ignored: outcome.ignored,
                 item: None,
                 delegated_to: outcome.delegated_to.clone(),
-                result: if no_log {
-                    masked(&outcome.result)
-                } else {
-                    outcome.result.clone()
-                },
+                result: shown(&outcome.result),
                 elapsed: outcome.elapsed,
                 started_at: outcome.started_at,
                 check_mode: outcome.check_mode,
             },
         });
-        if let Some(e) = outcome.input_error {
-            if !self
-                .input_errors
-                .iter()
-                .any(|x| x.location == e.location && x.message == e.message)
-            {
-                self.input_errors.push(e);
-            }
-        }
-        let play_name = scope.play.name.clone();
-        let state = self.state(&host);
-        if let Some(task) = task {
-            if let Some(name) = &task.register {
-                state.registered.insert(name.clone(), outcome.registered);
-            }
-        }
-        for (k, v) in outcome.facts {
-            state.registered.insert(k, v);
-        }
-        let failure = |message: String| Failure {
-            task: info.name.clone(),
-            origin: info.origin.clone(),
-            message,
-            play: play_name.clone(),
-        };
-        match outcome.outcome {
-            Outcome::Ok => state.stats.ok += 1,
-            Outcome::Changed => {
-                state.stats.ok += 1;
-                state.stats.changed += 1;
-                let what = if outcome.check_mode {
-                    format!("{} (check mode: would change)", info.name)
-                } else {
-                    info.name.clone()
-                };
-                state.changed_tasks.push(what);
-                if let Some(task) = task {
-                    for n in &task.notify {
-                        if !state.notified.contains(n) {
-                            state.notified.push(n.clone());
-                        }
-                    }
-                }
-            }
-            Outcome::Skipped => state.stats.skipped += 1,
-            Outcome::Failed if outcome.ignored => state.stats.ignored += 1,
-            Outcome::Unreachable if outcome.ignored => state.stats.ignored += 1,
-            Outcome::Failed => {
-                state.failed = true;
-                state.failure = Some(failure(if no_log {
-                    NO_LOG_MESSAGE.into()
-                } else {
-                    outcome.result.msg.clone().unwrap_or_default()
-                }));
-                if !rescuable {
-                    state.stats.failed += 1;
-                }
-                return true;
-            }
-            Outcome::Unreachable => {
-                state.unreachable = true;
-                state.stats.unreachable += 1;
-                state.failure = Some(failure(outcome.result.msg.clone().unwrap_or_default()));
-                return true;
-            }
-        }
-        false
     }
 
     /// After a task: stop the run if a failure is fatal.
     fn check_fatal(&mut self, scope: &PlayScope<'_>, newly_failed: &[String], fatal: bool) -> Flow {
         if fatal && !newly_failed.is_empty() {
-            let others: Vec<String> = scope
-                .batch
-                .iter()
-                .filter(|h| self.is_active(h))
-                .cloned()
-                .collect();
-            self.abort_reason = Some(format!(
+            let others = self.state.active(&scope.batch);
+            self.state.abort_reason = Some(format!(
                 "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
                 scope.play.name,
                 newly_failed.join(", "),
@@ -1004,125 +621,40 @@ impl<'a> Runner<'a> {
         }
         Flow::Continue
     }
+}
 
-    async fn run_meta(
-        &mut self,
-        scope: &PlayScope<'_>,
-        task: &Arc<Task>,
-        meta: MetaAction,
-        active: &[String],
-        info: &TaskInfo,
-    ) -> Flow {
-        let hostvars = self.hostvars_for(scope);
-        let mut applies = Vec::new();
-        for host in active {
-            let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
-                Ok(v) => Value::Object(v),
-                Err(e) => {
-                    self.input_errors.push(e);
-                    continue;
-                }
-            };
-            let mut yes = true;
-            for cond in &task.common.when {
-                match self.templater.condition_node(cond, &vars) {
-                    Ok(b) => yes &= b,
-                    Err(e) => {
-                        self.input_errors.push(e);
-                        yes = false;
-                    }
-                }
-            }
-            if yes {
-                applies.push(host.clone());
-            }
-        }
-        match meta {
-            MetaAction::FlushHandlers => self.flush_handlers(scope, active).await,
-            MetaAction::Noop => Flow::Continue,
-            MetaAction::EndHost => {
-                for h in &applies {
-                    self.state(h).ended = true;
-                }
-                if !applies.is_empty() {
-                    self.reporter.event(&Event::Warning {
-                        host: None,
-                        message: format!(
-                            "{}: meta end_host ended the play for {}",
-                            info.origin,
-                            applies.join(", ")
-                        ),
-                    });
-                }
-                Flow::Continue
-            }
-            MetaAction::EndPlay => {
-                if applies.is_empty() {
-                    return Flow::Continue;
-                }
-                self.reporter.event(&Event::Warning {
-                    host: None,
-                    message: format!(
-                        "{}: meta end_play ended play `{}`",
-                        info.origin, scope.play.name
-                    ),
-                });
-                Flow::EndPlay
-            }
-            MetaAction::ClearHostErrors => {
-                for h in &scope.batch {
-                    let state = self.state(h);
-                    if state.failed {
-                        state.failed = false;
-                        state.failure = None;
-                    }
-                }
-                Flow::Continue
-            }
-        }
-    }
-
-    fn flush_handlers<'s>(
-        &'s mut self,
-        scope: &'s PlayScope<'s>,
-        hosts: &'s [String],
-    ) -> BoxFuture<'s, Flow> {
-        async move {
-            loop {
-                let mut ran = false;
-                for handler in &scope.play.handlers {
-                    let mut names = vec![handler.display_name()];
-                    names.extend(handler.listen.iter().cloned());
-                    let notified: Vec<String> = hosts
-                        .iter()
-                        .filter(|h| {
-                            let Some(s) = self.states.get(*h) else {
-                                return false;
-                            };
-                            let eligible = s.active()
-                                || (scope.play.force_handlers && s.failed && !s.unreachable);
-                            eligible && s.notified.iter().any(|n| names.contains(n))
-                        })
-                        .cloned()
-                        .collect();
-                    if notified.is_empty() {
-                        continue;
-                    }
-                    for h in &notified {
-                        self.state(h).notified.retain(|n| !names.contains(n));
-                    }
-                    ran = true;
-                    let flow = self.run_task(scope, handler, &notified, false, true).await;
-                    if flow != Flow::Continue {
-                        return flow;
-                    }
-                }
-                if !ran {
-                    return Flow::Continue;
-                }
-            }
-        }
-        .boxed()
+/// The `setup` task `gather_facts: true` stands for. Facts are read in check
+/// mode too (setup changes nothing), so it never counts as a check-mode run.
+fn gathering_facts_task(play: &Play) -> Task {
+    Task {
+        name: None,
+        action: Action::Module {
+            module: &crate::modules::setup::Setup,
+            args: Vec::new(),
+        },
+        common: TaskCommon {
+            check_mode: Some(false),
+            ..TaskCommon::default()
+        },
+        loop_items: None,
+        loop_var: "item".into(),
+        index_var: None,
+        loop_label: None,
+        loop_pause: None,
+        register: None,
+        until: None,
+        retries: None,
+        delay: None,
+        changed_when: None,
+        failed_when: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        origin: play.origin.clone(),
+        source: Arc::new(TaskSource {
+            dir: play.dir.clone(),
+            role: None,
+            playbook_dir: play.dir.clone(),
+        }),
     }
 }
 
@@ -1135,6 +667,7 @@ fn input_error_outcome(host: String, e: InputError) -> HostOutcome {
         items: Vec::new(),
         registered: Value::Null,
         facts: Map::new(),
+        ansible_facts: Map::new(),
         input_error: Some(e),
         delegated_to: None,
         started_at: 0.0,
@@ -1149,111 +682,5 @@ fn masked(result: &TaskResult) -> TaskResult {
         msg: Some(NO_LOG_MESSAGE.into()),
         rc: result.rc,
         ..TaskResult::default()
-    }
-}
-
-/// Every notify must name a handler (by name or `listen`); checked before the play runs.
-fn check_notify_targets(play: &Play) -> Result<(), InputError> {
-    let mut known: Vec<String> = Vec::new();
-    for h in &play.handlers {
-        known.push(h.display_name());
-        known.extend(h.listen.iter().cloned());
-    }
-    for task in play.all_tasks().iter().chain(play.handlers.iter()) {
-        for n in &task.notify {
-            if !known.contains(n) {
-                let hint = crate::error::did_you_mean(n, known.iter().map(String::as_str))
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                let at = task.name.as_ref().map_or(&task.origin, |n| &n.origin);
-                return Err(InputError::at(
-                    at,
-                    format!(
-                        "task notifies `{n}`, but play `{}` has no handler by that name",
-                        play.name
-                    ),
-                    "in this task",
-                )
-                .with_help(format!(
-                    "{hint}handlers: {}",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn order_hosts(hosts: &mut [String], order: HostOrder) {
-    match order {
-        HostOrder::Inventory => {}
-        HostOrder::ReverseInventory => hosts.reverse(),
-        HostOrder::Sorted => hosts.sort(),
-        HostOrder::ReverseSorted => {
-            hosts.sort();
-            hosts.reverse();
-        }
-        HostOrder::Shuffle => {
-            // A cheap shuffle is enough: order only has to be unpredictable, not secure.
-            let seed = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos() as usize);
-            for i in (1..hosts.len()).rev() {
-                let j = (seed.wrapping_mul(2654435761).wrapping_add(i * 40503)) % (i + 1);
-                hosts.swap(i, j);
-            }
-        }
-    }
-}
-
-/// Split hosts into `serial` batches; the last step repeats, as in Ansible.
-pub fn batches(hosts: &[String], serial: &[Serial]) -> Vec<Vec<String>> {
-    if serial.is_empty() {
-        return vec![hosts.to_vec()];
-    }
-    let mut out = Vec::new();
-    let mut rest = hosts;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let step = serial[i.min(serial.len() - 1)];
-        let size = match step {
-            Serial::Count(n) => n,
-            Serial::Percent(p) => ((hosts.len() as f64 * p / 100.0).floor() as usize).max(1),
-        }
-        .min(rest.len());
-        out.push(rest[..size].to_vec());
-        rest = &rest[size..];
-        i += 1;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hosts(n: usize) -> Vec<String> {
-        (1..=n).map(|i| format!("h{i}")).collect()
-    }
-
-    #[test]
-    fn serial_batches() {
-        assert_eq!(batches(&hosts(3), &[]).len(), 1);
-        let b = batches(&hosts(5), &[Serial::Count(1), Serial::Count(2)]);
-        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2, 2]);
-        let b = batches(&hosts(4), &[Serial::Percent(50.0)]);
-        assert_eq!(
-            b,
-            vec![
-                vec!["h1".to_string(), "h2".into()],
-                vec!["h3".into(), "h4".into()]
-            ]
-        );
-        let b = batches(&hosts(3), &[Serial::Percent(10.0)]);
-        assert_eq!(b.len(), 3);
     }
 }

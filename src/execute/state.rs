@@ -1,8 +1,20 @@
-//! What the run knows about each host.
+//! What the run knows about each host, and the bookkeeping of outcomes:
+//! recap counters, what each host changed before it stopped (for the stop
+//! report), which hosts failed or became unreachable, registered values and
+//! facts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::report::HostStats;
+use super::host_task::HostOutcome;
+use crate::error::InputError;
+use crate::report::{HostStats, Outcome, Recap, TaskInfo, TaskTiming};
+
+/// Shown in place of a `no_log` task's failure message.
+pub const NO_LOG_MESSAGE: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 #[derive(Clone, Debug)]
 pub struct Failure {
@@ -21,6 +33,8 @@ pub struct HostState {
     pub ended: bool,
     /// `register`, `set_fact` and `include_vars` values; they outlive the play.
     pub registered: Map<String, Value>,
+    /// `ansible_*` facts (from `setup`), and the same under `ansible_facts`
+    /// without the prefix.
     pub facts: Map<String, Value>,
     pub facts_gathered: bool,
     /// Handlers notified and not yet run, in notification order.
@@ -34,5 +48,251 @@ pub struct HostState {
 impl HostState {
     pub fn active(&self) -> bool {
         !self.failed && !self.unreachable && !self.ended
+    }
+
+    /// Failed or unreachable: out of the rest of the run.
+    pub fn left(&self) -> bool {
+        self.failed || self.unreachable
+    }
+
+    /// Merge a module's `ansible_facts` (`ansible_*` names) into the host's
+    /// facts, as Ansible does for any module: each fact is a variable of its
+    /// own and, without the prefix, a key of `ansible_facts`.
+    pub fn merge_facts(&mut self, facts: Map<String, Value>) {
+        let mut short = Map::new();
+        for (name, value) in facts {
+            let bare = name.strip_prefix("ansible_").unwrap_or(&name).to_string();
+            short.insert(bare, value.clone());
+            self.facts.insert(name, value);
+        }
+        match self.facts.get_mut("ansible_facts") {
+            Some(Value::Object(all)) => all.extend(short),
+            _ => {
+                self.facts
+                    .insert("ansible_facts".into(), Value::Object(short));
+            }
+        }
+        self.facts_gathered = true;
+    }
+}
+
+/// What a task contributes to the bookkeeping of one host's outcome.
+pub struct TaskRecord<'a> {
+    pub info: &'a TaskInfo,
+    pub play: &'a str,
+    pub register: Option<&'a str>,
+    pub notify: &'a [String],
+    pub no_log: bool,
+    /// Inside a block with `rescue`: a failure is not counted (yet).
+    pub rescuable: bool,
+}
+
+/// Every host's state and what the run as a whole collected.
+#[derive(Default)]
+pub struct RunState {
+    hosts: BTreeMap<String, HostState>,
+    /// Undefined variables and other input problems met while running.
+    pub input_errors: Vec<InputError>,
+    pub timings: Vec<TaskTiming>,
+    /// Why the whole run stopped early (any_errors_fatal, max_fail_percentage,
+    /// no hosts left, Ctrl-C).
+    pub abort_reason: Option<String>,
+}
+
+impl RunState {
+    pub fn host(&mut self, host: &str) -> &mut HostState {
+        self.hosts.entry(host.to_string()).or_default()
+    }
+
+    pub fn get(&self, host: &str) -> Option<&HostState> {
+        self.hosts.get(host)
+    }
+
+    pub fn is_active(&self, host: &str) -> bool {
+        self.hosts.get(host).is_none_or(HostState::active)
+    }
+
+    /// Failed or unreachable (a host never seen has not).
+    pub fn has_left(&self, host: &str) -> bool {
+        self.hosts.get(host).is_some_and(HostState::left)
+    }
+
+    /// The hosts of `hosts` still in the play, in order.
+    pub fn active(&self, hosts: &[String]) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| self.is_active(h))
+            .cloned()
+            .collect()
+    }
+
+    /// An input error found while running; the same one on many hosts is kept once.
+    pub fn add_input_error(&mut self, e: InputError) {
+        if !self
+            .input_errors
+            .iter()
+            .any(|x| x.location == e.location && x.message == e.message)
+        {
+            self.input_errors.push(e);
+        }
+    }
+
+    /// `run_once`: one run stands for every host of the batch, so `host`
+    /// gets the result's registered value and variables too.
+    pub fn share(&mut self, host: &str, register: Option<&str>, outcome: &HostOutcome) {
+        let state = self.host(host);
+        if let Some(name) = register {
+            state
+                .registered
+                .insert(name.to_string(), outcome.registered.clone());
+        }
+        state.registered.extend(outcome.facts.clone());
+    }
+
+    /// Record a host's outcome: registered values, facts, counters, changed
+    /// tasks, notified handlers, failure. Returns whether the host just left
+    /// the play (failed or unreachable, not ignored).
+    pub fn record(&mut self, task: &TaskRecord<'_>, outcome: HostOutcome) -> bool {
+        if let Some(e) = outcome.input_error {
+            self.add_input_error(e);
+        }
+        let state = self.host(&outcome.host);
+        if let Some(name) = task.register {
+            state
+                .registered
+                .insert(name.to_string(), outcome.registered);
+        }
+        for (k, v) in outcome.facts {
+            state.registered.insert(k, v);
+        }
+        // As Ansible: facts from a failed or unreachable result are dropped.
+        if matches!(outcome.outcome, Outcome::Ok | Outcome::Changed)
+            && !outcome.ansible_facts.is_empty()
+        {
+            state.merge_facts(outcome.ansible_facts);
+        }
+        let failure = |message: String| Failure {
+            task: task.info.name.clone(),
+            origin: task.info.origin.clone(),
+            message,
+            play: task.play.to_string(),
+        };
+        match outcome.outcome {
+            Outcome::Ok => state.stats.ok += 1,
+            Outcome::Changed => {
+                state.stats.ok += 1;
+                state.stats.changed += 1;
+                let what = if outcome.check_mode {
+                    format!("{} (check mode: would change)", task.info.name)
+                } else {
+                    task.info.name.clone()
+                };
+                state.changed_tasks.push(what);
+                for n in task.notify {
+                    if !state.notified.contains(n) {
+                        state.notified.push(n.clone());
+                    }
+                }
+            }
+            Outcome::Skipped => state.stats.skipped += 1,
+            Outcome::Failed | Outcome::Unreachable if outcome.ignored => state.stats.ignored += 1,
+            Outcome::Failed => {
+                state.failed = true;
+                state.failure = Some(failure(if task.no_log {
+                    NO_LOG_MESSAGE.into()
+                } else {
+                    outcome.result.msg.clone().unwrap_or_default()
+                }));
+                if !task.rescuable {
+                    state.stats.failed += 1;
+                }
+                return true;
+            }
+            Outcome::Unreachable => {
+                state.unreachable = true;
+                state.stats.unreachable += 1;
+                state.failure = Some(failure(outcome.result.msg.clone().unwrap_or_default()));
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn add_timing(&mut self, info: &TaskInfo, elapsed: Duration) {
+        self.timings.push(TaskTiming {
+            task: info.name.clone(),
+            origin: info.origin.clone(),
+            elapsed,
+        });
+    }
+
+    /// For every host that stopped: where, why and what it left behind; the
+    /// run's abort reason first. `None` when nothing stopped.
+    pub fn stop_report(&self) -> Option<String> {
+        let mut lines = Vec::new();
+        if let Some(reason) = &self.abort_reason {
+            lines.push(reason.clone());
+        }
+        for (host, state) in &self.hosts {
+            let Some(failure) = &state.failure else {
+                continue;
+            };
+            let kind = if state.unreachable {
+                "became UNREACHABLE"
+            } else {
+                "FAILED"
+            };
+            let changed = if state.changed_tasks.is_empty() {
+                format!("Nothing had been changed on {host} before that")
+            } else {
+                format!(
+                    "Changed on {host} before that: {}",
+                    state.changed_tasks.join("; ")
+                )
+            };
+            lines.push(format!(
+                "{host} {kind} at task `{}` ({}) in play `{}`: {}. {changed}. The rest of the run skipped {host}.",
+                failure.task, failure.origin, failure.play, failure.message
+            ));
+        }
+        // One report, so the operator reads the whole story in one place.
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    pub fn recap(&self, elapsed: Duration) -> Recap {
+        let mut slowest = self.timings.clone();
+        slowest.sort_by_key(|x| std::cmp::Reverse(x.elapsed));
+        Recap {
+            hosts: self
+                .hosts
+                .iter()
+                .map(|(h, s)| (h.clone(), s.stats))
+                .collect(),
+            slowest,
+            elapsed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn facts_are_variables_and_keys_of_ansible_facts() {
+        let mut state = HostState::default();
+        let mut facts = Map::new();
+        facts.insert("ansible_hostname".into(), json!("bc1"));
+        facts.insert("ansible_lo".into(), json!({"ipv4": {"prefix": "8"}}));
+        state.merge_facts(facts);
+        assert_eq!(state.facts["ansible_hostname"], "bc1");
+        assert_eq!(state.facts["ansible_facts"]["lo"]["ipv4"]["prefix"], "8");
+        let mut more = Map::new();
+        more.insert("ansible_kernel".into(), json!("6.1"));
+        state.merge_facts(more);
+        assert_eq!(state.facts["ansible_facts"]["hostname"], "bc1");
+        assert_eq!(state.facts["ansible_facts"]["kernel"], "6.1");
+        assert!(state.facts_gathered);
     }
 }

@@ -73,6 +73,11 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every marker line's (key, value), in order; a key may repeat.
+    pub fn values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A `1`/`0` marker; absent counts as false.
     pub fn flag(&self, key: &str) -> bool {
         self.get(key) == Some("1")

@@ -33,6 +33,7 @@ pub mod ping;
 pub mod raw;
 pub mod service;
 pub mod set_fact;
+pub mod setup;
 pub mod shell;
 pub mod stat;
 pub mod template;
@@ -190,6 +191,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &fail::Fail,
         &debug::Debug,
         &set_fact::SetFact,
+        &setup::Setup,
         &pause::Pause,
         &service::Service,
         &service::Systemd,

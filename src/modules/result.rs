@@ -37,6 +37,12 @@ pub struct TaskResult {
     /// Variables this task sets for the host (`set_fact`).
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub facts: Map<String, Value>,
+    /// Facts about the host (`setup`), named `ansible_*` as Ansible's modules
+    /// return them; the executor merges them into the host's facts. Left out
+    /// of reports (they describe the host, not what the task did); `register`
+    /// keeps them under `ansible_facts`.
+    #[serde(skip)]
+    pub ansible_facts: Map<String, Value>,
     /// Module-specific return values (e.g. `stat`), merged into the registered value.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub data: Map<String, Value>,
@@ -112,6 +118,12 @@ impl TaskResult {
         }
         if !self.facts.is_empty() {
             m.insert("ansible_facts".into(), Value::Object(self.facts.clone()));
+        }
+        if !self.ansible_facts.is_empty() {
+            m.insert(
+                "ansible_facts".into(),
+                Value::Object(self.ansible_facts.clone()),
+            );
         }
         Value::Object(m)
     }

@@ -1,47 +1,69 @@
-//! The small fact set `gather_facts` collects, in ONE script: hostname, OS,
+//! `setup`: the small fact set, gathered in ONE script: hostname, OS,
 //! interfaces with their IPv4 addresses, and the default-route interface.
+//!
+//! As Ansible's `setup`, it returns the facts as `ansible_facts` (names with
+//! the `ansible_` prefix); the executor merges them into the host's facts,
+//! where they are also visible under `ansible_facts` without the prefix.
+//! `gather_facts: true` runs it as the implicit "Gathering Facts" task.
+//! Source: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/setup_module.html
+//! (only the facts listed in the README; no `gather_subset`, `filter`).
 
 use serde_json::{json, Map, Value};
 
-use crate::modules::script::{emit, markers};
-use crate::modules::TaskResult;
+use super::answer::{prelude, Answer};
+use super::{Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
 use crate::transport::ExecOutput;
 
-pub fn script(nonce: &str) -> String {
+pub struct Setup;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "setup",
+    args: &[],
+    free_form: None,
+    one_of: &[],
+    raw_args: &[],
+    any_args: false,
+};
+
+impl Module for Setup {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    /// Reads the host only, so check mode changes nothing about it.
+    fn prepare(&self, _args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
+        let nonce = ctx.nonce.to_string();
+        Ok(Step::Remote {
+            script: script(ctx.nonce),
+            interpret: Box::new(move |out| Step::Done(answer(out, &nonce))),
+        })
+    }
+}
+
+fn script(nonce: &str) -> String {
     format!(
-        r#"{host}
-{fqdn}
-{kernel}
-{arch}
-{user}
+        r#"{prelude}_b hostname "$(hostname 2>/dev/null || uname -n)"
+_b fqdn "$(hostname -f 2>/dev/null || uname -n)"
+_b kernel "$(uname -r)"
+_b arch "$(uname -m)"
+_b user "$(id -un)"
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
-{os_id}
-{os_version}
-{os_name}
-{os_like}
+_b os_id "${{ID:-$(uname -s)}}"
+_b os_version "${{VERSION_ID:-}}"
+_b os_name "${{PRETTY_NAME:-$(uname -s)}}"
+_b os_like "${{ID_LIKE:-}}"
 if command -v ip >/dev/null 2>&1; then
-  ip -o -4 addr show 2>/dev/null | while read -r _ ifname _ cidr rest; do {addr}; done
-  ip -o link show 2>/dev/null | while IFS=': ' read -r _ ifname rest; do {link}; done
-  ip -o -4 route show default 2>/dev/null | head -n1 | while read -r _ _ gw _ dev rest; do {route}; done
+  ip -o -4 addr show 2>/dev/null | while read -r _ ifname _ cidr rest; do _b addr "$ifname $cidr $rest"; done
+  ip -o link show 2>/dev/null | while IFS=': ' read -r _ ifname rest; do _b link "${{ifname%@*}}"; done
+  ip -o -4 route show default 2>/dev/null | head -n1 | while read -r _ _ gw _ dev rest; do _b route "$dev $gw"; done
 fi
 "#,
-        host = emit(nonce, "hostname", "\"$(hostname 2>/dev/null || uname -n)\""),
-        fqdn = emit(nonce, "fqdn", "\"$(hostname -f 2>/dev/null || uname -n)\""),
-        kernel = emit(nonce, "kernel", "\"$(uname -r)\""),
-        arch = emit(nonce, "arch", "\"$(uname -m)\""),
-        user = emit(nonce, "user", "\"$(id -un)\""),
-        os_id = emit(nonce, "os_id", "\"${ID:-$(uname -s)}\""),
-        os_version = emit(nonce, "os_version", "\"${VERSION_ID:-}\""),
-        os_name = emit(nonce, "os_name", "\"${PRETTY_NAME:-$(uname -s)}\""),
-        os_like = emit(nonce, "os_like", "\"${ID_LIKE:-}\""),
-        addr = emit(nonce, "addr", "\"$ifname $cidr $rest\""),
-        link = emit(nonce, "link", "\"${ifname%@*}\""),
-        route = emit(nonce, "route", "\"$dev $gw\""),
+        prelude = prelude(nonce),
     )
 }
 
-/// Read the facts script's answer.
-pub fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
+/// Read the script's answer: the facts in `ansible_facts`.
+fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
     if out.code != Some(0) {
         return TaskResult::failed(format!(
             "gathering facts failed (exit {:?}): {}",
@@ -50,7 +72,7 @@ pub fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
         ));
     }
     let mut result = TaskResult::ok();
-    result.facts = parse(&out.stdout, nonce);
+    result.ansible_facts = parse(&Answer::parse(out, nonce));
     result
 }
 
@@ -67,16 +89,15 @@ fn os_family(id: &str, like: &str) -> &'static str {
     }
 }
 
-/// Facts as `ansible_*` variables (and the same under `ansible_facts`
-/// without the prefix), the names Ansible uses.
-pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
+/// Facts as `ansible_*` variables, the names Ansible uses.
+fn parse(answer: &Answer) -> Map<String, Value> {
     let mut facts = Map::new();
     let mut interfaces: Vec<String> = Vec::new();
     let mut addresses: Map<String, Value> = Map::new();
     let mut all_ipv4 = Vec::new();
     let mut default = None;
     let (mut os_id, mut os_like) = (String::new(), String::new());
-    for (key, value) in markers(stdout, nonce) {
+    for (key, value) in answer.values() {
         match key {
             "hostname" => {
                 facts.insert(
@@ -167,12 +188,10 @@ pub fn parse(stdout: &str, nonce: &str) -> Map<String, Value> {
     for (dev, info) in addresses {
         facts.insert(dev.replace(['-', '.'], "_"), info);
     }
-    let mut out = Map::new();
-    for (k, v) in &facts {
-        out.insert(format!("ansible_{k}"), v.clone());
-    }
-    out.insert("ansible_facts".into(), Value::Object(facts));
-    out
+    facts
+        .into_iter()
+        .map(|(k, v)| (format!("ansible_{k}"), v))
+        .collect()
 }
 
 fn capitalize(s: &str) -> String {
@@ -198,7 +217,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let facts = answer(&out, nonce).facts;
+        let facts = answer(&out, nonce).ansible_facts;
         assert!(!facts["ansible_hostname"].as_str().unwrap().is_empty());
         assert!(facts["ansible_interfaces"]
             .as_array()
@@ -206,13 +225,33 @@ mod tests {
             .iter()
             .any(|i| i == "lo"));
         assert_eq!(facts["ansible_lo"]["ipv4"]["address"], "127.0.0.1");
-        assert_eq!(facts["ansible_facts"]["lo"]["ipv4"]["prefix"], "8");
+        assert_eq!(facts["ansible_lo"]["ipv4"]["prefix"], "8");
+    }
+
+    #[test]
+    fn is_a_module_that_reads_the_host_in_one_round_trip() {
+        use crate::modules::testutil::{run, Ctx};
+        let result = run(&Setup, serde_json::json!({}), &Ctx::default());
+        assert_eq!(result.status, crate::modules::Status::Ok);
+        assert_eq!(result.ansible_facts["ansible_system"], "Linux");
+        assert!(result.facts.is_empty(), "facts are not set_fact variables");
+        let registered = result.to_registered();
+        assert_eq!(
+            registered["ansible_facts"]["ansible_lo"]["ipv4"]["address"],
+            "127.0.0.1"
+        );
+        assert!(crate::modules::find("ansible.builtin.setup").is_some());
     }
 
     #[test]
     fn parses_vip_as_secondary_with_label() {
         let out = "__baton_x addr eth0 10.77.0.11/24 brd 10.77.0.255 scope global eth0\n__baton_x addr eth0 10.77.0.100/24 scope global secondary eth0:1\n__baton_x route eth0 10.77.0.1\n__baton_x os_id debian\n";
-        let f = parse(out, "x");
+        let out = ExecOutput {
+            code: Some(0),
+            stdout: out.into(),
+            stderr: String::new(),
+        };
+        let f = answer(&out, "x").ansible_facts;
         assert_eq!(f["ansible_eth0"]["ipv4"]["address"], "10.77.0.11");
         assert_eq!(
             f["ansible_eth0"]["ipv4_secondaries"][0]["address"],

@@ -1,0 +1,107 @@
+//! A list of tasks and blocks: `block` / `rescue` / `always`.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::play::{Flow, PlayScope, Runner};
+use crate::load::task::{Block, Item};
+
+impl Runner<'_> {
+    /// Run items in order on `hosts`. `rescuable`: inside a block that has a
+    /// `rescue`, where a failure is not counted until the rescue fails too.
+    pub(super) fn run_items<'s>(
+        &'s mut self,
+        scope: &'s PlayScope<'s>,
+        items: &'s [Item],
+        hosts: &'s [String],
+        rescuable: bool,
+    ) -> BoxFuture<'s, Flow> {
+        async move {
+            for item in items {
+                let flow = match item {
+                    Item::Task(task) => self.run_task(scope, task, hosts, rescuable, false).await,
+                    Item::Block(block) => {
+                        let entered = self.state.active(hosts);
+                        if entered.is_empty() {
+                            continue;
+                        }
+                        self.run_block(scope, block, &entered, rescuable).await
+                    }
+                };
+                if flow != Flow::Continue {
+                    return flow;
+                }
+            }
+            Flow::Continue
+        }
+        .boxed()
+    }
+
+    /// A block on the hosts that entered it: hosts that fail in `block` run
+    /// `rescue` (and count as rescued if it succeeds); `always` runs for
+    /// every host that entered, failed or not.
+    async fn run_block(
+        &mut self,
+        scope: &PlayScope<'_>,
+        block: &Block,
+        entered: &[String],
+        rescuable: bool,
+    ) -> Flow {
+        let mut flow = self
+            .run_items(
+                scope,
+                &block.block,
+                entered,
+                rescuable || !block.rescue.is_empty(),
+            )
+            .await;
+        let failed_here: Vec<String> = entered
+            .iter()
+            .filter(|h| {
+                self.state
+                    .get(h)
+                    .is_some_and(|s| s.failed && !s.unreachable)
+            })
+            .cloned()
+            .collect();
+        if flow != Flow::Abort && !block.rescue.is_empty() && !failed_here.is_empty() {
+            for h in &failed_here {
+                self.state.host(h).failed = false;
+            }
+            let rescue_flow = self
+                .run_items(scope, &block.rescue, &failed_here, rescuable)
+                .await;
+            for h in &failed_here {
+                let state = self.state.host(h);
+                if !state.failed {
+                    state.stats.rescued += 1;
+                    state.failure = None;
+                }
+            }
+            if rescue_flow != Flow::Continue {
+                flow = rescue_flow;
+            }
+        }
+        if flow != Flow::Abort && !block.always.is_empty() {
+            let still_failed: Vec<String> = entered
+                .iter()
+                .filter(|h| self.state.get(h).is_some_and(|s| s.failed))
+                .cloned()
+                .collect();
+            for h in &still_failed {
+                self.state.host(h).failed = false;
+            }
+            let always_hosts = self.state.active(entered);
+            let always_flow = self
+                .run_items(scope, &block.always, &always_hosts, rescuable)
+                .await;
+            for h in &still_failed {
+                self.state.host(h).failed = true;
+            }
+            if always_flow != Flow::Continue {
+                flow = always_flow;
+            }
+        }
+        flow
+    }
+}

@@ -1,0 +1,187 @@
+//! Handlers (notified by changed tasks, flushed after each section and by
+//! `meta: flush_handlers`) and the other `meta:` actions.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::Value;
+
+use super::play::{Flow, PlayScope, Runner};
+use crate::error::InputError;
+use crate::load::play::Play;
+use crate::load::task::{MetaAction, Task};
+use crate::report::{Event, TaskInfo};
+
+impl Runner<'_> {
+    /// Run every notified handler on the hosts that were notified, in the
+    /// play's handler order, until no handler is pending (a handler may
+    /// notify another). With `force_handlers`, failed hosts run them too.
+    pub(super) fn flush_handlers<'s>(
+        &'s mut self,
+        scope: &'s PlayScope<'s>,
+        hosts: &'s [String],
+    ) -> BoxFuture<'s, Flow> {
+        async move {
+            loop {
+                let mut ran = false;
+                for handler in &scope.play.handlers {
+                    let mut names = vec![handler.display_name()];
+                    names.extend(handler.listen.iter().cloned());
+                    let notified: Vec<String> = hosts
+                        .iter()
+                        .filter(|h| {
+                            let Some(s) = self.state.get(h) else {
+                                return false;
+                            };
+                            let eligible = s.active()
+                                || (scope.play.force_handlers && s.failed && !s.unreachable);
+                            eligible && s.notified.iter().any(|n| names.contains(n))
+                        })
+                        .cloned()
+                        .collect();
+                    if notified.is_empty() {
+                        continue;
+                    }
+                    for h in &notified {
+                        self.state.host(h).notified.retain(|n| !names.contains(n));
+                    }
+                    ran = true;
+                    let flow = self.run_task(scope, handler, &notified, false, true).await;
+                    if flow != Flow::Continue {
+                        return flow;
+                    }
+                }
+                if !ran {
+                    return Flow::Continue;
+                }
+            }
+        }
+        .boxed()
+    }
+
+    /// `meta:` on the active hosts (its `when` decides per host).
+    pub(super) async fn run_meta(
+        &mut self,
+        scope: &PlayScope<'_>,
+        task: &Arc<Task>,
+        meta: MetaAction,
+        active: &[String],
+        info: &TaskInfo,
+    ) -> Flow {
+        let applies = self.meta_applies(scope, task, active);
+        match meta {
+            MetaAction::FlushHandlers => self.flush_handlers(scope, active).await,
+            MetaAction::Noop => Flow::Continue,
+            MetaAction::EndHost => {
+                for h in &applies {
+                    self.state.host(h).ended = true;
+                }
+                if !applies.is_empty() {
+                    self.reporter.event(&Event::Warning {
+                        host: None,
+                        message: format!(
+                            "{}: meta end_host ended the play for {}",
+                            info.origin,
+                            applies.join(", ")
+                        ),
+                    });
+                }
+                Flow::Continue
+            }
+            MetaAction::EndPlay => {
+                if applies.is_empty() {
+                    return Flow::Continue;
+                }
+                self.reporter.event(&Event::Warning {
+                    host: None,
+                    message: format!(
+                        "{}: meta end_play ended play `{}`",
+                        info.origin, scope.play.name
+                    ),
+                });
+                Flow::EndPlay
+            }
+            MetaAction::ClearHostErrors => {
+                for h in &scope.batch {
+                    let state = self.state.host(h);
+                    if state.failed {
+                        state.failed = false;
+                        state.failure = None;
+                    }
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    /// The hosts whose `when` holds for a `meta:` task.
+    fn meta_applies(
+        &mut self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        active: &[String],
+    ) -> Vec<String> {
+        let hostvars = self.hostvars_for(scope);
+        let mut applies = Vec::new();
+        for host in active {
+            let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
+                Ok(v) => Value::Object(v),
+                Err(e) => {
+                    self.state.input_errors.push(e);
+                    continue;
+                }
+            };
+            let mut yes = true;
+            for cond in &task.common.when {
+                match self.templater.condition_node(cond, &vars) {
+                    Ok(b) => yes &= b,
+                    Err(e) => {
+                        self.state.input_errors.push(e);
+                        yes = false;
+                    }
+                }
+            }
+            if yes {
+                applies.push(host.clone());
+            }
+        }
+        applies
+    }
+}
+
+/// Every notify must name a handler (by name or `listen`); checked before the play runs.
+pub fn check_notify_targets(play: &Play) -> Result<(), InputError> {
+    let mut known: Vec<String> = Vec::new();
+    for h in &play.handlers {
+        known.push(h.display_name());
+        known.extend(h.listen.iter().cloned());
+    }
+    for task in play.all_tasks().iter().chain(play.handlers.iter()) {
+        for n in &task.notify {
+            if !known.contains(n) {
+                let hint = crate::error::did_you_mean(n, known.iter().map(String::as_str))
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                let at = task.name.as_ref().map_or(&task.origin, |n| &n.origin);
+                return Err(InputError::at(
+                    at,
+                    format!(
+                        "task notifies `{n}`, but play `{}` has no handler by that name",
+                        play.name
+                    ),
+                    "in this task",
+                )
+                .with_help(format!(
+                    "{hint}handlers: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
+}

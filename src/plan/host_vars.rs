@@ -1,0 +1,211 @@
+//! A host's variables for one task: its precedence layers (see the README,
+//! "Variables and precedence") and the play's magic variables
+//! (`play_hosts`, `ansible_play_batch`, `hostvars`, `role_path`, ...).
+//! The inventory's own magic variables (`inventory_hostname`, `groups`,
+//! `group_names`) come with the inventory variables.
+//!
+//! Pure functions: the executor passes in what it knows about the host.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::template::Templater;
+use super::vars::{merge, merge_partial, Layer};
+use crate::error::InputError;
+use crate::load::play::Play;
+use crate::load::task::{Action, Task};
+use crate::yaml::Node;
+
+/// What is the same for every host of a play.
+pub struct PlayVars<'a> {
+    pub play: &'a Play,
+    /// `vars_files`, loaded once per play.
+    pub vars_files: &'a [(String, Node)],
+    /// `-e`
+    pub extra_vars: &'a Map<String, Value>,
+    pub check: bool,
+    pub diff: bool,
+}
+
+/// What the run knows about one host.
+pub struct HostFacts<'a> {
+    /// The inventory's variables for the host, with its magic variables.
+    pub inventory: &'a Map<String, Value>,
+    pub facts: &'a Map<String, Value>,
+    /// `register`, `set_fact`, `include_vars`.
+    pub registered: &'a Map<String, Value>,
+    /// `hostvars` (an empty mapping when the play never mentions it).
+    pub hostvars: &'a Value,
+    /// The play's hosts still in the play (`play_hosts`, `ansible_play_hosts`).
+    pub play_hosts: Vec<String>,
+    /// The batch's hosts still in the play (`ansible_play_batch`).
+    pub batch: Vec<String>,
+}
+
+/// Variables for one host and task, in precedence order, lowest first.
+///
+/// Errors: an undefined variable or a cycle in a templated value.
+pub fn host_vars(
+    play: &PlayVars<'_>,
+    host: &HostFacts<'_>,
+    task: Option<&Task>,
+    templater: &Templater,
+) -> Result<Map<String, Value>, InputError> {
+    let p = play.play;
+    let no_task_vars: Vec<(String, Node)> = Vec::new();
+    let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
+    let role_path = task
+        .and_then(|t| t.source.role.as_ref())
+        .map(|r| (json!(r.path.display().to_string()), json!(r.name)));
+    let play_hosts = json!(host.play_hosts);
+    let mut layers = vec![
+        Layer::Nodes(&p.role_defaults),
+        Layer::Templated(host.inventory, "inventory"),
+        Layer::Data(host.facts),
+        Layer::Nodes(&p.vars),
+        Layer::Nodes(play.vars_files),
+        Layer::Nodes(&p.role_vars),
+        Layer::Nodes(task_vars),
+        Layer::Data(host.registered),
+        Layer::Templated(play.extra_vars, "-e"),
+        Layer::One("hostvars", host.hostvars.clone()),
+        Layer::One("play_hosts", play_hosts.clone()),
+        Layer::One("ansible_play_hosts", play_hosts),
+        Layer::One("ansible_play_batch", json!(host.batch)),
+        Layer::One("ansible_play_name", json!(p.name)),
+        Layer::One("ansible_check_mode", json!(play.check)),
+        Layer::One("ansible_diff_mode", json!(play.diff)),
+        Layer::One("playbook_dir", json!(p.dir.display().to_string())),
+    ];
+    if let Some((path, name)) = role_path {
+        layers.push(Layer::One("role_path", path));
+        layers.push(Layer::One("role_name", name));
+    }
+    merge(&layers, templater)
+}
+
+/// The variables a play's `hosts:` pattern and `vars_files` names may use:
+/// play vars and `-e` (no host is known yet). Undefined ones stay as written.
+pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Templater) -> Value {
+    let layers = [Layer::Nodes(&play.vars), Layer::Templated(extra_vars, "-e")];
+    Value::Object(merge_partial(&layers, templater))
+}
+
+/// `hostvars`: for each inventory host, its inventory variables, then its
+/// facts and registered values when the run has any.
+pub fn hostvars<'a>(
+    hosts: impl IntoIterator<
+        Item = (
+            String,
+            Map<String, Value>,
+            Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
+        ),
+    >,
+) -> Value {
+    let mut all = Map::new();
+    for (host, mut vars, known) in hosts {
+        if let Some((facts, registered)) = known {
+            vars.extend(facts.clone());
+            vars.extend(registered.clone());
+        }
+        all.insert(host, Value::Object(vars));
+    }
+    Value::Object(all)
+}
+
+/// Whether anything a play reads mentions `hostvars`. Building it costs
+/// every host's variables for every host and task, so it is built only then.
+/// `inventory_text` is the inventory as `--list` prints it.
+pub fn mentions_hostvars(
+    play: &Play,
+    vars_files: &[(String, Node)],
+    extra_vars: &Map<String, Value>,
+    inventory_text: &str,
+) -> bool {
+    const WORD: &str = "hostvars";
+    let in_files = play
+        .all_tasks()
+        .iter()
+        .chain(play.handlers.iter())
+        .map(|t| &t.origin.file)
+        .chain(
+            play.vars
+                .iter()
+                .chain(vars_files)
+                .chain(&play.role_defaults)
+                .chain(&play.role_vars)
+                .map(|(_, n)| &n.origin.file),
+        )
+        .any(|f| f.text.contains(WORD));
+    // Files read only at run time (include_vars) cannot be scanned now.
+    let reads_more = play
+        .all_tasks()
+        .iter()
+        .any(|t| matches!(t.action, Action::IncludeVars(_)));
+    in_files
+        || reads_more
+        || serde_json::to_string(extra_vars).is_ok_and(|t| t.contains(WORD))
+        || inventory_text.contains(WORD)
+}
+
+/// Load a play's `vars_files` (names may use `vars`, see [`pattern_vars`]),
+/// relative to the playbook's directory.
+///
+/// Errors: a missing file (pointing at its entry), invalid YAML, or a file
+/// that is not a mapping of variables.
+pub fn load_vars_files(
+    play: &Play,
+    vars: &Value,
+    templater: &Templater,
+) -> Result<Vec<(String, Node)>, InputError> {
+    let mut pairs = Vec::new();
+    for node in &play.vars_files {
+        let name = templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
+        let path = play.dir.join(&name);
+        if !path.is_file() {
+            return Err(InputError::at(
+                &node.origin,
+                format!("vars file {} does not exist", path.display()),
+                "listed here",
+            )
+            .with_help("vars_files paths are relative to the playbook's directory"));
+        }
+        let loaded = crate::yaml::parse_file(Path::new(&path))?;
+        pairs.extend(crate::load::fields::var_pairs(
+            &loaded,
+            &format!("vars file {}", path.display()),
+        )?);
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostvars_puts_registered_over_facts_over_inventory() {
+        let mut inventory = Map::new();
+        inventory.insert("a".into(), json!("inventory"));
+        inventory.insert("b".into(), json!("inventory"));
+        let mut facts = Map::new();
+        facts.insert("b".into(), json!("facts"));
+        facts.insert("c".into(), json!("facts"));
+        let mut registered = Map::new();
+        registered.insert("c".into(), json!("registered"));
+        let all = hostvars([
+            (
+                "h1".to_string(),
+                inventory.clone(),
+                Some((&facts, &registered)),
+            ),
+            ("h2".to_string(), inventory, None),
+        ]);
+        assert_eq!(
+            all["h1"],
+            json!({"a": "inventory", "b": "facts", "c": "registered"})
+        );
+        assert_eq!(all["h2"], json!({"a": "inventory", "b": "inventory"}));
+    }
+}
