@@ -4,16 +4,12 @@
 //! refusals, and a stop whose flush times out. Needs root (CI has it); each
 //! test owns its lab, torn down even when the test fails.
 
-#[path = "support/lab.rs"]
-mod lab_support;
-
-#[path = "support/hvr.rs"]
-mod hvr;
+mod support;
 
 use std::time::Duration;
 
-use hvr::{Hvr, Run, Summary};
-use lab_support::*;
+use support::hvr::{Hvr, Run, Summary};
+use support::lab::*;
 
 const FILES: &str = "/opt/hvr/hvr_config/files";
 
@@ -503,19 +499,21 @@ fn playbooks_load_and_map_r_and_v_to_tags() {
         assert!(out.status.success(), "{args:?}: {}", describe(&out));
         text(&out.stdout)
     };
-    for name in [
-        "install",
-        "vip",
-        "boot-config",
-        "start",
-        "stop",
-        "switchover",
-        "failover",
-        "recover",
-        "check",
-    ] {
-        let out = baton(&[name, "--syntax-check"]);
-        assert!(out.contains("syntax OK"), "{name}: {out}");
+    // Every playbook in playbooks/, so a new one cannot be forgotten here.
+    let mut files: Vec<String> = std::fs::read_dir(repo.join("playbooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .map(|p| format!("playbooks/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    for name in ["install", "start", "switchover", "failover", "recover"] {
+        let file = format!("playbooks/{name}.yml");
+        assert!(files.contains(&file), "{file} is missing: {files:?}");
+    }
+    for file in &files {
+        let out = baton(&[file, "--syntax-check"]);
+        assert!(out.contains("syntax OK"), "{file}: {out}");
     }
     let listed = |playbook: &str, tag: &str| -> Vec<String> {
         baton(&[playbook, "--list-tasks", "-t", tag, "-e", "node=dbnode-a"])

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "support/lab.rs"]
-mod lab_support;
-use lab_support::*;
+mod support;
+use support::lab::*;
 
 fn netns_list() -> String {
     text(

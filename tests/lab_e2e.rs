@@ -2,16 +2,14 @@
 //! host key mismatch, and serial order proven from JSON timestamps.
 //! Needs root (CI has it); each test owns its lab.
 
-#[path = "support/lab.rs"]
-mod lab_support;
-#[path = "support/module_suite.rs"]
-mod suite;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use lab_support::*;
+use support::lab::*;
+use support::module_suite as suite;
 use serde_json::Value;
 
 fn run(lab: &Lab, playbook: &str, extra: &[&str]) -> (Output, Vec<Value>) {

@@ -1,16 +1,14 @@
 //! The module suite over every transport: local, a loopback sshd, and (in
 //! tests/lab_e2e.rs) a lab node. The suite itself is tests/support/module_suite.rs.
 
-#[path = "support/sshd.rs"]
-mod sshd;
-#[path = "support/module_suite.rs"]
-mod suite;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use baton::transport::{Connection, ConnectionSpec};
 use serde_json::{json, Value};
-use suite::*;
+use support::module_suite::*;
+use support::sshd;
 
 async fn local() -> Connection {
     Connection::open(&ConnectionSpec::local("localhost"))

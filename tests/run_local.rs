@@ -2,9 +2,9 @@
 //! loops, registers, blocks, handlers, tags, serial, stop rules, no_log,
 //! check mode, and the exit codes.
 
-mod common;
+mod support;
 
-use common::Test;
+use support::cli::Test;
 
 const TWO: &[&str] = &["n1", "n2"];
 

@@ -1,7 +1,6 @@
 //! The ssh transport against a real sshd on 127.0.0.1 (see tests/support/sshd.rs).
 
-#[path = "support/sshd.rs"]
-mod sshd;
+mod support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::time::{Duration, Instant};
 use baton::transport::ssh::SshConnection;
 use baton::transport::{ExecOutput, ExecRequest, TransportError};
 use sha2::{Digest, Sha256};
-use sshd::{TestSshd, KNOWN_HOSTS_ENTRY_LINE};
+use support::sshd::{TestSshd, KNOWN_HOSTS_ENTRY_LINE};
 
 fn script(text: &str) -> ExecRequest {
     ExecRequest {

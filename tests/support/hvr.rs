@@ -1,8 +1,7 @@
 //! HVR failover playbooks against a lab: the simulator's distribution
 //! tarball, `baton run` of the project's playbooks with JSON events, commands
 //! inside nodes, and a database client writing through the VIP from the
-//! client netns. Used by tests/failover.rs (`#[path = "support/hvr.rs"] mod hvr;`,
-//! after `lab_support`).
+//! client netns. Used by tests/failover.rs (`use support::hvr::...`).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::lab_support::{describe, text, Lab, BATON};
+use super::lab::{describe, text, Lab, BATON};
 
 pub const HVR_CONFIG: &str = "/opt/hvr/hvr_config";
 pub const HVRENV: &str = "/opt/hvr/bin/hvrenv";

@@ -1,6 +1,6 @@
 //! A lab owned by one test: its own prefix, subnet and directory, and
 //! `baton lab down` when the test ends, even by panic. Shared by the lab,
-//! SSH end-to-end and failover tests (`#[path = "support/lab.rs"] mod lab_support;`).
+//! SSH end-to-end and failover tests (`mod support;` then `use support::lab::*;`).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -19,7 +19,7 @@ pub fn is_root() -> bool {
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::lab_support::is_root() {
+        if !$crate::support::lab::is_root() {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "lab tests need root, and CI must run them"

@@ -3,13 +3,9 @@
 //! Use it from any file under `tests/` with
 //!
 //! ```ignore
-//! #[path = "support/sshd.rs"]
-//! mod sshd;
-//! use sshd::TestSshd;
+//! mod support;
+//! use support::sshd::TestSshd;
 //! ```
-//!
-//! (`#[path]` rather than a `tests/support/mod.rs`, so each test file pulls in
-//! only the fixtures it uses.)
 //!
 //! `TestSshd::start()` runs `sshd -D -e` on a free port, with a freshly
 //! generated ed25519 host key, a generated client key authorised for the

@@ -1,5 +1,4 @@
 //! A small builder for running `baton` against files in a temp dir.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

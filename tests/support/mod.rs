@@ -1,0 +1,15 @@
+//! Helpers shared by the integration tests. Every test binary includes them
+//! one way, `mod support;`, and uses the parts it needs:
+//!
+//! - `cli`: a builder that runs `baton` against files in a temp dir;
+//! - `lab`: a lab owned by one test (root), torn down even on panic;
+//! - `hvr`: driving the HVR failover playbooks in a lab;
+//! - `sshd`: a loopback sshd for transport tests;
+//! - `module_suite`: every module over any connection.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod hvr;
+pub mod lab;
+pub mod module_suite;
+pub mod sshd;
