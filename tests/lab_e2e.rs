@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use support::lab::*;
 use support::module_suite as suite;
-use serde_json::Value;
 
 fn run(lab: &Lab, playbook: &str, extra: &[&str]) -> (Output, Vec<Value>) {
     let path = lab

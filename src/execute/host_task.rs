@@ -16,6 +16,8 @@ use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportErr
 use crate::yaml::{Node, Origin};
 
 use super::connections::Connections;
+use super::loops::run_loop;
+use super::overrides::apply_overrides;
 
 /// What every host's run of a task shares.
 pub struct TaskShared<'a> {
@@ -90,7 +92,7 @@ impl Evaluator for HostEvaluator<'_> {
     }
 }
 
-enum Failure {
+pub(super) enum Failure {
     Input(InputError),
     Unreachable(String),
 }
@@ -107,7 +109,7 @@ fn now_epoch() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn outcome_of(result: &TaskResult) -> Outcome {
+pub(super) fn outcome_of(result: &TaskResult) -> Outcome {
     match result.status {
         Status::Ok => Outcome::Ok,
         Status::Changed => Outcome::Changed,
@@ -163,143 +165,8 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     outcome
 }
 
-async fn run_loop(
-    shared: &TaskShared<'_>,
-    task: &Task,
-    job: &HostJob,
-    check_mode: bool,
-    out: &mut HostOutcome,
-) -> Result<(), Failure> {
-    let base = Value::Object(job.vars.clone());
-    let Some(loop_node) = &task.loop_items else {
-        let result = run_once(shared, task, job, &base, check_mode).await?;
-        out.outcome = outcome_of(&result);
-        out.facts.clone_from(&result.facts);
-        out.ansible_facts.clone_from(&result.ansible_facts);
-        out.result = result;
-        return Ok(());
-    };
-    let items =
-        match shared.templater.render_node(loop_node, &base)? {
-            Value::Array(items) => items,
-            Value::Null => Vec::new(),
-            other => return Err(Failure::Input(
-                InputError::at(
-                    &loop_node.origin,
-                    format!("`loop` needs a list, but this is {}", kind(&other)),
-                    "not a list",
-                )
-                .with_help(
-                    "give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`",
-                ),
-            )),
-        };
-    if items.is_empty() {
-        out.result = TaskResult::skipped("no items in the loop");
-        out.outcome = Outcome::Skipped;
-        out.registered =
-            json!({"results": [], "skipped": true, "changed": false, "msg": "no items"});
-        return Ok(());
-    }
-    let count = items.len();
-    let mut results = Vec::with_capacity(count);
-    let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    for (index, item) in items.into_iter().enumerate() {
-        let mut vars = job.vars.clone();
-        vars.insert(task.loop_var.clone(), item.clone());
-        if let Some(iv) = &task.index_var {
-            vars.insert(iv.clone(), json!(index));
-        }
-        vars.insert(
-            "ansible_loop".into(),
-            json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == count, "length": count}),
-        );
-        vars.insert("ansible_loop_var".into(), json!(task.loop_var));
-        let ctx = Value::Object(vars);
-        let label = match &task.loop_label {
-            Some(node) => match shared.templater.render_node(node, &ctx)? {
-                Value::String(s) => s,
-                other => other.to_string(),
-            },
-            None => match &item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
-        };
-        let result = run_once(shared, task, job, &ctx, check_mode).await?;
-        any_changed |= result.status == Status::Changed;
-        any_failed |= result.status == Status::Failed;
-        all_skipped &= result.status == Status::Skipped;
-        for (k, v) in &result.facts {
-            out.facts.insert(k.clone(), v.clone());
-        }
-        for (k, v) in &result.ansible_facts {
-            out.ansible_facts.insert(k.clone(), v.clone());
-        }
-        let mut registered = result.to_registered();
-        if let Value::Object(m) = &mut registered {
-            m.insert(task.loop_var.clone(), item);
-            m.insert(
-                "item".into(),
-                m.get(&task.loop_var).cloned().unwrap_or(Value::Null),
-            );
-        }
-        results.push(registered);
-        out.items.push((label, result.clone(), outcome_of(&result)));
-        if let Some(pause) = task.loop_pause {
-            if index + 1 < count {
-                tokio::time::sleep(Duration::from_secs_f64(pause.max(0.0))).await;
-            }
-        }
-    }
-    let status = if any_failed {
-        Status::Failed
-    } else if all_skipped {
-        Status::Skipped
-    } else if any_changed {
-        Status::Changed
-    } else {
-        Status::Ok
-    };
-    let failed_items: Vec<String> = out
-        .items
-        .iter()
-        .filter(|(_, r, _)| r.status == Status::Failed)
-        .map(|(l, _, _)| l.clone())
-        .collect();
-    let msg = if failed_items.is_empty() {
-        "All items completed".to_string()
-    } else {
-        format!(
-            "{} of {count} items failed: {}",
-            failed_items.len(),
-            failed_items.join(", ")
-        )
-    };
-    out.result = TaskResult {
-        status,
-        msg: Some(msg.clone()),
-        facts: out.facts.clone(),
-        ..TaskResult::default()
-    };
-    out.outcome = outcome_of(&out.result);
-    out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
-    Ok(())
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
 /// One iteration: `when`, then the module with `until`, then the overrides.
-async fn run_once(
+pub(super) async fn run_once(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
@@ -372,59 +239,6 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
             "here",
         )
     })
-}
-
-/// `changed_when` / `failed_when`.
-fn apply_overrides(
-    shared: &TaskShared<'_>,
-    task: &Task,
-    vars: &Value,
-    result: &mut TaskResult,
-) -> Result<(), InputError> {
-    if result.status == Status::Skipped {
-        return Ok(());
-    }
-    // A list of conditions holds when every one does (as in Ansible); stop at
-    // the first false one, so later ones may rely on it.
-    let all_hold = |conds: &[Node]| -> Result<bool, InputError> {
-        for c in conds {
-            if !shared.templater.condition_node(c, vars)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    };
-    let changed_when = task.changed_when.as_deref();
-    if let (Some(conds), false) = (changed_when, result.status == Status::Failed) {
-        result.status = if all_hold(conds)? {
-            Status::Changed
-        } else {
-            Status::Ok
-        };
-    }
-    let Some(conds) = &task.failed_when else {
-        return Ok(());
-    };
-    if !conds.is_empty() && all_hold(conds)? {
-        if result.status != Status::Failed {
-            result.status = Status::Failed;
-            let text = conds
-                .iter()
-                .filter_map(|c| c.scalar_text())
-                .collect::<Vec<_>>()
-                .join(" and ");
-            result.msg = Some(format!("failed_when was true: {text}"));
-        }
-    } else if result.status == Status::Failed {
-        // Not a failure after all. A command ran (rc is set), so it changed
-        // something unless changed_when says otherwise.
-        let changed = match changed_when {
-            Some(conds) => all_hold(conds)?,
-            None => result.rc.is_some(),
-        };
-        result.status = if changed { Status::Changed } else { Status::Ok };
-    }
-    Ok(())
 }
 
 fn render_args(

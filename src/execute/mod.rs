@@ -7,9 +7,12 @@ mod blocks;
 pub mod connections;
 mod handlers;
 pub mod host_task;
+mod loops;
+mod overrides;
 pub mod play;
 pub mod state;
 pub mod tags;
+mod task;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -137,22 +137,8 @@ fn parse(answer: &Answer) -> Map<String, Value> {
                 interfaces.push(value.to_string());
             }
             "addr" => {
-                // "eth0 10.77.0.11/24 brd 10.77.0.255 scope global eth0:1"
-                let mut parts = value.split_whitespace();
-                let (Some(dev), Some(cidr)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let label = value.split_whitespace().last().unwrap_or(dev).to_string();
-                let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
-                all_ipv4.push(json!(ip));
-                let entry = addresses.entry(dev.to_string()).or_insert_with(
-                    || json!({"device": dev, "ipv4": null, "ipv4_secondaries": []}),
-                );
-                let address = json!({"address": ip, "prefix": prefix, "label": label});
-                if entry["ipv4"].is_null() {
-                    entry["ipv4"] = address;
-                } else if let Some(list) = entry["ipv4_secondaries"].as_array_mut() {
-                    list.push(address);
+                if let Some(ip) = add_address(&mut addresses, value) {
+                    all_ipv4.push(json!(ip));
                 }
             }
             "route" => {
@@ -192,6 +178,28 @@ fn parse(answer: &Answer) -> Map<String, Value> {
         .into_iter()
         .map(|(k, v)| (format!("ansible_{k}"), v))
         .collect()
+}
+
+/// One `ip -o -4 addr` line ("eth0 10.77.0.11/24 brd 10.77.0.255 scope
+/// global eth0:1"): the device's first address is its `ipv4`, later ones
+/// its `ipv4_secondaries`. Returns the address.
+fn add_address<'v>(addresses: &mut Map<String, Value>, value: &'v str) -> Option<&'v str> {
+    let mut parts = value.split_whitespace();
+    let (Some(dev), Some(cidr)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    let label = value.split_whitespace().last().unwrap_or(dev).to_string();
+    let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
+    let entry = addresses
+        .entry(dev.to_string())
+        .or_insert_with(|| json!({"device": dev, "ipv4": null, "ipv4_secondaries": []}));
+    let address = json!({"address": ip, "prefix": prefix, "label": label});
+    if entry["ipv4"].is_null() {
+        entry["ipv4"] = address;
+    } else if let Some(list) = entry["ipv4_secondaries"].as_array_mut() {
+        list.push(address);
+    }
+    Some(ip)
 }
 
 fn capitalize(s: &str) -> String {

@@ -1,0 +1,317 @@
+//! One task over the active hosts of a batch: tags, Ctrl-C and
+//! `--start-at-task`, each host's job (variables, `delegate_to`), running
+//! the jobs in parallel up to `forks`, `run_once`, reporting each outcome and
+//! recording it in the run's state, and `any_errors_fatal`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use serde_json::{json, Map, Value};
+use tokio::sync::Semaphore;
+
+use super::connections::spec_for;
+use super::host_task::{self, HostJob, HostOutcome};
+use super::play::{Flow, PlayScope, Runner};
+use super::state::{TaskRecord, NO_LOG_MESSAGE};
+use crate::error::InputError;
+use crate::load::task::{Action, Task};
+use crate::modules::TaskResult;
+use crate::report::{Event, HostResult, Outcome, TaskInfo};
+
+impl Runner<'_> {
+    /// Run a task's prepared jobs in parallel, up to `forks` at a time.
+    pub(super) async fn run_jobs(
+        &self,
+        info: &TaskInfo,
+        task: &Task,
+        jobs: Vec<Result<HostJob, (String, InputError)>>,
+    ) -> Vec<HostOutcome> {
+        let shared = self.shared(info);
+        let semaphore = Semaphore::new(self.options.forks.max(1));
+        let futures = jobs.into_iter().map(|job| {
+            let shared = &shared;
+            let semaphore = &semaphore;
+            async move {
+                match job {
+                    Ok(job) => {
+                        let _permit = semaphore.acquire().await;
+                        host_task::run(shared, task, job).await
+                    }
+                    Err((host, e)) => input_error_outcome(host, e),
+                }
+            }
+        });
+        join_all(futures).await
+    }
+
+    fn task_info(scope: &PlayScope<'_>, task: &Task, is_handler: bool) -> TaskInfo {
+        TaskInfo {
+            name: task.display_name(),
+            module: task.module_name().to_string(),
+            origin: task.origin.describe(),
+            is_handler,
+            play: scope.play.name.clone(),
+        }
+    }
+
+    /// Whether a task runs at all: tags, Ctrl-C, `--start-at-task`.
+    fn should_run(&mut self, task: &Task, is_handler: bool) -> Result<bool, Flow> {
+        if !is_handler && !self.tags.selects(&task.common.tags) {
+            return Ok(false);
+        }
+        if self.options.interrupt.load(Ordering::SeqCst) {
+            self.state.abort_reason = Some(format!(
+                "interrupted by the operator (Ctrl-C): tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                task.display_name(),
+                task.origin.describe()
+            ));
+            return Err(Flow::Abort);
+        }
+        if let Some(name) = &self.start_at {
+            if task.display_name() != *name {
+                return Ok(false);
+            }
+            self.start_at = None;
+        }
+        Ok(true)
+    }
+
+    pub(super) async fn run_task(
+        &mut self,
+        scope: &PlayScope<'_>,
+        task: &Arc<Task>,
+        hosts: &[String],
+        rescuable: bool,
+        is_handler: bool,
+    ) -> Flow {
+        match self.should_run(task, is_handler) {
+            Ok(true) => {}
+            Ok(false) => return Flow::Continue,
+            Err(flow) => return flow,
+        }
+        let active = self.state.active(hosts);
+        if active.is_empty() {
+            return Flow::Continue;
+        }
+        let mut info = Self::task_info(scope, task, is_handler);
+        if let Action::Meta(meta) = &task.action {
+            return self.run_meta(scope, task, *meta, &active, &info).await;
+        }
+        let run_once = task.common.run_once == Some(true);
+        let targets = if run_once { &active[..1] } else { &active[..] };
+        let started = Instant::now();
+        let hostvars = self.hostvars_for(scope);
+        let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
+        for host in targets {
+            jobs.push(
+                self.prepare_job(scope, task, host, &hostvars)
+                    .map_err(|e| (host.clone(), e)),
+            );
+        }
+        // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
+        // first host's variables, as Ansible does; if it cannot be, as written.
+        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+            if let Some(text) = name
+                .as_str()
+                .filter(|t| crate::plan::template::is_template(t))
+            {
+                let vars = Value::Object(job.vars.clone());
+                if let Ok(rendered) = self.templater.render_str(text, &vars, &name.origin) {
+                    info.name = rendered;
+                }
+            }
+        }
+        self.reporter.event(&Event::TaskStart {
+            task: info.clone(),
+            hosts: targets.to_vec(),
+        });
+        let outcomes = self.run_jobs(&info, task, jobs).await;
+        let mut newly_failed = Vec::new();
+        for outcome in outcomes {
+            let host = outcome.host.clone();
+            if run_once {
+                for other in active.iter().filter(|h| **h != host) {
+                    self.state.share(other, task.register.as_deref(), &outcome);
+                }
+            }
+            if self.apply_outcome(scope, &info, task, outcome, rescuable) {
+                newly_failed.push(host);
+            }
+        }
+        self.state.add_timing(&info, started.elapsed());
+        let fatal = task
+            .common
+            .any_errors_fatal
+            .unwrap_or(scope.play.any_errors_fatal);
+        self.check_fatal(scope, &newly_failed, fatal && !rescuable)
+    }
+
+    /// A host's run of a task: its variables and where the task runs
+    /// (the host, or its `delegate_to` with this host's variables).
+    fn prepare_job(
+        &mut self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        host: &str,
+        hostvars: &Value,
+    ) -> Result<HostJob, InputError> {
+        let vars = self.host_vars(scope, host, Some(task), hostvars)?;
+        let (target_host, delegated_to) = match &task.common.delegate_to {
+            Some(node) => {
+                let name = self.templater.render_str(
+                    node.as_str().unwrap_or_default(),
+                    &Value::Object(vars.clone()),
+                    &node.origin,
+                )?;
+                if !self.inventory.contains_host(&name)
+                    && name != "localhost"
+                    && name != "127.0.0.1"
+                {
+                    return Err(InputError::at(
+                        &node.origin,
+                        format!("delegate_to `{name}` is not in the inventory"),
+                        "delegated here",
+                    )
+                    .with_help("delegate to an inventory host, or to localhost"));
+                }
+                (name.clone(), Some(name))
+            }
+            None => (host.to_string(), None),
+        };
+        let target_vars = if delegated_to.is_some() {
+            let mut v = self.inventory_vars(&target_host).clone();
+            if target_host == "localhost" && !self.inventory.contains_host("localhost") {
+                v.insert("ansible_connection".into(), json!("local"));
+            }
+            v
+        } else {
+            vars.clone()
+        };
+        let target = spec_for(
+            &target_host,
+            &target_vars,
+            scope.play.connection.as_deref(),
+            scope.play.remote_user.as_deref(),
+            self.connections.options(),
+        )?;
+        Ok(HostJob {
+            host: host.to_string(),
+            vars,
+            target,
+            delegated_to,
+        })
+    }
+
+    /// Report a host's outcome and record it. Returns whether the host just
+    /// left the play (failed or unreachable, not ignored).
+    pub(super) fn apply_outcome(
+        &mut self,
+        scope: &PlayScope<'_>,
+        info: &TaskInfo,
+        task: &Task,
+        outcome: HostOutcome,
+        rescuable: bool,
+    ) -> bool {
+        let no_log = task.common.no_log == Some(true);
+        self.report_outcome(info, no_log, &outcome);
+        let record = TaskRecord {
+            info,
+            play: &scope.play.name,
+            register: task.register.as_deref(),
+            notify: &task.notify,
+            no_log,
+            rescuable,
+        };
+        self.state.record(&record, outcome)
+    }
+
+    /// One `HostResult` event per loop item, then one for the task.
+    fn report_outcome(&self, info: &TaskInfo, no_log: bool, outcome: &HostOutcome) {
+        let shown = |result: &TaskResult| {
+            if no_log {
+                masked(result)
+            } else {
+                result.clone()
+            }
+        };
+        for (label, result, item_outcome) in &outcome.items {
+            self.reporter.event(&Event::HostResult {
+                task: info.clone(),
+                result: HostResult {
+                    host: outcome.host.clone(),
+                    outcome: *item_outcome,
+                    ignored: false,
+                    item: Some(if no_log {
+                        "(hidden: no_log)".into()
+                    } else {
+                        label.clone()
+                    }),
+                    delegated_to: outcome.delegated_to.clone(),
+                    result: shown(result),
+                    elapsed: Duration::ZERO,
+                    started_at: outcome.started_at,
+                    check_mode: outcome.check_mode,
+                },
+            });
+        }
+        self.reporter.event(&Event::HostResult {
+            task: info.clone(),
+            result: HostResult {
+                host: outcome.host.clone(),
+                outcome: outcome.outcome,
+                ignored: outcome.ignored,
+                item: None,
+                delegated_to: outcome.delegated_to.clone(),
+                result: shown(&outcome.result),
+                elapsed: outcome.elapsed,
+                started_at: outcome.started_at,
+                check_mode: outcome.check_mode,
+            },
+        });
+    }
+
+    /// After a task: stop the run if a failure is fatal.
+    fn check_fatal(&mut self, scope: &PlayScope<'_>, newly_failed: &[String], fatal: bool) -> Flow {
+        if fatal && !newly_failed.is_empty() {
+            let others = self.state.active(&scope.batch);
+            self.state.abort_reason = Some(format!(
+                "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
+                scope.play.name,
+                newly_failed.join(", "),
+                if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
+                ". Nothing after this task ran on any host"
+            ));
+            return Flow::Abort;
+        }
+        Flow::Continue
+    }
+}
+
+fn input_error_outcome(host: String, e: InputError) -> HostOutcome {
+    HostOutcome {
+        host,
+        outcome: Outcome::Failed,
+        ignored: false,
+        result: TaskResult::failed(e.one_line()),
+        items: Vec::new(),
+        registered: Value::Null,
+        facts: Map::new(),
+        ansible_facts: Map::new(),
+        input_error: Some(e),
+        delegated_to: None,
+        started_at: 0.0,
+        elapsed: Duration::ZERO,
+        check_mode: false,
+    }
+}
+
+fn masked(result: &TaskResult) -> TaskResult {
+    TaskResult {
+        status: result.status,
+        msg: Some(NO_LOG_MESSAGE.into()),
+        rc: result.rc,
+        ..TaskResult::default()
+    }
+}
