@@ -467,6 +467,42 @@ fn facts_are_gathered_by_default() {
 }
 
 #[test]
+fn setup_is_a_module_its_facts_become_the_hosts_facts() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: facts
+      ansible.builtin.setup:
+      register: gathered
+    - name: show
+      debug:
+        msg: "{{ ansible_hostname }} {{ ansible_facts.lo.ipv4.address }} {{ gathered.ansible_facts.ansible_lo.ipv4.prefix }}"
+- hosts: nodes
+  tasks:
+    - name: later play
+      debug:
+        msg: "{{ ansible_facts.system }}"
+"#,
+        )
+        .args(&["--output", "json", "--check"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("facts", "n1"), "ok");
+    let msg = run.results("show")[0]["result"]["msg"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.ends_with(" 127.0.0.1 8"), "{msg}");
+    // The facts are known, so the second play's gather_facts has nothing to do.
+    assert!(run.results("Gathering Facts").is_empty());
+    assert_eq!(run.results("later play")[0]["result"]["msg"], "Linux");
+}
+
+#[test]
 fn roles_defaults_vars_precedence_and_extra_vars() {
     let run = Test::new()
         .local_hosts(&["n1"])
