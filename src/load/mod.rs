@@ -5,8 +5,6 @@ pub mod args;
 pub mod extra_vars;
 pub mod fields;
 pub mod inventory;
-pub mod inventory_ini;
-pub mod pattern;
 pub mod play;
 pub mod playbook;
 pub mod role;
