@@ -5,6 +5,7 @@ pub mod args;
 pub mod extra_vars;
 pub mod fields;
 pub mod inventory;
+pub mod keywords;
 pub mod play;
 pub mod playbook;
 pub mod role;

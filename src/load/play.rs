@@ -7,9 +7,10 @@ use crate::error::{did_you_mean, InputError};
 use crate::yaml::{Node, NodeValue, Origin};
 
 use super::fields::{self, boolean, expect_map, key_text, string, var_pairs};
-use super::role::RoleLoader;
+use super::keywords::apply_common;
+use super::role::{role_entry_common, RoleLoader};
 use super::task::{Item, Task, TaskCommon, TaskSource};
-use super::task_parser::{apply_common, parse_items, role_entry_common, ParseCtx};
+use super::task_parser::{parse_items, role_handler_items, role_task_items, ParseCtx};
 
 pub const PLAY_KEYWORDS: &[&str] = &[
     "name",
@@ -331,8 +332,8 @@ pub fn parse_play(
                     let (name, at, mut role_common) = role_entry_common(entry)?;
                     role_common.inherit(&common);
                     let role = roles.load(&name, &at, None, playbook_dir)?;
-                    role_tasks.extend(role.task_items(&role_common, roles)?);
-                    handler_items.extend(role.handler_items(roles)?);
+                    role_tasks.extend(role_task_items(&role, &role_common, roles)?);
+                    handler_items.extend(role_handler_items(&role, roles)?);
                 }
             }
             _ => {}

@@ -8,69 +8,10 @@ use crate::modules;
 use crate::plan::template::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
-use super::fields::{
-    self, boolean, conditions, expect_map, expect_seq, key_text, string, string_list, var_pairs,
-};
-use super::role::RoleLoader;
+use super::fields::{self, conditions, expect_map, expect_seq, key_text, string};
+use super::keywords::{apply_common, BLOCK_KEYWORDS, TASK_KEYWORDS};
+use super::role::{role_entry_common, LoadedRole, RoleLoader};
 use super::task::{Action, Block, Item, MetaAction, Task, TaskCommon, TaskSource};
-
-/// Keywords of a task (besides its one module).
-pub const TASK_KEYWORDS: &[&str] = &[
-    "name",
-    "when",
-    "register",
-    "loop",
-    "with_items",
-    "with_list",
-    "loop_control",
-    "until",
-    "retries",
-    "delay",
-    "changed_when",
-    "failed_when",
-    "ignore_errors",
-    "ignore_unreachable",
-    "tags",
-    "notify",
-    "delegate_to",
-    "run_once",
-    "no_log",
-    "check_mode",
-    "diff",
-    "timeout",
-    "become",
-    "become_user",
-    "become_method",
-    "environment",
-    "vars",
-    "args",
-    "listen",
-    "any_errors_fatal",
-];
-
-/// Keywords of a block.
-pub const BLOCK_KEYWORDS: &[&str] = &[
-    "block",
-    "rescue",
-    "always",
-    "name",
-    "when",
-    "tags",
-    "vars",
-    "environment",
-    "become",
-    "become_user",
-    "become_method",
-    "ignore_errors",
-    "ignore_unreachable",
-    "delegate_to",
-    "run_once",
-    "no_log",
-    "check_mode",
-    "diff",
-    "any_errors_fatal",
-    "timeout",
-];
 
 /// Task-level words that are not modules but are handled by the loader.
 const LOADER_ACTIONS: &[&str] = &[
@@ -389,56 +330,6 @@ fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
     Ok(out)
 }
 
-/// Apply a keyword shared by tasks, blocks, roles and plays. Returns whether
-/// the key was one of them.
-pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool, InputError> {
-    match key {
-        "when" => common.when.extend(conditions(v)),
-        "tags" => common.tags = string_list(v, "tags")?,
-        "vars" => common.vars = var_pairs(v, "`vars`")?,
-        "environment" => {
-            if !v.is_null() {
-                expect_map(v, "`environment`")?;
-                common.environment.push(v.clone());
-            }
-        }
-        "become" => common.become_ = Some(boolean(v, "become")?),
-        "become_user" => common.become_user = Some(v.clone()),
-        "become_method" => {
-            let m = string(v, "become_method")?;
-            if m != "sudo" {
-                return Err(InputError::at(
-                    &v.origin,
-                    format!("become_method `{m}` is not supported"),
-                    "here",
-                )
-                .with_help("baton becomes other users with `sudo -n` only"));
-            }
-        }
-        "ignore_errors" => common.ignore_errors = Some(boolean(v, "ignore_errors")?),
-        "ignore_unreachable" => common.ignore_unreachable = Some(boolean(v, "ignore_unreachable")?),
-        "delegate_to" => common.delegate_to = Some(v.clone()),
-        "run_once" => common.run_once = Some(boolean(v, "run_once")?),
-        "no_log" => common.no_log = Some(boolean(v, "no_log")?),
-        "check_mode" => common.check_mode = Some(boolean(v, "check_mode")?),
-        "diff" => common.diff = Some(boolean(v, "diff")?),
-        "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
-        "timeout" => {
-            let secs = fields::number(v, "timeout")?;
-            if secs <= 0.0 {
-                return Err(InputError::at(
-                    &v.origin,
-                    "`timeout` must be a positive number of seconds",
-                    "here",
-                ));
-            }
-            common.timeout = Some(secs.ceil() as u64);
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
 fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {
     let mut candidates: Vec<&str> = TASK_KEYWORDS.to_vec();
     candidates.extend(LOADER_ACTIONS);
@@ -564,31 +455,56 @@ fn include_role(
         tasks_from.as_deref(),
         &ctx.source.playbook_dir,
     )?;
-    role.task_items(common, ctx.roles)
+    role_task_items(&role, common, ctx.roles)
 }
 
-/// Parse role entries in a play: `- name` or `- role: name` with keywords and params.
-pub fn role_entry_common(entry: &Node) -> Result<(String, Node, TaskCommon), InputError> {
-    if let Some(name) = entry.as_str() {
-        return Ok((name.to_string(), entry.clone(), TaskCommon::default()));
+/// A role's tasks (after its dependencies' tasks, recursively), each
+/// inheriting `common`. Errors: the role's or a dependency's bad task files,
+/// and dependencies that are not found.
+pub fn role_task_items(
+    role: &LoadedRole,
+    common: &TaskCommon,
+    roles: &RoleLoader,
+) -> Result<Vec<Item>, InputError> {
+    let mut items = Vec::new();
+    for dep in &role.dependencies {
+        let (name, at, mut dep_common) = role_entry_common(dep)?;
+        dep_common.inherit(common);
+        let dependency = roles.load(&name, &at, None, &role.playbook_dir)?;
+        items.extend(role_task_items(&dependency, &dep_common, roles)?);
     }
-    let map = expect_map(entry, "a role entry")?;
-    let mut common = TaskCommon::default();
-    let mut name = None;
-    let mut params = Vec::new();
-    for (k, v) in map {
-        let key = key_text(k)?;
-        match key.as_str() {
-            "role" | "name" => name = Some((string(v, "role")?, v.clone())),
-            _ if apply_common(&mut common, &key, v)? => {}
-            _ => {
-                fields::check_var_name(&key, k)?;
-                params.push((key, v.clone()));
-            }
+    if let Some(file) = &role.tasks_file {
+        let ctx = role_ctx(role, roles, role.info.path.join("tasks"), false);
+        items.extend(parse_task_file(file, common, &ctx, None)?);
+    }
+    Ok(items)
+}
+
+/// A role's `handlers/main.yml` as items (none when the role has no handlers).
+pub fn role_handler_items(role: &LoadedRole, roles: &RoleLoader) -> Result<Vec<Item>, InputError> {
+    match &role.handlers_file {
+        Some(file) => {
+            let ctx = role_ctx(role, roles, role.info.path.join("handlers"), true);
+            parse_task_file(file, &TaskCommon::default(), &ctx, None)
         }
+        None => Ok(Vec::new()),
     }
-    common.vars.extend(params);
-    let (name, node) = name
-        .ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
-    Ok((name, node, common))
+}
+
+fn role_ctx<'a>(
+    role: &LoadedRole,
+    roles: &'a RoleLoader,
+    dir: PathBuf,
+    handlers: bool,
+) -> ParseCtx<'a> {
+    ParseCtx {
+        source: Arc::new(TaskSource {
+            dir,
+            role: Some(Arc::clone(&role.info)),
+            playbook_dir: role.playbook_dir.clone(),
+        }),
+        roles,
+        stack: Vec::new(),
+        handlers,
+    }
 }

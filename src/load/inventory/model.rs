@@ -1,5 +1,5 @@
 //! The inventory as data: hosts, groups, their variables, and the merged view
-//! a host gets. Nothing here reads files; [`super::build::Builder`] makes an
+//! a host gets. Nothing here reads files; the builder (`build.rs`) makes an
 //! [`Inventory`], the loaders feed the builder.
 
 use std::collections::HashMap;
