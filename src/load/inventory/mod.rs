@@ -12,7 +12,8 @@
 //! Dependencies run one way: `model` is at the bottom and reads no file;
 //! `build` makes a model; the loaders (`yaml`, `ini`) feed `build`; `sources`
 //! picks a loader per `-i` source; `pattern`, `output` and `vars_files` work
-//! on a built model. `ranges`, `glob` and `py_literal` are leaves.
+//! on a built model. `ranges`, `glob`, `pattern_syntax` and `py_literal` are
+//! leaves.
 
 mod build;
 mod glob;
@@ -20,6 +21,7 @@ mod ini;
 mod model;
 mod output;
 mod pattern;
+mod pattern_syntax;
 mod py_literal;
 mod ranges;
 mod sources;
