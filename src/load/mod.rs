@@ -10,4 +10,5 @@ pub mod play;
 pub mod playbook;
 pub mod role;
 pub mod task;
+pub mod task_keys;
 pub mod task_parser;

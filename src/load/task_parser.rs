@@ -1,27 +1,21 @@
-//! Reading task lists: tasks, blocks, includes and imports.
+//! Reading task lists: tasks, blocks, includes and imports, and roles
+//! expanded into their tasks and handlers (these recurse into each other).
+//! One task mapping's keys are read by `task_keys`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
-use crate::modules;
 use crate::plan::template::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
-use super::fields::{self, conditions, expect_map, expect_seq, key_text, string};
-use super::keywords::{apply_common, BLOCK_KEYWORDS, TASK_KEYWORDS};
+use super::fields::{expect_map, expect_seq, key_text, string};
+use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::role::{role_entry_common, LoadedRole, RoleLoader};
-use super::task::{Action, Block, Item, MetaAction, Task, TaskCommon, TaskSource};
-
-/// Task-level words that are not modules but are handled by the loader.
-const LOADER_ACTIONS: &[&str] = &[
-    "include_tasks",
-    "import_tasks",
-    "include_role",
-    "import_role",
-    "meta",
-    "include_vars",
-];
+use super::task::{Block, Item, Task, TaskCommon, TaskSource};
+use super::task_keys::{
+    check_retries, parse_loop_control, read_task_keys, single_module, task_action,
+};
 
 /// What the parser needs to know about where it is.
 pub struct ParseCtx<'a> {
@@ -113,240 +107,52 @@ fn parse_item(
     if node.get("block").is_some() {
         return parse_block(node, map, parent, ctx).map(|b| vec![Item::Block(Arc::new(b))]);
     }
-    let mut module_keys: Vec<(&Node, &Node, String)> = Vec::new();
-    let mut common = TaskCommon::default();
-    let mut task_name = None;
-    let mut loop_items = None;
-    let mut loop_control = None;
-    let mut register = None;
-    let mut until = None;
-    let mut retries = None;
-    let mut delay = None;
-    let mut changed_when = None;
-    let mut failed_when = None;
-    let mut notify = Vec::new();
-    let mut listen = Vec::new();
-    let mut extra_args = None;
+    let mut keys = read_task_keys(map, ctx.handlers)?;
+    let (module_key, module_value, module_name) = single_module(node, &keys.module_keys)?;
+    keys.common.inherit(parent);
 
-    for (k, v) in map {
-        let key = key_text(k)?;
-        match key.as_str() {
-            "name" => task_name = Some(v.clone()),
-            "loop" | "with_list" => loop_items = Some(v.clone()),
-            "with_items" => loop_items = Some(flatten_once(v)),
-            "loop_control" => loop_control = Some(v),
-            "register" => {
-                let name = string(v, "register")?;
-                fields::check_var_name(&name, v)?;
-                register = Some(name);
-            }
-            "until" => until = Some(v.clone()),
-            "retries" => retries = Some(v.clone()),
-            "delay" => delay = Some(v.clone()),
-            "changed_when" => changed_when = Some(conditions(v)),
-            "failed_when" => failed_when = Some(conditions(v)),
-            "notify" => notify = string_list_exact(v, "notify")?,
-            "listen" if ctx.handlers => listen = string_list_exact(v, "listen")?,
-            "args" => extra_args = Some(v.clone()),
-            _ if apply_common(&mut common, &key, v)? => {}
-            _ if modules::find(&key).is_some()
-                || LOADER_ACTIONS.contains(&key.as_str())
-                || LOADER_ACTIONS
-                    .iter()
-                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
-            {
-                let short = key
-                    .strip_prefix("ansible.builtin.")
-                    .or_else(|| key.strip_prefix("ansible.legacy."))
-                    .unwrap_or(&key)
-                    .to_string();
-                module_keys.push((k, v, short));
-            }
-            _ => return Err(unknown_key(k, &key, ctx.handlers)),
-        }
-    }
-    let (module_key, module_value, module_name) = match module_keys.as_slice() {
-        [one] => (one.0, one.1, one.2.clone()),
-        [] => {
-            return Err(InputError::at(&node.origin, "this task has no module", "task starts here").with_help(
-                "add one module, e.g. `command: /bin/true`; `baton run --help` lists modules in the README",
-            ))
-        }
-        [first, second, ..] => {
-            return Err(InputError::at(
-                &second.0.origin,
-                format!("a task runs one module, but this one has `{}` and `{}`", first.2, second.2),
-                "second module",
-            )
-            .with_help("split it into two tasks"))
-        }
-    };
-    common.inherit(parent);
-
+    let extra_args = keys.extra_args.as_ref();
     let action = match module_name.as_str() {
         "include_tasks" | "import_tasks" => {
             return include_tasks(
                 module_key,
                 module_value,
-                extra_args.as_ref(),
-                loop_items.as_ref(),
-                &common,
+                extra_args,
+                keys.loop_items.as_ref(),
+                &keys.common,
                 ctx,
             );
         }
         "include_role" | "import_role" => {
-            return include_role(module_value, &common, ctx);
+            return include_role(module_value, &keys.common, ctx);
         }
-        "meta" => {
-            let name = string(module_value, "meta")?;
-            let meta = MetaAction::parse(&name).ok_or_else(|| {
-                let hint = did_you_mean(&name, MetaAction::NAMES.iter().copied())
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default();
-                InputError::at(
-                    &module_value.origin,
-                    format!("unknown meta action `{name}`"),
-                    "here",
-                )
-                .with_help(format!("{hint}supported: {}", MetaAction::NAMES.join(", ")))
-            })?;
-            Action::Meta(meta)
-        }
-        "include_vars" => {
-            let file = match module_value.get("file") {
-                Some(f) => f.clone(),
-                None => module_value.clone(),
-            };
-            if file.as_str().is_none() {
-                return Err(InputError::at(
-                    &module_value.origin,
-                    "`include_vars` needs a file name",
-                    "here",
-                ));
-            }
-            Action::IncludeVars(file)
-        }
-        name => {
-            let module =
-                modules::find(name).ok_or_else(|| unknown_key(module_key, name, ctx.handlers))?;
-            let args = super::args::parse(module, module_value, extra_args.as_ref())?;
-            Action::Module { module, args }
-        }
+        name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
 
-    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(loop_control)?;
-    if let Some(r) = &retries {
-        fields::number(r, "retries")
-            .ok()
-            .filter(|n| *n >= 0.0)
-            .map(|_| ())
-            .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
-            .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))?;
+    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    if let Some(r) = &keys.retries {
+        check_retries(r)?;
     }
     Ok(vec![Item::Task(Arc::new(Task {
-        name: task_name,
+        name: keys.name,
         action,
-        common,
-        loop_items,
+        common: keys.common,
+        loop_items: keys.loop_items,
         loop_var,
         index_var,
         loop_label,
         loop_pause,
-        register,
-        until,
-        retries,
-        delay,
-        changed_when,
-        failed_when,
-        notify,
-        listen,
+        register: keys.register,
+        until: keys.until,
+        retries: keys.retries,
+        delay: keys.delay,
+        changed_when: keys.changed_when,
+        failed_when: keys.failed_when,
+        notify: keys.notify,
+        listen: keys.listen,
         origin: node.origin.clone(),
         source: Arc::clone(&ctx.source),
     }))])
-}
-
-/// `with_items` flattens one level of nested lists.
-fn flatten_once(node: &Node) -> Node {
-    match &node.value {
-        NodeValue::Seq(items) => {
-            let mut out = Vec::new();
-            for i in items {
-                match &i.value {
-                    NodeValue::Seq(inner) => out.extend(inner.iter().cloned()),
-                    _ => out.push(i.clone()),
-                }
-            }
-            Node::new(NodeValue::Seq(out), node.origin.clone())
-        }
-        _ => node.clone(),
-    }
-}
-
-fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
-    match &node.value {
-        NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
-        _ => Ok(vec![string(node, key)?]),
-    }
-}
-
-type LoopControl = (String, Option<String>, Option<Node>, Option<f64>);
-
-fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
-    let mut out = ("item".to_string(), None, None, None);
-    let Some(node) = node else { return Ok(out) };
-    for (k, v) in expect_map(node, "`loop_control`")? {
-        match key_text(k)?.as_str() {
-            "loop_var" => {
-                let name = string(v, "loop_var")?;
-                fields::check_var_name(&name, v)?;
-                out.0 = name;
-            }
-            "index_var" => {
-                let name = string(v, "index_var")?;
-                fields::check_var_name(&name, v)?;
-                out.1 = Some(name);
-            }
-            "label" => out.2 = Some(v.clone()),
-            "pause" => out.3 = Some(fields::number(v, "pause")?),
-            "extended" => {}
-            other => {
-                let hint = did_you_mean(
-                    other,
-                    ["loop_var", "index_var", "label", "pause", "extended"],
-                )
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
-                return Err(InputError::at(
-                    &k.origin,
-                    format!("unknown `loop_control` key `{other}`"),
-                    "here",
-                )
-                .with_help(format!(
-                    "{hint}supported: loop_var, index_var, label, pause"
-                )));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {
-    let mut candidates: Vec<&str> = TASK_KEYWORDS.to_vec();
-    candidates.extend(LOADER_ACTIONS);
-    candidates.extend(modules::names());
-    if handlers {
-        candidates.push("listen");
-    }
-    let hint = did_you_mean(key, candidates.iter().copied())
-        .map(|n| format!("did you mean `{n}`? "))
-        .unwrap_or_default();
-    let modules: Vec<&str> = modules::names().collect();
-    InputError::at(
-        &k.origin,
-        format!("unknown module or task keyword `{key}`"),
-        "not a module or keyword",
-    )
-    .with_help(format!("{hint}modules: {}", modules.join(", ")))
 }
 
 fn parse_block(
