@@ -109,6 +109,7 @@ impl Builder {
         self.inv.groups.iter().map(|g| g.name.as_str())
     }
 
+    /// The index of group `name`, created (with no parent yet) on first sight.
     pub(super) fn ensure_group(&mut self, name: &str) -> usize {
         if let Some(&i) = self.inv.group_index.get(name) {
             return i;
