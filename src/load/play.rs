@@ -7,9 +7,10 @@ use crate::error::{did_you_mean, InputError};
 use crate::yaml::{Node, NodeValue, Origin};
 
 use super::fields::{self, boolean, expect_map, key_text, string, var_pairs};
-use super::role::RoleLoader;
+use super::keywords::apply_common;
+use super::role::{role_entry_common, RoleLoader};
 use super::task::{Item, Task, TaskCommon, TaskSource};
-use super::task_parser::{apply_common, parse_items, role_entry_common, ParseCtx};
+use super::task_parser::{parse_items, role_handler_items, role_task_items, ParseCtx};
 
 pub const PLAY_KEYWORDS: &[&str] = &[
     "name",
@@ -172,28 +173,7 @@ pub fn parse_play(
     roles: &RoleLoader,
 ) -> Result<Play, InputError> {
     let map = expect_map(node, "a play")?;
-    let hosts = node.get("hosts").cloned().ok_or_else(|| {
-        InputError::at(&node.origin, "this play has no `hosts`", "play starts here")
-            .with_help("add `hosts: all` or a group or host pattern")
-    })?;
-    if hosts.as_str().is_none() && hosts.as_seq().is_none() {
-        return Err(InputError::at(
-            &hosts.origin,
-            format!("`hosts` must be a pattern, not {}", hosts.kind_name()),
-            "here",
-        ));
-    }
-    let hosts = match hosts.as_seq() {
-        Some(list) => {
-            let joined = list
-                .iter()
-                .map(|h| h.scalar_text().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(":");
-            Node::new(NodeValue::Str(joined), hosts.origin.clone())
-        }
-        None => hosts,
-    };
+    let hosts = play_hosts(node)?;
     let mut common = TaskCommon::default();
     let mut play = Play {
         name: String::new(),
@@ -217,6 +197,51 @@ pub fn parse_play(
         remote_user: None,
         dir: playbook_dir.to_path_buf(),
     };
+    let sections = read_play_keys(map, &mut play, &mut common)?;
+    if play.name.is_empty() {
+        play.name = play.hosts.scalar_text().unwrap_or_default();
+    }
+    if common.any_errors_fatal == Some(true) {
+        play.any_errors_fatal = true;
+    }
+    parse_sections(&mut play, &sections, &common, playbook_dir, roles)?;
+    Ok(play)
+}
+
+/// The play's `hosts:` as one pattern (a list is joined with `:`).
+fn play_hosts(node: &Node) -> Result<Node, InputError> {
+    let hosts = node.get("hosts").cloned().ok_or_else(|| {
+        InputError::at(&node.origin, "this play has no `hosts`", "play starts here")
+            .with_help("add `hosts: all` or a group or host pattern")
+    })?;
+    if hosts.as_str().is_none() && hosts.as_seq().is_none() {
+        return Err(InputError::at(
+            &hosts.origin,
+            format!("`hosts` must be a pattern, not {}", hosts.kind_name()),
+            "here",
+        ));
+    }
+    Ok(match hosts.as_seq() {
+        Some(list) => {
+            let joined = list
+                .iter()
+                .map(|h| h.scalar_text().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(":");
+            Node::new(NodeValue::Str(joined), hosts.origin.clone())
+        }
+        None => hosts,
+    })
+}
+
+/// Set the play's keywords on `play` and `common`; returns the task sections
+/// (`pre_tasks`, `roles`, `tasks`, `post_tasks`, `handlers`) in file order,
+/// parsed once every keyword is known.
+fn read_play_keys<'n>(
+    map: &'n [(Node, Node)],
+    play: &mut Play,
+    common: &mut TaskCommon,
+) -> Result<Vec<(&'n str, &'n Node)>, InputError> {
     let mut sections: Vec<(&str, &Node)> = Vec::new();
     for (k, v) in map {
         let key = key_text(k)?;
@@ -239,28 +264,12 @@ pub fn parse_play(
             "any_errors_fatal" => {
                 play.any_errors_fatal = boolean(v, "any_errors_fatal")?;
             }
-            "max_fail_percentage" => {
-                let pct = fields::number(v, "max_fail_percentage")?;
-                if !(0.0..=100.0).contains(&pct) {
-                    return Err(InputError::at(
-                        &v.origin,
-                        "`max_fail_percentage` must be between 0 and 100",
-                        "here",
-                    ));
-                }
-                play.max_fail_percentage = Some(pct);
-            }
+            "max_fail_percentage" => play.max_fail_percentage = Some(max_fail_percentage(v)?),
             "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?,
             "force_handlers" => play.force_handlers = boolean(v, "force_handlers")?,
             "connection" => play.connection = Some(string(v, "connection")?),
             "remote_user" => play.remote_user = Some(string(v, "remote_user")?),
-            "strategy" => {
-                let s = string(v, "strategy")?;
-                if s != "linear" {
-                    return Err(InputError::at(&v.origin, format!("strategy `{s}` is not supported"), "here")
-                        .with_help("baton runs the linear strategy: a task finishes on every host before the next starts; use `serial` to batch hosts"));
-                }
-            }
+            "strategy" => check_strategy(v)?,
             "when" => {
                 return Err(
                     InputError::at(&k.origin, "a play cannot have `when`", "here").with_help(
@@ -274,7 +283,7 @@ pub fn parse_play(
                         .with_help("baton never waits for keyboard input; pass values with -e"),
                 )
             }
-            _ if key != "vars" && apply_common(&mut common, &key, v)? => {}
+            _ if key != "vars" && apply_common(common, &key, v)? => {}
             _ => {
                 let hint = did_you_mean(&key, PLAY_KEYWORDS.iter().copied())
                     .map(|n| format!("did you mean `{n}`? "))
@@ -291,12 +300,39 @@ pub fn parse_play(
             }
         }
     }
-    if play.name.is_empty() {
-        play.name = play.hosts.scalar_text().unwrap_or_default();
+    Ok(sections)
+}
+
+fn max_fail_percentage(v: &Node) -> Result<f64, InputError> {
+    let pct = fields::number(v, "max_fail_percentage")?;
+    if !(0.0..=100.0).contains(&pct) {
+        return Err(InputError::at(
+            &v.origin,
+            "`max_fail_percentage` must be between 0 and 100",
+            "here",
+        ));
     }
-    if common.any_errors_fatal == Some(true) {
-        play.any_errors_fatal = true;
+    Ok(pct)
+}
+
+fn check_strategy(v: &Node) -> Result<(), InputError> {
+    let s = string(v, "strategy")?;
+    if s != "linear" {
+        return Err(InputError::at(&v.origin, format!("strategy `{s}` is not supported"), "here")
+            .with_help("baton runs the linear strategy: a task finishes on every host before the next starts; use `serial` to batch hosts"));
     }
+    Ok(())
+}
+
+/// Parse the task sections into `play`: roles' tasks run before `tasks:`,
+/// as in Ansible; handlers come from `handlers:` and the roles.
+fn parse_sections(
+    play: &mut Play,
+    sections: &[(&str, &Node)],
+    common: &TaskCommon,
+    playbook_dir: &Path,
+    roles: &RoleLoader,
+) -> Result<(), InputError> {
     let ctx = ParseCtx {
         source: Arc::new(TaskSource {
             dir: playbook_dir.to_path_buf(),
@@ -309,11 +345,11 @@ pub fn parse_play(
     };
     let mut role_tasks = Vec::new();
     let mut handler_items = Vec::new();
-    for (section, v) in &sections {
+    for (section, v) in sections {
         match *section {
-            "pre_tasks" => play.pre_tasks = parse_items(v, "`pre_tasks`", &common, &ctx)?,
-            "tasks" => play.tasks = parse_items(v, "`tasks`", &common, &ctx)?,
-            "post_tasks" => play.post_tasks = parse_items(v, "`post_tasks`", &common, &ctx)?,
+            "pre_tasks" => play.pre_tasks = parse_items(v, "`pre_tasks`", common, &ctx)?,
+            "tasks" => play.tasks = parse_items(v, "`tasks`", common, &ctx)?,
+            "post_tasks" => play.post_tasks = parse_items(v, "`post_tasks`", common, &ctx)?,
             "handlers" => {
                 let hctx = ParseCtx {
                     source: Arc::clone(&ctx.source),
@@ -321,7 +357,7 @@ pub fn parse_play(
                     stack: Vec::new(),
                     handlers: true,
                 };
-                handler_items.extend(parse_items(v, "`handlers`", &common, &hctx)?);
+                handler_items.extend(parse_items(v, "`handlers`", common, &hctx)?);
             }
             "roles" => {
                 if v.is_null() {
@@ -329,10 +365,10 @@ pub fn parse_play(
                 }
                 for entry in fields::expect_seq(v, "`roles`")? {
                     let (name, at, mut role_common) = role_entry_common(entry)?;
-                    role_common.inherit(&common);
+                    role_common.inherit(common);
                     let role = roles.load(&name, &at, None, playbook_dir)?;
-                    role_tasks.extend(role.task_items(&role_common, roles)?);
-                    handler_items.extend(role.handler_items(roles)?);
+                    role_tasks.extend(role_task_items(&role, &role_common, roles)?);
+                    handler_items.extend(role_handler_items(&role, roles)?);
                 }
             }
             _ => {}
@@ -349,5 +385,5 @@ pub fn parse_play(
             play.handlers.push(task);
         }
     }
-    Ok(play)
+    Ok(())
 }

@@ -1,5 +1,9 @@
 //! Roles: `tasks/`, `handlers/`, `templates/`, `files/`, `defaults/`, `vars/`
 //! and `meta/main.yml` dependencies.
+//!
+//! This finds and reads a role; it does not parse its task files. The task
+//! parser expands a role into tasks (`task_parser::role_task_items`), so the
+//! dependency runs one way: task_parser -> role.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -8,18 +12,19 @@ use std::sync::Arc;
 use crate::error::InputError;
 use crate::yaml::{self, Node};
 
-use super::fields::{expect_seq, var_pairs};
-use super::task::{Item, RoleInfo, TaskCommon, TaskSource};
-use super::task_parser::{parse_task_file, role_entry_common, ParseCtx};
+use super::fields::{self, expect_map, expect_seq, key_text, string, var_pairs};
+use super::keywords::apply_common;
+use super::task::{RoleInfo, TaskCommon};
 
 pub struct LoadedRole {
     pub info: Arc<RoleInfo>,
     pub defaults: Vec<(String, Node)>,
     pub vars: Vec<(String, Node)>,
-    tasks_file: Option<PathBuf>,
-    handlers_file: Option<PathBuf>,
-    dependencies: Vec<Node>,
-    playbook_dir: PathBuf,
+    pub(super) tasks_file: Option<PathBuf>,
+    pub(super) handlers_file: Option<PathBuf>,
+    /// `meta/main.yml` `dependencies:` entries, unparsed (see [`role_entry_common`]).
+    pub(super) dependencies: Vec<Node>,
+    pub(super) playbook_dir: PathBuf,
 }
 
 /// Finds and loads roles; remembers every role a play loaded so the play can
@@ -138,47 +143,28 @@ impl RoleLoader {
     }
 }
 
-impl LoadedRole {
-    fn ctx<'a>(&self, roles: &'a RoleLoader, dir: PathBuf, handlers: bool) -> ParseCtx<'a> {
-        ParseCtx {
-            source: Arc::new(TaskSource {
-                dir,
-                role: Some(Arc::clone(&self.info)),
-                playbook_dir: self.playbook_dir.clone(),
-            }),
-            roles,
-            stack: Vec::new(),
-            handlers,
-        }
+/// Parse role entries in a play: `- name` or `- role: name` with keywords and params.
+pub fn role_entry_common(entry: &Node) -> Result<(String, Node, TaskCommon), InputError> {
+    if let Some(name) = entry.as_str() {
+        return Ok((name.to_string(), entry.clone(), TaskCommon::default()));
     }
-
-    /// The role's tasks (after its dependencies' tasks), inheriting `common`.
-    pub fn task_items(
-        &self,
-        common: &TaskCommon,
-        roles: &RoleLoader,
-    ) -> Result<Vec<Item>, InputError> {
-        let mut items = Vec::new();
-        for dep in &self.dependencies {
-            let (name, at, mut dep_common) = role_entry_common(dep)?;
-            dep_common.inherit(common);
-            let role = roles.load(&name, &at, None, &self.playbook_dir)?;
-            items.extend(role.task_items(&dep_common, roles)?);
-        }
-        if let Some(file) = &self.tasks_file {
-            let ctx = self.ctx(roles, self.info.path.join("tasks"), false);
-            items.extend(parse_task_file(file, common, &ctx, None)?);
-        }
-        Ok(items)
-    }
-
-    pub fn handler_items(&self, roles: &RoleLoader) -> Result<Vec<Item>, InputError> {
-        match &self.handlers_file {
-            Some(file) => {
-                let ctx = self.ctx(roles, self.info.path.join("handlers"), true);
-                parse_task_file(file, &TaskCommon::default(), &ctx, None)
+    let map = expect_map(entry, "a role entry")?;
+    let mut common = TaskCommon::default();
+    let mut name = None;
+    let mut params = Vec::new();
+    for (k, v) in map {
+        let key = key_text(k)?;
+        match key.as_str() {
+            "role" | "name" => name = Some((string(v, "role")?, v.clone())),
+            _ if apply_common(&mut common, &key, v)? => {}
+            _ => {
+                fields::check_var_name(&key, k)?;
+                params.push((key, v.clone()));
             }
-            None => Ok(Vec::new()),
         }
     }
+    common.vars.extend(params);
+    let (name, node) = name
+        .ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
+    Ok((name, node, common))
 }

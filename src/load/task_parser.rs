@@ -1,86 +1,21 @@
-//! Reading task lists: tasks, blocks, includes and imports.
+//! Reading task lists: tasks, blocks, includes and imports, and roles
+//! expanded into their tasks and handlers (these recurse into each other).
+//! One task mapping's keys are read by `task_keys`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
-use crate::modules;
 use crate::plan::template::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
-use super::fields::{
-    self, boolean, conditions, expect_map, expect_seq, key_text, string, string_list, var_pairs,
+use super::fields::{expect_map, expect_seq, key_text, string};
+use super::keywords::{apply_common, BLOCK_KEYWORDS};
+use super::role::{role_entry_common, LoadedRole, RoleLoader};
+use super::task::{Block, Item, Task, TaskCommon, TaskSource};
+use super::task_keys::{
+    check_retries, parse_loop_control, read_task_keys, single_module, task_action,
 };
-use super::role::RoleLoader;
-use super::task::{Action, Block, Item, MetaAction, Task, TaskCommon, TaskSource};
-
-/// Keywords of a task (besides its one module).
-pub const TASK_KEYWORDS: &[&str] = &[
-    "name",
-    "when",
-    "register",
-    "loop",
-    "with_items",
-    "with_list",
-    "loop_control",
-    "until",
-    "retries",
-    "delay",
-    "changed_when",
-    "failed_when",
-    "ignore_errors",
-    "ignore_unreachable",
-    "tags",
-    "notify",
-    "delegate_to",
-    "run_once",
-    "no_log",
-    "check_mode",
-    "diff",
-    "timeout",
-    "become",
-    "become_user",
-    "become_method",
-    "environment",
-    "vars",
-    "args",
-    "listen",
-    "any_errors_fatal",
-];
-
-/// Keywords of a block.
-pub const BLOCK_KEYWORDS: &[&str] = &[
-    "block",
-    "rescue",
-    "always",
-    "name",
-    "when",
-    "tags",
-    "vars",
-    "environment",
-    "become",
-    "become_user",
-    "become_method",
-    "ignore_errors",
-    "ignore_unreachable",
-    "delegate_to",
-    "run_once",
-    "no_log",
-    "check_mode",
-    "diff",
-    "any_errors_fatal",
-    "timeout",
-];
-
-/// Task-level words that are not modules but are handled by the loader.
-const LOADER_ACTIONS: &[&str] = &[
-    "include_tasks",
-    "import_tasks",
-    "include_role",
-    "import_role",
-    "meta",
-    "include_vars",
-];
 
 /// What the parser needs to know about where it is.
 pub struct ParseCtx<'a> {
@@ -172,290 +107,52 @@ fn parse_item(
     if node.get("block").is_some() {
         return parse_block(node, map, parent, ctx).map(|b| vec![Item::Block(Arc::new(b))]);
     }
-    let mut module_keys: Vec<(&Node, &Node, String)> = Vec::new();
-    let mut common = TaskCommon::default();
-    let mut task_name = None;
-    let mut loop_items = None;
-    let mut loop_control = None;
-    let mut register = None;
-    let mut until = None;
-    let mut retries = None;
-    let mut delay = None;
-    let mut changed_when = None;
-    let mut failed_when = None;
-    let mut notify = Vec::new();
-    let mut listen = Vec::new();
-    let mut extra_args = None;
+    let mut keys = read_task_keys(map, ctx.handlers)?;
+    let (module_key, module_value, module_name) = single_module(node, &keys.module_keys)?;
+    keys.common.inherit(parent);
 
-    for (k, v) in map {
-        let key = key_text(k)?;
-        match key.as_str() {
-            "name" => task_name = Some(v.clone()),
-            "loop" | "with_list" => loop_items = Some(v.clone()),
-            "with_items" => loop_items = Some(flatten_once(v)),
-            "loop_control" => loop_control = Some(v),
-            "register" => {
-                let name = string(v, "register")?;
-                fields::check_var_name(&name, v)?;
-                register = Some(name);
-            }
-            "until" => until = Some(v.clone()),
-            "retries" => retries = Some(v.clone()),
-            "delay" => delay = Some(v.clone()),
-            "changed_when" => changed_when = Some(conditions(v)),
-            "failed_when" => failed_when = Some(conditions(v)),
-            "notify" => notify = string_list_exact(v, "notify")?,
-            "listen" if ctx.handlers => listen = string_list_exact(v, "listen")?,
-            "args" => extra_args = Some(v.clone()),
-            _ if apply_common(&mut common, &key, v)? => {}
-            _ if modules::find(&key).is_some()
-                || LOADER_ACTIONS.contains(&key.as_str())
-                || LOADER_ACTIONS
-                    .iter()
-                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
-            {
-                let short = key
-                    .strip_prefix("ansible.builtin.")
-                    .or_else(|| key.strip_prefix("ansible.legacy."))
-                    .unwrap_or(&key)
-                    .to_string();
-                module_keys.push((k, v, short));
-            }
-            _ => return Err(unknown_key(k, &key, ctx.handlers)),
-        }
-    }
-    let (module_key, module_value, module_name) = match module_keys.as_slice() {
-        [one] => (one.0, one.1, one.2.clone()),
-        [] => {
-            return Err(InputError::at(&node.origin, "this task has no module", "task starts here").with_help(
-                "add one module, e.g. `command: /bin/true`; `baton run --help` lists modules in the README",
-            ))
-        }
-        [first, second, ..] => {
-            return Err(InputError::at(
-                &second.0.origin,
-                format!("a task runs one module, but this one has `{}` and `{}`", first.2, second.2),
-                "second module",
-            )
-            .with_help("split it into two tasks"))
-        }
-    };
-    common.inherit(parent);
-
+    let extra_args = keys.extra_args.as_ref();
     let action = match module_name.as_str() {
         "include_tasks" | "import_tasks" => {
             return include_tasks(
                 module_key,
                 module_value,
-                extra_args.as_ref(),
-                loop_items.as_ref(),
-                &common,
+                extra_args,
+                keys.loop_items.as_ref(),
+                &keys.common,
                 ctx,
             );
         }
         "include_role" | "import_role" => {
-            return include_role(module_value, &common, ctx);
+            return include_role(module_value, &keys.common, ctx);
         }
-        "meta" => {
-            let name = string(module_value, "meta")?;
-            let meta = MetaAction::parse(&name).ok_or_else(|| {
-                let hint = did_you_mean(&name, MetaAction::NAMES.iter().copied())
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default();
-                InputError::at(
-                    &module_value.origin,
-                    format!("unknown meta action `{name}`"),
-                    "here",
-                )
-                .with_help(format!("{hint}supported: {}", MetaAction::NAMES.join(", ")))
-            })?;
-            Action::Meta(meta)
-        }
-        "include_vars" => {
-            let file = match module_value.get("file") {
-                Some(f) => f.clone(),
-                None => module_value.clone(),
-            };
-            if file.as_str().is_none() {
-                return Err(InputError::at(
-                    &module_value.origin,
-                    "`include_vars` needs a file name",
-                    "here",
-                ));
-            }
-            Action::IncludeVars(file)
-        }
-        name => {
-            let module =
-                modules::find(name).ok_or_else(|| unknown_key(module_key, name, ctx.handlers))?;
-            let args = super::args::parse(module, module_value, extra_args.as_ref())?;
-            Action::Module { module, args }
-        }
+        name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
 
-    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(loop_control)?;
-    if let Some(r) = &retries {
-        fields::number(r, "retries")
-            .ok()
-            .filter(|n| *n >= 0.0)
-            .map(|_| ())
-            .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
-            .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))?;
+    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    if let Some(r) = &keys.retries {
+        check_retries(r)?;
     }
     Ok(vec![Item::Task(Arc::new(Task {
-        name: task_name,
+        name: keys.name,
         action,
-        common,
-        loop_items,
+        common: keys.common,
+        loop_items: keys.loop_items,
         loop_var,
         index_var,
         loop_label,
         loop_pause,
-        register,
-        until,
-        retries,
-        delay,
-        changed_when,
-        failed_when,
-        notify,
-        listen,
+        register: keys.register,
+        until: keys.until,
+        retries: keys.retries,
+        delay: keys.delay,
+        changed_when: keys.changed_when,
+        failed_when: keys.failed_when,
+        notify: keys.notify,
+        listen: keys.listen,
         origin: node.origin.clone(),
         source: Arc::clone(&ctx.source),
     }))])
-}
-
-/// `with_items` flattens one level of nested lists.
-fn flatten_once(node: &Node) -> Node {
-    match &node.value {
-        NodeValue::Seq(items) => {
-            let mut out = Vec::new();
-            for i in items {
-                match &i.value {
-                    NodeValue::Seq(inner) => out.extend(inner.iter().cloned()),
-                    _ => out.push(i.clone()),
-                }
-            }
-            Node::new(NodeValue::Seq(out), node.origin.clone())
-        }
-        _ => node.clone(),
-    }
-}
-
-fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
-    match &node.value {
-        NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
-        _ => Ok(vec![string(node, key)?]),
-    }
-}
-
-type LoopControl = (String, Option<String>, Option<Node>, Option<f64>);
-
-fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
-    let mut out = ("item".to_string(), None, None, None);
-    let Some(node) = node else { return Ok(out) };
-    for (k, v) in expect_map(node, "`loop_control`")? {
-        match key_text(k)?.as_str() {
-            "loop_var" => {
-                let name = string(v, "loop_var")?;
-                fields::check_var_name(&name, v)?;
-                out.0 = name;
-            }
-            "index_var" => {
-                let name = string(v, "index_var")?;
-                fields::check_var_name(&name, v)?;
-                out.1 = Some(name);
-            }
-            "label" => out.2 = Some(v.clone()),
-            "pause" => out.3 = Some(fields::number(v, "pause")?),
-            "extended" => {}
-            other => {
-                let hint = did_you_mean(
-                    other,
-                    ["loop_var", "index_var", "label", "pause", "extended"],
-                )
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
-                return Err(InputError::at(
-                    &k.origin,
-                    format!("unknown `loop_control` key `{other}`"),
-                    "here",
-                )
-                .with_help(format!(
-                    "{hint}supported: loop_var, index_var, label, pause"
-                )));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Apply a keyword shared by tasks, blocks, roles and plays. Returns whether
-/// the key was one of them.
-pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool, InputError> {
-    match key {
-        "when" => common.when.extend(conditions(v)),
-        "tags" => common.tags = string_list(v, "tags")?,
-        "vars" => common.vars = var_pairs(v, "`vars`")?,
-        "environment" => {
-            if !v.is_null() {
-                expect_map(v, "`environment`")?;
-                common.environment.push(v.clone());
-            }
-        }
-        "become" => common.become_ = Some(boolean(v, "become")?),
-        "become_user" => common.become_user = Some(v.clone()),
-        "become_method" => {
-            let m = string(v, "become_method")?;
-            if m != "sudo" {
-                return Err(InputError::at(
-                    &v.origin,
-                    format!("become_method `{m}` is not supported"),
-                    "here",
-                )
-                .with_help("baton becomes other users with `sudo -n` only"));
-            }
-        }
-        "ignore_errors" => common.ignore_errors = Some(boolean(v, "ignore_errors")?),
-        "ignore_unreachable" => common.ignore_unreachable = Some(boolean(v, "ignore_unreachable")?),
-        "delegate_to" => common.delegate_to = Some(v.clone()),
-        "run_once" => common.run_once = Some(boolean(v, "run_once")?),
-        "no_log" => common.no_log = Some(boolean(v, "no_log")?),
-        "check_mode" => common.check_mode = Some(boolean(v, "check_mode")?),
-        "diff" => common.diff = Some(boolean(v, "diff")?),
-        "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
-        "timeout" => {
-            let secs = fields::number(v, "timeout")?;
-            if secs <= 0.0 {
-                return Err(InputError::at(
-                    &v.origin,
-                    "`timeout` must be a positive number of seconds",
-                    "here",
-                ));
-            }
-            common.timeout = Some(secs.ceil() as u64);
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {
-    let mut candidates: Vec<&str> = TASK_KEYWORDS.to_vec();
-    candidates.extend(LOADER_ACTIONS);
-    candidates.extend(modules::names());
-    if handlers {
-        candidates.push("listen");
-    }
-    let hint = did_you_mean(key, candidates.iter().copied())
-        .map(|n| format!("did you mean `{n}`? "))
-        .unwrap_or_default();
-    let modules: Vec<&str> = modules::names().collect();
-    InputError::at(
-        &k.origin,
-        format!("unknown module or task keyword `{key}`"),
-        "not a module or keyword",
-    )
-    .with_help(format!("{hint}modules: {}", modules.join(", ")))
 }
 
 fn parse_block(
@@ -564,31 +261,56 @@ fn include_role(
         tasks_from.as_deref(),
         &ctx.source.playbook_dir,
     )?;
-    role.task_items(common, ctx.roles)
+    role_task_items(&role, common, ctx.roles)
 }
 
-/// Parse role entries in a play: `- name` or `- role: name` with keywords and params.
-pub fn role_entry_common(entry: &Node) -> Result<(String, Node, TaskCommon), InputError> {
-    if let Some(name) = entry.as_str() {
-        return Ok((name.to_string(), entry.clone(), TaskCommon::default()));
+/// A role's tasks (after its dependencies' tasks, recursively), each
+/// inheriting `common`. Errors: the role's or a dependency's bad task files,
+/// and dependencies that are not found.
+pub fn role_task_items(
+    role: &LoadedRole,
+    common: &TaskCommon,
+    roles: &RoleLoader,
+) -> Result<Vec<Item>, InputError> {
+    let mut items = Vec::new();
+    for dep in &role.dependencies {
+        let (name, at, mut dep_common) = role_entry_common(dep)?;
+        dep_common.inherit(common);
+        let dependency = roles.load(&name, &at, None, &role.playbook_dir)?;
+        items.extend(role_task_items(&dependency, &dep_common, roles)?);
     }
-    let map = expect_map(entry, "a role entry")?;
-    let mut common = TaskCommon::default();
-    let mut name = None;
-    let mut params = Vec::new();
-    for (k, v) in map {
-        let key = key_text(k)?;
-        match key.as_str() {
-            "role" | "name" => name = Some((string(v, "role")?, v.clone())),
-            _ if apply_common(&mut common, &key, v)? => {}
-            _ => {
-                fields::check_var_name(&key, k)?;
-                params.push((key, v.clone()));
-            }
+    if let Some(file) = &role.tasks_file {
+        let ctx = role_ctx(role, roles, role.info.path.join("tasks"), false);
+        items.extend(parse_task_file(file, common, &ctx, None)?);
+    }
+    Ok(items)
+}
+
+/// A role's `handlers/main.yml` as items (none when the role has no handlers).
+pub fn role_handler_items(role: &LoadedRole, roles: &RoleLoader) -> Result<Vec<Item>, InputError> {
+    match &role.handlers_file {
+        Some(file) => {
+            let ctx = role_ctx(role, roles, role.info.path.join("handlers"), true);
+            parse_task_file(file, &TaskCommon::default(), &ctx, None)
         }
+        None => Ok(Vec::new()),
     }
-    common.vars.extend(params);
-    let (name, node) = name
-        .ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
-    Ok((name, node, common))
+}
+
+fn role_ctx<'a>(
+    role: &LoadedRole,
+    roles: &'a RoleLoader,
+    dir: PathBuf,
+    handlers: bool,
+) -> ParseCtx<'a> {
+    ParseCtx {
+        source: Arc::new(TaskSource {
+            dir,
+            role: Some(Arc::clone(&role.info)),
+            playbook_dir: role.playbook_dir.clone(),
+        }),
+        roles,
+        stack: Vec::new(),
+        handlers,
+    }
 }

@@ -14,45 +14,31 @@
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::error::InputError;
 use crate::yaml::{Origin, SourceFile};
 
-use super::inventory::{is_localhost_name, Inventory};
+use super::glob::Glob;
+use super::model::{is_localhost_name, Inventory};
+use super::pattern_syntax::{split_subscript, split_terms, Op, Problem, Term};
 
-static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$")
-        .unwrap_or_else(|e| unreachable!("{e}"))
-});
+impl Inventory {
+    /// Hosts matching an Ansible host pattern (see the module docs), in
+    /// Ansible's order. Errors name the offending term.
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, InputError> {
+        select(self, pattern, None)
+    }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Op {
-    Union,
-    Intersect,
-    Exclude,
+    /// [`Inventory::select`] for a pattern read from a file (a play's `hosts:`),
+    /// so that an error points into that file.
+    pub fn select_at(&self, pattern: &str, origin: &Origin) -> Result<Vec<String>, InputError> {
+        select(self, pattern, Some(origin))
+    }
 }
 
-#[derive(Debug, PartialEq)]
-struct Term<'a> {
-    op: Op,
-    /// The term without its `&`/`!`.
-    body: &'a str,
-    /// Byte offset of `body` in the pattern.
-    offset: usize,
-}
-
-/// A pattern problem: where in the pattern (bytes), what, and how to fix it.
-struct Problem {
-    offset: usize,
-    len: usize,
-    message: String,
-    help: &'static str,
-}
-
-pub(super) fn select(
+fn select(
     inv: &Inventory,
     pattern: &str,
     origin: Option<&Origin>,
@@ -110,109 +96,6 @@ fn evaluate(inv: &Inventory, pattern: &str) -> Result<Vec<String>, Problem> {
         }
     }
     Ok(selected)
-}
-
-/// Split on `,`, `:` and whitespace outside `[...]`; a term that reads as an
-/// IPv6 address keeps its colons.
-fn split_terms(pattern: &str) -> Result<Vec<Term<'_>>, Problem> {
-    let mut chunks: Vec<(usize, &str)> = Vec::new();
-    let mut start = 0;
-    let mut open: Option<usize> = None;
-    for (i, c) in pattern.char_indices() {
-        match c {
-            '[' if open.is_none() => open = Some(i),
-            ']' if open.is_some() => open = None,
-            ']' => {
-                return Err(Problem {
-                    offset: i,
-                    len: 1,
-                    message: "`]` without a matching `[` in the host pattern".into(),
-                    help: "brackets hold a subscript (`web[0]`, `web[0:2]`) or a set of characters (`web[12]`)",
-                })
-            }
-            ',' | ' ' | '\t' | '\n' if open.is_none() => {
-                chunks.push((start, &pattern[start..i]));
-                start = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    if let Some(at) = open {
-        return Err(Problem {
-            offset: at,
-            len: pattern.len() - at,
-            message: "`[` is never closed in the host pattern".into(),
-            help: "close the bracket: `web[0]`, `web[0:2]`, `web[12]`",
-        });
-    }
-    chunks.push((start, &pattern[start..]));
-
-    let mut terms = Vec::new();
-    for (offset, chunk) in chunks {
-        let mut piece_start = 0;
-        let mut depth = 0usize;
-        for (i, c) in chunk.char_indices() {
-            // An IPv6 address can only be told apart as the rest of the chunk
-            // (`fe80::1`, `all:!fe80::1`); elsewhere its colons separate terms.
-            if i == piece_start && looks_like_ipv6(chunk[i..].trim_start_matches(['&', '!'])) {
-                break;
-            }
-            match c {
-                '[' => depth += 1,
-                ']' => depth = depth.saturating_sub(1),
-                ':' if depth == 0 => {
-                    push_term(&mut terms, offset + piece_start, &chunk[piece_start..i])?;
-                    piece_start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        push_term(&mut terms, offset + piece_start, &chunk[piece_start..])?;
-    }
-    Ok(terms)
-}
-
-fn push_term<'a>(terms: &mut Vec<Term<'a>>, offset: usize, text: &'a str) -> Result<(), Problem> {
-    if text.is_empty() {
-        return Ok(());
-    }
-    let (op, body) = match text.as_bytes()[0] {
-        b'&' => (Op::Intersect, &text[1..]),
-        b'!' => (Op::Exclude, &text[1..]),
-        _ => (Op::Union, text),
-    };
-    let operator_problem = |message: String| Problem {
-        offset,
-        len: text.len(),
-        message,
-        help: "write `a:&b` for hosts in both a and b, `a:!b` for hosts in a but not b",
-    };
-    if body.is_empty() {
-        return Err(operator_problem(format!(
-            "`{text}` must be followed by a host or group name"
-        )));
-    }
-    if body.starts_with(['&', '!']) {
-        return Err(operator_problem(format!(
-            "`{text}` has more than one `&`/`!`"
-        )));
-    }
-    terms.push(Term {
-        op,
-        body,
-        offset: offset + (text.len() - body.len()),
-    });
-    Ok(())
-}
-
-/// `::1`, `fe80::1`, or a full eight-part address: colons in these are part of
-/// the address, not separators.
-fn looks_like_ipv6(text: &str) -> bool {
-    let hex_only = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
-    hex_only && (text.contains("::") || text.matches(':').count() == 7)
 }
 
 /// Hosts one term selects, in Ansible's order: the hosts of each matching
@@ -285,170 +168,6 @@ fn names_once(inv: &Inventory, positions: Vec<usize>) -> Vec<String> {
         .filter(|&i| seen.insert(i))
         .map(|i| inv.hosts()[i].name.clone())
         .collect()
-}
-
-#[derive(Debug, PartialEq)]
-enum Subscript {
-    Index(i64),
-    /// Inclusive; `None` end means "to the last".
-    Range(usize, Option<usize>),
-}
-
-impl Subscript {
-    fn apply(&self, hosts: Vec<String>) -> Vec<String> {
-        let len = hosts.len();
-        match *self {
-            Subscript::Index(i) => {
-                let at = if i < 0 { len as i64 + i } else { i };
-                usize::try_from(at)
-                    .ok()
-                    .and_then(|at| hosts.into_iter().nth(at))
-                    .into_iter()
-                    .collect()
-            }
-            Subscript::Range(start, end) => {
-                let end = end.map_or(len, |e| e.saturating_add(1).min(len));
-                hosts.into_iter().take(end).skip(start).collect()
-            }
-        }
-    }
-}
-
-/// `web[0]`, `web[-1]`, `web[1:3]`, `web[2:]`.
-fn split_subscript(body: &str) -> (&str, Option<Subscript>) {
-    let Some(caps) = SUBSCRIPT.captures(body) else {
-        return (body, None);
-    };
-    let expression = caps.get(1).map_or(body, |m| m.as_str());
-    let subscript = if let Some(index) = caps.get(2) {
-        index.as_str().parse().ok().map(Subscript::Index)
-    } else {
-        let start = caps.get(3).and_then(|m| m.as_str().parse().ok());
-        let end = caps.get(4).map(|m| m.as_str()).filter(|s| !s.is_empty());
-        match (start, end.map(str::parse::<usize>)) {
-            (Some(s), None) => Some(Subscript::Range(s, None)),
-            (Some(s), Some(Ok(e))) => Some(Subscript::Range(s, Some(e))),
-            _ => None,
-        }
-    };
-    match subscript {
-        Some(subscript) => (expression, Some(subscript)),
-        None => (body, None),
-    }
-}
-
-/// Python's `fnmatch` (which Ansible uses): `*`, `?`, `[abc]`, `[a-z]`,
-/// `[!abc]`; case-sensitive; an unclosed `[` is literal.
-struct Glob {
-    tokens: Vec<GlobToken>,
-}
-
-enum GlobToken {
-    Char(char),
-    AnyChar,
-    AnyRun,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
-}
-
-impl GlobToken {
-    fn matches(&self, c: char) -> bool {
-        match self {
-            GlobToken::Char(x) => *x == c,
-            GlobToken::AnyChar => true,
-            GlobToken::AnyRun => false,
-            GlobToken::Class { negated, ranges } => {
-                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
-            }
-        }
-    }
-}
-
-impl Glob {
-    fn new(pattern: &str) -> Glob {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut tokens = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            i += 1;
-            match c {
-                '*' => tokens.push(GlobToken::AnyRun),
-                '?' => tokens.push(GlobToken::AnyChar),
-                '[' => {
-                    let mut j = i;
-                    if chars.get(j) == Some(&'!') {
-                        j += 1;
-                    }
-                    if chars.get(j) == Some(&']') {
-                        j += 1;
-                    }
-                    while j < chars.len() && chars[j] != ']' {
-                        j += 1;
-                    }
-                    if j >= chars.len() {
-                        tokens.push(GlobToken::Char('['));
-                        continue;
-                    }
-                    let mut body = &chars[i..j];
-                    let negated = body.first() == Some(&'!');
-                    if negated {
-                        body = &body[1..];
-                    }
-                    let mut ranges = Vec::new();
-                    let mut k = 0;
-                    while k < body.len() {
-                        if k + 2 < body.len() && body[k + 1] == '-' {
-                            ranges.push((body[k], body[k + 2]));
-                            k += 3;
-                        } else {
-                            ranges.push((body[k], body[k]));
-                            k += 1;
-                        }
-                    }
-                    tokens.push(GlobToken::Class { negated, ranges });
-                    i = j + 1;
-                }
-                other => tokens.push(GlobToken::Char(other)),
-            }
-        }
-        Glob { tokens }
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
-        let (mut t, mut s) = (0, 0);
-        // Where the last `*` was, and how much text it has swallowed so far.
-        let mut backtrack: Option<(usize, usize)> = None;
-        while s < text.len() {
-            match self.tokens.get(t) {
-                Some(GlobToken::AnyRun) => {
-                    backtrack = Some((t, s));
-                    t += 1;
-                    continue;
-                }
-                Some(token) if token.matches(text[s]) => {
-                    t += 1;
-                    s += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            match backtrack {
-                Some((star, swallowed)) => {
-                    t = star + 1;
-                    s = swallowed + 1;
-                    backtrack = Some((star, swallowed + 1));
-                }
-                None => return false,
-            }
-        }
-        self.tokens[t..]
-            .iter()
-            .all(|tok| matches!(tok, GlobToken::AnyRun))
-    }
 }
 
 #[cfg(test)]
@@ -651,33 +370,5 @@ all:
             .select_at(hosts.as_str().unwrap(), &hosts.origin)
             .unwrap_err();
         assert_eq!(err.location.as_deref(), Some("play.yml:1:15"));
-    }
-
-    #[test]
-    fn glob_semantics() {
-        let g = |p: &str, t: &str| Glob::new(p).matches(t);
-        assert!(g("a*b*c", "aXbYc"));
-        assert!(!g("a*b*c", "aXbY"));
-        assert!(g("*", ""));
-        assert!(g("[a-c]x", "bx"));
-        assert!(!g("[!a-c]x", "bx"));
-        assert!(g("[]]", "]"));
-        assert!(g("x[", "x["), "an unclosed bracket is literal");
-        assert!(!g("Web", "web"), "case-sensitive");
-    }
-
-    #[test]
-    fn term_splitting() {
-        let terms = split_terms("a:&b, !c d[0:2]").unwrap_or_else(|p| panic!("{}", p.message));
-        let got: Vec<(Op, &str, usize)> = terms.iter().map(|t| (t.op, t.body, t.offset)).collect();
-        assert_eq!(
-            got,
-            [
-                (Op::Union, "a", 0),
-                (Op::Intersect, "b", 3),
-                (Op::Exclude, "c", 7),
-                (Op::Union, "d[0:2]", 9)
-            ]
-        );
     }
 }

@@ -1,0 +1,365 @@
+//! The inventory as data: hosts, groups, their variables, and the merged view
+//! a host gets. Nothing here reads files; the builder (`build.rs`) makes an
+//! [`Inventory`], the loaders feed the builder.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// Names that mean "this machine"; when the inventory lacks them they resolve
+/// to an implicit host that runs with `ansible_connection=local`, as in Ansible.
+pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Index of the `all` group; it is created first in every inventory.
+pub(super) const ALL: usize = 0;
+/// Index of the `ungrouped` group; created second.
+pub(super) const UNGROUPED: usize = 1;
+
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub name: String,
+    /// Variables set on the host itself (not its groups).
+    pub vars: Map<String, Value>,
+    /// Groups the host was put in directly, by index.
+    pub(super) groups: Vec<usize>,
+    /// The file that first named the host (`inventory_file`).
+    pub(super) source: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    /// Variables set on the group in the inventory source (not group_vars/).
+    pub vars: Map<String, Value>,
+    /// Hosts put directly in this group, in the order they were (for
+    /// `ungrouped`: the hosts in no other group but `all`).
+    pub hosts: Vec<String>,
+    /// Direct child groups, in the order they were added.
+    pub children: Vec<String>,
+    pub(super) child_ids: Vec<usize>,
+    pub(super) parent_ids: Vec<usize>,
+    /// `ansible_group_priority`: among groups of the same depth, a higher
+    /// priority merges later and so wins.
+    pub(super) priority: i64,
+    /// Longest distance from `all`; deeper groups merge later and so win.
+    pub(super) depth: usize,
+}
+
+impl Group {
+    pub(super) fn new(name: &str) -> Group {
+        Group {
+            name: name.to_string(),
+            vars: Map::new(),
+            hosts: Vec::new(),
+            children: Vec::new(),
+            child_ids: Vec::new(),
+            parent_ids: Vec::new(),
+            priority: 1,
+            depth: 0,
+        }
+    }
+
+    pub fn priority(&self) -> i64 {
+        self.priority
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+}
+
+/// group_vars/ and host_vars/ file contents, merged per entity.
+#[derive(Clone, Debug, Default)]
+pub(super) struct VarsFiles {
+    pub(super) groups: HashMap<String, Map<String, Value>>,
+    pub(super) hosts: HashMap<String, Map<String, Value>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    pub(super) hosts: Vec<Host>,
+    pub(super) host_index: HashMap<String, usize>,
+    pub(super) groups: Vec<Group>,
+    pub(super) group_index: HashMap<String, usize>,
+    /// Per host: every group it belongs to (directly or through a child group),
+    /// `all` excluded, in variable merge order.
+    pub(super) merge_order: Vec<Vec<usize>>,
+    /// Per group: its hosts and its descendants' hosts, in inventory order.
+    pub(super) members: Vec<Vec<usize>>,
+    /// The `groups` magic variable, built once.
+    pub(super) groups_var: Value,
+    /// group_vars/ and host_vars/ beside the inventory sources.
+    pub(super) inventory_files: VarsFiles,
+    /// group_vars/ and host_vars/ beside the playbook; they win over the
+    /// inventory's at the same level, as in Ansible.
+    pub(super) playbook_files: VarsFiles,
+    pub(super) warnings: Vec<String>,
+}
+
+impl Inventory {
+    /// Every host, in inventory order as Ansible defines it (what `hosts: all`
+    /// runs in): hosts of `all` itself, then of its child groups (`ungrouped`
+    /// first), then of their children, and so on, level by level.
+    pub fn host_names(&self) -> Vec<String> {
+        self.group_hosts("all").unwrap_or_default()
+    }
+
+    /// Every host, in the order the sources first name them.
+    pub fn hosts(&self) -> &[Host] {
+        &self.hosts
+    }
+
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.host_index.get(name).map(|&i| &self.hosts[i])
+    }
+
+    pub fn contains_host(&self, name: &str) -> bool {
+        self.host_index.contains_key(name)
+    }
+
+    /// Every group, `all` and `ungrouped` first, then in the order first named.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.group_index.get(name).map(|&i| &self.groups[i])
+    }
+
+    /// Things worth telling the user that do not stop the run.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Hosts in a group or any group below it, in inventory order (see
+    /// [`Inventory::host_names`]).
+    pub fn group_hosts(&self, group: &str) -> Option<Vec<String>> {
+        let gi = *self.group_index.get(group)?;
+        Some(
+            self.members[gi]
+                .iter()
+                .map(|&h| self.hosts[h].name.clone())
+                .collect(),
+        )
+    }
+
+    pub(crate) fn group_member_positions(&self, group: usize) -> &[usize] {
+        &self.members[group]
+    }
+
+    /// Merged variables for a host, lowest precedence first (as in Ansible):
+    /// the `all` group < the host's other groups, shallow before deep (same
+    /// depth: by `ansible_group_priority`, then by name) < `group_vars/all`
+    /// files < `group_vars/GROUP` files in the same group order < the host's
+    /// own vars < `host_vars/HOST` files. At each file level the playbook's
+    /// files win over the inventory's. Then the magic variables
+    /// `inventory_hostname`, `inventory_hostname_short`, `group_names`
+    /// (sorted, without `all`), `groups`, `inventory_file` and `inventory_dir`.
+    ///
+    /// A name the inventory lacks gets only the `all` level; a localhost name
+    /// also gets `ansible_connection: local` (Ansible's implicit localhost).
+    pub fn host_vars(&self, host: &str) -> Map<String, Value> {
+        let mut vars = self.merged_vars(host);
+        self.add_magic_vars(host, &mut vars);
+        vars
+    }
+
+    /// [`Inventory::host_vars`] without the magic variables.
+    pub fn merged_vars(&self, host: &str) -> Map<String, Value> {
+        let index = self.host_index.get(host).copied();
+        let groups: &[usize] = match index {
+            Some(i) => &self.merge_order[i],
+            None => &[],
+        };
+        let layers = [&self.inventory_files, &self.playbook_files];
+        let mut vars = self.groups[ALL].vars.clone();
+        for &g in groups {
+            extend(&mut vars, &self.groups[g].vars);
+        }
+        for files in layers {
+            if let Some(file_vars) = files.groups.get("all") {
+                extend(&mut vars, file_vars);
+            }
+        }
+        for files in layers {
+            for &g in groups {
+                if let Some(file_vars) = files.groups.get(&self.groups[g].name) {
+                    extend(&mut vars, file_vars);
+                }
+            }
+        }
+        match index {
+            Some(i) => extend(&mut vars, &self.hosts[i].vars),
+            None if is_localhost_name(host) => {
+                vars.insert("ansible_connection".into(), Value::from("local"));
+            }
+            None => {}
+        }
+        for files in layers {
+            if let Some(file_vars) = files.hosts.get(host) {
+                extend(&mut vars, file_vars);
+            }
+        }
+        vars
+    }
+
+    fn add_magic_vars(&self, host: &str, vars: &mut Map<String, Value>) {
+        let index = self.host_index.get(host).copied();
+        vars.insert("inventory_hostname".into(), Value::from(host));
+        let short = host.split('.').next().unwrap_or(host);
+        vars.insert("inventory_hostname_short".into(), Value::from(short));
+        let mut group_names: Vec<&str> = match index {
+            Some(i) => self.merge_order[i]
+                .iter()
+                .map(|&g| self.groups[g].name.as_str())
+                .collect(),
+            None => Vec::new(),
+        };
+        group_names.sort_unstable();
+        vars.insert("group_names".into(), Value::from(group_names));
+        vars.insert("groups".into(), self.groups_var.clone());
+        if let Some(source) = index.and_then(|i| self.hosts[i].source.as_ref()) {
+            vars.insert(
+                "inventory_file".into(),
+                Value::from(source.display().to_string()),
+            );
+            let dir = source.parent().unwrap_or(Path::new("."));
+            vars.insert(
+                "inventory_dir".into(),
+                Value::from(dir.display().to_string()),
+            );
+        }
+    }
+}
+
+/// Later keys replace earlier ones whole (Ansible's default `hash_behaviour`).
+pub(super) fn extend(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, v) in from {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+pub(super) fn is_localhost_name(name: &str) -> bool {
+    LOCALHOST_NAMES.contains(&name)
+}
+
+/// Look up a connection setting in a host's merged vars: `baton_KEY`, else
+/// `ansible_KEY`, else Ansible's older spelling (`ansible_ssh_host`, ...).
+/// `key` is given without prefix (`host`, `port`, `user`, `connection`,
+/// `ssh_private_key_file`, `ssh_common_args`, ...); a prefixed key is
+/// accepted too. A null value counts as unset.
+pub fn connection_var<'a>(vars: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    let key = key
+        .strip_prefix("baton_")
+        .or_else(|| key.strip_prefix("ansible_"))
+        .unwrap_or(key);
+    let get = |name: &str| vars.get(name).filter(|v| !v.is_null());
+    let legacy = match key {
+        "host" => Some("ansible_ssh_host"),
+        "port" => Some("ansible_ssh_port"),
+        "user" => Some("ansible_ssh_user"),
+        "ssh_private_key_file" => Some("ansible_private_key_file"),
+        "password" => Some("ansible_ssh_pass"),
+        _ => None,
+    };
+    get(&format!("baton_{key}"))
+        .or_else(|| get(&format!("ansible_{key}")))
+        .or_else(|| legacy.and_then(get))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::InputError;
+    use serde_json::json;
+
+    fn yaml_inventory(text: &str) -> Result<Inventory, InputError> {
+        Inventory::from_text("inv.yml", text)
+    }
+
+    #[test]
+    fn child_groups_win_over_parents_and_host_wins_over_groups() {
+        let inv = yaml_inventory(
+            "all:\n  vars: {level: all, a: 1}\n  children:\n    prod:\n      vars: {level: prod, b: 2}\n      children:\n        web:\n          vars: {level: web}\n          hosts:\n            web1: {level: host}\n            web2:\n",
+        )
+        .unwrap();
+        let web1 = inv.host_vars("web1");
+        assert_eq!(web1["level"], json!("host"));
+        assert_eq!(web1["a"], json!(1));
+        assert_eq!(web1["b"], json!(2));
+        assert_eq!(inv.host_vars("web2")["level"], json!("web"));
+    }
+
+    #[test]
+    fn same_depth_groups_merge_by_priority_then_name() {
+        let text = "all:\n  children:\n    alpha:\n      vars: {who: alpha}\n      hosts: {h1: }\n    beta:\n      vars: {who: beta}\n      hosts: {h1: }\n";
+        let inv = yaml_inventory(text).unwrap();
+        assert_eq!(
+            inv.host_vars("h1")["who"],
+            json!("beta"),
+            "same priority: later name wins"
+        );
+        let text = "all:\n  children:\n    alpha:\n      vars: {who: alpha, ansible_group_priority: 5}\n      hosts: {h1: }\n    beta:\n      vars: {who: beta}\n      hosts: {h1: }\n";
+        let inv = yaml_inventory(text).unwrap();
+        assert_eq!(
+            inv.host_vars("h1")["who"],
+            json!("alpha"),
+            "higher priority wins"
+        );
+        assert!(!inv.host_vars("h1").contains_key("ansible_group_priority"));
+    }
+
+    #[test]
+    fn deeper_group_wins_even_when_named_first() {
+        let text = "all:\n  children:\n    zeta:\n      vars: {who: zeta}\n      children:\n        aaa:\n          vars: {who: aaa}\n          hosts: {h1: }\n";
+        let inv = yaml_inventory(text).unwrap();
+        assert_eq!(inv.host_vars("h1")["who"], json!("aaa"));
+        assert_eq!(inv.group("aaa").unwrap().depth(), 2);
+    }
+
+    #[test]
+    fn magic_vars() {
+        let inv = yaml_inventory("all:\n  hosts:\n    loose.example.com:\n  children:\n    web:\n      hosts: {w1.example.com: }\n    prod:\n      children: {web: }\n").unwrap();
+        let vars = inv.host_vars("w1.example.com");
+        assert_eq!(vars["inventory_hostname"], json!("w1.example.com"));
+        assert_eq!(vars["inventory_hostname_short"], json!("w1"));
+        assert_eq!(vars["group_names"], json!(["prod", "web"]));
+        assert_eq!(
+            vars["groups"]["all"],
+            json!(["loose.example.com", "w1.example.com"])
+        );
+        assert_eq!(vars["groups"]["prod"], json!(["w1.example.com"]));
+        assert_eq!(vars["groups"]["ungrouped"], json!(["loose.example.com"]));
+        assert_eq!(
+            inv.host_vars("loose.example.com")["group_names"],
+            json!(["ungrouped"])
+        );
+    }
+
+    #[test]
+    fn implicit_localhost_runs_locally_and_gets_all_vars() {
+        let inv =
+            yaml_inventory("all:\n  vars: {x: 1, ansible_connection: ssh}\n  hosts: {web1: }\n")
+                .unwrap();
+        let vars = inv.host_vars("localhost");
+        assert_eq!(vars["ansible_connection"], json!("local"));
+        assert_eq!(vars["x"], json!(1));
+        assert_eq!(vars["group_names"], json!([]));
+        assert!(!inv.contains_host("localhost"));
+        assert_eq!(inv.host_vars("web1")["ansible_connection"], json!("ssh"));
+    }
+
+    #[test]
+    fn connection_var_prefers_baton_spelling() {
+        let vars: Map<String, Value> = serde_json::from_value(json!({
+            "ansible_host": "10.0.0.1", "baton_host": "10.0.0.2",
+            "ansible_user": "ops", "ansible_ssh_port": 2222, "baton_port": null
+        }))
+        .unwrap();
+        assert_eq!(connection_var(&vars, "host"), Some(&json!("10.0.0.2")));
+        assert_eq!(connection_var(&vars, "ansible_user"), Some(&json!("ops")));
+        assert_eq!(connection_var(&vars, "port"), Some(&json!(2222)));
+        assert_eq!(connection_var(&vars, "connection"), None);
+    }
+}

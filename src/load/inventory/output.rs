@@ -1,0 +1,164 @@
+//! `baton inventory --list` and `--graph`, in `ansible-inventory`'s shapes.
+
+use serde_json::{Map, Value};
+
+use super::model::{extend, Group, Inventory, ALL};
+
+/// Variables that describe the inventory itself; `--list` leaves them out.
+const MAGIC_VARS: [&str; 6] = [
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+    "groups",
+    "inventory_file",
+    "inventory_dir",
+];
+
+impl Inventory {
+    /// The `ansible-inventory --list` shape: `_meta.hostvars` with each host's
+    /// merged variables, then one entry per non-empty group with its `hosts`,
+    /// `children` and `vars` (own and group_vars/). Object keys are sorted, as
+    /// ansible-inventory prints them; lists keep inventory order.
+    pub fn to_list_json(&self) -> Value {
+        let mut out = Map::new();
+        for group in &self.groups {
+            if let Some(entry) = self.list_entry(group) {
+                out.insert(group.name.clone(), entry);
+            }
+        }
+        let mut hostvars = Map::new();
+        for name in self.host_names() {
+            let mut vars = self.merged_vars(&name);
+            for magic in MAGIC_VARS {
+                vars.remove(magic);
+            }
+            if !vars.is_empty() {
+                hostvars.insert(name, Value::Object(vars));
+            }
+        }
+        let mut meta = Map::new();
+        meta.insert("hostvars".into(), Value::Object(hostvars));
+        out.insert("_meta".into(), Value::Object(meta));
+        sort_keys(Value::Object(out))
+    }
+
+    /// One group of `--list`; `None` when it would be empty (as Ansible drops it).
+    fn list_entry(&self, group: &Group) -> Option<Value> {
+        let mut entry = Map::new();
+        if group.name != "all" && !group.hosts.is_empty() {
+            entry.insert("hosts".into(), Value::from(group.hosts.clone()));
+        }
+        if !group.children.is_empty() {
+            entry.insert("children".into(), Value::from(group.children.clone()));
+        }
+        let mut vars = group.vars.clone();
+        for files in [&self.inventory_files, &self.playbook_files] {
+            if let Some(file_vars) = files.groups.get(&group.name) {
+                extend(&mut vars, file_vars);
+            }
+        }
+        if group.priority != 1 {
+            vars.insert("ansible_group_priority".into(), Value::from(group.priority));
+        }
+        if !vars.is_empty() {
+            entry.insert("vars".into(), Value::Object(vars));
+        }
+        (!entry.is_empty()).then_some(Value::Object(entry))
+    }
+
+    /// The `ansible-inventory --graph` shape, without a trailing newline:
+    ///
+    /// ```text
+    /// @all:
+    ///   |--@ungrouped:
+    ///   |--@web:
+    ///   |  |--web1
+    /// ```
+    pub fn to_graph(&self) -> String {
+        enum Step {
+            Group(usize, usize),
+            Hosts(usize, usize),
+        }
+        // An explicit stack: INI files can chain groups deeper than the call stack.
+        let mut lines = Vec::new();
+        let mut stack = vec![Step::Group(ALL, 0)];
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Group(g, depth) => {
+                    lines.push(graph_line(&format!("@{}:", self.groups[g].name), depth));
+                    if g != ALL {
+                        stack.push(Step::Hosts(g, depth + 1));
+                    }
+                    for &child in self.groups[g].child_ids.iter().rev() {
+                        stack.push(Step::Group(child, depth + 1));
+                    }
+                }
+                Step::Hosts(g, depth) => {
+                    for host in &self.groups[g].hosts {
+                        lines.push(graph_line(host, depth));
+                    }
+                }
+            }
+        }
+        lines.join("\n")
+    }
+}
+
+fn graph_line(name: &str, depth: usize) -> String {
+    if depth == 0 {
+        name.to_string()
+    } else {
+        format!("{}--{name}", "  |".repeat(depth))
+    }
+}
+
+fn sort_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn yaml_inventory(text: &str) -> Result<Inventory, crate::error::InputError> {
+        Inventory::from_text("inv.yml", text)
+    }
+
+    #[test]
+    fn graph_and_list_shapes() {
+        let inv = yaml_inventory(
+            "all:\n  hosts: {solo: }\n  children:\n    prod:\n      vars: {tier: 1}\n      children:\n        web:\n          hosts: {w2: {x: 1}, w1: }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            inv.to_graph(),
+            "@all:\n  |--@ungrouped:\n  |  |--solo\n  |--@prod:\n  |  |--@web:\n  |  |  |--w2\n  |  |  |--w1"
+        );
+        let list = inv.to_list_json();
+        assert_eq!(list["all"], json!({"children": ["ungrouped", "prod"]}));
+        assert_eq!(
+            list["prod"],
+            json!({"children": ["web"], "vars": {"tier": 1}})
+        );
+        assert_eq!(list["web"], json!({"hosts": ["w2", "w1"]}));
+        assert_eq!(list["ungrouped"], json!({"hosts": ["solo"]}));
+        assert_eq!(list["_meta"]["hostvars"]["w2"], json!({"tier": 1, "x": 1}));
+        assert!(list["_meta"]["hostvars"].get("solo").is_none());
+        let keys: Vec<&String> = list.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["_meta", "all", "prod", "ungrouped", "web"]);
+    }
+}

@@ -1,0 +1,149 @@
+//! `group_vars/` and `host_vars/` beside the inventory and beside the playbook.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::InputError;
+use crate::yaml::{self, SourceFile};
+
+use super::model::{extend, Inventory, VarsFiles, LOCALHOST_NAMES};
+use super::yaml::{parse_json_or_yaml, var_entries, vault_file_error};
+
+impl Inventory {
+    /// Load `group_vars/` and `host_vars/` beside a playbook. They override the
+    /// inventory's files at the same level (Ansible's "playbook group_vars").
+    pub fn load_playbook_vars(&mut self, playbook_dir: &Path) -> Result<(), InputError> {
+        let mut files = std::mem::take(&mut self.playbook_files);
+        let loaded = files.load(playbook_dir, self);
+        self.playbook_files = files;
+        loaded
+    }
+
+    /// Load `group_vars/` and `host_vars/` in `dir`, an inventory source's
+    /// directory (inventory level: the playbook's files win over these).
+    pub(super) fn load_inventory_vars(&mut self, dir: &Path) -> Result<(), InputError> {
+        let mut files = std::mem::take(&mut self.inventory_files);
+        let loaded = files.load(dir, self);
+        self.inventory_files = files;
+        loaded
+    }
+}
+
+impl VarsFiles {
+    /// Read `dir/group_vars/NAME*` for every group and `dir/host_vars/NAME*`
+    /// for every host (and the localhost names, for the implicit localhost).
+    fn load(&mut self, dir: &Path, inv: &Inventory) -> Result<(), InputError> {
+        let group_dir = dir.join("group_vars");
+        if group_dir.is_dir() {
+            for group in &inv.groups {
+                if let Some(vars) = read_entity_vars(&group_dir, &group.name)? {
+                    extend(self.groups.entry(group.name.clone()).or_default(), &vars);
+                }
+            }
+        }
+        let host_dir = dir.join("host_vars");
+        if host_dir.is_dir() {
+            let implicit = LOCALHOST_NAMES
+                .iter()
+                .filter(|n| !inv.contains_host(n))
+                .map(|n| n.to_string());
+            let names: Vec<String> = inv
+                .hosts
+                .iter()
+                .map(|h| h.name.clone())
+                .chain(implicit)
+                .collect();
+            for name in names {
+                if let Some(vars) = read_entity_vars(&host_dir, &name)? {
+                    extend(self.hosts.entry(name).or_default(), &vars);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Ansible's lookup for one entity in group_vars/ or host_vars/: the first of
+/// `NAME`, `NAME.yml`, `NAME.yaml`, `NAME.json` that exists; a directory is
+/// read whole (sorted, recursively).
+fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Map<String, Value>>, InputError> {
+    // A host named `../x` must not read files outside the vars directory.
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Ok(None);
+    }
+    for extension in ["", ".yml", ".yaml", ".json"] {
+        let path = base.join(format!("{name}{extension}"));
+        if !path.exists() {
+            continue;
+        }
+        let files = if path.is_dir() {
+            let mut files = Vec::new();
+            vars_dir_files(&path, &mut files)?;
+            files
+        } else {
+            vec![path]
+        };
+        let mut vars = Map::new();
+        for file in files {
+            extend(&mut vars, &read_vars_file(&file)?);
+        }
+        return Ok(Some(vars));
+    }
+    Ok(None)
+}
+
+fn vars_dir_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    for path in sorted_dir_entries(dir)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') || name.ends_with('~') {
+            continue;
+        }
+        let extension = path.extension().map(|e| e.to_string_lossy().into_owned());
+        if path.is_dir() {
+            if extension.is_none() {
+                vars_dir_files(&path, found)?;
+            }
+        } else if matches!(extension.as_deref(), None | Some("yml" | "yaml" | "json")) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_vars_file(path: &Path) -> Result<Map<String, Value>, InputError> {
+    let file = SourceFile::read(path)?;
+    if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
+        return Err(vault_file_error(&file));
+    }
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let root = if is_json {
+        parse_json_or_yaml(&file)?
+    } else {
+        yaml::parse(&file)?
+    };
+    let what = format!("variables file {}", file.display_name());
+    let entries = var_entries(&root, &what, |_| {
+        "write `name: value` lines at the top level".to_string()
+    })?;
+    Ok(entries.into_iter().collect())
+}
+
+pub(super) fn sorted_dir_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let read = std::fs::read_dir(dir).map_err(|e| {
+        InputError::plain(format!("cannot read directory {}: {e}", dir.display()))
+            .with_help("check that the directory exists and is readable")
+    })?;
+    let mut paths = Vec::new();
+    for entry in read {
+        let entry = entry.map_err(|e| {
+            InputError::plain(format!("cannot read directory {}: {e}", dir.display()))
+        })?;
+        paths.push(entry.path());
+    }
+    paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(paths)
+}

@@ -1,0 +1,117 @@
+//! The keywords a task, a block, a role entry and a play share, and how each
+//! sets a [`TaskCommon`]. Below both the task parser and the role loader,
+//! which both read them.
+
+use crate::error::InputError;
+use crate::yaml::Node;
+
+use super::fields::{self, boolean, conditions, expect_map, string, string_list, var_pairs};
+use super::task::TaskCommon;
+
+/// Keywords of a task (besides its one module).
+pub const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "register",
+    "loop",
+    "with_items",
+    "with_list",
+    "loop_control",
+    "until",
+    "retries",
+    "delay",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "tags",
+    "notify",
+    "delegate_to",
+    "run_once",
+    "no_log",
+    "check_mode",
+    "diff",
+    "timeout",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "vars",
+    "args",
+    "listen",
+    "any_errors_fatal",
+];
+
+/// Keywords of a block.
+pub const BLOCK_KEYWORDS: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "environment",
+    "become",
+    "become_user",
+    "become_method",
+    "ignore_errors",
+    "ignore_unreachable",
+    "delegate_to",
+    "run_once",
+    "no_log",
+    "check_mode",
+    "diff",
+    "any_errors_fatal",
+    "timeout",
+];
+
+/// Apply a keyword shared by tasks, blocks, roles and plays. Returns whether
+/// the key was one of them.
+pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool, InputError> {
+    match key {
+        "when" => common.when.extend(conditions(v)),
+        "tags" => common.tags = string_list(v, "tags")?,
+        "vars" => common.vars = var_pairs(v, "`vars`")?,
+        "environment" => {
+            if !v.is_null() {
+                expect_map(v, "`environment`")?;
+                common.environment.push(v.clone());
+            }
+        }
+        "become" => common.become_ = Some(boolean(v, "become")?),
+        "become_user" => common.become_user = Some(v.clone()),
+        "become_method" => {
+            let m = string(v, "become_method")?;
+            if m != "sudo" {
+                return Err(InputError::at(
+                    &v.origin,
+                    format!("become_method `{m}` is not supported"),
+                    "here",
+                )
+                .with_help("baton becomes other users with `sudo -n` only"));
+            }
+        }
+        "ignore_errors" => common.ignore_errors = Some(boolean(v, "ignore_errors")?),
+        "ignore_unreachable" => common.ignore_unreachable = Some(boolean(v, "ignore_unreachable")?),
+        "delegate_to" => common.delegate_to = Some(v.clone()),
+        "run_once" => common.run_once = Some(boolean(v, "run_once")?),
+        "no_log" => common.no_log = Some(boolean(v, "no_log")?),
+        "check_mode" => common.check_mode = Some(boolean(v, "check_mode")?),
+        "diff" => common.diff = Some(boolean(v, "diff")?),
+        "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
+        "timeout" => {
+            let secs = fields::number(v, "timeout")?;
+            if secs <= 0.0 {
+                return Err(InputError::at(
+                    &v.origin,
+                    "`timeout` must be a positive number of seconds",
+                    "here",
+                ));
+            }
+            common.timeout = Some(secs.ceil() as u64);
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}

@@ -1,0 +1,253 @@
+//! One task mapping: its keys sorted into keywords and its one module, and
+//! what that module entry does (`meta`, `include_vars`, a module with checked
+//! arguments). Includes, blocks and roles, which recurse, are the task
+//! parser's.
+
+use crate::error::{did_you_mean, InputError};
+use crate::modules;
+use crate::plan::template::is_template;
+use crate::yaml::{Node, NodeValue};
+
+use super::fields::{self, conditions, expect_map, key_text, string};
+use super::keywords::{apply_common, TASK_KEYWORDS};
+use super::task::{Action, MetaAction, TaskCommon};
+
+/// Task-level words that are not modules but are handled by the loader.
+const LOADER_ACTIONS: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "meta",
+    "include_vars",
+];
+
+/// The keys of one task mapping, sorted into task keywords and module
+/// entries (there should be exactly one of those; see [`single_module`]).
+#[derive(Default)]
+pub(super) struct TaskKeys<'n> {
+    /// (key, value, module name without `ansible.builtin.`/`ansible.legacy.`).
+    pub(super) module_keys: Vec<(&'n Node, &'n Node, String)>,
+    pub(super) common: TaskCommon,
+    pub(super) name: Option<Node>,
+    pub(super) loop_items: Option<Node>,
+    pub(super) loop_control: Option<&'n Node>,
+    pub(super) register: Option<String>,
+    pub(super) until: Option<Node>,
+    pub(super) retries: Option<Node>,
+    pub(super) delay: Option<Node>,
+    pub(super) changed_when: Option<Vec<Node>>,
+    pub(super) failed_when: Option<Vec<Node>>,
+    pub(super) notify: Vec<String>,
+    pub(super) listen: Vec<String>,
+    pub(super) extra_args: Option<Node>,
+}
+
+/// Sort a task's keys; an unknown key is an error naming the closest keyword
+/// or module.
+pub(super) fn read_task_keys<'n>(
+    map: &'n [(Node, Node)],
+    handlers: bool,
+) -> Result<TaskKeys<'n>, InputError> {
+    let mut keys = TaskKeys::default();
+    for (k, v) in map {
+        let key = key_text(k)?;
+        match key.as_str() {
+            "name" => keys.name = Some(v.clone()),
+            "loop" | "with_list" => keys.loop_items = Some(v.clone()),
+            "with_items" => keys.loop_items = Some(flatten_once(v)),
+            "loop_control" => keys.loop_control = Some(v),
+            "register" => {
+                let name = string(v, "register")?;
+                fields::check_var_name(&name, v)?;
+                keys.register = Some(name);
+            }
+            "until" => keys.until = Some(v.clone()),
+            "retries" => keys.retries = Some(v.clone()),
+            "delay" => keys.delay = Some(v.clone()),
+            "changed_when" => keys.changed_when = Some(conditions(v)),
+            "failed_when" => keys.failed_when = Some(conditions(v)),
+            "notify" => keys.notify = string_list_exact(v, "notify")?,
+            "listen" if handlers => keys.listen = string_list_exact(v, "listen")?,
+            "args" => keys.extra_args = Some(v.clone()),
+            _ if apply_common(&mut keys.common, &key, v)? => {}
+            _ if modules::find(&key).is_some()
+                || LOADER_ACTIONS.contains(&key.as_str())
+                || LOADER_ACTIONS
+                    .iter()
+                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
+            {
+                let short = key
+                    .strip_prefix("ansible.builtin.")
+                    .or_else(|| key.strip_prefix("ansible.legacy."))
+                    .unwrap_or(&key)
+                    .to_string();
+                keys.module_keys.push((k, v, short));
+            }
+            _ => return Err(unknown_key(k, &key, handlers)),
+        }
+    }
+    Ok(keys)
+}
+
+/// The task's one module entry; none or two are errors.
+pub(super) fn single_module<'n>(
+    node: &Node,
+    module_keys: &[(&'n Node, &'n Node, String)],
+) -> Result<(&'n Node, &'n Node, String), InputError> {
+    match module_keys {
+        [one] => Ok((one.0, one.1, one.2.clone())),
+        [] => Err(InputError::at(&node.origin, "this task has no module", "task starts here").with_help(
+            "add one module, e.g. `command: /bin/true`; `baton run --help` lists modules in the README",
+        )),
+        [first, second, ..] => Err(InputError::at(
+            &second.0.origin,
+            format!("a task runs one module, but this one has `{}` and `{}`", first.2, second.2),
+            "second module",
+        )
+        .with_help("split it into two tasks")),
+    }
+}
+
+/// What a task that is not an include does: `meta`, `include_vars`, or a
+/// module with checked arguments.
+pub(super) fn task_action(
+    name: &str,
+    module_key: &Node,
+    module_value: &Node,
+    extra_args: Option<&Node>,
+    handlers: bool,
+) -> Result<Action, InputError> {
+    match name {
+        "meta" => {
+            let name = string(module_value, "meta")?;
+            let meta = MetaAction::parse(&name).ok_or_else(|| {
+                let hint = did_you_mean(&name, MetaAction::NAMES.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                InputError::at(
+                    &module_value.origin,
+                    format!("unknown meta action `{name}`"),
+                    "here",
+                )
+                .with_help(format!("{hint}supported: {}", MetaAction::NAMES.join(", ")))
+            })?;
+            Ok(Action::Meta(meta))
+        }
+        "include_vars" => {
+            let file = match module_value.get("file") {
+                Some(f) => f.clone(),
+                None => module_value.clone(),
+            };
+            if file.as_str().is_none() {
+                return Err(InputError::at(
+                    &module_value.origin,
+                    "`include_vars` needs a file name",
+                    "here",
+                ));
+            }
+            Ok(Action::IncludeVars(file))
+        }
+        name => {
+            let module =
+                modules::find(name).ok_or_else(|| unknown_key(module_key, name, handlers))?;
+            let args = super::args::parse(module, module_value, extra_args)?;
+            Ok(Action::Module { module, args })
+        }
+    }
+}
+
+/// `retries` is a whole number, or a template checked when it runs.
+pub(super) fn check_retries(r: &Node) -> Result<(), InputError> {
+    fields::number(r, "retries")
+        .ok()
+        .filter(|n| *n >= 0.0)
+        .map(|_| ())
+        .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
+        .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))
+}
+
+/// `with_items` flattens one level of nested lists.
+fn flatten_once(node: &Node) -> Node {
+    match &node.value {
+        NodeValue::Seq(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                match &i.value {
+                    NodeValue::Seq(inner) => out.extend(inner.iter().cloned()),
+                    _ => out.push(i.clone()),
+                }
+            }
+            Node::new(NodeValue::Seq(out), node.origin.clone())
+        }
+        _ => node.clone(),
+    }
+}
+
+fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
+        _ => Ok(vec![string(node, key)?]),
+    }
+}
+
+/// `loop_control`: loop_var, index_var, label, pause (seconds).
+pub(super) type LoopControl = (String, Option<String>, Option<Node>, Option<f64>);
+
+pub(super) fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
+    let mut out = ("item".to_string(), None, None, None);
+    let Some(node) = node else { return Ok(out) };
+    for (k, v) in expect_map(node, "`loop_control`")? {
+        match key_text(k)?.as_str() {
+            "loop_var" => {
+                let name = string(v, "loop_var")?;
+                fields::check_var_name(&name, v)?;
+                out.0 = name;
+            }
+            "index_var" => {
+                let name = string(v, "index_var")?;
+                fields::check_var_name(&name, v)?;
+                out.1 = Some(name);
+            }
+            "label" => out.2 = Some(v.clone()),
+            "pause" => out.3 = Some(fields::number(v, "pause")?),
+            "extended" => {}
+            other => {
+                let hint = did_you_mean(
+                    other,
+                    ["loop_var", "index_var", "label", "pause", "extended"],
+                )
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+                return Err(InputError::at(
+                    &k.origin,
+                    format!("unknown `loop_control` key `{other}`"),
+                    "here",
+                )
+                .with_help(format!(
+                    "{hint}supported: loop_var, index_var, label, pause"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {
+    let mut candidates: Vec<&str> = TASK_KEYWORDS.to_vec();
+    candidates.extend(LOADER_ACTIONS);
+    candidates.extend(modules::names());
+    if handlers {
+        candidates.push("listen");
+    }
+    let hint = did_you_mean(key, candidates.iter().copied())
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default();
+    let modules: Vec<&str> = modules::names().collect();
+    InputError::at(
+        &k.origin,
+        format!("unknown module or task keyword `{key}`"),
+        "not a module or keyword",
+    )
+    .with_help(format!("{hint}modules: {}", modules.join(", ")))
+}
