@@ -12,5 +12,6 @@ pub mod load;
 pub mod modules;
 pub mod plan;
 pub mod report;
+pub mod shell;
 pub mod transport;
 pub mod yaml;

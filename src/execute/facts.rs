@@ -3,8 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::modules::script::{emit, markers};
 use crate::modules::TaskResult;
+use crate::shell::{emit, markers};
 use crate::transport::ExecOutput;
 
 pub fn script(nonce: &str) -> String {

@@ -8,10 +8,10 @@ use serde_json::{json, Map, Value};
 
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
-use crate::modules::script::{new_nonce, quote};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::template::Templater;
 use crate::report::{Event, Outcome, Reporter, TaskInfo};
+use crate::shell::{new_nonce, quote};
 use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
 use crate::yaml::{Node, Origin};
 

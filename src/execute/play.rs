@@ -23,11 +23,11 @@ use crate::load::inventory::Inventory;
 use crate::load::play::{HostOrder, Play, Serial};
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Item, MetaAction, Task};
-use crate::modules::script::new_nonce;
 use crate::modules::TaskResult;
 use crate::plan::template::Templater;
 use crate::plan::vars::{merge, merge_partial, Layer};
 use crate::report::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo, TaskTiming};
+use crate::shell::new_nonce;
 use crate::yaml::Node;
 
 const NO_LOG_MESSAGE: &str =

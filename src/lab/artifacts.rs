@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::state::LabState;
 use super::subnet::Subnet;
 use super::LabError;
-use crate::modules::script::quote;
+use crate::shell::quote;
 
 pub const CLIENT_KEY: &str = "id_ed25519";
 pub const KNOWN_HOSTS: &str = "known_hosts";

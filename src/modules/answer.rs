@@ -1,7 +1,7 @@
 //! The shared shape of a module script's answer.
 //!
 //! Scripts print marker lines through the `_b KEY VALUE` shell function (the
-//! `script::markers` format), blocks of raw lines between `_b begin KEY` and
+//! `shell::markers` format), blocks of raw lines between `_b begin KEY` and
 //! `_b end KEY`, and stop early with `_fail CODE` after the failing command
 //! has written its own complaint to stderr. The controller turns codes into
 //! messages, so nothing user-controlled has to survive a round trip through a
@@ -9,7 +9,8 @@
 
 use base64::Engine;
 
-use super::{script, TaskResult};
+use super::TaskResult;
+use crate::shell;
 use crate::transport::ExecOutput;
 
 /// Shell functions every module script starts with.
@@ -17,7 +18,7 @@ pub(crate) fn prelude(nonce: &str) -> String {
     format!(
         "_b() {{ printf '__baton_%s %s %s\\n' {n} \"$1\" \"$2\"; }}\n\
          _fail() {{ _b fail \"$1\"; exit 0; }}\n",
-        n = script::quote(nonce)
+        n = shell::quote(nonce)
     )
 }
 

@@ -12,8 +12,9 @@ use serde_json::Value;
 use super::answer::{prelude, Answer};
 use super::args::ArgReader;
 use super::{
-    fileops, script, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+    fileops, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
+use crate::shell;
 use crate::transport::ExecOutput;
 
 pub struct Command;
@@ -145,7 +146,7 @@ impl Run {
     fn script(&self) -> String {
         let mut s = prelude(&self.nonce);
         if let Some(dir) = &self.chdir {
-            s.push_str(&format!("cd -- {} || _fail chdir\n", script::quote(dir)));
+            s.push_str(&format!("cd -- {} || _fail chdir\n", shell::quote(dir)));
         }
         if let Some(pattern) = &self.creates {
             s.push_str(&format!(
@@ -165,7 +166,7 @@ impl Run {
         }
         let run = match &self.program {
             Program::Argv(argv) => {
-                let words: Vec<String> = argv.iter().map(|w| script::quote(w)).collect();
+                let words: Vec<String> = argv.iter().map(|w| shell::quote(w)).collect();
                 s.push_str(&format!(
                     "command -v {} >/dev/null 2>&1 || _fail notfound\n",
                     words[0]
@@ -178,14 +179,14 @@ impl Run {
             } => {
                 s.push_str(&format!(
                     "command -v {} >/dev/null 2>&1 || _fail noexecutable\n",
-                    script::quote(exe)
+                    shell::quote(exe)
                 ));
-                format!("exec {} -c {}", script::quote(exe), script::quote(text))
+                format!("exec {} -c {}", shell::quote(exe), shell::quote(text))
             }
             Program::Shell {
                 text,
                 executable: None,
-            } => format!("eval {}", script::quote(text)),
+            } => format!("eval {}", shell::quote(text)),
         };
         s.push_str("_b run 1\n");
         match &self.stdin {
@@ -314,7 +315,7 @@ fn glob_word(pattern: &str) -> String {
     for c in pattern.chars() {
         if matches!(c, '*' | '?' | '[' | ']') {
             if !literal.is_empty() {
-                out.push_str(&script::quote(&literal));
+                out.push_str(&shell::quote(&literal));
                 literal.clear();
             }
             out.push(c);
@@ -323,7 +324,7 @@ fn glob_word(pattern: &str) -> String {
         }
     }
     if !literal.is_empty() || out.is_empty() {
-        out.push_str(&script::quote(&literal));
+        out.push_str(&shell::quote(&literal));
     }
     out
 }

@@ -13,8 +13,9 @@ use super::args::ArgReader;
 use super::fileops::Attrs;
 use super::rewrite::{Edit, Rewrite};
 use super::{
-    script, ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+    ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
+use crate::shell;
 use crate::transport::ExecOutput;
 
 pub struct Cron;
@@ -345,7 +346,7 @@ impl UserCrontab {
         if let Some(u) = &self.user {
             s.push_str(&format!(
                 "[ \"$(id -un)\" = {u} ] || _uo={u}\n",
-                u = script::quote(u)
+                u = shell::quote(u)
             ));
         }
         s.push_str(
@@ -428,7 +429,7 @@ impl UserCrontab {
         let mut s = self.head();
         s.push_str(&format!(
             "_tab\n[ \"$_c\" = {} ] || _fail raced\n",
-            script::quote(&current)
+            shell::quote(&current)
         ));
         if self.backup {
             s.push_str(
@@ -437,7 +438,7 @@ impl UserCrontab {
         }
         s.push_str(&format!(
             "printf '%s' {} | crontab ${{_uo:+-u \"$_uo\"}} - || _fail write\n_b done written\n",
-            script::quote(&new)
+            shell::quote(&new)
         ));
         Step::Remote {
             script: s,

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 use super::answer::{prelude, Answer};
 use super::fileops::{self, Attrs, FILE_LIB};
-use super::{script, Step, TaskResult};
+use super::{Step, TaskResult};
+use crate::shell;
 use crate::transport::ExecOutput;
 
 /// Content up to this size is checked and written in one round trip.
@@ -63,17 +64,17 @@ impl Deploy {
         if let Some(f) = &self.validate {
             s.push_str(f);
         }
-        let name = self.src_name.as_deref().map(script::quote);
+        let name = self.src_name.as_deref().map(shell::quote);
         if let Some(dir) = self.dest.strip_suffix('/') {
             // `dest: /some/dir/` names a directory, created when missing.
             let dir = if dir.is_empty() { "/" } else { dir };
             s.push_str(&format!(
                 "_d={}\n[ -d \"$_d\" ] || _mk=1\n[ \"$_mk\" = 0 ] || [ \"$_ck\" = 1 ] || mkdir -p -- \"$_d\" || _fail mkdir\n_d=\"${{_d%/}}\"/{}\n",
-                script::quote(dir),
+                shell::quote(dir),
                 name.as_deref().unwrap_or("''"),
             ));
         } else {
-            s.push_str(&format!("_d={}\n", script::quote(&self.dest)));
+            s.push_str(&format!("_d={}\n", shell::quote(&self.dest)));
             match &name {
                 Some(name) => s.push_str(&format!(
                     "if [ -d \"$_d\" ]; then _d=\"${{_d%/}}\"/{name}; fi\n"

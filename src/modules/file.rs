@@ -11,8 +11,9 @@ use super::answer::{prelude, Answer};
 use super::args::ArgReader;
 use super::fileops::{self, Attrs, Mode, FILE_LIB};
 use super::{
-    script, ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+    ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
+use crate::shell;
 
 pub struct File;
 
@@ -134,7 +135,7 @@ impl Plan {
         s.push_str(FILE_LIB);
         s.push_str(&format!("_ck={} _ac=0 _chg=0 _nf=\n", u8::from(check)));
         s.push_str(&self.attrs.assignments());
-        s.push_str(&format!("_p={}\n", script::quote(&self.path)));
+        s.push_str(&format!("_p={}\n", shell::quote(&self.path)));
         s.push_str(TYPE_FN);
         s.push_str("_type \"$_p\"\n_b prev \"$_ty\"\n");
         if self.follow {
@@ -243,9 +244,9 @@ _b state "$_ty"
         let mut apply = Vec::new();
         match (&a.owner, &a.group) {
             (Some(o), g) => {
-                check_terms.push(format!("! -user {}", script::quote(o)));
+                check_terms.push(format!("! -user {}", shell::quote(o)));
                 if let Some(g) = g {
-                    check_terms.push(format!("! -group {}", script::quote(g)));
+                    check_terms.push(format!("! -group {}", shell::quote(g)));
                 }
                 let spec = match g {
                     Some(g) => format!("{o}:{g}"),
@@ -253,14 +254,14 @@ _b state "$_ty"
                 };
                 apply.push(format!(
                     "_x=$(chown -R -h -c -- {} \"$_p\") || _fail chown; [ -z \"$_x\" ] || _ac=1",
-                    script::quote(&spec)
+                    shell::quote(&spec)
                 ));
             }
             (None, Some(g)) => {
-                check_terms.push(format!("! -group {}", script::quote(g)));
+                check_terms.push(format!("! -group {}", shell::quote(g)));
                 apply.push(format!(
                     "_x=$(chgrp -R -h -c -- {} \"$_p\") || _fail chgrp; [ -z \"$_x\" ] || _ac=1",
-                    script::quote(g)
+                    shell::quote(g)
                 ));
             }
             (None, None) => {}
@@ -277,7 +278,7 @@ _b state "$_ty"
                 symbolic_in_check = true;
                 apply.push(format!(
                     "_x=$(chmod -R -c -- {} \"$_p\") || _fail chmod; [ -z \"$_x\" ] || _ac=1",
-                    script::quote(sym)
+                    shell::quote(sym)
                 ));
             }
             None => {}
@@ -340,7 +341,7 @@ if [ -L "$_p" ]; then
 fi
 _b state link
 "#,
-            src = script::quote(src),
+            src = shell::quote(src),
             force = u8::from(self.force),
         )
     }
@@ -381,7 +382,7 @@ elif [ "$_ck" = 1 ]; then
 fi
 _b state hard
 "#,
-            src = script::quote(src),
+            src = shell::quote(src),
             force = u8::from(self.force),
         )
     }

@@ -10,7 +10,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::args::ArgReader;
-use super::{script, ModuleError};
+use super::ModuleError;
+use crate::shell;
 
 /// Shell functions for file work. Conventions:
 /// - `_ck=1` means check mode: decide and report, change nothing.
@@ -233,9 +234,9 @@ impl Attrs {
     pub fn assignments(&self) -> String {
         format!(
             "_mo={} _ow={} _gr={}\n",
-            script::quote(&self.mode.as_ref().map(Mode::shell_word).unwrap_or_default()),
-            script::quote(self.owner.as_deref().unwrap_or_default()),
-            script::quote(self.group.as_deref().unwrap_or_default()),
+            shell::quote(&self.mode.as_ref().map(Mode::shell_word).unwrap_or_default()),
+            shell::quote(self.owner.as_deref().unwrap_or_default()),
+            shell::quote(self.group.as_deref().unwrap_or_default()),
         )
     }
 
@@ -258,7 +259,7 @@ fn account(r: &ArgReader<'_>, name: &str) -> Result<Option<String>, ModuleError>
 /// string can hold (no process needed to write it), else `b 'base64'`.
 pub(crate) fn payload_words(data: &[u8]) -> String {
     match std::str::from_utf8(data) {
-        Ok(text) if !text.contains('\0') => format!("t {}", script::quote(text)),
+        Ok(text) if !text.contains('\0') => format!("t {}", shell::quote(text)),
         _ => {
             use base64::Engine;
             format!(
@@ -316,7 +317,7 @@ pub(crate) fn validate_function(command: &str) -> Result<String, ModuleError> {
                     if part.is_empty() {
                         String::new()
                     } else {
-                        script::quote(part)
+                        shell::quote(part)
                     }
                 })
                 .collect::<Vec<_>>()

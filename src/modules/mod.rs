@@ -8,7 +8,6 @@
 //! rendering a template, evaluating an `assert`) happens in `prepare`.
 
 pub mod result;
-pub mod script;
 
 mod answer;
 mod args;

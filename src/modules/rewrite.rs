@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::answer::{prelude, Answer};
 use super::fileops::{self, Attrs, FILE_LIB};
-use super::{script, FileDiff, Step, TaskResult};
+use super::{FileDiff, Step, TaskResult};
+use crate::shell;
 use crate::transport::ExecOutput;
 
 /// The controller's verdict on the file's content.
@@ -91,7 +92,7 @@ impl Rewrite {
 
     fn read_script(&self) -> String {
         let mut s = self.head(self.check);
-        s.push_str(&format!("_d={}\n", script::quote(&self.path)));
+        s.push_str(&format!("_d={}\n", shell::quote(&self.path)));
         s.push_str(&format!(
             r#"if [ -L "$_d" ]; then _d=$(readlink -f -- "$_d") || _fail readlink; fi
 _b path "$_d"
@@ -202,7 +203,7 @@ _b done 1
         if let Some(f) = &self.validate {
             s.push_str(f);
         }
-        s.push_str(&format!("_d={}\n", script::quote(path)));
+        s.push_str(&format!("_d={}\n", shell::quote(path)));
         match original {
             Some(before) => s.push_str(&format!(
                 r#"[ -e "$_d" ] || _fail raced

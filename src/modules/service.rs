@@ -9,9 +9,8 @@ use serde_json::{Map, Value};
 
 use super::answer::{prelude, Answer};
 use super::args::ArgReader;
-use super::{
-    script, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
-};
+use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::shell;
 
 pub struct Service;
 pub struct Systemd;
@@ -115,9 +114,9 @@ fi
 command -v systemctl >/dev/null 2>&1 || _fail nosystemctl
 _ck={check} _u={unit} _chg=0
 "#,
-            marker = script::quote(systemd_marker),
+            marker = shell::quote(systemd_marker),
             check = u8::from(check),
-            unit = script::quote(&self.name),
+            unit = shell::quote(&self.name),
         ));
         if self.daemon_reload {
             s.push_str("[ \"$_ck\" = 1 ] || systemctl daemon-reload || _fail daemon-reload\n");

@@ -5,9 +5,8 @@ use serde_json::{Map, Value};
 
 use super::answer::{prelude, Answer};
 use super::args::ArgReader;
-use super::{
-    script, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
-};
+use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::shell;
 
 pub struct Stat;
 
@@ -44,7 +43,7 @@ impl Module for Stat {
             .choice("checksum_algorithm")?
             .unwrap_or_else(|| "sha1".into());
         let mut s = prelude(ctx.nonce);
-        s.push_str(&format!("_p={}\n", script::quote(&path)));
+        s.push_str(&format!("_p={}\n", shell::quote(&path)));
         let (exists, stat) = if follow {
             ("[ -e \"$_p\" ]", "stat -L")
         } else {

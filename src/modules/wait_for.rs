@@ -11,9 +11,8 @@ use serde_json::Value;
 
 use super::answer::{prelude, Answer};
 use super::args::ArgReader;
-use super::{
-    script, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
-};
+use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::shell;
 
 pub struct WaitFor;
 
@@ -150,7 +149,7 @@ impl Plan {
     /// The shell condition that is true once the wait is over.
     fn condition(&self) -> String {
         let regex_test = |subject: &str| match &self.search_regex {
-            Some(re) => format!(" && grep -q $_gp -e {} {subject}", script::quote(re)),
+            Some(re) => format!(" && grep -q $_gp -e {} {subject}", shell::quote(re)),
             None => String::new(),
         };
         match (&self.target, self.want) {
@@ -160,7 +159,7 @@ impl Plan {
                 // Read what the service says until the pattern shows up.
                 Some(re) => format!(
                     "$_to bash -c 'exec 3<>\"/dev/tcp/$0/$1\" && grep -q $2 -e \"$3\" <&3' \"$_h\" \"$_port\" \"$_gp\" {} 2>/dev/null",
-                    script::quote(re)
+                    shell::quote(re)
                 ),
                 None => "$_to bash -c ': <>\"/dev/tcp/$0/$1\"' \"$_h\" \"$_port\" 2>/dev/null".into(),
             },
@@ -178,17 +177,17 @@ impl Plan {
         let mut s = prelude(nonce);
         let ms = |secs: f64| (secs * 1000.0).round() as u64;
         match &self.target {
-            Target::Path(p) => s.push_str(&format!("_p={}\n", script::quote(p))),
+            Target::Path(p) => s.push_str(&format!("_p={}\n", shell::quote(p))),
             Target::Port {
                 host,
                 host_given,
                 port,
             } => {
-                s.push_str(&format!("_h={} _port={port}\n", script::quote(host)));
+                s.push_str(&format!("_h={} _port={port}\n", shell::quote(host)));
                 if self.want == Want::Drained {
                     s.push_str(&format!(
                         "_active={}\n",
-                        script::quote(&drained_pattern(host, *host_given, *port))
+                        shell::quote(&drained_pattern(host, *host_given, *port))
                     ));
                 } else {
                     s.push_str(&format!(

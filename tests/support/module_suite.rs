@@ -13,7 +13,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use baton::modules::{self, script, Evaluator, Status, Step, TaskContext, TaskResult};
+use baton::modules::{self, Evaluator, Status, Step, TaskContext, TaskResult};
 use baton::transport::{Connection, ExecRequest};
 use serde_json::{json, Map, Value};
 
@@ -117,7 +117,7 @@ impl<'a> Harness<'a> {
     pub async fn run_counted(&self, module: &str, args: Value, mode: Mode) -> Run {
         let module = modules::find(module).unwrap_or_else(|| panic!("no module {module}"));
         let args = args.as_object().cloned().expect("args must be a mapping");
-        let nonce = script::new_nonce();
+        let nonce = baton::shell::new_nonce();
         let ctx = TaskContext {
             host: "suite",
             check_mode: mode.check,
@@ -772,7 +772,7 @@ pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
     // The local tests run in parallel and share root's crontab.
     static CRONTAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _serial = CRONTAB.lock().await;
-    let name = format!("baton suite {}", script::new_nonce());
+    let name = format!("baton suite {}", baton::shell::new_nonce());
     let job = json!({"name": name, "hour": "3", "minute": "0", "job": "/bin/true baton-suite"});
     if !has_crontab {
         let r = h.run("cron", job, NORMAL).await;

@@ -1,10 +1,10 @@
-//! Building remote shell scripts and reading their answers.
+//! Shell text: quoting values, per-task nonces, and the marker lines that
+//! frame a script's answer. Used by modules (scripts), transport (the worker
+//! shell, `sudo`/`timeout` wrappers), execute (facts) and lab.
 //!
 //! Every value that goes into a script goes through [`quote`]. Answers use
 //! marker lines `__baton_<nonce> KEY VALUE` on stdout; the nonce is random per
 //! task, so a command's own output can never forge one.
-
-use base64::Engine;
 
 /// Quote a value for a POSIX shell.
 pub fn quote(value: &str) -> String {
@@ -16,13 +16,6 @@ pub fn quote(value: &str) -> String {
         return value.to_string();
     }
     format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-/// A shell expression that yields `data` exactly (any bytes), for embedding
-/// file content or stdin in a script: `printf %s BASE64 | base64 -d`.
-pub fn bytes_expr(data: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-    format!("printf '%s' '{b64}' | base64 -d")
 }
 
 /// The shell command that prints one marker line.
@@ -38,38 +31,6 @@ pub fn markers<'a>(stdout: &'a str, nonce: &str) -> Vec<(&'a str, &'a str)> {
         .filter_map(|line| line.strip_prefix(prefix.as_str()))
         .map(|rest| rest.split_once(' ').unwrap_or((rest, "")))
         .collect()
-}
-
-/// The first value of a marker key.
-pub fn marker<'a>(stdout: &'a str, nonce: &str, key: &str) -> Option<&'a str> {
-    markers(stdout, nonce)
-        .into_iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
-/// stdout with the marker lines removed.
-pub fn without_markers(stdout: &str, nonce: &str) -> String {
-    let prefix = format!("__baton_{nonce} ");
-    let mut out = String::new();
-    for line in stdout.lines() {
-        if !line.starts_with(prefix.as_str()) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !stdout.ends_with('\n') && out.ends_with('\n') {
-        out.pop();
-    }
-    out
-}
-
-/// Decode a base64 marker value.
-pub fn decode_b64(value: &str) -> Option<String> {
-    base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// A fresh random nonce for one task.
@@ -113,9 +74,5 @@ mod tests {
     fn markers_need_the_nonce() {
         let out = "hello\n__baton_abc changed yes\n__baton_xyz changed forged\n";
         assert_eq!(markers(out, "abc"), vec![("changed", "yes")]);
-        assert_eq!(
-            without_markers(out, "abc"),
-            "hello\n__baton_xyz changed forged\n"
-        );
     }
 }
