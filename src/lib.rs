@@ -13,5 +13,6 @@ pub mod modules;
 pub mod plan;
 pub mod report;
 pub mod shell;
+pub mod source;
 pub mod transport;
 pub mod yaml;

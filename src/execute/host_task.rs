@@ -12,8 +12,9 @@ use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::template::Templater;
 use crate::report::{Event, Outcome, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
+use crate::source::Origin;
 use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
-use crate::yaml::{Node, Origin};
+use crate::yaml::Node;
 
 use super::connections::Connections;
 

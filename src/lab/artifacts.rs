@@ -138,7 +138,8 @@ pub fn write_all(state: &LabState) -> Result<Vec<PathBuf>, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{parse, SourceFile};
+    use crate::source::SourceFile;
+    use crate::yaml::parse;
 
     fn lab() -> (LabState, Subnet) {
         let subnet: Subnet = "10.77.0.0/24".parse().unwrap();

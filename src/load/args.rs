@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn free_form_text_keeps_its_lines_and_spacing() {
         let spec = crate::modules::find("shell").unwrap().spec();
-        let origin = crate::yaml::Origin::synthetic("t", "");
+        let origin = crate::source::Origin::synthetic("t", "");
         let script = "if true; then\n    echo \"a  b\"\nfi\n";
         let node = Node::new(NodeValue::Str(script.into()), origin.clone());
         let args = parse_string_args(spec, &node, script).unwrap();

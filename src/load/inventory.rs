@@ -19,7 +19,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{self, Node, NodeValue, Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{self, Node, NodeValue};
 
 use super::inventory_ini;
 

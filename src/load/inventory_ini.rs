@@ -26,7 +26,7 @@ use regex::Regex;
 use serde_json::{Map, Number, Value};
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
 
 use super::inventory::{expand_host_entry, Inventory};
 

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::error::InputError;
-use crate::yaml::{Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
 
 use super::inventory::{is_localhost_name, Inventory};
 

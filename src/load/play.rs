@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{Node, NodeValue, Origin};
+use crate::source::Origin;
+use crate::yaml::{Node, NodeValue};
 
 use super::fields::{self, boolean, expect_map, key_text, string, var_pairs};
 use super::role::RoleLoader;

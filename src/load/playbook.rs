@@ -69,7 +69,7 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
 /// Load a playbook held in memory (ad-hoc commands build one); `dir` is where
 /// relative paths are taken from.
 pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
-    let file = yaml::SourceFile::new(name, text);
+    let file = crate::source::SourceFile::new(name, text);
     let root = yaml::parse(&file)?;
     let roles = RoleLoader::new(dir);
     let mut plays = Vec::new();

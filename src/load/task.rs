@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::modules::Module;
-use crate::yaml::{Node, Origin};
+use crate::source::Origin;
+use crate::yaml::Node;
 
 /// Keywords a task, block or play shares; blocks and roles pass them down to
 /// their tasks at load time (see [`TaskCommon::inherit`]).

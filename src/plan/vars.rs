@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 
 use super::template::{is_template, Templater};
 use crate::error::InputError;
-use crate::yaml::{Node, Origin};
+use crate::source::Origin;
+use crate::yaml::Node;
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -204,7 +205,8 @@ fn render_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{parse, SourceFile};
+    use crate::source::SourceFile;
+    use crate::yaml::parse;
     use serde_json::json;
 
     fn pairs(yaml: &str) -> Vec<(String, Node)> {
