@@ -14,5 +14,6 @@ pub mod plan;
 pub mod report;
 pub mod shell;
 pub mod source;
+pub mod template_text;
 pub mod transport;
 pub mod yaml;

@@ -745,7 +745,7 @@ impl<'a> Runner<'a> {
         if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
-                .filter(|t| crate::plan::template::is_template(t))
+                .filter(|t| crate::template_text::is_template(t))
             {
                 let vars = Value::Object(job.vars.clone());
                 if let Ok(rendered) = self.templater.render_str(text, &vars, &name.origin) {

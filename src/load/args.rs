@@ -3,7 +3,7 @@
 
 use crate::error::{did_you_mean, InputError};
 use crate::modules::{Module, ModuleSpec};
-use crate::plan::template::is_template;
+use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
 use super::fields::key_text;

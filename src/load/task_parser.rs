@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
 use crate::modules;
-use crate::plan::template::is_template;
+use crate::template_text::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::helpers::{self, NATIVE_HELPER, TRUTHY_HELPER};
 use crate::error::{did_you_mean, InputError};
 use crate::source::Origin;
+use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
 pub struct Templater {
@@ -19,11 +20,6 @@ impl Default for Templater {
     fn default() -> Self {
         Templater::new()
     }
-}
-
-/// Whether a string needs rendering at all.
-pub fn is_template(text: &str) -> bool {
-    text.contains("{{")
 }
 
 impl Templater {

@@ -12,9 +12,10 @@
 
 use serde_json::{Map, Value};
 
-use super::template::{is_template, Templater};
+use super::template::Templater;
 use crate::error::InputError;
 use crate::source::Origin;
+use crate::template_text::is_template;
 use crate::yaml::Node;
 
 /// One precedence layer.
