@@ -23,10 +23,10 @@ use crate::load::inventory::Inventory;
 use crate::load::play::{HostOrder, Play, Serial};
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Item, MetaAction, Task};
-use crate::modules::TaskResult;
+use crate::modules::{Status, TaskResult};
 use crate::plan::template::Templater;
 use crate::plan::vars::{merge, merge_partial, Layer};
-use crate::report::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo, TaskTiming};
+use crate::report::{Event, HostResult, Recap, Reporter, TaskInfo, TaskTiming};
 use crate::shell::new_nonce;
 use crate::yaml::Node;
 
@@ -505,11 +505,11 @@ impl<'a> Runner<'a> {
                     task: shared.info.clone(),
                 });
                 let (result, outcome, input_error) = match spec {
-                    Err(e) => (TaskResult::failed(e.one_line()), Outcome::Failed, Some(e)),
+                    Err(e) => (TaskResult::failed(e.one_line()), Status::Failed, Some(e)),
                     Ok(spec) => match shared.connections.get(&spec).await {
                         Err(e) => (
                             TaskResult::failed(format!("{e}")),
-                            Outcome::Unreachable,
+                            Status::Unreachable,
                             None,
                         ),
                         Ok(conn) => {
@@ -522,20 +522,16 @@ impl<'a> Runner<'a> {
                                 Ok(out) => {
                                     let r = facts::answer(&out, &nonce);
                                     let o = if r.is_failed() {
-                                        Outcome::Failed
+                                        Status::Failed
                                     } else {
-                                        Outcome::Ok
+                                        Status::Ok
                                     };
                                     (r, o, None)
                                 }
-                                Err(e) if e.is_unreachable() => (
-                                    TaskResult::failed(e.to_string()),
-                                    Outcome::Unreachable,
-                                    None,
-                                ),
-                                Err(e) => {
-                                    (TaskResult::failed(e.to_string()), Outcome::Failed, None)
+                                Err(e) if e.is_unreachable() => {
+                                    (TaskResult::failed(e.to_string()), Status::Unreachable, None)
                                 }
+                                Err(e) => (TaskResult::failed(e.to_string()), Status::Failed, None),
                             }
                         }
                     },
@@ -558,7 +554,7 @@ impl<'a> Runner<'a> {
         });
         let outcomes = join_all(futures).await;
         for mut outcome in outcomes {
-            if outcome.outcome == Outcome::Ok {
+            if outcome.outcome == Status::Ok {
                 let state = self.state(&outcome.host);
                 state.facts = std::mem::take(&mut outcome.result.facts);
                 state.facts_gathered = true;
@@ -941,8 +937,8 @@ impl<'a> Runner<'a> {
             play: play_name.clone(),
         };
         match outcome.outcome {
-            Outcome::Ok => state.stats.ok += 1,
-            Outcome::Changed => {
+            Status::Ok => state.stats.ok += 1,
+            Status::Changed => {
                 state.stats.ok += 1;
                 state.stats.changed += 1;
                 let what = if outcome.check_mode {
@@ -959,10 +955,10 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
-            Outcome::Skipped => state.stats.skipped += 1,
-            Outcome::Failed if outcome.ignored => state.stats.ignored += 1,
-            Outcome::Unreachable if outcome.ignored => state.stats.ignored += 1,
-            Outcome::Failed => {
+            Status::Skipped => state.stats.skipped += 1,
+            Status::Failed if outcome.ignored => state.stats.ignored += 1,
+            Status::Unreachable if outcome.ignored => state.stats.ignored += 1,
+            Status::Failed => {
                 state.failed = true;
                 state.failure = Some(failure(if no_log {
                     NO_LOG_MESSAGE.into()
@@ -974,7 +970,7 @@ impl<'a> Runner<'a> {
                 }
                 return true;
             }
-            Outcome::Unreachable => {
+            Status::Unreachable => {
                 state.unreachable = true;
                 state.stats.unreachable += 1;
                 state.failure = Some(failure(outcome.result.msg.clone().unwrap_or_default()));
@@ -1129,7 +1125,7 @@ impl<'a> Runner<'a> {
 fn input_error_outcome(host: String, e: InputError) -> HostOutcome {
     HostOutcome {
         host,
-        outcome: Outcome::Failed,
+        outcome: Status::Failed,
         ignored: false,
         result: TaskResult::failed(e.one_line()),
         items: Vec::new(),

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
+use crate::modules;
 use crate::yaml::{self, Node};
 
 use super::fields::{expect_map, expect_seq, string};
@@ -105,10 +106,7 @@ fn load_into(
     })?;
     stack.push(path.to_path_buf());
     for entry in list {
-        if let Some(import) = entry
-            .get("import_playbook")
-            .or_else(|| entry.get("ansible.builtin.import_playbook"))
-        {
+        if let Some(import) = import_playbook_key(entry) {
             import_playbook(entry, import, &dir, plays, stack)?;
             continue;
         }
@@ -116,6 +114,15 @@ fn load_into(
     }
     stack.pop();
     Ok(())
+}
+
+/// The value of an `import_playbook` entry (also `ansible.builtin.` / `ansible.legacy.`).
+fn import_playbook_key(entry: &Node) -> Option<&Node> {
+    entry
+        .as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str().map(modules::canonical_name) == Some("import_playbook"))
+        .map(|(_, v)| v)
 }
 
 fn import_playbook(

@@ -209,16 +209,9 @@ fn parse_item(
             "args" => extra_args = Some(v.clone()),
             _ if apply_common(&mut common, &key, v)? => {}
             _ if modules::find(&key).is_some()
-                || LOADER_ACTIONS.contains(&key.as_str())
-                || LOADER_ACTIONS
-                    .iter()
-                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
+                || LOADER_ACTIONS.contains(&modules::canonical_name(&key)) =>
             {
-                let short = key
-                    .strip_prefix("ansible.builtin.")
-                    .or_else(|| key.strip_prefix("ansible.legacy."))
-                    .unwrap_or(&key)
-                    .to_string();
+                let short = modules::canonical_name(&key).to_string();
                 module_keys.push((k, v, short));
             }
             _ => return Err(unknown_key(k, &key, ctx.handlers)),

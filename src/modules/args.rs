@@ -219,6 +219,8 @@ mod tests {
         one_of: &[],
         raw_args: &[],
         any_args: false,
+        skips_in_check_mode: false,
+        source_dir: None,
     };
 
     fn reader(v: Value) -> (Args, &'static ModuleSpec) {

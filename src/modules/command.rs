@@ -35,6 +35,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[&["cmd", "argv"]],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: true,
+    source_dir: None,
 };
 
 impl Module for Command {

@@ -28,6 +28,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[&["content", "src"]],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: Some("files"),
 };
 
 impl Module for Copy {
@@ -74,7 +76,7 @@ impl Module for Copy {
                 (text.into_bytes(), None)
             }
             (None, Some(src)) => {
-                let path = find_source(&src, ctx.search_paths, "files")?;
+                let path = find_source(&src, ctx.search_paths, &SPEC)?;
                 let bytes = std::fs::read(&path).map_err(|e| {
                     ModuleError::Controller(format!("cannot read src {}: {e}", path.display()))
                 })?;
@@ -121,11 +123,12 @@ fn local_mode(path: &Path) -> Result<u32, ModuleError> {
 }
 
 /// Find a controller-side source file: an absolute path as is; a relative one
-/// in each search path, then in its `subdir` (`files`, `templates`).
+/// in each search path's `spec.source_dir` (`files`, `templates`), then in the
+/// search path itself (Ansible's order: `role/files/x` before `role/x`).
 pub(crate) fn find_source(
     src: &str,
     search_paths: &[PathBuf],
-    subdir: &str,
+    spec: &ModuleSpec,
 ) -> Result<PathBuf, ModuleError> {
     let given = Path::new(src);
     let candidates: Vec<PathBuf> = if given.is_absolute() {
@@ -133,8 +136,10 @@ pub(crate) fn find_source(
     } else {
         let mut c: Vec<PathBuf> = Vec::new();
         for base in search_paths {
+            if let Some(subdir) = spec.source_dir {
+                c.push(base.join(subdir).join(given));
+            }
             c.push(base.join(given));
-            c.push(base.join(subdir).join(given));
         }
         if search_paths.is_empty() {
             c.push(given.to_path_buf());

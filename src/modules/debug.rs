@@ -22,6 +22,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &["var"],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: None,
 };
 
 impl Module for Debug {

@@ -33,6 +33,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: None,
 };
 
 impl Module for LineInFile {

@@ -100,6 +100,14 @@ pub struct ModuleSpec {
     pub raw_args: &'static [&'static str],
     /// Any argument name is accepted (set_fact).
     pub any_args: bool,
+    /// Under `--check` the module does not run at all (it cannot predict its
+    /// effect: command, shell, raw) unless `creates`/`removes` decide; the
+    /// report says so instead of printing a bare "skipped".
+    pub skips_in_check_mode: bool,
+    /// Where a relative `src` is looked up: this subdirectory (`files`,
+    /// `templates`) of each search path first, then the search path itself,
+    /// as Ansible does. `None`: the module reads no controller-side files.
+    pub source_dir: Option<&'static str>,
 }
 
 impl ModuleSpec {
@@ -131,8 +139,10 @@ pub struct TaskContext<'a> {
     /// A per-task random token; marker lines in a script's answer carry it so
     /// they cannot be confused with a command's own output.
     pub nonce: &'a str,
-    /// Where `copy src=` and `template src=` look, in order (role files/ or
-    /// templates/ first, then the playbook's directory).
+    /// Base directories for a relative `src`, in order: the role's
+    /// directory, the task file's directory, the playbook's directory. The
+    /// module looks in its [`ModuleSpec::source_dir`] of each first. Empty
+    /// for modules without a `source_dir`.
     pub search_paths: &'a [PathBuf],
     pub eval: &'a dyn Evaluator,
 }
@@ -195,12 +205,18 @@ pub fn all() -> &'static [&'static dyn Module] {
     ]
 }
 
+/// The canonical (short) name of a module or task keyword: `name` without an
+/// `ansible.builtin.` or `ansible.legacy.` prefix. Every stage that compares
+/// module or action names (load, report) goes through this one function.
+pub fn canonical_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
 /// Find a module by name; accepts the `ansible.builtin.` / `ansible.legacy.` prefixes.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
+    let short = canonical_name(name);
     all().iter().copied().find(|m| m.spec().name == short)
 }
 

@@ -14,6 +14,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: true,
+    source_dir: None,
 };
 
 impl Module for Raw {

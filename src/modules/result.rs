@@ -1,4 +1,5 @@
-//! The outcome of one task on one host.
+//! The outcome of one task on one host: the one status type shared by
+//! modules, the executor and the reporters.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -11,6 +12,9 @@ pub enum Status {
     Changed,
     Failed,
     Skipped,
+    /// The host could not be reached. Set by the executor when the transport
+    /// fails; a module never returns it.
+    Unreachable,
 }
 
 /// A file's content before and after, for `--diff`.

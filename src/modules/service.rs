@@ -29,6 +29,8 @@ static SERVICE_SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: None,
 };
 
 static SYSTEMD_SPEC: ModuleSpec = ModuleSpec {
@@ -38,6 +40,8 @@ static SYSTEMD_SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: None,
 };
 
 /// Where systemd shows that it runs (sd_booted(3)).

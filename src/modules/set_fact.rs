@@ -11,6 +11,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: true,
+    skips_in_check_mode: false,
+    source_dir: None,
 };
 
 impl Module for SetFact {

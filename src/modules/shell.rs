@@ -23,6 +23,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: true,
+    source_dir: None,
 };
 
 impl Module for Shell {

@@ -27,6 +27,8 @@ static SPEC: ModuleSpec = ModuleSpec {
     one_of: &[],
     raw_args: &[],
     any_args: false,
+    skips_in_check_mode: false,
+    source_dir: Some("templates"),
 };
 
 impl Module for Template {
@@ -39,7 +41,7 @@ impl Module for Template {
         let src = r.required_path("src")?;
         let dest = r.required_path("dest")?;
         let attrs = Attrs::from_args(&r)?;
-        let path = find_source(&src, ctx.search_paths, "templates")?;
+        let path = find_source(&src, ctx.search_paths, &SPEC)?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
             ModuleError::Controller(format!("cannot read template {}: {e}", path.display()))
         })?;
