@@ -7,42 +7,19 @@
 //! over the host's connection. Controller-side work (reading a `src` file,
 //! rendering a template, evaluating an `assert`) happens in `prepare`.
 
-pub mod result;
+pub mod kit;
 
-mod answer;
-mod args;
-mod deploy;
-mod edit;
-mod fileops;
-mod rewrite;
-#[cfg(test)]
-mod testutil;
-
-pub mod assert;
-pub mod blockinfile;
-pub mod command;
-pub mod copy;
-pub mod cron;
-pub mod debug;
-pub mod fail;
-pub mod file;
-pub mod lineinfile;
-pub mod pause;
-pub mod ping;
-pub mod raw;
-pub mod service;
-pub mod set_fact;
-pub mod shell;
-pub mod stat;
-pub mod template;
-pub mod wait_for;
+pub mod commands;
+pub mod control;
+pub mod files;
+pub mod system;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use result::{FileDiff, Status, TaskResult};
+pub use kit::result::{FileDiff, Status, TaskResult};
 
 use crate::transport::ExecOutput;
 
@@ -183,25 +160,25 @@ pub trait Module: Send + Sync {
 /// Every module, by canonical name.
 pub fn all() -> &'static [&'static dyn Module] {
     &[
-        &command::Command,
-        &shell::Shell,
-        &raw::Raw,
-        &copy::Copy,
-        &template::Template,
-        &file::File,
-        &lineinfile::LineInFile,
-        &blockinfile::BlockInFile,
-        &cron::Cron,
-        &wait_for::WaitFor,
-        &stat::Stat,
-        &ping::Ping,
-        &assert::Assert,
-        &fail::Fail,
-        &debug::Debug,
-        &set_fact::SetFact,
-        &pause::Pause,
-        &service::Service,
-        &service::Systemd,
+        &commands::command::Command,
+        &commands::shell::Shell,
+        &commands::raw::Raw,
+        &files::copy::Copy,
+        &files::template::Template,
+        &files::file::File,
+        &files::lineinfile::LineInFile,
+        &files::blockinfile::BlockInFile,
+        &system::cron::Cron,
+        &control::wait_for::WaitFor,
+        &files::stat::Stat,
+        &control::ping::Ping,
+        &control::assert::Assert,
+        &control::fail::Fail,
+        &control::debug::Debug,
+        &control::set_fact::SetFact,
+        &control::pause::Pause,
+        &system::service::Service,
+        &system::service::Systemd,
     ]
 }
 

@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::{
-    fileops, ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::fileops;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
 use crate::shell;
 use crate::transport::ExecOutput;
@@ -430,7 +431,7 @@ fn word_spans(text: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

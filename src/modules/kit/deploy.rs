@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::answer::{prelude, Answer};
 use super::fileops::{self, Attrs, FILE_LIB};
-use super::{Step, TaskResult};
+use crate::modules::{Step, TaskResult};
 use crate::shell;
 use crate::transport::ExecOutput;
 
@@ -175,7 +175,7 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || _
             } else {
                 String::new()
             };
-            result.diff.push(super::FileDiff {
+            result.diff.push(crate::modules::FileDiff {
                 path: dest,
                 before,
                 after: fileops::diff_side(&self.content),
@@ -189,7 +189,7 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || _
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{finish, run_script};
+    use crate::modules::kit::testutil::{finish, run_script};
 
     fn deploy(dest: &str, content: &[u8]) -> Deploy {
         Deploy {

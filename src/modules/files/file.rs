@@ -7,10 +7,10 @@
 
 use serde_json::Value;
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::fileops::{self, Attrs, Mode, FILE_LIB};
-use super::{
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::fileops::{self, Attrs, Mode, FILE_LIB};
+use crate::modules::{
     ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
 use crate::shell;
@@ -530,7 +530,7 @@ const TYPE_FN: &str = r#"_type() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
     use std::os::unix::fs::PermissionsExt;

@@ -3,10 +3,12 @@
 
 use regex::bytes::Regex;
 
-use super::args::ArgReader;
-use super::edit::{self, Anchor, LineParams, Selector};
-use super::rewrite::{Edit, Rewrite};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::edit::{self, Anchor, LineParams, Selector};
+use crate::modules::kit::rewrite::{Edit, Rewrite};
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct LineInFile;
 
@@ -144,7 +146,7 @@ impl Module for LineInFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

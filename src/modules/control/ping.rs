@@ -2,9 +2,11 @@
 
 use serde_json::Value;
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct Ping;
 
@@ -47,7 +49,7 @@ impl Module for Ping {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use serde_json::json;
 
     #[test]

@@ -1,7 +1,9 @@
 //! `fail`: stop the host with a message.
 
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct Fail;
 
@@ -32,7 +34,7 @@ impl Module for Fail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use serde_json::json;
 
     #[test]

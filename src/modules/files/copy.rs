@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::args::ArgReader;
-use super::deploy::Deploy;
-use super::fileops::{self, Attrs, Mode};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::deploy::Deploy;
+use crate::modules::kit::fileops::{self, Attrs, Mode};
+use crate::modules::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
 
 pub struct Copy;
 
@@ -167,7 +167,7 @@ pub(crate) fn find_source(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

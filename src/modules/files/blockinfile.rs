@@ -1,10 +1,12 @@
 //! `blockinfile`: a block of lines between marker comments, inserted,
 //! updated or removed; edited on the controller, written atomically.
 
-use super::args::ArgReader;
-use super::edit::{self, Anchor, BlockParams};
-use super::rewrite::{Edit, Rewrite};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::edit::{self, Anchor, BlockParams};
+use crate::modules::kit::rewrite::{Edit, Rewrite};
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct BlockInFile;
 
@@ -103,7 +105,7 @@ impl Module for BlockInFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 use crate::shell;
 
 pub struct WaitFor;
@@ -315,7 +317,7 @@ fn drained_pattern(host: &str, host_given: bool, port: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
     use std::time::{Duration, Instant};

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct Pause;
 
@@ -62,7 +64,7 @@ impl Module for Pause {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, Ctx};
     use serde_json::json;
 
     #[test]

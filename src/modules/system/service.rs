@@ -7,9 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 use crate::shell;
 
 pub struct Service;
@@ -219,7 +221,7 @@ _run() { _chg=1; [ "$_ck" = 1 ] || systemctl "$1" -- "$_u" || _fail "$1"; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{finish_with_env, prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{finish_with_env, prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
     use std::os::unix::fs::PermissionsExt;

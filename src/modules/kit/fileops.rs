@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::args::ArgReader;
-use super::ModuleError;
+use crate::modules::ModuleError;
 use crate::shell;
 
 /// Shell functions for file work. Conventions:

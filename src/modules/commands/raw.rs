@@ -1,9 +1,9 @@
 //! `raw`: send text to the host's shell as it is. Takes no options besides
 //! `executable`; in check mode it is skipped.
 
-use super::args::ArgReader;
 use super::command::{Program, Run};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
 
 pub struct Raw;
 
@@ -48,7 +48,7 @@ impl Module for Raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

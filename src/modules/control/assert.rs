@@ -4,8 +4,10 @@
 
 use serde_json::Value;
 
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct Assert;
 
@@ -73,7 +75,7 @@ impl Module for Assert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use serde_json::json;
 
     #[test]

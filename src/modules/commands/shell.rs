@@ -1,9 +1,9 @@
 //! `shell`: run text through the host's shell (pipes, redirections,
 //! variables), or through `executable -c TEXT`.
 
-use super::args::ArgReader;
 use super::command::{with_inline_options, Program, Run};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
 
 pub struct Shell;
 
@@ -50,7 +50,7 @@ impl Module for Shell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
 

@@ -6,8 +6,10 @@
 
 use serde_json::Value;
 
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 
 pub struct Debug;
 
@@ -77,7 +79,7 @@ impl Module for Debug {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx, TestEval};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx, TestEval};
     use serde_json::json;
 
     #[test]

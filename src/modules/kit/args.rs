@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::{Args, ModuleError, ModuleSpec};
+use crate::modules::{Args, ModuleError, ModuleSpec};
 
 pub(crate) struct ArgReader<'a> {
     spec: &'static ModuleSpec,

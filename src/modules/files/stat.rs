@@ -3,9 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
 use crate::shell;
 
 pub struct Stat;
@@ -156,7 +158,7 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx};
+    use crate::modules::kit::testutil::{run, Ctx};
     use serde_json::json;
     use std::os::unix::fs::PermissionsExt;
 
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(r.data["stat"]["isreg"], true);
         assert_eq!(
             r.data["stat"]["checksum"],
-            crate::modules::fileops::sha256_hex(b"hello")
+            crate::modules::kit::fileops::sha256_hex(b"hello")
         );
 
         let r = run(

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::answer::{prelude, Answer};
 use super::fileops::{self, Attrs, FILE_LIB};
-use super::{FileDiff, Step, TaskResult};
+use crate::modules::{FileDiff, Step, TaskResult};
 use crate::shell;
 use crate::transport::ExecOutput;
 
@@ -51,8 +51,8 @@ impl Rewrite {
         path: String,
         r: &super::args::ArgReader<'_>,
         backup_key: &'static str,
-        ctx: &super::TaskContext<'_>,
-    ) -> Result<Rewrite, super::ModuleError> {
+        ctx: &crate::modules::TaskContext<'_>,
+    ) -> Result<Rewrite, crate::modules::ModuleError> {
         let validate = r
             .string("validate")?
             .map(|v| fileops::validate_function(&v))
@@ -248,7 +248,7 @@ fn attrs_message(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{finish, run_script};
+    use crate::modules::kit::testutil::{finish, run_script};
     use crate::modules::Status;
 
     fn rewrite(path: &std::path::Path, check: bool) -> Rewrite {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::{Args, Evaluator, Module, Step, TaskContext, TaskResult};
+use crate::modules::{Args, Evaluator, Module, Step, TaskContext, TaskResult};
 use crate::transport::{ExecOutput, SCRIPT_RUNNER};
 
 /// Run `script` the way the transports do (on the runner's stdin), with extra

@@ -1,6 +1,6 @@
 //! `set_fact`: set host variables from the (templated) arguments.
 
-use super::{Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
+use crate::modules::{Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
 
 pub struct SetFact;
 
@@ -51,7 +51,7 @@ impl Module for SetFact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use serde_json::json;
 
     #[test]

@@ -8,11 +8,11 @@
 
 use serde_json::Value;
 
-use super::answer::{prelude, Answer};
-use super::args::ArgReader;
-use super::fileops::Attrs;
-use super::rewrite::{Edit, Rewrite};
-use super::{
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::fileops::Attrs;
+use crate::modules::kit::rewrite::{Edit, Rewrite};
+use crate::modules::{
     ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
 use crate::shell;
@@ -468,7 +468,7 @@ impl UserCrontab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{finish_with_env, prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{finish_with_env, prepare_error, run, Ctx};
     use crate::modules::{Status, TaskContext};
     use serde_json::json;
 

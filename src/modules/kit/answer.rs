@@ -9,7 +9,7 @@
 
 use base64::Engine;
 
-use super::TaskResult;
+use crate::modules::TaskResult;
 use crate::shell;
 use crate::transport::ExecOutput;
 

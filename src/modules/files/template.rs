@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::args::ArgReader;
 use super::copy::find_source;
-use super::deploy::Deploy;
-use super::fileops::{self, Attrs};
-use super::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::kit::deploy::Deploy;
+use crate::modules::kit::fileops::{self, Attrs};
+use crate::modules::{ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext};
 
 pub struct Template;
 
@@ -88,7 +88,7 @@ impl Module for Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::testutil::{run, Ctx, TestEval};
+    use crate::modules::kit::testutil::{run, Ctx, TestEval};
     use crate::modules::Status;
     use serde_json::json;
 

@@ -1,0 +1,4 @@
+//! The host's system configuration: services (systemd) and cron jobs.
+
+pub mod cron;
+pub mod service;
