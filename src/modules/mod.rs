@@ -1,13 +1,23 @@
 //! Modules: small, pure units. A module turns its (already templated)
-//! arguments into a [`Step`]: usually ONE shell script that checks and applies
-//! in the same round trip, plus a function that reads that script's answer
-//! into a [`TaskResult`] (ok, changed, failed).
+//! arguments into a [`Step`]: a shell script plus a function that reads that
+//! script's answer into a [`TaskResult`] (ok, changed, failed), or the next
+//! script. Most modules check and apply in ONE round trip (command, file,
+//! stat, service, wait_for, copy up to 64 KiB); lineinfile, blockinfile and
+//! cron read the file, edit it on the controller and write it back (two trips
+//! when something changes); copy and template above 64 KiB send the content
+//! in a second trip when the hashes differ; assert, fail, debug, set_fact and
+//! pause run on the controller (none). Each module's doc comment says which.
 //!
 //! Modules never touch the network themselves; the executor sends the script
 //! over the host's connection. Controller-side work (reading a `src` file,
 //! rendering a template, evaluating an `assert`) happens in `prepare`.
+//!
+//! Layout: `kit/` holds what modules are built from (argument reading, the
+//! answer protocol, file attributes, atomic writes, controller-side edits, the
+//! result type); each module is one file in its domain folder (`files/`,
+//! `commands/`, `system/`, `control/`) and one line in [`all`].
 
-pub mod kit;
+mod kit;
 
 pub mod commands;
 pub mod control;

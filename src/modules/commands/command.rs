@@ -4,6 +4,9 @@
 //! The script checks `chdir`, `creates` and `removes`, prints one marker line
 //! and then `exec`s the program as its last act, so the program's output and
 //! exit status are the script's own: nothing to separate, nothing to lose.
+//!
+//! Round trips: 1; 0 under `--check` (skipped on the controller) unless
+//! `creates`/`removes` decide, which takes 1.
 
 use std::time::Instant;
 

@@ -1,5 +1,8 @@
 //! `shell`: run text through the host's shell (pipes, redirections,
 //! variables), or through `executable -c TEXT`.
+//!
+//! Round trips: 1; 0 under `--check` unless `creates`/`removes` decide (see
+//! `command`).
 
 use super::command::{with_inline_options, Program, Run};
 use crate::modules::kit::args::ArgReader;

@@ -1,6 +1,8 @@
 //! `assert`: every expression in `that` must be true. The expressions are
 //! not templated by the executor (`raw_args`); they are conditions, evaluated
 //! here with the same helpers as `when:`.
+//!
+//! Round trips: 0 (controller side).
 
 use serde_json::Value;
 

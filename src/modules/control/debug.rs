@@ -3,6 +3,8 @@
 //!
 //! `verbosity` is returned in the result's data (`verbosity`) for the
 //! reporter to hide the output below that `-v` level; modules do not know it.
+//!
+//! Round trips: 0 (controller side).
 
 use serde_json::Value;
 

@@ -1,4 +1,6 @@
 //! `fail`: stop the host with a message.
+//!
+//! Round trips: 0 (controller side).
 
 use crate::modules::kit::args::ArgReader;
 use crate::modules::{

@@ -1,6 +1,8 @@
 //! `pause`: wait a fixed time on the controller. baton runs unattended, so a
 //! pause without a duration (which in Ansible waits for a key press) is an
 //! error rather than a hang.
+//!
+//! Round trips: 0 (waits on the controller).
 
 use std::time::Duration;
 

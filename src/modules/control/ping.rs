@@ -1,4 +1,6 @@
 //! `ping`: proves the host runs a shell for us; answers `pong`.
+//!
+//! Round trips: 1.
 
 use serde_json::Value;
 

@@ -1,4 +1,6 @@
 //! `set_fact`: set host variables from the (templated) arguments.
+//!
+//! Round trips: 0 (controller side).
 
 use crate::modules::{Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult};
 

@@ -4,6 +4,8 @@
 //! The whole polling loop runs remotely in one script, so waiting costs one
 //! round trip however long it takes, and a condition already met returns
 //! without sleeping or even reading the clock.
+//!
+//! Round trips: 1, however long it waits (the loop runs on the host).
 
 use std::time::Instant;
 

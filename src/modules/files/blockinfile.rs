@@ -1,5 +1,8 @@
 //! `blockinfile`: a block of lines between marker comments, inserted,
 //! updated or removed; edited on the controller, written atomically.
+//!
+//! Round trips: 1 when the block is already right (or in check mode); 2 when
+//! the file changes (read, edit on the controller, write).
 
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::edit::{self, Anchor, BlockParams};

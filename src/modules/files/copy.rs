@@ -1,4 +1,8 @@
 //! `copy`: put a controller file (`src`) or literal `content` on the host.
+//!
+//! Round trips: 1 for content up to 64 KiB (and in check mode); above 64 KiB, 1
+//! when the hashes match and 2 when they differ (the content is sent only
+//! then).
 
 use std::path::{Path, PathBuf};
 

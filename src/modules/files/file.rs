@@ -4,6 +4,8 @@
 //! `state: touch` reports changed on every run, as in Ansible, because it
 //! updates the timestamps; `modification_time: preserve` and
 //! `access_time: preserve` make it create-only and idempotent.
+//!
+//! Round trips: 1.
 
 use serde_json::Value;
 

@@ -1,5 +1,8 @@
 //! `lineinfile`: make sure one line is in a file (or is not), edited on the
 //! controller with Ansible's algorithm (see `edit.rs`), written atomically.
+//!
+//! Round trips: 1 when the line is already right (or in check mode); 2 when the
+//! file changes (read, edit on the controller, write).
 
 use regex::bytes::Regex;
 

@@ -5,6 +5,9 @@
 //!
 //! The crontab is read, edited on the controller and written back only when
 //! it changes, refusing to write if it changed on the host in between.
+//!
+//! Round trips: 1 when the entry is already right (or in check mode); 2 when
+//! the crontab changes (read, edit on the controller, write).
 
 use serde_json::Value;
 

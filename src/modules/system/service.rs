@@ -4,6 +4,8 @@
 //!
 //! Hosts without systemd (no /run/systemd/system) fail with a message that
 //! names what PID 1 is, instead of guessing at another init system.
+//!
+//! Round trips: 1 (state and changes in the same script).
 
 use serde_json::{Map, Value};
 
