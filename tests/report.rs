@@ -81,6 +81,7 @@ fn stats(
 /// Final host results in this run: 6 tasks x 2 hosts.
 const TESTCASES: usize = 12;
 
+// Long on purpose: one realistic switchover run as data, read top to bottom.
 fn scenario() -> Vec<Event> {
     let mut ev = vec![Event::PlayStart {
         name: "Switch over HVR to bc2".into(),

@@ -152,6 +152,9 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     outcome
 }
 
+/// The task once, or once per `loop` item. Over 100 lines because the
+/// per-item bookkeeping (label, `loop_control`, `pause`, aggregate verdict,
+/// registered `results`) shares its state; splitting it would pass it all around.
 async fn run_loop(
     shared: &TaskShared<'_>,
     task: &Task,

@@ -137,6 +137,10 @@ fn without_spans(text: &str, taken: &[(usize, usize)]) -> String {
 }
 
 /// Parse and check a task's module arguments.
+///
+/// Long (~130 lines) because it is one pass in Ansible's order: gather the
+/// free-form, inline `k=v` and `args:` forms, resolve aliases, then check
+/// required, one-of and choices; each step names the offending node.
 pub fn parse(
     module: &dyn Module,
     value: &Node,

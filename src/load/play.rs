@@ -167,6 +167,8 @@ fn parse_order(node: &Node) -> Result<HostOrder, InputError> {
     })
 }
 
+/// One play. Long (~185 lines) because it is one `match` over the play's
+/// keywords, one short arm each, so every keyword is checked in one place.
 pub fn parse_play(
     node: &Node,
     playbook_dir: &Path,

@@ -322,6 +322,7 @@ pub async fn shell_suite(h: &Harness<'_>, root: &Path) {
     assert_status(&raw_check, Status::Skipped, "raw in check mode");
 }
 
+// The suites are long on purpose: each is one module's checklist in order.
 pub async fn copy_suite(h: &Harness<'_>, root: &Path) {
     let dest = p(root, "copy.txt");
     let args = json!({"content": "one\n", "dest": dest, "mode": "0640"});
@@ -480,6 +481,7 @@ pub async fn template_suite(h: &Harness<'_>, root: &Path) {
     assert!(!here(root.join("bad")).exists());
 }
 
+// Long on purpose: one checklist per `state`, in order.
 pub async fn file_suite(h: &Harness<'_>, root: &Path) {
     let dir = p(root, "data/deep");
     let args = json!({"path": dir, "state": "directory", "mode": "0750"});
@@ -730,6 +732,7 @@ pub async fn blockinfile_suite(h: &Harness<'_>, root: &Path) {
     assert_status(&bad, Status::Failed, "bad insertafter regexp");
 }
 
+// Long on purpose: user crontab and cron_file checklists, in order.
 pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
     let file = p(root, "cron.d-hvr");
     let args = json!({"name": "hvr watchdog", "minute": "*/5", "job": "/opt/hvr/bin/watchdog", "user": "root", "cron_file": file});

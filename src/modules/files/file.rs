@@ -167,30 +167,7 @@ impl Plan {
             ),
             Some("directory") => {
                 s.push_str(existing);
-                s.push_str(&format!(
-                    r#"case $_ty in
-  directory) {apply} ;;
-  absent)
-    _top=$_p; _q=${{_p%/*}}
-    while [ -n "$_q" ] && [ "$_q" != "$_top" ] && [ ! -e "$_q" ]; do _top=$_q; _q=${{_q%/*}}; done
-    _chg=1
-    if [ "$_ck" != 1 ]; then
-      mkdir -p -- "$_p" || _fail mkdir
-      if [ -n "$_mo$_ow$_gr" ]; then
-        _q=$_p
-        while :; do
-          _stat "$_q" || _fail stat
-          _attrs "$_q" "$_mo" "$_ow" "$_gr"
-          [ "$_q" != "$_top" ] || break
-          _q=${{_q%/*}}
-        done
-      fi
-    fi ;;
-  *) _fail "exists_$_ty" ;;
-esac
-_b state directory
-"#
-                ));
+                s.push_str(&directory_script(&apply));
             }
             Some("file") | None => {
                 s.push_str(existing);
@@ -201,20 +178,34 @@ _b state directory
             }
             Some("touch") => {
                 s.push_str(existing);
-                let touch = match (self.touch_atime, self.touch_mtime) {
-                    (true, true) => Some("touch --"),
-                    (true, false) => Some("touch -a --"),
-                    (false, true) => Some("touch -m --"),
-                    (false, false) => None,
-                };
-                let update = match touch {
-                    Some(cmd) => format!(
-                        "_chg=1; [ \"$_ck\" = 1 ] || {cmd} \"$_p\" || _fail touch; "
-                    ),
-                    None => String::new(),
-                };
-                s.push_str(&format!(
-                    r#"case $_ty in
+                s.push_str(&self.touch_script(&apply));
+            }
+            Some("link") => s.push_str(&self.link_script()),
+            Some("hard") => s.push_str(&self.hard_script()),
+            Some(_) => {}
+        }
+        s.push_str(
+            "if [ \"$_ck\" != 1 ] && [ \"$_chg$_ac\" != 00 ] && { [ -e \"$_p\" ] || [ -L \"$_p\" ]; }; then _stat \"$_p\" && _b after \"$_m $_U $_G $_u $_g $_s\"; \
+             elif [ -n \"$_s\" ]; then [ -n \"$_m\" ] || _stat \"$_p\"; _b after \"$_m $_U $_G $_u $_g $_s\"; fi\n_b changed \"$_chg\"; _b attrs \"$_ac\"; _b done 1\n",
+        );
+        s
+    }
+
+    /// `state: touch`: create the file, or update its timestamps (unless both
+    /// are `preserve`), then apply the attributes (`apply`).
+    fn touch_script(&self, apply: &str) -> String {
+        let touch = match (self.touch_atime, self.touch_mtime) {
+            (true, true) => Some("touch --"),
+            (true, false) => Some("touch -a --"),
+            (false, true) => Some("touch -m --"),
+            (false, false) => None,
+        };
+        let update = match touch {
+            Some(cmd) => format!("_chg=1; [ \"$_ck\" = 1 ] || {cmd} \"$_p\" || _fail touch; "),
+            None => String::new(),
+        };
+        format!(
+            r#"case $_ty in
   absent)
     _chg=1
     if [ "$_ck" != 1 ]; then
@@ -228,17 +219,7 @@ _b state directory
 esac
 _b state "$_ty"
 "#
-                ));
-            }
-            Some("link") => s.push_str(&self.link_script()),
-            Some("hard") => s.push_str(&self.hard_script()),
-            Some(_) => {}
-        }
-        s.push_str(
-            "if [ \"$_ck\" != 1 ] && [ \"$_chg$_ac\" != 00 ] && { [ -e \"$_p\" ] || [ -L \"$_p\" ]; }; then _stat \"$_p\" && _b after \"$_m $_U $_G $_u $_g $_s\"; \
-             elif [ -n \"$_s\" ]; then [ -n \"$_m\" ] || _stat \"$_p\"; _b after \"$_m $_U $_G $_u $_g $_s\"; fi\n_b changed \"$_chg\"; _b attrs \"$_ac\"; _b done 1\n",
-        );
-        s
+        )
     }
 
     /// `recurse: yes`: the attributes on everything below the directory.
@@ -528,6 +509,36 @@ const TYPE_FN: &str = r#"_type() {
   else _ty=absent; fi
 }
 "#;
+
+/// `state: directory`: create it with its missing parents, applying the
+/// attributes to each directory created (Ansible's behaviour), or apply them
+/// (`apply`) to the existing one.
+fn directory_script(apply: &str) -> String {
+    format!(
+        r#"case $_ty in
+  directory) {apply} ;;
+  absent)
+    _top=$_p; _q=${{_p%/*}}
+    while [ -n "$_q" ] && [ "$_q" != "$_top" ] && [ ! -e "$_q" ]; do _top=$_q; _q=${{_q%/*}}; done
+    _chg=1
+    if [ "$_ck" != 1 ]; then
+      mkdir -p -- "$_p" || _fail mkdir
+      if [ -n "$_mo$_ow$_gr" ]; then
+        _q=$_p
+        while :; do
+          _stat "$_q" || _fail stat
+          _attrs "$_q" "$_mo" "$_ow" "$_gr"
+          [ "$_q" != "$_top" ] || break
+          _q=${{_q%/*}}
+        done
+      fi
+    fi ;;
+  *) _fail "exists_$_ty" ;;
+esac
+_b state directory
+"#
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -86,11 +86,10 @@ pub(crate) struct LineParams {
     pub firstmatch: bool,
 }
 
-/// `lineinfile state=present`. Returns the message when something changed.
-pub(crate) fn line_present(
-    lines: &mut Vec<Vec<u8>>,
-    p: &LineParams,
-) -> Result<Option<&'static str>, String> {
+/// Where `line_present` acts: the matching line (by `regexp` /
+/// `search_string`, else an identical line), where a new line would go (by
+/// `insertafter` / `insertbefore`), and whether the selector matched.
+fn find_line(lines: &[Vec<u8>], p: &LineParams) -> (Option<usize>, Option<usize>, bool) {
     let mut found: Option<usize> = None;
     let mut insert_at: Option<usize> = None;
     let mut selector_matched = false;
@@ -137,6 +136,15 @@ pub(crate) fn line_present(
             }
         }
     }
+    (found, insert_at, selector_matched)
+}
+
+/// `lineinfile state=present`. Returns the message when something changed.
+pub(crate) fn line_present(
+    lines: &mut Vec<Vec<u8>>,
+    p: &LineParams,
+) -> Result<Option<&'static str>, String> {
+    let (found, insert_at, selector_matched) = find_line(lines, p);
     let with_nl = |mut l: Vec<u8>| {
         if !l.ends_with(b"\n") {
             l.push(b'\n');
