@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use miette::{NamedSource, SourceSpan};
 
-use crate::yaml::Origin;
+use crate::source::Origin;
 
 /// Process exit codes; documented in `baton --help` and the README.
 pub mod exit_code {

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use baton::load::playbook;
-use baton::yaml::{parse, SourceFile};
+use baton::source::SourceFile;
+use baton::yaml::parse;
 use proptest::prelude::*;
 
 const VALID: &str = r#"- name: switchover

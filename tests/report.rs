@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use baton::modules::{FileDiff, Status, TaskResult};
 use baton::report::{
-    Event, HostResult, HostStats, HumanOptions, HumanReporter, JsonReporter, JunitReporter,
-    Outcome, Recap, Reporter, TaskInfo, TaskTiming,
+    Event, HostResult, HostStats, HumanOptions, HumanReporter, JsonReporter, JunitReporter, Recap,
+    Reporter, TaskInfo, TaskTiming,
 };
 use indicatif::{ProgressDrawTarget, TermLike};
 
@@ -24,7 +24,7 @@ fn task(name: &str, module: &str, line: u32) -> TaskInfo {
     }
 }
 
-fn result(host: &str, outcome: Outcome, r: TaskResult, start_ms: u64, ms: u64) -> HostResult {
+fn result(host: &str, outcome: Status, r: TaskResult, start_ms: u64, ms: u64) -> HostResult {
     HostResult {
         host: host.to_string(),
         outcome,
@@ -81,6 +81,7 @@ fn stats(
 /// Final host results in this run: 6 tasks x 2 hosts.
 const TESTCASES: usize = 12;
 
+// Long on purpose: one realistic switchover run as data, read top to bottom.
 fn scenario() -> Vec<Event> {
     let mut ev = vec![Event::PlayStart {
         name: "Switch over HVR to bc2".into(),
@@ -92,12 +93,12 @@ fn scenario() -> Vec<Event> {
     done(
         &mut ev,
         &t,
-        result("bc2", Outcome::Changed, TaskResult::changed(), 0, 14),
+        result("bc2", Status::Changed, TaskResult::changed(), 0, 14),
     );
     done(
         &mut ev,
         &t,
-        result("bc1", Outcome::Ok, TaskResult::ok(), 0, 12),
+        result("bc1", Status::Ok, TaskResult::ok(), 0, 12),
     );
 
     let t = task("Render hvrtab", "template", 14);
@@ -111,12 +112,12 @@ fn scenario() -> Vec<Event> {
     done(
         &mut ev,
         &t,
-        result("bc1", Outcome::Changed, rendered, 20, 31),
+        result("bc1", Status::Changed, rendered, 20, 31),
     );
     done(
         &mut ev,
         &t,
-        result("bc2", Outcome::Ok, TaskResult::ok(), 20, 25),
+        result("bc2", Status::Ok, TaskResult::ok(), 20, 25),
     );
 
     ev.push(Event::Warning {
@@ -127,29 +128,29 @@ fn scenario() -> Vec<Event> {
     let t = task("Create HVR directories", "file", 20);
     start(&mut ev, &t);
     for (host, item, outcome, r) in [
-        ("bc1", "/opt/hvr", Outcome::Changed, TaskResult::changed()),
-        ("bc2", "/opt/hvr", Outcome::Ok, TaskResult::ok()),
-        ("bc1", "/var/log/hvr", Outcome::Ok, TaskResult::ok()),
+        ("bc1", "/opt/hvr", Status::Changed, TaskResult::changed()),
+        ("bc2", "/opt/hvr", Status::Ok, TaskResult::ok()),
+        ("bc1", "/var/log/hvr", Status::Ok, TaskResult::ok()),
         (
             "bc2",
             "/var/log/hvr",
-            Outcome::Failed,
+            Status::Failed,
             TaskResult::failed("mkdir: cannot create directory '/var/log/hvr': Permission denied"),
         ),
     ] {
         let mut hr = result(host, outcome, r, 60, 5);
         hr.item = Some(item.into());
-        hr.ignored = outcome == Outcome::Failed;
+        hr.ignored = outcome == Status::Failed;
         done(&mut ev, &t, hr);
     }
     done(
         &mut ev,
         &t,
-        result("bc1", Outcome::Changed, TaskResult::changed(), 60, 11),
+        result("bc1", Status::Changed, TaskResult::changed(), 60, 11),
     );
     let mut bc2 = result(
         "bc2",
-        Outcome::Failed,
+        Status::Failed,
         TaskResult::failed("one or more items failed"),
         60,
         10,
@@ -164,7 +165,7 @@ fn scenario() -> Vec<Event> {
         &t,
         result(
             "bc1",
-            Outcome::Ok,
+            Status::Ok,
             TaskResult::ok().with_msg("scheduler: RUNNING"),
             80,
             0,
@@ -175,7 +176,7 @@ fn scenario() -> Vec<Event> {
         &t,
         result(
             "bc2",
-            Outcome::Ok,
+            Status::Ok,
             TaskResult::ok().with_msg("scheduler: STOPPED\nlistener: 4343 up"),
             80,
             0,
@@ -189,7 +190,7 @@ fn scenario() -> Vec<Event> {
         &t,
         result(
             "bc1",
-            Outcome::Skipped,
+            Status::Skipped,
             TaskResult::skipped("Conditional result was False"),
             90,
             0,
@@ -198,7 +199,7 @@ fn scenario() -> Vec<Event> {
     done(
         &mut ev,
         &t,
-        result("bc2", Outcome::Ok, TaskResult::ok(), 90, 2),
+        result("bc2", Status::Ok, TaskResult::ok(), 90, 2),
     );
 
     let t = task("Stop scheduler on bc1", "shell", 34);
@@ -214,14 +215,14 @@ fn scenario() -> Vec<Event> {
     done(
         &mut ev,
         &t,
-        result("bc1", Outcome::Failed, failed, 100, 1204),
+        result("bc1", Status::Failed, failed, 100, 1204),
     );
     done(
         &mut ev,
         &t,
         result(
             "bc2",
-            Outcome::Unreachable,
+            Status::Unreachable,
             TaskResult::failed("ssh: connect to host 127.0.0.12 port 22: Connection refused"),
             100,
             3000,
@@ -515,7 +516,7 @@ fn human_check_mode_says_so_and_explains_skipped_commands() {
     for host in ["bc1", "bc2"] {
         let mut r = result(
             host,
-            Outcome::Skipped,
+            Status::Skipped,
             TaskResult::skipped(
                 "command does not run in check mode (it would run: hvrscheduler hubdb)",
             ),
@@ -526,9 +527,9 @@ fn human_check_mode_says_so_and_explains_skipped_commands() {
         done(&mut ev, &t, r);
     }
     start(&mut ev, &c);
-    for (host, outcome) in [("bc1", Outcome::Changed), ("bc2", Outcome::Ok)] {
+    for (host, outcome) in [("bc1", Status::Changed), ("bc2", Status::Ok)] {
         let mut r = result(host, outcome, TaskResult::default(), 0, 1);
-        r.result.status = if outcome == Outcome::Changed {
+        r.result.status = if outcome == Status::Changed {
             Status::Changed
         } else {
             Status::Ok
@@ -558,7 +559,7 @@ fn human_check_mode_says_so_and_explains_skipped_commands() {
 #[test]
 fn human_check_mode_skip_without_message_still_gives_a_reason() {
     let t = task("Restart HVR scheduler", "ansible.builtin.shell", 40);
-    let mut r = result("bc1", Outcome::Skipped, TaskResult::default(), 0, 1);
+    let mut r = result("bc1", Status::Skipped, TaskResult::default(), 0, 1);
     r.result.status = Status::Skipped;
     r.check_mode = true;
     let ev = vec![
@@ -585,7 +586,7 @@ fn human_unfinished_task_is_printed_when_the_run_stops() {
         },
         Event::HostResult {
             task: t,
-            result: result("bc1", Outcome::Ok, TaskResult::ok(), 0, 5),
+            result: result("bc1", Status::Ok, TaskResult::ok(), 0, 5),
         },
         Event::Stopped {
             reason: "interrupted by the operator (Ctrl-C)".into(),
@@ -615,7 +616,7 @@ fn human_many_hosts_wrap_onto_aligned_lines() {
     for h in &hosts {
         ev.push(Event::HostResult {
             task: t.clone(),
-            result: result(h, Outcome::Ok, TaskResult::ok(), 0, 1),
+            result: result(h, Status::Ok, TaskResult::ok(), 0, 1),
         });
     }
     let text = human(plain(0), &ev);
@@ -1157,7 +1158,7 @@ fn junit_host_without_result_is_an_error() {
         },
         Event::HostResult {
             task: t,
-            result: result("bc1", Outcome::Ok, TaskResult::ok(), 0, 5),
+            result: result("bc1", Status::Ok, TaskResult::ok(), 0, 5),
         },
         Event::Stopped {
             reason: "interrupted".into(),

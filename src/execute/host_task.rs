@@ -8,12 +8,13 @@ use serde_json::{json, Map, Value};
 
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
-use crate::modules::script::{new_nonce, quote};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::template::Templater;
-use crate::report::{Event, Outcome, Reporter, TaskInfo};
+use crate::report::{Event, Reporter, TaskInfo};
+use crate::shell::{new_nonce, quote};
+use crate::source::Origin;
 use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
-use crate::yaml::{Node, Origin};
+use crate::yaml::Node;
 
 use super::connections::Connections;
 use super::loops::run_loop;
@@ -41,12 +42,12 @@ pub struct HostJob {
 /// How it ended.
 pub struct HostOutcome {
     pub host: String,
-    pub outcome: Outcome,
+    pub outcome: Status,
     pub ignored: bool,
     /// Aggregate result (unmasked; the caller masks for `no_log`).
     pub result: TaskResult,
     /// Per loop item: label, result, outcome.
-    pub items: Vec<(String, TaskResult, Outcome)>,
+    pub items: Vec<(String, TaskResult, Status)>,
     /// The value for `register`.
     pub registered: Value,
     /// Variables set for the host (`set_fact`, `include_vars`).
@@ -109,15 +110,6 @@ fn now_epoch() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-pub(super) fn outcome_of(result: &TaskResult) -> Outcome {
-    match result.status {
-        Status::Ok => Outcome::Ok,
-        Status::Changed => Outcome::Changed,
-        Status::Failed => Outcome::Failed,
-        Status::Skipped => Outcome::Skipped,
-    }
-}
-
 pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutcome {
     let started = Instant::now();
     let started_at = now_epoch();
@@ -128,7 +120,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     let check_mode = task.common.check_mode.unwrap_or(shared.check);
     let mut outcome = HostOutcome {
         host: job.host.clone(),
-        outcome: Outcome::Ok,
+        outcome: Status::Ok,
         ignored: false,
         result: TaskResult::ok(),
         items: Vec::new(),
@@ -145,17 +137,17 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         Ok(()) => {}
         Err(Failure::Input(e)) => {
             outcome.result = TaskResult::failed(e.one_line());
-            outcome.outcome = Outcome::Failed;
+            outcome.outcome = Status::Failed;
             outcome.input_error = Some(e);
         }
         Err(Failure::Unreachable(msg)) => {
             outcome.result = TaskResult::failed(msg);
-            outcome.outcome = Outcome::Unreachable;
+            outcome.outcome = Status::Unreachable;
         }
     }
     outcome.ignored = match outcome.outcome {
-        Outcome::Failed => task.common.ignore_errors == Some(true) && outcome.input_error.is_none(),
-        Outcome::Unreachable => task.common.ignore_unreachable == Some(true),
+        Status::Failed => task.common.ignore_errors == Some(true) && outcome.input_error.is_none(),
+        Status::Unreachable => task.common.ignore_unreachable == Some(true),
         _ => false,
     };
     if outcome.registered.is_null() {
@@ -341,12 +333,10 @@ async fn run_module(
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
-            let kind = if module.spec().name == "template" {
-                "templates"
-            } else {
-                "files"
+            let search_paths = match module.spec().source_dir {
+                Some(_) => task.source.search_paths(),
+                None => Vec::new(),
             };
-            let search_paths = task.source.search_paths(kind);
             let evaluator = HostEvaluator {
                 templater: shared.templater,
                 vars,

@@ -9,10 +9,9 @@ use serde_json::{json, Value};
 use crate::error::InputError;
 use crate::load::task::Task;
 use crate::modules::{Status, TaskResult};
-use crate::report::Outcome;
 use crate::yaml::Node;
 
-use super::host_task::{outcome_of, run_once, Failure, HostJob, HostOutcome, TaskShared};
+use super::host_task::{run_once, Failure, HostJob, HostOutcome, TaskShared};
 
 pub(super) async fn run_loop(
     shared: &TaskShared<'_>,
@@ -24,7 +23,7 @@ pub(super) async fn run_loop(
     let base = Value::Object(job.vars.clone());
     let Some(loop_node) = &task.loop_items else {
         let result = run_once(shared, task, job, &base, check_mode).await?;
-        out.outcome = outcome_of(&result);
+        out.outcome = result.status;
         out.facts.clone_from(&result.facts);
         out.ansible_facts.clone_from(&result.ansible_facts);
         out.result = result;
@@ -33,7 +32,7 @@ pub(super) async fn run_loop(
     let items = loop_items(shared, loop_node, &base)?;
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
-        out.outcome = Outcome::Skipped;
+        out.outcome = Status::Skipped;
         out.registered =
             json!({"results": [], "skipped": true, "changed": false, "msg": "no items"});
         return Ok(());
@@ -72,7 +71,7 @@ pub(super) async fn run_loop(
             );
         }
         results.push(registered);
-        out.items.push((label, result.clone(), outcome_of(&result)));
+        out.items.push((label, result.clone(), result.status));
         if let Some(pause) = task.loop_pause {
             if index + 1 < count {
                 tokio::time::sleep(Duration::from_secs_f64(pause.max(0.0))).await;
@@ -95,7 +94,7 @@ pub(super) async fn run_loop(
         facts: out.facts.clone(),
         ..TaskResult::default()
     };
-    out.outcome = outcome_of(&out.result);
+    out.outcome = out.result.status;
     out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
     Ok(())
 }
@@ -138,7 +137,7 @@ fn item_vars(task: &Task, job: &HostJob, index: usize, count: usize, item: &Valu
 }
 
 /// The aggregate message: all done, or which items failed.
-fn loop_message(items: &[(String, TaskResult, Outcome)]) -> String {
+fn loop_message(items: &[(String, TaskResult, Status)]) -> String {
     let failed_items: Vec<&str> = items
         .iter()
         .filter(|(_, r, _)| r.status == Status::Failed)

@@ -360,7 +360,7 @@ fn gathering_facts_task(play: &Play) -> Task {
     Task {
         name: None,
         action: Action::Module {
-            module: &crate::modules::setup::Setup,
+            module: &crate::modules::system::setup::Setup,
             args: Vec::new(),
         },
         common: TaskCommon {

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 use super::host_task::HostOutcome;
 use crate::error::InputError;
-use crate::report::{HostStats, Outcome, Recap, TaskInfo, TaskTiming};
+use crate::modules::Status;
+use crate::report::{HostStats, Recap, TaskInfo, TaskTiming};
 
 /// Shown in place of a `no_log` task's failure message.
 pub const NO_LOG_MESSAGE: &str =
@@ -166,7 +167,7 @@ impl RunState {
             state.registered.insert(k, v);
         }
         // As Ansible: facts from a failed or unreachable result are dropped.
-        if matches!(outcome.outcome, Outcome::Ok | Outcome::Changed)
+        if matches!(outcome.outcome, Status::Ok | Status::Changed)
             && !outcome.ansible_facts.is_empty()
         {
             state.merge_facts(outcome.ansible_facts);
@@ -178,8 +179,8 @@ impl RunState {
             play: task.play.to_string(),
         };
         match outcome.outcome {
-            Outcome::Ok => state.stats.ok += 1,
-            Outcome::Changed => {
+            Status::Ok => state.stats.ok += 1,
+            Status::Changed => {
                 state.stats.ok += 1;
                 state.stats.changed += 1;
                 let what = if outcome.check_mode {
@@ -194,9 +195,9 @@ impl RunState {
                     }
                 }
             }
-            Outcome::Skipped => state.stats.skipped += 1,
-            Outcome::Failed | Outcome::Unreachable if outcome.ignored => state.stats.ignored += 1,
-            Outcome::Failed => {
+            Status::Skipped => state.stats.skipped += 1,
+            Status::Failed | Status::Unreachable if outcome.ignored => state.stats.ignored += 1,
+            Status::Failed => {
                 state.failed = true;
                 state.failure = Some(failure(if task.no_log {
                     NO_LOG_MESSAGE.into()
@@ -208,7 +209,7 @@ impl RunState {
                 }
                 return true;
             }
-            Outcome::Unreachable => {
+            Status::Unreachable => {
                 state.unreachable = true;
                 state.stats.unreachable += 1;
                 state.failure = Some(failure(outcome.result.msg.clone().unwrap_or_default()));

@@ -17,8 +17,8 @@ use super::play::{Flow, PlayScope, Runner};
 use super::state::{TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
-use crate::modules::TaskResult;
-use crate::report::{Event, HostResult, Outcome, TaskInfo};
+use crate::modules::{Status, TaskResult};
+use crate::report::{Event, HostResult, TaskInfo};
 
 impl Runner<'_> {
     /// Run a task's prepared jobs in parallel, up to `forks` at a time.
@@ -115,7 +115,7 @@ impl Runner<'_> {
         if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
-                .filter(|t| crate::plan::template::is_template(t))
+                .filter(|t| crate::template_text::is_template(t))
             {
                 let vars = Value::Object(job.vars.clone());
                 if let Ok(rendered) = self.templater.render_str(text, &vars, &name.origin) {
@@ -292,7 +292,7 @@ impl Runner<'_> {
 fn input_error_outcome(host: String, e: InputError) -> HostOutcome {
     HostOutcome {
         host,
-        outcome: Outcome::Failed,
+        outcome: Status::Failed,
         ignored: false,
         result: TaskResult::failed(e.one_line()),
         items: Vec::new(),

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::state::LabState;
 use super::subnet::Subnet;
 use super::LabError;
-use crate::modules::script::quote;
+use crate::shell::quote;
 
 pub const CLIENT_KEY: &str = "id_ed25519";
 pub const KNOWN_HOSTS: &str = "known_hosts";
@@ -138,7 +138,8 @@ pub fn write_all(state: &LabState) -> Result<Vec<PathBuf>, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{parse, SourceFile};
+    use crate::source::SourceFile;
+    use crate::yaml::parse;
 
     fn lab() -> (LabState, Subnet) {
         let subnet: Subnet = "10.77.0.0/24".parse().unwrap();

@@ -3,7 +3,7 @@
 
 use crate::error::{did_you_mean, InputError};
 use crate::modules::{Module, ModuleSpec};
-use crate::plan::template::is_template;
+use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
 use super::fields::key_text;
@@ -137,6 +137,10 @@ fn without_spans(text: &str, taken: &[(usize, usize)]) -> String {
 }
 
 /// Parse and check a task's module arguments.
+///
+/// Long (~130 lines) because it is one pass in Ansible's order: gather the
+/// free-form, inline `k=v` and `args:` forms, resolve aliases, then check
+/// required, one-of and choices; each step names the offending node.
 pub fn parse(
     module: &dyn Module,
     value: &Node,
@@ -309,7 +313,7 @@ mod tests {
     #[test]
     fn free_form_text_keeps_its_lines_and_spacing() {
         let spec = crate::modules::find("shell").unwrap().spec();
-        let origin = crate::yaml::Origin::synthetic("t", "");
+        let origin = crate::source::Origin::synthetic("t", "");
         let script = "if true; then\n    echo \"a  b\"\nfi\n";
         let node = Node::new(NodeValue::Str(script.into()), origin.clone());
         let args = parse_string_args(spec, &node, script).unwrap();

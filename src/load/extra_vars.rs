@@ -5,7 +5,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::InputError;
-use crate::yaml::{self, SourceFile};
+use crate::source::SourceFile;
+use crate::yaml;
 
 pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
     let mut vars = Map::new();

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{Node, NodeValue, Origin};
+use crate::source::Origin;
+use crate::yaml::{Node, NodeValue};
 
 use super::fields::{self, boolean, expect_map, key_text, string, var_pairs};
 use super::keywords::apply_common;
@@ -167,6 +168,8 @@ fn parse_order(node: &Node) -> Result<HostOrder, InputError> {
     })
 }
 
+/// One play. Long (~185 lines) because it is one `match` over the play's
+/// keywords, one short arm each, so every keyword is checked in one place.
 pub fn parse_play(
     node: &Node,
     playbook_dir: &Path,

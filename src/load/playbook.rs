@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
+use crate::modules;
 use crate::yaml::{self, Node};
 
 use super::fields::{expect_map, expect_seq, string};
@@ -69,7 +70,7 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
 /// Load a playbook held in memory (ad-hoc commands build one); `dir` is where
 /// relative paths are taken from.
 pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
-    let file = yaml::SourceFile::new(name, text);
+    let file = crate::source::SourceFile::new(name, text);
     let root = yaml::parse(&file)?;
     let roles = RoleLoader::new(dir);
     let mut plays = Vec::new();
@@ -105,10 +106,7 @@ fn load_into(
     })?;
     stack.push(path.to_path_buf());
     for entry in list {
-        if let Some(import) = entry
-            .get("import_playbook")
-            .or_else(|| entry.get("ansible.builtin.import_playbook"))
-        {
+        if let Some(import) = import_playbook_key(entry) {
             import_playbook(entry, import, &dir, plays, stack)?;
             continue;
         }
@@ -116,6 +114,15 @@ fn load_into(
     }
     stack.pop();
     Ok(())
+}
+
+/// The value of an `import_playbook` entry (also `ansible.builtin.` / `ansible.legacy.`).
+fn import_playbook_key(entry: &Node) -> Option<&Node> {
+    entry
+        .as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str().map(modules::canonical_name) == Some("import_playbook"))
+        .map(|(_, v)| v)
 }
 
 fn import_playbook(

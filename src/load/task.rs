@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::modules::Module;
-use crate::yaml::{Node, Origin};
+use crate::source::Origin;
+use crate::yaml::Node;
 
 /// Keywords a task, block or play shares; blocks and roles pass them down to
 /// their tasks at load time (see [`TaskCommon::inherit`]).
@@ -78,16 +79,15 @@ pub struct TaskSource {
 }
 
 impl TaskSource {
-    /// Directories to search for `copy src=` (`files`) or `template src=` (`templates`).
-    pub fn search_paths(&self, kind: &str) -> Vec<PathBuf> {
+    /// Base directories for a relative `copy src=` / `template src=`, in
+    /// order: the role's, the task file's, the playbook's. The module looks
+    /// in its own subdirectory of each first (`ModuleSpec::source_dir`).
+    pub fn search_paths(&self) -> Vec<PathBuf> {
         let mut paths = Vec::new();
         if let Some(role) = &self.role {
-            paths.push(role.path.join(kind));
             paths.push(role.path.clone());
         }
-        paths.push(self.dir.join(kind));
         paths.push(self.dir.clone());
-        paths.push(self.playbook_dir.join(kind));
         paths.push(self.playbook_dir.clone());
         paths.dedup();
         paths

@@ -5,7 +5,7 @@
 
 use crate::error::{did_you_mean, InputError};
 use crate::modules;
-use crate::plan::template::is_template;
+use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
 use super::fields::{self, conditions, expect_map, key_text, string};
@@ -72,16 +72,9 @@ pub(super) fn read_task_keys<'n>(
             "args" => keys.extra_args = Some(v.clone()),
             _ if apply_common(&mut keys.common, &key, v)? => {}
             _ if modules::find(&key).is_some()
-                || LOADER_ACTIONS.contains(&key.as_str())
-                || LOADER_ACTIONS
-                    .iter()
-                    .any(|a| key.strip_prefix("ansible.builtin.") == Some(a)) =>
+                || LOADER_ACTIONS.contains(&modules::canonical_name(&key)) =>
             {
-                let short = key
-                    .strip_prefix("ansible.builtin.")
-                    .or_else(|| key.strip_prefix("ansible.legacy."))
-                    .unwrap_or(&key)
-                    .to_string();
+                let short = modules::canonical_name(&key).to_string();
                 keys.module_keys.push((k, v, short));
             }
             _ => return Err(unknown_key(k, &key, handlers)),

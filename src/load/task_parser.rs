@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{did_you_mean, InputError};
-use crate::plan::template::is_template;
+use crate::template_text::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};

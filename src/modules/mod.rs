@@ -1,50 +1,35 @@
 //! Modules: small, pure units. A module turns its (already templated)
-//! arguments into a [`Step`]: usually ONE shell script that checks and applies
-//! in the same round trip, plus a function that reads that script's answer
-//! into a [`TaskResult`] (ok, changed, failed).
+//! arguments into a [`Step`]: a shell script plus a function that reads that
+//! script's answer into a [`TaskResult`] (ok, changed, failed), or the next
+//! script. Most modules check and apply in ONE round trip (command, file,
+//! stat, service, wait_for, copy up to 64 KiB); lineinfile, blockinfile and
+//! cron read the file, edit it on the controller and write it back (two trips
+//! when something changes); copy and template above 64 KiB send the content
+//! in a second trip when the hashes differ; assert, fail, debug, set_fact and
+//! pause run on the controller (none). Each module's doc comment says which.
 //!
 //! Modules never touch the network themselves; the executor sends the script
 //! over the host's connection. Controller-side work (reading a `src` file,
 //! rendering a template, evaluating an `assert`) happens in `prepare`.
+//!
+//! Layout: `kit/` holds what modules are built from (argument reading, the
+//! answer protocol, file attributes, atomic writes, controller-side edits, the
+//! result type); each module is one file in its domain folder (`files/`,
+//! `commands/`, `system/`, `control/`) and one line in [`all`].
 
-pub mod result;
-pub mod script;
+mod kit;
 
-mod answer;
-mod args;
-mod deploy;
-mod edit;
-mod fileops;
-mod rewrite;
-#[cfg(test)]
-mod testutil;
-
-pub mod assert;
-pub mod blockinfile;
-pub mod command;
-pub mod copy;
-pub mod cron;
-pub mod debug;
-pub mod fail;
-pub mod file;
-pub mod lineinfile;
-pub mod pause;
-pub mod ping;
-pub mod raw;
-pub mod service;
-pub mod set_fact;
-pub mod setup;
-pub mod shell;
-pub mod stat;
-pub mod template;
-pub mod wait_for;
+pub mod commands;
+pub mod control;
+pub mod files;
+pub mod system;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use result::{FileDiff, Status, TaskResult};
+pub use kit::result::{FileDiff, Status, TaskResult};
 
 use crate::transport::ExecOutput;
 
@@ -102,6 +87,14 @@ pub struct ModuleSpec {
     pub raw_args: &'static [&'static str],
     /// Any argument name is accepted (set_fact).
     pub any_args: bool,
+    /// Under `--check` the module does not run at all (it cannot predict its
+    /// effect: command, shell, raw) unless `creates`/`removes` decide; the
+    /// report says so instead of printing a bare "skipped".
+    pub skips_in_check_mode: bool,
+    /// Where a relative `src` is looked up: this subdirectory (`files`,
+    /// `templates`) of each search path first, then the search path itself,
+    /// as Ansible does. `None`: the module reads no controller-side files.
+    pub source_dir: Option<&'static str>,
 }
 
 impl ModuleSpec {
@@ -133,8 +126,10 @@ pub struct TaskContext<'a> {
     /// A per-task random token; marker lines in a script's answer carry it so
     /// they cannot be confused with a command's own output.
     pub nonce: &'a str,
-    /// Where `copy src=` and `template src=` look, in order (role files/ or
-    /// templates/ first, then the playbook's directory).
+    /// Base directories for a relative `src`, in order: the role's
+    /// directory, the task file's directory, the playbook's directory. The
+    /// module looks in its [`ModuleSpec::source_dir`] of each first. Empty
+    /// for modules without a `source_dir`.
     pub search_paths: &'a [PathBuf],
     pub eval: &'a dyn Evaluator,
 }
@@ -175,35 +170,41 @@ pub trait Module: Send + Sync {
 /// Every module, by canonical name.
 pub fn all() -> &'static [&'static dyn Module] {
     &[
-        &command::Command,
-        &shell::Shell,
-        &raw::Raw,
-        &copy::Copy,
-        &template::Template,
-        &file::File,
-        &lineinfile::LineInFile,
-        &blockinfile::BlockInFile,
-        &cron::Cron,
-        &wait_for::WaitFor,
-        &stat::Stat,
-        &ping::Ping,
-        &assert::Assert,
-        &fail::Fail,
-        &debug::Debug,
-        &set_fact::SetFact,
-        &setup::Setup,
-        &pause::Pause,
-        &service::Service,
-        &service::Systemd,
+        &commands::command::Command,
+        &commands::shell::Shell,
+        &commands::raw::Raw,
+        &files::copy::Copy,
+        &files::template::Template,
+        &files::file::File,
+        &files::lineinfile::LineInFile,
+        &files::blockinfile::BlockInFile,
+        &system::cron::Cron,
+        &control::wait_for::WaitFor,
+        &files::stat::Stat,
+        &control::ping::Ping,
+        &control::assert::Assert,
+        &control::fail::Fail,
+        &control::debug::Debug,
+        &control::set_fact::SetFact,
+        &system::setup::Setup,
+        &control::pause::Pause,
+        &system::service::Service,
+        &system::service::Systemd,
     ]
+}
+
+/// The canonical (short) name of a module or task keyword: `name` without an
+/// `ansible.builtin.` or `ansible.legacy.` prefix. Every stage that compares
+/// module or action names (load, report) goes through this one function.
+pub fn canonical_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
 }
 
 /// Find a module by name; accepts the `ansible.builtin.` / `ansible.legacy.` prefixes.
 pub fn find(name: &str) -> Option<&'static dyn Module> {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
+    let short = canonical_name(name);
     all().iter().copied().find(|m| m.spec().name == short)
 }
 

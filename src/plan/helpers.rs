@@ -248,7 +248,7 @@ fn h_join(_: &str, p: &[Value]) -> Result<Value, String> {
     }
 }
 fn h_quote(_: &str, p: &[Value]) -> Result<Value, String> {
-    Ok(Value::String(crate::modules::script::quote(&text(&p[0]))))
+    Ok(Value::String(crate::shell::quote(&text(&p[0]))))
 }
 fn h_to_json(_: &str, p: &[Value]) -> Result<Value, String> {
     Ok(Value::String(p[0].to_string()))

@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use super::helpers::{self, NATIVE_HELPER, TRUTHY_HELPER};
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{Node, NodeValue, Origin};
+use crate::source::Origin;
+use crate::template_text::is_template;
+use crate::yaml::{Node, NodeValue};
 
 pub struct Templater {
     hb: Handlebars<'static>,
@@ -18,11 +20,6 @@ impl Default for Templater {
     fn default() -> Self {
         Templater::new()
     }
-}
-
-/// Whether a string needs rendering at all.
-pub fn is_template(text: &str) -> bool {
-    text.contains("{{")
 }
 
 impl Templater {
@@ -249,7 +246,8 @@ fn similar_name(name: &str, vars: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{parse, SourceFile};
+    use crate::source::SourceFile;
+    use crate::yaml::parse;
     use serde_json::json;
 
     fn node(yaml: &str, key: &str) -> Node {

@@ -12,9 +12,11 @@
 
 use serde_json::{Map, Value};
 
-use super::template::{is_template, Templater};
+use super::template::Templater;
 use crate::error::InputError;
-use crate::yaml::{Node, Origin};
+use crate::source::Origin;
+use crate::template_text::is_template;
+use crate::yaml::Node;
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -204,7 +206,8 @@ fn render_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{parse, SourceFile};
+    use crate::source::SourceFile;
+    use crate::yaml::parse;
     use serde_json::json;
 
     fn pairs(yaml: &str) -> Vec<(String, Node)> {

@@ -15,8 +15,8 @@ use similar::TextDiff;
 
 use super::recap::{file_line, human_duration, recap_block};
 use super::style::{outcome_color, Color, Style};
-use super::{Event, HostResult, Outcome, Recap, Reporter, TaskInfo};
-use crate::modules::{FileDiff, TaskResult};
+use super::{Event, HostResult, Recap, Reporter, TaskInfo};
+use crate::modules::{self, FileDiff, Status, TaskResult};
 
 /// Where the host columns of a task line start, so short task names line up.
 const RESULT_COLUMN: usize = 44;
@@ -441,7 +441,7 @@ impl State {
         let host = host_label(result);
 
         for item in items {
-            let problem = matches!(item.outcome, Outcome::Failed | Outcome::Unreachable);
+            let problem = matches!(item.outcome, Status::Failed | Status::Unreachable);
             if !verbose && !problem {
                 continue;
             }
@@ -458,10 +458,10 @@ impl State {
 
         let indent = "  ";
         match result.outcome {
-            Outcome::Failed | Outcome::Unreachable => {
+            Status::Failed | Status::Unreachable => {
                 self.render_problem(&host, result, indent, lines)
             }
-            Outcome::Skipped => {
+            Status::Skipped => {
                 if verbose || skipped_for_check_mode(task, result) {
                     let reason = result
                         .result
@@ -476,7 +476,7 @@ impl State {
                     );
                 }
             }
-            Outcome::Ok | Outcome::Changed => {
+            Status::Ok | Status::Changed => {
                 if is_debug(task) {
                     let text = debug_text(&result.result);
                     push_multiline(
@@ -529,7 +529,7 @@ impl State {
         lines: &mut Vec<String>,
     ) {
         match item.outcome {
-            Outcome::Failed | Outcome::Unreachable => {
+            Status::Failed | Status::Unreachable => {
                 if let Some(msg) = &item.result.msg {
                     push_multiline(lines, indent, indent, msg);
                 }
@@ -556,7 +556,7 @@ impl State {
         lines: &mut Vec<String>,
     ) {
         let kind = match result.outcome {
-            Outcome::Unreachable => "UNREACHABLE",
+            Status::Unreachable => "UNREACHABLE",
             _ => "FAILED",
         };
         let mut head = self
@@ -564,7 +564,7 @@ impl State {
             .bold_color(outcome_color(result.outcome, result.ignored), kind);
         if result.ignored {
             head.push_str(match result.outcome {
-                Outcome::Unreachable => " (ignored: ignore_unreachable, the play goes on)",
+                Status::Unreachable => " (ignored: ignore_unreachable, the play goes on)",
                 _ => " (ignored: ignore_errors, the play goes on)",
             });
         }
@@ -660,15 +660,15 @@ fn host_label(result: &HostResult) -> String {
 
 fn outcome_label(result: &HostResult) -> String {
     match result.outcome {
-        Outcome::Ok => "ok",
+        Status::Ok => "ok",
         // In check mode nothing changed; say what the task would have done.
-        Outcome::Changed if result.check_mode => "would change",
-        Outcome::Changed => "changed",
-        Outcome::Failed if result.ignored => "failed (ignored)",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-        Outcome::Unreachable if result.ignored => "unreachable (ignored)",
-        Outcome::Unreachable => "unreachable",
+        Status::Changed if result.check_mode => "would change",
+        Status::Changed => "changed",
+        Status::Failed if result.ignored => "failed (ignored)",
+        Status::Failed => "failed",
+        Status::Skipped => "skipped",
+        Status::Unreachable if result.ignored => "unreachable (ignored)",
+        Status::Unreachable => "unreachable",
     }
     .to_string()
 }
@@ -679,26 +679,19 @@ fn has_output(r: &TaskResult) -> bool {
 }
 
 fn is_debug(task: &TaskInfo) -> bool {
-    matches!(
-        task.module.as_str(),
-        "debug" | "ansible.builtin.debug" | "ansible.legacy.debug"
-    )
+    modules::canonical_name(&task.module) == "debug"
 }
 
+/// A module that does not run under `--check` (command, shell, raw), by its spec.
 fn is_command_like(task: &TaskInfo) -> bool {
-    let short = task
-        .module
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| task.module.strip_prefix("ansible.legacy."))
-        .unwrap_or(&task.module);
-    matches!(short, "command" | "shell" | "raw" | "script")
+    modules::find(&task.module).is_some_and(|m| m.spec().skips_in_check_mode)
 }
 
 /// Ansible skips command/shell in check mode without a word (#61285); baton
 /// always says so, because an operator reading a dry run must know which
 /// steps it did not exercise.
 fn skipped_for_check_mode(task: &TaskInfo, result: &HostResult) -> bool {
-    result.outcome == Outcome::Skipped
+    result.outcome == Status::Skipped
         && result.check_mode
         && (is_command_like(task)
             || result
@@ -778,7 +771,7 @@ mod tests {
         }
     }
 
-    fn hr(host: &str, outcome: Outcome, started_at: f64, ms: u64) -> HostResult {
+    fn hr(host: &str, outcome: Status, started_at: f64, ms: u64) -> HostResult {
         HostResult {
             host: host.into(),
             outcome,
@@ -816,33 +809,33 @@ mod tests {
 
     #[test]
     fn span_runs_from_first_start_to_last_end() {
-        let a = hr("a", Outcome::Ok, 100.0, 50);
-        let b = hr("b", Outcome::Ok, 100.2, 100);
+        let a = hr("a", Status::Ok, 100.0, 50);
+        let b = hr("b", Status::Ok, 100.2, 100);
         assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(300));
     }
 
     #[test]
     fn span_without_start_times_is_the_longest_host() {
-        let a = hr("a", Outcome::Ok, 0.0, 50);
-        let b = hr("b", Outcome::Ok, 100.0, 70);
+        let a = hr("a", Status::Ok, 0.0, 50);
+        let b = hr("b", Status::Ok, 100.0, 70);
         assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(70));
         assert_eq!(task_span(std::iter::empty()), Duration::ZERO);
     }
 
     #[test]
     fn labels_tell_check_mode_and_ignored_apart() {
-        let mut r = hr("a", Outcome::Changed, 0.0, 1);
+        let mut r = hr("a", Status::Changed, 0.0, 1);
         assert_eq!(outcome_label(&r), "changed");
         r.check_mode = true;
         assert_eq!(outcome_label(&r), "would change");
-        r.outcome = Outcome::Unreachable;
+        r.outcome = Status::Unreachable;
         r.ignored = true;
         assert_eq!(outcome_label(&r), "unreachable (ignored)");
     }
 
     #[test]
     fn delegated_host_shows_where_it_ran() {
-        let mut r = hr("bc1", Outcome::Ok, 0.0, 1);
+        let mut r = hr("bc1", Status::Ok, 0.0, 1);
         assert_eq!(host_label(&r), "bc1");
         r.delegated_to = Some("bc2".into());
         assert_eq!(host_label(&r), "bc1->bc2");
@@ -852,7 +845,7 @@ mod tests {
 
     #[test]
     fn check_mode_skip_is_explained_only_for_commands_or_check_mode_reasons() {
-        let mut r = hr("a", Outcome::Skipped, 0.0, 1);
+        let mut r = hr("a", Status::Skipped, 0.0, 1);
         r.check_mode = true;
         assert!(skipped_for_check_mode(&info("ansible.builtin.command"), &r));
         assert!(!skipped_for_check_mode(&info("copy"), &r));
@@ -887,7 +880,7 @@ mod tests {
             HumanOptions::default(),
             &[Event::HostResult {
                 task: info("ping"),
-                result: hr("bc1", Outcome::Ok, 0.0, 3),
+                result: hr("bc1", Status::Ok, 0.0, 3),
             }],
         );
         assert!(
@@ -904,7 +897,7 @@ mod tests {
             HumanOptions::default(),
             &[Event::HostResult {
                 task,
-                result: hr("bc1", Outcome::Changed, 0.0, 3),
+                result: hr("bc1", Status::Changed, 0.0, 3),
             }],
         );
         assert!(text.starts_with("HANDLER [t] "), "{text}");
@@ -912,7 +905,7 @@ mod tests {
 
     #[test]
     fn verbose_2_shows_output_of_successful_hosts() {
-        let mut r = hr("bc1", Outcome::Changed, 0.0, 3);
+        let mut r = hr("bc1", Status::Changed, 0.0, 3);
         r.result.stdout = Some("hvr 5.7\n".into());
         let event = Event::HostResult {
             task: info("command"),
@@ -941,7 +934,7 @@ mod tests {
 
     #[test]
     fn identical_before_and_after_prints_no_diff() {
-        let mut r = hr("bc1", Outcome::Ok, 0.0, 3);
+        let mut r = hr("bc1", Status::Ok, 0.0, 3);
         r.result.diff.push(FileDiff {
             path: "/etc/hvrtab".into(),
             before: "same\n".into(),

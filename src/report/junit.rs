@@ -13,8 +13,8 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::recap::millis;
-use super::{Event, HostResult, Outcome, Reporter, TaskInfo};
-use crate::modules::TaskResult;
+use super::{Event, HostResult, Reporter, TaskInfo};
+use crate::modules::{Status, TaskResult};
 
 pub struct JunitReporter {
     path: PathBuf,
@@ -226,8 +226,8 @@ fn item_text(items: &[HostResult]) -> String {
 
 fn test_case(task: &TaskInfo, result: &HostResult, items: &[HostResult]) -> TestCase {
     let r = &result.result;
-    let problem = matches!(result.outcome, Outcome::Failed | Outcome::Unreachable);
-    let kind = if result.outcome == Outcome::Unreachable {
+    let problem = matches!(result.outcome, Status::Failed | Status::Unreachable);
+    let kind = if result.outcome == Status::Unreachable {
         "unreachable"
     } else {
         "failed"
@@ -247,7 +247,7 @@ fn test_case(task: &TaskInfo, result: &HostResult, items: &[HostResult]) -> Test
         status.set_type(kind);
         status.set_description(out.clone());
         status
-    } else if result.outcome == Outcome::Skipped {
+    } else if result.outcome == Status::Skipped {
         let mut status = TestCaseStatus::skipped();
         if let Some(msg) = &r.msg {
             status.set_message(msg.clone());
@@ -308,7 +308,7 @@ mod tests {
         }
     }
 
-    fn result(host: &str, outcome: Outcome, started_at: f64, ms: u64) -> HostResult {
+    fn result(host: &str, outcome: Status, started_at: f64, ms: u64) -> HostResult {
         HostResult {
             host: host.into(),
             outcome,
@@ -332,11 +332,11 @@ mod tests {
             });
             runs.handle(&Event::HostResult {
                 task: task(play),
-                result: result("bc1", Outcome::Ok, 10.0, 100),
+                result: result("bc1", Status::Ok, 10.0, 100),
             });
             runs.handle(&Event::HostResult {
                 task: task(play),
-                result: result("bc2", Outcome::Ok, 10.5, 200),
+                result: result("bc2", Status::Ok, 10.5, 200),
             });
         }
         let report = runs.report();
@@ -348,11 +348,7 @@ mod tests {
 
     #[test]
     fn failure_without_message_names_its_kind() {
-        let case = test_case(
-            &task("p"),
-            &result("bc2", Outcome::Unreachable, 0.0, 1),
-            &[],
-        );
+        let case = test_case(&task("p"), &result("bc2", Status::Unreachable, 0.0, 1), &[]);
         match case.status {
             TestCaseStatus::NonSuccess { message, ty, .. } => {
                 assert_eq!(message.unwrap().as_str(), "unreachable (no message)");

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::modules::TaskResult;
+use crate::modules::{Status, TaskResult};
 
 /// What a task is, for display.
 #[derive(Clone, Debug, Serialize)]
@@ -32,22 +32,11 @@ pub struct TaskInfo {
     pub play: String,
 }
 
-/// How one host ended one task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Ok,
-    Changed,
-    Failed,
-    Skipped,
-    Unreachable,
-}
-
 /// One host's result for one task (or one loop item of it).
 #[derive(Clone, Debug, Serialize)]
 pub struct HostResult {
     pub host: String,
-    pub outcome: Outcome,
+    pub outcome: Status,
     /// The failure was ignored (`ignore_errors` / `ignore_unreachable`).
     pub ignored: bool,
     /// Loop item label, when the task loops.

@@ -1,7 +1,7 @@
 //! Terminal colors for human output. A [`Style`] with colors off returns text
 //! unchanged, so output that is not a terminal never carries escape codes.
 
-use super::Outcome;
+use crate::modules::Status;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Color {
@@ -53,13 +53,13 @@ impl Style {
 
 /// The color Ansible users expect for an outcome; an ignored failure is
 /// shown in the "ignored" color so it does not read as a real failure.
-pub fn outcome_color(outcome: Outcome, ignored: bool) -> Color {
+pub fn outcome_color(outcome: Status, ignored: bool) -> Color {
     match outcome {
-        Outcome::Ok => Color::Green,
-        Outcome::Changed => Color::Yellow,
-        Outcome::Skipped => Color::Cyan,
-        Outcome::Failed | Outcome::Unreachable if ignored => Color::Magenta,
-        Outcome::Failed | Outcome::Unreachable => Color::Red,
+        Status::Ok => Color::Green,
+        Status::Changed => Color::Yellow,
+        Status::Skipped => Color::Cyan,
+        Status::Failed | Status::Unreachable if ignored => Color::Magenta,
+        Status::Failed | Status::Unreachable => Color::Red,
     }
 }
 
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn ignored_failures_are_not_red() {
-        assert_eq!(outcome_color(Outcome::Failed, false), Color::Red);
-        assert_eq!(outcome_color(Outcome::Failed, true), Color::Magenta);
+        assert_eq!(outcome_color(Status::Failed, false), Color::Red);
+        assert_eq!(outcome_color(Status::Failed, true), Color::Magenta);
     }
 }

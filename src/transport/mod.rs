@@ -150,7 +150,7 @@ impl ExecRequest {
         if self.script_on_stdin() {
             SCRIPT_RUNNER.to_string()
         } else {
-            format!("sh -c {}", crate::modules::script::quote(&self.script))
+            format!("sh -c {}", crate::shell::quote(&self.script))
         }
     }
 }
@@ -163,7 +163,7 @@ pub fn command_line_with(request: &ExecRequest, guard: &str) -> String {
     match &request.become_user {
         Some(user) => format!(
             "sudo -n -H -u {} -- {guard}{runner}",
-            crate::modules::script::quote(user)
+            crate::shell::quote(user)
         ),
         None => format!("{guard}{runner}"),
     }

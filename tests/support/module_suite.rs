@@ -13,7 +13,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use baton::modules::{self, script, Evaluator, Status, Step, TaskContext, TaskResult};
+use baton::modules::{self, Evaluator, Status, Step, TaskContext, TaskResult};
 use baton::transport::{Connection, ExecRequest};
 use serde_json::{json, Map, Value};
 
@@ -117,7 +117,7 @@ impl<'a> Harness<'a> {
     pub async fn run_counted(&self, module: &str, args: Value, mode: Mode) -> Run {
         let module = modules::find(module).unwrap_or_else(|| panic!("no module {module}"));
         let args = args.as_object().cloned().expect("args must be a mapping");
-        let nonce = script::new_nonce();
+        let nonce = baton::shell::new_nonce();
         let ctx = TaskContext {
             host: "suite",
             check_mode: mode.check,
@@ -322,6 +322,7 @@ pub async fn shell_suite(h: &Harness<'_>, root: &Path) {
     assert_status(&raw_check, Status::Skipped, "raw in check mode");
 }
 
+// The suites are long on purpose: each is one module's checklist in order.
 pub async fn copy_suite(h: &Harness<'_>, root: &Path) {
     let dest = p(root, "copy.txt");
     let args = json!({"content": "one\n", "dest": dest, "mode": "0640"});
@@ -480,6 +481,7 @@ pub async fn template_suite(h: &Harness<'_>, root: &Path) {
     assert!(!here(root.join("bad")).exists());
 }
 
+// Long on purpose: one checklist per `state`, in order.
 pub async fn file_suite(h: &Harness<'_>, root: &Path) {
     let dir = p(root, "data/deep");
     let args = json!({"path": dir, "state": "directory", "mode": "0750"});
@@ -730,6 +732,7 @@ pub async fn blockinfile_suite(h: &Harness<'_>, root: &Path) {
     assert_status(&bad, Status::Failed, "bad insertafter regexp");
 }
 
+// Long on purpose: user crontab and cron_file checklists, in order.
 pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
     let file = p(root, "cron.d-hvr");
     let args = json!({"name": "hvr watchdog", "minute": "*/5", "job": "/opt/hvr/bin/watchdog", "user": "root", "cron_file": file});
@@ -772,7 +775,7 @@ pub async fn cron_suite(h: &Harness<'_>, root: &Path) {
     // The local tests run in parallel and share root's crontab.
     static CRONTAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _serial = CRONTAB.lock().await;
-    let name = format!("baton suite {}", script::new_nonce());
+    let name = format!("baton suite {}", baton::shell::new_nonce());
     let job = json!({"name": name, "hour": "3", "minute": "0", "job": "/bin/true baton-suite"});
     if !has_crontab {
         let r = h.run("cron", job, NORMAL).await;

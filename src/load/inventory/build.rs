@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::error::InputError;
-use crate::yaml::Origin;
+use crate::source::Origin;
 
 use super::model::{Group, Host, Inventory, VarsFiles, ALL, UNGROUPED};
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
 
 use super::build::Builder;
 use super::py_literal::parse_value;

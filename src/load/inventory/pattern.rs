@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use regex::Regex;
 
 use crate::error::InputError;
-use crate::yaml::{Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
 
 use super::glob::Glob;
 use super::model::{is_localhost_name, Inventory};

@@ -2,7 +2,7 @@
 //! `db-[a:c]` ranges, expanded to host names as Ansible does.
 
 use crate::error::InputError;
-use crate::yaml::Origin;
+use crate::source::Origin;
 
 /// A `[1:1000000]` typo must not allocate a million hosts.
 const MAX_RANGE_HOSTS: usize = 100_000;

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::InputError;
-use crate::yaml::{self, Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
+use crate::yaml;
 
 use super::build::Builder;
 use super::model::{Inventory, UNGROUPED};

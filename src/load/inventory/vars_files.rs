@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::InputError;
-use crate::yaml::{self, SourceFile};
+use crate::source::SourceFile;
+use crate::yaml;
 
 use super::model::{extend, Inventory, VarsFiles, LOCALHOST_NAMES};
 use super::yaml::{parse_json_or_yaml, var_entries, vault_file_error};

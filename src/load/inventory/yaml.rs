@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{did_you_mean, InputError};
-use crate::yaml::{self, Node, NodeValue, Origin, SourceFile};
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{self, Node, NodeValue};
 
 use super::build::Builder;
 use super::ranges::expand_host_entry;

@@ -49,7 +49,7 @@ impl Worker {
     pub async fn start(session: &Arc<Session>) -> Result<Worker, String> {
         let mut child = Session::to_raw_command(
             Arc::clone(session),
-            format!("sh -c {}", crate::modules::script::quote(WORKER_SCRIPT)),
+            format!("sh -c {}", crate::shell::quote(WORKER_SCRIPT)),
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -81,7 +81,7 @@ impl Worker {
                 ..ExecOutput::default()
             });
         }
-        let id = crate::modules::script::new_nonce();
+        let id = crate::shell::new_nonce();
         let mut request = format!("{id} {}\n", script.len()).into_bytes();
         request.extend_from_slice(script.as_bytes());
         if let Err(e) = self.stdin.write_all(&request).await {

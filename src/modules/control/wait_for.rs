@@ -1,0 +1,490 @@
+//! `wait_for`: poll on the host until a port opens, closes or drains, or a
+//! path appears (optionally with some content) or disappears.
+//!
+//! The whole polling loop runs remotely in one script, so waiting costs one
+//! round trip however long it takes, and a condition already met returns
+//! without sleeping or even reading the clock.
+//!
+//! Round trips: 1, however long it waits (the loop runs on the host).
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::modules::kit::answer::{prelude, Answer};
+use crate::modules::kit::args::ArgReader;
+use crate::modules::{
+    ArgSpec, Args, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
+};
+use crate::shell;
+
+pub struct WaitFor;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "wait_for",
+    args: &[
+        ArgSpec::optional("host"),
+        ArgSpec::optional("port"),
+        ArgSpec::optional("path"),
+        ArgSpec::optional("state").choices(&["started", "stopped", "present", "absent", "drained"]),
+        ArgSpec::optional("timeout"),
+        ArgSpec::optional("delay"),
+        ArgSpec::optional("sleep"),
+        ArgSpec::optional("connect_timeout"),
+        ArgSpec::optional("search_regex"),
+        ArgSpec::optional("msg"),
+    ],
+    free_form: None,
+    one_of: &[],
+    raw_args: &[],
+    any_args: false,
+    skips_in_check_mode: false,
+    source_dir: None,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// The port accepts connections / the path exists.
+    Up,
+    /// The port refuses connections / the path is gone.
+    Down,
+    /// No connections on the port.
+    Drained,
+}
+
+enum Target {
+    Port {
+        host: String,
+        /// `host` was given (drained then counts only that local address).
+        host_given: bool,
+        port: u16,
+    },
+    Path(String),
+    /// Neither: just wait `timeout` seconds, as Ansible does.
+    Nothing,
+}
+
+struct Plan {
+    target: Target,
+    want: Want,
+    timeout: f64,
+    delay: f64,
+    sleep: f64,
+    connect_timeout: f64,
+    search_regex: Option<String>,
+    msg: Option<String>,
+}
+
+impl Module for WaitFor {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn prepare(&self, args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
+        let plan = Plan::from_args(&ArgReader::new(&SPEC, args))?;
+        let script = plan.script(ctx.nonce);
+        let nonce = ctx.nonce.to_string();
+        let started = Instant::now();
+        Ok(Step::Remote {
+            script,
+            interpret: Box::new(move |out| {
+                let answer = Answer::parse(out, &nonce);
+                Step::Done(plan.interpret(&answer, started.elapsed().as_secs_f64()))
+            }),
+        })
+    }
+}
+
+impl Plan {
+    fn from_args(r: &ArgReader<'_>) -> Result<Plan, ModuleError> {
+        let port = r.integer("port", 1..=65535)?;
+        let path = r.path("path")?;
+        let host = r.string("host")?.filter(|h| !h.is_empty());
+        let state = r.choice("state")?.unwrap_or_else(|| "started".into());
+        let want = match state.as_str() {
+            "started" | "present" => Want::Up,
+            "stopped" | "absent" => Want::Down,
+            _ => Want::Drained,
+        };
+        let target = match (port, path) {
+            (Some(_), Some(_)) => {
+                return Err(ModuleError::Args("give `port` or `path`, not both".into()))
+            }
+            (Some(port), None) => Target::Port {
+                host_given: host.is_some(),
+                host: host.unwrap_or_else(|| "127.0.0.1".into()),
+                port: port as u16,
+            },
+            (None, Some(path)) => Target::Path(path),
+            (None, None) => Target::Nothing,
+        };
+        if want == Want::Drained && !matches!(target, Target::Port { .. }) {
+            return Err(ModuleError::Args("state=drained needs `port`".into()));
+        }
+        let sleep = r.seconds("sleep")?.unwrap_or(1.0);
+        if sleep <= 0.0 {
+            return Err(ModuleError::Args(
+                "argument `sleep` must be more than 0".into(),
+            ));
+        }
+        let search_regex = r.string("search_regex")?;
+        if search_regex.is_some() && (want != Want::Up || matches!(target, Target::Nothing)) {
+            return Err(ModuleError::Args(
+                "`search_regex` needs `path` or `port` with state=started/present".into(),
+            ));
+        }
+        if let Target::Port { host, .. } = &target {
+            if host.contains(['/', ' ', '\n']) {
+                return Err(ModuleError::Args(format!(
+                    "argument `host`: `{host}` is not a host name or address"
+                )));
+            }
+        }
+        Ok(Plan {
+            target,
+            want,
+            timeout: r.seconds("timeout")?.unwrap_or(300.0),
+            delay: r.seconds("delay")?.unwrap_or(0.0),
+            sleep,
+            connect_timeout: r.seconds("connect_timeout")?.unwrap_or(5.0).max(0.1),
+            search_regex,
+            msg: r.string("msg")?,
+        })
+    }
+
+    /// The shell condition that is true once the wait is over.
+    fn condition(&self) -> String {
+        let regex_test = |subject: &str| match &self.search_regex {
+            Some(re) => format!(" && grep -q $_gp -e {} {subject}", shell::quote(re)),
+            None => String::new(),
+        };
+        match (&self.target, self.want) {
+            (Target::Path(_), Want::Up) => format!("[ -e \"$_p\" ]{}", regex_test("\"$_p\"")),
+            (Target::Path(_), _) => "[ ! -e \"$_p\" ] && [ ! -L \"$_p\" ]".into(),
+            (Target::Port { .. }, Want::Up) => match &self.search_regex {
+                // Read what the service says until the pattern shows up.
+                Some(re) => format!(
+                    "$_to bash -c 'exec 3<>\"/dev/tcp/$0/$1\" && grep -q $2 -e \"$3\" <&3' \"$_h\" \"$_port\" \"$_gp\" {} 2>/dev/null",
+                    shell::quote(re)
+                ),
+                None => "$_to bash -c ': <>\"/dev/tcp/$0/$1\"' \"$_h\" \"$_port\" 2>/dev/null".into(),
+            },
+            (Target::Port { .. }, Want::Down) => {
+                "! $_to bash -c ': <>\"/dev/tcp/$0/$1\"' \"$_h\" \"$_port\" 2>/dev/null".into()
+            }
+            (Target::Port { .. }, Want::Drained) => {
+                "! grep -Eq \"$_active\" /proc/net/tcp /proc/net/tcp6 2>/dev/null".into()
+            }
+            (Target::Nothing, _) => "false".into(),
+        }
+    }
+
+    fn script(&self, nonce: &str) -> String {
+        let mut s = prelude(nonce);
+        let ms = |secs: f64| (secs * 1000.0).round() as u64;
+        match &self.target {
+            Target::Path(p) => s.push_str(&format!("_p={}\n", shell::quote(p))),
+            Target::Port {
+                host,
+                host_given,
+                port,
+            } => {
+                s.push_str(&format!("_h={} _port={port}\n", shell::quote(host)));
+                if self.want == Want::Drained {
+                    s.push_str(&format!(
+                        "_active={}\n",
+                        shell::quote(&drained_pattern(host, *host_given, *port))
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "command -v bash >/dev/null 2>&1 || _fail nobash\n_to=\ncommand -v timeout >/dev/null 2>&1 && _to='timeout {}'\n",
+                        seconds_word(self.connect_timeout)
+                    ));
+                }
+            }
+            Target::Nothing => {}
+        }
+        if self.search_regex.is_some() {
+            // grep -P is closest to Python's re; plain -E where grep lacks it.
+            s.push_str("_gp=-E; grep -qP '' /dev/null 2>/dev/null; [ $? = 2 ] || _gp=-P\n");
+        }
+        let condition = self.condition();
+        s.push_str(
+            "_now() { _t=$(date +%s%N); case $_t in *N|'') _t=$(($(date +%s) * 1000)) ;; *) _t=${_t%??????} ;; esac; }\n",
+        );
+        if self.delay == 0.0 {
+            s.push_str(&format!("if {condition}; then _b done met; exit 0; fi\n"));
+        }
+        s.push_str(&format!("_now; _end=$((_t + {}))\n", ms(self.timeout)));
+        if self.delay > 0.0 {
+            s.push_str(&format!("sleep {}\n", seconds_word(self.delay)));
+        }
+        s.push_str(&format!(
+            "while :; do\n  if {condition}; then _b done met; exit 0; fi\n  _now; [ \"$_t\" -lt \"$_end\" ] || {{ _b done timeout; exit 0; }}\n  sleep {}\ndone\n",
+            seconds_word(self.sleep)
+        ));
+        s
+    }
+
+    fn interpret(&self, answer: &Answer, elapsed: f64) -> TaskResult {
+        if answer.failure() == Some("nobash") {
+            return TaskResult::failed(
+                "wait_for on a port needs bash on the host (it probes with bash's /dev/tcp) and bash was not found; install bash, or wait on a path instead",
+            );
+        }
+        let mut result = match (answer.get("done"), &self.target) {
+            (Some("met"), _) => TaskResult::ok(),
+            // With nothing to watch, waiting out the timeout is the point.
+            (Some("timeout"), Target::Nothing) => TaskResult::ok(),
+            (Some("timeout"), _) => TaskResult::failed(self.timeout_message()),
+            _ => return answer.unexpected(),
+        };
+        result.data.insert(
+            "elapsed".into(),
+            serde_json::Number::from_f64((elapsed * 1000.0).round() / 1000.0)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+        );
+        match &self.target {
+            Target::Path(p) => {
+                result.data.insert("path".into(), Value::String(p.clone()));
+            }
+            Target::Port { port, .. } => {
+                result.data.insert("port".into(), Value::from(*port));
+            }
+            Target::Nothing => {}
+        }
+        result
+    }
+
+    fn timeout_message(&self) -> String {
+        if let Some(msg) = &self.msg {
+            return msg.clone();
+        }
+        let secs = seconds_word(self.timeout);
+        match (&self.target, self.want) {
+            (Target::Path(p), Want::Up) => match &self.search_regex {
+                Some(re) => {
+                    format!("Timeout when waiting for search string {re} in {p} (after {secs} s)")
+                }
+                None => format!("Timeout when waiting for file {p} (after {secs} s)"),
+            },
+            (Target::Path(p), _) => {
+                format!("Timeout when waiting for {p} to be absent (after {secs} s)")
+            }
+            (Target::Port { host, port, .. }, Want::Up) => match &self.search_regex {
+                Some(re) => format!(
+                    "Timeout when waiting for search string {re} in {host}:{port} (after {secs} s)"
+                ),
+                None => format!("Timeout when waiting for {host}:{port} (after {secs} s)"),
+            },
+            (Target::Port { host, port, .. }, Want::Down) => {
+                format!("Timeout when waiting for {host}:{port} to stop (after {secs} s)")
+            }
+            (Target::Port { host, port, .. }, Want::Drained) => {
+                format!("Timeout when waiting for {host}:{port} to drain (after {secs} s)")
+            }
+            (Target::Nothing, _) => String::new(),
+        }
+    }
+}
+
+/// `sleep`/`timeout` argument: whole seconds as integers, fractions as decimals.
+fn seconds_word(secs: f64) -> String {
+    if secs.fract() == 0.0 {
+        format!("{}", secs as u64)
+    } else {
+        format!("{secs:.3}")
+    }
+}
+
+/// An ERE over /proc/net/tcp{,6} lines for connections on the port in one of
+/// Ansible's "active" states (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1,
+/// FIN_WAIT2, TIME_WAIT). With an explicit IPv4 `host` (not 0.0.0.0) only
+/// that local address counts; otherwise every local address does.
+fn drained_pattern(host: &str, host_given: bool, port: u16) -> String {
+    let local = match host.parse::<std::net::Ipv4Addr>() {
+        Ok(ip) if host_given && !ip.is_unspecified() => {
+            let o = ip.octets();
+            // The kernel prints the address in host byte order.
+            let le = format!("{:02X}{:02X}{:02X}{:02X}", o[3], o[2], o[1], o[0]);
+            let be = format!("{:02X}{:02X}{:02X}{:02X}", o[0], o[1], o[2], o[3]);
+            format!("([0-9A-F]{{24}})?({le}|{be})")
+        }
+        _ => "[0-9A-F]+".to_string(),
+    };
+    format!("^ *[0-9]+: {local}:{port:04X} [0-9A-F]+:[0-9A-F]{{4}} 0[1-6] ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::kit::testutil::{prepare_error, run, Ctx};
+    use crate::modules::Status;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_met_condition_returns_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let r = run(&WaitFor, json!({"path": dir.path()}), &Ctx::default());
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(started.elapsed() < Duration::from_millis(900));
+        assert!(r.data["elapsed"].as_f64().unwrap() < 0.9);
+    }
+
+    #[test]
+    fn waits_for_a_file_to_appear_with_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ready");
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                std::fs::write(&p, "booting\nlistening on 4343\n").unwrap();
+            })
+        };
+        let r = run(
+            &WaitFor,
+            json!({"path": p, "search_regex": "listening on \\d+", "sleep": 0.1, "timeout": 10}),
+            &Ctx::default(),
+        );
+        writer.join().unwrap();
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(r.data["elapsed"].as_f64().unwrap() >= 0.25);
+    }
+
+    #[test]
+    fn times_out_with_ansibles_message_or_msg() {
+        let r = run(
+            &WaitFor,
+            json!({"path": "/no/such/file", "timeout": 0.3, "sleep": 0.1}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed());
+        assert!(r
+            .msg
+            .unwrap()
+            .starts_with("Timeout when waiting for file /no/such/file"));
+        let r = run(
+            &WaitFor,
+            json!({"path": "/", "state": "absent", "timeout": 0, "msg": "root is still there"}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.msg.as_deref(), Some("root is still there"));
+    }
+
+    #[test]
+    fn ports_open_and_closed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "timeout": 5}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "stopped", "timeout": 0.3, "sleep": 0.1}),
+            &Ctx::default(),
+        );
+        assert!(r
+            .msg
+            .unwrap()
+            .contains(&format!("127.0.0.1:{port} to stop")));
+        drop(listener);
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "stopped", "timeout": 5}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+    }
+
+    #[test]
+    fn drained_sees_established_connections() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "state": "drained", "timeout": 0.3, "sleep": 0.1}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed(), "{r:?}");
+        drop((client, server));
+        // Closed connections linger in TIME_WAIT, which still counts (as in Ansible);
+        // a port nobody used is drained.
+        let idle = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let idle_port = idle.local_addr().unwrap().port();
+        let r = run(
+            &WaitFor,
+            json!({"port": idle_port, "state": "drained", "timeout": 1}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+    }
+
+    #[test]
+    fn delay_comes_first_and_search_regex_reads_from_the_port() {
+        let started = Instant::now();
+        let r = run(
+            &WaitFor,
+            json!({"path": "/", "delay": 0.3}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            use std::io::Write;
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().unwrap();
+                let _ = s.write_all(b"HVR listener 6.1 ready\n");
+            }
+        });
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "search_regex": "ready$", "timeout": 5}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let r = run(
+            &WaitFor,
+            json!({"port": port, "search_regex": "^never", "timeout": 0.5, "sleep": 1, "connect_timeout": 0.3}),
+            &Ctx::default(),
+        );
+        assert!(r.msg.unwrap().contains("search string ^never"));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        assert!(prepare_error(&WaitFor, json!({"port": 1, "path": "/x"})).contains("not both"));
+        assert!(prepare_error(&WaitFor, json!({"port": 70000})).contains("`port`"));
+        assert!(
+            prepare_error(&WaitFor, json!({"path": "/x", "state": "drained"}))
+                .contains("needs `port`")
+        );
+        assert!(prepare_error(&WaitFor, json!({"path": "/x", "sleep": 0})).contains("`sleep`"));
+    }
+
+    #[test]
+    fn drained_pattern_matches_proc_net_tcp_lines() {
+        let re = regex::Regex::new(&drained_pattern("127.0.0.1", true, 8080)).unwrap();
+        assert!(re.is_match(
+            "   3: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000"
+        ));
+        assert!(!re.is_match(
+            "   3: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000"
+        ));
+        assert!(!re.is_match("   3: 0200007F:1F90 0100007F:C350 01 00000000:00000000"));
+        let any = regex::Regex::new(&drained_pattern("127.0.0.1", false, 8080)).unwrap();
+        assert!(any.is_match("   3: 0200A8C0:1F90 0100007F:C350 06 0"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Files on the host: content (copy, template), attributes and links (file),
+//! edits in place (lineinfile, blockinfile), and facts about a path (stat).
+
+pub mod blockinfile;
+pub mod copy;
+pub mod file;
+pub mod lineinfile;
+pub mod stat;
+pub mod template;

@@ -1,0 +1,390 @@
+//! Remote file handling shared by the file-writing modules: reading a file's
+//! state, applying mode/owner/group, and replacing a file atomically.
+//!
+//! The shell side is [`FILE_LIB`], a set of POSIX functions a script includes
+//! after the answer prelude. They keep the common path lean: one `stat` to learn
+//! a file's attributes, builtins for every comparison, and a process only for
+//! something that actually has to change.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::args::ArgReader;
+use crate::modules::ModuleError;
+use crate::shell;
+
+/// Shell functions for file work. Conventions:
+/// - `_ck=1` means check mode: decide and report, change nothing.
+/// - `_stat PATH` sets `_m` (octal mode as `stat %a` prints it), `_u`/`_g`
+///   (ids), `_U`/`_G` (names), `_s` (size); returns 1 when stat fails.
+/// - `_attrs PATH MODE OWNER GROUP` compares against those variables and
+///   fixes what differs, setting `_ac=1` when something changed (or would).
+///   A numeric MODE is given normalized (`644`, `4755`); anything else is a
+///   symbolic chmod mode. With `_nf=1` PATH is a symbolic link: ownership
+///   changes the link itself and MODE is ignored (links have no mode).
+/// - `_put ENC DATA` writes DATA (`t`: as is, `b`: base64) to `$_d` through a
+///   temporary file in the same directory and a rename. It reads `_e` (the
+///   destination exists; then `_m _u _g` describe it), the requested
+///   attributes `_mo _ow _gr`, `_bk=1` for a backup (reported as
+///   `backup_file`) and `_vf=1` to run `_validate TMP` before the rename.
+pub(crate) const FILE_LIB: &str = r#"_stat() {
+  _x=$(stat -c '%a %u %g %U %G %s' -- "$1") || return 1
+  set -f; set -- $_x; set +f
+  _m=$1 _u=$2 _g=$3 _U=$4 _G=$5 _s=$6
+}
+_attrs() {
+  if [ -n "$3" ] && [ "$3" != "$_U" ] && [ "$3" != "$_u" ]; then _o=$3; else _o=; fi
+  if [ -n "$4" ] && [ "$4" != "$_G" ] && [ "$4" != "$_g" ]; then _r=$4; else _r=; fi
+  if [ -n "$_o$_r" ]; then
+    _ac=1
+    if [ "$_ck" != 1 ]; then
+      if [ -n "$_o" ]; then chown ${_nf:+-h} -- "$_o${_r:+:$_r}" "$1" || _fail chown
+      else chgrp ${_nf:+-h} -- "$_r" "$1" || _fail chgrp; fi
+      case $_m in ????) _m=x ;; esac
+    fi
+    [ -z "$_o" ] || _U=$_o
+    [ -z "$_r" ] || _G=$_r
+  fi
+  case ${_nf:+x}$2 in
+    ''|x*) ;;
+    [0-7]*)
+      if [ "$2" != "$_m" ]; then
+        _ac=1
+        [ "$_ck" = 1 ] || chmod -- "00$2" "$1" || _fail chmod
+        _m=$2
+      fi ;;
+    *)
+      if [ "$_ck" = 1 ]; then
+        if [ -d "$1" ]; then _t=$(mktemp -d); else _t=$(mktemp); fi || _fail tmp
+        if chmod -- "00$_m" "$_t" && _x=$(chmod -c -- "$2" "$_t"); then rm -rf -- "$_t"
+        else rm -rf -- "$_t"; _fail chmod; fi
+      else
+        _x=$(chmod -c -- "$2" "$1") || _fail chmod
+      fi
+      if [ -n "$_x" ]; then _ac=1; _m=; fi ;;
+  esac
+}
+_put() {
+  case $_d in */*) _dir=${_d%/*} ;; *) _dir=. ;; esac
+  [ -n "$_dir" ] || _dir=/
+  [ -d "$_dir" ] || _fail nodir
+  if [ "$_e" = 1 ] || [ -n "$_mo" ]; then umask 077; fi
+  _n=0
+  while :; do
+    _tmp="$_dir/.baton.$$.$_n"
+    set -C
+    if true >"$_tmp"; then set +C; break; fi
+    set +C
+    if [ -e "$_tmp" ] && [ "$_n" -lt 50 ]; then _n=$((_n + 1)); else _fail tmp; fi
+  done
+  if [ "$1" = b ]; then printf '%s' "$2" | base64 -d >"$_tmp"; else printf '%s' "$2" >"$_tmp"; fi || { rm -f -- "$_tmp"; _fail write; }
+  if [ "$_e" = 1 ]; then
+    if [ -n "$_ow$_gr" ] || ! [ -O "$_d" ] || ! [ -G "$_d" ] || [ -g "$_dir" ]; then
+      if [ -n "$_ow$_gr" ]; then
+        chown -- "${_ow:-$_u}:${_gr:-$_g}" "$_tmp" || { rm -f -- "$_tmp"; _fail chown; }
+      else
+        chown -- "$_u:$_g" "$_tmp" 2>/dev/null
+      fi
+    fi
+  elif [ -n "$_ow" ]; then
+    chown -- "$_ow${_gr:+:$_gr}" "$_tmp" || { rm -f -- "$_tmp"; _fail chown; }
+  elif [ -n "$_gr" ]; then
+    chgrp -- "$_gr" "$_tmp" || { rm -f -- "$_tmp"; _fail chgrp; }
+  fi
+  case $_mo in
+    '') [ "$_e" != 1 ] || chmod -- "00$_m" "$_tmp" ;;
+    [0-7]*) chmod -- "00$_mo" "$_tmp" ;;
+    *) { [ "$_e" != 1 ] || chmod -- "00$_m" "$_tmp"; } && chmod -- "$_mo" "$_tmp" ;;
+  esac || { rm -f -- "$_tmp"; _fail chmod; }
+  if [ "$_vf" = 1 ]; then _validate "$_tmp" >&2 || { rm -f -- "$_tmp"; _fail validate; }; fi
+  if [ "$_bk" = 1 ] && [ "$_e" = 1 ]; then
+    _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
+    cp -p -- "$_d" "$_bkf" || { rm -f -- "$_tmp"; _fail backup; }
+    _b backup_file "$_bkf"
+  fi
+  mv -f -- "$_tmp" "$_d" || { rm -f -- "$_tmp"; _fail rename; }
+}
+"#;
+
+/// Messages for the `_fail` codes of [`FILE_LIB`] and the scripts built on it.
+pub(crate) fn failure_message(code: &str, path: &str) -> String {
+    match code {
+        "chown" => format!("cannot change the owner of {path}"),
+        "chgrp" => format!("cannot change the group of {path}"),
+        "chmod" => format!("cannot change the mode of {path}"),
+        "tmp" => format!("cannot create a temporary file next to {path}"),
+        "nodir" => format!("destination directory of {path} does not exist"),
+        "write" => format!("cannot write the new content of {path}"),
+        "validate" => {
+            format!("validation of the new content of {path} failed; {path} is unchanged")
+        }
+        "backup" => format!("cannot make a backup copy of {path}"),
+        "rename" => format!("cannot move the new content into place at {path}"),
+        "stat" => format!("cannot read the attributes of {path}"),
+        "read" => format!("cannot read {path}"),
+        "readlink" => format!("cannot resolve the symbolic link {path}"),
+        "isdir" => format!("{path} is a directory"),
+        "mkdir" => format!("cannot create the directory {path}"),
+        "rm" => format!("cannot remove {path}"),
+        "raced" => format!(
+            "{path} changed on the host while baton was editing it; nothing was written, run again"
+        ),
+        other => format!("{path}: the host reported `{other}`"),
+    }
+}
+
+/// A requested file mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Octal(u32),
+    /// A chmod symbolic mode such as `u+rwx,g-w`.
+    Symbolic(String),
+}
+
+impl Mode {
+    /// Strings of octal digits are octal (`"0644"`, `"644"`). An unquoted YAML
+    /// `0644` arrives as the integer 644, so integers are read by their digits
+    /// too: `mode: 0644` and `mode: 644` both mean rw-r--r--.
+    pub fn parse(name: &str, value: &Value) -> Result<Mode, ModuleError> {
+        let text = match value {
+            Value::Number(n) if n.is_u64() => n.to_string(),
+            Value::String(s) => s.trim().to_string(),
+            _ => {
+                return Err(ModuleError::Args(format!(
+                    "argument `{name}` must be an octal mode like \"0644\" or a symbolic mode like \"u=rw,g=r\""
+                )))
+            }
+        };
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return match u32::from_str_radix(&text, 8) {
+                Ok(m) if m <= 0o7777 => Ok(Mode::Octal(m)),
+                _ => Err(ModuleError::Args(format!(
+                    "argument `{name}`: `{text}` is not an octal mode (digits 0-7, at most 07777)"
+                ))),
+            };
+        }
+        if is_symbolic_mode(&text) {
+            Ok(Mode::Symbolic(text))
+        } else {
+            Err(ModuleError::Args(format!(
+                "argument `{name}`: `{text}` is neither an octal mode like \"0644\" nor a symbolic mode like \"u=rw,g=r,o=\""
+            )))
+        }
+    }
+
+    /// The word `_attrs` / `_put` take.
+    pub fn shell_word(&self) -> String {
+        match self {
+            Mode::Octal(m) => format!("{m:o}"),
+            Mode::Symbolic(s) => s.clone(),
+        }
+    }
+}
+
+/// `[ugoa]*([-+=]([rwxXst]*|[ugo]))+`, comma separated.
+fn is_symbolic_mode(text: &str) -> bool {
+    !text.is_empty()
+        && text.split(',').all(|clause| {
+            let actions = clause.trim_start_matches(['u', 'g', 'o', 'a']);
+            actions.starts_with(['+', '-', '='])
+                && actions.split(['+', '-', '=']).skip(1).all(|perms| {
+                    perms.chars().all(|c| "rwxXst".contains(c)) || matches!(perms, "u" | "g" | "o")
+                })
+        })
+}
+
+/// Four-digit display form of `stat %a` output (`644` -> `0644`).
+pub(crate) fn display_mode(stat_mode: &str) -> String {
+    match u32::from_str_radix(stat_mode, 8) {
+        Ok(m) => format!("{m:04o}"),
+        Err(_) => stat_mode.to_string(),
+    }
+}
+
+/// mode / owner / group, as most file modules take them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Attrs {
+    pub mode: Option<Mode>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Attrs {
+    pub fn from_args(r: &ArgReader<'_>) -> Result<Attrs, ModuleError> {
+        let mode = r
+            .value("mode")
+            .map(|v| Mode::parse("mode", v))
+            .transpose()?;
+        Ok(Attrs {
+            mode,
+            ..Attrs::ownership(r)?
+        })
+    }
+
+    /// owner and group only.
+    pub fn ownership(r: &ArgReader<'_>) -> Result<Attrs, ModuleError> {
+        Ok(Attrs {
+            mode: None,
+            owner: account(r, "owner")?,
+            group: account(r, "group")?,
+        })
+    }
+
+    /// Shell assignments of `_mo _ow _gr` for `_put`.
+    pub fn assignments(&self) -> String {
+        format!(
+            "_mo={} _ow={} _gr={}\n",
+            shell::quote(&self.mode.as_ref().map(Mode::shell_word).unwrap_or_default()),
+            shell::quote(self.owner.as_deref().unwrap_or_default()),
+            shell::quote(self.group.as_deref().unwrap_or_default()),
+        )
+    }
+
+    /// Arguments to `_attrs PATH`, reading the variables set by [`Attrs::assignments`].
+    pub const ATTRS_ARGS: &'static str = r#""$_mo" "$_ow" "$_gr""#;
+}
+
+fn account(r: &ArgReader<'_>, name: &str) -> Result<Option<String>, ModuleError> {
+    match r.string(name)? {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) if s.contains([':', '\n', ' ', '\t']) => Err(ModuleError::Args(format!(
+            "argument `{name}` must be one user or group name or numeric id, not `{s}`"
+        ))),
+        Some(s) => Ok(Some(s)),
+    }
+}
+
+/// How content travels in a script: `t 'text'` when it is text a shell
+/// string can hold (no process needed to write it), else `b 'base64'`.
+pub(crate) fn payload_words(data: &[u8]) -> String {
+    match std::str::from_utf8(data) {
+        Ok(text) if !text.contains('\0') => format!("t {}", shell::quote(text)),
+        _ => {
+            use base64::Engine;
+            format!(
+                "b '{}'",
+                base64::engine::general_purpose::STANDARD.encode(data)
+            )
+        }
+    }
+}
+
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Largest content shown in a diff, as Ansible's default `max_diff_size` roughly.
+pub(crate) const DIFF_LIMIT: usize = 100 * 1024;
+
+/// Text for one side of a content diff: the content, or why it is not shown.
+pub(crate) fn diff_side(data: &[u8]) -> String {
+    if data.len() > DIFF_LIMIT {
+        return format!(
+            "[{} bytes: over the {} KiB diff limit, not shown]\n",
+            data.len(),
+            DIFF_LIMIT / 1024
+        );
+    }
+    if data[..data.len().min(8192)].contains(&0) {
+        return format!("[binary content, {} bytes, not shown]\n", data.len());
+    }
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// A shell function `_validate TMP` for Ansible's `validate` argument: the
+/// command is split like a shell would (no shell runs it) and `%s` becomes the
+/// temporary file.
+pub(crate) fn validate_function(command: &str) -> Result<String, ModuleError> {
+    if !command.contains("%s") {
+        return Err(ModuleError::Args(format!(
+            "argument `validate` must contain %s (where the new file's path goes): `{command}`"
+        )));
+    }
+    let words = shlex::split(command).ok_or_else(|| {
+        ModuleError::Args(format!(
+            "argument `validate`: unbalanced quote or trailing backslash in `{command}`"
+        ))
+    })?;
+    let line: Vec<String> = words
+        .iter()
+        .map(|w| {
+            if w.is_empty() {
+                return "''".to_string();
+            }
+            w.split("%s")
+                .map(|part| {
+                    if part.is_empty() {
+                        String::new()
+                    } else {
+                        shell::quote(part)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\"$1\"")
+        })
+        .collect();
+    Ok(format!("_validate() {{ {}; }}\n_vf=1\n", line.join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn modes_read_octal_digits_and_symbolic_clauses() {
+        assert_eq!(
+            Mode::parse("mode", &json!("0644")).unwrap(),
+            Mode::Octal(0o644)
+        );
+        assert_eq!(
+            Mode::parse("mode", &json!(644)).unwrap(),
+            Mode::Octal(0o644)
+        );
+        assert_eq!(
+            Mode::parse("mode", &json!("04755")).unwrap().shell_word(),
+            "4755"
+        );
+        assert_eq!(
+            Mode::parse("mode", &json!("u=rwX,g-w,o=")).unwrap(),
+            Mode::Symbolic("u=rwX,g-w,o=".into())
+        );
+        for bad in [
+            json!("0985"),
+            json!("rw-r--r--"),
+            json!("u+q"),
+            json!(true),
+            json!(""),
+        ] {
+            assert!(Mode::parse("mode", &bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn payload_is_text_when_a_shell_string_can_hold_it() {
+        assert_eq!(
+            payload_words(b"it's\n"),
+            r"t 'it'\''s
+'"
+        );
+        assert!(payload_words(b"a\0b").starts_with("b 'YQBi'"));
+        assert!(payload_words(&[0xff, 0xfe]).starts_with("b "));
+    }
+
+    #[test]
+    fn diff_sides_hide_binary_and_huge_content() {
+        assert_eq!(diff_side(b"a\n"), "a\n");
+        assert!(diff_side(b"\0\x01").contains("binary"));
+        assert!(diff_side(&vec![b'a'; DIFF_LIMIT + 1]).contains("diff limit"));
+    }
+
+    #[test]
+    fn validate_quotes_words_and_substitutes_the_temp_file() {
+        let f = validate_function("visudo -cf %s").unwrap();
+        assert_eq!(f, "_validate() { visudo -cf \"$1\"; }\n_vf=1\n");
+        let f = validate_function("check '--file=%s.new' x").unwrap();
+        assert!(f.contains(r#"--file="$1".new"#), "{f}");
+        assert!(validate_function("visudo -c").is_err());
+    }
+}

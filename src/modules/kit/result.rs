@@ -1,0 +1,134 @@
+//! The outcome of one task on one host: the one status type shared by
+//! modules, the executor and the reporters.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    /// The host could not be reached. Set by the executor when the transport
+    /// fails; a module never returns it.
+    Unreachable,
+}
+
+/// A file's content before and after, for `--diff`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FileDiff {
+    pub path: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TaskResult {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rc: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FileDiff>,
+    /// Variables this task sets for the host (`set_fact`).
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub facts: Map<String, Value>,
+    /// Facts about the host (`setup`), named `ansible_*` as Ansible's modules
+    /// return them; the executor merges them into the host's facts. Left out
+    /// of reports (they describe the host, not what the task did); `register`
+    /// keeps them under `ansible_facts`.
+    #[serde(skip)]
+    pub ansible_facts: Map<String, Value>,
+    /// Module-specific return values (e.g. `stat`), merged into the registered value.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub data: Map<String, Value>,
+}
+
+impl TaskResult {
+    pub fn ok() -> TaskResult {
+        TaskResult::default()
+    }
+
+    pub fn changed() -> TaskResult {
+        TaskResult {
+            status: Status::Changed,
+            ..TaskResult::default()
+        }
+    }
+
+    pub fn failed(msg: impl Into<String>) -> TaskResult {
+        TaskResult {
+            status: Status::Failed,
+            msg: Some(msg.into()),
+            ..TaskResult::default()
+        }
+    }
+
+    pub fn skipped(msg: impl Into<String>) -> TaskResult {
+        TaskResult {
+            status: Status::Skipped,
+            msg: Some(msg.into()),
+            ..TaskResult::default()
+        }
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> TaskResult {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.status == Status::Failed
+    }
+
+    pub fn is_changed(&self) -> bool {
+        self.status == Status::Changed
+    }
+
+    /// The value `register:` stores, in Ansible's shape.
+    pub fn to_registered(&self) -> Value {
+        let mut m = Map::new();
+        m.insert(
+            "changed".into(),
+            Value::Bool(self.status == Status::Changed),
+        );
+        m.insert("failed".into(), Value::Bool(self.status == Status::Failed));
+        m.insert(
+            "skipped".into(),
+            Value::Bool(self.status == Status::Skipped),
+        );
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), Value::String(msg.clone()));
+        }
+        if let Some(rc) = self.rc {
+            m.insert("rc".into(), Value::from(rc));
+        }
+        for (key, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let text = text.clone().unwrap_or_default();
+            let lines: Vec<Value> = text.lines().map(|l| Value::String(l.to_string())).collect();
+            m.insert(format!("{key}_lines"), Value::Array(lines));
+            m.insert(key.into(), Value::String(text));
+        }
+        for (k, v) in &self.data {
+            m.insert(k.clone(), v.clone());
+        }
+        if !self.facts.is_empty() {
+            m.insert("ansible_facts".into(), Value::Object(self.facts.clone()));
+        }
+        if !self.ansible_facts.is_empty() {
+            m.insert(
+                "ansible_facts".into(),
+                Value::Object(self.ansible_facts.clone()),
+            );
+        }
+        Value::Object(m)
+    }
+}
