@@ -65,9 +65,8 @@ struct HostEvaluator<'a> {
 
 impl Evaluator for HostEvaluator<'_> {
     fn render(&self, name: &str, text: &str) -> Result<String, String> {
-        let origin = Origin::synthetic(name, text);
         self.templater
-            .render_str(text, self.vars, &origin)
+            .render_file(name, text, self.vars)
             .map_err(|e| e.one_line())
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
