@@ -12,3 +12,4 @@ pub mod playbook;
 pub mod role;
 pub mod task;
 pub mod task_parser;
+pub mod templates;
