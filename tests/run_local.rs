@@ -24,7 +24,7 @@ fn when_register_and_conditions_on_registered_values() {
     - name: only n1
       debug:
         msg: "probe said {{ probe.stdout }}"
-      when: (eq probe.stdout "n1")
+      when: probe.stdout == "n1"
     - name: ansible style
       debug: msg=hi
       when: probe.stdout == 'n2' and probe.rc == 0
@@ -64,7 +64,7 @@ fn loops_with_labels_index_and_registered_results() {
     - name: count
       assert:
         that:
-          - (eq (len made.results) 3)
+          - made.results | length == 3
           - made.changed
 "#,
         )
@@ -96,13 +96,13 @@ fn until_retries_until_the_condition_holds() {
       args:
         chdir: "{{ playbook_dir }}"
       register: r
-      until: (eq r.stdout "3")
+      until: r.stdout == "3"
       retries: 5
       delay: 0
     - name: never
       command: /bin/false
       register: f
-      until: (eq f.rc 0)
+      until: f.rc == 0
       retries: 1
       delay: 0
       ignore_errors: true
@@ -171,7 +171,7 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.1"
     - name: fails on n1
       command: /bin/false
-      when: (eq inventory_hostname "n1")
+      when: inventory_hostname == "n1"
     - name: second step
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.2"
     - block:
@@ -212,7 +212,7 @@ fn any_errors_fatal_stops_every_host() {
   tasks:
     - name: preflight
       command: /bin/false
-      when: (eq inventory_hostname "n2")
+      when: inventory_hostname == "n2"
     - name: act
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.acted"
 - hosts: nodes
@@ -345,7 +345,7 @@ fn run_once_and_delegate_to() {
       run_once: true
     - name: everyone sees it
       assert:
-        that: (eq once.rc 0)
+        that: once.rc == 0
     - name: delegated
       shell: echo "for {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
       delegate_to: n1
@@ -535,7 +535,7 @@ fn start_at_task_skips_earlier_tasks() {
 fn junit_has_one_case_per_host_and_task() {
     let run = Test::new()
         .local_hosts(TWO)
-        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: a\n      command: /bin/true\n    - name: b\n      command: /bin/false\n      when: (eq inventory_hostname \"n2\")\n")
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: a\n      command: /bin/true\n    - name: b\n      command: /bin/false\n      when: inventory_hostname == \"n2\"\n")
         .args(&["--junit", "report.xml"])
         .run();
     run.assert_code(2);
@@ -634,18 +634,18 @@ fn failed_when_and_changed_when_override_the_verdict() {
     - name: rc 1 is fine here
       command: /bin/false
       register: r
-      failed_when: (gt r.rc 1)
+      failed_when: r.rc > 1
     - name: output decides failure
       command: echo ERROR found
       register: out
-      failed_when: (contains out.stdout "ERROR")
+      failed_when: "'ERROR' in out.stdout"
       ignore_errors: true
     - name: read-only probe
       command: echo fine
       register: probe
       changed_when:
-        - (eq probe.rc 0)
-        - (contains probe.stdout "changed")
+        - probe.rc == 0
+        - "'changed' in probe.stdout"
 "#,
         )
         .args(&["--output", "json"])
@@ -677,8 +677,8 @@ fn hostvars_reach_other_hosts_registered_values_and_inventory_vars() {
       changed_when: false
     - name: n1 reads n2
       debug:
-        msg: "{{ lookup (lookup hostvars 'n2') 'role_name_here' }} {{ lookup (lookup (lookup hostvars 'n2') 'me') 'stdout' }}"
-      when: (eq inventory_hostname "n1")
+        msg: "{{ hostvars['n2']['role_name_here'] }} {{ hostvars['n2'].me.stdout }}"
+      when: inventory_hostname == "n1"
 "#,
         )
         .args(&["--output", "json"])
