@@ -138,7 +138,7 @@ fn block_rescue_always_and_recap_counters() {
           command: touch "{{ playbook_dir }}/not-reached"
       rescue:
         - name: rescued
-          command: touch "{{ playbook_dir }}/rescued"
+          shell: echo "{{ ansible_failed_task.name }} rc={{ ansible_failed_result.rc }}" > "{{ playbook_dir }}/rescued"
       always:
         - name: always
           command: touch "{{ playbook_dir }}/always"
@@ -153,6 +153,11 @@ fn block_rescue_always_and_recap_counters() {
     for f in ["rescued", "always", "after"] {
         assert!(run.dir.join(f).exists(), "{f} missing");
     }
+    // rescue sees what failed (Ansible's ansible_failed_task/_result)
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("rescued")).unwrap(),
+        "breaks rc=1\n"
+    );
     let recap = run.recap("n1");
     assert_eq!(recap["rescued"], 1);
     assert_eq!(recap["failed"], 0);
@@ -764,4 +769,58 @@ fn fully_qualified_ansible_module_names_work() {
     assert_eq!(run.read("fq.txt"), "x\n");
     assert_eq!(run.outcome("legacy name", "n1"), "changed");
     assert_eq!(run.outcome("imported", "n1"), "ok");
+}
+
+#[test]
+fn jinja_typing_omit_python_printing_and_both_template_engines() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    nodes: [bc1, bc2]
+    flags: {vip: true}
+  tasks:
+    - name: a lone expression keeps its type, text around it makes a string
+      set_fact:
+        as_list: "{{ nodes }}"
+        as_text: "nodes={{ nodes }} vip={{ flags.vip }} none={{ None }}"
+    - name: write both
+      copy:
+        dest: "{{ playbook_dir }}/out.txt"
+        content: "{{ as_list | length }} {{ as_list[1] }} {{ as_text }}\n"
+        mode: "{{ unset_mode | default(omit) }}"
+    - name: jinja template file
+      template:
+        src: motd.j2
+        dest: "{{ playbook_dir }}/motd"
+    - name: handlebars template file
+      template:
+        src: legacy.hbs
+        dest: "{{ playbook_dir }}/legacy"
+"#,
+        )
+        .file(
+            "templates/motd.j2",
+            "# {{ ansible_managed }}\n{% for n in nodes %}\n{{ n | upper }}\n{% endfor %}\n",
+        )
+        .file(
+            "templates/legacy.hbs",
+            "{{#each nodes}}{{this}};{{/each}}\n",
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("out.txt")).unwrap(),
+        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=None\n"
+    );
+    let motd = std::fs::read_to_string(run.dir.join("motd")).unwrap();
+    assert!(motd.starts_with("# Ansible managed"), "{motd}");
+    assert!(motd.ends_with("BC1\nBC2\n"), "{motd}");
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("legacy")).unwrap(),
+        "bc1;bc2;\n"
+    );
 }

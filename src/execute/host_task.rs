@@ -436,6 +436,10 @@ fn render_args(
         } else {
             shared.templater.render_node(node, vars)?
         };
+        // `x | default(omit)`: the argument is left out, as in Ansible.
+        if crate::plan::template::is_omit(&value) {
+            continue;
+        }
         out.insert(name.clone(), value);
     }
     Ok(out)

@@ -364,6 +364,7 @@ impl<'a> Runner<'a> {
         let role_path = task
             .and_then(|t| t.source.role.as_ref())
             .map(|r| (json!(r.path.display().to_string()), json!(r.name)));
+        let all_hosts: Vec<Value> = scope.hosts.iter().map(|h| json!(h)).collect();
         let active: Vec<Value> = scope
             .hosts
             .iter()
@@ -389,6 +390,7 @@ impl<'a> Runner<'a> {
             Layer::One("hostvars", hostvars.clone()),
             Layer::One("play_hosts", Value::Array(active.clone())),
             Layer::One("ansible_play_hosts", Value::Array(active)),
+            Layer::One("ansible_play_hosts_all", Value::Array(all_hosts)),
             Layer::One("ansible_play_batch", Value::Array(batch)),
             Layer::One("ansible_play_name", json!(play.name)),
             Layer::One("ansible_check_mode", json!(self.options.check)),
@@ -925,7 +927,25 @@ impl<'a> Runner<'a> {
             }
         }
         let play_name = scope.play.name.clone();
+        // What a `rescue` section sees (Ansible's `ansible_failed_task` and
+        // `ansible_failed_result`), masked under no_log.
+        let failed_vars = (outcome.outcome == Outcome::Failed && !outcome.ignored).then(|| {
+            let result = if no_log {
+                json!({"censored": NO_LOG_MESSAGE, "failed": true})
+            } else {
+                outcome.registered.clone()
+            };
+            (json!({"name": info.name, "origin": info.origin}), result)
+        });
         let state = self.state(&host);
+        if let Some((failed_task, failed_result)) = failed_vars {
+            state
+                .registered
+                .insert("ansible_failed_task".into(), failed_task);
+            state
+                .registered
+                .insert("ansible_failed_result".into(), failed_result);
+        }
         if let Some(task) = task {
             if let Some(name) = &task.register {
                 state.registered.insert(name.clone(), outcome.registered);

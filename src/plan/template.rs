@@ -40,6 +40,11 @@ fn condition_source(expr: &str) -> &str {
     native::single_expression(trimmed).unwrap_or(trimmed)
 }
 
+/// Whether a rendered value is `omit` (the argument or entry is dropped).
+pub fn is_omit(value: &Value) -> bool {
+    value.as_str() == Some(native::OMIT)
+}
+
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.
 fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize)
@@ -214,22 +219,25 @@ impl Templater {
     /// Render every string inside a YAML node. A mapping entry whose value is
     /// `omit` is dropped.
     pub fn render_node(&self, node: &Node, vars: &Value) -> Result<Value, InputError> {
-        let ctx = native::from_json(vars);
+        // The variables are converted once, and only if a string needs them.
+        let ctx = std::cell::OnceCell::new();
         self.node_with(node, &ctx, vars)
     }
 
     fn node_with(
         &self,
         node: &Node,
-        ctx: &minijinja::Value,
+        lazy: &std::cell::OnceCell<minijinja::Value>,
         vars: &Value,
     ) -> Result<Value, InputError> {
+        let ctx = || lazy.get_or_init(|| native::from_json(vars));
         Ok(match &node.value {
-            NodeValue::Str(s) => self.value_with(s, ctx, vars, &node.origin)?,
+            NodeValue::Str(s) if !is_template(s) => Value::String(s.clone()),
+            NodeValue::Str(s) => self.value_with(s, ctx(), vars, &node.origin)?,
             NodeValue::Seq(items) => Value::Array(
                 items
                     .iter()
-                    .map(|n| self.node_with(n, ctx, vars))
+                    .map(|n| self.node_with(n, lazy, vars))
                     .collect::<Result<_, _>>()?,
             ),
             NodeValue::Map(entries) => {
@@ -237,12 +245,12 @@ impl Templater {
                 for (k, v) in entries {
                     let key = match &k.value {
                         NodeValue::Str(s) if is_template(s) => {
-                            self.string_with(s, ctx, vars, &k.origin)?
+                            self.string_with(s, ctx(), vars, &k.origin)?
                         }
                         _ => k.scalar_text().unwrap_or_default(),
                     };
-                    let value = self.node_with(v, ctx, vars)?;
-                    if value.as_str() == Some(native::OMIT) {
+                    let value = self.node_with(v, lazy, vars)?;
+                    if is_omit(&value) {
                         continue;
                     }
                     map.insert(key, value);
