@@ -458,8 +458,15 @@ fn undefined_name(
         if env::GLOBALS.contains(&head.as_str()) && vars.get(head).is_none() {
             return None;
         }
+        // Under `default`/`is defined` only the last step may be undefined:
+        // Jinja's strict undefined fails on an attribute of an undefined value.
+        let path = if r.guarded {
+            &r.path[..r.path.len().saturating_sub(1)]
+        } else {
+            &r.path[..]
+        };
         let mut cur = vars;
-        for (i, seg) in r.path.iter().enumerate() {
+        for (i, seg) in path.iter().enumerate() {
             let next = match cur {
                 Value::Object(m) => m.get(seg),
                 Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
@@ -467,7 +474,7 @@ fn undefined_name(
             };
             match next {
                 Some(v) => cur = v,
-                None => return Some(r.path[..=i].join(".")),
+                None => return Some(path[..=i].join(".")),
             }
         }
         None
@@ -479,7 +486,7 @@ fn undefined_name(
     };
     let pick = |want_overlap: bool| {
         refs.iter()
-            .filter(|r| !r.guarded && (!want_overlap || overlaps(r)))
+            .filter(|r| !want_overlap || overlaps(r))
             .find_map(|r| missing(r).map(|n| (n, r.range.clone())))
     };
     pick(true).or_else(|| pick(false))
@@ -752,6 +759,16 @@ mod tests {
             json!("d")
         );
         assert!(!t.condition("hvr.x is defined", &vars, &o()).unwrap());
+        // README's workaround for an undefined parent
+        assert_eq!(
+            t.render_value("{{ (nope | default({})).b | default(1) }}", &vars, &o())
+                .unwrap(),
+            json!(1)
+        );
+        let err = t
+            .render_value("{{ nope.b | default(1) }}", &vars, &o())
+            .unwrap_err();
+        assert_eq!(err.message, "undefined variable `nope`");
     }
 
     #[test]

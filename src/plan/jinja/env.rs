@@ -61,8 +61,6 @@ const BUILTIN_FILTERS: &[&str] = &[
     "format",
     "tojson",
     "urlencode",
-    "wordcount",
-    "center",
 ];
 
 /// minijinja's builtin tests.
@@ -109,7 +107,6 @@ const BUILTIN_TESTS: &[&str] = &[
     "test",
     "startingwith",
     "endingwith",
-    "callable",
 ];
 
 /// Every filter name a template may use.
@@ -165,4 +162,36 @@ pub fn environment() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     env
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    /// The load-time check accepts exactly the names the environment has.
+    #[test]
+    fn every_listed_filter_and_test_exists() {
+        let env = environment();
+        let mut missing = Vec::new();
+        for name in FILTERS.iter() {
+            let src = format!("{{{{ 1 | {name} }}}}");
+            if let Err(e) = env.render_str(&src, ()) {
+                if e.kind() == minijinja::ErrorKind::UnknownFilter {
+                    missing.push(*name);
+                }
+            }
+        }
+        for name in TESTS
+            .iter()
+            .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        {
+            let src = format!("{{{{ 1 is {name} }}}}");
+            if let Err(e) = env.render_str(&src, ()) {
+                if e.kind() == minijinja::ErrorKind::UnknownTest {
+                    missing.push(*name);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "listed but missing: {missing:?}");
+    }
 }
