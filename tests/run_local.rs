@@ -61,6 +61,13 @@ fn loops_with_labels_index_and_registered_results() {
       loop_control:
         index_var: i
       register: made
+    - name: loop variables
+      copy:
+        dest: "{{ playbook_dir }}/out/{{ item }}/loop"
+        content: "{{ i }} {{ ansible_loop.revindex }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.nextitem | default('-') }}\n"
+      loop: "{{ dirs }}"
+      loop_control:
+        index_var: i
     - name: count
       assert:
         that:
@@ -72,10 +79,15 @@ fn loops_with_labels_index_and_registered_results() {
         .run();
     run.assert_code(0);
     assert!(run.dir.join("out/a").is_dir() && run.dir.join("out/c").is_dir());
+    let looped = |d: &str| std::fs::read_to_string(run.dir.join(format!("out/{d}/loop"))).unwrap();
+    assert_eq!(looped("a"), "0 3 - b\n");
+    assert_eq!(looped("c"), "2 1 b -\n");
     let items: Vec<_> = run
         .events()
         .into_iter()
-        .filter(|e| e["event"] == "host_result" && !e["item"].is_null())
+        .filter(|e| {
+            e["event"] == "host_result" && !e["item"].is_null() && e["task"]["name"] == "make dirs"
+        })
         .collect();
     assert_eq!(items.len(), 3);
     assert_eq!(run.outcome("make dirs", "n1"), "changed");

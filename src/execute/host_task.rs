@@ -199,16 +199,28 @@ async fn run_loop(
     let count = items.len();
     let mut results = Vec::with_capacity(count);
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in items.iter().cloned().enumerate() {
         let mut vars = job.vars.clone();
         vars.insert(task.loop_var.clone(), item.clone());
         if let Some(iv) = &task.index_var {
             vars.insert(iv.clone(), json!(index));
         }
-        vars.insert(
-            "ansible_loop".into(),
-            json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == count, "length": count}),
-        );
+        // Ansible's `loop_control: extended` fields (always present here);
+        // `previtem`/`nextitem` are undefined at the ends, as in Ansible.
+        let mut ansible_loop = json!({
+            "index": index + 1, "index0": index,
+            "revindex": count - index, "revindex0": count - index - 1,
+            "first": index == 0, "last": index + 1 == count, "length": count,
+        });
+        if let Value::Object(m) = &mut ansible_loop {
+            if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
+                m.insert("previtem".into(), prev.clone());
+            }
+            if let Some(next) = items.get(index + 1) {
+                m.insert("nextitem".into(), next.clone());
+            }
+        }
+        vars.insert("ansible_loop".into(), ansible_loop);
         vars.insert("ansible_loop_var".into(), json!(task.loop_var));
         let ctx = Value::Object(vars);
         let label = match &task.loop_label {
