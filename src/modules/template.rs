@@ -1,5 +1,5 @@
-//! `template`: render a handlebars file on the controller and put the result
-//! on the host (same comparison and atomic write as `copy`).
+//! `template`: render a Jinja2 file (handlebars for `.hbs`) on the controller
+//! and put the result on the host (same comparison and atomic write as `copy`).
 
 use serde_json::{Map, Value};
 
