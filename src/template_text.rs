@@ -3,12 +3,13 @@
 //! will be rendered later" (and skip checking its literal value) without
 //! depending on the template engine.
 
-/// Whether a string needs rendering at all: it contains `{{`.
+/// Whether a string needs rendering at all: it contains a Jinja2 expression
+/// (`{{`), statement (`{%`) or comment (`{#`).
 ///
-/// A string without `{{` is used as it is, so the loader may check its
+/// A string without them is used as it is, so the loader may check its
 /// literal value (e.g. against a module argument's `choices`) before the run.
 pub fn is_template(text: &str) -> bool {
-    text.contains("{{")
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
 #[cfg(test)]
@@ -16,10 +17,12 @@ mod tests {
     use super::is_template;
 
     #[test]
-    fn only_double_braces_make_a_template() {
+    fn expressions_statements_and_comments_make_a_template() {
         assert!(is_template("{{ x }}"));
         assert!(is_template("a{{x}}b"));
-        assert!(!is_template("plain { brace }"));
+        assert!(is_template("{% if x %}y{% endif %}"));
+        assert!(is_template("{# note #}"));
+        assert!(!is_template("plain { brace } and %"));
         assert!(!is_template(""));
     }
 }

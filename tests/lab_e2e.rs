@@ -74,7 +74,7 @@ fn facts_and_modules_over_ssh_on_separate_hosts() {
       changed_when: false
     - name: each host sees only its own file
       assert:
-        that: (eq who.stdout (concat "I am " inventory_hostname))
+        that: who.stdout == 'I am ' ~ inventory_hostname
 "#,
         &[],
     );

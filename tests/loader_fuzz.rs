@@ -18,7 +18,7 @@ const VALID: &str = r#"- name: switchover
     - name: check
       command: /bin/true
       register: out
-      when: (eq hvr_hubdb "hub")
+      when: hvr_hubdb == "hub"
     - block:
         - file: path=/tmp/x state=directory
       rescue:

@@ -24,7 +24,7 @@ fn when_register_and_conditions_on_registered_values() {
     - name: only n1
       debug:
         msg: "probe said {{ probe.stdout }}"
-      when: (eq probe.stdout "n1")
+      when: probe.stdout == "n1"
     - name: ansible style
       debug: msg=hi
       when: probe.stdout == 'n2' and probe.rc == 0
@@ -61,10 +61,17 @@ fn loops_with_labels_index_and_registered_results() {
       loop_control:
         index_var: i
       register: made
+    - name: loop variables
+      copy:
+        dest: "{{ playbook_dir }}/out/{{ item }}/loop"
+        content: "{{ i }} {{ ansible_loop.revindex }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.nextitem | default('-') }}\n"
+      loop: "{{ dirs }}"
+      loop_control:
+        index_var: i
     - name: count
       assert:
         that:
-          - (eq (len made.results) 3)
+          - made.results | length == 3
           - made.changed
 "#,
         )
@@ -72,10 +79,15 @@ fn loops_with_labels_index_and_registered_results() {
         .run();
     run.assert_code(0);
     assert!(run.dir.join("out/a").is_dir() && run.dir.join("out/c").is_dir());
+    let looped = |d: &str| std::fs::read_to_string(run.dir.join(format!("out/{d}/loop"))).unwrap();
+    assert_eq!(looped("a"), "0 3 - b\n");
+    assert_eq!(looped("c"), "2 1 b -\n");
     let items: Vec<_> = run
         .events()
         .into_iter()
-        .filter(|e| e["event"] == "host_result" && !e["item"].is_null())
+        .filter(|e| {
+            e["event"] == "host_result" && !e["item"].is_null() && e["task"]["name"] == "make dirs"
+        })
         .collect();
     assert_eq!(items.len(), 3);
     assert_eq!(run.outcome("make dirs", "n1"), "changed");
@@ -96,13 +108,13 @@ fn until_retries_until_the_condition_holds() {
       args:
         chdir: "{{ playbook_dir }}"
       register: r
-      until: (eq r.stdout "3")
+      until: r.stdout == "3"
       retries: 5
       delay: 0
     - name: never
       command: /bin/false
       register: f
-      until: (eq f.rc 0)
+      until: f.rc == 0
       retries: 1
       delay: 0
       ignore_errors: true
@@ -138,7 +150,7 @@ fn block_rescue_always_and_recap_counters() {
           command: touch "{{ playbook_dir }}/not-reached"
       rescue:
         - name: rescued
-          command: touch "{{ playbook_dir }}/rescued"
+          shell: echo "{{ ansible_failed_task.name }} rc={{ ansible_failed_result.rc }}" > "{{ playbook_dir }}/rescued"
       always:
         - name: always
           command: touch "{{ playbook_dir }}/always"
@@ -153,6 +165,11 @@ fn block_rescue_always_and_recap_counters() {
     for f in ["rescued", "always", "after"] {
         assert!(run.dir.join(f).exists(), "{f} missing");
     }
+    // rescue sees what failed (Ansible's ansible_failed_task/_result)
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("rescued")).unwrap(),
+        "breaks rc=1\n"
+    );
     let recap = run.recap("n1");
     assert_eq!(recap["rescued"], 1);
     assert_eq!(recap["failed"], 0);
@@ -171,7 +188,7 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.1"
     - name: fails on n1
       command: /bin/false
-      when: (eq inventory_hostname "n1")
+      when: inventory_hostname == "n1"
     - name: second step
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.2"
     - block:
@@ -212,7 +229,7 @@ fn any_errors_fatal_stops_every_host() {
   tasks:
     - name: preflight
       command: /bin/false
-      when: (eq inventory_hostname "n2")
+      when: inventory_hostname == "n2"
     - name: act
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.acted"
 - hosts: nodes
@@ -345,7 +362,7 @@ fn run_once_and_delegate_to() {
       run_once: true
     - name: everyone sees it
       assert:
-        that: (eq once.rc 0)
+        that: once.rc == 0
     - name: delegated
       shell: echo "for {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
       delegate_to: n1
@@ -571,7 +588,7 @@ fn start_at_task_skips_earlier_tasks() {
 fn junit_has_one_case_per_host_and_task() {
     let run = Test::new()
         .local_hosts(TWO)
-        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: a\n      command: /bin/true\n    - name: b\n      command: /bin/false\n      when: (eq inventory_hostname \"n2\")\n")
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: a\n      command: /bin/true\n    - name: b\n      command: /bin/false\n      when: inventory_hostname == \"n2\"\n")
         .args(&["--junit", "report.xml"])
         .run();
     run.assert_code(2);
@@ -670,18 +687,18 @@ fn failed_when_and_changed_when_override_the_verdict() {
     - name: rc 1 is fine here
       command: /bin/false
       register: r
-      failed_when: (gt r.rc 1)
+      failed_when: r.rc > 1
     - name: output decides failure
       command: echo ERROR found
       register: out
-      failed_when: (contains out.stdout "ERROR")
+      failed_when: "'ERROR' in out.stdout"
       ignore_errors: true
     - name: read-only probe
       command: echo fine
       register: probe
       changed_when:
-        - (eq probe.rc 0)
-        - (contains probe.stdout "changed")
+        - probe.rc == 0
+        - "'changed' in probe.stdout"
 "#,
         )
         .args(&["--output", "json"])
@@ -713,8 +730,8 @@ fn hostvars_reach_other_hosts_registered_values_and_inventory_vars() {
       changed_when: false
     - name: n1 reads n2
       debug:
-        msg: "{{ lookup (lookup hostvars 'n2') 'role_name_here' }} {{ lookup (lookup (lookup hostvars 'n2') 'me') 'stdout' }}"
-      when: (eq inventory_hostname "n1")
+        msg: "{{ hostvars['n2']['role_name_here'] }} {{ hostvars['n2'].me.stdout }}"
+      when: inventory_hostname == "n1"
 "#,
         )
         .args(&["--output", "json"])
@@ -800,4 +817,58 @@ fn fully_qualified_ansible_module_names_work() {
     assert_eq!(run.read("fq.txt"), "x\n");
     assert_eq!(run.outcome("legacy name", "n1"), "changed");
     assert_eq!(run.outcome("imported", "n1"), "ok");
+}
+
+#[test]
+fn jinja_typing_omit_python_printing_and_both_template_engines() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    nodes: [bc1, bc2]
+    flags: {vip: true}
+  tasks:
+    - name: a lone expression keeps its type, text around it makes a string
+      set_fact:
+        as_list: "{{ nodes }}"
+        as_text: "nodes={{ nodes }} vip={{ flags.vip }} none={{ None }}"
+    - name: write both
+      copy:
+        dest: "{{ playbook_dir }}/out.txt"
+        content: "{{ as_list | length }} {{ as_list[1] }} {{ as_text }}\n"
+        mode: "{{ unset_mode | default(omit) }}"
+    - name: jinja template file
+      template:
+        src: motd.j2
+        dest: "{{ playbook_dir }}/motd"
+    - name: handlebars template file
+      template:
+        src: legacy.hbs
+        dest: "{{ playbook_dir }}/legacy"
+"#,
+        )
+        .file(
+            "templates/motd.j2",
+            "# {{ ansible_managed }}\n{% for n in nodes %}\n{{ n | upper }}\n{% endfor %}\n",
+        )
+        .file(
+            "templates/legacy.hbs",
+            "{{#each nodes}}{{this}};{{/each}}\n",
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("out.txt")).unwrap(),
+        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=None\n"
+    );
+    let motd = std::fs::read_to_string(run.dir.join("motd")).unwrap();
+    assert!(motd.starts_with("# Ansible managed"), "{motd}");
+    assert!(motd.ends_with("BC1\nBC2\n"), "{motd}");
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("legacy")).unwrap(),
+        "bc1;bc2;\n"
+    );
 }

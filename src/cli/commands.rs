@@ -146,7 +146,11 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(x) => x,
         Err(e) => return report_error(e),
     };
-    let playbook = match playbook::resolve(&args.playbook).and_then(|p| playbook::load(&p)) {
+    // Load, then compile every template and condition, before anything runs.
+    let playbook = match playbook::resolve(&args.playbook)
+        .and_then(|p| playbook::load(&p))
+        .and_then(|pb| crate::plan::compile::check_playbook(&pb).map(|()| pb))
+    {
         Ok(pb) => pb,
         Err(e) => return report_error(e),
     };
@@ -304,7 +308,9 @@ fn one_task_playbook(
         quoted(format!("{module} {args}").trim()),
     );
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    playbook::load_text("(command line)", text, &dir)
+    let playbook = playbook::load_text("(command line)", text, &dir)?;
+    crate::plan::compile::check_playbook(&playbook)?;
+    Ok(playbook)
 }
 
 pub fn adhoc(args: AdhocArgs) -> i32 {

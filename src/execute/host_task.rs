@@ -70,9 +70,8 @@ struct HostEvaluator<'a> {
 
 impl Evaluator for HostEvaluator<'_> {
     fn render(&self, name: &str, text: &str) -> Result<String, String> {
-        let origin = Origin::synthetic(name, text);
         self.templater
-            .render_str(text, self.vars, &origin)
+            .render_file(name, text, self.vars)
             .map_err(|e| e.one_line())
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
@@ -250,6 +249,10 @@ fn render_args(
         } else {
             shared.templater.render_node(node, vars)?
         };
+        // `x | default(omit)`: the argument is left out, as in Ansible.
+        if crate::plan::template::is_omit(&value) {
+            continue;
+        }
         out.insert(name.clone(), value);
     }
     Ok(out)

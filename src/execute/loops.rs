@@ -40,8 +40,8 @@ pub(super) async fn run_loop(
     let count = items.len();
     let mut results = Vec::with_capacity(count);
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
-    for (index, item) in items.into_iter().enumerate() {
-        let ctx = item_vars(task, job, index, count, &item);
+    for (index, item) in items.iter().cloned().enumerate() {
+        let ctx = item_vars(task, job, index, &items);
         let label = match &task.loop_label {
             Some(node) => match shared.templater.render_node(node, &ctx)? {
                 Value::String(s) => s,
@@ -122,16 +122,32 @@ fn loop_items(
 }
 
 /// The host's variables for one item: `loop_var`, `index_var`, `ansible_loop`.
-fn item_vars(task: &Task, job: &HostJob, index: usize, count: usize, item: &Value) -> Value {
+fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Value {
+    let count = items.len();
     let mut vars = job.vars.clone();
-    vars.insert(task.loop_var.clone(), item.clone());
+    vars.insert(
+        task.loop_var.clone(),
+        items.get(index).cloned().unwrap_or(Value::Null),
+    );
     if let Some(iv) = &task.index_var {
         vars.insert(iv.clone(), json!(index));
     }
-    vars.insert(
-        "ansible_loop".into(),
-        json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == count, "length": count}),
-    );
+    // Ansible's `loop_control: extended` fields (always present here);
+    // `previtem`/`nextitem` are undefined at the ends, as in Ansible.
+    let mut ansible_loop = json!({
+        "index": index + 1, "index0": index,
+        "revindex": count - index, "revindex0": count - index - 1,
+        "first": index == 0, "last": index + 1 == count, "length": count,
+    });
+    if let Value::Object(m) = &mut ansible_loop {
+        if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
+            m.insert("previtem".into(), prev.clone());
+        }
+        if let Some(next) = items.get(index + 1) {
+            m.insert("nextitem".into(), next.clone());
+        }
+    }
+    vars.insert("ansible_loop".into(), ansible_loop);
     vars.insert("ansible_loop_var".into(), json!(task.loop_var));
     Value::Object(vars)
 }

@@ -258,6 +258,7 @@ impl<'a> Runner<'a> {
             hostvars,
             play_hosts: self.state.active(&scope.hosts),
             batch: self.state.active(&scope.batch),
+            all_hosts: &scope.hosts,
         };
         let play = PlayVars {
             play: scope.play,

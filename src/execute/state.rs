@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::host_task::HostOutcome;
 use crate::error::InputError;
@@ -157,7 +157,25 @@ impl RunState {
         if let Some(e) = outcome.input_error {
             self.add_input_error(e);
         }
+        // What a `rescue` section sees (Ansible's `ansible_failed_task` and
+        // `ansible_failed_result`), masked under no_log.
+        let failed_vars = (outcome.outcome == Status::Failed && !outcome.ignored).then(|| {
+            let result = if task.no_log {
+                json!({"censored": NO_LOG_MESSAGE, "failed": true})
+            } else {
+                outcome.registered.clone()
+            };
+            (json!({"name": task.info.name, "origin": task.info.origin}), result)
+        });
         let state = self.host(&outcome.host);
+        if let Some((failed_task, failed_result)) = failed_vars {
+            state
+                .registered
+                .insert("ansible_failed_task".into(), failed_task);
+            state
+                .registered
+                .insert("ansible_failed_result".into(), failed_result);
+        }
         if let Some(name) = task.register {
             state
                 .registered

@@ -61,10 +61,11 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
 pub fn load(path: &Path) -> Result<Playbook, InputError> {
     let mut plays = Vec::new();
     load_into(path, &mut plays, &mut Vec::new())?;
-    Ok(Playbook {
+    let playbook = Playbook {
         path: path.to_path_buf(),
         plays,
-    })
+    };
+    Ok(playbook)
 }
 
 /// Load a playbook held in memory (ad-hoc commands build one); `dir` is where
@@ -77,10 +78,11 @@ pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, Input
     for entry in expect_seq(&root, "a playbook")? {
         plays.push(parse_play(entry, dir, &roles)?);
     }
-    Ok(Playbook {
+    let playbook = Playbook {
         path: PathBuf::from(name),
         plays,
-    })
+    };
+    Ok(playbook)
 }
 
 fn load_into(

@@ -109,10 +109,11 @@ impl ModuleSpec {
 
 /// Controller-side services a module may need while preparing.
 pub trait Evaluator: Sync {
-    /// Render template text (a `template` module source) with the host's vars.
-    /// `name` names the source in errors.
+    /// Render template text (a `template` module source) with the host's vars:
+    /// handlebars when `name` ends in `.hbs`, Jinja2 otherwise. `name` names
+    /// the source in errors.
     fn render(&self, name: &str, text: &str) -> Result<String, String>;
-    /// Evaluate a condition expression (handlebars helpers) to a boolean.
+    /// Evaluate a condition (a bare Jinja2 expression) to a boolean.
     fn condition(&self, expr: &str) -> Result<bool, String>;
     /// Look up a variable by dotted path (debug `var`), `None` when undefined.
     fn lookup(&self, path: &str) -> Option<Value>;

@@ -41,6 +41,8 @@ pub struct HostFacts<'a> {
     pub play_hosts: Vec<String>,
     /// The batch's hosts still in the play (`ansible_play_batch`).
     pub batch: Vec<String>,
+    /// Every host the play started with (`ansible_play_hosts_all`).
+    pub all_hosts: &'a [String],
 }
 
 /// Variables for one host and task, in precedence order, lowest first.
@@ -72,6 +74,7 @@ pub fn host_vars(
         Layer::One("hostvars", host.hostvars.clone()),
         Layer::One("play_hosts", play_hosts.clone()),
         Layer::One("ansible_play_hosts", play_hosts),
+        Layer::One("ansible_play_hosts_all", json!(host.all_hosts)),
         Layer::One("ansible_play_batch", json!(host.batch)),
         Layer::One("ansible_play_name", json!(p.name)),
         Layer::One("ansible_check_mode", json!(play.check)),

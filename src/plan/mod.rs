@@ -1,5 +1,8 @@
-//! Planning: hosts x tasks, variables with precedence, strict templates.
+//! Planning: hosts x tasks, variables with precedence, templates (Jinja2,
+//! handlebars for `.hbs` files), and the compile of every template and
+//! condition of a loaded playbook before anything runs.
 
+pub mod compile;
 pub mod helpers;
 pub mod host_vars;
 pub mod jinja;

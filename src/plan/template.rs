@@ -1,24 +1,118 @@
-//! Strict handlebars templating for strings, values and conditions.
+//! Templating for strings, values, conditions and template files: Jinja2
+//! (minijinja, see [`super::jinja`]) everywhere, handlebars for `.hbs` files.
 //!
 //! Every template carries the [`Origin`] of the YAML value it came from, so an
-//! undefined variable is reported at its file, line and column.
+//! error (an undefined variable, a syntax error, an unknown filter) is
+//! reported at its file, line and column.
 
 use handlebars::{Handlebars, RenderError, RenderErrorReason};
+use minijinja::{Environment, ErrorKind};
 use serde_json::{Map, Value};
 
-use super::helpers::{self, NATIVE_HELPER, TRUTHY_HELPER};
+use super::helpers;
+use super::jinja::{check, env, native};
 use crate::error::{did_you_mean, InputError};
 use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
+/// What `ansible_managed` says in a rendered template file.
+pub const ANSIBLE_MANAGED: &str = "Ansible managed (baton)";
+
 pub struct Templater {
+    jinja: Environment<'static>,
     hb: Handlebars<'static>,
 }
 
 impl Default for Templater {
     fn default() -> Self {
         Templater::new()
+    }
+}
+
+/// The expression of a condition: the text itself, or the inside of a lone
+/// `{{ expr }}` (Ansible accepts `when: "{{ x }}"`, with a warning).
+fn condition_source(expr: &str) -> &str {
+    let trimmed = expr.trim();
+    native::single_expression(trimmed).unwrap_or(trimmed)
+}
+
+/// Whether a rendered value is `omit` (the argument or entry is dropped).
+pub fn is_omit(value: &Value) -> bool {
+    value.as_str() == Some(native::OMIT)
+}
+
+/// Byte offset of `part` (a subslice of `whole`) inside `whole`.
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize)
+        .checked_sub(whole.as_ptr() as usize)
+        .filter(|o| *o <= whole.len())
+        .unwrap_or(0)
+}
+
+/// 1-based line and column of a byte offset in text.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The origin of a byte range inside a template string.
+fn place(origin: &Origin, text: &str, range: std::ops::Range<usize>) -> Origin {
+    let (line, col) = line_col(text, range.start);
+    origin.inner(line, col, range.len().max(1))
+}
+
+/// Load-time check of a template string: syntax, filters and tests exist
+/// (also in branches that never run), literal regexes compile.
+pub fn check_template(text: &str, origin: &Origin) -> Result<(), InputError> {
+    if !is_template(text) {
+        return Ok(());
+    }
+    check::template(text).map_err(|p| problem(p, text, 0, origin))
+}
+
+/// Load-time check of a condition (a bare Jinja expression).
+pub fn check_condition(expr: &str, origin: &Origin) -> Result<(), InputError> {
+    let source = condition_source(expr);
+    check::expression(source).map_err(|p| problem(p, expr, offset_in(expr, source), origin))
+}
+
+/// Load-time check of every template string in a YAML node (keys included).
+pub fn check_node(node: &Node) -> Result<(), InputError> {
+    match &node.value {
+        NodeValue::Str(s) => check_template(s, &node.origin),
+        NodeValue::Seq(items) => items.iter().try_for_each(check_node),
+        NodeValue::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+            check_node(k)?;
+            check_node(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Load-time check of a condition node (an expression, a list of them, a literal).
+pub fn check_condition_node(node: &Node) -> Result<(), InputError> {
+    match &node.value {
+        NodeValue::Str(s) => check_condition(s, &node.origin),
+        NodeValue::Seq(items) => items.iter().try_for_each(check_condition_node),
+        _ => Ok(()),
+    }
+}
+
+fn problem(p: check::Problem, text: &str, base: usize, origin: &Origin) -> InputError {
+    let range = base + p.range.start..base + p.range.end;
+    let label = if p.message.contains("syntax") {
+        "here"
+    } else {
+        "used here"
+    };
+    let err = InputError::at(&place(origin, text, range), p.message, label);
+    match p.help {
+        Some(h) => err.with_help(h),
+        None => err,
     }
 }
 
@@ -29,7 +123,10 @@ impl Templater {
         hb.register_escape_fn(handlebars::no_escape);
         helpers::register(&mut hb);
         helpers::register_blocks(&mut hb);
-        Templater { hb }
+        Templater {
+            jinja: env::environment(),
+            hb,
+        }
     }
 
     /// Render text to a string.
@@ -42,14 +139,24 @@ impl Templater {
         if !is_template(text) {
             return Ok(text.to_string());
         }
-        self.hb
-            .render_template(text, vars)
-            .map_err(|e| self.render_error(e, text, vars, origin))
+        self.string_with(text, &native::from_json(vars), vars, origin)
+    }
+
+    fn string_with(
+        &self,
+        text: &str,
+        ctx: &minijinja::Value,
+        vars: &Value,
+        origin: &Origin,
+    ) -> Result<String, InputError> {
+        self.jinja
+            .render_str(text, ctx)
+            .map_err(|e| self.error(e, text, text, false, vars, origin))
     }
 
     /// Render text to a value. A string that is exactly one `{{ expression }}`
     /// keeps the expression's type (a list stays a list, a number a number),
-    /// as Ansible does; anything else is a string.
+    /// as Ansible does; anything else (even whitespace around it) is a string.
     pub fn render_value(
         &self,
         text: &str,
@@ -59,35 +166,91 @@ impl Templater {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        if let Some(expr) = single_expression(text) {
-            let wrapped = format!("{{{{{NATIVE_HELPER} {}}}}}", as_param(expr));
-            let json = self
-                .hb
-                .render_template(&wrapped, vars)
-                .map_err(|e| self.render_error(e, text, vars, origin))?;
-            return Ok(serde_json::from_str(&json).unwrap_or(Value::String(json)));
-        }
-        self.render_str(text, vars, origin).map(Value::String)
+        self.value_with(text, &native::from_json(vars), vars, origin)
     }
 
-    /// Render every string inside a YAML node.
+    fn value_with(
+        &self,
+        text: &str,
+        ctx: &minijinja::Value,
+        vars: &Value,
+        origin: &Origin,
+    ) -> Result<Value, InputError> {
+        if !is_template(text) {
+            return Ok(Value::String(text.to_string()));
+        }
+        if let Some(expr) = native::single_expression(text) {
+            let value = self.eval(text, expr, ctx, vars, origin)?;
+            return Ok(native::to_json(&value));
+        }
+        self.string_with(text, ctx, vars, origin).map(Value::String)
+    }
+
+    /// Evaluate `expr` (a subslice of `text`); undefined is an error.
+    fn eval(
+        &self,
+        text: &str,
+        expr: &str,
+        ctx: &minijinja::Value,
+        vars: &Value,
+        origin: &Origin,
+    ) -> Result<minijinja::Value, InputError> {
+        if !native::is_one_expression(expr) {
+            return Err(match check::expression(expr) {
+                Err(p) => problem(p, text, offset_in(text, expr), origin),
+                Ok(()) => InputError::at(origin, "not one Jinja expression", "here"),
+            });
+        }
+        let value = self
+            .jinja
+            .compile_expression_owned(expr.to_string())
+            .and_then(|e| e.eval(ctx))
+            .map_err(|e| self.error(e, text, expr, true, vars, origin))?;
+        if value.is_undefined() {
+            let err = minijinja::Error::from(ErrorKind::UndefinedError);
+            return Err(self.error(err, text, expr, true, vars, origin));
+        }
+        Ok(value)
+    }
+
+    /// Render every string inside a YAML node. A mapping entry whose value is
+    /// `omit` is dropped.
     pub fn render_node(&self, node: &Node, vars: &Value) -> Result<Value, InputError> {
+        // The variables are converted once, and only if a string needs them.
+        let ctx = std::cell::OnceCell::new();
+        self.node_with(node, &ctx, vars)
+    }
+
+    fn node_with(
+        &self,
+        node: &Node,
+        lazy: &std::cell::OnceCell<minijinja::Value>,
+        vars: &Value,
+    ) -> Result<Value, InputError> {
+        let ctx = || lazy.get_or_init(|| native::from_json(vars));
         Ok(match &node.value {
-            NodeValue::Str(s) => self.render_value(s, vars, &node.origin)?,
+            NodeValue::Str(s) if !is_template(s) => Value::String(s.clone()),
+            NodeValue::Str(s) => self.value_with(s, ctx(), vars, &node.origin)?,
             NodeValue::Seq(items) => Value::Array(
                 items
                     .iter()
-                    .map(|n| self.render_node(n, vars))
+                    .map(|n| self.node_with(n, lazy, vars))
                     .collect::<Result<_, _>>()?,
             ),
             NodeValue::Map(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
                     let key = match &k.value {
-                        NodeValue::Str(s) => self.render_str(s, vars, &k.origin)?,
+                        NodeValue::Str(s) if is_template(s) => {
+                            self.string_with(s, ctx(), vars, &k.origin)?
+                        }
                         _ => k.scalar_text().unwrap_or_default(),
                     };
-                    map.insert(key, self.render_node(v, vars)?);
+                    let value = self.node_with(v, lazy, vars)?;
+                    if is_omit(&value) {
+                        continue;
+                    }
+                    map.insert(key, value);
                 }
                 Value::Object(map)
             }
@@ -95,29 +258,33 @@ impl Templater {
         })
     }
 
-    /// Evaluate a condition: a handlebars expression such as
-    /// `(eq hvr_state "START")`, a variable name, `{{ expr }}`, or a literal
-    /// boolean. Simple Ansible forms (`a == b`, `x is defined`, `not x`) are
-    /// translated first.
+    /// Evaluate a condition: a bare Jinja expression (`hvr_state == 'START'`,
+    /// `r is failed`, `x | bool`), or a lone `{{ expr }}`. The result is true
+    /// as Ansible takes it: true, a non-zero number, a non-empty collection, a
+    /// string other than ``/`false`/`no`/`off`/`0`.
     pub fn condition(&self, expr: &str, vars: &Value, origin: &Origin) -> Result<bool, InputError> {
-        let trimmed = expr.trim();
-        let inner = single_expression(trimmed).unwrap_or(trimmed);
-        let translated = super::jinja::translate(inner);
-        let source = translated.as_deref().unwrap_or(inner);
-        let wrapped = format!("{{{{{TRUTHY_HELPER} {}}}}}", as_param(source));
-        match self.hb.render_template(&wrapped, vars) {
-            Ok(out) => Ok(out == "1"),
-            Err(e) => Err(self.render_error(e, expr, vars, origin)),
-        }
+        let source = condition_source(expr);
+        let ctx = native::from_json(vars);
+        let value = self.eval(expr, source, &ctx, vars, origin)?;
+        Ok(helpers::truthy(&native::to_json(&value)))
     }
 
-    /// Evaluate a condition given as a YAML node (a boolean or an expression string).
+    /// Evaluate a condition given as a YAML node: an expression string, a
+    /// literal boolean or number, or a list of them (all must hold).
     pub fn condition_node(&self, node: &Node, vars: &Value) -> Result<bool, InputError> {
         match &node.value {
             NodeValue::Bool(b) => Ok(*b),
             NodeValue::Str(s) => self.condition(s, vars, &node.origin),
             NodeValue::Int(i) => Ok(*i != 0),
             NodeValue::Null => Ok(false),
+            NodeValue::Seq(items) => {
+                for item in items {
+                    if !self.condition_node(item, vars)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
             _ => Err(InputError::at(
                 &node.origin,
                 format!(
@@ -126,17 +293,94 @@ impl Templater {
                 ),
                 "this condition",
             )
-            .with_help("write e.g. `when: (eq hvr_state \"START\")`")),
+            .with_help("write e.g. `when: hvr_state == 'START'`")),
         }
     }
 
-    fn render_error(
+    /// Render a template file (the `template` module's `src`): handlebars for
+    /// a `.hbs` file, Jinja2 for `.j2` and anything else. `ansible_managed`
+    /// is defined unless the variables define it.
+    pub fn render_file(&self, name: &str, text: &str, vars: &Value) -> Result<String, InputError> {
+        let origin = Origin::synthetic(name, text);
+        if name.ends_with(".hbs") {
+            return self
+                .hb
+                .render_template(text, vars)
+                .map_err(|e| self.hbs_error(e, text, vars, &origin));
+        }
+        let mut ctx = native::from_json(vars);
+        if vars.get("ansible_managed").is_none() {
+            ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
+        }
+        self.string_with(text, &ctx, vars, &origin)
+    }
+
+    /// A minijinja error as an input error at its place. `source` is what was
+    /// compiled (a subslice of `text`), `is_expr` whether it is a bare expression.
+    fn error(
         &self,
-        err: RenderError,
+        err: minijinja::Error,
         text: &str,
+        source: &str,
+        is_expr: bool,
         vars: &Value,
         origin: &Origin,
     ) -> InputError {
+        let base = offset_in(text, source);
+        // Syntax errors, unknown filters and tests: the load-time check names them.
+        if matches!(
+            err.kind(),
+            ErrorKind::SyntaxError | ErrorKind::UnknownFilter | ErrorKind::UnknownTest
+        ) {
+            let checked = if is_expr {
+                check::expression(source)
+            } else {
+                check::template(source)
+            };
+            if let Err(p) = checked {
+                return problem(p, text, base, origin);
+            }
+        }
+        let range = err
+            .range()
+            .map(|r| base + r.start..base + r.end)
+            .unwrap_or(base..base + source.len());
+        if err.kind() == ErrorKind::UndefinedError {
+            if let Some((name, at)) = undefined_name(source, is_expr, vars, err.range()) {
+                let here = place(origin, text, base + at.start..base + at.end);
+                let mut help = format!(
+                    "define `{name}` (inventory, group_vars, play vars, register, or -e {name}=...), or write `{name} | default(...)` if it is optional"
+                );
+                if let Some(close) = similar_name(&name, vars) {
+                    help = format!("did you mean `{close}`? Otherwise {help}");
+                }
+                return InputError::at(
+                    &here,
+                    format!("undefined variable `{name}`"),
+                    "undefined here",
+                )
+                .with_help(help);
+            }
+            let detail = err.detail().unwrap_or("an undefined value is used");
+            return InputError::at(
+                &place(origin, text, range),
+                format!("undefined value: {detail}"),
+                "undefined here",
+            )
+            .with_help("guard it with `is defined` or `| default(...)`");
+        }
+        let detail = err
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| err.kind().to_string());
+        InputError::at(
+            &place(origin, text, range),
+            format!("cannot render template: {detail}"),
+            "in this template",
+        )
+    }
+
+    fn hbs_error(&self, err: RenderError, text: &str, vars: &Value, origin: &Origin) -> InputError {
         let line = err.line_no.unwrap_or(1);
         let col = err.column_no.unwrap_or(1);
         match err.reason() {
@@ -160,11 +404,11 @@ impl Templater {
             }
             RenderErrorReason::TemplateError(t) => {
                 let place = match t.pos() {
-                    Some((l, c)) if !text.starts_with("{{__baton") => origin.inner(l, c, 2),
-                    _ => origin.clone(),
+                    Some((l, c)) => origin.inner(l, c, 2),
+                    None => origin.clone(),
                 };
                 InputError::at(&place, format!("template syntax error: {}", t.reason()), "in this template")
-                    .with_help("templates use handlebars: {{var}}, {{helper arg ...}}, {{#if (eq a b)}}...{{/if}}")
+                    .with_help(".hbs templates use handlebars: {{var}}, {{helper arg ...}}, {{#if (eq a b)}}...{{/if}}")
             }
             RenderErrorReason::HelperNotFound(name) => {
                 let hint = did_you_mean(name, helpers::HELPER_NAMES.iter().copied())
@@ -196,35 +440,60 @@ impl Templater {
     }
 }
 
-/// The expression of a string that is exactly `{{ expr }}`.
-fn single_expression(text: &str) -> Option<&str> {
-    let t = text.trim();
-    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.starts_with(['#', '/', '!', '>', '~'])
-    {
-        return None;
-    }
-    Some(inner.trim())
-}
-
-/// Turn mustache content into one helper parameter: `helper a b` → `(helper a b)`.
-fn as_param(expr: &str) -> String {
-    let e = expr.trim();
-    if e.starts_with('(') || !e.contains(char::is_whitespace) || e.starts_with(['"', '\'']) {
-        e.to_string()
-    } else {
-        format!("({e})")
-    }
+/// The undefined variable a failed render read: the first unguarded variable
+/// path (in the failing range when minijinja gives one) that does not resolve
+/// in `vars`. Returns the dotted name and its byte range in `source`.
+fn undefined_name(
+    source: &str,
+    is_expr: bool,
+    vars: &Value,
+    failing: Option<std::ops::Range<usize>>,
+) -> Option<(String, std::ops::Range<usize>)> {
+    let refs = check::variables(source, is_expr);
+    let missing = |r: &check::VarRef| -> Option<String> {
+        let head = r.path.first()?;
+        if env::GLOBALS.contains(&head.as_str()) && vars.get(head).is_none() {
+            return None;
+        }
+        // Under `default`/`is defined` only the last step may be undefined:
+        // Jinja's strict undefined fails on an attribute of an undefined value.
+        let path = if r.guarded {
+            &r.path[..r.path.len().saturating_sub(1)]
+        } else {
+            &r.path[..]
+        };
+        let mut cur = vars;
+        for (i, seg) in path.iter().enumerate() {
+            let next = match cur {
+                Value::Object(m) => m.get(seg),
+                Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
+                _ => None,
+            };
+            match next {
+                Some(v) => cur = v,
+                None => return Some(path[..=i].join(".")),
+            }
+        }
+        None
+    };
+    let overlaps = |r: &check::VarRef| {
+        failing
+            .as_ref()
+            .is_none_or(|f| r.range.start < f.end && f.start < r.range.end)
+    };
+    let pick = |want_overlap: bool| {
+        refs.iter()
+            .filter(|r| !want_overlap || overlaps(r))
+            .find_map(|r| missing(r).map(|n| (n, r.range.clone())))
+    };
+    pick(true).or_else(|| pick(false))
 }
 
 /// 1-based line/column of the first occurrence of a variable name in text.
 fn locate(text: &str, name: &str) -> Option<(usize, usize)> {
     let first = name.split(['.', '[']).next().unwrap_or(name);
     let idx = text.find(name).or_else(|| text.find(first))?;
-    let before = &text[..idx];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some((line, col))
+    Some(line_col(text, idx))
 }
 
 fn similar_name(name: &str, vars: &Value) -> Option<String> {
@@ -258,136 +527,289 @@ mod tests {
             .clone()
     }
 
+    fn o() -> Origin {
+        Origin::synthetic("t", "")
+    }
+
     #[test]
-    fn renders_strings_and_keeps_native_types() {
+    fn lone_expression_keeps_its_type_text_makes_a_string() {
         let t = Templater::new();
-        let vars = json!({"port": 4343, "nodes": ["bc1", "bc2"], "name": "x"});
+        let vars = json!({"port": 4343, "nodes": ["bc1", "bc2"], "flag": true, "m": {"k": "v"}});
         let root = parse(&SourceFile::new(
             "p.yml",
-            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: '{{join nodes \" \"}}'\n",
+            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: \"{{ nodes | join(' ') }}\"\ne: \" {{ port }}\"\nf: \"{{ nodes }} {{ flag }} {{ m }} {{ none }}\"\n",
         ))
         .unwrap();
-        assert_eq!(
-            t.render_node(root.get("a").unwrap(), &vars).unwrap(),
-            json!(4343)
-        );
-        assert_eq!(
-            t.render_node(root.get("b").unwrap(), &vars).unwrap(),
-            json!(["bc1", "bc2"])
-        );
-        assert_eq!(
-            t.render_node(root.get("c").unwrap(), &vars).unwrap(),
-            json!("p=4343")
-        );
-        assert_eq!(
-            t.render_node(root.get("d").unwrap(), &vars).unwrap(),
-            json!("bc1 bc2")
-        );
+        let r = |k: &str| t.render_node(root.get(k).unwrap(), &vars).unwrap();
+        assert_eq!(r("a"), json!(4343));
+        assert_eq!(r("b"), json!(["bc1", "bc2"]));
+        assert_eq!(r("c"), json!("p=4343"));
+        assert_eq!(r("d"), json!("bc1 bc2"));
+        assert_eq!(r("e"), json!(" 4343"));
+        assert_eq!(r("f"), json!("['bc1', 'bc2'] True {'k': 'v'} None"));
     }
 
     #[test]
-    fn from_json_turns_command_output_into_a_value() {
+    fn statements_and_comments_work_inline() {
         let t = Templater::new();
-        let o = Origin::synthetic("t", "");
-        let vars = json!({"r": {"stdout": "{\"state\": \"START\", \"lag_ms\": 412}\n"}});
-        assert_eq!(
-            t.render_value("{{ from_json r.stdout }}", &vars, &o)
-                .unwrap(),
-            json!({"state": "START", "lag_ms": 412})
-        );
-        assert!(t
-            .condition(
-                "(gt (lookup (from_json r.stdout) \"lag_ms\") 400)",
-                &vars,
-                &o
+        assert!(is_template("{% if x %}y{% endif %}") && is_template("a {# c #}"));
+        let out = t
+            .render_str(
+                "{# note #}{% for n in ns %}{{ n }},{% endfor %}",
+                &json!({"ns": [1, 2]}),
+                &o(),
             )
-            .unwrap());
-        let bad = json!({"r": {"stdout": "state=START"}});
-        let err = t
-            .render_value("{{ from_json r.stdout }}", &bad, &o)
-            .unwrap_err();
-        assert!(err.message.contains("not JSON"), "{}", err.message);
+            .unwrap();
+        assert_eq!(out, "1,2,");
     }
 
     #[test]
-    fn undefined_variable_names_variable_file_and_line() {
+    fn omit_drops_the_argument() {
+        let t = Templater::new();
+        let n = node(
+            "args:\n  a: \"{{ x | default(omit) }}\"\n  b: \"{{ y | default(omit) }}\"\n",
+            "args",
+        );
+        assert_eq!(
+            t.render_node(&n, &json!({"y": 2})).unwrap(),
+            json!({"b": 2})
+        );
+    }
+
+    #[test]
+    fn filters_families() {
+        let t = Templater::new();
+        let vars = json!({
+            "l": [3, 1, 2, 1], "m": {"a": 1}, "n": {"b": {"c": 2}}, "s": "Hello World",
+            "y": "yes", "e": "", "j": "{\"k\": [1]}", "p": "/etc/hvr/hub.conf",
+            "r": {"rc": 0, "failed": false, "changed": true}
+        });
+        let cases = [
+            ("{{ l | unique | sort }}", json!([1, 2, 3])),
+            ("{{ l | union([4]) }}", json!([3, 1, 2, 4])),
+            ("{{ l | difference([1]) }}", json!([3, 2])),
+            ("{{ l | intersect([2, 3]) }}", json!([3, 2])),
+            ("{{ l | min }}{{ l | max }}{{ l | sum }}", json!("137")),
+            ("{{ m | combine(n) }}", json!({"a": 1, "b": {"c": 2}})),
+            ("{{ n | combine({'b': {'d': 3}}, recursive=true) }}", json!({"b": {"c": 2, "d": 3}})),
+            ("{{ m | dict2items }}", json!([{"key": "a", "value": 1}])),
+            ("{{ m | dict2items | items2dict }}", json!({"a": 1})),
+            ("{{ ['a', 'b'] | zip([1, 2]) | list }}", json!([["a", 1], ["b", 2]])),
+            ("{{ dict(['a', 'b'] | zip([1, 2])) }}", json!({"a": 1, "b": 2})),
+            ("{{ [1, [2, [3]]] | flatten }}", json!([1, 2, 3])),
+            ("{{ [1, [2, [3]]] | flatten(1) }}", json!([1, 2, [3]])),
+            ("{{ j | from_json }}", json!({"k": [1]})),
+            ("{{ m | to_json }}", json!("{\"a\": 1}".replace(": ", ":"))),
+            ("{{ 'a: 1' | from_yaml }}", json!({"a": 1})),
+            ("{{ 'hi' | b64encode }}", json!("aGk=")),
+            ("{{ 'aGk=' | b64decode }}", json!("hi")),
+            ("{{ p | basename }}", json!("hub.conf")),
+            ("{{ p | dirname }}", json!("/etc/hvr")),
+            ("{{ \"a'b c\" | quote }}", json!("'a'\"'\"'b c'")),
+            ("{{ y | bool }}", json!(true)),
+            ("{{ 'off' | bool }}", json!(false)),
+            ("{{ '12' | int + 1 }}", json!(13)),
+            ("{{ 'x' | int }}", json!(0)),
+            ("{{ '1.5' | float }}", json!(1.5)),
+            ("{{ e | default('d') }}", json!("")),
+            ("{{ e | default('d', true) }}", json!("d")),
+            ("{{ nope | d('d') }}", json!("d")),
+            ("{{ (1 == 1) | ternary('y', 'n') }}", json!("y")),
+            ("{{ s | lower }}|{{ s | upper }}|{{ 'abc' | capitalize }}", json!("hello world|HELLO WORLD|Abc")),
+            ("{{ s | replace('World', 'BC') | trim }}", json!("Hello BC")),
+            ("{{ s | split(' ') | first }}{{ s.split() | last }}", json!("HelloWorld")),
+            ("{{ s | length }}", json!(11)),
+            ("{{ s | regex_replace('(\\\\w+) (?P<w>\\\\w+)', '\\\\g<w> \\\\1') }}", json!("World Hello")),
+            ("{{ s | regex_search('W(or)', '\\\\1') }}", json!(["or"])),
+            ("{{ s | regex_findall('o.') }}", json!(["o ", "or"])),
+            ("{{ 'x' | hash('sha1') }}", json!("11f6ad8ec52a2984abaafd7c3b516503785c2072")),
+            ("{{ 'x' | checksum }}", json!("11f6ad8ec52a2984abaafd7c3b516503785c2072")),
+            ("{{ 'x' | hash('md5') }}", json!("9dd4e461268c8034f5c8564e155c67a6")),
+            ("{{ [{'n': 1, 'k': 'a'}, {'n': 2, 'k': 'b'}] | selectattr('n', 'gt', 1) | map(attribute='k') | list }}", json!(["b"])),
+            ("{{ [1, 2, 3] | select('odd') | list }}", json!([1, 3])),
+            ("{{ [1, 2, 3] | reject('odd') | list }}", json!([2])),
+            ("{{ s.startswith('He') and s.endswith('ld') }}", json!(true)),
+            ("{{ '{}-{}'.format(1, 2) }}", json!("1-2")),
+            ("{{ s.split(' ')[1].strip().lower() }}", json!("world")),
+            ("{{ [1] | to_nice_json }}", json!("[\n  1\n]")),
+            ("{{ m | to_yaml | trim }}", json!("a: 1")),
+        ];
+        for (text, want) in cases {
+            let got = t
+                .render_value(text, &vars, &o())
+                .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            assert_eq!(got, want, "{text}");
+        }
+        let err = t
+            .render_value("{{ nope | mandatory('set nope') }}", &vars, &o())
+            .unwrap_err();
+        assert!(err.message.contains("set nope"), "{}", err.message);
+    }
+
+    #[test]
+    fn tests_family() {
+        let t = Templater::new();
+        let vars = json!({
+            "ok": {"rc": 0, "failed": false, "changed": true}, "bad": {"failed": true},
+            "sk": {"skipped": true}, "v": "5.3.1", "s": "state=START", "n": null, "l": [1], "m": {}
+        });
+        let cases = [
+            ("ok is succeeded and ok is success and ok is changed", true),
+            (
+                "bad is failed and bad is failure and bad is not succeeded",
+                true,
+            ),
+            ("sk is skipped and ok is not skipped", true),
+            (
+                "v is version('5.2', '>=') and v is version('5.10', 'lt')",
+                true,
+            ),
+            ("v is version('5.3.1')", true),
+            (
+                "s is search('ST(?=ART)') and s is match('state') and s is not match('START')",
+                true,
+            ),
+            ("s is regex('^state')", true),
+            ("nope is undefined and v is defined and n is none", true),
+            (
+                "v is string and 1 is number and 1 is integer and 1.5 is float and true is boolean",
+                true,
+            ),
+            ("m is mapping and l is iterable and l is sequence", true),
+            ("1 in l and 'x' not in l", true),
+            ("true is true and false is false", true),
+            ("nope is defined and nope.x", false),
+            ("v is defined or nope.x", true),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                t.condition(expr, &vars, &o())
+                    .unwrap_or_else(|e| panic!("{expr}: {e:?}")),
+                want,
+                "{expr}"
+            );
+        }
+        let err = t.condition("'x' is failed", &vars, &o()).unwrap_err();
+        assert!(
+            err.message.contains("expects a registered result"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn conditions() {
+        let t = Templater::new();
+        let vars =
+            json!({"s": "START", "n": 3, "e": "5", "flag": "false", "list": [], "r": {"rc": 0}});
+        let cases = [
+            ("s == 'START'", true),
+            ("s != \"START\"", false),
+            ("n > 2", true),
+            ("e | int <= 4", false),
+            ("flag", false),
+            ("flag | bool", false),
+            ("list", false),
+            ("not list", true),
+            ("n == 3 and (flag | bool or s)", true),
+            ("{{ r.rc == 0 }}", true),
+            ("r.rc == 0", true),
+            ("true", true),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(t.condition(expr, &vars, &o()).unwrap(), want, "{expr}");
+        }
+        let n = node("when:\n  - n == 3\n  - s == 'STOP'\n", "when");
+        assert!(!t.condition_node(&n, &vars).unwrap());
+    }
+
+    #[test]
+    fn undefined_variable_names_variable_file_line_and_column() {
         let t = Templater::new();
         let n = node("x: 1\nmsg: \"hello {{ hvr_hub }}\"\n", "msg");
         let err = t.render_node(&n, &json!({"hvr_hubdb": "hub"})).unwrap_err();
         assert_eq!(err.message, "undefined variable `hvr_hub`");
         assert_eq!(err.location.as_deref(), Some("play.yml:2:16"));
         assert!(err.help.unwrap().contains("did you mean `hvr_hubdb`"));
-    }
 
-    #[test]
-    fn undefined_variable_inside_helper_is_named() {
-        let t = Templater::new();
-        let n = node("when: (eq hvr_state \"START\")\n", "when");
-        let err = t.condition_node(&n, &json!({})).unwrap_err();
+        let n = node("when: hvr_state == 'START'\n", "when");
+        let err = t.condition_node(&n, &json!({"hvr_stat": 1})).unwrap_err();
         assert_eq!(err.message, "undefined variable `hvr_state`");
-        assert_eq!(err.location.as_deref(), Some("play.yml:1:11"));
-    }
+        assert_eq!(err.location.as_deref(), Some("play.yml:1:7"));
+        assert!(err.help.unwrap().contains("did you mean `hvr_stat`"));
 
-    #[test]
-    fn conditions() {
-        let t = Templater::new();
-        let o = Origin::synthetic("c", "");
-        let vars =
-            json!({"s": "START", "n": 3, "e": "5", "flag": "false", "list": [], "r": {"rc": 0}});
-        let cases = [
-            ("(eq s \"START\")", true),
-            ("(ne s \"START\")", false),
-            ("(gt n 2)", true),
-            ("(lte e 4)", false),
-            ("(eq e 5)", true),
-            ("flag", false),
-            ("list", false),
-            ("(not list)", true),
-            ("(and (eq n 3) (or flag s))", true),
-            ("{{ (eq r.rc 0) }}", true),
-            ("(defined nope)", false),
-            ("(eq (default nope \"x\") \"x\")", true),
-            ("(contains \"abc\" \"b\")", true),
-            ("(and (defined nope) nope.x)", false),
-            ("(or (defined s) nope.x)", true),
-        ];
-        for (expr, want) in cases {
-            assert_eq!(t.condition(expr, &vars, &o).unwrap(), want, "{expr}");
-        }
-    }
+        // a defined mapping without the key is undefined too
+        let err = t
+            .render_str(
+                "{{ x | default(1) }} {{ hvr.stat }}",
+                &json!({"hvr": {"state": "x"}}),
+                &o(),
+            )
+            .unwrap_err();
+        assert_eq!(err.message, "undefined variable `hvr.stat`");
+        assert!(err.help.unwrap().contains("did you mean `hvr.state`"));
 
-    #[test]
-    fn strict_if_block() {
-        let t = Templater::new();
-        let o = Origin::synthetic("c", "");
+        // guarded forms are fine
+        let vars = json!({"hvr": {}});
         assert_eq!(
-            t.render_str("{{#if a}}y{{else}}n{{/if}}", &json!({"a": 0}), &o)
+            t.render_value("{{ hvr.x | default('d') }}", &vars, &o())
                 .unwrap(),
-            "n"
+            json!("d")
+        );
+        assert!(!t.condition("hvr.x is defined", &vars, &o()).unwrap());
+        // README's workaround for an undefined parent
+        assert_eq!(
+            t.render_value("{{ (nope | default({})).b | default(1) }}", &vars, &o())
+                .unwrap(),
+            json!(1)
         );
         let err = t
-            .render_str("{{#if missing}}y{{/if}}", &json!({}), &o)
+            .render_value("{{ nope.b | default(1) }}", &vars, &o())
             .unwrap_err();
-        assert!(err.message.contains("`missing`"));
+        assert_eq!(err.message, "undefined variable `nope`");
     }
 
     #[test]
-    fn quote_helper_makes_shell_safe_text() {
-        let t = Templater::new();
-        let o = Origin::synthetic("c", "");
-        let out = t
-            .render_str("echo {{quote v}}", &json!({"v": "a'b c"}), &o)
-            .unwrap();
-        assert_eq!(out, r"echo 'a'\''b c'");
+    fn unknown_filter_is_a_load_error_even_in_a_dead_branch() {
+        let n = node(
+            "msg: \"{% if false %}{{ x | to_jsno }}{% endif %}\"\n",
+            "msg",
+        );
+        let err = check_node(&n).unwrap_err();
+        assert_eq!(err.message, "unknown filter `to_jsno`");
+        assert!(err.help.unwrap().contains("did you mean `to_json`"));
+        assert_eq!(err.location.as_deref(), Some("play.yml:1:28"));
+        let n = node("when: x is sucess\n", "when");
+        let err = check_condition_node(&n).unwrap_err();
+        assert_eq!(err.message, "unknown test `sucess`");
+        let n = node("when: x ==\n", "when");
+        assert!(check_condition_node(&n)
+            .unwrap_err()
+            .message
+            .contains("syntax error"));
+        let n = node("when: \"{{ x }}\"\n", "when");
+        assert!(check_condition_node(&n).is_ok());
     }
 
     #[test]
-    fn unknown_helper_suggests() {
+    fn template_files_by_extension() {
         let t = Templater::new();
-        let o = Origin::synthetic("c", "");
-        let err = t
-            .render_str("{{jion a \",\"}}", &json!({"a": []}), &o)
-            .unwrap_err();
-        assert!(err.help.unwrap().contains("did you mean `join`"),);
+        let vars = json!({"who": "ops", "l": ["a", "b"]});
+        assert_eq!(
+            t.render_file("motd.hbs", "hi {{who}} {{join l \",\"}}\n", &vars)
+                .unwrap(),
+            "hi ops a,b\n"
+        );
+        assert_eq!(
+            t.render_file(
+                "motd.j2",
+                "# {{ ansible_managed }}\n{% for x in l %}\n{{ x }}\n{% endfor %}\n",
+                &vars
+            )
+            .unwrap(),
+            format!("# {ANSIBLE_MANAGED}\na\nb\n")
+        );
+        let err = t.render_file("motd.hbs", "{{nope}}", &vars).unwrap_err();
+        assert_eq!(err.message, "undefined variable `nope`");
     }
 }

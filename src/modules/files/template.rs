@@ -1,5 +1,5 @@
-//! `template`: render a handlebars file on the controller and put the result
-//! on the host (same comparison and atomic write as `copy`).
+//! `template`: render a Jinja2 file (handlebars for `.hbs`) on the controller
+//! and put the result on the host (same comparison and atomic write as `copy`).
 //!
 //! Round trips: as `copy`: 1 up to 64 KiB of rendered text; above it, 2 when
 //! the hashes differ.

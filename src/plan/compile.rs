@@ -1,0 +1,120 @@
+//! Load-time compile of every template and condition in a playbook: task
+//! arguments, names, vars, `when`/`changed_when`/`failed_when`/`until`,
+//! `assert: that`, `loop`, `hosts`, and template files named by a literal
+//! `src:`. A syntax error, an unknown filter or test (also in a branch that
+//! never runs) or an unsupported regex fails here, before anything runs.
+
+use crate::error::InputError;
+use crate::load::playbook::Playbook;
+use crate::load::task::{Action, Task};
+use crate::source::{Origin, SourceFile};
+use crate::template_text::is_template;
+
+use super::template::{check_condition_node, check_node, check_template};
+
+pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
+    for play in &playbook.plays {
+        check_node(&play.hosts)?;
+        for (_, v) in play
+            .vars
+            .iter()
+            .chain(&play.role_defaults)
+            .chain(&play.role_vars)
+        {
+            check_node(v)?;
+        }
+        for t in play.all_tasks().iter().chain(&play.handlers) {
+            check_task(t)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_task(task: &Task) -> Result<(), InputError> {
+    let c = &task.common;
+    for n in task
+        .name
+        .iter()
+        .chain(&c.environment)
+        .chain(&c.become_user)
+        .chain(&c.delegate_to)
+    {
+        check_node(n)?;
+    }
+    for (_, v) in &c.vars {
+        check_node(v)?;
+    }
+    for n in task
+        .loop_items
+        .iter()
+        .chain(&task.loop_label)
+        .chain(&task.retries)
+        .chain(&task.delay)
+    {
+        check_node(n)?;
+    }
+    for n in c
+        .when
+        .iter()
+        .chain(task.until.iter())
+        .chain(task.changed_when.iter().flatten())
+        .chain(task.failed_when.iter().flatten())
+    {
+        check_condition_node(n)?;
+    }
+    match &task.action {
+        Action::Module { module, args } => {
+            let name = module.spec().name;
+            for (key, value) in args {
+                if name == "assert" && key == "that" {
+                    check_condition_node(value)?;
+                } else {
+                    check_node(value)?;
+                }
+                if name == "template" && key == "src" {
+                    check_template_file(task, value.as_str(), &value.origin)?;
+                }
+            }
+        }
+        Action::IncludeVars(n) => check_node(n)?,
+        Action::Meta(_) => {}
+    }
+    Ok(())
+}
+
+/// A literal `template: src=` file is compiled too (Jinja2 unless `.hbs`).
+fn check_template_file(task: &Task, src: Option<&str>, origin: &Origin) -> Result<(), InputError> {
+    let Some(src) = src.filter(|s| !is_template(s)) else {
+        return Ok(());
+    };
+    if src.ends_with(".hbs") {
+        return Ok(());
+    }
+    // The template module's lookup order: `templates/x`, then `x`, per base.
+    let found = task
+        .source
+        .search_paths()
+        .into_iter()
+        .flat_map(|d| [d.join("templates").join(src), d.join(src)])
+        .find(|p| p.is_file());
+    // A missing file is the module's error at run time (it may be created by
+    // an earlier task); only a file that exists is compiled here.
+    let Some(path) = found else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let file = SourceFile::new(path.display().to_string(), text.as_str());
+    let whole = Origin {
+        file,
+        offset: 0,
+        len: text.len(),
+    };
+    check_template(&text, &whole).map_err(|e| {
+        let before = e.help.clone().map(|h| format!("{h}; ")).unwrap_or_default();
+        let used = format!(
+            "{before}the template file is used by `src: {src}` at {}",
+            origin.describe()
+        );
+        e.with_help(used)
+    })
+}

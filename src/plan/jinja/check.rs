@@ -1,0 +1,472 @@
+//! Load-time checks by walking a template's syntax tree (minijinja's
+//! `unstable_machinery` parser): every filter and test must exist, also in
+//! a branch that never runs, and a literal regular expression must compile.
+//! The same walk lists the variables a template reads, to name the undefined
+//! one when rendering fails.
+
+use minijinja::machinery::ast::{CallArg, Expr, Stmt};
+use minijinja::machinery::{self, Span, WhitespaceConfig};
+
+use super::env::{FILTERS, TESTS};
+use super::regex;
+use crate::error::did_you_mean;
+
+/// A problem found in a template, at a byte range of its source.
+#[derive(Debug)]
+pub struct Problem {
+    pub message: String,
+    pub help: Option<String>,
+    /// Byte range inside the checked text.
+    pub range: std::ops::Range<usize>,
+}
+
+impl Problem {
+    fn from_error(err: &minijinja::Error, len: usize) -> Problem {
+        Problem {
+            message: format!(
+                "template syntax error: {}",
+                err.detail().unwrap_or("invalid syntax")
+            ),
+            help: Some("templates are Jinja2: {{ var }}, {{ x | filter }}, {% if cond %}...{% endif %}; conditions are bare expressions (`when: x == 'y'`)".into()),
+            range: err.range().unwrap_or(0..len),
+        }
+    }
+}
+
+/// Parse and check a template (text with `{{ }}`, `{% %}`, `{# #}`).
+pub fn template(source: &str) -> Result<(), Problem> {
+    let ast = machinery::parse(
+        source,
+        "<template>",
+        Default::default(),
+        WhitespaceConfig::default(),
+    )
+    .map_err(|e| Problem::from_error(&e, source.len()))?;
+    let mut w = Walker::default();
+    w.stmt(&ast);
+    w.finish()
+}
+
+/// Parse and check a bare expression (a condition).
+pub fn expression(source: &str) -> Result<(), Problem> {
+    let mut w = Walker::default();
+    with_expression(source, |e| w.expr(e))?;
+    w.finish()
+}
+
+/// Parse a bare expression as `{{ source }}` (template mode: minijinja's
+/// standalone expression parser panics on a stray `}}`) and give it to `f`.
+/// Ranges in problems are relative to `source`.
+fn with_expression(source: &str, f: impl FnOnce(&Expr<'_>)) -> Result<(), Problem> {
+    let wrapped = format!("{{{{ {source} }}}}");
+    let shift = |r: std::ops::Range<usize>| {
+        r.start.saturating_sub(3).min(source.len())..r.end.saturating_sub(3).min(source.len())
+    };
+    let ast = machinery::parse(
+        &wrapped,
+        "<expression>",
+        Default::default(),
+        WhitespaceConfig::default(),
+    )
+    .map_err(|e| {
+        let mut p = Problem::from_error(&e, wrapped.len());
+        p.range = shift(p.range);
+        p
+    })?;
+    match &ast {
+        Stmt::Template(t) if t.children.len() == 1 => match t.children.first() {
+            Some(Stmt::EmitExpr(e)) => {
+                f(&e.expr);
+                Ok(())
+            }
+            _ => Err(not_one(source)),
+        },
+        _ => Err(not_one(source)),
+    }
+}
+
+fn not_one(source: &str) -> Problem {
+    Problem {
+        message: "a condition must be one Jinja expression".into(),
+        help: Some("write a bare expression, e.g. `when: hvr_state == 'START'`, without `{{ }}` or `{% %}` around parts of it".into()),
+        range: 0..source.len(),
+    }
+}
+
+/// A variable read: its path (`a`, `a.b`, `a['b']` as `a.b`) and where.
+#[derive(Debug, Clone)]
+pub struct VarRef {
+    pub path: Vec<String>,
+    pub range: std::ops::Range<usize>,
+    /// Under `default(...)` or `is defined`: undefined is fine there.
+    pub guarded: bool,
+}
+
+/// Variables a template (or, with `expr`, an expression) reads, in source
+/// order, without those it binds itself (`for`, `set`, macro arguments).
+pub fn variables(source: &str, expr: bool) -> Vec<VarRef> {
+    let mut w = Walker {
+        collect: true,
+        ..Walker::default()
+    };
+    if expr {
+        // shift ranges back by the `{{ ` the expression was wrapped in
+        let start = w.vars.len();
+        let _ = with_expression(source, |e| w.expr(e));
+        for v in &mut w.vars[start..] {
+            v.range = v.range.start.saturating_sub(3)..v.range.end.saturating_sub(3);
+        }
+    } else if let Ok(ast) = machinery::parse(
+        source,
+        "<template>",
+        Default::default(),
+        WhitespaceConfig::default(),
+    ) {
+        w.stmt(&ast);
+    }
+    let bound = w.bound;
+    w.vars
+        .into_iter()
+        .filter(|v| !v.path.first().is_some_and(|h| bound.contains(h)))
+        .collect()
+}
+
+#[derive(Default)]
+struct Walker {
+    problem: Option<Problem>,
+    collect: bool,
+    guarded: usize,
+    vars: Vec<VarRef>,
+    bound: Vec<String>,
+}
+
+fn range(span: Span) -> std::ops::Range<usize> {
+    span.start_offset as usize..span.end_offset as usize
+}
+
+impl Walker {
+    fn finish(self) -> Result<(), Problem> {
+        match self.problem {
+            Some(p) => Err(p),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, message: String, help: Option<String>, span: Span) {
+        if self.problem.is_none() {
+            self.problem = Some(Problem {
+                message,
+                help,
+                range: range(span),
+            });
+        }
+    }
+
+    fn stmts(&mut self, body: &[Stmt<'_>]) {
+        for s in body {
+            self.stmt(s);
+        }
+    }
+
+    fn bind(&mut self, target: &Expr<'_>) {
+        match target {
+            Expr::Var(v) => self.bound.push(v.id.to_string()),
+            Expr::List(l) => l.items.iter().for_each(|i| self.bind(i)),
+            _ => {}
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt<'_>) {
+        match s {
+            Stmt::Template(t) => self.stmts(&t.children),
+            Stmt::EmitExpr(e) => self.expr(&e.expr),
+            Stmt::EmitRaw(_) => {}
+            Stmt::ForLoop(f) => {
+                self.expr(&f.iter);
+                self.bind(&f.target);
+                self.bound.push("loop".into());
+                if let Some(fe) = &f.filter_expr {
+                    self.expr(fe);
+                }
+                self.stmts(&f.body);
+                self.stmts(&f.else_body);
+            }
+            Stmt::IfCond(i) => {
+                self.expr(&i.expr);
+                self.stmts(&i.true_body);
+                self.stmts(&i.false_body);
+            }
+            Stmt::WithBlock(w) => {
+                for (target, value) in &w.assignments {
+                    self.expr(value);
+                    self.bind(target);
+                }
+                self.stmts(&w.body);
+            }
+            Stmt::Set(set) => {
+                self.expr(&set.expr);
+                self.bind(&set.target);
+            }
+            Stmt::SetBlock(set) => {
+                self.bind(&set.target);
+                if let Some(f) = &set.filter {
+                    self.expr(f);
+                }
+                self.stmts(&set.body);
+            }
+            Stmt::AutoEscape(a) => {
+                self.expr(&a.enabled);
+                self.stmts(&a.body);
+            }
+            Stmt::FilterBlock(f) => {
+                self.expr(&f.filter);
+                self.stmts(&f.body);
+            }
+            Stmt::Macro(m) => {
+                self.bound.push(m.name.to_string());
+                m.args.iter().for_each(|a| self.bind(a));
+                m.defaults.iter().for_each(|d| self.expr(d));
+                self.stmts(&m.body);
+            }
+            Stmt::CallBlock(c) => {
+                self.call_args(&c.call.args);
+                self.expr(&c.call.expr);
+                c.macro_decl.args.iter().for_each(|a| self.bind(a));
+                self.bound.push("caller".into());
+                self.stmts(&c.macro_decl.body);
+            }
+            Stmt::Do(d) => {
+                self.expr(&d.call.expr);
+                self.call_args(&d.call.args);
+            }
+            Stmt::Block(b) => self.stmts(&b.body),
+            _ => {}
+        }
+    }
+
+    fn call_args(&mut self, args: &[CallArg<'_>]) {
+        for a in args {
+            match a {
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => self.expr(e),
+            }
+        }
+    }
+
+    /// `a`, `a.b`, `a['b']`, `a[0]` as a path; `None` for anything else.
+    fn path(e: &Expr<'_>) -> Option<Vec<String>> {
+        match e {
+            Expr::Var(v) => Some(vec![v.id.to_string()]),
+            Expr::GetAttr(g) => {
+                let mut p = Self::path(&g.expr)?;
+                p.push(g.name.to_string());
+                Some(p)
+            }
+            Expr::GetItem(g) => {
+                let mut p = Self::path(&g.expr)?;
+                match &g.subscript_expr {
+                    Expr::Const(c) => {
+                        p.push(match c.value.as_str() {
+                            Some(s) => s.to_string(),
+                            None => c.value.to_string(),
+                        });
+                        Some(p)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn note_var(&mut self, e: &Expr<'_>, span: Span) -> bool {
+        if !self.collect {
+            return false;
+        }
+        match Self::path(e) {
+            Some(path) => {
+                self.vars.push(VarRef {
+                    path,
+                    range: range(span),
+                    guarded: self.guarded > 0,
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn literal_regex(&mut self, args: &[CallArg<'_>], span: Span, anchored: bool) {
+        if let Some(CallArg::Pos(Expr::Const(c))) = args.first() {
+            if let Some(p) = c.value.as_str() {
+                let p = if anchored {
+                    format!(r"\A(?:{p})")
+                } else {
+                    p.to_string()
+                };
+                if let Err(e) = regex::compile(&p, false, false) {
+                    self.fail(
+                        e,
+                        Some(
+                            "write the pattern in Python's `re` syntax that fancy-regex supports"
+                                .into(),
+                        ),
+                        span,
+                    );
+                }
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &Expr<'_>) {
+        match e {
+            Expr::Var(v) => {
+                self.note_var(e, v.span());
+            }
+            Expr::Const(_) => {}
+            Expr::Slice(s) => {
+                self.expr(&s.expr);
+                for x in [&s.start, &s.stop, &s.step].into_iter().flatten() {
+                    self.expr(x);
+                }
+            }
+            Expr::UnaryOp(u) => self.expr(&u.expr),
+            Expr::BinOp(b) => {
+                self.expr(&b.left);
+                self.expr(&b.right);
+            }
+            Expr::Compare(c) => {
+                self.expr(&c.expr);
+                for op in &c.ops {
+                    self.expr(&op.expr);
+                }
+            }
+            Expr::IfExpr(i) => {
+                self.expr(&i.test_expr);
+                self.expr(&i.true_expr);
+                if let Some(f) = &i.false_expr {
+                    self.expr(f);
+                }
+            }
+            Expr::Filter(f) => {
+                if !FILTERS.contains(&f.name) {
+                    let hint = did_you_mean(f.name, FILTERS.iter().copied())
+                        .map(|h| format!("did you mean `{h}`? "))
+                        .unwrap_or_default();
+                    self.fail(
+                        format!("unknown filter `{}`", f.name),
+                        Some(format!(
+                            "{hint}see README, \"Filters and tests\", for the filters baton has"
+                        )),
+                        f.span(),
+                    );
+                }
+                if f.name.starts_with("regex_") {
+                    self.literal_regex(&f.args, f.span(), false);
+                }
+                let guard = matches!(f.name, "default" | "d" | "mandatory");
+                if let Some(inner) = &f.expr {
+                    self.guarded += usize::from(guard);
+                    self.expr(inner);
+                    self.guarded -= usize::from(guard);
+                }
+                self.call_args(&f.args);
+            }
+            Expr::Test(t) => {
+                if !TESTS.contains(&t.name) {
+                    let hint = did_you_mean(t.name, TESTS.iter().copied())
+                        .map(|h| format!("did you mean `{h}`? "))
+                        .unwrap_or_default();
+                    self.fail(
+                        format!("unknown test `{}`", t.name),
+                        Some(format!(
+                            "{hint}see README, \"Filters and tests\", for the tests baton has"
+                        )),
+                        t.span(),
+                    );
+                }
+                if matches!(t.name, "search" | "match" | "regex") {
+                    self.literal_regex(&t.args, t.span(), t.name == "match");
+                }
+                let guard = matches!(t.name, "defined" | "undefined");
+                self.guarded += usize::from(guard);
+                self.expr(&t.expr);
+                self.guarded -= usize::from(guard);
+                self.call_args(&t.args);
+            }
+            Expr::GetAttr(g) => {
+                if !self.note_var(e, g.span()) {
+                    self.expr(&g.expr);
+                }
+            }
+            Expr::GetItem(g) => {
+                if !self.note_var(e, g.span()) {
+                    self.expr(&g.expr);
+                    self.expr(&g.subscript_expr);
+                }
+            }
+            Expr::Call(c) => {
+                // `x.startswith(...)`: a method on a value; `range(...)`: a function.
+                match &c.expr {
+                    Expr::GetAttr(g) => self.expr(&g.expr),
+                    Expr::Var(_) => {}
+                    other => self.expr(other),
+                }
+                self.call_args(&c.args);
+            }
+            Expr::List(l) => l.items.iter().for_each(|i| self.expr(i)),
+            Expr::Map(m) => {
+                m.keys.iter().for_each(|k| self.expr(k));
+                m.values.iter().for_each(|v| self.expr(v));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_filter_in_a_dead_branch_is_refused() {
+        let err = template("{% if false %}{{ x | to_jsno }}{% endif %}").unwrap_err();
+        assert_eq!(err.message, "unknown filter `to_jsno`");
+        assert!(err.help.unwrap().contains("did you mean `to_json`"));
+        let err = expression("x is sucess").unwrap_err();
+        assert_eq!(err.message, "unknown test `sucess`");
+        assert!(err.help.unwrap().contains("did you mean `success`"));
+        assert!(template("{{ x | default(omit) }} {{ y is defined }}").is_ok());
+    }
+
+    #[test]
+    fn syntax_error_has_a_range() {
+        let err = expression("x ==").unwrap_err();
+        assert!(
+            err.message.starts_with("template syntax error"),
+            "{}",
+            err.message
+        );
+        let err = template("a {% if x %} b").unwrap_err();
+        assert!(err.message.contains("syntax error"), "{}", err.message);
+    }
+
+    #[test]
+    fn unsupported_regex_is_refused() {
+        let err = expression("x is search('a(')").unwrap_err();
+        assert!(err.message.contains("not supported"), "{}", err.message);
+        assert!(expression(r"x is search('(?<=a)b')").is_ok());
+    }
+
+    #[test]
+    fn variables_skip_bound_and_mark_guarded() {
+        let vars = variables(
+            "{% for i in items %}{{ i.name }}{{ a.b['c'] }}{% endfor %}{{ z | default(1) }}",
+            false,
+        );
+        let paths: Vec<String> = vars.iter().map(|v| v.path.join(".")).collect();
+        assert_eq!(paths, ["items", "a.b.c", "z"]);
+        assert!(vars[2].guarded && !vars[0].guarded);
+    }
+}

@@ -1,0 +1,197 @@
+//! The Jinja2 environment every template and condition is rendered with.
+//!
+//! Strict undefined (an undefined value is an error when printed, iterated
+//! or tested for truth; `default`, `is defined` and `default(omit)` handle
+//! it), `trim_blocks` and `keep_trailing_newline` as Ansible's `template`
+//! sets them, no HTML escaping, Python string/dict methods
+//! (minijinja-contrib's `pycompat`), values printed as Python prints them,
+//! and Ansible's filters and tests.
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use super::{filters, native, python_repr, tests};
+
+/// minijinja's builtin filters (`minijinja` 2.24, `builtins` feature).
+const BUILTIN_FILTERS: &[&str] = &[
+    "safe",
+    "escape",
+    "e",
+    "lower",
+    "upper",
+    "title",
+    "replace",
+    "length",
+    "count",
+    "dictsort",
+    "items",
+    "reverse",
+    "trim",
+    "join",
+    "split",
+    "lines",
+    "default",
+    "d",
+    "round",
+    "abs",
+    "int",
+    "float",
+    "attr",
+    "first",
+    "last",
+    "min",
+    "max",
+    "sort",
+    "list",
+    "string",
+    "bool",
+    "batch",
+    "slice",
+    "sum",
+    "indent",
+    "select",
+    "reject",
+    "selectattr",
+    "rejectattr",
+    "map",
+    "groupby",
+    "unique",
+    "chain",
+    "zip",
+    "pprint",
+    "format",
+    "tojson",
+    "urlencode",
+];
+
+/// minijinja's builtin tests.
+const BUILTIN_TESTS: &[&str] = &[
+    "defined",
+    "undefined",
+    "none",
+    "safe",
+    "escaped",
+    "boolean",
+    "odd",
+    "even",
+    "divisibleby",
+    "number",
+    "integer",
+    "int",
+    "float",
+    "string",
+    "sequence",
+    "iterable",
+    "mapping",
+    "lower",
+    "upper",
+    "sameas",
+    "eq",
+    "equalto",
+    "==",
+    "ne",
+    "!=",
+    "lt",
+    "lessthan",
+    "<",
+    "le",
+    "<=",
+    "gt",
+    "greaterthan",
+    ">",
+    "ge",
+    ">=",
+    "in",
+    "true",
+    "false",
+    "filter",
+    "test",
+    "startingwith",
+    "endingwith",
+];
+
+/// Every filter name a template may use.
+pub static FILTERS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<&str> = BUILTIN_FILTERS
+        .iter()
+        .chain(filters::NAMES)
+        .copied()
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
+/// Every test name a template may use.
+pub static TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<&str> = BUILTIN_TESTS.iter().chain(tests::NAMES).copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+});
+
+/// Names the environment defines itself (functions and `omit`).
+pub const GLOBALS: &[&str] = &[
+    "omit",
+    "range",
+    "dict",
+    "namespace",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "debug",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+];
+
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(python_repr::formatter);
+    env.add_global("omit", native::OMIT);
+    env.add_global("True", true);
+    env.add_global("False", false);
+    env.add_global("None", minijinja::Value::from(()));
+    filters::register(&mut env);
+    tests::register(&mut env);
+    env
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    /// The load-time check accepts exactly the names the environment has.
+    #[test]
+    fn every_listed_filter_and_test_exists() {
+        let env = environment();
+        let mut missing = Vec::new();
+        for name in FILTERS.iter() {
+            let src = format!("{{{{ 1 | {name} }}}}");
+            if let Err(e) = env.render_str(&src, ()) {
+                if e.kind() == minijinja::ErrorKind::UnknownFilter {
+                    missing.push(*name);
+                }
+            }
+        }
+        for name in TESTS
+            .iter()
+            .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        {
+            let src = format!("{{{{ 1 is {name} }}}}");
+            if let Err(e) = env.render_str(&src, ()) {
+                if e.kind() == minijinja::ErrorKind::UnknownTest {
+                    missing.push(*name);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "listed but missing: {missing:?}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Jinja2, baton's expression language (minijinja), with Ansible's filters,
+//! tests, typing rule and Python-style printing.
+//!
+//! - [`env`]: the environment (strict undefined, Ansible options).
+//! - [`filters`] / [`tests`]: Ansible's filters and tests.
+//! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
+//! - [`python_repr`]: values inside strings print as Python prints them.
+//! - [`regex`]: Python's regex dialect on fancy-regex.
+//! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
+
+pub mod check;
+pub mod env;
+pub mod filters;
+pub mod native;
+pub mod python_repr;
+pub mod regex;
+pub mod tests;

@@ -1,0 +1,118 @@
+//! Ansible's typing rule and the bridge between minijinja values and JSON.
+//!
+//! A string that is exactly one `{{ expression }}` (nothing around it, not
+//! even whitespace) keeps the expression's type: a list stays a list, a number
+//! a number. Anything else renders to a string. Source: Ansible's templar
+//! (native types for a lone expression).
+
+use minijinja::value::{Value, ValueKind};
+use serde_json::{Map, Value as Json};
+
+/// The value of `omit`. An argument (or `vars` entry) whose value is exactly
+/// this string is dropped, as Ansible does with its omit placeholder.
+pub const OMIT: &str = "__omit_place_holder__baton";
+
+/// The expression inside a string that is exactly `{{ expr }}` (with optional
+/// `-`/`+` whitespace markers); `None` when there is text around it or more
+/// than one block.
+pub fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
+    let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
+    // `{{ a }} {{ b }}` also starts and ends with braces: only a text that
+    // parses as one expression is one (`{{ {'k': {'d': 1}} }}` is).
+    is_one_expression(inner).then_some(inner)
+}
+
+/// Whether `expr` is exactly one Jinja expression. Parsed as `{{ expr }}` in
+/// template mode: minijinja's standalone expression parser panics on a stray
+/// `}}`, so nothing reaches it unless this holds.
+pub fn is_one_expression(expr: &str) -> bool {
+    use minijinja::machinery::ast::Stmt;
+    let wrapped = format!("{{{{ {expr} }}}}");
+    match minijinja::machinery::parse(
+        &wrapped,
+        "<expression>",
+        Default::default(),
+        Default::default(),
+    ) {
+        Ok(Stmt::Template(t)) => {
+            t.children.len() == 1 && matches!(t.children.first(), Some(Stmt::EmitExpr(_)))
+        }
+        _ => false,
+    }
+}
+
+/// A minijinja value as JSON, keeping mapping order. Undefined becomes null
+/// (callers reject undefined before converting).
+pub fn to_json(value: &Value) -> Json {
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => Json::Null,
+        ValueKind::Bool => Json::Bool(value.is_true()),
+        ValueKind::Number => {
+            if let Some(i) = value.as_i64() {
+                Json::from(i)
+            } else if let Ok(f) = f64::try_from(value.clone()) {
+                serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
+            } else {
+                Json::String(value.to_string())
+            }
+        }
+        ValueKind::String => Json::String(value.as_str().unwrap_or_default().to_string()),
+        ValueKind::Bytes => {
+            Json::String(String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned())
+        }
+        ValueKind::Seq | ValueKind::Iterable => Json::Array(
+            value
+                .try_iter()
+                .map(|it| it.map(|v| to_json(&v)).collect())
+                .unwrap_or_default(),
+        ),
+        ValueKind::Map => {
+            let mut map = Map::new();
+            if let Ok(keys) = value.try_iter() {
+                for key in keys {
+                    let item = value.get_item(&key).unwrap_or_default();
+                    let name = match key.as_str() {
+                        Some(s) => s.to_string(),
+                        None => key.to_string(),
+                    };
+                    map.insert(name, to_json(&item));
+                }
+            }
+            Json::Object(map)
+        }
+        _ => Json::String(value.to_string()),
+    }
+}
+
+/// A JSON value as a minijinja value.
+pub fn from_json(value: &Json) -> Value {
+    Value::from_serialize(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_lone_expression_is_native() {
+        assert_eq!(single_expression("{{ x }}"), Some(" x "));
+        assert_eq!(single_expression("{{- x -}}"), Some(" x "));
+        assert_eq!(single_expression(" {{ x }}"), None);
+        assert_eq!(single_expression("{{ x }}\n"), None);
+        assert_eq!(single_expression("{{ a }}{{ b }}"), None);
+        assert_eq!(single_expression("{{ a }} {% if b %}{% endif %}"), None);
+    }
+
+    #[test]
+    fn json_round_trip_keeps_order_and_types() {
+        let j = json!({"z": 1, "a": [true, null, 1.5, "s"], "m": {"k": "v"}});
+        assert_eq!(to_json(&from_json(&j)), j);
+        assert_eq!(
+            serde_json::to_string(&to_json(&from_json(&j))).unwrap(),
+            r#"{"z":1,"a":[true,null,1.5,"s"],"m":{"k":"v"}}"#
+        );
+    }
+}

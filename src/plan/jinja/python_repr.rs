@@ -1,0 +1,107 @@
+//! How a value prints inside a string: as Ansible (Python) prints it.
+//!
+//! `{{ flag }}` in `"x={{ flag }}"` gives `x=True`, a list gives `['a', 1]`, a
+//! mapping `{'k': 'v'}`, null `None` (Python's `str()`/`repr()`; Ansible's
+//! templar does the same).
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Error, Output, State};
+
+/// The environment's formatter: strings as they are, anything else as Python's
+/// `str()` of it.
+pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
+    out.write_str(&py_str(value))
+        .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
+/// Python's `str(value)`: a string as is, anything else as its repr.
+pub fn py_str(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        _ => {
+            let mut s = String::new();
+            repr(value, &mut s);
+            s
+        }
+    }
+}
+
+/// Python's `repr(value)`.
+pub fn repr(value: &Value, out: &mut String) {
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => out.push_str("None"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
+        ValueKind::Number => out.push_str(&value.to_string()),
+        ValueKind::String => quote(value.as_str().unwrap_or_default(), out),
+        ValueKind::Seq | ValueKind::Iterable => {
+            out.push('[');
+            if let Ok(items) = value.try_iter() {
+                for (i, item) in items.enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    repr(&item, out);
+                }
+            }
+            out.push(']');
+        }
+        ValueKind::Map => {
+            out.push('{');
+            if let Ok(keys) = value.try_iter() {
+                for (i, key) in keys.enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    repr(&key, out);
+                    out.push_str(": ");
+                    repr(&value.get_item(&key).unwrap_or_default(), out);
+                }
+            }
+            out.push('}');
+        }
+        _ => out.push_str(&value.to_string()),
+    }
+}
+
+/// A Python string literal: single quotes unless the text has one and no double quote.
+fn quote(s: &str, out: &mut String) {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prints_like_python() {
+        let v =
+            Value::from_serialize(json!({"k": "v", "l": ["a", 1, true, null, 1.5], "q": "it's"}));
+        assert_eq!(
+            py_str(&v),
+            r#"{'k': 'v', 'l': ['a', 1, True, None, 1.5], 'q': "it's"}"#
+        );
+        assert_eq!(py_str(&Value::from(true)), "True");
+        assert_eq!(py_str(&Value::from(())), "None");
+        assert_eq!(py_str(&Value::from("plain")), "plain");
+    }
+}

@@ -1,0 +1,196 @@
+//! Ansible's tests (`x is failed`, `v is version('1.2', '>=')`, `s is
+//! search('re')`...) that minijinja lacks; semantics from the Ansible test
+//! documentation (`ansible.builtin.*` tests). minijinja's builtins (`defined`,
+//! `undefined`, `none`, `string`, `number`, `integer`, `float`, `boolean`,
+//! `mapping`, `iterable`, `sequence`, `in`, `true`, `false`...) are used as
+//! they are.
+
+use std::cmp::Ordering;
+
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+
+use super::regex;
+
+/// Tests added to minijinja's builtins.
+pub const NAMES: &[&str] = &[
+    "succeeded",
+    "success",
+    "failed",
+    "failure",
+    "changed",
+    "change",
+    "skipped",
+    "skip",
+    "search",
+    "match",
+    "regex",
+    "version",
+    "version_compare",
+    "truthy",
+    "falsy",
+    "contains",
+    "subset",
+    "superset",
+    "all",
+    "any",
+];
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_test("succeeded", |r: Value| {
+        result_flag(&r, "failed", "succeeded").map(|f| !f)
+    });
+    env.add_test("success", |r: Value| {
+        result_flag(&r, "failed", "success").map(|f| !f)
+    });
+    env.add_test("failed", |r: Value| result_flag(&r, "failed", "failed"));
+    env.add_test("failure", |r: Value| result_flag(&r, "failed", "failure"));
+    env.add_test("changed", |r: Value| result_flag(&r, "changed", "changed"));
+    env.add_test("change", |r: Value| result_flag(&r, "changed", "change"));
+    env.add_test("skipped", |r: Value| result_flag(&r, "skipped", "skipped"));
+    env.add_test("skip", |r: Value| result_flag(&r, "skipped", "skip"));
+    env.add_test("search", |s: String, p: String, k: Kwargs| {
+        regex_test(&s, &p, k, "search")
+    });
+    env.add_test("match", |s: String, p: String, k: Kwargs| {
+        regex_test(&s, &p, k, "match")
+    });
+    env.add_test("regex", |s: String, p: String, k: Kwargs| {
+        let mode: String = k
+            .get::<Option<String>>("match_type")?
+            .unwrap_or_else(|| "search".into());
+        regex_test(&s, &p, k, &mode)
+    });
+    env.add_test("version", version);
+    env.add_test("version_compare", version);
+    env.add_test("truthy", |v: Value| {
+        super::filters::to_bool(v.clone()) || (v.kind() != ValueKind::String && v.is_true())
+    });
+    env.add_test("falsy", |v: Value| {
+        !(super::filters::to_bool(v.clone()) || (v.kind() != ValueKind::String && v.is_true()))
+    });
+    env.add_test("contains", |seq: Value, item: Value| {
+        Ok::<bool, Error>(seq.try_iter()?.any(|x| x == item))
+    });
+    env.add_test("subset", |a: Value, b: Value| -> Result<bool, Error> {
+        let b: Vec<Value> = b.try_iter()?.collect();
+        Ok(a.try_iter()?.all(|x| b.contains(&x)))
+    });
+    env.add_test("superset", |a: Value, b: Value| -> Result<bool, Error> {
+        let a: Vec<Value> = a.try_iter()?.collect();
+        Ok(b.try_iter()?.all(|x| a.contains(&x)))
+    });
+    env.add_test("all", |a: Value| -> Result<bool, Error> {
+        Ok(a.try_iter()?.all(|x| x.is_true()))
+    });
+    env.add_test("any", |a: Value| -> Result<bool, Error> {
+        Ok(a.try_iter()?.any(|x| x.is_true()))
+    });
+}
+
+/// A registered result's flag (`failed`, `changed`, `skipped`); a result
+/// without it is false. Ansible refuses anything but a mapping.
+fn result_flag(r: &Value, key: &str, test: &str) -> Result<bool, Error> {
+    if r.kind() != ValueKind::Map {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "the `{test}` test expects a registered result (a mapping), got {}",
+                r.kind()
+            ),
+        ));
+    }
+    let v = r.get_attr(key)?;
+    Ok(!v.is_undefined() && super::filters::to_bool(v))
+}
+
+fn regex_test(s: &str, pattern: &str, kwargs: Kwargs, mode: &str) -> Result<bool, Error> {
+    let i = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let m = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let anchored;
+    let pattern = if mode == "match" {
+        anchored = format!(r"\A(?:{pattern})");
+        anchored.as_str()
+    } else {
+        pattern
+    };
+    let re =
+        regex::compile(pattern, i, m).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+    re.is_match(s)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+/// `version(other, operator='eq', strict=False)`: loose version comparison
+/// (numeric parts as numbers, others as text), as Ansible's LooseVersion.
+fn version(v: Value, other: Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
+    let op = match op {
+        Some(o) => o,
+        None => kwargs
+            .get::<Option<String>>("operator")?
+            .unwrap_or_else(|| "eq".into()),
+    };
+    let _ = kwargs.get::<Option<bool>>("strict")?;
+    let _ = kwargs.get::<Option<String>>("version_type")?;
+    kwargs.assert_all_used()?;
+    let ord = compare_versions(&v.to_string(), &other.to_string());
+    Ok(match op.as_str() {
+        "<" | "lt" => ord == Ordering::Less,
+        "<=" | "le" => ord != Ordering::Greater,
+        ">" | "gt" => ord == Ordering::Greater,
+        ">=" | "ge" => ord != Ordering::Less,
+        "==" | "=" | "eq" => ord == Ordering::Equal,
+        "!=" | "<>" | "ne" => ord != Ordering::Equal,
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("version: unknown operator `{other}` (use <, <=, >, >=, ==, != or lt, le, gt, ge, eq, ne)"),
+            ))
+        }
+    })
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Part {
+    Num(u64),
+    Text(String),
+}
+
+fn parts(v: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut digits = false;
+    let flush = |cur: &mut String, digits: bool, out: &mut Vec<Part>| {
+        if !cur.is_empty() {
+            out.push(if digits {
+                Part::Num(cur.parse().unwrap_or(u64::MAX))
+            } else {
+                Part::Text(std::mem::take(cur))
+            });
+            cur.clear();
+        }
+    };
+    for c in v.trim().chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                flush(&mut cur, digits, &mut out);
+                digits = true;
+            }
+            cur.push(c);
+        } else if c.is_alphabetic() {
+            if digits {
+                flush(&mut cur, digits, &mut out);
+                digits = false;
+            }
+            cur.push(c);
+        } else {
+            flush(&mut cur, digits, &mut out);
+        }
+    }
+    flush(&mut cur, digits, &mut out);
+    out
+}
+
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    parts(a).cmp(&parts(b))
+}
