@@ -162,6 +162,8 @@ def drop_idle(recap):
 def observe(tool, exe, case, work):
     """Run the case three times with `tool` ('ansible' or 'baton'); the observations."""
     case_dir = os.path.join(CORPUS, case)
+    work = os.path.join(work, tool)
+    os.makedirs(work)
     extra = case_args(case_dir)
     inv = inventory_args(case_dir, extra, work)
     env = dict(os.environ)
