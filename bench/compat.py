@@ -179,6 +179,7 @@ def observe(tool, exe, case, work):
         ANSIBLE_LOCAL_TEMP=os.path.join(work, "ansible-local"),
         ANSIBLE_REMOTE_TEMP=os.path.join(work, "ansible-remote"),
         ANSIBLE_CONFIG=os.path.join(work, "no-ansible.cfg"),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "ansible-cp"),
     )
     result = {}
     for run in RUNS:
