@@ -166,7 +166,8 @@ def observe(tool, exe, case, work):
     os.makedirs(work)
     extra = case_args(case_dir)
     inv = inventory_args(case_dir, extra, work)
-    env = dict(os.environ)
+    # Only the case's own roles/ count, whatever the caller's environment says.
+    env = {k: v for k, v in os.environ.items() if k not in ("ANSIBLE_ROLES_PATH", "BATON_ROLES_PATH")}
     env.update(
         NO_COLOR="1",
         ANSIBLE_NOCOLOR="1",

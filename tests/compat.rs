@@ -244,6 +244,9 @@ fn observe(case: &str) -> (Value, String) {
             .args(&extra)
             .current_dir(&dir)
             .env("NO_COLOR", "1")
+            // Only the case's own roles/ count, whatever the caller's environment says.
+            .env_remove("BATON_ROLES_PATH")
+            .env_remove("ANSIBLE_ROLES_PATH")
             .stdin(Stdio::null())
             .output()
             .expect("run baton");
