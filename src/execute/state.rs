@@ -165,7 +165,10 @@ impl RunState {
             } else {
                 outcome.registered.clone()
             };
-            (json!({"name": task.info.name, "origin": task.info.origin}), result)
+            (
+                json!({"name": task.info.name, "origin": task.info.origin}),
+                result,
+            )
         });
         let state = self.host(&outcome.host);
         if let Some((failed_task, failed_result)) = failed_vars {
