@@ -40,9 +40,7 @@ pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
         }
         return Ok(());
     };
-    let mut errors = Vec::new();
-    let mut notes = Vec::new();
-
+    let mut r = Removal::default();
     let mut recorded = Vec::new();
     for n in &state.nodes {
         recorded.extend(
@@ -55,65 +53,22 @@ pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
     let killed = match stop_processes(&recorded, &state.netns) {
         Ok(k) => k,
         Err(e) => {
-            errors.push(e);
+            r.errors.push(e);
             0
         }
     };
-
-    let mut links = 0;
-    if let Some(veth) = &state.host_veth {
-        if ip.root_link_exists(veth) {
-            match ip.run(&["link", "del", "dev", veth]) {
-                Ok(_) => links += 1,
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-    }
-
-    let mut namespaces = 0;
-    for ns in state.netns.iter().rev() {
-        let path = netns::netns_path(&ns.name);
-        match (named_netns_inode(&path), ns.inode) {
-            (None, _) => {}
-            (Some(now), Some(then)) if now != then => notes.push(format!(
-                "left network namespace {}: it is not the one this lab created",
-                ns.name
-            )),
-            _ => match ip.run(&["netns", "delete", &ns.name]) {
-                Ok(_) => namespaces += 1,
-                Err(e) => errors.push(e.to_string()),
-            },
-        }
-    }
-
-    let mut disks = 0;
-    for n in &state.nodes {
-        let Some(disk) = &n.storage else { continue };
-        if !disk.exists() {
-            continue;
-        }
-        if let Some(m) = mount_under(disk) {
-            errors.push(format!(
-                "not removing {}: {m} is mounted inside it",
-                disk.display()
-            ));
-            continue;
-        }
-        match std::fs::remove_dir_all(disk) {
-            Ok(()) => disks += 1,
-            Err(e) => errors.push(format!("cannot remove {}: {e}", disk.display())),
-        }
-    }
-
-    let mut files = 0;
-    for f in &state.files {
-        match std::fs::remove_file(f) {
-            Ok(()) => files += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => errors.push(format!("cannot remove {}: {e}", f.display())),
-        }
-    }
-
+    r.links(&state, &ip);
+    r.namespaces(&state, &ip);
+    r.disks(&state);
+    r.files(&state);
+    let Removal {
+        errors,
+        notes,
+        links,
+        namespaces,
+        disks,
+        files,
+    } = r;
     for note in &notes {
         eprintln!("baton lab down: {note}");
     }
@@ -138,6 +93,83 @@ pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What `down` removed, and what it could not (each step goes on after an
+/// error, so one stuck item does not leave everything else behind).
+#[derive(Default)]
+struct Removal {
+    errors: Vec<String>,
+    notes: Vec<String>,
+    links: usize,
+    namespaces: usize,
+    disks: usize,
+    files: usize,
+}
+
+impl Removal {
+    fn links(&mut self, state: &LabState, ip: &Ip) {
+        let Some(veth) = &state.host_veth else { return };
+        if ip.root_link_exists(veth) {
+            match ip.run(&["link", "del", "dev", veth]) {
+                Ok(_) => self.links += 1,
+                Err(e) => self.errors.push(e.to_string()),
+            }
+        }
+    }
+
+    /// Only a namespace whose inode is the one recorded at `up` is deleted.
+    fn namespaces(&mut self, state: &LabState, ip: &Ip) {
+        for ns in state.netns.iter().rev() {
+            let path = netns::netns_path(&ns.name);
+            match (named_netns_inode(&path), ns.inode) {
+                (None, _) => {}
+                (Some(now), Some(then)) if now != then => self.notes.push(format!(
+                    "left network namespace {}: it is not the one this lab created",
+                    ns.name
+                )),
+                _ => match ip.run(&["netns", "delete", &ns.name]) {
+                    Ok(_) => self.namespaces += 1,
+                    Err(e) => self.errors.push(e.to_string()),
+                },
+            }
+        }
+    }
+
+    /// A disk with something still mounted inside is left alone.
+    fn disks(&mut self, state: &LabState) {
+        for n in &state.nodes {
+            let Some(disk) = &n.storage else { continue };
+            if !disk.exists() {
+                continue;
+            }
+            if let Some(m) = mount_under(disk) {
+                self.errors.push(format!(
+                    "not removing {}: {m} is mounted inside it",
+                    disk.display()
+                ));
+                continue;
+            }
+            match std::fs::remove_dir_all(disk) {
+                Ok(()) => self.disks += 1,
+                Err(e) => self
+                    .errors
+                    .push(format!("cannot remove {}: {e}", disk.display())),
+            }
+        }
+    }
+
+    fn files(&mut self, state: &LabState) {
+        for f in &state.files {
+            match std::fs::remove_file(f) {
+                Ok(()) => self.files += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self
+                    .errors
+                    .push(format!("cannot remove {}: {e}", f.display())),
+            }
+        }
+    }
 }
 
 /// Named network namespaces that look like a lab with this prefix.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::netns::{self, Ip, LinkInfo};
 use super::node;
 use super::process::{self, named_netns_inode};
-use super::state::LabState;
+use super::state::{LabState, NodeRecord};
 
 pub const BRIDGE: &str = "br0";
 /// The root-namespace veth's peer, on the bridge.
@@ -40,6 +40,33 @@ pub fn check(state: &LabState, ip: &Ip) -> Health {
     if !state.complete {
         problems.push("`baton lab up` did not finish (it failed or was interrupted)".to_string());
     }
+    check_network(state, ip, &mut problems);
+    let client = netns::netns_exists(&state.client_netns)
+        .then(|| ip.link_info(Some(&state.client_netns), NODE_DEV).ok())
+        .flatten();
+    if state.complete {
+        match &client {
+            Some(info) if !info.is_up() => {
+                problems.push(format!("client: {NODE_DEV} is {}", info.operstate))
+            }
+            Some(_) => {}
+            None => problems.push(format!("client: no {NODE_DEV} in {}", state.client_netns)),
+        }
+    }
+    let nodes = state
+        .nodes
+        .iter()
+        .map(|n| check_node(state, n, ip, &mut problems))
+        .collect();
+    Health {
+        nodes,
+        client,
+        problems,
+    }
+}
+
+/// The namespaces (same inode as recorded), the controller's veth and the bridge.
+fn check_network(state: &LabState, ip: &Ip, problems: &mut Vec<String>) {
     for ns in &state.netns {
         match (named_netns_inode(&netns::netns_path(&ns.name)), ns.inode) {
             (None, _) => problems.push(format!("network namespace {} is gone", ns.name)),
@@ -79,73 +106,57 @@ pub fn check(state: &LabState, ip: &Ip) -> Health {
             Err(_) => problems.push(format!("bridge {BRIDGE} in {bridge_ns} is gone")),
         }
     }
-    let client = netns::netns_exists(&state.client_netns)
-        .then(|| ip.link_info(Some(&state.client_netns), NODE_DEV).ok())
+}
+
+/// One node: init and sshd alive (and listening), eth0 up with its address.
+fn check_node(state: &LabState, n: &NodeRecord, ip: &Ip, problems: &mut Vec<String>) -> NodeStatus {
+    let init_alive = n.init.as_ref().is_some_and(process::is_alive);
+    let sshd_alive = n.sshd.as_ref().is_some_and(process::is_alive);
+    let eth0 = netns::netns_exists(&n.netns)
+        .then(|| ip.link_info(Some(&n.netns), NODE_DEV).ok())
         .flatten();
-    if state.complete {
-        match &client {
-            Some(info) if !info.is_up() => {
-                problems.push(format!("client: {NODE_DEV} is {}", info.operstate))
-            }
-            Some(_) => {}
-            None => problems.push(format!("client: no {NODE_DEV} in {}", state.client_netns)),
+    if n.crashed {
+        problems.push(format!(
+            "{}: crashed (`baton lab boot {}` brings it back)",
+            n.name, n.name
+        ));
+    } else if state.complete {
+        if !init_alive {
+            problems.push(format!("{}: its init process is not running", n.name));
         }
-    }
-    let mut nodes = Vec::new();
-    for n in &state.nodes {
-        let init_alive = n.init.as_ref().is_some_and(process::is_alive);
-        let sshd_alive = n.sshd.as_ref().is_some_and(process::is_alive);
-        let eth0 = netns::netns_exists(&n.netns)
-            .then(|| ip.link_info(Some(&n.netns), NODE_DEV).ok())
-            .flatten();
-        if n.crashed {
-            problems.push(format!(
-                "{}: crashed (`baton lab boot {}` brings it back)",
-                n.name, n.name
-            ));
-        } else if state.complete {
-            if !init_alive {
-                problems.push(format!("{}: its init process is not running", n.name));
+        match (&n.sshd, sshd_alive) {
+            (None, _) => problems.push(format!("{}: no sshd recorded", n.name)),
+            (Some(rec), false) => {
+                problems.push(format!("{}: sshd (pid {}) is not running", n.name, rec.pid))
             }
-            match (&n.sshd, sshd_alive) {
-                (None, _) => problems.push(format!("{}: no sshd recorded", n.name)),
-                (Some(rec), false) => {
-                    problems.push(format!("{}: sshd (pid {}) is not running", n.name, rec.pid))
+            (Some(rec), true) if !node::listens_on_ssh(rec.pid) => problems.push(format!(
+                "{}: sshd (pid {}) does not listen on port 22",
+                n.name, rec.pid
+            )),
+            _ => {}
+        }
+        match &eth0 {
+            None => problems.push(format!("{}: no {NODE_DEV}", n.name)),
+            Some(info) => {
+                if !info.is_up() {
+                    problems.push(format!("{}: {NODE_DEV} is {}", n.name, info.operstate));
                 }
-                (Some(rec), true) if !node::listens_on_ssh(rec.pid) => problems.push(format!(
-                    "{}: sshd (pid {}) does not listen on port 22",
-                    n.name, rec.pid
-                )),
-                _ => {}
-            }
-            match &eth0 {
-                None => problems.push(format!("{}: no {NODE_DEV}", n.name)),
-                Some(info) => {
-                    if !info.is_up() {
-                        problems.push(format!("{}: {NODE_DEV} is {}", n.name, info.operstate));
-                    }
-                    if !info.has_address(&n.address) {
-                        problems.push(format!(
-                            "{}: {NODE_DEV} lost its address {}",
-                            n.name, n.address
-                        ));
-                    }
+                if !info.has_address(&n.address) {
+                    problems.push(format!(
+                        "{}: {NODE_DEV} lost its address {}",
+                        n.name, n.address
+                    ));
                 }
             }
         }
-        nodes.push(NodeStatus {
-            name: n.name.clone(),
-            address: n.address.clone(),
-            sshd_pid: n.sshd.as_ref().map(|r| r.pid),
-            sshd_alive,
-            crashed: n.crashed,
-            eth0,
-        });
     }
-    Health {
-        nodes,
-        client,
-        problems,
+    NodeStatus {
+        name: n.name.clone(),
+        address: n.address.clone(),
+        sshd_pid: n.sshd.as_ref().map(|r| r.pid),
+        sshd_alive,
+        crashed: n.crashed,
+        eth0,
     }
 }
 

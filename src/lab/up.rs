@@ -187,14 +187,24 @@ fn disk_path(dir: &Path, node: &str) -> PathBuf {
     dir.join("nodes").join(node)
 }
 
+/// Build the lab in stages, recording each thing the moment it exists so
+/// that `down` can remove it even if `up` dies half-way.
 fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Result<(), LabError> {
-    let bridge_ns = state.bridge_netns();
-    let client_ns = state.client_netns.clone();
-    let veth = host_veth(&state.prefix);
-    let len = subnet.prefix_len();
+    let names = record_names(state)?;
+    create_links(state, ip, subnet, &names)?;
+    configure_namespaces(state, ip, subnet)?;
+    make_disks(state, subnet)?;
+    make_keys(state, tools)?;
+    start_nodes(state, tools)?;
+    let written = artifacts::write_all(state)?;
+    state.files.extend(written);
+    state.complete = true;
+    state.save()
+}
 
-    // Names first: from here on `down` knows what to remove even if we die.
-    let mut names = vec![bridge_ns.clone(), client_ns.clone()];
+/// Names first: from here on `down` knows what to remove even if we die.
+fn record_names(state: &mut LabState) -> Result<Vec<String>, LabError> {
+    let mut names = vec![state.bridge_netns(), state.client_netns.clone()];
     names.extend(state.nodes.iter().map(|n| n.netns.clone()));
     state.netns = names
         .iter()
@@ -203,9 +213,21 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
             inode: None,
         })
         .collect();
-    state.host_veth = Some(veth.clone());
+    state.host_veth = Some(host_veth(&state.prefix));
     state.save()?;
+    Ok(names)
+}
 
+/// The namespaces and the veth pairs between them, in one `ip -batch`.
+fn create_links(
+    state: &mut LabState,
+    ip: &Ip,
+    subnet: &Subnet,
+    names: &[String],
+) -> Result<(), LabError> {
+    let bridge_ns = state.bridge_netns();
+    let client_ns = state.client_netns.clone();
+    let veth = host_veth(&state.prefix);
     let mut root = Vec::new();
     root.extend(names.iter().map(|n| format!("netns add {n}")));
     root.push(format!(
@@ -220,14 +242,22 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
             n.name, n.netns
         ));
     }
-    root.push(format!("addr add {}/{len} dev {veth}", subnet.controller()));
+    root.push(format!(
+        "addr add {}/{} dev {veth}",
+        subnet.controller(),
+        subnet.prefix_len()
+    ));
     root.push(format!("link set {veth} up"));
     ip.batch(None, &root)?;
     for ns in &mut state.netns {
         ns.inode = named_netns_inode(&netns::netns_path(&ns.name));
     }
-    state.save()?;
+    state.save()
+}
 
+/// Inside each namespace: the bridge, or an endpoint's address; all at once.
+fn configure_namespaces(state: &LabState, ip: &Ip, subnet: &Subnet) -> Result<(), LabError> {
+    let len = subnet.prefix_len();
     let mut per_ns: Vec<(String, Vec<String>)> = Vec::new();
     let mut bridge = vec![
         "link set lo up".to_string(),
@@ -240,7 +270,7 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
     for port in ports {
         bridge.push(format!("link set {port} master {BRIDGE} up"));
     }
-    per_ns.push((bridge_ns, bridge));
+    per_ns.push((state.bridge_netns(), bridge));
     let endpoint = |addr: String| {
         vec![
             "link set lo up".to_string(),
@@ -248,7 +278,10 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
             format!("link set {NODE_DEV} up"),
         ]
     };
-    per_ns.push((client_ns, endpoint(subnet.client().to_string())));
+    per_ns.push((
+        state.client_netns.clone(),
+        endpoint(subnet.client().to_string()),
+    ));
     for n in &state.nodes {
         per_ns.push((n.netns.clone(), endpoint(n.address.clone())));
     }
@@ -264,8 +297,11 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
             })
             .collect::<Result<Vec<()>, LabError>>()
     })?;
+    Ok(())
+}
 
-    // Disks: each directory is recorded the moment it exists.
+/// Disks: each directory is recorded the moment it exists.
+fn make_disks(state: &mut LabState, subnet: &Subnet) -> Result<(), LabError> {
     let nodes_dir = state.dir.join("nodes");
     if !nodes_dir.exists() {
         std::fs::create_dir(&nodes_dir)
@@ -287,8 +323,11 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
         state.save()?;
         node::fill_disk(&disk, &name, &hosts)?;
     }
+    Ok(())
+}
 
-    // Keys, all at once.
+/// Keys, all at once: the client key and each node's host key.
+fn make_keys(state: &mut LabState, tools: &Tools) -> Result<(), LabError> {
     let client_key = artifacts::client_key(&state.dir);
     state.files.push(client_key.clone());
     state.files.push(artifacts::client_public_key(&state.dir));
@@ -308,9 +347,11 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
         state.nodes[i].host_key = Some(node::finish_keygen(job, &path)?);
         node::authorize(&node::disk_of(&state.nodes[i])?, &client_public)?;
     }
-    state.save()?;
+    state.save()
+}
 
-    // Nodes, all at once.
+/// Nodes, all at once; each one's processes are recorded as they start.
+fn start_nodes(state: &mut LabState, tools: &Tools) -> Result<(), LabError> {
     let mut starting = Vec::new();
     for n in &state.nodes {
         let disk = node::disk_of(n)?;
@@ -334,12 +375,7 @@ fn build(state: &mut LabState, tools: &Tools, ip: &Ip, subnet: &Subnet) -> Resul
             n.sshd = Some(started.sshd);
         }
         state.save()
-    })?;
-
-    let written = artifacts::write_all(state)?;
-    state.files.extend(written);
-    state.complete = true;
-    state.save()
+    })
 }
 
 pub fn print_summary(state: &LabState, subnet: &Subnet) {
