@@ -190,7 +190,16 @@ fn add_address<'v>(addresses: &mut Map<String, Value>, value: &'v str) -> Option
     let (Some(dev), Some(cidr)) = (parts.next(), parts.next()) else {
         return None;
     };
-    let label = value.split_whitespace().last().unwrap_or(dev).to_string();
+    // `ip -o` ends the address part with `\` before the lifetimes
+    // (`... scope global secondary eth0:vip\ valid_lft forever ...`); the
+    // label is the last word of the address part.
+    let address_part = value.split('\\').next().unwrap_or(value);
+    let label = address_part
+        .split_whitespace()
+        .last()
+        .filter(|_| address_part.split_whitespace().count() > 2)
+        .unwrap_or(dev)
+        .to_string();
     let (ip, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
     let entry = addresses
         .entry(dev.to_string())
@@ -215,6 +224,27 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_come_from_the_address_part_not_the_lifetimes() {
+        let mut addresses = Map::new();
+        let lines = [
+            r"eth0 10.0.0.1/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever",
+            r"eth0 10.0.0.100/24 scope global secondary eth0:vip\       valid_lft forever preferred_lft forever",
+        ];
+        for l in lines {
+            add_address(&mut addresses, l);
+        }
+        assert_eq!(addresses["eth0"]["ipv4"]["label"], "eth0");
+        assert_eq!(
+            addresses["eth0"]["ipv4_secondaries"][0]["label"],
+            "eth0:vip"
+        );
+        assert_eq!(
+            addresses["eth0"]["ipv4_secondaries"][0]["address"],
+            "10.0.0.100"
+        );
+    }
 
     #[tokio::test]
     async fn gathers_from_this_machine() {
