@@ -4,7 +4,17 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
+
 use support::cli::Test;
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
 
 #[test]
 fn handlers_sharing_a_listen_topic_all_run_and_name_plus_topic_runs_once() {
@@ -85,4 +95,47 @@ fn with_items_flattens_templated_lists_one_level_and_loop_does_not() {
         .filter_map(|e| e["item"].as_str().map(str::to_string))
         .collect();
     assert_eq!(items, ["curl", "git", "jq"]);
+}
+
+#[test]
+fn symbolic_modes_on_new_files_start_from_the_umask_default() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/t.j2", "hello\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - copy: { content: "x\n", dest: "{{ playbook_dir }}/copy.sh", mode: "u+x" }
+    - lineinfile: { path: "{{ playbook_dir }}/line.conf", line: a, create: yes, mode: "g+w" }
+    - blockinfile: { path: "{{ playbook_dir }}/block.conf", block: a, create: yes, mode: "g+w" }
+    - template: { src: t.j2, dest: "{{ playbook_dir }}/tmpl.txt", mode: "u+x" }
+    - file: { path: "{{ playbook_dir }}/touched", state: touch, mode: "g+w" }
+    - file: { path: "{{ playbook_dir }}/dir", state: directory, mode: "g+w" }
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    // baton inherits this process's umask (022 usually: 0744 and 0664).
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask"])
+        .output()
+        .expect("sh");
+    let umask = u32::from_str_radix(String::from_utf8_lossy(&out.stdout).trim(), 8).expect("umask");
+    let (file, dir) = (0o666 & !umask, 0o777 & !umask);
+    for (file, want) in [
+        ("copy.sh", file | 0o100),
+        ("line.conf", file | 0o020),
+        ("block.conf", file | 0o020),
+        ("tmpl.txt", file | 0o100),
+        ("touched", file | 0o020),
+        ("dir", dir | 0o020),
+    ] {
+        assert_eq!(
+            format!("{:o}", mode_of(&run.dir.join(file))),
+            format!("{want:o}"),
+            "{file}"
+        );
+    }
 }
