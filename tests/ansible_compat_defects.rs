@@ -139,3 +139,46 @@ fn symbolic_modes_on_new_files_start_from_the_umask_default() {
         );
     }
 }
+
+#[test]
+fn wait_for_registers_match_groups_and_is_skipped_in_check_mode() {
+    let play = r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: wait
+      wait_for:
+        path: "{{ playbook_dir }}/log"
+        search_regex: 'port=(\d+) name=(?P<name>\w+)'
+        timeout: 5
+      register: w
+    - name: show
+      debug:
+        msg: "{{ w.match_groupdict.name }}"
+      when: not ansible_check_mode
+"#;
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("log", "starting\nport=8080 name=db\n")
+        .playbook(play)
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let wait = &run.results("wait")[0]["result"]["data"];
+    assert_eq!(wait["match_groups"], serde_json::json!(["8080", "db"]));
+    assert_eq!(wait["match_groupdict"], serde_json::json!({"name": "db"}));
+    assert_eq!(run.results("show")[0]["result"]["msg"], "db");
+
+    let check = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(play)
+        .args(&["--output", "json", "--check"])
+        .run();
+    check.assert_code(0);
+    assert_eq!(check.outcome("wait", "n1"), "skipped");
+    let msg = check.results("wait")[0]["result"]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(msg.contains("check mode"), "{msg}");
+}
