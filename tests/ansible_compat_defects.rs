@@ -182,3 +182,40 @@ fn wait_for_registers_match_groups_and_is_skipped_in_check_mode() {
         .to_string();
     assert!(msg.contains("check mode"), "{msg}");
 }
+
+#[test]
+fn command_creates_and_removes_in_check_mode_report_what_would_run() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("present", "")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: removes present
+      command: rm "{{ playbook_dir }}/present"
+      args: { removes: "{{ playbook_dir }}/present" }
+    - name: creates missing
+      shell: touch "{{ playbook_dir }}/missing"
+      args: { creates: "{{ playbook_dir }}/missing" }
+    - name: creates present
+      command: "false"
+      args: { creates: "{{ playbook_dir }}/present" }
+    - name: removes missing
+      shell: "false"
+      args: { removes: "{{ playbook_dir }}/missing" }
+    - name: plain
+      command: "false"
+"#,
+        )
+        .args(&["--output", "json", "--check"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("removes present", "n1"), "changed");
+    assert_eq!(run.outcome("creates missing", "n1"), "changed");
+    assert_eq!(run.outcome("creates present", "n1"), "ok");
+    assert_eq!(run.outcome("removes missing", "n1"), "ok");
+    assert_eq!(run.outcome("plain", "n1"), "skipped");
+    assert!(run.dir.join("present").exists() && !run.dir.join("missing").exists());
+}

@@ -6,7 +6,8 @@
 //! exit status are the script's own: nothing to separate, nothing to lose.
 //!
 //! Round trips: 1; 0 under `--check` (skipped on the controller) unless
-//! `creates`/`removes` decide, which takes 1.
+//! `creates`/`removes` decide, which takes 1: as in Ansible, the command is
+//! then "changed" when it would run and "ok" when they say it would not.
 
 use std::time::Instant;
 
@@ -248,6 +249,17 @@ impl Run {
                     format!("{verb} not run command since '{r}' does not exist"),
                     format!("skipped, since {r} does not exist"),
                 )
+            }
+            // Ansible's rule: in check mode, `creates`/`removes` that let the
+            // command run make it "changed" (it would run); with neither, it
+            // is skipped.
+            "check" if self.creates.is_some() || self.removes.is_some() => {
+                return TaskResult {
+                    rc: Some(0),
+                    stdout: Some(String::new()),
+                    stderr: Some(String::new()),
+                    ..TaskResult::changed().with_msg("Command would have run if not in check mode")
+                };
             }
             "check" => return self.check_mode_skip(),
             _ => return answer.unexpected(),
