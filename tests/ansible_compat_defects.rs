@@ -219,3 +219,39 @@ fn command_creates_and_removes_in_check_mode_report_what_would_run() {
     assert_eq!(run.outcome("plain", "n1"), "skipped");
     assert!(run.dir.join("present").exists() && !run.dir.join("missing").exists());
 }
+
+#[test]
+fn ini_inventory_named_yml_is_parsed_by_content() {
+    let t = Test::new().file(
+        "inv.yml",
+        "[web]\nw1 ansible_connection=local\n\n[web:vars]\nport=80\n",
+    );
+    let run = t.baton(&[
+        "inventory".into(),
+        "-i".into(),
+        "inv.yml".into(),
+        "--list".into(),
+    ]);
+    run.assert_code(0);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(list["web"]["hosts"], serde_json::json!(["w1"]));
+    assert_eq!(list["_meta"]["hostvars"]["w1"]["port"], 80);
+}
+
+#[test]
+fn an_inventory_that_is_neither_yaml_nor_ini_names_both_attempts() {
+    let t = Test::new().file("inv.yml", "all:\n  hosts:\n    a: [1\n[broken\n");
+    let run = t.baton(&[
+        "inventory".into(),
+        "-i".into(),
+        "inv.yml".into(),
+        "--list".into(),
+    ]);
+    run.assert_code(4);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("as YAML") && text.contains("as INI"),
+        "{text}"
+    );
+    assert!(text.contains("line"), "{text}");
+}
