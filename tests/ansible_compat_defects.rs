@@ -255,3 +255,44 @@ fn an_inventory_that_is_neither_yaml_nor_ini_names_both_attempts() {
     );
     assert!(text.contains("line"), "{text}");
 }
+
+#[test]
+fn recap_counts_ignored_failures_as_ok_and_rescued_even_when_rescue_fails() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: ignored command
+      command: "false"
+      ignore_errors: true
+    - name: ignored fail
+      fail: { msg: no }
+      ignore_errors: true
+    - block:
+        - fail: { msg: first }
+      rescue:
+        - fail: { msg: rescue fails too }
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    let r = run.recap("n1");
+    assert_eq!(
+        (
+            r["ok"].as_u64(),
+            r["changed"].as_u64(),
+            r["ignored"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["rescued"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+}

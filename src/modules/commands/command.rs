@@ -319,6 +319,10 @@ impl Run {
             None => TaskResult::failed("the command was killed by a signal"),
         };
         result.rc = Some(out.code.unwrap_or(-1));
+        if result.is_failed() {
+            // The command ran: Ansible reports `changed: true` with the failure.
+            result.data.insert("changed".into(), Value::Bool(true));
+        }
         result.stdout = Some(stdout);
         result.stderr = Some(stderr);
         result
