@@ -296,3 +296,34 @@ fn recap_counts_ignored_failures_as_ok_and_rescued_even_when_rescue_fails() {
         "{r}"
     );
 }
+
+#[test]
+fn check_mode_predicts_files_in_a_directory_an_earlier_task_creates() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/t.j2", "hello\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: dir
+      file: { path: "{{ playbook_dir }}/new/sub", state: directory }
+    - name: copy
+      copy: { content: "x\n", dest: "{{ playbook_dir }}/new/sub/a" }
+    - name: line
+      lineinfile: { path: "{{ playbook_dir }}/new/sub/b", line: a, create: yes }
+    - name: block
+      blockinfile: { path: "{{ playbook_dir }}/new/sub/c", block: a, create: yes }
+    - name: template
+      template: { src: t.j2, dest: "{{ playbook_dir }}/new/sub/d" }
+"#,
+        )
+        .args(&["--output", "json", "--check"])
+        .run();
+    run.assert_code(0);
+    for task in ["dir", "copy", "line", "block", "template"] {
+        assert_eq!(run.outcome(task, "n1"), "changed", "{task}");
+    }
+    assert!(!run.dir.join("new").exists());
+}
