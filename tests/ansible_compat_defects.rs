@@ -327,3 +327,59 @@ fn check_mode_predicts_files_in_a_directory_an_earlier_task_creates() {
     }
     assert!(!run.dir.join("new").exists());
 }
+
+#[test]
+fn adhoc_prints_each_hosts_result_as_ansible_does() {
+    let t = Test::new().local_hosts(&["n1"]);
+    let adhoc = |module: &str, args: &str| {
+        t.baton(&[
+            "adhoc".into(),
+            "n1".into(),
+            "-i".into(),
+            "inventory.yml".into(),
+            "-m".into(),
+            module.into(),
+            "-a".into(),
+            args.into(),
+        ])
+    };
+    let run = adhoc("command", "echo hello");
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("n1 | CHANGED | rc=0 >>\nhello\n"),
+        "{}",
+        run.stdout
+    );
+    let run = adhoc("shell", "echo oops >&2; exit 3");
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains("n1 | FAILED | rc=3 >>\noops"),
+        "{}",
+        run.stdout
+    );
+    let run = adhoc("ping", "");
+    run.assert_code(0);
+    assert!(run.stdout.contains("n1 | SUCCESS => {"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"ping\": \"pong\""), "{}", run.stdout);
+    let run = adhoc("fail", "msg=broken");
+    run.assert_code(2);
+    assert!(run.stdout.contains("n1 | FAILED! => {"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"msg\": \"broken\""), "{}", run.stdout);
+    let json = t.baton(&[
+        "adhoc".into(),
+        "n1".into(),
+        "-i".into(),
+        "inventory.yml".into(),
+        "-a".into(),
+        "echo hi".into(),
+        "--output".into(),
+        "json".into(),
+    ]);
+    json.assert_code(0);
+    assert!(
+        json.stdout.lines().all(|l| l.starts_with('{')),
+        "{}",
+        json.stdout
+    );
+    assert!(json.stdout.contains("\"hi\""), "{}", json.stdout);
+}
