@@ -17,7 +17,7 @@ use crate::plan::vars::{merge_partial, Layer};
 use crate::report::human::{HumanOptions, HumanReporter};
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
-use crate::report::{Fanout, Reporter};
+use crate::report::{AdhocReporter, Fanout, Reporter};
 
 pub fn install_diagnostics_hook() {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -339,7 +339,13 @@ pub fn adhoc(args: AdhocArgs) -> i32 {
     let mut options = run_options(&args.connect, extra);
     options.check = args.check;
     options.diff = args.diff;
-    let reporter = reporters(&args.connect, args.check, args.diff, None);
+    // As `ansible`: each host's result as it finishes, no task lines or recap.
+    let reporter = match args.connect.output {
+        OutputFormat::Human => Fanout::new(vec![Box::new(AdhocReporter::new(Box::new(
+            std::io::stdout(),
+        )))]),
+        OutputFormat::Json => reporters(&args.connect, args.check, args.diff, None),
+    };
     execute(&playbook, &inventory, &options, &reporter)
 }
 

@@ -38,7 +38,7 @@ impl Runner<'_> {
     }
 
     /// A block on the hosts that entered it: hosts that fail in `block` run
-    /// `rescue` (and count as rescued if it succeeds); `always` runs for
+    /// `rescue` (and count as rescued, whatever the rescue does); `always` runs for
     /// every host that entered, failed or not.
     async fn run_block(
         &mut self,
@@ -65,8 +65,12 @@ impl Runner<'_> {
             .cloned()
             .collect();
         if flow != Flow::Abort && !block.rescue.is_empty() && !failed_here.is_empty() {
+            // As Ansible: `rescued` counts when the rescue starts, so a
+            // rescue that fails itself shows rescued=1 and failed=1.
             for h in &failed_here {
-                self.state.host(h).failed = false;
+                let state = self.state.host(h);
+                state.failed = false;
+                state.stats.rescued += 1;
             }
             let rescue_flow = self
                 .run_items(scope, &block.rescue, &failed_here, rescuable)
@@ -74,7 +78,6 @@ impl Runner<'_> {
             for h in &failed_here {
                 let state = self.state.host(h);
                 if !state.failed {
-                    state.stats.rescued += 1;
                     state.failure = None;
                 }
             }

@@ -1,6 +1,7 @@
 //! Handlers (notified by changed tasks, flushed after each section and by
 //! `meta: flush_handlers`) and the other `meta:` actions.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -23,11 +24,16 @@ impl Runner<'_> {
         hosts: &'s [String],
     ) -> BoxFuture<'s, Flow> {
         async move {
-            loop {
+            // Each host's notifications resolved to handler indices: a name or
+            // `listen` topic notifies every handler that answers to it (two
+            // handlers listening to one topic both run, in definition order),
+            // and a handler notified several ways runs once, as in Ansible.
+            let mut pending: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+            let flow = loop {
                 let mut ran = false;
-                for handler in &scope.play.handlers {
-                    let mut names = vec![handler.display_name()];
-                    names.extend(handler.listen.iter().cloned());
+                let mut stop = None;
+                for (index, handler) in scope.play.handlers.iter().enumerate() {
+                    self.resolve_notifications(scope, hosts, &mut pending);
                     let notified: Vec<String> = hosts
                         .iter()
                         .filter(|h| {
@@ -36,7 +42,7 @@ impl Runner<'_> {
                             };
                             let eligible = s.active()
                                 || (scope.play.force_handlers && s.failed && !s.unreachable);
-                            eligible && s.notified.iter().any(|n| names.contains(n))
+                            eligible && pending.get(*h).is_some_and(|p| p.contains(&index))
                         })
                         .cloned()
                         .collect();
@@ -44,20 +50,64 @@ impl Runner<'_> {
                         continue;
                     }
                     for h in &notified {
-                        self.state.host(h).notified.retain(|n| !names.contains(n));
+                        if let Some(p) = pending.get_mut(h) {
+                            p.remove(&index);
+                        }
                     }
                     ran = true;
                     let flow = self.run_task(scope, handler, &notified, false, true).await;
                     if flow != Flow::Continue {
-                        return flow;
+                        stop = Some(flow);
+                        break;
                     }
                 }
+                if let Some(flow) = stop {
+                    break flow;
+                }
                 if !ran {
-                    return Flow::Continue;
+                    break Flow::Continue;
+                }
+            };
+            // Handlers still pending (their host could not run them) stay
+            // notified, by name, for a later flush.
+            for (host, indices) in pending {
+                let state = self.state.host(&host);
+                for index in indices {
+                    let name = scope.play.handlers[index].display_name();
+                    if !state.notified.contains(&name) {
+                        state.notified.push(name);
+                    }
+                }
+            }
+            flow
+        }
+        .boxed()
+    }
+
+    /// Move the hosts' notifications (names and `listen` topics) into
+    /// `pending` as the indices of every handler they notify.
+    fn resolve_notifications(
+        &mut self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        pending: &mut BTreeMap<String, BTreeSet<usize>>,
+    ) {
+        for host in hosts {
+            let state = self.state.host(host);
+            if state.notified.is_empty() {
+                continue;
+            }
+            let names = std::mem::take(&mut state.notified);
+            let entry = pending.entry(host.clone()).or_default();
+            for (index, handler) in scope.play.handlers.iter().enumerate() {
+                if names
+                    .iter()
+                    .any(|n| *n == handler.display_name() || handler.listen.contains(n))
+                {
+                    entry.insert(index);
                 }
             }
         }
-        .boxed()
     }
 
     /// `meta:` on the active hosts (its `when` decides per host).

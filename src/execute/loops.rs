@@ -29,7 +29,7 @@ pub(super) async fn run_loop(
         out.result = result;
         return Ok(());
     };
-    let items = loop_items(shared, loop_node, &base)?;
+    let items = loop_items(shared, loop_node, &base, task.loop_flatten)?;
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
         out.outcome = Status::Skipped;
@@ -104,10 +104,22 @@ fn loop_items(
     shared: &TaskShared<'_>,
     loop_node: &Node,
     vars: &Value,
+    flatten: bool,
 ) -> Result<Vec<Value>, Failure> {
     match shared.templater.render_node(loop_node, vars)? {
+        // `with_items` (Ansible's `items` lookup) flattens one level after
+        // templating: `["{{ a }}", "{{ b }}"]` loops over a's and b's items.
+        Value::Array(items) if flatten => Ok(items
+            .into_iter()
+            .flat_map(|i| match i {
+                Value::Array(inner) => inner,
+                other => vec![other],
+            })
+            .collect()),
         Value::Array(items) => Ok(items),
         Value::Null => Ok(Vec::new()),
+        // `with_items: foo` loops once, over `foo`.
+        other if flatten => Ok(vec![other]),
         other => Err(Failure::Input(
             InputError::at(
                 &loop_node.origin,

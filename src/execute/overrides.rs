@@ -42,6 +42,11 @@ pub(super) fn apply_overrides(
     };
     if !conds.is_empty() && all_hold(conds)? {
         if result.status != Status::Failed {
+            // Ansible keeps `changed: true` on a result failed_when fails
+            // (and the recap counts it when the failure is ignored).
+            if result.status == Status::Changed {
+                result.data.insert("changed".into(), Value::Bool(true));
+            }
             result.status = Status::Failed;
             let text = conds
                 .iter()
@@ -58,6 +63,7 @@ pub(super) fn apply_overrides(
             None => result.rc.is_some(),
         };
         result.status = if changed { Status::Changed } else { Status::Ok };
+        result.data.remove("changed");
     }
     Ok(())
 }

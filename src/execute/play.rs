@@ -373,6 +373,7 @@ fn gathering_facts_task(play: &Play) -> Task {
         index_var: None,
         loop_label: None,
         loop_pause: None,
+        loop_flatten: false,
         register: None,
         until: None,
         retries: None,

@@ -170,6 +170,8 @@ impl RunState {
                 result,
             )
         });
+        // A failed result may still have changed something (a command that ran).
+        let result_changed = outcome.registered.get("changed") == Some(&Value::Bool(true));
         let state = self.host(&outcome.host);
         if let Some((failed_task, failed_result)) = failed_vars {
             state
@@ -217,7 +219,15 @@ impl RunState {
                 }
             }
             Status::Skipped => state.stats.skipped += 1,
-            Status::Failed | Status::Unreachable if outcome.ignored => state.stats.ignored += 1,
+            // As Ansible's strategy counts an ignored failure: `ok` and
+            // `ignored`, and `changed` when the failed result changed something.
+            Status::Failed | Status::Unreachable if outcome.ignored => {
+                state.stats.ok += 1;
+                state.stats.ignored += 1;
+                if result_changed {
+                    state.stats.changed += 1;
+                }
+            }
             Status::Failed => {
                 state.failed = true;
                 state.failure = Some(failure(if task.no_log {

@@ -161,6 +161,9 @@ pub struct Task {
     pub action: Action,
     pub common: TaskCommon,
     pub loop_items: Option<Node>,
+    /// `with_items`: after templating, nested lists are flattened one level
+    /// (Ansible's `items` lookup); `loop:` and `with_list` keep items as they are.
+    pub loop_flatten: bool,
     pub loop_var: String,
     pub index_var: Option<String>,
     pub loop_label: Option<Node>,

@@ -31,6 +31,8 @@ pub(super) struct TaskKeys<'n> {
     pub(super) common: TaskCommon,
     pub(super) name: Option<Node>,
     pub(super) loop_items: Option<Node>,
+    /// `with_items`: flatten the templated items one level.
+    pub(super) loop_flatten: bool,
     pub(super) loop_control: Option<&'n Node>,
     pub(super) register: Option<String>,
     pub(super) until: Option<Node>,
@@ -55,7 +57,10 @@ pub(super) fn read_task_keys<'n>(
         match key.as_str() {
             "name" => keys.name = Some(v.clone()),
             "loop" | "with_list" => keys.loop_items = Some(v.clone()),
-            "with_items" => keys.loop_items = Some(flatten_once(v)),
+            "with_items" => {
+                keys.loop_items = Some(v.clone());
+                keys.loop_flatten = true;
+            }
             "loop_control" => keys.loop_control = Some(v),
             "register" => {
                 let name = string(v, "register")?;
@@ -158,23 +163,6 @@ pub(super) fn check_retries(r: &Node) -> Result<(), InputError> {
         .map(|_| ())
         .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
         .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))
-}
-
-/// `with_items` flattens one level of nested lists.
-fn flatten_once(node: &Node) -> Node {
-    match &node.value {
-        NodeValue::Seq(items) => {
-            let mut out = Vec::new();
-            for i in items {
-                match &i.value {
-                    NodeValue::Seq(inner) => out.extend(inner.iter().cloned()),
-                    _ => out.push(i.clone()),
-                }
-            }
-            Node::new(NodeValue::Seq(out), node.origin.clone())
-        }
-        _ => node.clone(),
-    }
 }
 
 fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> {

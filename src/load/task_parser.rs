@@ -138,6 +138,7 @@ fn parse_item(
         action,
         common: keys.common,
         loop_items: keys.loop_items,
+        loop_flatten: keys.loop_flatten,
         loop_var,
         index_var,
         loop_label,

@@ -2,12 +2,14 @@
 //! output (with live progress), JSON lines, or a JUnit file. Values of a
 //! `no_log` task are already masked before an event is built.
 
+pub mod adhoc;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod recap;
 pub mod style;
 
+pub use adhoc::AdhocReporter;
 pub use human::{HumanOptions, HumanReporter};
 pub use json::JsonReporter;
 pub use junit::JunitReporter;

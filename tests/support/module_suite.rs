@@ -235,8 +235,9 @@ pub async fn command_suite(h: &Harness<'_>, root: &Path) {
     let flag = p(root, "command.flag");
     let args = json!({"cmd": format!("touch {flag}"), "creates": flag});
     let dry = check_changes_nothing(h, root, "command", args.clone()).await;
-    assert_status(&dry, Status::Skipped, "command check mode");
-    assert!(dry.msg.unwrap().contains("skipped in check mode"));
+    // Ansible: `creates` missing in check mode means the command would run.
+    assert_status(&dry, Status::Changed, "command check mode");
+    assert!(dry.msg.unwrap().contains("would have run"));
     assert_status(
         &h.run("command", args.clone(), NORMAL).await,
         Status::Changed,

@@ -28,6 +28,7 @@ impl Inventory {
 /// An inventory being built: groups and hosts are added in source order, and
 /// nothing derived (depths, memberships, merge orders) is valid until
 /// [`Builder::finish`].
+#[derive(Clone)]
 pub(super) struct Builder {
     inv: Inventory,
     /// The file being loaded, recorded on hosts it introduces.

@@ -1,5 +1,6 @@
-//! Inventory sources as given to `-i`: files (YAML, INI, sniffed when
-//! extension-less), directories of them, and comma lists.
+//! Inventory sources as given to `-i`: files (YAML or INI, told apart by
+//! content as Ansible's plugins do; `.json` is JSON), directories of them,
+//! and comma lists.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,9 @@ impl Inventory {
         Ok(inv)
     }
 
-    /// An inventory from text, as if read from a file named `name` (its
-    /// extension picks the format as for files: `.yml`/`.yaml`/`.json` YAML,
-    /// none sniffed, anything else INI). No group_vars/ or host_vars/.
+    /// An inventory from text, as if read from a file named `name` (as for
+    /// files: `.json` is JSON, anything else YAML or INI by content). No
+    /// group_vars/ or host_vars/.
     pub fn from_text(name: &str, text: &str) -> Result<Inventory, InputError> {
         let mut builder = Builder::new();
         let file = SourceFile::new(name, text.to_string());
@@ -144,10 +145,6 @@ fn load_source_file(
         return Err(vault_file_error(file));
     }
     match extension.as_str() {
-        "yml" | "yaml" => {
-            let root = yaml::parse(file)?;
-            yaml_inventory::load(b, &root)
-        }
         "json" => {
             let root = parse_json_or_yaml(file)?;
             yaml_inventory::load(b, &root)
@@ -161,29 +158,64 @@ fn load_source_file(
             "TOML",
         )
         .with_help("convert it with `ansible-inventory -i FILE --list -y > inventory.yml`")),
-        // Like Ansible: only extension-less files may be YAML; anything else is INI.
-        "" => load_unknown_format(b, file),
-        _ => ini::load(b, file),
+        // Like Ansible, which tries its inventory plugins in turn (yaml,
+        // then ini), the content decides, not the extension: an INI
+        // inventory named `inv.yml` loads as INI.
+        _ => load_by_content(b, file, &extension),
     }
 }
 
-/// An extension-less file: YAML if it parses as a mapping, else INI.
-fn load_unknown_format(b: &mut Builder, file: &Arc<SourceFile>) -> Result<(), InputError> {
+/// A YAML inventory if the file parses as a YAML mapping that loads as one,
+/// else an INI inventory; when neither, one error naming both attempts, each
+/// with its line.
+fn load_by_content(
+    b: &mut Builder,
+    file: &Arc<SourceFile>,
+    extension: &str,
+) -> Result<(), InputError> {
+    let before = b.clone();
     let yaml_error = match yaml::parse(file) {
         Ok(root) if root.is_null() => return Ok(()),
-        Ok(root) if root.as_map().is_some() => return yaml_inventory::load(b, &root),
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
-    // A failed load abandons the whole inventory, so a half-applied INI
-    // parse needs no undoing.
-    match ini::load(b, file) {
-        Ok(()) => Ok(()),
-        Err(ini_error) => match yaml_error {
-            Some(yaml_error) if looks_like_yaml(&file.text) => Err(yaml_error),
-            _ => Err(ini_error),
+        Ok(root) => match yaml_inventory::load(b, &root) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                // Undo what the YAML attempt added before trying INI.
+                *b = before;
+                e
+            }
         },
-    }
+        Err(e) => e,
+    };
+    let ini_error = match ini::load(b, file) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    let yaml_first = match extension {
+        "yml" | "yaml" => true,
+        "" => looks_like_yaml(&file.text),
+        _ => false,
+    };
+    let attempt = |e: &InputError| {
+        let line = e
+            .location
+            .as_deref()
+            .and_then(|l| l.rsplit(':').nth(1))
+            .map(|n| format!(" (line {n})"))
+            .unwrap_or_default();
+        format!("{}{line}", e.message)
+    };
+    let both = format!(
+        "{} is neither a YAML nor an INI inventory: as YAML, {}; as INI, {}",
+        file.display_name(),
+        attempt(&yaml_error),
+        attempt(&ini_error)
+    );
+    let mut primary = if yaml_first { yaml_error } else { ini_error };
+    primary.message = both;
+    let help = primary.help.take().unwrap_or_else(|| {
+        "fix the line of the format the file is meant to be in; YAML: `all: {hosts: {web1: }}`, INI: `[web]` then one host per line".into()
+    });
+    Err(primary.with_help(help))
 }
 
 fn load_host_list(b: &mut Builder, list: &str) -> Result<(), InputError> {

@@ -6,7 +6,8 @@
 //! exit status are the script's own: nothing to separate, nothing to lose.
 //!
 //! Round trips: 1; 0 under `--check` (skipped on the controller) unless
-//! `creates`/`removes` decide, which takes 1.
+//! `creates`/`removes` decide, which takes 1: as in Ansible, the command is
+//! then "changed" when it would run and "ok" when they say it would not.
 
 use std::time::Instant;
 
@@ -249,6 +250,17 @@ impl Run {
                     format!("skipped, since {r} does not exist"),
                 )
             }
+            // Ansible's rule: in check mode, `creates`/`removes` that let the
+            // command run make it "changed" (it would run); with neither, it
+            // is skipped.
+            "check" if self.creates.is_some() || self.removes.is_some() => {
+                return TaskResult {
+                    rc: Some(0),
+                    stdout: Some(String::new()),
+                    stderr: Some(String::new()),
+                    ..TaskResult::changed().with_msg("Command would have run if not in check mode")
+                };
+            }
             "check" => return self.check_mode_skip(),
             _ => return answer.unexpected(),
         };
@@ -307,6 +319,10 @@ impl Run {
             None => TaskResult::failed("the command was killed by a signal"),
         };
         result.rc = Some(out.code.unwrap_or(-1));
+        if result.is_failed() {
+            // The command ran: Ansible reports `changed: true` with the failure.
+            result.data.insert("changed".into(), Value::Bool(true));
+        }
         result.stdout = Some(stdout);
         result.stderr = Some(stderr);
         result

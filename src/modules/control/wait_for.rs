@@ -82,6 +82,12 @@ impl Module for WaitFor {
 
     fn prepare(&self, args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
         let plan = Plan::from_args(&ArgReader::new(&SPEC, args))?;
+        if ctx.check_mode {
+            // As in Ansible, where wait_for does not support check mode.
+            return Ok(Step::Done(TaskResult::skipped(
+                "skipped in check mode: wait_for does not support check mode (as in Ansible); nothing was waited for",
+            )));
+        }
         let script = plan.script(ctx.nonce);
         let nonce = ctx.nonce.to_string();
         let started = Instant::now();
@@ -212,15 +218,24 @@ impl Plan {
         s.push_str(
             "_now() { _t=$(date +%s%N); case $_t in *N|'') _t=$(($(date +%s) * 1000)) ;; *) _t=${_t%??????} ;; esac; }\n",
         );
+        // With a path and `search_regex`, the first matching line goes back
+        // so the controller can register `match_groups` / `match_groupdict`.
+        let met = match (&self.target, &self.search_regex) {
+            (Target::Path(_), Some(re)) => format!(
+                "_b begin match; grep -m1 $_gp -e {} \"$_p\" | head -c 65536 | base64; _b end match; _b done met; exit 0",
+                shell::quote(re)
+            ),
+            _ => "_b done met; exit 0".to_string(),
+        };
         if self.delay == 0.0 {
-            s.push_str(&format!("if {condition}; then _b done met; exit 0; fi\n"));
+            s.push_str(&format!("if {condition}; then {met}; fi\n"));
         }
         s.push_str(&format!("_now; _end=$((_t + {}))\n", ms(self.timeout)));
         if self.delay > 0.0 {
             s.push_str(&format!("sleep {}\n", seconds_word(self.delay)));
         }
         s.push_str(&format!(
-            "while :; do\n  if {condition}; then _b done met; exit 0; fi\n  _now; [ \"$_t\" -lt \"$_end\" ] || {{ _b done timeout; exit 0; }}\n  sleep {}\ndone\n",
+            "while :; do\n  if {condition}; then {met}; fi\n  _now; [ \"$_t\" -lt \"$_end\" ] || {{ _b done timeout; exit 0; }}\n  sleep {}\ndone\n",
             seconds_word(self.sleep)
         ));
         s
@@ -253,6 +268,18 @@ impl Plan {
                 result.data.insert("port".into(), Value::from(*port));
             }
             Target::Nothing => {}
+        }
+        if let Some(re) = &self.search_regex {
+            let (groups, named) = answer
+                .block_bytes("match")
+                .map(|line| match_groups(re, &String::from_utf8_lossy(&line)))
+                .unwrap_or_default();
+            result
+                .data
+                .insert("match_groups".into(), Value::Array(groups));
+            result
+                .data
+                .insert("match_groupdict".into(), Value::Object(named));
         }
         result
     }
@@ -287,6 +314,32 @@ impl Plan {
             (Target::Nothing, _) => String::new(),
         }
     }
+}
+
+/// Ansible's `match_groups` (every group of the first match, unmatched ones
+/// null) and `match_groupdict` (the named ones) for `search_regex` over the
+/// line the host found. A pattern the controller's regex engine cannot
+/// compile (e.g. a look-around grep -P accepted) gives none, as no match.
+fn match_groups(re: &str, line: &str) -> (Vec<Value>, serde_json::Map<String, Value>) {
+    let mut groups = Vec::new();
+    let mut named = serde_json::Map::new();
+    let Ok(regex) = regex::Regex::new(&format!("(?m){re}")) else {
+        return (groups, named);
+    };
+    let line = line.trim_end_matches('\n');
+    let Some(caps) = regex.captures(line) else {
+        return (groups, named);
+    };
+    let text = |m: Option<regex::Match<'_>>| {
+        m.map_or(Value::Null, |m| Value::String(m.as_str().to_string()))
+    };
+    for i in 1..caps.len() {
+        groups.push(text(caps.get(i)));
+    }
+    for name in regex.capture_names().flatten() {
+        named.insert(name.to_string(), text(caps.name(name)));
+    }
+    (groups, named)
 }
 
 /// `sleep`/`timeout` argument: whole seconds as integers, fractions as decimals.

@@ -95,8 +95,9 @@ else
   _h=
 fi
 _b exists "$_e"
-# Check mode must fail where the real run would: no directory to write into.
-if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || _fail nodir ;; esac; fi
+# No directory to write into: an error, except in check mode, which predicts
+# (an earlier task, e.g. `file state=directory`, would have created it), as Ansible.
+if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || { [ "$_ck" = 1 ] && _b nodir 1; } || _fail nodir ;; esac; fi
 "#,
         );
         let want = fileops::sha256_hex(&self.content);
@@ -162,6 +163,11 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || _
             if let Some(v) = answer.get(key).filter(|v| !v.is_empty()) {
                 data.insert(key.into(), Value::String(v.to_string()));
             }
+        }
+        if done == "would" && answer.flag("nodir") {
+            result.msg = Some(format!(
+                "check mode: {dest} would be created; its directory does not exist yet (an earlier task must create it)"
+            ));
         }
         if done == "kept" {
             result.msg = Some(format!("{dest} exists and force is off; left unchanged"));
@@ -255,10 +261,16 @@ mod tests {
         );
         let mut in_check = deploy("/nonexistent-dir/x", b"a");
         in_check.check = true;
+        // Check mode predicts: an earlier task may create the directory.
         let (result, _) = finish(in_check.step());
+        assert!(result.is_changed(), "{result:?}");
         assert!(
-            result.is_failed(),
-            "check mode must fail like the real run: {result:?}"
+            result
+                .msg
+                .as_deref()
+                .unwrap()
+                .contains("directory does not exist yet"),
+            "{result:?}"
         );
     }
 }

@@ -27,6 +27,9 @@ use crate::shell;
 ///   destination exists; then `_m _u _g` describe it), the requested
 ///   attributes `_mo _ow _gr`, `_bk=1` for a backup (reported as
 ///   `backup_file`) and `_vf=1` to run `_validate TMP` before the rename.
+///   A symbolic `_mo` applies to the existing file's mode, or for a new file
+///   to the default mode the umask gives (0644 with umask 022), as Ansible
+///   does: `u+x` makes a new file 0744, not 0700.
 pub(crate) const FILE_LIB: &str = r#"_stat() {
   _x=$(stat -c '%a %u %g %U %G %s' -- "$1") || return 1
   set -f; set -- $_x; set +f
@@ -68,6 +71,7 @@ _put() {
   case $_d in */*) _dir=${_d%/*} ;; *) _dir=. ;; esac
   [ -n "$_dir" ] || _dir=/
   [ -d "$_dir" ] || _fail nodir
+  case $_mo in ''|[0-7]*) ;; *) _um=$(umask) ;; esac
   if [ "$_e" = 1 ] || [ -n "$_mo" ]; then umask 077; fi
   _n=0
   while :; do
@@ -94,7 +98,9 @@ _put() {
   case $_mo in
     '') [ "$_e" != 1 ] || chmod -- "00$_m" "$_tmp" ;;
     [0-7]*) chmod -- "00$_mo" "$_tmp" ;;
-    *) { [ "$_e" != 1 ] || chmod -- "00$_m" "$_tmp"; } && chmod -- "$_mo" "$_tmp" ;;
+    *)
+      if [ "$_e" = 1 ]; then _x=$_m; else _x=$(printf %o $((0666 & ~0$_um))); fi
+      umask "$_um"; chmod -- "00$_x" "$_tmp" && chmod -- "$_mo" "$_tmp" ;;
   esac || { rm -f -- "$_tmp"; _fail chmod; }
   if [ "$_vf" = 1 ]; then _validate "$_tmp" >&2 || { rm -f -- "$_tmp"; _fail validate; }; fi
   if [ "$_bk" = 1 ] && [ "$_e" = 1 ]; then
