@@ -147,7 +147,14 @@ impl Run {
             "raw" => "raw cannot predict its effect",
             _ => "command/shell cannot predict their effect",
         };
-        TaskResult::skipped(format!("skipped in check mode: {what}"))
+        // Ansible's command module registers `rc: None` (and empty output)
+        // when it skips in check mode, so a later `{{ r.rc }}` renders as
+        // an empty string instead of failing as undefined.
+        let mut result = TaskResult::skipped(format!("skipped in check mode: {what}"));
+        for key in ["rc", "start", "end", "delta"] {
+            result.data.insert(key.into(), Value::Null);
+        }
+        result
     }
 
     fn script(&self) -> String {
@@ -522,6 +529,10 @@ mod tests {
             r.msg.as_deref(),
             Some("skipped in check mode: command/shell cannot predict their effect")
         );
+        // Registered as Ansible does: `rc` is there (None), output empty.
+        let registered = r.to_registered();
+        assert_eq!(registered.get("rc"), Some(&Value::Null));
+        assert_eq!(registered["stdout"], json!(""));
         let r = run(&Command, json!({"cmd": "false", "creates": "/"}), &ctx);
         assert_eq!(r.status, Status::Ok);
         assert!(r.msg.unwrap().starts_with("Would not run"));
