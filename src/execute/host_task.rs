@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use crate::bounds;
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
@@ -172,12 +173,19 @@ pub(super) async fn run_once(
         }
     }
     let retries = match &task.retries {
-        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "retries")? as u32,
+        Some(n) => {
+            let v = number_of(shared.templater.render_node(n, vars)?, n, "retries")?;
+            bounds::count(v, "`retries`", 0, bounds::MAX_RETRIES)
+                .map_err(|m| InputError::at(&n.origin, m, "here"))?
+        }
         None => 3,
     };
     let delay = match &task.delay {
-        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "delay")?,
-        None => 5.0,
+        Some(n) => {
+            let v = number_of(shared.templater.render_node(n, vars)?, n, "delay")?;
+            bounds::duration(v, "`delay`").map_err(|m| InputError::at(&n.origin, m, "here"))?
+        }
+        None => Duration::from_secs(5),
     };
     let mut attempt = 0;
     loop {
@@ -213,18 +221,12 @@ pub(super) async fn run_once(
             }
             return Ok(result);
         }
-        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+        tokio::time::sleep(delay).await;
     }
 }
 
 fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
-    match &v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|n: &f64| *n >= 0.0)
-    .ok_or_else(|| {
+    bounds::number_in(&v).ok_or_else(|| {
         InputError::at(
             &node.origin,
             format!("`{what}` must be a number, got {v}"),

@@ -101,7 +101,7 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "diff" => common.diff = Some(boolean(v, "diff")?),
         "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
         "timeout" => {
-            let secs = fields::number(v, "timeout")?;
+            let secs = fields::seconds(v, "timeout")?;
             if secs <= 0.0 {
                 return Err(InputError::at(
                     &v.origin,

@@ -116,6 +116,8 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
             .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
         };
         match &n.value {
+            // `serial: 0` is one batch of every host, as in Ansible.
+            NodeValue::Int(0) => Ok(Serial::Percent(100.0)),
             NodeValue::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
             NodeValue::Str(s) => {
                 let s = s.trim();
@@ -127,7 +129,8 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
                     return Err(bad());
                 }
                 match s.parse::<usize>() {
-                    Ok(c) if c > 0 => Ok(Serial::Count(c)),
+                    Ok(0) => Ok(Serial::Percent(100.0)),
+                    Ok(c) => Ok(Serial::Count(c)),
                     _ => Err(bad()),
                 }
             }
@@ -370,7 +373,7 @@ fn parse_sections(
                     let (name, at, mut role_common) = role_entry_common(entry)?;
                     role_common.inherit(common);
                     let role = roles.load(&name, &at, None, playbook_dir)?;
-                    role_tasks.extend(role_task_items(&role, &role_common, roles)?);
+                    role_tasks.extend(role_task_items(&role, &role_common, roles, &at)?);
                     handler_items.extend(role_handler_items(&role, roles)?);
                 }
             }
