@@ -261,19 +261,18 @@ fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
     vars: &Value,
-) -> Result<String, InputError> {
+) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
         let Value::Object(map) = shared.templater.render_node(env, vars)? else {
             continue;
         };
         for (k, v) in map {
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(InputError::at(
-                    &env.origin,
-                    format!("`{k}` is not a valid environment variable name"),
-                    "here",
-                ));
+            if !crate::load::keywords::valid_env_name(&k) {
+                return Ok(Err(format!(
+                    "{}: `{k}` is not a valid environment variable name (letters, digits and `_`, not starting with a digit)",
+                    env.origin.describe()
+                )));
             }
             let text = match v {
                 Value::String(s) => s,
@@ -282,7 +281,7 @@ fn environment_prefix(
             prefix.push_str(&format!("export {k}={}\n", quote(&text)));
         }
     }
-    Ok(prefix)
+    Ok(Ok(prefix))
 }
 
 fn become_user(
@@ -356,7 +355,12 @@ async fn run_module(
                 Ok(step) => step,
                 Err(e) => return Ok(TaskResult::failed(e.to_string())),
             };
-            let env = environment_prefix(shared, task, vars)?;
+            // An invalid name is the task's failure (so `ignore_errors`
+            // applies), not an input error: it only exists after templating.
+            let env = match environment_prefix(shared, task, vars)? {
+                Ok(env) => env,
+                Err(msg) => return Ok(TaskResult::failed(msg)),
+            };
             let become_user = become_user(shared, task, job, vars)?;
             let timeout = task.common.timeout.map(Duration::from_secs);
             run_steps(shared, job, step, &env, become_user, timeout).await

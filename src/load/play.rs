@@ -99,6 +99,30 @@ impl Play {
     }
 }
 
+/// `vars_files` named literally must exist and parse now, before any play
+/// runs: a typo must not surface after earlier plays changed hosts. A
+/// templated name can only be checked when its play starts.
+fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputError> {
+    for node in files {
+        let name = string(node, "vars_files")?;
+        if crate::template_text::is_template(&name) {
+            continue;
+        }
+        let path = playbook_dir.join(&name);
+        if !path.is_file() {
+            return Err(InputError::at(
+                &node.origin,
+                format!("vars file {} does not exist", path.display()),
+                "listed here",
+            )
+            .with_help("vars_files paths are relative to the playbook's directory"));
+        }
+        let loaded = crate::yaml::parse_file(&path)?;
+        var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
     let one = |n: &Node| -> Result<Serial, InputError> {
         let bad = || {
@@ -204,6 +228,7 @@ pub fn parse_play(
         dir: playbook_dir.to_path_buf(),
     };
     let sections = read_play_keys(map, &mut play, &mut common)?;
+    check_vars_files(&play.vars_files, playbook_dir)?;
     if play.name.is_empty() {
         play.name = play.hosts.scalar_text().unwrap_or_default();
     }

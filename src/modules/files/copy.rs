@@ -148,6 +148,18 @@ pub(crate) fn find_source(
         if search_paths.is_empty() {
             c.push(given.to_path_buf());
         }
+        // The task's directory is often the playbook's (`.` and `` spell the
+        // same place): list each place once, in search order.
+        let mut seen: Vec<PathBuf> = Vec::new();
+        c.retain(|p| {
+            let key: PathBuf = p
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
         c
     };
     for candidate in &candidates {
