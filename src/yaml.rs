@@ -613,6 +613,59 @@ mod tests {
     }
 
     #[test]
+    fn block_nesting_is_capped_like_flow_nesting() {
+        for text in [
+            format!("{}1\n", "- ".repeat(50_000)),
+            format!("{}a\n", "? ".repeat(9_000)),
+            format!("{}{}\n", "[".repeat(300), "]".repeat(300)),
+        ] {
+            let err = parse_text(&text).unwrap_err();
+            assert!(
+                err.message.contains("recursion limit exceeded"),
+                "{}",
+                err.message
+            );
+            assert!(err.location.unwrap().starts_with("t.yml:1:"));
+        }
+        assert!(parse_text(&format!("{}1\n", "- ".repeat(MAX_DEPTH))).is_ok());
+    }
+
+    #[test]
+    fn nested_aliases_are_capped_naming_the_alias() {
+        let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g"])
+        {
+            text.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+        }
+        let err = parse_text(&text).unwrap_err();
+        assert!(err.message.contains("alias `*e`"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:6:8"));
+        // Modest reuse stays fine.
+        let node = parse_text("a: &a [1, 2]\nb: [*a, *a, *a]\n").unwrap();
+        assert_eq!(
+            node.get("b").unwrap().to_json(),
+            serde_json::json!([[1, 2], [1, 2], [1, 2]])
+        );
+    }
+
+    #[test]
+    fn bom_is_skipped_and_bad_bytes_named() {
+        let p = Path::new("x.yml");
+        assert_eq!(
+            text_of(p, b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(),
+            "a: 1\n"
+        );
+        let err = text_of(p, b"a: 1\nb: caf\xe9\n".to_vec()).unwrap_err();
+        assert!(err.message.starts_with("x.yml:2:"), "{}", err.message);
+        assert!(err.message.contains("byte offset 11"), "{}", err.message);
+    }
+
+    #[test]
     fn inner_origin_points_into_multiline_string() {
         let node = parse_text("msg: \"a {{b}}\"\n").unwrap();
         let o = node.get("msg").unwrap().origin.inner(1, 3, 5);
