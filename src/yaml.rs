@@ -35,26 +35,10 @@ impl SourceFile {
             InputError::plain(format!("cannot read {}: {e}", path.display()))
                 .with_help("check the path; relative paths are taken from the current directory")
         })?;
-        Ok(SourceFile::new(path, text_of(path, bytes)?))
+        let text = crate::source::text_of(path, bytes)
+            .map_err(|m| InputError::plain(m).with_help("save the file as UTF-8"))?;
+        Ok(SourceFile::new(path, text))
     }
-}
-
-/// The text of a file's bytes: BOM skipped, UTF-8 required.
-pub fn text_of(path: &Path, mut bytes: Vec<u8>) -> Result<String, InputError> {
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
-        InputError::plain(format!(
-            "{}:{line}: not UTF-8 text: invalid byte 0x{:02x} at byte offset {at}",
-            path.display(),
-            bytes.get(at).copied().unwrap_or_default()
-        ))
-        .with_help("save the file as UTF-8")
-    })
 }
 
 /// A YAML value with its origin.
@@ -655,14 +639,15 @@ mod tests {
 
     #[test]
     fn bom_is_skipped_and_bad_bytes_named() {
+        use crate::source::text_of;
         let p = Path::new("x.yml");
         assert_eq!(
             text_of(p, b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(),
             "a: 1\n"
         );
         let err = text_of(p, b"a: 1\nb: caf\xe9\n".to_vec()).unwrap_err();
-        assert!(err.message.starts_with("x.yml:2:"), "{}", err.message);
-        assert!(err.message.contains("byte offset 11"), "{}", err.message);
+        assert!(err.starts_with("x.yml:2:"), "{err}");
+        assert!(err.contains("byte offset 11"), "{err}");
     }
 
     #[test]

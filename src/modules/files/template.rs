@@ -50,8 +50,8 @@ impl Module for Template {
         })?;
         // A BOM is skipped and non-UTF-8 named by its byte offset, as for
         // every file baton loads.
-        let text = crate::yaml::text_of(&path, bytes)
-            .map_err(|e| ModuleError::Controller(format!("template {}", e.message)))?;
+        let text = crate::source::text_of(&path, bytes)
+            .map_err(|e| ModuleError::Controller(format!("template {e}")))?;
         let display = path.display().to_string();
         let rendered = ctx
             .eval
