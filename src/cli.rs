@@ -59,6 +59,16 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `-f N`: a whole number from 1 to [`crate::bounds::MAX_FORKS`] (tokio's
+/// semaphore panics on huge permit counts; 0 would run nothing).
+fn parse_forks(text: &str) -> Result<usize, String> {
+    let n: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("-f/--forks must be a whole number, not `{text}`"))?;
+    crate::bounds::count(n, "-f/--forks", 1, crate::bounds::MAX_FORKS).map(|n| n as usize)
+}
+
 /// Flags shared by everything that connects to hosts.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
@@ -68,8 +78,8 @@ pub struct ConnectArgs {
     /// Extra variables: KEY=VALUE ..., JSON/YAML inline, or @FILE.yml; repeatable; highest precedence
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,
-    /// Parallel hosts
-    #[arg(short = 'f', long = "forks", default_value_t = 50)]
+    /// Parallel hosts (1 to 10000)
+    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = parse_forks)]
     pub forks: usize,
     /// Learn the host keys of hosts never seen before (a changed key is still refused)
     #[arg(long)]
@@ -91,7 +101,7 @@ pub struct RunArgs {
     pub playbook: String,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Limit to hosts matching this pattern
+    /// Limit to hosts matching this pattern; @FILE reads one pattern per line
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
     /// Only tasks with these tags (comma-separated)

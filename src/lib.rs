@@ -15,6 +15,7 @@
 //! the base layer alone. `tests/stage_order.rs` holds the table of allowed
 //! imports and fails on any import against it.
 
+pub mod bounds;
 pub mod cli;
 pub mod error;
 pub mod execute;

@@ -128,3 +128,22 @@ impl fmt::Debug for Origin {
         f.write_str(&self.describe())
     }
 }
+
+/// The text of a loaded file's bytes: a UTF-8 byte order mark at the start is
+/// skipped (as PyYAML does); bytes that are not UTF-8 are refused with the
+/// file, line and byte offset of the first bad one.
+pub fn text_of(path: &std::path::Path, mut bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
+        format!(
+            "{}:{line}: not UTF-8 text: invalid byte 0x{:02x} at byte offset {at}",
+            path.display(),
+            bytes.get(at).copied().unwrap_or_default()
+        )
+    })
+}

@@ -19,15 +19,25 @@ use crate::source::{Origin, SourceFile};
 
 /// Reading a file belongs with loading: a missing file is an input error.
 impl SourceFile {
+    /// Read a loaded file (playbook, inventory, vars file, `-e @file`,
+    /// template). A UTF-8 byte order mark at the start is skipped, as PyYAML
+    /// does; text that is not UTF-8 is refused with the byte offset and line of
+    /// the first bad byte; a directory is named as one.
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, InputError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(SourceFile::new(path, text)),
-            Err(e) => Err(
-                InputError::plain(format!("cannot read {}: {e}", path.display())).with_help(
-                    "check the path; relative paths are taken from the current directory",
-                ),
-            ),
+        if path.is_dir() {
+            return Err(InputError::plain(format!(
+                "{} is a directory, not a file",
+                path.display()
+            ))
+            .with_help("give the path of a YAML file inside it"));
         }
+        let bytes = std::fs::read(path).map_err(|e| {
+            InputError::plain(format!("cannot read {}: {e}", path.display()))
+                .with_help("check the path; relative paths are taken from the current directory")
+        })?;
+        let text = crate::source::text_of(path, bytes)
+            .map_err(|m| InputError::plain(m).with_help("save the file as UTF-8"))?;
+        Ok(SourceFile::new(path, text))
     }
 }
 
@@ -165,6 +175,16 @@ pub fn parse_file(path: &Path) -> Result<Node, InputError> {
     parse(&file)
 }
 
+/// How deep lists and mappings may nest: the limit yaml-rust2 puts on flow
+/// style (`[[[...]]]`), applied to block style too, so that a hostile file
+/// ends in an error rather than a stack overflow.
+pub const MAX_DEPTH: usize = 255;
+
+/// How many nodes alias expansion (`*name`) may copy in one file. Modest
+/// reuse (merge keys, a shared list) stays far below; nested aliases that
+/// expand exponentially ("billion laughs") hit it long before memory runs out.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 /// Parse the single document of a source file.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
     let mut builder = TreeBuilder {
@@ -173,22 +193,36 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
         anchors: HashMap::new(),
         docs: Vec::new(),
         error: None,
+        alias_nodes: 0,
     };
+    // Drive the parser event by event rather than with `Parser::load`, which
+    // recurses once per nesting level and overflows the stack on deep input.
     let mut parser = Parser::new_from_str(&file.text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let m = e.marker();
-        let offset = file.offset_of(m.line(), m.col());
-        let origin = Origin {
-            file: Arc::clone(file),
-            offset,
-            len: 1,
-        };
-        return Err(InputError::at(
-            &origin,
-            format!("YAML syntax error in {}: {}", file.display_name(), e.info()),
-            "here",
-        )
-        .with_help("check indentation and quoting near this line; a value that starts with {{ must be quoted"));
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((ev, mark)) => {
+                builder.on_event(ev, mark);
+                if builder.error.is_some() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let m = e.marker();
+                let offset = file.offset_of(m.line(), m.col());
+                let origin = Origin {
+                    file: Arc::clone(file),
+                    offset,
+                    len: 1,
+                };
+                return Err(InputError::at(
+                    &origin,
+                    format!("YAML syntax error in {}: {}", file.display_name(), e.info()),
+                    "here",
+                )
+                .with_help("check indentation and quoting near this line; a value that starts with {{ must be quoted"));
+            }
+        }
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -224,9 +258,12 @@ enum Frame {
 struct TreeBuilder {
     file: Arc<SourceFile>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored values, how many nodes each holds and how deep it nests.
+    anchors: HashMap<usize, (Node, usize, usize)>,
     docs: Vec<Node>,
     error: Option<InputError>,
+    /// Nodes copied by alias expansion so far (bounded by [`MAX_ALIAS_NODES`]).
+    alias_nodes: usize,
 }
 
 impl TreeBuilder {
@@ -240,9 +277,36 @@ impl TreeBuilder {
         }
     }
 
+    /// Refuse nesting deeper than [`MAX_DEPTH`] (the error stops parsing).
+    fn too_deep(&mut self, origin: &Origin) -> bool {
+        if self.stack.len() < MAX_DEPTH {
+            return false;
+        }
+        self.deny_depth(origin);
+        true
+    }
+
+    fn deny_depth(&mut self, origin: &Origin) {
+        if self.error.is_none() {
+            self.error = Some(
+                InputError::at(
+                    origin,
+                    format!(
+                        "YAML syntax error in {}: recursion limit exceeded (lists and mappings nested more than {MAX_DEPTH} deep)",
+                        self.file.display_name()
+                    ),
+                    "too deep here",
+                )
+                .with_help("flatten the structure; baton reads at most 255 nested levels"),
+            );
+        }
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = node_count(&node);
+            let depth = node_depth(&node);
+            self.anchors.insert(anchor, (node.clone(), size, depth));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -288,6 +352,45 @@ impl TreeBuilder {
     }
 }
 
+/// How many nodes a value holds (itself included). Recursion is bounded by
+/// [`MAX_DEPTH`].
+fn node_count(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        NodeValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// How many list/mapping levels a value nests (a scalar: 0).
+fn node_depth(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(node_depth).max().unwrap_or(0),
+        NodeValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| node_depth(k).max(node_depth(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// The anchor name of the alias `*name` at `offset` in the text.
+fn alias_name(text: &str, offset: usize) -> String {
+    let rest = text.get(offset..).unwrap_or_default();
+    let rest = rest.strip_prefix('*').unwrap_or(rest);
+    rest.chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
+}
+
 /// YAML merge key `<<: *anchor`: copy missing keys from the referenced mapping(s).
 fn merge_into(entries: &mut Vec<(Node, Node)>, source: Node) -> Vec<String> {
     let mut added = Vec::new();
@@ -330,10 +433,16 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::SequenceStart(anchor, _) => {
                 let origin = self.origin(mark, 1);
+                if self.too_deep(&origin) {
+                    return;
+                }
                 self.stack.push(Frame::Seq(Vec::new(), origin, anchor));
             }
             Event::MappingStart(anchor, _) => {
                 let origin = self.origin(mark, 1);
+                if self.too_deep(&origin) {
+                    return;
+                }
                 self.stack
                     .push(Frame::Map(Vec::new(), None, origin, anchor, Vec::new()));
             }
@@ -351,12 +460,35 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::Alias(id) => {
                 let origin = self.origin(mark, 1);
-                let node = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| Node::new(NodeValue::Null, origin.clone()));
-                self.push_value(Node::new(node.value, origin), 0);
+                let Some((node, size, depth)) = self.anchors.get(&id) else {
+                    self.push_value(Node::new(NodeValue::Null, origin), 0);
+                    return;
+                };
+                // An alias pasted inside nesting nests as deep as both.
+                if self.stack.len() + depth > MAX_DEPTH {
+                    self.deny_depth(&origin);
+                    return;
+                }
+                self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    let name = alias_name(&self.file.text, origin.offset);
+                    let origin = self.origin(mark, name.len() + 1);
+                    self.error = Some(
+                        InputError::at(
+                            &origin,
+                            format!(
+                                "alias `*{name}` expands the document past {MAX_ALIAS_NODES} copied values (nested aliases grow exponentially)"
+                            ),
+                            "this alias",
+                        )
+                        .with_help(format!(
+                            "write the values of anchor `&{name}` out, or reuse fewer nested aliases"
+                        )),
+                    );
+                    return;
+                }
+                let value = node.value.clone();
+                self.push_value(Node::new(value, origin), 0);
             }
             Event::StreamStart
             | Event::StreamEnd
@@ -462,6 +594,60 @@ mod tests {
         let node = parse_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
         let other = node.get("other").unwrap().to_json();
         assert_eq!(other, serde_json::json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn block_nesting_is_capped_like_flow_nesting() {
+        for text in [
+            format!("{}1\n", "- ".repeat(50_000)),
+            format!("{}a\n", "? ".repeat(9_000)),
+            format!("{}{}\n", "[".repeat(300), "]".repeat(300)),
+        ] {
+            let err = parse_text(&text).unwrap_err();
+            assert!(
+                err.message.contains("recursion limit exceeded"),
+                "{}",
+                err.message
+            );
+            assert!(err.location.unwrap().starts_with("t.yml:1:"));
+        }
+        assert!(parse_text(&format!("{}1\n", "- ".repeat(MAX_DEPTH))).is_ok());
+    }
+
+    #[test]
+    fn nested_aliases_are_capped_naming_the_alias() {
+        let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g"])
+        {
+            text.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+        }
+        let err = parse_text(&text).unwrap_err();
+        assert!(err.message.contains("alias `*e`"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:6:8"));
+        // Modest reuse stays fine.
+        let node = parse_text("a: &a [1, 2]\nb: [*a, *a, *a]\n").unwrap();
+        assert_eq!(
+            node.get("b").unwrap().to_json(),
+            serde_json::json!([[1, 2], [1, 2], [1, 2]])
+        );
+    }
+
+    #[test]
+    fn bom_is_skipped_and_bad_bytes_named() {
+        use crate::source::text_of;
+        let p = Path::new("x.yml");
+        assert_eq!(
+            text_of(p, b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(),
+            "a: 1\n"
+        );
+        let err = text_of(p, b"a: 1\nb: caf\xe9\n".to_vec()).unwrap_err();
+        assert!(err.starts_with("x.yml:2:"), "{err}");
+        assert!(err.contains("byte offset 11"), "{err}");
     }
 
     #[test]

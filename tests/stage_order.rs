@@ -1,6 +1,6 @@
 //! Data flows one way: `cli -> load -> plan -> execute -> modules ->
 //! transport`, with `report` fed by the executor, and a base layer (`yaml`,
-//! `error`, `source`, `shell`, `template_text`) below every stage.
+//! `error`, `source`, `shell`, `template_text`, `bounds`) below every stage.
 //!
 //! This test reads every `.rs` file under `src/`, finds each reference to
 //! another top-level module (`use crate::x::...`, `use crate::{x, y::z}`,
@@ -34,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "report",
             "lab",
             "yaml",
+            "bounds",
             "error",
             "source",
             "shell",
@@ -44,7 +45,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // (so a typo fails before anything runs); it never renders templates.
     (
         "load",
-        &["modules", "yaml", "error", "source", "template_text"],
+        &[
+            "modules",
+            "yaml",
+            "bounds",
+            "error",
+            "source",
+            "template_text",
+        ],
     ),
     // Variables and templates over what the loader produced. (`quote` for the
     // shell-quoting template helper comes from `shell`, not from modules.)
@@ -63,6 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
             "report",
             "yaml",
+            "bounds",
             "error",
             "source",
             "shell",
@@ -71,7 +80,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // Modules build scripts and read their answers (`transport::ExecOutput`);
     // they know nothing of execute, load, plan or report.
-    ("modules", &["transport", "error", "source", "shell"]),
+    (
+        "modules",
+        &["transport", "bounds", "error", "source", "shell"],
+    ),
     // Transport moves scripts; it knows nothing of modules or any stage above.
     ("transport", &["error", "source", "shell"]),
     // Reporters show `modules::TaskResult` / `Status` and use the module
@@ -86,6 +98,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("source", &[]),
     ("shell", &[]),
     ("template_text", &[]),
+    // Bounds on durations and counts, shared by load, execute, modules, cli.
+    ("bounds", &[]),
 ];
 
 /// One reference from a file to another top-level module.

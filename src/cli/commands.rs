@@ -178,7 +178,11 @@ pub fn run(args: RunArgs) -> i32 {
     let mut options = run_options(&args.connect, extra);
     options.check = args.check;
     options.diff = args.diff;
-    options.limit = args.limit.clone();
+    options.limit = match args.limit.as_deref().map(|l| limit_pattern(l, &inventory)) {
+        None => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(e)) => return report_error(e),
+    };
     options.tags = args.tags.clone();
     options.skip_tags = args.skip_tags.clone();
     options.start_at_task = args.start_at_task.clone();
@@ -194,8 +198,64 @@ pub fn run(args: RunArgs) -> i32 {
             Err(e) => report_error(e),
         };
     }
+    if let Some(path) = &args.junit {
+        if let Err(e) = check_writable(path) {
+            return report_error(e);
+        }
+    }
     let reporter = reporters(&args.connect, args.check, args.diff, args.junit.as_deref());
     execute(&playbook, &inventory, &options, &reporter)
+}
+
+/// `-l PATTERN` or `-l @FILE` (one pattern per line, as Ansible), checked to
+/// match at least one host: Ansible also refuses a limit that matches nothing.
+fn limit_pattern(limit: &str, inventory: &Inventory) -> Result<String, InputError> {
+    let pattern = match limit.strip_prefix('@') {
+        Some(file) => {
+            let source = crate::source::SourceFile::read(Path::new(file))?;
+            source
+                .text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join(":")
+        }
+        None => limit.to_string(),
+    };
+    if inventory.select(&pattern)?.is_empty() {
+        return Err(InputError::plain(format!(
+            "-l/--limit `{limit}` matches no host in the inventory"
+        ))
+        .with_help("check the host and group names with `baton inventory -i INVENTORY --graph`"));
+    }
+    Ok(pattern)
+}
+
+/// Refuse a `--junit` path that cannot be written before anything runs,
+/// rather than after the run changed hosts. An existing file is left as it
+/// is; a file this check creates is removed again.
+fn check_writable(path: &Path) -> Result<(), InputError> {
+    let refuse = |why: String| {
+        InputError::plain(format!(
+            "cannot write the JUnit report {}: {why}",
+            path.display()
+        ))
+        .with_help("give a path in a directory you can write to")
+    };
+    if path.is_dir() {
+        return Err(refuse("it is a directory".into()));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| refuse(e.to_string()))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 fn play_hosts(

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use crate::bounds;
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
@@ -171,12 +172,19 @@ pub(super) async fn run_once(
         }
     }
     let retries = match &task.retries {
-        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "retries")? as u32,
+        Some(n) => {
+            let v = number_of(shared.templater.render_node(n, vars)?, n, "retries")?;
+            bounds::count(v, "`retries`", 0, bounds::MAX_RETRIES)
+                .map_err(|m| InputError::at(&n.origin, m, "here"))?
+        }
         None => 3,
     };
     let delay = match &task.delay {
-        Some(n) => number_of(shared.templater.render_node(n, vars)?, n, "delay")?,
-        None => 5.0,
+        Some(n) => {
+            let v = number_of(shared.templater.render_node(n, vars)?, n, "delay")?;
+            bounds::duration(v, "`delay`").map_err(|m| InputError::at(&n.origin, m, "here"))?
+        }
+        None => Duration::from_secs(5),
     };
     let mut attempt = 0;
     loop {
@@ -212,18 +220,12 @@ pub(super) async fn run_once(
             }
             return Ok(result);
         }
-        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+        tokio::time::sleep(delay).await;
     }
 }
 
 fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
-    match &v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|n: &f64| *n >= 0.0)
-    .ok_or_else(|| {
+    bounds::number_in(&v).ok_or_else(|| {
         InputError::at(
             &node.origin,
             format!("`{what}` must be a number, got {v}"),
@@ -262,19 +264,18 @@ fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
     vars: &Value,
-) -> Result<String, InputError> {
+) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
         let Value::Object(map) = shared.templater.render_node(env, vars)? else {
             continue;
         };
         for (k, v) in map {
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(InputError::at(
-                    &env.origin,
-                    format!("`{k}` is not a valid environment variable name"),
-                    "here",
-                ));
+            if !crate::load::keywords::valid_env_name(&k) {
+                return Ok(Err(format!(
+                    "{}: `{k}` is not a valid environment variable name (letters, digits and `_`, not starting with a digit)",
+                    env.origin.describe()
+                )));
             }
             let text = match v {
                 Value::String(s) => s,
@@ -283,7 +284,7 @@ fn environment_prefix(
             prefix.push_str(&format!("export {k}={}\n", quote(&text)));
         }
     }
-    Ok(prefix)
+    Ok(Ok(prefix))
 }
 
 fn become_user(
@@ -357,7 +358,12 @@ async fn run_module(
                 Ok(step) => step,
                 Err(e) => return Ok(TaskResult::failed(e.to_string())),
             };
-            let env = environment_prefix(shared, task, vars)?;
+            // An invalid name is the task's failure (so `ignore_errors`
+            // applies), not an input error: it only exists after templating.
+            let env = match environment_prefix(shared, task, vars)? {
+                Ok(env) => env,
+                Err(msg) => return Ok(TaskResult::failed(msg)),
+            };
             let become_user = become_user(shared, task, job, vars)?;
             let timeout = task.common.timeout.map(Duration::from_secs);
             run_steps(shared, job, step, &env, become_user, timeout).await

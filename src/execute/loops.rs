@@ -2,8 +2,6 @@
 //! `loop_var`, `index_var`, `ansible_loop` and label, then the aggregate
 //! result and the registered `results`, in Ansible's shape.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::error::InputError;
@@ -74,7 +72,7 @@ pub(super) async fn run_loop(
         out.items.push((label, result.clone(), result.status));
         if let Some(pause) = task.loop_pause {
             if index + 1 < count {
-                tokio::time::sleep(Duration::from_secs_f64(pause.max(0.0))).await;
+                tokio::time::sleep(pause).await;
             }
         }
     }

@@ -266,7 +266,38 @@ pub fn parse(
             ));
         }
     }
+    check_durations(spec.name, &args)?;
     Ok(args)
+}
+
+/// Module arguments that are durations, with the seconds in one unit. Checked
+/// here when written literally, so `pause: {minutes: 1e300}` is refused
+/// before anything runs; a templated value is checked when the task runs.
+const DURATION_ARGS: &[(&str, &str, f64)] = &[
+    ("pause", "seconds", 1.0),
+    ("pause", "minutes", 60.0),
+    ("wait_for", "timeout", 1.0),
+    ("wait_for", "delay", 1.0),
+    ("wait_for", "sleep", 1.0),
+    ("wait_for", "connect_timeout", 1.0),
+];
+
+fn check_durations(module: &str, args: &[(String, Node)]) -> Result<(), InputError> {
+    for (name, value) in args {
+        let Some((_, _, unit)) = DURATION_ARGS
+            .iter()
+            .find(|(m, a, _)| *m == module && a == name)
+        else {
+            continue;
+        };
+        if value.as_str().is_some_and(is_template) {
+            continue;
+        }
+        let n = super::fields::number(value, name)?;
+        crate::bounds::seconds(n * unit, &format!("`{module}` argument `{name}`"))
+            .map_err(|m| InputError::at(&value.origin, m, "here"))?;
+    }
+    Ok(())
 }
 
 fn check_choice(module: &str, arg: &str, choices: &[&str], value: &Node) -> Result<(), InputError> {

@@ -14,6 +14,17 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
         let trimmed = arg.trim();
         if let Some(file) = trimmed.strip_prefix('@') {
             let node = yaml::parse_file(Path::new(file))?;
+            if node.as_map().is_none() && !node.is_null() {
+                return Err(InputError::at(
+                    &node.origin,
+                    format!(
+                        "-e @{file} must hold a mapping of variables, not {}",
+                        node.kind_name()
+                    ),
+                    "here",
+                )
+                .with_help("e.g. `hvr_hubdb: hub` lines in the file"));
+            }
             merge_mapping(&mut vars, node.to_json(), &format!("-e @{file}"))?;
         } else if trimmed.starts_with('{') {
             let node = yaml::parse(&SourceFile::new("-e", trimmed.to_string()))?;

@@ -85,6 +85,20 @@ pub fn number(node: &Node, key: &str) -> Result<f64, InputError> {
     }
 }
 
+/// A number of seconds, bounded by [`crate::bounds::seconds`].
+pub fn seconds(node: &Node, key: &str) -> Result<f64, InputError> {
+    let n = number(node, key)?;
+    crate::bounds::seconds(n, &format!("`{key}`"))
+        .map_err(|m| InputError::at(&node.origin, m, "here"))
+}
+
+/// A whole number from `min` to `max`, bounded by [`crate::bounds::count`].
+pub fn count(node: &Node, key: &str, min: u64, max: u64) -> Result<u64, InputError> {
+    let n = number(node, key)?;
+    crate::bounds::count(n, &format!("`{key}`"), min, max)
+        .map_err(|m| InputError::at(&node.origin, m, "here"))
+}
+
 /// A string or a list of strings (`tags: a` or `tags: [a, b]`; also "a,b").
 pub fn string_list(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
     match &node.value {

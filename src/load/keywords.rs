@@ -66,6 +66,14 @@ pub const BLOCK_KEYWORDS: &[&str] = &[
     "timeout",
 ];
 
+/// An environment variable name a POSIX shell can `export`: letters, digits
+/// and `_`, not starting with a digit.
+pub fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Apply a keyword shared by tasks, blocks, roles and plays. Returns whether
 /// the key was one of them.
 pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool, InputError> {
@@ -75,7 +83,19 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "vars" => common.vars = var_pairs(v, "`vars`")?,
         "environment" => {
             if !v.is_null() {
-                expect_map(v, "`environment`")?;
+                for (k, _) in expect_map(v, "`environment`")? {
+                    let name = fields::key_text(k)?;
+                    if !crate::template_text::is_template(&name) && !valid_env_name(&name) {
+                        return Err(InputError::at(
+                            &k.origin,
+                            format!("`{name}` is not a valid environment variable name"),
+                            "here",
+                        )
+                        .with_help(
+                            "names are letters, digits and `_`, not starting with a digit",
+                        ));
+                    }
+                }
                 common.environment.push(v.clone());
             }
         }
@@ -101,7 +121,7 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "diff" => common.diff = Some(boolean(v, "diff")?),
         "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
         "timeout" => {
-            let secs = fields::number(v, "timeout")?;
+            let secs = fields::seconds(v, "timeout")?;
             if secs <= 0.0 {
                 return Err(InputError::at(
                     &v.origin,

@@ -99,6 +99,30 @@ impl Play {
     }
 }
 
+/// `vars_files` named literally must exist and parse now, before any play
+/// runs: a typo must not surface after earlier plays changed hosts. A
+/// templated name can only be checked when its play starts.
+fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputError> {
+    for node in files {
+        let name = string(node, "vars_files")?;
+        if crate::template_text::is_template(&name) {
+            continue;
+        }
+        let path = playbook_dir.join(&name);
+        if !path.is_file() {
+            return Err(InputError::at(
+                &node.origin,
+                format!("vars file {} does not exist", path.display()),
+                "listed here",
+            )
+            .with_help("vars_files paths are relative to the playbook's directory"));
+        }
+        let loaded = crate::yaml::parse_file(&path)?;
+        var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    }
+    Ok(())
+}
+
 fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
     let one = |n: &Node| -> Result<Serial, InputError> {
         let bad = || {
@@ -116,6 +140,8 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
             .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
         };
         match &n.value {
+            // `serial: 0` is one batch of every host, as in Ansible.
+            NodeValue::Int(0) => Ok(Serial::Percent(100.0)),
             NodeValue::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
             NodeValue::Str(s) => {
                 let s = s.trim();
@@ -127,7 +153,8 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
                     return Err(bad());
                 }
                 match s.parse::<usize>() {
-                    Ok(c) if c > 0 => Ok(Serial::Count(c)),
+                    Ok(0) => Ok(Serial::Percent(100.0)),
+                    Ok(c) => Ok(Serial::Count(c)),
                     _ => Err(bad()),
                 }
             }
@@ -201,6 +228,7 @@ pub fn parse_play(
         dir: playbook_dir.to_path_buf(),
     };
     let sections = read_play_keys(map, &mut play, &mut common)?;
+    check_vars_files(&play.vars_files, playbook_dir)?;
     if play.name.is_empty() {
         play.name = play.hosts.scalar_text().unwrap_or_default();
     }
@@ -370,7 +398,7 @@ fn parse_sections(
                     let (name, at, mut role_common) = role_entry_common(entry)?;
                     role_common.inherit(common);
                     let role = roles.load(&name, &at, None, playbook_dir)?;
-                    role_tasks.extend(role_task_items(&role, &role_common, roles)?);
+                    role_tasks.extend(role_task_items(&role, &role_common, roles, &at)?);
                     handler_items.extend(role_handler_items(&role, roles)?);
                 }
             }

@@ -22,6 +22,12 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
     if direct.is_file() {
         return Ok(direct);
     }
+    if direct.is_dir() {
+        return Err(
+            InputError::plain(format!("playbook {arg} is a directory, not a file"))
+                .with_help("give the path of a playbook file inside it"),
+        );
+    }
     let mut tried = vec![direct.display().to_string()];
     if !arg.contains('/') {
         let stem = arg.trim_end_matches(".yml").trim_end_matches(".yaml");
@@ -92,10 +98,12 @@ fn load_into(
 ) -> Result<(), InputError> {
     let root = yaml::parse_file(path)?;
     if root.is_null() {
-        return Err(
-            InputError::plain(format!("playbook {} is empty", path.display()))
-                .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"),
-        );
+        return Err(InputError::at(
+            &root.origin,
+            format!("playbook {} is empty", path.display()),
+            "empty",
+        )
+        .with_help("a playbook is a list of plays: `- hosts: all` followed by `tasks:`"));
     }
     // Absolute, as Ansible's `playbook_dir` is: tasks run in other directories.
     let dir = std::fs::canonicalize(path)

@@ -32,6 +32,11 @@ pub struct LoadedRole {
 pub struct RoleLoader {
     search: Vec<PathBuf>,
     loaded: RefCell<Vec<Arc<LoadedRole>>>,
+    /// Roles being expanded (name, directory, task file), outermost first:
+    /// a role (with the same `tasks_from`) met
+    /// again while it is on this chain is a cycle (through `dependencies`,
+    /// `include_role` or `import_role`).
+    chain: RefCell<Vec<(String, PathBuf, Option<PathBuf>)>>,
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -60,7 +65,45 @@ impl RoleLoader {
         RoleLoader {
             search,
             loaded: RefCell::new(Vec::new()),
+            chain: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Start expanding `role`; refused when it is already being expanded,
+    /// naming the cycle (`r1 -> r2 -> r1`) at `at`, the entry that closes it.
+    /// Every successful `enter` is followed by one [`RoleLoader::leave`].
+    pub(super) fn enter(&self, role: &LoadedRole, at: &Node) -> Result<(), InputError> {
+        let mut chain = self.chain.borrow_mut();
+        if let Some(start) = chain
+            .iter()
+            .position(|(_, p, t)| *p == role.info.path && *t == role.tasks_file)
+        {
+            let cycle: Vec<&str> = chain[start..]
+                .iter()
+                .map(|(n, _, _)| n.as_str())
+                .chain(std::iter::once(role.info.name.as_str()))
+                .collect();
+            return Err(InputError::at(
+                &at.origin,
+                format!(
+                    "role `{}` depends on or includes itself: {}",
+                    role.info.name,
+                    cycle.join(" -> ")
+                ),
+                "this entry closes the cycle",
+            )
+            .with_help("remove one of the dependencies or includes of the cycle"));
+        }
+        chain.push((
+            role.info.name.clone(),
+            role.info.path.clone(),
+            role.tasks_file.clone(),
+        ));
+        Ok(())
+    }
+
+    pub(super) fn leave(&self) {
+        self.chain.borrow_mut().pop();
     }
 
     /// Roles loaded since the last call, in load order.

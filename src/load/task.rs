@@ -167,7 +167,7 @@ pub struct Task {
     pub loop_var: String,
     pub index_var: Option<String>,
     pub loop_label: Option<Node>,
-    pub loop_pause: Option<f64>,
+    pub loop_pause: Option<std::time::Duration>,
     pub register: Option<String>,
     pub until: Option<Node>,
     pub retries: Option<Node>,

@@ -3,6 +3,8 @@
 //! arguments). Includes, blocks and roles, which recurse, are the task
 //! parser's.
 
+use std::time::Duration;
+
 use crate::error::{did_you_mean, InputError};
 use crate::modules;
 use crate::template_text::is_template;
@@ -157,12 +159,18 @@ pub(super) fn task_action(
 
 /// `retries` is a whole number, or a template checked when it runs.
 pub(super) fn check_retries(r: &Node) -> Result<(), InputError> {
-    fields::number(r, "retries")
-        .ok()
-        .filter(|n| *n >= 0.0)
-        .map(|_| ())
-        .or_else(|| r.as_str().filter(|s| is_template(s)).map(|_| ()))
-        .ok_or_else(|| InputError::at(&r.origin, "`retries` must be a whole number", "here"))
+    if r.as_str().is_some_and(is_template) {
+        return Ok(());
+    }
+    fields::count(r, "retries", 0, crate::bounds::MAX_RETRIES).map(|_| ())
+}
+
+/// `delay` is a number of seconds, or a template checked when it runs.
+pub(super) fn check_delay(d: &Node) -> Result<(), InputError> {
+    if d.as_str().is_some_and(is_template) {
+        return Ok(());
+    }
+    fields::seconds(d, "delay").map(|_| ())
 }
 
 fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
@@ -173,7 +181,7 @@ fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> 
 }
 
 /// `loop_control`: loop_var, index_var, label, pause (seconds).
-pub(super) type LoopControl = (String, Option<String>, Option<Node>, Option<f64>);
+pub(super) type LoopControl = (String, Option<String>, Option<Node>, Option<Duration>);
 
 pub(super) fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
     let mut out = ("item".to_string(), None, None, None);
@@ -191,7 +199,10 @@ pub(super) fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, Inp
                 out.1 = Some(name);
             }
             "label" => out.2 = Some(v.clone()),
-            "pause" => out.3 = Some(fields::number(v, "pause")?),
+            "pause" => {
+                let secs = fields::seconds(v, "loop_control.pause")?;
+                out.3 = Some(Duration::from_secs_f64(secs));
+            }
             "extended" => {}
             other => {
                 let hint = did_you_mean(

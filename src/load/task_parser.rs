@@ -14,7 +14,7 @@ use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::role::{role_entry_common, LoadedRole, RoleLoader};
 use super::task::{Block, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{
-    check_retries, parse_loop_control, read_task_keys, single_module, task_action,
+    check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
 };
 
 /// What the parser needs to know about where it is.
@@ -130,6 +130,9 @@ fn parse_item(
     };
 
     let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    if let Some(d) = &keys.delay {
+        check_delay(d)?;
+    }
     if let Some(r) = &keys.retries {
         check_retries(r)?;
     }
@@ -262,13 +265,28 @@ fn include_role(
         tasks_from.as_deref(),
         &ctx.source.playbook_dir,
     )?;
-    role_task_items(&role, common, ctx.roles)
+    role_task_items(&role, common, ctx.roles, name_node)
 }
 
 /// A role's tasks (after its dependencies' tasks, recursively), each
 /// inheriting `common`. Errors: the role's or a dependency's bad task files,
 /// and dependencies that are not found.
+///
+/// `at` is the entry that names the role (a `roles:` item, a dependency, an
+/// `include_role`); a role that comes back to itself is refused there.
 pub fn role_task_items(
+    role: &LoadedRole,
+    common: &TaskCommon,
+    roles: &RoleLoader,
+    at: &Node,
+) -> Result<Vec<Item>, InputError> {
+    roles.enter(role, at)?;
+    let items = role_task_items_inner(role, common, roles);
+    roles.leave();
+    items
+}
+
+fn role_task_items_inner(
     role: &LoadedRole,
     common: &TaskCommon,
     roles: &RoleLoader,
@@ -278,7 +296,7 @@ pub fn role_task_items(
         let (name, at, mut dep_common) = role_entry_common(dep)?;
         dep_common.inherit(common);
         let dependency = roles.load(&name, &at, None, &role.playbook_dir)?;
-        items.extend(role_task_items(&dependency, &dep_common, roles)?);
+        items.extend(role_task_items(&dependency, &dep_common, roles, &at)?);
     }
     if let Some(file) = &role.tasks_file {
         let ctx = role_ctx(role, roles, role.info.path.join("tasks"), false);

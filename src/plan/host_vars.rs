@@ -167,12 +167,17 @@ pub fn load_vars_files(
         let name = templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
         let path = play.dir.join(&name);
         if !path.is_file() {
+            // Literal names were checked at load time; this one came from a
+            // template, which only now has its value.
             return Err(InputError::at(
                 &node.origin,
-                format!("vars file {} does not exist", path.display()),
+                format!(
+                    "vars file {} (the value of a template) does not exist",
+                    path.display()
+                ),
                 "listed here",
             )
-            .with_help("vars_files paths are relative to the playbook's directory"));
+            .with_help("vars_files paths are relative to the playbook's directory; a templated path can only be checked when its play starts"));
         }
         let loaded = crate::yaml::parse_file(Path::new(&path))?;
         pairs.extend(crate::load::fields::var_pairs(

@@ -4,8 +4,6 @@
 //!
 //! Round trips: 0 (waits on the controller).
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::modules::kit::args::ArgReader;
@@ -59,7 +57,8 @@ impl Module for Pause {
                 .map(Value::Number)
                 .unwrap_or(Value::Null),
         );
-        Ok(Step::Sleep(Duration::from_secs_f64(seconds), result))
+        let duration = crate::bounds::duration(seconds, "the pause").map_err(ModuleError::Args)?;
+        Ok(Step::Sleep(duration, result))
     }
 }
 
@@ -68,6 +67,7 @@ mod tests {
     use super::*;
     use crate::modules::kit::testutil::{prepare_error, Ctx};
     use serde_json::json;
+    use std::time::Duration;
 
     #[test]
     fn sleeps_for_the_duration_and_refuses_to_wait_for_a_key() {

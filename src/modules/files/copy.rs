@@ -148,6 +148,18 @@ pub(crate) fn find_source(
         if search_paths.is_empty() {
             c.push(given.to_path_buf());
         }
+        // The task's directory is often the playbook's (`.` and `` spell the
+        // same place): list each place once, in search order.
+        let mut seen: Vec<PathBuf> = Vec::new();
+        c.retain(|p| {
+            let key: PathBuf = p
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        });
         c
     };
     for candidate in &candidates {
@@ -174,6 +186,65 @@ mod tests {
     use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;
     use serde_json::json;
+
+    #[test]
+    fn a_missing_source_lists_each_searched_place_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_path_buf();
+        let dotted = base.join(".");
+        let err = find_source("nope.j2", &[base.clone(), dotted, base.clone()], &SPEC).unwrap_err();
+        let text = err.to_string();
+        let looked = text.split("looked in: ").nth(1).unwrap();
+        let places: Vec<&str> = looked.split(", ").collect();
+        // `files/nope.j2` and `nope.j2` under the one base, once each.
+        assert_eq!(places.len(), 2, "{text}");
+    }
+
+    #[test]
+    fn a_failed_backup_leaves_no_partial_copy() {
+        // A `cp` that creates its target and then fails, as a full disk does.
+        let bin = tempfile::tempdir().unwrap();
+        let fake = bin.path().join("cp");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nfor last; do :; done\n: > \"$last\"\nexit 1\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .args(["+x"])
+            .arg(&fake)
+            .status()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("app.conf");
+        std::fs::write(&dest, "old\n").unwrap();
+        let args = json!({"content": "new\n", "dest": dest, "backup": true});
+        let args: crate::modules::Args = args.as_object().cloned().unwrap();
+        let ctx = Ctx::default();
+        let context = crate::modules::TaskContext {
+            host: "h",
+            check_mode: false,
+            diff: false,
+            nonce: "n",
+            search_paths: &ctx.search,
+            eval: &ctx.eval,
+        };
+        let step = Copy.prepare(&args, &context).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let (result, _) =
+            crate::modules::kit::testutil::finish_with_env(step, &[("PATH", path.as_str())]);
+        assert_eq!(result.status, Status::Failed, "{result:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("app.conf")], "{left:?}");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+    }
 
     #[test]
     fn content_is_written_once_then_left_alone() {

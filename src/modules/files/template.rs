@@ -45,9 +45,13 @@ impl Module for Template {
         let dest = r.required_path("dest")?;
         let attrs = Attrs::from_args(&r)?;
         let path = find_source(&src, ctx.search_paths, &SPEC)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let bytes = std::fs::read(&path).map_err(|e| {
             ModuleError::Controller(format!("cannot read template {}: {e}", path.display()))
         })?;
+        // A BOM is skipped and non-UTF-8 named by its byte offset, as for
+        // every file baton loads.
+        let text = crate::source::text_of(&path, bytes)
+            .map_err(|e| ModuleError::Controller(format!("template {e}")))?;
         let display = path.display().to_string();
         let rendered = ctx
             .eval

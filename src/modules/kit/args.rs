@@ -100,10 +100,10 @@ impl<'a> ArgReader<'a> {
     /// A non-negative number of seconds (fractions allowed).
     pub fn seconds(&self, name: &str) -> Result<Option<f64>, ModuleError> {
         match self.number(name)? {
-            Some(n) if n < 0.0 => Err(ModuleError::Args(format!(
-                "argument `{name}` must not be negative (got {n})"
-            ))),
-            other => Ok(other),
+            Some(n) => crate::bounds::seconds(n, &format!("argument `{name}`"))
+                .map(Some)
+                .map_err(ModuleError::Args),
+            None => Ok(None),
         }
     }
 

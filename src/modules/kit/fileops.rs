@@ -105,7 +105,7 @@ _put() {
   if [ "$_vf" = 1 ]; then _validate "$_tmp" >&2 || { rm -f -- "$_tmp"; _fail validate; }; fi
   if [ "$_bk" = 1 ] && [ "$_e" = 1 ]; then
     _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
-    cp -p -- "$_d" "$_bkf" || { rm -f -- "$_tmp"; _fail backup; }
+    cp -p -- "$_d" "$_bkf" || { rm -f -- "$_tmp" "$_bkf"; _fail backup; }
     _b backup_file "$_bkf"
   fi
   mv -f -- "$_tmp" "$_d" || { rm -f -- "$_tmp"; _fail rename; }

@@ -225,7 +225,7 @@ case $_d in */*) [ -d "${_d%/*}" ] || mkdir -p -- "${_d%/*}" || _fail mkdir ;; e
             None => s.push_str(
                 r#"if [ "$_bk" = 1 ]; then
   _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
-  cp -p -- "$_d" "$_bkf" || _fail backup
+  cp -p -- "$_d" "$_bkf" || { rm -f -- "$_bkf"; _fail backup; }
   _b backup_file "$_bkf"
 fi
 rm -f -- "$_d" || _fail rm

@@ -1,0 +1,138 @@
+//! Bounds on the numbers that enter baton as durations and counts: `pause`,
+//! `until` `retries`/`delay`, `loop_control.pause`, `timeout`, `-f`,
+//! `wait_for` timeouts. One parser, so every field refuses NaN, infinity,
+//! negative, fractional and huge values the same way and with the same words,
+//! before they reach `Duration` (which panics on them) or tokio (whose
+//! semaphore panics above `usize::MAX >> 3` permits).
+//!
+//! Errors are plain sentences (`what` names the field); callers attach the
+//! file and line (load) or the argument (modules).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The longest duration baton accepts, in seconds: 30 days. Longer waits in
+/// an unattended run are a typo (`pause: {minutes: 1e300}`), not a plan.
+pub const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
+
+/// The most `retries` of an `until` loop.
+pub const MAX_RETRIES: u64 = 1_000_000;
+
+/// The most parallel hosts (`-f`/`--forks`).
+pub const MAX_FORKS: u64 = 10_000;
+
+/// A number as an operator wrote it: `1e30`, not thirty-one digits.
+fn show(value: f64) -> String {
+    if value.abs() >= 1e15 {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// A number of seconds: finite, not negative, at most [`MAX_SECONDS`].
+pub fn seconds(value: f64, what: &str) -> Result<f64, String> {
+    if value.is_nan() {
+        return Err(format!("{what} must be a number of seconds, not NaN"));
+    }
+    if value.is_infinite() {
+        return Err(format!(
+            "{what} must be a finite number of seconds, not {}infinity",
+            if value < 0.0 { "minus " } else { "" }
+        ));
+    }
+    if value < 0.0 {
+        return Err(format!("{what} must not be negative (got {})", show(value)));
+    }
+    if value > MAX_SECONDS {
+        return Err(format!(
+            "{what} is {} seconds, more than the {MAX_SECONDS} (30 days) baton accepts",
+            show(value)
+        ));
+    }
+    Ok(value)
+}
+
+/// [`seconds`] as a `Duration`.
+pub fn duration(value: f64, what: &str) -> Result<Duration, String> {
+    let secs = seconds(value, what)?;
+    // Cannot fail: `secs` is finite and within 0..=MAX_SECONDS.
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{what}: {e}"))
+}
+
+/// A whole number from `min` to `max`.
+pub fn count(value: f64, what: &str, min: u64, max: u64) -> Result<u64, String> {
+    if value.is_nan() {
+        return Err(format!("{what} must be a whole number, not NaN"));
+    }
+    if value.is_infinite() {
+        return Err(format!("{what} must be a whole number, not infinity"));
+    }
+    if value < 0.0 {
+        return Err(format!("{what} must not be negative (got {})", show(value)));
+    }
+    if value.fract() != 0.0 {
+        return Err(format!(
+            "{what} must be a whole number (got {})",
+            show(value)
+        ));
+    }
+    if value < min as f64 {
+        return Err(format!("{what} must be at least {min} (got {value})"));
+    }
+    if value > max as f64 {
+        return Err(format!(
+            "{what} is {}, more than the {max} baton accepts",
+            show(value)
+        ));
+    }
+    Ok(value as u64)
+}
+
+/// A number given as a JSON number or as numeric text (a rendered template).
+/// `None` when it is neither. Text may spell `nan`/`inf`: [`seconds`] and
+/// [`count`] refuse those by name.
+pub fn number_in(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_refuse_what_duration_would_panic_on() {
+        assert!(seconds(f64::NAN, "`timeout`").unwrap_err().contains("NaN"));
+        assert!(seconds(f64::INFINITY, "`pause`")
+            .unwrap_err()
+            .contains("finite"));
+        assert!(seconds(-3.0, "`delay`")
+            .unwrap_err()
+            .contains("must not be negative (got -3)"));
+        assert!(seconds(1e30, "`delay`").unwrap_err().contains("30 days"));
+        assert!(seconds(18446744073709551615.0, "`seconds`").is_err());
+        assert_eq!(duration(1.5, "x").unwrap(), Duration::from_millis(1500));
+        assert_eq!(duration(MAX_SECONDS, "x").unwrap().as_secs(), 2_592_000);
+    }
+
+    #[test]
+    fn counts_are_whole_and_bounded() {
+        assert!(count(2.5, "`retries`", 0, MAX_RETRIES)
+            .unwrap_err()
+            .contains("whole number (got 2.5)"));
+        assert!(count(1e20, "`retries`", 0, MAX_RETRIES)
+            .unwrap_err()
+            .contains("more than the 1000000"));
+        assert!(count(0.0, "-f", 1, MAX_FORKS)
+            .unwrap_err()
+            .contains("at least 1"));
+        assert_eq!(count(3.0, "`retries`", 0, MAX_RETRIES).unwrap(), 3);
+        assert_eq!(number_in(&Value::String(" 4 ".into())), Some(4.0));
+        assert_eq!(number_in(&Value::Bool(true)), None);
+    }
+}

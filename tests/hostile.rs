@@ -1,0 +1,445 @@
+//! Hostile input: the corpus under tests/hostile/cases/ (written by
+//! tests/hostile/generate.py) and a few command-line cases. Every input runs
+//! in a child process under a memory limit and a timeout, and must end in
+//! exit 0 or 4: never a panic (101), a signal (stack overflow, abort on
+//! allocation failure), a hang, or an exit-4 error that does not name the
+//! file and line. The figures (count, worst peak memory, share with file and
+//! line) are printed; run with `--nocapture` (nextest prints them on failure,
+//! or with `--no-capture`).
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Address-space limit of each child: far above what a sane input needs,
+/// far below what exponential alias expansion would take.
+const MEMORY_LIMIT: u64 = 2 << 30;
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn baton() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_baton"))
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile")
+}
+
+/// How a run ended.
+#[derive(Debug)]
+struct Ended {
+    code: Option<i32>,
+    signal: Option<i32>,
+    timed_out: bool,
+    /// Peak resident memory of the child, KiB (`ru_maxrss`).
+    peak_kib: i64,
+    stderr: String,
+}
+
+/// Run `cmd` under the memory limit and the timeout; wait with `wait4` to
+/// read the child's own peak memory.
+fn run_limited(mut cmd: Command) -> Ended {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::fs::File::create(dir.path().join("out")).expect("out file");
+    let err_path = dir.path().join("err");
+    let err = std::fs::File::create(&err_path).expect("err file");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200");
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("baton starts");
+    let pid = child.id() as libc::pid_t;
+    let started = Instant::now();
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut timed_out = false;
+    loop {
+        // SAFETY: pid is our child; status and usage are valid pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
+        if started.elapsed() > TIMEOUT {
+            timed_out = true;
+            // SAFETY: killing our own child, then reaping it.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::wait4(pid, &mut status, 0, &mut usage);
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::mem::forget(child); // already reaped by wait4
+    let (code, signal) = if libc::WIFEXITED(status) {
+        (Some(libc::WEXITSTATUS(status)), None)
+    } else if libc::WIFSIGNALED(status) {
+        (None, Some(libc::WTERMSIG(status)))
+    } else {
+        (None, None)
+    };
+    Ended {
+        code,
+        signal,
+        timed_out,
+        peak_kib: usage.ru_maxrss,
+        stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default()).into_owned(),
+    }
+}
+
+/// Whether the text names a place as `FILE.EXT:LINE`.
+fn names_file_and_line(text: &str) -> bool {
+    [".yml:", ".yaml:", ".ini:", ".j2:"].iter().any(|ext| {
+        text.match_indices(ext).any(|(i, m)| {
+            text[i + m.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    })
+}
+
+/// The command for one corpus entry (see generate.py for the suffixes).
+fn command_for(case: &Path) -> Command {
+    let name = case
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let mut cmd = Command::new(baton());
+    cmd.current_dir(case.parent().expect("case has a parent"));
+    if case.is_dir() {
+        cmd.current_dir(case)
+            .args(["run", "--syntax-check", "main.yml"]);
+    } else if name.ends_with(".ev.yml") {
+        cmd.args(["run", "--syntax-check", "-e"])
+            .arg(format!("@{name}"))
+            .arg(corpus_dir().join("ok.yml"));
+    } else if name.contains(".inv.") {
+        cmd.args(["inventory", "--list", "-i", &name]);
+    } else {
+        cmd.args(["run", "--syntax-check", &name]);
+    }
+    cmd
+}
+
+/// Cases whose refusal has no line to name: a playbook path that is a
+/// directory.
+const NO_LINE_TO_NAME: &[&str] = &["playbook-is-dir"];
+
+#[test]
+fn every_hostile_input_ends_cleanly() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join("cases"))
+        .expect("tests/hostile/cases exists (python3 tests/hostile/generate.py)")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 150, "only {} hostile cases", cases.len());
+    let mut problems = Vec::new();
+    let (mut panics, mut signals, mut hangs, mut refused, mut with_place) = (0, 0, 0, 0, 0);
+    let mut accepted = 0;
+    let mut worst = (0i64, String::new());
+    for case in &cases {
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let ended = run_limited(command_for(case));
+        if ended.peak_kib > worst.0 {
+            worst = (ended.peak_kib, name.clone());
+        }
+        let first_line = ended.stderr.lines().find(|l| !l.trim().is_empty());
+        let what = first_line.unwrap_or_default().trim().to_string();
+        if ended.timed_out {
+            hangs += 1;
+            problems.push(format!("{name}: no answer within {TIMEOUT:?}"));
+        } else if let Some(sig) = ended.signal {
+            signals += 1;
+            problems.push(format!("{name}: killed by signal {sig}: {what}"));
+        } else if ended.code == Some(101) || ended.stderr.contains("panicked") {
+            panics += 1;
+            problems.push(format!("{name}: panicked: {what}"));
+        } else if ended.code == Some(4) {
+            refused += 1;
+            if names_file_and_line(&ended.stderr) {
+                with_place += 1;
+            } else if NO_LINE_TO_NAME.contains(&name.as_str()) {
+                // Nothing inside to point at: the error names the path.
+                assert!(
+                    ended.stderr.contains("main.yml"),
+                    "{name}: {}",
+                    ended.stderr
+                );
+            } else {
+                problems.push(format!("{name}: exit 4 without FILE:LINE: {what}"));
+            }
+        } else if ended.code == Some(0) {
+            accepted += 1;
+        } else {
+            problems.push(format!("{name}: exit {:?}: {what}", ended.code));
+        }
+    }
+    let mut report = std::io::stderr();
+    let _ = writeln!(
+        report,
+        "hostile corpus: {} cases, {refused} refused (exit 4), {} accepted; panics {panics}, signals/aborts {signals}, hangs {hangs}; \
+         worst peak memory {:.1} MiB ({}); exit-4 errors naming FILE:LINE: {with_place}/{refused} ({:.1}%; the rest name a path with no line to point at)",
+        cases.len(),
+        accepted,
+        worst.0 as f64 / 1024.0,
+        worst.1,
+        if refused == 0 { 100.0 } else { 100.0 * with_place as f64 / refused as f64 },
+    );
+    assert!(
+        problems.is_empty(),
+        "{} hostile case(s) wrong:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+const OK_PLAY: &str = "- hosts: localhost\n  gather_facts: false\n  tasks: []\n";
+
+fn baton_in(dir: &Path, args: &[&str]) -> Ended {
+    let mut cmd = Command::new(baton());
+    cmd.current_dir(dir).args(args);
+    run_limited(cmd)
+}
+
+#[test]
+fn nine_thousand_nested_block_mappings_hit_the_depth_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Block mappings nested 9000 deep in linear size: each `? ` opens a
+    // mapping whose key is the next one.
+    let text = format!("{}a\n", "? ".repeat(9000));
+    let deep = write(dir.path(), "deep.yml", &text);
+    for args in [
+        vec!["run", "--syntax-check", "deep.yml"],
+        vec!["inventory", "--list", "-i", "deep.yml"],
+    ] {
+        let ended = baton_in(dir.path(), &args);
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        assert!(
+            ended.stderr.contains("recursion limit exceeded"),
+            "{}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains("deep.yml:"), "{}", ended.stderr);
+    }
+    write(dir.path(), "ok.yml", OK_PLAY);
+    let at = format!("@{}", deep.display());
+    let ended = baton_in(dir.path(), &["run", "--syntax-check", "-e", &at, "ok.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("recursion limit exceeded"));
+}
+
+#[test]
+fn billion_laughs_is_refused_naming_the_anchor_and_modest_reuse_loads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    for w in names.windows(2) {
+        let refs = vec![format!("*{}", w[0]); 9].join(",");
+        text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+    }
+    write(dir.path(), "laughs.yml", &text);
+    write(dir.path(), "ok.yml", OK_PLAY);
+    let ended = baton_in(
+        dir.path(),
+        &["run", "--syntax-check", "-e", "@laughs.yml", "ok.yml"],
+    );
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("alias `*"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("laughs.yml:"), "{}", ended.stderr);
+    assert!(ended.peak_kib < 200 * 1024, "peak {} KiB", ended.peak_kib);
+    write(
+        dir.path(),
+        "reuse.yml",
+        "base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nlist: [*b, *b, *b, *b]\n",
+    );
+    let ended = baton_in(
+        dir.path(),
+        &["run", "--syntax-check", "-e", "@reuse.yml", "ok.yml"],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
+#[test]
+fn forks_out_of_range_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "ok.yml", OK_PLAY);
+    for (forks, says) in [
+        ("2305843009213693952", "more than the 10000"),
+        ("0", "at least 1"),
+        ("-1", "must not be negative"),
+        ("1.5", "whole number"),
+    ] {
+        let flag = format!("--forks={forks}");
+        let ended = baton_in(dir.path(), &["run", &flag, "ok.yml"]);
+        assert_eq!(ended.code, Some(4), "-f {forks}: {}", ended.stderr);
+        assert!(ended.stderr.contains(says), "-f {forks}: {}", ended.stderr);
+    }
+}
+
+#[test]
+fn limit_matching_no_host_is_refused_and_limit_file_is_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "ok.yml", OK_PLAY);
+    write(
+        dir.path(),
+        "inv.ini",
+        "[web]\na ansible_connection=local\nb ansible_connection=local\n",
+    );
+    let ended = baton_in(
+        dir.path(),
+        &["run", "-i", "inv.ini", "-l", "nosuch", "ok.yml"],
+    );
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("matches no host"), "{}", ended.stderr);
+    write(dir.path(), "limit.txt", "# the hosts\na\n\n");
+    let ended = baton_in(
+        dir.path(),
+        &[
+            "run",
+            "-i",
+            "inv.ini",
+            "-l",
+            "@limit.txt",
+            "--list-hosts",
+            "ok.yml",
+        ],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    write(dir.path(), "none.txt", "zzz\n");
+    let ended = baton_in(
+        dir.path(),
+        &["run", "-i", "inv.ini", "-l", "@none.txt", "ok.yml"],
+    );
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+}
+
+#[test]
+fn unwritable_junit_path_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let marker = dir.path().join("ran");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch {}\n",
+            marker.display()
+        ),
+    );
+    let ended = baton_in(
+        dir.path(),
+        &["run", "--junit", "/nonexistent-dir/x/report.xml", "pb.yml"],
+    );
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("JUnit"), "{}", ended.stderr);
+    assert!(!marker.exists(), "the task ran before the refusal");
+}
+
+#[test]
+fn missing_vars_file_is_found_before_earlier_plays_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let marker = dir.path().join("ran");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch {}\n\
+             - hosts: localhost\n  gather_facts: false\n  vars_files: [nowhere.yml]\n  tasks: []\n",
+            marker.display()
+        ),
+    );
+    let ended = baton_in(dir.path(), &["run", "--syntax-check", "pb.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("pb.yml:7"), "{}", ended.stderr);
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(!marker.exists(), "the first play ran before the refusal");
+}
+
+#[test]
+fn literal_bad_environment_name_is_found_at_load_and_runtime_one_honours_ignore_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "bad.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      environment: {'A-B': x}\n",
+    );
+    let ended = baton_in(dir.path(), &["run", "--syntax-check", "bad.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("bad.yml:5"), "{}", ended.stderr);
+    write(
+        dir.path(),
+        "late.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    n: 'A-B'\n  tasks:\n\
+         \x20   - command: 'true'\n      environment: {'{{ n }}': x}\n      ignore_errors: true\n\
+         \x20   - debug: msg=after\n",
+    );
+    let ended = baton_in(dir.path(), &["run", "late.yml"]);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
+#[test]
+fn serial_zero_is_one_batch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  serial: 0\n  tasks:\n    - debug: msg=x\n",
+    );
+    write(
+        dir.path(),
+        "inv.ini",
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    );
+    let ended = baton_in(dir.path(), &["run", "-i", "inv.ini", "pb.yml"]);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
+#[test]
+fn playbook_directory_and_non_utf8_are_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("adir")).expect("mkdir");
+    let ended = baton_in(dir.path(), &["run", "--syntax-check", "adir"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("is a directory"), "{}", ended.stderr);
+    std::fs::write(
+        dir.path().join("l1.yml"),
+        b"- hosts: localhost\n  tasks:\n    - debug: msg=caf\xe9\n",
+    )
+    .expect("write");
+    let ended = baton_in(dir.path(), &["run", "--syntax-check", "l1.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("byte offset 48"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("l1.yml:3"), "{}", ended.stderr);
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Write the hostile-input corpus into tests/hostile/cases/ (run from anywhere).
+
+Each case is one file, or one directory with `main.yml`; the suffix says how
+tests/hostile.rs runs it:
+
+  *.pb.yml       baton run --syntax-check FILE
+  *.ev.yml       baton run --syntax-check -e @FILE tests/hostile/ok.yml
+  *.inv.yml/.ini baton inventory -i FILE --list
+  */main.yml     baton run --syntax-check DIR/main.yml (roles beside it)
+
+Every case must end in exit 0 or 4, never a panic, a signal or a hang, and an
+exit-4 error should name the file and line. Regenerate with
+`python3 tests/hostile/generate.py` after editing; the output is committed.
+"""
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "cases")
+cases = {}
+
+
+def play(task_lines, play_extra=""):
+    body = "\n".join("      " + l for l in task_lines)
+    return ("- hosts: localhost\n  gather_facts: false\n" + play_extra +
+            "  tasks:\n    - name: t\n" + body + "\n")
+
+
+# 1. Numbers in duration and count fields.
+VALUES = ["18446744073709551615", "1e300", "-1", "-3", ".nan", ".inf", "-.inf",
+          "2.5", "0", "1e20", "abc", "''", "[]", "{}", "0x7fffffffffffffff",
+          "-9223372036854775808"]
+FIELDS = {
+    "pause-seconds": lambda v: ["pause: {seconds: %s}" % v],
+    "pause-minutes": lambda v: ["pause: {minutes: %s}" % v],
+    "until-delay": lambda v: ["command: 'true'", "until: false", "delay: %s" % v],
+    "until-retries": lambda v: ["command: 'true'", "until: false", "retries: %s" % v],
+    "loop-pause": lambda v: ["debug: msg=x", "loop: [1, 2]", "loop_control: {pause: %s}" % v],
+    "timeout": lambda v: ["command: 'true'", "timeout: %s" % v],
+    "wait-for-timeout": lambda v: ["wait_for: {port: 22, timeout: %s}" % v],
+}
+for fname, make in FIELDS.items():
+    for i, v in enumerate(VALUES):
+        cases[f"num-{fname}-{i:02}.pb.yml"] = play(make(v))
+for i, v in enumerate(VALUES):
+    cases[f"num-serial-{i:02}.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n"
+                                          f"  serial: {v}\n  tasks: []\n")
+    cases[f"num-max-fail-{i:02}.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n"
+                                            f"  max_fail_percentage: {v}\n  tasks: []\n")
+
+# 2. Deep nesting, block and flow, in each kind of file.
+def block_seq(n):
+    return "- " * n + "1\n"
+
+
+def block_map(n):
+    return "".join("  " * i + "a:\n" for i in range(n)) + "  " * n + "1\n"
+
+
+for n in (256, 1000, 50000):
+    cases[f"deep-block-seq-{n}.pb.yml"] = block_seq(n)
+    cases[f"deep-block-seq-{n}.ev.yml"] = "x:\n  " + block_seq(n)
+    cases[f"deep-block-seq-{n}.inv.yml"] = "all:\n  vars:\n    x:\n      " + block_seq(n)
+    m = min(n, 20000)
+    cases[f"deep-flow-seq-{m}.pb.yml"] = "[" * m + "]" * m + "\n"
+    cases[f"deep-flow-map-{m}.ev.yml"] = "x: " + "{a: " * m + "1" + "}" * m + "\n"
+    cases[f"deep-in-vars-{m}.pb.yml"] = ("- hosts: localhost\n  vars:\n    x: " +
+                                         "[" * m + "]" * m + "\n  tasks: []\n")
+for n in (256, 9000):
+    cases[f"deep-explicit-key-map-{n}.pb.yml"] = "? " * n + "a\n"
+    cases[f"deep-explicit-key-map-{n}.ev.yml"] = "x:\n  " + "? " * n + "a\n"
+    cases[f"deep-explicit-key-map-{n}.inv.yml"] = "all:\n  vars:\n    x: " + "? " * n + "a\n"
+for n in (256, 300):
+    cases[f"deep-block-map-{n}.pb.yml"] = block_map(n)
+    cases[f"deep-block-map-{n}.inv.yml"] = block_map(n)
+
+# 3. Aliases.
+def laughs(levels, width=9):
+    names = "abcdefghijklmnop"
+    lines = ["a: &a [" + ",".join(["x"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"{names[i]}: &{names[i]} [" + ",".join(["*" + names[i - 1]] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+for levels in (5, 6, 9, 10, 12):
+    cases[f"alias-laughs-{levels}.ev.yml"] = laughs(levels)
+    cases[f"alias-laughs-{levels}.inv.yml"] = "all:\n  vars:\n    " + laughs(levels).replace("\n", "\n    ")
+    cases[f"alias-laughs-{levels}.pb.yml"] = ("- hosts: localhost\n  vars:\n    " +
+                                              laughs(levels).replace("\n", "\n    ") + "\n  tasks: []\n")
+cases["alias-merge-ok.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n  vars:\n"
+                                  "    base: &b {x: 1, y: 2}\n    other:\n      <<: *b\n      y: 3\n"
+                                  "    many: [*b, *b, *b, *b, *b, *b, *b, *b]\n  tasks: []\n")
+cases["alias-undefined.pb.yml"] = "- hosts: localhost\n  vars: *nothing\n  tasks: []\n"
+cases["alias-self.ev.yml"] = "a: &a [1, *a]\n"
+cases["alias-merge-seq-self.ev.yml"] = "a: &a\n  <<: *a\n"
+cases["alias-wide.ev.yml"] = "a: &a [" + ",".join(["x"] * 2000) + "]\nb: [" + ",".join(["*a"] * 200) + "]\n"
+cases["alias-deep-chain.ev.yml"] = "".join(
+    f"l{i}: &l{i} [" + ("*l%d" % (i - 1) if i else "0") + "]\n" for i in range(400))
+
+# 4. Encodings and odd bytes.
+BOM = "\ufeff"
+cases["bom-ok.pb.yml"] = BOM + "- hosts: localhost\n  gather_facts: false\n  tasks: []\n"
+cases["bom-ok.ev.yml"] = BOM + "x: 1\n"
+cases["bom-ok.inv.yml"] = BOM + "all:\n  hosts:\n    a:\n"
+cases["bom-ok.inv.ini"] = BOM + "[web]\na\nb\n"
+cases["bom-twice.pb.yml"] = BOM + BOM + "- hosts: localhost\n  tasks: []\n"
+binary_cases = {
+    "latin1.pb.yml": b"- hosts: localhost\n  tasks:\n    - debug: msg=caf\xe9\n",
+    "latin1.ev.yml": b"x: caf\xe9\n",
+    "latin1.inv.ini": b"[web]\ncaf\xe9\n",
+    "latin1.inv.yml": b"all:\n  hosts:\n    caf\xe9:\n",
+    "nul.pb.yml": b"- hosts: localhost\x00\n  tasks: []\n",
+    "nul.inv.ini": b"[web]\na\x00b\n",
+    "utf16.pb.yml": "- hosts: localhost\n".encode("utf-16"),
+    "truncated-utf8.ev.yml": b"x: \xe2\x82\n",
+    "controls.pb.yml": b"- hosts: localhost\n  tasks:\n    - debug: msg=\x01\x02\x1b[31m\n",
+}
+cases["empty.pb.yml"] = ""
+cases["empty.ev.yml"] = ""
+cases["empty.inv.yml"] = ""
+cases["empty.inv.ini"] = ""
+cases["comments-only.pb.yml"] = "# nothing\n"
+cases["crlf.pb.yml"] = "- hosts: localhost\r\n  gather_facts: false\r\n  tasks: []\r\n"
+
+# 5. Structure.
+cases["tasks-not-list.pb.yml"] = "- hosts: localhost\n  tasks: {a: 1}\n"
+cases["play-is-string.pb.yml"] = "- just a string\n"
+cases["top-is-map.pb.yml"] = "hosts: localhost\ntasks: []\n"
+cases["top-is-int.pb.yml"] = "42\n"
+cases["two-docs.pb.yml"] = "- hosts: a\n  tasks: []\n---\n- hosts: b\n  tasks: []\n"
+cases["tab-indent.pb.yml"] = "- hosts: localhost\n\ttasks: []\n"
+cases["unclosed-quote.pb.yml"] = "- hosts: 'localhost\n  tasks: []\n"
+cases["unclosed-template.pb.yml"] = play(["debug: msg=\"{{ x\""])
+cases["huge-key.pb.yml"] = play(["debug: {" + "k" * 100000 + ": 1}"])
+cases["huge-string.pb.yml"] = play(["debug: {msg: '" + "x" * 200000 + "'}"])
+cases["many-tasks.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n  tasks:\n" +
+                              "    - debug: msg=x\n" * 3000)
+cases["dup-keys.pb.yml"] = "- hosts: localhost\n  hosts: other\n  tasks: []\n"
+cases["null-key.pb.yml"] = "- ~: x\n  hosts: localhost\n"
+cases["list-key.pb.yml"] = "- [a, b]: x\n  hosts: localhost\n"
+cases["env-bad-name.pb.yml"] = play(["command: 'true'", "environment: {'1BAD': x}"])
+cases["env-dash.pb.yml"] = play(["command: 'true'", "environment: {'A-B': x}"])
+cases["env-not-map.pb.yml"] = play(["command: 'true'", "environment: [a]"])
+cases["vars-files-missing.pb.yml"] = ("- hosts: localhost\n  vars_files: [nowhere.yml]\n  tasks: []\n")
+cases["vars-files-list.pb.yml"] = ("- hosts: localhost\n  vars_files: [[a]]\n  tasks: []\n")
+cases["include-missing.pb.yml"] = play(["include_tasks: nowhere.yml"])
+cases["import-self.pb.yml"] = "- import_playbook: import-self.pb.yml\n"
+cases["loop-huge-range.pb.yml"] = play(["debug: msg=x", "loop: \"{{ range(0, 10**12) | list }}\""])
+cases["weird-module.pb.yml"] = play(["'': x"])
+cases["tags-nested.pb.yml"] = play(["debug: msg=x", "tags: [[[a]]]"])
+cases["when-map.pb.yml"] = play(["debug: msg=x", "when: {a: 1}"])
+cases["hosts-deep.pb.yml"] = "- hosts: " + "[" * 300 + "]" * 300 + "\n  tasks: []\n"
+
+# 6. Inventories.
+cases["range-huge.inv.yml"] = "all:\n  hosts:\n    h[0:99999999999]:\n"
+cases["range-huge.inv.ini"] = "[web]\nh[0:99999999999]\n"
+cases["range-backwards.inv.ini"] = "[web]\nh[9:0]\n"
+cases["range-step0.inv.ini"] = "[web]\nh[0:9:0]\n"
+cases["group-self-child.inv.ini"] = "[a:children]\na\n"
+cases["group-cycle.inv.yml"] = "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n"
+cases["ini-vars-no-group.inv.ini"] = "[nothere:vars]\nx=1\n"
+cases["ini-bad-header.inv.ini"] = "[web\na\n"
+cases["ini-long-line.inv.ini"] = "[web]\n" + "a" * 200000 + "\n"
+cases["ini-many-hosts.inv.ini"] = "[web]\n" + "".join(f"h{i}\n" for i in range(20000))
+cases["inv-hosts-list.inv.yml"] = "all:\n  hosts: [a, b]\n"
+cases["inv-vars-string.inv.yml"] = "all:\n  vars: hello\n"
+cases["inv-top-list.inv.yml"] = "- a\n- b\n"
+
+# 7. -e files.
+cases["ev-list.ev.yml"] = "- a\n- b\n"
+cases["ev-scalar.ev.yml"] = "hello\n"
+cases["ev-bad-name.ev.yml"] = "'not a name': 1\n"
+cases["ev-huge-number.ev.yml"] = "x: " + "9" * 5000 + "\n"
+
+# 8. Roles that come back to themselves (directories).
+dirs = {
+    "role-self-dep": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/meta/main.yml": "dependencies: [r1]\n",
+        "roles/r1/tasks/main.yml": "- debug: msg=x\n",
+    },
+    "role-dep-cycle": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/meta/main.yml": "dependencies: [r2]\n",
+        "roles/r1/tasks/main.yml": "- debug: msg=x\n",
+        "roles/r2/meta/main.yml": "dependencies: [{role: r3}]\n",
+        "roles/r2/tasks/main.yml": "- debug: msg=x\n",
+        "roles/r3/meta/main.yml": "dependencies: [r1]\n",
+    },
+    "role-include-self": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/tasks/main.yml": "- include_role: {name: r1}\n",
+    },
+    "role-import-self": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - import_role: {name: r1}\n",
+        "roles/r1/tasks/main.yml": "- import_role: {name: r1}\n",
+    },
+    "role-include-other-file-ok": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/tasks/main.yml": "- include_role: {name: r1, tasks_from: other}\n",
+        "roles/r1/tasks/other.yml": "- debug: msg=x\n",
+    },
+    "role-include-via-file": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/tasks/main.yml": "- include_role: {name: r1, tasks_from: other}\n",
+        "roles/r1/tasks/other.yml": "- include_role: {name: r1}\n",
+    },
+    "role-meta-deep": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  roles: [r1]\n",
+        "roles/r1/meta/main.yml": "dependencies: " + "[" * 400 + "]" * 400 + "\n",
+    },
+    "vars-file-deep": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks: []\n",
+        "v.yml": "x:\n  " + block_seq(50000),
+    },
+    "vars-file-bom-ok": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks: []\n",
+        "v.yml": BOM + "x: 1\n",
+    },
+    "playbook-is-dir": {
+        "main.yml/keep": "",
+    },
+}
+
+if os.path.isdir(OUT):
+    shutil.rmtree(OUT)
+os.makedirs(OUT)
+for name, text in cases.items():
+    with open(os.path.join(OUT, name), "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+for name, data in binary_cases.items():
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+for name, files in dirs.items():
+    for rel, text in files.items():
+        path = os.path.join(OUT, name, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+print(f"{len(cases) + len(binary_cases) + len(dirs)} cases in {OUT}")
