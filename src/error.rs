@@ -67,6 +67,16 @@ impl InputError {
         self
     }
 
+    /// The error of a `no_log` task: the place only. The source snippet shows
+    /// the task's arguments and the message may quote templated values, so
+    /// both are hidden, as Ansible censors a `no_log` task's failure.
+    pub fn redacted(self) -> Self {
+        let at = self.location.map(|l| format!("{l}: ")).unwrap_or_default();
+        InputError::plain(format!(
+            "{at}a template or condition of a `no_log` task failed; the details are hidden because of `no_log: true` (run the task without it to see them)"
+        ))
+    }
+
     /// One line, for reporters that cannot draw a snippet.
     pub fn one_line(&self) -> String {
         let mut s = match &self.location {

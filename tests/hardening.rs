@@ -137,3 +137,102 @@ fn concurrent_runs_lose_no_reported_edit() {
         "edits reported changed but missing: {lost:#?}"
     );
 }
+
+const SECRET: &str = "s3cr3t-Kx9q";
+
+/// A succeeding and a failing unnamed task carrying the secret in their
+/// arguments (literally and through a variable), with `no_log` on each task
+/// or on the play.
+fn no_log_play(on_play: bool) -> String {
+    let (play, task) = if on_play {
+        ("  no_log: true\n", "")
+    } else {
+        ("", "      no_log: true\n")
+    };
+    format!(
+        r#"- hosts: all
+  gather_facts: false
+{play}  vars:
+    password: "{SECRET}-var"
+  tasks:
+    - command: echo {SECRET} {{{{ password }}}}
+{task}    - shell: echo {SECRET} {{{{ password }}}} >&2; exit 3
+{task}"#
+    )
+}
+
+/// Every output channel of `baton run` for `playbook`, as one text: human
+/// stdout and stderr at -v, -vv and -vvv, JSON lines, the JUnit file, and
+/// `--list-tasks`.
+fn every_channel(playbook: &str) -> (String, Vec<Option<i32>>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), playbook).unwrap();
+    let mut all = String::new();
+    let mut codes = Vec::new();
+    let runs: [&[&str]; 6] = [
+        &["-v"],
+        &["-vv"],
+        &["-vvv"],
+        &["--output", "json", "-vvv"],
+        &["--junit", "junit.xml", "-vvv"],
+        &["--list-tasks"],
+    ];
+    for extra in runs {
+        let out = Command::new(BATON)
+            .current_dir(dir.path())
+            .args(["run", "play.yml", "-i", "inventory.yml"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        codes.push(out.status.code());
+        all.push_str(&format!("== {extra:?}\n"));
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+        all.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    all.push_str(&std::fs::read_to_string(dir.path().join("junit.xml")).unwrap_or_default());
+    (all, codes)
+}
+
+#[test]
+fn no_log_tasks_leak_no_argument_through_any_channel() {
+    for on_play in [false, true] {
+        let (all, codes) = every_channel(&no_log_play(on_play));
+        assert!(
+            !all.contains(SECRET),
+            "no_log on play: {on_play}; secret leaked in:\n{all}"
+        );
+        // The runs did run: one task ok, one failed with its stop report.
+        assert_eq!(&codes[..5], &[Some(2); 5], "{all}");
+        assert!(all.contains("RUN STOPPED"), "{all}");
+        assert!(all.contains("TASK [command]"), "{all}");
+        assert!(all.contains("TASK [shell]"), "{all}");
+        assert!(all.contains("\"name\":\"shell\""), "{all}");
+        let listed = &all[all.find("== [\"--list-tasks\"]").unwrap()..];
+        assert!(
+            listed.contains("command") && listed.contains("shell"),
+            "{listed}"
+        );
+    }
+}
+
+#[test]
+fn a_templating_error_in_a_no_log_task_leaks_no_argument() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo {SECRET} {{{{ not_defined_anywhere }}}}
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert!(!all.contains(SECRET), "secret leaked in:\n{all}");
+    // The place is still named, so the operator knows where to look.
+    assert!(
+        all.contains("play.yml:4:36: a template or condition of a `no_log` task failed"),
+        "{all}"
+    );
+    assert_eq!(&codes[..5], &[Some(4); 5], "{all}");
+}

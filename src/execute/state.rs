@@ -155,7 +155,7 @@ impl RunState {
     /// the play (failed or unreachable, not ignored).
     pub fn record(&mut self, task: &TaskRecord<'_>, outcome: HostOutcome) -> bool {
         if let Some(e) = outcome.input_error {
-            self.add_input_error(e);
+            self.add_input_error(if task.no_log { e.redacted() } else { e });
         }
         let state = self.host(&outcome.host);
         if let Some(name) = task.register {
