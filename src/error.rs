@@ -14,8 +14,14 @@ pub mod exit_code {
     pub const TASK_FAILED: i32 = 2;
     pub const UNREACHABLE: i32 = 3;
     pub const INVALID_INPUT: i32 = 4;
+    /// A signal stopped the run: 128 + its number, as a shell reports it.
+    pub const SIGNALLED: i32 = 128;
     /// The operator interrupted the run (Ctrl-C), as a shell reports SIGINT.
     pub const INTERRUPTED: i32 = 130;
+    /// SIGHUP (the terminal or session went away): 128 + 1.
+    pub const HANGUP: i32 = 129;
+    /// SIGTERM (a service manager or `kill`): 128 + 15.
+    pub const TERMINATED: i32 = 143;
 }
 
 /// A problem with what the user gave us: a playbook, an inventory, a variable, a flag.

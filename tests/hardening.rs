@@ -236,3 +236,220 @@ fn a_templating_error_in_a_no_log_task_leaks_no_argument() {
     );
     assert_eq!(&codes[..5], &[Some(4); 5], "{all}");
 }
+
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on the baton process this test started.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0, "kill {sig}");
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// PIDs whose command line contains `marker`, anywhere on this machine
+/// (lab nodes' PID namespaces included).
+fn pgrep(marker: &str) -> Vec<String> {
+    let out = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// One signal while `slow` (`sleep 2`) runs: `slow` finishes, `next` never
+/// starts, the stop report and recap are printed (human or JSON), the JUnit
+/// file is written, and the exit code is 128 + the signal.
+fn one_signal_stops_after_the_running_task(sig: i32, json: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: slow
+      shell: touch started; sleep 2; touch finished
+    - name: next
+      command: touch next-started
+"#,
+    )
+    .unwrap();
+    let mut args = vec![
+        "run",
+        "play.yml",
+        "-i",
+        "inventory.yml",
+        "--junit",
+        "junit.xml",
+    ];
+    if json {
+        args.extend(["--output", "json"]);
+    }
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow task to start", || {
+        dir.path().join("started").exists()
+    });
+    signal(&child, sig);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(128 + sig), "{all}");
+    assert!(
+        dir.path().join("finished").exists(),
+        "the running task was cut: {all}"
+    );
+    assert!(
+        !dir.path().join("next-started").exists(),
+        "the next task started: {all}"
+    );
+    let cause = if sig == libc::SIGTERM {
+        "SIGTERM"
+    } else {
+        "SIGHUP"
+    };
+    if json {
+        assert!(stdout.contains(r#""event":"stopped""#), "{all}");
+        assert!(stdout.contains(&format!("stopped by {cause}")), "{all}");
+        assert!(stdout.contains(r#""event":"recap""#), "{all}");
+    } else {
+        assert!(stdout.contains("RUN STOPPED"), "{all}");
+        assert!(stdout.contains(&format!("stopped by {cause}")), "{all}");
+        assert!(stdout.contains("PLAY RECAP"), "{all}");
+        assert!(stdout.contains("changed=1"), "{all}");
+    }
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit written");
+    assert!(junit.contains("slow"), "{junit}");
+}
+
+#[test]
+fn sigterm_lets_the_running_task_finish_then_exits_143() {
+    one_signal_stops_after_the_running_task(libc::SIGTERM, false);
+    one_signal_stops_after_the_running_task(libc::SIGTERM, true);
+}
+
+#[test]
+fn sighup_lets_the_running_task_finish_then_exits_129() {
+    one_signal_stops_after_the_running_task(libc::SIGHUP, false);
+    one_signal_stops_after_the_running_task(libc::SIGHUP, true);
+}
+
+/// A unique argument `sleep` accepts (it adds its arguments up), so the
+/// processes of one test can be found by their command line.
+fn marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("0.000{}{nanos:09}", std::process::id())
+}
+
+/// Two SIGTERMs during a task whose script starts `sleep` children: baton
+/// exits 143 at once, names the cut task and host, and no process of the
+/// task is left (on the controller or on the host). Returns the count left.
+fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: sleeper
+      shell: "sleep 300 {marker} & sleep 300 {marker}; echo done"
+    - name: next
+      command: "true"
+"#
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .arg("run")
+        .arg("play.yml")
+        .arg("-i")
+        .arg(inventory)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Each host's script, its background and its foreground sleep.
+    wait_for("the sleeps to start", || {
+        pgrep(&format!("sleep 300 {marker}")).len() >= 2 * hosts.len()
+    });
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}\n{stderr}");
+    for host in hosts {
+        assert!(
+            stderr.contains(&format!("cut: task `sleeper` on {host}")),
+            "{stdout}\n{stderr}"
+        );
+    }
+    // Give a KILL on a host a moment to land, then count what is left.
+    let mut left = pgrep(&marker);
+    for _ in 0..40 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = pgrep(&marker);
+    }
+    left.len()
+}
+
+#[test]
+fn a_second_sigterm_leaves_no_local_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    std::fs::write(
+        &inventory,
+        "all:\n  hosts:\n    n1:\n      ansible_connection: local\n    n2:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    let left = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
+    eprintln!("local: {left} processes left after two SIGTERMs");
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
+    require_root!();
+    let lab = support::lab::Lab::running();
+    let inventory = lab.dir().join("lab.yml");
+    let left = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
+    eprintln!("lab: {left} processes left after two SIGTERMs");
+    assert_eq!(left, 0);
+    // The persistent worker shells went with their masters (`[l]` keeps the
+    // pattern from matching the shell that runs pgrep).
+    let mut workers = String::new();
+    for _ in 0..30 {
+        workers = lab.sh("bc1", "pgrep -fc 'read -r id [l]en' || true");
+        if workers == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(workers, "0", "worker shells left on bc1");
+}
