@@ -76,6 +76,11 @@ pub fn take_pgid_marker(stderr: &mut Vec<u8>, nonce: &str) -> Option<i32> {
 /// keeping its PID; run under `setsid`, that PID is the group and session.
 pub const MARKED_EXEC: &str = r#"printf '\037%s %s\n' "$0" "$$" >&2; exec sh -c "$1""#;
 
+/// As [`MARKED_EXEC`], but the marked shell waits for the script and exits
+/// with its status (128 + N after signal N), for `setsid -w` to pass on:
+/// `setsid -w` reports a child killed by a signal with the bare signal number.
+pub const MARKED_WAIT: &str = r#"printf '\037%s %s\n' "$0" "$$" >&2; sh -c "$1"; exit $?"#;
+
 /// The remote command that ends a group and the session it leads: TERM
 /// first (sudo relays it to a command it runs in a pty of its own), then KILL.
 fn remote_kill_command(pgid: i32) -> String {

@@ -232,7 +232,9 @@ impl SshConnection {
         );
 
         let code = match child.wait().await {
-            Ok(status) => status.code(),
+            // The marked shell of `own_group` reports signal N as 128 + N, as
+            // the worker does: no exit status, as ssh would have said.
+            Ok(status) => status.code().filter(|c| !(129..193).contains(c)),
             // The crate turns exit status 127 into this error; for a script it is
             // just "command not found" inside it, an ordinary failure.
             Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => Some(127),
@@ -371,7 +373,7 @@ fn own_group(line: &str, nonce: &str) -> String {
     format!(
         "c={line}; command -v setsid >/dev/null 2>&1 && exec setsid -w sh -c {marked} {nonce} \"$c\"; exec sh -c \"$c\"",
         line = crate::shell::quote(line),
-        marked = crate::shell::quote(groups::MARKED_EXEC),
+        marked = crate::shell::quote(groups::MARKED_WAIT),
         nonce = crate::shell::quote(nonce),
     )
 }
