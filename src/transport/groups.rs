@@ -72,13 +72,16 @@ pub fn take_pgid_marker(stderr: &mut Vec<u8>, nonce: &str) -> Option<i32> {
     Some(pid)
 }
 
-/// `sh -c` text that writes the marker and then execs the script in `$1`,
-/// keeping its PID; run under `setsid`, that PID is the group and session.
-pub const MARKED_EXEC: &str = r#"printf '\037%s %s\n' "$0" "$$" >&2; exec sh -c "$1""#;
+/// For the persistent worker: `sh -c MARKED_EVAL sh SCRIPT NONCE` writes the
+/// marker and runs SCRIPT in the same shell, sparing the `exec` of a second
+/// `sh` per task. `set --` first, so the script sees what `sh -c SCRIPT`
+/// would give it: `$0` is `sh`, no positional parameters, `$$` its own PID.
+pub const MARKED_EVAL: &str = r#"printf '\037%s %s\n' "$2" "$$" >&2; eval "set --; $1""#;
 
-/// As [`MARKED_EXEC`], but the marked shell waits for the script and exits
-/// with its status (128 + N after signal N), for `setsid -w` to pass on:
-/// `setsid -w` reports a child killed by a signal with the bare signal number.
+/// For a script in a session of its own: `sh -c MARKED_WAIT NONCE LINE`
+/// writes the marker, runs LINE in a child shell and exits with its status
+/// (128 + N after signal N) for `setsid -w` to pass on, since `setsid -w`
+/// reports a child killed by a signal with the bare signal number.
 pub const MARKED_WAIT: &str = r#"printf '\037%s %s\n' "$0" "$$" >&2; sh -c "$1"; exit $?"#;
 
 /// The remote command that ends a group and the session it leads: TERM

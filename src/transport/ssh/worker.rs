@@ -26,13 +26,13 @@ fn worker_script() -> String {
         r#"command -v setsid >/dev/null 2>&1 && own=1 || own=
 while IFS=' ' read -r id len; do
   script=$(dd iflag=fullblock bs="$len" count=1 2>/dev/null)
-  if [ -n "$own" ]; then setsid -w sh -c {marked} "$id" "$script" </dev/null
+  if [ -n "$own" ]; then setsid -w sh -c {marked} sh "$script" "$id" </dev/null
   else sh -c "$script" </dev/null; fi
   rc=$?
   printf '\n\036%s %s\n' "$id" "$rc"
   printf '\n\036%s\n' "$id" >&2
 done"#,
-        marked = crate::shell::quote(groups::MARKED_EXEC)
+        marked = crate::shell::quote(groups::MARKED_EVAL)
     )
 }
 
@@ -206,7 +206,10 @@ mod tests {
         for (id, script) in [
             ("a1", "echo out; echo err >&2; exit 3"),
             ("b2", "printf 'no newline'; cd /; x=1"),
-            ("c3", "echo $x; pwd; read y || echo empty; [ \"$(ps -o pgid= $$)\" -eq $$ ] && echo leader"),
+            (
+                "c3",
+                "echo $x; pwd; read y || echo empty; [ \"$(ps -o pgid= $$)\" -eq $$ ] && echo leader; echo \"$0 $#\"",
+            ),
         ] {
             stdin
                 .write_all(format!("{id} {}\n{script}", script.len()).as_bytes())
@@ -233,7 +236,7 @@ mod tests {
         let after_b2 = &stdout[stdout.find("\x1eb2 0\n").unwrap() + 6..];
         assert!(
             after_b2.starts_with(&format!(
-                "\n{}\nempty\nleader\n",
+                "\n{}\nempty\nleader\nsh 0\n",
                 std::env::current_dir().unwrap().display()
             )),
             "{after_b2:?}"
