@@ -10,7 +10,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v crontab >/dev/null 2>&1 || need+=(cron)
-command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+{ command -v unshare && command -v flock && command -v setsid; } >/dev/null 2>&1 || need+=(util-linux)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 
 if [ "${#need[@]}" -gt 0 ]; then

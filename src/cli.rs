@@ -13,7 +13,9 @@ Exit codes:
   2  a task failed on some host
   3  a host was unreachable (and no task failed)
   4  invalid input: playbook, inventory, variables or command line
-  130 interrupted (Ctrl-C): the running task finished, then the run stopped";
+  129 SIGHUP, 130 Ctrl-C (SIGINT), 143 SIGTERM: the running task finished,
+      then the run stopped; a second Ctrl-C or SIGTERM quits at once, ending
+      the running tasks' processes";
 
 #[derive(Parser, Debug)]
 #[command(

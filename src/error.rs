@@ -14,8 +14,14 @@ pub mod exit_code {
     pub const TASK_FAILED: i32 = 2;
     pub const UNREACHABLE: i32 = 3;
     pub const INVALID_INPUT: i32 = 4;
+    /// A signal stopped the run: 128 + its number, as a shell reports it.
+    pub const SIGNALLED: i32 = 128;
     /// The operator interrupted the run (Ctrl-C), as a shell reports SIGINT.
     pub const INTERRUPTED: i32 = 130;
+    /// SIGHUP (the terminal or session went away): 128 + 1.
+    pub const HANGUP: i32 = 129;
+    /// SIGTERM (a service manager or `kill`): 128 + 15.
+    pub const TERMINATED: i32 = 143;
 }
 
 /// A problem with what the user gave us: a playbook, an inventory, a variable, a flag.
@@ -65,6 +71,16 @@ impl InputError {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    /// The error of a `no_log` task: the place only. The source snippet shows
+    /// the task's arguments and the message may quote templated values, so
+    /// both are hidden, as Ansible censors a `no_log` task's failure.
+    pub fn redacted(self) -> Self {
+        let at = self.location.map(|l| format!("{l}: ")).unwrap_or_default();
+        InputError::plain(format!(
+            "{at}a template or condition of a `no_log` task failed; the details are hidden because of `no_log: true` (run the task without it to see them)"
+        ))
     }
 
     /// One line, for reporters that cannot draw a snippet.

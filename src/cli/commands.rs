@@ -114,21 +114,19 @@ fn execute(
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let interrupt = std::sync::Arc::clone(&options.interrupt);
-    rt.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        interrupt.store(true, std::sync::atomic::Ordering::SeqCst);
-        eprintln!("\nbaton: interrupt: letting the running task finish on every host, then stopping (Ctrl-C again to quit at once)");
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("baton: quit at once; tasks may have been cut off mid-way");
-            std::process::exit(crate::error::exit_code::INTERRUPTED);
-        }
-    });
+    rt.spawn(watch_signals(
+        std::sync::Arc::clone(&options.interrupt),
+        std::sync::Arc::clone(&options.running),
+    ));
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, reporter,
     ));
+    // A quit at once in progress ends the process itself, with its own exit
+    // code, once it has ended every task's processes; the run may have ended
+    // first because those processes died.
+    while QUITTING.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     reporter.finish();
     match summary {
         Ok(summary) => {
@@ -138,6 +136,76 @@ fn execute(
             summary.exit_code
         }
         Err(e) => report_error(e),
+    }
+}
+
+/// Set while a quit at once ends the tasks' processes.
+static QUITTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// SIGINT (Ctrl-C), SIGTERM and SIGHUP: the first lets the running task
+/// finish on every host, then the run stops with its stop report and recap
+/// and exits 128 + the signal's number. A second (any of them) quits at once:
+/// it ends the process groups of the tasks still running, here and on the
+/// hosts, says which tasks it cut, and exits 128 + that signal's number.
+async fn watch_signals(
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    running: std::sync::Arc<execute::RunningTasks>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        (SignalKind::interrupt(), libc::SIGINT),
+        (SignalKind::terminate(), libc::SIGTERM),
+        (SignalKind::hangup(), libc::SIGHUP),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
+    for (kind, number) in kinds {
+        let Ok(mut stream) = signal(kind) else {
+            eprintln!("baton: [WARNING]: cannot watch signal {number}; it will end baton at once");
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(number).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let Some(first) = rx.recv().await else {
+        return;
+    };
+    interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
+    eprintln!(
+        "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again to quit at once)",
+        execute::stop_cause(first)
+    );
+    let Some(second) = rx.recv().await else {
+        return;
+    };
+    QUITTING.store(true, std::sync::atomic::Ordering::SeqCst);
+    eprintln!(
+        "baton: quit at once ({}): ending the running tasks' processes",
+        signal_name(second)
+    );
+    let cut = running.list();
+    let groups = crate::transport::groups::kill_all().await;
+    if cut.is_empty() {
+        eprintln!("baton: no task was running");
+    }
+    for (host, task) in &cut {
+        eprintln!("baton: cut: task `{task}` on {host} (it may have done part of its work)");
+    }
+    eprintln!("baton: ended {groups} process group(s) of running tasks");
+    std::process::exit(exit_code::SIGNALLED + second);
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        _ => "Ctrl-C",
     }
 }
 

@@ -14,8 +14,9 @@ pub mod state;
 pub mod tags;
 mod task;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -40,9 +41,61 @@ pub struct RunOptions {
     pub extra_vars: Map<String, Value>,
     pub connect: ConnectOptions,
     pub verbosity: u8,
-    /// Set when the operator asked to stop (Ctrl-C): the running task finishes
-    /// on every host, then the run stops and reports what it left.
-    pub interrupt: Arc<AtomicBool>,
+    /// The signal that asked the run to stop (SIGINT, SIGTERM, SIGHUP), 0 for
+    /// none: the running task finishes on every host, then the run stops,
+    /// reports what it left and exits 128 + the signal's number.
+    pub interrupt: Arc<AtomicI32>,
+    /// Which host runs which task right now, for "quit at once" to say what
+    /// it cut.
+    pub running: Arc<RunningTasks>,
+}
+
+/// The (host, task) pairs in flight.
+#[derive(Debug, Default)]
+pub struct RunningTasks {
+    next: AtomicU64,
+    tasks: Mutex<BTreeMap<u64, (String, String)>>,
+}
+
+/// Keeps a (host, task) pair listed while it runs.
+pub struct Running<'a> {
+    tasks: &'a RunningTasks,
+    id: u64,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut tasks) = self.tasks.tasks.lock() {
+            tasks.remove(&self.id);
+        }
+    }
+}
+
+impl RunningTasks {
+    pub fn enter(&self, host: &str, task: &str) -> Running<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.insert(id, (host.to_string(), task.to_string()));
+        }
+        Running { tasks: self, id }
+    }
+
+    /// (host, task) pairs, in the order they started.
+    pub fn list(&self) -> Vec<(String, String)> {
+        self.tasks
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// How the stop report names what stopped the run.
+pub fn stop_cause(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => "stopped by SIGTERM",
+        libc::SIGHUP => "stopped by SIGHUP (the terminal or session went away)",
+        _ => "interrupted by the operator (Ctrl-C)",
+    }
 }
 
 impl Default for RunOptions {
@@ -61,7 +114,8 @@ impl Default for RunOptions {
                 accept_new_host_keys: false,
             },
             verbosity: 0,
-            interrupt: Arc::new(AtomicBool::new(false)),
+            interrupt: Arc::new(AtomicI32::new(0)),
+            running: Arc::new(RunningTasks::default()),
         }
     }
 }
@@ -76,9 +130,10 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    pub fn compute_exit_code(recap: &Recap, input_errors: &[InputError], interrupted: bool) -> i32 {
-        if interrupted {
-            return exit_code::INTERRUPTED;
+    /// `signal`: what stopped the run (0: nothing); a shell reports 128 + N.
+    pub fn compute_exit_code(recap: &Recap, input_errors: &[InputError], signal: i32) -> i32 {
+        if signal > 0 {
+            return exit_code::SIGNALLED + signal;
         }
         if !input_errors.is_empty() {
             return exit_code::INVALID_INPUT;

@@ -119,9 +119,8 @@ impl<'a> Runner<'a> {
         let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
         result?;
-        let interrupted = self.options.interrupt.load(Ordering::SeqCst);
-        let exit_code =
-            RunSummary::compute_exit_code(&recap, &self.state.input_errors, interrupted);
+        let signal = self.options.interrupt.load(Ordering::SeqCst);
+        let exit_code = RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal);
         Ok(RunSummary {
             recap,
             exit_code,

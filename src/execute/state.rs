@@ -155,7 +155,7 @@ impl RunState {
     /// the play (failed or unreachable, not ignored).
     pub fn record(&mut self, task: &TaskRecord<'_>, outcome: HostOutcome) -> bool {
         if let Some(e) = outcome.input_error {
-            self.add_input_error(e);
+            self.add_input_error(if task.no_log { e.redacted() } else { e });
         }
         // What a `rescue` section sees (Ansible's `ansible_failed_task` and
         // `ansible_failed_result`), masked under no_log.

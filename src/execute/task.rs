@@ -37,6 +37,7 @@ impl Runner<'_> {
                 match job {
                     Ok(job) => {
                         let _permit = semaphore.acquire().await;
+                        let _running = self.options.running.enter(&job.host, &info.name);
                         host_task::run(shared, task, job).await
                     }
                     Err((host, e)) => input_error_outcome(host, e),
@@ -61,9 +62,11 @@ impl Runner<'_> {
         if !is_handler && !self.tags.selects(&task.common.tags) {
             return Ok(false);
         }
-        if self.options.interrupt.load(Ordering::SeqCst) {
+        let signal = self.options.interrupt.load(Ordering::SeqCst);
+        if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "interrupted by the operator (Ctrl-C): tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                "{}: tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                super::stop_cause(signal),
                 task.display_name(),
                 task.origin.describe()
             ));

@@ -191,11 +191,18 @@ impl Task {
     }
 
     /// The name to show: the task's name, or `module: args` as Ansible shows it.
+    /// An unnamed `no_log` task (its own or inherited from a block, role or
+    /// play) is named by its module alone, as Ansible does: the name goes to
+    /// every output channel (headers, recap, JSON, JUnit, `--list-tasks`, the
+    /// stop report), so it must not carry the arguments.
     pub fn display_name(&self) -> String {
         if let Some(name) = &self.name {
             return name.scalar_text().unwrap_or_default();
         }
         match &self.action {
+            Action::Module { module, .. } if self.common.no_log == Some(true) => {
+                module.spec().name.to_string()
+            }
             Action::Module { module, args } => {
                 let summary = args
                     .iter()

@@ -70,6 +70,10 @@ impl LocalConnection {
             }
         });
         let pid = child.id();
+        // The group is ours (process_group(0)): a quit at once ends it.
+        let _registered = pid
+            .and_then(|p| i32::try_from(p).ok())
+            .map(|pgid| super::groups::register(super::groups::Group::Local { pgid }));
         let wait = child.wait_with_output();
         let output = match request.timeout {
             Some(limit) => match tokio::time::timeout(limit, wait).await {

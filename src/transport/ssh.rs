@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::groups::{self, Group};
 use super::{
     command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError,
 };
@@ -57,6 +58,8 @@ pub struct SshConnection {
     /// The master's log (`ssh -E`), and how much of it was written while connecting.
     log: PathBuf,
     log_len_at_connect: u64,
+    /// The master, registered so a quit at once can tell it to exit.
+    _master: groups::Registered,
     private_dir: tempfile::TempDir,
 }
 
@@ -116,12 +119,16 @@ impl SshConnection {
             }
         };
         let log = session.control_socket().with_file_name("log");
+        let master = groups::register(Group::Master {
+            control_socket: session.control_socket().to_path_buf(),
+        });
         let log_len_at_connect = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         Ok(SshConnection {
             worker: tokio::sync::Mutex::new(WorkerSlot::NotStarted),
             session: Arc::new(session),
             log,
             log_len_at_connect,
+            _master: master,
             private_dir,
         })
     }
@@ -139,18 +146,19 @@ impl SshConnection {
                 }
             }
         }
-        let command = remote_command(request);
+        let nonce = crate::shell::new_nonce();
+        let command = own_group(&remote_command(request), &nonce);
         let stdin = if request.script_on_stdin() {
             request.script.as_str()
         } else {
             ""
         };
         let Some(limit) = request.timeout else {
-            return self.run(&command, stdin).await;
+            return self.run(&command, stdin, &nonce).await;
         };
         let started = Instant::now();
         let backstop = limit + Duration::from_secs(KILL_AFTER_SECS) + BACKSTOP_SLACK;
-        match tokio::time::timeout(backstop, self.run(&command, stdin)).await {
+        match tokio::time::timeout(backstop, self.run(&command, stdin, &nonce)).await {
             Err(_) => Err(TransportError::Timeout(limit)),
             // `timeout` exits 124 after TERM; after KILL it is killed with its
             // process group, so there is no exit status at all.
@@ -186,7 +194,13 @@ impl SshConnection {
         self.private_dir.path()
     }
 
-    async fn run(&self, command: &str, script: &str) -> Result<ExecOutput, TransportError> {
+    /// Run `command` (made by [`own_group`] with `nonce`) in a session of its own.
+    async fn run(
+        &self,
+        command: &str,
+        script: &str,
+        nonce: &str,
+    ) -> Result<ExecOutput, TransportError> {
         let spawned = self
             .session
             .raw_command(command)
@@ -211,10 +225,16 @@ impl SshConnection {
         };
         let stdout = child.stdout().take();
         let stderr = child.stderr().take();
-        let (_, stdout, stderr) = tokio::join!(write, read_all(stdout), read_all(stderr));
+        let (_, stdout, stderr) = tokio::join!(
+            write,
+            read_all(stdout),
+            read_stderr(stderr, &self.session, nonce)
+        );
 
         let code = match child.wait().await {
-            Ok(status) => status.code(),
+            // The marked shell of `own_group` reports signal N as 128 + N, as
+            // the worker does: no exit status, as ssh would have said.
+            Ok(status) => status.code().filter(|c| !(129..193).contains(c)),
             // The crate turns exit status 127 into this error; for a script it is
             // just "command not found" inside it, an ordinary failure.
             Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => Some(127),
@@ -310,6 +330,52 @@ async fn read_all<R: tokio::io::AsyncRead + Unpin>(
             .map_err(openssh::Error::ChildIo)?;
     }
     Ok(buffer)
+}
+
+/// Reads a script's stderr, taking out the marker line with its process
+/// group's id; the group stays registered (to be ended by a quit at once)
+/// until the stream closes.
+async fn read_stderr<R: tokio::io::AsyncRead + Unpin>(
+    stream: Option<R>,
+    session: &Arc<Session>,
+    nonce: &str,
+) -> Result<Vec<u8>, openssh::Error> {
+    let mut buffer = Vec::new();
+    let mut registered = None;
+    if let Some(mut stream) = stream {
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(openssh::Error::ChildIo)?;
+            if n == 0 {
+                break;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+            if registered.is_none() {
+                if let Some(pgid) = groups::take_pgid_marker(&mut buffer, nonce) {
+                    registered = Some(groups::register(Group::Remote {
+                        session: Arc::clone(session),
+                        pgid,
+                    }));
+                }
+            }
+        }
+    }
+    drop(registered);
+    Ok(buffer)
+}
+
+/// `line` run as the leader of a new process group and session on the host,
+/// reporting its PID first (see [`groups`]); as is where `setsid` is missing.
+fn own_group(line: &str, nonce: &str) -> String {
+    format!(
+        "c={line}; command -v setsid >/dev/null 2>&1 && exec setsid -w sh -c {marked} {nonce} \"$c\"; exec sh -c \"$c\"",
+        line = crate::shell::quote(line),
+        marked = crate::shell::quote(groups::MARKED_WAIT),
+        nonce = crate::shell::quote(nonce),
+    )
 }
 
 /// The remote command line. With a timeout, coreutils `timeout` runs the script

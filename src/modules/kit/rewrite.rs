@@ -3,8 +3,18 @@
 //! Trip 1 applies mode/owner/group (they do not depend on the content) and
 //! reads the file. The controller computes the new content; when it is the
 //! same, the task is done. Otherwise trip 2 writes the new content atomically,
-//! but only if the file still has the sha256 of what trip 1 read; a file that
-//! changed in between is refused rather than overwritten.
+//! but only if the file still has the sha256 of what trip 1 read.
+//!
+//! The check and the rename are one atomic step on the node: trip 2 holds an
+//! exclusive `flock(1)` on a lock file beside the target, `.NAME.baton.lock`
+//! in the same directory, from the hash check to the rename (the rename
+//! replaces the file, so the file itself cannot be locked). Two runs editing
+//! the same file therefore never both pass the check against the same content.
+//! The lock file stays (removing it would race with a waiting locker); its
+//! name has dots, so cron.d, sudoers.d and run-parts ignore it. A file that
+//! changed between the trips is read and edited again, up to
+//! [`MAX_ATTEMPTS`] times; then the task fails without writing. A host
+//! without `flock` (util-linux) fails the task rather than risk a lost edit.
 
 use serde_json::Value;
 
@@ -27,7 +37,41 @@ pub(crate) enum Edit {
 }
 
 /// Computes the new content from the current one (`None`: the file is missing).
-pub(crate) type Editor = Box<dyn FnOnce(Option<&[u8]>) -> Edit + Send>;
+/// Called again when the file changed between the read and the write.
+pub(crate) type Editor = Box<dyn FnMut(Option<&[u8]>) -> Edit + Send>;
+
+/// How many times a task reads and edits a file that keeps changing under it
+/// before it gives up.
+pub(crate) const MAX_ATTEMPTS: u32 = 10;
+
+/// How long the write waits for another writer's lock, in seconds.
+pub(crate) const LOCK_WAIT_SECS: u32 = 60;
+
+/// Shell lines taking an exclusive lock on `$_lk` (a path, or a directory
+/// opened read-only when `$_lkd` is 1) on fd 9, held until the script exits.
+/// A missing `flock` fails closed: without it the check-and-replace is not
+/// atomic and a concurrent edit could be lost.
+pub(crate) fn lock_lines() -> String {
+    format!(
+        r#"command -v flock >/dev/null 2>&1 || _fail noflock
+if [ "$_lkd" = 1 ]; then [ -r "$_lk" ] || _fail lock; exec 9<"$_lk"
+else true 2>/dev/null >>"$_lk" || _fail lock; exec 9>>"$_lk"; fi
+flock -w {LOCK_WAIT_SECS} 9 || _fail locked
+"#
+    )
+}
+
+/// Messages for the lock's `_fail` codes (`lock` names the lock file).
+pub(crate) fn lock_failure(code: &str, lock: &str) -> Option<String> {
+    Some(match code {
+        "noflock" => "`flock` is missing on the host; baton locks a file while it checks and replaces it, so that concurrent runs lose no edit. Install util-linux (it provides flock(1)) and run again".to_string(),
+        "lock" => format!("cannot open the lock file {lock}"),
+        "locked" => format!(
+            "{lock} stayed locked for {LOCK_WAIT_SECS}s (another run is editing the file); nothing was written"
+        ),
+        _ => return None,
+    })
+}
 
 pub(crate) struct Rewrite {
     pub path: String,
@@ -71,10 +115,15 @@ impl Rewrite {
     }
 
     pub fn step(self, editor: Editor) -> Step {
+        self.read(editor, 1)
+    }
+
+    /// Trip 1 of attempt `attempt` (from 1).
+    fn read(self, editor: Editor, attempt: u32) -> Step {
         let script = self.read_script();
         Step::Remote {
             script,
-            interpret: Box::new(move |out| self.after_read(out, editor)),
+            interpret: Box::new(move |out| self.after_read(out, editor, attempt)),
         }
     }
 
@@ -112,7 +161,7 @@ _b done 1
         s
     }
 
-    fn after_read(self, out: &ExecOutput, editor: Editor) -> Step {
+    fn after_read(self, out: &ExecOutput, mut editor: Editor, attempt: u32) -> Step {
         let answer = Answer::parse(out, &self.nonce);
         let path = answer.get("path").unwrap_or(&self.path).to_string();
         if let Some(code) = answer.failure() {
@@ -175,8 +224,21 @@ _b done 1
             script,
             interpret: Box::new(move |out| {
                 let answer = Answer::parse(out, &self.nonce);
-                if let Some(code) = answer.failure() {
-                    return Step::Done(answer.failed_with(fileops::failure_message(code, &path)));
+                match answer.failure() {
+                    // Someone wrote between the trips: read and edit again.
+                    Some("raced") if attempt < MAX_ATTEMPTS => return self.read(editor, attempt + 1),
+                    Some("raced") => {
+                        return Step::Done(answer.failed_with(format!(
+                            "{path} changed on the host between reading and writing it {MAX_ATTEMPTS} times in a row (another writer keeps changing it); nothing was written"
+                        )))
+                    }
+                    Some(code) => {
+                        let lock = lock_path(&path);
+                        let msg = lock_failure(code, &lock)
+                            .unwrap_or_else(|| fileops::failure_message(code, &path));
+                        return Step::Done(answer.failed_with(msg));
+                    }
+                    None => {}
                 }
                 if answer.get("done") != Some("written") {
                     return Step::Done(answer.unexpected());
@@ -203,7 +265,19 @@ _b done 1
         if let Some(f) = &self.validate {
             s.push_str(f);
         }
-        s.push_str(&format!("_d={}\n", shell::quote(path)));
+        s.push_str(&format!(
+            "_d={}\n_lkd=0 _lk={}\n",
+            shell::quote(path),
+            shell::quote(&lock_path(path))
+        ));
+        // The directory must exist to hold the lock file.
+        if original.is_none() {
+            s.push_str(
+                "case $_d in */*) [ -d \"${_d%/*}\" ] || mkdir -p -- \"${_d%/*}\" || _fail mkdir ;; esac\n",
+            );
+        }
+        // From here to the rename, no other baton run can check or replace the file.
+        s.push_str(&lock_lines());
         match original {
             Some(before) => s.push_str(&format!(
                 r#"[ -e "$_d" ] || _fail raced
@@ -214,11 +288,7 @@ _e=1
 "#,
                 fileops::sha256_hex(before)
             )),
-            None => s.push_str(
-                r#"[ ! -e "$_d" ] || _fail raced
-case $_d in */*) [ -d "${_d%/*}" ] || mkdir -p -- "${_d%/*}" || _fail mkdir ;; esac
-"#,
-            ),
+            None => s.push_str("[ ! -e \"$_d\" ] || _fail raced\n"),
         }
         match content {
             Some(content) => s.push_str(&format!("_put {}\n", fileops::payload_words(content))),
@@ -234,6 +304,14 @@ rm -f -- "$_d" || _fail rm
         }
         s.push_str("_b done written\n");
         s
+    }
+}
+
+/// The lock file for `path`: `.NAME.baton.lock` in the same directory.
+pub(crate) fn lock_path(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.baton.lock"),
+        None => format!(".{path}.baton.lock"),
     }
 }
 
@@ -305,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_changed_between_the_trips_is_not_overwritten() {
+    fn a_file_changed_between_the_trips_is_read_and_edited_again() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "abc\n").unwrap();
@@ -317,14 +395,107 @@ mod tests {
         let Step::Remote { script, interpret } = interpret(&first) else {
             panic!()
         };
-        let Step::Done(r) = interpret(&run_script(&script, &[])) else {
+        // The write refuses (the hash changed) and asks to read again.
+        let Step::Remote { script: reread, .. } = interpret(&run_script(&script, &[])) else {
+            panic!("a raced write must lead to a new read")
+        };
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "someone else\n");
+        assert!(reread.contains("base64 <"), "{reread}");
+        // Run the whole task again from scratch: the other writer's content is edited, not lost.
+        let (r, _) = finish(rewrite(&p, false).step(upper()));
+        assert_eq!(r.status, Status::Changed);
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "SOMEONE ELSE\n");
+        assert!(dir.path().join(".f.baton.lock").exists());
+    }
+
+    #[test]
+    fn a_file_that_keeps_changing_fails_after_the_bounded_retries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, "abc\n").unwrap();
+        let mut step = rewrite(&p, false).step(upper());
+        let mut writes = 0;
+        let result = loop {
+            match step {
+                Step::Remote { script, interpret } => {
+                    if script.contains("flock") {
+                        // Another writer gets in before every write.
+                        writes += 1;
+                        std::fs::write(&p, format!("other {writes}\n")).unwrap();
+                    }
+                    step = interpret(&run_script(&script, &[]));
+                }
+                Step::Done(r) | Step::Sleep(_, r) => break r,
+            }
+        };
+        assert_eq!(writes, MAX_ATTEMPTS as usize);
+        assert!(result.is_failed());
+        let msg = result.msg.unwrap();
+        assert!(msg.contains("10 times in a row"), "{msg}");
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            format!("other {MAX_ATTEMPTS}\n")
+        );
+    }
+
+    #[test]
+    fn the_write_waits_for_the_lock_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, "abc\n").unwrap();
+        let lock = dir.path().join(".f.baton.lock");
+        // Another writer holds the lock for a second.
+        let mut holder = std::process::Command::new("flock")
+            .arg(&lock)
+            .args(["sleep", "1"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let (r, _) = finish(rewrite(&p, false).step(upper()));
+        holder.wait().unwrap();
+        assert_eq!(r.status, Status::Changed);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "ABC\n");
+    }
+
+    #[test]
+    fn a_host_without_flock_fails_closed_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, "abc\n").unwrap();
+        let Step::Remote { script, interpret } = rewrite(&p, false).step(upper()) else {
+            panic!()
+        };
+        let Step::Remote { script, interpret } = interpret(&run_script(&script, &[])) else {
+            panic!()
+        };
+        // A PATH with only what runs the script itself.
+        let empty = tempfile::tempdir().unwrap();
+        for tool in ["sh", "cat"] {
+            let real = ["/bin", "/usr/bin"]
+                .iter()
+                .map(|d| std::path::Path::new(d).join(tool))
+                .find(|p| p.exists())
+                .unwrap();
+            std::os::unix::fs::symlink(real, empty.path().join(tool)).unwrap();
+        }
+        let no_flock = run_script(&script, &[("PATH", empty.path().to_str().unwrap())]);
+        let Step::Done(r) = interpret(&no_flock) else {
             panic!()
         };
         assert!(r.is_failed());
-        assert!(r
-            .msg
-            .unwrap()
-            .contains("changed on the host while baton was editing it"));
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "someone else\n");
+        let msg = r.msg.unwrap();
+        assert!(
+            msg.contains("`flock` is missing") && msg.contains("util-linux"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "abc\n");
+    }
+
+    #[test]
+    fn the_lock_file_sits_beside_the_target() {
+        assert_eq!(lock_path("/etc/cron.d/x"), "/etc/cron.d/.x.baton.lock");
+        assert_eq!(lock_path("f"), ".f.baton.lock");
     }
 }

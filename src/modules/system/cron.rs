@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::fileops::Attrs;
-use crate::modules::kit::rewrite::{Edit, Rewrite};
+use crate::modules::kit::rewrite::{self, Edit, Rewrite, MAX_ATTEMPTS};
 use crate::modules::{
     ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
@@ -281,6 +281,7 @@ impl Module for Cron {
                 check: ctx.check_mode,
                 diff: ctx.diff,
                 nonce: ctx.nonce.to_string(),
+                attempt: 1,
             }
             .step()),
         }
@@ -332,6 +333,8 @@ struct UserCrontab {
     check: bool,
     diff: bool,
     nonce: String,
+    /// Which read-edit-write attempt this is (from 1); see [`MAX_ATTEMPTS`].
+    attempt: u32,
 }
 
 impl UserCrontab {
@@ -383,8 +386,12 @@ impl UserCrontab {
                 answer.block("error").unwrap_or_default().trim()
             )),
             "raced" => TaskResult::failed(format!(
-                "the crontab of {who} changed on the host while baton was editing it; nothing was written, run again"
+                "the crontab of {who} changed on the host between reading and writing it {MAX_ATTEMPTS} times in a row (another writer keeps changing it); nothing was written"
             )),
+            "noflock" | "lock" | "locked" => TaskResult::failed(
+                rewrite::lock_failure(code, "the crontab lock (/var/spool/cron or /)")
+                    .unwrap_or_default(),
+            ),
             "write" => answer.failed_with(format!("cannot install the new crontab of {who}")),
             "backup" => answer.failed_with(format!("cannot save a backup of the crontab of {who}")),
             _ => answer.unexpected(),
@@ -432,6 +439,11 @@ impl UserCrontab {
             return Step::Done(result);
         }
         let mut s = self.head();
+        // Crontabs live where only crontab(1) writes; lock a directory every
+        // user can open instead, from the comparison to the install, so two
+        // runs cannot both install an edit of the same crontab.
+        s.push_str("_lkd=1 _lk=/\n[ ! -r /var/spool/cron ] || _lk=/var/spool/cron\n");
+        s.push_str(&rewrite::lock_lines());
         s.push_str(&format!(
             "_tab\n[ \"$_c\" = {} ] || _fail raced\n",
             shell::quote(&current)
@@ -449,6 +461,14 @@ impl UserCrontab {
             script: s,
             interpret: Box::new(move |out| {
                 let answer = Answer::parse(out, &self.nonce);
+                if answer.failure() == Some("raced") && self.attempt < MAX_ATTEMPTS {
+                    // Someone changed the crontab between the trips: read and edit again.
+                    return UserCrontab {
+                        attempt: self.attempt + 1,
+                        ..self
+                    }
+                    .step();
+                }
                 if let Some(code) = answer.failure() {
                     return Step::Done(self.failure(code, &answer));
                 }

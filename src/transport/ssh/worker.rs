@@ -14,18 +14,27 @@ use std::sync::Arc;
 use openssh::{Child, ChildStderr, ChildStdin, ChildStdout, Session, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::transport::ExecOutput;
+use crate::transport::{groups, ExecOutput};
 
 /// The worker loop. Each script runs as `sh -c SCRIPT`, exactly as in its own
 /// session: its `exit`, `cd`, variables and `$$` are its own, and stdin is
-/// /dev/null as for any task.
-const WORKER_SCRIPT: &str = r#"while IFS=' ' read -r id len; do
+/// /dev/null as for any task. Where `setsid` exists (util-linux) the script
+/// leads a process group and session of its own and first reports its PID on
+/// stderr (see [`groups`]), so a quit at once can end it and its children.
+fn worker_script() -> String {
+    format!(
+        r#"command -v setsid >/dev/null 2>&1 && own=1 || own=
+while IFS=' ' read -r id len; do
   script=$(dd iflag=fullblock bs="$len" count=1 2>/dev/null)
-  sh -c "$script" </dev/null
+  if [ -n "$own" ]; then setsid -w sh -c {marked} sh "$script" "$id" </dev/null
+  else sh -c "$script" </dev/null; fi
   rc=$?
   printf '\n\036%s %s\n' "$id" "$rc"
   printf '\n\036%s\n' "$id" >&2
-done"#;
+done"#,
+        marked = crate::shell::quote(groups::MARKED_EVAL)
+    )
+}
 
 pub struct Worker {
     // Declared first: dropped (and so closed) before the session it borrows.
@@ -33,6 +42,8 @@ pub struct Worker {
     stdout: ChildStdout,
     stderr: ChildStderr,
     _child: Child<Arc<Session>>,
+    /// For ending a script's process group on the host (a quit at once).
+    session: Arc<Session>,
     out: Vec<u8>,
     err: Vec<u8>,
 }
@@ -49,7 +60,7 @@ impl Worker {
     pub async fn start(session: &Arc<Session>) -> Result<Worker, String> {
         let mut child = Session::to_raw_command(
             Arc::clone(session),
-            format!("sh -c {}", crate::shell::quote(WORKER_SCRIPT)),
+            format!("sh -c {}", crate::shell::quote(&worker_script())),
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -69,6 +80,7 @@ impl Worker {
             stdout,
             stderr,
             _child: child,
+            session: Arc::clone(session),
             out: Vec::new(),
             err: Vec::new(),
         })
@@ -97,6 +109,7 @@ impl Worker {
         let mut err_end: Option<usize> = None;
         let mut chunk = vec![0u8; 16 * 1024];
         let mut chunk2 = vec![0u8; 16 * 1024];
+        let mut registered: Option<groups::Registered> = None;
         while answer.is_none() || err_end.is_none() {
             tokio::select! {
                 n = self.stdout.read(&mut chunk), if answer.is_none() => {
@@ -113,10 +126,19 @@ impl Worker {
                         return Err(WorkerError::Broken("the worker's stderr closed".into()));
                     }
                     self.err.extend_from_slice(&chunk2[..n]);
+                    if registered.is_none() {
+                        if let Some(pgid) = groups::take_pgid_marker(&mut self.err, &id) {
+                            registered = Some(groups::register(groups::Group::Remote {
+                                session: Arc::clone(&self.session),
+                                pgid,
+                            }));
+                        }
+                    }
                     err_end = find(&self.err, &err_marker);
                 }
             }
         }
+        drop(registered);
         let (out_end, line_end, code) = answer.unwrap_or_default();
         let err_at = err_end.unwrap_or_default();
         let stdout = String::from_utf8_lossy(&self.out[..out_end]).into_owned();
@@ -173,17 +195,21 @@ mod tests {
         use std::process::Stdio as S;
         let mut child = tokio::process::Command::new("sh")
             .arg("-c")
-            .arg(WORKER_SCRIPT)
+            .arg(worker_script())
             .stdin(S::piped())
             .stdout(S::piped())
             .stderr(S::piped())
             .spawn()
             .unwrap();
+        let child_pid = child.id().unwrap() as i32;
         let mut stdin = child.stdin.take().unwrap();
         for (id, script) in [
             ("a1", "echo out; echo err >&2; exit 3"),
             ("b2", "printf 'no newline'; cd /; x=1"),
-            ("c3", "echo $x; pwd; read y || echo empty"),
+            (
+                "c3",
+                "echo $x; pwd; read y || echo empty; [ \"$(ps -o pgid= $$)\" -eq $$ ] && echo leader; echo \"$0 $#\"",
+            ),
         ] {
             stdin
                 .write_all(format!("{id} {}\n{script}", script.len()).as_bytes())
@@ -193,7 +219,14 @@ mod tests {
         drop(stdin);
         let out = child.wait_with_output().await.unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
-        let stderr = String::from_utf8(out.stderr).unwrap();
+        // Each script reported its own process group first.
+        let mut err = out.stderr;
+        let mut pgids = Vec::new();
+        for id in ["a1", "b2", "c3"] {
+            pgids.push(groups::take_pgid_marker(&mut err, id).expect("a pgid marker"));
+        }
+        assert!(pgids.iter().all(|p| *p > 1 && *p != child_pid), "{pgids:?}");
+        let stderr = String::from_utf8(err).unwrap();
         assert_eq!(
             find_answer(stdout.as_bytes(), b"\n\x1ea1 ").map(|a| (a.0, a.2)),
             Some((4, 3))
@@ -203,7 +236,7 @@ mod tests {
         let after_b2 = &stdout[stdout.find("\x1eb2 0\n").unwrap() + 6..];
         assert!(
             after_b2.starts_with(&format!(
-                "\n{}\nempty\n",
+                "\n{}\nempty\nleader\nsh 0\n",
                 std::env::current_dir().unwrap().display()
             )),
             "{after_b2:?}"

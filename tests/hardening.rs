@@ -1,0 +1,455 @@
+//! Issue 9 ("Hardening"): no lost edit under concurrent runs, `no_log` tasks
+//! leak no arguments through any output channel, and SIGTERM/SIGHUP stop a
+//! run like Ctrl-C while a second signal leaves no process behind.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+const BATON: &str = env!("CARGO_BIN_EXE_baton");
+
+const INVENTORY: &str = "all:\n  hosts:\n    node:\n      ansible_connection: local\n";
+
+/// A play adding `lines` distinct lines with `lineinfile`, blocks with
+/// `blockinfile` and jobs with `cron` (a cron file), one per loop item.
+fn editing_play(tag: &str, items: usize) -> String {
+    let list: Vec<String> = (0..items).map(|i| format!("{tag}{i}")).collect();
+    let list = format!("[{}]", list.join(", "));
+    format!(
+        r##"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: lines
+      lineinfile:
+        path: "{{{{ playbook_dir }}}}/lines.txt"
+        line: "line {{{{ item }}}}"
+        create: true
+      loop: {list}
+    - name: blocks
+      blockinfile:
+        path: "{{{{ playbook_dir }}}}/blocks.txt"
+        marker: "# {{mark}} {{{{ item }}}}"
+        block: "block {{{{ item }}}}"
+        create: true
+      loop: {list}
+    - name: jobs
+      cron:
+        name: "job {{{{ item }}}}"
+        cron_file: "{{{{ playbook_dir }}}}/cron.d/jobs"
+        user: root
+        minute: "0"
+        job: "echo {{{{ item }}}}"
+      loop: {list}
+"##
+    )
+}
+
+/// The loop items each task of a run reported as changed, by task name.
+fn changed_items(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "host_result" && e["outcome"] == "changed")
+        .filter_map(|e| {
+            let item = e["item"].as_str()?.to_string();
+            Some((e["task"]["name"].as_str()?.to_string(), item))
+        })
+        .collect()
+}
+
+fn spawn_run(dir: &Path, playbook: &str) -> std::process::Child {
+    Command::new(BATON)
+        .current_dir(dir)
+        .args(["run", playbook, "-i", "inventory.yml", "--output", "json"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start baton")
+}
+
+/// Two runs edit the same three files at once, 20 times: every line, block
+/// and job a run reported as changed is in the file afterwards, and neither
+/// run fails (a conflict is re-read and re-edited, not refused).
+#[test]
+fn concurrent_runs_lose_no_reported_edit() {
+    const ROUNDS: usize = 20;
+    const ITEMS: usize = 8;
+    let mut lost = Vec::new();
+    let mut reported = 0;
+    for round in 0..ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+        std::fs::write(dir.path().join("a.yml"), editing_play("a", ITEMS)).unwrap();
+        std::fs::write(dir.path().join("b.yml"), editing_play("b", ITEMS)).unwrap();
+        let runs = [
+            spawn_run(dir.path(), "a.yml"),
+            spawn_run(dir.path(), "b.yml"),
+        ];
+        let outputs: Vec<_> = runs
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let lines = std::fs::read_to_string(dir.path().join("lines.txt")).unwrap_or_default();
+        let blocks = std::fs::read_to_string(dir.path().join("blocks.txt")).unwrap_or_default();
+        let jobs = std::fs::read_to_string(dir.path().join("cron.d/jobs")).unwrap_or_default();
+        for out in &outputs {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for (task, item) in changed_items(&stdout) {
+                reported += 1;
+                let present = match task.as_str() {
+                    "lines" => lines.lines().any(|l| l == format!("line {item}")),
+                    "blocks" => {
+                        blocks.contains(&format!("# BEGIN {item}\nblock {item}\n# END {item}\n"))
+                    }
+                    "jobs" => jobs.contains(&format!(
+                        "#Ansible: job {item}\n0 * * * * root echo {item}\n"
+                    )),
+                    other => panic!("unexpected task {other}"),
+                };
+                if !present {
+                    lost.push(format!("round {round}: {task} {item}"));
+                }
+            }
+        }
+        // Every item of both runs reported changed exactly once.
+        let distinct: BTreeSet<&str> = lines.lines().collect();
+        assert_eq!(distinct.len(), 2 * ITEMS, "round {round}: {lines}");
+        assert!(dir.path().join(".lines.txt.baton.lock").exists());
+    }
+    eprintln!(
+        "{ROUNDS} rounds of two concurrent runs: {reported} changes reported, {} lost",
+        lost.len()
+    );
+    assert_eq!(reported, ROUNDS * 2 * 3 * ITEMS);
+    assert!(
+        lost.is_empty(),
+        "edits reported changed but missing: {lost:#?}"
+    );
+}
+
+const SECRET: &str = "s3cr3t-Kx9q";
+
+/// A succeeding and a failing unnamed task carrying the secret in their
+/// arguments (literally and through a variable), with `no_log` on each task
+/// or on the play.
+fn no_log_play(on_play: bool) -> String {
+    let (play, task) = if on_play {
+        ("  no_log: true\n", "")
+    } else {
+        ("", "      no_log: true\n")
+    };
+    format!(
+        r#"- hosts: all
+  gather_facts: false
+{play}  vars:
+    password: "{SECRET}-var"
+  tasks:
+    - command: echo {SECRET} {{{{ password }}}}
+{task}    - shell: echo {SECRET} {{{{ password }}}} >&2; exit 3
+{task}"#
+    )
+}
+
+/// Every output channel of `baton run` for `playbook`, as one text: human
+/// stdout and stderr at -v, -vv and -vvv, JSON lines, the JUnit file, and
+/// `--list-tasks`.
+fn every_channel(playbook: &str) -> (String, Vec<Option<i32>>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), playbook).unwrap();
+    let mut all = String::new();
+    let mut codes = Vec::new();
+    let runs: [&[&str]; 6] = [
+        &["-v"],
+        &["-vv"],
+        &["-vvv"],
+        &["--output", "json", "-vvv"],
+        &["--junit", "junit.xml", "-vvv"],
+        &["--list-tasks"],
+    ];
+    for extra in runs {
+        let out = Command::new(BATON)
+            .current_dir(dir.path())
+            .args(["run", "play.yml", "-i", "inventory.yml"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        codes.push(out.status.code());
+        all.push_str(&format!("== {extra:?}\n"));
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+        all.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    all.push_str(&std::fs::read_to_string(dir.path().join("junit.xml")).unwrap_or_default());
+    (all, codes)
+}
+
+#[test]
+fn no_log_tasks_leak_no_argument_through_any_channel() {
+    for on_play in [false, true] {
+        let (all, codes) = every_channel(&no_log_play(on_play));
+        assert!(
+            !all.contains(SECRET),
+            "no_log on play: {on_play}; secret leaked in:\n{all}"
+        );
+        // The runs did run: one task ok, one failed with its stop report.
+        assert_eq!(&codes[..5], &[Some(2); 5], "{all}");
+        assert!(all.contains("RUN STOPPED"), "{all}");
+        assert!(all.contains("TASK [command]"), "{all}");
+        assert!(all.contains("TASK [shell]"), "{all}");
+        assert!(all.contains("\"name\":\"shell\""), "{all}");
+        let listed = &all[all.find("== [\"--list-tasks\"]").unwrap()..];
+        assert!(
+            listed.contains("command") && listed.contains("shell"),
+            "{listed}"
+        );
+    }
+}
+
+#[test]
+fn a_templating_error_in_a_no_log_task_leaks_no_argument() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo {SECRET} {{{{ not_defined_anywhere }}}}
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert!(!all.contains(SECRET), "secret leaked in:\n{all}");
+    // The place is still named, so the operator knows where to look.
+    assert!(
+        all.contains("play.yml:4:36: a template or condition of a `no_log` task failed"),
+        "{all}"
+    );
+    assert_eq!(&codes[..5], &[Some(4); 5], "{all}");
+}
+
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on the baton process this test started.
+    let rc = unsafe { libc::kill(child.id() as i32, sig) };
+    assert_eq!(rc, 0, "kill {sig}");
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// PIDs whose command line contains `marker`, anywhere on this machine
+/// (lab nodes' PID namespaces included).
+fn pgrep(marker: &str) -> Vec<String> {
+    let out = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// One signal while `slow` (`sleep 2`) runs: `slow` finishes, `next` never
+/// starts, the stop report and recap are printed (human or JSON), the JUnit
+/// file is written, and the exit code is 128 + the signal.
+fn one_signal_stops_after_the_running_task(sig: i32, json: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: slow
+      shell: touch started; sleep 2; touch finished
+    - name: next
+      command: touch next-started
+"#,
+    )
+    .unwrap();
+    let mut args = vec![
+        "run",
+        "play.yml",
+        "-i",
+        "inventory.yml",
+        "--junit",
+        "junit.xml",
+    ];
+    if json {
+        args.extend(["--output", "json"]);
+    }
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow task to start", || {
+        dir.path().join("started").exists()
+    });
+    signal(&child, sig);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(128 + sig), "{all}");
+    assert!(
+        dir.path().join("finished").exists(),
+        "the running task was cut: {all}"
+    );
+    assert!(
+        !dir.path().join("next-started").exists(),
+        "the next task started: {all}"
+    );
+    let cause = if sig == libc::SIGTERM {
+        "SIGTERM"
+    } else {
+        "SIGHUP"
+    };
+    if json {
+        assert!(stdout.contains(r#""event":"stopped""#), "{all}");
+        assert!(stdout.contains(&format!("stopped by {cause}")), "{all}");
+        assert!(stdout.contains(r#""event":"recap""#), "{all}");
+    } else {
+        assert!(stdout.contains("RUN STOPPED"), "{all}");
+        assert!(stdout.contains(&format!("stopped by {cause}")), "{all}");
+        assert!(stdout.contains("PLAY RECAP"), "{all}");
+        assert!(stdout.contains("changed=1"), "{all}");
+    }
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit written");
+    assert!(junit.contains("slow"), "{junit}");
+}
+
+#[test]
+fn sigterm_lets_the_running_task_finish_then_exits_143() {
+    one_signal_stops_after_the_running_task(libc::SIGTERM, false);
+    one_signal_stops_after_the_running_task(libc::SIGTERM, true);
+}
+
+#[test]
+fn sighup_lets_the_running_task_finish_then_exits_129() {
+    one_signal_stops_after_the_running_task(libc::SIGHUP, false);
+    one_signal_stops_after_the_running_task(libc::SIGHUP, true);
+}
+
+/// A unique argument `sleep` accepts (it adds its arguments up), so the
+/// processes of one test can be found by their command line.
+fn marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("0.000{}{nanos:09}", std::process::id())
+}
+
+/// Two SIGTERMs during a task whose script starts `sleep` children: baton
+/// exits 143 at once, names the cut task and host, and no process of the
+/// task is left (on the controller or on the host). Returns the count left.
+fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: sleeper
+      shell: "sleep 300 {marker} & sleep 300 {marker}; echo done"
+    - name: next
+      command: "true"
+"#
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .arg("run")
+        .arg("play.yml")
+        .arg("-i")
+        .arg(inventory)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Each host's script, its background and its foreground sleep.
+    wait_for("the sleeps to start", || {
+        pgrep(&format!("sleep 300 {marker}")).len() >= 2 * hosts.len()
+    });
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}\n{stderr}");
+    for host in hosts {
+        assert!(
+            stderr.contains(&format!("cut: task `sleeper` on {host}")),
+            "{stdout}\n{stderr}"
+        );
+    }
+    // Give a KILL on a host a moment to land, then count what is left.
+    let mut left = pgrep(&marker);
+    for _ in 0..40 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = pgrep(&marker);
+    }
+    left.len()
+}
+
+#[test]
+fn a_second_sigterm_leaves_no_local_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    std::fs::write(
+        &inventory,
+        "all:\n  hosts:\n    n1:\n      ansible_connection: local\n    n2:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    let left = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
+    eprintln!("local: {left} processes left after two SIGTERMs");
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
+    require_root!();
+    let lab = support::lab::Lab::running();
+    let inventory = lab.dir().join("lab.yml");
+    let left = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
+    eprintln!("lab: {left} processes left after two SIGTERMs");
+    assert_eq!(left, 0);
+    // The persistent worker shells went with their masters (`[l]` keeps the
+    // pattern from matching the shell that runs pgrep).
+    let mut workers = String::new();
+    for _ in 0..30 {
+        workers = lab.sh("bc1", "pgrep -fc 'read -r id [l]en' || true");
+        if workers == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(workers, "0", "worker shells left on bc1");
+}
