@@ -126,7 +126,7 @@ impl Runner<'_> {
         let mut applies = Vec::new();
         for host in active {
             let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
-                Ok(v) => Value::Object(v),
+                Ok(v) => Value::Object(v.map),
                 Err(e) => {
                     self.state.input_errors.push(e);
                     continue;

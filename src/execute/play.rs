@@ -24,7 +24,7 @@ use crate::load::inventory::Inventory;
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
-use crate::plan::host_vars::{self, HostFacts, PlayVars};
+use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
 use crate::plan::template::Templater;
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::yaml::Node;
@@ -247,7 +247,7 @@ impl<'a> Runner<'a> {
         host: &str,
         task: Option<&Task>,
         hostvars: &Value,
-    ) -> Result<Map<String, Value>, InputError> {
+    ) -> Result<HostVars, InputError> {
         let inventory = self.inventory_vars(host).clone();
         let empty = Map::new();
         let state = self.state.get(host);
@@ -331,6 +331,7 @@ impl<'a> Runner<'a> {
             .map(|target| HostJob {
                 host: host.clone(),
                 vars,
+                lazy: None,
                 target,
                 delegated_to: None,
             });

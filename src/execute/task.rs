@@ -18,6 +18,7 @@ use super::state::{TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
+use crate::plan::host_vars::HostVars;
 use crate::report::{Event, HostResult, TaskInfo};
 
 impl Runner<'_> {
@@ -157,7 +158,7 @@ impl Runner<'_> {
         host: &str,
         hostvars: &Value,
     ) -> Result<HostJob, InputError> {
-        let vars = self.host_vars(scope, host, Some(task), hostvars)?;
+        let HostVars { map: vars, lazy } = self.host_vars(scope, host, Some(task), hostvars)?;
         let (target_host, delegated_to) = match &task.common.delegate_to {
             Some(node) => {
                 let name = self.templater.render_str(
@@ -199,6 +200,7 @@ impl Runner<'_> {
         Ok(HostJob {
             host: host.to_string(),
             vars,
+            lazy: Some(lazy),
             target,
             delegated_to,
         })

@@ -7,11 +7,12 @@
 //! Pure functions: the executor passes in what it knows about the host.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::template::Templater;
-use super::vars::{merge, merge_partial, Layer};
+use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Vars};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
@@ -45,15 +46,28 @@ pub struct HostFacts<'a> {
     pub all_hosts: &'a [String],
 }
 
+/// A host's variables for one task.
+pub struct HostVars {
+    /// Every variable that needs no rendering, and the templated ones the
+    /// task's own templates and conditions read (transitively), rendered.
+    pub map: Map<String, Value>,
+    /// All of them, rendered on demand: for what shows only at run time
+    /// which variables it reads (a template file, `debug: var`).
+    pub lazy: Arc<Vars>,
+}
+
 /// Variables for one host and task, in precedence order, lowest first.
+/// Templated values are rendered only when the task reads them (see
+/// [`super::vars`]); connection variables (`ansible_*`) always are.
 ///
-/// Errors: an undefined variable or a cycle in a templated value.
+/// Errors: an undefined variable, a cycle, or an oversized value in a
+/// variable the task reads.
 pub fn host_vars(
     play: &PlayVars<'_>,
     host: &HostFacts<'_>,
     task: Option<&Task>,
     templater: &Templater,
-) -> Result<Map<String, Value>, InputError> {
+) -> Result<HostVars, InputError> {
     let p = play.play;
     let no_task_vars: Vec<(String, Node)> = Vec::new();
     let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
@@ -85,14 +99,80 @@ pub fn host_vars(
         layers.push(Layer::One("role_path", path));
         layers.push(Layer::One("role_name", name));
     }
-    merge(&layers, templater)
+    let vars = Vars::new(&layers);
+    let mut demand = task.map(task_refs).unwrap_or_default();
+    demand.extend(
+        vars.templated_names()
+            .filter(|n| n.starts_with("ansible_"))
+            .map(str::to_string),
+    );
+    let map = vars.to_map(demand.iter().map(String::as_str), templater, true)?;
+    Ok(HostVars {
+        map,
+        lazy: Arc::new(vars),
+    })
+}
+
+/// The variable names a task's templates and conditions read: its name,
+/// arguments, `when`, `loop`, `loop_control.label`, `environment`,
+/// `delegate_to`, `become_user`, `until`, `retries`, `delay`,
+/// `changed_when`, `failed_when`, `include_vars` file name.
+pub fn task_refs(task: &Task) -> Vec<String> {
+    let mut out = Vec::new();
+    let c = &task.common;
+    let nodes = [
+        task.name.as_ref(),
+        task.loop_items.as_ref(),
+        task.loop_label.as_ref(),
+        task.retries.as_ref(),
+        task.delay.as_ref(),
+        c.delegate_to.as_ref(),
+        c.become_user.as_ref(),
+    ];
+    for node in nodes.into_iter().flatten().chain(&c.environment) {
+        node_refs(node, &mut out);
+    }
+    match &task.action {
+        Action::Module { args, .. } => args.iter().for_each(|(_, n)| node_refs(n, &mut out)),
+        Action::IncludeVars(n) => node_refs(n, &mut out),
+        Action::Meta(_) => {}
+    }
+    let conditions = c
+        .when
+        .iter()
+        .chain(task.until.as_ref())
+        .chain(task.changed_when.iter().flatten())
+        .chain(task.failed_when.iter().flatten());
+    for cond in conditions {
+        condition_node_refs(cond, &mut out);
+    }
+    out
+}
+
+fn condition_node_refs(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        crate::yaml::NodeValue::Str(s) => condition_refs(s, out),
+        crate::yaml::NodeValue::Seq(items) => {
+            items.iter().for_each(|n| condition_node_refs(n, out));
+        }
+        _ => {}
+    }
 }
 
 /// The variables a play's `hosts:` pattern and `vars_files` names may use:
 /// play vars and `-e` (no host is known yet). Undefined ones stay as written.
 pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Templater) -> Value {
     let layers = [Layer::Nodes(&play.vars), Layer::Templated(extra_vars, "-e")];
-    Value::Object(merge_partial(&layers, templater))
+    let mut demand = Vec::new();
+    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
+    play.vars_files
+        .iter()
+        .for_each(|n| node_refs(n, &mut demand));
+    Value::Object(merge_partial(
+        &layers,
+        demand.iter().map(String::as_str),
+        templater,
+    ))
 }
 
 /// `hostvars`: for each inventory host, its inventory variables, then its
