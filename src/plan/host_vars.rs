@@ -268,6 +268,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_task_reads_what_its_templates_and_conditions_name() {
+        let pb = crate::load::playbook::load_text(
+            "play.yml",
+            r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    unused: "{{ nope }}"
+  tasks:
+    - name: "copy {{ title }}"
+      copy:
+        dest: "/tmp/{{ item }}"
+        content: "{{ body.text }}"
+      loop: "{{ items }}"
+      when: wanted | bool
+      environment:
+        E: "{{ env_value }}"
+      changed_when: ["r.rc == 0", "{{ guard }}"]
+      register: r
+"#
+            .into(),
+            Path::new("."),
+        )
+        .unwrap();
+        let task = &pb.plays[0].all_tasks()[0];
+        let mut refs = task_refs(task);
+        refs.sort();
+        assert_eq!(
+            refs,
+            [
+                "body",
+                "env_value",
+                "guard",
+                "item",
+                "items",
+                "r",
+                "title",
+                "wanted"
+            ]
+        );
+    }
+
+    #[test]
     fn hostvars_puts_registered_over_facts_over_inventory() {
         let mut inventory = Map::new();
         inventory.insert("a".into(), json!("inventory"));
