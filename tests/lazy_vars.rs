@@ -61,7 +61,7 @@ fn unused_variables_cost_nothing_and_used_ones_render() {
         dest: "{{ playbook_dir }}/out.txt"
     - name: other host
       debug:
-        msg: "{{ hostvars['n1']['ansible_connection'] }}"
+        msg: "{{ hostvars['n1']['ansible_connection'] }} {{ hostvars['n1']['h1'] }} {{ hostvars[inventory_hostname].h2 | length }}"
 "#,
         ));
     let check = t.baton(&[
@@ -85,7 +85,10 @@ fn unused_variables_cost_nothing_and_used_ones_render() {
         run.read("out.txt"),
         format!("{}|{}\n", "ab".repeat(16), "ab".repeat(4))
     );
-    assert_eq!(run.results("other host")[0]["result"]["msg"], "local");
+    assert_eq!(
+        run.results("other host")[0]["result"]["msg"],
+        "local abab 8"
+    );
 }
 
 #[test]

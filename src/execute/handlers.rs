@@ -122,7 +122,7 @@ impl Runner<'_> {
         task: &Task,
         active: &[String],
     ) -> Vec<String> {
-        let hostvars = self.hostvars_for(scope);
+        let hostvars = self.hostvars_for(scope, task);
         let mut applies = Vec::new();
         for host in active {
             let vars = match self.host_vars(scope, host, Some(task), &hostvars) {

@@ -270,8 +270,8 @@ impl<'a> Runner<'a> {
         host_vars::host_vars(&play, &layers, task, &self.templater)
     }
 
-    /// `hostvars` (empty when the play never mentions it).
-    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>) -> Value {
+    /// `hostvars` for a task (empty when the play never mentions it).
+    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>, task: &Task) -> Value {
         if !scope.uses_hostvars {
             return Value::Object(Map::new());
         }
@@ -285,10 +285,14 @@ impl<'a> Runner<'a> {
             })
             .collect();
         let state = &self.state;
-        host_vars::hostvars(hosts.into_iter().map(|(h, vars)| {
-            let known = state.get(&h).map(|s| (&s.facts, &s.registered));
-            (h, vars, known)
-        }))
+        host_vars::hostvars(
+            hosts.into_iter().map(|(h, vars)| {
+                let known = state.get(&h).map(|s| (&s.facts, &s.registered));
+                (h, vars, known)
+            }),
+            &host_vars::hostvars_words(task),
+            &self.templater,
+        )
     }
 
     /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`

@@ -103,7 +103,7 @@ impl Runner<'_> {
         let run_once = task.common.run_once == Some(true);
         let targets = if run_once { &active[..1] } else { &active[..] };
         let started = Instant::now();
-        let hostvars = self.hostvars_for(scope);
+        let hostvars = self.hostvars_for(scope, task);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
         for host in targets {
             jobs.push(

@@ -6,6 +6,7 @@
 //!
 //! Pure functions: the executor passes in what it knows about the host.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Va
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 /// What is the same for every host of a play.
 pub struct PlayVars<'a> {
@@ -119,6 +120,29 @@ pub fn host_vars(
 /// `changed_when`, `failed_when`, `include_vars` file name.
 pub fn task_refs(task: &Task) -> Vec<String> {
     let mut out = Vec::new();
+    for_each_text(task, &mut |text, condition| {
+        if condition {
+            condition_refs(text, &mut out);
+        } else {
+            text_refs(text, &mut out);
+        }
+    });
+    out
+}
+
+/// Every string a task templates or evaluates; `true` for conditions.
+fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
+    fn strings(node: &Node, condition: bool, f: &mut dyn FnMut(&str, bool)) {
+        match &node.value {
+            NodeValue::Str(s) => f(s, condition),
+            NodeValue::Seq(items) => items.iter().for_each(|n| strings(n, condition, f)),
+            NodeValue::Map(entries) => entries.iter().for_each(|(k, v)| {
+                strings(k, condition, f);
+                strings(v, condition, f);
+            }),
+            _ => {}
+        }
+    }
     let c = &task.common;
     let nodes = [
         task.name.as_ref(),
@@ -130,11 +154,11 @@ pub fn task_refs(task: &Task) -> Vec<String> {
         c.become_user.as_ref(),
     ];
     for node in nodes.into_iter().flatten().chain(&c.environment) {
-        node_refs(node, &mut out);
+        strings(node, false, f);
     }
     match &task.action {
-        Action::Module { args, .. } => args.iter().for_each(|(_, n)| node_refs(n, &mut out)),
-        Action::IncludeVars(n) => node_refs(n, &mut out),
+        Action::Module { args, .. } => args.iter().for_each(|(_, n)| strings(n, false, f)),
+        Action::IncludeVars(n) => strings(n, false, f),
         Action::Meta(_) => {}
     }
     let conditions = c
@@ -144,19 +168,26 @@ pub fn task_refs(task: &Task) -> Vec<String> {
         .chain(task.changed_when.iter().flatten())
         .chain(task.failed_when.iter().flatten());
     for cond in conditions {
-        condition_node_refs(cond, &mut out);
+        strings(cond, true, f);
     }
-    out
 }
 
-fn condition_node_refs(node: &Node, out: &mut Vec<String>) {
-    match &node.value {
-        crate::yaml::NodeValue::Str(s) => condition_refs(s, out),
-        crate::yaml::NodeValue::Seq(items) => {
-            items.iter().for_each(|n| condition_node_refs(n, out));
-        }
-        _ => {}
+/// The words of a task's templates and conditions when one of them reads
+/// `hostvars`: the names it may read of another host (`hostvars[h].ip`,
+/// `map('extract', hostvars, 'ip')`), whose host is often known only when
+/// it runs. Empty when the task does not read `hostvars`.
+pub fn hostvars_words(task: &Task) -> HashSet<String> {
+    let mut texts = Vec::new();
+    for_each_text(task, &mut |text, _| texts.push(text.to_string()));
+    if !texts.iter().any(|t| t.contains("hostvars")) {
+        return HashSet::new();
     }
+    texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The variables a play's `hosts:` pattern and `vars_files` names may use:
@@ -177,6 +208,12 @@ pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Te
 
 /// `hostvars`: for each inventory host, its inventory variables, then its
 /// facts and registered values when the run has any.
+///
+/// Lazy as the host's own variables: of a host's templated inventory
+/// variables only those named in `words` (see [`hostvars_words`]) are
+/// rendered, with that host's variables; the others stay as written. One
+/// that cannot be rendered is left out (reading it is then an undefined
+/// variable, never a half-rendered value).
 pub fn hostvars<'a>(
     hosts: impl IntoIterator<
         Item = (
@@ -185,14 +222,34 @@ pub fn hostvars<'a>(
             Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
         ),
     >,
+    words: &HashSet<String>,
+    templater: &Templater,
 ) -> Value {
+    let empty = Map::new();
     let mut all = Map::new();
-    for (host, mut vars, known) in hosts {
-        if let Some((facts, registered)) = known {
-            vars.extend(facts.clone());
-            vars.extend(registered.clone());
+    for (host, inventory, known) in hosts {
+        let (facts, registered) = known.unwrap_or((&empty, &empty));
+        let vars = Vars::new(&[
+            Layer::Templated(&inventory, "inventory"),
+            Layer::Data(facts),
+            Layer::Data(registered),
+        ]);
+        let wanted: Vec<&str> = vars
+            .templated_names()
+            .filter(|n| words.contains(*n))
+            .collect();
+        let mut map = vars.as_written();
+        for name in wanted {
+            match vars.resolve(name, templater) {
+                Ok(Some(v)) => {
+                    map.insert(name.to_string(), v);
+                }
+                _ => {
+                    map.remove(name);
+                }
+            }
         }
-        all.insert(host, Value::Object(vars));
+        all.insert(host, Value::Object(map));
     }
     Value::Object(all)
 }
@@ -311,6 +368,38 @@ mod tests {
     }
 
     #[test]
+    fn hostvars_renders_only_the_names_a_task_mentions() {
+        let inventory: Map<String, Value> = json!({
+            "inventory_hostname": "h1",
+            "ip": "10.0.0.{{ n }}", "n": 7,
+            "broken": "{{ nope }}", "self": "{{ self }}",
+            "big": "{{ n }}{{ n }}"
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        let mut registered = Map::new();
+        registered.insert("out".into(), json!({"stdout": "{{ n }}"}));
+        let facts = Map::new();
+        let words: HashSet<String> = ["hostvars", "h", "ip", "broken", "self", "out"]
+            .map(String::from)
+            .into();
+        let all = hostvars(
+            [("h1".to_string(), inventory, Some((&facts, &registered)))],
+            &words,
+            &Templater::new(),
+        );
+        let h1 = &all["h1"];
+        assert_eq!(h1["ip"], "10.0.0.7");
+        // not mentioned: as written, not rendered
+        assert_eq!(h1["big"], "{{ n }}{{ n }}");
+        // cannot be rendered: left out, so reading it is undefined
+        assert!(h1.get("broken").is_none() && h1.get("self").is_none());
+        // registered values are data
+        assert_eq!(h1["out"]["stdout"], "{{ n }}");
+    }
+
+    #[test]
     fn hostvars_puts_registered_over_facts_over_inventory() {
         let mut inventory = Map::new();
         inventory.insert("a".into(), json!("inventory"));
@@ -320,14 +409,18 @@ mod tests {
         facts.insert("c".into(), json!("facts"));
         let mut registered = Map::new();
         registered.insert("c".into(), json!("registered"));
-        let all = hostvars([
-            (
-                "h1".to_string(),
-                inventory.clone(),
-                Some((&facts, &registered)),
-            ),
-            ("h2".to_string(), inventory, None),
-        ]);
+        let all = hostvars(
+            [
+                (
+                    "h1".to_string(),
+                    inventory.clone(),
+                    Some((&facts, &registered)),
+                ),
+                ("h2".to_string(), inventory, None),
+            ],
+            &HashSet::new(),
+            &Templater::new(),
+        );
         assert_eq!(
             all["h1"],
             json!({"a": "inventory", "b": "facts", "c": "registered"})

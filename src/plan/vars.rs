@@ -314,6 +314,11 @@ impl Vars {
         Ok(out)
     }
 
+    /// Every variable as written, templates unrendered.
+    pub fn as_written(&self) -> Map<String, Value> {
+        self.values.clone()
+    }
+
     /// Every templated variable's name (to ask for all of them).
     pub fn templated_names(&self) -> impl Iterator<Item = &str> {
         self.templated.keys().map(String::as_str)
