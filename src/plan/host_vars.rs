@@ -234,20 +234,17 @@ pub fn hostvars<'a>(
             Layer::Data(facts),
             Layer::Data(registered),
         ]);
-        let wanted: Vec<&str> = vars
+        let rendered: Vec<(String, Option<Value>)> = vars
             .templated_names()
             .filter(|n| words.contains(*n))
+            .map(|n| (n.to_string(), vars.resolve(n, templater).ok().flatten()))
             .collect();
-        let mut map = vars.as_written();
-        for name in wanted {
-            match vars.resolve(name, templater) {
-                Ok(Some(v)) => {
-                    map.insert(name.to_string(), v);
-                }
-                _ => {
-                    map.remove(name);
-                }
-            }
+        let mut map = vars.into_written();
+        for (name, value) in rendered {
+            match value {
+                Some(v) => map.insert(name, v),
+                None => map.shift_remove(&name),
+            };
         }
         all.insert(host, Value::Object(map));
     }

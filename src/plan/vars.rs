@@ -315,8 +315,8 @@ impl Vars {
     }
 
     /// Every variable as written, templates unrendered.
-    pub fn as_written(&self) -> Map<String, Value> {
-        self.values.clone()
+    pub fn into_written(self) -> Map<String, Value> {
+        self.values
     }
 
     /// Every templated variable's name (to ask for all of them).
