@@ -13,7 +13,6 @@ use crate::load::inventory::Inventory;
 use crate::load::playbook::{self, Playbook};
 use crate::load::{extra_vars, play::Play};
 use crate::plan::template::Templater;
-use crate::plan::vars::{merge_partial, Layer};
 use crate::report::human::{HumanOptions, HumanReporter};
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
@@ -332,13 +331,7 @@ fn play_hosts(
     options: &RunOptions,
 ) -> Result<Vec<String>, InputError> {
     let templater = Templater::new();
-    let vars = Value::Object(merge_partial(
-        &[
-            Layer::Nodes(&play.vars),
-            Layer::Templated(&options.extra_vars, "-e"),
-        ],
-        &templater,
-    ));
+    let vars = crate::plan::host_vars::pattern_vars(play, &options.extra_vars, &templater);
     let pattern = templater.render_str(
         play.hosts.as_str().unwrap_or_default(),
         &vars,

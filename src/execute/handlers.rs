@@ -172,11 +172,11 @@ impl Runner<'_> {
         task: &Task,
         active: &[String],
     ) -> Vec<String> {
-        let hostvars = self.hostvars_for(scope);
+        let hostvars = self.hostvars_for(scope, task);
         let mut applies = Vec::new();
         for host in active {
             let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
-                Ok(v) => Value::Object(v),
+                Ok(v) => Value::Object(v.map),
                 Err(e) => {
                     self.state.input_errors.push(e);
                     continue;

@@ -2,6 +2,7 @@
 //! module's round trip(s), `until`, `changed_when` and `failed_when`.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
@@ -11,6 +12,7 @@ use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::template::Templater;
+use crate::plan::vars::{condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
 use crate::source::Origin;
@@ -35,6 +37,10 @@ pub struct TaskShared<'a> {
 pub struct HostJob {
     pub host: String,
     pub vars: Map<String, Value>,
+    /// The rest of the host's variables, rendered when something that shows
+    /// only at run time reads them (a template file, `debug: var`); `None`
+    /// when `vars` is all there is (gathering facts).
+    pub lazy: Option<Arc<Vars>>,
     /// Where the task's scripts run (the host, or its `delegate_to`).
     pub target: ConnectionSpec,
     pub delegated_to: Option<String>,
@@ -66,22 +72,48 @@ pub struct HostOutcome {
 struct HostEvaluator<'a> {
     templater: &'a Templater,
     vars: &'a Value,
+    lazy: Option<&'a Vars>,
     origin: &'a Origin,
+}
+
+impl HostEvaluator<'_> {
+    /// The variables with those `names` read rendered in (see [`Vars::complete`]).
+    fn with(&self, names: Vec<String>) -> Result<std::borrow::Cow<'_, Value>, InputError> {
+        match self.lazy {
+            Some(lazy) => lazy
+                .complete(self.vars, names, self.templater)
+                .map(std::borrow::Cow::Owned),
+            None => Ok(std::borrow::Cow::Borrowed(self.vars)),
+        }
+    }
 }
 
 impl Evaluator for HostEvaluator<'_> {
     fn render(&self, name: &str, text: &str) -> Result<String, String> {
+        let mut names = Vec::new();
+        if name.ends_with(".hbs") {
+            // handlebars: any word in a `{{ }}` may be a variable
+            names.extend(handlebars_words(text));
+        } else {
+            text_refs(text, &mut names);
+        }
+        let vars = self.with(names).map_err(|e| e.one_line())?;
         self.templater
-            .render_file(name, text, self.vars)
+            .render_file(name, text, &vars)
             .map_err(|e| e.one_line())
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
+        let mut names = Vec::new();
+        condition_refs(expr, &mut names);
+        let vars = self.with(names).map_err(|e| e.one_line())?;
         self.templater
-            .condition(expr, self.vars, self.origin)
+            .condition(expr, &vars, self.origin)
             .map_err(|e| e.one_line())
     }
     fn lookup(&self, path: &str) -> Option<Value> {
-        let mut cur = self.vars;
+        let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
+        let vars = self.with(vec![head]).ok()?;
+        let mut cur: &Value = &vars;
         for part in path.split('.') {
             cur = match cur {
                 Value::Object(m) => m.get(part)?,
@@ -91,6 +123,20 @@ impl Evaluator for HostEvaluator<'_> {
         }
         Some(cur.clone())
     }
+}
+
+/// The words inside a handlebars template's `{{ }}`, as candidate variable names.
+fn handlebars_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for block in text.split("{{").skip(1) {
+        let inner = block.split("}}").next().unwrap_or_default();
+        for w in inner.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if !w.is_empty() && !words.iter().any(|x| x == w) {
+                words.push(w.to_string());
+            }
+        }
+    }
+    words
 }
 
 pub(super) enum Failure {
@@ -333,7 +379,7 @@ async fn run_module(
 ) -> Result<TaskResult, Failure> {
     match &task.action {
         Action::Meta(_) => Ok(TaskResult::ok()),
-        Action::IncludeVars(node) => Ok(include_vars(shared, task, node, vars)?),
+        Action::IncludeVars(node) => Ok(include_vars(shared, task, job, node, vars)?),
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
@@ -344,6 +390,7 @@ async fn run_module(
             let evaluator = HostEvaluator {
                 templater: shared.templater,
                 vars,
+                lazy: job.lazy.as_deref(),
                 origin: &task.origin,
             };
             let ctx = TaskContext {
@@ -435,6 +482,7 @@ fn unreachable_or_failed(spec: &ConnectionSpec, e: TransportError) -> Failure {
 fn include_vars(
     shared: &TaskShared<'_>,
     task: &Task,
+    job: &HostJob,
     node: &Node,
     vars: &Value,
 ) -> Result<TaskResult, InputError> {
@@ -464,6 +512,17 @@ fn include_vars(
     };
     let loaded = crate::yaml::parse_file(Path::new(path))?;
     let pairs = crate::load::fields::var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    // The file's templates may read variables the task itself does not.
+    let mut names = Vec::new();
+    pairs.iter().for_each(|(_, v)| node_refs(v, &mut names));
+    let completed;
+    let vars = match &job.lazy {
+        Some(lazy) => {
+            completed = lazy.complete(vars, names, shared.templater)?;
+            &completed
+        }
+        None => vars,
+    };
     let mut result = TaskResult::ok();
     for (k, v) in pairs {
         result

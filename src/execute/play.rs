@@ -24,7 +24,7 @@ use crate::load::inventory::Inventory;
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
-use crate::plan::host_vars::{self, HostFacts, PlayVars};
+use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
 use crate::plan::template::Templater;
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::yaml::Node;
@@ -246,7 +246,7 @@ impl<'a> Runner<'a> {
         host: &str,
         task: Option<&Task>,
         hostvars: &Value,
-    ) -> Result<Map<String, Value>, InputError> {
+    ) -> Result<HostVars, InputError> {
         let inventory = self.inventory_vars(host).clone();
         let empty = Map::new();
         let state = self.state.get(host);
@@ -269,8 +269,8 @@ impl<'a> Runner<'a> {
         host_vars::host_vars(&play, &layers, task, &self.templater)
     }
 
-    /// `hostvars` (empty when the play never mentions it).
-    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>) -> Value {
+    /// `hostvars` for a task (empty when the play never mentions it).
+    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>, task: &Task) -> Value {
         if !scope.uses_hostvars {
             return Value::Object(Map::new());
         }
@@ -284,10 +284,14 @@ impl<'a> Runner<'a> {
             })
             .collect();
         let state = &self.state;
-        host_vars::hostvars(hosts.into_iter().map(|(h, vars)| {
-            let known = state.get(&h).map(|s| (&s.facts, &s.registered));
-            (h, vars, known)
-        }))
+        host_vars::hostvars(
+            hosts.into_iter().map(|(h, vars)| {
+                let known = state.get(&h).map(|s| (&s.facts, &s.registered));
+                (h, vars, known)
+            }),
+            &host_vars::hostvars_words(task),
+            &self.templater,
+        )
     }
 
     /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`
@@ -330,6 +334,7 @@ impl<'a> Runner<'a> {
             .map(|target| HostJob {
                 host: host.clone(),
                 vars,
+                lazy: None,
                 target,
                 delegated_to: None,
             });

@@ -18,6 +18,7 @@ use super::state::{TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
+use crate::plan::host_vars::HostVars;
 use crate::report::{Event, HostResult, TaskInfo};
 
 impl Runner<'_> {
@@ -105,7 +106,7 @@ impl Runner<'_> {
         let run_once = task.common.run_once == Some(true);
         let targets = if run_once { &active[..1] } else { &active[..] };
         let started = Instant::now();
-        let hostvars = self.hostvars_for(scope);
+        let hostvars = self.hostvars_for(scope, task);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
         for host in targets {
             jobs.push(
@@ -160,7 +161,7 @@ impl Runner<'_> {
         host: &str,
         hostvars: &Value,
     ) -> Result<HostJob, InputError> {
-        let vars = self.host_vars(scope, host, Some(task), hostvars)?;
+        let HostVars { map: vars, lazy } = self.host_vars(scope, host, Some(task), hostvars)?;
         let (target_host, delegated_to) = match &task.common.delegate_to {
             Some(node) => {
                 let name = self.templater.render_str(
@@ -202,6 +203,7 @@ impl Runner<'_> {
         Ok(HostJob {
             host: host.to_string(),
             vars,
+            lazy: Some(lazy),
             target,
             delegated_to,
         })

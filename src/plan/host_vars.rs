@@ -6,16 +6,18 @@
 //!
 //! Pure functions: the executor passes in what it knows about the host.
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use super::template::Templater;
-use super::vars::{merge, merge_partial, Layer};
+use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Vars};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 /// What is the same for every host of a play.
 pub struct PlayVars<'a> {
@@ -45,15 +47,28 @@ pub struct HostFacts<'a> {
     pub all_hosts: &'a [String],
 }
 
+/// A host's variables for one task.
+pub struct HostVars {
+    /// Every variable that needs no rendering, and the templated ones the
+    /// task's own templates and conditions read (transitively), rendered.
+    pub map: Map<String, Value>,
+    /// All of them, rendered on demand: for what shows only at run time
+    /// which variables it reads (a template file, `debug: var`).
+    pub lazy: Arc<Vars>,
+}
+
 /// Variables for one host and task, in precedence order, lowest first.
+/// Templated values are rendered only when the task reads them (see
+/// [`super::vars`]); connection variables (`ansible_*`) always are.
 ///
-/// Errors: an undefined variable or a cycle in a templated value.
+/// Errors: an undefined variable, a cycle, or an oversized value in a
+/// variable the task reads.
 pub fn host_vars(
     play: &PlayVars<'_>,
     host: &HostFacts<'_>,
     task: Option<&Task>,
     templater: &Templater,
-) -> Result<Map<String, Value>, InputError> {
+) -> Result<HostVars, InputError> {
     let p = play.play;
     let no_task_vars: Vec<(String, Node)> = Vec::new();
     let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
@@ -85,18 +100,120 @@ pub fn host_vars(
         layers.push(Layer::One("role_path", path));
         layers.push(Layer::One("role_name", name));
     }
-    merge(&layers, templater)
+    let vars = Vars::new(&layers);
+    let mut demand = task.map(task_refs).unwrap_or_default();
+    demand.extend(
+        vars.templated_names()
+            .filter(|n| n.starts_with("ansible_"))
+            .map(str::to_string),
+    );
+    let map = vars.to_map(demand.iter().map(String::as_str), templater, true)?;
+    Ok(HostVars {
+        map,
+        lazy: Arc::new(vars),
+    })
+}
+
+/// The variable names a task's templates and conditions read: its name,
+/// arguments, `when`, `loop`, `loop_control.label`, `environment`,
+/// `delegate_to`, `become_user`, `until`, `retries`, `delay`,
+/// `changed_when`, `failed_when`, `include_vars` file name.
+pub fn task_refs(task: &Task) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_text(task, &mut |text, condition| {
+        if condition {
+            condition_refs(text, &mut out);
+        } else {
+            text_refs(text, &mut out);
+        }
+    });
+    out
+}
+
+/// Every string a task templates or evaluates; `true` for conditions.
+fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
+    fn strings(node: &Node, condition: bool, f: &mut dyn FnMut(&str, bool)) {
+        match &node.value {
+            NodeValue::Str(s) => f(s, condition),
+            NodeValue::Seq(items) => items.iter().for_each(|n| strings(n, condition, f)),
+            NodeValue::Map(entries) => entries.iter().for_each(|(k, v)| {
+                strings(k, condition, f);
+                strings(v, condition, f);
+            }),
+            _ => {}
+        }
+    }
+    let c = &task.common;
+    let nodes = [
+        task.name.as_ref(),
+        task.loop_items.as_ref(),
+        task.loop_label.as_ref(),
+        task.retries.as_ref(),
+        task.delay.as_ref(),
+        c.delegate_to.as_ref(),
+        c.become_user.as_ref(),
+    ];
+    for node in nodes.into_iter().flatten().chain(&c.environment) {
+        strings(node, false, f);
+    }
+    match &task.action {
+        Action::Module { args, .. } => args.iter().for_each(|(_, n)| strings(n, false, f)),
+        Action::IncludeVars(n) => strings(n, false, f),
+        Action::Meta(_) => {}
+    }
+    let conditions = c
+        .when
+        .iter()
+        .chain(task.until.as_ref())
+        .chain(task.changed_when.iter().flatten())
+        .chain(task.failed_when.iter().flatten());
+    for cond in conditions {
+        strings(cond, true, f);
+    }
+}
+
+/// The words of a task's templates and conditions when one of them reads
+/// `hostvars`: the names it may read of another host (`hostvars[h].ip`,
+/// `map('extract', hostvars, 'ip')`), whose host is often known only when
+/// it runs. Empty when the task does not read `hostvars`.
+pub fn hostvars_words(task: &Task) -> HashSet<String> {
+    let mut texts = Vec::new();
+    for_each_text(task, &mut |text, _| texts.push(text.to_string()));
+    if !texts.iter().any(|t| t.contains("hostvars")) {
+        return HashSet::new();
+    }
+    texts
+        .iter()
+        .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The variables a play's `hosts:` pattern and `vars_files` names may use:
 /// play vars and `-e` (no host is known yet). Undefined ones stay as written.
 pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Templater) -> Value {
     let layers = [Layer::Nodes(&play.vars), Layer::Templated(extra_vars, "-e")];
-    Value::Object(merge_partial(&layers, templater))
+    let mut demand = Vec::new();
+    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
+    play.vars_files
+        .iter()
+        .for_each(|n| node_refs(n, &mut demand));
+    Value::Object(merge_partial(
+        &layers,
+        demand.iter().map(String::as_str),
+        templater,
+    ))
 }
 
 /// `hostvars`: for each inventory host, its inventory variables, then its
 /// facts and registered values when the run has any.
+///
+/// Lazy as the host's own variables: of a host's templated inventory
+/// variables only those named in `words` (see [`hostvars_words`]) are
+/// rendered, with that host's variables; the others stay as written. One
+/// that cannot be rendered is left out (reading it is then an undefined
+/// variable, never a half-rendered value).
 pub fn hostvars<'a>(
     hosts: impl IntoIterator<
         Item = (
@@ -105,14 +222,31 @@ pub fn hostvars<'a>(
             Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
         ),
     >,
+    words: &HashSet<String>,
+    templater: &Templater,
 ) -> Value {
+    let empty = Map::new();
     let mut all = Map::new();
-    for (host, mut vars, known) in hosts {
-        if let Some((facts, registered)) = known {
-            vars.extend(facts.clone());
-            vars.extend(registered.clone());
+    for (host, inventory, known) in hosts {
+        let (facts, registered) = known.unwrap_or((&empty, &empty));
+        let vars = Vars::new(&[
+            Layer::Templated(&inventory, "inventory"),
+            Layer::Data(facts),
+            Layer::Data(registered),
+        ]);
+        let rendered: Vec<(String, Option<Value>)> = vars
+            .templated_names()
+            .filter(|n| words.contains(*n))
+            .map(|n| (n.to_string(), vars.resolve(n, templater).ok().flatten()))
+            .collect();
+        let mut map = vars.into_written();
+        for (name, value) in rendered {
+            match value {
+                Some(v) => map.insert(name, v),
+                None => map.shift_remove(&name),
+            };
         }
-        all.insert(host, Value::Object(vars));
+        all.insert(host, Value::Object(map));
     }
     Value::Object(all)
 }
@@ -193,6 +327,81 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_task_reads_what_its_templates_and_conditions_name() {
+        let pb = crate::load::playbook::load_text(
+            "play.yml",
+            r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    unused: "{{ nope }}"
+  tasks:
+    - name: "copy {{ title }}"
+      copy:
+        dest: "/tmp/{{ item }}"
+        content: "{{ body.text }}"
+      loop: "{{ items }}"
+      when: wanted | bool
+      environment:
+        E: "{{ env_value }}"
+      changed_when: ["r.rc == 0", "{{ guard }}"]
+      register: r
+"#
+            .into(),
+            Path::new("."),
+        )
+        .unwrap();
+        let task = &pb.plays[0].all_tasks()[0];
+        let mut refs = task_refs(task);
+        refs.sort();
+        assert_eq!(
+            refs,
+            [
+                "body",
+                "env_value",
+                "guard",
+                "item",
+                "items",
+                "r",
+                "title",
+                "wanted"
+            ]
+        );
+    }
+
+    #[test]
+    fn hostvars_renders_only_the_names_a_task_mentions() {
+        let inventory: Map<String, Value> = json!({
+            "inventory_hostname": "h1",
+            "ip": "10.0.0.{{ n }}", "n": 7,
+            "broken": "{{ nope }}", "self": "{{ self }}",
+            "big": "{{ n }}{{ n }}"
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        let mut registered = Map::new();
+        registered.insert("out".into(), json!({"stdout": "{{ n }}"}));
+        let facts = Map::new();
+        let words: HashSet<String> = ["hostvars", "h", "ip", "broken", "self", "out"]
+            .map(String::from)
+            .into();
+        let all = hostvars(
+            [("h1".to_string(), inventory, Some((&facts, &registered)))],
+            &words,
+            &Templater::new(),
+        );
+        let h1 = &all["h1"];
+        assert_eq!(h1["ip"], "10.0.0.7");
+        // not mentioned: as written, not rendered
+        assert_eq!(h1["big"], "{{ n }}{{ n }}");
+        // cannot be rendered: left out, so reading it is undefined
+        assert!(h1.get("broken").is_none() && h1.get("self").is_none());
+        // registered values are data
+        assert_eq!(h1["out"]["stdout"], "{{ n }}");
+    }
+
+    #[test]
     fn hostvars_puts_registered_over_facts_over_inventory() {
         let mut inventory = Map::new();
         inventory.insert("a".into(), json!("inventory"));
@@ -202,14 +411,18 @@ mod tests {
         facts.insert("c".into(), json!("facts"));
         let mut registered = Map::new();
         registered.insert("c".into(), json!("registered"));
-        let all = hostvars([
-            (
-                "h1".to_string(),
-                inventory.clone(),
-                Some((&facts, &registered)),
-            ),
-            ("h2".to_string(), inventory, None),
-        ]);
+        let all = hostvars(
+            [
+                (
+                    "h1".to_string(),
+                    inventory.clone(),
+                    Some((&facts, &registered)),
+                ),
+                ("h2".to_string(), inventory, None),
+            ],
+            &HashSet::new(),
+            &Templater::new(),
+        );
         assert_eq!(
             all["h1"],
             json!({"a": "inventory", "b": "facts", "c": "registered"})

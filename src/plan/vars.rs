@@ -1,4 +1,5 @@
-//! Variables: layers in precedence order, merged per host and task.
+//! Variables: layers in precedence order, merged per host and task, and
+//! rendered lazily.
 //!
 //! Precedence, lowest first (a documented simplification of Ansible's):
 //! role defaults < inventory (all < parent group < child group < host) <
@@ -9,14 +10,35 @@
 //! "{{hvr_config}}/log"`); they are resolved against the merged set, so order
 //! of definition does not matter. Registered results and facts are data and
 //! are never templated again.
+//!
+//! Rendering is lazy, as in Ansible: [`Vars`] holds the merged, unrendered
+//! values and renders a templated one only when something asks for it
+//! ([`Vars::resolve`]): first the variables its own template names (found
+//! in the template's syntax tree, [`check::variables`]), transitively, then
+//! the template itself. Each variable is rendered at most once per [`Vars`]
+//! (one host and task), so `v17: '{{v16}}{{v16}}'` costs 17 renders, and a
+//! variable nobody reads costs nothing, even a broken one. A
+//! visiting/visited mark per variable finds a cycle exactly, in linear time,
+//! however long a cycle-free chain is; a rendered value over
+//! [`MAX_VALUE_BYTES`] is an error.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Value};
 
+use super::jinja::check;
 use super::template::Templater;
 use crate::error::InputError;
 use crate::source::Origin;
 use crate::template_text::is_template;
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
+
+/// The largest rendered value of a variable, in bytes (strings by length,
+/// collections by the sum of their parts): 16 MiB. Bigger is a runaway
+/// template (each variable doubling the one before), not configuration.
+pub const MAX_VALUE_BYTES: usize = 16 << 20;
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -30,82 +52,425 @@ pub enum Layer<'a> {
     One(&'a str, Value),
 }
 
-struct Pending {
-    name: String,
-    origin: Origin,
+/// Where a variable stands in a resolution.
+enum Slot {
+    /// Being resolved: met again before it is done, it is a cycle.
+    Visiting,
+    Done(Value),
+    Failed(InputError),
 }
 
-const MAX_DEPTH: usize = 8;
+/// A host's variables for one task: merged, rendered on demand, memoised.
+///
+/// Shared by reference between the task's consumers; the memo sits behind a
+/// mutex so a job may carry it across threads.
+pub struct Vars {
+    /// Every variable's winning value, as written (templates unrendered).
+    values: Map<String, Value>,
+    /// Variables whose winning value holds a template, with its origin.
+    templated: HashMap<String, Origin>,
+    memo: Mutex<HashMap<String, Slot>>,
+    /// How many templated variables were rendered (tests prove laziness).
+    renders: AtomicUsize,
+}
 
-/// Merge layers into one mapping and resolve templated values.
+/// A resolution in progress: a variable and the names its template reads.
+struct Frame {
+    name: String,
+    refs: Vec<String>,
+    next: usize,
+}
+
+impl Vars {
+    /// Merge layers, later ones winning. Nothing is rendered yet.
+    pub fn new(layers: &[Layer<'_>]) -> Vars {
+        let mut values = Map::new();
+        let mut templated = HashMap::new();
+        let mut set = |name: &str, value: Value, origin: Option<Origin>| {
+            match origin {
+                Some(origin) if contains_template(&value) => {
+                    templated.insert(name.to_string(), origin);
+                }
+                _ => {
+                    templated.remove(name);
+                }
+            }
+            values.insert(name.to_string(), value);
+        };
+        for layer in layers {
+            match layer {
+                Layer::Nodes(pairs) => {
+                    for (name, node) in pairs.iter() {
+                        set(name, node.to_json(), Some(node.origin.clone()));
+                    }
+                }
+                Layer::Templated(map, what) => {
+                    for (name, value) in map.iter() {
+                        let origin = contains_template(value).then(|| {
+                            Origin::synthetic(
+                                &format!("{what} variable `{name}`"),
+                                &value_text(value),
+                            )
+                        });
+                        set(name, value.clone(), origin);
+                    }
+                }
+                Layer::Data(map) => {
+                    for (name, value) in map.iter() {
+                        set(name, value.clone(), None);
+                    }
+                }
+                Layer::One(name, value) => set(name, value.clone(), None),
+            }
+        }
+        Vars {
+            values,
+            templated,
+            memo: Mutex::new(HashMap::new()),
+            renders: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many templated variables have been rendered so far.
+    pub fn renders(&self) -> usize {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    /// Whether `name` is defined at all (rendered or not).
+    pub fn contains(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// A variable's value, rendered (with what its template reads, and
+    /// nothing else) the first time it is asked for. `None`: undefined.
+    ///
+    /// Errors: an undefined variable in its template (or in one it reads),
+    /// a cycle (`a -> b -> a`, at the first variable's definition), a value
+    /// over [`MAX_VALUE_BYTES`].
+    pub fn resolve(&self, name: &str, templater: &Templater) -> Result<Option<Value>, InputError> {
+        if !self.templated.contains_key(name) {
+            return Ok(self.values.get(name).cloned());
+        }
+        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        match memo.get(name) {
+            Some(Slot::Done(v)) => return Ok(Some(v.clone())),
+            Some(Slot::Failed(e)) => return Err(copy_error(e)),
+            Some(Slot::Visiting) | None => {}
+        }
+        // An explicit stack, not recursion: a chain of any length resolves
+        // without exhausting a worker thread's stack.
+        let mut stack = vec![self.frame(name)];
+        memo.insert(name.to_string(), Slot::Visiting);
+        while let Some(top) = stack.last_mut() {
+            if let Some(next) = top.refs.get(top.next).cloned() {
+                top.next += 1;
+                if !self.templated.contains_key(&next) {
+                    continue;
+                }
+                match memo.get(&next) {
+                    Some(Slot::Done(_)) => {}
+                    Some(Slot::Failed(e)) => {
+                        let e = copy_error(e);
+                        return Err(fail(&mut memo, &stack, e));
+                    }
+                    Some(Slot::Visiting) => {
+                        let e = self.cycle(&stack, &next);
+                        return Err(fail(&mut memo, &stack, e));
+                    }
+                    None => {
+                        memo.insert(next.clone(), Slot::Visiting);
+                        stack.push(self.frame(&next));
+                    }
+                }
+                continue;
+            }
+            let frame_name = top.name.clone();
+            let rendered = self.render(&frame_name, &top.refs, &memo, templater);
+            match rendered {
+                Ok(v) => {
+                    memo.insert(frame_name, Slot::Done(v));
+                    stack.pop();
+                }
+                Err(e) => return Err(fail(&mut memo, &stack, e)),
+            }
+        }
+        match memo.get(name) {
+            Some(Slot::Done(v)) => Ok(Some(v.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    fn frame(&self, name: &str) -> Frame {
+        let refs = self.values.get(name).map(value_refs).unwrap_or_default();
+        Frame {
+            name: name.to_string(),
+            refs,
+            next: 0,
+        }
+    }
+
+    /// Render one variable whose references are all resolved.
+    fn render(
+        &self,
+        name: &str,
+        refs: &[String],
+        memo: &HashMap<String, Slot>,
+        templater: &Templater,
+    ) -> Result<Value, InputError> {
+        let (Some(value), Some(origin)) = (self.values.get(name), self.templated.get(name)) else {
+            return Ok(Value::Null);
+        };
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let mut ctx = Map::new();
+        for r in refs {
+            let v = match memo.get(r) {
+                Some(Slot::Done(v)) => Some(v),
+                _ if !self.templated.contains_key(r) => self.values.get(r),
+                _ => None,
+            };
+            if let Some(v) = v {
+                ctx.insert(r.clone(), v.clone());
+            }
+        }
+        let rendered = match render_value(value, &Value::Object(ctx), templater, origin) {
+            Ok(v) => v,
+            Err(e) if e.message.starts_with("undefined variable") => {
+                // Again with every name known, for the did-you-mean.
+                let mut all = Map::new();
+                for (k, v) in &self.values {
+                    let v = match memo.get(k) {
+                        Some(Slot::Done(v)) => v.clone(),
+                        _ if self.templated.contains_key(k) => Value::Null,
+                        _ => v.clone(),
+                    };
+                    all.insert(k.clone(), v);
+                }
+                return Err(render_value(value, &Value::Object(all), templater, origin)
+                    .err()
+                    .unwrap_or(e));
+            }
+            Err(e) => return Err(e),
+        };
+        let size = value_size(&rendered);
+        if size > MAX_VALUE_BYTES {
+            return Err(InputError::at(
+                origin,
+                format!(
+                    "variable `{name}` is too large: {size} bytes when rendered (the limit is {} MiB)",
+                    MAX_VALUE_BYTES >> 20
+                ),
+                "defined here",
+            )
+            .with_help("a value this large is a runaway template (e.g. each variable doubling the one before); render less, or keep the data in a file"));
+        }
+        Ok(rendered)
+    }
+
+    /// The cycle error: the stack from `name`'s first frame, back to `name`.
+    fn cycle(&self, stack: &[Frame], name: &str) -> InputError {
+        let start = stack.iter().position(|f| f.name == name).unwrap_or(0);
+        let mut path: Vec<&str> = stack[start..].iter().map(|f| f.name.as_str()).collect();
+        path.push(name);
+        let message = format!("variable `{name}` refers to itself: {}", path.join(" -> "));
+        let help = "break the cycle: a variable cannot be defined in terms of itself (a task's `x: \"{{ x }}-more\"` does not read a lower-precedence `x` either; name it differently)";
+        match self.templated.get(name) {
+            Some(origin) => InputError::at(origin, message, "this value").with_help(help),
+            None => InputError::plain(message).with_help(help),
+        }
+    }
+
+    /// The variables the names ask for, rendered, with every variable that
+    /// needs no rendering. A templated variable nobody asked for is left out
+    /// (rendering it could fail or cost). With `strict` false, one that
+    /// cannot be rendered is left out too rather than an error.
+    pub fn to_map<'n>(
+        &self,
+        demand: impl IntoIterator<Item = &'n str>,
+        templater: &Templater,
+        strict: bool,
+    ) -> Result<Map<String, Value>, InputError> {
+        let wanted: HashSet<&str> = demand
+            .into_iter()
+            .filter(|n| self.templated.contains_key(*n))
+            .collect();
+        let mut out = Map::new();
+        for (name, value) in &self.values {
+            if !self.templated.contains_key(name) {
+                out.insert(name.clone(), value.clone());
+                continue;
+            }
+            if !wanted.contains(name.as_str()) {
+                continue;
+            }
+            match self.resolve(name, templater) {
+                Ok(Some(v)) => {
+                    out.insert(name.clone(), v);
+                }
+                Ok(None) => {}
+                Err(e) if strict => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every variable as written, templates unrendered.
+    pub fn into_written(self) -> Map<String, Value> {
+        self.values
+    }
+
+    /// Every templated variable's name (to ask for all of them).
+    pub fn templated_names(&self) -> impl Iterator<Item = &str> {
+        self.templated.keys().map(String::as_str)
+    }
+
+    /// `vars` (a mapping) with the variables `names` mention that it lacks,
+    /// rendered: for what only shows at run time which variables it reads (a
+    /// template file, `debug: var`, an `include_vars` file).
+    pub fn complete(
+        &self,
+        vars: &Value,
+        names: impl IntoIterator<Item = String>,
+        templater: &Templater,
+    ) -> Result<Value, InputError> {
+        let mut missing = Vec::new();
+        for name in names {
+            if self.templated.contains_key(&name)
+                && vars.get(&name).is_none()
+                && !missing.contains(&name)
+            {
+                missing.push(name);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(vars.clone());
+        }
+        let mut out = vars.clone();
+        for name in missing {
+            if let (Some(v), Value::Object(m)) = (self.resolve(&name, templater)?, &mut out) {
+                m.insert(name, v);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Mark every variable on the stack failed with `e` (a variable that needs
+/// a failed one fails the same way), and give `e` back.
+fn fail(memo: &mut HashMap<String, Slot>, stack: &[Frame], e: InputError) -> InputError {
+    for f in stack {
+        memo.insert(f.name.clone(), Slot::Failed(copy_error(&e)));
+    }
+    e
+}
+
+fn copy_error(e: &InputError) -> InputError {
+    InputError {
+        message: e.message.clone(),
+        src: e.src.clone(),
+        span: e.span,
+        label: e.label.clone(),
+        help: e.help.clone(),
+        location: e.location.clone(),
+    }
+}
+
+/// Merge layers into one mapping and render every templated value.
+///
+/// Errors: as [`Vars::resolve`], for any variable.
 pub fn merge(
     layers: &[Layer<'_>],
     templater: &Templater,
 ) -> Result<Map<String, Value>, InputError> {
-    merge_with(layers, templater, true)
+    let vars = Vars::new(layers);
+    let names: Vec<String> = vars.templated_names().map(str::to_string).collect();
+    vars.to_map(names.iter().map(String::as_str), templater, true)
 }
 
-/// Like [`merge`], but a value that cannot be resolved yet is left out rather
-/// than an error: a play's `hosts:` is rendered before any host is chosen, so
-/// play vars that use host variables cannot be resolved for it.
-pub fn merge_partial(layers: &[Layer<'_>], templater: &Templater) -> Map<String, Value> {
-    merge_with(layers, templater, false).unwrap_or_default()
-}
-
-fn merge_with(
+/// Like [`merge`], but only the templated variables `demand` names are
+/// rendered, and one that cannot be rendered is left out rather than an
+/// error: a play's `hosts:` is rendered before any host is chosen, so play
+/// vars that use host variables cannot be resolved for it.
+pub fn merge_partial<'n>(
     layers: &[Layer<'_>],
+    demand: impl IntoIterator<Item = &'n str>,
     templater: &Templater,
-    strict: bool,
-) -> Result<Map<String, Value>, InputError> {
-    let mut vars = Map::new();
-    let mut pending: Vec<Pending> = Vec::new();
-    let set = |vars: &mut Map<String, Value>,
-               pending: &mut Vec<Pending>,
-               name: &str,
-               value: Value,
-               origin: Option<Origin>| {
-        pending.retain(|p| p.name != name);
-        if let Some(origin) = origin {
-            if contains_template(&value) {
-                pending.push(Pending {
-                    name: name.to_string(),
-                    origin,
-                });
+) -> Map<String, Value> {
+    Vars::new(layers)
+        .to_map(demand, templater, false)
+        .unwrap_or_default()
+}
+
+/// The names of the variables a template text reads (the heads of `a.b`),
+/// in source order, once each. A text that does not parse reads nothing
+/// here (its render reports the syntax error).
+pub fn text_refs(text: &str, out: &mut Vec<String>) {
+    if !is_template(text) {
+        return;
+    }
+    for r in check::variables(text, false) {
+        if let Some(head) = r.path.into_iter().next() {
+            if !out.contains(&head) {
+                out.push(head);
             }
-        }
-        vars.insert(name.to_string(), value);
-    };
-    for layer in layers {
-        match layer {
-            Layer::Nodes(pairs) => {
-                for (name, node) in pairs.iter() {
-                    set(
-                        &mut vars,
-                        &mut pending,
-                        name,
-                        node.to_json(),
-                        Some(node.origin.clone()),
-                    );
-                }
-            }
-            Layer::Templated(map, what) => {
-                for (name, value) in map.iter() {
-                    let origin = contains_template(value).then(|| {
-                        Origin::synthetic(&format!("{what} variable `{name}`"), &value_text(value))
-                    });
-                    set(&mut vars, &mut pending, name, value.clone(), origin);
-                }
-            }
-            Layer::Data(map) => {
-                for (name, value) in map.iter() {
-                    set(&mut vars, &mut pending, name, value.clone(), None);
-                }
-            }
-            Layer::One(name, value) => set(&mut vars, &mut pending, name, value.clone(), None),
         }
     }
-    resolve(&mut vars, pending, templater, strict)?;
-    Ok(vars)
+}
+
+/// The names a condition (a bare expression, or a lone `{{ expr }}`) reads.
+pub fn condition_refs(expr: &str, out: &mut Vec<String>) {
+    if is_template(expr) {
+        return text_refs(expr, out);
+    }
+    for r in check::variables(expr.trim(), true) {
+        if let Some(head) = r.path.into_iter().next() {
+            if !out.contains(&head) {
+                out.push(head);
+            }
+        }
+    }
+}
+
+/// The names every template string inside a YAML node reads (keys included).
+pub fn node_refs(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        NodeValue::Str(s) => text_refs(s, out),
+        NodeValue::Seq(items) => items.iter().for_each(|n| node_refs(n, out)),
+        NodeValue::Map(entries) => entries.iter().for_each(|(k, v)| {
+            node_refs(k, out);
+            node_refs(v, out);
+        }),
+        _ => {}
+    }
+}
+
+/// The names every template string inside a value reads.
+fn value_refs(value: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => text_refs(s, out),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            Value::Object(o) => o.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut out);
+    out
+}
+
+/// Bytes a value takes: strings by length, numbers and the like as 8,
+/// collections as the sum of their parts (and keys).
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(value_size).fold(0, usize::saturating_add),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(value_size(v)))
+            .fold(0, usize::saturating_add),
+        _ => 8,
+    }
 }
 
 fn value_text(v: &Value) -> String {
@@ -121,60 +486,6 @@ fn contains_template(v: &Value) -> bool {
         Value::Array(a) => a.iter().any(contains_template),
         Value::Object(o) => o.values().any(contains_template),
         _ => false,
-    }
-}
-
-/// Render pending values until none contains a template. Each pass expands one
-/// level of reference, so a chain of N references needs N passes.
-fn resolve(
-    vars: &mut Map<String, Value>,
-    mut pending: Vec<Pending>,
-    templater: &Templater,
-    strict: bool,
-) -> Result<(), InputError> {
-    for _ in 0..MAX_DEPTH {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let context = Value::Object(vars.clone());
-        let mut still = Vec::new();
-        for p in pending {
-            let Some(current) = vars.get(&p.name) else {
-                continue;
-            };
-            let rendered = match render_value(current, &context, templater, &p.origin) {
-                Ok(v) => v,
-                Err(e) if strict => return Err(e),
-                Err(_) => {
-                    vars.remove(&p.name);
-                    continue;
-                }
-            };
-            let again = contains_template(&rendered);
-            vars.insert(p.name.clone(), rendered);
-            if again {
-                still.push(p);
-            }
-        }
-        pending = still;
-    }
-    if !strict {
-        for p in &pending {
-            vars.remove(&p.name);
-        }
-        return Ok(());
-    }
-    match pending.first() {
-        None => Ok(()),
-        Some(p) => Err(InputError::at(
-            &p.origin,
-            format!(
-                "variable `{}` refers to itself (directly or through other variables)",
-                p.name
-            ),
-            "this value",
-        )
-        .with_help("break the cycle: a variable cannot be defined in terms of itself")),
     }
 }
 
@@ -262,7 +573,7 @@ mod tests {
     fn partial_merge_leaves_out_what_it_cannot_resolve() {
         let t = Templater::new();
         let play = pairs("greeting: \"hello {{ inventory_hostname }}\"\ntarget: bc1\n");
-        let vars = merge_partial(&[Layer::Nodes(&play)], &t);
+        let vars = merge_partial(&[Layer::Nodes(&play)], ["greeting", "target"], &t);
         assert_eq!(vars["target"], "bc1");
         assert!(!vars.contains_key("greeting"));
     }
@@ -273,5 +584,168 @@ mod tests {
         let play = pairs("a: \"x{{ b }}\"\nb: \"y{{ a }}\"\n");
         let err = merge(&[Layer::Nodes(&play)], &t).unwrap_err();
         assert!(err.message.contains("refers to itself"), "{}", err.message);
+    }
+
+    fn chain(n: usize, body: impl Fn(usize) -> String) -> Vec<(String, Node)> {
+        let mut yaml = String::from("v0: ab\n");
+        for i in 1..=n {
+            yaml.push_str(&format!("v{i}: '{}'\n", body(i - 1)));
+        }
+        pairs(&yaml)
+    }
+
+    fn doubling(n: usize) -> Vec<(String, Node)> {
+        chain(n, |p| format!("{{{{v{p}}}}}{{{{v{p}}}}}"))
+    }
+
+    #[test]
+    fn an_unused_variable_is_never_rendered() {
+        let t = Templater::new();
+        // 30 doublings would be 2 GiB; a broken one would be an error.
+        let mut play = doubling(30);
+        play.extend(pairs("broken: \"{{ nope }}\"\nused: \"{{ v3 }}!\"\n"));
+        let vars = Vars::new(&[Layer::Nodes(&play)]);
+        let map = vars.to_map(["used"], &t, true).unwrap();
+        assert_eq!(map["used"], json!(format!("{}!", "ab".repeat(8))));
+        // `used`, v3, v2, v1: nothing else was rendered
+        assert_eq!(vars.renders(), 4);
+        assert!(!map.contains_key("v30") && !map.contains_key("broken"));
+        assert_eq!(map["v0"], "ab");
+        // asked for, the broken one is the error Ansible would give then
+        let err = vars.resolve("broken", &t).unwrap_err();
+        assert_eq!(err.message, "undefined variable `nope`");
+        assert!(err.location.unwrap().starts_with("vars.yml:1:"));
+    }
+
+    #[test]
+    fn doubling_renders_each_level_once() {
+        let t = Templater::new();
+        let play = doubling(17);
+        let inventory: Map<String, Value> =
+            play.iter().map(|(k, n)| (k.clone(), n.to_json())).collect();
+        for layer in [
+            Layer::Nodes(&play),
+            Layer::Templated(&inventory, "inventory"),
+        ] {
+            let vars = Vars::new(&[layer]);
+            let v17 = vars.resolve("v17", &t).unwrap().unwrap();
+            assert_eq!(v17.as_str().map(str::len), Some(2 << 17));
+            assert_eq!(vars.renders(), 17);
+            // memoised: asking again renders nothing
+            vars.resolve("v16", &t).unwrap();
+            assert_eq!(vars.renders(), 17);
+        }
+    }
+
+    #[test]
+    fn a_long_chain_is_no_cycle() {
+        let t = Templater::new();
+        let play = chain(257, |p| format!("{{{{ v{p} }}}}"));
+        let vars = merge(&[Layer::Nodes(&play)], &t).unwrap();
+        assert_eq!(vars["v257"], "ab");
+        // much longer, on a small stack: no recursion per link
+        let play = chain(5000, |p| format!("{{{{ v{p} }}}}"));
+        let v = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let t = Templater::new();
+                Vars::new(&[Layer::Nodes(&play)])
+                    .resolve("v5000", &t)
+                    .unwrap()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(v, Some(json!("ab")));
+    }
+
+    #[test]
+    fn cycles_are_named_with_their_place() {
+        let t = Templater::new();
+        let play = pairs("x: 1\na: \"{{ b }}\"\nb: \"{{ a }}\"\n");
+        let err = merge(&[Layer::Nodes(&play)], &t).unwrap_err();
+        assert_eq!(err.message, "variable `a` refers to itself: a -> b -> a");
+        assert!(err.location.unwrap().starts_with("vars.yml:2:"));
+
+        let play = pairs("a: \"{{ b }}\"\nb: \"x{{ c }}\"\nc: \"{{ [a] }}\"\nd: \"{{ c }}\"\n");
+        let vars = Vars::new(&[Layer::Nodes(&play)]);
+        let err = vars.resolve("d", &t).unwrap_err();
+        assert_eq!(
+            err.message,
+            "variable `c` refers to itself: c -> a -> b -> c"
+        );
+        assert!(err.location.unwrap().starts_with("vars.yml:3:"));
+        // every variable on the cycle fails the same way, again
+        assert!(vars
+            .resolve("b", &t)
+            .unwrap_err()
+            .message
+            .contains("c -> a -> b -> c"));
+    }
+
+    #[test]
+    fn a_task_var_reading_its_own_name_is_a_cycle() {
+        // as before lazy rendering: the task's `x` hides the inventory's
+        let t = Templater::new();
+        let inventory: Map<String, Value> = json!({"x": "base"}).as_object().unwrap().clone();
+        let task = pairs("x: \"{{ x }}-suffix\"\n");
+        let err = merge(
+            &[
+                Layer::Templated(&inventory, "inventory"),
+                Layer::Nodes(&task),
+            ],
+            &t,
+        )
+        .unwrap_err();
+        assert_eq!(err.message, "variable `x` refers to itself: x -> x");
+        assert_eq!(err.location.as_deref(), Some("vars.yml:1:4"));
+    }
+
+    #[test]
+    fn types_undefined_and_omit_are_kept() {
+        let t = Templater::new();
+        let play = pairs(
+            "n: \"{{ 40 + 2 }}\"\nl: \"{{ [n, n] }}\"\ns: \" {{ n }}\"\nm: \"{{ z | default(omit) }}\"\nbad: \"{{ hvr_hub }}\"\nhvr_hubdb: h\n",
+        );
+        let vars = Vars::new(&[Layer::Nodes(&play)]);
+        assert_eq!(vars.resolve("l", &t).unwrap(), Some(json!([42, 42])));
+        assert_eq!(vars.resolve("s", &t).unwrap(), Some(json!(" 42")));
+        let omitted = vars.resolve("m", &t).unwrap().unwrap();
+        assert!(crate::plan::template::is_omit(&omitted));
+        let err = vars.resolve("bad", &t).unwrap_err();
+        assert_eq!(err.message, "undefined variable `hvr_hub`");
+        assert_eq!(err.location.as_deref(), Some("vars.yml:5:10"));
+        assert!(err.help.unwrap().contains("did you mean `hvr_hubdb`"));
+    }
+
+    #[test]
+    fn an_oversized_value_is_refused_with_its_origin() {
+        let t = Templater::new();
+        let play = doubling(30);
+        let vars = Vars::new(&[Layer::Nodes(&play)]);
+        let err = vars.resolve("v30", &t).unwrap_err();
+        // v23 is 16 MiB; v24 is the first over the limit
+        assert!(
+            err.message.starts_with("variable `v24` is too large"),
+            "{}",
+            err.message
+        );
+        assert!(err.location.unwrap().starts_with("vars.yml:25:"));
+        assert_eq!(vars.renders(), 24);
+    }
+
+    #[test]
+    fn complete_adds_only_what_is_missing() {
+        let t = Templater::new();
+        let play = pairs("a: \"{{ b }}1\"\nb: \"2\"\nc: \"{{ nope }}\"\n");
+        let vars = Vars::new(&[Layer::Nodes(&play)]);
+        let have = json!({"item": 7, "a": "mine"});
+        let out = vars
+            .complete(&have, ["a".to_string(), "item".into()], &t)
+            .unwrap();
+        assert_eq!(out, have);
+        assert_eq!(vars.renders(), 0);
+        let out = vars.complete(&json!({}), ["a".to_string()], &t).unwrap();
+        assert_eq!(out, json!({"a": "21"}));
     }
 }
