@@ -6,12 +6,13 @@
 //! but only if the file still has the sha256 of what trip 1 read.
 //!
 //! The check and the rename are one atomic step on the node: trip 2 holds an
-//! exclusive `flock(1)` on a lock file beside the target, `.NAME.baton.lock`
-//! in the same directory, from the hash check to the rename (the rename
-//! replaces the file, so the file itself cannot be locked). Two runs editing
-//! the same file therefore never both pass the check against the same content.
-//! The lock file stays (removing it would race with a waiting locker); its
-//! name has dots, so cron.d, sudoers.d and run-parts ignore it. A file that
+//! exclusive `flock(1)` on the target's directory, from the hash check to the
+//! rename (the rename replaces the file, so the file itself cannot be locked;
+//! the directory outlives the rename, and locking it leaves nothing behind,
+//! where a lock file beside the target would stay in /etc for good). Two
+//! runs editing files in one directory therefore never both pass the check
+//! against the same content; they wait for each other only for the few
+//! milliseconds of the check and rename. A file that
 //! changed between the trips is read and edited again, up to
 //! [`MAX_ATTEMPTS`] times; then the task fails without writing. A host
 //! without `flock` (util-linux) fails the task rather than risk a lost edit.
@@ -61,11 +62,11 @@ flock -w {LOCK_WAIT_SECS} 9 || _fail locked
     )
 }
 
-/// Messages for the lock's `_fail` codes (`lock` names the lock file).
+/// Messages for the lock's `_fail` codes (`lock` names what is locked).
 pub(crate) fn lock_failure(code: &str, lock: &str) -> Option<String> {
     Some(match code {
         "noflock" => "`flock` is missing on the host; baton locks a file while it checks and replaces it, so that concurrent runs lose no edit. Install util-linux (it provides flock(1)) and run again".to_string(),
-        "lock" => format!("cannot open the lock file {lock}"),
+        "lock" => format!("cannot open {lock} to lock it"),
         "locked" => format!(
             "{lock} stayed locked for {LOCK_WAIT_SECS}s (another run is editing the file); nothing was written"
         ),
@@ -266,11 +267,11 @@ _b done 1
             s.push_str(f);
         }
         s.push_str(&format!(
-            "_d={}\n_lkd=0 _lk={}\n",
+            "_d={}\n_lkd=1 _lk={}\n",
             shell::quote(path),
             shell::quote(&lock_path(path))
         ));
-        // The directory must exist to hold the lock file.
+        // The directory must exist: it is the lock.
         if original.is_none() {
             s.push_str(
                 "case $_d in */*) [ -d \"${_d%/*}\" ] || mkdir -p -- \"${_d%/*}\" || _fail mkdir ;; esac\n",
@@ -307,11 +308,12 @@ rm -f -- "$_d" || _fail rm
     }
 }
 
-/// The lock file for `path`: `.NAME.baton.lock` in the same directory.
+/// What is locked while `path` is checked and replaced: its directory.
 pub(crate) fn lock_path(path: &str) -> String {
     match path.rsplit_once('/') {
-        Some((dir, name)) => format!("{dir}/.{name}.baton.lock"),
-        None => format!(".{path}.baton.lock"),
+        Some(("", _)) => "/".to_string(),
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
     }
 }
 
@@ -405,7 +407,12 @@ mod tests {
         let (r, _) = finish(rewrite(&p, false).step(upper()));
         assert_eq!(r.status, Status::Changed);
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "SOMEONE ELSE\n");
-        assert!(dir.path().join(".f.baton.lock").exists());
+        // The lock leaves nothing beside the file.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f")]);
     }
 
     #[test]
@@ -439,11 +446,11 @@ mod tests {
     }
 
     #[test]
-    fn the_write_waits_for_the_lock_beside_the_file() {
+    fn the_write_waits_for_the_lock_on_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "abc\n").unwrap();
-        let lock = dir.path().join(".f.baton.lock");
+        let lock = dir.path();
         // Another writer holds the lock for a second.
         let mut holder = std::process::Command::new("flock")
             .arg(&lock)
@@ -494,8 +501,9 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_file_sits_beside_the_target() {
-        assert_eq!(lock_path("/etc/cron.d/x"), "/etc/cron.d/.x.baton.lock");
-        assert_eq!(lock_path("f"), ".f.baton.lock");
+    fn the_lock_is_the_targets_directory() {
+        assert_eq!(lock_path("/etc/cron.d/x"), "/etc/cron.d");
+        assert_eq!(lock_path("/x"), "/");
+        assert_eq!(lock_path("f"), ".");
     }
 }
