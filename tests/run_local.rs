@@ -287,6 +287,70 @@ fn handlers_run_once_at_the_end_and_on_flush() {
 }
 
 #[test]
+fn force_handlers_run_notified_handlers_on_a_host_that_failed_later() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  force_handlers: true
+  tasks:
+    - name: change
+      command: /bin/true
+      notify: record
+    - name: then a failure
+      command: /bin/false
+  handlers:
+    - name: record
+      shell: echo handler >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    assert_eq!(run.read("log"), "handler\n");
+    let recap = run.recap("n1");
+    assert_eq!(
+        (recap["ok"].as_u64(), recap["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
+
+#[test]
+fn include_is_an_ok_task_and_its_tags_select_only_the_include() {
+    let pb = r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - import_tasks: imported.yml
+      tags: web
+    - include_tasks: included.yml
+      tags: web
+"#;
+    let t = |tag: &str| format!("- shell: echo {tag} >> \"{{{{ playbook_dir }}}}/log\"\n");
+    let test = || {
+        Test::new()
+            .local_hosts(&["n1"])
+            .file("imported.yml", &t("imported"))
+            .file("included.yml", &t("included"))
+            .playbook(pb)
+            .args(&["--output", "json"])
+    };
+    let run = test().run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "imported\nincluded\n");
+    // The include itself counts as an ok task, as in Ansible's recap.
+    assert_eq!(run.recap("n1")["ok"].as_u64(), Some(3));
+    // `-t web`: the imported task has the tag; the included one does not
+    // (the include's tags select the include only).
+    let run = test().args(&["-t", "web"]).run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "imported\n");
+    assert_eq!(run.recap("n1")["ok"].as_u64(), Some(2));
+}
+
+#[test]
 fn tags_select_and_skip_with_always_and_never() {
     let pb = r#"
 - hosts: nodes

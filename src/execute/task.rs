@@ -58,7 +58,7 @@ impl Runner<'_> {
 
     /// Whether a task runs at all: tags, Ctrl-C, `--start-at-task`.
     fn should_run(&mut self, task: &Task, is_handler: bool) -> Result<bool, Flow> {
-        if !is_handler && !self.tags.selects(&task.common.tags) {
+        if !is_handler && !self.tags.selects_task(&task.common) {
             return Ok(false);
         }
         if self.options.interrupt.load(Ordering::SeqCst) {
@@ -91,7 +91,13 @@ impl Runner<'_> {
             Ok(false) => return Flow::Continue,
             Err(flow) => return flow,
         }
-        let active = self.state.active(hosts);
+        // Handlers get the hosts flush_handlers chose: with `force_handlers`
+        // that includes hosts that failed after being notified.
+        let active = if is_handler {
+            hosts.to_vec()
+        } else {
+            self.state.active(hosts)
+        };
         if active.is_empty() {
             return Flow::Continue;
         }

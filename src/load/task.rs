@@ -30,6 +30,11 @@ pub struct TaskCommon {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub timeout: Option<u64>,
+    /// The tags of each enclosing `include_tasks`/`include_role`, outermost
+    /// first. Ansible's tags on an include apply to the include only, so a
+    /// task it brought in runs when its own tags are selected and every
+    /// enclosing include was selected too (`import_*` tags are in `tags`).
+    pub include_tags: Vec<Vec<String>>,
 }
 
 impl TaskCommon {
@@ -64,6 +69,9 @@ impl TaskCommon {
         self.diff = self.diff.or(parent.diff);
         self.any_errors_fatal = self.any_errors_fatal.or(parent.any_errors_fatal);
         self.timeout = self.timeout.or(parent.timeout);
+        let mut gates = parent.include_tags.clone();
+        gates.append(&mut self.include_tags);
+        self.include_tags = gates;
     }
 }
 
@@ -139,6 +147,14 @@ pub enum Action {
     Meta(MetaAction),
     /// `include_vars: file.yml`: load a vars file for the host at run time.
     IncludeVars(Node),
+    /// The `include_tasks`/`include_role` task itself (its tasks follow it,
+    /// loaded before the run): ok on every host, counted in the recap as
+    /// Ansible counts the include. `keyword` is the module name, `target`
+    /// the file or role.
+    Include {
+        keyword: &'static str,
+        target: String,
+    },
 }
 
 impl std::fmt::Debug for Action {
@@ -151,6 +167,7 @@ impl std::fmt::Debug for Action {
                 .finish(),
             Action::Meta(m) => write!(f, "Meta({m:?})"),
             Action::IncludeVars(_) => f.write_str("IncludeVars"),
+            Action::Include { keyword, target } => write!(f, "Include({keyword}: {target})"),
         }
     }
 }
@@ -184,6 +201,7 @@ impl Task {
             Action::Module { module, .. } => module.spec().name,
             Action::Meta(_) => "meta",
             Action::IncludeVars(_) => "include_vars",
+            Action::Include { keyword, .. } => keyword,
         }
     }
 
@@ -208,6 +226,7 @@ impl Task {
             }
             Action::Meta(m) => format!("meta: {m:?}"),
             Action::IncludeVars(_) => "include_vars".into(),
+            Action::Include { keyword, target } => format!("{keyword}: {target}"),
         }
     }
 }

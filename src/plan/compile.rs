@@ -77,7 +77,7 @@ fn check_task(task: &Task) -> Result<(), InputError> {
             }
         }
         Action::IncludeVars(n) => check_node(n)?,
-        Action::Meta(_) => {}
+        Action::Meta(_) | Action::Include { .. } => {}
     }
     Ok(())
 }
