@@ -325,27 +325,34 @@ fn yaml_str(s: &str, in_flow: bool) -> String {
     if special || s.contains('\n') {
         return double_quoted(s);
     }
-    let first = s.chars().next();
-    let second_is_space = s.chars().nth(1).is_none_or(|c| c == ' ');
-    let plain = !s.is_empty()
-        && !NOT_A_STRING.as_ref().is_some_and(|r| r.is_match(s))
-        && !s.starts_with([
-            '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
-        ])
-        && !(matches!(first, Some('-' | '?' | ':')) && second_is_space)
-        && !s.starts_with(' ')
-        && !s.ends_with(' ')
-        && !s.contains(": ")
-        && !s.ends_with(':')
-        && !s.contains(" #")
-        && !s.contains('\t')
-        && !(in_flow && s.contains([',', '?', '[', ']', '{', '}']))
-        && !(in_flow && s.contains(':'));
-    if plain {
+    if is_plain(s, in_flow) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "''"))
     }
+}
+
+/// Whether PyYAML would write `s` (one line, printable) without quotes.
+fn is_plain(s: &str, in_flow: bool) -> bool {
+    const INDICATORS: [char; 16] = [
+        '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+    ];
+    let first = s.chars().next();
+    let second_is_space = s.chars().nth(1).is_none_or(|c| c == ' ');
+    if s.is_empty()
+        || NOT_A_STRING.as_ref().is_some_and(|r| r.is_match(s))
+        || s.starts_with(INDICATORS)
+        || (matches!(first, Some('-' | '?' | ':')) && second_is_space)
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+        || s.contains(": ")
+        || s.ends_with(':')
+        || s.contains(" #")
+        || s.contains('\t')
+    {
+        return false;
+    }
+    !(in_flow && s.contains([',', '?', '[', ']', '{', '}', ':']))
 }
 
 fn double_quoted(s: &str) -> String {
