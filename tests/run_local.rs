@@ -926,7 +926,7 @@ fn jinja_typing_omit_python_printing_and_both_template_engines() {
     run.assert_code(0);
     assert_eq!(
         std::fs::read_to_string(run.dir.join("out.txt")).unwrap(),
-        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=None\n"
+        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=\n"
     );
     let motd = std::fs::read_to_string(run.dir.join("motd")).unwrap();
     assert!(motd.starts_with("# Ansible managed"), "{motd}");

@@ -112,7 +112,14 @@ fn parse_item(
     keys.common.inherit(parent);
 
     let extra_args = keys.extra_args.as_ref();
-    let action = match module_name.as_str() {
+    // In `handlers:` an include brings its tasks in as handlers of their own
+    // (no include task that a `notify` could name and find empty).
+    let kind = match (module_name.as_str(), ctx.handlers) {
+        ("include_tasks", true) => "import_tasks",
+        ("include_role", true) => "import_role",
+        (name, _) => name,
+    };
+    let action = match kind {
         "import_tasks" => {
             return include_tasks(
                 module_key,
