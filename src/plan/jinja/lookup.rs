@@ -341,6 +341,20 @@ mod tests {
             "[]"
         );
         assert!(render("{{ lookup('file', 'missing') }}", ctx.clone()).is_err());
+        // In a role: the role's files/ wins over the playbook's.
+        let role = d.join("roles/r");
+        std::fs::create_dir_all(role.join("files")).unwrap();
+        std::fs::write(role.join("files/a.txt"), "from role").unwrap();
+        let in_role =
+            minijinja::context! { role_path => role.display().to_string(), ..ctx.clone() };
+        assert_eq!(
+            render("{{ lookup('file', 'a.txt') }}", in_role.clone()).unwrap(),
+            "from role"
+        );
+        assert_eq!(
+            render("{{ lookup('file', 'b.txt') }}", in_role).unwrap(),
+            "beta"
+        );
         let err = render("{{ lookup('pipe', 'date') }}", ctx).unwrap_err();
         assert!(
             format!("{err:#}").contains("unknown lookup plugin"),
