@@ -351,6 +351,41 @@ fn include_is_an_ok_task_and_its_tags_select_only_the_include() {
 }
 
 #[test]
+fn an_include_when_is_checked_once_for_the_include() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "inc.yml",
+            "- set_fact:\n    go: false\n- shell: echo second >> \"{{ playbook_dir }}/log\"\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    go: true
+  tasks:
+    - include_tasks: inc.yml
+      when: go
+    - include_tasks: inc.yml
+      when: go
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    // First include: `go` turns false inside it, the next task still runs
+    // (Ansible does not check the include's `when` per included task).
+    // Second include: skipped once; its tasks are not run nor counted.
+    assert_eq!(run.read("log"), "second\n");
+    let recap = run.recap("n1");
+    assert_eq!(
+        (recap["ok"].as_u64(), recap["skipped"].as_u64()),
+        (Some(3), Some(1))
+    );
+}
+
+#[test]
 fn tags_select_and_skip_with_always_and_never() {
     let pb = r#"
 - hosts: nodes

@@ -29,7 +29,7 @@ impl TagFilter {
     /// Whether a task runs: its own tags are selected, and so were the tags
     /// of every `include_tasks`/`include_role` that brought it in.
     pub fn selects_task(&self, common: &crate::load::task::TaskCommon) -> bool {
-        self.selects(&common.tags) && common.include_tags.iter().all(|t| self.selects(t))
+        self.selects(&common.tags) && common.includes.iter().all(|g| self.selects(&g.tags))
     }
 
     pub fn selects(&self, tags: &[String]) -> bool {
@@ -87,7 +87,10 @@ mod tests {
     fn a_task_brought_in_by_an_include_needs_the_include_selected_too() {
         let common = |own: &[&str], gates: &[&[&str]]| crate::load::task::TaskCommon {
             tags: t(own),
-            include_tags: gates.iter().map(|g| t(g)).collect(),
+            includes: gates
+                .iter()
+                .map(|g| crate::load::task::IncludeGate { id: 0, tags: t(g) })
+                .collect(),
             ..Default::default()
         };
         let web = TagFilter::new(&t(&["web"]), &[]);

@@ -93,10 +93,23 @@ impl Runner<'_> {
         }
         // Handlers get the hosts flush_handlers chose: with `force_handlers`
         // that includes hosts that failed after being notified.
-        let active = if is_handler {
+        let active: Vec<String> = if is_handler {
             hosts.to_vec()
         } else {
-            self.state.active(hosts)
+            // A task an include brought in runs only where the include ran.
+            self.state
+                .active(hosts)
+                .into_iter()
+                .filter(|h| {
+                    self.state.get(h).is_none_or(|s| {
+                        !task
+                            .common
+                            .includes
+                            .iter()
+                            .any(|g| s.skipped_includes.contains(&g.id))
+                    })
+                })
+                .collect()
         };
         if active.is_empty() {
             return Flow::Continue;
@@ -140,6 +153,11 @@ impl Runner<'_> {
             if run_once {
                 for other in active.iter().filter(|h| **h != host) {
                     self.state.share(other, task.register.as_deref(), &outcome);
+                }
+            }
+            if let Action::Include { id, .. } = &task.action {
+                if outcome.outcome == Status::Skipped {
+                    self.state.host(&host).skipped_includes.push(*id);
                 }
             }
             if self.apply_outcome(scope, &info, task, outcome, rescuable) {

@@ -30,11 +30,21 @@ pub struct TaskCommon {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub timeout: Option<u64>,
-    /// The tags of each enclosing `include_tasks`/`include_role`, outermost
-    /// first. Ansible's tags on an include apply to the include only, so a
-    /// task it brought in runs when its own tags are selected and every
-    /// enclosing include was selected too (`import_*` tags are in `tags`).
-    pub include_tags: Vec<Vec<String>>,
+    /// Each enclosing `include_tasks`/`include_role`, outermost first. A task
+    /// an include brought in runs on a host only where the include itself
+    /// ran: its tags were selected (Ansible's tags on an include apply to the
+    /// include only; `import_*` tags are in `tags`) and its `when` held (it is
+    /// checked once, for the include, not again per included task).
+    pub includes: Vec<IncludeGate>,
+}
+
+/// An enclosing include, as its included tasks see it.
+#[derive(Clone, Debug, Default)]
+pub struct IncludeGate {
+    /// The include task's [`Action::Include`] id.
+    pub id: u64,
+    /// The include's tags (with those it inherited).
+    pub tags: Vec<String>,
 }
 
 impl TaskCommon {
@@ -69,9 +79,9 @@ impl TaskCommon {
         self.diff = self.diff.or(parent.diff);
         self.any_errors_fatal = self.any_errors_fatal.or(parent.any_errors_fatal);
         self.timeout = self.timeout.or(parent.timeout);
-        let mut gates = parent.include_tags.clone();
-        gates.append(&mut self.include_tags);
-        self.include_tags = gates;
+        let mut gates = parent.includes.clone();
+        gates.append(&mut self.includes);
+        self.includes = gates;
     }
 }
 
@@ -154,6 +164,9 @@ pub enum Action {
     Include {
         keyword: &'static str,
         target: String,
+        /// Unique per loaded include; its tasks name it in
+        /// [`TaskCommon::includes`].
+        id: u64,
     },
 }
 
@@ -167,7 +180,9 @@ impl std::fmt::Debug for Action {
                 .finish(),
             Action::Meta(m) => write!(f, "Meta({m:?})"),
             Action::IncludeVars(_) => f.write_str("IncludeVars"),
-            Action::Include { keyword, target } => write!(f, "Include({keyword}: {target})"),
+            Action::Include {
+                keyword, target, ..
+            } => write!(f, "Include({keyword}: {target})"),
         }
     }
 }
@@ -226,7 +241,9 @@ impl Task {
             }
             Action::Meta(m) => format!("meta: {m:?}"),
             Action::IncludeVars(_) => "include_vars".into(),
-            Action::Include { keyword, target } => format!("{keyword}: {target}"),
+            Action::Include {
+                keyword, target, ..
+            } => format!("{keyword}: {target}"),
         }
     }
 }

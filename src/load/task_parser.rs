@@ -12,7 +12,7 @@ use crate::yaml::{self, Node, NodeValue};
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::role::{role_entry_common, LoadedRole, RoleLoader};
-use super::task::{Action, Block, Item, Task, TaskCommon, TaskSource};
+use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{
     check_retries, parse_loop_control, read_task_keys, single_module, task_action,
 };
@@ -137,9 +137,14 @@ fn parse_item(
         "include_tasks" | "include_role" => {
             // The include is a task of its own (Ansible counts it ok); its
             // tags select the include, not the tasks it brings in.
+            // Its `when` is checked once, for the include: the included
+            // tasks run where the include ran (see `TaskCommon::includes`).
+            static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut inner = keys.common.clone();
-            let gate = std::mem::take(&mut inner.tags);
-            inner.include_tags.push(gate);
+            inner.when.clear();
+            let tags = std::mem::take(&mut inner.tags);
+            inner.includes.push(IncludeGate { id, tags });
             let (keyword, (target, items)) = if module_name == "include_tasks" {
                 let loaded = include_tasks(
                     module_key,
@@ -155,7 +160,11 @@ fn parse_item(
             };
             let marker = Task {
                 name: keys.name,
-                action: Action::Include { keyword, target },
+                action: Action::Include {
+                    keyword,
+                    target,
+                    id,
+                },
                 common: keys.common,
                 loop_items: None,
                 loop_var: "item".into(),
