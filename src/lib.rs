@@ -23,6 +23,7 @@ pub mod lab;
 pub mod load;
 pub mod modules;
 pub mod plan;
+pub mod pyregex;
 pub mod report;
 pub mod shell;
 pub mod source;

@@ -287,6 +287,105 @@ fn handlers_run_once_at_the_end_and_on_flush() {
 }
 
 #[test]
+fn force_handlers_run_notified_handlers_on_a_host_that_failed_later() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  force_handlers: true
+  tasks:
+    - name: change
+      command: /bin/true
+      notify: record
+    - name: then a failure
+      command: /bin/false
+  handlers:
+    - name: record
+      shell: echo handler >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    assert_eq!(run.read("log"), "handler\n");
+    let recap = run.recap("n1");
+    assert_eq!(
+        (recap["ok"].as_u64(), recap["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
+
+#[test]
+fn include_is_an_ok_task_and_its_tags_select_only_the_include() {
+    let pb = r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - import_tasks: imported.yml
+      tags: web
+    - include_tasks: included.yml
+      tags: web
+"#;
+    let t = |tag: &str| format!("- shell: echo {tag} >> \"{{{{ playbook_dir }}}}/log\"\n");
+    let test = || {
+        Test::new()
+            .local_hosts(&["n1"])
+            .file("imported.yml", &t("imported"))
+            .file("included.yml", &t("included"))
+            .playbook(pb)
+            .args(&["--output", "json"])
+    };
+    let run = test().run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "imported\nincluded\n");
+    // The include itself counts as an ok task, as in Ansible's recap.
+    assert_eq!(run.recap("n1")["ok"].as_u64(), Some(3));
+    // `-t web`: the imported task has the tag; the included one does not
+    // (the include's tags select the include only).
+    let run = test().args(&["-t", "web"]).run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "imported\n");
+    assert_eq!(run.recap("n1")["ok"].as_u64(), Some(2));
+}
+
+#[test]
+fn an_include_when_is_checked_once_for_the_include() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "inc.yml",
+            "- set_fact:\n    go: false\n- shell: echo second >> \"{{ playbook_dir }}/log\"\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    go: true
+  tasks:
+    - include_tasks: inc.yml
+      when: go
+    - include_tasks: inc.yml
+      when: go
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    // First include: `go` turns false inside it, the next task still runs
+    // (Ansible does not check the include's `when` per included task).
+    // Second include: skipped once; its tasks are not run nor counted.
+    assert_eq!(run.read("log"), "second\n");
+    let recap = run.recap("n1");
+    assert_eq!(
+        (recap["ok"].as_u64(), recap["skipped"].as_u64()),
+        (Some(3), Some(1))
+    );
+}
+
+#[test]
 fn tags_select_and_skip_with_always_and_never() {
     let pb = r#"
 - hosts: nodes
@@ -862,7 +961,7 @@ fn jinja_typing_omit_python_printing_and_both_template_engines() {
     run.assert_code(0);
     assert_eq!(
         std::fs::read_to_string(run.dir.join("out.txt")).unwrap(),
-        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=None\n"
+        "2 bc2 nodes=['bc1', 'bc2'] vip=True none=\n"
     );
     let motd = std::fs::read_to_string(run.dir.join("motd")).unwrap();
     assert!(motd.starts_with("# Ansible managed"), "{motd}");

@@ -371,7 +371,7 @@ fn list(
         if tasks {
             println!("    tasks:");
             for task in play.all_tasks() {
-                if !filter.selects(&task.common.tags) {
+                if !filter.selects_task(&task.common) {
                     continue;
                 }
                 let tags = if task.common.tags.is_empty() {

@@ -378,7 +378,7 @@ async fn run_module(
     check_mode: bool,
 ) -> Result<TaskResult, Failure> {
     match &task.action {
-        Action::Meta(_) => Ok(TaskResult::ok()),
+        Action::Meta(_) | Action::Include { .. } => Ok(TaskResult::ok()),
         Action::IncludeVars(node) => Ok(include_vars(shared, task, job, node, vars)?),
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;

@@ -44,6 +44,9 @@ pub struct HostState {
     /// Names of tasks that changed this host, for the report when a run stops.
     pub changed_tasks: Vec<String>,
     pub failure: Option<Failure>,
+    /// Ids of `include_tasks`/`include_role` tasks skipped on this host
+    /// (`when` false): the tasks they brought in do not run here.
+    pub skipped_includes: Vec<u64>,
 }
 
 impl HostState {

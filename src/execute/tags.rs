@@ -26,6 +26,12 @@ impl TagFilter {
         }
     }
 
+    /// Whether a task runs: its own tags are selected, and so were the tags
+    /// of every `include_tasks`/`include_role` that brought it in.
+    pub fn selects_task(&self, common: &crate::load::task::TaskCommon) -> bool {
+        self.selects(&common.tags) && common.includes.iter().all(|g| self.selects(&g.tags))
+    }
+
     pub fn selects(&self, tags: &[String]) -> bool {
         let has = |t: &str| tags.iter().any(|x| x == t);
         let named = |list: &[String]| {
@@ -75,5 +81,27 @@ mod tests {
         assert!(!TagFilter::new(&[], &t(&["always"])).selects(&t(&["always"])));
         assert!(TagFilter::new(&t(&["untagged"]), &[]).selects(&t(&[])));
         assert!(TagFilter::new(&t(&["a,b"]), &[]).selects(&t(&["b"])));
+    }
+
+    #[test]
+    fn a_task_brought_in_by_an_include_needs_the_include_selected_too() {
+        let common = |own: &[&str], gates: &[&[&str]]| crate::load::task::TaskCommon {
+            tags: t(own),
+            includes: gates
+                .iter()
+                .map(|g| crate::load::task::IncludeGate { id: 0, tags: t(g) })
+                .collect(),
+            ..Default::default()
+        };
+        let web = TagFilter::new(&t(&["web"]), &[]);
+        assert!(web.selects_task(&common(&["web"], &[])));
+        assert!(!web.selects_task(&common(&[], &[&["web"]])));
+        assert!(web.selects_task(&common(&["web"], &[&["web"]])));
+        assert!(!web.selects_task(&common(&["web"], &[&[]])));
+        assert!(web.selects_task(&common(&["web"], &[&["always"]])));
+        let none = TagFilter::new(&[], &[]);
+        assert!(none.selects_task(&common(&[], &[&["web"], &[]])));
+        let skip = TagFilter::new(&[], &t(&["web"]));
+        assert!(!skip.selects_task(&common(&[], &[&["web"]])));
     }
 }

@@ -60,7 +60,7 @@ impl Runner<'_> {
 
     /// Whether a task runs at all: tags, Ctrl-C, `--start-at-task`.
     fn should_run(&mut self, task: &Task, is_handler: bool) -> Result<bool, Flow> {
-        if !is_handler && !self.tags.selects(&task.common.tags) {
+        if !is_handler && !self.tags.selects_task(&task.common) {
             return Ok(false);
         }
         let signal = self.options.interrupt.load(Ordering::SeqCst);
@@ -95,7 +95,26 @@ impl Runner<'_> {
             Ok(false) => return Flow::Continue,
             Err(flow) => return flow,
         }
-        let active = self.state.active(hosts);
+        // Handlers get the hosts flush_handlers chose: with `force_handlers`
+        // that includes hosts that failed after being notified.
+        let active: Vec<String> = if is_handler {
+            hosts.to_vec()
+        } else {
+            // A task an include brought in runs only where the include ran.
+            self.state
+                .active(hosts)
+                .into_iter()
+                .filter(|h| {
+                    self.state.get(h).is_none_or(|s| {
+                        !task
+                            .common
+                            .includes
+                            .iter()
+                            .any(|g| s.skipped_includes.contains(&g.id))
+                    })
+                })
+                .collect()
+        };
         if active.is_empty() {
             return Flow::Continue;
         }
@@ -138,6 +157,11 @@ impl Runner<'_> {
             if run_once {
                 for other in active.iter().filter(|h| **h != host) {
                     self.state.share(other, task.register.as_deref(), &outcome);
+                }
+            }
+            if let Action::Include { id, .. } = &task.action {
+                if outcome.outcome == Status::Skipped {
+                    self.state.host(&host).skipped_includes.push(*id);
                 }
             }
             if self.apply_outcome(scope, &info, task, outcome, rescuable) {

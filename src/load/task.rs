@@ -30,6 +30,21 @@ pub struct TaskCommon {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub timeout: Option<u64>,
+    /// Each enclosing `include_tasks`/`include_role`, outermost first. A task
+    /// an include brought in runs on a host only where the include itself
+    /// ran: its tags were selected (Ansible's tags on an include apply to the
+    /// include only; `import_*` tags are in `tags`) and its `when` held (it is
+    /// checked once, for the include, not again per included task).
+    pub includes: Vec<IncludeGate>,
+}
+
+/// An enclosing include, as its included tasks see it.
+#[derive(Clone, Debug, Default)]
+pub struct IncludeGate {
+    /// The include task's [`Action::Include`] id.
+    pub id: u64,
+    /// The include's tags (with those it inherited).
+    pub tags: Vec<String>,
 }
 
 impl TaskCommon {
@@ -64,6 +79,9 @@ impl TaskCommon {
         self.diff = self.diff.or(parent.diff);
         self.any_errors_fatal = self.any_errors_fatal.or(parent.any_errors_fatal);
         self.timeout = self.timeout.or(parent.timeout);
+        let mut gates = parent.includes.clone();
+        gates.append(&mut self.includes);
+        self.includes = gates;
     }
 }
 
@@ -139,6 +157,17 @@ pub enum Action {
     Meta(MetaAction),
     /// `include_vars: file.yml`: load a vars file for the host at run time.
     IncludeVars(Node),
+    /// The `include_tasks`/`include_role` task itself (its tasks follow it,
+    /// loaded before the run): ok on every host, counted in the recap as
+    /// Ansible counts the include. `keyword` is the module name, `target`
+    /// the file or role.
+    Include {
+        keyword: &'static str,
+        target: String,
+        /// Unique per loaded include; its tasks name it in
+        /// [`TaskCommon::includes`].
+        id: u64,
+    },
 }
 
 impl std::fmt::Debug for Action {
@@ -151,6 +180,9 @@ impl std::fmt::Debug for Action {
                 .finish(),
             Action::Meta(m) => write!(f, "Meta({m:?})"),
             Action::IncludeVars(_) => f.write_str("IncludeVars"),
+            Action::Include {
+                keyword, target, ..
+            } => write!(f, "Include({keyword}: {target})"),
         }
     }
 }
@@ -187,6 +219,7 @@ impl Task {
             Action::Module { module, .. } => module.spec().name,
             Action::Meta(_) => "meta",
             Action::IncludeVars(_) => "include_vars",
+            Action::Include { keyword, .. } => keyword,
         }
     }
 
@@ -218,6 +251,9 @@ impl Task {
             }
             Action::Meta(m) => format!("meta: {m:?}"),
             Action::IncludeVars(_) => "include_vars".into(),
+            Action::Include {
+                keyword, target, ..
+            } => format!("{keyword}: {target}"),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::yaml::{self, Node, NodeValue};
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::role::{role_entry_common, LoadedRole, RoleLoader};
-use super::task::{Block, Item, Task, TaskCommon, TaskSource};
+use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{
     check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
 };
@@ -112,8 +112,15 @@ fn parse_item(
     keys.common.inherit(parent);
 
     let extra_args = keys.extra_args.as_ref();
-    let action = match module_name.as_str() {
-        "include_tasks" | "import_tasks" => {
+    // In `handlers:` an include brings its tasks in as handlers of their own
+    // (no include task that a `notify` could name and find empty).
+    let kind = match (module_name.as_str(), ctx.handlers) {
+        ("include_tasks", true) => "import_tasks",
+        ("include_role", true) => "import_role",
+        (name, _) => name,
+    };
+    let action = match kind {
+        "import_tasks" => {
             return include_tasks(
                 module_key,
                 module_value,
@@ -121,10 +128,64 @@ fn parse_item(
                 keys.loop_items.as_ref(),
                 &keys.common,
                 ctx,
-            );
+            )
+            .map(|(_, items)| items);
         }
-        "include_role" | "import_role" => {
-            return include_role(module_value, &keys.common, ctx);
+        "import_role" => {
+            return include_role(module_value, &keys.common, ctx).map(|(_, items)| items);
+        }
+        "include_tasks" | "include_role" => {
+            // The include is a task of its own (Ansible counts it ok); its
+            // tags select the include, not the tasks it brings in.
+            // Its `when` is checked once, for the include: the included
+            // tasks run where the include ran (see `TaskCommon::includes`).
+            static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut inner = keys.common.clone();
+            inner.when.clear();
+            let tags = std::mem::take(&mut inner.tags);
+            inner.includes.push(IncludeGate { id, tags });
+            let (keyword, (target, items)) = if module_name == "include_tasks" {
+                let loaded = include_tasks(
+                    module_key,
+                    module_value,
+                    extra_args,
+                    keys.loop_items.as_ref(),
+                    &inner,
+                    ctx,
+                )?;
+                ("include_tasks", loaded)
+            } else {
+                ("include_role", include_role(module_value, &inner, ctx)?)
+            };
+            let marker = Task {
+                name: keys.name,
+                action: Action::Include {
+                    keyword,
+                    target,
+                    id,
+                },
+                common: keys.common,
+                loop_items: None,
+                loop_flatten: false,
+                loop_var: "item".into(),
+                index_var: None,
+                loop_label: None,
+                loop_pause: None,
+                register: None,
+                until: None,
+                retries: None,
+                delay: None,
+                changed_when: None,
+                failed_when: None,
+                notify: Vec::new(),
+                listen: Vec::new(),
+                origin: node.origin.clone(),
+                source: Arc::clone(&ctx.source),
+            };
+            let mut all = vec![Item::Task(Arc::new(marker))];
+            all.extend(items);
+            return Ok(all);
         }
         name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
@@ -206,7 +267,7 @@ fn include_tasks(
     loop_items: Option<&Node>,
     common: &TaskCommon,
     ctx: &ParseCtx<'_>,
-) -> Result<Vec<Item>, InputError> {
+) -> Result<(String, Vec<Item>), InputError> {
     if let Some(l) = loop_items {
         return Err(InputError::at(
             &l.origin,
@@ -242,14 +303,14 @@ fn include_tasks(
     } else {
         path
     };
-    parse_task_file(&path, common, ctx, Some(file_node))
+    Ok((file, parse_task_file(&path, common, ctx, Some(file_node))?))
 }
 
 fn include_role(
     value: &Node,
     common: &TaskCommon,
     ctx: &ParseCtx<'_>,
-) -> Result<Vec<Item>, InputError> {
+) -> Result<(String, Vec<Item>), InputError> {
     let name_node = value
         .get("name")
         .or_else(|| value.get("role"))
@@ -265,7 +326,7 @@ fn include_role(
         tasks_from.as_deref(),
         &ctx.source.playbook_dir,
     )?;
-    role_task_items(&role, common, ctx.roles, name_node)
+    Ok((name, role_task_items(&role, common, ctx.roles, name_node)?))
 }
 
 /// A role's tasks (after its dependencies' tasks, recursively), each

@@ -2,7 +2,9 @@
 //! arguments, names, vars, `when`/`changed_when`/`failed_when`/`until`,
 //! `assert: that`, `loop`, `hosts`, and template files named by a literal
 //! `src:`. A syntax error, an unknown filter or test (also in a branch that
-//! never runs) or an unsupported regex fails here, before anything runs.
+//! never runs) or an unsupported regex (in a template, or a literal
+//! `lineinfile`/`blockinfile` `regexp`/`insertafter`/`insertbefore`) fails
+//! here, before anything runs.
 
 use crate::error::InputError;
 use crate::load::playbook::Playbook;
@@ -74,12 +76,43 @@ fn check_task(task: &Task) -> Result<(), InputError> {
                 if name == "template" && key == "src" {
                     check_template_file(task, value.as_str(), &value.origin)?;
                 }
+                if matches!(name, "lineinfile" | "blockinfile") {
+                    check_literal_regex(key, value)?;
+                }
             }
         }
         Action::IncludeVars(n) => check_node(n)?,
-        Action::Meta(_) => {}
+        Action::Meta(_) | Action::Include { .. } => {}
     }
     Ok(())
+}
+
+/// A literal `regexp`/`insertafter`/`insertbefore` of `lineinfile` or
+/// `blockinfile` must compile in Python's dialect ([`crate::pyregex`]), so a
+/// bad pattern fails before anything runs. A templated one is checked when
+/// the module runs.
+fn check_literal_regex(key: &str, value: &crate::yaml::Node) -> Result<(), InputError> {
+    if !matches!(key, "regexp" | "insertafter" | "insertbefore") {
+        return Ok(());
+    }
+    let Some(pattern) = value.as_str().filter(|s| !is_template(s)) else {
+        return Ok(());
+    };
+    if key != "regexp" && matches!(pattern, "BOF" | "EOF") {
+        return Ok(());
+    }
+    crate::pyregex::compile(pattern, false, false)
+        .map(|_| ())
+        .map_err(|e| {
+            InputError::at(
+                &value.origin,
+                format!("argument `{key}`: {e}"),
+                "this pattern",
+            )
+            .with_help(
+                "write the pattern in Python's `re` syntax (look-around and backreferences work)",
+            )
+        })
 }
 
 /// A literal `template: src=` file is compiled too (Jinja2 unless `.hbs`).

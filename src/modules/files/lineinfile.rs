@@ -4,7 +4,7 @@
 //! Round trips: 1 when the line is already right (or in check mode); 2 when the
 //! file changes (read, edit on the controller, write).
 
-use regex::bytes::Regex;
+use crate::pyregex::bytes::Regex;
 
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::edit::{self, Anchor, LineParams, Selector};

@@ -2,11 +2,11 @@
 //! functions over a file's bytes, ported from Ansible's algorithms so the same
 //! task edits a file the same way.
 //!
-//! Regular expressions use the `regex` crate, close to Python's `re` without
-//! look-around or back-references. A pattern is matched against a line without
-//! its final `\n`, which is where Python's `$` would match anyway.
+//! Regular expressions are Python's dialect ([`crate::pyregex`], as Ansible's
+//! `re`). A pattern is matched against a line without its final `\n`, which
+//! is where Python's `$` would match anyway.
 
-use regex::bytes::{Captures, Regex};
+use crate::pyregex::bytes::{Captures, Regex};
 
 /// Split into lines that keep their `\n` (Python's `readlines`).
 pub(crate) fn split_lines(content: &[u8]) -> Vec<Vec<u8>> {
@@ -427,6 +427,19 @@ mod tests {
             Anchor::Eof,
         );
         assert_eq!(present("SELINUX=enforcing\n", &p).0, "SELINUX=disabled\n");
+    }
+
+    #[test]
+    fn patterns_are_python_dialect_with_look_around_and_backrefs() {
+        // Look-behind/look-ahead and `(?P<name>)` are Python's `re`, not Rust's `regex`.
+        let p = params(
+            Selector::Regexp(re(r"^(?P<k>port)=(?!8080)\d+\Z")),
+            "port=8080",
+            Anchor::After(re(r"(?<=^\[)main(?=\])")),
+        );
+        assert_eq!(present("[main]\nport=1\n", &p).0, "[main]\nport=8080\n");
+        assert_eq!(present("[main]\nx=1\n", &p).0, "[main]\nport=8080\nx=1\n");
+        assert!(Anchor::from_args(Some("(a"), None).is_err());
     }
 
     #[test]

@@ -453,7 +453,7 @@ mod tests {
         let lock = dir.path();
         // Another writer holds the lock for a second.
         let mut holder = std::process::Command::new("flock")
-            .arg(&lock)
+            .arg(lock)
             .args(["sleep", "1"])
             .spawn()
             .unwrap();

@@ -1,6 +1,7 @@
 //! Load-time checks by walking a template's syntax tree (minijinja's
 //! `unstable_machinery` parser): every filter and test must exist, also in
-//! a branch that never runs, and a literal regular expression must compile.
+//! a branch that never runs, a literal regular expression must compile, and
+//! a literal lookup plugin name must be one baton has.
 //! The same walk lists the variables a template reads, to name the undefined
 //! one when rendering fails.
 
@@ -8,7 +9,7 @@ use minijinja::machinery::ast::{CallArg, Expr, Stmt};
 use minijinja::machinery::{self, Span, WhitespaceConfig};
 
 use super::env::{FILTERS, TESTS};
-use super::regex;
+use super::{lookup, regex};
 use crate::error::did_you_mean;
 
 /// A problem found in a template, at a byte range of its source.
@@ -411,6 +412,32 @@ impl Walker {
                 // `x.startswith(...)`: a method on a value; `range(...)`: a function.
                 match &c.expr {
                     Expr::GetAttr(g) => self.expr(&g.expr),
+                    Expr::Var(v) if matches!(v.id, "lookup" | "query" | "q") => {
+                        if let Some(CallArg::Pos(Expr::Const(k))) = c.args.first() {
+                            if let Some((msg, help)) =
+                                k.value.as_str().and_then(lookup::unknown_plugin)
+                            {
+                                self.fail(msg, Some(help), c.span());
+                            }
+                            // `lookup('vars', 'name', ...)` reads variables by
+                            // name: literal names count as read, so lazily
+                            // rendered variables are there when it runs.
+                            let plugin = k.value.as_str().unwrap_or_default();
+                            if self.collect && matches!(plugin, "vars" | "ansible.builtin.vars") {
+                                for arg in c.args.iter().skip(1) {
+                                    if let CallArg::Pos(Expr::Const(n)) = arg {
+                                        if let Some(name) = n.value.as_str() {
+                                            self.vars.push(VarRef {
+                                                path: vec![name.to_string()],
+                                                range: range(c.span()),
+                                                guarded: true,
+                                            });
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     Expr::Var(_) => {}
                     other => self.expr(other),
                 }
@@ -468,5 +495,28 @@ mod tests {
         let paths: Vec<String> = vars.iter().map(|v| v.path.join(".")).collect();
         assert_eq!(paths, ["items", "a.b.c", "z"]);
         assert!(vars[2].guarded && !vars[0].guarded);
+    }
+
+    #[test]
+    fn literal_names_of_a_vars_lookup_count_as_read() {
+        let names: Vec<_> = variables("{{ lookup('vars', 'derived', 'base') }}", false)
+            .into_iter()
+            .map(|v| v.path.join("."))
+            .collect();
+        assert_eq!(names, ["derived", "base"]);
+    }
+
+    #[test]
+    fn unknown_lookup_plugin_is_refused_with_did_you_mean() {
+        let p = expression("lookup('fiel', 'x')").unwrap_err();
+        assert!(
+            p.message.contains("unknown lookup plugin `fiel`"),
+            "{}",
+            p.message
+        );
+        assert!(p.help.unwrap_or_default().contains("did you mean `file`"));
+        assert!(template("{{ query('ansible.builtin.pipe', 'date') }}").is_err());
+        assert!(expression("lookup('ansible.builtin.env', 'HOME')").is_ok());
+        assert!(expression("q('first_found', ['a'])").is_ok());
     }
 }

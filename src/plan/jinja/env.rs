@@ -9,7 +9,7 @@
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::{filters, native, python_repr, tests};
+use super::{filters, lookup, native, python_repr, tests};
 
 /// minijinja's builtin filters (`minijinja` 2.24, `builtins` feature).
 const BUILTIN_FILTERS: &[&str] = &[
@@ -132,6 +132,9 @@ pub static TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::
 /// Names the environment defines itself (functions and `omit`).
 pub const GLOBALS: &[&str] = &[
     "omit",
+    "lookup",
+    "query",
+    "q",
     "range",
     "dict",
     "namespace",
@@ -161,6 +164,7 @@ pub fn environment() -> Environment<'static> {
     env.add_global("None", minijinja::Value::from(()));
     filters::register(&mut env);
     tests::register(&mut env);
+    lookup::register(&mut env);
     env
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value as Json;
 use sha2::Digest;
 
 use super::native::{from_json, to_json};
+use super::pyformat;
 use super::python_repr::py_str;
 use super::regex;
 
@@ -88,14 +89,16 @@ pub fn register(env: &mut Environment<'static>) {
         |a: Value, rest: minijinja::value::Rest<Value>| zip(a, rest.0, true),
     );
     env.add_filter("flatten", flatten);
-    env.add_filter("to_json", |v: Value| json_text(&v, false));
-    env.add_filter("to_nice_json", |v: Value| json_text(&v, true));
-    env.add_filter("from_json", from_json_filter);
-    env.add_filter("to_yaml", |v: Value| {
-        crate::yaml::to_yaml_string(&to_json(&v))
+    env.add_filter("to_json", |v: Value, kw: Kwargs| {
+        json_text(&v, kw, None, false)
     });
-    env.add_filter("to_nice_yaml", |v: Value| {
-        crate::yaml::to_yaml_string(&to_json(&v))
+    env.add_filter("to_nice_json", |v: Value, kw: Kwargs| {
+        json_text(&v, kw, Some(4), true)
+    });
+    env.add_filter("from_json", from_json_filter);
+    env.add_filter("to_yaml", |v: Value, kw: Kwargs| yaml_text(&v, kw, 2, true));
+    env.add_filter("to_nice_yaml", |v: Value, kw: Kwargs| {
+        yaml_text(&v, kw, 4, false)
     });
     env.add_filter("from_yaml", from_yaml_filter);
     env.add_filter("b64encode", |s: String| {
@@ -453,14 +456,32 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
     Ok(from_json(&Json::Array(out)))
 }
 
-fn json_text(v: &Value, nice: bool) -> Result<String, Error> {
-    let j = to_json(v);
-    let text = if nice {
-        serde_json::to_string_pretty(&j)
-    } else {
-        serde_json::to_string(&j)
+/// `to_json` / `to_nice_json` as Python's `json.dumps` prints them
+/// ([`super::pyformat`]); `indent=` and `sort_keys=` as Ansible passes them on.
+fn json_text(
+    v: &Value,
+    kw: Kwargs,
+    indent: Option<usize>,
+    sort_keys: bool,
+) -> Result<String, Error> {
+    let indent = kw.get::<Option<usize>>("indent")?.or(indent);
+    let sort_keys = kw.get::<Option<bool>>("sort_keys")?.unwrap_or(sort_keys);
+    kw.assert_all_used()?;
+    Ok(pyformat::json_dumps(&to_json(v), indent, sort_keys))
+}
+
+/// `to_yaml` / `to_nice_yaml` as PyYAML's `yaml.dump` prints them; `indent=`
+/// and `default_flow_style=` (`None` or `false`) as Ansible passes them on.
+fn yaml_text(v: &Value, kw: Kwargs, indent: usize, leaf_flow: bool) -> Result<String, Error> {
+    let indent = kw.get::<Option<usize>>("indent")?.unwrap_or(indent);
+    let leaf_flow = match kw.get::<Option<Value>>("default_flow_style")? {
+        Some(f) if f.is_none() => true,
+        Some(f) if !f.is_true() => false,
+        Some(_) => return Err(invalid("default_flow_style=true is not supported")),
+        None => leaf_flow,
     };
-    text.map_err(|e| invalid(e.to_string()))
+    kw.assert_all_used()?;
+    Ok(pyformat::yaml_dump(&to_json(v), indent, leaf_flow))
 }
 
 fn from_json_filter(s: String) -> Result<Value, Error> {

@@ -3,7 +3,9 @@
 //!
 //! - [`env`]: the environment (strict undefined, Ansible options).
 //! - [`filters`] / [`tests`]: Ansible's filters and tests.
+//! - [`lookup`]: `lookup()`/`query()` plugins (file, template, env, vars, first_found).
 //! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
+//! - [`pyformat`]: `to_json`/`to_yaml` text as Python's json and PyYAML print it.
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
@@ -11,7 +13,9 @@
 pub mod check;
 pub mod env;
 pub mod filters;
+pub mod lookup;
 pub mod native;
+pub mod pyformat;
 pub mod python_repr;
 pub mod regex;
 pub mod tests;

@@ -1,15 +1,21 @@
 //! How a value prints inside a string: as Ansible (Python) prints it.
 //!
 //! `{{ flag }}` in `"x={{ flag }}"` gives `x=True`, a list gives `['a', 1]`, a
-//! mapping `{'k': 'v'}`, null `None` (Python's `str()`/`repr()`; Ansible's
-//! templar does the same).
+//! mapping `{'k': 'v'}` (Python's `str()`/`repr()`; Ansible's templar does
+//! the same). A null printed on its own inside a string is empty (`"none={{ n
+//! }}"` gives `none=`, as Ansible 2.19's finalizer does); inside a list or
+//! mapping it is `None`. A lone `{{ n }}` is not printed: it keeps its type
+//! (null), see [`super::native`].
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, Output, State};
 
-/// The environment's formatter: strings as they are, anything else as Python's
-/// `str()` of it.
+/// The environment's formatter: strings as they are, null as nothing, anything
+/// else as Python's `str()` of it.
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
+    if value.is_none() {
+        return Ok(());
+    }
     out.write_str(&py_str(value))
         .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
 }
@@ -103,5 +109,13 @@ mod tests {
         assert_eq!(py_str(&Value::from(true)), "True");
         assert_eq!(py_str(&Value::from(())), "None");
         assert_eq!(py_str(&Value::from("plain")), "plain");
+    }
+
+    #[test]
+    fn a_null_prints_empty_in_text_but_none_inside_a_list() {
+        let env = crate::plan::jinja::env::environment();
+        let ctx = minijinja::context! { n => Value::from(()), l => vec![Value::from(()), Value::from(1)] };
+        let out = env.render_str("none={{ n }} l={{ l }}", ctx).unwrap();
+        assert_eq!(out, "none= l=[None, 1]");
     }
 }

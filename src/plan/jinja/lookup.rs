@@ -1,0 +1,376 @@
+//! `lookup()`, `query()` and `q()`: Ansible's lookup plugins that read the
+//! controller while templating.
+//!
+//! Plugins (names also with `ansible.builtin.`):
+//! - `file`: a file's text, trailing whitespace stripped (`rstrip=true`,
+//!   `lstrip=false`); relative paths are searched in the role's `files/`,
+//!   the role, the playbook directory's `files/`, then the playbook
+//!   directory (Ansible's `find_file_in_search_path`).
+//! - `template`: a file searched the same way under `templates/`, rendered
+//!   with the current variables.
+//! - `env`: an environment variable of the controller, `''` (or
+//!   `default=`) when unset.
+//! - `vars`: a variable by name; `default=` when it is undefined.
+//! - `first_found`: the first of the given files (also `files=`/`paths=`)
+//!   that exists, searched under `files/`; an error when none does unless
+//!   `skip=true` (then an empty list).
+//!
+//! `lookup()` joins several results with `,` (unless `wantlist=true`);
+//! `query()`/`q()` always return a list. `errors='ignore'`/`'warn'` turn a
+//! failure into an empty result, as Ansible's lookup does.
+//!
+//! Not supported: `pipe` (and every other plugin): it would run commands on
+//! the controller while a value is templated. Source: ansible-core
+//! `lib/ansible/plugins/lookup/{file,template,env,vars,first_found}.py`.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+/// The lookup plugins baton has.
+pub const PLUGINS: &[&str] = &["file", "template", "env", "vars", "first_found"];
+
+/// A plugin name without `ansible.builtin.`/`ansible.legacy.`.
+pub fn plugin_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+/// Why a plugin name is refused, with a did-you-mean; `None` when it exists.
+pub fn unknown_plugin(name: &str) -> Option<(String, String)> {
+    let bare = plugin_name(name);
+    if PLUGINS.contains(&bare) {
+        return None;
+    }
+    let hint = crate::error::did_you_mean(bare, PLUGINS.iter().copied())
+        .map(|h| format!("did you mean `{h}`? "))
+        .unwrap_or_default();
+    let why = if bare == "pipe" {
+        "`pipe` would run a command on the controller while templating; use a `command` task with `delegate_to: localhost` and `register`. "
+    } else {
+        ""
+    };
+    Some((
+        format!("unknown lookup plugin `{name}`"),
+        format!(
+            "{hint}{why}baton's lookups are {}",
+            PLUGINS
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let wantlist = kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let results = run(state, &name, &terms, &kw)?;
+    if wantlist {
+        return Ok(Value::from(results));
+    }
+    Ok(match results.len() {
+        0 => Value::from(()),
+        1 => results.into_iter().next().unwrap_or_default(),
+        _ => Value::from(
+            results
+                .iter()
+                .map(super::python_repr::py_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    })
+}
+
+fn query(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    run(state, &name, &terms, &kw).map(Value::from)
+}
+
+fn fail(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+/// One plugin over its terms; `errors=` decides what a failure gives.
+fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let errors = kw.get::<Option<String>>("errors")?;
+    let result = plugin(state, name, terms, kw);
+    let _ = kw.get::<Option<bool>>("wantlist")?;
+    if result.is_ok() {
+        kw.assert_all_used()?;
+    }
+    match (result, errors.as_deref()) {
+        (Ok(v), _) => Ok(v),
+        (Err(_), Some("ignore" | "warn")) => Ok(Vec::new()),
+        (Err(e), None | Some("strict")) => Err(e),
+        (Err(_), Some(other)) => Err(fail(format!(
+            "lookup: errors={other:?} must be `strict`, `warn` or `ignore`"
+        ))),
+    }
+}
+
+fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    if let Some((msg, help)) = unknown_plugin(name) {
+        return Err(fail(format!("{msg}: {help}")));
+    }
+    let strings = || -> Result<Vec<String>, Error> {
+        terms
+            .iter()
+            .map(|t| {
+                t.as_str().map(str::to_string).ok_or_else(|| {
+                    fail(format!(
+                        "lookup('{name}'): each term must be a string, not {t}"
+                    ))
+                })
+            })
+            .collect()
+    };
+    match plugin_name(name) {
+        "file" => {
+            let lstrip = kw.get::<Option<bool>>("lstrip")?.unwrap_or(false);
+            let rstrip = kw.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+            strings()?
+                .iter()
+                .map(|t| {
+                    let text = read(state, "files", t, "file")?;
+                    let text = if rstrip { text.trim_end() } else { &text[..] };
+                    let text = if lstrip { text.trim_start() } else { text };
+                    Ok(Value::from(text))
+                })
+                .collect()
+        }
+        "template" => strings()?
+            .iter()
+            .map(|t| {
+                let text = read(state, "templates", t, "template")?;
+                let ctx: std::collections::BTreeMap<String, Value> = state
+                    .known_variables()
+                    .into_iter()
+                    .filter_map(|n| state.lookup(&n).map(|v| (n.to_string(), v)))
+                    .collect();
+                state.env().render_str(&text, ctx).map(Value::from)
+            })
+            .collect(),
+        "env" => {
+            let default = kw.get::<Option<Value>>("default")?;
+            Ok(strings()?
+                .iter()
+                .map(|t| match std::env::var(t) {
+                    Ok(v) => Value::from(v),
+                    Err(_) => default.clone().unwrap_or_else(|| Value::from("")),
+                })
+                .collect())
+        }
+        "vars" => {
+            let default = kw.get::<Option<Value>>("default")?;
+            strings()?
+                .iter()
+                .map(
+                    |t| match (state.lookup(t).filter(|v| !v.is_undefined()), &default) {
+                        (Some(v), _) => Ok(v),
+                        (None, Some(d)) => Ok(d.clone()),
+                        (None, None) => Err(Error::new(
+                            ErrorKind::UndefinedError,
+                            format!("lookup('vars', '{t}'): no variable `{t}`"),
+                        )),
+                    },
+                )
+                .collect()
+        }
+        "first_found" => first_found(state, terms, kw),
+        _ => Err(fail(format!("unknown lookup plugin `{name}`"))),
+    }
+}
+
+/// Where a relative path is searched: the role's `<subdir>/` and the role,
+/// then the playbook directory's `<subdir>/` and the playbook directory.
+fn candidates(state: &State, subdir: &str, path: &str) -> Vec<PathBuf> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return vec![p.to_path_buf()];
+    }
+    let dir = |var: &str| {
+        state
+            .lookup(var)
+            .and_then(|v| v.as_str().map(PathBuf::from))
+    };
+    let mut out = Vec::new();
+    for base in [dir("role_path"), dir("playbook_dir")]
+        .into_iter()
+        .flatten()
+    {
+        out.push(base.join(subdir).join(p));
+        out.push(base.join(p));
+    }
+    if out.is_empty() {
+        out.push(p.to_path_buf());
+    }
+    out
+}
+
+fn find(state: &State, subdir: &str, path: &str) -> Option<PathBuf> {
+    candidates(state, subdir, path)
+        .into_iter()
+        .find(|c| c.is_file())
+}
+
+fn read(state: &State, subdir: &str, path: &str, plugin: &str) -> Result<String, Error> {
+    let found = find(state, subdir, path).ok_or_else(|| {
+        fail(format!(
+            "lookup('{plugin}'): could not find `{path}` (searched {})",
+            candidates(state, subdir, path)
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    std::fs::read_to_string(&found)
+        .map_err(|e| fail(format!("lookup('{plugin}'): {}: {e}", found.display())))
+}
+
+fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let list = |v: Value| -> Vec<String> {
+        match v.as_str() {
+            Some(s) => s.split([',', ';']).map(|x| x.trim().to_string()).collect(),
+            None => v
+                .try_iter()
+                .map(|it| it.filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+        }
+    };
+    let mut files: Vec<String> = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    for t in terms {
+        if t.kind() == minijinja::value::ValueKind::Map {
+            if let Ok(f) = t.get_attr("files") {
+                files.extend(list(f));
+            }
+            if let Ok(p) = t.get_attr("paths") {
+                paths.extend(list(p));
+            }
+        } else if t.as_str().is_some() {
+            files.push(t.as_str().unwrap_or_default().to_string());
+        } else {
+            files.extend(list(t.clone()));
+        }
+    }
+    if let Some(f) = kw.get::<Option<Value>>("files")? {
+        files.extend(list(f));
+    }
+    if let Some(p) = kw.get::<Option<Value>>("paths")? {
+        paths.extend(list(p));
+    }
+    let skip = kw.get::<Option<bool>>("skip")?.unwrap_or(false);
+    for file in &files {
+        let mut tries: Vec<PathBuf> = paths.iter().map(|p| Path::new(p).join(file)).collect();
+        if paths.is_empty() {
+            tries = candidates(state, "files", file);
+        } else {
+            tries = tries
+                .into_iter()
+                .flat_map(|t| candidates(state, "files", &t.to_string_lossy()))
+                .collect();
+        }
+        if let Some(hit) = tries.into_iter().find(|c| c.exists()) {
+            return Ok(vec![Value::from(hit.display().to_string())]);
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(fail(format!(
+        "lookup('first_found'): none of {files:?} was found"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(src: &str, ctx: Value) -> Result<String, Error> {
+        super::super::env::environment().render_str(src, ctx)
+    }
+
+    #[test]
+    fn file_env_vars_template_first_found_and_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("files")).unwrap();
+        std::fs::create_dir_all(d.join("templates")).unwrap();
+        std::fs::write(d.join("files/a.txt"), "alpha\n\n").unwrap();
+        std::fs::write(d.join("b.txt"), "beta").unwrap();
+        std::fs::write(d.join("templates/t.j2"), "x={{ x }}").unwrap();
+        let ctx = minijinja::context! { playbook_dir => d.display().to_string(), x => 7 };
+        let r = |s: &str| render(s, ctx.clone()).unwrap();
+        assert_eq!(r("{{ lookup('file', 'a.txt') }}"), "alpha");
+        assert_eq!(
+            r("{{ lookup('ansible.builtin.file', 'a.txt', 'b.txt') }}"),
+            "alpha,beta"
+        );
+        assert_eq!(
+            r("{{ query('file', 'a.txt', 'b.txt') }}"),
+            "['alpha', 'beta']"
+        );
+        assert_eq!(r("{{ q('file', 'b.txt') | length }}"), "1");
+        assert_eq!(r("{{ lookup('template', 't.j2') }}"), "x=7");
+        assert_eq!(r("{{ lookup('vars', 'x') + 1 }}"), "8");
+        assert_eq!(r("{{ lookup('vars', 'nope', default='d') }}"), "d");
+        assert_eq!(r("[{{ lookup('env', 'BATON_SURELY_UNSET_VAR') }}]"), "[]");
+        assert_eq!(
+            r("{{ lookup('env', 'BATON_SURELY_UNSET_VAR', default='u') }}"),
+            "u"
+        );
+        assert_eq!(
+            r("{{ lookup('first_found', ['missing.txt', 'b.txt']) }}"),
+            d.join("b.txt").display().to_string()
+        );
+        assert_eq!(
+            r("{{ query('first_found', 'missing.txt', skip=true) }}"),
+            "[]"
+        );
+        assert_eq!(
+            r("[{{ lookup('file', 'missing', errors='ignore') }}]"),
+            "[]"
+        );
+        assert!(render("{{ lookup('file', 'missing') }}", ctx.clone()).is_err());
+        // In a role: the role's files/ wins over the playbook's.
+        let role = d.join("roles/r");
+        std::fs::create_dir_all(role.join("files")).unwrap();
+        std::fs::write(role.join("files/a.txt"), "from role").unwrap();
+        let in_role =
+            minijinja::context! { role_path => role.display().to_string(), ..ctx.clone() };
+        assert_eq!(
+            render("{{ lookup('file', 'a.txt') }}", in_role.clone()).unwrap(),
+            "from role"
+        );
+        assert_eq!(
+            render("{{ lookup('file', 'b.txt') }}", in_role).unwrap(),
+            "beta"
+        );
+        let err = render("{{ lookup('pipe', 'date') }}", ctx).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("unknown lookup plugin"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn unknown_plugins_get_a_did_you_mean() {
+        assert!(unknown_plugin("ansible.builtin.env").is_none());
+        let (msg, help) = unknown_plugin("fiel").unwrap();
+        assert!(
+            msg.contains("`fiel`") && help.contains("did you mean `file`"),
+            "{help}"
+        );
+        let (_, help) = unknown_plugin("pipe").unwrap();
+        assert!(help.contains("controller"), "{help}");
+    }
+}
