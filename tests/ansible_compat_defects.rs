@@ -361,6 +361,11 @@ fn adhoc_prints_each_hosts_result_as_ansible_does() {
     run.assert_code(0);
     assert!(run.stdout.contains("n1 | SUCCESS => {"), "{}", run.stdout);
     assert!(run.stdout.contains("\"ping\": \"pong\""), "{}", run.stdout);
+    // `ansible HOST -m setup` shows the facts.
+    let run = adhoc("setup", "");
+    run.assert_code(0);
+    assert!(run.stdout.contains("\"ansible_facts\": {"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"ansible_hostname\""), "{}", run.stdout);
     let run = adhoc("fail", "msg=broken");
     run.assert_code(2);
     assert!(run.stdout.contains("n1 | FAILED! => {"), "{}", run.stdout);

@@ -216,6 +216,26 @@ async fn a_closed_port_is_unreachable_at_once() {
 }
 
 #[tokio::test]
+async fn an_unreadable_key_file_is_named_before_ssh_runs() {
+    let sshd = TestSshd::start();
+    let mut spec = sshd.spec("badkey");
+    // A path under a regular file cannot be opened, even by root.
+    let key = sshd.host_key().join("not-a-key");
+    spec.private_key = Some(key.clone());
+    match SshConnection::open(&spec).await {
+        Err(TransportError::Unreachable(reason)) => {
+            assert!(
+                reason.starts_with(&format!("cannot read the private key {}", key.display())),
+                "{reason}"
+            );
+            assert!(reason.contains("ansible_ssh_private_key_file"), "{reason}");
+        }
+        Err(other) => panic!("expected unreachable, got {other:?}"),
+        Ok(_) => panic!("connected with an unreadable key"),
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_key_is_unreachable_with_permission_denied() {
     let sshd = TestSshd::start();
     let mut spec = sshd.spec("wrongkey");

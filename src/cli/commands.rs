@@ -396,7 +396,7 @@ pub fn inventory(args: InventoryArgs) -> i32 {
         Err(e) => return report_error(e),
     };
     if args.graph {
-        print!("{}", inventory.to_graph());
+        println!("{}", inventory.to_graph().trim_end_matches('\n'));
     } else {
         match serde_json::to_string_pretty(&inventory.to_list_json()) {
             Ok(s) => println!("{s}"),
@@ -429,7 +429,7 @@ fn one_task_playbook(
         quoted(format!("{module} {args}").trim()),
     );
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let playbook = playbook::load_text("(command line)", text, &dir)?;
+    let playbook = playbook::load_text("ad-hoc", text, &dir)?;
     crate::plan::compile::check_playbook(&playbook)?;
     Ok(playbook)
 }

@@ -285,9 +285,16 @@ impl RunState {
                     state.changed_tasks.join("; ")
                 )
             };
+            // One full stop after the reason, whether or not it ends in one.
+            let reason = failure.message.trim_end().trim_end_matches('.');
+            let reason = if state.unreachable {
+                reason.strip_prefix("unreachable: ").unwrap_or(reason)
+            } else {
+                reason
+            };
             lines.push(format!(
-                "{host} {kind} at task `{}` ({}) in play `{}`: {}. {changed}. The rest of the run skipped {host}.",
-                failure.task, failure.origin, failure.play, failure.message
+                "{host} {kind} at task `{}` ({}) in play `{}`: {reason}. {changed}. The rest of the run skipped {host}.",
+                failure.task, failure.origin, failure.play
             ));
         }
         // One report, so the operator reads the whole story in one place.

@@ -213,11 +213,11 @@ pub fn parse(
                 format!("module `{}` has no argument `{name}`", spec.name),
                 "unknown argument",
             )
-            .with_help(format!(
-                "{hint}`{}` accepts: {}",
-                spec.name,
-                accepted.join(", ")
-            )));
+            .with_help(if accepted.is_empty() {
+                format!("`{}` takes no arguments", spec.name)
+            } else {
+                format!("{hint}`{}` accepts: {}", spec.name, accepted.join(", "))
+            }));
         };
         if let Some(pos) = args.iter().position(|(k, _)| *k == canonical) {
             args.remove(pos);

@@ -109,7 +109,13 @@ fn json(r: &TaskResult, unreachable: bool) -> String {
     for (k, v) in &r.data {
         map.insert(k.clone(), v.clone());
     }
-    if !r.facts.is_empty() {
+    // `setup` returns its facts as `ansible_facts` (`ansible -m setup`).
+    if !r.ansible_facts.is_empty() {
+        map.insert(
+            "ansible_facts".into(),
+            Value::Object(r.ansible_facts.clone()),
+        );
+    } else if !r.facts.is_empty() {
         map.insert("ansible_facts".into(), Value::Object(r.facts.clone()));
     }
     if unreachable {

@@ -569,7 +569,12 @@ impl State {
             });
         }
         let r = &result.result;
-        let msg = r.msg.clone().unwrap_or_else(|| {
+        // The transport's message starts "unreachable: "; the head says it.
+        let msg = r.msg.as_deref().map(|m| match result.outcome {
+            Status::Unreachable => m.strip_prefix("unreachable: ").unwrap_or(m).to_string(),
+            _ => m.to_string(),
+        });
+        let msg = msg.unwrap_or_else(|| {
             if r.rc.is_some() || r.stderr.is_some() || r.stdout.is_some() {
                 "(no message; see below)".to_string()
             } else {

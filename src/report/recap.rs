@@ -156,11 +156,16 @@ pub fn recap_block(recap: &Recap, style: Style, check_mode: bool) -> Vec<String>
         lines.extend(slowest_lines(&recap.slowest));
     }
     lines.push(String::new());
-    lines.push(format!(
-        "Total elapsed: {} ({} ms)",
-        human_duration(recap.elapsed),
-        recap.elapsed.as_millis()
-    ));
+    // The exact figure only where the rounded one hides it.
+    let elapsed = human_duration(recap.elapsed);
+    lines.push(if recap.elapsed.as_millis() < 1000 {
+        format!("Total elapsed: {elapsed}")
+    } else {
+        format!(
+            "Total elapsed: {elapsed} ({} ms)",
+            recap.elapsed.as_millis()
+        )
+    });
     lines
 }
 
@@ -259,5 +264,10 @@ mod tests {
         assert!(block[1].contains("check mode: nothing was changed"));
         assert!(block.contains(&"no host ran any task".to_string()));
         assert_eq!(block.last().unwrap(), "Total elapsed: 4.5 s (4521 ms)");
+        // Under a second the rounded figure is exact: it is not repeated.
+        let mut quick = recap.clone();
+        quick.elapsed = Duration::from_millis(412);
+        let block = recap_block(&quick, Style::new(false), true);
+        assert_eq!(block.last().unwrap(), "Total elapsed: 412 ms");
     }
 }

@@ -98,6 +98,18 @@ impl SshConnection {
             builder.user(user.clone());
         }
         if let Some(key) = &spec.private_key {
+            // ssh only says "Permission denied (publickey)" when it cannot
+            // read the key; say which file and why before trying. (A missing
+            // key is left to ssh, which warns and tries its other keys.)
+            let unreadable = std::fs::File::open(key)
+                .err()
+                .filter(|e| e.kind() != std::io::ErrorKind::NotFound);
+            if let Some(e) = unreadable {
+                return Err(TransportError::Unreachable(format!(
+                    "cannot read the private key {} ({e}); run baton as a user who can read it (a `baton lab` key belongs to root), or set ansible_ssh_private_key_file",
+                    key.display()
+                )));
+            }
             builder.keyfile(key);
         }
 
