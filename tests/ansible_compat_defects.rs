@@ -364,8 +364,16 @@ fn adhoc_prints_each_hosts_result_as_ansible_does() {
     // `ansible HOST -m setup` shows the facts.
     let run = adhoc("setup", "");
     run.assert_code(0);
-    assert!(run.stdout.contains("\"ansible_facts\": {"), "{}", run.stdout);
-    assert!(run.stdout.contains("\"ansible_hostname\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"ansible_facts\": {"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("\"ansible_hostname\""),
+        "{}",
+        run.stdout
+    );
     let run = adhoc("fail", "msg=broken");
     run.assert_code(2);
     assert!(run.stdout.contains("n1 | FAILED! => {"), "{}", run.stdout);

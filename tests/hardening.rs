@@ -459,3 +459,52 @@ fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
     }
     assert_eq!(workers, "0", "worker shells left on bc1");
 }
+
+/// A stop request ends a running `pause` early (as Ctrl-C does in Ansible)
+/// instead of waiting it out; the task after it does not start.
+#[test]
+fn a_stop_request_cuts_a_running_pause_short() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inventory.yml"),
+        "all:\n  hosts:\n    n1:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mark
+      command: touch started
+    - name: long pause
+      pause:
+        seconds: 60
+    - name: next
+      command: touch next-started
+"#,
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.yml", "-v"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the pause to start", || dir.path().join("started").exists());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t0 = std::time::Instant::now();
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{all}");
+    assert!(all.contains("cut short by the stop request"), "{all}");
+    assert!(!dir.path().join("next-started").exists(), "{all}");
+}

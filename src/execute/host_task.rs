@@ -31,6 +31,9 @@ pub struct TaskShared<'a> {
     pub check: bool,
     pub diff: bool,
     pub info: &'a TaskInfo,
+    /// The stop signal's number once the operator asked to stop (0 before):
+    /// a `pause` ends early then, as Ansible's does on Ctrl-C.
+    pub interrupt: &'a std::sync::atomic::AtomicI32,
 }
 
 /// One host's run of a task, prepared by the play runner.
@@ -430,8 +433,7 @@ async fn run_steps(
         step = match step {
             Step::Done(result) => return Ok(result),
             Step::Sleep(duration, result) => {
-                tokio::time::sleep(duration).await;
-                return Ok(result);
+                return Ok(sleep_unless_stopped(duration, result, shared.interrupt).await);
             }
             Step::Remote { script, interpret } => {
                 let connection = match shared.connections.get(&job.target).await {
@@ -530,4 +532,26 @@ fn include_vars(
             .insert(k, shared.templater.render_node(&v, vars)?);
     }
     Ok(result)
+}
+
+/// Wait out a `pause`, ending early when the operator asks to stop: the run
+/// stops after this task anyway, so waiting longer would only delay it.
+async fn sleep_unless_stopped(
+    duration: Duration,
+    result: TaskResult,
+    interrupt: &std::sync::atomic::AtomicI32,
+) -> TaskResult {
+    const TICK: Duration = Duration::from_millis(50);
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        if interrupt.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+            return result.with_msg(format!(
+                "paused {:.1} s of {:.1} s: cut short by the stop request",
+                started.elapsed().as_secs_f64(),
+                duration.as_secs_f64()
+            ));
+        }
+        tokio::time::sleep(TICK.min(duration.saturating_sub(started.elapsed()))).await;
+    }
+    result
 }

@@ -355,6 +355,7 @@ impl<'a> Runner<'a> {
             check: self.options.check,
             diff: self.options.diff,
             info,
+            interrupt: &self.options.interrupt,
         }
     }
 }
