@@ -1293,6 +1293,25 @@ fn reexports_of_another_stage_module_are_refused() {
             "{text:?}"
         );
     }
+    // A private import (or glob) in one file, re-exported from another file
+    // of the stage.
+    for (mod_rs, x) in [
+        (
+            "use crate::transport as wire;",
+            "use super::*;\npub use wire as w2;",
+        ),
+        ("use crate::transport::*;", "pub use super::ssh as s;"),
+    ] {
+        assert_eq!(
+            caught(&[
+                ("src/modules/mod.rs", mod_rs),
+                ("src/modules/x.rs", x),
+                ("src/transport/ssh.rs", ""),
+            ]),
+            vec![why("src/modules/x.rs", x.lines().count(), Why::Conduit)],
+            "{x:?}"
+        );
+    }
     // Items may be re-exported, and private imports of a module are fine.
     assert_eq!(
         caught(&[(
