@@ -2,6 +2,7 @@
 //! handlebars for `.hbs` files), and the compile of every template and
 //! condition of a loaded playbook before anything runs.
 
+pub mod backslash;
 pub mod compile;
 pub mod helpers;
 pub mod host_vars;

@@ -9,6 +9,7 @@ use handlebars::{Handlebars, RenderError, RenderErrorReason};
 use minijinja::{Environment, ErrorKind};
 use serde_json::{Map, Value};
 
+use super::backslash::escape_backslashes;
 use super::helpers;
 use super::jinja::{check, env, native};
 use crate::error::{did_you_mean, InputError};
@@ -95,7 +96,7 @@ pub fn check_condition(expr: &str, origin: &Origin) -> Result<(), InputError> {
 /// Load-time check of every template string in a YAML node (keys included).
 pub fn check_node(node: &Node) -> Result<(), InputError> {
     match &node.value {
-        NodeValue::Str(s) => check_template(s, &node.origin),
+        NodeValue::Str(s) => check_template(&escape_backslashes(s), &node.origin),
         NodeValue::Seq(items) => items.iter().try_for_each(check_node),
         NodeValue::Map(entries) => entries.iter().try_for_each(|(k, v)| {
             check_node(k)?;
@@ -151,7 +152,8 @@ impl Templater {
         if !is_template(text) {
             return Ok(text.to_string());
         }
-        self.string_with(text, &native::from_json(vars), vars, origin)
+        let text = escape_backslashes(text);
+        self.string_with(&text, &native::from_json(vars), vars, origin)
     }
 
     fn string_with(
@@ -192,6 +194,8 @@ impl Templater {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
+        let escaped = escape_backslashes(text);
+        let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
             let value = self.eval(text, expr, ctx, vars, origin)?;
             return Ok(native::to_json(&value));
@@ -255,7 +259,7 @@ impl Templater {
                 for (k, v) in entries {
                     let key = match &k.value {
                         NodeValue::Str(s) if is_template(s) => {
-                            self.string_with(s, ctx(), vars, &k.origin)?
+                            self.string_with(&escape_backslashes(s), ctx(), vars, &k.origin)?
                         }
                         _ => k.scalar_text().unwrap_or_default(),
                     };
@@ -595,6 +599,31 @@ mod tests {
     }
 
     #[test]
+    fn backslashes_in_literals_are_kept_in_values_not_in_conditions_or_files() {
+        let t = Templater::new();
+        let vars = json!({"h": "web-01.x"});
+        let n = node(
+            "args:\n  a: \"{{ h | regex_replace('^([^.]+)\\\\..*$', '\\\\1') }}\\n\"\n  b: \"{{ 'a\\\\tb' }}\"\n",
+            "args",
+        );
+        assert_eq!(
+            t.render_node(&n, &vars).unwrap(),
+            json!({"a": "web-01\n", "b": "a\\tb"})
+        );
+        assert_eq!(t.render_str(r"{{ 'x\ty' }}", &vars, &o()).unwrap(), r"x\ty");
+        assert_eq!(
+            t.render_value(r"{{ 'x\ty' }}", &vars, &o()).unwrap(),
+            json!(r"x\ty")
+        );
+        // Conditions and template files: Jinja's own escapes.
+        assert!(t.condition(r"'a\tb' == 'a	b'", &vars, &o()).unwrap());
+        assert_eq!(
+            t.render_file("f.j2", r"{{ 'x\ty' }}", &vars).unwrap(),
+            "x\ty"
+        );
+    }
+
+    #[test]
     fn omit_drops_the_argument() {
         let t = Templater::new();
         let n = node(
@@ -650,8 +679,8 @@ mod tests {
             ("{{ s | replace('World', 'BC') | trim }}", json!("Hello BC")),
             ("{{ s | split(' ') | first }}{{ s.split() | last }}", json!("HelloWorld")),
             ("{{ s | length }}", json!(11)),
-            ("{{ s | regex_replace('(\\\\w+) (?P<w>\\\\w+)', '\\\\g<w> \\\\1') }}", json!("World Hello")),
-            ("{{ s | regex_search('W(or)', '\\\\1') }}", json!(["or"])),
+            ("{{ s | regex_replace('(\\w+) (?P<w>\\w+)', '\\g<w> \\1') }}", json!("World Hello")),
+            ("{{ s | regex_search('W(or)', '\\1') }}", json!(["or"])),
             ("{{ s | regex_findall('o.') }}", json!(["o ", "or"])),
             ("{{ 'x' | hash('sha1') }}", json!("11f6ad8ec52a2984abaafd7c3b516503785c2072")),
             ("{{ 'x' | checksum }}", json!("11f6ad8ec52a2984abaafd7c3b516503785c2072")),
