@@ -12,6 +12,43 @@ use minijinja::{Environment, Error, ErrorKind};
 
 use super::regex;
 
+/// Ansible's `truthy` test: Python truthiness (`'abc'` and `'no'` are truthy,
+/// `''`, `0`, `[]`, `None` falsy). With `convert_bool=True` a value Ansible's
+/// `boolean()` knows (`yes`/`no`/`on`/`off`/`true`/`false`/`y`/`n`/`t`/`f`/
+/// `1`/`0`, any case) is converted first; anything else is judged as it is.
+/// Source: ansible-core `plugins/test/core.py` (`truthy`, `falsy`).
+fn truthy(v: &Value, k: Kwargs) -> Result<bool, Error> {
+    let convert = k.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+    k.assert_all_used()?;
+    if convert {
+        let known = match v.kind() {
+            ValueKind::String => {
+                match v
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_lowercase()
+                    .as_str()
+                {
+                    "y" | "yes" | "on" | "1" | "true" | "t" => Some(true),
+                    "n" | "no" | "off" | "0" | "false" | "f" => Some(false),
+                    _ => None,
+                }
+            }
+            ValueKind::Number => match f64::try_from(v.clone()) {
+                Ok(1.0) => Some(true),
+                Ok(0.0) => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(b) = known {
+            return Ok(b);
+        }
+    }
+    Ok(v.is_true())
+}
+
 /// Tests added to minijinja's builtins.
 pub const NAMES: &[&str] = &[
     "succeeded",
@@ -63,12 +100,8 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_test("version", version);
     env.add_test("version_compare", version);
-    env.add_test("truthy", |v: Value| {
-        super::filters::to_bool(v.clone()) || (v.kind() != ValueKind::String && v.is_true())
-    });
-    env.add_test("falsy", |v: Value| {
-        !(super::filters::to_bool(v.clone()) || (v.kind() != ValueKind::String && v.is_true()))
-    });
+    env.add_test("truthy", |v: Value, k: Kwargs| truthy(&v, k));
+    env.add_test("falsy", |v: Value, k: Kwargs| truthy(&v, k).map(|t| !t));
     env.add_test("contains", |seq: Value, item: Value| {
         Ok::<bool, Error>(seq.try_iter()?.any(|x| x == item))
     });
@@ -193,4 +226,25 @@ fn parts(v: &str) -> Vec<Part> {
 
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
     parts(a).cmp(&parts(b))
+}
+
+#[cfg(test)]
+mod unit {
+    #[test]
+    fn truthy_and_falsy_are_python_truthiness_unless_convert_bool() {
+        let env = super::super::env::environment();
+        let t = |e: &str| {
+            env.compile_expression(e)
+                .unwrap()
+                .eval(())
+                .unwrap()
+                .is_true()
+        };
+        assert!(t("'abc' is truthy") && t("'no' is truthy") && t("1 is truthy"));
+        assert!(t("'' is falsy") && t("0 is falsy") && t("[] is falsy") && t("none is falsy"));
+        assert!(!t("'no' is falsy") && !t("[1] is falsy"));
+        assert!(t("'no' is falsy(convert_bool=True)") && t("'Off' is falsy(convert_bool=True)"));
+        assert!(t("'yes' is truthy(convert_bool=True)") && t("'abc' is truthy(convert_bool=True)"));
+        assert!(t("0 is falsy(convert_bool=True)") && !t("'no' is truthy(convert_bool=true)"));
+    }
 }
