@@ -44,7 +44,10 @@ pub fn is_one_expression(expr: &str) -> bool {
 }
 
 /// A minijinja value as JSON, keeping mapping order. Undefined becomes null
-/// (callers reject undefined before converting).
+/// (callers reject undefined before converting). `omit` inside a list or a
+/// mapping is left out, at any depth (`{{ [1, omit, 2] }}` is `[1, 2]`), as
+/// Ansible 2.19 does with rendered containers; `omit` alone stays, for the
+/// caller to drop the argument.
 pub fn to_json(value: &Value) -> Json {
     match value.kind() {
         ValueKind::Undefined | ValueKind::None => Json::Null,
@@ -65,7 +68,7 @@ pub fn to_json(value: &Value) -> Json {
         ValueKind::Seq | ValueKind::Iterable => Json::Array(
             value
                 .try_iter()
-                .map(|it| it.map(|v| to_json(&v)).collect())
+                .map(|it| it.filter(|v| !is_omit(v)).map(|v| to_json(&v)).collect())
                 .unwrap_or_default(),
         ),
         ValueKind::Map => {
@@ -73,6 +76,9 @@ pub fn to_json(value: &Value) -> Json {
             if let Ok(keys) = value.try_iter() {
                 for key in keys {
                     let item = value.get_item(&key).unwrap_or_default();
+                    if is_omit(&item) {
+                        continue;
+                    }
                     let name = match key.as_str() {
                         Some(s) => s.to_string(),
                         None => key.to_string(),
@@ -86,6 +92,10 @@ pub fn to_json(value: &Value) -> Json {
     }
 }
 
+fn is_omit(value: &Value) -> bool {
+    value.as_str() == Some(OMIT)
+}
+
 /// A JSON value as a minijinja value.
 pub fn from_json(value: &Json) -> Value {
     Value::from_serialize(value)
@@ -95,6 +105,19 @@ pub fn from_json(value: &Json) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn omit_is_left_out_of_rendered_lists_and_mappings_at_any_depth() {
+        let env = super::super::env::environment();
+        let ev = |e: &str| to_json(&env.compile_expression(e).unwrap().eval(()).unwrap());
+        assert_eq!(ev("{'a': 1, 'b': omit}"), json!({"a": 1}));
+        assert_eq!(ev("[1, omit, 2]"), json!([1, 2]));
+        assert_eq!(
+            ev("{'l': [omit, {'x': omit, 'y': 2}]}"),
+            json!({"l": [{"y": 2}]})
+        );
+        assert_eq!(ev("omit"), json!(OMIT));
+    }
 
     #[test]
     fn only_a_lone_expression_is_native() {
