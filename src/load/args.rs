@@ -29,14 +29,35 @@ fn split_words(text: &str) -> Option<Vec<Word>> {
         };
         let (mut raw, mut value) = (String::new(), String::new());
         let mut quote: Option<char> = None;
+        // Open `{{ }}`, `{% %}` and `{# #}` spans: their spaces do not break
+        // a word (Ansible's `split_args`).
+        let mut jinja = 0usize;
         let mut end = start;
         while let Some(&(i, c)) = chars.peek() {
-            if quote.is_none() && c.is_whitespace() {
+            if quote.is_none() && jinja == 0 && c.is_whitespace() {
                 break;
             }
             chars.next();
             raw.push(c);
             end = i + c.len_utf8();
+            if quote.is_none() {
+                let next = text[end..].chars().next();
+                let pair = match (c, next) {
+                    ('{', Some('{' | '%' | '#')) => Some(true),
+                    ('}' | '%' | '#', Some('}')) if jinja > 0 => Some(false),
+                    _ => None,
+                };
+                if let Some(open) = pair {
+                    if let Some((j, n)) = chars.next() {
+                        raw.push(n);
+                        value.push(c);
+                        value.push(n);
+                        end = j + n.len_utf8();
+                    }
+                    jinja = if open { jinja + 1 } else { jinja - 1 };
+                    continue;
+                }
+            }
             match (quote, c) {
                 (None, '\'' | '"') => quote = Some(c),
                 (Some(q), c) if c == q => quote = None,
@@ -63,6 +84,78 @@ fn split_words(text: &str) -> Option<Vec<Word>> {
     Some(words)
 }
 
+/// The value of a `key=value` word as Ansible's `parse_kv` makes it: escape
+/// sequences decoded (`\n`, `\t`, `\\`, `\'`, `\"`, `\xHH`, `\uXXXX`, octal;
+/// its `_decode_escapes`), then one pair of surrounding quotes removed.
+fn kv_value(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let simple = match chars.peek() {
+            Some('\\') => Some('\\'),
+            Some('\'') => Some('\''),
+            Some('"') => Some('"'),
+            Some('a') => Some('\u{7}'),
+            Some('b') => Some('\u{8}'),
+            Some('f') => Some('\u{c}'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('v') => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            chars.next();
+            out.push(s);
+            continue;
+        }
+        let (radix, len) = match chars.peek() {
+            Some('x') => (16, 2),
+            Some('u') => (16, 4),
+            Some('U') => (16, 8),
+            Some('0'..='7') => (8, 3),
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        let mut probe = chars.clone();
+        if radix == 16 {
+            probe.next();
+        }
+        let digits: String = std::iter::from_fn(|| probe.next_if(|d| d.is_digit(radix)))
+            .take(len)
+            .collect();
+        let complete = if radix == 8 {
+            !digits.is_empty()
+        } else {
+            digits.len() == len
+        };
+        match u32::from_str_radix(&digits, radix)
+            .ok()
+            .and_then(char::from_u32)
+        {
+            Some(decoded) if complete => {
+                out.push(decoded);
+                chars = probe;
+            }
+            _ => out.push(c),
+        }
+    }
+    let quoted = out.len() >= 2
+        && ((out.starts_with('"') && out.ends_with('"'))
+            || (out.starts_with('\'') && out.ends_with('\'')));
+    if quoted {
+        out[1..out.len() - 1].to_string()
+    } else {
+        out
+    }
+}
+
 /// Split `key=value` pairs out of a string. For free-form modules only known
 /// argument names are taken, and the rest stays the free-form text.
 fn parse_string_args(
@@ -84,11 +177,12 @@ fn parse_string_args(
                 && !word.raw.starts_with(['\'', '"'])
         });
         match pair {
-            Some((k, v)) if spec.free_form.is_none() || spec.canonical_arg(k).is_some() => {
+            Some((k, _)) if spec.free_form.is_none() || spec.canonical_arg(k).is_some() => {
                 taken.push((word.start, word.end));
+                let v = word.raw.split_once('=').map_or("", |(_, v)| v);
                 args.push((
                     k.to_string(),
-                    Node::new(NodeValue::Str(v.to_string()), node.origin.clone()),
+                    Node::new(NodeValue::Str(kv_value(v)), node.origin.clone()),
                 ));
             }
             _ => free.push(word.raw),
@@ -339,6 +433,36 @@ mod tests {
         assert_eq!(raw, vec!["echo", "\"a b\"", "c='d e'", "f\\ g"]);
         assert_eq!(val, vec!["echo", "a b", "c=d e", "f g"]);
         assert!(split_words("echo 'oops").is_none());
+    }
+
+    #[test]
+    fn jinja_spans_do_not_break_words_and_kv_values_decode_escapes() {
+        let w =
+            split_words("path={{ out }}/a state=touch msg={% if x %}{{ y }}{% endif %}").unwrap();
+        let raw: Vec<&str> = w.iter().map(|w| w.raw.as_str()).collect();
+        assert_eq!(
+            raw,
+            vec![
+                "path={{ out }}/a",
+                "state=touch",
+                "msg={% if x %}{{ y }}{% endif %}"
+            ]
+        );
+        let spec = crate::modules::find("copy").unwrap().spec();
+        let origin = crate::source::Origin::synthetic("t", "");
+        let text = r#"dest={{ out }}/c content="x y\n" mode='0644'"#;
+        let node = Node::new(NodeValue::Str(text.into()), origin);
+        let args = parse_string_args(spec, &node, text).unwrap();
+        let get = |k: &str| {
+            args.iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("dest"), Some("{{ out }}/c"));
+        assert_eq!(get("content"), Some("x y\n"));
+        assert_eq!(get("mode"), Some("0644"));
+        assert_eq!(kv_value(r"a\tb\x41\u00e9\101\\"), "a\tbAéA\\");
+        assert_eq!(kv_value(r"'\q'"), r"\q");
     }
 
     #[test]
