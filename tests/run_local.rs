@@ -971,3 +971,38 @@ fn jinja_typing_omit_python_printing_and_both_template_engines() {
         "bc1;bc2;\n"
     );
 }
+
+#[test]
+fn loop_items_that_ran_have_no_skipped_key() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: some items skip
+      command: "echo {{ item }}"
+      loop: [1, 2, 3]
+      when: item != 2
+      register: r
+    - name: plain task
+      command: echo plain
+      register: p
+    - name: check
+      assert:
+        that:
+          - r.results | rejectattr('skipped', 'defined') | map(attribute='item') | list == [1, 3]
+          - r.results | selectattr('skipped', 'defined') | map(attribute='item') | list == [2]
+          - r.results[1] is skipped
+          - r.results[0] is not skipped
+          - r is not skipped
+          - p is not skipped
+          - p.skipped is not defined
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("check", "n1"), "ok");
+}

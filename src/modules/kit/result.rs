@@ -101,10 +101,12 @@ impl TaskResult {
             Value::Bool(self.status == Status::Changed),
         );
         m.insert("failed".into(), Value::Bool(self.status == Status::Failed));
-        m.insert(
-            "skipped".into(),
-            Value::Bool(self.status == Status::Skipped),
-        );
+        // Ansible sets `skipped` only on a result that was skipped (a task
+        // that ran, or a loop item that ran, has no `skipped` key), so
+        // `results | rejectattr('skipped', 'defined')` keeps the items that ran.
+        if self.status == Status::Skipped {
+            m.insert("skipped".into(), Value::Bool(true));
+        }
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Value::String(msg.clone()));
         }
