@@ -1006,3 +1006,42 @@ fn loop_items_that_ran_have_no_skipped_key() {
     run.assert_code(0);
     assert_eq!(run.outcome("check", "n1"), "ok");
 }
+
+#[test]
+fn new_user_trial_backslashes_key_value_args_and_omit_in_containers() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    h: web-01.x
+    out: "{{ playbook_dir }}/out"
+    opts: "{{ {'a': 1, 'b': omit} }}"
+  tasks:
+    - file: path={{ out }} state=directory
+    - file: path={{ out }}/a state=touch
+    - debug: msg={{ out }}
+    - copy: dest={{ out }}/kv content="x y\n"
+    - copy:
+        dest: "{{ out }}/short"
+        content: "{{ h | regex_replace('^([^.]+)\\..*$', '\\1') }}\n"
+    - copy:
+        dest: "{{ out }}/tab"
+        content: "{{ 'a\\tb' }}\n"
+    - copy:
+        dest: "{{ out }}/omit"
+        content: "{{ opts }} {{ [1, omit, 2] }}\n"
+      when: "'a\\tb' == 'a\tb'"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    let read = |f: &str| std::fs::read_to_string(run.dir.join(format!("out/{f}"))).unwrap();
+    assert!(run.dir.join("out/a").is_file());
+    assert_eq!(read("kv"), "x y\n");
+    assert_eq!(read("short"), "web-01\n");
+    assert_eq!(read("tab"), "a\\tb\n");
+    assert_eq!(read("omit"), "{'a': 1} [1, 2]\n");
+}

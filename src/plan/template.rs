@@ -248,12 +248,17 @@ impl Templater {
         Ok(match &node.value {
             NodeValue::Str(s) if !is_template(s) => Value::String(s.clone()),
             NodeValue::Str(s) => self.value_with(s, ctx(), vars, &node.origin)?,
-            NodeValue::Seq(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|n| self.node_with(n, lazy, vars))
-                    .collect::<Result<_, _>>()?,
-            ),
+            NodeValue::Seq(items) => {
+                let mut list = Vec::with_capacity(items.len());
+                for n in items {
+                    let value = self.node_with(n, lazy, vars)?;
+                    // A list item that is `omit` is left out too (Ansible 2.19).
+                    if !is_omit(&value) {
+                        list.push(value);
+                    }
+                }
+                Value::Array(list)
+            }
             NodeValue::Map(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
@@ -634,6 +639,8 @@ mod tests {
             t.render_node(&n, &json!({"y": 2})).unwrap(),
             json!({"b": 2})
         );
+        let n = node("args:\n  l: [1, \"{{ omit }}\", 2]\n", "args");
+        assert_eq!(t.render_node(&n, &json!({})).unwrap(), json!({"l": [1, 2]}));
     }
 
     #[test]

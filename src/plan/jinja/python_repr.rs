@@ -42,6 +42,8 @@ pub fn repr(value: &Value, out: &mut String) {
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');
             if let Ok(items) = value.try_iter() {
+                // `omit` inside a container is left out (Ansible 2.19).
+                let items = items.filter(|v| v.as_str() != Some(super::native::OMIT));
                 for (i, item) in items.enumerate() {
                     if i > 0 {
                         out.push_str(", ");
@@ -54,13 +56,19 @@ pub fn repr(value: &Value, out: &mut String) {
         ValueKind::Map => {
             out.push('{');
             if let Ok(keys) = value.try_iter() {
-                for (i, key) in keys.enumerate() {
+                let entries = keys
+                    .map(|k| {
+                        let v = value.get_item(&k).unwrap_or_default();
+                        (k, v)
+                    })
+                    .filter(|(_, v)| v.as_str() != Some(super::native::OMIT));
+                for (i, (key, item)) in entries.enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
                     repr(&key, out);
                     out.push_str(": ");
-                    repr(&value.get_item(&key).unwrap_or_default(), out);
+                    repr(&item, out);
                 }
             }
             out.push('}');
