@@ -135,6 +135,51 @@ fn until_retries_until_the_condition_holds() {
 }
 
 #[test]
+fn ignore_errors_covers_a_templating_error_at_run_time() {
+    // Ansible: the task fails and is ignored (its msg is the error), the next
+    // task runs, exit 0. Without ignore_errors the run ends with 4.
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: bad
+      debug:
+        msg: "{{ not_there }}"
+      ignore_errors: true
+    - name: next
+      command: "touch {{ playbook_dir }}/next-ran"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let bad = &run.results("bad")[0];
+    assert_eq!(bad["outcome"], "failed");
+    assert_eq!(bad["ignored"], true);
+    assert!(bad["result"]["msg"].as_str().unwrap().contains("not_there"));
+    assert_eq!(run.recap("n1")["ignored"], 1);
+    assert_eq!(run.recap("n1")["failed"], 0);
+    assert!(run.read("next-ran").is_empty());
+
+    let strict = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ not_there }}"
+"#,
+        )
+        .run();
+    strict.assert_code(4);
+}
+
+#[test]
 fn block_rescue_always_and_recap_counters() {
     let run = Test::new()
         .local_hosts(&["n1"])

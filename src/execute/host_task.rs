@@ -195,10 +195,17 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         }
     }
     outcome.ignored = match outcome.outcome {
-        Status::Failed => task.common.ignore_errors == Some(true) && outcome.input_error.is_none(),
+        // As Ansible: `ignore_errors` also covers a templating error met
+        // while running (undefined variable, type error): the task counts as
+        // failed and ignored, with the error as its `msg`, and the run goes
+        // on; without it the error ends the run with exit 4.
+        Status::Failed => task.common.ignore_errors == Some(true),
         Status::Unreachable => task.common.ignore_unreachable == Some(true),
         _ => false,
     };
+    if outcome.ignored {
+        outcome.input_error = None;
+    }
     if outcome.registered.is_null() {
         outcome.registered = outcome.result.to_registered();
     }
