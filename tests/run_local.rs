@@ -180,6 +180,33 @@ fn ignore_errors_covers_a_templating_error_at_run_time() {
 }
 
 #[test]
+fn an_undefined_variable_in_a_template_file_is_invalid_input() {
+    // As in task arguments: exit 4, naming the template file, its line and
+    // the variable (not a module failure with exit 2).
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/motd.j2", "line one\nhub is {{ hvr_hub }}\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    hvr_hubdb: hub
+  tasks:
+    - template:
+        src: motd.j2
+        dest: "{{ playbook_dir }}/motd"
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let text = run.stderr.replace(['│', '|'], " ");
+    assert!(text.contains("hvr_hub"), "{}", run.stderr);
+    assert!(text.contains("motd.j2:2:"), "{}", run.stderr);
+    assert!(run.read("motd").is_empty());
+}
+
+#[test]
 fn block_rescue_always_and_recap_counters() {
     let run = Test::new()
         .local_hosts(&["n1"])

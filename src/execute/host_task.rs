@@ -77,6 +77,10 @@ struct HostEvaluator<'a> {
     vars: &'a Value,
     lazy: Option<&'a Vars>,
     origin: &'a Origin,
+    /// A template file's rendering error, kept whole (file, line, variable)
+    /// so that it ends the run as invalid input (exit 4), as an error in
+    /// task arguments does, rather than as the module's failure.
+    render_error: std::sync::Mutex<Option<InputError>>,
 }
 
 impl HostEvaluator<'_> {
@@ -100,10 +104,16 @@ impl Evaluator for HostEvaluator<'_> {
         } else {
             text_refs(text, &mut names);
         }
-        let vars = self.with(names).map_err(|e| e.one_line())?;
-        self.templater
-            .render_file(name, text, &vars)
-            .map_err(|e| e.one_line())
+        let rendered = self
+            .with(names)
+            .and_then(|vars| self.templater.render_file(name, text, &vars));
+        rendered.map_err(|e| {
+            let line = e.one_line();
+            if let Ok(mut slot) = self.render_error.lock() {
+                slot.get_or_insert(e);
+            }
+            line
+        })
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
         let mut names = Vec::new();
@@ -402,6 +412,7 @@ async fn run_module(
                 vars,
                 lazy: job.lazy.as_deref(),
                 origin: &task.origin,
+                render_error: std::sync::Mutex::new(None),
             };
             let ctx = TaskContext {
                 host: &job.host,
@@ -413,7 +424,17 @@ async fn run_module(
             };
             let step = match module.prepare(&args, &ctx) {
                 Ok(step) => step,
-                Err(e) => return Ok(TaskResult::failed(e.to_string())),
+                Err(e) => {
+                    let input = evaluator
+                        .render_error
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.take());
+                    return match input {
+                        Some(input) => Err(input.into()),
+                        None => Ok(TaskResult::failed(e.to_string())),
+                    };
+                }
             };
             // An invalid name is the task's failure (so `ignore_errors`
             // applies), not an input error: it only exists after templating.
