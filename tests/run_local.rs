@@ -207,6 +207,71 @@ fn an_undefined_variable_in_a_template_file_is_invalid_input() {
 }
 
 #[test]
+fn template_files_include_import_and_extend_from_the_template_search_path() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "roles/web/tasks/main.yml",
+            "- template:\n    src: page.j2\n    dest: \"{{ playbook_dir }}/page\"\n",
+        )
+        .file(
+            "roles/web/templates/page.j2",
+            "{% extends 'base.j2' %}\n{% block body %}{% include 'parts/header.j2' %}\
+             {% from 'macros.j2' import shout %}{{ shout(who) }}\n{% endblock %}\n",
+        )
+        .file(
+            "roles/web/templates/parts/header.j2",
+            "header for {{ who }}\n",
+        )
+        // not in the role: found in the playbook's templates/
+        .file(
+            "templates/macros.j2",
+            "{% macro shout(x) %}{{ x | upper }}!{% endmacro %}",
+        )
+        .file(
+            "roles/web/templates/base.j2",
+            "# base\n{% block body %}{% endblock %}",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    who: ops
+  roles:
+    - web
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("page"), "# base\nheader for ops\nOPS!\n");
+
+    // A name outside the search path is refused.
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/t.j2", "{% include '/etc/hostname' %}\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - template:
+        src: t.j2
+        dest: "{{ playbook_dir }}/t"
+"#,
+        )
+        .run();
+    assert_ne!(run.code, Some(0));
+    assert!(run.read("t").is_empty());
+    assert!(
+        run.stderr.contains("only names relative") || run.stdout.contains("only names relative"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
 fn block_rescue_always_and_recap_counters() {
     let run = Test::new()
         .local_hosts(&["n1"])

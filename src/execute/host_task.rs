@@ -81,6 +81,8 @@ struct HostEvaluator<'a> {
     /// so that it ends the run as invalid input (exit 4), as an error in
     /// task arguments does, rather than as the module's failure.
     render_error: std::sync::Mutex<Option<InputError>>,
+    /// The task's search paths (role, task file's and playbook's directories).
+    search_paths: &'a [std::path::PathBuf],
 }
 
 impl HostEvaluator<'_> {
@@ -104,9 +106,22 @@ impl Evaluator for HostEvaluator<'_> {
         } else {
             text_refs(text, &mut names);
         }
-        let rendered = self
-            .with(names)
-            .and_then(|vars| self.templater.render_file(name, text, &vars));
+        let rendered = self.with(names).and_then(|vars| {
+            // `{% include %}` and friends look in the template's own
+            // directory, then in `templates/` of the role and playbook.
+            let own = std::path::Path::new(name)
+                .parent()
+                .map(std::path::Path::to_path_buf);
+            let dirs: Vec<std::path::PathBuf> = own
+                .into_iter()
+                .chain(
+                    self.search_paths
+                        .iter()
+                        .flat_map(|base| [base.join("templates"), base.clone()]),
+                )
+                .collect();
+            self.templater.render_file_in(name, text, &vars, &dirs)
+        });
         rendered.map_err(|e| {
             let line = e.one_line();
             if let Ok(mut slot) = self.render_error.lock() {
@@ -413,6 +428,7 @@ async fn run_module(
                 lazy: job.lazy.as_deref(),
                 origin: &task.origin,
                 render_error: std::sync::Mutex::new(None),
+                search_paths: &search_paths,
             };
             let ctx = TaskContext {
                 host: &job.host,
