@@ -217,7 +217,7 @@ fn template_files_include_import_and_extend_from_the_template_search_path() {
         .file(
             "roles/web/templates/page.j2",
             "{% extends 'base.j2' %}\n{% block body %}{% include 'parts/header.j2' %}\
-             {% from 'macros.j2' import shout %}{{ shout(who) }}\n{% endblock %}\n",
+             {% from 'macros.j2' import shout %}{{ shout(base) }}\n{% endblock %}\n",
         )
         .file(
             "roles/web/templates/parts/header.j2",
@@ -237,7 +237,9 @@ fn template_files_include_import_and_extend_from_the_template_search_path() {
 - hosts: nodes
   gather_facts: false
   vars:
-    who: ops
+    base: ops
+    # rendered lazily: only the included header reads it
+    who: "{{ base }}"
   roles:
     - web
 "#,

@@ -106,22 +106,25 @@ impl Evaluator for HostEvaluator<'_> {
         } else {
             text_refs(text, &mut names);
         }
-        let rendered = self.with(names).and_then(|vars| {
-            // `{% include %}` and friends look in the template's own
-            // directory, then in `templates/` of the role and playbook.
-            let own = std::path::Path::new(name)
-                .parent()
-                .map(std::path::Path::to_path_buf);
-            let dirs: Vec<std::path::PathBuf> = own
-                .into_iter()
-                .chain(
-                    self.search_paths
-                        .iter()
-                        .flat_map(|base| [base.join("templates"), base.clone()]),
-                )
-                .collect();
-            self.templater.render_file_in(name, text, &vars, &dirs)
-        });
+        // `{% include %}` and friends look in the template's own directory,
+        // then in `templates/` of the role and playbook.
+        let own = std::path::Path::new(name)
+            .parent()
+            .map(std::path::Path::to_path_buf);
+        let dirs: Vec<std::path::PathBuf> = own
+            .into_iter()
+            .chain(
+                self.search_paths
+                    .iter()
+                    .flat_map(|base| [base.join("templates"), base.clone()]),
+            )
+            .collect();
+        if !name.ends_with(".hbs") {
+            included_refs(text, &dirs, &mut names);
+        }
+        let rendered = self
+            .with(names)
+            .and_then(|vars| self.templater.render_file_in(name, text, &vars, &dirs));
         rendered.map_err(|e| {
             let line = e.one_line();
             if let Ok(mut slot) = self.render_error.lock() {
@@ -150,6 +153,39 @@ impl Evaluator for HostEvaluator<'_> {
             };
         }
         Some(cur.clone())
+    }
+}
+
+/// The variables read by the template files `text` may load (a quoted name
+/// in a `{% %}` tag that is a file in `dirs`), and by the ones those load, so
+/// that lazily rendered variables are ready for them too.
+fn included_refs(text: &str, dirs: &[std::path::PathBuf], names: &mut Vec<String>) {
+    let mut todo = vec![text.to_string()];
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    while let Some(text) = todo.pop() {
+        for tag in text.split("{%").skip(1) {
+            let tag = tag.split("%}").next().unwrap_or_default();
+            for (i, part) in tag.split(['\'', '"']).enumerate() {
+                if i % 2 == 0
+                    || part.is_empty()
+                    || std::path::Path::new(part).is_absolute()
+                    || seen.len() >= 100
+                {
+                    continue;
+                }
+                let found = dirs.iter().map(|d| d.join(part)).find(|p| p.is_file());
+                if let Some(path) = found {
+                    if seen.contains(&path) {
+                        continue;
+                    }
+                    if let Ok(inner) = std::fs::read_to_string(&path) {
+                        text_refs(&inner, names);
+                        todo.push(inner);
+                    }
+                    seen.push(path);
+                }
+            }
+        }
     }
 }
 
