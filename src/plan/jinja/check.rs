@@ -240,6 +240,8 @@ impl Walker {
             }
             Stmt::Macro(m) => {
                 self.bound.push(m.name.to_string());
+                // a macro may call the body of the `{% call %}` that called it
+                self.bound.push("caller".into());
                 m.args.iter().for_each(|a| self.bind(a));
                 m.defaults.iter().for_each(|d| self.expr(d));
                 self.stmts(&m.body);
@@ -575,6 +577,10 @@ mod tests {
         assert!(template("{% from 'h.j2' import m as k %}{{ k(1) }}").is_ok());
         assert!(template("{% import 'h.j2' as h %}{{ h.m(1) }}").is_ok());
         assert!(template("{{ 'a'.upper() }}").is_ok());
+        assert!(template(
+            "{% macro m() %}<{{ caller() }}>{% endmacro %}{% call m() %}x{% endcall %}"
+        )
+        .is_ok());
     }
 
     #[test]
