@@ -102,24 +102,66 @@ impl Origin {
     /// place of an undefined variable inside a template string.
     pub fn inner(&self, line: usize, col: usize, len: usize) -> Origin {
         let (base_line, mut base_col) = self.file.line_col(self.offset);
-        if self.file.text[self.offset..].starts_with(['"', '\'']) {
-            base_col += 1;
-        }
-        let offset = if line <= 1 {
-            // First template line: same source line, shifted by the column.
-            let shift = col.saturating_sub(1);
-            self.file.offset_of(base_line, base_col - 1 + shift)
+        let head = self.file.text.get(self.offset..).unwrap_or_default();
+        let mut end = self.offset + self.len;
+        let offset = if head.starts_with(['|', '>']) {
+            // A block scalar (`|`, `|-`, `>`...): its text starts on the line
+            // after the header, each line indented. Line for line for `|`;
+            // for `>` the right line as long as no lines were folded.
+            let indent = self.block_indent(base_line);
+            let offset = self
+                .file
+                .offset_of(base_line + line, indent + col.saturating_sub(1));
+            end = end.max(self.file.offset_of(base_line + line + 1, 0));
+            offset
         } else {
-            self.file
-                .offset_of(base_line + line - 1, col.saturating_sub(1))
+            let quoted = head.starts_with(['"', '\'']);
+            if quoted {
+                base_col += 1;
+            }
+            if line <= 1 {
+                // First template line: same source line, shifted by the column.
+                let shift = col.saturating_sub(1);
+                self.file.offset_of(base_line, base_col - 1 + shift)
+            } else {
+                // A later line of a multi-line (quoted or plain) scalar: YAML
+                // drops the continuation line's indentation.
+                let at = base_line + line - 1;
+                let indent = self.line_indent(at);
+                // `len` counts the value's text, shorter than its lines.
+                end = end.max(self.file.offset_of(at + 1, 0));
+                self.file.offset_of(at, indent + col.saturating_sub(1))
+            }
         };
-        let end = self.offset + self.len;
         let offset = offset.clamp(self.offset, end.max(self.offset));
         Origin {
             file: Arc::clone(&self.file),
             offset,
             len: len.min(end.saturating_sub(offset)).max(1),
         }
+    }
+
+    /// The indentation (in chars) of a block scalar's text: its first
+    /// non-blank line after the header on `header_line`.
+    fn block_indent(&self, header_line: usize) -> usize {
+        let text = &self.file.text;
+        text.get(self.file.offset_of(header_line + 1, 0)..)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
+    }
+
+    /// The leading spaces and tabs of a 1-based line.
+    fn line_indent(&self, line: usize) -> usize {
+        let text = &self.file.text;
+        let l = text
+            .get(self.file.offset_of(line, 0)..)
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or_default();
+        l.len() - l.trim_start_matches([' ', '\t']).len()
     }
 }
 
@@ -146,4 +188,42 @@ pub fn text_of(path: &std::path::Path, mut bytes: Vec<u8>) -> Result<String, Str
             bytes.get(at).copied().unwrap_or_default()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The origin of the scalar starting at `marker` in `text`.
+    fn at(text: &str, marker: &str, len: usize) -> Origin {
+        Origin {
+            file: SourceFile::new("p.yml", text),
+            offset: text.find(marker).unwrap(),
+            len,
+        }
+    }
+
+    #[test]
+    fn inner_places_in_a_literal_block_scalar_count_header_and_indentation() {
+        let mut text = String::from("- hosts: all\n  tasks:\n    - copy:\n        content: |\n");
+        for i in 1..=30 {
+            text.push_str(&format!("          line {i} {{{{ v{i} }}}}\n"));
+        }
+        text.push_str("        dest: /tmp/x\n");
+        // The value is shorter than its lines (the indentation is not in it).
+        let value_len = (1..=30)
+            .map(|i| format!("line {i} {{{{ v{i} }}}}\n").len())
+            .sum();
+        for marker in ["|\n", "|-\n"] {
+            let text = text.replace("|\n", marker);
+            let origin = at(&text, marker, value_len);
+            // Template line 26 (`line 26 {{ v26 }}`), the `v26` at column 11.
+            assert_eq!(origin.inner(26, 11, 3).describe(), "p.yml:30:21");
+            assert_eq!(origin.inner(1, 1, 1).describe(), "p.yml:5:11");
+        }
+        // Folded: the right line while no lines were folded together.
+        let folded = text.replace("|\n", ">\n");
+        let origin = at(&folded, ">\n", value_len);
+        assert_eq!(origin.inner(2, 1, 1).describe(), "p.yml:6:11");
+    }
 }

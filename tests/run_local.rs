@@ -135,6 +135,145 @@ fn until_retries_until_the_condition_holds() {
 }
 
 #[test]
+fn ignore_errors_covers_a_templating_error_at_run_time() {
+    // Ansible: the task fails and is ignored (its msg is the error), the next
+    // task runs, exit 0. Without ignore_errors the run ends with 4.
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: bad
+      debug:
+        msg: "{{ not_there }}"
+      ignore_errors: true
+    - name: next
+      command: "touch {{ playbook_dir }}/next-ran"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let bad = &run.results("bad")[0];
+    assert_eq!(bad["outcome"], "failed");
+    assert_eq!(bad["ignored"], true);
+    assert!(bad["result"]["msg"].as_str().unwrap().contains("not_there"));
+    assert_eq!(run.recap("n1")["ignored"], 1);
+    assert_eq!(run.recap("n1")["failed"], 0);
+    assert!(run.read("next-ran").is_empty());
+
+    let strict = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ not_there }}"
+"#,
+        )
+        .run();
+    strict.assert_code(4);
+}
+
+#[test]
+fn an_undefined_variable_in_a_template_file_is_invalid_input() {
+    // As in task arguments: exit 4, naming the template file, its line and
+    // the variable (not a module failure with exit 2).
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/motd.j2", "line one\nhub is {{ hvr_hub }}\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    hvr_hubdb: hub
+  tasks:
+    - template:
+        src: motd.j2
+        dest: "{{ playbook_dir }}/motd"
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let text = run.stderr.replace(['│', '|'], " ");
+    assert!(text.contains("hvr_hub"), "{}", run.stderr);
+    assert!(text.contains("motd.j2:2:"), "{}", run.stderr);
+    assert!(run.read("motd").is_empty());
+}
+
+#[test]
+fn template_files_include_import_and_extend_from_the_template_search_path() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "roles/web/tasks/main.yml",
+            "- template:\n    src: page.j2\n    dest: \"{{ playbook_dir }}/page\"\n",
+        )
+        .file(
+            "roles/web/templates/page.j2",
+            "{% extends 'base.j2' %}\n{% block body %}{% include 'parts/header.j2' %}\
+             {% from 'macros.j2' import shout %}{{ shout(base) }}\n{% endblock %}\n",
+        )
+        .file(
+            "roles/web/templates/parts/header.j2",
+            "header for {{ who }}\n",
+        )
+        // not in the role: found in the playbook's templates/
+        .file(
+            "templates/macros.j2",
+            "{% macro shout(x) %}{{ x | upper }}!{% endmacro %}",
+        )
+        .file(
+            "roles/web/templates/base.j2",
+            "# base\n{% block body %}{% endblock %}",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    base: ops
+    # rendered lazily: only the included header reads it
+    who: "{{ base }}"
+  roles:
+    - web
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("page"), "# base\nheader for ops\nOPS!\n");
+
+    // A name outside the search path is refused.
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("templates/t.j2", "{% include '/etc/hostname' %}\n")
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - template:
+        src: t.j2
+        dest: "{{ playbook_dir }}/t"
+"#,
+        )
+        .run();
+    assert_ne!(run.code, Some(0));
+    assert!(run.read("t").is_empty());
+    assert!(
+        run.stderr.contains("only names relative") || run.stdout.contains("only names relative"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
 fn block_rescue_always_and_recap_counters() {
     let run = Test::new()
         .local_hosts(&["n1"])

@@ -77,6 +77,12 @@ struct HostEvaluator<'a> {
     vars: &'a Value,
     lazy: Option<&'a Vars>,
     origin: &'a Origin,
+    /// A template file's rendering error, kept whole (file, line, variable)
+    /// so that it ends the run as invalid input (exit 4), as an error in
+    /// task arguments does, rather than as the module's failure.
+    render_error: std::sync::Mutex<Option<InputError>>,
+    /// The task's search paths (role, task file's and playbook's directories).
+    search_paths: &'a [std::path::PathBuf],
 }
 
 impl HostEvaluator<'_> {
@@ -100,10 +106,32 @@ impl Evaluator for HostEvaluator<'_> {
         } else {
             text_refs(text, &mut names);
         }
-        let vars = self.with(names).map_err(|e| e.one_line())?;
-        self.templater
-            .render_file(name, text, &vars)
-            .map_err(|e| e.one_line())
+        // `{% include %}` and friends look in the template's own directory,
+        // then in `templates/` of the role and playbook.
+        let own = std::path::Path::new(name)
+            .parent()
+            .map(std::path::Path::to_path_buf);
+        let dirs: Vec<std::path::PathBuf> = own
+            .into_iter()
+            .chain(
+                self.search_paths
+                    .iter()
+                    .flat_map(|base| [base.join("templates"), base.clone()]),
+            )
+            .collect();
+        if !name.ends_with(".hbs") {
+            included_refs(text, &dirs, &mut names);
+        }
+        let rendered = self
+            .with(names)
+            .and_then(|vars| self.templater.render_file_in(name, text, &vars, &dirs));
+        rendered.map_err(|e| {
+            let line = e.one_line();
+            if let Ok(mut slot) = self.render_error.lock() {
+                slot.get_or_insert(e);
+            }
+            line
+        })
     }
     fn condition(&self, expr: &str) -> Result<bool, String> {
         let mut names = Vec::new();
@@ -125,6 +153,39 @@ impl Evaluator for HostEvaluator<'_> {
             };
         }
         Some(cur.clone())
+    }
+}
+
+/// The variables read by the template files `text` may load (a quoted name
+/// in a `{% %}` tag that is a file in `dirs`), and by the ones those load, so
+/// that lazily rendered variables are ready for them too.
+fn included_refs(text: &str, dirs: &[std::path::PathBuf], names: &mut Vec<String>) {
+    let mut todo = vec![text.to_string()];
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    while let Some(text) = todo.pop() {
+        for tag in text.split("{%").skip(1) {
+            let tag = tag.split("%}").next().unwrap_or_default();
+            for (i, part) in tag.split(['\'', '"']).enumerate() {
+                if i % 2 == 0
+                    || part.is_empty()
+                    || std::path::Path::new(part).is_absolute()
+                    || seen.len() >= 100
+                {
+                    continue;
+                }
+                let found = dirs.iter().map(|d| d.join(part)).find(|p| p.is_file());
+                if let Some(path) = found {
+                    if seen.contains(&path) {
+                        continue;
+                    }
+                    if let Ok(inner) = std::fs::read_to_string(&path) {
+                        text_refs(&inner, names);
+                        todo.push(inner);
+                    }
+                    seen.push(path);
+                }
+            }
+        }
     }
 }
 
@@ -195,10 +256,17 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         }
     }
     outcome.ignored = match outcome.outcome {
-        Status::Failed => task.common.ignore_errors == Some(true) && outcome.input_error.is_none(),
+        // As Ansible: `ignore_errors` also covers a templating error met
+        // while running (undefined variable, type error): the task counts as
+        // failed and ignored, with the error as its `msg`, and the run goes
+        // on; without it the error ends the run with exit 4.
+        Status::Failed => task.common.ignore_errors == Some(true),
         Status::Unreachable => task.common.ignore_unreachable == Some(true),
         _ => false,
     };
+    if outcome.ignored {
+        outcome.input_error = None;
+    }
     if outcome.registered.is_null() {
         outcome.registered = outcome.result.to_registered();
     }
@@ -395,6 +463,8 @@ async fn run_module(
                 vars,
                 lazy: job.lazy.as_deref(),
                 origin: &task.origin,
+                render_error: std::sync::Mutex::new(None),
+                search_paths: &search_paths,
             };
             let ctx = TaskContext {
                 host: &job.host,
@@ -406,7 +476,17 @@ async fn run_module(
             };
             let step = match module.prepare(&args, &ctx) {
                 Ok(step) => step,
-                Err(e) => return Ok(TaskResult::failed(e.to_string())),
+                Err(e) => {
+                    let input = evaluator
+                        .render_error
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.take());
+                    return match input {
+                        Some(input) => Err(input.into()),
+                        None => Ok(TaskResult::failed(e.to_string())),
+                    };
+                }
             };
             // An invalid name is the task's failure (so `ignore_errors`
             // applies), not an input error: it only exists after templating.

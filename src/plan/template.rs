@@ -5,6 +5,8 @@
 //! error (an undefined variable, a syntax error, an unknown filter) is
 //! reported at its file, line and column.
 
+use std::path::{Component, Path, PathBuf};
+
 use handlebars::{Handlebars, RenderError, RenderErrorReason};
 use minijinja::{Environment, ErrorKind};
 use serde_json::{Map, Value};
@@ -126,6 +128,55 @@ fn problem(p: check::Problem, text: &str, base: usize, origin: &Origin) -> Input
     match p.help {
         Some(h) => err.with_help(h),
         None => err,
+    }
+}
+
+/// Whether a template file may load others (`include`, `import`, `from`,
+/// `extends`): only those need a loader.
+fn names_other_templates(text: &str) -> bool {
+    text.contains("{%")
+        && ["include", "import", "extends"]
+            .iter()
+            .any(|w| text.contains(w))
+}
+
+/// A minijinja loader that reads `name` from the first of `dirs` holding it.
+/// Absolute names and names with `..` are refused, as Jinja2's
+/// `FileSystemLoader` (Ansible's template search path) refuses them.
+fn file_loader(
+    dirs: Vec<PathBuf>,
+) -> impl Fn(&str) -> Result<Option<String>, minijinja::Error> + Send + Sync + 'static {
+    move |name: &str| {
+        let rel = Path::new(name);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "template `{name}`: only names relative to the template search path \
+                     (the template's directory, then `templates/` of the role and playbook) \
+                     are allowed"
+                ),
+            ));
+        }
+        for dir in &dirs {
+            let path = dir.join(rel);
+            if path.is_file() {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("cannot read template {}: {e}", path.display()),
+                    )
+                })?;
+                return crate::source::text_of(&path, bytes)
+                    .map(Some)
+                    .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -323,6 +374,27 @@ impl Templater {
     /// a `.hbs` file, Jinja2 for `.j2` and anything else. `ansible_managed`
     /// is defined unless the variables define it.
     pub fn render_file(&self, name: &str, text: &str, vars: &Value) -> Result<String, InputError> {
+        let own: Vec<PathBuf> = Path::new(name)
+            .parent()
+            .map(Path::to_path_buf)
+            .into_iter()
+            .collect();
+        self.render_file_in(name, text, vars, &own)
+    }
+
+    /// [`Self::render_file`] with `dirs`, the places (in order) where
+    /// `{% include %}`, `{% import %}`, `{% from %}` and `{% extends %}` look
+    /// up the names they are given, as Ansible's template search path: the
+    /// template's own directory, then the `templates/` directories of the
+    /// role and the playbook. A name must be relative and stay inside them
+    /// (no `..`), as with Jinja2's `FileSystemLoader`.
+    pub fn render_file_in(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &Value,
+        dirs: &[PathBuf],
+    ) -> Result<String, InputError> {
         let origin = Origin::synthetic(name, text);
         if name.ends_with(".hbs") {
             return self
@@ -333,6 +405,17 @@ impl Templater {
         let mut ctx = native::from_json(vars);
         if vars.get("ansible_managed").is_none() {
             ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
+        }
+        if !dirs.is_empty() && names_other_templates(text) {
+            // A loader per file: names resolve against this template's search
+            // path, and the environment's cache of loaded templates must not
+            // mix two roles' `header.j2`.
+            let mut jinja = self.jinja.clone();
+            jinja.set_loader(file_loader(dirs.to_vec()));
+            return jinja
+                .render_named_str(name, text, &ctx)
+                .map(|out| keep_trailing_newlines(text, out))
+                .map_err(|e| self.error(e, text, text, false, vars, &origin));
         }
         self.string_with(text, &ctx, vars, &origin)
     }

@@ -12,6 +12,21 @@ use super::env::{FILTERS, TESTS};
 use super::{lookup, regex};
 use crate::error::did_you_mean;
 
+/// The functions a template may call (minijinja's and baton's globals),
+/// besides macros. `super` and `loop` (a recursive loop) last: they only
+/// work in their place, so the help does not list them.
+const FUNCTIONS: &[&str] = &[
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "lookup",
+    "query",
+    "q",
+    "super",
+    "loop",
+];
+
 /// A problem found in a template, at a byte range of its source.
 #[derive(Debug)]
 pub struct Problem {
@@ -225,6 +240,8 @@ impl Walker {
             }
             Stmt::Macro(m) => {
                 self.bound.push(m.name.to_string());
+                // a macro may call the body of the `{% call %}` that called it
+                self.bound.push("caller".into());
                 m.args.iter().for_each(|a| self.bind(a));
                 m.defaults.iter().for_each(|d| self.expr(d));
                 self.stmts(&m.body);
@@ -241,6 +258,16 @@ impl Walker {
                 self.call_args(&d.call.args);
             }
             Stmt::Block(b) => self.stmts(&b.body),
+            Stmt::Import(i) => {
+                self.expr(&i.expr);
+                self.bind(&i.name);
+            }
+            Stmt::FromImport(f) => {
+                self.expr(&f.expr);
+                for (name, alias) in &f.names {
+                    self.bind(alias.as_ref().unwrap_or(name));
+                }
+            }
             _ => {}
         }
     }
@@ -438,7 +465,22 @@ impl Walker {
                             }
                         }
                     }
-                    Expr::Var(_) => {}
+                    Expr::Var(v) => {
+                        if !FUNCTIONS.contains(&v.id) && !self.bound.iter().any(|b| b == v.id) {
+                            let hint = did_you_mean(v.id, FUNCTIONS.iter().copied())
+                                .map(|h| format!("did you mean `{h}`? "))
+                                .unwrap_or_default();
+                            self.fail(
+                                format!("unknown function `{}`", v.id),
+                                Some(format!(
+                                    "{hint}the functions are {}, and macros the template defines \
+                                     or imports",
+                                    FUNCTIONS[..FUNCTIONS.len() - 2].join(", ")
+                                )),
+                                v.span(),
+                            );
+                        }
+                    }
                     other => self.expr(other),
                 }
                 self.call_args(&c.args);
@@ -518,5 +560,35 @@ mod tests {
         assert!(template("{{ query('ansible.builtin.pipe', 'date') }}").is_err());
         assert!(expression("lookup('ansible.builtin.env', 'HOME')").is_ok());
         assert!(expression("q('first_found', ['a'])").is_ok());
+    }
+
+    #[test]
+    fn unknown_function_is_refused_with_did_you_mean() {
+        let p = template("{% for i in rnage(3) %}{{ i }}{% endfor %}").unwrap_err();
+        assert_eq!(p.message, "unknown function `rnage`");
+        assert!(p.help.unwrap_or_default().contains("did you mean `range`"));
+        assert_eq!(p.range, 12..17);
+        // also in a branch that never runs
+        assert!(template("{% if false %}{{ lipsum() }}{% endif %}").is_err());
+        assert!(expression("range(3) | list").is_ok());
+        assert!(expression("dict(a=1)").is_ok());
+        assert!(template("{% set ns = namespace(n=0) %}{{ ns.n }}").is_ok());
+        assert!(template("{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}").is_ok());
+        assert!(template("{% from 'h.j2' import m as k %}{{ k(1) }}").is_ok());
+        assert!(template("{% import 'h.j2' as h %}{{ h.m(1) }}").is_ok());
+        assert!(template("{{ 'a'.upper() }}").is_ok());
+        assert!(template(
+            "{% macro m() %}<{{ caller() }}>{% endmacro %}{% call m() %}x{% endcall %}"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn every_known_function_is_a_global_of_the_environment() {
+        let env = super::super::env::environment();
+        let globals: Vec<&str> = env.globals().map(|(k, _)| k).collect();
+        for f in &FUNCTIONS[..FUNCTIONS.len() - 2] {
+            assert!(globals.contains(f), "{f} is not a global");
+        }
     }
 }
