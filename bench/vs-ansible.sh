@@ -27,21 +27,7 @@ baton=$repo/target/release/baton
 playbook=$repo/bench/twenty.yml
 
 # --- 1. ansible-core in a venv of its own, built once and reused -------------
-venv=${BATON_BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/baton-bench/ansible-venv}
-requirement=${BATON_BENCH_ANSIBLE:-ansible-core~=2.19.0}
-python=${BATON_BENCH_PYTHON:-/usr/bin/python3}
-[ -x "$python" ] || python=$(command -v python3)
-if ! "$venv/bin/ansible-playbook" --version >/dev/null 2>&1; then
-  echo "installing $requirement into $venv" >&2
-  mkdir -p "$(dirname "$venv")"
-  "$python" -m venv --clear "$venv" ||
-    { echo "cannot create a venv with $python (Debian: apt-get install python3-venv)" >&2; exit 1; }
-  if ! "$venv/bin/pip" install --quiet "$requirement"; then
-    rm -rf "$venv"
-    echo "pip could not install $requirement" >&2
-    exit 1
-  fi
-fi
+source bench/ansible-venv.sh
 ansible_version=$("$venv/bin/ansible-playbook" --version | sed -n '1s/.*core \([^]]*\)\].*/\1/p')
 
 # --- 2. a lab of our own, always brought down --------------------------------
