@@ -35,9 +35,37 @@ fn fixture(name: &str) -> String {
 /// The utilities a node has besides the tools under test: linked into the
 /// node's PATH one by one, so a tool absent from it is really missing.
 const UTILITIES: &[&str] = &[
-    "sh", "awk", "sed", "grep", "tr", "cut", "head", "tail", "cat", "date", "mktemp", "rm",
-    "sleep", "timeout", "sort", "comm", "ls", "hostname", "env", "mkdir", "dirname", "wc",
-    "sha256sum", "cp", "touch", "id", "basename", "printf", "true", "false", "perl",
+    "sh",
+    "awk",
+    "sed",
+    "grep",
+    "tr",
+    "cut",
+    "head",
+    "tail",
+    "cat",
+    "date",
+    "mktemp",
+    "rm",
+    "sleep",
+    "timeout",
+    "sort",
+    "comm",
+    "ls",
+    "hostname",
+    "env",
+    "mkdir",
+    "dirname",
+    "wc",
+    "sha256sum",
+    "cp",
+    "touch",
+    "id",
+    "basename",
+    "printf",
+    "true",
+    "false",
+    "perl",
 ];
 
 const VIP: &str = "10.0.0.100";
@@ -77,8 +105,7 @@ impl Node {
                 .unwrap();
             let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
             if path.starts_with('/') {
-                std::os::unix::fs::symlink(&path, dir.path().join("utilities").join(name))
-                    .unwrap();
+                std::os::unix::fs::symlink(&path, dir.path().join("utilities").join(name)).unwrap();
             }
         }
         let closed_port = {
@@ -159,7 +186,10 @@ exit 0"#,
 echo "scheduler of $2 does not answer"; exit 1"#,
         );
         self.shim("ingstatus", "cat FIXTURES/ingstatus-running.txt; exit 0");
-        self.shim("hvrrouterview", "cat FIXTURES/hvrrouterview-empty.xml; exit 0");
+        self.shim(
+            "hvrrouterview",
+            "cat FIXTURES/hvrrouterview-empty.xml; exit 0",
+        );
         self.shim(
             "hvrcompare",
             "echo \"hvrcompare: table simtable: identical\"; exit 0",
@@ -173,7 +203,10 @@ echo "scheduler of $2 does not answer"; exit 1"#,
             "hvrrefresh",
             "hvrremotelistener",
         ] {
-            self.shim(name, "echo \"$(basename \"$0\") $*\" >> STATE/calls; exit 0");
+            self.shim(
+                name,
+                "echo \"$(basename \"$0\") $*\" >> STATE/calls; exit 0",
+            );
         }
     }
 
@@ -239,7 +272,13 @@ echo "scheduler of $2 does not answer"; exit 1"#,
 
     fn preflight_scheduler(&self) -> Run {
         let port = self.closed_port.to_string();
-        self.run(&["hvrfailover-preflight", "scheduler", "127.0.0.1", &port, "0.3"])
+        self.run(&[
+            "hvrfailover-preflight",
+            "scheduler",
+            "127.0.0.1",
+            &port,
+            "0.3",
+        ])
     }
 
     /// Every file of the node and its content, except the shims and
@@ -251,7 +290,12 @@ echo "scheduler of $2 does not answer"; exit 1"#,
             for entry in fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                let skip = ["shims", "utilities", "config/diff", "config/log/hvrfailover"];
+                let skip = [
+                    "shims",
+                    "utilities",
+                    "config/diff",
+                    "config/log/hvrfailover",
+                ];
                 if skip.iter().any(|s| rel.starts_with(s)) {
                     continue;
                 }
@@ -328,21 +372,51 @@ fn routerview_samples_parse_and_every_truncation_or_garbling_is_unknown() {
     }
     let two = fixture("hvrrouterview-two-files.xml");
     let garbled: Vec<(&str, String)> = vec![
-        ("an element baton does not know", two.replacen("<file ", "<tx ", 1)),
+        (
+            "an element baton does not know",
+            two.replacen("<file ", "<tx ", 1),
+        ),
         (
             "a new element among the known ones",
             two.replacen("<list>", "<transaction id=\"7\"/>\n<list>", 1),
         ),
-        ("another version", two.replace("version=\"1.0\">", "version=\"2.0\">")),
-        ("no DOCTYPE", two.replace("<!DOCTYPE hvr_private SYSTEM \"lib/hvr_private.dtd\">\n", "")),
-        ("no XML declaration", two.lines().skip(1).collect::<Vec<_>>().join("\n")),
+        (
+            "another version",
+            two.replace("version=\"1.0\">", "version=\"2.0\">"),
+        ),
+        (
+            "no DOCTYPE",
+            two.replace(
+                "<!DOCTYPE hvr_private SYSTEM \"lib/hvr_private.dtd\">\n",
+                "",
+            ),
+        ),
+        (
+            "no XML declaration",
+            two.lines().skip(1).collect::<Vec<_>>().join("\n"),
+        ),
         ("text after the root", format!("{two}trailing words\n")),
         ("an unclosed list", two.replacen("</list>\n", "", 1)),
-        ("binary junk", two.replacen("<list>", "<list>\u{1}\u{7f}\u{fffd}", 1)),
-        ("a bad int", two.replacen("<int>118</int>", "<int>11x8</int>", 1)),
-        ("an element split over lines", two.replacen("<file name=", "<file\nname=", 1)),
-        ("HTML instead of XML", "<html><body>502 Bad Gateway</body></html>\n".into()),
-        ("an error message", "F_JR0911: Cannot open hub database\n".into()),
+        (
+            "binary junk",
+            two.replacen("<list>", "<list>\u{1}\u{7f}\u{fffd}", 1),
+        ),
+        (
+            "a bad int",
+            two.replacen("<int>118</int>", "<int>11x8</int>", 1),
+        ),
+        (
+            "an element split over lines",
+            two.replacen("<file name=", "<file\nname=", 1),
+        ),
+        (
+            "HTML instead of XML",
+            "<html><body>502 Bad Gateway</body></html>\n".into(),
+        ),
+        (
+            "an error message",
+            "F_JR0911: Cannot open hub database\n".into(),
+        ),
         ("nothing", String::new()),
     ];
     for (what, text) in garbled {
@@ -360,7 +434,10 @@ fn compare_diff_sample_parses_and_truncated_or_garbled_statements_are_unknown() 
         "only_src p-00000001\nonly_src it's\nonly_tgt only2-00000001\ndifferent c-00000007"
     );
     let empty = node.parse("hvr_parse_compare_sql db1 db2", "");
-    assert!(empty.starts_with("unknown "), "an empty diff file read as {empty:?}");
+    assert!(
+        empty.starts_with("unknown "),
+        "an empty diff file read as {empty:?}"
+    );
     // Every statement cut short.
     for line in sql.lines() {
         for cut in (1..line.len()).step_by(3) {
@@ -410,28 +487,129 @@ fn tool_samples_answer_and_disagreeing_or_cut_outputs_are_unknown() {
             got.stdout
         );
     };
-    check("ping", "ping-reply.txt", 0, "ping_answers 10.0.0.9 0.3", "rc=0 10.0.0.9 answers ping (1 packets transmitted, 1 received");
-    check("ping", "ping-noreply.txt", 1, "ping_answers 10.0.0.9 0.3", "rc=1 no reply from 10.0.0.9");
-    check("ping", "ping-reply.txt", 1, "ping_answers 10.0.0.9 0.3", "rc=3 UNKNOWN:");
-    check("ping", "ping-noreply.txt", 0, "ping_answers 10.0.0.9 0.3", "rc=3 UNKNOWN:");
-    check("ping", "ping-noreply.txt", 2, "ping_answers 10.0.0.9 0.3", "rc=3 UNKNOWN:");
-    check("arping", "arping-dad-clear.txt", 0, "arp_others_answer va 10.9.9.50", "rc=1 no other host answers ARP");
+    check(
+        "ping",
+        "ping-reply.txt",
+        0,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=0 10.0.0.9 answers ping (1 packets transmitted, 1 received",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        1,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=1 no reply from 10.0.0.9",
+    );
+    check(
+        "ping",
+        "ping-reply.txt",
+        1,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        0,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        2,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "arping",
+        "arping-dad-clear.txt",
+        0,
+        "arp_others_answer va 10.9.9.50",
+        "rc=1 no other host answers ARP",
+    );
     check("arping", "arping-dad-duplicate.txt", 1, "arp_others_answer va 10.9.9.3", "rc=0 another host answers ARP for 10.9.9.3 on va (arping -D: Unicast reply from 10.9.9.3 [2E:38:95:3D:DD:E4]");
-    check("arping", "arping-dad-duplicate.txt", 0, "arp_others_answer va 10.9.9.3", "rc=3 UNKNOWN:");
-    check("arping", "arping-dad-clear.txt", 1, "arp_others_answer va 10.9.9.50", "rc=3 UNKNOWN:");
-    check("ip", "ip-addr-show.txt", 0, "ip_holds va 10.9.9.100", "rc=0 va holds 10.9.9.100 (va:1)");
-    check("ip", "ip-addr-show.txt", 0, "ip_holds va 10.9.9.5", "rc=1 va does not hold 10.9.9.5");
-    check("ip", "ip-addr-show.txt", 0, "ip_holds eth0 10.9.9.100", "rc=3 UNKNOWN: ip printed a line that is not an address of eth0");
-    check("ip", "ip-addr-show.txt", 2, "ip_holds va 10.9.9.100", "rc=3 UNKNOWN:");
-    check("ingstatus", "ingstatus-running.txt", 0, "dbms_serves", "rc=0 the DBMS runs with its communication server open");
-    check("ingstatus", "ingstatus-stopped.txt", 1, "dbms_serves", "rc=1 the DBMS does not run");
-    check("ingstatus", "ingstatus-running.txt", 1, "dbms_serves", "rc=3 UNKNOWN:");
-    check("ingstatus", "ingstatus-stopped.txt", 0, "dbms_serves", "rc=3 UNKNOWN:");
+    check(
+        "arping",
+        "arping-dad-duplicate.txt",
+        0,
+        "arp_others_answer va 10.9.9.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "arping",
+        "arping-dad-clear.txt",
+        1,
+        "arp_others_answer va 10.9.9.50",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds va 10.9.9.100",
+        "rc=0 va holds 10.9.9.100 (va:1)",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds va 10.9.9.5",
+        "rc=1 va does not hold 10.9.9.5",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds eth0 10.9.9.100",
+        "rc=3 UNKNOWN: ip printed a line that is not an address of eth0",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        2,
+        "ip_holds va 10.9.9.100",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-running.txt",
+        0,
+        "dbms_serves",
+        "rc=0 the DBMS runs with its communication server open",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-stopped.txt",
+        1,
+        "dbms_serves",
+        "rc=1 the DBMS does not run",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-running.txt",
+        1,
+        "dbms_serves",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-stopped.txt",
+        0,
+        "dbms_serves",
+        "rc=3 UNKNOWN:",
+    );
 
     // Each sample cut before its decisive line.
     for (tool, sample, code, call) in [
         ("ping", "ping-noreply.txt", 1, "ping_answers 10.0.0.9 0.3"),
-        ("arping", "arping-dad-clear.txt", 0, "arp_others_answer va 10.9.9.50"),
+        (
+            "arping",
+            "arping-dad-clear.txt",
+            0,
+            "arp_others_answer va 10.9.9.50",
+        ),
         ("ingstatus", "ingstatus-running.txt", 0, "dbms_serves"),
     ] {
         let text = fixture(sample);
@@ -462,12 +640,17 @@ fn with_well_behaved_tools_every_probe_answers() {
     let node = Node::new();
     let vip = node.preflight_vip();
     assert_eq!(vip.code, Some(0), "{vip:?}");
-    assert!(vip.stdout.starts_with("ok: the VIP 10.0.0.100 does not answer"), "{vip:?}");
+    assert!(
+        vip.stdout
+            .starts_with("ok: the VIP 10.0.0.100 does not answer"),
+        "{vip:?}"
+    );
 
     let sched = node.preflight_scheduler();
     assert_eq!(sched.code, Some(0), "{sched:?}");
     assert!(
-        sched.stdout.contains("refuses TCP connections") && sched.stdout.contains("no HVR server answers"),
+        sched.stdout.contains("refuses TCP connections")
+            && sched.stdout.contains("no HVR server answers"),
         "{sched:?}"
     );
 
@@ -499,14 +682,40 @@ fn with_well_behaved_tools_every_probe_answers() {
     assert!(held.stdout.contains("already holds the VIP"), "{held:?}");
     fs::remove_file(node.state().join("vip")).unwrap();
 
-    let add = node.run(&["hvrfailover-act", "test", "vip-add", VIP, "24", "eth0", "eth0:1", "1", "0.1"]);
+    let add = node.run(&[
+        "hvrfailover-act",
+        "test",
+        "vip-add",
+        VIP,
+        "24",
+        "eth0",
+        "eth0:1",
+        "1",
+        "0.1",
+    ]);
     assert_eq!(add.code, Some(0), "{add:?}");
     assert!(add.stdout.starts_with("changed: VIP"), "{add:?}");
-    assert_eq!(fs::read_to_string(node.state().join("vip")).unwrap().trim(), VIP);
+    assert_eq!(
+        fs::read_to_string(node.state().join("vip")).unwrap().trim(),
+        VIP
+    );
 
-    let stop = node.run(&["hvrfailover-act", "test", "scheduler-stop", HUB, CHN, &node.closed_port.to_string(), "1"]);
+    let stop = node.run(&[
+        "hvrfailover-act",
+        "test",
+        "scheduler-stop",
+        HUB,
+        CHN,
+        &node.closed_port.to_string(),
+        "1",
+    ]);
     assert_eq!(stop.code, Some(0), "{stop:?}");
-    assert!(stop.stdout.starts_with("ok: the scheduler of hvrhub is not running and no transaction file waits"), "{stop:?}");
+    assert!(
+        stop.stdout.starts_with(
+            "ok: the scheduler of hvrhub is not running and no transaction file waits"
+        ),
+        "{stop:?}"
+    );
 
     let compare = node.run(&["hvrfailover-compare", HUB, CHN, "db1", "db2", "1", "0"]);
     assert_eq!(compare.code, Some(0), "{compare:?}");
@@ -527,14 +736,21 @@ fn a_differing_compare_reads_its_diff_file_and_the_router_counts_files() {
             "mkdir -p \"$HVR_CONFIG/diff/hvrhub/orders\"; cp FIXTURES/{diff} \"$HVR_CONFIG/diff/hvrhub/orders/\"; echo '4 rows differ'; exit 1"
         ),
     );
-    let compare = node.call("hvr_compare hvrhub orders db1 db2; r=$?; cat \"$CMP_KEYS\"; (exit $r)");
+    let compare =
+        node.call("hvr_compare hvrhub orders db1 db2; r=$?; cat \"$CMP_KEYS\"; (exit $r)");
     assert!(
-        compare.stdout.contains("only_src it's") && compare.stdout.contains("rc=1 4 rows differ (rows only in db1: 2, rows only in db2: 1, different values: 1"),
+        compare.stdout.contains("only_src it's")
+            && compare.stdout.contains(
+                "rc=1 4 rows differ (rows only in db1: 2, rows only in db2: 1, different values: 1"
+            ),
         "{compare:?}"
     );
     node.shim("hvrrouterview", "cat FIXTURES/hvrrouterview-two-files.xml");
     let router = node.call("hvr_router_empty hvrhub orders");
-    assert!(router.stdout.starts_with("rc=1 2 transaction file(s)"), "{router:?}");
+    assert!(
+        router.stdout.starts_with("rc=1 2 transaction file(s)"),
+        "{router:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -679,12 +895,44 @@ fn run_case(case: &Case) -> Result<(), String> {
             vec!["hvrfailover-preflight", "vip", VIP, "eth0", "0.3"]
         }
         Entry::PreflightScheduler => {
-            vec!["hvrfailover-preflight", "scheduler", "127.0.0.1", &port, "0.3"]
+            vec![
+                "hvrfailover-preflight",
+                "scheduler",
+                "127.0.0.1",
+                &port,
+                "0.3",
+            ]
         }
-        Entry::VipAdd => vec!["hvrfailover-act", "t", "vip-add", VIP, "24", "eth0", "eth0:1", "1", "0.1"],
-        Entry::SchedulerStart => vec!["hvrfailover-act", "t", "scheduler-start", HUB, CHN, sched_port, "0.3"],
+        Entry::VipAdd => vec![
+            "hvrfailover-act",
+            "t",
+            "vip-add",
+            VIP,
+            "24",
+            "eth0",
+            "eth0:1",
+            "1",
+            "0.1",
+        ],
+        Entry::SchedulerStart => vec![
+            "hvrfailover-act",
+            "t",
+            "scheduler-start",
+            HUB,
+            CHN,
+            sched_port,
+            "0.3",
+        ],
         Entry::SchedulerStopDown | Entry::SchedulerStopUp => {
-            vec!["hvrfailover-act", "t", "scheduler-stop", HUB, CHN, sched_port, "2"]
+            vec![
+                "hvrfailover-act",
+                "t",
+                "scheduler-stop",
+                HUB,
+                CHN,
+                sched_port,
+                "2",
+            ]
         }
         Entry::Status(_) => vec![
             "hvrfailover-status",
@@ -702,7 +950,14 @@ fn run_case(case: &Case) -> Result<(), String> {
     let run = node.run(&args);
     let said = format!("{run:?}");
     if std::env::var_os("HVR_PROBES_SHOW").is_some() {
-        eprintln!("{} {:?} at {:?}: exit {:?}: {}", case.tool, case.variant, case.entry, run.code, run.stdout.chars().take(600).collect::<String>());
+        eprintln!(
+            "{} {:?} at {:?}: exit {:?}: {}",
+            case.tool,
+            case.variant,
+            case.entry,
+            run.code,
+            run.stdout.chars().take(600).collect::<String>()
+        );
     }
     // The quote says what the tool did.
     let quoted = match case.variant {
@@ -749,7 +1004,12 @@ fn run_case(case: &Case) -> Result<(), String> {
             .iter()
             .filter(|(k, v)| before.get(*k) != Some(v))
             .map(|(k, _)| k.display().to_string())
-            .chain(before.keys().filter(|k| !after.contains_key(*k)).map(|k| format!("{} (removed)", k.display())))
+            .chain(
+                before
+                    .keys()
+                    .filter(|k| !after.contains_key(*k))
+                    .map(|k| format!("{} (removed)", k.display())),
+            )
             .collect();
         return Err(format!("changed the node: {changed:?}; {said}"));
     }
@@ -777,7 +1037,10 @@ fn every_probe_refuses_odd_silent_garbled_hung_or_missing_tools_and_changes_noth
                         .iter()
                         .filter_map(|case| {
                             run_case(case).err().map(|why| {
-                                format!("{} {:?} at {:?}: {why}", case.tool, case.variant, case.entry)
+                                format!(
+                                    "{} {:?} at {:?}: {why}",
+                                    case.tool, case.variant, case.entry
+                                )
                             })
                         })
                         .collect::<Vec<_>>()
@@ -789,5 +1052,10 @@ fn every_probe_refuses_odd_silent_garbled_hung_or_missing_tools_and_changes_noth
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
