@@ -672,6 +672,7 @@ fn with_well_behaved_tools_every_probe_answers() {
     assert_eq!(json["dbms_running"], true);
     assert_eq!(json["iigcc_open"], true);
     assert_eq!(json["vip_held"], false);
+    assert_eq!(json["vip_state"], "absent");
     assert_eq!(json["router_files"], 0);
     assert_eq!(json["catalog_ok"], true);
 
@@ -948,7 +949,10 @@ fn run_case(case: &Case) -> Result<(), String> {
         Entry::Compare => vec!["hvrfailover-compare", HUB, CHN, "db1", "db2", "1", "0"],
     };
     let run = node.run(&args);
-    let said = format!("{run:?}");
+    let said = format!(
+        "exit {:?}; stdout: {}; stderr: {}",
+        run.code, run.stdout, run.stderr
+    );
     if std::env::var_os("HVR_PROBES_SHOW").is_some() {
         eprintln!(
             "{} {:?} at {:?}: exit {:?}: {}",
