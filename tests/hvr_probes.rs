@@ -266,6 +266,29 @@ echo "scheduler of $2 does not answer"; exit 1"#,
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Parses each input with the same parser, in one shell: one answer per
+    /// input (its lines joined by " | ").
+    fn parse_many(&self, parser: &str, inputs: &[String]) -> Vec<String> {
+        let dir = self.path("state/inputs");
+        fs::create_dir_all(&dir).unwrap();
+        for (i, input) in inputs.iter().enumerate() {
+            fs::write(dir.join(format!("{i:05}")), input).unwrap();
+        }
+        let script = format!(
+            ". hvrfailover-hvr; for f in {}/*; do {parser} < \"$f\" | tr '\\n' '|'; echo; done",
+            dir.display()
+        );
+        let out = self.run(&["sh", "-c", &script]);
+        fs::remove_dir_all(&dir).unwrap();
+        let answers: Vec<String> = out
+            .stdout
+            .lines()
+            .map(|l| l.trim_end_matches('|').replace('|', " | "))
+            .collect();
+        assert_eq!(answers.len(), inputs.len(), "{out:?}");
+        answers
+    }
+
     fn preflight_vip(&self) -> Run {
         self.run(&["hvrfailover-preflight", "vip", VIP, "eth0", "0.3"])
     }
@@ -360,13 +383,17 @@ fn routerview_samples_parse_and_every_truncation_or_garbling_is_unknown() {
         // Every cut before the end of the root element: truncated output.
         let end = xml.rfind("</hvr_private>").unwrap() + "</hvr_private".len();
         let mut cuts: Vec<usize> = xml.match_indices('\n').map(|(i, _)| i).collect();
-        cuts.extend((0..end).step_by(5));
-        for cut in cuts.into_iter().filter(|c| *c < end) {
-            let got = node.parse("hvr_parse_routerview", &xml[..cut]);
+        cuts.extend((0..end).step_by(3));
+        cuts.retain(|c| *c < end);
+        let inputs: Vec<String> = cuts.iter().map(|c| xml[..*c].to_string()).collect();
+        for (cut, got) in cuts
+            .iter()
+            .zip(node.parse_many("hvr_parse_routerview", &inputs))
+        {
             assert!(
                 got.starts_with("unknown "),
                 "{name} cut at byte {cut} read as {got:?}:\n{}",
-                &xml[..cut]
+                &xml[..*cut]
             );
         }
     }
@@ -439,15 +466,15 @@ fn compare_diff_sample_parses_and_truncated_or_garbled_statements_are_unknown() 
         "an empty diff file read as {empty:?}"
     );
     // Every statement cut short.
-    for line in sql.lines() {
-        for cut in (1..line.len()).step_by(3) {
-            let got = node.parse("hvr_parse_compare_sql db1 db2", &line[..cut]);
-            assert!(
-                got.starts_with("unknown "),
-                "{:?} read as {got:?}",
-                &line[..cut]
-            );
-        }
+    let cut_lines: Vec<String> = sql
+        .lines()
+        .flat_map(|line| (1..line.len()).map(move |cut| line[..cut].to_string()))
+        .collect();
+    for (text, got) in cut_lines
+        .iter()
+        .zip(node.parse_many("hvr_parse_compare_sql db1 db2", &cut_lines))
+    {
+        assert!(got.starts_with("unknown "), "{text:?} read as {got:?}");
     }
     for garbled in [
         "insert into simtable values ('x');",
