@@ -698,6 +698,40 @@ fn unreachable_host_exits_3_and_others_finish() {
     assert_eq!(run.recap("gone")["unreachable"], 1);
 }
 
+/// As Ansible: a delegated task to an unreachable host, kept by
+/// `ignore_unreachable`, registers `unreachable: true` (not `failed`) and
+/// the connection error in `msg`.
+#[test]
+fn an_ignored_unreachable_result_is_registered_as_unreachable() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    good:\n      ansible_connection: local\n    gone:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n",
+        )
+        .playbook(
+            r#"
+- hosts: good
+  gather_facts: false
+  tasks:
+    - name: reach gone
+      command: "true"
+      delegate_to: gone
+      ignore_unreachable: true
+      register: r
+    - name: what was registered
+      assert:
+        that:
+          - r.unreachable
+          - not r.failed
+          - r.msg is search('127.0.0.1')
+"#,
+        )
+        .args(&["--output", "json", "--connect-timeout", "2"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("what was registered", "good"), "ok");
+}
+
 #[test]
 fn facts_are_gathered_by_default() {
     let run = Test::new()

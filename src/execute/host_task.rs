@@ -251,7 +251,11 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
             outcome.input_error = Some(e);
         }
         Err(Failure::Unreachable(msg)) => {
-            outcome.result = TaskResult::failed(msg);
+            // Registered as Ansible registers it: `unreachable: true`, not `failed`.
+            outcome.result = TaskResult {
+                status: Status::Unreachable,
+                ..TaskResult::failed(msg)
+            };
             outcome.outcome = Status::Unreachable;
         }
     }
