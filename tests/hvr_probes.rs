@@ -1598,6 +1598,28 @@ fn at_boot_a_start_node_waits_by_its_bc_index_and_holds_when_it_cannot_reach_its
         node.log()
     );
 
+    // A playbook reaches the node while it waits (here: a lock appears):
+    // it decides afresh and leaves it to the operator.
+    let node = Node::for_boot("START", true);
+    let lock = node.path("config/files/hvrfailover.lock");
+    let (run, _) = std::thread::scope(|scope| {
+        let booting = scope.spawn(|| node.boot(&[("PEER_DELAY", "1")]));
+        std::thread::sleep(Duration::from_millis(300));
+        fs::write(
+            &lock,
+            "operation=recover controller=ctl pid=1 what=node=bc1\n",
+        )
+        .unwrap();
+        booting.join().unwrap()
+    });
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!node.started_scheduler());
+    assert!(
+        node.log().contains("while this boot waited, a baton playbook reached this node (state START, the operation lock: operation=recover"),
+        "{}",
+        node.log()
+    );
+
     // Peer unreachable (no ping reply, nothing at its listener): it holds,
     // says why, and names what to run.
     let node = Node::for_boot("START", false);
