@@ -68,6 +68,12 @@ fn loops_with_labels_index_and_registered_results() {
       loop: "{{ dirs }}"
       loop_control:
         index_var: i
+        extended: true
+    - name: ansible_loop is only there with extended (as in Ansible)
+      copy:
+        dest: "{{ playbook_dir }}/out/{{ item }}/plain"
+        content: "{{ ansible_loop | default('undefined') }}\n"
+      loop: "{{ dirs }}"
     - name: count
       assert:
         that:
@@ -82,6 +88,7 @@ fn loops_with_labels_index_and_registered_results() {
     let looped = |d: &str| std::fs::read_to_string(run.dir.join(format!("out/{d}/loop"))).unwrap();
     assert_eq!(looped("a"), "0 3 - b\n");
     assert_eq!(looped("c"), "2 1 b -\n");
+    assert_eq!(run.read("out/b/plain"), "undefined\n");
     let items: Vec<_> = run
         .events()
         .into_iter()

@@ -21,6 +21,7 @@ use super::tags::TagFilter;
 use super::{RunOptions, RunSummary};
 use crate::error::InputError;
 use crate::load::inventory::Inventory;
+use crate::load::loops::{LoopControl, LoopWith};
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
@@ -374,11 +375,8 @@ fn gathering_facts_task(play: &Play) -> Task {
             ..TaskCommon::default()
         },
         loop_items: None,
-        loop_var: "item".into(),
-        index_var: None,
-        loop_label: None,
-        loop_pause: None,
-        loop_flatten: false,
+        loop_with: LoopWith::Loop,
+        loop_control: LoopControl::default(),
         register: None,
         until: None,
         retries: None,

@@ -6,6 +6,7 @@ pub mod extra_vars;
 pub mod fields;
 pub mod inventory;
 pub mod keywords;
+pub mod loops;
 pub mod play;
 pub mod playbook;
 pub mod role;

@@ -147,7 +147,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     let nodes = [
         task.name.as_ref(),
         task.loop_items.as_ref(),
-        task.loop_label.as_ref(),
+        task.loop_control.label.as_ref(),
         task.retries.as_ref(),
         task.delay.as_ref(),
         c.delegate_to.as_ref(),

@@ -7,5 +7,6 @@ pub mod compile;
 pub mod helpers;
 pub mod host_vars;
 pub mod jinja;
+pub mod lookups;
 pub mod template;
 pub mod vars;
