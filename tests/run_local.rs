@@ -1191,3 +1191,77 @@ fn new_user_trial_backslashes_key_value_args_and_omit_in_containers() {
     assert_eq!(read("tab"), "a\\tb\n");
     assert_eq!(read("omit"), "{'a': 1} [1, 2]\n");
 }
+
+/// `vars_files` names are rendered per host once facts are gathered (Ansible
+/// `vars/manager.py`): two hosts read different files through an inventory
+/// variable, a fact picks a file, and the first existing alternative wins.
+/// With facts, an undefined name is refused; a name none of whose files
+/// exists is refused too (Ansible skips it silently), naming what it tried.
+#[test]
+fn vars_files_are_read_per_host_after_facts() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    n1: {ansible_connection: local, site: east}\n    n2: {ansible_connection: local, site: west}\n",
+        )
+        .file("vars/east.yml", "dc: east-1\n")
+        .file("vars/west.yml", "dc: west-1\n")
+        .file("vars/Linux.yml", "kernel: linux\n")
+        .file("vars/default.yml", "kernel: other\n")
+        .playbook(
+            r#"
+- hosts: all
+  gather_facts: true
+  vars_files:
+    - "vars/{{ site }}.yml"
+    - ["{{ ansible_system }}-{{ site }}.yml", "{{ ansible_system }}.yml", default.yml]
+  tasks:
+    - copy:
+        dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}"
+        content: "{{ dc }} {{ kernel }}\n"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("out-n1"), "east-1 linux\n");
+    assert_eq!(run.read("out-n2"), "west-1 linux\n");
+
+    let undefined = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            "- hosts: nodes\n  gather_facts: true\n  vars_files:\n    - \"vars/{{ ansible_nope }}.yml\"\n  tasks:\n    - command: touch ran\n",
+        )
+        .run();
+    undefined.assert_code(4);
+    assert!(
+        undefined.stderr.contains("ansible_nope"),
+        "{}",
+        undefined.stderr
+    );
+    assert!(
+        undefined.stderr.contains("play.yml:4"),
+        "{}",
+        undefined.stderr
+    );
+    assert!(!undefined.dir.join("ran").exists());
+
+    let missing = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            "- hosts: nodes\n  gather_facts: true\n  vars_files:\n    - [\"vars/{{ ansible_system }}-x.yml\", \"{{ inventory_hostname }}.yml\"]\n  tasks:\n    - command: touch ran\n",
+        )
+        .run();
+    missing.assert_code(4);
+    assert!(
+        missing.stderr.contains("no vars file of this entry exists"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("vars/Linux-x.yml"),
+        "{}",
+        missing.stderr
+    );
+    assert!(missing.stderr.contains("n1.yml"), "{}", missing.stderr);
+    assert!(!missing.dir.join("ran").exists());
+}

@@ -18,6 +18,9 @@ use super::template::{check_condition_node, check_node, check_template};
 pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     for play in &playbook.plays {
         check_node(&play.hosts)?;
+        for entry in &play.vars_files {
+            check_node(entry)?;
+        }
         for (_, v) in play
             .vars
             .iter()

@@ -10,3 +10,4 @@ pub mod jinja;
 pub mod lookups;
 pub mod template;
 pub mod vars;
+pub mod vars_files;
