@@ -1265,3 +1265,90 @@ fn vars_files_are_read_per_host_after_facts() {
     assert!(missing.stderr.contains("n1.yml"), "{}", missing.stderr);
     assert!(!missing.dir.join("ran").exists());
 }
+
+/// Roles are found as Ansible finds them: `roles/` beside the playbook, then
+/// ANSIBLE_ROLES_PATH (relative to the current directory), else the
+/// `roles_path` of the ansible.cfg Ansible would read (ANSIBLE_CONFIG, then
+/// ./ansible.cfg; relative to that file); a role not found names where the
+/// search path came from.
+#[test]
+fn roles_path_comes_from_ansible_cfg_or_ansible_roles_path() {
+    let role = |t: Test, dir: &str, word: &str| {
+        t.file(
+            &format!("{dir}/r/tasks/main.yml"),
+            &format!("- copy:\n    dest: \"{{{{ playbook_dir }}}}/../out.txt\"\n    content: \"{word}\\n\"\n"),
+        )
+    };
+    let t = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "site/play.yml",
+            "- hosts: nodes\n  gather_facts: false\n  roles: [r]\n",
+        )
+        .file("ansible.cfg", "[defaults]\nroles_path = lib/roles:other\n")
+        .file(
+            "conf/ansible.cfg",
+            "[defaults]\nroles_path = ../env-roles\n",
+        );
+    let t = role(
+        role(role(t, "lib/roles", "cfg"), "env-roles", "env-config"),
+        "cwd-roles",
+        "roles-path",
+    );
+    let run = |t: &Test, env: &[(&str, &str)]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("baton").unwrap();
+        cmd.current_dir(t.path())
+            .args(["run", "site/play.yml", "-i", "inventory.yml"])
+            .env_remove("ANSIBLE_ROLES_PATH")
+            .env_remove("BATON_ROLES_PATH")
+            .env_remove("ANSIBLE_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = std::fs::read_to_string(t.path().join("out.txt")).unwrap_or_default();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        run(&t, &[]).1,
+        "cfg\n",
+        "./ansible.cfg roles_path, relative to the file"
+    );
+    let conf = t.path().join("conf").display().to_string();
+    assert_eq!(
+        run(&t, &[("ANSIBLE_CONFIG", &conf)]).1,
+        "env-config\n",
+        "ANSIBLE_CONFIG (a directory)"
+    );
+    assert_eq!(
+        run(
+            &t,
+            &[
+                ("ANSIBLE_CONFIG", &conf),
+                ("ANSIBLE_ROLES_PATH", "cwd-roles")
+            ]
+        )
+        .1,
+        "roles-path\n",
+        "ANSIBLE_ROLES_PATH over any ansible.cfg"
+    );
+    std::fs::write(
+        t.path().join("ansible.cfg"),
+        "[defaults]\nroles_path = nowhere\n",
+    )
+    .unwrap();
+    std::fs::remove_file(t.path().join("out.txt")).unwrap();
+    let (code, _, stderr) = run(&t, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("role `r` not found"), "{stderr}");
+    assert!(stderr.contains("nowhere/r"), "{stderr}");
+    assert!(stderr.contains("roles_path in"), "{stderr}");
+    std::fs::write(t.path().join("ansible.cfg"), "[defaults]\nroles_path lib\n").unwrap();
+    let (code, _, stderr) = run(&t, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("ansible.cfg:2"), "{stderr}");
+}

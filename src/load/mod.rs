@@ -1,6 +1,7 @@
 //! Loading: inventory and playbooks, from YAML (and INI) into typed values that
 //! keep their source origins.
 
+pub mod ansible_cfg;
 pub mod args;
 pub mod extra_vars;
 pub mod fields;
