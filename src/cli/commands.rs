@@ -331,7 +331,7 @@ fn play_hosts(
     options: &RunOptions,
 ) -> Result<Vec<String>, InputError> {
     let templater = Templater::new();
-    let vars = crate::plan::host_vars::pattern_vars(play, &options.extra_vars, &templater);
+    let (_, vars) = crate::plan::vars_files::before_hosts(play, &options.extra_vars, &templater)?;
     let pattern = templater.render_str(
         play.hosts.as_str().unwrap_or_default(),
         &vars,

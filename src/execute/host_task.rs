@@ -269,6 +269,14 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     }
     if outcome.registered.is_null() {
         outcome.registered = outcome.result.to_registered();
+        // Ansible registers an unreachable host's result as `unreachable:
+        // true` with its `msg`, and no `failed` (so `r is failed` is false).
+        if outcome.outcome == Status::Unreachable {
+            if let Value::Object(m) = &mut outcome.registered {
+                m.shift_remove("failed");
+                m.insert("unreachable".into(), Value::Bool(true));
+            }
+        }
     }
     outcome.elapsed = started.elapsed();
     outcome

@@ -99,25 +99,77 @@ impl Play {
     }
 }
 
-/// `vars_files` named literally must exist and parse now, before any play
-/// runs: a typo must not surface after earlier plays changed hosts. A
-/// templated name can only be checked when its play starts.
+/// Where a `vars_files` name is looked for, in order: as it is when
+/// absolute (`~/` expanded), else the playbook directory's `vars/`, then the
+/// playbook directory (Ansible's `path_dwim_relative_stack(..., 'vars', ...)`).
+pub fn vars_file_candidates(playbook_dir: &Path, name: &str) -> Vec<PathBuf> {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if let (Some(rest), Some(home)) = (name.strip_prefix("~/"), home()) {
+        return vec![home.join(rest)];
+    }
+    let path = Path::new(name);
+    if path.is_absolute() {
+        return vec![path.to_path_buf()];
+    }
+    vec![
+        playbook_dir.join("vars").join(path),
+        playbook_dir.join(path),
+    ]
+}
+
+/// Each `vars_files` entry is a name or a list of alternative names. An
+/// entry named literally (no template) must have a file that exists and
+/// parses now, before any play runs: a typo must not surface after earlier
+/// plays changed hosts. A templated entry is checked when its play starts.
 fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputError> {
-    for node in files {
-        let name = string(node, "vars_files")?;
-        if crate::template_text::is_template(&name) {
+    for entry in files {
+        let names: Vec<&Node> = match &entry.value {
+            NodeValue::Seq(items) if !items.is_empty() => items.iter().collect(),
+            NodeValue::Seq(_) => {
+                return Err(InputError::at(
+                    &entry.origin,
+                    "an empty list of vars files",
+                    "here",
+                )
+                .with_help("a vars_files entry is a file name, or a list of names of which the first that exists is read"))
+            }
+            _ => vec![entry],
+        };
+        let mut texts = Vec::new();
+        for n in &names {
+            if n.as_str().is_none() {
+                return Err(InputError::at(
+                    &n.origin,
+                    "a vars_files entry must be a file name or a list of file names",
+                    "not a file name",
+                )
+                .with_help("write e.g. `vars_files: [vars/common.yml, [\"vars/{{ ansible_os_family }}.yml\", vars/default.yml]]`"));
+            }
+            texts.push(n.as_str().unwrap_or_default().to_string());
+        }
+        if texts.iter().any(|t| crate::template_text::is_template(t)) {
             continue;
         }
-        let path = playbook_dir.join(&name);
-        if !path.is_file() {
+        let tried: Vec<PathBuf> = texts
+            .iter()
+            .flat_map(|t| vars_file_candidates(playbook_dir, t))
+            .collect();
+        let Some(path) = tried.iter().find(|p| p.is_file()) else {
+            let listed: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
             return Err(InputError::at(
-                &node.origin,
-                format!("vars file {} does not exist", path.display()),
+                &entry.origin,
+                format!(
+                    "vars file {} does not exist (tried {})",
+                    texts.join(" or "),
+                    listed.join(", ")
+                ),
                 "listed here",
             )
-            .with_help("vars_files paths are relative to the playbook's directory"));
-        }
-        let loaded = crate::yaml::parse_file(&path)?;
+            .with_help(
+                "vars_files names are relative to the playbook's directory (its `vars/` first)",
+            ));
+        };
+        let loaded = crate::yaml::parse_file(path)?;
         var_pairs(&loaded, &format!("vars file {}", path.display()))?;
     }
     Ok(())

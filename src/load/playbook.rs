@@ -79,7 +79,7 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
 pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
     let file = crate::source::SourceFile::new(name, text);
     let root = yaml::parse(&file)?;
-    let roles = RoleLoader::new(dir);
+    let roles = RoleLoader::new(dir)?;
     let mut plays = Vec::new();
     for entry in expect_seq(&root, "a playbook")? {
         plays.push(parse_play(entry, dir, &roles)?);
@@ -110,7 +110,7 @@ fn load_into(
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let roles = RoleLoader::new(&dir);
+    let roles = RoleLoader::new(&dir)?;
     let list = expect_seq(&root, "a playbook").map_err(|e| {
         e.with_help("a playbook is a list of plays: start each with `- hosts: ...`")
     })?;

@@ -11,11 +11,10 @@ use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
+use super::loops::{parse_loop_control, LoopControl, LoopWith};
 use super::role::{role_entry_common, LoadedRole, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
-use super::task_keys::{
-    check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
-};
+use super::task_keys::{check_delay, check_retries, read_task_keys, single_module, task_action};
 
 /// What the parser needs to know about where it is.
 pub struct ParseCtx<'a> {
@@ -167,11 +166,8 @@ fn parse_item(
                 },
                 common: keys.common,
                 loop_items: None,
-                loop_flatten: false,
-                loop_var: "item".into(),
-                index_var: None,
-                loop_label: None,
-                loop_pause: None,
+                loop_with: LoopWith::Loop,
+                loop_control: LoopControl::default(),
                 register: None,
                 until: None,
                 retries: None,
@@ -190,7 +186,7 @@ fn parse_item(
         name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
 
-    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    let loop_control = parse_loop_control(keys.loop_control)?;
     if let Some(d) = &keys.delay {
         check_delay(d)?;
     }
@@ -202,11 +198,8 @@ fn parse_item(
         action,
         common: keys.common,
         loop_items: keys.loop_items,
-        loop_flatten: keys.loop_flatten,
-        loop_var,
-        index_var,
-        loop_label,
-        loop_pause,
+        loop_with: keys.loop_with,
+        loop_control,
         register: keys.register,
         until: keys.until,
         retries: keys.retries,

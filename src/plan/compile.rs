@@ -7,6 +7,7 @@
 //! here, before anything runs.
 
 use crate::error::InputError;
+use crate::load::loops::LoopWith;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task};
 use crate::source::{Origin, SourceFile};
@@ -17,6 +18,9 @@ use super::template::{check_condition_node, check_node, check_template};
 pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     for play in &playbook.plays {
         check_node(&play.hosts)?;
+        for entry in &play.vars_files {
+            check_node(entry)?;
+        }
         for (_, v) in play
             .vars
             .iter()
@@ -49,7 +53,7 @@ fn check_task(task: &Task) -> Result<(), InputError> {
     for n in task
         .loop_items
         .iter()
-        .chain(&task.loop_label)
+        .chain(&task.loop_control.label)
         .chain(&task.retries)
         .chain(&task.delay)
     {
@@ -63,6 +67,9 @@ fn check_task(task: &Task) -> Result<(), InputError> {
         .chain(task.failed_when.iter().flatten())
     {
         check_condition_node(n)?;
+    }
+    if let (LoopWith::Lookup(name), Some(node)) = (task.loop_with, &task.loop_items) {
+        super::lookups::check_literal(name, node)?;
     }
     match &task.action {
         Action::Module { module, args } => {
