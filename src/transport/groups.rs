@@ -374,11 +374,16 @@ mod tests {
     }
 
     /// A process standing for an ssh master: its command line names `dir`.
+    /// (Short sleeps, and no inherited output, so that ending the shell
+    /// leaves nothing behind for long.)
     fn fake_master(dir: &Path) -> std::process::Child {
         std::process::Command::new("sh")
             .arg("-c")
-            .arg("sleep 30")
+            .arg("while :; do sleep 0.05; done")
             .arg(dir.join(".ssh-connectionX/master"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap()
     }
