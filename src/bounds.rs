@@ -22,6 +22,31 @@ pub const MAX_RETRIES: u64 = 1_000_000;
 /// The most parallel hosts (`-f`/`--forks`).
 pub const MAX_FORKS: u64 = 10_000;
 
+/// The most steps (minijinja instructions) one template may take to render:
+/// about two seconds of work. A real template needs thousands; one that
+/// needs more loops far longer than intended (`range(100000)` inside
+/// `range(100000)`), and without a bound it would hold its host's run, and a
+/// stop request, for ever.
+pub const MAX_TEMPLATE_STEPS: u64 = 50_000_000;
+
+/// The environment variable that raises (or lowers) [`MAX_TEMPLATE_STEPS`].
+pub const TEMPLATE_STEPS_VAR: &str = "BATON_MAX_TEMPLATE_STEPS";
+
+/// The step bound for templates: `BATON_MAX_TEMPLATE_STEPS` when set (a
+/// whole number from 1000), else [`MAX_TEMPLATE_STEPS`].
+pub fn template_steps() -> Result<u64, String> {
+    let Some(text) = std::env::var_os(TEMPLATE_STEPS_VAR) else {
+        return Ok(MAX_TEMPLATE_STEPS);
+    };
+    let text = text.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1000 => Ok(n),
+        _ => Err(format!(
+            "{TEMPLATE_STEPS_VAR}={text:?} is not a whole number of template steps from 1000 up"
+        )),
+    }
+}
+
 /// A number as an operator wrote it: `1e30`, not thirty-one digits.
 fn show(value: f64) -> String {
     if value.abs() >= 1e15 {

@@ -95,6 +95,13 @@ fn load_common(
     inventory: &[PathBuf],
     extra: &[String],
 ) -> Result<(Inventory, Map<String, Value>), InputError> {
+    crate::bounds::template_steps().map_err(|m| {
+        InputError::plain(m).with_help(format!(
+            "unset it, or give e.g. {}={}",
+            crate::bounds::TEMPLATE_STEPS_VAR,
+            crate::bounds::MAX_TEMPLATE_STEPS
+        ))
+    })?;
     let extra = extra_vars::parse(extra)?;
     let inventory = Inventory::load(inventory)?;
     for warning in inventory.warnings() {
@@ -120,6 +127,12 @@ fn execute(
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, reporter,
     ));
+    // Every exit path ends the masters it started: a connection the run did
+    // not close (one still held when it ended) would otherwise stay, as
+    // ControlPersist keeps masters.
+    if !QUITTING.load(std::sync::atomic::Ordering::SeqCst) {
+        rt.block_on(crate::transport::groups::end_masters());
+    }
     // A quit at once in progress ends the process itself, with its own exit
     // code, once it has ended every task's processes; the run may have ended
     // first because those processes died.
@@ -188,15 +201,21 @@ async fn watch_signals(
         "baton: quit at once ({}): ending the running tasks' processes",
         signal_name(second)
     );
-    let cut = running.list();
-    let groups = crate::transport::groups::kill_all().await;
-    if cut.is_empty() {
+    // What runs and what changed, as the quit found them.
+    let report = running.quit_report();
+    // Refuse every new start first, then end what runs: a loop's next item
+    // or a task's next connection cannot slip in between.
+    let ended = crate::transport::groups::kill_all().await;
+    if !report.iter().any(|l| l.starts_with("cut: ")) {
         eprintln!("baton: no task was running");
     }
-    for (host, task) in &cut {
-        eprintln!("baton: cut: task `{task}` on {host} (it may have done part of its work)");
+    for line in &report {
+        eprintln!("baton: {line}");
     }
-    eprintln!("baton: ended {groups} process group(s) of running tasks");
+    eprintln!(
+        "baton: ended {} process group(s) of running tasks and {} ssh master connection(s)",
+        ended.groups, ended.masters
+    );
     std::process::exit(exit_code::SIGNALLED + second);
 }
 

@@ -34,6 +34,8 @@ pub struct TaskShared<'a> {
     /// The stop signal's number once the operator asked to stop (0 before):
     /// a `pause` ends early then, as Ansible's does on Ctrl-C.
     pub interrupt: &'a std::sync::atomic::AtomicI32,
+    /// Where a loop says which item runs and which changed the host.
+    pub running: &'a super::RunningTasks,
 }
 
 /// One host's run of a task, prepared by the play runner.
@@ -69,6 +71,9 @@ pub struct HostOutcome {
     pub started_at: f64,
     pub elapsed: Duration,
     pub check_mode: bool,
+    /// A loop (or `until` retries) a stop request ended early: what did not
+    /// run, for the stop report.
+    pub cut: Option<String>,
 }
 
 /// Lets modules render and evaluate with this host's variables.
@@ -242,6 +247,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         started_at,
         elapsed: Duration::ZERO,
         check_mode,
+        cut: None,
     };
     match run_loop(shared, task, &job, check_mode, &mut outcome).await {
         Ok(()) => {}
@@ -345,7 +351,19 @@ pub(super) async fn run_once(
             }
             return Ok(result);
         }
-        tokio::time::sleep(delay).await;
+        // A stop request ends the retries: the run stops after this task.
+        let signal = shared.interrupt.load(std::sync::atomic::Ordering::SeqCst);
+        if signal == 0 && wait_unless_stopped(delay, shared.interrupt).await {
+            continue;
+        }
+        result.data.insert("attempts".into(), json!(attempt));
+        result.status = Status::Failed;
+        result.msg = Some(format!(
+            "`until` was still false after {attempt} attempts ({}); the retries left were not made: {}",
+            until.scalar_text().unwrap_or_default(),
+            super::stop_cause(shared.interrupt.load(std::sync::atomic::Ordering::SeqCst))
+        ));
+        return Ok(result);
     }
 }
 
@@ -392,8 +410,22 @@ fn environment_prefix(
 ) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
-        let Value::Object(map) = shared.templater.render_node(env, vars)? else {
-            continue;
+        let map = match shared.templater.render_node(env, vars)? {
+            Value::Object(map) => map,
+            // `environment: "{{ x | default(omit) }}"`: no variables.
+            v if crate::plan::template::is_omit(&v) => continue,
+            other => {
+                return Err(InputError::at(
+                    &env.origin,
+                    format!(
+                        "`environment` must give a mapping of variable names to values, but `{}` gave {}",
+                        env.scalar_text().unwrap_or_default(),
+                        json_kind(&other)
+                    ),
+                    "not a mapping",
+                )
+                .with_help("make the variable a mapping, e.g. `proxy_env: {http_proxy: \"http://proxy:3128\"}`"));
+            }
         };
         for (k, v) in map {
             if !crate::load::keywords::valid_env_name(&k) {
@@ -410,6 +442,18 @@ fn environment_prefix(
         }
     }
     Ok(Ok(prefix))
+}
+
+fn json_kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 60 => "a string".into(),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
 }
 
 fn become_user(
@@ -517,11 +561,24 @@ async fn run_steps(
     become_user: Option<String>,
     timeout: Option<Duration>,
 ) -> Result<TaskResult, Failure> {
+    // Held until the step chain ends.
+    let mut exclusive = None;
     loop {
         step = match step {
             Step::Done(result) => return Ok(result),
             Step::Sleep(duration, result) => {
                 return Ok(sleep_unless_stopped(duration, result, shared.interrupt).await);
+            }
+            Step::Wait(duration, next) => {
+                wait_unless_stopped(duration, shared.interrupt).await;
+                *next
+            }
+            Step::Exclusive(key, next) => {
+                // One lock per step chain (a second would risk a deadlock).
+                if exclusive.is_none() {
+                    exclusive = Some(shared.connections.exclusive(&job.target, &key).await);
+                }
+                *next
             }
             Step::Remote { script, interpret } => {
                 let connection = match shared.connections.get(&job.target).await {
@@ -629,17 +686,30 @@ async fn sleep_unless_stopped(
     result: TaskResult,
     interrupt: &std::sync::atomic::AtomicI32,
 ) -> TaskResult {
+    let started = Instant::now();
+    if wait_unless_stopped(duration, interrupt).await {
+        return result;
+    }
+    result.with_msg(format!(
+        "paused {:.1} s of {:.1} s: cut short by the stop request",
+        started.elapsed().as_secs_f64(),
+        duration.as_secs_f64()
+    ))
+}
+
+/// Wait `duration`, or less when a stop request arrives (also a `delay`
+/// of `until` and `loop_control.pause`). Returns whether it waited it all.
+pub(super) async fn wait_unless_stopped(
+    duration: Duration,
+    interrupt: &std::sync::atomic::AtomicI32,
+) -> bool {
     const TICK: Duration = Duration::from_millis(50);
     let started = Instant::now();
     while started.elapsed() < duration {
         if interrupt.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-            return result.with_msg(format!(
-                "paused {:.1} s of {:.1} s: cut short by the stop request",
-                started.elapsed().as_secs_f64(),
-                duration.as_secs_f64()
-            ));
+            return false;
         }
         tokio::time::sleep(TICK.min(duration.saturating_sub(started.elapsed()))).await;
     }
-    result
+    true
 }

@@ -5,6 +5,8 @@
 //! `results`, in Ansible's shape (ansible-core `executor/task_executor.py`
 //! `_get_loop_items`, `_run_loop`).
 
+use std::sync::atomic::Ordering;
+
 use serde_json::{json, Map, Value};
 
 use crate::error::InputError;
@@ -15,7 +17,7 @@ use crate::plan::jinja::{native, python_repr};
 use crate::plan::lookups;
 use crate::yaml::Node;
 
-use super::host_task::{run_once, Failure, HostJob, HostOutcome, TaskShared};
+use super::host_task::{run_once, wait_unless_stopped, Failure, HostJob, HostOutcome, TaskShared};
 
 pub(super) async fn run_loop(
     shared: &TaskShared<'_>,
@@ -45,13 +47,31 @@ pub(super) async fn run_loop(
     let mut results = Vec::with_capacity(count);
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
     let control = &task.loop_control;
+    // Facts set by earlier items (`set_fact`, `include_vars`, a module's
+    // `ansible_facts`): later items see them, as in Ansible, whose loop
+    // updates the task's variables with each item's facts.
+    let mut host_vars = job.vars.clone();
     for (index, item) in items.iter().cloned().enumerate() {
         if index > 0 {
             if let Some(pause) = control.pause {
-                tokio::time::sleep(pause).await;
+                // A stop request ends the wait: the loop stops before its next item.
+                wait_unless_stopped(pause, shared.interrupt).await;
             }
         }
-        let mut ctx = item_vars(task, job, index, &items);
+        // A stop request ends the loop after the item that was running.
+        let signal = shared.interrupt.load(Ordering::SeqCst);
+        if signal != 0 {
+            out.cut = Some(format!(
+                "`{}` on {} stopped before item {} of {count} ({}): items {} to {count} did not run",
+                shared.info.name,
+                job.host,
+                index + 1,
+                super::stop_cause(signal),
+                index + 1
+            ));
+            break;
+        }
+        let mut ctx = item_vars(task, &host_vars, index, &items);
         let label = match &control.label {
             Some(node) => match shared.templater.render_node(node, &ctx)? {
                 Value::String(s) => s,
@@ -59,7 +79,12 @@ pub(super) async fn run_loop(
             },
             None => py_str(&item),
         };
+        shared.running.item(&job.host, index + 1, count, &label);
         let result = run_once(shared, task, job, &ctx, check_mode).await?;
+        if result.status == Status::Changed {
+            shared.running.item_changed(&job.host, &label);
+        }
+        see_facts(&mut host_vars, &result);
         any_changed |= result.status == Status::Changed;
         any_failed |= result.status == Status::Failed;
         all_skipped &= result.status == Status::Skipped;
@@ -114,7 +139,10 @@ pub(super) async fn run_loop(
     } else {
         Status::Ok
     };
-    let msg = loop_message(&out.items);
+    let mut msg = loop_message(&out.items);
+    if let Some(cut) = &out.cut {
+        msg = format!("{msg}; {cut}");
+    }
     out.result = TaskResult {
         status,
         msg: Some(msg.clone()),
@@ -191,13 +219,40 @@ fn py_str(v: &Value) -> String {
     }
 }
 
+/// An item's facts into the variables the next items see: `set_fact` and
+/// `include_vars` names as they are; `ansible_*` facts also under
+/// `ansible_facts` without the prefix (as `HostState::merge_facts`).
+fn see_facts(vars: &mut Map<String, Value>, result: &TaskResult) {
+    for (k, v) in &result.facts {
+        vars.insert(k.clone(), v.clone());
+    }
+    if result.ansible_facts.is_empty() {
+        return;
+    }
+    for (k, v) in &result.ansible_facts {
+        vars.insert(k.clone(), v.clone());
+    }
+    let short = result.ansible_facts.iter().map(|(k, v)| {
+        (
+            k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+            v.clone(),
+        )
+    });
+    match vars.get_mut("ansible_facts") {
+        Some(Value::Object(all)) => all.extend(short),
+        _ => {
+            vars.insert("ansible_facts".into(), Value::Object(short.collect()));
+        }
+    }
+}
+
 /// The host's variables for one item: `loop_var`, `index_var`, and with
 /// `extended` `ansible_loop` (`previtem`/`nextitem` undefined at the ends,
 /// `allitems` unless `extended_allitems: false`), as Ansible sets them.
-fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Value {
+fn item_vars(task: &Task, host_vars: &Map<String, Value>, index: usize, items: &[Value]) -> Value {
     let control = &task.loop_control;
     let count = items.len();
-    let mut vars = job.vars.clone();
+    let mut vars = host_vars.clone();
     vars.insert(
         control.loop_var.clone(),
         items.get(index).cloned().unwrap_or(Value::Null),

@@ -121,13 +121,22 @@ impl<'a> Runner<'a> {
             }
         }
         self.connections.close_all().await;
+        let signal = self.options.interrupt.load(Ordering::SeqCst);
+        self.state.signalled = signal != 0;
+        if signal != 0 && self.state.abort_reason.is_none() {
+            // The request came during the last task: nothing was left to skip
+            // but what that task's loops did not run.
+            self.state.abort_reason = Some(format!(
+                "{}: the running task finished on every host (a loop after its current item); no task was left to start",
+                super::stop_cause(signal)
+            ));
+        }
         if let Some(reason) = self.state.stop_report() {
             self.reporter.event(&Event::Stopped { reason });
         }
         let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
         result?;
-        let signal = self.options.interrupt.load(Ordering::SeqCst);
         let exit_code = RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal);
         Ok(RunSummary {
             recap,
@@ -446,6 +455,7 @@ impl<'a> Runner<'a> {
             diff: self.options.diff,
             info,
             interrupt: &self.options.interrupt,
+            running: &self.options.running,
         }
     }
 }

@@ -151,6 +151,14 @@ pub enum Step {
     },
     /// Wait on the controller (pause), then report the result.
     Sleep(Duration, TaskResult),
+    /// Wait on the controller, then go on with the step (a back-off before
+    /// a retry). A stop request ends the wait early.
+    Wait(Duration, Box<Step>),
+    /// Run the step to its end holding the run's lock named by the string
+    /// (a file's path) for the machine the script runs on: the hosts of one
+    /// run that edit one file there (every host on the `local` connection,
+    /// `delegate_to` one host) take turns instead of colliding and retrying.
+    Exclusive(String, Box<Step>),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -25,6 +25,8 @@ pub const ANSIBLE_MANAGED: &str = "Ansible managed (baton)";
 pub struct Templater {
     jinja: Environment<'static>,
     hb: Handlebars<'static>,
+    /// The most steps one Jinja render may take ([`bounds::template_steps`]).
+    steps: u64,
 }
 
 impl Default for Templater {
@@ -182,15 +184,23 @@ fn file_loader(
 
 impl Templater {
     pub fn new() -> Templater {
+        // An invalid setting is refused by the CLI before anything runs.
+        Templater::with_step_limit(
+            crate::bounds::template_steps().unwrap_or(crate::bounds::MAX_TEMPLATE_STEPS),
+        )
+    }
+
+    /// Every Jinja render runs on a budget of `steps` instructions (minijinja's
+    /// fuel), so that no template, however it loops, holds a run for ever.
+    pub fn with_step_limit(steps: u64) -> Templater {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
         helpers::register(&mut hb);
         helpers::register_blocks(&mut hb);
-        Templater {
-            jinja: env::environment(),
-            hb,
-        }
+        let mut jinja = env::environment();
+        jinja.set_fuel(Some(steps));
+        Templater { jinja, hb, steps }
     }
 
     /// Render text to a string.
@@ -474,6 +484,21 @@ impl Templater {
             )
             .with_help("guard it with `is defined` or `| default(...)`");
         }
+        if err.kind() == ErrorKind::OutOfFuel {
+            return InputError::at(
+                &place(origin, text, base..base + source.len()),
+                format!(
+                    "template stopped after {} steps, the most one template may take: it loops far longer than intended",
+                    self.steps
+                ),
+                "this template",
+            )
+            .with_help(format!(
+                "shorten its loops; if it really needs more, set {}={} or higher",
+                crate::bounds::TEMPLATE_STEPS_VAR,
+                self.steps.saturating_mul(10)
+            ));
+        }
         let detail = err
             .detail()
             .map(str::to_string)
@@ -623,6 +648,51 @@ mod tests {
     use crate::source::SourceFile;
     use crate::yaml::parse;
     use serde_json::json;
+
+    #[test]
+    fn a_template_that_loops_past_the_step_bound_stops_with_a_clear_error() {
+        let t = Templater::with_step_limit(100_000);
+        let origin = Origin::synthetic("play.yml", "x");
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let started = std::time::Instant::now();
+        let file = t
+            .render_file("x.j2", endless, &json!({}))
+            .map(Value::String);
+        for render in [
+            t.render_str(endless, &json!({}), &origin)
+                .map(Value::String),
+            t.render_value(endless, &json!({}), &origin),
+            file,
+        ] {
+            let err = render.map(|_| ()).unwrap_err();
+            assert!(
+                err.message.contains("template stopped after 100000 steps"),
+                "{}",
+                err.message
+            );
+            assert!(
+                err.help
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("BATON_MAX_TEMPLATE_STEPS=1000000"),
+                "{:?}",
+                err.help
+            );
+        }
+        // A template of ordinary size is far below the bound.
+        assert_eq!(
+            t.render_str(
+                "{% for i in range(100) %}{{ i }}{% endfor %}",
+                &json!({}),
+                &origin
+            )
+            .unwrap()
+            .len(),
+            190
+        );
+        eprintln!("three runaway renders stopped in {:?}", started.elapsed());
+    }
 
     fn node(yaml: &str, key: &str) -> Node {
         parse(&SourceFile::new("play.yml", yaml))

@@ -143,6 +143,11 @@ impl<'a> Harness<'a> {
                     tokio::time::sleep(d).await;
                     return Run { result, trips };
                 }
+                Step::Wait(d, next) => {
+                    tokio::time::sleep(d).await;
+                    step = *next;
+                }
+                Step::Exclusive(_, next) => step = *next,
                 Step::Remote { script, interpret } => {
                     trips += 1;
                     let out = self

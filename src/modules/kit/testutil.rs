@@ -47,6 +47,11 @@ pub(crate) fn finish_with_env(mut step: Step, env: &[(&str, &str)]) -> (TaskResu
         match step {
             Step::Done(result) => return (result, trips),
             Step::Sleep(_, result) => return (result, trips),
+            Step::Wait(duration, next) => {
+                std::thread::sleep(duration);
+                step = *next;
+            }
+            Step::Exclusive(_, next) => step = *next,
             Step::Remote { script, interpret } => {
                 trips += 1;
                 step = interpret(&run_script(&script, env));
