@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::backslash::escape_backslashes;
 use super::helpers;
-use super::jinja::{check, env, native};
+use super::jinja::{check, env, native, rewrite};
 use crate::error::{did_you_mean, InputError};
 use crate::source::Origin;
 use crate::template_text::is_template;
@@ -172,7 +172,7 @@ fn file_loader(
                     )
                 })?;
                 return crate::source::text_of(&path, bytes)
-                    .map(Some)
+                    .map(|text| Some(rewrite::template(&text).text))
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
             }
         }
@@ -214,10 +214,11 @@ impl Templater {
         vars: &Value,
         origin: &Origin,
     ) -> Result<String, InputError> {
+        let rw = rewrite::template(text);
         self.jinja
-            .render_str(text, ctx)
+            .render_str(&rw.text, ctx)
             .map(|out| keep_trailing_newlines(text, out))
-            .map_err(|e| self.error(e, text, text, false, vars, origin))
+            .map_err(|e| self.error(e, text, text, false, vars, origin, &rw))
     }
 
     /// Render text to a value. A string that is exactly one `{{ expression }}`
@@ -269,14 +270,15 @@ impl Templater {
                 Ok(()) => InputError::at(origin, "not one Jinja expression", "here"),
             });
         }
+        let rw = rewrite::expression(expr);
         let value = self
             .jinja
-            .compile_expression_owned(expr.to_string())
+            .compile_expression_owned(rw.text.clone())
             .and_then(|e| e.eval(ctx))
-            .map_err(|e| self.error(e, text, expr, true, vars, origin))?;
+            .map_err(|e| self.error(e, text, expr, true, vars, origin, &rw))?;
         if value.is_undefined() {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
-            return Err(self.error(err, text, expr, true, vars, origin));
+            return Err(self.error(err, text, expr, true, vars, origin, &rw));
         }
         Ok(value)
     }
@@ -412,16 +414,20 @@ impl Templater {
             // mix two roles' `header.j2`.
             let mut jinja = self.jinja.clone();
             jinja.set_loader(file_loader(dirs.to_vec()));
+            let rw = rewrite::template(text);
             return jinja
-                .render_named_str(name, text, &ctx)
+                .render_named_str(name, &rw.text, &ctx)
                 .map(|out| keep_trailing_newlines(text, out))
-                .map_err(|e| self.error(e, text, text, false, vars, &origin));
+                .map_err(|e| self.error(e, text, text, false, vars, &origin, &rw));
         }
         self.string_with(text, &ctx, vars, &origin)
     }
 
     /// A minijinja error as an input error at its place. `source` is what was
-    /// compiled (a subslice of `text`), `is_expr` whether it is a bare expression.
+    /// written (a subslice of `text`), `is_expr` whether it is a bare
+    /// expression, `rw` the rewritten source that was compiled (its ranges
+    /// map back to `source`).
+    #[allow(clippy::too_many_arguments)]
     fn error(
         &self,
         err: minijinja::Error,
@@ -430,7 +436,9 @@ impl Templater {
         is_expr: bool,
         vars: &Value,
         origin: &Origin,
+        rw: &rewrite::Rewritten,
     ) -> InputError {
+        let err_range = err.range().map(|r| rw.original_range(r));
         let base = offset_in(text, source);
         // Syntax errors, unknown filters and tests: the load-time check names them.
         if matches!(
@@ -446,12 +454,12 @@ impl Templater {
                 return problem(p, text, base, origin);
             }
         }
-        let range = err
-            .range()
+        let range = err_range
+            .clone()
             .map(|r| base + r.start..base + r.end)
             .unwrap_or(base..base + source.len());
         if err.kind() == ErrorKind::UndefinedError {
-            if let Some((name, at)) = undefined_name(source, is_expr, vars, err.range()) {
+            if let Some((name, at)) = undefined_name(source, is_expr, vars, err_range) {
                 let here = place(origin, text, base + at.start..base + at.end);
                 let mut help = format!(
                     "define `{name}` (inventory, group_vars, play vars, register, or -e {name}=...), or write `{name} | default(...)` if it is optional"
@@ -478,11 +486,23 @@ impl Templater {
             .detail()
             .map(str::to_string)
             .unwrap_or_else(|| err.kind().to_string());
-        InputError::at(
+        let e = InputError::at(
             &place(origin, text, range),
             format!("cannot render template: {detail}"),
             "in this template",
-        )
+        );
+        if detail.contains("not supported between instances of")
+            || detail.contains("requires string as left operand")
+            || detail.contains("unsupported operand type")
+        {
+            // Python's TypeError, as Ansible 2.19 raises it
+            return e.with_help(
+                "the two sides have types that do not compare or combine (as in Ansible 2.19, \
+                 which refuses this too): convert one first, e.g. `x | int > 3`, \
+                 `x | string == '5'`, `x | float`",
+            );
+        }
+        e
     }
 
     fn hbs_error(&self, err: RenderError, text: &str, vars: &Value, origin: &Origin) -> InputError {
@@ -872,6 +892,38 @@ mod tests {
         }
         let n = node("when:\n  - n == 3\n  - s == 'STOP'\n", "when");
         assert!(!t.condition_node(&n, &vars).unwrap());
+    }
+
+    #[test]
+    fn comparing_types_python_cannot_order_is_an_error_at_its_place() {
+        let t = Templater::new();
+        let vars = json!({"x": "10", "n": 3});
+        let n = node("a: 1\nwhen: n > 1 and x > 3\n", "when");
+        let err = t.condition_node(&n, &vars).unwrap_err();
+        assert_eq!(
+            err.message,
+            "cannot render template: '>' not supported between instances of 'str' and 'int'"
+        );
+        // the failing comparison, not the whole condition
+        assert_eq!(err.location.as_deref(), Some("play.yml:2:17"));
+        assert!(err.help.unwrap().contains("x | int > 3"));
+        assert!(t.condition("x | int > 3", &vars, &o()).unwrap());
+        assert!(!t.condition("x == 10", &vars, &o()).unwrap());
+        assert!(t.condition("x != 10", &vars, &o()).unwrap());
+        let err = t.render_value("{{ 5 in x }}", &vars, &o()).unwrap_err();
+        assert!(err
+            .message
+            .contains("'in <string>' requires string as left operand, not int"));
+        // template files too
+        let err = t
+            .render_file("f.j2", "line 1\n{% if x >= 3 %}big{% endif %}\n", &vars)
+            .unwrap_err();
+        assert!(
+            err.message.contains("'>=' not supported"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.location.as_deref(), Some("f.j2:2:7"));
     }
 
     #[test]

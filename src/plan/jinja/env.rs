@@ -9,7 +9,7 @@
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::{filters, lookup, native, python_repr, tests};
+use super::{filters, lookup, native, ops, python_repr, tests};
 
 /// minijinja's builtin filters (`minijinja` 2.24, `builtins` feature).
 const BUILTIN_FILTERS: &[&str] = &[
@@ -165,6 +165,7 @@ pub fn environment() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookup::register(&mut env);
+    ops::register(&mut env);
     env
 }
 

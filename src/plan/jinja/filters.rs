@@ -58,6 +58,8 @@ pub const NAMES: &[&str] = &[
     "type_debug",
     "splitext",
     "realpath",
+    "strftime",
+    "to_datetime",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -126,6 +128,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("checksum", |s: Value| hash(&py_str(&s), "sha1"));
     env.add_filter("extract", extract);
     env.add_filter("type_debug", type_debug);
+    env.add_filter("strftime", super::datetime::strftime);
+    env.add_filter("to_datetime", super::datetime::to_datetime);
 }
 
 fn invalid(msg: impl Into<String>) -> Error {

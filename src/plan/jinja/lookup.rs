@@ -155,7 +155,10 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                     .into_iter()
                     .filter_map(|n| state.lookup(&n).map(|v| (n.to_string(), v)))
                     .collect();
-                state.env().render_str(&text, ctx).map(Value::from)
+                state
+                    .env()
+                    .render_str(&super::rewrite::template(&text).text, ctx)
+                    .map(Value::from)
             })
             .collect(),
         "env" => {

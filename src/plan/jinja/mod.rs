@@ -9,13 +9,21 @@
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
+//! - [`rewrite`] / [`ops`]: Python's operators (`'5' > 3` is an error, `%`
+//!   formats strings, datetimes subtract), by rewriting the source.
+//! - [`percent`]: Python's printf-style `%` formatting.
+//! - [`datetime`]: `strftime`, `to_datetime` and Python datetimes.
 
 pub mod check;
+pub mod datetime;
 pub mod env;
 pub mod filters;
 pub mod lookup;
 pub mod native;
+pub mod ops;
+pub mod percent;
 pub mod pyformat;
 pub mod python_repr;
 pub mod regex;
+pub mod rewrite;
 pub mod tests;
