@@ -13,17 +13,24 @@
 //!   formats strings, datetimes subtract), by rewriting the source.
 //! - [`percent`]: Python's printf-style `%` formatting.
 //! - [`datetime`]: `strftime`, `to_datetime` and Python datetimes.
+//! - [`mathstuff`], [`paths`], [`text`], [`crypt`], [`pyrandom`]: more of
+//!   Ansible's filters (and the file tests), by theme.
 
 pub mod check;
+pub mod crypt;
 pub mod datetime;
 pub mod env;
 pub mod filters;
 pub mod lookup;
+pub mod mathstuff;
 pub mod native;
 pub mod ops;
+pub mod paths;
 pub mod percent;
 pub mod pyformat;
+pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
 pub mod rewrite;
 pub mod tests;
+pub mod text;

@@ -53,8 +53,15 @@ pub fn to_json(value: &Value) -> Json {
         ValueKind::Undefined | ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
         ValueKind::Number => {
-            if let Some(i) = value.as_i64() {
+            // `is_integer` first: as_i64 would also take a whole float
+            // (`4 / 2` is 2.0 in Python and stays a float)
+            if let Some(i) = value.as_i64().filter(|_| value.is_integer()) {
                 Json::from(i)
+            } else if let Some(u) = u64::try_from(value.clone())
+                .ok()
+                .filter(|_| value.is_integer())
+            {
+                Json::from(u)
             } else if let Ok(f) = f64::try_from(value.clone()) {
                 serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
             } else {
@@ -117,6 +124,9 @@ mod tests {
             json!({"l": [{"y": 2}]})
         );
         assert_eq!(ev("omit"), json!(OMIT));
+        // a whole float stays a float (Python: 4 / 2 is 2.0)
+        assert_eq!(ev("4 / 2"), json!(2.0));
+        assert_eq!(ev("[2.0, 3]"), json!([2.0, 3]));
     }
 
     #[test]
