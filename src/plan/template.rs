@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::backslash::escape_backslashes;
 use super::helpers;
-use super::jinja::{check, env, native, rewrite};
+use super::jinja::{check, env, header, native, rewrite};
 use crate::error::{did_you_mean, InputError};
 use crate::source::Origin;
 use crate::template_text::is_template;
@@ -38,18 +38,6 @@ impl Default for Templater {
 fn condition_source(expr: &str) -> &str {
     let trimmed = expr.trim();
     native::single_expression(trimmed).unwrap_or(trimmed)
-}
-
-/// The rendered text with the template's trailing newlines restored, as
-/// Ansible's templar does for inline values (`"{% for %}...{% endfor %}\n"`
-/// keeps its `\n`, which `trim_blocks` would otherwise eat). Source:
-/// ansible-core `Templar` (it counts the newlines at the end of the template
-/// and of the result and appends the difference).
-fn keep_trailing_newlines(text: &str, mut out: String) -> String {
-    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
-    let missing = count(text).saturating_sub(count(&out));
-    out.extend(std::iter::repeat_n('\n', missing));
-    out
 }
 
 /// Whether a rendered value is `omit` (the argument or entry is dropped).
@@ -145,6 +133,7 @@ fn names_other_templates(text: &str) -> bool {
 /// `FileSystemLoader` (Ansible's template search path) refuses them.
 fn file_loader(
     dirs: Vec<PathBuf>,
+    syntax: minijinja::syntax::SyntaxConfig,
 ) -> impl Fn(&str) -> Result<Option<String>, minijinja::Error> + Send + Sync + 'static {
     move |name: &str| {
         let rel = Path::new(name);
@@ -172,7 +161,7 @@ fn file_loader(
                     )
                 })?;
                 return crate::source::text_of(&path, bytes)
-                    .map(|text| Some(rewrite::template(&text).text))
+                    .map(|text| Some(rewrite::template_with(&text, &syntax).text))
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
             }
         }
@@ -214,10 +203,55 @@ impl Templater {
         vars: &Value,
         origin: &Origin,
     ) -> Result<String, InputError> {
-        let rw = rewrite::template(text);
-        self.jinja
-            .render_str(&rw.text, ctx)
-            .map(|out| keep_trailing_newlines(text, out))
+        self.render_text("<string>", text, ctx, vars, origin, &[])
+    }
+
+    /// Render a template (inline or a file's text): its `#jinja2:` line
+    /// applied to a copy of the environment, `dirs` the search path of
+    /// `{% include %}` and friends (a loader is set only when the text names
+    /// other templates), Python's operators rewritten, and the template's
+    /// trailing newlines kept as Ansible's templar keeps them.
+    fn render_text(
+        &self,
+        name: &str,
+        text: &str,
+        ctx: &minijinja::Value,
+        vars: &Value,
+        origin: &Origin,
+        dirs: &[PathBuf],
+    ) -> Result<String, InputError> {
+        let head = header::split(text).map_err(|p| problem(p, text, 0, origin))?;
+        let (body, overrides) = match &head {
+            Some(h) => (h.body, Some(&h.overrides)),
+            None => (text, None),
+        };
+        let loader = !dirs.is_empty() && names_other_templates(body);
+        let custom;
+        let env = if overrides.is_some() || loader {
+            // A copy per template: names resolve against this template's
+            // search path (the cache of loaded templates must not mix two
+            // roles' `header.j2`), and header settings stay with it.
+            let mut jinja = self.jinja.clone();
+            let syntax = overrides.map(|o| o.syntax()).unwrap_or_default();
+            if let Some(o) = overrides {
+                o.apply(&mut jinja);
+            }
+            if loader {
+                jinja.set_loader(file_loader(dirs.to_vec(), syntax));
+            }
+            custom = jinja;
+            &custom
+        } else {
+            &self.jinja
+        };
+        let base = text.len() - body.len();
+        let rw = match overrides {
+            Some(o) => rewrite::template_with(&o.body_text(body), &o.syntax()),
+            None => rewrite::template(body),
+        }
+        .shifted(base);
+        env.render_named_str(name, &rw.text, ctx)
+            .map(|out| env::keep_trailing_newlines(body, out))
             .map_err(|e| self.error(e, text, text, false, vars, origin, &rw))
     }
 
@@ -250,7 +284,13 @@ impl Templater {
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
             let value = self.eval(text, expr, ctx, vars, origin)?;
-            return Ok(native::to_json(&value));
+            // A string result gets the template's trailing newlines back, as
+            // Ansible 2.19's `_post_render_mutation` does; other types keep
+            // their type and lose the newline.
+            return Ok(match native::to_json(&value) {
+                Value::String(s) => Value::String(env::keep_trailing_newlines(text, s)),
+                other => other,
+            });
         }
         self.string_with(text, ctx, vars, origin).map(Value::String)
     }
@@ -408,19 +448,7 @@ impl Templater {
         if vars.get("ansible_managed").is_none() {
             ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
         }
-        if !dirs.is_empty() && names_other_templates(text) {
-            // A loader per file: names resolve against this template's search
-            // path, and the environment's cache of loaded templates must not
-            // mix two roles' `header.j2`.
-            let mut jinja = self.jinja.clone();
-            jinja.set_loader(file_loader(dirs.to_vec()));
-            let rw = rewrite::template(text);
-            return jinja
-                .render_named_str(name, &rw.text, &ctx)
-                .map(|out| keep_trailing_newlines(text, out))
-                .map_err(|e| self.error(e, text, text, false, vars, &origin, &rw));
-        }
-        self.string_with(text, &ctx, vars, &origin)
+        self.render_text(name, text, &ctx, vars, &origin, dirs)
     }
 
     /// A minijinja error as an input error at its place. `source` is what was
@@ -662,7 +690,7 @@ mod tests {
         let vars = json!({"port": 4343, "nodes": ["bc1", "bc2"], "flag": true, "m": {"k": "v"}});
         let root = parse(&SourceFile::new(
             "p.yml",
-            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: \"{{ nodes | join(' ') }}\"\ne: \" {{ port }}\"\nf: \"{{ nodes }} {{ flag }} {{ m }} {{ none }}\"\ng: \"{{ none }}\"\nh: \"{{ port }}\\n\"\n",
+            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: \"{{ nodes | join(' ') }}\"\ne: \" {{ port }}\"\nf: \"{{ nodes }} {{ flag }} {{ m }} {{ none }}\"\ng: \"{{ none }}\"\nh: \"{{ port }}\\n\"\ni: \"{{ port }}\\n\\n\"\nj: |\n  {{ nodes }}\nk: \"{{ nodes[0] }}\\n\"\n",
         ))
         .unwrap();
         let r = |k: &str| t.render_node(root.get(k).unwrap(), &vars).unwrap();
@@ -674,7 +702,13 @@ mod tests {
         // Ansible 2.19: a null inside text prints as nothing; alone it stays null.
         assert_eq!(r("f"), json!("['bc1', 'bc2'] True {'k': 'v'} "));
         assert_eq!(r("g"), json!(null));
-        assert_eq!(r("h"), json!("4343\n"));
+        // Ansible 2.19: one trailing newline does not stop the typing rule
+        // (a YAML `|` block of one expression is native); two do
+        assert_eq!(r("h"), json!(4343));
+        // ... a string result gets its newline back
+        assert_eq!(r("k"), json!("bc1\n"));
+        assert_eq!(r("i"), json!("4343\n\n"));
+        assert_eq!(r("j"), json!(["bc1", "bc2"]));
     }
 
     #[test]
@@ -992,6 +1026,59 @@ mod tests {
             .contains("syntax error"));
         let n = node("when: \"{{ x }}\"\n", "when");
         assert!(check_condition_node(&n).is_ok());
+    }
+
+    /// Expected outputs: what ansible-core 2.19's `template` module wrote.
+    #[test]
+    fn jinja2_header_lines_set_options_per_template() {
+        let t = Templater::new();
+        let vars = json!({"x": 7, "l": [1, 2], "text": "nl\n"});
+        let r = |src: &str| t.render_file("t.j2", src, &vars).unwrap();
+        assert_eq!(
+            r("#jinja2: trim_blocks: False, lstrip_blocks: True\nstart\n    {% for i in l %}\n  item {{ i }}\n    {% endfor %}\nend\n"),
+            "start\n\n  item 1\n\n  item 2\n\nend\n"
+        );
+        assert_eq!(
+            r("#jinja2:variable_start_string:'[%', variable_end_string:'%]'\nvalue [% x %] and {{ x }}\n"),
+            "value 7 and {{ x }}\n"
+        );
+        assert_eq!(
+            r("#jinja2: block_start_string: '<%', block_end_string: '%>', comment_start_string: '<#', comment_end_string: '#>'\n<% if x > 1 %>yes<% endif %> <# c #>{{ x }} {% raw %}\n"),
+            "yes 7 {% raw %}\n"
+        );
+        assert_eq!(
+            r("#jinja2: trim_blocks:False\n{% if x %}\nyes\n{% endif %}\n"),
+            "\nyes\n"
+        );
+        assert_eq!(
+            r("#jinja2: newline_sequence: '\\r\\n'\nA\nB {{ x }}\n"),
+            "A\r\nB 7\n"
+        );
+        // the settings stay with that template
+        assert_eq!(r("{% if x %}\nyes\n{% endif %}\n{{ text }}\n"), "yes\nnl\n");
+        // inline values too (Ansible 2.19)
+        let n = node(
+            "v: \"#jinja2: variable_start_string: '[[', variable_end_string: ']]'\\nv=[[ x ]] {{ x }}\\n\"\n",
+            "v",
+        );
+        assert_eq!(t.render_node(&n, &vars).unwrap(), json!("v=7 {{ x }}\n"));
+        // a bad header is an error at its line, before anything renders
+        let err = t
+            .render_file("h.j2", "#jinja2: bogus: 1\nx\n", &vars)
+            .unwrap_err();
+        assert_eq!(err.message, "invalid '#jinja2:' override key 'bogus'");
+        assert_eq!(err.location.as_deref(), Some("h.j2:1:1"));
+        assert!(check_template("#jinja2: trim_blocks: maybe\n", &o()).is_err());
+        // an undefined variable under custom delimiters is named at its line
+        let err = t
+            .render_file(
+                "u.j2",
+                "#jinja2: variable_start_string: '[%', variable_end_string: '%]'\nok\n[% nope %]\n",
+                &vars,
+            )
+            .unwrap_err();
+        assert_eq!(err.message, "undefined variable `nope`");
+        assert_eq!(err.location.as_deref(), Some("u.j2:3:4"));
     }
 
     #[test]

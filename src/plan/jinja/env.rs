@@ -2,8 +2,8 @@
 //!
 //! Strict undefined (an undefined value is an error when printed, iterated
 //! or tested for truth; `default`, `is defined` and `default(omit)` handle
-//! it), `trim_blocks` and `keep_trailing_newline` as Ansible's `template`
-//! sets them, no HTML escaping, Python string/dict methods
+//! it), `trim_blocks` as Ansible's `template` sets it (a `#jinja2:` line
+//! may change it per template, see [`super::header`]), no HTML escaping, Python string/dict methods
 //! (minijinja-contrib's `pycompat`), values printed as Python prints them,
 //! and Ansible's filters and tests.
 
@@ -192,11 +192,26 @@ pub const GLOBALS: &[&str] = &[
     "None",
 ];
 
+/// The rendered text with the template's trailing newlines restored, as
+/// Ansible's templar does for inline values (`"{% for %}...{% endfor %}\n"`
+/// keeps its `\n`, which `trim_blocks` would otherwise eat). Source:
+/// ansible-core `Templar` (it counts the newlines at the end of the template
+/// and of the result and appends the difference).
+pub fn keep_trailing_newlines(text: &str, mut out: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = count(text).saturating_sub(count(&out));
+    out.extend(std::iter::repeat_n('\n', missing));
+    out
+}
+
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_trim_blocks(true);
-    env.set_keep_trailing_newline(true);
+    // Jinja's default: the lexer drops one trailing newline, and the caller
+    // appends the template's trailing newlines the result lacks, as
+    // Ansible's templar does (`_post_render_mutation`).
+    env.set_keep_trailing_newline(false);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(python_repr::formatter);

@@ -9,6 +9,7 @@
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
+//! - [`header`]: a template's `#jinja2:` settings line.
 //! - [`rewrite`] / [`ops`]: Python's operators (`'5' > 3` is an error, `%`
 //!   formats strings, datetimes subtract), by rewriting the source.
 //! - [`percent`]: Python's printf-style `%` formatting.
@@ -21,6 +22,7 @@ pub mod crypt;
 pub mod datetime;
 pub mod env;
 pub mod filters;
+pub mod header;
 pub mod lookup;
 pub mod mathstuff;
 pub mod native;

@@ -81,6 +81,15 @@ impl Rewritten {
         self.pieces.last().map_or(0, |&(_, o, l)| o + l)
     }
 
+    /// The same map for a source that sat `base` bytes into a larger text
+    /// (a template after its `#jinja2:` line).
+    pub fn shifted(mut self, base: usize) -> Rewritten {
+        for p in &mut self.pieces {
+            p.1 += base;
+        }
+        self
+    }
+
     /// A range of the rewritten text as a range of the original.
     pub fn original_range(&self, r: Range<usize>) -> Range<usize> {
         let start = self.original(r.start, true);
