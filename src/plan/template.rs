@@ -786,7 +786,8 @@ mod tests {
         let vars = json!({
             "l": [3, 1, 2, 1], "m": {"a": 1}, "n": {"b": {"c": 2}}, "s": "Hello World",
             "y": "yes", "e": "", "j": "{\"k\": [1]}", "p": "/etc/hvr/hub.conf",
-            "r": {"rc": 0, "failed": false, "changed": true}
+            "r": {"rc": 0, "failed": false, "changed": true},
+            "ys": "a: 1\n---\nb: [2]\n"
         });
         let cases = [
             ("{{ l | unique | sort }}", json!([1, 2, 3])),
@@ -805,6 +806,8 @@ mod tests {
             ("{{ j | from_json }}", json!({"k": [1]})),
             ("{{ m | to_json }}", json!("{\"a\": 1}")),
             ("{{ 'a: 1' | from_yaml }}", json!({"a": 1})),
+            ("{{ ys | from_yaml_all | list }}", json!([{"a": 1}, {"b": [2]}])),
+            ("{{ none | from_yaml_all }}", json!([])),
             ("{{ 'hi' | b64encode }}", json!("aGk=")),
             ("{{ 'aGk=' | b64decode }}", json!("hi")),
             ("{{ p | basename }}", json!("hub.conf")),

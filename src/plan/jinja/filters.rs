@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "to_yaml",
     "to_nice_yaml",
     "from_yaml",
+    "from_yaml_all",
     "b64encode",
     "b64decode",
     "basename",
@@ -127,6 +128,7 @@ pub fn register(env: &mut Environment<'static>) {
         yaml_text(&v, kw, 4, false)
     });
     env.add_filter("from_yaml", from_yaml_filter);
+    env.add_filter("from_yaml_all", from_yaml_all_filter);
     env.add_filter(
         "b64encode",
         |s: Value, kw: Kwargs| -> Result<String, Error> {
@@ -840,6 +842,30 @@ fn from_yaml_filter(s: String) -> Result<Value, Error> {
     crate::yaml::parse(&file)
         .map(|n| from_json(&n.to_json()))
         .map_err(|e| invalid(format!("from_yaml: the text is not YAML: {}", e.message)))
+}
+
+/// `from_yaml_all`: every document of a YAML stream, as a list (none for
+/// a null input, as Ansible).
+fn from_yaml_all_filter(v: Value) -> Result<Value, Error> {
+    if v.is_none() {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let s = py_str(&v);
+    let file = crate::source::SourceFile::new("from_yaml_all", s.as_str());
+    crate::yaml::parse_documents(&file)
+        .map(|docs| {
+            Value::from(
+                docs.iter()
+                    .map(|n| from_json(&n.to_json()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .map_err(|e| {
+            invalid(format!(
+                "from_yaml_all: the text is not YAML: {}",
+                e.message
+            ))
+        })
 }
 
 fn preview(s: &str) -> String {

@@ -26,7 +26,9 @@
 //! that does not parse (the caller reports the syntax error on the original),
 //! is used as it is.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Mutex;
 
 use minijinja::machinery::ast::BinOpKind;
 use minijinja::machinery::ast::{CallArg, CompareOpKind, Expr, Stmt, UnaryOpKind};
@@ -98,10 +100,34 @@ impl Rewritten {
     }
 }
 
+/// Rewritten sources by their text (default syntax): the same task
+/// arguments and conditions render for every host and loop item, and a
+/// rewrite costs a few times a compile. Bounded: emptied when full.
+static CACHE: std::sync::LazyLock<Mutex<HashMap<(bool, String), Rewritten>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHE_MAX: usize = 4096;
+
+fn cached(expr: bool, source: &str, make: impl FnOnce() -> Rewritten) -> Rewritten {
+    let key = (expr, source.to_string());
+    if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    let made = make();
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        c.insert(key, made.clone());
+    }
+    made
+}
+
 /// Rewrite a template (text with `{{ }}`, `{% %}`, `{# #}`) with the
 /// default syntax.
 pub fn template(source: &str) -> Rewritten {
-    template_with(source, &SyntaxConfig::default())
+    cached(false, source, || {
+        template_with(source, &SyntaxConfig::default())
+    })
 }
 
 /// Rewrite a template written with `syntax` (delimiters set by a
@@ -162,6 +188,10 @@ pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
 
 /// Rewrite a bare expression (a condition).
 pub fn expression(source: &str) -> Rewritten {
+    cached(true, source, || expression_uncached(source))
+}
+
+fn expression_uncached(source: &str) -> Rewritten {
     let wrapped = format!("{{{{ {source} }}}}");
     let r = template(&wrapped);
     if !r.changed() {
@@ -183,7 +213,7 @@ pub fn expression(source: &str) -> Rewritten {
             continue;
         }
         let new = new + (lo - orig);
-        pieces.push((new - 3, lo - 3, hi - lo));
+        pieces.push((new.saturating_sub(3), lo - 3, hi - lo));
     }
     Rewritten { text, pieces }
 }

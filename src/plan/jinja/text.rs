@@ -22,6 +22,7 @@ pub const NAMES: &[&str] = &[
     "comment",
     "urldecode",
     "urlsplit",
+    "forceescape",
 ];
 
 fn err(msg: impl Into<String>) -> Error {
@@ -44,6 +45,27 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("comment", comment);
     env.add_filter("urldecode", |s: Value| unquote_plus(&py_str(&s)));
     env.add_filter("urlsplit", urlsplit);
+    // markupsafe's escape of Python's str(value); with autoescaping off (as
+    // in Ansible) the escaped text is what prints
+    for name in ["escape", "e", "forceescape"] {
+        env.add_filter(name, |v: Value| html_escape(&py_str(&v)));
+    }
+}
+
+/// markupsafe's `escape`: `& < > " '` as `&amp; &lt; &gt; &#34; &#39;`.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `truncate(length=255, killwords=False, end='...', leeway=5)`.
@@ -437,6 +459,12 @@ mod tests {
             ),
             ("'https://www.ACME.com:9000/x' | urlsplit('hostname')", "www.acme.com"),
             ("'https://www.acme.com/dir' | urlsplit('port')", "None"),
+            (
+                "'<a href=\"x/y\">&</a>' | escape",
+                "&lt;a href=&#34;x/y&#34;&gt;&amp;&lt;/a&gt;",
+            ),
+            ("['<'] | forceescape", "[&#39;&lt;&#39;]"),
+            ("none | e", "None"),
         ] {
             assert_eq!(eval(e), want, "{e}");
         }
