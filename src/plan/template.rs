@@ -525,9 +525,8 @@ impl Templater {
         {
             // Python's TypeError, as Ansible 2.19 raises it
             return e.with_help(
-                "the two sides have types that do not compare or combine (as in Ansible 2.19, \
-                 which refuses this too): convert one first, e.g. `x | int > 3`, \
-                 `x | string == '5'`, `x | float`",
+                "convert one side first, e.g. `x | int > 3`, `x | string == '5'`, \
+                 `x | float` (Ansible 2.19 refuses this too)",
             );
         }
         e
