@@ -187,6 +187,27 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// Parse the single document of a source file.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
+    let mut docs = parse_documents(file)?;
+    let whole = Origin {
+        file: Arc::clone(file),
+        offset: 0,
+        len: file.text.len().min(1),
+    };
+    match docs.len() {
+        0 => Ok(Node::new(NodeValue::Null, whole)),
+        1 => Ok(docs.remove(0)),
+        _ => Err(InputError::at(
+            &docs[1].origin,
+            format!("{} holds more than one YAML document", file.display_name()),
+            "second document starts here",
+        )
+        .with_help("baton reads one document per file; remove the extra `---`")),
+    }
+}
+
+/// Parse every document of a source file (`---` separated), in order (the
+/// `from_yaml_all` filter).
+pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> {
     let mut builder = TreeBuilder {
         file: Arc::clone(file),
         stack: Vec::new(),
@@ -227,21 +248,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
     if let Some(err) = builder.error {
         return Err(err);
     }
-    let whole = Origin {
-        file: Arc::clone(file),
-        offset: 0,
-        len: file.text.len().min(1),
-    };
-    match builder.docs.len() {
-        0 => Ok(Node::new(NodeValue::Null, whole)),
-        1 => Ok(builder.docs.remove(0)),
-        _ => Err(InputError::at(
-            &builder.docs[1].origin,
-            format!("{} holds more than one YAML document", file.display_name()),
-            "second document starts here",
-        )
-        .with_help("baton reads one document per file; remove the extra `---`")),
-    }
+    Ok(builder.docs)
 }
 
 /// Serialise a value as YAML text (for `--list` style output).

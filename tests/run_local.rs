@@ -253,7 +253,9 @@ fn template_files_include_import_and_extend_from_the_template_search_path() {
         )
         .run();
     run.assert_code(0);
-    assert_eq!(run.read("page"), "# base\nheader for ops\nOPS!\n");
+    // As ansible-core 2.19 writes it: Jinja drops the trailing newline of
+    // an included template (only the top template's are kept).
+    assert_eq!(run.read("page"), "# base\nheader for opsOPS!\n");
 
     // A name outside the search path is refused.
     let run = Test::new()

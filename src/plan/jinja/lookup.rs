@@ -155,7 +155,22 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                     .into_iter()
                     .filter_map(|n| state.lookup(&n).map(|v| (n.to_string(), v)))
                     .collect();
-                state.env().render_str(&text, ctx).map(Value::from)
+                // a `#jinja2:` line applies to this file only
+                match super::header::split(&text) {
+                    Ok(Some(h)) => {
+                        let mut env = state.env().clone();
+                        h.overrides.apply(&mut env);
+                        let body = h.overrides.body_text(h.body);
+                        let src = super::rewrite::template_with(&body, &h.overrides.syntax()).text;
+                        env.render_str(&src, ctx)
+                            .map(|out| Value::from(super::env::keep_trailing_newlines(h.body, out)))
+                    }
+                    Ok(None) => state
+                        .env()
+                        .render_str(&super::rewrite::template(&text).text, ctx)
+                        .map(|out| Value::from(super::env::keep_trailing_newlines(&text, out))),
+                    Err(p) => Err(fail(format!("lookup('template', '{t}'): {}", p.message))),
+                }
             })
             .collect(),
         "env" => {

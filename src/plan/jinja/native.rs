@@ -1,9 +1,14 @@
 //! Ansible's typing rule and the bridge between minijinja values and JSON.
 //!
-//! A string that is exactly one `{{ expression }}` (nothing around it, not
-//! even whitespace) keeps the expression's type: a list stays a list, a number
-//! a number. Anything else renders to a string. Source: Ansible's templar
-//! (native types for a lone expression).
+//! A string that is exactly one `{{ expression }}` keeps the expression's
+//! type: a list stays a list, a number a number. One trailing newline does
+//! not count (`"{{ x }}\n"`, a YAML `|` or `>` block of one expression),
+//! since Jinja's lexer drops it before Ansible 2.19 looks at the template;
+//! anything else around it (a space, a second newline) makes a string. A
+//! string result gets the newline back (the caller appends the template's
+//! trailing newlines, as Ansible's `_post_render_mutation`).
+//! Source: ansible-core 2.19's templar (native types for a lone expression)
+//! and Jinja2's `keep_trailing_newline=False`.
 
 use minijinja::value::{Value, ValueKind};
 use serde_json::{Map, Value as Json};
@@ -13,9 +18,14 @@ use serde_json::{Map, Value as Json};
 pub const OMIT: &str = "__omit_place_holder__baton";
 
 /// The expression inside a string that is exactly `{{ expr }}` (with optional
-/// `-`/`+` whitespace markers); `None` when there is text around it or more
-/// than one block.
+/// `-`/`+` whitespace markers, and one trailing newline: `\n`, `\r\n` or
+/// `\r`); `None` when there is text around it or more than one block.
 pub fn single_expression(text: &str) -> Option<&str> {
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .or_else(|| text.strip_suffix('\r'))
+        .unwrap_or(text);
     let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
     let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
@@ -53,8 +63,15 @@ pub fn to_json(value: &Value) -> Json {
         ValueKind::Undefined | ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
         ValueKind::Number => {
-            if let Some(i) = value.as_i64() {
+            // `is_integer` first: as_i64 would also take a whole float
+            // (`4 / 2` is 2.0 in Python and stays a float)
+            if let Some(i) = value.as_i64().filter(|_| value.is_integer()) {
                 Json::from(i)
+            } else if let Some(u) = u64::try_from(value.clone())
+                .ok()
+                .filter(|_| value.is_integer())
+            {
+                Json::from(u)
             } else if let Ok(f) = f64::try_from(value.clone()) {
                 serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
             } else {
@@ -117,6 +134,9 @@ mod tests {
             json!({"l": [{"y": 2}]})
         );
         assert_eq!(ev("omit"), json!(OMIT));
+        // a whole float stays a float (Python: 4 / 2 is 2.0)
+        assert_eq!(ev("4 / 2"), json!(2.0));
+        assert_eq!(ev("[2.0, 3]"), json!([2.0, 3]));
     }
 
     #[test]
@@ -124,7 +144,12 @@ mod tests {
         assert_eq!(single_expression("{{ x }}"), Some(" x "));
         assert_eq!(single_expression("{{- x -}}"), Some(" x "));
         assert_eq!(single_expression(" {{ x }}"), None);
-        assert_eq!(single_expression("{{ x }}\n"), None);
+        // one trailing newline is Jinja's, not text (Ansible 2.19)
+        assert_eq!(single_expression("{{ x }}\n"), Some(" x "));
+        assert_eq!(single_expression("{{ x }}\r\n"), Some(" x "));
+        assert_eq!(single_expression("{{ x }}\n\n"), None);
+        assert_eq!(single_expression("\n{{ x }}"), None);
+        assert_eq!(single_expression("{{ x }} "), None);
         assert_eq!(single_expression("{{ a }}{{ b }}"), None);
         assert_eq!(single_expression("{{ a }} {% if b %}{% endif %}"), None);
     }
