@@ -174,6 +174,10 @@ cases["ev-scalar.ev.yml"] = "hello\n"
 cases["ev-bad-name.ev.yml"] = "'not a name': 1\n"
 cases["ev-huge-number.ev.yml"] = "x: " + "9" * 5000 + "\n"
 
+# 8a. Diagnostics on very long lines (miette panicked past column 65,535).
+cases["long-line-error.pb.yml"] = play(["debug: {msg: '" + "x" * 70000 + "{{ nope(1) }}'}"])
+cases["long-line-error-late.pb.yml"] = play(["debug: {msg: '" + "x" * 70000 + "'}", "bogus_key: 1"])
+
 # 8. Roles that come back to themselves (directories).
 dirs = {
     "role-self-dep": {
