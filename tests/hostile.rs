@@ -443,3 +443,30 @@ fn playbook_directory_and_non_utf8_are_named() {
     assert!(ended.stderr.contains("byte offset 48"), "{}", ended.stderr);
     assert!(ended.stderr.contains("l1.yml:3"), "{}", ended.stderr);
 }
+
+fn play_with(task: &str) -> String {
+    format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - {task}\n")
+}
+
+#[test]
+fn a_template_looking_itself_up_is_refused_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "templates/x.j2",
+        "{{ lookup('template', 'x.j2') }}\n",
+    );
+    write(
+        dir.path(),
+        "pb.yml",
+        &play_with("debug: msg=\"{{ lookup('template', 'x.j2') }}\""),
+    );
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("templates/x.j2 -> templates/") && ended.stderr.contains("pb.yml:4"),
+        "{}",
+        ended.stderr
+    );
+}
