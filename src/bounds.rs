@@ -22,6 +22,13 @@ pub const MAX_RETRIES: u64 = 1_000_000;
 /// The most parallel hosts (`-f`/`--forks`).
 pub const MAX_FORKS: u64 = 10_000;
 
+/// The most lists and mappings a rendered value may nest inside each other:
+/// the YAML loader's bound ([`crate::yaml::MAX_DEPTH`], 255) and one. A
+/// value built by wrapping another (`{{ [prev] }}` in a chain of variables,
+/// or in a `set_fact` run once per loop) stops here with an error instead of
+/// overflowing the stack when it is printed, serialised or dropped.
+pub const MAX_VALUE_DEPTH: usize = 256;
+
 /// A number as an operator wrote it: `1e30`, not thirty-one digits.
 fn show(value: f64) -> String {
     if value.abs() >= 1e15 {

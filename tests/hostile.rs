@@ -470,3 +470,88 @@ fn a_template_looking_itself_up_is_refused_not_a_stack_overflow() {
         ended.stderr
     );
 }
+
+/// `[[[…x…]]]`, `levels` brackets deep around `inner` (the template parser
+/// refuses more than about 74 in one expression).
+fn wrapped(inner: &str, levels: usize) -> String {
+    format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+#[test]
+fn a_chain_of_variables_wrapping_each_other_is_refused_past_the_depth_bound() {
+    // 160 variables, each 50 lists around the one before: 8,000 deep, which
+    // overflowed the stack converting, printing or dropping the value.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("- hosts: localhost\n  gather_facts: false\n  vars:\n    v0: 1\n");
+    for i in 1..160 {
+        text.push_str(&format!(
+            "    v{i}: \"{{{{ {} }}}}\"\n",
+            wrapped(&format!("v{}", i - 1), 50)
+        ));
+    }
+    text.push_str("  tasks:\n    - debug: msg=\"{{ v159 | length }}\"\n");
+    write(dir.path(), "pb.yml", &text);
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("nested more than 256 deep") && ended.stderr.contains("pb.yml:10:"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn set_fact_wrapping_a_fact_again_and_again_is_refused_past_the_depth_bound() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - set_fact: {x: 1}\n",
+    );
+    for _ in 0..160 {
+        text.push_str(&format!(
+            "    - set_fact:\n        x: \"{{{{ {} }}}}\"\n",
+            wrapped("x", 50)
+        ));
+    }
+    write(dir.path(), "pb.yml", &text);
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    // The sixth wrap passes 256: the task on lines 15-16.
+    assert!(
+        ended.stderr.contains("nested more than 256 deep") && ended.stderr.contains("pb.yml:16:"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn templated_nan_and_infinity_print_as_python_not_null() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - debug: msg=\"{{ 'nan' | float }}\"\n\
+         \x20   - debug: msg=\"x={{ 'nan' | float }} {{ 'inf' | float }} {{ ['-inf' | float] }}\"\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "pb.yml", "--output", "json"])
+        .output()
+        .expect("baton runs");
+    assert_eq!(out.status.code(), Some(0));
+    let msgs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "host_result")
+        .map(|e| e["result"]["data"]["msg"].clone())
+        .collect();
+    assert_eq!(
+        msgs,
+        vec![
+            serde_json::json!("nan"),
+            serde_json::json!("x=nan inf [-inf]")
+        ]
+    );
+}

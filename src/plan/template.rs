@@ -57,6 +57,12 @@ pub fn is_omit(value: &Value) -> bool {
     value.as_str() == Some(native::OMIT)
 }
 
+/// A rendered value nested too deep, at the template that built it.
+fn too_deep(e: native::TooDeep, origin: &Origin) -> InputError {
+    InputError::at(origin, e.message(), "this template's value")
+        .with_help("build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time")
+}
+
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.
 fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize)
@@ -249,7 +255,7 @@ impl Templater {
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
             let value = self.eval(text, expr, ctx, vars, origin)?;
-            return Ok(native::to_json(&value));
+            return native::to_json_bounded(&value).map_err(|e| too_deep(e, origin));
         }
         self.string_with(text, ctx, vars, origin).map(Value::String)
     }
@@ -339,7 +345,8 @@ impl Templater {
         let source = condition_source(expr);
         let ctx = native::from_json(vars);
         let value = self.eval(expr, source, &ctx, vars, origin)?;
-        Ok(helpers::truthy(&native::to_json(&value)))
+        let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+        Ok(helpers::truthy(&value))
     }
 
     /// Evaluate a condition given as a YAML node: an expression string, a

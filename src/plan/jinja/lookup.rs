@@ -302,8 +302,20 @@ fn nesting_message(term: &str, found: &Path, chain: &[PathBuf]) -> String {
         }
         None => format!(
             "the chain: {} -> ... -> {} -> {}",
-            chain.iter().take(3).map(name).collect::<Vec<_>>().join(" -> "),
-            chain.iter().rev().take(3).rev().map(name).collect::<Vec<_>>().join(" -> "),
+            chain
+                .iter()
+                .take(3)
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(" -> "),
+            chain
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(" -> "),
             name(&found.to_path_buf())
         ),
     };
@@ -444,8 +456,16 @@ mod tests {
         let d = dir.path();
         std::fs::create_dir_all(d.join("templates")).unwrap();
         std::fs::write(d.join("templates/x.j2"), "{{ lookup('template', 'x.j2') }}").unwrap();
-        std::fs::write(d.join("templates/a.j2"), "a{{ lookup('template', 'b.j2') }}").unwrap();
-        std::fs::write(d.join("templates/b.j2"), "b{{ lookup('template', 'a.j2') }}").unwrap();
+        std::fs::write(
+            d.join("templates/a.j2"),
+            "a{{ lookup('template', 'b.j2') }}",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("templates/b.j2"),
+            "b{{ lookup('template', 'a.j2') }}",
+        )
+        .unwrap();
         let ctx = minijinja::context! { playbook_dir => d.display().to_string() };
         // Without the bound this overflows the stack (an abort, not a test
         // failure).
@@ -456,10 +476,16 @@ mod tests {
         assert!(msg.contains("never ends"), "{msg}");
         let err = render("{{ lookup('template', 'a.j2') }}", ctx.clone()).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains("a.j2 -> ") && msg.contains("b.j2 -> "), "{msg}");
+        assert!(
+            msg.contains("a.j2 -> ") && msg.contains("b.j2 -> "),
+            "{msg}"
+        );
         // The chain is unwound after the failure: a later lookup works.
         std::fs::write(d.join("templates/ok.j2"), "fine").unwrap();
-        assert_eq!(render("{{ lookup('template', 'ok.j2') }}", ctx).unwrap(), "fine");
+        assert_eq!(
+            render("{{ lookup('template', 'ok.j2') }}", ctx).unwrap(),
+            "fine"
+        );
     }
 
     #[test]
