@@ -29,6 +29,15 @@ pub const MAX_FORKS: u64 = 10_000;
 /// overflowing the stack when it is printed, serialised or dropped.
 pub const MAX_VALUE_DEPTH: usize = 256;
 
+/// The most levels tasks may nest: blocks, task files (`import_tasks`,
+/// `include_tasks`) and roles (`roles:`, `dependencies`, `import_role`,
+/// `include_role`) inside each other, counted together. Ansible has no
+/// explicit bound; a chain hundreds deep overflowed baton's stack.
+pub const MAX_TASK_NESTING: usize = 64;
+
+/// The most playbooks `import_playbook` may nest inside each other.
+pub const MAX_PLAYBOOK_NESTING: usize = 64;
+
 /// A number as an operator wrote it: `1e30`, not thirty-one digits.
 fn show(value: f64) -> String {
     if value.abs() >= 1e15 {

@@ -555,3 +555,113 @@ fn templated_nan_and_infinity_print_as_python_not_null() {
         ]
     );
 }
+
+/// A directory with `main.yml` and a chain `n` deep of `kind`: task files
+/// (`import_tasks`/`include_tasks`), playbooks (`import_playbook`) or roles
+/// (`dependencies`/`include_role`), each naming the next, none coming back.
+fn chain(dir: &Path, kind: &str, n: usize) {
+    let play = "- hosts: localhost\n  gather_facts: false\n";
+    match kind {
+        "import_tasks" | "include_tasks" => {
+            write(
+                dir,
+                "main.yml",
+                &format!("{play}  tasks:\n    - {kind}: t0.yml\n"),
+            );
+            for i in 0..n {
+                write(
+                    dir,
+                    &format!("t{i}.yml"),
+                    &format!("- {kind}: t{}.yml\n", i + 1),
+                );
+            }
+            write(dir, &format!("t{n}.yml"), "- debug: msg=end\n");
+        }
+        "import_playbook" => {
+            write(dir, "main.yml", "- import_playbook: p0.yml\n");
+            for i in 0..n {
+                write(
+                    dir,
+                    &format!("p{i}.yml"),
+                    &format!("- import_playbook: p{}.yml\n", i + 1),
+                );
+            }
+            write(dir, &format!("p{n}.yml"), &format!("{play}  tasks: []\n"));
+        }
+        "dependencies" | "include_role" => {
+            write(dir, "main.yml", &format!("{play}  roles: [r0]\n"));
+            for i in 0..n {
+                if kind == "dependencies" {
+                    write(
+                        dir,
+                        &format!("roles/r{i}/meta/main.yml"),
+                        &format!("dependencies: [r{}]\n", i + 1),
+                    );
+                    write(
+                        dir,
+                        &format!("roles/r{i}/tasks/main.yml"),
+                        "- debug: msg=x\n",
+                    );
+                } else {
+                    write(
+                        dir,
+                        &format!("roles/r{i}/tasks/main.yml"),
+                        &format!("- include_role: {{name: r{}}}\n", i + 1),
+                    );
+                }
+            }
+            write(
+                dir,
+                &format!("roles/r{n}/tasks/main.yml"),
+                "- debug: msg=end\n",
+            );
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
+
+#[test]
+fn deep_chains_of_includes_imports_and_roles_are_refused_naming_the_chain() {
+    // Each chain is deep enough to overflow the stack while loading
+    // without the bound (measured: 400 task files, 1,500 playbooks or
+    // role dependencies).
+    for (kind, n, says, at) in [
+        ("import_tasks", 600, "t0.yml -> t1.yml", "t63.yml:1"),
+        ("include_tasks", 600, "t0.yml -> t1.yml", "t63.yml:1"),
+        ("import_playbook", 1500, "main.yml -> p0.yml", "p62.yml:1"),
+        (
+            "dependencies",
+            1500,
+            "role `r0` -> role `r1`",
+            "roles/r63/meta/main.yml:1",
+        ),
+        (
+            "include_role",
+            600,
+            "role `r0` -> roles/r0/tasks/main.yml",
+            "roles/r31/tasks/main.yml:1",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        chain(dir.path(), kind, n);
+        let ended = baton_in(dir.path(), &["run", "--syntax-check", "main.yml"]);
+        assert_eq!(ended.signal, None, "{kind}: {}", ended.stderr);
+        assert_eq!(ended.code, Some(4), "{kind}: {}", ended.stderr);
+        assert!(
+            ended.stderr.contains("levels deep"),
+            "{kind}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(says), "{kind}: {}", ended.stderr);
+        assert!(ended.stderr.contains(at), "{kind}: {}", ended.stderr);
+        // Within the bound: loads.
+        let dir = tempfile::tempdir().expect("tmp");
+        chain(
+            dir.path(),
+            kind,
+            if kind == "include_role" { 30 } else { 60 },
+        );
+        let ended = baton_in(dir.path(), &["run", "--syntax-check", "main.yml"]);
+        assert_eq!(ended.code, Some(0), "{kind}: {}", ended.stderr);
+    }
+}

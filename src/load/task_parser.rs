@@ -11,7 +11,7 @@ use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
-use super::role::{role_entry_common, LoadedRole, RoleLoader};
+use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{
     check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
@@ -92,6 +92,7 @@ pub fn parse_task_file(
         }
         .with_help("paths are relative to the file that includes them"));
     }
+    let _nested = ctx.roles.nest(Nest::File(path.to_path_buf()), at)?;
     let node = yaml::parse_file(path)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
@@ -247,6 +248,7 @@ fn parse_block(
         }
     }
     common.inherit(parent);
+    let _nested = ctx.roles.nest(Nest::Block, Some(node))?;
     let parse = |n: Option<&Node>, what: &str| match n {
         Some(n) => parse_items(n, what, &common, ctx),
         None => Ok(Vec::new()),
@@ -341,6 +343,7 @@ pub fn role_task_items(
     roles: &RoleLoader,
     at: &Node,
 ) -> Result<Vec<Item>, InputError> {
+    let _nested = roles.nest(Nest::Role(role.info.name.clone()), Some(at))?;
     roles.enter(role, at)?;
     let items = role_task_items_inner(role, common, roles);
     roles.leave();
