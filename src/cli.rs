@@ -186,6 +186,7 @@ pub struct AdhocArgs {
 }
 
 mod commands;
+mod output;
 
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {

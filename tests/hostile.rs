@@ -665,3 +665,59 @@ fn deep_chains_of_includes_imports_and_roles_are_refused_naming_the_chain() {
         assert_eq!(ended.code, Some(0), "{kind}: {}", ended.stderr);
     }
 }
+
+/// A pipe whose reading end is already closed: every write to the other end
+/// fails with EPIPE, as when `| head -1` has read its line and gone.
+fn closed_pipe() -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe() returns.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are ours; the reading end is closed once.
+    unsafe {
+        libc::close(fds[0]);
+        std::fs::File::from_raw_fd(fds[1])
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_listings_quietly_not_in_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "pb.yml", &play_with("debug: msg=x"));
+    write(dir.path(), "inv.ini", "[web]\na\nb\n");
+    write(
+        dir.path(),
+        "bad.yml",
+        &play_with("debug: msg=\"{{ nope(1) }}\""),
+    );
+    for args in [
+        &["run", "--list-tasks", "pb.yml"][..],
+        &["run", "--list-hosts", "-i", "inv.ini", "pb.yml"],
+        &["run", "--syntax-check", "pb.yml"],
+        &["inventory", "--list", "-i", "inv.ini"],
+        &["inventory", "--graph", "-i", "inv.ini"],
+        &["modules"],
+        &["run", "pb.yml"],
+        &["run", "pb.yml", "--output", "json"],
+    ] {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(Stdio::from(closed_pipe()))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("baton runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // An error while stderr is closed too: still exit 4, not a panic (101).
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "bad.yml"])
+        .stdout(Stdio::from(closed_pipe()))
+        .stderr(Stdio::from(closed_pipe()))
+        .output()
+        .expect("baton runs");
+    assert_eq!(out.status.code(), Some(4));
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::output::{stderr_line, stdout_text};
 use super::{AdhocArgs, ConnectArgs, InventoryArgs, OutputFormat, PingArgs, RunArgs};
 use crate::error::{exit_code, Error, InputError};
 use crate::execute::{self, ConnectOptions, RunOptions};
@@ -36,7 +37,7 @@ pub fn install_diagnostics_hook() {
 fn report_error(e: impl Into<Error>) -> i32 {
     let e: Error = e.into();
     let code = e.exit_code();
-    eprintln!("{:?}", miette::Report::new(e));
+    stderr_line(&format!("{:?}", miette::Report::new(e)));
     code
 }
 
@@ -98,7 +99,7 @@ fn load_common(
     let extra = extra_vars::parse(extra)?;
     let inventory = Inventory::load(inventory)?;
     for warning in inventory.warnings() {
-        eprintln!("[WARNING]: {warning}");
+        stderr_line(&format!("[WARNING]: {warning}"));
     }
     Ok((inventory, extra))
 }
@@ -159,7 +160,9 @@ async fn watch_signals(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
     for (kind, number) in kinds {
         let Ok(mut stream) = signal(kind) else {
-            eprintln!("baton: [WARNING]: cannot watch signal {number}; it will end baton at once");
+            stderr_line(&format!(
+                "baton: [WARNING]: cannot watch signal {number}; it will end baton at once"
+            ));
             continue;
         };
         let tx = tx.clone();
@@ -176,27 +179,31 @@ async fn watch_signals(
         return;
     };
     interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
-    eprintln!(
+    stderr_line(&format!(
         "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again to quit at once)",
         execute::stop_cause(first)
-    );
+    ));
     let Some(second) = rx.recv().await else {
         return;
     };
     QUITTING.store(true, std::sync::atomic::Ordering::SeqCst);
-    eprintln!(
+    stderr_line(&format!(
         "baton: quit at once ({}): ending the running tasks' processes",
         signal_name(second)
-    );
+    ));
     let cut = running.list();
     let groups = crate::transport::groups::kill_all().await;
     if cut.is_empty() {
-        eprintln!("baton: no task was running");
+        stderr_line("baton: no task was running");
     }
     for (host, task) in &cut {
-        eprintln!("baton: cut: task `{task}` on {host} (it may have done part of its work)");
+        stderr_line(&format!(
+            "baton: cut: task `{task}` on {host} (it may have done part of its work)"
+        ));
     }
-    eprintln!("baton: ended {groups} process group(s) of running tasks");
+    stderr_line(&format!(
+        "baton: ended {groups} process group(s) of running tasks"
+    ));
     std::process::exit(exit_code::SIGNALLED + second);
 }
 
@@ -230,8 +237,8 @@ pub fn run(args: RunArgs) -> i32 {
         return report_error(e);
     }
     if args.syntax_check {
-        println!(
-            "playbook: {} (syntax OK: {} plays, {} tasks)",
+        return stdout_text(&format!(
+            "playbook: {} (syntax OK: {} plays, {} tasks)\n",
             playbook.path.display(),
             playbook.plays.len(),
             playbook
@@ -239,8 +246,7 @@ pub fn run(args: RunArgs) -> i32 {
                 .iter()
                 .map(|p| p.all_tasks().len())
                 .sum::<usize>()
-        );
-        return exit_code::OK;
+        ));
     }
     let mut options = run_options(&args.connect, extra);
     options.check = args.check;
@@ -261,7 +267,7 @@ pub fn run(args: RunArgs) -> i32 {
             args.list_hosts,
             args.list_tasks,
         ) {
-            Ok(()) => exit_code::OK,
+            Ok(text) => stdout_text(&text),
             Err(e) => report_error(e),
         };
     }
@@ -351,25 +357,28 @@ fn list(
     options: &RunOptions,
     hosts: bool,
     tasks: bool,
-) -> Result<(), InputError> {
+) -> Result<String, InputError> {
+    use std::fmt::Write;
     let filter = execute::tags::TagFilter::new(&options.tags, &options.skip_tags);
-    println!("playbook: {}", playbook.path.display());
+    let mut out = String::new();
+    let _ = writeln!(out, "playbook: {}", playbook.path.display());
     for play in &playbook.plays {
-        println!();
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
             "  play: {} ({})",
             play.name,
             play.hosts.as_str().unwrap_or_default()
         );
         if hosts {
             let list = play_hosts(play, inventory, options)?;
-            println!("    hosts ({}):", list.len());
+            let _ = writeln!(out, "    hosts ({}):", list.len());
             for h in list {
-                println!("      {h}");
+                let _ = writeln!(out, "      {h}");
             }
         }
         if tasks {
-            println!("    tasks:");
+            let _ = writeln!(out, "    tasks:");
             for task in play.all_tasks() {
                 if !filter.selects_task(&task.common) {
                     continue;
@@ -379,7 +388,8 @@ fn list(
                 } else {
                     format!("  TAGS: [{}]", task.common.tags.join(", "))
                 };
-                println!(
+                let _ = writeln!(
+                    out,
                     "      {}  ({}){tags}",
                     task.display_name(),
                     task.origin.describe()
@@ -387,7 +397,7 @@ fn list(
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 pub fn inventory(args: InventoryArgs) -> i32 {
@@ -396,14 +406,16 @@ pub fn inventory(args: InventoryArgs) -> i32 {
         Err(e) => return report_error(e),
     };
     if args.graph {
-        println!("{}", inventory.to_graph().trim_end_matches('\n'));
+        stdout_text(&format!(
+            "{}\n",
+            inventory.to_graph().trim_end_matches('\n')
+        ))
     } else {
         match serde_json::to_string_pretty(&inventory.to_list_json()) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return report_error(Error::Internal(e.to_string())),
+            Ok(s) => stdout_text(&format!("{s}\n")),
+            Err(e) => report_error(Error::Internal(e.to_string())),
         }
     }
-    exit_code::OK
 }
 
 /// Build a one-task play for `ping` and `adhoc`.
@@ -500,14 +512,16 @@ pub fn modules(name: Option<&str>) -> i32 {
         },
         None => crate::modules::all().to_vec(),
     };
+    use std::fmt::Write;
+    let mut out = String::new();
     for module in list {
         let spec = module.spec();
-        println!("{}", spec.name);
+        let _ = writeln!(out, "{}", spec.name);
         if let Some(free) = spec.free_form {
-            println!("  (free-form text goes to `{free}`)");
+            let _ = writeln!(out, "  (free-form text goes to `{free}`)");
         }
         if spec.any_args {
-            println!("  (any argument name: each becomes a variable)");
+            let _ = writeln!(out, "  (any argument name: each becomes a variable)");
         }
         for arg in spec.args {
             let mut line = format!("  {}", arg.name);
@@ -520,11 +534,11 @@ pub fn modules(name: Option<&str>) -> i32 {
             if !arg.choices.is_empty() {
                 line.push_str(&format!("  one of: {}", arg.choices.join(" | ")));
             }
-            println!("{line}");
+            let _ = writeln!(out, "{line}");
         }
         for group in spec.one_of {
-            println!("  exactly one of: {}", group.join(", "));
+            let _ = writeln!(out, "  exactly one of: {}", group.join(", "));
         }
     }
-    exit_code::OK
+    stdout_text(&out)
 }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Event, HostResult, Reporter, TaskInfo};
+use super::{stderr_line, Event, HostResult, Reporter, TaskInfo};
 use crate::modules::{Status, TaskResult};
 
 /// Modules whose output `ansible` prints as text, not JSON (`MODULE_NO_JSON`).
@@ -48,8 +48,8 @@ impl Reporter for AdhocReporter {
                 self.write(&host_block(task, result));
             }
             Event::Warning { host, message } => match host {
-                Some(host) => eprintln!("[WARNING]: {host}: {message}"),
-                None => eprintln!("[WARNING]: {message}"),
+                Some(host) => stderr_line(&format!("[WARNING]: {host}: {message}")),
+                None => stderr_line(&format!("[WARNING]: {message}")),
             },
             _ => {}
         }

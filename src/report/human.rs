@@ -178,7 +178,7 @@ impl State {
         if let Err(err) = result {
             if !*write_failed {
                 *write_failed = true;
-                eprintln!("baton: cannot write the run's output: {err}");
+                super::stderr_line(&format!("baton: cannot write the run's output: {err}"));
             }
         }
     }
