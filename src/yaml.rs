@@ -302,6 +302,46 @@ impl TreeBuilder {
         }
     }
 
+    /// An alias whose anchor has no value yet: it is inside the very list or
+    /// mapping it names (`a: &a [1, *a]`), which would contain itself
+    /// (Python's YAML builds a recursive object; JSON, templates and baton
+    /// cannot hold one). The error stops parsing.
+    fn unknown_alias(&mut self, id: usize, mark: Marker) {
+        let at = self.origin(mark, 1);
+        let name = alias_name(&self.file.text, at.offset);
+        let at = self.origin(mark, name.len() + 1);
+        let open = self.stack.iter().find_map(|f| match f {
+            Frame::Seq(_, origin, anchor) | Frame::Map(_, _, origin, anchor, _)
+                if *anchor == id =>
+            {
+                Some(origin.clone())
+            }
+            _ => None,
+        });
+        let error = match open {
+            Some(anchor_at) => InputError::at(
+                &at,
+                format!(
+                    "alias `*{name}` is inside the value of its own anchor `&{name}` (whose value starts at {}): a value cannot contain itself",
+                    anchor_at.describe()
+                ),
+                "refers to the value it is part of",
+            )
+            .with_help(format!(
+                "write the contents out, or move `&{name}` to a value that does not hold this alias"
+            )),
+            None => InputError::at(
+                &at,
+                format!("alias `*{name}` refers to no finished anchor"),
+                "this alias",
+            )
+            .with_help(format!("define `&{name}` on a value before this alias")),
+        };
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             let size = node_count(&node);
@@ -461,7 +501,7 @@ impl MarkedEventReceiver for TreeBuilder {
             Event::Alias(id) => {
                 let origin = self.origin(mark, 1);
                 let Some((node, size, depth)) = self.anchors.get(&id) else {
-                    self.push_value(Node::new(NodeValue::Null, origin), 0);
+                    self.unknown_alias(id, mark);
                     return;
                 };
                 // An alias pasted inside nesting nests as deep as both.
@@ -573,6 +613,30 @@ mod tests {
         assert!(matches!(node.get("c").unwrap().value, NodeValue::Int(644)));
         assert!(matches!(node.get("d").unwrap().value, NodeValue::Float(_)));
         assert!(node.get("e").unwrap().is_null());
+    }
+
+    #[test]
+    fn an_alias_inside_its_own_anchor_is_an_error_not_null() {
+        for (text, at) in [
+            ("a: &a [1, *a]\n", "t.yml:1:11"),
+            ("a: &a\n  <<: *a\n", "t.yml:2:7"),
+            ("a: &a\n  b: 1\n  c:\n    d: [*a]\n", "t.yml:4:9"),
+        ] {
+            let err = parse_text(text).unwrap_err();
+            assert!(
+                err.message
+                    .contains("alias `*a` is inside the value of its own anchor `&a`"),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.location.as_deref(), Some(at), "{text}");
+        }
+        // An alias after its anchor closed is fine, also inside a sibling.
+        let node = parse_text("a: &a [1]\nb: [*a, *a]\n").unwrap();
+        assert_eq!(
+            node.get("b").unwrap().to_json(),
+            serde_json::json!([[1], [1]])
+        );
     }
 
     #[test]
