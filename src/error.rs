@@ -38,11 +38,29 @@ pub struct InputError {
     pub help: Option<String>,
     /// `file:line:col`, kept so plain-text reporters (JSON, JUnit) can name the place.
     pub location: Option<String>,
+    /// A `no_log` task's values, masked in the message and in help added
+    /// later (see [`InputError::hide_for_no_log`]).
+    pub masked: Vec<String>,
 }
 
 impl InputError {
     /// An error pointing at a place in a source file.
     pub fn at(origin: &Origin, message: impl Into<String>, label: impl Into<String>) -> Self {
+        let span_end = origin.offset.saturating_add(origin.len);
+        if let Some(no_log) = origin.file.no_log_near(origin.offset..span_end) {
+            // The error is inside a `no_log` play, block or task: its lines
+            // may hold the secret.
+            return InputError {
+                message: message.into(),
+                src: None,
+                span: None,
+                label: String::new(),
+                help: None,
+                location: Some(origin.describe()),
+                masked: Vec::new(),
+            }
+            .hide_for_no_log(&no_log.values);
+        }
         let (src, span) = Snippet::around(origin);
         InputError {
             message: message.into(),
@@ -51,6 +69,7 @@ impl InputError {
             label: label.into(),
             help: None,
             location: Some(origin.describe()),
+            masked: Vec::new(),
         }
     }
 
@@ -63,11 +82,12 @@ impl InputError {
             label: String::new(),
             help: None,
             location: None,
+            masked: Vec::new(),
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(mask_values(&help.into(), &self.masked));
         self
     }
 
@@ -81,11 +101,46 @@ impl InputError {
         ))
     }
 
+    /// The error of a `no_log` task found while loading: the place and what
+    /// is wrong, without the source snippet, and with `values` (the task's
+    /// string values) masked in the message and help, as `(source hidden:
+    /// no_log)` says. Already hidden errors stay as they are.
+    pub fn hide_for_no_log(self, values: &[String]) -> Self {
+        let mut masked = self.masked;
+        masked.extend(values.iter().cloned());
+        if self.src.is_none() && self.message.contains(NO_LOG_HIDDEN) {
+            return InputError {
+                message: mask_values(&self.message, &masked),
+                help: self.help.map(|h| mask_values(&h, &masked)),
+                masked,
+                ..self
+            };
+        }
+        let at = self
+            .location
+            .as_ref()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
+        InputError {
+            message: format!("{at}{} {NO_LOG_HIDDEN}", mask_values(&self.message, values)),
+            src: None,
+            span: None,
+            label: String::new(),
+            help: self.help.map(|h| mask_values(&h, values)),
+            // The place leads the message (there is no snippet to carry it);
+            // `one_line` does not say it twice.
+            location: self.location,
+            masked,
+        }
+    }
+
     /// One line, for reporters that cannot draw a snippet.
     pub fn one_line(&self) -> String {
         let mut s = match &self.location {
-            Some(loc) => format!("{loc}: {}", self.message),
-            None => self.message.clone(),
+            Some(loc) if !self.message.starts_with(loc.as_str()) => {
+                format!("{loc}: {}", self.message)
+            }
+            _ => self.message.clone(),
         };
         if let Some(help) = &self.help {
             s.push_str(" (");
@@ -94,6 +149,31 @@ impl InputError {
         }
         s
     }
+}
+
+/// What a `no_log` task's load-time error says in place of its source.
+pub const NO_LOG_HIDDEN: &str = "(source hidden: no_log)";
+
+/// `text` with each of `values` replaced by `********`. Values shorter
+/// than three characters are left: masking them would garble the message,
+/// not hide a secret. Whole values only: the words of a templated value are
+/// mostly names (a filter, a variable) that the message needs.
+fn mask_values(text: &str, values: &[String]) -> String {
+    let mut secrets: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| v.chars().count() >= 3)
+        .collect();
+    // Longest first, so a value is masked whole before a shorter one in it.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "********");
+        }
+    }
+    out
 }
 
 /// Lines longer than this (bytes) are not drawn in full: the snippet is cut
@@ -142,6 +222,21 @@ impl Snippet {
         let long = text[from..to]
             .split('\n')
             .any(|line| line.len() > MAX_SNIPPET_LINE);
+        if !long && origin.file.no_log_near(from..to).is_some() {
+            // A `no_log` task next to the span: draw the span's own lines
+            // only, not the context lines that would show its secrets.
+            let end = text[offset + len..]
+                .find('\n')
+                .map_or(text.len(), |i| offset + len + i);
+            let (file_line, _) = origin.file.line_col(offset);
+            let own = Snippet {
+                name,
+                text: text[line_start..end].into(),
+                first_line: file_line - 1,
+                column_shift: 0,
+            };
+            return (own, SourceSpan::new((offset - line_start).into(), len));
+        }
         if !long {
             let whole = Snippet {
                 name,
@@ -284,6 +379,40 @@ mod tests {
         let out = render(error_at(&text, &"z".repeat(40_000)));
         assert!(out.contains("…éé") && out.contains("éz"), "{out}");
         assert!(out.len() < 2_000, "{} bytes drawn", out.len());
+    }
+
+    #[test]
+    fn errors_inside_no_log_lines_hide_source_and_values() {
+        let text = "- a: 1\n- password: s3cret!\n  no_log: true\n- c: BAD\n";
+        let file = SourceFile::new("pb.yml", text);
+        let start = text.find("password").unwrap();
+        let end = text.find("true").unwrap() + 4;
+        file.add_no_log(start..end, vec!["s3cret!".into()]);
+        let origin = |needle: &str| Origin {
+            file: Arc::clone(&file),
+            offset: text.find(needle).unwrap(),
+            len: needle.len(),
+        };
+        let e = InputError::at(&origin("s3cret!"), "bad value `s3cret!`", "here")
+            .with_help("not `s3cret!`");
+        assert_eq!(
+            e.message,
+            "pb.yml:2:13: bad value `********` (source hidden: no_log)"
+        );
+        assert_eq!(e.help.as_deref(), Some("not `********`"));
+        assert!(e.src.is_none());
+        assert_eq!(
+            e.one_line(),
+            "pb.yml:2:13: bad value `********` (source hidden: no_log) (not `********`)"
+        );
+        // Hiding twice changes nothing.
+        let again = e.hide_for_no_log(&["other".into()]);
+        assert!(again.message.starts_with("pb.yml:2:13: bad value"));
+        // Next to the no_log lines: the error's own line, no context.
+        let out = render(InputError::at(&origin("BAD"), "bad", "here"));
+        assert!(out.contains("c: BAD"), "{out}");
+        assert!(!out.contains("s3cret") && !out.contains("no_log"), "{out}");
+        assert!(out.contains("[pb.yml:4:6]"), "{out}");
     }
 
     #[test]

@@ -244,6 +244,16 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
     }
 }
 
+/// Every string value inside `node` (mapping keys left out), into `out`.
+pub fn string_values(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        NodeValue::Str(s) => out.push(s.clone()),
+        NodeValue::Seq(items) => items.iter().for_each(|n| string_values(n, out)),
+        NodeValue::Map(entries) => entries.iter().for_each(|(_, v)| string_values(v, out)),
+        _ => {}
+    }
+}
+
 /// Serialise a value as YAML text (for `--list` style output).
 pub fn to_yaml_string(value: &Value) -> String {
     serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot render as YAML: {e}\n"))
@@ -300,6 +310,28 @@ impl TreeBuilder {
                 .with_help("flatten the structure; baton reads at most 255 nested levels"),
             );
         }
+    }
+
+    /// A mapping with `no_log` set (to anything but `false`: a play, block
+    /// or task) marks its lines and string values on the file, so errors
+    /// never show them (see [`SourceFile::add_no_log`]).
+    fn note_no_log(&self, entries: &[(Node, Node)], start: usize, end: Marker) {
+        let no_log = entries.iter().any(|(k, v)| {
+            k.as_str() == Some("no_log") && !matches!(v.value, NodeValue::Bool(false))
+        });
+        if !no_log {
+            return;
+        }
+        let text = &self.file.text;
+        let end = self.file.offset_of(end.line(), end.col()).max(start);
+        // The end mark is where the next token starts (the next task's `-`):
+        // the mapping ends at its last character.
+        let end = start + text.get(start..end).map_or(0, |t| t.trim_end().len());
+        let mut values = Vec::new();
+        for (_, v) in entries {
+            string_values(v, &mut values);
+        }
+        self.file.add_no_log(start..end, values);
     }
 
     /// An alias whose anchor has no value yet: it is inside the very list or
@@ -493,6 +525,7 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(entries, _, origin, anchor, _)) = self.stack.pop() {
+                    self.note_no_log(&entries, origin.offset, mark);
                     // Point a mapping at its first key: that is where a reader looks.
                     let origin = entries.first().map_or(origin, |(k, _)| k.origin.clone());
                     self.push_value(Node::new(NodeValue::Map(entries), origin), anchor);

@@ -721,3 +721,76 @@ fn a_reader_that_goes_away_ends_listings_quietly_not_in_a_panic() {
         .expect("baton runs");
     assert_eq!(out.status.code(), Some(4));
 }
+
+/// Text as miette wrapped it, joined back into one line.
+fn unwrapped(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_start().trim_start_matches("| "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn load_errors_of_no_log_tasks_hide_the_source_but_name_the_place() {
+    const SECRET: &str = "hunter2SECRET";
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let head = "- hosts: localhost\n  gather_facts: false\n";
+    // (file, text, where the error is)
+    let cases = [
+        // A bad argument of a no_log task.
+        ("args.yml", format!("{head}  tasks:\n    - copy: {{content: \"{SECRET}\", dest: /tmp/x, bogus: 1}}\n      no_log: true\n"), "args.yml:4:"),
+        // A template that fails the load-time check.
+        ("template.yml", format!("{head}  tasks:\n    - command: echo {SECRET} {{{{ nope(1) }}}}\n      no_log: true\n"), "template.yml:4:"),
+        // An unknown module in a play with no_log.
+        ("play.yml", format!("{head}  no_log: true\n  tasks:\n    - nosuchmodule: {{password: {SECRET}}}\n"), "play.yml:5:"),
+        // Inside a no_log block.
+        ("block.yml", format!("{head}  tasks:\n    - no_log: true\n      block:\n        - debug: {{msg: \"{SECRET}\", bogus: 1}}\n"), "block.yml:6:"),
+        // In a role brought in by a no_log include_role: inherited across files.
+        ("role.yml", format!("{head}  tasks:\n    - include_role: {{name: r}}\n      no_log: true\n"), "roles/r/tasks/main.yml:1:"),
+    ];
+    write(
+        d,
+        "roles/r/tasks/main.yml",
+        &format!("- copy: {{content: \"{SECRET}\", dest: /tmp/x, bogus: 1}}\n"),
+    );
+    for (name, text, at) in &cases {
+        write(d, name, text);
+        let ended = baton_in(d, &["run", "--syntax-check", name]);
+        assert_eq!(ended.code, Some(4), "{name}: {}", ended.stderr);
+        assert!(
+            !ended.stderr.contains(SECRET),
+            "{name} leaks: {}",
+            ended.stderr
+        );
+        assert!(
+            unwrapped(&ended.stderr).contains("(source hidden: no_log)"),
+            "{name}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(at), "{name}: {}", ended.stderr);
+    }
+    // An argument value quoted by the message is masked too.
+    write(
+        d,
+        "quoted.yml",
+        &format!(
+            "{head}  tasks:\n    - file: {{path: /tmp/x, state: {SECRET}}}\n      no_log: true\n"
+        ),
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "quoted.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(!ended.stderr.contains(SECRET), "leaks: {}", ended.stderr);
+    // An error in the task after a no_log one: its own line is shown, not
+    // the no_log task's lines as context.
+    write(
+        d,
+        "after.yml",
+        &format!("{head}  tasks:\n    - command: echo {SECRET}\n      no_log: true\n    - debug: msg=\"{{{{ 1 | bogusfilter }}}}\"\n"),
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "after.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(!ended.stderr.contains(SECRET), "leaks: {}", ended.stderr);
+    assert!(ended.stderr.contains("bogusfilter }}"), "{}", ended.stderr);
+    assert!(!ended.stderr.contains("(source hidden"), "{}", ended.stderr);
+}

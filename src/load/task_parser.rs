@@ -93,10 +93,21 @@ pub fn parse_task_file(
         .with_help("paths are relative to the file that includes them"));
     }
     let _nested = ctx.roles.nest(Nest::File(path.to_path_buf()), at)?;
-    let node = yaml::parse_file(path)?;
+    // Under a `no_log` include, role or block, the file's errors show no
+    // source and mask its values: its lines may hold the secrets.
+    let hide = parent.no_log == Some(true);
+    let node = yaml::parse_file(path).map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
-    parse_items(&node, "a task file", parent, &sub)
+    parse_items(&node, "a task file", parent, &sub).map_err(|e| {
+        if hide {
+            let mut values = Vec::new();
+            yaml::string_values(&node, &mut values);
+            e.hide_for_no_log(&values)
+        } else {
+            e
+        }
+    })
 }
 
 fn parse_item(

@@ -372,6 +372,7 @@ fn copy_error(e: &InputError) -> InputError {
         label: e.label.clone(),
         help: e.help.clone(),
         location: e.location.clone(),
+        masked: e.masked.clone(),
     }
 }
 
