@@ -221,6 +221,25 @@ impl fmt::Debug for Origin {
     }
 }
 
+/// Every file this process read as input (playbooks, task files, roles,
+/// inventories, vars files, `-e @FILE`, `-l @FILE`), in reading order. A
+/// report path (`--junit`) that is one of them is refused: writing it would
+/// destroy an input.
+static FILES_READ: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Note that `path` was read as input.
+pub fn note_read(path: &Path) {
+    FILES_READ
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(path.to_path_buf());
+}
+
+/// The files read as input so far (see [`note_read`]).
+pub fn files_read() -> Vec<PathBuf> {
+    FILES_READ.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// The text of a loaded file's bytes: a UTF-8 byte order mark at the start is
 /// skipped (as PyYAML does); bytes that are not UTF-8 are refused with the
 /// file, line and byte offset of the first bad one.

@@ -35,6 +35,7 @@ impl SourceFile {
             InputError::plain(format!("cannot read {}: {e}", path.display()))
                 .with_help("check the path; relative paths are taken from the current directory")
         })?;
+        crate::source::note_read(path);
         let text = crate::source::text_of(path, bytes)
             .map_err(|m| InputError::plain(m).with_help("save the file as UTF-8"))?;
         Ok(SourceFile::new(path, text))

@@ -794,3 +794,58 @@ fn load_errors_of_no_log_tasks_hide_the_source_but_name_the_place() {
     assert!(ended.stderr.contains("bogusfilter }}"), "{}", ended.stderr);
     assert!(!ended.stderr.contains("(source hidden"), "{}", ended.stderr);
 }
+
+#[test]
+fn a_junit_report_never_overwrites_an_input() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    write(
+        d,
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks:\n    - debug: msg=x\n",
+    );
+    write(d, "v.yml", "x: 1\n");
+    write(d, "ev.yml", "y: 2\n");
+    write(d, "inv.ini", "node ansible_connection=local\n");
+    write(d, "notes.txt", "keep me\n");
+    for (junit, says) in [
+        ("pb.yml", "would overwrite the playbook"),
+        ("./pb.yml", "would overwrite the playbook"),
+        ("inv.ini", "would overwrite the inventory"),
+        ("v.yml", "read while loading"),
+        ("ev.yml", "read while loading"),
+        ("notes.txt", "is not a JUnit report"),
+    ] {
+        let before: Vec<Vec<u8>> = ["pb.yml", "v.yml", "ev.yml", "inv.ini", "notes.txt"]
+            .iter()
+            .map(|f| std::fs::read(d.join(f)).expect("read"))
+            .collect();
+        let ended = baton_in(
+            d,
+            &[
+                "run", "-i", "inv.ini", "-e", "@ev.yml", "--junit", junit, "pb.yml",
+            ],
+        );
+        assert_eq!(ended.code, Some(4), "--junit {junit}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains(says),
+            "--junit {junit}: {}",
+            ended.stderr
+        );
+        let after: Vec<Vec<u8>> = ["pb.yml", "v.yml", "ev.yml", "inv.ini", "notes.txt"]
+            .iter()
+            .map(|f| std::fs::read(d.join(f)).expect("read"))
+            .collect();
+        assert_eq!(before, after, "--junit {junit} changed an input");
+    }
+    // A report of its own, and the same path again on the next run.
+    for _ in 0..2 {
+        let ended = baton_in(
+            d,
+            &["run", "-i", "inv.ini", "--junit", "report.xml", "pb.yml"],
+        );
+        assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    }
+    let report = std::fs::read_to_string(d.join("report.xml")).expect("report");
+    assert!(report.contains("<testsuites"), "{report}");
+}

@@ -272,7 +272,7 @@ pub fn run(args: RunArgs) -> i32 {
         };
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = check_writable(path) {
+        if let Err(e) = check_writable(path, &playbook.path, &args.connect.inventory) {
             return report_error(e);
         }
     }
@@ -308,7 +308,12 @@ fn limit_pattern(limit: &str, inventory: &Inventory) -> Result<String, InputErro
 /// Refuse a `--junit` path that cannot be written before anything runs,
 /// rather than after the run changed hosts. An existing file is left as it
 /// is; a file this check creates is removed again.
-fn check_writable(path: &Path) -> Result<(), InputError> {
+///
+/// Also refused, so a report never destroys what it reports on: a path that
+/// is an input of this run (the playbook, an inventory, any file read while
+/// loading), and an existing file that is not empty and not a JUnit report
+/// (a template or a `copy` source read later, a file given by mistake).
+fn check_writable(path: &Path, playbook: &Path, inventories: &[PathBuf]) -> Result<(), InputError> {
     let refuse = |why: String| {
         InputError::plain(format!(
             "cannot write the JUnit report {}: {why}",
@@ -318,6 +323,23 @@ fn check_writable(path: &Path) -> Result<(), InputError> {
     };
     if path.is_dir() {
         return Err(refuse("it is a directory".into()));
+    }
+    if let Some(input) = same_file_as_input(path, playbook, inventories) {
+        return Err(InputError::plain(format!(
+            "--junit {} would overwrite {input}, an input of this run",
+            path.display()
+        ))
+        .with_help("give the report a path of its own, e.g. `--junit report.xml`"));
+    }
+    if let Ok(text) = std::fs::read(path) {
+        let head = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
+        if !head.trim().is_empty() && !head.contains("<testsuites") {
+            return Err(InputError::plain(format!(
+                "--junit {} exists and is not a JUnit report; baton does not overwrite it",
+                path.display()
+            ))
+            .with_help("remove it first if it may go, or give another path"));
+        }
     }
     let existed = path.exists();
     std::fs::OpenOptions::new()
@@ -329,6 +351,26 @@ fn check_writable(path: &Path) -> Result<(), InputError> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// The input `path` is the same file as (by device and inode, so links and
+/// `./x` are seen through), named as the operator knows it.
+fn same_file_as_input(path: &Path, playbook: &Path, inventories: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let target = std::fs::metadata(path).ok()?;
+    let same = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+    };
+    if same(playbook) {
+        return Some(format!("the playbook {}", playbook.display()));
+    }
+    if let Some(inv) = inventories.iter().find(|i| same(i)) {
+        return Some(format!("the inventory {}", inv.display()));
+    }
+    crate::source::files_read()
+        .iter()
+        .find(|p| same(p))
+        .map(|p| format!("{}, read while loading", p.display()))
 }
 
 fn play_hosts(
