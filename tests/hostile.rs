@@ -849,3 +849,34 @@ fn a_junit_report_never_overwrites_an_input() {
     let report = std::fs::read_to_string(d.join("report.xml")).expect("report");
     assert!(report.contains("<testsuites"), "{report}");
 }
+
+#[test]
+fn escape_sequences_from_tasks_never_reach_stdout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: printf 'a \\033[2J b \\007 c \\r d \\302\\233 e'\n      register: r\n\
+         \x20   - debug: msg=\"{{ r.stdout }}\"\n\
+         \x20   - shell: printf 'err \\033]0;title\\007' >&2; exit 3\n      ignore_errors: true\n",
+    );
+    for args in [
+        &["run", "-v", "pb.yml"][..],
+        &["run", "-vv", "pb.yml"],
+        &["adhoc", "localhost", "-m", "command", "-a", "printf 'x \\033[31my'"],
+    ] {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("baton runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains(['\x1b', '\x07', '\r', '\u{9b}']),
+            "{args:?}: raw control characters in {stdout:?}"
+        );
+        assert!(stdout.contains("\\x1b["), "{args:?}: {stdout}");
+    }
+}

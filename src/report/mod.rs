@@ -3,6 +3,7 @@
 //! `no_log` task are already masked before an event is built.
 
 pub mod adhoc;
+pub mod controls;
 pub mod human;
 pub mod json;
 pub mod junit;
