@@ -864,7 +864,14 @@ fn escape_sequences_from_tasks_never_reach_stdout() {
     for args in [
         &["run", "-v", "pb.yml"][..],
         &["run", "-vv", "pb.yml"],
-        &["adhoc", "localhost", "-m", "command", "-a", "printf 'x \\033[31my'"],
+        &[
+            "adhoc",
+            "localhost",
+            "-m",
+            "command",
+            "-a",
+            "printf 'x \\033[31my'",
+        ],
     ] {
         let out = Command::new(baton())
             .current_dir(dir.path())
@@ -879,4 +886,50 @@ fn escape_sequences_from_tasks_never_reach_stdout() {
         );
         assert!(stdout.contains("\\x1b["), "{args:?}: {stdout}");
     }
+}
+
+/// How many batches a play with `serial: <serial>` runs over four hosts
+/// (one `task_start` per batch), or the error.
+fn batches_for(serial: &str) -> Result<usize, String> {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!("- hosts: all\n  gather_facts: false\n  vars: {{n: 1}}\n  serial: {serial}\n  tasks:\n    - debug: msg=x\n"),
+    );
+    write(
+        dir.path(),
+        "inv.ini",
+        "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\nd ansible_connection=local\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.ini", "pb.yml", "--output", "json"])
+        .output()
+        .expect("baton runs");
+    if out.status.code() != Some(0) {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"event\":\"task_start\""))
+        .count())
+}
+
+#[test]
+fn serial_takes_templates_and_percentages_as_ansible_does() {
+    // Ansible's pct_to_int: a percentage rounds down, at least one host.
+    assert_eq!(batches_for("\"0%\""), Ok(4));
+    assert_eq!(batches_for("\"101%\""), Ok(1));
+    assert_eq!(batches_for("\"50%\""), Ok(2));
+    // Templated with the play's variables, when the play starts.
+    assert_eq!(batches_for("\"{{ 2 }}\""), Ok(2));
+    assert_eq!(batches_for("\"{{ n }}\""), Ok(4));
+    assert_eq!(batches_for("[\"{{ n }}\", \"50%\"]"), Ok(3));
+    let err = batches_for("\"{{ 'many' }}\"").unwrap_err();
+    assert!(
+        err.contains("`serial` must be a number") && err.contains("pb.yml:4:"),
+        "{err}"
+    );
+    assert!(batches_for("\"-50%\"").unwrap_err().contains("`-50%`"));
 }

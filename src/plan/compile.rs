@@ -17,6 +17,9 @@ use super::template::{check_condition_node, check_node, check_template};
 pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     for play in &playbook.plays {
         check_node(&play.hosts)?;
+        if let Some(serial) = &play.serial_template {
+            check_node(serial)?;
+        }
         for (_, v) in play
             .vars
             .iter()

@@ -198,6 +198,7 @@ pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Te
     text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
     play.vars_files
         .iter()
+        .chain(&play.serial_template)
         .for_each(|n| node_refs(n, &mut demand));
     Value::Object(merge_partial(
         &layers,
