@@ -240,6 +240,37 @@ pub fn files_read() -> Vec<PathBuf> {
     FILES_READ.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Why `path` cannot be read as a file: `None` for a regular file (or a
+/// link to one); otherwise what it is, in words that follow its path
+/// ("does not exist", "is a directory, not a file", "is a named pipe
+/// (FIFO), not a regular file"). A FIFO would block the read until someone
+/// writes to it; a device or a socket is no playbook either.
+pub fn not_a_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("does not exist".into()),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+        Ok(m) => m.file_type(),
+    };
+    if kind.is_file() {
+        return None;
+    }
+    Some(
+        if kind.is_dir() {
+            "is a directory, not a file"
+        } else if kind.is_fifo() {
+            "is a named pipe (FIFO), not a regular file"
+        } else if kind.is_socket() {
+            "is a socket, not a regular file"
+        } else if kind.is_block_device() || kind.is_char_device() {
+            "is a device, not a regular file"
+        } else {
+            "is not a regular file"
+        }
+        .into(),
+    )
+}
+
 /// The text of a loaded file's bytes: a UTF-8 byte order mark at the start is
 /// skipped (as PyYAML does); bytes that are not UTF-8 are refused with the
 /// file, line and byte offset of the first bad one.

@@ -31,6 +31,11 @@ impl SourceFile {
             ))
             .with_help("give the path of a YAML file inside it"));
         }
+        if let Some(why) = crate::source::not_a_file(path).filter(|_| path.exists()) {
+            // A FIFO would block the read until something writes to it.
+            return Err(InputError::plain(format!("{} {why}", path.display()))
+                .with_help("give the path of a regular file"));
+        }
         let bytes = std::fs::read(path).map_err(|e| {
             InputError::plain(format!("cannot read {}: {e}", path.display()))
                 .with_help("check the path; relative paths are taken from the current directory")
@@ -38,6 +43,16 @@ impl SourceFile {
         crate::source::note_read(path);
         let text = crate::source::text_of(path, bytes)
             .map_err(|m| InputError::plain(m).with_help("save the file as UTF-8"))?;
+        if let Some(at) = text.find('\0') {
+            // YAML forbids it; left in, it reaches the parser as a character
+            // that ends strings early and misnames the problem.
+            let line = 1 + text[..at].matches('\n').count();
+            return Err(InputError::plain(format!(
+                "{}:{line}: a NUL byte (\\0) at byte offset {at}; YAML and INI text cannot hold one",
+                path.display()
+            ))
+            .with_help("is this a binary file? remove the NUL byte, or write it as \"\\0\" in a double-quoted string"));
+        }
         Ok(SourceFile::new(path, text))
     }
 }

@@ -933,3 +933,71 @@ fn serial_takes_templates_and_percentages_as_ansible_does() {
     );
     assert!(batches_for("\"-50%\"").unwrap_err().contains("`-50%`"));
 }
+
+#[test]
+fn odd_files_and_flags_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    write(d, "ok.yml", OK_PLAY);
+    // A FIFO as playbook, `-e @` file or inventory: refused at once, not a
+    // read that blocks until someone writes to the pipe.
+    let fifo = d.join("fifo.yml");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    for args in [
+        &["run", "--syntax-check", "fifo.yml"][..],
+        &["run", "--syntax-check", "-e", "@fifo.yml", "ok.yml"],
+        &["inventory", "--list", "-i", "fifo.yml"],
+    ] {
+        let ended = baton_in(d, args);
+        assert!(!ended.timed_out, "{args:?} blocked on the FIFO");
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains("fifo.yml is")
+                && (ended.stderr.contains("FIFO")
+                    || ended.stderr.contains("neither a file nor a directory")),
+            "{args:?}: {}",
+            ended.stderr
+        );
+    }
+    // A NUL byte: named with its line, not as an unbalanced quote.
+    std::fs::write(
+        d.join("nul.yml"),
+        b"- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=\"a\x00b\"\n",
+    )
+    .expect("write");
+    let ended = baton_in(d, &["run", "--syntax-check", "nul.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("nul.yml:4: a NUL byte"),
+        "{}",
+        ended.stderr
+    );
+    // A vars_files entry that is a directory says so.
+    std::fs::create_dir(d.join("vdir")).expect("mkdir");
+    write(
+        d,
+        "vf.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [vdir]\n  tasks: []\n",
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "vf.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        unwrapped(&ended.stderr).contains("vdir is a directory, not a file"),
+        "{}",
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("vf.yml:3"), "{}", ended.stderr);
+    // --connect-timeout 0 would never connect: refused.
+    for (t, says) in [
+        ("0", "at least 1"),
+        ("1.5", "whole number"),
+        ("x", "whole number of seconds"),
+    ] {
+        let flag = format!("--connect-timeout={t}");
+        let ended = baton_in(d, &["run", &flag, "ok.yml"]);
+        assert_eq!(ended.code, Some(4), "{flag}: {}", ended.stderr);
+        assert!(ended.stderr.contains(says), "{flag}: {}", ended.stderr);
+    }
+}

@@ -113,10 +113,10 @@ fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputErro
             continue;
         }
         let path = playbook_dir.join(&name);
-        if !path.is_file() {
+        if let Some(why) = crate::source::not_a_file(&path) {
             return Err(InputError::at(
                 &node.origin,
-                format!("vars file {} does not exist", path.display()),
+                format!("vars file {} {why}", path.display()),
                 "listed here",
             )
             .with_help("vars_files paths are relative to the playbook's directory"));

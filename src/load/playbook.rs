@@ -29,6 +29,10 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
                 .with_help("give the path of a playbook file inside it"),
         );
     }
+    if let Some(why) = crate::source::not_a_file(&direct).filter(|_| direct.exists()) {
+        return Err(InputError::plain(format!("playbook {arg} {why}"))
+            .with_help("give the path of a playbook file; baton reads it whole before running"));
+    }
     let mut tried = vec![direct.display().to_string()];
     if !arg.contains('/') {
         let stem = arg.trim_end_matches(".yml").trim_end_matches(".yaml");

@@ -301,13 +301,13 @@ pub fn load_vars_files(
     for node in &play.vars_files {
         let name = templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
         let path = play.dir.join(&name);
-        if !path.is_file() {
+        if let Some(why) = crate::source::not_a_file(&path) {
             // Literal names were checked at load time; this one came from a
             // template, which only now has its value.
             return Err(InputError::at(
                 &node.origin,
                 format!(
-                    "vars file {} (the value of a template) does not exist",
+                    "vars file {} (the value of a template) {why}",
                     path.display()
                 ),
                 "listed here",

@@ -113,6 +113,7 @@ binary_cases = {
     "latin1.inv.yml": b"all:\n  hosts:\n    caf\xe9:\n",
     "nul.pb.yml": b"- hosts: localhost\x00\n  tasks: []\n",
     "nul.inv.ini": b"[web]\na\x00b\n",
+    "nul-in-args.pb.yml": b"- hosts: localhost\n  tasks:\n    - debug: msg=\"a\x00b\"\n",
     "utf16.pb.yml": "- hosts: localhost\n".encode("utf-16"),
     "truncated-utf8.ev.yml": b"x: \xe2\x82\n",
     "controls.pb.yml": b"- hosts: localhost\n  tasks:\n    - debug: msg=\x01\x02\x1b[31m\n",
@@ -222,6 +223,10 @@ dirs = {
     "vars-file-bom-ok": {
         "main.yml": "- hosts: localhost\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks: []\n",
         "v.yml": BOM + "x: 1\n",
+    },
+    "vars-files-dir": {
+        "main.yml": "- hosts: localhost\n  gather_facts: false\n  vars_files: [vdir]\n  tasks: []\n",
+        "vdir/keep.yml": "x: 1\n",
     },
     "playbook-is-dir": {
         "main.yml/keep": "",
