@@ -1001,3 +1001,63 @@ fn odd_files_and_flags_are_named_for_what_they_are() {
         assert!(ended.stderr.contains(says), "{flag}: {}", ended.stderr);
     }
 }
+
+#[test]
+fn a_full_disk_is_named_as_full_and_the_file_is_unchanged() {
+    // SAFETY: geteuid has no preconditions.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let has_unshare = Command::new("unshare")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !is_root || !has_unshare {
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: needs root and unshare; skipping the full-disk test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::create_dir(d.join("full")).expect("mkdir");
+    let big = "x".repeat(40_000);
+    write(
+        d,
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"{big}\", dest: \"{{{{ playbook_dir }}}}/full/a.txt\"}}\n"
+        ),
+    );
+    // A 64 KiB tmpfs in a private mount namespace (gone when the shell
+    // ends), holding the original file and filled up.
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(
+            r#"mount -t tmpfs -o size=64k baton-full full || exit 99
+printf original > full/a.txt
+head -c 1000000 /dev/zero > full/filler 2>/dev/null
+"$1" run pb.yml
+echo "rc=$?"
+echo "a.txt=$(cat full/a.txt)""#,
+        )
+        .arg("sh")
+        .arg(baton())
+        .current_dir(d)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rc=2"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "full/a.txt: the filesystem holding it is full (no space left on the device)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a.txt=original"), "{stdout}");
+}
