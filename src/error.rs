@@ -207,7 +207,9 @@ impl Snippet {
         let text = &origin.file.text;
         let name = origin.file.display_name();
         let offset = text.floor_char_boundary(origin.offset);
-        let len = origin.len.min(text.len() - offset);
+        // The span ends on a character boundary too (a span may be counted
+        // in characters where the text has multi-byte ones).
+        let len = text.ceil_char_boundary(offset.saturating_add(origin.len)) - offset;
         // Lines drawn: the span's, and two of context each side (as the
         // diagnostics hook asks).
         let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -250,7 +252,13 @@ impl Snippet {
         let line = &text[line_start..line_end];
         let at = offset - line_start;
         let start = line.floor_char_boundary(at.saturating_sub(CUT_CONTEXT));
-        let span_len = len.min(CUT_SPAN).min(line.len() - at);
+        let span_end = line.floor_char_boundary(at + len.min(CUT_SPAN).min(line.len() - at));
+        let span_end = if span_end == at && len > 0 {
+            line.ceil_char_boundary(at + 1)
+        } else {
+            span_end
+        };
+        let span_len = span_end - at;
         let end = line.ceil_char_boundary(at + span_len + CUT_CONTEXT);
         let head = if start > 0 { "…" } else { "" };
         let tail = if end < line.len() { "…" } else { "" };
@@ -377,6 +385,9 @@ mod tests {
         // characters are not cut in half.
         let text = format!("k: \"{}{}\"\n", "é".repeat(40_000), "z".repeat(40_000));
         let out = render(error_at(&text, &"z".repeat(40_000)));
+        // A long span of multi-byte characters is cut between characters.
+        let text = format!("k: \"{}\"\n", "€".repeat(40_000));
+        render(error_at(&text, &"€".repeat(39_000)));
         assert!(out.contains("…éé") && out.contains("éz"), "{out}");
         assert!(out.len() < 2_000, "{} bytes drawn", out.len());
     }
@@ -413,6 +424,21 @@ mod tests {
         assert!(out.contains("c: BAD"), "{out}");
         assert!(!out.contains("s3cret") && !out.contains("no_log"), "{out}");
         assert!(out.contains("[pb.yml:4:6]"), "{out}");
+    }
+
+    #[test]
+    fn a_span_ending_inside_a_character_is_drawn_not_a_panic() {
+        let text = "a: b\nc: \u{e9}\u{e9}x\n";
+        let file = SourceFile::new("pb.yml", text);
+        let at = text.find('\u{e9}').unwrap();
+        for (offset, len) in [(at, 1), (at + 1, 2), (at, 100), (text.len() + 5, 3)] {
+            let origin = Origin {
+                file: Arc::clone(&file),
+                offset,
+                len,
+            };
+            render(InputError::at(&origin, "bad", "here"));
+        }
     }
 
     #[test]

@@ -1061,3 +1061,58 @@ echo "a.txt=$(cat full/a.txt)""#,
     );
     assert!(stdout.contains("a.txt=original"), "{stdout}");
 }
+
+/// Run a play with `vars` and one `debug` task; the run's stderr+stdout and
+/// exit code.
+fn debug_play(vars: &str, debug: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!("- hosts: localhost\n  gather_facts: false\n  vars:\n{vars}  tasks:\n    - debug: {debug}\n"),
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "pb.yml"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn cycles_are_named_also_through_debug_var_and_computed_vars_lookups() {
+    let cyclic = "    a: \"{{ b }}\"\n    b: \"{{ a }}\"\n";
+    // `debug: var=` of a variable in a cycle fails naming it (it said ok,
+    // "VARIABLE IS NOT DEFINED!").
+    let (code, out) = debug_play(cyclic, "var=a");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("refers to itself: a -> b -> a"), "{out}");
+    // One whose template reads an undefined name is "not defined", as
+    // Ansible's debug says.
+    let (code, out) = debug_play("    u: \"{{ nope }}\"\n", "var=u");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("VARIABLE IS NOT DEFINED!"), "{out}");
+    // `lookup('vars', NAME)` with a name computed at run time: the named
+    // variable is rendered when asked for (it was "no variable"), and a
+    // cycle through it is named.
+    let computed = "    x: 5\n    z: \"{{ x + 1 }}\"\n    y: \"{{ lookup('vars', 'z' ~ '') }}\"\n\
+                    \x20   c: \"{{ lookup('vars', 'd' ~ '') }}\"\n    d: \"{{ lookup('vars', 'c' ~ '') }}\"\n";
+    let (code, out) = debug_play(computed, "msg=\"{{ y }}\"");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("localhost: 6"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ lookup('vars', 'z' ~ '') }}\"");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("localhost: 6"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ c }}\"");
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("refers to itself: c -> d -> c"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ lookup('vars', 'c' ~ '') }}\"");
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("refers to itself: c -> d -> c"), "{out}");
+}

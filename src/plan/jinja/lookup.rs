@@ -177,10 +177,22 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                     |t| match (state.lookup(t).filter(|v| !v.is_undefined()), &default) {
                         (Some(v), _) => Ok(v),
                         (None, Some(d)) => Ok(d.clone()),
-                        (None, None) => Err(Error::new(
-                            ErrorKind::UndefinedError,
-                            format!("lookup('vars', '{t}'): no variable `{t}`"),
-                        )),
+                        (None, None) => {
+                            note_missing_var(t);
+                            let why = state
+                                .lookup(UNRENDERED)
+                                .and_then(|u| u.get_attr(t).ok())
+                                .filter(|w| !w.is_undefined());
+                            Err(match why {
+                                // Defined, but it cannot be rendered (a
+                                // cycle, an undefined name in it).
+                                Some(why) => fail(format!("lookup('vars', '{t}'): {why}")),
+                                None => Error::new(
+                                    ErrorKind::UndefinedError,
+                                    format!("lookup('vars', '{t}'): no variable `{t}`"),
+                                ),
+                            })
+                        }
                     },
                 )
                 .collect()
@@ -188,6 +200,30 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
         "first_found" => first_found(state, terms, kw),
         _ => Err(fail(format!("unknown lookup plugin `{name}`"))),
     }
+}
+
+/// The variable holding, for a task whose `lookup('vars', ...)` computes
+/// its name, why each variable left out of its context could not be
+/// rendered (see `Vars::to_map`).
+pub const UNRENDERED: &str = "__baton_unrendered";
+
+thread_local! {
+    /// Names `lookup('vars', NAME)` asked for and did not find, since the
+    /// last [`take_missing_vars`]. Variables are rendered lazily, each with
+    /// only the variables its template names; a name computed at run time
+    /// (`lookup('vars', 'db_' ~ site)`) shows only here, so the caller can
+    /// render that variable (or find the cycle through it) and try again.
+    static MISSING_VARS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn note_missing_var(name: &str) {
+    MISSING_VARS.with(|m| m.borrow_mut().push(name.to_string()));
+}
+
+/// The names `lookup('vars')` missed on this thread since the last call,
+/// and forget them.
+pub fn take_missing_vars() -> Vec<String> {
+    MISSING_VARS.with(|m| std::mem::take(&mut *m.borrow_mut()))
 }
 
 /// Where a relative path is searched: the role's `<subdir>/` and the role,
