@@ -140,8 +140,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("source", &[]),
     ("shell", &[]),
     ("template_text", &[]),
-    // Bounds on durations, counts and template steps, shared by load, plan,
-    // execute, modules, cli.
+    // Bounds on durations, counts, nesting and template steps, shared by
+    // load, plan, execute, modules, cli.
     ("bounds", &[]),
     // Python-dialect regexes, shared by plan (filters, tests) and modules (lineinfile).
     ("pyregex", &[]),

@@ -146,18 +146,33 @@ impl Evaluator for HostEvaluator<'_> {
             .condition(expr, &vars, self.origin)
             .map_err(|e| e.one_line())
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
         let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
-        let vars = self.with(vec![head]).ok()?;
+        // A variable whose template reads an undefined one is not defined,
+        // as Ansible's debug says; any other failure to render it (a cycle)
+        // is an error, as Ansible's "recursive loop detected" is.
+        let vars = match self.with(vec![head]) {
+            Ok(vars) => vars,
+            Err(e) if e.message.starts_with("undefined") => return Ok(None),
+            Err(e) => return Err(e.one_line()),
+        };
         let mut cur: &Value = &vars;
         for part in path.split('.') {
-            cur = match cur {
-                Value::Object(m) => m.get(part)?,
-                Value::Array(a) => a.get(part.trim_matches(['[', ']']).parse::<usize>().ok()?)?,
-                _ => return None,
+            let next = match cur {
+                Value::Object(m) => m.get(part),
+                Value::Array(a) => part
+                    .trim_matches(['[', ']'])
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i)),
+                _ => None,
             };
+            match next {
+                Some(v) => cur = v,
+                None => return Ok(None),
+            }
         }
-        Some(cur.clone())
+        Ok(Some(cur.clone()))
     }
 }
 

@@ -216,7 +216,14 @@ impl<'a> Runner<'a> {
             batch: Vec::new(),
             uses_hostvars: std::sync::atomic::AtomicBool::new(uses_hostvars),
         };
-        for batch in batches(&hosts, &play.serial) {
+        let serial = match &play.serial_template {
+            Some(node) => {
+                let value = self.templater.render_node(node, &pattern_vars)?;
+                crate::load::play::serial_from_json(&value, &node.origin)?
+            }
+            None => play.serial.clone(),
+        };
+        for batch in batches(&hosts, &serial) {
             scope.batch = batch;
             let flow = self.run_batch(&scope).await?;
             if flow == Flow::Abort || self.state.abort_reason.is_some() {

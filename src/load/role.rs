@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::bounds::MAX_TASK_NESTING;
 use crate::error::InputError;
 use crate::yaml::{self, Node};
 
@@ -40,6 +41,66 @@ pub struct RoleLoader {
     /// again while it is on this chain is a cycle (through `dependencies`,
     /// `include_role` or `import_role`).
     chain: RefCell<Vec<(String, PathBuf, Option<PathBuf>)>>,
+    /// What is being expanded, outermost first: blocks, task files and
+    /// roles, counted together against [`MAX_TASK_NESTING`]. Kept here
+    /// because the loader is shared by everything a play expands (a role's
+    /// task files start a fresh include stack, this chain goes on).
+    nesting: RefCell<Vec<Nest>>,
+}
+
+/// One level of task nesting.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Nest {
+    Block,
+    File(PathBuf),
+    Role(String),
+}
+
+/// A level of task nesting, left when dropped.
+pub(super) struct Nested<'a>(&'a RefCell<Vec<Nest>>);
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().pop();
+    }
+}
+
+/// The chain as a reader follows it: files and roles by name, runs of
+/// blocks counted; the middle of a long chain left out.
+fn describe_nesting(chain: &[Nest]) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut parts: Vec<String> = Vec::new();
+    let mut blocks = 0;
+    let flush = |blocks: &mut usize, parts: &mut Vec<String>| {
+        match *blocks {
+            0 => {}
+            1 => parts.push("a block".to_string()),
+            n => parts.push(format!("{n} nested blocks")),
+        }
+        *blocks = 0;
+    };
+    for nest in chain {
+        match nest {
+            Nest::Block => blocks += 1,
+            Nest::File(p) => {
+                flush(&mut blocks, &mut parts);
+                parts.push(p.strip_prefix(&cwd).unwrap_or(p).display().to_string());
+            }
+            Nest::Role(name) => {
+                flush(&mut blocks, &mut parts);
+                parts.push(format!("role `{name}`"));
+            }
+        }
+    }
+    flush(&mut blocks, &mut parts);
+    if parts.len() > 10 {
+        let left_out = parts.len() - 8;
+        let tail = parts.split_off(parts.len() - 4);
+        parts.truncate(4);
+        parts.push(format!("({left_out} more)"));
+        parts.extend(tail);
+    }
+    parts.join(" -> ")
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -80,7 +141,31 @@ impl RoleLoader {
             roles_path,
             loaded: RefCell::new(Vec::new()),
             chain: RefCell::new(Vec::new()),
+            nesting: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Go one level deeper (into a block, a task file or a role), refused
+    /// past [`MAX_TASK_NESTING`] with the chain named, at `at` (the entry
+    /// that goes too deep). The level is left when the guard drops.
+    pub(super) fn nest(&self, level: Nest, at: Option<&Node>) -> Result<Nested<'_>, InputError> {
+        let mut chain = self.nesting.borrow_mut();
+        if chain.len() >= MAX_TASK_NESTING {
+            let mut shown = chain.clone();
+            shown.push(level);
+            let msg = format!(
+                "tasks nest more than {MAX_TASK_NESTING} levels deep (blocks, task files and roles inside each other), the most baton allows: {}",
+                describe_nesting(&shown)
+            );
+            let help = "flatten the chain: import the files one after another instead of each from the last";
+            return Err(match at {
+                Some(n) => InputError::at(&n.origin, msg, "one level too deep"),
+                None => InputError::plain(msg),
+            }
+            .with_help(help));
+        }
+        chain.push(level);
+        Ok(Nested(&self.nesting))
     }
 
     /// Start expanding `role`; refused when it is already being expanded,

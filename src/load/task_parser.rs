@@ -12,7 +12,7 @@ use crate::yaml::{self, Node, NodeValue};
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::loops::{parse_loop_control, LoopControl, LoopWith};
-use super::role::{role_entry_common, LoadedRole, RoleLoader};
+use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{check_delay, check_retries, read_task_keys, single_module, task_action};
 
@@ -91,10 +91,22 @@ pub fn parse_task_file(
         }
         .with_help("paths are relative to the file that includes them"));
     }
-    let node = yaml::parse_file(path)?;
+    let _nested = ctx.roles.nest(Nest::File(path.to_path_buf()), at)?;
+    // Under a `no_log` include, role or block, the file's errors show no
+    // source and mask its values: its lines may hold the secrets.
+    let hide = parent.no_log == Some(true);
+    let node = yaml::parse_file(path).map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
-    parse_items(&node, "a task file", parent, &sub)
+    parse_items(&node, "a task file", parent, &sub).map_err(|e| {
+        if hide {
+            let mut values = Vec::new();
+            yaml::string_values(&node, &mut values);
+            e.hide_for_no_log(&values)
+        } else {
+            e
+        }
+    })
 }
 
 fn parse_item(
@@ -240,6 +252,7 @@ fn parse_block(
         }
     }
     common.inherit(parent);
+    let _nested = ctx.roles.nest(Nest::Block, Some(node))?;
     let parse = |n: Option<&Node>, what: &str| match n {
         Some(n) => parse_items(n, what, &common, ctx),
         None => Ok(Vec::new()),
@@ -334,6 +347,7 @@ pub fn role_task_items(
     roles: &RoleLoader,
     at: &Node,
 ) -> Result<Vec<Item>, InputError> {
+    let _nested = roles.nest(Nest::Role(role.info.name.clone()), Some(at))?;
     roles.enter(role, at)?;
     let items = role_task_items_inner(role, common, roles);
     roles.leave();

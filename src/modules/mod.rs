@@ -115,8 +115,10 @@ pub trait Evaluator: Sync {
     fn render(&self, name: &str, text: &str) -> Result<String, String>;
     /// Evaluate a condition (a bare Jinja2 expression) to a boolean.
     fn condition(&self, expr: &str) -> Result<bool, String>;
-    /// Look up a variable by dotted path (debug `var`), `None` when undefined.
-    fn lookup(&self, path: &str) -> Option<Value>;
+    /// Look up a variable by dotted path (debug `var`), `Ok(None)` when
+    /// undefined. Errors: the variable cannot be rendered (a cycle, an
+    /// undefined variable in its template), in one line.
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String>;
 }
 
 /// What a module knows about the task it is preparing.

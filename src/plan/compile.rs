@@ -21,6 +21,9 @@ pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
         for entry in &play.vars_files {
             check_node(entry)?;
         }
+        if let Some(serial) = &play.serial_template {
+            check_node(serial)?;
+        }
         for (_, v) in play
             .vars
             .iter()
@@ -36,7 +39,32 @@ pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     Ok(())
 }
 
+/// A `no_log` task's error shows no source and masks the task's values
+/// (its own `no_log`, or one it inherits from an include, role or play in
+/// another file).
 fn check_task(task: &Task) -> Result<(), InputError> {
+    check_task_parts(task).map_err(|e| {
+        if task.common.no_log != Some(true) {
+            return e;
+        }
+        let mut values = Vec::new();
+        if let Action::Module { args, .. } = &task.action {
+            for (_, v) in args {
+                crate::yaml::string_values(v, &mut values);
+            }
+        }
+        for n in task
+            .name
+            .iter()
+            .chain(task.common.vars.iter().map(|(_, v)| v))
+        {
+            crate::yaml::string_values(n, &mut values);
+        }
+        e.hide_for_no_log(&values)
+    })
+}
+
+fn check_task_parts(task: &Task) -> Result<(), InputError> {
     let c = &task.common;
     for n in task
         .name

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::template::Templater;
-use super::vars::{condition_refs, merge_partial, text_refs, Layer, Vars};
+use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Vars};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
@@ -223,10 +223,13 @@ pub fn pattern_vars(
     ))
 }
 
-/// The variables `hosts:` reads.
+/// The variables `hosts:` and a templated `serial` read.
 pub fn hosts_refs(play: &Play) -> Vec<String> {
     let mut demand = Vec::new();
     text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
+    play.serial_template
+        .iter()
+        .for_each(|n| node_refs(n, &mut demand));
     demand
 }
 

@@ -47,6 +47,12 @@ pub fn is_omit(value: &Value) -> bool {
     value.as_str() == Some(native::OMIT)
 }
 
+/// A rendered value nested too deep, at the template that built it.
+fn too_deep(e: native::TooDeep, origin: &Origin) -> InputError {
+    InputError::at(origin, e.message(), "this template's value")
+        .with_help("build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time")
+}
+
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.
 fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize)
@@ -297,7 +303,8 @@ impl Templater {
             // A string result gets the template's trailing newlines back, as
             // Ansible 2.19's `_post_render_mutation` does; other types keep
             // their type and lose the newline.
-            return Ok(match native::to_json(&value) {
+            let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+            return Ok(match value {
                 Value::String(s) => Value::String(env::keep_trailing_newlines(text, s)),
                 other => other,
             });
@@ -391,7 +398,8 @@ impl Templater {
         let source = condition_source(expr);
         let ctx = native::from_json(vars);
         let value = self.eval(expr, source, &ctx, vars, origin)?;
-        Ok(helpers::truthy(&native::to_json(&value)))
+        let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+        Ok(helpers::truthy(&value))
     }
 
     /// Evaluate a condition given as a YAML node: an expression string, a

@@ -80,12 +80,15 @@ impl Evaluator for TestEval {
             other => Err(format!("cannot evaluate `{other}`")),
         }
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
-        let mut cur = self.vars.get(path.split('.').next()?)?;
-        for part in path.split('.').skip(1) {
-            cur = cur.get(part)?;
-        }
-        Some(cur.clone())
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
+        let found = (|| {
+            let mut cur = self.vars.get(path.split('.').next()?)?;
+            for part in path.split('.').skip(1) {
+                cur = cur.get(part)?;
+            }
+            Some(cur.clone())
+        })();
+        Ok(found)
     }
 }
 

@@ -130,6 +130,11 @@ pub struct VarRef {
     pub guarded: bool,
 }
 
+/// The name [`variables`] gives for `lookup('vars', EXPR)` with a name
+/// computed at run time: any variable may be read (not an identifier, so no
+/// variable has it).
+pub const ANY_VARIABLE: &str = "*";
+
 /// Variables a template (or, with `expr`, an expression) reads, in source
 /// order, without those it binds itself (`for`, `set`, macro arguments).
 pub fn variables(source: &str, expr: bool) -> Vec<VarRef> {
@@ -464,14 +469,21 @@ impl Walker {
                             let plugin = k.value.as_str().unwrap_or_default();
                             if self.collect && matches!(plugin, "vars" | "ansible.builtin.vars") {
                                 for arg in c.args.iter().skip(1) {
-                                    if let CallArg::Pos(Expr::Const(n)) = arg {
-                                        if let Some(name) = n.value.as_str() {
-                                            self.vars.push(VarRef {
-                                                path: vec![name.to_string()],
-                                                range: range(c.span()),
-                                                guarded: true,
-                                            });
+                                    let name = match arg {
+                                        CallArg::Pos(Expr::Const(n)) => {
+                                            n.value.as_str().map(str::to_string)
                                         }
+                                        // A name computed when it runs: any
+                                        // variable may be read.
+                                        CallArg::Pos(_) => Some(ANY_VARIABLE.to_string()),
+                                        _ => None,
+                                    };
+                                    if let Some(name) = name {
+                                        self.vars.push(VarRef {
+                                            path: vec![name],
+                                            range: range(c.span()),
+                                            guarded: true,
+                                        });
                                     }
                                 }
                             }

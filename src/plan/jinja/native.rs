@@ -57,9 +57,59 @@ pub fn is_one_expression(expr: &str) -> bool {
 /// (callers reject undefined before converting). `omit` inside a list or a
 /// mapping is left out, at any depth (`{{ [1, omit, 2] }}` is `[1, 2]`), as
 /// Ansible 2.19 does with rendered containers; `omit` alone stays, for the
-/// caller to drop the argument.
+/// caller to drop the argument. A float that is not finite (`'nan' | float`)
+/// becomes the text Python prints for it (`nan`, `inf`, `-inf`): JSON has
+/// no number for it, and null would lose it.
+///
+/// Unbounded: for values known to be shallow. A rendered value goes through
+/// [`to_json_bounded`].
 pub fn to_json(value: &Value) -> Json {
-    match value.kind() {
+    convert(value, 0, usize::MAX).unwrap_or(Json::Null)
+}
+
+/// A value nested deeper than [`crate::bounds::MAX_VALUE_DEPTH`].
+#[derive(Debug, PartialEq)]
+pub struct TooDeep;
+
+impl TooDeep {
+    /// The sentence for an error message.
+    pub fn message(&self) -> String {
+        format!(
+            "the value is nested more than {} deep (lists and mappings inside each other), the most baton keeps; \
+             a value that wraps itself once per task, loop or variable grows without end",
+            crate::bounds::MAX_VALUE_DEPTH
+        )
+    }
+}
+
+/// [`to_json`] for a rendered value: refused when lists and mappings nest
+/// more than [`crate::bounds::MAX_VALUE_DEPTH`] deep. Deeper values would
+/// overflow the stack wherever they are later walked: printed, serialised,
+/// merged, dropped.
+pub fn to_json_bounded(value: &Value) -> Result<Json, TooDeep> {
+    convert(value, 0, crate::bounds::MAX_VALUE_DEPTH)
+}
+
+/// Python's text for a float that is not finite.
+pub fn non_finite(f: f64) -> Option<&'static str> {
+    if f.is_nan() {
+        Some("nan")
+    } else if f.is_infinite() {
+        Some(if f > 0.0 { "inf" } else { "-inf" })
+    } else {
+        None
+    }
+}
+
+fn convert(value: &Value, depth: usize, max: usize) -> Result<Json, TooDeep> {
+    let inner = || -> Result<usize, TooDeep> {
+        if depth >= max {
+            Err(TooDeep)
+        } else {
+            Ok(depth + 1)
+        }
+    };
+    Ok(match value.kind() {
         ValueKind::Undefined | ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
         ValueKind::Number => {
@@ -73,7 +123,10 @@ pub fn to_json(value: &Value) -> Json {
             {
                 Json::from(u)
             } else if let Ok(f) = f64::try_from(value.clone()) {
-                serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
+                match serde_json::Number::from_f64(f) {
+                    Some(n) => Json::Number(n),
+                    None => Json::String(non_finite(f).unwrap_or("nan").to_string()),
+                }
             } else {
                 Json::String(value.to_string())
             }
@@ -82,13 +135,18 @@ pub fn to_json(value: &Value) -> Json {
         ValueKind::Bytes => {
             Json::String(String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned())
         }
-        ValueKind::Seq | ValueKind::Iterable => Json::Array(
-            value
-                .try_iter()
-                .map(|it| it.filter(|v| !is_omit(v)).map(|v| to_json(&v)).collect())
-                .unwrap_or_default(),
-        ),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let depth = inner()?;
+            let mut list = Vec::new();
+            if let Ok(items) = value.try_iter() {
+                for item in items.filter(|v| !is_omit(v)) {
+                    list.push(convert(&item, depth, max)?);
+                }
+            }
+            Json::Array(list)
+        }
         ValueKind::Map => {
+            let depth = inner()?;
             let mut map = Map::new();
             if let Ok(keys) = value.try_iter() {
                 for key in keys {
@@ -100,13 +158,13 @@ pub fn to_json(value: &Value) -> Json {
                         Some(s) => s.to_string(),
                         None => key.to_string(),
                     };
-                    map.insert(name, to_json(&item));
+                    map.insert(name, convert(&item, depth, max)?);
                 }
             }
             Json::Object(map)
         }
         _ => Json::String(value.to_string()),
-    }
+    })
 }
 
 fn is_omit(value: &Value) -> bool {
@@ -137,6 +195,40 @@ mod tests {
         // a whole float stays a float (Python: 4 / 2 is 2.0)
         assert_eq!(ev("4 / 2"), json!(2.0));
         assert_eq!(ev("[2.0, 3]"), json!([2.0, 3]));
+    }
+
+    #[test]
+    fn rendered_values_deeper_than_the_bound_are_refused() {
+        let env = super::super::env::environment();
+        let nest = |n: usize| {
+            let mut v = Value::from(1);
+            for _ in 0..n {
+                v = Value::from(vec![v]);
+            }
+            v
+        };
+        let max = crate::bounds::MAX_VALUE_DEPTH;
+        let ok = to_json_bounded(&nest(max)).unwrap();
+        assert_eq!(ok.to_string().matches('[').count(), max);
+        assert_eq!(to_json_bounded(&nest(max + 1)), Err(TooDeep));
+        // Deeper than unbounded conversion walks on a test thread's stack:
+        // refused after `max` levels.
+        assert_eq!(to_json_bounded(&nest(5_000)), Err(TooDeep));
+        assert!(TooDeep.message().contains("more than 256 deep"));
+        // A mapping counts as a level too.
+        let m = env.compile_expression("{'a': x}").unwrap();
+        let v = m.eval(minijinja::context! { x => nest(max) }).unwrap();
+        assert_eq!(to_json_bounded(&v), Err(TooDeep));
+    }
+
+    #[test]
+    fn non_finite_floats_keep_pythons_text_not_null() {
+        let env = super::super::env::environment();
+        let ev = |e: &str| to_json(&env.compile_expression(e).unwrap().eval(()).unwrap());
+        assert_eq!(ev("'nan' | float"), json!("nan"));
+        assert_eq!(ev("'inf' | float"), json!("inf"));
+        assert_eq!(ev("-('inf' | float)"), json!("-inf"));
+        assert_eq!(ev("['nan' | float, 1.5]"), json!(["nan", 1.5]));
     }
 
     #[test]
