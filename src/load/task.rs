@@ -264,6 +264,11 @@ pub struct Block {
     pub rescue: Vec<Item>,
     pub always: Vec<Item>,
     pub origin: Origin,
+    /// The tasks of a looped `include_tasks` (the include's
+    /// [`Action::Include`] id): run once per item the include ran for on
+    /// each host, with that item's loop variables (Ansible's included file
+    /// per item).
+    pub include_loop: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
