@@ -88,7 +88,11 @@ fn check_task(task: &Task) -> Result<(), InputError> {
                 }
             }
         }
-        Action::IncludeVars(n) => check_node(n)?,
+        Action::IncludeVars(a) => {
+            for n in a.nodes() {
+                check_node(n)?;
+            }
+        }
         Action::Meta(_) | Action::Include { .. } => {}
     }
     Ok(())

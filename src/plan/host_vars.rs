@@ -172,7 +172,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     }
     match &task.action {
         Action::Module { args, .. } => args.iter().for_each(|(_, n)| strings(n, false, f)),
-        Action::IncludeVars(n) => strings(n, false, f),
+        Action::IncludeVars(a) => a.nodes().for_each(|n| strings(n, false, f)),
         Action::Meta(_) | Action::Include { .. } => {}
     }
     let conditions = c
