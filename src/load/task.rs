@@ -159,7 +159,7 @@ pub enum Action {
     Meta(MetaAction),
     /// `include_vars`: load a vars file (or a directory's) for the host at
     /// run time.
-    IncludeVars(IncludeVarsArgs),
+    IncludeVars(Box<IncludeVarsArgs>),
     /// The `include_tasks`/`include_role` task itself (its tasks follow it,
     /// loaded before the run): ok on every host, counted in the recap as
     /// Ansible counts the include. `keyword` is the module name, `target`

@@ -164,7 +164,7 @@ pub(super) fn task_action(
             })?;
             Ok(Action::Meta(meta))
         }
-        "include_vars" => include_vars_args(module_value).map(Action::IncludeVars),
+        "include_vars" => include_vars_args(module_value).map(|a| Action::IncludeVars(Box::new(a))),
         name => {
             let module =
                 modules::find(name).ok_or_else(|| unknown_key(module_key, name, handlers))?;
