@@ -38,6 +38,10 @@ pub struct InputError {
     pub help: Option<String>,
     /// `file:line:col`, kept so plain-text reporters (JSON, JUnit) can name the place.
     pub location: Option<String>,
+    /// The error fails the task as a module failure would (exit 2, rescuable),
+    /// not the run as invalid input (exit 4): Ansible treats a condition
+    /// whose result is not a boolean that way.
+    pub task_failure: bool,
 }
 
 impl InputError {
@@ -53,6 +57,7 @@ impl InputError {
             label: label.into(),
             help: None,
             location: Some(origin.describe()),
+            task_failure: false,
         }
     }
 
@@ -65,7 +70,14 @@ impl InputError {
             label: String::new(),
             help: None,
             location: None,
+            task_failure: false,
         }
+    }
+
+    /// Mark the error as failing the task, not the run (see `task_failure`).
+    pub fn failing_the_task(mut self) -> Self {
+        self.task_failure = true;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

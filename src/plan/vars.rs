@@ -372,6 +372,7 @@ fn copy_error(e: &InputError) -> InputError {
         label: e.label.clone(),
         help: e.help.clone(),
         location: e.location.clone(),
+        task_failure: e.task_failure,
     }
 }
 
