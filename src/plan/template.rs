@@ -19,8 +19,10 @@ use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-/// What `ansible_managed` says in a rendered template file.
-pub const ANSIBLE_MANAGED: &str = "Ansible managed (baton)";
+/// What `ansible_managed` says in a rendered template file: ansible-core's
+/// default (`DEFAULT_MANAGED_STR`), so rendered files match Ansible's byte
+/// for byte.
+pub const ANSIBLE_MANAGED: &str = "Ansible managed";
 
 pub struct Templater {
     jinja: Environment<'static>,
@@ -1255,7 +1257,7 @@ mod tests {
                 &vars
             )
             .unwrap(),
-            format!("# {ANSIBLE_MANAGED}\na\nb\n")
+            "# Ansible managed\na\nb\n"
         );
         let err = t.render_file("motd.hbs", "{{nope}}", &vars).unwrap_err();
         assert_eq!(err.message, "undefined variable `nope`");
