@@ -269,7 +269,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         Err(Failure::Input(e)) => {
             outcome.result = TaskResult::failed(e.one_line());
             outcome.outcome = Status::Failed;
-            outcome.input_error = Some(e);
+            outcome.input_error = (!e.task_failure).then_some(e);
         }
         Err(Failure::Unreachable(msg)) => {
             outcome.result = TaskResult::failed(msg);
