@@ -185,7 +185,7 @@ fn content_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
-        other => crate::plan::jinja::pyformat::json_dumps(other, None, false),
+        other => crate::pyformat::json_dumps(other, None, false),
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`filters`] / [`tests`]: Ansible's filters and tests.
 //! - [`lookup`]: `lookup()`/`query()` plugins (file, template, env, vars, first_found).
 //! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
-//! - [`pyformat`]: `to_json`/`to_yaml` text as Python's json and PyYAML print it.
+//! - `to_json`/`to_yaml` text comes from [`crate::pyformat`].
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
@@ -29,7 +29,6 @@ pub mod native;
 pub mod ops;
 pub mod paths;
 pub mod percent;
-pub mod pyformat;
 pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
