@@ -13,9 +13,9 @@ use serde_json::Value as Json;
 use sha2::Digest;
 
 use super::native::{from_json, to_json};
-use crate::pyformat;
 use super::python_repr::py_str;
 use super::regex;
+use crate::pyformat;
 
 /// Filters added to (or replacing) minijinja's builtins.
 pub const NAMES: &[&str] = &[
