@@ -762,7 +762,6 @@ mod tests {
         let origin = Origin::synthetic("play.yml", "x");
         let endless =
             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
-        let started = std::time::Instant::now();
         let file = t
             .render_file("x.j2", endless, &json!({}))
             .map(Value::String);
@@ -798,7 +797,6 @@ mod tests {
             .len(),
             190
         );
-        eprintln!("three runaway renders stopped in {:?}", started.elapsed());
     }
 
     fn node(yaml: &str, key: &str) -> Node {
