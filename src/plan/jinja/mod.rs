@@ -35,3 +35,15 @@ pub mod regex;
 pub mod rewrite;
 pub mod tests;
 pub mod text;
+
+/// For filter tests: `expr` evaluated in baton's environment and printed
+/// as Python's `str()`, or `ERROR <detail>`.
+#[cfg(test)]
+pub(crate) fn eval_py(expr: &str) -> String {
+    env::environment()
+        .compile_expression(expr)
+        .unwrap()
+        .eval(())
+        .map(|v| python_repr::py_str(&v))
+        .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
+}
