@@ -1,7 +1,7 @@
 //! One task on one host: `when`, `loop`, templating the arguments, the
 //! module's round trip(s), `until`, `changed_when` and `failed_when`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::bounds;
 use crate::error::InputError;
-use crate::load::task::{Action, Task};
+use crate::load::task::{Action, IncludeVarsArgs, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::template::Templater;
 use crate::plan::vars::{condition_refs, node_refs, text_refs, Vars};
@@ -34,6 +34,8 @@ pub struct TaskShared<'a> {
     /// The stop signal's number once the operator asked to stop (0 before):
     /// a `pause` ends early then, as Ansible's does on Ctrl-C.
     pub interrupt: &'a std::sync::atomic::AtomicI32,
+    /// Where a loop says which item runs and which changed the host.
+    pub running: &'a super::RunningTasks,
 }
 
 /// One host's run of a task, prepared by the play runner.
@@ -69,6 +71,9 @@ pub struct HostOutcome {
     pub started_at: f64,
     pub elapsed: Duration,
     pub check_mode: bool,
+    /// A loop (or `until` retries) a stop request ended early: what did not
+    /// run, for the stop report.
+    pub cut: Option<String>,
 }
 
 /// Lets modules render and evaluate with this host's variables.
@@ -141,18 +146,33 @@ impl Evaluator for HostEvaluator<'_> {
             .condition(expr, &vars, self.origin)
             .map_err(|e| e.one_line())
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
         let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
-        let vars = self.with(vec![head]).ok()?;
+        // A variable whose template reads an undefined one is not defined,
+        // as Ansible's debug says; any other failure to render it (a cycle)
+        // is an error, as Ansible's "recursive loop detected" is.
+        let vars = match self.with(vec![head]) {
+            Ok(vars) => vars,
+            Err(e) if e.message.starts_with("undefined") => return Ok(None),
+            Err(e) => return Err(e.one_line()),
+        };
         let mut cur: &Value = &vars;
         for part in path.split('.') {
-            cur = match cur {
-                Value::Object(m) => m.get(part)?,
-                Value::Array(a) => a.get(part.trim_matches(['[', ']']).parse::<usize>().ok()?)?,
-                _ => return None,
+            let next = match cur {
+                Value::Object(m) => m.get(part),
+                Value::Array(a) => part
+                    .trim_matches(['[', ']'])
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i)),
+                _ => None,
             };
+            match next {
+                Some(v) => cur = v,
+                None => return Ok(None),
+            }
         }
-        Some(cur.clone())
+        Ok(Some(cur.clone()))
     }
 }
 
@@ -242,20 +262,17 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         started_at,
         elapsed: Duration::ZERO,
         check_mode,
+        cut: None,
     };
     match run_loop(shared, task, &job, check_mode, &mut outcome).await {
         Ok(()) => {}
         Err(Failure::Input(e)) => {
             outcome.result = TaskResult::failed(e.one_line());
             outcome.outcome = Status::Failed;
-            outcome.input_error = Some(e);
+            outcome.input_error = (!e.task_failure).then_some(e);
         }
         Err(Failure::Unreachable(msg)) => {
-            // Registered as Ansible registers it: `unreachable: true`, not `failed`.
-            outcome.result = TaskResult {
-                status: Status::Unreachable,
-                ..TaskResult::failed(msg)
-            };
+            outcome.result = TaskResult::failed(msg);
             outcome.outcome = Status::Unreachable;
         }
     }
@@ -273,6 +290,14 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     }
     if outcome.registered.is_null() {
         outcome.registered = outcome.result.to_registered();
+        // Ansible registers an unreachable host's result as `unreachable:
+        // true` with its `msg`, and no `failed` (so `r is failed` is false).
+        if outcome.outcome == Status::Unreachable {
+            if let Value::Object(m) = &mut outcome.registered {
+                m.shift_remove("failed");
+                m.insert("unreachable".into(), Value::Bool(true));
+            }
+        }
     }
     outcome.elapsed = started.elapsed();
     outcome
@@ -341,7 +366,19 @@ pub(super) async fn run_once(
             }
             return Ok(result);
         }
-        tokio::time::sleep(delay).await;
+        // A stop request ends the retries: the run stops after this task.
+        let signal = shared.interrupt.load(std::sync::atomic::Ordering::SeqCst);
+        if signal == 0 && wait_unless_stopped(delay, shared.interrupt).await {
+            continue;
+        }
+        result.data.insert("attempts".into(), json!(attempt));
+        result.status = Status::Failed;
+        result.msg = Some(format!(
+            "`until` was still false after {attempt} attempts ({}); the retries left were not made: {}",
+            until.scalar_text().unwrap_or_default(),
+            super::stop_cause(shared.interrupt.load(std::sync::atomic::Ordering::SeqCst))
+        ));
+        return Ok(result);
     }
 }
 
@@ -388,8 +425,22 @@ fn environment_prefix(
 ) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
-        let Value::Object(map) = shared.templater.render_node(env, vars)? else {
-            continue;
+        let map = match shared.templater.render_node(env, vars)? {
+            Value::Object(map) => map,
+            // `environment: "{{ x | default(omit) }}"`: no variables.
+            v if crate::plan::template::is_omit(&v) => continue,
+            other => {
+                return Err(InputError::at(
+                    &env.origin,
+                    format!(
+                        "`environment` must give a mapping of variable names to values, but `{}` gave {}",
+                        env.scalar_text().unwrap_or_default(),
+                        json_kind(&other)
+                    ),
+                    "not a mapping",
+                )
+                .with_help("make the variable a mapping, e.g. `proxy_env: {http_proxy: \"http://proxy:3128\"}`"));
+            }
         };
         for (k, v) in map {
             if !crate::load::keywords::valid_env_name(&k) {
@@ -406,6 +457,18 @@ fn environment_prefix(
         }
     }
     Ok(Ok(prefix))
+}
+
+fn json_kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 60 => "a string".into(),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
 }
 
 fn become_user(
@@ -454,7 +517,7 @@ async fn run_module(
 ) -> Result<TaskResult, Failure> {
     match &task.action {
         Action::Meta(_) | Action::Include { .. } => Ok(TaskResult::ok()),
-        Action::IncludeVars(node) => Ok(include_vars(shared, task, job, node, vars)?),
+        Action::IncludeVars(args) => Ok(include_vars(shared, task, job, args, vars)?),
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
@@ -513,11 +576,24 @@ async fn run_steps(
     become_user: Option<String>,
     timeout: Option<Duration>,
 ) -> Result<TaskResult, Failure> {
+    // Held until the step chain ends.
+    let mut exclusive = None;
     loop {
         step = match step {
             Step::Done(result) => return Ok(result),
             Step::Sleep(duration, result) => {
                 return Ok(sleep_unless_stopped(duration, result, shared.interrupt).await);
+            }
+            Step::Wait(duration, next) => {
+                wait_unless_stopped(duration, shared.interrupt).await;
+                *next
+            }
+            Step::Exclusive(key, next) => {
+                // One lock per step chain (a second would risk a deadlock).
+                if exclusive.is_none() {
+                    exclusive = Some(shared.connections.exclusive(&job.target, &key).await);
+                }
+                *next
             }
             Step::Remote { script, interpret } => {
                 let connection = match shared.connections.get(&job.target).await {
@@ -569,22 +645,36 @@ fn include_vars(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    node: &Node,
+    args: &IncludeVarsArgs,
     vars: &Value,
 ) -> Result<TaskResult, InputError> {
-    let name =
+    let render = |node: &Node| {
         shared
             .templater
-            .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
+            .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)
+    };
+    let (node, is_dir) = match (&args.file, &args.dir) {
+        (Some(f), _) => (f, false),
+        (None, Some(d)) => (d, true),
+        (None, None) => return Ok(TaskResult::failed("include_vars needs `file` or `dir`")),
+    };
+    let name = render(node)?;
+    // As Ansible: the task file's directory, the role's `vars/`, the playbook's.
     let mut candidates = vec![task.source.dir.join(&name)];
     if let Some(role) = &task.source.role {
         candidates.push(role.path.join("vars").join(&name));
     }
     candidates.push(task.source.playbook_dir.join(&name));
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+    let found = candidates
+        .iter()
+        .find(|p| if is_dir { p.is_dir() } else { p.is_file() });
+    let Some(path) = found else {
         return Err(InputError::at(
             &node.origin,
-            format!("vars file `{name}` not found"),
+            format!(
+                "vars {} `{name}` not found",
+                if is_dir { "directory" } else { "file" }
+            ),
             "here",
         )
         .with_help(format!(
@@ -596,8 +686,22 @@ fn include_vars(
                 .join(", ")
         )));
     };
-    let loaded = crate::yaml::parse_file(Path::new(path))?;
-    let pairs = crate::load::fields::var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    let files = if is_dir {
+        match vars_dir_files(path, args) {
+            Ok(files) => files,
+            Err(msg) => return Ok(TaskResult::failed(msg)),
+        }
+    } else {
+        vec![path.clone()]
+    };
+    let mut pairs = Vec::new();
+    for file in &files {
+        let loaded = crate::yaml::parse_file(file)?;
+        pairs.extend(crate::load::fields::var_pairs(
+            &loaded,
+            &format!("vars file {}", file.display()),
+        )?);
+    }
     // The file's templates may read variables the task itself does not.
     let mut names = Vec::new();
     pairs.iter().for_each(|(_, v)| node_refs(v, &mut names));
@@ -609,13 +713,85 @@ fn include_vars(
         }
         None => vars,
     };
-    let mut result = TaskResult::ok();
+    let mut loaded = Map::new();
     for (k, v) in pairs {
-        result
-            .facts
-            .insert(k, shared.templater.render_node(&v, vars)?);
+        loaded.insert(k, shared.templater.render_node(&v, vars)?);
+    }
+    let mut result = TaskResult::ok();
+    match &args.name {
+        // `name:` puts them all under one variable, as Ansible does.
+        Some(n) => {
+            let under =
+                shared
+                    .templater
+                    .render_str(n.as_str().unwrap_or_default(), vars, &n.origin)?;
+            result.facts.insert(under, Value::Object(loaded));
+        }
+        None => result.facts = loaded,
     }
     Ok(result)
+}
+
+/// The files `include_vars: dir=` reads, as ansible.builtin.include_vars
+/// walks them: the top directory first, then each subdirectory (to `depth`
+/// levels; 0: all), names sorted in each; `ignore_files` and names that
+/// `files_matching` does not find are skipped; a file with another
+/// extension than `extensions` fails the task unless
+/// `ignore_unknown_extensions`. Errors: that message.
+fn vars_dir_files(root: &Path, args: &IncludeVarsArgs) -> Result<Vec<PathBuf>, String> {
+    let matcher = match &args.files_matching {
+        Some(p) => Some(crate::pyregex::compile(p, false, false)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    // Breadth by directory as os.walk yields them (top-down, sorted).
+    let mut dirs = vec![(root.to_path_buf(), 1u64)];
+    while let Some((dir, level)) = dirs.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        let mut subdirs = Vec::new();
+        for path in entries {
+            if path.is_dir() {
+                if args.depth == 0 || level < args.depth {
+                    subdirs.push((path, level + 1));
+                }
+                continue;
+            }
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if args.ignore_files.contains(&file_name) {
+                continue;
+            }
+            if let Some(m) = &matcher {
+                if !m.is_match(&file_name).unwrap_or(false) {
+                    continue;
+                }
+            }
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !args.extensions.contains(&ext) {
+                if args.ignore_unknown_extensions {
+                    continue;
+                }
+                return Err(format!(
+                    "{} does not have a valid extension: {}",
+                    path.display(),
+                    args.extensions.join(", ")
+                ));
+            }
+            out.push(path);
+        }
+        // Popped last first: push in reverse so the first subdirectory is next.
+        dirs.extend(subdirs.into_iter().rev());
+    }
+    Ok(out)
 }
 
 /// Wait out a `pause`, ending early when the operator asks to stop: the run
@@ -625,17 +801,30 @@ async fn sleep_unless_stopped(
     result: TaskResult,
     interrupt: &std::sync::atomic::AtomicI32,
 ) -> TaskResult {
+    let started = Instant::now();
+    if wait_unless_stopped(duration, interrupt).await {
+        return result;
+    }
+    result.with_msg(format!(
+        "paused {:.1} s of {:.1} s: cut short by the stop request",
+        started.elapsed().as_secs_f64(),
+        duration.as_secs_f64()
+    ))
+}
+
+/// Wait `duration`, or less when a stop request arrives (also a `delay`
+/// of `until` and `loop_control.pause`). Returns whether it waited it all.
+pub(super) async fn wait_unless_stopped(
+    duration: Duration,
+    interrupt: &std::sync::atomic::AtomicI32,
+) -> bool {
     const TICK: Duration = Duration::from_millis(50);
     let started = Instant::now();
     while started.elapsed() < duration {
         if interrupt.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-            return result.with_msg(format!(
-                "paused {:.1} s of {:.1} s: cut short by the stop request",
-                started.elapsed().as_secs_f64(),
-                duration.as_secs_f64()
-            ));
+            return false;
         }
         tokio::time::sleep(TICK.min(duration.saturating_sub(started.elapsed()))).await;
     }
-    result
+    true
 }

@@ -9,6 +9,8 @@ use crate::modules::Module;
 use crate::source::Origin;
 use crate::yaml::Node;
 
+use super::loops::{LoopControl, LoopWith};
+
 /// Keywords a task, block or play shares; blocks and roles pass them down to
 /// their tasks at load time (see [`TaskCommon::inherit`]).
 #[derive(Clone, Debug, Default)]
@@ -155,8 +157,9 @@ pub enum Action {
         args: Vec<(String, Node)>,
     },
     Meta(MetaAction),
-    /// `include_vars: file.yml`: load a vars file for the host at run time.
-    IncludeVars(Node),
+    /// `include_vars`: load a vars file (or a directory's) for the host at
+    /// run time.
+    IncludeVars(Box<IncludeVarsArgs>),
     /// The `include_tasks`/`include_role` task itself (its tasks follow it,
     /// loaded before the run): ok on every host, counted in the recap as
     /// Ansible counts the include. `keyword` is the module name, `target`
@@ -187,19 +190,44 @@ impl std::fmt::Debug for Action {
     }
 }
 
+/// `include_vars`'s arguments (ansible.builtin.include_vars).
+#[derive(Debug)]
+pub struct IncludeVarsArgs {
+    /// `file` (or the free-form name); templated. Exactly one of `file` and `dir`.
+    pub file: Option<Node>,
+    /// `dir`: every vars file under it, by sorted name, top directory first.
+    pub dir: Option<Node>,
+    /// `name`: put the variables under this one variable instead of at the top.
+    pub name: Option<Node>,
+    /// `dir` only: how many directory levels to read (0: all).
+    pub depth: u64,
+    /// `dir` only: read only files whose name this Python regex finds.
+    pub files_matching: Option<String>,
+    /// `dir` only: file names to skip.
+    pub ignore_files: Vec<String>,
+    /// `dir` only: the file name extensions read [default: yaml, yml, json].
+    pub extensions: Vec<String>,
+    /// `dir` only: skip other files instead of failing.
+    pub ignore_unknown_extensions: bool,
+}
+
+impl IncludeVarsArgs {
+    /// The templated values, for variable references and checks.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        [&self.file, &self.dir, &self.name].into_iter().flatten()
+    }
+}
+
 #[derive(Debug)]
 pub struct Task {
     pub name: Option<Node>,
     pub action: Action,
     pub common: TaskCommon,
+    /// The value of `loop:` or `with_<lookup>:`, as written.
     pub loop_items: Option<Node>,
-    /// `with_items`: after templating, nested lists are flattened one level
-    /// (Ansible's `items` lookup); `loop:` and `with_list` keep items as they are.
-    pub loop_flatten: bool,
-    pub loop_var: String,
-    pub index_var: Option<String>,
-    pub loop_label: Option<Node>,
-    pub loop_pause: Option<std::time::Duration>,
+    /// Which lookup makes the items of `loop_items`.
+    pub loop_with: LoopWith,
+    pub loop_control: LoopControl,
     pub register: Option<String>,
     pub until: Option<Node>,
     pub retries: Option<Node>,
@@ -265,6 +293,11 @@ pub struct Block {
     pub rescue: Vec<Item>,
     pub always: Vec<Item>,
     pub origin: Origin,
+    /// The tasks of a looped `include_tasks` (the include's
+    /// [`Action::Include`] id): run once per item the include ran for on
+    /// each host, with that item's loop variables (Ansible's included file
+    /// per item).
+    pub include_loop: Option<u64>,
 }
 
 #[derive(Clone, Debug)]

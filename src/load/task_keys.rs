@@ -3,16 +3,15 @@
 //! arguments). Includes, blocks and roles, which recurse, are the task
 //! parser's.
 
-use std::time::Duration;
-
 use crate::error::{did_you_mean, InputError};
 use crate::modules;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-use super::fields::{self, conditions, expect_map, key_text, string};
+use super::fields::{self, conditions, key_text, string};
 use super::keywords::{apply_common, TASK_KEYWORDS};
-use super::task::{Action, MetaAction, TaskCommon};
+use super::loops::LoopWith;
+use super::task::{Action, IncludeVarsArgs, MetaAction, TaskCommon};
 
 /// Task-level words that are not modules but are handled by the loader.
 const LOADER_ACTIONS: &[&str] = &[
@@ -33,8 +32,7 @@ pub(super) struct TaskKeys<'n> {
     pub(super) common: TaskCommon,
     pub(super) name: Option<Node>,
     pub(super) loop_items: Option<Node>,
-    /// `with_items`: flatten the templated items one level.
-    pub(super) loop_flatten: bool,
+    pub(super) loop_with: LoopWith,
     pub(super) loop_control: Option<&'n Node>,
     pub(super) register: Option<String>,
     pub(super) until: Option<Node>,
@@ -45,6 +43,39 @@ pub(super) struct TaskKeys<'n> {
     pub(super) notify: Vec<String>,
     pub(super) listen: Vec<String>,
     pub(super) extra_args: Option<Node>,
+}
+
+impl TaskKeys<'_> {
+    /// `loop:` or one `with_<lookup>:`; two loops, or a `with_` without a
+    /// value, are refused as Ansible refuses them.
+    fn set_loop(&mut self, k: &Node, v: &Node, with: LoopWith) -> Result<(), InputError> {
+        if let Some(first) = &self.loop_items {
+            return Err(InputError::at(
+                &k.origin,
+                format!(
+                    "a task has one loop, but this one has `{}` and `{}`",
+                    self.loop_with.keyword(),
+                    with.keyword()
+                ),
+                "second loop",
+            )
+            .with_help(format!(
+                "keep one of them (the first is at {})",
+                first.origin.describe()
+            )));
+        }
+        if with != LoopWith::Loop && v.is_null() {
+            return Err(InputError::at(
+                &v.origin,
+                format!("`{}` needs a value", with.keyword()),
+                "empty",
+            )
+            .with_help("give the lookup's terms, e.g. `with_items: [a, b]`"));
+        }
+        self.loop_items = Some(v.clone());
+        self.loop_with = with;
+        Ok(())
+    }
 }
 
 /// Sort a task's keys; an unknown key is an error naming the closest keyword
@@ -58,10 +89,9 @@ pub(super) fn read_task_keys<'n>(
         let key = key_text(k)?;
         match key.as_str() {
             "name" => keys.name = Some(v.clone()),
-            "loop" | "with_list" => keys.loop_items = Some(v.clone()),
-            "with_items" => {
-                keys.loop_items = Some(v.clone());
-                keys.loop_flatten = true;
+            "loop" => keys.set_loop(k, v, LoopWith::Loop)?,
+            with if with.starts_with("with_") => {
+                keys.set_loop(k, v, LoopWith::from_key(with, k)?)?
             }
             "loop_control" => keys.loop_control = Some(v),
             "register" => {
@@ -134,26 +164,132 @@ pub(super) fn task_action(
             })?;
             Ok(Action::Meta(meta))
         }
-        "include_vars" => {
-            let file = match module_value.get("file") {
-                Some(f) => f.clone(),
-                None => module_value.clone(),
-            };
-            if file.as_str().is_none() {
-                return Err(InputError::at(
-                    &module_value.origin,
-                    "`include_vars` needs a file name",
-                    "here",
-                ));
-            }
-            Ok(Action::IncludeVars(file))
-        }
+        "include_vars" => include_vars_args(module_value).map(|a| Action::IncludeVars(Box::new(a))),
         name => {
             let module =
                 modules::find(name).ok_or_else(|| unknown_key(module_key, name, handlers))?;
             let args = super::args::parse(module, module_value, extra_args)?;
             Ok(Action::Module { module, args })
         }
+    }
+}
+
+/// `include_vars: file.yml`, `include_vars: file=x name=y`, or a mapping
+/// of ansible.builtin.include_vars's options. Errors: no `file`/`dir`, both,
+/// an option it does not know, a bad `files_matching` regex.
+fn include_vars_args(value: &Node) -> Result<IncludeVarsArgs, InputError> {
+    const OPTIONS: &[&str] = &[
+        "file",
+        "dir",
+        "name",
+        "depth",
+        "files_matching",
+        "ignore_files",
+        "extensions",
+        "ignore_unknown_extensions",
+    ];
+    let pairs: Vec<(String, Node)> = match &value.value {
+        NodeValue::Str(s) if s.contains('=') => {
+            let words = shlex::split(s).ok_or_else(|| {
+                InputError::at(&value.origin, "unbalanced quotes in `include_vars`", "here")
+            })?;
+            let mut pairs = Vec::new();
+            for word in words {
+                let Some((k, v)) = word.split_once('=') else {
+                    return Err(InputError::at(
+                        &value.origin,
+                        format!("`{word}` is not `key=value`"),
+                        "here",
+                    )
+                    .with_help("write `include_vars: file=vars.yml name=cfg` or a mapping"));
+                };
+                let node = Node {
+                    value: NodeValue::Str(v.to_string()),
+                    origin: value.origin.clone(),
+                };
+                pairs.push((k.to_string(), node));
+            }
+            pairs
+        }
+        NodeValue::Str(_) => vec![("file".to_string(), value.clone())],
+        NodeValue::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| Ok((fields::key_text(k)?, v.clone())))
+            .collect::<Result<_, InputError>>()?,
+        _ => {
+            return Err(
+                InputError::at(&value.origin, "`include_vars` needs a file name", "here")
+                    .with_help(
+                    "write `include_vars: vars.yml` or `include_vars: {file: vars.yml, name: cfg}`",
+                ),
+            )
+        }
+    };
+    let mut args = IncludeVarsArgs {
+        file: None,
+        dir: None,
+        name: None,
+        depth: 0,
+        files_matching: None,
+        ignore_files: Vec::new(),
+        extensions: vec!["yaml".into(), "yml".into(), "json".into()],
+        ignore_unknown_extensions: false,
+    };
+    for (key, v) in pairs {
+        let text = |v: &Node| -> Result<Node, InputError> {
+            fields::string(v, &key)?;
+            Ok(v.clone())
+        };
+        match key.as_str() {
+            "file" | "_raw_params" => args.file = Some(text(&v)?),
+            "dir" => args.dir = Some(text(&v)?),
+            "name" => args.name = Some(text(&v)?),
+            "depth" => args.depth = fields::count(&v, "depth", 0, 1000)?,
+            "files_matching" => {
+                let pattern = fields::string(&v, "files_matching")?;
+                crate::pyregex::compile(&pattern, false, false).map_err(|e| {
+                    InputError::at(
+                        &v.origin,
+                        format!("`files_matching` is not a regex baton can run: {e}"),
+                        "here",
+                    )
+                })?;
+                args.files_matching = Some(pattern);
+            }
+            "ignore_files" => args.ignore_files = fields::string_list(&v, "ignore_files")?,
+            "extensions" => args.extensions = fields::string_list(&v, "extensions")?,
+            "ignore_unknown_extensions" => {
+                args.ignore_unknown_extensions = fields::boolean(&v, "ignore_unknown_extensions")?
+            }
+            other => {
+                let hint = did_you_mean(other, OPTIONS.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                return Err(InputError::at(
+                    &v.origin,
+                    format!("`include_vars` has no option `{other}`"),
+                    "here",
+                )
+                .with_help(format!(
+                    "{hint}baton's include_vars takes: {}",
+                    OPTIONS.join(", ")
+                )));
+            }
+        }
+    }
+    match (&args.file, &args.dir) {
+        (Some(_), None) | (None, Some(_)) => Ok(args),
+        (Some(_), Some(_)) => Err(InputError::at(
+            &value.origin,
+            "`include_vars` takes `file` or `dir`, not both",
+            "here",
+        )),
+        (None, None) => Err(InputError::at(
+            &value.origin,
+            "`include_vars` needs a file name",
+            "here",
+        )
+        .with_help("write `include_vars: vars.yml` or `include_vars: {dir: vars/, name: cfg}`")),
     }
 }
 
@@ -178,51 +314,6 @@ fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> 
         NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
         _ => Ok(vec![string(node, key)?]),
     }
-}
-
-/// `loop_control`: loop_var, index_var, label, pause (seconds).
-pub(super) type LoopControl = (String, Option<String>, Option<Node>, Option<Duration>);
-
-pub(super) fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
-    let mut out = ("item".to_string(), None, None, None);
-    let Some(node) = node else { return Ok(out) };
-    for (k, v) in expect_map(node, "`loop_control`")? {
-        match key_text(k)?.as_str() {
-            "loop_var" => {
-                let name = string(v, "loop_var")?;
-                fields::check_var_name(&name, v)?;
-                out.0 = name;
-            }
-            "index_var" => {
-                let name = string(v, "index_var")?;
-                fields::check_var_name(&name, v)?;
-                out.1 = Some(name);
-            }
-            "label" => out.2 = Some(v.clone()),
-            "pause" => {
-                let secs = fields::seconds(v, "loop_control.pause")?;
-                out.3 = Some(Duration::from_secs_f64(secs));
-            }
-            "extended" => {}
-            other => {
-                let hint = did_you_mean(
-                    other,
-                    ["loop_var", "index_var", "label", "pause", "extended"],
-                )
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
-                return Err(InputError::at(
-                    &k.origin,
-                    format!("unknown `loop_control` key `{other}`"),
-                    "here",
-                )
-                .with_help(format!(
-                    "{hint}supported: loop_var, index_var, label, pause"
-                )));
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {

@@ -11,11 +11,10 @@ use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
-use super::role::{role_entry_common, LoadedRole, RoleLoader};
+use super::loops::parse_loop_control;
+use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
-use super::task_keys::{
-    check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
-};
+use super::task_keys::{check_delay, check_retries, read_task_keys, single_module, task_action};
 
 /// What the parser needs to know about where it is.
 pub struct ParseCtx<'a> {
@@ -92,10 +91,22 @@ pub fn parse_task_file(
         }
         .with_help("paths are relative to the file that includes them"));
     }
-    let node = yaml::parse_file(path)?;
+    let _nested = ctx.roles.nest(Nest::File(path.to_path_buf()), at)?;
+    // Under a `no_log` include, role or block, the file's errors show no
+    // source and mask its values: its lines may hold the secrets.
+    let hide = parent.no_log == Some(true);
+    let node = yaml::parse_file(path).map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
-    parse_items(&node, "a task file", parent, &sub)
+    parse_items(&node, "a task file", parent, &sub).map_err(|e| {
+        if hide {
+            let mut values = Vec::new();
+            yaml::string_values(&node, &mut values);
+            e.hide_for_no_log(&values)
+        } else {
+            e
+        }
+    })
 }
 
 fn parse_item(
@@ -145,19 +156,23 @@ fn parse_item(
             inner.when.clear();
             let tags = std::mem::take(&mut inner.tags);
             inner.includes.push(IncludeGate { id, tags });
+            let looped = keys.loop_items.is_some();
             let (keyword, (target, items)) = if module_name == "include_tasks" {
-                let loaded = include_tasks(
-                    module_key,
-                    module_value,
-                    extra_args,
-                    keys.loop_items.as_ref(),
-                    &inner,
-                    ctx,
-                )?;
+                let loaded =
+                    include_tasks(module_key, module_value, extra_args, None, &inner, ctx)?;
                 ("include_tasks", loaded)
             } else {
+                if let Some(l) = &keys.loop_items {
+                    return Err(InputError::at(
+                        &l.origin,
+                        "looping over `include_role` is not supported",
+                        "here",
+                    )
+                    .with_help("loop over an `include_tasks` file that includes the role, or put the loop on the role's tasks"));
+                }
                 ("include_role", include_role(module_value, &inner, ctx)?)
             };
+            let loop_control = parse_loop_control(keys.loop_control)?;
             let marker = Task {
                 name: keys.name,
                 action: Action::Include {
@@ -166,12 +181,9 @@ fn parse_item(
                     id,
                 },
                 common: keys.common,
-                loop_items: None,
-                loop_flatten: false,
-                loop_var: "item".into(),
-                index_var: None,
-                loop_label: None,
-                loop_pause: None,
+                loop_items: keys.loop_items,
+                loop_with: keys.loop_with,
+                loop_control,
                 register: None,
                 until: None,
                 retries: None,
@@ -184,13 +196,26 @@ fn parse_item(
                 source: Arc::clone(&ctx.source),
             };
             let mut all = vec![Item::Task(Arc::new(marker))];
-            all.extend(items);
+            if looped {
+                // Run once per item of the include on each host (see
+                // `Block::include_loop`).
+                all.push(Item::Block(Arc::new(Block {
+                    name: None,
+                    block: items,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    origin: node.origin.clone(),
+                    include_loop: Some(id),
+                })));
+            } else {
+                all.extend(items);
+            }
             return Ok(all);
         }
         name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
 
-    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    let loop_control = parse_loop_control(keys.loop_control)?;
     if let Some(d) = &keys.delay {
         check_delay(d)?;
     }
@@ -202,11 +227,8 @@ fn parse_item(
         action,
         common: keys.common,
         loop_items: keys.loop_items,
-        loop_flatten: keys.loop_flatten,
-        loop_var,
-        index_var,
-        loop_label,
-        loop_pause,
+        loop_with: keys.loop_with,
+        loop_control,
         register: keys.register,
         until: keys.until,
         retries: keys.retries,
@@ -247,6 +269,7 @@ fn parse_block(
         }
     }
     common.inherit(parent);
+    let _nested = ctx.roles.nest(Nest::Block, Some(node))?;
     let parse = |n: Option<&Node>, what: &str| match n {
         Some(n) => parse_items(n, what, &common, ctx),
         None => Ok(Vec::new()),
@@ -257,6 +280,7 @@ fn parse_block(
         rescue: parse(rescue, "`rescue`")?,
         always: parse(always, "`always`")?,
         origin: node.origin.clone(),
+        include_loop: None,
     })
 }
 
@@ -271,10 +295,10 @@ fn include_tasks(
     if let Some(l) = loop_items {
         return Err(InputError::at(
             &l.origin,
-            "looping over an include is not supported",
+            "`import_tasks` cannot loop (Ansible refuses it too)",
             "here",
         )
-        .with_help("put the loop on the tasks inside the included file"));
+        .with_help("use `include_tasks` to run a file once per item"));
     }
     let file_node = match (
         &value.value,
@@ -341,6 +365,7 @@ pub fn role_task_items(
     roles: &RoleLoader,
     at: &Node,
 ) -> Result<Vec<Item>, InputError> {
+    let _nested = roles.nest(Nest::Role(role.info.name.clone()), Some(at))?;
     roles.enter(role, at)?;
     let items = role_task_items_inner(role, common, roles);
     roles.leave();

@@ -7,7 +7,6 @@
 //! Pure functions: the executor passes in what it knows about the host.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -37,6 +36,8 @@ pub struct HostFacts<'a> {
     pub facts: &'a Map<String, Value>,
     /// `register`, `set_fact`, `include_vars`.
     pub registered: &'a Map<String, Value>,
+    /// The loop variables of the looped `include_tasks` the task is in.
+    pub include_scope: &'a Map<String, Value>,
     /// `hostvars` (an empty mapping when the play never mentions it).
     pub hostvars: &'a Value,
     /// The play's hosts still in the play (`play_hosts`, `ansible_play_hosts`).
@@ -69,6 +70,19 @@ pub fn host_vars(
     task: Option<&Task>,
     templater: &Templater,
 ) -> Result<HostVars, InputError> {
+    let demand = task.map(task_refs).unwrap_or_default();
+    host_vars_demanding(play, host, task, demand, templater)
+}
+
+/// [`host_vars`] with the templated variables `demand` names rendered (and
+/// those they read): for what is not a task, e.g. a `vars_files` name.
+pub fn host_vars_demanding(
+    play: &PlayVars<'_>,
+    host: &HostFacts<'_>,
+    task: Option<&Task>,
+    mut demand: Vec<String>,
+    templater: &Templater,
+) -> Result<HostVars, InputError> {
     let p = play.play;
     let no_task_vars: Vec<(String, Node)> = Vec::new();
     let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
@@ -85,6 +99,7 @@ pub fn host_vars(
         Layer::Nodes(&p.role_vars),
         Layer::Nodes(task_vars),
         Layer::Data(host.registered),
+        Layer::Data(host.include_scope),
         Layer::Templated(play.extra_vars, "-e"),
         Layer::One("hostvars", host.hostvars.clone()),
         Layer::One("play_hosts", play_hosts.clone()),
@@ -101,7 +116,6 @@ pub fn host_vars(
         layers.push(Layer::One("role_name", name));
     }
     let vars = Vars::new(&layers);
-    let mut demand = task.map(task_refs).unwrap_or_default();
     demand.extend(
         vars.templated_names()
             .filter(|n| n.starts_with("ansible_"))
@@ -147,7 +161,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     let nodes = [
         task.name.as_ref(),
         task.loop_items.as_ref(),
-        task.loop_label.as_ref(),
+        task.loop_control.label.as_ref(),
         task.retries.as_ref(),
         task.delay.as_ref(),
         c.delegate_to.as_ref(),
@@ -158,7 +172,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     }
     match &task.action {
         Action::Module { args, .. } => args.iter().for_each(|(_, n)| strings(n, false, f)),
-        Action::IncludeVars(n) => strings(n, false, f),
+        Action::IncludeVars(a) => a.nodes().for_each(|n| strings(n, false, f)),
         Action::Meta(_) | Action::Include { .. } => {}
     }
     let conditions = c
@@ -190,20 +204,36 @@ pub fn hostvars_words(task: &Task) -> HashSet<String> {
         .collect()
 }
 
-/// The variables a play's `hosts:` pattern and `vars_files` names may use:
-/// play vars and `-e` (no host is known yet). Undefined ones stay as written.
-pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Templater) -> Value {
-    let layers = [Layer::Nodes(&play.vars), Layer::Templated(extra_vars, "-e")];
-    let mut demand = Vec::new();
-    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
-    play.vars_files
-        .iter()
-        .for_each(|n| node_refs(n, &mut demand));
+/// The variables a play's `hosts:` pattern (`demand` names those it reads)
+/// and its `vars_files` names may use before any host is chosen: play vars,
+/// the vars files read so far and `-e`. Undefined ones stay as written.
+pub fn pattern_vars(
+    play: &Play,
+    vars_files: &[(String, Node)],
+    extra_vars: &Map<String, Value>,
+    demand: &[String],
+    templater: &Templater,
+) -> Value {
+    let layers = [
+        Layer::Nodes(&play.vars),
+        Layer::Nodes(vars_files),
+        Layer::Templated(extra_vars, "-e"),
+    ];
     Value::Object(merge_partial(
         &layers,
         demand.iter().map(String::as_str),
         templater,
     ))
+}
+
+/// The variables `hosts:` and a templated `serial` read.
+pub fn hosts_refs(play: &Play) -> Vec<String> {
+    let mut demand = Vec::new();
+    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
+    play.serial_template
+        .iter()
+        .for_each(|n| node_refs(n, &mut demand));
+    demand
 }
 
 /// `hostvars`: for each inventory host, its inventory variables, then its
@@ -286,45 +316,10 @@ pub fn mentions_hostvars(
         || inventory_text.contains(WORD)
 }
 
-/// Load a play's `vars_files` (names may use `vars`, see [`pattern_vars`]),
-/// relative to the playbook's directory.
-///
-/// Errors: a missing file (pointing at its entry), invalid YAML, or a file
-/// that is not a mapping of variables.
-pub fn load_vars_files(
-    play: &Play,
-    vars: &Value,
-    templater: &Templater,
-) -> Result<Vec<(String, Node)>, InputError> {
-    let mut pairs = Vec::new();
-    for node in &play.vars_files {
-        let name = templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
-        let path = play.dir.join(&name);
-        if !path.is_file() {
-            // Literal names were checked at load time; this one came from a
-            // template, which only now has its value.
-            return Err(InputError::at(
-                &node.origin,
-                format!(
-                    "vars file {} (the value of a template) does not exist",
-                    path.display()
-                ),
-                "listed here",
-            )
-            .with_help("vars_files paths are relative to the playbook's directory; a templated path can only be checked when its play starts"));
-        }
-        let loaded = crate::yaml::parse_file(Path::new(&path))?;
-        pairs.extend(crate::load::fields::var_pairs(
-            &loaded,
-            &format!("vars file {}", path.display()),
-        )?);
-    }
-    Ok(pairs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn a_task_reads_what_its_templates_and_conditions_name() {

@@ -7,5 +7,7 @@ pub mod compile;
 pub mod helpers;
 pub mod host_vars;
 pub mod jinja;
+pub mod lookups;
 pub mod template;
 pub mod vars;
+pub mod vars_files;

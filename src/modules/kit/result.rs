@@ -107,11 +107,6 @@ impl TaskResult {
         if self.status == Status::Skipped {
             m.insert("skipped".into(), Value::Bool(true));
         }
-        // An unreachable host's result (kept by `ignore_unreachable`) says so,
-        // as Ansible's does: `unreachable: true` beside the connection's msg.
-        if self.status == Status::Unreachable {
-            m.insert("unreachable".into(), Value::Bool(true));
-        }
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Value::String(msg.clone()));
         }
@@ -137,27 +132,5 @@ impl TaskResult {
             );
         }
         Value::Object(m)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_registered_unreachable_result_says_unreachable_as_ansible_does() {
-        let r = TaskResult {
-            status: Status::Unreachable,
-            msg: Some("connect to host 10.0.0.2 port 22: Connection timed out".into()),
-            ..TaskResult::default()
-        };
-        let v = r.to_registered();
-        assert_eq!(v["unreachable"], Value::Bool(true));
-        assert_eq!(v["changed"], Value::Bool(false));
-        assert!(v["msg"].as_str().unwrap().contains("timed out"));
-        assert!(TaskResult::changed()
-            .to_registered()
-            .get("unreachable")
-            .is_none());
     }
 }
