@@ -47,6 +47,8 @@ pub enum Command {
         /// A module name
         name: Option<String>,
     },
+    /// A disaster-recovery drill with measured RTO and RPO (a lab, or a real pair)
+    Drill(crate::drill::DrillArgs),
     /// A local lab of real SSH hosts in network namespaces (needs root)
     Lab {
         #[command(subcommand)]
@@ -218,6 +220,7 @@ pub fn main() -> i32 {
         Command::Ping(args) => commands::ping(args),
         Command::Adhoc(args) => commands::adhoc(args),
         Command::Modules { name } => commands::modules(name.as_deref()),
+        Command::Drill(args) => crate::drill::run(args),
         Command::Lab { command } => crate::lab::run(command),
     }
 }

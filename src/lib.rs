@@ -21,6 +21,7 @@
 
 pub mod bounds;
 pub mod cli;
+pub mod drill;
 pub mod error;
 pub mod execute;
 pub mod lab;

@@ -64,6 +64,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
             "report",
             "lab",
+            "drill",
             "yaml",
             "bounds",
             "error",
@@ -146,6 +147,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The lab builds namespaces and sshd; it shares only the base layer
     // (quoting from `shell`, its inventory through `yaml`).
     ("lab", &["yaml", "error", "source", "shell"]),
+    // The drill drives `baton run` and `baton lab` as child processes; it
+    // reads inventories (real targets' hosts and vars) through the loader.
+    ("drill", &["load", "error", "source", "shell"]),
     // The base layer: below every stage, never importing one.
     ("yaml", &["error", "source"]),
     ("error", &["source"]),

@@ -1,0 +1,392 @@
+//! `drill.html`: one self-contained page (inline CSS and SVG, no scripts,
+//! no external assets) with one SVG timeline per phase: per node its
+//! scheduler, VIP and hvrfailover.state over time and its task spans, the
+//! client's success/failure band, markers for what the phase did, and the
+//! phase's RTO and RPO written on it.
+
+use std::fmt::Write as _;
+
+use super::report::{DrillReport, NodeSample, Phase};
+
+const WIDTH: f64 = 1100.0;
+const LABEL: f64 = 150.0;
+const ROW: f64 = 22.0;
+
+/// Escapes text for XML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(report: &DrillReport) -> String {
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>baton drill: {}</title>\n<style>\
+body{{font-family:sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse}} \
+td,th{{border:1px solid #bbb;padding:.2em .6em;text-align:right}} th{{background:#eee}} \
+td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em 0 2em;border:1px solid #ccc}} \
+.lost{{font-family:monospace;font-size:90%}}</style></head><body>\n",
+        esc(&report.scenario.iter().map(|p| p.name()).collect::<Vec<_>>().join(","))
+    );
+    let _ = write!(
+        page,
+        "<h1>baton drill ({}): {}</h1>\n<p>Nodes {}, VIP {}. Started {}; {:.1} s in all.{}</p>\n",
+        esc(&report.target),
+        esc(&report.outcome),
+        esc(&report.nodes.join(", ")),
+        esc(&report.vip),
+        report.started_at,
+        report.ended_at - report.started_at,
+        report
+            .error
+            .as_ref()
+            .map(|e| format!(" Error: {}", esc(e)))
+            .unwrap_or_default()
+    );
+    page.push_str("<table><tr><th>phase</th><th>from &rarr; to</th><th>outcome</th><th>RTO ms</th><th>RPO rows</th><th>acked</th><th>playbook s</th></tr>\n");
+    for p in &report.phases {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{} &rarr; {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            p.kind.name(),
+            esc(&p.from),
+            esc(&p.to),
+            esc(&p.outcome),
+            esc(&p.rto_text()),
+            p.rpo_rows,
+            p.acked,
+            p.playbook_secs()
+        );
+    }
+    page.push_str("</table>\n");
+    for p in &report.phases {
+        let _ = write!(
+            page,
+            "<h2>{}: {} &rarr; {}</h2>\n",
+            p.kind.name(),
+            esc(&p.from),
+            esc(&p.to)
+        );
+        page.push_str(&phase_svg(report, p));
+        if !p.lost_keys.is_empty() {
+            let _ = writeln!(
+                page,
+                "<p class=\"lost\">lost keys ({}): {}</p>",
+                p.lost_keys.len(),
+                esc(&p.lost_keys.join(" "))
+            );
+        }
+    }
+    page.push_str("</body></html>\n");
+    page
+}
+
+struct Axis {
+    t0: f64,
+    t1: f64,
+}
+
+impl Axis {
+    fn x(&self, t: f64) -> f64 {
+        let span = (self.t1 - self.t0).max(1e-3);
+        LABEL + ((t - self.t0) / span).clamp(0.0, 1.0) * (WIDTH - LABEL - 10.0)
+    }
+}
+
+/// Spans of equal value in a node's samples: (from, to, sample).
+fn runs<'a, F: Fn(&NodeSample) -> String>(
+    samples: &'a [NodeSample],
+    end: f64,
+    key: F,
+) -> Vec<(f64, f64, &'a NodeSample)> {
+    let mut out: Vec<(f64, f64, &NodeSample)> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        let next = samples.get(i + 1).map_or(end, |n| n.t);
+        match out.last_mut() {
+            Some(last) if key(last.2) == key(s) => last.1 = next,
+            _ => out.push((s.t, next, s)),
+        }
+    }
+    out
+}
+
+fn phase_svg(report: &DrillReport, p: &Phase) -> String {
+    let axis = Axis {
+        t0: p.started_at,
+        t1: p.ended_at,
+    };
+    let rows = report.nodes.len() * 4 + 1;
+    let height = 40.0 + rows as f64 * ROW + 30.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"phase\" data-phase=\"{}\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-size=\"11\">\n",
+        p.kind.name()
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {} ms, RPO {} rows ({} acked), {}</text>",
+        p.kind.name(),
+        esc(&p.from),
+        esc(&p.to),
+        esc(&p.rto_text()),
+        p.rpo_rows,
+        p.acked,
+        esc(&p.outcome)
+    );
+    let mut y = 30.0;
+    let row_label = |s: &mut String, y: f64, text: &str| {
+        let _ = writeln!(
+            s,
+            "<g class=\"row\"><text x=\"6\" y=\"{:.1}\">{}</text>",
+            y + 15.0,
+            esc(text)
+        );
+    };
+    for node in &report.nodes {
+        let samples = p.node_samples.get(node).map(Vec::as_slice).unwrap_or(&[]);
+        // Scheduler up.
+        row_label(&mut s, y, &format!("{node} scheduler"));
+        for (a, b, v) in runs(samples, p.ended_at, |v| {
+            format!("{}{}", v.reachable, v.scheduler)
+        }) {
+            let (fill, what) = match (v.reachable, v.scheduler) {
+                (false, _) => ("#999", "unreachable"),
+                (true, true) => ("#2a9d3a", "up"),
+                (true, false) => ("#e4e4e4", "down"),
+            };
+            rect(
+                &mut s,
+                axis.x(a),
+                y + 3.0,
+                axis.x(b),
+                ROW - 6.0,
+                fill,
+                &format!("{node} scheduler {what}"),
+            );
+        }
+        s.push_str("</g>\n");
+        y += ROW;
+        // VIP held.
+        row_label(&mut s, y, &format!("{node} VIP"));
+        for (a, b, v) in runs(samples, p.ended_at, |v| format!("{}{}", v.reachable, v.vip)) {
+            let (fill, what) = match (v.reachable, v.vip) {
+                (false, _) => ("#999", "unknown (unreachable)"),
+                (true, true) => ("#1f6fd1", "held"),
+                (true, false) => ("#f2f2f2", "not held"),
+            };
+            rect(
+                &mut s,
+                axis.x(a),
+                y + 3.0,
+                axis.x(b),
+                ROW - 6.0,
+                fill,
+                &format!("{node} VIP {what}"),
+            );
+        }
+        s.push_str("</g>\n");
+        y += ROW;
+        // hvrfailover.state.
+        row_label(&mut s, y, &format!("{node} state"));
+        for (a, b, v) in runs(samples, p.ended_at, |v| v.state.clone()) {
+            let fill = match v.state.as_str() {
+                "START" => "#cdebd2",
+                "STOP" => "#ececec",
+                "unknown" => "#bbb",
+                _ => "#f6c28b",
+            };
+            rect(
+                &mut s,
+                axis.x(a),
+                y + 3.0,
+                axis.x(b),
+                ROW - 6.0,
+                fill,
+                &format!("{node} hvrfailover.state {}", v.state),
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                axis.x(a) + 2.0,
+                y + 15.0,
+                esc(&v.state)
+            );
+        }
+        s.push_str("</g>\n");
+        y += ROW;
+        // Task spans.
+        row_label(&mut s, y, &format!("{node} tasks"));
+        for run in &p.runs {
+            for t in run.tasks.iter().filter(|t| &t.host == node) {
+                let fill = match t.outcome.as_str() {
+                    "failed" | "unreachable" => "#d62728",
+                    "changed" => "#e8a33d",
+                    "skipped" => "#c8c8c8",
+                    _ => "#7fb8e6",
+                };
+                let x0 = axis.x(t.started_at);
+                let x1 = axis.x(t.ended_at).max(x0 + 1.0);
+                rect(
+                    &mut s,
+                    x0,
+                    y + 3.0,
+                    x1,
+                    ROW - 6.0,
+                    fill,
+                    &format!(
+                        "{}: {} ({}, {:.0} ms)",
+                        run.playbook,
+                        t.task,
+                        t.outcome,
+                        (t.ended_at - t.started_at) * 1000.0
+                    ),
+                );
+            }
+        }
+        s.push_str("</g>\n");
+        y += ROW;
+    }
+    // Client band.
+    row_label(&mut s, y, "client");
+    for (i, sample) in p.probe.iter().enumerate() {
+        let prev = if i == 0 {
+            p.started_at
+        } else {
+            p.probe[i - 1].t
+        };
+        let fill = if sample.ok() { "#2a9d3a" } else { "#d62728" };
+        let title = format!(
+            "{} {}{}",
+            sample.key,
+            if sample.ok() {
+                "ok"
+            } else if sample.write_ok {
+                "written, not read back"
+            } else {
+                "failed"
+            },
+            sample
+                .server
+                .as_ref()
+                .map(|n| format!(" on {n}"))
+                .unwrap_or_default()
+        );
+        rect(
+            &mut s,
+            axis.x(prev),
+            y + 3.0,
+            axis.x(sample.t).max(axis.x(prev) + 0.5),
+            ROW - 6.0,
+            fill,
+            &title,
+        );
+    }
+    s.push_str("</g>\n");
+    let rows_bottom = y + ROW;
+    // The RTO gap, outlined over every row.
+    if let Some(gap) = &p.rto {
+        let x0 = axis.x(gap.from);
+        let x1 = axis.x(gap.to.unwrap_or(p.ended_at));
+        let _ = writeln!(
+            s,
+            "<rect class=\"rto\" x=\"{x0:.1}\" y=\"28\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\"/><text x=\"{x0:.1}\" y=\"{:.1}\" fill=\"#d62728\">RTO {} ms</text>",
+            (x1 - x0).max(1.0),
+            rows_bottom - 28.0,
+            rows_bottom + 12.0,
+            esc(&p.rto_text())
+        );
+    }
+    // Phase markers: each playbook's start, each action.
+    let mut markers: Vec<(f64, String)> = p
+        .runs
+        .iter()
+        .map(|r| (r.started_at, format!("{} starts", r.playbook)))
+        .collect();
+    markers.extend(p.actions.iter().map(|a| (a.t, a.what.clone())));
+    for (t, what) in markers {
+        let x = axis.x(t);
+        let _ = writeln!(
+            s,
+            "<line class=\"marker\" x1=\"{x:.1}\" y1=\"26\" x2=\"{x:.1}\" y2=\"{rows_bottom:.1}\" stroke=\"#333\" stroke-dasharray=\"3,3\"><title>{}</title></line>",
+            esc(&what)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{LABEL}\" y=\"{:.1}\">0 s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.1} s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">RPO {} rows</text>",
+        rows_bottom + 26.0,
+        WIDTH - 10.0,
+        rows_bottom + 26.0,
+        p.ended_at - p.started_at,
+        (WIDTH + LABEL) / 2.0,
+        rows_bottom + 26.0,
+        p.rpo_rows
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn rect(s: &mut String, x0: f64, y: f64, x1: f64, h: f64, fill: &str, title: &str) {
+    let _ = writeln!(
+        s,
+        "<rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
+        (x1 - x0).max(0.5),
+        esc(title)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::report::tests::sample_report;
+
+    #[test]
+    fn one_svg_per_phase_with_its_rows() {
+        let mut report = sample_report();
+        let mut second = report.phases[0].clone();
+        second.kind = crate::drill::scenario::PhaseKind::Switchback;
+        report.phases.push(second);
+        let page = render(&report);
+        assert_eq!(page.matches("<svg ").count(), 2);
+        assert_eq!(page.matches("</svg>").count(), 2);
+        // 4 rows per node and the client's.
+        let first = &page[page.find("<svg ").unwrap()..page.find("</svg>").unwrap()];
+        assert_eq!(first.matches("<g class=\"row\">").count(), 2 * 4 + 1);
+        for label in [
+            "bc1 scheduler",
+            "bc2 VIP",
+            "bc1 state",
+            "bc2 tasks",
+            ">client<",
+        ] {
+            assert!(first.contains(label), "{label}");
+        }
+        assert!(
+            first.contains("RTO 80 ms") && first.contains("RPO 1 rows"),
+            "{first}"
+        );
+        assert!(first.contains("class=\"marker\""));
+    }
+
+    #[test]
+    fn self_contained_and_escaped() {
+        let page = render(&sample_report());
+        for external in ["<script", "src=", "href=", "@import", "url("] {
+            assert!(!page.contains(external), "{external}");
+        }
+        assert!(page.contains("Stop &lt;scheduler&gt; &amp; &quot;flush&quot;"));
+        assert!(!page.contains("Stop <scheduler>"));
+    }
+}

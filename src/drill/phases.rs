@@ -1,0 +1,441 @@
+//! The drill itself: setup (lab only), then each phase with the probe and
+//! the samplers running, then the report. The lab goes when the target is
+//! dropped, after the report is written, on every path out of here.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::measure;
+use super::nodes::Sampler;
+use super::probe::{self, Probe};
+use super::report::{self, Action, DrillReport, Phase, PlaybookRun};
+use super::scenario::PhaseKind;
+use super::setup::{self, Target};
+use super::{now, say, signals, DrillArgs, DrillError};
+use crate::error::exit_code;
+
+/// How long the probe may take to first succeed before a phase, and to
+/// recover after the phase's playbook.
+const CLIENT_WAIT: Duration = Duration::from_secs(20);
+/// Probing goes on this long after the playbook ends.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Who serves and who must be repaired, as the drill moves the service.
+struct Pair {
+    active: String,
+    /// The node that served before the last move (switchback's target).
+    previous: Option<String>,
+    /// The node an abrupt phase left behind.
+    tainted: Option<String>,
+}
+
+fn default_report_dir() -> PathBuf {
+    let stamp = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    PathBuf::from("/var/lib/baton/drills").join(stamp)
+}
+
+pub fn drill(args: &DrillArgs, phases: &[PhaseKind]) -> Result<i32, DrillError> {
+    if !args.lab && args.inventory.is_empty() {
+        return Err(DrillError::Refused(
+            "baton drill: give --lab (a local lab) or -i INVENTORY (a real pair)".into(),
+        ));
+    }
+    // The real target's refusals come before the report directory is made.
+    let target_real = if args.lab {
+        None
+    } else {
+        Some(setup::real(args, phases)?)
+    };
+    let report_dir = args.report.clone().unwrap_or_else(default_report_dir);
+    std::fs::create_dir_all(&report_dir).map_err(|e| {
+        DrillError::Refused(format!(
+            "baton drill: cannot create the report directory {}: {e}; pass --report DIR",
+            report_dir.display()
+        ))
+    })?;
+    signals::install();
+    let started_at = now();
+    let target = match target_real {
+        Some(t) => t,
+        None => setup::lab(args)?,
+    };
+    let mut report = DrillReport {
+        schema: report::SCHEMA.into(),
+        target: target.kind.into(),
+        inventory: target
+            .runner
+            .inventory
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        nodes: target.nodes.iter().map(|(n, _)| n.clone()).collect(),
+        vip: target.vip.clone(),
+        scenario: phases.to_vec(),
+        started_at,
+        ended_at: started_at,
+        outcome: "passed".into(),
+        error: None,
+        setup: Vec::new(),
+        phases: Vec::new(),
+    };
+    let result = run_all(&target, phases, &mut report);
+    report.ended_at = now();
+    let code = match result {
+        Ok(()) => exit_code::OK,
+        Err((outcome, why, code)) => {
+            report.outcome = outcome.into();
+            report.error = Some(why);
+            code
+        }
+    };
+    let written = report.write(&report_dir).and_then(|()| {
+        let path = report_dir.join("drill.html");
+        std::fs::write(&path, super::html::render(&report))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    });
+    // The lab goes now, before the summary.
+    drop(target);
+    say("");
+    say(report::summary_table(&report).trim_end());
+    match written {
+        Ok(()) => {
+            say(&format!(
+                "report: {0}/drill.json, {0}/drill.html",
+                report_dir.display()
+            ));
+            Ok(code)
+        }
+        Err(e) => {
+            super::warn(&format!("baton drill: {e}"));
+            Ok(if code == exit_code::OK {
+                exit_code::INTERNAL
+            } else {
+                code
+            })
+        }
+    }
+}
+
+type Stop = (&'static str, String, i32);
+
+fn check_signal() -> Result<(), Stop> {
+    match signals::stopped() {
+        Some(sig) => Err((
+            "interrupted",
+            format!("stopped by signal {sig}; the lab (if any) is removed"),
+            128 + sig,
+        )),
+        None => Ok(()),
+    }
+}
+
+fn setup_run(
+    target: &Target,
+    report: &mut DrillReport,
+    name: &str,
+    vars: &[&str],
+) -> Result<(), Stop> {
+    check_signal()?;
+    say(&format!("==> {name} {}", vars.join(" ")));
+    let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+    let (run, err) = target.runner.run(name, &vars);
+    let secs = run.ended_at - run.started_at;
+    report.setup.push(run);
+    check_signal()?;
+    match err {
+        None => {
+            say(&format!("    <== ok ({secs:.1} s)"));
+            Ok(())
+        }
+        Some(e) => Err(("failed", format!("setup: {e}"), exit_code::TASK_FAILED)),
+    }
+}
+
+/// The node holding the VIP with hvrfailover.state START, from a second of samples.
+fn find_active(target: &Target) -> Option<String> {
+    let sampler = Sampler::start(&target.nodes, &target.sample);
+    std::thread::sleep(Duration::from_millis(1200));
+    let samples = sampler.finish();
+    let active: Vec<String> = samples
+        .iter()
+        .filter(|(_, s)| s.last().is_some_and(|s| s.vip && s.state == "START"))
+        .map(|(n, _)| n.clone())
+        .collect();
+    (active.len() == 1).then(|| active[0].clone())
+}
+
+fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> Result<(), Stop> {
+    let first = report.nodes.first().cloned().unwrap_or_default();
+    if target.lab.is_some() {
+        setup_run(target, report, "install", &[])?;
+        setup_run(target, report, "vip", &[])?;
+        setup_run(target, report, "boot-config", &[])?;
+        setup_run(target, report, "start", &[&format!("node={first}")])?;
+    }
+    let active = find_active(target).ok_or((
+        "failed",
+        "no active node: exactly one node must hold the VIP with hvrfailover.state START before a drill (run `check`)".to_string(),
+        exit_code::TASK_FAILED,
+    ))?;
+    say(&format!("    {active} is active"));
+    let mut pair = Pair {
+        active,
+        previous: None,
+        tainted: None,
+    };
+    let stamp = now() as u64;
+    for (i, kind) in phases.iter().enumerate() {
+        check_signal()?;
+        say("");
+        let phase = run_phase(target, *kind, &mut pair, i, phases.len(), stamp);
+        let failed = phase.outcome != "ok";
+        let error = phase.error.clone();
+        report.phases.push(phase);
+        check_signal()?;
+        if failed {
+            return Err((
+                "failed",
+                format!("phase {} ({kind}): {}", i + 1, error.unwrap_or_default()),
+                exit_code::TASK_FAILED,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn other_than(target: &Target, node: &str) -> String {
+    target
+        .nodes
+        .iter()
+        .map(|(n, _)| n.clone())
+        .find(|n| n != node)
+        .unwrap_or_default()
+}
+
+/// The phase's actions; returns the error that failed it, if one did.
+fn act(
+    target: &Target,
+    kind: PhaseKind,
+    pair: &mut Pair,
+    runs: &mut Vec<PlaybookRun>,
+    actions: &mut Vec<Action>,
+) -> Option<String> {
+    let mut note = |what: String| {
+        say(&format!("    {what}"));
+        actions.push(Action { t: now(), what });
+    };
+    let run = |name: &str, vars: Vec<String>, runs: &mut Vec<PlaybookRun>| {
+        let (record, err) = target.runner.run(name, &vars);
+        runs.push(record);
+        err
+    };
+    let active = pair.active.clone();
+    match kind {
+        PhaseKind::Graceful | PhaseKind::Switchback => {
+            let to = if kind == PhaseKind::Switchback {
+                pair.previous
+                    .clone()
+                    .unwrap_or_else(|| other_than(target, &active))
+            } else {
+                other_than(target, &active)
+            };
+            note(format!("switchover {active} -> {to}"));
+            let err = run(
+                "switchover",
+                vec![format!("from={active}"), format!("to={to}")],
+                runs,
+            );
+            if err.is_none() {
+                pair.previous = Some(active);
+                pair.active = to;
+            }
+            err
+        }
+        PhaseKind::Abrupt => {
+            let to = other_than(target, &active);
+            let mut vars = vec![format!("to={to}")];
+            if let Some(lab) = &target.lab {
+                note(format!("SIGKILL the scheduler on {active}"));
+                if let Err(e) = lab.lab(
+                    &["shell", &active],
+                    &[
+                        "sh",
+                        "-c",
+                        "kill -9 $(cat /opt/hvr/hvr_config/files/hvrscheduler_hvrhub.pid)",
+                    ],
+                ) {
+                    return Some(e);
+                }
+                std::thread::sleep(Duration::from_millis(300));
+                note(format!("cut {active}'s link"));
+                if let Err(e) = lab.lab(&["link", &active, "down"], &[]) {
+                    return Some(e);
+                }
+                // The lab's fence: a crash (SIGKILL everything, link down), as a power-off.
+                let fence = format!(
+                    "{} lab crash {} --dir {}",
+                    crate::shell::quote(&lab.baton.display().to_string()),
+                    crate::shell::quote(&active),
+                    crate::shell::quote(&lab.dir.display().to_string())
+                );
+                vars.push(serde_json::json!({ "hvr_fence_command": fence }).to_string());
+            }
+            note(format!("failover to {to} (fencing {active} first)"));
+            let err = run("failover", vars, runs);
+            if err.is_none() {
+                pair.previous = Some(active.clone());
+                pair.tainted = Some(active);
+                pair.active = to;
+            }
+            err
+        }
+        PhaseKind::Recover => {
+            let Some(tainted) = pair.tainted.clone() else {
+                return Some("no node to recover".into());
+            };
+            if let Some(lab) = &target.lab {
+                note(format!("boot {tainted} again"));
+                if let Err(e) = lab.lab(&["boot", &tainted], &[]) {
+                    return Some(e);
+                }
+                // Its boot script waits hvr_boot_peer_delay, then decides
+                // (it must hold, not take the VIP): wait for the decision.
+                let log = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
+                let grep = format!(
+                    "grep -E 'boot: (HOLDING|.*NOT starting|.*pre-flight passed)' {log} | tail -n 1"
+                );
+                let mut decided = String::new();
+                for _ in 0..150 {
+                    decided = lab
+                        .lab(&["shell", &tainted], &["sh", "-c", &grep])
+                        .unwrap_or_default();
+                    if !decided.trim().is_empty() || signals::stopped().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                note(format!("{tainted} booted: {}", decided.trim()));
+            }
+            note(format!("recover {tainted} from {active}"));
+            let err = run("recover", vec![format!("node={tainted}")], runs);
+            if err.is_none() {
+                pair.tainted = None;
+            }
+            err
+        }
+    }
+}
+
+fn run_phase(
+    target: &Target,
+    kind: PhaseKind,
+    pair: &mut Pair,
+    i: usize,
+    n: usize,
+    stamp: u64,
+) -> Phase {
+    let from = pair.active.clone();
+    say(&format!(
+        "==> [{}/{n}] {kind}: the client writes and reads through the VIP every 20 ms",
+        i + 1
+    ));
+    let started_at = now();
+    let sampler = Sampler::start(&target.nodes, &target.sample);
+    let probe = Probe::start(
+        &target.probe,
+        &format!("drill{stamp}-{}{}", i + 1, kind.name()),
+    );
+    let mut error;
+    let deadline = std::time::Instant::now() + CLIENT_WAIT;
+    while probe.first_success().is_none()
+        && std::time::Instant::now() < deadline
+        && signals::stopped().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let warm = probe.first_success();
+    let mut runs = Vec::new();
+    let mut actions = Vec::new();
+    if warm.is_none() {
+        error = Some(format!(
+            "the client probe never succeeded through the VIP {} in {} s before the phase: check drill_probe_write_cmd/drill_probe_read_cmd and the VIP",
+            target.vip,
+            CLIENT_WAIT.as_secs()
+        ));
+    } else {
+        // A few samples before the action, so the gap has a success before it.
+        std::thread::sleep(Duration::from_millis(300));
+        error = act(target, kind, pair, &mut runs, &mut actions);
+        let ended = std::time::Instant::now();
+        std::thread::sleep(SETTLE);
+        // Wait for the client to come back (bounded): the gap must close.
+        while ended.elapsed() < CLIENT_WAIT && signals::stopped().is_none() {
+            if probe.last_success().is_some_and(|t| t >= now() - 0.5) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let samples = probe.finish();
+    let node_samples: BTreeMap<_, _> = sampler.finish().into_iter().collect();
+    // Only samples from the first success on count: the warm-up is not an outage.
+    let counted: Vec<_> = match warm {
+        Some(t0) => samples.iter().filter(|s| s.t >= t0).cloned().collect(),
+        None => samples.clone(),
+    };
+    let rto = measure::rto(None, &counted);
+    let acked = measure::acked(&counted);
+    let lost = if acked.is_empty() {
+        Vec::new()
+    } else {
+        match probe::present(&target.probe, &acked) {
+            Ok(found) => measure::lost(&acked, &found),
+            Err(e) => {
+                error.get_or_insert(format!("cannot read the acknowledged rows back: {e}"));
+                Vec::new()
+            }
+        }
+    };
+    if error.is_none() && rto.as_ref().is_some_and(|g| g.to.is_none()) {
+        error = Some(format!(
+            "the client did not recover within {} s after the playbook",
+            CLIENT_WAIT.as_secs()
+        ));
+    }
+    let phase = Phase {
+        kind,
+        from,
+        to: pair.active.clone(),
+        started_at,
+        ended_at: now(),
+        outcome: if error.is_none() { "ok" } else { "failed" }.into(),
+        error,
+        rto_ms: rto.as_ref().and_then(measure::Outage::millis),
+        rto,
+        acked: acked.len() as u64,
+        rpo_rows: lost.len() as u64,
+        lost_keys: lost,
+        actions,
+        runs,
+        probe: samples,
+        node_samples,
+    };
+    say(&format!(
+        "    <== {}: RTO {} ms, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
+        phase.outcome,
+        phase.rto_text(),
+        phase.rpo_rows,
+        phase.acked,
+        phase.to,
+        phase.ended_at - phase.started_at,
+        phase
+            .error
+            .as_ref()
+            .map(|e| format!("\n    {e}"))
+            .unwrap_or_default()
+    ));
+    phase
+}

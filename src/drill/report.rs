@@ -1,0 +1,308 @@
+//! The drill's record (`drill.json`, schema in docs/drill.md) and its
+//! terminal summary table.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::measure::{Outage, ProbeSample};
+use super::scenario::PhaseKind;
+
+/// The schema's name and version; bumped on any incompatible change.
+pub const SCHEMA: &str = "baton-drill/1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrillReport {
+    pub schema: String,
+    /// `lab` or `inventory`.
+    pub target: String,
+    /// The inventory file(s) the playbooks ran against.
+    pub inventory: Vec<String>,
+    pub nodes: Vec<String>,
+    pub vip: String,
+    pub scenario: Vec<PhaseKind>,
+    pub started_at: f64,
+    pub ended_at: f64,
+    /// `passed`, `failed` or `interrupted`.
+    pub outcome: String,
+    pub error: Option<String>,
+    /// Setup runs before the first phase (install, vip, boot-config, start).
+    pub setup: Vec<PlaybookRun>,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    /// The node that served before the phase, and the one after it.
+    pub from: String,
+    pub to: String,
+    pub started_at: f64,
+    pub ended_at: f64,
+    /// `ok` or `failed`.
+    pub outcome: String,
+    pub error: Option<String>,
+    /// Longest client outage; `null` when the client never failed.
+    pub rto: Option<Outage>,
+    pub rto_ms: Option<f64>,
+    /// Acknowledged writes during the phase.
+    pub acked: u64,
+    /// Acknowledged keys not found after the phase (RPO in rows = its length).
+    pub lost_keys: Vec<String>,
+    pub rpo_rows: u64,
+    /// What the phase did besides playbooks (a kill, a link cut, a boot), with times.
+    pub actions: Vec<Action>,
+    pub runs: Vec<PlaybookRun>,
+    pub probe: Vec<ProbeSample>,
+    /// Per node, its samples in time order.
+    pub node_samples: BTreeMap<String, Vec<NodeSample>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub t: f64,
+    pub what: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookRun {
+    pub playbook: String,
+    pub extra_vars: Vec<String>,
+    pub started_at: f64,
+    pub ended_at: f64,
+    pub exit_code: Option<i32>,
+    pub tasks: Vec<TaskSpan>,
+}
+
+/// One host's run of one task (from the `host_result` JSON events).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpan {
+    pub host: String,
+    pub task: String,
+    pub started_at: f64,
+    pub ended_at: f64,
+    pub outcome: String,
+}
+
+/// One look at a node: does it hold the VIP, does its scheduler answer,
+/// what does hvrfailover.state say. `reachable` false: the look failed
+/// (a crashed node); the other fields are then false/`unknown`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSample {
+    pub t: f64,
+    pub reachable: bool,
+    pub vip: bool,
+    pub scheduler: bool,
+    pub state: String,
+}
+
+impl DrillReport {
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        let path = dir.join("drill.json");
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot encode the drill report: {e}"))?;
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    pub fn read(path: &Path) -> Result<DrillReport, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let report: DrillReport = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a drill report: {e}", path.display()))?;
+        if report.schema != SCHEMA {
+            return Err(format!(
+                "{}: schema `{}`, this baton reads `{SCHEMA}`",
+                path.display(),
+                report.schema
+            ));
+        }
+        Ok(report)
+    }
+}
+
+pub fn fmt_ms(ms: Option<f64>, recovered: bool) -> String {
+    match ms {
+        Some(ms) => format!("{ms:.0}"),
+        None if recovered => "0".into(),
+        None => "not recovered".into(),
+    }
+}
+
+impl Phase {
+    pub fn rto_text(&self) -> String {
+        fmt_ms(self.rto_ms, self.rto.is_none())
+    }
+
+    /// Seconds the phase's playbooks ran, summed.
+    pub fn playbook_secs(&self) -> f64 {
+        self.runs.iter().map(|r| r.ended_at - r.started_at).sum()
+    }
+}
+
+/// The terminal summary: one row per phase.
+pub fn summary_table(report: &DrillReport) -> String {
+    let mut out = format!(
+        "{:<11} {:<12} {:<8} {:>9} {:>8} {:>6} {:>11}\n",
+        "phase", "from -> to", "outcome", "RTO ms", "RPO rows", "acked", "playbook s"
+    );
+    for p in &report.phases {
+        out.push_str(&format!(
+            "{:<11} {:<12} {:<8} {:>9} {:>8} {:>6} {:>11.1}\n",
+            p.kind.name(),
+            format!("{} -> {}", p.from, p.to),
+            p.outcome,
+            p.rto_text(),
+            p.rpo_rows,
+            p.acked,
+            p.playbook_secs()
+        ));
+        if !p.lost_keys.is_empty() {
+            let shown: Vec<&str> = p.lost_keys.iter().take(5).map(String::as_str).collect();
+            let more = p.lost_keys.len().saturating_sub(shown.len());
+            out.push_str(&format!(
+                "            lost: {}{}\n",
+                shown.join(" "),
+                if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    out.push_str(&format!("drill {}", report.outcome));
+    if let Some(e) = &report.error {
+        out.push_str(&format!(": {e}"));
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample_report() -> DrillReport {
+        let probe: Vec<ProbeSample> = (0..10)
+            .map(|i| ProbeSample {
+                t: 1000.0 + f64::from(i) * 0.02,
+                key: format!("d-{i:08}"),
+                write_ok: !(3..6).contains(&i),
+                read_ok: !(3..6).contains(&i),
+                server: Some(if i < 4 { "bc1" } else { "bc2" }.into()),
+            })
+            .collect();
+        let rto = super::super::measure::rto(None, &probe);
+        let mut node_samples = BTreeMap::new();
+        for (n, held) in [("bc1", true), ("bc2", false)] {
+            node_samples.insert(
+                n.to_string(),
+                vec![
+                    NodeSample {
+                        t: 1000.0,
+                        reachable: true,
+                        vip: held,
+                        scheduler: held,
+                        state: if held { "START" } else { "STOP" }.into(),
+                    },
+                    NodeSample {
+                        t: 1000.1,
+                        reachable: true,
+                        vip: !held,
+                        scheduler: !held,
+                        state: if held { "STOP" } else { "START" }.into(),
+                    },
+                ],
+            );
+        }
+        DrillReport {
+            schema: SCHEMA.into(),
+            target: "lab".into(),
+            inventory: vec!["/tmp/lab/lab.yml".into()],
+            nodes: vec!["bc1".into(), "bc2".into()],
+            vip: "10.0.0.100".into(),
+            scenario: vec![PhaseKind::Graceful],
+            started_at: 990.0,
+            ended_at: 1001.0,
+            outcome: "passed".into(),
+            error: None,
+            setup: vec![],
+            phases: vec![Phase {
+                kind: PhaseKind::Graceful,
+                from: "bc1".into(),
+                to: "bc2".into(),
+                started_at: 999.9,
+                ended_at: 1000.3,
+                outcome: "ok".into(),
+                error: None,
+                rto_ms: rto.as_ref().and_then(Outage::millis),
+                rto,
+                acked: 7,
+                lost_keys: vec!["d-00000002".into()],
+                rpo_rows: 1,
+                actions: vec![Action {
+                    t: 1000.0,
+                    what: "switchover bc1 -> bc2".into(),
+                }],
+                runs: vec![PlaybookRun {
+                    playbook: "switchover".into(),
+                    extra_vars: vec!["from=bc1".into(), "to=bc2".into()],
+                    started_at: 1000.0,
+                    ended_at: 1000.15,
+                    exit_code: Some(0),
+                    tasks: vec![TaskSpan {
+                        host: "bc1".into(),
+                        task: "Stop <scheduler> & \"flush\"".into(),
+                        started_at: 1000.01,
+                        ended_at: 1000.05,
+                        outcome: "changed".into(),
+                    }],
+                }],
+                probe,
+                node_samples,
+            }],
+        }
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let report = sample_report();
+        let dir = tempfile::tempdir().unwrap();
+        report.write(dir.path()).unwrap();
+        let back = DrillReport::read(&dir.path().join("drill.json")).unwrap();
+        assert_eq!(back, report);
+        // The documented top-level keys are all present.
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("drill.json")).unwrap())
+                .unwrap();
+        for key in [
+            "schema", "target", "nodes", "vip", "scenario", "outcome", "phases",
+        ] {
+            assert!(value.get(key).is_some(), "{key}");
+        }
+        assert_eq!(value["phases"][0]["kind"], "graceful");
+        assert!((value["phases"][0]["rto_ms"].as_f64().unwrap() - 80.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn other_schema_is_refused() {
+        let mut report = sample_report();
+        report.schema = "baton-drill/0".into();
+        let dir = tempfile::tempdir().unwrap();
+        report.write(dir.path()).unwrap();
+        let err = DrillReport::read(&dir.path().join("drill.json")).unwrap_err();
+        assert!(err.contains("baton-drill/0"), "{err}");
+    }
+
+    #[test]
+    fn table_has_a_row_per_phase_with_figures() {
+        let table = summary_table(&sample_report());
+        let row = table.lines().find(|l| l.starts_with("graceful")).unwrap();
+        assert!(
+            row.contains("bc1 -> bc2") && row.contains(" 80 ") && row.contains(" 1 "),
+            "{row}"
+        );
+        assert!(table.contains("lost: d-00000002"), "{table}");
+    }
+}

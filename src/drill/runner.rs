@@ -1,0 +1,219 @@
+//! Runs one of baton's own playbooks as a child `baton run ... --output json`
+//! and turns its JSON events (docs/json-events.md) into live progress lines
+//! and per-host task spans. A child, not an in-process run: its signal
+//! handling, exit codes and connection cleanup are exactly `baton run`'s.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::report::{PlaybookRun, TaskSpan};
+use super::{now, say, signals};
+
+pub struct Runner {
+    pub baton: PathBuf,
+    pub playbooks: PathBuf,
+    pub inventory: Vec<PathBuf>,
+    /// Passed to every run (before the phase's own).
+    pub extra_vars: Vec<String>,
+}
+
+/// A task span from one `host_result` event (final results only: loop
+/// items are part of their task's span).
+pub fn span_of(event: &Value) -> Option<TaskSpan> {
+    if event["event"] != "host_result" || !event["item"].is_null() {
+        return None;
+    }
+    let started = event["started_at"].as_f64()?;
+    let elapsed = event["elapsed_ms"].as_f64()?;
+    Some(TaskSpan {
+        host: event["host"].as_str()?.to_string(),
+        task: event["task"]["name"].as_str()?.to_string(),
+        started_at: started,
+        ended_at: started + elapsed / 1000.0,
+        outcome: event["outcome"].as_str()?.to_string(),
+    })
+}
+
+impl Runner {
+    /// Runs `PLAYBOOKS/NAME.yml`; prints each task as it starts and each
+    /// failure as it comes. The run's record, and its error if it failed.
+    pub fn run(&self, name: &str, vars: &[String]) -> (PlaybookRun, Option<String>) {
+        let path = self.playbooks.join(format!("{name}.yml"));
+        let mut cmd = Command::new(&self.baton);
+        cmd.arg("run").arg(&path);
+        for inv in &self.inventory {
+            cmd.arg("-i").arg(inv);
+        }
+        cmd.args(["--output", "json"]).env("NO_COLOR", "1");
+        for e in self.extra_vars.iter().chain(vars) {
+            cmd.arg("-e").arg(e);
+        }
+        let started_at = now();
+        let mut record = PlaybookRun {
+            playbook: name.to_string(),
+            extra_vars: vars.to_vec(),
+            started_at,
+            ended_at: started_at,
+            exit_code: None,
+            tasks: Vec::new(),
+        };
+        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                return (
+                    record,
+                    Some(format!("cannot run {}: {e}", self.baton.display())),
+                )
+            }
+        };
+        let (tx, rx) = channel::<String>();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let stderr_thread = child.stderr.take().map(|mut e| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = e.read_to_string(&mut text);
+                text
+            })
+        });
+        let mut failures = Vec::new();
+        let mut forwarded = false;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                        continue;
+                    };
+                    self.progress(&event, started_at, &mut failures);
+                    if let Some(span) = span_of(&event) {
+                        record.tasks.push(span);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // A signal sent to the drill alone (not the terminal's process
+            // group): pass it on to the run, once, by the PID we started.
+            if let (Some(sig), false) = (signals::stopped(), forwarded) {
+                forwarded = true;
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    // SAFETY: kill(2) on our own child's PID.
+                    unsafe {
+                        libc::kill(pid, sig);
+                    }
+                }
+            }
+        }
+        let status = child.wait();
+        record.ended_at = now();
+        let stderr = stderr_thread
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        let code = status.ok().and_then(|s| {
+            use std::os::unix::process::ExitStatusExt;
+            s.code().or_else(|| s.signal().map(|n| 128 + n))
+        });
+        record.exit_code = code;
+        let error = match code {
+            Some(0) => None,
+            other => {
+                let mut why = format!(
+                    "`baton run {}` exited {}",
+                    describe(&path, vars),
+                    other.map_or("by a signal".to_string(), |c| c.to_string())
+                );
+                if !failures.is_empty() {
+                    why.push_str(&format!(": {}", failures.join("; ")));
+                }
+                let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+                if failures.is_empty() && !tail.is_empty() {
+                    let tail: Vec<&str> = tail.into_iter().rev().collect();
+                    why.push_str(&format!(": {}", tail.join(" / ")));
+                }
+                Some(why)
+            }
+        };
+        (record, error)
+    }
+
+    fn progress(&self, event: &Value, t0: f64, failures: &mut Vec<String>) {
+        let at = event["time"].as_f64().unwrap_or(t0) - t0;
+        match event["event"].as_str() {
+            Some("task_start") => {
+                let hosts: Vec<&str> = event["hosts"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                say(&format!(
+                    "      {at:6.2}s  {} [{}]",
+                    event["task"]["name"].as_str().unwrap_or("?"),
+                    hosts.join(",")
+                ));
+            }
+            Some("host_result")
+                if matches!(event["outcome"].as_str(), Some("failed" | "unreachable"))
+                    && event["ignored"] != true
+                    && event["item"].is_null() =>
+            {
+                let msg = event["result"]["msg"]
+                    .as_str()
+                    .or_else(|| event["result"]["stderr"].as_str())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                let line = format!(
+                    "{} on {}: {}",
+                    event["task"]["name"].as_str().unwrap_or("?"),
+                    event["host"].as_str().unwrap_or("?"),
+                    msg
+                );
+                say(&format!("      {at:6.2}s  FAILED {line}"));
+                failures.push(line);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn describe(path: &Path, vars: &[String]) -> String {
+    let mut text = path.display().to_string();
+    for v in vars {
+        text.push_str(&format!(" -e {v}"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_come_from_final_host_results() {
+        let event: Value = serde_json::from_str(
+            r#"{"event":"host_result","task":{"name":"Stop"},"host":"bc1","outcome":"changed","item":null,"started_at":100.5,"elapsed_ms":250.0}"#,
+        )
+        .unwrap();
+        let span = span_of(&event).unwrap();
+        assert_eq!(span.host, "bc1");
+        assert!((span.ended_at - 100.75).abs() < 1e-9);
+        let item: Value = serde_json::from_str(
+            r#"{"event":"host_result","task":{"name":"Stop"},"host":"bc1","outcome":"ok","item":"x","started_at":1.0,"elapsed_ms":1.0}"#,
+        )
+        .unwrap();
+        assert!(span_of(&item).is_none());
+    }
+}
