@@ -1,0 +1,216 @@
+//! `baton drill`: a graceful drill in a lab of its own (root), and the
+//! refusals of a drill against a real inventory (no lab: they must refuse
+//! before anything runs).
+
+mod support;
+
+use std::process::Command;
+
+use support::hvr::dist;
+use support::lab::*;
+
+fn drill(args: &[&str]) -> std::process::Output {
+    Command::new(BATON)
+        .arg("drill")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// A prefix of its own and a free 10.199.X.0/24 for the drill's lab, as
+/// the lab helpers pick them (the drill builds and removes the lab itself).
+fn free_net() -> (String, String) {
+    let used = subnets_in_use();
+    let pid = std::process::id();
+    let octet = (0..256u32)
+        .map(|n| (pid % 25 * 10 + 7 + n) % 256)
+        .find(|o| !used.contains(&o.to_string()))
+        .expect("a free 10.199.X.0/24");
+    (
+        format!("btd{}", pid % 100_000),
+        format!("10.199.{octet}.0/24"),
+    )
+}
+
+#[test]
+fn lab_graceful_drill_measures_and_cleans_up() {
+    require_root!();
+    let report = tempfile::tempdir().unwrap();
+    let (prefix, subnet) = free_net();
+    let tarball = dist().tarball.display().to_string();
+    let out = drill(&[
+        "--lab",
+        "--scenario",
+        "graceful",
+        "--dist",
+        &tarball,
+        "--lab-prefix",
+        &prefix,
+        "--lab-subnet",
+        &subnet,
+        "--report",
+        report.path().to_str().unwrap(),
+    ]);
+    let leftover: Vec<String> = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .lines()
+    .filter(|l| l.starts_with(&prefix))
+    .map(str::to_string)
+    .collect();
+    assert!(leftover.is_empty(), "namespaces left behind: {leftover:?}");
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("==> [1/1] graceful") && stdout.contains("lab removed"),
+        "{stdout}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("drill.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["schema"], "baton-drill/1");
+    assert_eq!(json["outcome"], "passed");
+    let phase = &json["phases"][0];
+    assert_eq!(phase["kind"], "graceful");
+    assert_eq!(
+        (phase["from"].as_str(), phase["to"].as_str()),
+        (Some("bc1"), Some("bc2"))
+    );
+    let rto = phase["rto_ms"]
+        .as_f64()
+        .expect("a switchover interrupts the client");
+    assert!(rto > 0.0, "{rto}");
+    assert_eq!(phase["rpo_rows"], 0, "{}", phase["lost_keys"]);
+    assert!(phase["acked"].as_u64().unwrap() > 10);
+    // The client was served by bc1, then by bc2.
+    let servers: Vec<&str> = phase["probe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["server"].as_str())
+        .collect();
+    assert_eq!(servers.first(), Some(&"bc1"));
+    assert_eq!(servers.last(), Some(&"bc2"));
+    // Task timeline from the switchover's JSON events, on both nodes.
+    let tasks = phase["runs"][0]["tasks"].as_array().unwrap();
+    for node in ["bc1", "bc2"] {
+        assert!(tasks.iter().any(|t| t["host"] == node), "no task on {node}");
+    }
+    // The VIP moved, as both nodes' samplers saw it.
+    let held = |node: &str| -> Vec<bool> {
+        phase["node_samples"][node]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["vip"].as_bool().unwrap())
+            .collect()
+    };
+    let (bc1, bc2) = (held("bc1"), held("bc2"));
+    assert!(
+        bc1.first() == Some(&true) && bc1.last() == Some(&false),
+        "{bc1:?}"
+    );
+    assert!(
+        bc2.first() == Some(&false) && bc2.last() == Some(&true),
+        "{bc2:?}"
+    );
+
+    let html = std::fs::read_to_string(report.path().join("drill.html")).unwrap();
+    assert_eq!(html.matches("<svg ").count(), 1);
+    assert!(html.contains("RTO ") && html.contains("RPO 0 rows"));
+}
+
+fn real_inventory(dir: &std::path::Path, extra: &str) -> String {
+    let path = dir.join("pair.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "all:\n  children:\n    bc:\n      hosts:\n        a: {{ansible_host: 192.0.2.11}}\n        b: {{ansible_host: 192.0.2.12}}\n      vars:\n        vip_address: 192.0.2.100\n{extra}"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn real_abrupt_drill_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = "        drill_probe_host: localhost\n        drill_probe_write_cmd: 'true'\n        drill_probe_read_cmd: 'true'\n";
+    let inv = real_inventory(dir.path(), probe);
+    let report = dir.path().join("report");
+    let report_s = report.to_str().unwrap();
+    // Neither --allow-abrupt nor hvr_fence_command.
+    let out = drill(&[
+        "-i",
+        &inv,
+        "--scenario",
+        "abrupt,recover",
+        "--report",
+        report_s,
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--allow-abrupt") && err.contains("hvr_fence_command"),
+        "{err}"
+    );
+    assert!(err.contains("nothing has run"), "{err}");
+    assert!(
+        !report.exists(),
+        "a refused drill made its report directory"
+    );
+    // The flag alone is not enough.
+    let out = drill(&[
+        "-i",
+        &inv,
+        "--scenario",
+        "abrupt,recover",
+        "--allow-abrupt",
+        "--report",
+        report_s,
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("hvr_fence_command") && !err.contains("--allow-abrupt"),
+        "{err}"
+    );
+    assert!(!report.exists());
+}
+
+#[test]
+fn real_drill_without_probe_vars_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = real_inventory(dir.path(), "        drill_probe_host: nosuchhost\n");
+    let out = drill(&[
+        "-i",
+        &inv,
+        "--scenario",
+        "graceful",
+        "--report",
+        dir.path().join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let err = text(&out.stderr);
+    for needed in [
+        "`nosuchhost` is not a host",
+        "drill_probe_write_cmd",
+        "drill_probe_read_cmd",
+    ] {
+        assert!(err.contains(needed), "{needed}: {err}");
+    }
+}
+
+#[test]
+fn bad_scenario_is_refused() {
+    let out = drill(&["--lab", "--scenario", "abrupt,graceful"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("put `recover` after `abrupt`"));
+}
