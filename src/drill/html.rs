@@ -71,9 +71,9 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
     }
     page.push_str("</table>\n");
     for p in &report.phases {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<h2>{}: {} &rarr; {}</h2>\n",
+            "<h2>{}: {} &rarr; {}</h2>",
             p.kind.name(),
             esc(&p.from),
             esc(&p.to)
@@ -105,11 +105,11 @@ impl Axis {
 }
 
 /// Spans of equal value in a node's samples: (from, to, sample).
-fn runs<'a, F: Fn(&NodeSample) -> String>(
-    samples: &'a [NodeSample],
+fn runs<F: Fn(&NodeSample) -> String>(
+    samples: &[NodeSample],
     end: f64,
     key: F,
-) -> Vec<(f64, f64, &'a NodeSample)> {
+) -> Vec<(f64, f64, &NodeSample)> {
     let mut out: Vec<(f64, f64, &NodeSample)> = Vec::new();
     for (i, s) in samples.iter().enumerate() {
         let next = samples.get(i + 1).map_or(end, |n| n.t);
@@ -129,9 +129,9 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     let rows = report.nodes.len() * 4 + 1;
     let height = 40.0 + rows as f64 * ROW + 30.0;
     let mut s = String::new();
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"phase\" data-phase=\"{}\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-size=\"11\">\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"phase\" data-phase=\"{}\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-size=\"11\">",
         p.kind.name()
     );
     let _ = writeln!(

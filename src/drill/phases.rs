@@ -277,7 +277,7 @@ fn act(
                 // The lab's fence: a crash (SIGKILL everything, link down), as a power-off.
                 let fence = format!(
                     "{} lab crash {} --dir {}",
-                    crate::shell::quote(&lab.baton.display().to_string()),
+                    crate::shell::quote(&lab.exe.display().to_string()),
                     crate::shell::quote(&active),
                     crate::shell::quote(&lab.dir.display().to_string())
                 );

@@ -15,7 +15,7 @@ use super::report::{PlaybookRun, TaskSpan};
 use super::{now, say, signals};
 
 pub struct Runner {
-    pub baton: PathBuf,
+    pub exe: PathBuf,
     pub playbooks: PathBuf,
     pub inventory: Vec<PathBuf>,
     /// Passed to every run (before the phase's own).
@@ -44,7 +44,7 @@ impl Runner {
     /// failure as it comes. The run's record, and its error if it failed.
     pub fn run(&self, name: &str, vars: &[String]) -> (PlaybookRun, Option<String>) {
         let path = self.playbooks.join(format!("{name}.yml"));
-        let mut cmd = Command::new(&self.baton);
+        let mut cmd = Command::new(&self.exe);
         cmd.arg("run").arg(&path);
         for inv in &self.inventory {
             cmd.arg("-i").arg(inv);
@@ -68,7 +68,7 @@ impl Runner {
             Err(e) => {
                 return (
                     record,
-                    Some(format!("cannot run {}: {e}", self.baton.display())),
+                    Some(format!("cannot run {}: {e}", self.exe.display())),
                 )
             }
         };

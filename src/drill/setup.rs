@@ -21,7 +21,7 @@ const STATE_FILE: &str = "/opt/hvr/hvr_config/files/hvrfailover.state";
 
 /// A lab this drill built: `baton lab down` when dropped, whatever happened.
 pub struct LabHandle {
-    pub baton: PathBuf,
+    pub exe: PathBuf,
     pub dir: PathBuf,
     /// Holds the lab directory and the unpacked simulator; removed after `down`.
     _work: tempfile::TempDir,
@@ -30,7 +30,7 @@ pub struct LabHandle {
 impl LabHandle {
     /// `baton lab ARGS --dir DIR` (for `shell`, pass the command after `--` in `tail`).
     pub fn lab(&self, args: &[&str], tail: &[&str]) -> Result<String, String> {
-        let mut cmd = Command::new(&self.baton);
+        let mut cmd = Command::new(&self.exe);
         cmd.arg("lab").args(args).arg("--dir").arg(&self.dir);
         if !tail.is_empty() {
             cmd.arg("--").args(tail);
@@ -58,7 +58,7 @@ impl Drop for LabHandle {
         // Its own process group: a second Ctrl-C at the terminal must not
         // cut the removal short.
         use std::os::unix::process::CommandExt;
-        let out = Command::new(&self.baton)
+        let out = Command::new(&self.exe)
             .args(["lab", "down", "--dir"])
             .arg(&self.dir)
             .stdin(Stdio::null())
@@ -68,7 +68,7 @@ impl Drop for LabHandle {
             Ok(o) if o.status.success() => say("    <== lab removed"),
             Ok(o) => warn(&format!(
                 "baton drill: lab down failed; run `{} lab down --dir {}`: {}",
-                self.baton.display(),
+                self.exe.display(),
                 self.dir.display(),
                 String::from_utf8_lossy(&o.stderr).trim()
             )),
@@ -172,7 +172,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
     }
     let dir = work.path().join("lab");
     let handle = LabHandle {
-        baton: baton.clone(),
+        exe: baton.clone(),
         dir: dir.clone(),
         _work: work,
     };
@@ -226,7 +226,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
             (
                 n.clone(),
                 Place::Lab {
-                    baton: baton.clone(),
+                    exe: baton.clone(),
                     dir: dir.clone(),
                     node: n.clone(),
                 },
@@ -237,7 +237,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
     let timeouts = "--connect-timeout-ms 300 --io-timeout-ms 1000";
     let probe = ProbeSpec {
         place: Place::Lab {
-            baton: baton.clone(),
+            exe: baton.clone(),
             dir: dir.clone(),
             node: "client".into(),
         },
@@ -255,7 +255,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
     Ok(Target {
         kind: "lab",
         runner: Runner {
-            baton,
+            exe: baton,
             playbooks: args.playbooks.clone(),
             inventory: vec![inventory_path],
             extra_vars,
@@ -370,7 +370,7 @@ pub fn real(args: &super::DrillArgs, phases: &[PhaseKind]) -> Result<Target, Dri
     Ok(Target {
         kind: "inventory",
         runner: Runner {
-            baton: baton_exe()?,
+            exe: baton_exe()?,
             playbooks: args.playbooks.clone(),
             inventory: args.inventory.clone(),
             extra_vars: args.extra_vars.clone(),

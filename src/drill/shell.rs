@@ -17,7 +17,7 @@ use super::now;
 pub enum Place {
     /// `baton lab shell --dir DIR NODE`.
     Lab {
-        baton: PathBuf,
+        exe: PathBuf,
         dir: PathBuf,
         node: String,
     },
@@ -31,8 +31,8 @@ impl Place {
     /// The command that runs `sh -c SCRIPT drill ARGS...` there.
     pub fn command(&self, script: &str, args: &[String]) -> Command {
         match self {
-            Place::Lab { baton, dir, node } => {
-                let mut cmd = Command::new(baton);
+            Place::Lab { exe, dir, node } => {
+                let mut cmd = Command::new(exe);
                 cmd.arg("lab")
                     .arg("shell")
                     .arg("--dir")
