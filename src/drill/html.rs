@@ -64,7 +64,7 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
             esc(&p.to),
             esc(&p.outcome),
             esc(&p.rto_text()),
-            p.rpo_rows,
+            p.rpo_text(),
             p.acked,
             p.playbook_secs()
         );
@@ -136,12 +136,12 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {} ms, RPO {} rows ({} acked), {}</text>",
+        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {}, RPO {} rows ({} acked), {}</text>",
         p.kind.name(),
         esc(&p.from),
         esc(&p.to),
-        esc(&p.rto_text()),
-        p.rpo_rows,
+        esc(&p.rto_with_unit()),
+        p.rpo_text(),
         p.acked,
         esc(&p.outcome)
     );
@@ -301,11 +301,11 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
         let x1 = axis.x(gap.to.unwrap_or(p.ended_at));
         let _ = writeln!(
             s,
-            "<rect class=\"rto\" x=\"{x0:.1}\" y=\"28\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\"/><text x=\"{x0:.1}\" y=\"{:.1}\" fill=\"#d62728\">RTO {} ms</text>",
+            "<rect class=\"rto\" x=\"{x0:.1}\" y=\"28\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\"/><text x=\"{x0:.1}\" y=\"{:.1}\" fill=\"#d62728\">RTO {}</text>",
             (x1 - x0).max(1.0),
             rows_bottom - 28.0,
             rows_bottom + 12.0,
-            esc(&p.rto_text())
+            esc(&p.rto_with_unit())
         );
     }
     // Phase markers: each playbook's start, each action.
@@ -332,7 +332,7 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
         p.ended_at - p.started_at,
         (WIDTH + LABEL) / 2.0,
         rows_bottom + 26.0,
-        p.rpo_rows
+        p.rpo_text()
     );
     s.push_str("</svg>\n");
     s

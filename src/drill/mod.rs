@@ -149,7 +149,7 @@ fn compare_table(a: &report::DrillReport, b: &report::DrillReport) -> String {
         let (pa, pb) = (a.phases.get(i), b.phases.get(i));
         let name = pa.or(pb).map_or("", |p| p.kind.name());
         let rto = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rto_text);
-        let rpo = |p: Option<&report::Phase>| p.map_or("-".into(), |p| p.rpo_rows.to_string());
+        let rpo = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rpo_text);
         out.push_str(&format!(
             "{:<4} {:<11} {:>10} {:>10} {:>10} {:>10}\n",
             i + 1,

@@ -388,18 +388,26 @@ fn run_phase(
     };
     let rto = measure::rto(None, &counted);
     let acked = measure::acked(&counted);
-    let lost = if acked.is_empty() {
-        Vec::new()
+    let recovered = !rto.as_ref().is_some_and(|g| g.to.is_none());
+    // RPO only when it can be told: the client is served again and nobody
+    // asked to stop. The read-back is bounded: 30 s plus 20 ms a row.
+    let lost: Option<Vec<String>> = if acked.is_empty() {
+        Some(Vec::new())
+    } else if !recovered || signals::stopped().is_some() {
+        None
     } else {
-        match probe::present(&target.probe, &acked) {
-            Ok(found) => measure::lost(&acked, &found),
+        let deadline = std::time::Instant::now()
+            + Duration::from_secs(30)
+            + Duration::from_millis(20 * acked.len() as u64);
+        match probe::present(&target.probe, &acked, deadline) {
+            Ok(found) => Some(measure::lost(&acked, &found)),
             Err(e) => {
                 error.get_or_insert(format!("cannot read the acknowledged rows back: {e}"));
-                Vec::new()
+                None
             }
         }
     };
-    if error.is_none() && rto.as_ref().is_some_and(|g| g.to.is_none()) {
+    if error.is_none() && !recovered {
         error = Some(format!(
             "the client did not recover within {} s after the playbook",
             CLIENT_WAIT.as_secs()
@@ -416,18 +424,18 @@ fn run_phase(
         rto_ms: rto.as_ref().and_then(measure::Outage::millis),
         rto,
         acked: acked.len() as u64,
-        rpo_rows: lost.len() as u64,
-        lost_keys: lost,
+        rpo_rows: lost.as_ref().map(|l| l.len() as u64),
+        lost_keys: lost.unwrap_or_default(),
         actions,
         runs,
         probe: samples,
         node_samples,
     };
     say(&format!(
-        "    <== {}: RTO {} ms, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
+        "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
         phase.outcome,
-        phase.rto_text(),
-        phase.rpo_rows,
+        phase.rto_with_unit(),
+        phase.rpo_text(),
         phase.acked,
         phase.to,
         phase.ended_at - phase.started_at,

@@ -162,8 +162,14 @@ fn run(
 }
 
 /// Reads every key back; the keys found. Each missing key is read up to
-/// three times (200 ms apart) before it counts as missing.
-pub fn present(spec: &ProbeSpec, keys: &[String]) -> Result<BTreeSet<String>, String> {
+/// three times (200 ms apart) before it counts as missing. Gives up (an
+/// error) past `deadline` or on a stop signal: a read that times out cannot
+/// tell a lost row from an unreachable VIP, so a slow read-back is no figure.
+pub fn present(
+    spec: &ProbeSpec,
+    keys: &[String],
+    deadline: Instant,
+) -> Result<BTreeSet<String>, String> {
     let mut found = BTreeSet::new();
     let mut pending: Vec<String> = keys.to_vec();
     for attempt in 0..3 {
@@ -176,6 +182,12 @@ pub fn present(spec: &ProbeSpec, keys: &[String]) -> Result<BTreeSet<String>, St
         let mut shell = spec.spawn()?;
         let mut still = Vec::new();
         for key in pending {
+            if Instant::now() > deadline || super::signals::stopped().is_some() {
+                return Err(format!(
+                    "reading {} acknowledged rows back did not finish in time (or was stopped)",
+                    keys.len()
+                ));
+            }
             match ask(&mut shell, 'r', &key) {
                 Some((_, 0, _)) => {
                     found.insert(key);
@@ -227,7 +239,7 @@ mod tests {
         assert_eq!(samples[0].server.as_deref(), Some("local"));
         let keys = super::super::measure::acked(&samples);
         std::fs::remove_file(dir.path().join(&keys[1])).unwrap();
-        let found = present(&spec, &keys).unwrap();
+        let found = present(&spec, &keys, Instant::now() + Duration::from_secs(30)).unwrap();
         assert_eq!(
             super::super::measure::lost(&keys, &found),
             [keys[1].clone()]

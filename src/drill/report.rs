@@ -48,9 +48,11 @@ pub struct Phase {
     pub rto_ms: Option<f64>,
     /// Acknowledged writes during the phase.
     pub acked: u64,
-    /// Acknowledged keys not found after the phase (RPO in rows = its length).
+    /// Acknowledged keys not found after the phase.
     pub lost_keys: Vec<String>,
-    pub rpo_rows: u64,
+    /// RPO in rows; `None` when it could not be told (the client was not
+    /// served again, the drill was stopped, or the read-back timed out).
+    pub rpo_rows: Option<u64>,
     /// What the phase did besides playbooks (a kill, a link cut, a boot), with times.
     pub actions: Vec<Action>,
     pub runs: Vec<PlaybookRun>,
@@ -134,6 +136,19 @@ impl Phase {
         fmt_ms(self.rto_ms, self.rto.is_none())
     }
 
+    /// `812 ms`, `0 ms` or `not recovered`.
+    pub fn rto_with_unit(&self) -> String {
+        match self.rto_ms {
+            Some(_) => format!("{} ms", self.rto_text()),
+            None if self.rto.is_none() => "0 ms".into(),
+            None => self.rto_text(),
+        }
+    }
+
+    pub fn rpo_text(&self) -> String {
+        self.rpo_rows.map_or("unknown".into(), |n| n.to_string())
+    }
+
     /// Seconds the phase's playbooks ran, summed.
     pub fn playbook_secs(&self) -> f64 {
         self.runs.iter().map(|r| r.ended_at - r.started_at).sum()
@@ -153,7 +168,7 @@ pub fn summary_table(report: &DrillReport) -> String {
             format!("{} -> {}", p.from, p.to),
             p.outcome,
             p.rto_text(),
-            p.rpo_rows,
+            p.rpo_text(),
             p.acked,
             p.playbook_secs()
         ));
@@ -240,7 +255,7 @@ pub(crate) mod tests {
                 rto,
                 acked: 7,
                 lost_keys: vec!["d-00000002".into()],
-                rpo_rows: 1,
+                rpo_rows: Some(1),
                 actions: vec![Action {
                     t: 1000.0,
                     what: "switchover bc1 -> bc2".into(),
@@ -304,5 +319,9 @@ pub(crate) mod tests {
             "{row}"
         );
         assert!(table.contains("lost: d-00000002"), "{table}");
+        let mut unknown = sample_report();
+        unknown.phases[0].rpo_rows = None;
+        let table = summary_table(&unknown);
+        assert!(table.lines().nth(1).unwrap().contains("unknown"), "{table}");
     }
 }

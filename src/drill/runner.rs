@@ -106,8 +106,8 @@ impl Runner {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            // A signal sent to the drill alone (not the terminal's process
-            // group): pass it on to the run, once, by the PID we started.
+            // Pass a stop request on to the run, once, by the PID we started:
+            // it finishes its running task on every host, then stops.
             if let (Some(sig), false) = (signals::stopped(), forwarded) {
                 forwarded = true;
                 if let Ok(pid) = i32::try_from(child.id()) {
@@ -139,7 +139,12 @@ impl Runner {
                 if !failures.is_empty() {
                     why.push_str(&format!(": {}", failures.join("; ")));
                 }
-                let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+                let tail: Vec<&str> = stderr
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .rev()
+                    .take(5)
+                    .collect();
                 if failures.is_empty() && !tail.is_empty() {
                     let tail: Vec<&str> = tail.into_iter().rev().collect();
                     why.push_str(&format!(": {}", tail.join(" / ")));
