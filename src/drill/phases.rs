@@ -388,7 +388,7 @@ fn run_phase(
     };
     let rto = measure::rto(None, &counted);
     let acked = measure::acked(&counted);
-    let recovered = !rto.as_ref().is_some_and(|g| g.to.is_none());
+    let recovered = rto.as_ref().is_none_or(|g| g.to.is_some());
     // RPO only when it can be told: the client is served again and nobody
     // asked to stop. The read-back is bounded: 30 s plus 20 ms a row.
     let lost: Option<Vec<String>> = if acked.is_empty() {
