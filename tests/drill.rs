@@ -214,3 +214,70 @@ fn bad_scenario_is_refused() {
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     assert!(text(&out.stderr).contains("put `recover` after `abrupt`"));
 }
+
+#[test]
+fn lab_drill_interrupted_removes_the_lab() {
+    use std::io::{BufRead, BufReader};
+    require_root!();
+    let report = tempfile::tempdir().unwrap();
+    let (prefix, subnet) = free_net();
+    let prefix = format!("{prefix}i");
+    let tarball = dist().tarball.display().to_string();
+    let mut child = Command::new(BATON)
+        .args([
+            "drill",
+            "--lab",
+            "--scenario",
+            "graceful",
+            "--dist",
+            &tarball,
+        ])
+        .args(["--lab-prefix", &prefix, "--lab-subnet", &subnet, "--report"])
+        .arg(report.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Interrupt once the switchover has started changing things.
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "drill ended early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("Stop | remove the VIP") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on the child we started, by its PID.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    seen.push_str(&rest);
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("lab removed"), "{seen}");
+    let leftover = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .lines()
+    .filter(|l| l.starts_with(&prefix))
+    .count();
+    assert_eq!(leftover, 0, "namespaces left behind");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("drill.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["outcome"], "interrupted");
+    // The switchover's run was stopped (130), and recorded.
+    assert_eq!(json["phases"][0]["runs"][0]["exit_code"], 130);
+}

@@ -318,6 +318,24 @@ fn act(
                     std::thread::sleep(Duration::from_millis(200));
                 }
                 note(format!("{tainted} booted: {}", decided.trim()));
+                // A switchover to the tainted node must be refused (exit 2)
+                // before recovery. Lab only: on a real pair a bug here would
+                // move the service to a node with phantom changes.
+                note(format!("switchover {active} -> {tainted} must be refused"));
+                let (record, _) = target.runner.run(
+                    "switchover",
+                    &[format!("from={active}"), format!("to={tainted}")],
+                );
+                let code = record.exit_code;
+                runs.push(record);
+                if code != Some(2) {
+                    return Some(format!(
+                        "a switchover to the tainted node {tainted} was not refused (exit {code:?}, expected 2)"
+                    ));
+                }
+                note(format!(
+                    "refused, as it must be: {tainted} must be recovered first"
+                ));
             }
             note(format!("recover {tainted} from {active}"));
             let err = run("recover", vec![format!("node={tainted}")], runs);
