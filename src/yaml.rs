@@ -653,6 +653,24 @@ mod tests {
     }
 
     #[test]
+    fn places_on_one_long_line_cost_no_walk_from_its_start() {
+        // A flow mapping of 5,000 keys on one line, not ASCII: each value's
+        // place used to be found by walking the line from its start (25
+        // million chars stepped for this file, quadratic in its length).
+        let n = 5_000;
+        let body: Vec<String> = (0..n).map(|i| format!("clé{i}: {i}")).collect();
+        let text = format!("{{{}}}\n", body.join(", "));
+        crate::source::chars_walked(true);
+        let node = parse(&SourceFile::new("flow.yml", text.as_str())).unwrap();
+        let walked = crate::source::chars_walked(false);
+        assert_eq!(node.as_map().map(<[_]>::len), Some(n));
+        let last = &node.as_map().unwrap()[n - 1].0;
+        let at = text.find(&format!("clé{}:", n - 1)).unwrap();
+        assert_eq!(last.origin.offset, at);
+        assert!(walked < 200 * n, "{walked} chars walked for {n} keys");
+    }
+
+    #[test]
     fn merged_keys_keep_their_order_and_explicit_keys_win_once() {
         let text = "a: &a {x: 1, y: 2, z: 3}\nb: &b {w: 0, y: 9}\nm:\n  k: 0\n  <<: [*a, *b]\n  y: 5\n  x: 6\n";
         let m = parse_text(text).unwrap();

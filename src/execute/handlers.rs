@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use serde_json::Value;
 
 use super::play::{Flow, PlayScope, Runner};
 use crate::error::InputError;
@@ -172,11 +171,11 @@ impl Runner<'_> {
         task: &Task,
         active: &[String],
     ) -> Vec<String> {
-        let hostvars = self.hostvars_for(scope, task);
+        let shared = self.shared_for(scope);
         let mut applies = Vec::new();
         for host in active {
-            let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
-                Ok(v) => Value::Object(v.map),
+            let vars = match self.host_vars(scope, host, Some(task), &shared) {
+                Ok(v) => v.context,
                 Err(e) => {
                     self.state.input_errors.push(e);
                     continue;

@@ -11,6 +11,7 @@ use crate::bounds;
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
+use crate::plan::context::Context;
 use crate::plan::template::Templater;
 use crate::plan::vars::{condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
@@ -39,7 +40,8 @@ pub struct TaskShared<'a> {
 /// One host's run of a task, prepared by the play runner.
 pub struct HostJob {
     pub host: String,
-    pub vars: Map<String, Value>,
+    /// The host's variables for the task, with the task's shared values.
+    pub vars: Context,
     /// The rest of the host's variables, rendered when something that shows
     /// only at run time reads them (a template file, `debug: var`); `None`
     /// when `vars` is all there is (gathering facts).
@@ -74,7 +76,7 @@ pub struct HostOutcome {
 /// Lets modules render and evaluate with this host's variables.
 struct HostEvaluator<'a> {
     templater: &'a Templater,
-    vars: &'a Value,
+    vars: &'a Context,
     lazy: Option<&'a Vars>,
     origin: &'a Origin,
     /// A template file's rendering error, kept whole (file, line, variable)
@@ -87,7 +89,7 @@ struct HostEvaluator<'a> {
 
 impl HostEvaluator<'_> {
     /// The variables with those `names` read rendered in (see [`Vars::complete`]).
-    fn with(&self, names: Vec<String>) -> Result<std::borrow::Cow<'_, Value>, InputError> {
+    fn with(&self, names: Vec<String>) -> Result<std::borrow::Cow<'_, Context>, InputError> {
         match self.lazy {
             Some(lazy) => lazy
                 .complete(self.vars, names, self.templater)
@@ -124,7 +126,7 @@ impl Evaluator for HostEvaluator<'_> {
         }
         let rendered = self
             .with(names)
-            .and_then(|vars| self.templater.render_file_in(name, text, &vars, &dirs));
+            .and_then(|vars| self.templater.render_file_in(name, text, &*vars, &dirs));
         rendered.map_err(|e| {
             let line = e.one_line();
             if let Ok(mut slot) = self.render_error.lock() {
@@ -138,14 +140,19 @@ impl Evaluator for HostEvaluator<'_> {
         condition_refs(expr, &mut names);
         let vars = self.with(names).map_err(|e| e.one_line())?;
         self.templater
-            .condition(expr, &vars, self.origin)
+            .condition(expr, &*vars, self.origin)
             .map_err(|e| e.one_line())
     }
     fn lookup(&self, path: &str) -> Option<Value> {
         let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
-        let vars = self.with(vec![head]).ok()?;
-        let mut cur: &Value = &vars;
-        for part in path.split('.') {
+        let mut parts = path.split('.');
+        if parts.next() != Some(head.as_str()) {
+            return None;
+        }
+        let vars = self.with(vec![head.clone()]).ok()?;
+        let first = vars.get(&head)?;
+        let mut cur: &Value = &first;
+        for part in parts {
             cur = match cur {
                 Value::Object(m) => m.get(part)?,
                 Value::Array(a) => a.get(part.trim_matches(['[', ']']).parse::<usize>().ok()?)?,
@@ -279,7 +286,7 @@ pub(super) async fn run_once(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
     check_mode: bool,
 ) -> Result<TaskResult, Failure> {
     for cond in &task.common.when {
@@ -308,15 +315,15 @@ pub(super) async fn run_once(
         attempt += 1;
         let mut result = run_module(shared, task, job, vars, check_mode).await?;
         let mut bound = vars.clone();
-        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
-            m.insert(name.clone(), result.to_registered());
+        if let Some(name) = &task.register {
+            bound.set(name.clone(), result.to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;
         let Some(until) = &task.until else {
             return Ok(result);
         };
-        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
-            m.insert(name.clone(), result.to_registered());
+        if let Some(name) = &task.register {
+            bound.set(name.clone(), result.to_registered());
         }
         let done =
             result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
@@ -355,7 +362,7 @@ fn render_args(
     shared: &TaskShared<'_>,
     task: &Task,
     args: &[(String, Node)],
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Map<String, Value>, InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
@@ -380,7 +387,7 @@ fn render_args(
 fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
@@ -408,7 +415,7 @@ fn become_user(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Option<String>, InputError> {
     if task.common.become_ != Some(true) {
         return Ok(None);
@@ -445,7 +452,7 @@ async fn run_module(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
     check_mode: bool,
 ) -> Result<TaskResult, Failure> {
     match &task.action {
@@ -566,7 +573,7 @@ fn include_vars(
     task: &Task,
     job: &HostJob,
     node: &Node,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<TaskResult, InputError> {
     let name =
         shared

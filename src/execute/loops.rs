@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::error::InputError;
 use crate::load::task::Task;
 use crate::modules::{Status, TaskResult};
+use crate::plan::context::Context;
 use crate::yaml::Node;
 
 use super::host_task::{run_once, Failure, HostJob, HostOutcome, TaskShared};
@@ -18,16 +19,15 @@ pub(super) async fn run_loop(
     check_mode: bool,
     out: &mut HostOutcome,
 ) -> Result<(), Failure> {
-    let base = Value::Object(job.vars.clone());
     let Some(loop_node) = &task.loop_items else {
-        let result = run_once(shared, task, job, &base, check_mode).await?;
+        let result = run_once(shared, task, job, &job.vars, check_mode).await?;
         out.outcome = result.status;
         out.facts.clone_from(&result.facts);
         out.ansible_facts.clone_from(&result.ansible_facts);
         out.result = result;
         return Ok(());
     };
-    let items = loop_items(shared, loop_node, &base, task.loop_flatten)?;
+    let items = loop_items(shared, loop_node, &job.vars, task.loop_flatten)?;
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
         out.outcome = Status::Skipped;
@@ -101,7 +101,7 @@ pub(super) async fn run_loop(
 fn loop_items(
     shared: &TaskShared<'_>,
     loop_node: &Node,
-    vars: &Value,
+    vars: &Context,
     flatten: bool,
 ) -> Result<Vec<Value>, Failure> {
     match shared.templater.render_node(loop_node, vars)? {
@@ -131,16 +131,18 @@ fn loop_items(
     }
 }
 
-/// The host's variables for one item: `loop_var`, `index_var`, `ansible_loop`.
-fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Value {
+/// The host's variables for one item: `loop_var`, `index_var`,
+/// `ansible_loop`, set over the host's variables (shared, not copied: the
+/// cost of an item does not grow with the host's variables or the loop).
+fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Context {
     let count = items.len();
     let mut vars = job.vars.clone();
-    vars.insert(
+    vars.set(
         task.loop_var.clone(),
         items.get(index).cloned().unwrap_or(Value::Null),
     );
     if let Some(iv) = &task.index_var {
-        vars.insert(iv.clone(), json!(index));
+        vars.set(iv.clone(), json!(index));
     }
     // Ansible's `loop_control: extended` fields (always present here);
     // `previtem`/`nextitem` are undefined at the ends, as in Ansible.
@@ -157,9 +159,9 @@ fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Value
             m.insert("nextitem".into(), next.clone());
         }
     }
-    vars.insert("ansible_loop".into(), ansible_loop);
-    vars.insert("ansible_loop_var".into(), json!(task.loop_var));
-    Value::Object(vars)
+    vars.set("ansible_loop", ansible_loop);
+    vars.set("ansible_loop_var", json!(task.loop_var));
+    vars
 }
 
 /// The aggregate message: all done, or which items failed.

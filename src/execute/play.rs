@@ -5,7 +5,7 @@
 //! `handlers.rs`, batching and ordering in `batches.rs`, a host's variables
 //! in `plan::host_vars`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,7 +24,9 @@ use crate::load::inventory::Inventory;
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
+use crate::plan::context::{Context, Shared};
 use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
+use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars, Known};
 use crate::plan::template::Templater;
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::yaml::Node;
@@ -45,21 +47,23 @@ pub(super) struct PlayScope<'p> {
     vars_files: Vec<(String, Node)>,
     /// All hosts of the play (for `ansible_play_hosts`).
     hosts: Vec<String>,
+    /// `ansible_play_hosts_all`, made once per play.
+    hosts_all: minijinja::Value,
     pub batch: Vec<String>,
-    /// Whether anything the play reads mentions `hostvars` (see
-    /// [`host_vars::mentions_hostvars`]).
-    uses_hostvars: bool,
 }
 
 pub struct Runner<'a> {
     pub(super) inventory: &'a Inventory,
     pub(super) options: &'a RunOptions,
     pub(super) reporter: &'a dyn Reporter,
-    pub(super) templater: Templater,
+    /// Shared with the `hostvars` views, which render lazily.
+    pub(super) templater: Arc<Templater>,
     pub(super) connections: Connections,
     pub(super) tags: TagFilter,
     /// Each host's inventory variables, computed once per run.
-    inventory_vars: HashMap<String, Map<String, Value>>,
+    inventory_vars: Arc<InventoryVars>,
+    /// `groups`, one lazy view for the run.
+    groups: minijinja::Value,
     pub(super) state: RunState,
     /// `--start-at-task`, until that task is reached.
     pub(super) start_at: Option<String>,
@@ -75,10 +79,11 @@ impl<'a> Runner<'a> {
             inventory,
             options,
             reporter,
-            templater: Templater::new(),
+            templater: Arc::new(Templater::new()),
             connections: Connections::new(options.connect.clone()),
             tags: TagFilter::new(&options.tags, &options.skip_tags),
-            inventory_vars: HashMap::new(),
+            inventory_vars: Arc::new(InventoryVars::new(inventory)),
+            groups: GroupsView::value(inventory),
             state: RunState::default(),
             start_at: options.start_at_task.clone(),
         }
@@ -128,12 +133,9 @@ impl<'a> Runner<'a> {
         })
     }
 
-    pub(super) fn inventory_vars(&mut self, host: &str) -> &Map<String, Value> {
-        if !self.inventory_vars.contains_key(host) {
-            let vars = self.inventory.host_vars(host);
-            self.inventory_vars.insert(host.to_string(), vars);
-        }
-        &self.inventory_vars[host]
+    /// A host's inventory variables (computed once per run, shared).
+    pub(super) fn inventory_vars(&self, host: &str) -> Arc<Map<String, Value>> {
+        self.inventory_vars.get(host)
     }
 
     /// The play's hosts (its pattern within `--limit`, without hosts that
@@ -183,18 +185,12 @@ impl<'a> Runner<'a> {
             hosts: hosts.clone(),
         });
         let vars_files = host_vars::load_vars_files(play, &pattern_vars, &self.templater)?;
-        let uses_hostvars = host_vars::mentions_hostvars(
-            play,
-            &vars_files,
-            &self.options.extra_vars,
-            &self.inventory.to_list_json().to_string(),
-        );
         let mut scope = PlayScope {
             play,
             vars_files,
+            hosts_all: minijinja::Value::from(hosts.clone()),
             hosts: hosts.clone(),
             batch: Vec::new(),
-            uses_hostvars,
         };
         for batch in batches(&hosts, &play.serial) {
             scope.batch = batch;
@@ -241,23 +237,20 @@ impl<'a> Runner<'a> {
 
     /// Variables for one host and task, in precedence order.
     pub(super) fn host_vars(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         host: &str,
         task: Option<&Task>,
-        hostvars: &Value,
+        shared: &Shared,
     ) -> Result<HostVars, InputError> {
-        let inventory = self.inventory_vars(host).clone();
+        let inventory = self.inventory_vars(host);
         let empty = Map::new();
         let state = self.state.get(host);
         let layers = HostFacts {
             inventory: &inventory,
             facts: state.map_or(&empty, |s| &s.facts),
             registered: state.map_or(&empty, |s| &s.registered),
-            hostvars,
-            play_hosts: self.state.active(&scope.hosts),
-            batch: self.state.active(&scope.batch),
-            all_hosts: &scope.hosts,
+            shared,
         };
         let play = PlayVars {
             play: scope.play,
@@ -269,29 +262,45 @@ impl<'a> Runner<'a> {
         host_vars::host_vars(&play, &layers, task, &self.templater)
     }
 
-    /// `hostvars` for a task (empty when the play never mentions it).
-    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>, task: &Task) -> Value {
-        if !scope.uses_hostvars {
-            return Value::Object(Map::new());
-        }
-        let hosts: Vec<(String, Map<String, Value>)> = self
-            .inventory
-            .host_names()
-            .into_iter()
-            .map(|h| {
-                let vars = self.inventory_vars(&h).clone();
-                (h, vars)
+    /// What every host of the batch sees the same in a task, built once:
+    /// `groups`, `hostvars` (a lazy view over a snapshot of what the run
+    /// knows now), `play_hosts`, `ansible_play_hosts`,
+    /// `ansible_play_hosts_all`, `ansible_play_batch`. Drop it before the
+    /// task's outcomes are recorded: the snapshot shares each host's
+    /// registered values, which recording would otherwise copy.
+    pub(super) fn shared_for(&self, scope: &PlayScope<'_>) -> Shared {
+        let known = self
+            .state
+            .hosts()
+            .map(|(name, s)| {
+                let known = Known {
+                    facts: Arc::clone(&s.facts),
+                    registered: Arc::clone(&s.registered),
+                };
+                (name.to_string(), known)
             })
             .collect();
-        let state = &self.state;
-        host_vars::hostvars(
-            hosts.into_iter().map(|(h, vars)| {
-                let known = state.get(&h).map(|s| (&s.facts, &s.registered));
-                (h, vars, known)
-            }),
-            &host_vars::hostvars_words(task),
-            &self.templater,
-        )
+        let hostvars = HostvarsView::value(
+            Arc::clone(&self.inventory_vars),
+            known,
+            self.groups.clone(),
+            Arc::clone(&self.templater),
+        );
+        let play_hosts = minijinja::Value::from(self.state.active(&scope.hosts));
+        Shared::new(BTreeMap::from([
+            ("groups".to_string(), self.groups.clone()),
+            ("hostvars".to_string(), hostvars),
+            ("play_hosts".to_string(), play_hosts.clone()),
+            ("ansible_play_hosts".to_string(), play_hosts),
+            (
+                "ansible_play_hosts_all".to_string(),
+                scope.hosts_all.clone(),
+            ),
+            (
+                "ansible_play_batch".to_string(),
+                minijinja::Value::from(self.state.active(&scope.batch)),
+            ),
+        ]))
     }
 
     /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`
@@ -322,8 +331,9 @@ impl<'a> Runner<'a> {
         });
         let started = Instant::now();
         let mut jobs = Vec::new();
+        let shared = self.shared_for(scope);
         for host in &hosts {
-            let vars = self.inventory_vars(host).clone();
+            let vars = self.inventory_vars(host);
             let job = spec_for(
                 host,
                 &vars,
@@ -333,13 +343,14 @@ impl<'a> Runner<'a> {
             )
             .map(|target| HostJob {
                 host: host.clone(),
-                vars,
+                vars: Context::new(Map::clone(&vars), shared.clone()),
                 lazy: None,
                 target,
                 delegated_to: None,
             });
             jobs.push(job.map_err(|e| (host.clone(), e)));
         }
+        drop(shared);
         let outcomes = self.run_jobs(&info, &task, jobs).await;
         for outcome in outcomes {
             self.apply_outcome(scope, &info, &task, outcome, false);

@@ -12,6 +12,7 @@ use minijinja::{Environment, ErrorKind};
 use serde_json::{Map, Value};
 
 use super::backslash::escape_backslashes;
+use super::context::{AsContext, Context};
 use super::helpers;
 use super::jinja::{check, env, native};
 use crate::error::{did_you_mean, InputError};
@@ -197,27 +198,26 @@ impl Templater {
     pub fn render_str(
         &self,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         origin: &Origin,
     ) -> Result<String, InputError> {
         if !is_template(text) {
             return Ok(text.to_string());
         }
         let text = escape_backslashes(text);
-        self.string_with(&text, &native::from_json(vars), vars, origin)
+        self.string_with(&text, &vars.as_context().jinja(), origin)
     }
 
     fn string_with(
         &self,
         text: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<String, InputError> {
         self.jinja
             .render_str(text, ctx)
             .map(|out| keep_trailing_newlines(text, out))
-            .map_err(|e| self.error(e, text, text, false, vars, origin))
+            .map_err(|e| self.error(e, text, text, false, ctx, origin))
     }
 
     /// Render text to a value. A string that is exactly one `{{ expression }}`
@@ -226,20 +226,19 @@ impl Templater {
     pub fn render_value(
         &self,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         origin: &Origin,
     ) -> Result<Value, InputError> {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        self.value_with(text, &native::from_json(vars), vars, origin)
+        self.value_with(text, &vars.as_context().jinja(), origin)
     }
 
     fn value_with(
         &self,
         text: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<Value, InputError> {
         if !is_template(text) {
@@ -248,10 +247,10 @@ impl Templater {
         let escaped = escape_backslashes(text);
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
-            let value = self.eval(text, expr, ctx, vars, origin)?;
+            let value = self.eval(text, expr, ctx, origin)?;
             return Ok(native::to_json(&value));
         }
-        self.string_with(text, ctx, vars, origin).map(Value::String)
+        self.string_with(text, ctx, origin).map(Value::String)
     }
 
     /// Evaluate `expr` (a subslice of `text`); undefined is an error.
@@ -260,7 +259,6 @@ impl Templater {
         text: &str,
         expr: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<minijinja::Value, InputError> {
         if !native::is_one_expression(expr) {
@@ -273,32 +271,38 @@ impl Templater {
             .jinja
             .compile_expression_owned(expr.to_string())
             .and_then(|e| e.eval(ctx))
-            .map_err(|e| self.error(e, text, expr, true, vars, origin))?;
+            .map_err(|e| self.error(e, text, expr, true, ctx, origin))?;
         if value.is_undefined() {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
-            return Err(self.error(err, text, expr, true, vars, origin));
+            return Err(self.error(err, text, expr, true, ctx, origin));
         }
         Ok(value)
     }
 
     /// Render every string inside a YAML node. A mapping entry whose value is
     /// `omit` is dropped.
-    pub fn render_node(&self, node: &Node, vars: &Value) -> Result<Value, InputError> {
-        // The variables are converted once, and only if a string needs them.
+    pub fn render_node(
+        &self,
+        node: &Node,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<Value, InputError> {
+        // The variables are made template values once, and only if a string
+        // needs them.
+        let vars = vars.as_context();
         let ctx = std::cell::OnceCell::new();
-        self.node_with(node, &ctx, vars)
+        self.node_with(node, &ctx, &vars)
     }
 
     fn node_with(
         &self,
         node: &Node,
         lazy: &std::cell::OnceCell<minijinja::Value>,
-        vars: &Value,
+        vars: &Context,
     ) -> Result<Value, InputError> {
-        let ctx = || lazy.get_or_init(|| native::from_json(vars));
+        let ctx = || lazy.get_or_init(|| vars.jinja());
         Ok(match &node.value {
             NodeValue::Str(s) if !is_template(s) => Value::String(s.clone()),
-            NodeValue::Str(s) => self.value_with(s, ctx(), vars, &node.origin)?,
+            NodeValue::Str(s) => self.value_with(s, ctx(), &node.origin)?,
             NodeValue::Seq(items) => {
                 let mut list = Vec::with_capacity(items.len());
                 for n in items {
@@ -315,7 +319,7 @@ impl Templater {
                 for (k, v) in entries {
                     let key = match &k.value {
                         NodeValue::Str(s) if is_template(s) => {
-                            self.string_with(&escape_backslashes(s), ctx(), vars, &k.origin)?
+                            self.string_with(&escape_backslashes(s), ctx(), &k.origin)?
                         }
                         _ => k.scalar_text().unwrap_or_default(),
                     };
@@ -335,16 +339,25 @@ impl Templater {
     /// `r is failed`, `x | bool`), or a lone `{{ expr }}`. The result is true
     /// as Ansible takes it: true, a non-zero number, a non-empty collection, a
     /// string other than ``/`false`/`no`/`off`/`0`.
-    pub fn condition(&self, expr: &str, vars: &Value, origin: &Origin) -> Result<bool, InputError> {
+    pub fn condition(
+        &self,
+        expr: &str,
+        vars: &(impl AsContext + ?Sized),
+        origin: &Origin,
+    ) -> Result<bool, InputError> {
         let source = condition_source(expr);
-        let ctx = native::from_json(vars);
-        let value = self.eval(expr, source, &ctx, vars, origin)?;
+        let ctx = vars.as_context().jinja();
+        let value = self.eval(expr, source, &ctx, origin)?;
         Ok(helpers::truthy(&native::to_json(&value)))
     }
 
     /// Evaluate a condition given as a YAML node: an expression string, a
     /// literal boolean or number, or a list of them (all must hold).
-    pub fn condition_node(&self, node: &Node, vars: &Value) -> Result<bool, InputError> {
+    pub fn condition_node(
+        &self,
+        node: &Node,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<bool, InputError> {
         match &node.value {
             NodeValue::Bool(b) => Ok(*b),
             NodeValue::Str(s) => self.condition(s, vars, &node.origin),
@@ -373,7 +386,12 @@ impl Templater {
     /// Render a template file (the `template` module's `src`): handlebars for
     /// a `.hbs` file, Jinja2 for `.j2` and anything else. `ansible_managed`
     /// is defined unless the variables define it.
-    pub fn render_file(&self, name: &str, text: &str, vars: &Value) -> Result<String, InputError> {
+    pub fn render_file(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<String, InputError> {
         let own: Vec<PathBuf> = Path::new(name)
             .parent()
             .map(Path::to_path_buf)
@@ -392,18 +410,22 @@ impl Templater {
         &self,
         name: &str,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         dirs: &[PathBuf],
     ) -> Result<String, InputError> {
+        let vars = vars.as_context();
         let origin = Origin::synthetic(name, text);
         if name.ends_with(".hbs") {
+            // Handlebars reads plain data: the shared values (as big as the
+            // inventory) only when the template names them.
+            let data = vars.to_json(|shared| text.contains(shared));
             return self
                 .hb
-                .render_template(text, vars)
-                .map_err(|e| self.hbs_error(e, text, vars, &origin));
+                .render_template(text, &data)
+                .map_err(|e| self.hbs_error(e, text, &vars.jinja(), &origin));
         }
-        let mut ctx = native::from_json(vars);
-        if vars.get("ansible_managed").is_none() {
+        let mut ctx = vars.jinja();
+        if !vars.contains("ansible_managed") {
             ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
         }
         if !dirs.is_empty() && names_other_templates(text) {
@@ -415,9 +437,9 @@ impl Templater {
             return jinja
                 .render_named_str(name, text, &ctx)
                 .map(|out| keep_trailing_newlines(text, out))
-                .map_err(|e| self.error(e, text, text, false, vars, &origin));
+                .map_err(|e| self.error(e, text, text, false, &ctx, &origin));
         }
-        self.string_with(text, &ctx, vars, &origin)
+        self.string_with(text, &ctx, &origin)
     }
 
     /// A minijinja error as an input error at its place. `source` is what was
@@ -428,7 +450,7 @@ impl Templater {
         text: &str,
         source: &str,
         is_expr: bool,
-        vars: &Value,
+        vars: &minijinja::Value,
         origin: &Origin,
     ) -> InputError {
         let base = offset_in(text, source);
@@ -485,7 +507,13 @@ impl Templater {
         )
     }
 
-    fn hbs_error(&self, err: RenderError, text: &str, vars: &Value, origin: &Origin) -> InputError {
+    fn hbs_error(
+        &self,
+        err: RenderError,
+        text: &str,
+        vars: &minijinja::Value,
+        origin: &Origin,
+    ) -> InputError {
         let line = err.line_no.unwrap_or(1);
         let col = err.column_no.unwrap_or(1);
         match err.reason() {
@@ -551,13 +579,13 @@ impl Templater {
 fn undefined_name(
     source: &str,
     is_expr: bool,
-    vars: &Value,
+    vars: &minijinja::Value,
     failing: Option<std::ops::Range<usize>>,
 ) -> Option<(String, std::ops::Range<usize>)> {
     let refs = check::variables(source, is_expr);
     let missing = |r: &check::VarRef| -> Option<String> {
         let head = r.path.first()?;
-        if env::GLOBALS.contains(&head.as_str()) && vars.get(head).is_none() {
+        if env::GLOBALS.contains(&head.as_str()) && step(vars, head).is_none() {
             return None;
         }
         // Under `default`/`is defined` only the last step may be undefined:
@@ -567,14 +595,9 @@ fn undefined_name(
         } else {
             &r.path[..]
         };
-        let mut cur = vars;
+        let mut cur = vars.clone();
         for (i, seg) in path.iter().enumerate() {
-            let next = match cur {
-                Value::Object(m) => m.get(seg),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
-                _ => None,
-            };
-            match next {
+            match step(&cur, seg) {
                 Some(v) => cur = v,
                 None => return Some(path[..=i].join(".")),
             }
@@ -594,6 +617,20 @@ fn undefined_name(
     pick(true).or_else(|| pick(false))
 }
 
+/// One step of a variable path: a mapping's key, or a list's index.
+fn step(value: &minijinja::Value, seg: &str) -> Option<minijinja::Value> {
+    use minijinja::value::ValueKind;
+    let next = match value.kind() {
+        ValueKind::Map => value.get_attr(seg).ok(),
+        ValueKind::Seq => seg
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| value.get_item(&minijinja::Value::from(n)).ok()),
+        _ => None,
+    }?;
+    (!next.is_undefined()).then_some(next)
+}
+
 /// 1-based line/column of the first occurrence of a variable name in text.
 fn locate(text: &str, name: &str) -> Option<(usize, usize)> {
     let first = name.split(['.', '[']).next().unwrap_or(name);
@@ -601,17 +638,24 @@ fn locate(text: &str, name: &str) -> Option<(usize, usize)> {
     Some(line_col(text, idx))
 }
 
-fn similar_name(name: &str, vars: &Value) -> Option<String> {
+fn similar_name(name: &str, vars: &minijinja::Value) -> Option<String> {
     let (head, rest) = match name.rsplit_once('.') {
         Some((h, r)) => (Some(h), r),
         None => (None, name),
     };
     let scope = match head {
-        Some(h) => h.split('.').try_fold(vars, |v, k| v.get(k))?,
-        None => vars,
+        Some(h) => h.split('.').try_fold(vars.clone(), |v, k| step(&v, k))?,
+        None => vars.clone(),
     };
-    let keys = scope.as_object()?;
-    did_you_mean(rest, keys.keys().map(String::as_str)).map(|k| match head {
+    if scope.kind() != minijinja::value::ValueKind::Map {
+        return None;
+    }
+    let keys: Vec<String> = scope
+        .try_iter()
+        .ok()?
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    did_you_mean(rest, keys.iter().map(String::as_str)).map(|k| match head {
         Some(h) => format!("{h}.{k}"),
         None => k.to_string(),
     })

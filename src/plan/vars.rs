@@ -28,6 +28,7 @@ use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Value};
 
+use super::context::{Context, Shared};
 use super::jinja::check;
 use super::template::Templater;
 use crate::error::InputError;
@@ -72,6 +73,9 @@ pub struct Vars {
     memo: Mutex<HashMap<String, Slot>>,
     /// How many templated variables were rendered (tests prove laziness).
     renders: AtomicUsize,
+    /// Play-wide values templates may read (`groups`, `hostvars`, ...),
+    /// shared, never copied in.
+    shared: Shared,
 }
 
 /// A resolution in progress: a variable and the names its template reads.
@@ -128,7 +132,23 @@ impl Vars {
             templated,
             memo: Mutex::new(HashMap::new()),
             renders: AtomicUsize::new(0),
+            shared: Shared::default(),
         }
+    }
+
+    /// The play-wide values templates read besides these variables.
+    pub fn with_shared(mut self, shared: Shared) -> Vars {
+        self.shared = shared;
+        self
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Every variable's name (not the shared values').
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
     }
 
     /// How many templated variables have been rendered so far.
@@ -232,7 +252,8 @@ impl Vars {
                 ctx.insert(r.clone(), v.clone());
             }
         }
-        let rendered = match render_value(value, &Value::Object(ctx), templater, origin) {
+        let context = Context::new(ctx, self.shared.clone());
+        let rendered = match render_value(value, &context, templater, origin) {
             Ok(v) => v,
             Err(e) if e.message.starts_with("undefined variable") => {
                 // Again with every name known, for the did-you-mean.
@@ -245,7 +266,8 @@ impl Vars {
                     };
                     all.insert(k.clone(), v);
                 }
-                return Err(render_value(value, &Value::Object(all), templater, origin)
+                let context = Context::new(all, self.shared.clone());
+                return Err(render_value(value, &context, templater, origin)
                     .err()
                     .unwrap_or(e));
             }
@@ -324,31 +346,21 @@ impl Vars {
         self.templated.keys().map(String::as_str)
     }
 
-    /// `vars` (a mapping) with the variables `names` mention that it lacks,
-    /// rendered: for what only shows at run time which variables it reads (a
-    /// template file, `debug: var`, an `include_vars` file).
+    /// `vars` with the variables `names` mention that it lacks, rendered:
+    /// for what only shows at run time which variables it reads (a template
+    /// file, `debug: var`, an `include_vars` file).
     pub fn complete(
         &self,
-        vars: &Value,
+        vars: &Context,
         names: impl IntoIterator<Item = String>,
         templater: &Templater,
-    ) -> Result<Value, InputError> {
-        let mut missing = Vec::new();
-        for name in names {
-            if self.templated.contains_key(&name)
-                && vars.get(&name).is_none()
-                && !missing.contains(&name)
-            {
-                missing.push(name);
-            }
-        }
-        if missing.is_empty() {
-            return Ok(vars.clone());
-        }
+    ) -> Result<Context, InputError> {
         let mut out = vars.clone();
-        for name in missing {
-            if let (Some(v), Value::Object(m)) = (self.resolve(&name, templater)?, &mut out) {
-                m.insert(name, v);
+        for name in names {
+            if self.templated.contains_key(&name) && !out.contains(&name) {
+                if let Some(v) = self.resolve(&name, templater)? {
+                    out.set(name, v);
+                }
             }
         }
         Ok(out)
@@ -491,7 +503,7 @@ fn contains_template(v: &Value) -> bool {
 
 fn render_value(
     value: &Value,
-    context: &Value,
+    context: &Context,
     templater: &Templater,
     origin: &Origin,
 ) -> Result<Value, InputError> {
@@ -741,11 +753,17 @@ mod tests {
         let vars = Vars::new(&[Layer::Nodes(&play)]);
         let have = json!({"item": 7, "a": "mine"});
         let out = vars
-            .complete(&have, ["a".to_string(), "item".into()], &t)
+            .complete(
+                &Context::from_json(&have),
+                ["a".to_string(), "item".into()],
+                &t,
+            )
             .unwrap();
-        assert_eq!(out, have);
+        assert_eq!(out.to_json(|_| true), have);
         assert_eq!(vars.renders(), 0);
-        let out = vars.complete(&json!({}), ["a".to_string()], &t).unwrap();
-        assert_eq!(out, json!({"a": "21"}));
+        let out = vars
+            .complete(&Context::default(), ["a".to_string()], &t)
+            .unwrap();
+        assert_eq!(out.to_json(|_| true), json!({"a": "21"}));
     }
 }
