@@ -126,7 +126,23 @@ impl Evaluator for HostEvaluator<'_> {
         }
         let rendered = self
             .with(names)
-            .and_then(|vars| self.templater.render_file_in(name, text, &*vars, &dirs));
+            .and_then(|vars| self.templater.render_file_in(name, text, &*vars, &dirs))
+            .and_then(|out| {
+                // The size of the text, as a string value's would be counted.
+                if out.len() <= bounds::MAX_VALUE_BYTES {
+                    return Ok(out);
+                }
+                Err(InputError::at(
+                    &Origin::synthetic(name, text),
+                    format!(
+                        "template `{name}` renders to {} bytes, {}",
+                        out.len(),
+                        bounds::value_limit_words()
+                    ),
+                    "this template",
+                )
+                .with_help(bounds::VALUE_SIZE_HELP))
+            });
         rendered.map_err(|e| {
             let line = e.one_line();
             if let Ok(mut slot) = self.render_error.lock() {
@@ -262,6 +278,10 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
             outcome.outcome = Status::Unreachable;
         }
     }
+    if outcome.registered.is_null() {
+        outcome.registered = outcome.result.to_registered();
+    }
+    registered_within_limit(shared, task, &mut outcome);
     outcome.ignored = match outcome.outcome {
         // As Ansible: `ignore_errors` also covers a templating error met
         // while running (undefined variable, type error): the task counts as
@@ -273,9 +293,6 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     };
     if outcome.ignored {
         outcome.input_error = None;
-    }
-    if outcome.registered.is_null() {
-        outcome.registered = outcome.result.to_registered();
     }
     outcome.elapsed = started.elapsed();
     outcome
@@ -373,7 +390,9 @@ fn render_args(
         let value = if raw.contains(&name.as_str()) {
             node.to_json()
         } else {
-            shared.templater.render_node(node, vars)?
+            let value = shared.templater.render_node(node, vars)?;
+            within_limit(shared, &format!("argument `{name}`"), &value, &node.origin)?;
+            value
         };
         // `x | default(omit)`: the argument is left out, as in Ansible.
         if crate::plan::template::is_omit(&value) {
@@ -384,6 +403,50 @@ fn render_args(
     Ok(out)
 }
 
+/// A rendered value within [`bounds::MAX_VALUE_BYTES`], or an input error
+/// at the template it came from, naming what it is and the task.
+pub(super) fn within_limit(
+    shared: &TaskShared<'_>,
+    what: &str,
+    value: &Value,
+    origin: &Origin,
+) -> Result<(), InputError> {
+    let Some(size) = bounds::over_value_limit(value) else {
+        return Ok(());
+    };
+    Err(InputError::at(
+        origin,
+        format!(
+            "{what} of task `{}` renders to {size} bytes or more, {}",
+            shared.info.name,
+            bounds::value_limit_words()
+        ),
+        "rendered from here",
+    )
+    .with_help(bounds::VALUE_SIZE_HELP))
+}
+
+/// A registered result over [`bounds::MAX_VALUE_BYTES`] is not kept: the
+/// task fails, saying so (a module's output, or a loop's results, this big
+/// would be copied into every later task's variables).
+fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut HostOutcome) {
+    let Some(name) = &task.register else {
+        return;
+    };
+    let Some(size) = bounds::over_value_limit(&outcome.registered) else {
+        return;
+    };
+    let msg = format!(
+        "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
+        shared.info.name,
+        bounds::value_limit_words()
+    );
+    outcome.outcome = Status::Failed;
+    outcome.result = TaskResult::failed(msg.clone());
+    outcome.items.clear();
+    outcome.registered = json!({"failed": true, "changed": false, "msg": msg});
+}
+
 fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
@@ -391,7 +454,9 @@ fn environment_prefix(
 ) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
-        let Value::Object(map) = shared.templater.render_node(env, vars)? else {
+        let rendered = shared.templater.render_node(env, vars)?;
+        within_limit(shared, "`environment`", &rendered, &env.origin)?;
+        let Value::Object(map) = rendered else {
             continue;
         };
         for (k, v) in map {
@@ -614,9 +679,9 @@ fn include_vars(
     };
     let mut result = TaskResult::ok();
     for (k, v) in pairs {
-        result
-            .facts
-            .insert(k, shared.templater.render_node(&v, vars)?);
+        let value = shared.templater.render_node(&v, vars)?;
+        within_limit(shared, &format!("variable `{k}`"), &value, &v.origin)?;
+        result.facts.insert(k, value);
     }
     Ok(result)
 }

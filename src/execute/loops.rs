@@ -10,7 +10,7 @@ use crate::modules::{Status, TaskResult};
 use crate::plan::context::Context;
 use crate::yaml::Node;
 
-use super::host_task::{run_once, Failure, HostJob, HostOutcome, TaskShared};
+use super::host_task::{run_once, within_limit, Failure, HostJob, HostOutcome, TaskShared};
 
 pub(super) async fn run_loop(
     shared: &TaskShared<'_>,
@@ -104,7 +104,9 @@ fn loop_items(
     vars: &Context,
     flatten: bool,
 ) -> Result<Vec<Value>, Failure> {
-    match shared.templater.render_node(loop_node, vars)? {
+    let rendered = shared.templater.render_node(loop_node, vars)?;
+    within_limit(shared, "the loop's list", &rendered, &loop_node.origin)?;
+    match rendered {
         // `with_items` (Ansible's `items` lookup) flattens one level after
         // templating: `["{{ a }}", "{{ b }}"]` loops over a's and b's items.
         Value::Array(items) if flatten => Ok(items

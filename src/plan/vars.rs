@@ -36,10 +36,9 @@ use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-/// The largest rendered value of a variable, in bytes (strings by length,
-/// collections by the sum of their parts): 16 MiB. Bigger is a runaway
-/// template (each variable doubling the one before), not configuration.
-pub const MAX_VALUE_BYTES: usize = 16 << 20;
+/// The largest rendered value of a variable, in bytes (see
+/// [`crate::bounds::value_bytes`]): 16 MiB.
+pub use crate::bounds::MAX_VALUE_BYTES;
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -273,7 +272,7 @@ impl Vars {
             }
             Err(e) => return Err(e),
         };
-        let size = value_size(&rendered);
+        let size = crate::bounds::value_bytes(&rendered);
         if size > MAX_VALUE_BYTES {
             return Err(InputError::at(
                 origin,
@@ -469,20 +468,6 @@ fn value_refs(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk(value, &mut out);
     out
-}
-
-/// Bytes a value takes: strings by length, numbers and the like as 8,
-/// collections as the sum of their parts (and keys).
-fn value_size(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.len(),
-        Value::Array(a) => a.iter().map(value_size).fold(0, usize::saturating_add),
-        Value::Object(o) => o
-            .iter()
-            .map(|(k, v)| k.len().saturating_add(value_size(v)))
-            .fold(0, usize::saturating_add),
-        _ => 8,
-    }
 }
 
 fn value_text(v: &Value) -> String {
