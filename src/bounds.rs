@@ -5,10 +5,6 @@
 //! before they reach `Duration` (which panics on them) or tokio (whose
 //! semaphore panics above `usize::MAX >> 3` permits).
 //!
-//! And the bound on the size of a value baton makes: a rendered variable,
-//! task argument, loop list, template file or registered result
-//! ([`MAX_VALUE_BYTES`]).
-//!
 //! Errors are plain sentences (`what` names the field); callers attach the
 //! file and line (load) or the argument (modules).
 
@@ -25,55 +21,6 @@ pub const MAX_RETRIES: u64 = 1_000_000;
 
 /// The most parallel hosts (`-f`/`--forks`).
 pub const MAX_FORKS: u64 = 10_000;
-
-/// The largest value baton renders or keeps, in bytes (strings by length,
-/// collections by the sum of their parts, see [`value_bytes`]): 16 MiB.
-/// Bigger is a runaway template (each variable doubling the one before, a
-/// `set_fact` doubling a value in a loop), not configuration; without a
-/// bound it ends in an aborted allocation.
-pub const MAX_VALUE_BYTES: usize = 16 << 20;
-
-/// Bytes a value takes: strings by length, numbers and the like as 8,
-/// collections as the sum of their parts (and keys). Stops counting past
-/// [`MAX_VALUE_BYTES`] (the answer is then only "too large"), so measuring
-/// a huge value costs no more than measuring the limit.
-pub fn value_bytes(value: &Value) -> usize {
-    let mut total: usize = 0;
-    let mut todo = vec![value];
-    while let Some(v) = todo.pop() {
-        total = total.saturating_add(match v {
-            Value::String(s) => s.len(),
-            Value::Array(items) => {
-                todo.extend(items);
-                0
-            }
-            Value::Object(map) => {
-                todo.extend(map.values());
-                map.keys().map(String::len).fold(0, usize::saturating_add)
-            }
-            _ => 8,
-        });
-        if total > MAX_VALUE_BYTES {
-            break;
-        }
-    }
-    total
-}
-
-/// The size of a value over [`MAX_VALUE_BYTES`] (at least that many
-/// bytes; counting stops past the limit), `None` when within it.
-pub fn over_value_limit(value: &Value) -> Option<usize> {
-    let size = value_bytes(value);
-    (size > MAX_VALUE_BYTES).then_some(size)
-}
-
-/// "over the 16 MiB limit on a value", for messages.
-pub fn value_limit_words() -> String {
-    format!("over the {} MiB limit on a value", MAX_VALUE_BYTES >> 20)
-}
-
-/// The help for a value over [`MAX_VALUE_BYTES`].
-pub const VALUE_SIZE_HELP: &str = "a value this large is a runaway template (a variable or `set_fact` doubling a value, a loop building a string); keep large data in files (`copy: src=`, `template`) rather than in variables";
 
 /// A number as an operator wrote it: `1e30`, not thirty-one digits.
 fn show(value: f64) -> String {
@@ -171,18 +118,6 @@ mod tests {
         assert!(seconds(18446744073709551615.0, "`seconds`").is_err());
         assert_eq!(duration(1.5, "x").unwrap(), Duration::from_millis(1500));
         assert_eq!(duration(MAX_SECONDS, "x").unwrap().as_secs(), 2_592_000);
-    }
-
-    #[test]
-    fn value_sizes_count_every_part_and_stop_past_the_limit() {
-        let v = serde_json::json!({"ab": ["xyz", 1, {"k": null}]});
-        assert_eq!(value_bytes(&v), 2 + 3 + 8 + 1 + 8);
-        let big = Value::String("x".repeat(MAX_VALUE_BYTES));
-        assert_eq!(over_value_limit(&big), None);
-        let list = Value::Array(vec![big.clone(), big.clone(), big]);
-        // counting stops once past the limit
-        assert_eq!(over_value_limit(&list), Some(2 * MAX_VALUE_BYTES));
-        assert_eq!(value_limit_words(), "over the 16 MiB limit on a value");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::load::task::{Action, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::context::Context;
 use crate::plan::template::Templater;
-use crate::plan::vars::{condition_refs, node_refs, text_refs, Vars};
+use crate::plan::vars::{self, condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
 use crate::source::Origin;
@@ -129,7 +129,7 @@ impl Evaluator for HostEvaluator<'_> {
             .and_then(|vars| self.templater.render_file_in(name, text, &*vars, &dirs))
             .and_then(|out| {
                 // The size of the text, as a string value's would be counted.
-                if out.len() <= bounds::MAX_VALUE_BYTES {
+                if out.len() <= vars::MAX_VALUE_BYTES {
                     return Ok(out);
                 }
                 Err(InputError::at(
@@ -137,11 +137,11 @@ impl Evaluator for HostEvaluator<'_> {
                     format!(
                         "template `{name}` renders to {} bytes, {}",
                         out.len(),
-                        bounds::value_limit_words()
+                        vars::value_limit_words()
                     ),
                     "this template",
                 )
-                .with_help(bounds::VALUE_SIZE_HELP))
+                .with_help(vars::VALUE_SIZE_HELP))
             });
         rendered.map_err(|e| {
             let line = e.one_line();
@@ -403,7 +403,7 @@ fn render_args(
     Ok(out)
 }
 
-/// A rendered value within [`bounds::MAX_VALUE_BYTES`], or an input error
+/// A rendered value within [`vars::MAX_VALUE_BYTES`], or an input error
 /// at the template it came from, naming what it is and the task.
 pub(super) fn within_limit(
     shared: &TaskShared<'_>,
@@ -411,7 +411,7 @@ pub(super) fn within_limit(
     value: &Value,
     origin: &Origin,
 ) -> Result<(), InputError> {
-    let Some(size) = bounds::over_value_limit(value) else {
+    let Some(size) = vars::over_value_limit(value) else {
         return Ok(());
     };
     Err(InputError::at(
@@ -419,27 +419,27 @@ pub(super) fn within_limit(
         format!(
             "{what} of task `{}` renders to {size} bytes or more, {}",
             shared.info.name,
-            bounds::value_limit_words()
+            vars::value_limit_words()
         ),
         "rendered from here",
     )
-    .with_help(bounds::VALUE_SIZE_HELP))
+    .with_help(vars::VALUE_SIZE_HELP))
 }
 
-/// A registered result over [`bounds::MAX_VALUE_BYTES`] is not kept: the
+/// A registered result over [`vars::MAX_VALUE_BYTES`] is not kept: the
 /// task fails, saying so (a module's output, or a loop's results, this big
 /// would be copied into every later task's variables).
 fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut HostOutcome) {
     let Some(name) = &task.register else {
         return;
     };
-    let Some(size) = bounds::over_value_limit(&outcome.registered) else {
+    let Some(size) = vars::over_value_limit(&outcome.registered) else {
         return;
     };
     let msg = format!(
         "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
         shared.info.name,
-        bounds::value_limit_words()
+        vars::value_limit_words()
     );
     outcome.outcome = Status::Failed;
     outcome.result = TaskResult::failed(msg.clone());

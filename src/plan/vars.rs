@@ -36,9 +36,55 @@ use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-/// The largest rendered value of a variable, in bytes (see
-/// [`crate::bounds::value_bytes`]): 16 MiB.
-pub use crate::bounds::MAX_VALUE_BYTES;
+/// The largest value baton renders or keeps (a variable, a task argument,
+/// a loop list, a template file, a registered result), in bytes (strings by length,
+/// collections by the sum of their parts, see [`value_bytes`]): 16 MiB.
+/// Bigger is a runaway template (each variable doubling the one before, a
+/// `set_fact` doubling a value in a loop), not configuration; without a
+/// bound it ends in an aborted allocation.
+pub const MAX_VALUE_BYTES: usize = 16 << 20;
+
+/// Bytes a value takes: strings by length, numbers and the like as 8,
+/// collections as the sum of their parts (and keys). Stops counting past
+/// [`MAX_VALUE_BYTES`] (the answer is then only "too large"), so measuring
+/// a huge value costs no more than measuring the limit.
+pub fn value_bytes(value: &Value) -> usize {
+    let mut total: usize = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        total = total.saturating_add(match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => {
+                todo.extend(items);
+                0
+            }
+            Value::Object(map) => {
+                todo.extend(map.values());
+                map.keys().map(String::len).fold(0, usize::saturating_add)
+            }
+            _ => 8,
+        });
+        if total > MAX_VALUE_BYTES {
+            break;
+        }
+    }
+    total
+}
+
+/// The size of a value over [`MAX_VALUE_BYTES`] (at least that many
+/// bytes; counting stops past the limit), `None` when within it.
+pub fn over_value_limit(value: &Value) -> Option<usize> {
+    let size = value_bytes(value);
+    (size > MAX_VALUE_BYTES).then_some(size)
+}
+
+/// "over the 16 MiB limit on a value", for messages.
+pub fn value_limit_words() -> String {
+    format!("over the {} MiB limit on a value", MAX_VALUE_BYTES >> 20)
+}
+
+/// The help for a value over [`MAX_VALUE_BYTES`].
+pub const VALUE_SIZE_HELP: &str = "a value this large is a runaway template (a variable or `set_fact` doubling a value, a loop building a string); keep large data in files (`copy: src=`, `template`) rather than in variables";
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -272,7 +318,7 @@ impl Vars {
             }
             Err(e) => return Err(e),
         };
-        let size = crate::bounds::value_bytes(&rendered);
+        let size = value_bytes(&rendered);
         if size > MAX_VALUE_BYTES {
             return Err(InputError::at(
                 origin,
@@ -514,6 +560,19 @@ fn render_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_sizes_count_every_part_and_stop_past_the_limit() {
+        let v = json!({"ab": ["xyz", 1, {"k": null}]});
+        assert_eq!(value_bytes(&v), 2 + 3 + 8 + 1 + 8);
+        let big = Value::String("x".repeat(MAX_VALUE_BYTES));
+        assert_eq!(over_value_limit(&big), None);
+        let list = Value::Array(vec![big.clone(), big.clone(), big]);
+        // counting stops once past the limit
+        assert_eq!(over_value_limit(&list), Some(2 * MAX_VALUE_BYTES));
+        assert_eq!(value_limit_words(), "over the 16 MiB limit on a value");
+    }
+
     use crate::source::SourceFile;
     use crate::yaml::parse;
     use serde_json::json;
