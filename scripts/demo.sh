@@ -58,7 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball"; }
+run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball" -e hvr_canary_table=simtable; }
 node() { "$baton" lab shell --dir "$lab" "$1" -- sh -c "$2"; }
 client() { "$baton" lab shell --dir "$lab" client -- "$client_bin" "$@"; }
 start_writer() {

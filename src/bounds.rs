@@ -22,9 +22,53 @@ pub const MAX_RETRIES: u64 = 1_000_000;
 /// The most parallel hosts (`-f`/`--forks`).
 pub const MAX_FORKS: u64 = 10_000;
 
-/// A number as an operator wrote it: `1e30`, not thirty-one digits.
+/// The most steps (minijinja instructions) one template may take to render:
+/// about two seconds of work. A real template needs thousands; one that
+/// needs more loops far longer than intended (`range(100000)` inside
+/// `range(100000)`), and without a bound it would hold its host's run, and a
+/// stop request, for ever.
+pub const MAX_TEMPLATE_STEPS: u64 = 50_000_000;
+
+/// The environment variable that raises (or lowers) [`MAX_TEMPLATE_STEPS`].
+pub const TEMPLATE_STEPS_VAR: &str = "BATON_MAX_TEMPLATE_STEPS";
+
+/// The step bound for templates: `BATON_MAX_TEMPLATE_STEPS` when set (a
+/// whole number from 1000), else [`MAX_TEMPLATE_STEPS`].
+pub fn template_steps() -> Result<u64, String> {
+    let Some(text) = std::env::var_os(TEMPLATE_STEPS_VAR) else {
+        return Ok(MAX_TEMPLATE_STEPS);
+    };
+    let text = text.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1000 => Ok(n),
+        _ => Err(format!(
+            "{TEMPLATE_STEPS_VAR}={text:?} is not a whole number of template steps from 1000 up"
+        )),
+    }
+}
+
+/// The most lists and mappings a rendered value may nest inside each other:
+/// the YAML loader's bound ([`crate::yaml::MAX_DEPTH`], 255) and one. A
+/// value built by wrapping another (`{{ [prev] }}` in a chain of variables,
+/// or in a `set_fact` run once per loop) stops here with an error instead of
+/// overflowing the stack when it is printed, serialised or dropped.
+pub const MAX_VALUE_DEPTH: usize = 256;
+
+/// The most levels tasks may nest: blocks, task files (`import_tasks`,
+/// `include_tasks`) and roles (`roles:`, `dependencies`, `import_role`,
+/// `include_role`) inside each other, counted together. Ansible has no
+/// explicit bound; a chain hundreds deep overflowed baton's stack.
+pub const MAX_TASK_NESTING: usize = 64;
+
+/// The most playbooks `import_playbook` may nest inside each other.
+pub const MAX_PLAYBOOK_NESTING: usize = 64;
+
+/// A number as an operator wrote it: `1e30`, not thirty-one digits; `0`,
+/// never Rust's `-0`.
 fn show(value: f64) -> String {
-    if value.abs() >= 1e15 {
+    if value == 0.0 {
+        "0".to_string()
+    } else if value.abs() >= 1e15 {
         format!("{value:e}")
     } else {
         value.to_string()
@@ -51,7 +95,9 @@ pub fn seconds(value: f64, what: &str) -> Result<f64, String> {
             show(value)
         ));
     }
-    Ok(value)
+    // `-0` (YAML `-0.0`, a template's `-0`) passes as zero, and must print
+    // as zero: `sleep -0` in a script, `after -0 s` in a message.
+    Ok(value + 0.0)
 }
 
 /// [`seconds`] as a `Duration`.
@@ -79,7 +125,10 @@ pub fn count(value: f64, what: &str, min: u64, max: u64) -> Result<u64, String> 
         ));
     }
     if value < min as f64 {
-        return Err(format!("{what} must be at least {min} (got {value})"));
+        return Err(format!(
+            "{what} must be at least {min} (got {})",
+            show(value)
+        ));
     }
     if value > max as f64 {
         return Err(format!(
@@ -118,6 +167,8 @@ mod tests {
         assert!(seconds(18446744073709551615.0, "`seconds`").is_err());
         assert_eq!(duration(1.5, "x").unwrap(), Duration::from_millis(1500));
         assert_eq!(duration(MAX_SECONDS, "x").unwrap().as_secs(), 2_592_000);
+        // Negative zero is zero, and prints as `0`.
+        assert!(seconds(-0.0, "x").unwrap().is_sign_positive());
     }
 
     #[test]
@@ -131,6 +182,9 @@ mod tests {
         assert!(count(0.0, "-f", 1, MAX_FORKS)
             .unwrap_err()
             .contains("at least 1"));
+        assert!(count(-0.0, "-f", 1, MAX_FORKS)
+            .unwrap_err()
+            .ends_with("at least 1 (got 0)"));
         assert_eq!(count(3.0, "`retries`", 0, MAX_RETRIES).unwrap(), 3);
         assert_eq!(number_in(&Value::String(" 4 ".into())), Some(4.0));
         assert_eq!(number_in(&Value::Bool(true)), None);

@@ -71,6 +71,16 @@ fn parse_forks(text: &str) -> Result<usize, String> {
     crate::bounds::count(n, "-f/--forks", 1, crate::bounds::MAX_FORKS).map(|n| n as usize)
 }
 
+/// `--connect-timeout N`: whole seconds from 1 to a day. 0 would give up
+/// before any host could answer (ssh's `ConnectTimeout=0` means no timeout
+/// at all, the opposite of what it reads as).
+fn parse_connect_timeout(text: &str) -> Result<u64, String> {
+    let n: f64 = text.trim().parse().map_err(|_| {
+        format!("--connect-timeout must be a whole number of seconds, not `{text}`")
+    })?;
+    crate::bounds::count(n, "--connect-timeout", 1, 86_400)
+}
+
 /// Flags shared by everything that connects to hosts.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
@@ -86,8 +96,8 @@ pub struct ConnectArgs {
     /// Learn the host keys of hosts never seen before (a changed key is still refused)
     #[arg(long)]
     pub ssh_accept_new: bool,
-    /// Seconds to wait for an SSH connection
-    #[arg(long, default_value_t = 10)]
+    /// Seconds to wait for an SSH connection (1 to 86400)
+    #[arg(long, default_value_t = 10, value_parser = parse_connect_timeout)]
     pub connect_timeout: u64,
     /// More output (-v: task results, -vv: scripts' stderr, -vvv: connection details)
     #[arg(short = 'v', action = clap::ArgAction::Count)]
@@ -186,6 +196,7 @@ pub struct AdhocArgs {
 }
 
 mod commands;
+mod output;
 
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use miette::{NamedSource, SourceSpan};
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::source::Origin;
 
@@ -30,7 +30,7 @@ pub mod exit_code {
 pub struct InputError {
     pub message: String,
     #[source_code]
-    pub src: Option<NamedSource<Arc<str>>>,
+    pub src: Option<Snippet>,
     #[label("{label}")]
     pub span: Option<SourceSpan>,
     pub label: String,
@@ -38,21 +38,38 @@ pub struct InputError {
     pub help: Option<String>,
     /// `file:line:col`, kept so plain-text reporters (JSON, JUnit) can name the place.
     pub location: Option<String>,
+    /// A `no_log` task's values, masked in the message and in help added
+    /// later (see [`InputError::hide_for_no_log`]).
+    pub masked: Vec<String>,
 }
 
 impl InputError {
     /// An error pointing at a place in a source file.
     pub fn at(origin: &Origin, message: impl Into<String>, label: impl Into<String>) -> Self {
+        let span_end = origin.offset.saturating_add(origin.len);
+        if let Some(no_log) = origin.file.no_log_near(origin.offset..span_end) {
+            // The error is inside a `no_log` play, block or task: its lines
+            // may hold the secret.
+            return InputError {
+                message: message.into(),
+                src: None,
+                span: None,
+                label: String::new(),
+                help: None,
+                location: Some(origin.describe()),
+                masked: Vec::new(),
+            }
+            .hide_for_no_log(&no_log.values);
+        }
+        let (src, span) = Snippet::around(origin);
         InputError {
             message: message.into(),
-            src: Some(NamedSource::new(
-                origin.file.display_name(),
-                Arc::clone(&origin.file.text),
-            )),
-            span: Some(SourceSpan::new(origin.offset.into(), origin.len)),
+            src: Some(src),
+            span: Some(span),
             label: label.into(),
             help: None,
             location: Some(origin.describe()),
+            masked: Vec::new(),
         }
     }
 
@@ -65,11 +82,12 @@ impl InputError {
             label: String::new(),
             help: None,
             location: None,
+            masked: Vec::new(),
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(mask_values(&help.into(), &self.masked));
         self
     }
 
@@ -83,11 +101,46 @@ impl InputError {
         ))
     }
 
+    /// The error of a `no_log` task found while loading: the place and what
+    /// is wrong, without the source snippet, and with `values` (the task's
+    /// string values) masked in the message and help, as `(source hidden:
+    /// no_log)` says. Already hidden errors stay as they are.
+    pub fn hide_for_no_log(self, values: &[String]) -> Self {
+        let mut masked = self.masked;
+        masked.extend(values.iter().cloned());
+        if self.src.is_none() && self.message.contains(NO_LOG_HIDDEN) {
+            return InputError {
+                message: mask_values(&self.message, &masked),
+                help: self.help.map(|h| mask_values(&h, &masked)),
+                masked,
+                ..self
+            };
+        }
+        let at = self
+            .location
+            .as_ref()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
+        InputError {
+            message: format!("{at}{} {NO_LOG_HIDDEN}", mask_values(&self.message, values)),
+            src: None,
+            span: None,
+            label: String::new(),
+            help: self.help.map(|h| mask_values(&h, values)),
+            // The place leads the message (there is no snippet to carry it);
+            // `one_line` does not say it twice.
+            location: self.location,
+            masked,
+        }
+    }
+
     /// One line, for reporters that cannot draw a snippet.
     pub fn one_line(&self) -> String {
         let mut s = match &self.location {
-            Some(loc) => format!("{loc}: {}", self.message),
-            None => self.message.clone(),
+            Some(loc) if !self.message.starts_with(loc.as_str()) => {
+                format!("{loc}: {}", self.message)
+            }
+            _ => self.message.clone(),
         };
         if let Some(help) = &self.help {
             s.push_str(" (");
@@ -95,6 +148,157 @@ impl InputError {
             s.push(')');
         }
         s
+    }
+}
+
+/// What a `no_log` task's load-time error says in place of its source.
+pub const NO_LOG_HIDDEN: &str = "(source hidden: no_log)";
+
+/// `text` with each of `values` replaced by `********`. Values shorter
+/// than three characters are left: masking them would garble the message,
+/// not hide a secret. Whole values only: the words of a templated value are
+/// mostly names (a filter, a variable) that the message needs.
+fn mask_values(text: &str, values: &[String]) -> String {
+    let mut secrets: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| v.chars().count() >= 3)
+        .collect();
+    // Longest first, so a value is masked whole before a shorter one in it.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "********");
+        }
+    }
+    out
+}
+
+/// Lines longer than this (bytes) are not drawn in full: the snippet is cut
+/// to the span's line, around the span. A diagnostic drawn from a line of
+/// 65,536 columns or more makes miette panic (a format width out of range),
+/// and a 70,000-character line helps nobody at 3 a.m.
+const MAX_SNIPPET_LINE: usize = 400;
+/// Bytes kept each side of the span on a cut line.
+const CUT_CONTEXT: usize = 80;
+/// The most bytes of a span underlined on a cut line.
+const CUT_SPAN: usize = 160;
+
+/// The text an error's snippet is drawn from: the whole file, or, when a line
+/// near the span is longer than [`MAX_SNIPPET_LINE`], the span's line cut
+/// around the span (`…` marks the cuts). Line and column in the snippet's
+/// header stay those of the file.
+#[derive(Clone, Debug)]
+pub struct Snippet {
+    name: String,
+    text: Arc<str>,
+    /// 0-based line in the file of `text`'s first line.
+    first_line: usize,
+    /// Bytes of the file's line cut off before `text`'s first line, less the
+    /// `…` marker that replaces them.
+    column_shift: isize,
+}
+
+impl Snippet {
+    /// The snippet for `origin` and the span in it to underline.
+    pub fn around(origin: &Origin) -> (Snippet, SourceSpan) {
+        let text = &origin.file.text;
+        let name = origin.file.display_name();
+        let offset = text.floor_char_boundary(origin.offset);
+        // The span ends on a character boundary too (a span may be counted
+        // in characters where the text has multi-byte ones).
+        let len = text.ceil_char_boundary(offset.saturating_add(origin.len)) - offset;
+        // Lines drawn: the span's, and two of context each side (as the
+        // diagnostics hook asks).
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let from = text[..line_start.saturating_sub(1)]
+            .rmatch_indices('\n')
+            .nth(1)
+            .map_or(0, |(i, _)| i + 1);
+        let to = text[offset + len..]
+            .match_indices('\n')
+            .nth(2)
+            .map_or(text.len(), |(i, _)| offset + len + i);
+        let long = text[from..to]
+            .split('\n')
+            .any(|line| line.len() > MAX_SNIPPET_LINE);
+        if !long && origin.file.no_log_near(from..to).is_some() {
+            // A `no_log` task next to the span: draw the span's own lines
+            // only, not the context lines that would show its secrets.
+            let end = text[offset + len..]
+                .find('\n')
+                .map_or(text.len(), |i| offset + len + i);
+            let (file_line, _) = origin.file.line_col(offset);
+            let own = Snippet {
+                name,
+                text: text[line_start..end].into(),
+                first_line: file_line - 1,
+                column_shift: 0,
+            };
+            return (own, SourceSpan::new((offset - line_start).into(), len));
+        }
+        if !long {
+            let whole = Snippet {
+                name,
+                text: Arc::clone(text),
+                first_line: 0,
+                column_shift: 0,
+            };
+            return (whole, SourceSpan::new(offset.into(), len));
+        }
+        let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        let line = &text[line_start..line_end];
+        let at = offset - line_start;
+        let start = line.floor_char_boundary(at.saturating_sub(CUT_CONTEXT));
+        let span_end = line.floor_char_boundary(at + len.min(CUT_SPAN).min(line.len() - at));
+        let span_end = if span_end == at && len > 0 {
+            line.ceil_char_boundary(at + 1)
+        } else {
+            span_end
+        };
+        let span_len = span_end - at;
+        let end = line.ceil_char_boundary(at + span_len + CUT_CONTEXT);
+        let head = if start > 0 { "…" } else { "" };
+        let tail = if end < line.len() { "…" } else { "" };
+        let cut = format!("{head}{}{tail}", &line[start..end]);
+        let (file_line, _) = origin.file.line_col(offset);
+        let snippet = Snippet {
+            name,
+            text: cut.into(),
+            first_line: file_line - 1,
+            column_shift: start as isize - head.len() as isize,
+        };
+        let span = SourceSpan::new((head.len() + at - start).into(), span_len);
+        (snippet, span)
+    }
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner =
+            self.text
+                .as_ref()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        let column = if inner.line() == 0 {
+            (inner.column() as isize + self.column_shift).max(0) as usize
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            inner.line_count(),
+        )))
     }
 }
 
@@ -136,4 +340,112 @@ pub fn did_you_mean<'a>(
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn render(e: InputError) -> String {
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_context_lines(2)
+            .render_report(&mut out, &e)
+            .expect("renders");
+        out
+    }
+
+    fn error_at(text: &str, needle: &str) -> InputError {
+        let file = SourceFile::new("pb.yml", text);
+        let offset = text.find(needle).expect("needle");
+        let origin = Origin {
+            file,
+            offset,
+            len: needle.len(),
+        };
+        InputError::at(&origin, "bad", "here")
+    }
+
+    #[test]
+    fn a_span_past_column_65535_is_drawn_cut_around_it() {
+        // miette panics ("Formatting argument out of range") drawing an
+        // underline that starts past column 65,535.
+        let text = format!(
+            "- a: 1\n  b: \"{}HERE{}\"\n  c: 2\n",
+            "x".repeat(70_000),
+            "y".repeat(900)
+        );
+        let out = render(error_at(&text, "HERE"));
+        assert!(out.contains("[pb.yml:2:70007]"), "{out}");
+        assert!(out.contains("…xxxx"), "{out}");
+        assert!(out.contains("HEREyyyy"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes drawn", out.len());
+        // A long span on a long line is underlined in part, and multi-byte
+        // characters are not cut in half.
+        let text = format!("k: \"{}{}\"\n", "é".repeat(40_000), "z".repeat(40_000));
+        let out = render(error_at(&text, &"z".repeat(40_000)));
+        // A long span of multi-byte characters is cut between characters.
+        let text = format!("k: \"{}\"\n", "€".repeat(40_000));
+        render(error_at(&text, &"€".repeat(39_000)));
+        assert!(out.contains("…éé") && out.contains("éz"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes drawn", out.len());
+    }
+
+    #[test]
+    fn errors_inside_no_log_lines_hide_source_and_values() {
+        let text = "- a: 1\n- password: s3cret!\n  no_log: true\n- c: BAD\n";
+        let file = SourceFile::new("pb.yml", text);
+        let start = text.find("password").unwrap();
+        let end = text.find("true").unwrap() + 4;
+        file.add_no_log(start..end, vec!["s3cret!".into()]);
+        let origin = |needle: &str| Origin {
+            file: Arc::clone(&file),
+            offset: text.find(needle).unwrap(),
+            len: needle.len(),
+        };
+        let e = InputError::at(&origin("s3cret!"), "bad value `s3cret!`", "here")
+            .with_help("not `s3cret!`");
+        assert_eq!(
+            e.message,
+            "pb.yml:2:13: bad value `********` (source hidden: no_log)"
+        );
+        assert_eq!(e.help.as_deref(), Some("not `********`"));
+        assert!(e.src.is_none());
+        assert_eq!(
+            e.one_line(),
+            "pb.yml:2:13: bad value `********` (source hidden: no_log) (not `********`)"
+        );
+        // Hiding twice changes nothing.
+        let again = e.hide_for_no_log(&["other".into()]);
+        assert!(again.message.starts_with("pb.yml:2:13: bad value"));
+        // Next to the no_log lines: the error's own line, no context.
+        let out = render(InputError::at(&origin("BAD"), "bad", "here"));
+        assert!(out.contains("c: BAD"), "{out}");
+        assert!(!out.contains("s3cret") && !out.contains("no_log"), "{out}");
+        assert!(out.contains("[pb.yml:4:6]"), "{out}");
+    }
+
+    #[test]
+    fn a_span_ending_inside_a_character_is_drawn_not_a_panic() {
+        let text = "a: b\nc: \u{e9}\u{e9}x\n";
+        let file = SourceFile::new("pb.yml", text);
+        let at = text.find('\u{e9}').unwrap();
+        for (offset, len) in [(at, 1), (at + 1, 2), (at, 100), (text.len() + 5, 3)] {
+            let origin = Origin {
+                file: Arc::clone(&file),
+                offset,
+                len,
+            };
+            render(InputError::at(&origin, "bad", "here"));
+        }
+    }
+
+    #[test]
+    fn short_lines_are_drawn_whole_with_context() {
+        let text = "- a: 1\n  b: 2\n  c: BAD\n  d: 3\n";
+        let out = render(error_at(text, "BAD"));
+        assert!(out.contains("[pb.yml:3:6]"), "{out}");
+        assert!(out.contains("b: 2") && out.contains("d: 3"), "{out}");
+    }
 }

@@ -15,6 +15,10 @@
 //! the base layer alone. `tests/stage_order.rs` holds the table of allowed
 //! imports and fails on any import against it.
 
+// `println!`/`eprintln!` panic when the reader has gone (`| head -1`):
+// output goes through writes that handle a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod bounds;
 pub mod cli;
 pub mod error;

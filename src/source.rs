@@ -7,8 +7,9 @@
 //! imports nothing from baton.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A loaded text file (or a synthetic one, such as `-e` on the command line).
 #[derive(Debug)]
@@ -22,6 +23,17 @@ pub struct SourceFile {
     /// offset without walking the line from its start: a long line of many
     /// values (a flow mapping of 50,000 keys) loads in linear time.
     char_marks: Vec<usize>,
+    /// Its `no_log` plays, blocks and tasks, as the YAML loader finds them.
+    no_log: Mutex<NoLogSpans>,
+}
+
+/// The parts of a file that belong to a play, block or task with `no_log`
+/// set (byte ranges), and the string values inside them. An error's snippet
+/// never shows these lines, and its message has these values masked.
+#[derive(Clone, Debug, Default)]
+pub struct NoLogSpans {
+    pub ranges: Vec<Range<usize>>,
+    pub values: Vec<String>,
 }
 
 /// See [`SourceFile::char_marks`].
@@ -45,6 +57,44 @@ impl SourceFile {
             text,
             line_starts,
             char_marks,
+            no_log: Mutex::new(NoLogSpans::default()),
+        })
+    }
+
+    /// Mark `range` as part of a `no_log` play, block or task holding
+    /// `values`.
+    pub fn add_no_log(&self, range: Range<usize>, values: Vec<String>) {
+        let mut spans = self.no_log.lock().unwrap_or_else(|e| e.into_inner());
+        spans.ranges.push(range);
+        spans.values.extend(values);
+    }
+
+    /// The `no_log` parts of the file that share a line with `range`
+    /// (whole lines: a snippet shows lines); `None` when there are none.
+    pub fn no_log_near(&self, range: Range<usize>) -> Option<NoLogSpans> {
+        let spans = self.no_log.lock().unwrap_or_else(|e| e.into_inner());
+        if spans.ranges.is_empty() {
+            return None;
+        }
+        let text = &self.text;
+        let start = text
+            .get(..range.start.min(text.len()))
+            .and_then(|t| t.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let end = range.end.max(range.start).min(text.len());
+        let end = text
+            .get(end..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |i| end + i);
+        let ranges: Vec<Range<usize>> = spans
+            .ranges
+            .iter()
+            .filter(|r| r.start <= end && r.end > start)
+            .cloned()
+            .collect();
+        (!ranges.is_empty()).then(|| NoLogSpans {
+            ranges,
+            values: spans.values.clone(),
         })
     }
 
@@ -236,6 +286,56 @@ impl fmt::Debug for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
     }
+}
+
+/// Every file this process read as input (playbooks, task files, roles,
+/// inventories, vars files, `-e @FILE`, `-l @FILE`), in reading order. A
+/// report path (`--junit`) that is one of them is refused: writing it would
+/// destroy an input.
+static FILES_READ: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Note that `path` was read as input.
+pub fn note_read(path: &Path) {
+    FILES_READ
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(path.to_path_buf());
+}
+
+/// The files read as input so far (see [`note_read`]).
+pub fn files_read() -> Vec<PathBuf> {
+    FILES_READ.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Why `path` cannot be read as a file: `None` for a regular file (or a
+/// link to one); otherwise what it is, in words that follow its path
+/// ("does not exist", "is a directory, not a file", "is a named pipe
+/// (FIFO), not a regular file"). A FIFO would block the read until someone
+/// writes to it; a device or a socket is no playbook either.
+pub fn not_a_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("does not exist".into()),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+        Ok(m) => m.file_type(),
+    };
+    if kind.is_file() {
+        return None;
+    }
+    Some(
+        if kind.is_dir() {
+            "is a directory, not a file"
+        } else if kind.is_fifo() {
+            "is a named pipe (FIFO), not a regular file"
+        } else if kind.is_socket() {
+            "is a socket, not a regular file"
+        } else if kind.is_block_device() || kind.is_char_device() {
+            "is a device, not a regular file"
+        } else {
+            "is not a regular file"
+        }
+        .into(),
+    )
 }
 
 /// The text of a loaded file's bytes: a UTF-8 byte order mark at the start is

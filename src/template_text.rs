@@ -4,12 +4,17 @@
 //! depending on the template engine.
 
 /// Whether a string needs rendering at all: it contains a Jinja2 expression
-/// (`{{`), statement (`{%`) or comment (`{#`).
+/// (`{{`), statement (`{%`) or comment (`{#`), or starts with a `#jinja2:`
+/// settings line (which may set other delimiters; Ansible 2.19 renders such
+/// a string too).
 ///
 /// A string without them is used as it is, so the loader may check its
 /// literal value (e.g. against a module argument's `choices`) before the run.
 pub fn is_template(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
+    text.contains("{{")
+        || text.contains("{%")
+        || text.contains("{#")
+        || text.starts_with("#jinja2:")
 }
 
 #[cfg(test)]
@@ -24,5 +29,6 @@ mod tests {
         assert!(is_template("{# note #}"));
         assert!(!is_template("plain { brace } and %"));
         assert!(!is_template(""));
+        assert!(is_template("#jinja2: variable_start_string: '[['\n[[ x ]]"));
     }
 }

@@ -31,12 +31,28 @@ impl SourceFile {
             ))
             .with_help("give the path of a YAML file inside it"));
         }
+        if let Some(why) = crate::source::not_a_file(path).filter(|_| path.exists()) {
+            // A FIFO would block the read until something writes to it.
+            return Err(InputError::plain(format!("{} {why}", path.display()))
+                .with_help("give the path of a regular file"));
+        }
         let bytes = std::fs::read(path).map_err(|e| {
             InputError::plain(format!("cannot read {}: {e}", path.display()))
                 .with_help("check the path; relative paths are taken from the current directory")
         })?;
+        crate::source::note_read(path);
         let text = crate::source::text_of(path, bytes)
             .map_err(|m| InputError::plain(m).with_help("save the file as UTF-8"))?;
+        if let Some(at) = text.find('\0') {
+            // YAML forbids it; left in, it reaches the parser as a character
+            // that ends strings early and misnames the problem.
+            let line = 1 + text[..at].matches('\n').count();
+            return Err(InputError::plain(format!(
+                "{}:{line}: a NUL byte (\\0) at byte offset {at}; YAML and INI text cannot hold one",
+                path.display()
+            ))
+            .with_help("is this a binary file? remove the NUL byte, or write it as \"\\0\" in a double-quoted string"));
+        }
         Ok(SourceFile::new(path, text))
     }
 }
@@ -187,6 +203,27 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// Parse the single document of a source file.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
+    let mut docs = parse_documents(file)?;
+    let whole = Origin {
+        file: Arc::clone(file),
+        offset: 0,
+        len: file.text.len().min(1),
+    };
+    match docs.len() {
+        0 => Ok(Node::new(NodeValue::Null, whole)),
+        1 => Ok(docs.remove(0)),
+        _ => Err(InputError::at(
+            &docs[1].origin,
+            format!("{} holds more than one YAML document", file.display_name()),
+            "second document starts here",
+        )
+        .with_help("baton reads one document per file; remove the extra `---`")),
+    }
+}
+
+/// Parse every document of a source file (`---` separated), in order (the
+/// `from_yaml_all` filter).
+pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> {
     let mut builder = TreeBuilder {
         file: Arc::clone(file),
         stack: Vec::new(),
@@ -227,20 +264,16 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
     if let Some(err) = builder.error {
         return Err(err);
     }
-    let whole = Origin {
-        file: Arc::clone(file),
-        offset: 0,
-        len: file.text.len().min(1),
-    };
-    match builder.docs.len() {
-        0 => Ok(Node::new(NodeValue::Null, whole)),
-        1 => Ok(builder.docs.remove(0)),
-        _ => Err(InputError::at(
-            &builder.docs[1].origin,
-            format!("{} holds more than one YAML document", file.display_name()),
-            "second document starts here",
-        )
-        .with_help("baton reads one document per file; remove the extra `---`")),
+    Ok(builder.docs)
+}
+
+/// Every string value inside `node` (mapping keys left out), into `out`.
+pub fn string_values(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        NodeValue::Str(s) => out.push(s.clone()),
+        NodeValue::Seq(items) => items.iter().for_each(|n| string_values(n, out)),
+        NodeValue::Map(entries) => entries.iter().for_each(|(_, v)| string_values(v, out)),
+        _ => {}
     }
 }
 
@@ -396,6 +429,65 @@ impl TreeBuilder {
         }
     }
 
+    /// A mapping with `no_log` set (to anything but `false`: a play, block
+    /// or task) marks its lines and string values on the file, so errors
+    /// never show them (see [`SourceFile::add_no_log`]).
+    fn note_no_log(&self, entries: &[(Node, Node)], start: usize, end: Marker) {
+        let no_log = entries.iter().any(|(k, v)| {
+            k.as_str() == Some("no_log") && !matches!(v.value, NodeValue::Bool(false))
+        });
+        if !no_log {
+            return;
+        }
+        let text = &self.file.text;
+        let end = self.file.offset_of(end.line(), end.col()).max(start);
+        // The end mark is where the next token starts (the next task's `-`):
+        // the mapping ends at its last character.
+        let end = start + text.get(start..end).map_or(0, |t| t.trim_end().len());
+        let mut values = Vec::new();
+        for (_, v) in entries {
+            string_values(v, &mut values);
+        }
+        self.file.add_no_log(start..end, values);
+    }
+
+    /// An alias whose anchor has no value yet: it is inside the very list or
+    /// mapping it names (`a: &a [1, *a]`), which would contain itself
+    /// (Python's YAML builds a recursive object; JSON, templates and baton
+    /// cannot hold one). The error stops parsing.
+    fn unknown_alias(&mut self, id: usize, mark: Marker) {
+        let at = self.origin(mark, 1);
+        let name = alias_name(&self.file.text, at.offset);
+        let at = self.origin(mark, name.len() + 1);
+        let open = self.stack.iter().find_map(|f| match f {
+            Frame::Seq(_, origin, anchor) if *anchor == id => Some(origin.clone()),
+            Frame::Map(map) if map.anchor == id => Some(map.origin.clone()),
+            _ => None,
+        });
+        let error = match open {
+            Some(anchor_at) => InputError::at(
+                &at,
+                format!(
+                    "alias `*{name}` is inside the value of its own anchor `&{name}` (whose value starts at {}): a value cannot contain itself",
+                    anchor_at.describe()
+                ),
+                "refers to the value it is part of",
+            )
+            .with_help(format!(
+                "write the contents out, or move `&{name}` to a value that does not hold this alias"
+            )),
+            None => InputError::at(
+                &at,
+                format!("alias `*{name}` refers to no finished anchor"),
+                "this alias",
+            )
+            .with_help(format!("define `&{name}` on a value before this alias")),
+        };
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             let size = node_count(&node);
@@ -510,14 +602,18 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(map)) = self.stack.pop() {
+                    let start = map.origin.offset;
                     let (node, anchor) = map.into_node();
+                    if let NodeValue::Map(entries) = &node.value {
+                        self.note_no_log(entries, start, mark);
+                    }
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
                 let origin = self.origin(mark, 1);
                 let Some((node, size, depth)) = self.anchors.get(&id) else {
-                    self.push_value(Node::new(NodeValue::Null, origin), 0);
+                    self.unknown_alias(id, mark);
                     return;
                 };
                 // An alias pasted inside nesting nests as deep as both.
@@ -629,6 +725,30 @@ mod tests {
         assert!(matches!(node.get("c").unwrap().value, NodeValue::Int(644)));
         assert!(matches!(node.get("d").unwrap().value, NodeValue::Float(_)));
         assert!(node.get("e").unwrap().is_null());
+    }
+
+    #[test]
+    fn an_alias_inside_its_own_anchor_is_an_error_not_null() {
+        for (text, at) in [
+            ("a: &a [1, *a]\n", "t.yml:1:11"),
+            ("a: &a\n  <<: *a\n", "t.yml:2:7"),
+            ("a: &a\n  b: 1\n  c:\n    d: [*a]\n", "t.yml:4:9"),
+        ] {
+            let err = parse_text(text).unwrap_err();
+            assert!(
+                err.message
+                    .contains("alias `*a` is inside the value of its own anchor `&a`"),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.location.as_deref(), Some(at), "{text}");
+        }
+        // An alias after its anchor closed is fine, also inside a sibling.
+        let node = parse_text("a: &a [1]\nb: [*a, *a]\n").unwrap();
+        assert_eq!(
+            node.get("b").unwrap().to_json(),
+            serde_json::json!([[1], [1]])
+        );
     }
 
     #[test]

@@ -247,6 +247,9 @@ fn observe(case: &str) -> (Value, String) {
             // Only the case's own roles/ count, whatever the caller's environment says.
             .env_remove("BATON_ROLES_PATH")
             .env_remove("ANSIBLE_ROLES_PATH")
+            // As bench/compat.py: no ansible.cfg of the caller's; a case's
+            // own ./ansible.cfg is the next one both tools look for.
+            .env("ANSIBLE_CONFIG", work.path().join("no-ansible.cfg"))
             .stdin(Stdio::null())
             .output()
             .expect("run baton");

@@ -158,6 +158,28 @@ fn the_whole_life_of_a_bc_pair() {
         "ok"
     );
     assert!(message_containing(&switch, "switchover bc1 -> bc2 done").contains(&h.mac("bc2")));
+    // The stop's flush is proven end to end: the canary row bc1 wrote after
+    // its VIP went down arrived on bc2 before bc1's scheduler was stopped.
+    let flushed = message_containing(&switch, "one capture and one integrate cycle");
+    let canary = flushed
+        .split("canary simtable.baton_canary = ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no canary in the flush: {flushed}"))
+        .to_string();
+    assert!(
+        flushed.contains(&format!("{canary} arrived on {}", lab.addr(12))),
+        "{flushed}"
+    );
+    let (code, on_bc2) = h.client(&[
+        "get",
+        "baton_canary",
+        "--table",
+        "simtable",
+        "--host",
+        &lab.addr(12),
+    ]);
+    assert_eq!((code, on_bc2.as_str()), (Some(0), canary.as_str()));
     assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
     assert!(h
         .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
@@ -418,6 +440,30 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
         log_before,
         "a refused start must not even log an action"
     );
+
+    // A probe that cannot tell refuses too: ping exiting 2 (an error, not
+    // "no reply") is unknown, quoted, and nothing on bc2 changes.
+    let node_files = "find /opt/hvr/hvr_config /etc/hvrtab /etc/rc.local /etc/hvrfailover -type f | sort | xargs sha256sum; crontab -l; ip -4 -o addr show dev eth0";
+    let before = h.sh("bc2", node_files);
+    h.sh(
+        "bc2",
+        "printf '#!/bin/sh\necho \"ping: sendmsg: Operation not permitted\" >&2\nexit 2\n' > /opt/hvr/bin/ping && chmod +x /opt/hvr/bin/ping",
+    );
+    let refused = h.run("start", &["node=bc2"]);
+    h.sh("bc2", "rm -f /opt/hvr/bin/ping");
+    assert_refused(&refused, "UNKNOWN: ping cannot tell whether");
+    assert!(
+        refused
+            .messages()
+            .contains("exited 2: ping: sendmsg: Operation not permitted"),
+        "{}",
+        refused.messages()
+    );
+    assert_eq!(
+        h.sh("bc2", node_files),
+        before,
+        "a refused start changed bc2"
+    );
 }
 
 #[test]
@@ -425,7 +471,14 @@ fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
     require_root!();
     let lab = Lab::running();
     let h = Hvr::new(&lab);
-    bring_up(&h);
+    // A 30 s integrate lag: only a real flush gets a row to bc2 before the
+    // stop returns.
+    let slow =
+        r#"{"hvr_failover_env": ["HVR_TMP=/tmp", "HVRSIM_DB_PORT=21064", "HVRSIM_LAG_MS=30000"]}"#;
+    h.ok("install", &[slow]);
+    h.ok("vip", &[slow]);
+    h.ok("boot-config", &[slow]);
+    h.ok("start", &["node=bc1", slow]);
     // bc2's listener is down: changes committed on bc1 cannot be integrated.
     let (code, out) = h.hvr("bc2", "hvrremotelistener -k 4343");
     assert_eq!(code, Some(0), "{out}");
@@ -471,14 +524,15 @@ fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
     // With the listener back, the same stop completes, and a second one changes nothing.
     let (code, out) = h.hvr("bc2", "hvrremotelistener -d 4343");
     assert_eq!(code, Some(0), "{out}");
-    h.ok("stop", &["node=bc1"]);
+    h.ok("stop", &["node=bc1", slow]);
     assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
     assert!(h
         .file("bc1", &format!("{FILES}/hvrfailover.stop_done"))
         .is_some());
-    h.identical_within("bc1", "db1", "db2", Duration::from_secs(5))
+    // At once, not after the 30 s lag: the stop flushed everything to bc2.
+    h.identical_within("bc1", "db1", "db2", Duration::ZERO)
         .unwrap();
-    h.again_unchanged("stop", &["node=bc1"]);
+    h.again_unchanged("stop", &["node=bc1", slow]);
 }
 
 /// Without a lab: every playbook loads against the example inventory, and

@@ -508,3 +508,380 @@ fn a_stop_request_cuts_a_running_pause_short() {
     assert!(all.contains("cut short by the stop request"), "{all}");
     assert!(!dir.path().join("next-started").exists(), "{all}");
 }
+
+/// Waits for `child` at most `secs`; a baton still running then is killed
+/// (the test fails: a stop request must end a run).
+fn wait_bounded(child: std::process::Child, secs: u64) -> std::process::Output {
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: kill(2) on the baton process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let out = rx.recv().unwrap().unwrap();
+            panic!(
+                "baton did not stop within {secs} s of the stop request:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+fn start(dir: &Path, inventory: &Path, extra_env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(BATON)
+        .current_dir(dir)
+        .arg("run")
+        .arg("play.yml")
+        .arg("-i")
+        .arg(inventory)
+        .env("NO_COLOR", "1")
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn local_inventory(dir: &Path, hosts: &[&str]) -> std::path::PathBuf {
+    let inventory = dir.join("inventory.yml");
+    let mut text = String::from("all:\n  hosts:\n");
+    for h in hosts {
+        text.push_str(&format!("    {h}:\n      ansible_connection: local\n"));
+    }
+    std::fs::write(&inventory, text).unwrap();
+    inventory
+}
+
+/// One signal during a loop: the item running finishes, the next item never
+/// starts, and the stop report says which items did not run and what had
+/// changed on the host.
+#[test]
+fn one_signal_stops_a_loop_after_its_current_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: loopy
+      shell: "touch started-{{ item }}; sleep 1; touch finished-{{ item }}"
+      loop: [1, 2, 3, 4]
+    - name: after
+      command: touch after
+"#,
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("item 1 to start", || dir.path().join("started-1").exists());
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 60);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(
+        dir.path().join("finished-1").exists(),
+        "item 1 was cut: {all}"
+    );
+    for later in ["started-2", "started-3", "started-4", "after"] {
+        assert!(!dir.path().join(later).exists(), "{later} exists: {all}");
+    }
+    assert!(
+        stdout.contains("`loopy` on n1 stopped before item 2 of 4 (stopped by SIGTERM): items 2 to 4 did not run"),
+        "{all}"
+    );
+    assert!(
+        stdout.contains("Changed on n1 before the stop: loopy."),
+        "{all}"
+    );
+    assert!(stdout.contains("PLAY RECAP"), "{all}");
+}
+
+/// A second signal during a loop: baton exits 143 at once, no later item
+/// starts (its process would outlive baton), no process of the loop is
+/// left, and it says which host it cut at which item and what had changed.
+#[test]
+fn a_second_signal_during_a_loop_starts_no_item_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1", "n2"]);
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: prep
+      command: "touch prep-{{{{ inventory_hostname }}}}"
+    - name: loopy
+      shell: "touch item-{{{{ item }}}}-{{{{ inventory_hostname }}}}; sleep 300 {marker} & sleep 300 {marker}"
+      loop: [1, 2, 3]
+"#
+        ),
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the first items' sleeps", || {
+        pgrep(&format!("sleep 300 {marker}")).len() >= 4
+    });
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 60);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    let mut left = pgrep(&marker);
+    for _ in 0..40 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = pgrep(&marker);
+    }
+    assert!(left.is_empty(), "processes left: {left:?}\n{all}");
+    for host in ["n1", "n2"] {
+        assert!(dir.path().join(format!("item-1-{host}")).exists(), "{all}");
+        assert!(
+            !dir.path().join(format!("item-2-{host}")).exists(),
+            "item 2 started on {host} after the quit: {all}"
+        );
+        assert!(
+            stderr.contains(&format!("cut: task `loopy` on {host} at item 1 of 3 (1)")),
+            "{all}"
+        );
+        assert!(
+            stderr.contains(&format!("changed on {host} before the quit: prep")),
+            "{all}"
+        );
+    }
+}
+
+/// A stop request while a template renders for ever (a loop inside a loop
+/// of 100,000 each): the render stops at the step bound with a message
+/// naming the template, and the run stops with 143 instead of never.
+#[test]
+fn a_stop_request_during_an_endless_render_ends_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mark
+      command: touch started
+    - name: endless
+      debug:
+        msg: "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+      loop: [1, 2, 3]
+    - name: after
+      command: touch after
+"#,
+    )
+    .unwrap();
+    // A lower bound than the default keeps the debug build's render short.
+    let child = start(
+        dir.path(),
+        &inventory,
+        &[("BATON_MAX_TEMPLATE_STEPS", "5000000")],
+    );
+    wait_for("the render to start", || {
+        dir.path().join("started").exists()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 120);
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(
+        all.contains("template stopped after 5000000 steps"),
+        "{all}"
+    );
+    assert!(all.contains("play.yml:8:"), "{all}");
+    assert!(!dir.path().join("after").exists(), "{all}");
+}
+
+/// 50 hosts edit the same two files at once (local connection), each with a
+/// `lineinfile` loop and a `blockinfile`: every host succeeds and every line
+/// and block is in the file (collisions back off and retry, none fails).
+#[test]
+fn fifty_hosts_editing_one_file_all_succeed_and_lose_no_edit() {
+    const HOSTS: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..HOSTS).map(|i| format!("h{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let inventory = local_inventory(dir.path(), &refs);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r##"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: lines
+      lineinfile:
+        path: "{{ playbook_dir }}/shared/lines.txt"
+        line: "{{ inventory_hostname }} {{ item }}"
+        create: true
+      loop: [a, b]
+    - name: block
+      blockinfile:
+        path: "{{ playbook_dir }}/shared/blocks.txt"
+        marker: "# {mark} {{ inventory_hostname }}"
+        block: "block of {{ inventory_hostname }}"
+        create: true
+"##,
+    )
+    .unwrap();
+    let out = Command::new(BATON)
+        .current_dir(dir.path())
+        .arg("run")
+        .arg("play.yml")
+        .arg("-i")
+        .arg(&inventory)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let failures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(r#""outcome":"failed""#))
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = std::fs::read_to_string(dir.path().join("shared/lines.txt")).unwrap();
+    let blocks = std::fs::read_to_string(dir.path().join("shared/blocks.txt")).unwrap();
+    let mut lost = Vec::new();
+    for host in &names {
+        for item in ["a", "b"] {
+            let line = format!("{host} {item}");
+            if !lines.lines().any(|l| l == line) {
+                lost.push(line);
+            }
+        }
+        let block = format!("# BEGIN {host}\nblock of {host}\n# END {host}\n");
+        if !blocks.contains(&block) {
+            lost.push(block);
+        }
+    }
+    assert_eq!(lines.lines().count(), 2 * HOSTS, "{lines}");
+    assert!(lost.is_empty(), "lost edits: {lost:#?}");
+    let changed: usize = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "host_result" && e["outcome"] == "changed")
+        .filter(|e| e["item"].is_string() || e["task"]["name"] == "block")
+        .count();
+    assert_eq!(changed, 3 * HOSTS);
+    eprintln!("{HOSTS} hosts: {changed} edits reported changed, 0 lost");
+}
+
+/// PIDs of processes whose command line contains `text`.
+fn processes_naming(text: &str) -> Vec<String> {
+    pgrep(&regex_escape(text))
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if "\\.^$|?*+()[]{}".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// In the lab: a second signal during a loop over SSH, with `-f 1` so that
+/// one node waits for its turn, leaves no task process on the nodes and no
+/// SSH master of the run on the controller (the run's masters are found by
+/// their control directory, under a TMPDIR of the test's own): the waiting
+/// node neither connects nor starts the loop, the running one gets no next
+/// item, and every master is ended.
+#[test]
+fn a_second_signal_during_a_loop_leaves_no_ssh_master_in_the_lab() {
+    require_root!();
+    let lab = support::lab::Lab::running();
+    let inventory = lab.dir().join("lab.yml");
+    let dir = tempfile::tempdir().unwrap();
+    // Short: the control socket path must stay under ~100 bytes.
+    let tmp = std::path::PathBuf::from(format!("/tmp/bh{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: bc1:bc2
+  gather_facts: false
+  tasks:
+    - name: loopy
+      shell: "sleep 300 {marker}{{{{ item }}}} & sleep 300 {marker}{{{{ item }}}}"
+      loop: [1, 2, 3]
+"#
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .arg("run")
+        .arg("play.yml")
+        .arg("-i")
+        .arg(&inventory)
+        .args(["-f", "1"])
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("item 1's sleeps on the first node", || {
+        pgrep(&format!("sleep 300 {marker}1")).len() >= 2
+    });
+    assert!(
+        !processes_naming(tmp.to_str().unwrap()).is_empty(),
+        "the run's masters are not where the test looks for them"
+    );
+    signal(&child, libc::SIGTERM);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 60);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    let (mut tasks, mut masters) = (pgrep(&marker), processes_naming(tmp.to_str().unwrap()));
+    for _ in 0..40 {
+        if tasks.is_empty() && masters.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        tasks = pgrep(&marker);
+        masters = processes_naming(tmp.to_str().unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!(
+        "lab: {} task processes and {} ssh masters left after two SIGTERMs during a loop",
+        tasks.len(),
+        masters.len()
+    );
+    assert!(tasks.is_empty(), "task processes left: {tasks:?}\n{all}");
+    assert!(masters.is_empty(), "ssh masters left: {masters:?}\n{all}");
+    assert!(
+        stderr.contains("cut: task `loopy` on bc1 at item 1 of 3"),
+        "{all}"
+    );
+    assert!(stderr.contains("ssh master connection(s)"), "{all}");
+}

@@ -443,3 +443,676 @@ fn playbook_directory_and_non_utf8_are_named() {
     assert!(ended.stderr.contains("byte offset 48"), "{}", ended.stderr);
     assert!(ended.stderr.contains("l1.yml:3"), "{}", ended.stderr);
 }
+
+fn play_with(task: &str) -> String {
+    format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - {task}\n")
+}
+
+#[test]
+fn a_template_looking_itself_up_is_refused_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "templates/x.j2",
+        "{{ lookup('template', 'x.j2') }}\n",
+    );
+    write(
+        dir.path(),
+        "pb.yml",
+        &play_with("debug: msg=\"{{ lookup('template', 'x.j2') }}\""),
+    );
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("templates/x.j2 -> templates/") && ended.stderr.contains("pb.yml:4"),
+        "{}",
+        ended.stderr
+    );
+}
+
+/// `[[[…x…]]]`, `levels` brackets deep around `inner` (the template parser
+/// refuses more than about 74 in one expression).
+fn wrapped(inner: &str, levels: usize) -> String {
+    format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+#[test]
+fn a_chain_of_variables_wrapping_each_other_is_refused_past_the_depth_bound() {
+    // 160 variables, each 50 lists around the one before: 8,000 deep, which
+    // overflowed the stack converting, printing or dropping the value.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("- hosts: localhost\n  gather_facts: false\n  vars:\n    v0: 1\n");
+    for i in 1..160 {
+        text.push_str(&format!(
+            "    v{i}: \"{{{{ {} }}}}\"\n",
+            wrapped(&format!("v{}", i - 1), 50)
+        ));
+    }
+    text.push_str("  tasks:\n    - debug: msg=\"{{ v159 | length }}\"\n");
+    write(dir.path(), "pb.yml", &text);
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("nested more than 256 deep") && ended.stderr.contains("pb.yml:10:"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn set_fact_wrapping_a_fact_again_and_again_is_refused_past_the_depth_bound() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - set_fact: {x: 1}\n",
+    );
+    for _ in 0..160 {
+        text.push_str(&format!(
+            "    - set_fact:\n        x: \"{{{{ {} }}}}\"\n",
+            wrapped("x", 50)
+        ));
+    }
+    write(dir.path(), "pb.yml", &text);
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert_eq!(ended.signal, None, "{}", ended.stderr);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    // The sixth wrap passes 256: the task on lines 15-16.
+    assert!(
+        ended.stderr.contains("nested more than 256 deep") && ended.stderr.contains("pb.yml:16:"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn templated_nan_and_infinity_print_as_python_not_null() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - debug: msg=\"{{ 'nan' | float }}\"\n\
+         \x20   - debug: msg=\"x={{ 'nan' | float }} {{ 'inf' | float }} {{ ['-inf' | float] }}\"\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "pb.yml", "--output", "json"])
+        .output()
+        .expect("baton runs");
+    assert_eq!(out.status.code(), Some(0));
+    let msgs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "host_result")
+        .map(|e| e["result"]["data"]["msg"].clone())
+        .collect();
+    assert_eq!(
+        msgs,
+        vec![
+            serde_json::json!("nan"),
+            serde_json::json!("x=nan inf [-inf]")
+        ]
+    );
+}
+
+/// A directory with `main.yml` and a chain `n` deep of `kind`: task files
+/// (`import_tasks`/`include_tasks`), playbooks (`import_playbook`) or roles
+/// (`dependencies`/`include_role`), each naming the next, none coming back.
+fn chain(dir: &Path, kind: &str, n: usize) {
+    let play = "- hosts: localhost\n  gather_facts: false\n";
+    match kind {
+        "import_tasks" | "include_tasks" => {
+            write(
+                dir,
+                "main.yml",
+                &format!("{play}  tasks:\n    - {kind}: t0.yml\n"),
+            );
+            for i in 0..n {
+                write(
+                    dir,
+                    &format!("t{i}.yml"),
+                    &format!("- {kind}: t{}.yml\n", i + 1),
+                );
+            }
+            write(dir, &format!("t{n}.yml"), "- debug: msg=end\n");
+        }
+        "import_playbook" => {
+            write(dir, "main.yml", "- import_playbook: p0.yml\n");
+            for i in 0..n {
+                write(
+                    dir,
+                    &format!("p{i}.yml"),
+                    &format!("- import_playbook: p{}.yml\n", i + 1),
+                );
+            }
+            write(dir, &format!("p{n}.yml"), &format!("{play}  tasks: []\n"));
+        }
+        "dependencies" | "include_role" => {
+            write(dir, "main.yml", &format!("{play}  roles: [r0]\n"));
+            for i in 0..n {
+                if kind == "dependencies" {
+                    write(
+                        dir,
+                        &format!("roles/r{i}/meta/main.yml"),
+                        &format!("dependencies: [r{}]\n", i + 1),
+                    );
+                    write(
+                        dir,
+                        &format!("roles/r{i}/tasks/main.yml"),
+                        "- debug: msg=x\n",
+                    );
+                } else {
+                    write(
+                        dir,
+                        &format!("roles/r{i}/tasks/main.yml"),
+                        &format!("- include_role: {{name: r{}}}\n", i + 1),
+                    );
+                }
+            }
+            write(
+                dir,
+                &format!("roles/r{n}/tasks/main.yml"),
+                "- debug: msg=end\n",
+            );
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
+
+#[test]
+fn deep_chains_of_includes_imports_and_roles_are_refused_naming_the_chain() {
+    // Each chain is deep enough to overflow the stack while loading
+    // without the bound (measured: 400 task files, 1,500 playbooks or
+    // role dependencies).
+    for (kind, n, says, at) in [
+        ("import_tasks", 600, "t0.yml -> t1.yml", "t63.yml:1"),
+        ("include_tasks", 600, "t0.yml -> t1.yml", "t63.yml:1"),
+        ("import_playbook", 1500, "main.yml -> p0.yml", "p62.yml:1"),
+        (
+            "dependencies",
+            1500,
+            "role `r0` -> role `r1`",
+            "roles/r63/meta/main.yml:1",
+        ),
+        (
+            "include_role",
+            600,
+            "role `r0` -> roles/r0/tasks/main.yml",
+            "roles/r31/tasks/main.yml:1",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        chain(dir.path(), kind, n);
+        let ended = baton_in(dir.path(), &["run", "--syntax-check", "main.yml"]);
+        assert_eq!(ended.signal, None, "{kind}: {}", ended.stderr);
+        assert_eq!(ended.code, Some(4), "{kind}: {}", ended.stderr);
+        assert!(
+            ended.stderr.contains("levels deep"),
+            "{kind}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(says), "{kind}: {}", ended.stderr);
+        assert!(ended.stderr.contains(at), "{kind}: {}", ended.stderr);
+        // Within the bound: loads.
+        let dir = tempfile::tempdir().expect("tmp");
+        chain(
+            dir.path(),
+            kind,
+            if kind == "include_role" { 30 } else { 60 },
+        );
+        let ended = baton_in(dir.path(), &["run", "--syntax-check", "main.yml"]);
+        assert_eq!(ended.code, Some(0), "{kind}: {}", ended.stderr);
+    }
+}
+
+/// A pipe whose reading end is already closed: every write to the other end
+/// fails with EPIPE, as when `| head -1` has read its line and gone.
+fn closed_pipe() -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe() returns.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors are ours; the reading end is closed once.
+    unsafe {
+        libc::close(fds[0]);
+        std::fs::File::from_raw_fd(fds[1])
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_listings_quietly_not_in_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "pb.yml", &play_with("debug: msg=x"));
+    write(dir.path(), "inv.ini", "[web]\na\nb\n");
+    write(
+        dir.path(),
+        "bad.yml",
+        &play_with("debug: msg=\"{{ nope(1) }}\""),
+    );
+    for args in [
+        &["run", "--list-tasks", "pb.yml"][..],
+        &["run", "--list-hosts", "-i", "inv.ini", "pb.yml"],
+        &["run", "--syntax-check", "pb.yml"],
+        &["inventory", "--list", "-i", "inv.ini"],
+        &["inventory", "--graph", "-i", "inv.ini"],
+        &["modules"],
+        &["run", "pb.yml"],
+        &["run", "pb.yml", "--output", "json"],
+    ] {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(Stdio::from(closed_pipe()))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("baton runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // An error while stderr is closed too: still exit 4, not a panic (101).
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "bad.yml"])
+        .stdout(Stdio::from(closed_pipe()))
+        .stderr(Stdio::from(closed_pipe()))
+        .output()
+        .expect("baton runs");
+    assert_eq!(out.status.code(), Some(4));
+}
+
+/// Text as miette wrapped it, joined back into one line.
+fn unwrapped(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_start().trim_start_matches("| "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn load_errors_of_no_log_tasks_hide_the_source_but_name_the_place() {
+    const SECRET: &str = "hunter2SECRET";
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let head = "- hosts: localhost\n  gather_facts: false\n";
+    // (file, text, where the error is)
+    let cases = [
+        // A bad argument of a no_log task.
+        ("args.yml", format!("{head}  tasks:\n    - copy: {{content: \"{SECRET}\", dest: /tmp/x, bogus: 1}}\n      no_log: true\n"), "args.yml:4:"),
+        // A template that fails the load-time check.
+        ("template.yml", format!("{head}  tasks:\n    - command: echo {SECRET} {{{{ nope(1) }}}}\n      no_log: true\n"), "template.yml:4:"),
+        // An unknown module in a play with no_log.
+        ("play.yml", format!("{head}  no_log: true\n  tasks:\n    - nosuchmodule: {{password: {SECRET}}}\n"), "play.yml:5:"),
+        // Inside a no_log block.
+        ("block.yml", format!("{head}  tasks:\n    - no_log: true\n      block:\n        - debug: {{msg: \"{SECRET}\", bogus: 1}}\n"), "block.yml:6:"),
+        // In a role brought in by a no_log include_role: inherited across files.
+        ("role.yml", format!("{head}  tasks:\n    - include_role: {{name: r}}\n      no_log: true\n"), "roles/r/tasks/main.yml:1:"),
+    ];
+    write(
+        d,
+        "roles/r/tasks/main.yml",
+        &format!("- copy: {{content: \"{SECRET}\", dest: /tmp/x, bogus: 1}}\n"),
+    );
+    for (name, text, at) in &cases {
+        write(d, name, text);
+        let ended = baton_in(d, &["run", "--syntax-check", name]);
+        assert_eq!(ended.code, Some(4), "{name}: {}", ended.stderr);
+        assert!(
+            !ended.stderr.contains(SECRET),
+            "{name} leaks: {}",
+            ended.stderr
+        );
+        assert!(
+            unwrapped(&ended.stderr).contains("(source hidden: no_log)"),
+            "{name}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(at), "{name}: {}", ended.stderr);
+    }
+    // An argument value quoted by the message is masked too.
+    write(
+        d,
+        "quoted.yml",
+        &format!(
+            "{head}  tasks:\n    - file: {{path: /tmp/x, state: {SECRET}}}\n      no_log: true\n"
+        ),
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "quoted.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(!ended.stderr.contains(SECRET), "leaks: {}", ended.stderr);
+    // An error in the task after a no_log one: its own line is shown, not
+    // the no_log task's lines as context.
+    write(
+        d,
+        "after.yml",
+        &format!("{head}  tasks:\n    - command: echo {SECRET}\n      no_log: true\n    - debug: msg=\"{{{{ 1 | bogusfilter }}}}\"\n"),
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "after.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(!ended.stderr.contains(SECRET), "leaks: {}", ended.stderr);
+    assert!(ended.stderr.contains("bogusfilter }}"), "{}", ended.stderr);
+    assert!(!ended.stderr.contains("(source hidden"), "{}", ended.stderr);
+}
+
+#[test]
+fn a_junit_report_never_overwrites_an_input() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    write(
+        d,
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks:\n    - debug: msg=x\n",
+    );
+    write(d, "v.yml", "x: 1\n");
+    write(d, "ev.yml", "y: 2\n");
+    write(d, "inv.ini", "node ansible_connection=local\n");
+    write(d, "notes.txt", "keep me\n");
+    for (junit, says) in [
+        ("pb.yml", "would overwrite the playbook"),
+        ("./pb.yml", "would overwrite the playbook"),
+        ("inv.ini", "would overwrite the inventory"),
+        ("v.yml", "read while loading"),
+        ("ev.yml", "read while loading"),
+        ("notes.txt", "is not a JUnit report"),
+    ] {
+        let before: Vec<Vec<u8>> = ["pb.yml", "v.yml", "ev.yml", "inv.ini", "notes.txt"]
+            .iter()
+            .map(|f| std::fs::read(d.join(f)).expect("read"))
+            .collect();
+        let ended = baton_in(
+            d,
+            &[
+                "run", "-i", "inv.ini", "-e", "@ev.yml", "--junit", junit, "pb.yml",
+            ],
+        );
+        assert_eq!(ended.code, Some(4), "--junit {junit}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains(says),
+            "--junit {junit}: {}",
+            ended.stderr
+        );
+        let after: Vec<Vec<u8>> = ["pb.yml", "v.yml", "ev.yml", "inv.ini", "notes.txt"]
+            .iter()
+            .map(|f| std::fs::read(d.join(f)).expect("read"))
+            .collect();
+        assert_eq!(before, after, "--junit {junit} changed an input");
+    }
+    // A report of its own, and the same path again on the next run.
+    for _ in 0..2 {
+        let ended = baton_in(
+            d,
+            &["run", "-i", "inv.ini", "--junit", "report.xml", "pb.yml"],
+        );
+        assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    }
+    let report = std::fs::read_to_string(d.join("report.xml")).expect("report");
+    assert!(report.contains("<testsuites"), "{report}");
+}
+
+#[test]
+fn escape_sequences_from_tasks_never_reach_stdout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - command: printf 'a \\033[2J b \\007 c \\r d \\302\\233 e'\n      register: r\n\
+         \x20   - debug: msg=\"{{ r.stdout }}\"\n\
+         \x20   - shell: printf 'err \\033]0;title\\007' >&2; exit 3\n      ignore_errors: true\n",
+    );
+    for args in [
+        &["run", "-v", "pb.yml"][..],
+        &["run", "-vv", "pb.yml"],
+        &[
+            "adhoc",
+            "localhost",
+            "-m",
+            "command",
+            "-a",
+            "printf 'x \\033[31my'",
+        ],
+    ] {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("baton runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains(['\x1b', '\x07', '\r', '\u{9b}']),
+            "{args:?}: raw control characters in {stdout:?}"
+        );
+        assert!(stdout.contains("\\x1b["), "{args:?}: {stdout}");
+    }
+}
+
+/// How many batches a play with `serial: <serial>` runs over four hosts
+/// (one `task_start` per batch), or the error.
+fn batches_for(serial: &str) -> Result<usize, String> {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!("- hosts: all\n  gather_facts: false\n  vars: {{n: 1}}\n  serial: {serial}\n  tasks:\n    - debug: msg=x\n"),
+    );
+    write(
+        dir.path(),
+        "inv.ini",
+        "a ansible_connection=local\nb ansible_connection=local\nc ansible_connection=local\nd ansible_connection=local\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.ini", "pb.yml", "--output", "json"])
+        .output()
+        .expect("baton runs");
+    if out.status.code() != Some(0) {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"event\":\"task_start\""))
+        .count())
+}
+
+#[test]
+fn serial_takes_templates_and_percentages_as_ansible_does() {
+    // Ansible's pct_to_int: a percentage rounds down, at least one host.
+    assert_eq!(batches_for("\"0%\""), Ok(4));
+    assert_eq!(batches_for("\"101%\""), Ok(1));
+    assert_eq!(batches_for("\"50%\""), Ok(2));
+    // Templated with the play's variables, when the play starts.
+    assert_eq!(batches_for("\"{{ 2 }}\""), Ok(2));
+    assert_eq!(batches_for("\"{{ n }}\""), Ok(4));
+    assert_eq!(batches_for("[\"{{ n }}\", \"50%\"]"), Ok(3));
+    let err = batches_for("\"{{ 'many' }}\"").unwrap_err();
+    assert!(
+        err.contains("`serial` must be a number") && err.contains("pb.yml:4:"),
+        "{err}"
+    );
+    assert!(batches_for("\"-50%\"").unwrap_err().contains("`-50%`"));
+}
+
+#[test]
+fn odd_files_and_flags_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    write(d, "ok.yml", OK_PLAY);
+    // A FIFO as playbook, `-e @` file or inventory: refused at once, not a
+    // read that blocks until someone writes to the pipe.
+    let fifo = d.join("fifo.yml");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    for args in [
+        &["run", "--syntax-check", "fifo.yml"][..],
+        &["run", "--syntax-check", "-e", "@fifo.yml", "ok.yml"],
+        &["inventory", "--list", "-i", "fifo.yml"],
+    ] {
+        let ended = baton_in(d, args);
+        assert!(!ended.timed_out, "{args:?} blocked on the FIFO");
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains("fifo.yml is")
+                && (ended.stderr.contains("FIFO")
+                    || ended.stderr.contains("neither a file nor a directory")),
+            "{args:?}: {}",
+            ended.stderr
+        );
+    }
+    // A NUL byte: named with its line, not as an unbalanced quote.
+    std::fs::write(
+        d.join("nul.yml"),
+        b"- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=\"a\x00b\"\n",
+    )
+    .expect("write");
+    let ended = baton_in(d, &["run", "--syntax-check", "nul.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("nul.yml:4: a NUL byte"),
+        "{}",
+        ended.stderr
+    );
+    // A vars_files entry that is a directory says so.
+    std::fs::create_dir(d.join("vdir")).expect("mkdir");
+    write(
+        d,
+        "vf.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [vdir]\n  tasks: []\n",
+    );
+    let ended = baton_in(d, &["run", "--syntax-check", "vf.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        unwrapped(&ended.stderr).contains("vdir is a directory, not a file"),
+        "{}",
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("vf.yml:3"), "{}", ended.stderr);
+    // --connect-timeout 0 would never connect: refused.
+    for (t, says) in [
+        ("0", "at least 1"),
+        ("1.5", "whole number"),
+        ("x", "whole number of seconds"),
+    ] {
+        let flag = format!("--connect-timeout={t}");
+        let ended = baton_in(d, &["run", &flag, "ok.yml"]);
+        assert_eq!(ended.code, Some(4), "{flag}: {}", ended.stderr);
+        assert!(ended.stderr.contains(says), "{flag}: {}", ended.stderr);
+    }
+}
+
+#[test]
+fn a_full_disk_is_named_as_full_and_the_file_is_unchanged() {
+    // SAFETY: geteuid has no preconditions.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let has_unshare = Command::new("unshare")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !is_root || !has_unshare {
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: needs root and unshare; skipping the full-disk test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::create_dir(d.join("full")).expect("mkdir");
+    let big = "x".repeat(40_000);
+    write(
+        d,
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"{big}\", dest: \"{{{{ playbook_dir }}}}/full/a.txt\"}}\n"
+        ),
+    );
+    // A 64 KiB tmpfs in a private mount namespace (gone when the shell
+    // ends), holding the original file and filled up.
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(
+            r#"mount -t tmpfs -o size=64k baton-full full || exit 99
+printf original > full/a.txt
+head -c 1000000 /dev/zero > full/filler 2>/dev/null
+"$1" run pb.yml
+echo "rc=$?"
+echo "a.txt=$(cat full/a.txt)""#,
+        )
+        .arg("sh")
+        .arg(baton())
+        .current_dir(d)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rc=2"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "full/a.txt: the filesystem holding it is full (no space left on the device)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a.txt=original"), "{stdout}");
+}
+
+/// Run a play with `vars` and one `debug` task; the run's stderr+stdout and
+/// exit code.
+fn debug_play(vars: &str, debug: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        &format!("- hosts: localhost\n  gather_facts: false\n  vars:\n{vars}  tasks:\n    - debug: {debug}\n"),
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args(["run", "pb.yml"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn cycles_are_named_also_through_debug_var_and_computed_vars_lookups() {
+    let cyclic = "    a: \"{{ b }}\"\n    b: \"{{ a }}\"\n";
+    // `debug: var=` of a variable in a cycle fails naming it (it said ok,
+    // "VARIABLE IS NOT DEFINED!").
+    let (code, out) = debug_play(cyclic, "var=a");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("refers to itself: a -> b -> a"), "{out}");
+    // One whose template reads an undefined name is "not defined", as
+    // Ansible's debug says.
+    let (code, out) = debug_play("    u: \"{{ nope }}\"\n", "var=u");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("VARIABLE IS NOT DEFINED!"), "{out}");
+    // `lookup('vars', NAME)` with a name computed at run time: the named
+    // variable is rendered when asked for (it was "no variable"), and a
+    // cycle through it is named.
+    let computed = "    x: 5\n    z: \"{{ x + 1 }}\"\n    y: \"{{ lookup('vars', 'z' ~ '') }}\"\n\
+                    \x20   c: \"{{ lookup('vars', 'd' ~ '') }}\"\n    d: \"{{ lookup('vars', 'c' ~ '') }}\"\n";
+    let (code, out) = debug_play(computed, "msg=\"{{ y }}\"");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("localhost: 6"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ lookup('vars', 'z' ~ '') }}\"");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("localhost: 6"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ c }}\"");
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("refers to itself: c -> d -> c"), "{out}");
+    let (code, out) = debug_play(computed, "msg=\"{{ lookup('vars', 'c' ~ '') }}\"");
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("refers to itself: c -> d -> c"), "{out}");
+}

@@ -68,6 +68,12 @@ fn loops_with_labels_index_and_registered_results() {
       loop: "{{ dirs }}"
       loop_control:
         index_var: i
+        extended: true
+    - name: ansible_loop is only there with extended (as in Ansible)
+      copy:
+        dest: "{{ playbook_dir }}/out/{{ item }}/plain"
+        content: "{{ ansible_loop | default('undefined') }}\n"
+      loop: "{{ dirs }}"
     - name: count
       assert:
         that:
@@ -82,6 +88,7 @@ fn loops_with_labels_index_and_registered_results() {
     let looped = |d: &str| std::fs::read_to_string(run.dir.join(format!("out/{d}/loop"))).unwrap();
     assert_eq!(looped("a"), "0 3 - b\n");
     assert_eq!(looped("c"), "2 1 b -\n");
+    assert_eq!(run.read("out/b/plain"), "undefined\n");
     let items: Vec<_> = run
         .events()
         .into_iter()
@@ -246,7 +253,9 @@ fn template_files_include_import_and_extend_from_the_template_search_path() {
         )
         .run();
     run.assert_code(0);
-    assert_eq!(run.read("page"), "# base\nheader for ops\nOPS!\n");
+    // As ansible-core 2.19 writes it: Jinja drops the trailing newline of
+    // an included template (only the top template's are kept).
+    assert_eq!(run.read("page"), "# base\nheader for opsOPS!\n");
 
     // A name outside the search path is refused.
     let run = Test::new()
@@ -1183,4 +1192,165 @@ fn new_user_trial_backslashes_key_value_args_and_omit_in_containers() {
     assert_eq!(read("short"), "web-01\n");
     assert_eq!(read("tab"), "a\\tb\n");
     assert_eq!(read("omit"), "{'a': 1} [1, 2]\n");
+}
+
+/// `vars_files` names are rendered per host once facts are gathered (Ansible
+/// `vars/manager.py`): two hosts read different files through an inventory
+/// variable, a fact picks a file, and the first existing alternative wins.
+/// With facts, an undefined name is refused; a name none of whose files
+/// exists is refused too (Ansible skips it silently), naming what it tried.
+#[test]
+fn vars_files_are_read_per_host_after_facts() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    n1: {ansible_connection: local, site: east}\n    n2: {ansible_connection: local, site: west}\n",
+        )
+        .file("vars/east.yml", "dc: east-1\n")
+        .file("vars/west.yml", "dc: west-1\n")
+        .file("vars/Linux.yml", "kernel: linux\n")
+        .file("vars/default.yml", "kernel: other\n")
+        .playbook(
+            r#"
+- hosts: all
+  gather_facts: true
+  vars_files:
+    - "vars/{{ site }}.yml"
+    - ["{{ ansible_system }}-{{ site }}.yml", "{{ ansible_system }}.yml", default.yml]
+  tasks:
+    - copy:
+        dest: "{{ playbook_dir }}/out-{{ inventory_hostname }}"
+        content: "{{ dc }} {{ kernel }}\n"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("out-n1"), "east-1 linux\n");
+    assert_eq!(run.read("out-n2"), "west-1 linux\n");
+
+    let undefined = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            "- hosts: nodes\n  gather_facts: true\n  vars_files:\n    - \"vars/{{ ansible_nope }}.yml\"\n  tasks:\n    - command: touch ran\n",
+        )
+        .run();
+    undefined.assert_code(4);
+    assert!(
+        undefined.stderr.contains("ansible_nope"),
+        "{}",
+        undefined.stderr
+    );
+    assert!(
+        undefined.stderr.contains("play.yml:4"),
+        "{}",
+        undefined.stderr
+    );
+    assert!(!undefined.dir.join("ran").exists());
+
+    let missing = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            "- hosts: nodes\n  gather_facts: true\n  vars_files:\n    - [\"vars/{{ ansible_system }}-x.yml\", \"{{ inventory_hostname }}.yml\"]\n  tasks:\n    - command: touch ran\n",
+        )
+        .run();
+    missing.assert_code(4);
+    assert!(
+        missing.stderr.contains("no vars file of this entry exists"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("vars/Linux-x.yml"),
+        "{}",
+        missing.stderr
+    );
+    assert!(missing.stderr.contains("n1.yml"), "{}", missing.stderr);
+    assert!(!missing.dir.join("ran").exists());
+}
+
+/// Roles are found as Ansible finds them: `roles/` beside the playbook, then
+/// ANSIBLE_ROLES_PATH (relative to the current directory), else the
+/// `roles_path` of the ansible.cfg Ansible would read (ANSIBLE_CONFIG, then
+/// ./ansible.cfg; relative to that file); a role not found names where the
+/// search path came from.
+#[test]
+fn roles_path_comes_from_ansible_cfg_or_ansible_roles_path() {
+    let role = |t: Test, dir: &str, word: &str| {
+        t.file(
+            &format!("{dir}/r/tasks/main.yml"),
+            &format!("- copy:\n    dest: \"{{{{ playbook_dir }}}}/../out.txt\"\n    content: \"{word}\\n\"\n"),
+        )
+    };
+    let t = Test::new()
+        .local_hosts(&["n1"])
+        .file(
+            "site/play.yml",
+            "- hosts: nodes\n  gather_facts: false\n  roles: [r]\n",
+        )
+        .file("ansible.cfg", "[defaults]\nroles_path = lib/roles:other\n")
+        .file(
+            "conf/ansible.cfg",
+            "[defaults]\nroles_path = ../env-roles\n",
+        );
+    let t = role(
+        role(role(t, "lib/roles", "cfg"), "env-roles", "env-config"),
+        "cwd-roles",
+        "roles-path",
+    );
+    let run = |t: &Test, env: &[(&str, &str)]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("baton").unwrap();
+        cmd.current_dir(t.path())
+            .args(["run", "site/play.yml", "-i", "inventory.yml"])
+            .env_remove("ANSIBLE_ROLES_PATH")
+            .env_remove("BATON_ROLES_PATH")
+            .env_remove("ANSIBLE_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = std::fs::read_to_string(t.path().join("out.txt")).unwrap_or_default();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        run(&t, &[]).1,
+        "cfg\n",
+        "./ansible.cfg roles_path, relative to the file"
+    );
+    let conf = t.path().join("conf").display().to_string();
+    assert_eq!(
+        run(&t, &[("ANSIBLE_CONFIG", &conf)]).1,
+        "env-config\n",
+        "ANSIBLE_CONFIG (a directory)"
+    );
+    assert_eq!(
+        run(
+            &t,
+            &[
+                ("ANSIBLE_CONFIG", &conf),
+                ("ANSIBLE_ROLES_PATH", "cwd-roles")
+            ]
+        )
+        .1,
+        "roles-path\n",
+        "ANSIBLE_ROLES_PATH over any ansible.cfg"
+    );
+    std::fs::write(
+        t.path().join("ansible.cfg"),
+        "[defaults]\nroles_path = nowhere\n",
+    )
+    .unwrap();
+    std::fs::remove_file(t.path().join("out.txt")).unwrap();
+    let (code, _, stderr) = run(&t, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("role `r` not found"), "{stderr}");
+    assert!(stderr.contains("nowhere/r"), "{stderr}");
+    assert!(stderr.contains("roles_path in"), "{stderr}");
+    std::fs::write(t.path().join("ansible.cfg"), "[defaults]\nroles_path lib\n").unwrap();
+    let (code, _, stderr) = run(&t, &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("ansible.cfg:2"), "{stderr}");
 }

@@ -241,6 +241,11 @@ fn loop_play(n: usize) -> String {
   tasks:
     - debug: msg="{{{{ item }}}} {{{{ ansible_loop.index }}}} of {{{{ many | length }}}}"
       loop: "{{{{ many }}}}"
+      loop_control:
+        # `ansible_loop` without `allitems`: with it every item's registered
+        # result holds the whole list, quadratic as in Ansible.
+        extended: true
+        extended_allitems: false
       register: out
     - debug: msg="{{{{ out.results | length }}}}"
 "#,

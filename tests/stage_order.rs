@@ -93,6 +93,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "load",
             "yaml",
+            "bounds",
             "error",
             "source",
             "shell",
@@ -139,7 +140,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("source", &[]),
     ("shell", &[]),
     ("template_text", &[]),
-    // Bounds on durations and counts, shared by load, execute, modules, cli.
+    // Bounds on durations, counts, nesting and template steps, shared by
+    // load, plan, execute, modules, cli.
     ("bounds", &[]),
     // Python-dialect regexes, shared by plan (filters, tests) and modules (lineinfile).
     ("pyregex", &[]),

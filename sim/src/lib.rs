@@ -1,8 +1,8 @@
 //! HVR simulator: the lab's stand-in for the proprietary HVR replication product.
 //!
 //! One multi-call binary, `hvrsim`, provides the HVR commands baton's failover playbooks use
-//! (hvrscheduler, hvrremotelistener, hvrtestlistener, hvrinit, hvrrefresh, hvrcompare, hvrmaint,
-//! hvrlogrelease, ...), a tiny simulated DBMS (ingstart/ingstop) and a database client
+//! (hvrscheduler, hvrstart, hvrsuspend, hvrremotelistener, hvrtestlistener, hvrrouterview, hvrinit,
+//! hvrrefresh, hvrcompare, hvrmaint, hvrlogrelease, ...), a tiny simulated DBMS (ingstart/ingstop) and a database client
 //! (hvrsimclient). It dispatches on the name it is called by. See README.md for the design.
 
 pub mod args;

@@ -7,6 +7,9 @@
 //!   `-logrelease_expire` looks at.
 //! * `integ_<location>.state`: `seq` such that every local change up to it has been
 //!   acknowledged by that integrate location.
+//! * `jobs.state`: `cap=` and `integ=`, each `PENDING` or `SUSPEND`: the state of the channel's
+//!   capture and integrate jobs (hvrinit creates them SUSPEND, hvrsuspend changes them). HVR
+//!   keeps job states in its catalog table `HVR_JOB`; the simulator keeps them here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +85,50 @@ impl ChannelFiles {
             format!("seq={seq}\n").as_bytes(),
         )
     }
+
+    pub fn jobs_path(&self) -> PathBuf {
+        self.dir.join("jobs.state")
+    }
+
+    /// The job states; a channel without the file (never initialized) has both jobs PENDING.
+    pub fn load_jobs(&self) -> SimResult<JobStates> {
+        let path = self.jobs_path();
+        let Some(state) = read_state(&path)? else {
+            return Ok(JobStates::default());
+        };
+        let suspended = |key: &str| match state.get(key).map(String::as_str) {
+            None | Some("PENDING") => Ok(false),
+            Some("SUSPEND") => Ok(true),
+            Some(other) => Err(SimError::failed(format!(
+                "{}: {key}={other} is neither PENDING nor SUSPEND",
+                path.display()
+            ))),
+        };
+        Ok(JobStates {
+            cap_suspended: suspended("cap")?,
+            integ_suspended: suspended("integ")?,
+        })
+    }
+
+    pub fn save_jobs(&self, jobs: JobStates) -> SimResult<()> {
+        let word = |s: bool| if s { "SUSPEND" } else { "PENDING" };
+        write_atomic(
+            &self.jobs_path(),
+            format!(
+                "cap={}\ninteg={}\n",
+                word(jobs.cap_suspended),
+                word(jobs.integ_suspended)
+            )
+            .as_bytes(),
+        )
+    }
+}
+
+/// Whether a channel's capture and integrate jobs are suspended (HVR's job state SUSPEND).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobStates {
+    pub cap_suspended: bool,
+    pub integ_suspended: bool,
 }
 
 fn number(path: &Path, state: &BTreeMap<String, String>, key: &str) -> SimResult<u64> {
@@ -100,6 +147,11 @@ pub struct LocationReport {
     pub pending: u64,
     /// Age of the oldest of them, in ms.
     pub lag_ms: u64,
+    /// Those already captured (the simulator's "transaction file" for this location): their
+    /// count and the sequence numbers of the first and last.
+    pub captured: u64,
+    pub captured_first: u64,
+    pub captured_last: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +206,9 @@ pub fn channel_report(layout: &Layout, hub: &str, channel: &Channel) -> SimResul
                     integrated_seq: last_seq,
                     pending: 0,
                     lag_ms: 0,
+                    captured: 0,
+                    captured_first: 0,
+                    captured_last: 0,
                 })
                 .collect(),
         });
@@ -166,6 +221,9 @@ pub fn channel_report(layout: &Layout, hub: &str, channel: &Channel) -> SimResul
             integrated_seq,
             pending: 0,
             lag_ms: 0,
+            captured: 0,
+            captured_first: 0,
+            captured_last: 0,
         });
     }
     let from = locations
@@ -189,6 +247,13 @@ pub fn channel_report(layout: &Layout, hub: &str, channel: &Channel) -> SimResul
             }
             location.pending += 1;
             counted = true;
+            if change.seq <= capture.seq {
+                if location.captured == 0 {
+                    location.captured_first = change.seq;
+                }
+                location.captured += 1;
+                location.captured_last = change.seq;
+            }
         }
         if counted && change.seq <= capture.seq {
             in_flight += 1;
@@ -257,6 +322,13 @@ mod tests {
             report.in_flight, 1,
             "b is captured but not integrated everywhere"
         );
+        let db2 = &report.locations[0];
+        assert_eq!(
+            (db2.captured, db2.captured_first, db2.captured_last),
+            (1, 3, 3),
+            "only b is captured and waits for db2"
+        );
+        assert_eq!(report.locations[1].captured, 0, "dr1 has b already");
     }
 
     #[test]
@@ -270,5 +342,17 @@ mod tests {
         assert_eq!(files.load_integ("db2").unwrap(), None);
         files.save_integ("db2", 40).unwrap();
         assert_eq!(files.load_integ("db2").unwrap(), Some(40));
+        assert_eq!(files.load_jobs().unwrap(), JobStates::default());
+        let jobs = JobStates {
+            cap_suspended: false,
+            integ_suspended: true,
+        };
+        files.save_jobs(jobs).unwrap();
+        assert_eq!(files.load_jobs().unwrap(), jobs);
+        std::fs::write(files.jobs_path(), "cap=RUNNING\n").unwrap();
+        assert!(
+            files.load_jobs().is_err(),
+            "an unknown job state is an error"
+        );
     }
 }

@@ -3,12 +3,22 @@
 //! capture position) and integrates them into the channel's integrate locations through their
 //! nodes' hvrremotelistener, once they are `HVRSIM_LAG_MS` old.
 //!
+//! Each channel has a capture job and an integrate job, PENDING (cycling) or SUSPEND, as HVR 5's
+//! Scheduler has (https://fivetran.com/docs/hvr5/commands/hvrsuspend). `hvrstart` triggers one
+//! extra cycle of a job and, with `-w`, waits for it to complete
+//! (https://fivetran.com/docs/hvr5/commands/hvrcontrol): a capture cycle reads the journal to
+//! its end; an integrate cycle sends everything captured so far without waiting for the lag.
+//! That is how a flush is built from documented commands: `hvrstart -w HUB CHN-cap`, then
+//! `hvrstart -w HUB CHN-integ`.
+//!
 //! Captured changes wait in memory until the integrate location acknowledges them. The capture
 //! position is saved when changes are captured and the integrate position when they are
 //! acknowledged, so a SIGKILL loses exactly the changes in flight: the next start finds them
 //! captured but never integrated, reports them as phantom changes and does not send them.
-//! A graceful stop (`hvrscheduler -k`) first captures everything committed and integrates it
-//! without waiting for the lag; if that cannot finish in time the scheduler keeps running.
+//! `hvrscheduler -k` stops the jobs where they are and does NOT flush (HVR 5's page does not say
+//! what -k does to running jobs); it moves the capture position back to what every integrate
+//! location acknowledged, so the next start captures those changes again, as HVR would still
+//! integrate the transaction files it left in its router directory.
 //!
 //! The scheduler listens on the hub's scheduler port and greets every connection with a banner
 //! (what hvrtestlistener and hvrtestscheduler look for); commands use its control socket.
@@ -31,7 +41,7 @@ use crate::journal::{journal_end, scan_after, Change, JournalCursor, Origin};
 use crate::log::Logger;
 use crate::net;
 use crate::paths::Layout;
-use crate::router::ChannelFiles;
+use crate::router::{ChannelFiles, JobStates};
 use crate::settings;
 use crate::timefmt::{human, now_ms};
 
@@ -45,7 +55,35 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const CAPTURE_HEARTBEAT: Duration = Duration::from_secs(10);
 const REPEAT_ERROR_LOG: Duration = Duration::from_secs(30);
 const STATS_LOG: Duration = Duration::from_secs(10);
+/// How long `hvrstart -w` may wait for a cycle before the daemon gives up answering (the
+/// command itself has no time-out, as in HVR: callers bound it).
+const CYCLE_WAIT_LIMIT: Duration = Duration::from_secs(3600);
+/// How long `-k` waits for the channel workers to park before it saves their positions.
+const HALT_WAIT: Duration = Duration::from_secs(10);
 
+/// Which job of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Capture,
+    Integrate,
+}
+
+impl Job {
+    pub fn word(self) -> &'static str {
+        match self {
+            Job::Capture => "cap",
+            Job::Integrate => "integ",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Job> {
+        match word {
+            "cap" => Some(Job::Capture),
+            "integ" => Some(Job::Integrate),
+            _ => None,
+        }
+    }
+}
 pub fn instance(layout: &Layout, hub: &str) -> Instance {
     Instance::new(
         layout,
@@ -62,14 +100,47 @@ struct Timing {
     retry: Duration,
 }
 
-/// Shared between the control handler and the channel workers.
+/// A channel's jobs, shared between the control handler and the channel's worker: their
+/// SUSPEND states and the cycles `hvrstart` asked for (a request number per job; the worker
+/// reports the last request it completed).
 #[derive(Default)]
-struct Flush {
-    /// While set, workers integrate without waiting for the lag.
-    active: AtomicBool,
-    /// Bumped by every stop request; a worker reports it back once it has caught up after it.
-    generation: AtomicU64,
-    stop_in_progress: AtomicBool,
+struct Jobs {
+    cap_suspended: AtomicBool,
+    integ_suspended: AtomicBool,
+    cap_requested: AtomicU64,
+    cap_done: AtomicU64,
+    integ_requested: AtomicU64,
+    integ_done: AtomicU64,
+}
+
+impl Jobs {
+    fn suspended(&self, job: Job) -> &AtomicBool {
+        match job {
+            Job::Capture => &self.cap_suspended,
+            Job::Integrate => &self.integ_suspended,
+        }
+    }
+
+    fn requested(&self, job: Job) -> &AtomicU64 {
+        match job {
+            Job::Capture => &self.cap_requested,
+            Job::Integrate => &self.integ_requested,
+        }
+    }
+
+    fn done(&self, job: Job) -> &AtomicU64 {
+        match job {
+            Job::Capture => &self.cap_done,
+            Job::Integrate => &self.integ_done,
+        }
+    }
+
+    fn states(&self) -> JobStates {
+        JobStates {
+            cap_suspended: self.cap_suspended.load(Ordering::SeqCst),
+            integ_suspended: self.integ_suspended.load(Ordering::SeqCst),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -85,8 +156,18 @@ struct ChannelStatus {
     channel: String,
     capture_seq: u64,
     capture_error: Option<String>,
-    flushed_generation: u64,
+    phantom: u64,
+    /// Set by the worker once it has parked for `-k`.
+    halted: bool,
     targets: Vec<TargetStatus>,
+}
+
+/// One channel as the control handler sees it.
+struct ChannelHandle {
+    name: String,
+    files: ChannelFiles,
+    jobs: Arc<Jobs>,
+    status: Arc<Mutex<ChannelStatus>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,8 +179,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Control {
     hub: String,
     log: Logger,
-    flush: Arc<Flush>,
-    statuses: Vec<Arc<Mutex<ChannelStatus>>>,
+    /// Set by `-k`: every worker parks where it is.
+    halt: Arc<AtomicBool>,
+    stop_in_progress: AtomicBool,
+    channels: Vec<ChannelHandle>,
     lock: DaemonLock,
 }
 
@@ -122,18 +205,41 @@ pub fn run_daemon(layout: &Layout, hub_name: &str) -> SimResult<()> {
             &format!("catalog does not follow the hvrfailover naming rule: {problem}"),
         );
     }
-    let flush = Arc::new(Flush::default());
+    let halt = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
-    let mut statuses = Vec::new();
+    let mut channels = Vec::new();
     for channel in hub.channels.values() {
         let worker = ChannelWorker::prepare(layout, &hub, channel, &log, timing)?;
-        let status = Arc::new(Mutex::new(worker.status(0)));
-        statuses.push(Arc::clone(&status));
-        workers.push((worker, status));
+        let states = worker.files.load_jobs()?;
+        let jobs = Arc::new(Jobs::default());
+        jobs.cap_suspended
+            .store(states.cap_suspended, Ordering::SeqCst);
+        jobs.integ_suspended
+            .store(states.integ_suspended, Ordering::SeqCst);
+        for (job, suspended) in [
+            (Job::Capture, states.cap_suspended),
+            (Job::Integrate, states.integ_suspended),
+        ] {
+            if suspended {
+                log.info(&format!(
+                    "job {}-{} is SUSPEND (hvrsuspend -u or hvrstart -u runs it)",
+                    channel.name,
+                    job.word()
+                ));
+            }
+        }
+        let status = Arc::new(Mutex::new(worker.status(false)));
+        channels.push(ChannelHandle {
+            name: channel.name.clone(),
+            files: worker.files.clone(),
+            jobs: Arc::clone(&jobs),
+            status: Arc::clone(&status),
+        });
+        workers.push((worker, jobs, status));
     }
-    for (worker, status) in workers {
-        let flush = Arc::clone(&flush);
-        thread::spawn(move || worker.run(&flush, &status));
+    for (worker, jobs, status) in workers {
+        let halt = Arc::clone(&halt);
+        thread::spawn(move || worker.run(&halt, &jobs, &status));
     }
     let banner = format!(
         "{BANNER_PREFIX} 1 hvr-simulator/{} hub={hub_name} node={} (HVR simulator)\n",
@@ -158,8 +264,9 @@ pub fn run_daemon(layout: &Layout, hub_name: &str) -> SimResult<()> {
     let control = Arc::new(Control {
         hub: hub_name.to_string(),
         log,
-        flush,
-        statuses,
+        halt,
+        stop_in_progress: AtomicBool::new(false),
+        channels,
         lock: daemon_lock,
     });
     for stream in control_socket.incoming().flatten() {
@@ -177,16 +284,22 @@ impl Control {
         let mut reader = BufReader::new(read_half);
         let mut out = stream;
         while let Ok(Some(line)) = read_line(&mut reader, 4096) {
-            let reply = match line.split_once(' ').unwrap_or((&line, "")) {
-                ("PING", _) => format!(
+            let words: Vec<&str> = line.split(' ').collect();
+            let reply = match words.as_slice() {
+                ["PING"] => format!(
                     "PONG hvrscheduler hub={} pid={}",
                     self.hub,
                     std::process::id()
                 ),
-                ("STATUS", _) => self.status(),
-                ("STOP", timeout) => match timeout.trim().parse::<u64>() {
-                    Ok(ms) => self.stop(Duration::from_millis(ms), &mut out),
-                    Err(_) => "ERR STOP needs a timeout in ms".to_string(),
+                ["STATUS"] => self.status(),
+                ["STOP"] => self.stop(&mut out),
+                ["CYCLE", channel, job, wait, unsuspend] => match Job::parse(job) {
+                    Some(job) => self.cycle(channel, job, *wait == "1", *unsuspend == "1"),
+                    None => format!("ERR unknown job kind {job:?}"),
+                },
+                ["SUSPEND", channel, job, suspend] => match Job::parse(job) {
+                    Some(job) => self.suspend(channel, job, *suspend == "1"),
+                    None => format!("ERR unknown job kind {job:?}"),
                 },
                 _ => format!("ERR unknown control request {line:?}"),
             };
@@ -196,16 +309,31 @@ impl Control {
         }
     }
 
+    fn channel(&self, name: &str) -> Option<&ChannelHandle> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+
     /// One `CAPTURE` line per channel and one `LOCATION` line per integrate location, then `END`.
     fn status(&self) -> String {
         let mut lines = Vec::new();
-        for status in &self.statuses {
-            let s = lock(status).clone();
+        for channel in &self.channels {
+            let s = lock(&channel.status).clone();
+            let jobs = channel.jobs.states();
             lines.push(format!(
-                "CAPTURE {} seq={} error={}",
+                "CAPTURE {} seq={} error={} cap={} integ={}",
                 s.channel,
                 s.capture_seq,
-                s.capture_error.as_deref().map_or("-".to_string(), escape)
+                s.capture_error.as_deref().map_or("-".to_string(), escape),
+                if jobs.cap_suspended {
+                    "SUSPEND"
+                } else {
+                    "PENDING"
+                },
+                if jobs.integ_suspended {
+                    "SUSPEND"
+                } else {
+                    "PENDING"
+                },
             ));
             for t in &s.targets {
                 lines.push(format!(
@@ -222,71 +350,116 @@ impl Control {
         lines.join("\n")
     }
 
-    /// Flushes and exits, or reports why the flush did not complete and keeps running.
-    fn stop(&self, timeout: Duration, out: &mut UnixStream) -> String {
-        if self.flush.stop_in_progress.swap(true, Ordering::SeqCst) {
+    /// `hvrstart`: one more cycle of a job; with `wait`, answers when it completed.
+    fn cycle(&self, channel: &str, job: Job, wait: bool, unsuspend: bool) -> String {
+        let Some(handle) = self.channel(channel) else {
+            return format!("ERR hub {} has no channel {channel}", self.hub);
+        };
+        let name = format!("{channel}-{}", job.word());
+        if handle.jobs.suspended(job).load(Ordering::SeqCst) {
+            if !unsuspend {
+                return format!("SKIPPED job {name} is SUSPEND (hvrstart -u runs it)");
+            }
+            if let Err(e) = self.set_suspended(handle, job, false) {
+                return format!("ERR {e}");
+            }
+        }
+        let request = handle.jobs.requested(job).fetch_add(1, Ordering::SeqCst) + 1;
+        self.log
+            .info(&format!("hvrstart: one more cycle of job {name} requested"));
+        if !wait {
+            return format!("TRIGGERED job {name}");
+        }
+        let deadline = Instant::now() + CYCLE_WAIT_LIMIT;
+        while Instant::now() < deadline {
+            if handle.jobs.done(job).load(Ordering::SeqCst) >= request {
+                return format!("DONE job {name} completed a cycle");
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        format!(
+            "ERR job {name} did not complete a cycle within {}",
+            human(CYCLE_WAIT_LIMIT)
+        )
+    }
+
+    fn set_suspended(&self, handle: &ChannelHandle, job: Job, suspend: bool) -> SimResult<()> {
+        handle.jobs.suspended(job).store(suspend, Ordering::SeqCst);
+        handle.files.save_jobs(handle.jobs.states())?;
+        self.log.info(&format!(
+            "job {}-{} is now {}",
+            handle.name,
+            job.word(),
+            if suspend { "SUSPEND" } else { "PENDING" }
+        ));
+        Ok(())
+    }
+
+    /// `hvrsuspend [-u]`.
+    fn suspend(&self, channel: &str, job: Job, suspend: bool) -> String {
+        let Some(handle) = self.channel(channel) else {
+            return format!("ERR hub {} has no channel {channel}", self.hub);
+        };
+        match self.set_suspended(handle, job, suspend) {
+            Ok(()) => format!(
+                "OK job {channel}-{} {}",
+                job.word(),
+                if suspend { "SUSPEND" } else { "PENDING" }
+            ),
+            Err(e) => format!("ERR {e}"),
+        }
+    }
+
+    /// `-k`: parks every worker, moves each channel's capture position back to what all its
+    /// integrate locations acknowledged (nothing captured is lost: the next start captures it
+    /// again), and exits. No flush.
+    fn stop(&self, out: &mut UnixStream) -> String {
+        if self.stop_in_progress.swap(true, Ordering::SeqCst) {
             return "ERR a stop of this scheduler is already in progress".to_string();
         }
-        let generation = self.flush.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        self.flush.active.store(true, Ordering::SeqCst);
-        self.log.info(&format!(
-            "Stop requested (hvrscheduler -k): flushing captured changes (timeout {})",
-            human(timeout)
-        ));
-        let deadline = Instant::now() + timeout;
-        loop {
-            let done = self
-                .statuses
-                .iter()
-                .all(|s| lock(s).flushed_generation >= generation);
-            if done {
-                self.log
-                    .info("Scheduler (simulator) stopped: all captured changes were integrated");
-                let _ = out.write_all(b"OK flushed\n");
-                self.lock.remove_files();
-                std::process::exit(0);
-            }
+        self.log
+            .info("Stop requested (hvrscheduler -k): stopping the jobs where they are");
+        self.halt.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + HALT_WAIT;
+        while !self.channels.iter().all(|c| lock(&c.status).halted) {
             if Instant::now() >= deadline {
-                break;
+                self.halt.store(false, Ordering::SeqCst);
+                self.stop_in_progress.store(false, Ordering::SeqCst);
+                return format!(
+                    "ERR the jobs did not stop within {}; the scheduler keeps running",
+                    human(HALT_WAIT)
+                );
             }
-            thread::sleep(Duration::from_millis(10));
+            thread::sleep(Duration::from_millis(5));
         }
-        self.flush.active.store(false, Ordering::SeqCst);
-        self.flush.stop_in_progress.store(false, Ordering::SeqCst);
-        let mut reasons = Vec::new();
-        for status in &self.statuses {
-            let s = lock(status).clone();
-            if let Some(error) = &s.capture_error {
-                reasons.push(format!("channel {}: capture failing: {error}", s.channel));
-            }
-            for t in s
+        for channel in &self.channels {
+            let s = lock(&channel.status).clone();
+            let acknowledged = s
                 .targets
                 .iter()
-                .filter(|t| t.queued > 0 || t.error.is_some())
-            {
-                reasons.push(format!(
-                    "channel {} -> {}: {} changes not integrated{}",
-                    s.channel,
-                    t.location,
-                    t.queued,
-                    t.error
-                        .as_deref()
-                        .map(|e| format!(" (last error: {e})"))
-                        .unwrap_or_default()
+                .map(|t| t.integrated_seq)
+                .min()
+                .unwrap_or(s.capture_seq)
+                .min(s.capture_seq);
+            if let Err(e) = channel.files.save_capture(acknowledged, s.phantom) {
+                self.log.error(
+                    "F_JSIM12",
+                    &format!("channel {}: cannot save capture position: {e}", s.channel),
+                );
+            }
+            if acknowledged < s.capture_seq {
+                self.log.info(&format!(
+                    "channel {}: changes captured after journal record {acknowledged} were not \
+                     integrated yet; the next start captures them again",
+                    s.channel
                 ));
             }
         }
-        if reasons.is_empty() {
-            reasons.push("changes kept arriving faster than they were integrated".to_string());
-        }
-        let message = format!(
-            "flush incomplete after {}: {}; the scheduler keeps running",
-            human(timeout),
-            reasons.join("; ")
-        );
         self.log
-            .error("F_JSIM30", &format!("Stop refused: {message}"));
-        format!("ERR {message}")
+            .info("Scheduler (simulator) stopped (hvrscheduler -k)");
+        let _ = out.write_all(b"OK stopped\n");
+        self.lock.remove_files();
+        std::process::exit(0);
     }
 }
 
@@ -515,44 +688,62 @@ impl ChannelWorker {
         })
     }
 
-    fn run(mut self, flush: &Flush, status: &Mutex<ChannelStatus>) {
+    fn run(mut self, halt: &AtomicBool, jobs: &Jobs, status: &Mutex<ChannelStatus>) {
         let mut stats_logged_at = Instant::now();
+        // The capture position when the pending integrate cycle began: the cycle is complete
+        // once every location has acknowledged everything up to it.
+        let mut integ_cycle: Option<(u64, u64)> = None;
         loop {
-            let generation = flush.generation.load(Ordering::SeqCst);
-            let flushing = flush.active.load(Ordering::SeqCst);
-            if flushing && lock(status).flushed_generation >= generation {
-                // Flushed for this stop: capture nothing more until the scheduler exits or the
-                // stop is abandoned, or a change committed now would be captured, saved as
-                // captured, and lost at the exit.
+            if halt.load(Ordering::SeqCst) {
+                // Parked for -k: capture and integrate nothing more, so the positions the
+                // control handler saves stay true until the process exits.
+                *lock(status) = self.status(true);
                 thread::sleep(Duration::from_millis(1));
                 continue;
             }
-            let lag = if flushing {
-                Duration::ZERO
-            } else {
-                self.timing.lag
-            };
-            let at_end = self.capture();
-            for target in &mut self.targets {
-                target.integrate(self.capture_seq, lag, self.timing, &self.files);
+            let cap_request = jobs.cap_requested.load(Ordering::SeqCst);
+            let integ_request = jobs.integ_requested.load(Ordering::SeqCst);
+            let mut busy = false;
+            if !jobs.cap_suspended.load(Ordering::SeqCst) {
+                let at_end = self.capture();
+                if at_end && cap_request > jobs.cap_done.load(Ordering::SeqCst) {
+                    jobs.cap_done.store(cap_request, Ordering::SeqCst);
+                }
+                busy |= !at_end && self.capture_error.is_none() && self.blocked.is_none();
             }
-            let drained = self.targets.iter().all(|t| t.queue.is_empty());
-            let flushed = if flushing && at_end && drained {
-                generation
-            } else {
-                lock(status).flushed_generation
-            };
-            *lock(status) = self.status(flushed);
+            if integ_request > jobs.integ_done.load(Ordering::SeqCst) {
+                let (_, upto) = integ_cycle.get_or_insert((integ_request, self.capture_seq));
+                let upto = *upto;
+                if !jobs.integ_suspended.load(Ordering::SeqCst) {
+                    for target in &mut self.targets {
+                        target.integrate(
+                            self.capture_seq,
+                            Duration::ZERO,
+                            self.timing,
+                            &self.files,
+                        );
+                    }
+                }
+                if self.targets.iter().all(|t| t.integrated_seq >= upto) {
+                    if let Some((request, _)) = integ_cycle.take() {
+                        jobs.integ_done.store(request, Ordering::SeqCst);
+                    }
+                } else {
+                    busy |= self
+                        .targets
+                        .iter()
+                        .any(|t| t.retry_at.is_none() && !t.queue.is_empty());
+                }
+            } else if !jobs.integ_suspended.load(Ordering::SeqCst) {
+                for target in &mut self.targets {
+                    target.integrate(self.capture_seq, self.timing.lag, self.timing, &self.files);
+                }
+            }
+            *lock(status) = self.status(false);
             if stats_logged_at.elapsed() >= STATS_LOG {
                 self.log_stats();
                 stats_logged_at = Instant::now();
             }
-            let busy = flushing
-                && !drained
-                && self
-                    .targets
-                    .iter()
-                    .any(|t| t.retry_at.is_none() && !t.queue.is_empty());
             thread::sleep(if busy {
                 Duration::from_millis(1)
             } else {
@@ -624,12 +815,13 @@ impl ChannelWorker {
         }
     }
 
-    fn status(&self, flushed_generation: u64) -> ChannelStatus {
+    fn status(&self, halted: bool) -> ChannelStatus {
         ChannelStatus {
             channel: self.name.clone(),
             capture_seq: self.capture_seq,
             capture_error: self.blocked.clone().or_else(|| self.capture_error.clone()),
-            flushed_generation,
+            phantom: self.phantom,
+            halted,
             targets: self
                 .targets
                 .iter()

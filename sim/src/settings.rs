@@ -82,11 +82,6 @@ pub fn integrate_retry() -> SimResult<Duration> {
     env_duration("HVRSIM_RETRY_MS", Duration::from_millis(1000), "ms")
 }
 
-/// How long `hvrscheduler -k` waits for the flush when no `-t` is given.
-pub fn stop_timeout() -> SimResult<Duration> {
-    env_duration("HVRSIM_STOP_TIMEOUT", Duration::from_secs(60), "s")
-}
-
 /// Records per journal segment before the DBMS starts a new one (a new "journal file").
 pub fn segment_records() -> SimResult<u64> {
     let records = env_parse("HVRSIM_JOURNAL_SEGMENT_RECORDS", 10_000, "a record count")?;

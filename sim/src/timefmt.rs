@@ -25,6 +25,17 @@ pub fn format_utc_compact(ms: u64) -> String {
     format!("{}T{h:02}{m:02}{s:02}Z", date_string(date, ""))
 }
 
+/// `2022-04-13_07-31-02_702Z`: the timestamp in HVR 5's compare diff-file names
+/// (https://fivetran.com/docs/hvr5/advanced-operations/analyzing-diff-file).
+pub fn format_utc_diff(ms: u64) -> String {
+    let (date, (h, m, s)) = split(ms);
+    format!(
+        "{}_{h:02}-{m:02}-{s:02}_{:03}Z",
+        date_string(date, "-"),
+        ms % 1000
+    )
+}
+
 fn date_string((y, mo, d): (i64, u32, u32), sep: &str) -> String {
     format!("{y:04}{sep}{mo:02}{sep}{d:02}")
 }
@@ -105,6 +116,10 @@ mod tests {
 
     #[test]
     fn formats_known_instants() {
+        assert_eq!(
+            format_utc_diff(1_649_835_062_702),
+            "2022-04-13_07-31-02_702Z"
+        );
         assert_eq!(format_utc(0), "1970-01-01 00:00:00Z");
         // 2000-02-29 23:59:59 UTC: a leap day, checks the month/day arithmetic.
         assert_eq!(format_utc(951_868_799_000), "2000-02-29 23:59:59Z");

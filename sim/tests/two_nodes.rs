@@ -21,7 +21,7 @@ fn replicates_after_the_lag_and_flushes_on_graceful_stop() {
     // bc2's channel starts at the beginning of its (empty) journal, for the loop check below.
     lab.ok(1, "hvrinit", &[HUB, CHANNEL]);
 
-    let started = lab.ok(0, "hvrscheduler", &[HUB]);
+    let started = lab.start_scheduler(0);
     assert!(started.stdout.contains("started"), "{}", started.stdout);
     assert!(
         started.elapsed < Duration::from_secs(5),
@@ -52,24 +52,25 @@ fn replicates_after_the_lag_and_flushes_on_graceful_stop() {
 
     let second = lab.write_rows(0, "b", 10);
     assert!(lab.count(1) < 30, "the lag was not honoured");
-    // The flush integrates what is captured without waiting for the lag.
-    let stop = lab.ok(0, "hvrscheduler", &["-k", HUB]);
+    // The flush (hvrstart -w of the capture job, then of the integrate job) integrates
+    // everything committed without waiting for the lag; then -k stops the scheduler.
+    let started = std::time::Instant::now();
+    let flush = lab.flush(0);
     assert!(
-        stop.stdout.contains("stopped after integrating"),
+        flush.stdout.contains("completed a cycle"),
         "{}",
-        stop.stdout
+        flush.stdout
     );
     assert!(
-        stop.elapsed < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(3),
         "flush waited for the lag: {:?}",
-        stop.elapsed
+        started.elapsed()
     );
+    assert_eq!(lab.count(1), 30, "the flush integrated everything");
+    let stop = lab.ok(0, "hvrscheduler", &["-k", HUB]);
+    assert!(stop.stdout.contains("stopped"), "{}", stop.stdout);
     let compare = lab.compare(0).ok();
-    assert!(
-        compare.stdout.contains("0 rows differ"),
-        "{}",
-        compare.stdout
-    );
+    assert!(compare.stdout.contains("identical"), "{}", compare.stdout);
     let view = lab.routerview(0);
     assert_eq!(view.field("pending"), "0");
     assert_eq!(view.field("scheduler"), "stopped");
@@ -95,7 +96,7 @@ fn replicates_after_the_lag_and_flushes_on_graceful_stop() {
     // bc2 captures from the start of its journal, which holds only replicated rows: nothing
     // goes back to bc1 (no replication loop).
     let bc1_last_seq = lab.routerview(0).field("last_seq");
-    lab.ok(1, "hvrscheduler", &[HUB]);
+    lab.start_scheduler(1);
     wait_for(
         "bc2's capture to read its journal",
         Duration::from_secs(5),
@@ -113,7 +114,7 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
     lab.set_env(0, "HVRSIM_LAG_MS", "60000");
     lab.start_node(0);
     lab.start_node(1);
-    lab.ok(0, "hvrscheduler", &[HUB]);
+    lab.start_scheduler(0);
     let lost = lab.write_rows(0, "p", 7);
     wait_for("the rows to be captured", Duration::from_secs(5), || {
         lab.routerview(0).field("in_flight") == "7"
@@ -137,6 +138,39 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
         assert!(
             compare.stdout.contains(&format!("only in db1: {key}")),
             "{key} not listed"
+        );
+    }
+    // An event-driven verbose row-by-row compare writes the SQL into a diff file named as
+    // HVR 5 names them; an identical table writes none.
+    let event = lab.run(
+        0,
+        "hvrcompare",
+        &["-gr", "-v", "-e", "-rdb1", "-ldb2", HUB, CHANNEL],
+    );
+    assert_eq!(event.code, 1, "{}", event.stdout);
+    let diff_dir = lab.node(0).config.join("diff").join(HUB).join(CHANNEL);
+    let files: Vec<_> = fs::read_dir(&diff_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("orders-cmp-db1-db2_") && name.ends_with(".diff"),
+        "{name}"
+    );
+    assert!(name.contains("_simtable_"), "{name}");
+    let sql = fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(sql.lines().count(), 7, "{sql}");
+    for key in &lost {
+        assert!(
+            sql.contains(&format!("insert into simtable (k, v) values ('{key}', ")),
+            "{sql}"
+        );
+        assert!(
+            event.stdout.contains(&format!("values ('{key}', ")),
+            "{}",
+            event.stdout
         );
     }
 
@@ -177,7 +211,7 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
         "{}",
         refresh.stdout
     );
-    assert!(lab.compare(0).ok().stdout.contains("0 rows differ"));
+    assert!(lab.compare(0).ok().stdout.contains("identical"));
     let again = lab.ok(0, "hvrrefresh", &["-rdb1", "-ldb2", HUB, CHANNEL]);
     assert!(
         again.stdout.contains(": 0 rows changed"),
@@ -201,7 +235,7 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
     let bc2_view = lab.routerview(1);
     assert_eq!(bc2_view.field("pending"), "0", "{}", bc2_view.stdout);
     assert_ne!(bc2_view.field("captured_seq"), bc2_view.field("last_seq"));
-    lab.ok(1, "hvrscheduler", &[HUB]);
+    lab.start_scheduler(1);
     wait_for(
         "bc2's capture to read the refresh",
         Duration::from_secs(5),
@@ -215,7 +249,7 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
 }
 
 #[test]
-fn stop_keeps_the_scheduler_running_when_the_flush_cannot_complete() {
+fn an_integrate_cycle_waits_while_the_location_is_unreachable() {
     let mut lab = Lab::new("noflush");
     lab.set_env(0, "HVRSIM_LAG_MS", "0");
     lab.set_env(0, "HVRSIM_RETRY_MS", "100");
@@ -223,16 +257,21 @@ fn stop_keeps_the_scheduler_running_when_the_flush_cannot_complete() {
     lab.ok(1, "ingstart", &[]); // bc2's listener stays down: db2 is unreachable
     lab.ok(0, "hvrscheduler", &[HUB]);
     lab.write_rows(0, "n", 3);
+    lab.ok(0, "hvrstart", &["-w", HUB, &format!("{CHANNEL}-cap")]);
 
-    let stop = lab.run(0, "hvrscheduler", &["-k", "-t1", HUB]);
-    assert_eq!(stop.code, 1);
-    assert!(stop.stderr.contains("flush incomplete"), "{}", stop.stderr);
+    // hvrstart -w has no time-out, as in HVR: the caller bounds it.
+    let mut waiting = Command::new(lab.bin.join("hvrstart"));
+    waiting
+        .args(["-w", HUB, &format!("{CHANNEL}-integ")])
+        .env("HVR_CONFIG", &lab.node(0).config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = waiting.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
     assert!(
-        stop.stderr.contains("3 changes not integrated"),
-        "{}",
-        stop.stderr
+        child.try_wait().unwrap().is_none(),
+        "the integrate cycle cannot complete while db2 is unreachable"
     );
-    lab.ok(0, "hvrtestscheduler", &["-t2", HUB]);
     let view = lab.routerview(0);
     assert_eq!(view.field("pending"), "3");
     let location = view
@@ -242,13 +281,85 @@ fn stop_keeps_the_scheduler_running_when_the_flush_cannot_complete() {
         .unwrap();
     assert!(location.contains("queued=3"), "{location}");
     assert!(location.contains("error=location db2"), "{location}");
-    assert!(lab.hvr_out(0).contains("F_JSIM30: Stop refused"));
+    // hvrrouterview shows the waiting changes as a transaction file.
+    let xml = lab.ok(0, "hvrrouterview", &[HUB, CHANNEL]).stdout;
+    assert_eq!(xml.matches("<file name=").count(), 1, "{xml}");
+    assert!(xml.contains("<!-- changes --><int>3</int>"), "{xml}");
 
     let port = lab.node(1).listener_port.to_string();
     lab.ok(1, "hvrremotelistener", &["-d", &port]);
-    lab.ok(0, "hvrscheduler", &["-k", "-t10", HUB]);
-    assert!(lab.compare(0).ok().stdout.contains("0 rows differ"));
+    wait_for(
+        "the integrate cycle to complete",
+        Duration::from_secs(10),
+        || child.try_wait().unwrap().is_some(),
+    );
+    assert!(lab.compare(0).ok().stdout.contains("identical"));
+    let xml = lab.ok(0, "hvrrouterview", &[HUB, CHANNEL]).stdout;
+    assert!(!xml.contains("<file"), "{xml}");
+    assert!(xml.trim_end().ends_with("</hvr_private>"), "{xml}");
     assert!(lab.hvr_out(0).contains("integration into db2 resumed"));
+    lab.ok(0, "hvrscheduler", &["-k", HUB]);
+}
+
+#[test]
+fn stop_loses_nothing_and_suspended_jobs_do_nothing() {
+    let mut lab = Lab::new("jobs");
+    lab.set_env(0, "HVRSIM_LAG_MS", "60000");
+    lab.start_node(0);
+    lab.start_node(1);
+    // hvrinit creates the jobs SUSPEND: nothing is captured until they are unsuspended.
+    lab.ok(0, "hvrinit", &[HUB, CHANNEL]);
+    lab.ok(0, "hvrscheduler", &[HUB]);
+    assert!(lab
+        .routerview(0)
+        .stdout
+        .contains("cap=SUSPEND integ=SUSPEND"));
+    let skipped = lab.run(0, "hvrstart", &["-w", HUB, CHANNEL]);
+    assert_eq!(skipped.code, 1, "{}", skipped.stdout);
+    assert!(skipped.stdout.contains("is SUSPEND"), "{}", skipped.stdout);
+    lab.ok(0, "hvrsuspend", &["-u", HUB, &format!("{CHANNEL}-cap")]);
+    lab.write_rows(0, "k", 5);
+    wait_for("the rows to be captured", Duration::from_secs(5), || {
+        lab.routerview(0).field("in_flight") == "5"
+    });
+    // The integrate job is still SUSPEND: an integrate cycle is skipped, nothing is sent.
+    assert_eq!(
+        lab.run(0, "hvrstart", &["-w", HUB, &format!("{CHANNEL}-integ")])
+            .code,
+        1
+    );
+    assert_eq!(lab.count(1), 0);
+
+    // -k does not flush, and loses nothing: the next start captures the rows again.
+    lab.ok(0, "hvrscheduler", &["-k", HUB]);
+    let view = lab.routerview(0);
+    assert_eq!(view.field("pending"), "5");
+    assert_eq!(view.field("in_flight"), "0", "{}", view.stdout);
+    assert_eq!(lab.count(1), 0);
+    lab.set_env(0, "HVRSIM_LAG_MS", "0");
+    lab.ok(0, "hvrscheduler", &[HUB]);
+    assert!(
+        lab.routerview(0)
+            .stdout
+            .contains("cap=PENDING integ=SUSPEND"),
+        "states survive a restart"
+    );
+    lab.ok(0, "hvrstart", &["-u", "-w", HUB, CHANNEL]);
+    assert_eq!(lab.count(1), 5);
+    let view = lab.routerview(0);
+    assert_eq!(view.field("phantom"), "0");
+    assert_eq!(view.field("pending"), "0");
+    assert!(!lab.hvr_out(0).contains("W_JSIM02"));
+    lab.ok(0, "hvrscheduler", &["-k", HUB]);
+    let refused = lab.run(0, "hvrsuspend", &[HUB, CHANNEL]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("to be running"),
+        "{}",
+        refused.stderr
+    );
+    let usage = lab.run(0, "hvrscheduler", &["-k", "-t5", HUB]);
+    assert_eq!(usage.code, 2, "-t is not an option of hvrscheduler");
 }
 
 #[test]
@@ -458,18 +569,16 @@ fn logrelease_keeps_what_capture_needs_and_honours_the_expiry() {
 
     // The stale capture needed local changes that are gone: it stops and asks for hvrinit.
     lab.start_node(1);
-    lab.ok(0, "hvrscheduler", &[HUB]);
+    lab.start_scheduler(0);
     wait_for("the capture error", Duration::from_secs(5), || {
         lab.hvr_out(0).contains("F_JSIM10: capture failed")
     });
     assert!(lab.hvr_out(0).contains("run hvrinit"));
-    let stop = lab.run(0, "hvrscheduler", &["-k", "-t0.5", HUB]);
-    assert_eq!(stop.code, 1);
-    assert!(stop.stderr.contains("capture failing"), "{}", stop.stderr);
-    lab.kill(lab.scheduler_pid(0), "-TERM");
+    lab.ok(0, "hvrscheduler", &["-k", HUB]);
     lab.ok(0, "hvrinit", &[HUB, CHANNEL]);
-    lab.ok(0, "hvrscheduler", &[HUB]);
+    lab.start_scheduler(0);
     lab.write_rows(0, "r", 2);
+    lab.flush(0);
     lab.ok(0, "hvrscheduler", &["-k", HUB]);
     assert_eq!(lab.count(1), 2);
 }

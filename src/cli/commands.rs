@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::output::{stderr_line, stdout_text};
 use super::{AdhocArgs, ConnectArgs, InventoryArgs, OutputFormat, PingArgs, RunArgs};
 use crate::error::{exit_code, Error, InputError};
 use crate::execute::{self, ConnectOptions, RunOptions};
@@ -36,7 +37,7 @@ pub fn install_diagnostics_hook() {
 fn report_error(e: impl Into<Error>) -> i32 {
     let e: Error = e.into();
     let code = e.exit_code();
-    eprintln!("{:?}", miette::Report::new(e));
+    stderr_line(&format!("{:?}", miette::Report::new(e)));
     code
 }
 
@@ -95,10 +96,17 @@ fn load_common(
     inventory: &[PathBuf],
     extra: &[String],
 ) -> Result<(Inventory, Map<String, Value>), InputError> {
+    crate::bounds::template_steps().map_err(|m| {
+        InputError::plain(m).with_help(format!(
+            "unset it, or give e.g. {}={}",
+            crate::bounds::TEMPLATE_STEPS_VAR,
+            crate::bounds::MAX_TEMPLATE_STEPS
+        ))
+    })?;
     let extra = extra_vars::parse(extra)?;
     let inventory = Inventory::load(inventory)?;
     for warning in inventory.warnings() {
-        eprintln!("[WARNING]: {warning}");
+        stderr_line(&format!("[WARNING]: {warning}"));
     }
     Ok((inventory, extra))
 }
@@ -120,6 +128,12 @@ fn execute(
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, reporter,
     ));
+    // Every exit path ends the masters it started: a connection the run did
+    // not close (one still held when it ended) would otherwise stay, as
+    // ControlPersist keeps masters.
+    if !QUITTING.load(std::sync::atomic::Ordering::SeqCst) {
+        rt.block_on(crate::transport::groups::end_masters());
+    }
     // A quit at once in progress ends the process itself, with its own exit
     // code, once it has ended every task's processes; the run may have ended
     // first because those processes died.
@@ -159,7 +173,9 @@ async fn watch_signals(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
     for (kind, number) in kinds {
         let Ok(mut stream) = signal(kind) else {
-            eprintln!("baton: [WARNING]: cannot watch signal {number}; it will end baton at once");
+            stderr_line(&format!(
+                "baton: [WARNING]: cannot watch signal {number}; it will end baton at once"
+            ));
             continue;
         };
         let tx = tx.clone();
@@ -176,27 +192,33 @@ async fn watch_signals(
         return;
     };
     interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
-    eprintln!(
+    stderr_line(&format!(
         "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again to quit at once)",
         execute::stop_cause(first)
-    );
+    ));
     let Some(second) = rx.recv().await else {
         return;
     };
     QUITTING.store(true, std::sync::atomic::Ordering::SeqCst);
-    eprintln!(
+    stderr_line(&format!(
         "baton: quit at once ({}): ending the running tasks' processes",
         signal_name(second)
-    );
-    let cut = running.list();
-    let groups = crate::transport::groups::kill_all().await;
-    if cut.is_empty() {
-        eprintln!("baton: no task was running");
+    ));
+    // What runs and what changed, as the quit found them.
+    let report = running.quit_report();
+    // Refuse every new start first, then end what runs: a loop's next item
+    // or a task's next connection cannot slip in between.
+    let ended = crate::transport::groups::kill_all().await;
+    if !report.iter().any(|l| l.starts_with("cut: ")) {
+        stderr_line("baton: no task was running");
     }
-    for (host, task) in &cut {
-        eprintln!("baton: cut: task `{task}` on {host} (it may have done part of its work)");
+    for line in &report {
+        stderr_line(&format!("baton: {line}"));
     }
-    eprintln!("baton: ended {groups} process group(s) of running tasks");
+    stderr_line(&format!(
+        "baton: ended {} process group(s) of running tasks and {} ssh master connection(s)",
+        ended.groups, ended.masters
+    ));
     std::process::exit(exit_code::SIGNALLED + second);
 }
 
@@ -230,8 +252,8 @@ pub fn run(args: RunArgs) -> i32 {
         return report_error(e);
     }
     if args.syntax_check {
-        println!(
-            "playbook: {} (syntax OK: {} plays, {} tasks)",
+        return stdout_text(&format!(
+            "playbook: {} (syntax OK: {} plays, {} tasks)\n",
             playbook.path.display(),
             playbook.plays.len(),
             playbook
@@ -239,8 +261,7 @@ pub fn run(args: RunArgs) -> i32 {
                 .iter()
                 .map(|p| p.all_tasks().len())
                 .sum::<usize>()
-        );
-        return exit_code::OK;
+        ));
     }
     let mut options = run_options(&args.connect, extra);
     options.check = args.check;
@@ -261,12 +282,12 @@ pub fn run(args: RunArgs) -> i32 {
             args.list_hosts,
             args.list_tasks,
         ) {
-            Ok(()) => exit_code::OK,
+            Ok(text) => stdout_text(&text),
             Err(e) => report_error(e),
         };
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = check_writable(path) {
+        if let Err(e) = check_writable(path, &playbook.path, &args.connect.inventory) {
             return report_error(e);
         }
     }
@@ -302,7 +323,12 @@ fn limit_pattern(limit: &str, inventory: &Inventory) -> Result<String, InputErro
 /// Refuse a `--junit` path that cannot be written before anything runs,
 /// rather than after the run changed hosts. An existing file is left as it
 /// is; a file this check creates is removed again.
-fn check_writable(path: &Path) -> Result<(), InputError> {
+///
+/// Also refused, so a report never destroys what it reports on: a path that
+/// is an input of this run (the playbook, an inventory, any file read while
+/// loading), and an existing file that is not empty and not a JUnit report
+/// (a template or a `copy` source read later, a file given by mistake).
+fn check_writable(path: &Path, playbook: &Path, inventories: &[PathBuf]) -> Result<(), InputError> {
     let refuse = |why: String| {
         InputError::plain(format!(
             "cannot write the JUnit report {}: {why}",
@@ -312,6 +338,23 @@ fn check_writable(path: &Path) -> Result<(), InputError> {
     };
     if path.is_dir() {
         return Err(refuse("it is a directory".into()));
+    }
+    if let Some(input) = same_file_as_input(path, playbook, inventories) {
+        return Err(InputError::plain(format!(
+            "--junit {} would overwrite {input}, an input of this run",
+            path.display()
+        ))
+        .with_help("give the report a path of its own, e.g. `--junit report.xml`"));
+    }
+    if let Ok(text) = std::fs::read(path) {
+        let head = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
+        if !head.trim().is_empty() && !head.contains("<testsuites") {
+            return Err(InputError::plain(format!(
+                "--junit {} exists and is not a JUnit report; baton does not overwrite it",
+                path.display()
+            ))
+            .with_help("remove it first if it may go, or give another path"));
+        }
     }
     let existed = path.exists();
     std::fs::OpenOptions::new()
@@ -325,13 +368,33 @@ fn check_writable(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
+/// The input `path` is the same file as (by device and inode, so links and
+/// `./x` are seen through), named as the operator knows it.
+fn same_file_as_input(path: &Path, playbook: &Path, inventories: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let target = std::fs::metadata(path).ok()?;
+    let same = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+    };
+    if same(playbook) {
+        return Some(format!("the playbook {}", playbook.display()));
+    }
+    if let Some(inv) = inventories.iter().find(|i| same(i)) {
+        return Some(format!("the inventory {}", inv.display()));
+    }
+    crate::source::files_read()
+        .iter()
+        .find(|p| same(p))
+        .map(|p| format!("{}, read while loading", p.display()))
+}
+
 fn play_hosts(
     play: &Play,
     inventory: &Inventory,
     options: &RunOptions,
 ) -> Result<Vec<String>, InputError> {
     let templater = Templater::new();
-    let vars = crate::plan::host_vars::pattern_vars(play, &options.extra_vars, &templater);
+    let (_, vars) = crate::plan::vars_files::before_hosts(play, &options.extra_vars, &templater)?;
     let pattern = templater.render_str(
         play.hosts.as_str().unwrap_or_default(),
         &vars,
@@ -351,25 +414,28 @@ fn list(
     options: &RunOptions,
     hosts: bool,
     tasks: bool,
-) -> Result<(), InputError> {
+) -> Result<String, InputError> {
+    use std::fmt::Write;
     let filter = execute::tags::TagFilter::new(&options.tags, &options.skip_tags);
-    println!("playbook: {}", playbook.path.display());
+    let mut out = String::new();
+    let _ = writeln!(out, "playbook: {}", playbook.path.display());
     for play in &playbook.plays {
-        println!();
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
             "  play: {} ({})",
             play.name,
             play.hosts.as_str().unwrap_or_default()
         );
         if hosts {
             let list = play_hosts(play, inventory, options)?;
-            println!("    hosts ({}):", list.len());
+            let _ = writeln!(out, "    hosts ({}):", list.len());
             for h in list {
-                println!("      {h}");
+                let _ = writeln!(out, "      {h}");
             }
         }
         if tasks {
-            println!("    tasks:");
+            let _ = writeln!(out, "    tasks:");
             for task in play.all_tasks() {
                 if !filter.selects_task(&task.common) {
                     continue;
@@ -379,7 +445,8 @@ fn list(
                 } else {
                     format!("  TAGS: [{}]", task.common.tags.join(", "))
                 };
-                println!(
+                let _ = writeln!(
+                    out,
                     "      {}  ({}){tags}",
                     task.display_name(),
                     task.origin.describe()
@@ -387,7 +454,7 @@ fn list(
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 pub fn inventory(args: InventoryArgs) -> i32 {
@@ -396,14 +463,16 @@ pub fn inventory(args: InventoryArgs) -> i32 {
         Err(e) => return report_error(e),
     };
     if args.graph {
-        println!("{}", inventory.to_graph().trim_end_matches('\n'));
+        stdout_text(&format!(
+            "{}\n",
+            inventory.to_graph().trim_end_matches('\n')
+        ))
     } else {
         match serde_json::to_string_pretty(&inventory.to_list_json()) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return report_error(Error::Internal(e.to_string())),
+            Ok(s) => stdout_text(&format!("{s}\n")),
+            Err(e) => report_error(Error::Internal(e.to_string())),
         }
     }
-    exit_code::OK
 }
 
 /// Build a one-task play for `ping` and `adhoc`.
@@ -500,14 +569,16 @@ pub fn modules(name: Option<&str>) -> i32 {
         },
         None => crate::modules::all().to_vec(),
     };
+    use std::fmt::Write;
+    let mut out = String::new();
     for module in list {
         let spec = module.spec();
-        println!("{}", spec.name);
+        let _ = writeln!(out, "{}", spec.name);
         if let Some(free) = spec.free_form {
-            println!("  (free-form text goes to `{free}`)");
+            let _ = writeln!(out, "  (free-form text goes to `{free}`)");
         }
         if spec.any_args {
-            println!("  (any argument name: each becomes a variable)");
+            let _ = writeln!(out, "  (any argument name: each becomes a variable)");
         }
         for arg in spec.args {
             let mut line = format!("  {}", arg.name);
@@ -520,11 +591,11 @@ pub fn modules(name: Option<&str>) -> i32 {
             if !arg.choices.is_empty() {
                 line.push_str(&format!("  one of: {}", arg.choices.join(" | ")));
             }
-            println!("{line}");
+            let _ = writeln!(out, "{line}");
         }
         for group in spec.one_of {
-            println!("  exactly one of: {}", group.join(", "));
+            let _ = writeln!(out, "  exactly one of: {}", group.join(", "));
         }
     }
-    exit_code::OK
+    stdout_text(&out)
 }

@@ -24,6 +24,18 @@ type Slot = Arc<OnceCell<Result<Arc<Connection>, TransportError>>>;
 pub struct Connections {
     options: ConnectOptions,
     slots: Mutex<HashMap<String, Slot>>,
+    /// Locks by machine and name, for [`crate::modules::Step::Exclusive`].
+    exclusive: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The machine a connection reaches: every `local` host is the controller;
+/// SSH hosts are told apart by address and port (two inventory names for
+/// one address share its files).
+fn machine(spec: &ConnectionSpec) -> String {
+    match spec.kind {
+        ConnectionKind::Local => "local".to_string(),
+        ConnectionKind::Ssh => format!("ssh {}:{}", spec.address, spec.port.unwrap_or(22)),
+    }
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -162,6 +174,7 @@ impl Connections {
         Connections {
             options,
             slots: Mutex::new(HashMap::new()),
+            exclusive: Mutex::new(HashMap::new()),
         }
     }
 
@@ -181,6 +194,23 @@ impl Connections {
         slot.get_or_init(|| async { Connection::open(spec).await.map(Arc::new) })
             .await
             .clone()
+    }
+
+    /// The run's lock named `name` on the machine `spec` reaches, held until
+    /// the guard is dropped; tasks wait for it in turn.
+    pub async fn exclusive(
+        &self,
+        spec: &ConnectionSpec,
+        name: &str,
+    ) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = format!("{}\n{name}", machine(spec));
+        let lock = match self.exclusive.lock() {
+            Ok(mut locks) => Arc::clone(locks.entry(key).or_default()),
+            // A poisoned table (a panic elsewhere): no turn-taking, and the
+            // node-side check still keeps every edit.
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        lock.lock_owned().await
     }
 
     /// Forget a host's connection (after it proved dead), so nothing reuses it.

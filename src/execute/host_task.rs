@@ -35,6 +35,8 @@ pub struct TaskShared<'a> {
     /// The stop signal's number once the operator asked to stop (0 before):
     /// a `pause` ends early then, as Ansible's does on Ctrl-C.
     pub interrupt: &'a std::sync::atomic::AtomicI32,
+    /// Where a loop says which item runs and which changed the host.
+    pub running: &'a super::RunningTasks,
 }
 
 /// One host's run of a task, prepared by the play runner.
@@ -71,6 +73,9 @@ pub struct HostOutcome {
     pub started_at: f64,
     pub elapsed: Duration,
     pub check_mode: bool,
+    /// A loop (or `until` retries) a stop request ended early: what did not
+    /// run, for the stop report.
+    pub cut: Option<String>,
 }
 
 /// Lets modules render and evaluate with this host's variables.
@@ -159,23 +164,40 @@ impl Evaluator for HostEvaluator<'_> {
             .condition(expr, &*vars, self.origin)
             .map_err(|e| e.one_line())
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
         let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
         let mut parts = path.split('.');
         if parts.next() != Some(head.as_str()) {
-            return None;
+            return Ok(None);
         }
-        let vars = self.with(vec![head.clone()]).ok()?;
-        let first = vars.get(&head)?;
+        // A variable whose template reads an undefined one is not defined,
+        // as Ansible's debug says; any other failure to render it (a cycle)
+        // is an error, as Ansible's "recursive loop detected" is.
+        let vars = match self.with(vec![head.clone()]) {
+            Ok(vars) => vars,
+            Err(e) if e.message.starts_with("undefined") => return Ok(None),
+            Err(e) => return Err(e.one_line()),
+        };
+        let Some(first) = vars.get(&head) else {
+            return Ok(None);
+        };
         let mut cur: &Value = &first;
         for part in parts {
-            cur = match cur {
-                Value::Object(m) => m.get(part)?,
-                Value::Array(a) => a.get(part.trim_matches(['[', ']']).parse::<usize>().ok()?)?,
-                _ => return None,
+            let next = match cur {
+                Value::Object(m) => m.get(part),
+                Value::Array(a) => part
+                    .trim_matches(['[', ']'])
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i)),
+                _ => None,
             };
+            match next {
+                Some(v) => cur = v,
+                None => return Ok(None),
+            }
         }
-        Some(cur.clone())
+        Ok(Some(cur.clone()))
     }
 }
 
@@ -265,6 +287,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         started_at,
         elapsed: Duration::ZERO,
         check_mode,
+        cut: None,
     };
     match run_loop(shared, task, &job, check_mode, &mut outcome).await {
         Ok(()) => {}
@@ -280,6 +303,14 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     }
     if outcome.registered.is_null() {
         outcome.registered = outcome.result.to_registered();
+        // Ansible registers an unreachable host's result as `unreachable:
+        // true` with its `msg`, and no `failed` (so `r is failed` is false).
+        if outcome.outcome == Status::Unreachable {
+            if let Value::Object(m) = &mut outcome.registered {
+                m.shift_remove("failed");
+                m.insert("unreachable".into(), Value::Bool(true));
+            }
+        }
     }
     registered_within_limit(shared, task, &mut outcome);
     outcome.ignored = match outcome.outcome {
@@ -361,7 +392,19 @@ pub(super) async fn run_once(
             }
             return Ok(result);
         }
-        tokio::time::sleep(delay).await;
+        // A stop request ends the retries: the run stops after this task.
+        let signal = shared.interrupt.load(std::sync::atomic::Ordering::SeqCst);
+        if signal == 0 && wait_unless_stopped(delay, shared.interrupt).await {
+            continue;
+        }
+        result.data.insert("attempts".into(), json!(attempt));
+        result.status = Status::Failed;
+        result.msg = Some(format!(
+            "`until` was still false after {attempt} attempts ({}); the retries left were not made: {}",
+            until.scalar_text().unwrap_or_default(),
+            super::stop_cause(shared.interrupt.load(std::sync::atomic::Ordering::SeqCst))
+        ));
+        return Ok(result);
     }
 }
 
@@ -456,8 +499,22 @@ fn environment_prefix(
     for env in &task.common.environment {
         let rendered = shared.templater.render_node(env, vars)?;
         within_limit(shared, "`environment`", &rendered, &env.origin)?;
-        let Value::Object(map) = rendered else {
-            continue;
+        let map = match rendered {
+            Value::Object(map) => map,
+            // `environment: "{{ x | default(omit) }}"`: no variables.
+            v if crate::plan::template::is_omit(&v) => continue,
+            other => {
+                return Err(InputError::at(
+                    &env.origin,
+                    format!(
+                        "`environment` must give a mapping of variable names to values, but `{}` gave {}",
+                        env.scalar_text().unwrap_or_default(),
+                        json_kind(&other)
+                    ),
+                    "not a mapping",
+                )
+                .with_help("make the variable a mapping, e.g. `proxy_env: {http_proxy: \"http://proxy:3128\"}`"));
+            }
         };
         for (k, v) in map {
             if !crate::load::keywords::valid_env_name(&k) {
@@ -474,6 +531,18 @@ fn environment_prefix(
         }
     }
     Ok(Ok(prefix))
+}
+
+fn json_kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 60 => "a string".into(),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
 }
 
 fn become_user(
@@ -581,11 +650,24 @@ async fn run_steps(
     become_user: Option<String>,
     timeout: Option<Duration>,
 ) -> Result<TaskResult, Failure> {
+    // Held until the step chain ends.
+    let mut exclusive = None;
     loop {
         step = match step {
             Step::Done(result) => return Ok(result),
             Step::Sleep(duration, result) => {
                 return Ok(sleep_unless_stopped(duration, result, shared.interrupt).await);
+            }
+            Step::Wait(duration, next) => {
+                wait_unless_stopped(duration, shared.interrupt).await;
+                *next
+            }
+            Step::Exclusive(key, next) => {
+                // One lock per step chain (a second would risk a deadlock).
+                if exclusive.is_none() {
+                    exclusive = Some(shared.connections.exclusive(&job.target, &key).await);
+                }
+                *next
             }
             Step::Remote { script, interpret } => {
                 let connection = match shared.connections.get(&job.target).await {
@@ -693,17 +775,30 @@ async fn sleep_unless_stopped(
     result: TaskResult,
     interrupt: &std::sync::atomic::AtomicI32,
 ) -> TaskResult {
+    let started = Instant::now();
+    if wait_unless_stopped(duration, interrupt).await {
+        return result;
+    }
+    result.with_msg(format!(
+        "paused {:.1} s of {:.1} s: cut short by the stop request",
+        started.elapsed().as_secs_f64(),
+        duration.as_secs_f64()
+    ))
+}
+
+/// Wait `duration`, or less when a stop request arrives (also a `delay`
+/// of `until` and `loop_control.pause`). Returns whether it waited it all.
+pub(super) async fn wait_unless_stopped(
+    duration: Duration,
+    interrupt: &std::sync::atomic::AtomicI32,
+) -> bool {
     const TICK: Duration = Duration::from_millis(50);
     let started = Instant::now();
     while started.elapsed() < duration {
         if interrupt.load(std::sync::atomic::Ordering::SeqCst) != 0 {
-            return result.with_msg(format!(
-                "paused {:.1} s of {:.1} s: cut short by the stop request",
-                started.elapsed().as_secs_f64(),
-                duration.as_secs_f64()
-            ));
+            return false;
         }
         tokio::time::sleep(TICK.min(duration.saturating_sub(started.elapsed()))).await;
     }
-    result
+    true
 }

@@ -1,16 +1,26 @@
-//! `loop:` (and `with_items`, `with_list`) on one host: each item with its
-//! `loop_var`, `index_var`, `ansible_loop` and label, then the aggregate
-//! result and the registered `results`, in Ansible's shape.
+//! `loop:` and `with_<lookup>:` on one host: the items (the lookup over the
+//! templated terms), then each item with its `loop_var`, `index_var`,
+//! `ansible_loop` (with `extended`) and label, `pause` between items,
+//! `break_when` after each, then the aggregate result and the registered
+//! `results`, in Ansible's shape (ansible-core `executor/task_executor.py`
+//! `_get_loop_items`, `_run_loop`).
+
+use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
 use crate::error::InputError;
+use crate::load::loops::LoopWith;
 use crate::load::task::Task;
 use crate::modules::{Status, TaskResult};
 use crate::plan::context::Context;
+use crate::plan::jinja::{native, python_repr};
+use crate::plan::lookups;
 use crate::yaml::Node;
 
-use super::host_task::{run_once, within_limit, Failure, HostJob, HostOutcome, TaskShared};
+use super::host_task::{
+    run_once, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome, TaskShared,
+};
 
 pub(super) async fn run_loop(
     shared: &TaskShared<'_>,
@@ -27,7 +37,7 @@ pub(super) async fn run_loop(
         out.result = result;
         return Ok(());
     };
-    let items = loop_items(shared, loop_node, &job.vars, task.loop_flatten)?;
+    let items = loop_items(shared, task, loop_node, &job.vars)?;
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
         out.outcome = Status::Skipped;
@@ -38,19 +48,45 @@ pub(super) async fn run_loop(
     let count = items.len();
     let mut results = Vec::with_capacity(count);
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+    let control = &task.loop_control;
+    // Facts set by earlier items (`set_fact`, `include_vars`, a module's
+    // `ansible_facts`): later items see them, as in Ansible, whose loop
+    // updates the task's variables with each item's facts.
+    let mut host_vars = job.vars.clone();
     for (index, item) in items.iter().cloned().enumerate() {
-        let ctx = item_vars(task, job, index, &items);
-        let label = match &task.loop_label {
+        if index > 0 {
+            if let Some(pause) = control.pause {
+                // A stop request ends the wait: the loop stops before its next item.
+                wait_unless_stopped(pause, shared.interrupt).await;
+            }
+        }
+        // A stop request ends the loop after the item that was running.
+        let signal = shared.interrupt.load(Ordering::SeqCst);
+        if signal != 0 {
+            out.cut = Some(format!(
+                "`{}` on {} stopped before item {} of {count} ({}): items {} to {count} did not run",
+                shared.info.name,
+                job.host,
+                index + 1,
+                super::stop_cause(signal),
+                index + 1
+            ));
+            break;
+        }
+        let mut ctx = item_vars(task, &host_vars, index, &items);
+        let label = match &control.label {
             Some(node) => match shared.templater.render_node(node, &ctx)? {
                 Value::String(s) => s,
-                other => other.to_string(),
+                other => py_str(&other),
             },
-            None => match &item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
+            None => py_str(&item),
         };
+        shared.running.item(&job.host, index + 1, count, &label);
         let result = run_once(shared, task, job, &ctx, check_mode).await?;
+        if result.status == Status::Changed {
+            shared.running.item_changed(&job.host, &label);
+        }
+        see_facts(&mut host_vars, &result);
         any_changed |= result.status == Status::Changed;
         any_failed |= result.status == Status::Failed;
         all_skipped &= result.status == Status::Skipped;
@@ -62,18 +98,38 @@ pub(super) async fn run_loop(
         }
         let mut registered = result.to_registered();
         if let Value::Object(m) = &mut registered {
-            m.insert(task.loop_var.clone(), item);
+            m.insert(control.loop_var.clone(), item);
             m.insert(
                 "item".into(),
-                m.get(&task.loop_var).cloned().unwrap_or(Value::Null),
+                m.get(&control.loop_var).cloned().unwrap_or(Value::Null),
             );
-        }
-        results.push(registered);
-        out.items.push((label, result.clone(), result.status));
-        if let Some(pause) = task.loop_pause {
-            if index + 1 < count {
-                tokio::time::sleep(pause).await;
+            m.insert("ansible_loop_var".into(), json!(control.loop_var));
+            if let Some(iv) = &control.index_var {
+                m.insert(iv.clone(), json!(index));
+                m.insert("ansible_index_var".into(), json!(iv));
             }
+            if let Some(l) = ctx.get("ansible_loop") {
+                m.insert("ansible_loop".into(), l.into_owned());
+            }
+        }
+        out.items.push((label, result.clone(), result.status));
+        // `break_when` sees this item's result under the `register` name,
+        // as Ansible sets it after each item.
+        let stop = if control.break_when.is_empty() {
+            false
+        } else {
+            if let Some(name) = &task.register {
+                ctx.set(name.clone(), registered.clone());
+            }
+            let mut all = true;
+            for cond in &control.break_when {
+                all &= shared.templater.condition_node(cond, &ctx)?;
+            }
+            all
+        };
+        results.push(registered);
+        if stop {
+            break;
         }
     }
     let status = if any_failed {
@@ -85,7 +141,10 @@ pub(super) async fn run_loop(
     } else {
         Status::Ok
     };
-    let msg = loop_message(&out.items);
+    let mut msg = loop_message(&out.items);
+    if let Some(cut) = &out.cut {
+        msg = format!("{msg}; {cut}");
+    }
     out.result = TaskResult {
         status,
         msg: Some(msg.clone()),
@@ -97,72 +156,141 @@ pub(super) async fn run_loop(
     Ok(())
 }
 
-/// The loop's items: a list, or nothing for null.
+/// The loop's items: `loop:`'s list (nothing for null), or the lookup of
+/// `with_<name>:` over its templated terms. Ansible's terms: the templated
+/// value when it is a list, else a list of that one value.
 fn loop_items(
     shared: &TaskShared<'_>,
+    task: &Task,
     loop_node: &Node,
     vars: &Context,
-    flatten: bool,
 ) -> Result<Vec<Value>, Failure> {
-    let rendered = shared.templater.render_node(loop_node, vars)?;
-    within_limit(shared, "the loop's list", &rendered, &loop_node.origin)?;
-    match rendered {
-        // `with_items` (Ansible's `items` lookup) flattens one level after
-        // templating: `["{{ a }}", "{{ b }}"]` loops over a's and b's items.
-        Value::Array(items) if flatten => Ok(items
-            .into_iter()
-            .flat_map(|i| match i {
-                Value::Array(inner) => inner,
-                other => vec![other],
-            })
-            .collect()),
+    let value = shared.templater.render_node(loop_node, vars)?;
+    within_limit(shared, "the loop's list", &value, &loop_node.origin)?;
+    let name = match task.loop_with {
+        LoopWith::Loop => return match value {
+            Value::Array(items) => Ok(items),
+            Value::Null => Ok(Vec::new()),
+            other => Err(Failure::Input(
+                InputError::at(
+                    &loop_node.origin,
+                    format!("`loop` needs a list, but this is {}", kind(&other)),
+                    "not a list",
+                )
+                .with_help(
+                    "give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`",
+                ),
+            )),
+        },
+        LoopWith::Lookup(name) => name,
+    };
+    let terms = lookups::terms(value);
+    let failed = |msg: String| Failure::Input(lookups::loop_error(&loop_node.origin, name, &msg));
+    if matches!(name, "file" | "template" | "env" | "vars" | "first_found") {
+        // The template engine's lookups: the items are `query(name, *terms)`.
+        let mut with_terms = vars.clone();
+        with_terms.set(TERMS_VAR, Value::Array(terms));
+        let expr = format!("{{{{ query('{name}', *{TERMS_VAR}) }}}}");
+        let items = shared
+            .templater
+            .render_value(&expr, &with_terms, &loop_node.origin)?;
+        within_limit(shared, "the loop's list", &items, &loop_node.origin)?;
+        return match items {
+            Value::Array(items) => Ok(items),
+            other => Err(failed(format!(
+                "the lookup gave {}, not a list",
+                kind(&other)
+            ))),
+        };
+    }
+    let search = task.source.search_paths();
+    let items = lookups::run(name, terms, &search).map_err(failed)?;
+    let list = Value::Array(items);
+    within_limit(shared, "the loop's list", &list, &loop_node.origin)?;
+    match list {
         Value::Array(items) => Ok(items),
-        Value::Null => Ok(Vec::new()),
-        // `with_items: foo` loops once, over `foo`.
-        other if flatten => Ok(vec![other]),
-        other => Err(Failure::Input(
-            InputError::at(
-                &loop_node.origin,
-                format!("`loop` needs a list, but this is {}", kind(&other)),
-                "not a list",
-            )
-            .with_help(
-                "give a YAML list, or a variable holding one, e.g. `loop: \"{{ groups.bc }}\"`",
-            ),
-        )),
+        _ => Ok(Vec::new()),
     }
 }
 
-/// The host's variables for one item: `loop_var`, `index_var`,
-/// `ansible_loop`, set over the host's variables (shared, not copied: the
-/// cost of an item does not grow with the host's variables or the loop).
-fn item_vars(task: &Task, job: &HostJob, index: usize, items: &[Value]) -> Context {
+/// The variable that hands a `with_<lookup>`'s terms to `query()`.
+const TERMS_VAR: &str = "__baton_with_terms";
+
+/// A value as Ansible prints an item label: Python's `str()`.
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => python_repr::py_str(&native::from_json(other)),
+    }
+}
+
+/// An item's facts into the variables the next items see: `set_fact` and
+/// `include_vars` names as they are; `ansible_*` facts also under
+/// `ansible_facts` without the prefix (as `HostState::merge_facts`).
+fn see_facts(vars: &mut Context, result: &TaskResult) {
+    for (k, v) in &result.facts {
+        vars.set(k.clone(), v.clone());
+    }
+    if result.ansible_facts.is_empty() {
+        return;
+    }
+    for (k, v) in &result.ansible_facts {
+        vars.set(k.clone(), v.clone());
+    }
+    let short = result.ansible_facts.iter().map(|(k, v)| {
+        (
+            k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+            v.clone(),
+        )
+    });
+    let all = match vars.get("ansible_facts").as_deref() {
+        Some(Value::Object(all)) => {
+            let mut all = all.clone();
+            all.extend(short);
+            all
+        }
+        _ => short.collect(),
+    };
+    vars.set("ansible_facts", Value::Object(all));
+}
+
+/// The host's variables for one item: `loop_var`, `index_var`, and with
+/// `extended` `ansible_loop` (`previtem`/`nextitem` undefined at the ends,
+/// `allitems` unless `extended_allitems: false`), as Ansible sets them;
+/// set over the host's variables (shared, not copied: the cost of an item
+/// does not grow with the host's variables).
+fn item_vars(task: &Task, host_vars: &Context, index: usize, items: &[Value]) -> Context {
+    let control = &task.loop_control;
     let count = items.len();
-    let mut vars = job.vars.clone();
+    let mut vars = host_vars.clone();
     vars.set(
-        task.loop_var.clone(),
+        control.loop_var.clone(),
         items.get(index).cloned().unwrap_or(Value::Null),
     );
-    if let Some(iv) = &task.index_var {
+    if let Some(iv) = &control.index_var {
         vars.set(iv.clone(), json!(index));
+        vars.set("ansible_index_var", json!(iv));
     }
-    // Ansible's `loop_control: extended` fields (always present here);
-    // `previtem`/`nextitem` are undefined at the ends, as in Ansible.
-    let mut ansible_loop = json!({
-        "index": index + 1, "index0": index,
-        "revindex": count - index, "revindex0": count - index - 1,
-        "first": index == 0, "last": index + 1 == count, "length": count,
-    });
-    if let Value::Object(m) = &mut ansible_loop {
-        if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
-            m.insert("previtem".into(), prev.clone());
+    if control.extended {
+        let mut ansible_loop = json!({
+            "index": index + 1, "index0": index,
+            "first": index == 0, "last": index + 1 == count, "length": count,
+            "revindex": count - index, "revindex0": count - index - 1,
+        });
+        if let Value::Object(m) = &mut ansible_loop {
+            if control.extended_allitems {
+                m.insert("allitems".into(), Value::Array(items.to_vec()));
+            }
+            if let Some(next) = items.get(index + 1) {
+                m.insert("nextitem".into(), next.clone());
+            }
+            if let Some(prev) = index.checked_sub(1).and_then(|i| items.get(i)) {
+                m.insert("previtem".into(), prev.clone());
+            }
         }
-        if let Some(next) = items.get(index + 1) {
-            m.insert("nextitem".into(), next.clone());
-        }
+        vars.set("ansible_loop", ansible_loop);
     }
-    vars.set("ansible_loop", ansible_loop);
-    vars.set("ansible_loop_var", json!(task.loop_var));
+    vars.set("ansible_loop_var", json!(control.loop_var));
     vars
 }
 

@@ -45,16 +45,30 @@ pub struct RunOptions {
     /// none: the running task finishes on every host, then the run stops,
     /// reports what it left and exits 128 + the signal's number.
     pub interrupt: Arc<AtomicI32>,
-    /// Which host runs which task right now, for "quit at once" to say what
-    /// it cut.
+    /// Which host runs which task right now and what changed, for "quit at
+    /// once" to say what it cut and what it left.
     pub running: Arc<RunningTasks>,
 }
 
-/// The (host, task) pairs in flight.
+/// The tasks in flight, and what each host changed so far: what a quit at
+/// once (which does not wait for the run's own report) says it cut and left.
 #[derive(Debug, Default)]
 pub struct RunningTasks {
     next: AtomicU64,
-    tasks: Mutex<BTreeMap<u64, (String, String)>>,
+    tasks: Mutex<BTreeMap<u64, RunningTask>>,
+    /// Every host that started a task, with the tasks that changed it.
+    changes: Mutex<BTreeMap<String, Vec<String>>>,
+}
+
+/// A host running a task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningTask {
+    pub host: String,
+    pub task: String,
+    /// The loop item running: 1-based number, item count, label.
+    pub item: Option<(usize, usize, String)>,
+    /// Labels of the task's loop items that changed the host so far.
+    pub changed_items: Vec<String>,
 }
 
 /// Keeps a (host, task) pair listed while it runs.
@@ -75,17 +89,92 @@ impl RunningTasks {
     pub fn enter(&self, host: &str, task: &str) -> Running<'_> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.insert(id, (host.to_string(), task.to_string()));
+            tasks.insert(
+                id,
+                RunningTask {
+                    host: host.to_string(),
+                    task: task.to_string(),
+                    item: None,
+                    changed_items: Vec::new(),
+                },
+            );
+        }
+        if let Ok(mut changes) = self.changes.lock() {
+            changes.entry(host.to_string()).or_default();
         }
         Running { tasks: self, id }
     }
 
-    /// (host, task) pairs, in the order they started.
-    pub fn list(&self) -> Vec<(String, String)> {
+    /// Apply `f` to the task `host` runs (one at a time per host).
+    fn update(&self, host: &str, f: impl FnOnce(&mut RunningTask)) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            if let Some(t) = tasks.values_mut().rev().find(|t| t.host == host) {
+                f(t);
+            }
+        }
+    }
+
+    /// `host` starts loop item `number` (from 1) of `count`.
+    pub fn item(&self, host: &str, number: usize, count: usize, label: &str) {
+        self.update(host, |t| t.item = Some((number, count, label.to_string())));
+    }
+
+    /// A loop item of the task `host` runs changed it.
+    pub fn item_changed(&self, host: &str, label: &str) {
+        self.update(host, |t| t.changed_items.push(label.to_string()));
+    }
+
+    /// `what` (a task's name) changed `host`.
+    pub fn changed(&self, host: &str, what: &str) {
+        if let Ok(mut changes) = self.changes.lock() {
+            changes
+                .entry(host.to_string())
+                .or_default()
+                .push(what.to_string());
+        }
+    }
+
+    /// The tasks in flight, in the order they started.
+    pub fn list(&self) -> Vec<RunningTask> {
         self.tasks
             .lock()
             .map(|t| t.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// What a quit at once reports: each task it cut (host, task, loop item,
+    /// the items that had changed the host), then for every host what had
+    /// changed it before.
+    pub fn quit_report(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for t in self.list() {
+            let at = match &t.item {
+                Some((n, count, label)) => format!(" at item {n} of {count} ({label})"),
+                None => String::new(),
+            };
+            let items = if t.changed_items.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; earlier items of it changed {}: {}",
+                    t.host,
+                    t.changed_items.join(", ")
+                )
+            };
+            lines.push(format!(
+                "cut: task `{}` on {}{at} (it may have done part of its work){items}",
+                t.task, t.host
+            ));
+        }
+        let changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
+        for (host, changed) in changes {
+            lines.push(if changed.is_empty() {
+                format!("nothing had been changed on {host} by a finished task")
+            } else {
+                format!("changed on {host} before the quit: {}", changed.join("; "))
+            });
+        }
+        lines
     }
 }
 

@@ -5,7 +5,7 @@
 //! `handlers.rs`, batching and ordering in `batches.rs`, a host's variables
 //! in `plan::host_vars`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +21,7 @@ use super::tags::TagFilter;
 use super::{RunOptions, RunSummary};
 use crate::error::InputError;
 use crate::load::inventory::Inventory;
+use crate::load::loops::{LoopControl, LoopWith};
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
@@ -28,6 +29,7 @@ use crate::plan::context::{Context, Shared};
 use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
 use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars, Known};
 use crate::plan::template::Templater;
+use crate::plan::vars_files::{self, OnUndefined};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::yaml::Node;
 
@@ -44,6 +46,8 @@ pub(super) enum Flow {
 /// The play being run and what was computed for it once.
 pub(super) struct PlayScope<'p> {
     pub play: &'p Play,
+    /// `vars_files` as read before any host was known (for hosts whose own
+    /// were not read, see [`Runner::read_vars_files`]).
     vars_files: Vec<(String, Node)>,
     /// All hosts of the play (for `ansible_play_hosts`).
     hosts: Vec<String>,
@@ -67,6 +71,9 @@ pub struct Runner<'a> {
     pub(super) state: RunState,
     /// `--start-at-task`, until that task is reached.
     pub(super) start_at: Option<String>,
+    /// Each host's `vars_files` of the current play, read when its batch
+    /// starts (after gathering facts).
+    host_vars_files: HashMap<String, Arc<Vec<(String, Node)>>>,
 }
 
 impl<'a> Runner<'a> {
@@ -86,6 +93,7 @@ impl<'a> Runner<'a> {
             groups: GroupsView::value(inventory),
             state: RunState::default(),
             start_at: options.start_at_task.clone(),
+            host_vars_files: HashMap::new(),
         }
     }
 
@@ -118,13 +126,22 @@ impl<'a> Runner<'a> {
             }
         }
         self.connections.close_all().await;
+        let signal = self.options.interrupt.load(Ordering::SeqCst);
+        self.state.signalled = signal != 0;
+        if signal != 0 && self.state.abort_reason.is_none() {
+            // The request came during the last task: nothing was left to skip
+            // but what that task's loops did not run.
+            self.state.abort_reason = Some(format!(
+                "{}: the running task finished on every host (a loop after its current item); no task was left to start",
+                super::stop_cause(signal)
+            ));
+        }
         if let Some(reason) = self.state.stop_report() {
             self.reporter.event(&Event::Stopped { reason });
         }
         let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
         result?;
-        let signal = self.options.interrupt.load(Ordering::SeqCst);
         let exit_code = RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal);
         Ok(RunSummary {
             recap,
@@ -173,7 +190,11 @@ impl<'a> Runner<'a> {
     }
 
     async fn run_play(&mut self, play: &Play) -> Result<(), InputError> {
-        let pattern_vars = host_vars::pattern_vars(play, &self.options.extra_vars, &self.templater);
+        self.host_vars_files.clear();
+        // Before any host is chosen: the vars files whose names need no
+        // host, for `hosts:`.
+        let (early, pattern_vars) =
+            vars_files::before_hosts(play, &self.options.extra_vars, &self.templater)?;
         let Some(hosts) = self.select_hosts(play, &pattern_vars)? else {
             return Ok(());
         };
@@ -184,17 +205,23 @@ impl<'a> Runner<'a> {
             name: play.name.clone(),
             hosts: hosts.clone(),
         });
-        let vars_files = host_vars::load_vars_files(play, &pattern_vars, &self.templater)?;
         let mut scope = PlayScope {
             play,
-            vars_files,
+            vars_files: early,
             hosts_all: minijinja::Value::from(hosts.clone()),
             hosts: hosts.clone(),
             batch: Vec::new(),
         };
-        for batch in batches(&hosts, &play.serial) {
+        let serial = match &play.serial_template {
+            Some(node) => {
+                let value = self.templater.render_node(node, &pattern_vars)?;
+                crate::load::play::serial_from_json(&value, &node.origin)?
+            }
+            None => play.serial.clone(),
+        };
+        for batch in batches(&hosts, &serial) {
             scope.batch = batch;
-            let flow = self.run_batch(&scope).await;
+            let flow = self.run_batch(&scope).await?;
             if flow == Flow::Abort || self.state.abort_reason.is_some() {
                 break;
             }
@@ -213,12 +240,17 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// One batch: facts, then each section followed by its handlers.
-    async fn run_batch(&mut self, scope: &PlayScope<'_>) -> Flow {
+    /// One batch: facts, each host's `vars_files`, then each section
+    /// followed by its handlers.
+    ///
+    /// Errors: a host's `vars_files` entry that cannot be read (see
+    /// [`Runner::read_vars_files`]); the run stops there, as Ansible's does.
+    async fn run_batch(&mut self, scope: &PlayScope<'_>) -> Result<Flow, InputError> {
         let play = scope.play;
         if play.gather_facts {
             self.gather_facts(scope).await;
         }
+        self.read_vars_files(scope)?;
         let mut flow = Flow::Continue;
         for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
             if flow != Flow::Continue {
@@ -232,7 +264,76 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        flow
+        Ok(flow)
+    }
+
+    /// Each active host of the batch reads the play's `vars_files` now
+    /// that its facts are known (`plan::vars_files`): names rendered with
+    /// its variables, the first existing alternative read. An entry that
+    /// cannot be rendered is skipped with a warning for a host without
+    /// gathered facts, and refused for one with them, as in Ansible.
+    fn read_vars_files(&mut self, scope: &PlayScope<'_>) -> Result<(), InputError> {
+        let play = scope.play;
+        if play.vars_files.is_empty() {
+            return Ok(());
+        }
+        let mut warnings: Vec<String> = Vec::new();
+        // One for every host: `groups`, `play_hosts`, ... (and `hostvars`)
+        // as a task would see them.
+        let shared = self.shared_for(scope);
+        for host in self.state.active(&scope.batch) {
+            let inventory = self.inventory_vars(&host).clone();
+            let empty = Map::new();
+            let state = self.state.get(&host);
+            let facts = state.map_or(&empty, |s| &s.facts);
+            let registered = state.map_or(&empty, |s| &s.registered);
+            let gathered = state.is_some_and(|s| s.facts_gathered);
+            let layers = HostFacts {
+                inventory: &inventory,
+                facts,
+                registered,
+                shared: &shared,
+            };
+            let on_undefined = if gathered {
+                OnUndefined::Fail
+            } else {
+                OnUndefined::Warn
+            };
+            let templater = &self.templater;
+            let extra_vars = &self.options.extra_vars;
+            let (check, diff) = (self.options.check, self.options.diff);
+            let read =
+                vars_files::resolve(play, templater, on_undefined, true, |pairs, demand| {
+                    let play_vars = PlayVars {
+                        play,
+                        vars_files: pairs,
+                        extra_vars,
+                        check,
+                        diff,
+                    };
+                    host_vars::host_vars_demanding(
+                        &play_vars,
+                        &layers,
+                        None,
+                        demand.to_vec(),
+                        templater,
+                    )
+                    .map(|v| v.context)
+                })?;
+            for w in read.warnings {
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+            self.host_vars_files.insert(host, Arc::new(read.pairs));
+        }
+        for message in warnings {
+            self.reporter.event(&Event::Warning {
+                host: None,
+                message,
+            });
+        }
+        Ok(())
     }
 
     /// Variables for one host and task, in precedence order.
@@ -252,9 +353,10 @@ impl<'a> Runner<'a> {
             registered: state.map_or(&empty, |s| &s.registered),
             shared,
         };
+        let own = self.host_vars_files.get(host).cloned();
         let play = PlayVars {
             play: scope.play,
-            vars_files: &scope.vars_files,
+            vars_files: own.as_deref().map_or(&scope.vars_files[..], |v| &v[..]),
             extra_vars: &self.options.extra_vars,
             check: self.options.check,
             diff: self.options.diff,
@@ -367,6 +469,7 @@ impl<'a> Runner<'a> {
             diff: self.options.diff,
             info,
             interrupt: &self.options.interrupt,
+            running: &self.options.running,
         }
     }
 }
@@ -385,11 +488,8 @@ fn gathering_facts_task(play: &Play) -> Task {
             ..TaskCommon::default()
         },
         loop_items: None,
-        loop_var: "item".into(),
-        index_var: None,
-        loop_label: None,
-        loop_pause: None,
-        loop_flatten: false,
+        loop_with: LoopWith::Loop,
+        loop_control: LoopControl::default(),
         register: None,
         until: None,
         retries: None,

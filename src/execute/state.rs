@@ -104,6 +104,11 @@ pub struct RunState {
     /// Why the whole run stopped early (any_errors_fatal, max_fail_percentage,
     /// no hosts left, Ctrl-C).
     pub abort_reason: Option<String>,
+    /// Loops and retries a stop request ended early, and what they left.
+    pub cut: Vec<String>,
+    /// A stop signal ended the run: the stop report says, for every host,
+    /// what had changed on it.
+    pub signalled: bool,
 }
 
 impl RunState {
@@ -163,6 +168,9 @@ impl RunState {
     /// tasks, notified handlers, failure. Returns whether the host just left
     /// the play (failed or unreachable, not ignored).
     pub fn record(&mut self, task: &TaskRecord<'_>, outcome: HostOutcome) -> bool {
+        if let Some(cut) = &outcome.cut {
+            self.cut.push(cut.clone());
+        }
         if let Some(e) = outcome.input_error {
             self.add_input_error(if task.no_log { e.redacted() } else { e });
         }
@@ -269,6 +277,7 @@ impl RunState {
         if let Some(reason) = &self.abort_reason {
             lines.push(reason.clone());
         }
+        lines.extend(self.cut.iter().cloned());
         for (host, state) in &self.hosts {
             let Some(failure) = &state.failure else {
                 continue;
@@ -297,6 +306,18 @@ impl RunState {
                 "{host} {kind} at task `{}` ({}) in play `{}`: {reason}. {changed}. The rest of the run skipped {host}.",
                 failure.task, failure.origin, failure.play
             ));
+        }
+        if self.signalled {
+            for (host, state) in self.hosts.iter().filter(|(_, s)| s.failure.is_none()) {
+                lines.push(if state.changed_tasks.is_empty() {
+                    format!("Nothing had been changed on {host}.")
+                } else {
+                    format!(
+                        "Changed on {host} before the stop: {}.",
+                        state.changed_tasks.join("; ")
+                    )
+                });
+            }
         }
         // One report, so the operator reads the whole story in one place.
         (!lines.is_empty()).then(|| lines.join("\n"))

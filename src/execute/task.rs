@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 use tokio::sync::Semaphore;
 
 use super::connections::spec_for;
@@ -39,10 +39,16 @@ impl Runner<'_> {
                 match job {
                     Ok(job) => {
                         let _permit = semaphore.acquire().await;
+                        // A host whose turn (`forks`) comes after a stop
+                        // request does not start the task.
+                        let signal = self.options.interrupt.load(Ordering::SeqCst);
+                        if signal != 0 {
+                            return not_started_outcome(job, info, signal);
+                        }
                         let _running = self.options.running.enter(&job.host, &info.name);
                         host_task::run(shared, task, job).await
                     }
-                    Err((host, e)) => input_error_outcome(host, e),
+                    Err((host, e)) => input_error_outcome(host, e, task),
                 }
             }
         });
@@ -67,7 +73,7 @@ impl Runner<'_> {
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "{}: tasks already running finished on every host; `{}` ({}) and everything after it did not start",
+                "{}: the running task finished on every host (a loop after its current item); `{}` ({}) and everything after it did not start",
                 super::stop_cause(signal),
                 task.display_name(),
                 task.origin.describe()
@@ -252,6 +258,8 @@ impl Runner<'_> {
     ) -> bool {
         let no_log = task.common.no_log == Some(true);
         self.report_outcome(info, no_log, &outcome);
+        let host = outcome.host.clone();
+        let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
             play: &scope.play.name,
@@ -260,7 +268,15 @@ impl Runner<'_> {
             no_log,
             rescuable,
         };
-        self.state.record(&record, outcome)
+        let left = self.state.record(&record, outcome);
+        // Kept where a quit at once (which does not wait for this report)
+        // can say what had changed.
+        if let Some(state) = self.state.get(&host) {
+            for what in state.changed_tasks.iter().skip(changed_before) {
+                self.options.running.changed(&host, what);
+            }
+        }
+        left
     }
 
     /// One `HostResult` event per loop item, then one for the task.
@@ -325,21 +341,55 @@ impl Runner<'_> {
     }
 }
 
-fn input_error_outcome(host: String, e: InputError) -> HostOutcome {
+/// A host that was waiting for its turn (`forks`) when a stop request came.
+fn not_started_outcome(job: HostJob, info: &TaskInfo, signal: i32) -> HostOutcome {
+    let why = format!(
+        "`{}` did not start on {} ({} while it waited for its turn under --forks)",
+        info.name,
+        job.host,
+        super::stop_cause(signal)
+    );
+    let result = TaskResult::skipped(why.clone());
+    HostOutcome {
+        host: job.host,
+        outcome: Status::Skipped,
+        ignored: false,
+        registered: result.to_registered(),
+        result,
+        items: Vec::new(),
+        facts: Map::new(),
+        ansible_facts: Map::new(),
+        input_error: None,
+        delegated_to: job.delegated_to,
+        started_at: 0.0,
+        elapsed: Duration::ZERO,
+        check_mode: false,
+        cut: Some(why),
+    }
+}
+
+/// A host whose run could not even be prepared (its task `vars`, its
+/// `delegate_to` did not render). As in Ansible, and as an error met while
+/// running: `ignore_errors` makes it a failed and ignored task, else the run
+/// ends with exit 4.
+fn input_error_outcome(host: String, e: InputError, task: &Task) -> HostOutcome {
+    let ignored = task.common.ignore_errors == Some(true);
+    let result = TaskResult::failed(e.one_line());
     HostOutcome {
         host,
         outcome: Status::Failed,
-        ignored: false,
-        result: TaskResult::failed(e.one_line()),
+        ignored,
+        registered: result.to_registered(),
+        result,
         items: Vec::new(),
-        registered: Value::Null,
         facts: Map::new(),
         ansible_facts: Map::new(),
-        input_error: Some(e),
+        input_error: (!ignored).then_some(e),
         delegated_to: None,
         started_at: 0.0,
         elapsed: Duration::ZERO,
         check_mode: false,
+        cut: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `baton lab down`: remove exactly what the state file records, in an order
 //! that works for a whole lab and for any half of one.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,8 @@ pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
         );
         let strays = unrecorded_namespaces(prefix);
         if !strays.is_empty() {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "baton lab down: note: namespaces {} exist but are not recorded in {}; if they are a lab's, pass that lab's --dir (or remove them with `ip netns delete`)",
                 strays.join(", "),
                 lab_dir.display()
@@ -70,7 +72,7 @@ pub fn down(lab_dir: &Path, prefix: &str) -> Result<(), LabError> {
         files,
     } = r;
     for note in &notes {
-        eprintln!("baton lab down: {note}");
+        let _ = writeln!(std::io::stderr().lock(), "baton lab down: {note}");
     }
     if !errors.is_empty() {
         return Err(LabError::Failed(format!(

@@ -39,6 +39,7 @@ mod state;
 mod subnet;
 mod up;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::exit_code;
@@ -205,9 +206,9 @@ pub fn run(cmd: LabCommand) -> i32 {
         Err(e) => {
             let text = e.to_string();
             if text.starts_with("baton lab") {
-                eprintln!("{text}");
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
             } else {
-                eprintln!("baton lab: {text}");
+                let _ = writeln!(std::io::stderr().lock(), "baton lab: {text}");
             }
             e.exit_code()
         }

@@ -5,7 +5,7 @@
 use crate::error::InputError;
 use crate::yaml::Node;
 
-use super::fields::{self, boolean, conditions, expect_map, string, string_list, var_pairs};
+use super::fields::{self, boolean, conditions, string, string_list, var_pairs};
 use super::task::TaskCommon;
 
 /// Keywords of a task (besides its one module).
@@ -74,6 +74,34 @@ pub fn valid_env_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A literal `environment` mapping: valid names (template names are checked
+/// once rendered).
+fn check_environment(env: &Node) -> Result<(), InputError> {
+    let pairs = env.as_map().ok_or_else(|| {
+        InputError::at(
+            &env.origin,
+            format!(
+                "`environment` must be a mapping of variable names to values, not {}",
+                env.kind_name()
+            ),
+            "expected `NAME: value` pairs here",
+        )
+        .with_help("e.g. `environment: {http_proxy: \"http://proxy:3128\"}`, or a variable holding such a mapping: `environment: \"{{ proxy_env }}\"`")
+    })?;
+    for (k, _) in pairs {
+        let name = fields::key_text(k)?;
+        if !crate::template_text::is_template(&name) && !valid_env_name(&name) {
+            return Err(InputError::at(
+                &k.origin,
+                format!("`{name}` is not a valid environment variable name"),
+                "here",
+            )
+            .with_help("names are letters, digits and `_`, not starting with a digit"));
+        }
+    }
+    Ok(())
+}
+
 /// Apply a keyword shared by tasks, blocks, roles and plays. Returns whether
 /// the key was one of them.
 pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool, InputError> {
@@ -82,21 +110,20 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "tags" => common.tags = string_list(v, "tags")?,
         "vars" => common.vars = var_pairs(v, "`vars`")?,
         "environment" => {
-            if !v.is_null() {
-                for (k, _) in expect_map(v, "`environment`")? {
-                    let name = fields::key_text(k)?;
-                    if !crate::template_text::is_template(&name) && !valid_env_name(&name) {
-                        return Err(InputError::at(
-                            &k.origin,
-                            format!("`{name}` is not a valid environment variable name"),
-                            "here",
-                        )
-                        .with_help(
-                            "names are letters, digits and `_`, not starting with a digit",
-                        ));
-                    }
+            // A mapping, a template giving one (`"{{ proxy_env }}"`, rendered
+            // per host, where a result that is not a mapping is an error), or
+            // a list of those, as in Ansible.
+            let entries = match v.as_seq() {
+                Some(items) => items.iter().collect(),
+                None if v.is_null() => Vec::new(),
+                None => vec![v],
+            };
+            for env in entries {
+                let templated = env.as_str().is_some_and(crate::template_text::is_template);
+                if !templated {
+                    check_environment(env)?;
                 }
-                common.environment.push(v.clone());
+                common.environment.push(env.clone());
             }
         }
         "become" => common.become_ = Some(boolean(v, "become")?),

@@ -68,6 +68,10 @@ pub struct Play {
     pub hosts: Node,
     pub origin: Origin,
     pub serial: Vec<Serial>,
+    /// A `serial` that holds a template (`"{{ batch }}"`): rendered with the
+    /// play's variables and `-e` when the play starts (see
+    /// [`serial_from_json`]), as Ansible templates it; `serial` is then empty.
+    pub serial_template: Option<Node>,
     pub order: HostOrder,
     pub vars: Vec<(String, Node)>,
     pub vars_files: Vec<Node>,
@@ -99,72 +103,180 @@ impl Play {
     }
 }
 
-/// `vars_files` named literally must exist and parse now, before any play
-/// runs: a typo must not surface after earlier plays changed hosts. A
-/// templated name can only be checked when its play starts.
+/// Where a `vars_files` name is looked for, in order: as it is when
+/// absolute (`~/` expanded), else the playbook directory's `vars/`, then the
+/// playbook directory (Ansible's `path_dwim_relative_stack(..., 'vars', ...)`).
+pub fn vars_file_candidates(playbook_dir: &Path, name: &str) -> Vec<PathBuf> {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if let (Some(rest), Some(home)) = (name.strip_prefix("~/"), home()) {
+        return vec![home.join(rest)];
+    }
+    let path = Path::new(name);
+    if path.is_absolute() {
+        return vec![path.to_path_buf()];
+    }
+    vec![
+        playbook_dir.join("vars").join(path),
+        playbook_dir.join(path),
+    ]
+}
+
+/// Each `vars_files` entry is a name or a list of alternative names. An
+/// entry named literally (no template) must have a file that exists and
+/// parses now, before any play runs: a typo must not surface after earlier
+/// plays changed hosts. A templated entry is checked when its play starts.
 fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputError> {
-    for node in files {
-        let name = string(node, "vars_files")?;
-        if crate::template_text::is_template(&name) {
+    for entry in files {
+        let names: Vec<&Node> = match &entry.value {
+            NodeValue::Seq(items) if !items.is_empty() => items.iter().collect(),
+            NodeValue::Seq(_) => {
+                return Err(InputError::at(
+                    &entry.origin,
+                    "an empty list of vars files",
+                    "here",
+                )
+                .with_help("a vars_files entry is a file name, or a list of names of which the first that exists is read"))
+            }
+            _ => vec![entry],
+        };
+        let mut texts = Vec::new();
+        for n in &names {
+            if n.as_str().is_none() {
+                return Err(InputError::at(
+                    &n.origin,
+                    "a vars_files entry must be a file name or a list of file names",
+                    "not a file name",
+                )
+                .with_help("write e.g. `vars_files: [vars/common.yml, [\"vars/{{ ansible_os_family }}.yml\", vars/default.yml]]`"));
+            }
+            texts.push(n.as_str().unwrap_or_default().to_string());
+        }
+        if texts.iter().any(|t| crate::template_text::is_template(t)) {
             continue;
         }
-        let path = playbook_dir.join(&name);
-        if !path.is_file() {
+        let tried: Vec<PathBuf> = texts
+            .iter()
+            .flat_map(|t| vars_file_candidates(playbook_dir, t))
+            .collect();
+        let Some(path) = tried.iter().find(|p| p.is_file()) else {
+            let listed: Vec<String> = tried
+                .iter()
+                .map(|p| match crate::source::not_a_file(p) {
+                    Some(why) if p.exists() => format!("{} {why}", p.display()),
+                    _ => p.display().to_string(),
+                })
+                .collect();
             return Err(InputError::at(
-                &node.origin,
-                format!("vars file {} does not exist", path.display()),
+                &entry.origin,
+                format!(
+                    "vars file {} is not a readable file (tried {})",
+                    texts.join(" or "),
+                    listed.join("; ")
+                ),
                 "listed here",
             )
-            .with_help("vars_files paths are relative to the playbook's directory"));
-        }
-        let loaded = crate::yaml::parse_file(&path)?;
+            .with_help(
+                "vars_files names are relative to the playbook's directory (its `vars/` first)",
+            ));
+        };
+        let loaded = crate::yaml::parse_file(path)?;
         var_pairs(&loaded, &format!("vars file {}", path.display()))?;
     }
     Ok(())
 }
 
-fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
-    let one = |n: &Node| -> Result<Serial, InputError> {
-        let bad = || {
-            InputError::at(
-                &n.origin,
-                format!(
-                    "`serial` must be a number, a percentage or a list of them, not {}",
-                    match &n.value {
-                        NodeValue::Str(s) => format!("`{s}`"),
-                        _ => n.kind_name().to_string(),
-                    }
-                ),
-                "invalid serial",
-            )
-            .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
-        };
-        match &n.value {
-            // `serial: 0` is one batch of every host, as in Ansible.
-            NodeValue::Int(0) => Ok(Serial::Percent(100.0)),
-            NodeValue::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
-            NodeValue::Str(s) => {
-                let s = s.trim();
-                if let Some(p) = s.strip_suffix('%') {
-                    let pct: f64 = p.trim().parse().map_err(|_| bad())?;
-                    if pct > 0.0 && pct <= 100.0 {
-                        return Ok(Serial::Percent(pct));
-                    }
-                    return Err(bad());
-                }
-                match s.parse::<usize>() {
-                    Ok(0) => Ok(Serial::Percent(100.0)),
-                    Ok(c) => Ok(Serial::Count(c)),
-                    _ => Err(bad()),
-                }
+/// A `serial` value, as YAML wrote it or as a template rendered it.
+enum SerialIn<'a> {
+    Int(i64),
+    Str(&'a str),
+    Other(&'static str),
+}
+
+/// One step of `serial`, as Ansible's `pct_to_int` reads it: a whole
+/// number of hosts (`0` is one batch of all hosts), or a percentage of the
+/// play's hosts, rounded down and at least one host (`"0%"` is one host per
+/// batch, `"101%"` all hosts in one).
+fn one_serial(value: SerialIn<'_>, origin: &Origin) -> Result<Serial, InputError> {
+    let bad = |what: String| {
+        InputError::at(
+            origin,
+            format!("`serial` must be a number, a percentage or a list of them, not {what}"),
+            "invalid serial",
+        )
+        .with_help("e.g. `serial: 1`, `serial: \"30%\"` or `serial: [1, \"50%\"]`")
+    };
+    match value {
+        // `serial: 0` is one batch of every host, as in Ansible.
+        SerialIn::Int(0) => Ok(Serial::Percent(100.0)),
+        SerialIn::Int(i) if i > 0 => Ok(Serial::Count(i as usize)),
+        SerialIn::Int(i) => Err(bad(format!("{i}"))),
+        SerialIn::Str(text) => {
+            let s = text.trim();
+            if let Some(p) = s.strip_suffix('%') {
+                return match p.trim().parse::<f64>() {
+                    Ok(pct) if pct.is_finite() && pct >= 0.0 => Ok(Serial::Percent(pct)),
+                    _ => Err(bad(format!("`{text}`"))),
+                };
             }
-            _ => Err(bad()),
+            match s.parse::<i64>() {
+                Ok(i) if i >= 0 => one_serial(SerialIn::Int(i), origin),
+                _ => Err(bad(format!("`{text}`"))),
+            }
         }
+        SerialIn::Other(kind) => Err(bad(kind.to_string())),
+    }
+}
+
+fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
+    let one = |n: &Node| {
+        let value = match &n.value {
+            NodeValue::Int(i) => SerialIn::Int(*i),
+            NodeValue::Str(s) => SerialIn::Str(s),
+            _ => SerialIn::Other(n.kind_name()),
+        };
+        one_serial(value, &n.origin)
     };
     match &node.value {
         NodeValue::Null => Ok(Vec::new()),
         NodeValue::Seq(items) if !items.is_empty() => items.iter().map(one).collect(),
         _ => Ok(vec![one(node)?]),
+    }
+}
+
+/// The steps of a templated `serial` (see [`Play::serial_template`]) once
+/// rendered; errors point at the template.
+pub fn serial_from_json(
+    value: &serde_json::Value,
+    origin: &Origin,
+) -> Result<Vec<Serial>, InputError> {
+    use serde_json::Value;
+    let one = |v: &Value| {
+        let value = match v {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => SerialIn::Int(i),
+                None => SerialIn::Other("a fraction"),
+            },
+            Value::String(s) => SerialIn::Str(s),
+            Value::Null => SerialIn::Other("null"),
+            Value::Bool(_) => SerialIn::Other("a boolean"),
+            Value::Array(_) => SerialIn::Other("a list inside the list"),
+            Value::Object(_) => SerialIn::Other("a mapping"),
+        };
+        one_serial(value, origin)
+    };
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        _ => Ok(vec![one(value)?]),
+    }
+}
+
+/// Whether a node holds a template anywhere.
+fn has_template(node: &Node) -> bool {
+    match &node.value {
+        NodeValue::Str(s) => crate::template_text::is_template(s),
+        NodeValue::Seq(items) => items.iter().any(has_template),
+        _ => false,
     }
 }
 
@@ -210,6 +322,7 @@ pub fn parse_play(
         hosts,
         origin: node.origin.clone(),
         serial: Vec::new(),
+        serial_template: None,
         order: HostOrder::Inventory,
         vars: Vec::new(),
         vars_files: Vec::new(),
@@ -279,6 +392,7 @@ fn read_play_keys<'n>(
         match key.as_str() {
             "name" => play.name = string(v, "name")?,
             "hosts" | "collections" => {}
+            "serial" if has_template(v) => play.serial_template = Some(v.clone()),
             "serial" => play.serial = parse_serial(v)?,
             "order" => play.order = parse_order(v)?,
             "vars" => play.vars = var_pairs(v, "play `vars`")?,

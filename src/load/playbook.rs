@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::bounds::MAX_PLAYBOOK_NESTING;
 use crate::error::InputError;
 use crate::modules;
 use crate::yaml::{self, Node};
@@ -27,6 +28,10 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
             InputError::plain(format!("playbook {arg} is a directory, not a file"))
                 .with_help("give the path of a playbook file inside it"),
         );
+    }
+    if let Some(why) = crate::source::not_a_file(&direct).filter(|_| direct.exists()) {
+        return Err(InputError::plain(format!("playbook {arg} {why}"))
+            .with_help("give the path of a playbook file; baton reads it whole before running"));
     }
     let mut tried = vec![direct.display().to_string()];
     if !arg.contains('/') {
@@ -79,7 +84,7 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
 pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
     let file = crate::source::SourceFile::new(name, text);
     let root = yaml::parse(&file)?;
-    let roles = RoleLoader::new(dir);
+    let roles = RoleLoader::new(dir)?;
     let mut plays = Vec::new();
     for entry in expect_seq(&root, "a playbook")? {
         plays.push(parse_play(entry, dir, &roles)?);
@@ -110,7 +115,7 @@ fn load_into(
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let roles = RoleLoader::new(&dir);
+    let roles = RoleLoader::new(&dir)?;
     let list = expect_seq(&root, "a playbook").map_err(|e| {
         e.with_help("a playbook is a list of plays: start each with `- hosts: ...`")
     })?;
@@ -166,6 +171,30 @@ fn import_playbook(
             format!("{} imports itself", target.display()),
             "cycle",
         ));
+    }
+    if stack.len() >= MAX_PLAYBOOK_NESTING {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut chain: Vec<String> = stack
+            .iter()
+            .chain(std::iter::once(&target))
+            .map(|p| p.strip_prefix(&cwd).unwrap_or(p).display().to_string())
+            .collect();
+        if chain.len() > 10 {
+            let left_out = chain.len() - 8;
+            let tail = chain.split_off(chain.len() - 4);
+            chain.truncate(4);
+            chain.push(format!("({left_out} more)"));
+            chain.extend(tail);
+        }
+        return Err(InputError::at(
+            &import.origin,
+            format!(
+                "playbooks import each other more than {MAX_PLAYBOOK_NESTING} levels deep, the most baton allows: {}",
+                chain.join(" -> ")
+            ),
+            "one level too deep",
+        )
+        .with_help("import the playbooks one after another from one playbook instead of each from the last"));
     }
     load_into(&target, plays, stack)
 }

@@ -9,9 +9,11 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::bounds::MAX_TASK_NESTING;
 use crate::error::InputError;
 use crate::yaml::{self, Node};
 
+use super::ansible_cfg::{self, RolesPath};
 use super::fields::{self, expect_map, expect_seq, key_text, string, var_pairs};
 use super::keywords::apply_common;
 use super::task::{RoleInfo, TaskCommon};
@@ -31,12 +33,74 @@ pub struct LoadedRole {
 /// put their defaults and vars at the right precedence.
 pub struct RoleLoader {
     search: Vec<PathBuf>,
+    /// Where the configured part of `search` came from, for messages.
+    roles_path: RolesPath,
     loaded: RefCell<Vec<Arc<LoadedRole>>>,
     /// Roles being expanded (name, directory, task file), outermost first:
     /// a role (with the same `tasks_from`) met
     /// again while it is on this chain is a cycle (through `dependencies`,
     /// `include_role` or `import_role`).
     chain: RefCell<Vec<(String, PathBuf, Option<PathBuf>)>>,
+    /// What is being expanded, outermost first: blocks, task files and
+    /// roles, counted together against [`MAX_TASK_NESTING`]. Kept here
+    /// because the loader is shared by everything a play expands (a role's
+    /// task files start a fresh include stack, this chain goes on).
+    nesting: RefCell<Vec<Nest>>,
+}
+
+/// One level of task nesting.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Nest {
+    Block,
+    File(PathBuf),
+    Role(String),
+}
+
+/// A level of task nesting, left when dropped.
+pub(super) struct Nested<'a>(&'a RefCell<Vec<Nest>>);
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().pop();
+    }
+}
+
+/// The chain as a reader follows it: files and roles by name, runs of
+/// blocks counted; the middle of a long chain left out.
+fn describe_nesting(chain: &[Nest]) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut parts: Vec<String> = Vec::new();
+    let mut blocks = 0;
+    let flush = |blocks: &mut usize, parts: &mut Vec<String>| {
+        match *blocks {
+            0 => {}
+            1 => parts.push("a block".to_string()),
+            n => parts.push(format!("{n} nested blocks")),
+        }
+        *blocks = 0;
+    };
+    for nest in chain {
+        match nest {
+            Nest::Block => blocks += 1,
+            Nest::File(p) => {
+                flush(&mut blocks, &mut parts);
+                parts.push(p.strip_prefix(&cwd).unwrap_or(p).display().to_string());
+            }
+            Nest::Role(name) => {
+                flush(&mut blocks, &mut parts);
+                parts.push(format!("role `{name}`"));
+            }
+        }
+    }
+    flush(&mut blocks, &mut parts);
+    if parts.len() > 10 {
+        let left_out = parts.len() - 8;
+        let tail = parts.split_off(parts.len() - 4);
+        parts.truncate(4);
+        parts.push(format!("({left_out} more)"));
+        parts.extend(tail);
+    }
+    parts.join(" -> ")
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
@@ -48,25 +112,60 @@ fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
 }
 
 impl RoleLoader {
-    /// Roles are searched in `roles/` beside the playbook, `roles/` beside the
-    /// playbook's directory (the project layout: playbooks/ and roles/ side by
-    /// side), `./roles`, then BATON_ROLES_PATH and ANSIBLE_ROLES_PATH.
-    pub fn new(playbook_dir: &Path) -> RoleLoader {
+    /// Roles are searched as Ansible searches them
+    /// (`playbook/role/definition.py` `_load_role_path`): `roles/` beside the
+    /// playbook, then `BATON_ROLES_PATH`, then the configured roles path
+    /// (`ANSIBLE_ROLES_PATH`, else `roles_path` of the `ansible.cfg` Ansible
+    /// would read, else its default; see [`super::ansible_cfg`]), then the
+    /// playbook's directory itself. Then, as baton always did, `roles/`
+    /// beside the playbook's directory (playbooks/ and roles/ side by side)
+    /// and `./roles`.
+    ///
+    /// Errors: an `ansible.cfg` that cannot be read as INI.
+    pub fn new(playbook_dir: &Path) -> Result<RoleLoader, InputError> {
+        let roles_path = ansible_cfg::roles_path(&ansible_cfg::Environment::current())?;
         let mut search = vec![playbook_dir.join("roles")];
+        if let Ok(paths) = std::env::var("BATON_ROLES_PATH") {
+            search.extend(std::env::split_paths(&paths));
+        }
+        search.extend(roles_path.dirs.iter().cloned());
+        search.push(playbook_dir.to_path_buf());
         if let Some(parent) = playbook_dir.parent() {
             search.push(parent.join("roles"));
         }
         search.push(PathBuf::from("roles"));
-        for var in ["BATON_ROLES_PATH", "ANSIBLE_ROLES_PATH"] {
-            if let Ok(paths) = std::env::var(var) {
-                search.extend(std::env::split_paths(&paths));
-            }
-        }
-        RoleLoader {
+        let mut seen = std::collections::HashSet::new();
+        search.retain(|p| seen.insert(p.clone()));
+        Ok(RoleLoader {
             search,
+            roles_path,
             loaded: RefCell::new(Vec::new()),
             chain: RefCell::new(Vec::new()),
+            nesting: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Go one level deeper (into a block, a task file or a role), refused
+    /// past [`MAX_TASK_NESTING`] with the chain named, at `at` (the entry
+    /// that goes too deep). The level is left when the guard drops.
+    pub(super) fn nest(&self, level: Nest, at: Option<&Node>) -> Result<Nested<'_>, InputError> {
+        let mut chain = self.nesting.borrow_mut();
+        if chain.len() >= MAX_TASK_NESTING {
+            let mut shown = chain.clone();
+            shown.push(level);
+            let msg = format!(
+                "tasks nest more than {MAX_TASK_NESTING} levels deep (blocks, task files and roles inside each other), the most baton allows: {}",
+                describe_nesting(&shown)
+            );
+            let help = "flatten the chain: import the files one after another instead of each from the last";
+            return Err(match at {
+                Some(n) => InputError::at(&n.origin, msg, "one level too deep"),
+                None => InputError::plain(msg),
+            }
+            .with_help(help));
         }
+        chain.push(level);
+        Ok(Nested(&self.nesting))
     }
 
     /// Start expanding `role`; refused when it is already being expanded,
@@ -118,27 +217,26 @@ impl RoleLoader {
         tasks_from: Option<&str>,
         playbook_dir: &Path,
     ) -> Result<Arc<LoadedRole>, InputError> {
-        let path = if name.contains('/') {
-            let p = playbook_dir.join(name);
-            p.is_dir().then_some(p)
-        } else {
-            self.search
-                .iter()
-                .map(|d| d.join(name))
-                .find(|p| p.is_dir())
-        };
-        let Some(path) = path else {
-            let looked: Vec<String> = self
-                .search
-                .iter()
-                .map(|p| p.join(name).display().to_string())
-                .collect();
+        // A name with a `/` is a path: the search directories first, then
+        // the playbook's directory and the name as it is (Ansible: relative
+        // to the current directory).
+        let mut tried: Vec<PathBuf> = self.search.iter().map(|d| d.join(name)).collect();
+        if name.contains('/') {
+            tried.push(playbook_dir.join(name));
+            tried.push(PathBuf::from(name));
+        }
+        let Some(path) = tried.iter().find(|p| p.is_dir()).cloned() else {
+            let looked: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
             return Err(InputError::at(
                 &at.origin,
                 format!("role `{name}` not found"),
                 "this role",
             )
-            .with_help(format!("looked in: {}", looked.join(", "))));
+            .with_help(format!(
+                "looked in: {} (the configured part from {}); set roles_path in ansible.cfg or ANSIBLE_ROLES_PATH",
+                looked.join(", "),
+                self.roles_path.source
+            )));
         };
         let load_vars = |dir: &str| -> Result<Vec<(String, Node)>, InputError> {
             match main_file(&path.join(dir), "main") {

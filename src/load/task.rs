@@ -9,6 +9,8 @@ use crate::modules::Module;
 use crate::source::Origin;
 use crate::yaml::Node;
 
+use super::loops::{LoopControl, LoopWith};
+
 /// Keywords a task, block or play shares; blocks and roles pass them down to
 /// their tasks at load time (see [`TaskCommon::inherit`]).
 #[derive(Clone, Debug, Default)]
@@ -192,14 +194,11 @@ pub struct Task {
     pub name: Option<Node>,
     pub action: Action,
     pub common: TaskCommon,
+    /// The value of `loop:` or `with_<lookup>:`, as written.
     pub loop_items: Option<Node>,
-    /// `with_items`: after templating, nested lists are flattened one level
-    /// (Ansible's `items` lookup); `loop:` and `with_list` keep items as they are.
-    pub loop_flatten: bool,
-    pub loop_var: String,
-    pub index_var: Option<String>,
-    pub loop_label: Option<Node>,
-    pub loop_pause: Option<std::time::Duration>,
+    /// Which lookup makes the items of `loop_items`.
+    pub loop_with: LoopWith,
+    pub loop_control: LoopControl,
     pub register: Option<String>,
     pub until: Option<Node>,
     pub retries: Option<Node>,

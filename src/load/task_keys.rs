@@ -3,15 +3,14 @@
 //! arguments). Includes, blocks and roles, which recurse, are the task
 //! parser's.
 
-use std::time::Duration;
-
 use crate::error::{did_you_mean, InputError};
 use crate::modules;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-use super::fields::{self, conditions, expect_map, key_text, string};
+use super::fields::{self, conditions, key_text, string};
 use super::keywords::{apply_common, TASK_KEYWORDS};
+use super::loops::LoopWith;
 use super::task::{Action, MetaAction, TaskCommon};
 
 /// Task-level words that are not modules but are handled by the loader.
@@ -33,8 +32,7 @@ pub(super) struct TaskKeys<'n> {
     pub(super) common: TaskCommon,
     pub(super) name: Option<Node>,
     pub(super) loop_items: Option<Node>,
-    /// `with_items`: flatten the templated items one level.
-    pub(super) loop_flatten: bool,
+    pub(super) loop_with: LoopWith,
     pub(super) loop_control: Option<&'n Node>,
     pub(super) register: Option<String>,
     pub(super) until: Option<Node>,
@@ -45,6 +43,39 @@ pub(super) struct TaskKeys<'n> {
     pub(super) notify: Vec<String>,
     pub(super) listen: Vec<String>,
     pub(super) extra_args: Option<Node>,
+}
+
+impl TaskKeys<'_> {
+    /// `loop:` or one `with_<lookup>:`; two loops, or a `with_` without a
+    /// value, are refused as Ansible refuses them.
+    fn set_loop(&mut self, k: &Node, v: &Node, with: LoopWith) -> Result<(), InputError> {
+        if let Some(first) = &self.loop_items {
+            return Err(InputError::at(
+                &k.origin,
+                format!(
+                    "a task has one loop, but this one has `{}` and `{}`",
+                    self.loop_with.keyword(),
+                    with.keyword()
+                ),
+                "second loop",
+            )
+            .with_help(format!(
+                "keep one of them (the first is at {})",
+                first.origin.describe()
+            )));
+        }
+        if with != LoopWith::Loop && v.is_null() {
+            return Err(InputError::at(
+                &v.origin,
+                format!("`{}` needs a value", with.keyword()),
+                "empty",
+            )
+            .with_help("give the lookup's terms, e.g. `with_items: [a, b]`"));
+        }
+        self.loop_items = Some(v.clone());
+        self.loop_with = with;
+        Ok(())
+    }
 }
 
 /// Sort a task's keys; an unknown key is an error naming the closest keyword
@@ -58,10 +89,9 @@ pub(super) fn read_task_keys<'n>(
         let key = key_text(k)?;
         match key.as_str() {
             "name" => keys.name = Some(v.clone()),
-            "loop" | "with_list" => keys.loop_items = Some(v.clone()),
-            "with_items" => {
-                keys.loop_items = Some(v.clone());
-                keys.loop_flatten = true;
+            "loop" => keys.set_loop(k, v, LoopWith::Loop)?,
+            with if with.starts_with("with_") => {
+                keys.set_loop(k, v, LoopWith::from_key(with, k)?)?
             }
             "loop_control" => keys.loop_control = Some(v),
             "register" => {
@@ -178,51 +208,6 @@ fn string_list_exact(node: &Node, key: &str) -> Result<Vec<String>, InputError> 
         NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
         _ => Ok(vec![string(node, key)?]),
     }
-}
-
-/// `loop_control`: loop_var, index_var, label, pause (seconds).
-pub(super) type LoopControl = (String, Option<String>, Option<Node>, Option<Duration>);
-
-pub(super) fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError> {
-    let mut out = ("item".to_string(), None, None, None);
-    let Some(node) = node else { return Ok(out) };
-    for (k, v) in expect_map(node, "`loop_control`")? {
-        match key_text(k)?.as_str() {
-            "loop_var" => {
-                let name = string(v, "loop_var")?;
-                fields::check_var_name(&name, v)?;
-                out.0 = name;
-            }
-            "index_var" => {
-                let name = string(v, "index_var")?;
-                fields::check_var_name(&name, v)?;
-                out.1 = Some(name);
-            }
-            "label" => out.2 = Some(v.clone()),
-            "pause" => {
-                let secs = fields::seconds(v, "loop_control.pause")?;
-                out.3 = Some(Duration::from_secs_f64(secs));
-            }
-            "extended" => {}
-            other => {
-                let hint = did_you_mean(
-                    other,
-                    ["loop_var", "index_var", "label", "pause", "extended"],
-                )
-                .map(|n| format!("did you mean `{n}`? "))
-                .unwrap_or_default();
-                return Err(InputError::at(
-                    &k.origin,
-                    format!("unknown `loop_control` key `{other}`"),
-                    "here",
-                )
-                .with_help(format!(
-                    "{hint}supported: loop_var, index_var, label, pause"
-                )));
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn unknown_key(k: &Node, key: &str, handlers: bool) -> InputError {

@@ -11,11 +11,10 @@ use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
-use super::role::{role_entry_common, LoadedRole, RoleLoader};
+use super::loops::{parse_loop_control, LoopControl, LoopWith};
+use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
-use super::task_keys::{
-    check_delay, check_retries, parse_loop_control, read_task_keys, single_module, task_action,
-};
+use super::task_keys::{check_delay, check_retries, read_task_keys, single_module, task_action};
 
 /// What the parser needs to know about where it is.
 pub struct ParseCtx<'a> {
@@ -92,10 +91,22 @@ pub fn parse_task_file(
         }
         .with_help("paths are relative to the file that includes them"));
     }
-    let node = yaml::parse_file(path)?;
+    let _nested = ctx.roles.nest(Nest::File(path.to_path_buf()), at)?;
+    // Under a `no_log` include, role or block, the file's errors show no
+    // source and mask its values: its lines may hold the secrets.
+    let hide = parent.no_log == Some(true);
+    let node = yaml::parse_file(path).map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
-    parse_items(&node, "a task file", parent, &sub)
+    parse_items(&node, "a task file", parent, &sub).map_err(|e| {
+        if hide {
+            let mut values = Vec::new();
+            yaml::string_values(&node, &mut values);
+            e.hide_for_no_log(&values)
+        } else {
+            e
+        }
+    })
 }
 
 fn parse_item(
@@ -167,11 +178,8 @@ fn parse_item(
                 },
                 common: keys.common,
                 loop_items: None,
-                loop_flatten: false,
-                loop_var: "item".into(),
-                index_var: None,
-                loop_label: None,
-                loop_pause: None,
+                loop_with: LoopWith::Loop,
+                loop_control: LoopControl::default(),
                 register: None,
                 until: None,
                 retries: None,
@@ -190,7 +198,7 @@ fn parse_item(
         name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
     };
 
-    let (loop_var, index_var, loop_label, loop_pause) = parse_loop_control(keys.loop_control)?;
+    let loop_control = parse_loop_control(keys.loop_control)?;
     if let Some(d) = &keys.delay {
         check_delay(d)?;
     }
@@ -202,11 +210,8 @@ fn parse_item(
         action,
         common: keys.common,
         loop_items: keys.loop_items,
-        loop_flatten: keys.loop_flatten,
-        loop_var,
-        index_var,
-        loop_label,
-        loop_pause,
+        loop_with: keys.loop_with,
+        loop_control,
         register: keys.register,
         until: keys.until,
         retries: keys.retries,
@@ -247,6 +252,7 @@ fn parse_block(
         }
     }
     common.inherit(parent);
+    let _nested = ctx.roles.nest(Nest::Block, Some(node))?;
     let parse = |n: Option<&Node>, what: &str| match n {
         Some(n) => parse_items(n, what, &common, ctx),
         None => Ok(Vec::new()),
@@ -341,6 +347,7 @@ pub fn role_task_items(
     roles: &RoleLoader,
     at: &Node,
 ) -> Result<Vec<Item>, InputError> {
+    let _nested = roles.nest(Nest::Role(role.info.name.clone()), Some(at))?;
     roles.enter(role, at)?;
     let items = role_task_items_inner(role, common, roles);
     roles.leave();

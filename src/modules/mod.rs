@@ -115,8 +115,10 @@ pub trait Evaluator: Sync {
     fn render(&self, name: &str, text: &str) -> Result<String, String>;
     /// Evaluate a condition (a bare Jinja2 expression) to a boolean.
     fn condition(&self, expr: &str) -> Result<bool, String>;
-    /// Look up a variable by dotted path (debug `var`), `None` when undefined.
-    fn lookup(&self, path: &str) -> Option<Value>;
+    /// Look up a variable by dotted path (debug `var`), `Ok(None)` when
+    /// undefined. Errors: the variable cannot be rendered (a cycle, an
+    /// undefined variable in its template), in one line.
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String>;
 }
 
 /// What a module knows about the task it is preparing.
@@ -151,6 +153,14 @@ pub enum Step {
     },
     /// Wait on the controller (pause), then report the result.
     Sleep(Duration, TaskResult),
+    /// Wait on the controller, then go on with the step (a back-off before
+    /// a retry). A stop request ends the wait early.
+    Wait(Duration, Box<Step>),
+    /// Run the step to its end holding the run's lock named by the string
+    /// (a file's path) for the machine the script runs on: the hosts of one
+    /// run that edit one file there (every host on the `local` connection,
+    /// `delegate_to` one host) take turns instead of colliding and retrying.
+    Exclusive(String, Box<Step>),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,17 +1,19 @@
 //! Ansible's `escape_backslashes` for inline templates (task arguments,
-//! `vars`, `set_fact`, names): inside `{{ }}` and `{% %}` regions, every
-//! backslash inside a quoted string literal is doubled before Jinja parses,
+//! `vars`, `set_fact`, names): inside `{{ }}` regions, every backslash
+//! inside a quoted string literal is doubled before Jinja parses,
 //! so `regex_replace('^([^.]+)\..*$', '\1')` reaches the filter with `\1`
-//! (not chr(1)) and `'a\tb'` stays backslash-t. Conditions and template
-//! files are not pre-processed, as in Ansible (ansible-core `Templar`,
-//! `_escape_backslashes`; the `template` module passes
+//! (not chr(1)) and `'a\tb'` stays backslash-t; `{% %}` statements are
+//! left alone (`{% set x = 'a\tb' %}` is a tab). Conditions and template
+//! files are not pre-processed, as in Ansible (ansible-core 2.19
+//! `_jinja_bits.AnsibleLexer.tokeniter`: string tokens between
+//! `variable_begin` and `variable_end`; the `template` module passes
 //! `escape_backslashes=False`).
 
 use std::borrow::Cow;
 
-/// `text` with the backslashes of string literals inside expression and
-/// statement regions doubled; text outside those regions, comments and
-/// everything outside string literals is unchanged.
+/// `text` with the backslashes of string literals inside expression
+/// regions doubled; text outside them, statements, comments and everything
+/// outside string literals is unchanged.
 pub fn escape_backslashes(text: &str) -> Cow<'_, str> {
     if !text.contains('\\') || !(text.contains("{{") || text.contains("{%")) {
         return Cow::Borrowed(text);
@@ -41,14 +43,15 @@ pub fn escape_backslashes(text: &str) -> Cow<'_, str> {
             rest = &rest[end..];
             continue;
         }
-        rest = region(rest, end_marker, &mut out);
+        rest = region(rest, end_marker, end_marker == "}}", &mut out);
     }
     Cow::Owned(out)
 }
 
 /// Copy one expression or statement region up to and including its end
-/// marker, doubling backslashes inside string literals; the rest after it.
-fn region<'a>(text: &'a str, end_marker: &str, out: &mut String) -> &'a str {
+/// marker, doubling backslashes inside string literals when `double`; the
+/// rest after it.
+fn region<'a>(text: &'a str, end_marker: &str, double: bool, out: &mut String) -> &'a str {
     let mut chars = text.char_indices();
     let mut quote: Option<char> = None;
     while let Some((i, c)) = chars.next() {
@@ -57,10 +60,16 @@ fn region<'a>(text: &'a str, end_marker: &str, out: &mut String) -> &'a str {
                 out.push(c);
                 if c == '\\' {
                     // Jinja's lexer takes `\x` as a pair: the next character
-                    // never closes the literal.
-                    out.push('\\');
+                    // never closes the literal. Every backslash is doubled,
+                    // the escaped one too (`\\` becomes four).
+                    if double {
+                        out.push('\\');
+                    }
                     if let Some((_, next)) = chars.next() {
                         out.push(next);
+                        if next == '\\' && double {
+                            out.push('\\');
+                        }
                     }
                 } else if c == q {
                     quote = None;
@@ -92,9 +101,17 @@ mod tests {
             r"{{ h | regex_replace('^([^.]+)\\..*$', '\\1') }}"
         );
         assert_eq!(e(r#"a\tb {{ "x\ty" }} c\d"#), r#"a\tb {{ "x\\ty" }} c\d"#);
+        // statements are not pre-processed (Ansible 2.19)
         assert_eq!(
             e(r"{% set x = 'a\n' %}{{ x }}"),
-            r"{% set x = 'a\\n' %}{{ x }}"
+            r"{% set x = 'a\n' %}{{ x }}"
+        );
+        // each backslash is doubled, an escaped one too
+        assert_eq!(e(r"{{ 'e\\f' }}"), r"{{ 'e\\\\f' }}");
+        assert_eq!(e(r"{{ 'C:\\U\\x' }}"), r"{{ 'C:\\\\U\\\\x' }}");
+        assert_eq!(
+            e(r"{% if '\\' in x %}{{ '\\' }}{% endif %}"),
+            r"{% if '\\' in x %}{{ '\\\\' }}{% endif %}"
         );
         // Comments, text and a backslash outside a literal are untouched.
         assert_eq!(e(r"{# '\1' #}\n{{ 1 }}"), r"{# '\1' #}\n{{ 1 }}");

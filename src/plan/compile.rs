@@ -7,6 +7,7 @@
 //! here, before anything runs.
 
 use crate::error::InputError;
+use crate::load::loops::LoopWith;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task};
 use crate::source::{Origin, SourceFile};
@@ -17,6 +18,12 @@ use super::template::{check_condition_node, check_node, check_template};
 pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     for play in &playbook.plays {
         check_node(&play.hosts)?;
+        for entry in &play.vars_files {
+            check_node(entry)?;
+        }
+        if let Some(serial) = &play.serial_template {
+            check_node(serial)?;
+        }
         for (_, v) in play
             .vars
             .iter()
@@ -32,7 +39,32 @@ pub fn check_playbook(playbook: &Playbook) -> Result<(), InputError> {
     Ok(())
 }
 
+/// A `no_log` task's error shows no source and masks the task's values
+/// (its own `no_log`, or one it inherits from an include, role or play in
+/// another file).
 fn check_task(task: &Task) -> Result<(), InputError> {
+    check_task_parts(task).map_err(|e| {
+        if task.common.no_log != Some(true) {
+            return e;
+        }
+        let mut values = Vec::new();
+        if let Action::Module { args, .. } = &task.action {
+            for (_, v) in args {
+                crate::yaml::string_values(v, &mut values);
+            }
+        }
+        for n in task
+            .name
+            .iter()
+            .chain(task.common.vars.iter().map(|(_, v)| v))
+        {
+            crate::yaml::string_values(n, &mut values);
+        }
+        e.hide_for_no_log(&values)
+    })
+}
+
+fn check_task_parts(task: &Task) -> Result<(), InputError> {
     let c = &task.common;
     for n in task
         .name
@@ -49,7 +81,7 @@ fn check_task(task: &Task) -> Result<(), InputError> {
     for n in task
         .loop_items
         .iter()
-        .chain(&task.loop_label)
+        .chain(&task.loop_control.label)
         .chain(&task.retries)
         .chain(&task.delay)
     {
@@ -63,6 +95,9 @@ fn check_task(task: &Task) -> Result<(), InputError> {
         .chain(task.failed_when.iter().flatten())
     {
         check_condition_node(n)?;
+    }
+    if let (LoopWith::Lookup(name), Some(node)) = (task.loop_with, &task.loop_items) {
+        super::lookups::check_literal(name, node)?;
     }
     match &task.action {
         Action::Module { module, args } => {

@@ -9,7 +9,6 @@
 //!
 //! Pure functions: the executor passes in what it knows about the host.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
@@ -67,6 +66,19 @@ pub fn host_vars(
     task: Option<&Task>,
     templater: &Templater,
 ) -> Result<HostVars, InputError> {
+    let demand = task.map(task_refs).unwrap_or_default();
+    host_vars_demanding(play, host, task, demand, templater)
+}
+
+/// [`host_vars`] with the templated variables `demand` names rendered (and
+/// those they read): for what is not a task, e.g. a `vars_files` name.
+pub fn host_vars_demanding(
+    play: &PlayVars<'_>,
+    host: &HostFacts<'_>,
+    task: Option<&Task>,
+    mut demand: Vec<String>,
+    templater: &Templater,
+) -> Result<HostVars, InputError> {
     let p = play.play;
     let no_task_vars: Vec<(String, Node)> = Vec::new();
     let task_vars = task.map_or(&no_task_vars, |t| &t.common.vars);
@@ -93,7 +105,6 @@ pub fn host_vars(
         layers.push(Layer::One("role_name", name));
     }
     let vars = Vars::new(&layers).with_shared(host.shared.clone());
-    let mut demand = task.map(task_refs).unwrap_or_default();
     demand.extend(
         vars.templated_names()
             .filter(|n| n.starts_with("ansible_"))
@@ -139,7 +150,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     let nodes = [
         task.name.as_ref(),
         task.loop_items.as_ref(),
-        task.loop_label.as_ref(),
+        task.loop_control.label.as_ref(),
         task.retries.as_ref(),
         task.delay.as_ref(),
         c.delegate_to.as_ref(),
@@ -164,15 +175,21 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     }
 }
 
-/// The variables a play's `hosts:` pattern and `vars_files` names may use:
-/// play vars and `-e` (no host is known yet). Undefined ones stay as written.
-pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Templater) -> Value {
-    let layers = [Layer::Nodes(&play.vars), Layer::Templated(extra_vars, "-e")];
-    let mut demand = Vec::new();
-    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
-    play.vars_files
-        .iter()
-        .for_each(|n| node_refs(n, &mut demand));
+/// The variables a play's `hosts:` pattern (`demand` names those it reads)
+/// and its `vars_files` names may use before any host is chosen: play vars,
+/// the vars files read so far and `-e`. Undefined ones stay as written.
+pub fn pattern_vars(
+    play: &Play,
+    vars_files: &[(String, Node)],
+    extra_vars: &Map<String, Value>,
+    demand: &[String],
+    templater: &Templater,
+) -> Value {
+    let layers = [
+        Layer::Nodes(&play.vars),
+        Layer::Nodes(vars_files),
+        Layer::Templated(extra_vars, "-e"),
+    ];
     Value::Object(merge_partial(
         &layers,
         demand.iter().map(String::as_str),
@@ -180,45 +197,20 @@ pub fn pattern_vars(play: &Play, extra_vars: &Map<String, Value>, templater: &Te
     ))
 }
 
-/// Load a play's `vars_files` (names may use `vars`, see [`pattern_vars`]),
-/// relative to the playbook's directory.
-///
-/// Errors: a missing file (pointing at its entry), invalid YAML, or a file
-/// that is not a mapping of variables.
-pub fn load_vars_files(
-    play: &Play,
-    vars: &Value,
-    templater: &Templater,
-) -> Result<Vec<(String, Node)>, InputError> {
-    let mut pairs = Vec::new();
-    for node in &play.vars_files {
-        let name = templater.render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
-        let path = play.dir.join(&name);
-        if !path.is_file() {
-            // Literal names were checked at load time; this one came from a
-            // template, which only now has its value.
-            return Err(InputError::at(
-                &node.origin,
-                format!(
-                    "vars file {} (the value of a template) does not exist",
-                    path.display()
-                ),
-                "listed here",
-            )
-            .with_help("vars_files paths are relative to the playbook's directory; a templated path can only be checked when its play starts"));
-        }
-        let loaded = crate::yaml::parse_file(Path::new(&path))?;
-        pairs.extend(crate::load::fields::var_pairs(
-            &loaded,
-            &format!("vars file {}", path.display()),
-        )?);
-    }
-    Ok(pairs)
+/// The variables `hosts:` and a templated `serial` read.
+pub fn hosts_refs(play: &Play) -> Vec<String> {
+    let mut demand = Vec::new();
+    text_refs(play.hosts.as_str().unwrap_or_default(), &mut demand);
+    play.serial_template
+        .iter()
+        .for_each(|n| node_refs(n, &mut demand));
+    demand
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn a_task_reads_what_its_templates_and_conditions_name() {

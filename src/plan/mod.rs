@@ -9,5 +9,7 @@ pub mod helpers;
 pub mod host_vars;
 pub mod hostvars;
 pub mod jinja;
+pub mod lookups;
 pub mod template;
 pub mod vars;
+pub mod vars_files;

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::backslash::escape_backslashes;
 use super::context::{AsContext, Context};
 use super::helpers;
-use super::jinja::{check, env, native};
+use super::jinja::{check, env, header, native, rewrite};
 use crate::error::{did_you_mean, InputError};
 use crate::source::Origin;
 use crate::template_text::is_template;
@@ -26,6 +26,8 @@ pub const ANSIBLE_MANAGED: &str = "Ansible managed (baton)";
 pub struct Templater {
     jinja: Environment<'static>,
     hb: Handlebars<'static>,
+    /// The most steps one Jinja render may take ([`bounds::template_steps`]).
+    steps: u64,
 }
 
 impl Default for Templater {
@@ -41,21 +43,15 @@ fn condition_source(expr: &str) -> &str {
     native::single_expression(trimmed).unwrap_or(trimmed)
 }
 
-/// The rendered text with the template's trailing newlines restored, as
-/// Ansible's templar does for inline values (`"{% for %}...{% endfor %}\n"`
-/// keeps its `\n`, which `trim_blocks` would otherwise eat). Source:
-/// ansible-core `Templar` (it counts the newlines at the end of the template
-/// and of the result and appends the difference).
-fn keep_trailing_newlines(text: &str, mut out: String) -> String {
-    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
-    let missing = count(text).saturating_sub(count(&out));
-    out.extend(std::iter::repeat_n('\n', missing));
-    out
-}
-
 /// Whether a rendered value is `omit` (the argument or entry is dropped).
 pub fn is_omit(value: &Value) -> bool {
     value.as_str() == Some(native::OMIT)
+}
+
+/// A rendered value nested too deep, at the template that built it.
+fn too_deep(e: native::TooDeep, origin: &Origin) -> InputError {
+    InputError::at(origin, e.message(), "this template's value")
+        .with_help("build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time")
 }
 
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.
@@ -146,6 +142,7 @@ fn names_other_templates(text: &str) -> bool {
 /// `FileSystemLoader` (Ansible's template search path) refuses them.
 fn file_loader(
     dirs: Vec<PathBuf>,
+    syntax: minijinja::syntax::SyntaxConfig,
 ) -> impl Fn(&str) -> Result<Option<String>, minijinja::Error> + Send + Sync + 'static {
     move |name: &str| {
         let rel = Path::new(name);
@@ -173,7 +170,7 @@ fn file_loader(
                     )
                 })?;
                 return crate::source::text_of(&path, bytes)
-                    .map(Some)
+                    .map(|text| Some(rewrite::template_with(&text, &syntax).text))
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
             }
         }
@@ -183,15 +180,23 @@ fn file_loader(
 
 impl Templater {
     pub fn new() -> Templater {
+        // An invalid setting is refused by the CLI before anything runs.
+        Templater::with_step_limit(
+            crate::bounds::template_steps().unwrap_or(crate::bounds::MAX_TEMPLATE_STEPS),
+        )
+    }
+
+    /// Every Jinja render runs on a budget of `steps` instructions (minijinja's
+    /// fuel), so that no template, however it loops, holds a run for ever.
+    pub fn with_step_limit(steps: u64) -> Templater {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
         helpers::register(&mut hb);
         helpers::register_blocks(&mut hb);
-        Templater {
-            jinja: env::environment(),
-            hb,
-        }
+        let mut jinja = env::environment();
+        jinja.set_fuel(Some(steps));
+        Templater { jinja, hb, steps }
     }
 
     /// Render text to a string.
@@ -214,10 +219,55 @@ impl Templater {
         ctx: &minijinja::Value,
         origin: &Origin,
     ) -> Result<String, InputError> {
-        self.jinja
-            .render_str(text, ctx)
-            .map(|out| keep_trailing_newlines(text, out))
-            .map_err(|e| self.error(e, text, text, false, ctx, origin))
+        self.render_text("<string>", text, ctx, origin, &[])
+    }
+
+    /// Render a template (inline or a file's text): its `#jinja2:` line
+    /// applied to a copy of the environment, `dirs` the search path of
+    /// `{% include %}` and friends (a loader is set only when the text names
+    /// other templates), Python's operators rewritten, and the template's
+    /// trailing newlines kept as Ansible's templar keeps them.
+    fn render_text(
+        &self,
+        name: &str,
+        text: &str,
+        ctx: &minijinja::Value,
+        origin: &Origin,
+        dirs: &[PathBuf],
+    ) -> Result<String, InputError> {
+        let head = header::split(text).map_err(|p| problem(p, text, 0, origin))?;
+        let (body, overrides) = match &head {
+            Some(h) => (h.body, Some(&h.overrides)),
+            None => (text, None),
+        };
+        let loader = !dirs.is_empty() && names_other_templates(body);
+        let custom;
+        let env = if overrides.is_some() || loader {
+            // A copy per template: names resolve against this template's
+            // search path (the cache of loaded templates must not mix two
+            // roles' `header.j2`), and header settings stay with it.
+            let mut jinja = self.jinja.clone();
+            let syntax = overrides.map(|o| o.syntax()).unwrap_or_default();
+            if let Some(o) = overrides {
+                o.apply(&mut jinja);
+            }
+            if loader {
+                jinja.set_loader(file_loader(dirs.to_vec(), syntax));
+            }
+            custom = jinja;
+            &custom
+        } else {
+            &self.jinja
+        };
+        let base = text.len() - body.len();
+        let rw = match overrides {
+            Some(o) => rewrite::template_with(&o.body_text(body), &o.syntax()),
+            None => rewrite::template(body),
+        }
+        .shifted(base);
+        env.render_named_str(name, &rw.text, ctx)
+            .map(|out| env::keep_trailing_newlines(body, out))
+            .map_err(|e| self.error(e, text, text, false, ctx, origin, &rw))
     }
 
     /// Render text to a value. A string that is exactly one `{{ expression }}`
@@ -248,7 +298,14 @@ impl Templater {
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
             let value = self.eval(text, expr, ctx, origin)?;
-            return Ok(native::to_json(&value));
+            // A string result gets the template's trailing newlines back, as
+            // Ansible 2.19's `_post_render_mutation` does; other types keep
+            // their type and lose the newline.
+            let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+            return Ok(match value {
+                Value::String(s) => Value::String(env::keep_trailing_newlines(text, s)),
+                other => other,
+            });
         }
         self.string_with(text, ctx, origin).map(Value::String)
     }
@@ -267,14 +324,15 @@ impl Templater {
                 Ok(()) => InputError::at(origin, "not one Jinja expression", "here"),
             });
         }
+        let rw = rewrite::expression(expr);
         let value = self
             .jinja
-            .compile_expression_owned(expr.to_string())
+            .compile_expression_owned(rw.text.clone())
             .and_then(|e| e.eval(ctx))
-            .map_err(|e| self.error(e, text, expr, true, ctx, origin))?;
+            .map_err(|e| self.error(e, text, expr, true, ctx, origin, &rw))?;
         if value.is_undefined() {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
-            return Err(self.error(err, text, expr, true, ctx, origin));
+            return Err(self.error(err, text, expr, true, ctx, origin, &rw));
         }
         Ok(value)
     }
@@ -348,7 +406,8 @@ impl Templater {
         let source = condition_source(expr);
         let ctx = vars.as_context().jinja();
         let value = self.eval(expr, source, &ctx, origin)?;
-        Ok(helpers::truthy(&native::to_json(&value)))
+        let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+        Ok(helpers::truthy(&value))
     }
 
     /// Evaluate a condition given as a YAML node: an expression string, a
@@ -428,22 +487,14 @@ impl Templater {
         if !vars.contains("ansible_managed") {
             ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
         }
-        if !dirs.is_empty() && names_other_templates(text) {
-            // A loader per file: names resolve against this template's search
-            // path, and the environment's cache of loaded templates must not
-            // mix two roles' `header.j2`.
-            let mut jinja = self.jinja.clone();
-            jinja.set_loader(file_loader(dirs.to_vec()));
-            return jinja
-                .render_named_str(name, text, &ctx)
-                .map(|out| keep_trailing_newlines(text, out))
-                .map_err(|e| self.error(e, text, text, false, &ctx, &origin));
-        }
-        self.string_with(text, &ctx, &origin)
+        self.render_text(name, text, &ctx, &origin, dirs)
     }
 
     /// A minijinja error as an input error at its place. `source` is what was
-    /// compiled (a subslice of `text`), `is_expr` whether it is a bare expression.
+    /// written (a subslice of `text`), `is_expr` whether it is a bare
+    /// expression, `rw` the rewritten source that was compiled (its ranges
+    /// map back to `source`).
+    #[allow(clippy::too_many_arguments)]
     fn error(
         &self,
         err: minijinja::Error,
@@ -452,7 +503,9 @@ impl Templater {
         is_expr: bool,
         vars: &minijinja::Value,
         origin: &Origin,
+        rw: &rewrite::Rewritten,
     ) -> InputError {
+        let err_range = err.range().map(|r| rw.original_range(r));
         let base = offset_in(text, source);
         // Syntax errors, unknown filters and tests: the load-time check names them.
         if matches!(
@@ -468,12 +521,12 @@ impl Templater {
                 return problem(p, text, base, origin);
             }
         }
-        let range = err
-            .range()
+        let range = err_range
+            .clone()
             .map(|r| base + r.start..base + r.end)
             .unwrap_or(base..base + source.len());
         if err.kind() == ErrorKind::UndefinedError {
-            if let Some((name, at)) = undefined_name(source, is_expr, vars, err.range()) {
+            if let Some((name, at)) = undefined_name(source, is_expr, vars, err_range) {
                 let here = place(origin, text, base + at.start..base + at.end);
                 let mut help = format!(
                     "define `{name}` (inventory, group_vars, play vars, register, or -e {name}=...), or write `{name} | default(...)` if it is optional"
@@ -496,15 +549,41 @@ impl Templater {
             )
             .with_help("guard it with `is defined` or `| default(...)`");
         }
+        if err.kind() == ErrorKind::OutOfFuel {
+            return InputError::at(
+                &place(origin, text, base..base + source.len()),
+                format!(
+                    "template stopped after {} steps, the most one template may take: it loops far longer than intended",
+                    self.steps
+                ),
+                "this template",
+            )
+            .with_help(format!(
+                "shorten its loops; if it really needs more, set {}={} or higher",
+                crate::bounds::TEMPLATE_STEPS_VAR,
+                self.steps.saturating_mul(10)
+            ));
+        }
         let detail = err
             .detail()
             .map(str::to_string)
             .unwrap_or_else(|| err.kind().to_string());
-        InputError::at(
+        let e = InputError::at(
             &place(origin, text, range),
             format!("cannot render template: {detail}"),
             "in this template",
-        )
+        );
+        if detail.contains("not supported between instances of")
+            || detail.contains("requires string as left operand")
+            || detail.contains("unsupported operand type")
+        {
+            // Python's TypeError, as Ansible 2.19 raises it
+            return e.with_help(
+                "convert one side first, e.g. `x | int > 3`, `x | string == '5'`, \
+                 `x | float` (Ansible 2.19 refuses this too)",
+            );
+        }
+        e
     }
 
     fn hbs_error(
@@ -668,6 +747,49 @@ mod tests {
     use crate::yaml::parse;
     use serde_json::json;
 
+    #[test]
+    fn a_template_that_loops_past_the_step_bound_stops_with_a_clear_error() {
+        let t = Templater::with_step_limit(100_000);
+        let origin = Origin::synthetic("play.yml", "x");
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let file = t
+            .render_file("x.j2", endless, &json!({}))
+            .map(Value::String);
+        for render in [
+            t.render_str(endless, &json!({}), &origin)
+                .map(Value::String),
+            t.render_value(endless, &json!({}), &origin),
+            file,
+        ] {
+            let err = render.map(|_| ()).unwrap_err();
+            assert!(
+                err.message.contains("template stopped after 100000 steps"),
+                "{}",
+                err.message
+            );
+            assert!(
+                err.help
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("BATON_MAX_TEMPLATE_STEPS=1000000"),
+                "{:?}",
+                err.help
+            );
+        }
+        // A template of ordinary size is far below the bound.
+        assert_eq!(
+            t.render_str(
+                "{% for i in range(100) %}{{ i }}{% endfor %}",
+                &json!({}),
+                &origin
+            )
+            .unwrap()
+            .len(),
+            190
+        );
+    }
+
     fn node(yaml: &str, key: &str) -> Node {
         parse(&SourceFile::new("play.yml", yaml))
             .unwrap()
@@ -686,7 +808,7 @@ mod tests {
         let vars = json!({"port": 4343, "nodes": ["bc1", "bc2"], "flag": true, "m": {"k": "v"}});
         let root = parse(&SourceFile::new(
             "p.yml",
-            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: \"{{ nodes | join(' ') }}\"\ne: \" {{ port }}\"\nf: \"{{ nodes }} {{ flag }} {{ m }} {{ none }}\"\ng: \"{{ none }}\"\nh: \"{{ port }}\\n\"\n",
+            "a: \"{{ port }}\"\nb: \"{{nodes}}\"\nc: \"p={{port}}\"\nd: \"{{ nodes | join(' ') }}\"\ne: \" {{ port }}\"\nf: \"{{ nodes }} {{ flag }} {{ m }} {{ none }}\"\ng: \"{{ none }}\"\nh: \"{{ port }}\\n\"\ni: \"{{ port }}\\n\\n\"\nj: |\n  {{ nodes }}\nk: \"{{ nodes[0] }}\\n\"\n",
         ))
         .unwrap();
         let r = |k: &str| t.render_node(root.get(k).unwrap(), &vars).unwrap();
@@ -698,7 +820,13 @@ mod tests {
         // Ansible 2.19: a null inside text prints as nothing; alone it stays null.
         assert_eq!(r("f"), json!("['bc1', 'bc2'] True {'k': 'v'} "));
         assert_eq!(r("g"), json!(null));
-        assert_eq!(r("h"), json!("4343\n"));
+        // Ansible 2.19: one trailing newline does not stop the typing rule
+        // (a YAML `|` block of one expression is native); two do
+        assert_eq!(r("h"), json!(4343));
+        // ... a string result gets its newline back
+        assert_eq!(r("k"), json!("bc1\n"));
+        assert_eq!(r("i"), json!("4343\n\n"));
+        assert_eq!(r("j"), json!(["bc1", "bc2"]));
     }
 
     #[test]
@@ -776,7 +904,8 @@ mod tests {
         let vars = json!({
             "l": [3, 1, 2, 1], "m": {"a": 1}, "n": {"b": {"c": 2}}, "s": "Hello World",
             "y": "yes", "e": "", "j": "{\"k\": [1]}", "p": "/etc/hvr/hub.conf",
-            "r": {"rc": 0, "failed": false, "changed": true}
+            "r": {"rc": 0, "failed": false, "changed": true},
+            "ys": "a: 1\n---\nb: [2]\n"
         });
         let cases = [
             ("{{ l | unique | sort }}", json!([1, 2, 3])),
@@ -795,6 +924,8 @@ mod tests {
             ("{{ j | from_json }}", json!({"k": [1]})),
             ("{{ m | to_json }}", json!("{\"a\": 1}")),
             ("{{ 'a: 1' | from_yaml }}", json!({"a": 1})),
+            ("{{ ys | from_yaml_all | list }}", json!([{"a": 1}, {"b": [2]}])),
+            ("{{ none | from_yaml_all }}", json!([])),
             ("{{ 'hi' | b64encode }}", json!("aGk=")),
             ("{{ 'aGk=' | b64decode }}", json!("hi")),
             ("{{ p | basename }}", json!("hub.conf")),
@@ -919,6 +1050,38 @@ mod tests {
     }
 
     #[test]
+    fn comparing_types_python_cannot_order_is_an_error_at_its_place() {
+        let t = Templater::new();
+        let vars = json!({"x": "10", "n": 3});
+        let n = node("a: 1\nwhen: n > 1 and x > 3\n", "when");
+        let err = t.condition_node(&n, &vars).unwrap_err();
+        assert_eq!(
+            err.message,
+            "cannot render template: '>' not supported between instances of 'str' and 'int'"
+        );
+        // the failing comparison, not the whole condition
+        assert_eq!(err.location.as_deref(), Some("play.yml:2:17"));
+        assert!(err.help.unwrap().contains("x | int > 3"));
+        assert!(t.condition("x | int > 3", &vars, &o()).unwrap());
+        assert!(!t.condition("x == 10", &vars, &o()).unwrap());
+        assert!(t.condition("x != 10", &vars, &o()).unwrap());
+        let err = t.render_value("{{ 5 in x }}", &vars, &o()).unwrap_err();
+        assert!(err
+            .message
+            .contains("'in <string>' requires string as left operand, not int"));
+        // template files too
+        let err = t
+            .render_file("f.j2", "line 1\n{% if x >= 3 %}big{% endif %}\n", &vars)
+            .unwrap_err();
+        assert!(
+            err.message.contains("'>=' not supported"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.location.as_deref(), Some("f.j2:2:7"));
+    }
+
+    #[test]
     fn undefined_variable_names_variable_file_line_and_column() {
         let t = Templater::new();
         let n = node("x: 1\nmsg: \"hello {{ hvr_hub }}\"\n", "msg");
@@ -984,6 +1147,59 @@ mod tests {
             .contains("syntax error"));
         let n = node("when: \"{{ x }}\"\n", "when");
         assert!(check_condition_node(&n).is_ok());
+    }
+
+    /// Expected outputs: what ansible-core 2.19's `template` module wrote.
+    #[test]
+    fn jinja2_header_lines_set_options_per_template() {
+        let t = Templater::new();
+        let vars = json!({"x": 7, "l": [1, 2], "text": "nl\n"});
+        let r = |src: &str| t.render_file("t.j2", src, &vars).unwrap();
+        assert_eq!(
+            r("#jinja2: trim_blocks: False, lstrip_blocks: True\nstart\n    {% for i in l %}\n  item {{ i }}\n    {% endfor %}\nend\n"),
+            "start\n\n  item 1\n\n  item 2\n\nend\n"
+        );
+        assert_eq!(
+            r("#jinja2:variable_start_string:'[%', variable_end_string:'%]'\nvalue [% x %] and {{ x }}\n"),
+            "value 7 and {{ x }}\n"
+        );
+        assert_eq!(
+            r("#jinja2: block_start_string: '<%', block_end_string: '%>', comment_start_string: '<#', comment_end_string: '#>'\n<% if x > 1 %>yes<% endif %> <# c #>{{ x }} {% raw %}\n"),
+            "yes 7 {% raw %}\n"
+        );
+        assert_eq!(
+            r("#jinja2: trim_blocks:False\n{% if x %}\nyes\n{% endif %}\n"),
+            "\nyes\n"
+        );
+        assert_eq!(
+            r("#jinja2: newline_sequence: '\\r\\n'\nA\nB {{ x }}\n"),
+            "A\r\nB 7\n"
+        );
+        // the settings stay with that template
+        assert_eq!(r("{% if x %}\nyes\n{% endif %}\n{{ text }}\n"), "yes\nnl\n");
+        // inline values too (Ansible 2.19)
+        let n = node(
+            "v: \"#jinja2: variable_start_string: '[[', variable_end_string: ']]'\\nv=[[ x ]] {{ x }}\\n\"\n",
+            "v",
+        );
+        assert_eq!(t.render_node(&n, &vars).unwrap(), json!("v=7 {{ x }}\n"));
+        // a bad header is an error at its line, before anything renders
+        let err = t
+            .render_file("h.j2", "#jinja2: bogus: 1\nx\n", &vars)
+            .unwrap_err();
+        assert_eq!(err.message, "invalid '#jinja2:' override key 'bogus'");
+        assert_eq!(err.location.as_deref(), Some("h.j2:1:1"));
+        assert!(check_template("#jinja2: trim_blocks: maybe\n", &o()).is_err());
+        // an undefined variable under custom delimiters is named at its line
+        let err = t
+            .render_file(
+                "u.j2",
+                "#jinja2: variable_start_string: '[%', variable_end_string: '%]'\nok\n[% nope %]\n",
+                &vars,
+            )
+            .unwrap_err();
+        assert_eq!(err.message, "undefined variable `nope`");
+        assert_eq!(err.location.as_deref(), Some("u.j2:3:4"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::sync::{Mutex, PoisonError};
 use serde_json::{Map, Value};
 
 use super::context::{Context, Shared};
-use super::jinja::check;
+use super::jinja::{check, lookup};
 use super::template::Templater;
 use crate::error::InputError;
 use crate::source::Origin;
@@ -250,13 +250,30 @@ impl Vars {
                 continue;
             }
             let frame_name = top.name.clone();
+            let _ = lookup::take_missing_vars();
             let rendered = self.render(&frame_name, &top.refs, &memo, templater);
             match rendered {
                 Ok(v) => {
                     memo.insert(frame_name, Slot::Done(v));
                     stack.pop();
                 }
-                Err(e) => return Err(fail(&mut memo, &stack, e)),
+                Err(e) => {
+                    // `lookup('vars', NAME)` with a name computed at run
+                    // time: render NAME first (meeting it on the stack is a
+                    // cycle), then this variable again.
+                    let more: Vec<String> = lookup::take_missing_vars()
+                        .into_iter()
+                        .filter(|n| self.values.contains_key(n) && !top.refs.contains(n))
+                        .collect();
+                    if more.is_empty() {
+                        return Err(fail(&mut memo, &stack, e));
+                    }
+                    for n in more {
+                        if !top.refs.contains(&n) {
+                            top.refs.push(n);
+                        }
+                    }
+                }
             }
         }
         match memo.get(name) {
@@ -356,17 +373,23 @@ impl Vars {
         templater: &Templater,
         strict: bool,
     ) -> Result<Map<String, Value>, InputError> {
+        let mut any = false;
         let wanted: HashSet<&str> = demand
             .into_iter()
+            .inspect(|n| any |= *n == check::ANY_VARIABLE)
             .filter(|n| self.templated.contains_key(*n))
             .collect();
         let mut out = Map::new();
+        // Why a variable that only a computed `lookup('vars', ...)` name may
+        // read was left out: the lookup says so instead of "no variable".
+        let mut unrendered = Map::new();
         for (name, value) in &self.values {
             if !self.templated.contains_key(name) {
                 out.insert(name.clone(), value.clone());
                 continue;
             }
-            if !wanted.contains(name.as_str()) {
+            let named = wanted.contains(name.as_str());
+            if !named && !any {
                 continue;
             }
             match self.resolve(name, templater) {
@@ -374,9 +397,14 @@ impl Vars {
                     out.insert(name.clone(), v);
                 }
                 Ok(None) => {}
-                Err(e) if strict => return Err(e),
-                Err(_) => {}
+                Err(e) if strict && named => return Err(e),
+                Err(e) => {
+                    unrendered.insert(name.clone(), Value::String(e.one_line()));
+                }
             }
+        }
+        if !unrendered.is_empty() {
+            out.insert(lookup::UNRENDERED.to_string(), Value::Object(unrendered));
         }
         Ok(out)
     }
@@ -429,6 +457,7 @@ fn copy_error(e: &InputError) -> InputError {
         label: e.label.clone(),
         help: e.help.clone(),
         location: e.location.clone(),
+        masked: e.masked.clone(),
     }
 }
 

@@ -8,7 +8,9 @@
 //!   the result with sorted keys, indented by four as Ansible prints it;
 //! - `HOST | UNREACHABLE! => {JSON}` and `HOST | SKIPPED`.
 //!
-//! Warnings go to stderr; there is no recap, as with `ansible`.
+//! Warnings go to stderr; there is no recap, as with `ansible`. Control
+//! characters in what commands print are shown escaped (`\x1b`), where
+//! `ansible` passes them to the terminal.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,7 +19,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Event, HostResult, Reporter, TaskInfo};
+use super::{stderr_line, Event, HostResult, Reporter, TaskInfo};
 use crate::modules::{Status, TaskResult};
 
 /// Modules whose output `ansible` prints as text, not JSON (`MODULE_NO_JSON`).
@@ -37,6 +39,8 @@ impl AdhocReporter {
     fn write(&self, text: &str) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         // A closed pipe must not stop the run; the exit code still tells.
+        // What commands print is shown with its control characters escaped.
+        let text = super::controls::escape_controls(text);
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     }
 }
@@ -48,8 +52,8 @@ impl Reporter for AdhocReporter {
                 self.write(&host_block(task, result));
             }
             Event::Warning { host, message } => match host {
-                Some(host) => eprintln!("[WARNING]: {host}: {message}"),
-                None => eprintln!("[WARNING]: {message}"),
+                Some(host) => stderr_line(&format!("[WARNING]: {host}: {message}")),
+                None => stderr_line(&format!("[WARNING]: {message}")),
             },
             _ => {}
         }

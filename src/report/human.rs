@@ -13,6 +13,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use similar::TextDiff;
 
+use super::controls::{escape_controls, escape_line};
 use super::recap::{file_line, human_duration, recap_block};
 use super::style::{outcome_color, Color, Style};
 use super::{Event, HostResult, Recap, Reporter, TaskInfo};
@@ -164,14 +165,16 @@ impl State {
     /// screen must not abort a failover half-way.
     fn emit(&mut self, lines: Vec<String>) {
         let State {
+            options,
             out,
             multi,
             write_failed,
             ..
         } = self;
+        let own_colors = options.color;
         let mut write = || -> std::io::Result<()> {
             for line in &lines {
-                writeln!(out, "{line}")?;
+                writeln!(out, "{}", escape_line(line, own_colors))?;
             }
             out.flush()
         };
@@ -182,7 +185,7 @@ impl State {
         if let Err(err) = result {
             if !*write_failed {
                 *write_failed = true;
-                eprintln!("baton: cannot write the run's output: {err}");
+                super::stderr_line(&format!("baton: cannot write the run's output: {err}"));
             }
         }
     }
@@ -249,8 +252,11 @@ impl State {
         let bar = multi.add(
             ProgressBar::new_spinner()
                 .with_style(style)
-                .with_prefix(format!("{host:<width$}", width = self.host_width))
-                .with_message(self.task_heading_plain(task)),
+                .with_prefix(
+                    escape_controls(&format!("{host:<width$}", width = self.host_width))
+                        .into_owned(),
+                )
+                .with_message(escape_controls(&self.task_heading_plain(task)).into_owned()),
         );
         bar.enable_steady_tick(SPINNER_TICK);
         self.spinners.insert(host.to_string(), bar);

@@ -46,7 +46,7 @@ impl Reporter for JsonReporter {
         if let Err(err) = result {
             if !*write_failed {
                 *write_failed = true;
-                eprintln!("baton: cannot write JSON events: {err}");
+                super::stderr_line(&format!("baton: cannot write JSON events: {err}"));
             }
         }
     }

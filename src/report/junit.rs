@@ -286,10 +286,10 @@ impl Reporter for JunitReporter {
             .map_err(|e| e.to_string())
             .and_then(|xml| std::fs::write(&self.path, xml).map_err(|e| e.to_string()));
         if let Err(err) = written {
-            eprintln!(
+            super::stderr_line(&format!(
                 "baton: cannot write the JUnit report to {}: {err}",
                 self.path.display()
-            );
+            ));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `no_log` task are already masked before an event is built.
 
 pub mod adhoc;
+pub mod controls;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -20,6 +21,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::modules::{Status, TaskResult};
+
+/// Write one line to stderr; a closed or failing stderr is ignored
+/// (`eprintln!` would panic, and there is nowhere left to say so).
+pub(crate) fn stderr_line(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
 
 /// What a task is, for display.
 #[derive(Clone, Debug, Serialize)]

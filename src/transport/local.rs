@@ -36,6 +36,10 @@ impl LocalConnection {
                 c
             }
         };
+        // Nothing starts once a quit at once began; one that starts now is
+        // registered before the quit ends the registered groups.
+        let permit = super::groups::permit_start()
+            .ok_or_else(|| TransportError::Other(super::groups::NOT_STARTED.into()))?;
         let mut child = command
             .stdin(if on_stdin {
                 Stdio::piped()
@@ -74,6 +78,7 @@ impl LocalConnection {
         let _registered = pid
             .and_then(|p| i32::try_from(p).ok())
             .map(|pgid| super::groups::register(super::groups::Group::Local { pgid }));
+        drop(permit);
         let wait = child.wait_with_output();
         let output = match request.timeout {
             Some(limit) => match tokio::time::timeout(limit, wait).await {

@@ -58,8 +58,9 @@ pub struct SshConnection {
     /// The master's log (`ssh -E`), and how much of it was written while connecting.
     log: PathBuf,
     log_len_at_connect: u64,
-    /// The master, registered so a quit at once can tell it to exit.
-    _master: groups::Registered,
+    /// The master, registered so a quit at once can end it, and ended by
+    /// PID if the connection is dropped without `close`.
+    master: groups::MasterGuard,
     private_dir: tempfile::TempDir,
 }
 
@@ -113,34 +114,52 @@ impl SshConnection {
             builder.keyfile(key);
         }
 
+        // Nothing starts once a quit at once began. The master is registered
+        // before it starts, by its private directory, so that a quit ends it
+        // whether it is still connecting or connected.
+        let permit = groups::permit_start()
+            .ok_or_else(|| TransportError::Other(groups::NOT_STARTED.into()))?;
+        let master = groups::register_master(private_dir.path());
         // ssh bounds every phase itself (ConnectTimeout for TCP and the banner,
         // the keepalive for key exchange and authentication); this only guards
         // against an ssh that never returns.
         let backstop =
             Duration::from_secs(connect_secs) + keepalive.detection_time() + BACKSTOP_SLACK;
-        let session = match tokio::time::timeout(backstop, builder.connect_mux(&spec.address)).await
-        {
+        let mut connect = std::pin::pin!(tokio::time::timeout(
+            backstop,
+            builder.connect_mux(&spec.address)
+        ));
+        // The first poll spawns `ssh` (openssh 0.11's `launch_master` spawns
+        // it before its first await); from then on a quit finds it by the
+        // directory on its command line, so the permit can go.
+        let first = futures::poll!(connect.as_mut());
+        drop(permit);
+        let connected = match first {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => connect.await,
+        };
+        let session = match connected {
             Ok(Ok(session)) => session,
             Ok(Err(error)) => return Err(connect_error(error, spec)),
             Err(_) => {
+                // The `ssh` that never returned would otherwise go on
+                // connecting, and stay as a master nobody uses.
+                groups::end_master(private_dir.path()).await;
                 return Err(TransportError::Unreachable(format!(
                     "no working ssh connection to {} after {}s",
                     spec.address,
                     backstop.as_secs()
-                )))
+                )));
             }
         };
         let log = session.control_socket().with_file_name("log");
-        let master = groups::register(Group::Master {
-            control_socket: session.control_socket().to_path_buf(),
-        });
         let log_len_at_connect = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         Ok(SshConnection {
             worker: tokio::sync::Mutex::new(WorkerSlot::NotStarted),
             session: Arc::new(session),
             log,
             log_len_at_connect,
-            _master: master,
+            master,
             private_dir,
         })
     }
@@ -184,12 +203,14 @@ impl SshConnection {
         }
     }
 
-    /// Tell the master to exit, then remove the private directory.
+    /// Tell the master to exit, end it if it has not, then remove the
+    /// private directory.
     pub async fn close(self) {
         let SshConnection {
             worker,
             session,
             private_dir,
+            master,
             ..
         } = self;
         // The worker's channel holds a reference to the session: end it first.
@@ -198,6 +219,10 @@ impl SshConnection {
         if let Ok(session) = Arc::try_unwrap(session) {
             let _ = session.close().await;
         }
+        // A master still serving a session (a script that would not end)
+        // outlives `close`, which only stops it listening: end it by PID.
+        groups::end_master(private_dir.path()).await;
+        drop(master);
         let _ = private_dir.close();
     }
 
@@ -213,6 +238,10 @@ impl SshConnection {
         script: &str,
         nonce: &str,
     ) -> Result<ExecOutput, TransportError> {
+        // Held until the script's process group is registered (or its
+        // stderr ends without one), so a quit at once cannot miss it.
+        let permit = groups::permit_start()
+            .ok_or_else(|| TransportError::Other(groups::NOT_STARTED.into()))?;
         let spawned = self
             .session
             .raw_command(command)
@@ -240,7 +269,7 @@ impl SshConnection {
         let (_, stdout, stderr) = tokio::join!(
             write,
             read_all(stdout),
-            read_stderr(stderr, &self.session, nonce)
+            read_stderr(stderr, &self.session, nonce, permit)
         );
 
         let code = match child.wait().await {
@@ -290,6 +319,9 @@ impl SshConnection {
         };
         match worker.run(script).await {
             Ok(output) => Some(Ok(output)),
+            Err(WorkerError::Quitting) => {
+                Some(Err(TransportError::Other(groups::NOT_STARTED.into())))
+            }
             Err(WorkerError::NotSent) => {
                 *slot = WorkerSlot::Unavailable;
                 None
@@ -351,9 +383,11 @@ async fn read_stderr<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
     session: &Arc<Session>,
     nonce: &str,
+    permit: groups::StartPermit,
 ) -> Result<Vec<u8>, openssh::Error> {
     let mut buffer = Vec::new();
     let mut registered = None;
+    let mut permit = Some(permit);
     if let Some(mut stream) = stream {
         let mut chunk = vec![0u8; 16 * 1024];
         loop {
@@ -371,10 +405,12 @@ async fn read_stderr<R: tokio::io::AsyncRead + Unpin>(
                         session: Arc::clone(session),
                         pgid,
                     }));
+                    permit = None;
                 }
             }
         }
     }
+    drop(permit);
     drop(registered);
     Ok(buffer)
 }

@@ -200,6 +200,9 @@ impl<'a> Hvr<'a> {
             .args(["--output", "json", "--connect-timeout", "3"])
             .arg("-e")
             .arg(format!("hvr_dist_tarball={}", dist().tarball.display()))
+            // The canary row is on in the lab: every stop proves its flush
+            // by a row written on the active node and read on the peer.
+            .args(["-e", "hvr_canary_table=simtable"])
             .env("NO_COLOR", "1");
         for e in extra_vars {
             cmd.arg("-e").arg(e);

@@ -62,13 +62,16 @@ impl Evaluator for TestEval {
             other => Err(format!("cannot evaluate `{other}`")),
         }
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
-        let mut parts = path.split('.');
-        let mut cur = self.vars.get(parts.next()?)?;
-        for part in parts {
-            cur = cur.get(part)?;
-        }
-        Some(cur.clone())
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
+        let found = (|| {
+            let mut parts = path.split('.');
+            let mut cur = self.vars.get(parts.next()?)?;
+            for part in parts {
+                cur = cur.get(part)?;
+            }
+            Some(cur.clone())
+        })();
+        Ok(found)
     }
 }
 
@@ -143,6 +146,11 @@ impl<'a> Harness<'a> {
                     tokio::time::sleep(d).await;
                     return Run { result, trips };
                 }
+                Step::Wait(d, next) => {
+                    tokio::time::sleep(d).await;
+                    step = *next;
+                }
+                Step::Exclusive(_, next) => step = *next,
                 Step::Remote { script, interpret } => {
                     trips += 1;
                     let out = self

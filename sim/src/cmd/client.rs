@@ -29,7 +29,8 @@ Usage: hvrsimclient write --host H [--port P] --prefix X (--count N | --duration
                           [--interval-ms 100] [--acked-log FILE] [--start 1]
                           [--connect-timeout-ms 1000] [--io-timeout-ms 2000] [--retry-ms 100]
        hvrsimclient count|checksum|ping --host H [--port P]
-       hvrsimclient get KEY --host H [--port P]
+       hvrsimclient get KEY --host H [--port P] [--table simtable]
+       hvrsimclient put KEY VALUE --host H [--port P] [--table simtable]
        hvrsimclient verify --host H [--port P] --acked-log FILE [--prefix X]
 
 A client of the HVR simulator's DBMS (port default HVRSIM_DB_PORT, 21064), e.g. through the
@@ -44,6 +45,10 @@ stdout:
   max_gap_to=T2 duration_ms=T servers=bc1,bc2
 max_gap_ms is the longest time between two acknowledgements: the outage the client saw
 (it includes one --interval-ms). servers lists the DBMS nodes that served it, in order.
+
+get prints the value of KEY (exit 0), or says there is no such row (exit 1). put sets KEY to
+VALUE (a delete, if the row exists, then an insert: two commits). --table may only name the
+simulated DBMS's one table, simtable (what a canary row names).
 
 verify checks that every key in --acked-log exists on the server: prints
 'acked=N present=M missing=K' and the missing keys (lost commits); exit 0 only when none is
@@ -66,6 +71,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "connect-timeout-ms",
     "io-timeout-ms",
     "retry-ms",
+    "table",
 ];
 
 fn hvrsimclient(args: &[String]) -> SimResult<u8> {
@@ -74,12 +80,21 @@ fn hvrsimclient(args: &[String]) -> SimResult<u8> {
         SimError::usage("expected an action: write, count, checksum, ping, get, verify")
     })?;
     let server = Server::from_options(&options)?;
+    if let Some(table) = options.get("table") {
+        if table != super::refresh::TABLE {
+            return Err(SimError::usage(format!(
+                "--table {table}: the simulated DBMS has one table, {}",
+                super::refresh::TABLE
+            )));
+        }
+    }
     match (action.as_str(), rest) {
         ("write", []) => write(&options, &server),
         ("count", []) => simple(&server, "COUNT"),
         ("checksum", []) => simple(&server, "CHECKSUM"),
         ("ping", []) => simple(&server, "PING"),
         ("get", [key]) => get(&server, key),
+        ("put", [key, value]) => put(&server, key, value),
         ("verify", []) => verify(&options, &server),
         _ => Err(SimError::usage(format!(
             "unexpected arguments {:?}",
@@ -204,6 +219,23 @@ fn get(server: &Server, key: &str) -> SimResult<u8> {
         }
         None => Err(SimError::failed(format!("{}: {reply}", server.name()))),
     }
+}
+
+fn put(server: &Server, key: &str, value: &str) -> SimResult<u8> {
+    let failed = |e: std::io::Error| SimError::failed(format!("{}: {e}", server.name()));
+    let mut session = connect(server)?;
+    let deleted = session.call(&format!("DELETE {key}")).map_err(failed)?;
+    if deleted != "OK" && !deleted.starts_with("ERR no such key") {
+        return Err(SimError::failed(format!("{}: {deleted}", server.name())));
+    }
+    let inserted = session
+        .call(&format!("INSERT {key} {value}"))
+        .map_err(failed)?;
+    if inserted != "OK" {
+        return Err(SimError::failed(format!("{}: {inserted}", server.name())));
+    }
+    println!("{key} = {value} (committed on {})", session.node);
+    Ok(exit::OK)
 }
 
 fn verify(options: &Gnu, server: &Server) -> SimResult<u8> {

@@ -30,7 +30,7 @@ Usage: hvrmaint OPTFILE
 
 Housekeeping for one hub (HVR simulator), driven by the options in OPTFILE:
   -hub=HUBDB             the hub (or the hub's name alone on a line); required
-  -stop                  stop the scheduler gracefully (flush) before the housekeeping
+  -stop                  stop the scheduler (hvrscheduler -k: no flush) before the housekeeping
   -scan_hvr_out          report the error lines (F_J...) written to $HVR_CONFIG/log/HUBDB/hvr.out
                          since the previous scan
   -archive_files[=N]     move hvr.out to log/HUBDB/archive/hvr_<UTC time>.out; keep the N newest
@@ -75,7 +75,7 @@ fn hvrmaint(args: &[String]) -> SimResult<u8> {
     let mut summary = Vec::new();
 
     if options.has("stop") {
-        let stopped = stop(&layout, &hub_name, settings::stop_timeout()?)?;
+        let stopped = stop(&layout, &hub_name)?;
         summary.push(
             if stopped {
                 "scheduler stopped"

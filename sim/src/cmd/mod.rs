@@ -7,7 +7,7 @@ mod ingres;
 mod listener;
 mod logrelease;
 mod maint;
-mod refresh;
+pub mod refresh;
 mod router;
 pub mod scheduler;
 
@@ -31,7 +31,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     listener::HVRTESTLISTENER,
     scheduler::HVRSCHEDULER,
     scheduler::HVRTESTSCHEDULER,
+    scheduler::HVRSTART,
+    scheduler::HVRSUSPEND,
     router::HVRROUTERVIEW,
+    router::ROUTERSTATE,
     router::HVRINIT,
     refresh::HVRREFRESH,
     refresh::HVRCOMPARE,

@@ -7,8 +7,11 @@ use crate::args::{self, Kind, Parsed};
 use crate::catalog::{Hub, Location};
 use crate::database::Rows;
 use crate::error::{exit, SimError, SimResult};
+use crate::fsutil::write_atomic;
 use crate::hubproto::{connect_listener, HubBackend};
 use crate::paths::Layout;
+use crate::timefmt::{format_utc_diff, now_ms};
+use std::path::PathBuf;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const LISTED_KEYS: usize = 20;
@@ -31,15 +34,27 @@ refresh when SRC is quiet or the lag exceeds the refresh time.
     run: hvrrefresh,
 };
 
+/// The simulated DBMS's one table, as hvrcompare names it (diff files, SQL).
+pub const TABLE: &str = "simtable";
+
 pub const HVRCOMPARE: CommandSpec = CommandSpec {
     name: "hvrcompare",
     summary: "compare two locations' tables; exit 0 only when identical",
     usage: "\
-Usage: hvrcompare -rSRC -lTGT [-gb|-gr] [-v] HUBDB CHN
+Usage: hvrcompare -rSRC -lTGT [-gb|-gr] [-v] [-e] HUBDB CHN
 
-Compares the tables of locations SRC and TGT of channel CHN (HVR simulator). Prints
-'N rows differ' and the differing keys (the first 20, all with -v). Exit 0 only when the
-tables are identical, 1 when they differ or cannot be read.
+Compares the table (simtable) of locations SRC and TGT of channel CHN (HVR simulator), as
+HVR 5's hvrcompare (https://fivetran.com/docs/hvr5/commands/hvrcompare):
+  -gb  bulk (the default): one checksum per table; says identical or not
+  -gr  row by row: counts and lists the differing keys (the first 20)
+  -v   with -gr: every difference, as the SQL statement that brings TGT in line with SRC
+       (insert: only in SRC; delete: only in TGT; update: different value)
+  -e   with -gr -v: an event-driven compare, which writes a diff file for a table that
+       differs, in $HVR_CONFIG/diff/HUBDB/CHN/, named
+       CHN-cmp-SRC-TGT_<yyyy-mm-dd_hh-mm-ss_mmmZ>_<table>_<5 letters>.diff, holding the same
+       SQL statements (https://fivetran.com/docs/hvr5/advanced-operations/analyzing-diff-file);
+       no file when the tables are identical
+Exit 0 when identical, 1 when they differ or cannot be read (HVR 5 documents no exit codes).
 ",
     link: true,
     run: hvrcompare,
@@ -155,14 +170,27 @@ pub fn diff(source: &Rows, target: &Rows) -> Difference {
 }
 
 fn hvrcompare(args: &[String]) -> SimResult<u8> {
-    let (parsed, _layout, hub) = parse(args, &[('v', Kind::Flag)])?;
+    let (parsed, layout, hub) = parse(args, &[('v', Kind::Flag), ('e', Kind::Flag)])?;
     let pair = pair(&parsed, &hub)?;
+    let row_by_row = parsed.value('g')? == Some("r");
+    let verbose = parsed.flag('v');
+    let event = parsed.flag('e');
+    if (verbose || event) && !row_by_row {
+        return Err(SimError::usage(
+            "-v and -e go with a row-by-row compare (-gr)",
+        ));
+    }
+    if event && !verbose {
+        return Err(SimError::usage(
+            "-e writes diff files only with -v (-gr -v -e)",
+        ));
+    }
     let source_rows = dump(pair.source)?;
     let target_rows = dump(pair.target)?;
     let difference = diff(&source_rows, &target_rows);
     let (src, tgt) = (&pair.source.name, &pair.target.name);
     println!(
-        "hvrcompare (HVR simulator): channel {} of hub {}: {src} ({} rows) vs {tgt} ({} rows)",
+        "hvrcompare (HVR simulator): channel {} of hub {}: table {TABLE}: {src} ({} rows) vs {tgt} ({} rows)",
         pair.channel,
         pair.hub,
         source_rows.len(),
@@ -170,43 +198,116 @@ fn hvrcompare(args: &[String]) -> SimResult<u8> {
     );
     let total = difference.total();
     if total == 0 {
-        println!("0 rows differ: {src} and {tgt} are identical");
+        println!("table {TABLE}: identical");
         return Ok(exit::OK);
     }
+    if !row_by_row {
+        println!("table {TABLE}: different (bulk checksums differ)");
+        return Ok(exit::FAILED);
+    }
     println!(
-        "{total} rows differ (only in {src}: {}, only in {tgt}: {}, different values: {})",
+        "table {TABLE}: {total} rows differ (only in {src}: {}, only in {tgt}: {}, different values: {})",
         difference.only_in_source.len(),
         difference.only_in_target.len(),
         difference.different.len()
     );
-    let limit = if parsed.flag('v') {
-        usize::MAX
-    } else {
-        LISTED_KEYS
-    };
-    let listed = difference
-        .only_in_source
-        .iter()
-        .map(|k| format!("only in {src}: {k}"))
-        .chain(
-            difference
-                .only_in_target
-                .iter()
-                .map(|k| format!("only in {tgt}: {k}")),
-        )
-        .chain(
-            difference
-                .different
-                .iter()
-                .map(|k| format!("different value: {k}")),
-        );
-    for line in listed.take(limit) {
-        println!("  {line}");
+    if !verbose {
+        let listed = difference
+            .only_in_source
+            .iter()
+            .map(|k| format!("only in {src}: {k}"))
+            .chain(
+                difference
+                    .only_in_target
+                    .iter()
+                    .map(|k| format!("only in {tgt}: {k}")),
+            )
+            .chain(
+                difference
+                    .different
+                    .iter()
+                    .map(|k| format!("different value: {k}")),
+            );
+        for line in listed.take(LISTED_KEYS) {
+            println!("  {line}");
+        }
+        if total > LISTED_KEYS {
+            println!("  ... and {} more (-v lists all)", total - LISTED_KEYS);
+        }
+        return Ok(exit::FAILED);
     }
-    if total > limit {
-        println!("  ... and {} more (-v lists all)", total - limit);
+    let sql = sql_statements(&difference, &source_rows);
+    print!("{sql}");
+    if event {
+        let path = write_diff_file(&layout, &pair, &sql)?;
+        println!("diff file: {}", path.display());
     }
     Ok(exit::FAILED)
+}
+
+/// Quotes an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The statements that bring the target in line with the source, one per line: inserts for rows
+/// only in the source, deletes for rows only in the target, updates for different values.
+pub fn sql_statements(difference: &Difference, source: &Rows) -> String {
+    let mut sql = String::new();
+    let value = |key: &String| source.get(key).map(String::as_str).unwrap_or_default();
+    for key in &difference.only_in_source {
+        sql.push_str(&format!(
+            "insert into {TABLE} (k, v) values ({}, {});\n",
+            literal(key),
+            literal(value(key))
+        ));
+    }
+    for key in &difference.only_in_target {
+        sql.push_str(&format!(
+            "delete from {TABLE} where k = {};\n",
+            literal(key)
+        ));
+    }
+    for key in &difference.different {
+        sql.push_str(&format!(
+            "update {TABLE} set v = {} where k = {};\n",
+            literal(value(key)),
+            literal(key)
+        ));
+    }
+    sql
+}
+
+fn write_diff_file(layout: &Layout, pair: &Pair, sql: &str) -> SimResult<PathBuf> {
+    let dir = layout
+        .config()
+        .join("diff")
+        .join(&pair.hub)
+        .join(&pair.channel);
+    // Five letters, as in the documented example name; from the clock and the pid, so two
+    // compares in the same millisecond still get different names.
+    let mut seed = now_ms() ^ (u64::from(std::process::id()) << 20);
+    let letters: String = (0..5)
+        .map(|_| {
+            let c = (seed % 52) as u8;
+            seed /= 52;
+            if c < 26 {
+                (b'a' + c) as char
+            } else {
+                (b'A' + c - 26) as char
+            }
+        })
+        .collect();
+    let name = format!(
+        "{}-cmp-{}-{}_{}_{TABLE}_{letters}.diff",
+        pair.channel,
+        pair.source.name,
+        pair.target.name,
+        format_utc_diff(now_ms())
+    );
+    let path = dir.join(name);
+    write_atomic(&path, sql.as_bytes())?;
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -230,5 +331,18 @@ mod tests {
         assert_eq!(difference.different, vec!["c"]);
         assert_eq!(difference.total(), 3);
         assert_eq!(diff(&source, &source).total(), 0);
+    }
+
+    #[test]
+    fn sql_brings_the_target_in_line_and_quotes_literals() {
+        let source = rows(&[("a", "it's"), ("c", "3")]);
+        let target = rows(&[("c", "x"), ("d", "4")]);
+        let sql = sql_statements(&diff(&source, &target), &source);
+        assert_eq!(
+            sql,
+            "insert into simtable (k, v) values ('a', 'it''s');\n\
+             delete from simtable where k = 'd';\n\
+             update simtable set v = '3' where k = 'c';\n"
+        );
     }
 }

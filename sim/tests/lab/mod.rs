@@ -221,12 +221,33 @@ impl Lab {
             .collect()
     }
 
+    /// The simulator's own view of the channel (`hvrsim routerstate`: key=value lines).
     pub fn routerview(&self, index: usize) -> Run {
-        self.ok(index, "hvrrouterview", &[HUB, CHANNEL])
+        self.ok(index, "hvrsim", &["routerstate", HUB, CHANNEL])
     }
 
+    /// A row-by-row compare of db1 and db2.
     pub fn compare(&self, index: usize) -> Run {
-        self.run(index, "hvrcompare", &["-rdb1", "-ldb2", HUB, CHANNEL])
+        self.run(
+            index,
+            "hvrcompare",
+            &["-gr", "-rdb1", "-ldb2", HUB, CHANNEL],
+        )
+    }
+
+    /// The flush made of documented commands: one capture cycle, then one integrate cycle,
+    /// each waited for (`hvrstart -w`).
+    pub fn flush(&self, index: usize) -> Run {
+        self.ok(index, "hvrstart", &["-w", HUB, &format!("{CHANNEL}-cap")]);
+        self.ok(index, "hvrstart", &["-w", HUB, &format!("{CHANNEL}-integ")])
+    }
+
+    /// Starts node `index`'s scheduler and unsuspends the channel's jobs (hvrinit creates them
+    /// SUSPEND).
+    pub fn start_scheduler(&self, index: usize) -> Run {
+        let started = self.ok(index, "hvrscheduler", &[HUB]);
+        self.ok(index, "hvrsuspend", &["-u", HUB, CHANNEL]);
+        started
     }
 
     pub fn pid_file(&self, index: usize, stem: &str) -> PathBuf {

@@ -2,7 +2,7 @@
 
 /// Python's `fnmatch` (which Ansible uses): `*`, `?`, `[abc]`, `[a-z]`,
 /// `[!abc]`; case-sensitive; an unclosed `[` is literal.
-pub(super) struct Glob {
+pub struct Glob {
     tokens: Vec<GlobToken>,
 }
 
@@ -30,7 +30,7 @@ impl GlobToken {
 }
 
 impl Glob {
-    pub(super) fn new(pattern: &str) -> Glob {
+    pub fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut tokens = Vec::new();
         let mut i = 0;
@@ -80,7 +80,7 @@ impl Glob {
         Glob { tokens }
     }
 
-    pub(super) fn matches(&self, text: &str) -> bool {
+    pub fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
         let (mut t, mut s) = (0, 0);
         // Where the last `*` was, and how much text it has swallowed so far.

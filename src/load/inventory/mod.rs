@@ -16,7 +16,7 @@
 //! leaves.
 
 mod build;
-mod glob;
+pub mod glob;
 mod ini;
 mod model;
 mod output;

@@ -54,6 +54,7 @@ impl Module for Debug {
                 } else {
                     ctx.eval
                         .lookup(&var)
+                        .map_err(|e| ModuleError::Controller(format!("debug: {e}")))?
                         .unwrap_or_else(|| Value::String("VARIABLE IS NOT DEFINED!".into()))
                 };
                 result.data.insert(var, value);

@@ -342,12 +342,15 @@ fn match_groups(re: &str, line: &str) -> (Vec<Value>, serde_json::Map<String, Va
     (groups, named)
 }
 
-/// `sleep`/`timeout` argument: whole seconds as integers, fractions as decimals.
+/// `sleep`/`timeout` argument: whole seconds as integers, fractions as
+/// decimals to the millisecond. Never `-0` (a negative zero), and a
+/// positive time never rounds to `0.000` (`sleep 0.000` would spin).
 fn seconds_word(secs: f64) -> String {
+    let secs = secs.max(0.0) + 0.0;
     if secs.fract() == 0.0 {
         format!("{}", secs as u64)
     } else {
-        format!("{secs:.3}")
+        format!("{:.3}", secs.max(0.001))
     }
 }
 
@@ -406,6 +409,15 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert!(r.data["elapsed"].as_f64().unwrap() >= 0.25);
+    }
+
+    #[test]
+    fn seconds_are_never_negative_zero_nor_rounded_to_nothing() {
+        assert_eq!(seconds_word(-0.0), "0");
+        assert_eq!(seconds_word(0.0), "0");
+        assert_eq!(seconds_word(1e-9), "0.001");
+        assert_eq!(seconds_word(2.5), "2.500");
+        assert_eq!(seconds_word(3.0), "3");
     }
 
     #[test]

@@ -22,6 +22,9 @@ use crate::shell;
 ///   A numeric MODE is given normalized (`644`, `4755`); anything else is a
 ///   symbolic chmod mode. With `_nf=1` PATH is a symbolic link: ownership
 ///   changes the link itself and MODE is ignored (links have no mode).
+/// - `_full DIR` holds when the filesystem of DIR has no space left (`df`),
+///   to tell a full disk from another write error (dash's `printf` says
+///   only "I/O error").
 /// - `_put ENC DATA` writes DATA (`t`: as is, `b`: base64) to `$_d` through a
 ///   temporary file in the same directory and a rename. It reads `_e` (the
 ///   destination exists; then `_m _u _g` describe it), the requested
@@ -67,6 +70,9 @@ _attrs() {
       if [ -n "$_x" ]; then _ac=1; _m=; fi ;;
   esac
 }
+_full() {
+  df -Pk -- "$1" 2>/dev/null | { read -r _h; read -r _fs _tot _used _av _rest; [ "$_av" = 0 ]; }
+}
 _put() {
   case $_d in */*) _dir=${_d%/*} ;; *) _dir=. ;; esac
   [ -n "$_dir" ] || _dir=/
@@ -81,7 +87,11 @@ _put() {
     set +C
     if [ -e "$_tmp" ] && [ "$_n" -lt 50 ]; then _n=$((_n + 1)); else _fail tmp; fi
   done
-  if [ "$1" = b ]; then printf '%s' "$2" | base64 -d >"$_tmp"; else printf '%s' "$2" >"$_tmp"; fi || { rm -f -- "$_tmp"; _fail write; }
+  if [ "$1" = b ]; then printf '%s' "$2" | base64 -d >"$_tmp"; else printf '%s' "$2" >"$_tmp"; fi || {
+    # printf says only "I/O error": ask the filesystem, while the partial
+    # temporary file still fills it.
+    if _full "$_dir"; then rm -f -- "$_tmp"; _fail full; fi
+    rm -f -- "$_tmp"; _fail write; }
   if [ "$_e" = 1 ]; then
     if [ -n "$_ow$_gr" ] || ! [ -O "$_d" ] || ! [ -G "$_d" ] || [ -g "$_dir" ]; then
       if [ -n "$_ow$_gr" ]; then
@@ -105,7 +115,9 @@ _put() {
   if [ "$_vf" = 1 ]; then _validate "$_tmp" >&2 || { rm -f -- "$_tmp"; _fail validate; }; fi
   if [ "$_bk" = 1 ] && [ "$_e" = 1 ]; then
     _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
-    cp -p -- "$_d" "$_bkf" || { rm -f -- "$_tmp" "$_bkf"; _fail backup; }
+    cp -p -- "$_d" "$_bkf" || {
+      if _full "$_dir"; then rm -f -- "$_tmp" "$_bkf"; _fail backup_full; fi
+      rm -f -- "$_tmp" "$_bkf"; _fail backup; }
     _b backup_file "$_bkf"
   fi
   mv -f -- "$_tmp" "$_d" || { rm -f -- "$_tmp"; _fail rename; }
@@ -121,6 +133,12 @@ pub(crate) fn failure_message(code: &str, path: &str) -> String {
         "tmp" => format!("cannot create a temporary file next to {path}"),
         "nodir" => format!("destination directory of {path} does not exist"),
         "write" => format!("cannot write the new content of {path}"),
+        "full" => format!(
+            "cannot write the new content of {path}: the filesystem holding it is full (no space left on the device); {path} is unchanged"
+        ),
+        "backup_full" => format!(
+            "cannot make a backup copy of {path}: the filesystem holding it is full (no space left on the device); {path} is unchanged"
+        ),
         "validate" => {
             format!("validation of the new content of {path} failed; {path} is unchanged")
         }

@@ -12,10 +12,18 @@
 //! where a lock file beside the target would stay in /etc for good). Two
 //! runs editing files in one directory therefore never both pass the check
 //! against the same content; they wait for each other only for the few
-//! milliseconds of the check and rename. A file that
-//! changed between the trips is read and edited again, up to
-//! [`MAX_ATTEMPTS`] times; then the task fails without writing. A host
-//! without `flock` (util-linux) fails the task rather than risk a lost edit.
+//! milliseconds of the check and rename. A file that changed between the
+//! trips is read and edited again after a random wait that doubles with each
+//! attempt (exponential back-off with full jitter, see [`Retry`]), so that
+//! writers that collided (two runs, a shared NFS file) spread out instead of
+//! colliding again and again; only after [`RETRY_SECS`] of collisions does
+//! the task fail, without writing. Within one run the hosts that edit one
+//! file on one machine (the `local` connection, `delegate_to` one host) do
+//! not collide at all: the whole read-edit-write is a [`Step::Exclusive`]
+//! keyed by the path, so they take turns on the controller. A host without
+//! `flock` (util-linux) fails the task rather than risk a lost edit.
+
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -41,9 +49,93 @@ pub(crate) enum Edit {
 /// Called again when the file changed between the read and the write.
 pub(crate) type Editor = Box<dyn FnMut(Option<&[u8]>) -> Edit + Send>;
 
-/// How many times a task reads and edits a file that keeps changing under it
-/// before it gives up.
-pub(crate) const MAX_ATTEMPTS: u32 = 10;
+/// The most read-edit-write attempts of one task on a file that keeps
+/// changing under it (a bound on top of [`RETRY_SECS`]).
+pub(crate) const MAX_ATTEMPTS: u32 = 1000;
+
+/// How long a task goes on reading and editing again a file that other
+/// writers keep changing under it, in seconds.
+pub(crate) const RETRY_SECS: u64 = 60;
+
+/// The first back-off bound; it doubles with each attempt up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// The largest back-off bound.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The retries of an optimistic edit: which attempt this is, since when, and
+/// the bounds. After a collision the next attempt waits a random time from
+/// zero to a bound that doubles with each attempt ("full jitter", AWS
+/// Architecture Blog, "Exponential Backoff And Jitter"): writers that
+/// collided spread out, so each next round has fewer of them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Retry {
+    /// From 1.
+    pub attempt: u32,
+    pub started: Instant,
+    pub max_attempts: u32,
+    pub budget: Duration,
+}
+
+impl Retry {
+    pub fn first() -> Retry {
+        Retry {
+            attempt: 1,
+            started: Instant::now(),
+            max_attempts: MAX_ATTEMPTS,
+            budget: Duration::from_secs(RETRY_SECS),
+        }
+    }
+
+    /// After a collision: the wait before the next attempt and that attempt,
+    /// or `None` when the attempts or the time are used up. `seed` (the
+    /// task's nonce) makes each task's waits its own.
+    pub fn next(self, seed: &str) -> Option<(Duration, Retry)> {
+        if self.attempt >= self.max_attempts || self.started.elapsed() >= self.budget {
+            return None;
+        }
+        let doublings = (self.attempt - 1).min(16);
+        let bound = FIRST_BACKOFF
+            .saturating_mul(1u32 << doublings)
+            .min(MAX_BACKOFF);
+        let wait = bound.mul_f64(unit_random(seed, self.attempt));
+        Some((
+            wait,
+            Retry {
+                attempt: self.attempt + 1,
+                ..self
+            },
+        ))
+    }
+
+    /// Why the task gave up: `what` changed under it again and again.
+    pub fn exhausted(&self, what: &str) -> String {
+        format!(
+            "{what} changed on the host between reading and writing it {} times in a row over {:.0} s (other writers keep changing it); nothing was written",
+            self.attempt,
+            self.started.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// A number in [0, 1) from `seed` and `n`.
+fn unit_random(seed: &str, n: u32) -> f64 {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(seed.as_bytes());
+    hasher.update(n.to_le_bytes());
+    // Also the clock: two tasks of one run share no nonce, but be safe.
+    hasher.update(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
+            .to_le_bytes(),
+    );
+    let digest = hasher.finalize();
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&digest[..8]);
+    (u64::from_le_bytes(word) >> 11) as f64 / (1u64 << 53) as f64
+}
 
 /// How long the write waits for another writer's lock, in seconds.
 pub(crate) const LOCK_WAIT_SECS: u32 = 60;
@@ -87,6 +179,8 @@ pub(crate) struct Rewrite {
     pub check: bool,
     pub diff: bool,
     pub nonce: String,
+    /// The retries after a collision ([`Retry::first`] for a task).
+    pub retry: Retry,
 }
 
 impl Rewrite {
@@ -112,19 +206,21 @@ impl Rewrite {
             check: ctx.check_mode,
             diff: ctx.diff,
             nonce: ctx.nonce.to_string(),
+            retry: Retry::first(),
         })
     }
 
     pub fn step(self, editor: Editor) -> Step {
-        self.read(editor, 1)
+        let key = format!("edit {}", self.path);
+        Step::Exclusive(key, Box::new(self.read(editor)))
     }
 
-    /// Trip 1 of attempt `attempt` (from 1).
-    fn read(self, editor: Editor, attempt: u32) -> Step {
+    /// Trip 1 of attempt `self.retry.attempt`.
+    fn read(self, editor: Editor) -> Step {
         let script = self.read_script();
         Step::Remote {
             script,
-            interpret: Box::new(move |out| self.after_read(out, editor, attempt)),
+            interpret: Box::new(move |out| self.after_read(out, editor)),
         }
     }
 
@@ -162,7 +258,7 @@ _b done 1
         s
     }
 
-    fn after_read(self, out: &ExecOutput, mut editor: Editor, attempt: u32) -> Step {
+    fn after_read(self, out: &ExecOutput, mut editor: Editor) -> Step {
         let answer = Answer::parse(out, &self.nonce);
         let path = answer.get("path").unwrap_or(&self.path).to_string();
         if let Some(code) = answer.failure() {
@@ -226,12 +322,15 @@ _b done 1
             interpret: Box::new(move |out| {
                 let answer = Answer::parse(out, &self.nonce);
                 match answer.failure() {
-                    // Someone wrote between the trips: read and edit again.
-                    Some("raced") if attempt < MAX_ATTEMPTS => return self.read(editor, attempt + 1),
+                    // Someone wrote between the trips: wait a little, then
+                    // read and edit again.
                     Some("raced") => {
-                        return Step::Done(answer.failed_with(format!(
-                            "{path} changed on the host between reading and writing it {MAX_ATTEMPTS} times in a row (another writer keeps changing it); nothing was written"
-                        )))
+                        return match self.retry.next(&self.nonce) {
+                            Some((wait, retry)) => {
+                                Step::Wait(wait, Box::new(Rewrite { retry, ..self }.read(editor)))
+                            }
+                            None => Step::Done(answer.failed_with(self.retry.exhausted(&path))),
+                        }
                     }
                     Some(code) => {
                         let lock = lock_path(&path);
@@ -342,6 +441,18 @@ mod tests {
             check,
             diff: true,
             nonce: "rw".into(),
+            retry: Retry::first(),
+        }
+    }
+
+    /// The step inside the run's lock on the file.
+    fn inner(step: Step) -> Step {
+        match step {
+            Step::Exclusive(key, step) => {
+                assert!(key.starts_with("edit /"), "{key}");
+                *step
+            }
+            other => other,
         }
     }
 
@@ -389,7 +500,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "abc\n").unwrap();
-        let Step::Remote { script, interpret } = rewrite(&p, false).step(upper()) else {
+        let Step::Remote { script, interpret } = inner(rewrite(&p, false).step(upper())) else {
             panic!()
         };
         let first = run_script(&script, &[]);
@@ -397,8 +508,13 @@ mod tests {
         let Step::Remote { script, interpret } = interpret(&first) else {
             panic!()
         };
-        // The write refuses (the hash changed) and asks to read again.
-        let Step::Remote { script: reread, .. } = interpret(&run_script(&script, &[])) else {
+        // The write refuses (the hash changed) and asks to read again, after
+        // a back-off within the first bound.
+        let Step::Wait(wait, next) = interpret(&run_script(&script, &[])) else {
+            panic!("a raced write must lead to a wait, then a new read")
+        };
+        assert!(wait <= FIRST_BACKOFF, "{wait:?}");
+        let Step::Remote { script: reread, .. } = *next else {
             panic!("a raced write must lead to a new read")
         };
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "someone else\n");
@@ -420,7 +536,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "abc\n").unwrap();
-        let mut step = rewrite(&p, false).step(upper());
+        let mut quick = rewrite(&p, false);
+        quick.retry.max_attempts = 10;
+        let mut step = quick.step(upper());
         let mut writes = 0;
         let result = loop {
             match step {
@@ -432,17 +550,15 @@ mod tests {
                     }
                     step = interpret(&run_script(&script, &[]));
                 }
+                Step::Wait(_, next) | Step::Exclusive(_, next) => step = *next,
                 Step::Done(r) | Step::Sleep(_, r) => break r,
             }
         };
-        assert_eq!(writes, MAX_ATTEMPTS as usize);
+        assert_eq!(writes, 10);
         assert!(result.is_failed());
         let msg = result.msg.unwrap();
         assert!(msg.contains("10 times in a row"), "{msg}");
-        assert_eq!(
-            std::fs::read_to_string(&p).unwrap(),
-            format!("other {MAX_ATTEMPTS}\n")
-        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "other 10\n");
     }
 
     #[test]
@@ -471,7 +587,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, "abc\n").unwrap();
-        let Step::Remote { script, interpret } = rewrite(&p, false).step(upper()) else {
+        let Step::Remote { script, interpret } = inner(rewrite(&p, false).step(upper())) else {
             panic!()
         };
         let Step::Remote { script, interpret } = interpret(&run_script(&script, &[])) else {
@@ -498,6 +614,49 @@ mod tests {
             "{msg}"
         );
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "abc\n");
+    }
+
+    #[test]
+    fn back_off_bounds_double_up_to_a_second_and_time_runs_out() {
+        let mut retry = Retry::first();
+        let mut bounds = Vec::new();
+        for _ in 0..12 {
+            let (wait, next) = retry.next("seed").unwrap();
+            let bound = FIRST_BACKOFF
+                .saturating_mul(1 << (retry.attempt - 1))
+                .min(MAX_BACKOFF);
+            assert!(
+                wait <= bound,
+                "attempt {}: {wait:?} > {bound:?}",
+                retry.attempt
+            );
+            bounds.push(bound.as_millis());
+            retry = next;
+        }
+        assert_eq!(&bounds[..8], &[10, 20, 40, 80, 160, 320, 640, 1000]);
+        // Two tasks (two nonces) do not wait alike.
+        let waits = |seed: &str| -> Vec<Duration> {
+            let mut r = Retry::first();
+            (0..8)
+                .map(|_| {
+                    let (w, n) = r.next(seed).unwrap();
+                    r = n;
+                    w
+                })
+                .collect()
+        };
+        assert_ne!(waits("a"), waits("b"));
+        let spent = Retry {
+            started: Instant::now() - Duration::from_secs(RETRY_SECS + 1),
+            ..Retry::first()
+        };
+        assert!(spent.next("seed").is_none());
+        assert!(spent.exhausted("/etc/f").contains("over 61 s"));
+        let many = Retry {
+            attempt: MAX_ATTEMPTS,
+            ..Retry::first()
+        };
+        assert!(many.next("seed").is_none());
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub(crate) fn finish_with_env(mut step: Step, env: &[(&str, &str)]) -> (TaskResu
         match step {
             Step::Done(result) => return (result, trips),
             Step::Sleep(_, result) => return (result, trips),
+            Step::Wait(duration, next) => {
+                std::thread::sleep(duration);
+                step = *next;
+            }
+            Step::Exclusive(_, next) => step = *next,
             Step::Remote { script, interpret } => {
                 trips += 1;
                 step = interpret(&run_script(&script, env));
@@ -75,12 +80,15 @@ impl Evaluator for TestEval {
             other => Err(format!("cannot evaluate `{other}`")),
         }
     }
-    fn lookup(&self, path: &str) -> Option<Value> {
-        let mut cur = self.vars.get(path.split('.').next()?)?;
-        for part in path.split('.').skip(1) {
-            cur = cur.get(part)?;
-        }
-        Some(cur.clone())
+    fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
+        let found = (|| {
+            let mut cur = self.vars.get(path.split('.').next()?)?;
+            for part in path.split('.').skip(1) {
+                cur = cur.get(part)?;
+            }
+            Some(cur.clone())
+        })();
+        Ok(found)
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::fileops::Attrs;
-use crate::modules::kit::rewrite::{self, Edit, Rewrite, MAX_ATTEMPTS};
+use crate::modules::kit::rewrite::{self, Edit, Retry, Rewrite};
 use crate::modules::{
     ArgSpec, Args, FileDiff, Module, ModuleError, ModuleSpec, Step, TaskContext, TaskResult,
 };
@@ -281,9 +281,9 @@ impl Module for Cron {
                 check: ctx.check_mode,
                 diff: ctx.diff,
                 nonce: ctx.nonce.to_string(),
-                attempt: 1,
+                retry: Retry::first(),
             }
-            .step()),
+            .first_step()),
         }
     }
 }
@@ -305,6 +305,7 @@ fn cron_file_step(file: String, change: CronChange, backup: bool, ctx: &TaskCont
         check: ctx.check_mode,
         diff: ctx.diff,
         nonce: ctx.nonce.to_string(),
+        retry: Retry::first(),
     };
     rewrite.step(Box::new(move |old| {
         let text = old.map(|b| String::from_utf8_lossy(b).into_owned());
@@ -333,11 +334,17 @@ struct UserCrontab {
     check: bool,
     diff: bool,
     nonce: String,
-    /// Which read-edit-write attempt this is (from 1); see [`MAX_ATTEMPTS`].
-    attempt: u32,
+    /// Which read-edit-write attempt this is, and the bounds.
+    retry: Retry,
 }
 
 impl UserCrontab {
+    /// The first attempt, holding the run's lock on the user's crontab.
+    fn first_step(self) -> Step {
+        let key = format!("crontab {}", self.user.as_deref().unwrap_or(""));
+        Step::Exclusive(key, Box::new(self.step()))
+    }
+
     fn step(self) -> Step {
         let script = self.read_script();
         Step::Remote {
@@ -385,9 +392,7 @@ impl UserCrontab {
                 "cannot read the crontab of {who}: {}",
                 answer.block("error").unwrap_or_default().trim()
             )),
-            "raced" => TaskResult::failed(format!(
-                "the crontab of {who} changed on the host between reading and writing it {MAX_ATTEMPTS} times in a row (another writer keeps changing it); nothing was written"
-            )),
+            "raced" => TaskResult::failed(self.retry.exhausted(&format!("the crontab of {who}"))),
             "noflock" | "lock" | "locked" => TaskResult::failed(
                 rewrite::lock_failure(code, "the crontab lock (/var/spool/cron or /)")
                     .unwrap_or_default(),
@@ -461,13 +466,12 @@ impl UserCrontab {
             script: s,
             interpret: Box::new(move |out| {
                 let answer = Answer::parse(out, &self.nonce);
-                if answer.failure() == Some("raced") && self.attempt < MAX_ATTEMPTS {
-                    // Someone changed the crontab between the trips: read and edit again.
-                    return UserCrontab {
-                        attempt: self.attempt + 1,
-                        ..self
+                if answer.failure() == Some("raced") {
+                    // Someone changed the crontab between the trips: wait a
+                    // little, then read and edit again.
+                    if let Some((wait, retry)) = self.retry.next(&self.nonce) {
+                        return Step::Wait(wait, Box::new(UserCrontab { retry, ..self }.step()));
                     }
-                    .step();
                 }
                 if let Some(code) = answer.failure() {
                     return Step::Done(self.failure(code, &answer));

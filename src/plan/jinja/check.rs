@@ -8,8 +8,10 @@
 use minijinja::machinery::ast::{CallArg, Expr, Stmt};
 use minijinja::machinery::{self, Span, WhitespaceConfig};
 
+use minijinja::syntax::SyntaxConfig;
+
 use super::env::{FILTERS, TESTS};
-use super::{lookup, regex};
+use super::{header, lookup, regex};
 use crate::error::did_you_mean;
 
 /// The functions a template may call (minijinja's and baton's globals),
@@ -49,18 +51,28 @@ impl Problem {
     }
 }
 
-/// Parse and check a template (text with `{{ }}`, `{% %}`, `{# #}`).
+/// The part of a template after its `#jinja2:` header line (if any), its
+/// offset in the template, and the syntax the header sets.
+fn body_of(source: &str) -> Result<(&str, usize, SyntaxConfig), Problem> {
+    Ok(match header::split(source)? {
+        Some(h) => (h.body, source.len() - h.body.len(), h.overrides.syntax()),
+        None => (source, 0, SyntaxConfig::default()),
+    })
+}
+
+/// Parse and check a template (text with `{{ }}`, `{% %}`, `{# #}`, and
+/// the delimiters a `#jinja2:` header sets).
 pub fn template(source: &str) -> Result<(), Problem> {
-    let ast = machinery::parse(
-        source,
-        "<template>",
-        Default::default(),
-        WhitespaceConfig::default(),
-    )
-    .map_err(|e| Problem::from_error(&e, source.len()))?;
+    let (body, base, syntax) = body_of(source)?;
+    let shift = |mut p: Problem| {
+        p.range = p.range.start + base..p.range.end + base;
+        p
+    };
+    let ast = machinery::parse(body, "<template>", syntax, WhitespaceConfig::default())
+        .map_err(|e| shift(Problem::from_error(&e, body.len())))?;
     let mut w = Walker::default();
     w.stmt(&ast);
-    w.finish()
+    w.finish().map_err(shift)
 }
 
 /// Parse and check a bare expression (a condition).
@@ -118,6 +130,11 @@ pub struct VarRef {
     pub guarded: bool,
 }
 
+/// The name [`variables`] gives for `lookup('vars', EXPR)` with a name
+/// computed at run time: any variable may be read (not an identifier, so no
+/// variable has it).
+pub const ANY_VARIABLE: &str = "*";
+
 /// Variables a template (or, with `expr`, an expression) reads, in source
 /// order, without those it binds itself (`for`, `set`, macro arguments).
 pub fn variables(source: &str, expr: bool) -> Vec<VarRef> {
@@ -132,13 +149,13 @@ pub fn variables(source: &str, expr: bool) -> Vec<VarRef> {
         for v in &mut w.vars[start..] {
             v.range = v.range.start.saturating_sub(3)..v.range.end.saturating_sub(3);
         }
-    } else if let Ok(ast) = machinery::parse(
-        source,
-        "<template>",
-        Default::default(),
-        WhitespaceConfig::default(),
-    ) {
-        w.stmt(&ast);
+    } else if let Ok((body, base, syntax)) = body_of(source) {
+        if let Ok(ast) = machinery::parse(body, "<template>", syntax, WhitespaceConfig::default()) {
+            w.stmt(&ast);
+            for v in &mut w.vars {
+                v.range = v.range.start + base..v.range.end + base;
+            }
+        }
     }
     let bound = w.bound;
     w.vars
@@ -452,14 +469,21 @@ impl Walker {
                             let plugin = k.value.as_str().unwrap_or_default();
                             if self.collect && matches!(plugin, "vars" | "ansible.builtin.vars") {
                                 for arg in c.args.iter().skip(1) {
-                                    if let CallArg::Pos(Expr::Const(n)) = arg {
-                                        if let Some(name) = n.value.as_str() {
-                                            self.vars.push(VarRef {
-                                                path: vec![name.to_string()],
-                                                range: range(c.span()),
-                                                guarded: true,
-                                            });
+                                    let name = match arg {
+                                        CallArg::Pos(Expr::Const(n)) => {
+                                            n.value.as_str().map(str::to_string)
                                         }
+                                        // A name computed when it runs: any
+                                        // variable may be read.
+                                        CallArg::Pos(_) => Some(ANY_VARIABLE.to_string()),
+                                        _ => None,
+                                    };
+                                    if let Some(name) = name {
+                                        self.vars.push(VarRef {
+                                            path: vec![name],
+                                            range: range(c.span()),
+                                            guarded: true,
+                                        });
                                     }
                                 }
                             }

@@ -2,14 +2,14 @@
 //!
 //! Strict undefined (an undefined value is an error when printed, iterated
 //! or tested for truth; `default`, `is defined` and `default(omit)` handle
-//! it), `trim_blocks` and `keep_trailing_newline` as Ansible's `template`
-//! sets them, no HTML escaping, Python string/dict methods
+//! it), `trim_blocks` as Ansible's `template` sets it (a `#jinja2:` line
+//! may change it per template, see [`super::header`]), no HTML escaping, Python string/dict methods
 //! (minijinja-contrib's `pycompat`), values printed as Python prints them,
 //! and Ansible's filters and tests.
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::{filters, lookup, native, python_repr, tests};
+use super::{filters, lookup, mathstuff, native, ops, paths, python_repr, tests, text};
 
 /// minijinja's builtin filters (`minijinja` 2.24, `builtins` feature).
 const BUILTIN_FILTERS: &[&str] = &[
@@ -109,21 +109,63 @@ const BUILTIN_TESTS: &[&str] = &[
     "endingwith",
 ];
 
-/// Every filter name a template may use.
-pub static FILTERS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+/// The prefix Ansible accepts before every builtin filter and test name
+/// (`x | ansible.builtin.to_json`, `p is ansible.builtin.file`), also in
+/// `map('ansible.builtin.string')`.
+pub const BUILTIN_PREFIX: &str = "ansible.builtin.";
+
+fn own_filters() -> Vec<&'static str> {
     let mut v: Vec<&str> = BUILTIN_FILTERS
         .iter()
         .chain(filters::NAMES)
+        .chain(mathstuff::NAMES)
+        .chain(paths::FILTERS)
+        .chain(text::NAMES)
         .copied()
         .collect();
     v.sort_unstable();
     v.dedup();
     v
-});
+}
+
+fn own_tests() -> Vec<&'static str> {
+    let mut v: Vec<&str> = BUILTIN_TESTS
+        .iter()
+        .chain(tests::NAMES)
+        .chain(paths::TESTS)
+        .copied()
+        .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// `names` and each with [`BUILTIN_PREFIX`] (made once, for the process).
+fn with_prefixed(names: Vec<&'static str>) -> Vec<&'static str> {
+    let prefixed: Vec<&'static str> = names
+        .iter()
+        .map(|n| &*Box::leak(format!("{BUILTIN_PREFIX}{n}").into_boxed_str()))
+        .collect();
+    let mut v = names;
+    v.extend(prefixed);
+    v.sort_unstable();
+    v
+}
+
+/// Every filter name a template may use.
+pub static FILTERS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| with_prefixed(own_filters()));
 
 /// Every test name a template may use.
 pub static TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    let mut v: Vec<&str> = BUILTIN_TESTS.iter().chain(tests::NAMES).copied().collect();
+    let mut v = with_prefixed(own_tests());
+    // operator-like names (`==`, `<`...) have no prefixed form
+    v.extend(
+        BUILTIN_TESTS
+            .iter()
+            .filter(|n| !n.chars().all(char::is_alphanumeric)),
+    );
     v.sort_unstable();
     v.dedup();
     v
@@ -150,11 +192,26 @@ pub const GLOBALS: &[&str] = &[
     "None",
 ];
 
+/// The rendered text with the template's trailing newlines restored, as
+/// Ansible's templar does for inline values (`"{% for %}...{% endfor %}\n"`
+/// keeps its `\n`, which `trim_blocks` would otherwise eat). Source:
+/// ansible-core `Templar` (it counts the newlines at the end of the template
+/// and of the result and appends the difference).
+pub fn keep_trailing_newlines(text: &str, mut out: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let missing = count(text).saturating_sub(count(&out));
+    out.extend(std::iter::repeat_n('\n', missing));
+    out
+}
+
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_trim_blocks(true);
-    env.set_keep_trailing_newline(true);
+    // Jinja's default: the lexer drops one trailing newline, and the caller
+    // appends the template's trailing newlines the result lacks, as
+    // Ansible's templar does (`_post_render_mutation`).
+    env.set_keep_trailing_newline(false);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(python_repr::formatter);
@@ -165,6 +222,27 @@ pub fn environment() -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookup::register(&mut env);
+    ops::register(&mut env);
+    mathstuff::register(&mut env);
+    paths::register(&mut env);
+    text::register(&mut env);
+    // `ansible.builtin.NAME` forwards to NAME
+    for name in own_filters() {
+        env.add_filter(
+            format!("{BUILTIN_PREFIX}{name}"),
+            move |state: &minijinja::State, args: minijinja::value::Rest<minijinja::Value>| {
+                state.apply_filter(name, &args)
+            },
+        );
+    }
+    for name in own_tests() {
+        env.add_test(
+            format!("{BUILTIN_PREFIX}{name}"),
+            move |state: &minijinja::State, args: minijinja::value::Rest<minijinja::Value>| {
+                state.perform_test(name, &args)
+            },
+        );
+    }
     env
 }
 

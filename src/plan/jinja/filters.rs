@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "to_yaml",
     "to_nice_yaml",
     "from_yaml",
+    "from_yaml_all",
     "b64encode",
     "b64decode",
     "basename",
@@ -57,13 +58,36 @@ pub const NAMES: &[&str] = &[
     "extract",
     "type_debug",
     "splitext",
-    "realpath",
+    "strftime",
+    "to_datetime",
+    "replace",
+    "min",
+    "max",
+    "sum",
+    "round",
+    "subelements",
+    "sha1",
+    "md5",
+    "random",
+    "shuffle",
+    "password_hash",
+    "to_uuid",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("bool", to_bool);
     env.add_filter("int", to_int);
     env.add_filter("float", to_float);
+    env.add_filter("replace", replace);
+    env.add_filter("min", |state: &State, v: Value, kw: Kwargs| {
+        extreme(state, v, kw, true)
+    });
+    env.add_filter("max", |state: &State, v: Value, kw: Kwargs| {
+        extreme(state, v, kw, false)
+    });
+    env.add_filter("sum", sum);
+    env.add_filter("round", round);
+    env.add_filter("subelements", subelements);
     env.add_filter("string", |v: Value| py_str(&v));
     env.add_filter("capitalize", capitalize);
     env.add_filter("union", |a: Value, b: Value| set_op(a, b, SetOp::Union));
@@ -92,25 +116,37 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_json", |v: Value, kw: Kwargs| {
         json_text(&v, kw, None, false)
     });
-    env.add_filter("to_nice_json", |v: Value, kw: Kwargs| {
-        json_text(&v, kw, Some(4), true)
-    });
+    env.add_filter(
+        "to_nice_json",
+        |v: Value, indent: Option<usize>, kw: Kwargs| {
+            json_text(&v, kw, Some(indent.unwrap_or(4)), true)
+        },
+    );
     env.add_filter("from_json", from_json_filter);
     env.add_filter("to_yaml", |v: Value, kw: Kwargs| yaml_text(&v, kw, 2, true));
     env.add_filter("to_nice_yaml", |v: Value, kw: Kwargs| {
         yaml_text(&v, kw, 4, false)
     });
     env.add_filter("from_yaml", from_yaml_filter);
-    env.add_filter("b64encode", |s: String| {
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
-    });
+    env.add_filter("from_yaml_all", from_yaml_all_filter);
+    env.add_filter(
+        "b64encode",
+        |s: Value, kw: Kwargs| -> Result<String, Error> {
+            let urlsafe = b64_opts(&kw)?;
+            let s = py_str(&s);
+            Ok(if urlsafe {
+                base64::engine::general_purpose::URL_SAFE.encode(s.as_bytes())
+            } else {
+                base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+            })
+        },
+    );
     env.add_filter("b64decode", b64decode);
     env.add_filter("basename", |s: String| {
         s.rsplit('/').next().unwrap_or_default().to_string()
     });
     env.add_filter("dirname", dirname);
     env.add_filter("splitext", splitext);
-    env.add_filter("realpath", |s: String| s);
     env.add_filter("quote", |v: Value| shell_quote(&py_str(&v)));
     env.add_filter("ternary", ternary);
     env.add_filter("mandatory", mandatory);
@@ -120,76 +156,134 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_escape", |s: String| {
         fancy_regex::escape(&s).into_owned()
     });
-    env.add_filter("hash", |s: Value, algo: Option<String>| {
-        hash(&py_str(&s), algo.as_deref().unwrap_or("sha1"))
-    });
+    env.add_filter(
+        "hash",
+        |s: Value, algo: Option<String>, kw: Kwargs| -> Result<String, Error> {
+            let algo = match algo {
+                Some(a) => a,
+                None => kw
+                    .get::<Option<String>>("hashtype")?
+                    .unwrap_or_else(|| "sha1".into()),
+            };
+            kw.assert_all_used()?;
+            hash(&py_str(&s), &algo)
+        },
+    );
     env.add_filter("checksum", |s: Value| hash(&py_str(&s), "sha1"));
+    env.add_filter("sha1", |s: Value| hash(&py_str(&s), "sha1"));
+    env.add_filter("md5", |s: Value| hash(&py_str(&s), "md5"));
     env.add_filter("extract", extract);
     env.add_filter("type_debug", type_debug);
+    env.add_filter("strftime", super::datetime::strftime);
+    env.add_filter("to_datetime", super::datetime::to_datetime);
+    env.add_filter("random", super::pyrandom::random);
+    env.add_filter("shuffle", super::pyrandom::shuffle);
+    env.add_filter("password_hash", super::crypt::password_hash);
+    env.add_filter("to_uuid", super::crypt::to_uuid);
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
-/// Ansible's `bool`: true for `true yes on 1 y t` (any case) and true values;
-/// other strings are false.
+/// Ansible's `bool`: a string (any case, not trimmed) or an int is true
+/// when it reads `yes`, `on`, `true` or `1`, false when `no`, `off`,
+/// `false` or `0`; anything else is true only when it equals 1 (Ansible
+/// 2.19 warns that this fallback is deprecated). Source: ansible-core
+/// `plugins/filter/core.py` (`to_bool`).
 pub fn to_bool(v: Value) -> bool {
-    match v.kind() {
-        ValueKind::String => matches!(
-            v.as_str()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-                .as_str(),
-            "true" | "yes" | "on" | "1" | "y" | "t"
-        ),
-        ValueKind::Number => v.as_i64().map_or_else(|| v.is_true(), |i| i == 1),
-        _ => v.is_true(),
+    let text = match v.kind() {
+        ValueKind::String => Some(v.as_str().unwrap_or_default().to_lowercase()),
+        ValueKind::Bool => Some(if v.is_true() { "true" } else { "false" }.to_string()),
+        ValueKind::Number if v.is_integer() => Some(v.to_string()),
+        _ => None,
+    };
+    match text.as_deref() {
+        Some("yes" | "on" | "true" | "1") => true,
+        Some(_) => false,
+        None => v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(|f| f == 1.0),
     }
 }
 
-/// Ansible's `int(default=0, base=10)`: unparsable text gives the default.
-fn to_int(v: Value, default: Option<Value>, base: Option<u32>) -> Value {
+/// Python's `int(text, base)`: whitespace around, a sign, `_` between
+/// digits, and with base 16/8/2 (or 0) the `0x`/`0o`/`0b` prefix.
+fn parse_py_int(text: &str, base: u32) -> Option<i128> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (base, digits) = match base {
+        0 => match lower.get(..2) {
+            Some("0x") => (16, &t[2..]),
+            Some("0o") => (8, &t[2..]),
+            Some("0b") => (2, &t[2..]),
+            _ => (10, t),
+        },
+        16 if lower.starts_with("0x") => (16, &t[2..]),
+        8 if lower.starts_with("0o") => (8, &t[2..]),
+        2 if lower.starts_with("0b") => (2, &t[2..]),
+        b => (b, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !(2..=36).contains(&base)
+    {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    let n = i128::from_str_radix(&clean, base).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Jinja2's `int(default=0, base=10)`: Python's `int()`, then
+/// `int(float(value))` ("42.23" is 42), else the default.
+fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Result<Value, Error> {
+    let default = match default {
+        Some(d) => Some(d),
+        None => kw.get::<Option<Value>>("default")?,
+    };
+    let base = match base {
+        Some(b) => Some(b),
+        None => kw.get::<Option<u32>>("base")?,
+    };
+    kw.assert_all_used()?;
     let fallback = default.unwrap_or(Value::from(0));
-    match v.kind() {
+    let int = |i: i128| match i64::try_from(i) {
+        Ok(small) => Value::from(small),
+        Err(_) => Value::from(i),
+    };
+    let from_float = |f: f64| (f.is_finite()).then(|| int(f.trunc() as i128));
+    Ok(match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
-        ValueKind::Number => v
-            .as_i64()
-            .map(Value::from)
-            .or_else(|| {
-                f64::try_from(v.clone())
-                    .ok()
-                    .map(|f| Value::from(f.trunc() as i64))
-            })
-            .unwrap_or(fallback),
+        ValueKind::Number => match super::ops::num(&v) {
+            Some(super::ops::Num::Int(i)) => int(i),
+            Some(super::ops::Num::Float(f)) => from_float(f).unwrap_or(fallback),
+            None => fallback,
+        },
         ValueKind::String => {
-            let s = v.as_str().unwrap_or_default().trim();
-            let radix = base.unwrap_or(10);
-            let digits = match radix {
-                16 => s.trim_start_matches("0x").trim_start_matches("0X"),
-                8 => s.trim_start_matches("0o"),
-                2 => s.trim_start_matches("0b"),
-                _ => s,
-            };
-            i64::from_str_radix(digits, radix)
-                .map(Value::from)
-                .ok()
-                .or_else(|| {
-                    (radix == 10)
-                        .then(|| s.parse::<f64>().ok())
-                        .flatten()
-                        .map(|f| Value::from(f.trunc() as i64))
-                })
+            let s = v.as_str().unwrap_or_default();
+            parse_py_int(s, base.unwrap_or(10))
+                .map(int)
+                .or_else(|| s.trim().parse::<f64>().ok().and_then(from_float))
                 .unwrap_or(fallback)
         }
         _ => fallback,
-    }
+    })
 }
 
-fn to_float(v: Value, default: Option<Value>) -> Value {
+/// Jinja2's `float(default=0.0)`.
+fn to_float(v: Value, default: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let default = match default {
+        Some(d) => Some(d),
+        None => kw.get::<Option<Value>>("default")?,
+    };
+    kw.assert_all_used()?;
     let fallback = default.unwrap_or(Value::from(0.0));
-    match v.kind() {
+    Ok(match v.kind() {
         ValueKind::Number | ValueKind::Bool => f64::try_from(v.clone())
             .map(Value::from)
             .unwrap_or(fallback),
@@ -197,11 +291,241 @@ fn to_float(v: Value, default: Option<Value>) -> Value {
             .as_str()
             .unwrap_or_default()
             .trim()
+            .replace('_', "")
             .parse::<f64>()
             .map(Value::from)
             .unwrap_or(fallback),
         _ => fallback,
+    })
+}
+
+/// Jinja2's `replace(old, new, count=None)`: Python's `str.replace`.
+fn replace(
+    s: Value,
+    old: Value,
+    new: Value,
+    count: Option<i64>,
+    kw: Kwargs,
+) -> Result<String, Error> {
+    let count = match count {
+        Some(c) => Some(c),
+        None => kw.get::<Option<i64>>("count")?,
+    };
+    kw.assert_all_used()?;
+    let (s, old, new) = (py_str(&s), py_str(&old), py_str(&new));
+    Ok(match count {
+        Some(n) if n >= 0 => s.replacen(&old, &new, n as usize),
+        _ => s.replace(&old, &new),
+    })
+}
+
+/// A sort key as Jinja2 builds it: the `attribute` (dotted path) of each
+/// item, strings lowercased unless `case_sensitive`.
+fn sort_key(
+    state: &State,
+    item: &Value,
+    attribute: Option<&str>,
+    case_sensitive: bool,
+) -> Result<Value, Error> {
+    let mut v = item.clone();
+    if let Some(path) = attribute {
+        for part in path.split('.') {
+            v = match part.parse::<usize>() {
+                Ok(i) if v.kind() == ValueKind::Seq => v.get_item(&Value::from(i))?,
+                _ => v.get_attr(part)?,
+            };
+        }
+        if v.is_undefined() {
+            let _ = state;
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!("an item has no attribute `{path}`"),
+            ));
+        }
     }
+    if !case_sensitive {
+        if let Some(s) = v.as_str() {
+            return Ok(Value::from(s.to_lowercase()));
+        }
+    }
+    Ok(v)
+}
+
+/// Jinja2's `min`/`max(case_sensitive=False, attribute=None)`; items of
+/// types Python cannot order are refused as in Python.
+fn extreme(state: &State, v: Value, kw: Kwargs, min: bool) -> Result<Value, Error> {
+    let case_sensitive = kw.get::<Option<bool>>("case_sensitive")?.unwrap_or(false);
+    let attribute = kw.get::<Option<String>>("attribute")?;
+    kw.assert_all_used()?;
+    let mut best: Option<(Value, Value)> = None;
+    for item in v.try_iter()? {
+        let key = sort_key(state, &item, attribute.as_deref(), case_sensitive)?;
+        let better = match &best {
+            None => true,
+            Some((_, k)) => super::ops::compare(&key, if min { "<" } else { ">" }, k)?,
+        };
+        if better {
+            best = Some((item, key));
+        }
+    }
+    // Jinja2: an empty sequence gives an undefined value
+    Ok(best.map_or(Value::UNDEFINED, |(item, _)| item))
+}
+
+/// Jinja2's `sum(attribute=None, start=0)`.
+fn sum(state: &State, v: Value, kw: Kwargs) -> Result<Value, Error> {
+    let attribute = kw.get::<Option<String>>("attribute")?;
+    let start = kw.get::<Option<Value>>("start")?.unwrap_or(Value::from(0));
+    kw.assert_all_used()?;
+    let mut acc = super::ops::num(&start).ok_or_else(|| invalid("sum: start must be a number"))?;
+    for item in v.try_iter()? {
+        let x = sort_key(state, &item, attribute.as_deref(), true)?;
+        let n = super::ops::num(&x).ok_or_else(|| {
+            invalid(format!(
+                "unsupported operand type(s) for +: 'int' and '{}'",
+                super::ops::py_type(&x)
+            ))
+        })?;
+        acc = match (acc, n) {
+            (super::ops::Num::Int(a), super::ops::Num::Int(b)) => super::ops::Num::Int(
+                a.checked_add(b)
+                    .ok_or_else(|| invalid("sum: integer overflow"))?,
+            ),
+            (a, b) => super::ops::Num::Float(a.as_f64() + b.as_f64()),
+        };
+    }
+    Ok(acc.value())
+}
+
+/// Jinja2's `round(precision=0, method='common')`: Python's `round()`
+/// (half to even on the exact binary value: `2.5` is `2.0`, `2.675` with 2
+/// digits `2.67`), `'floor'` or `'ceil'`; always a float.
+fn round(
+    v: Value,
+    precision: Option<i32>,
+    method: Option<String>,
+    kw: Kwargs,
+) -> Result<Value, Error> {
+    let precision = match precision {
+        Some(p) => p,
+        None => kw.get::<Option<i32>>("precision")?.unwrap_or(0),
+    };
+    let method = match method {
+        Some(m) => m,
+        None => kw
+            .get::<Option<String>>("method")?
+            .unwrap_or_else(|| "common".into()),
+    };
+    kw.assert_all_used()?;
+    let f = super::ops::num(&v)
+        .map(super::ops::Num::as_f64)
+        .ok_or_else(|| {
+            invalid(format!(
+                "round: expects a number, got {}",
+                super::ops::py_type(&v)
+            ))
+        })?;
+    let scale = 10f64.powi(precision);
+    let out = match method.as_str() {
+        "common" if precision >= 0 => format!("{:.*}", precision as usize, f)
+            .parse::<f64>()
+            .unwrap_or(f),
+        "common" => (f * scale).round_ties_even() / scale,
+        "floor" => (f * scale).floor() / scale,
+        "ceil" => (f * scale).ceil() / scale,
+        other => {
+            return Err(invalid(format!(
+                "round: method must be 'common', 'ceil' or 'floor', not '{other}'"
+            )))
+        }
+    };
+    Ok(Value::from(out))
+}
+
+/// `subelements(key, skip_missing=False)`: each item paired with each
+/// member of its list at `key` (a dotted path or a list of keys); a mapping
+/// input uses its values. Source: ansible-core `plugins/filter/core.py`.
+fn subelements(
+    obj: Value,
+    key: Value,
+    skip_missing: Option<bool>,
+    kw: Kwargs,
+) -> Result<Value, Error> {
+    let skip_missing = match skip_missing {
+        Some(b) => b,
+        None => kw.get::<Option<bool>>("skip_missing")?.unwrap_or(false),
+    };
+    kw.assert_all_used()?;
+    let elements: Vec<Value> = match obj.kind() {
+        ValueKind::Map => obj
+            .try_iter()?
+            .map(|k| obj.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => obj.try_iter()?.collect(),
+        _ => {
+            return Err(invalid(
+                "subelements: obj must be a list of dicts or a nested dict",
+            ))
+        }
+    };
+    let path: Vec<Value> = match key.kind() {
+        ValueKind::String => key
+            .as_str()
+            .unwrap_or_default()
+            .split('.')
+            .map(Value::from)
+            .collect(),
+        ValueKind::Seq => key.try_iter()?.collect(),
+        _ => return Err(invalid("subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    'elements: for element in elements {
+        let mut values = element.clone();
+        for k in &path {
+            if values.kind() != ValueKind::Map {
+                return Err(invalid(format!(
+                    "the key {k} should point to a dictionary, got '{}'",
+                    py_str(&values)
+                )));
+            }
+            let next = values.get_item(k)?;
+            if next.is_undefined() {
+                if skip_missing {
+                    continue 'elements;
+                }
+                return Err(invalid(format!(
+                    "could not find '{k}' key in iterated item {}",
+                    py_str(&values)
+                )));
+            }
+            values = next;
+        }
+        if values.kind() != ValueKind::Seq {
+            return Err(invalid(format!(
+                "the key '{}' should point to a list, got {}",
+                path.iter().map(py_str).collect::<Vec<_>>().join("."),
+                py_str(&values)
+            )));
+        }
+        for v in values.try_iter()? {
+            out.push(Value::from(vec![element.clone(), v]));
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn b64_opts(kw: &Kwargs) -> Result<bool, Error> {
+    let urlsafe = kw.get::<Option<bool>>("urlsafe")?.unwrap_or(false);
+    let encoding = kw.get::<Option<String>>("encoding")?;
+    if let Some(e) = encoding {
+        if !matches!(e.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
+            return Err(invalid(format!(
+                "b64encode/b64decode: only encoding='utf-8' is supported, not '{e}'"
+            )));
+        }
+    }
+    kw.assert_all_used()?;
+    Ok(urlsafe)
 }
 
 fn capitalize(s: String) -> String {
@@ -457,7 +781,8 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 /// `to_json` / `to_nice_json` as Python's `json.dumps` prints them
-/// ([`super::pyformat`]); `indent=` and `sort_keys=` as Ansible passes them on.
+/// ([`super::pyformat`]); `indent=`, `sort_keys=`, `ensure_ascii=` and
+/// `separators=` as Ansible passes them on.
 fn json_text(
     v: &Value,
     kw: Kwargs,
@@ -466,8 +791,25 @@ fn json_text(
 ) -> Result<String, Error> {
     let indent = kw.get::<Option<usize>>("indent")?.or(indent);
     let sort_keys = kw.get::<Option<bool>>("sort_keys")?.unwrap_or(sort_keys);
+    let mut opts = pyformat::JsonOpts::new(indent, sort_keys);
+    if let Some(a) = kw.get::<Option<bool>>("ensure_ascii")? {
+        opts.ensure_ascii = a;
+    }
+    if let Some(seps) = kw.get::<Option<Vec<String>>>("separators")? {
+        match seps.as_slice() {
+            [item, key] => {
+                opts.item_sep = item.clone();
+                opts.key_sep = key.clone();
+            }
+            _ => {
+                return Err(invalid(
+                    "separators must be a pair: (item_separator, key_separator)",
+                ))
+            }
+        }
+    }
     kw.assert_all_used()?;
-    Ok(pyformat::json_dumps(&to_json(v), indent, sort_keys))
+    Ok(pyformat::json_dumps_with(&to_json(v), &opts))
 }
 
 /// `to_yaml` / `to_nice_yaml` as PyYAML's `yaml.dump` prints them; `indent=`
@@ -502,6 +844,30 @@ fn from_yaml_filter(s: String) -> Result<Value, Error> {
         .map_err(|e| invalid(format!("from_yaml: the text is not YAML: {}", e.message)))
 }
 
+/// `from_yaml_all`: every document of a YAML stream, as a list (none for
+/// a null input, as Ansible).
+fn from_yaml_all_filter(v: Value) -> Result<Value, Error> {
+    if v.is_none() {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let s = py_str(&v);
+    let file = crate::source::SourceFile::new("from_yaml_all", s.as_str());
+    crate::yaml::parse_documents(&file)
+        .map(|docs| {
+            Value::from(
+                docs.iter()
+                    .map(|n| from_json(&n.to_json()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .map_err(|e| {
+            invalid(format!(
+                "from_yaml_all: the text is not YAML: {}",
+                e.message
+            ))
+        })
+}
+
 fn preview(s: &str) -> String {
     let t: String = s.chars().take(60).collect();
     if t.len() < s.len() {
@@ -511,8 +877,15 @@ fn preview(s: &str) -> String {
     }
 }
 
-fn b64decode(s: String) -> Result<String, Error> {
-    let bytes = base64::engine::general_purpose::STANDARD
+fn b64decode(s: Value, kw: Kwargs) -> Result<String, Error> {
+    let urlsafe = b64_opts(&kw)?;
+    let s = py_str(&s);
+    let engine = if urlsafe {
+        &base64::engine::general_purpose::URL_SAFE
+    } else {
+        &base64::engine::general_purpose::STANDARD
+    };
+    let bytes = engine
         .decode(s.trim())
         .map_err(|e| invalid(format!("b64decode: {e}")))?;
     String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8"))
@@ -549,15 +922,31 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// `ternary(true_val, false_val, none_val=None)`.
-fn ternary(v: Value, yes: Value, no: Value, none: Option<Value>) -> Value {
-    match none {
+fn ternary(
+    v: Value,
+    yes: Value,
+    no: Value,
+    none: Option<Value>,
+    kw: Kwargs,
+) -> Result<Value, Error> {
+    let none = match none {
+        Some(n) => Some(n),
+        None => kw.get::<Option<Value>>("none_val")?,
+    };
+    kw.assert_all_used()?;
+    Ok(match none {
         Some(n) if v.is_none() => n,
         _ if v.is_true() => yes,
         _ => no,
-    }
+    })
 }
 
-fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
+fn mandatory(v: Value, msg: Option<String>, kw: Kwargs) -> Result<Value, Error> {
+    let msg = match msg {
+        Some(m) => Some(m),
+        None => kw.get::<Option<String>>("msg")?,
+    };
+    kw.assert_all_used()?;
     if v.is_undefined() {
         Err(Error::new(
             ErrorKind::UndefinedError,
@@ -670,8 +1059,14 @@ fn extract(
     key: Value,
     container: Value,
     more: Option<Value>,
+    kw: Kwargs,
 ) -> Result<Value, Error> {
     let _ = state;
+    let more = match more {
+        Some(m) => Some(m),
+        None => kw.get::<Option<Value>>("morekeys")?,
+    };
+    kw.assert_all_used()?;
     let mut v = container.get_item(&key)?;
     if let Some(more) = more {
         let keys: Vec<Value> = if more.kind() == ValueKind::Seq {

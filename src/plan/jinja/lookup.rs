@@ -149,13 +149,29 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
         "template" => strings()?
             .iter()
             .map(|t| {
-                let text = read(state, "templates", t, "template")?;
+                let (found, text) = read_found(state, "templates", t, "template")?;
+                let _nested = TemplateChain::enter(t, &found)?;
                 let ctx: std::collections::BTreeMap<String, Value> = state
                     .known_variables()
                     .into_iter()
                     .filter_map(|n| state.lookup(&n).map(|v| (n.to_string(), v)))
                     .collect();
-                state.env().render_str(&text, ctx).map(Value::from)
+                // a `#jinja2:` line applies to this file only
+                match super::header::split(&text) {
+                    Ok(Some(h)) => {
+                        let mut env = state.env().clone();
+                        h.overrides.apply(&mut env);
+                        let body = h.overrides.body_text(h.body);
+                        let src = super::rewrite::template_with(&body, &h.overrides.syntax()).text;
+                        env.render_str(&src, ctx)
+                            .map(|out| Value::from(super::env::keep_trailing_newlines(h.body, out)))
+                    }
+                    Ok(None) => state
+                        .env()
+                        .render_str(&super::rewrite::template(&text).text, ctx)
+                        .map(|out| Value::from(super::env::keep_trailing_newlines(&text, out))),
+                    Err(p) => Err(fail(format!("lookup('template', '{t}'): {}", p.message))),
+                }
             })
             .collect(),
         "env" => {
@@ -176,10 +192,22 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                     |t| match (state.lookup(t).filter(|v| !v.is_undefined()), &default) {
                         (Some(v), _) => Ok(v),
                         (None, Some(d)) => Ok(d.clone()),
-                        (None, None) => Err(Error::new(
-                            ErrorKind::UndefinedError,
-                            format!("lookup('vars', '{t}'): no variable `{t}`"),
-                        )),
+                        (None, None) => {
+                            note_missing_var(t);
+                            let why = state
+                                .lookup(UNRENDERED)
+                                .and_then(|u| u.get_attr(t).ok())
+                                .filter(|w| !w.is_undefined());
+                            Err(match why {
+                                // Defined, but it cannot be rendered (a
+                                // cycle, an undefined name in it).
+                                Some(why) => fail(format!("lookup('vars', '{t}'): {why}")),
+                                None => Error::new(
+                                    ErrorKind::UndefinedError,
+                                    format!("lookup('vars', '{t}'): no variable `{t}`"),
+                                ),
+                            })
+                        }
                     },
                 )
                 .collect()
@@ -187,6 +215,30 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
         "first_found" => first_found(state, terms, kw),
         _ => Err(fail(format!("unknown lookup plugin `{name}`"))),
     }
+}
+
+/// The variable holding, for a task whose `lookup('vars', ...)` computes
+/// its name, why each variable left out of its context could not be
+/// rendered (see `Vars::to_map`).
+pub const UNRENDERED: &str = "__baton_unrendered";
+
+thread_local! {
+    /// Names `lookup('vars', NAME)` asked for and did not find, since the
+    /// last [`take_missing_vars`]. Variables are rendered lazily, each with
+    /// only the variables its template names; a name computed at run time
+    /// (`lookup('vars', 'db_' ~ site)`) shows only here, so the caller can
+    /// render that variable (or find the cycle through it) and try again.
+    static MISSING_VARS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn note_missing_var(name: &str) {
+    MISSING_VARS.with(|m| m.borrow_mut().push(name.to_string()));
+}
+
+/// The names `lookup('vars')` missed on this thread since the last call,
+/// and forget them.
+pub fn take_missing_vars() -> Vec<String> {
+    MISSING_VARS.with(|m| std::mem::take(&mut *m.borrow_mut()))
 }
 
 /// Where a relative path is searched: the role's `<subdir>/` and the role,
@@ -222,6 +274,16 @@ fn find(state: &State, subdir: &str, path: &str) -> Option<PathBuf> {
 }
 
 fn read(state: &State, subdir: &str, path: &str, plugin: &str) -> Result<String, Error> {
+    read_found(state, subdir, path, plugin).map(|(_, text)| text)
+}
+
+/// The file found for `path` and its text.
+fn read_found(
+    state: &State,
+    subdir: &str,
+    path: &str,
+    plugin: &str,
+) -> Result<(PathBuf, String), Error> {
     let found = find(state, subdir, path).ok_or_else(|| {
         fail(format!(
             "lookup('{plugin}'): could not find `{path}` (searched {})",
@@ -232,8 +294,85 @@ fn read(state: &State, subdir: &str, path: &str, plugin: &str) -> Result<String,
                 .join(", ")
         ))
     })?;
-    std::fs::read_to_string(&found)
-        .map_err(|e| fail(format!("lookup('{plugin}'): {}: {e}", found.display())))
+    let text = std::fs::read_to_string(&found)
+        .map_err(|e| fail(format!("lookup('{plugin}'): {}: {e}", found.display())))?;
+    Ok((found, text))
+}
+
+/// The most `lookup('template')` calls rendering inside one another. A
+/// template that looks itself up (directly or through others) would
+/// otherwise recurse until the stack overflows; Ansible has no explicit
+/// bound (Python's recursion limit ends it).
+pub const MAX_TEMPLATE_NESTING: usize = 32;
+
+thread_local! {
+    /// The templates being rendered by `lookup('template')` on this thread,
+    /// outermost first. Rendering is synchronous, so a thread's stack of
+    /// lookups is exactly this list.
+    static TEMPLATE_CHAIN: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One template on [`TEMPLATE_CHAIN`], removed when dropped (also when its
+/// rendering fails).
+struct TemplateChain;
+
+impl TemplateChain {
+    fn enter(term: &str, found: &Path) -> Result<TemplateChain, Error> {
+        TEMPLATE_CHAIN.with(|chain| {
+            let mut chain = chain.borrow_mut();
+            if chain.len() >= MAX_TEMPLATE_NESTING {
+                return Err(fail(nesting_message(term, found, &chain)));
+            }
+            chain.push(found.to_path_buf());
+            Ok(TemplateChain)
+        })
+    }
+}
+
+impl Drop for TemplateChain {
+    fn drop(&mut self) {
+        TEMPLATE_CHAIN.with(|chain| {
+            chain.borrow_mut().pop();
+        });
+    }
+}
+
+/// Why a `lookup('template')` is refused: the chain of templates, cut to
+/// the loop when one repeats.
+fn nesting_message(term: &str, found: &Path, chain: &[PathBuf]) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let name = |p: &PathBuf| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
+    let shown = match chain.iter().rposition(|p| p == found) {
+        Some(first) => {
+            let mut cycle: Vec<String> = chain[first..].iter().map(name).collect();
+            cycle.push(name(&found.to_path_buf()));
+            format!(
+                "it goes round: {} (a template that looks itself up, directly or through others, never ends)",
+                cycle.join(" -> ")
+            )
+        }
+        None => format!(
+            "the chain: {} -> ... -> {} -> {}",
+            chain
+                .iter()
+                .take(3)
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(" -> "),
+            chain
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(" -> "),
+            name(&found.to_path_buf())
+        ),
+    };
+    format!(
+        "lookup('template', '{term}') is nested more than {MAX_TEMPLATE_NESTING} deep, the most baton allows; {shown}"
+    )
 }
 
 fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
@@ -359,6 +498,44 @@ mod tests {
         assert!(
             format!("{err:#}").contains("unknown lookup plugin"),
             "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_template_that_looks_itself_up_is_refused_naming_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("templates")).unwrap();
+        std::fs::write(d.join("templates/x.j2"), "{{ lookup('template', 'x.j2') }}").unwrap();
+        std::fs::write(
+            d.join("templates/a.j2"),
+            "a{{ lookup('template', 'b.j2') }}",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("templates/b.j2"),
+            "b{{ lookup('template', 'a.j2') }}",
+        )
+        .unwrap();
+        let ctx = minijinja::context! { playbook_dir => d.display().to_string() };
+        // Without the bound this overflows the stack (an abort, not a test
+        // failure).
+        let err = render("{{ lookup('template', 'x.j2') }}", ctx.clone()).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("nested more than 32 deep"), "{msg}");
+        assert!(msg.contains("x.j2 -> "), "{msg}");
+        assert!(msg.contains("never ends"), "{msg}");
+        let err = render("{{ lookup('template', 'a.j2') }}", ctx.clone()).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("a.j2 -> ") && msg.contains("b.j2 -> "),
+            "{msg}"
+        );
+        // The chain is unwound after the failure: a later lookup works.
+        std::fs::write(d.join("templates/ok.j2"), "fine").unwrap();
+        assert_eq!(
+            render("{{ lookup('template', 'ok.j2') }}", ctx).unwrap(),
+            "fine"
         );
     }
 

@@ -1,9 +1,14 @@
 //! Ansible's typing rule and the bridge between minijinja values and JSON.
 //!
-//! A string that is exactly one `{{ expression }}` (nothing around it, not
-//! even whitespace) keeps the expression's type: a list stays a list, a number
-//! a number. Anything else renders to a string. Source: Ansible's templar
-//! (native types for a lone expression).
+//! A string that is exactly one `{{ expression }}` keeps the expression's
+//! type: a list stays a list, a number a number. One trailing newline does
+//! not count (`"{{ x }}\n"`, a YAML `|` or `>` block of one expression),
+//! since Jinja's lexer drops it before Ansible 2.19 looks at the template;
+//! anything else around it (a space, a second newline) makes a string. A
+//! string result gets the newline back (the caller appends the template's
+//! trailing newlines, as Ansible's `_post_render_mutation`).
+//! Source: ansible-core 2.19's templar (native types for a lone expression)
+//! and Jinja2's `keep_trailing_newline=False`.
 
 use minijinja::value::{Value, ValueKind};
 use serde_json::{Map, Value as Json};
@@ -13,9 +18,14 @@ use serde_json::{Map, Value as Json};
 pub const OMIT: &str = "__omit_place_holder__baton";
 
 /// The expression inside a string that is exactly `{{ expr }}` (with optional
-/// `-`/`+` whitespace markers); `None` when there is text around it or more
-/// than one block.
+/// `-`/`+` whitespace markers, and one trailing newline: `\n`, `\r\n` or
+/// `\r`); `None` when there is text around it or more than one block.
 pub fn single_expression(text: &str) -> Option<&str> {
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .or_else(|| text.strip_suffix('\r'))
+        .unwrap_or(text);
     let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
     let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
@@ -47,16 +57,76 @@ pub fn is_one_expression(expr: &str) -> bool {
 /// (callers reject undefined before converting). `omit` inside a list or a
 /// mapping is left out, at any depth (`{{ [1, omit, 2] }}` is `[1, 2]`), as
 /// Ansible 2.19 does with rendered containers; `omit` alone stays, for the
-/// caller to drop the argument.
+/// caller to drop the argument. A float that is not finite (`'nan' | float`)
+/// becomes the text Python prints for it (`nan`, `inf`, `-inf`): JSON has
+/// no number for it, and null would lose it.
+///
+/// Unbounded: for values known to be shallow. A rendered value goes through
+/// [`to_json_bounded`].
 pub fn to_json(value: &Value) -> Json {
-    match value.kind() {
+    convert(value, 0, usize::MAX).unwrap_or(Json::Null)
+}
+
+/// A value nested deeper than [`crate::bounds::MAX_VALUE_DEPTH`].
+#[derive(Debug, PartialEq)]
+pub struct TooDeep;
+
+impl TooDeep {
+    /// The sentence for an error message.
+    pub fn message(&self) -> String {
+        format!(
+            "the value is nested more than {} deep (lists and mappings inside each other), the most baton keeps; \
+             a value that wraps itself once per task, loop or variable grows without end",
+            crate::bounds::MAX_VALUE_DEPTH
+        )
+    }
+}
+
+/// [`to_json`] for a rendered value: refused when lists and mappings nest
+/// more than [`crate::bounds::MAX_VALUE_DEPTH`] deep. Deeper values would
+/// overflow the stack wherever they are later walked: printed, serialised,
+/// merged, dropped.
+pub fn to_json_bounded(value: &Value) -> Result<Json, TooDeep> {
+    convert(value, 0, crate::bounds::MAX_VALUE_DEPTH)
+}
+
+/// Python's text for a float that is not finite.
+pub fn non_finite(f: f64) -> Option<&'static str> {
+    if f.is_nan() {
+        Some("nan")
+    } else if f.is_infinite() {
+        Some(if f > 0.0 { "inf" } else { "-inf" })
+    } else {
+        None
+    }
+}
+
+fn convert(value: &Value, depth: usize, max: usize) -> Result<Json, TooDeep> {
+    let inner = || -> Result<usize, TooDeep> {
+        if depth >= max {
+            Err(TooDeep)
+        } else {
+            Ok(depth + 1)
+        }
+    };
+    Ok(match value.kind() {
         ValueKind::Undefined | ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
         ValueKind::Number => {
-            if let Some(i) = value.as_i64() {
+            // `is_integer` first: as_i64 would also take a whole float
+            // (`4 / 2` is 2.0 in Python and stays a float)
+            if let Some(i) = value.as_i64().filter(|_| value.is_integer()) {
                 Json::from(i)
+            } else if let Some(u) = u64::try_from(value.clone())
+                .ok()
+                .filter(|_| value.is_integer())
+            {
+                Json::from(u)
             } else if let Ok(f) = f64::try_from(value.clone()) {
-                serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
+                match serde_json::Number::from_f64(f) {
+                    Some(n) => Json::Number(n),
+                    None => Json::String(non_finite(f).unwrap_or("nan").to_string()),
+                }
             } else {
                 Json::String(value.to_string())
             }
@@ -65,13 +135,18 @@ pub fn to_json(value: &Value) -> Json {
         ValueKind::Bytes => {
             Json::String(String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned())
         }
-        ValueKind::Seq | ValueKind::Iterable => Json::Array(
-            value
-                .try_iter()
-                .map(|it| it.filter(|v| !is_omit(v)).map(|v| to_json(&v)).collect())
-                .unwrap_or_default(),
-        ),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let depth = inner()?;
+            let mut list = Vec::new();
+            if let Ok(items) = value.try_iter() {
+                for item in items.filter(|v| !is_omit(v)) {
+                    list.push(convert(&item, depth, max)?);
+                }
+            }
+            Json::Array(list)
+        }
         ValueKind::Map => {
+            let depth = inner()?;
             let mut map = Map::new();
             if let Ok(keys) = value.try_iter() {
                 for key in keys {
@@ -83,13 +158,13 @@ pub fn to_json(value: &Value) -> Json {
                         Some(s) => s.to_string(),
                         None => key.to_string(),
                     };
-                    map.insert(name, to_json(&item));
+                    map.insert(name, convert(&item, depth, max)?);
                 }
             }
             Json::Object(map)
         }
         _ => Json::String(value.to_string()),
-    }
+    })
 }
 
 fn is_omit(value: &Value) -> bool {
@@ -117,6 +192,43 @@ mod tests {
             json!({"l": [{"y": 2}]})
         );
         assert_eq!(ev("omit"), json!(OMIT));
+        // a whole float stays a float (Python: 4 / 2 is 2.0)
+        assert_eq!(ev("4 / 2"), json!(2.0));
+        assert_eq!(ev("[2.0, 3]"), json!([2.0, 3]));
+    }
+
+    #[test]
+    fn rendered_values_deeper_than_the_bound_are_refused() {
+        let env = super::super::env::environment();
+        let nest = |n: usize| {
+            let mut v = Value::from(1);
+            for _ in 0..n {
+                v = Value::from(vec![v]);
+            }
+            v
+        };
+        let max = crate::bounds::MAX_VALUE_DEPTH;
+        let ok = to_json_bounded(&nest(max)).unwrap();
+        assert_eq!(ok.to_string().matches('[').count(), max);
+        assert_eq!(to_json_bounded(&nest(max + 1)), Err(TooDeep));
+        // Deeper than unbounded conversion walks on a test thread's stack:
+        // refused after `max` levels.
+        assert_eq!(to_json_bounded(&nest(5_000)), Err(TooDeep));
+        assert!(TooDeep.message().contains("more than 256 deep"));
+        // A mapping counts as a level too.
+        let m = env.compile_expression("{'a': x}").unwrap();
+        let v = m.eval(minijinja::context! { x => nest(max) }).unwrap();
+        assert_eq!(to_json_bounded(&v), Err(TooDeep));
+    }
+
+    #[test]
+    fn non_finite_floats_keep_pythons_text_not_null() {
+        let env = super::super::env::environment();
+        let ev = |e: &str| to_json(&env.compile_expression(e).unwrap().eval(()).unwrap());
+        assert_eq!(ev("'nan' | float"), json!("nan"));
+        assert_eq!(ev("'inf' | float"), json!("inf"));
+        assert_eq!(ev("-('inf' | float)"), json!("-inf"));
+        assert_eq!(ev("['nan' | float, 1.5]"), json!(["nan", 1.5]));
     }
 
     #[test]
@@ -124,7 +236,12 @@ mod tests {
         assert_eq!(single_expression("{{ x }}"), Some(" x "));
         assert_eq!(single_expression("{{- x -}}"), Some(" x "));
         assert_eq!(single_expression(" {{ x }}"), None);
-        assert_eq!(single_expression("{{ x }}\n"), None);
+        // one trailing newline is Jinja's, not text (Ansible 2.19)
+        assert_eq!(single_expression("{{ x }}\n"), Some(" x "));
+        assert_eq!(single_expression("{{ x }}\r\n"), Some(" x "));
+        assert_eq!(single_expression("{{ x }}\n\n"), None);
+        assert_eq!(single_expression("\n{{ x }}"), None);
+        assert_eq!(single_expression("{{ x }} "), None);
         assert_eq!(single_expression("{{ a }}{{ b }}"), None);
         assert_eq!(single_expression("{{ a }} {% if b %}{% endif %}"), None);
     }

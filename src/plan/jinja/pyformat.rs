@@ -21,27 +21,58 @@
 
 use serde_json::Value as Json;
 
+/// Python's `json.dumps` options that Ansible's `to_json`/`to_nice_json`
+/// pass on: `indent`, `sort_keys`, `ensure_ascii`, `separators`.
+#[derive(Debug, Clone)]
+pub struct JsonOpts {
+    pub indent: Option<usize>,
+    pub sort_keys: bool,
+    pub ensure_ascii: bool,
+    /// Between items; Python's default is `", "`, or `","` with an indent.
+    pub item_sep: String,
+    /// Between a key and its value; default `": "`.
+    pub key_sep: String,
+}
+
+impl JsonOpts {
+    /// `json.dumps` defaults, with `indent` and `sort_keys`.
+    pub fn new(indent: Option<usize>, sort_keys: bool) -> JsonOpts {
+        JsonOpts {
+            indent,
+            sort_keys,
+            ensure_ascii: true,
+            item_sep: if indent.is_some() { "," } else { ", " }.into(),
+            key_sep: ": ".into(),
+        }
+    }
+}
+
 /// Python's `json.dumps(value)`; `indent` and `sort_keys` as its arguments
 /// (with an indent the item separator is `,`, as `to_nice_json` passes).
 pub fn json_dumps(value: &Json, indent: Option<usize>, sort_keys: bool) -> String {
+    json_dumps_with(value, &JsonOpts::new(indent, sort_keys))
+}
+
+/// Python's `json.dumps(value, **opts)`.
+pub fn json_dumps_with(value: &Json, opts: &JsonOpts) -> String {
     let mut out = String::new();
-    json_into(value, indent, sort_keys, 0, &mut out);
+    json_into(value, opts, 0, &mut out);
     out
 }
 
-fn json_into(value: &Json, indent: Option<usize>, sort: bool, depth: usize, out: &mut String) {
+fn json_into(value: &Json, opts: &JsonOpts, depth: usize, out: &mut String) {
     let newline = |out: &mut String, depth: usize| {
-        if let Some(n) = indent {
+        if let Some(n) = opts.indent {
             out.push('\n');
             out.extend(std::iter::repeat_n(' ', n * depth));
         }
     };
-    let sep = if indent.is_some() { "," } else { ", " };
+    let sep = opts.item_sep.as_str();
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Json::Number(n) => out.push_str(&number(n)),
-        Json::String(s) => json_string(s, out),
+        Json::String(s) => json_string(s, opts.ensure_ascii, out),
         Json::Array(items) if items.is_empty() => out.push_str("[]"),
         Json::Array(items) => {
             out.push('[');
@@ -50,7 +81,7 @@ fn json_into(value: &Json, indent: Option<usize>, sort: bool, depth: usize, out:
                     out.push_str(sep);
                 }
                 newline(out, depth + 1);
-                json_into(item, indent, sort, depth + 1, out);
+                json_into(item, opts, depth + 1, out);
             }
             newline(out, depth);
             out.push(']');
@@ -58,7 +89,7 @@ fn json_into(value: &Json, indent: Option<usize>, sort: bool, depth: usize, out:
         Json::Object(map) if map.is_empty() => out.push_str("{}"),
         Json::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
-            if sort {
+            if opts.sort_keys {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
             }
             out.push('{');
@@ -67,9 +98,9 @@ fn json_into(value: &Json, indent: Option<usize>, sort: bool, depth: usize, out:
                     out.push_str(sep);
                 }
                 newline(out, depth + 1);
-                json_string(k, out);
-                out.push_str(": ");
-                json_into(v, indent, sort, depth + 1, out);
+                json_string(k, opts.ensure_ascii, out);
+                out.push_str(&opts.key_sep);
+                json_into(v, opts, depth + 1, out);
             }
             newline(out, depth);
             out.push('}');
@@ -77,8 +108,8 @@ fn json_into(value: &Json, indent: Option<usize>, sort: bool, depth: usize, out:
     }
 }
 
-/// A JSON string literal with `ensure_ascii=True`.
-fn json_string(s: &str, out: &mut String) {
+/// A JSON string literal; with `ensure_ascii` non-ASCII as `\uXXXX`.
+fn json_string(s: &str, ensure_ascii: bool, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -90,6 +121,7 @@ fn json_string(s: &str, out: &mut String) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             ' '..='~' => out.push(c),
+            c if !ensure_ascii && c >= ' ' => out.push(c),
             c => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {

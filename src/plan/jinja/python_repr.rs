@@ -10,13 +10,24 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, Output, State};
 
+use super::native::{non_finite, TooDeep};
+
 /// The environment's formatter: strings as they are, null as nothing, anything
 /// else as Python's `str()` of it.
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
     if value.is_none() {
         return Ok(());
     }
-    out.write_str(&py_str(value))
+    let text = match value.kind() {
+        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        _ => {
+            let mut s = String::new();
+            repr_at(value, &mut s, 0)
+                .map_err(|e| Error::new(minijinja::ErrorKind::InvalidOperation, e.message()))?;
+            s
+        }
+    };
+    out.write_str(&text)
         .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
 }
 
@@ -32,14 +43,34 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
-/// Python's `repr(value)`.
+/// Python's `repr(value)`. Lists and mappings nested more than
+/// [`crate::bounds::MAX_VALUE_DEPTH`] deep are cut, shown as `...` (the
+/// environment's formatter refuses them instead): a value built in a
+/// template loop can be deeper than the stack allows to walk.
 pub fn repr(value: &Value, out: &mut String) {
+    if repr_at(value, out, 0).is_err() {
+        out.push_str("...");
+    }
+}
+
+fn repr_at(value: &Value, out: &mut String, depth: usize) -> Result<(), TooDeep> {
+    let inner = || {
+        if depth >= crate::bounds::MAX_VALUE_DEPTH {
+            Err(TooDeep)
+        } else {
+            Ok(depth + 1)
+        }
+    };
     match value.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("None"),
         ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
-        ValueKind::Number => out.push_str(&value.to_string()),
+        ValueKind::Number => match f64::try_from(value.clone()).ok().and_then(non_finite) {
+            Some(text) if value.as_i64().is_none() => out.push_str(text),
+            _ => out.push_str(&value.to_string()),
+        },
         ValueKind::String => quote(value.as_str().unwrap_or_default(), out),
         ValueKind::Seq | ValueKind::Iterable => {
+            let depth = inner()?;
             out.push('[');
             if let Ok(items) = value.try_iter() {
                 // `omit` inside a container is left out (Ansible 2.19).
@@ -48,12 +79,13 @@ pub fn repr(value: &Value, out: &mut String) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    repr(&item, out);
+                    repr_at(&item, out, depth)?;
                 }
             }
             out.push(']');
         }
         ValueKind::Map => {
+            let depth = inner()?;
             out.push('{');
             if let Ok(keys) = value.try_iter() {
                 let entries = keys
@@ -66,15 +98,16 @@ pub fn repr(value: &Value, out: &mut String) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    repr(&key, out);
+                    repr_at(&key, out, depth)?;
                     out.push_str(": ");
-                    repr(&item, out);
+                    repr_at(&item, out, depth)?;
                 }
             }
             out.push('}');
         }
         _ => out.push_str(&value.to_string()),
     }
+    Ok(())
 }
 
 /// A Python string literal: single quotes unless the text has one and no double quote.
@@ -117,6 +150,37 @@ mod tests {
         assert_eq!(py_str(&Value::from(true)), "True");
         assert_eq!(py_str(&Value::from(())), "None");
         assert_eq!(py_str(&Value::from("plain")), "plain");
+    }
+
+    #[test]
+    fn non_finite_floats_print_as_python_and_deep_values_do_not_overflow() {
+        let env = crate::plan::jinja::env::environment();
+        let out = env
+            .render_str(
+                "{{ 'nan'|float }} {{ 'inf'|float }} {{ -('inf'|float) }} {{ ['nan'|float] }} {{ 2.5 }}",
+                (),
+            )
+            .unwrap();
+        assert_eq!(out, "nan inf -inf [nan] 2.5");
+        // A list built 5,000 deep in a template loop: printing it is an
+        // error, not a stack overflow; `py_str` cuts it.
+        let deep = "{% set ns = namespace(x=1) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}";
+        let err = env
+            .render_str(&format!("{deep}{{{{ ns.x }}}}"), ())
+            .unwrap_err();
+        assert!(
+            err.detail()
+                .unwrap_or_default()
+                .contains("more than 256 deep"),
+            "{err}"
+        );
+        let mut v = Value::from(1);
+        for _ in 0..5_000 {
+            v = Value::from(vec![v]);
+        }
+        let text = py_str(&v);
+        assert!(text.starts_with("[[[") && text.ends_with("[..."), "cut");
+        assert_eq!(text.matches('[').count(), crate::bounds::MAX_VALUE_DEPTH);
     }
 
     #[test]

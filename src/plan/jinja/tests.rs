@@ -71,6 +71,21 @@ pub const NAMES: &[&str] = &[
     "superset",
     "all",
     "any",
+    "successful",
+    "reachable",
+    "unreachable",
+    "timedout",
+    "started",
+    "finished",
+    "nan",
+    "isnan",
+    "issubset",
+    "issuperset",
+    "uri",
+    "url",
+    "urn",
+    "vault_encrypted",
+    "vaulted_file",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -79,6 +94,74 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_test("success", |r: Value| {
         result_flag(&r, "failed", "success").map(|f| !f)
+    });
+    env.add_test("successful", |r: Value| {
+        result_flag(&r, "failed", "successful").map(|f| !f)
+    });
+    env.add_test("unreachable", |r: Value| {
+        result_flag(&r, "unreachable", "unreachable")
+    });
+    env.add_test("reachable", |r: Value| {
+        result_flag(&r, "unreachable", "reachable").map(|f| !f)
+    });
+    env.add_test("timedout", |r: Value| -> Result<bool, Error> {
+        result_flag(&r, "timedout", "timedout")?;
+        let t = r.get_attr("timedout")?;
+        Ok(t.kind() == ValueKind::Map && t.get_attr("period")?.is_true())
+    });
+    // async only; a result without the key counts as started/finished
+    env.add_test("started", |r: Value| -> Result<bool, Error> {
+        result_flag(&r, "started", "started")?;
+        let v = r.get_attr("started")?;
+        Ok(v.is_undefined() || v.is_true())
+    });
+    env.add_test("finished", |r: Value| -> Result<bool, Error> {
+        result_flag(&r, "finished", "finished")?;
+        let v = r.get_attr("finished")?;
+        Ok(v.is_undefined() || v.is_true())
+    });
+    for name in ["nan", "isnan"] {
+        env.add_test(name, |v: Value| {
+            v.kind() == ValueKind::Number && f64::try_from(v).is_ok_and(f64::is_nan)
+        });
+    }
+    for (name, sub) in [("issubset", true), ("issuperset", false)] {
+        env.add_test(name, move |a: Value, b: Value| -> Result<bool, Error> {
+            let (small, big) = if sub { (a, b) } else { (b, a) };
+            let big: Vec<Value> = big.try_iter()?.collect();
+            Ok(small.try_iter()?.all(|x| big.contains(&x)))
+        });
+    }
+    env.add_test("uri", |v: Value, schemes: Option<Vec<String>>| {
+        uri_scheme(&v).is_some_and(|s| schemes.as_ref().is_none_or(|l| l.contains(&s)))
+    });
+    env.add_test("url", |v: Value, schemes: Option<Vec<String>>| {
+        let Some(s) = uri_scheme(&v) else {
+            return false;
+        };
+        if schemes.as_ref().is_some_and(|l| !l.contains(&s)) {
+            return false;
+        }
+        let text = v.as_str().unwrap_or_default();
+        let after = &text[text.find(':').map_or(0, |i| i + 1)..];
+        s == "file"
+            || after
+                .strip_prefix("//")
+                .is_some_and(|r| !r.starts_with(['/', '?', '#']) && !r.is_empty())
+    });
+    env.add_test("urn", |v: Value| uri_scheme(&v).as_deref() == Some("urn"));
+    env.add_test("vault_encrypted", |v: Value| {
+        v.as_str()
+            .is_some_and(|s| s.trim_start().starts_with("$ANSIBLE_VAULT;"))
+    });
+    env.add_test("vaulted_file", |p: String| -> Result<bool, Error> {
+        let text = std::fs::read(&p).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("Cannot test if the file '{p}' is a vault: {e}"),
+            )
+        })?;
+        Ok(text.starts_with(b"$ANSIBLE_VAULT;"))
     });
     env.add_test("failed", |r: Value| result_flag(&r, "failed", "failed"));
     env.add_test("failure", |r: Value| result_flag(&r, "failed", "failure"));
@@ -121,6 +204,27 @@ pub fn register(env: &mut Environment<'static>) {
     });
 }
 
+/// The scheme of a URI as Python's `urlparse` finds it (`''` without
+/// one); `None` for a value that is not a string. Ansible's `uri` test is
+/// true for any string (`urlparse` never fails on one) unless schemes are
+/// given.
+fn uri_scheme(v: &Value) -> Option<String> {
+    let s = v.as_str()?;
+    let scheme = match s.find(':') {
+        Some(i)
+            if i > 0
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            s[..i].to_ascii_lowercase()
+        }
+        _ => String::new(),
+    };
+    Some(scheme)
+}
+
 /// A registered result's flag (`failed`, `changed`, `skipped`); a result
 /// without it is false. Ansible refuses anything but a mapping.
 fn result_flag(r: &Value, key: &str, test: &str) -> Result<bool, Error> {
@@ -134,7 +238,8 @@ fn result_flag(r: &Value, key: &str, test: &str) -> Result<bool, Error> {
         ));
     }
     let v = r.get_attr(key)?;
-    Ok(!v.is_undefined() && super::filters::to_bool(v))
+    // Python's bool(result.get(key)), as Ansible's tests
+    Ok(!v.is_undefined() && v.is_true())
 }
 
 fn regex_test(s: &str, pattern: &str, kwargs: Kwargs, mode: &str) -> Result<bool, Error> {

@@ -54,6 +54,8 @@ pub enum WorkerError {
     NotSent,
     /// The channel broke after the script was sent; it may have run in part.
     Broken(String),
+    /// Nothing was sent: baton is quitting at once.
+    Quitting,
 }
 
 impl Worker {
@@ -93,6 +95,12 @@ impl Worker {
                 ..ExecOutput::default()
             });
         }
+        // Held until the script's process group is registered (or its
+        // answer is complete), so a quit at once cannot miss it.
+        let Some(permit) = groups::permit_start() else {
+            return Err(WorkerError::Quitting);
+        };
+        let mut permit = Some(permit);
         let id = crate::shell::new_nonce();
         let mut request = format!("{id} {}\n", script.len()).into_bytes();
         request.extend_from_slice(script.as_bytes());
@@ -132,12 +140,14 @@ impl Worker {
                                 session: Arc::clone(&self.session),
                                 pgid,
                             }));
+                            permit = None;
                         }
                     }
                     err_end = find(&self.err, &err_marker);
                 }
             }
         }
+        drop(permit);
         drop(registered);
         let (out_end, line_end, code) = answer.unwrap_or_default();
         let err_at = err_end.unwrap_or_default();

@@ -1,0 +1,36 @@
+//! Writing the commands' own output (listings, `--syntax-check`, errors)
+//! without panicking: `println!`/`eprintln!` panic when the reader has gone
+//! (`baton run --list-tasks pb.yml | head -1`).
+//!
+//! A closed stdout ends a listing quietly with exit 0, as `ls | head` looks
+//! to the shell: whoever stopped reading had what they wanted. SIGPIPE is
+//! not reset to its default instead (what many Rust CLIs do): baton writes
+//! to ssh's and the worker shell's pipes, where a dead peer must be an error
+//! it reports, not a signal that kills the run half-way. The reporters of a
+//! run go on after a closed stdout for the same reason (see
+//! `report::human`).
+
+use std::io::Write;
+
+use crate::error::exit_code;
+
+/// Write `text` to stdout; the exit code to end with: 0 when written or
+/// when the reader has gone, 1 (said on stderr) for any other write error,
+/// such as a full disk under `> file`.
+pub fn stdout_text(text: &str) -> i32 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => exit_code::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit_code::OK,
+        Err(e) => {
+            stderr_line(&format!("baton: cannot write the output: {e}"));
+            exit_code::INTERNAL
+        }
+    }
+}
+
+/// Write one line to stderr; a closed or failing stderr is ignored (there
+/// is nowhere left to say so).
+pub fn stderr_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}

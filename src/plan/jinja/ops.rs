@@ -1,0 +1,376 @@
+//! Python's semantics for the operators [`super::rewrite`] turns into calls:
+//! comparisons (`<`, `<=`, `>`, `>=`, `in`, `not in`, chains), `%` and `-`.
+//!
+//! Source: Python's data model, which Ansible's Jinja2 runs on:
+//! - ordering compares numbers with numbers (`bool` is a number), strings
+//!   with strings, lists item by item; anything else raises `TypeError: '>'
+//!   not supported between instances of 'str' and 'int'` (Ansible 2.19
+//!   fails the task with it). `==`/`!=` never raise (`'5' == 5` is false).
+//! - `x in s`: a substring test when `s` is a string (then `x` must be one),
+//!   an item test for a list, a key test for a mapping; anything else raises.
+//! - `%`: printf-style formatting when the left side is a string
+//!   ([`super::percent`]), else the modulo of numbers with the divisor's sign.
+//! - `-`: numbers, and datetimes ([`super::datetime`]).
+
+use std::cmp::Ordering;
+
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+
+use super::datetime;
+use super::percent;
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function(super::rewrite::CMP, compare_chain);
+    env.add_function(super::rewrite::MOD, modulo);
+    env.add_function(super::rewrite::SUB, subtract);
+}
+
+fn type_error(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+fn undefined() -> Error {
+    Error::from(ErrorKind::UndefinedError)
+}
+
+/// Python's name of a value's type, as its error messages print it.
+pub fn py_type(v: &Value) -> &'static str {
+    match v.kind() {
+        ValueKind::Undefined => "AnsibleUndefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if v.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => datetime::py_type(v).unwrap_or("object"),
+    }
+}
+
+/// A number as Python sees it: `bool` is an int.
+#[derive(Clone, Copy)]
+pub enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+pub fn num(v: &Value) -> Option<Num> {
+    match v.kind() {
+        ValueKind::Bool => Some(Num::Int(i128::from(v.is_true()))),
+        ValueKind::Number if v.is_integer() => i128::try_from(v.clone()).ok().map(Num::Int),
+        ValueKind::Number => f64::try_from(v.clone()).ok().map(Num::Float),
+        _ => None,
+    }
+}
+
+impl Num {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+
+    pub fn value(self) -> Value {
+        match self {
+            Num::Int(i) => match i64::try_from(i) {
+                Ok(small) => Value::from(small),
+                Err(_) => Value::from(i),
+            },
+            Num::Float(f) => Value::from(f),
+        }
+    }
+}
+
+fn num_cmp(a: Num, b: Num) -> Option<Ordering> {
+    match (a, b) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        _ => a.as_f64().partial_cmp(&b.as_f64()),
+    }
+}
+
+/// `a op b` for `<`, `<=`, `>`, `>=`, `==`, `!=`, `in`, `not in`.
+pub fn compare(a: &Value, op: &str, b: &Value) -> Result<bool, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    match op {
+        "==" => return Ok(a == b),
+        "!=" => return Ok(a != b),
+        "in" => return contains(b, a),
+        "not in" => return contains(b, a).map(|c| !c),
+        _ => {}
+    }
+    let unsupported = || {
+        type_error(format!(
+            "'{op}' not supported between instances of '{}' and '{}'",
+            py_type(a),
+            py_type(b)
+        ))
+    };
+    let ord = if let (Some(x), Some(y)) = (num(a), num(b)) {
+        num_cmp(x, y)
+    } else if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        // Python compares code points; UTF-8 byte order is the same order.
+        Some(x.cmp(y))
+    } else if is_seq(a) && is_seq(b) {
+        return seq_compare(a, op, b);
+    } else if let Some(ord) = datetime::compare(a, b) {
+        ord
+    } else {
+        return Err(unsupported());
+    };
+    Ok(match ord {
+        None => false, // NaN
+        Some(o) => match op {
+            "<" => o == Ordering::Less,
+            "<=" => o != Ordering::Greater,
+            ">" => o == Ordering::Greater,
+            ">=" => o != Ordering::Less,
+            _ => return Err(unsupported()),
+        },
+    })
+}
+
+fn is_seq(v: &Value) -> bool {
+    matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable)
+}
+
+/// Python's list ordering: the first items that differ decide (compared
+/// with `op`, which may raise), else the lengths.
+fn seq_compare(a: &Value, op: &str, b: &Value) -> Result<bool, Error> {
+    let xs: Vec<Value> = a.try_iter()?.collect();
+    let ys: Vec<Value> = b.try_iter()?.collect();
+    for (x, y) in xs.iter().zip(ys.iter()) {
+        if x != y {
+            return compare(x, op, y);
+        }
+    }
+    let (n, m) = (xs.len(), ys.len());
+    Ok(match op {
+        "<" => n < m,
+        "<=" => n <= m,
+        ">" => n > m,
+        _ => n >= m,
+    })
+}
+
+/// Python's `item in container`.
+pub fn contains(container: &Value, item: &Value) -> Result<bool, Error> {
+    if container.is_undefined() || item.is_undefined() {
+        return Err(undefined());
+    }
+    match container.kind() {
+        ValueKind::String => match item.as_str() {
+            Some(needle) => Ok(container.as_str().unwrap_or_default().contains(needle)),
+            None => Err(type_error(format!(
+                "'in <string>' requires string as left operand, not {}",
+                py_type(item)
+            ))),
+        },
+        ValueKind::Seq | ValueKind::Iterable => Ok(container.try_iter()?.any(|x| &x == item)),
+        ValueKind::Map => {
+            if matches!(item.kind(), ValueKind::Seq | ValueKind::Map) {
+                return Err(type_error(format!("unhashable type: '{}'", py_type(item))));
+            }
+            Ok(!container.get_item(item)?.is_undefined())
+        }
+        _ => Err(type_error(format!(
+            "argument of type '{}' is not iterable",
+            py_type(container)
+        ))),
+    }
+}
+
+/// `__baton_cmp(a, op, b, op, c, ...)`: Python's chained comparison (each
+/// pair must hold).
+fn compare_chain(args: Rest<Value>) -> Result<bool, Error> {
+    let args = args.0;
+    if args.len() < 3 || args.len().is_multiple_of(2) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "internal: malformed comparison",
+        ));
+    }
+    for i in (0..args.len() - 2).step_by(2) {
+        let op = args[i + 1].as_str().unwrap_or_default();
+        if !compare(&args[i], op, &args[i + 2])? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `__baton_mod(a, b[, tuple])`: string formatting or Python's modulo.
+fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    if let Some(fmt) = a.as_str() {
+        return percent::format(fmt, &b, tuple.unwrap_or(false)).map(Value::from);
+    }
+    let unsupported = || {
+        type_error(format!(
+            "unsupported operand type(s) for %: '{}' and '{}'",
+            py_type(&a),
+            py_type(&b)
+        ))
+    };
+    let (Some(x), Some(y)) = (num(&a), num(&b)) else {
+        return Err(unsupported());
+    };
+    match (x, y) {
+        (Num::Int(_), Num::Int(0)) => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "integer modulo by zero",
+        )),
+        (Num::Int(x), Num::Int(y)) => {
+            let r = x.checked_rem(y).unwrap_or(0);
+            let r = if r != 0 && (r < 0) != (y < 0) {
+                r + y
+            } else {
+                r
+            };
+            Ok(Num::Int(r).value())
+        }
+        (x, y) => {
+            let (x, y) = (x.as_f64(), y.as_f64());
+            if y == 0.0 {
+                return Err(Error::new(ErrorKind::InvalidOperation, "float modulo"));
+            }
+            let r = x % y;
+            let r = if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                r + y
+            } else {
+                r
+            };
+            Ok(Value::from(r))
+        }
+    }
+}
+
+/// `__baton_sub(a, b)`: numbers, datetimes and timedeltas.
+fn subtract(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    if let Some(v) = datetime::subtract(&a, &b) {
+        return v;
+    }
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(x)), Some(Num::Int(y))) => x
+            .checked_sub(y)
+            .map(|r| Num::Int(r).value())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "integer overflow")),
+        (Some(x), Some(y)) => Ok(Value::from(x.as_f64() - y.as_f64())),
+        _ => Err(type_error(format!(
+            "unsupported operand type(s) for -: '{}' and '{}'",
+            py_type(&a),
+            py_type(&b)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::env::environment;
+    use super::super::rewrite;
+    use minijinja::Value;
+
+    fn eval(expr: &str) -> Result<Value, String> {
+        let env = environment();
+        let src = rewrite::expression(expr).text;
+        env.compile_expression_owned(src)
+            .and_then(|e| e.eval(minijinja::context! { s10 => "10", n => 3, l => vec![1, 2] }))
+            .map_err(|e| e.detail().unwrap_or_default().to_string())
+    }
+
+    #[test]
+    fn ordering_of_different_types_is_refused_as_python_does() {
+        assert_eq!(
+            eval("'5' > 3").unwrap_err(),
+            "'>' not supported between instances of 'str' and 'int'"
+        );
+        assert_eq!(
+            eval("s10 > 3").unwrap_err(),
+            "'>' not supported between instances of 'str' and 'int'"
+        );
+        assert_eq!(
+            eval("none < 1").unwrap_err(),
+            "'<' not supported between instances of 'NoneType' and 'int'"
+        );
+        assert_eq!(
+            eval("{} < {}").unwrap_err(),
+            "'<' not supported between instances of 'dict' and 'dict'"
+        );
+        assert_eq!(
+            eval("[1] < ['a']").unwrap_err(),
+            "'<' not supported between instances of 'int' and 'str'"
+        );
+        assert_eq!(
+            eval("0 < s10 <= 9").unwrap_err(),
+            "'<' not supported between instances of 'int' and 'str'"
+        );
+    }
+
+    #[test]
+    fn ordering_of_compatible_types_answers() {
+        for (e, want) in [
+            ("s10 | int > 3", true),
+            ("'a' < 'b'", true),
+            ("true < 2", true),
+            ("1.5 >= 1", true),
+            ("[1, 2] < [1, 3]", true),
+            ("[1] < [1, 'a']", true),
+            ("0 < n <= 3", true),
+            ("0 < n < 3", false),
+            ("'5' == 5", false),
+            ("'5' != 5", true),
+            ("1 == 1.0", true),
+        ] {
+            assert_eq!(eval(e).unwrap(), Value::from(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn membership_as_python() {
+        assert_eq!(eval("'a' in 'abc'").unwrap(), Value::from(true));
+        assert_eq!(eval("2 in l and 3 not in l").unwrap(), Value::from(true));
+        assert_eq!(eval("'k' in {'k': 1}").unwrap(), Value::from(true));
+        assert_eq!(
+            eval("5 in 'abc'").unwrap_err(),
+            "'in <string>' requires string as left operand, not int"
+        );
+        assert_eq!(
+            eval("'a' in 5").unwrap_err(),
+            "argument of type 'int' is not iterable"
+        );
+    }
+
+    #[test]
+    fn modulo_and_subtraction_as_python() {
+        assert_eq!(eval("-7 % 3").unwrap(), Value::from(2));
+        assert_eq!(eval("7 % -3").unwrap(), Value::from(-2));
+        assert_eq!(eval("7.5 % 2").unwrap(), Value::from(1.5));
+        assert_eq!(eval("n - 1").unwrap(), Value::from(2));
+        assert_eq!(
+            eval("s10 - 1").unwrap_err(),
+            "unsupported operand type(s) for -: 'str' and 'int'"
+        );
+        assert_eq!(eval("1 % 0").unwrap_err(), "integer modulo by zero");
+    }
+
+    #[test]
+    fn undefined_operands_stay_undefined_errors() {
+        let env = environment();
+        let src = rewrite::expression("nope > 1").text;
+        let err = env
+            .compile_expression_owned(src)
+            .and_then(|e| e.eval(()))
+            .unwrap_err();
+        assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError);
+    }
+}

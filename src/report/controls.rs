@@ -1,0 +1,104 @@
+//! Control characters in what tasks print (a command's `\e[2J`, a bell, a
+//! carriage return) are shown escaped, never sent to the operator's
+//! terminal or log: they could clear the screen, move the cursor, retitle
+//! the window or hide lines of the report. Colour is baton's own (see
+//! [`super::style`]), only on a terminal.
+
+use std::borrow::Cow;
+
+/// The colour sequences [`super::style::Style`] writes; on a line painted by
+/// baton these are kept, every other escape sequence is escaped.
+const OWN_SEQUENCES: &[&str] = &[
+    "\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[35m", "\x1b[36m",
+];
+
+/// Whether `c` would act on a terminal rather than print: C0 controls but
+/// tab and newline, DEL, and the C1 controls (U+0080-U+009F; U+009B is an
+/// 8-bit CSI).
+fn is_control(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+/// How a control character is shown: as Python's `repr` writes it (`\r`,
+/// `\x1b`, `\x9b`).
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '\r' => out.push_str("\\r"),
+        c => out.push_str(&format!("\\x{:02x}", c as u32)),
+    }
+}
+
+/// `text` with its control characters escaped (newline and tab kept).
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_control(c) {
+            push_escaped(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A line of the report with control characters escaped, except baton's own
+/// colour sequences when `own_colors` (the line was painted for a terminal).
+pub fn escape_line(line: &str, own_colors: bool) -> Cow<'_, str> {
+    if !own_colors {
+        return escape_controls(line);
+    }
+    if !line.chars().any(is_control) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b' {
+            if let Some(own) = OWN_SEQUENCES.iter().find(|s| rest.starts_with(**s)) {
+                out.push_str(own);
+                rest = &rest[own.len()..];
+                continue;
+            }
+        }
+        if is_control(c) {
+            push_escaped(c, &mut out);
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_newlines_and_tabs_kept() {
+        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            escape_controls(
+                "red \x1b[31mRED\x1b[0m bell \x07 cr \r back \x08 csi \u{9b}2J del \x7f"
+            ),
+            "red \\x1b[31mRED\\x1b[0m bell \\x07 cr \\r back \\x08 csi \\x9b2J del \\x7f"
+        );
+        assert_eq!(escape_controls("café ✓"), "café ✓");
+    }
+
+    #[test]
+    fn a_painted_line_keeps_only_batons_own_colours() {
+        let line = "\x1b[1m\x1b[31mfailed\x1b[0m\x1b[0m: \x1b[2J\x1b[31mfake\x1b]0;title\x07";
+        assert_eq!(
+            escape_line(line, true),
+            "\x1b[1m\x1b[31mfailed\x1b[0m\x1b[0m: \\x1b[2J\x1b[31mfake\\x1b]0;title\\x07"
+        );
+        assert_eq!(
+            escape_line(line, false),
+            "\\x1b[1m\\x1b[31mfailed\\x1b[0m\\x1b[0m: \\x1b[2J\\x1b[31mfake\\x1b]0;title\\x07"
+        );
+    }
+}

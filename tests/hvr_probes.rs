@@ -1,0 +1,1092 @@
+//! The node-side probes and the HVR adapter of the failover content
+//! (roles/hvr_install/files/hvrfailover-{lib,hvr,preflight,status,act,compare}),
+//! without a lab: each script runs here as on a node, with a temporary
+//! HVR_CONFIG and a PATH that holds only shims of the tools a node has
+//! (ping, ip, arping, perl, the HVR commands, the DBMS status) and the
+//! basic utilities. No root, no network beyond loopback, seconds.
+//!
+//! - The parsers against samples of each output (tests/fixtures/hvr/, each
+//!   with its source in README.md), then truncated and garbled variants of
+//!   them: those must all read as unknown.
+//! - Every probe with shims that exit with an odd code, print nothing, print
+//!   garbage, hang past the probe time-out, or are missing: every case must
+//!   refuse (quoting what the tool did) and change nothing on the "node".
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scripts() -> PathBuf {
+    repo().join("roles/hvr_install/files")
+}
+
+fn fixture(name: &str) -> String {
+    fs::read_to_string(repo().join("tests/fixtures/hvr").join(name)).unwrap()
+}
+
+/// The utilities a node has besides the tools under test: linked into the
+/// node's PATH one by one, so a tool absent from it is really missing.
+const UTILITIES: &[&str] = &[
+    "sh",
+    "awk",
+    "sed",
+    "grep",
+    "tr",
+    "cut",
+    "head",
+    "tail",
+    "cat",
+    "date",
+    "mktemp",
+    "rm",
+    "sleep",
+    "timeout",
+    "sort",
+    "comm",
+    "ls",
+    "hostname",
+    "env",
+    "mkdir",
+    "dirname",
+    "wc",
+    "sha256sum",
+    "cp",
+    "touch",
+    "id",
+    "basename",
+    "printf",
+    "true",
+    "false",
+    "perl",
+];
+
+const VIP: &str = "10.0.0.100";
+const HUB: &str = "hvrhub";
+const CHN: &str = "orders";
+
+/// One simulated node: shims, utilities, HVR_CONFIG, and the state the shims
+/// keep (the VIP, the scheduler, every HVR command that would act).
+struct Node {
+    dir: tempfile::TempDir,
+    /// A closed port on 127.0.0.1 (connection refused): the peer's scheduler
+    /// port, the local scheduler when it is down, the listener port.
+    closed_port: u16,
+    /// A port that accepts connections: the local scheduler when it is up.
+    open: TcpListener,
+}
+
+impl Node {
+    fn new() -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in [
+            "shims",
+            "utilities",
+            "state",
+            "tmp",
+            "home/bin",
+            "config/files",
+            "config/log/hvrfailover",
+        ] {
+            fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        for name in UTILITIES {
+            let found = Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {name}"))
+                .output()
+                .unwrap();
+            let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+            if path.starts_with('/') {
+                std::os::unix::fs::symlink(&path, dir.path().join("utilities").join(name)).unwrap();
+            }
+        }
+        let closed_port = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let node = Node {
+            dir,
+            closed_port,
+            open: TcpListener::bind("127.0.0.1:0").unwrap(),
+        };
+        node.good_shims();
+        node
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.path("state")
+    }
+
+    fn open_port(&self) -> u16 {
+        self.open.local_addr().unwrap().port()
+    }
+
+    /// Writes `shims/NAME` (a shell script; STATE is replaced by the state
+    /// directory, FIXTURES by the fixtures directory).
+    fn shim(&self, name: &str, body: &str) {
+        let path = self.path("shims").join(name);
+        let text = format!(
+            "#!/bin/sh\n{}\n",
+            body.replace("STATE", &self.state().display().to_string())
+                .replace(
+                    "FIXTURES",
+                    &repo().join("tests/fixtures/hvr").display().to_string()
+                )
+        );
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn remove_tool(&self, name: &str) {
+        let _ = fs::remove_file(self.path("shims").join(name));
+        let _ = fs::remove_file(self.path("utilities").join(name));
+    }
+
+    /// Shims that give every probe its "safe" answer, as the real tools
+    /// print it.
+    fn good_shims(&self) {
+        self.shim("ping", "cat FIXTURES/ping-noreply.txt; exit 1");
+        self.shim(
+            "ip",
+            r#"case "$*" in
+"-4 -o addr show dev eth0")
+    echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
+    [ -f STATE/vip ] && echo "2: eth0    inet $(cat STATE/vip)/24 scope global secondary eth0:1\       valid_lft forever preferred_lft forever"
+    exit 0 ;;
+"addr add "*) echo "${3%/*}" > STATE/vip; exit 0 ;;
+"addr del "*) rm -f STATE/vip; exit 0 ;;
+esac
+echo "ip shim: unexpected $*" >&2
+exit 1"#,
+        );
+        self.shim(
+            "arping",
+            r#"case " $* " in *" -D "*) cat FIXTURES/arping-dad-clear.txt; exit 0 ;; esac
+exit 0"#,
+        );
+        self.shim(
+            "hvrtestlistener",
+            r#"echo "hvrtestlistener: no HVR server answers on $2:$3: connection refused"; exit 1"#,
+        );
+        self.shim(
+            "hvrtestscheduler",
+            r#"if [ -f STATE/scheduler ]; then echo "scheduler of $2 answers"; exit 0; fi
+echo "scheduler of $2 does not answer"; exit 1"#,
+        );
+        self.shim("ingstatus", "cat FIXTURES/ingstatus-running.txt; exit 0");
+        self.shim(
+            "hvrrouterview",
+            "cat FIXTURES/hvrrouterview-empty.xml; exit 0",
+        );
+        self.shim(
+            "hvrcompare",
+            "echo \"hvrcompare: table simtable: identical\"; exit 0",
+        );
+        // The commands that act record each call: a refused run makes none.
+        for name in [
+            "hvrscheduler",
+            "hvrstart",
+            "hvrsuspend",
+            "hvrinit",
+            "hvrrefresh",
+            "hvrremotelistener",
+        ] {
+            self.shim(
+                name,
+                "echo \"$(basename \"$0\") $*\" >> STATE/calls; exit 0",
+            );
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let path = format!(
+            "{}:{}:{}",
+            self.path("shims").display(),
+            scripts().display(),
+            self.path("utilities").display()
+        );
+        let mut cmd = Command::new(self.path("utilities/sh"));
+        cmd.arg("-c")
+            .arg("exec \"$@\"")
+            .arg("node")
+            .args(args)
+            .env_clear()
+            .env("PATH", path)
+            .env("HVR_CONFIG", self.path("config"))
+            .env("HVR_HOME", self.path("home"))
+            .env("TMPDIR", self.path("tmp"))
+            .env("HVRFAILOVER_PROBE_TIMEOUT", "0.5")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap();
+        Run::from(out)
+    }
+
+    /// Sources the adapter and runs one function: "rc=N" then WHY.
+    fn call(&self, function_and_args: &str) -> Run {
+        self.run(&[
+            "sh",
+            "-c",
+            &format!(
+                ". hvrfailover-hvr; {function_and_args}; rc=$?; lib_cleanup; echo \"rc=$rc $WHY\""
+            ),
+        ])
+    }
+
+    /// Parses STDIN with one of the adapter's parsers.
+    fn parse(&self, parser: &str, input: &str) -> String {
+        let mut child = self
+            .command(&["sh", "-c", &format!(". hvrfailover-hvr; {parser}")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Parses each input with the same parser, in one shell: one answer per
+    /// input (its lines joined by " | ").
+    fn parse_many(&self, parser: &str, inputs: &[String]) -> Vec<String> {
+        let dir = self.path("state/inputs");
+        fs::create_dir_all(&dir).unwrap();
+        for (i, input) in inputs.iter().enumerate() {
+            fs::write(dir.join(format!("{i:05}")), input).unwrap();
+        }
+        let script = format!(
+            ". hvrfailover-hvr; for f in {}/*; do {parser} < \"$f\" | tr '\\n' '|'; echo; done",
+            dir.display()
+        );
+        let out = self.run(&["sh", "-c", &script]);
+        fs::remove_dir_all(&dir).unwrap();
+        let answers: Vec<String> = out
+            .stdout
+            .lines()
+            .map(|l| l.trim_end_matches('|').replace('|', " | "))
+            .collect();
+        assert_eq!(answers.len(), inputs.len(), "{out:?}");
+        answers
+    }
+
+    fn preflight_vip(&self) -> Run {
+        self.run(&["hvrfailover-preflight", "vip", VIP, "eth0", "0.3"])
+    }
+
+    fn preflight_scheduler(&self) -> Run {
+        let port = self.closed_port.to_string();
+        self.run(&[
+            "hvrfailover-preflight",
+            "scheduler",
+            "127.0.0.1",
+            &port,
+            "0.3",
+        ])
+    }
+
+    /// Every file of the node and its content, except the shims and
+    /// utilities (the test's), HVR's compare diff files (hvrcompare's own
+    /// documented output) and the hvrfailover log (checked apart: a
+    /// refusal may record a FAILED line, never an action).
+    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path.strip_prefix(root).unwrap().to_path_buf();
+                let skip = [
+                    "shims",
+                    "utilities",
+                    "config/diff",
+                    "config/log/hvrfailover",
+                ];
+                if skip.iter().any(|s| rel.starts_with(s)) {
+                    continue;
+                }
+                if path.is_dir() {
+                    out.insert(rel, Vec::new());
+                    walk(&path, root, out);
+                } else {
+                    out.insert(rel, fs::read(&path).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(self.dir.path(), self.dir.path(), &mut out);
+        out
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.path("config/log/hvrfailover/hvrfailover.log")).unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsers on samples, truncated and garbled
+// ---------------------------------------------------------------------------
+
+#[test]
+fn routerview_samples_parse_and_every_truncation_or_garbling_is_unknown() {
+    let node = Node::new();
+    for (name, files) in [
+        ("hvrrouterview-cap_state.xml", 1),
+        ("hvrrouterview-empty.xml", 0),
+        ("hvrrouterview-two-files.xml", 2),
+    ] {
+        let xml = fixture(name);
+        assert_eq!(
+            node.parse("hvr_parse_routerview", &xml),
+            format!("files {files}"),
+            "{name}"
+        );
+        assert_eq!(
+            node.parse("hvr_parse_routerview", xml.trim_end()),
+            format!("files {files}"),
+            "{name} without its last newline"
+        );
+        // Every cut before the end of the root element: truncated output.
+        let end = xml.rfind("</hvr_private>").unwrap() + "</hvr_private".len();
+        let mut cuts: Vec<usize> = xml.match_indices('\n').map(|(i, _)| i).collect();
+        cuts.extend((0..end).step_by(3));
+        cuts.retain(|c| *c < end);
+        let inputs: Vec<String> = cuts.iter().map(|c| xml[..*c].to_string()).collect();
+        for (cut, got) in cuts
+            .iter()
+            .zip(node.parse_many("hvr_parse_routerview", &inputs))
+        {
+            assert!(
+                got.starts_with("unknown "),
+                "{name} cut at byte {cut} read as {got:?}:\n{}",
+                &xml[..*cut]
+            );
+        }
+    }
+    let two = fixture("hvrrouterview-two-files.xml");
+    let garbled: Vec<(&str, String)> = vec![
+        (
+            "an element baton does not know",
+            two.replacen("<file ", "<tx ", 1),
+        ),
+        (
+            "a new element among the known ones",
+            two.replacen("<list>", "<transaction id=\"7\"/>\n<list>", 1),
+        ),
+        (
+            "another version",
+            two.replace("version=\"1.0\">", "version=\"2.0\">"),
+        ),
+        (
+            "no DOCTYPE",
+            two.replace(
+                "<!DOCTYPE hvr_private SYSTEM \"lib/hvr_private.dtd\">\n",
+                "",
+            ),
+        ),
+        (
+            "no XML declaration",
+            two.lines().skip(1).collect::<Vec<_>>().join("\n"),
+        ),
+        ("text after the root", format!("{two}trailing words\n")),
+        ("an unclosed list", two.replacen("</list>\n", "", 1)),
+        (
+            "binary junk",
+            two.replacen("<list>", "<list>\u{1}\u{7f}\u{fffd}", 1),
+        ),
+        (
+            "a bad int",
+            two.replacen("<int>118</int>", "<int>11x8</int>", 1),
+        ),
+        (
+            "an element split over lines",
+            two.replacen("<file name=", "<file\nname=", 1),
+        ),
+        (
+            "HTML instead of XML",
+            "<html><body>502 Bad Gateway</body></html>\n".into(),
+        ),
+        (
+            "an error message",
+            "F_JR0911: Cannot open hub database\n".into(),
+        ),
+        ("nothing", String::new()),
+    ];
+    for (what, text) in garbled {
+        let got = node.parse("hvr_parse_routerview", &text);
+        assert!(got.starts_with("unknown "), "{what}: read as {got:?}");
+    }
+}
+
+#[test]
+fn compare_diff_sample_parses_and_truncated_or_garbled_statements_are_unknown() {
+    let node = Node::new();
+    let sql = fixture("orders-cmp-db1-db2_2022-04-13_07-31-02_702Z_simtable_zRsfn.diff");
+    assert_eq!(
+        node.parse("hvr_parse_compare_sql db1 db2", &sql),
+        "only_src p-00000001\nonly_src it's\nonly_tgt only2-00000001\ndifferent c-00000007"
+    );
+    let empty = node.parse("hvr_parse_compare_sql db1 db2", "");
+    assert!(
+        empty.starts_with("unknown "),
+        "an empty diff file read as {empty:?}"
+    );
+    // Every statement cut short.
+    let cut_lines: Vec<String> = sql
+        .lines()
+        .flat_map(|line| (1..line.len()).map(move |cut| line[..cut].to_string()))
+        .collect();
+    for (text, got) in cut_lines
+        .iter()
+        .zip(node.parse_many("hvr_parse_compare_sql db1 db2", &cut_lines))
+    {
+        assert!(got.starts_with("unknown "), "{text:?} read as {got:?}");
+    }
+    for garbled in [
+        "insert into simtable values ('x');",
+        "INSERT INTO simtable (k, v) VALUES ('x', 'y');",
+        "delete from simtable where k = 'x'",
+        "delete from simtable where k = x;",
+        "update simtable set v = 'x' where k = 'y'",
+        "update simtable set v = 'x', w = 'z' where k = 'y';",
+        "insert into simtable (k, v) values ('it's', 'v');",
+        "-- 3 rows differ",
+        "\u{1}\u{2}garbage",
+    ] {
+        let text = format!("{garbled}\n");
+        let got = node.parse("hvr_parse_compare_sql db1 db2", &text);
+        assert!(got.starts_with("unknown "), "{garbled:?} read as {got:?}");
+        // One bad line among good ones spoils the whole answer.
+        let mixed = node.parse("hvr_parse_compare_sql db1 db2", &format!("{sql}{text}"));
+        assert!(
+            mixed.starts_with("unknown ") && !mixed.contains("only_src"),
+            "{garbled:?} after good lines read as {mixed:?}"
+        );
+    }
+}
+
+/// The non-HVR tools' outputs (ping, arping, ip, the DBMS status) through
+/// shims that print the samples: agreeing exit code and output give an
+/// answer; a disagreeing exit code or a cut output gives unknown.
+#[test]
+fn tool_samples_answer_and_disagreeing_or_cut_outputs_are_unknown() {
+    let node = Node::new();
+    let check = |tool: &str, sample: &str, code: i32, call: &str, want: &str| {
+        node.shim(tool, &format!("cat FIXTURES/{sample}; exit {code}"));
+        let got = node.call(call);
+        assert!(
+            got.stdout.starts_with(want),
+            "{tool} printing {sample} and exiting {code}: {call} gave {:?} (wanted {want})",
+            got.stdout
+        );
+    };
+    check(
+        "ping",
+        "ping-reply.txt",
+        0,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=0 10.0.0.9 answers ping (1 packets transmitted, 1 received",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        1,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=1 no reply from 10.0.0.9",
+    );
+    check(
+        "ping",
+        "ping-reply.txt",
+        1,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        0,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ping",
+        "ping-noreply.txt",
+        2,
+        "ping_answers 10.0.0.9 0.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "arping",
+        "arping-dad-clear.txt",
+        0,
+        "arp_others_answer va 10.9.9.50",
+        "rc=1 no other host answers ARP",
+    );
+    check("arping", "arping-dad-duplicate.txt", 1, "arp_others_answer va 10.9.9.3", "rc=0 another host answers ARP for 10.9.9.3 on va (arping -D: Unicast reply from 10.9.9.3 [2E:38:95:3D:DD:E4]");
+    check(
+        "arping",
+        "arping-dad-duplicate.txt",
+        0,
+        "arp_others_answer va 10.9.9.3",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "arping",
+        "arping-dad-clear.txt",
+        1,
+        "arp_others_answer va 10.9.9.50",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds va 10.9.9.100",
+        "rc=0 va holds 10.9.9.100 (va:1)",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds va 10.9.9.5",
+        "rc=1 va does not hold 10.9.9.5",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        0,
+        "ip_holds eth0 10.9.9.100",
+        "rc=3 UNKNOWN: ip printed a line that is not an address of eth0",
+    );
+    check(
+        "ip",
+        "ip-addr-show.txt",
+        2,
+        "ip_holds va 10.9.9.100",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-running.txt",
+        0,
+        "dbms_serves",
+        "rc=0 the DBMS runs with its communication server open",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-stopped.txt",
+        1,
+        "dbms_serves",
+        "rc=1 the DBMS does not run",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-running.txt",
+        1,
+        "dbms_serves",
+        "rc=3 UNKNOWN:",
+    );
+    check(
+        "ingstatus",
+        "ingstatus-stopped.txt",
+        0,
+        "dbms_serves",
+        "rc=3 UNKNOWN:",
+    );
+
+    // Each sample cut before its decisive line.
+    for (tool, sample, code, call) in [
+        ("ping", "ping-noreply.txt", 1, "ping_answers 10.0.0.9 0.3"),
+        (
+            "arping",
+            "arping-dad-clear.txt",
+            0,
+            "arp_others_answer va 10.9.9.50",
+        ),
+        ("ingstatus", "ingstatus-running.txt", 0, "dbms_serves"),
+    ] {
+        let text = fixture(sample);
+        let decisive = ["packets transmitted", "Received", "iidbms"]
+            .iter()
+            .filter_map(|w| text.find(w))
+            .min()
+            .unwrap();
+        for cut in (0..decisive + 6).step_by(4) {
+            fs::write(node.path("state/sample"), &text[..cut]).unwrap();
+            node.shim(tool, &format!("cat STATE/sample; exit {code}"));
+            let got = node.call(call);
+            assert!(
+                got.stdout.starts_with("rc=3 UNKNOWN:"),
+                "{sample} cut at {cut} gave {:?}",
+                got.stdout
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The happy paths the refusals below are measured against
+// ---------------------------------------------------------------------------
+
+#[test]
+fn with_well_behaved_tools_every_probe_answers() {
+    let node = Node::new();
+    let vip = node.preflight_vip();
+    assert_eq!(vip.code, Some(0), "{vip:?}");
+    assert!(
+        vip.stdout
+            .starts_with("ok: the VIP 10.0.0.100 does not answer"),
+        "{vip:?}"
+    );
+
+    let sched = node.preflight_scheduler();
+    assert_eq!(sched.code, Some(0), "{sched:?}");
+    assert!(
+        sched.stdout.contains("refuses TCP connections")
+            && sched.stdout.contains("no HVR server answers"),
+        "{sched:?}"
+    );
+
+    let status = node.run(&[
+        "hvrfailover-status",
+        HUB,
+        CHN,
+        VIP,
+        "eth0",
+        &node.closed_port.to_string(),
+        "/nonexistent",
+        "echo 'channel orders capture=db<self> integrate=db<peer>'",
+        &node.closed_port.to_string(),
+    ]);
+    assert_eq!(status.code, Some(0), "{status:?}");
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(json["unknown"], serde_json::json!([]), "{json}");
+    assert_eq!(json["scheduler"], "stopped");
+    assert_eq!(json["dbms_running"], true);
+    assert_eq!(json["iigcc_open"], true);
+    assert_eq!(json["vip_held"], false);
+    assert_eq!(json["vip_state"], "absent");
+    assert_eq!(json["router_files"], 0);
+    assert_eq!(json["catalog_ok"], true);
+
+    // The VIP held here: arping -D finds no other holder.
+    fs::write(node.state().join("vip"), VIP).unwrap();
+    let held = node.preflight_vip();
+    assert_eq!(held.code, Some(0), "{held:?}");
+    assert!(held.stdout.contains("already holds the VIP"), "{held:?}");
+    fs::remove_file(node.state().join("vip")).unwrap();
+
+    let add = node.run(&[
+        "hvrfailover-act",
+        "test",
+        "vip-add",
+        VIP,
+        "24",
+        "eth0",
+        "eth0:1",
+        "1",
+        "0.1",
+    ]);
+    assert_eq!(add.code, Some(0), "{add:?}");
+    assert!(add.stdout.starts_with("changed: VIP"), "{add:?}");
+    assert_eq!(
+        fs::read_to_string(node.state().join("vip")).unwrap().trim(),
+        VIP
+    );
+
+    let stop = node.run(&[
+        "hvrfailover-act",
+        "test",
+        "scheduler-stop",
+        HUB,
+        CHN,
+        &node.closed_port.to_string(),
+        "1",
+    ]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(
+        stop.stdout.starts_with(
+            "ok: the scheduler of hvrhub is not running and no transaction file waits"
+        ),
+        "{stop:?}"
+    );
+
+    let compare = node.run(&["hvrfailover-compare", HUB, CHN, "db1", "db2", "1", "0"]);
+    assert_eq!(compare.code, Some(0), "{compare:?}");
+    assert!(compare.stdout.starts_with("identical"), "{compare:?}");
+    assert!(
+        !node.path("tmp").read_dir().unwrap().any(|_| true),
+        "temporary files were left behind"
+    );
+}
+
+#[test]
+fn a_differing_compare_reads_its_diff_file_and_the_router_counts_files() {
+    let node = Node::new();
+    let diff = "orders-cmp-db1-db2_2022-04-13_07-31-02_702Z_simtable_zRsfn.diff";
+    node.shim(
+        "hvrcompare",
+        &format!(
+            "mkdir -p \"$HVR_CONFIG/diff/hvrhub/orders\"; cp FIXTURES/{diff} \"$HVR_CONFIG/diff/hvrhub/orders/\"; echo '4 rows differ'; exit 1"
+        ),
+    );
+    let compare =
+        node.call("hvr_compare hvrhub orders db1 db2; r=$?; cat \"$CMP_KEYS\"; (exit $r)");
+    assert!(
+        compare.stdout.contains("only_src it's")
+            && compare.stdout.contains(
+                "rc=1 4 rows differ (rows only in db1: 2, rows only in db2: 1, different values: 1"
+            ),
+        "{compare:?}"
+    );
+    node.shim("hvrrouterview", "cat FIXTURES/hvrrouterview-two-files.xml");
+    let router = node.call("hvr_router_empty hvrhub orders");
+    assert!(
+        router.stdout.starts_with("rc=1 2 transaction file(s)"),
+        "{router:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Shims that misbehave: every case refuses and changes nothing
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Variant {
+    /// An exit code its documentation does not give.
+    Odd,
+    /// The exit code that would mean "safe", and no output.
+    Nothing,
+    /// The exit code that would mean "safe", and garbage.
+    Garbage,
+    /// Still running after the probe time-out.
+    Hang,
+    /// Not installed.
+    Missing,
+}
+
+/// Where a probe is used, and what its refusal looks like there.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    /// hvrfailover-preflight vip: exit 3, UNKNOWN.
+    PreflightVip,
+    /// The same with this node already holding the VIP (arping -D).
+    PreflightVipHeld,
+    /// hvrfailover-preflight scheduler: exit 3, UNKNOWN.
+    PreflightScheduler,
+    /// hvrfailover-act vip-add: exit 3, the VIP not added.
+    VipAdd,
+    /// hvrfailover-act scheduler-start: exit 3, hvrscheduler never called.
+    SchedulerStart,
+    /// hvrfailover-act scheduler-stop (scheduler down): exit 3.
+    SchedulerStopDown,
+    /// hvrfailover-act scheduler-stop (scheduler up): the flush fails
+    /// (exit 1), hvrscheduler -k never called.
+    SchedulerStopUp,
+    /// hvrfailover-status: the probe is listed as unknown.
+    Status(&'static str),
+    /// hvrfailover-compare: exit 3.
+    Compare,
+}
+
+struct Case {
+    tool: &'static str,
+    variant: Variant,
+    entry: Entry,
+    /// The shim's body; None = the tool is missing.
+    body: Option<String>,
+}
+
+/// The exit code that means "safe" for each tool (what a Nothing or
+/// Garbage shim exits with), and an odd one.
+fn codes(tool: &str) -> (i32, i32) {
+    match tool {
+        "ping" => (1, 2),
+        "ip" => (0, 2),
+        "arping" => (0, 2),
+        "hvrtestlistener" | "hvrtestscheduler" | "perl" => (1, 42),
+        _ => (0, 42),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    use Entry::*;
+    use Variant::*;
+    let all = [Odd, Nothing, Garbage, Hang, Missing];
+    // hvrtestlistener, hvrtestscheduler and hvrstart have no documented
+    // output, so baton never parses it: garbage (and, for hvrstart, nothing)
+    // with the usual exit code is their answer, and the verdict rests on the
+    // TCP probe or the router check, tested here with their own shims.
+    let no_output_read = [Odd, Nothing, Hang, Missing];
+    let table: Vec<(&str, Entry, &[Variant])> = vec![
+        ("ping", PreflightVip, &all),
+        ("ip", PreflightVip, &all),
+        ("ip", VipAdd, &all),
+        ("arping", PreflightVipHeld, &all),
+        ("hvrtestlistener", PreflightScheduler, &no_output_read),
+        ("perl", PreflightScheduler, &all),
+        ("hvrtestscheduler", SchedulerStart, &no_output_read),
+        ("ingstatus", Status("DBMS"), &all),
+        ("hvrrouterview", SchedulerStopDown, &all),
+        ("hvrrouterview", Status("router"), &all),
+        ("hvrcompare", Compare, &all),
+        ("hvrstart", SchedulerStopUp, &[Odd, Hang, Missing]),
+    ];
+    let mut cases = Vec::new();
+    for (tool, entry, variants) in table {
+        let (safe, odd) = codes(tool);
+        for &variant in variants {
+            let body = match variant {
+                Odd => Some(format!("echo '{tool}: something went wrong' >&2; exit {odd}")),
+                Nothing => Some(format!("exit {safe}")),
+                Garbage if tool == "hvrcompare" => Some(
+                    "mkdir -p \"$HVR_CONFIG/diff/hvrhub/orders\"\nprintf 'lorem ipsum\\n\\001\\377 <xml/>\\n' > \"$HVR_CONFIG/diff/hvrhub/orders/orders-cmp-db1-db2_2026-01-01_00-00-00_000Z_simtable_abcde.diff\"\necho 'rows differ'; exit 1".to_string(),
+                ),
+                Garbage => Some(format!(
+                    "printf 'lorem ipsum 1 received\\n\\001\\377 <hvr_private>\\nReceived 0 iidbms=running\\n'; exit {safe}"
+                )),
+                Hang => Some("exec sleep 30".to_string()),
+                Missing => None,
+            };
+            cases.push(Case {
+                tool,
+                variant,
+                entry,
+                body,
+            });
+        }
+    }
+    cases
+}
+
+/// Runs one case on a fresh node; returns why it failed, if it did.
+fn run_case(case: &Case) -> Result<(), String> {
+    let node = Node::new();
+    let port = node.closed_port.to_string();
+    let open = node.open_port().to_string();
+    match case.entry {
+        Entry::PreflightVipHeld => fs::write(node.state().join("vip"), VIP).unwrap(),
+        Entry::SchedulerStopUp => fs::write(node.state().join("scheduler"), "").unwrap(),
+        _ => {}
+    }
+    match &case.body {
+        Some(body) => {
+            if case.tool == "perl" {
+                node.remove_tool("perl");
+            }
+            node.shim(case.tool, body);
+        }
+        None => node.remove_tool(case.tool),
+    }
+    let before = node.snapshot();
+    let log_before = node.log();
+    let sched_port = match case.entry {
+        Entry::SchedulerStopUp => open.as_str(),
+        _ => port.as_str(),
+    };
+    let args: Vec<&str> = match case.entry {
+        Entry::PreflightVip | Entry::PreflightVipHeld => {
+            vec!["hvrfailover-preflight", "vip", VIP, "eth0", "0.3"]
+        }
+        Entry::PreflightScheduler => {
+            vec![
+                "hvrfailover-preflight",
+                "scheduler",
+                "127.0.0.1",
+                &port,
+                "0.3",
+            ]
+        }
+        Entry::VipAdd => vec![
+            "hvrfailover-act",
+            "t",
+            "vip-add",
+            VIP,
+            "24",
+            "eth0",
+            "eth0:1",
+            "1",
+            "0.1",
+        ],
+        Entry::SchedulerStart => vec![
+            "hvrfailover-act",
+            "t",
+            "scheduler-start",
+            HUB,
+            CHN,
+            sched_port,
+            "0.3",
+        ],
+        Entry::SchedulerStopDown | Entry::SchedulerStopUp => {
+            vec![
+                "hvrfailover-act",
+                "t",
+                "scheduler-stop",
+                HUB,
+                CHN,
+                sched_port,
+                "2",
+            ]
+        }
+        Entry::Status(_) => vec![
+            "hvrfailover-status",
+            HUB,
+            CHN,
+            VIP,
+            "eth0",
+            &port,
+            "/nonexistent",
+            "echo canonical",
+            &port,
+        ],
+        Entry::Compare => vec!["hvrfailover-compare", HUB, CHN, "db1", "db2", "1", "0"],
+    };
+    let run = node.run(&args);
+    let said = format!(
+        "exit {:?}; stdout: {}; stderr: {}",
+        run.code, run.stdout, run.stderr
+    );
+    if std::env::var_os("HVR_PROBES_SHOW").is_some() {
+        eprintln!(
+            "{} {:?} at {:?}: exit {:?}: {}",
+            case.tool,
+            case.variant,
+            case.entry,
+            run.code,
+            run.stdout.chars().take(600).collect::<String>()
+        );
+    }
+    // The quote says what the tool did.
+    let quoted = match case.variant {
+        Variant::Odd => format!("exited {}", codes(case.tool).1),
+        Variant::Nothing => "printing nothing".to_string(),
+        Variant::Garbage => "lorem ipsum".to_string(),
+        Variant::Hang => "was still running after".to_string(),
+        Variant::Missing => "command not found".to_string(),
+    };
+    let refused = match case.entry {
+        Entry::Status(probe) => {
+            let json: serde_json::Value = serde_json::from_str(&run.stdout)
+                .map_err(|e| format!("status is not JSON ({e}): {said}"))?;
+            let listed = json["unknown"]
+                .as_array()
+                .map(|u| {
+                    u.iter().any(|s| {
+                        let s = s.as_str().unwrap_or_default();
+                        s.starts_with(&format!("{probe}:"))
+                            && (s.contains(&quoted) || case.variant == Variant::Garbage)
+                    })
+                })
+                .unwrap_or(false);
+            run.code == Some(0) && listed
+        }
+        Entry::SchedulerStopUp => {
+            run.code == Some(1)
+                && run.stdout.starts_with("FAILED: the flush did not complete")
+                && run.stdout.contains("STOP was NOT written")
+                && run.stdout.contains(&quoted)
+        }
+        _ => {
+            run.code == Some(3)
+                && run.stdout.contains("UNKNOWN:")
+                && (run.stdout.contains(&quoted) || case.variant == Variant::Garbage)
+        }
+    };
+    if !refused {
+        return Err(format!("did not refuse as it must: {said}"));
+    }
+    let after = node.snapshot();
+    if before != after {
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(v))
+            .map(|(k, _)| k.display().to_string())
+            .chain(
+                before
+                    .keys()
+                    .filter(|k| !after.contains_key(*k))
+                    .map(|k| format!("{} (removed)", k.display())),
+            )
+            .collect();
+        return Err(format!("changed the node: {changed:?}; {said}"));
+    }
+    let log = node.log();
+    let added = log.strip_prefix(&log_before).unwrap_or(&log);
+    if added.lines().any(|l| !l.contains("FAILED")) {
+        return Err(format!("logged an action: {added}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_probe_refuses_odd_silent_garbled_hung_or_missing_tools_and_changes_nothing() {
+    let cases = cases();
+    // The count for the issue's closing note.
+    eprintln!("{} shim cases", cases.len());
+    assert_eq!(cases.len(), 56);
+    // A few at a time: most of the time goes to waiting for hung shims.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(6))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|case| {
+                            run_case(case).err().map(|why| {
+                                format!(
+                                    "{} {:?} at {:?}: {why}",
+                                    case.tool, case.variant, case.entry
+                                )
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
