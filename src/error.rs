@@ -41,6 +41,10 @@ pub struct InputError {
     /// A `no_log` task's values, masked in the message and in help added
     /// later (see [`InputError::hide_for_no_log`]).
     pub masked: Vec<String>,
+    /// The error fails the task as a module failure would (exit 2, rescuable),
+    /// not the run as invalid input (exit 4): Ansible treats a condition
+    /// whose result is not a boolean that way.
+    pub task_failure: bool,
 }
 
 impl InputError {
@@ -58,6 +62,7 @@ impl InputError {
                 help: None,
                 location: Some(origin.describe()),
                 masked: Vec::new(),
+                task_failure: false,
             }
             .hide_for_no_log(&no_log.values);
         }
@@ -70,6 +75,7 @@ impl InputError {
             help: None,
             location: Some(origin.describe()),
             masked: Vec::new(),
+            task_failure: false,
         }
     }
 
@@ -83,7 +89,14 @@ impl InputError {
             help: None,
             location: None,
             masked: Vec::new(),
+            task_failure: false,
         }
+    }
+
+    /// Mark the error as failing the task, not the run (see `task_failure`).
+    pub fn failing_the_task(mut self) -> Self {
+        self.task_failure = true;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -131,6 +144,7 @@ impl InputError {
             // `one_line` does not say it twice.
             location: self.location,
             masked,
+            task_failure: self.task_failure,
         }
     }
 

@@ -27,6 +27,7 @@ pub mod lab;
 pub mod load;
 pub mod modules;
 pub mod plan;
+pub mod pyformat;
 pub mod pyregex;
 pub mod report;
 pub mod shell;

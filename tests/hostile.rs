@@ -808,6 +808,11 @@ fn a_junit_report_never_overwrites_an_input() {
     write(d, "ev.yml", "y: 2\n");
     write(d, "inv.ini", "node ansible_connection=local\n");
     write(d, "notes.txt", "keep me\n");
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("fifo"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
     for (junit, says) in [
         ("pb.yml", "would overwrite the playbook"),
         ("./pb.yml", "would overwrite the playbook"),
@@ -815,6 +820,9 @@ fn a_junit_report_never_overwrites_an_input() {
         ("v.yml", "read while loading"),
         ("ev.yml", "read while loading"),
         ("notes.txt", "is not a JUnit report"),
+        // Never read nor written: /dev/zero has no end, a FIFO blocks.
+        ("/dev/zero", "is a device"),
+        ("fifo", "named pipe"),
     ] {
         let before: Vec<Vec<u8>> = ["pb.yml", "v.yml", "ev.yml", "inv.ini", "notes.txt"]
             .iter()

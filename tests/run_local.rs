@@ -1112,7 +1112,7 @@ fn jinja_typing_omit_python_printing_and_both_template_engines() {
         "2 bc2 nodes=['bc1', 'bc2'] vip=True none=\n"
     );
     let motd = std::fs::read_to_string(run.dir.join("motd")).unwrap();
-    assert!(motd.starts_with("# Ansible managed"), "{motd}");
+    assert!(motd.starts_with("# Ansible managed\n"), "{motd}");
     assert!(motd.ends_with("BC1\nBC2\n"), "{motd}");
     assert_eq!(
         std::fs::read_to_string(run.dir.join("legacy")).unwrap(),

@@ -1,6 +1,6 @@
 //! Data flows one way: `cli -> load -> plan -> execute -> modules ->
 //! transport`, with `report` fed by the executor, and a base layer (`yaml`,
-//! `error`, `source`, `shell`, `template_text`, `bounds`, `pyregex`) below every stage.
+//! `error`, `source`, `shell`, `template_text`, `bounds`, `pyregex`, `pyformat`) below every stage.
 //!
 //! This test parses every `.rs` file under `src/` with `syn` (tokens, so
 //! comments and strings never count) and fails on any reference from one
@@ -71,6 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "shell",
             "template_text",
             "pyregex",
+            "pyformat",
         ],
     ),
     // The loader checks module names and arguments against `ModuleSpec`s
@@ -84,6 +85,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error",
             "source",
             "template_text",
+            "pyregex",
         ],
     ),
     // Variables and templates over what the loader produced. (`quote` for the
@@ -99,6 +101,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "shell",
             "template_text",
             "pyregex",
+            "pyformat",
         ],
     ),
     // The executor runs plans through modules over transports and emits
@@ -118,13 +121,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "shell",
             "template_text",
             "pyregex",
+            "pyformat",
         ],
     ),
     // Modules build scripts and read their answers (`transport::ExecOutput`);
     // they know nothing of execute, load, plan or report.
     (
         "modules",
-        &["transport", "bounds", "error", "source", "shell", "pyregex"],
+        &[
+            "transport",
+            "bounds",
+            "error",
+            "source",
+            "shell",
+            "pyregex",
+            "pyformat",
+        ],
     ),
     // Transport moves scripts; it knows nothing of modules or any stage above.
     ("transport", &["error", "source", "shell"]),
@@ -145,6 +157,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bounds", &[]),
     // Python-dialect regexes, shared by plan (filters, tests) and modules (lineinfile).
     ("pyregex", &[]),
+    // Python's json.dumps and PyYAML text, shared by plan (to_json, to_yaml)
+    // and modules (copy content that is not a string).
+    ("pyformat", &[]),
 ];
 
 /// Why a reference is refused.

@@ -146,3 +146,35 @@ fn values_under_the_limit_pass_whole() {
     let len = std::fs::metadata(run.dir.join("ok.txt")).map_or(0, |m| m.len());
     assert_eq!(len, 8 * 1024 * 1024 + 4_000_000);
 }
+
+#[test]
+fn include_vars_name_holding_values_over_the_limit_together_is_refused() {
+    // Each value is 10 MiB, under the limit; `name:` would keep both, 20
+    // MiB, as one variable.
+    let run = Test::new()
+        .local_hosts(ONE)
+        .file(
+            "vars/big.yml",
+            "a: \"{{ 'x' * (10 * 1024 * 1024) }}\"\nb: \"{{ 'y' * (10 * 1024 * 1024) }}\"\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: load
+      include_vars: {file: vars/big.yml, name: big}
+    - name: after
+      debug: msg=unreachable
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("variable `big` of task `load` renders to")
+            && all.contains("over the 16 MiB limit on a value"),
+        "{all}"
+    );
+    assert!(!all.contains("TASK [after]"), "stops there: {all}");
+}

@@ -346,8 +346,20 @@ fn check_writable(path: &Path, playbook: &Path, inventories: &[PathBuf]) -> Resu
         ))
         .with_help("give the report a path of its own, e.g. `--junit report.xml`"));
     }
-    if let Ok(text) = std::fs::read(path) {
-        let head = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
+    if path.exists() {
+        // A device or FIFO is never read (`/dev/zero` has no end, a FIFO
+        // blocks) nor written: a report is a regular file.
+        if let Some(why) = crate::source::not_a_file(path) {
+            return Err(refuse(why));
+        }
+    }
+    let head = std::fs::File::open(path).ok().and_then(|f| {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        f.take(4096).read_to_end(&mut buf).ok().map(|_| buf)
+    });
+    if let Some(text) = head {
+        let head = String::from_utf8_lossy(&text).into_owned();
         if !head.trim().is_empty() && !head.contains("<testsuites") {
             return Err(InputError::plain(format!(
                 "--junit {} exists and is not a JUnit report; baton does not overwrite it",

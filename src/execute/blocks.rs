@@ -25,7 +25,13 @@ impl Runner<'_> {
                         if entered.is_empty() {
                             continue;
                         }
-                        self.run_block(scope, block, &entered, rescuable).await
+                        match block.include_loop {
+                            Some(id) => {
+                                self.run_include_loop(scope, block, id, &entered, rescuable)
+                                    .await
+                            }
+                            None => self.run_block(scope, block, &entered, rescuable).await,
+                        }
                     }
                 };
                 if flow != Flow::Continue {
@@ -35,6 +41,56 @@ impl Runner<'_> {
             Flow::Continue
         }
         .boxed()
+    }
+
+    /// The tasks of a looped `include_tasks`: pass `n` runs them on the hosts
+    /// whose include ran for an `n`th item, each host with that item's loop
+    /// variables, as Ansible runs one included file per item (hosts whose
+    /// items are equal share a pass; Ansible also groups hosts that way).
+    async fn run_include_loop(
+        &mut self,
+        scope: &PlayScope<'_>,
+        block: &Block,
+        id: u64,
+        entered: &[String],
+        rescuable: bool,
+    ) -> Flow {
+        let passes = entered
+            .iter()
+            .filter_map(|h| self.state.get(h))
+            .filter_map(|s| s.include_items.get(&id).map(Vec::len))
+            .max()
+            .unwrap_or(0);
+        for pass in 0..passes {
+            let mut on = Vec::new();
+            let mut saved = Vec::new();
+            for h in self.state.active(entered) {
+                let state = self.state.host(&h);
+                let Some(vars) = state
+                    .include_items
+                    .get(&id)
+                    .and_then(|v| v.get(pass))
+                    .cloned()
+                else {
+                    continue;
+                };
+                saved.push((h.clone(), state.include_scope.clone()));
+                state.include_scope.extend(vars);
+                on.push(h);
+            }
+            let flow = if on.is_empty() {
+                Flow::Continue
+            } else {
+                self.run_items(scope, &block.block, &on, rescuable).await
+            };
+            for (h, scope_before) in saved {
+                self.state.host(&h).include_scope = scope_before;
+            }
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
     }
 
     /// A block on the hosts that entered it: hosts that fail in `block` run

@@ -1,7 +1,7 @@
 //! One task on one host: `when`, `loop`, templating the arguments, the
 //! module's round trip(s), `until`, `changed_when` and `failed_when`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::bounds;
 use crate::error::InputError;
-use crate::load::task::{Action, Task};
+use crate::load::task::{Action, IncludeVarsArgs, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
 use crate::plan::context::Context;
 use crate::plan::template::Templater;
@@ -294,7 +294,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         Err(Failure::Input(e)) => {
             outcome.result = TaskResult::failed(e.one_line());
             outcome.outcome = Status::Failed;
-            outcome.input_error = Some(e);
+            outcome.input_error = (!e.task_failure).then_some(e);
         }
         Err(Failure::Unreachable(msg)) => {
             outcome.result = TaskResult::failed(msg);
@@ -591,7 +591,7 @@ async fn run_module(
 ) -> Result<TaskResult, Failure> {
     match &task.action {
         Action::Meta(_) | Action::Include { .. } => Ok(TaskResult::ok()),
-        Action::IncludeVars(node) => Ok(include_vars(shared, task, job, node, vars)?),
+        Action::IncludeVars(args) => Ok(include_vars(shared, task, job, args, vars)?),
         Action::Module { module, args } => {
             let args = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
@@ -719,22 +719,36 @@ fn include_vars(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    node: &Node,
+    args: &IncludeVarsArgs,
     vars: &Context,
 ) -> Result<TaskResult, InputError> {
-    let name =
+    let render = |node: &Node| {
         shared
             .templater
-            .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)?;
+            .render_str(node.as_str().unwrap_or_default(), vars, &node.origin)
+    };
+    let (node, is_dir) = match (&args.file, &args.dir) {
+        (Some(f), _) => (f, false),
+        (None, Some(d)) => (d, true),
+        (None, None) => return Ok(TaskResult::failed("include_vars needs `file` or `dir`")),
+    };
+    let name = render(node)?;
+    // As Ansible: the task file's directory, the role's `vars/`, the playbook's.
     let mut candidates = vec![task.source.dir.join(&name)];
     if let Some(role) = &task.source.role {
         candidates.push(role.path.join("vars").join(&name));
     }
     candidates.push(task.source.playbook_dir.join(&name));
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+    let found = candidates
+        .iter()
+        .find(|p| if is_dir { p.is_dir() } else { p.is_file() });
+    let Some(path) = found else {
         return Err(InputError::at(
             &node.origin,
-            format!("vars file `{name}` not found"),
+            format!(
+                "vars {} `{name}` not found",
+                if is_dir { "directory" } else { "file" }
+            ),
             "here",
         )
         .with_help(format!(
@@ -746,8 +760,22 @@ fn include_vars(
                 .join(", ")
         )));
     };
-    let loaded = crate::yaml::parse_file(Path::new(path))?;
-    let pairs = crate::load::fields::var_pairs(&loaded, &format!("vars file {}", path.display()))?;
+    let files = if is_dir {
+        match vars_dir_files(path, args) {
+            Ok(files) => files,
+            Err(msg) => return Ok(TaskResult::failed(msg)),
+        }
+    } else {
+        vec![path.clone()]
+    };
+    let mut pairs = Vec::new();
+    for file in &files {
+        let loaded = crate::yaml::parse_file(file)?;
+        pairs.extend(crate::load::fields::var_pairs(
+            &loaded,
+            &format!("vars file {}", file.display()),
+        )?);
+    }
     // The file's templates may read variables the task itself does not.
     let mut names = Vec::new();
     pairs.iter().for_each(|(_, v)| node_refs(v, &mut names));
@@ -759,13 +787,90 @@ fn include_vars(
         }
         None => vars,
     };
-    let mut result = TaskResult::ok();
+    let mut loaded = Map::new();
     for (k, v) in pairs {
         let value = shared.templater.render_node(&v, vars)?;
         within_limit(shared, &format!("variable `{k}`"), &value, &v.origin)?;
-        result.facts.insert(k, value);
+        loaded.insert(k, value);
+    }
+    let mut result = TaskResult::ok();
+    match &args.name {
+        // `name:` puts them all under one variable, as Ansible does.
+        Some(n) => {
+            let under =
+                shared
+                    .templater
+                    .render_str(n.as_str().unwrap_or_default(), vars, &n.origin)?;
+            // Each value is within the limit; together they may not be.
+            let all = Value::Object(loaded);
+            within_limit(shared, &format!("variable `{under}`"), &all, &n.origin)?;
+            result.facts.insert(under, all);
+        }
+        None => result.facts = loaded,
     }
     Ok(result)
+}
+
+/// The files `include_vars: dir=` reads, as ansible.builtin.include_vars
+/// walks them: the top directory first, then each subdirectory (to `depth`
+/// levels; 0: all), names sorted in each; `ignore_files` and names that
+/// `files_matching` does not find are skipped; a file with another
+/// extension than `extensions` fails the task unless
+/// `ignore_unknown_extensions`. Errors: that message.
+fn vars_dir_files(root: &Path, args: &IncludeVarsArgs) -> Result<Vec<PathBuf>, String> {
+    let matcher = match &args.files_matching {
+        Some(p) => Some(crate::pyregex::compile(p, false, false)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    // Breadth by directory as os.walk yields them (top-down, sorted).
+    let mut dirs = vec![(root.to_path_buf(), 1u64)];
+    while let Some((dir, level)) = dirs.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        let mut subdirs = Vec::new();
+        for path in entries {
+            if path.is_dir() {
+                if args.depth == 0 || level < args.depth {
+                    subdirs.push((path, level + 1));
+                }
+                continue;
+            }
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if args.ignore_files.contains(&file_name) {
+                continue;
+            }
+            if let Some(m) = &matcher {
+                if !m.is_match(&file_name).unwrap_or(false) {
+                    continue;
+                }
+            }
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !args.extensions.contains(&ext) {
+                if args.ignore_unknown_extensions {
+                    continue;
+                }
+                return Err(format!(
+                    "{} does not have a valid extension: {}",
+                    path.display(),
+                    args.extensions.join(", ")
+                ));
+            }
+            out.push(path);
+        }
+        // Popped last first: push in reverse so the first subdirectory is next.
+        dirs.extend(subdirs.into_iter().rev());
+    }
+    Ok(out)
 }
 
 /// Wait out a `pause`, ending early when the operator asks to stop: the run

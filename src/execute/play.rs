@@ -292,6 +292,7 @@ impl<'a> Runner<'a> {
                 inventory: &inventory,
                 facts,
                 registered,
+                include_scope: &empty,
                 shared: &shared,
             };
             let on_undefined = if gathered {
@@ -351,6 +352,7 @@ impl<'a> Runner<'a> {
             inventory: &inventory,
             facts: state.map_or(&empty, |s| &s.facts),
             registered: state.map_or(&empty, |s| &s.registered),
+            include_scope: state.map_or(&empty, |s| &s.include_scope),
             shared,
         };
         let own = self.host_vars_files.get(host).cloned();

@@ -50,6 +50,13 @@ pub struct HostState {
     /// Ids of `include_tasks`/`include_role` tasks skipped on this host
     /// (`when` false): the tasks they brought in do not run here.
     pub skipped_includes: Vec<u64>,
+    /// A looped `include_tasks` (by id): the loop variables of each item it
+    /// ran for on this host (`loop_var`, `index_var`, `ansible_loop`), in order.
+    pub include_items: BTreeMap<u64, Vec<Map<String, Value>>>,
+    /// The loop variables of the looped includes the host is inside now
+    /// (Ansible's include parameters: above registered values and facts,
+    /// below `-e`).
+    pub include_scope: Map<String, Value>,
 }
 
 impl HostState {

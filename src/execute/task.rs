@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
 use super::connections::spec_for;
@@ -167,11 +167,18 @@ impl Runner<'_> {
                     self.state.share(other, task.register.as_deref(), &outcome);
                 }
             }
+            let mut extra_ok = 0;
             if let Action::Include { id, .. } = &task.action {
                 if outcome.outcome == Status::Skipped {
                     self.state.host(&host).skipped_includes.push(*id);
+                } else if task.loop_items.is_some() {
+                    let items = include_item_vars(task, &outcome.registered);
+                    // Ansible counts each included item ok.
+                    extra_ok = u32::try_from(items.len().saturating_sub(1)).unwrap_or(u32::MAX);
+                    self.state.host(&host).include_items.insert(*id, items);
                 }
             }
+            self.state.host(&host).stats.ok += extra_ok;
             if self.apply_outcome(scope, &info, task, outcome, rescuable) {
                 newly_failed.push(host);
             }
@@ -339,6 +346,37 @@ impl Runner<'_> {
         }
         Flow::Continue
     }
+}
+
+/// The loop variables of each item a looped `include_tasks` ran for (its
+/// `when` held), from the include's registered `results`: the `loop_var`,
+/// `ansible_loop_var`, the `index_var` with `ansible_index_var`, and
+/// `ansible_loop` with `extended`, as Ansible gives the included tasks.
+fn include_item_vars(task: &Task, registered: &Value) -> Vec<Map<String, Value>> {
+    let control = &task.loop_control;
+    let Some(Value::Array(results)) = registered.get("results") else {
+        return Vec::new();
+    };
+    results
+        .iter()
+        .filter(|r| r.get("skipped") != Some(&Value::Bool(true)))
+        .map(|r| {
+            let mut vars = Map::new();
+            let names = [
+                Some(control.loop_var.as_str()),
+                Some("ansible_loop_var"),
+                control.index_var.as_deref(),
+                control.index_var.as_ref().map(|_| "ansible_index_var"),
+                Some("ansible_loop"),
+            ];
+            for name in names.into_iter().flatten() {
+                if let Some(v) = r.get(name) {
+                    vars.insert(name.to_string(), v.clone());
+                }
+            }
+            vars
+        })
+        .collect()
 }
 
 /// A host that was waiting for its turn (`forks`) when a stop request came.

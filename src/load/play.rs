@@ -159,25 +159,29 @@ fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputErro
             .flat_map(|t| vars_file_candidates(playbook_dir, t))
             .collect();
         let Some(path) = tried.iter().find(|p| p.is_file()) else {
-            let listed: Vec<String> = tried
-                .iter()
-                .map(|p| match crate::source::not_a_file(p) {
-                    Some(why) if p.exists() => format!("{} {why}", p.display()),
-                    _ => p.display().to_string(),
-                })
-                .collect();
-            return Err(InputError::at(
-                &entry.origin,
-                format!(
-                    "vars file {} is not a readable file (tried {})",
-                    texts.join(" or "),
-                    listed.join("; ")
+            // A candidate that exists but is not a file (a directory, a
+            // FIFO) is named for what it is; otherwise none exists.
+            let what = match tried.iter().find_map(|p| {
+                crate::source::not_a_file(p)
+                    .filter(|_| p.exists())
+                    .map(|w| (p, w))
+            }) {
+                Some((p, why)) => format!("vars file {} {why}", p.display()),
+                None => {
+                    let listed: Vec<String> =
+                        tried.iter().map(|p| p.display().to_string()).collect();
+                    format!(
+                        "vars file {} does not exist (tried {})",
+                        texts.join(" or "),
+                        listed.join(", ")
+                    )
+                }
+            };
+            return Err(
+                InputError::at(&entry.origin, what, "listed here").with_help(
+                    "vars_files names are relative to the playbook's directory (its `vars/` first)",
                 ),
-                "listed here",
-            )
-            .with_help(
-                "vars_files names are relative to the playbook's directory (its `vars/` first)",
-            ));
+            );
         };
         let loaded = crate::yaml::parse_file(path)?;
         var_pairs(&loaded, &format!("vars file {}", path.display()))?;

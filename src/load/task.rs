@@ -157,8 +157,9 @@ pub enum Action {
         args: Vec<(String, Node)>,
     },
     Meta(MetaAction),
-    /// `include_vars: file.yml`: load a vars file for the host at run time.
-    IncludeVars(Node),
+    /// `include_vars`: load a vars file (or a directory's) for the host at
+    /// run time.
+    IncludeVars(Box<IncludeVarsArgs>),
     /// The `include_tasks`/`include_role` task itself (its tasks follow it,
     /// loaded before the run): ok on every host, counted in the recap as
     /// Ansible counts the include. `keyword` is the module name, `target`
@@ -186,6 +187,34 @@ impl std::fmt::Debug for Action {
                 keyword, target, ..
             } => write!(f, "Include({keyword}: {target})"),
         }
+    }
+}
+
+/// `include_vars`'s arguments (ansible.builtin.include_vars).
+#[derive(Debug)]
+pub struct IncludeVarsArgs {
+    /// `file` (or the free-form name); templated. Exactly one of `file` and `dir`.
+    pub file: Option<Node>,
+    /// `dir`: every vars file under it, by sorted name, top directory first.
+    pub dir: Option<Node>,
+    /// `name`: put the variables under this one variable instead of at the top.
+    pub name: Option<Node>,
+    /// `dir` only: how many directory levels to read (0: all).
+    pub depth: u64,
+    /// `dir` only: read only files whose name this Python regex finds.
+    pub files_matching: Option<String>,
+    /// `dir` only: file names to skip.
+    pub ignore_files: Vec<String>,
+    /// `dir` only: the file name extensions read [default: yaml, yml, json].
+    pub extensions: Vec<String>,
+    /// `dir` only: skip other files instead of failing.
+    pub ignore_unknown_extensions: bool,
+}
+
+impl IncludeVarsArgs {
+    /// The templated values, for variable references and checks.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        [&self.file, &self.dir, &self.name].into_iter().flatten()
     }
 }
 
@@ -264,6 +293,11 @@ pub struct Block {
     pub rescue: Vec<Item>,
     pub always: Vec<Item>,
     pub origin: Origin,
+    /// The tasks of a looped `include_tasks` (the include's
+    /// [`Action::Include`] id): run once per item the include ran for on
+    /// each host, with that item's loop variables (Ansible's included file
+    /// per item).
+    pub include_loop: Option<u64>,
 }
 
 #[derive(Clone, Debug)]

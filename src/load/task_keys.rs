@@ -11,7 +11,7 @@ use crate::yaml::{Node, NodeValue};
 use super::fields::{self, conditions, key_text, string};
 use super::keywords::{apply_common, TASK_KEYWORDS};
 use super::loops::LoopWith;
-use super::task::{Action, MetaAction, TaskCommon};
+use super::task::{Action, IncludeVarsArgs, MetaAction, TaskCommon};
 
 /// Task-level words that are not modules but are handled by the loader.
 const LOADER_ACTIONS: &[&str] = &[
@@ -164,26 +164,132 @@ pub(super) fn task_action(
             })?;
             Ok(Action::Meta(meta))
         }
-        "include_vars" => {
-            let file = match module_value.get("file") {
-                Some(f) => f.clone(),
-                None => module_value.clone(),
-            };
-            if file.as_str().is_none() {
-                return Err(InputError::at(
-                    &module_value.origin,
-                    "`include_vars` needs a file name",
-                    "here",
-                ));
-            }
-            Ok(Action::IncludeVars(file))
-        }
+        "include_vars" => include_vars_args(module_value).map(|a| Action::IncludeVars(Box::new(a))),
         name => {
             let module =
                 modules::find(name).ok_or_else(|| unknown_key(module_key, name, handlers))?;
             let args = super::args::parse(module, module_value, extra_args)?;
             Ok(Action::Module { module, args })
         }
+    }
+}
+
+/// `include_vars: file.yml`, `include_vars: file=x name=y`, or a mapping
+/// of ansible.builtin.include_vars's options. Errors: no `file`/`dir`, both,
+/// an option it does not know, a bad `files_matching` regex.
+fn include_vars_args(value: &Node) -> Result<IncludeVarsArgs, InputError> {
+    const OPTIONS: &[&str] = &[
+        "file",
+        "dir",
+        "name",
+        "depth",
+        "files_matching",
+        "ignore_files",
+        "extensions",
+        "ignore_unknown_extensions",
+    ];
+    let pairs: Vec<(String, Node)> = match &value.value {
+        NodeValue::Str(s) if s.contains('=') => {
+            let words = shlex::split(s).ok_or_else(|| {
+                InputError::at(&value.origin, "unbalanced quotes in `include_vars`", "here")
+            })?;
+            let mut pairs = Vec::new();
+            for word in words {
+                let Some((k, v)) = word.split_once('=') else {
+                    return Err(InputError::at(
+                        &value.origin,
+                        format!("`{word}` is not `key=value`"),
+                        "here",
+                    )
+                    .with_help("write `include_vars: file=vars.yml name=cfg` or a mapping"));
+                };
+                let node = Node {
+                    value: NodeValue::Str(v.to_string()),
+                    origin: value.origin.clone(),
+                };
+                pairs.push((k.to_string(), node));
+            }
+            pairs
+        }
+        NodeValue::Str(_) => vec![("file".to_string(), value.clone())],
+        NodeValue::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| Ok((fields::key_text(k)?, v.clone())))
+            .collect::<Result<_, InputError>>()?,
+        _ => {
+            return Err(
+                InputError::at(&value.origin, "`include_vars` needs a file name", "here")
+                    .with_help(
+                    "write `include_vars: vars.yml` or `include_vars: {file: vars.yml, name: cfg}`",
+                ),
+            )
+        }
+    };
+    let mut args = IncludeVarsArgs {
+        file: None,
+        dir: None,
+        name: None,
+        depth: 0,
+        files_matching: None,
+        ignore_files: Vec::new(),
+        extensions: vec!["yaml".into(), "yml".into(), "json".into()],
+        ignore_unknown_extensions: false,
+    };
+    for (key, v) in pairs {
+        let text = |v: &Node| -> Result<Node, InputError> {
+            fields::string(v, &key)?;
+            Ok(v.clone())
+        };
+        match key.as_str() {
+            "file" | "_raw_params" => args.file = Some(text(&v)?),
+            "dir" => args.dir = Some(text(&v)?),
+            "name" => args.name = Some(text(&v)?),
+            "depth" => args.depth = fields::count(&v, "depth", 0, 1000)?,
+            "files_matching" => {
+                let pattern = fields::string(&v, "files_matching")?;
+                crate::pyregex::compile(&pattern, false, false).map_err(|e| {
+                    InputError::at(
+                        &v.origin,
+                        format!("`files_matching` is not a regex baton can run: {e}"),
+                        "here",
+                    )
+                })?;
+                args.files_matching = Some(pattern);
+            }
+            "ignore_files" => args.ignore_files = fields::string_list(&v, "ignore_files")?,
+            "extensions" => args.extensions = fields::string_list(&v, "extensions")?,
+            "ignore_unknown_extensions" => {
+                args.ignore_unknown_extensions = fields::boolean(&v, "ignore_unknown_extensions")?
+            }
+            other => {
+                let hint = did_you_mean(other, OPTIONS.iter().copied())
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                return Err(InputError::at(
+                    &v.origin,
+                    format!("`include_vars` has no option `{other}`"),
+                    "here",
+                )
+                .with_help(format!(
+                    "{hint}baton's include_vars takes: {}",
+                    OPTIONS.join(", ")
+                )));
+            }
+        }
+    }
+    match (&args.file, &args.dir) {
+        (Some(_), None) | (None, Some(_)) => Ok(args),
+        (Some(_), Some(_)) => Err(InputError::at(
+            &value.origin,
+            "`include_vars` takes `file` or `dir`, not both",
+            "here",
+        )),
+        (None, None) => Err(InputError::at(
+            &value.origin,
+            "`include_vars` needs a file name",
+            "here",
+        )
+        .with_help("write `include_vars: vars.yml` or `include_vars: {dir: vars/, name: cfg}`")),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::yaml::{self, Node, NodeValue};
 
 use super::fields::{expect_map, expect_seq, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
-use super::loops::{parse_loop_control, LoopControl, LoopWith};
+use super::loops::parse_loop_control;
 use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
 use super::task::{Action, Block, IncludeGate, Item, Task, TaskCommon, TaskSource};
 use super::task_keys::{check_delay, check_retries, read_task_keys, single_module, task_action};
@@ -156,19 +156,23 @@ fn parse_item(
             inner.when.clear();
             let tags = std::mem::take(&mut inner.tags);
             inner.includes.push(IncludeGate { id, tags });
+            let looped = keys.loop_items.is_some();
             let (keyword, (target, items)) = if module_name == "include_tasks" {
-                let loaded = include_tasks(
-                    module_key,
-                    module_value,
-                    extra_args,
-                    keys.loop_items.as_ref(),
-                    &inner,
-                    ctx,
-                )?;
+                let loaded =
+                    include_tasks(module_key, module_value, extra_args, None, &inner, ctx)?;
                 ("include_tasks", loaded)
             } else {
+                if let Some(l) = &keys.loop_items {
+                    return Err(InputError::at(
+                        &l.origin,
+                        "looping over `include_role` is not supported",
+                        "here",
+                    )
+                    .with_help("loop over an `include_tasks` file that includes the role, or put the loop on the role's tasks"));
+                }
                 ("include_role", include_role(module_value, &inner, ctx)?)
             };
+            let loop_control = parse_loop_control(keys.loop_control)?;
             let marker = Task {
                 name: keys.name,
                 action: Action::Include {
@@ -177,9 +181,9 @@ fn parse_item(
                     id,
                 },
                 common: keys.common,
-                loop_items: None,
-                loop_with: LoopWith::Loop,
-                loop_control: LoopControl::default(),
+                loop_items: keys.loop_items,
+                loop_with: keys.loop_with,
+                loop_control,
                 register: None,
                 until: None,
                 retries: None,
@@ -192,7 +196,20 @@ fn parse_item(
                 source: Arc::clone(&ctx.source),
             };
             let mut all = vec![Item::Task(Arc::new(marker))];
-            all.extend(items);
+            if looped {
+                // Run once per item of the include on each host (see
+                // `Block::include_loop`).
+                all.push(Item::Block(Arc::new(Block {
+                    name: None,
+                    block: items,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    origin: node.origin.clone(),
+                    include_loop: Some(id),
+                })));
+            } else {
+                all.extend(items);
+            }
             return Ok(all);
         }
         name => task_action(name, module_key, module_value, extra_args, ctx.handlers)?,
@@ -263,6 +280,7 @@ fn parse_block(
         rescue: parse(rescue, "`rescue`")?,
         always: parse(always, "`always`")?,
         origin: node.origin.clone(),
+        include_loop: None,
     })
 }
 
@@ -277,10 +295,10 @@ fn include_tasks(
     if let Some(l) = loop_items {
         return Err(InputError::at(
             &l.origin,
-            "looping over an include is not supported",
+            "`import_tasks` cannot loop (Ansible refuses it too)",
             "here",
         )
-        .with_help("put the loop on the tasks inside the included file"));
+        .with_help("use `include_tasks` to run a file once per item"));
     }
     let file_node = match (
         &value.value,

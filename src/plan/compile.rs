@@ -116,7 +116,11 @@ fn check_task_parts(task: &Task) -> Result<(), InputError> {
                 }
             }
         }
-        Action::IncludeVars(n) => check_node(n)?,
+        Action::IncludeVars(a) => {
+            for n in a.nodes() {
+                check_node(n)?;
+            }
+        }
         Action::Meta(_) | Action::Include { .. } => {}
     }
     Ok(())

@@ -140,9 +140,21 @@ impl HelperDef for Defined {
     }
 }
 
-/// Truthiness used by conditions: null, false, 0, empty strings, lists and
-/// mappings are false, and so are the strings "false", "no", "off" and "0"
-/// (so `-e flag=false` does what it says).
+/// Python's `bool(v)`: empty and zero values are false, every other string
+/// (`"false"` too) is true.
+pub fn python_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Lenient truthiness: null, false, 0, empty strings, lists and mappings are
+/// false, and so are the strings "false", "no", "off" and "0".
 pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,

@@ -39,6 +39,8 @@ pub struct HostFacts<'a> {
     pub facts: &'a Map<String, Value>,
     /// `register`, `set_fact`, `include_vars`.
     pub registered: &'a Map<String, Value>,
+    /// The loop variables of the looped `include_tasks` the task is in.
+    pub include_scope: &'a Map<String, Value>,
     /// The task's play-wide values (`groups`, `hostvars`, `play_hosts`, ...).
     pub shared: &'a Shared,
 }
@@ -94,6 +96,7 @@ pub fn host_vars_demanding(
         Layer::Nodes(&p.role_vars),
         Layer::Nodes(task_vars),
         Layer::Data(host.registered),
+        Layer::Data(host.include_scope),
         Layer::Templated(play.extra_vars, "-e"),
         Layer::One("ansible_play_name", json!(p.name)),
         Layer::One("ansible_check_mode", json!(play.check)),
@@ -161,7 +164,7 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     }
     match &task.action {
         Action::Module { args, .. } => args.iter().for_each(|(_, n)| strings(n, false, f)),
-        Action::IncludeVars(n) => strings(n, false, f),
+        Action::IncludeVars(a) => a.nodes().for_each(|n| strings(n, false, f)),
         Action::Meta(_) | Action::Include { .. } => {}
     }
     let conditions = c

@@ -20,8 +20,10 @@ use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-/// What `ansible_managed` says in a rendered template file.
-pub const ANSIBLE_MANAGED: &str = "Ansible managed (baton)";
+/// What `ansible_managed` says in a rendered template file: ansible-core's
+/// default (`DEFAULT_MANAGED_STR`), so rendered files match Ansible's byte
+/// for byte.
+pub const ANSIBLE_MANAGED: &str = "Ansible managed";
 
 pub struct Templater {
     jinja: Environment<'static>,
@@ -41,6 +43,39 @@ impl Default for Templater {
 fn condition_source(expr: &str) -> &str {
     let trimmed = expr.trim();
     native::single_expression(trimmed).unwrap_or(trimmed)
+}
+
+/// The error of a condition whose result is not a boolean, worded as
+/// ansible-core 2.19's ("Conditional result (True) was derived from value of
+/// type 'str' ... Conditionals must have a boolean result"); it fails the task.
+fn not_a_boolean(value: &minijinja::Value, expr: &str, origin: &Origin) -> InputError {
+    let json = native::to_json(value);
+    let (type_name, help) = match &json {
+        Value::String(_) => (
+            "str",
+            "`| bool` reads a yes/no string, `| length > 0` tests that it is not empty",
+        ),
+        Value::Number(n) if n.is_f64() => ("float", "compare it, e.g. `x > 0`, or use `| bool`"),
+        Value::Number(_) => ("int", "compare it, e.g. `x > 0`, or use `| bool`"),
+        Value::Array(_) => ("list", "`| length > 0` tests that it is not empty"),
+        Value::Object(_) => ("dict", "`| length > 0` tests that it is not empty"),
+        _ => ("NoneType", "`is none` / `is not none` test for null"),
+    };
+    let python_truth = if helpers::python_truthy(&json) {
+        "True"
+    } else {
+        "False"
+    };
+    InputError::at(
+        origin,
+        format!(
+            "conditional result ({python_truth}) of `{}` was derived from value of type '{type_name}'; conditionals must have a boolean result",
+            expr.trim()
+        ),
+        "this condition",
+    )
+    .with_help(format!("make the test explicit: {help}"))
+    .failing_the_task()
 }
 
 /// Whether a rendered value is `omit` (the argument or entry is dropped).
@@ -394,9 +429,14 @@ impl Templater {
     }
 
     /// Evaluate a condition: a bare Jinja expression (`hvr_state == 'START'`,
-    /// `r is failed`, `x | bool`), or a lone `{{ expr }}`. The result is true
-    /// as Ansible takes it: true, a non-zero number, a non-empty collection, a
-    /// string other than ``/`false`/`no`/`off`/`0`.
+    /// `r is failed`, `x | bool`), or a lone `{{ expr }}`.
+    ///
+    /// The result must be a boolean, as in ansible-core 2.19 (without
+    /// `ALLOW_BROKEN_CONDITIONALS`): a string, number, list, mapping or null
+    /// fails the task ([`InputError::task_failure`], exit 2), naming the type
+    /// and how to write the test. A lone `{{ expr }}` that gives a string is
+    /// evaluated once more as an expression, as Ansible does (`when: "{{ flag
+    /// }}"` with `flag: "false"` is false).
     pub fn condition(
         &self,
         expr: &str,
@@ -405,9 +445,19 @@ impl Templater {
     ) -> Result<bool, InputError> {
         let source = condition_source(expr);
         let ctx = vars.as_context().jinja();
-        let value = self.eval(expr, source, &ctx, origin)?;
-        let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
-        Ok(helpers::truthy(&value))
+        let mut value = self.eval(expr, source, &ctx, origin)?;
+        if source != expr.trim() {
+            if let Some(again) = value.as_str().map(str::to_string) {
+                value = self.eval(&again, &again, &ctx, origin)?;
+            }
+        }
+        if let Some(b) = native::to_json_bounded(&value)
+            .map_err(|e| too_deep(e, origin))?
+            .as_bool()
+        {
+            return Ok(b);
+        }
+        Err(not_a_boolean(&value, expr, origin))
     }
 
     /// Evaluate a condition given as a YAML node: an expression string, a
@@ -420,8 +470,8 @@ impl Templater {
         match &node.value {
             NodeValue::Bool(b) => Ok(*b),
             NodeValue::Str(s) => self.condition(s, vars, &node.origin),
-            NodeValue::Int(i) => Ok(*i != 0),
-            NodeValue::Null => Ok(false),
+            // An empty `when:` is no condition (Ansible runs the task).
+            NodeValue::Null => Ok(true),
             NodeValue::Seq(items) => {
                 for item in items {
                     if !self.condition_node(item, vars)? {
@@ -430,6 +480,7 @@ impl Templater {
                 }
                 Ok(true)
             }
+            // Ansible fails the task: "Conditional expressions must be strings."
             _ => Err(InputError::at(
                 &node.origin,
                 format!(
@@ -438,7 +489,8 @@ impl Templater {
                 ),
                 "this condition",
             )
-            .with_help("write e.g. `when: hvr_state == 'START'`")),
+            .with_help("write e.g. `when: hvr_state == 'START'`")
+            .failing_the_task()),
         }
     }
 
@@ -1033,11 +1085,12 @@ mod tests {
             ("s != \"START\"", false),
             ("n > 2", true),
             ("e | int <= 4", false),
-            ("flag", false),
             ("flag | bool", false),
-            ("list", false),
             ("not list", true),
-            ("n == 3 and (flag | bool or s)", true),
+            ("list | length > 0", false),
+            ("n == 3 and (flag | bool or s == 'START')", true),
+            // a lone `{{ }}` giving a string is read once more as an expression
+            ("{{ flag }}", false),
             ("{{ r.rc == 0 }}", true),
             ("r.rc == 0", true),
             ("true", true),
@@ -1047,6 +1100,43 @@ mod tests {
         }
         let n = node("when:\n  - n == 3\n  - s == 'STOP'\n", "when");
         assert!(!t.condition_node(&n, &vars).unwrap());
+    }
+
+    #[test]
+    fn a_condition_that_is_not_a_boolean_fails_the_task() {
+        // ansible-core 2.19: "Conditional result (True) was derived from value
+        // of type 'str' ... Conditionals must have a boolean result".
+        let t = Templater::new();
+        let vars = json!({"flag": "false", "s": "abc", "lst": [1], "n": 0, "z": null, "d": {}});
+        let cases = [
+            ("flag", "(True)", "'str'", "| bool"),
+            ("s", "(True)", "'str'", "| length > 0"),
+            ("lst", "(True)", "'list'", "| length > 0"),
+            ("n", "(False)", "'int'", "x > 0"),
+            ("z", "(False)", "'NoneType'", "is none"),
+            ("d", "(False)", "'dict'", "| length > 0"),
+            ("true and s", "(True)", "'str'", "| bool"),
+        ];
+        for (expr, truth, type_name, hint) in cases {
+            let err = t.condition(expr, &vars, &o()).unwrap_err();
+            assert!(err.task_failure, "{expr}: fails the task, not the run");
+            assert!(err.message.contains(truth), "{expr}: {}", err.message);
+            assert!(err.message.contains(type_name), "{expr}: {}", err.message);
+            assert!(err.message.contains("must have a boolean result"));
+            assert!(
+                err.help.as_deref().unwrap_or_default().contains(hint),
+                "{expr}"
+            );
+            assert!(err.location.is_some(), "{expr}: names the file and line");
+        }
+        // A literal number is not an expression (Ansible: "Conditional
+        // expressions must be strings"); an empty `when:` is no condition.
+        let n = node("when: 1\n", "when");
+        assert!(t.condition_node(&n, &vars).unwrap_err().task_failure);
+        let n = node("when:\n", "when");
+        assert!(t.condition_node(&n, &vars).unwrap());
+        // An undefined variable stays an input error.
+        assert!(!t.condition("nope", &vars, &o()).unwrap_err().task_failure);
     }
 
     #[test]
@@ -1218,7 +1308,7 @@ mod tests {
                 &vars
             )
             .unwrap(),
-            format!("# {ANSIBLE_MANAGED}\na\nb\n")
+            "# Ansible managed\na\nb\n"
         );
         let err = t.render_file("motd.hbs", "{{nope}}", &vars).unwrap_err();
         assert_eq!(err.message, "undefined variable `nope`");

@@ -458,6 +458,7 @@ fn copy_error(e: &InputError) -> InputError {
         help: e.help.clone(),
         location: e.location.clone(),
         masked: e.masked.clone(),
+        task_failure: e.task_failure,
     }
 }
 

@@ -73,10 +73,7 @@ impl Module for Copy {
                         "`dest` {dest} names a directory; with `content` give a file path"
                     )));
                 }
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+                let text = content_text(value);
                 (text.into_bytes(), None)
             }
             (None, Some(src)) => {
@@ -180,8 +177,37 @@ pub(crate) fn find_source(
     )))
 }
 
+/// The text `content` writes when it is not a string, as Ansible's `copy`
+/// action makes it: a mapping or list through Python's `json.dumps` (`{"a":
+/// 1, "c": [1]}`, non-ASCII as `\uXXXX`, floats as Python prints them), any
+/// other value through `str()` (`True`, `5`, `2.5`).
+fn content_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        other => crate::pyformat::json_dumps(other, None, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn content_that_is_not_a_string_is_written_as_python_writes_it() {
+        let v = json!({"a": 1, "c": [1, 1e20, 0.1, -0.0], "u": "é", "n": null, "t": true, "e": {}});
+        assert_eq!(
+            content_text(&v),
+            r#"{"a": 1, "c": [1, 1e+20, 0.1, -0.0], "u": "\u00e9", "n": null, "t": true, "e": {}}"#
+        );
+        assert_eq!(
+            content_text(&json!([1, "a", {"b": 2.0}])),
+            r#"[1, "a", {"b": 2.0}]"#
+        );
+        assert_eq!(content_text(&json!(true)), "True");
+        assert_eq!(content_text(&json!(5)), "5");
+        assert_eq!(content_text(&json!(2.5)), "2.5");
+        assert_eq!(content_text(&json!("as is")), "as is");
+    }
     use super::*;
     use crate::modules::kit::testutil::{prepare_error, run, Ctx};
     use crate::modules::Status;

@@ -13,9 +13,9 @@ use serde_json::Value as Json;
 use sha2::Digest;
 
 use super::native::{from_json, to_json};
-use super::pyformat;
 use super::python_repr::py_str;
 use super::regex;
+use crate::pyformat;
 
 /// Filters added to (or replacing) minijinja's builtins.
 pub const NAMES: &[&str] = &[
@@ -781,7 +781,7 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 /// `to_json` / `to_nice_json` as Python's `json.dumps` prints them
-/// ([`super::pyformat`]); `indent=`, `sort_keys=`, `ensure_ascii=` and
+/// ([`crate::pyformat`]); `indent=`, `sort_keys=`, `ensure_ascii=` and
 /// `separators=` as Ansible passes them on.
 fn json_text(
     v: &Value,

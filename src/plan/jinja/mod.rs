@@ -5,7 +5,7 @@
 //! - [`filters`] / [`tests`]: Ansible's filters and tests.
 //! - [`lookup`]: `lookup()`/`query()` plugins (file, template, env, vars, first_found).
 //! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
-//! - [`pyformat`]: `to_json`/`to_yaml` text as Python's json and PyYAML print it.
+//! - `to_json`/`to_yaml` text comes from [`crate::pyformat`].
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
@@ -29,10 +29,21 @@ pub mod native;
 pub mod ops;
 pub mod paths;
 pub mod percent;
-pub mod pyformat;
 pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
 pub mod rewrite;
 pub mod tests;
 pub mod text;
+
+/// For filter tests: `expr` evaluated in baton's environment and printed
+/// as Python's `str()`, or `ERROR <detail>`.
+#[cfg(test)]
+pub(crate) fn eval_py(expr: &str) -> String {
+    env::environment()
+        .compile_expression(expr)
+        .unwrap()
+        .eval(())
+        .map(|v| python_repr::py_str(&v))
+        .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
+}

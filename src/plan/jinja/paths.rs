@@ -515,17 +515,9 @@ fn ismount(p: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::python_repr::py_str;
     use super::*;
 
-    fn eval(expr: &str) -> String {
-        let env = super::super::env::environment();
-        env.compile_expression(expr)
-            .unwrap()
-            .eval(())
-            .map(|v| py_str(&v))
-            .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
-    }
+    use crate::plan::jinja::eval_py as eval;
 
     /// Expected values: what ansible-core 2.19 (Python 3.11) printed.
     #[test]

@@ -14,8 +14,12 @@ use super::native::{non_finite, TooDeep};
 
 /// The environment's formatter: strings as they are, null as nothing, anything
 /// else as Python's `str()` of it.
+///
+/// An undefined value that reaches the output prints as nothing: with strict
+/// undefined the only such value is the silent one of an inline `if` without
+/// `else` (`{{ ',' if not loop.last }}`), which Jinja2 prints as `''`.
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
-    if value.is_none() {
+    if value.is_none() || value.is_undefined() {
         return Ok(());
     }
     let text = match value.kind() {
@@ -189,5 +193,25 @@ mod tests {
         let ctx = minijinja::context! { n => Value::from(()), l => vec![Value::from(()), Value::from(1)] };
         let out = env.render_str("none={{ n }} l={{ l }}", ctx).unwrap();
         assert_eq!(out, "none= l=[None, 1]");
+    }
+
+    #[test]
+    fn an_inline_if_without_else_prints_nothing() {
+        let env = crate::plan::jinja::env::environment();
+        let out = env
+            .render_str("[{{ 'x' if false }}]", minijinja::context! {})
+            .unwrap();
+        assert_eq!(out, "[]");
+        let out = env
+            .render_str(
+                "{% for i in [1, 2, 3] %}{{ i }}{{ ',' if not loop.last }}{% endfor %}",
+                minijinja::context! {},
+            )
+            .unwrap();
+        assert_eq!(out, "1,2,3");
+        // A really undefined variable is still an error (strict undefined).
+        assert!(env
+            .render_str("[{{ nope }}]", minijinja::context! {})
+            .is_err());
     }
 }

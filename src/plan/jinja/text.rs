@@ -422,14 +422,7 @@ fn urlsplit(url: Value, query: Option<String>) -> Result<Value, Error> {
 
 #[cfg(test)]
 mod tests {
-    fn eval(expr: &str) -> String {
-        let env = super::super::env::environment();
-        env.compile_expression(expr)
-            .unwrap()
-            .eval(())
-            .map(|v| super::super::python_repr::py_str(&v))
-            .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
-    }
+    use crate::plan::jinja::eval_py as eval;
 
     /// Expected values: what ansible-core 2.19 (Jinja2 3.1) printed.
     #[test]

@@ -164,8 +164,10 @@ impl Spec {
         if self.format.matches('%').count() != 1 {
             return Err(format!("bad formatting string: {}", self.format));
         }
-        let len = (end - self.start) / self.stride + 1;
-        if len > MAX_ITEMS {
+        // In i128: `end - start` of two i64 overflows i64 (a sequence from
+        // i64::MIN to i64::MAX).
+        let len = (i128::from(end) - i128::from(self.start)) / i128::from(self.stride) + 1;
+        if len > i128::from(MAX_ITEMS) {
             return Err(format!(
                 "with_sequence would make {len} items; at most {MAX_ITEMS} are allowed"
             ));
@@ -319,6 +321,15 @@ mod tests {
         assert_eq!(seq("start=5 end=1 stride=-2"), ["5", "3", "1"]);
         assert!(seq("count=0").is_empty());
         assert!(seq("start=1 end=5 stride=0").is_empty());
+    }
+
+    #[test]
+    fn the_widest_range_is_refused_by_the_item_bound_not_an_overflow() {
+        let e = sequence("start=-9223372036854775808 end=9223372036854775807").unwrap_err();
+        assert!(e.contains("at most 1000000"), "{e}");
+        let e =
+            sequence("start=9223372036854775807 end=-9223372036854775808 stride=-1").unwrap_err();
+        assert!(e.contains("at most 1000000"), "{e}");
     }
 
     #[test]
