@@ -132,6 +132,7 @@ open(path, "w").write(f"""- hosts: localhost
   tasks:
     - debug: msg="{{{{ item }}}} {{{{ ansible_loop.index }}}}"
       loop: "{{{{ many }}}}"
+      loop_control: {{extended: true, extended_allitems: false}}
       register: out
     - debug: msg="{{{{ out.results | length }}}}"
 """)
