@@ -731,7 +731,7 @@ fn an_ignored_unreachable_result_is_registered_as_unreachable() {
       assert:
         that:
           - r.unreachable
-          - not r.failed
+          - r is not failed
           - r.msg is search('127.0.0.1')
 "#,
         )
