@@ -93,6 +93,10 @@ pub struct ConnectArgs {
     /// Parallel hosts (1 to 10000)
     #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = parse_forks)]
     pub forks: usize,
+    /// Connection type for hosts whose inventory and play name none (as
+    /// ansible-playbook's -c)
+    #[arg(short = 'c', long = "connection", value_parser = ["ssh", "local", "smart", "paramiko"])]
+    pub connection: Option<String>,
     /// Learn the host keys of hosts never seen before (a changed key is still refused)
     #[arg(long)]
     pub ssh_accept_new: bool,

@@ -684,6 +684,53 @@ fn check_mode_changes_nothing_and_says_commands_were_skipped() {
 }
 
 #[test]
+fn dash_c_local_connects_hosts_whose_inventory_names_no_connection() {
+    let play = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: where\n      command: \"true\"\n";
+    // without -c, `-i h1,` means ssh to h1 (which does not resolve)
+    let run = Test::new()
+        .playbook(play)
+        .args(&["-i", "h1,", "--output", "json", "--connect-timeout", "2"])
+        .run();
+    run.assert_code(3);
+    let run = Test::new()
+        .playbook(play)
+        .args(&["-i", "h1,", "-c", "local", "--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("where", "h1"), "changed");
+    // a host var still wins over -c, as in Ansible
+    let run = Test::new()
+        .file(
+            "inv.ini",
+            "h1 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=1\n",
+        )
+        .playbook(play)
+        .args(&[
+            "-i",
+            "inv.ini",
+            "-c",
+            "local",
+            "--output",
+            "json",
+            "--connect-timeout",
+            "2",
+        ])
+        .run();
+    run.assert_code(3);
+    let run = Test::new()
+        .playbook(play)
+        .args(&["-i", "h1,", "-c", "docker"])
+        .run();
+    assert_eq!(
+        run.code,
+        Some(2),
+        "clap refuses an unknown -c: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("local"), "{}", run.stderr);
+}
+
+#[test]
 fn unreachable_host_exits_3_and_others_finish() {
     let run = Test::new()
         .file(

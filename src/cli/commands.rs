@@ -85,6 +85,7 @@ fn run_options(connect: &ConnectArgs, extra: Map<String, Value>) -> RunOptions {
         connect: ConnectOptions {
             connect_timeout: Duration::from_secs(connect.connect_timeout.max(1)),
             accept_new_host_keys: connect.ssh_accept_new,
+            default_connection: connect.connection.clone(),
         },
         verbosity: connect.verbose,
         ..RunOptions::default()

@@ -18,10 +18,13 @@ impl Runner<'_> {
     /// Run every notified handler on the hosts that were notified, in the
     /// play's handler order, until no handler is pending (a handler may
     /// notify another). With `force_handlers`, failed hosts run them too.
+    /// `rescuable`: flushed by `meta: flush_handlers` inside a block with a
+    /// `rescue`, which rescues a failed handler as it rescues a task.
     pub(super) fn flush_handlers<'s>(
         &'s mut self,
         scope: &'s PlayScope<'s>,
         hosts: &'s [String],
+        rescuable: bool,
     ) -> BoxFuture<'s, Flow> {
         async move {
             // Each host's notifications resolved to handler indices: a name or
@@ -55,7 +58,9 @@ impl Runner<'_> {
                         }
                     }
                     ran = true;
-                    let flow = self.run_task(scope, handler, &notified, false, true).await;
+                    let flow = self
+                        .run_task(scope, handler, &notified, rescuable, true)
+                        .await;
                     if flow != Flow::Continue {
                         stop = Some(flow);
                         break;
@@ -118,10 +123,11 @@ impl Runner<'_> {
         meta: MetaAction,
         active: &[String],
         info: &TaskInfo,
+        rescuable: bool,
     ) -> Flow {
         let applies = self.meta_applies(scope, task, active);
         match meta {
-            MetaAction::FlushHandlers => self.flush_handlers(scope, active).await,
+            MetaAction::FlushHandlers => self.flush_handlers(scope, active, rescuable).await,
             MetaAction::Noop => Flow::Continue,
             MetaAction::EndHost => {
                 for h in &applies {

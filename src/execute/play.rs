@@ -262,7 +262,7 @@ impl<'a> Runner<'a> {
             }
             flow = self.run_items(scope, section, &scope.batch, false).await;
             if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                let f = self.flush_handlers(scope, &scope.batch).await;
+                let f = self.flush_handlers(scope, &scope.batch, false).await;
                 if flow == Flow::Continue {
                     flow = f;
                 }

@@ -126,7 +126,9 @@ impl Runner<'_> {
         }
         let mut info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
-            return self.run_meta(scope, task, *meta, &active, &info).await;
+            return self
+                .run_meta(scope, task, *meta, &active, &info, rescuable)
+                .await;
         }
         let run_once = task.common.run_once == Some(true);
         let targets = if run_once { &active[..1] } else { &active[..] };
