@@ -723,8 +723,8 @@ fn dash_c_local_connects_hosts_whose_inventory_names_no_connection() {
         .run();
     assert_eq!(
         run.code,
-        Some(2),
-        "clap refuses an unknown -c: {}",
+        Some(4),
+        "an unknown -c is bad input: {}",
         run.stderr
     );
     assert!(run.stderr.contains("local"), "{}", run.stderr);
