@@ -223,6 +223,60 @@ fn no_log_tasks_leak_no_argument_through_any_channel() {
     }
 }
 
+/// A `no_log` task's templated name is shown as written (`set {{ secret }}`),
+/// never rendered: the name reaches the task line, the slowest tasks, the
+/// stop report, JSON and JUnit. (Ansible prints the rendered name; the
+/// README lists the difference.)
+#[test]
+fn a_no_log_task_s_templated_name_is_shown_unrendered_everywhere() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    secret: "{SECRET}"
+  tasks:
+    - name: "set {{{{ secret }}}}"
+      command: "true"
+      no_log: true
+    - name: "fail {{{{ secret }}}}"
+      command: "false"
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert!(!all.contains(SECRET), "secret leaked in:\n{all}");
+    assert_eq!(&codes[..5], &[Some(2); 5], "{all}");
+    assert!(all.contains("TASK [set {{ secret }}]"), "{all}");
+    assert!(all.contains("RUN STOPPED"), "{all}");
+    assert!(all.contains(r#""name":"fail {{ secret }}""#), "{all}");
+    // The slowest-tasks list and JUnit name it too.
+    assert!(all.matches("fail {{ secret }}").count() >= 6, "{all}");
+}
+
+/// As in Ansible, `no_log` hides the task's own output only: a later task
+/// that prints the registered result shows it (the README says so; mark
+/// that task `no_log` too). Masking only `debug: var=` would be a false
+/// promise, since `msg: "{{ reg.stdout }}"` would still print it.
+#[test]
+fn a_no_log_result_printed_by_a_later_debug_is_shown_as_in_ansible() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo {SECRET}
+      no_log: true
+      register: reg
+    - debug: var=reg.stdout
+    - debug: var=reg.stdout
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert_eq!(&codes[..5], &[Some(0); 5], "{all}");
+    // Printed by the unmasked debug at every verbosity, in human and JSON.
+    assert_eq!(all.matches(SECRET).count(), 5, "{all}");
+}
+
 #[test]
 fn a_templating_error_in_a_no_log_task_leaks_no_argument() {
     let play = format!(

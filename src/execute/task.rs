@@ -141,7 +141,12 @@ impl Runner<'_> {
         }
         // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
         // first host's variables, as Ansible does; if it cannot be, as written.
-        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+        // A `no_log` task keeps the template text (`set {{ secret }}`): the
+        // name reaches every output channel (header, slowest tasks, stop
+        // report, JSON, JUnit), and the rendered one could carry a secret.
+        // Ansible prints the rendered name; this is a listed difference.
+        let no_log = task.common.no_log == Some(true);
+        if let (false, Some(name), Some(Ok(job))) = (no_log, &task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
                 .filter(|t| crate::template_text::is_template(t))
