@@ -939,3 +939,72 @@ fn a_second_signal_during_a_loop_leaves_no_ssh_master_in_the_lab() {
     );
     assert!(stderr.contains("ssh master connection(s)"), "{all}");
 }
+
+const OK_PLAY: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n";
+
+/// A run that went well but whose output could not be written (stdout on
+/// /dev/full) exits 1, not 0, and says why on stderr.
+#[test]
+fn stdout_on_a_full_device_does_not_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    for (extra, said) in [
+        (
+            &[][..],
+            "baton: cannot write the run's output to stdout: No space left on device",
+        ),
+        (
+            &["--output", "json"][..],
+            "baton: cannot write JSON events to stdout: No space left on device",
+        ),
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(BATON)
+            .current_dir(dir.path())
+            .args(["run", "play.yml", "-i", "inventory.yml"])
+            .args(extra)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains(said), "{extra:?}: {stderr}");
+    }
+}
+
+/// A `--junit` file on a full filesystem (a 16 KiB tmpfs, filled, in a
+/// mount namespace of its own so nothing is left mounted): the run exits 1,
+/// naming the file and the error.
+#[test]
+fn a_junit_file_on_a_full_disk_does_not_exit_0() {
+    require_root!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    std::fs::create_dir(dir.path().join("full")).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=16k tmpfs full || exit 99; \
+         head -c 1048576 /dev/zero > full/fill 2>/dev/null; \
+         '{BATON}' run play.yml -i inventory.yml --junit full/junit.xml"
+    );
+    let out = Command::new("unshare")
+        .current_dir(dir.path())
+        .args(["-m", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "baton: cannot write the JUnit report to full/junit.xml: No space left on device"
+        ),
+        "{stderr}"
+    );
+}

@@ -88,14 +88,17 @@ impl Reporter for HumanReporter {
         state.handle(event);
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.flush_pending();
         state.clear_spinners();
         if let Some(multi) = &state.multi {
             let _ = multi.clear();
         }
-        let _ = state.out.flush();
+        if let Err(err) = state.out.flush() {
+            state.write_error(&err);
+        }
+        !state.write_failed
     }
 }
 
@@ -164,7 +167,6 @@ impl State {
             options,
             out,
             multi,
-            write_failed,
             ..
         } = self;
         let own_colors = options.color;
@@ -179,10 +181,17 @@ impl State {
             None => write(),
         };
         if let Err(err) = result {
-            if !*write_failed {
-                *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write the run's output: {err}"));
-            }
+            self.write_error(&err);
+        }
+    }
+
+    /// Said once on stderr; `finish` then reports the loss (no exit 0).
+    fn write_error(&mut self, err: &std::io::Error) {
+        if !self.write_failed {
+            self.write_failed = true;
+            super::stderr_line(&format!(
+                "baton: cannot write the run's output to stdout: {err}"
+            ));
         }
     }
 

@@ -46,14 +46,21 @@ impl Reporter for JsonReporter {
         if let Err(err) = result {
             if !*write_failed {
                 *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write JSON events: {err}"));
+                super::stderr_line(&format!("baton: cannot write JSON events to stdout: {err}"));
             }
         }
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = state.out.flush();
+        let Output { out, write_failed } = &mut *state;
+        if let Err(err) = out.flush() {
+            if !*write_failed {
+                *write_failed = true;
+                super::stderr_line(&format!("baton: cannot write JSON events to stdout: {err}"));
+            }
+        }
+        !*write_failed
     }
 }
 

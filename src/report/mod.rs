@@ -133,7 +133,12 @@ pub enum Event {
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
     /// Called once at the end; writes files (JUnit) and clears progress bars.
-    fn finish(&self) {}
+    /// Returns whether everything this reporter had to write was written
+    /// (a failure was already said on stderr, naming the file and error);
+    /// a run whose report was lost does not exit 0.
+    fn finish(&self) -> bool {
+        true
+    }
 }
 
 /// Sends every event to several reporters.
@@ -154,9 +159,8 @@ impl Reporter for Fanout {
             r.event(event);
         }
     }
-    fn finish(&self) {
-        for r in &self.reporters {
-            r.finish();
-        }
+    fn finish(&self) -> bool {
+        // Every reporter finishes, even after one failed.
+        self.reporters.iter().fold(true, |all, r| r.finish() && all)
     }
 }
