@@ -421,8 +421,10 @@ fn marker() -> String {
 
 /// Two SIGTERMs during a task whose script starts `sleep` children: baton
 /// exits 143 at once, names the cut task and host, and no process of the
-/// task is left (on the controller or on the host). Returns the count left.
-fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
+/// task is left (on the controller or on the host). A stop report printed
+/// before the exit says the running task was killed, not that it finished.
+/// Returns the count left and stdout.
+fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, String) {
     let dir = tempfile::tempdir().unwrap();
     let marker = marker();
     std::fs::write(
@@ -466,6 +468,18 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
             stderr.contains(&format!("cut: task `sleeper` on {host}")),
             "{stdout}\n{stderr}"
         );
+        if stdout.contains("RUN STOPPED") {
+            assert!(stdout.contains(&format!("`sleeper` on {host}")), "{stdout}");
+        }
+    }
+    assert!(!stdout.contains("the running task finished"), "{stdout}");
+    if stdout.contains("RUN STOPPED") {
+        assert!(
+            stdout.contains(
+                "stopped by SIGTERM, then quit at once: the running task was killed (`sleeper` on "
+            ),
+            "{stdout}"
+        );
     }
     // Give a KILL on a host a moment to land, then count what is left.
     let mut left = pgrep(&marker);
@@ -476,7 +490,7 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
         std::thread::sleep(std::time::Duration::from_millis(100));
         left = pgrep(&marker);
     }
-    left.len()
+    (left.len(), stdout.into_owned())
 }
 
 #[test]
@@ -488,9 +502,12 @@ fn a_second_sigterm_leaves_no_local_process() {
         "all:\n  hosts:\n    n1:\n      ansible_connection: local\n    n2:\n      ansible_connection: local\n",
     )
     .unwrap();
-    let left = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
+    let (left, stdout) = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
     eprintln!("local: {left} processes left after two SIGTERMs");
     assert_eq!(left, 0);
+    // Locally the killed tasks end at once, so the run prints its stop
+    // report before the quit's exit.
+    assert!(stdout.contains("RUN STOPPED"), "{stdout}");
 }
 
 #[test]
@@ -498,7 +515,7 @@ fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
     require_root!();
     let lab = support::lab::Lab::running();
     let inventory = lab.dir().join("lab.yml");
-    let left = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
+    let (left, _) = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
     eprintln!("lab: {left} processes left after two SIGTERMs");
     assert_eq!(left, 0);
     // The persistent worker shells went with their masters (`[l]` keeps the

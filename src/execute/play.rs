@@ -127,8 +127,8 @@ impl<'a> Runner<'a> {
             // The request came during the last task: nothing was left to skip
             // but what that task's loops did not run.
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); no task was left to start",
-                super::stop_cause(signal)
+                "{}; no task was left to start",
+                self.options.running.stop_reason(signal)
             ));
         }
         if let Some(reason) = self.state.stop_report() {

@@ -72,8 +72,8 @@ impl Runner<'_> {
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); `{}` ({}) and everything after it did not start",
-                super::stop_cause(signal),
+                "{}; `{}` ({}) and everything after it did not start",
+                self.options.running.stop_reason(signal),
                 task.display_name(),
                 task.origin.describe()
             ));
