@@ -24,6 +24,13 @@ use crate::modules::{Status, TaskResult};
 
 /// Write one line to stderr; a closed or failing stderr is ignored
 /// (`eprintln!` would panic, and there is nowhere left to say so).
+/// Whether a write error lost the report: a reader that went away (EPIPE,
+/// `baton run ... | head`) chose to read no more, so that is no loss; a full
+/// disk or a failing device is, and the run then does not exit 0.
+pub(crate) fn loses_output(err: &std::io::Error) -> bool {
+    err.kind() != std::io::ErrorKind::BrokenPipe
+}
+
 pub(crate) fn stderr_line(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
