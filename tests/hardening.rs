@@ -1025,3 +1025,37 @@ fn a_junit_file_on_a_full_disk_does_not_exit_0() {
         "{stderr}"
     );
 }
+
+/// A `serial` that cannot be rendered is an error of its play: the play
+/// does not start (no header, as in Ansible) and the error, with file and
+/// line, comes before the recap on the terminal (stdout and stderr merged),
+/// not after it. Exit 4.
+#[test]
+fn a_serial_template_error_is_said_before_the_recap() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=first\n- name: batched\n  hosts: all\n  gather_facts: false\n  serial: \"{{ bad }}\"\n  tasks:\n    - debug: msg=second\n",
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let status = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.yml"])
+        .env("NO_COLOR", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .unwrap();
+    let all = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert_eq!(status.code(), Some(4), "{all}");
+    let error = all
+        .find("play.yml:8:15")
+        .expect("the error names file and line");
+    let recap = all.find("PLAY RECAP").expect("recap printed");
+    assert!(error < recap, "the error came after the recap:\n{all}");
+    assert!(all.contains("undefined variable `bad`"), "{all}");
+    assert!(!all.contains("PLAY [batched]"), "{all}");
+    assert!(!all.contains("node: second"), "{all}");
+}
