@@ -1059,3 +1059,26 @@ fn a_serial_template_error_is_said_before_the_recap() {
     assert!(!all.contains("PLAY [batched]"), "{all}");
     assert!(!all.contains("node: second"), "{all}");
 }
+
+/// `-e` with 100,000 `[`: exit 4, a message naming `-e` and the limit, and
+/// no echo of the argument.
+#[test]
+fn a_deeply_nested_e_value_exits_4_naming_e() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    let out = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.yml", "-e"])
+        .arg("[".repeat(100_000))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("-e: the inline value is nested more than 255"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 1000, "{stderr}");
+}
