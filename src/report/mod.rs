@@ -168,6 +168,10 @@ impl Reporter for Fanout {
     }
     fn finish(&self) -> bool {
         // Every reporter finishes, even after one failed.
-        self.reporters.iter().fold(true, |all, r| r.finish() && all)
+        let mut all = true;
+        for r in &self.reporters {
+            all &= r.finish();
+        }
+        all
     }
 }
