@@ -9,7 +9,8 @@ use crate::error::exit_code;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  all ok
-  1  internal error (a bug in baton, or the controller ran out of something)
+  1  internal error (a bug in baton, or the controller ran out of something,
+     or a report (--junit, stdout) could not be written)
   2  a task failed on some host
   3  a host was unreachable (and no task failed)
   4  invalid input: playbook, inventory, variables or command line

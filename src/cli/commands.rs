@@ -141,8 +141,8 @@ fn execute(
     while QUITTING.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    reporter.finish();
-    match summary {
+    let written = reporter.finish();
+    let code = match summary {
         Ok(summary) => {
             for e in summary.input_errors {
                 report_error(e);
@@ -150,6 +150,13 @@ fn execute(
             summary.exit_code
         }
         Err(e) => report_error(e),
+    };
+    // A lost report (full disk, stdout on /dev/full) must not read as
+    // success: the message naming the file and error is already on stderr.
+    if !written && code == exit_code::OK {
+        exit_code::INTERNAL
+    } else {
+        code
     }
 }
 

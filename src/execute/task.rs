@@ -72,8 +72,8 @@ impl Runner<'_> {
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); `{}` ({}) and everything after it did not start",
-                super::stop_cause(signal),
+                "{}; `{}` ({}) and everything after it did not start",
+                self.options.running.stop_reason(signal),
                 task.display_name(),
                 task.origin.describe()
             ));
@@ -143,7 +143,12 @@ impl Runner<'_> {
         }
         // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
         // first host's variables, as Ansible does; if it cannot be, as written.
-        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+        // A `no_log` task keeps the template text (`set {{ secret }}`): the
+        // name reaches every output channel (header, slowest tasks, stop
+        // report, JSON, JUnit), and the rendered one could carry a secret.
+        // Ansible prints the rendered name; this is a listed difference.
+        let no_log = task.common.no_log == Some(true);
+        if let (false, Some(name), Some(Ok(job))) = (no_log, &task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
                 .filter(|t| crate::template_text::is_template(t))
