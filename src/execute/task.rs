@@ -80,7 +80,7 @@ impl Runner<'_> {
             return Err(Flow::Abort);
         }
         if let Some(name) = &self.start_at {
-            if task.display_name() != *name {
+            if !task.answers_to(name) {
                 return Ok(false);
             }
             self.start_at = None;
