@@ -262,6 +262,7 @@ impl Runner<'_> {
         let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
+            task_name: task.bare_name().unwrap_or_default(),
             play: &scope.play.name,
             register: task.register.as_deref(),
             notify: &task.notify,
