@@ -104,13 +104,8 @@ impl Runner<'_> {
             }
             let names = std::mem::take(&mut state.notified);
             let entry = pending.entry(host.clone()).or_default();
-            for (index, handler) in scope.play.handlers.iter().enumerate() {
-                if names
-                    .iter()
-                    .any(|n| *n == handler.display_name() || handler.listen.contains(n))
-                {
-                    entry.insert(index);
-                }
+            for name in &names {
+                entry.extend(notified_by(&scope.play.handlers, name));
             }
         }
     }
@@ -206,10 +201,35 @@ impl Runner<'_> {
     }
 }
 
+/// The handlers a notification runs, as ansible-core 2.19 finds them
+/// (`strategy/__init__.py` `search_handlers_by_notification`): by name
+/// (bare or `role : name`) the last handler defined with it, since the last
+/// loaded wins; by `listen` topic every handler listening, once per name.
+fn notified_by(handlers: &[Arc<Task>], notification: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    if let Some(index) = handlers.iter().rposition(|h| h.answers_to(notification)) {
+        out.push(index);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (index, h) in handlers.iter().enumerate().rev() {
+        if h.listen.iter().any(|l| l == notification) {
+            if let Some(name) = h.bare_name() {
+                if seen.contains(&name) {
+                    continue;
+                }
+                seen.push(name);
+            }
+            out.push(index);
+        }
+    }
+    out
+}
+
 /// Every notify must name a handler (by name or `listen`); checked before the play runs.
 pub fn check_notify_targets(play: &Play) -> Result<(), InputError> {
     let mut known: Vec<String> = Vec::new();
     for h in &play.handlers {
+        known.extend(h.bare_name());
         known.push(h.display_name());
         known.extend(h.listen.iter().cloned());
     }

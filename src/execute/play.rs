@@ -99,7 +99,7 @@ impl<'a> Runner<'a> {
                 .plays
                 .iter()
                 .flat_map(Play::all_tasks)
-                .any(|t| t.display_name() == *name);
+                .any(|t| t.answers_to(name));
             if !found {
                 return Err(InputError::plain(format!(
                     "--start-at-task: no task is named `{name}`"

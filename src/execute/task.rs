@@ -80,7 +80,7 @@ impl Runner<'_> {
             return Err(Flow::Abort);
         }
         if let Some(name) = &self.start_at {
-            if task.display_name() != *name {
+            if !task.answers_to(name) {
                 return Ok(false);
             }
             self.start_at = None;
@@ -269,6 +269,7 @@ impl Runner<'_> {
         let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
+            task_name: task.bare_name().unwrap_or_default(),
             play: &scope.play.name,
             register: task.register.as_deref(),
             notify: &task.notify,
