@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball" -e hvr_canary_table=simtable; }
+run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball" -e hvr_canary_table=simtable -e hvr_boot_peer_delay=1.5; }
 node() { "$baton" lab shell --dir "$lab" "$1" -- sh -c "$2"; }
 mac_of() { node "$1" 'cat /sys/class/net/eth0/address'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -58,7 +58,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball" -e hvr_canary_table=simtable; }
+# A booting START node waits hvr_boot_peer_delay (30 s by default) x bc_index
+# for its peer: short in the demo.
+run() { "$baton" run "$@" -i "$lab/lab.yml" -e "hvr_dist_tarball=$tarball" -e hvr_canary_table=simtable -e hvr_boot_peer_delay=1.5; }
 node() { "$baton" lab shell --dir "$lab" "$1" -- sh -c "$2"; }
 client() { "$baton" lab shell --dir "$lab" client -- "$client_bin" "$@"; }
 start_writer() {
@@ -118,8 +120,13 @@ outcome "bc2 serves; bc1 is tainted; the client's missing rows are the phantom c
 
 phase "bc1 boots again: its boot script must not take the VIP; switchover to bc1 must be refused"
 "$baton" lab boot bc1 --dir "$lab"
-sleep 2
-node bc1 'grep "boot:" /opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log | tail -n 1'
+# Its boot script waits hvr_boot_peer_delay, then decides: wait for the decision.
+for _ in $(seq 1 100); do
+    decided=$(node bc1 'grep -E "boot: (HOLDING|.*NOT starting|.*pre-flight passed)" /opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log | tail -n 1')
+    [ -n "$decided" ] && break
+    sleep 0.2
+done
+echo "    $decided"
 if run switchover -e from=bc2 -e to=bc1; then die "switchover to a tainted node was not refused"; fi
 outcome "refused as expected: bc1 must be recovered first"
 

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::hvr::{Hvr, Run, Summary};
+use support::hvr::{Hvr, Run, Summary, HVRENV};
 use support::lab::*;
 
 const FILES: &str = "/opt/hvr/hvr_config/files";
@@ -253,6 +253,19 @@ fn the_whole_life_of_a_bc_pair() {
         .file("bc2", &format!("{FILES}/hvrfailover.peer_tainted"))
         .unwrap();
     assert!(taint.starts_with("peer=bc1 "), "{taint}");
+    // The taint is also kept on the controller, beside the inventory; the
+    // output names the file.
+    let state_file = lab.dir().join("hvrfailover-taint.state");
+    let places = message_containing(&failover, "recorded in three places");
+    assert!(
+        places.contains(&state_file.display().to_string()),
+        "{places}"
+    );
+    let recorded = std::fs::read_to_string(&state_file).unwrap();
+    assert!(
+        recorded.starts_with("node=bc1 survivor=bc2 since="),
+        "{recorded}"
+    );
     assert_eq!(h.state("bc2").as_deref(), Some("START"));
     assert!(h.holds_vip("bc2"));
     assert!(h.client_neighbour().contains(&h.mac("bc2")));
@@ -303,14 +316,10 @@ fn the_whole_life_of_a_bc_pair() {
         let (code, _) = h.client(&["get", key, "--host", &lab.addr(11)]);
         assert_eq!(code, Some(0), "phantom row {key} should exist on bc1");
     }
-    let refused = h.run("switchover", &["from=bc2", "to=bc1"]);
-    assert_refused(&refused, "bc1 is tainted");
-    assert!(
-        refused.messages().contains("baton run recover -e node=bc1"),
-        "{}",
-        refused.messages()
-    );
-    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    // The first playbook that reaches bc1 records the taint on bc1 itself.
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
+        .is_none());
     let check = h.run("check", &[]);
     assert_eq!(
         check.code(),
@@ -319,10 +328,29 @@ fn the_whole_life_of_a_bc_pair() {
         check.dump()
     );
     assert!(
-        check.messages().contains("bc2 records bc1 as tainted"),
+        check.messages().contains("bc2 records bc1 as tainted")
+            && check
+                .messages()
+                .contains("bc1 carries a taint about itself"),
         "{}",
         check.messages()
     );
+    assert_eq!(
+        check.changes(),
+        ["bc1: Taint | recorded on the tainted node itself"]
+    );
+    let own = h
+        .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
+        .unwrap();
+    assert!(own.starts_with("node=bc1 survivor=bc2 since="), "{own}");
+    let refused = h.run("switchover", &["from=bc2", "to=bc1"]);
+    assert_refused(&refused, "bc1 is tainted");
+    assert!(
+        refused.messages().contains("baton run recover -e node=bc1"),
+        "{}",
+        refused.messages()
+    );
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
 
     // 8. Recover bc1: refreshed from bc2, identical, no longer tainted.
     let recover = h.ok("recover", &["node=bc1"]);
@@ -340,8 +368,13 @@ fn the_whole_life_of_a_bc_pair() {
     assert!(message_containing(&recover, "bc1 recovered").contains("identical"));
     assert!(
         h.file("bc2", &format!("{FILES}/hvrfailover.peer_tainted"))
-            .is_none(),
-        "taint cleared"
+            .is_none()
+            && h.file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
+                .is_none()
+            && !std::fs::read_to_string(&state_file)
+                .unwrap_or_default()
+                .contains("node=bc1 "),
+        "taint cleared in all three places"
     );
     assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
     assert!(h
@@ -374,6 +407,139 @@ fn the_whole_life_of_a_bc_pair() {
     h.again_unchanged("check", &[]);
 }
 
+/// switchover, failover, recover, start and stop take a lock on the nodes:
+/// a second run is refused naming the first; a stale lock names the command
+/// that clears it; a lock left by a run of this controller that is gone is
+/// taken over. Leaves bc1 active and no lock behind.
+fn one_operation_at_a_time(lab: &Lab, h: &Hvr) {
+    let lock = format!("{FILES}/hvrfailover.lock");
+    // Two real runs at once: the second is refused and names the first's PID.
+    let inventory = lab.dir().join("lab.yml");
+    let mut first = std::process::Command::new(BATON)
+        .args(["run", "playbooks/start.yml", "-i"])
+        .arg(&inventory)
+        // A longer duplicate-address detection keeps it holding the lock
+        // for a few seconds.
+        .args([
+            "-e",
+            "node=bc1",
+            "-e",
+            "hvr_arp_dad_wait=3",
+            "--output",
+            "json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while h.file("bc2", &lock).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first start never locked bc2"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = h.run("stop", &["node=bc1"]);
+    let first_pid = first.id();
+    assert!(first.wait().unwrap().success(), "the first start failed");
+    assert_refused(
+        &second,
+        "stop refused: another baton operation holds the lock",
+    );
+    assert!(
+        second.messages().contains(&format!(
+            "held: start node=bc1 by controller {} (pid {first_pid})",
+            hostname()
+        )),
+        "{}",
+        second.messages()
+    );
+    assert!(h.state("bc1").as_deref() == Some("START") && h.holds_vip("bc1"));
+
+    // The first run released both; the refused one never held any.
+    assert!(h.file("bc1", &lock).is_none() && h.file("bc2", &lock).is_none());
+
+    // Another controller's lock: refused, naming it.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 5;
+    h.sh(
+        "bc2",
+        &format!("echo 'operation=recover controller=ctl-far pid=4242 proc=x:1 since=now epoch={since} what=node=bc2' > {lock}"),
+    );
+    let refused = h.run("start", &["node=bc1"]);
+    assert_refused(
+        &refused,
+        "bc2: held: recover node=bc2 by controller ctl-far (pid 4242)",
+    );
+    assert!(
+        !refused.messages().contains("STALE"),
+        "{}",
+        refused.messages()
+    );
+    // The same lock, older than hvr_lock_stale_after: stale, with the command.
+    let refused = h.run("start", &["node=bc1", "hvr_lock_stale_after=0"]);
+    let unlock = format!(
+        "baton run unlock -i {} -e node=bc2 -e lock_pid=4242",
+        inventory.display()
+    );
+    assert_refused(&refused, &unlock);
+    assert!(
+        refused.messages().contains("STALE"),
+        "{}",
+        refused.messages()
+    );
+    let cleared = h.ok("unlock", &["node=bc2", "lock_pid=4242"]);
+    assert_eq!(cleared.changed(), 1);
+    assert!(h.file("bc2", &lock).is_none());
+    assert!(h.log("bc2").contains(
+        "lock: cleared (baton run unlock): operation=recover controller=ctl-far pid=4242"
+    ));
+
+    // A lock left by a run of this controller that no longer runs: taken over.
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    h.sh(
+        "bc1",
+        &format!(
+            "echo 'operation=switchover controller={} pid=999999 proc={}:1 since=then epoch=1 what=from=bc1 to=bc2' > {lock}",
+            hostname(),
+            boot.trim()
+        ),
+    );
+    let again = h.again_unchanged("start", &["node=bc1"]);
+    assert!(
+        again
+            .messages()
+            .contains("bc1: taken over: operation=start")
+            && again
+                .messages()
+                .contains("process 999999 (started at tick 1) no longer runs"),
+        "{}",
+        again.messages()
+    );
+    assert!(
+        h.log("bc1").contains("lock: taken over by start"),
+        "{}",
+        h.log("bc1")
+    );
+    assert!(h.file("bc1", &lock).is_none() && h.file("bc2", &lock).is_none());
+}
+
+fn hostname() -> String {
+    text(
+        &std::process::Command::new("hostname")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string()
+}
+
 /// `hvrsimclient verify` of a finished writer: (exit code, output).
 fn verify(h: &Hvr, summary: &Summary) -> (Option<i32>, String) {
     h.client(&["verify", "--host", &h.vip(), "--acked-log", &summary.acked])
@@ -400,7 +566,7 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     let lab = Lab::running();
     let h = Hvr::new(&lab);
     bring_up(&h);
-    let log_before = h.log("bc2");
+    one_operation_at_a_time(&lab, &h);
 
     // A dry run of the switchover passes its pre-flight and changes nothing.
     let dry = h.run_args("switchover", &["from=bc1", "to=bc2"], &["--check"]);
@@ -413,6 +579,8 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
         dry.messages()
     );
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+
+    let log_before = h.log("bc2");
 
     // bc1 holds the VIP: the VIP answers.
     let refused = h.run("start", &["node=bc2"]);
@@ -464,6 +632,33 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
         before,
         "a refused start changed bc2"
     );
+
+    h.ok("start", &["node=bc1"]);
+    // A row written directly on the standby's database: check names it, and
+    // a switchover to that standby is refused before it changes anything.
+    let (code, out) = h.client(&[
+        "put",
+        "written-on-bc2",
+        "oops",
+        "--table",
+        "simtable",
+        "--host",
+        &lab.addr(12),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(
+        check
+            .messages()
+            .contains("- bc2, the standby: 1 row(s) exist only on db2, in two hvrcompare passes")
+            && check.messages().contains("keys: written-on-bc2"),
+        "{}",
+        check.messages()
+    );
+    let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
+    assert_refused(&refused, "switchover refused: 1 row(s) exist only on db2");
+    assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
 }
 
 #[test]
@@ -533,6 +728,222 @@ fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
     h.identical_within("bc1", "db1", "db2", Duration::ZERO)
         .unwrap();
     h.again_unchanged("stop", &["node=bc1", slow]);
+}
+
+/// The taint cannot be lost, and a double reboot never doubles the VIP, in
+/// one lab (a lab costs its set-up): bc1 fails abruptly, failover to bc2,
+/// bc2 crashes, bc1 boots: bc1 must not take the VIP. Then both nodes boot
+/// at once, 20 times, in the situations a site power cut leaves: in none do
+/// both hold the VIP.
+#[test]
+fn a_tainted_node_never_takes_the_vip_and_a_double_boot_never_doubles_it() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    h.ok("install", &[]);
+    h.ok("vip", &[]);
+    h.ok("boot-config", &[]);
+    h.ok("start", &["node=bc1"]);
+    let state_file = lab.dir().join("hvrfailover-taint.state");
+
+    // bc1 fails abruptly; failover to bc2 records the taint on bc2 and on
+    // the controller (bc1 cannot be reached).
+    let out = lab.baton(&["crash", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    h.ok("failover", &["to=bc2"]);
+    assert!(std::fs::read_to_string(&state_file)
+        .unwrap()
+        .starts_with("node=bc1 survivor=bc2 "));
+
+    // bc2 crashes too; bc1 boots without the controller. It held START and
+    // was not stopped cleanly, and cannot reach bc2 at all: it holds.
+    let out = lab.baton(&["crash", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = lab.baton(&["boot", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let held = wait_for_log(&h, "bc1", "boot: HOLDING");
+    assert!(
+        held.contains(&format!("{} cannot be reached at all", lab.addr(12)))
+            && held.contains("baton run check -i ")
+            && held.contains("-e node=bc1"),
+        "{held}"
+    );
+    assert!(!h.holds_vip("bc1") && !h.scheduler_answers("bc1"));
+
+    // The first playbook that reaches bc1 records the taint on bc1 itself;
+    // from then on start refuses it, and so does its boot script, even with
+    // the seed's plain behaviour restored and bc2 still gone.
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
+        .is_some_and(|t| t.starts_with("node=bc1 survivor=bc2 ")));
+    let refused = h.run("start", &["node=bc1"]);
+    assert_refused(&refused, "start refused on bc1: it is tainted");
+    assert!(
+        refused.messages().contains("baton run recover -e node=bc1")
+            && refused
+                .messages()
+                .contains("bc2 is unreachable from this controller, so it was NOT locked"),
+        "{}",
+        refused.messages()
+    );
+    let seed = r#"{"hvr_boot_hold_when_peer_unreachable": false}"#;
+    let config = h.run_args("boot-config", &[seed], &["-l", "bc1"]);
+    assert_eq!(config.code(), Some(0), "{}", config.dump());
+    let (code, _) = h.sh_code("bc1", "/opt/hvr/bin/hvrfailover-boot");
+    assert_eq!(code, Some(1));
+    let log = h.log("bc1");
+    assert!(
+        log.lines().last().is_some_and(
+            |l| l.contains("carries a taint about itself") && l.contains("baton run recover")
+        ),
+        "{log}"
+    );
+    assert!(!h.holds_vip("bc1") && !h.scheduler_answers("bc1"));
+
+    // bc2, the survivor, boots: it acts at once. recover clears the taint
+    // everywhere.
+    let out = lab.baton(&["boot", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    wait_for_log(&h, "bc2", "boot: VIP ");
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    h.ok("recover", &["node=bc1"]);
+    assert!(h
+        .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
+        .is_none());
+    assert!(h
+        .file("bc2", &format!("{FILES}/hvrfailover.peer_tainted"))
+        .is_none());
+    assert!(!std::fs::read_to_string(&state_file)
+        .unwrap_or_default()
+        .contains("node=bc1 "));
+    h.ok("boot-config", &[]);
+
+    double_boots(&h);
+}
+
+/// Both nodes boot at once (their boot scripts run concurrently, as after
+/// a site power cut), 20 times, in five situations; in none may both hold
+/// the VIP, a node tainted about itself never takes it, and the survivor
+/// of an abrupt failover does.
+fn double_boots(h: &Hvr) {
+    // (name, bc1's files, bc2's files, the node that must end with the VIP)
+    let survivor_of = |peer: &str| format!("peer={peer} since=2026-01-01T00:00:00Z reason=test");
+    let tainted = |me: &str, by: &str| {
+        format!("node={me} survivor={by} since=2026-01-01T00:00:00Z reason=test")
+    };
+    type Files = Vec<(&'static str, String)>;
+    let situations: Vec<(&str, Files, Files, Option<&str>)> = vec![
+        (
+            "both START, no taint (bc_index breaks the tie)",
+            vec![],
+            vec![],
+            None,
+        ),
+        (
+            "bc2 survived bc1",
+            vec![],
+            vec![("hvrfailover.peer_tainted", survivor_of("bc1"))],
+            Some("bc2"),
+        ),
+        (
+            "bc1 survived bc2",
+            vec![("hvrfailover.peer_tainted", survivor_of("bc2"))],
+            vec![],
+            Some("bc1"),
+        ),
+        (
+            "bc1 survived bc2, bc2 knows",
+            vec![("hvrfailover.peer_tainted", survivor_of("bc2"))],
+            vec![("hvrfailover.self_tainted", tainted("bc2", "bc1"))],
+            Some("bc1"),
+        ),
+        (
+            "bc1 knows it is tainted, bc2 lost its record",
+            vec![("hvrfailover.self_tainted", tainted("bc1", "bc2"))],
+            vec![],
+            Some("bc2"),
+        ),
+    ];
+    let vip = h.vip();
+    let mut doubles = 0;
+    let mut tally: Vec<String> = Vec::new();
+    for run in 0..20 {
+        let (name, f1, f2, want) = &situations[run % situations.len()];
+        for (node, files) in [("bc1", f1), ("bc2", f2)] {
+            let mut reset = format!(
+                "{HVRENV} hvrscheduler -k hvrhub >/dev/null 2>&1; ip addr del {vip}/24 dev eth0 2>/dev/null; ip neigh flush all; cd {FILES} && echo START > hvrfailover.state && rm -f hvrfailover.stop_done hvrfailover.peer_tainted hvrfailover.self_tainted hvrfailover.lock"
+            );
+            for (file, line) in files {
+                reset.push_str(&format!(" && echo '{line}' > {file}"));
+            }
+            h.sh(node, &reset);
+        }
+        let boots: Vec<std::process::Child> = ["bc1", "bc2"]
+            .iter()
+            .map(|node| {
+                std::process::Command::new(BATON)
+                    .args(["lab", "shell", "--dir"])
+                    .arg(h.lab.dir())
+                    .args([node, "--", "/opt/hvr/bin/hvrfailover-boot"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut b in boots {
+            b.wait().unwrap();
+        }
+        // One look at each node: does it hold the VIP, does its scheduler answer?
+        let look = |node: &str| {
+            let out = h.sh(
+                node,
+                &format!("ip -4 -o addr show dev eth0; {HVRENV} hvrtestscheduler -t1 hvrhub >/dev/null 2>&1; echo scheduler=$?"),
+            );
+            (
+                out.contains(&format!(" {vip}/")),
+                out.ends_with("scheduler=0"),
+            )
+        };
+        let ((vip1, sched1), (vip2, sched2)) = (look("bc1"), look("bc2"));
+        let holds = [vip1, vip2];
+        let schedulers = [sched1, sched2];
+        let holder = match holds {
+            [true, true] => "BOTH",
+            [true, false] => "bc1",
+            [false, true] => "bc2",
+            [false, false] => "none",
+        };
+        if holder == "BOTH" {
+            doubles += 1;
+        }
+        tally.push(format!(
+            "run {:2} ({name}): VIP on {holder}, schedulers {schedulers:?}",
+            run + 1
+        ));
+        assert!(
+            !(schedulers[0] && schedulers[1]),
+            "run {}: both schedulers run ({name})\nbc1: {}\nbc2: {}",
+            run + 1,
+            h.log("bc1"),
+            h.log("bc2")
+        );
+        if let Some(want) = want {
+            assert_eq!(
+                holder,
+                *want,
+                "run {} ({name})\nbc1: {}\nbc2: {}",
+                run + 1,
+                h.log("bc1"),
+                h.log("bc2")
+            );
+        }
+    }
+    eprintln!("double boot, 20 runs:\n{}", tally.join("\n"));
+    eprintln!("double boot: {doubles} of 20 runs with both nodes holding the VIP");
+    assert_eq!(doubles, 0, "{}", tally.join("\n"));
 }
 
 /// Without a lab: every playbook loads against the example inventory, and

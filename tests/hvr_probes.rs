@@ -19,6 +19,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,6 +67,8 @@ const UTILITIES: &[&str] = &[
     "true",
     "false",
     "perl",
+    "flock",
+    "mv",
 ];
 
 const VIP: &str = "10.0.0.100";
@@ -720,6 +723,8 @@ fn with_well_behaved_tools_every_probe_answers() {
         "eth0:1",
         "1",
         "0.1",
+        "0",
+        "1",
     ]);
     assert_eq!(add.code, Some(0), "{add:?}");
     assert!(add.stdout.starts_with("changed: VIP"), "{add:?}");
@@ -810,6 +815,10 @@ enum Entry {
     PreflightScheduler,
     /// hvrfailover-act vip-add: exit 3, the VIP not added.
     VipAdd,
+    /// The same with the tool misbehaving only once the VIP is on the
+    /// interface (the check right after adding it): exit 3, the VIP removed
+    /// again.
+    VipAddAfter,
     /// hvrfailover-act scheduler-start: exit 3, hvrscheduler never called.
     SchedulerStart,
     /// hvrfailover-act scheduler-stop (scheduler down): exit 3.
@@ -857,6 +866,8 @@ fn cases() -> Vec<Case> {
         ("ip", PreflightVip, &all),
         ("ip", VipAdd, &all),
         ("arping", PreflightVipHeld, &all),
+        ("arping", VipAdd, &all),
+        ("arping", VipAddAfter, &all),
         ("hvrtestlistener", PreflightScheduler, &no_output_read),
         ("perl", PreflightScheduler, &all),
         ("hvrtestscheduler", SchedulerStart, &no_output_read),
@@ -881,6 +892,16 @@ fn cases() -> Vec<Case> {
                 )),
                 Hang => Some("exec sleep 30".to_string()),
                 Missing => None,
+            };
+            // Right after the VIP is added: the tool behaves until then.
+            let body = match (entry, body) {
+                (VipAddAfter, Some(body)) => Some(format!(
+                    "if [ ! -f STATE/vip ]; then cat FIXTURES/arping-dad-clear.txt; exit 0; fi\n{body}"
+                )),
+                (VipAddAfter, None) => Some(
+                    "if [ ! -f STATE/vip ]; then cat FIXTURES/arping-dad-clear.txt; exit 0; fi\nexec arping-not-installed \"$@\"".to_string(),
+                ),
+                (_, body) => body,
             };
             cases.push(Case {
                 tool,
@@ -931,7 +952,7 @@ fn run_case(case: &Case) -> Result<(), String> {
                 "0.3",
             ]
         }
-        Entry::VipAdd => vec![
+        Entry::VipAdd | Entry::VipAddAfter => vec![
             "hvrfailover-act",
             "t",
             "vip-add",
@@ -941,6 +962,8 @@ fn run_case(case: &Case) -> Result<(), String> {
             "eth0:1",
             "1",
             "0.1",
+            "0",
+            "1",
         ],
         Entry::SchedulerStart => vec![
             "hvrfailover-act",
@@ -1046,7 +1069,10 @@ fn run_case(case: &Case) -> Result<(), String> {
     }
     let log = node.log();
     let added = log.strip_prefix(&log_before).unwrap_or(&log);
-    if added.lines().any(|l| !l.contains("FAILED")) {
+    if added
+        .lines()
+        .any(|l| !l.contains("FAILED") && !l.contains("NOT SAFE"))
+    {
         return Err(format!("logged an action: {added}"));
     }
     Ok(())
@@ -1057,7 +1083,7 @@ fn every_probe_refuses_odd_silent_garbled_hung_or_missing_tools_and_changes_noth
     let cases = cases();
     // The count for the issue's closing note.
     eprintln!("{} shim cases", cases.len());
-    assert_eq!(cases.len(), 56);
+    assert_eq!(cases.len(), 66);
     // A few at a time: most of the time goes to waiting for hung shims.
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
@@ -1088,5 +1114,547 @@ fn every_probe_refuses_odd_silent_garbled_hung_or_missing_tools_and_changes_noth
         "{} case(s) failed:\n{}",
         failures.len(),
         failures.join("\n\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The VIP: duplicate-address detection around adding it, two GARP bursts
+// ---------------------------------------------------------------------------
+
+/// Shims of arping and ip that record each call, with the time in ms, in
+/// STATE/trace. arping -D answers "nobody" while this node does not hold
+/// the VIP; `dup_when_held` makes another host answer once it does.
+fn tracing_shims(node: &Node, dup_before: bool, dup_when_held: bool) {
+    node.shim(
+        "arping",
+        &format!(
+            r#"echo "$(($(date +%s%N) / 1000000)) arping $*" >> STATE/trace
+case " $* " in
+*" -D "*)
+    if {} || {{ {} && [ -f STATE/vip ]; }}; then cat FIXTURES/arping-dad-duplicate.txt; exit 1; fi
+    cat FIXTURES/arping-dad-clear.txt; exit 0 ;;
+esac
+exit 0"#,
+            dup_before, dup_when_held
+        ),
+    );
+    node.shim(
+        "ip",
+        r#"case "$*" in
+"-4 -o addr show dev eth0")
+    echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
+    [ -f STATE/vip ] && echo "2: eth0    inet $(cat STATE/vip)/24 scope global secondary eth0:1\       valid_lft forever preferred_lft forever"
+    exit 0 ;;
+"addr add "*) echo "$(($(date +%s%N) / 1000000)) ip $*" >> STATE/trace; echo "${3%/*}" > STATE/vip; exit 0 ;;
+"addr del "*) echo "$(($(date +%s%N) / 1000000)) ip $*" >> STATE/trace; rm -f STATE/vip; exit 0 ;;
+esac
+echo "ip shim: unexpected $*" >&2
+exit 1"#,
+    );
+}
+
+fn vip_add(node: &Node, count: &str, interval: &str, delay: &str) -> Run {
+    node.run(&[
+        "hvrfailover-act",
+        "test",
+        "vip-add",
+        VIP,
+        "24",
+        "eth0",
+        "eth0:1",
+        count,
+        interval,
+        delay,
+        "1",
+    ])
+}
+
+/// (ms, what) of each traced call.
+fn trace(node: &Node) -> Vec<(u64, String)> {
+    fs::read_to_string(node.state().join("trace"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let (t, what) = l.split_once(' ').unwrap();
+            (t.parse().unwrap(), what.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_twice() {
+    let node = Node::new();
+    tracing_shims(&node, false, false);
+    let add = vip_add(&node, "2", "0.1", "0.6");
+    let returned = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert_eq!(add.code, Some(0), "{add:?}");
+    assert!(
+        add.stdout
+            .contains("arping -D found no other holder just before and just after")
+            && add
+                .stdout
+                .contains("gratuitous ARP: 2 x every 0.1 s, again after 0.6 s"),
+        "{add:?}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let calls = trace(&node);
+    let kinds: Vec<&str> = calls
+        .iter()
+        .map(|(_, w)| {
+            if w.starts_with("ip addr add") {
+                "add"
+            } else if w.contains(" -D ") {
+                "dad"
+            } else if w.contains(" -U ") {
+                "garp"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["dad", "add", "dad", "garp", "garp", "garp", "garp"],
+        "{calls:#?}"
+    );
+    let first_burst = calls[3].0;
+    let second_burst = calls[5].0;
+    assert!(
+        second_burst >= first_burst + 600,
+        "the second burst came {} ms after the first, not after hvr_garp_delay: {calls:#?}",
+        second_burst - first_burst
+    );
+    assert!(
+        second_burst > returned,
+        "vip-add waited for the second burst instead of returning: {calls:#?}"
+    );
+
+    // The VIP given up before the delay passes: no second burst.
+    let node = Node::new();
+    tracing_shims(&node, false, false);
+    let add = vip_add(&node, "1", "0.1", "0.8");
+    assert_eq!(add.code, Some(0), "{add:?}");
+    fs::remove_file(node.state().join("vip")).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let garps = trace(&node)
+        .iter()
+        .filter(|(_, w)| w.contains(" -U "))
+        .count();
+    assert_eq!(garps, 1, "{:#?}", trace(&node));
+}
+
+#[test]
+fn another_holder_answering_arp_just_before_or_after_the_add_refuses_and_leaves_no_vip() {
+    // Before: the VIP is never added.
+    let node = Node::new();
+    tracing_shims(&node, true, false);
+    let add = vip_add(&node, "1", "0.1", "0");
+    assert_eq!(add.code, Some(1), "{add:?}");
+    assert!(
+        add.stdout
+            .starts_with("NOT SAFE: another host answers ARP for 10.0.0.100")
+            && add.stdout.contains("the VIP was NOT added"),
+        "{add:?}"
+    );
+    assert!(!node.state().join("vip").exists());
+    assert!(
+        trace(&node).iter().all(|(_, w)| !w.starts_with("ip ")),
+        "{:#?}",
+        trace(&node)
+    );
+    assert!(
+        node.log()
+            .contains("test: NOT SAFE: another host answers ARP"),
+        "{}",
+        node.log()
+    );
+
+    // After: it is removed again at once, and never announced.
+    let node = Node::new();
+    tracing_shims(&node, false, true);
+    let add = vip_add(&node, "1", "0.1", "0");
+    assert_eq!(add.code, Some(1), "{add:?}");
+    assert!(
+        add.stdout.contains(
+            "right after the VIP 10.0.0.100 was added here: it was removed again at once"
+        ),
+        "{add:?}"
+    );
+    assert!(!node.state().join("vip").exists());
+    let calls: Vec<String> = trace(&node).into_iter().map(|(_, w)| w).collect();
+    assert!(
+        calls.iter().any(|w| w.starts_with("ip addr add"))
+            && calls.iter().any(|w| w.starts_with("ip addr del"))
+            && !calls.iter().any(|w| w.contains(" -U ")),
+        "{calls:#?}"
+    );
+
+    // Held already while another host answers: nothing is announced.
+    let node = Node::new();
+    tracing_shims(&node, false, true);
+    fs::write(node.state().join("vip"), VIP).unwrap();
+    let add = vip_add(&node, "1", "0.1", "0");
+    assert_eq!(add.code, Some(1), "{add:?}");
+    assert!(add.stdout.contains("two nodes hold it"), "{add:?}");
+    assert!(
+        !trace(&node).iter().any(|(_, w)| w.contains(" -U ")),
+        "{:#?}",
+        trace(&node)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The operation lock
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_operation_lock_admits_one_run_and_takes_over_only_a_run_of_the_same_controller_that_is_gone()
+{
+    let node = Node::new();
+    let lock_file = node.path("config/files/hvrfailover.lock");
+    let lock = |args: &[&str]| {
+        let mut full = vec!["hvrfailover-lock"];
+        full.extend(args);
+        node.run(&full)
+    };
+    // take OPERATION CONTROLLER PID PROC BOOT LIVE NOW STALE_AFTER WHAT...
+    let take = |op: &str, host: &str, pid: &str, proc_: &str, live: &str, now: &str| {
+        let boot = proc_.split(':').next().unwrap();
+        lock(&[
+            "take", op, host, pid, proc_, boot, live, now, "7200", "node=bc1",
+        ])
+    };
+
+    let first = take("start", "ctl", "100", "B:500", "100@500", "600");
+    assert_eq!(first.code, Some(0), "{first:?}");
+    assert!(
+        first
+            .stdout
+            .starts_with("taken: operation=start controller=ctl pid=100 proc=B:500 since="),
+        "{first:?}"
+    );
+    assert_eq!(
+        take("start", "ctl", "100", "B:500", "100@500", "600")
+            .stdout
+            .split(':')
+            .next(),
+        Some("ours")
+    );
+
+    // Another run of the same controller while the holder runs: refused.
+    let second = take("stop", "ctl", "200", "B:700", "100@500,200@700", "800");
+    assert_eq!(second.code, Some(1), "{second:?}");
+    assert!(
+        second
+            .stdout
+            .starts_with("held: start node=bc1 by controller ctl (pid 100) since ")
+            && second.stdout.ends_with("holder_pid=100")
+            && !second.stdout.contains("STALE"),
+        "{second:?}"
+    );
+    // Another controller cannot tell whether the holder runs: refused.
+    let other = take("stop", "ctl2", "300", "C:5", "300@5", "10");
+    assert_eq!(other.code, Some(1), "{other:?}");
+    // A process that started after the controller listed the live ones
+    // is not taken for gone.
+    let later = take("stop", "ctl", "200", "B:700", "200@700", "400");
+    assert_eq!(later.code, Some(1), "{later:?}");
+    assert!(fs::read_to_string(&lock_file).unwrap().contains("pid=100 "));
+
+    // The same controller, the holder gone: taken over, and logged.
+    let over = take("stop", "ctl", "200", "B:700", "200@700", "800");
+    assert_eq!(over.code, Some(0), "{over:?}");
+    assert!(
+        over.stdout
+            .starts_with("taken over: operation=stop controller=ctl pid=200")
+            && over
+                .stdout
+                .contains("process 100 (started at tick 500) no longer runs on ctl"),
+        "{over:?}"
+    );
+    assert!(
+        node.log()
+            .contains("lock: taken over by stop (controller ctl, pid 200)"),
+        "{}",
+        node.log()
+    );
+
+    // The controller rebooted since the holder took it: gone.
+    let rebooted = take("switchover", "ctl", "7", "D:10", "7@10", "20");
+    assert!(
+        rebooted.code == Some(0) && rebooted.stdout.contains("has rebooted since"),
+        "{rebooted:?}"
+    );
+
+    // Only the holder releases it.
+    let not_ours = lock(&["release", "ctl", "200", "B:700"]);
+    assert_eq!(not_ours.code, Some(1), "{not_ours:?}");
+    assert!(lock_file.exists());
+    let released = lock(&["release", "ctl", "7", "D:10"]);
+    assert_eq!(released.code, Some(0), "{released:?}");
+    assert!(!lock_file.exists());
+
+    // Older than STALE_AFTER: reported stale; unlock clears it only for its PID.
+    fs::write(
+        &lock_file,
+        "operation=recover controller=far pid=4242 proc=X:1 since=2020-01-01T00:00:00Z epoch=1577836800 what=node=bc2\n",
+    )
+    .unwrap();
+    let stale = take("start", "ctl", "100", "B:500", "100@500", "600");
+    assert_eq!(stale.code, Some(1), "{stale:?}");
+    assert!(
+        stale
+            .stdout
+            .contains("held: recover node=bc2 by controller far (pid 4242)")
+            && stale
+                .stdout
+                .contains("STALE: older than 7200 s (hvr_lock_stale_after)"),
+        "{stale:?}"
+    );
+    let wrong = lock(&["clear", "4243"]);
+    assert_eq!(wrong.code, Some(1), "{wrong:?}");
+    assert!(lock_file.exists());
+    let cleared = lock(&["clear", "4242"]);
+    assert_eq!(cleared.code, Some(0), "{cleared:?}");
+    assert!(!lock_file.exists());
+    assert!(
+        node.log()
+            .contains("lock: cleared (baton run unlock): operation=recover"),
+        "{}",
+        node.log()
+    );
+
+    // An empty lock file is not a free lock.
+    fs::write(&lock_file, "").unwrap();
+    let empty = take("start", "ctl", "100", "B:500", "100@500", "600");
+    assert_eq!(empty.code, Some(1), "{empty:?}");
+    fs::remove_file(&lock_file).unwrap();
+
+    // Without flock(1) it cannot be taken safely: unknown, nothing written.
+    node.remove_tool("flock");
+    let no_flock = take("start", "ctl", "100", "B:500", "100@500", "600");
+    assert_eq!(no_flock.code, Some(3), "{no_flock:?}");
+    assert!(!lock_file.exists());
+}
+
+// ---------------------------------------------------------------------------
+// Boot without the controller (hvrfailover-onboot)
+// ---------------------------------------------------------------------------
+
+const PEER_ADDRESS: &str = "127.0.0.2";
+
+impl Node {
+    /// A node whose state is STATE, set up for the boot script: its
+    /// hvrfailover.opt, a ping that answers only for the peer when
+    /// `peer_answers`, and an hvrscheduler that records its call.
+    fn for_boot(state: &str, peer_answers: bool) -> Node {
+        let node = Node::new();
+        let files = node.path("config/files");
+        fs::write(files.join("hvrfailover.state"), format!("{state}\n")).unwrap();
+        fs::write(
+            files.join("hvrfailover.opt"),
+            format!("-hubdb={HUB}\n-virtual_ip={VIP}\n"),
+        )
+        .unwrap();
+        let peer = if peer_answers {
+            PEER_ADDRESS
+        } else {
+            "no-such-peer"
+        };
+        node.shim(
+            "ping",
+            &format!(
+                "case \"$*\" in *{peer}*) cat FIXTURES/ping-reply.txt; exit 0 ;; esac\ncat FIXTURES/ping-noreply.txt; exit 1"
+            ),
+        );
+        node
+    }
+
+    fn boot(&self, env: &[(&str, &str)]) -> (Run, Duration) {
+        let port = self.closed_port.to_string();
+        let mut settings: BTreeMap<&str, String> = [
+            ("NODE", "bc1"),
+            ("PEER", "bc2"),
+            ("PEER_ADDRESS", PEER_ADDRESS),
+            ("BC_INDEX", "1"),
+            ("IFACE", "eth0"),
+            ("PREFIX_LEN", "24"),
+            ("LABEL", "eth0:1"),
+            ("CHANNEL", CHN),
+            ("VIP_PROBE_TIMEOUT", "0.3"),
+            ("SCHEDULER_PROBE_TIMEOUT", "0.3"),
+            ("SCHEDULER_START_TIMEOUT", "0.2"),
+            ("DBMS_WAIT", "1"),
+            ("GARP_COUNT", "1"),
+            ("GARP_INTERVAL", "0.1"),
+            ("GARP_DELAY", "0"),
+            ("DAD_WAIT", "1"),
+            ("PEER_DELAY", "5"),
+            ("HOLD", "true"),
+            ("INVENTORY", "/ctl/lab.yml"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+        settings.insert("SCHEDULER_PORT", port.clone());
+        settings.insert("LISTENER_PORT", port);
+        for (k, v) in env {
+            settings.insert(k, v.to_string());
+        }
+        let mut cmd = self.command(&["hvrfailover-onboot"]);
+        for (k, v) in &settings {
+            cmd.env(format!("HVRBOOT_{k}"), v);
+        }
+        let started = Instant::now();
+        let out = cmd.output().unwrap();
+        (Run::from(out), started.elapsed())
+    }
+
+    /// Whether the boot got as far as starting the scheduler.
+    fn started_scheduler(&self) -> bool {
+        fs::read_to_string(self.state().join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l == format!("hvrscheduler {HUB}"))
+    }
+}
+
+#[test]
+fn at_boot_a_tainted_node_never_starts_and_the_survivor_acts_at_once() {
+    // A standby starts nothing.
+    let node = Node::for_boot("STOP", true);
+    let (run, _) = node.boot(&[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(node
+        .log()
+        .contains("boot: state is STOP: this node is a standby"));
+    assert!(!node.started_scheduler());
+
+    // A taint about itself: never, not even with the seed's behaviour on
+    // and the peer gone; it names recover.
+    for peer_answers in [true, false] {
+        let node = Node::for_boot("START", peer_answers);
+        fs::write(
+            node.path("config/files/hvrfailover.self_tainted"),
+            "node=bc1 survivor=bc2 since=2026-01-01T00:00:00Z reason=abrupt-failover-to-bc2\n",
+        )
+        .unwrap();
+        let (run, took) = node.boot(&[("HOLD", "false")]);
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(
+            node.log().contains("NOT starting the scheduler or the VIP: this node carries a taint about itself (node=bc1 survivor=bc2")
+                && node.log().contains("`baton run recover -i /ctl/lab.yml -e node=bc1`"),
+            "{}",
+            node.log()
+        );
+        assert!(!node.started_scheduler());
+        assert!(took < Duration::from_secs(5), "it waited: {took:?}");
+    }
+
+    // The survivor (a taint record about its peer) does not wait
+    // hvr_boot_peer_delay (5 s here), even as node 2 and with its peer gone.
+    let node = Node::for_boot("START", false);
+    fs::write(
+        node.path("config/files/hvrfailover.peer_tainted"),
+        "peer=bc2 since=2026-01-01T00:00:00Z reason=abrupt-failover-to-bc1 last_received=none\n",
+    )
+    .unwrap();
+    let (run, took) = node.boot(&[("BC_INDEX", "2")]);
+    assert!(node.started_scheduler(), "{run:?}\n{}", node.log());
+    assert!(
+        took < Duration::from_secs(5),
+        "the survivor waited: {took:?}"
+    );
+    assert!(
+        node.log().contains("records bc2 as tainted") && node.log().contains("acts at once"),
+        "{}",
+        node.log()
+    );
+}
+
+#[test]
+fn at_boot_a_start_node_waits_by_its_bc_index_and_holds_when_it_cannot_reach_its_peer() {
+    // Peer reachable: node 2 waits twice hvr_boot_peer_delay, then starts.
+    let node = Node::for_boot("START", true);
+    // A taint record about another node does not make it the survivor.
+    fs::write(
+        node.path("config/files/hvrfailover.peer_tainted"),
+        "peer=bc9 since=2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let (run, took) = node.boot(&[("BC_INDEX", "2"), ("PEER_DELAY", "0.4")]);
+    assert!(node.started_scheduler(), "{run:?}\n{}", node.log());
+    assert!(
+        took >= Duration::from_millis(800),
+        "node 2 waited only {took:?}"
+    );
+    assert!(
+        node.log()
+            .contains("waiting 0.8 s (hvr_boot_peer_delay x bc_index 2) for bc2"),
+        "{}",
+        node.log()
+    );
+
+    // A playbook reaches the node while it waits (here: a lock appears):
+    // it decides afresh and leaves it to the operator.
+    let node = Node::for_boot("START", true);
+    let lock = node.path("config/files/hvrfailover.lock");
+    let (run, _) = std::thread::scope(|scope| {
+        let booting = scope.spawn(|| node.boot(&[("PEER_DELAY", "1")]));
+        std::thread::sleep(Duration::from_millis(300));
+        fs::write(
+            &lock,
+            "operation=recover controller=ctl pid=1 what=node=bc1\n",
+        )
+        .unwrap();
+        booting.join().unwrap()
+    });
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!node.started_scheduler());
+    assert!(
+        node.log().contains("while this boot waited, a baton playbook reached this node (state START, the operation lock: operation=recover"),
+        "{}",
+        node.log()
+    );
+
+    // Peer unreachable (no ping reply, nothing at its listener): it holds,
+    // says why, and names what to run.
+    let node = Node::for_boot("START", false);
+    let (run, _) = node.boot(&[("PEER_DELAY", "0.1")]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!node.started_scheduler());
+    let log = node.log();
+    assert!(
+        log.contains("boot: HOLDING: state is START")
+            && log.contains("127.0.0.2 cannot be reached at all")
+            && log.contains("`baton run check -i /ctl/lab.yml`")
+            && log.contains("`baton run start -i /ctl/lab.yml -e node=bc1`"),
+        "{log}"
+    );
+
+    // ... unless hvr_boot_hold_when_peer_unreachable is false: the seed's behaviour.
+    let node = Node::for_boot("START", false);
+    let (run, _) = node.boot(&[("PEER_DELAY", "0.1"), ("HOLD", "false")]);
+    assert!(node.started_scheduler(), "{run:?}\n{}", node.log());
+    assert!(
+        node.log().contains("the seed's behaviour"),
+        "{}",
+        node.log()
+    );
+
+    // The pre-flight's duplicate-address detection: another host answers ARP
+    // for the VIP (ICMP silenced): nothing starts.
+    let node = Node::for_boot("START", true);
+    tracing_shims(&node, true, false);
+    let (run, _) = node.boot(&[("PEER_DELAY", "0.1")]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!node.started_scheduler());
+    assert!(
+        node.log().contains("NOT starting the scheduler or the VIP: NOT SAFE: another host answers ARP for 10.0.0.100"),
+        "{}",
+        node.log()
     );
 }

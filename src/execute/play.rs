@@ -104,7 +104,7 @@ impl<'a> Runner<'a> {
                 .plays
                 .iter()
                 .flat_map(Play::all_tasks)
-                .any(|t| t.display_name() == *name);
+                .any(|t| t.answers_to(name));
             if !found {
                 return Err(InputError::plain(format!(
                     "--start-at-task: no task is named `{name}`"
@@ -126,14 +126,24 @@ impl<'a> Runner<'a> {
             }
         }
         self.connections.close_all().await;
+        // A play's error (`serial`, `hosts`, `vars_files`) is said where it
+        // stopped the run: before the stop report and the recap.
+        let play_error = match result {
+            Ok(()) => false,
+            Err(e) => {
+                let e = crate::error::Error::from(e);
+                crate::report::stderr_line(&format!("{:?}", miette::Report::new(e)));
+                true
+            }
+        };
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         self.state.signalled = signal != 0;
         if signal != 0 && self.state.abort_reason.is_none() {
             // The request came during the last task: nothing was left to skip
             // but what that task's loops did not run.
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); no task was left to start",
-                super::stop_cause(signal)
+                "{}; no task was left to start",
+                self.options.running.stop_reason(signal)
             ));
         }
         if let Some(reason) = self.state.stop_report() {
@@ -141,8 +151,11 @@ impl<'a> Runner<'a> {
         }
         let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
-        result?;
-        let exit_code = RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal);
+        let exit_code = if play_error {
+            crate::error::exit_code::INVALID_INPUT
+        } else {
+            RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal)
+        };
         Ok(RunSummary {
             recap,
             exit_code,
@@ -198,6 +211,15 @@ impl<'a> Runner<'a> {
         let Some(hosts) = self.select_hosts(play, &pattern_vars)? else {
             return Ok(());
         };
+        // Before the play's header: a bad `serial` is an error of the play,
+        // which then does not start (as in Ansible).
+        let serial = match &play.serial_template {
+            Some(node) => {
+                let value = self.templater.render_node(node, &pattern_vars)?;
+                crate::load::play::serial_from_json(&value, &node.origin)?
+            }
+            None => play.serial.clone(),
+        };
         for h in &hosts {
             self.state.host(h).ended = false;
         }
@@ -211,13 +233,6 @@ impl<'a> Runner<'a> {
             hosts_all: minijinja::Value::from(hosts.clone()),
             hosts: hosts.clone(),
             batch: Vec::new(),
-        };
-        let serial = match &play.serial_template {
-            Some(node) => {
-                let value = self.templater.render_node(node, &pattern_vars)?;
-                crate::load::play::serial_from_json(&value, &node.origin)?
-            }
-            None => play.serial.clone(),
         };
         for batch in batches(&hosts, &serial) {
             scope.batch = batch;
@@ -258,7 +273,7 @@ impl<'a> Runner<'a> {
             }
             flow = self.run_items(scope, section, &scope.batch, false).await;
             if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                let f = self.flush_handlers(scope, &scope.batch).await;
+                let f = self.flush_handlers(scope, &scope.batch, false).await;
                 if flow == Flow::Continue {
                     flow = f;
                 }

@@ -93,6 +93,9 @@ impl HostState {
 /// What a task contributes to the bookkeeping of one host's outcome.
 pub struct TaskRecord<'a> {
     pub info: &'a TaskInfo,
+    /// The task's own `name:` as `ansible_failed_task.name` gives it: empty
+    /// for an unnamed task (ansible-core 2.19 gives '', not the module).
+    pub task_name: String,
     pub play: &'a str,
     pub register: Option<&'a str>,
     pub notify: &'a [String],
@@ -190,7 +193,11 @@ impl RunState {
                 outcome.registered.clone()
             };
             (
-                json!({"name": task.info.name, "origin": task.info.origin}),
+                json!({
+                    "name": task.task_name,
+                    "action": task.info.module,
+                    "origin": task.info.origin,
+                }),
                 result,
             )
         });

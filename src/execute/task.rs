@@ -73,15 +73,15 @@ impl Runner<'_> {
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); `{}` ({}) and everything after it did not start",
-                super::stop_cause(signal),
+                "{}; `{}` ({}) and everything after it did not start",
+                self.options.running.stop_reason(signal),
                 task.display_name(),
                 task.origin.describe()
             ));
             return Err(Flow::Abort);
         }
         if let Some(name) = &self.start_at {
-            if task.display_name() != *name {
+            if !task.answers_to(name) {
                 return Ok(false);
             }
             self.start_at = None;
@@ -127,7 +127,9 @@ impl Runner<'_> {
         }
         let mut info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
-            return self.run_meta(scope, task, *meta, &active, &info).await;
+            return self
+                .run_meta(scope, task, *meta, &active, &info, rescuable)
+                .await;
         }
         let run_once = task.common.run_once == Some(true);
         let targets = if run_once { &active[..1] } else { &active[..] };
@@ -144,7 +146,12 @@ impl Runner<'_> {
         drop(shared);
         // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
         // first host's variables, as Ansible does; if it cannot be, as written.
-        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+        // A `no_log` task keeps the template text (`set {{ secret }}`): the
+        // name reaches every output channel (header, slowest tasks, stop
+        // report, JSON, JUnit), and the rendered one could carry a secret.
+        // Ansible prints the rendered name; this is a listed difference.
+        let no_log = task.common.no_log == Some(true);
+        if let (false, Some(name), Some(Ok(job))) = (no_log, &task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
                 .filter(|t| crate::template_text::is_template(t))
@@ -269,6 +276,7 @@ impl Runner<'_> {
         let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
+            task_name: task.bare_name().unwrap_or_default(),
             play: &scope.play.name,
             register: task.register.as_deref(),
             notify: &task.notify,

@@ -1211,8 +1211,15 @@ mod tests {
                 .unwrap(),
             json!(1)
         );
+        // as Ansible's chainable undefined: the chain under `default` stops
+        // at `nope`; outside `default` it is still an error naming `nope`
+        assert_eq!(
+            t.render_value("{{ nope.b | default(1) }}", &vars, &o())
+                .unwrap(),
+            json!(1)
+        );
         let err = t
-            .render_value("{{ nope.b | default(1) }}", &vars, &o())
+            .render_value("{{ nope.b | int }}", &vars, &o())
             .unwrap_err();
         assert_eq!(err.message, "undefined variable `nope`");
     }

@@ -71,6 +71,7 @@ impl HumanReporter {
                 style: Style::new(options.color),
                 out: writer,
                 write_failed: false,
+                lost: false,
                 multi,
                 spinners: HashMap::new(),
                 host_width: 0,
@@ -88,14 +89,17 @@ impl Reporter for HumanReporter {
         state.handle(event);
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.flush_pending();
         state.clear_spinners();
         if let Some(multi) = &state.multi {
             let _ = multi.clear();
         }
-        let _ = state.out.flush();
+        if let Err(err) = state.out.flush() {
+            state.write_error(&err);
+        }
+        !state.lost
     }
 }
 
@@ -127,6 +131,8 @@ struct State {
     style: Style,
     out: Box<dyn Write + Send>,
     write_failed: bool,
+    /// A write error other than a closed pipe (see `super::loses_output`).
+    lost: bool,
     multi: Option<MultiProgress>,
     spinners: HashMap<String, ProgressBar>,
     /// Width of the widest host name of the current play.
@@ -168,7 +174,6 @@ impl State {
             options,
             out,
             multi,
-            write_failed,
             ..
         } = self;
         let own_colors = options.color;
@@ -183,10 +188,18 @@ impl State {
             None => write(),
         };
         if let Err(err) = result {
-            if !*write_failed {
-                *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write the run's output: {err}"));
-            }
+            self.write_error(&err);
+        }
+    }
+
+    /// Said once on stderr; `finish` then reports the loss (no exit 0).
+    fn write_error(&mut self, err: &std::io::Error) {
+        self.lost |= super::loses_output(err);
+        if !self.write_failed {
+            self.write_failed = true;
+            super::stderr_line(&format!(
+                "baton: cannot write the run's output to stdout: {err}"
+            ));
         }
     }
 

@@ -203,6 +203,9 @@ impl<'a> Hvr<'a> {
             // The canary row is on in the lab: every stop proves its flush
             // by a row written on the active node and read on the peer.
             .args(["-e", "hvr_canary_table=simtable"])
+            // A booting START node waits this x its bc_index for its peer
+            // (30 s by default): short in the lab.
+            .args(["-e", "hvr_boot_peer_delay=1.5"])
             .env("NO_COLOR", "1");
         for e in extra_vars {
             cmd.arg("-e").arg(e);
