@@ -9,7 +9,8 @@ use crate::error::exit_code;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  all ok
-  1  internal error (a bug in baton, or the controller ran out of something)
+  1  internal error (a bug in baton, or the controller ran out of something,
+     or a report (--junit, stdout) could not be written)
   2  a task failed on some host
   3  a host was unreachable (and no task failed)
   4  invalid input: playbook, inventory, variables or command line
@@ -95,6 +96,10 @@ pub struct ConnectArgs {
     /// Parallel hosts (1 to 10000)
     #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = parse_forks)]
     pub forks: usize,
+    /// Connection type for hosts whose inventory and play name none (as
+    /// ansible-playbook's -c)
+    #[arg(short = 'c', long = "connection", value_parser = ["ssh", "local", "smart", "paramiko"])]
+    pub connection: Option<String>,
     /// Learn the host keys of hosts never seen before (a changed key is still refused)
     #[arg(long)]
     pub ssh_accept_new: bool,

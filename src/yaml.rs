@@ -6,7 +6,7 @@
 //! into a [`Node`] tree where every value keeps its [`Origin`]. Plain scalars
 //! follow YAML 1.1 typing (`yes`/`no`/`on`/`off` are booleans), as Ansible does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -284,8 +284,102 @@ pub fn to_yaml_string(value: &Value) -> String {
 
 enum Frame {
     Seq(Vec<Node>, Origin, usize),
-    /// entries, the key waiting for its value, origin, anchor, keys that came from `<<`.
-    Map(Vec<(Node, Node)>, Option<Node>, Origin, usize, Vec<String>),
+    Map(MapFrame),
+}
+
+/// A mapping being read. Keys are found by a hash of their text, so a
+/// mapping of n keys loads in O(n), not O(n²) (a 50,000-key `vars:` took
+/// minutes with a scan per key).
+struct MapFrame {
+    /// Entries in order; `None` where a key merged in by `<<` was replaced
+    /// by an explicit one (which goes at the end, as it was written there).
+    entries: Vec<Option<(Node, Node)>>,
+    /// The key waiting for its value.
+    pending_key: Option<Node>,
+    origin: Origin,
+    anchor: usize,
+    /// Scalar key text -> its entry's index.
+    index: HashMap<String, usize>,
+    /// Keys that came from `<<`: an explicit key overrides them.
+    merged: HashSet<String>,
+}
+
+impl MapFrame {
+    fn new(origin: Origin, anchor: usize) -> MapFrame {
+        MapFrame {
+            entries: Vec::new(),
+            pending_key: None,
+            origin,
+            anchor,
+            index: HashMap::new(),
+            merged: HashSet::new(),
+        }
+    }
+
+    /// The entry whose key has this text.
+    fn find(&self, text: &str) -> Option<&(Node, Node)> {
+        self.index
+            .get(text)
+            .and_then(|&i| self.entries.get(i))
+            .and_then(Option::as_ref)
+    }
+
+    fn push(&mut self, key: Node, value: Node) {
+        if let Some(text) = key.scalar_text() {
+            self.index.insert(text, self.entries.len());
+        }
+        self.entries.push(Some((key, value)));
+    }
+
+    /// YAML merge key `<<: *anchor`: copy the keys this mapping lacks from
+    /// the referenced mapping(s).
+    fn merge(&mut self, source: Node) {
+        let sources = match source.value {
+            NodeValue::Seq(items) => items,
+            _ => vec![source],
+        };
+        for src in sources {
+            if let NodeValue::Map(src_entries) = src.value {
+                for (k, v) in src_entries {
+                    let text = k.scalar_text();
+                    if text.as_deref().is_some_and(|t| self.index.contains_key(t)) {
+                        continue;
+                    }
+                    if let Some(t) = text {
+                        self.merged.insert(t);
+                    }
+                    self.push(k, v);
+                }
+            }
+        }
+    }
+
+    /// An explicit key and its value. Returns where the same key was first
+    /// written when it is a duplicate.
+    fn insert(&mut self, key: Node, value: Node) -> Option<String> {
+        let mut duplicate = None;
+        if let Some(text) = key.scalar_text() {
+            if self.merged.remove(&text) {
+                // An explicit key overrides one merged in from an anchor.
+                if let Some(i) = self.index.remove(&text) {
+                    self.entries[i] = None;
+                }
+            } else {
+                duplicate = self.find(&text).map(|(k, _)| k.origin.describe());
+            }
+        }
+        self.push(key, value);
+        duplicate
+    }
+
+    fn into_node(self) -> (Node, usize) {
+        let entries: Vec<(Node, Node)> = self.entries.into_iter().flatten().collect();
+        // Point a mapping at its first key: that is where a reader looks.
+        let origin = entries
+            .first()
+            .map_or(self.origin, |(k, _)| k.origin.clone());
+        (Node::new(NodeValue::Map(entries), origin), self.anchor)
+    }
 }
 
 struct TreeBuilder {
@@ -366,11 +460,8 @@ impl TreeBuilder {
         let name = alias_name(&self.file.text, at.offset);
         let at = self.origin(mark, name.len() + 1);
         let open = self.stack.iter().find_map(|f| match f {
-            Frame::Seq(_, origin, anchor) | Frame::Map(_, _, origin, anchor, _)
-                if *anchor == id =>
-            {
-                Some(origin.clone())
-            }
+            Frame::Seq(_, origin, anchor) if *anchor == id => Some(origin.clone()),
+            Frame::Map(map) if map.anchor == id => Some(map.origin.clone()),
             _ => None,
         });
         let error = match open {
@@ -406,33 +497,21 @@ impl TreeBuilder {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq(items, _, _)) => items.push(node),
-            Some(Frame::Map(entries, pending_key, _, _, merged)) => match pending_key.take() {
-                None => *pending_key = Some(node),
+            Some(Frame::Map(map)) => match map.pending_key.take() {
+                None => map.pending_key = Some(node),
                 Some(key) => {
                     if key.as_str() == Some("<<") {
-                        merged.extend(merge_into(entries, node));
+                        map.merge(node);
                         return;
                     }
-                    let text = key.scalar_text().unwrap_or_default();
-                    if let Some(i) = merged.iter().position(|k| *k == text) {
-                        // An explicit key overrides one merged in from an anchor.
-                        merged.remove(i);
-                        entries.retain(|(k, _)| k.scalar_text().as_deref() != Some(text.as_str()));
-                    }
-                    let duplicate = entries
-                        .iter()
-                        .find(|(k, _)| {
-                            k.scalar_text().is_some() && k.scalar_text() == key.scalar_text()
-                        })
-                        .map(|(k, _)| k.origin.describe());
+                    let name = key.scalar_text().unwrap_or_default();
+                    let origin = key.origin.clone();
+                    let duplicate = map.insert(key, node);
                     if let (Some(first), None) = (duplicate, &self.error) {
                         self.error = Some(
                             InputError::at(
-                                &key.origin,
-                                format!(
-                                    "duplicate key `{}` (first defined at {first})",
-                                    key.scalar_text().unwrap_or_default()
-                                ),
+                                &origin,
+                                format!("duplicate key `{name}` (first defined at {first})"),
                                 "defined again here",
                             )
                             .with_help(
@@ -440,7 +519,6 @@ impl TreeBuilder {
                             ),
                         );
                     }
-                    entries.push((key, node));
                 }
             },
         }
@@ -486,29 +564,6 @@ fn alias_name(text: &str, offset: usize) -> String {
         .collect()
 }
 
-/// YAML merge key `<<: *anchor`: copy missing keys from the referenced mapping(s).
-fn merge_into(entries: &mut Vec<(Node, Node)>, source: Node) -> Vec<String> {
-    let mut added = Vec::new();
-    let sources = match source.value {
-        NodeValue::Seq(items) => items,
-        _ => vec![source],
-    };
-    for src in sources {
-        if let NodeValue::Map(src_entries) = src.value {
-            for (k, v) in src_entries {
-                if !entries
-                    .iter()
-                    .any(|(ek, _)| ek.scalar_text() == k.scalar_text())
-                {
-                    added.push(k.scalar_text().unwrap_or_default());
-                    entries.push((k, v));
-                }
-            }
-        }
-    }
-    added
-}
-
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
@@ -538,8 +593,7 @@ impl MarkedEventReceiver for TreeBuilder {
                 if self.too_deep(&origin) {
                     return;
                 }
-                self.stack
-                    .push(Frame::Map(Vec::new(), None, origin, anchor, Vec::new()));
+                self.stack.push(Frame::Map(MapFrame::new(origin, anchor)));
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, origin, anchor)) = self.stack.pop() {
@@ -547,11 +601,13 @@ impl MarkedEventReceiver for TreeBuilder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map(entries, _, origin, anchor, _)) = self.stack.pop() {
-                    self.note_no_log(&entries, origin.offset, mark);
-                    // Point a mapping at its first key: that is where a reader looks.
-                    let origin = entries.first().map_or(origin, |(k, _)| k.origin.clone());
-                    self.push_value(Node::new(NodeValue::Map(entries), origin), anchor);
+                if let Some(Frame::Map(map)) = self.stack.pop() {
+                    let start = map.origin.offset;
+                    let (node, anchor) = map.into_node();
+                    if let NodeValue::Map(entries) = &node.value {
+                        self.note_no_log(entries, start, mark);
+                    }
+                    self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
@@ -714,6 +770,54 @@ mod tests {
         let node = parse_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
         let other = node.get("other").unwrap().to_json();
         assert_eq!(other, serde_json::json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn places_on_one_long_line_cost_no_walk_from_its_start() {
+        // A flow mapping of 5,000 keys on one line, not ASCII: each value's
+        // place used to be found by walking the line from its start (25
+        // million chars stepped for this file, quadratic in its length).
+        let n = 5_000;
+        let body: Vec<String> = (0..n).map(|i| format!("clé{i}: {i}")).collect();
+        let text = format!("{{{}}}\n", body.join(", "));
+        crate::source::chars_walked(true);
+        let node = parse(&SourceFile::new("flow.yml", text.as_str())).unwrap();
+        let walked = crate::source::chars_walked(false);
+        assert_eq!(node.as_map().map(<[_]>::len), Some(n));
+        let last = &node.as_map().unwrap()[n - 1].0;
+        let at = text.find(&format!("clé{}:", n - 1)).unwrap();
+        assert_eq!(last.origin.offset, at);
+        assert!(walked < 200 * n, "{walked} chars walked for {n} keys");
+    }
+
+    #[test]
+    fn merged_keys_keep_their_order_and_explicit_keys_win_once() {
+        let text = "a: &a {x: 1, y: 2, z: 3}\nb: &b {w: 0, y: 9}\nm:\n  k: 0\n  <<: [*a, *b]\n  y: 5\n  x: 6\n";
+        let m = parse_text(text).unwrap();
+        let keys: Vec<String> = m
+            .get("m")
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.scalar_text().unwrap())
+            .collect();
+        // merged z and w stay where they were merged; y and x move to where
+        // they were written, as before the keys were hashed
+        assert_eq!(keys, ["k", "z", "w", "y", "x"]);
+        assert_eq!(
+            m.get("m").unwrap().to_json(),
+            serde_json::json!({"k": 0, "z": 3, "w": 0, "y": 5, "x": 6})
+        );
+        // a merged key overridden once is then an explicit key: twice is a duplicate
+        let err = parse_text("a: &a {x: 1}\nm:\n  <<: *a\n  x: 2\n  x: 3\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "duplicate key `x` (first defined at t.yml:4:3)"
+        );
+        // a key written before the merge wins over the merged one
+        let m = parse_text("a: &a {x: 1}\nm:\n  x: 2\n  <<: *a\n").unwrap();
+        assert_eq!(m.get("m").unwrap().to_json(), serde_json::json!({"x": 2}));
     }
 
     #[test]

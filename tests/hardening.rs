@@ -223,6 +223,60 @@ fn no_log_tasks_leak_no_argument_through_any_channel() {
     }
 }
 
+/// A `no_log` task's templated name is shown as written (`set {{ secret }}`),
+/// never rendered: the name reaches the task line, the slowest tasks, the
+/// stop report, JSON and JUnit. (Ansible prints the rendered name; the
+/// README lists the difference.)
+#[test]
+fn a_no_log_task_s_templated_name_is_shown_unrendered_everywhere() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    secret: "{SECRET}"
+  tasks:
+    - name: "set {{{{ secret }}}}"
+      command: "true"
+      no_log: true
+    - name: "fail {{{{ secret }}}}"
+      command: "false"
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert!(!all.contains(SECRET), "secret leaked in:\n{all}");
+    assert_eq!(&codes[..5], &[Some(2); 5], "{all}");
+    assert!(all.contains("TASK [set {{ secret }}]"), "{all}");
+    assert!(all.contains("RUN STOPPED"), "{all}");
+    assert!(all.contains(r#""name":"fail {{ secret }}""#), "{all}");
+    // The slowest-tasks list and JUnit name it too.
+    assert!(all.matches("fail {{ secret }}").count() >= 6, "{all}");
+}
+
+/// As in Ansible, `no_log` hides the task's own output only: a later task
+/// that prints the registered result shows it (the README says so; mark
+/// that task `no_log` too). Masking only `debug: var=` would be a false
+/// promise, since `msg: "{{ reg.stdout }}"` would still print it.
+#[test]
+fn a_no_log_result_printed_by_a_later_debug_is_shown_as_in_ansible() {
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo {SECRET}
+      no_log: true
+      register: reg
+    - debug: var=reg.stdout
+    - debug: var=reg.stdout
+      no_log: true
+"#
+    );
+    let (all, codes) = every_channel(&play);
+    assert_eq!(&codes[..5], &[Some(0); 5], "{all}");
+    // Printed by the unmasked debug at every verbosity, in human and JSON.
+    assert_eq!(all.matches(SECRET).count(), 5, "{all}");
+}
+
 #[test]
 fn a_templating_error_in_a_no_log_task_leaks_no_argument() {
     let play = format!(
@@ -367,8 +421,10 @@ fn marker() -> String {
 
 /// Two SIGTERMs during a task whose script starts `sleep` children: baton
 /// exits 143 at once, names the cut task and host, and no process of the
-/// task is left (on the controller or on the host). Returns the count left.
-fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
+/// task is left (on the controller or on the host). A stop report printed
+/// before the exit says the running task was killed, not that it finished.
+/// Returns the count left and stdout.
+fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, String) {
     let dir = tempfile::tempdir().unwrap();
     let marker = marker();
     std::fs::write(
@@ -412,6 +468,18 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
             stderr.contains(&format!("cut: task `sleeper` on {host}")),
             "{stdout}\n{stderr}"
         );
+        if stdout.contains("RUN STOPPED") {
+            assert!(stdout.contains(&format!("`sleeper` on {host}")), "{stdout}");
+        }
+    }
+    assert!(!stdout.contains("the running task finished"), "{stdout}");
+    if stdout.contains("RUN STOPPED") {
+        assert!(
+            stdout.contains(
+                "stopped by SIGTERM, then quit at once: the running task was killed (`sleeper` on "
+            ),
+            "{stdout}"
+        );
     }
     // Give a KILL on a host a moment to land, then count what is left.
     let mut left = pgrep(&marker);
@@ -422,7 +490,7 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> usize {
         std::thread::sleep(std::time::Duration::from_millis(100));
         left = pgrep(&marker);
     }
-    left.len()
+    (left.len(), stdout.into_owned())
 }
 
 #[test]
@@ -434,9 +502,12 @@ fn a_second_sigterm_leaves_no_local_process() {
         "all:\n  hosts:\n    n1:\n      ansible_connection: local\n    n2:\n      ansible_connection: local\n",
     )
     .unwrap();
-    let left = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
+    let (left, stdout) = second_signal_leaves_no_process(&inventory, &["n1", "n2"]);
     eprintln!("local: {left} processes left after two SIGTERMs");
     assert_eq!(left, 0);
+    // Locally the killed tasks end at once, so the run prints its stop
+    // report before the quit's exit.
+    assert!(stdout.contains("RUN STOPPED"), "{stdout}");
 }
 
 #[test]
@@ -444,7 +515,7 @@ fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
     require_root!();
     let lab = support::lab::Lab::running();
     let inventory = lab.dir().join("lab.yml");
-    let left = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
+    let (left, _) = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
     eprintln!("lab: {left} processes left after two SIGTERMs");
     assert_eq!(left, 0);
     // The persistent worker shells went with their masters (`[l]` keeps the
@@ -884,4 +955,130 @@ fn a_second_signal_during_a_loop_leaves_no_ssh_master_in_the_lab() {
         "{all}"
     );
     assert!(stderr.contains("ssh master connection(s)"), "{all}");
+}
+
+const OK_PLAY: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n";
+
+/// A run that went well but whose output could not be written (stdout on
+/// /dev/full) exits 1, not 0, and says why on stderr.
+#[test]
+fn stdout_on_a_full_device_does_not_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    for (extra, said) in [
+        (
+            &[][..],
+            "baton: cannot write the run's output to stdout: No space left on device",
+        ),
+        (
+            &["--output", "json"][..],
+            "baton: cannot write JSON events to stdout: No space left on device",
+        ),
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(BATON)
+            .current_dir(dir.path())
+            .args(["run", "play.yml", "-i", "inventory.yml"])
+            .args(extra)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains(said), "{extra:?}: {stderr}");
+    }
+}
+
+/// A `--junit` file on a full filesystem (a 16 KiB tmpfs, filled, in a
+/// mount namespace of its own so nothing is left mounted): the run exits 1,
+/// naming the file and the error.
+#[test]
+fn a_junit_file_on_a_full_disk_does_not_exit_0() {
+    require_root!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    std::fs::create_dir(dir.path().join("full")).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=16k tmpfs full || exit 99; \
+         head -c 1048576 /dev/zero > full/fill 2>/dev/null; \
+         '{BATON}' run play.yml -i inventory.yml --junit full/junit.xml"
+    );
+    let out = Command::new("unshare")
+        .current_dir(dir.path())
+        .args(["-m", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "baton: cannot write the JUnit report to full/junit.xml: No space left on device"
+        ),
+        "{stderr}"
+    );
+}
+
+/// A `serial` that cannot be rendered is an error of its play: the play
+/// does not start (no header, as in Ansible) and the error, with file and
+/// line, comes before the recap on the terminal (stdout and stderr merged),
+/// not after it. Exit 4.
+#[test]
+fn a_serial_template_error_is_said_before_the_recap() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=first\n- name: batched\n  hosts: all\n  gather_facts: false\n  serial: \"{{ bad }}\"\n  tasks:\n    - debug: msg=second\n",
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let status = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.yml"])
+        .env("NO_COLOR", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .unwrap();
+    let all = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert_eq!(status.code(), Some(4), "{all}");
+    let error = all
+        .find("play.yml:8:15")
+        .expect("the error names file and line");
+    let recap = all.find("PLAY RECAP").expect("recap printed");
+    assert!(error < recap, "the error came after the recap:\n{all}");
+    assert!(all.contains("undefined variable `bad`"), "{all}");
+    assert!(!all.contains("PLAY [batched]"), "{all}");
+    assert!(!all.contains("node: second"), "{all}");
+}
+
+/// `-e` with 100,000 `[`: exit 4, a message naming `-e` and the limit, and
+/// no echo of the argument.
+#[test]
+fn a_deeply_nested_e_value_exits_4_naming_e() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("play.yml"), OK_PLAY).unwrap();
+    let out = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.yml", "-e"])
+        .arg("[".repeat(100_000))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("-e: the inline value is nested more than 255"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 1000, "{stderr}");
 }

@@ -85,6 +85,7 @@ fn run_options(connect: &ConnectArgs, extra: Map<String, Value>) -> RunOptions {
         connect: ConnectOptions {
             connect_timeout: Duration::from_secs(connect.connect_timeout.max(1)),
             accept_new_host_keys: connect.ssh_accept_new,
+            default_connection: connect.connection.clone(),
         },
         verbosity: connect.verbose,
         ..RunOptions::default()
@@ -140,8 +141,8 @@ fn execute(
     while QUITTING.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    reporter.finish();
-    match summary {
+    let written = reporter.finish();
+    let code = match summary {
         Ok(summary) => {
             for e in summary.input_errors {
                 report_error(e);
@@ -149,6 +150,13 @@ fn execute(
             summary.exit_code
         }
         Err(e) => report_error(e),
+    };
+    // A lost report (full disk, stdout on /dev/full) must not read as
+    // success: the message naming the file and error is already on stderr.
+    if !written && code == exit_code::OK {
+        exit_code::INTERNAL
+    } else {
+        code
     }
 }
 

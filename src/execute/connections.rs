@@ -17,6 +17,10 @@ use crate::transport::{Connection, ConnectionKind, ConnectionSpec, TransportErro
 pub struct ConnectOptions {
     pub connect_timeout: Duration,
     pub accept_new_host_keys: bool,
+    /// `-c`/`--connection`: the connection type of hosts whose inventory
+    /// and play say none (Ansible's precedence: host var, then the play's
+    /// `connection:`, then the command line, then ssh).
+    pub default_connection: Option<String>,
 }
 
 type Slot = Arc<OnceCell<Result<Arc<Connection>, TransportError>>>;
@@ -55,8 +59,9 @@ pub fn spec_for(
     play_user: Option<&str>,
     options: &ConnectOptions,
 ) -> Result<ConnectionSpec, InputError> {
-    let kind_text =
-        text(connection_var(vars, "connection")).or_else(|| play_connection.map(str::to_string));
+    let kind_text = text(connection_var(vars, "connection"))
+        .or_else(|| play_connection.map(str::to_string))
+        .or_else(|| options.default_connection.clone());
     let kind = match kind_text.as_deref() {
         None | Some("ssh") | Some("smart") | Some("paramiko") => ConnectionKind::Ssh,
         Some("local") => ConnectionKind::Local,
@@ -244,6 +249,7 @@ mod tests {
         ConnectOptions {
             connect_timeout: Duration::from_secs(5),
             accept_new_host_keys: false,
+            default_connection: None,
         }
     }
 
@@ -285,6 +291,28 @@ mod tests {
             .unwrap()
             .kind,
             ConnectionKind::Local
+        );
+    }
+
+    #[test]
+    fn the_command_line_connection_yields_to_host_vars_and_the_play() {
+        let cli_local = ConnectOptions {
+            default_connection: Some("local".into()),
+            ..opts()
+        };
+        let none = json!({});
+        let none = none.as_object().unwrap();
+        let kind = |vars, play| spec_for("h", vars, play, None, &cli_local).unwrap().kind;
+        assert_eq!(kind(none, None), ConnectionKind::Local);
+        assert_eq!(kind(none, Some("ssh")), ConnectionKind::Ssh);
+        let host_ssh = json!({"ansible_connection": "ssh"});
+        assert_eq!(
+            kind(host_ssh.as_object().unwrap(), None),
+            ConnectionKind::Ssh
+        );
+        assert_eq!(
+            spec_for("h", none, None, None, &opts()).unwrap().kind,
+            ConnectionKind::Ssh
         );
     }
 }

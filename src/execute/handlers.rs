@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use serde_json::Value;
 
 use super::play::{Flow, PlayScope, Runner};
 use crate::error::InputError;
@@ -18,10 +17,13 @@ impl Runner<'_> {
     /// Run every notified handler on the hosts that were notified, in the
     /// play's handler order, until no handler is pending (a handler may
     /// notify another). With `force_handlers`, failed hosts run them too.
+    /// `rescuable`: flushed by `meta: flush_handlers` inside a block with a
+    /// `rescue`, which rescues a failed handler as it rescues a task.
     pub(super) fn flush_handlers<'s>(
         &'s mut self,
         scope: &'s PlayScope<'s>,
         hosts: &'s [String],
+        rescuable: bool,
     ) -> BoxFuture<'s, Flow> {
         async move {
             // Each host's notifications resolved to handler indices: a name or
@@ -55,7 +57,9 @@ impl Runner<'_> {
                         }
                     }
                     ran = true;
-                    let flow = self.run_task(scope, handler, &notified, false, true).await;
+                    let flow = self
+                        .run_task(scope, handler, &notified, rescuable, true)
+                        .await;
                     if flow != Flow::Continue {
                         stop = Some(flow);
                         break;
@@ -99,13 +103,8 @@ impl Runner<'_> {
             }
             let names = std::mem::take(&mut state.notified);
             let entry = pending.entry(host.clone()).or_default();
-            for (index, handler) in scope.play.handlers.iter().enumerate() {
-                if names
-                    .iter()
-                    .any(|n| *n == handler.display_name() || handler.listen.contains(n))
-                {
-                    entry.insert(index);
-                }
+            for name in &names {
+                entry.extend(notified_by(&scope.play.handlers, name));
             }
         }
     }
@@ -118,10 +117,11 @@ impl Runner<'_> {
         meta: MetaAction,
         active: &[String],
         info: &TaskInfo,
+        rescuable: bool,
     ) -> Flow {
         let applies = self.meta_applies(scope, task, active);
         match meta {
-            MetaAction::FlushHandlers => self.flush_handlers(scope, active).await,
+            MetaAction::FlushHandlers => self.flush_handlers(scope, active, rescuable).await,
             MetaAction::Noop => Flow::Continue,
             MetaAction::EndHost => {
                 for h in &applies {
@@ -172,11 +172,11 @@ impl Runner<'_> {
         task: &Task,
         active: &[String],
     ) -> Vec<String> {
-        let hostvars = self.hostvars_for(scope, task);
+        let shared = self.shared_for(scope);
         let mut applies = Vec::new();
         for host in active {
-            let vars = match self.host_vars(scope, host, Some(task), &hostvars) {
-                Ok(v) => Value::Object(v.map),
+            let vars = match self.host_vars(scope, host, Some(task), &shared) {
+                Ok(v) => v.context,
                 Err(e) => {
                     self.state.input_errors.push(e);
                     continue;
@@ -200,10 +200,35 @@ impl Runner<'_> {
     }
 }
 
+/// The handlers a notification runs, as ansible-core 2.19 finds them
+/// (`strategy/__init__.py` `search_handlers_by_notification`): by name
+/// (bare or `role : name`) the last handler defined with it, since the last
+/// loaded wins; by `listen` topic every handler listening, once per name.
+fn notified_by(handlers: &[Arc<Task>], notification: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    if let Some(index) = handlers.iter().rposition(|h| h.answers_to(notification)) {
+        out.push(index);
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (index, h) in handlers.iter().enumerate().rev() {
+        if h.listen.iter().any(|l| l == notification) {
+            if let Some(name) = h.bare_name() {
+                if seen.contains(&name) {
+                    continue;
+                }
+                seen.push(name);
+            }
+            out.push(index);
+        }
+    }
+    out
+}
+
 /// Every notify must name a handler (by name or `listen`); checked before the play runs.
 pub fn check_notify_targets(play: &Play) -> Result<(), InputError> {
     let mut known: Vec<String> = Vec::new();
     for h in &play.handlers {
+        known.extend(h.bare_name());
         known.push(h.display_name());
         known.extend(h.listen.iter().cloned());
     }

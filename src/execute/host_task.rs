@@ -11,8 +11,9 @@ use crate::bounds;
 use crate::error::InputError;
 use crate::load::task::{Action, IncludeVarsArgs, Task};
 use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
+use crate::plan::context::Context;
 use crate::plan::template::Templater;
-use crate::plan::vars::{condition_refs, node_refs, text_refs, Vars};
+use crate::plan::vars::{self, condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
 use crate::source::Origin;
@@ -41,7 +42,8 @@ pub struct TaskShared<'a> {
 /// One host's run of a task, prepared by the play runner.
 pub struct HostJob {
     pub host: String,
-    pub vars: Map<String, Value>,
+    /// The host's variables for the task, with the task's shared values.
+    pub vars: Context,
     /// The rest of the host's variables, rendered when something that shows
     /// only at run time reads them (a template file, `debug: var`); `None`
     /// when `vars` is all there is (gathering facts).
@@ -79,7 +81,7 @@ pub struct HostOutcome {
 /// Lets modules render and evaluate with this host's variables.
 struct HostEvaluator<'a> {
     templater: &'a Templater,
-    vars: &'a Value,
+    vars: &'a Context,
     lazy: Option<&'a Vars>,
     origin: &'a Origin,
     /// A template file's rendering error, kept whole (file, line, variable)
@@ -92,7 +94,7 @@ struct HostEvaluator<'a> {
 
 impl HostEvaluator<'_> {
     /// The variables with those `names` read rendered in (see [`Vars::complete`]).
-    fn with(&self, names: Vec<String>) -> Result<std::borrow::Cow<'_, Value>, InputError> {
+    fn with(&self, names: Vec<String>) -> Result<std::borrow::Cow<'_, Context>, InputError> {
         match self.lazy {
             Some(lazy) => lazy
                 .complete(self.vars, names, self.templater)
@@ -129,7 +131,23 @@ impl Evaluator for HostEvaluator<'_> {
         }
         let rendered = self
             .with(names)
-            .and_then(|vars| self.templater.render_file_in(name, text, &vars, &dirs));
+            .and_then(|vars| self.templater.render_file_in(name, text, &*vars, &dirs))
+            .and_then(|out| {
+                // The size of the text, as a string value's would be counted.
+                if out.len() <= vars::MAX_VALUE_BYTES {
+                    return Ok(out);
+                }
+                Err(InputError::at(
+                    &Origin::synthetic(name, text),
+                    format!(
+                        "template `{name}` renders to {} bytes, {}",
+                        out.len(),
+                        vars::value_limit_words()
+                    ),
+                    "this template",
+                )
+                .with_help(vars::VALUE_SIZE_HELP))
+            });
         rendered.map_err(|e| {
             let line = e.one_line();
             if let Ok(mut slot) = self.render_error.lock() {
@@ -143,21 +161,28 @@ impl Evaluator for HostEvaluator<'_> {
         condition_refs(expr, &mut names);
         let vars = self.with(names).map_err(|e| e.one_line())?;
         self.templater
-            .condition(expr, &vars, self.origin)
+            .condition(expr, &*vars, self.origin)
             .map_err(|e| e.one_line())
     }
     fn lookup(&self, path: &str) -> Result<Option<Value>, String> {
         let head = path.split(['.', '[']).next().unwrap_or(path).to_string();
+        let mut parts = path.split('.');
+        if parts.next() != Some(head.as_str()) {
+            return Ok(None);
+        }
         // A variable whose template reads an undefined one is not defined,
         // as Ansible's debug says; any other failure to render it (a cycle)
         // is an error, as Ansible's "recursive loop detected" is.
-        let vars = match self.with(vec![head]) {
+        let vars = match self.with(vec![head.clone()]) {
             Ok(vars) => vars,
             Err(e) if e.message.starts_with("undefined") => return Ok(None),
             Err(e) => return Err(e.one_line()),
         };
-        let mut cur: &Value = &vars;
-        for part in path.split('.') {
+        let Some(first) = vars.get(&head) else {
+            return Ok(None);
+        };
+        let mut cur: &Value = &first;
+        for part in parts {
             let next = match cur {
                 Value::Object(m) => m.get(part),
                 Value::Array(a) => part
@@ -276,6 +301,18 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
             outcome.outcome = Status::Unreachable;
         }
     }
+    if outcome.registered.is_null() {
+        outcome.registered = outcome.result.to_registered();
+        // Ansible registers an unreachable host's result as `unreachable:
+        // true` with its `msg`, and no `failed` (so `r is failed` is false).
+        if outcome.outcome == Status::Unreachable {
+            if let Value::Object(m) = &mut outcome.registered {
+                m.shift_remove("failed");
+                m.insert("unreachable".into(), Value::Bool(true));
+            }
+        }
+    }
+    registered_within_limit(shared, task, &mut outcome);
     outcome.ignored = match outcome.outcome {
         // As Ansible: `ignore_errors` also covers a templating error met
         // while running (undefined variable, type error): the task counts as
@@ -288,17 +325,6 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
     if outcome.ignored {
         outcome.input_error = None;
     }
-    if outcome.registered.is_null() {
-        outcome.registered = outcome.result.to_registered();
-        // Ansible registers an unreachable host's result as `unreachable:
-        // true` with its `msg`, and no `failed` (so `r is failed` is false).
-        if outcome.outcome == Status::Unreachable {
-            if let Value::Object(m) = &mut outcome.registered {
-                m.shift_remove("failed");
-                m.insert("unreachable".into(), Value::Bool(true));
-            }
-        }
-    }
     outcome.elapsed = started.elapsed();
     outcome
 }
@@ -308,7 +334,7 @@ pub(super) async fn run_once(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
     check_mode: bool,
 ) -> Result<TaskResult, Failure> {
     for cond in &task.common.when {
@@ -337,15 +363,15 @@ pub(super) async fn run_once(
         attempt += 1;
         let mut result = run_module(shared, task, job, vars, check_mode).await?;
         let mut bound = vars.clone();
-        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
-            m.insert(name.clone(), result.to_registered());
+        if let Some(name) = &task.register {
+            bound.set(name.clone(), result.to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;
         let Some(until) = &task.until else {
             return Ok(result);
         };
-        if let (Some(name), Value::Object(m)) = (&task.register, &mut bound) {
-            m.insert(name.clone(), result.to_registered());
+        if let Some(name) = &task.register {
+            bound.set(name.clone(), result.to_registered());
         }
         let done =
             result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
@@ -396,7 +422,7 @@ fn render_args(
     shared: &TaskShared<'_>,
     task: &Task,
     args: &[(String, Node)],
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Map<String, Value>, InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
@@ -407,7 +433,9 @@ fn render_args(
         let value = if raw.contains(&name.as_str()) {
             node.to_json()
         } else {
-            shared.templater.render_node(node, vars)?
+            let value = shared.templater.render_node(node, vars)?;
+            within_limit(shared, &format!("argument `{name}`"), &value, &node.origin)?;
+            value
         };
         // `x | default(omit)`: the argument is left out, as in Ansible.
         if crate::plan::template::is_omit(&value) {
@@ -418,14 +446,60 @@ fn render_args(
     Ok(out)
 }
 
+/// A rendered value within [`vars::MAX_VALUE_BYTES`], or an input error
+/// at the template it came from, naming what it is and the task.
+pub(super) fn within_limit(
+    shared: &TaskShared<'_>,
+    what: &str,
+    value: &Value,
+    origin: &Origin,
+) -> Result<(), InputError> {
+    let Some(size) = vars::over_value_limit(value) else {
+        return Ok(());
+    };
+    Err(InputError::at(
+        origin,
+        format!(
+            "{what} of task `{}` renders to {size} bytes or more, {}",
+            shared.info.name,
+            vars::value_limit_words()
+        ),
+        "rendered from here",
+    )
+    .with_help(vars::VALUE_SIZE_HELP))
+}
+
+/// A registered result over [`vars::MAX_VALUE_BYTES`] is not kept: the
+/// task fails, saying so (a module's output, or a loop's results, this big
+/// would be copied into every later task's variables).
+fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut HostOutcome) {
+    let Some(name) = &task.register else {
+        return;
+    };
+    let Some(size) = vars::over_value_limit(&outcome.registered) else {
+        return;
+    };
+    let msg = format!(
+        "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
+        shared.info.name,
+        vars::value_limit_words()
+    );
+    outcome.outcome = Status::Failed;
+    outcome.result = TaskResult::failed(msg.clone());
+    outcome.items.clear();
+    outcome.registered = json!({"failed": true, "changed": false, "msg": msg});
+}
+
 fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Result<String, String>, InputError> {
     let mut prefix = String::new();
     for env in &task.common.environment {
-        let map = match shared.templater.render_node(env, vars)? {
+        let rendered = shared.templater.render_node(env, vars)?;
+        within_limit(shared, "`environment`", &rendered, &env.origin)?;
+        let map = match rendered {
             Value::Object(map) => map,
             // `environment: "{{ x | default(omit) }}"`: no variables.
             v if crate::plan::template::is_omit(&v) => continue,
@@ -475,7 +549,7 @@ fn become_user(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Option<String>, InputError> {
     if task.common.become_ != Some(true) {
         return Ok(None);
@@ -512,7 +586,7 @@ async fn run_module(
     shared: &TaskShared<'_>,
     task: &Task,
     job: &HostJob,
-    vars: &Value,
+    vars: &Context,
     check_mode: bool,
 ) -> Result<TaskResult, Failure> {
     match &task.action {
@@ -646,7 +720,7 @@ fn include_vars(
     task: &Task,
     job: &HostJob,
     args: &IncludeVarsArgs,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<TaskResult, InputError> {
     let render = |node: &Node| {
         shared
@@ -715,7 +789,9 @@ fn include_vars(
     };
     let mut loaded = Map::new();
     for (k, v) in pairs {
-        loaded.insert(k, shared.templater.render_node(&v, vars)?);
+        let value = shared.templater.render_node(&v, vars)?;
+        within_limit(shared, &format!("variable `{k}`"), &value, &v.origin)?;
+        loaded.insert(k, value);
     }
     let mut result = TaskResult::ok();
     match &args.name {
@@ -725,7 +801,10 @@ fn include_vars(
                 shared
                     .templater
                     .render_str(n.as_str().unwrap_or_default(), vars, &n.origin)?;
-            result.facts.insert(under, Value::Object(loaded));
+            // Each value is within the limit; together they may not be.
+            let all = Value::Object(loaded);
+            within_limit(shared, &format!("variable `{under}`"), &all, &n.origin)?;
+            result.facts.insert(under, all);
         }
         None => result.facts = loaded,
     }

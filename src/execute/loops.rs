@@ -7,17 +7,20 @@
 
 use std::sync::atomic::Ordering;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::InputError;
 use crate::load::loops::LoopWith;
 use crate::load::task::Task;
 use crate::modules::{Status, TaskResult};
+use crate::plan::context::Context;
 use crate::plan::jinja::{native, python_repr};
 use crate::plan::lookups;
 use crate::yaml::Node;
 
-use super::host_task::{run_once, wait_unless_stopped, Failure, HostJob, HostOutcome, TaskShared};
+use super::host_task::{
+    run_once, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome, TaskShared,
+};
 
 pub(super) async fn run_loop(
     shared: &TaskShared<'_>,
@@ -26,16 +29,15 @@ pub(super) async fn run_loop(
     check_mode: bool,
     out: &mut HostOutcome,
 ) -> Result<(), Failure> {
-    let base = Value::Object(job.vars.clone());
     let Some(loop_node) = &task.loop_items else {
-        let result = run_once(shared, task, job, &base, check_mode).await?;
+        let result = run_once(shared, task, job, &job.vars, check_mode).await?;
         out.outcome = result.status;
         out.facts.clone_from(&result.facts);
         out.ansible_facts.clone_from(&result.ansible_facts);
         out.result = result;
         return Ok(());
     };
-    let items = loop_items(shared, task, loop_node, &base)?;
+    let items = loop_items(shared, task, loop_node, &job.vars)?;
     if items.is_empty() {
         out.result = TaskResult::skipped("no items in the loop");
         out.outcome = Status::Skipped;
@@ -95,7 +97,7 @@ pub(super) async fn run_loop(
             out.ansible_facts.insert(k.clone(), v.clone());
         }
         let mut registered = result.to_registered();
-        if let (Value::Object(m), Value::Object(vars)) = (&mut registered, &ctx) {
+        if let Value::Object(m) = &mut registered {
             m.insert(control.loop_var.clone(), item);
             m.insert(
                 "item".into(),
@@ -106,8 +108,8 @@ pub(super) async fn run_loop(
                 m.insert(iv.clone(), json!(index));
                 m.insert("ansible_index_var".into(), json!(iv));
             }
-            if let Some(l) = vars.get("ansible_loop") {
-                m.insert("ansible_loop".into(), l.clone());
+            if let Some(l) = ctx.get("ansible_loop") {
+                m.insert("ansible_loop".into(), l.into_owned());
             }
         }
         out.items.push((label, result.clone(), result.status));
@@ -116,8 +118,8 @@ pub(super) async fn run_loop(
         let stop = if control.break_when.is_empty() {
             false
         } else {
-            if let (Some(name), Value::Object(vars)) = (&task.register, &mut ctx) {
-                vars.insert(name.clone(), registered.clone());
+            if let Some(name) = &task.register {
+                ctx.set(name.clone(), registered.clone());
             }
             let mut all = true;
             for cond in &control.break_when {
@@ -161,9 +163,10 @@ fn loop_items(
     shared: &TaskShared<'_>,
     task: &Task,
     loop_node: &Node,
-    vars: &Value,
+    vars: &Context,
 ) -> Result<Vec<Value>, Failure> {
     let value = shared.templater.render_node(loop_node, vars)?;
+    within_limit(shared, "the loop's list", &value, &loop_node.origin)?;
     let name = match task.loop_with {
         LoopWith::Loop => return match value {
             Value::Array(items) => Ok(items),
@@ -185,17 +188,14 @@ fn loop_items(
     let failed = |msg: String| Failure::Input(lookups::loop_error(&loop_node.origin, name, &msg));
     if matches!(name, "file" | "template" | "env" | "vars" | "first_found") {
         // The template engine's lookups: the items are `query(name, *terms)`.
-        let mut with_terms = match vars {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
-        with_terms.insert(TERMS_VAR.into(), Value::Array(terms));
+        let mut with_terms = vars.clone();
+        with_terms.set(TERMS_VAR, Value::Array(terms));
         let expr = format!("{{{{ query('{name}', *{TERMS_VAR}) }}}}");
-        return match shared.templater.render_value(
-            &expr,
-            &Value::Object(with_terms),
-            &loop_node.origin,
-        )? {
+        let items = shared
+            .templater
+            .render_value(&expr, &with_terms, &loop_node.origin)?;
+        within_limit(shared, "the loop's list", &items, &loop_node.origin)?;
+        return match items {
             Value::Array(items) => Ok(items),
             other => Err(failed(format!(
                 "the lookup gave {}, not a list",
@@ -205,7 +205,12 @@ fn loop_items(
     }
     let search = task.source.search_paths();
     let items = lookups::run(name, terms, &search).map_err(failed)?;
-    Ok(items)
+    let list = Value::Array(items);
+    within_limit(shared, "the loop's list", &list, &loop_node.origin)?;
+    match list {
+        Value::Array(items) => Ok(items),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// The variable that hands a `with_<lookup>`'s terms to `query()`.
@@ -222,15 +227,15 @@ fn py_str(v: &Value) -> String {
 /// An item's facts into the variables the next items see: `set_fact` and
 /// `include_vars` names as they are; `ansible_*` facts also under
 /// `ansible_facts` without the prefix (as `HostState::merge_facts`).
-fn see_facts(vars: &mut Map<String, Value>, result: &TaskResult) {
+fn see_facts(vars: &mut Context, result: &TaskResult) {
     for (k, v) in &result.facts {
-        vars.insert(k.clone(), v.clone());
+        vars.set(k.clone(), v.clone());
     }
     if result.ansible_facts.is_empty() {
         return;
     }
     for (k, v) in &result.ansible_facts {
-        vars.insert(k.clone(), v.clone());
+        vars.set(k.clone(), v.clone());
     }
     let short = result.ansible_facts.iter().map(|(k, v)| {
         (
@@ -238,28 +243,33 @@ fn see_facts(vars: &mut Map<String, Value>, result: &TaskResult) {
             v.clone(),
         )
     });
-    match vars.get_mut("ansible_facts") {
-        Some(Value::Object(all)) => all.extend(short),
-        _ => {
-            vars.insert("ansible_facts".into(), Value::Object(short.collect()));
+    let all = match vars.get("ansible_facts").as_deref() {
+        Some(Value::Object(all)) => {
+            let mut all = all.clone();
+            all.extend(short);
+            all
         }
-    }
+        _ => short.collect(),
+    };
+    vars.set("ansible_facts", Value::Object(all));
 }
 
 /// The host's variables for one item: `loop_var`, `index_var`, and with
 /// `extended` `ansible_loop` (`previtem`/`nextitem` undefined at the ends,
-/// `allitems` unless `extended_allitems: false`), as Ansible sets them.
-fn item_vars(task: &Task, host_vars: &Map<String, Value>, index: usize, items: &[Value]) -> Value {
+/// `allitems` unless `extended_allitems: false`), as Ansible sets them;
+/// set over the host's variables (shared, not copied: the cost of an item
+/// does not grow with the host's variables).
+fn item_vars(task: &Task, host_vars: &Context, index: usize, items: &[Value]) -> Context {
     let control = &task.loop_control;
     let count = items.len();
     let mut vars = host_vars.clone();
-    vars.insert(
+    vars.set(
         control.loop_var.clone(),
         items.get(index).cloned().unwrap_or(Value::Null),
     );
     if let Some(iv) = &control.index_var {
-        vars.insert(iv.clone(), json!(index));
-        vars.insert("ansible_index_var".into(), json!(iv));
+        vars.set(iv.clone(), json!(index));
+        vars.set("ansible_index_var", json!(iv));
     }
     if control.extended {
         let mut ansible_loop = json!({
@@ -278,10 +288,10 @@ fn item_vars(task: &Task, host_vars: &Map<String, Value>, index: usize, items: &
                 m.insert("previtem".into(), prev.clone());
             }
         }
-        vars.insert("ansible_loop".into(), ansible_loop);
+        vars.set("ansible_loop", ansible_loop);
     }
-    vars.insert("ansible_loop_var".into(), json!(control.loop_var));
-    Value::Object(vars)
+    vars.set("ansible_loop_var", json!(control.loop_var));
+    vars
 }
 
 /// The aggregate message: all done, or which items failed.

@@ -58,6 +58,9 @@ pub struct RunningTasks {
     tasks: Mutex<BTreeMap<u64, RunningTask>>,
     /// Every host that started a task, with the tasks that changed it.
     changes: Mutex<BTreeMap<String, Vec<String>>>,
+    /// Set by a quit at once: the (task, host) pairs it cut, for the stop
+    /// report the run may still print before the process exits.
+    cut: Mutex<Option<Vec<(String, String)>>>,
 }
 
 /// A host running a task.
@@ -145,9 +148,19 @@ impl RunningTasks {
     /// What a quit at once reports: each task it cut (host, task, loop item,
     /// the items that had changed the host), then for every host what had
     /// changed it before.
+    /// It also records the cut tasks for [`RunningTasks::stop_reason`].
     pub fn quit_report(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        for t in self.list() {
+        let running = self.list();
+        if let Ok(mut cut) = self.cut.lock() {
+            *cut = Some(
+                running
+                    .iter()
+                    .map(|t| (t.task.clone(), t.host.clone()))
+                    .collect(),
+            );
+        }
+        for t in running {
             let at = match &t.item {
                 Some((n, count, label)) => format!(" at item {n} of {count} ({label})"),
                 None => String::new(),
@@ -176,6 +189,31 @@ impl RunningTasks {
         }
         lines
     }
+
+    /// The stop report's first words after `signal` stopped the run: the
+    /// running task finished, or, after a quit at once, which tasks were
+    /// killed on which hosts.
+    pub fn stop_reason(&self, signal: i32) -> String {
+        let cut = self.cut.lock().ok().and_then(|c| c.clone());
+        match cut {
+            None => format!(
+                "{}: the running task finished on every host (a loop after its current item)",
+                stop_cause(signal)
+            ),
+            Some(cut) if cut.is_empty() => format!(
+                "{}, then quit at once: no task was running",
+                stop_cause(signal)
+            ),
+            Some(cut) => format!(
+                "{}, then quit at once: the running task was killed ({}); it may have done part of its work",
+                stop_cause(signal),
+                cut.iter()
+                    .map(|(task, host)| format!("`{task}` on {host}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 /// How the stop report names what stopped the run.
@@ -201,6 +239,7 @@ impl Default for RunOptions {
             connect: ConnectOptions {
                 connect_timeout: Duration::from_secs(10),
                 accept_new_host_keys: false,
+                default_connection: None,
             },
             verbosity: 0,
             interrupt: Arc::new(AtomicI32::new(0)),

@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::error::InputError;
 use crate::load::task::Task;
 use crate::modules::{Status, TaskResult};
+use crate::plan::context::Context;
 use crate::yaml::Node;
 
 use super::host_task::TaskShared;
@@ -13,7 +14,7 @@ use super::host_task::TaskShared;
 pub(super) fn apply_overrides(
     shared: &TaskShared<'_>,
     task: &Task,
-    vars: &Value,
+    vars: &Context,
     result: &mut TaskResult,
 ) -> Result<(), InputError> {
     if result.status == Status::Skipped {

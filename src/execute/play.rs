@@ -5,7 +5,7 @@
 //! `handlers.rs`, batching and ordering in `batches.rs`, a host's variables
 //! in `plan::host_vars`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +25,9 @@ use crate::load::loops::{LoopControl, LoopWith};
 use crate::load::play::Play;
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
+use crate::plan::context::{Context, Shared};
 use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
+use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars, Known};
 use crate::plan::template::Templater;
 use crate::plan::vars_files::{self, OnUndefined};
 use crate::report::{Event, Reporter, TaskInfo};
@@ -49,21 +51,23 @@ pub(super) struct PlayScope<'p> {
     vars_files: Vec<(String, Node)>,
     /// All hosts of the play (for `ansible_play_hosts`).
     hosts: Vec<String>,
+    /// `ansible_play_hosts_all`, made once per play.
+    hosts_all: minijinja::Value,
     pub batch: Vec<String>,
-    /// Whether anything the play reads mentions `hostvars` (see
-    /// [`host_vars::mentions_hostvars`]).
-    uses_hostvars: std::sync::atomic::AtomicBool,
 }
 
 pub struct Runner<'a> {
     pub(super) inventory: &'a Inventory,
     pub(super) options: &'a RunOptions,
     pub(super) reporter: &'a dyn Reporter,
-    pub(super) templater: Templater,
+    /// Shared with the `hostvars` views, which render lazily.
+    pub(super) templater: Arc<Templater>,
     pub(super) connections: Connections,
     pub(super) tags: TagFilter,
     /// Each host's inventory variables, computed once per run.
-    inventory_vars: HashMap<String, Map<String, Value>>,
+    inventory_vars: Arc<InventoryVars>,
+    /// `groups`, one lazy view for the run.
+    groups: minijinja::Value,
     pub(super) state: RunState,
     /// `--start-at-task`, until that task is reached.
     pub(super) start_at: Option<String>,
@@ -82,10 +86,11 @@ impl<'a> Runner<'a> {
             inventory,
             options,
             reporter,
-            templater: Templater::new(),
+            templater: Arc::new(Templater::new()),
             connections: Connections::new(options.connect.clone()),
             tags: TagFilter::new(&options.tags, &options.skip_tags),
-            inventory_vars: HashMap::new(),
+            inventory_vars: Arc::new(InventoryVars::new(inventory)),
+            groups: GroupsView::value(inventory),
             state: RunState::default(),
             start_at: options.start_at_task.clone(),
             host_vars_files: HashMap::new(),
@@ -99,7 +104,7 @@ impl<'a> Runner<'a> {
                 .plays
                 .iter()
                 .flat_map(Play::all_tasks)
-                .any(|t| t.display_name() == *name);
+                .any(|t| t.answers_to(name));
             if !found {
                 return Err(InputError::plain(format!(
                     "--start-at-task: no task is named `{name}`"
@@ -121,14 +126,24 @@ impl<'a> Runner<'a> {
             }
         }
         self.connections.close_all().await;
+        // A play's error (`serial`, `hosts`, `vars_files`) is said where it
+        // stopped the run: before the stop report and the recap.
+        let play_error = match result {
+            Ok(()) => false,
+            Err(e) => {
+                let e = crate::error::Error::from(e);
+                crate::report::stderr_line(&format!("{:?}", miette::Report::new(e)));
+                true
+            }
+        };
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         self.state.signalled = signal != 0;
         if signal != 0 && self.state.abort_reason.is_none() {
             // The request came during the last task: nothing was left to skip
             // but what that task's loops did not run.
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); no task was left to start",
-                super::stop_cause(signal)
+                "{}; no task was left to start",
+                self.options.running.stop_reason(signal)
             ));
         }
         if let Some(reason) = self.state.stop_report() {
@@ -136,8 +151,11 @@ impl<'a> Runner<'a> {
         }
         let recap = self.state.recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
-        result?;
-        let exit_code = RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal);
+        let exit_code = if play_error {
+            crate::error::exit_code::INVALID_INPUT
+        } else {
+            RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal)
+        };
         Ok(RunSummary {
             recap,
             exit_code,
@@ -145,12 +163,9 @@ impl<'a> Runner<'a> {
         })
     }
 
-    pub(super) fn inventory_vars(&mut self, host: &str) -> &Map<String, Value> {
-        if !self.inventory_vars.contains_key(host) {
-            let vars = self.inventory.host_vars(host);
-            self.inventory_vars.insert(host.to_string(), vars);
-        }
-        &self.inventory_vars[host]
+    /// A host's inventory variables (computed once per run, shared).
+    pub(super) fn inventory_vars(&self, host: &str) -> Arc<Map<String, Value>> {
+        self.inventory_vars.get(host)
     }
 
     /// The play's hosts (its pattern within `--limit`, without hosts that
@@ -196,6 +211,15 @@ impl<'a> Runner<'a> {
         let Some(hosts) = self.select_hosts(play, &pattern_vars)? else {
             return Ok(());
         };
+        // Before the play's header: a bad `serial` is an error of the play,
+        // which then does not start (as in Ansible).
+        let serial = match &play.serial_template {
+            Some(node) => {
+                let value = self.templater.render_node(node, &pattern_vars)?;
+                crate::load::play::serial_from_json(&value, &node.origin)?
+            }
+            None => play.serial.clone(),
+        };
         for h in &hosts {
             self.state.host(h).ended = false;
         }
@@ -203,25 +227,12 @@ impl<'a> Runner<'a> {
             name: play.name.clone(),
             hosts: hosts.clone(),
         });
-        let uses_hostvars = host_vars::mentions_hostvars(
-            play,
-            &early,
-            &self.options.extra_vars,
-            &self.inventory.to_list_json().to_string(),
-        );
         let mut scope = PlayScope {
             play,
             vars_files: early,
+            hosts_all: minijinja::Value::from(hosts.clone()),
             hosts: hosts.clone(),
             batch: Vec::new(),
-            uses_hostvars: std::sync::atomic::AtomicBool::new(uses_hostvars),
-        };
-        let serial = match &play.serial_template {
-            Some(node) => {
-                let value = self.templater.render_node(node, &pattern_vars)?;
-                crate::load::play::serial_from_json(&value, &node.origin)?
-            }
-            None => play.serial.clone(),
         };
         for batch in batches(&hosts, &serial) {
             scope.batch = batch;
@@ -262,7 +273,7 @@ impl<'a> Runner<'a> {
             }
             flow = self.run_items(scope, section, &scope.batch, false).await;
             if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                let f = self.flush_handlers(scope, &scope.batch).await;
+                let f = self.flush_handlers(scope, &scope.batch, false).await;
                 if flow == Flow::Continue {
                     flow = f;
                 }
@@ -282,6 +293,9 @@ impl<'a> Runner<'a> {
             return Ok(());
         }
         let mut warnings: Vec<String> = Vec::new();
+        // One for every host: `groups`, `play_hosts`, ... (and `hostvars`)
+        // as a task would see them.
+        let shared = self.shared_for(scope);
         for host in self.state.active(&scope.batch) {
             let inventory = self.inventory_vars(&host).clone();
             let empty = Map::new();
@@ -289,16 +303,12 @@ impl<'a> Runner<'a> {
             let facts = state.map_or(&empty, |s| &s.facts);
             let registered = state.map_or(&empty, |s| &s.registered);
             let gathered = state.is_some_and(|s| s.facts_gathered);
-            let no_hostvars = Value::Object(Map::new());
             let layers = HostFacts {
                 inventory: &inventory,
                 facts,
                 registered,
                 include_scope: &empty,
-                hostvars: &no_hostvars,
-                play_hosts: self.state.active(&scope.hosts),
-                batch: self.state.active(&scope.batch),
-                all_hosts: &scope.hosts,
+                shared: &shared,
             };
             let on_undefined = if gathered {
                 OnUndefined::Fail
@@ -324,15 +334,12 @@ impl<'a> Runner<'a> {
                         demand.to_vec(),
                         templater,
                     )
-                    .map(|v| Value::Object(v.map))
+                    .map(|v| v.context)
                 })?;
             for w in read.warnings {
                 if !warnings.contains(&w) {
                     warnings.push(w);
                 }
-            }
-            if read.mentions_hostvars {
-                scope.uses_hostvars.store(true, Ordering::Relaxed);
             }
             self.host_vars_files.insert(host, Arc::new(read.pairs));
         }
@@ -347,13 +354,13 @@ impl<'a> Runner<'a> {
 
     /// Variables for one host and task, in precedence order.
     pub(super) fn host_vars(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         host: &str,
         task: Option<&Task>,
-        hostvars: &Value,
+        shared: &Shared,
     ) -> Result<HostVars, InputError> {
-        let inventory = self.inventory_vars(host).clone();
+        let inventory = self.inventory_vars(host);
         let empty = Map::new();
         let state = self.state.get(host);
         let layers = HostFacts {
@@ -361,10 +368,7 @@ impl<'a> Runner<'a> {
             facts: state.map_or(&empty, |s| &s.facts),
             registered: state.map_or(&empty, |s| &s.registered),
             include_scope: state.map_or(&empty, |s| &s.include_scope),
-            hostvars,
-            play_hosts: self.state.active(&scope.hosts),
-            batch: self.state.active(&scope.batch),
-            all_hosts: &scope.hosts,
+            shared,
         };
         let own = self.host_vars_files.get(host).cloned();
         let play = PlayVars {
@@ -377,29 +381,45 @@ impl<'a> Runner<'a> {
         host_vars::host_vars(&play, &layers, task, &self.templater)
     }
 
-    /// `hostvars` for a task (empty when the play never mentions it).
-    pub(super) fn hostvars_for(&mut self, scope: &PlayScope<'_>, task: &Task) -> Value {
-        if !scope.uses_hostvars.load(Ordering::Relaxed) {
-            return Value::Object(Map::new());
-        }
-        let hosts: Vec<(String, Map<String, Value>)> = self
-            .inventory
-            .host_names()
-            .into_iter()
-            .map(|h| {
-                let vars = self.inventory_vars(&h).clone();
-                (h, vars)
+    /// What every host of the batch sees the same in a task, built once:
+    /// `groups`, `hostvars` (a lazy view over a snapshot of what the run
+    /// knows now), `play_hosts`, `ansible_play_hosts`,
+    /// `ansible_play_hosts_all`, `ansible_play_batch`. Drop it before the
+    /// task's outcomes are recorded: the snapshot shares each host's
+    /// registered values, which recording would otherwise copy.
+    pub(super) fn shared_for(&self, scope: &PlayScope<'_>) -> Shared {
+        let known = self
+            .state
+            .hosts()
+            .map(|(name, s)| {
+                let known = Known {
+                    facts: Arc::clone(&s.facts),
+                    registered: Arc::clone(&s.registered),
+                };
+                (name.to_string(), known)
             })
             .collect();
-        let state = &self.state;
-        host_vars::hostvars(
-            hosts.into_iter().map(|(h, vars)| {
-                let known = state.get(&h).map(|s| (&s.facts, &s.registered));
-                (h, vars, known)
-            }),
-            &host_vars::hostvars_words(task),
-            &self.templater,
-        )
+        let hostvars = HostvarsView::value(
+            Arc::clone(&self.inventory_vars),
+            known,
+            self.groups.clone(),
+            Arc::clone(&self.templater),
+        );
+        let play_hosts = minijinja::Value::from(self.state.active(&scope.hosts));
+        Shared::new(BTreeMap::from([
+            ("groups".to_string(), self.groups.clone()),
+            ("hostvars".to_string(), hostvars),
+            ("play_hosts".to_string(), play_hosts.clone()),
+            ("ansible_play_hosts".to_string(), play_hosts),
+            (
+                "ansible_play_hosts_all".to_string(),
+                scope.hosts_all.clone(),
+            ),
+            (
+                "ansible_play_batch".to_string(),
+                minijinja::Value::from(self.state.active(&scope.batch)),
+            ),
+        ]))
     }
 
     /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`
@@ -430,8 +450,9 @@ impl<'a> Runner<'a> {
         });
         let started = Instant::now();
         let mut jobs = Vec::new();
+        let shared = self.shared_for(scope);
         for host in &hosts {
-            let vars = self.inventory_vars(host).clone();
+            let vars = self.inventory_vars(host);
             let job = spec_for(
                 host,
                 &vars,
@@ -441,13 +462,14 @@ impl<'a> Runner<'a> {
             )
             .map(|target| HostJob {
                 host: host.clone(),
-                vars,
+                vars: Context::new(Map::clone(&vars), shared.clone()),
                 lazy: None,
                 target,
                 delegated_to: None,
             });
             jobs.push(job.map_err(|e| (host.clone(), e)));
         }
+        drop(shared);
         let outcomes = self.run_jobs(&info, &task, jobs).await;
         for outcome in outcomes {
             self.apply_outcome(scope, &info, &task, outcome, false);

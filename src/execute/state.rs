@@ -4,6 +4,7 @@
 //! facts.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -32,11 +33,13 @@ pub struct HostState {
     pub unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
     pub ended: bool,
-    /// `register`, `set_fact` and `include_vars` values; they outlive the play.
-    pub registered: Map<String, Value>,
+    /// `register`, `set_fact` and `include_vars` values; they outlive the
+    /// play. Shared with `hostvars` snapshots (copied on write only while
+    /// one is alive).
+    pub registered: Arc<Map<String, Value>>,
     /// `ansible_*` facts (from `setup`), and the same under `ansible_facts`
-    /// without the prefix.
-    pub facts: Map<String, Value>,
+    /// without the prefix. Shared as `registered` is.
+    pub facts: Arc<Map<String, Value>>,
     pub facts_gathered: bool,
     /// Handlers notified and not yet run, in notification order.
     pub notified: Vec<String>,
@@ -71,16 +74,16 @@ impl HostState {
     /// own and, without the prefix, a key of `ansible_facts`.
     pub fn merge_facts(&mut self, facts: Map<String, Value>) {
         let mut short = Map::new();
+        let mine = Arc::make_mut(&mut self.facts);
         for (name, value) in facts {
             let bare = name.strip_prefix("ansible_").unwrap_or(&name).to_string();
             short.insert(bare, value.clone());
-            self.facts.insert(name, value);
+            mine.insert(name, value);
         }
-        match self.facts.get_mut("ansible_facts") {
+        match mine.get_mut("ansible_facts") {
             Some(Value::Object(all)) => all.extend(short),
             _ => {
-                self.facts
-                    .insert("ansible_facts".into(), Value::Object(short));
+                mine.insert("ansible_facts".into(), Value::Object(short));
             }
         }
         self.facts_gathered = true;
@@ -90,6 +93,9 @@ impl HostState {
 /// What a task contributes to the bookkeeping of one host's outcome.
 pub struct TaskRecord<'a> {
     pub info: &'a TaskInfo,
+    /// The task's own `name:` as `ansible_failed_task.name` gives it: empty
+    /// for an unnamed task (ansible-core 2.19 gives '', not the module).
+    pub task_name: String,
     pub play: &'a str,
     pub register: Option<&'a str>,
     pub notify: &'a [String],
@@ -124,6 +130,11 @@ impl RunState {
         self.hosts.get(host)
     }
 
+    /// Every host seen so far, by name.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, &HostState)> {
+        self.hosts.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     pub fn is_active(&self, host: &str) -> bool {
         self.hosts.get(host).is_none_or(HostState::active)
     }
@@ -156,13 +167,11 @@ impl RunState {
     /// `run_once`: one run stands for every host of the batch, so `host`
     /// gets the result's registered value and variables too.
     pub fn share(&mut self, host: &str, register: Option<&str>, outcome: &HostOutcome) {
-        let state = self.host(host);
+        let registered = Arc::make_mut(&mut self.host(host).registered);
         if let Some(name) = register {
-            state
-                .registered
-                .insert(name.to_string(), outcome.registered.clone());
+            registered.insert(name.to_string(), outcome.registered.clone());
         }
-        state.registered.extend(outcome.facts.clone());
+        registered.extend(outcome.facts.clone());
     }
 
     /// Record a host's outcome: registered values, facts, counters, changed
@@ -184,28 +193,27 @@ impl RunState {
                 outcome.registered.clone()
             };
             (
-                json!({"name": task.info.name, "origin": task.info.origin}),
+                json!({
+                    "name": task.task_name,
+                    "action": task.info.module,
+                    "origin": task.info.origin,
+                }),
                 result,
             )
         });
         // A failed result may still have changed something (a command that ran).
         let result_changed = outcome.registered.get("changed") == Some(&Value::Bool(true));
         let state = self.host(&outcome.host);
+        let registered = Arc::make_mut(&mut state.registered);
         if let Some((failed_task, failed_result)) = failed_vars {
-            state
-                .registered
-                .insert("ansible_failed_task".into(), failed_task);
-            state
-                .registered
-                .insert("ansible_failed_result".into(), failed_result);
+            registered.insert("ansible_failed_task".into(), failed_task);
+            registered.insert("ansible_failed_result".into(), failed_result);
         }
         if let Some(name) = task.register {
-            state
-                .registered
-                .insert(name.to_string(), outcome.registered);
+            registered.insert(name.to_string(), outcome.registered);
         }
         for (k, v) in outcome.facts {
-            state.registered.insert(k, v);
+            registered.insert(k, v);
         }
         // As Ansible: facts from a failed or unreachable result are dropped.
         if matches!(outcome.outcome, Status::Ok | Status::Changed)

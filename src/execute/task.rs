@@ -18,6 +18,7 @@ use super::state::{TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
+use crate::plan::context::Shared;
 use crate::plan::host_vars::HostVars;
 use crate::report::{Event, HostResult, TaskInfo};
 
@@ -72,15 +73,15 @@ impl Runner<'_> {
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             self.state.abort_reason = Some(format!(
-                "{}: the running task finished on every host (a loop after its current item); `{}` ({}) and everything after it did not start",
-                super::stop_cause(signal),
+                "{}; `{}` ({}) and everything after it did not start",
+                self.options.running.stop_reason(signal),
                 task.display_name(),
                 task.origin.describe()
             ));
             return Err(Flow::Abort);
         }
         if let Some(name) = &self.start_at {
-            if task.display_name() != *name {
+            if !task.answers_to(name) {
                 return Ok(false);
             }
             self.start_at = None;
@@ -126,28 +127,36 @@ impl Runner<'_> {
         }
         let mut info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
-            return self.run_meta(scope, task, *meta, &active, &info).await;
+            return self
+                .run_meta(scope, task, *meta, &active, &info, rescuable)
+                .await;
         }
         let run_once = task.common.run_once == Some(true);
         let targets = if run_once { &active[..1] } else { &active[..] };
         let started = Instant::now();
-        let hostvars = self.hostvars_for(scope, task);
+        let shared = self.shared_for(scope);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
         for host in targets {
             jobs.push(
-                self.prepare_job(scope, task, host, &hostvars)
+                self.prepare_job(scope, task, host, &shared)
                     .map_err(|e| (host.clone(), e)),
             );
         }
+        // The jobs hold what they need; none may outlive them (see shared_for).
+        drop(shared);
         // A templated name (`Stop HVR on {{ node }}`) is shown rendered with the
         // first host's variables, as Ansible does; if it cannot be, as written.
-        if let (Some(name), Some(Ok(job))) = (&task.name, jobs.first()) {
+        // A `no_log` task keeps the template text (`set {{ secret }}`): the
+        // name reaches every output channel (header, slowest tasks, stop
+        // report, JSON, JUnit), and the rendered one could carry a secret.
+        // Ansible prints the rendered name; this is a listed difference.
+        let no_log = task.common.no_log == Some(true);
+        if let (false, Some(name), Some(Ok(job))) = (no_log, &task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
                 .filter(|t| crate::template_text::is_template(t))
             {
-                let vars = Value::Object(job.vars.clone());
-                if let Ok(rendered) = self.templater.render_str(text, &vars, &name.origin) {
+                if let Ok(rendered) = self.templater.render_str(text, &job.vars, &name.origin) {
                     info.name = rendered;
                 }
             }
@@ -196,14 +205,17 @@ impl Runner<'_> {
         scope: &PlayScope<'_>,
         task: &Task,
         host: &str,
-        hostvars: &Value,
+        shared: &Shared,
     ) -> Result<HostJob, InputError> {
-        let HostVars { map: vars, lazy } = self.host_vars(scope, host, Some(task), hostvars)?;
+        let HostVars {
+            context: vars,
+            lazy,
+        } = self.host_vars(scope, host, Some(task), shared)?;
         let (target_host, delegated_to) = match &task.common.delegate_to {
             Some(node) => {
                 let name = self.templater.render_str(
                     node.as_str().unwrap_or_default(),
-                    &Value::Object(vars.clone()),
+                    &vars,
                     &node.origin,
                 )?;
                 if !self.inventory.contains_host(&name)
@@ -221,18 +233,20 @@ impl Runner<'_> {
             }
             None => (host.to_string(), None),
         };
+        let delegated_vars;
         let target_vars = if delegated_to.is_some() {
-            let mut v = self.inventory_vars(&target_host).clone();
+            let mut v = Map::clone(&self.inventory_vars(&target_host));
             if target_host == "localhost" && !self.inventory.contains_host("localhost") {
                 v.insert("ansible_connection".into(), json!("local"));
             }
-            v
+            delegated_vars = v;
+            &delegated_vars
         } else {
-            vars.clone()
+            vars.own()
         };
         let target = spec_for(
             &target_host,
-            &target_vars,
+            target_vars,
             scope.play.connection.as_deref(),
             scope.play.remote_user.as_deref(),
             self.connections.options(),
@@ -262,6 +276,7 @@ impl Runner<'_> {
         let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
+            task_name: task.bare_name().unwrap_or_default(),
             play: &scope.play.name,
             register: task.register.as_deref(),
             notify: &task.notify,

@@ -26,16 +26,39 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                 .with_help("e.g. `hvr_hubdb: hub` lines in the file"));
             }
             merge_mapping(&mut vars, node.to_json(), &format!("-e @{file}"))?;
-        } else if trimmed.starts_with('{') {
-            let node = yaml::parse(&SourceFile::new("-e", trimmed.to_string()))?;
+        } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            // Inline JSON or YAML, as Ansible reads a value starting with
+            // `{` or `[`; it must be a mapping.
+            let node = yaml::parse(&SourceFile::new("-e", trimmed.to_string())).map_err(|e| {
+                if e.message.contains("recursion limit exceeded") {
+                    InputError::plain(format!(
+                        "-e: the inline value is nested more than {} lists or mappings deep (recursion limit exceeded)",
+                        yaml::MAX_DEPTH
+                    ))
+                    .with_help("flatten the value; extra variables nest at most that deep, in -e @file too")
+                } else {
+                    e
+                }
+            })?;
+            if node.as_map().is_none() && !node.is_null() {
+                return Err(InputError::plain(format!(
+                    "-e `{}` must be a mapping of variables, not {}",
+                    abbreviated(trimmed),
+                    node.kind_name()
+                ))
+                .with_help("write -e '{\"key\": [1, 2]}', -e key=value or -e @vars.yml"));
+            }
             merge_mapping(&mut vars, node.to_json(), "-e")?;
         } else {
             let words = shlex::split(trimmed)
                 .ok_or_else(|| InputError::plain(format!("-e `{arg}` has an unclosed quote")))?;
             for word in words {
                 let Some((k, v)) = word.split_once('=') else {
-                    return Err(InputError::plain(format!("-e `{word}` is not KEY=VALUE"))
-                        .with_help("write -e key=value, -e '{\"key\": [1, 2]}' or -e @vars.yml"));
+                    return Err(InputError::plain(format!(
+                        "-e `{}` is not KEY=VALUE",
+                        abbreviated(&word)
+                    ))
+                    .with_help("write -e key=value, -e '{\"key\": [1, 2]}' or -e @vars.yml"));
                 };
                 if k.is_empty()
                     || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -51,6 +74,18 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
         }
     }
     Ok(vars)
+}
+
+/// A command-line value as quoted in a message: at most 60 characters, so
+/// a huge argument does not flood the terminal.
+fn abbreviated(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head}… ({} characters)", text.chars().count())
+    }
 }
 
 fn merge_mapping(
@@ -86,9 +121,37 @@ mod tests {
             .message
             .contains("not KEY=VALUE"));
         assert!(parse(&["1x=2".into()]).is_err());
+        let list = parse(&["[1, 2]".into()]).unwrap_err().message;
+        assert_eq!(
+            list,
+            "-e `[1, 2]` must be a mapping of variables, not a list"
+        );
         assert!(parse(&["@/nonexistent/file.yml".into()])
             .unwrap_err()
             .message
             .contains("cannot read"));
+    }
+
+    /// 100,000 `[` (as a tester typed it, and inside a mapping): a clear
+    /// message naming `-e` and the limit, not a 100,000-character echo.
+    #[test]
+    fn deeply_nested_inline_values_are_refused_naming_e() {
+        for arg in [
+            "[".repeat(100_000),
+            format!("{{\"a\": {}", "[".repeat(100_000)),
+        ] {
+            let e = parse(&[arg]).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!(
+                    "-e: the inline value is nested more than {} lists or mappings deep (recursion limit exceeded)",
+                    yaml::MAX_DEPTH
+                )
+            );
+        }
+        let long = "x".repeat(100);
+        let e = parse(&[long]).unwrap_err();
+        assert!(e.message.len() < 120, "{}", e.message);
+        assert!(e.message.contains("(100 characters)"), "{}", e.message);
     }
 }

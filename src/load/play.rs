@@ -482,6 +482,7 @@ fn parse_sections(
     playbook_dir: &Path,
     roles: &RoleLoader,
 ) -> Result<(), InputError> {
+    roles.start_play();
     let ctx = ParseCtx {
         source: Arc::new(TaskSource {
             dir: playbook_dir.to_path_buf(),
@@ -513,11 +514,22 @@ fn parse_sections(
                     continue;
                 }
                 for entry in fields::expect_seq(v, "`roles`")? {
-                    let (name, at, mut role_common) = role_entry_common(entry)?;
-                    role_common.inherit(common);
+                    let (name, at, own) = role_entry_common(entry)?;
                     let role = roles.load(&name, &at, None, playbook_dir)?;
+                    let Some(key) = roles.to_expand(&role, &own) else {
+                        continue;
+                    };
+                    let mut role_common = own;
+                    role_common.inherit(common);
                     role_tasks.extend(role_task_items(&role, &role_common, roles, &at)?);
-                    handler_items.extend(role_handler_items(&role, roles)?);
+                    roles.expanded(key);
+                    // The role's handlers, once per distinct role, see its
+                    // parameters (Ansible: handler blocks carry the role).
+                    let handler_common = TaskCommon {
+                        vars: role_common.vars.clone(),
+                        ..TaskCommon::default()
+                    };
+                    handler_items.extend(role_handler_items(&role, &handler_common, roles)?);
                 }
             }
             _ => {}

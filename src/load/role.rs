@@ -27,6 +27,9 @@ pub struct LoadedRole {
     /// `meta/main.yml` `dependencies:` entries, unparsed (see [`role_entry_common`]).
     pub(super) dependencies: Vec<Node>,
     pub(super) playbook_dir: PathBuf,
+    /// `meta/main.yml` `allow_duplicates`: run again when named again with
+    /// the same parameters.
+    pub(super) allow_duplicates: bool,
 }
 
 /// Finds and loads roles; remembers every role a play loaded so the play can
@@ -46,6 +49,11 @@ pub struct RoleLoader {
     /// because the loader is shared by everything a play expands (a role's
     /// task files start a fresh include stack, this chain goes on).
     nesting: RefCell<Vec<Nest>>,
+    /// The roles this play already expanded, by [`role_key`]: Ansible runs a
+    /// role once per play unless its parameters differ or it allows
+    /// duplicates (`playbook/role/__init__.py` `_get_hash_dict`, and
+    /// `PlayIterator` skipping a completed role).
+    expanded: RefCell<Vec<String>>,
 }
 
 /// One level of task nesting.
@@ -142,6 +150,7 @@ impl RoleLoader {
             loaded: RefCell::new(Vec::new()),
             chain: RefCell::new(Vec::new()),
             nesting: RefCell::new(Vec::new()),
+            expanded: RefCell::new(Vec::new()),
         })
     }
 
@@ -205,6 +214,34 @@ impl RoleLoader {
         self.chain.borrow_mut().pop();
     }
 
+    /// Forget the roles expanded so far: a new play starts.
+    pub fn start_play(&self) {
+        self.expanded.borrow_mut().clear();
+    }
+
+    /// Whether `role`, named by an entry with its own keywords and
+    /// parameters `own` (before inheriting its parent's), is to be expanded:
+    /// `None` when the play already expanded it with the same name, path,
+    /// task file, parameters, `vars`, `when` and `tags` (Ansible's role
+    /// identity), unless its `meta/main.yml` sets `allow_duplicates: true`.
+    /// Otherwise the key to pass to [`RoleLoader::expanded`] once the role's
+    /// tasks are read (not before, so a role reached again through its own
+    /// dependencies is still refused as a cycle).
+    pub(super) fn to_expand(&self, role: &LoadedRole, own: &TaskCommon) -> Option<String> {
+        if role.allow_duplicates {
+            return Some(String::new());
+        }
+        let key = role_key(role, own);
+        (!self.expanded.borrow().contains(&key)).then_some(key)
+    }
+
+    /// Remember a role expanded in this play (a key from [`RoleLoader::to_expand`]).
+    pub(super) fn expanded(&self, key: String) {
+        if !key.is_empty() {
+            self.expanded.borrow_mut().push(key);
+        }
+    }
+
     /// Roles loaded since the last call, in load order.
     pub fn take_loaded(&self) -> Vec<Arc<LoadedRole>> {
         std::mem::take(&mut *self.loaded.borrow_mut())
@@ -257,15 +294,16 @@ impl RoleLoader {
             }
             None => main_file(&path.join("tasks"), "main"),
         };
-        let dependencies = match main_file(&path.join("meta"), "main") {
-            Some(f) => {
-                let meta = yaml::parse_file(&f)?;
-                match meta.get("dependencies") {
-                    Some(d) if !d.is_null() => expect_seq(d, "`dependencies`")?.to_vec(),
-                    _ => Vec::new(),
-                }
-            }
-            None => Vec::new(),
+        let meta = main_file(&path.join("meta"), "main")
+            .map(|f| yaml::parse_file(&f))
+            .transpose()?;
+        let dependencies = match meta.as_ref().and_then(|m| m.get("dependencies")) {
+            Some(d) if !d.is_null() => expect_seq(d, "`dependencies`")?.to_vec(),
+            _ => Vec::new(),
+        };
+        let allow_duplicates = match meta.as_ref().and_then(|m| m.get("allow_duplicates")) {
+            Some(n) if !n.is_null() => fields::boolean(n, "allow_duplicates")?,
+            _ => false,
         };
         let role = Arc::new(LoadedRole {
             info: Arc::new(RoleInfo {
@@ -278,10 +316,28 @@ impl RoleLoader {
             tasks_file,
             dependencies,
             playbook_dir: playbook_dir.to_path_buf(),
+            allow_duplicates,
         });
         self.loaded.borrow_mut().push(Arc::clone(&role));
         Ok(role)
     }
+}
+
+/// A role's identity in a play (see [`RoleLoader::first_time`]).
+fn role_key(role: &LoadedRole, own: &TaskCommon) -> String {
+    let when: Vec<_> = own.when.iter().map(Node::to_json).collect();
+    // Parameters compare as a mapping (Ansible's dict equality): by key.
+    let mut vars: Vec<_> = own.vars.iter().map(|(k, v)| (k, v.to_json())).collect();
+    vars.sort_by(|a, b| a.0.cmp(b.0));
+    serde_json::json!({
+        "name": role.info.name,
+        "path": role.info.path,
+        "tasks_from": role.tasks_file,
+        "when": when,
+        "tags": own.tags,
+        "vars": vars,
+    })
+    .to_string()
 }
 
 /// Parse role entries in a play: `- name` or `- role: name` with keywords and params.

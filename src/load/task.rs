@@ -251,14 +251,48 @@ impl Task {
         }
     }
 
+    /// The task's own `name:` as written, without its role (None when unnamed).
+    pub fn bare_name(&self) -> Option<String> {
+        self.name
+            .as_ref()
+            .map(|n| n.scalar_text().unwrap_or_default())
+    }
+
+    /// The role the task comes from, as Ansible names it in `role : task`.
+    pub fn role_name(&self) -> Option<&str> {
+        self.source.role.as_ref().map(|r| {
+            let name = r.name.trim_end_matches('/');
+            name.rsplit('/').next().unwrap_or(name)
+        })
+    }
+
     /// The name to show: the task's name, or `module: args` as Ansible shows it.
     /// An unnamed `no_log` task (its own or inherited from a block, role or
     /// play) is named by its module alone, as Ansible does: the name goes to
     /// every output channel (headers, recap, JSON, JUnit, `--list-tasks`, the
     /// stop report), so it must not carry the arguments.
+    ///
+    /// A task from a role is shown as `role : name`, as Ansible shows it
+    /// (`TASK [web : restart]`); [`Task::answers_to`] still accepts the bare name.
     pub fn display_name(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.scalar_text().unwrap_or_default();
+        let own = self.own_display_name();
+        match self.role_name() {
+            Some(role) => format!("{role} : {own}"),
+            None => own,
+        }
+    }
+
+    /// Whether `name` names this task, as Ansible matches `--start-at-task`
+    /// and `notify` (`strategy/__init__.py` `search_handlers_by_notification`):
+    /// the bare `name:` or the shown `role : name`.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.bare_name().is_some_and(|b| b == name) || self.display_name() == name
+    }
+
+    /// The name without the role: `name:`, or `module args`.
+    fn own_display_name(&self) -> String {
+        if let Some(name) = self.bare_name() {
+            return name;
         }
         match &self.action {
             Action::Module { module, .. } if self.common.no_log == Some(true) => {

@@ -379,10 +379,15 @@ fn role_task_items_inner(
 ) -> Result<Vec<Item>, InputError> {
     let mut items = Vec::new();
     for dep in &role.dependencies {
-        let (name, at, mut dep_common) = role_entry_common(dep)?;
-        dep_common.inherit(common);
+        let (name, at, own) = role_entry_common(dep)?;
         let dependency = roles.load(&name, &at, None, &role.playbook_dir)?;
+        let Some(key) = roles.to_expand(&dependency, &own) else {
+            continue;
+        };
+        let mut dep_common = own;
+        dep_common.inherit(common);
         items.extend(role_task_items(&dependency, &dep_common, roles, &at)?);
+        roles.expanded(key);
     }
     if let Some(file) = &role.tasks_file {
         let ctx = role_ctx(role, roles, role.info.path.join("tasks"), false);
@@ -392,11 +397,16 @@ fn role_task_items_inner(
 }
 
 /// A role's `handlers/main.yml` as items (none when the role has no handlers).
-pub fn role_handler_items(role: &LoadedRole, roles: &RoleLoader) -> Result<Vec<Item>, InputError> {
+/// `common` carries what the handlers inherit (the role's parameters).
+pub fn role_handler_items(
+    role: &LoadedRole,
+    common: &TaskCommon,
+    roles: &RoleLoader,
+) -> Result<Vec<Item>, InputError> {
     match &role.handlers_file {
         Some(file) => {
             let ctx = role_ctx(role, roles, role.info.path.join("handlers"), true);
-            parse_task_file(file, &TaskCommon::default(), &ctx, None)
+            parse_task_file(file, common, &ctx, None)
         }
         None => Ok(Vec::new()),
     }

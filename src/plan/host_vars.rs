@@ -1,16 +1,19 @@
 //! A host's variables for one task: its precedence layers (see the README,
 //! "Variables and precedence") and the play's magic variables
-//! (`play_hosts`, `ansible_play_batch`, `hostvars`, `role_path`, ...).
-//! The inventory's own magic variables (`inventory_hostname`, `groups`,
-//! `group_names`) come with the inventory variables.
+//! (`ansible_play_name`, `role_path`, ...). The inventory's own magic
+//! variables (`inventory_hostname`, `group_names`) come with the inventory
+//! variables. Those as big as the play or the inventory (`groups`,
+//! `hostvars`, `play_hosts`, `ansible_play_batch`, ...) are the same for
+//! every host: the executor builds them once per task, as [`Shared`]
+//! values (see [`super::context`] and [`super::hostvars`]).
 //!
 //! Pure functions: the executor passes in what it knows about the host.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::context::{Context, Shared};
 use super::template::Templater;
 use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Vars};
 use crate::error::InputError;
@@ -38,21 +41,16 @@ pub struct HostFacts<'a> {
     pub registered: &'a Map<String, Value>,
     /// The loop variables of the looped `include_tasks` the task is in.
     pub include_scope: &'a Map<String, Value>,
-    /// `hostvars` (an empty mapping when the play never mentions it).
-    pub hostvars: &'a Value,
-    /// The play's hosts still in the play (`play_hosts`, `ansible_play_hosts`).
-    pub play_hosts: Vec<String>,
-    /// The batch's hosts still in the play (`ansible_play_batch`).
-    pub batch: Vec<String>,
-    /// Every host the play started with (`ansible_play_hosts_all`).
-    pub all_hosts: &'a [String],
+    /// The task's play-wide values (`groups`, `hostvars`, `play_hosts`, ...).
+    pub shared: &'a Shared,
 }
 
 /// A host's variables for one task.
 pub struct HostVars {
     /// Every variable that needs no rendering, and the templated ones the
-    /// task's own templates and conditions read (transitively), rendered.
-    pub map: Map<String, Value>,
+    /// task's own templates and conditions read (transitively), rendered;
+    /// with the task's shared values.
+    pub context: Context,
     /// All of them, rendered on demand: for what shows only at run time
     /// which variables it reads (a template file, `debug: var`).
     pub lazy: Arc<Vars>,
@@ -89,7 +87,6 @@ pub fn host_vars_demanding(
     let role_path = task
         .and_then(|t| t.source.role.as_ref())
         .map(|r| (json!(r.path.display().to_string()), json!(r.name)));
-    let play_hosts = json!(host.play_hosts);
     let mut layers = vec![
         Layer::Nodes(&p.role_defaults),
         Layer::Templated(host.inventory, "inventory"),
@@ -101,11 +98,6 @@ pub fn host_vars_demanding(
         Layer::Data(host.registered),
         Layer::Data(host.include_scope),
         Layer::Templated(play.extra_vars, "-e"),
-        Layer::One("hostvars", host.hostvars.clone()),
-        Layer::One("play_hosts", play_hosts.clone()),
-        Layer::One("ansible_play_hosts", play_hosts),
-        Layer::One("ansible_play_hosts_all", json!(host.all_hosts)),
-        Layer::One("ansible_play_batch", json!(host.batch)),
         Layer::One("ansible_play_name", json!(p.name)),
         Layer::One("ansible_check_mode", json!(play.check)),
         Layer::One("ansible_diff_mode", json!(play.diff)),
@@ -115,7 +107,7 @@ pub fn host_vars_demanding(
         layers.push(Layer::One("role_path", path));
         layers.push(Layer::One("role_name", name));
     }
-    let vars = Vars::new(&layers);
+    let vars = Vars::new(&layers).with_shared(host.shared.clone());
     demand.extend(
         vars.templated_names()
             .filter(|n| n.starts_with("ansible_"))
@@ -123,7 +115,7 @@ pub fn host_vars_demanding(
     );
     let map = vars.to_map(demand.iter().map(String::as_str), templater, true)?;
     Ok(HostVars {
-        map,
+        context: Context::new(map, host.shared.clone()),
         lazy: Arc::new(vars),
     })
 }
@@ -186,24 +178,6 @@ fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     }
 }
 
-/// The words of a task's templates and conditions when one of them reads
-/// `hostvars`: the names it may read of another host (`hostvars[h].ip`,
-/// `map('extract', hostvars, 'ip')`), whose host is often known only when
-/// it runs. Empty when the task does not read `hostvars`.
-pub fn hostvars_words(task: &Task) -> HashSet<String> {
-    let mut texts = Vec::new();
-    for_each_text(task, &mut |text, _| texts.push(text.to_string()));
-    if !texts.iter().any(|t| t.contains("hostvars")) {
-        return HashSet::new();
-    }
-    texts
-        .iter()
-        .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// The variables a play's `hosts:` pattern (`demand` names those it reads)
 /// and its `vars_files` names may use before any host is chosen: play vars,
 /// the vars files read so far and `-e`. Undefined ones stay as written.
@@ -234,86 +208,6 @@ pub fn hosts_refs(play: &Play) -> Vec<String> {
         .iter()
         .for_each(|n| node_refs(n, &mut demand));
     demand
-}
-
-/// `hostvars`: for each inventory host, its inventory variables, then its
-/// facts and registered values when the run has any.
-///
-/// Lazy as the host's own variables: of a host's templated inventory
-/// variables only those named in `words` (see [`hostvars_words`]) are
-/// rendered, with that host's variables; the others stay as written. One
-/// that cannot be rendered is left out (reading it is then an undefined
-/// variable, never a half-rendered value).
-pub fn hostvars<'a>(
-    hosts: impl IntoIterator<
-        Item = (
-            String,
-            Map<String, Value>,
-            Option<(&'a Map<String, Value>, &'a Map<String, Value>)>,
-        ),
-    >,
-    words: &HashSet<String>,
-    templater: &Templater,
-) -> Value {
-    let empty = Map::new();
-    let mut all = Map::new();
-    for (host, inventory, known) in hosts {
-        let (facts, registered) = known.unwrap_or((&empty, &empty));
-        let vars = Vars::new(&[
-            Layer::Templated(&inventory, "inventory"),
-            Layer::Data(facts),
-            Layer::Data(registered),
-        ]);
-        let rendered: Vec<(String, Option<Value>)> = vars
-            .templated_names()
-            .filter(|n| words.contains(*n))
-            .map(|n| (n.to_string(), vars.resolve(n, templater).ok().flatten()))
-            .collect();
-        let mut map = vars.into_written();
-        for (name, value) in rendered {
-            match value {
-                Some(v) => map.insert(name, v),
-                None => map.shift_remove(&name),
-            };
-        }
-        all.insert(host, Value::Object(map));
-    }
-    Value::Object(all)
-}
-
-/// Whether anything a play reads mentions `hostvars`. Building it costs
-/// every host's variables for every host and task, so it is built only then.
-/// `inventory_text` is the inventory as `--list` prints it.
-pub fn mentions_hostvars(
-    play: &Play,
-    vars_files: &[(String, Node)],
-    extra_vars: &Map<String, Value>,
-    inventory_text: &str,
-) -> bool {
-    const WORD: &str = "hostvars";
-    let in_files = play
-        .all_tasks()
-        .iter()
-        .chain(play.handlers.iter())
-        .map(|t| &t.origin.file)
-        .chain(
-            play.vars
-                .iter()
-                .chain(vars_files)
-                .chain(&play.role_defaults)
-                .chain(&play.role_vars)
-                .map(|(_, n)| &n.origin.file),
-        )
-        .any(|f| f.text.contains(WORD));
-    // Files read only at run time (include_vars) cannot be scanned now.
-    let reads_more = play
-        .all_tasks()
-        .iter()
-        .any(|t| matches!(t.action, Action::IncludeVars(_)));
-    in_files
-        || reads_more
-        || serde_json::to_string(extra_vars).is_ok_and(|t| t.contains(WORD))
-        || inventory_text.contains(WORD)
 }
 
 #[cfg(test)]
@@ -362,66 +256,5 @@ mod tests {
                 "wanted"
             ]
         );
-    }
-
-    #[test]
-    fn hostvars_renders_only_the_names_a_task_mentions() {
-        let inventory: Map<String, Value> = json!({
-            "inventory_hostname": "h1",
-            "ip": "10.0.0.{{ n }}", "n": 7,
-            "broken": "{{ nope }}", "self": "{{ self }}",
-            "big": "{{ n }}{{ n }}"
-        })
-        .as_object()
-        .unwrap()
-        .clone();
-        let mut registered = Map::new();
-        registered.insert("out".into(), json!({"stdout": "{{ n }}"}));
-        let facts = Map::new();
-        let words: HashSet<String> = ["hostvars", "h", "ip", "broken", "self", "out"]
-            .map(String::from)
-            .into();
-        let all = hostvars(
-            [("h1".to_string(), inventory, Some((&facts, &registered)))],
-            &words,
-            &Templater::new(),
-        );
-        let h1 = &all["h1"];
-        assert_eq!(h1["ip"], "10.0.0.7");
-        // not mentioned: as written, not rendered
-        assert_eq!(h1["big"], "{{ n }}{{ n }}");
-        // cannot be rendered: left out, so reading it is undefined
-        assert!(h1.get("broken").is_none() && h1.get("self").is_none());
-        // registered values are data
-        assert_eq!(h1["out"]["stdout"], "{{ n }}");
-    }
-
-    #[test]
-    fn hostvars_puts_registered_over_facts_over_inventory() {
-        let mut inventory = Map::new();
-        inventory.insert("a".into(), json!("inventory"));
-        inventory.insert("b".into(), json!("inventory"));
-        let mut facts = Map::new();
-        facts.insert("b".into(), json!("facts"));
-        facts.insert("c".into(), json!("facts"));
-        let mut registered = Map::new();
-        registered.insert("c".into(), json!("registered"));
-        let all = hostvars(
-            [
-                (
-                    "h1".to_string(),
-                    inventory.clone(),
-                    Some((&facts, &registered)),
-                ),
-                ("h2".to_string(), inventory, None),
-            ],
-            &HashSet::new(),
-            &Templater::new(),
-        );
-        assert_eq!(
-            all["h1"],
-            json!({"a": "inventory", "b": "facts", "c": "registered"})
-        );
-        assert_eq!(all["h2"], json!({"a": "inventory", "b": "inventory"}));
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod backslash;
 pub mod compile;
+pub mod context;
 pub mod helpers;
 pub mod host_vars;
+pub mod hostvars;
 pub mod jinja;
 pub mod lookups;
 pub mod template;

@@ -12,6 +12,7 @@ use minijinja::{Environment, ErrorKind};
 use serde_json::{Map, Value};
 
 use super::backslash::escape_backslashes;
+use super::context::{AsContext, Context};
 use super::helpers;
 use super::jinja::{check, env, header, native, rewrite};
 use crate::error::{did_you_mean, InputError};
@@ -237,24 +238,23 @@ impl Templater {
     pub fn render_str(
         &self,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         origin: &Origin,
     ) -> Result<String, InputError> {
         if !is_template(text) {
             return Ok(text.to_string());
         }
         let text = escape_backslashes(text);
-        self.string_with(&text, &native::from_json(vars), vars, origin)
+        self.string_with(&text, &vars.as_context().jinja(), origin)
     }
 
     fn string_with(
         &self,
         text: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<String, InputError> {
-        self.render_text("<string>", text, ctx, vars, origin, &[])
+        self.render_text("<string>", text, ctx, origin, &[])
     }
 
     /// Render a template (inline or a file's text): its `#jinja2:` line
@@ -267,7 +267,6 @@ impl Templater {
         name: &str,
         text: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
         dirs: &[PathBuf],
     ) -> Result<String, InputError> {
@@ -303,7 +302,7 @@ impl Templater {
         .shifted(base);
         env.render_named_str(name, &rw.text, ctx)
             .map(|out| env::keep_trailing_newlines(body, out))
-            .map_err(|e| self.error(e, text, text, false, vars, origin, &rw))
+            .map_err(|e| self.error(e, text, text, false, ctx, origin, &rw))
     }
 
     /// Render text to a value. A string that is exactly one `{{ expression }}`
@@ -312,20 +311,19 @@ impl Templater {
     pub fn render_value(
         &self,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         origin: &Origin,
     ) -> Result<Value, InputError> {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        self.value_with(text, &native::from_json(vars), vars, origin)
+        self.value_with(text, &vars.as_context().jinja(), origin)
     }
 
     fn value_with(
         &self,
         text: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<Value, InputError> {
         if !is_template(text) {
@@ -334,7 +332,7 @@ impl Templater {
         let escaped = escape_backslashes(text);
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {
-            let value = self.eval(text, expr, ctx, vars, origin)?;
+            let value = self.eval(text, expr, ctx, origin)?;
             // A string result gets the template's trailing newlines back, as
             // Ansible 2.19's `_post_render_mutation` does; other types keep
             // their type and lose the newline.
@@ -344,7 +342,7 @@ impl Templater {
                 other => other,
             });
         }
-        self.string_with(text, ctx, vars, origin).map(Value::String)
+        self.string_with(text, ctx, origin).map(Value::String)
     }
 
     /// Evaluate `expr` (a subslice of `text`); undefined is an error.
@@ -353,7 +351,6 @@ impl Templater {
         text: &str,
         expr: &str,
         ctx: &minijinja::Value,
-        vars: &Value,
         origin: &Origin,
     ) -> Result<minijinja::Value, InputError> {
         if !native::is_one_expression(expr) {
@@ -367,32 +364,38 @@ impl Templater {
             .jinja
             .compile_expression_owned(rw.text.clone())
             .and_then(|e| e.eval(ctx))
-            .map_err(|e| self.error(e, text, expr, true, vars, origin, &rw))?;
+            .map_err(|e| self.error(e, text, expr, true, ctx, origin, &rw))?;
         if value.is_undefined() {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
-            return Err(self.error(err, text, expr, true, vars, origin, &rw));
+            return Err(self.error(err, text, expr, true, ctx, origin, &rw));
         }
         Ok(value)
     }
 
     /// Render every string inside a YAML node. A mapping entry whose value is
     /// `omit` is dropped.
-    pub fn render_node(&self, node: &Node, vars: &Value) -> Result<Value, InputError> {
-        // The variables are converted once, and only if a string needs them.
+    pub fn render_node(
+        &self,
+        node: &Node,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<Value, InputError> {
+        // The variables are made template values once, and only if a string
+        // needs them.
+        let vars = vars.as_context();
         let ctx = std::cell::OnceCell::new();
-        self.node_with(node, &ctx, vars)
+        self.node_with(node, &ctx, &vars)
     }
 
     fn node_with(
         &self,
         node: &Node,
         lazy: &std::cell::OnceCell<minijinja::Value>,
-        vars: &Value,
+        vars: &Context,
     ) -> Result<Value, InputError> {
-        let ctx = || lazy.get_or_init(|| native::from_json(vars));
+        let ctx = || lazy.get_or_init(|| vars.jinja());
         Ok(match &node.value {
             NodeValue::Str(s) if !is_template(s) => Value::String(s.clone()),
-            NodeValue::Str(s) => self.value_with(s, ctx(), vars, &node.origin)?,
+            NodeValue::Str(s) => self.value_with(s, ctx(), &node.origin)?,
             NodeValue::Seq(items) => {
                 let mut list = Vec::with_capacity(items.len());
                 for n in items {
@@ -409,7 +412,7 @@ impl Templater {
                 for (k, v) in entries {
                     let key = match &k.value {
                         NodeValue::Str(s) if is_template(s) => {
-                            self.string_with(&escape_backslashes(s), ctx(), vars, &k.origin)?
+                            self.string_with(&escape_backslashes(s), ctx(), &k.origin)?
                         }
                         _ => k.scalar_text().unwrap_or_default(),
                     };
@@ -434,13 +437,18 @@ impl Templater {
     /// and how to write the test. A lone `{{ expr }}` that gives a string is
     /// evaluated once more as an expression, as Ansible does (`when: "{{ flag
     /// }}"` with `flag: "false"` is false).
-    pub fn condition(&self, expr: &str, vars: &Value, origin: &Origin) -> Result<bool, InputError> {
+    pub fn condition(
+        &self,
+        expr: &str,
+        vars: &(impl AsContext + ?Sized),
+        origin: &Origin,
+    ) -> Result<bool, InputError> {
         let source = condition_source(expr);
-        let ctx = native::from_json(vars);
-        let mut value = self.eval(expr, source, &ctx, vars, origin)?;
+        let ctx = vars.as_context().jinja();
+        let mut value = self.eval(expr, source, &ctx, origin)?;
         if source != expr.trim() {
             if let Some(again) = value.as_str().map(str::to_string) {
-                value = self.eval(&again, &again, &ctx, vars, origin)?;
+                value = self.eval(&again, &again, &ctx, origin)?;
             }
         }
         if let Some(b) = native::to_json_bounded(&value)
@@ -454,7 +462,11 @@ impl Templater {
 
     /// Evaluate a condition given as a YAML node: an expression string, a
     /// literal boolean or number, or a list of them (all must hold).
-    pub fn condition_node(&self, node: &Node, vars: &Value) -> Result<bool, InputError> {
+    pub fn condition_node(
+        &self,
+        node: &Node,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<bool, InputError> {
         match &node.value {
             NodeValue::Bool(b) => Ok(*b),
             NodeValue::Str(s) => self.condition(s, vars, &node.origin),
@@ -485,7 +497,12 @@ impl Templater {
     /// Render a template file (the `template` module's `src`): handlebars for
     /// a `.hbs` file, Jinja2 for `.j2` and anything else. `ansible_managed`
     /// is defined unless the variables define it.
-    pub fn render_file(&self, name: &str, text: &str, vars: &Value) -> Result<String, InputError> {
+    pub fn render_file(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &(impl AsContext + ?Sized),
+    ) -> Result<String, InputError> {
         let own: Vec<PathBuf> = Path::new(name)
             .parent()
             .map(Path::to_path_buf)
@@ -504,21 +521,25 @@ impl Templater {
         &self,
         name: &str,
         text: &str,
-        vars: &Value,
+        vars: &(impl AsContext + ?Sized),
         dirs: &[PathBuf],
     ) -> Result<String, InputError> {
+        let vars = vars.as_context();
         let origin = Origin::synthetic(name, text);
         if name.ends_with(".hbs") {
+            // Handlebars reads plain data: the shared values (as big as the
+            // inventory) only when the template names them.
+            let data = vars.to_json(|shared| text.contains(shared));
             return self
                 .hb
-                .render_template(text, vars)
-                .map_err(|e| self.hbs_error(e, text, vars, &origin));
+                .render_template(text, &data)
+                .map_err(|e| self.hbs_error(e, text, &vars.jinja(), &origin));
         }
-        let mut ctx = native::from_json(vars);
-        if vars.get("ansible_managed").is_none() {
+        let mut ctx = vars.jinja();
+        if !vars.contains("ansible_managed") {
             ctx = minijinja::context! { ansible_managed => ANSIBLE_MANAGED, ..ctx };
         }
-        self.render_text(name, text, &ctx, vars, &origin, dirs)
+        self.render_text(name, text, &ctx, &origin, dirs)
     }
 
     /// A minijinja error as an input error at its place. `source` is what was
@@ -532,7 +553,7 @@ impl Templater {
         text: &str,
         source: &str,
         is_expr: bool,
-        vars: &Value,
+        vars: &minijinja::Value,
         origin: &Origin,
         rw: &rewrite::Rewritten,
     ) -> InputError {
@@ -617,7 +638,13 @@ impl Templater {
         e
     }
 
-    fn hbs_error(&self, err: RenderError, text: &str, vars: &Value, origin: &Origin) -> InputError {
+    fn hbs_error(
+        &self,
+        err: RenderError,
+        text: &str,
+        vars: &minijinja::Value,
+        origin: &Origin,
+    ) -> InputError {
         let line = err.line_no.unwrap_or(1);
         let col = err.column_no.unwrap_or(1);
         match err.reason() {
@@ -683,13 +710,13 @@ impl Templater {
 fn undefined_name(
     source: &str,
     is_expr: bool,
-    vars: &Value,
+    vars: &minijinja::Value,
     failing: Option<std::ops::Range<usize>>,
 ) -> Option<(String, std::ops::Range<usize>)> {
     let refs = check::variables(source, is_expr);
     let missing = |r: &check::VarRef| -> Option<String> {
         let head = r.path.first()?;
-        if env::GLOBALS.contains(&head.as_str()) && vars.get(head).is_none() {
+        if env::GLOBALS.contains(&head.as_str()) && step(vars, head).is_none() {
             return None;
         }
         // Under `default`/`is defined` only the last step may be undefined:
@@ -699,14 +726,9 @@ fn undefined_name(
         } else {
             &r.path[..]
         };
-        let mut cur = vars;
+        let mut cur = vars.clone();
         for (i, seg) in path.iter().enumerate() {
-            let next = match cur {
-                Value::Object(m) => m.get(seg),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
-                _ => None,
-            };
-            match next {
+            match step(&cur, seg) {
                 Some(v) => cur = v,
                 None => return Some(path[..=i].join(".")),
             }
@@ -726,6 +748,20 @@ fn undefined_name(
     pick(true).or_else(|| pick(false))
 }
 
+/// One step of a variable path: a mapping's key, or a list's index.
+fn step(value: &minijinja::Value, seg: &str) -> Option<minijinja::Value> {
+    use minijinja::value::ValueKind;
+    let next = match value.kind() {
+        ValueKind::Map => value.get_attr(seg).ok(),
+        ValueKind::Seq => seg
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| value.get_item(&minijinja::Value::from(n)).ok()),
+        _ => None,
+    }?;
+    (!next.is_undefined()).then_some(next)
+}
+
 /// 1-based line/column of the first occurrence of a variable name in text.
 fn locate(text: &str, name: &str) -> Option<(usize, usize)> {
     let first = name.split(['.', '[']).next().unwrap_or(name);
@@ -733,17 +769,24 @@ fn locate(text: &str, name: &str) -> Option<(usize, usize)> {
     Some(line_col(text, idx))
 }
 
-fn similar_name(name: &str, vars: &Value) -> Option<String> {
+fn similar_name(name: &str, vars: &minijinja::Value) -> Option<String> {
     let (head, rest) = match name.rsplit_once('.') {
         Some((h, r)) => (Some(h), r),
         None => (None, name),
     };
     let scope = match head {
-        Some(h) => h.split('.').try_fold(vars, |v, k| v.get(k))?,
-        None => vars,
+        Some(h) => h.split('.').try_fold(vars.clone(), |v, k| step(&v, k))?,
+        None => vars.clone(),
     };
-    let keys = scope.as_object()?;
-    did_you_mean(rest, keys.keys().map(String::as_str)).map(|k| match head {
+    if scope.kind() != minijinja::value::ValueKind::Map {
+        return None;
+    }
+    let keys: Vec<String> = scope
+        .try_iter()
+        .ok()?
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    did_you_mean(rest, keys.iter().map(String::as_str)).map(|k| match head {
         Some(h) => format!("{h}.{k}"),
         None => k.to_string(),
     })
@@ -1168,8 +1211,15 @@ mod tests {
                 .unwrap(),
             json!(1)
         );
+        // as Ansible's chainable undefined: the chain under `default` stops
+        // at `nope`; outside `default` it is still an error naming `nope`
+        assert_eq!(
+            t.render_value("{{ nope.b | default(1) }}", &vars, &o())
+                .unwrap(),
+            json!(1)
+        );
         let err = t
-            .render_value("{{ nope.b | default(1) }}", &vars, &o())
+            .render_value("{{ nope.b | int }}", &vars, &o())
             .unwrap_err();
         assert_eq!(err.message, "undefined variable `nope`");
     }

@@ -28,6 +28,7 @@ use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Value};
 
+use super::context::{Context, Shared};
 use super::jinja::{check, lookup};
 use super::template::Templater;
 use crate::error::InputError;
@@ -35,10 +36,55 @@ use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
-/// The largest rendered value of a variable, in bytes (strings by length,
-/// collections by the sum of their parts): 16 MiB. Bigger is a runaway
-/// template (each variable doubling the one before), not configuration.
+/// The largest value baton renders or keeps (a variable, a task argument,
+/// a loop list, a template file, a registered result), in bytes (strings by length,
+/// collections by the sum of their parts, see [`value_bytes`]): 16 MiB.
+/// Bigger is a runaway template (each variable doubling the one before, a
+/// `set_fact` doubling a value in a loop), not configuration; without a
+/// bound it ends in an aborted allocation.
 pub const MAX_VALUE_BYTES: usize = 16 << 20;
+
+/// Bytes a value takes: strings by length, numbers and the like as 8,
+/// collections as the sum of their parts (and keys). Stops counting past
+/// [`MAX_VALUE_BYTES`] (the answer is then only "too large"), so measuring
+/// a huge value costs no more than measuring the limit.
+pub fn value_bytes(value: &Value) -> usize {
+    let mut total: usize = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        total = total.saturating_add(match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => {
+                todo.extend(items);
+                0
+            }
+            Value::Object(map) => {
+                todo.extend(map.values());
+                map.keys().map(String::len).fold(0, usize::saturating_add)
+            }
+            _ => 8,
+        });
+        if total > MAX_VALUE_BYTES {
+            break;
+        }
+    }
+    total
+}
+
+/// The size of a value over [`MAX_VALUE_BYTES`] (at least that many
+/// bytes; counting stops past the limit), `None` when within it.
+pub fn over_value_limit(value: &Value) -> Option<usize> {
+    let size = value_bytes(value);
+    (size > MAX_VALUE_BYTES).then_some(size)
+}
+
+/// "over the 16 MiB limit on a value", for messages.
+pub fn value_limit_words() -> String {
+    format!("over the {} MiB limit on a value", MAX_VALUE_BYTES >> 20)
+}
+
+/// The help for a value over [`MAX_VALUE_BYTES`].
+pub const VALUE_SIZE_HELP: &str = "a value this large is a runaway template (a variable or `set_fact` doubling a value, a loop building a string); keep large data in files (`copy: src=`, `template`) rather than in variables";
 
 /// One precedence layer.
 pub enum Layer<'a> {
@@ -72,6 +118,9 @@ pub struct Vars {
     memo: Mutex<HashMap<String, Slot>>,
     /// How many templated variables were rendered (tests prove laziness).
     renders: AtomicUsize,
+    /// Play-wide values templates may read (`groups`, `hostvars`, ...),
+    /// shared, never copied in.
+    shared: Shared,
 }
 
 /// A resolution in progress: a variable and the names its template reads.
@@ -128,7 +177,23 @@ impl Vars {
             templated,
             memo: Mutex::new(HashMap::new()),
             renders: AtomicUsize::new(0),
+            shared: Shared::default(),
         }
+    }
+
+    /// The play-wide values templates read besides these variables.
+    pub fn with_shared(mut self, shared: Shared) -> Vars {
+        self.shared = shared;
+        self
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Every variable's name (not the shared values').
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
     }
 
     /// How many templated variables have been rendered so far.
@@ -249,7 +314,8 @@ impl Vars {
                 ctx.insert(r.clone(), v.clone());
             }
         }
-        let rendered = match render_value(value, &Value::Object(ctx), templater, origin) {
+        let context = Context::new(ctx, self.shared.clone());
+        let rendered = match render_value(value, &context, templater, origin) {
             Ok(v) => v,
             Err(e) if e.message.starts_with("undefined variable") => {
                 // Again with every name known, for the did-you-mean.
@@ -262,13 +328,14 @@ impl Vars {
                     };
                     all.insert(k.clone(), v);
                 }
-                return Err(render_value(value, &Value::Object(all), templater, origin)
+                let context = Context::new(all, self.shared.clone());
+                return Err(render_value(value, &context, templater, origin)
                     .err()
                     .unwrap_or(e));
             }
             Err(e) => return Err(e),
         };
-        let size = value_size(&rendered);
+        let size = value_bytes(&rendered);
         if size > MAX_VALUE_BYTES {
             return Err(InputError::at(
                 origin,
@@ -352,31 +419,21 @@ impl Vars {
         self.templated.keys().map(String::as_str)
     }
 
-    /// `vars` (a mapping) with the variables `names` mention that it lacks,
-    /// rendered: for what only shows at run time which variables it reads (a
-    /// template file, `debug: var`, an `include_vars` file).
+    /// `vars` with the variables `names` mention that it lacks, rendered:
+    /// for what only shows at run time which variables it reads (a template
+    /// file, `debug: var`, an `include_vars` file).
     pub fn complete(
         &self,
-        vars: &Value,
+        vars: &Context,
         names: impl IntoIterator<Item = String>,
         templater: &Templater,
-    ) -> Result<Value, InputError> {
-        let mut missing = Vec::new();
-        for name in names {
-            if self.templated.contains_key(&name)
-                && vars.get(&name).is_none()
-                && !missing.contains(&name)
-            {
-                missing.push(name);
-            }
-        }
-        if missing.is_empty() {
-            return Ok(vars.clone());
-        }
+    ) -> Result<Context, InputError> {
         let mut out = vars.clone();
-        for name in missing {
-            if let (Some(v), Value::Object(m)) = (self.resolve(&name, templater)?, &mut out) {
-                m.insert(name, v);
+        for name in names {
+            if self.templated.contains_key(&name) && !out.contains(&name) {
+                if let Some(v) = self.resolve(&name, templater)? {
+                    out.set(name, v);
+                }
             }
         }
         Ok(out)
@@ -489,20 +546,6 @@ fn value_refs(value: &Value) -> Vec<String> {
     out
 }
 
-/// Bytes a value takes: strings by length, numbers and the like as 8,
-/// collections as the sum of their parts (and keys).
-fn value_size(v: &Value) -> usize {
-    match v {
-        Value::String(s) => s.len(),
-        Value::Array(a) => a.iter().map(value_size).fold(0, usize::saturating_add),
-        Value::Object(o) => o
-            .iter()
-            .map(|(k, v)| k.len().saturating_add(value_size(v)))
-            .fold(0, usize::saturating_add),
-        _ => 8,
-    }
-}
-
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -521,7 +564,7 @@ fn contains_template(v: &Value) -> bool {
 
 fn render_value(
     value: &Value,
-    context: &Value,
+    context: &Context,
     templater: &Templater,
     origin: &Origin,
 ) -> Result<Value, InputError> {
@@ -547,6 +590,19 @@ fn render_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_sizes_count_every_part_and_stop_past_the_limit() {
+        let v = json!({"ab": ["xyz", 1, {"k": null}]});
+        assert_eq!(value_bytes(&v), 2 + 3 + 8 + 1 + 8);
+        let big = Value::String("x".repeat(MAX_VALUE_BYTES));
+        assert_eq!(over_value_limit(&big), None);
+        let list = Value::Array(vec![big.clone(), big.clone(), big]);
+        // counting stops once past the limit
+        assert_eq!(over_value_limit(&list), Some(2 * MAX_VALUE_BYTES));
+        assert_eq!(value_limit_words(), "over the 16 MiB limit on a value");
+    }
+
     use crate::source::SourceFile;
     use crate::yaml::parse;
     use serde_json::json;
@@ -771,11 +827,17 @@ mod tests {
         let vars = Vars::new(&[Layer::Nodes(&play)]);
         let have = json!({"item": 7, "a": "mine"});
         let out = vars
-            .complete(&have, ["a".to_string(), "item".into()], &t)
+            .complete(
+                &Context::from_json(&have),
+                ["a".to_string(), "item".into()],
+                &t,
+            )
             .unwrap();
-        assert_eq!(out, have);
+        assert_eq!(out.to_json(|_| true), have);
         assert_eq!(vars.renders(), 0);
-        let out = vars.complete(&json!({}), ["a".to_string()], &t).unwrap();
-        assert_eq!(out, json!({"a": "21"}));
+        let out = vars
+            .complete(&Context::default(), ["a".to_string()], &t)
+            .unwrap();
+        assert_eq!(out.to_json(|_| true), json!({"a": "21"}));
     }
 }

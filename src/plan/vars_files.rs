@@ -22,6 +22,7 @@
 
 use serde_json::{Map, Value};
 
+use super::context::AsContext;
 use super::host_vars::{hosts_refs, pattern_vars};
 use super::template::Templater;
 use super::vars::node_refs;
@@ -47,9 +48,6 @@ pub struct Resolved {
     pub pairs: Vec<(String, Node)>,
     /// One line per skipped entry (with [`OnUndefined::Warn`]).
     pub warnings: Vec<String>,
-    /// Whether a file read mentions `hostvars` (see
-    /// `host_vars::mentions_hostvars`).
-    pub mentions_hostvars: bool,
 }
 
 /// Read a play's `vars_files` in order. `vars_for(pairs, names)` gives the
@@ -59,12 +57,12 @@ pub struct Resolved {
 /// Errors: with [`OnUndefined::Fail`], a name that cannot be rendered; with
 /// `missing_fails`, an entry none of whose files exists (naming every path
 /// tried); a file that is not YAML, or not a mapping of variables.
-pub fn resolve(
+pub fn resolve<C: AsContext>(
     play: &Play,
     templater: &Templater,
     on_undefined: OnUndefined,
     missing_fails: bool,
-    mut vars_for: impl FnMut(&[(String, Node)], &[String]) -> Result<Value, InputError>,
+    mut vars_for: impl FnMut(&[(String, Node)], &[String]) -> Result<C, InputError>,
 ) -> Result<Resolved, InputError> {
     let mut out = Resolved::default();
     for entry in &play.vars_files {
@@ -115,7 +113,6 @@ pub fn resolve(
             .with_help("vars_files names are relative to the playbook's directory (its `vars/` first); give a list whose last name always exists for a default"));
         };
         let loaded = crate::yaml::parse_file(path)?;
-        out.mentions_hostvars |= loaded.origin.file.text.contains("hostvars");
         out.pairs.extend(var_pairs(
             &loaded,
             &format!("vars file {}", path.display()),
@@ -148,21 +145,22 @@ pub fn before_hosts(
 }
 
 /// An entry's names rendered; a literal entry needs no variables.
-fn render_names(
+fn render_names<C: AsContext>(
     names: &[&Node],
     demand: &[String],
     pairs: &[(String, Node)],
     templater: &Templater,
-    vars_for: &mut impl FnMut(&[(String, Node)], &[String]) -> Result<Value, InputError>,
+    vars_for: &mut impl FnMut(&[(String, Node)], &[String]) -> Result<C, InputError>,
 ) -> Result<Vec<String>, InputError> {
     let texts = || names.iter().map(|n| n.as_str().unwrap_or_default());
     if texts().all(|t| !crate::template_text::is_template(t)) {
         return Ok(texts().map(str::to_string).collect());
     }
     let vars = vars_for(pairs, demand)?;
+    let vars = vars.as_context();
     names
         .iter()
-        .map(|n| templater.render_str(n.as_str().unwrap_or_default(), &vars, &n.origin))
+        .map(|n| templater.render_str(n.as_str().unwrap_or_default(), &*vars, &n.origin))
         .collect()
 }
 

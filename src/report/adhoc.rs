@@ -27,12 +27,18 @@ const TEXT_MODULES: [&str; 3] = ["command", "shell", "raw"];
 
 pub struct AdhocReporter {
     out: Mutex<Box<dyn Write + Send>>,
+    /// A write failed (said once on stderr); the run then does not exit 0.
+    write_failed: std::sync::atomic::AtomicBool,
+    /// A write error other than a closed pipe (see `super::loses_output`).
+    lost: std::sync::atomic::AtomicBool,
 }
 
 impl AdhocReporter {
     pub fn new(writer: Box<dyn Write + Send>) -> AdhocReporter {
         AdhocReporter {
             out: Mutex::new(writer),
+            write_failed: std::sync::atomic::AtomicBool::new(false),
+            lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -41,7 +47,17 @@ impl AdhocReporter {
         // A closed pipe must not stop the run; the exit code still tells.
         // What commands print is shown with its control characters escaped.
         let text = super::controls::escape_controls(text);
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            if super::loses_output(&err) {
+                self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if !self
+                .write_failed
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                stderr_line(&format!("baton: cannot write the output to stdout: {err}"));
+            }
+        }
     }
 }
 
@@ -57,6 +73,10 @@ impl Reporter for AdhocReporter {
             },
             _ => {}
         }
+    }
+
+    fn finish(&self) -> bool {
+        !self.lost.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -71,6 +71,7 @@ impl HumanReporter {
                 style: Style::new(options.color),
                 out: writer,
                 write_failed: false,
+                lost: false,
                 multi,
                 spinners: HashMap::new(),
                 host_width: 0,
@@ -88,14 +89,17 @@ impl Reporter for HumanReporter {
         state.handle(event);
     }
 
-    fn finish(&self) {
+    fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.flush_pending();
         state.clear_spinners();
         if let Some(multi) = &state.multi {
             let _ = multi.clear();
         }
-        let _ = state.out.flush();
+        if let Err(err) = state.out.flush() {
+            state.write_error(&err);
+        }
+        !state.lost
     }
 }
 
@@ -105,12 +109,16 @@ struct PendingTask {
     /// Hosts in the order the executor listed them.
     hosts: Vec<String>,
     finals: HashMap<String, HostResult>,
-    items: Vec<HostResult>,
+    /// Loop items' results by host, in order (by host so that counting and
+    /// printing a host's items does not scan every host's: a 10,000-item
+    /// loop was quadratic here).
+    items: HashMap<String, Vec<HostResult>>,
 }
 
 impl PendingTask {
     fn is_complete(&self) -> bool {
-        self.hosts.iter().all(|h| self.finals.contains_key(h))
+        // `finals` only holds hosts of `hosts` (see `host_result`).
+        self.finals.len() >= self.hosts.len()
     }
 }
 
@@ -123,6 +131,8 @@ struct State {
     style: Style,
     out: Box<dyn Write + Send>,
     write_failed: bool,
+    /// A write error other than a closed pipe (see `super::loses_output`).
+    lost: bool,
     multi: Option<MultiProgress>,
     spinners: HashMap<String, ProgressBar>,
     /// Width of the widest host name of the current play.
@@ -164,7 +174,6 @@ impl State {
             options,
             out,
             multi,
-            write_failed,
             ..
         } = self;
         let own_colors = options.color;
@@ -179,10 +188,18 @@ impl State {
             None => write(),
         };
         if let Err(err) = result {
-            if !*write_failed {
-                *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write the run's output: {err}"));
-            }
+            self.write_error(&err);
+        }
+    }
+
+    /// Said once on stderr; `finish` then reports the loss (no exit 0).
+    fn write_error(&mut self, err: &std::io::Error) {
+        self.lost |= super::loses_output(err);
+        if !self.write_failed {
+            self.write_failed = true;
+            super::stderr_line(&format!(
+                "baton: cannot write the run's output to stdout: {err}"
+            ));
         }
     }
 
@@ -221,11 +238,12 @@ impl State {
             let old = self.pending.remove(pos);
             self.print_task(old);
         }
+        let mut seen = std::collections::HashSet::new();
         self.pending.push(PendingTask {
             task: task.clone(),
-            hosts: hosts.to_vec(),
+            hosts: hosts.iter().filter(|h| seen.insert(*h)).cloned().collect(),
             finals: HashMap::new(),
-            items: Vec::new(),
+            items: HashMap::new(),
         });
     }
 
@@ -282,7 +300,7 @@ impl State {
                     task: task.clone(),
                     hosts: vec![result.host.clone()],
                     finals: HashMap::new(),
-                    items: Vec::new(),
+                    items: HashMap::new(),
                 });
                 self.pending.len() - 1
             }
@@ -290,9 +308,8 @@ impl State {
         if let Some(item) = &result.item {
             let done = self.pending[pos]
                 .items
-                .iter()
-                .filter(|i| i.host == result.host)
-                .count()
+                .get(&result.host)
+                .map_or(0, Vec::len)
                 + 1;
             if let Some(bar) = self.spinners.get(&result.host) {
                 bar.set_message(format!(
@@ -301,7 +318,11 @@ impl State {
                     outcome_label(result)
                 ));
             }
-            self.pending[pos].items.push(result.clone());
+            self.pending[pos]
+                .items
+                .entry(result.host.clone())
+                .or_default()
+                .push(result.clone());
             return;
         }
         self.drop_spinner(&result.host);
@@ -424,7 +445,7 @@ impl State {
             match pending.finals.get(host) {
                 Some(result) => {
                     let items: Vec<&HostResult> =
-                        pending.items.iter().filter(|i| &i.host == host).collect();
+                        pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
                 None => lines.push(format!(
@@ -898,6 +919,53 @@ mod tests {
             text.starts_with("TASK [t] ....") && text.contains("bc1: ok"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn loop_items_interleaved_across_hosts_print_under_their_host_in_order() {
+        let task = info("file");
+        let item = |host: &str, i: usize| {
+            let mut r = hr(host, Status::Ok, 0.0, 1);
+            r.item = Some(format!("{host}-{i}"));
+            Event::HostResult {
+                task: task.clone(),
+                result: r,
+            }
+        };
+        let mut events = vec![Event::TaskStart {
+            task: task.clone(),
+            hosts: vec!["a".into(), "b".into(), "a".into()],
+        }];
+        for i in 0..3 {
+            events.push(item("a", i));
+            events.push(item("b", i));
+        }
+        events.push(item("a", 3));
+        for host in ["b", "a"] {
+            events.push(Event::HostResult {
+                task: task.clone(),
+                result: hr(host, Status::Ok, 0.0, 1),
+            });
+        }
+        let text = render(
+            HumanOptions {
+                verbosity: 1,
+                ..HumanOptions::default()
+            },
+            &events,
+        );
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("[item=")).collect();
+        let items: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.split("[item=").nth(1)?.split(']').next())
+            .collect();
+        // each host's items, in their order, under that host (listed once)
+        assert_eq!(
+            items,
+            ["a-0", "a-1", "a-2", "a-3", "b-0", "b-1", "b-2"],
+            "{text}"
+        );
+        assert_eq!(text.matches("TASK [t]").count(), 1, "{text}");
     }
 
     #[test]

@@ -275,9 +275,10 @@ impl Reporter for JunitReporter {
         runs.handle(event);
     }
 
-    /// Writes the file. A failure here is reported, never fatal: the run's
-    /// own result matters more than its CI record.
-    fn finish(&self) {
+    /// Writes the file. A failure here is reported and the run does not
+    /// exit 0 (a CI reading the file would otherwise miss the run), but it
+    /// comes after every task: it never cuts a run short.
+    fn finish(&self) -> bool {
         let mut runs = self.state.lock().unwrap_or_else(|e| e.into_inner());
         runs.close_unfinished();
         let written = runs
@@ -285,11 +286,15 @@ impl Reporter for JunitReporter {
             .to_string()
             .map_err(|e| e.to_string())
             .and_then(|xml| std::fs::write(&self.path, xml).map_err(|e| e.to_string()));
-        if let Err(err) = written {
-            super::stderr_line(&format!(
-                "baton: cannot write the JUnit report to {}: {err}",
-                self.path.display()
-            ));
+        match written {
+            Ok(()) => true,
+            Err(err) => {
+                super::stderr_line(&format!(
+                    "baton: cannot write the JUnit report to {}: {err}",
+                    self.path.display()
+                ));
+                false
+            }
         }
     }
 }

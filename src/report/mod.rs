@@ -24,6 +24,13 @@ use crate::modules::{Status, TaskResult};
 
 /// Write one line to stderr; a closed or failing stderr is ignored
 /// (`eprintln!` would panic, and there is nowhere left to say so).
+/// Whether a write error lost the report: a reader that went away (EPIPE,
+/// `baton run ... | head`) chose to read no more, so that is no loss; a full
+/// disk or a failing device is, and the run then does not exit 0.
+pub(crate) fn loses_output(err: &std::io::Error) -> bool {
+    err.kind() != std::io::ErrorKind::BrokenPipe
+}
+
 pub(crate) fn stderr_line(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
@@ -133,7 +140,12 @@ pub enum Event {
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
     /// Called once at the end; writes files (JUnit) and clears progress bars.
-    fn finish(&self) {}
+    /// Returns whether everything this reporter had to write was written
+    /// (a failure was already said on stderr, naming the file and error);
+    /// a run whose report was lost does not exit 0.
+    fn finish(&self) -> bool {
+        true
+    }
 }
 
 /// Sends every event to several reporters.
@@ -154,9 +166,12 @@ impl Reporter for Fanout {
             r.event(event);
         }
     }
-    fn finish(&self) {
+    fn finish(&self) -> bool {
+        // Every reporter finishes, even after one failed.
+        let mut all = true;
         for r in &self.reporters {
-            r.finish();
+            all &= r.finish();
         }
+        all
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -21,7 +22,7 @@ impl Default for Inventory {
 impl Inventory {
     /// An inventory with only the built-in groups `all` and `ungrouped`.
     pub fn empty() -> Inventory {
-        Builder::new().finish()
+        Builder::new().finish_acyclic()
     }
 }
 
@@ -33,6 +34,12 @@ pub(super) struct Builder {
     inv: Inventory,
     /// The file being loaded, recorded on hosts it introduces.
     current_source: Option<PathBuf>,
+    /// Every `children` entry in the order read (parent, child, where),
+    /// checked for cycles once, in [`Builder::finish`].
+    child_links: Vec<(usize, usize, Origin)>,
+    /// Every (parent, child) pair linked, so that linking is O(1) however
+    /// many children a group has.
+    linked: HashSet<(usize, usize)>,
 }
 
 impl Builder {
@@ -46,12 +53,13 @@ impl Builder {
                 group_index: HashMap::new(),
                 merge_order: Vec::new(),
                 members: Vec::new(),
-                groups_var: Value::Object(Map::new()),
                 inventory_files: VarsFiles::default(),
                 playbook_files: VarsFiles::default(),
                 warnings: Vec::new(),
             },
             current_source: None,
+            child_links: Vec::new(),
+            linked: HashSet::new(),
         };
         builder.ensure_group("all");
         builder.ensure_group("ungrouped");
@@ -66,7 +74,15 @@ impl Builder {
     }
 
     /// The finished inventory, with what the sources leave implicit derived.
-    pub(super) fn finish(mut self) -> Inventory {
+    ///
+    /// Errors: a `children` entry that makes a cycle (the first one read
+    /// that does, naming the cycle).
+    pub(super) fn finish(self) -> Result<Inventory, InputError> {
+        self.check_cycles()?;
+        Ok(self.finish_acyclic())
+    }
+
+    fn finish_acyclic(mut self) -> Inventory {
         self.reconcile();
         self.inv.derive();
         self.inv
@@ -189,7 +205,9 @@ impl Builder {
         }
     }
 
-    /// Make `child` a child group of `parent`, refusing cycles.
+    /// Make `child` a child group of `parent`. Cycles are refused by
+    /// [`Builder::finish`]: checked here, each entry cost a walk of the
+    /// child's descendants (quadratic for a long chain read bottom up).
     pub(super) fn add_child(
         &mut self,
         parent: usize,
@@ -204,70 +222,139 @@ impl Builder {
             )
             .with_help("`all` is the root of every inventory and contains every group already; remove this entry"));
         }
-        if let Some(path) = self.path_down(child, parent) {
-            let mut names: Vec<&str> = path
-                .iter()
-                .map(|&g| self.inv.groups[g].name.as_str())
-                .collect();
-            names.push(&self.inv.groups[child].name);
-            return Err(InputError::at(
-                origin,
-                format!(
-                    "group `{}` cannot be a child of `{}`: that makes a cycle ({})",
-                    self.inv.groups[child].name,
-                    self.inv.groups[parent].name,
-                    names.join(" -> ")
-                ),
-                "this child closes the cycle",
-            )
-            .with_help("a group cannot contain itself, directly or through its children; remove one of the `children` entries"));
-        }
+        self.child_links.push((parent, child, origin.clone()));
         self.link(parent, child);
         Ok(())
     }
 
+    /// The first `children` entry (in reading order) that closes a cycle, as
+    /// the error the entry would have been had it been checked when read:
+    /// found by bisecting the entries with a linear cycle test, so the whole
+    /// check is O((groups + entries) log entries).
+    fn check_cycles(&self) -> Result<(), InputError> {
+        let count = self.inv.groups.len();
+        if !has_cycle(count, &self.child_links) {
+            return Ok(());
+        }
+        // The shortest prefix of entries that holds a cycle: its last entry
+        // closed the first cycle.
+        let (mut lo, mut hi) = (0, self.child_links.len());
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if has_cycle(count, &self.child_links[..mid]) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        let before = &self.child_links[..hi - 1];
+        let (parent, child, origin) = &self.child_links[hi - 1];
+        let path = path_down(count, before, *child, *parent).unwrap_or_else(|| vec![*child]);
+        let mut names: Vec<&str> = path
+            .iter()
+            .map(|&g| self.inv.groups[g].name.as_str())
+            .collect();
+        names.push(&self.inv.groups[*child].name);
+        Err(InputError::at(
+            origin,
+            format!(
+                "group `{}` cannot be a child of `{}`: that makes a cycle ({})",
+                self.inv.groups[*child].name,
+                self.inv.groups[*parent].name,
+                names.join(" -> ")
+            ),
+            "this child closes the cycle",
+        )
+        .with_help("a group cannot contain itself, directly or through its children; remove one of the `children` entries"))
+    }
+
     fn link(&mut self, parent: usize, child: usize) {
-        let groups = &mut self.inv.groups;
-        if !groups[parent].child_ids.contains(&child) {
+        if self.linked.insert((parent, child)) {
+            let groups = &mut self.inv.groups;
             let name = groups[child].name.clone();
             groups[parent].child_ids.push(child);
             groups[parent].children.push(name);
             groups[child].parent_ids.push(parent);
         }
     }
+}
 
-    /// A path of child links from `from` down to `to` (both included), if any.
-    fn path_down(&self, from: usize, to: usize) -> Option<Vec<usize>> {
-        let mut previous: HashMap<usize, usize> = HashMap::new();
-        let mut queue = std::collections::VecDeque::from([from]);
-        let mut seen = HashSet::from([from]);
-        while let Some(g) = queue.pop_front() {
-            if g == to {
-                let mut path = vec![g];
-                let mut at = g;
-                while let Some(&p) = previous.get(&at) {
-                    path.push(p);
-                    at = p;
-                }
-                path.reverse();
-                return Some(path);
-            }
-            for &c in &self.inv.groups[g].child_ids {
-                if seen.insert(c) {
-                    previous.insert(c, g);
-                    queue.push_back(c);
-                }
+/// Child lists of `count` groups from (parent, child) entries.
+fn children_of(count: usize, links: &[(usize, usize, Origin)]) -> Vec<Vec<usize>> {
+    let mut children = vec![Vec::new(); count];
+    for (parent, child, _) in links {
+        children[*parent].push(*child);
+    }
+    children
+}
+
+/// Whether the entries make a cycle (Kahn's algorithm: a cycle is what is
+/// left when groups without a parent are taken away one by one). O(V + E).
+fn has_cycle(count: usize, links: &[(usize, usize, Origin)]) -> bool {
+    let children = children_of(count, links);
+    let mut parents = vec![0usize; count];
+    for list in &children {
+        for &c in list {
+            parents[c] += 1;
+        }
+    }
+    let mut free: Vec<usize> = (0..count).filter(|&g| parents[g] == 0).collect();
+    let mut taken = 0;
+    while let Some(g) = free.pop() {
+        taken += 1;
+        for &c in &children[g] {
+            parents[c] -= 1;
+            if parents[c] == 0 {
+                free.push(c);
             }
         }
-        None
     }
+    taken < count
+}
+
+/// A path of child links from `from` down to `to` (both included), if any.
+fn path_down(
+    count: usize,
+    links: &[(usize, usize, Origin)],
+    from: usize,
+    to: usize,
+) -> Option<Vec<usize>> {
+    let children = children_of(count, links);
+    let mut previous: Vec<Option<usize>> = vec![None; count];
+    let mut seen = vec![false; count];
+    seen[from] = true;
+    let mut queue = std::collections::VecDeque::from([from]);
+    while let Some(g) = queue.pop_front() {
+        if g == to {
+            let mut path = vec![g];
+            let mut at = g;
+            while let Some(p) = previous[at] {
+                path.push(p);
+                at = p;
+            }
+            path.reverse();
+            return Some(path);
+        }
+        for &c in &children[g] {
+            if !seen[c] {
+                seen[c] = true;
+                previous[c] = Some(g);
+                queue.push_back(c);
+            }
+        }
+    }
+    None
 }
 
 impl Inventory {
-    /// Derive depths, memberships, merge orders and the `groups` variable
-    /// from the reconciled groups and hosts.
+    /// Derive depths, memberships and merge orders from the reconciled
+    /// groups and hosts. Linear in groups, links and hosts for the shapes
+    /// inventories have (a 20,000-deep `children` chain took 1.6 GB and
+    /// 30 s when every group kept the list of all its ancestors): nothing
+    /// per group is a list of other groups, memberships are shared along
+    /// chains, and hosts in the same groups share one merge order.
     fn derive(&mut self) {
-        // Depth and ancestors in topological order (parents before children).
+        // Depth in topological order (parents before children).
         let count = self.groups.len();
         let mut pending_parents: Vec<usize> =
             self.groups.iter().map(|g| g.parent_ids.len()).collect();
@@ -285,47 +372,11 @@ impl Inventory {
                 }
             }
         }
-        let mut ancestors: Vec<Vec<usize>> = vec![Vec::new(); count];
-        for &g in &order {
-            let mut mine: Vec<usize> = vec![g];
-            for &p in &self.groups[g].parent_ids {
-                mine.extend(ancestors[p].iter().copied());
-            }
-            mine.sort_unstable();
-            mine.dedup();
-            ancestors[g] = mine;
-        }
         for (g, d) in depth.into_iter().enumerate() {
             self.groups[g].depth = d;
         }
-
-        self.members = (0..count).map(|g| self.hosts_in_ansible_order(g)).collect();
-        self.merge_order = Vec::with_capacity(self.hosts.len());
-        for host in &self.hosts {
-            let mut belongs: Vec<usize> = Vec::new();
-            for &g in &host.groups {
-                belongs.extend(ancestors[g].iter().copied());
-            }
-            belongs.sort_unstable();
-            belongs.dedup();
-            belongs.retain(|&g| g != ALL);
-            let groups = &self.groups;
-            belongs.sort_by(|&a, &b| {
-                let (a, b) = (&groups[a], &groups[b]);
-                (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
-            });
-            self.merge_order.push(belongs);
-        }
-
-        let mut groups_var = Map::new();
-        for (gi, group) in self.groups.iter().enumerate() {
-            let names: Vec<&str> = self.members[gi]
-                .iter()
-                .map(|&h| self.hosts[h].name.as_str())
-                .collect();
-            groups_var.insert(group.name.clone(), Value::from(names));
-        }
-        self.groups_var = Value::Object(groups_var);
+        self.members = self.all_members(&order);
+        self.merge_order = self.merge_orders();
 
         self.warnings
             .retain(|w| !w.starts_with("both a group and a host are named"));
@@ -339,33 +390,114 @@ impl Inventory {
         }
     }
 
+    /// Per host: every group it belongs to (directly or through a child
+    /// group), `all` excluded, in variable merge order. Hosts put in the
+    /// same groups share one list.
+    fn merge_orders(&self) -> Vec<Arc<[usize]>> {
+        let mut known: HashMap<Vec<usize>, Arc<[usize]>> = HashMap::new();
+        // `mark[g] == stamp`: g already collected for the current host.
+        let mut mark = vec![usize::MAX; self.groups.len()];
+        let mut out = Vec::with_capacity(self.hosts.len());
+        for (stamp, host) in self.hosts.iter().enumerate() {
+            let mut direct = host.groups.clone();
+            direct.sort_unstable();
+            direct.dedup();
+            if let Some(order) = known.get(&direct) {
+                out.push(Arc::clone(order));
+                continue;
+            }
+            // The groups and all their ancestors, walking up iteratively.
+            let mut belongs = Vec::new();
+            let mut stack = direct.clone();
+            while let Some(g) = stack.pop() {
+                if mark[g] == stamp {
+                    continue;
+                }
+                mark[g] = stamp;
+                if g != ALL {
+                    belongs.push(g);
+                }
+                stack.extend(self.groups[g].parent_ids.iter().copied());
+            }
+            let groups = &self.groups;
+            belongs.sort_by(|&a, &b| {
+                let (a, b) = (&groups[a], &groups[b]);
+                (a.depth, a.priority, &a.name).cmp(&(b.depth, b.priority, &b.name))
+            });
+            let order: Arc<[usize]> = belongs.into();
+            known.insert(direct, Arc::clone(&order));
+            out.push(order);
+        }
+        out
+    }
+
+    /// Every group's hosts in inventory order (see
+    /// [`Self::hosts_in_ansible_order`]), children before parents: a group
+    /// with one child and no hosts of its own has exactly its child's
+    /// hosts, and shares the child's list.
+    fn all_members(&self, order: &[usize]) -> Vec<Arc<[usize]>> {
+        let count = self.groups.len();
+        let mut members: Vec<Arc<[usize]>> = vec![Arc::from(Vec::new()); count];
+        let mut group_mark = vec![usize::MAX; count];
+        let mut host_mark = vec![usize::MAX; self.hosts.len()];
+        for &g in order.iter().rev() {
+            let group = &self.groups[g];
+            members[g] = match group.child_ids.as_slice() {
+                [] if group.hosts.is_empty() => Arc::from(Vec::new()),
+                [child] if group.hosts.is_empty() => Arc::clone(&members[*child]),
+                [child] => {
+                    // The group's BFS is the group, then its child's BFS.
+                    let own = group.hosts.iter().filter_map(|n| self.host_index.get(n));
+                    let mut list = Vec::new();
+                    for &h in own.chain(members[*child].iter()) {
+                        if host_mark[h] != g {
+                            host_mark[h] = g;
+                            list.push(h);
+                        }
+                    }
+                    list.into()
+                }
+                _ => self
+                    .hosts_in_ansible_order(g, &mut group_mark, &mut host_mark)
+                    .into(),
+            };
+        }
+        members
+    }
+
     /// Ansible's `Group.get_hosts()` order, which is what "inventory order"
     /// means there: the group's own hosts, then its descendants' level by
     /// level (children, grandchildren, ...), each group's hosts in the order
     /// they were added. (Ansible walks a level in set order; baton walks it in
-    /// the order the groups were added, so runs are repeatable.)
-    fn hosts_in_ansible_order(&self, group: usize) -> Vec<usize> {
+    /// the order the groups were added, so runs are repeatable.) The marks
+    /// are scratch space: `mark[x] == group` means x is already taken.
+    fn hosts_in_ansible_order(
+        &self,
+        group: usize,
+        group_mark: &mut [usize],
+        host_mark: &mut [usize],
+    ) -> Vec<usize> {
         let mut ordered = vec![group];
-        let mut seen_groups = HashSet::from([group]);
-        let mut level = vec![group];
-        while !level.is_empty() {
-            let mut next = Vec::new();
-            for &g in &level {
-                for &child in &self.groups[g].child_ids {
-                    if seen_groups.insert(child) {
-                        next.push(child);
+        group_mark[group] = group;
+        let mut start = 0;
+        while start < ordered.len() {
+            let end = ordered.len();
+            for i in start..end {
+                for &child in &self.groups[ordered[i]].child_ids {
+                    if group_mark[child] != group {
+                        group_mark[child] = group;
+                        ordered.push(child);
                     }
                 }
             }
-            ordered.extend_from_slice(&next);
-            level = next;
+            start = end;
         }
-        let mut seen_hosts = HashSet::new();
         let mut hosts = Vec::new();
         for g in ordered {
             for name in &self.groups[g].hosts {
                 if let Some(&h) = self.host_index.get(name) {
-                    if seen_hosts.insert(h) {
+                    if host_mark[h] != group {
+                        host_mark[h] = group;
                         hosts.push(h);
                     }
                 }

@@ -20,6 +20,7 @@
 
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -56,11 +57,48 @@ enum Pending {
     },
 }
 
+/// Groups named before they are declared, in the order first named, found
+/// by name in O(1) (a list scanned per section was quadratic for thousands
+/// of groups named ahead of their sections).
+#[derive(Default)]
+struct PendingGroups {
+    /// `None` once declared.
+    list: Vec<Option<(String, Pending)>>,
+    index: HashMap<String, usize>,
+}
+
+impl PendingGroups {
+    fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Pending> {
+        let i = *self.index.get(name)?;
+        self.list[i].as_mut().map(|(_, p)| p)
+    }
+
+    fn push(&mut self, name: &str, pending: Pending) {
+        self.index.insert(name.to_string(), self.list.len());
+        self.list.push(Some((name.to_string(), pending)));
+    }
+
+    /// The group is declared: what was pending for it.
+    fn take(&mut self, name: &str) -> Option<Pending> {
+        let i = self.index.remove(name)?;
+        self.list[i].take().map(|(_, p)| p)
+    }
+
+    /// The first group still pending.
+    fn into_first(self) -> Option<(String, Pending)> {
+        self.list.into_iter().flatten().next()
+    }
+}
+
 /// Parse an INI inventory into `b`.
 pub(super) fn load(b: &mut Builder, file: &Arc<SourceFile>) -> Result<(), InputError> {
     let ungrouped = b.ensure_group("ungrouped");
     let mut section = Section::Hosts(ungrouped);
-    let mut pending: Vec<(String, Pending)> = Vec::new();
+    let mut pending = PendingGroups::default();
     // A byte-order mark from a Windows editor is not part of the first line.
     let bom = if file.text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -105,7 +143,7 @@ pub(super) fn load(b: &mut Builder, file: &Arc<SourceFile>) -> Result<(), InputE
             Section::Children(group) => child_line(b, &mut pending, group, &line)?,
         }
     }
-    match pending.into_iter().next() {
+    match pending.into_first() {
         None => Ok(()),
         Some((name, Pending::Vars(origin))) => Err(InputError::at(
             &origin,
@@ -155,7 +193,7 @@ fn suggestion(b: &Builder, name: &str) -> String {
 
 fn open_section(
     b: &mut Builder,
-    pending: &mut Vec<(String, Pending)>,
+    pending: &mut PendingGroups,
     name: &str,
     kind: &str,
     line: &Line,
@@ -171,18 +209,14 @@ fn open_section(
         )
         .with_help("a section is `[group]` (hosts), `[group:vars]` or `[group:children]`"));
     }
-    let is_pending = pending.iter().any(|(n, _)| n == name);
-    if !b.has_group(name) && kind == "vars" && !is_pending {
-        pending.push((name.to_string(), Pending::Vars(line.origin.clone())));
+    if !b.has_group(name) && kind == "vars" && !pending.contains(name) {
+        pending.push(name, Pending::Vars(line.origin.clone()));
     }
     let group = b.ensure_group(name);
     if kind != "vars" {
-        if let Some(i) = pending.iter().position(|(n, _)| n == name) {
-            let (_, declared) = pending.remove(i);
-            if let Pending::Child { parents, .. } = declared {
-                for (parent, origin) in parents {
-                    b.add_child(parent, group, &origin)?;
-                }
+        if let Some(Pending::Child { parents, .. }) = pending.take(name) {
+            for (parent, origin) in parents {
+                b.add_child(parent, group, &origin)?;
             }
         }
     }
@@ -286,7 +320,7 @@ fn var_line(b: &mut Builder, group: usize, line: &Line) -> Result<(), InputError
 
 fn child_line(
     b: &mut Builder,
-    pending: &mut Vec<(String, Pending)>,
+    pending: &mut PendingGroups,
     parent: usize,
     line: &Line,
 ) -> Result<(), InputError> {
@@ -308,17 +342,17 @@ fn child_line(
         let child = b.ensure_group(child);
         return b.add_child(parent, child, &origin);
     }
-    match pending.iter_mut().find(|(n, _)| n == child) {
-        Some((_, Pending::Child { parents, .. })) => parents.push((parent, origin)),
+    match pending.get_mut(child) {
+        Some(Pending::Child { parents, .. }) => parents.push((parent, origin)),
         // Cannot happen: a pending `:vars` group was already created.
-        Some((_, Pending::Vars(_))) => {}
-        None => pending.push((
-            child.to_string(),
+        Some(Pending::Vars(_)) => {}
+        None => pending.push(
+            child,
             Pending::Child {
                 first: origin.clone(),
                 parents: vec![(parent, origin)],
             },
-        )),
+        ),
     }
     Ok(())
 }

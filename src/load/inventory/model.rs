@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -83,12 +84,12 @@ pub struct Inventory {
     pub(super) groups: Vec<Group>,
     pub(super) group_index: HashMap<String, usize>,
     /// Per host: every group it belongs to (directly or through a child group),
-    /// `all` excluded, in variable merge order.
-    pub(super) merge_order: Vec<Vec<usize>>,
-    /// Per group: its hosts and its descendants' hosts, in inventory order.
-    pub(super) members: Vec<Vec<usize>>,
-    /// The `groups` magic variable, built once.
-    pub(super) groups_var: Value,
+    /// `all` excluded, in variable merge order. Shared by hosts in the same groups.
+    pub(super) merge_order: Vec<Arc<[usize]>>,
+    /// Per group: its hosts and its descendants' hosts (positions in
+    /// [`Inventory::hosts`]), in inventory order. Shared along chains of
+    /// groups that add no hosts.
+    pub(super) members: Vec<Arc<[usize]>>,
     /// group_vars/ and host_vars/ beside the inventory sources.
     pub(super) inventory_files: VarsFiles,
     /// group_vars/ and host_vars/ beside the playbook; they win over the
@@ -148,6 +149,32 @@ impl Inventory {
         &self.members[group]
     }
 
+    /// Each group's name and its hosts (positions in [`Inventory::hosts`],
+    /// see [`Inventory::group_hosts`]): what the `groups` magic variable
+    /// shows, without a copy of each host's name per group.
+    pub fn group_memberships(&self) -> impl Iterator<Item = (&str, &Arc<[usize]>)> {
+        self.groups
+            .iter()
+            .zip(&self.members)
+            .map(|(g, m)| (g.name.as_str(), m))
+    }
+
+    /// The `groups` magic variable as JSON: every group's hosts by name.
+    /// As big as groups × hosts; the runner shares one lazy view instead.
+    pub fn groups_json(&self) -> Value {
+        let groups = self
+            .group_memberships()
+            .map(|(name, members)| {
+                let names: Vec<&str> = members
+                    .iter()
+                    .map(|&h| self.hosts[h].name.as_str())
+                    .collect();
+                (name.to_string(), Value::from(names))
+            })
+            .collect();
+        Value::Object(groups)
+    }
+
     /// Merged variables for a host, lowest precedence first (as in Ansible):
     /// the `all` group < the host's other groups, shallow before deep (same
     /// depth: by `ansible_group_priority`, then by name) < `group_vars/all`
@@ -155,7 +182,9 @@ impl Inventory {
     /// own vars < `host_vars/HOST` files. At each file level the playbook's
     /// files win over the inventory's. Then the magic variables
     /// `inventory_hostname`, `inventory_hostname_short`, `group_names`
-    /// (sorted, without `all`), `groups`, `inventory_file` and `inventory_dir`.
+    /// (sorted, without `all`), `inventory_file` and `inventory_dir`.
+    /// Not `groups`, the same for every host and as big as the inventory:
+    /// see [`Inventory::groups_json`].
     ///
     /// A name the inventory lacks gets only the `all` level; a localhost name
     /// also gets `ansible_connection: local` (Ansible's implicit localhost).
@@ -218,7 +247,6 @@ impl Inventory {
         };
         group_names.sort_unstable();
         vars.insert("group_names".into(), Value::from(group_names));
-        vars.insert("groups".into(), self.groups_var.clone());
         if let Some(source) = index.and_then(|i| self.hosts[i].source.as_ref()) {
             vars.insert(
                 "inventory_file".into(),
@@ -325,12 +353,15 @@ mod tests {
         assert_eq!(vars["inventory_hostname"], json!("w1.example.com"));
         assert_eq!(vars["inventory_hostname_short"], json!("w1"));
         assert_eq!(vars["group_names"], json!(["prod", "web"]));
+        // `groups` is the same for every host: not copied into each one's vars
+        assert!(vars.get("groups").is_none());
+        let groups = inv.groups_json();
         assert_eq!(
-            vars["groups"]["all"],
+            groups["all"],
             json!(["loose.example.com", "w1.example.com"])
         );
-        assert_eq!(vars["groups"]["prod"], json!(["w1.example.com"]));
-        assert_eq!(vars["groups"]["ungrouped"], json!(["loose.example.com"]));
+        assert_eq!(groups["prod"], json!(["w1.example.com"]));
+        assert_eq!(groups["ungrouped"], json!(["loose.example.com"]));
         assert_eq!(
             inv.host_vars("loose.example.com")["group_names"],
             json!(["ungrouped"])

@@ -39,7 +39,7 @@ impl Inventory {
                 }
             }
         }
-        let mut inv = builder.finish();
+        let mut inv = builder.finish()?;
         for dir in &vars_dirs {
             inv.load_inventory_vars(dir)?;
         }
@@ -53,7 +53,7 @@ impl Inventory {
         let mut builder = Builder::new();
         let file = SourceFile::new(name, text.to_string());
         load_source_file(&mut builder, Path::new(name), &file)?;
-        Ok(builder.finish())
+        builder.finish()
     }
 }
 

@@ -115,17 +115,25 @@ impl CronChange {
         }
         if !found && self.present {
             // A job put there by hand (or by an older run without a name):
-            // adopt it instead of adding a second copy.
-            if let Some(at) = out.iter().position(|l| *l == self.line) {
-                let has_comment = at > 0 && out[at - 1].starts_with(COMMENT);
-                if has_comment {
-                    out[at - 1] = comment;
-                } else {
-                    out.insert(at, comment);
+            // adopt it instead of adding a second copy. An entry is
+            // identified by its name, as in Ansible's `find_job`: the same
+            // job line under another name is another entry and stays, so
+            // only a line with no marker, or an unnamed one (`#Ansible: `,
+            // `#Ansible: None`), is adopted.
+            let adoptable = |at: usize| match at.checked_sub(1).map(|p| out[p].as_str()) {
+                Some(above) if above.starts_with(COMMENT) => {
+                    matches!(above[COMMENT.len()..].trim(), "" | "None")
                 }
-            } else {
-                out.push(comment);
-                out.push(self.line.clone());
+                _ => true,
+            };
+            let adopt = (0..out.len()).find(|&at| out[at] == self.line && adoptable(at));
+            match adopt {
+                Some(at) if at > 0 && out[at - 1].starts_with(COMMENT) => out[at - 1] = comment,
+                Some(at) => out.insert(at, comment),
+                None => {
+                    out.push(comment);
+                    out.push(self.line.clone());
+                }
             }
         }
         *lines = out;
@@ -507,6 +515,34 @@ mod tests {
             env: false,
             insertafter: None,
             insertbefore: None,
+        }
+    }
+
+    /// Ansible's identity rule: an entry is its name. The same job under ten
+    /// names is ten entries (Ansible 2.19 keeps all ten); a bare or unnamed
+    /// copy of the line is adopted, a copy under another name is not.
+    #[test]
+    fn the_same_job_under_other_names_is_other_entries() {
+        let line = "5 * * * * root /bin/true";
+        let mut text = String::new();
+        for n in 1..=10 {
+            let mut c = change(line, true);
+            c.name = format!("job {n}");
+            text = c.apply(&text).unwrap().unwrap();
+        }
+        let expected: String = (1..=10)
+            .map(|n| format!("#Ansible: job {n}\n{line}\n"))
+            .collect();
+        assert_eq!(text, expected);
+        let mut c = change(line, true);
+        c.name = "job 3".into();
+        assert_eq!(c.apply(&text).unwrap(), None);
+        for unnamed in ["", "#Ansible: \n", "#Ansible: None\n"] {
+            let adopted = change(line, true)
+                .apply(&format!("MAILTO=ops\n{unnamed}{line}\n"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(adopted, format!("MAILTO=ops\n#Ansible: backup\n{line}\n"));
         }
     }
 

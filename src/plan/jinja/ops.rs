@@ -24,6 +24,22 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function(super::rewrite::CMP, compare_chain);
     env.add_function(super::rewrite::MOD, modulo);
     env.add_function(super::rewrite::SUB, subtract);
+    env.add_function(super::rewrite::CHAIN, chain);
+}
+
+/// `base.k1.k2…` read by `default` or `is defined`, with Ansible's chainable
+/// undefined: a step on an undefined value, a missing key or index, or a
+/// value that has no such attribute (`1.b`) gives undefined instead of an
+/// error, so `cfg.db.port | default(5432)` is 5432 when `cfg` has no `db`.
+fn chain(base: Value, keys: Rest<Value>) -> Value {
+    let mut v = base;
+    for key in keys.iter() {
+        if v.is_undefined() {
+            break;
+        }
+        v = v.get_item(key).unwrap_or(Value::UNDEFINED);
+    }
+    v
 }
 
 fn type_error(msg: String) -> Error {

@@ -39,6 +39,7 @@ use minijinja::syntax::SyntaxConfig;
 pub const CMP: &str = "__baton_cmp";
 pub const MOD: &str = "__baton_mod";
 pub const SUB: &str = "__baton_sub";
+pub const CHAIN: &str = "__baton_chain";
 
 /// A rewritten source and the way back to the original offsets.
 #[derive(Debug, Clone)]
@@ -134,7 +135,12 @@ pub fn template(source: &str) -> Rewritten {
 /// `#jinja2:` header).
 pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
     // Cheap test first: nothing to do without any of the operators.
-    if !source.contains(['<', '>', '%', '-']) && !source.contains("in") {
+    if !source.contains(['<', '>', '%', '-'])
+        && !source.contains("in")
+        && !source.contains("default")
+        && !source.contains("defined")
+        && !source.contains("d(")
+    {
         return Rewritten::unchanged(source);
     }
     let parses = |text: &str| {
@@ -251,6 +257,10 @@ enum Kind {
     Mod { tuple: bool },
     /// `__baton_sub(a, b)`
     Sub,
+    /// `__baton_chain(base, key...)`: an attribute or item chain read by
+    /// `default` or `is (un)defined`. Each step is an attribute name
+    /// (`Some`) or the next operand, a subscript (`None`).
+    Chain(Vec<Option<String>>),
 }
 
 #[derive(Debug)]
@@ -291,6 +301,26 @@ fn emit(source: &str, edits: &[Edit], range: Range<usize>, out: &mut Builder) {
                 out.insert(", ");
                 emit(source, edits, edit.operands[1].clone(), out);
                 out.insert(if *tuple { ", true)" } else { ")" });
+            }
+            Kind::Chain(steps) => {
+                out.insert(CHAIN);
+                out.insert("(");
+                let mut operands = edit.operands.iter();
+                if let Some(base) = operands.next() {
+                    emit(source, edits, base.clone(), out);
+                }
+                for step in steps {
+                    out.insert(", ");
+                    match step {
+                        Some(name) => out.insert(&format!("'{name}'")),
+                        None => {
+                            if let Some(subscript) = operands.next() {
+                                emit(source, edits, subscript.clone(), out);
+                            }
+                        }
+                    }
+                }
+                out.insert(")");
             }
             Kind::Sub => {
                 out.insert(SUB);
@@ -671,12 +701,16 @@ impl Walker<'_> {
             }
             Expr::Filter(f) => {
                 if let Some(input) = &f.expr {
-                    self.expr(input);
+                    if !(matches!(f.name, "default" | "d") && self.chain(input)) {
+                        self.expr(input);
+                    }
                 }
                 self.call_args(&f.args);
             }
             Expr::Test(t) => {
-                self.expr(&t.expr);
+                if !(matches!(t.name, "defined" | "undefined") && self.chain(&t.expr)) {
+                    self.expr(&t.expr);
+                }
                 self.call_args(&t.args);
             }
             Expr::GetAttr(g) => self.expr(&g.expr),
@@ -694,6 +728,56 @@ impl Walker<'_> {
                 m.values.iter().for_each(|v| self.expr(v));
             }
         }
+    }
+
+    /// An attribute/item chain (`a.b[c].d`) read by `default` or `is
+    /// defined`: Ansible's undefined is chainable there (`cfg.db.port |
+    /// default(5432)` gives 5432 when `cfg` has no `db`), minijinja's strict
+    /// one errors at `.port`. Rewritten into a lookup that stops at the first
+    /// missing step. Returns false (nothing done) when `e` is not a chain.
+    fn chain(&mut self, e: &Expr<'_>) -> bool {
+        enum Step<'x, 'a> {
+            Attr(&'a str),
+            Item(&'x Expr<'a>),
+        }
+        let mut steps = Vec::new();
+        let mut base = e;
+        loop {
+            match base {
+                Expr::GetAttr(g) => {
+                    steps.push(Step::Attr(g.name));
+                    base = &g.expr;
+                }
+                Expr::GetItem(g) => {
+                    steps.push(Step::Item(&g.subscript_expr));
+                    base = &g.expr;
+                }
+                _ => break,
+            }
+        }
+        if steps.is_empty() {
+            return false;
+        }
+        self.expr(base);
+        let mut operands = vec![self.extent(base)];
+        let mut names = Vec::new();
+        for step in steps.into_iter().rev() {
+            match step {
+                Step::Attr(name) => names.push(Some(name.to_string())),
+                Step::Item(subscript) => {
+                    self.expr(subscript);
+                    operands.push(self.extent(subscript));
+                    names.push(None);
+                }
+            }
+        }
+        let range = self.extent(e);
+        self.edits.push(Edit {
+            range,
+            kind: Kind::Chain(names),
+            operands,
+        });
+        true
     }
 
     /// A tuple literal `(a, b)` (minijinja parses it as a list; Python's `%`
@@ -734,6 +818,24 @@ mod tests {
         assert_eq!(rw("a - b - c"), "__baton_sub(__baton_sub(a, b), c)");
         assert_eq!(rw("a == b and c != d"), "a == b and c != d");
         assert_eq!(rw("-1"), "-1");
+    }
+
+    #[test]
+    fn chains_read_by_default_or_defined_become_lookups() {
+        assert_eq!(
+            rw("cfg.db.port | default(5432)"),
+            "__baton_chain(cfg, 'db', 'port') | default(5432)"
+        );
+        assert_eq!(
+            rw("a[b.c].d is not defined"),
+            "__baton_chain(a, b.c, 'd') is not defined"
+        );
+        assert_eq!(rw("x | d(1)"), "x | d(1)");
+        assert_eq!(rw("x.y | length"), "x.y | length");
+        assert_eq!(
+            rw("h[i].port | default(0) > 3"),
+            "__baton_cmp(__baton_chain(h, i, 'port') | default(0), '>', 3)"
+        );
     }
 
     #[test]

@@ -1,0 +1,180 @@
+//! The 16 MiB limit on a value holds for everything baton renders or keeps,
+//! not only variables: task arguments (`set_fact`, `copy: content=`), loop
+//! lists, template files, `include_vars` values and registered results.
+//! Without it a `set_fact` doubling a string, or one huge rendered
+//! argument, grows until an allocation aborts the run.
+
+mod support;
+
+use support::cli::Test;
+
+const ONE: &[&str] = &["n1"];
+
+#[test]
+fn a_set_fact_doubling_a_string_stops_at_the_limit_naming_the_task() {
+    // 1 KiB doubled 20 times would be 1 GiB; the 15th doubling is 32 MiB.
+    let mut play = String::from(
+        "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - set_fact: {s: \"{{ 'x' * 1024 }}\"}\n",
+    );
+    for i in 1..=20 {
+        play.push_str(&format!(
+            "    - name: double {i}\n      set_fact: {{s: \"{{{{ s }}}}{{{{ s }}}}\"}}\n"
+        ));
+    }
+    play.push_str("    - name: never\n      debug: msg=unreachable\n");
+    let run = Test::new().local_hosts(ONE).playbook(&play).run();
+    run.assert_code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("argument `s` of task `double 15` renders to 33554432 bytes or more, over the 16 MiB limit on a value"),
+        "{all}"
+    );
+    assert!(all.contains("play.yml:"), "names the place: {all}");
+    assert!(!all.contains("TASK [double 16]"), "stops there: {all}");
+}
+
+#[test]
+fn a_huge_rendered_argument_is_refused_before_the_module_runs() {
+    let run = Test::new()
+        .local_hosts(ONE)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: write big
+      copy:
+        content: "{{ 'y' * (20 * 1024 * 1024) }}"
+        dest: "{{ playbook_dir }}/big.txt"
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("argument `content` of task `write big` renders to 20971520 bytes or more, over the 16 MiB limit"),
+        "{all}"
+    );
+    assert!(!run.dir.join("big.txt").exists(), "nothing written");
+}
+
+#[test]
+fn a_huge_loop_list_and_template_are_refused() {
+    let run = Test::new()
+        .local_hosts(ONE)
+        .file(
+            "big.j2",
+            "{% for i in range(20) %}{{ 'z' * (1024 * 1024) }}{% endfor %}\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: many
+      debug: msg=one
+      loop: "{{ ['w' * (1024 * 1024)] * 20 }}"
+      ignore_errors: true
+    - name: render
+      template: {src: big.j2, dest: "{{ playbook_dir }}/out.txt"}
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("the loop's list of task `many` renders to"),
+        "{all}"
+    );
+    assert!(
+        all.contains("template `")
+            && all.contains("renders to 20971521 bytes, over the 16 MiB limit"),
+        "{all}"
+    );
+    assert!(!run.dir.join("out.txt").exists(), "nothing written");
+}
+
+#[test]
+fn a_registered_result_over_the_limit_is_not_kept() {
+    let run = Test::new()
+        .local_hosts(ONE)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: loud
+      shell: head -c 20000000 /dev/zero | tr '\0' x
+      register: out
+    - name: after
+      debug: msg=unreachable
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    assert_eq!(run.outcome("loud", "n1"), "failed");
+    let msg = run.results("loud")[0]["result"]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.starts_with("the result of task `loud` (register: out) is ")
+            && msg.ends_with("over the 16 MiB limit on a value; it is not kept"),
+        "{msg}"
+    );
+    assert_eq!(run.outcome("after", "n1"), "none");
+}
+
+#[test]
+fn values_under_the_limit_pass_whole() {
+    let run = Test::new()
+        .local_hosts(ONE)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - set_fact: {s: "{{ 'x' * (8 * 1024 * 1024) }}"}
+    - shell: head -c 4000000 /dev/zero | tr '\0' x
+      register: out
+    - copy: {content: "{{ s }}{{ out.stdout }}", dest: "{{ playbook_dir }}/ok.txt"}
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    let len = std::fs::metadata(run.dir.join("ok.txt")).map_or(0, |m| m.len());
+    assert_eq!(len, 8 * 1024 * 1024 + 4_000_000);
+}
+
+#[test]
+fn include_vars_name_holding_values_over_the_limit_together_is_refused() {
+    // Each value is 10 MiB, under the limit; `name:` would keep both, 20
+    // MiB, as one variable.
+    let run = Test::new()
+        .local_hosts(ONE)
+        .file(
+            "vars/big.yml",
+            "a: \"{{ 'x' * (10 * 1024 * 1024) }}\"\nb: \"{{ 'y' * (10 * 1024 * 1024) }}\"\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: load
+      include_vars: {file: vars/big.yml, name: big}
+    - name: after
+      debug: msg=unreachable
+"#,
+        )
+        .run();
+    run.assert_code(4);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("variable `big` of task `load` renders to")
+            && all.contains("over the 16 MiB limit on a value"),
+        "{all}"
+    );
+    assert!(!all.contains("TASK [after]"), "stops there: {all}");
+}
