@@ -823,6 +823,62 @@ fn a_tainted_node_never_takes_the_vip_and_a_double_boot_never_doubles_it() {
     double_boots(&h);
 }
 
+/// Issue 10's trial: the controller's taint record deleted and the survivor
+/// down, a node that was active and crashed (state START) boots and is
+/// started by hand: `start` must hold as its boot script does, and the boot
+/// script's HOLDING message must not name a start that would be refused.
+#[test]
+fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    h.ok("install", &[]);
+    h.ok("vip", &[]);
+    h.ok("boot-config", &[]);
+    h.ok("start", &["node=bc2"]);
+    let state_file = lab.dir().join("hvrfailover-taint.state");
+
+    // bc2 (active) crashes, failover to bc1, bc1 crashes too; the
+    // controller's taint record is lost; bc2 boots: its boot script holds.
+    let out = lab.baton(&["crash", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    h.ok("failover", &["to=bc1"]);
+    let out = lab.baton(&["crash", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(&state_file).unwrap();
+    let out = lab.baton(&["boot", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let held = wait_for_log(&h, "bc2", "boot: HOLDING");
+    assert!(
+        held.contains("-e node=bc2 -e hvr_start_hold_when_peer_unreachable=false")
+            && held.contains("`baton run start` refuses this node too while bc1 cannot be read"),
+        "{held}"
+    );
+    assert_eq!(h.state("bc2").as_deref(), Some("START"));
+
+    // start applies the same rule: refused, naming what to check and the
+    // override; nothing on bc2 changed.
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(
+        &refused,
+        "start refused on bc2: its state is START (it was active and was not stopped cleanly) and its peer bc1 cannot be read",
+    );
+    assert!(
+        refused.messages().contains("baton run check")
+            && refused
+                .messages()
+                .contains("-e node=bc2 -e hvr_start_hold_when_peer_unreachable=false"),
+        "{}",
+        refused.messages()
+    );
+    assert!(!h.holds_vip("bc2") && !h.scheduler_answers("bc2"));
+    assert_eq!(
+        h.file("bc2", &format!("{FILES}/hvrfailover.lock")),
+        None,
+        "a refused start gives its lock back"
+    );
+}
+
 /// Both nodes boot at once (their boot scripts run concurrently, as after
 /// a site power cut), 20 times, in five situations; in none may both hold
 /// the VIP, a node tainted about itself never takes it, and the survivor

@@ -1631,7 +1631,9 @@ fn at_boot_a_start_node_waits_by_its_bc_index_and_holds_when_it_cannot_reach_its
         log.contains("boot: HOLDING: state is START")
             && log.contains("127.0.0.2 cannot be reached at all")
             && log.contains("`baton run check -i /ctl/lab.yml`")
-            && log.contains("`baton run start -i /ctl/lab.yml -e node=bc1`"),
+            && log.contains("`baton run start` refuses this node too while bc2 cannot be read")
+            && log.contains("`baton run start -i /ctl/lab.yml -e node=bc1 -e hvr_start_hold_when_peer_unreachable=false`")
+            && !log.contains("`baton run start -i /ctl/lab.yml -e node=bc1`"),
         "{log}"
     );
 
