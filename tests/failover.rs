@@ -877,6 +877,51 @@ fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
         None,
         "a refused start gives its lock back"
     );
+
+    // check cannot read bc1: it warns that bc1's taint record cannot be seen.
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(
+        check.messages().contains(
+            "WARNING: bc1's taint record (hvrfailover.peer_tainted) cannot be seen: if bc1 took over from bc2 by an abrupt failover, bc2 is tainted"
+        ) && check
+            .messages()
+            .contains("do not start bc2 before bc1 is back and checked"),
+        "{}",
+        check.messages()
+    );
+
+    // bc1, the survivor, boots and acts at once; check copies its taint
+    // record to the controller and to bc2 itself.
+    let out = lab.baton(&["boot", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    wait_for_log(&h, "bc1", "boot: VIP ");
+    assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
+    assert!(!state_file.exists());
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(
+        std::fs::read_to_string(&state_file)
+            .unwrap_or_default()
+            .starts_with("node=bc2 survivor=bc1 "),
+        "{}",
+        check.messages()
+    );
+    assert!(h
+        .file("bc2", &format!("{FILES}/hvrfailover.self_tainted"))
+        .is_some_and(|t| t.starts_with("node=bc2 survivor=bc1 ")));
+    assert!(
+        check.messages().contains("bc2 is recorded as tainted by bc1"),
+        "{}",
+        check.messages()
+    );
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(
+        &refused,
+        "start refused on bc2: its peer bc1 records it as tainted",
+    );
+    h.ok("recover", &["node=bc2"]);
+
 }
 
 /// Both nodes boot at once (their boot scripts run concurrently, as after
