@@ -69,6 +69,7 @@ const UTILITIES: &[&str] = &[
     "perl",
     "flock",
     "mv",
+    "sync",
 ];
 
 const VIP: &str = "10.0.0.100";
@@ -1438,6 +1439,91 @@ fn the_operation_lock_admits_one_run_and_takes_over_only_a_run_of_the_same_contr
     let no_flock = take("start", "ctl", "100", "B:500", "100@500", "600");
     assert_eq!(no_flock.code, Some(3), "{no_flock:?}");
     assert!(!lock_file.exists());
+}
+
+/// Issue 10's trial: an empty or corrupt lock file blocked every operation
+/// and the printed remedy (`-e lock_pid=none`) was rejected by unlock. A
+/// malformed lock is named as such, with `holder_pid=malformed` (lock.yml
+/// prints `-e lock_malformed=true` for it), and `clear-malformed` removes
+/// it only while it is malformed. The lock is written durably: the
+/// temporary file is fsync'd before the rename and the directory after it;
+/// a failing sync leaves no lock and says UNKNOWN.
+#[test]
+fn a_malformed_lock_is_named_and_cleared_only_while_malformed_and_locks_are_written_durably() {
+    let node = Node::new();
+    let lock_file = node.path("config/files/hvrfailover.lock");
+    let files = node.path("config/files");
+    let take = || {
+        node.run(&[
+            "hvrfailover-lock",
+            "take",
+            "start",
+            "ctl",
+            "100",
+            "B:500",
+            "B",
+            "100@500",
+            "600",
+            "7200",
+            "node=bc1",
+        ])
+    };
+
+    for (content, why) in [
+        ("", "no controller="),
+        ("garbage\n", "no controller="),
+        (
+            "operation=start controller=ctl pid=12x proc=B:1 since=x epoch=1 what=\n",
+            "no numeric pid=",
+        ),
+    ] {
+        fs::write(&lock_file, content).unwrap();
+        let refused = take();
+        assert_eq!(refused.code, Some(1), "{refused:?}");
+        assert!(
+            refused.stdout.starts_with("held: MALFORMED lock file")
+                && refused.stdout.contains(why)
+                && refused.stdout.ends_with("holder_pid=malformed"),
+            "{refused:?}"
+        );
+        let cleared = node.run(&["hvrfailover-lock", "clear-malformed"]);
+        assert_eq!(cleared.code, Some(0), "{cleared:?}");
+        assert!(cleared.stdout.starts_with("cleared: a malformed lock"), "{cleared:?}");
+        assert!(!lock_file.exists());
+        assert!(node.log().contains("lock: cleared a malformed lock"), "{}", node.log());
+    }
+
+    // A well-formed lock (a run took it meanwhile) is not cleared as malformed.
+    node.shim("sync", "echo \"$*\" >> STATE/sync.log");
+    let taken = take();
+    assert_eq!(taken.code, Some(0), "{taken:?}");
+    let kept = node.run(&["hvrfailover-lock", "clear-malformed"]);
+    assert_eq!(kept.code, Some(1), "{kept:?}");
+    assert!(kept.stdout.contains("-e lock_pid=100"), "{kept:?}");
+    assert!(lock_file.exists());
+
+    // Durable: the new file is synced before the rename, the directory after.
+    let synced = fs::read_to_string(node.state().join("sync.log")).unwrap();
+    let lines: Vec<&str> = synced.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{}.new", lock_file.display()),
+            files.display().to_string()
+        ],
+        "{synced}"
+    );
+    let released = node.run(&["hvrfailover-lock", "release", "ctl", "100", "B:500"]);
+    assert_eq!(released.code, Some(0), "{released:?}");
+    assert!(!lock_file.exists());
+
+    // A sync that fails: no lock, nothing left behind, UNKNOWN.
+    node.shim("sync", "echo 'sync: I/O error' >&2; exit 1");
+    let failed = take();
+    assert_eq!(failed.code, Some(3), "{failed:?}");
+    assert!(failed.stdout.starts_with("UNKNOWN: cannot write"), "{failed:?}");
+    assert!(!lock_file.exists());
+    assert!(!node.path("config/files/hvrfailover.lock.new").exists());
 }
 
 // ---------------------------------------------------------------------------
