@@ -838,6 +838,13 @@ fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
     h.ok("start", &["node=bc2"]);
     let state_file = lab.dir().join("hvrfailover-taint.state");
 
+    // recover of a standby that was never stopped (STOP from install, no
+    // stop_done): stop_done is a boolean in the status, so recover's
+    // conditions evaluate (it was '': "conditional result of type str").
+    assert_eq!(h.file("bc1", &format!("{FILES}/hvrfailover.stop_done")), None);
+    h.ok("recover", &["node=bc1"]);
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+
     // bc2 (active) crashes, failover to bc1, bc1 crashes too; the
     // controller's taint record is lost; bc2 boots: its boot script holds.
     let out = lab.baton(&["crash", "bc2"]);

@@ -706,6 +706,31 @@ fn with_well_behaved_tools_every_probe_answers() {
     assert_eq!(json["vip_state"], "absent");
     assert_eq!(json["router_files"], 0);
     assert_eq!(json["catalog_ok"], true);
+    // Boolean fields are JSON booleans: a playbook's `when:` on a string is
+    // an error (issue 10's trial: recover of a never-stopped standby).
+    assert_eq!(json["stop_done"], false, "{json}");
+    assert_eq!(json["stop_done_record"], "", "{json}");
+    let graceful = "2026-11-29 10:00:00Z graceful stop: flushed";
+    fs::write(
+        node.path("config/files/hvrfailover.stop_done"),
+        format!("{graceful}\n"),
+    )
+    .unwrap();
+    let stopped = node.run(&[
+        "hvrfailover-status",
+        HUB,
+        CHN,
+        VIP,
+        "eth0",
+        &node.closed_port.to_string(),
+        "/nonexistent",
+        "echo 'channel orders capture=db<self> integrate=db<peer>'",
+        &node.closed_port.to_string(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stopped.stdout).unwrap();
+    assert_eq!(json["stop_done"], true, "{json}");
+    assert_eq!(json["stop_done_record"], graceful, "{json}");
+    fs::remove_file(node.path("config/files/hvrfailover.stop_done")).unwrap();
 
     // The VIP held here: arping -D finds no other holder.
     fs::write(node.state().join("vip"), VIP).unwrap();
