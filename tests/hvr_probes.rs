@@ -1207,6 +1207,68 @@ fn trace(node: &Node) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Issue 10's trial: `ip addr add` exiting 0 was taken on trust. The VIP
+/// add (start, switchover, failover and the boot script all use
+/// hvrfailover-act vip-add) now checks with `ip -4 -o addr show dev IFACE`
+/// that the address is there: when it is not (or ip cannot tell), it
+/// removes it again, refuses quoting ip, and announces nothing.
+#[test]
+fn a_vip_add_that_ip_reports_done_but_is_not_listed_is_refused_and_removed() {
+    for (show_vip, show_rc, code, said) in [
+        // ip addr add exits 0, the address never appears.
+        ("", "0", Some(1), "exited 0 but the address is not there afterwards"),
+        // The listing after the add fails: cannot tell, fail closed.
+        ("", "2", Some(3), "exited 0 but whether the address is there cannot be told"),
+    ] {
+        let node = Node::new();
+        node.shim(
+            "ip",
+            &format!(
+                r#"case "$*" in
+"-4 -o addr show dev eth0")
+    if [ -f STATE/added ] && [ {show_rc} != 0 ]; then echo "RTNETLINK answers: Operation not permitted" >&2; exit {show_rc}; fi
+    echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
+    {show_vip}
+    exit 0 ;;
+"addr add "*) touch STATE/added; exit 0 ;;
+"addr del "*) echo "ip $*" >> STATE/calls; exit 2 ;;
+esac
+echo "ip shim: unexpected $*" >&2
+exit 1"#
+            ),
+        );
+        node.shim(
+            "arping",
+            r#"case " $* " in *" -D "*) cat FIXTURES/arping-dad-clear.txt; exit 0 ;; esac
+echo "arping $*" >> STATE/calls; exit 0"#,
+        );
+        let add = vip_add(&node, "2", "0.1", "0");
+        assert_eq!(add.code, code, "{add:?}");
+        assert!(
+            add.stdout.contains(said)
+                && add.stdout.contains("ip addr add 10.0.0.100/24 dev eth0 label eth0:1")
+                && add.stdout.contains("the VIP was NOT taken"),
+            "{add:?}"
+        );
+        if show_rc == "0" {
+            assert!(
+                add.stdout.contains("printed: 2: eth0 inet 10.0.0.11/24")
+                    || add.stdout.contains("printed: 2: eth0    inet 10.0.0.11/24"),
+                "ip's listing is quoted: {add:?}"
+            );
+        } else {
+            assert!(add.stdout.contains("Operation not permitted"), "{add:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let calls = fs::read_to_string(node.state().join("calls")).unwrap_or_default();
+        assert_eq!(
+            calls.lines().collect::<Vec<_>>(),
+            ["ip addr del 10.0.0.100/24 dev eth0"],
+            "removed again, and no gratuitous ARP: {calls}"
+        );
+    }
+}
+
 #[test]
 fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_twice() {
     let node = Node::new();
