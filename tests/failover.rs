@@ -929,6 +929,77 @@ fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
     );
     h.ok("recover", &["node=bc2"]);
 
+    leftover_and_malformed_locks(&h);
+}
+
+/// Issue 10's trial: a malformed lock is named with an unlock command that
+/// works; check shows a lock's holder, PID, age and whether that PID runs
+/// here, lists a leftover lock with the command that clears it, and names
+/// which node to start, or the interrupted switchover to re-run.
+fn leftover_and_malformed_locks(h: &Hvr) {
+    h.ok("stop", &["node=bc1"]);
+    let lock = format!("{FILES}/hvrfailover.lock");
+    h.sh("bc1", &format!(": > {lock}"));
+    let refused = h.run("start", &["node=bc1"]);
+    assert_refused(&refused, "bc1: held: MALFORMED lock file");
+    assert!(
+        refused
+            .messages()
+            .contains("-e node=bc1 -e lock_malformed=true"),
+        "{}",
+        refused.messages()
+    );
+
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 42;
+    h.sh(
+        "bc2",
+        &format!(
+            "echo 'operation=switchover controller={} pid=999999 proc={}:1 since=x epoch={epoch} what=from=bc1 to=bc2' > {lock}",
+            hostname(),
+            boot.trim()
+        ),
+    );
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    let m = check.messages();
+    let row = message_containing(&check, "operation lock");
+    assert!(
+        row.contains("MALFORMED lock file")
+            && row.contains(&format!(
+                "held: switchover from=bc1 to=bc2 by controller {}, pid 999999, age 4",
+                hostname()
+            ))
+            && row.contains("pid 999999 is GONE from this controller"),
+        "{row}"
+    );
+    assert!(
+        m.contains("- bc2: a leftover operation lock (")
+            && m.contains("-e node=bc2 -e lock_pid=999999")
+            && m.contains("- bc1: a MALFORMED lock file")
+            && m.contains("-e node=bc1 -e lock_malformed=true")
+            && m.contains("no node is active (neither has state START): a switchover (from=bc1 to=bc2) was interrupted: re-running it resumes it: baton run switchover -e from=bc1 -e to=bc2"),
+        "{m}"
+    );
+
+    // The commands check printed work.
+    h.ok("unlock", &["node=bc1", "lock_malformed=true"]);
+    assert_eq!(h.file("bc1", &lock), None);
+    h.ok("unlock", &["node=bc2", "lock_pid=999999"]);
+    assert_eq!(h.file("bc2", &lock), None);
+    let check = h.run("check", &[]);
+    assert!(
+        check
+            .messages()
+            .contains("no node is active (neither has state START): bc1 was stopped last (")
+            && check.messages().contains("baton run start -e node=bc1"),
+        "{}",
+        check.messages()
+    );
 }
 
 /// Both nodes boot at once (their boot scripts run concurrently, as after
