@@ -841,7 +841,10 @@ fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
     // recover of a standby that was never stopped (STOP from install, no
     // stop_done): stop_done is a boolean in the status, so recover's
     // conditions evaluate (it was '': "conditional result of type str").
-    assert_eq!(h.file("bc1", &format!("{FILES}/hvrfailover.stop_done")), None);
+    assert_eq!(
+        h.file("bc1", &format!("{FILES}/hvrfailover.stop_done")),
+        None
+    );
     h.ok("recover", &["node=bc1"]);
     assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
 
@@ -918,7 +921,9 @@ fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
         .file("bc2", &format!("{FILES}/hvrfailover.self_tainted"))
         .is_some_and(|t| t.starts_with("node=bc2 survivor=bc1 ")));
     assert!(
-        check.messages().contains("bc2 is recorded as tainted by bc1"),
+        check
+            .messages()
+            .contains("bc2 is recorded as tainted by bc1"),
         "{}",
         check.messages()
     );

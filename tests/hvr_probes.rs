@@ -1214,11 +1214,19 @@ fn trace(node: &Node) -> Vec<(u64, String)> {
 /// removes it again, refuses quoting ip, and announces nothing.
 #[test]
 fn a_vip_add_that_ip_reports_done_but_is_not_listed_is_refused_and_removed() {
-    for (show_vip, show_rc, code, said) in [
+    for (show_rc, code, said) in [
         // ip addr add exits 0, the address never appears.
-        ("", "0", Some(1), "exited 0 but the address is not there afterwards"),
+        (
+            "0",
+            Some(1),
+            "exited 0 but the address is not there afterwards",
+        ),
         // The listing after the add fails: cannot tell, fail closed.
-        ("", "2", Some(3), "exited 0 but whether the address is there cannot be told"),
+        (
+            "2",
+            Some(3),
+            "exited 0 but whether the address is there cannot be told",
+        ),
     ] {
         let node = Node::new();
         node.shim(
@@ -1228,7 +1236,6 @@ fn a_vip_add_that_ip_reports_done_but_is_not_listed_is_refused_and_removed() {
 "-4 -o addr show dev eth0")
     if [ -f STATE/added ] && [ {show_rc} != 0 ]; then echo "RTNETLINK answers: Operation not permitted" >&2; exit {show_rc}; fi
     echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
-    {show_vip}
     exit 0 ;;
 "addr add "*) touch STATE/added; exit 0 ;;
 "addr del "*) echo "ip $*" >> STATE/calls; exit 2 ;;
@@ -1246,7 +1253,9 @@ echo "arping $*" >> STATE/calls; exit 0"#,
         assert_eq!(add.code, code, "{add:?}");
         assert!(
             add.stdout.contains(said)
-                && add.stdout.contains("ip addr add 10.0.0.100/24 dev eth0 label eth0:1")
+                && add
+                    .stdout
+                    .contains("ip addr add 10.0.0.100/24 dev eth0 label eth0:1")
                 && add.stdout.contains("the VIP was NOT taken"),
             "{add:?}"
         );
@@ -1575,9 +1584,16 @@ fn a_malformed_lock_is_named_and_cleared_only_while_malformed_and_locks_are_writ
         );
         let cleared = node.run(&["hvrfailover-lock", "clear-malformed"]);
         assert_eq!(cleared.code, Some(0), "{cleared:?}");
-        assert!(cleared.stdout.starts_with("cleared: a malformed lock"), "{cleared:?}");
+        assert!(
+            cleared.stdout.starts_with("cleared: a malformed lock"),
+            "{cleared:?}"
+        );
         assert!(!lock_file.exists());
-        assert!(node.log().contains("lock: cleared a malformed lock"), "{}", node.log());
+        assert!(
+            node.log().contains("lock: cleared a malformed lock"),
+            "{}",
+            node.log()
+        );
     }
 
     // A well-formed lock (a run took it meanwhile) is not cleared as malformed.
@@ -1608,7 +1624,10 @@ fn a_malformed_lock_is_named_and_cleared_only_while_malformed_and_locks_are_writ
     node.shim("sync", "echo 'sync: I/O error' >&2; exit 1");
     let failed = take();
     assert_eq!(failed.code, Some(3), "{failed:?}");
-    assert!(failed.stdout.starts_with("UNKNOWN: cannot write"), "{failed:?}");
+    assert!(
+        failed.stdout.starts_with("UNKNOWN: cannot write"),
+        "{failed:?}"
+    );
     assert!(!lock_file.exists());
     assert!(!node.path("config/files/hvrfailover.lock.new").exists());
 }
