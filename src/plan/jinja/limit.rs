@@ -1,0 +1,151 @@
+//! A byte cap on every value a render produces, checked before the value
+//! is allocated.
+//!
+//! A few bytes of template can ask for gigabytes (`'x' * 10**9`, `[1] *
+//! 10**9`, a `replace` or `~` that doubles a string in a loop, `'%1000000000s'
+//! % x`, `indent(width=10**9)`); the step budget (fuel) does not see them,
+//! as each is one step. So the operators that grow values (`*`, `+`, `~`,
+//! rewritten by [`super::rewrite`] into calls of [`super::ops`]) and the
+//! filters that do (`replace`, `regex_replace`, `center`, `indent`, `join`,
+//! `batch`, `%` formatting, the string methods `replace`/`join`/`format`)
+//! compute the size of their result first and refuse one over
+//! [`MAX_VALUE_BYTES`].
+//!
+//! Sizes are lower bounds of the text the value prints as (a string its
+//! bytes, a list its items and `, ` separators), so a value refused is at
+//! least that large; a list is measured by its length and its first
+//! [`VISIT_BUDGET`] items, so measuring costs little even in loops.
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Error, ErrorKind};
+
+/// The most bytes one value inside a render may take: 16 MiB, the same as
+/// the cap on a rendered value.
+pub const MAX_VALUE_BYTES: usize = 16 << 20;
+
+/// Items (at any depth) that [`size`] looks at before it counts the rest at
+/// their minimum size.
+const VISIT_BUDGET: usize = 4096;
+
+/// The error for a value of `bytes` made by `what` (`'*'`, `replace`...).
+pub fn too_large(bytes: usize, what: &str) -> Error {
+    let shown = if bytes == usize::MAX {
+        "more than 2^64".to_string()
+    } else {
+        bytes.to_string()
+    };
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "{what}: a value of {shown} bytes exceeds baton's 16 MiB limit for one value \
+             ({MAX_VALUE_BYTES} bytes); build large data outside templates (ship a file with \
+             `copy`/`template`, or loop over items in tasks) instead of one giant value"
+        ),
+    )
+}
+
+/// `Ok` when `bytes` fits the cap, else [`too_large`].
+pub fn check(bytes: usize, what: &str) -> Result<(), Error> {
+    if bytes > MAX_VALUE_BYTES {
+        Err(too_large(bytes, what))
+    } else {
+        Ok(())
+    }
+}
+
+/// [`check`] of `a + b` bytes (saturating).
+pub fn check_sum(a: usize, b: usize, what: &str) -> Result<(), Error> {
+    check(a.saturating_add(b), what)
+}
+
+/// [`check`] of `a × n` bytes (saturating).
+pub fn check_product(a: usize, n: usize, what: &str) -> Result<(), Error> {
+    check(a.saturating_mul(n), what)
+}
+
+/// A lower bound of the bytes `v` prints as (saturating; stops counting
+/// once over the cap). Unsized iterables count 0: they may be one-shot
+/// streams, and measuring must not consume them.
+pub fn size(v: &Value) -> usize {
+    let mut visits = 0usize;
+    size_in(v, &mut visits, 0)
+}
+
+fn size_in(v: &Value, visits: &mut usize, depth: usize) -> usize {
+    *visits += 1;
+    match v.kind() {
+        ValueKind::String | ValueKind::Bytes => v
+            .as_str()
+            .map(str::len)
+            .or_else(|| v.as_bytes().map(<[u8]>::len))
+            .unwrap_or(0),
+        ValueKind::Number if v.is_integer() => match i128::try_from(v.clone()) {
+            Ok(i) => {
+                i.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 1 + usize::from(i < 0)
+            }
+            Err(_) => 1,
+        },
+        ValueKind::Number => 3, // `0.0`, `inf`
+        ValueKind::Bool | ValueKind::None => 4,
+        ValueKind::Undefined => 0,
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {
+            let is_map = v.kind() == ValueKind::Map;
+            // each item prints at least one byte and a separator (`, `, or
+            // `: ` and `, ` for an entry)
+            let per_item = if is_map { 6 } else { 3 };
+            let Some(len) = v.len() else { return 2 };
+            let floor = len.saturating_mul(per_item).saturating_add(2);
+            if floor > MAX_VALUE_BYTES || depth > 32 || *visits >= VISIT_BUDGET {
+                return floor;
+            }
+            let Ok(iter) = v.try_iter() else { return floor };
+            let mut total = 2usize;
+            let mut seen = 0usize;
+            for item in iter {
+                if total > MAX_VALUE_BYTES || *visits >= VISIT_BUDGET {
+                    break;
+                }
+                seen += 1;
+                total = total.saturating_add(size_in(&item, visits, depth + 1) + 2);
+                if is_map {
+                    let value = v.get_item(&item).unwrap_or_default();
+                    total = total.saturating_add(size_in(&value, visits, depth + 1) + 2);
+                }
+            }
+            let rest = len.saturating_sub(seen).saturating_mul(per_item);
+            total.saturating_add(rest).max(floor)
+        }
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_the_printed_text_at_least() {
+        assert_eq!(size(&Value::from("abc")), 3);
+        assert_eq!(size(&Value::from(-120)), 4);
+        assert_eq!(size(&Value::from(0)), 1);
+        // `[1, 22]` is 7 bytes
+        assert!(size(&Value::from(vec![1, 22])) <= 7);
+        assert!(size(&Value::from(vec!["x".repeat(100); 3])) >= 300);
+        // a long list is measured by its length, not item by item
+        let long: Vec<i32> = vec![0; 10_000_000];
+        assert!(size(&Value::from(long)) > MAX_VALUE_BYTES);
+    }
+
+    #[test]
+    fn the_error_says_how_large_and_what_to_do() {
+        let e = check(MAX_VALUE_BYTES + 1, "'*'").unwrap_err();
+        let d = e.detail().unwrap_or_default();
+        assert!(
+            d.contains("16777217 bytes exceeds baton's 16 MiB limit"),
+            "{d}"
+        );
+        assert!(d.contains("build large data outside templates"), "{d}");
+        assert!(check(MAX_VALUE_BYTES, "x").is_ok());
+        assert!(check_product(usize::MAX, 2, "x").is_err());
+    }
+}
