@@ -16,8 +16,8 @@
 //! least that large; a list is measured by its length and its first
 //! [`VISIT_BUDGET`] items, so measuring costs little even in loops.
 
-use minijinja::value::{Value, ValueKind};
-use minijinja::{Error, ErrorKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 /// The most bytes one value inside a render may take: 16 MiB, the same as
 /// the cap on a rendered value.
@@ -117,6 +117,144 @@ fn size_in(v: &Value, visits: &mut usize, depth: usize) -> usize {
         }
         _ => 1,
     }
+}
+
+/// minijinja's `indent`, `join`, `batch` and `format` filters, each refused
+/// when its result would exceed the cap. Register after the builtins.
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter(
+        "indent",
+        |text: minijinja::value::StringInput<'_>,
+         width: Option<usize>,
+         first: Option<bool>,
+         blank: Option<bool>,
+         kw: Kwargs|
+         -> Result<Value, Error> {
+            let w = match width {
+                Some(w) => w,
+                None => kw.peek::<Option<usize>>("width")?.unwrap_or(4),
+            };
+            let lines = text.as_str().split('\n').count();
+            check_sum(text.as_str().len(), w.saturating_mul(lines), "indent")?;
+            minijinja::filters::indent(text, width, first, blank, kw)
+        },
+    );
+    env.add_filter(
+        "join",
+        |state: &State, value: &Value, joiner: Option<Value>| -> Result<Value, Error> {
+            let sep = joiner.as_ref().map_or(0, size);
+            let n = value.len().unwrap_or(0);
+            check_sum(
+                size(value).saturating_sub(2 + 2 * n),
+                sep.saturating_mul(n.saturating_sub(1)),
+                "join",
+            )?;
+            let joiner = match &joiner {
+                Some(j) => Some(minijinja::value::StringInput::new(state, j)?),
+                None => None,
+            };
+            minijinja::filters::join(state, value, joiner)
+        },
+    );
+    env.add_filter(
+        "batch",
+        |state: &State,
+         value: Value,
+         count: usize,
+         fill_with: Option<Value>|
+         -> Result<Value, Error> {
+            if fill_with.is_some() {
+                // the last batch is padded up to `count` items
+                check_product(count, 3, "batch")?;
+            }
+            minijinja::filters::batch(state, value, count, fill_with)
+        },
+    );
+    env.add_filter(
+        "format",
+        |state: &State, fmt: &Value, args: Rest<Value>| -> Result<Value, Error> {
+            check_format(&fmt.to_string(), &args)?;
+            minijinja::filters::format(state, fmt, args)
+        },
+    );
+}
+
+/// A format string's widths and precisions (`%1000000000s`, `{:>1000000000}`),
+/// and integer arguments where a width comes from them (`%*s`, `{:{}}`),
+/// must each fit the cap.
+pub fn check_format(fmt: &str, args: &[Value]) -> Result<(), Error> {
+    let mut in_spec = false;
+    let mut takes_width = false;
+    let mut number = 0usize;
+    for c in fmt.chars().chain(std::iter::once('\0')) {
+        if !c.is_ascii_digit() {
+            check(number, "format width")?;
+        }
+        match c {
+            '%' | '{' | ':' => {
+                if in_spec && c == '{' {
+                    takes_width = true;
+                }
+                in_spec = true;
+            }
+            '*' if in_spec => takes_width = true,
+            '0'..='9' if in_spec => {
+                number = number
+                    .saturating_mul(10)
+                    .saturating_add(c as usize - '0' as usize);
+                continue;
+            }
+            '.' | '<' | '>' | '^' | '+' | '-' | ' ' | '#' | '(' | ')' if in_spec => {}
+            _ => in_spec = false,
+        }
+        number = 0;
+    }
+    if takes_width {
+        for a in args {
+            if let Some(n) = a.as_usize() {
+                check(n, "format width")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// minijinja-contrib's Python string methods, with `replace`, `join` and
+/// `format` refused when their result would exceed the cap.
+pub fn unknown_method(
+    state: &State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    if let Some(s) = value.as_str() {
+        match method {
+            "replace" => {
+                let arg = |i: usize| args.get(i).and_then(Value::as_str).unwrap_or_default();
+                let count = args
+                    .get(2)
+                    .and_then(|c| c.as_i64())
+                    .and_then(|c| usize::try_from(c).ok());
+                check(
+                    super::filters::replaced_len(s, arg(0), arg(1), count),
+                    "replace",
+                )?;
+            }
+            "join" => {
+                if let Some(items) = args.first() {
+                    let n = items.len().unwrap_or(0);
+                    check_sum(
+                        size(items).saturating_sub(2 + 2 * n),
+                        s.len().saturating_mul(n.saturating_sub(1)),
+                        "join",
+                    )?;
+                }
+            }
+            "format" => check_format(s, args)?,
+            _ => {}
+        }
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
 #[cfg(test)]
