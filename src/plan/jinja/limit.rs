@@ -94,7 +94,8 @@ fn size_in(v: &Value, visits: &mut usize, depth: usize) -> usize {
             // `: ` and `, ` for an entry)
             let per_item = if is_map { 6 } else { 3 };
             let Some(len) = v.len() else { return 2 };
-            let floor = len.saturating_mul(per_item).saturating_add(2);
+            // `[` items and separators `]`: 3n bytes at least (2 when empty)
+            let floor = len.saturating_mul(per_item).max(2);
             if floor > MAX_VALUE_BYTES || depth > 32 || *visits >= VISIT_BUDGET {
                 return floor;
             }
@@ -105,8 +106,9 @@ fn size_in(v: &Value, visits: &mut usize, depth: usize) -> usize {
                 if total > MAX_VALUE_BYTES || *visits >= VISIT_BUDGET {
                     break;
                 }
+                let sep = if seen > 0 { 2 } else { 0 };
                 seen += 1;
-                total = total.saturating_add(size_in(&item, visits, depth + 1) + 2);
+                total = total.saturating_add(size_in(&item, visits, depth + 1) + sep);
                 if is_map {
                     let value = v.get_item(&item).unwrap_or_default();
                     total = total.saturating_add(size_in(&value, visits, depth + 1) + 2);
@@ -145,7 +147,7 @@ pub fn register(env: &mut Environment<'static>) {
             let sep = joiner.as_ref().map_or(0, size);
             let n = value.len().unwrap_or(0);
             check_sum(
-                size(value).saturating_sub(2 + 2 * n),
+                size(value).saturating_sub(2 * n.max(1)),
                 sep.saturating_mul(n.saturating_sub(1)),
                 "join",
             )?;
@@ -244,7 +246,7 @@ pub fn unknown_method(
                 if let Some(items) = args.first() {
                     let n = items.len().unwrap_or(0);
                     check_sum(
-                        size(items).saturating_sub(2 + 2 * n),
+                        size(items).saturating_sub(2 * n.max(1)),
                         s.len().saturating_mul(n.saturating_sub(1)),
                         "join",
                     )?;
@@ -267,7 +269,8 @@ mod tests {
         assert_eq!(size(&Value::from(-120)), 4);
         assert_eq!(size(&Value::from(0)), 1);
         // `[1, 22]` is 7 bytes
-        assert!(size(&Value::from(vec![1, 22])) <= 7);
+        assert_eq!(size(&Value::from(vec![1, 22])), 7);
+        assert_eq!(size(&Value::from(Vec::<i32>::new())), 2);
         assert!(size(&Value::from(vec!["x".repeat(100); 3])) >= 300);
         // a long list is measured by its length, not item by item
         let long: Vec<i32> = vec![0; 10_000_000];

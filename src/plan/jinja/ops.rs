@@ -462,6 +462,48 @@ mod tests {
     }
 
     #[test]
+    fn multiply_add_and_concat_keep_minijinja_semantics() {
+        for (e, want) in [
+            ("'ab' * 3", Value::from("ababab")),
+            ("3 * 'ab'", Value::from("ababab")),
+            ("[1, 2] + [3]", Value::from(vec![1, 2, 3])),
+            ("[1] * 3", Value::from(vec![1, 1, 1])),
+            ("'a' ~ 1", Value::from("a1")),
+            ("'a' + 'b'", Value::from("ab")),
+            ("2 * 3 + 1", Value::from(7)),
+            ("1.5 * 2", Value::from(3.0)),
+            ("n * 2 + 0.5", Value::from(6.5)),
+            ("true + 1", Value::from(2)),
+        ] {
+            let got = eval(e).unwrap();
+            // lazy sequences compare by items
+            assert_eq!(got.to_string(), want.to_string(), "{e}");
+        }
+        // integer overflow stays minijinja's error, not a wrap
+        assert!(eval("170141183460469231731687303715884105727 + 1")
+            .unwrap_err()
+            .contains("unable to calculate"));
+        assert!(eval("'a' * 'b'").is_err());
+        assert!(eval("l + 1").is_err());
+    }
+
+    #[test]
+    fn growing_operators_refuse_values_over_the_cap() {
+        for e in [
+            "'x' * 100000000",
+            "[1] * 1000000000",
+            "('x' * 10000000) ~ ('x' * 10000000)",
+        ] {
+            let err = eval(e).unwrap_err();
+            assert!(err.contains("exceeds baton's 16 MiB limit"), "{e}: {err}");
+        }
+        assert_eq!(
+            eval("('x' * 16777216) | length").unwrap(),
+            Value::from(16777216)
+        );
+    }
+
+    #[test]
     fn undefined_operands_stay_undefined_errors() {
         let env = environment();
         let src = rewrite::expression("nope > 1").text;

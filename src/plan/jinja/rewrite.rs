@@ -824,6 +824,9 @@ mod tests {
         assert_eq!(rw("'%s' % (a)"), "__baton_mod('%s', a)");
         assert_eq!(rw("a - b - c"), "__baton_sub(__baton_sub(a, b), c)");
         assert_eq!(rw("a == b and c != d"), "a == b and c != d");
+        assert_eq!(rw("'ab' * n ~ x"), "__baton_cat(__baton_mul('ab', n), x)");
+        assert_eq!(rw("a + b * c"), "__baton_add(a, __baton_mul(b, c))");
+        assert_eq!(rw("2 ** 3"), "2 ** 3");
         assert_eq!(rw("-1"), "-1");
     }
 
@@ -849,7 +852,7 @@ mod tests {
     fn brackets_cut_by_an_extent_are_taken_in() {
         assert_eq!(
             rw("(a + b) | int > 3"),
-            "__baton_cmp((a + b) | int, '>', 3)"
+            "__baton_cmp((__baton_add(a, b)) | int, '>', 3)"
         );
         assert_eq!(rw("((a)) > (b)"), "__baton_cmp(a, '>', b)");
         assert_eq!(
