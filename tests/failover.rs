@@ -1169,6 +1169,11 @@ fn playbooks_load_and_map_r_and_v_to_tags() {
             .lines()
             .filter(|l| l.contains("TAGS:"))
             .map(|l| l.trim().split("  (").next().unwrap().to_string())
+            // a role's task is listed as `role : name`, as Ansible lists it
+            .map(|t| {
+                t.rsplit_once(" : ")
+                    .map_or(t.clone(), |(_, bare)| bare.to_string())
+            })
             .collect()
     };
     // -v (tag vip): the VIP probe and the VIP; not the scheduler.
