@@ -823,6 +823,190 @@ fn a_tainted_node_never_takes_the_vip_and_a_double_boot_never_doubles_it() {
     double_boots(&h);
 }
 
+/// Issue 10's trial: the controller's taint record deleted and the survivor
+/// down, a node that was active and crashed (state START) boots and is
+/// started by hand: `start` must hold as its boot script does, and the boot
+/// script's HOLDING message must not name a start that would be refused.
+#[test]
+fn start_holds_a_crashed_active_node_whose_peer_cannot_be_read() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    h.ok("install", &[]);
+    h.ok("vip", &[]);
+    h.ok("boot-config", &[]);
+    h.ok("start", &["node=bc2"]);
+    let state_file = lab.dir().join("hvrfailover-taint.state");
+
+    // recover of a standby that was never stopped (STOP from install, no
+    // stop_done): stop_done is a boolean in the status, so recover's
+    // conditions evaluate (it was '': "conditional result of type str").
+    assert_eq!(
+        h.file("bc1", &format!("{FILES}/hvrfailover.stop_done")),
+        None
+    );
+    h.ok("recover", &["node=bc1"]);
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+
+    // bc2 (active) crashes, failover to bc1, bc1 crashes too; the
+    // controller's taint record is lost; bc2 boots: its boot script holds.
+    let out = lab.baton(&["crash", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    h.ok("failover", &["to=bc1"]);
+    let out = lab.baton(&["crash", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(&state_file).unwrap();
+    let out = lab.baton(&["boot", "bc2"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let held = wait_for_log(&h, "bc2", "boot: HOLDING");
+    assert!(
+        held.contains("-e node=bc2 -e hvr_start_hold_when_peer_unreachable=false")
+            && held.contains("`baton run start` refuses this node too while bc1 cannot be read"),
+        "{held}"
+    );
+    assert_eq!(h.state("bc2").as_deref(), Some("START"));
+
+    // start applies the same rule: refused, naming what to check and the
+    // override; nothing on bc2 changed.
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(
+        &refused,
+        "start refused on bc2: its state is START (it was active and was not stopped cleanly) and its peer bc1 cannot be read",
+    );
+    assert!(
+        refused.messages().contains("baton run check")
+            && refused
+                .messages()
+                .contains("-e node=bc2 -e hvr_start_hold_when_peer_unreachable=false"),
+        "{}",
+        refused.messages()
+    );
+    assert!(!h.holds_vip("bc2") && !h.scheduler_answers("bc2"));
+    assert_eq!(
+        h.file("bc2", &format!("{FILES}/hvrfailover.lock")),
+        None,
+        "a refused start gives its lock back"
+    );
+
+    // check cannot read bc1: it warns that bc1's taint record cannot be seen.
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(
+        check.messages().contains(
+            "WARNING: bc1's taint record (hvrfailover.peer_tainted) cannot be seen: if bc1 took over from bc2 by an abrupt failover, bc2 is tainted"
+        ) && check
+            .messages()
+            .contains("do not start bc2 before bc1 is back and checked"),
+        "{}",
+        check.messages()
+    );
+
+    // bc1, the survivor, boots and acts at once; check copies its taint
+    // record to the controller and to bc2 itself.
+    let out = lab.baton(&["boot", "bc1"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    wait_for_log(&h, "bc1", "boot: VIP ");
+    assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
+    assert!(!state_file.exists());
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    assert!(
+        std::fs::read_to_string(&state_file)
+            .unwrap_or_default()
+            .starts_with("node=bc2 survivor=bc1 "),
+        "{}",
+        check.messages()
+    );
+    assert!(h
+        .file("bc2", &format!("{FILES}/hvrfailover.self_tainted"))
+        .is_some_and(|t| t.starts_with("node=bc2 survivor=bc1 ")));
+    assert!(
+        check
+            .messages()
+            .contains("bc2 is recorded as tainted by bc1"),
+        "{}",
+        check.messages()
+    );
+    let refused = h.run("start", &["node=bc2"]);
+    assert_refused(
+        &refused,
+        "start refused on bc2: its peer bc1 records it as tainted",
+    );
+    h.ok("recover", &["node=bc2"]);
+
+    leftover_and_malformed_locks(&h);
+}
+
+/// Issue 10's trial: a malformed lock is named with an unlock command that
+/// works; check shows a lock's holder, PID, age and whether that PID runs
+/// here, lists a leftover lock with the command that clears it, and names
+/// which node to start, or the interrupted switchover to re-run.
+fn leftover_and_malformed_locks(h: &Hvr) {
+    h.ok("stop", &["node=bc1"]);
+    let lock = format!("{FILES}/hvrfailover.lock");
+    h.sh("bc1", &format!(": > {lock}"));
+    let refused = h.run("start", &["node=bc1"]);
+    assert_refused(&refused, "bc1: held: MALFORMED lock file");
+    assert!(
+        refused
+            .messages()
+            .contains("-e node=bc1 -e lock_malformed=true"),
+        "{}",
+        refused.messages()
+    );
+
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 42;
+    h.sh(
+        "bc2",
+        &format!(
+            "echo 'operation=switchover controller={} pid=999999 proc={}:1 since=x epoch={epoch} what=from=bc1 to=bc2' > {lock}",
+            hostname(),
+            boot.trim()
+        ),
+    );
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    let m = check.messages();
+    let row = message_containing(&check, "operation lock");
+    assert!(
+        row.contains("MALFORMED lock file")
+            && row.contains(&format!(
+                "held: switchover from=bc1 to=bc2 by controller {}, pid 999999, age 4",
+                hostname()
+            ))
+            && row.contains("pid 999999 is GONE from this controller"),
+        "{row}"
+    );
+    assert!(
+        m.contains("- bc2: a leftover operation lock (")
+            && m.contains("-e node=bc2 -e lock_pid=999999")
+            && m.contains("- bc1: a MALFORMED lock file")
+            && m.contains("-e node=bc1 -e lock_malformed=true")
+            && m.contains("no node is active (neither has state START): a switchover (from=bc1 to=bc2) was interrupted: re-running it resumes it: baton run switchover -e from=bc1 -e to=bc2"),
+        "{m}"
+    );
+
+    // The commands check printed work.
+    h.ok("unlock", &["node=bc1", "lock_malformed=true"]);
+    assert_eq!(h.file("bc1", &lock), None);
+    h.ok("unlock", &["node=bc2", "lock_pid=999999"]);
+    assert_eq!(h.file("bc2", &lock), None);
+    let check = h.run("check", &[]);
+    assert!(
+        check
+            .messages()
+            .contains("no node is active (neither has state START): bc1 was stopped last (")
+            && check.messages().contains("baton run start -e node=bc1"),
+        "{}",
+        check.messages()
+    );
+}
+
 /// Both nodes boot at once (their boot scripts run concurrently, as after
 /// a site power cut), 20 times, in five situations; in none may both hold
 /// the VIP, a node tainted about itself never takes it, and the survivor
@@ -985,6 +1169,11 @@ fn playbooks_load_and_map_r_and_v_to_tags() {
             .lines()
             .filter(|l| l.contains("TAGS:"))
             .map(|l| l.trim().split("  (").next().unwrap().to_string())
+            // a role's task is listed as `role : name`, as Ansible lists it
+            .map(|t| {
+                t.rsplit_once(" : ")
+                    .map_or(t.clone(), |(_, bare)| bare.to_string())
+            })
             .collect()
     };
     // -v (tag vip): the VIP probe and the VIP; not the scheduler.

@@ -69,6 +69,7 @@ const UTILITIES: &[&str] = &[
     "perl",
     "flock",
     "mv",
+    "sync",
 ];
 
 const VIP: &str = "10.0.0.100";
@@ -705,6 +706,31 @@ fn with_well_behaved_tools_every_probe_answers() {
     assert_eq!(json["vip_state"], "absent");
     assert_eq!(json["router_files"], 0);
     assert_eq!(json["catalog_ok"], true);
+    // Boolean fields are JSON booleans: a playbook's `when:` on a string is
+    // an error (issue 10's trial: recover of a never-stopped standby).
+    assert_eq!(json["stop_done"], false, "{json}");
+    assert_eq!(json["stop_done_record"], "", "{json}");
+    let graceful = "2026-11-29 10:00:00Z graceful stop: flushed";
+    fs::write(
+        node.path("config/files/hvrfailover.stop_done"),
+        format!("{graceful}\n"),
+    )
+    .unwrap();
+    let stopped = node.run(&[
+        "hvrfailover-status",
+        HUB,
+        CHN,
+        VIP,
+        "eth0",
+        &node.closed_port.to_string(),
+        "/nonexistent",
+        "echo 'channel orders capture=db<self> integrate=db<peer>'",
+        &node.closed_port.to_string(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stopped.stdout).unwrap();
+    assert_eq!(json["stop_done"], true, "{json}");
+    assert_eq!(json["stop_done_record"], graceful, "{json}");
+    fs::remove_file(node.path("config/files/hvrfailover.stop_done")).unwrap();
 
     // The VIP held here: arping -D finds no other holder.
     fs::write(node.state().join("vip"), VIP).unwrap();
@@ -1181,6 +1207,77 @@ fn trace(node: &Node) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Issue 10's trial: `ip addr add` exiting 0 was taken on trust. The VIP
+/// add (start, switchover, failover and the boot script all use
+/// hvrfailover-act vip-add) now checks with `ip -4 -o addr show dev IFACE`
+/// that the address is there: when it is not (or ip cannot tell), it
+/// removes it again, refuses quoting ip, and announces nothing.
+#[test]
+fn a_vip_add_that_ip_reports_done_but_is_not_listed_is_refused_and_removed() {
+    for (show_rc, code, said) in [
+        // ip addr add exits 0, the address never appears.
+        (
+            "0",
+            Some(1),
+            "exited 0 but the address is not there afterwards",
+        ),
+        // The listing after the add fails: cannot tell, fail closed.
+        (
+            "2",
+            Some(3),
+            "exited 0 but whether the address is there cannot be told",
+        ),
+    ] {
+        let node = Node::new();
+        node.shim(
+            "ip",
+            &format!(
+                r#"case "$*" in
+"-4 -o addr show dev eth0")
+    if [ -f STATE/added ] && [ {show_rc} != 0 ]; then echo "RTNETLINK answers: Operation not permitted" >&2; exit {show_rc}; fi
+    echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
+    exit 0 ;;
+"addr add "*) touch STATE/added; exit 0 ;;
+"addr del "*) echo "ip $*" >> STATE/calls; exit 2 ;;
+esac
+echo "ip shim: unexpected $*" >&2
+exit 1"#
+            ),
+        );
+        node.shim(
+            "arping",
+            r#"case " $* " in *" -D "*) cat FIXTURES/arping-dad-clear.txt; exit 0 ;; esac
+echo "arping $*" >> STATE/calls; exit 0"#,
+        );
+        let add = vip_add(&node, "2", "0.1", "0");
+        assert_eq!(add.code, code, "{add:?}");
+        assert!(
+            add.stdout.contains(said)
+                && add
+                    .stdout
+                    .contains("ip addr add 10.0.0.100/24 dev eth0 label eth0:1")
+                && add.stdout.contains("the VIP was NOT taken"),
+            "{add:?}"
+        );
+        if show_rc == "0" {
+            assert!(
+                add.stdout.contains("printed: 2: eth0 inet 10.0.0.11/24")
+                    || add.stdout.contains("printed: 2: eth0    inet 10.0.0.11/24"),
+                "ip's listing is quoted: {add:?}"
+            );
+        } else {
+            assert!(add.stdout.contains("Operation not permitted"), "{add:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let calls = fs::read_to_string(node.state().join("calls")).unwrap_or_default();
+        assert_eq!(
+            calls.lines().collect::<Vec<_>>(),
+            ["ip addr del 10.0.0.100/24 dev eth0"],
+            "removed again, and no gratuitous ARP: {calls}"
+        );
+    }
+}
+
 #[test]
 fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_twice() {
     let node = Node::new();
@@ -1440,6 +1537,101 @@ fn the_operation_lock_admits_one_run_and_takes_over_only_a_run_of_the_same_contr
     assert!(!lock_file.exists());
 }
 
+/// Issue 10's trial: an empty or corrupt lock file blocked every operation
+/// and the printed remedy (`-e lock_pid=none`) was rejected by unlock. A
+/// malformed lock is named as such, with `holder_pid=malformed` (lock.yml
+/// prints `-e lock_malformed=true` for it), and `clear-malformed` removes
+/// it only while it is malformed. The lock is written durably: the
+/// temporary file is fsync'd before the rename and the directory after it;
+/// a failing sync leaves no lock and says UNKNOWN.
+#[test]
+fn a_malformed_lock_is_named_and_cleared_only_while_malformed_and_locks_are_written_durably() {
+    let node = Node::new();
+    let lock_file = node.path("config/files/hvrfailover.lock");
+    let files = node.path("config/files");
+    let take = || {
+        node.run(&[
+            "hvrfailover-lock",
+            "take",
+            "start",
+            "ctl",
+            "100",
+            "B:500",
+            "B",
+            "100@500",
+            "600",
+            "7200",
+            "node=bc1",
+        ])
+    };
+
+    for (content, why) in [
+        ("", "no controller="),
+        ("garbage\n", "no controller="),
+        (
+            "operation=start controller=ctl pid=12x proc=B:1 since=x epoch=1 what=\n",
+            "no numeric pid=",
+        ),
+    ] {
+        fs::write(&lock_file, content).unwrap();
+        let refused = take();
+        assert_eq!(refused.code, Some(1), "{refused:?}");
+        assert!(
+            refused.stdout.starts_with("held: MALFORMED lock file")
+                && refused.stdout.contains(why)
+                && refused.stdout.ends_with("holder_pid=malformed"),
+            "{refused:?}"
+        );
+        let cleared = node.run(&["hvrfailover-lock", "clear-malformed"]);
+        assert_eq!(cleared.code, Some(0), "{cleared:?}");
+        assert!(
+            cleared.stdout.starts_with("cleared: a malformed lock"),
+            "{cleared:?}"
+        );
+        assert!(!lock_file.exists());
+        assert!(
+            node.log().contains("lock: cleared a malformed lock"),
+            "{}",
+            node.log()
+        );
+    }
+
+    // A well-formed lock (a run took it meanwhile) is not cleared as malformed.
+    node.shim("sync", "echo \"$*\" >> STATE/sync.log");
+    let taken = take();
+    assert_eq!(taken.code, Some(0), "{taken:?}");
+    let kept = node.run(&["hvrfailover-lock", "clear-malformed"]);
+    assert_eq!(kept.code, Some(1), "{kept:?}");
+    assert!(kept.stdout.contains("-e lock_pid=100"), "{kept:?}");
+    assert!(lock_file.exists());
+
+    // Durable: the new file is synced before the rename, the directory after.
+    let synced = fs::read_to_string(node.state().join("sync.log")).unwrap();
+    let lines: Vec<&str> = synced.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{}.new", lock_file.display()),
+            files.display().to_string()
+        ],
+        "{synced}"
+    );
+    let released = node.run(&["hvrfailover-lock", "release", "ctl", "100", "B:500"]);
+    assert_eq!(released.code, Some(0), "{released:?}");
+    assert!(!lock_file.exists());
+
+    // A sync that fails: no lock, nothing left behind, UNKNOWN.
+    node.shim("sync", "echo 'sync: I/O error' >&2; exit 1");
+    let failed = take();
+    assert_eq!(failed.code, Some(3), "{failed:?}");
+    assert!(
+        failed.stdout.starts_with("UNKNOWN: cannot write"),
+        "{failed:?}"
+    );
+    assert!(!lock_file.exists());
+    assert!(!node.path("config/files/hvrfailover.lock.new").exists());
+}
+
 // ---------------------------------------------------------------------------
 // Boot without the controller (hvrfailover-onboot)
 // ---------------------------------------------------------------------------
@@ -1631,7 +1823,9 @@ fn at_boot_a_start_node_waits_by_its_bc_index_and_holds_when_it_cannot_reach_its
         log.contains("boot: HOLDING: state is START")
             && log.contains("127.0.0.2 cannot be reached at all")
             && log.contains("`baton run check -i /ctl/lab.yml`")
-            && log.contains("`baton run start -i /ctl/lab.yml -e node=bc1`"),
+            && log.contains("`baton run start` refuses this node too while bc2 cannot be read")
+            && log.contains("`baton run start -i /ctl/lab.yml -e node=bc1 -e hvr_start_hold_when_peer_unreachable=false`")
+            && !log.contains("`baton run start -i /ctl/lab.yml -e node=bc1`"),
         "{log}"
     );
 

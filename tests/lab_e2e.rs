@@ -39,7 +39,7 @@ fn run(lab: &Lab, playbook: &str, extra: &[&str]) -> (Output, Vec<Value>) {
 fn results<'a>(events: &'a [Value], task: &str) -> Vec<&'a Value> {
     events
         .iter()
-        .filter(|e| e["event"] == "host_result" && e["task"]["name"] == task && e["item"].is_null())
+        .filter(|e| e["event"] == "host_result" && support::is_task(e, task) && e["item"].is_null())
         .collect()
 }
 

@@ -342,7 +342,15 @@ impl Templater {
                 other => other,
             });
         }
-        self.string_with(text, ctx, origin).map(Value::String)
+        // Ansible 2.19 (Jinja2's native concat): a template that outputs
+        // nothing at all, no text and no `{{ }}` (only blocks whose
+        // conditions are false, loops over nothing), is None, not ''.
+        let before = crate::plan::jinja::python_repr::outputs_formatted();
+        let out = self.string_with(text, ctx, origin)?;
+        if out.is_empty() && crate::plan::jinja::python_repr::outputs_formatted() == before {
+            return Ok(Value::Null);
+        }
+        Ok(Value::String(out))
     }
 
     /// Evaluate `expr` (a subslice of `text`); undefined is an error.

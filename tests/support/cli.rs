@@ -123,7 +123,7 @@ impl Run {
         self.events()
             .into_iter()
             .filter(|e| {
-                e["event"] == "host_result" && e["task"]["name"] == task && e["item"].is_null()
+                e["event"] == "host_result" && super::is_task(e, task) && e["item"].is_null()
             })
             .collect()
     }

@@ -84,7 +84,7 @@ impl Run {
 
     pub fn outcome(&self, task: &str, host: &str) -> String {
         self.results()
-            .find(|e| e["task"]["name"] == task && e["host"] == host)
+            .find(|e| super::is_task(e, task) && e["host"] == host)
             .map_or("none".into(), |e| {
                 e["outcome"].as_str().unwrap_or_default().to_string()
             })
@@ -166,7 +166,7 @@ impl Run {
     pub fn task_end(&self, task: &str) -> f64 {
         let r = self
             .results()
-            .find(|e| e["task"]["name"] == task)
+            .find(|e| super::is_task(e, task))
             .unwrap_or_else(|| panic!("no result for {task}"));
         r["started_at"].as_f64().unwrap() + r["elapsed_ms"].as_f64().unwrap() / 1000.0
     }

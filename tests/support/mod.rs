@@ -13,3 +13,11 @@ pub mod hvr;
 pub mod lab;
 pub mod module_suite;
 pub mod sshd;
+
+/// Whether a JSON event is about the task named `task`: its name as
+/// written, or as Ansible prints a role's task (`role : name`).
+pub fn is_task(event: &serde_json::Value, task: &str) -> bool {
+    event["task"]["name"]
+        .as_str()
+        .is_some_and(|n| n == task || n.rsplit_once(" : ").is_some_and(|(_, bare)| bare == task))
+}

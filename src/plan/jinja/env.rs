@@ -9,7 +9,7 @@
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::{filters, lookup, mathstuff, native, ops, paths, python_repr, tests, text};
+use super::{filters, limit, lookup, mathstuff, native, ops, paths, python_repr, tests, text};
 
 /// minijinja's builtin filters (`minijinja` 2.24, `builtins` feature).
 const BUILTIN_FILTERS: &[&str] = &[
@@ -213,7 +213,7 @@ pub fn environment() -> Environment<'static> {
     // Ansible's templar does (`_post_render_mutation`).
     env.set_keep_trailing_newline(false);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(limit::unknown_method);
     env.set_formatter(python_repr::formatter);
     env.add_global("omit", native::OMIT);
     env.add_global("True", true);
@@ -226,6 +226,7 @@ pub fn environment() -> Environment<'static> {
     mathstuff::register(&mut env);
     paths::register(&mut env);
     text::register(&mut env);
+    limit::register(&mut env);
     // `ansible.builtin.NAME` forwards to NAME
     for name in own_filters() {
         env.add_filter(

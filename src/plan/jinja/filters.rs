@@ -313,10 +313,27 @@ fn replace(
     };
     kw.assert_all_used()?;
     let (s, old, new) = (py_str(&s), py_str(&old), py_str(&new));
+    super::limit::check(
+        replaced_len(&s, &old, &new, count.and_then(|n| usize::try_from(n).ok())),
+        "replace",
+    )?;
     Ok(match count {
         Some(n) if n >= 0 => s.replacen(&old, &new, n as usize),
         _ => s.replace(&old, &new),
     })
+}
+
+/// The length of `s` with `old` replaced by `new` (at most `count` times),
+/// as Python's `str.replace` (an empty `old` matches before each character
+/// and at the end), computed without building it.
+pub fn replaced_len(s: &str, old: &str, new: &str, count: Option<usize>) -> usize {
+    let found = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(old).count()
+    };
+    let k = count.map_or(found, |c| c.min(found));
+    (s.len() - k * old.len()).saturating_add(k.saturating_mul(new.len()))
 }
 
 /// A sort key as Jinja2 builds it: the `attribute` (dotted path) of each
@@ -1009,7 +1026,29 @@ fn regex_replace(
     kwargs.assert_all_used()?;
     let re = regex::compile(&pattern, i, m).map_err(invalid)?;
     let repl = regex::replacement(repl.as_deref().unwrap_or(""));
-    Ok(re.replacen(&s, count, repl.as_str()).into_owned())
+    // Built match by match so that a replacement which multiplies the text
+    // stops at the value cap instead of allocating the whole result first.
+    let mut out = String::new();
+    let mut last = 0;
+    let mut replacer = repl.as_str();
+    for (n, caps) in re.captures_iter(s.as_str()).enumerate() {
+        if count > 0 && n >= count {
+            break;
+        }
+        let caps = caps.map_err(|e| invalid(e.to_string()))?;
+        let Some(m) = caps.get(0) else { continue };
+        out.push_str(&s[last..m.start()]);
+        // into a fresh buffer: fancy-regex re-validates the whole
+        // destination as UTF-8 on each append (quadratic on `out`)
+        let mut piece = String::new();
+        fancy_regex::Replacer::replace_append(&mut replacer, &caps, &mut piece);
+        out.push_str(&piece);
+        last = m.end();
+        let at_least = out.len().saturating_add(s.len() - last);
+        super::limit::check(at_least, "regex_replace")?;
+    }
+    out.push_str(&s[last..]);
+    Ok(out)
 }
 
 fn regex_findall(s: String, pattern: String, kwargs: Kwargs) -> Result<Value, Error> {

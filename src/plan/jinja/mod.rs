@@ -23,6 +23,7 @@ pub mod datetime;
 pub mod env;
 pub mod filters;
 pub mod header;
+pub mod limit;
 pub mod lookup;
 pub mod mathstuff;
 pub mod native;

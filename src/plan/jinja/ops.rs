@@ -11,6 +11,10 @@
 //! - `%`: printf-style formatting when the left side is a string
 //!   ([`super::percent`]), else the modulo of numbers with the divisor's sign.
 //! - `-`: numbers, and datetimes ([`super::datetime`]).
+//! - `*`, `+`, `~`: minijinja's own operators (so numbers keep its
+//!   semantics: i128 arithmetic, an overflow is an error), after a check
+//!   that the result fits [`super::limit::MAX_VALUE_BYTES`], made from the
+//!   operands' sizes before anything is allocated.
 
 use std::cmp::Ordering;
 
@@ -25,6 +29,84 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function(super::rewrite::MOD, modulo);
     env.add_function(super::rewrite::SUB, subtract);
     env.add_function(super::rewrite::CHAIN, chain);
+    env.add_function(super::rewrite::MUL, multiply);
+    env.add_function(super::rewrite::ADD, add);
+    env.add_function(super::rewrite::CAT, concat);
+}
+
+/// minijinja's `a * b`, `a + b` and `a ~ b`, compiled once in a plain
+/// environment: the operators do not depend on the environment's settings.
+static PLAIN: std::sync::LazyLock<Environment<'static>> =
+    std::sync::LazyLock::new(Environment::new);
+
+fn builtin(op: &'static str, a: Value, b: Value) -> Result<Value, Error> {
+    static EXPRS: std::sync::LazyLock<
+        Vec<(&'static str, minijinja::Expression<'static, 'static>)>,
+    > = std::sync::LazyLock::new(|| {
+        ["*", "+", "~"]
+            .into_iter()
+            .filter_map(|op| {
+                let src: &'static str = match op {
+                    "*" => "a * b",
+                    "+" => "a + b",
+                    _ => "a ~ b",
+                };
+                PLAIN.compile_expression(src).ok().map(|e| (op, e))
+            })
+            .collect()
+    });
+    let expr = EXPRS
+        .iter()
+        .find(|(o, _)| *o == op)
+        .map(|(_, e)| e)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "internal: operator missing"))?;
+    expr.eval(minijinja::context! { a => a, b => b })
+}
+
+fn is_seq_like(v: &Value) -> bool {
+    matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable)
+}
+
+/// `__baton_mul(a, b)`: `a * b`; a string or list repeated `n` times is
+/// refused when `size × n` exceeds the cap.
+fn multiply(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    let repeated = if a.kind() == ValueKind::String || is_seq_like(&a) {
+        Some((&a, &b))
+    } else if b.kind() == ValueKind::String || is_seq_like(&b) {
+        Some((&b, &a))
+    } else {
+        None
+    };
+    if let Some((v, n)) = repeated {
+        if let Some(n) = n.as_usize() {
+            super::limit::check_product(super::limit::size(v), n, "'*'")?;
+        }
+    }
+    builtin("*", a, b)
+}
+
+/// `__baton_add(a, b)`: `a + b`; strings and lists are refused when their
+/// sizes add up to more than the cap.
+fn add(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    if (a.kind() == ValueKind::String && b.kind() == ValueKind::String)
+        || (is_seq_like(&a) && is_seq_like(&b))
+    {
+        super::limit::check_sum(super::limit::size(&a), super::limit::size(&b), "'+'")?;
+    }
+    builtin("+", a, b)
+}
+
+/// `__baton_cat(a, b)`: `a ~ b`, refused when the two texts add up to more
+/// than the cap.
+fn concat(a: Value, b: Value) -> Result<Value, Error> {
+    super::limit::check_sum(super::limit::size(&a), super::limit::size(&b), "'~'")?;
+    builtin("~", a, b)
 }
 
 /// `base.k1.k2…` read by `default` or `is defined`, with Ansible's chainable
@@ -377,6 +459,48 @@ mod tests {
             "unsupported operand type(s) for -: 'str' and 'int'"
         );
         assert_eq!(eval("1 % 0").unwrap_err(), "integer modulo by zero");
+    }
+
+    #[test]
+    fn multiply_add_and_concat_keep_minijinja_semantics() {
+        for (e, want) in [
+            ("'ab' * 3", Value::from("ababab")),
+            ("3 * 'ab'", Value::from("ababab")),
+            ("[1, 2] + [3]", Value::from(vec![1, 2, 3])),
+            ("[1] * 3", Value::from(vec![1, 1, 1])),
+            ("'a' ~ 1", Value::from("a1")),
+            ("'a' + 'b'", Value::from("ab")),
+            ("2 * 3 + 1", Value::from(7)),
+            ("1.5 * 2", Value::from(3.0)),
+            ("n * 2 + 0.5", Value::from(6.5)),
+            ("true + 1", Value::from(2)),
+        ] {
+            let got = eval(e).unwrap();
+            // lazy sequences compare by items
+            assert_eq!(got.to_string(), want.to_string(), "{e}");
+        }
+        // integer overflow stays minijinja's error, not a wrap
+        assert!(eval("170141183460469231731687303715884105727 + 1")
+            .unwrap_err()
+            .contains("unable to calculate"));
+        assert!(eval("'a' * 'b'").is_err());
+        assert!(eval("l + 1").is_err());
+    }
+
+    #[test]
+    fn growing_operators_refuse_values_over_the_cap() {
+        for e in [
+            "'x' * 100000000",
+            "[1] * 1000000000",
+            "('x' * 10000000) ~ ('x' * 10000000)",
+        ] {
+            let err = eval(e).unwrap_err();
+            assert!(err.contains("exceeds baton's 16 MiB limit"), "{e}: {err}");
+        }
+        assert_eq!(
+            eval("('x' * 16777216) | length").unwrap(),
+            Value::from(16777216)
+        );
     }
 
     #[test]

@@ -180,6 +180,14 @@ pub fn format(fmt: &str, args: &Value, tuple: bool) -> Result<String, Error> {
         };
         let mut width = star(&spec.width)?;
         let precision = star(&spec.precision)?.map(|p| p.max(0) as usize);
+        // a width pads, a precision adds digits: refuse a field that alone
+        // would exceed the cap before it is built
+        let asked = width.map_or(0, i64::unsigned_abs) as usize;
+        let digits = match spec.ty {
+            's' | 'r' | 'a' | 'c' | '%' => 0,
+            _ => precision.unwrap_or(0),
+        };
+        super::limit::check(asked.max(digits), "'%' formatting")?;
         let mut left = spec.left;
         if let Some(w) = width {
             if w < 0 {
@@ -206,6 +214,7 @@ pub fn format(fmt: &str, args: &Value, tuple: bool) -> Result<String, Error> {
             precision,
         };
         out.push_str(&field.render(&value)?);
+        super::limit::check(out.len(), "'%' formatting")?;
     }
     if next < positional.len() && mapping.is_none() {
         return Err(err("not all arguments converted during string formatting"));

@@ -18,7 +18,19 @@ use super::native::{non_finite, TooDeep};
 /// An undefined value that reaches the output prints as nothing: with strict
 /// undefined the only such value is the silent one of an inline `if` without
 /// `else` (`{{ ',' if not loop.last }}`), which Jinja2 prints as `''`.
+/// How many `{{ }}` outputs this thread has formatted: a render that
+/// formatted none and wrote nothing output nothing at all (see
+/// [`crate::plan::template`]: Ansible 2.19 makes that None).
+pub fn outputs_formatted() -> u64 {
+    FORMATTED.with(std::cell::Cell::get)
+}
+
+thread_local! {
+    static FORMATTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
+    FORMATTED.with(|n| n.set(n.get().wrapping_add(1)));
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }

@@ -40,6 +40,9 @@ pub const CMP: &str = "__baton_cmp";
 pub const MOD: &str = "__baton_mod";
 pub const SUB: &str = "__baton_sub";
 pub const CHAIN: &str = "__baton_chain";
+pub const MUL: &str = "__baton_mul";
+pub const ADD: &str = "__baton_add";
+pub const CAT: &str = "__baton_cat";
 
 /// A rewritten source and the way back to the original offsets.
 #[derive(Debug, Clone)]
@@ -135,7 +138,7 @@ pub fn template(source: &str) -> Rewritten {
 /// `#jinja2:` header).
 pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
     // Cheap test first: nothing to do without any of the operators.
-    if !source.contains(['<', '>', '%', '-'])
+    if !source.contains(['<', '>', '%', '-', '*', '+', '~'])
         && !source.contains("in")
         && !source.contains("default")
         && !source.contains("defined")
@@ -255,8 +258,9 @@ enum Kind {
     Compare(Vec<&'static str>),
     /// `__baton_mod(a, b[, true])`: `true` when `b` is a tuple literal.
     Mod { tuple: bool },
-    /// `__baton_sub(a, b)`
-    Sub,
+    /// `__baton_sub(a, b)`, `__baton_mul`, `__baton_add`, `__baton_cat`:
+    /// a binary operator as a call of the named function.
+    Binary(&'static str),
     /// `__baton_chain(base, key...)`: an attribute or item chain read by
     /// `default` or `is (un)defined`. Each step is an attribute name
     /// (`Some`) or the next operand, a subscript (`None`).
@@ -322,8 +326,8 @@ fn emit(source: &str, edits: &[Edit], range: Range<usize>, out: &mut Builder) {
                 }
                 out.insert(")");
             }
-            Kind::Sub => {
-                out.insert(SUB);
+            Kind::Binary(name) => {
+                out.insert(name);
                 out.insert("(");
                 emit(source, edits, edit.operands[0].clone(), out);
                 out.insert(", ");
@@ -668,7 +672,10 @@ impl Walker<'_> {
                         let tuple = self.is_tuple(&b.right);
                         self.edit(Kind::Mod { tuple }, operands())
                     }
-                    BinOpKind::Sub => self.edit(Kind::Sub, operands()),
+                    BinOpKind::Sub => self.edit(Kind::Binary(SUB), operands()),
+                    BinOpKind::Mul => self.edit(Kind::Binary(MUL), operands()),
+                    BinOpKind::Add => self.edit(Kind::Binary(ADD), operands()),
+                    BinOpKind::Concat => self.edit(Kind::Binary(CAT), operands()),
                     _ => {}
                 }
             }
@@ -817,6 +824,9 @@ mod tests {
         assert_eq!(rw("'%s' % (a)"), "__baton_mod('%s', a)");
         assert_eq!(rw("a - b - c"), "__baton_sub(__baton_sub(a, b), c)");
         assert_eq!(rw("a == b and c != d"), "a == b and c != d");
+        assert_eq!(rw("'ab' * n ~ x"), "__baton_cat(__baton_mul('ab', n), x)");
+        assert_eq!(rw("a + b * c"), "__baton_add(a, __baton_mul(b, c))");
+        assert_eq!(rw("2 ** 3"), "2 ** 3");
         assert_eq!(rw("-1"), "-1");
     }
 
@@ -842,7 +852,7 @@ mod tests {
     fn brackets_cut_by_an_extent_are_taken_in() {
         assert_eq!(
             rw("(a + b) | int > 3"),
-            "__baton_cmp((a + b) | int, '>', 3)"
+            "__baton_cmp((__baton_add(a, b)) | int, '>', 3)"
         );
         assert_eq!(rw("((a)) > (b)"), "__baton_cmp(a, '>', b)");
         assert_eq!(

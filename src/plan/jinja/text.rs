@@ -32,7 +32,10 @@ fn err(msg: impl Into<String>) -> Error {
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("truncate", truncate);
     env.add_filter("center", |s: Value, width: Option<usize>| {
-        center(&py_str(&s), width.unwrap_or(80))
+        let width = width.unwrap_or(80);
+        // the padding is spaces, one byte each
+        super::limit::check(width, "center")?;
+        Ok::<_, Error>(center(&py_str(&s), width))
     });
     env.add_filter("wordcount", |s: Value| {
         py_str(&s)

@@ -1,0 +1,141 @@
+//! The 16 MiB cap on one value inside a render (issue 9, item 2): each
+//! hostile template exits 4 with the file, line and the limit, quickly and
+//! without allocating the big value. The baton child runs under a 1 GiB
+//! address-space limit, so a regression fails here instead of eating the
+//! machine.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MEMORY_LIMIT: u64 = 1 << 30;
+
+const REPLACE_X10: &str = "replace('', 'xxxxxxxxxx')";
+
+fn cases() -> Vec<(&'static str, String)> {
+    let chained = std::iter::repeat_n(REPLACE_X10, 8)
+        .collect::<Vec<_>>()
+        .join(" | ");
+    vec![
+        ("list-repeat", "{{ [1] * 1000000000 }}".into()),
+        ("string-repeat", "{{ 'x' * 10**10 }}".into()),
+        ("string-repeat-100m", "{{ 'x' * 10**8 }}".into()),
+        ("chained-replace", format!("{{{{ 'ab' | {chained} }}}}")),
+        (
+            "concat-doubling",
+            "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}".into(),
+        ),
+        (
+            "plus-doubling",
+            "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}".into(),
+        ),
+        (
+            "list-doubling",
+            "{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}".into(),
+        ),
+        ("center", "{{ 'x' | center(10**10) }}".into()),
+        ("percent-width", "{{ '%1000000000s' % 'x' }}".into()),
+        ("percent-precision", "{{ '%.1000000000f' % 1.5 }}".into()),
+        ("indent", "{{ 'x' | indent(width=10**9) }}".into()),
+        (
+            "join",
+            format!("{{{{ range(100000) | map('string') | join('{}') }}}}", "y".repeat(200)),
+        ),
+        (
+            "regex-replace",
+            format!("{{{{ ('x' * 100000) | regex_replace('x', '{}') }}}}", "y".repeat(200)),
+        ),
+        ("str-format-width", "{{ '{:>1000000000}'.format('x') }}".into()),
+        ("batch-fill", "{{ [1] | batch(10**9, 0) | list }}".into()),
+    ]
+}
+
+struct Ended {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+fn run(template: &str) -> Ended {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = format!(
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - name: big\n      debug:\n        msg: {}\n",
+        serde_json::to_string(template).expect("json string")
+    );
+    std::fs::write(dir.path().join("pb.yml"), playbook).expect("write playbook");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton"));
+    cmd.current_dir(dir.path())
+        .args(["run", "pb.yml", "-i", "localhost,"])
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "400")
+        .stdin(Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let out = cmd.output().expect("baton runs");
+    Ended {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .map(|l| l.trim_start_matches([' ', '|', '│']).trim_end())
+            .collect::<Vec<_>>()
+            .join(" "),
+        took: started.elapsed(),
+    }
+}
+
+#[test]
+fn every_runaway_value_is_refused_with_its_place_and_the_limit() {
+    let mut failures = Vec::new();
+    for (name, template) in cases() {
+        let ended = run(&template);
+        let ok = ended.code == Some(4)
+            && ended.stderr.contains("pb.yml:7:")
+            && ended
+                .stderr
+                .contains("exceeds baton's 16 MiB limit for one value")
+            && ended.stderr.contains("build large data outside templates");
+        if !ok {
+            failures.push(format!(
+                "{name}: exit {:?}: {}",
+                ended.code,
+                ended.stderr.chars().take(600).collect::<String>()
+            ));
+        }
+        // generous for a debug build on a shared machine; without the cap
+        // these take tens of seconds or abort on allocation
+        if ended.took > Duration::from_secs(5) {
+            failures.push(format!("{name}: took {:?}", ended.took));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn values_under_the_cap_render_as_before() {
+    let ended = run(
+        "{{ 'ab' * 3 }} {{ [1, 2] + [3] }} {{ 'a' ~ 1 }} {{ 2 * 3 + 1.5 }} {{ ('x' * 1000) | length }} \
+         {{ 'a b' | replace(' ', '-') }} {{ [1, 2] | join(',') }} {{ '%5s' % 'x' }}",
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(
+        ended
+            .stdout
+            .contains("ababab [1, 2, 3] a1 7.5 1000 a-b 1,2     x"),
+        "{}",
+        ended.stdout
+    );
+}
