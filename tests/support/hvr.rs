@@ -98,7 +98,7 @@ impl Run {
                 format!(
                     "{}: {}",
                     e["host"].as_str().unwrap_or_default(),
-                    e["task"]["name"].as_str().unwrap_or_default()
+                    super::bare_task_name(e)
                 )
             })
             .collect()

@@ -19,5 +19,11 @@ pub mod sshd;
 pub fn is_task(event: &serde_json::Value, task: &str) -> bool {
     event["task"]["name"]
         .as_str()
-        .is_some_and(|n| n == task || n.rsplit_once(" : ").is_some_and(|(_, bare)| bare == task))
+        .is_some_and(|n| n == task || bare_task_name(event) == task)
+}
+
+/// A JSON event's task name without a role's `role : ` prefix.
+pub fn bare_task_name(event: &serde_json::Value) -> &str {
+    let name = event["task"]["name"].as_str().unwrap_or_default();
+    name.rsplit_once(" : ").map_or(name, |(_, bare)| bare)
 }
