@@ -12,6 +12,9 @@ command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v crontab >/dev/null 2>&1 || need+=(cron)
 { command -v unshare && command -v flock && command -v setsid; } >/dev/null 2>&1 || need+=(util-linux)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
+# Headless Chromium: tests/drill_html.rs renders drill.html in it (~34 s to
+# install, 25 packages with --no-install-recommends).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -66,6 +66,9 @@ pub struct DrillArgs {
     /// Compare two drills' figures: --compare A/drill.json B/drill.json
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["lab", "inventory"])]
     pub compare: Option<Vec<PathBuf>>,
+    /// Render drill.html again from a drill.json (into --report DIR, or next to the JSON)
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["lab", "inventory", "compare"])]
+    pub render_html: Option<PathBuf>,
 }
 
 /// Unix epoch seconds, with fractions.
@@ -97,6 +100,9 @@ pub enum DrillError {
 pub fn run(args: DrillArgs) -> i32 {
     if let Some(files) = &args.compare {
         return compare(files);
+    }
+    if let Some(json) = &args.render_html {
+        return render_html(json, args.report.as_deref());
     }
     let phases = match scenario::parse(&args.scenario) {
         Ok(p) => p,
@@ -137,6 +143,45 @@ fn compare(files: &[PathBuf]) -> i32 {
     }
     say(&compare_table(&reports[0], &reports[1]));
     exit_code::OK
+}
+
+/// `--render-html JSON`: drill.html again from a drill.json (a report
+/// read back with the schema check of `--compare`), written into `dir`, or
+/// next to the JSON. The same page a drill writes; CI loads it in Chromium.
+fn render_html(json: &std::path::Path, dir: Option<&std::path::Path>) -> i32 {
+    let path = if json.is_dir() {
+        json.join("drill.json")
+    } else {
+        json.to_path_buf()
+    };
+    let report = match report::DrillReport::read(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            warn(&format!("baton drill --render-html: {e}"));
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let out_dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf),
+    };
+    let out = out_dir.join("drill.html");
+    match std::fs::write(&out, html::render(&report)) {
+        Ok(()) => {
+            say(&format!("report: {}", out.display()));
+            exit_code::OK
+        }
+        Err(e) => {
+            warn(&format!(
+                "baton drill --render-html: cannot write {}: {e} (check that the directory exists and is writable)",
+                out.display()
+            ));
+            exit_code::INTERNAL
+        }
+    }
 }
 
 fn compare_table(a: &report::DrillReport, b: &report::DrillReport) -> String {
