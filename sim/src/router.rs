@@ -101,7 +101,11 @@ impl ChannelFiles {
     pub fn save_enroll(&self, capture_location: &str) -> SimResult<()> {
         write_atomic(
             &self.enroll_path(capture_location),
-            format!("hvr-simulator enroll: location={capture_location} enrolled_ms={}\n", now_ms()).as_bytes(),
+            format!(
+                "hvr-simulator enroll: location={capture_location} enrolled_ms={}\n",
+                now_ms()
+            )
+            .as_bytes(),
         )
     }
 

@@ -236,7 +236,9 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
     );
     let after = fs::metadata(&enroll).unwrap().modified().unwrap();
     assert!(before.is_none_or(|b| after > b), "{before:?} {after:?}");
-    assert!(fs::read_to_string(&enroll).unwrap().contains("location=db1"));
+    assert!(fs::read_to_string(&enroll)
+        .unwrap()
+        .contains("location=db1"));
     let view = lab.routerview(0);
     assert_eq!(view.field("phantom"), "0");
     assert_eq!(view.field("pending"), "0");
