@@ -337,7 +337,7 @@ fn the_whole_life_of_a_bc_pair() {
     );
     assert_eq!(
         check.changes(),
-        ["bc1: Taint | recorded on the tainted node itself"]
+        ["bc1: hvr_common : Taint | recorded on the tainted node itself"]
     );
     let own = h
         .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
@@ -1240,4 +1240,129 @@ fn playbooks_load_and_map_r_and_v_to_tags() {
             "{both:?}"
         );
     }
+}
+
+/// Issue 11 item 6 (the seed's table 26-40): hvrfailover.opt changed on the
+/// active node after the standby's last hvrinit and daemon starts: check
+/// flags the standby, switchover refuses it, a re-init clears it.
+#[test]
+fn a_standby_that_missed_a_change_on_the_active_node_is_flagged_and_refused_until_re_init() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    for playbook in ["install", "vip", "boot-config"] {
+        h.ok(playbook, &[]);
+    }
+    h.ok("start", &["node=bc1"]);
+    let fresh = h.ok("check", &[]);
+    assert!(
+        fresh.messages().contains("standby refresh"),
+        "{}",
+        fresh.messages()
+    );
+    // Times are whole seconds: the change comes in a later second.
+    std::thread::sleep(Duration::from_millis(1100));
+    h.sh("bc1", &format!("touch {FILES}/hvrfailover.opt"));
+
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    let why = message_containing(&check, "needs re-init or restart");
+    assert!(
+        why.starts_with(
+            "- bc2, the standby: needs re-init or restart: hvrfailover.opt changed on bc1 at "
+        ) && why.contains("after bc2's last hvrinit (")
+            && why.contains("hvrinit hvrhub orders"),
+        "{why}"
+    );
+    assert!(
+        check.messages().contains("NEEDS re-init or restart"),
+        "{}",
+        check.messages()
+    );
+
+    let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
+    assert_refused(
+        &refused,
+        "switchover refused: bc2 needs re-init or restart: hvrfailover.opt changed on bc1",
+    );
+    assert_eq!(h.state("bc1").as_deref(), Some("START"));
+    assert!(h.holds_vip("bc1"));
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, out) = h.hvr("bc2", "hvrinit hvrhub orders");
+    assert_eq!(code, Some(0), "{out}");
+    h.ok("switchover", &["from=bc1", "to=bc2"]);
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+}
+
+/// `check -e doctor=true`: one line per check per node, every verdict ok on
+/// a healthy pair; a drill report whose flush took most of
+/// hvr_flush_timeout flags it as too tight; a scheduler left running on the
+/// stopped node is a leftover process.
+#[test]
+fn check_doctor_prints_each_check_per_node_and_flags_a_tight_wait_and_a_leftover_scheduler() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    for playbook in ["install", "vip", "boot-config"] {
+        h.ok(playbook, &[]);
+    }
+    h.ok("start", &["node=bc1"]);
+    let drills = tempfile::tempdir().unwrap();
+    let report = drills.path().join("20261129T000000Z");
+    std::fs::create_dir_all(&report).unwrap();
+    let task = |name: &str, took: f64| {
+        format!(
+            r#"{{"host": "bc1", "task": "hvr_failover : {name}", "started_at": 100.0, "ended_at": {}, "outcome": "changed"}}"#,
+            100.0 + took
+        )
+    };
+    std::fs::write(
+        report.join("drill.json"),
+        format!(
+            r#"{{"schema": "baton-drill/1", "setup": [{{"tasks": [{}]}}], "phases": [{{"runs": [{{"tasks": [{}]}}]}}]}}"#,
+            task("Start | start the scheduler (replication to the other node)", 1.5),
+            task("Stop | flush replication, then stop the scheduler", 40.0)
+        ),
+    )
+    .unwrap();
+    let dir = format!("hvr_doctor_drill_dir={}", drills.path().display());
+
+    let run = h.run("check", &["doctor=true", &dir]);
+    assert_eq!(run.code(), Some(2), "{}", run.dump());
+    let text = run.messages();
+    let verdict = |who: &str, check: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq([who, check]))
+            .unwrap_or_else(|| panic!("no line for {who} {check}:\n{text}"));
+        line.split_whitespace().nth(2).unwrap().to_string()
+    };
+    for node in ["bc1", "bc2"] {
+        for check in ["processes", "listener", "disk", "clock"] {
+            assert_eq!(verdict(node, check), "ok", "{node} {check}:\n{text}");
+        }
+    }
+    assert_eq!(verdict("drills", "scheduler_start"), "ok", "{text}");
+    assert_eq!(verdict("drills", "flush"), "problem", "{text}");
+    let why = message_containing(&run, "doctor hvr_flush_timeout");
+    assert!(
+        why.contains("too tight: the flush took up to 40.0 s (bc1 in ")
+            && why.contains("raise it to at least 80 s"),
+        "{why}"
+    );
+
+    // A scheduler left running on the stopped node.
+    let (code, out) = h.hvr("bc2", "hvrscheduler hvrhub");
+    assert_eq!(code, Some(0), "{out}");
+    let run = h.run("check", &["doctor=true", &dir]);
+    let why = message_containing(&run, "doctor processes");
+    assert!(
+        why.starts_with("- bc2: doctor processes: HVR processes still run on this stopped node: ")
+            && why.contains(" hvrscheduler ")
+            && !why.contains("hvrremotelistener"),
+        "{why}"
+    );
+    let (code, out) = h.hvr("bc2", "hvrscheduler -k hvrhub");
+    assert_eq!(code, Some(0), "{out}");
 }

@@ -1852,3 +1852,216 @@ fn at_boot_a_start_node_waits_by_its_bc_index_and_holds_when_it_cannot_reach_its
         node.log()
     );
 }
+
+// ---------------------------------------------------------------------------
+// check -e doctor=true (hvrfailover-doctor) and the standby-refresh times
+// ---------------------------------------------------------------------------
+
+const DF_OK: &str = r#"echo 'Filesystem     1024-blocks     Used Available Capacity Mounted on'
+echo '/dev/sda1         10000000  7000000   3000000      70% /'"#;
+
+impl Node {
+    /// The doctor's verdict lines, as CHECK -> (VERDICT, DETAIL).
+    fn doctor(&self, state: &str, listener_port: u16) -> BTreeMap<String, (String, String)> {
+        let port = listener_port.to_string();
+        let run = self.run(&[
+            "hvrfailover-doctor",
+            state,
+            "127.0.0.1",
+            &port,
+            "1024",
+            "0.3",
+        ]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let lines: BTreeMap<String, (String, String)> = run
+            .stdout
+            .lines()
+            .map(|l| {
+                let mut p = l.splitn(3, '|');
+                let (v, c, d) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
+                (c.to_string(), (v.to_string(), d.to_string()))
+            })
+            .collect();
+        let checks: Vec<&str> = lines.keys().map(String::as_str).collect();
+        assert_eq!(
+            checks,
+            ["clock", "disk", "listener", "processes"],
+            "{run:?}"
+        );
+        lines
+    }
+}
+
+#[test]
+fn every_doctor_probe_answers_ok_problem_or_unknown_quoting_its_tool() {
+    let node = Node::new();
+    // A peer's remote listener that answers: hvrtestlistener and a TCP connect.
+    node.shim(
+        "hvrtestlistener",
+        "echo \"HVR server answers on $2:$3\"; exit 0",
+    );
+    node.shim("df", DF_OK);
+    node.shim(
+        "ps",
+        "echo '    1 /sbin/init'; echo '   42 /opt/hvr/hvr_home/bin/hvrremotelistener -d 4343'; echo '   43 sh /opt/hvr/bin/hvrenv hvrfailover-doctor'",
+    );
+    let open = node.open_port();
+    let ok = node.doctor("STOP", open);
+    for check in ["clock", "disk", "listener", "processes"] {
+        assert_eq!(ok[check].0, "ok", "{check}: {ok:?}");
+    }
+    assert!(ok["disk"].1.contains("2929 MiB free"), "{ok:?}");
+    assert!(ok["clock"].1.parse::<f64>().is_ok(), "{ok:?}");
+
+    // The problems: a leftover scheduler on a stopped node (not on an active
+    // one), a peer listener refusing, too little space.
+    node.shim(
+        "ps",
+        "echo '   42 hvrremotelistener -d 4343'; echo '   77 hvrscheduler hvrhub'",
+    );
+    node.shim(
+        "hvrtestlistener",
+        r#"echo "hvrtestlistener: no HVR server answers on $2:$3: connection refused"; exit 1"#,
+    );
+    node.shim(
+        "df",
+        "echo 'Filesystem 1024-blocks Used Available Capacity Mounted on'; echo '/dev/sda1 100 99 10 99% /'",
+    );
+    let bad = node.doctor("STOP", node.closed_port);
+    assert_eq!(bad["processes"].0, "problem", "{bad:?}");
+    assert!(
+        bad["processes"].1.contains("77 hvrscheduler hvrhub"),
+        "{bad:?}"
+    );
+    assert!(!bad["processes"].1.contains("hvrremotelistener"), "{bad:?}");
+    assert_eq!(bad["listener"].0, "problem", "{bad:?}");
+    assert_eq!(bad["disk"].0, "problem", "{bad:?}");
+    assert!(bad["disk"].1.contains("0 MiB free") && bad["disk"].1.contains("below 1024 MiB"));
+    assert_eq!(node.doctor("START", node.closed_port)["processes"].0, "ok");
+
+    // Unknown, each quoting its tool: ps failing or missing, df failing,
+    // garbled or missing, hvrtestlistener hanging, date printing garbage.
+    let unknown = |what: &str, check: &str, quote: &str, port: u16| {
+        let got = node.doctor("STOP", port);
+        assert_eq!(got[check].0, "unknown", "{what}: {got:?}");
+        assert!(
+            got[check].1.contains(quote),
+            "{what}: `{quote}` not in {got:?}"
+        );
+    };
+    node.shim("ps", "echo 'ps: cannot read /proc' >&2; exit 2");
+    unknown(
+        "ps exits 2",
+        "processes",
+        "exited 2: ps: cannot read /proc",
+        open,
+    );
+    node.remove_tool("ps");
+    unknown("no ps", "processes", "exit 127", open);
+    node.shim("df", "echo 'df: /x: No such file' >&2; exit 1");
+    unknown("df exits 1", "disk", "exited 1: df: /x: No such file", open);
+    node.shim("df", "echo 'something else entirely'");
+    unknown("df garbled", "disk", "something else entirely", open);
+    node.shim("df", "echo 'Filesystem 1024-blocks Used Available Capacity Mounted on'; echo '/dev/sda1 100 99 lots 99% /'");
+    unknown("df not numeric", "disk", "lots", open);
+    node.remove_tool("df");
+    unknown("no df", "disk", "exit 127", open);
+    node.shim("hvrtestlistener", "sleep 5");
+    unknown(
+        "hvrtestlistener hangs",
+        "listener",
+        "was still running",
+        open,
+    );
+    node.shim("date", "echo 'date: clock unavailable'");
+    unknown("date garbled", "clock", "date: clock unavailable", open);
+}
+
+#[test]
+fn the_refresh_times_are_read_or_unknown_quoting_the_tool() {
+    let node = Node::new();
+    // No enroll file: no hvrinit seen (no), then one (its time).
+    let none = node.call(&format!("hvr_last_init {HUB} {CHN}"));
+    assert!(none.stdout.starts_with("rc=1 no enroll file"), "{none:?}");
+    let router = node.path(&format!("config/router/{HUB}/{CHN}"));
+    fs::create_dir_all(&router).unwrap();
+    fs::write(router.join("db1.enroll"), "x").unwrap();
+    let init = node.call(&format!(
+        "hvr_last_init {HUB} {CHN}; echo \"at=$INIT_EPOCH\""
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at: u64 = init
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("at=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(at.abs_diff(now) < 5, "{init:?}");
+    assert!(init.stdout.contains("rc=0 last hvrinit"), "{init:?}");
+    // date printing garbage: unknown, quoted.
+    node.shim("date", "echo 'not a time'");
+    let bad = node.call(&format!("hvr_last_init {HUB} {CHN}"));
+    assert!(
+        bad.stdout
+            .contains("rc=3 UNKNOWN: cannot read the modification time")
+            && bad.stdout.contains("not a time"),
+        "{bad:?}"
+    );
+    node.remove_tool("date");
+
+    // port_started: ss and ps answer; ss missing, naming no process, or ps garbled: unknown.
+    node.shim(
+        "ss",
+        "echo 'LISTEN 0 128 0.0.0.0:4343 0.0.0.0:* users:((\"hvrremotelistener\",pid=4242,fd=3))'",
+    );
+    node.shim(
+        "ps",
+        "[ \"$*\" = '-o etimes= -p 4242' ] && echo '    100' && exit 0; exit 1",
+    );
+    node.shim("date", "echo 1000000");
+    let ok = node.call("port_started 4343; echo \"started=$STARTED\"");
+    assert!(
+        ok.stdout.contains("started=999900") && ok.stdout.contains("rc=0 pid 4242"),
+        "{ok:?}"
+    );
+    node.shim("ss", "exit 0");
+    assert!(node
+        .call("port_started 4343")
+        .stdout
+        .starts_with("rc=1 nothing listens"));
+    node.shim("ss", "echo 'LISTEN 0 128 0.0.0.0:4343 0.0.0.0:*'");
+    let anon = node.call("port_started 4343");
+    assert!(
+        anon.stdout
+            .contains("rc=3 UNKNOWN: ss lists a listener on port 4343 but names no process"),
+        "{anon:?}"
+    );
+    node.shim(
+        "ss",
+        "echo 'LISTEN 0 128 0.0.0.0:4343 0.0.0.0:* users:((\"x\",pid=4242,fd=3))'",
+    );
+    node.shim("ps", "echo 'ps: garbage'; exit 0");
+    let garbled = node.call("port_started 4343");
+    assert!(
+        garbled
+            .stdout
+            .contains("rc=3 UNKNOWN: cannot tell since when pid 4242")
+            && garbled.stdout.contains("ps: garbage"),
+        "{garbled:?}"
+    );
+    node.remove_tool("ss");
+    let missing = node.call("port_started 4343");
+    assert!(
+        missing
+            .stdout
+            .contains("rc=3 UNKNOWN: cannot list the sockets")
+            && missing.stdout.contains("exit 127"),
+        "{missing:?}"
+    );
+}

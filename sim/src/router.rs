@@ -86,6 +86,29 @@ impl ChannelFiles {
         )
     }
 
+    /// The channel's enroll file (`<capture location>.enroll`). HVR 5 keeps
+    /// `*.enroll` files in `$HVR_CONFIG/router/<hub>/<chn>/` (hvrrouterview
+    /// page) and hvrinit does the table enrolment (`-E` "re-creates the enroll
+    /// file"; hvrinit page; /work/shared/docs/hvr5-commands.md). The file
+    /// name and content are the simulator's own: HVR documents neither.
+    pub fn enroll_path(&self, capture_location: &str) -> PathBuf {
+        self.dir.join(format!("{capture_location}.enroll"))
+    }
+
+    /// (Re)writes the enroll file: its modification time is the time of the
+    /// last hvrinit, which baton compares with changes of the channel
+    /// definition and hvrfailover.opt.
+    pub fn save_enroll(&self, capture_location: &str) -> SimResult<()> {
+        write_atomic(
+            &self.enroll_path(capture_location),
+            format!(
+                "hvr-simulator enroll: location={capture_location} enrolled_ms={}\n",
+                now_ms()
+            )
+            .as_bytes(),
+        )
+    }
+
     pub fn jobs_path(&self) -> PathBuf {
         self.dir.join("jobs.state")
     }

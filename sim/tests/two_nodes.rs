@@ -219,12 +219,26 @@ fn sigkill_leaves_phantom_changes_that_refresh_and_hvrinit_repair() {
         again.stdout
     );
 
+    // hvrinit does the table enrolment: it (re)writes the channel's enroll file in the router
+    // directory, whose time baton reads as "the last hvrinit".
+    let enroll = lab.nodes[0]
+        .config
+        .join("router")
+        .join(HUB)
+        .join(CHANNEL)
+        .join("db1.enroll");
+    let before = fs::metadata(&enroll).and_then(|m| m.modified()).ok();
     let init = lab.ok(0, "hvrinit", &[HUB, CHANNEL]);
     assert!(
         init.stdout.contains("phantom count reset"),
         "{}",
         init.stdout
     );
+    let after = fs::metadata(&enroll).unwrap().modified().unwrap();
+    assert!(before.is_none_or(|b| after > b), "{before:?} {after:?}");
+    assert!(fs::read_to_string(&enroll)
+        .unwrap()
+        .contains("location=db1"));
     let view = lab.routerview(0);
     assert_eq!(view.field("phantom"), "0");
     assert_eq!(view.field("pending"), "0");

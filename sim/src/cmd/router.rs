@@ -231,6 +231,7 @@ fn hvrinit(args: &[String]) -> SimResult<u8> {
         files.save_integ(location, end)?;
     }
     files.save_capture(end, 0)?;
+    files.save_enroll(&channel.capture)?;
     files.save_jobs(JobStates {
         cap_suspended: true,
         integ_suspended: true,
