@@ -632,7 +632,7 @@ pub fn connections(args: &crate::cli::ConnectionsArgs) -> i32 {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("baton connections: cannot start the runtime: {e}");
+            stderr_line(&format!("baton connections: cannot start the runtime: {e}"));
             return exit_code::INTERNAL;
         }
     };

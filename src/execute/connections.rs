@@ -288,6 +288,28 @@ mod tests {
     }
 
     #[test]
+    fn baton_persist_wins_over_the_flag_and_is_checked() {
+        let with = |v: Value| {
+            let vars = json!({ "baton_persist": v });
+            let mut o = opts();
+            o.persist = Some(Duration::from_secs(30));
+            spec_for("bc1", vars.as_object().unwrap(), None, None, &o)
+        };
+        let idle = |v: Value| with(v).unwrap().persist.map(|p| p.idle);
+        assert_eq!(idle(json!(90)), Some(Duration::from_secs(90)));
+        assert_eq!(idle(json!("120")), Some(Duration::from_secs(120)));
+        assert_eq!(idle(json!(0)), None);
+        assert_eq!(idle(Value::Null), Some(Duration::from_secs(30)));
+        for bad in [json!(-1), json!(1.5), json!("soon"), json!(10_000_000)] {
+            let e = with(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("baton_persist"), "{bad}: {e}");
+        }
+        let local = json!({ "ansible_connection": "local", "baton_persist": 60 });
+        let spec = spec_for("c", local.as_object().unwrap(), None, None, &opts()).unwrap();
+        assert!(spec.persist.is_none());
+    }
+
+    #[test]
     fn reads_ansible_and_baton_keys() {
         let vars = json!({
             "ansible_host": "10.77.0.11", "ansible_port": 2222, "ansible_user": "root",

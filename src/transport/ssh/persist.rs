@@ -118,7 +118,7 @@ pub fn sockets(target_dir: &Path) -> Vec<PathBuf> {
             Some((meta.modified().ok()?, p))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     found.into_iter().map(|(_, p)| p).collect()
 }
 
