@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// A disaster-recovery drill with measured RTO and RPO (a lab, or a real pair)
     Drill(crate::drill::DrillArgs),
+    /// SSH masters kept warm by `--persist` / `baton_persist`: list them, or close them
+    Connections(ConnectionsArgs),
     /// A local lab of real SSH hosts in network namespaces (needs root)
     Lab {
         #[command(subcommand)]
@@ -84,6 +86,23 @@ fn parse_connect_timeout(text: &str) -> Result<u64, String> {
     crate::bounds::count(n, "--connect-timeout", 1, 86_400)
 }
 
+/// `--persist SECS`: whole seconds from 0 (off) to a week.
+fn parse_persist(text: &str) -> Result<u64, String> {
+    let n: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("--persist must be a whole number of seconds, not `{text}`"))?;
+    crate::bounds::count(n, "--persist", 0, 604_800)
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnectionsArgs {
+    /// Close every persisted master (`ssh -O exit` on its control socket)
+    /// and remove its directory
+    #[arg(long)]
+    pub close: bool,
+}
+
 /// Flags shared by everything that connects to hosts.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
@@ -106,6 +125,11 @@ pub struct ConnectArgs {
     /// Seconds to wait for an SSH connection (1 to 86400)
     #[arg(long, default_value_t = 10, value_parser = parse_connect_timeout)]
     pub connect_timeout: u64,
+    /// Keep SSH masters alive this many seconds of idle time after baton
+    /// exits, and reuse a live one (as Ansible's ControlPersist); 0 = off.
+    /// A host's `baton_persist` var wins. `baton connections --close` ends them.
+    #[arg(long, default_value_t = 0, value_parser = parse_persist)]
+    pub persist: u64,
     /// More output (-v: task results, -vv: scripts' stderr, -vvv: connection details)
     #[arg(short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -226,6 +250,7 @@ pub fn main() -> i32 {
         Command::Adhoc(args) => commands::adhoc(args),
         Command::Modules { name } => commands::modules(name.as_deref()),
         Command::Drill(args) => crate::drill::run(args),
+        Command::Connections(args) => commands::connections(&args),
         Command::Lab { command } => crate::lab::run(command),
     }
 }

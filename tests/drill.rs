@@ -281,3 +281,71 @@ fn lab_drill_interrupted_removes_the_lab() {
     // The switchover's run was stopped (130), and recorded.
     assert_eq!(json["phases"][0]["runs"][0]["exit_code"], 130);
 }
+
+#[test]
+fn lab_rapid_drill_measures_a_prepared_switchover_beside_graceful() {
+    require_root!();
+    let report = tempfile::tempdir().unwrap();
+    let (prefix, subnet) = free_net();
+    let tarball = dist().tarball.display().to_string();
+    let out = drill(&[
+        "--lab",
+        "--scenario",
+        "graceful,rapid",
+        "--dist",
+        &tarball,
+        "--lab-prefix",
+        &prefix,
+        "--lab-subnet",
+        &subnet,
+        "--report",
+        report.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("cold vs prepared outage: "), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path().join("drill.json")).unwrap())
+            .unwrap();
+    let rapid = &json["phases"][1];
+    assert_eq!(rapid["kind"], "rapid");
+    assert_eq!(
+        (rapid["from"].as_str(), rapid["to"].as_str()),
+        (Some("bc2"), Some("bc1"))
+    );
+    assert_eq!(rapid["rpo_rows"], 0, "{}", rapid["lost_keys"]);
+    assert!(rapid["rto_ms"].as_f64().is_some());
+    // Two runs: the prepare (writes the plan), then the switchover from it.
+    let runs = rapid["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let vars = |i: usize| runs[i]["extra_vars"].to_string();
+    assert!(vars(0).contains("switchover_mode=prepare"), "{}", vars(0));
+    assert!(vars(1).contains("plan="), "{}", vars(1));
+    let plan_tasks = runs[1]["tasks"].as_array().unwrap();
+    let ran = |task: &str, host: &str| {
+        plan_tasks.iter().any(|t| {
+            t["host"] == host
+                && t["task"].as_str().unwrap_or_default().ends_with(task)
+                && t["outcome"] != "skipped"
+        })
+    };
+    assert!(ran(
+        "Plan | nothing it relied on changed, and it has not expired",
+        "bc2"
+    ));
+    // to's start pre-flight is never skipped.
+    assert!(ran(
+        "Pre-flight | the VIP must not answer (no other node serves it)",
+        "bc1"
+    ));
+    assert!(!ran(
+        "Pre-flight | the active node reaches the target's remote listener (the flush goes there)",
+        "bc2"
+    ));
+    // The phase's warm masters were closed: no ssh names its control directory.
+    let leftover = Command::new("pgrep")
+        .args(["-f", "baton-drill-.*/.ssh-connection"])
+        .output()
+        .unwrap();
+    assert!(leftover.stdout.is_empty(), "{}", text(&leftover.stdout));
+}

@@ -1366,3 +1366,87 @@ fn check_doctor_prints_each_check_per_node_and_flags_a_tight_wait_and_a_leftover
     let (code, out) = h.hvr("bc2", "hvrscheduler -k hvrhub");
     assert_eq!(code, Some(0), "{out}");
 }
+/// Rapid switchover: `switchover_mode=prepare` writes a plan; a plan whose
+/// status fields changed, or that expired, is refused naming why; a valid
+/// plan runs the critical path only, and `to`'s start pre-flight still runs.
+#[test]
+fn a_prepared_switchover_refuses_a_stale_plan_and_runs_a_fresh_one() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    bring_up(&h);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sw.plan.json");
+    let plan_file = format!("switchover_plan_file={}", file.display());
+    let plan = format!("plan={}", file.display());
+
+    let prepared = h.ok(
+        "switchover",
+        &["from=bc1", "to=bc2", "switchover_mode=prepare", &plan_file],
+    );
+    assert!(
+        h.holds_vip("bc1") && !h.holds_vip("bc2"),
+        "{}",
+        prepared.dump()
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["seen_from"]["vip_held"], serde_json::json!(true));
+    assert_eq!(
+        written["seen_to"]["state"].as_str().map(|s| s != "START"),
+        Some(true)
+    );
+
+    // bc1 loses its VIP after the plan was made: refused, naming the field.
+    let vip_only = h.run_args("stop", &["node=bc1"], &["-t", "vip"]);
+    assert_eq!(vip_only.code(), Some(0), "{}", vip_only.dump());
+    let refused = h.run("switchover", &["from=bc1", "to=bc2", &plan]);
+    assert_refused(&refused, "bc1 vip_held: true -> false");
+    assert!(refused.messages().contains("no longer holds: "));
+    h.ok("start", &["node=bc1"]);
+
+    // An expired plan is refused.
+    h.ok(
+        "switchover",
+        &[
+            "from=bc1",
+            "to=bc2",
+            "switchover_mode=prepare",
+            &plan_file,
+            "switchover_plan_valid=0",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let expired = h.run("switchover", &["from=bc1", "to=bc2", &plan]);
+    assert_refused(&expired, "expired");
+
+    // A fresh plan: the slow pre-flights are skipped, the start pre-flight is not.
+    h.ok(
+        "switchover",
+        &["from=bc1", "to=bc2", "switchover_mode=prepare", &plan_file],
+    );
+    let rapid = h.ok("switchover", &["from=bc1", "to=bc2", &plan]);
+    assert!(
+        rapid.messages().contains("the plan "),
+        "{}",
+        rapid.messages()
+    );
+    assert_eq!(
+        rapid.outcome(
+            "Pre-flight | the active node reaches the target's remote listener (the flush goes there)",
+            "bc1"
+        ),
+        "skipped"
+    );
+    let vip_probe = rapid.outcome(
+        "Pre-flight | the VIP must not answer (no other node serves it)",
+        "bc2",
+    );
+    assert!(vip_probe == "ok" || vip_probe == "changed", "{vip_probe}");
+    assert!(
+        rapid.messages().contains("switchover bc1 -> bc2 done"),
+        "{}",
+        rapid.messages()
+    );
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+}

@@ -647,3 +647,135 @@ async fn warm_exec_latency_is_measured() {
         );
     }
 }
+
+/// `--persist`: the master outlives the connection, a second open reuses it
+/// without logging in again, and `close_all` ends it by its socket.
+#[tokio::test]
+async fn a_persisted_master_is_reused_by_the_next_open_and_closed_by_its_socket() {
+    use baton::transport::ssh::persist;
+    use baton::transport::Persist;
+    use std::os::unix::fs::PermissionsExt;
+
+    let sshd = TestSshd::start();
+    let root_parent = tempfile::Builder::new()
+        .prefix("bp")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let root = root_parent.path().join("p");
+    let mut spec = sshd.spec("t1");
+    spec.persist = Some(Persist {
+        idle: Duration::from_secs(60),
+        root: root.clone(),
+    });
+
+    let first = SshConnection::open(&spec)
+        .await
+        .unwrap_or_else(|e| panic!("connect failed: {e}\n{}", sshd.log()));
+    assert!(!first.reused());
+    assert_eq!(run(&first, "echo one").await.stdout, "one\n");
+    let socket = first.control_socket().to_path_buf();
+    first.close().await;
+    assert_eq!(
+        std::fs::metadata(&root).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(socket.exists(), "the master's socket went away on close");
+    assert_eq!(accepted_logins(&sshd), 1);
+
+    let second = SshConnection::open(&spec).await.unwrap();
+    assert!(second.reused(), "the second open connected again");
+    assert_eq!(second.control_socket(), socket.as_path());
+    assert_eq!(run(&second, "echo two").await.stdout, "two\n");
+    second.close().await;
+    assert_eq!(accepted_logins(&sshd), 1, "{}", sshd.log());
+
+    // Other ssh options: another master, never the first one.
+    let mut other = spec.clone();
+    other.ssh_options.push(("Compression".into(), "yes".into()));
+    let third = SshConnection::open(&other).await.unwrap();
+    assert!(!third.reused());
+    assert_ne!(third.control_socket(), socket.as_path());
+    third.close().await;
+    assert_eq!(accepted_logins(&sshd), 2);
+
+    let listed = persist::list(&root).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed
+        .iter()
+        .all(|m| m.alive && m.target.contains("127.0.0.1")));
+    let closed = persist::close_all(&root).await;
+    assert_eq!(closed.len(), 2);
+    assert!(closed.iter().all(|m| m.alive));
+    assert!(!socket.exists());
+    assert!(persist::list(&root).await.is_empty());
+
+    // Closed: the next open logs in afresh.
+    let fourth = SshConnection::open(&spec).await.unwrap();
+    assert!(!fourth.reused());
+    fourth.close().await;
+    assert_eq!(accepted_logins(&sshd), 3);
+    persist::close_all(&root).await;
+}
+
+/// The CLI: `--persist` on one run and `baton_persist` on the next share one
+/// login; `baton connections --close` ends the master by its socket.
+#[test]
+fn baton_runs_share_a_persisted_master_until_connections_close() {
+    let sshd = TestSshd::start();
+    let work = tempfile::Builder::new()
+        .prefix("bp")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let root = work.path().join("p");
+    let inventory = work.path().join("hosts.ini");
+    let line = format!(
+        "t1 ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}",
+        sshd.port(),
+        sshd.user(),
+        sshd.client_key().display(),
+        sshd.known_hosts().display()
+    );
+    std::fs::write(&inventory, format!("{line}\n")).unwrap();
+    let baton = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(args)
+            .env("BATON_CONTROL_DIR", &root)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let inv = inventory.to_str().unwrap();
+    let (code, text) = baton(&["ping", "-i", inv, "--persist", "60"]);
+    assert_eq!(code, Some(0), "{text}\n{}", sshd.log());
+    assert_eq!(accepted_logins(&sshd), 1);
+
+    std::fs::write(&inventory, format!("{line} baton_persist=60\n")).unwrap();
+    let (code, text) = baton(&["ping", "-i", inv]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(accepted_logins(&sshd), 1, "the second run logged in again");
+
+    let (code, text) = baton(&["connections"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("alive: t1 (") && text.contains("127.0.0.1"),
+        "{text}"
+    );
+    let (code, text) = baton(&["connections", "--close"]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("closed: t1 ("), "{text}");
+    let (_, text) = baton(&["connections"]);
+    assert!(text.contains("no persisted connections"), "{text}");
+
+    // Without persistence the master ends with the run, as before.
+    std::fs::write(&inventory, format!("{line}\n")).unwrap();
+    let (code, _) = baton(&["ping", "-i", inv]);
+    assert_eq!(code, Some(0));
+    assert_eq!(accepted_logins(&sshd), 2);
+    let (_, text) = baton(&["connections"]);
+    assert!(text.contains("no persisted connections"), "{text}");
+}

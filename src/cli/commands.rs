@@ -86,6 +86,7 @@ fn run_options(connect: &ConnectArgs, extra: Map<String, Value>) -> RunOptions {
             connect_timeout: Duration::from_secs(connect.connect_timeout.max(1)),
             accept_new_host_keys: connect.ssh_accept_new,
             default_connection: connect.connection.clone(),
+            persist: (connect.persist > 0).then(|| Duration::from_secs(connect.persist)),
         },
         verbosity: connect.verbose,
         ..RunOptions::default()
@@ -618,4 +619,49 @@ pub fn modules(name: Option<&str>) -> i32 {
         }
     }
     stdout_text(&out)
+}
+
+/// `baton connections [--close]`: the masters under the persist root
+/// (`$BATON_CONTROL_DIR`, else a per-user directory in the temp directory).
+pub fn connections(args: &crate::cli::ConnectionsArgs) -> i32 {
+    use crate::transport::ssh::persist;
+    let root = persist::default_root();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            stderr_line(&format!("baton connections: cannot start the runtime: {e}"));
+            return exit_code::INTERNAL;
+        }
+    };
+    let found = runtime.block_on(async {
+        if args.close {
+            persist::close_all(&root).await
+        } else {
+            persist::list(&root).await
+        }
+    });
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if found.is_empty() {
+        let _ = writeln!(out, "no persisted connections under {}", root.display());
+        return exit_code::OK;
+    }
+    for master in &found {
+        let state = match (args.close, master.alive) {
+            (true, true) => "closed",
+            (true, false) => "removed (was not answering)",
+            (false, true) => "alive",
+            (false, false) => "not answering",
+        };
+        let _ = writeln!(
+            out,
+            "{state}: {} [{}]",
+            master.target,
+            master.socket.display()
+        );
+    }
+    exit_code::OK
 }

@@ -206,6 +206,19 @@ fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> R
     Ok(())
 }
 
+/// How long the rapid phase's SSH masters stay warm after each run.
+const RAPID_PERSIST_SECS: u64 = 120;
+
+/// Close the masters a rapid phase kept warm (`ssh -O exit` on each socket).
+fn close_persisted(dir: &std::path::Path) {
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        runtime.block_on(crate::transport::ssh::persist::close_all(dir));
+    }
+}
+
 fn other_than(target: &Target, node: &str) -> String {
     target
         .nodes
@@ -252,6 +265,54 @@ fn act(
                 pair.previous = Some(active);
                 pair.active = to;
             }
+            err
+        }
+        PhaseKind::Rapid => {
+            let to = other_than(target, &active);
+            // The masters stay warm between the two runs in a directory of
+            // this phase only (mode 0700), closed by socket at the end.
+            let dir = match tempfile::Builder::new()
+                .prefix("baton-drill-")
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .tempdir_in("/tmp")
+            {
+                Ok(dir) => dir,
+                Err(e) => return Some(format!("cannot create a control directory: {e}")),
+            };
+            let plan = dir.path().join("switchover.plan.json");
+            let common = [
+                format!("from={active}"),
+                format!("to={to}"),
+                format!("baton_persist={RAPID_PERSIST_SECS}"),
+            ];
+            note(format!(
+                "prepare switchover {active} -> {to} (no change of service)"
+            ));
+            let mut vars = common.to_vec();
+            vars.push("switchover_mode=prepare".into());
+            vars.push(format!("switchover_plan_file={}", plan.display()));
+            let (record, err) = target
+                .runner
+                .run_with("switchover", &vars, Some(dir.path()));
+            runs.push(record);
+            if err.is_none() {
+                note(format!(
+                    "prepared switchover {active} -> {to}, from the plan"
+                ));
+                let mut vars = common.to_vec();
+                vars.push(format!("plan={}", plan.display()));
+                let (record, err) = target
+                    .runner
+                    .run_with("switchover", &vars, Some(dir.path()));
+                runs.push(record);
+                close_persisted(dir.path());
+                if err.is_none() {
+                    pair.previous = Some(active);
+                    pair.active = to;
+                }
+                return err;
+            }
+            close_persisted(dir.path());
             err
         }
         PhaseKind::Abrupt => {

@@ -156,6 +156,28 @@ impl Phase {
 }
 
 /// The terminal summary: one row per phase.
+/// `cold vs prepared outage: A ms vs B ms (B/A)`: the client-visible
+/// outages of the first `graceful` (cold) and first `rapid` (prepared)
+/// switchovers, when the drill had both and each interrupted the client.
+pub fn cold_vs_prepared(report: &DrillReport) -> Option<String> {
+    let rto = |kind: PhaseKind| {
+        report
+            .phases
+            .iter()
+            .find(|p| p.kind == kind && p.outcome == "ok")
+            .and_then(|p| p.rto_ms)
+    };
+    let (cold, prepared) = (rto(PhaseKind::Graceful)?, rto(PhaseKind::Rapid)?);
+    let ratio = if cold > 0.0 {
+        format!(" ({:.0}% of cold)", prepared / cold * 100.0)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "cold vs prepared outage: {cold:.0} ms vs {prepared:.0} ms{ratio}"
+    ))
+}
+
 pub fn summary_table(report: &DrillReport) -> String {
     let mut out = format!(
         "{:<11} {:<12} {:<8} {:>9} {:>8} {:>6} {:>11}\n",
@@ -185,6 +207,10 @@ pub fn summary_table(report: &DrillReport) -> String {
                 }
             ));
         }
+    }
+    if let Some(line) = cold_vs_prepared(report) {
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push_str(&format!("drill {}", report.outcome));
     if let Some(e) = &report.error {
@@ -298,6 +324,23 @@ pub(crate) mod tests {
         }
         assert_eq!(value["phases"][0]["kind"], "graceful");
         assert!((value["phases"][0]["rto_ms"].as_f64().unwrap() - 80.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_summary_compares_cold_and_prepared_outages() {
+        let mut report = sample_report();
+        assert!(cold_vs_prepared(&report).is_none());
+        let mut rapid = report.phases[0].clone();
+        rapid.kind = PhaseKind::Rapid;
+        rapid.rto_ms = Some(20.0);
+        report.phases.push(rapid);
+        assert_eq!(
+            cold_vs_prepared(&report).as_deref(),
+            Some("cold vs prepared outage: 80 ms vs 20 ms (25% of cold)")
+        );
+        assert!(summary_table(&report).contains("cold vs prepared outage: 80 ms vs 20 ms"));
+        report.phases[1].outcome = "failed".into();
+        assert!(cold_vs_prepared(&report).is_none());
     }
 
     #[test]

@@ -43,8 +43,22 @@ impl Runner {
     /// Runs `PLAYBOOKS/NAME.yml`; prints each task as it starts and each
     /// failure as it comes. The run's record, and its error if it failed.
     pub fn run(&self, name: &str, vars: &[String]) -> (PlaybookRun, Option<String>) {
+        self.run_with(name, vars, None)
+    }
+
+    /// As [`Runner::run`]; with `control_dir`, the run keeps its persisted
+    /// SSH masters (`baton_persist`) there (`BATON_CONTROL_DIR`).
+    pub fn run_with(
+        &self,
+        name: &str,
+        vars: &[String],
+        control_dir: Option<&Path>,
+    ) -> (PlaybookRun, Option<String>) {
         let path = self.playbooks.join(format!("{name}.yml"));
         let mut cmd = Command::new(&self.exe);
+        if let Some(dir) = control_dir {
+            cmd.env("BATON_CONTROL_DIR", dir);
+        }
         cmd.arg("run").arg(&path);
         for inv in &self.inventory {
             cmd.arg("-i").arg(inv);

@@ -23,6 +23,10 @@ pub enum PhaseKind {
     Recover,
     /// `switchover` back to the node that was active before the last move.
     Switchback,
+    /// A prepared (rapid) switchover to the standby: `switchover_mode=prepare`
+    /// with warm SSH masters, then `switchover -e plan=FILE`; measured beside
+    /// `graceful` (the cold one).
+    Rapid,
 }
 
 impl PhaseKind {
@@ -32,6 +36,7 @@ impl PhaseKind {
             PhaseKind::Abrupt => "abrupt",
             PhaseKind::Recover => "recover",
             PhaseKind::Switchback => "switchback",
+            PhaseKind::Rapid => "rapid",
         }
     }
 
@@ -41,6 +46,7 @@ impl PhaseKind {
             "abrupt" => Some(PhaseKind::Abrupt),
             "recover" => Some(PhaseKind::Recover),
             "switchback" => Some(PhaseKind::Switchback),
+            "rapid" => Some(PhaseKind::Rapid),
             _ => None,
         }
     }
@@ -61,7 +67,7 @@ pub fn parse(text: &str) -> Result<Vec<PhaseKind>, String> {
     for word in text.split(',').map(str::trim) {
         let kind = PhaseKind::parse(word).ok_or_else(|| {
             format!(
-                "--scenario: unknown phase `{word}`; choose from graceful, abrupt, recover, switchback (comma-separated)"
+                "--scenario: unknown phase `{word}`; choose from graceful, rapid, abrupt, recover, switchback (comma-separated)"
             )
         })?;
         phases.push(kind);
@@ -91,7 +97,7 @@ pub fn parse(text: &str) -> Result<Vec<PhaseKind>, String> {
                     "--scenario: phase {n} `switchback` has nothing to switch back from; put `graceful` or `abrupt,recover` before it"
                 ))
             }
-            PhaseKind::Graceful | PhaseKind::Switchback => moved = true,
+            PhaseKind::Graceful | PhaseKind::Switchback | PhaseKind::Rapid => moved = true,
         }
     }
     if phases.is_empty() {
@@ -175,6 +181,19 @@ mod tests {
                 PhaseKind::Switchback
             ]
         );
+    }
+
+    #[test]
+    fn rapid_is_a_move_like_graceful() {
+        assert_eq!(
+            parse("graceful,rapid").unwrap(),
+            [PhaseKind::Graceful, PhaseKind::Rapid]
+        );
+        assert!(parse("rapid,switchback").is_ok());
+        assert!(parse("abrupt,rapid")
+            .unwrap_err()
+            .contains("put `recover` after `abrupt`"));
+        assert!(parse("fast").unwrap_err().contains("graceful, rapid,"));
     }
 
     #[test]

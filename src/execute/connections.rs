@@ -21,6 +21,9 @@ pub struct ConnectOptions {
     /// and play say none (Ansible's precedence: host var, then the play's
     /// `connection:`, then the command line, then ssh).
     pub default_connection: Option<String>,
+    /// `--persist SECS`: keep SSH masters alive this long after the run
+    /// (a host's `baton_persist` var wins, as Ansible's host vars win over flags).
+    pub persist: Option<Duration>,
 }
 
 type Slot = Arc<OnceCell<Result<Arc<Connection>, TransportError>>>;
@@ -99,12 +102,42 @@ pub fn spec_for(
         .map(PathBuf::from);
     spec.known_hosts = text(connection_var(vars, "ssh_known_hosts_file")).map(PathBuf::from);
     spec.ssh_config = text(connection_var(vars, "ssh_config_file")).map(PathBuf::from);
+    let persist = match vars.get("baton_persist") {
+        None | Some(Value::Null) => options.persist,
+        Some(value) => persist_secs(host, value)?,
+    };
+    spec.persist = match (kind, persist) {
+        (ConnectionKind::Ssh, Some(idle)) => Some(crate::transport::Persist {
+            idle,
+            root: crate::transport::ssh::persist::default_root(),
+        }),
+        _ => None,
+    };
     for key in ["ssh_common_args", "ssh_extra_args"] {
         if let Some(args) = text(connection_var(vars, key)) {
             apply_ssh_args(host, &args, &mut spec)?;
         }
     }
     Ok(spec)
+}
+
+/// `baton_persist`: whole seconds from 0 (off) to a week.
+fn persist_secs(host: &str, value: &Value) -> Result<Option<Duration>, InputError> {
+    let secs = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Bool(false) => Some(0.0),
+        _ => None,
+    };
+    match secs {
+        Some(s) if s.fract() == 0.0 && (0.0..=604_800.0).contains(&s) => {
+            Ok((s > 0.0).then(|| Duration::from_secs(s as u64)))
+        }
+        _ => Err(InputError::plain(format!(
+            "host `{host}`: baton_persist `{value}` is not a number of seconds"
+        ))
+        .with_help("use whole seconds from 0 (no persistence) to 604800 (a week)")),
+    }
 }
 
 /// Honour the ssh options Ansible inventories commonly carry.
@@ -250,7 +283,30 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             accept_new_host_keys: false,
             default_connection: None,
+            persist: None,
         }
+    }
+
+    #[test]
+    fn baton_persist_wins_over_the_flag_and_is_checked() {
+        let with = |v: Value| {
+            let vars = json!({ "baton_persist": v });
+            let mut o = opts();
+            o.persist = Some(Duration::from_secs(30));
+            spec_for("bc1", vars.as_object().unwrap(), None, None, &o)
+        };
+        let idle = |v: Value| with(v).unwrap().persist.map(|p| p.idle);
+        assert_eq!(idle(json!(90)), Some(Duration::from_secs(90)));
+        assert_eq!(idle(json!("120")), Some(Duration::from_secs(120)));
+        assert_eq!(idle(json!(0)), None);
+        assert_eq!(idle(Value::Null), Some(Duration::from_secs(30)));
+        for bad in [json!(-1), json!(1.5), json!("soon"), json!(10_000_000)] {
+            let e = with(bad.clone()).unwrap_err().to_string();
+            assert!(e.contains("baton_persist"), "{bad}: {e}");
+        }
+        let local = json!({ "ansible_connection": "local", "baton_persist": 60 });
+        let spec = spec_for("c", local.as_object().unwrap(), None, None, &opts()).unwrap();
+        assert!(spec.persist.is_none());
     }
 
     #[test]

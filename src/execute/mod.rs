@@ -240,6 +240,7 @@ impl Default for RunOptions {
                 connect_timeout: Duration::from_secs(10),
                 accept_new_host_keys: false,
                 default_connection: None,
+                persist: None,
             },
             verbosity: 0,
             interrupt: Arc::new(AtomicI32::new(0)),

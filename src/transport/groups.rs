@@ -106,6 +106,16 @@ pub fn register(group: Group) -> Registered {
 pub struct MasterGuard {
     _registered: Registered,
     dir: PathBuf,
+    /// Whether dropping the guard ends the master (not for a persisted one).
+    armed: bool,
+}
+
+impl MasterGuard {
+    /// Forget the master without ending it: a persisted master (`--persist`)
+    /// outlives the run and is closed by its idle time or `baton connections --close`.
+    pub fn release(mut self) {
+        self.armed = false;
+    }
 }
 
 /// Registers the master of the connection whose private directory is `dir`
@@ -116,11 +126,15 @@ pub fn register_master(dir: &Path) -> MasterGuard {
             dir: dir.to_path_buf(),
         }),
         dir: dir.to_path_buf(),
+        armed: true,
     }
 }
 
 impl Drop for MasterGuard {
     fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
         for pid in pids_naming(&self.dir) {
             // SAFETY: kill(2) on an ssh process of this connection (see
             // [`end_master`]); no memory is touched.

@@ -43,6 +43,18 @@ pub struct ConnectionSpec {
     pub connect_timeout: Duration,
     /// `--ssh-accept-new`: learn unknown host keys, still refuse changed ones.
     pub accept_new_host_keys: bool,
+    /// `--persist SECS` / inventory `baton_persist`: keep the master alive
+    /// after the run (see [`ssh::persist`]).
+    pub persist: Option<Persist>,
+}
+
+/// A master that outlives the run, as Ansible's `ControlPersist`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Persist {
+    /// Idle time before the master exits by itself (`ControlPersist=SECS`).
+    pub idle: Duration,
+    /// The private root directory (mode 0700) holding the masters.
+    pub root: PathBuf,
 }
 
 impl ConnectionSpec {
@@ -59,6 +71,7 @@ impl ConnectionSpec {
             ssh_options: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             accept_new_host_keys: false,
+            persist: None,
         }
     }
 }

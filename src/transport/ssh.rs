@@ -15,6 +15,7 @@
 
 mod client_config;
 mod diagnose;
+pub mod persist;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +27,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::groups::{self, Group};
 use super::{
-    command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, TransportError,
+    command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, Persist,
+    TransportError,
 };
 use client_config::Keepalive;
 use worker::{Worker, WorkerError};
@@ -60,13 +62,34 @@ pub struct SshConnection {
     log_len_at_connect: u64,
     /// The master, registered so a quit at once can end it, and ended by
     /// PID if the connection is dropped without `close`.
-    master: groups::MasterGuard,
-    private_dir: tempfile::TempDir,
+    /// `None` for a persisted master, which outlives the run by design.
+    master: Option<groups::MasterGuard>,
+    dir: Dir,
+    /// A persisted master from an earlier run was reused.
+    reused: bool,
+    connect_time: Duration,
+}
+
+/// Where the control socket lives.
+enum Dir {
+    /// This run's own directory, removed on close and on drop.
+    Private(tempfile::TempDir),
+    /// A `--persist` target directory, kept (see [`persist`]).
+    Persisted(PathBuf),
 }
 
 impl SshConnection {
     pub async fn open(spec: &ConnectionSpec) -> Result<SshConnection, TransportError> {
         check_address(&spec.address)?;
+        match &spec.persist {
+            Some(persist) => Self::open_persisted(spec, persist).await,
+            None => Self::open_private(spec).await,
+        }
+    }
+
+    /// A master of this run only, in a private directory removed on close.
+    async fn open_private(spec: &ConnectionSpec) -> Result<SshConnection, TransportError> {
+        let started = Instant::now();
         let private_dir = tempfile::Builder::new()
             .prefix("baton-ssh-")
             .tempdir_in(control_root())
@@ -80,88 +103,102 @@ impl SshConnection {
             &config,
             &client_config::render(spec, keepalive, user_config.as_deref())?,
         )?;
+        let builder = builder(spec, private_dir.path(), &config)?;
+        let (session, master) = launch(&builder, spec, keepalive, private_dir.path()).await?;
+        Ok(Self::with_session(
+            session,
+            Some(master),
+            Dir::Private(private_dir),
+            false,
+            started,
+        ))
+    }
 
-        let connect_secs = client_config::whole_seconds(spec.connect_timeout);
-        let mut builder = SessionBuilder::default();
-        builder
-            .known_hosts_check(if spec.accept_new_host_keys {
-                KnownHosts::Add
-            } else {
-                KnownHosts::Strict
-            })
-            .control_directory(private_dir.path())
-            .config_file(&config)
-            .connect_timeout(Duration::from_secs(connect_secs));
-        if let Some(port) = spec.port {
-            builder.port(port);
-        }
-        if let Some(user) = &spec.user {
-            builder.user(user.clone());
-        }
-        if let Some(key) = &spec.private_key {
-            // ssh only says "Permission denied (publickey)" when it cannot
-            // read the key; say which file and why before trying. (A missing
-            // key is left to ssh, which warns and tries its other keys.)
-            let unreadable = std::fs::File::open(key)
-                .err()
-                .filter(|e| e.kind() != std::io::ErrorKind::NotFound);
-            if let Some(e) = unreadable {
-                return Err(TransportError::Unreachable(format!(
-                    "cannot read the private key {} ({e}); run baton as a user who can read it (a `baton lab` key belongs to root), or set ansible_ssh_private_key_file",
-                    key.display()
-                )));
+    /// A master that outlives the run (`--persist`): reuse a live one for
+    /// the same target and options, or open one with `ControlPersist=SECS`.
+    async fn open_persisted(
+        spec: &ConnectionSpec,
+        persist: &Persist,
+    ) -> Result<SshConnection, TransportError> {
+        let started = Instant::now();
+        persist::ensure_private_dir(&persist.root)?;
+        let keepalive = Keepalive::for_connect_timeout(spec.connect_timeout);
+        let user_config = client_config::user_config();
+        let config_text = client_config::render(spec, keepalive, user_config.as_deref())?;
+        let target_dir = persist.root.join(persist::key(spec, &config_text));
+        persist::ensure_private_dir(&target_dir)?;
+        for socket in persist::sockets(&target_dir) {
+            let log = socket.with_file_name("log");
+            let session = Session::resume_mux(socket.clone().into(), Some(log.into()));
+            // The multiplex protocol's alive check, as `ssh -O check` sends.
+            if session.check().await.is_ok() {
+                return Ok(Self::with_session(
+                    session,
+                    None,
+                    Dir::Persisted(target_dir),
+                    true,
+                    started,
+                ));
             }
-            builder.keyfile(key);
+            persist::remove_master_dir(&socket);
         }
+        let config = target_dir.join("config");
+        replace_private(&config, &config_text)?;
+        replace_private(&target_dir.join("target"), &persist::describe(spec))?;
+        let mut builder = builder(spec, &target_dir, &config)?;
+        let idle = std::num::NonZeroUsize::new(persist.idle.as_secs().max(1) as usize)
+            .unwrap_or(std::num::NonZeroUsize::MIN);
+        builder.control_persist(openssh::ControlPersist::IdleFor(idle));
+        let (session, master) = launch(&builder, spec, keepalive, &target_dir).await?;
+        // From here the master belongs to no run: detached, a dropped session
+        // does not tell it to exit.
+        let (ctl, log) = session.detach();
+        let session = Session::resume_mux(ctl, log);
+        master.release();
+        Ok(Self::with_session(
+            session,
+            None,
+            Dir::Persisted(target_dir),
+            false,
+            started,
+        ))
+    }
 
-        // Nothing starts once a quit at once began. The master is registered
-        // before it starts, by its private directory, so that a quit ends it
-        // whether it is still connecting or connected.
-        let permit = groups::permit_start()
-            .ok_or_else(|| TransportError::Other(groups::NOT_STARTED.into()))?;
-        let master = groups::register_master(private_dir.path());
-        // ssh bounds every phase itself (ConnectTimeout for TCP and the banner,
-        // the keepalive for key exchange and authentication); this only guards
-        // against an ssh that never returns.
-        let backstop =
-            Duration::from_secs(connect_secs) + keepalive.detection_time() + BACKSTOP_SLACK;
-        let mut connect = std::pin::pin!(tokio::time::timeout(
-            backstop,
-            builder.connect_mux(&spec.address)
-        ));
-        // The first poll spawns `ssh` (openssh 0.11's `launch_master` spawns
-        // it before its first await); from then on a quit finds it by the
-        // directory on its command line, so the permit can go.
-        let first = futures::poll!(connect.as_mut());
-        drop(permit);
-        let connected = match first {
-            std::task::Poll::Ready(result) => result,
-            std::task::Poll::Pending => connect.await,
-        };
-        let session = match connected {
-            Ok(Ok(session)) => session,
-            Ok(Err(error)) => return Err(connect_error(error, spec)),
-            Err(_) => {
-                // The `ssh` that never returned would otherwise go on
-                // connecting, and stay as a master nobody uses.
-                groups::end_master(private_dir.path()).await;
-                return Err(TransportError::Unreachable(format!(
-                    "no working ssh connection to {} after {}s",
-                    spec.address,
-                    backstop.as_secs()
-                )));
-            }
-        };
+    fn with_session(
+        session: Session,
+        master: Option<groups::MasterGuard>,
+        dir: Dir,
+        reused: bool,
+        started: Instant,
+    ) -> SshConnection {
         let log = session.control_socket().with_file_name("log");
         let log_len_at_connect = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        Ok(SshConnection {
+        SshConnection {
             worker: tokio::sync::Mutex::new(WorkerSlot::NotStarted),
             session: Arc::new(session),
             log,
             log_len_at_connect,
             master,
-            private_dir,
-        })
+            dir,
+            reused,
+            connect_time: started.elapsed(),
+        }
+    }
+
+    /// Whether a persisted master from an earlier run was reused (no new
+    /// SSH connection, no authentication).
+    pub fn reused(&self) -> bool {
+        self.reused
+    }
+
+    /// How long opening (or finding) the master took.
+    pub fn connect_time(&self) -> Duration {
+        self.connect_time
+    }
+
+    /// The control socket of the master.
+    pub fn control_socket(&self) -> &Path {
+        self.session.control_socket()
     }
 
     /// Run one script. The usual task goes through the host's persistent
@@ -209,12 +246,22 @@ impl SshConnection {
         let SshConnection {
             worker,
             session,
-            private_dir,
+            dir,
             master,
             ..
         } = self;
         // The worker's channel holds a reference to the session: end it first.
         drop(worker);
+        let private_dir = match dir {
+            Dir::Private(private_dir) => private_dir,
+            Dir::Persisted(_) => {
+                // The master outlives the run: its idle time or
+                // `baton connections --close` ends it. The session was
+                // resumed, so dropping it sends no exit.
+                drop(session);
+                return;
+            }
+        };
         // A master that is already gone has nothing left to close.
         if let Ok(session) = Arc::try_unwrap(session) {
             let _ = session.close().await;
@@ -228,7 +275,10 @@ impl SshConnection {
 
     /// The private directory holding the control socket, config and log.
     pub fn control_dir(&self) -> &Path {
-        self.private_dir.path()
+        match &self.dir {
+            Dir::Private(dir) => dir.path(),
+            Dir::Persisted(dir) => dir,
+        }
     }
 
     /// Run `command` (made by [`own_group`] with `nonce`) in a session of its own.
@@ -363,6 +413,93 @@ impl SshConnection {
     }
 }
 
+/// The crate's builder for `spec`, with its socket under `dir`.
+fn builder(
+    spec: &ConnectionSpec,
+    dir: &Path,
+    config: &Path,
+) -> Result<SessionBuilder, TransportError> {
+    let connect_secs = client_config::whole_seconds(spec.connect_timeout);
+    let mut builder = SessionBuilder::default();
+    builder
+        .known_hosts_check(if spec.accept_new_host_keys {
+            KnownHosts::Add
+        } else {
+            KnownHosts::Strict
+        })
+        .control_directory(dir)
+        .config_file(config)
+        .connect_timeout(Duration::from_secs(connect_secs));
+    if let Some(port) = spec.port {
+        builder.port(port);
+    }
+    if let Some(user) = &spec.user {
+        builder.user(user.clone());
+    }
+    if let Some(key) = &spec.private_key {
+        // ssh only says "Permission denied (publickey)" when it cannot
+        // read the key; say which file and why before trying. (A missing
+        // key is left to ssh, which warns and tries its other keys.)
+        let unreadable = std::fs::File::open(key)
+            .err()
+            .filter(|e| e.kind() != std::io::ErrorKind::NotFound);
+        if let Some(e) = unreadable {
+            return Err(TransportError::Unreachable(format!(
+                "cannot read the private key {} ({e}); run baton as a user who can read it (a `baton lab` key belongs to root), or set ansible_ssh_private_key_file",
+                key.display()
+            )));
+        }
+        builder.keyfile(key);
+    }
+    Ok(builder)
+}
+
+/// Start the master. It is registered before it starts, by `dir` (on its
+/// command line), so that a quit at once ends it whether it is still
+/// connecting or connected.
+async fn launch(
+    builder: &SessionBuilder,
+    spec: &ConnectionSpec,
+    keepalive: Keepalive,
+    dir: &Path,
+) -> Result<(Session, groups::MasterGuard), TransportError> {
+    let connect_secs = client_config::whole_seconds(spec.connect_timeout);
+    let permit =
+        groups::permit_start().ok_or_else(|| TransportError::Other(groups::NOT_STARTED.into()))?;
+    let master = groups::register_master(dir);
+    // ssh bounds every phase itself (ConnectTimeout for TCP and the banner,
+    // the keepalive for key exchange and authentication); this only guards
+    // against an ssh that never returns.
+    let backstop = Duration::from_secs(connect_secs) + keepalive.detection_time() + BACKSTOP_SLACK;
+    let mut connect = std::pin::pin!(tokio::time::timeout(
+        backstop,
+        builder.connect_mux(&spec.address)
+    ));
+    // The first poll spawns `ssh` (openssh 0.11's `launch_master` spawns
+    // it before its first await); from then on a quit finds it by the
+    // directory on its command line, so the permit can go.
+    let first = futures::poll!(connect.as_mut());
+    drop(permit);
+    let connected = match first {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => connect.await,
+    };
+    match connected {
+        Ok(Ok(session)) => Ok((session, master)),
+        Ok(Err(error)) => Err(connect_error(error, spec)),
+        Err(_) => {
+            // The `ssh` that never returned would otherwise go on
+            // connecting, and stay as a master nobody uses.
+            groups::end_master(dir).await;
+            Err(TransportError::Unreachable(format!(
+                "no working ssh connection to {} after {}s",
+                spec.address,
+                backstop.as_secs()
+            )))
+        }
+    }
+}
+
 async fn read_all<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
 ) -> Result<Vec<u8>, openssh::Error> {
@@ -487,6 +624,21 @@ fn control_root() -> PathBuf {
     } else {
         PathBuf::from("/tmp")
     }
+}
+
+/// Write `path` (mode 0600) through a temporary file renamed over it, so a
+/// concurrent run never reads half of it.
+fn replace_private(path: &Path, text: &str) -> Result<(), TransportError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| TransportError::Other(format!("cannot write in {}: {e}", dir.display())))?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.flush())
+        .map_err(|e| TransportError::Other(format!("cannot write {}: {e}", path.display())))?;
+    file.persist(path)
+        .map_err(|e| TransportError::Other(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), TransportError> {

@@ -168,6 +168,7 @@ impl TestSshd {
             ssh_options: Vec::new(),
             connect_timeout: Duration::from_secs(5),
             accept_new_host_keys: false,
+            persist: None,
         }
     }
 
