@@ -103,6 +103,18 @@ pub fn host_vars_demanding(
         Layer::One("ansible_diff_mode", json!(play.diff)),
         Layer::One("playbook_dir", json!(p.dir.display().to_string())),
     ];
+    // Ansible's magic `ansible_search_path`: where a task's relative
+    // lookups (`fileglob`) look (the role, the task file's directory, the
+    // playbook's), as `with_fileglob` does.
+    if let Some(t) = task {
+        let search: Vec<String> = t
+            .source
+            .search_paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        layers.push(Layer::One("ansible_search_path", json!(search)));
+    }
     if let Some((path, name)) = role_path {
         layers.push(Layer::One("role_path", path));
         layers.push(Layer::One("role_name", name));

@@ -147,14 +147,37 @@ impl Run {
             "raw" => "raw cannot predict its effect",
             _ => "command/shell cannot predict their effect",
         };
-        // Ansible's command module registers `rc: None` (and empty output)
-        // when it skips in check mode, so a later `{{ r.rc }}` renders as
-        // an empty string instead of failing as undefined.
-        let mut result = TaskResult::skipped(format!("skipped in check mode: {what}"));
-        for key in ["rc", "start", "end", "delta"] {
+        if self.module == "raw" {
+            let mut result = TaskResult::skipped(format!("skipped in check mode: {what}"));
+            for key in ["rc", "start", "end", "delta"] {
+                result.data.insert(key.into(), Value::Null);
+            }
+            return result;
+        }
+        // ansible-core 2.19's command module, skipping in check mode,
+        // registers `rc: 0`, its `cmd`, empty output, null times and this
+        // exact msg (checked against ansible-playbook --check), so roles that
+        // test `r.rc == 0` after a skipped probe behave as under Ansible.
+        let mut result = TaskResult {
+            rc: Some(0),
+            stdout: Some(String::new()),
+            stderr: Some(String::new()),
+            ..TaskResult::skipped("Command would have run if not in check mode")
+        };
+        result.data.insert("cmd".into(), self.cmd_value());
+        for key in ["start", "end", "delta"] {
             result.data.insert(key.into(), Value::Null);
         }
         result
+    }
+
+    /// `cmd` as Ansible registers it: the argv list for `command`, the text
+    /// for `shell`.
+    fn cmd_value(&self) -> Value {
+        match &self.program {
+            Program::Argv(argv) => Value::from(argv.clone()),
+            Program::Shell { text, .. } => Value::String(text.clone()),
+        }
     }
 
     fn script(&self) -> String {
@@ -221,11 +244,9 @@ impl Run {
 
     fn interpret(&self, out: &ExecOutput, started: Instant) -> TaskResult {
         let answer = Answer::parse(out, &self.nonce);
-        let cmd = match &self.program {
-            Program::Argv(argv) => Value::from(argv.clone()),
-            Program::Shell { text, .. } => Value::String(text.clone()),
-        };
-        let mut result = match answer.get("skip") {
+        let cmd = self.cmd_value();
+        let skip = answer.get("skip");
+        let mut result = match skip {
             Some(why) => self.skipped_by(why, &answer),
             None => match answer.failure() {
                 Some(code) => self.failure(code, &answer),
@@ -233,10 +254,17 @@ impl Run {
             },
         };
         result.data.insert("cmd".into(), cmd);
-        result.data.insert(
-            "delta".into(),
-            Value::String(format_delta(started.elapsed())),
-        );
+        if skip.is_some() {
+            // Nothing ran: Ansible registers null times (as in check mode).
+            for key in ["start", "end", "delta"] {
+                result.data.insert(key.into(), Value::Null);
+            }
+        } else {
+            result.data.insert(
+                "delta".into(),
+                Value::String(format_delta(started.elapsed())),
+            );
+        }
         result
     }
 
@@ -527,12 +555,17 @@ mod tests {
         assert_eq!(r.status, Status::Skipped);
         assert_eq!(
             r.msg.as_deref(),
-            Some("skipped in check mode: command/shell cannot predict their effect")
+            Some("Command would have run if not in check mode")
         );
-        // Registered as Ansible does: `rc` is there (None), output empty.
+        // Registered as ansible-core 2.19 does: rc 0, cmd, empty output,
+        // null times.
         let registered = r.to_registered();
-        assert_eq!(registered.get("rc"), Some(&Value::Null));
+        assert_eq!(registered["rc"], json!(0));
+        assert_eq!(registered["cmd"], json!(["touch", "/should/not/run"]));
         assert_eq!(registered["stdout"], json!(""));
+        assert_eq!(registered["stdout_lines"], json!([]));
+        assert_eq!(registered.get("delta"), Some(&Value::Null));
+        assert_eq!(registered["skipped"], json!(true));
         let r = run(&Command, json!({"cmd": "false", "creates": "/"}), &ctx);
         assert_eq!(r.status, Status::Ok);
         assert!(r.msg.unwrap().starts_with("Would not run"));

@@ -14,6 +14,10 @@
 //! - `first_found`: the first of the given files (also `files=`/`paths=`)
 //!   that exists, searched under `files/`; an error when none does unless
 //!   `skip=true` (then an empty list).
+//! - `fileglob`: the controller's files matching each pattern, searched as
+//!   `with_fileglob` does (`ansible_search_path`: the role, the task file's
+//!   directory, the playbook's, each's `files/` first); see
+//!   `plan::lookups::fileglob`.
 //!
 //! `lookup()` joins several results with `,` (unless `wantlist=true`);
 //! `query()`/`q()` always return a list. `errors='ignore'`/`'warn'` turn a
@@ -29,7 +33,7 @@ use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 /// The lookup plugins baton has.
-pub const PLUGINS: &[&str] = &["file", "template", "env", "vars", "first_found"];
+pub const PLUGINS: &[&str] = &["file", "template", "env", "vars", "first_found", "fileglob"];
 
 /// A plugin name without `ansible.builtin.`/`ansible.legacy.`.
 pub fn plugin_name(name: &str) -> &str {
@@ -73,33 +77,50 @@ pub fn register(env: &mut Environment<'static>) {
 
 fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
     let wantlist = kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let results = run(state, &name, &terms, &kw)?;
+    // ansible-core 2.19 `_invoke_lookup`: an ignored failure is None (`[]`
+    // with wantlist); otherwise no result is an empty list, one is itself,
+    // several strings are joined with `,`, several of anything else stay a
+    // list.
+    let Some(results) = run(state, &name, &terms, &kw)? else {
+        return Ok(if wantlist {
+            Value::from(Vec::<Value>::new())
+        } else {
+            Value::from(())
+        });
+    };
     if wantlist {
         return Ok(Value::from(results));
     }
     Ok(match results.len() {
-        0 => Value::from(()),
+        0 => Value::from(Vec::<Value>::new()),
         1 => results.into_iter().next().unwrap_or_default(),
-        _ => Value::from(
+        _ if results.iter().all(|r| r.as_str().is_some()) => Value::from(
             results
                 .iter()
                 .map(super::python_repr::py_str)
                 .collect::<Vec<_>>()
                 .join(","),
         ),
+        _ => Value::from(results),
     })
 }
 
 fn query(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
-    run(state, &name, &terms, &kw).map(Value::from)
+    run(state, &name, &terms, &kw).map(|r| Value::from(r.unwrap_or_default()))
 }
 
 fn fail(msg: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg)
 }
 
-/// One plugin over its terms; `errors=` decides what a failure gives.
-fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+/// One plugin over its terms; `errors=` decides what a failure gives
+/// (`None`: a failure `errors=ignore`/`warn` let pass).
+fn run(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kw: &Kwargs,
+) -> Result<Option<Vec<Value>>, Error> {
     let errors = kw.get::<Option<String>>("errors")?;
     let result = plugin(state, name, terms, kw);
     let _ = kw.get::<Option<bool>>("wantlist")?;
@@ -107,8 +128,8 @@ fn run(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec<Va
         kw.assert_all_used()?;
     }
     match (result, errors.as_deref()) {
-        (Ok(v), _) => Ok(v),
-        (Err(_), Some("ignore" | "warn")) => Ok(Vec::new()),
+        (Ok(v), _) => Ok(Some(v)),
+        (Err(_), Some("ignore" | "warn")) => Ok(None),
         (Err(e), None | Some("strict")) => Err(e),
         (Err(_), Some(other)) => Err(fail(format!(
             "lookup: errors={other:?} must be `strict`, `warn` or `ignore`"
@@ -213,6 +234,15 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                 .collect()
         }
         "first_found" => first_found(state, terms, kw),
+        "fileglob" => {
+            let terms = strings()?
+                .into_iter()
+                .map(serde_json::Value::String)
+                .collect();
+            crate::plan::lookups::run("fileglob", terms, &search_path(state))
+                .map(|found| found.into_iter().map(Value::from_serialize).collect())
+                .map_err(|msg| fail(format!("lookup('fileglob'): {msg}")))
+        }
         _ => Err(fail(format!("unknown lookup plugin `{name}`"))),
     }
 }
@@ -265,6 +295,29 @@ fn candidates(state: &State, subdir: &str, path: &str) -> Vec<PathBuf> {
         out.push(p.to_path_buf());
     }
     out
+}
+
+/// The task's `ansible_search_path` (see `plan::host_vars`); without one,
+/// the role and the playbook directory.
+fn search_path(state: &State) -> Vec<PathBuf> {
+    let listed: Option<Vec<PathBuf>> = state
+        .lookup("ansible_search_path")
+        .and_then(|v| v.try_iter().ok())
+        .map(|it| {
+            it.filter_map(|p| p.as_str().map(PathBuf::from))
+                .collect::<Vec<_>>()
+        });
+    match listed {
+        Some(paths) if !paths.is_empty() => paths,
+        _ => ["role_path", "playbook_dir"]
+            .iter()
+            .filter_map(|var| {
+                state
+                    .lookup(var)
+                    .and_then(|v| v.as_str().map(PathBuf::from))
+            })
+            .collect(),
+    }
 }
 
 fn find(state: &State, subdir: &str, path: &str) -> Option<PathBuf> {
@@ -549,5 +602,50 @@ mod tests {
         );
         let (_, help) = unknown_plugin("pipe").unwrap();
         assert!(help.contains("controller"), "{help}");
+    }
+}
+
+#[cfg(test)]
+mod fileglob_tests {
+    use super::*;
+
+    fn render(src: &str, ctx: Value) -> Result<String, Error> {
+        super::super::env::environment().render_str(src, ctx)
+    }
+
+    #[test]
+    fn fileglob_searches_ansible_search_path_and_lookup_shapes_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (dir.path().join("role"), dir.path().join("play"));
+        std::fs::create_dir_all(first.join("files")).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        std::fs::write(second.join("p.conf"), "").unwrap();
+        std::fs::write(first.join("files/b.conf"), "").unwrap();
+        std::fs::write(first.join("files/a.conf"), "").unwrap();
+        let ctx = Value::from_serialize(serde_json::json!({
+            "ansible_search_path": [first.display().to_string(), second.display().to_string()],
+        }));
+        let files = first.join("files");
+        let (a, b) = (files.join("a.conf"), files.join("b.conf"));
+        // the first directory on the path with a match wins; sorted
+        assert_eq!(
+            render("{{ query('fileglob', '*.conf') | join('|') }}", ctx.clone()).unwrap(),
+            format!("{}|{}", a.display(), b.display())
+        );
+        assert_eq!(
+            render("{{ lookup('fileglob', '*.conf') }}", ctx.clone()).unwrap(),
+            format!("{},{}", a.display(), b.display())
+        );
+        // no match: `[]` from lookup, as ansible-core 2.19 (not None)
+        assert_eq!(
+            render("{{ lookup('fileglob', '*.none') }}", ctx.clone()).unwrap(),
+            "[]"
+        );
+        // several non-strings stay a list
+        let ctx = Value::from_serialize(serde_json::json!({"x": 1, "y": [2]}));
+        assert_eq!(
+            render("{{ lookup('vars', 'x', 'y') | length }}", ctx).unwrap(),
+            "2"
+        );
     }
 }
