@@ -64,9 +64,15 @@ fn run(template: &str) -> Ended {
         serde_json::to_string(template).expect("json string")
     );
     std::fs::write(dir.path().join("pb.yml"), playbook).expect("write playbook");
+    run_in(dir.path(), &[])
+}
+
+/// baton on `pb.yml` in `dir` (with `extra` arguments), under the memory limit.
+fn run_in(dir: &std::path::Path, extra: &[&str]) -> Ended {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton"));
-    cmd.current_dir(dir.path())
+    cmd.current_dir(dir)
         .args(["run", "pb.yml", "-i", "localhost,"])
+        .args(extra)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "400")
         .stdin(Stdio::null());
@@ -138,4 +144,108 @@ fn values_under_the_cap_render_as_before() {
         "{}",
         ended.stdout
     );
+}
+
+/// A playbook whose `debug` task has `msg` and, if given, `when`.
+fn playbook(msg: &str, when: Option<&str>) -> String {
+    let mut pb = format!(
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - name: deep\n      debug:\n        msg: {}\n",
+        serde_json::to_string(msg).expect("json string")
+    );
+    if let Some(w) = when {
+        pb.push_str(&format!(
+            "      when: {}\n",
+            serde_json::to_string(w).expect("json string")
+        ));
+    }
+    pb
+}
+
+#[test]
+fn operator_chains_past_the_depth_limit_are_refused_not_a_stack_overflow() {
+    // without the limit each aborts (exit 134, stack overflow) at ~3,400
+    let n = 5000;
+    let chains = [
+        ("negations", format!("{{{{ {}1 }}}}", "-".repeat(n)), None),
+        ("sums", format!("{{{{ 1{} }}}}", " + 1".repeat(n)), None),
+        ("attributes", format!("{{{{ x{} }}}}", ".a".repeat(n)), None),
+        (
+            "filters",
+            format!("{{{{ 1{} }}}}", "|string".repeat(n)),
+            None,
+        ),
+        (
+            "when-not",
+            "x".into(),
+            Some(format!("{}1", "not ".repeat(n))),
+        ),
+        (
+            "when-or",
+            "x".into(),
+            Some(format!("x{}", " or x".repeat(n))),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, msg, when) in &chains {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("pb.yml"), playbook(msg, when.as_deref()))
+            .expect("write playbook");
+        let line = if when.is_some() {
+            "pb.yml:8:"
+        } else {
+            "pb.yml:7:"
+        };
+        for extra in [&[][..], &["--syntax-check"][..]] {
+            let ended = run_in(dir.path(), extra);
+            let ok = ended.code == Some(4)
+                && ended.stderr.contains(line)
+                && ended.stderr.contains("nests more than 256 operators");
+            if !ok {
+                failures.push(format!(
+                    "{name} {extra:?}: exit {:?}: {}",
+                    ended.code,
+                    ended.stderr.chars().take(400).collect::<String>()
+                ));
+            }
+        }
+    }
+    // a `template` src file is refused with its own name and line
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("deep.j2"),
+        format!("ok\n{{{{ 1{} }}}}\n", " ~ 1".repeat(n)),
+    )
+    .expect("write template");
+    std::fs::write(
+        dir.path().join("pb.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - template:\n        src: deep.j2\n        dest: out.txt\n",
+    )
+    .expect("write playbook");
+    let ended = run_in(dir.path(), &[]);
+    if !(ended.code == Some(4)
+        && ended.stderr.contains("deep.j2:2:")
+        && ended.stderr.contains("nests more than 256 operators"))
+    {
+        failures.push(format!(
+            "template file: exit {:?}: {}",
+            ended.code,
+            ended.stderr.chars().take(400).collect::<String>()
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn chains_up_to_the_depth_limit_still_render() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let msg = format!(
+        "{{{{ 1{} }}}} {{{{ -(-(-1)) }}}} {{{{ [1{}] | length }}}}",
+        "|string".repeat(250),
+        ", 2 + 3".repeat(2000)
+    );
+    let when = format!("false{} or true", " or false".repeat(120));
+    std::fs::write(dir.path().join("pb.yml"), playbook(&msg, Some(&when))).expect("write");
+    let ended = run_in(dir.path(), &[]);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(ended.stdout.contains("1 -1 2001"), "{}", ended.stdout);
 }
