@@ -249,3 +249,35 @@ fn chains_up_to_the_depth_limit_still_render() {
     assert_eq!(ended.code, Some(0), "{}", ended.stderr);
     assert!(ended.stdout.contains("1 -1 2001"), "{}", ended.stdout);
 }
+
+#[test]
+fn aliases_of_a_long_string_are_capped_by_bytes_in_a_playbook_and_in_e_file() {
+    // 90,000 copies of a 20,000-byte string: under the 100,000-value alias
+    // cap, ~2 GB expanded; without the byte cap this aborts on allocation
+    let mut aliases = format!("big: &a {}\nmany: [", "x".repeat(20_000));
+    aliases.push_str(&vec!["*a"; 90_000].join(", "));
+    aliases.push_str("]\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("vars.yml"), &aliases).expect("write vars");
+    std::fs::write(dir.path().join("pb.yml"), playbook("x", None)).expect("write playbook");
+    let ended = run_in(dir.path(), &["-e", "@vars.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("vars.yml:2:"), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("anchor `&a`") && ended.stderr.contains("copied bytes"),
+        "{}",
+        ended.stderr
+    );
+    let vars = aliases
+        .replace("big:", "    big:")
+        .replace("many:", "    many:");
+    std::fs::write(
+        dir.path().join("pb.yml"),
+        format!("- hosts: localhost\n  gather_facts: false\n  vars:\n{vars}  tasks: []\n"),
+    )
+    .expect("write playbook");
+    let ended = run_in(dir.path(), &[]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("pb.yml:5:"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("copied bytes"), "{}", ended.stderr);
+}
