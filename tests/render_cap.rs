@@ -47,6 +47,17 @@ fn cases() -> Vec<(&'static str, String)> {
         ),
         ("str-format-width", "{{ '{:>1000000000}'.format('x') }}".into()),
         ("batch-fill", "{{ [1] | batch(10**9, 0) | list }}".into()),
+        (
+            "loop-output",
+            "{% for i in range(200) %}{{ 'x' * 16000000 }}{% endfor %}".into(),
+        ),
+        (
+            "list-literal-of-big",
+            format!(
+                "{{% set a = 'x' * 16000000 %}}[{{{{ [{}] }}}}]",
+                vec!["a"; 100].join(", ")
+            ),
+        ),
     ]
 }
 

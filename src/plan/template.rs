@@ -276,6 +276,8 @@ impl Templater {
         origin: &Origin,
         dirs: &[PathBuf],
     ) -> Result<String, InputError> {
+        // the 16 MiB cap on this render's output, counted as it is written
+        let _budget = crate::plan::jinja::python_repr::OutputBudget::start();
         let head = header::split(text).map_err(|p| problem(p, text, 0, origin))?;
         let (body, overrides) = match &head {
             Some(h) => (h.body, Some(&h.overrides)),
