@@ -201,6 +201,12 @@ pub const MAX_DEPTH: usize = 255;
 /// expand exponentially ("billion laughs") hit it long before memory runs out.
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
+/// How many bytes alias expansion may copy in one file (64 MiB): the text
+/// of the copied strings plus each copied node's own size. A few aliases of
+/// a long string (`big: &a <20,000 chars>`, then `[*a, *a, …]` 90,000 times)
+/// stay under [`MAX_ALIAS_NODES`] but would copy gigabytes.
+pub const MAX_ALIAS_BYTES: usize = 64 << 20;
+
 /// Parse the single document of a source file.
 pub fn parse(file: &Arc<SourceFile>) -> Result<Node, InputError> {
     let mut docs = parse_documents(file)?;
@@ -231,6 +237,7 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> 
         docs: Vec::new(),
         error: None,
         alias_nodes: 0,
+        alias_bytes: 0,
     };
     // Drive the parser event by event rather than with `Parser::load`, which
     // recurses once per nesting level and overflows the stack on deep input.
@@ -385,12 +392,15 @@ impl MapFrame {
 struct TreeBuilder {
     file: Arc<SourceFile>,
     stack: Vec<Frame>,
-    /// Anchored values, how many nodes each holds and how deep it nests.
-    anchors: HashMap<usize, (Node, usize, usize)>,
+    /// Anchored values, how many nodes each holds, how deep it nests and
+    /// how many bytes it takes.
+    anchors: HashMap<usize, (Node, usize, usize, usize)>,
     docs: Vec<Node>,
     error: Option<InputError>,
     /// Nodes copied by alias expansion so far (bounded by [`MAX_ALIAS_NODES`]).
     alias_nodes: usize,
+    /// Bytes copied by alias expansion so far (bounded by [`MAX_ALIAS_BYTES`]).
+    alias_bytes: usize,
 }
 
 impl TreeBuilder {
@@ -492,7 +502,9 @@ impl TreeBuilder {
         if anchor > 0 {
             let size = node_count(&node);
             let depth = node_depth(&node);
-            self.anchors.insert(anchor, (node.clone(), size, depth));
+            let bytes = node_bytes(&node);
+            self.anchors
+                .insert(anchor, (node.clone(), size, depth, bytes));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -537,6 +549,23 @@ fn node_count(node: &Node) -> usize {
                 .sum::<usize>()
         }
         _ => 1,
+    }
+}
+
+/// The bytes a copy of a value takes: each node's own size and its
+/// strings' text (saturating). Recursion is bounded by [`MAX_DEPTH`].
+fn node_bytes(node: &Node) -> usize {
+    let own = std::mem::size_of::<Node>();
+    match &node.value {
+        NodeValue::Str(s) => own.saturating_add(s.len()),
+        NodeValue::Seq(items) => items
+            .iter()
+            .fold(own, |sum, n| sum.saturating_add(node_bytes(n))),
+        NodeValue::Map(entries) => entries.iter().fold(own, |sum, (k, v)| {
+            sum.saturating_add(node_bytes(k))
+                .saturating_add(node_bytes(v))
+        }),
+        _ => own,
     }
 }
 
@@ -612,7 +641,7 @@ impl MarkedEventReceiver for TreeBuilder {
             }
             Event::Alias(id) => {
                 let origin = self.origin(mark, 1);
-                let Some((node, size, depth)) = self.anchors.get(&id) else {
+                let Some((node, size, depth, bytes)) = self.anchors.get(&id) else {
                     self.unknown_alias(id, mark);
                     return;
                 };
@@ -622,14 +651,24 @@ impl MarkedEventReceiver for TreeBuilder {
                     return;
                 }
                 self.alias_nodes = self.alias_nodes.saturating_add(*size);
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                self.alias_bytes = self.alias_bytes.saturating_add(*bytes);
+                let past = if self.alias_nodes > MAX_ALIAS_NODES {
+                    Some(format!(
+                        "{MAX_ALIAS_NODES} copied values (nested aliases grow exponentially)"
+                    ))
+                } else if self.alias_bytes > MAX_ALIAS_BYTES {
+                    Some(format!("{MAX_ALIAS_BYTES} copied bytes (64 MiB; each alias copies its anchor's whole value)"))
+                } else {
+                    None
+                };
+                if let Some(past) = past {
                     let name = alias_name(&self.file.text, origin.offset);
                     let origin = self.origin(mark, name.len() + 1);
                     self.error = Some(
                         InputError::at(
                             &origin,
                             format!(
-                                "alias `*{name}` expands the document past {MAX_ALIAS_NODES} copied values (nested aliases grow exponentially)"
+                                "alias `*{name}` of anchor `&{name}` expands the document past {past}"
                             ),
                             "this alias",
                         )
@@ -859,6 +898,31 @@ mod tests {
             node.get("b").unwrap().to_json(),
             serde_json::json!([[1, 2], [1, 2], [1, 2]])
         );
+    }
+
+    #[test]
+    fn aliases_of_a_long_string_are_capped_by_bytes_naming_the_anchor() {
+        // 5,000 copies of 20,000 bytes: under the value cap, 100 MB (the
+        // hostile 90,000 copies run in tests/render_cap.rs under a memory limit)
+        let mut text = format!("big: &a {}\nmany: [", "x".repeat(20_000));
+        text.push_str(&vec!["*a"; 5_000].join(", "));
+        text.push_str("]\n");
+        let err = parse_text(&text).unwrap_err();
+        assert!(
+            err.message.contains("anchor `&a`") && err.message.contains("copied bytes"),
+            "{}",
+            err.message
+        );
+        assert!(err
+            .location
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("t.yml:2:"));
+        // a thousand copies of it (20 MB) are fine
+        let mut text = format!("big: &a {}\nmany: [", "x".repeat(20_000));
+        text.push_str(&vec!["*a"; 1000].join(", "));
+        text.push_str("]\n");
+        assert!(parse_text(&text).is_ok());
     }
 
     #[test]

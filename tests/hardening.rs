@@ -733,6 +733,45 @@ fn a_second_signal_during_a_loop_starts_no_item_and_leaves_no_process() {
     }
 }
 
+/// A quit at once (two Ctrl-C) during a `no_log` loop names the item
+/// masked, as every other channel does, never its value.
+#[test]
+fn a_quit_during_a_no_log_loop_masks_the_cut_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["h1"]);
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: long
+      shell: "touch started; sleep 300 {marker}"
+      loop: [S3KRIT_ITEM]
+      no_log: true
+"#
+        ),
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the item to start", || dir.path().join("started").exists());
+    signal(&child, libc::SIGINT);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, libc::SIGINT);
+    let out = wait_bounded(child, 60);
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("cut: task `long` on h1 at item 1 of 1 ((hidden: no_log))"),
+        "{all}"
+    );
+    assert!(!all.contains("S3KRIT"), "{all}");
+}
+
 /// A stop request while a template renders for ever (a loop inside a loop
 /// of 100,000 each): the render stops at the step bound with a message
 /// naming the template, and the run stops with 143 instead of never.

@@ -47,6 +47,17 @@ fn cases() -> Vec<(&'static str, String)> {
         ),
         ("str-format-width", "{{ '{:>1000000000}'.format('x') }}".into()),
         ("batch-fill", "{{ [1] | batch(10**9, 0) | list }}".into()),
+        (
+            "loop-output",
+            "{% for i in range(200) %}{{ 'x' * 16000000 }}{% endfor %}".into(),
+        ),
+        (
+            "list-literal-of-big",
+            format!(
+                "{{% set a = 'x' * 16000000 %}}[{{{{ [{}] }}}}]",
+                vec!["a"; 100].join(", ")
+            ),
+        ),
     ]
 }
 
@@ -64,9 +75,15 @@ fn run(template: &str) -> Ended {
         serde_json::to_string(template).expect("json string")
     );
     std::fs::write(dir.path().join("pb.yml"), playbook).expect("write playbook");
+    run_in(dir.path(), &[])
+}
+
+/// baton on `pb.yml` in `dir` (with `extra` arguments), under the memory limit.
+fn run_in(dir: &std::path::Path, extra: &[&str]) -> Ended {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton"));
-    cmd.current_dir(dir.path())
+    cmd.current_dir(dir)
         .args(["run", "pb.yml", "-i", "localhost,"])
+        .args(extra)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "400")
         .stdin(Stdio::null());
@@ -139,4 +156,140 @@ fn values_under_the_cap_render_as_before() {
         "{}",
         ended.stdout
     );
+}
+
+/// A playbook whose `debug` task has `msg` and, if given, `when`.
+fn playbook(msg: &str, when: Option<&str>) -> String {
+    let mut pb = format!(
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - name: deep\n      debug:\n        msg: {}\n",
+        serde_json::to_string(msg).expect("json string")
+    );
+    if let Some(w) = when {
+        pb.push_str(&format!(
+            "      when: {}\n",
+            serde_json::to_string(w).expect("json string")
+        ));
+    }
+    pb
+}
+
+#[test]
+fn operator_chains_past_the_depth_limit_are_refused_not_a_stack_overflow() {
+    // without the limit each aborts (exit 134, stack overflow) at ~3,400
+    let n = 5000;
+    let chains = [
+        ("negations", format!("{{{{ {}1 }}}}", "-".repeat(n)), None),
+        ("sums", format!("{{{{ 1{} }}}}", " + 1".repeat(n)), None),
+        ("attributes", format!("{{{{ x{} }}}}", ".a".repeat(n)), None),
+        (
+            "filters",
+            format!("{{{{ 1{} }}}}", "|string".repeat(n)),
+            None,
+        ),
+        (
+            "when-not",
+            "x".into(),
+            Some(format!("{}1", "not ".repeat(n))),
+        ),
+        (
+            "when-or",
+            "x".into(),
+            Some(format!("x{}", " or x".repeat(n))),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, msg, when) in &chains {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("pb.yml"), playbook(msg, when.as_deref()))
+            .expect("write playbook");
+        let line = if when.is_some() {
+            "pb.yml:8:"
+        } else {
+            "pb.yml:7:"
+        };
+        for extra in [&[][..], &["--syntax-check"][..]] {
+            let ended = run_in(dir.path(), extra);
+            let ok = ended.code == Some(4)
+                && ended.stderr.contains(line)
+                && ended.stderr.contains("nests more than 256 operators");
+            if !ok {
+                failures.push(format!(
+                    "{name} {extra:?}: exit {:?}: {}",
+                    ended.code,
+                    ended.stderr.chars().take(400).collect::<String>()
+                ));
+            }
+        }
+    }
+    // a `template` src file is refused with its own name and line
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("deep.j2"),
+        format!("ok\n{{{{ 1{} }}}}\n", " ~ 1".repeat(n)),
+    )
+    .expect("write template");
+    std::fs::write(
+        dir.path().join("pb.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - template:\n        src: deep.j2\n        dest: out.txt\n",
+    )
+    .expect("write playbook");
+    let ended = run_in(dir.path(), &[]);
+    if !(ended.code == Some(4)
+        && ended.stderr.contains("deep.j2:2:")
+        && ended.stderr.contains("nests more than 256 operators"))
+    {
+        failures.push(format!(
+            "template file: exit {:?}: {}",
+            ended.code,
+            ended.stderr.chars().take(400).collect::<String>()
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn chains_up_to_the_depth_limit_still_render() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let msg = format!(
+        "{{{{ 1{} }}}} {{{{ -(-(-1)) }}}} {{{{ [1{}] | length }}}}",
+        "|string".repeat(250),
+        ", 2 + 3".repeat(2000)
+    );
+    let when = format!("false{} or true", " or false".repeat(120));
+    std::fs::write(dir.path().join("pb.yml"), playbook(&msg, Some(&when))).expect("write");
+    let ended = run_in(dir.path(), &[]);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(ended.stdout.contains("1 -1 2001"), "{}", ended.stdout);
+}
+
+#[test]
+fn aliases_of_a_long_string_are_capped_by_bytes_in_a_playbook_and_in_e_file() {
+    // 90,000 copies of a 20,000-byte string: under the 100,000-value alias
+    // cap, ~2 GB expanded; without the byte cap this aborts on allocation
+    let mut aliases = format!("big: &a {}\nmany: [", "x".repeat(20_000));
+    aliases.push_str(&vec!["*a"; 90_000].join(", "));
+    aliases.push_str("]\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("vars.yml"), &aliases).expect("write vars");
+    std::fs::write(dir.path().join("pb.yml"), playbook("x", None)).expect("write playbook");
+    let ended = run_in(dir.path(), &["-e", "@vars.yml"]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("vars.yml:2:"), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("anchor `&a`") && ended.stderr.contains("copied bytes"),
+        "{}",
+        ended.stderr
+    );
+    let vars = aliases
+        .replace("big:", "    big:")
+        .replace("many:", "    many:");
+    std::fs::write(
+        dir.path().join("pb.yml"),
+        format!("- hosts: localhost\n  gather_facts: false\n  vars:\n{vars}  tasks: []\n"),
+    )
+    .expect("write playbook");
+    let ended = run_in(dir.path(), &[]);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(ended.stderr.contains("pb.yml:5:"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("copied bytes"), "{}", ended.stderr);
 }

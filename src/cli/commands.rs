@@ -44,6 +44,9 @@ fn report_error(e: impl Into<Error>) -> i32 {
 fn runtime() -> Result<tokio::runtime::Runtime, i32> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // 8 MiB, as the main thread: templates render on these threads
+        // (the expression depth limit is measured to fit in 2 MiB)
+        .thread_stack_size(8 << 20)
         .enable_all()
         .build()
         .map_err(|e| {

@@ -81,10 +81,18 @@ pub(super) async fn run_loop(
             },
             None => py_str(&item),
         };
-        shared.running.item(&job.host, index + 1, count, &label);
+        // what a quit at once prints: masked like every other channel
+        let running_label = if task.common.no_log == Some(true) {
+            "(hidden: no_log)"
+        } else {
+            label.as_str()
+        };
+        shared
+            .running
+            .item(&job.host, index + 1, count, running_label);
         let result = run_once(shared, task, job, &ctx, check_mode).await?;
         if result.status == Status::Changed {
-            shared.running.item_changed(&job.host, &label);
+            shared.running.item_changed(&job.host, running_label);
         }
         see_facts(&mut host_vars, &result);
         any_changed |= result.status == Status::Changed;

@@ -204,9 +204,15 @@ fn file_loader(
                         format!("cannot read template {}: {e}", path.display()),
                     )
                 })?;
-                return crate::source::text_of(&path, bytes)
-                    .map(|text| Some(rewrite::template_with(&text, &syntax).text))
-                    .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
+                let text = crate::source::text_of(&path, bytes)
+                    .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))?;
+                check::depth(&text, syntax.clone(), false).map_err(|p| {
+                    minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("template {}: {}", path.display(), p.message),
+                    )
+                })?;
+                return Ok(Some(rewrite::template_with(&text, &syntax).text));
             }
         }
         Ok(None)
@@ -270,11 +276,20 @@ impl Templater {
         origin: &Origin,
         dirs: &[PathBuf],
     ) -> Result<String, InputError> {
+        // the 16 MiB cap on this render's output, counted as it is written
+        let _budget = crate::plan::jinja::python_repr::OutputBudget::start();
         let head = header::split(text).map_err(|p| problem(p, text, 0, origin))?;
         let (body, overrides) = match &head {
             Some(h) => (h.body, Some(&h.overrides)),
             None => (text, None),
         };
+        let base = text.len() - body.len();
+        check::depth(
+            body,
+            overrides.map(|o| o.syntax()).unwrap_or_default(),
+            false,
+        )
+        .map_err(|p| problem(p, text, base, origin))?;
         let loader = !dirs.is_empty() && names_other_templates(body);
         let custom;
         let env = if overrides.is_some() || loader {
@@ -294,7 +309,6 @@ impl Templater {
         } else {
             &self.jinja
         };
-        let base = text.len() - body.len();
         let rw = match overrides {
             Some(o) => rewrite::template_with(&o.body_text(body), &o.syntax()),
             None => rewrite::template(body),
@@ -361,6 +375,8 @@ impl Templater {
         ctx: &minijinja::Value,
         origin: &Origin,
     ) -> Result<minijinja::Value, InputError> {
+        check::depth(expr, Default::default(), true)
+            .map_err(|p| problem(p, text, offset_in(text, expr), origin))?;
         if !native::is_one_expression(expr) {
             return Err(match check::expression(expr) {
                 Err(p) => problem(p, text, offset_in(text, expr), origin),
@@ -806,6 +822,39 @@ mod tests {
     use crate::source::SourceFile;
     use crate::yaml::parse;
     use serde_json::json;
+
+    #[test]
+    fn chains_at_the_depth_limit_render_on_a_tokio_worker_sized_stack() {
+        // 4 MiB: half the 8 MiB of every thread that renders (the main
+        // thread, the runtime's workers); each kind of chain just under the
+        // limit must fit in it, even unoptimised
+        let depth = check::MAX_EXPRESSION_DEPTH - 2;
+        let ok = std::thread::Builder::new()
+            .stack_size(4 << 20)
+            .spawn(move || {
+                let t = Templater::new();
+                let vars = json!({"x": {"a": 1}});
+                let o = Origin::synthetic("t", "");
+                for text in [
+                    format!("{{{{ {}1 }}}}", "-".repeat(depth)),
+                    format!("{{{{ 1{} }}}}", " + 1".repeat(depth)),
+                    format!("{{{{ 1{} }}}}", " ~ 1".repeat(depth)),
+                    format!("{{{{ x{} }}}}", ".a".repeat(depth)),
+                    format!("{{{{ 1{} }}}}", "|string".repeat(depth)),
+                ] {
+                    let _ = t.render_value(&text, &vars, &o);
+                }
+                let _ = t.condition(&format!("{}1", "not ".repeat(depth)), &vars, &o);
+                let _ = t.condition(&format!("x{}", " or x".repeat(depth)), &vars, &o);
+                // one past the limit is refused with the limit, not parsed
+                let past = format!("{{{{ 1{} }}}}", " + 1".repeat(depth + 3));
+                t.render_value(&past, &vars, &o).unwrap_err().message
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(ok.contains("nests more than 256 operators"), "{ok}");
+    }
 
     #[test]
     fn a_template_that_loops_past_the_step_bound_stops_with_a_clear_error() {

@@ -29,6 +29,133 @@ const FUNCTIONS: &[&str] = &[
     "loop",
 ];
 
+/// The deepest chain of operators, filters, tests, attribute and item
+/// accesses and brackets one expression may nest (`1 + 1 + …`, `x.a.a…`,
+/// `v | string | string…`, `not not …`, `x or x or …`). minijinja builds one
+/// syntax-tree level per operator and compiles, evaluates and drops the tree
+/// recursively, so a few thousand chained operators overflow the stack. 256
+/// levels of any kind fit in 4 MiB even in a debug build (a unit test in
+/// `plan::template` checks it), half the 8 MiB of every thread that renders
+/// (the main thread; the runtime's workers are raised to 8 MiB), and no
+/// real expression comes near it.
+pub const MAX_EXPRESSION_DEPTH: usize = 256;
+
+/// The levels one bracket group (or the top of an expression) adds so far.
+#[derive(Default)]
+struct Level {
+    /// Operators in the current comma-separated part.
+    ops: usize,
+    /// The deepest closed bracket group in the current part.
+    child: usize,
+    /// The deepest earlier part.
+    best: usize,
+}
+
+/// Refuse a template (`in_expr` false) or a bare expression (`in_expr` true)
+/// whose operator chain nests deeper than [`MAX_EXPRESSION_DEPTH`], from its
+/// tokens alone: before minijinja parses it (its parser, compiler and
+/// evaluator recurse once per level). An upper bound of the tree's depth:
+/// each operator token and each bracket counts one level, commas and colons
+/// separate siblings. Tokens that do not lex are left to the parser, which
+/// reports them.
+pub fn depth(source: &str, syntax: SyntaxConfig, in_expr: bool) -> Result<(), Problem> {
+    use minijinja::machinery::Token;
+    if !source.contains(['{', '%']) && !in_expr {
+        return Ok(());
+    }
+    // a bare expression is lexed as `{{ source }}` in template mode: the
+    // lexer's expression mode panics on a stray `}}`
+    let wrapped;
+    let (text, shift) = if in_expr {
+        wrapped = format!("{{{{ {source} }}}}");
+        (wrapped.as_str(), 3)
+    } else {
+        (source, 0)
+    };
+    let mut stack = vec![Level::default()];
+    // the sum of `ops + child` over the stack: the depth at this token
+    let mut total = 0usize;
+    for tok in machinery::tokenize(text, false, syntax, WhitespaceConfig::default()) {
+        let Ok((tok, span)) = tok else {
+            return Ok(());
+        };
+        match tok {
+            Token::TemplateData(_)
+            | Token::VariableStart
+            | Token::VariableEnd
+            | Token::BlockStart
+            | Token::BlockEnd => {
+                stack.clear();
+                stack.push(Level::default());
+                total = 0;
+            }
+            Token::Comma | Token::Colon | Token::Assign => {
+                if let Some(top) = stack.last_mut() {
+                    total -= top.ops + top.child;
+                    top.best = top.best.max(top.ops + top.child);
+                    top.ops = 0;
+                    top.child = 0;
+                }
+            }
+            Token::BracketClose | Token::ParenClose | Token::BraceClose if stack.len() > 1 => {
+                if let Some(done) = stack.pop() {
+                    total -= done.ops + done.child;
+                    let deep = done.best.max(done.ops + done.child);
+                    if let Some(top) = stack.last_mut() {
+                        if deep > top.child {
+                            total += deep - top.child;
+                            top.child = deep;
+                        }
+                    }
+                }
+            }
+            Token::Ident(w) if !matches!(w, "and" | "or" | "not" | "in" | "is" | "if" | "else") => {
+            }
+            Token::Str(_)
+            | Token::String(_)
+            | Token::Int(_)
+            | Token::Int128(_)
+            | Token::Float(_)
+            | Token::BracketClose
+            | Token::ParenClose
+            | Token::BraceClose => {}
+            open => {
+                if let Some(top) = stack.last_mut() {
+                    top.ops += 1;
+                    total += 1;
+                }
+                if matches!(
+                    open,
+                    Token::BracketOpen | Token::ParenOpen | Token::BraceOpen
+                ) {
+                    stack.push(Level::default());
+                }
+            }
+        }
+        if total > MAX_EXPRESSION_DEPTH {
+            return Err(Problem {
+                message: format!(
+                    "this expression nests more than {MAX_EXPRESSION_DEPTH} operators, filters \
+                     or attribute accesses deep (baton's limit, which keeps the template \
+                     engine from overflowing its stack)"
+                ),
+                help: Some(
+                    "split it: compute parts in `set_fact`/`vars` or `{% set %}`, \
+                     or loop over a list instead of chaining operators"
+                        .into(),
+                ),
+                range: (span.start_offset as usize)
+                    .saturating_sub(shift)
+                    .min(source.len())
+                    ..(span.end_offset as usize)
+                        .saturating_sub(shift)
+                        .min(source.len()),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A problem found in a template, at a byte range of its source.
 #[derive(Debug)]
 pub struct Problem {
@@ -68,6 +195,7 @@ pub fn template(source: &str) -> Result<(), Problem> {
         p.range = p.range.start + base..p.range.end + base;
         p
     };
+    depth(body, syntax.clone(), false).map_err(shift)?;
     let ast = machinery::parse(body, "<template>", syntax, WhitespaceConfig::default())
         .map_err(|e| shift(Problem::from_error(&e, body.len())))?;
     let mut w = Walker::default();
@@ -86,6 +214,7 @@ pub fn expression(source: &str) -> Result<(), Problem> {
 /// standalone expression parser panics on a stray `}}`) and give it to `f`.
 /// Ranges in problems are relative to `source`.
 fn with_expression(source: &str, f: impl FnOnce(&Expr<'_>)) -> Result<(), Problem> {
+    depth(source, SyntaxConfig::default(), true)?;
     let wrapped = format!("{{{{ {source} }}}}");
     let shift = |r: std::ops::Range<usize>| {
         r.start.saturating_sub(3).min(source.len())..r.end.saturating_sub(3).min(source.len())
@@ -150,6 +279,9 @@ pub fn variables(source: &str, expr: bool) -> Vec<VarRef> {
             v.range = v.range.start.saturating_sub(3)..v.range.end.saturating_sub(3);
         }
     } else if let Ok((body, base, syntax)) = body_of(source) {
+        if depth(body, syntax.clone(), false).is_err() {
+            return Vec::new();
+        }
         if let Ok(ast) = machinery::parse(body, "<template>", syntax, WhitespaceConfig::default()) {
             w.stmt(&ast);
             for v in &mut w.vars {

@@ -177,6 +177,12 @@ fn plugin(state: &State, name: &str, terms: &[Value], kw: &Kwargs) -> Result<Vec
                     .into_iter()
                     .filter_map(|n| state.lookup(&n).map(|v| (n.to_string(), v)))
                     .collect();
+                let syntax = match super::header::split(&text) {
+                    Ok(Some(h)) => h.overrides.syntax(),
+                    _ => Default::default(),
+                };
+                super::check::depth(&text, syntax, false)
+                    .map_err(|p| fail(format!("lookup('template', '{t}'): {}", p.message)))?;
                 // a `#jinja2:` line applies to this file only
                 match super::header::split(&text) {
                     Ok(Some(h)) => {

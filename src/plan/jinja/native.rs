@@ -39,6 +39,11 @@ pub fn single_expression(text: &str) -> Option<&str> {
 /// `}}`, so nothing reaches it unless this holds.
 pub fn is_one_expression(expr: &str) -> bool {
     use minijinja::machinery::ast::Stmt;
+    // too deep to parse safely: not one expression here, and the render
+    // path refuses it with its place
+    if super::check::depth(expr, Default::default(), true).is_err() {
+        return false;
+    }
     let wrapped = format!("{{{{ {expr} }}}}");
     match minijinja::machinery::parse(
         &wrapped,

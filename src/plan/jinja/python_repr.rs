@@ -27,6 +27,45 @@ pub fn outputs_formatted() -> u64 {
 
 thread_local! {
     static FORMATTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Bytes the `{{ }}` outputs of the render running on this thread wrote.
+    static WRITTEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts the bytes the `{{ }}` outputs of one render write, so that output
+/// accumulated in a loop (`{% for %}{{ 'x' * 16000000 }}{% endfor %}`) is
+/// refused once past [`super::limit::MAX_VALUE_BYTES`], before it is
+/// allocated, not after the whole render. Renders nest (a lazily rendered
+/// variable, `lookup('template')`): each counts its own output, and the
+/// outer count is restored when the inner render ends.
+pub struct OutputBudget(usize);
+
+impl OutputBudget {
+    pub fn start() -> OutputBudget {
+        OutputBudget(WRITTEN.with(|w| w.replace(0)))
+    }
+}
+
+impl Drop for OutputBudget {
+    fn drop(&mut self) {
+        WRITTEN.with(|w| w.set(self.0));
+    }
+}
+
+/// Past this many bytes of output a render stops (twice the value cap): a
+/// render that ends just over the cap is still refused after it, by the
+/// caller's check that names the variable or template; one that would go on
+/// for gigabytes stops here, holding at most this much.
+const MAX_OUTPUT_BYTES: usize = 2 * super::limit::MAX_VALUE_BYTES;
+
+/// Add `bytes` to this render's output, refusing a total past
+/// [`MAX_OUTPUT_BYTES`].
+fn count_output(bytes: usize) -> Result<(), Error> {
+    let total = WRITTEN.with(std::cell::Cell::get).saturating_add(bytes);
+    if total > MAX_OUTPUT_BYTES {
+        return Err(super::limit::too_large(total, "the rendered text"));
+    }
+    WRITTEN.with(|w| w.set(total));
+    Ok(())
 }
 
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
@@ -34,6 +73,14 @@ pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) ->
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }
+    // a lower bound first (`size` stops counting past the value cap): a
+    // value too big to print is never printed
+    if value.kind() != ValueKind::String {
+        super::limit::check(super::limit::size(value), "printing a value")?;
+    }
+    let before = WRITTEN.with(std::cell::Cell::get);
+    count_output(super::limit::size(value))?;
+    WRITTEN.with(|w| w.set(before));
     let text = match value.kind() {
         ValueKind::String => value.as_str().unwrap_or_default().to_string(),
         _ => {
@@ -43,6 +90,7 @@ pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) ->
             s
         }
     };
+    count_output(text.len())?;
     out.write_str(&text)
         .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
 }

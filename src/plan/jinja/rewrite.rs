@@ -146,6 +146,10 @@ pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
     {
         return Rewritten::unchanged(source);
     }
+    // too deep to parse safely: the caller's depth check refuses it
+    if super::check::depth(source, syntax.clone(), false).is_err() {
+        return Rewritten::unchanged(source);
+    }
     let parses = |text: &str| {
         machinery::parse(
             text,
