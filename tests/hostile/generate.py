@@ -245,6 +245,29 @@ for f in range(5):
     blocks[f"b{f}.yml"] = "\n".join(lines) + "\n"
 dirs["chain-blocks-500"] = blocks
 
+# 6. Long operator chains: minijinja nests its syntax tree one level per
+# operator, and compiling, evaluating and dropping it recurse (a stack
+# overflow at about 3,400 levels before the depth limit).
+CHAINS = {
+    "minus": "-" * 5000 + "1",
+    "plus": " + ".join(["1"] * 5000),
+    "attr": "x" + ".a" * 5000,
+    "filter": "1" + "|string" * 5000,
+    "brackets": "[" * 300 + "]" * 300,
+}
+for name, expr in CHAINS.items():
+    cases[f"chain-{name}.pb.yml"] = play(['debug: {msg: "{{ %s }}"}' % expr])
+cases["chain-not-when.pb.yml"] = play(["debug: msg=x", "when: " + "not " * 5000 + "1"])
+cases["chain-or-when.pb.yml"] = play(["debug: msg=x", "when: " + " or ".join(["x"] * 6000)])
+cases["chain-at-limit-ok.pb.yml"] = play(['debug: {msg: "{{ %s }}"}' % " + ".join(["1"] * 200)])
+
+# 7. Aliases of a long value: few values, many bytes (90,000 copies of a
+# 20,000-byte string is 1.8 GB).
+ALIAS_BYTES = "big: &a " + "A" * 20000 + "\nmany: [" + ",".join(["*a"] * 90000) + "]\n"
+cases["alias-bytes.ev.yml"] = ALIAS_BYTES
+cases["alias-bytes.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n  vars:\n    " +
+                               ALIAS_BYTES.replace("\n", "\n    ") + "\n  tasks: []\n")
+
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 os.makedirs(OUT)
