@@ -149,7 +149,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lab", &["yaml", "error", "source", "shell"]),
     // The drill drives `baton run` and `baton lab` as child processes; it
     // reads inventories (real targets' hosts and vars) through the loader.
-    ("drill", &["load", "error", "source", "shell"]),
+    // a drill is a top-level command like the CLI: it closes the warm ssh
+    // masters its rapid phase kept (by their control sockets)
+    ("drill", &["load", "error", "source", "shell", "transport"]),
     // The base layer: below every stage, never importing one.
     ("yaml", &["error", "source"]),
     ("error", &["source"]),
