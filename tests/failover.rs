@@ -337,7 +337,7 @@ fn the_whole_life_of_a_bc_pair() {
     );
     assert_eq!(
         check.changes(),
-        ["bc1: hvr_common : Taint | recorded on the tainted node itself"]
+        ["bc1: Taint | recorded on the tainted node itself"]
     );
     let own = h
         .file("bc1", &format!("{FILES}/hvrfailover.self_tainted"))
