@@ -46,7 +46,7 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
         esc(&report.outcome),
         esc(&report.nodes.join(", ")),
         esc(&report.vip),
-        report.started_at,
+        started_utc(report.started_at),
         report.ended_at - report.started_at,
         report
             .error
@@ -388,5 +388,27 @@ mod tests {
         }
         assert!(page.contains("Stop &lt;scheduler&gt; &amp; &quot;flush&quot;"));
         assert!(!page.contains("Stop <scheduler>"));
+    }
+}
+
+/// A Unix time (s) as `2026-11-29 20:48:02 UTC`, or the number itself when it
+/// is not a time chrono can represent.
+fn started_utc(unix_s: f64) -> String {
+    Some(unix_s)
+        .filter(|s| s.is_finite())
+        .and_then(|s| chrono::DateTime::from_timestamp(s.floor() as i64, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("{unix_s}"))
+}
+
+#[cfg(test)]
+mod started_tests {
+    #[test]
+    fn the_start_is_printed_as_a_utc_time() {
+        assert_eq!(
+            super::started_utc(1_795_985_268.84),
+            "2026-11-29 20:47:48 UTC"
+        );
+        assert_eq!(super::started_utc(f64::NAN), "NaN");
     }
 }
