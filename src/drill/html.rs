@@ -156,47 +156,57 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     };
     for node in &report.nodes {
         let samples = p.node_samples.get(node).map(Vec::as_slice).unwrap_or(&[]);
-        // Scheduler up.
-        row_label(&mut s, y, &format!("{node} scheduler"));
-        for (a, b, v) in runs(samples, p.ended_at, |v| {
-            format!("{}{}", v.reachable, v.scheduler)
-        }) {
-            let (fill, what) = match (v.reachable, v.scheduler) {
-                (false, _) => ("#999", "unreachable"),
-                (true, true) => ("#2a9d3a", "up"),
-                (true, false) => ("#e4e4e4", "down"),
-            };
-            rect(
-                &mut s,
-                axis.x(a),
-                y + 3.0,
-                axis.x(b),
-                ROW - 6.0,
-                fill,
-                &format!("{node} scheduler {what}"),
-            );
-        }
-        s.push_str("</g>\n");
+        // A row of one flag the sampler reads: (fill, word) for an
+        // unreachable node, the flag set, the flag clear.
+        let flag_row = |s: &mut String,
+                        y: f64,
+                        name: &str,
+                        flag: fn(&NodeSample) -> bool,
+                        colours: [(&str, &str); 3]| {
+            row_label(s, y, &format!("{node} {name}"));
+            for (a, b, v) in runs(samples, p.ended_at, |v| {
+                format!("{}{}", v.reachable, flag(v))
+            }) {
+                let (fill, what) = match (v.reachable, flag(v)) {
+                    (false, _) => colours[0],
+                    (true, true) => colours[1],
+                    (true, false) => colours[2],
+                };
+                rect(
+                    s,
+                    axis.x(a),
+                    y + 3.0,
+                    axis.x(b),
+                    ROW - 6.0,
+                    fill,
+                    &format!("{node} {name} {what}"),
+                );
+            }
+            s.push_str("</g>\n");
+        };
+        flag_row(
+            &mut s,
+            y,
+            "scheduler",
+            |v| v.scheduler,
+            [
+                ("#999", "unreachable"),
+                ("#2a9d3a", "up"),
+                ("#e4e4e4", "down"),
+            ],
+        );
         y += ROW;
-        // VIP held.
-        row_label(&mut s, y, &format!("{node} VIP"));
-        for (a, b, v) in runs(samples, p.ended_at, |v| format!("{}{}", v.reachable, v.vip)) {
-            let (fill, what) = match (v.reachable, v.vip) {
-                (false, _) => ("#999", "unknown (unreachable)"),
-                (true, true) => ("#1f6fd1", "held"),
-                (true, false) => ("#f2f2f2", "not held"),
-            };
-            rect(
-                &mut s,
-                axis.x(a),
-                y + 3.0,
-                axis.x(b),
-                ROW - 6.0,
-                fill,
-                &format!("{node} VIP {what}"),
-            );
-        }
-        s.push_str("</g>\n");
+        flag_row(
+            &mut s,
+            y,
+            "VIP",
+            |v| v.vip,
+            [
+                ("#999", "unknown (unreachable)"),
+                ("#1f6fd1", "held"),
+                ("#f2f2f2", "not held"),
+            ],
+        );
         y += ROW;
         // hvrfailover.state.
         row_label(&mut s, y, &format!("{node} state"));
