@@ -182,3 +182,45 @@ fn include_vars_name_holding_values_over_the_limit_together_is_refused() {
     );
     assert!(!all.contains("TASK [after]"), "stops there: {all}");
 }
+
+/// A mapping that holds the same part twice, built 40 times over in a
+/// template loop: a few hundred bytes in memory, 2^40 leaves written out.
+/// Every way of writing it out (printing, `tojson`, `to_json`, `to_yaml`,
+/// `string`, `~`, `%`, `join`, registering it with set_fact) is refused at
+/// the 16 MiB limit, at once, naming the file and line; it used to take
+/// 20 s at 22 levels and never end at 40.
+#[test]
+fn a_value_sharing_its_parts_is_refused_at_the_limit_fast() {
+    const DAG: &str = "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = {'a': ns.s, 'b': ns.s} %}{% endfor %}";
+    for (n, tail) in [
+        "{{ ns.s | tojson }}",
+        "{{ ns.s | to_json }}",
+        "{{ ns.s | to_yaml }}",
+        "{{ ns.s | string }}",
+        "{{ ns.s }}",
+        "x{{ ns.s }}",
+        "{{ ns.s ~ '' }}",
+        "{{ '%s' % ns.s }}",
+        "{{ [ns.s] | join(',') }}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for module in ["debug: {msg: \"VALUE\"}", "set_fact: {v: \"VALUE\"}"] {
+            let module = module.replace("VALUE", &format!("{DAG}{tail}"));
+            let play = format!(
+                "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: dag {n}\n      {module}\n"
+            );
+            let started = std::time::Instant::now();
+            let run = Test::new().local_hosts(ONE).playbook(&play).run();
+            let took = started.elapsed();
+            let all = format!("{}{}", run.stdout, run.stderr);
+            run.assert_code(4);
+            assert!(all.contains("16 MiB"), "{tail} {module}: {all}");
+            assert!(all.contains("play.yml:5"), "names the place: {all}");
+            // a debug build under load: well under the minutes (or never)
+            // the expanded walk takes
+            assert!(took < std::time::Duration::from_secs(20), "{tail}: {took:?}");
+        }
+    }
+}

@@ -228,7 +228,8 @@ const TERMS_VAR: &str = "__baton_with_terms";
 fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => python_repr::py_str(&native::from_json(other)),
+        // an item is plain data, already within the value cap
+        other => python_repr::py_str(&native::from_json(other)).unwrap_or_else(|e| e.to_string()),
     }
 }
 

@@ -84,9 +84,12 @@ pub fn is_omit(value: &Value) -> bool {
 }
 
 /// A rendered value nested too deep, at the template that built it.
-fn too_deep(e: native::TooDeep, origin: &Origin) -> InputError {
-    InputError::at(origin, e.message(), "this template's value")
-        .with_help("build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time")
+fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
+    let help = match e {
+        native::TooBig::Deep => "build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time",
+        native::TooBig::Large => "build the value so that it does not hold the same part many times, or keep it smaller than 16 MiB",
+    };
+    InputError::at(origin, e.message(), "this template's value").with_help(help)
 }
 
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.

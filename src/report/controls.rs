@@ -13,10 +13,17 @@ const OWN_SEQUENCES: &[&str] = &[
 ];
 
 /// Whether `c` would act on a terminal rather than print: C0 controls but
-/// tab and newline, DEL, and the C1 controls (U+0080-U+009F; U+009B is an
-/// 8-bit CSI).
+/// tab and newline, DEL, the C1 controls (U+0080-U+009F; U+009B is an
+/// 8-bit CSI), and the bidirectional formatting characters (U+202A-U+202E
+/// embeddings and overrides, U+2066-U+2069 isolates, U+200E/U+200F marks,
+/// U+061C): a right-to-left override in a task name reorders the rest of
+/// the line as the operator reads it ("Trojan Source", CVE-2021-42574).
 fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c)
+    (c.is_control() && c != '\n' && c != '\t')
+        || ('\u{80}'..='\u{9f}').contains(&c)
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// How a control character is shown: as Python's `repr` writes it (`\r`,
@@ -24,6 +31,7 @@ fn is_control(c: char) -> bool {
 fn push_escaped(c: char, out: &mut String) {
     match c {
         '\r' => out.push_str("\\r"),
+        c if (c as u32) > 0xff => out.push_str(&format!("\\u{:04x}", c as u32)),
         c => out.push_str(&format!("\\x{:02x}", c as u32)),
     }
 }
@@ -87,6 +95,12 @@ mod tests {
             "red \\x1b[31mRED\\x1b[0m bell \\x07 cr \\r back \\x08 csi \\x9b2J del \\x7f"
         );
         assert_eq!(escape_controls("café ✓"), "café ✓");
+        // bidi overrides and isolates, as Python's repr writes them
+        assert_eq!(
+            escape_controls("restart \u{202e}gnp.exe \u{2066}x\u{2069} \u{200f}"),
+            "restart \\u202egnp.exe \\u2066x\\u2069 \\u200f"
+        );
+        assert_eq!(escape_controls("שלום עולם"), "שלום עולם");
     }
 
     #[test]

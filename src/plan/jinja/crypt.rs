@@ -136,7 +136,7 @@ pub fn password_hash(
         "sha256_crypt"
     };
     let salt = match salt.filter(|s| s.is_true()) {
-        Some(s) => super::python_repr::py_str(&s),
+        Some(s) => super::python_repr::py_str(&s)?,
         None => random_salt(salt_size.unwrap_or(16).min(16))?,
     };
     if salt.len() > 16 {
@@ -155,7 +155,7 @@ pub fn password_hash(
             "Could not hash the secret: rounds must be from 1000 to 999999999 ({e})"
         ))
     })?;
-    let pw = super::python_repr::py_str(&password);
+    let pw = super::python_repr::py_str(&password)?;
     let hash = if id == "6" {
         encode_sha512(&sha_crypt::sha512_crypt(
             pw.as_bytes(),
@@ -208,7 +208,7 @@ pub fn to_uuid(text: Value, namespace: Option<String>, kw: Kwargs) -> Result<Str
     })?;
     let mut h = sha1::Sha1::new();
     h.update(ns);
-    h.update(super::python_repr::py_str(&text).as_bytes());
+    h.update(super::python_repr::py_str(&text)?.as_bytes());
     let d = h.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);

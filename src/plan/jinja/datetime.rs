@@ -109,7 +109,7 @@ pub fn strftime(fmt: String, second: Option<Value>, kw: Kwargs) -> Result<String
 /// `to_datetime(format='%Y-%m-%d %H:%M:%S')`: Python's `strptime`; a
 /// format with only a date gives midnight, only a time 1900-01-01.
 pub fn to_datetime(s: Value, fmt: Option<String>) -> Result<Value, Error> {
-    let text = super::python_repr::py_str(&s);
+    let text = super::python_repr::py_str(&s)?;
     let fmt = fmt.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
     let parsed = NaiveDateTime::parse_from_str(&text, &fmt)
         .or_else(|_| NaiveDate::parse_from_str(&text, &fmt).map(|d| d.and_time(NaiveTime::MIN)))
@@ -306,7 +306,7 @@ mod tests {
         let src = rewrite::expression(expr).text;
         env.compile_expression_owned(src)
             .and_then(|e| e.eval(()))
-            .map(|v| super::super::python_repr::py_str(&v))
+            .and_then(|v| super::super::python_repr::py_str(&v))
             .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
     }
 

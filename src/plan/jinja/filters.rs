@@ -12,7 +12,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 use sha2::Digest;
 
-use super::native::{from_json, to_json};
+use super::native::{from_json, to_json_capped};
 use super::python_repr::py_str;
 use super::regex;
 use crate::pyformat;
@@ -133,7 +133,7 @@ pub fn register(env: &mut Environment<'static>) {
         "b64encode",
         |s: Value, kw: Kwargs| -> Result<String, Error> {
             let urlsafe = b64_opts(&kw)?;
-            let s = py_str(&s);
+            let s = py_str(&s)?;
             Ok(if urlsafe {
                 base64::engine::general_purpose::URL_SAFE.encode(s.as_bytes())
             } else {
@@ -147,7 +147,9 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("dirname", dirname);
     env.add_filter("splitext", splitext);
-    env.add_filter("quote", |v: Value| shell_quote(&py_str(&v)));
+    env.add_filter("quote", |v: Value| -> Result<String, Error> {
+        Ok(shell_quote(&py_str(&v)?))
+    });
     env.add_filter("ternary", ternary);
     env.add_filter("mandatory", mandatory);
     env.add_filter("regex_search", regex_search);
@@ -166,12 +168,12 @@ pub fn register(env: &mut Environment<'static>) {
                     .unwrap_or_else(|| "sha1".into()),
             };
             kw.assert_all_used()?;
-            hash(&py_str(&s), &algo)
+            hash(&py_str(&s)?, &algo)
         },
     );
-    env.add_filter("checksum", |s: Value| hash(&py_str(&s), "sha1"));
-    env.add_filter("sha1", |s: Value| hash(&py_str(&s), "sha1"));
-    env.add_filter("md5", |s: Value| hash(&py_str(&s), "md5"));
+    env.add_filter("checksum", |s: Value| hash(&py_str(&s)?, "sha1"));
+    env.add_filter("sha1", |s: Value| hash(&py_str(&s)?, "sha1"));
+    env.add_filter("md5", |s: Value| hash(&py_str(&s)?, "md5"));
     env.add_filter("extract", extract);
     env.add_filter("type_debug", type_debug);
     env.add_filter("strftime", super::datetime::strftime);
@@ -256,20 +258,38 @@ fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Re
         Ok(small) => Value::from(small),
         Err(_) => Value::from(i),
     };
-    let from_float = |f: f64| (f.is_finite()).then(|| int(f.trunc() as i128));
+    // Jinja2's `int(float(value))`: NaN is a ValueError (the default);
+    // infinity is Python's OverflowError, which Jinja2 does not catch; a
+    // float past 128 bits is refused rather than silently clamped.
+    let from_float = |f: f64| -> Result<Option<Value>, Error> {
+        if f.is_nan() {
+            Ok(None)
+        } else if f.is_infinite() {
+            Err(invalid("int: OverflowError: cannot convert float infinity to integer"))
+        } else if f.trunc().abs() >= 2f64.powi(127) {
+            Err(invalid(format!(
+                "int: {f:e} is outside baton's integer range (128 bits, about ±1.7e38)"
+            )))
+        } else {
+            Ok(Some(int(f.trunc() as i128)))
+        }
+    };
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
         ValueKind::Number => match super::ops::num(&v) {
             Some(super::ops::Num::Int(i)) => int(i),
-            Some(super::ops::Num::Float(f)) => from_float(f).unwrap_or(fallback),
+            Some(super::ops::Num::Float(f)) => from_float(f)?.unwrap_or(fallback),
             None => fallback,
         },
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default();
-            parse_py_int(s, base.unwrap_or(10))
-                .map(int)
-                .or_else(|| s.trim().parse::<f64>().ok().and_then(from_float))
-                .unwrap_or(fallback)
+            match parse_py_int(s, base.unwrap_or(10)) {
+                Some(i) => int(i),
+                None => match s.trim().parse::<f64>() {
+                    Ok(f) => from_float(f)?.unwrap_or(fallback),
+                    Err(_) => fallback,
+                },
+            }
         }
         _ => fallback,
     })
@@ -312,7 +332,7 @@ fn replace(
         None => kw.get::<Option<i64>>("count")?,
     };
     kw.assert_all_used()?;
-    let (s, old, new) = (py_str(&s), py_str(&old), py_str(&new));
+    let (s, old, new) = (py_str(&s)?, py_str(&old)?, py_str(&new)?);
     super::limit::check(
         replaced_len(&s, &old, &new, count.and_then(|n| usize::try_from(n).ok())),
         "replace",
@@ -502,7 +522,7 @@ fn subelements(
             if values.kind() != ValueKind::Map {
                 return Err(invalid(format!(
                     "the key {k} should point to a dictionary, got '{}'",
-                    py_str(&values)
+                    py_str(&values)?
                 )));
             }
             let next = values.get_item(k)?;
@@ -512,7 +532,7 @@ fn subelements(
                 }
                 return Err(invalid(format!(
                     "could not find '{k}' key in iterated item {}",
-                    py_str(&values)
+                    py_str(&values)?
                 )));
             }
             values = next;
@@ -520,8 +540,11 @@ fn subelements(
         if values.kind() != ValueKind::Seq {
             return Err(invalid(format!(
                 "the key '{}' should point to a list, got {}",
-                path.iter().map(py_str).collect::<Vec<_>>().join("."),
-                py_str(&values)
+                path.iter()
+                    .map(py_str)
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join("."),
+                py_str(&values)?
             )));
         }
         for v in values.try_iter()? {
@@ -564,7 +587,7 @@ enum SetOp {
 }
 
 fn list_of(v: &Value, what: &str) -> Result<Vec<Json>, Error> {
-    match to_json(v) {
+    match to_json_capped(v, what)? {
         Json::Array(items) => Ok(items),
         Json::String(s) => Ok(s.chars().map(|c| Json::String(c.to_string())).collect()),
         other => Err(invalid(format!("{what} expects a list, got {other}"))),
@@ -605,13 +628,13 @@ fn combine(
         .get::<Option<String>>("list_merge")?
         .unwrap_or_else(|| "replace".into());
     kwargs.assert_all_used()?;
-    let mut acc = to_json(&base);
+    let mut acc = to_json_capped(&base, "combine")?;
     if !acc.is_object() {
         return Err(invalid("combine expects dictionaries"));
     }
     let mut others = Vec::new();
     for v in rest.0.iter() {
-        match to_json(v) {
+        match to_json_capped(v, "combine")? {
             Json::Array(items) => others.extend(items),
             other => others.push(other),
         }
@@ -677,7 +700,7 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
         .get::<Option<String>>("value_name")?
         .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
-    match to_json(&v) {
+    match to_json_capped(&v, "dict2items")? {
         Json::Object(m) => Ok(from_json(&Json::Array(
             m.into_iter()
                 .map(|(k, v)| {
@@ -740,13 +763,13 @@ fn dict(v: Value) -> Result<Value, Error> {
 /// Python's `dict(pairs, **kwargs)` as a global function.
 fn dict_function(args: minijinja::value::Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let mut out = match args.0.first() {
-        Some(v) => to_json(&dict(v.clone())?),
+        Some(v) => to_json_capped(&dict(v.clone())?, "dict")?,
         None => Json::Object(serde_json::Map::new()),
     };
     if let Json::Object(m) = &mut out {
         for key in kwargs.args() {
             let v: Value = kwargs.get(key)?;
-            m.insert(key.to_string(), to_json(&v));
+            m.insert(key.to_string(), to_json_capped(&v, "dict")?);
         }
     }
     kwargs.assert_all_used()?;
@@ -826,7 +849,10 @@ fn json_text(
         }
     }
     kw.assert_all_used()?;
-    Ok(pyformat::json_dumps_with(&to_json(v), &opts))
+    Ok(pyformat::json_dumps_with(
+        &to_json_capped(v, "to_json")?,
+        &opts,
+    ))
 }
 
 /// `to_yaml` / `to_nice_yaml` as PyYAML's `yaml.dump` prints them; `indent=`
@@ -840,7 +866,11 @@ fn yaml_text(v: &Value, kw: Kwargs, indent: usize, leaf_flow: bool) -> Result<St
         None => leaf_flow,
     };
     kw.assert_all_used()?;
-    Ok(pyformat::yaml_dump(&to_json(v), indent, leaf_flow))
+    Ok(pyformat::yaml_dump(
+        &to_json_capped(v, "to_yaml")?,
+        indent,
+        leaf_flow,
+    ))
 }
 
 fn from_json_filter(s: String) -> Result<Value, Error> {
@@ -867,7 +897,7 @@ fn from_yaml_all_filter(v: Value) -> Result<Value, Error> {
     if v.is_none() {
         return Ok(Value::from(Vec::<Value>::new()));
     }
-    let s = py_str(&v);
+    let s = py_str(&v)?;
     let file = crate::source::SourceFile::new("from_yaml_all", s.as_str());
     crate::yaml::parse_documents(&file)
         .map(|docs| {
@@ -896,7 +926,7 @@ fn preview(s: &str) -> String {
 
 fn b64decode(s: Value, kw: Kwargs) -> Result<String, Error> {
     let urlsafe = b64_opts(&kw)?;
-    let s = py_str(&s);
+    let s = py_str(&s)?;
     let engine = if urlsafe {
         &base64::engine::general_purpose::URL_SAFE
     } else {
@@ -1131,5 +1161,28 @@ fn type_debug(v: Value) -> &'static str {
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::Map => "dict",
         _ => "object",
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::super::eval_py;
+
+    #[test]
+    fn int_of_an_infinite_or_huge_float_fails_as_python_does() {
+        // Python: int(float('inf')) raises OverflowError (Jinja2 does not
+        // catch it); it used to give 0
+        assert_eq!(
+            eval_py("(1e308 * 10) | int"),
+            "ERROR int: OverflowError: cannot convert float infinity to integer"
+        );
+        assert!(eval_py("'-inf' | int").starts_with("ERROR int: OverflowError"));
+        assert!(eval_py("1e300 | int").contains("outside baton's integer range"));
+        // NaN is a ValueError: the default, as Jinja2
+        assert_eq!(eval_py("('nan' | float) | int"), "0");
+        assert_eq!(eval_py("'nan' | int(7)"), "7");
+        assert_eq!(eval_py("3.9 | int"), "3");
+        assert_eq!(eval_py("'-2.5' | int"), "-2");
+        assert_eq!(eval_py("1e20 | int"), "100000000000000000000");
     }
 }

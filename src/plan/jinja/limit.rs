@@ -121,9 +121,27 @@ fn size_in(v: &Value, visits: &mut usize, depth: usize) -> usize {
     }
 }
 
-/// minijinja's `indent`, `join`, `batch` and `format` filters, each refused
-/// when its result would exceed the cap. Register after the builtins.
+/// minijinja's `indent`, `join`, `batch`, `format`, `tojson` and `pprint`
+/// filters, each refused when its result would exceed the cap. Register
+/// after the builtins.
+///
+/// `join`, `format`, `tojson` and `pprint` write their values through
+/// minijinja's own walks, which have no bound: a value that shares one part
+/// many times (`{'a': x, 'b': x}` built in a loop) is small in memory and
+/// exponential written out. Each first walks the value against the cap
+/// ([`super::native::check_walkable`]), which stops at the cap.
 pub fn register(env: &mut Environment<'static>) {
+    env.add_filter(
+        "tojson",
+        |value: &Value, indent: Option<Value>, kw: Kwargs| -> Result<Value, Error> {
+            super::native::check_walkable(value, "tojson")?;
+            minijinja::filters::tojson(value, indent, kw)
+        },
+    );
+    env.add_filter("pprint", |value: &Value| -> Result<String, Error> {
+        super::native::check_walkable(value, "pprint")?;
+        Ok(minijinja::filters::pprint(value))
+    });
     env.add_filter(
         "indent",
         |text: minijinja::value::StringInput<'_>,
@@ -144,6 +162,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "join",
         |state: &State, value: &Value, joiner: Option<Value>| -> Result<Value, Error> {
+            super::native::check_walkable(value, "join")?;
             let sep = joiner.as_ref().map_or(0, size);
             let n = value.len().unwrap_or(0);
             check_sum(
@@ -176,6 +195,9 @@ pub fn register(env: &mut Environment<'static>) {
         "format",
         |state: &State, fmt: &Value, args: Rest<Value>| -> Result<Value, Error> {
             check_format(&fmt.to_string(), &args)?;
+            for a in args.iter() {
+                super::native::check_walkable(a, "format")?;
+            }
             minijinja::filters::format(state, fmt, args)
         },
     );

@@ -98,7 +98,7 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kw: Kwargs) -> Result
             results
                 .iter()
                 .map(super::python_repr::py_str)
-                .collect::<Vec<_>>()
+                .collect::<Result<Vec<_>, _>>()?
                 .join(","),
         ),
         _ => Value::from(results),

@@ -152,7 +152,7 @@ fn human_to_bytes(
         None => kw.get::<Option<bool>>("isbits")?.unwrap_or(false),
     };
     kw.assert_all_used()?;
-    let text = py_str(&size);
+    let text = py_str(&size)?;
     let fail = |why: String| err(format!("human_to_bytes() can't interpret the input: {why}"));
     // ^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$
     let t = text.trim_end();
@@ -380,13 +380,13 @@ fn rekey_on_member(
         }
         let k = item.get_item(&key)?;
         if k.is_undefined() {
-            return Err(err(format!("Key '{}' was not found.", py_str(&key))));
+            return Err(err(format!("Key '{}' was not found.", py_str(&key)?)));
         }
         match out.iter_mut().find(|(x, _)| *x == k) {
             Some(_) if duplicates == "error" => {
                 return Err(err(format!(
                     "Key '{}' is not unique, cannot convert to dict.",
-                    py_str(&k)
+                    py_str(&k)?
                 )))
             }
             Some(slot) => slot.1 = item,

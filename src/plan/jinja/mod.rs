@@ -45,6 +45,6 @@ pub(crate) fn eval_py(expr: &str) -> String {
         .compile_expression(expr)
         .unwrap()
         .eval(())
-        .map(|v| python_repr::py_str(&v))
+        .and_then(|v| python_repr::py_str(&v))
         .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
 }

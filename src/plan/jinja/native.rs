@@ -66,33 +66,107 @@ pub fn is_one_expression(expr: &str) -> bool {
 /// becomes the text Python prints for it (`nan`, `inf`, `-inf`): JSON has
 /// no number for it, and null would lose it.
 ///
-/// Unbounded: for values known to be shallow. A rendered value goes through
-/// [`to_json_bounded`].
+/// Unbounded: for values known to be plain data (variables that came from
+/// YAML or JSON, not built inside a render). A value built in a render goes
+/// through [`to_json_bounded`] or [`to_json_capped`].
 pub fn to_json(value: &Value) -> Json {
-    convert(value, 0, usize::MAX).unwrap_or(Json::Null)
+    let mut left = usize::MAX;
+    convert(value, 0, usize::MAX, &mut left).unwrap_or(Json::Null)
 }
 
-/// A value nested deeper than [`crate::bounds::MAX_VALUE_DEPTH`].
+/// Why a value built in a render cannot be converted or printed.
 #[derive(Debug, PartialEq)]
-pub struct TooDeep;
+pub enum TooBig {
+    /// Lists and mappings nest deeper than [`crate::bounds::MAX_VALUE_DEPTH`].
+    Deep,
+    /// Written out, it takes more than [`super::limit::MAX_VALUE_BYTES`].
+    /// A value built in a template loop can share one part many times
+    /// (`{'a': x, 'b': x}`): small in memory, it doubles in size with each
+    /// step once written out, so every walk that writes it counts its bytes
+    /// and stops at the cap, its cost bounded by the cap.
+    Large,
+}
 
-impl TooDeep {
+impl TooBig {
     /// The sentence for an error message.
     pub fn message(&self) -> String {
-        format!(
-            "the value is nested more than {} deep (lists and mappings inside each other), the most baton keeps; \
-             a value that wraps itself once per task, loop or variable grows without end",
-            crate::bounds::MAX_VALUE_DEPTH
+        match self {
+            TooBig::Deep => format!(
+                "the value is nested more than {} deep (lists and mappings inside each other), the most baton keeps; \
+                 a value that wraps itself once per task, loop or variable grows without end",
+                crate::bounds::MAX_VALUE_DEPTH
+            ),
+            TooBig::Large => format!(
+                "the value written out takes more than {} bytes, baton's 16 MiB limit for one value; \
+                 a value that holds the same part twice (`{{'a': x, 'b': x}}` in a loop) doubles with each step; \
+                 build large data outside templates (ship a file with `copy`/`template`, or loop over items in tasks)",
+                super::limit::MAX_VALUE_BYTES
+            ),
+        }
+    }
+
+    /// As a template error, `what` (`tojson`, `printing a value`) first.
+    pub fn error(&self, what: &str) -> minijinja::Error {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("{what}: {}", self.message()),
         )
     }
 }
 
 /// [`to_json`] for a rendered value: refused when lists and mappings nest
-/// more than [`crate::bounds::MAX_VALUE_DEPTH`] deep. Deeper values would
-/// overflow the stack wherever they are later walked: printed, serialised,
-/// merged, dropped.
-pub fn to_json_bounded(value: &Value) -> Result<Json, TooDeep> {
-    convert(value, 0, crate::bounds::MAX_VALUE_DEPTH)
+/// more than [`crate::bounds::MAX_VALUE_DEPTH`] deep, or when written out
+/// it takes more than [`super::limit::MAX_VALUE_BYTES`] (counted as it is
+/// converted, so a value that shares one part many times is refused after
+/// at most that many bytes of work, not after its whole expanded size).
+/// Deeper values would overflow the stack wherever they are later walked:
+/// printed, serialised, merged, dropped.
+pub fn to_json_bounded(value: &Value) -> Result<Json, TooBig> {
+    check_size(value)?;
+    let mut left = super::limit::MAX_VALUE_BYTES;
+    convert(value, 0, crate::bounds::MAX_VALUE_DEPTH, &mut left)
+}
+
+/// [`to_json_bounded`] inside a render (a filter): the error names `what`.
+pub fn to_json_capped(value: &Value, what: &str) -> Result<Json, minijinja::Error> {
+    to_json_bounded(value).map_err(|e| e.error(what))
+}
+
+/// Whether `value` written out fits the cap and the depth bound, for code
+/// about to convert or print it, or to hand it to a walk that has no bound
+/// of its own (minijinja's `tojson`, `pprint`, `~`).
+///
+/// A list or mapping met again (the same one, shared) is counted from
+/// memory, not walked again, so a value that holds one part many times is
+/// measured in time linear in its size in memory, and refused at once
+/// when written out it would pass the cap ([`TooBig`]).
+pub fn check_walkable(value: &Value, what: &str) -> Result<(), minijinja::Error> {
+    check_size(value).map_err(|e| e.error(what))
+}
+
+/// [`check_walkable`] as a [`TooBig`].
+pub fn check_size(value: &Value) -> Result<(), TooBig> {
+    if !matches!(
+        value.kind(),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map
+    ) {
+        return Ok(());
+    }
+    let mut left = super::limit::MAX_VALUE_BYTES;
+    let mut seen = std::collections::HashMap::new();
+    walk_size(value, 0, &mut left, &mut seen)
+}
+
+/// The address of the list or mapping behind `value`, the same for every
+/// copy of it (minijinja values share their contents). `None` for other
+/// kinds of objects: they are walked without memory, on the byte budget.
+fn identity(value: &Value) -> Option<usize> {
+    if let Some(m) = value.downcast_object_ref::<indexmap::IndexMap<Value, Value>>() {
+        return Some(std::ptr::from_ref(m) as usize);
+    }
+    value
+        .downcast_object_ref::<Vec<Value>>()
+        .map(|l| std::ptr::from_ref(l) as usize)
 }
 
 /// Python's text for a float that is not finite.
@@ -106,10 +180,75 @@ pub fn non_finite(f: f64) -> Option<&'static str> {
     }
 }
 
-fn convert(value: &Value, depth: usize, max: usize) -> Result<Json, TooDeep> {
-    let inner = || -> Result<usize, TooDeep> {
+/// The fewest bytes `value` itself (not its items) writes out as: a string
+/// its bytes and quotes, a container its brackets, anything else 1. At
+/// least 1, so a walk charging it visits at most as many nodes as the
+/// budget has bytes.
+fn own_bytes(value: &Value) -> usize {
+    match value.kind() {
+        ValueKind::String => value.as_str().map_or(0, str::len) + 2,
+        ValueKind::Bytes => value.as_bytes().map_or(0, <[u8]>::len) + 3,
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => 2,
+        ValueKind::Bool | ValueKind::None | ValueKind::Undefined => 4,
+        _ => 1,
+    }
+}
+
+/// Take `bytes` from the budget `left`.
+fn charge(left: &mut usize, bytes: usize) -> Result<(), TooBig> {
+    *left = left.checked_sub(bytes).ok_or(TooBig::Large)?;
+    Ok(())
+}
+
+/// Count the bytes `value` writes out as against `left` (separators 2 per
+/// item, and 2 more per mapping entry), without building anything. `seen`
+/// holds the bytes of each list or mapping already counted, by address.
+fn walk_size(
+    value: &Value,
+    depth: usize,
+    left: &mut usize,
+    seen: &mut std::collections::HashMap<usize, usize>,
+) -> Result<(), TooBig> {
+    charge(left, own_bytes(value))?;
+    if !matches!(
+        value.kind(),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map
+    ) {
+        return Ok(());
+    }
+    if depth >= crate::bounds::MAX_VALUE_DEPTH {
+        return Err(TooBig::Deep);
+    }
+    let id = identity(value);
+    if let Some(bytes) = id.and_then(|id| seen.get(&id)) {
+        return charge(left, *bytes);
+    }
+    let before = *left;
+    let is_map = value.kind() == ValueKind::Map;
+    if let Ok(items) = value.try_iter() {
+        for item in items {
+            charge(left, 2)?;
+            if is_map {
+                charge(left, 2)?;
+                let v = value.get_item(&item).unwrap_or_default();
+                walk_size(&item, depth + 1, left, seen)?;
+                walk_size(&v, depth + 1, left, seen)?;
+            } else {
+                walk_size(&item, depth + 1, left, seen)?;
+            }
+        }
+    }
+    if let Some(id) = id {
+        seen.insert(id, before - *left);
+    }
+    Ok(())
+}
+
+fn convert(value: &Value, depth: usize, max: usize, left: &mut usize) -> Result<Json, TooBig> {
+    charge(left, own_bytes(value))?;
+    let inner = || -> Result<usize, TooBig> {
         if depth >= max {
-            Err(TooDeep)
+            Err(TooBig::Deep)
         } else {
             Ok(depth + 1)
         }
@@ -145,7 +284,8 @@ fn convert(value: &Value, depth: usize, max: usize) -> Result<Json, TooDeep> {
             let mut list = Vec::new();
             if let Ok(items) = value.try_iter() {
                 for item in items.filter(|v| !is_omit(v)) {
-                    list.push(convert(&item, depth, max)?);
+                    charge(left, 2)?;
+                    list.push(convert(&item, depth, max, left)?);
                 }
             }
             Json::Array(list)
@@ -163,7 +303,8 @@ fn convert(value: &Value, depth: usize, max: usize) -> Result<Json, TooDeep> {
                         Some(s) => s.to_string(),
                         None => key.to_string(),
                     };
-                    map.insert(name, convert(&item, depth, max)?);
+                    charge(left, name.len() + 6)?;
+                    map.insert(name, convert(&item, depth, max, left)?);
                 }
             }
             Json::Object(map)
@@ -215,15 +356,46 @@ mod tests {
         let max = crate::bounds::MAX_VALUE_DEPTH;
         let ok = to_json_bounded(&nest(max)).unwrap();
         assert_eq!(ok.to_string().matches('[').count(), max);
-        assert_eq!(to_json_bounded(&nest(max + 1)), Err(TooDeep));
+        assert_eq!(to_json_bounded(&nest(max + 1)), Err(TooBig::Deep));
         // Deeper than unbounded conversion walks on a test thread's stack:
         // refused after `max` levels.
-        assert_eq!(to_json_bounded(&nest(5_000)), Err(TooDeep));
-        assert!(TooDeep.message().contains("more than 256 deep"));
+        assert_eq!(to_json_bounded(&nest(5_000)), Err(TooBig::Deep));
+        assert!(TooBig::Deep.message().contains("more than 256 deep"));
         // A mapping counts as a level too.
         let m = env.compile_expression("{'a': x}").unwrap();
         let v = m.eval(minijinja::context! { x => nest(max) }).unwrap();
-        assert_eq!(to_json_bounded(&v), Err(TooDeep));
+        assert_eq!(to_json_bounded(&v), Err(TooBig::Deep));
+    }
+
+    #[test]
+    fn a_shared_value_is_measured_once_and_refused_past_the_cap() {
+        // `{'a': x, 'b': x}` 40 times over: 2^40 leaves written out
+        let dag = |levels: usize| {
+            let env = super::super::env::environment();
+            let src = format!(
+                "{{% set ns = namespace(s='x') %}}{{% for i in range({levels}) %}}\
+                 {{% set ns.s = {{'a': ns.s, 'b': ns.s}} %}}{{% endfor %}}{{{{ ns.s | type_debug }}}}"
+            );
+            assert_eq!(env.render_str(&src, ()).unwrap(), "dict");
+            let mut v = Value::from("x");
+            for _ in 0..levels {
+                let mut m = indexmap::IndexMap::new();
+                m.insert(Value::from("a"), v.clone());
+                m.insert(Value::from("b"), v);
+                v = Value::from_object(m);
+            }
+            v
+        };
+        let started = std::time::Instant::now();
+        assert_eq!(to_json_bounded(&dag(40)), Err(TooBig::Large));
+        assert_eq!(check_size(&dag(1000)), Err(TooBig::Deep));
+        let e = check_walkable(&dag(64), "tojson").unwrap_err();
+        assert!(e.to_string().contains("tojson: the value written out takes more than 16777216 bytes"), "{e}");
+        // memory, not the walk: 40 levels measured at once
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // a shared value that fits converts in full
+        let j = to_json_bounded(&dag(10)).unwrap();
+        assert_eq!(j.to_string().matches("\"x\"").count(), 1024);
     }
 
     #[test]

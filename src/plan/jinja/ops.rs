@@ -106,6 +106,13 @@ fn add(a: Value, b: Value) -> Result<Value, Error> {
 /// than the cap.
 fn concat(a: Value, b: Value) -> Result<Value, Error> {
     super::limit::check_sum(super::limit::size(&a), super::limit::size(&b), "'~'")?;
+    // `size` is a lower bound that looks at a few thousand items; a list or
+    // mapping written out as text is walked against the cap first
+    for v in [&a, &b] {
+        if matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+            super::native::check_walkable(v, "'~'")?;
+        }
+    }
     builtin("~", a, b)
 }
 

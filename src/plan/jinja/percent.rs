@@ -270,10 +270,10 @@ impl Field<'_> {
             '%' => Ok(self.pad("%".into())),
             's' | 'r' | 'a' => {
                 let mut s = if ty == 's' {
-                    py_str(v)
+                    py_str(v)?
                 } else {
                     let mut s = String::new();
-                    repr(v, &mut s);
+                    repr(v, &mut s)?;
                     s
                 };
                 if let Some(p) = self.precision {

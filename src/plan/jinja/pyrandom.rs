@@ -104,7 +104,7 @@ impl Mt {
 
     /// `random.Random(seed)`: an int seeds with its absolute value's 32-bit
     /// words; a string with `int.from_bytes(s + sha512(s), 'big')`.
-    pub fn from_seed(seed: &Value) -> Mt {
+    pub fn from_seed(seed: &Value) -> Result<Mt, Error> {
         let be_bytes: Vec<u8> = match seed.kind() {
             ValueKind::Number if seed.is_integer() => {
                 let n = i128::try_from(seed.clone()).unwrap_or(0).unsigned_abs();
@@ -112,7 +112,7 @@ impl Mt {
             }
             ValueKind::Bool => vec![u8::from(seed.is_true())],
             _ => {
-                let s = super::python_repr::py_str(seed);
+                let s = super::python_repr::py_str(seed)?;
                 let mut b = s.as_bytes().to_vec();
                 b.extend_from_slice(&sha2::Sha512::digest(s.as_bytes()));
                 b
@@ -134,7 +134,7 @@ impl Mt {
         if key.is_empty() {
             key.push(0);
         }
-        Mt::init_by_array(&key)
+        Ok(Mt::init_by_array(&key))
     }
 
     fn genrand(&mut self) -> u32 {
@@ -175,11 +175,11 @@ impl Words for Os {
     }
 }
 
-fn source(seed: Option<Value>) -> Box<dyn Words> {
-    match seed {
-        Some(s) if !s.is_none() => Box::new(Mt::from_seed(&s)),
+fn source(seed: Option<Value>) -> Result<Box<dyn Words>, Error> {
+    Ok(match seed {
+        Some(s) if !s.is_none() => Box::new(Mt::from_seed(&s)?),
         _ => Box::new(Os),
-    }
+    })
 }
 
 /// `random(end, start=None, step=None, seed=None)`: an item of a list, or
@@ -200,7 +200,7 @@ pub fn random(
     };
     let seed = kw.get::<Option<Value>>("seed")?;
     kw.assert_all_used()?;
-    let mut r = source(seed);
+    let mut r = source(seed)?;
     let given = |v: &Option<Value>| v.as_ref().is_some_and(|v| v.is_true());
     match end.kind() {
         ValueKind::Number if end.is_integer() => {
@@ -258,7 +258,7 @@ pub fn shuffle(list: Value, seed: Option<Value>, kw: Kwargs) -> Result<Value, Er
     kw.assert_all_used()?;
     let mut items: Vec<Value> = list.try_iter()?.collect();
     // Ansible seeds only with a true seed (`if seed:`)
-    let mut r = source(seed.filter(|s| s.is_true()));
+    let mut r = source(seed.filter(|s| s.is_true()))?;
     for i in (1..items.len()).rev() {
         let j = r.below(i as u128 + 1)? as usize;
         items.swap(i, j);
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn python_mt19937_reference_words() {
         // CPython: random.Random(42).getrandbits(32) three times
-        let mut mt = Mt::from_seed(&Value::from(42));
+        let mut mt = Mt::from_seed(&Value::from(42)).unwrap();
         let words: Vec<u32> = (0..3).map(|_| mt.genrand()).collect();
         assert_eq!(words, vec![2_746_317_213, 478_163_327, 107_420_369]);
     }

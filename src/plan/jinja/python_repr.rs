@@ -10,7 +10,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, Output, State};
 
-use super::native::{non_finite, TooDeep};
+use super::native::{non_finite, TooBig};
 
 /// The environment's formatter: strings as they are, null as nothing, anything
 /// else as Python's `str()` of it.
@@ -84,9 +84,9 @@ pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) ->
     let text = match value.kind() {
         ValueKind::String => value.as_str().unwrap_or_default().to_string(),
         _ => {
+            super::native::check_walkable(value, "printing a value")?;
             let mut s = String::new();
-            repr_at(value, &mut s, 0)
-                .map_err(|e| Error::new(minijinja::ErrorKind::InvalidOperation, e.message()))?;
+            repr_at(value, &mut s, 0, MAX_REPR_BYTES).map_err(|e| e.error("printing a value"))?;
             s
         }
     };
@@ -95,32 +95,42 @@ pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) ->
         .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
 }
 
-/// Python's `str(value)`: a string as is, anything else as its repr.
-pub fn py_str(value: &Value) -> String {
+/// The most bytes one `repr` writes: the value cap. A value that shares
+/// one part many times (built in a template loop) is small in memory but
+/// doubles in text with each step; the walk stops here, its cost bounded
+/// by the cap, not by the value's expanded size.
+const MAX_REPR_BYTES: usize = super::limit::MAX_VALUE_BYTES;
+
+/// Python's `str(value)`: a string as is, anything else as its repr. An
+/// error when the text would exceed [`MAX_REPR_BYTES`] or the value nests
+/// deeper than [`crate::bounds::MAX_VALUE_DEPTH`] ([`TooBig`]).
+pub fn py_str(value: &Value) -> Result<String, Error> {
     match value.kind() {
-        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        ValueKind::String => Ok(value.as_str().unwrap_or_default().to_string()),
         _ => {
             let mut s = String::new();
-            repr(value, &mut s);
-            s
+            repr(value, &mut s)?;
+            Ok(s)
         }
     }
 }
 
-/// Python's `repr(value)`. Lists and mappings nested more than
-/// [`crate::bounds::MAX_VALUE_DEPTH`] deep are cut, shown as `...` (the
-/// environment's formatter refuses them instead): a value built in a
-/// template loop can be deeper than the stack allows to walk.
-pub fn repr(value: &Value, out: &mut String) {
-    if repr_at(value, out, 0).is_err() {
-        out.push_str("...");
-    }
+/// Python's `repr(value)` appended to `out`, refused as [`py_str`] is.
+pub fn repr(value: &Value, out: &mut String) -> Result<(), Error> {
+    super::native::check_walkable(value, "writing a value as text")?;
+    let limit = out.len().saturating_add(MAX_REPR_BYTES);
+    repr_at(value, out, 0, limit).map_err(|e| e.error("writing a value as text"))
 }
 
-fn repr_at(value: &Value, out: &mut String, depth: usize) -> Result<(), TooDeep> {
+/// `repr` into `out`, failing once `out` passes `limit` bytes: checked at
+/// every node, and each node writes at least one byte.
+fn repr_at(value: &Value, out: &mut String, depth: usize, limit: usize) -> Result<(), TooBig> {
+    if out.len() > limit {
+        return Err(TooBig::Large);
+    }
     let inner = || {
         if depth >= crate::bounds::MAX_VALUE_DEPTH {
-            Err(TooDeep)
+            Err(TooBig::Deep)
         } else {
             Ok(depth + 1)
         }
@@ -132,7 +142,13 @@ fn repr_at(value: &Value, out: &mut String, depth: usize) -> Result<(), TooDeep>
             Some(text) if value.as_i64().is_none() => out.push_str(text),
             _ => out.push_str(&value.to_string()),
         },
-        ValueKind::String => quote(value.as_str().unwrap_or_default(), out),
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            if out.len().saturating_add(s.len()) > limit {
+                return Err(TooBig::Large);
+            }
+            quote(s, out)
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             let depth = inner()?;
             out.push('[');
@@ -143,7 +159,7 @@ fn repr_at(value: &Value, out: &mut String, depth: usize) -> Result<(), TooDeep>
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    repr_at(&item, out, depth)?;
+                    repr_at(&item, out, depth, limit)?;
                 }
             }
             out.push(']');
@@ -162,14 +178,22 @@ fn repr_at(value: &Value, out: &mut String, depth: usize) -> Result<(), TooDeep>
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    repr_at(&key, out, depth)?;
+                    repr_at(&key, out, depth, limit)?;
                     out.push_str(": ");
-                    repr_at(&item, out, depth)?;
+                    repr_at(&item, out, depth, limit)?;
                 }
             }
             out.push('}');
         }
-        _ => out.push_str(&value.to_string()),
+        _ => {
+            // a value of another kind (a datetime, a namespace) prints
+            // through its own Display, which may walk what it holds
+            let text = value.to_string();
+            if out.len().saturating_add(text.len()) > limit {
+                return Err(TooBig::Large);
+            }
+            out.push_str(&text)
+        }
     }
     Ok(())
 }
@@ -208,12 +232,12 @@ mod tests {
         let v =
             Value::from_serialize(json!({"k": "v", "l": ["a", 1, true, null, 1.5], "q": "it's"}));
         assert_eq!(
-            py_str(&v),
+            py_str(&v).unwrap(),
             r#"{'k': 'v', 'l': ['a', 1, True, None, 1.5], 'q': "it's"}"#
         );
-        assert_eq!(py_str(&Value::from(true)), "True");
-        assert_eq!(py_str(&Value::from(())), "None");
-        assert_eq!(py_str(&Value::from("plain")), "plain");
+        assert_eq!(py_str(&Value::from(true)).unwrap(), "True");
+        assert_eq!(py_str(&Value::from(())).unwrap(), "None");
+        assert_eq!(py_str(&Value::from("plain")).unwrap(), "plain");
     }
 
     #[test]
@@ -227,7 +251,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, "nan inf -inf [nan] 2.5");
         // A list built 5,000 deep in a template loop: printing it is an
-        // error, not a stack overflow; `py_str` cuts it.
+        // error, not a stack overflow; so is `py_str` of it.
         let deep = "{% set ns = namespace(x=1) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}";
         let err = env
             .render_str(&format!("{deep}{{{{ ns.x }}}}"), ())
@@ -242,9 +266,55 @@ mod tests {
         for _ in 0..5_000 {
             v = Value::from(vec![v]);
         }
-        let text = py_str(&v);
-        assert!(text.starts_with("[[[") && text.ends_with("[..."), "cut");
-        assert_eq!(text.matches('[').count(), crate::bounds::MAX_VALUE_DEPTH);
+        let err = py_str(&v).unwrap_err();
+        assert!(err.to_string().contains("more than 256 deep"), "{err}");
+    }
+
+    /// A mapping that holds the same part twice, 40 times over: 2^40
+    /// leaves written out, a few hundred bytes in memory. Every walk that
+    /// writes it stops at the value cap, fast.
+    fn shared_dag(levels: usize) -> Value {
+        let mut v = Value::from("x");
+        for _ in 0..levels {
+            let mut m = std::collections::BTreeMap::new();
+            m.insert("a", v.clone());
+            m.insert("b", v);
+            v = Value::from(m);
+        }
+        v
+    }
+
+    #[test]
+    fn a_value_that_shares_its_parts_is_refused_at_the_cap_not_expanded() {
+        let started = std::time::Instant::now();
+        let v = shared_dag(40);
+        let err = py_str(&v).unwrap_err();
+        assert!(err.to_string().contains("16 MiB limit"), "{err}");
+        // (`~` and `%` are rewritten by the templater: see tests/value_cap.rs)
+        let env = crate::plan::jinja::env::environment();
+        let dag = "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = {'a': ns.s, 'b': ns.s} %}{% endfor %}";
+        for tail in [
+            "{{ ns.s }}",
+            "{{ ns.s | string }}",
+            "{{ ns.s | tojson }}",
+            "{{ ns.s | to_json }}",
+            "{{ ns.s | to_nice_json }}",
+            "{{ ns.s | to_yaml }}",
+            "{{ ns.s | pprint }}",
+            "{{ ns.s | hash('sha1') }}",
+        ] {
+            let err = env
+                .render_str(&format!("{dag}{tail}"), ())
+                .unwrap_err();
+            let d = err.detail().unwrap_or_default();
+            assert!(d.contains("16 MiB limit"), "{tail}: {err}");
+        }
+        // a shared value that fits still prints in full
+        let small = shared_dag(3);
+        assert_eq!(py_str(&small).unwrap().matches("'x'").count(), 8);
+        // the whole test, debug build included, in well under the time the
+        // expanded walks took (2^40 leaves never finish)
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]

@@ -35,23 +35,29 @@ pub fn register(env: &mut Environment<'static>) {
         let width = width.unwrap_or(80);
         // the padding is spaces, one byte each
         super::limit::check(width, "center")?;
-        Ok::<_, Error>(center(&py_str(&s), width))
+        Ok::<_, Error>(center(&py_str(&s)?, width))
     });
-    env.add_filter("wordcount", |s: Value| {
-        py_str(&s)
+    env.add_filter("wordcount", |s: Value| -> Result<usize, Error> {
+        Ok(py_str(&s)?
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|w| !w.is_empty())
-            .count()
+            .count())
     });
     env.add_filter("filesizeformat", filesizeformat);
-    env.add_filter("striptags", |s: Value| striptags(&py_str(&s)));
+    env.add_filter("striptags", |s: Value| -> Result<String, Error> {
+        Ok(striptags(&py_str(&s)?))
+    });
     env.add_filter("comment", comment);
-    env.add_filter("urldecode", |s: Value| unquote_plus(&py_str(&s)));
+    env.add_filter("urldecode", |s: Value| -> Result<String, Error> {
+        Ok(unquote_plus(&py_str(&s)?))
+    });
     env.add_filter("urlsplit", urlsplit);
     // markupsafe's escape of Python's str(value); with autoescaping off (as
     // in Ansible) the escaped text is what prints
     for name in ["escape", "e", "forceescape"] {
-        env.add_filter(name, |v: Value| html_escape(&py_str(&v)));
+        env.add_filter(name, |v: Value| -> Result<String, Error> {
+            Ok(html_escape(&py_str(&v)?))
+        });
     }
 }
 
@@ -94,10 +100,13 @@ fn truncate(s: Value, args: minijinja::value::Rest<Value>, kw: Kwargs) -> Result
     };
     let length = usize_of(arg(0, "length")?, "length", 255)?;
     let killwords = arg(1, "killwords")?.is_some_and(|v| v.is_true());
-    let end = arg(2, "end")?.map_or_else(|| "...".to_string(), |v| py_str(&v));
+    let end = match arg(2, "end")? {
+        Some(v) => py_str(&v)?,
+        None => "...".to_string(),
+    };
     let leeway = usize_of(arg(3, "leeway")?, "leeway", 5)?;
     kw.assert_all_used()?;
-    let s = py_str(&s);
+    let s = py_str(&s)?;
     let chars: Vec<char> = s.chars().collect();
     let end_len = end.chars().count();
     if length < end_len {
@@ -246,7 +255,9 @@ fn comment(text: Value, style: Option<String>, kw: Kwargs) -> Result<String, Err
         }
     };
     let get = |name: &str| -> Result<Option<String>, Error> {
-        Ok(kw.get::<Option<Value>>(name)?.map(|v| py_str(&v)))
+        kw.get::<Option<Value>>(name)?
+            .map(|v| py_str(&v))
+            .transpose()
     };
     let decoration = get("decoration")?.unwrap_or_else(|| decoration.to_string());
     let prepostfix = decoration.clone();
@@ -260,7 +271,7 @@ fn comment(text: Value, style: Option<String>, kw: Kwargs) -> Result<String, Err
     let prefix_count = count("prefix_count")?;
     let postfix_count = count("postfix_count")?;
     kw.assert_all_used()?;
-    let text = py_str(&text);
+    let text = py_str(&text)?;
     let mut out = String::new();
     if !beginning.is_empty() {
         out.push_str(&beginning);
@@ -326,7 +337,7 @@ fn unquote_plus(s: &str) -> String {
 
 /// `urlsplit(query='')`: Python's `urlsplit` as a mapping (or one part).
 fn urlsplit(url: Value, query: Option<String>) -> Result<Value, Error> {
-    let raw = py_str(&url);
+    let raw = py_str(&url)?;
     let mut url: String = raw
         .trim_matches(|c: char| c <= ' ')
         .chars()
