@@ -1121,3 +1121,41 @@ fn a_deeply_nested_e_value_exits_4_naming_e() {
     );
     assert!(stderr.len() < 1000, "{stderr}");
 }
+
+/// `timeout: "{{ t }}"` and `loop_control: {pause: "{{ p }}"}` are accepted
+/// at load, as Ansible does, rendered when the task runs and bounded as a
+/// literal value is; a templated duration argument out of range (`pause`
+/// `seconds`, `wait_for` `timeout`) is invalid input, exit 4 at the
+/// template, as the same value written literally is (it was a task
+/// failure, exit 2).
+#[test]
+fn templated_durations_run_and_are_bounded_as_literal_ones() {
+    use support::cli::Test;
+    let ok = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            "- hosts: nodes\n  gather_facts: false\n  vars: {t: 5, p: 0.01}\n  tasks:\n\
+             \x20   - name: timed\n      command: 'true'\n      timeout: \"{{ t }}\"\n\
+             \x20   - name: paused\n      debug: msg={{ item }}\n      loop: [1, 2]\n      loop_control: {pause: \"{{ p }}\"}\n",
+        )
+        .run();
+    ok.assert_code(0);
+    for (vars, task, want, line) in [
+        ("{t: 1e300}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` is 1e300 seconds", 7),
+        ("{t: 0}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` must be a positive number", 7),
+        ("{t: abc}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` must be a number of seconds, got \"abc\"", 7),
+        ("{p: -1}", "debug: msg=x\n      loop: [1, 2]\n      loop_control: {pause: \"{{ p }}\"}", "`loop_control.pause` must not be negative", 8),
+        ("{s: 1e30}", "pause: {seconds: \"{{ s }}\"}", "`pause` argument `seconds` is 1e30 seconds", 6),
+        ("{s: .nan}", "pause: {minutes: \"{{ s }}\"}", "`pause` argument `minutes` must be a number of seconds, not NaN", 6),
+        ("{s: -5}", "wait_for: {port: 1, timeout: \"{{ s }}\"}", "`wait_for` argument `timeout` must not be negative", 6),
+    ] {
+        let play = format!(
+            "- hosts: nodes\n  gather_facts: false\n  vars: {vars}\n  tasks:\n    - name: t\n      {task}\n"
+        );
+        let run = Test::new().local_hosts(&["n1"]).playbook(&play).run();
+        let all = format!("{}{}", run.stdout, run.stderr);
+        run.assert_code(4);
+        assert!(all.contains(want), "{vars} {task}: {all}");
+        assert!(all.contains(&format!("play.yml:{line}")), "{vars} {task}: {all}");
+    }
+}

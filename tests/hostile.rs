@@ -132,6 +132,8 @@ fn command_for(case: &Path) -> Command {
         cmd.args(["run", "--syntax-check", "-e"])
             .arg(format!("@{name}"))
             .arg(corpus_dir().join("ok.yml"));
+    } else if name.ends_with(".run.yml") {
+        cmd.args(["run", "-i", "localhost,", &name]);
     } else if name.contains(".inv.") {
         cmd.args(["inventory", "--list", "-i", &name]);
     } else {
@@ -893,6 +895,39 @@ fn escape_sequences_from_tasks_never_reach_stdout() {
             "{args:?}: raw control characters in {stdout:?}"
         );
         assert!(stdout.contains("\\x1b["), "{args:?}: {stdout}");
+    }
+}
+
+/// A right-to-left override (or isolate, or mark) in a task name or a
+/// message would reorder the line the operator reads ("Trojan Source"):
+/// printed escaped, as Python's repr writes it, in every human line.
+#[test]
+fn bidi_controls_in_names_and_messages_are_printed_escaped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n\
+         \x20   - name: \"restart \\u202egnp.exe \\u2066x\\u2069\"\n\
+         \x20     debug: {msg: \"ok \\u202eevil \\u200f\"}\n",
+    );
+    for args in [&["run", "pb.yml"][..], &["run", "-v", "pb.yml"]] {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("baton runs");
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains(['\u{202e}', '\u{2066}', '\u{2069}', '\u{200f}']),
+            "{args:?}: raw bidi characters in {stdout:?}"
+        );
+        assert!(
+            stdout.contains("TASK [restart \\u202egnp.exe \\u2066x\\u2069]"),
+            "{args:?}: {stdout}"
+        );
+        assert!(stdout.contains("ok \\u202eevil \\u200f"), "{args:?}: {stdout}");
     }
 }
 

@@ -408,6 +408,52 @@ pub(super) async fn run_once(
     }
 }
 
+/// A templated duration keyword (`timeout`, `loop_control.pause`) or
+/// module argument (`pause` `seconds`, `wait_for` `timeout`...), rendered
+/// and bounded as a literal one is at load ([`bounds::seconds`]): a bad
+/// value is invalid input (exit 4) at the template, whether YAML wrote it
+/// or a template made it.
+pub(super) fn templated_seconds(
+    shared: &TaskShared<'_>,
+    node: &Node,
+    vars: &Context,
+    key: &str,
+) -> Result<f64, InputError> {
+    let value = shared.templater.render_node(node, vars)?;
+    let n = bounds::number_in(&value).ok_or_else(|| {
+        InputError::at(
+            &node.origin,
+            format!("`{key}` must be a number of seconds, got {value}"),
+            "rendered from here",
+        )
+    })?;
+    bounds::seconds(n, &format!("`{key}`"))
+        .map_err(|m| InputError::at(&node.origin, m, "rendered from here"))
+}
+
+/// A rendered duration argument of a module, bounded as a literal one is
+/// at load (see [`crate::load::args::DURATION_ARGS`]).
+fn rendered_duration_within_bounds(
+    module: &str,
+    name: &str,
+    value: &Value,
+    node: &Node,
+) -> Result<(), InputError> {
+    let Some((_, _, unit)) = crate::load::args::DURATION_ARGS
+        .iter()
+        .find(|(m, a, _)| *m == module && *a == name)
+    else {
+        return Ok(());
+    };
+    // not a number: the module says so, as for any argument
+    let Some(n) = bounds::number_in(value) else {
+        return Ok(());
+    };
+    bounds::seconds(n * unit, &format!("`{module}` argument `{name}`"))
+        .map(|_| ())
+        .map_err(|m| InputError::at(&node.origin, m, "rendered from here"))
+}
+
 fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
     bounds::number_in(&v).ok_or_else(|| {
         InputError::at(
@@ -435,6 +481,9 @@ fn render_args(
         } else {
             let value = shared.templater.render_node(node, vars)?;
             within_limit(shared, &format!("argument `{name}`"), &value, &node.origin)?;
+            if let Action::Module { module, .. } = &task.action {
+                rendered_duration_within_bounds(module.spec().name, name, &value, node)?;
+            }
             value
         };
         // `x | default(omit)`: the argument is left out, as in Ansible.
@@ -636,7 +685,21 @@ async fn run_module(
                 Err(msg) => return Ok(TaskResult::failed(msg)),
             };
             let become_user = become_user(shared, task, job, vars)?;
-            let timeout = task.common.timeout.map(Duration::from_secs);
+            let timeout = match &task.common.timeout_template {
+                Some(node) => {
+                    let secs = templated_seconds(shared, node, vars, "timeout")?;
+                    if secs <= 0.0 {
+                        return Err(InputError::at(
+                            &node.origin,
+                            "`timeout` must be a positive number of seconds",
+                            "rendered from here",
+                        )
+                        .into());
+                    }
+                    Some(Duration::from_secs(secs.ceil() as u64))
+                }
+                None => task.common.timeout.map(Duration::from_secs),
+            };
             run_steps(shared, job, step, &env, become_user, timeout).await
         }
     }

@@ -53,9 +53,22 @@ pub(super) async fn run_loop(
     // `ansible_facts`): later items see them, as in Ansible, whose loop
     // updates the task's variables with each item's facts.
     let mut host_vars = job.vars.clone();
+    // a templated pause, rendered once with the task's variables
+    let pause = match &control.pause_template {
+        Some(node) => {
+            let secs = super::host_task::templated_seconds(
+                shared,
+                node,
+                &job.vars,
+                "loop_control.pause",
+            )?;
+            (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
+        }
+        None => control.pause,
+    };
     for (index, item) in items.iter().cloned().enumerate() {
         if index > 0 {
-            if let Some(pause) = control.pause {
+            if let Some(pause) = pause {
                 // A stop request ends the wait: the loop stops before its next item.
                 wait_unless_stopped(pause, shared.interrupt).await;
             }

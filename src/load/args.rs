@@ -367,7 +367,7 @@ pub fn parse(
 /// Module arguments that are durations, with the seconds in one unit. Checked
 /// here when written literally, so `pause: {minutes: 1e300}` is refused
 /// before anything runs; a templated value is checked when the task runs.
-const DURATION_ARGS: &[(&str, &str, f64)] = &[
+pub(crate) const DURATION_ARGS: &[(&str, &str, f64)] = &[
     ("pause", "seconds", 1.0),
     ("pause", "minutes", 60.0),
     ("wait_for", "timeout", 1.0),

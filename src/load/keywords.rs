@@ -147,6 +147,11 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "check_mode" => common.check_mode = Some(boolean(v, "check_mode")?),
         "diff" => common.diff = Some(boolean(v, "diff")?),
         "any_errors_fatal" => common.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
+        // A template is rendered when the task runs, and bounded as here
+        // (Ansible accepts `timeout: "{{ t }}"`).
+        "timeout" if v.as_str().is_some_and(crate::template_text::is_template) => {
+            common.timeout_template = Some(v.clone());
+        }
         "timeout" => {
             let secs = fields::seconds(v, "timeout")?;
             if secs <= 0.0 {

@@ -111,6 +111,8 @@ pub struct LoopControl {
     pub label: Option<Node>,
     /// Wait between two items.
     pub pause: Option<Duration>,
+    /// A templated `pause`, rendered and bounded before the loop runs.
+    pub pause_template: Option<Node>,
     /// `extended`: `ansible_loop` (index, first, last, ...) is defined.
     pub extended: bool,
     /// `extended_allitems` (default true): `ansible_loop.allitems` too.
@@ -127,6 +129,7 @@ impl Default for LoopControl {
             index_var: None,
             label: None,
             pause: None,
+            pause_template: None,
             extended: false,
             extended_allitems: true,
             break_when: Vec::new(),
@@ -164,6 +167,10 @@ pub fn parse_loop_control(node: Option<&Node>) -> Result<LoopControl, InputError
                 out.index_var = Some(name);
             }
             "label" => out.label = Some(v.clone()),
+            // rendered when the loop runs (Ansible accepts `pause: "{{ p }}"`)
+            "pause" if v.as_str().is_some_and(crate::template_text::is_template) => {
+                out.pause_template = Some(v.clone());
+            }
             "pause" => {
                 let secs = fields::seconds(v, "loop_control.pause")?;
                 out.pause = (secs > 0.0).then(|| Duration::from_secs_f64(secs));

@@ -193,6 +193,9 @@ fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputErro
 enum SerialIn<'a> {
     Int(i64),
     Str(&'a str),
+    /// A number that is not an `i64`: a fraction, or a whole number past
+    /// `i64::MAX` (YAML reads `18446744073709551615` as a float).
+    Float(f64),
     Other(&'static str),
 }
 
@@ -227,6 +230,14 @@ fn one_serial(value: SerialIn<'_>, origin: &Origin) -> Result<Serial, InputError
                 _ => Err(bad(format!("`{text}`"))),
             }
         }
+        SerialIn::Float(f) if f.is_finite() && f.fract() == 0.0 && f > 0.0 => Err(bad(format!(
+            "{f:e}: a number of hosts past {}, more than baton counts",
+            i64::MAX
+        ))),
+        SerialIn::Float(f) if f.is_finite() && f.fract() != 0.0 => {
+            Err(bad(format!("the fraction {f} (a number of hosts is whole)")))
+        }
+        SerialIn::Float(f) => Err(bad(format!("{f}"))),
         SerialIn::Other(kind) => Err(bad(kind.to_string())),
     }
 }
@@ -235,6 +246,7 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
     let one = |n: &Node| {
         let value = match &n.value {
             NodeValue::Int(i) => SerialIn::Int(*i),
+            NodeValue::Float(f) => SerialIn::Float(*f),
             NodeValue::Str(s) => SerialIn::Str(s),
             _ => SerialIn::Other(n.kind_name()),
         };
@@ -258,7 +270,7 @@ pub fn serial_from_json(
         let value = match v {
             Value::Number(n) => match n.as_i64() {
                 Some(i) => SerialIn::Int(i),
-                None => SerialIn::Other("a fraction"),
+                None => SerialIn::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Value::String(s) => SerialIn::Str(s),
             Value::Null => SerialIn::Other("null"),

@@ -32,6 +32,8 @@ pub struct TaskCommon {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub timeout: Option<u64>,
+    /// A templated `timeout`, rendered and bounded when the task runs.
+    pub timeout_template: Option<Node>,
     /// Each enclosing `include_tasks`/`include_role`, outermost first. A task
     /// an include brought in runs on a host only where the include itself
     /// ran: its tags were selected (Ansible's tags on an include apply to the
@@ -80,7 +82,10 @@ impl TaskCommon {
         self.check_mode = self.check_mode.or(parent.check_mode);
         self.diff = self.diff.or(parent.diff);
         self.any_errors_fatal = self.any_errors_fatal.or(parent.any_errors_fatal);
-        self.timeout = self.timeout.or(parent.timeout);
+        if self.timeout.is_none() && self.timeout_template.is_none() {
+            self.timeout = parent.timeout;
+            self.timeout_template.clone_from(&parent.timeout_template);
+        }
         let mut gates = parent.includes.clone();
         gates.append(&mut self.includes);
         self.includes = gates;

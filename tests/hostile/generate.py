@@ -8,6 +8,8 @@ tests/hostile.rs runs it:
   *.ev.yml       baton run --syntax-check -e @FILE tests/hostile/ok.yml
   *.inv.yml/.ini baton inventory -i FILE --list
   */main.yml     baton run --syntax-check DIR/main.yml (roles beside it)
+  *.run.yml      baton run -i localhost, FILE (run for real, local connection:
+                 for what only a run renders)
 
 Every case must end in exit 0 or 4, never a panic, a signal or a hang, and an
 exit-4 error should name the file and line. Regenerate with
@@ -267,6 +269,54 @@ ALIAS_BYTES = "big: &a " + "A" * 20000 + "\nmany: [" + ",".join(["*a"] * 90000) 
 cases["alias-bytes.ev.yml"] = ALIAS_BYTES
 cases["alias-bytes.pb.yml"] = ("- hosts: localhost\n  gather_facts: false\n  vars:\n    " +
                                ALIAS_BYTES.replace("\n", "\n    ") + "\n  tasks: []\n")
+
+# 8. Run for real (`*.run.yml`): values that only a render meets.
+def run_play(task_lines, play_extra=""):
+    body = "\n".join("      " + l for l in task_lines)
+    return ("- hosts: localhost\n  connection: local\n  gather_facts: false\n" + play_extra +
+            "  tasks:\n    - name: t\n" + body + "\n")
+
+
+# A mapping holding the same part twice, 40 times over: small in memory,
+# 2^40 leaves written out; every way of writing it is refused at the cap.
+DAG = ("{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+       "{% set ns.s = {'a': ns.s, 'b': ns.s} %}{% endfor %}")
+DAG_TAILS = {
+    "tojson": "{{ ns.s | tojson }}", "to-json": "{{ ns.s | to_json }}",
+    "to-nice-json": "{{ ns.s | to_nice_json }}", "to-yaml": "{{ ns.s | to_yaml }}",
+    "string": "{{ ns.s | string }}", "print": "{{ ns.s }}", "in-text": "v={{ ns.s }}",
+    "concat": "{{ ns.s ~ '' }}", "percent": "{{ '%s' % ns.s }}",
+    "join": "{{ [ns.s] | join(',') }}", "pprint": "{{ ns.s | pprint }}",
+    "hash": "{{ ns.s | hash('sha1') }}", "list": "{{ [ns.s, ns.s] }}",
+}
+for name, tail in DAG_TAILS.items():
+    cases[f"dag-debug-{name}.run.yml"] = run_play(['debug: {msg: "%s%s"}' % (DAG, tail)])
+cases["dag-set-fact.run.yml"] = run_play(['set_fact: {v: "%s{{ ns.s }}"}' % DAG])
+cases["dag-set-fact-text.run.yml"] = run_play(['set_fact: {v: "%s{{ ns.s | to_json }}"}' % DAG])
+cases["dag-when.run.yml"] = run_play(["debug: msg=x", 'when: "%s{{ ns.s | length > 0 }}"' % DAG])
+cases["dag-60-levels.run.yml"] = run_play(['debug: {msg: "%s{{ ns.s }}"}' % DAG.replace("40", "60")])
+# int of an infinite or huge float: Python's OverflowError, not 0
+for i, expr in enumerate(["(1e308 * 10) | int", "'inf' | int", "'-inf' | int", "1e300 | int",
+                          "('nan' | float) | int", "(2.0 ** 127) | int"]):
+    cases[f"int-overflow-{i}.run.yml"] = run_play(['debug: {msg: "{{ %s }}"}' % expr])
+# bidi and control characters in names and messages: printed escaped
+for i, ch in enumerate(["\u202e", "\u2066", "\u200f", "\x1b[2J", "\x9b", "\u061c"]):
+    cases[f"bidi-{i}.run.yml"] = ("- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+                                  "  tasks:\n    - name: \"restart %sgnp.exe\"\n"
+                                  "      debug: {msg: \"a %sb\"}\n" % (ch.encode("unicode_escape").decode(), ch.encode("unicode_escape").decode()))
+# templated durations: rendered when the task runs, bounded as literal ones
+# (exit 4 at the template); a module's own failure is ignored here
+for i, v in enumerate(VALUES):
+    extra = "  vars: {v: %s}\n" % v
+    tpl = '"{{ v }}"'
+    cases[f"tpl-timeout-{i:02}.run.yml"] = run_play(
+        ["command: 'true'", "timeout: " + tpl, "ignore_errors: true"], extra)
+    cases[f"tpl-loop-pause-{i:02}.run.yml"] = run_play(
+        ["debug: msg=x", "loop: [1, 2]", "loop_control: {pause: %s}" % tpl], extra)
+    cases[f"tpl-pause-seconds-{i:02}.run.yml"] = run_play(
+        ["pause: {seconds: %s}" % tpl, "ignore_errors: true"], extra)
+    cases[f"tpl-wait-for-{i:02}.run.yml"] = run_play(
+        ["wait_for: {port: 1, timeout: %s}" % tpl, "ignore_errors: true"], extra)
 
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
