@@ -1141,13 +1141,48 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
         .run();
     ok.assert_code(0);
     for (vars, task, want, line) in [
-        ("{t: 1e300}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` is 1e300 seconds", 7),
-        ("{t: 0}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` must be a positive number", 7),
-        ("{t: abc}", "command: 'true'\n      timeout: \"{{ t }}\"", "`timeout` must be a number of seconds, got \"abc\"", 7),
-        ("{p: -1}", "debug: msg=x\n      loop: [1, 2]\n      loop_control: {pause: \"{{ p }}\"}", "`loop_control.pause` must not be negative", 8),
-        ("{s: 1e30}", "pause: {seconds: \"{{ s }}\"}", "`pause` argument `seconds` is 1e30 seconds", 6),
-        ("{s: .nan}", "pause: {minutes: \"{{ s }}\"}", "`pause` argument `minutes` must be a number of seconds, not NaN", 6),
-        ("{s: -5}", "wait_for: {port: 1, timeout: \"{{ s }}\"}", "`wait_for` argument `timeout` must not be negative", 6),
+        (
+            "{t: 1e300}",
+            "command: 'true'\n      timeout: \"{{ t }}\"",
+            "`timeout` is 1e300 seconds",
+            7,
+        ),
+        (
+            "{t: 0}",
+            "command: 'true'\n      timeout: \"{{ t }}\"",
+            "`timeout` must be a positive number",
+            7,
+        ),
+        (
+            "{t: abc}",
+            "command: 'true'\n      timeout: \"{{ t }}\"",
+            "`timeout` must be a number of seconds, got \"abc\"",
+            7,
+        ),
+        (
+            "{p: -1}",
+            "debug: msg=x\n      loop: [1, 2]\n      loop_control: {pause: \"{{ p }}\"}",
+            "`loop_control.pause` must not be negative",
+            8,
+        ),
+        (
+            "{s: 1e30}",
+            "pause: {seconds: \"{{ s }}\"}",
+            "`pause` argument `seconds` is 1e30 seconds",
+            6,
+        ),
+        (
+            "{s: \"nan\"}",
+            "pause: {minutes: \"{{ s }}\"}",
+            "`pause` argument `minutes` must be a number of seconds, not NaN",
+            6,
+        ),
+        (
+            "{s: -5}",
+            "wait_for: {port: 1, timeout: \"{{ s }}\"}",
+            "`wait_for` argument `timeout` must not be negative",
+            6,
+        ),
     ] {
         let play = format!(
             "- hosts: nodes\n  gather_facts: false\n  vars: {vars}\n  tasks:\n    - name: t\n      {task}\n"
@@ -1156,6 +1191,9 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
         let all = format!("{}{}", run.stdout, run.stderr);
         run.assert_code(4);
         assert!(all.contains(want), "{vars} {task}: {all}");
-        assert!(all.contains(&format!("play.yml:{line}")), "{vars} {task}: {all}");
+        assert!(
+            all.contains(&format!("play.yml:{line}")),
+            "{vars} {task}: {all}"
+        );
     }
 }

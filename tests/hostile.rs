@@ -927,7 +927,10 @@ fn bidi_controls_in_names_and_messages_are_printed_escaped() {
             stdout.contains("TASK [restart \\u202egnp.exe \\u2066x\\u2069]"),
             "{args:?}: {stdout}"
         );
-        assert!(stdout.contains("ok \\u202eevil \\u200f"), "{args:?}: {stdout}");
+        assert!(
+            stdout.contains("ok \\u202eevil \\u200f"),
+            "{args:?}: {stdout}"
+        );
     }
 }
 

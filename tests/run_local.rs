@@ -1531,3 +1531,48 @@ fn ansible_failed_task_name_is_empty_for_an_unnamed_task() {
     run.assert_code(0);
     assert_eq!(run.read("out"), "[] command\n");
 }
+
+/// A loop keeps only each item's result while it runs; the registered
+/// `results` (item, `ansible_loop_var`, `index_var`, `ansible_loop`) are
+/// made at the end for `register`, and for a rescue after a failure
+/// (`ansible_failed_result.results`), as before.
+#[test]
+fn loop_results_reach_register_and_rescue() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: looped
+      debug: {msg: "m{{ item }}"}
+      loop: [a, b, c]
+      loop_control: {index_var: i, extended: true}
+      register: r
+    - name: write
+      copy:
+        dest: "{{ playbook_dir }}/reg"
+        content: "{{ r.results | map(attribute='item') | join(',') }} {{ r.results | map(attribute='i') | join(',') }} {{ r.results[2].ansible_loop.last }} {{ r.results[1].msg }} {{ r.results[0].ansible_loop_var }}"
+    - block:
+        - name: fails on b
+          command: "{{ 'false' if item == 'b' else 'true' }}"
+          loop: [a, b, c]
+      rescue:
+        - name: rescued
+          copy:
+            dest: "{{ playbook_dir }}/rescued"
+            content: "{{ ansible_failed_result.results | map(attribute='item') | join(',') }} {{ ansible_failed_result.results | map(attribute='rc') | join(',') }}"
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("reg")).unwrap(),
+        "a,b,c 0,1,2 True mb item"
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.dir.join("rescued")).unwrap(),
+        "a,b,c 0,1,0"
+    );
+}

@@ -220,7 +220,10 @@ fn a_value_sharing_its_parts_is_refused_at_the_limit_fast() {
             assert!(all.contains("play.yml:5"), "names the place: {all}");
             // a debug build under load: well under the minutes (or never)
             // the expanded walk takes
-            assert!(took < std::time::Duration::from_secs(20), "{tail}: {took:?}");
+            assert!(
+                took < std::time::Duration::from_secs(20),
+                "{tail}: {took:?}"
+            );
         }
     }
 }

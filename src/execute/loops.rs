@@ -46,7 +46,6 @@ pub(super) async fn run_loop(
         return Ok(());
     }
     let count = items.len();
-    let mut results = Vec::with_capacity(count);
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
     let control = &task.loop_control;
     // Facts set by earlier items (`set_fact`, `include_vars`, a module's
@@ -56,12 +55,8 @@ pub(super) async fn run_loop(
     // a templated pause, rendered once with the task's variables
     let pause = match &control.pause_template {
         Some(node) => {
-            let secs = super::host_task::templated_seconds(
-                shared,
-                node,
-                &job.vars,
-                "loop_control.pause",
-            )?;
+            let secs =
+                super::host_task::templated_seconds(shared, node, &job.vars, "loop_control.pause")?;
             (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
         }
         None => control.pause,
@@ -117,30 +112,16 @@ pub(super) async fn run_loop(
         for (k, v) in &result.ansible_facts {
             out.ansible_facts.insert(k.clone(), v.clone());
         }
-        let mut registered = result.to_registered();
-        if let Value::Object(m) = &mut registered {
-            m.insert(control.loop_var.clone(), item);
-            m.insert(
-                "item".into(),
-                m.get(&control.loop_var).cloned().unwrap_or(Value::Null),
-            );
-            m.insert("ansible_loop_var".into(), json!(control.loop_var));
-            if let Some(iv) = &control.index_var {
-                m.insert(iv.clone(), json!(index));
-                m.insert("ansible_index_var".into(), json!(iv));
-            }
-            if let Some(l) = ctx.get("ansible_loop") {
-                m.insert("ansible_loop".into(), l.into_owned());
-            }
-        }
-        out.items.push((label, result.clone(), result.status));
         // `break_when` sees this item's result under the `register` name,
         // as Ansible sets it after each item.
         let stop = if control.break_when.is_empty() {
             false
         } else {
             if let Some(name) = &task.register {
-                ctx.set(name.clone(), registered.clone());
+                ctx.set(
+                    name.clone(),
+                    item_registered(task, &result, item, index, ansible_loop(&ctx)),
+                );
             }
             let mut all = true;
             for cond in &control.break_when {
@@ -148,7 +129,12 @@ pub(super) async fn run_loop(
             }
             all
         };
-        results.push(registered);
+        // Only the result is kept per item: the registered form (a mapping
+        // of a dozen keys, about 3 KB) is made at the end, and only when
+        // something reads it. Source of the shape: ansible-core
+        // `_run_loop` (each item's result with `item`, `ansible_loop_var`...).
+        let status = result.status;
+        out.items.push((label, result, status));
         if stop {
             break;
         }
@@ -173,8 +159,63 @@ pub(super) async fn run_loop(
         ..TaskResult::default()
     };
     out.outcome = out.result.status;
+    // `results` is read by `register`, by an include's items, and by a
+    // rescue (`ansible_failed_result`) after a failure; otherwise a loop of
+    // a million items would hold a million registered mappings for nothing.
+    let is_include = matches!(task.action, crate::load::task::Action::Include { .. });
+    let results: Vec<Value> = if task.register.is_some() || is_include || any_failed {
+        out.items
+            .iter()
+            .enumerate()
+            .map(|(index, (_, result, _))| {
+                let item = items.get(index).cloned().unwrap_or(Value::Null);
+                let looped = if control.extended {
+                    ansible_loop(&item_vars(task, &host_vars, index, &items))
+                } else {
+                    None
+                };
+                item_registered(task, result, item, index, looped)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
     Ok(())
+}
+
+/// `ansible_loop` of an item's variables (with `extended`).
+fn ansible_loop(ctx: &Context) -> Option<Value> {
+    ctx.get("ansible_loop").map(std::borrow::Cow::into_owned)
+}
+
+/// One item's registered result: the module's result with `item` (and the
+/// `loop_var`), `ansible_loop_var`, the `index_var` and `ansible_loop`.
+fn item_registered(
+    task: &Task,
+    result: &TaskResult,
+    item: Value,
+    index: usize,
+    looped: Option<Value>,
+) -> Value {
+    let control = &task.loop_control;
+    let mut registered = result.to_registered();
+    if let Value::Object(m) = &mut registered {
+        m.insert(control.loop_var.clone(), item);
+        m.insert(
+            "item".into(),
+            m.get(&control.loop_var).cloned().unwrap_or(Value::Null),
+        );
+        m.insert("ansible_loop_var".into(), json!(control.loop_var));
+        if let Some(iv) = &control.index_var {
+            m.insert(iv.clone(), json!(index));
+            m.insert("ansible_index_var".into(), json!(iv));
+        }
+        if let Some(l) = looped {
+            m.insert("ansible_loop".into(), l);
+        }
+    }
+    registered
 }
 
 /// The loop's items: `loop:`'s list (nothing for null), or the lookup of

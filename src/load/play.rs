@@ -234,9 +234,9 @@ fn one_serial(value: SerialIn<'_>, origin: &Origin) -> Result<Serial, InputError
             "{f:e}: a number of hosts past {}, more than baton counts",
             i64::MAX
         ))),
-        SerialIn::Float(f) if f.is_finite() && f.fract() != 0.0 => {
-            Err(bad(format!("the fraction {f} (a number of hosts is whole)")))
-        }
+        SerialIn::Float(f) if f.is_finite() && f.fract() != 0.0 => Err(bad(format!(
+            "the fraction {f} (a number of hosts is whole)"
+        ))),
         SerialIn::Float(f) => Err(bad(format!("{f}"))),
         SerialIn::Other(kind) => Err(bad(kind.to_string())),
     }

@@ -316,7 +316,7 @@ for i, v in enumerate(VALUES):
     cases[f"tpl-pause-seconds-{i:02}.run.yml"] = run_play(
         ["pause: {seconds: %s}" % tpl, "ignore_errors: true"], extra)
     cases[f"tpl-wait-for-{i:02}.run.yml"] = run_play(
-        ["wait_for: {port: 1, timeout: %s}" % tpl, "ignore_errors: true"], extra)
+        ["wait_for: {port: 1, state: stopped, timeout: %s}" % tpl, "ignore_errors: true"], extra)
 
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)

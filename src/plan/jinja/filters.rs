@@ -265,7 +265,9 @@ fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Re
         if f.is_nan() {
             Ok(None)
         } else if f.is_infinite() {
-            Err(invalid("int: OverflowError: cannot convert float infinity to integer"))
+            Err(invalid(
+                "int: OverflowError: cannot convert float infinity to integer",
+            ))
         } else if f.trunc().abs() >= 2f64.powi(127) {
             Err(invalid(format!(
                 "int: {f:e} is outside baton's integer range (128 bits, about ±1.7e38)"

@@ -97,10 +97,11 @@ impl TooBig {
                 crate::bounds::MAX_VALUE_DEPTH
             ),
             TooBig::Large => format!(
-                "the value written out takes more than {} bytes, baton's 16 MiB limit for one value; \
-                 a value that holds the same part twice (`{{'a': x, 'b': x}}` in a loop) doubles with each step; \
-                 build large data outside templates (ship a file with `copy`/`template`, or loop over items in tasks)",
-                super::limit::MAX_VALUE_BYTES
+                "the value written out takes more than {} bytes, twice baton's 16 MiB limit for one value \
+                 (a value that holds the same part many times, such as `{{'a': x, 'b': x}}` built in a loop, \
+                 doubles with each step); build large data outside templates (ship a file with \
+                 `copy`/`template`, or loop over items in tasks)",
+                WALK_BYTES
             ),
         }
     }
@@ -114,6 +115,13 @@ impl TooBig {
     }
 }
 
+/// The most bytes a walk that converts or prints a value goes through:
+/// twice the value cap, as for a render's output
+/// ([`super::python_repr`]). A value just over the cap is still refused
+/// after the walk, by the caller's check that names the variable, argument
+/// or template; one that would go on for gigabytes stops here.
+pub const WALK_BYTES: usize = 2 * super::limit::MAX_VALUE_BYTES;
+
 /// [`to_json`] for a rendered value: refused when lists and mappings nest
 /// more than [`crate::bounds::MAX_VALUE_DEPTH`] deep, or when written out
 /// it takes more than [`super::limit::MAX_VALUE_BYTES`] (counted as it is
@@ -123,7 +131,7 @@ impl TooBig {
 /// printed, serialised, merged, dropped.
 pub fn to_json_bounded(value: &Value) -> Result<Json, TooBig> {
     check_size(value)?;
-    let mut left = super::limit::MAX_VALUE_BYTES;
+    let mut left = WALK_BYTES;
     convert(value, 0, crate::bounds::MAX_VALUE_DEPTH, &mut left)
 }
 
@@ -152,7 +160,7 @@ pub fn check_size(value: &Value) -> Result<(), TooBig> {
     ) {
         return Ok(());
     }
-    let mut left = super::limit::MAX_VALUE_BYTES;
+    let mut left = WALK_BYTES;
     let mut seen = std::collections::HashMap::new();
     walk_size(value, 0, &mut left, &mut seen)
 }
@@ -390,7 +398,11 @@ mod tests {
         assert_eq!(to_json_bounded(&dag(40)), Err(TooBig::Large));
         assert_eq!(check_size(&dag(1000)), Err(TooBig::Deep));
         let e = check_walkable(&dag(64), "tojson").unwrap_err();
-        assert!(e.to_string().contains("tojson: the value written out takes more than 16777216 bytes"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("tojson: the value written out takes more than 33554432 bytes"),
+            "{e}"
+        );
         // memory, not the walk: 40 levels measured at once
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         // a shared value that fits converts in full

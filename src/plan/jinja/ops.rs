@@ -109,7 +109,10 @@ fn concat(a: Value, b: Value) -> Result<Value, Error> {
     // `size` is a lower bound that looks at a few thousand items; a list or
     // mapping written out as text is walked against the cap first
     for v in [&a, &b] {
-        if matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+        if matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable
+        ) {
             super::native::check_walkable(v, "'~'")?;
         }
     }

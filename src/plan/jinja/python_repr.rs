@@ -95,11 +95,12 @@ pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) ->
         .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
 }
 
-/// The most bytes one `repr` writes: the value cap. A value that shares
+/// The most bytes one `repr` writes: twice the value cap, as for a
+/// render's output (the caller's check names what is over the cap). A value that shares
 /// one part many times (built in a template loop) is small in memory but
 /// doubles in text with each step; the walk stops here, its cost bounded
 /// by the cap, not by the value's expanded size.
-const MAX_REPR_BYTES: usize = super::limit::MAX_VALUE_BYTES;
+const MAX_REPR_BYTES: usize = super::native::WALK_BYTES;
 
 /// Python's `str(value)`: a string as is, anything else as its repr. An
 /// error when the text would exceed [`MAX_REPR_BYTES`] or the value nests
@@ -303,9 +304,7 @@ mod tests {
             "{{ ns.s | pprint }}",
             "{{ ns.s | hash('sha1') }}",
         ] {
-            let err = env
-                .render_str(&format!("{dag}{tail}"), ())
-                .unwrap_err();
+            let err = env.render_str(&format!("{dag}{tail}"), ()).unwrap_err();
             let d = err.detail().unwrap_or_default();
             assert!(d.contains("16 MiB limit"), "{tail}: {err}");
         }
