@@ -201,6 +201,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &system::service::Service,
         &system::service::Systemd,
+        &files::replace::Replace,
     ]
 }
 

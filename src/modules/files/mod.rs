@@ -5,5 +5,7 @@ pub mod blockinfile;
 pub mod copy;
 pub mod file;
 pub mod lineinfile;
+pub mod replace;
+
 pub mod stat;
 pub mod template;
