@@ -202,6 +202,8 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Service,
         &system::service::Systemd,
         &files::replace::Replace,
+        &files::slurp::Slurp,
+        &files::fetch::Fetch,
     ]
 }
 

@@ -3,9 +3,10 @@
 
 pub mod blockinfile;
 pub mod copy;
+pub mod fetch;
 pub mod file;
 pub mod lineinfile;
 pub mod replace;
-
+pub mod slurp;
 pub mod stat;
 pub mod template;
