@@ -204,6 +204,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &files::replace::Replace,
         &files::slurp::Slurp,
         &files::fetch::Fetch,
+        &system::sysctl::Sysctl,
     ]
 }
 

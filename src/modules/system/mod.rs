@@ -3,3 +3,4 @@
 pub mod cron;
 pub mod service;
 pub mod setup;
+pub mod sysctl;
