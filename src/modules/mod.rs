@@ -205,6 +205,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &files::slurp::Slurp,
         &files::fetch::Fetch,
         &system::sysctl::Sysctl,
+        &system::authorized_key::AuthorizedKey,
     ]
 }
 

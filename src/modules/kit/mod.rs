@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod args;
+pub mod chain;
 pub mod deploy;
 pub mod edit;
 pub mod fileops;

@@ -1,5 +1,6 @@
 //! The host's system: facts (setup), services (systemd) and cron jobs.
 
+pub mod authorized_key;
 pub mod cron;
 pub mod service;
 pub mod setup;

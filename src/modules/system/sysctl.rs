@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::{parse_bool, ArgReader};
+use crate::modules::kit::chain::{and_then, Then};
 use crate::modules::kit::rewrite::{Edit, Rewrite};
 use crate::modules::{
     ArgSpec, Args, Module, ModuleError, ModuleSpec, Status, Step, TaskContext, TaskResult,
@@ -48,24 +49,6 @@ static SPEC: ModuleSpec = ModuleSpec {
     skips_in_check_mode: false,
     source_dir: None,
 };
-
-/// A `FnOnce(TaskResult) -> Step` run when `step` has its result.
-type Then = Box<dyn FnOnce(TaskResult) -> Step + Send>;
-
-/// `step`, then `then` with its result (a failed result ends the chain).
-fn and_then(step: Step, then: Then) -> Step {
-    match step {
-        Step::Done(r) if r.is_failed() => Step::Done(r),
-        Step::Done(r) => then(r),
-        Step::Remote { script, interpret } => Step::Remote {
-            script,
-            interpret: Box::new(move |out| and_then(interpret(out), then)),
-        },
-        Step::Wait(d, next) => Step::Wait(d, Box::new(and_then(*next, then))),
-        Step::Exclusive(key, next) => Step::Exclusive(key, Box::new(and_then(*next, then))),
-        Step::Sleep(d, r) => Step::Wait(d, Box::new(and_then(Step::Done(r), then))),
-    }
-}
 
 /// Ansible's `_parse_value`: booleans as 1/0, strings trimmed.
 fn parse_value(v: &serde_json::Value) -> Option<String> {
