@@ -206,6 +206,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &files::fetch::Fetch,
         &system::sysctl::Sysctl,
         &system::authorized_key::AuthorizedKey,
+        &system::known_hosts::KnownHosts,
     ]
 }
 
