@@ -207,6 +207,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::sysctl::Sysctl,
         &system::authorized_key::AuthorizedKey,
         &system::known_hosts::KnownHosts,
+        &system::hostname::Hostname,
     ]
 }
 

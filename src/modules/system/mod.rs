@@ -2,6 +2,7 @@
 
 pub mod authorized_key;
 pub mod cron;
+pub mod hostname;
 pub mod known_hosts;
 pub mod service;
 pub mod setup;
