@@ -39,6 +39,10 @@ local_test!(local_wait_for, wait_for_suite);
 local_test!(local_stat, stat_suite);
 local_test!(local_controller_modules, controller_modules_suite);
 local_test!(local_service, service_suite);
+local_test!(local_replace, replace_suite);
+local_test!(local_slurp_and_fetch, slurp_and_fetch_suite);
+local_test!(local_sysctl_file_only, sysctl_suite);
+local_test!(local_ssh_keys, ssh_keys_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]

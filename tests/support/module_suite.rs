@@ -1009,6 +1009,168 @@ pub async fn service_suite(h: &Harness<'_>, _root: &Path) {
     }
 }
 
+pub async fn replace_suite(h: &Harness<'_>, root: &Path) {
+    let path = p(root, "hvr.conf");
+    std::fs::write(here(&path), "# hvr\nport=4343\n[peer]\nport=4343\n").unwrap();
+    let args = json!({"path": path, "regexp": r"^port=(\d+)$", "replace": r"port=\g<1>0", "after": r"\[peer\]"});
+    let dry = check_changes_nothing(h, root, "replace", args.clone()).await;
+    assert_status(&dry, Status::Changed, "replace check mode");
+    assert_eq!(dry.diff[0].after, "# hvr\nport=4343\n[peer]\nport=43430\n");
+    let first = h.run_counted("replace", args.clone(), NORMAL).await;
+    assert_eq!((first.result.status, first.trips), (Status::Changed, 2));
+    assert_eq!(first.result.msg.as_deref(), Some("1 replacements made"));
+    assert_eq!(
+        std::fs::read_to_string(here(&path)).unwrap(),
+        "# hvr\nport=4343\n[peer]\nport=43430\n"
+    );
+    let stable = json!({"path": path, "regexp": r"^port=4343$", "replace": "port=4343"});
+    let second = h.run_counted("replace", stable, NORMAL).await;
+    assert_eq!((second.result.status, second.trips), (Status::Ok, 1));
+    let missing = h
+        .run(
+            "replace",
+            json!({"path": p(root, "none.conf"), "regexp": "x"}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&missing, Status::Failed, "replace on a missing file");
+    assert!(missing.msg.unwrap().contains("does not exist !"));
+}
+
+pub async fn slurp_and_fetch_suite(h: &Harness<'_>, root: &Path) {
+    let src = p(root, "hvr.pid");
+    std::fs::write(here(&src), "4242\n").unwrap();
+    let r = check_changes_nothing(h, root, "slurp", json!({"src": src})).await;
+    assert_status(&r, Status::Ok, "slurp");
+    assert_eq!(r.data["content"], "NDI0Mgo=");
+    assert_eq!(r.data["encoding"], "base64");
+    let r = h
+        .run("slurp", json!({"src": p(root, "nothing")}), NORMAL)
+        .await;
+    assert!(r.msg.unwrap().starts_with("file not found"));
+
+    // fetch writes on the controller: a directory of this test process.
+    let local = tempfile::tempdir().unwrap();
+    let args = json!({"src": src, "dest": local.path()});
+    let copy = PathBuf::from(format!("{}/suite/{}", local.path().display(), src));
+    let dry = h.run("fetch", args.clone(), CHECK).await;
+    assert_status(&dry, Status::Changed, "fetch check mode");
+    assert!(!copy.exists(), "fetch in check mode wrote {copy:?}");
+    let first = h.run_counted("fetch", args.clone(), NORMAL).await;
+    assert_eq!((first.result.status, first.trips), (Status::Changed, 1));
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), "4242\n");
+    assert_status(
+        &h.run("fetch", args, NORMAL).await,
+        Status::Ok,
+        "fetch again",
+    );
+    let flat =
+        json!({"src": src, "dest": format!("{}/flat/", local.path().display()), "flat": true});
+    assert_status(
+        &h.run("fetch", flat, NORMAL).await,
+        Status::Changed,
+        "fetch flat",
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.path().join("flat/hvr.pid")).unwrap(),
+        "4242\n"
+    );
+    let missing = h
+        .run(
+            "fetch",
+            json!({"src": p(root, "nothing"), "dest": local.path(), "fail_on_missing": false}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&missing, Status::Ok, "fetch of a missing file, tolerated");
+}
+
+pub async fn sysctl_suite(h: &Harness<'_>, root: &Path) {
+    // Only the file: sysctl_set and reload off, so neither this machine's
+    // kernel nor a lab node's is touched.
+    let file = p(root, "sysctl.d-hvr.conf");
+    std::fs::write(here(&file), "# hvr\nnet.ipv4.ip_forward = 0\n").unwrap();
+    let args = json!({"name": "net.ipv4.ip_forward", "value": "1", "sysctl_file": file,
+        "reload": false, "sysctl_set": false});
+    let dry = check_changes_nothing(h, root, "sysctl", args.clone()).await;
+    assert_status(&dry, Status::Changed, "sysctl check mode");
+    assert_status(
+        &h.run("sysctl", args.clone(), NORMAL).await,
+        Status::Changed,
+        "sysctl",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&file)).unwrap(),
+        "# hvr\nnet.ipv4.ip_forward=1\n"
+    );
+    assert_status(
+        &h.run("sysctl", args, NORMAL).await,
+        Status::Ok,
+        "sysctl again",
+    );
+}
+
+pub async fn ssh_keys_suite(h: &Harness<'_>, root: &Path) {
+    let me = h.run("command", json!({"cmd": "id -un"}), NORMAL).await;
+    let user = me.stdout.expect("id -un");
+    let keys = p(root, "authorized_keys");
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBaton suite@baton";
+    let args = json!({"user": user, "key": key, "path": keys, "manage_dir": false});
+    let dry = check_changes_nothing(h, root, "authorized_key", args.clone()).await;
+    assert_status(&dry, Status::Changed, "authorized_key check mode");
+    assert_status(
+        &h.run("authorized_key", args.clone(), NORMAL).await,
+        Status::Changed,
+        "authorized_key",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&keys)).unwrap(),
+        format!("{key}\n")
+    );
+    assert_eq!(
+        std::fs::metadata(here(&keys)).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_status(
+        &h.run("authorized_key", args, NORMAL).await,
+        Status::Ok,
+        "authorized_key again",
+    );
+
+    let kh = p(root, "known_hosts");
+    let line = "bc1.lab ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBc1";
+    let args = json!({"name": "bc1.lab", "key": line, "path": kh, "hash_host": true});
+    let dry = check_changes_nothing(h, root, "known_hosts", args.clone()).await;
+    assert_status(&dry, Status::Changed, "known_hosts check mode");
+    assert_status(
+        &h.run("known_hosts", args.clone(), NORMAL).await,
+        Status::Changed,
+        "known_hosts",
+    );
+    let text = std::fs::read_to_string(here(&kh)).unwrap();
+    assert!(
+        text.starts_with("|1|") && !text.contains("bc1.lab"),
+        "{text}"
+    );
+    assert_status(
+        &h.run("known_hosts", args, NORMAL).await,
+        Status::Ok,
+        "known_hosts again",
+    );
+    let gone = json!({"name": "bc1.lab", "path": kh, "state": "absent"});
+    assert_status(
+        &h.run("known_hosts", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "known_hosts absent",
+    );
+    assert_eq!(std::fs::read_to_string(here(&kh)).unwrap(), "");
+    assert_status(
+        &h.run("known_hosts", gone, NORMAL).await,
+        Status::Ok,
+        "known_hosts absent again",
+    );
+}
+
 /// Every module, one after the other, in `root`.
 pub async fn run_suite(conn: &Connection, root: &Path) {
     let h = Harness::new(conn);
@@ -1024,4 +1186,8 @@ pub async fn run_suite(conn: &Connection, root: &Path) {
     stat_suite(&h, root).await;
     controller_modules_suite(&h, root).await;
     service_suite(&h, root).await;
+    replace_suite(&h, root).await;
+    slurp_and_fetch_suite(&h, root).await;
+    sysctl_suite(&h, root).await;
+    ssh_keys_suite(&h, root).await;
 }
