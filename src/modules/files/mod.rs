@@ -1,5 +1,6 @@
 //! Files on the host: content (copy, template), attributes and links (file),
-//! edits in place (lineinfile, blockinfile), and facts about a path (stat).
+//! edits in place (lineinfile, blockinfile, replace), facts about a path
+//! (stat), and reading files back (slurp, fetch to the controller).
 
 pub mod blockinfile;
 pub mod copy;

@@ -1,4 +1,6 @@
-//! The host's system: facts (setup), services (systemd) and cron jobs.
+//! The host's system: facts (setup), services (systemd), cron jobs, kernel
+//! parameters (sysctl), the host name (hostname) and SSH trust
+//! (authorized_key, known_hosts).
 
 pub mod authorized_key;
 pub mod cron;
