@@ -1108,6 +1108,56 @@ pub async fn sysctl_suite(h: &Harness<'_>, root: &Path) {
         Status::Ok,
         "sysctl again",
     );
+    if LOCAL_VIEW.get().is_some() {
+        sysctl_running_kernel_on_a_lab_node(h, root).await;
+    }
+}
+
+/// On a lab node only (its own network namespace): `sysctl_set` and
+/// `reload` on a per-namespace key of the node's own `lo`, then put back.
+async fn sysctl_running_kernel_on_a_lab_node(h: &Harness<'_>, root: &Path) {
+    const KEY: &str = "net.ipv4.conf.lo.accept_local";
+    let read = || async {
+        h.run(
+            "command",
+            json!({"cmd": format!("sysctl -n {KEY}")}),
+            NORMAL,
+        )
+        .await
+        .stdout
+        .expect("sysctl -n on the node")
+    };
+    let host_before = std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local").ok();
+    let before = read().await;
+    let flipped = if before == "0" { "1" } else { "0" };
+    let file = p(root, "sysctl-lab.conf");
+    let args = json!({"name": KEY, "value": flipped, "sysctl_file": file, "sysctl_set": true});
+    let dry = h.run("sysctl", args.clone(), CHECK).await;
+    assert_status(&dry, Status::Changed, "lab sysctl check mode");
+    assert_eq!(read().await, before, "check mode changed the running value");
+    assert_status(
+        &h.run("sysctl", args.clone(), NORMAL).await,
+        Status::Changed,
+        "lab sysctl",
+    );
+    assert_eq!(read().await, flipped);
+    assert_status(
+        &h.run("sysctl", args, NORMAL).await,
+        Status::Ok,
+        "lab sysctl again",
+    );
+    let back = json!({"name": KEY, "value": before, "sysctl_file": file, "sysctl_set": true});
+    assert_status(
+        &h.run("sysctl", back, NORMAL).await,
+        Status::Changed,
+        "lab sysctl back",
+    );
+    assert_eq!(read().await, before);
+    // The key is the node's own: the controller's value never moved.
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local").ok(),
+        host_before
+    );
 }
 
 pub async fn ssh_keys_suite(h: &Harness<'_>, root: &Path) {
