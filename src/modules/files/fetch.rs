@@ -46,7 +46,11 @@ static SPEC: ModuleSpec = ModuleSpec {
     raw_args: &[],
     any_args: false,
     skips_in_check_mode: false,
-    source_dir: None,
+    // fetch reads no controller-side `src`, but a relative `dest` is
+    // relative to the playbook's directory (Ansible's `path_dwim`), and the
+    // executor gives the search paths (the playbook's last) only to modules
+    // with a `source_dir`.
+    source_dir: Some(""),
 };
 
 /// Where the fetched copy of `src` from `host` goes on the controller.
@@ -403,6 +407,27 @@ mod tests {
         assert!(
             prepare_error(&Fetch, json!({"src": "/etc/", "dest": "/tmp/x"}))
                 .contains("names a directory")
+        );
+    }
+
+    #[test]
+    fn a_relative_dest_is_under_the_playbooks_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("f");
+        std::fs::write(&src, "x").unwrap();
+        let play = tempfile::tempdir().unwrap();
+        let r = run(
+            &Fetch,
+            json!({"src": src, "dest": "fetched/", "flat": true}),
+            &Ctx {
+                search: vec![dir.path().join("roles/r"), play.path().to_path_buf()],
+                ..Ctx::default()
+            },
+        );
+        assert_eq!(r.status, Status::Changed, "{r:?}");
+        assert_eq!(
+            std::fs::read_to_string(play.path().join("fetched/f")).unwrap(),
+            "x"
         );
     }
 

@@ -121,7 +121,7 @@ fn prepare(args: &Args, ctx: &TaskContext<'_>, file: &str) -> Result<Step, Modul
     s.push_str(&format!(
         "_n={} _s={} _f={} _ck={}\n",
         shell::quote(&name),
-        strategy,
+        shell::quote(strategy),
         shell::quote(file),
         u8::from(ctx.check_mode)
     ));
