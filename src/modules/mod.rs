@@ -211,10 +211,21 @@ pub fn all() -> &'static [&'static dyn Module] {
     ]
 }
 
+/// Modules of the `ansible.posix` collection (which took them over from
+/// `ansible.builtin`) that baton also accepts under that collection's name:
+/// `ansible.posix.sysctl` is `sysctl`. Any other `ansible.posix.` name is an
+/// unknown module.
+const POSIX_MODULES: &[&str] = &["sysctl", "authorized_key", "mount"];
+
 /// The canonical (short) name of a module or task keyword: `name` without an
 /// `ansible.builtin.` or `ansible.legacy.` prefix. Every stage that compares
 /// module or action names (load, report) goes through this one function.
 pub fn canonical_name(name: &str) -> &str {
+    if let Some(short) = name.strip_prefix("ansible.posix.") {
+        if POSIX_MODULES.contains(&short) {
+            return short;
+        }
+    }
     name.strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name)
@@ -229,4 +240,23 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
 /// Names of all modules, for "did you mean" hints.
 pub fn names() -> impl Iterator<Item = &'static str> {
     all().iter().map(|m| m.spec().name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posix_collection_names_resolve_only_for_its_modules() {
+        assert_eq!(
+            find("ansible.posix.sysctl").map(|m| m.spec().name),
+            Some("sysctl")
+        );
+        assert_eq!(
+            find("ansible.posix.authorized_key").map(|m| m.spec().name),
+            Some("authorized_key")
+        );
+        assert!(find("ansible.posix.copy").is_none());
+        assert_eq!(canonical_name("ansible.posix.copy"), "ansible.posix.copy");
+    }
 }
