@@ -22,6 +22,8 @@ mod kit;
 pub mod commands;
 pub mod control;
 pub mod files;
+pub mod net;
+pub mod source;
 pub mod system;
 
 use std::path::PathBuf;
@@ -201,6 +203,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &system::service::Service,
         &system::service::Systemd,
+        &source::unarchive::Unarchive,
     ]
 }
 
