@@ -204,6 +204,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Service,
         &system::service::Systemd,
         &source::unarchive::Unarchive,
+        &net::get_url::GetUrl,
     ]
 }
 
