@@ -205,6 +205,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Systemd,
         &source::unarchive::Unarchive,
         &net::get_url::GetUrl,
+        &net::uri::Uri,
     ]
 }
 

@@ -88,7 +88,12 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let (status, ctype, out, extra): (u16, &str, Vec<u8>, String) = match path {
         "/file" if query.is_empty() => (200, "text/plain", FILE_BODY.into(), String::new()),
-        "/file" => (200, "text/plain", format!("variant {query}\n").into(), String::new()),
+        "/file" => (
+            200,
+            "text/plain",
+            format!("variant {query}\n").into(),
+            String::new(),
+        ),
         "/json" => (
             200,
             "application/json",
@@ -105,9 +110,19 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
                 "headers": h,
                 "body": String::from_utf8_lossy(&body),
             });
-            (200, "application/json; charset=utf-8", v.to_string().into(), String::new())
+            (
+                200,
+                "application/json; charset=utf-8",
+                v.to_string().into(),
+                String::new(),
+            )
         }
-        "/redirect" => (302, "text/plain", b"moved\n".to_vec(), "Location: /file\r\n".into()),
+        "/redirect" => (
+            302,
+            "text/plain",
+            b"moved\n".to_vec(),
+            "Location: /file\r\n".into(),
+        ),
         "/slow" => {
             std::thread::sleep(std::time::Duration::from_secs(3));
             (200, "text/plain", b"late\n".to_vec(), String::new())

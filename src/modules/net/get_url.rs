@@ -207,7 +207,10 @@ fn interpret(
     let mut data = serde_json::Map::new();
     data.insert("url".into(), Value::String(url.to_string()));
     data.insert("dest".into(), Value::String(dest.clone()));
-    if let Some(code) = answer.get("status_code").and_then(|c| c.parse::<u16>().ok()) {
+    if let Some(code) = answer
+        .get("status_code")
+        .and_then(|c| c.parse::<u16>().ok())
+    {
         data.insert("status_code".into(), Value::from(code));
     }
     if let Some(code) = answer.failure() {
@@ -231,11 +234,16 @@ fn interpret(
         "exists" | "same" if answer.flag("attrs") => TaskResult::changed(),
         "exists" => TaskResult::ok().with_msg(format!("file already exists: {dest}")),
         "same" => TaskResult::ok(),
-        "would" => TaskResult::changed().with_msg(format!("check mode: {dest} would be replaced by the download")),
+        "would" => TaskResult::changed().with_msg(format!(
+            "check mode: {dest} would be replaced by the download"
+        )),
         "written" => TaskResult::changed(),
         _ => return answer.unexpected(),
     };
-    if let Some(size) = answer.get("size").and_then(|s| s.trim().parse::<u64>().ok()) {
+    if let Some(size) = answer
+        .get("size")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
         data.insert("size".into(), Value::from(size));
         if result.msg.is_none() {
             result.msg = Some(format!("OK ({size} bytes)"));
@@ -269,10 +277,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("payload.txt");
         let args = json!({"url": server.url("/file"), "dest": dest, "mode": "0640"});
-        let dry = run(&GetUrl, args.clone(), &Ctx { check: true, ..Ctx::default() });
+        let dry = run(
+            &GetUrl,
+            args.clone(),
+            &Ctx {
+                check: true,
+                ..Ctx::default()
+            },
+        );
         assert_eq!(dry.status, Status::Changed, "{dry:?}");
         assert!(!dest.exists(), "check mode wrote the file");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "check mode left a file");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "check mode left a file"
+        );
         let first = run(&GetUrl, args.clone(), &Ctx::default());
         assert_eq!(first.status, Status::Changed, "{first:?}");
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), FILE_BODY);
@@ -283,17 +302,29 @@ mod tests {
         assert_eq!(second.status, Status::Ok, "{second:?}");
         assert_eq!(server.hits(), hits, "force: no downloaded an existing file");
         // force: yes downloads; same content is ok, new content is changed.
-        let forced = json!({"url": server.url("/file"), "dest": dest, "force": true, "mode": "0640"});
+        let forced =
+            json!({"url": server.url("/file"), "dest": dest, "force": true, "mode": "0640"});
         assert_eq!(run(&GetUrl, forced, &Ctx::default()).status, Status::Ok);
         assert!(server.hits() > hits);
         let other = json!({"url": server.url("/file?v=2"), "dest": dest, "force": "yes"});
-        let dry = run(&GetUrl, other.clone(), &Ctx { check: true, ..Ctx::default() });
+        let dry = run(
+            &GetUrl,
+            other.clone(),
+            &Ctx {
+                check: true,
+                ..Ctx::default()
+            },
+        );
         assert_eq!(dry.status, Status::Changed);
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), FILE_BODY);
         assert!(run(&GetUrl, other, &Ctx::default()).is_changed());
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "variant v=2\n");
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o640, "the replaced file kept its mode");
+        assert_eq!(
+            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+            0o640,
+            "the replaced file kept its mode"
+        );
     }
 
     #[test]
@@ -301,13 +332,24 @@ mod tests {
         let server = HttpServer::start();
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("p");
-        let good = format!("sha256:{}", hex::encode(sha2::Sha256::digest(FILE_BODY.as_bytes())));
+        let good = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(FILE_BODY.as_bytes()))
+        );
         let bad = format!("sha256:{}", "0".repeat(64));
-        let r = run(&GetUrl, json!({"url": server.url("/file"), "dest": dest, "checksum": bad}), &Ctx::default());
+        let r = run(
+            &GetUrl,
+            json!({"url": server.url("/file"), "dest": dest, "checksum": bad}),
+            &Ctx::default(),
+        );
         assert!(r.is_failed());
         assert!(r.msg.as_deref().unwrap().contains("did not match"), "{r:?}");
         assert!(!dest.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary file left"
+        );
         // An existing file with the wrong content is replaced when a checksum is given.
         std::fs::write(&dest, "stale\n").unwrap();
         let args = json!({"url": server.url("/file"), "dest": dest, "checksum": good});
@@ -315,9 +357,20 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), FILE_BODY);
         let hits = server.hits();
         assert_eq!(run(&GetUrl, args, &Ctx::default()).status, Status::Ok);
-        assert_eq!(server.hits(), hits, "a matching checksum skips the download");
-        for (c, what) in [("sha256:abc", "64 hexadecimal"), ("crc32:00", "not one of"), ("nocolon", "ALGORITHM:HEX")] {
-            let err = prepare_error(&GetUrl, json!({"url": "http://127.0.0.1/x", "dest": "/tmp/x", "checksum": c}));
+        assert_eq!(
+            server.hits(),
+            hits,
+            "a matching checksum skips the download"
+        );
+        for (c, what) in [
+            ("sha256:abc", "64 hexadecimal"),
+            ("crc32:00", "not one of"),
+            ("nocolon", "ALGORITHM:HEX"),
+        ] {
+            let err = prepare_error(
+                &GetUrl,
+                json!({"url": "http://127.0.0.1/x", "dest": "/tmp/x", "checksum": c}),
+            );
             assert!(err.contains(what), "{c}: {err}");
         }
     }
@@ -332,7 +385,9 @@ mod tests {
             &Ctx::default(),
         );
         assert!(r.is_changed(), "{r:?}");
-        let got: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("echo")).unwrap()).unwrap();
+        let got: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("echo")).unwrap())
+                .unwrap();
         assert_eq!(got["headers"]["x-token"], "it's $(x)");
         assert_eq!(url_file_name("http://h/a/b.tgz?x=1"), "b.tgz");
         assert_eq!(url_file_name("http://h/"), "index.html");
@@ -343,30 +398,64 @@ mod tests {
         let server = HttpServer::start();
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("x");
-        let r = run(&GetUrl, json!({"url": server.url("/status/404"), "dest": dest}), &Ctx::default());
-        assert!(r.msg.as_deref().unwrap().contains("answered HTTP 404"), "{r:?}");
+        let r = run(
+            &GetUrl,
+            json!({"url": server.url("/status/404"), "dest": dest}),
+            &Ctx::default(),
+        );
+        assert!(
+            r.msg.as_deref().unwrap().contains("answered HTTP 404"),
+            "{r:?}"
+        );
         assert_eq!(r.data["status_code"], 404);
         assert!(!dest.exists());
         // A port nobody listens on: curl's own words are quoted.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = closed.local_addr().unwrap().port();
         drop(closed);
-        let r = run(&GetUrl, json!({"url": format!("http://127.0.0.1:{port}/x"), "dest": dest}), &Ctx::default());
+        let r = run(
+            &GetUrl,
+            json!({"url": format!("http://127.0.0.1:{port}/x"), "dest": dest}),
+            &Ctx::default(),
+        );
         let msg = r.msg.unwrap();
-        assert!(msg.contains("failed (curl)") && msg.contains("curl:"), "{msg}");
-        let r = run(&GetUrl, json!({"url": server.url("/slow"), "dest": dest, "timeout": 1}), &Ctx::default());
+        assert!(
+            msg.contains("failed (curl)") && msg.contains("curl:"),
+            "{msg}"
+        );
+        let r = run(
+            &GetUrl,
+            json!({"url": server.url("/slow"), "dest": dest, "timeout": 1}),
+            &Ctx::default(),
+        );
         assert!(r.is_failed() && r.msg.unwrap().contains("imed out"));
         // No curl on PATH.
         let bin = tempfile::tempdir().unwrap();
         for tool in ["/bin/sh", "/bin/cat"] {
             std::os::unix::fs::symlink(tool, bin.path().join(&tool[5..])).unwrap();
         }
-        let args: Args = json!({"url": server.url("/file"), "dest": dest}).as_object().cloned().unwrap();
+        let args: Args = json!({"url": server.url("/file"), "dest": dest})
+            .as_object()
+            .cloned()
+            .unwrap();
         let ctx = Ctx::default();
-        let context = TaskContext { host: "h", check_mode: false, diff: false, nonce: "n", search_paths: &ctx.search, eval: &ctx.eval };
+        let context = TaskContext {
+            host: "h",
+            check_mode: false,
+            diff: false,
+            nonce: "n",
+            search_paths: &ctx.search,
+            eval: &ctx.eval,
+        };
         let step = GetUrl.prepare(&args, &context).unwrap();
         let path = bin.path().display().to_string();
         let (r, _) = finish_with_env(step, &[("PATH", path.as_str())]);
-        assert!(r.msg.as_deref().unwrap_or_default().starts_with("curl not found on host"), "{r:?}");
+        assert!(
+            r.msg
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("curl not found on host"),
+            "{r:?}"
+        );
     }
 }

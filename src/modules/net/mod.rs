@@ -2,7 +2,7 @@
 //! the host's `curl`, so the request leaves from the host as in Ansible.
 
 pub mod get_url;
-// pub mod uri;
+pub mod uri;
 
 use serde_json::Value;
 
