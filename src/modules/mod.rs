@@ -206,6 +206,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &source::unarchive::Unarchive,
         &net::get_url::GetUrl,
         &net::uri::Uri,
+        &source::git::Git,
     ]
 }
 
