@@ -163,6 +163,35 @@ pub enum Step {
     /// run that edit one file there (every host on the `local` connection,
     /// `delegate_to` one host) take turns instead of colliding and retrying.
     Exclusive(String, Box<Step>),
+    /// Cross a deliberate loss of the connection (`reboot`): see [`Reconnect`].
+    Reconnect(Box<Reconnect>),
+}
+
+/// A step across a deliberate loss of the connection, for `reboot`.
+///
+/// Reconnecting is the executor's job, so the module only describes it: the
+/// executor sends `trigger` (the connection may drop while it runs: that is
+/// the reboot starting, not an unreachable host) and hands its answer
+/// (`None` when the connection dropped) to `triggered`, which stops the task
+/// with a result (the command failed) or lets it go on. The executor then
+/// closes and forgets the host's connection, waits `delay`, and every
+/// `interval` until `timeout` has passed since the trigger opens a fresh
+/// connection and sends `probe`; `back` reads each answer with the time
+/// since the trigger and returns the next step once the host is back, or why
+/// it is not yet. Connection errors are retried the same way; at the
+/// timeout the task fails with `action`, the timeout and the last reason.
+/// A `local` connection is refused before anything runs: the trigger would
+/// reboot the controller (Ansible's `reboot` refuses it the same way).
+pub struct Reconnect {
+    /// The module's name, for messages.
+    pub action: &'static str,
+    pub trigger: String,
+    pub triggered: Box<dyn FnOnce(Option<&ExecOutput>) -> Result<(), TaskResult> + Send>,
+    pub delay: Duration,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub probe: String,
+    pub back: Box<dyn FnMut(&ExecOutput, Duration) -> Result<Step, String> + Send>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -203,6 +232,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &system::service::Service,
         &system::service::Systemd,
+        &system::mount::Mount,
         &source::unarchive::Unarchive,
         &net::get_url::GetUrl,
         &net::uri::Uri,

@@ -151,6 +151,16 @@ impl<'a> Harness<'a> {
                     step = *next;
                 }
                 Step::Exclusive(_, next) => step = *next,
+                // The executor's job (tests/reboot.rs runs it through `baton run`).
+                Step::Reconnect(rc) => {
+                    return Run {
+                        result: TaskResult::failed(format!(
+                            "the module suite does not reconnect ({})",
+                            rc.action
+                        )),
+                        trips,
+                    }
+                }
                 Step::Remote { script, interpret } => {
                     trips += 1;
                     let out = self

@@ -12,7 +12,6 @@
 //!
 //! Round trips: 1.
 
-use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::{check_url, curl_header_args, failure, form_urlencode, header_words, timeout, NET_LIB};
