@@ -233,6 +233,7 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Service,
         &system::service::Systemd,
         &system::mount::Mount,
+        &system::reboot::Reboot,
         &source::unarchive::Unarchive,
         &net::get_url::GetUrl,
         &net::uri::Uri,

@@ -2,5 +2,6 @@
 
 pub mod cron;
 pub mod mount;
+pub mod reboot;
 pub mod service;
 pub mod setup;
