@@ -13,8 +13,8 @@
 //! connection is refused (it would reboot the controller), as Ansible does,
 //! in check mode too.
 //!
-//! Round trips: 1 (boot id, marker), the reboot command, then 1 per probe
-//! until the host is back.
+//! Round trips: 1 (record the boot id, leave the marker, run the reboot
+//! command), then 1 per probe until the host is back.
 
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ const DEFAULT_BOOT_TIME: &str = "cat /proc/sys/kernel/random/boot_id";
 /// Where the reboot marker goes: /run, which every boot empties. Unit tests
 /// run on the machine itself and leave its /run alone.
 const MARKER_DIR: &str = if cfg!(test) { "/tmp" } else { "/run" };
+/// Where the state file goes (what the boot id was, whether the marker was
+/// made): /var/tmp, which a reboot keeps.
+const STATE_DIR: &str = if cfg!(test) { "/tmp" } else { "/var/tmp" };
 /// Between two probes of a host that is not back yet.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -107,7 +110,8 @@ impl Module for Reboot {
             // Through Reconnect all the same, so that the executor refuses a
             // local connection in check mode too (Ansible checks it first);
             // the trigger is a no-op and the task stops right after it.
-            let mut would = TaskResult::changed().with_msg("check mode: the host would be rebooted");
+            let mut would =
+                TaskResult::changed().with_msg("check mode: the host would be rebooted");
             would.data.insert("rebooted".into(), Value::Bool(true));
             would.data.insert("elapsed".into(), Value::from(0));
             return Ok(Step::Reconnect(Box::new(Reconnect {
@@ -121,7 +125,7 @@ impl Module for Reboot {
                 back: Box::new(|_, _| Err("check mode".into())),
             })));
         }
-        Ok(plan.before())
+        Ok(plan.step())
     }
 }
 
@@ -130,67 +134,55 @@ impl Plan {
         format!("{MARKER_DIR}/.baton-reboot-{}", self.nonce)
     }
 
-    /// Trip 1: the boot id, and the marker a boot removes.
-    fn before(self) -> Step {
-        let mut s = prelude(&self.nonce);
-        s.push_str(&format!(
-            "_x=$( ( {cmd}\n) ) || _fail boot_time\n_b begin boot\nprintf '%s\\n' \"$_x\"\n_b end boot\n\
-             if [ -d {dir} ] && : > {m} 2>/dev/null; then _b marker 1; fi\n_b done 1\n",
-            dir = MARKER_DIR,
-            cmd = self.boot_time_command,
-            m = shell::quote(&self.marker()),
-        ));
-        Step::Remote {
-            script: s,
-            interpret: Box::new(move |out| {
-                let answer = Answer::parse(out, &self.nonce);
-                if answer.failure().is_some() {
-                    return Step::Done(answer.failed_with(format!(
-                        "boot_time_command `{}` failed before the reboot",
-                        self.boot_time_command
-                    )));
-                }
-                if answer.get("done") != Some("1") {
-                    return Step::Done(answer.unexpected());
-                }
-                let boot = answer.block("boot").unwrap_or_default().trim().to_string();
-                let marker = answer.flag("marker");
-                if boot.is_empty() && !marker {
-                    return Step::Done(answer.failed_with(format!(
-                        "cannot tell a reboot on this host: boot_time_command `{}` printed nothing and /run is not writable",
-                        self.boot_time_command
-                    )));
-                }
-                self.reboot(boot, marker)
-            }),
-        }
+    fn state(&self) -> String {
+        format!("{STATE_DIR}/.baton-reboot-{}", self.nonce)
     }
 
-    /// The reboot command, then probes until the host is back.
-    fn reboot(self, boot: String, marker: bool) -> Step {
+    /// One [`Step::Reconnect`]: nothing runs before it, so the executor
+    /// refuses a local connection before the host is touched.
+    ///
+    /// The trigger records, on the host, what tells a reboot (the boot id,
+    /// and whether the /run marker exists) in a state file under /var/tmp,
+    /// which a reboot keeps, then runs `reboot_command`; a probe compares
+    /// with that record on the host itself, so nothing depends on the
+    /// trigger's answer arriving (the connection may drop under it).
+    fn step(self) -> Step {
         let nonce = self.nonce.clone();
+        let (marker, state) = (shell::quote(&self.marker()), shell::quote(&self.state()));
         let mut trigger = prelude(&nonce);
+        trigger.push_str(&format!(
+            "_old=$( ( {boot}\n) ) || _fail boot_time\n\
+             _mk=0; if [ -d {mdir} ] && : > {marker} 2>/dev/null; then _mk=1; fi\n\
+             [ -n \"$_old\" ] || [ \"$_mk\" = 1 ] || _fail cannot_tell\n\
+             printf '%s\\n%s\\n' \"$_mk\" \"$_old\" > {state} || {{ rm -f -- {marker}; _fail state; }}\n",
+            boot = self.boot_time_command,
+            mdir = MARKER_DIR,
+        ));
         if self.pre_delay > 0.0 {
             trigger.push_str(&format!("sleep {}\n", self.pre_delay));
         }
         // The command's own output goes to stderr: the answer keeps only markers.
         trigger.push_str(&format!(
-            "( {}\n) >&2\n_rc=$?\n[ \"$_rc\" = 0 ] || rm -f -- {m}\n_b rc \"$_rc\"\n",
+            "( {}\n) >&2\n_rc=$?\n[ \"$_rc\" = 0 ] || rm -f -- {marker} {state}\n_b rc \"$_rc\"\n",
             self.reboot_command,
-            m = shell::quote(&self.marker()),
         ));
         let mut probe = prelude(&nonce);
         probe.push_str(&format!(
-            "_x=$( ( {boot}\n) 2>/dev/null)\n_b begin boot\nprintf '%s\\n' \"$_x\"\n_b end boot\n\
-             if [ -e {m} ]; then _b marker 1; fi\n\
-             [ -z {old} ] || [ -z \"$_x\" ] || [ \"$_x\" = {old} ] || rm -f -- {m}\n\
-             ( {test}\n) >&2\n_b test $?\n",
+            "{{ read -r _mk; read -r _old; }} < {state} 2>/dev/null || _fail nostate\n\
+             _now=$( ( {boot}\n) 2>/dev/null)\n\
+             _bt=0\n\
+             if [ \"$_mk\" = 1 ] && [ ! -e {marker} ]; then _bt=1; fi\n\
+             if [ -n \"$_old\" ] && [ -n \"$_now\" ] && [ \"$_now\" != \"$_old\" ]; then _bt=1; fi\n\
+             _b booted \"$_bt\"\n\
+             [ \"$_bt\" = 1 ] || exit 0\n\
+             ( {test}\n) >&2\n_rc=$?\n\
+             [ \"$_rc\" != 0 ] || rm -f -- {marker} {state}\n\
+             _b test \"$_rc\"\n",
             boot = self.boot_time_command,
-            m = shell::quote(&self.marker()),
             test = self.test_command,
-            old = shell::quote(&boot),
         ));
         let reboot_command = self.reboot_command.clone();
+        let boot_time_command = self.boot_time_command.clone();
         let test_command = self.test_command.clone();
         let trigger_nonce = nonce.clone();
         Step::Reconnect(Box::new(Reconnect {
@@ -199,11 +191,22 @@ impl Plan {
             triggered: Box::new(move |out| {
                 let Some(out) = out else { return Ok(()) };
                 let answer = Answer::parse(out, &trigger_nonce);
-                match answer.get("rc") {
-                    Some("0") | None => Ok(()),
-                    Some(rc) => Err(answer.failed_with(format!(
+                let failed = |msg: String| Err(answer.failed_with(msg));
+                match (answer.failure(), answer.get("rc")) {
+                    (Some("boot_time"), _) => failed(format!(
+                        "boot_time_command `{boot_time_command}` failed; the host was not rebooted"
+                    )),
+                    (Some("cannot_tell"), _) => failed(format!(
+                        "cannot tell a reboot on this host: boot_time_command `{boot_time_command}` printed nothing and {MARKER_DIR} is not writable; the host was not rebooted"
+                    )),
+                    (Some("state"), _) => failed(format!(
+                        "cannot write the reboot state file in {STATE_DIR}; the host was not rebooted"
+                    )),
+                    (Some(other), _) => failed(format!("the host reported `{other}`")),
+                    (None, Some("0") | None) => Ok(()),
+                    (None, Some(rc)) => failed(format!(
                         "Reboot command failed (`{reboot_command}` exited {rc}); the host was not rebooted"
-                    ))),
+                    )),
                 }
             }),
             delay: Duration::from_secs_f64(self.post_delay),
@@ -212,21 +215,23 @@ impl Plan {
             probe,
             back: Box::new(move |out, elapsed| {
                 let answer = Answer::parse(out, &nonce);
-                let now = answer.block("boot").unwrap_or_default().trim().to_string();
-                let booted = (!boot.is_empty() && !now.is_empty() && now != boot)
-                    || (marker && !answer.flag("marker"));
-                if !booted {
-                    return Err("the host answers but has not rebooted yet (same boot id, reboot marker still in /run)".into());
+                if answer.failure() == Some("nostate") {
+                    return Err(format!(
+                        "the reboot state file {STATE_DIR}/.baton-reboot-{nonce} is gone, so a reboot cannot be told"
+                    ));
                 }
-                match answer.get("test") {
-                    Some("0") => {}
-                    Some(rc) => {
+                match (answer.get("booted"), answer.get("test")) {
+                    (Some("1"), Some("0")) => {}
+                    (Some("0"), _) => {
+                        return Err("the host answers but has not rebooted yet (same boot id, reboot marker still in /run)".into())
+                    }
+                    (Some("1"), Some(rc)) => {
                         return Err(format!(
                             "test_command `{test_command}` exited {rc}: {}",
                             answer.stderr_text()
                         ))
                     }
-                    None => return Err(format!("the probe stopped early: {}", answer.stderr_text())),
+                    _ => return Err(format!("the probe stopped early: {}", answer.stderr_text())),
                 }
                 let mut result = TaskResult::changed();
                 result.data.insert("rebooted".into(), Value::Bool(true));
@@ -263,6 +268,7 @@ mod tests {
             Err(e) => TaskResult::failed(e.to_string()),
         };
         let _ = std::fs::remove_file(format!("{MARKER_DIR}/.baton-reboot-{nonce}"));
+        let _ = std::fs::remove_file(format!("{STATE_DIR}/.baton-reboot-{nonce}"));
         result
     }
 
@@ -308,7 +314,11 @@ mod tests {
         );
         assert!(r.is_failed());
         assert!(r.msg.unwrap().contains("has not rebooted yet"));
-        let r = run(&Reboot, json!({"boot_time_command": "exit 1", "reboot_command": "true", "reboot_timeout": 2}), &Ctx::default());
+        let r = run(
+            &Reboot,
+            json!({"boot_time_command": "exit 1", "reboot_command": "true", "reboot_timeout": 2}),
+            &Ctx::default(),
+        );
         assert!(r.msg.unwrap().contains("boot_time_command"));
     }
 
@@ -319,7 +329,10 @@ mod tests {
         let r = run(
             &Reboot,
             json!({"reboot_command": format!("touch {}", flag.display())}),
-            &Ctx { check: true, ..Ctx::default() },
+            &Ctx {
+                check: true,
+                ..Ctx::default()
+            },
         );
         assert_eq!(r.status, Status::Changed, "{r:?}");
         assert!(!flag.exists());
