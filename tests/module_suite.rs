@@ -39,6 +39,11 @@ local_test!(local_wait_for, wait_for_suite);
 local_test!(local_stat, stat_suite);
 local_test!(local_controller_modules, controller_modules_suite);
 local_test!(local_service, service_suite);
+local_test!(local_unarchive, unarchive_suite);
+local_test!(local_get_url, get_url_suite);
+local_test!(local_uri, uri_suite);
+local_test!(local_git, git_suite);
+local_test!(local_mount, mount_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]

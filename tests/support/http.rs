@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub struct HttpServer {
+    pub address: String,
     pub port: u16,
     hits: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -23,7 +24,12 @@ pub const FILE_BODY: &str = "payload from the test server\n";
 
 impl HttpServer {
     pub fn start() -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        HttpServer::start_on("127.0.0.1")
+    }
+
+    /// Listen on `address` (loopback, or the lab's address of this machine).
+    pub fn start_on(address: &str) -> HttpServer {
+        let listener = TcpListener::bind((address, 0)).expect("bind the test server");
         let port = listener.local_addr().expect("local addr").port();
         let hits = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -41,11 +47,16 @@ impl HttpServer {
                 }
             }
         });
-        HttpServer { port, hits, stop }
+        HttpServer {
+            address: address.to_string(),
+            port,
+            hits,
+            stop,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{}:{}{path}", self.address, self.port)
     }
 
     pub fn hits(&self) -> usize {
@@ -57,7 +68,7 @@ impl Drop for HttpServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so the thread ends.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect((self.address.as_str(), self.port));
     }
 }
 

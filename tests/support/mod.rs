@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod http;
 pub mod hvr;
 pub mod lab;
 pub mod module_suite;
