@@ -742,7 +742,7 @@ async fn reconnect(
     // An error here is the connection going down under the trigger: the
     // reboot has begun.
     let answer = connection.exec(&request(&rc.trigger)).await.ok();
-    if let Err(result) = (rc.triggered)(answer.as_ref()) {
+    if let Some(result) = (rc.triggered)(answer.as_ref()) {
         return Ok(Step::Done(result));
     }
     // The old connection (an ssh master to a host that is going away) is

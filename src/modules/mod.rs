@@ -173,7 +173,7 @@ pub enum Step {
 /// executor sends `trigger` (the connection may drop while it runs: that is
 /// the reboot starting, not an unreachable host) and hands its answer
 /// (`None` when the connection dropped) to `triggered`, which stops the task
-/// with a result (the command failed) or lets it go on. The executor then
+/// with a result (the command failed) or lets it go on (`None`). The executor then
 /// closes and forgets the host's connection, waits `delay`, and every
 /// `interval` until `timeout` has passed since the trigger opens a fresh
 /// connection and sends `probe`; `back` reads each answer with the time
@@ -186,13 +186,21 @@ pub struct Reconnect {
     /// The module's name, for messages.
     pub action: &'static str,
     pub trigger: String,
-    pub triggered: Box<dyn FnOnce(Option<&ExecOutput>) -> Result<(), TaskResult> + Send>,
+    pub triggered: Triggered,
     pub delay: Duration,
     pub interval: Duration,
     pub timeout: Duration,
     pub probe: String,
-    pub back: Box<dyn FnMut(&ExecOutput, Duration) -> Result<Step, String> + Send>,
+    pub back: Back,
 }
+
+/// Reads a [`Reconnect`] trigger's answer (`None`: the connection dropped);
+/// `Some(result)` stops the task with it (the reboot command failed).
+pub type Triggered = Box<dyn FnOnce(Option<&ExecOutput>) -> Option<TaskResult> + Send>;
+
+/// Reads a [`Reconnect`] probe's answer with the time since the trigger:
+/// the next step once the host is back, or why it is not yet.
+pub type Back = Box<dyn FnMut(&ExecOutput, Duration) -> Result<Step, String> + Send>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModuleError {

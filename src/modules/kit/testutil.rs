@@ -57,7 +57,7 @@ pub(crate) fn finish_with_env(mut step: Step, env: &[(&str, &str)]) -> (TaskResu
                 // then probe until the module says the host is back.
                 trips += 1;
                 let out = run_script(&rc.trigger, env);
-                if let Err(result) = (rc.triggered)(Some(&out)) {
+                if let Some(result) = (rc.triggered)(Some(&out)) {
                     return (result, trips);
                 }
                 let mut back = rc.back;

@@ -117,7 +117,7 @@ impl Module for Reboot {
             return Ok(Step::Reconnect(Box::new(Reconnect {
                 action: "reboot",
                 trigger: ":".into(),
-                triggered: Box::new(move |_| Err(would)),
+                triggered: Box::new(move |_| Some(would)),
                 delay: Duration::ZERO,
                 interval: PROBE_INTERVAL,
                 timeout: Duration::ZERO,
@@ -189,9 +189,9 @@ impl Plan {
             action: "reboot",
             trigger,
             triggered: Box::new(move |out| {
-                let Some(out) = out else { return Ok(()) };
+                let out = out?;
                 let answer = Answer::parse(out, &trigger_nonce);
-                let failed = |msg: String| Err(answer.failed_with(msg));
+                let failed = |msg: String| Some(answer.failed_with(msg));
                 match (answer.failure(), answer.get("rc")) {
                     (Some("boot_time"), _) => failed(format!(
                         "boot_time_command `{boot_time_command}` failed; the host was not rebooted"
@@ -203,7 +203,7 @@ impl Plan {
                         "cannot write the reboot state file in {STATE_DIR}; the host was not rebooted"
                     )),
                     (Some(other), _) => failed(format!("the host reported `{other}`")),
-                    (None, Some("0") | None) => Ok(()),
+                    (None, Some("0") | None) => None,
                     (None, Some(rc)) => failed(format!(
                         "Reboot command failed (`{reboot_command}` exited {rc}); the host was not rebooted"
                     )),
