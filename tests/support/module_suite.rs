@@ -1146,41 +1146,22 @@ pub async fn uri_suite(h: &Harness<'_>, _root: &Path) {
 }
 
 pub async fn git_suite(h: &Harness<'_>, root: &Path) {
-    // A bare repository made by this process where the host sees it.
+    // A bare repository with one commit, made on the host under test (a lab
+    // node's paths are not the same paths here).
     let bare = p(root, "origin.git");
-    let work = tempfile::tempdir().unwrap();
-    let git = |dir: &Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.invalid",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(
-        work.path(),
-        &["init", "-q", "--bare", here(&bare).to_str().unwrap()],
-    );
-    git(work.path(), &["init", "-q", "w"]);
-    let w = work.path().join("w");
-    std::fs::write(w.join("f"), "1\n").unwrap();
-    git(&w, &["add", "f"]);
-    git(&w, &["commit", "-qm", "1"]);
-    let sha = git(&w, &["rev-parse", "HEAD"]);
-    git(&w, &["push", "-q", here(&bare).to_str().unwrap(), "main"]);
+    let made = h
+        .run(
+            "shell",
+            json!({"cmd": format!(
+                "set -e; g='git -c user.name=t -c user.email=t@example.invalid -c init.defaultBranch=main'; \
+                 $g init -q --bare {bare}; w=$(mktemp -d); cd \"$w\"; $g init -q; echo 1 > f; $g add f; \
+                 $g commit -qm 1; $g push -q {bare} main; $g rev-parse HEAD; cd /; rm -rf \"$w\""
+            )}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&made, Status::Changed, "making the bare repository");
+    let sha = made.stdout.unwrap_or_default();
     let dest = p(root, "checkout");
     let args = json!({"repo": bare, "dest": dest, "version": "main"});
     let dry = check_changes_nothing(h, root, "git", args.clone()).await;
