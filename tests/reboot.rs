@@ -147,3 +147,67 @@ fn a_local_connection_is_refused_in_check_mode_too() {
         );
     }
 }
+
+/// On a lab node, with the lab's own reboot: the playbook's
+/// `reboot_command` asks for it, the test runs `baton lab crash` and `baton
+/// lab boot` (every process of the node killed, then a fresh /run and
+/// sshd). The node keeps the host's kernel, so its boot id does not change:
+/// baton tells the reboot by its marker in the node's /run.
+#[test]
+fn reboot_on_a_lab_node_waits_for_lab_boot() {
+    use support::lab::*;
+    require_root!();
+    let lab = Lab::running();
+    let init_pid = |lab: &Lab| {
+        lab.state()["nodes"][0]["init"]["pid"]
+            .as_i64()
+            .expect("bc1 init pid")
+    };
+    let before = init_pid(&lab);
+    let play = lab.dir().join("reboot.yml");
+    std::fs::write(
+        &play,
+        "- hosts: bc1\n  gather_facts: false\n  tasks:\n    - name: reboot\n      reboot:\n        reboot_command: touch /opt/reboot-requested\n        reboot_timeout: 120\n    - name: after\n      command: cat /proc/sys/kernel/hostname\n",
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .arg("run")
+        .arg(&play)
+        .arg("-i")
+        .arg(lab.dir().join("lab.yml"))
+        .args(["--output", "json"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let requested = std::path::PathBuf::from(format!("/proc/{before}/root/opt/reboot-requested"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !requested.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the reboot command never ran on bc1"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let crash = lab.baton(&["crash", "bc1"]);
+    assert!(crash.status.success(), "{}", describe(&crash));
+    std::thread::sleep(Duration::from_secs(2));
+    let boot = lab.baton(&["boot", "bc1"]);
+    assert!(boot.status.success(), "{}", describe(&boot));
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_events(&stdout);
+    let reboot = outcome(&events, "reboot").expect("a reboot result");
+    assert_eq!(reboot["outcome"], "changed", "{reboot}");
+    assert_eq!(reboot["result"]["data"]["rebooted"], true, "{reboot}");
+    let after = outcome(&events, "after").expect("the task after");
+    assert_eq!(after["result"]["stdout"], "bc1", "{after}");
+    assert_ne!(init_pid(&lab), before, "bc1 was booted again");
+}
