@@ -142,11 +142,10 @@ impl Module for GetUrl {
         ));
         s.push_str(BODY);
         let nonce = ctx.nonce.to_string();
-        let check = ctx.check_mode;
         Ok(Step::Remote {
             script: s,
             interpret: Box::new(move |out| {
-                Step::Done(interpret(out, &nonce, &url, &dest, &alg, &want, check))
+                Step::Done(interpret(out, &nonce, &url, &dest, &alg, &want))
             }),
         })
     }
@@ -200,7 +199,6 @@ fn interpret(
     dest: &str,
     alg: &str,
     want: &str,
-    check: bool,
 ) -> TaskResult {
     let answer = Answer::parse(out, nonce);
     let dest = answer.get("dest").unwrap_or(dest).to_string();
@@ -257,7 +255,6 @@ fn interpret(
     if let Some(mode) = answer.get("mode").filter(|m| !m.is_empty()) {
         data.insert("mode".into(), Value::String(fileops::display_mode(mode)));
     }
-    let _ = check;
     result.data = data;
     result
 }

@@ -233,7 +233,6 @@ fn interpret(
             let mut r = TaskResult::ok().with_msg(format!(
                 "skipped: the `creates` path exists, {src} not unpacked"
             ));
-            data.insert("changed".into(), Value::Bool(false));
             r.data = data;
             return r;
         }
