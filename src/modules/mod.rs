@@ -23,7 +23,7 @@ pub mod commands;
 pub mod control;
 pub mod files;
 pub mod net;
-pub mod source;
+pub mod software;
 pub mod system;
 
 use std::path::PathBuf;
@@ -242,10 +242,10 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Systemd,
         &system::mount::Mount,
         &system::reboot::Reboot,
-        &source::unarchive::Unarchive,
+        &software::unarchive::Unarchive,
         &net::get_url::GetUrl,
         &net::uri::Uri,
-        &source::git::Git,
+        &software::git::Git,
     ]
 }
 

@@ -263,7 +263,7 @@ fn interpret(
 mod tests {
     use super::*;
     use crate::modules::kit::testutil::{finish_with_env, prepare_error, run, Ctx};
-    use crate::modules::net::http_server::{HttpServer, FILE_BODY};
+    use crate::modules::net::test_server::{HttpServer, FILE_BODY};
     use crate::modules::Status;
     use serde_json::json;
     use sha2::Digest;

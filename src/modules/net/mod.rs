@@ -121,8 +121,7 @@ pub(crate) fn form_urlencode(pairs: &[(String, String)]) -> String {
 }
 
 #[cfg(test)]
-#[path = "../../../tests/support/http.rs"]
-pub(crate) mod http_server;
+pub(crate) mod test_server;
 
 #[cfg(test)]
 mod tests {

@@ -368,7 +368,7 @@ impl Plan {
 mod tests {
     use super::*;
     use crate::modules::kit::testutil::{prepare_error, run, Ctx};
-    use crate::modules::net::http_server::{HttpServer, FILE_BODY};
+    use crate::modules::net::test_server::{HttpServer, FILE_BODY};
     use crate::modules::Status;
     use serde_json::json;
 

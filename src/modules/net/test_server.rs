@@ -1,6 +1,6 @@
-//! A tiny HTTP/1.1 server on 127.0.0.1 for the get_url and uri tests (unit
-//! tests include this file by path; tests/module_suite.rs uses it through
-//! `support`). One thread, one connection at a time, `Connection: close`.
+//! A tiny HTTP/1.1 server on 127.0.0.1 for the get_url and uri tests (the
+//! unit tests use it as `net::test_server`; tests/support includes this file
+//! by path as `support::http`). One thread, one connection at a time, `Connection: close`.
 //!
 //! Routes: `GET /file` (a fixed text; `/file?v=N` a variant), `GET /json`,
 //! `/echo` (any method: the method, request headers and body as JSON),
