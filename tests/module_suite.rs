@@ -43,6 +43,11 @@ local_test!(local_replace, replace_suite);
 local_test!(local_slurp_and_fetch, slurp_and_fetch_suite);
 local_test!(local_sysctl_file_only, sysctl_suite);
 local_test!(local_ssh_keys, ssh_keys_suite);
+local_test!(local_unarchive, unarchive_suite);
+local_test!(local_get_url, get_url_suite);
+local_test!(local_uri, uri_suite);
+local_test!(local_git, git_suite);
+local_test!(local_mount, mount_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]

@@ -22,6 +22,8 @@ mod kit;
 pub mod commands;
 pub mod control;
 pub mod files;
+pub mod net;
+pub mod software;
 pub mod system;
 
 use std::path::PathBuf;
@@ -161,7 +163,44 @@ pub enum Step {
     /// run that edit one file there (every host on the `local` connection,
     /// `delegate_to` one host) take turns instead of colliding and retrying.
     Exclusive(String, Box<Step>),
+    /// Cross a deliberate loss of the connection (`reboot`): see [`Reconnect`].
+    Reconnect(Box<Reconnect>),
 }
+
+/// A step across a deliberate loss of the connection, for `reboot`.
+///
+/// Reconnecting is the executor's job, so the module only describes it: the
+/// executor sends `trigger` (the connection may drop while it runs: that is
+/// the reboot starting, not an unreachable host) and hands its answer
+/// (`None` when the connection dropped) to `triggered`, which stops the task
+/// with a result (the command failed) or lets it go on (`None`). The executor then
+/// closes and forgets the host's connection, waits `delay`, and every
+/// `interval` until `timeout` has passed since the trigger opens a fresh
+/// connection and sends `probe`; `back` reads each answer with the time
+/// since the trigger and returns the next step once the host is back, or why
+/// it is not yet. Connection errors are retried the same way; at the
+/// timeout the task fails with `action`, the timeout and the last reason.
+/// A `local` connection is refused before anything runs: the trigger would
+/// reboot the controller (Ansible's `reboot` refuses it the same way).
+pub struct Reconnect {
+    /// The module's name, for messages.
+    pub action: &'static str,
+    pub trigger: String,
+    pub triggered: Triggered,
+    pub delay: Duration,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub probe: String,
+    pub back: Back,
+}
+
+/// Reads a [`Reconnect`] trigger's answer (`None`: the connection dropped);
+/// `Some(result)` stops the task with it (the reboot command failed).
+pub type Triggered = Box<dyn FnOnce(Option<&ExecOutput>) -> Option<TaskResult> + Send>;
+
+/// Reads a [`Reconnect`] probe's answer with the time since the trigger:
+/// the next step once the host is back, or why it is not yet.
+pub type Back = Box<dyn FnMut(&ExecOutput, Duration) -> Result<Step, String> + Send>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModuleError {
@@ -208,6 +247,12 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::authorized_key::AuthorizedKey,
         &system::known_hosts::KnownHosts,
         &system::hostname::Hostname,
+        &system::mount::Mount,
+        &system::reboot::Reboot,
+        &software::unarchive::Unarchive,
+        &net::get_url::GetUrl,
+        &net::uri::Uri,
+        &software::git::Git,
     ]
 }
 

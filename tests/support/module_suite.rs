@@ -151,6 +151,16 @@ impl<'a> Harness<'a> {
                     step = *next;
                 }
                 Step::Exclusive(_, next) => step = *next,
+                // The executor's job (tests/reboot.rs runs it through `baton run`).
+                Step::Reconnect(rc) => {
+                    return Run {
+                        result: TaskResult::failed(format!(
+                            "the module suite does not reconnect ({})",
+                            rc.action
+                        )),
+                        trips,
+                    }
+                }
                 Step::Remote { script, interpret } => {
                     trips += 1;
                     let out = self
@@ -1240,4 +1250,186 @@ pub async fn run_suite(conn: &Connection, root: &Path) {
     slurp_and_fetch_suite(&h, root).await;
     sysctl_suite(&h, root).await;
     ssh_keys_suite(&h, root).await;
+    unarchive_suite(&h, root).await;
+    get_url_suite(&h, root).await;
+    uri_suite(&h, root).await;
+    git_suite(&h, root).await;
+    mount_suite(&h, root).await;
+}
+
+fn controller_address() -> &'static str {
+    CONTROLLER_ADDRESS.get().map_or("127.0.0.1", String::as_str)
+}
+
+pub async fn unarchive_suite(h: &Harness<'_>, root: &Path) {
+    // The archive is built on the controller (this process) and sent.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("app/bin")).unwrap();
+    std::fs::write(work.path().join("app/conf"), "x=1\n").unwrap();
+    std::fs::write(work.path().join("app/bin/run"), "#!/bin/sh\n").unwrap();
+    let ok = std::process::Command::new("tar")
+        .current_dir(work.path())
+        .args(["-czf", "app.tar.gz", "app"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let dest = p(root, "unarchive");
+    std::fs::create_dir_all(here(&dest)).unwrap();
+    let args = json!({"src": work.path().join("app.tar.gz"), "dest": dest, "mode": "u=rwX,go=rX"});
+    let dry = check_changes_nothing(h, root, "unarchive", args.clone()).await;
+    assert_status(&dry, Status::Changed, "unarchive check mode");
+    assert_status(
+        &h.run("unarchive", args.clone(), NORMAL).await,
+        Status::Changed,
+        "unarchive first run",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(format!("{dest}/app/conf"))).unwrap(),
+        "x=1\n"
+    );
+    assert_status(
+        &h.run("unarchive", args.clone(), NORMAL).await,
+        Status::Ok,
+        "unarchive second run",
+    );
+    assert_status(
+        &h.run("unarchive", args, CHECK).await,
+        Status::Ok,
+        "unarchive check mode when unpacked",
+    );
+    let r = h
+        .run(
+            "unarchive",
+            json!({"src": work.path().join("app.tar.gz"), "dest": p(root, "no-such-dir")}),
+            NORMAL,
+        )
+        .await;
+    assert!(r.msg.unwrap().contains("does not exist on the host"));
+}
+
+pub async fn get_url_suite(h: &Harness<'_>, root: &Path) {
+    use super::http::{HttpServer, FILE_BODY};
+    let server = HttpServer::start_on(controller_address());
+    let dest = p(root, "get_url.txt");
+    let args = json!({"url": server.url("/file"), "dest": dest, "mode": "0640"});
+    let dry = check_changes_nothing(h, root, "get_url", args.clone()).await;
+    assert_status(&dry, Status::Changed, "get_url check mode");
+    assert_status(
+        &h.run("get_url", args.clone(), NORMAL).await,
+        Status::Changed,
+        "get_url first run",
+    );
+    assert_eq!(std::fs::read_to_string(here(&dest)).unwrap(), FILE_BODY);
+    assert_status(
+        &h.run("get_url", args.clone(), NORMAL).await,
+        Status::Ok,
+        "get_url second run",
+    );
+    let forced = json!({"url": server.url("/file?v=9"), "dest": dest, "force": true});
+    check_changes_nothing(h, root, "get_url", forced.clone()).await;
+    assert_status(
+        &h.run("get_url", forced, NORMAL).await,
+        Status::Changed,
+        "get_url new content",
+    );
+    let r = h
+        .run(
+            "get_url",
+            json!({"url": server.url("/status/500"), "dest": p(root, "x")}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&r, Status::Failed, "get_url HTTP 500");
+}
+
+pub async fn uri_suite(h: &Harness<'_>, _root: &Path) {
+    use super::http::HttpServer;
+    let server = HttpServer::start_on(controller_address());
+    let r = h
+        .run("uri", json!({"url": server.url("/json")}), NORMAL)
+        .await;
+    assert_status(&r, Status::Ok, "uri GET");
+    assert_eq!(r.data["json"]["name"], "baton");
+    let r = h
+        .run("uri", json!({"url": server.url("/echo"), "method": "POST", "body_format": "json", "body": {"k": "v"}}), NORMAL)
+        .await;
+    assert_eq!(r.data["json"]["body"], r#"{"k": "v"}"#);
+    let r = h
+        .run("uri", json!({"url": server.url("/status/404")}), NORMAL)
+        .await;
+    assert_status(&r, Status::Failed, "uri 404");
+    assert_eq!(r.data["status"], 404);
+}
+
+pub async fn git_suite(h: &Harness<'_>, root: &Path) {
+    // A bare repository with one commit, made on the host under test (a lab
+    // node's paths are not the same paths here).
+    let bare = p(root, "origin.git");
+    let made = h
+        .run(
+            "shell",
+            json!({"cmd": format!(
+                "set -e; g='git -c user.name=t -c user.email=t@example.invalid -c init.defaultBranch=main'; \
+                 $g init -q --bare {bare}; w=$(mktemp -d); cd \"$w\"; $g init -q; echo 1 > f; $g add f; \
+                 $g commit -qm 1; $g push -q {bare} main; $g rev-parse HEAD; cd /; rm -rf \"$w\""
+            )}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&made, Status::Changed, "making the bare repository");
+    let sha = made.stdout.unwrap_or_default();
+    let dest = p(root, "checkout");
+    let args = json!({"repo": bare, "dest": dest, "version": "main"});
+    let dry = check_changes_nothing(h, root, "git", args.clone()).await;
+    assert_status(&dry, Status::Changed, "git check mode");
+    let r = h.run("git", args.clone(), NORMAL).await;
+    assert_status(&r, Status::Changed, "git first run");
+    assert_eq!(r.data["after"], sha.as_str());
+    assert_eq!(
+        std::fs::read_to_string(here(format!("{dest}/f"))).unwrap(),
+        "1\n"
+    );
+    assert_status(
+        &h.run("git", args, NORMAL).await,
+        Status::Ok,
+        "git second run",
+    );
+}
+
+pub async fn mount_suite(h: &Harness<'_>, root: &Path) {
+    // fstab entries only, in a scratch fstab: nothing is mounted.
+    let fstab = p(root, "fstab");
+    std::fs::write(here(&fstab), "UUID=1 / ext4 defaults 0 1\n").unwrap();
+    let args = json!({"path": "/srv/baton-suite", "src": "tmpfs", "fstype": "tmpfs", "opts": "size=1m", "state": "present", "fstab": fstab});
+    let dry = check_changes_nothing(h, root, "mount", args.clone()).await;
+    assert_status(&dry, Status::Changed, "mount present check mode");
+    assert_status(
+        &h.run("mount", args.clone(), NORMAL).await,
+        Status::Changed,
+        "mount present first run",
+    );
+    assert!(std::fs::read_to_string(here(&fstab))
+        .unwrap()
+        .contains("tmpfs /srv/baton-suite tmpfs size=1m 0 0"));
+    assert_status(
+        &h.run("mount", args, NORMAL).await,
+        Status::Ok,
+        "mount present second run",
+    );
+    let absent = json!({"path": "/srv/baton-suite", "state": "absent", "fstab": fstab});
+    check_changes_nothing(h, root, "mount", absent.clone()).await;
+    assert_status(
+        &h.run("mount", absent.clone(), NORMAL).await,
+        Status::Changed,
+        "mount absent",
+    );
+    assert_status(
+        &h.run("mount", absent, NORMAL).await,
+        Status::Ok,
+        "mount absent again",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&fstab)).unwrap(),
+        "UUID=1 / ext4 defaults 0 1\n"
+    );
 }

@@ -6,6 +6,8 @@ pub mod authorized_key;
 pub mod cron;
 pub mod hostname;
 pub mod known_hosts;
+pub mod mount;
+pub mod reboot;
 pub mod service;
 pub mod setup;
 pub mod sysctl;
