@@ -20,6 +20,21 @@ pub(crate) fn and_then(step: Step, then: Then) -> Step {
         Step::Wait(d, next) => Step::Wait(d, Box::new(and_then(*next, then))),
         Step::Exclusive(key, next) => Step::Exclusive(key, Box::new(and_then(*next, then))),
         Step::Sleep(d, r) => Step::Wait(d, Box::new(and_then(Step::Done(r), then))),
+        // `back` is called until the host is back; only the step it returns
+        // then goes on to `then`.
+        Step::Reconnect(rc) => {
+            let mut rc = *rc;
+            let mut back = rc.back;
+            let mut then = Some(then);
+            rc.back = Box::new(move |out, since| {
+                let step = back(out, since)?;
+                Ok(match then.take() {
+                    Some(then) => and_then(step, then),
+                    None => step,
+                })
+            });
+            Step::Reconnect(Box::new(rc))
+        }
     }
 }
 
