@@ -201,6 +201,8 @@ pub fn all() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &system::service::Service,
         &system::service::Systemd,
+        &system::user::User,
+        &system::group::Group,
     ]
 }
 

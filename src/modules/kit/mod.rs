@@ -11,3 +11,4 @@ pub mod result;
 pub mod rewrite;
 #[cfg(test)]
 pub mod testutil;
+pub mod tool;
