@@ -15,13 +15,14 @@
 //! Layout: `kit/` holds what modules are built from (argument reading, the
 //! answer protocol, file attributes, atomic writes, controller-side edits, the
 //! result type); each module is one file in its domain folder (`files/`,
-//! `commands/`, `system/`, `control/`) and one line in [`all`].
+//! `commands/`, `system/`, `packaging/`, `control/`) and one line in [`all`].
 
 mod kit;
 
 pub mod commands;
 pub mod control;
 pub mod files;
+pub mod packaging;
 pub mod system;
 
 use std::path::PathBuf;
@@ -203,6 +204,10 @@ pub fn all() -> &'static [&'static dyn Module] {
         &system::service::Systemd,
         &system::user::User,
         &system::group::Group,
+        &packaging::package::Package,
+        &packaging::apt::Apt,
+        &packaging::dnf::Dnf,
+        &packaging::pip::Pip,
     ]
 }
 

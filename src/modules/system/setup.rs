@@ -79,7 +79,7 @@ fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
     result
 }
 
-fn os_family(id: &str, like: &str) -> &'static str {
+pub(crate) fn os_family(id: &str, like: &str) -> &'static str {
     let all = format!("{id} {like}");
     if all.contains("debian") || all.contains("ubuntu") {
         "Debian"
