@@ -39,6 +39,9 @@ local_test!(local_wait_for, wait_for_suite);
 local_test!(local_stat, stat_suite);
 local_test!(local_controller_modules, controller_modules_suite);
 local_test!(local_service, service_suite);
+local_test!(local_user_group, user_group_suite);
+local_test!(local_apt, apt_suite);
+local_test!(local_pip, pip_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]
