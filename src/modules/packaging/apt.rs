@@ -141,8 +141,8 @@ impl AptTask {
             r#"_q() {
   _s=$(dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$2" 2>&1); _rc=$?
   case $_rc in
-    0) _b "st_$1" "$(printf '%s\n' "$_s" | head -n1)" ;;
-    1) _b "st_$1" "" ;;
+    0) _s=$(printf '%s\n' "$_s" | head -n1); _b "st_$1" "$_s" ;;
+    1) _s=; _b "st_$1" "" ;;
     *) _b dpkg-query_rc "$_rc"; _b begin dpkg-query; printf '%s\n' "$_s"; _b end dpkg-query; _fail dpkg-query ;;
   esac
 }
@@ -157,11 +157,20 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
             ));
         }
         for (i, spec) in self.names.iter().enumerate() {
-            let (name, _) = Self::split(spec);
+            let (name, pin) = Self::split(spec);
             let n = shell::quote(&name);
             s.push_str(&format!("_q {i} {n}\n"));
-            if with_candidates && self.state != PkgState::Absent {
-                s.push_str(&format!("_c {i} {n}\n"));
+            // The cache is read (about a second) only when its answer
+            // matters: a package to install, or `latest`.
+            match self.state {
+                _ if !with_candidates => {}
+                PkgState::Absent => {}
+                PkgState::Latest => s.push_str(&format!("_c {i} {n}\n")),
+                // A pinned version may need installing over another one.
+                PkgState::Present if pin.is_some() => s.push_str(&format!("_c {i} {n}\n")),
+                PkgState::Present => s.push_str(&format!(
+                    "case $_s in \"installed \"*) ;; *) _c {i} {n} ;; esac\n"
+                )),
             }
         }
         s

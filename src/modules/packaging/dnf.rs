@@ -74,8 +74,8 @@ impl DnfTask {
             r#"_q() {{
   _s=$(rpm -q --qf '%{{VERSION}}-%{{RELEASE}}\n' "$2" 2>&1); _rc=$?
   case $_rc in
-    0) _b "st_$1" "$(printf '%s\n' "$_s" | head -n1)" ;;
-    1) _b "st_$1" "" ;;
+    0) _s=$(printf '%s\n' "$_s" | head -n1); _b "st_$1" "$_s" ;;
+    1) _s=; _b "st_$1" "" ;;
     *) _b rpm_rc "$_rc"; _b begin rpm; printf '%s\n' "$_s"; _b end rpm; _fail rpm ;;
   esac
 }}
@@ -86,8 +86,12 @@ _c() {{ _b "cand_$1" "$({bin} -q repoquery --latest-limit=1 --qf '%{{version}}-%
         for (i, name) in self.names.iter().enumerate() {
             let n = shell::quote(name);
             s.push_str(&format!("_q {i} {n}\n"));
-            if with_candidates && self.state != PkgState::Absent {
-                s.push_str(&format!("_c {i} {n}\n"));
+            // The repositories are asked only when their answer matters.
+            match self.state {
+                _ if !with_candidates => {}
+                PkgState::Absent => {}
+                PkgState::Latest => s.push_str(&format!("_c {i} {n}\n")),
+                PkgState::Present => s.push_str(&format!("[ -n \"$_s\" ] || _c {i} {n}\n")),
             }
         }
         s

@@ -184,6 +184,12 @@ impl Task {
             reqs[0].version = Some(version);
         }
         let requirements = r.path("requirements")?;
+        if r.value("virtualenv").is_some() && r.value("executable").is_some() {
+            return Err(ModuleError::Args(
+                "give `virtualenv` or `executable`, not both (the virtualenv has its own pip)"
+                    .into(),
+            ));
+        }
         if reqs.is_empty() && requirements.is_none() {
             return Err(ModuleError::Args("give `name` or `requirements`".into()));
         }
