@@ -220,7 +220,7 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
         counts.then(|| version.to_string())
     }
 
-    fn found(&self, answer: &Answer) -> Result<Vec<Found>, TaskResult> {
+    fn found(&self, answer: &Answer) -> Result<Vec<Found>, Box<TaskResult>> {
         let mut found = Vec::new();
         if let Some(deb) = &self.deb {
             let (Some(pkg), Some(ver), Some(st)) = (
@@ -228,7 +228,7 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
                 answer.get("deb_ver"),
                 answer.get("st_deb"),
             ) else {
-                return Err(answer.unexpected());
+                return Err(Box::new(answer.unexpected()));
             };
             // apt-get reads a file argument only as a path.
             let path = if deb.starts_with('/') || deb.starts_with("./") {
@@ -246,7 +246,7 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
         }
         for (i, spec) in self.names.iter().enumerate() {
             let Some(st) = answer.get(&format!("st_{i}")) else {
-                return Err(answer.unexpected());
+                return Err(Box::new(answer.unexpected()));
             };
             let (name, pin) = Self::split(spec);
             let candidate = answer
@@ -307,7 +307,7 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
         let cache_updated = answer.flag("cache_updated");
         let found = match self.found(&answer) {
             Ok(f) => f,
-            Err(r) => return Step::Done(r),
+            Err(r) => return Step::Done(*r),
         };
         let todo = match decide(self.state, &found) {
             Ok(t) => t,
@@ -362,7 +362,7 @@ _c() { _b "cand_$1" "$(apt-cache policy "$2" 2>/dev/null | sed -n 's/^ *Candidat
                 // apt-get said yes; check the packages are as asked.
                 let found = match self.found(&after) {
                     Ok(f) => f,
-                    Err(r) => return Step::Done(r),
+                    Err(r) => return Step::Done(*r),
                 };
                 let wrong: Vec<&str> = found
                     .iter()

@@ -97,11 +97,11 @@ _c() {{ _b "cand_$1" "$({bin} -q repoquery --latest-limit=1 --qf '%{{version}}-%
         s
     }
 
-    fn found(&self, answer: &Answer) -> Result<Vec<Found>, TaskResult> {
+    fn found(&self, answer: &Answer) -> Result<Vec<Found>, Box<TaskResult>> {
         let mut found = Vec::new();
         for (i, name) in self.names.iter().enumerate() {
             let Some(st) = answer.get(&format!("st_{i}")) else {
-                return Err(answer.unexpected());
+                return Err(Box::new(answer.unexpected()));
             };
             found.push(Found {
                 spec: name.clone(),
@@ -150,7 +150,7 @@ _c() {{ _b "cand_$1" "$({bin} -q repoquery --latest-limit=1 --qf '%{{version}}-%
         }
         let found = match self.found(&answer) {
             Ok(f) => f,
-            Err(r) => return Step::Done(r),
+            Err(r) => return Step::Done(*r),
         };
         let todo = match decide(self.state, &found) {
             Ok(t) => t,
@@ -191,7 +191,7 @@ _c() {{ _b "cand_$1" "$({bin} -q repoquery --latest-limit=1 --qf '%{{version}}-%
                 let output = tool::output(&after, self.binary).map(|(_, o)| o);
                 let found = match self.found(&after) {
                     Ok(f) => f,
-                    Err(r) => return Step::Done(r),
+                    Err(r) => return Step::Done(*r),
                 };
                 let wrong: Vec<&str> = found
                     .iter()

@@ -95,17 +95,17 @@ impl Want {
     }
 }
 
-fn read_entry(answer: &Answer) -> Result<Option<Entry>, TaskResult> {
+fn read_entry(answer: &Answer) -> Result<Option<Entry>, Box<TaskResult>> {
     if let Some(r) = read_failure(answer) {
-        return Err(r);
+        return Err(Box::new(r));
     }
     match answer.block("entry") {
         None => Ok(None),
         Some(line) => Entry::parse(line.trim_end()).map(Some).ok_or_else(|| {
-            TaskResult::failed(format!(
+            Box::new(TaskResult::failed(format!(
                 "getent group printed an entry baton cannot read: {:?}",
                 line.trim_end()
-            ))
+            )))
         }),
     }
 }
@@ -154,7 +154,7 @@ fn after_read(want: Want, out: &ExecOutput, nonce: &str, check: bool, diff: bool
     let answer = Answer::parse(out, nonce);
     let current = match read_entry(&answer) {
         Ok(c) => c,
-        Err(r) => return Step::Done(r),
+        Err(r) => return Step::Done(*r),
     };
     let Some(words) = want.plan(current.as_ref()) else {
         return Step::Done(want.result(TaskResult::ok(), current.as_ref()));
@@ -189,7 +189,7 @@ fn after_read(want: Want, out: &ExecOutput, nonce: &str, check: bool, diff: bool
             let answer = Answer::parse(out, &nonce);
             let after = match read_entry(&answer) {
                 Ok(c) => c,
-                Err(r) => return Step::Done(r),
+                Err(r) => return Step::Done(*r),
             };
             let mut r = want.result(TaskResult::changed(), after.as_ref());
             r.diff.extend(file_diff);
