@@ -571,19 +571,65 @@ mod tests {
         );
     }
 
+    /// update_cache with a fake `apt-get` that logs its calls (the real
+    /// one would need the network); dpkg-query and the cache stamp are real.
     #[test]
     fn the_cache_is_updated_only_when_asked_and_old() {
-        // A cache younger than a day is left alone; check mode never updates.
-        let task = AptTask::from_args(
-            json!({"update_cache": true, "cache_valid_time": 86400})
-                .as_object()
-                .unwrap(),
+        use crate::modules::kit::testutil::finish_with_env;
+        use crate::modules::TaskContext;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let tool = dir.path().join("apt-get");
+        std::fs::write(
+            &tool,
+            format!(
+                "#!/bin/sh\necho \"$*\" >>{}\necho 'Reading package lists...'\n",
+                log.display()
+            ),
         )
         .unwrap();
-        let s = task.read_script("n", false);
-        assert!(s.contains("[ 86400 -gt 0 ] && [ \"$_age\" -lt 86400 ] && _upd=0"));
-        assert!(s.contains("'DPkg::Lock::Timeout=60'") || s.contains("DPkg::Lock::Timeout=60"));
-        assert!(!task.read_script("n", true).contains(" update"));
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap()
+        );
+        let go = |args: serde_json::Value, check: bool| {
+            let ctx = Ctx::default();
+            let context = TaskContext {
+                host: "h",
+                check_mode: check,
+                diff: false,
+                nonce: "upd",
+                search_paths: &[],
+                eval: &ctx.eval,
+            };
+            let step = Apt.prepare(args.as_object().unwrap(), &context).unwrap();
+            finish_with_env(step, &[("PATH", path.as_str())]).0
+        };
+        let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+        let dry = go(json!({"update_cache": true}), true);
+        assert_eq!(dry.status, Status::Changed, "{dry:?}");
+        assert_eq!(calls(), "", "check mode never updates");
+        let r = go(json!({"update_cache": true}), false);
+        assert_eq!(r.status, Status::Changed, "{r:?}");
+        assert_eq!(r.data["cache_updated"], true);
+        assert!(calls().contains("DPkg::Lock::Timeout=60"), "{}", calls());
+        assert!(calls().trim_end().ends_with(" update"), "{}", calls());
+        // A cache younger than ten years is left alone: ok, no call.
+        std::fs::remove_file(&log).unwrap();
+        let r = go(
+            json!({"update_cache": true, "cache_valid_time": 315_360_000}),
+            false,
+        );
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert_eq!(r.data["cache_updated"], false);
+        assert_eq!(calls(), "");
+        // With a package that is already installed, an update is not a change.
+        let r = go(json!({"update_cache": true, "name": "dpkg"}), false);
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert_eq!(r.data["cache_updated"], true);
         let names = AptTask::from_args(json!({"name": "a, b"}).as_object().unwrap()).unwrap();
         assert_eq!(names.names, vec!["a", "b"]);
     }
