@@ -794,6 +794,17 @@ mod tests {
             .msg
             .unwrap()
             .starts_with("useradd failed (exit status 4): "));
+        // getent's "enumeration not supported" (3) is not "no such user".
+        std::fs::write(
+            dir.path().join("bin/getent"),
+            "#!/bin/sh\necho 'getent: enumeration not supported on passwd' >&2\nexit 3\n",
+        )
+        .unwrap();
+        let r = run_env(&User, json!({"name": "x"}), true, &path);
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("getent failed (exit status 3): getent: enumeration not supported on passwd")
+        );
         // No shadow tools at all.
         let empty = tempfile::tempdir().unwrap();
         for t in ["sh", "cat"] {
