@@ -140,8 +140,10 @@ impl Module for Group {
         script.push_str(&tool::require("getent"));
         script.push_str(&getent_lines("entry", "group", &want.name));
         script.push_str("_b done 1\n");
+        // The same lock as `user`: useradd writes /etc/group too, and the
+        // shadow tools fail (not wait) on each other's lock.
         Ok(Step::Exclusive(
-            "/etc/group".into(),
+            "/etc/passwd".into(),
             Box::new(Step::Remote {
                 script,
                 interpret: Box::new(move |out| after_read(want, out, &nonce, check, diff)),
