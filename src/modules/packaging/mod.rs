@@ -199,34 +199,3 @@ mod tests {
         assert_eq!(t.diff().before, "a: 1.2.5\n");
     }
 }
-
-/// Options Ansible has and baton does not are refused at load, naming the
-/// option (the loader's argument check against each module's spec).
-#[cfg(test)]
-mod refused_at_load {
-    use crate::yaml;
-
-    #[test]
-    fn ansible_options_baton_lacks_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        for (module, option) in [
-            ("user", "expires"),
-            ("user", "generate_ssh_key"),
-            ("group", "non_unique"),
-            ("package", "allow_downgrade"),
-            ("apt", "autoremove"),
-            ("dnf", "enablerepo"),
-            ("pip", "editable"),
-        ] {
-            let path = dir.path().join(format!("{module}-{option}.yml"));
-            std::fs::write(&path, format!("name: x\n{option}: true\n")).unwrap();
-            let node = yaml::parse_file(&path).unwrap();
-            let m = crate::modules::find(&format!("ansible.builtin.{module}")).unwrap();
-            let err = crate::load::args::parse(m, &node, None).unwrap_err();
-            assert_eq!(
-                err.message,
-                format!("module `{module}` has no argument `{option}`")
-            );
-        }
-    }
-}
