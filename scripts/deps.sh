@@ -20,6 +20,12 @@ command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 command -v git >/dev/null 2>&1 || need+=(git)
+# The pip tests build a virtualenv (`python3 -m venv`, which needs ensurepip)
+# and install a wheel built at test time; the apt tests build a .deb with
+# dpkg-deb (part of dpkg) and user/group use the shadow tools (passwd).
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+command -v useradd >/dev/null 2>&1 || need+=(passwd)
 # Headless Chromium: tests/drill_html.rs renders drill.html in it (~34 s to
 # install, 25 packages with --no-install-recommends).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

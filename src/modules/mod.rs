@@ -15,7 +15,7 @@
 //! Layout: `kit/` holds what modules are built from (argument reading, the
 //! answer protocol, file attributes, atomic writes, controller-side edits, the
 //! result type); each module is one file in its domain folder (`files/`,
-//! `commands/`, `system/`, `control/`) and one line in [`all`].
+//! `commands/`, `system/`, `packaging/`, `control/`) and one line in [`all`].
 
 mod kit;
 
@@ -24,6 +24,7 @@ pub mod control;
 pub mod files;
 pub mod net;
 pub mod software;
+pub mod packaging;
 pub mod system;
 
 use std::path::PathBuf;
@@ -253,6 +254,12 @@ pub fn all() -> &'static [&'static dyn Module] {
         &net::get_url::GetUrl,
         &net::uri::Uri,
         &software::git::Git,
+        &system::user::User,
+        &system::group::Group,
+        &packaging::package::Package,
+        &packaging::apt::Apt,
+        &packaging::dnf::Dnf,
+        &packaging::pip::Pip,
     ]
 }
 

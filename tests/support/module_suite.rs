@@ -1231,6 +1231,269 @@ pub async fn ssh_keys_suite(h: &Harness<'_>, root: &Path) {
     );
 }
 
+/// user and group with the host's real tools, in check mode only (a test
+/// never changes the accounts of the machine; lab nodes share them): an
+/// account that exists and is as asked is ok, one that does not exist would
+/// be created (and is not), removing an absent one is ok.
+pub async fn user_group_suite(h: &Harness<'_>, _root: &Path) {
+    let root_ok = h
+        .run("user", json!({"name": "root", "uid": 0, "group": 0}), CHECK)
+        .await;
+    assert_status(&root_ok, Status::Ok, "user root as it is");
+    assert_eq!(root_ok.data["uid"], 0);
+    let name = format!("baton-suite-{}", std::process::id());
+    let dry = h
+        .run(
+            "user",
+            json!({"name": name, "groups": ["root"], "shell": "/bin/sh"}),
+            CHECK,
+        )
+        .await;
+    assert_status(&dry, Status::Changed, "user check mode would create");
+    assert!(dry.diff[0].after.contains("shell: /bin/sh"), "{dry:?}");
+    let exists = h
+        .run(
+            "command",
+            json!({"argv": ["getent", "passwd", name]}),
+            NORMAL,
+        )
+        .await;
+    assert_eq!(exists.rc, Some(2), "check mode created no user: {exists:?}");
+    assert_status(
+        &h.run("user", json!({"name": name, "state": "absent"}), NORMAL)
+            .await,
+        Status::Ok,
+        "removing a user that does not exist",
+    );
+    let missing = h
+        .run(
+            "user",
+            json!({"name": name, "group": "baton-no-such-group"}),
+            CHECK,
+        )
+        .await;
+    assert_eq!(
+        missing.msg.as_deref(),
+        Some("Group baton-no-such-group does not exist")
+    );
+    assert_status(
+        &h.run("group", json!({"name": "root", "gid": 0}), CHECK)
+            .await,
+        Status::Ok,
+        "group root as it is",
+    );
+    assert_status(
+        &h.run("group", json!({"name": name, "gid": 0}), CHECK).await,
+        Status::Changed,
+        "group check mode would create",
+    );
+    assert_status(
+        &h.run("group", json!({"name": name, "state": "absent"}), NORMAL)
+            .await,
+        Status::Ok,
+        "removing a group that does not exist",
+    );
+}
+
+/// Removes a test package from the host under test when dropped, through
+/// the host's apt-get (waiting for the dpkg lock), even when the suite fails.
+struct PurgeOnDrop(String);
+
+impl Drop for PurgeOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("apt-get")
+            .args([
+                "-y",
+                "-q",
+                "-o",
+                "DPkg::Lock::Timeout=120",
+                "purge",
+                &self.0,
+            ])
+            .output();
+    }
+}
+
+/// Builds `NAME_VERSION.deb` (one file, /opt/NAME/hello.txt) in `dir`.
+fn build_deb(dir: &Path, name: &str, version: &str) -> PathBuf {
+    let tree = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("opt").join(name)).unwrap();
+    std::fs::write(tree.join("opt").join(name).join("hello.txt"), version).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: baton tests <baton@localhost>\nDescription: baton test package (files under /opt only)\n"),
+    )
+    .unwrap();
+    let deb = dir.join(format!("{name}_{version}.deb"));
+    let out = std::process::Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb");
+    assert!(out.status.success(), "{out:?}");
+    deb
+}
+
+/// apt with a `.deb` built here whose only file is under /opt; the package
+/// (`baton-test-...`) is removed at the end, even on failure.
+pub async fn apt_suite(h: &Harness<'_>, root: &Path) {
+    if !h.is_root().await
+        || h.run(
+            "command",
+            json!({"cmd": "sh -c 'command -v apt-get'"}),
+            NORMAL,
+        )
+        .await
+        .rc != Some(0)
+    {
+        println!("note: not root or no apt-get on the host; apt suite skipped");
+        return;
+    }
+    let name = format!(
+        "baton-test-suite-{}-{}",
+        std::process::id(),
+        baton::shell::new_nonce().to_lowercase()
+    );
+    let _guard = PurgeOnDrop(name.clone());
+    build_deb(&here(root), &name, "1.0");
+    let deb = p(root, &format!("{name}_1.0.deb"));
+    let status = |r: TaskResult| r.stdout.unwrap_or_default();
+    let query = json!({"argv": ["sh", "-c", "dpkg-query -W -f='${db:Status-Status} ${Version}' \"$0\" 2>/dev/null; true", name]});
+    let args = json!({"deb": deb});
+    let dry = check_changes_nothing(h, root, "apt", args.clone()).await;
+    assert_status(&dry, Status::Changed, "apt deb check mode");
+    assert_eq!(status(h.run("command", query.clone(), NORMAL).await), "");
+    assert_status(
+        &h.run("apt", args.clone(), NORMAL).await,
+        Status::Changed,
+        "apt deb first run",
+    );
+    assert_eq!(
+        status(h.run("command", query.clone(), NORMAL).await),
+        "installed 1.0"
+    );
+    assert_status(
+        &h.run("apt", args, NORMAL).await,
+        Status::Ok,
+        "apt deb second run",
+    );
+    // A lab node's `/` is read-only with a writable /opt mounted on it:
+    // removing the package makes dpkg rmdir /opt, which fails there with
+    // EROFS (apt then fails, and the module quotes it). The removal checks
+    // run over local and SSH; the guard purges the package from here.
+    let mounts = h
+        .run(
+            "command",
+            json!({"argv": ["awk", "$2 == \"/\" { o = $4 } END { print o }", "/proc/self/mounts"]}),
+            NORMAL,
+        )
+        .await;
+    if mounts
+        .stdout
+        .unwrap_or_default()
+        .split(',')
+        .any(|o| o == "ro")
+    {
+        println!("note: / is read-only on this host; apt removal checks skipped");
+        return;
+    }
+    let gone = json!({"name": name, "state": "absent"});
+    assert_status(
+        &h.run("apt", gone.clone(), CHECK).await,
+        Status::Changed,
+        "apt absent check",
+    );
+    assert_eq!(
+        status(h.run("command", query.clone(), NORMAL).await),
+        "installed 1.0"
+    );
+    assert_status(
+        &h.run("apt", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "apt absent",
+    );
+    assert_status(
+        &h.run("apt", gone, NORMAL).await,
+        Status::Ok,
+        "apt absent again",
+    );
+    let r = h.run("apt", json!({"name": name}), NORMAL).await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(format!("No package matching '{name}' is available").as_str())
+    );
+    // Purge on the host under test too (a lab node's own view of /opt).
+    h.run(
+        "command",
+        json!({"argv": ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", "purge", name]}),
+        NORMAL,
+    )
+    .await;
+}
+
+/// pip into a virtualenv under `root` from a wheel built here (no network).
+pub async fn pip_suite(h: &Harness<'_>, root: &Path) {
+    let wheels = here(root).join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let script = r#"
+import base64, hashlib, sys, zipfile, os
+d = sys.argv[1]
+files = {"baton_suite_pip/__init__.py": "X = 1\n",
+         "baton_suite_pip-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: baton-suite-pip\nVersion: 1.0\n",
+         "baton_suite_pip-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: baton-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+lines = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},{len(t)}" for n, t in files.items()]
+files["baton_suite_pip-1.0.dist-info/RECORD"] = "\n".join(lines + ["baton_suite_pip-1.0.dist-info/RECORD,,"]) + "\n"
+with zipfile.ZipFile(os.path.join(d, "baton_suite_pip-1.0-py3-none-any.whl"), "w") as z:
+    for n, t in files.items():
+        z.writestr(n, t)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&wheels)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{out:?}");
+    let venv = p(root, "venv");
+    let args = json!({"name": "baton-suite-pip", "virtualenv": venv,
+        "virtualenv_command": "python3 -m venv",
+        "extra_args": format!("--no-index --find-links {}", p(root, "wheels"))});
+    let dry = check_changes_nothing(h, root, "pip", args.clone()).await;
+    assert_status(&dry, Status::Changed, "pip check mode");
+    assert_status(
+        &h.run("pip", args.clone(), NORMAL).await,
+        Status::Changed,
+        "pip first run",
+    );
+    assert!(here(&venv)
+        .join("lib")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .any(|py| py
+            .path()
+            .join("site-packages/baton_suite_pip/__init__.py")
+            .exists()));
+    assert_status(
+        &h.run("pip", args, NORMAL).await,
+        Status::Ok,
+        "pip second run",
+    );
+    let gone = json!({"name": "baton-suite-pip", "virtualenv": venv, "state": "absent"});
+    check_changes_nothing(h, root, "pip", gone.clone()).await;
+    assert_status(
+        &h.run("pip", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "pip absent",
+    );
+    assert_status(
+        &h.run("pip", gone, NORMAL).await,
+        Status::Ok,
+        "pip absent again",
+    );
+}
+
 /// Every module, one after the other, in `root`.
 pub async fn run_suite(conn: &Connection, root: &Path) {
     let h = Harness::new(conn);
@@ -1255,6 +1518,9 @@ pub async fn run_suite(conn: &Connection, root: &Path) {
     uri_suite(&h, root).await;
     git_suite(&h, root).await;
     mount_suite(&h, root).await;
+    user_group_suite(&h, root).await;
+    apt_suite(&h, root).await;
+    pip_suite(&h, root).await;
 }
 
 fn controller_address() -> &'static str {

@@ -12,3 +12,4 @@ pub mod result;
 pub mod rewrite;
 #[cfg(test)]
 pub mod testutil;
+pub mod tool;
