@@ -1453,14 +1453,20 @@ fn a_prepared_switchover_refuses_a_stale_plan_and_runs_a_fresh_one() {
         (start, start + r["elapsed_ms"].as_f64().unwrap() / 1000.0)
     };
     let ((pf_start, _), (_, flush_end)) = (span("bc2"), span("bc1"));
-    assert!(pf_start < flush_end, "the pre-flight did not overlap the flush");
     assert!(
-        rapid.task_end("Critical | stop on from - break client connections, remove the VIP (one round trip)") <= pf_start,
+        pf_start < flush_end,
+        "the pre-flight did not overlap the flush"
+    );
+    assert!(
+        rapid.task_end(
+            "Critical | stop on from - break client connections, remove the VIP (one round trip)"
+        ) <= pf_start,
         "to's pre-flight began before from had removed the VIP"
     );
     let verdict = message_containing(&rapid, "does not answer: no reply from");
     assert!(
-        verdict.contains("no other host answers ARP for") && verdict.contains("Received 0 response"),
+        verdict.contains("no other host answers ARP for")
+            && verdict.contains("Received 0 response"),
         "{verdict}"
     );
     message_containing(&rapid, "arping -D found no other holder in the start pre-flight (after the old holder removed it) and just after adding it");
@@ -1514,7 +1520,8 @@ fn a_prepared_switchover_refuses_when_duplicate_address_detection_finds_the_vip_
     assert_eq!(refused.code(), Some(2), "{}", refused.dump());
     let why = message_containing(&refused, "switchover stopped halfway: start refused on bc2");
     assert!(
-        why.contains("NOT SAFE: another host answers ARP for") && why.contains("it does not answer ping"),
+        why.contains("NOT SAFE: another host answers ARP for")
+            && why.contains("it does not answer ping"),
         "{why}"
     );
     assert_eq!(

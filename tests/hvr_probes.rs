@@ -1353,7 +1353,16 @@ fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_tw
 fn a_vip_add_after_the_preflights_detection_checks_just_after_and_takes_fractional_waits() {
     let add_args = |dad: &str, extra: &[&'static str]| {
         let mut v: Vec<String> = [
-            "hvrfailover-act", "test", "vip-add", VIP, "24", "eth0", "eth0:1", "1", "0.1", "0",
+            "hvrfailover-act",
+            "test",
+            "vip-add",
+            VIP,
+            "24",
+            "eth0",
+            "eth0:1",
+            "1",
+            "0.1",
+            "0",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -1378,12 +1387,22 @@ fn a_vip_add_after_the_preflights_detection_checks_just_after_and_takes_fraction
     );
     std::thread::sleep(Duration::from_millis(300));
     let calls = trace(&node);
-    let dads: Vec<&String> = calls.iter().map(|(_, w)| w).filter(|w| w.contains(" -D ")).collect();
+    let dads: Vec<&String> = calls
+        .iter()
+        .map(|(_, w)| w)
+        .filter(|w| w.contains(" -D "))
+        .collect();
     assert_eq!(dads.len(), 1, "{calls:#?}");
     assert!(dads[0].contains("-w 1 "), "{calls:#?}");
-    let add_at = calls.iter().position(|(_, w)| w.starts_with("ip addr add")).unwrap();
+    let add_at = calls
+        .iter()
+        .position(|(_, w)| w.starts_with("ip addr add"))
+        .unwrap();
     let dad_at = calls.iter().position(|(_, w)| w.contains(" -D ")).unwrap();
-    assert!(add_at < dad_at, "the detection ran before the add: {calls:#?}");
+    assert!(
+        add_at < dad_at,
+        "the detection ran before the add: {calls:#?}"
+    );
 
     // Another holder answers once the VIP is up: removed again, NOT SAFE.
     let node = Node::new();
@@ -1398,7 +1417,11 @@ fn a_vip_add_after_the_preflights_detection_checks_just_after_and_takes_fraction
     tracing_shims(&node, false, false);
     let add = run(&node, &add_args("0.2s", &[]));
     assert_eq!(add.code, Some(3), "{add:?}");
-    assert!(add.stdout.contains("is not a positive number of seconds (hvr_arp_dad_wait)"), "{add:?}");
+    assert!(
+        add.stdout
+            .contains("is not a positive number of seconds (hvr_arp_dad_wait)"),
+        "{add:?}"
+    );
     assert!(!node.state().join("vip").exists());
 
     // Any other ninth word is a usage error: nothing runs.

@@ -513,12 +513,13 @@ pub(crate) mod tests {
             to: Some(1.7),
             failed_samples: 5,
         };
-        let (ms, alone) = preflight_share(&[run.clone()], "bc1", "bc2", Some(&outage)).unwrap();
+        let (ms, alone) =
+            preflight_share(std::slice::from_ref(&run), "bc1", "bc2", Some(&outage)).unwrap();
         assert!((ms - 300.0).abs() < 1e-6, "{ms}");
         assert!((alone - 100.0).abs() < 1e-6, "{alone}");
         // No closed outage, no share.
         let open = Outage { to: None, ..outage };
-        assert!(preflight_share(&[run.clone()], "bc1", "bc2", Some(&open)).is_none());
+        assert!(preflight_share(std::slice::from_ref(&run), "bc1", "bc2", Some(&open)).is_none());
         assert!(preflight_share(&[run], "bc1", "bc2", None).is_none());
 
         let mut report = sample_report();
