@@ -1526,7 +1526,7 @@ fn a_prepared_switchover_refuses_when_duplicate_address_detection_finds_the_vip_
     );
     assert_eq!(
         refused.outcome(
-            "Critical | start on to - scheduler probe, then scheduler and VIP with gratuitous ARP at once, START (one round trip)",
+            "Critical | start on to - the scheduler (after its probe) and the VIP with gratuitous ARP at once, then START (one round trip)",
             "bc2"
         ),
         "none",
