@@ -1486,6 +1486,39 @@ fn a_prepared_switchover_refuses_a_stale_plan_and_runs_a_fresh_one() {
     assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
     assert_eq!(h.state("bc2").as_deref(), Some("START"));
     assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+
+    // The plan skipped the standby-writes compare; a row written directly
+    // on the target after the plan was made is caught by the hvrcompare at
+    // the switch point, and the target is not started.
+    h.ok(
+        "switchover",
+        &["from=bc2", "to=bc1", "switchover_mode=prepare", &plan_file],
+    );
+    let (code, out) = h.client(&[
+        "put",
+        "written-on-bc1",
+        "oops",
+        "--table",
+        "simtable",
+        "--host",
+        &lab.addr(11),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let stopped = h.run("switchover", &["from=bc2", "to=bc1", &plan]);
+    assert_eq!(stopped.code(), Some(2), "{}", stopped.dump());
+    message_containing(
+        &stopped,
+        "switchover (prepared) stopped on bc2, at hvrcompare: ",
+    );
+    assert_eq!(
+        stopped.outcome(
+            "Critical | start on to - the scheduler (after its probe) and the VIP with gratuitous ARP at once, then START (one round trip)",
+            "bc1"
+        ),
+        "none"
+    );
+    assert!(!h.holds_vip("bc1") && !h.holds_vip("bc2") && !h.scheduler_answers("bc1"));
+    assert_eq!(h.state("bc2").as_deref(), Some("STOP"));
 }
 
 /// The prepared switchover's start pre-flight is never skipped: a third
