@@ -23,8 +23,8 @@ pub mod commands;
 pub mod control;
 pub mod files;
 pub mod net;
-pub mod software;
 pub mod packaging;
+pub mod software;
 pub mod system;
 
 use std::path::PathBuf;
