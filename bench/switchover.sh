@@ -14,8 +14,18 @@
 #     - the client's longest gap, and the acknowledged rows lost (RPO).
 #
 # Usage: bench/switchover.sh [RUNS]   (default 5; needs root)
+#        bench/switchover.sh --compare N
+#   cold vs prepared: `baton drill --lab --rapid-compare N` (N graceful and N
+#   rapid switchovers, alternating, each measured by the drill's client probe
+#   through the VIP), then the medians, spreads and the lab goal of issue 11
+#   (docs/drill.md); the drill report is kept in $BENCH_REPORT when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+compare=
+if [ "${1:-}" = --compare ]; then
+    compare=${2:-5}
+    case $compare in '' | *[!0-9]*) echo "bench: --compare N: N runs of each kind, a number" >&2; exit 4 ;; esac
+fi
 runs=${1:-5}
 if [ "$(id -u)" != 0 ]; then
     echo "bench: the lab needs root (network namespaces): sudo $0" >&2
@@ -26,6 +36,15 @@ cargo build --release --quiet
 baton=$PWD/target/release/baton
 work=$(mktemp -d /tmp/baton-bench-switchover.XXXXXX)
 tarball=$(sim/package.sh "$work/dist")
+if [ -n "$compare" ]; then
+    report=${BENCH_REPORT:-$work/report}
+    echo "cold vs prepared, $compare of each: baton $(git rev-parse --short HEAD 2>/dev/null || echo '?') release build, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    rc=0
+    "$baton" drill --lab --rapid-compare "$compare" --dist "$tarball" --report "$report" \
+        --lab-prefix batonbenchc --lab-subnet "${BENCH_SUBNET:-10.78.0.0/24}" | sed -n '/^phase /,$p' || rc=$?
+    [ -z "${BENCH_REPORT:-}" ] && rm -rf "$work"
+    exit "$rc"
+fi
 mkdir -p "$work/sim" && tar -xzf "$tarball" -C "$work/sim"
 client_bin=$work/sim/bin/hvrsimclient
 lab=$work/lab

@@ -12,6 +12,20 @@ command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v crontab >/dev/null 2>&1 || need+=(cron)
 { command -v unshare && command -v flock && command -v setsid; } >/dev/null 2>&1 || need+=(util-linux)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
+# Node-side tools of unarchive, get_url/uri and git (the lab nodes share
+# /usr with this machine); zip only builds the zip archive of a test.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v zip >/dev/null 2>&1 || need+=(zip)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
+command -v git >/dev/null 2>&1 || need+=(git)
+# The pip tests build a virtualenv (`python3 -m venv`, which needs ensurepip)
+# and install a wheel built at test time; the apt tests build a .deb with
+# dpkg-deb (part of dpkg) and user/group use the shadow tools (passwd).
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+command -v useradd >/dev/null 2>&1 || need+=(passwd)
 # Headless Chromium: tests/drill_html.rs renders drill.html in it (~34 s to
 # install, 25 packages with --no-install-recommends).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

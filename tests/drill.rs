@@ -333,11 +333,29 @@ fn lab_rapid_drill_measures_a_prepared_switchover_beside_graceful() {
         "Plan | nothing it relied on changed, and it has not expired",
         "bc2"
     ));
-    // to's start pre-flight is never skipped.
+    // to's start pre-flight is never skipped: it overlaps bc2's flush.
     assert!(ran(
-        "Pre-flight | the VIP must not answer (no other node serves it)",
+        "Critical | communication server, flush and STOP on from, hvrcompare at the switch point; meanwhile to's start pre-flight (VIP probe, duplicate-address detection)",
         "bc1"
     ));
+    assert!(ran(
+        "Critical | verdict on to's start pre-flight (the VIP does not answer, nobody answers ARP for it)",
+        "bc1"
+    ));
+    // Its share of the outage is reported, and cannot exceed the outage.
+    let (share, rto) = (
+        rapid["preflight_ms"].as_f64().unwrap(),
+        rapid["rto_ms"].as_f64().unwrap(),
+    );
+    assert!(share > 0.0 && share <= rto + 1e-6, "{share} of {rto}");
+    assert!(
+        rapid["preflight_alone_ms"].as_f64().unwrap() <= share,
+        "{rapid}"
+    );
+    assert!(
+        stdout.contains("bc1's start pre-flight within the outage: "),
+        "{stdout}"
+    );
     assert!(!ran(
         "Pre-flight | the active node reaches the target's remote listener (the flush goes there)",
         "bc2"

@@ -1438,15 +1438,143 @@ fn a_prepared_switchover_refuses_a_stale_plan_and_runs_a_fresh_one() {
         ),
         "skipped"
     );
-    let vip_probe = rapid.outcome(
-        "Pre-flight | the VIP must not answer (no other node serves it)",
-        "bc2",
+    // to's start pre-flight ran, with duplicate-address detection, in the
+    // same task as bc1's flush (after bc1 removed the VIP), and the VIP add
+    // says which detection it relied on.
+    const OVERLAP: &str = "Critical | communication server, flush and STOP on from, hvrcompare at the switch point; meanwhile to's start pre-flight (VIP probe, duplicate-address detection)";
+    assert_eq!(rapid.outcome(OVERLAP, "bc2"), "ok", "{}", rapid.dump());
+    assert_eq!(rapid.outcome(OVERLAP, "bc1"), "changed");
+    let span = |host: &str| {
+        let r = rapid
+            .results()
+            .find(|e| support::is_task(e, OVERLAP) && e["host"] == host)
+            .unwrap();
+        let start = r["started_at"].as_f64().unwrap();
+        (start, start + r["elapsed_ms"].as_f64().unwrap() / 1000.0)
+    };
+    let ((pf_start, _), (_, flush_end)) = (span("bc2"), span("bc1"));
+    assert!(
+        pf_start < flush_end,
+        "the pre-flight did not overlap the flush"
     );
-    assert!(vip_probe == "ok" || vip_probe == "changed", "{vip_probe}");
+    assert!(
+        rapid.task_end(
+            "Critical | stop on from - break client connections, remove the VIP (one round trip)"
+        ) <= pf_start,
+        "to's pre-flight began before from had removed the VIP"
+    );
+    let verdict = message_containing(&rapid, "does not answer: no reply from");
+    assert!(
+        verdict.contains("no other host answers ARP for")
+            && verdict.contains("Received 0 response"),
+        "{verdict}"
+    );
+    message_containing(&rapid, "arping -D found no other holder in the start pre-flight (after the old holder removed it) and just after adding it");
+    assert_eq!(
+        rapid.outcome(
+            "Pre-flight | the VIP must not answer (no other node serves it)",
+            "bc2"
+        ),
+        "skipped",
+        "the cold path's tasks do not run on the plan path"
+    );
     assert!(
         rapid.messages().contains("switchover bc1 -> bc2 done"),
         "{}",
         rapid.messages()
     );
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    assert_eq!(h.state("bc2").as_deref(), Some("START"));
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+
+    // The plan skipped the standby-writes compare; a row written directly
+    // on the target after the plan was made is caught by the hvrcompare at
+    // the switch point, and the target is not started.
+    h.ok(
+        "switchover",
+        &["from=bc2", "to=bc1", "switchover_mode=prepare", &plan_file],
+    );
+    let (code, out) = h.client(&[
+        "put",
+        "written-on-bc1",
+        "oops",
+        "--table",
+        "simtable",
+        "--host",
+        &lab.addr(11),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let stopped = h.run("switchover", &["from=bc2", "to=bc1", &plan]);
+    assert_eq!(stopped.code(), Some(2), "{}", stopped.dump());
+    message_containing(
+        &stopped,
+        "switchover (prepared) stopped on bc2, at hvrcompare: ",
+    );
+    assert_eq!(
+        stopped.outcome(
+            "Critical | start on to - the scheduler (after its probe) and the VIP with gratuitous ARP at once, then START (one round trip)",
+            "bc1"
+        ),
+        "none"
+    );
+    assert!(!h.holds_vip("bc1") && !h.holds_vip("bc2") && !h.scheduler_answers("bc1"));
+    assert_eq!(h.state("bc2").as_deref(), Some("STOP"));
+}
+
+/// The prepared switchover's start pre-flight is never skipped: a third
+/// host that answers ARP for the VIP but not ping (ICMP silenced) appears
+/// after the plan was made. `from` is stopped and flushed, as on the cold
+/// path, but `to` refuses before it changes anything: no VIP, no scheduler,
+/// no START; the refusal quotes arping. With the intruder gone, the same
+/// switchover without a plan resumes and finishes.
+#[test]
+fn a_prepared_switchover_refuses_when_duplicate_address_detection_finds_the_vip_answered() {
+    require_root!();
+    let lab = Lab::running();
+    let h = Hvr::new(&lab);
+    bring_up(&h);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sw.plan.json");
+    let plan_file = format!("switchover_plan_file={}", file.display());
+    h.ok(
+        "switchover",
+        &["from=bc1", "to=bc2", "switchover_mode=prepare", &plan_file],
+    );
+    // The intruder: the client netns takes the VIP and ignores ping.
+    let vip = h.vip();
+    lab.sh(
+        "client",
+        &format!("sysctl -qw net.ipv4.icmp_echo_ignore_all=1 && ip addr add {vip}/32 dev eth0"),
+    );
+    let refused = h.run(
+        "switchover",
+        &["from=bc1", "to=bc2", &format!("plan={}", file.display())],
+    );
+    assert_eq!(refused.code(), Some(2), "{}", refused.dump());
+    let why = message_containing(&refused, "switchover stopped halfway: start refused on bc2");
+    assert!(
+        why.contains("NOT SAFE: another host answers ARP for")
+            && why.contains("it does not answer ping"),
+        "{why}"
+    );
+    assert_eq!(
+        refused.outcome(
+            "Critical | start on to - the scheduler (after its probe) and the VIP with gratuitous ARP at once, then START (one round trip)",
+            "bc2"
+        ),
+        "none",
+        "to was started after its pre-flight refused"
+    );
+    assert!(!h.holds_vip("bc2") && !h.holds_vip("bc1"));
+    assert!(!h.scheduler_answers("bc2"));
+    assert_ne!(h.state("bc2").as_deref(), Some("START"));
+    assert_eq!(h.state("bc1").as_deref(), Some("STOP"));
+
+    lab.sh(
+        "client",
+        &format!("ip addr del {vip}/32 dev eth0 && sysctl -qw net.ipv4.icmp_echo_ignore_all=0"),
+    );
+    let resumed = h.ok("switchover", &["from=bc1", "to=bc2"]);
+    message_containing(&resumed, "resuming");
     assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
 }

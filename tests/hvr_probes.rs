@@ -1343,6 +1343,95 @@ fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_tw
     assert_eq!(garps, 1, "{:#?}", trace(&node));
 }
 
+/// The prepared switchover's VIP add (`preflight-dad-done`): no detection
+/// just before the add (its start pre-flight ran one after the old holder
+/// had removed the VIP), the one just after still runs and still refuses.
+/// A wait with a fraction runs arping with `-w` rounded up to whole seconds
+/// (iputils takes no fraction), cut at the wait; a wait that is no number
+/// is unknown (exit 3) and adds nothing.
+#[test]
+fn a_vip_add_after_the_preflights_detection_checks_just_after_and_takes_fractional_waits() {
+    let add_args = |dad: &str, extra: &[&'static str]| {
+        let mut v: Vec<String> = [
+            "hvrfailover-act",
+            "test",
+            "vip-add",
+            VIP,
+            "24",
+            "eth0",
+            "eth0:1",
+            "1",
+            "0.1",
+            "0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(dad.to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |node: &Node, args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        node.run(&args)
+    };
+    let node = Node::new();
+    tracing_shims(&node, false, false);
+    let add = run(&node, &add_args("0.2", &["preflight-dad-done"]));
+    assert_eq!(add.code, Some(0), "{add:?}");
+    assert!(
+        add.stdout.contains(
+            "arping -D found no other holder in the start pre-flight (after the old holder removed it) and just after adding it"
+        ),
+        "{add:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let calls = trace(&node);
+    let dads: Vec<&String> = calls
+        .iter()
+        .map(|(_, w)| w)
+        .filter(|w| w.contains(" -D "))
+        .collect();
+    assert_eq!(dads.len(), 1, "{calls:#?}");
+    assert!(dads[0].contains("-w 1 "), "{calls:#?}");
+    let add_at = calls
+        .iter()
+        .position(|(_, w)| w.starts_with("ip addr add"))
+        .unwrap();
+    let dad_at = calls.iter().position(|(_, w)| w.contains(" -D ")).unwrap();
+    assert!(
+        add_at < dad_at,
+        "the detection ran before the add: {calls:#?}"
+    );
+
+    // Another holder answers once the VIP is up: removed again, NOT SAFE.
+    let node = Node::new();
+    tracing_shims(&node, false, true);
+    let add = run(&node, &add_args("0.2", &["preflight-dad-done"]));
+    assert_eq!(add.code, Some(1), "{add:?}");
+    assert!(add.stdout.starts_with("NOT SAFE: "), "{add:?}");
+    assert!(!node.state().join("vip").exists());
+
+    // A wait that is not a number: unknown, nothing added.
+    let node = Node::new();
+    tracing_shims(&node, false, false);
+    let add = run(&node, &add_args("0.2s", &[]));
+    assert_eq!(add.code, Some(3), "{add:?}");
+    assert!(
+        add.stdout
+            .contains("is not a positive number of seconds (hvr_arp_dad_wait)"),
+        "{add:?}"
+    );
+    assert!(!node.state().join("vip").exists());
+
+    // Any other ninth word is a usage error: nothing runs.
+    let node = Node::new();
+    tracing_shims(&node, false, false);
+    let add = run(&node, &add_args("0.2", &["skip-dad"]));
+    assert_eq!(add.code, Some(2), "{add:?}");
+    assert!(trace(&node).is_empty());
+}
+
 #[test]
 fn another_holder_answering_arp_just_before_or_after_the_add_refuses_and_leaves_no_vip() {
     // Before: the VIP is never added.

@@ -39,6 +39,18 @@ local_test!(local_wait_for, wait_for_suite);
 local_test!(local_stat, stat_suite);
 local_test!(local_controller_modules, controller_modules_suite);
 local_test!(local_service, service_suite);
+local_test!(local_replace, replace_suite);
+local_test!(local_slurp_and_fetch, slurp_and_fetch_suite);
+local_test!(local_sysctl_file_only, sysctl_suite);
+local_test!(local_ssh_keys, ssh_keys_suite);
+local_test!(local_unarchive, unarchive_suite);
+local_test!(local_get_url, get_url_suite);
+local_test!(local_uri, uri_suite);
+local_test!(local_git, git_suite);
+local_test!(local_mount, mount_suite);
+local_test!(local_user_group, user_group_suite);
+local_test!(local_apt, apt_suite);
+local_test!(local_pip, pip_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]
@@ -100,4 +112,30 @@ async fn ssh_full_suite() {
     let root = tempfile::tempdir().unwrap();
     run_suite(&conn, root.path()).await;
     conn.close().await;
+}
+
+/// Options Ansible has and baton's user, group, package, apt, dnf and pip
+/// lack are refused at load, naming the option.
+#[test]
+fn ansible_options_baton_lacks_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for (module, option) in [
+        ("user", "expires"),
+        ("user", "generate_ssh_key"),
+        ("group", "non_unique"),
+        ("package", "allow_downgrade"),
+        ("apt", "autoremove"),
+        ("dnf", "enablerepo"),
+        ("pip", "editable"),
+    ] {
+        let path = dir.path().join(format!("{module}-{option}.yml"));
+        std::fs::write(&path, format!("name: x\n{option}: true\n")).unwrap();
+        let node = baton::yaml::parse_file(&path).unwrap();
+        let m = baton::modules::find(&format!("ansible.builtin.{module}")).unwrap();
+        let err = baton::load::args::parse(m, &node, None).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("module `{module}` has no argument `{option}`")
+        );
+    }
 }

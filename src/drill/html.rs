@@ -70,6 +70,9 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
         );
     }
     page.push_str("</table>\n");
+    if let Some(line) = super::report::cold_vs_prepared(report) {
+        let _ = writeln!(page, "<p class=\"compare\">{}</p>", esc(&line));
+    }
     for p in &report.phases {
         let _ = writeln!(
             page,
@@ -78,6 +81,14 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
             esc(&p.from),
             esc(&p.to)
         );
+        if let Some(share) = p.preflight_text() {
+            let _ = writeln!(
+                page,
+                "<p class=\"preflight\">{}'s start pre-flight (hvr_vip_probe_timeout, hvr_arp_dad_wait) within the outage: {}</p>",
+                esc(&p.to),
+                esc(&share)
+            );
+        }
         page.push_str(&phase_svg(report, p));
         if !p.lost_keys.is_empty() {
             let _ = writeln!(
@@ -420,5 +431,18 @@ mod started_tests {
             "2026-11-29 20:47:48 UTC"
         );
         assert_eq!(super::started_utc(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn the_preflight_share_is_written_on_its_phase() {
+        let mut report = crate::drill::report::tests::sample_report();
+        assert!(!super::render(&report).contains("class=\"preflight\""));
+        report.phases[0].preflight_ms = Some(40.0);
+        report.phases[0].preflight_alone_ms = Some(10.0);
+        let page = super::render(&report);
+        assert!(
+            page.contains("bc2's start pre-flight (hvr_vip_probe_timeout, hvr_arp_dad_wait) within the outage: 40 ms of 80 (50%), 10 ms not overlapped"),
+            "{page}"
+        );
     }
 }

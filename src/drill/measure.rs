@@ -102,6 +102,48 @@ pub fn lost(acked: &[String], present: &std::collections::BTreeSet<String>) -> V
         .collect()
 }
 
+/// Time spans as `(start, end)` in epoch seconds.
+pub type Span = (f64, f64);
+
+/// The spans merged where they overlap, clipped to `window`, in time order.
+pub fn union_within(spans: &[Span], window: Span) -> Vec<Span> {
+    let mut clipped: Vec<Span> = spans
+        .iter()
+        .map(|&(a, b)| (a.max(window.0), b.min(window.1)))
+        .filter(|(a, b)| b > a)
+        .collect();
+    clipped.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut out: Vec<Span> = Vec::new();
+    for (a, b) in clipped {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Milliseconds covered by `spans` (merged, so nothing counts twice).
+pub fn covered_ms(spans: &[Span]) -> f64 {
+    spans.iter().map(|(a, b)| (b - a) * 1000.0).sum()
+}
+
+/// Milliseconds of `spans` that no span of `others` covers (both merged).
+pub fn uncovered_ms(spans: &[Span], others: &[Span]) -> f64 {
+    let mut total = 0.0;
+    for &(a, b) in spans {
+        let mut left = b - a;
+        for &(c, d) in others {
+            let overlap = b.min(d) - a.max(c);
+            if overlap > 0.0 {
+                left -= overlap;
+            }
+        }
+        total += left.max(0.0) * 1000.0;
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +215,19 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(lost(&acked, &present), ["k1"]);
+    }
+    #[test]
+    fn spans_merge_clip_and_subtract() {
+        let merged = union_within(
+            &[(1.5, 2.5), (0.0, 1.2), (1.0, 1.6), (3.0, 4.0)],
+            (0.5, 3.5),
+        );
+        assert_eq!(merged, vec![(0.5, 2.5), (3.0, 3.5)]);
+        assert!((covered_ms(&merged) - 2500.0).abs() < 1e-6);
+        // The part not overlapped by (2.0, 3.2): 0.5..2.0 and 3.2..3.5.
+        let alone = uncovered_ms(&merged, &[(2.0, 3.2)]);
+        assert!((alone - 1800.0).abs() < 1e-6, "{alone}");
+        assert_eq!(uncovered_ms(&merged, &[(0.0, 9.0)]), 0.0);
+        assert!(union_within(&[(0.0, 0.4)], (0.5, 1.0)).is_empty());
     }
 }

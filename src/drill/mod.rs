@@ -42,6 +42,9 @@ pub struct DrillArgs {
     /// Phases, in order: graceful, abrupt, recover, switchback
     #[arg(long, default_value = scenario::DEFAULT_SCENARIO)]
     pub scenario: String,
+    /// Cold vs prepared side by side: N graceful and N rapid phases, alternating; prints medians
+    #[arg(long, value_name = "N", conflicts_with_all = ["scenario", "compare", "render_html"])]
+    pub rapid_compare: Option<u32>,
     /// Report directory (drill.json, drill.html) [default: /var/lib/baton/drills/<UTC time>]
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -104,7 +107,10 @@ pub fn run(args: DrillArgs) -> i32 {
     if let Some(json) = &args.render_html {
         return render_html(json, args.report.as_deref());
     }
-    let phases = match scenario::parse(&args.scenario) {
+    let phases = match args
+        .rapid_compare
+        .map_or_else(|| scenario::parse(&args.scenario), scenario::rapid_compare)
+    {
         Ok(p) => p,
         Err(e) => {
             warn(&format!("baton drill: {e}"));

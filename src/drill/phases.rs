@@ -492,10 +492,12 @@ fn run_phase(
             CLIENT_WAIT.as_secs()
         ));
     }
+    let to = pair.active.clone();
+    let share = report::preflight_share(&runs, &from, &to, rto.as_ref());
     let phase = Phase {
         kind,
         from,
-        to: pair.active.clone(),
+        to,
         started_at,
         ended_at: now(),
         outcome: if error.is_none() { "ok" } else { "failed" }.into(),
@@ -505,11 +507,19 @@ fn run_phase(
         acked: acked.len() as u64,
         rpo_rows: lost.as_ref().map(|l| l.len() as u64),
         lost_keys: lost.unwrap_or_default(),
+        preflight_ms: share.map(|s| s.0),
+        preflight_alone_ms: share.map(|s| s.1),
         actions,
         runs,
         probe: samples,
         node_samples,
     };
+    if let Some(share) = phase.preflight_text() {
+        say(&format!(
+            "    {}'s start pre-flight within the outage: {share}",
+            phase.to
+        ));
+    }
     say(&format!(
         "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
         phase.outcome,

@@ -106,6 +106,21 @@ pub fn parse(text: &str) -> Result<Vec<PhaseKind>, String> {
     Ok(phases)
 }
 
+/// `--rapid-compare N`: cold and prepared switchovers side by side, N of
+/// each, alternating (`graceful,rapid,graceful,rapid,...`): each moves the
+/// service, so they alternate direction too, and every cold run meets the
+/// same load as the prepared run after it. N is 1 to 50.
+pub fn rapid_compare(n: u32) -> Result<Vec<PhaseKind>, String> {
+    if !(1..=50).contains(&n) {
+        return Err(format!(
+            "--rapid-compare: {n} runs of each; give 1 to 50 (5 gives a median of 5)"
+        ));
+    }
+    Ok((0..n)
+        .flat_map(|_| [PhaseKind::Graceful, PhaseKind::Rapid])
+        .collect())
+}
+
 /// What a drill against a real inventory must have before anything runs.
 #[derive(Debug, Default)]
 pub struct RealTarget<'a> {
@@ -280,5 +295,16 @@ mod tests {
             ..full()
         };
         assert!(check_real(&graceful, &local).is_ok());
+    }
+
+    #[test]
+    fn rapid_compare_alternates_cold_and_prepared() {
+        use PhaseKind::{Graceful, Rapid};
+        assert_eq!(
+            rapid_compare(2).unwrap(),
+            vec![Graceful, Rapid, Graceful, Rapid]
+        );
+        assert!(rapid_compare(0).unwrap_err().contains("1 to 50"));
+        assert!(rapid_compare(51).is_err());
     }
 }

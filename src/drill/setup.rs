@@ -234,7 +234,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
         })
         .collect();
     let c = crate::shell::quote(&client.display().to_string());
-    let timeouts = "--connect-timeout-ms 300 --io-timeout-ms 1000";
+    let timeouts = "--connect-timeout-ms 100 --io-timeout-ms 1000";
     let probe = ProbeSpec {
         place: Place::Lab {
             exe: baton.clone(),

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::bounds;
 use crate::error::InputError;
 use crate::load::task::{Action, IncludeVarsArgs, Task};
-use crate::modules::{Evaluator, Status, Step, TaskContext, TaskResult};
+use crate::modules::{Evaluator, Reconnect, Status, Step, TaskContext, TaskResult};
 use crate::plan::context::Context;
 use crate::plan::template::Templater;
 use crate::plan::vars::{self, condition_refs, node_refs, text_refs, Vars};
@@ -732,6 +732,15 @@ async fn run_steps(
                 }
                 *next
             }
+            Step::Reconnect(rc) => {
+                if job.target.kind == ConnectionKind::Local {
+                    return Ok(TaskResult::failed(format!(
+                        "Running {} with local connection would reboot the control node.",
+                        rc.action
+                    )));
+                }
+                reconnect(shared, job, *rc, env, become_user.clone()).await?
+            }
             Step::Remote { script, interpret } => {
                 let connection = match shared.connections.get(&job.target).await {
                     Ok(connection) => connection,
@@ -766,6 +775,86 @@ async fn run_steps(
                     Err(e) => return Ok(TaskResult::failed(e.to_string())),
                 }
             }
+        }
+    }
+}
+
+/// Run a [`Reconnect`]: the trigger (a dropped connection is expected), then
+/// fresh connections and probes until the module says the host is back or
+/// the timeout passes. Returns the module's next step.
+async fn reconnect(
+    shared: &TaskShared<'_>,
+    job: &HostJob,
+    rc: Reconnect,
+    env: &str,
+    become_user: Option<String>,
+) -> Result<Step, Failure> {
+    let request = |script: &str| ExecRequest {
+        script: format!("{env}{script}"),
+        become_user: become_user.clone(),
+        timeout: None,
+    };
+    let connection = match shared.connections.get(&job.target).await {
+        Ok(connection) => connection,
+        Err(e) => {
+            shared.connections.forget(&job.target.host_name);
+            return Err(unreachable_or_failed(&job.target, e));
+        }
+    };
+    let started = Instant::now();
+    // An error here is the connection going down under the trigger: the
+    // reboot has begun.
+    let answer = connection.exec(&request(&rc.trigger)).await.ok();
+    if let Some(result) = (rc.triggered)(answer.as_ref()) {
+        return Ok(Step::Done(result));
+    }
+    // The old connection (an ssh master to a host that is going away) is
+    // closed, so no later task reuses it.
+    shared.connections.forget(&job.target.host_name);
+    if let Ok(connection) = Arc::try_unwrap(connection) {
+        connection.close().await;
+    }
+    let mut back = rc.back;
+    let mut last = "no answer yet".to_string();
+    if !wait_unless_stopped(rc.delay, shared.interrupt).await {
+        return Ok(Step::Done(TaskResult::failed(format!(
+            "{}: stopped while waiting for the host to come back",
+            rc.action
+        ))));
+    }
+    loop {
+        if started.elapsed() >= rc.timeout {
+            return Ok(Step::Done(TaskResult::failed(format!(
+                "{}: the host did not come back within {} s (last: {last})",
+                rc.action,
+                rc.timeout.as_secs_f64()
+            ))));
+        }
+        // Each probe gets what is left of the timeout, at most a minute.
+        let left = rc.timeout.saturating_sub(started.elapsed());
+        let mut probe = request(&rc.probe);
+        probe.timeout = Some(left.min(Duration::from_secs(60)));
+        match shared.connections.get(&job.target).await {
+            Err(e) => {
+                shared.connections.forget(&job.target.host_name);
+                last = e.to_string();
+            }
+            Ok(connection) => match connection.exec(&probe).await {
+                Ok(out) => match back(&out, started.elapsed()) {
+                    Ok(step) => return Ok(step),
+                    Err(why) => last = why,
+                },
+                Err(e) => {
+                    shared.connections.forget(&job.target.host_name);
+                    last = e.to_string();
+                }
+            },
+        }
+        if !wait_unless_stopped(rc.interval, shared.interrupt).await {
+            return Ok(Step::Done(TaskResult::failed(format!(
+                "{}: stopped while waiting for the host to come back (last: {last})",
+                rc.action
+            ))));
         }
     }
 }

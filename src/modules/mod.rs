@@ -15,13 +15,16 @@
 //! Layout: `kit/` holds what modules are built from (argument reading, the
 //! answer protocol, file attributes, atomic writes, controller-side edits, the
 //! result type); each module is one file in its domain folder (`files/`,
-//! `commands/`, `system/`, `control/`) and one line in [`all`].
+//! `commands/`, `system/`, `packaging/`, `control/`) and one line in [`all`].
 
 mod kit;
 
 pub mod commands;
 pub mod control;
 pub mod files;
+pub mod net;
+pub mod packaging;
+pub mod software;
 pub mod system;
 
 use std::path::PathBuf;
@@ -161,7 +164,44 @@ pub enum Step {
     /// run that edit one file there (every host on the `local` connection,
     /// `delegate_to` one host) take turns instead of colliding and retrying.
     Exclusive(String, Box<Step>),
+    /// Cross a deliberate loss of the connection (`reboot`): see [`Reconnect`].
+    Reconnect(Box<Reconnect>),
 }
+
+/// A step across a deliberate loss of the connection, for `reboot`.
+///
+/// Reconnecting is the executor's job, so the module only describes it: the
+/// executor sends `trigger` (the connection may drop while it runs: that is
+/// the reboot starting, not an unreachable host) and hands its answer
+/// (`None` when the connection dropped) to `triggered`, which stops the task
+/// with a result (the command failed) or lets it go on (`None`). The executor then
+/// closes and forgets the host's connection, waits `delay`, and every
+/// `interval` until `timeout` has passed since the trigger opens a fresh
+/// connection and sends `probe`; `back` reads each answer with the time
+/// since the trigger and returns the next step once the host is back, or why
+/// it is not yet. Connection errors are retried the same way; at the
+/// timeout the task fails with `action`, the timeout and the last reason.
+/// A `local` connection is refused before anything runs: the trigger would
+/// reboot the controller (Ansible's `reboot` refuses it the same way).
+pub struct Reconnect {
+    /// The module's name, for messages.
+    pub action: &'static str,
+    pub trigger: String,
+    pub triggered: Triggered,
+    pub delay: Duration,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub probe: String,
+    pub back: Back,
+}
+
+/// Reads a [`Reconnect`] trigger's answer (`None`: the connection dropped);
+/// `Some(result)` stops the task with it (the reboot command failed).
+pub type Triggered = Box<dyn FnOnce(Option<&ExecOutput>) -> Option<TaskResult> + Send>;
+
+/// Reads a [`Reconnect`] probe's answer with the time since the trigger:
+/// the next step once the host is back, or why it is not yet.
+pub type Back = Box<dyn FnMut(&ExecOutput, Duration) -> Result<Step, String> + Send>;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModuleError {
@@ -201,13 +241,43 @@ pub fn all() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &system::service::Service,
         &system::service::Systemd,
+        &files::replace::Replace,
+        &files::slurp::Slurp,
+        &files::fetch::Fetch,
+        &system::sysctl::Sysctl,
+        &system::authorized_key::AuthorizedKey,
+        &system::known_hosts::KnownHosts,
+        &system::hostname::Hostname,
+        &system::mount::Mount,
+        &system::reboot::Reboot,
+        &software::unarchive::Unarchive,
+        &net::get_url::GetUrl,
+        &net::uri::Uri,
+        &software::git::Git,
+        &system::user::User,
+        &system::group::Group,
+        &packaging::package::Package,
+        &packaging::apt::Apt,
+        &packaging::dnf::Dnf,
+        &packaging::pip::Pip,
     ]
 }
+
+/// Modules of the `ansible.posix` collection (which took them over from
+/// `ansible.builtin`) that baton also accepts under that collection's name:
+/// `ansible.posix.sysctl` is `sysctl`. Any other `ansible.posix.` name is an
+/// unknown module.
+const POSIX_MODULES: &[&str] = &["sysctl", "authorized_key", "mount"];
 
 /// The canonical (short) name of a module or task keyword: `name` without an
 /// `ansible.builtin.` or `ansible.legacy.` prefix. Every stage that compares
 /// module or action names (load, report) goes through this one function.
 pub fn canonical_name(name: &str) -> &str {
+    if let Some(short) = name.strip_prefix("ansible.posix.") {
+        if POSIX_MODULES.contains(&short) {
+            return short;
+        }
+    }
     name.strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name)
@@ -222,4 +292,23 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
 /// Names of all modules, for "did you mean" hints.
 pub fn names() -> impl Iterator<Item = &'static str> {
     all().iter().map(|m| m.spec().name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posix_collection_names_resolve_only_for_its_modules() {
+        assert_eq!(
+            find("ansible.posix.sysctl").map(|m| m.spec().name),
+            Some("sysctl")
+        );
+        assert_eq!(
+            find("ansible.posix.authorized_key").map(|m| m.spec().name),
+            Some("authorized_key")
+        );
+        assert!(find("ansible.posix.copy").is_none());
+        assert_eq!(canonical_name("ansible.posix.copy"), "ansible.posix.copy");
+    }
 }

@@ -9,6 +9,9 @@
 #![allow(dead_code)]
 
 pub mod cli;
+// The HTTP server the get_url and uri unit tests use, shared with the suite.
+#[path = "../../src/modules/net/test_server.rs"]
+pub mod http;
 pub mod hvr;
 pub mod lab;
 pub mod module_suite;

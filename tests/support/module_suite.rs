@@ -151,6 +151,16 @@ impl<'a> Harness<'a> {
                     step = *next;
                 }
                 Step::Exclusive(_, next) => step = *next,
+                // The executor's job (tests/reboot.rs runs it through `baton run`).
+                Step::Reconnect(rc) => {
+                    return Run {
+                        result: TaskResult::failed(format!(
+                            "the module suite does not reconnect ({})",
+                            rc.action
+                        )),
+                        trips,
+                    }
+                }
                 Step::Remote { script, interpret } => {
                     trips += 1;
                     let out = self
@@ -1009,6 +1019,481 @@ pub async fn service_suite(h: &Harness<'_>, _root: &Path) {
     }
 }
 
+pub async fn replace_suite(h: &Harness<'_>, root: &Path) {
+    let path = p(root, "hvr.conf");
+    std::fs::write(here(&path), "# hvr\nport=4343\n[peer]\nport=4343\n").unwrap();
+    let args = json!({"path": path, "regexp": r"^port=(\d+)$", "replace": r"port=\g<1>0", "after": r"\[peer\]"});
+    let dry = check_changes_nothing(h, root, "replace", args.clone()).await;
+    assert_status(&dry, Status::Changed, "replace check mode");
+    assert_eq!(dry.diff[0].after, "# hvr\nport=4343\n[peer]\nport=43430\n");
+    let first = h.run_counted("replace", args.clone(), NORMAL).await;
+    assert_eq!((first.result.status, first.trips), (Status::Changed, 2));
+    assert_eq!(first.result.msg.as_deref(), Some("1 replacements made"));
+    assert_eq!(
+        std::fs::read_to_string(here(&path)).unwrap(),
+        "# hvr\nport=4343\n[peer]\nport=43430\n"
+    );
+    let stable = json!({"path": path, "regexp": r"^port=4343$", "replace": "port=4343"});
+    let second = h.run_counted("replace", stable, NORMAL).await;
+    assert_eq!((second.result.status, second.trips), (Status::Ok, 1));
+    let missing = h
+        .run(
+            "replace",
+            json!({"path": p(root, "none.conf"), "regexp": "x"}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&missing, Status::Failed, "replace on a missing file");
+    assert!(missing.msg.unwrap().contains("does not exist !"));
+}
+
+pub async fn slurp_and_fetch_suite(h: &Harness<'_>, root: &Path) {
+    let src = p(root, "hvr.pid");
+    std::fs::write(here(&src), "4242\n").unwrap();
+    let r = check_changes_nothing(h, root, "slurp", json!({"src": src})).await;
+    assert_status(&r, Status::Ok, "slurp");
+    assert_eq!(r.data["content"], "NDI0Mgo=");
+    assert_eq!(r.data["encoding"], "base64");
+    let r = h
+        .run("slurp", json!({"src": p(root, "nothing")}), NORMAL)
+        .await;
+    assert!(r.msg.unwrap().starts_with("file not found"));
+
+    // fetch writes on the controller: a directory of this test process.
+    let local = tempfile::tempdir().unwrap();
+    let args = json!({"src": src, "dest": local.path()});
+    let copy = PathBuf::from(format!("{}/suite/{}", local.path().display(), src));
+    let dry = h.run("fetch", args.clone(), CHECK).await;
+    assert_status(&dry, Status::Changed, "fetch check mode");
+    assert!(!copy.exists(), "fetch in check mode wrote {copy:?}");
+    let first = h.run_counted("fetch", args.clone(), NORMAL).await;
+    assert_eq!((first.result.status, first.trips), (Status::Changed, 1));
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), "4242\n");
+    assert_status(
+        &h.run("fetch", args, NORMAL).await,
+        Status::Ok,
+        "fetch again",
+    );
+    let flat =
+        json!({"src": src, "dest": format!("{}/flat/", local.path().display()), "flat": true});
+    assert_status(
+        &h.run("fetch", flat, NORMAL).await,
+        Status::Changed,
+        "fetch flat",
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.path().join("flat/hvr.pid")).unwrap(),
+        "4242\n"
+    );
+    let missing = h
+        .run(
+            "fetch",
+            json!({"src": p(root, "nothing"), "dest": local.path(), "fail_on_missing": false}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&missing, Status::Ok, "fetch of a missing file, tolerated");
+}
+
+pub async fn sysctl_suite(h: &Harness<'_>, root: &Path) {
+    // Only the file: sysctl_set and reload off, so neither this machine's
+    // kernel nor a lab node's is touched.
+    let file = p(root, "sysctl.d-hvr.conf");
+    std::fs::write(here(&file), "# hvr\nnet.ipv4.ip_forward = 0\n").unwrap();
+    let args = json!({"name": "net.ipv4.ip_forward", "value": "1", "sysctl_file": file,
+        "reload": false, "sysctl_set": false});
+    let dry = check_changes_nothing(h, root, "sysctl", args.clone()).await;
+    assert_status(&dry, Status::Changed, "sysctl check mode");
+    assert_status(
+        &h.run("sysctl", args.clone(), NORMAL).await,
+        Status::Changed,
+        "sysctl",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&file)).unwrap(),
+        "# hvr\nnet.ipv4.ip_forward=1\n"
+    );
+    assert_status(
+        &h.run("sysctl", args, NORMAL).await,
+        Status::Ok,
+        "sysctl again",
+    );
+    if LOCAL_VIEW.get().is_some() {
+        sysctl_running_kernel_on_a_lab_node(h, root).await;
+    }
+}
+
+/// On a lab node only (its own network namespace): `sysctl_set` and
+/// `reload` on a per-namespace key of the node's own `lo`, then put back.
+async fn sysctl_running_kernel_on_a_lab_node(h: &Harness<'_>, root: &Path) {
+    const KEY: &str = "net.ipv4.conf.lo.accept_local";
+    let read = || async {
+        h.run(
+            "command",
+            json!({"cmd": format!("sysctl -n {KEY}")}),
+            NORMAL,
+        )
+        .await
+        .stdout
+        .expect("sysctl -n on the node")
+    };
+    let host_before = std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local").ok();
+    let before = read().await;
+    let flipped = if before == "0" { "1" } else { "0" };
+    let file = p(root, "sysctl-lab.conf");
+    let args = json!({"name": KEY, "value": flipped, "sysctl_file": file, "sysctl_set": true});
+    let dry = h.run("sysctl", args.clone(), CHECK).await;
+    assert_status(&dry, Status::Changed, "lab sysctl check mode");
+    assert_eq!(read().await, before, "check mode changed the running value");
+    assert_status(
+        &h.run("sysctl", args.clone(), NORMAL).await,
+        Status::Changed,
+        "lab sysctl",
+    );
+    assert_eq!(read().await, flipped);
+    assert_status(
+        &h.run("sysctl", args, NORMAL).await,
+        Status::Ok,
+        "lab sysctl again",
+    );
+    let back = json!({"name": KEY, "value": before, "sysctl_file": file, "sysctl_set": true});
+    assert_status(
+        &h.run("sysctl", back, NORMAL).await,
+        Status::Changed,
+        "lab sysctl back",
+    );
+    assert_eq!(read().await, before);
+    // The key is the node's own: the controller's value never moved.
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/conf/lo/accept_local").ok(),
+        host_before
+    );
+}
+
+pub async fn ssh_keys_suite(h: &Harness<'_>, root: &Path) {
+    let me = h.run("command", json!({"cmd": "id -un"}), NORMAL).await;
+    let user = me.stdout.expect("id -un");
+    let keys = p(root, "authorized_keys");
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBaton suite@baton";
+    let args = json!({"user": user, "key": key, "path": keys, "manage_dir": false});
+    let dry = check_changes_nothing(h, root, "authorized_key", args.clone()).await;
+    assert_status(&dry, Status::Changed, "authorized_key check mode");
+    assert_status(
+        &h.run("authorized_key", args.clone(), NORMAL).await,
+        Status::Changed,
+        "authorized_key",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&keys)).unwrap(),
+        format!("{key}\n")
+    );
+    assert_eq!(
+        std::fs::metadata(here(&keys)).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_status(
+        &h.run("authorized_key", args, NORMAL).await,
+        Status::Ok,
+        "authorized_key again",
+    );
+
+    let kh = p(root, "known_hosts");
+    let line = "bc1.lab ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBc1";
+    let args = json!({"name": "bc1.lab", "key": line, "path": kh, "hash_host": true});
+    let dry = check_changes_nothing(h, root, "known_hosts", args.clone()).await;
+    assert_status(&dry, Status::Changed, "known_hosts check mode");
+    assert_status(
+        &h.run("known_hosts", args.clone(), NORMAL).await,
+        Status::Changed,
+        "known_hosts",
+    );
+    let text = std::fs::read_to_string(here(&kh)).unwrap();
+    assert!(
+        text.starts_with("|1|") && !text.contains("bc1.lab"),
+        "{text}"
+    );
+    assert_status(
+        &h.run("known_hosts", args, NORMAL).await,
+        Status::Ok,
+        "known_hosts again",
+    );
+    let gone = json!({"name": "bc1.lab", "path": kh, "state": "absent"});
+    assert_status(
+        &h.run("known_hosts", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "known_hosts absent",
+    );
+    assert_eq!(std::fs::read_to_string(here(&kh)).unwrap(), "");
+    assert_status(
+        &h.run("known_hosts", gone, NORMAL).await,
+        Status::Ok,
+        "known_hosts absent again",
+    );
+}
+
+/// user and group with the host's real tools, in check mode only (a test
+/// never changes the accounts of the machine; lab nodes share them): an
+/// account that exists and is as asked is ok, one that does not exist would
+/// be created (and is not), removing an absent one is ok.
+pub async fn user_group_suite(h: &Harness<'_>, _root: &Path) {
+    let root_ok = h
+        .run("user", json!({"name": "root", "uid": 0, "group": 0}), CHECK)
+        .await;
+    assert_status(&root_ok, Status::Ok, "user root as it is");
+    assert_eq!(root_ok.data["uid"], 0);
+    let name = format!("baton-suite-{}", std::process::id());
+    let dry = h
+        .run(
+            "user",
+            json!({"name": name, "groups": ["root"], "shell": "/bin/sh"}),
+            CHECK,
+        )
+        .await;
+    assert_status(&dry, Status::Changed, "user check mode would create");
+    assert!(dry.diff[0].after.contains("shell: /bin/sh"), "{dry:?}");
+    let exists = h
+        .run(
+            "command",
+            json!({"argv": ["getent", "passwd", name]}),
+            NORMAL,
+        )
+        .await;
+    assert_eq!(exists.rc, Some(2), "check mode created no user: {exists:?}");
+    assert_status(
+        &h.run("user", json!({"name": name, "state": "absent"}), NORMAL)
+            .await,
+        Status::Ok,
+        "removing a user that does not exist",
+    );
+    let missing = h
+        .run(
+            "user",
+            json!({"name": name, "group": "baton-no-such-group"}),
+            CHECK,
+        )
+        .await;
+    assert_eq!(
+        missing.msg.as_deref(),
+        Some("Group baton-no-such-group does not exist")
+    );
+    assert_status(
+        &h.run("group", json!({"name": "root", "gid": 0}), CHECK)
+            .await,
+        Status::Ok,
+        "group root as it is",
+    );
+    assert_status(
+        &h.run("group", json!({"name": name, "gid": 0}), CHECK).await,
+        Status::Changed,
+        "group check mode would create",
+    );
+    assert_status(
+        &h.run("group", json!({"name": name, "state": "absent"}), NORMAL)
+            .await,
+        Status::Ok,
+        "removing a group that does not exist",
+    );
+}
+
+/// Removes a test package from the host under test when dropped, through
+/// the host's apt-get (waiting for the dpkg lock), even when the suite fails.
+struct PurgeOnDrop(String);
+
+impl Drop for PurgeOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("apt-get")
+            .args([
+                "-y",
+                "-q",
+                "-o",
+                "DPkg::Lock::Timeout=120",
+                "purge",
+                &self.0,
+            ])
+            .output();
+    }
+}
+
+/// Builds `NAME_VERSION.deb` (one file, /opt/NAME/hello.txt) in `dir`.
+fn build_deb(dir: &Path, name: &str, version: &str) -> PathBuf {
+    let tree = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("opt").join(name)).unwrap();
+    std::fs::write(tree.join("opt").join(name).join("hello.txt"), version).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: baton tests <baton@localhost>\nDescription: baton test package (files under /opt only)\n"),
+    )
+    .unwrap();
+    let deb = dir.join(format!("{name}_{version}.deb"));
+    let out = std::process::Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb");
+    assert!(out.status.success(), "{out:?}");
+    deb
+}
+
+/// apt with a `.deb` built here whose only file is under /opt; the package
+/// (`baton-test-...`) is removed at the end, even on failure.
+pub async fn apt_suite(h: &Harness<'_>, root: &Path) {
+    if !h.is_root().await
+        || h.run(
+            "command",
+            json!({"cmd": "sh -c 'command -v apt-get'"}),
+            NORMAL,
+        )
+        .await
+        .rc != Some(0)
+    {
+        println!("note: not root or no apt-get on the host; apt suite skipped");
+        return;
+    }
+    let name = format!(
+        "baton-test-suite-{}-{}",
+        std::process::id(),
+        baton::shell::new_nonce().to_lowercase()
+    );
+    let _guard = PurgeOnDrop(name.clone());
+    build_deb(&here(root), &name, "1.0");
+    let deb = p(root, &format!("{name}_1.0.deb"));
+    let status = |r: TaskResult| r.stdout.unwrap_or_default();
+    let query = json!({"argv": ["sh", "-c", "dpkg-query -W -f='${db:Status-Status} ${Version}' \"$0\" 2>/dev/null; true", name]});
+    let args = json!({"deb": deb});
+    let dry = check_changes_nothing(h, root, "apt", args.clone()).await;
+    assert_status(&dry, Status::Changed, "apt deb check mode");
+    assert_eq!(status(h.run("command", query.clone(), NORMAL).await), "");
+    assert_status(
+        &h.run("apt", args.clone(), NORMAL).await,
+        Status::Changed,
+        "apt deb first run",
+    );
+    assert_eq!(
+        status(h.run("command", query.clone(), NORMAL).await),
+        "installed 1.0"
+    );
+    assert_status(
+        &h.run("apt", args, NORMAL).await,
+        Status::Ok,
+        "apt deb second run",
+    );
+    // A lab node's `/` is read-only with a writable /opt mounted on it:
+    // removing the package makes dpkg rmdir /opt, which fails there with
+    // EROFS (apt then fails, and the module quotes it). The removal checks
+    // run over local and SSH; the guard purges the package from here.
+    let mounts = h
+        .run(
+            "command",
+            json!({"argv": ["awk", "$2 == \"/\" { o = $4 } END { print o }", "/proc/self/mounts"]}),
+            NORMAL,
+        )
+        .await;
+    if mounts
+        .stdout
+        .unwrap_or_default()
+        .split(',')
+        .any(|o| o == "ro")
+    {
+        println!("note: / is read-only on this host; apt removal checks skipped");
+        return;
+    }
+    let gone = json!({"name": name, "state": "absent"});
+    assert_status(
+        &h.run("apt", gone.clone(), CHECK).await,
+        Status::Changed,
+        "apt absent check",
+    );
+    assert_eq!(
+        status(h.run("command", query.clone(), NORMAL).await),
+        "installed 1.0"
+    );
+    assert_status(
+        &h.run("apt", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "apt absent",
+    );
+    assert_status(
+        &h.run("apt", gone, NORMAL).await,
+        Status::Ok,
+        "apt absent again",
+    );
+    let r = h.run("apt", json!({"name": name}), NORMAL).await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(format!("No package matching '{name}' is available").as_str())
+    );
+    // Purge on the host under test too (a lab node's own view of /opt).
+    h.run(
+        "command",
+        json!({"argv": ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", "purge", name]}),
+        NORMAL,
+    )
+    .await;
+}
+
+/// pip into a virtualenv under `root` from a wheel built here (no network).
+pub async fn pip_suite(h: &Harness<'_>, root: &Path) {
+    let wheels = here(root).join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let script = r#"
+import base64, hashlib, sys, zipfile, os
+d = sys.argv[1]
+files = {"baton_suite_pip/__init__.py": "X = 1\n",
+         "baton_suite_pip-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: baton-suite-pip\nVersion: 1.0\n",
+         "baton_suite_pip-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: baton-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+lines = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b'=').decode()},{len(t)}" for n, t in files.items()]
+files["baton_suite_pip-1.0.dist-info/RECORD"] = "\n".join(lines + ["baton_suite_pip-1.0.dist-info/RECORD,,"]) + "\n"
+with zipfile.ZipFile(os.path.join(d, "baton_suite_pip-1.0-py3-none-any.whl"), "w") as z:
+    for n, t in files.items():
+        z.writestr(n, t)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&wheels)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{out:?}");
+    let venv = p(root, "venv");
+    let args = json!({"name": "baton-suite-pip", "virtualenv": venv,
+        "virtualenv_command": "python3 -m venv",
+        "extra_args": format!("--no-index --find-links {}", p(root, "wheels"))});
+    let dry = check_changes_nothing(h, root, "pip", args.clone()).await;
+    assert_status(&dry, Status::Changed, "pip check mode");
+    assert_status(
+        &h.run("pip", args.clone(), NORMAL).await,
+        Status::Changed,
+        "pip first run",
+    );
+    assert!(here(&venv)
+        .join("lib")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .any(|py| py
+            .path()
+            .join("site-packages/baton_suite_pip/__init__.py")
+            .exists()));
+    assert_status(
+        &h.run("pip", args, NORMAL).await,
+        Status::Ok,
+        "pip second run",
+    );
+    let gone = json!({"name": "baton-suite-pip", "virtualenv": venv, "state": "absent"});
+    check_changes_nothing(h, root, "pip", gone.clone()).await;
+    assert_status(
+        &h.run("pip", gone.clone(), NORMAL).await,
+        Status::Changed,
+        "pip absent",
+    );
+    assert_status(
+        &h.run("pip", gone, NORMAL).await,
+        Status::Ok,
+        "pip absent again",
+    );
+}
+
 /// Every module, one after the other, in `root`.
 pub async fn run_suite(conn: &Connection, root: &Path) {
     let h = Harness::new(conn);
@@ -1024,4 +1509,193 @@ pub async fn run_suite(conn: &Connection, root: &Path) {
     stat_suite(&h, root).await;
     controller_modules_suite(&h, root).await;
     service_suite(&h, root).await;
+    replace_suite(&h, root).await;
+    slurp_and_fetch_suite(&h, root).await;
+    sysctl_suite(&h, root).await;
+    ssh_keys_suite(&h, root).await;
+    unarchive_suite(&h, root).await;
+    get_url_suite(&h, root).await;
+    uri_suite(&h, root).await;
+    git_suite(&h, root).await;
+    mount_suite(&h, root).await;
+    user_group_suite(&h, root).await;
+    apt_suite(&h, root).await;
+    pip_suite(&h, root).await;
+}
+
+fn controller_address() -> &'static str {
+    CONTROLLER_ADDRESS.get().map_or("127.0.0.1", String::as_str)
+}
+
+pub async fn unarchive_suite(h: &Harness<'_>, root: &Path) {
+    // The archive is built on the controller (this process) and sent.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("app/bin")).unwrap();
+    std::fs::write(work.path().join("app/conf"), "x=1\n").unwrap();
+    std::fs::write(work.path().join("app/bin/run"), "#!/bin/sh\n").unwrap();
+    let ok = std::process::Command::new("tar")
+        .current_dir(work.path())
+        .args(["-czf", "app.tar.gz", "app"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let dest = p(root, "unarchive");
+    std::fs::create_dir_all(here(&dest)).unwrap();
+    let args = json!({"src": work.path().join("app.tar.gz"), "dest": dest, "mode": "u=rwX,go=rX"});
+    let dry = check_changes_nothing(h, root, "unarchive", args.clone()).await;
+    assert_status(&dry, Status::Changed, "unarchive check mode");
+    assert_status(
+        &h.run("unarchive", args.clone(), NORMAL).await,
+        Status::Changed,
+        "unarchive first run",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(format!("{dest}/app/conf"))).unwrap(),
+        "x=1\n"
+    );
+    assert_status(
+        &h.run("unarchive", args.clone(), NORMAL).await,
+        Status::Ok,
+        "unarchive second run",
+    );
+    assert_status(
+        &h.run("unarchive", args, CHECK).await,
+        Status::Ok,
+        "unarchive check mode when unpacked",
+    );
+    let r = h
+        .run(
+            "unarchive",
+            json!({"src": work.path().join("app.tar.gz"), "dest": p(root, "no-such-dir")}),
+            NORMAL,
+        )
+        .await;
+    assert!(r.msg.unwrap().contains("does not exist on the host"));
+}
+
+pub async fn get_url_suite(h: &Harness<'_>, root: &Path) {
+    use super::http::{HttpServer, FILE_BODY};
+    let server = HttpServer::start_on(controller_address());
+    let dest = p(root, "get_url.txt");
+    let args = json!({"url": server.url("/file"), "dest": dest, "mode": "0640"});
+    let dry = check_changes_nothing(h, root, "get_url", args.clone()).await;
+    assert_status(&dry, Status::Changed, "get_url check mode");
+    assert_status(
+        &h.run("get_url", args.clone(), NORMAL).await,
+        Status::Changed,
+        "get_url first run",
+    );
+    assert_eq!(std::fs::read_to_string(here(&dest)).unwrap(), FILE_BODY);
+    assert_status(
+        &h.run("get_url", args.clone(), NORMAL).await,
+        Status::Ok,
+        "get_url second run",
+    );
+    let forced = json!({"url": server.url("/file?v=9"), "dest": dest, "force": true});
+    check_changes_nothing(h, root, "get_url", forced.clone()).await;
+    assert_status(
+        &h.run("get_url", forced, NORMAL).await,
+        Status::Changed,
+        "get_url new content",
+    );
+    let r = h
+        .run(
+            "get_url",
+            json!({"url": server.url("/status/500"), "dest": p(root, "x")}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&r, Status::Failed, "get_url HTTP 500");
+}
+
+pub async fn uri_suite(h: &Harness<'_>, _root: &Path) {
+    use super::http::HttpServer;
+    let server = HttpServer::start_on(controller_address());
+    let r = h
+        .run("uri", json!({"url": server.url("/json")}), NORMAL)
+        .await;
+    assert_status(&r, Status::Ok, "uri GET");
+    assert_eq!(r.data["json"]["name"], "baton");
+    let r = h
+        .run("uri", json!({"url": server.url("/echo"), "method": "POST", "body_format": "json", "body": {"k": "v"}}), NORMAL)
+        .await;
+    assert_eq!(r.data["json"]["body"], r#"{"k": "v"}"#);
+    let r = h
+        .run("uri", json!({"url": server.url("/status/404")}), NORMAL)
+        .await;
+    assert_status(&r, Status::Failed, "uri 404");
+    assert_eq!(r.data["status"], 404);
+}
+
+pub async fn git_suite(h: &Harness<'_>, root: &Path) {
+    // A bare repository with one commit, made on the host under test (a lab
+    // node's paths are not the same paths here).
+    let bare = p(root, "origin.git");
+    let made = h
+        .run(
+            "shell",
+            json!({"cmd": format!(
+                "set -e; g='git -c user.name=t -c user.email=t@example.invalid -c init.defaultBranch=main'; \
+                 $g init -q --bare {bare}; w=$(mktemp -d); cd \"$w\"; $g init -q; echo 1 > f; $g add f; \
+                 $g commit -qm 1; $g push -q {bare} main; $g rev-parse HEAD; cd /; rm -rf \"$w\""
+            )}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&made, Status::Changed, "making the bare repository");
+    let sha = made.stdout.unwrap_or_default();
+    let dest = p(root, "checkout");
+    let args = json!({"repo": bare, "dest": dest, "version": "main"});
+    let dry = check_changes_nothing(h, root, "git", args.clone()).await;
+    assert_status(&dry, Status::Changed, "git check mode");
+    let r = h.run("git", args.clone(), NORMAL).await;
+    assert_status(&r, Status::Changed, "git first run");
+    assert_eq!(r.data["after"], sha.as_str());
+    assert_eq!(
+        std::fs::read_to_string(here(format!("{dest}/f"))).unwrap(),
+        "1\n"
+    );
+    assert_status(
+        &h.run("git", args, NORMAL).await,
+        Status::Ok,
+        "git second run",
+    );
+}
+
+pub async fn mount_suite(h: &Harness<'_>, root: &Path) {
+    // fstab entries only, in a scratch fstab: nothing is mounted.
+    let fstab = p(root, "fstab");
+    std::fs::write(here(&fstab), "UUID=1 / ext4 defaults 0 1\n").unwrap();
+    let args = json!({"path": "/srv/baton-suite", "src": "tmpfs", "fstype": "tmpfs", "opts": "size=1m", "state": "present", "fstab": fstab});
+    let dry = check_changes_nothing(h, root, "mount", args.clone()).await;
+    assert_status(&dry, Status::Changed, "mount present check mode");
+    assert_status(
+        &h.run("mount", args.clone(), NORMAL).await,
+        Status::Changed,
+        "mount present first run",
+    );
+    assert!(std::fs::read_to_string(here(&fstab))
+        .unwrap()
+        .contains("tmpfs /srv/baton-suite tmpfs size=1m 0 0"));
+    assert_status(
+        &h.run("mount", args, NORMAL).await,
+        Status::Ok,
+        "mount present second run",
+    );
+    let absent = json!({"path": "/srv/baton-suite", "state": "absent", "fstab": fstab});
+    check_changes_nothing(h, root, "mount", absent.clone()).await;
+    assert_status(
+        &h.run("mount", absent.clone(), NORMAL).await,
+        Status::Changed,
+        "mount absent",
+    );
+    assert_status(
+        &h.run("mount", absent, NORMAL).await,
+        Status::Ok,
+        "mount absent again",
+    );
+    assert_eq!(
+        std::fs::read_to_string(here(&fstab)).unwrap(),
+        "UUID=1 / ext4 defaults 0 1\n"
+    );
 }

@@ -49,6 +49,10 @@ pub struct TestSshd {
     extra_config: String,
     /// The `.bashrc` hidden from sshd's sessions, when one is.
     hidden_shell_rc: Option<PathBuf>,
+    /// sshd gets its own empty /run (a tmpfs in its mount namespace), fresh
+    /// at each (re)start, as a boot gives a host, and its own /var/tmp (a
+    /// directory of the test's, kept across restarts): tests/reboot.rs.
+    private_run: bool,
 }
 
 impl TestSshd {
@@ -66,6 +70,26 @@ impl TestSshd {
         TestSshd::launch_new("", false)
     }
 
+    /// Start with a private /run that each [`TestSshd::restart`] empties, as a
+    /// reboot does (root only: it needs a mount namespace).
+    pub fn start_with_private_run() -> TestSshd {
+        assert!(can_isolate(), "a private /run needs root and unshare");
+        let mut sshd = TestSshd::launch_new("", true);
+        sshd.stop();
+        sshd.private_run = true;
+        sshd.launch()
+            .unwrap_or_else(|e| panic!("sshd did not start with a private /run: {e}"));
+        sshd
+    }
+
+    /// Stop sshd (its sessions end) and start it again on the same port with
+    /// the same host key: "the host rebooted".
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch()
+            .unwrap_or_else(|e| panic!("sshd did not restart: {e}\n{}", self.log()));
+    }
+
     fn launch_new(extra_config: &str, hide_shell_rc: bool) -> TestSshd {
         let dir = tempfile::Builder::new()
             .prefix("baton-sshd-")
@@ -79,6 +103,7 @@ impl TestSshd {
             child: None,
             isolated,
             extra_config: extra_config.to_string(),
+            private_run: false,
             hidden_shell_rc: if isolated && hide_shell_rc {
                 shell_rc()
             } else {
@@ -257,13 +282,19 @@ impl TestSshd {
                 ])
                 .arg(
                     r#"if [ -n "$2" ]; then mount --bind "$1" "$2" || exit 1; fi
+                       if [ "$5" = 1 ]; then
+                         mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd || exit 1
+                         mkdir -p -m 1777 "$6" && mount --bind "$6" /var/tmp || exit 1
+                       fi
                        exec "$3" -D -e -f "$4""#,
                 )
                 .arg("sh")
                 .arg(&empty)
                 .arg(self.hidden_shell_rc.as_deref().unwrap_or(Path::new("")))
                 .arg(sshd_binary())
-                .arg(&config);
+                .arg(&config)
+                .arg(if self.private_run { "1" } else { "0" })
+                .arg(self.dir.path().join("var-tmp"));
             command
         } else {
             let mut command = Command::new(sshd_binary());

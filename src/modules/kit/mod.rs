@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod args;
+pub mod chain;
 pub mod deploy;
 pub mod edit;
 pub mod fileops;
@@ -11,3 +12,4 @@ pub mod result;
 pub mod rewrite;
 #[cfg(test)]
 pub mod testutil;
+pub mod tool;

@@ -552,6 +552,7 @@ mod tests {
                 }
                 Step::Wait(_, next) | Step::Exclusive(_, next) => step = *next,
                 Step::Done(r) | Step::Sleep(_, r) => break r,
+                Step::Reconnect(_) => unreachable!("a file edit never reconnects"),
             }
         };
         assert_eq!(writes, 10);

@@ -52,6 +52,27 @@ pub(crate) fn finish_with_env(mut step: Step, env: &[(&str, &str)]) -> (TaskResu
                 step = *next;
             }
             Step::Exclusive(_, next) => step = *next,
+            Step::Reconnect(rc) => {
+                // Over the local shell nothing goes away: run the trigger,
+                // then probe until the module says the host is back.
+                trips += 1;
+                let out = run_script(&rc.trigger, env);
+                if let Some(result) = (rc.triggered)(Some(&out)) {
+                    return (result, trips);
+                }
+                let mut back = rc.back;
+                let started = std::time::Instant::now();
+                step = loop {
+                    trips += 1;
+                    match back(&run_script(&rc.probe, env), started.elapsed()) {
+                        Ok(next) => break next,
+                        Err(why) if started.elapsed() >= rc.timeout => {
+                            break Step::Done(TaskResult::failed(why))
+                        }
+                        Err(_) => std::thread::sleep(rc.interval),
+                    }
+                };
+            }
             Step::Remote { script, interpret } => {
                 trips += 1;
                 step = interpret(&run_script(&script, env));

@@ -54,6 +54,7 @@ _b os_id "${{ID:-$(uname -s)}}"
 _b os_version "${{VERSION_ID:-}}"
 _b os_name "${{PRETTY_NAME:-$(uname -s)}}"
 _b os_like "${{ID_LIKE:-}}"
+for _pm in apt-get dnf yum; do command -v "$_pm" >/dev/null 2>&1 && _b has_pkg_mgr "$_pm"; done
 if command -v ip >/dev/null 2>&1; then
   ip -o -4 addr show 2>/dev/null | while read -r _ ifname _ cidr rest; do _b addr "$ifname $cidr $rest"; done
   ip -o link show 2>/dev/null | while IFS=': ' read -r _ ifname rest; do _b link "${{ifname%@*}}"; done
@@ -78,7 +79,7 @@ fn answer(out: &ExecOutput, nonce: &str) -> TaskResult {
     result
 }
 
-fn os_family(id: &str, like: &str) -> &'static str {
+pub(crate) fn os_family(id: &str, like: &str) -> &'static str {
     let all = format!("{id} {like}");
     if all.contains("debian") || all.contains("ubuntu") {
         "Debian"
@@ -99,6 +100,7 @@ fn parse(answer: &Answer) -> Map<String, Value> {
     let mut all_ipv4 = Vec::new();
     let mut default = None;
     let (mut os_id, mut os_like) = (String::new(), String::new());
+    let mut pkg_tools: Vec<String> = Vec::new();
     for (key, value) in answer.values() {
         match key {
             "hostname" => {
@@ -125,6 +127,7 @@ fn parse(answer: &Answer) -> Map<String, Value> {
                 facts.insert("distribution".into(), json!(capitalize(value)));
             }
             "os_like" => os_like = value.to_string(),
+            "has_pkg_mgr" => pkg_tools.push(value.to_string()),
             "os_version" => {
                 facts.insert("distribution_version".into(), json!(value));
                 facts.insert(
@@ -152,7 +155,9 @@ fn parse(answer: &Answer) -> Map<String, Value> {
             _ => {}
         }
     }
-    facts.insert("os_family".into(), json!(os_family(&os_id, &os_like)));
+    let family = os_family(&os_id, &os_like);
+    facts.insert("os_family".into(), json!(family));
+    facts.insert("pkg_mgr".into(), json!(pkg_mgr(family, &pkg_tools)));
     facts.insert("system".into(), json!("Linux"));
     for dev in addresses.keys() {
         if !interfaces.contains(dev) {
@@ -211,6 +216,24 @@ fn add_address<'v>(addresses: &mut Map<String, Value>, value: &'v str) -> Option
         list.push(address);
     }
     Some(ip)
+}
+
+/// Ansible's `ansible_pkg_mgr`: `apt`, `dnf`, `yum` or `unknown`, from the
+/// package tools found on the host (`tools`: `apt-get`, `dnf`, `yum` in
+/// that order), the OS family's own tool first, so a Debian host with a
+/// stray `yum` is still `apt`.
+pub(crate) fn pkg_mgr(family: &str, tools: &[String]) -> &'static str {
+    let has = |t: &str| tools.iter().any(|x| x == t);
+    let order: &[(&str, &'static str)] = if family == "RedHat" {
+        &[("dnf", "dnf"), ("yum", "yum"), ("apt-get", "apt")]
+    } else {
+        &[("apt-get", "apt"), ("dnf", "dnf"), ("yum", "yum")]
+    };
+    order
+        .iter()
+        .find(|(tool, _)| has(tool))
+        .map(|(_, name)| *name)
+        .unwrap_or("unknown")
 }
 
 fn capitalize(s: &str) -> String {
@@ -300,5 +323,22 @@ mod tests {
         assert_eq!(f["ansible_eth0"]["ipv4_secondaries"][0]["label"], "eth0:1");
         assert_eq!(f["ansible_default_ipv4"]["address"], "10.77.0.11");
         assert_eq!(f["ansible_os_family"], "Debian");
+        assert_eq!(f["ansible_pkg_mgr"], "unknown");
+    }
+
+    #[test]
+    fn the_package_manager_is_the_os_familys_own_first() {
+        let tools = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(pkg_mgr("Debian", &tools(&["apt-get", "yum"])), "apt");
+        assert_eq!(pkg_mgr("RedHat", &tools(&["apt-get", "dnf", "yum"])), "dnf");
+        assert_eq!(pkg_mgr("RedHat", &tools(&["yum"])), "yum");
+        assert_eq!(pkg_mgr("Linux", &tools(&["dnf"])), "dnf");
+        assert_eq!(pkg_mgr("Linux", &[]), "unknown");
+        // This machine (Debian, with apt-get) as setup sees it.
+        use crate::modules::kit::testutil::{run, Ctx};
+        let facts = run(&Setup, serde_json::json!({}), &Ctx::default()).ansible_facts;
+        if std::path::Path::new("/usr/bin/apt-get").exists() {
+            assert_eq!(facts["ansible_pkg_mgr"], "apt");
+        }
     }
 }
