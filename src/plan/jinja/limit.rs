@@ -184,11 +184,36 @@ pub fn register(env: &mut Environment<'static>) {
          count: usize,
          fill_with: Option<Value>|
          -> Result<Value, Error> {
-            if fill_with.is_some() {
+            // An unsized sequence (a generator) is read first so that its
+            // length bounds what is reserved below.
+            let value = match value.len() {
+                Some(_) => value,
+                None => Value::from(value.try_iter()?.collect::<Vec<_>>()),
+            };
+            let count = if fill_with.is_some() {
                 // the last batch is padded up to `count` items
                 check_product(count, 3, "batch")?;
-            }
+                count
+            } else {
+                // minijinja reserves `count` slots per batch; a batch larger
+                // than the sequence is the whole sequence, so reserve no more
+                // (`batch(10**18)` must not ask for exabytes).
+                count.min(value.len().unwrap_or(0).max(1))
+            };
             minijinja::filters::batch(state, value, count, fill_with)
+        },
+    );
+    env.add_filter(
+        "slice",
+        |state: &State,
+         value: Value,
+         count: usize,
+         fill_with: Option<Value>|
+         -> Result<Value, Error> {
+            // Jinja2 makes exactly `count` slices, empty ones included: each
+            // costs at least the two bytes of `[]`.
+            check_product(count, 2, "slice")?;
+            minijinja::filters::slice(state, value, count, fill_with)
         },
     );
     env.add_filter(
@@ -310,5 +335,40 @@ mod tests {
         assert!(d.contains("build large data outside templates"), "{d}");
         assert!(check(MAX_VALUE_BYTES, "x").is_ok());
         assert!(check_product(usize::MAX, 2, "x").is_err());
+    }
+
+    fn eval(expr: &str) -> Result<String, String> {
+        let env = super::super::env::environment();
+        let src = super::super::rewrite::expression(expr).text;
+        env.compile_expression_owned(src)
+            .and_then(|e| e.eval(minijinja::context! {}))
+            .map(|v| v.to_string())
+            .map_err(|e| e.detail().unwrap_or_default().to_string())
+    }
+
+    #[test]
+    fn huge_batch_and_slice_sizes_neither_panic_nor_reserve_the_count() {
+        // Jinja2: a batch larger than the sequence is the whole sequence.
+        assert_eq!(
+            eval("range(3) | batch(10**18) | list").as_deref(),
+            Ok("[[0, 1, 2]]")
+        );
+        assert_eq!(eval("[1] | batch(10**9) | list").as_deref(), Ok("[[1]]"));
+        assert_eq!(
+            eval("range(5) | batch(2) | list").as_deref(),
+            Ok("[[0, 1], [2, 3], [4]]")
+        );
+        // padded up to the count, or exactly `count` slices: refused at the cap
+        for expr in [
+            "[1] | batch(10**9, 0) | list",
+            "range(10) | slice(10**18) | list",
+        ] {
+            let e = eval(expr).unwrap_err();
+            assert!(e.contains("16 MiB limit"), "{expr}: {e}");
+        }
+        assert_eq!(
+            eval("range(4) | slice(2) | list").as_deref(),
+            Ok("[[0, 1], [2, 3]]")
+        );
     }
 }
