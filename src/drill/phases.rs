@@ -210,7 +210,7 @@ fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> R
 const RAPID_PERSIST_SECS: u64 = 120;
 
 /// Close the masters a rapid phase kept warm (`ssh -O exit` on each socket).
-fn close_persisted(dir: &std::path::Path) {
+pub(super) fn close_persisted(dir: &std::path::Path) {
     if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -219,7 +219,7 @@ fn close_persisted(dir: &std::path::Path) {
     }
 }
 
-fn other_than(target: &Target, node: &str) -> String {
+pub(super) fn other_than(target: &Target, node: &str) -> String {
     target
         .nodes
         .iter()
@@ -364,20 +364,7 @@ fn act(
                 }
                 // Its boot script waits hvr_boot_peer_delay, then decides
                 // (it must hold, not take the VIP): wait for the decision.
-                let log = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
-                let grep = format!(
-                    "grep -E 'boot: (HOLDING|.*NOT starting|.*pre-flight passed)' {log} | tail -n 1"
-                );
-                let mut decided = String::new();
-                for _ in 0..150 {
-                    decided = lab
-                        .lab(&["shell", &tainted], &["sh", "-c", &grep])
-                        .unwrap_or_default();
-                    if !decided.trim().is_empty() || signals::stopped().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                let decided = boot_decision(lab, &tainted, 0);
                 note(format!("{tainted} booted: {}", decided.trim()));
                 // A switchover to the tainted node must be refused (exit 2)
                 // before recovery. Lab only: on a real pair a bug here would
@@ -406,6 +393,40 @@ fn act(
             err
         }
     }
+}
+
+const BOOT_LOG: &str = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
+/// The boot script's decision lines (roles/hvr_install/files/hvrfailover-onboot).
+const BOOT_DECISION: &str =
+    "boot: (HOLDING|.*NOT starting|.*pre-flight passed|.*this node is a standby)";
+
+/// The last boot decision in `node`'s hvrfailover log after its first
+/// `skip` decision lines (`boot: HOLDING`, `NOT starting`, `pre-flight
+/// passed`), waiting up to 30 s for it; empty when none came.
+pub(super) fn boot_decision(lab: &setup::LabHandle, node: &str, skip: usize) -> String {
+    let grep = format!(
+        "grep -E '{BOOT_DECISION}' {BOOT_LOG} | tail -n +{} | tail -n 1",
+        skip + 1
+    );
+    for _ in 0..150 {
+        let decided = lab
+            .lab(&["shell", node], &["sh", "-c", &grep])
+            .unwrap_or_default();
+        if !decided.trim().is_empty() || signals::stopped().is_some() {
+            return decided;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    String::new()
+}
+
+/// How many boot decisions `node`'s hvrfailover log holds (0 if unreadable).
+pub(super) fn boot_decisions(lab: &setup::LabHandle, node: &str) -> usize {
+    let grep = format!("grep -cE '{BOOT_DECISION}' {BOOT_LOG} || true");
+    lab.lab(&["shell", node], &["sh", "-c", &grep])
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn run_phase(

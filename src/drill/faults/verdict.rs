@@ -1,0 +1,133 @@
+//! The judgements of a case, as pure functions: does a refusal name the
+//! manual step, which lost rows are not among the reported phantom
+//! changes, which boundaries a `--case` slice selects.
+
+use serde_json::Value;
+
+/// The manual step a refusal names: the first `baton run NAME ...` or
+/// `baton lab ...` command it quotes, or `None` when it names none (then a
+/// person would have to read the code: an invariant violation).
+pub fn manual_step(message: &str) -> Option<String> {
+    for start in ["baton run ", "baton lab "] {
+        if let Some(i) = message.find(start) {
+            let rest = &message[i..];
+            let end = rest
+                .find(['`', ')', ';', '\n'])
+                .unwrap_or(rest.len().min(160));
+            return Some(rest[..end].trim_end_matches(['.', ',', ' ']).to_string());
+        }
+    }
+    None
+}
+
+/// From failover's "phantom changes" report (a `host_result` event of the
+/// task of that name): the last key the survivor received, after which
+/// every change of the old node is reported as possibly phantom.
+/// `Some(None)`: it reported none was ever received (all are phantom).
+pub fn phantom_after(event: &Value) -> Option<Option<String>> {
+    if event["event"] != "host_result" {
+        return None;
+    }
+    let name = event["task"]["name"].as_str()?;
+    if !name.contains("phantom changes") {
+        return None;
+    }
+    let msg = event["result"]["msg"].as_str()?;
+    if msg.contains("none was ever received") {
+        return Some(None);
+    }
+    let after = msg.split("(key ").nth(1)?;
+    let key = after.split([',', ' ']).next()?;
+    Some(Some(key.to_string()))
+}
+
+/// Lost rows not among the reported phantom changes: with keys written in
+/// order, a reported "after K" covers every key greater than K. No report
+/// at all covers nothing.
+pub fn uncovered(lost: &[String], reports: &[Option<String>]) -> Vec<String> {
+    lost.iter()
+        .filter(|k| {
+            !reports.iter().any(|r| match r {
+                None => true,
+                Some(after) => k.as_str() > after.as_str(),
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// `--case` slices: `3`, `2-5`, `1,4,7-9`. Boundaries count from 1.
+pub fn parse_cases(text: &str) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("--case: `{part}` is not N or N-M (boundaries count from 1)");
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let a: usize = a.parse().map_err(|_| bad())?;
+        let b: usize = b.parse().map_err(|_| bad())?;
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    if out.is_empty() {
+        return Err("--case: no boundary given".into());
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[n / 2]),
+        n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_its_step_or_not() {
+        assert_eq!(
+            manual_step("switchover refused: bc2 is tainted: run `baton run recover -e node=bc2`. Nothing was changed").as_deref(),
+            Some("baton run recover -e node=bc2")
+        );
+        assert_eq!(
+            manual_step("STALE lock; run baton run unlock -e node=bc1 -e lock_pid=42; then again").as_deref(),
+            Some("baton run unlock -e node=bc1 -e lock_pid=42")
+        );
+        assert_eq!(manual_step("UNREACHABLE: ssh: connect to host timed out"), None);
+    }
+
+    #[test]
+    fn phantom_reports_cover_later_keys_only() {
+        let ev: Value = serde_json::json!({"event":"host_result","task":{"name":"Failover | phantom changes (committed on the old node, never received here)"},
+            "result":{"msg":"bc1 was not stopped gracefully: changes it committed after the last one bc2 received from it (key f1-000041, received 2026 as journal record 9) may exist only on bc1"}});
+        assert_eq!(phantom_after(&ev), Some(Some("f1-000041".into())));
+        let lost = vec!["f1-000040".to_string(), "f1-000042".to_string()];
+        assert_eq!(uncovered(&lost, &[Some("f1-000041".into())]), ["f1-000040"]);
+        assert_eq!(uncovered(&lost, &[]), lost);
+        assert!(uncovered(&lost, &[None]).is_empty());
+        let none: Value = serde_json::json!({"event":"host_result","task":{"name":"Failover | phantom changes"},"result":{"msg":"changes (none was ever received) may"}});
+        assert_eq!(phantom_after(&none), Some(None));
+    }
+
+    #[test]
+    fn case_slices() {
+        assert_eq!(parse_cases("3").unwrap(), [3]);
+        assert_eq!(parse_cases("1,4-6,4").unwrap(), [1, 4, 5, 6]);
+        assert!(parse_cases("0").is_err());
+        assert!(parse_cases("5-2").unwrap_err().contains("`5-2`"));
+        assert!(parse_cases("x").is_err());
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[]), None);
+    }
+}
