@@ -76,6 +76,9 @@ pub struct DrillArgs {
     /// Fault matrix: task boundaries to inject at: N, N-M, or a comma list [default: every one]
     #[arg(long = "case", value_name = "N", requires = "faults")]
     pub cases: Option<String>,
+    /// Fault matrix: inject at the first task whose name contains TEXT (instead of --case)
+    #[arg(long = "at", value_name = "TEXT", requires = "faults")]
+    pub at: Vec<String>,
     /// Fault matrix: print the slice's expected duration and stop
     #[arg(long, requires = "faults")]
     pub estimate: bool,

@@ -364,7 +364,7 @@ fn act(
                 }
                 // Its boot script waits hvr_boot_peer_delay, then decides
                 // (it must hold, not take the VIP): wait for the decision.
-                let decided = boot_decision(lab, &tainted, 0);
+                let decided = boot_decision(lab, &tainted, 0.0);
                 note(format!("{tainted} booted: {}", decided.trim()));
                 // A switchover to the tainted node must be refused (exit 2)
                 // before recovery. Lab only: on a real pair a bug here would
@@ -400,13 +400,19 @@ const BOOT_LOG: &str = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
 const BOOT_DECISION: &str =
     "boot: (HOLDING|.*NOT starting|.*pre-flight passed|.*this node is a standby)";
 
-/// The last boot decision in `node`'s hvrfailover log after its first
-/// `skip` decision lines (`boot: HOLDING`, `NOT starting`, `pre-flight
-/// passed`), waiting up to 30 s for it; empty when none came.
-pub(super) fn boot_decision(lab: &setup::LabHandle, node: &str, skip: usize) -> String {
+/// The last boot decision in `node`'s hvrfailover log logged at or after
+/// `since` (epoch seconds; the log's lines start with their UTC time,
+/// `YYYY-MM-DD HH:MM:SSZ`), waiting up to 30 s for it; empty when none
+/// came. A crashed node's log cannot be read before its boot, hence a time,
+/// not a count.
+pub(super) fn boot_decision(lab: &setup::LabHandle, node: &str, since: f64) -> String {
+    let since = chrono::DateTime::<chrono::Utc>::from(
+        std::time::UNIX_EPOCH + Duration::from_secs(since.max(0.0) as u64),
+    )
+    .format("%Y-%m-%d %H:%M:%SZ")
+    .to_string();
     let grep = format!(
-        "grep -E '{BOOT_DECISION}' {BOOT_LOG} | tail -n +{} | tail -n 1",
-        skip + 1
+        "grep -E '{BOOT_DECISION}' {BOOT_LOG} | awk -v s='{since}' 'substr($0, 1, 20) >= s' | tail -n 1"
     );
     for _ in 0..150 {
         let decided = lab
@@ -418,15 +424,6 @@ pub(super) fn boot_decision(lab: &setup::LabHandle, node: &str, skip: usize) -> 
         std::thread::sleep(Duration::from_millis(200));
     }
     String::new()
-}
-
-/// How many boot decisions `node`'s hvrfailover log holds (0 if unreadable).
-pub(super) fn boot_decisions(lab: &setup::LabHandle, node: &str) -> usize {
-    let grep = format!("grep -cE '{BOOT_DECISION}' {BOOT_LOG} || true");
-    lab.lab(&["shell", node], &["sh", "-c", &grep])
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn run_phase(

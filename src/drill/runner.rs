@@ -20,6 +20,8 @@ pub struct Runner {
     pub inventory: Vec<PathBuf>,
     /// Passed to every run (before the phase's own).
     pub extra_vars: Vec<String>,
+    /// No progress lines (the fault matrix prints one line a case).
+    pub quiet: bool,
 }
 
 /// A task span from one `host_result` event (final results only: loop
@@ -187,6 +189,11 @@ impl Runner {
     }
 
     fn progress(&self, event: &Value, t0: f64, failures: &mut Vec<String>) {
+        let say = |line: &str| {
+            if !self.quiet {
+                say(line);
+            }
+        };
         let at = event["time"].as_f64().unwrap_or(t0) - t0;
         match event["event"].as_str() {
             Some("task_start") => {

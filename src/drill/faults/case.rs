@@ -8,12 +8,12 @@ use serde::Serialize;
 
 use super::super::measure;
 use super::super::nodes::Sampler;
-use super::super::phases::{boot_decision, boot_decisions, close_persisted, other_than};
+use super::super::phases::{boot_decision, close_persisted, other_than};
 use super::super::probe::{self, Probe};
 use super::super::setup::{LabHandle, Target};
 use super::super::{now, signals};
 use super::fault::{Fault, Op};
-use super::verdict;
+use super::verdict::{self, Boundary};
 use super::watch::{self, Watch};
 
 /// A run that has not ended this long after it started is killed and
@@ -42,7 +42,10 @@ pub struct CaseResult {
     pub op: Op,
     /// `none` for the clean run.
     pub fault: String,
+    /// The task start (from 1) the fault was injected at; 0 for the clean run.
     pub boundary: usize,
+    /// `--at TEXT`, when the boundary was asked for by task name.
+    pub at: Option<String>,
     /// The task whose start was the boundary.
     pub task: String,
     pub injected: String,
@@ -72,11 +75,18 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    fn new(op: Op, fault: Option<Fault>, k: usize) -> CaseResult {
+    fn new(op: Op, fault: Option<Fault>, at: Option<&Boundary>) -> CaseResult {
         CaseResult {
             op,
             fault: fault.map_or("none".into(), |f| f.name().into()),
-            boundary: k,
+            boundary: match at {
+                Some(Boundary::Nth(k)) => *k,
+                _ => 0,
+            },
+            at: match at {
+                Some(Boundary::Task(t)) => Some(t.clone()),
+                _ => None,
+            },
             task: String::new(),
             injected: String::new(),
             from: String::new(),
@@ -108,10 +118,11 @@ impl CaseResult {
 
     pub fn line(&self) -> String {
         let head = format!(
-            "    [{} {} k={}] {}",
+            "    [{} {} k={}{}] {}",
             self.op,
             self.fault,
             self.boundary,
+            self.at.as_ref().map_or(String::new(), |t| format!(" at `{t}`")),
             if self.task.is_empty() { "-" } else { &self.task }
         );
         if let Some(e) = &self.error {
@@ -232,26 +243,32 @@ fn fence_var(lab: &LabHandle, node: &str) -> String {
 
 /// Boots `node` (ignoring "is running") and waits for its boot decision.
 fn boot(lab: &LabHandle, node: &str) -> String {
-    let before = boot_decisions(lab, node);
+    // Whole seconds: the log's times are.
+    let since = now().floor();
     match lab.lab(&["boot", node], &[]) {
-        Ok(_) => boot_decision(lab, node, before).trim().to_string(),
+        Ok(_) => boot_decision(lab, node, since).trim().to_string(),
         Err(e) => e,
     }
 }
 
 /// Runs the case. `fault: None` is the clean run (k = 0): it counts the
 /// operation's boundaries and checks the invariants without a fault.
-pub fn run(target: &Target, op: Op, fault: Option<Fault>, k: usize, prefix: &str) -> CaseResult {
+pub fn run(
+    target: &Target,
+    op: Op,
+    fault: Option<(Fault, &Boundary)>,
+    prefix: &str,
+) -> CaseResult {
     let started = Instant::now();
-    let mut r = CaseResult::new(op, fault, k);
-    if let Err(e) = run_inner(target, op, fault, k, prefix, &mut r) {
+    let mut r = CaseResult::new(op, fault.map(|f| f.0), fault.map(|f| f.1));
+    if let Err(e) = run_inner(target, op, fault, prefix, &mut r) {
         r.error = Some(e);
     }
     r.secs = started.elapsed().as_secs_f64();
     r
 }
 
-/// One `baton run` of the operation, injecting at boundary `k` (0: never).
+/// One `baton run` of the operation, injecting at the boundary, if any.
 /// Returns (exit, error, task starts).
 #[allow(clippy::too_many_arguments)]
 fn observed_run(
@@ -259,14 +276,14 @@ fn observed_run(
     op: Op,
     vars: &[String],
     control: &std::path::Path,
-    inject: Option<(Fault, usize, &str, &str)>,
+    inject: Option<(Fault, &Boundary, &str, &str)>,
     r: &mut CaseResult,
 ) -> (Option<i32>, Option<String>, usize) {
     let lab = target.lab.as_ref();
     let deadline = Instant::now() + RUN_LIMIT;
     let mut starts = 0usize;
     let mut hung = false;
-    let mut injected: Option<(String, String)> = None;
+    let mut injected: Option<(usize, String, String)> = None;
     let mut phantom = Vec::new();
     let (record, err) = target
         .runner
@@ -288,20 +305,21 @@ fn observed_run(
             }
             if ev["event"] == "task_start" {
                 starts += 1;
-                if let (Some((fault, k, from, to)), Some(lab)) = (inject, lab) {
-                    if starts == k && injected.is_none() {
-                        let task = ev["task"]["name"].as_str().unwrap_or("?").to_string();
+                if let (Some((fault, at, from, to)), Some(lab)) = (inject, lab) {
+                    let task = ev["task"]["name"].as_str().unwrap_or("?");
+                    if injected.is_none() && at.hits(starts, task) {
                         let what = fault
                             .inject(lab, from, to, pid)
                             .unwrap_or_else(|e| format!("injection failed: {e}"));
-                        injected = Some((task, what));
+                        injected = Some((starts, task.to_string(), what));
                     }
                 }
             }
         });
     close_persisted(control);
     r.phantom_after.extend(phantom);
-    if let Some((task, what)) = injected {
+    if let Some((n, task, what)) = injected {
+        r.boundary = n;
         r.task = task;
         r.injected = what;
     }
@@ -318,11 +336,11 @@ fn observed_run(
 fn run_inner(
     target: &Target,
     op: Op,
-    fault: Option<Fault>,
-    k: usize,
+    fault: Option<(Fault, &Boundary)>,
     prefix: &str,
     r: &mut CaseResult,
 ) -> Result<(), String> {
+    let (fault, at) = (fault.map(|f| f.0), fault.map(|f| f.1));
     let lab = lab(target)?;
     let (active, standby) = baseline(target)?;
     // Recover needs a failover behind it: the abrupt failure, failover
@@ -356,7 +374,8 @@ fn run_inner(
             target.vip
         ));
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // A second of rows before the operation (failover: before the failure).
+    std::thread::sleep(Duration::from_secs(1));
     let vars: Vec<String> = match op {
         Op::Switchover => vec![format!("from={from}"), format!("to={to}")],
         Op::Failover => {
@@ -370,7 +389,7 @@ fn run_inner(
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in("/tmp")
         .map_err(|e| format!("cannot create a control directory: {e}"))?;
-    let inject = fault.map(|f| (f, k, from.as_str(), to.as_str()));
+    let inject = fault.zip(at).map(|(f, at)| (f, at, from.as_str(), to.as_str()));
     let (exit, err, starts) = observed_run(target, op, &vars, control.path(), inject, r);
     r.first_exit = exit;
     r.first_error = err;

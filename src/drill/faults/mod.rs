@@ -35,6 +35,7 @@ use super::setup::{self, Target};
 use super::{now, say, signals, warn, DrillArgs, DrillError};
 use crate::error::exit_code;
 use case::{CaseResult, Rerun};
+use verdict::Boundary;
 
 /// What a slice runs.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ pub struct Selection {
     pub ops: Vec<Op>,
     pub faults: Vec<Fault>,
     /// Boundaries; `None`: every boundary of the operation's clean run.
-    pub cases: Option<Vec<usize>>,
+    pub cases: Option<Vec<Boundary>>,
 }
 
 fn words(values: &[String]) -> Vec<String> {
@@ -80,11 +81,18 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
     if faults.is_empty() {
         faults = Fault::ALL.to_vec();
     }
-    let cases = args
+    let mut cases: Option<Vec<Boundary>> = args
         .cases
         .as_deref()
         .map(verdict::parse_cases)
-        .transpose()?;
+        .transpose()?
+        .map(|ks| ks.into_iter().map(Boundary::Nth).collect());
+    if !args.at.is_empty() {
+        if cases.is_some() {
+            return Err("give --case or --at, not both".into());
+        }
+        cases = Some(args.at.iter().cloned().map(Boundary::Task).collect());
+    }
     Ok(Selection { ops, faults, cases })
 }
 
@@ -92,7 +100,7 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
 /// events, measured), used for the estimate before a run measures them.
 fn typical_boundaries(op: Op) -> usize {
     match op {
-        Op::Switchover => 70,
+        Op::Switchover => 97,
         Op::Failover => 40,
         Op::Recover => 60,
     }
@@ -225,7 +233,8 @@ fn write_report(
 
 /// The lab with HVR installed, the vip, boot config, and bc1 started.
 fn prepare(args: &DrillArgs) -> Result<Target, DrillError> {
-    let target = setup::lab(args)?;
+    let mut target = setup::lab(args)?;
+    target.runner.quiet = true;
     let first = target.nodes.first().map(|n| n.0.clone()).unwrap_or_default();
     for (name, vars) in [
         ("install", vec![]),
@@ -257,7 +266,10 @@ pub fn run(args: &DrillArgs) -> i32 {
         sel.faults.iter().map(|f| f.name()).collect::<Vec<_>>().join(","),
         sel.cases
             .as_ref()
-            .map_or("every boundary".to_string(), |c| format!("boundaries {c:?}")),
+            .map_or("every boundary".to_string(), |c| format!(
+                "boundaries {}",
+                c.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            )),
         secs / 60.0,
         fault::NOT_DONE.join("; ")
     ));
@@ -301,7 +313,7 @@ pub fn run(args: &DrillArgs) -> i32 {
     let mut n = 0usize;
     let mut code = exit_code::OK;
     'ops: for &op in &sel.ops {
-        let ks: Vec<usize> = match &sel.cases {
+        let ks: Vec<Boundary> = match &sel.cases {
             Some(c) => c.clone(),
             None => {
                 // A clean run counts the boundaries (and checks the
@@ -311,16 +323,16 @@ pub fn run(args: &DrillArgs) -> i32 {
                     break 'ops;
                 };
                 n += 1;
-                let r = case::run(t, op, None, 0, &format!("fx{stamp}c{n:04}"));
+                let r = case::run(t, op, None, &format!("fx{stamp}c{n:04}"));
                 say(&r.line());
                 let count = r.task_starts;
                 results.push(r);
                 boundaries.push((op, count));
-                (1..=count).collect()
+                (1..=count).map(Boundary::Nth).collect()
             }
         };
         for &fault in sel.faults.iter().filter(|f| f.applies(op)) {
-            for &k in &ks {
+            for k in &ks {
                 if signals::stopped().is_some() {
                     break 'ops;
                 }
@@ -329,15 +341,15 @@ pub fn run(args: &DrillArgs) -> i32 {
                     break 'ops;
                 };
                 n += 1;
-                let r = case::run(t, op, Some(fault), k, &format!("fx{stamp}c{n:04}"));
+                let r = case::run(t, op, Some((fault, k)), &format!("fx{stamp}c{n:04}"));
                 say(&r.line());
-                let beyond = r.beyond;
+                let beyond = r.beyond && matches!(k, Boundary::Nth(_));
                 results.push(r);
                 if let Err(e) = write_report(&report_dir, started_at, &boundaries, &results) {
                     warn(&format!("baton drill --faults: {e}"));
                 }
                 if beyond {
-                    // Later boundaries are beyond it too.
+                    // Later numbered boundaries are beyond it too.
                     break;
                 }
             }

@@ -56,6 +56,34 @@ pub fn uncovered(lost: &[String], reports: &[Option<String>]) -> Vec<String> {
         .collect()
 }
 
+/// Where a fault is injected: at the k-th `task_start` event (from 1), or
+/// at the first task whose name contains a text (`--at`; steady when tasks
+/// are added to a playbook).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    Nth(usize),
+    Task(String),
+}
+
+impl Boundary {
+    /// Whether the `n`-th task start, of task `task`, is this boundary.
+    pub fn hits(&self, n: usize, task: &str) -> bool {
+        match self {
+            Boundary::Nth(k) => n == *k,
+            Boundary::Task(t) => task.contains(t.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for Boundary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Boundary::Nth(k) => write!(f, "{k}"),
+            Boundary::Task(t) => write!(f, "at `{t}`"),
+        }
+    }
+}
+
 /// `--case` slices: `3`, `2-5`, `1,4,7-9`. Boundaries count from 1.
 pub fn parse_cases(text: &str) -> Result<Vec<usize>, String> {
     let mut out = Vec::new();
@@ -129,5 +157,8 @@ mod tests {
         assert!(parse_cases("x").is_err());
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[]), None);
+        assert!(Boundary::Nth(3).hits(3, "x") && !Boundary::Nth(3).hits(4, "x"));
+        let at = Boundary::Task("Stop | flush".into());
+        assert!(at.hits(9, "hvr_failover : Stop | flush and stop") && !at.hits(9, "Start"));
     }
 }
