@@ -45,7 +45,13 @@ fn slice(slot: u32, op: &str, faults: &str, at: &[&str]) -> Value {
     }
     let out = cmd.output().unwrap();
     let stdout = text(&out.stdout);
-    let leftover = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
+    let leftover = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
     assert!(
         !leftover.contains(&format!("{prefix}-")),
         "the drill left namespaces behind: {leftover}"
@@ -100,10 +106,10 @@ fn case<'a>(json: &'a Value, fault: &str, at: &str) -> &'a Value {
 fn switchover_killed_crashed_or_cut_at_the_flush_finishes_on_rerun() {
     require_root!();
     let at = "Stop | flush replication";
-    let json = slice(1, "switchover", "controller-kill,from-crash,to-link", &[at]);
+    let json = slice(1, "switchover", "controller-kill,to-crash,to-link", &[at]);
     // Killed mid-flush, the controller leaves its lock: the re-run takes
     // it over and completes; no acknowledged row is lost (graceful).
-    for fault in ["controller-kill", "from-crash", "to-link"] {
+    for fault in ["controller-kill", "to-crash", "to-link"] {
         let c = case(&json, fault, at);
         assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
     }
@@ -146,4 +152,20 @@ fn recover_killed_during_the_refresh_finishes_on_rerun() {
     let c = case(&json, "controller-kill", at);
     assert_eq!(c["rerun"], "completed", "{c:#}");
     assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+}
+
+/// A finding of the matrix, not fixed yet: the from-node crashed during
+/// the flush comes back START without scheduler or VIP (its boot script
+/// holds: the dead run's lock is still there); the re-run of the
+/// switchover refuses naming only `baton run check`, and no node serves.
+#[test]
+#[ignore = "issue 13 finding: switchover from-crash at the flush leaves nobody serving; the refusal names only `check`"]
+fn switchover_from_node_crashed_at_the_flush_finishes_or_names_the_step() {
+    require_root!();
+    let at = "Stop | flush replication";
+    let json = slice(5, "switchover", "from-crash", &[at]);
+    assert_eq!(
+        case(&json, "from-crash", at)["violations"],
+        serde_json::json!([])
+    );
 }

@@ -122,8 +122,14 @@ impl CaseResult {
             self.op,
             self.fault,
             self.boundary,
-            self.at.as_ref().map_or(String::new(), |t| format!(" at `{t}`")),
-            if self.task.is_empty() { "-" } else { &self.task }
+            self.at
+                .as_ref()
+                .map_or(String::new(), |t| format!(" at `{t}`")),
+            if self.task.is_empty() {
+                "-"
+            } else {
+                &self.task
+            }
         );
         if let Some(e) = &self.error {
             return format!("{head}: COULD NOT RUN: {e}");
@@ -199,7 +205,10 @@ pub fn baseline(target: &Target) -> Result<(String, String), String> {
             )
             .map_err(|e| format!("{node}: {e}"))?;
         if !left.trim().is_empty() {
-            return Err(format!("{node} has {}", left.split_whitespace().collect::<Vec<_>>().join(", ")));
+            return Err(format!(
+                "{node} has {}",
+                left.split_whitespace().collect::<Vec<_>>().join(", ")
+            ));
         }
     }
     if let Some(dir) = target.runner.inventory.first().and_then(|p| p.parent()) {
@@ -253,12 +262,7 @@ fn boot(lab: &LabHandle, node: &str) -> String {
 
 /// Runs the case. `fault: None` is the clean run (k = 0): it counts the
 /// operation's boundaries and checks the invariants without a fault.
-pub fn run(
-    target: &Target,
-    op: Op,
-    fault: Option<(Fault, &Boundary)>,
-    prefix: &str,
-) -> CaseResult {
+pub fn run(target: &Target, op: Op, fault: Option<(Fault, &Boundary)>, prefix: &str) -> CaseResult {
     let started = Instant::now();
     let mut r = CaseResult::new(op, fault.map(|f| f.0), fault.map(|f| f.1));
     if let Err(e) = run_inner(target, op, fault, prefix, &mut r) {
@@ -285,37 +289,38 @@ fn observed_run(
     let mut hung = false;
     let mut injected: Option<(usize, String, String)> = None;
     let mut phantom = Vec::new();
-    let (record, err) = target
-        .runner
-        .run_observed(op.name(), vars, Some(control), &mut |ev, pid| {
-            if ev.is_null() {
-                if !hung && Instant::now() > deadline {
-                    hung = true;
-                    if let Ok(pid) = i32::try_from(pid) {
-                        // SAFETY: kill(2) on our own unreaped child.
-                        unsafe {
-                            libc::kill(pid, libc::SIGKILL);
+    let (record, err) =
+        target
+            .runner
+            .run_observed(op.name(), vars, Some(control), &mut |ev, pid| {
+                if ev.is_null() {
+                    if !hung && Instant::now() > deadline {
+                        hung = true;
+                        if let Ok(pid) = i32::try_from(pid) {
+                            // SAFETY: kill(2) on our own unreaped child.
+                            unsafe {
+                                libc::kill(pid, libc::SIGKILL);
+                            }
+                        }
+                    }
+                    return;
+                }
+                if let Some(p) = verdict::phantom_after(ev) {
+                    phantom.push(p);
+                }
+                if ev["event"] == "task_start" {
+                    starts += 1;
+                    if let (Some((fault, at, from, to)), Some(lab)) = (inject, lab) {
+                        let task = ev["task"]["name"].as_str().unwrap_or("?");
+                        if injected.is_none() && at.hits(starts, task) {
+                            let what = fault
+                                .inject(lab, from, to, pid)
+                                .unwrap_or_else(|e| format!("injection failed: {e}"));
+                            injected = Some((starts, task.to_string(), what));
                         }
                     }
                 }
-                return;
-            }
-            if let Some(p) = verdict::phantom_after(ev) {
-                phantom.push(p);
-            }
-            if ev["event"] == "task_start" {
-                starts += 1;
-                if let (Some((fault, at, from, to)), Some(lab)) = (inject, lab) {
-                    let task = ev["task"]["name"].as_str().unwrap_or("?");
-                    if injected.is_none() && at.hits(starts, task) {
-                        let what = fault
-                            .inject(lab, from, to, pid)
-                            .unwrap_or_else(|e| format!("injection failed: {e}"));
-                        injected = Some((starts, task.to_string(), what));
-                    }
-                }
-            }
-        });
+            });
     close_persisted(control);
     r.phantom_after.extend(phantom);
     if let Some((n, task, what)) = injected {
@@ -363,7 +368,10 @@ fn run_inner(
     let watch = Watch::start(&target.nodes, &target.vip);
     let probe = Probe::start(&target.probe, prefix);
     let warm_by = Instant::now() + CLIENT_WAIT;
-    while probe.first_success().is_none() && Instant::now() < warm_by && signals::stopped().is_none() {
+    while probe.first_success().is_none()
+        && Instant::now() < warm_by
+        && signals::stopped().is_none()
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
     let Some(warm) = probe.first_success() else {
@@ -389,7 +397,9 @@ fn run_inner(
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in("/tmp")
         .map_err(|e| format!("cannot create a control directory: {e}"))?;
-    let inject = fault.zip(at).map(|(f, at)| (f, at, from.as_str(), to.as_str()));
+    let inject = fault
+        .zip(at)
+        .map(|(f, at)| (f, at, from.as_str(), to.as_str()));
     let (exit, err, starts) = observed_run(target, op, &vars, control.path(), inject, r);
     r.first_exit = exit;
     r.first_error = err;
@@ -410,7 +420,10 @@ fn run_inner(
             let (exit, err, _) = observed_run(target, op, &vars, control.path(), None, r);
             r.rerun_secs = now() - t0;
             r.rerun_exit = exit;
-            r.manual_step = err.as_deref().and_then(verdict::manual_step);
+            r.manual_step = err
+                .as_deref()
+                .map(verdict::failure_messages)
+                .and_then(verdict::manual_step);
             r.rerun = match (exit, &r.manual_step) {
                 (Some(0), _) => Rerun::Completed,
                 (_, Some(_)) => Rerun::Refused,
@@ -462,13 +475,30 @@ fn run_inner(
             Err(e) => r.notes.push(format!("rows not read back: {e}")),
         }
     } else {
-        r.notes.push("the client was not served again: rows not read back".into());
+        r.notes
+            .push("the client was not served again: rows not read back".into());
         if r.rerun == Rerun::Completed || (fault.is_none() && exit == Some(0)) {
             r.violations.push(format!(
                 "the operation completed but the client was not served through the VIP within {} s",
                 CLIENT_WAIT.as_secs()
             ));
         }
+    }
+    // `check` shows the state; it is no step that brings service back. A
+    // refusal that names only it while nobody serves leaves the operator
+    // without the step.
+    if r.rerun == Rerun::Refused
+        && !recovered
+        && r.manual_step
+            .as_deref()
+            .is_some_and(|s| s.starts_with("baton run check"))
+    {
+        r.violations.push(format!(
+            "the re-run refused naming only `baton run check` while no node serves the VIP: {}",
+            r.rerun_error
+                .as_deref()
+                .map_or("", verdict::failure_messages)
+        ));
     }
     if let Some(lost) = &r.lost {
         if op.graceful() && !lost.is_empty() {
@@ -498,7 +528,11 @@ fn abbreviate(keys: &[String]) -> String {
     if keys.len() <= 6 {
         keys.join(", ")
     } else {
-        format!("{}, ... {}", keys[..3].join(", "), keys[keys.len() - 2..].join(", "))
+        format!(
+            "{}, ... {}",
+            keys[..3].join(", "),
+            keys[keys.len() - 2..].join(", ")
+        )
     }
 }
 
@@ -516,6 +550,7 @@ fn restore(target: &Target, op: Op, from: &str, r: &mut CaseResult) {
     r.notes.push(format!("restore: {from} booted: {decided}"));
     let (_, err) = target.runner.run("recover", &[format!("node={from}")]);
     if let Some(e) = err {
-        r.notes.push(format!("restore: recover -e node={from} failed: {e}"));
+        r.notes
+            .push(format!("restore: recover -e node={from} failed: {e}"));
     }
 }

@@ -121,10 +121,7 @@ pub fn estimate(sel: &Selection) -> (usize, f64) {
     let mut cases = 0;
     let mut secs = 0.0;
     for &op in &sel.ops {
-        let per = sel
-            .cases
-            .as_ref()
-            .map_or(typical_boundaries(op), Vec::len);
+        let per = sel.cases.as_ref().map_or(typical_boundaries(op), Vec::len);
         let n = per * sel.faults.iter().filter(|f| f.applies(op)).count();
         cases += n;
         secs += n as f64 * typical_case_secs(op);
@@ -235,7 +232,11 @@ fn write_report(
 fn prepare(args: &DrillArgs) -> Result<Target, DrillError> {
     let mut target = setup::lab(args)?;
     target.runner.quiet = true;
-    let first = target.nodes.first().map(|n| n.0.clone()).unwrap_or_default();
+    let first = target
+        .nodes
+        .first()
+        .map(|n| n.0.clone())
+        .unwrap_or_default();
     for (name, vars) in [
         ("install", vec![]),
         ("vip", vec![]),
@@ -389,7 +390,9 @@ fn ensure<'a>(target: &'a mut Option<Target>, args: &DrillArgs) -> Option<&'a Ta
         match prepare(args) {
             Ok(t) => *target = Some(t),
             Err(DrillError::Refused(e) | DrillError::Setup(e)) => {
-                warn(&format!("baton drill --faults: cannot rebuild the lab: {e}"));
+                warn(&format!(
+                    "baton drill --faults: cannot rebuild the lab: {e}"
+                ));
                 return None;
             }
         }

@@ -20,6 +20,16 @@ pub fn manual_step(message: &str) -> Option<String> {
     None
 }
 
+/// The failure messages of a runner error (``"`baton run PATH -e ...`
+/// exited N: MESSAGES"``), without the command line it starts with: that
+/// quotes `baton run` too, and is no manual step.
+pub fn failure_messages(error: &str) -> &str {
+    match error.split_once("` exited ") {
+        Some((_, rest)) => rest.split_once(": ").map_or("", |(_, msgs)| msgs),
+        None => error,
+    }
+}
+
 /// From failover's "phantom changes" report (a `host_result` event of the
 /// task of that name): the last key the survivor received, after which
 /// every change of the old node is reported as possibly phantom.
@@ -129,10 +139,22 @@ mod tests {
             Some("baton run recover -e node=bc2")
         );
         assert_eq!(
-            manual_step("STALE lock; run baton run unlock -e node=bc1 -e lock_pid=42; then again").as_deref(),
+            manual_step("STALE lock; run baton run unlock -e node=bc1 -e lock_pid=42; then again")
+                .as_deref(),
             Some("baton run unlock -e node=bc1 -e lock_pid=42")
         );
-        assert_eq!(manual_step("UNREACHABLE: ssh: connect to host timed out"), None);
+        assert_eq!(
+            manual_step("UNREACHABLE: ssh: connect to host timed out"),
+            None
+        );
+        // The runner's own command line is not a manual step.
+        let err = "`baton run playbooks/switchover.yml -e from=bc2 -e to=bc1` exited 3: Stop on bc2: unreachable";
+        assert_eq!(manual_step(failure_messages(err)), None);
+        let err = "`baton run playbooks/switchover.yml -e from=bc2` exited 2: refused. Run `baton run check`. Nothing";
+        assert_eq!(
+            manual_step(failure_messages(err)).as_deref(),
+            Some("baton run check")
+        );
     }
 
     #[test]

@@ -148,8 +148,16 @@ mod tests {
 
     #[test]
     fn a_handover_is_not_split_brain() {
-        let a = vec![s(0.0, true, true), s(0.02, true, true), s(0.04, false, true)];
-        let b = vec![s(0.01, false, true), s(0.05, true, true), s(0.07, true, true)];
+        let a = vec![
+            s(0.0, true, true),
+            s(0.02, true, true),
+            s(0.04, false, true),
+        ];
+        let b = vec![
+            s(0.01, false, true),
+            s(0.05, true, true),
+            s(0.07, true, true),
+        ];
         assert!(split_brain(&[("bc1".into(), a), ("bc2".into(), b)]).is_empty());
     }
 
