@@ -59,6 +59,9 @@ pub struct CaseResult {
     pub rerun_secs: f64,
     pub rerun_error: Option<String>,
     pub manual_step: Option<String>,
+    /// A refusal's manual step, followed by the harness, then the operation
+    /// once more: what came of it.
+    pub step_followed: Option<String>,
     pub acked: usize,
     /// `None`: could not be read back (the client was not served again).
     pub lost: Option<Vec<String>>,
@@ -99,6 +102,7 @@ impl CaseResult {
             rerun_secs: 0.0,
             rerun_error: None,
             manual_step: None,
+            step_followed: None,
             acked: 0,
             lost: None,
             phantom_after: Vec::new(),
@@ -436,6 +440,9 @@ fn run_inner(
                 ));
             }
             r.rerun_error = err;
+            if r.rerun == Rerun::Refused {
+                follow_step(target, op, &vars, control.path(), r);
+            }
         }
     } else if exit != Some(0) {
         r.violations.push(format!(
@@ -522,6 +529,48 @@ fn run_inner(
     }
     restore(target, op, &from, r);
     Ok(())
+}
+
+/// Follows a refusal's manual step when it is a playbook run other than
+/// `check` (which only shows the state), then runs the operation again: a
+/// step that does not lead to completion is a violation (the operator did
+/// what the message said, and is stuck).
+fn follow_step(
+    target: &Target,
+    op: Op,
+    vars: &[String],
+    control: &std::path::Path,
+    r: &mut CaseResult,
+) {
+    let Some(step) = r.manual_step.clone() else {
+        return;
+    };
+    let Some((name, step_vars)) = verdict::runnable_step(&step) else {
+        r.notes.push(format!("manual step not followed: `{step}`"));
+        return;
+    };
+    if name == "check" {
+        return;
+    }
+    let (_, err) = target.runner.run(&name, &step_vars);
+    if let Some(e) = err {
+        r.step_followed = Some(format!("`{step}` failed"));
+        r.violations.push(format!(
+            "the manual step `{step}` the refusal named failed: {}",
+            verdict::failure_messages(&e)
+        ));
+        return;
+    }
+    let (exit, err, _) = observed_run(target, op, vars, control, None, r);
+    if exit == Some(0) {
+        r.step_followed = Some(format!("`{step}`, then {op} again: completed"));
+    } else {
+        r.step_followed = Some(format!("`{step}` ok, then {op} again: exit {exit:?}"));
+        r.violations.push(format!(
+            "after the manual step `{step}`, {op} again exited {exit:?}: {}",
+            err.as_deref().map_or("", verdict::failure_messages)
+        ));
+    }
 }
 
 fn abbreviate(keys: &[String]) -> String {

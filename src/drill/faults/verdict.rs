@@ -20,6 +20,28 @@ pub fn manual_step(message: &str) -> Option<String> {
     None
 }
 
+/// A manual step the harness can follow itself: `baton run NAME -e K=V...`
+/// (an `-i` is dropped: the lab's inventory is used). (NAME, vars).
+pub fn runnable_step(step: &str) -> Option<(String, Vec<String>)> {
+    let words = shlex::split(step)?;
+    let mut it = words.into_iter();
+    if it.next()? != "baton" || it.next()? != "run" {
+        return None;
+    }
+    let name = it.next()?;
+    let mut vars = Vec::new();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "-e" => vars.push(it.next()?),
+            "-i" => {
+                it.next()?;
+            }
+            _ => return None,
+        }
+    }
+    Some((name, vars))
+}
+
 /// The failure messages of a runner error (``"`baton run PATH -e ...`
 /// exited N: MESSAGES"``), without the command line it starts with: that
 /// quotes `baton run` too, and is no manual step.
@@ -155,6 +177,20 @@ mod tests {
             manual_step(failure_messages(err)).as_deref(),
             Some("baton run check")
         );
+    }
+
+    #[test]
+    fn steps_the_harness_can_follow() {
+        assert_eq!(
+            runnable_step("baton run start -e node=bc2"),
+            Some(("start".to_string(), vec!["node=bc2".to_string()]))
+        );
+        assert_eq!(
+            runnable_step("baton run recover -i /x/lab.yml -e node=bc1").map(|s| s.1),
+            Some(vec!["node=bc1".to_string()])
+        );
+        assert_eq!(runnable_step("baton run start --force"), None);
+        assert_eq!(runnable_step("baton lab boot bc1"), None);
     }
 
     #[test]
