@@ -101,8 +101,8 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
 fn typical_boundaries(op: Op) -> usize {
     match op {
         Op::Switchover => 97,
-        Op::Failover => 40,
-        Op::Recover => 60,
+        Op::Failover => 66,
+        Op::Recover => 52,
     }
 }
 
@@ -111,8 +111,8 @@ fn typical_boundaries(op: Op) -> usize {
 fn typical_case_secs(op: Op) -> f64 {
     match op {
         Op::Switchover => 30.0,
-        Op::Failover => 45.0,
-        Op::Recover => 55.0,
+        Op::Failover => 32.0,
+        Op::Recover => 32.0,
     }
 }
 
