@@ -130,6 +130,13 @@ fn switchover_interrupted_or_scheduler_killed_at_the_vip_add() {
         let c = case(&json, fault, at);
         assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
     }
+    // A finding of the matrix (fixed): the new node's scheduler killed as
+    // it took the VIP. The re-run resumed, ran the switch-point hvrcompare
+    // again, found the clients' rows on the new node and stopped "halfway"
+    // naming `start` of the old node, which the VIP held by the new node
+    // refuses. The compare is past once the new node holds the VIP.
+    let sched = case(&json, "to-scheduler", at);
+    assert_eq!(sched["rerun"], "completed", "{sched:#}");
 }
 
 #[test]
