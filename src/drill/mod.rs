@@ -13,6 +13,7 @@
 //! anything ran; 1 the lab or the report could not be made; 128+N stopped
 //! by signal N (the lab is removed first).
 
+mod faults;
 mod html;
 mod measure;
 mod nodes;
@@ -66,6 +67,24 @@ pub struct DrillArgs {
     /// Private subnet of the lab
     #[arg(long, value_name = "CIDR", default_value = "10.76.0.0/24")]
     pub lab_subnet: String,
+    /// Run the fault matrix (docs/faults.md) instead of a scenario; with --lab
+    #[arg(long)]
+    pub faults: bool,
+    /// Fault matrix: operations to run (switchover, failover, recover; comma list) [default: all]
+    #[arg(long = "op", value_name = "OP", requires = "faults")]
+    pub ops: Vec<String>,
+    /// Fault matrix: faults to inject (comma list) [default: all built]
+    #[arg(long = "fault", value_name = "FAULT", requires = "faults")]
+    pub fault_names: Vec<String>,
+    /// Fault matrix: task boundaries to inject at: N, N-M, or a comma list [default: every one]
+    #[arg(long = "case", value_name = "N", requires = "faults")]
+    pub cases: Option<String>,
+    /// Fault matrix: inject at the first task whose name contains TEXT (instead of --case)
+    #[arg(long = "at", value_name = "TEXT", requires = "faults")]
+    pub at: Vec<String>,
+    /// Fault matrix: print the slice's expected duration and stop
+    #[arg(long, requires = "faults")]
+    pub estimate: bool,
     /// Compare two drills' figures: --compare A/drill.json B/drill.json
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["lab", "inventory"])]
     pub compare: Option<Vec<PathBuf>>,
@@ -106,6 +125,9 @@ pub fn run(args: DrillArgs) -> i32 {
     }
     if let Some(json) = &args.render_html {
         return render_html(json, args.report.as_deref());
+    }
+    if args.faults {
+        return faults::run(&args);
     }
     let phases = match args
         .rapid_compare

@@ -210,7 +210,7 @@ fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> R
 const RAPID_PERSIST_SECS: u64 = 120;
 
 /// Close the masters a rapid phase kept warm (`ssh -O exit` on each socket).
-fn close_persisted(dir: &std::path::Path) {
+pub(super) fn close_persisted(dir: &std::path::Path) {
     if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -219,7 +219,7 @@ fn close_persisted(dir: &std::path::Path) {
     }
 }
 
-fn other_than(target: &Target, node: &str) -> String {
+pub(super) fn other_than(target: &Target, node: &str) -> String {
     target
         .nodes
         .iter()
@@ -364,20 +364,7 @@ fn act(
                 }
                 // Its boot script waits hvr_boot_peer_delay, then decides
                 // (it must hold, not take the VIP): wait for the decision.
-                let log = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
-                let grep = format!(
-                    "grep -E 'boot: (HOLDING|.*NOT starting|.*pre-flight passed)' {log} | tail -n 1"
-                );
-                let mut decided = String::new();
-                for _ in 0..150 {
-                    decided = lab
-                        .lab(&["shell", &tainted], &["sh", "-c", &grep])
-                        .unwrap_or_default();
-                    if !decided.trim().is_empty() || signals::stopped().is_some() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                let decided = boot_decision(lab, &tainted, 0.0);
                 note(format!("{tainted} booted: {}", decided.trim()));
                 // A switchover to the tainted node must be refused (exit 2)
                 // before recovery. Lab only: on a real pair a bug here would
@@ -406,6 +393,37 @@ fn act(
             err
         }
     }
+}
+
+const BOOT_LOG: &str = "/opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log";
+/// The boot script's decision lines (roles/hvr_install/files/hvrfailover-onboot).
+const BOOT_DECISION: &str =
+    "boot: (HOLDING|.*NOT starting|.*pre-flight passed|.*this node is a standby)";
+
+/// The last boot decision in `node`'s hvrfailover log logged at or after
+/// `since` (epoch seconds; the log's lines start with their UTC time,
+/// `YYYY-MM-DD HH:MM:SSZ`), waiting up to 30 s for it; empty when none
+/// came. A crashed node's log cannot be read before its boot, hence a time,
+/// not a count.
+pub(super) fn boot_decision(lab: &setup::LabHandle, node: &str, since: f64) -> String {
+    let since = chrono::DateTime::<chrono::Utc>::from(
+        std::time::UNIX_EPOCH + Duration::from_secs(since.max(0.0) as u64),
+    )
+    .format("%Y-%m-%d %H:%M:%SZ")
+    .to_string();
+    let grep = format!(
+        "grep -E '{BOOT_DECISION}' {BOOT_LOG} | awk -v s='{since}' 'substr($0, 1, 20) >= s' | tail -n 1"
+    );
+    for _ in 0..150 {
+        let decided = lab
+            .lab(&["shell", node], &["sh", "-c", &grep])
+            .unwrap_or_default();
+        if !decided.trim().is_empty() || signals::stopped().is_some() {
+            return decided;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    String::new()
 }
 
 fn run_phase(

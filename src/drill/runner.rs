@@ -20,6 +20,8 @@ pub struct Runner {
     pub inventory: Vec<PathBuf>,
     /// Passed to every run (before the phase's own).
     pub extra_vars: Vec<String>,
+    /// No progress lines (the fault matrix prints one line a case).
+    pub quiet: bool,
 }
 
 /// A task span from one `host_result` event (final results only: loop
@@ -53,6 +55,20 @@ impl Runner {
         name: &str,
         vars: &[String],
         control_dir: Option<&Path>,
+    ) -> (PlaybookRun, Option<String>) {
+        self.run_observed(name, vars, control_dir, &mut |_, _| {})
+    }
+
+    /// As [`Runner::run_with`]; `on_event` sees each JSON event as it
+    /// arrives, with the run's PID (the fault matrix injects its faults at
+    /// task boundaries from here), and `Value::Null` every 100 ms without
+    /// one; the PID is the unreaped child's until this returns.
+    pub fn run_observed(
+        &self,
+        name: &str,
+        vars: &[String],
+        control_dir: Option<&Path>,
+        on_event: &mut dyn FnMut(&Value, u32),
     ) -> (PlaybookRun, Option<String>) {
         let path = self.playbooks.join(format!("{name}.yml"));
         let mut cmd = Command::new(&self.exe);
@@ -113,11 +129,14 @@ impl Runner {
                         continue;
                     };
                     self.progress(&event, started_at, &mut failures);
+                    on_event(&event, child.id());
                     if let Some(span) = span_of(&event) {
                         record.tasks.push(span);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                // A tick without an event: `Null`, so an observer can keep
+                // a deadline while the child is still unreaped.
+                Err(RecvTimeoutError::Timeout) => on_event(&Value::Null, child.id()),
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             // Pass a stop request on to the run, once, by the PID we started:
@@ -170,6 +189,11 @@ impl Runner {
     }
 
     fn progress(&self, event: &Value, t0: f64, failures: &mut Vec<String>) {
+        let say = |line: &str| {
+            if !self.quiet {
+                say(line);
+            }
+        };
         let at = event["time"].as_f64().unwrap_or(t0) - t0;
         match event["event"].as_str() {
             Some("task_start") => {

@@ -259,6 +259,7 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
             playbooks: args.playbooks.clone(),
             inventory: vec![inventory_path],
             extra_vars,
+            quiet: false,
         },
         nodes,
         sample: SampleVars {
@@ -374,6 +375,7 @@ pub fn real(args: &super::DrillArgs, phases: &[PhaseKind]) -> Result<Target, Dri
             playbooks: args.playbooks.clone(),
             inventory: args.inventory.clone(),
             extra_vars: args.extra_vars.clone(),
+            quiet: false,
         },
         nodes,
         sample,

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The fault matrix (issue 13) in the lab, in resumable slices: each case
+# runs switchover, failover or recover while a client writes through the
+# VIP, injects a fault at one task boundary (the k-th task_start of the
+# run's JSON events), clears it, runs the same playbook again, and checks
+# the invariants (no two live VIP holders, sampled every 20 ms; no lost
+# acknowledged row on graceful paths, only reported phantom changes on the
+# abrupt one; the re-run completes or refuses naming the manual step).
+#
+# Prints the slice's expected duration first, one line a case, and at the
+# end the figures: cases run, invariant violations, re-runs that completed
+# or refused cleanly (with the manual steps), median re-run time.
+# The whole matrix takes hours: run it in slices and resume with --case.
+#
+#   sudo bench/faults.sh [--op switchover|failover|recover[,...]]
+#                        [--fault NAME[,...]] [--case N|N-M[,...] | --at TASK-TEXT]
+#                        [--report DIR]
+#   sudo bench/faults.sh --list      # the faults and operations
+#
+# Faults: controller-kill controller-int from-link to-link from-scheduler
+# to-scheduler from-crash to-crash (docs/hvr-playbooks.md, "Fault matrix").
+# Env: FAULTS_PREFIX (batonfx), FAULTS_SUBNET (10.78.0.0/24), BATON (a
+# built baton; default: cargo build, then target/debug/baton).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = --list ]; then
+    echo "operations: switchover failover recover"
+    echo "faults: controller-kill controller-int from-link to-link from-scheduler to-scheduler from-crash to-crash"
+    echo "not built yet: partition disk-full slow-freeze slow-tbf"
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "bench/faults.sh: the lab needs root (network namespaces): sudo $0 $*" >&2
+    exit 4
+fi
+if [ -z "${BATON:-}" ]; then
+    cargo build --quiet
+    BATON=$PWD/target/debug/baton
+fi
+# The expected duration first, before anything is built.
+"$BATON" drill --faults --estimate "$@"
+work=$(mktemp -d /tmp/baton-bench-faults.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tarball=$(sim/package.sh "$work/dist")
+report=()
+case " $* " in
+    *" --report "*) ;;
+    *) report=(--report "$work/report") ;;
+esac
+set +e
+"$BATON" drill --lab --faults --dist "$tarball" \
+    --lab-prefix "${FAULTS_PREFIX:-batonfx}" --lab-subnet "${FAULTS_SUBNET:-10.78.0.0/24}" \
+    "${report[@]}" "$@"
+code=$?
+set -e
+if [ ${#report[@]} -gt 0 ] && [ -f "$work/report/faults.json" ]; then
+    keep=/tmp/baton-faults-$(date -u +%Y%m%dT%H%M%SZ).json
+    cp "$work/report/faults.json" "$keep"
+    echo "faults.json kept in $keep"
+fi
+exit $code
