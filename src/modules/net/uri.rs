@@ -133,6 +133,19 @@ impl Module for Uri {
         };
         let attrs = Attrs::from_args(&r)?;
         let dest = r.path("dest")?;
+        let timeout = timeout(&r, 30)?;
+        let validate_certs = r.bool("validate_certs", true)?;
+        let return_content = r.bool("return_content", false)?;
+        let (creates, removes) = (r.path("creates")?, r.path("removes")?);
+        // Every argument is checked above, then nothing is sent: Ansible's
+        // uri does not support check mode, so its action skips the task
+        // (no request, no `dest`). `SPEC.skips_in_check_mode` only documents
+        // this; the executor does not read it, so the module must stop here.
+        if ctx.check_mode {
+            return Ok(Step::Done(TaskResult::skipped(
+                "remote module (uri) does not support check mode",
+            )));
+        }
         let mut s = prelude(ctx.nonce);
         s.push_str(FILE_LIB);
         s.push_str(NET_LIB);
@@ -140,8 +153,8 @@ impl Module for Uri {
             "_ck=0 _ac=0 _url={} _d={} _cr={} _rm={}\n_codes={}\n",
             shell::quote(&url),
             shell::quote(dest.as_deref().unwrap_or_default()),
-            shell::quote(r.path("creates")?.as_deref().unwrap_or_default()),
-            shell::quote(r.path("removes")?.as_deref().unwrap_or_default()),
+            shell::quote(creates.as_deref().unwrap_or_default()),
+            shell::quote(removes.as_deref().unwrap_or_default()),
             shell::quote(
                 &codes
                     .iter()
@@ -163,12 +176,12 @@ impl Module for Uri {
         s.push_str(&format!(
             "_curl() {{ curl -sS{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
             l = if follow { " -L" } else { "" },
-            k = if r.bool("validate_certs", true)? {
+            k = if validate_certs {
                 ""
             } else {
                 " -k"
             },
-            t = timeout(&r, 30)?,
+            t = timeout,
             m = method_words,
             h = curl_header_args(&headers),
             d = if body.is_some() {
@@ -181,7 +194,7 @@ impl Module for Uri {
         let plan = Plan {
             url,
             codes,
-            return_content: r.bool("return_content", false)?,
+            return_content,
             dest,
             nonce: ctx.nonce.to_string(),
         };
@@ -493,5 +506,29 @@ mod tests {
             SPEC.skips_in_check_mode,
             "uri is skipped in check mode, as in Ansible"
         );
+    }
+
+    #[test]
+    fn check_mode_skips_without_a_request_or_a_dest() {
+        let server = HttpServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("saved");
+        let check = Ctx {
+            check: true,
+            ..Ctx::default()
+        };
+        for args in [
+            json!({"url": server.url("/file"), "dest": dest}),
+            json!({"url": server.url("/echo"), "method": "POST", "body": "x", "return_content": true}),
+        ] {
+            let r = run(&Uri, args, &check);
+            assert_eq!(r.status, Status::Skipped, "{r:?}");
+            assert!(r.msg.as_deref().unwrap().contains("check mode"), "{r:?}");
+            assert!(r.data.get("json").is_none(), "no request was sent: {r:?}");
+        }
+        assert!(!dest.exists(), "check mode wrote dest");
+        // Bad arguments still fail before the skip.
+        let r = run(&Uri, json!({"url": "http://x/", "status_code": "abc"}), &check);
+        assert!(r.is_failed() && r.msg.unwrap().contains("status_code"));
     }
 }
