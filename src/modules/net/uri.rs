@@ -176,11 +176,7 @@ impl Module for Uri {
         s.push_str(&format!(
             "_curl() {{ curl -sS{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
             l = if follow { " -L" } else { "" },
-            k = if validate_certs {
-                ""
-            } else {
-                " -k"
-            },
+            k = if validate_certs { "" } else { " -k" },
             t = timeout,
             m = method_words,
             h = curl_header_args(&headers),
@@ -528,7 +524,11 @@ mod tests {
         }
         assert!(!dest.exists(), "check mode wrote dest");
         // Bad arguments still fail before the skip.
-        let r = run(&Uri, json!({"url": "http://x/", "status_code": "abc"}), &check);
+        let r = run(
+            &Uri,
+            json!({"url": "http://x/", "status_code": "abc"}),
+            &check,
+        );
         assert!(r.is_failed() && r.msg.unwrap().contains("status_code"));
     }
 }
