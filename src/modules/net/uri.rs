@@ -14,7 +14,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{check_url, curl_header_args, failure, form_urlencode, header_words, timeout, NET_LIB};
+use super::{
+    check_url, curl_header_args, excerpt, failure, form_urlencode, header_words, timeout,
+    CURL_PROTO, NET_LIB,
+};
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::fileops::{self, Attrs, FILE_LIB};
@@ -174,7 +177,8 @@ impl Module for Uri {
             format!("-X {}", shell::quote(&method))
         };
         s.push_str(&format!(
-            "_curl() {{ curl -sS{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
+            "_curl() {{ curl -sS {p}{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
+            p = CURL_PROTO,
             l = if follow { " -L" } else { "" },
             k = if validate_certs { "" } else { " -k" },
             t = timeout,
@@ -342,10 +346,12 @@ impl Plan {
         }
         let mut result = match done {
             "requested" if !self.codes.contains(&status) => {
+                // The body is quoted, capped: a large error page must not
+                // flood the report (`content` keeps all of it).
                 let mut r = TaskResult::failed(format!(
                     "Status code was {status} and not {:?}: {}",
                     self.codes,
-                    text.trim()
+                    excerpt(text.trim(), 1024)
                 ));
                 if !self.return_content {
                     data.insert("content".into(), Value::String(text));
@@ -482,6 +488,28 @@ mod tests {
     }
 
     #[test]
+    fn a_large_failure_body_is_quoted_capped() {
+        let server = HttpServer::start();
+        let big = "x".repeat(5000);
+        let r = run(
+            &Uri,
+            json!({"url": server.url("/echo"), "method": "POST", "body": big, "status_code": 201}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed(), "{r:?}");
+        let msg = r.msg.as_deref().unwrap();
+        assert!(
+            msg.starts_with("Status code was 200 and not [201]"),
+            "{msg}"
+        );
+        assert!(msg.len() < 1200 && msg.contains(" more bytes"), "{msg}");
+        assert!(
+            r.data["content"].as_str().unwrap().contains(&big),
+            "content keeps the whole body"
+        );
+    }
+
+    #[test]
     fn dest_is_written_once_then_ok() {
         let server = HttpServer::start();
         let dir = tempfile::tempdir().unwrap();
@@ -523,7 +551,10 @@ mod tests {
             assert!(r.data.get("json").is_none(), "no request was sent: {r:?}");
         }
         assert!(!dest.exists(), "check mode wrote dest");
+        assert_eq!(server.hits(), 0, "check mode sent a request");
         // Bad arguments still fail before the skip.
+        let r = run(&Uri, json!({"url": "file:///etc/passwd"}), &check);
+        assert!(r.msg.unwrap().contains("`file://` scheme is not supported"));
         let r = run(
             &Uri,
             json!({"url": "http://x/", "status_code": "abc"}),
