@@ -115,6 +115,68 @@ pub fn replacement(repl: &str) -> String {
     out
 }
 
+/// Python's check of a replacement against its pattern, made before any
+/// substitution (`re.sub` parses the template first, so it fails even when
+/// nothing matches): `\N` and `\g<N>` must name an existing group,
+/// `\g<name>` a defined name. Errors: Python's own wording, e.g. `invalid
+/// group reference 2`, `unknown group name 'q'`, `missing >, unterminated
+/// name`. Without this check fancy-regex expands a missing group to nothing,
+/// silently deleting the matched text.
+pub fn check_replacement(repl: &str, re: &Regex) -> Result<(), String> {
+    let groups = re.captures_len();
+    let number_ok = |n: &str| n.parse::<usize>().is_ok_and(|n| n < groups);
+    let chars: Vec<char> = repl.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' || i + 1 == chars.len() {
+            i += 1;
+            continue;
+        }
+        let n = chars[i + 1];
+        if n.is_ascii_digit() && n != '0' {
+            let mut j = i + 1;
+            while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+            let num: String = chars[i + 1..j].iter().collect();
+            if !number_ok(&num) {
+                return Err(format!(
+                    "invalid group reference {num} at position {}",
+                    i + 1
+                ));
+            }
+            i = j;
+            continue;
+        }
+        if n == 'g' {
+            if chars.get(i + 2) != Some(&'<') {
+                return Err(format!("missing < at position {}", i + 2));
+            }
+            let Some(end) = chars[i + 3..].iter().position(|&x| x == '>') else {
+                return Err(format!(
+                    "missing >, unterminated name at position {}",
+                    i + 3
+                ));
+            };
+            let name: String = chars[i + 3..i + 3 + end].iter().collect();
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+                if !number_ok(&name) {
+                    return Err(format!(
+                        "invalid group reference {name} at position {}",
+                        i + 3
+                    ));
+                }
+            } else if !re.capture_names().any(|n| n == Some(name.as_str())) {
+                return Err(format!("unknown group name '{name}'"));
+            }
+            i += 4 + end;
+            continue;
+        }
+        i += 2;
+    }
+    Ok(())
+}
+
 /// A Python-dialect pattern over bytes, with the API of `regex::bytes` that
 /// the line editors use. A line that is not UTF-8 is matched as its lossy
 /// UTF-8 text. A match that exceeds fancy-regex's backtracking limit counts
@@ -221,6 +283,24 @@ mod tests {
             .unwrap_err()
             .contains("not supported"));
         assert!(compile("^B", true, true).unwrap().is_match("a\nb").unwrap());
+    }
+
+    #[test]
+    fn replacements_must_name_existing_groups_as_python_requires() {
+        let re = compile(r"(?P<k>\w+)=(\w+)", false, false).unwrap();
+        for ok in [r"\1\2\g<0>\g<2>\g<k>", r"plain \n \\3", r"\0"] {
+            assert_eq!(check_replacement(ok, &re), Ok(()), "{ok}");
+        }
+        let one = compile(r"(a)", false, false).unwrap();
+        let err = |r: &str| check_replacement(r, &one).unwrap_err();
+        assert!(
+            err(r"x\2").starts_with("invalid group reference 2"),
+            "{}",
+            err(r"x\2")
+        );
+        assert!(err(r"\g<2>").starts_with("invalid group reference 2"));
+        assert_eq!(err(r"\g<q>"), "unknown group name 'q'");
+        assert!(err(r"\g<1").starts_with("missing >"));
     }
 
     #[test]

@@ -1082,6 +1082,15 @@ mod tests {
             .render_value("{{ nope | mandatory('set nope') }}", &vars, &o())
             .unwrap_err();
         assert!(err.message.contains("set nope"), "{}", err.message);
+        // A missing group is Python's error, not a silent deletion.
+        let err = t
+            .render_value("{{ s | regex_replace('(\\w+)', '\\2') }}", &vars, &o())
+            .unwrap_err();
+        assert!(
+            err.message.contains("invalid group reference 2"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

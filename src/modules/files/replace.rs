@@ -114,7 +114,10 @@ impl Module for Replace {
         let regexp = r.required_string("regexp")?;
         let regexp = pyregex::compile(&regexp, false, true)
             .map_err(|e| ModuleError::Args(format!("argument `regexp`: {e}")))?;
-        let replace = pyregex::replacement(&r.string("replace")?.unwrap_or_default());
+        let replace = r.string("replace")?.unwrap_or_default();
+        pyregex::check_replacement(&replace, &regexp)
+            .map_err(|e| ModuleError::Args(format!("argument `replace`: {e}")))?;
+        let replace = pyregex::replacement(&replace);
         let after = r.string("after")?;
         let before = r.string("before")?;
         let pattern = match (&after, &before) {
@@ -320,6 +323,23 @@ mod tests {
         assert_eq!(r.status, Status::Ok);
         assert!(r.msg.unwrap().contains("did not match"));
         assert!(prepare_error(&Replace, json!({"path": "/x", "regexp": "("})).contains("`regexp`"));
+        // A group the pattern lacks fails as Python's re.sub does, before
+        // anything is written (fancy-regex alone would expand it to "").
+        let text = dir.path().join("t");
+        std::fs::write(&text, "port=80\n").unwrap();
+        for (repl, said) in [
+            ("\\2", "invalid group reference 2"),
+            ("\\g<q>", "unknown group name 'q'"),
+        ] {
+            let r = run(
+                &Replace,
+                json!({"path": text, "regexp": "port=(\\d+)", "replace": repl}),
+                &Ctx::default(),
+            );
+            assert!(r.is_failed(), "{r:?}");
+            assert!(r.msg.as_deref().unwrap().contains(said), "{r:?}");
+            assert_eq!(std::fs::read_to_string(&text).unwrap(), "port=80\n");
+        }
         assert!(
             prepare_error(&Replace, json!({"path": "/x", "regexp": "a", "after": "("}))
                 .contains("`after`/`before`")

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::{check_url, curl_header_args, failure, header_words, timeout, NET_LIB};
+use super::{check_url, curl_header_args, failure, header_words, timeout, CURL_PROTO, NET_LIB};
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::fileops::{self, Attrs, FILE_LIB};
@@ -136,7 +136,7 @@ impl Module for GetUrl {
         ));
         s.push_str(&attrs.assignments());
         s.push_str(&format!(
-            "_curl() {{ curl -sS -L{k} --max-time {timeout}{h} -w '%{{http_code}}' \"$@\" -- \"$_url\"; }}\n",
+            "_curl() {{ curl -sS {CURL_PROTO} -L{k} --max-time {timeout}{h} -w '%{{http_code}}' \"$@\" -- \"$_url\"; }}\n",
             k = if validate_certs { "" } else { " -k" },
             h = curl_header_args(&headers),
         ));
@@ -370,6 +370,12 @@ mod tests {
             );
             assert!(err.contains(what), "{c}: {err}");
         }
+        // Only http(s): a file:// URL would copy (and quote) a host file.
+        let err = prepare_error(
+            &GetUrl,
+            json!({"url": "file:///etc/passwd", "dest": "/tmp/x"}),
+        );
+        assert!(err.contains("`file://` scheme is not supported"), "{err}");
     }
 
     #[test]

@@ -50,15 +50,43 @@ pub(crate) fn curl_header_args(headers: &[(String, String)]) -> String {
         .collect()
 }
 
-/// A URL curl may fetch: http, https, ftp or file, on one line.
+/// A URL the net modules fetch: http or https, on one line. Other schemes
+/// curl knows (`file://`, `ftp://`, `scp://`...) are refused: Ansible's
+/// uri is an HTTP client, and a `file://` URL would read (and, on failure,
+/// print) a file of the host. A difference for get_url, whose Ansible
+/// version also takes ftp:// and file:// (listed in the README).
 pub(crate) fn check_url(url: &str) -> Result<(), ModuleError> {
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
-        Some("http" | "https" | "ftp" | "file") if !url.contains(['\n', '\r', ' ']) => Ok(()),
+        Some("http" | "https") if !url.contains(['\n', '\r', ' ']) => Ok(()),
+        Some(other) if !other.is_empty() && !matches!(other, "http" | "https") => {
+            Err(ModuleError::Args(format!(
+                "argument `url`: the `{other}://` scheme is not supported, only http:// and https:// (to read a file of the host use `slurp` or `fetch`, to copy one `copy` with `remote_src`)"
+            )))
+        }
         _ => Err(ModuleError::Args(format!(
-            "argument `url` must be an http://, https://, ftp:// or file:// URL without spaces, not `{url}`"
+            "argument `url` must be an http:// or https:// URL without spaces, not `{}`",
+            excerpt(url, 200)
         ))),
     }
+}
+
+/// curl options keeping every request and redirect on http(s), whatever
+/// a server redirects to.
+pub(crate) const CURL_PROTO: &str = "--proto =http,https --proto-redir =http,https";
+
+/// `text` for a failure message: at most `max` bytes (cut at a character
+/// boundary), then `… N more bytes`, so a large body cannot flood the
+/// report. The registered `content` keeps the whole body.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… {} more bytes", &text[..cut], text.len() - cut)
 }
 
 /// A request timeout in whole seconds (curl `--max-time`).
@@ -142,5 +170,19 @@ mod tests {
         assert!(check_url("gopher://x").is_err());
         assert!(check_url("127.0.0.1/x").is_err());
         assert!(check_url("http://x/a b").is_err());
+        assert!(check_url("HTTPS://x/").is_ok());
+        for other in ["file:///etc/passwd", "ftp://x/f", "scp://x/f"] {
+            let err = check_url(other).unwrap_err().to_string();
+            assert!(err.contains("not supported, only http"), "{err}");
+        }
+    }
+
+    #[test]
+    fn excerpts_cap_long_text_at_a_character_boundary() {
+        assert_eq!(excerpt("short", 1024), "short");
+        let long = "é".repeat(1000); // 2000 bytes
+        let cut = excerpt(&long, 1023);
+        assert!(cut.starts_with(&"é".repeat(511)), "{cut}");
+        assert!(cut.ends_with("… 978 more bytes"), "{cut}");
     }
 }

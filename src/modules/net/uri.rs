@@ -14,7 +14,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{check_url, curl_header_args, failure, form_urlencode, header_words, timeout, NET_LIB};
+use super::{
+    check_url, curl_header_args, excerpt, failure, form_urlencode, header_words, timeout,
+    CURL_PROTO, NET_LIB,
+};
 use crate::modules::kit::answer::{prelude, Answer};
 use crate::modules::kit::args::ArgReader;
 use crate::modules::kit::fileops::{self, Attrs, FILE_LIB};
@@ -133,6 +136,19 @@ impl Module for Uri {
         };
         let attrs = Attrs::from_args(&r)?;
         let dest = r.path("dest")?;
+        let timeout = timeout(&r, 30)?;
+        let validate_certs = r.bool("validate_certs", true)?;
+        let return_content = r.bool("return_content", false)?;
+        let (creates, removes) = (r.path("creates")?, r.path("removes")?);
+        // Every argument is checked above, then nothing is sent: Ansible's
+        // uri does not support check mode, so its action skips the task
+        // (no request, no `dest`). `SPEC.skips_in_check_mode` only documents
+        // this; the executor does not read it, so the module must stop here.
+        if ctx.check_mode {
+            return Ok(Step::Done(TaskResult::skipped(
+                "remote module (uri) does not support check mode",
+            )));
+        }
         let mut s = prelude(ctx.nonce);
         s.push_str(FILE_LIB);
         s.push_str(NET_LIB);
@@ -140,8 +156,8 @@ impl Module for Uri {
             "_ck=0 _ac=0 _url={} _d={} _cr={} _rm={}\n_codes={}\n",
             shell::quote(&url),
             shell::quote(dest.as_deref().unwrap_or_default()),
-            shell::quote(r.path("creates")?.as_deref().unwrap_or_default()),
-            shell::quote(r.path("removes")?.as_deref().unwrap_or_default()),
+            shell::quote(creates.as_deref().unwrap_or_default()),
+            shell::quote(removes.as_deref().unwrap_or_default()),
             shell::quote(
                 &codes
                     .iter()
@@ -161,14 +177,11 @@ impl Module for Uri {
             format!("-X {}", shell::quote(&method))
         };
         s.push_str(&format!(
-            "_curl() {{ curl -sS{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
+            "_curl() {{ curl -sS {p}{l}{k} --max-time {t} {m}{h}{d} \"$@\" -- \"$_url\"; }}\n",
+            p = CURL_PROTO,
             l = if follow { " -L" } else { "" },
-            k = if r.bool("validate_certs", true)? {
-                ""
-            } else {
-                " -k"
-            },
-            t = timeout(&r, 30)?,
+            k = if validate_certs { "" } else { " -k" },
+            t = timeout,
             m = method_words,
             h = curl_header_args(&headers),
             d = if body.is_some() {
@@ -181,7 +194,7 @@ impl Module for Uri {
         let plan = Plan {
             url,
             codes,
-            return_content: r.bool("return_content", false)?,
+            return_content,
             dest,
             nonce: ctx.nonce.to_string(),
         };
@@ -333,10 +346,12 @@ impl Plan {
         }
         let mut result = match done {
             "requested" if !self.codes.contains(&status) => {
+                // The body is quoted, capped: a large error page must not
+                // flood the report (`content` keeps all of it).
                 let mut r = TaskResult::failed(format!(
                     "Status code was {status} and not {:?}: {}",
                     self.codes,
-                    text.trim()
+                    excerpt(text.trim(), 1024)
                 ));
                 if !self.return_content {
                     data.insert("content".into(), Value::String(text));
@@ -473,6 +488,28 @@ mod tests {
     }
 
     #[test]
+    fn a_large_failure_body_is_quoted_capped() {
+        let server = HttpServer::start();
+        let big = "x".repeat(5000);
+        let r = run(
+            &Uri,
+            json!({"url": server.url("/echo"), "method": "POST", "body": big, "status_code": 201}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed(), "{r:?}");
+        let msg = r.msg.as_deref().unwrap();
+        assert!(
+            msg.starts_with("Status code was 200 and not [201]"),
+            "{msg}"
+        );
+        assert!(msg.len() < 1200 && msg.contains(" more bytes"), "{msg}");
+        assert!(
+            r.data["content"].as_str().unwrap().contains(&big),
+            "content keeps the whole body"
+        );
+    }
+
+    #[test]
     fn dest_is_written_once_then_ok() {
         let server = HttpServer::start();
         let dir = tempfile::tempdir().unwrap();
@@ -493,5 +530,36 @@ mod tests {
             SPEC.skips_in_check_mode,
             "uri is skipped in check mode, as in Ansible"
         );
+    }
+
+    #[test]
+    fn check_mode_skips_without_a_request_or_a_dest() {
+        let server = HttpServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("saved");
+        let check = Ctx {
+            check: true,
+            ..Ctx::default()
+        };
+        for args in [
+            json!({"url": server.url("/file"), "dest": dest}),
+            json!({"url": server.url("/echo"), "method": "POST", "body": "x", "return_content": true}),
+        ] {
+            let r = run(&Uri, args, &check);
+            assert_eq!(r.status, Status::Skipped, "{r:?}");
+            assert!(r.msg.as_deref().unwrap().contains("check mode"), "{r:?}");
+            assert!(r.data.get("json").is_none(), "no request was sent: {r:?}");
+        }
+        assert!(!dest.exists(), "check mode wrote dest");
+        assert_eq!(server.hits(), 0, "check mode sent a request");
+        // Bad arguments still fail before the skip.
+        let r = run(&Uri, json!({"url": "file:///etc/passwd"}), &check);
+        assert!(r.msg.unwrap().contains("`file://` scheme is not supported"));
+        let r = run(
+            &Uri,
+            json!({"url": "http://x/", "status_code": "abc"}),
+            &check,
+        );
+        assert!(r.is_failed() && r.msg.unwrap().contains("status_code"));
     }
 }

@@ -259,12 +259,24 @@ impl Module for Mount {
         rewrite.attrs = Default::default();
         rewrite.create_mode = Some(0o644);
         let escaped_path = entry.path.clone();
+        let shown_fstab = fstab.clone();
         let editor = Box::new(move |old: Option<&[u8]>| {
-            let text = String::from_utf8_lossy(old.unwrap_or_default()).into_owned();
+            // A lossy decode would write U+FFFD over the bytes it could not
+            // read: refuse instead, as sysctl and authorized_key do.
+            let text = match old.map(std::str::from_utf8) {
+                None => "",
+                Some(Ok(t)) => t,
+                Some(Err(e)) => {
+                    return Edit::Stop(Box::new(TaskResult::failed(format!(
+                        "{shown_fstab} is not UTF-8 text (invalid byte at offset {}); mount edits fstab as text only: fix that line, then run again",
+                        e.valid_up_to()
+                    ))))
+                }
+            };
             let new = if needs_entry {
-                set_entry(&text, &entry)
+                set_entry(text, &entry)
             } else {
-                remove_entry(&text, &escaped_path)
+                remove_entry(text, &escaped_path)
             };
             match new {
                 Some(content) => Edit::Replace {
@@ -288,6 +300,11 @@ impl Module for Mount {
         Ok(then(edit, move |r| {
             if r.is_failed() {
                 Step::Done(r)
+            } else if state == "absent" && !r.is_changed() {
+                // ansible.posix's mount unmounts (and removes the mount
+                // point) only when it removed the fstab entry: a path
+                // mounted by hand, with no entry, is left alone.
+                Step::Done(act.finish(r, None))
             } else {
                 act.step(r)
             }
@@ -558,6 +575,50 @@ mod tests {
         assert!(!std::fs::read_to_string(&fstab).unwrap().contains(&mps));
         assert!(!mp.exists(), "the empty mount point is removed");
         assert_eq!(run_with_path(absent, false, &bin).status, Status::Ok);
+    }
+
+    #[test]
+    fn absent_without_an_entry_unmounts_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let (state, log) = (dir.path().join("mounted"), dir.path().join("log"));
+        let mp = dir.path().join("by-hand");
+        std::fs::create_dir(&mp).unwrap();
+        // Mounted (in the fake), but fstab has no entry for it.
+        std::fs::write(&state, format!("{}\n", mp.display())).unwrap();
+        fakes(&bin, &state, &log);
+        let fstab = dir.path().join("fstab");
+        std::fs::write(&fstab, FSTAB).unwrap();
+        let absent = json!({"path": mp, "state": "absent", "fstab": fstab});
+        for check in [true, false] {
+            let r = run_with_path(absent.clone(), check, &bin);
+            assert_eq!(r.status, Status::Ok, "check={check}: {r:?}");
+        }
+        assert!(!log.exists(), "umount was called");
+        assert!(mp.is_dir(), "the mount point was removed");
+        assert_eq!(std::fs::read_to_string(&fstab).unwrap(), FSTAB);
+    }
+
+    #[test]
+    fn a_non_utf8_fstab_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let fstab = dir.path().join("fstab");
+        let bytes = b"UUID=1 / ext4 defaults 0 1\n/dev/sdb1 /caf\xe9 ext4 defaults 0 2\n".to_vec();
+        std::fs::write(&fstab, &bytes).unwrap();
+        for state in ["present", "absent"] {
+            let r = run(
+                &Mount,
+                json!({"path": "/srv/x", "src": "tmpfs", "fstype": "tmpfs", "state": state, "fstab": fstab}),
+                &Ctx::default(),
+            );
+            assert!(r.is_failed(), "{r:?}");
+            assert!(
+                r.msg.as_deref().unwrap().contains("not UTF-8 text"),
+                "{r:?}"
+            );
+            assert_eq!(std::fs::read(&fstab).unwrap(), bytes);
+        }
     }
 
     #[test]

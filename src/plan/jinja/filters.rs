@@ -1057,6 +1057,8 @@ fn regex_replace(
     let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
     let re = regex::compile(&pattern, i, m).map_err(invalid)?;
+    // Python's re.sub refuses a missing group instead of expanding it to "".
+    regex::check_replacement(repl.as_deref().unwrap_or(""), &re).map_err(invalid)?;
     let repl = regex::replacement(repl.as_deref().unwrap_or(""));
     // Built match by match so that a replacement which multiplies the text
     // stops at the value cap instead of allocating the whole result first.
