@@ -6,7 +6,8 @@
 //! discards local modifications, or when origin's URL is changed to `repo`.
 //! Local modifications to tracked files with `force: no` fail the task and
 //! touch nothing. `update: no` leaves an existing checkout alone; `clone:
-//! no` does not create a missing one. Check mode fetches nothing: it asks
+//! no` does not create a missing one but, as Ansible, reports changed with
+//! `after` the remote's commit (`git ls-remote`). Check mode fetches nothing: it asks
 //! the remote (`git ls-remote`) where the version points.
 //!
 //! Round trips: 1.
@@ -45,10 +46,11 @@ static SPEC: ModuleSpec = ModuleSpec {
 const BODY: &str = r#"command -v git >/dev/null 2>&1 || _fail no_git
 export GIT_TERMINAL_PROMPT=0 LC_ALL=C
 _g() { git -C "$_dest" "$@"; }
-# Where `$_ver` points on the remote without fetching (check mode).
+# Where `$_ver` points on the remote without fetching (check mode, clone
+# off); it runs in `$(...)`, so it returns 1 and the caller fails.
 _lsr() {
-  if [ "$_ver" = HEAD ]; then _x=$(git ls-remote -- "$_repo" HEAD) || _fail lsremote
-  else _x=$(git ls-remote -- "$_repo" "refs/heads/$_ver" "refs/tags/$_ver^{}" "refs/tags/$_ver") || _fail lsremote; fi
+  if [ "$_ver" = HEAD ]; then _x=$(git ls-remote -- "$_repo" HEAD) || return 1
+  else _x=$(git ls-remote -- "$_repo" "refs/heads/$_ver" "refs/tags/$_ver^{}" "refs/tags/$_ver") || return 1; fi
   _x=$(printf '%s\n' "$_x" | sort -k2 -r | head -n 1)
   if [ -n "$_x" ]; then printf '%s' "${_x%%[	 ]*}"; else printf '%s' "$_ver"; fi
 }
@@ -78,9 +80,10 @@ _checkout() {
 _kind=
 if [ ! -e "$_dest/.git" ]; then
   _b before ''
-  if [ "$_clone" != 1 ]; then _b done noclone; exit 0; fi
+  # As Ansible: clone off only asks the remote where the version points.
+  if [ "$_clone" != 1 ]; then _h=$(_lsr) || _fail lsremote; _b after "$_h"; _b done noclone; exit 0; fi
   if [ -e "$_dest" ] && [ -n "$(ls -A -- "$_dest" 2>/dev/null)" ]; then _fail notempty; fi
-  if [ "$_ck" = 1 ]; then _b after "$(_lsr)"; _b done cloned; exit 0; fi
+  if [ "$_ck" = 1 ]; then _h=$(_lsr) || _fail lsremote; _b after "$_h"; _b done cloned; exit 0; fi
   git clone -q --no-checkout -o "$_rem" $_depth -- "$_repo" "$_dest" >&2 || _fail clone
   _resolve; _checkout
   _b after "$(_g rev-parse HEAD)"; _b done cloned; exit 0
@@ -102,7 +105,7 @@ if [ -n "$_mods" ]; then
   [ "$_force" = 1 ] || _fail localmods
   _b discarded 1
 fi
-if [ "$_ck" = 1 ]; then _b after "$(_lsr)"; _b done checked; exit 0; fi
+if [ "$_ck" = 1 ]; then _h=$(_lsr) || _fail lsremote; _b after "$_h"; _b done checked; exit 0; fi
 _fetch
 _resolve
 if [ "$_sha" != "$_before" ] || [ -n "$_mods" ] || { [ "$_kind" = branch ] && [ "$(_g symbolic-ref -q --short HEAD)" != "$_ver" ]; }; then _checkout; fi
@@ -190,9 +193,11 @@ fn interpret(
     let after = answer.get("after").filter(|a| !a.is_empty());
     let moved = before != after;
     let mut result = match done {
-        "noclone" => {
-            TaskResult::ok().with_msg(format!("{dest} is not a checkout and clone is off"))
-        }
+        // Ansible's git reports changed here, with `after` the remote's
+        // commit (it only runs `git ls-remote`).
+        "noclone" => TaskResult::changed().with_msg(format!(
+            "{dest} is not a checkout and clone is off: nothing cloned, `after` is where `{version}` points on the remote"
+        )),
         "noupdate" => TaskResult::ok(),
         "cloned" => TaskResult::changed(),
         "checked" | "updated"
@@ -374,8 +379,25 @@ mod tests {
             json!({"repo": bare, "dest": root.path().join("none"), "clone": "no"}),
             &Ctx::default(),
         );
-        assert_eq!(missing.status, Status::Ok);
+        // As Ansible: changed, `after` the remote's commit, nothing written.
+        assert_eq!(
+            (missing.status, missing.data["before"].clone()),
+            (Status::Changed, Value::Null),
+            "{missing:?}"
+        );
+        assert_eq!(
+            missing.data["after"],
+            git(&bare, &["rev-parse", "HEAD"]).as_str()
+        );
         assert!(!root.path().join("none").exists());
+        // An unreachable repo is a failure, not a changed with a garbled `after`.
+        let gone = run(
+            &Git,
+            json!({"repo": root.path().join("no-such-repo.git"), "dest": root.path().join("none"), "clone": "no"}),
+            &Ctx::default(),
+        );
+        assert!(gone.is_failed(), "{gone:?}");
+        assert!(gone.msg.unwrap().contains("git ls-remote"));
     }
 
     #[test]

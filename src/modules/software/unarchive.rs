@@ -5,7 +5,9 @@
 //! directory on the host and each member compared with `dest` (type,
 //! content, link target, and mode when `mode` is not given); the task
 //! changes only when a member is missing or different, or when
-//! owner/group/mode must be fixed. With `remote_src: no` (the default) the
+//! owner/group/mode must be fixed. The members are listed first: one with
+//! an absolute path or a `..` component fails the task before anything is
+//! unpacked, even into the scratch directory (Ansible fails such a member). With `remote_src: no` (the default) the
 //! archive travels from the controller inside the script, as `copy` sends a
 //! file (base64, up to [`MAX_ARCHIVE`]).
 //!
@@ -74,11 +76,16 @@ esac
 _b handler "$_k"
 command -v "$_t" >/dev/null 2>&1 || _fail "no_$_t"
 [ "$_k" = zip ] || command -v tar >/dev/null 2>&1 || _fail no_tar
+if [ "$_k" = zip ]; then unzip -Z1 "$_a" </dev/null; else tar -t $_z -f "$_a"; fi > "$_w/members" || _fail list
+_bad=$(tr '\\' / < "$_w/members" | while IFS= read -r _m; do
+  case $_m in /*|..|../*|*/..|*/../*) printf '%s\n' "$_m"; break ;; esac
+done)
+if [ -n "$_bad" ]; then _b member "$_bad"; _fail unsafe; fi
 mkdir "$_w/x" || _fail tmp
 _unpack "$_w/x" >&2 || _fail extract
 if [ "$_lf" = 1 ]; then
   _b begin files
-  if [ "$_k" = zip ]; then unzip -Z1 "$_a" || _fail list; else tar -t $_z -f "$_a" || _fail list; fi
+  cat -- "$_w/members"
   _b end files
 fi
 (cd "$_w/x" && find . ! -name . -print) > "$_w/list" || _fail tmp
@@ -185,7 +192,15 @@ impl Module for Unarchive {
         Ok(Step::Remote {
             script: s,
             interpret: Box::new(move |out| {
-                Step::Done(interpret(out, &nonce, &dest, &src, check, data))
+                Step::Done(interpret(
+                    out,
+                    &nonce,
+                    &dest,
+                    &src,
+                    check,
+                    creates.as_deref(),
+                    data,
+                ))
             }),
         })
     }
@@ -209,6 +224,7 @@ fn interpret(
     dest: &str,
     src: &str,
     check: bool,
+    creates: Option<&str>,
     mut data: serde_json::Map<String, Value>,
 ) -> TaskResult {
     let answer = Answer::parse(out, nonce);
@@ -221,6 +237,11 @@ fn interpret(
             "extract" => format!("unpacking {src} failed"),
             "list" => format!("listing the members of {src} failed"),
             "tmp" => "cannot create a scratch directory on the host (mktemp -d)".to_string(),
+            // As Ansible's unarchive, which fails on a member outside dest.
+            "unsafe" => format!(
+                "archive {src} has a member with an absolute path or a `..` component: `{}`; refusing to unpack it (nothing was written to {dest})",
+                answer.get("member").unwrap_or("?")
+            ),
             tool if tool.starts_with("no_") => {
                 format!("{} not found on host; install it to unpack {src}", &tool[3..])
             }
@@ -230,8 +251,10 @@ fn interpret(
     }
     let mut result = match answer.get("done") {
         Some("creates") => {
-            let mut r = TaskResult::ok().with_msg(format!(
-                "skipped: the `creates` path exists, {src} not unpacked"
+            // Ansible's wording and status for `creates`.
+            let mut r = TaskResult::skipped(format!(
+                "skipped, since {} exists",
+                creates.unwrap_or_default()
             ));
             r.data = data;
             return r;
@@ -454,7 +477,11 @@ mod tests {
             json!({"src": archive, "remote_src": "yes", "dest": other.path(), "creates": flag}),
             &Ctx::default(),
         );
-        assert_eq!(skipped.status, Status::Ok, "{skipped:?}");
+        assert_eq!(skipped.status, Status::Skipped, "{skipped:?}");
+        assert_eq!(
+            skipped.msg,
+            Some(format!("skipped, since {} exists", flag.display()))
+        );
         assert!(!other.path().join("top").exists());
     }
 
@@ -498,7 +525,78 @@ mod tests {
             &Ctx::default(),
         );
         assert!(r.is_failed());
-        assert!(r.msg.unwrap().contains("unpacking"));
+        // Members are listed (and checked) before unpacking: the list fails.
+        assert!(r.msg.unwrap().contains("listing the members"));
+    }
+
+    /// An archive (zip by python3's zipfile, tar by tarfile) with `a.txt`
+    /// and the member `name`.
+    fn hostile(dir: &Path, kind: &str, name: &str) -> std::path::PathBuf {
+        let out = dir.join(if kind == "zip" { "h.zip" } else { "h.tgz" });
+        let code = if kind == "zip" {
+            "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nz.writestr('a.txt','alpha\\n')\nz.writestr(sys.argv[2],'evil\\n')\nz.close()"
+        } else {
+            "import sys,tarfile,io\nt=tarfile.open(sys.argv[1],'w:gz')\nfor n,d in (('a.txt',b'alpha\\n'),(sys.argv[2],b'evil\\n')):\n  i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i,io.BytesIO(d))\nt.close()"
+        };
+        let ok = Command::new("python3")
+            .args(["-c", code])
+            .arg(&out)
+            .arg(name)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        out
+    }
+
+    #[test]
+    fn a_member_outside_dest_is_refused_before_anything_is_written() {
+        let work = tempfile::tempdir().unwrap();
+        for kind in ["zip", "tar"] {
+            for name in [
+                "../evil",
+                "sub/../../evil",
+                "/tmp/baton-unarchive-abs-evil",
+                "..",
+            ] {
+                let outer = tempfile::tempdir().unwrap();
+                let dest = outer.path().join("d");
+                std::fs::create_dir(&dest).unwrap();
+                let archive = hostile(work.path(), kind, name);
+                for check in [true, false] {
+                    let r = run(
+                        &Unarchive,
+                        json!({"src": archive, "dest": dest}),
+                        &Ctx {
+                            check,
+                            ..Ctx::default()
+                        },
+                    );
+                    assert!(r.is_failed(), "{kind} {name}: {r:?}");
+                    let msg = r.msg.unwrap();
+                    assert!(
+                        msg.contains(&format!("`{name}`")) && msg.contains("`..` component"),
+                        "{kind} {name}: {msg}"
+                    );
+                }
+                assert_eq!(
+                    std::fs::read_dir(&dest).unwrap().count(),
+                    0,
+                    "{kind} {name}"
+                );
+                assert!(!outer.path().join("evil").exists(), "{kind} {name}");
+            }
+        }
+        assert!(!Path::new("/tmp/baton-unarchive-abs-evil").exists());
+        // `..` inside a name is not a component: unpacked.
+        let dest = tempfile::tempdir().unwrap();
+        let archive = hostile(work.path(), "zip", "x..y/..z");
+        let r = run(
+            &Unarchive,
+            json!({"src": archive, "dest": dest.path()}),
+            &Ctx::default(),
+        );
+        assert!(r.is_changed(), "{r:?}");
+        assert!(dest.path().join("x..y/..z").is_file());
     }
 
     #[test]

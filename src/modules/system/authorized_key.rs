@@ -147,6 +147,17 @@ fn normalize_options(options: &str) -> String {
         .join(",")
 }
 
+/// Refuses a line break (LF or CR) or NUL in `value`, the value of
+/// argument `name`: each key is written as exactly one line.
+fn one_line(name: &str, value: &str) -> Result<(), ModuleError> {
+    if value.contains(['\n', '\r', '\0']) {
+        return Err(ModuleError::Args(format!(
+            "argument `{name}` must not contain a line break (LF, CR) or NUL: it would write another line to authorized_keys; got {value:?}"
+        )));
+    }
+    Ok(())
+}
+
 /// The new file content, or `None` when nothing changes (Ansible's
 /// `enforce_state` on the file's lines).
 pub(crate) fn enforce(text: &str, keys: &[Key], present: bool, exclusive: bool) -> Option<String> {
@@ -205,9 +216,19 @@ impl Module for AuthorizedKey {
         let manage_dir = r.bool("manage_dir", true)?;
         let key_options = r.string("key_options")?;
         let comment = r.string("comment")?;
+        // A line break would end the key's line and start another, i.e.
+        // write a second (injected) key; NUL has no place in the file either.
+        for (name, value) in [("key_options", &key_options), ("comment", &comment)] {
+            if let Some(v) = value {
+                one_line(name, v)?;
+            }
+        }
         let path = r.path("path")?;
         let mut keys = Vec::new();
         for line in key_text.lines().filter(|l| !l.trim().is_empty()) {
+            // `lines` splits on LF (and CRLF); a lone CR or a NUL would still
+            // smuggle a break into the line written.
+            one_line("key", line)?;
             let Some(mut key) = Key::parse(line) else {
                 if line.trim_start().starts_with('#') {
                     continue;
@@ -553,5 +574,42 @@ mod tests {
             json!({"user": "u", "key": "https://github.com/u.keys"})
         )
         .contains("URL"));
+    }
+
+    #[test]
+    fn a_line_break_or_nul_in_options_comment_or_key_is_refused_writing_nothing() {
+        let h = Home::new();
+        let injected = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIATTACKER attacker";
+        for (arg, bad) in [
+            ("key_options", format!("no-pty\n{injected}")),
+            ("key_options", format!("no-pty\r{injected}")),
+            ("key_options", "no-pty\0x".to_string()),
+            ("comment", format!("me\n{injected}")),
+            ("comment", format!("me\r{injected}")),
+            ("comment", "me\0x".to_string()),
+        ] {
+            let mut args = json!({"user": "tester", "key": A});
+            args[arg] = json!(bad);
+            let err = prepare_error(&AuthorizedKey, args.clone());
+            assert!(err.contains(&format!("argument `{arg}`")), "{arg}: {err}");
+            assert!(err.contains("line break"), "{arg}: {err}");
+            let (r, _) = h.run(args, false);
+            assert!(r.is_failed(), "{arg} {bad:?}: {r:?}");
+            assert!(!h.keys().exists(), "{arg} {bad:?} wrote the file");
+        }
+        for bad in [format!("{A}\r{injected}"), format!("{A}\0")] {
+            let err = prepare_error(&AuthorizedKey, json!({"user": "tester", "key": bad}));
+            assert!(err.contains("argument `key`"), "{err}");
+        }
+        // Several keys, one a line (LF or CRLF), are still fine.
+        let ok = h.run(
+            json!({"user": "tester", "key": format!("{A}\r\n{B}\n")}),
+            false,
+        );
+        assert_eq!(ok.0.status, Status::Changed, "{ok:?}");
+        assert_eq!(
+            std::fs::read_to_string(h.keys()).unwrap(),
+            format!("{A}\n{B}\n")
+        );
     }
 }

@@ -9,7 +9,9 @@
 //! `system` and `create_home` matter only when the account is created;
 //! `groups` with `append: false` sets exactly those supplementary groups
 //! (`groups: ''` removes all), with `append: true` only adds; a `group` or
-//! `groups` entry that does not exist fails ("Group X does not exist"); the
+//! `groups` entry that does not exist fails ("Group X does not exist"),
+//! except in check mode, where the task is reported changed with a message
+//! that the group does not exist yet (an earlier task may create it); the
 //! primary group is not counted as a supplementary one.
 //!
 //! Not done (refused at load as unknown arguments): `expires`,
@@ -366,6 +368,20 @@ impl Want {
         })
     }
 
+    /// The wanted primary and supplementary groups not in `groups`, as given.
+    fn missing_groups(&self, groups: &[Group]) -> Vec<String> {
+        if !self.present {
+            return Vec::new();
+        }
+        let mut absent = Vec::new();
+        for g in self.group.iter().chain(self.groups.iter().flatten()) {
+            if Group::find(groups, g).is_none() && !absent.contains(g) {
+                absent.push(g.clone());
+            }
+        }
+        absent
+    }
+
     /// Wanted supplementary groups as names, each checked to exist; the
     /// primary group (`primary_gid`) left out, as it is not counted.
     fn resolve(
@@ -481,6 +497,24 @@ fn after_read(want: Want, out: &ExecOutput, nonce: &str, check: bool, diff: bool
     let hash = answer
         .block("shadow")
         .and_then(|l| l.split(':').nth(1).map(str::to_string));
+    // Check mode predicts rather than fails: an earlier task (`group`) may
+    // create the group, and in check mode it has not (Ansible's user module
+    // reports a new user as changed without looking at its groups).
+    let absent = want.missing_groups(&groups);
+    if check && !absent.is_empty() {
+        let mut r = result(TaskResult::changed(), &want, account.as_ref(), &groups);
+        r.msg = Some(format!(
+            "check mode: {} does not exist yet (an earlier task may create it); user {} would be {}, and the run fails if the group is still missing then",
+            absent
+                .iter()
+                .map(|g| format!("group {g}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            want.name,
+            if account.is_some() { "changed" } else { "created" }
+        ));
+        return Step::Done(r);
+    }
     let plan = match want.plan(account.as_ref(), &groups, hash.as_deref()) {
         Ok(p) => p,
         Err(e) => return Step::Done(TaskResult::failed(e)),
@@ -775,13 +809,43 @@ mod tests {
     }
 
     #[test]
+    fn check_mode_predicts_changed_when_the_group_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = fake::shadow_tools(dir.path());
+        let passwd = fake::file(dir.path(), "passwd");
+        // A new user whose primary group an earlier `group` task would create.
+        let new = json!({"name": "u1", "group": "g1"});
+        let r = run_env(&User, new.clone(), true, &path);
+        assert_eq!(r.status, Status::Changed, "{r:?}");
+        let msg = r.msg.unwrap();
+        assert!(msg.contains("group g1 does not exist yet"), "{msg}");
+        assert!(msg.contains("would be created"), "{msg}");
+        // An existing user, a missing supplementary group.
+        let r = run_env(
+            &User,
+            json!({"name": "root", "groups": ["wheel", "g2"]}),
+            true,
+            &path,
+        );
+        assert_eq!(r.status, Status::Changed, "{r:?}");
+        let msg = r.msg.unwrap();
+        assert!(msg.contains("group g2 does not exist yet"), "{msg}");
+        assert!(msg.contains("would be changed"), "{msg}");
+        assert_eq!(fake::file(dir.path(), "passwd"), passwd, "check mode wrote");
+        // Outside check mode it still fails.
+        let r = run_env(&User, new, false, &path);
+        assert_eq!(r.msg.as_deref(), Some("Group g1 does not exist"));
+        assert_eq!(fake::file(dir.path(), "passwd"), passwd);
+    }
+
+    #[test]
     fn failures_name_the_group_the_tool_or_quote_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = fake::shadow_tools(dir.path());
         let r = run_env(
             &User,
             json!({"name": "x", "groups": ["nogroup-here"]}),
-            true,
+            false,
             &path,
         );
         assert_eq!(r.msg.as_deref(), Some("Group nogroup-here does not exist"));
