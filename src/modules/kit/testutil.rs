@@ -136,6 +136,17 @@ impl Default for Ctx {
 
 /// Prepare `module` with JSON `args` and run it to the end locally.
 pub(crate) fn run(module: &dyn Module, args: Value, ctx: &Ctx) -> TaskResult {
+    run_with_env(module, args, ctx, &[])
+}
+
+/// [`run`] with extra environment variables for the scripts (a `PATH` of
+/// fake or missing tools).
+pub(crate) fn run_with_env(
+    module: &dyn Module,
+    args: Value,
+    ctx: &Ctx,
+    env: &[(&str, &str)],
+) -> TaskResult {
     let args: Args = args.as_object().cloned().expect("args object");
     let context = TaskContext {
         host: "testhost",
@@ -146,7 +157,7 @@ pub(crate) fn run(module: &dyn Module, args: Value, ctx: &Ctx) -> TaskResult {
         eval: &ctx.eval,
     };
     match module.prepare(&args, &context) {
-        Ok(step) => finish(step).0,
+        Ok(step) => finish_with_env(step, env).0,
         Err(e) => TaskResult::failed(format!("prepare: {e}")),
     }
 }

@@ -262,7 +262,7 @@ fn interpret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::kit::testutil::{finish_with_env, prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, run_with_env, Ctx};
     use crate::modules::net::test_server::{HttpServer, FILE_BODY};
     use crate::modules::Status;
     use serde_json::json;
@@ -437,22 +437,13 @@ mod tests {
         for tool in ["/bin/sh", "/bin/cat"] {
             std::os::unix::fs::symlink(tool, bin.path().join(&tool[5..])).unwrap();
         }
-        let args: Args = json!({"url": server.url("/file"), "dest": dest})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let ctx = Ctx::default();
-        let context = TaskContext {
-            host: "h",
-            check_mode: false,
-            diff: false,
-            nonce: "n",
-            search_paths: &ctx.search,
-            eval: &ctx.eval,
-        };
-        let step = GetUrl.prepare(&args, &context).unwrap();
         let path = bin.path().display().to_string();
-        let (r, _) = finish_with_env(step, &[("PATH", path.as_str())]);
+        let r = run_with_env(
+            &GetUrl,
+            json!({"url": server.url("/file"), "dest": dest}),
+            &Ctx::default(),
+            &[("PATH", path.as_str())],
+        );
         assert!(
             r.msg
                 .as_deref()

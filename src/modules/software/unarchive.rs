@@ -289,7 +289,7 @@ fn interpret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::kit::testutil::{finish_with_env, prepare_error, run, Ctx};
+    use crate::modules::kit::testutil::{prepare_error, run, run_with_env, Ctx};
     use crate::modules::Status;
     use serde_json::json;
     use std::path::Path;
@@ -614,22 +614,13 @@ mod tests {
         let work = tempfile::tempdir().unwrap();
         let archive = make(work.path(), "xz");
         let dest = tempfile::tempdir().unwrap();
-        let args: Args = json!({"src": archive, "dest": dest.path()})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let ctx = Ctx::default();
-        let context = TaskContext {
-            host: "h",
-            check_mode: false,
-            diff: false,
-            nonce: "n",
-            search_paths: &ctx.search,
-            eval: &ctx.eval,
-        };
-        let step = Unarchive.prepare(&args, &context).unwrap();
         let path = bin.path().display().to_string();
-        let (r, _) = finish_with_env(step, &[("PATH", path.as_str())]);
+        let r = run_with_env(
+            &Unarchive,
+            json!({"src": archive, "dest": dest.path()}),
+            &Ctx::default(),
+            &[("PATH", path.as_str())],
+        );
         assert_eq!(
             r.msg
                 .as_deref()
