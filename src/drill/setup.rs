@@ -234,7 +234,9 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
         })
         .collect();
     let c = crate::shell::quote(&client.display().to_string());
-    let timeouts = "--connect-timeout-ms 100 --io-timeout-ms 1000";
+    // The connect timeout bounds a failed sample, so it sets the probe's
+    // resolution during an outage: the issue asks for a sample every 20 ms.
+    let timeouts = "--connect-timeout-ms 30 --io-timeout-ms 1000";
     let probe = ProbeSpec {
         place: Place::Lab {
             exe: baton.clone(),
