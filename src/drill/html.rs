@@ -71,7 +71,10 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
     }
     page.push_str("</table>\n");
     if let Some(line) = super::report::cold_vs_prepared(report) {
-        let _ = writeln!(page, "<p class=\"compare\">{}</p>", esc(&line));
+        // One paragraph per line of the terminal's summary (figures, then the goal).
+        for l in line.lines() {
+            let _ = writeln!(page, "<p class=\"compare\">{}</p>", esc(l));
+        }
     }
     for p in &report.phases {
         let _ = writeln!(
@@ -431,6 +434,37 @@ mod started_tests {
             "2026-11-29 20:47:48 UTC"
         );
         assert_eq!(super::started_utc(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn cold_vs_prepared_figures_and_the_goal_are_two_paragraphs() {
+        use crate::drill::scenario::PhaseKind;
+        let mut report = crate::drill::report::tests::sample_report();
+        let base = report.phases[0].clone();
+        report.phases.clear();
+        for (kind, rto) in [
+            (PhaseKind::Graceful, 1500.0),
+            (PhaseKind::Rapid, 900.0),
+            (PhaseKind::Graceful, 1600.0),
+            (PhaseKind::Rapid, 950.0),
+        ] {
+            let mut p = base.clone();
+            p.kind = kind;
+            p.outcome = "ok".into();
+            p.rto_ms = Some(rto);
+            report.phases.push(p);
+        }
+        let page = super::render(&report);
+        let paragraphs: Vec<&str> = page
+            .lines()
+            .filter(|l| l.starts_with("<p class=\"compare\">"))
+            .collect();
+        assert_eq!(paragraphs.len(), 2, "{page}");
+        assert!(
+            paragraphs[0].contains("medians of 2 and 2"),
+            "{paragraphs:?}"
+        );
+        assert!(paragraphs[1].contains("goal (lab)"), "{paragraphs:?}");
     }
 
     #[test]
