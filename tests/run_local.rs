@@ -142,6 +142,59 @@ fn until_retries_until_the_condition_holds() {
 }
 
 #[test]
+fn a_false_when_skips_before_the_task_vars_and_arguments_are_rendered() {
+    // Ansible evaluates `when` first: a skipped task's `vars` and arguments
+    // may read what is undefined (here only for n2), and a list of
+    // conditions stops at its first false one. A `when` that holds still
+    // reports the undefined variable (exit 4).
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: n1 only
+      debug:
+        msg: "{{ shown }}"
+      vars:
+        shown: "{{ only_n1 }}"
+      when: inventory_hostname == 'n1'
+    - name: first condition false
+      debug:
+        msg: "{{ nowhere }}"
+      when: [false, "nowhere_either == 1"]
+"#,
+        )
+        .file("host_vars/n1.yml", "only_n1: one\n")
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.outcome("n1 only", "n1"), "ok");
+    assert_eq!(run.outcome("n1 only", "n2"), "skipped");
+    assert_eq!(run.results("n1 only")[0]["result"]["msg"], "one");
+    assert_eq!(run.outcome("first condition false", "n1"), "skipped");
+
+    let holds = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ shown }}"
+      vars:
+        shown: "{{ not_there }}"
+      when: true
+"#,
+        )
+        .run();
+    holds.assert_code(4);
+    assert!(holds.stderr.contains("not_there"), "{}", holds.stderr);
+}
+
+#[test]
 fn ignore_errors_covers_a_templating_error_at_run_time() {
     // Ansible: the task fails and is ignored (its msg is the error), the next
     // task runs, exit 0. Without ignore_errors the run ends with 4.

@@ -175,7 +175,7 @@ impl Runner<'_> {
         let shared = self.shared_for(scope);
         let mut applies = Vec::new();
         for host in active {
-            let vars = match self.host_vars(scope, host, Some(task), &shared) {
+            let vars = match self.host_vars(scope, host, Some(task), &shared, None) {
                 Ok(v) => v.context,
                 Err(e) => {
                     self.state.input_errors.push(e);

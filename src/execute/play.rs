@@ -352,13 +352,16 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Variables for one host and task, in precedence order.
+    /// Variables for one host and task, in precedence order; with `demand`,
+    /// only those names (and what they read) are rendered, not every name
+    /// the task reads.
     pub(super) fn host_vars(
         &self,
         scope: &PlayScope<'_>,
         host: &str,
         task: Option<&Task>,
         shared: &Shared,
+        demand: Option<Vec<String>>,
     ) -> Result<HostVars, InputError> {
         let inventory = self.inventory_vars(host);
         let empty = Map::new();
@@ -378,7 +381,12 @@ impl<'a> Runner<'a> {
             check: self.options.check,
             diff: self.options.diff,
         };
-        host_vars::host_vars(&play, &layers, task, &self.templater)
+        match demand {
+            None => host_vars::host_vars(&play, &layers, task, &self.templater),
+            Some(names) => {
+                host_vars::host_vars_demanding(&play, &layers, task, names, &self.templater)
+            }
+        }
     }
 
     /// What every host of the batch sees the same in a task, built once:

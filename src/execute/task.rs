@@ -198,6 +198,35 @@ impl Runner<'_> {
         self.check_fatal(scope, &newly_failed, fatal && !rescuable)
     }
 
+    /// When a task's variables cannot all be rendered: the variables its
+    /// `when` reads, if that `when` is false for the host (the task is then
+    /// skipped, and what it would have read is never rendered, as in
+    /// Ansible). `None` when it has no `when`, a loop (whose items `when`
+    /// may read), or a `when` that holds or cannot be told: the caller
+    /// reports the first error.
+    fn when_false_vars(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        host: &str,
+        shared: &Shared,
+    ) -> Option<HostVars> {
+        if task.common.when.is_empty() || task.loop_items.is_some() {
+            return None;
+        }
+        let demand = crate::plan::host_vars::when_refs(task);
+        let vars = self
+            .host_vars(scope, host, Some(task), shared, Some(demand))
+            .ok()?;
+        // In order, up to the first false one, as `run_once` evaluates them.
+        for cond in &task.common.when {
+            if !self.templater.condition_node(cond, &vars.context).ok()? {
+                return Some(vars);
+            }
+        }
+        None
+    }
+
     /// A host's run of a task: its variables and where the task runs
     /// (the host, or its `delegate_to` with this host's variables).
     fn prepare_job(
@@ -210,7 +239,10 @@ impl Runner<'_> {
         let HostVars {
             context: vars,
             lazy,
-        } = self.host_vars(scope, host, Some(task), shared)?;
+        } = match self.host_vars(scope, host, Some(task), shared, None) {
+            Ok(v) => v,
+            Err(e) => self.when_false_vars(scope, task, host, shared).ok_or(e)?,
+        };
         let (target_host, delegated_to) = match &task.common.delegate_to {
             Some(node) => {
                 let name = self.templater.render_str(

@@ -148,6 +148,26 @@ pub fn task_refs(task: &Task) -> Vec<String> {
     out
 }
 
+/// The variable names a task's `when` reads: what must render to decide
+/// whether the task runs at all. Ansible evaluates `when` before it
+/// templates anything else of the task, so a skipped task's arguments and
+/// `vars` may refer to what is undefined.
+pub fn when_refs(task: &Task) -> Vec<String> {
+    let mut out = Vec::new();
+    for cond in &task.common.when {
+        cond_strings(cond, &mut out);
+    }
+    out
+}
+
+fn cond_strings(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        NodeValue::Str(s) => condition_refs(s, out),
+        NodeValue::Seq(items) => items.iter().for_each(|n| cond_strings(n, out)),
+        _ => {}
+    }
+}
+
 /// Every string a task templates or evaluates; `true` for conditions.
 fn for_each_text(task: &Task, f: &mut dyn FnMut(&str, bool)) {
     fn strings(node: &Node, condition: bool, f: &mut dyn FnMut(&str, bool)) {
