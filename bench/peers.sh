@@ -23,6 +23,7 @@
 #
 # Environment:
 #   BATON_BENCH_PYTHON    interpreter that builds the venvs [default: /usr/bin/python3]
+#   BATON_PEERS_BATON     a baton binary to measure instead of building target/release/baton
 #   BATON_PEERS_TOOLS     tools to run, in this order [default: ansible mitogen acrs pyinfra baton]
 #   BATON_PEERS_SUBNET    the lab's subnet [default: 10.89.0.0/24, 10.90.0.0/16 above 80 nodes]
 #   BATON_PEERS_ANSIBLE   pip requirements [default: ansible-core~=2.19.0]
@@ -41,8 +42,12 @@ usage="usage: bench/peers.sh [NODES] [REPEATS]"
 read -r -a tools <<<"${BATON_PEERS_TOOLS:-ansible mitogen acrs pyinfra baton}"
 
 source scripts/deps.sh >/dev/null
-cargo build --release --quiet
-baton=$repo/target/release/baton
+if [ -n "${BATON_PEERS_BATON:-}" ]; then
+  baton=$BATON_PEERS_BATON
+else
+  cargo build --release --quiet
+  baton=$repo/target/release/baton
+fi
 playbook=$repo/bench/twenty.yml
 deploy=$repo/bench/pyinfra/deploy.py
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/baton-bench
@@ -161,18 +166,25 @@ node "${nodes[0]}" "$node_python" -c 'import json' ||
 # path is the same. Every tool runs all hosts at once (forks = N).
 bench_dir=/opt/baton-bench
 forks=$n_nodes
-cat >"$work/bench.yml" <<INV
+# One inventory directory for ansible, mitogen, ansible-core-rs (which takes
+# a single -i) and baton: the lab's lab.yml plus group `bench` over `bc`. The
+# bench variables are on `bc`, the group that holds the hosts: ansible-core-rs
+# 0.16.0 does not pass a parent group's vars (bench's, all's) to its hosts.
+mkdir -p "$work/inventory"
+cp "$lab/lab.yml" "$work/inventory/lab.yml"
+cat >"$work/inventory/bench.yml" <<INV
 all:
   children:
-    bench:
-      children:
-        bc: {}
+    bc:
       vars:
         bench_dir: $bench_dir
         bench_hub: hub
         ansible_python_interpreter: $node_python
+    bench:
+      children:
+        bc: {}
 INV
-inventory=(-i "$lab/lab.yml" -i "$work/bench.yml")
+inventory=(-i "$work/inventory")
 
 # Ansible-family configs: host keys checked against the lab's known_hosts
 # (ansible_ssh_common_args in lab.yml); pipelining and ControlPersist on;
@@ -214,7 +226,7 @@ strategy = mitogen_linear"
   echo "bench = (["
   for line in "${node_lines[@]}"; do echo "    ('${line%% *}', {'ssh_hostname': '${line##* }'}),"; done
   echo "], _data)"
-} >"$work/inventory.py"
+} >"$work/pyinfra-inventory.py"
 
 now_ms() { date +%s%3N; }
 
@@ -238,7 +250,7 @@ run_tool() { # TOOL LOG
         "$cache/ansible-core-rs-venv/bin/ansible" playbook "$playbook" "${inventory[@]}" -f "$forks" >"$log" 2>&1 || rc=$?
       ;;
     pyinfra)
-      "$cache/pyinfra-venv/bin/pyinfra" -y --parallel "$forks" "$work/inventory.py" "$deploy" >"$log" 2>&1 || rc=$?
+      "$cache/pyinfra-venv/bin/pyinfra" -y --parallel "$forks" "$work/pyinfra-inventory.py" "$deploy" >"$log" 2>&1 || rc=$?
       ;;
     baton)
       "$baton" run "$playbook" "${inventory[@]}" -f "$forks" >"$log" 2>&1 || rc=$?
@@ -247,8 +259,9 @@ run_tool() { # TOOL LOG
   t1=$(now_ms)
   [ "$rc" = 0 ] || return 1
   case $tool in
-    pyinfra) # "    Changed: 24" per host in pyinfra's results (sums over hosts)
-      changed=$(sed -n 's/.*[Cc]hanged: *\([0-9][0-9]*\).*/\1/p' "$log" | awk '{c += $1; n++} END {print n ? c : "-"}') ;;
+    pyinfra) # "Grand total  HOSTS  SUCCESS  ERROR  NO-CHANGE": a success is a change
+      changed=$(awk '$1 == "Grand" && $2 == "total" {print $4 == "-" ? 0 : $4}' "$log" | tail -n 1)
+      [ -n "$changed" ] || changed=- ;;
     *) # Ansible's recap: "bc1 : ok=20 changed=N ..." (baton prints the same recap)
       changed=$(sed -n 's/.* changed=\([0-9]*\) .*/\1/p' "$log" | awk '{c += $1; n++} END {print n ? c : "-"}') ;;
   esac
@@ -270,6 +283,13 @@ on_all_nodes() { # CMD...: run CMD on every node at once
 clean_node() { node "$1" rm -rf "$bench_dir"; }
 snapshot_node() { node "$1" sh -c "$listing_script" sh "$bench_dir" >"$work/files-$snap-$1.txt"; }
 
+why_failed() { # LOG: the first error line of a failed run's output, else its last line
+  local why
+  why=$(grep -m 1 -A 1 -E '^fatal:|ERROR|[Ee]rror:' "$1" | tr -s ' \n' ' ' || true)
+  [ -n "$why" ] || why=$(grep -v '^\s*$' "$1" | tail -n 1)
+  printf '%s' "${why:0:200}"
+}
+
 samples=$work/samples.tsv
 : >"$samples"
 measure() { # TOOL REPEAT: clean directory, first run, second run, file listing
@@ -279,7 +299,7 @@ measure() { # TOOL REPEAT: clean directory, first run, second run, file listing
   close_masters
   for run in first second; do
     if ! out=$(run_tool "$tool" "$work/$tool-$run-$rep.log"); then
-      status[$tool]="run failed ($run run, repeat $rep): $(grep -v '^\s*$' "$work/$tool-$run-$rep.log" | tail -n 1 | cut -c1-160)"
+      status[$tool]="run failed ($run run, repeat $rep): $(why_failed "$work/$tool-$run-$rep.log")"
       echo "  repeat $rep  $tool: ${status[$tool]}; last lines of its output:" >&2
       tail -n 15 "$work/$tool-$run-$rep.log" | sed 's/^/    /' >&2
       return 0
@@ -314,8 +334,8 @@ declare -A files
 failed=0
 for tool in "${tools[@]}"; do
   [ "${status[$tool]}" = ok ] || { files[$tool]=-; [[ ${status[$tool]} == "run failed"* ]] && failed=1; continue; }
+  if [ "$tool" = baton ]; then files[$tool]="(reference)"; continue; fi
   files[$tool]=identical
-  [ "$tool" = baton ] && continue
   for rep in $(seq "$repeats"); do
     for n in "${nodes[@]}"; do
       a=$work/files-baton-$rep-$n.txt b=$work/files-$tool-$rep-$n.txt
@@ -341,7 +361,7 @@ python3 bench/peers_table.py "$work/tools.tsv" "$samples"
 echo "first run: from a clean $bench_dir, no ssh master left from an earlier run; second run: the same files"
 echo "again (Ansible-family tools reuse their ControlPersist masters; pyinfra and baton connect anew)."
 echo "load average before: $load_before; after: $load_after ($(nproc) cores, shared)"
-if [ "${files[baton]}" = identical ]; then
+if [ "${status[baton]}" = ok ]; then
   printf 'files: %s entries under %s on each node; listing sha256 on %s: %.12s\n' \
     "$(wc -l <"$work/files-baton-1-${nodes[0]}.txt")" "$bench_dir" "${nodes[0]}" \
     "$(sha256sum "$work/files-baton-1-${nodes[0]}.txt" | cut -d' ' -f1)"
