@@ -18,7 +18,8 @@
 # Each tool gets a venv of its own under ~/.cache/baton-bench/ (ansible-venv,
 # mitogen-venv, ansible-core-rs-venv, pyinfra-venv), built once and reused. A
 # tool that pip cannot install is reported in the table with pip's last error
-# line, and the others still run. Exit status: 0 when every installed tool ran
+# line, and the others still run. A venv is reused whatever the requirement
+# variables below say: remove it to install another version. Exit status: 0 when every installed tool ran
 # and all left identical files; 1 when a run failed or files differ.
 #
 # Environment:
