@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -285,6 +286,7 @@ def observe_lab(tool, exe, case, work, opts):
                 cmd = [exe, "playbook.yml"] + inv
             else:
                 cmd = [exe, "run", "playbook.yml"] + inv + ["--output", "json"]
+            started = time.monotonic()
             try:
                 p = subprocess.run(
                     ["sh", "-c", 'umask 022; exec "$@"', "sh"] + cmd,
@@ -298,6 +300,7 @@ def observe_lab(tool, exe, case, work, opts):
                 rc, stdout, stderr = p.returncode, p.stdout, p.stderr
             except subprocess.TimeoutExpired:
                 rc, stdout, stderr = -1, "", "timed out"
+            print(f"{case}: {tool} {run} run: {time.monotonic() - started:.1f} s", file=sys.stderr)
             recap = ansible_recap(stdout) if tool == "ansible" else baton_recap(stdout)
             result[run] = {"rc": rc, "recap": drop_idle(recap)}
             with open(os.path.join(work, f"{tool}-{run}.log"), "w") as f:

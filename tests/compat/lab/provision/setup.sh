@@ -18,7 +18,9 @@ trap 'rm -rf "$work"' EXIT
 rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
 rm -rf /var/lib/apt/lists/*
 
-# The package and its repository (a Packages index, as dpkg-scanpackages writes it).
+# The package and its repository: a Packages index as dpkg-scanpackages
+# writes it (the control fields, then where the file is, its size and hash),
+# written here so that dpkg-dev is not needed.
 mkdir -p "$work/pkg/DEBIAN" "$work/pkg/opt/app-tools/bin" /var/local/repo
 printf '#!/bin/sh\necho app-tools 1.0\n' >"$work/pkg/opt/app-tools/bin/app-tools"
 chmod 0755 "$work/pkg/opt/app-tools/bin/app-tools"
@@ -30,7 +32,14 @@ Maintainer: Ops <ops@example.com>
 Description: the application's tools (installs under /opt only)
 CONTROL
 dpkg-deb --root-owner-group --build "$work/pkg" /var/local/repo/app-tools_1.0_all.deb >/dev/null
-(cd /var/local/repo && dpkg-scanpackages . /dev/null >Packages 2>/dev/null)
+deb=/var/local/repo/app-tools_1.0_all.deb
+{
+  dpkg-deb --field "$deb"
+  echo "Filename: ./${deb##*/}"
+  echo "Size: $(wc -c <"$deb")"
+  echo "SHA256: $(sha256sum <"$deb" | cut -d' ' -f1)"
+  echo
+} >/var/local/repo/Packages
 
 # The application's source: one commit on `main` in a bare repository.
 git -c init.defaultBranch=main init -q "$work/src"
