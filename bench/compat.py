@@ -10,6 +10,12 @@ tests/compat/README.md; tests/compat.rs observes baton the same way.
   compat.py --record [CASE...]   run ansible-playbook, write CASE/expected.json
   compat.py [CASE...]            run ansible-playbook and baton live, print what differs
 
+Cases under tests/compat/lab/ (named `lab/NAME`) run against lab nodes over
+SSH instead: each tool gets a fresh lab (`baton lab up`, root only), the
+case's setup.sh runs on every node, the playbook runs twice (first, second),
+and the case's state.sh, run on every node, says what it left there (see
+tests/compat/README.md). Without root they are skipped with a note.
+
 Only the standard library: it runs under the ansible venv's python
 (bench/compat.sh builds that venv).
 """
@@ -25,10 +31,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CORPUS = os.path.join(REPO, "tests", "compat")
+LAB = "lab"
+LAB_RUNS = ["first", "second"]
 COUNTERS = ["ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"]
 OUT_PLACEHOLDER = "@OUT@"
 # Content up to this many bytes (and valid UTF-8) is stored as text, else as sha256.
@@ -38,10 +47,17 @@ RUNS = ["first", "second", "check"]
 TIMEOUT = 180
 
 
+def lab_cases():
+    lab = os.path.join(CORPUS, LAB)
+    return sorted(
+        f"{LAB}/{d}" for d in os.listdir(lab) if os.path.isfile(os.path.join(lab, d, "playbook.yml"))
+    )
+
+
 def cases(names):
     all_cases = sorted(
         d for d in os.listdir(CORPUS) if os.path.isfile(os.path.join(CORPUS, d, "playbook.yml"))
-    )
+    ) + lab_cases()
     if not names:
         return all_cases
     unknown = [n for n in names if n not in all_cases]
@@ -212,10 +228,103 @@ def observe(tool, exe, case, work):
     return result
 
 
-def differences(expected, actual):
+def lab_env(work):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_COLLECTIONS_PATH"}
+    env.update(
+        NO_COLOR="1",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_LOCAL_TEMP=os.path.join(work, "ansible-local"),
+        ANSIBLE_CONFIG=os.path.join(work, "no-ansible.cfg"),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(work, "ansible-cp"),
+    )
+    return env
+
+
+def on_nodes(lab_dir, nodes, script):
+    """Run `script` (a file) with sh on every node over SSH; {node: stdout lines}."""
+    out = {}
+    for node in nodes:
+        with open(script) as f:
+            p = subprocess.run(
+                ["ssh", "-F", os.path.join(lab_dir, "ssh_config"), node, "sh", "-s"],
+                stdin=f,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+        if p.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(script)} on {node}: exit {p.returncode}: {p.stderr.strip()}")
+        out[node] = p.stdout.splitlines()
+    return out
+
+
+def observe_lab(tool, exe, case, work, opts):
+    """A lab case with `tool` on a fresh lab: {first, second: {rc, recap}, state: {node: lines}}."""
+    case_dir = os.path.join(CORPUS, case)
+    work = os.path.join(work, tool)
+    os.makedirs(work)
+    lab_dir = os.path.join(work, "lab")
+    lab = [opts.baton, "lab"]
+    up = subprocess.run(
+        lab + ["up", "--prefix", opts.lab_prefix, "--subnet", opts.lab_subnet, "--dir", lab_dir],
+        capture_output=True,
+        text=True,
+    )
+    try:
+        if up.returncode != 0:
+            raise RuntimeError(f"baton lab up: exit {up.returncode}: {up.stderr.strip()}")
+        nodes = ["bc1", "bc2"]
+        on_nodes(lab_dir, nodes, os.path.join(case_dir, "setup.sh"))
+        inv = ["-i", os.path.join(lab_dir, "lab.yml")]
+        result = {}
+        for run in LAB_RUNS:
+            if tool == "ansible":
+                cmd = [exe, "playbook.yml"] + inv
+            else:
+                cmd = [exe, "run", "playbook.yml"] + inv + ["--output", "json"]
+            started = time.monotonic()
+            try:
+                p = subprocess.run(
+                    ["sh", "-c", 'umask 022; exec "$@"', "sh"] + cmd,
+                    cwd=case_dir,
+                    env=lab_env(work),
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT * 3,
+                    stdin=subprocess.DEVNULL,
+                )
+                rc, stdout, stderr = p.returncode, p.stdout, p.stderr
+            except subprocess.TimeoutExpired:
+                rc, stdout, stderr = -1, "", "timed out"
+            print(f"{case}: {tool} {run} run: {time.monotonic() - started:.1f} s", file=sys.stderr)
+            recap = ansible_recap(stdout) if tool == "ansible" else baton_recap(stdout)
+            result[run] = {"rc": rc, "recap": drop_idle(recap)}
+            with open(os.path.join(work, f"{tool}-{run}.log"), "w") as f:
+                f.write(" ".join(shlex.quote(c) for c in cmd) + "\n--- stdout\n" + stdout + "--- stderr\n" + stderr)
+        result["state"] = on_nodes(lab_dir, nodes, os.path.join(case_dir, "state.sh"))
+        return result
+    finally:
+        subprocess.run(lab + ["down", "--dir", lab_dir], capture_output=True)
+
+
+def lab_differences(expected, actual):
+    """As differences(), for a lab case: exit codes, recaps, and each node's state lines."""
+    lines = differences(expected, actual, LAB_RUNS)
+    for node in sorted(set(expected["state"]) | set(actual["state"])):
+        e, a = expected["state"].get(node, []), actual["state"].get(node, [])
+        lines += [f"state {node}: only under ansible: {l}" for l in e if l not in a]
+        lines += [f"state {node}: only under baton:   {l}" for l in a if l not in e]
+    return lines
+
+
+def differences(expected, actual, runs=RUNS):
     """Short lines naming what differs: `run: what: expected -> actual`."""
     lines = []
-    for run in RUNS:
+    for run in runs:
         e, a = expected[run], actual[run]
         if e["rc"] != a["rc"]:
             lines.append(f"{run}: exit code {e['rc']} -> {a['rc']}")
@@ -227,7 +336,7 @@ def differences(expected, actual):
                 else:
                     diff = ", ".join(f"{c}={ec[c]}->{ac[c]}" for c in COUNTERS if ec[c] != ac[c])
                     lines.append(f"{run}: recap {host}: {diff}")
-        for path in sorted(set(e["files"]) | set(a["files"])):
+        for path in sorted(set(e.get("files", {})) | set(a.get("files", {}))):
             ef, af = e["files"].get(path), a["files"].get(path)
             if ef == af:
                 continue
@@ -249,6 +358,10 @@ def main():
     ap.add_argument("--baton", default=os.path.join(REPO, "target", "debug", "baton"), help="baton binary")
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep each case's work directory (logs, out)")
+    ap.add_argument("--lab-prefix", default=os.environ.get("BATON_COMPAT_LAB_PREFIX", "batoncompat"),
+                    help="name prefix of the labs of lab/ cases")
+    ap.add_argument("--lab-subnet", default=os.environ.get("BATON_COMPAT_LAB_SUBNET", "10.76.0.0/24"),
+                    help="subnet of the labs of lab/ cases (one lab at a time)")
     ap.add_argument("cases", nargs="*")
     opts = ap.parse_args()
     if not opts.ansible:
@@ -258,16 +371,24 @@ def main():
     version = m.group(1) if m else "unknown"
 
     def one(case):
-        work = tempfile.mkdtemp(prefix=f"baton-compat-{case}.")
+        lab = case.startswith(LAB + "/")
+        work = tempfile.mkdtemp(prefix=f"baton-compat-{case.replace('/', '-')}.")
         try:
-            ansible = observe("ansible", opts.ansible, case, work)
+            if lab:
+                ansible = observe_lab("ansible", opts.ansible, case, work, opts)
+            else:
+                ansible = observe("ansible", opts.ansible, case, work)
             if opts.record:
                 recording = {"ansible_core": version}
+                if lab:
+                    recording["regenerate"] = f"bench/compat.sh --record {case}"
                 recording.update(ansible)
                 with open(os.path.join(CORPUS, case, "expected.json"), "w") as f:
                     json.dump(recording, f, indent=1, ensure_ascii=False)
                     f.write("\n")
                 return case, []
+            if lab:
+                return case, lab_differences(ansible, observe_lab("baton", opts.baton, case, work, opts))
             baton = observe("baton", opts.baton, case, work)
             return case, differences(ansible, baton)
         finally:
@@ -277,16 +398,28 @@ def main():
                 shutil.rmtree(work, ignore_errors=True)
 
     selected = cases(opts.cases)
+    if os.geteuid() != 0 and any(c.startswith(LAB + "/") for c in selected):
+        print("note: lab/ cases need root (baton lab up); skipped", file=sys.stderr)
+        selected = [c for c in selected if not c.startswith(LAB + "/")]
+    local = [c for c in selected if not c.startswith(LAB + "/")]
+    labs = [c for c in selected if c.startswith(LAB + "/")]
+
+    def all_results():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+            yield from pool.map(one, local)
+        # One lab at a time: they share --lab-prefix and --lab-subnet.
+        for case in labs:
+            yield one(case)
+
     differ = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool:
-        for case, diff in pool.map(one, selected):
-            if opts.record:
-                print(f"recorded {case}")
-            elif diff:
-                differ += 1
-                print(f"DIFFERS {case}")
-                for line in diff:
-                    print(f"    {line}")
+    for case, diff in all_results():
+        if opts.record:
+            print(f"recorded {case}")
+        elif diff:
+            differ += 1
+            print(f"DIFFERS {case}")
+            for line in diff:
+                print(f"    {line}")
     if opts.record:
         print(f"{len(selected)} cases recorded with ansible-core {version}")
     else:

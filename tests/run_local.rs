@@ -1629,3 +1629,47 @@ fn loop_results_reach_register_and_rescue() {
         "a,b,c 0,1,0"
     );
 }
+
+/// slurp's limit, as the README's module table states it: the registered
+/// result is one value under baton's 16 MiB limit, so a file of 12.6 MB
+/// (16.8 MB of base64) fails the task saying so. (Debug builds take about
+/// ten seconds over the 17 MB answer; a kept file of 11 MB would double it.)
+#[test]
+fn slurp_of_a_file_over_the_value_limit_fails_under_register() {
+    let t = Test::new().local_hosts(&["n1"]);
+    let dir = t.path().to_path_buf();
+    std::fs::write(dir.join("small.bin"), b"Kkk").unwrap();
+    std::fs::write(dir.join("big.bin"), vec![b'b'; 12_600_000]).unwrap();
+    let run = t
+        .playbook(&format!(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: small
+      slurp: src={dir}/small.bin
+      register: small
+    - name: content
+      debug:
+        msg: "{{{{ small.content }}}}"
+    - name: big
+      slurp: src={dir}/big.bin
+      register: big
+"#,
+            dir = dir.display()
+        ))
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    assert_eq!(run.results("content")[0]["result"]["msg"], "S2tr");
+    assert_eq!(run.outcome("big", "n1"), "failed");
+    let msg = run.results("big")[0]["result"]["msg"].to_string();
+    assert!(msg.contains("16 MiB limit"), "{msg}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `slurp` |"))
+        .expect("README: slurp's row in the module table");
+    assert!(row.contains("16 MiB") && row.contains("12 MiB"), "{row}");
+}

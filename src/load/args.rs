@@ -361,7 +361,31 @@ pub fn parse(
         }
     }
     check_durations(spec.name, &args)?;
+    check_digits(spec.name, &args)?;
     Ok(args)
+}
+
+/// Module arguments that are fstab numbers: digits only. Checked here when
+/// written literally; the module checks a templated value when the task runs.
+pub(crate) const DIGIT_ARGS: &[(&str, &str)] = &[("mount", "dump"), ("mount", "passno")];
+
+fn check_digits(module: &str, args: &[(String, Node)]) -> Result<(), InputError> {
+    for (name, value) in args {
+        if !DIGIT_ARGS.iter().any(|(m, a)| *m == module && a == name) {
+            continue;
+        }
+        let text = value.scalar_text().unwrap_or_default();
+        if is_template(&text) || (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        return Err(InputError::at(
+            &value.origin,
+            format!("`{module}` argument `{name}` must be a number of digits (fstab's field), not `{text}`"),
+            "not digits",
+        )
+        .with_help(format!("write `{name}: 0` (the usual value) or another whole number")));
+    }
+    Ok(())
 }
 
 /// Module arguments that are durations, with the seconds in one unit. Checked
@@ -424,6 +448,46 @@ fn check_choice(module: &str, arg: &str, choices: &[&str], value: &Node) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A literal `dump`/`passno` that is not digits is refused at load,
+    /// naming the argument and the value; digits and templates pass.
+    #[test]
+    fn mount_dump_and_passno_are_digits_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = crate::modules::find("ansible.posix.mount").unwrap();
+        let parse = |extra: &str| {
+            let path = dir.path().join("t.yml");
+            std::fs::write(
+                &path,
+                format!("path: /srv/d\nsrc: tmpfs\nfstype: tmpfs\nstate: present\n{extra}\n"),
+            )
+            .unwrap();
+            let node = crate::yaml::parse_file(&path).unwrap();
+            parse(m, &node, None)
+        };
+        for extra in [
+            "dump: 0",
+            "passno: 2",
+            "dump: \"1\"",
+            "passno: \"{{ pn }}\"",
+        ] {
+            assert!(parse(extra).is_ok(), "{extra}");
+        }
+        for (extra, shown) in [
+            ("dump: -1", "-1"),
+            ("passno: 1.5", "1.5"),
+            ("dump: yes", "true"),
+            ("passno: \"1 0\"", "1 0"),
+        ] {
+            let err = parse(extra).unwrap_err();
+            let name = extra.split(':').next().unwrap();
+            assert_eq!(
+                err.message,
+                format!("`mount` argument `{name}` must be a number of digits (fstab's field), not `{shown}`"),
+                "{extra}"
+            );
+        }
+    }
 
     #[test]
     fn words_keep_raw_quotes() {

@@ -297,6 +297,51 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "b\n");
     }
 
+    /// Through a symlink, as Ansible's replace: the target is edited and the
+    /// link kept; the backup is a regular file holding the target's old
+    /// content, named after the path as given (backup_local(path)).
+    #[test]
+    fn backup_through_a_symlink_is_of_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/f");
+        std::fs::write(&target, "a\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("real/f", &link).unwrap();
+        let r = run(
+            &Replace,
+            json!({"path": link, "regexp": "a", "replace": "b", "backup": true}),
+            &Ctx::default(),
+        );
+        assert!(r.is_changed(), "{r:?}");
+        let backup = std::path::PathBuf::from(r.data["backup_file"].as_str().unwrap());
+        assert!(
+            backup
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("link."),
+            "{backup:?}"
+        );
+        assert_eq!(backup.parent(), Some(dir.path()));
+        let meta = std::fs::symlink_metadata(&backup).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "the backup is a copy of the link"
+        );
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "a\n");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "b\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("real")).unwrap().count(),
+            1
+        );
+    }
+
     #[test]
     fn failure_modes() {
         let dir = tempfile::tempdir().unwrap();

@@ -114,7 +114,7 @@ _put() {
   esac || { rm -f -- "$_tmp"; _fail chmod; }
   if [ "$_vf" = 1 ]; then _validate "$_tmp" >&2 || { rm -f -- "$_tmp"; _fail validate; }; fi
   if [ "$_bk" = 1 ] && [ "$_e" = 1 ]; then
-    _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
+    _bkf="${_bkn:-$_d}.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
     cp -p -- "$_d" "$_bkf" || {
       if _full "$_dir"; then rm -f -- "$_tmp" "$_bkf"; _fail backup_full; fi
       rm -f -- "$_tmp" "$_bkf"; _fail backup; }

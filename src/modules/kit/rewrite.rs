@@ -365,9 +365,12 @@ _b done 1
         if let Some(f) = &self.validate {
             s.push_str(f);
         }
+        // A backup is named after the path as given, a symlink's too, and
+        // holds the target's content: Ansible's backup_local(path).
         s.push_str(&format!(
-            "_d={}\n_lkd=1 _lk={}\n",
+            "_d={}\n_bkn={}\n_lkd=1 _lk={}\n",
             shell::quote(path),
+            shell::quote(&self.path),
             shell::quote(&lock_path(path))
         ));
         // The directory must exist: it is the lock.
@@ -394,7 +397,7 @@ _e=1
             Some(content) => s.push_str(&format!("_put {}\n", fileops::payload_words(content))),
             None => s.push_str(
                 r#"if [ "$_bk" = 1 ]; then
-  _bkf="$_d.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
+  _bkf="$_bkn.$$.$(date '+%Y-%m-%d@%H:%M:%S~')"
   cp -p -- "$_d" "$_bkf" || { rm -f -- "$_bkf"; _fail backup; }
   _b backup_file "$_bkf"
 fi

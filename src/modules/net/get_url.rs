@@ -56,7 +56,43 @@ const ALGORITHMS: &[(&str, usize)] = &[
 ];
 
 const BODY: &str = r#"command -v curl >/dev/null 2>&1 || _fail no_curl
-if [ -d "$_d" ]; then _d="${_d%/}/$_fn"; fi
+_sum() { _x=$("${_alg}sum" < "$1") || _fail read; printf '%s' "${_x%% *}"; }
+# Download into directory $1 (check mode: into $TMPDIR): _tmp, _hdr, _eff.
+_get() {
+  if [ "$_ck" = 1 ]; then
+    _tmp=$(mktemp "${TMPDIR:-/tmp}/.baton-get_url.XXXXXX") || _fail tmp
+  else
+    [ -d "$1" ] || _fail nodir
+    _tmp=$(mktemp "$1/.baton-get_url.XXXXXX") || _fail tmp
+  fi
+  _hdr=$(mktemp "${TMPDIR:-/tmp}/.baton-get_url-h.XXXXXX") || { rm -f -- "$_tmp"; _fail tmp; }
+  trap 'rm -f -- "$_tmp" "$_hdr"' EXIT
+  _code=$(_curl -o "$_tmp" -D "$_hdr" -w '%{http_code} %{url_effective}') || _fail curl
+  _eff=${_code#* }; _code=${_code%% *}
+  _b status_code "$_code"
+  case $_code in 2??) ;; 000) [ "${_url%%://*}" = file ] || _fail http ;; *) _fail http ;; esac
+}
+# Ansible's name for a download into a directory: the last response's
+# Content-Disposition (`attachment; filename="NAME"`, its basename), else the
+# last path segment of the URL after redirects, else index.html.
+_name() {
+  _n=$(tr -d '\r' < "$_hdr" | awk '/^HTTP\// { cd = "" } tolower($0) ~ /^content-disposition:/ { sub(/^[^:]*:[ \t]*/, ""); cd = $0 } END { print cd }' |
+    sed -n 's/^attachment; \{0,1\}filename="\{0,1\}\([^"]\{1,\}\).*/\1/p')
+  _n=${_n##*/}
+  case $_n in ''|.|..)
+    _n=${_eff#*://}; _n=${_n%%[?#]*}
+    case $_n in */*) _n=${_n##*/} ;; *) _n= ;; esac ;;
+  esac
+  case $_n in ''|.|..) _n=index.html ;; esac
+}
+_got=0
+if [ -d "$_d" ]; then
+  # The name comes with the answer, so the download comes first; the file
+  # is then replaced whenever its content differs, as Ansible does.
+  _d=${_d%/}; [ -n "$_d" ] || _d=/
+  _get "$_d"; _got=1; _name
+  _d="${_d%/}/$_n"; _fo=1
+fi
 _b dest "$_d"
 _e=0
 if [ -e "$_d" ]; then
@@ -64,7 +100,6 @@ if [ -e "$_d" ]; then
   _stat "$_d" || _fail stat
   _e=1
 fi
-_sum() { _x=$("${_alg}sum" < "$1") || _fail read; printf '%s' "${_x%% *}"; }
 if [ "$_e" = 1 ] && [ "$_fo" != 1 ]; then
   if [ -z "$_alg" ] || [ "$(_sum "$_d")" = "$_want" ]; then
     _attrs "$_d" "$_mo" "$_ow" "$_gr"
@@ -73,16 +108,7 @@ if [ "$_e" = 1 ] && [ "$_fo" != 1 ]; then
 fi
 case $_d in */*) _dir=${_d%/*} ;; *) _dir=. ;; esac
 [ -n "$_dir" ] || _dir=/
-if [ "$_ck" = 1 ]; then
-  _tmp=$(mktemp "${TMPDIR:-/tmp}/.baton-get_url.XXXXXX") || _fail tmp
-else
-  [ -d "$_dir" ] || _fail nodir
-  _tmp=$(mktemp "$_dir/.baton-get_url.XXXXXX") || _fail tmp
-fi
-trap 'rm -f -- "$_tmp"' EXIT
-_code=$(_curl -o "$_tmp") || _fail curl
-_b status_code "$_code"
-case $_code in 2??) ;; 000) [ "${_url%%://*}" = file ] || _fail http ;; *) _fail http ;; esac
+[ "$_got" = 1 ] || _get "$_dir"
 if [ -n "$_alg" ]; then
   _got=$(_sum "$_tmp")
   [ "$_got" = "$_want" ] || { _b got "$_got"; _fail checksum; }
@@ -125,18 +151,17 @@ impl Module for GetUrl {
         s.push_str(FILE_LIB);
         s.push_str(NET_LIB);
         s.push_str(&format!(
-            "_ck={} _ac=0 _fo={} _alg={} _want={}\n_url={} _d={} _fn={}\n",
+            "_ck={} _ac=0 _fo={} _alg={} _want={}\n_url={} _d={}\n",
             u8::from(ctx.check_mode),
             u8::from(force),
             shell::quote(&alg),
             shell::quote(&want),
             shell::quote(&url),
             shell::quote(&dest),
-            shell::quote(&url_file_name(&url)),
         ));
         s.push_str(&attrs.assignments());
         s.push_str(&format!(
-            "_curl() {{ curl -sS {CURL_PROTO} -L{k} --max-time {timeout}{h} -w '%{{http_code}}' \"$@\" -- \"$_url\"; }}\n",
+            "_curl() {{ curl -sS {CURL_PROTO} -L{k} --max-time {timeout}{h} \"$@\" -- \"$_url\"; }}\n",
             k = if validate_certs { "" } else { " -k" },
             h = curl_header_args(&headers),
         ));
@@ -178,18 +203,6 @@ fn parse_checksum(c: &str) -> Result<(String, String), ModuleError> {
         )));
     }
     Ok((alg, hex))
-}
-
-/// The file name used when `dest` is a directory: the URL path's last
-/// segment (Ansible also reads Content-Disposition; baton does not).
-fn url_file_name(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let path = rest.split(['?', '#']).next().unwrap_or("");
-    let path = path.split_once('/').map(|(_, p)| p).unwrap_or("");
-    match path.rsplit('/').next() {
-        Some(name) if !name.is_empty() && name != "." && name != ".." => name.to_string(),
-        _ => "index.html".to_string(),
-    }
 }
 
 fn interpret(
@@ -392,8 +405,61 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("echo")).unwrap())
                 .unwrap();
         assert_eq!(got["headers"]["x-token"], "it's $(x)");
-        assert_eq!(url_file_name("http://h/a/b.tgz?x=1"), "b.tgz");
-        assert_eq!(url_file_name("http://h/"), "index.html");
+    }
+
+    /// Into a directory, the name is Ansible's: Content-Disposition's
+    /// filename (its basename), else the URL after redirects, else
+    /// index.html; the same content again is ok.
+    #[test]
+    fn a_directory_dest_is_named_after_the_final_url_or_content_disposition() {
+        let server = HttpServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let redirected = json!({"url": server.url("/redirect"), "dest": d});
+        let dry = run(
+            &GetUrl,
+            redirected.clone(),
+            &Ctx {
+                check: true,
+                ..Ctx::default()
+            },
+        );
+        assert!(dry.is_changed(), "{dry:?}");
+        assert_eq!(dry.data["dest"], d.join("file").to_str().unwrap());
+        assert_eq!(std::fs::read_dir(d).unwrap().count(), 0, "check mode wrote");
+        let r = run(&GetUrl, redirected.clone(), &Ctx::default());
+        assert!(r.is_changed(), "{r:?}");
+        assert_eq!(r.data["dest"], d.join("file").to_str().unwrap());
+        assert_eq!(std::fs::read_to_string(d.join("file")).unwrap(), FILE_BODY);
+        assert!(!d.join("redirect").exists());
+        let again = run(&GetUrl, redirected, &Ctx::default());
+        assert_eq!(again.status, Status::Ok, "{again:?}");
+        let r = run(
+            &GetUrl,
+            json!({"url": server.url("/attachment"), "dest": format!("{}/", d.display())}),
+            &Ctx::default(),
+        );
+        assert!(r.is_changed(), "{r:?}");
+        assert_eq!(r.data["dest"], d.join("report.csv").to_str().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(d.join("report.csv")).unwrap(),
+            "a,b\n"
+        );
+        let r = run(
+            &GetUrl,
+            json!({"url": server.url("/dir/?x=1"), "dest": d}),
+            &Ctx::default(),
+        );
+        assert_eq!(
+            r.data["dest"],
+            d.join("index.html").to_str().unwrap(),
+            "{r:?}"
+        );
+        let names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "temporary files left: {names:?}");
     }
 
     #[test]

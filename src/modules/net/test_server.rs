@@ -134,6 +134,13 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
             b"moved\n".to_vec(),
             "Location: /file\r\n".into(),
         ),
+        "/dir/" => (200, "text/html", b"<p>index</p>\n".to_vec(), String::new()),
+        "/attachment" => (
+            200,
+            "text/csv",
+            b"a,b\n".to_vec(),
+            "Content-Disposition: attachment; filename=\"../report.csv\"\r\n".into(),
+        ),
         "/slow" => {
             std::thread::sleep(std::time::Duration::from_secs(3));
             (200, "text/plain", b"late\n".to_vec(), String::new())

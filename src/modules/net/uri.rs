@@ -287,6 +287,27 @@ fn response_headers(head: &str) -> Map<String, Value> {
     out
 }
 
+/// A `Location` header made absolute against the requested URL, as Ansible's
+/// uri (`absolute_location`): kept when it has a scheme, joined to the URL's
+/// `scheme://authority` when it starts with `/`, else to the URL's directory
+/// (the URL without its query, fragment and last path segment).
+fn absolute_location(url: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    format!("{scheme}://{authority}{dir}/{location}")
+}
+
 impl Plan {
     fn interpret(self, out: &crate::transport::ExecOutput) -> TaskResult {
         let answer = Answer::parse(out, &self.nonce);
@@ -321,6 +342,9 @@ impl Plan {
         };
         if let Some(head) = answer.block("head") {
             data.extend(response_headers(head));
+        }
+        if let Some(Value::String(location)) = data.get_mut("location") {
+            *location = absolute_location(&self.url, location);
         }
         data.insert("status".into(), Value::from(status));
         if let Some(u) = answer.get("url") {
@@ -376,6 +400,24 @@ impl Plan {
         }
         result.data = data;
         result
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::absolute_location;
+
+    #[test]
+    fn a_location_is_made_absolute_as_ansible_does() {
+        let u = "http://h:8080/api/v1/items?page=2";
+        assert_eq!(absolute_location(u, "https://o/x"), "https://o/x");
+        assert_eq!(absolute_location(u, "/login"), "http://h:8080/login");
+        assert_eq!(
+            absolute_location(u, "item/3"),
+            "http://h:8080/api/v1/item/3"
+        );
+        assert_eq!(absolute_location("http://h", "/a"), "http://h/a");
+        assert_eq!(absolute_location("http://h", "a"), "http://h/a");
     }
 }
 
@@ -468,6 +510,8 @@ mod tests {
             &Ctx::default(),
         );
         assert_eq!(r.status, Status::Ok, "{r:?}");
+        // The server says `Location: /file`; Ansible returns it absolute.
+        assert_eq!(r.data["location"], server.url("/file"), "{r:?}");
         assert!(
             prepare_error(&Uri, json!({"url": "http://x/", "status_code": "abc"}))
                 .contains("status_code")

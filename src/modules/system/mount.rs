@@ -170,6 +170,18 @@ esac
 _b done 1
 "#;
 
+/// `dump` or `passno`: fstab's numbers, digits only (default 0). A literal
+/// value is checked at load (src/load/args.rs); this catches a templated one.
+fn digits(r: &ArgReader<'_>, name: &str) -> Result<String, ModuleError> {
+    let v = r.string(name)?.unwrap_or_else(|| "0".to_string());
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ModuleError::Args(format!(
+            "argument `{name}` must be a number of digits (fstab's field), not `{v}`"
+        )));
+    }
+    Ok(v)
+}
+
 impl Module for Mount {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
@@ -226,8 +238,8 @@ impl Module for Mount {
                 String::new()
             },
             opts: field("opts", "defaults")?,
-            dump: field("dump", "0")?,
-            passno: field("passno", "0")?,
+            dump: digits(&r, "dump")?,
+            passno: digits(&r, "passno")?,
         };
         let mut data = serde_json::Map::new();
         data.insert("name".into(), Value::String(path.clone()));
@@ -475,6 +487,36 @@ mod tests {
         assert!(prepare_error(&Mount, json!({"path": "/x", "state": "mounted"})).contains("`src`"));
         assert!(
             prepare_error(&Mount, json!({"path": "x", "state": "absent"})).contains("absolute")
+        );
+    }
+
+    /// `dump` and `passno` are fstab's numbers: a templated value that is
+    /// not digits is refused before fstab is read or written.
+    #[test]
+    fn dump_and_passno_must_be_digits() {
+        for (name, bad) in [
+            ("dump", "1 2"),
+            ("passno", "-1"),
+            ("passno", "x"),
+            ("dump", ""),
+        ] {
+            let mut args =
+                json!({"path": "/srv/d", "src": "tmpfs", "fstype": "tmpfs", "state": "present"});
+            args[name] = json!(bad);
+            let err = prepare_error(&Mount, args);
+            assert!(
+                err.contains(&format!("argument `{name}` must be a number of digits")),
+                "{name}={bad:?}: {err}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fstab = dir.path().join("fstab");
+        let args = json!({"path": "/srv/d", "src": "tmpfs", "fstype": "tmpfs", "state": "present",
+                          "dump": 1, "passno": "2", "fstab": fstab});
+        assert!(run(&Mount, args, &Ctx::default()).is_changed());
+        assert_eq!(
+            std::fs::read_to_string(&fstab).unwrap(),
+            "tmpfs /srv/d tmpfs defaults 1 2\n"
         );
     }
 
