@@ -10,8 +10,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v crontab >/dev/null 2>&1 || need+=(cron)
-{ command -v unshare && command -v flock && command -v setsid; } >/dev/null 2>&1 || need+=(util-linux)
-command -v sudo >/dev/null 2>&1 || need+=(sudo)
+# setpriv: hvrenv runs HVR as the HVR user (the lab nodes share /usr with this machine).
+{ command -v unshare && command -v flock && command -v setsid && command -v setpriv; } >/dev/null 2>&1 || need+=(util-linux)
+# sudo (and its visudo): baton's become, and the HVR boot's VIP add as the DBMS owner.
+{ command -v sudo && { command -v visudo || [ -x /usr/sbin/visudo ]; }; } >/dev/null 2>&1 || need+=(sudo)
 # Node-side tools of unarchive, get_url/uri and git (the lab nodes share
 # /usr with this machine); zip only builds the zip archive of a test.
 command -v curl >/dev/null 2>&1 || need+=(curl)

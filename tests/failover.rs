@@ -106,7 +106,7 @@ fn the_whole_life_of_a_bc_pair() {
             1,
             "{hvrtab}"
         );
-        let cron = h.sh(node, "crontab -l");
+        let cron = h.sh(node, "crontab -l -u hvr");
         assert_eq!(
             cron.matches("hvrmaint /opt/hvr/hvr_config/files/hvrmaint.opt")
                 .count(),
@@ -133,6 +133,9 @@ fn the_whole_life_of_a_bc_pair() {
     }
     assert_eq!(h.state("bc1").as_deref(), Some("START"));
     assert_eq!(h.state("bc2").as_deref(), Some("STOP"));
+    for node in ["bc1", "bc2"] {
+        the_install_is_the_hvr_users(&h, node, node == "bc1");
+    }
     assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
     assert!(h.scheduler_answers("bc1") && !h.scheduler_answers("bc2"));
     assert!(h.vip_answers_from_client());
@@ -411,6 +414,99 @@ fn the_whole_life_of_a_bc_pair() {
 /// a second run is refused naming the first; a stale lock names the command
 /// that clears it; a lock left by a run of this controller that is gone is
 /// taken over. Leaves bc1 active and no lock behind.
+/// Issue 12: HVR_HOME and HVR_CONFIG are hvr:hvr, baton's helpers root's;
+/// HVR runs as hvr except the remote listener (hvrtab's root line); hvrtab
+/// runs hvrfailover as the DBMS owner, and sudo allows that user the boot's
+/// VIP add with the inventory's arguments and nothing else.
+fn the_install_is_the_hvr_users(h: &Hvr, node: &str, active: bool) {
+    let owners = h.sh(
+        node,
+        "stat -c '%U:%G %n' /opt/hvr/hvr_home /opt/hvr/hvr_home/bin/hvrsim /opt/hvr/hvr_config \
+         /opt/hvr/hvr_config/files /opt/hvr/hvr_config/files/hvrfailover.state \
+         /opt/hvr/hvr_config/log/hvrfailover/hvrfailover.log /opt/hvr/hvr_config/simdb \
+         /opt/hvr/hvr_config/router",
+    );
+    assert_eq!(owners.lines().count(), 8, "{owners}");
+    for line in owners.lines() {
+        assert!(line.starts_with("hvr:hvr "), "{node}: not hvr's: {line}");
+    }
+    let root = h.sh(
+        node,
+        "stat -c '%U:%G %a %n' /opt/hvr/bin /opt/hvr/bin/hvrenv /opt/hvr/bin/hvrfailover-act \
+         /opt/hvr/bin/hvrfailover-vip /etc/sudoers.d/baton-hvrfailover",
+    );
+    assert_eq!(root.lines().count(), 5, "{root}");
+    for line in root.lines() {
+        assert!(line.starts_with("root:root "), "{node}: not root's: {line}");
+    }
+    assert!(
+        root.contains("440 /etc/sudoers.d/baton-hvrfailover"),
+        "{root}"
+    );
+    let (code, said) = h.sh_code(node, "visudo -cf /etc/sudoers.d/baton-hvrfailover");
+    assert_eq!(code, Some(0), "{said}");
+    // Who runs what: the DBMS and the scheduler as hvr, the listener as root.
+    let procs = h.sh(node, "ps -eo user=,args= | grep -- --daemon-chil[d]");
+    let user_of = |daemon: &str| {
+        procs
+            .lines()
+            .find(|l| l.contains(daemon))
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_string)
+    };
+    assert_eq!(user_of("ingstart").as_deref(), Some("hvr"), "{procs}");
+    assert_eq!(
+        user_of("hvrremotelistener").as_deref(),
+        Some("root"),
+        "{procs}"
+    );
+    if active {
+        assert_eq!(user_of("hvrscheduler").as_deref(), Some("hvr"), "{procs}");
+    }
+    let hvrtab = h.file(node, "/etc/hvrtab").unwrap();
+    assert!(
+        hvrtab
+            .lines()
+            .any(|l| l.starts_with("root 4343 /opt/hvr/hvr_home /opt/hvr/hvr_config ")),
+        "{hvrtab}"
+    );
+    assert!(
+        hvrtab
+            .lines()
+            .any(|l| l.starts_with("hvr hvrfailover /opt/hvr/hvr_home /opt/hvr/hvr_config ")),
+        "{hvrtab}"
+    );
+    // sudo -l -U: exit 0 only for a command the rule allows.
+    let vip = h.vip();
+    let allowed = |cmd: &str| h.sh_code(node, &format!("sudo -n -l -U hvr {cmd}")).0 == Some(0);
+    let helper = "/opt/hvr/bin/hvrfailover-vip";
+    let add = format!("{helper} boot vip-add {vip} 24 eth0 eth0:1 5 0.2 5 0.2");
+    assert!(allowed(&add), "{node}: sudo refuses {add}");
+    assert!(allowed(&format!("{add} preflight-dad-done")));
+    for refused in [
+        "/bin/sh".to_string(),
+        "/usr/sbin/ip addr add 10.85.0.200/24 dev eth0".to_string(),
+        format!("{helper} boot vip-del {vip} 24 eth0"),
+        format!("{helper} boot vip-add 10.0.0.1 24 eth0 eth0:1 5 0.2 5 0.2"),
+        format!("{add} extra"),
+        "/opt/hvr/bin/hvrenv hvrfailover-act boot vip-add".to_string(),
+    ] {
+        assert!(!allowed(&refused), "{node}: sudo allows hvr {refused}");
+    }
+    // Run as hvr, a VIP action the rule does not allow is refused, quoting why.
+    let (code, said) = h.sh_code(
+        node,
+        &format!(
+            "su -s /bin/sh hvr -c '/opt/hvr/bin/hvrenv hvrfailover-act test vip-del {vip} 24 eth0'"
+        ),
+    );
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.starts_with("FAILED: vip-del needs root and sudo -n does not allow hvr"),
+        "{said}"
+    );
+}
+
 fn one_operation_at_a_time(lab: &Lab, h: &Hvr) {
     let lock = format!("{FILES}/hvrfailover.lock");
     // Two real runs at once: the second is refused and names the first's PID.
