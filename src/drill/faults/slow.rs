@@ -6,10 +6,9 @@
 //!
 //! The node's processes are moved into a cgroup of this drill's own under
 //! the v2 hierarchy (on this host `/sys/fs/cgroup/unified`, the hybrid
-//! layout; `/sys/fs/cgroup` when it is v2 only), from inside the node (its
-//! own PID namespace: `/proc` there lists the node's processes only, and
-//! cgroup.procs takes PIDs as the writer sees them). Processes the node
-//! forks later (a new SSH session) are born in it. Clearing thaws it and
+//! layout; `/sys/fs/cgroup` when it is v2 only): every host process in the
+//! node's PID namespace (read inside the node, `readlink /proc/self/ns/pid`).
+//! Processes the node forks later (a new SSH session) are born in it. Clearing thaws it and
 //! moves them back to the root cgroup they came from, then removes it.
 
 use std::path::{Path, PathBuf};
@@ -57,13 +56,29 @@ fn write(path: &Path, value: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write {value:?} to {}: {e}", path.display()))
 }
 
-/// The script that moves the node's processes (all but itself) into `dir`.
-fn move_in_script(dir: &Path) -> String {
-    format!(
-        "cg={}; n=0; for d in /proc/[0-9]*; do p=${{d#/proc/}}; [ \"$p\" = \"$$\" ] && continue; \
-         echo \"$p\" > \"$cg/cgroup.procs\" 2>/dev/null && n=$((n + 1)); done; echo \"$n process(es)\"",
-        crate::shell::quote(&dir.display().to_string())
-    )
+/// Moves every host process in the PID namespace `ns` (as `readlink
+/// /proc/PID/ns/pid` prints it) into the cgroup `dir`; the count moved.
+fn move_in(ns: &str, dir: &Path) -> Result<usize, String> {
+    let procs = dir.join("cgroup.procs");
+    let mut n = 0;
+    let entries = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(link) = std::fs::read_link(entry.path().join("ns/pid")) else {
+            continue;
+        };
+        // A process that ended meanwhile cannot be moved: not an error.
+        if link.to_string_lossy() == ns && std::fs::write(&procs, pid).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Starts freezing `node` in cycles. Returns what was done.
@@ -85,9 +100,23 @@ pub fn start(lab: &LabHandle, node: &str) -> Result<String, String> {
             dir.display()
         ));
     }
+    // The node's PID namespace, as a process inside it sees it; its
+    // processes are then found on the host (the node's /sys has no cgroup
+    // hierarchy of the host's to write to).
     let moved = lab
-        .lab(&["shell", node], &["sh", "-c", &move_in_script(&dir)])
-        .map(|o| o.trim().to_string());
+        .lab(&["shell", node], &["readlink", "/proc/self/ns/pid"])
+        .and_then(|ns| {
+            let ns = ns.trim();
+            if !ns.starts_with("pid:[") {
+                return Err(format!("{node}: readlink /proc/self/ns/pid printed {ns:?}"));
+            }
+            match move_in(ns, &dir)? {
+                0 => Err(format!(
+                    "{node}: no process found in its PID namespace {ns}"
+                )),
+                n => Ok(format!("{n} process(es)")),
+            }
+        });
     let moved = match moved {
         Ok(m) => m,
         Err(e) => {
@@ -179,14 +208,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cycle_has_both_periods_and_the_move_skips_its_own_shell() {
+    fn the_cycle_has_both_periods() {
         assert!(CYCLE.iter().any(|c| c.0 == Duration::from_millis(200)));
         assert!(CYCLE.iter().any(|c| c.0 == Duration::from_secs(1)));
-        let s = move_in_script(Path::new("/sys/fs/cgroup/unified/baton-slow-1-bc1"));
-        assert!(
-            s.starts_with("cg=/sys/fs/cgroup/unified/baton-slow-1-bc1;"),
-            "{s}"
-        );
-        assert!(s.contains("[ \"$p\" = \"$$\" ] && continue"), "{s}");
+    }
+
+    #[test]
+    fn a_namespace_nobody_is_in_moves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(move_in("pid:[1]", dir.path()).unwrap(), 0);
+        assert!(!dir.path().join("cgroup.procs").exists());
     }
 }
