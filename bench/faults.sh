@@ -18,15 +18,16 @@
 #   sudo bench/faults.sh --list      # the faults and operations
 #
 # Faults: controller-kill controller-int from-link to-link from-scheduler
-# to-scheduler from-crash to-crash (docs/hvr-playbooks.md, "Fault matrix").
+# to-scheduler from-crash to-crash partition from-disk-full to-disk-full
+# from-slow to-slow (docs/hvr-playbooks.md, "Fault matrix").
 # Env: FAULTS_PREFIX (batonfx), FAULTS_SUBNET (10.78.0.0/24), BATON (a
 # built baton; default: cargo build, then target/debug/baton).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --list ]; then
     echo "operations: switchover failover recover"
-    echo "faults: controller-kill controller-int from-link to-link from-scheduler to-scheduler from-crash to-crash"
-    echo "not built yet: partition disk-full slow-freeze slow-tbf"
+    echo "faults: controller-kill controller-int from-link to-link from-scheduler to-scheduler from-crash to-crash partition from-disk-full to-disk-full from-slow to-slow"
+    echo "not built yet: slow-tbf"
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then

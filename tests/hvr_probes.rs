@@ -1278,6 +1278,72 @@ echo "arping $*" >> STATE/calls; exit 0"#,
     }
 }
 
+/// Finding 4 of the fault matrix: a re-run's VIP add raced the first run's
+/// (still running on the node after its controller lost the link): `ip addr
+/// add` failed with "Address already assigned" and start said "The VIP is
+/// not held here" while it was. An add that fails because the address is
+/// now on the interface is held: checked by ARP like any add, announced, ok.
+/// An add that fails with the address absent says so.
+#[test]
+fn a_vip_add_that_finds_the_address_assigned_meanwhile_reports_it_held() {
+    for (appears, code, said) in [
+        (
+            true,
+            Some(0),
+            "ok: the VIP 10.0.0.100 is on eth0: it was added there while this run was adding it",
+        ),
+        (
+            false,
+            Some(1),
+            "the VIP is NOT on eth0 (eth0 does not hold 10.0.0.100)",
+        ),
+    ] {
+        let node = Node::new();
+        node.shim(
+            "ip",
+            &format!(
+                r#"case "$*" in
+"-4 -o addr show dev eth0")
+    echo '2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\       valid_lft forever preferred_lft forever'
+    [ -f STATE/vip ] && echo "2: eth0    inet $(cat STATE/vip)/24 scope global secondary eth0:1\       valid_lft forever preferred_lft forever"
+    exit 0 ;;
+"addr add "*) {} echo "Error: ipv4: Address already assigned." >&2; exit 2 ;;
+"addr del "*) echo "ip $*" >> STATE/calls; rm -f STATE/vip; exit 0 ;;
+esac
+echo "ip shim: unexpected $*" >&2
+exit 1"#,
+                if appears {
+                    r#"echo "${3%/*}" > STATE/vip;"#
+                } else {
+                    ""
+                }
+            ),
+        );
+        node.shim(
+            "arping",
+            r#"case " $* " in *" -D "*) echo "arping $*" >> STATE/calls; cat FIXTURES/arping-dad-clear.txt; exit 0 ;; esac
+echo "arping $*" >> STATE/calls; exit 0"#,
+        );
+        let add = vip_add(&node, "1", "0.1", "0");
+        assert_eq!(add.code, code, "{add:?}");
+        assert!(
+            add.stdout.contains(said) && add.stdout.contains("Address already assigned"),
+            "{add:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let calls = fs::read_to_string(node.state().join("calls")).unwrap_or_default();
+        let dad = calls.lines().filter(|l| l.contains(" -D ")).count();
+        let garp = calls.lines().filter(|l| l.contains(" -U ")).count();
+        assert!(!calls.contains("ip addr del"), "nothing removed: {calls}");
+        if appears {
+            // Checked just before and just after, then announced.
+            assert_eq!((dad, garp), (2, 1), "{calls}");
+        } else {
+            assert_eq!((dad, garp), (1, 0), "nothing announced: {calls}");
+        }
+    }
+}
+
 #[test]
 fn the_vip_is_checked_by_arp_just_before_and_after_it_is_added_then_announced_twice() {
     let node = Node::new();

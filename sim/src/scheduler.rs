@@ -13,8 +13,15 @@
 //!
 //! Captured changes wait in memory until the integrate location acknowledges them. The capture
 //! position is saved when changes are captured and the integrate position when they are
-//! acknowledged, so a SIGKILL loses exactly the changes in flight: the next start finds them
-//! captured but never integrated, reports them as phantom changes and does not send them.
+//! acknowledged. A SIGKILL (or a crash of the node) loses only the scheduler's memory: the
+//! committed changes stay in the DBMS journal, so the next start captures again, for each
+//! integrate location, what it never acknowledged, and sends it. HVR's log-based capture reads
+//! the DBMS log from its saved position and keeps what it captured in transaction files in the
+//! router directory until integrate has applied them (hvrlogrelease keeps the logs capture still
+//! needs: https://fivetran.com/docs/hvr5/commands/hvrlogrelease; "changes keep being recorded at
+//! the source ... and are picked up later", HVR 5's Replication Overview). Phantom changes are
+//! the changes of a node that is dead or tainted: they are lost because that node's scheduler
+//! never runs again before hvrrefresh and hvrinit (which discards them), not because of a restart.
 //! `hvrscheduler -k` stops the jobs where they are and does NOT flush (HVR 5's page does not say
 //! what -k does to running jobs); it moves the capture position back to what every integrate
 //! location acknowledged, so the next start captures those changes again, as HVR would still
@@ -481,7 +488,9 @@ struct Target {
 impl Target {
     fn integrate(&mut self, capture_seq: u64, lag: Duration, timing: Timing, files: &ChannelFiles) {
         if self.queue.is_empty() {
-            self.advance(capture_seq, files);
+            // Never backwards: while capture reads again what an unclean stop left, a location
+            // may already have acknowledged beyond it.
+            self.advance(capture_seq.max(self.integrated_seq), files);
             return;
         }
         if self.retry_at.is_some_and(|at| Instant::now() < at) {
@@ -586,7 +595,9 @@ struct ChannelWorker {
 
 impl ChannelWorker {
     /// Loads the channel's positions. Changes that the previous scheduler captured but never
-    /// got acknowledged were lost with it: they are counted as phantom changes and skipped.
+    /// got acknowledged (it was killed, or the node crashed) are captured again from the
+    /// journal, each integrate location from its own acknowledged position: the journal holds
+    /// every committed change, as the DBMS log does for HVR's log-based capture.
     fn prepare(
         layout: &Layout,
         hub: &Hub,
@@ -598,7 +609,7 @@ impl ChannelWorker {
         let journal = layout.journal_dir();
         let end = journal_end(&journal)?;
         let cap_log = log.with_component(format!("{}-cap-{}", channel.name, channel.capture));
-        let (capture_seq, mut phantom) = match files.load_capture()? {
+        let (capture_seq, phantom) = match files.load_capture()? {
             Some(state) => (state.seq, state.phantom),
             None => {
                 cap_log.warn(
@@ -629,39 +640,45 @@ impl ChannelWorker {
                 .cloned()
                 .ok_or_else(|| SimError::usage(format!("location {name} is not defined")))?;
             let integ_log = log.with_component(format!("{}-integ-{name}", channel.name));
-            let integrated = files.load_integ(name)?.unwrap_or(capture_seq);
+            // Never above the capture position: what was not captured was not acknowledged.
+            let integrated = files
+                .load_integ(name)?
+                .unwrap_or(capture_seq)
+                .min(capture_seq);
             if integrated < capture_seq {
-                let mut lost = 0;
+                let mut again = 0;
                 let counted = scan_after(&journal, integrated, |c| {
                     if c.origin == Origin::Local && c.seq <= capture_seq {
-                        lost += 1;
+                        again += 1;
                     }
                 });
                 if let Err(e) = counted {
-                    integ_log.warn("W_JSIM04", &format!("cannot count lost changes: {e}"));
+                    integ_log.warn(
+                        "W_JSIM04",
+                        &format!("cannot count the changes to capture again: {e}"),
+                    );
                 }
-                if lost > 0 {
+                if again > 0 {
                     integ_log.warn(
                         "W_JSIM02",
                         &format!(
-                            "{lost} changes captured from {} but never integrated into {name} were lost: \
-                             the previous scheduler did not stop gracefully (phantom changes); \
-                             resynchronize with hvrrefresh and hvrinit",
+                            "{again} changes captured from {} but never acknowledged by {name}: \
+                             the previous scheduler did not stop gracefully; capturing them again \
+                             from journal record {integrated}",
                             channel.capture
                         ),
                     );
-                    phantom = phantom.max(lost);
                 }
             }
             // Written even when unchanged: hvrrouterview must see this location's position,
             // not fall back to the capture position.
-            files.save_integ(name, capture_seq)?;
+            files.save_integ(name, integrated)?;
             targets.push(Target {
                 location,
                 log: integ_log,
                 queue: VecDeque::new(),
-                integrated_seq: capture_seq,
-                saved_seq: capture_seq,
+                integrated_seq: integrated,
+                saved_seq: integrated,
                 conn: None,
                 retry_at: None,
                 error: None,
@@ -670,15 +687,22 @@ impl ChannelWorker {
                 integrated_since_log: 0,
             });
         }
-        files.save_capture(capture_seq, phantom)?;
+        // Capture reads again from the oldest unacknowledged change (as -k leaves it); each
+        // location is sent only what it has not acknowledged (`capture`).
+        let read_from = targets
+            .iter()
+            .map(|t| t.integrated_seq)
+            .min()
+            .unwrap_or(capture_seq);
+        files.save_capture(read_from, phantom)?;
         Ok(ChannelWorker {
             name: channel.name.clone(),
             files,
             log: cap_log,
             timing,
-            cursor: JournalCursor::new(&journal, capture_seq),
-            capture_seq,
-            saved_capture_seq: capture_seq,
+            cursor: JournalCursor::new(&journal, read_from),
+            capture_seq: read_from,
+            saved_capture_seq: read_from,
             saved_capture_at: Instant::now(),
             phantom,
             blocked,
@@ -773,7 +797,11 @@ impl ChannelWorker {
         let at_end = changes.len() < CAPTURE_BATCH;
         for change in changes.into_iter().filter(|c| c.origin == Origin::Local) {
             self.captured_since_log += 1;
-            for target in &mut self.targets {
+            for target in self
+                .targets
+                .iter_mut()
+                .filter(|t| change.seq > t.integrated_seq)
+            {
                 target.queue.push_back(change.clone());
             }
         }

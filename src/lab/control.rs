@@ -1,5 +1,6 @@
 //! Failure drills on a running lab: `link` (cut or restore a node's cable),
-//! `crash` (abrupt host failure) and `boot` (the host coming back).
+//! `partition` (the nodes cannot reach each other, everyone else reaches
+//! them), `crash` (abrupt host failure) and `boot` (the host coming back).
 //!
 //! A crash is what a power cut does: every process of the node dies at once
 //! (SIGKILL to its init, which takes the whole PID namespace with it) and the
@@ -26,6 +27,12 @@ use super::LabError;
 pub enum LinkState {
     Up,
     Down,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PartitionState {
+    On,
+    Off,
 }
 
 fn netns_of(state: &LabState, target: &str) -> Result<String, LabError> {
@@ -57,6 +64,36 @@ pub fn link(lab_dir: &Path, target: &str, to: LinkState) -> Result<(), LabError>
     };
     Ip::new(&tools).run(&["-n", &ns, "link", "set", "dev", NODE_DEV, word])?;
     say!("{target}: {NODE_DEV} {word}");
+    Ok(())
+}
+
+/// `on`: every node's bridge port isolated (the Linux bridge's port
+/// isolation, `bridge_slave isolated`: an isolated port forwards only to
+/// ports that are not isolated), so no frame passes between two nodes, not
+/// even ARP, while the controller's and the client's ports still reach all
+/// of them: a partition between the nodes only. `off` undoes it.
+pub fn partition(lab_dir: &Path, on: bool) -> Result<(), LabError> {
+    let tools = preflight::check(&[Tool::Ip])?;
+    let state = super::load_required(lab_dir)?;
+    let word = if on { "on" } else { "off" };
+    let cmds: Vec<String> = state
+        .nodes
+        .iter()
+        .map(|n| format!("link set dev {} type bridge_slave isolated {word}", n.name))
+        .collect();
+    Ip::new(&tools).batch(Some(&state.bridge_netns()), &cmds)?;
+    let names: Vec<&str> = state.nodes.iter().map(|n| n.name.as_str()).collect();
+    if on {
+        say!(
+            "partition: {} cannot reach each other; the controller and the client reach every node; `baton lab partition off` heals it",
+            names.join(", ")
+        );
+    } else {
+        say!(
+            "partition healed: {} reach each other again",
+            names.join(", ")
+        );
+    }
     Ok(())
 }
 

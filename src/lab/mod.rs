@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::exit_code;
 
-pub use control::LinkState;
+pub use control::{LinkState, PartitionState};
 
 /// Where a lab lives. Commands other than `up` find everything else in its state file.
 #[derive(clap::Args, Debug, Clone)]
@@ -106,6 +106,14 @@ pub enum LabCommand {
         node: String,
         #[arg(value_enum)]
         state: LinkState,
+        #[command(flatten)]
+        place: LabPlace,
+    },
+    /// Partition the nodes: `on` isolates every node's bridge port (no frame, not even ARP,
+    /// passes between nodes; the controller and the client still reach each node); `off` heals it
+    Partition {
+        #[arg(value_enum)]
+        state: PartitionState,
         #[command(flatten)]
         place: LabPlace,
     },
@@ -190,6 +198,9 @@ fn dispatch(cmd: LabCommand) -> Result<i32, LabError> {
         } => shell::shell(&place.dir()?, &node, &command),
         LabCommand::Link { node, state, place } => {
             control::link(&place.dir()?, &node, state).map(|()| exit_code::OK)
+        }
+        LabCommand::Partition { state, place } => {
+            control::partition(&place.dir()?, state == PartitionState::On).map(|()| exit_code::OK)
         }
         LabCommand::Crash { node, place } => {
             control::crash(&place.dir()?, &node).map(|()| exit_code::OK)

@@ -57,9 +57,9 @@ then one line per integrate location:
   location=LOC channel=CHN pending=N lag_ms=M integrated_seq=I queued=Q error=<text or ->
 
 pending: local commits not yet acknowledged by the integrate location (0 = flushed);
-lag_ms: age of the oldest of them; in_flight: those already captured (lost if the scheduler
-dies: phantom changes); phantom: changes lost by an unclean stop, counted at the next start
-(reset by hvrinit). queued and error are live values, '-' when the scheduler is stopped.
+lag_ms: age of the oldest of them; in_flight: those already captured (captured again at the next
+start if the scheduler dies); phantom: a count kept for older state files, never raised by a
+restart (reset by hvrinit). queued and error are live values, '-' when the scheduler is stopped.
 Works whether or not the scheduler runs.
 ",
     link: false,

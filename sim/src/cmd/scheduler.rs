@@ -36,7 +36,8 @@ Starting a second scheduler for the same hub is refused (exit 1).
 -k does to running jobs): what was captured but not integrated is captured again at the next
 start. To flush first: hvrstart -w HUBDB CHN-cap, then hvrstart -w HUBDB CHN-integ.
 -k on a stopped scheduler is not an error.
-A SIGKILL instead loses the captured changes still in flight (phantom changes).
+A SIGKILL (or a crash of the node) loses only what the scheduler held in memory: the next start
+captures again, from the DBMS journal, what no integrate location acknowledged (W_JSIM02).
 ",
     link: true,
     run: hvrscheduler,

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::super::setup::LabHandle;
+use super::{disk_full, slow};
 
 /// The operation a case runs (one of baton's playbooks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -67,19 +68,27 @@ pub enum Fault {
     FromCrash,
     /// `baton lab crash` of the to-node; `baton lab boot` after the run.
     ToCrash,
+    /// The nodes cannot reach each other (`baton lab partition on`: their
+    /// bridge ports isolated, ARP included), the controller and the client
+    /// reach both; healed after the run.
+    Partition,
+    /// HVR_CONFIG's filesystem full on the from-node (`disk_full`).
+    FromDiskFull,
+    /// HVR_CONFIG's filesystem full on the to-node.
+    ToDiskFull,
+    /// The from-node's processes frozen and thawed through cgroup v2
+    /// `cgroup.freeze` (`slow`) until the run ends.
+    FromSlow,
+    /// The to-node's processes frozen and thawed.
+    ToSlow,
 }
 
 /// Faults of the issue not built yet: named so a slice asking for them is
 /// refused with what exists.
-pub const NOT_DONE: &[&str] = &[
-    "partition (bc1 cannot reach bc2, the controller sees both)",
-    "disk-full (HVR_CONFIG on a small full tmpfs)",
-    "slow-freeze (cgroup v2 cgroup.freeze in 200 ms and 1 s cycles)",
-    "slow-tbf (the node's link rate-limited with tc tbf)",
-];
+pub const NOT_DONE: &[&str] = &["slow-tbf (the node's link rate-limited with tc tbf)"];
 
 impl Fault {
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 13] = [
         Fault::ControllerKill,
         Fault::ControllerInt,
         Fault::FromLink,
@@ -88,6 +97,11 @@ impl Fault {
         Fault::ToScheduler,
         Fault::FromCrash,
         Fault::ToCrash,
+        Fault::Partition,
+        Fault::FromDiskFull,
+        Fault::ToDiskFull,
+        Fault::FromSlow,
+        Fault::ToSlow,
     ];
 
     pub fn name(self) -> &'static str {
@@ -100,6 +114,11 @@ impl Fault {
             Fault::ToScheduler => "to-scheduler",
             Fault::FromCrash => "from-crash",
             Fault::ToCrash => "to-crash",
+            Fault::Partition => "partition",
+            Fault::FromDiskFull => "from-disk-full",
+            Fault::ToDiskFull => "to-disk-full",
+            Fault::FromSlow => "from-slow",
+            Fault::ToSlow => "to-slow",
         }
     }
 
@@ -108,17 +127,34 @@ impl Fault {
     }
 
     /// Whether the fault means anything for `op`: a failover starts with the
-    /// from-node's scheduler dead and its link cut already.
+    /// from-node's scheduler dead and its link cut already (so the nodes are
+    /// apart already, and its disk and speed do not matter).
     pub fn applies(self, op: Op) -> bool {
-        !(op == Op::Failover && matches!(self, Fault::FromLink | Fault::FromScheduler))
+        !(op == Op::Failover
+            && matches!(
+                self,
+                Fault::FromLink
+                    | Fault::FromScheduler
+                    | Fault::Partition
+                    | Fault::FromDiskFull
+                    | Fault::FromSlow
+            ))
     }
 
     /// The node the fault hits, given the operation's from and to nodes.
     fn node<'a>(self, from: &'a str, to: &'a str) -> Option<&'a str> {
         match self {
-            Fault::FromLink | Fault::FromScheduler | Fault::FromCrash => Some(from),
-            Fault::ToLink | Fault::ToScheduler | Fault::ToCrash => Some(to),
-            Fault::ControllerKill | Fault::ControllerInt => None,
+            Fault::FromLink
+            | Fault::FromScheduler
+            | Fault::FromCrash
+            | Fault::FromDiskFull
+            | Fault::FromSlow => Some(from),
+            Fault::ToLink
+            | Fault::ToScheduler
+            | Fault::ToCrash
+            | Fault::ToDiskFull
+            | Fault::ToSlow => Some(to),
+            Fault::ControllerKill | Fault::ControllerInt | Fault::Partition => None,
         }
     }
 
@@ -163,6 +199,13 @@ impl Fault {
             Fault::FromCrash | Fault::ToCrash => lab
                 .lab(&["crash", node], &[])
                 .map(|_| format!("{node}: crashed")),
+            Fault::Partition => lab
+                .lab(&["partition", "on"], &[])
+                .map(|out| out.trim().to_string()),
+            Fault::FromDiskFull | Fault::ToDiskFull => lab
+                .lab(&["shell", node], &["sh", "-c", disk_full::FILL])
+                .map(|out| format!("{node}: {}", out.trim())),
+            Fault::FromSlow | Fault::ToSlow => slow::start(lab, node),
         }
     }
 
@@ -178,6 +221,18 @@ impl Fault {
                 Ok(None)
             }
             Fault::FromCrash | Fault::ToCrash => Ok(Some(node.to_string())),
+            Fault::Partition => {
+                lab.lab(&["partition", "off"], &[])?;
+                Ok(None)
+            }
+            Fault::FromDiskFull | Fault::ToDiskFull => {
+                lab.lab(&["shell", node], &["sh", "-c", disk_full::CLEAR])?;
+                Ok(None)
+            }
+            Fault::FromSlow | Fault::ToSlow => {
+                slow::stop(lab, node)?;
+                Ok(None)
+            }
             _ => Ok(None),
         }
     }

@@ -21,7 +21,9 @@
 //! refusal before anything ran; 1 the lab could not be made; 128+N stopped.
 
 mod case;
+mod disk_full;
 mod fault;
+mod slow;
 mod verdict;
 mod watch;
 

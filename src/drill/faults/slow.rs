@@ -1,0 +1,222 @@
+//! A slow node: every process of one lab node frozen and thawed in cycles
+//! through cgroup v2's `cgroup.freeze` (Linux 5.2+,
+//! https://docs.kernel.org/admin-guide/cgroup-v2.html "cgroup.freeze"),
+//! until the fault is cleared. The cycle is the issue's: frozen 200 ms,
+//! running 200 ms, five times, then frozen 1 s, running 1 s; again.
+//!
+//! The node's processes are moved into a cgroup of this drill's own under
+//! the v2 hierarchy (on this host `/sys/fs/cgroup/unified`, the hybrid
+//! layout; `/sys/fs/cgroup` when it is v2 only): every host process in the
+//! node's PID namespace (read inside the node, `readlink /proc/self/ns/pid`).
+//! Processes the node forks later (a new SSH session) are born in it. Clearing thaws it and
+//! moves them back to the root cgroup they came from, then removes it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::super::setup::LabHandle;
+
+/// (frozen, running) phases of one round.
+pub const CYCLE: &[(Duration, Duration)] = &[
+    (Duration::from_millis(200), Duration::from_millis(200)),
+    (Duration::from_millis(200), Duration::from_millis(200)),
+    (Duration::from_millis(200), Duration::from_millis(200)),
+    (Duration::from_millis(200), Duration::from_millis(200)),
+    (Duration::from_millis(200), Duration::from_millis(200)),
+    (Duration::from_secs(1), Duration::from_secs(1)),
+];
+
+struct Cycler {
+    node: String,
+    dir: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+/// The running cycler (one fault at a time per drill).
+static RUNNING: Mutex<Option<Cycler>> = Mutex::new(None);
+
+/// The v2 hierarchy's root: where `cgroup.freeze` exists for children.
+fn v2_root() -> Result<PathBuf, String> {
+    for root in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+        let p = Path::new(root);
+        // cgroup.controllers exists only in a v2 hierarchy.
+        if p.join("cgroup.controllers").exists() && p.join("cgroup.procs").exists() {
+            return Ok(p.to_path_buf());
+        }
+    }
+    Err("no cgroup v2 hierarchy (neither /sys/fs/cgroup/unified nor /sys/fs/cgroup has cgroup.controllers): the slow-node fault needs cgroup v2's cgroup.freeze".into())
+}
+
+fn write(path: &Path, value: &str) -> Result<(), String> {
+    std::fs::write(path, value)
+        .map_err(|e| format!("cannot write {value:?} to {}: {e}", path.display()))
+}
+
+/// Moves every host process in the PID namespace `ns` (as `readlink
+/// /proc/PID/ns/pid` prints it) into the cgroup `dir`; the count moved.
+fn move_in(ns: &str, dir: &Path) -> Result<usize, String> {
+    let procs = dir.join("cgroup.procs");
+    let mut n = 0;
+    let entries = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(link) = std::fs::read_link(entry.path().join("ns/pid")) else {
+            continue;
+        };
+        // A process that ended meanwhile cannot be moved: not an error.
+        if link.to_string_lossy() == ns && std::fs::write(&procs, pid).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Starts freezing `node` in cycles. Returns what was done.
+pub fn start(lab: &LabHandle, node: &str) -> Result<String, String> {
+    let mut running = RUNNING
+        .lock()
+        .map_err(|_| "the slow-node state is poisoned".to_string())?;
+    if let Some(c) = running.as_ref() {
+        return Err(format!("{} is slowed already", c.node));
+    }
+    let root = v2_root()?;
+    let dir = root.join(format!("baton-slow-{}-{node}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create the cgroup {}: {e}", dir.display()))?;
+    if !dir.join("cgroup.freeze").exists() {
+        let _ = std::fs::remove_dir(&dir);
+        return Err(format!(
+            "{} has no cgroup.freeze (Linux 5.2+ needed)",
+            dir.display()
+        ));
+    }
+    // The node's PID namespace, as a process inside it sees it; its
+    // processes are then found on the host (the node's /sys has no cgroup
+    // hierarchy of the host's to write to).
+    let moved = lab
+        .lab(&["shell", node], &["readlink", "/proc/self/ns/pid"])
+        .and_then(|ns| {
+            let ns = ns.trim();
+            if !ns.starts_with("pid:[") {
+                return Err(format!("{node}: readlink /proc/self/ns/pid printed {ns:?}"));
+            }
+            match move_in(ns, &dir)? {
+                0 => Err(format!(
+                    "{node}: no process found in its PID namespace {ns}"
+                )),
+                n => Ok(format!("{n} process(es)")),
+            }
+        });
+    let moved = match moved {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = release(&root, &dir);
+            return Err(e);
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let freeze = dir.join("cgroup.freeze");
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        'cycles: loop {
+            for (frozen, running) in CYCLE {
+                if flag.load(Ordering::SeqCst) {
+                    break 'cycles;
+                }
+                let _ = std::fs::write(&freeze, "1");
+                sleep_unless(&flag, *frozen);
+                let _ = std::fs::write(&freeze, "0");
+                sleep_unless(&flag, *running);
+            }
+        }
+        let _ = std::fs::write(&freeze, "0");
+    });
+    *running = Some(Cycler {
+        node: node.to_string(),
+        dir: dir.clone(),
+        stop,
+        thread,
+    });
+    Ok(format!(
+        "{node}: {moved} in {}, frozen/running 200/200 ms x5 then 1/1 s, repeated",
+        dir.display()
+    ))
+}
+
+fn sleep_unless(flag: &AtomicBool, d: Duration) {
+    let step = Duration::from_millis(20);
+    let mut left = d;
+    while !left.is_zero() && !flag.load(Ordering::SeqCst) {
+        let s = left.min(step);
+        std::thread::sleep(s);
+        left -= s;
+    }
+}
+
+/// Thaws the node's cgroup, moves its processes back to the root cgroup and
+/// removes it.
+fn release(root: &Path, dir: &Path) -> Result<(), String> {
+    if dir.join("cgroup.freeze").exists() {
+        write(&dir.join("cgroup.freeze"), "0")?;
+    }
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+    for pid in procs.split_whitespace() {
+        // A process that ended meanwhile is gone from both: not an error.
+        let _ = std::fs::write(root.join("cgroup.procs"), pid);
+    }
+    // Emptied asynchronously by the kernel after the last exit: retry briefly.
+    for _ in 0..50 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    std::fs::remove_dir(dir).map_err(|e| format!("cannot remove the cgroup {}: {e}", dir.display()))
+}
+
+/// Clears the fault on `node`: stops the cycles, thaws, releases.
+/// Nothing to clear (the injection failed) is not an error.
+pub fn stop(_lab: &LabHandle, node: &str) -> Result<(), String> {
+    let cycler = RUNNING
+        .lock()
+        .map_err(|_| "the slow-node state is poisoned".to_string())?
+        .take();
+    let Some(c) = cycler else {
+        return Ok(());
+    };
+    c.stop.store(true, Ordering::SeqCst);
+    let _ = c.thread.join();
+    if c.node != node {
+        return Err(format!("{} was slowed, not {node}", c.node));
+    }
+    release(&v2_root()?, &c.dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cycle_has_both_periods() {
+        assert!(CYCLE.iter().any(|c| c.0 == Duration::from_millis(200)));
+        assert!(CYCLE.iter().any(|c| c.0 == Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_namespace_nobody_is_in_moves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(move_in("pid:[1]", dir.path()).unwrap(), 0);
+        assert!(!dir.path().join("cgroup.procs").exists());
+    }
+}
