@@ -773,8 +773,9 @@ fn a_quit_during_a_no_log_loop_masks_the_cut_item() {
 }
 
 /// A stop request while a template renders for ever (a loop inside a loop
-/// of 100,000 each): the render stops at the step bound with a message
-/// naming the template, and the run stops with 143 instead of never.
+/// of 100,000 each, with a step bound so high that the fuel would take
+/// minutes to end it): the render is cut at once with a message naming the
+/// template, and the run stops with 143 within seconds.
 #[test]
 fn a_stop_request_during_an_endless_render_ends_the_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -795,18 +796,19 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
 "#,
     )
     .unwrap();
-    // A lower bound than the default keeps the debug build's render short.
+    // 10^11 steps: hours of work, so only the stop request can end it
     let child = start(
         dir.path(),
         &inventory,
-        &[("BATON_MAX_TEMPLATE_STEPS", "5000000")],
+        &[("BATON_MAX_TEMPLATE_STEPS", "100000000000")],
     );
     wait_for("the render to start", || {
         dir.path().join("started").exists()
     });
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, libc::SIGTERM);
-    let out = wait_bounded(child, 120);
+    // (the fuel alone would take hours: a hang fails here)
+    let out = wait_bounded(child, 60);
     let all = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -814,7 +816,7 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
     );
     assert_eq!(out.status.code(), Some(143), "{all}");
     assert!(
-        all.contains("template stopped after 5000000 steps"),
+        all.contains("render cut short: the run is stopping"),
         "{all}"
     );
     assert!(all.contains("play.yml:8:"), "{all}");
@@ -1182,6 +1184,26 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
             "wait_for: {port: 1, timeout: \"{{ s }}\"}",
             "`wait_for` argument `timeout` must not be negative",
             6,
+        ),
+        // not a number at all: refused at the template's line (exit 4),
+        // not a task failure naming only the task (exit 2)
+        (
+            "{s: abc}",
+            "pause: {seconds: \"{{ s }}\"}",
+            "`pause` argument `seconds` must be a number of seconds, got \"abc\"",
+            6,
+        ),
+        (
+            "{s: abc}",
+            "wait_for: {port: 1, timeout: \"{{ s }}\"}",
+            "`wait_for` argument `timeout` must be a number of seconds, got \"abc\"",
+            6,
+        ),
+        (
+            "{s: abc}",
+            "command: 'true'\n      retries: 1\n      until: false\n      delay: \"{{ s }}\"",
+            "`delay` must be a number, got \"abc\"",
+            9,
         ),
     ] {
         let play = format!(

@@ -445,9 +445,18 @@ fn rendered_duration_within_bounds(
     else {
         return Ok(());
     };
-    // not a number: the module says so, as for any argument
-    let Some(n) = bounds::number_in(value) else {
+    // null (`{{ none }}`): not given, the module's default applies
+    if value.is_null() {
         return Ok(());
+    }
+    // not a number: refused at the template, as a literal one is at load
+    // (the module's own message could not name the line)
+    let Some(n) = bounds::number_in(value) else {
+        return Err(InputError::at(
+            &node.origin,
+            format!("`{module}` argument `{name}` must be a number of seconds, got {value}"),
+            "rendered from here",
+        ));
     };
     bounds::seconds(n * unit, &format!("`{module}` argument `{name}`"))
         .map(|_| ())

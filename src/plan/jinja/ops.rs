@@ -28,15 +28,46 @@ use super::datetime;
 use super::percent;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_function(super::rewrite::CMP, compare_chain);
-    env.add_function(super::rewrite::MOD, modulo);
-    env.add_function(super::rewrite::SUB, subtract);
-    env.add_function(super::rewrite::CHAIN, chain);
-    env.add_function(super::rewrite::MUL, multiply);
-    env.add_function(super::rewrite::ADD, add);
-    env.add_function(super::rewrite::CAT, concat);
-    env.add_function(super::rewrite::DIV, divide);
-    env.add_function(super::rewrite::FLOORDIV, floor_divide);
+    // each operator is a checkpoint of a stop request (super::stop)
+    use super::stop::checkpoint;
+    env.add_function(super::rewrite::CMP, |args: Rest<Value>| {
+        checkpoint()?;
+        compare_chain(args)
+    });
+    env.add_function(
+        super::rewrite::MOD,
+        |a: Value, b: Value, tuple: Option<bool>| {
+            checkpoint()?;
+            modulo(a, b, tuple)
+        },
+    );
+    env.add_function(super::rewrite::SUB, |a: Value, b: Value| {
+        checkpoint()?;
+        subtract(a, b)
+    });
+    env.add_function(super::rewrite::CHAIN, |base: Value, keys: Rest<Value>| {
+        checkpoint().map(|()| chain(base, keys))
+    });
+    env.add_function(super::rewrite::MUL, |a: Value, b: Value| {
+        checkpoint()?;
+        multiply(a, b)
+    });
+    env.add_function(super::rewrite::ADD, |a: Value, b: Value| {
+        checkpoint()?;
+        add(a, b)
+    });
+    env.add_function(super::rewrite::CAT, |a: Value, b: Value| {
+        checkpoint()?;
+        concat(a, b)
+    });
+    env.add_function(super::rewrite::DIV, |a: Value, b: Value| {
+        checkpoint()?;
+        divide(a, b)
+    });
+    env.add_function(super::rewrite::FLOORDIV, |a: Value, b: Value| {
+        checkpoint()?;
+        floor_divide(a, b)
+    });
 }
 
 /// minijinja's `a * b`, `a + b` and `a ~ b`, compiled once in a plain
