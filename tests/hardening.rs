@@ -447,6 +447,8 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
         .arg("play.yml")
         .arg("-i")
         .arg(inventory)
+        .arg("--junit")
+        .arg(dir.path().join("junit.xml"))
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -473,6 +475,16 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
         }
     }
     assert!(!stdout.contains("the running task finished"), "{stdout}");
+    // The quit writes the JUnit report a stop writes, saying where it cut.
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml"))
+        .unwrap_or_else(|e| panic!("no JUnit report after a quit: {e}\n{stdout}\n{stderr}"));
+    assert!(junit.contains("quit at once (SIGTERM)"), "{junit}");
+    for host in hosts {
+        assert!(
+            junit.contains(&format!("cut: task `sleeper` on {host}")),
+            "{junit}"
+        );
+    }
     if stdout.contains("RUN STOPPED") {
         assert!(
             stdout.contains(
@@ -1217,5 +1229,39 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
             all.contains(&format!("play.yml:{line}")),
             "{vars} {task}: {all}"
         );
+    }
+}
+
+/// `no_log: "{{ secret_flag }}"` (Ansible accepts a templated no_log) is
+/// rendered per host: a host whose flag is true has its result masked, one
+/// whose flag is false shows it, and one whose flag does not render (an
+/// undefined variable) is masked: fail closed. The unnamed task's generated
+/// name never shows the argument (the task counts as no_log until a host's
+/// value is known).
+#[test]
+fn a_templated_no_log_is_rendered_per_host_and_masks_when_it_cannot_be() {
+    use support::cli::Test;
+    let t = || {
+        Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    n1: {ansible_connection: local, secret_flag: true}\n\
+             \x20   n2: {ansible_connection: local, secret_flag: false}\n\
+             \x20   n3: {ansible_connection: local}\n",
+        )
+        .playbook(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - debug: msg=S3KRIT-{{ inventory_hostname }}\n\
+             \x20     no_log: \"{{ secret_flag }}\"\n",
+        )
+    };
+    for args in [&[][..], &["-vvv"][..], &["--output", "json"][..]] {
+        let run = t().args(args).run();
+        let all = format!("{}{}", run.stdout, run.stderr);
+        run.assert_code(0);
+        assert!(all.contains("S3KRIT-n2"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-n1"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-n3"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-{{"), "{args:?}: {all}");
     }
 }

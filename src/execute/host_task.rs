@@ -51,6 +51,9 @@ pub struct HostJob {
     /// Where the task's scripts run (the host, or its `delegate_to`).
     pub target: ConnectionSpec,
     pub delegated_to: Option<String>,
+    /// Whether this host's results are hidden (`no_log`, rendered for the
+    /// host when templated).
+    pub no_log: bool,
 }
 
 /// How it ended.
@@ -70,6 +73,8 @@ pub struct HostOutcome {
     pub ansible_facts: Map<String, Value>,
     pub input_error: Option<InputError>,
     pub delegated_to: Option<String>,
+    /// The host's `no_log` ([`HostJob::no_log`]).
+    pub no_log: bool,
     pub started_at: f64,
     pub elapsed: Duration,
     pub check_mode: bool,
@@ -284,6 +289,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         ansible_facts: Map::new(),
         input_error: None,
         delegated_to: job.delegated_to.clone(),
+        no_log: job.no_log,
         started_at,
         elapsed: Duration::ZERO,
         check_mode,
