@@ -131,7 +131,9 @@ impl Node {
         match &self.value {
             NodeValue::Str(s) => Some(s.clone()),
             NodeValue::Int(i) => Some(i.to_string()),
-            NodeValue::Float(f) => Some(non_finite_text(*f).map_or_else(|| f.to_string(), str::to_string)),
+            NodeValue::Float(f) => {
+                Some(non_finite_text(*f).map_or_else(|| f.to_string(), str::to_string))
+            }
             NodeValue::Bool(b) => Some(b.to_string()),
             NodeValue::Null => Some(String::new()),
             _ => None,

@@ -1243,17 +1243,17 @@ fn a_templated_no_log_is_rendered_per_host_and_masks_when_it_cannot_be() {
     use support::cli::Test;
     let t = || {
         Test::new()
-        .file(
-            "inventory.yml",
-            "all:\n  hosts:\n    n1: {ansible_connection: local, secret_flag: true}\n\
+            .file(
+                "inventory.yml",
+                "all:\n  hosts:\n    n1: {ansible_connection: local, secret_flag: true}\n\
              \x20   n2: {ansible_connection: local, secret_flag: false}\n\
              \x20   n3: {ansible_connection: local}\n",
-        )
-        .playbook(
-            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+            )
+            .playbook(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n\
              \x20   - debug: msg=S3KRIT-{{ inventory_hostname }}\n\
              \x20     no_log: \"{{ secret_flag }}\"\n",
-        )
+            )
     };
     for args in [&[][..], &["-vvv"][..], &["--output", "json"][..]] {
         let run = t().args(args).run();

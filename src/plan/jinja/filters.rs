@@ -1265,7 +1265,10 @@ mod unit {
     fn batch_takes_its_arguments_by_name_as_jinja2_does() {
         // Jinja2: [1, 2, 3, 4] | batch(3, fill_with='x') | list
         let want = "[[1, 2, 3], [4, 'x', 'x']]";
-        assert_eq!(eval_py("[1, 2, 3, 4] | batch(3, fill_with='x') | list"), want);
+        assert_eq!(
+            eval_py("[1, 2, 3, 4] | batch(3, fill_with='x') | list"),
+            want
+        );
         assert_eq!(eval_py("[1, 2, 3, 4] | batch(3, 'x') | list"), want);
         assert_eq!(
             eval_py("[1, 2, 3, 4] | batch(linecount=3) | list"),

@@ -547,7 +547,10 @@ mod tests {
             eval("1 // 0").unwrap_err(),
             "integer division or modulo by zero"
         );
-        assert_eq!(eval("1 // 0.0").unwrap_err(), "float floor division by zero");
+        assert_eq!(
+            eval("1 // 0.0").unwrap_err(),
+            "float floor division by zero"
+        );
         assert_eq!(eval("n / 2").unwrap(), Value::from(1.5));
         assert_eq!(eval("7 // 2").unwrap(), Value::from(3));
         assert_eq!(eval("-7 // 2").unwrap(), Value::from(-4));

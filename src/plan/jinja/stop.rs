@@ -102,8 +102,7 @@ pub fn range(lower: isize, upper: Option<isize>, step: Option<isize>) -> Result<
         None => (0, 1),
     };
     Ok(Value::make_iterable(move || {
-        (0..len)
-            .map_while(move |k| (!stop_seen()).then(|| start + k as isize * step))
+        (0..len).map_while(move |k| (!stop_seen()).then(|| start + k as isize * step))
     }))
 }
 
