@@ -722,6 +722,18 @@ fn resolve_plain(text: &str) -> NodeValue {
             return NodeValue::Int(i);
         }
     }
+    // A decimal integer past i64 (PyYAML: a Python int) is kept as the
+    // nearest float, as before: bounded fields (`serial`, `forks`) then
+    // refuse it by its size. Its last digits are lost (README).
+    let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(&digits);
+    if !unsigned.is_empty()
+        && unsigned.bytes().all(|b| b.is_ascii_digit())
+        && !unsigned.starts_with('0')
+    {
+        if let Ok(f) = digits.parse::<f64>() {
+            return NodeValue::Float(f);
+        }
+    }
     resolve_float(text).map_or_else(|| NodeValue::Str(text.to_string()), NodeValue::Float)
 }
 
@@ -832,6 +844,11 @@ mod tests {
             ("1.0e3", serde_json::json!("1.0e3")),
             ("12e03", serde_json::json!("12e03")),
             (".", serde_json::json!(".")),
+            // past i64: the nearest float (PyYAML: a Python int)
+            (
+                "18446744073709551615",
+                serde_json::json!(18446744073709551615.0),
+            ),
         ];
         for (text, want) in cases {
             let node = parse_text(&format!("a: {text}\n")).unwrap();
