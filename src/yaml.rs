@@ -131,7 +131,9 @@ impl Node {
         match &self.value {
             NodeValue::Str(s) => Some(s.clone()),
             NodeValue::Int(i) => Some(i.to_string()),
-            NodeValue::Float(f) => Some(f.to_string()),
+            NodeValue::Float(f) => {
+                Some(non_finite_text(*f).map_or_else(|| f.to_string(), str::to_string))
+            }
             NodeValue::Bool(b) => Some(b.to_string()),
             NodeValue::Null => Some(String::new()),
             _ => None,
@@ -143,9 +145,13 @@ impl Node {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(f) => {
-                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
-            }
+            // JSON has no number for infinity or NaN: they are kept as
+            // Python's text for them (`inf`, `-inf`, `nan`), as a template's
+            // non-finite result is (plan::jinja::native), never as null.
+            NodeValue::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Value::Number(n),
+                None => Value::String(non_finite_text(*f).unwrap_or("nan").to_string()),
+            },
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
@@ -716,20 +722,68 @@ fn resolve_plain(text: &str) -> NodeValue {
             return NodeValue::Int(i);
         }
     }
-    let looks_numeric = digits
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-        && digits.chars().any(|c| c.is_ascii_digit());
-    if looks_numeric {
+    // A decimal integer past i64 (PyYAML: a Python int) is kept as the
+    // nearest float, as before: bounded fields (`serial`, `forks`) then
+    // refuse it by its size. Its last digits are lost (README).
+    let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(&digits);
+    if !unsigned.is_empty()
+        && unsigned.bytes().all(|b| b.is_ascii_digit())
+        && !unsigned.starts_with('0')
+    {
         if let Ok(f) = digits.parse::<f64>() {
             return NodeValue::Float(f);
         }
     }
-    match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" => NodeValue::Float(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => NodeValue::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => NodeValue::Float(f64::NAN),
-        _ => NodeValue::Str(text.to_string()),
+    resolve_float(text).map_or_else(|| NodeValue::Str(text.to_string()), NodeValue::Float)
+}
+
+/// PyYAML's YAML 1.1 float: `1.5`, `-1.`, `.5`, `6.8e+5` (an exponent needs
+/// a dot before it and a sign: `1e3` and `1.0e3` are strings, as in
+/// Ansible), `_` separators, sexagesimal `190:20:30.15`, `.inf`, `-.inf`,
+/// `.nan`. A literal beyond f64 (`1.0e+400`) is infinity, as Python's
+/// `float()` makes it. `None` when the text is not a float.
+fn resolve_float(text: &str) -> Option<f64> {
+    static FLOAT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    // PyYAML's resolver pattern (yaml/resolver.py), verbatim.
+    let pattern = FLOAT.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .ok()
+    });
+    if !pattern.as_ref()?.is_match(text) {
+        return None;
+    }
+    // PyYAML's constructor (construct_yaml_float).
+    let mut value = text.replace('_', "").to_ascii_lowercase();
+    let sign = if value.starts_with('-') { -1.0 } else { 1.0 };
+    if value.starts_with(['-', '+']) {
+        value.remove(0);
+    }
+    if value == ".inf" {
+        return Some(sign * f64::INFINITY);
+    }
+    if value == ".nan" {
+        return Some(f64::NAN);
+    }
+    if value.contains(':') {
+        let mut total = 0.0;
+        for part in value.split(':') {
+            total = total * 60.0 + part.parse::<f64>().ok()?;
+        }
+        return Some(sign * total);
+    }
+    value.parse::<f64>().ok().map(|f| sign * f)
+}
+
+/// A float as Python's `str()` prints it where JSON has no number for it.
+fn non_finite_text(f: f64) -> Option<&'static str> {
+    if f.is_nan() {
+        Some("nan")
+    } else if f.is_infinite() {
+        Some(if f > 0.0 { "inf" } else { "-inf" })
+    } else {
+        None
     }
 }
 
@@ -764,6 +818,46 @@ mod tests {
         assert!(matches!(node.get("c").unwrap().value, NodeValue::Int(644)));
         assert!(matches!(node.get("d").unwrap().value, NodeValue::Float(_)));
         assert!(node.get("e").unwrap().is_null());
+    }
+
+    #[test]
+    fn floats_are_typed_as_pyyaml_types_them_and_never_become_null() {
+        // Each value as ansible-core 2.19.14 (PyYAML) loads it: a float, or
+        // the text itself when PyYAML does not take it as a float.
+        let cases: &[(&str, serde_json::Value)] = &[
+            (".inf", serde_json::json!("inf")),
+            ("+.inf", serde_json::json!("inf")),
+            ("-.Inf", serde_json::json!("-inf")),
+            (".NaN", serde_json::json!("nan")),
+            ("1.5E+400", serde_json::json!("inf")),
+            ("-1.5e+400", serde_json::json!("-inf")),
+            ("2.5e-400", serde_json::json!(0.0)),
+            ("1.0e+3", serde_json::json!(1000.0)),
+            ("1.e+5", serde_json::json!(100000.0)),
+            (".5", serde_json::json!(0.5)),
+            ("1.", serde_json::json!(1.0)),
+            ("+1.5", serde_json::json!(1.5)),
+            ("1_000.5", serde_json::json!(1000.5)),
+            ("190:20:30.15", serde_json::json!(685230.15)),
+            ("1e400", serde_json::json!("1e400")),
+            ("1e3", serde_json::json!("1e3")),
+            ("1.0e3", serde_json::json!("1.0e3")),
+            ("12e03", serde_json::json!("12e03")),
+            (".", serde_json::json!(".")),
+            // past i64: the nearest float (PyYAML: a Python int)
+            (
+                "18446744073709551615",
+                serde_json::json!(18446744073709551615.0),
+            ),
+        ];
+        for (text, want) in cases {
+            let node = parse_text(&format!("a: {text}\n")).unwrap();
+            assert_eq!(&node.get("a").unwrap().to_json(), want, "{text}");
+        }
+        let node = parse_text("a: .inf\nb: .nan\n").unwrap();
+        assert!(matches!(node.get("a").unwrap().value, NodeValue::Float(f) if f == f64::INFINITY));
+        assert!(matches!(node.get("b").unwrap().value, NodeValue::Float(f) if f.is_nan()));
+        assert_eq!(node.get("a").unwrap().scalar_text().as_deref(), Some("inf"));
     }
 
     #[test]

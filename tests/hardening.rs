@@ -447,6 +447,8 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
         .arg("play.yml")
         .arg("-i")
         .arg(inventory)
+        .arg("--junit")
+        .arg(dir.path().join("junit.xml"))
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -473,6 +475,16 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
         }
     }
     assert!(!stdout.contains("the running task finished"), "{stdout}");
+    // The quit writes the JUnit report a stop writes, saying where it cut.
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml"))
+        .unwrap_or_else(|e| panic!("no JUnit report after a quit: {e}\n{stdout}\n{stderr}"));
+    assert!(junit.contains("quit at once (SIGTERM)"), "{junit}");
+    for host in hosts {
+        assert!(
+            junit.contains(&format!("cut: task `sleeper` on {host}")),
+            "{junit}"
+        );
+    }
     if stdout.contains("RUN STOPPED") {
         assert!(
             stdout.contains(
@@ -773,8 +785,9 @@ fn a_quit_during_a_no_log_loop_masks_the_cut_item() {
 }
 
 /// A stop request while a template renders for ever (a loop inside a loop
-/// of 100,000 each): the render stops at the step bound with a message
-/// naming the template, and the run stops with 143 instead of never.
+/// of 100,000 each, with a step bound so high that the fuel would take
+/// minutes to end it): the render is cut at once with a message naming the
+/// template, and the run stops with 143 within seconds.
 #[test]
 fn a_stop_request_during_an_endless_render_ends_the_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -795,18 +808,19 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
 "#,
     )
     .unwrap();
-    // A lower bound than the default keeps the debug build's render short.
+    // 10^11 steps: hours of work, so only the stop request can end it
     let child = start(
         dir.path(),
         &inventory,
-        &[("BATON_MAX_TEMPLATE_STEPS", "5000000")],
+        &[("BATON_MAX_TEMPLATE_STEPS", "100000000000")],
     );
     wait_for("the render to start", || {
         dir.path().join("started").exists()
     });
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, libc::SIGTERM);
-    let out = wait_bounded(child, 120);
+    // (the fuel alone would take hours: a hang fails here)
+    let out = wait_bounded(child, 60);
     let all = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -814,7 +828,7 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
     );
     assert_eq!(out.status.code(), Some(143), "{all}");
     assert!(
-        all.contains("template stopped after 5000000 steps"),
+        all.contains("render cut short: the run is stopping"),
         "{all}"
     );
     assert!(all.contains("play.yml:8:"), "{all}");
@@ -1183,6 +1197,26 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
             "`wait_for` argument `timeout` must not be negative",
             6,
         ),
+        // not a number at all: refused at the template's line (exit 4),
+        // not a task failure naming only the task (exit 2)
+        (
+            "{s: abc}",
+            "pause: {seconds: \"{{ s }}\"}",
+            "`pause` argument `seconds` must be a number of seconds, got \"abc\"",
+            6,
+        ),
+        (
+            "{s: abc}",
+            "wait_for: {port: 1, timeout: \"{{ s }}\"}",
+            "`wait_for` argument `timeout` must be a number of seconds, got \"abc\"",
+            6,
+        ),
+        (
+            "{s: abc}",
+            "command: 'true'\n      retries: 1\n      until: false\n      delay: \"{{ s }}\"",
+            "`delay` must be a number, got \"abc\"",
+            9,
+        ),
     ] {
         let play = format!(
             "- hosts: nodes\n  gather_facts: false\n  vars: {vars}\n  tasks:\n    - name: t\n      {task}\n"
@@ -1195,5 +1229,39 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
             all.contains(&format!("play.yml:{line}")),
             "{vars} {task}: {all}"
         );
+    }
+}
+
+/// `no_log: "{{ secret_flag }}"` (Ansible accepts a templated no_log) is
+/// rendered per host: a host whose flag is true has its result masked, one
+/// whose flag is false shows it, and one whose flag does not render (an
+/// undefined variable) is masked: fail closed. The unnamed task's generated
+/// name never shows the argument (the task counts as no_log until a host's
+/// value is known).
+#[test]
+fn a_templated_no_log_is_rendered_per_host_and_masks_when_it_cannot_be() {
+    use support::cli::Test;
+    let t = || {
+        Test::new()
+            .file(
+                "inventory.yml",
+                "all:\n  hosts:\n    n1: {ansible_connection: local, secret_flag: true}\n\
+             \x20   n2: {ansible_connection: local, secret_flag: false}\n\
+             \x20   n3: {ansible_connection: local}\n",
+            )
+            .playbook(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - debug: msg=S3KRIT-{{ inventory_hostname }}\n\
+             \x20     no_log: \"{{ secret_flag }}\"\n",
+            )
+    };
+    for args in [&[][..], &["-vvv"][..], &["--output", "json"][..]] {
+        let run = t().args(args).run();
+        let all = format!("{}{}", run.stdout, run.stderr);
+        run.assert_code(0);
+        assert!(all.contains("S3KRIT-n2"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-n1"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-n3"), "{args:?}: {all}");
+        assert!(!all.contains("S3KRIT-{{"), "{args:?}: {all}");
     }
 }

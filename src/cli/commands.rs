@@ -120,18 +120,20 @@ fn execute(
     playbook: &Playbook,
     inventory: &Inventory,
     options: &RunOptions,
-    reporter: &Fanout,
+    reporter: Fanout,
 ) -> i32 {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let reporter = std::sync::Arc::new(reporter);
     rt.spawn(watch_signals(
         std::sync::Arc::clone(&options.interrupt),
         std::sync::Arc::clone(&options.running),
+        std::sync::Arc::clone(&reporter),
     ));
     let summary = rt.block_on(execute::run_playbook(
-        playbook, inventory, options, reporter,
+        playbook, inventory, options, &*reporter,
     ));
     // Every exit path ends the masters it started: a connection the run did
     // not close (one still held when it ended) would otherwise stay, as
@@ -172,9 +174,14 @@ static QUITTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// and exits 128 + the signal's number. A second (any of them) quits at once:
 /// it ends the process groups of the tasks still running, here and on the
 /// hosts, says which tasks it cut, and exits 128 + that signal's number.
+///
+/// The quit still writes the reports (`--junit`, the JSON events): a
+/// `Stopped` event names the tasks it cut on which hosts, then every
+/// reporter finishes, as at the end of a run.
 async fn watch_signals(
     interrupt: std::sync::Arc<std::sync::atomic::AtomicI32>,
     running: std::sync::Arc<execute::RunningTasks>,
+    reporter: std::sync::Arc<Fanout>,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     let kinds = [
@@ -204,6 +211,8 @@ async fn watch_signals(
         return;
     };
     interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
+    // a render running now ends at its next checkpoint, not its last step
+    crate::plan::template::request_stop();
     stderr_line(&format!(
         "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again to quit at once)",
         execute::stop_cause(first)
@@ -231,6 +240,18 @@ async fn watch_signals(
         "baton: ended {} process group(s) of running tasks and {} ssh master connection(s)",
         ended.groups, ended.masters
     ));
+    // The reports a stop writes are written on a quit too (the run's own
+    // end may never come: a render or a write may hold it), saying where
+    // the quit cut the run.
+    let mut reason = format!("quit at once ({})", signal_name(second));
+    for line in &report {
+        reason.push_str("; ");
+        reason.push_str(line);
+    }
+    reporter.event(&crate::report::Event::Stopped { reason });
+    if !reporter.finish() {
+        stderr_line("baton: a report could not be written completely (see above)");
+    }
     std::process::exit(exit_code::SIGNALLED + second);
 }
 
@@ -304,7 +325,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     }
     let reporter = reporters(&args.connect, args.check, args.diff, args.junit.as_deref());
-    execute(&playbook, &inventory, &options, &reporter)
+    execute(&playbook, &inventory, &options, reporter)
 }
 
 /// `-l PATTERN` or `-l @FILE` (one pattern per line, as Ansible), checked to
@@ -560,7 +581,7 @@ pub fn adhoc(args: AdhocArgs) -> i32 {
         )))]),
         OutputFormat::Json => reporters(&args.connect, args.check, args.diff, None),
     };
-    execute(&playbook, &inventory, &options, &reporter)
+    execute(&playbook, &inventory, &options, reporter)
 }
 
 pub fn ping(args: PingArgs) -> i32 {
@@ -574,7 +595,7 @@ pub fn ping(args: PingArgs) -> i32 {
     };
     let options = run_options(&args.connect, extra);
     let reporter = reporters(&args.connect, false, false, None);
-    execute(&playbook, &inventory, &options, &reporter)
+    execute(&playbook, &inventory, &options, reporter)
 }
 
 pub fn modules(name: Option<&str>) -> i32 {

@@ -51,6 +51,9 @@ pub struct HostJob {
     /// Where the task's scripts run (the host, or its `delegate_to`).
     pub target: ConnectionSpec,
     pub delegated_to: Option<String>,
+    /// Whether this host's results are hidden (`no_log`, rendered for the
+    /// host when templated).
+    pub no_log: bool,
 }
 
 /// How it ended.
@@ -70,6 +73,8 @@ pub struct HostOutcome {
     pub ansible_facts: Map<String, Value>,
     pub input_error: Option<InputError>,
     pub delegated_to: Option<String>,
+    /// The host's `no_log` ([`HostJob::no_log`]).
+    pub no_log: bool,
     pub started_at: f64,
     pub elapsed: Duration,
     pub check_mode: bool,
@@ -284,6 +289,7 @@ pub async fn run(shared: &TaskShared<'_>, task: &Task, job: HostJob) -> HostOutc
         ansible_facts: Map::new(),
         input_error: None,
         delegated_to: job.delegated_to.clone(),
+        no_log: job.no_log,
         started_at,
         elapsed: Duration::ZERO,
         check_mode,
@@ -445,9 +451,18 @@ fn rendered_duration_within_bounds(
     else {
         return Ok(());
     };
-    // not a number: the module says so, as for any argument
-    let Some(n) = bounds::number_in(value) else {
+    // null (`{{ none }}`): not given, the module's default applies
+    if value.is_null() {
         return Ok(());
+    }
+    // not a number: refused at the template, as a literal one is at load
+    // (the module's own message could not name the line)
+    let Some(n) = bounds::number_in(value) else {
+        return Err(InputError::at(
+            &node.origin,
+            format!("`{module}` argument `{name}` must be a number of seconds, got {value}"),
+            "rendered from here",
+        ));
     };
     bounds::seconds(n * unit, &format!("`{module}` argument `{name}`"))
         .map(|_| ())

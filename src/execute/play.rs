@@ -474,6 +474,7 @@ impl<'a> Runner<'a> {
                 lazy: None,
                 target,
                 delegated_to: None,
+                no_log: task.common.no_log == Some(true),
             });
             jobs.push(job.map_err(|e| (host.clone(), e)));
         }

@@ -283,12 +283,14 @@ impl Runner<'_> {
             scope.play.remote_user.as_deref(),
             self.connections.options(),
         )?;
+        let no_log = host_no_log(&self.templater, task, &vars);
         Ok(HostJob {
             host: host.to_string(),
             vars,
             lazy: Some(lazy),
             target,
             delegated_to,
+            no_log,
         })
     }
 
@@ -302,7 +304,7 @@ impl Runner<'_> {
         outcome: HostOutcome,
         rescuable: bool,
     ) -> bool {
-        let no_log = task.common.no_log == Some(true);
+        let no_log = outcome.no_log;
         self.report_outcome(info, no_log, &outcome);
         let host = outcome.host.clone();
         let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
@@ -419,6 +421,29 @@ fn include_item_vars(task: &Task, registered: &Value) -> Vec<Map<String, Value>>
         .collect()
 }
 
+/// Whether a host's results are hidden: `no_log` as written, or a templated
+/// one rendered with the host's variables. Fail closed: only a value Ansible
+/// reads as false (`false`, `no`, `off`, `n`, `f`, `0`, any case) shows them;
+/// one that does not render, or is not a boolean, hides them.
+pub(super) fn host_no_log(
+    templater: &crate::plan::template::Templater,
+    task: &Task,
+    vars: &crate::plan::context::Context,
+) -> bool {
+    let Some(node) = &task.common.no_log_template else {
+        return task.common.no_log == Some(true);
+    };
+    match templater.render_node(node, vars) {
+        Ok(Value::Bool(b)) => b,
+        Ok(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Ok(Value::String(s)) => !matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "n" | "f" | "0"
+        ),
+        _ => true,
+    }
+}
+
 /// A host that was waiting for its turn (`forks`) when a stop request came.
 fn not_started_outcome(job: HostJob, info: &TaskInfo, signal: i32) -> HostOutcome {
     let why = format!(
@@ -439,6 +464,7 @@ fn not_started_outcome(job: HostJob, info: &TaskInfo, signal: i32) -> HostOutcom
         ansible_facts: Map::new(),
         input_error: None,
         delegated_to: job.delegated_to,
+        no_log: job.no_log,
         started_at: 0.0,
         elapsed: Duration::ZERO,
         check_mode: false,
@@ -464,6 +490,7 @@ fn input_error_outcome(host: String, e: InputError, task: &Task) -> HostOutcome 
         ansible_facts: Map::new(),
         input_error: (!ignored).then_some(e),
         delegated_to: None,
+        no_log: task.common.no_log == Some(true),
         started_at: 0.0,
         elapsed: Duration::ZERO,
         check_mode: false,

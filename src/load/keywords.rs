@@ -143,6 +143,14 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
         "ignore_unreachable" => common.ignore_unreachable = Some(boolean(v, "ignore_unreachable")?),
         "delegate_to" => common.delegate_to = Some(v.clone()),
         "run_once" => common.run_once = Some(boolean(v, "run_once")?),
+        // A template (`no_log: "{{ secret_flag }}"`, as Ansible accepts) is
+        // rendered per host when the task runs; until then, and wherever a
+        // host's value is not known (the task's name, `--list-tasks`, load
+        // errors), the task counts as `no_log: true`: fail closed.
+        "no_log" if v.as_str().is_some_and(crate::template_text::is_template) => {
+            common.no_log = Some(true);
+            common.no_log_template = Some(v.clone());
+        }
         "no_log" => common.no_log = Some(boolean(v, "no_log")?),
         "check_mode" => common.check_mode = Some(boolean(v, "check_mode")?),
         "diff" => common.diff = Some(boolean(v, "diff")?),

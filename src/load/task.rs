@@ -28,6 +28,9 @@ pub struct TaskCommon {
     pub delegate_to: Option<Node>,
     pub run_once: Option<bool>,
     pub no_log: Option<bool>,
+    /// A templated `no_log`, rendered per host when the task runs (`no_log`
+    /// is then `Some(true)`: what shows before that is masked).
+    pub no_log_template: Option<Node>,
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
@@ -78,6 +81,9 @@ impl TaskCommon {
             self.delegate_to.clone_from(&parent.delegate_to);
         }
         self.run_once = self.run_once.or(parent.run_once);
+        if self.no_log.is_none() {
+            self.no_log_template.clone_from(&parent.no_log_template);
+        }
         self.no_log = self.no_log.or(parent.no_log);
         self.check_mode = self.check_mode.or(parent.check_mode);
         self.diff = self.diff.or(parent.diff);

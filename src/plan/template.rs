@@ -222,6 +222,12 @@ fn file_loader(
     }
 }
 
+/// Ask every render in progress to end at its next checkpoint (a stop
+/// request: Ctrl-C, SIGTERM, SIGHUP); see [`crate::plan::jinja::stop`].
+pub fn request_stop() {
+    crate::plan::jinja::stop::request_stop();
+}
+
 impl Templater {
     pub fn new() -> Templater {
         // An invalid setting is refused by the CLI before anything runs.
@@ -281,6 +287,7 @@ impl Templater {
     ) -> Result<String, InputError> {
         // the 16 MiB cap on this render's output, counted as it is written
         let _budget = crate::plan::jinja::python_repr::OutputBudget::start();
+        let _watch = crate::plan::jinja::stop::RenderWatch::start();
         let head = header::split(text).map_err(|p| problem(p, text, 0, origin))?;
         let (body, overrides) = match &head {
             Some(h) => (h.body, Some(&h.overrides)),
@@ -318,6 +325,9 @@ impl Templater {
         }
         .shifted(base);
         env.render_named_str(name, &rw.text, ctx)
+            // a loop over a range cut by a stop request ended early: its
+            // output is not the template's
+            .and_then(|out| crate::plan::jinja::stop::checkpoint().map(|()| out))
             .map(|out| env::keep_trailing_newlines(body, out))
             .map_err(|e| self.error(e, text, text, false, ctx, origin, &rw))
     }
@@ -387,10 +397,16 @@ impl Templater {
             });
         }
         let rw = rewrite::expression(expr);
+        let _watch = crate::plan::jinja::stop::RenderWatch::start();
         let value = self
             .jinja
             .compile_expression_owned(rw.text.clone())
             .and_then(|e| e.eval(ctx))
+            .and_then(|v| {
+                // a loop over a range cut by a stop request ended early: its
+                // result is not the template's
+                crate::plan::jinja::stop::checkpoint().map(|()| v)
+            })
             .map_err(|e| self.error(e, text, expr, true, ctx, origin, &rw))?;
         if value.is_undefined() {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);

@@ -149,14 +149,22 @@ pub trait Reporter: Send + Sync {
 }
 
 /// Sends every event to several reporters.
+///
+/// It finishes once: the run's end and a quit at once (a second signal)
+/// may both ask, from different threads; the second waits for the first
+/// and gets its answer, so a report is written whole and once.
 #[derive(Default)]
 pub struct Fanout {
     reporters: Vec<Box<dyn Reporter>>,
+    finished: std::sync::Mutex<Option<bool>>,
 }
 
 impl Fanout {
     pub fn new(reporters: Vec<Box<dyn Reporter>>) -> Fanout {
-        Fanout { reporters }
+        Fanout {
+            reporters,
+            finished: std::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -167,11 +175,16 @@ impl Reporter for Fanout {
         }
     }
     fn finish(&self) -> bool {
+        let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(all) = *finished {
+            return all;
+        }
         // Every reporter finishes, even after one failed.
         let mut all = true;
         for r in &self.reporters {
             all &= r.finish();
         }
+        *finished = Some(all);
         all
     }
 }

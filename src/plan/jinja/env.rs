@@ -219,6 +219,8 @@ pub fn environment() -> Environment<'static> {
     env.add_global("True", true);
     env.add_global("False", false);
     env.add_global("None", minijinja::Value::from(()));
+    // minijinja's range, as a checkpoint of a stop request
+    env.add_function("range", super::stop::range);
     filters::register(&mut env);
     tests::register(&mut env);
     lookup::register(&mut env);

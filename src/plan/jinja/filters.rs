@@ -35,6 +35,7 @@ pub const NAMES: &[&str] = &[
     "zip",
     "zip_longest",
     "flatten",
+    "batch",
     "to_json",
     "to_nice_json",
     "from_json",
@@ -113,6 +114,7 @@ pub fn register(env: &mut Environment<'static>) {
         |a: Value, rest: minijinja::value::Rest<Value>| zip(a, rest.0, true),
     );
     env.add_filter("flatten", flatten);
+    env.add_filter("batch", batch);
     env.add_filter("to_json", |v: Value, kw: Kwargs| {
         json_text(&v, kw, None, false)
     });
@@ -798,6 +800,75 @@ fn zip(first: Value, rest: Vec<Value>, longest: bool) -> Result<Value, Error> {
     Ok(from_json(&Json::Array(rows)))
 }
 
+/// Jinja2's `batch(linecount, fill_with=None)`: the items in lists of
+/// `linecount`, the last one filled up with `fill_with` when given. Both
+/// may be passed by name (minijinja's own takes them by position only, and
+/// reserves `linecount` items up front, which a huge count cannot have).
+fn batch(v: Value, args: minijinja::value::Rest<Value>) -> Result<Value, Error> {
+    // minijinja hands keyword arguments over as one trailing mapping, which
+    // a positional `Option<Value>` would take as its value
+    let mut positional: Vec<Value> = args.0;
+    let kwargs = match positional.last() {
+        Some(last) if last.is_kwargs() => Kwargs::try_from(positional.pop().unwrap_or_default())?,
+        _ => Kwargs::try_from(Value::UNDEFINED)?,
+    };
+    if positional.len() > 2 {
+        return Err(Error::new(
+            ErrorKind::TooManyArguments,
+            "batch takes linecount and fill_with",
+        ));
+    }
+    let mut positional = positional.into_iter();
+    let linecount = match positional.next() {
+        Some(c) => c,
+        None => kwargs.get::<Value>("linecount")?,
+    };
+    let fill_with = match positional.next() {
+        Some(f) => Some(f),
+        None => kwargs.get::<Option<Value>>("fill_with")?,
+    };
+    kwargs.assert_all_used()?;
+    let count = match super::ops::num(&linecount) {
+        Some(super::ops::Num::Int(n)) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(super::ops::Num::Int(_)) => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "batch: linecount must be a positive whole number",
+            ))
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "batch: linecount must be an int, not {}",
+                    super::ops::py_type(&linecount)
+                ),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    let mut tmp = Vec::new();
+    if v.is_undefined() {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    for item in v.try_iter()? {
+        if tmp.len() == count {
+            out.push(Value::from(std::mem::take(&mut tmp)));
+        }
+        tmp.push(item);
+    }
+    if !tmp.is_empty() {
+        if let Some(filler) = fill_with {
+            // fewer than `count` are missing, and no more than were read
+            let missing = count - tmp.len();
+            super::limit::check_product(super::limit::size(&filler), missing, "batch")?;
+            tmp.extend(std::iter::repeat_n(filler, missing));
+        }
+        out.push(Value::from(tmp));
+    }
+    Ok(Value::from(out))
+}
+
 /// `flatten(levels=None, skip_nulls=True)`.
 fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
     let levels = match levels {
@@ -1188,5 +1259,25 @@ mod unit {
         assert_eq!(eval_py("3.9 | int"), "3");
         assert_eq!(eval_py("'-2.5' | int"), "-2");
         assert_eq!(eval_py("1e20 | int"), "100000000000000000000");
+    }
+
+    #[test]
+    fn batch_takes_its_arguments_by_name_as_jinja2_does() {
+        // Jinja2: [1, 2, 3, 4] | batch(3, fill_with='x') | list
+        let want = "[[1, 2, 3], [4, 'x', 'x']]";
+        assert_eq!(
+            eval_py("[1, 2, 3, 4] | batch(3, fill_with='x') | list"),
+            want
+        );
+        assert_eq!(eval_py("[1, 2, 3, 4] | batch(3, 'x') | list"), want);
+        assert_eq!(
+            eval_py("[1, 2, 3, 4] | batch(linecount=3) | list"),
+            "[[1, 2, 3], [4]]"
+        );
+        assert!(eval_py("[1] | batch(3, fill='x')").starts_with("ERROR"));
+        assert!(eval_py("[1] | batch(0)").contains("positive"));
+        // a huge count neither reserves memory nor fills it
+        assert_eq!(eval_py("[1] | batch(10 ** 18) | list"), "[[1]]");
+        assert!(eval_py("[1] | batch(10 ** 18, fill_with='x')").starts_with("ERROR"));
     }
 }

@@ -177,32 +177,7 @@ pub fn register(env: &mut Environment<'static>) {
             minijinja::filters::join(state, value, joiner)
         },
     );
-    env.add_filter(
-        "batch",
-        |state: &State,
-         value: Value,
-         count: usize,
-         fill_with: Option<Value>|
-         -> Result<Value, Error> {
-            // An unsized sequence (a generator) is read first so that its
-            // length bounds what is reserved below.
-            let value = match value.len() {
-                Some(_) => value,
-                None => Value::from(value.try_iter()?.collect::<Vec<_>>()),
-            };
-            let count = if fill_with.is_some() {
-                // the last batch is padded up to `count` items
-                check_product(count, 3, "batch")?;
-                count
-            } else {
-                // minijinja reserves `count` slots per batch; a batch larger
-                // than the sequence is the whole sequence, so reserve no more
-                // (`batch(10**18)` must not ask for exabytes).
-                count.min(value.len().unwrap_or(0).max(1))
-            };
-            minijinja::filters::batch(state, value, count, fill_with)
-        },
-    );
+    // `batch` is filters::batch, which reserves nothing up front
     env.add_filter(
         "slice",
         |state: &State,

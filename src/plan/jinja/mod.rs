@@ -13,6 +13,7 @@
 //! - [`rewrite`] / [`ops`]: Python's operators (`'5' > 3` is an error, `%`
 //!   formats strings, datetimes subtract), by rewriting the source.
 //! - [`percent`]: Python's printf-style `%` formatting.
+//! - [`stop`]: a stop request cuts a render in progress.
 //! - [`datetime`]: `strftime`, `to_datetime` and Python datetimes.
 //! - [`mathstuff`], [`paths`], [`text`], [`crypt`], [`pyrandom`]: more of
 //!   Ansible's filters (and the file tests), by theme.
@@ -34,6 +35,7 @@ pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
 pub mod rewrite;
+pub mod stop;
 pub mod tests;
 pub mod text;
 

@@ -274,6 +274,13 @@ fn convert(value: &Value, depth: usize, max: usize, left: &mut usize) -> Result<
                 .filter(|_| value.is_integer())
             {
                 Json::from(u)
+            } else if let Some(i) = i128::try_from(value.clone())
+                .ok()
+                .filter(|_| value.is_integer())
+            {
+                // beyond JSON's 64-bit integers (`{{ 2 ** 100 }}`): the
+                // exact digits as text, never a float that loses them
+                Json::String(i.to_string())
             } else if let Ok(f) = f64::try_from(value.clone()) {
                 match serde_json::Number::from_f64(f) {
                     Some(n) => Json::Number(n),
@@ -418,6 +425,22 @@ mod tests {
         assert_eq!(ev("'inf' | float"), json!("inf"));
         assert_eq!(ev("-('inf' | float)"), json!("-inf"));
         assert_eq!(ev("['nan' | float, 1.5]"), json!(["nan", 1.5]));
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_keep_every_digit() {
+        let env = super::super::env::environment();
+        let ev = |e: &str| to_json(&env.compile_expression(e).unwrap().eval(()).unwrap());
+        assert_eq!(
+            ev("123456789012345678901234567890"),
+            json!("123456789012345678901234567890")
+        );
+        assert_eq!(
+            ev("-123456789012345678901234567890 - 1"),
+            json!("-123456789012345678901234567891")
+        );
+        assert_eq!(ev("18446744073709551615"), json!(18446744073709551615u64));
+        assert_eq!(ev("[2 ** 64]"), json!(["18446744073709551616"]));
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! - `%`: printf-style formatting when the left side is a string
 //!   ([`super::percent`]), else the modulo of numbers with the divisor's sign.
 //! - `-`: numbers, and datetimes ([`super::datetime`]).
+//! - `/`, `//`: minijinja's, but a zero divisor raises Python's
+//!   `ZeroDivisionError` text (`division by zero`) instead of giving
+//!   infinity or NaN.
 //! - `*`, `+`, `~`: minijinja's own operators (so numbers keep its
 //!   semantics: i128 arithmetic, an overflow is an error), after a check
 //!   that the result fits [`super::limit::MAX_VALUE_BYTES`], made from the
@@ -25,13 +28,46 @@ use super::datetime;
 use super::percent;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_function(super::rewrite::CMP, compare_chain);
-    env.add_function(super::rewrite::MOD, modulo);
-    env.add_function(super::rewrite::SUB, subtract);
-    env.add_function(super::rewrite::CHAIN, chain);
-    env.add_function(super::rewrite::MUL, multiply);
-    env.add_function(super::rewrite::ADD, add);
-    env.add_function(super::rewrite::CAT, concat);
+    // each operator is a checkpoint of a stop request (super::stop)
+    use super::stop::checkpoint;
+    env.add_function(super::rewrite::CMP, |args: Rest<Value>| {
+        checkpoint()?;
+        compare_chain(args)
+    });
+    env.add_function(
+        super::rewrite::MOD,
+        |a: Value, b: Value, tuple: Option<bool>| {
+            checkpoint()?;
+            modulo(a, b, tuple)
+        },
+    );
+    env.add_function(super::rewrite::SUB, |a: Value, b: Value| {
+        checkpoint()?;
+        subtract(a, b)
+    });
+    env.add_function(super::rewrite::CHAIN, |base: Value, keys: Rest<Value>| {
+        checkpoint().map(|()| chain(base, keys))
+    });
+    env.add_function(super::rewrite::MUL, |a: Value, b: Value| {
+        checkpoint()?;
+        multiply(a, b)
+    });
+    env.add_function(super::rewrite::ADD, |a: Value, b: Value| {
+        checkpoint()?;
+        add(a, b)
+    });
+    env.add_function(super::rewrite::CAT, |a: Value, b: Value| {
+        checkpoint()?;
+        concat(a, b)
+    });
+    env.add_function(super::rewrite::DIV, |a: Value, b: Value| {
+        checkpoint()?;
+        divide(a, b)
+    });
+    env.add_function(super::rewrite::FLOORDIV, |a: Value, b: Value| {
+        checkpoint()?;
+        floor_divide(a, b)
+    });
 }
 
 /// minijinja's `a * b`, `a + b` and `a ~ b`, compiled once in a plain
@@ -43,12 +79,14 @@ fn builtin(op: &'static str, a: Value, b: Value) -> Result<Value, Error> {
     static EXPRS: std::sync::LazyLock<
         Vec<(&'static str, minijinja::Expression<'static, 'static>)>,
     > = std::sync::LazyLock::new(|| {
-        ["*", "+", "~"]
+        ["*", "+", "~", "/", "//"]
             .into_iter()
             .filter_map(|op| {
                 let src: &'static str = match op {
                     "*" => "a * b",
                     "+" => "a + b",
+                    "/" => "a / b",
+                    "//" => "a // b",
                     _ => "a ~ b",
                 };
                 PLAIN.compile_expression(src).ok().map(|e| (op, e))
@@ -61,6 +99,38 @@ fn builtin(op: &'static str, a: Value, b: Value) -> Result<Value, Error> {
         .map(|(_, e)| e)
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "internal: operator missing"))?;
     expr.eval(minijinja::context! { a => a, b => b })
+}
+
+/// `__baton_div(a, b)`: `a / b`, refused as Python refuses it when `b` is
+/// zero (`division by zero`; minijinja would answer infinity).
+fn divide(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    if num(&a).is_some() && num(&b).is_some_and(|n| n.as_f64() == 0.0) {
+        return Err(type_error(match (num(&a), num(&b)) {
+            (Some(Num::Int(_)), Some(Num::Int(_))) => "division by zero".to_string(),
+            _ => "float division by zero".to_string(),
+        }));
+    }
+    builtin("/", a, b)
+}
+
+/// `__baton_floordiv(a, b)`: `a // b`, with Python's message for a zero
+/// divisor (minijinja's float `//` would answer NaN or infinity).
+fn floor_divide(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    if num(&a).is_some() && num(&b).is_some_and(|n| n.as_f64() == 0.0) {
+        return Err(type_error(match (num(&a), num(&b)) {
+            (Some(Num::Int(_)), Some(Num::Int(_))) => {
+                "integer division or modulo by zero".to_string()
+            }
+            _ => "float floor division by zero".to_string(),
+        }));
+    }
+    builtin("//", a, b)
 }
 
 fn is_seq_like(v: &Value) -> bool {
@@ -469,6 +539,21 @@ mod tests {
             "unsupported operand type(s) for -: 'str' and 'int'"
         );
         assert_eq!(eval("1 % 0").unwrap_err(), "integer modulo by zero");
+        // ZeroDivisionError as Python words it (minijinja gives inf/NaN)
+        assert_eq!(eval("1 / 0").unwrap_err(), "division by zero");
+        assert_eq!(eval("1.5 / 0").unwrap_err(), "float division by zero");
+        assert_eq!(eval("n / 0.0").unwrap_err(), "float division by zero");
+        assert_eq!(
+            eval("1 // 0").unwrap_err(),
+            "integer division or modulo by zero"
+        );
+        assert_eq!(
+            eval("1 // 0.0").unwrap_err(),
+            "float floor division by zero"
+        );
+        assert_eq!(eval("n / 2").unwrap(), Value::from(1.5));
+        assert_eq!(eval("7 // 2").unwrap(), Value::from(3));
+        assert_eq!(eval("-7 // 2").unwrap(), Value::from(-4));
     }
 
     #[test]

@@ -230,6 +230,14 @@ struct Field<'s> {
 }
 
 impl Field<'_> {
+    /// `digits` widened with zeros to the precision (`%.3d`).
+    fn zero_fill(&self, digits: String) -> String {
+        match self.precision {
+            Some(p) if digits.len() < p => "0".repeat(p - digits.len()) + &digits,
+            _ => digits,
+        }
+    }
+
     fn pad(&self, body: String) -> String {
         let n = body.chars().count();
         if n >= self.width {
@@ -295,7 +303,15 @@ impl Field<'_> {
             'd' | 'i' | 'u' => {
                 let i = match num(v) {
                     Some(Num::Int(i)) => i,
-                    Some(Num::Float(f)) if f.is_finite() => f.trunc() as i128,
+                    // Python's int(f): every finite float is a whole
+                    // number's exact digits once truncated, also past i128
+                    // (`'%d' % 1e300` has 301 digits, not i128::MAX)
+                    Some(Num::Float(f)) if f.is_finite() => {
+                        let t = f.trunc();
+                        // Rust prints a float's exact decimal expansion
+                        let digits = format!("{:.0}", t.abs());
+                        return Ok(self.number(t < 0.0, "", self.zero_fill(digits)));
+                    }
                     Some(Num::Float(_)) => {
                         return Err(err("cannot convert float NaN or infinity to integer"))
                     }
@@ -306,12 +322,7 @@ impl Field<'_> {
                         )))
                     }
                 };
-                let mut digits = i.unsigned_abs().to_string();
-                if let Some(p) = self.precision {
-                    if digits.len() < p {
-                        digits = "0".repeat(p - digits.len()) + &digits;
-                    }
-                }
+                let digits = self.zero_fill(i.unsigned_abs().to_string());
                 Ok(self.number(i < 0, "", digits))
             }
             'x' | 'X' | 'o' => {
@@ -486,6 +497,14 @@ mod tests {
             "0.0001|1e+20|2.5"
         );
         assert_eq!(f("%d", v(-3.7), false).unwrap(), "-3");
+        // Python's int(1e300): the float's exact digits, not i128::MAX
+        assert_eq!(
+            f("%d", v(1e300), false).unwrap(),
+            "1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160"
+        );
+        assert_eq!(f("%d", v(-1e20), false).unwrap(), "-100000000000000000000");
+        assert_eq!(f("%.3d", v(7.9), false).unwrap(), "007");
+        assert_eq!(f("%d", v(-0.5), false).unwrap(), "0");
         assert_eq!(f("%.3d", 5.into(), false).unwrap(), "005");
     }
 

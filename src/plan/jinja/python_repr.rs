@@ -70,6 +70,7 @@ fn count_output(bytes: usize) -> Result<(), Error> {
 
 pub fn formatter(out: &mut Output<'_>, _state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
     FORMATTED.with(|n| n.set(n.get().wrapping_add(1)));
+    super::stop::checkpoint()?;
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }

@@ -7,7 +7,7 @@
 //! is an error and `dt1 - dt2` subtracts datetimes. minijinja orders values
 //! of any two types silently, has no `%` for strings and no hook for
 //! operators, so each `<`, `<=`, `>`, `>=`, `in`, `not in` (and a chained
-//! comparison such as `0 < x <= 9`), `%` and binary `-` is rewritten into a
+//! comparison such as `0 < x <= 9`), `%`, `/`, `//` and binary `-` is rewritten into a
 //! call of a global function of [`super::ops`] with the same operands, as
 //! source text:
 //!
@@ -43,6 +43,8 @@ pub const CHAIN: &str = "__baton_chain";
 pub const MUL: &str = "__baton_mul";
 pub const ADD: &str = "__baton_add";
 pub const CAT: &str = "__baton_cat";
+pub const DIV: &str = "__baton_div";
+pub const FLOORDIV: &str = "__baton_floordiv";
 
 /// A rewritten source and the way back to the original offsets.
 #[derive(Debug, Clone)]
@@ -138,7 +140,7 @@ pub fn template(source: &str) -> Rewritten {
 /// `#jinja2:` header).
 pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
     // Cheap test first: nothing to do without any of the operators.
-    if !source.contains(['<', '>', '%', '-', '*', '+', '~'])
+    if !source.contains(['<', '>', '%', '-', '*', '+', '~', '/'])
         && !source.contains("in")
         && !source.contains("default")
         && !source.contains("defined")
@@ -680,6 +682,8 @@ impl Walker<'_> {
                     BinOpKind::Mul => self.edit(Kind::Binary(MUL), operands()),
                     BinOpKind::Add => self.edit(Kind::Binary(ADD), operands()),
                     BinOpKind::Concat => self.edit(Kind::Binary(CAT), operands()),
+                    BinOpKind::Div => self.edit(Kind::Binary(DIV), operands()),
+                    BinOpKind::FloorDiv => self.edit(Kind::Binary(FLOORDIV), operands()),
                     _ => {}
                 }
             }
