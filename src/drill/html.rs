@@ -92,6 +92,16 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
                 esc(&share)
             );
         }
+        if let Some(c) = &p.cadence {
+            let _ = writeln!(page, "<p class=\"cadence\">Sampled: {}</p>", esc(&c.text()));
+            if let Some(w) = c.warning() {
+                let _ = writeln!(
+                    page,
+                    "<p class=\"warning\" style=\"color:#b00\"><b>Warning:</b> {}</p>",
+                    esc(&w)
+                );
+            }
+        }
         page.push_str(&phase_svg(report, p));
         if !p.lost_keys.is_empty() {
             let _ = writeln!(
@@ -150,14 +160,15 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {}, RPO {} rows ({} acked), {}</text>",
+        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {}, RPO {} rows ({} acked), {}; {}</text>",
         p.kind.name(),
         esc(&p.from),
         esc(&p.to),
         esc(&p.rto_with_unit()),
         p.rpo_text(),
         p.acked,
-        esc(&p.outcome)
+        esc(&p.outcome),
+        esc(&p.serves_text())
     );
     let mut y = 30.0;
     let row_label = |s: &mut String, y: f64, text: &str| {

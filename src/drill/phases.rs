@@ -219,6 +219,21 @@ pub(super) fn close_persisted(dir: &std::path::Path) {
     }
 }
 
+/// The node a phase means to leave serving: the target of its move
+/// (switchback: the node served before the last move), or the active node
+/// for a recover, which moves nothing.
+fn intended_to(target: &Target, kind: PhaseKind, pair: &Pair) -> String {
+    let active = &pair.active;
+    match kind {
+        PhaseKind::Switchback => pair
+            .previous
+            .clone()
+            .unwrap_or_else(|| other_than(target, active)),
+        PhaseKind::Graceful | PhaseKind::Rapid | PhaseKind::Abrupt => other_than(target, active),
+        PhaseKind::Recover => active.clone(),
+    }
+}
+
 pub(super) fn other_than(target: &Target, node: &str) -> String {
     target
         .nodes
@@ -435,6 +450,7 @@ fn run_phase(
     stamp: u64,
 ) -> Phase {
     let from = pair.active.clone();
+    let to = intended_to(target, kind, pair);
     say(&format!(
         "==> [{}/{n}] {kind}: the client writes and reads through the VIP every 20 ms",
         i + 1
@@ -510,7 +526,6 @@ fn run_phase(
             CLIENT_WAIT.as_secs()
         ));
     }
-    let to = pair.active.clone();
     let share = report::preflight_share(&runs, &from, &to, rto.as_ref());
     let phase = Phase {
         kind,
@@ -529,6 +544,7 @@ fn run_phase(
         preflight_alone_ms: share.map(|s| s.1),
         actions,
         runs,
+        cadence: Some(report::Cadence::of(&samples, &node_samples)),
         probe: samples,
         node_samples,
     };
@@ -538,19 +554,31 @@ fn run_phase(
             phase.to
         ));
     }
-    say(&format!(
-        "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
+    say(&phase_end_line(&phase));
+    phase
+}
+
+/// The phase's closing lines: outcome, RTO, RPO, who serves (from the
+/// last node samples, not from the intended move), the sampling cadence
+/// and its warning, and the error.
+pub(super) fn phase_end_line(phase: &Phase) -> String {
+    let mut out = format!(
+        "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} ({:.1} s)",
         phase.outcome,
         phase.rto_with_unit(),
         phase.rpo_text(),
         phase.acked,
-        phase.to,
+        phase.serves_text(),
         phase.ended_at - phase.started_at,
-        phase
-            .error
-            .as_ref()
-            .map(|e| format!("\n    {e}"))
-            .unwrap_or_default()
-    ));
-    phase
+    );
+    if let Some(c) = &phase.cadence {
+        out.push_str(&format!("\n    sampled: {}", c.text()));
+        if let Some(w) = c.warning() {
+            out.push_str(&format!("\n    WARNING: {w}"));
+        }
+    }
+    if let Some(e) = &phase.error {
+        out.push_str(&format!("\n    {e}"));
+    }
+    out
 }

@@ -35,7 +35,9 @@ pub struct DrillReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub kind: PhaseKind,
-    /// The node that served before the phase, and the one after it.
+    /// The node that served before the phase, and the one the phase meant
+    /// to leave serving (its intended move, also when the phase failed; who
+    /// served at the end is in `node_samples`, see [`Phase::serves_text`]).
     pub from: String,
     pub to: String,
     pub started_at: f64,
@@ -70,6 +72,78 @@ pub struct Phase {
     pub probe: Vec<ProbeSample>,
     /// Per node, its samples in time order.
     pub node_samples: BTreeMap<String, Vec<NodeSample>>,
+    /// How often the probe and the node samplers really sampled (the
+    /// probe aims at every 20 ms, a loaded host slows it). Absent in older
+    /// reports: `None`.
+    #[serde(default)]
+    pub cadence: Option<Cadence>,
+}
+
+/// Intervals between consecutive samples, in milliseconds: median and
+/// maximum, for the client probe and the node samplers (all nodes' own
+/// intervals pooled). `None` with fewer than two samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cadence {
+    pub probe_median_ms: Option<f64>,
+    pub probe_max_ms: Option<f64>,
+    pub node_median_ms: Option<f64>,
+    pub node_max_ms: Option<f64>,
+}
+
+/// Above this median probe interval the RTO's resolution is worth a warning.
+pub const CADENCE_WARN_MS: f64 = 60.0;
+
+/// Median and max of the gaps between consecutive times (s), in ms.
+fn interval_stats(series: &[Vec<f64>]) -> (Option<f64>, Option<f64>) {
+    let gaps: Vec<f64> = series
+        .iter()
+        .flat_map(|ts| ts.windows(2).map(|w| (w[1] - w[0]) * 1000.0))
+        .collect();
+    let max = gaps
+        .iter()
+        .copied()
+        .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))));
+    (median(&gaps), max)
+}
+
+impl Cadence {
+    /// The cadence of a phase's probe samples and node samples.
+    pub fn of(probe: &[ProbeSample], nodes: &BTreeMap<String, Vec<NodeSample>>) -> Cadence {
+        let (probe_median_ms, probe_max_ms) =
+            interval_stats(&[probe.iter().map(|s| s.t).collect()]);
+        let node_series: Vec<Vec<f64>> = nodes
+            .values()
+            .map(|v| v.iter().map(|s| s.t).collect())
+            .collect();
+        let (node_median_ms, node_max_ms) = interval_stats(&node_series);
+        Cadence {
+            probe_median_ms,
+            probe_max_ms,
+            node_median_ms,
+            node_max_ms,
+        }
+    }
+
+    /// `probe every 21 ms (median, max 95), nodes every 130 ms (max 400)`.
+    pub fn text(&self) -> String {
+        let f = |m: Option<f64>, x: Option<f64>| match (m, x) {
+            (Some(m), Some(x)) => format!("every {m:.0} ms (median, max {x:.0})"),
+            _ => "too few samples".to_string(),
+        };
+        format!(
+            "probe {}, nodes {}",
+            f(self.probe_median_ms, self.probe_max_ms),
+            f(self.node_median_ms, self.node_max_ms)
+        )
+    }
+
+    /// The warning when the probe sampled slower than [`CADENCE_WARN_MS`].
+    pub fn warning(&self) -> Option<String> {
+        let m = self.probe_median_ms.filter(|m| *m > CADENCE_WARN_MS)?;
+        Some(format!(
+            "the probe sampled every {m:.0} ms (median), not every 20 ms (a loaded host?): RTO is accurate only to about {m:.0} ms"
+        ))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -197,6 +271,43 @@ impl Phase {
         self.rpo_rows.map_or("unknown".into(), |n| n.to_string())
     }
 
+    /// Who served at the phase's end, from each node's last sample: `bc2
+    /// serves`, `bc2 holds the VIP (state STOP)`, `no node serves the VIP`,
+    /// `bc1 and bc2 both hold the VIP`; unreachable nodes are named.
+    pub fn serves_text(&self) -> String {
+        let last: Vec<(&String, &NodeSample)> = self
+            .node_samples
+            .iter()
+            .filter_map(|(n, v)| v.last().map(|s| (n, s)))
+            .collect();
+        if last.is_empty() {
+            return "who serves is unknown (no node samples)".into();
+        }
+        let holders: Vec<(&String, &NodeSample)> = last
+            .iter()
+            .copied()
+            .filter(|(_, s)| s.reachable && s.vip)
+            .collect();
+        let unreachable: Vec<&str> = last
+            .iter()
+            .filter(|(_, s)| !s.reachable)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut text = match holders.as_slice() {
+            [] => "no node serves the VIP".to_string(),
+            [(n, s)] if s.state == "START" => format!("{n} serves"),
+            [(n, s)] => format!("{n} holds the VIP (state {})", s.state),
+            many => {
+                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+                format!("{} both hold the VIP", names.join(" and "))
+            }
+        };
+        if !unreachable.is_empty() {
+            text.push_str(&format!(" ({} unreachable)", unreachable.join(", ")));
+        }
+        text
+    }
+
     /// Seconds the phase's playbooks ran, summed.
     pub fn playbook_secs(&self) -> f64 {
         self.runs.iter().map(|r| r.ended_at - r.started_at).sum()
@@ -279,11 +390,20 @@ pub fn summary_table(report: &DrillReport) -> String {
             p.acked,
             p.playbook_secs()
         ));
+        if p.outcome != "ok" {
+            out.push_str(&format!("            at the end: {}\n", p.serves_text()));
+        }
         if let Some(share) = p.preflight_text() {
             out.push_str(&format!(
                 "            {}'s start pre-flight within the outage: {share}\n",
                 p.to
             ));
+        }
+        if let Some(c) = &p.cadence {
+            out.push_str(&format!("            sampled: {}\n", c.text()));
+            if let Some(w) = c.warning() {
+                out.push_str(&format!("            WARNING: {w}\n"));
+            }
         }
         if !p.lost_keys.is_empty() {
             let shown: Vec<&str> = p.lost_keys.iter().take(5).map(String::as_str).collect();
@@ -395,6 +515,7 @@ pub(crate) mod tests {
                 }],
                 probe,
                 node_samples,
+                cadence: None,
             }],
         }
     }
@@ -584,5 +705,108 @@ pub(crate) mod tests {
             .contains("medians of 3 and 2"));
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    /// Sets each node's last sample: (vip, state, reachable).
+    fn set_last(p: &mut Phase, last: &[(&str, bool, &str, bool)]) {
+        for (n, vip, state, reachable) in last {
+            let v = p.node_samples.get_mut(*n).unwrap();
+            let s = v.last_mut().unwrap();
+            s.vip = *vip;
+            s.state = (*state).into();
+            s.reachable = *reachable;
+        }
+    }
+
+    #[test]
+    fn a_failed_phase_keeps_its_intended_move_and_says_who_serves_from_the_samples() {
+        let mut report = sample_report();
+        let p = &mut report.phases[0];
+        p.outcome = "failed".into();
+        p.error = Some("the client did not recover".into());
+        // The switchover bc1 -> bc2 failed: bc1 still serves.
+        set_last(
+            p,
+            &[("bc1", true, "START", true), ("bc2", false, "STOP", true)],
+        );
+        assert_eq!(p.serves_text(), "bc1 serves");
+        let table = summary_table(&report);
+        let row = table.lines().find(|l| l.starts_with("graceful")).unwrap();
+        assert!(
+            row.contains("bc1 -> bc2") && row.contains("failed"),
+            "{row}"
+        );
+        assert!(table.contains("at the end: bc1 serves"), "{table}");
+        let p = &mut report.phases[0];
+        set_last(
+            p,
+            &[("bc1", false, "STOP", true), ("bc2", false, "STOP", true)],
+        );
+        assert_eq!(p.serves_text(), "no node serves the VIP");
+        set_last(
+            p,
+            &[("bc1", true, "START", true), ("bc2", true, "START", true)],
+        );
+        assert_eq!(p.serves_text(), "bc1 and bc2 both hold the VIP");
+        set_last(
+            p,
+            &[
+                ("bc1", false, "unknown", false),
+                ("bc2", true, "STOP", true),
+            ],
+        );
+        assert_eq!(
+            p.serves_text(),
+            "bc2 holds the VIP (state STOP) (bc1 unreachable)"
+        );
+        let html = super::super::html::render(&report);
+        assert!(
+            html.contains("graceful bc1 &#8594; bc2: RTO")
+                && html.contains("bc2 holds the VIP (state STOP) (bc1 unreachable)"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_cadence_is_measured_recorded_and_warned_about() {
+        let mut report = sample_report();
+        let p = &mut report.phases[0];
+        // Probe every 20 ms: no warning.
+        let c = Cadence::of(&p.probe, &p.node_samples);
+        assert!((c.probe_median_ms.unwrap() - 20.0).abs() < 1e-6, "{c:?}");
+        assert!((c.node_max_ms.unwrap() - 100.0).abs() < 1e-6, "{c:?}");
+        assert!(c.warning().is_none());
+        // A loaded host: samples 300 ms apart, one 900 ms gap.
+        for (i, s) in p.probe.iter_mut().enumerate() {
+            s.t = 1000.0 + i as f64 * 0.3 + if i >= 5 { 0.6 } else { 0.0 };
+        }
+        let c = Cadence::of(&p.probe, &p.node_samples);
+        assert!((c.probe_median_ms.unwrap() - 300.0).abs() < 1e-6, "{c:?}");
+        assert!((c.probe_max_ms.unwrap() - 900.0).abs() < 1e-6, "{c:?}");
+        assert!(
+            c.warning()
+                .unwrap()
+                .contains("RTO is accurate only to about 300 ms"),
+            "{c:?}"
+        );
+        p.cadence = Some(c);
+        let table = summary_table(&report);
+        assert!(
+            table.contains("sampled: probe every 300 ms (median, max 900), nodes every 100 ms")
+                && table.contains("WARNING: the probe sampled every 300 ms"),
+            "{table}"
+        );
+        let html = super::super::html::render(&report);
+        assert!(html.contains("class=\"warning\"") && html.contains("about 300 ms"));
+        // Recorded in drill.json, and older reports without it still read.
+        let value = serde_json::to_value(&report).unwrap();
+        let recorded = value["phases"][0]["cadence"]["probe_median_ms"]
+            .as_f64()
+            .unwrap();
+        assert!((recorded - 300.0).abs() < 1e-6, "{recorded}");
+        let mut old = value.clone();
+        old["phases"][0].as_object_mut().unwrap().remove("cadence");
+        let back: DrillReport = serde_json::from_value(old).unwrap();
+        assert_eq!(back.phases[0].cadence, None);
     }
 }
