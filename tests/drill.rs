@@ -367,3 +367,35 @@ fn lab_rapid_drill_measures_a_prepared_switchover_beside_graceful() {
         .unwrap();
     assert!(leftover.stdout.is_empty(), "{}", text(&leftover.stdout));
 }
+
+#[test]
+fn bad_extra_vars_are_refused_before_the_lab_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r");
+    let missing = dir.path().join("nonexist.yml");
+    let missing_arg = format!("@{}", missing.display());
+    for (arg, needed) in [
+        ("foo", "-e `foo` is not KEY=VALUE".to_string()),
+        (missing_arg.as_str(), missing.display().to_string()),
+    ] {
+        let out = drill(&[
+            "--lab",
+            "--scenario",
+            "graceful",
+            "--dist",
+            "/nonexistent/dist.tar.gz",
+            "--report",
+            report.to_str().unwrap(),
+            "-e",
+            arg,
+        ]);
+        assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&needed) && err.contains("nothing has run"),
+            "{err}"
+        );
+        assert!(!text(&out.stdout).contains("lab up"), "{}", describe(&out));
+        assert!(!report.exists());
+    }
+}

@@ -126,6 +126,12 @@ pub fn run(args: DrillArgs) -> i32 {
     if let Some(json) = &args.render_html {
         return render_html(json, args.report.as_deref());
     }
+    // -e is checked before anything runs (a lab, a report directory), with
+    // the parser `baton run` uses: every playbook run would refuse it later.
+    if let Err(e) = check_extra_vars(&args.extra_vars) {
+        warn(&e);
+        return exit_code::INVALID_INPUT;
+    }
     if args.faults {
         return faults::run(&args);
     }
@@ -150,6 +156,26 @@ pub fn run(args: DrillArgs) -> i32 {
             exit_code::INTERNAL
         }
     }
+}
+
+/// `-e` values as `baton run` reads them; the error names the argument
+/// (and the file, for `@FILE`) and what to write instead.
+fn check_extra_vars(extra: &[String]) -> Result<(), String> {
+    crate::load::extra_vars::parse(extra)
+        .map(|_| ())
+        .map_err(|e| {
+            let place = e
+                .location
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            let help = e
+                .help
+                .as_ref()
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            format!("baton drill: {}{place}{help}; nothing has run", e.message)
+        })
 }
 
 /// `--compare A B`: the two drills' figures side by side, phase by phase.
