@@ -195,7 +195,8 @@ fn compare(files: &[PathBuf]) -> i32 {
             }
         }
     }
-    say(&compare_table(&reports[0], &reports[1]));
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    say(compare_table(&reports[0], &reports[1], &names[0], &names[1]).trim_end());
     exit_code::OK
 }
 
@@ -238,20 +239,57 @@ fn render_html(json: &std::path::Path, dir: Option<&std::path::Path>) -> i32 {
     }
 }
 
-fn compare_table(a: &report::DrillReport, b: &report::DrillReport) -> String {
-    let mut out = format!(
-        "{:<4} {:<11} {:>10} {:>10} {:>10} {:>10}\n",
-        "#", "phase", "A RTO ms", "B RTO ms", "A RPO", "B RPO"
-    );
-    let n = a.phases.len().max(b.phases.len());
-    for i in 0..n {
-        let (pa, pb) = (a.phases.get(i), b.phases.get(i));
-        let name = pa.or(pb).map_or("", |p| p.kind.name());
-        let rto = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rto_text);
-        let rpo = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rpo_text);
+/// Phases matched by kind and occurrence (A's 1st graceful with B's 1st
+/// graceful, ...), in A's order, then B's phases that A lacks.
+fn match_phases<'a>(
+    a: &'a [report::Phase],
+    b: &'a [report::Phase],
+) -> Vec<(Option<&'a report::Phase>, Option<&'a report::Phase>, usize)> {
+    let nth = |ps: &'a [report::Phase], kind: scenario::PhaseKind, n: usize| {
+        ps.iter().filter(|p| p.kind == kind).nth(n)
+    };
+    let occurrence =
+        |ps: &[report::Phase], i: usize| ps[..i].iter().filter(|p| p.kind == ps[i].kind).count();
+    let mut rows = Vec::new();
+    for (i, pa) in a.iter().enumerate() {
+        let n = occurrence(a, i);
+        rows.push((Some(pa), nth(b, pa.kind, n), n + 1));
+    }
+    for (i, pb) in b.iter().enumerate() {
+        let n = occurrence(b, i);
+        if nth(a, pb.kind, n).is_none() {
+            rows.push((None, Some(pb), n + 1));
+        }
+    }
+    rows
+}
+
+/// `--compare`: a header naming A and B, a row per matched phase
+/// (`graceful #1`), and the phases only one of them has.
+fn compare_table(
+    a: &report::DrillReport,
+    b: &report::DrillReport,
+    a_name: &str,
+    b_name: &str,
+) -> String {
+    let mut out = format!("A: {a_name}\nB: {b_name}\n");
+    out.push_str(&format!(
+        "{:<14} {:>13} {:>13} {:>7} {:>7}\n",
+        "phase", "A RTO ms", "B RTO ms", "A RPO", "B RPO"
+    ));
+    let rto = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rto_text);
+    let rpo = |p: Option<&report::Phase>| p.map_or("-".into(), report::Phase::rpo_text);
+    let mut unmatched = Vec::new();
+    for (pa, pb, n) in match_phases(&a.phases, &b.phases) {
+        let kind = pa.or(pb).map_or("", |p| p.kind.name());
+        let name = format!("{kind} #{n}");
+        match (pa, pb) {
+            (Some(_), None) => unmatched.push(format!("{name} only in A")),
+            (None, Some(_)) => unmatched.push(format!("{name} only in B")),
+            _ => {}
+        }
         out.push_str(&format!(
-            "{:<4} {:<11} {:>10} {:>10} {:>10} {:>10}\n",
-            i + 1,
+            "{:<14} {:>13} {:>13} {:>7} {:>7}\n",
             name,
             rto(pa),
             rto(pb),
@@ -259,21 +297,63 @@ fn compare_table(a: &report::DrillReport, b: &report::DrillReport) -> String {
             rpo(pb)
         ));
     }
+    if !unmatched.is_empty() {
+        out.push_str(&format!("unmatched: {}\n", unmatched.join(", ")));
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use super::scenario::PhaseKind;
+
     #[test]
-    fn compare_lines_up_phases() {
+    fn compare_lines_up_phases_by_kind_and_occurrence() {
         let a = super::report::tests::sample_report();
+        let base = a.phases[0].clone();
+        let phase = |kind, rto: Option<f64>| {
+            let mut p = base.clone();
+            p.kind = kind;
+            p.rto_ms = rto;
+            p
+        };
+        let mut a = a;
+        a.phases = vec![
+            phase(PhaseKind::Graceful, Some(100.0)),
+            phase(PhaseKind::Abrupt, Some(200.0)),
+            phase(PhaseKind::Graceful, Some(300.0)),
+        ];
         let mut b = a.clone();
-        b.phases[0].rto_ms = Some(1234.0);
-        let table = super::compare_table(&a, &b);
-        let row = table.lines().nth(1).unwrap();
+        // B lacks the abrupt phase and has a rapid one; its graceful phases
+        // still line up with A's by occurrence, not position.
+        b.phases = vec![
+            phase(PhaseKind::Graceful, Some(1111.0)),
+            phase(PhaseKind::Graceful, None),
+            phase(PhaseKind::Rapid, Some(50.0)),
+        ];
+        let table = super::compare_table(&a, &b, "/r/a/drill.json", "/r/b");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "A: /r/a/drill.json");
+        assert_eq!(lines[1], "B: /r/b");
+        let row = |name: &str| *lines.iter().find(|l| l.starts_with(name)).unwrap();
+        assert!(row("graceful #1").contains("100") && row("graceful #1").contains("1111"));
         assert!(
-            row.contains("graceful") && row.contains("80") && row.contains("1234"),
-            "{row}"
+            row("graceful #2").contains("300") && row("graceful #2").contains("not recovered"),
+            "{table}"
         );
+        assert!(
+            row("abrupt #1").split_whitespace().nth(3) == Some("-"),
+            "{table}"
+        );
+        assert!(row("rapid #1").contains("50"), "{table}");
+        assert!(
+            table.contains("unmatched: abrupt #1 only in A, rapid #1 only in B"),
+            "{table}"
+        );
+        // Aligned: every row as wide as the header, `not recovered` included.
+        let width = lines[2].len();
+        for l in &lines[3..7] {
+            assert_eq!(l.len(), width, "{table}");
+        }
     }
 }
