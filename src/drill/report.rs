@@ -186,10 +186,9 @@ pub struct NodeSample {
 
 impl DrillReport {
     pub fn write(&self, dir: &Path) -> Result<(), String> {
-        let path = dir.join("drill.json");
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot encode the drill report: {e}"))?;
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write_atomic(&dir.join("drill.json"), text.as_bytes())
     }
 
     pub fn read(path: &Path) -> Result<DrillReport, String> {
@@ -206,6 +205,49 @@ impl DrillReport {
         }
         Ok(report)
     }
+}
+
+/// Writes `path` whole or not at all: a temporary file in the same
+/// directory, synced, then renamed over `path`; a failed write leaves no
+/// truncated report (the doctor reads the newest one).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".drill-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| fail(&e))?;
+    tmp.write_all(bytes).map_err(|e| fail(&e))?;
+    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(())
+}
+
+/// Makes a new directory `parent/stamp` exclusively (`mkdir`, never an
+/// existing one), with `-2`, `-3`, ... appended while the name is taken:
+/// two drills started in the same second get two directories.
+pub fn unique_dir(parent: &Path, stamp: &str) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    let mut last = None;
+    for n in 1..=1000 {
+        let name = if n == 1 {
+            stamp.to_string()
+        } else {
+            format!("{stamp}-{n}")
+        };
+        let path = parent.join(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
 }
 
 pub fn fmt_ms(ms: Option<f64>, recovered: bool) -> String {
@@ -808,5 +850,38 @@ pub(crate) mod tests {
         old["phases"][0].as_object_mut().unwrap().remove("cadence");
         let back: DrillReport = serde_json::from_value(old).unwrap();
         assert_eq!(back.phases[0].cadence, None);
+    }
+
+    #[test]
+    fn report_dirs_of_drills_started_in_the_same_second_differ() {
+        let parent = tempfile::tempdir().unwrap();
+        let base = parent.path().join("drills");
+        let a = unique_dir(&base, "20261130T010203Z").unwrap();
+        let b = unique_dir(&base, "20261130T010203Z").unwrap();
+        let c = unique_dir(&base, "20261130T010203Z").unwrap();
+        assert_eq!(a, base.join("20261130T010203Z"));
+        assert_eq!(b, base.join("20261130T010203Z-2"));
+        assert_eq!(c, base.join("20261130T010203Z-3"));
+    }
+
+    #[test]
+    fn a_report_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = sample_report();
+        report.write(dir.path()).unwrap();
+        // No temporary file is left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["drill.json".to_string()]);
+        // A write that fails (the target is a directory) keeps the old file.
+        let path = dir.path().join("drill.json");
+        let before = std::fs::read(&path).unwrap();
+        let blocked = dir.path().join("sub");
+        std::fs::create_dir_all(blocked.join("drill.json/x")).unwrap();
+        assert!(report.write(&blocked).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
     }
 }
