@@ -105,6 +105,12 @@ pub fn drill(args: &DrillArgs, phases: &[PhaseKind]) -> Result<i32, DrillError> 
         let path = report_dir.join("drill.html");
         report::write_atomic(&path, super::html::render(&report).as_bytes())
     });
+    // An interrupted drill tells what it last saw before the lab goes (on
+    // a real pair: before the summary), so the operator knows where it stopped.
+    if report.outcome == "interrupted" {
+        say("");
+        say(report::interrupted_text(&report).trim_end());
+    }
     // The lab goes now, before the summary.
     drop(target);
     say("");

@@ -160,6 +160,14 @@ pub struct PlaybookRun {
     pub ended_at: f64,
     pub exit_code: Option<i32>,
     pub tasks: Vec<TaskSpan>,
+    /// The run's stop report (`stopped` event: which host, which task,
+    /// what was left), when it stopped early. Absent in older reports.
+    #[serde(default)]
+    pub stopped: Option<String>,
+    /// `TASK on HOST` for each task started with no final result when the
+    /// run ended (a stopped run): its outcome is unknown.
+    #[serde(default)]
+    pub unfinished: Vec<String>,
 }
 
 /// One host's run of one task (from the `host_result` JSON events).
@@ -356,6 +364,68 @@ impl Phase {
     }
 }
 
+/// What an interrupted drill tells before the lab goes: each node's last
+/// sampled state (from the last phase's node samples), the stop report of
+/// the run the signal stopped, and tasks whose outcome is unknown (a fence
+/// command among them is said to be so).
+pub fn interrupted_text(report: &DrillReport) -> String {
+    let mut out = String::new();
+    match report.phases.last() {
+        Some(p) if !p.node_samples.is_empty() => {
+            let nodes: Vec<String> = p
+                .node_samples
+                .iter()
+                .filter_map(|(n, v)| v.last().map(|s| (n, s)))
+                .map(|(n, s)| {
+                    if s.reachable {
+                        format!(
+                            "{n} {}, state {}",
+                            if s.vip { "holds the VIP" } else { "no VIP" },
+                            s.state
+                        )
+                    } else {
+                        format!("{n} unreachable")
+                    }
+                })
+                .collect();
+            out.push_str(&format!(
+                "last sampled: {}: {}\n",
+                nodes.join("; "),
+                p.serves_text()
+            ));
+        }
+        _ => out.push_str("last sampled: no node samples (stopped before the first phase)\n"),
+    }
+    let runs = report
+        .setup
+        .iter()
+        .chain(report.phases.iter().flat_map(|p| p.runs.iter()));
+    if let Some(run) = runs.last() {
+        let args = run.extra_vars.join(" ");
+        match &run.stopped {
+            Some(why) => out.push_str(&format!(
+                "the {} run ({args}) stopped: {}\n",
+                run.playbook,
+                why.trim()
+            )),
+            None => out.push_str(&format!(
+                "the {} run ({args}) ended with exit {}\n",
+                run.playbook,
+                run.exit_code.map_or("unknown".into(), |c| c.to_string())
+            )),
+        }
+        for task in &run.unfinished {
+            let fence = if task.to_lowercase().contains("fence") {
+                " (a fence command: whether the node was fenced is unknown; check it before anything else)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("outcome unknown: {task}{fence}\n"));
+        }
+    }
+    out
+}
+
 /// The median of `values` (sorted here), `None` when empty.
 pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
@@ -547,6 +617,8 @@ pub(crate) mod tests {
                     started_at: 1000.0,
                     ended_at: 1000.15,
                     exit_code: Some(0),
+                    stopped: None,
+                    unfinished: vec![],
                     tasks: vec![TaskSpan {
                         host: "bc1".into(),
                         task: "Stop <scheduler> & \"flush\"".into(),
@@ -642,6 +714,8 @@ pub(crate) mod tests {
             started_at: 0.0,
             ended_at: 10.0,
             exit_code: Some(0),
+            stopped: None,
+            unfinished: vec![],
             tasks: vec![
                 // Before the outage: not counted.
                 span(
@@ -883,5 +957,34 @@ pub(crate) mod tests {
         assert!(report.write(&blocked).is_err());
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_interrupted_drill_tells_the_last_state_the_stop_report_and_an_unknown_fence() {
+        let mut report = sample_report();
+        report.outcome = "interrupted".into();
+        let run = &mut report.phases[0].runs[0];
+        run.playbook = "failover".into();
+        run.extra_vars = vec!["to=bc2".into()];
+        run.exit_code = Some(130);
+        run.stopped = Some("stopped by SIGINT at task 'Failover | fence bc1' on bc2".into());
+        run.unfinished = vec!["Failover | fence bc1 on bc2".into()];
+        let text = interrupted_text(&report);
+        assert!(
+            text.contains(
+                "last sampled: bc1 no VIP, state STOP; bc2 holds the VIP, state START: bc2 serves"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("the failover run (to=bc2) stopped: stopped by SIGINT at task 'Failover | fence bc1' on bc2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("outcome unknown: Failover | fence bc1 on bc2 (a fence command: whether the node was fenced is unknown"),
+            "{text}"
+        );
+        report.phases.clear();
+        assert!(interrupted_text(&report).contains("stopped before the first phase"));
     }
 }

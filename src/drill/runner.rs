@@ -91,6 +91,8 @@ impl Runner {
             ended_at: started_at,
             exit_code: None,
             tasks: Vec::new(),
+            stopped: None,
+            unfinished: Vec::new(),
         };
         let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match child {
@@ -135,6 +137,9 @@ impl Runner {
                         }
                     }
                     on_event(&event, child.id());
+                    if event["event"] == "stopped" {
+                        record.stopped = event["reason"].as_str().map(String::from);
+                    }
                     if let Some(span) = span_of(&event) {
                         record.tasks.push(span);
                     }
@@ -156,6 +161,8 @@ impl Runner {
                 }
             }
         }
+        record.unfinished = progress.unfinished();
+        record.unfinished.append(&mut progress.unfinished_at_stop);
         for line in progress.flush() {
             if !self.quiet {
                 say(&line);
@@ -216,6 +223,8 @@ struct Pending {
 #[derive(Default)]
 pub struct Progress {
     pending: Option<Pending>,
+    /// The pending task's hosts without a result when the run stopped.
+    unfinished_at_stop: Vec<String>,
 }
 
 impl Progress {
@@ -278,10 +287,24 @@ impl Progress {
                     None => out.extend(failed_line),
                 }
             }
-            Some("stopped" | "recap") => out.extend(self.flush()),
+            Some("stopped" | "recap") => {
+                self.unfinished_at_stop = self.unfinished();
+                out.extend(self.flush());
+            }
             _ => {}
         }
         out
+    }
+
+    /// `TASK on HOST` for the hosts the pending task has no result from.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.pending.as_ref().map_or_else(Vec::new, |p| {
+            p.hosts
+                .iter()
+                .filter(|h| !p.ran.contains(h) && !p.skipped.contains(h))
+                .map(|h| format!("{} on {h}", p.name))
+                .collect()
+        })
     }
 
     /// The pending task's line (unless skipped everywhere) and its failures.
@@ -403,5 +426,10 @@ mod tests {
             vec!["Critical | start on to on bc2: boom".to_string()]
         );
         assert!(!lines.iter().any(|l| l.contains("give back")), "{lines:?}");
+        // bc1 never answered the task the run stopped in: its outcome is unknown.
+        assert_eq!(
+            p.unfinished_at_stop,
+            vec!["Critical | start on to on bc1".to_string()]
+        );
     }
 }
