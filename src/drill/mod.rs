@@ -9,7 +9,8 @@
 //! `drill.json` (docs/drill.md) and `drill.html`.
 //!
 //! Exit codes: 0 every phase passed; 2 a phase failed (a playbook failed,
-//! or the client never recovered); 4 invalid input or a refusal, before
+//! or the client never recovered); 3 a node did not answer before the
+//! first phase; 4 invalid input or a refusal, before
 //! anything ran; 1 the lab or the report could not be made; 128+N stopped
 //! by signal N (the lab is removed first).
 
@@ -40,7 +41,7 @@ pub struct DrillArgs {
     /// A real inventory of the BC pair (with drill_probe_host, drill_probe_write_cmd, drill_probe_read_cmd)
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<PathBuf>,
-    /// Phases, in order: graceful, abrupt, recover, switchback
+    /// Phases, in order (comma list): graceful, rapid, abrupt, recover, switchback
     #[arg(long, default_value = scenario::DEFAULT_SCENARIO)]
     pub scenario: String,
     /// Cold vs prepared side by side: N graceful and N rapid phases, alternating; prints medians
@@ -67,7 +68,7 @@ pub struct DrillArgs {
     /// Private subnet of the lab
     #[arg(long, value_name = "CIDR", default_value = "10.76.0.0/24")]
     pub lab_subnet: String,
-    /// Run the fault matrix (docs/faults.md) instead of a scenario; with --lab
+    /// Run the fault matrix (docs/drill.md, "The fault matrix") instead of a scenario; with --lab
     #[arg(long)]
     pub faults: bool,
     /// Fault matrix: operations to run (switchover, failover, recover; comma list) [default: all]
@@ -224,7 +225,11 @@ fn render_html(json: &std::path::Path, dir: Option<&std::path::Path>) -> i32 {
             .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf),
     };
     let out = out_dir.join("drill.html");
-    match std::fs::write(&out, html::render(&report)) {
+    // --report DIR is made if missing, as a drill makes it.
+    let written = std::fs::create_dir_all(&out_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| report::write_atomic(&out, html::render(&report).as_bytes()));
+    match written {
         Ok(()) => {
             say(&format!("report: {}", out.display()));
             exit_code::OK

@@ -464,9 +464,14 @@ pub fn cold_vs_prepared(report: &DrillReport) -> Option<String> {
     } else {
         String::new()
     };
+    let met = prepared <= cold / 2.0 && prepared <= PREPARED_GOAL_MS;
+    let goal = format!(
+        "goal (lab): prepared <= half of cold and <= {PREPARED_GOAL_MS:.0} ms: {}",
+        if met { "met" } else { "NOT met" }
+    );
     if colds.len() == 1 && prepareds.len() == 1 {
         return Some(format!(
-            "cold vs prepared outage: {cold:.0} ms vs {prepared:.0} ms{ratio}"
+            "cold vs prepared outage: {cold:.0} ms vs {prepared:.0} ms{ratio}\n{goal}"
         ));
     }
     let spread = |v: &[f64]| {
@@ -474,15 +479,12 @@ pub fn cold_vs_prepared(report: &DrillReport) -> Option<String> {
         let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         format!("{lo:.0}-{hi:.0}")
     };
-    let met = prepared <= cold / 2.0 && prepared <= PREPARED_GOAL_MS;
     Some(format!(
-        "cold vs prepared outage, medians of {} and {}: {cold:.0} ms (spread {}) vs {prepared:.0} ms (spread {}){ratio}\n\
-         goal (lab): prepared <= half of cold and <= {PREPARED_GOAL_MS:.0} ms: {}",
+        "cold vs prepared outage, medians of {} and {}: {cold:.0} ms (spread {}) vs {prepared:.0} ms (spread {}){ratio}\n{goal}",
         colds.len(),
         prepareds.len(),
         spread(&colds),
         spread(&prepareds),
-        if met { "met" } else { "NOT met" }
     ))
 }
 
@@ -664,7 +666,7 @@ pub(crate) mod tests {
         report.phases.push(rapid);
         assert_eq!(
             cold_vs_prepared(&report).as_deref(),
-            Some("cold vs prepared outage: 80 ms vs 20 ms (25% of cold)")
+            Some("cold vs prepared outage: 80 ms vs 20 ms (25% of cold)\ngoal (lab): prepared <= half of cold and <= 600 ms: met")
         );
         assert!(summary_table(&report).contains("cold vs prepared outage: 80 ms vs 20 ms"));
         report.phases[1].outcome = "failed".into();

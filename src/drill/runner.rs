@@ -340,7 +340,7 @@ impl Progress {
 fn describe(path: &Path, vars: &[String]) -> String {
     let mut text = path.display().to_string();
     for v in vars {
-        text.push_str(&format!(" -e {v}"));
+        text.push_str(&format!(" -e {}", crate::shell::quote(v)));
     }
     text
 }
@@ -363,6 +363,27 @@ mod tests {
         )
         .unwrap();
         assert!(span_of(&item).is_none());
+    }
+
+    #[test]
+    fn the_printed_command_quotes_each_extra_var_for_the_shell() {
+        let text = describe(
+            Path::new("playbooks/failover.yml"),
+            &[
+                "to=bc2".into(),
+                r#"{"hvr_fence_command":"lab crash bc1"}"#.into(),
+            ],
+        );
+        assert_eq!(
+            shlex::split(&text).unwrap(),
+            vec![
+                "playbooks/failover.yml",
+                "-e",
+                "to=bc2",
+                "-e",
+                r#"{"hvr_fence_command":"lab crash bc1"}"#
+            ]
+        );
     }
 
     fn ev(text: &str) -> Value {
