@@ -410,7 +410,9 @@ fn the_doctor_skips_an_unreadable_newest_report_and_names_it() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("roles/hvr_common/tasks/doctor.yml"),
     )
     .unwrap();
-    let task = &yml[yml.find("- name: Doctor | the newest drill reports").unwrap()..];
+    let task = &yml[yml
+        .find("- name: Doctor | the newest drill reports")
+        .unwrap()..];
     let body = &task[task.find("  shell: |\n").unwrap() + "  shell: |\n".len()
         ..task.find("  delegate_to: localhost").unwrap()];
     let dir = tempfile::tempdir().unwrap();
@@ -441,7 +443,11 @@ fn the_doctor_skips_an_unreadable_newest_report_and_names_it() {
             .set_modified(t)
             .unwrap();
     }
-    let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let newest = dir.path().join("newest/drill.json").display().to_string();
