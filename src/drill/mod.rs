@@ -313,6 +313,20 @@ mod tests {
     use super::scenario::PhaseKind;
 
     #[test]
+    fn render_html_makes_the_report_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        super::report::tests::sample_report()
+            .write(dir.path())
+            .unwrap();
+        let out = dir.path().join("new/deeper");
+        let code = super::render_html(&dir.path().join("drill.json"), Some(&out));
+        assert_eq!(code, crate::error::exit_code::OK);
+        assert!(std::fs::read_to_string(out.join("drill.html"))
+            .unwrap()
+            .contains("<svg "));
+    }
+
+    #[test]
     fn compare_lines_up_phases_by_kind_and_occurrence() {
         let a = super::report::tests::sample_report();
         let base = a.phases[0].clone();
