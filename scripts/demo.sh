@@ -15,6 +15,8 @@
 # removed at the end, even on failure or Ctrl-C. The report (a table, drill.json,
 # drill.html) goes to DIR: the first argument, default /var/lib/baton/drills/<time>.
 # Needs root (network namespaces). Usage: scripts/demo.sh [REPORT_DIR]
+# DEMO_PREFIX and DEMO_SUBNET choose the lab's name prefix (default batondemo)
+# and subnet (default 10.78.0.0/24), e.g. to run beside another lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -31,6 +33,6 @@ tarball=$(sim/package.sh "$work/dist")
 report=()
 [ -n "${1:-}" ] && report=(--report "$1")
 exec_status=0
-./target/release/baton drill --lab --dist "$tarball" --lab-prefix batondemo \
+./target/release/baton drill --lab --dist "$tarball" --lab-prefix "${DEMO_PREFIX:-batondemo}" \
     --lab-subnet "${DEMO_SUBNET:-10.78.0.0/24}" "${report[@]}" || exec_status=$?
 exit $exec_status

@@ -367,3 +367,92 @@ fn lab_rapid_drill_measures_a_prepared_switchover_beside_graceful() {
         .unwrap();
     assert!(leftover.stdout.is_empty(), "{}", text(&leftover.stdout));
 }
+
+#[test]
+fn bad_extra_vars_are_refused_before_the_lab_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r");
+    let missing = dir.path().join("nonexist.yml");
+    let missing_arg = format!("@{}", missing.display());
+    for (arg, needed) in [
+        ("foo", "-e `foo` is not KEY=VALUE".to_string()),
+        (missing_arg.as_str(), missing.display().to_string()),
+    ] {
+        let out = drill(&[
+            "--lab",
+            "--scenario",
+            "graceful",
+            "--dist",
+            "/nonexistent/dist.tar.gz",
+            "--report",
+            report.to_str().unwrap(),
+            "-e",
+            arg,
+        ]);
+        assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&needed) && err.contains("nothing has run"),
+            "{err}"
+        );
+        assert!(!text(&out.stdout).contains("lab up"), "{}", describe(&out));
+        assert!(!report.exists());
+    }
+}
+
+/// The doctor's report selection (roles/hvr_common/tasks/doctor.yml, its
+/// `the newest drill reports` shell), run with bash against a directory
+/// whose newest report is truncated: that one is skipped and named, the
+/// newest readable one is used.
+#[test]
+fn the_doctor_skips_an_unreadable_newest_report_and_names_it() {
+    let yml = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("roles/hvr_common/tasks/doctor.yml"),
+    )
+    .unwrap();
+    let task = &yml[yml
+        .find("- name: Doctor | the newest drill reports")
+        .unwrap()..];
+    let body = &task[task.find("  shell: |\n").unwrap() + "  shell: |\n".len()
+        ..task.find("  delegate_to: localhost").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let script: String = body
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(
+            "{{ hvr_doctor_drill_dir | quote }}",
+            &format!("'{}'", dir.path().display()),
+        )
+        .replace("{{ hvr_doctor_drill_reports | int }}", "1");
+    assert!(!script.contains("{{"), "{script}");
+    for (name, text, age) in [
+        ("old", "{\"schema\": \"baton-drill/1\", \"n\": 1}", 20),
+        ("new", "{\"schema\": \"baton-drill/1\", \"n\": 2}", 10),
+        ("newest", "{\"schema\": \"baton-drill/1\", \"phases\": [", 0),
+    ] {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("drill.json"), text).unwrap();
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+        std::fs::File::options()
+            .write(true)
+            .open(d.join("drill.json"))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let newest = dir.path().join("newest/drill.json").display().to_string();
+    assert_eq!(value["skipped"], serde_json::json!([newest]));
+    let reports = value["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{value}");
+    assert_eq!(reports[0]["report"]["n"], 2, "{value}");
+}

@@ -70,6 +70,7 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
         );
     }
     page.push_str("</table>\n");
+    page.push_str(&legend());
     if let Some(line) = super::report::cold_vs_prepared(report) {
         // One paragraph per line of the terminal's summary (figures, then the goal).
         for l in line.lines() {
@@ -91,6 +92,16 @@ td:first-child,td:nth-child(2){{text-align:left}} svg{{display:block;margin:.5em
                 esc(&p.to),
                 esc(&share)
             );
+        }
+        if let Some(c) = &p.cadence {
+            let _ = writeln!(page, "<p class=\"cadence\">Sampled: {}</p>", esc(&c.text()));
+            if let Some(w) = c.warning() {
+                let _ = writeln!(
+                    page,
+                    "<p class=\"warning\" style=\"color:#b00\"><b>Warning:</b> {}</p>",
+                    esc(&w)
+                );
+            }
         }
         page.push_str(&phase_svg(report, p));
         if !p.lost_keys.is_empty() {
@@ -150,14 +161,15 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {}, RPO {} rows ({} acked), {}</text>",
+        "<text x=\"6\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{} {} &#8594; {}: RTO {}, RPO {} rows ({} acked), {}; {}</text>",
         p.kind.name(),
         esc(&p.from),
         esc(&p.to),
         esc(&p.rto_with_unit()),
         p.rpo_text(),
         p.acked,
-        esc(&p.outcome)
+        esc(&p.outcome),
+        esc(&p.serves_text())
     );
     let mut y = 30.0;
     let row_label = |s: &mut String, y: f64, text: &str| {
@@ -240,13 +252,17 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
                 fill,
                 &format!("{node} hvrfailover.state {}", v.state),
             );
-            let _ = writeln!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                axis.x(a) + 2.0,
-                y + 15.0,
-                esc(&v.state)
-            );
+            // Written only where it fits (about 6.5 px a character at
+            // 11 px): a clipped `unk` says less than the hover title.
+            if label_fits(&v.state, axis.x(b) - axis.x(a)) {
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                    axis.x(a) + 2.0,
+                    y + 15.0,
+                    esc(&v.state)
+                );
+            }
         }
         s.push_str("</g>\n");
         y += ROW;
@@ -347,6 +363,22 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
             esc(&what)
         );
     }
+    // Time ticks: every second (every 2, 5, 10, ... s on a long phase, at
+    // most ~20 of them), between 0 and the end.
+    let duration = p.ended_at - p.started_at;
+    let step = tick_step(duration);
+    let mut k = 1;
+    while (k as f64) * step < duration - step * 0.3 {
+        let t = k as f64 * step;
+        let x = axis.x(p.started_at + t);
+        let _ = writeln!(
+            s,
+            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{rows_bottom:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#888\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">{t:.0} s</text>",
+            rows_bottom + 4.0,
+            rows_bottom + 26.0
+        );
+        k += 1;
+    }
     let _ = writeln!(
         s,
         "<text x=\"{LABEL}\" y=\"{:.1}\">0 s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.1} s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">RPO {} rows</text>",
@@ -360,6 +392,51 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     );
     s.push_str("</svg>\n");
     s
+}
+
+/// Seconds between time ticks: 1, 2, 5, 10, 20, ... so a phase has at most ~20.
+fn tick_step(duration: f64) -> f64 {
+    let mut step = 1.0;
+    for next in [2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0] {
+        if duration / step <= 20.0 {
+            break;
+        }
+        step = next;
+    }
+    step
+}
+
+/// Whether `text` fits in `width` px at the page's 11 px font.
+fn label_fits(text: &str, width: f64) -> bool {
+    text.chars().count() as f64 * 6.5 + 4.0 <= width
+}
+
+/// The colours of the timelines, as a small legend under the table.
+fn legend() -> String {
+    let items = [
+        ("#2a9d3a", "scheduler up / client ok"),
+        ("#e4e4e4", "scheduler down"),
+        ("#1f6fd1", "VIP held"),
+        ("#f2f2f2", "VIP not held"),
+        ("#cdebd2", "state START"),
+        ("#ececec", "state STOP"),
+        ("#f6c28b", "other state"),
+        ("#999", "node unreachable"),
+        ("#7fb8e6", "task ok"),
+        ("#e8a33d", "task changed"),
+        ("#c8c8c8", "task skipped"),
+        ("#d62728", "task failed / client failed / RTO"),
+    ];
+    let mut out = String::from("<p class=\"legend\">");
+    for (fill, what) in items {
+        let _ = write!(
+            out,
+            "<span style=\"display:inline-block;margin-right:1em\"><span style=\"display:inline-block;width:.9em;height:.9em;background:{fill};border:1px solid #888;vertical-align:middle\"></span> {}</span>",
+            esc(what)
+        );
+    }
+    out.push_str("</p>\n");
+    out
 }
 
 fn rect(s: &mut String, x0: f64, y: f64, x1: f64, h: f64, fill: &str, title: &str) {
@@ -423,6 +500,43 @@ fn started_utc(unix_s: f64) -> String {
         .and_then(|s| chrono::DateTime::from_timestamp(s.floor() as i64, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| format!("{unix_s}"))
+}
+
+#[cfg(test)]
+mod axis_tests {
+    use crate::drill::report::tests::sample_report;
+
+    #[test]
+    fn ticks_every_second_a_legend_and_no_clipped_state_labels() {
+        let mut report = sample_report();
+        let p = &mut report.phases[0];
+        p.ended_at = p.started_at + 5.5;
+        // A 1 ms STOP on bc1 between two long states: too narrow to label.
+        let samples = p.node_samples.get_mut("bc1").unwrap();
+        samples[1].t = p.started_at + 2.0;
+        samples.push(crate::drill::report::NodeSample {
+            t: p.started_at + 2.001,
+            reachable: false,
+            vip: false,
+            scheduler: false,
+            state: "unknown".into(),
+        });
+        let page = super::render(&report);
+        let svg = &page[page.find("<svg ").unwrap()..];
+        for t in 1..=5 {
+            assert!(svg.contains(&format!(">{t} s</text>")), "{t}: {svg}");
+        }
+        assert_eq!(svg.matches("<line class=\"tick\"").count(), 5);
+        assert!(page.contains("class=\"legend\"") && page.contains("VIP held"));
+        assert!(svg.contains(">START</text>"), "{svg}");
+        // The 1 ms STOP (and bc2's 0.1 s one, ~17 px) are not labelled; the
+        // long `unknown` is.
+        assert!(!svg.contains(">STOP</text>"), "{svg}");
+        assert!(svg.contains(">unknown</text>"), "{svg}");
+        assert_eq!(super::tick_step(5.5), 1.0);
+        assert_eq!(super::tick_step(90.0), 5.0);
+        assert!(!super::label_fits("unknown", 10.0) && super::label_fits("STOP", 40.0));
+    }
 }
 
 #[cfg(test)]

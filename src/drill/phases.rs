@@ -30,12 +30,16 @@ struct Pair {
     tainted: Option<String>,
 }
 
-fn default_report_dir() -> PathBuf {
+/// A new directory under /var/lib/baton/drills named by the UTC time,
+/// made exclusively (`-2`, `-3`, ... when a drill of the same second has it).
+fn default_report_dir() -> std::io::Result<PathBuf> {
     let stamp = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .format("%Y%m%dT%H%M%SZ")
         .to_string();
-    PathBuf::from("/var/lib/baton/drills").join(stamp)
+    report::unique_dir(std::path::Path::new(DRILLS_DIR), &stamp)
 }
+
+const DRILLS_DIR: &str = "/var/lib/baton/drills";
 
 pub fn drill(args: &DrillArgs, phases: &[PhaseKind]) -> Result<i32, DrillError> {
     if !args.lab && args.inventory.is_empty() {
@@ -49,11 +53,17 @@ pub fn drill(args: &DrillArgs, phases: &[PhaseKind]) -> Result<i32, DrillError> 
     } else {
         Some(setup::real(args, phases)?)
     };
-    let report_dir = args.report.clone().unwrap_or_else(default_report_dir);
-    std::fs::create_dir_all(&report_dir).map_err(|e| {
+    let report_dir = match &args.report {
+        Some(dir) => std::fs::create_dir_all(dir).map(|()| dir.clone()),
+        None => default_report_dir(),
+    }
+    .map_err(|e| {
         DrillError::Refused(format!(
             "baton drill: cannot create the report directory {}: {e}; pass --report DIR",
-            report_dir.display()
+            args.report
+                .as_deref()
+                .unwrap_or(std::path::Path::new(DRILLS_DIR))
+                .display()
         ))
     })?;
     signals::install();
@@ -93,9 +103,14 @@ pub fn drill(args: &DrillArgs, phases: &[PhaseKind]) -> Result<i32, DrillError> 
     };
     let written = report.write(&report_dir).and_then(|()| {
         let path = report_dir.join("drill.html");
-        std::fs::write(&path, super::html::render(&report))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        report::write_atomic(&path, super::html::render(&report).as_bytes())
     });
+    // An interrupted drill tells what it last saw before the lab goes (on
+    // a real pair: before the summary), so the operator knows where it stopped.
+    if report.outcome == "interrupted" {
+        say("");
+        say(report::interrupted_text(&report).trim_end());
+    }
     // The lab goes now, before the summary.
     drop(target);
     say("");
@@ -155,16 +170,58 @@ fn setup_run(
 }
 
 /// The node holding the VIP with hvrfailover.state START, from a second of samples.
-fn find_active(target: &Target) -> Option<String> {
+fn find_active(target: &Target) -> Result<String, Stop> {
     let sampler = Sampler::start(&target.nodes, &target.sample);
     std::thread::sleep(Duration::from_millis(1200));
-    let samples = sampler.finish();
+    active_of(&sampler.finish())
+}
+
+/// The one node whose last sample holds the VIP with state START; else why
+/// not: nodes that never answered (exit 3, as `baton run` for unreachable
+/// hosts), or the VIP holders and states seen (exit 2).
+fn active_of(samples: &[(String, Vec<report::NodeSample>)]) -> Result<String, Stop> {
+    let unreachable: Vec<&str> = samples
+        .iter()
+        .filter(|(_, s)| s.iter().all(|s| !s.reachable))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !unreachable.is_empty() {
+        return Err((
+            "failed",
+            format!(
+                "unreachable: {} did not answer the node sampler (ssh) in 1.2 s; check that the host is up and reachable with the inventory's ansible_host, ansible_user and key (try `baton run check`)",
+                unreachable.join(" and ")
+            ),
+            exit_code::UNREACHABLE,
+        ));
+    }
     let active: Vec<String> = samples
         .iter()
         .filter(|(_, s)| s.last().is_some_and(|s| s.vip && s.state == "START"))
         .map(|(n, _)| n.clone())
         .collect();
-    (active.len() == 1).then(|| active[0].clone())
+    if active.len() == 1 {
+        return Ok(active[0].clone());
+    }
+    let seen: Vec<String> = samples
+        .iter()
+        .map(|(n, s)| match s.last() {
+            Some(s) => format!(
+                "{n}: {}, state {}",
+                if s.vip { "holds the VIP" } else { "no VIP" },
+                s.state
+            ),
+            None => format!("{n}: no sample"),
+        })
+        .collect();
+    Err((
+        "failed",
+        format!(
+            "no active node: exactly one node must hold the VIP with hvrfailover.state START before a drill (run `check`); seen: {}",
+            seen.join("; ")
+        ),
+        exit_code::TASK_FAILED,
+    ))
 }
 
 fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> Result<(), Stop> {
@@ -175,11 +232,7 @@ fn run_all(target: &Target, phases: &[PhaseKind], report: &mut DrillReport) -> R
         setup_run(target, report, "boot-config", &[])?;
         setup_run(target, report, "start", &[&format!("node={first}")])?;
     }
-    let active = find_active(target).ok_or((
-        "failed",
-        "no active node: exactly one node must hold the VIP with hvrfailover.state START before a drill (run `check`)".to_string(),
-        exit_code::TASK_FAILED,
-    ))?;
+    let active = find_active(target)?;
     say(&format!("    {active} is active"));
     let mut pair = Pair {
         active,
@@ -216,6 +269,21 @@ pub(super) fn close_persisted(dir: &std::path::Path) {
         .build()
     {
         runtime.block_on(crate::transport::ssh::persist::close_all(dir));
+    }
+}
+
+/// The node a phase means to leave serving: the target of its move
+/// (switchback: the node served before the last move), or the active node
+/// for a recover, which moves nothing.
+fn intended_to(target: &Target, kind: PhaseKind, pair: &Pair) -> String {
+    let active = &pair.active;
+    match kind {
+        PhaseKind::Switchback => pair
+            .previous
+            .clone()
+            .unwrap_or_else(|| other_than(target, active)),
+        PhaseKind::Graceful | PhaseKind::Rapid | PhaseKind::Abrupt => other_than(target, active),
+        PhaseKind::Recover => active.clone(),
     }
 }
 
@@ -435,6 +503,7 @@ fn run_phase(
     stamp: u64,
 ) -> Phase {
     let from = pair.active.clone();
+    let to = intended_to(target, kind, pair);
     say(&format!(
         "==> [{}/{n}] {kind}: the client writes and reads through the VIP every 20 ms",
         i + 1
@@ -510,7 +579,6 @@ fn run_phase(
             CLIENT_WAIT.as_secs()
         ));
     }
-    let to = pair.active.clone();
     let share = report::preflight_share(&runs, &from, &to, rto.as_ref());
     let phase = Phase {
         kind,
@@ -529,6 +597,7 @@ fn run_phase(
         preflight_alone_ms: share.map(|s| s.1),
         actions,
         runs,
+        cadence: Some(report::Cadence::of(&samples, &node_samples)),
         probe: samples,
         node_samples,
     };
@@ -538,19 +607,100 @@ fn run_phase(
             phase.to
         ));
     }
-    say(&format!(
-        "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} serves ({:.1} s){}",
+    say(&phase_end_line(&phase));
+    phase
+}
+
+/// The phase's closing lines: outcome, RTO, RPO, who serves (from the
+/// last node samples, not from the intended move), the sampling cadence
+/// and its warning, and the error.
+pub(super) fn phase_end_line(phase: &Phase) -> String {
+    let mut out = format!(
+        "    <== {}: RTO {}, RPO {} rows of {} acknowledged; {} ({:.1} s)",
         phase.outcome,
         phase.rto_with_unit(),
         phase.rpo_text(),
         phase.acked,
-        phase.to,
+        phase.serves_text(),
         phase.ended_at - phase.started_at,
-        phase
-            .error
-            .as_ref()
-            .map(|e| format!("\n    {e}"))
-            .unwrap_or_default()
-    ));
-    phase
+    );
+    if let Some(c) = &phase.cadence {
+        out.push_str(&format!("\n    sampled: {}", c.text()));
+        if let Some(w) = c.warning() {
+            out.push_str(&format!("\n    WARNING: {w}"));
+        }
+    }
+    if let Some(e) = &phase.error {
+        out.push_str(&format!("\n    {e}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::report::NodeSample;
+
+    fn sample(reachable: bool, vip: bool, state: &str) -> NodeSample {
+        NodeSample {
+            t: 1.0,
+            reachable,
+            vip,
+            scheduler: vip,
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn unreachable_nodes_are_named_with_exit_3_not_as_no_active_node() {
+        let down = sample(false, false, "unknown");
+        let samples = vec![
+            ("bc1".to_string(), vec![down.clone(), down.clone()]),
+            ("bc2".to_string(), vec![down.clone()]),
+        ];
+        let (_, why, code) = active_of(&samples).unwrap_err();
+        assert_eq!(code, exit_code::UNREACHABLE);
+        assert!(
+            why.starts_with("unreachable: bc1 and bc2 did not answer"),
+            "{why}"
+        );
+        assert!(!why.contains("no active node"), "{why}");
+        // One answers: only the other is named.
+        let samples = vec![
+            ("bc1".to_string(), vec![sample(true, true, "START")]),
+            ("bc2".to_string(), vec![down]),
+        ];
+        let (_, why, code) = active_of(&samples).unwrap_err();
+        assert_eq!(code, exit_code::UNREACHABLE);
+        assert!(why.starts_with("unreachable: bc2 did"), "{why}");
+        // Both answer, neither active: exit 2 with what was seen.
+        let samples = vec![
+            ("bc1".to_string(), vec![sample(true, false, "STOP")]),
+            ("bc2".to_string(), vec![sample(true, false, "STOP")]),
+        ];
+        let (_, why, code) = active_of(&samples).unwrap_err();
+        assert_eq!(code, exit_code::TASK_FAILED);
+        assert!(why.contains("bc1: no VIP, state STOP"), "{why}");
+        let samples = vec![
+            ("bc1".to_string(), vec![sample(true, false, "STOP")]),
+            ("bc2".to_string(), vec![sample(true, true, "START")]),
+        ];
+        assert_eq!(active_of(&samples).unwrap(), "bc2");
+    }
+
+    #[test]
+    fn the_phase_end_line_says_who_serves_from_the_samples_not_the_intended_node() {
+        let mut report = crate::drill::report::tests::sample_report();
+        let p = &mut report.phases[0];
+        p.outcome = "failed".into();
+        // bc1 -> bc2 failed, bc1 still holds the VIP.
+        for (n, vip, state) in [("bc1", true, "START"), ("bc2", false, "STOP")] {
+            let last = p.node_samples.get_mut(n).unwrap().last_mut().unwrap();
+            last.vip = vip;
+            last.state = state.into();
+        }
+        let line = phase_end_line(p);
+        assert!(line.contains("; bc1 serves ("), "{line}");
+        assert!(!line.contains("bc2 serves"), "{line}");
+    }
 }

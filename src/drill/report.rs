@@ -35,7 +35,9 @@ pub struct DrillReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub kind: PhaseKind,
-    /// The node that served before the phase, and the one after it.
+    /// The node that served before the phase, and the one the phase meant
+    /// to leave serving (its intended move, also when the phase failed; who
+    /// served at the end is in `node_samples`, see [`Phase::serves_text`]).
     pub from: String,
     pub to: String,
     pub started_at: f64,
@@ -70,6 +72,78 @@ pub struct Phase {
     pub probe: Vec<ProbeSample>,
     /// Per node, its samples in time order.
     pub node_samples: BTreeMap<String, Vec<NodeSample>>,
+    /// How often the probe and the node samplers really sampled (the
+    /// probe aims at every 20 ms, a loaded host slows it). Absent in older
+    /// reports: `None`.
+    #[serde(default)]
+    pub cadence: Option<Cadence>,
+}
+
+/// Intervals between consecutive samples, in milliseconds: median and
+/// maximum, for the client probe and the node samplers (all nodes' own
+/// intervals pooled). `None` with fewer than two samples.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cadence {
+    pub probe_median_ms: Option<f64>,
+    pub probe_max_ms: Option<f64>,
+    pub node_median_ms: Option<f64>,
+    pub node_max_ms: Option<f64>,
+}
+
+/// Above this median probe interval the RTO's resolution is worth a warning.
+pub const CADENCE_WARN_MS: f64 = 60.0;
+
+/// Median and max of the gaps between consecutive times (s), in ms.
+fn interval_stats(series: &[Vec<f64>]) -> (Option<f64>, Option<f64>) {
+    let gaps: Vec<f64> = series
+        .iter()
+        .flat_map(|ts| ts.windows(2).map(|w| (w[1] - w[0]) * 1000.0))
+        .collect();
+    let max = gaps
+        .iter()
+        .copied()
+        .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))));
+    (median(&gaps), max)
+}
+
+impl Cadence {
+    /// The cadence of a phase's probe samples and node samples.
+    pub fn of(probe: &[ProbeSample], nodes: &BTreeMap<String, Vec<NodeSample>>) -> Cadence {
+        let (probe_median_ms, probe_max_ms) =
+            interval_stats(&[probe.iter().map(|s| s.t).collect()]);
+        let node_series: Vec<Vec<f64>> = nodes
+            .values()
+            .map(|v| v.iter().map(|s| s.t).collect())
+            .collect();
+        let (node_median_ms, node_max_ms) = interval_stats(&node_series);
+        Cadence {
+            probe_median_ms,
+            probe_max_ms,
+            node_median_ms,
+            node_max_ms,
+        }
+    }
+
+    /// `probe every 21 ms (median, max 95), nodes every 130 ms (max 400)`.
+    pub fn text(&self) -> String {
+        let f = |m: Option<f64>, x: Option<f64>| match (m, x) {
+            (Some(m), Some(x)) => format!("every {m:.0} ms (median, max {x:.0})"),
+            _ => "too few samples".to_string(),
+        };
+        format!(
+            "probe {}, nodes {}",
+            f(self.probe_median_ms, self.probe_max_ms),
+            f(self.node_median_ms, self.node_max_ms)
+        )
+    }
+
+    /// The warning when the probe sampled slower than [`CADENCE_WARN_MS`].
+    pub fn warning(&self) -> Option<String> {
+        let m = self.probe_median_ms.filter(|m| *m > CADENCE_WARN_MS)?;
+        Some(format!(
+            "the probe sampled every {m:.0} ms (median), not every 20 ms (a loaded host?): RTO is accurate only to about {m:.0} ms"
+        ))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +160,14 @@ pub struct PlaybookRun {
     pub ended_at: f64,
     pub exit_code: Option<i32>,
     pub tasks: Vec<TaskSpan>,
+    /// The run's stop report (`stopped` event: which host, which task,
+    /// what was left), when it stopped early. Absent in older reports.
+    #[serde(default)]
+    pub stopped: Option<String>,
+    /// `TASK on HOST` for each task started with no final result when the
+    /// run ended (a stopped run): its outcome is unknown.
+    #[serde(default)]
+    pub unfinished: Vec<String>,
 }
 
 /// One host's run of one task (from the `host_result` JSON events).
@@ -112,10 +194,9 @@ pub struct NodeSample {
 
 impl DrillReport {
     pub fn write(&self, dir: &Path) -> Result<(), String> {
-        let path = dir.join("drill.json");
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot encode the drill report: {e}"))?;
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write_atomic(&dir.join("drill.json"), text.as_bytes())
     }
 
     pub fn read(path: &Path) -> Result<DrillReport, String> {
@@ -132,6 +213,49 @@ impl DrillReport {
         }
         Ok(report)
     }
+}
+
+/// Writes `path` whole or not at all: a temporary file in the same
+/// directory, synced, then renamed over `path`; a failed write leaves no
+/// truncated report (the doctor reads the newest one).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".drill-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| fail(&e))?;
+    tmp.write_all(bytes).map_err(|e| fail(&e))?;
+    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    Ok(())
+}
+
+/// Makes a new directory `parent/stamp` exclusively (`mkdir`, never an
+/// existing one), with `-2`, `-3`, ... appended while the name is taken:
+/// two drills started in the same second get two directories.
+pub fn unique_dir(parent: &Path, stamp: &str) -> std::io::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(parent)?;
+    let mut last = None;
+    for n in 1..=1000 {
+        let name = if n == 1 {
+            stamp.to_string()
+        } else {
+            format!("{stamp}-{n}")
+        };
+        let path = parent.join(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
 }
 
 pub fn fmt_ms(ms: Option<f64>, recovered: bool) -> String {
@@ -197,10 +321,109 @@ impl Phase {
         self.rpo_rows.map_or("unknown".into(), |n| n.to_string())
     }
 
+    /// Who served at the phase's end, from each node's last sample: `bc2
+    /// serves`, `bc2 holds the VIP (state STOP)`, `no node serves the VIP`,
+    /// `bc1 and bc2 both hold the VIP`; unreachable nodes are named.
+    pub fn serves_text(&self) -> String {
+        let last: Vec<(&String, &NodeSample)> = self
+            .node_samples
+            .iter()
+            .filter_map(|(n, v)| v.last().map(|s| (n, s)))
+            .collect();
+        if last.is_empty() {
+            return "who serves is unknown (no node samples)".into();
+        }
+        let holders: Vec<(&String, &NodeSample)> = last
+            .iter()
+            .copied()
+            .filter(|(_, s)| s.reachable && s.vip)
+            .collect();
+        let unreachable: Vec<&str> = last
+            .iter()
+            .filter(|(_, s)| !s.reachable)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut text = match holders.as_slice() {
+            [] => "no node serves the VIP".to_string(),
+            [(n, s)] if s.state == "START" => format!("{n} serves"),
+            [(n, s)] => format!("{n} holds the VIP (state {})", s.state),
+            many => {
+                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+                format!("{} both hold the VIP", names.join(" and "))
+            }
+        };
+        if !unreachable.is_empty() {
+            text.push_str(&format!(" ({} unreachable)", unreachable.join(", ")));
+        }
+        text
+    }
+
     /// Seconds the phase's playbooks ran, summed.
     pub fn playbook_secs(&self) -> f64 {
         self.runs.iter().map(|r| r.ended_at - r.started_at).sum()
     }
+}
+
+/// What an interrupted drill tells before the lab goes: each node's last
+/// sampled state (from the last phase's node samples), the stop report of
+/// the run the signal stopped, and tasks whose outcome is unknown (a fence
+/// command among them is said to be so).
+pub fn interrupted_text(report: &DrillReport) -> String {
+    let mut out = String::new();
+    match report.phases.last() {
+        Some(p) if !p.node_samples.is_empty() => {
+            let nodes: Vec<String> = p
+                .node_samples
+                .iter()
+                .filter_map(|(n, v)| v.last().map(|s| (n, s)))
+                .map(|(n, s)| {
+                    if s.reachable {
+                        format!(
+                            "{n} {}, state {}",
+                            if s.vip { "holds the VIP" } else { "no VIP" },
+                            s.state
+                        )
+                    } else {
+                        format!("{n} unreachable")
+                    }
+                })
+                .collect();
+            out.push_str(&format!(
+                "last sampled: {}: {}\n",
+                nodes.join("; "),
+                p.serves_text()
+            ));
+        }
+        _ => out.push_str("last sampled: no node samples (stopped before the first phase)\n"),
+    }
+    let runs = report
+        .setup
+        .iter()
+        .chain(report.phases.iter().flat_map(|p| p.runs.iter()));
+    if let Some(run) = runs.last() {
+        let args = run.extra_vars.join(" ");
+        match &run.stopped {
+            Some(why) => out.push_str(&format!(
+                "the {} run ({args}) stopped: {}\n",
+                run.playbook,
+                why.trim()
+            )),
+            None => out.push_str(&format!(
+                "the {} run ({args}) ended with exit {}\n",
+                run.playbook,
+                run.exit_code.map_or("unknown".into(), |c| c.to_string())
+            )),
+        }
+        for task in &run.unfinished {
+            let fence = if task.to_lowercase().contains("fence") {
+                " (a fence command: whether the node was fenced is unknown; check it before anything else)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("outcome unknown: {task}{fence}\n"));
+        }
+    }
+    out
 }
 
 /// The median of `values` (sorted here), `None` when empty.
@@ -241,9 +464,14 @@ pub fn cold_vs_prepared(report: &DrillReport) -> Option<String> {
     } else {
         String::new()
     };
+    let met = prepared <= cold / 2.0 && prepared <= PREPARED_GOAL_MS;
+    let goal = format!(
+        "goal (lab): prepared <= half of cold and <= {PREPARED_GOAL_MS:.0} ms: {}",
+        if met { "met" } else { "NOT met" }
+    );
     if colds.len() == 1 && prepareds.len() == 1 {
         return Some(format!(
-            "cold vs prepared outage: {cold:.0} ms vs {prepared:.0} ms{ratio}"
+            "cold vs prepared outage: {cold:.0} ms vs {prepared:.0} ms{ratio}\n{goal}"
         ));
     }
     let spread = |v: &[f64]| {
@@ -251,15 +479,12 @@ pub fn cold_vs_prepared(report: &DrillReport) -> Option<String> {
         let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         format!("{lo:.0}-{hi:.0}")
     };
-    let met = prepared <= cold / 2.0 && prepared <= PREPARED_GOAL_MS;
     Some(format!(
-        "cold vs prepared outage, medians of {} and {}: {cold:.0} ms (spread {}) vs {prepared:.0} ms (spread {}){ratio}\n\
-         goal (lab): prepared <= half of cold and <= {PREPARED_GOAL_MS:.0} ms: {}",
+        "cold vs prepared outage, medians of {} and {}: {cold:.0} ms (spread {}) vs {prepared:.0} ms (spread {}){ratio}\n{goal}",
         colds.len(),
         prepareds.len(),
         spread(&colds),
         spread(&prepareds),
-        if met { "met" } else { "NOT met" }
     ))
 }
 
@@ -279,11 +504,20 @@ pub fn summary_table(report: &DrillReport) -> String {
             p.acked,
             p.playbook_secs()
         ));
+        if p.outcome != "ok" {
+            out.push_str(&format!("            at the end: {}\n", p.serves_text()));
+        }
         if let Some(share) = p.preflight_text() {
             out.push_str(&format!(
                 "            {}'s start pre-flight within the outage: {share}\n",
                 p.to
             ));
+        }
+        if let Some(c) = &p.cadence {
+            out.push_str(&format!("            sampled: {}\n", c.text()));
+            if let Some(w) = c.warning() {
+                out.push_str(&format!("            WARNING: {w}\n"));
+            }
         }
         if !p.lost_keys.is_empty() {
             let shown: Vec<&str> = p.lost_keys.iter().take(5).map(String::as_str).collect();
@@ -385,6 +619,8 @@ pub(crate) mod tests {
                     started_at: 1000.0,
                     ended_at: 1000.15,
                     exit_code: Some(0),
+                    stopped: None,
+                    unfinished: vec![],
                     tasks: vec![TaskSpan {
                         host: "bc1".into(),
                         task: "Stop <scheduler> & \"flush\"".into(),
@@ -395,6 +631,7 @@ pub(crate) mod tests {
                 }],
                 probe,
                 node_samples,
+                cadence: None,
             }],
         }
     }
@@ -429,7 +666,7 @@ pub(crate) mod tests {
         report.phases.push(rapid);
         assert_eq!(
             cold_vs_prepared(&report).as_deref(),
-            Some("cold vs prepared outage: 80 ms vs 20 ms (25% of cold)")
+            Some("cold vs prepared outage: 80 ms vs 20 ms (25% of cold)\ngoal (lab): prepared <= half of cold and <= 600 ms: met")
         );
         assert!(summary_table(&report).contains("cold vs prepared outage: 80 ms vs 20 ms"));
         report.phases[1].outcome = "failed".into();
@@ -479,6 +716,8 @@ pub(crate) mod tests {
             started_at: 0.0,
             ended_at: 10.0,
             exit_code: Some(0),
+            stopped: None,
+            unfinished: vec![],
             tasks: vec![
                 // Before the outage: not counted.
                 span(
@@ -584,5 +823,170 @@ pub(crate) mod tests {
             .contains("medians of 3 and 2"));
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    /// Sets each node's last sample: (vip, state, reachable).
+    fn set_last(p: &mut Phase, last: &[(&str, bool, &str, bool)]) {
+        for (n, vip, state, reachable) in last {
+            let v = p.node_samples.get_mut(*n).unwrap();
+            let s = v.last_mut().unwrap();
+            s.vip = *vip;
+            s.state = (*state).into();
+            s.reachable = *reachable;
+        }
+    }
+
+    #[test]
+    fn a_failed_phase_keeps_its_intended_move_and_says_who_serves_from_the_samples() {
+        let mut report = sample_report();
+        let p = &mut report.phases[0];
+        p.outcome = "failed".into();
+        p.error = Some("the client did not recover".into());
+        // The switchover bc1 -> bc2 failed: bc1 still serves.
+        set_last(
+            p,
+            &[("bc1", true, "START", true), ("bc2", false, "STOP", true)],
+        );
+        assert_eq!(p.serves_text(), "bc1 serves");
+        let table = summary_table(&report);
+        let row = table.lines().find(|l| l.starts_with("graceful")).unwrap();
+        assert!(
+            row.contains("bc1 -> bc2") && row.contains("failed"),
+            "{row}"
+        );
+        assert!(table.contains("at the end: bc1 serves"), "{table}");
+        let p = &mut report.phases[0];
+        set_last(
+            p,
+            &[("bc1", false, "STOP", true), ("bc2", false, "STOP", true)],
+        );
+        assert_eq!(p.serves_text(), "no node serves the VIP");
+        set_last(
+            p,
+            &[("bc1", true, "START", true), ("bc2", true, "START", true)],
+        );
+        assert_eq!(p.serves_text(), "bc1 and bc2 both hold the VIP");
+        set_last(
+            p,
+            &[
+                ("bc1", false, "unknown", false),
+                ("bc2", true, "STOP", true),
+            ],
+        );
+        assert_eq!(
+            p.serves_text(),
+            "bc2 holds the VIP (state STOP) (bc1 unreachable)"
+        );
+        let html = super::super::html::render(&report);
+        assert!(
+            html.contains("graceful bc1 &#8594; bc2: RTO")
+                && html.contains("bc2 holds the VIP (state STOP) (bc1 unreachable)"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_cadence_is_measured_recorded_and_warned_about() {
+        let mut report = sample_report();
+        let p = &mut report.phases[0];
+        // Probe every 20 ms: no warning.
+        let c = Cadence::of(&p.probe, &p.node_samples);
+        assert!((c.probe_median_ms.unwrap() - 20.0).abs() < 1e-6, "{c:?}");
+        assert!((c.node_max_ms.unwrap() - 100.0).abs() < 1e-6, "{c:?}");
+        assert!(c.warning().is_none());
+        // A loaded host: samples 300 ms apart, one 900 ms gap.
+        for (i, s) in p.probe.iter_mut().enumerate() {
+            s.t = 1000.0 + i as f64 * 0.3 + if i >= 5 { 0.6 } else { 0.0 };
+        }
+        let c = Cadence::of(&p.probe, &p.node_samples);
+        assert!((c.probe_median_ms.unwrap() - 300.0).abs() < 1e-6, "{c:?}");
+        assert!((c.probe_max_ms.unwrap() - 900.0).abs() < 1e-6, "{c:?}");
+        assert!(
+            c.warning()
+                .unwrap()
+                .contains("RTO is accurate only to about 300 ms"),
+            "{c:?}"
+        );
+        p.cadence = Some(c);
+        let table = summary_table(&report);
+        assert!(
+            table.contains("sampled: probe every 300 ms (median, max 900), nodes every 100 ms")
+                && table.contains("WARNING: the probe sampled every 300 ms"),
+            "{table}"
+        );
+        let html = super::super::html::render(&report);
+        assert!(html.contains("class=\"warning\"") && html.contains("about 300 ms"));
+        // Recorded in drill.json, and older reports without it still read.
+        let value = serde_json::to_value(&report).unwrap();
+        let recorded = value["phases"][0]["cadence"]["probe_median_ms"]
+            .as_f64()
+            .unwrap();
+        assert!((recorded - 300.0).abs() < 1e-6, "{recorded}");
+        let mut old = value.clone();
+        old["phases"][0].as_object_mut().unwrap().remove("cadence");
+        let back: DrillReport = serde_json::from_value(old).unwrap();
+        assert_eq!(back.phases[0].cadence, None);
+    }
+
+    #[test]
+    fn report_dirs_of_drills_started_in_the_same_second_differ() {
+        let parent = tempfile::tempdir().unwrap();
+        let base = parent.path().join("drills");
+        let a = unique_dir(&base, "20261130T010203Z").unwrap();
+        let b = unique_dir(&base, "20261130T010203Z").unwrap();
+        let c = unique_dir(&base, "20261130T010203Z").unwrap();
+        assert_eq!(a, base.join("20261130T010203Z"));
+        assert_eq!(b, base.join("20261130T010203Z-2"));
+        assert_eq!(c, base.join("20261130T010203Z-3"));
+    }
+
+    #[test]
+    fn a_report_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = sample_report();
+        report.write(dir.path()).unwrap();
+        // No temporary file is left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["drill.json".to_string()]);
+        // A write that fails (the target is a directory) keeps the old file.
+        let path = dir.path().join("drill.json");
+        let before = std::fs::read(&path).unwrap();
+        let blocked = dir.path().join("sub");
+        std::fs::create_dir_all(blocked.join("drill.json/x")).unwrap();
+        assert!(report.write(&blocked).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_interrupted_drill_tells_the_last_state_the_stop_report_and_an_unknown_fence() {
+        let mut report = sample_report();
+        report.outcome = "interrupted".into();
+        let run = &mut report.phases[0].runs[0];
+        run.playbook = "failover".into();
+        run.extra_vars = vec!["to=bc2".into()];
+        run.exit_code = Some(130);
+        run.stopped = Some("stopped by SIGINT at task 'Failover | fence bc1' on bc2".into());
+        run.unfinished = vec!["Failover | fence bc1 on bc2".into()];
+        let text = interrupted_text(&report);
+        assert!(
+            text.contains(
+                "last sampled: bc1 no VIP, state STOP; bc2 holds the VIP, state START: bc2 serves"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("the failover run (to=bc2) stopped: stopped by SIGINT at task 'Failover | fence bc1' on bc2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("outcome unknown: Failover | fence bc1 on bc2 (a fence command: whether the node was fenced is unknown"),
+            "{text}"
+        );
+        report.phases.clear();
+        assert!(interrupted_text(&report).contains("stopped before the first phase"));
     }
 }

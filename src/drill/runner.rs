@@ -91,6 +91,8 @@ impl Runner {
             ended_at: started_at,
             exit_code: None,
             tasks: Vec::new(),
+            stopped: None,
+            unfinished: Vec::new(),
         };
         let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match child {
@@ -121,6 +123,7 @@ impl Runner {
             })
         });
         let mut failures = Vec::new();
+        let mut progress = Progress::default();
         let mut forwarded = false;
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
@@ -128,8 +131,15 @@ impl Runner {
                     let Ok(event) = serde_json::from_str::<Value>(&line) else {
                         continue;
                     };
-                    self.progress(&event, started_at, &mut failures);
+                    for line in progress.event(&event, started_at, &mut failures) {
+                        if !self.quiet {
+                            say(&line);
+                        }
+                    }
                     on_event(&event, child.id());
+                    if event["event"] == "stopped" {
+                        record.stopped = event["reason"].as_str().map(String::from);
+                    }
                     if let Some(span) = span_of(&event) {
                         record.tasks.push(span);
                     }
@@ -149,6 +159,13 @@ impl Runner {
                         libc::kill(pid, sig);
                     }
                 }
+            }
+        }
+        record.unfinished = progress.unfinished();
+        record.unfinished.append(&mut progress.unfinished_at_stop);
+        for line in progress.flush() {
+            if !self.quiet {
+                say(&line);
             }
         }
         let status = child.wait();
@@ -187,55 +204,143 @@ impl Runner {
         };
         (record, error)
     }
+}
 
-    fn progress(&self, event: &Value, t0: f64, failures: &mut Vec<String>) {
-        let say = |line: &str| {
-            if !self.quiet {
-                say(line);
-            }
-        };
+/// The task a run is in: its line is printed once every host it was
+/// started on has a final result, naming only the hosts it ran on; a task
+/// skipped on every host (a `when:` that did not hold) is not printed, so
+/// the live output shows what happened, not every branch of the playbook.
+struct Pending {
+    name: String,
+    at: f64,
+    hosts: Vec<String>,
+    ran: Vec<String>,
+    skipped: Vec<String>,
+    failed: Vec<String>,
+}
+
+/// Live progress lines from a run's JSON events (pure: the lines to print).
+#[derive(Default)]
+pub struct Progress {
+    pending: Option<Pending>,
+    /// The pending task's hosts without a result when the run stopped.
+    unfinished_at_stop: Vec<String>,
+}
+
+impl Progress {
+    /// The lines `event` completes; failure texts go into `failures`.
+    pub fn event(&mut self, event: &Value, t0: f64, failures: &mut Vec<String>) -> Vec<String> {
         let at = event["time"].as_f64().unwrap_or(t0) - t0;
+        let mut out = Vec::new();
         match event["event"].as_str() {
             Some("task_start") => {
-                let hosts: Vec<&str> = event["hosts"]
+                out.extend(self.flush());
+                let hosts: Vec<String> = event["hosts"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default();
-                say(&format!(
-                    "      {at:6.2}s  {} [{}]",
-                    event["task"]["name"].as_str().unwrap_or("?"),
-                    hosts.join(",")
-                ));
+                self.pending = Some(Pending {
+                    name: event["task"]["name"].as_str().unwrap_or("?").to_string(),
+                    at,
+                    hosts,
+                    ran: Vec::new(),
+                    skipped: Vec::new(),
+                    failed: Vec::new(),
+                });
             }
-            Some("host_result")
-                if matches!(event["outcome"].as_str(), Some("failed" | "unreachable"))
-                    && event["ignored"] != true
-                    && event["item"].is_null() =>
-            {
-                let msg = event["result"]["msg"]
-                    .as_str()
-                    .or_else(|| event["result"]["stderr"].as_str())
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                let line = format!(
-                    "{} on {}: {}",
-                    event["task"]["name"].as_str().unwrap_or("?"),
-                    event["host"].as_str().unwrap_or("?"),
-                    msg
-                );
-                say(&format!("      {at:6.2}s  FAILED {line}"));
-                failures.push(line);
+            Some("host_result") if event["item"].is_null() => {
+                let host = event["host"].as_str().unwrap_or("?").to_string();
+                let outcome = event["outcome"].as_str().unwrap_or("");
+                let mut failed_line = None;
+                if matches!(outcome, "failed" | "unreachable") && event["ignored"] != true {
+                    let msg = event["result"]["msg"]
+                        .as_str()
+                        .or_else(|| event["result"]["stderr"].as_str())
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let line = format!(
+                        "{} on {host}: {msg}",
+                        event["task"]["name"].as_str().unwrap_or("?")
+                    );
+                    failures.push(line.clone());
+                    failed_line = Some(format!("      {at:6.2}s  FAILED {line}"));
+                }
+                let name = event["task"]["name"].as_str().unwrap_or("?");
+                match self.pending.as_mut().filter(|p| p.name == name) {
+                    Some(p) => {
+                        if outcome == "skipped" {
+                            p.skipped.push(host);
+                        } else {
+                            p.ran.push(host);
+                        }
+                        p.failed.extend(failed_line);
+                        if p.ran.len() + p.skipped.len() >= p.hosts.len() {
+                            out.extend(self.flush());
+                        }
+                    }
+                    None => out.extend(failed_line),
+                }
+            }
+            Some("stopped" | "recap") => {
+                self.unfinished_at_stop = self.unfinished();
+                out.extend(self.flush());
             }
             _ => {}
         }
+        out
+    }
+
+    /// `TASK on HOST` for the hosts the pending task has no result from.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.pending.as_ref().map_or_else(Vec::new, |p| {
+            p.hosts
+                .iter()
+                .filter(|h| !p.ran.contains(h) && !p.skipped.contains(h))
+                .map(|h| format!("{} on {h}", p.name))
+                .collect()
+        })
+    }
+
+    /// The pending task's line (unless skipped everywhere) and its failures.
+    pub fn flush(&mut self) -> Vec<String> {
+        let Some(p) = self.pending.take() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if !p.ran.is_empty() || p.ran.len() + p.skipped.len() < p.hosts.len() {
+            // Hosts with no result yet (a stopped run) are named as started.
+            let shown: Vec<&str> = if p.ran.is_empty() {
+                p.hosts.iter().map(String::as_str).collect()
+            } else {
+                p.ran.iter().map(String::as_str).collect()
+            };
+            let skipped = if p.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" (skipped on {})", p.skipped.join(","))
+            };
+            out.push(format!(
+                "      {:6.2}s  {} [{}]{skipped}",
+                p.at,
+                p.name,
+                shown.join(",")
+            ));
+        }
+        out.extend(p.failed);
+        out
     }
 }
 
 fn describe(path: &Path, vars: &[String]) -> String {
     let mut text = path.display().to_string();
     for v in vars {
-        text.push_str(&format!(" -e {v}"));
+        text.push_str(&format!(" -e {}", crate::shell::quote(v)));
     }
     text
 }
@@ -258,5 +363,94 @@ mod tests {
         )
         .unwrap();
         assert!(span_of(&item).is_none());
+    }
+
+    #[test]
+    fn the_printed_command_quotes_each_extra_var_for_the_shell() {
+        let text = describe(
+            Path::new("playbooks/failover.yml"),
+            &[
+                "to=bc2".into(),
+                r#"{"hvr_fence_command":"lab crash bc1"}"#.into(),
+            ],
+        );
+        assert_eq!(
+            shlex::split(&text).unwrap(),
+            vec![
+                "playbooks/failover.yml",
+                "-e",
+                "to=bc2",
+                "-e",
+                r#"{"hvr_fence_command":"lab crash bc1"}"#
+            ]
+        );
+    }
+
+    fn ev(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn result(task: &str, host: &str, outcome: &str) -> Value {
+        ev(&format!(
+            r#"{{"event":"host_result","task":{{"name":"{task}"}},"host":"{host}","outcome":"{outcome}","ignored":false,"item":null,"result":{{"msg":"boom"}},"time":101.0}}"#
+        ))
+    }
+
+    #[test]
+    fn tasks_skipped_everywhere_are_not_printed_and_lines_name_where_a_task_ran() {
+        let mut p = Progress::default();
+        let mut failures = Vec::new();
+        let start = |name: &str| {
+            ev(&format!(
+                r#"{{"event":"task_start","task":{{"name":"{name}"}},"hosts":["bc1","bc2"],"time":100.5}}"#
+            ))
+        };
+        let mut lines = Vec::new();
+        for e in [
+            start("Lock | give back since another node refused"),
+            result(
+                "Lock | give back since another node refused",
+                "bc1",
+                "skipped",
+            ),
+            result(
+                "Lock | give back since another node refused",
+                "bc2",
+                "skipped",
+            ),
+            start("Critical | stop on from"),
+            result("Critical | stop on from", "bc1", "changed"),
+            result("Critical | stop on from", "bc2", "skipped"),
+            start("Critical | start on to"),
+            result("Critical | start on to", "bc2", "failed"),
+        ] {
+            lines.extend(p.event(&e, 100.0, &mut failures));
+        }
+        // The last task is still waiting for bc1's result.
+        assert_eq!(
+            lines,
+            vec!["        0.50s  Critical | stop on from [bc1] (skipped on bc2)".to_string()]
+        );
+        lines.extend(p.event(
+            &ev(r#"{"event":"stopped","reason":"x","time":102.0}"#),
+            100.0,
+            &mut failures,
+        ));
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[1], "        0.50s  Critical | start on to [bc2]");
+        assert!(
+            lines[2].contains("FAILED Critical | start on to on bc2: boom"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            failures,
+            vec!["Critical | start on to on bc2: boom".to_string()]
+        );
+        assert!(!lines.iter().any(|l| l.contains("give back")), "{lines:?}");
+        // bc1 never answered the task the run stopped in: its outcome is unknown.
+        assert_eq!(
+            p.unfinished_at_stop,
+            vec!["Critical | start on to on bc1".to_string()]
+        );
     }
 }

@@ -25,6 +25,9 @@ pub struct LabHandle {
     pub dir: PathBuf,
     /// Holds the lab directory and the unpacked simulator; removed after `down`.
     _work: tempfile::TempDir,
+    /// `lab up` refused before building anything: `down` runs (harmless)
+    /// but says nothing, as there is no lab to remove.
+    never_built: bool,
 }
 
 impl LabHandle {
@@ -54,7 +57,9 @@ impl LabHandle {
 
 impl Drop for LabHandle {
     fn drop(&mut self) {
-        say(&format!("==> removing the lab ({})", self.dir.display()));
+        if !self.never_built {
+            say(&format!("==> removing the lab ({})", self.dir.display()));
+        }
         // Its own process group: a second Ctrl-C at the terminal must not
         // cut the removal short.
         use std::os::unix::process::CommandExt;
@@ -65,6 +70,7 @@ impl Drop for LabHandle {
             .process_group(0)
             .output();
         match out {
+            Ok(_) if self.never_built => {}
             Ok(o) if o.status.success() => say("    <== lab removed"),
             Ok(o) => warn(&format!(
                 "baton drill: lab down failed; run `{} lab down --dir {}`: {}",
@@ -171,15 +177,12 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
         )));
     }
     let dir = work.path().join("lab");
-    let handle = LabHandle {
+    let mut handle = LabHandle {
         exe: baton.clone(),
         dir: dir.clone(),
         _work: work,
+        never_built: false,
     };
-    say(&format!(
-        "==> lab up: prefix {}, subnet {}",
-        args.lab_prefix, args.lab_subnet
-    ));
     let started = super::now();
     let up = Command::new(&baton)
         .args([
@@ -196,9 +199,11 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
         .output()
         .map_err(|e| DrillError::Setup(format!("cannot run baton lab up: {e}")))?;
     if !up.status.success() {
-        let text = String::from_utf8_lossy(&up.stderr).trim().to_string();
-        // A bad prefix or subnet, or one in use, is the operator's to fix.
+        let text = lab_flags(String::from_utf8_lossy(&up.stderr).trim());
+        // A bad prefix or subnet, or one in use, is the operator's to fix;
+        // `lab up` refused it before building anything.
         return Err(if up.status.code() == Some(4) {
+            handle.never_built = true;
             DrillError::Refused(format!("baton drill --lab: {text}"))
         } else {
             DrillError::Setup(format!("lab up failed: {text}"))
@@ -215,6 +220,10 @@ pub fn lab(args: &super::DrillArgs) -> Result<Target, DrillError> {
     let vip = str_var(&vars, "vip_address")
         .ok_or_else(|| DrillError::Setup("the lab's inventory has no vip_address".into()))?
         .to_string();
+    say(&format!(
+        "==> lab up: prefix {}, subnet {}",
+        args.lab_prefix, args.lab_subnet
+    ));
     say(&format!(
         "    <== lab is up: {} and a client, VIP {vip} ({:.1} s)",
         names.join(", "),
@@ -318,6 +327,13 @@ fn ssh_place(inventory: &Inventory, host: &str) -> Place {
     }
 }
 
+/// `baton lab up`'s message in the drill's terms: its `--prefix` and
+/// `--subnet` are the drill's `--lab-prefix` and `--lab-subnet`.
+fn lab_flags(text: &str) -> String {
+    text.replace("--prefix", "--lab-prefix")
+        .replace("--subnet", "--lab-subnet")
+}
+
 /// A real inventory: every refusal rule is checked here, before anything runs.
 pub fn real(args: &super::DrillArgs, phases: &[PhaseKind]) -> Result<Target, DrillError> {
     let inventory = Inventory::load(&args.inventory)
@@ -385,4 +401,15 @@ pub fn real(args: &super::DrillArgs, phases: &[PhaseKind]) -> Result<Target, Dri
         vip,
         lab: None,
     })
+}
+
+#[cfg(test)]
+mod flag_tests {
+    #[test]
+    fn lab_up_errors_name_the_drill_s_flags() {
+        assert_eq!(
+            super::lab_flags("--prefix `X`: use lowercase; --subnet `1.2.3.4/8` is not private"),
+            "--lab-prefix `X`: use lowercase; --lab-subnet `1.2.3.4/8` is not private"
+        );
+    }
 }
