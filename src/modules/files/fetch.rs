@@ -411,6 +411,21 @@ mod tests {
             &Ctx::default(),
         );
         assert!(r.msg.unwrap().contains("fetch cannot work on directories"));
+        // a device never ends: refused by its kind, not read until memory runs out
+        let r = run(
+            &Fetch,
+            json!({"src": "/dev/zero", "dest": dest, "flat": true}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Failed, "{r:?}");
+        assert!(
+            r.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("/dev/zero is a character device"),
+            "{r:?}"
+        );
+        assert!(!dir.path().join("keys/zero").exists());
         assert!(
             prepare_error(&Fetch, json!({"src": "/etc/", "dest": "/tmp/x"}))
                 .contains("names a directory")
