@@ -66,6 +66,32 @@ pub const MAX_TASK_NESTING: usize = 64;
 /// The most playbooks `import_playbook` may nest inside each other.
 pub const MAX_PLAYBOOK_NESTING: usize = 64;
 
+/// The most items one loop list may have (`with_sequence`, `with_nested`,
+/// `with_cartesian`, the `product`/`permutations`/`combinations` filters):
+/// each item is a task run, and a list longer than this is a typo
+/// (`end=10000000000`) or a product of lists nobody meant. Ansible has no
+/// bound.
+pub const MAX_LOOP_ITEMS: usize = 1_000_000;
+
+/// The number of combinations of lists of these lengths (their product),
+/// or `None` when it passes [`MAX_LOOP_ITEMS`]. Checked before the product
+/// is built: 5 lists of 100 items make 10^10 combinations, and 10 make a
+/// number that overflows `usize`.
+pub fn combinations(lens: impl IntoIterator<Item = usize>) -> Option<usize> {
+    let mut total: usize = 1;
+    let mut empty = false;
+    for len in lens {
+        if len == 0 {
+            empty = true;
+        }
+        total = total.saturating_mul(len.max(1));
+    }
+    if empty {
+        return Some(0);
+    }
+    (total <= MAX_LOOP_ITEMS).then_some(total)
+}
+
 /// A number as an operator wrote it: `1e30`, not thirty-one digits; `0`,
 /// never Rust's `-0`.
 fn show(value: f64) -> String {
@@ -172,6 +198,17 @@ mod tests {
         assert_eq!(duration(MAX_SECONDS, "x").unwrap().as_secs(), 2_592_000);
         // Negative zero is zero, and prints as `0`.
         assert!(seconds(-0.0, "x").unwrap().is_sign_positive());
+    }
+
+    #[test]
+    fn combinations_are_counted_without_overflow() {
+        assert_eq!(combinations([3, 4]), Some(12));
+        assert_eq!(combinations([100; 3]), Some(1_000_000));
+        assert_eq!(combinations([100; 4]), None);
+        // 100^10 overflows u64: saturates, then refused
+        assert_eq!(combinations([100; 10]), None);
+        // an empty list makes no combinations, however long the others
+        assert_eq!(combinations([usize::MAX, 0, usize::MAX]), Some(0));
     }
 
     #[test]

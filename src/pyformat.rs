@@ -60,6 +60,38 @@ pub fn json_dumps_with(value: &Json, opts: &JsonOpts) -> String {
     out
 }
 
+/// The bytes of layout `json.dumps(value, **opts)` writes (saturating):
+/// indentation (each item of a non-empty list or mapping at depth `d` is
+/// indented `(d + 1) × indent`, its closing bracket `d × indent`) and
+/// separators. Known before writing, so a huge `indent`
+/// (`to_nice_json(indent=10**9)`) or separator can be refused instead of
+/// allocated.
+pub fn json_layout_bytes(value: &Json, opts: &JsonOpts) -> usize {
+    let indent = opts.indent.unwrap_or(0);
+    let mut total = 0usize;
+    let mut todo = vec![(value, 0usize)];
+    while let Some((v, depth)) = todo.pop() {
+        let (n, key_seps) = match v {
+            Json::Array(items) if !items.is_empty() => {
+                todo.extend(items.iter().map(|c| (c, depth + 1)));
+                (items.len(), 0)
+            }
+            Json::Object(map) if !map.is_empty() => {
+                todo.extend(map.values().map(|c| (c, depth + 1)));
+                (map.len(), map.len().saturating_mul(opts.key_sep.len()))
+            }
+            _ => continue,
+        };
+        let spaces = n.saturating_mul(depth + 1).saturating_add(depth);
+        let item_seps = (n - 1).saturating_mul(opts.item_sep.len());
+        total = total
+            .saturating_add(spaces.saturating_mul(indent))
+            .saturating_add(item_seps)
+            .saturating_add(key_seps);
+    }
+    total
+}
+
 fn json_into(value: &Json, opts: &JsonOpts, depth: usize, out: &mut String) {
     let newline = |out: &mut String, depth: usize| {
         if let Some(n) = opts.indent {

@@ -1162,3 +1162,111 @@ fn cycles_are_named_also_through_debug_var_and_computed_vars_lookups() {
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("refers to itself: c -> d -> c"), "{out}");
 }
+
+#[test]
+fn include_vars_dir_with_a_symlink_loop_ends_and_skips_linked_directories() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "vars/a.yml", "a: 1\n");
+    write(dir.path(), "vars/sub/b.yml", "b: 2\n");
+    write(dir.path(), "elsewhere/c.yml", "c: 3\n");
+    std::os::unix::fs::symlink("..", dir.path().join("vars/sub/up")).expect("symlink");
+    std::os::unix::fs::symlink(".", dir.path().join("vars/self")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("vars/linked"))
+        .expect("symlink");
+    write(
+        dir.path(),
+        "pb.yml",
+        &play_with(
+            "include_vars: {dir: vars}\n    - debug: msg=\"{{ a }}-{{ b }}-{{ c | default('none') }}\"",
+        ),
+    );
+    let ended = baton_in(dir.path(), &["run", "pb.yml"]);
+    assert!(
+        !ended.timed_out && ended.signal.is_none(),
+        "{}",
+        ended.stderr
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
+fn run_play(text: &str) -> (Ended, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "pb.yml", text);
+    // stdout too: a failed task is reported there (sh waits for baton, so
+    // the peak memory is baton's)
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(dir.path())
+        .args(["-c", "exec \"$0\" run pb.yml 1>&2"])
+        .arg(baton());
+    let ended = run_limited(cmd);
+    let all = ended.stderr.clone();
+    (ended, all)
+}
+
+#[test]
+fn products_of_many_lists_fail_the_task_naming_the_line_without_building_them() {
+    for task in [
+        "debug: msg=x\n      with_nested: ['{{ l }}', '{{ l }}', '{{ l }}', '{{ l }}', '{{ l }}']",
+        "debug: msg=x\n      with_cartesian: ['{{ l }}', '{{ l }}', '{{ l }}', '{{ l }}', '{{ l }}']",
+        "debug: msg=x\n      loop: \"{{ l | product(l, l, l, l) | list }}\"",
+    ] {
+        let text = format!(
+            "- hosts: localhost\n  gather_facts: false\n  vars:\n    l: \"{{{{ range(100) | list }}}}\"\n  tasks:\n    - {task}\n"
+        );
+        let (ended, out) = run_play(&text);
+        assert_eq!(ended.signal, None, "{task}: {out}");
+        assert_eq!(ended.code, Some(4), "{task}: {out}");
+        assert!(out.contains("1000000 combinations"), "{task}: {out}");
+        assert!(out.contains("pb.yml:"), "{task}: {out}");
+        assert!(ended.peak_kib < 200 * 1024, "{task}: peak {} KiB", ended.peak_kib);
+    }
+}
+
+#[test]
+fn huge_sequence_widths_and_json_indents_fail_naming_the_line() {
+    for (task, says) in [
+        (
+            "debug: msg={{ item }}\n      with_sequence: start=1 end=2 format=%0999999999d",
+            "more than the 4096",
+        ),
+        (
+            "debug: msg=\"{{ [1, [2]] | to_nice_json(indent=10**9) }}\"",
+            "16 MiB limit",
+        ),
+    ] {
+        let (ended, out) = run_play(&play_with(task));
+        assert_eq!(ended.signal, None, "{task}: {out}");
+        assert_eq!(ended.code, Some(4), "{task}: {out}");
+        assert!(
+            out.contains(says) && out.contains("pb.yml:"),
+            "{task}: {out}"
+        );
+        assert!(
+            ended.peak_kib < 200 * 1024,
+            "{task}: peak {} KiB",
+            ended.peak_kib
+        );
+    }
+}
+
+#[test]
+fn huge_task_output_is_cut_at_16_mib_and_devices_are_refused() {
+    // 20 MB of output: the first 16 MiB kept, the rest drained and counted
+    // (src/transport/local.rs tests the cut itself). Registered, stdout and
+    // stdout_lines pass the 16 MiB limit on a value: the task fails saying
+    // so, instead of keeping it.
+    let (ended, out) = run_play(&play_with(
+        "shell: yes | head -c 20000000\n      register: r",
+    ));
+    assert_eq!(ended.code, Some(2), "{out}");
+    assert!(out.contains("over the 16 MiB limit on a value"), "{out}");
+    assert!(ended.peak_kib < 1500 * 1024, "peak {} KiB", ended.peak_kib);
+    for task in ["slurp: src=/dev/zero", "fetch: src=/dev/zero dest=got/"] {
+        let (ended, out) = run_play(&play_with(task));
+        assert_eq!(ended.code, Some(2), "{task}: {out}");
+        assert!(
+            out.contains("/dev/zero is a character device"),
+            "{task}: {out}"
+        );
+    }
+}

@@ -992,7 +992,21 @@ fn vars_dir_files(root: &Path, args: &IncludeVarsArgs) -> Result<Vec<PathBuf>, S
     let mut out = Vec::new();
     // Breadth by directory as os.walk yields them (top-down, sorted).
     let mut dirs = vec![(root.to_path_buf(), 1u64)];
+    // Directories read, by device and inode: a directory met twice (a bind
+    // mount inside itself) would be walked for ever.
+    let mut seen = std::collections::HashSet::new();
     while let Some((dir, level)) = dirs.pop() {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(&dir) {
+            if !seen.insert((meta.dev(), meta.ino())) {
+                return Err(format!(
+                    "{} is a directory already read under {} (a loop in the tree); \
+                     include_vars reads each directory once: remove the loop or set `depth`",
+                    dir.display(),
+                    root.display()
+                ));
+            }
+        }
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -1000,6 +1014,13 @@ fn vars_dir_files(root: &Path, args: &IncludeVarsArgs) -> Result<Vec<PathBuf>, S
         entries.sort();
         let mut subdirs = Vec::new();
         for path in entries {
+            // A symbolic link to a directory is not walked, as os.walk
+            // (followlinks=False) in Ansible's include_vars: a link to an
+            // ancestor would otherwise loop for ever.
+            let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+            if is_link && path.is_dir() {
+                continue;
+            }
             if path.is_dir() {
                 if args.depth == 0 || level < args.depth {
                     subdirs.push((path, level + 1));

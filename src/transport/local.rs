@@ -5,6 +5,7 @@ use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+use super::capture::Capture;
 use super::{ExecOutput, ExecRequest, TransportError};
 
 #[derive(Debug, Default)]
@@ -79,7 +80,15 @@ impl LocalConnection {
             .and_then(|p| i32::try_from(p).ok())
             .map(|pgid| super::groups::register(super::groups::Group::Local { pgid }));
         drop(permit);
-        let wait = child.wait_with_output();
+        // Read both streams through a capture (their first 16 MiB kept), then
+        // wait: `wait_with_output` would keep them whole.
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let wait = async {
+            let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
+            let status = child.wait().await?;
+            Ok::<_, std::io::Error>((status, out?, err?))
+        };
         let output = match request.timeout {
             Some(limit) => match tokio::time::timeout(limit, wait).await {
                 Ok(out) => out,
@@ -98,18 +107,65 @@ impl LocalConnection {
         }
         .map_err(|e| TransportError::Other(format!("waiting for sh: {e}")))?;
         let _ = writer.await;
+        let (status, out, err) = output;
+        let (stdout, out_note) = out.text(None, "stdout");
+        let (stderr, err_note) = err.text(None, "stderr");
         Ok(ExecOutput {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: status.code(),
+            stdout,
+            stderr: super::capture::with_notes(stderr, [out_note, err_note]),
         })
     }
+}
+
+/// A child's stream read to its end through a [`Capture`].
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
+    stream: Option<R>,
+) -> std::io::Result<Capture> {
+    use tokio::io::AsyncReadExt;
+    let mut capture = Capture::default();
+    if let Some(mut stream) = stream {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            capture.push(&chunk[..n]);
+        }
+    }
+    Ok(capture)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn output_past_the_cap_is_drained_and_cut_with_a_note() {
+        let conn = LocalConnection::new();
+        let out = conn
+            .exec(&ExecRequest {
+                script: "yes | head -c 40000000; echo done >&2\n".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.code, Some(0));
+        assert_eq!(
+            out.stdout.len(),
+            crate::transport::capture::MAX_CAPTURE_BYTES
+        );
+        assert!(out.stdout.starts_with("y\ny\n"));
+        assert!(out.stderr.starts_with("done\n"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("stdout was 40000000 bytes; only the first 16 MiB were kept"),
+            "{}",
+            out.stderr
+        );
+    }
 
     #[tokio::test]
     async fn runs_script_from_stdin_with_empty_stdin_for_commands() {

@@ -7,6 +7,7 @@
 //! remote shell's standard input (`sh -c 'eval "$(cat)"'`), read whole before
 //! they start. Either way commands in the script see an empty stdin.
 
+pub mod capture;
 pub mod groups;
 pub mod local;
 pub mod ssh;

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::capture::{self, Capture};
 use super::groups::{self, Group};
 use super::{
     command_line, command_line_with, ConnectionSpec, ExecOutput, ExecRequest, Persist,
@@ -341,11 +342,15 @@ impl SshConnection {
             Err(error) => return Err(self.exec_error(error).await),
         };
         match (stdout, stderr) {
-            (Ok(stdout), Ok(stderr)) => Ok(ExecOutput {
-                code,
-                stdout: String::from_utf8_lossy(&stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            }),
+            (Ok(stdout), Ok(stderr)) => {
+                let (stdout, out_note) = stdout.text(None, "stdout");
+                let (stderr, err_note) = stderr.text(None, "stderr");
+                Ok(ExecOutput {
+                    code,
+                    stdout,
+                    stderr: capture::with_notes(stderr, [out_note, err_note]),
+                })
+            }
             (Err(e), _) | (_, Err(e)) => Err(self.exec_error(e).await),
         }
     }
@@ -500,17 +505,25 @@ async fn launch(
     }
 }
 
+/// A stream read to its end through a [`Capture`] (its first 16 MiB kept).
 async fn read_all<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
-) -> Result<Vec<u8>, openssh::Error> {
-    let mut buffer = Vec::new();
+) -> Result<Capture, openssh::Error> {
+    let mut capture = Capture::default();
     if let Some(mut stream) = stream {
-        stream
-            .read_to_end(&mut buffer)
-            .await
-            .map_err(openssh::Error::ChildIo)?;
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(openssh::Error::ChildIo)?;
+            if n == 0 {
+                break;
+            }
+            capture.push(&chunk[..n]);
+        }
     }
-    Ok(buffer)
+    Ok(capture)
 }
 
 /// Reads a script's stderr, taking out the marker line with its process
@@ -521,8 +534,8 @@ async fn read_stderr<R: tokio::io::AsyncRead + Unpin>(
     session: &Arc<Session>,
     nonce: &str,
     permit: groups::StartPermit,
-) -> Result<Vec<u8>, openssh::Error> {
-    let mut buffer = Vec::new();
+) -> Result<Capture, openssh::Error> {
+    let mut buffer = Capture::default();
     let mut registered = None;
     let mut permit = Some(permit);
     if let Some(mut stream) = stream {
@@ -535,9 +548,10 @@ async fn read_stderr<R: tokio::io::AsyncRead + Unpin>(
             if n == 0 {
                 break;
             }
-            buffer.extend_from_slice(&chunk[..n]);
-            if registered.is_none() {
-                if let Some(pgid) = groups::take_pgid_marker(&mut buffer, nonce) {
+            buffer.push(&chunk[..n]);
+            // the marker is the first line; see the worker
+            if registered.is_none() && buffer.buffer.len() <= 64 * 1024 {
+                if let Some(pgid) = groups::take_pgid_marker(&mut buffer.buffer, nonce) {
                     registered = Some(groups::register(Group::Remote {
                         session: Arc::clone(session),
                         pgid,

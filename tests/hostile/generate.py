@@ -318,6 +318,21 @@ for i, v in enumerate(VALUES):
     cases[f"tpl-wait-for-{i:02}.run.yml"] = run_play(
         ["wait_for: {port: 1, state: stopped, timeout: %s}" % tpl, "ignore_errors: true"], extra)
 
+# Products, sequence widths and output-sizing filter arguments (issue 9, second trial).
+L = '"{{ range(100) | list }}"'
+for kind in ("nested", "cartesian"):
+    cases[f"product-with-{kind}.run.yml"] = run_play(
+        ["debug: msg=x", "with_%s: [%s]" % (kind, ", ".join([L] * 5))])
+cases["product-filter-loop.run.yml"] = run_play(
+    ["debug: msg=x", 'loop: "{{ range(100) | product(range(100), repeat=6) | list }}"'])
+cases["sequence-width.run.yml"] = run_play(
+    ["debug: msg={{ item }}", "with_sequence: start=1 end=2 format=%0999999999d"])
+cases["sequence-wide-items.run.yml"] = run_play(
+    ["debug: msg={{ item }}", "with_sequence: start=1 count=999999 format=%04000d"])
+for i, f in enumerate(["to_nice_json(indent=10**9)", "to_json(indent=10**9)",
+                       "to_nice_yaml(indent=10**9)", "to_json(separators=['x' * 10**6, ':'])"]):
+    cases[f"filter-size-arg-{i}.run.yml"] = run_play(['debug: {msg: "{{ range(100) | list | %s }}"}' % f])
+
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 os.makedirs(OUT)

@@ -134,7 +134,11 @@ impl Module for Fetch {
             r#"if [ ! -e "$_p" ]; then _b missing 1; _b done 1; exit 0; fi
 [ ! -d "$_p" ] || _fail isdir
 [ -r "$_p" ] || _fail read
-command -v sha1sum >/dev/null 2>&1 || _fail nosha1sum
+"#,
+        );
+        s.push_str(&super::regular_file_check());
+        s.push_str(
+            r#"command -v sha1sum >/dev/null 2>&1 || _fail nosha1sum
 _h=$(sha1sum < "$_p") || _fail read
 _h=${_h%% *}
 _b checksum "$_h"
@@ -177,6 +181,9 @@ impl Job {
     fn finish(self, answer: &Answer) -> TaskResult {
         let src = &self.src;
         let dest = self.local.display().to_string();
+        if let Some(msg) = super::regular_file_failure(answer, "fetch", src) {
+            return answer.failed_with(msg);
+        }
         match answer.failure() {
             Some("isdir") => {
                 return answer.failed_with(format!(
@@ -404,6 +411,21 @@ mod tests {
             &Ctx::default(),
         );
         assert!(r.msg.unwrap().contains("fetch cannot work on directories"));
+        // a device never ends: refused by its kind, not read until memory runs out
+        let r = run(
+            &Fetch,
+            json!({"src": "/dev/zero", "dest": dest, "flat": true}),
+            &Ctx::default(),
+        );
+        assert_eq!(r.status, Status::Failed, "{r:?}");
+        assert!(
+            r.msg
+                .as_deref()
+                .unwrap_or("")
+                .contains("/dev/zero is a character device"),
+            "{r:?}"
+        );
+        assert!(!dir.path().join("keys/zero").exists());
         assert!(
             prepare_error(&Fetch, json!({"src": "/etc/", "dest": "/tmp/x"}))
                 .contains("names a directory")

@@ -42,7 +42,11 @@ impl Module for Slurp {
             r#"[ -e "$_p" ] || _fail missing
 [ ! -d "$_p" ] || _fail isdir
 [ -r "$_p" ] || _fail read
-_b begin content
+"#,
+        );
+        s.push_str(&super::regular_file_check());
+        s.push_str(
+            r#"_b begin content
 base64 < "$_p" || _fail read
 _b end content
 _b done 1
@@ -59,6 +63,9 @@ _b done 1
 }
 
 fn interpret(answer: &Answer, src: &str) -> TaskResult {
+    if let Some(msg) = super::regular_file_failure(answer, "slurp", src) {
+        return answer.failed_with(msg);
+    }
     match answer.failure() {
         Some("missing") => return answer.failed_with(format!("file not found: {src}")),
         Some("isdir") => {
@@ -137,6 +144,35 @@ mod tests {
         std::fs::write(&empty, "").unwrap();
         let r = run(&Slurp, json!({"path": empty}), &Ctx::default());
         assert_eq!(r.data["content"], "");
+    }
+
+    #[test]
+    fn devices_pipes_and_huge_files_are_refused_by_kind_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = run(&Slurp, json!({"src": "/dev/zero"}), &Ctx::default());
+        assert_eq!(r.status, Status::Failed, "{r:?}");
+        let msg = r.msg.unwrap();
+        assert!(msg.contains("/dev/zero is a character device"), "{msg}");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let r = run(&Slurp, json!({"src": fifo}), &Ctx::default());
+        assert!(r.msg.unwrap().contains("is a named pipe (FIFO)"));
+        // a sparse file over the limit: its size is refused before reading
+        let big = dir.path().join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(super::super::MAX_READ_BYTES + 1)
+            .unwrap();
+        let r = run(&Slurp, json!({"src": big}), &Ctx::default());
+        let msg = r.msg.unwrap();
+        assert!(
+            msg.contains("is 12582913 bytes; slurp carries at most 12 MiB"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -922,10 +922,14 @@ fn json_text(
         }
     }
     kw.assert_all_used()?;
-    Ok(pyformat::json_dumps_with(
-        &to_json_capped(v, "to_json")?,
-        &opts,
-    ))
+    let json = to_json_capped(v, "to_json")?;
+    // the indentation and separators alone may be gigabytes (`indent=10**9`)
+    let what = match opts.indent {
+        Some(n) => format!("to_json with indent={n}"),
+        None => "to_json".to_string(),
+    };
+    super::limit::check(pyformat::json_layout_bytes(&json, &opts), &what)?;
+    Ok(pyformat::json_dumps_with(&json, &opts))
 }
 
 /// `to_yaml` / `to_nice_yaml` as PyYAML's `yaml.dump` prints them; `indent=`

@@ -346,4 +346,31 @@ mod tests {
             Ok("[[0, 1], [2, 3]]")
         );
     }
+
+    #[test]
+    fn huge_indents_and_widths_are_refused_before_the_text_is_written() {
+        for expr in [
+            "{'a': [1, [2, [3]]]} | to_nice_json(indent=10**9)",
+            "{'a': [1, [2, [3]]]} | to_json(indent=10**9)",
+            "{'a': [1, [2, [3]]]} | to_nice_json(10**9)",
+            "range(1000) | list | to_json(indent=100000)",
+            "range(1000) | list | to_json(separators=['x' * 100000, ':'])",
+            "'x' | center(10**9)",
+            "'x\ny' | indent(10**9)",
+            "'x' * 10**9",
+            "'%*d' % (10**9, 1)",
+        ] {
+            let e = eval(expr).unwrap_err();
+            assert!(e.contains("16 MiB limit"), "{expr}: {e}");
+        }
+        assert_eq!(
+            eval("{'a': [1]} | to_nice_json(indent=2)").as_deref(),
+            Ok("{\n  \"a\": [\n    1\n  ]\n}")
+        );
+        // PyYAML ignores an indent outside 2..9, so a huge one costs nothing
+        assert_eq!(
+            eval("{'a': [1]} | to_nice_yaml(indent=10**9)").as_deref(),
+            Ok("a:\n- 1\n")
+        );
+    }
 }

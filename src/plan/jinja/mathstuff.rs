@@ -240,11 +240,39 @@ fn product(first: Value, rest: Rest<Value>, kw: Kwargs) -> Result<Value, Error> 
     for r in rest.iter() {
         pools.push(items(r)?);
     }
-    let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
-    let total: usize = pools.iter().map(Vec::len).product();
-    if total > 1_000_000 {
-        return Err(err("product: more than 1,000,000 combinations"));
+    // Count before building anything: `repeat` copies the pools, and the
+    // product of the lengths overflows `usize` long before it is built.
+    if repeat == 0 {
+        // itertools: one empty combination
+        return Ok(Value::from(vec![Value::from(Vec::<Value>::new())]));
     }
+    let lens = pools.iter().map(Vec::len);
+    let count = if pools.iter().any(Vec::is_empty) {
+        Some(0)
+    } else if repeat > 64 && pools.iter().any(|p| p.len() > 1) {
+        None
+    } else {
+        crate::bounds::combinations((0..repeat).flat_map(|_| lens.clone()))
+    };
+    let Some(total) = count else {
+        return Err(err(format!(
+            "product: more than the {} combinations baton allows in one value; use fewer or shorter lists",
+            crate::bounds::MAX_LOOP_ITEMS
+        )));
+    };
+    if total == 0 {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    // Each item of a pool appears in total / len combinations.
+    let bytes = pools.iter().fold(0usize, |sum, pool| {
+        let each = total / pool.len();
+        let pool_bytes = pool
+            .iter()
+            .fold(0usize, |b, v| b.saturating_add(super::limit::size(v)));
+        sum.saturating_add(pool_bytes.saturating_mul(each).saturating_mul(repeat))
+    });
+    super::limit::check(bytes, "product")?;
+    let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
     let mut out: Vec<Vec<Value>> = vec![Vec::new()];
     for pool in &pools {
         out = out
@@ -437,5 +465,30 @@ mod tests {
         }
         assert!(eval("'1 KiB' | human_to_bytes").contains("expect KB or K"));
         assert!(eval("[{'n': 1}, {'n': 1}] | rekey_on_member('n')").contains("not unique"));
+    }
+
+    #[test]
+    fn product_is_counted_before_it_is_built() {
+        for e in [
+            "range(100) | product(range(100), range(100), range(100)) | list | length",
+            // 100^12 overflows usize; repeat copies the pools
+            "range(100) | product(range(100), repeat=6) | list | length",
+            "[1, 2] | product(repeat=1000000000) | list | length",
+        ] {
+            let got = eval(e);
+            assert!(
+                got.contains("more than the 1000000 combinations"),
+                "{e}: {got}"
+            );
+        }
+        // under the count, over the size cap
+        let got = eval("[('x' * 1000000)] | product(range(100)) | list | length");
+        assert!(got.contains("16 MiB limit"), "{got}");
+        assert_eq!(
+            eval("range(100) | product(range(100)) | list | length"),
+            "10000"
+        );
+        assert_eq!(eval("[1] | product(repeat=0) | list"), "[[]]");
+        assert_eq!(eval("[] | product(range(100), repeat=100) | list"), "[]");
     }
 }

@@ -154,14 +154,64 @@ fn dict(terms: Vec<Value>) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-fn nested(terms: Vec<Value>) -> Result<Vec<Value>, String> {
-    let mut lists = terms.iter();
-    let Some(first) = lists.next() else {
-        return Err("with_nested requires at least one element in the nested list".into());
+/// Refuse a product of `lists` with more than
+/// [`crate::bounds::MAX_LOOP_ITEMS`] combinations, or whose items would
+/// hold more than [`crate::plan::vars::MAX_VALUE_BYTES`] together, before
+/// it is built: a few lists of a hundred items make billions of
+/// combinations, which ended in an aborted allocation.
+fn check_product(lists: &[Vec<Value>]) -> Result<(), String> {
+    use crate::plan::vars::{value_bytes, MAX_VALUE_BYTES};
+    let lens: Vec<usize> = lists.iter().map(Vec::len).collect();
+    let shape = || {
+        lens.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" x ")
     };
-    let mut result = py_iter(first)?;
+    let Some(total) = crate::bounds::combinations(lens.iter().copied()) else {
+        return Err(format!(
+            "lists of {} items make more than the {} combinations baton allows in one loop; \
+             loop over fewer or shorter lists (or split the task)",
+            shape(),
+            crate::bounds::MAX_LOOP_ITEMS
+        ));
+    };
+    if total == 0 {
+        return Ok(());
+    }
+    // Each item of list i appears in total / len_i combinations.
+    let bytes = lists.iter().fold(0usize, |sum, list| {
+        let each = total / list.len();
+        let list_bytes = list
+            .iter()
+            .fold(0usize, |b, v| b.saturating_add(value_bytes(v)));
+        sum.saturating_add(list_bytes.saturating_mul(each))
+    });
+    if bytes > MAX_VALUE_BYTES {
+        return Err(format!(
+            "lists of {} items make {total} combinations holding {} {}; loop over fewer or \
+             shorter lists (or split the task)",
+            shape(),
+            if bytes == usize::MAX {
+                "more than 2^64 bytes".to_string()
+            } else {
+                format!("{bytes} bytes")
+            },
+            crate::plan::vars::value_limit_words()
+        ));
+    }
+    Ok(())
+}
+
+fn nested(terms: Vec<Value>) -> Result<Vec<Value>, String> {
+    if terms.is_empty() {
+        return Err("with_nested requires at least one element in the nested list".into());
+    }
+    let lists: Vec<Vec<Value>> = terms.iter().map(py_iter).collect::<Result<_, _>>()?;
+    check_product(&lists)?;
+    let mut lists = lists.into_iter();
+    let mut result = lists.next().unwrap_or_default();
     for next in lists {
-        let next = py_iter(next)?;
         let mut combined = Vec::with_capacity(result.len() * next.len());
         for x in &result {
             for y in &next {
@@ -185,6 +235,7 @@ fn cartesian(terms: Vec<Value>) -> Result<Vec<Value>, String> {
             other => vec![other],
         })
         .collect();
+    check_product(&lists)?;
     let mut product: Vec<Vec<Value>> = vec![Vec::new()];
     for list in &lists {
         let mut next = Vec::with_capacity(product.len() * list.len());
@@ -451,6 +502,37 @@ mod tests {
         );
         let err = run("dict", vec![json!([1])], &[]).unwrap_err();
         assert!(err.contains("expects a dictionary"), "{err}");
+    }
+
+    #[test]
+    fn nested_and_cartesian_refuse_huge_products_before_building_them() {
+        let hundred: Vec<Value> = (0..100).map(|i| json!(i)).collect();
+        for name in ["nested", "cartesian"] {
+            // 100^5 combinations: refused at once, not built
+            let err = run(name, vec![Value::Array(hundred.clone()); 5], &[]).unwrap_err();
+            assert!(err.contains("100 x 100 x 100 x 100 x 100"), "{err}");
+            assert!(err.contains("more than the 1000000 combinations"), "{err}");
+            // 100^12 overflows u64
+            assert!(run(name, vec![Value::Array(hundred.clone()); 12], &[]).is_err());
+            // few combinations of large items: refused by their size
+            let big = json!(["x".repeat(1 << 20)]);
+            let err = run(name, vec![big, Value::Array(hundred.clone())], &[]).unwrap_err();
+            assert!(err.contains("16 MiB limit"), "{err}");
+            // 100^3 numbers take 24 MB: over the value cap
+            let err = run(name, vec![Value::Array(hundred.clone()); 3], &[]).unwrap_err();
+            assert!(
+                err.contains("1000000 combinations holding 24000000 bytes"),
+                "{err}"
+            );
+            // 100 x 100 x 10 are fine
+            let ten = Value::Array(hundred[..10].to_vec());
+            let lists = vec![
+                Value::Array(hundred.clone()),
+                Value::Array(hundred.clone()),
+                ten,
+            ];
+            assert_eq!(run(name, lists, &[]).map(|v| v.len()), Ok(100_000));
+        }
     }
 
     #[test]

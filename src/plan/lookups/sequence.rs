@@ -17,15 +17,37 @@ use serde_json::Value;
 
 /// At most this many items from one term: a sequence this long is a typo
 /// (`end=10000000000`), and each item is a task run. Ansible has no bound.
-pub const MAX_ITEMS: i64 = 1_000_000;
+pub const MAX_ITEMS: i64 = crate::bounds::MAX_LOOP_ITEMS as i64;
 
-/// The items of one `sequence` term. Errors are Ansible's messages.
+/// The widest field (and longest precision) a `format` may ask for: a
+/// hostname or a padded number needs a few digits; `%0999999999d` is a typo
+/// that would make a gigabyte per item. Python has no bound.
+pub const MAX_WIDTH: usize = 4096;
+
+/// The items of one `sequence` term. Errors are Ansible's messages, and
+/// baton's bounds: at most [`MAX_ITEMS`] items, fields at most
+/// [`MAX_WIDTH`] wide, and all items together within
+/// [`crate::plan::vars::MAX_VALUE_BYTES`].
 pub fn sequence(term: &str) -> Result<Vec<Value>, String> {
+    use crate::plan::vars::{value_limit_words, MAX_VALUE_BYTES};
     let spec = parse(term.trim())?;
-    spec.numbers()?
-        .into_iter()
-        .map(|n| format(&spec.format, n).map(Value::String))
-        .collect()
+    let numbers = spec.numbers()?;
+    let mut bytes = 0usize;
+    let mut out = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let item = format(&spec.format, n)?;
+        bytes = bytes.saturating_add(item.len());
+        if bytes > MAX_VALUE_BYTES {
+            return Err(format!(
+                "with_sequence items formatted with {:?} would take {}; make fewer items or \
+                 a narrower format",
+                spec.format,
+                value_limit_words()
+            ));
+        }
+        out.push(Value::String(item));
+    }
+    Ok(out)
 }
 
 struct Spec {
@@ -205,14 +227,20 @@ fn format(fmt: &str, n: i64) -> Result<String, String> {
         }
         chars.next();
     }
+    let too_wide = |what: &str, n: usize| {
+        format!(
+            "with_sequence format {fmt:?} asks for a {what} of {}, more than the {MAX_WIDTH} baton allows",
+            if n == usize::MAX { "more than 2^64".to_string() } else { n.to_string() }
+        )
+    };
     let mut width = 0usize;
     while let Some(&(_, c)) = chars.peek() {
         let Some(d) = c.to_digit(10) else { break };
-        width = width
-            .saturating_mul(10)
-            .saturating_add(d as usize)
-            .min(4096);
+        width = width.saturating_mul(10).saturating_add(d as usize);
         chars.next();
+    }
+    if width > MAX_WIDTH {
+        return Err(too_wide("width", width));
     }
     let mut precision: Option<usize> = None;
     if chars.peek().map(|&(_, c)| c) == Some('.') {
@@ -220,8 +248,11 @@ fn format(fmt: &str, n: i64) -> Result<String, String> {
         let mut p = 0usize;
         while let Some(&(_, c)) = chars.peek() {
             let Some(d) = c.to_digit(10) else { break };
-            p = p.saturating_mul(10).saturating_add(d as usize).min(4096);
+            p = p.saturating_mul(10).saturating_add(d as usize);
             chars.next();
+        }
+        if p > MAX_WIDTH {
+            return Err(too_wide("precision", p));
         }
         precision = Some(p);
     }
@@ -321,6 +352,23 @@ mod tests {
         assert_eq!(seq("start=5 end=1 stride=-2"), ["5", "3", "1"]);
         assert!(seq("count=0").is_empty());
         assert!(seq("start=1 end=5 stride=0").is_empty());
+    }
+
+    #[test]
+    fn huge_widths_and_huge_totals_are_refused_not_built() {
+        for term in [
+            "start=1 end=2 format=%0999999999d",
+            "start=1 end=2 format=%99999999999999999999999d",
+            "start=1 end=2 format=%.999999999d",
+        ] {
+            let e = sequence(term).unwrap_err();
+            assert!(e.contains("more than the 4096 baton allows"), "{term}: {e}");
+        }
+        assert_eq!(seq("start=1 end=1 format=%04096d")[0].len(), 4096);
+        // a million items 4096 wide would be 4 GB
+        let e = sequence("start=1 count=999999 format=%04000d").unwrap_err();
+        assert!(e.contains("16 MiB limit"), "{e}");
+        assert_eq!(sequence("count=999999").map(|v| v.len()), Ok(999_999));
     }
 
     #[test]

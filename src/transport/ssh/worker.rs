@@ -14,6 +14,7 @@ use std::sync::Arc;
 use openssh::{Child, ChildStderr, ChildStdin, ChildStdout, Session, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::transport::capture::{self, Capture};
 use crate::transport::{groups, ExecOutput};
 
 /// The worker loop. Each script runs as `sh -c SCRIPT`, exactly as in its own
@@ -44,8 +45,8 @@ pub struct Worker {
     _child: Child<Arc<Session>>,
     /// For ending a script's process group on the host (a quit at once).
     session: Arc<Session>,
-    out: Vec<u8>,
-    err: Vec<u8>,
+    out: Capture,
+    err: Capture,
 }
 
 /// Why a request through the worker did not produce an answer.
@@ -83,8 +84,8 @@ impl Worker {
             stderr,
             _child: child,
             session: Arc::clone(session),
-            out: Vec::new(),
-            err: Vec::new(),
+            out: Capture::default(),
+            err: Capture::default(),
         })
     }
 
@@ -125,17 +126,24 @@ impl Worker {
                     if n == 0 {
                         return Err(WorkerError::Broken("the worker's stdout closed".into()));
                     }
-                    self.out.extend_from_slice(&chunk[..n]);
-                    answer = find_answer(&self.out, &out_marker);
+                    self.out.push(&chunk[..n]);
+                    // the marker line: marker, exit code, newline
+                    let from = self.out.search_from(n, out_marker.len() + 16);
+                    answer = find_answer(&self.out.buffer[from..], &out_marker)
+                        .map(|(at, end, code)| (from + at, from + end, code));
                 }
                 n = self.stderr.read(&mut chunk2), if err_end.is_none() => {
                     let n = n.map_err(|e| WorkerError::Broken(e.to_string()))?;
                     if n == 0 {
                         return Err(WorkerError::Broken("the worker's stderr closed".into()));
                     }
-                    self.err.extend_from_slice(&chunk2[..n]);
-                    if registered.is_none() {
-                        if let Some(pgid) = groups::take_pgid_marker(&mut self.err, &id) {
+                    self.err.push(&chunk2[..n]);
+                    // The group's marker is the first line the script's
+                    // shell writes; past the first reads it is not coming
+                    // (no `setsid`), and scanning a large stderr again at
+                    // every read would be quadratic.
+                    if registered.is_none() && self.err.buffer.len() <= 64 * 1024 {
+                        if let Some(pgid) = groups::take_pgid_marker(&mut self.err.buffer, &id) {
                             registered = Some(groups::register(groups::Group::Remote {
                                 session: Arc::clone(&self.session),
                                 pgid,
@@ -143,7 +151,8 @@ impl Worker {
                             permit = None;
                         }
                     }
-                    err_end = find(&self.err, &err_marker);
+                    let from = self.err.search_from(n, err_marker.len());
+                    err_end = find(&self.err.buffer[from..], &err_marker).map(|at| from + at);
                 }
             }
         }
@@ -151,10 +160,13 @@ impl Worker {
         drop(registered);
         let (out_end, line_end, code) = answer.unwrap_or_default();
         let err_at = err_end.unwrap_or_default();
-        let stdout = String::from_utf8_lossy(&self.out[..out_end]).into_owned();
-        let stderr = String::from_utf8_lossy(&self.err[..err_at]).into_owned();
-        self.out.drain(..line_end);
-        self.err.drain(..err_at + err_marker.len());
+        let (stdout, out_note) = self.out.text(Some(out_end), "stdout");
+        let (stderr, err_note) = self.err.text(Some(err_at), "stderr");
+        let stderr = capture::with_notes(stderr, [out_note, err_note]);
+        self.out.buffer.drain(..line_end);
+        self.out.dropped = 0;
+        self.err.buffer.drain(..err_at + err_marker.len());
+        self.err.dropped = 0;
         Ok(ExecOutput {
             // Like a shell reporting a killed command: 128+N means signal N.
             code: if code > 128 && code < 128 + 65 {
