@@ -234,6 +234,18 @@ impl Connections {
             .clone()
     }
 
+    /// Whether `host` has an open connection (or one being opened).
+    pub fn is_open(&self, host: &str) -> bool {
+        self.slots
+            .lock()
+            .map(|slots| {
+                slots
+                    .get(host)
+                    .is_some_and(|slot| !matches!(slot.get(), Some(Err(_))))
+            })
+            .unwrap_or(false)
+    }
+
     /// The run's lock named `name` on the machine `spec` reaches, held until
     /// the guard is dropped; tasks wait for it in turn.
     pub async fn exclusive(
