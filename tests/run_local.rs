@@ -773,10 +773,9 @@ fn unreachable_host_exits_3_and_others_finish() {
     assert_eq!(run.recap("gone")["unreachable"], 1);
     let stopped = events.iter().find(|e| e["event"] == "stopped").unwrap();
     assert!(
-        stopped["reason"]
-            .as_str()
-            .unwrap()
-            .contains("gone became UNREACHABLE while connecting, before the first task of play `all`"),
+        stopped["reason"].as_str().unwrap().contains(
+            "gone became UNREACHABLE while connecting, before the first task of play `all`"
+        ),
         "{stopped}"
     );
     let recap = events.iter().find(|e| e["event"] == "recap").unwrap();
@@ -803,8 +802,14 @@ fn connections_open_before_the_first_task_and_are_timed_apart() {
         .run();
     run.assert_code(0);
     let events = run.events();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    let start = kinds.iter().position(|k| *k == "connect_start").expect("connect_start");
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    let start = kinds
+        .iter()
+        .position(|k| *k == "connect_start")
+        .expect("connect_start");
     let first_task = kinds.iter().position(|k| *k == "task_start").unwrap();
     assert!(start < first_task, "{kinds:?}");
     let mut connected: Vec<&str> = events[start..first_task]

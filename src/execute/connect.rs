@@ -85,7 +85,13 @@ impl Runner<'_> {
                 .all_tasks()
                 .iter()
                 .any(|t| self.tags.selects_task(&t.common) && uses_the_hosts_connection(t));
-        if !needed || self.options.interrupt.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        if !needed
+            || self
+                .options
+                .interrupt
+                .load(std::sync::atomic::Ordering::SeqCst)
+                != 0
+        {
             return;
         }
         let hosts: Vec<String> = self
@@ -159,12 +165,8 @@ impl Runner<'_> {
                 // Try afresh at the next use, as a task's failed connection does.
                 self.connections.forget(&host);
                 if !keep_unreachable {
-                    self.state.connect_failed(
-                        &host,
-                        &play.name,
-                        &play.origin.describe(),
-                        message,
-                    );
+                    self.state
+                        .connect_failed(&host, &play.name, &play.origin.describe(), message);
                 }
             }
             timings.push((host, elapsed, error.is_some()));

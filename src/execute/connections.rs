@@ -140,7 +140,11 @@ pub const CURVE25519_KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org
 /// Errors: another value, or a KexAlgorithms already set in
 /// `ansible_ssh_common_args`/`ansible_ssh_extra_args` (two answers to one
 /// question).
-fn apply_kex(host: &str, value: Option<&Value>, spec: &mut ConnectionSpec) -> Result<(), InputError> {
+fn apply_kex(
+    host: &str,
+    value: Option<&Value>,
+    spec: &mut ConnectionSpec,
+) -> Result<(), InputError> {
     let choice = match value {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
@@ -387,8 +391,14 @@ mod tests {
         // Never by default.
         assert!(kex(json!({})).is_empty());
         assert!(kex(json!({"baton_ssh_kex": "default"})).is_empty());
-        assert_eq!(kex(json!({"baton_ssh_kex": "curve25519"})), [CURVE25519_KEX]);
-        assert_eq!(kex(json!({"baton_ssh_kex": "Curve25519"})), [CURVE25519_KEX]);
+        assert_eq!(
+            kex(json!({"baton_ssh_kex": "curve25519"})),
+            [CURVE25519_KEX]
+        );
+        assert_eq!(
+            kex(json!({"baton_ssh_kex": "Curve25519"})),
+            [CURVE25519_KEX]
+        );
         let chosen = spec(json!({"baton_ssh_kex": "curve25519"})).unwrap();
         assert!(!chosen
             .ssh_options
@@ -399,7 +409,9 @@ mod tests {
         let local = spec(json!({"ansible_connection": "local", "baton_ssh_kex": "curve25519"}));
         assert!(local.unwrap().ssh_options.is_empty());
         for bad in [json!("sntrup"), json!(true), json!("curve")] {
-            let e = spec(json!({ "baton_ssh_kex": bad })).unwrap_err().to_string();
+            let e = spec(json!({ "baton_ssh_kex": bad }))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("baton_ssh_kex"), "{bad}: {e}");
         }
         let both = spec(json!({

@@ -214,7 +214,10 @@ mod tests {
     #[test]
     fn a_hundred_nodes_and_more_fit_below_the_vip() {
         let s: Subnet = "10.83.0.0/24".parse().unwrap();
-        assert!(MAX_NODES >= 100, "the lab must hold 100 nodes, holds {MAX_NODES}");
+        assert!(
+            MAX_NODES >= 100,
+            "the lab must hold 100 nodes, holds {MAX_NODES}"
+        );
         assert_eq!(s.node(89).to_string(), "10.83.0.99");
         // Node 90 sat on the old VIP (.100); now it is a node like any other.
         assert_eq!(s.node(90).to_string(), "10.83.0.100");
@@ -224,7 +227,11 @@ mod tests {
         let fixed = [s.controller(), s.client(), s.vip()];
         let nodes: Vec<_> = (1..=MAX_NODES).map(|i| s.node(i)).collect();
         for (i, a) in nodes.iter().enumerate() {
-            assert!(!fixed.contains(a), "node {} takes a fixed address {a}", i + 1);
+            assert!(
+                !fixed.contains(a),
+                "node {} takes a fixed address {a}",
+                i + 1
+            );
             // Not the network's nor its broadcast address.
             assert!(!a.to_string().ends_with(".0") && !a.to_string().ends_with(".255"));
         }
