@@ -4,12 +4,17 @@
 # connection). Prints figures; asserts nothing.
 #
 # Usage: bench/run.sh [REPEATS]    (default 5)
+#        BATON=target/debug/baton bench/run.sh   (a given build, no release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
 source scripts/deps.sh >/dev/null
-cargo build --release --quiet
-baton=$PWD/target/release/baton
+if [ -n "${BATON:-}" ]; then
+  baton=$(realpath "$BATON")
+else
+  cargo build --release --quiet
+  baton=$PWD/target/release/baton
+fi
 work=$(mktemp -d /tmp/baton-bench.XXXXXX)
 sshd_pid=""
 sshd2_pid=""
@@ -98,12 +103,14 @@ bench:
 INV
 
 sed -e "s/ansible_port: $port/ansible_port: $port2/" -e "s#out-ssh#out-ssh25519#g" "$work/ssh.yml" > "$work/ssh25519.yml"
+# The default server, the client opting in to curve25519 (baton_ssh_kex).
+sed -e "s#out-ssh#out-sshkex#g" -e "s#^  vars:#  vars:\n    baton_ssh_kex: curve25519#" "$work/ssh.yml" > "$work/sshkex.yml"
 
 now_ms() { date +%s%3N; }
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.1f}")' "$@"; }
 
 run_case() { # transport
-  local inv=$work/$1.yml first=() second=() pertask=() out
+  local inv=$work/$1.yml first=() second=() pertask=() connect=() out
   for i in $(seq "$repeats"); do
     rm -rf "$work/out-$1"
     local t0 t1 t2
@@ -115,15 +122,19 @@ run_case() { # transport
     first+=($((t1 - t0)))
     second+=($((t2 - t1)))
     pertask+=("$(python3 bench/stats.py < "$work/second.json")")
+    connect+=("$(python3 -c 'import json,sys,statistics; print(statistics.mean([e["elapsed_ms"] for e in map(json.loads, sys.stdin) if e["event"]=="host_connected"] or [0]))' < "$work/first.json")")
   done
-  printf '%-10s %10s %12s %16s\n' "$1" "$(median "${first[@]}")" "$(median "${second[@]}")" "$(median "${pertask[@]}")"
+  printf '%-10s %10s %12s %16s %16s\n' "$1" "$(median "${first[@]}")" "$(median "${second[@]}")" "$(median "${pertask[@]}")" "$(median "${connect[@]}")"
 }
 
-echo "baton bench: 20 tasks x 2 hosts, median of $repeats runs ($(nproc) cores, release build)"
-printf '%-10s %10s %12s %16s\n' transport "first ms" "second ms" "ms/task/host"
+echo "baton bench: 20 tasks x 2 hosts, median of $repeats runs ($(nproc) cores, $(basename "$(dirname "$baton")") build)"
+printf '%-10s %10s %12s %16s %16s\n' transport "first ms" "second ms" "ms/task/host" "connect ms/host"
 run_case local
 run_case ssh
 run_case ssh25519
-echo "ssh: sshd's default key exchange; ssh25519: the same server offering only curve25519."
+run_case sshkex
+echo "ssh: sshd's default key exchange; ssh25519: the same server offering only curve25519;"
+echo "sshkex: the default server, the client opting in with baton_ssh_kex: curve25519."
+echo "connect ms/host: mean time to open a host's connection (host_connected events), first run."
 echo "first/second: whole run end to end, including start-up and connecting;"
 echo "ms/task/host: median of each host's task time on the second (idempotent) run."

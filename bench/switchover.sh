@@ -49,7 +49,7 @@ mkdir -p "$work/sim" && tar -xzf "$tarball" -C "$work/sim"
 client_bin=$work/sim/bin/hvrsimclient
 lab=$work/lab
 subnet=${BENCH_SUBNET:-10.79.0.0/24}
-vip=${subnet%.0/*}.100
+vip=${subnet%.0/*}.254  # the lab's VIP host number (src/lab/subnet.rs VIP_HOST)
 prober_pid= writer_pid=
 
 cleanup() {

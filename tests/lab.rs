@@ -176,7 +176,7 @@ fn nodes_are_separate_ssh_hosts() {
     let vars = bc.get("vars").unwrap();
     assert_eq!(
         vars.get("vip_address").unwrap().scalar_text().unwrap(),
-        lab.addr(100)
+        lab.addr(254)
     );
     assert_eq!(
         vars.get("lab_client_netns").unwrap().scalar_text().unwrap(),
@@ -189,7 +189,7 @@ fn nodes_are_separate_ssh_hosts() {
 fn a_vip_moves_and_the_client_follows() {
     require_root!();
     let lab = Lab::running();
-    let vip = lab.addr(100);
+    let vip = lab.addr(254);
 
     lab.sh(
         "bc1",
@@ -512,7 +512,7 @@ fn link_down_cuts_a_node_off_and_link_up_restores_it() {
 fn crash_kills_a_node_and_boot_brings_it_back_with_its_disk() {
     require_root!();
     let lab = Lab::running();
-    let vip = lab.addr(100);
+    let vip = lab.addr(254);
     lab.sh(
         "bc1",
         "echo kept > /opt/disk-probe; echo lost > /tmp/ram-probe",

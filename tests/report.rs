@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use baton::modules::{FileDiff, Status, TaskResult};
 use baton::report::{
-    Event, HostResult, HostStats, HumanOptions, HumanReporter, JsonReporter, JunitReporter, Recap,
-    Reporter, TaskInfo, TaskTiming,
+    ConnectTiming, Event, HostResult, HostStats, HumanOptions, HumanReporter, JsonReporter,
+    JunitReporter, Recap, Reporter, TaskInfo, TaskTiming,
 };
 use indicatif::{ProgressDrawTarget, TermLike};
 
@@ -87,6 +87,19 @@ fn scenario() -> Vec<Event> {
         name: "Switch over HVR to bc2".into(),
         hosts: vec!["bc1".into(), "bc2".into()],
     }];
+    ev.push(Event::ConnectStart {
+        play: "Switch over HVR to bc2".into(),
+        hosts: vec!["bc1".into(), "bc2".into()],
+    });
+    for (host, ms) in [("bc2", 655), ("bc1", 640)] {
+        ev.push(Event::HostConnected {
+            host: host.into(),
+            target: format!("10.77.0.1{}", &host[2..]),
+            started_at: 1_795_306_276.69,
+            elapsed: Duration::from_millis(ms),
+            error: None,
+        });
+    }
 
     let t = task("Check peer listener", "command", 10);
     start(&mut ev, &t);
@@ -237,6 +250,12 @@ fn scenario() -> Vec<Event> {
 
     let mut recap = Recap {
         elapsed: Duration::from_millis(3412),
+        connect: ConnectTiming {
+            elapsed: Duration::from_millis(690),
+            hosts: 2,
+            failed: 0,
+            slowest: Some(("bc2".into(), Duration::from_millis(655))),
+        },
         ..Recap::default()
     };
     recap.hosts.insert("bc1".into(), stats(4, 2, 0, 1, 1, 0));
@@ -305,6 +324,53 @@ fn plain(verbosity: u8) -> HumanOptions {
 fn human_output_default_verbosity() {
     let text = human(plain(0), &scenario());
     insta::assert_snapshot!("human_v0", text);
+}
+
+/// A connection that failed before the first task is said at once, under
+/// one CONNECT heading, with the transport's message (JSON: ok false, msg).
+#[test]
+fn a_failed_connection_is_reported_before_any_task() {
+    let events = vec![
+        Event::PlayStart {
+            name: "p".into(),
+            hosts: vec!["bc1".into(), "bc3".into()],
+        },
+        Event::ConnectStart {
+            play: "p".into(),
+            hosts: vec!["bc1".into(), "bc3".into()],
+        },
+        Event::HostConnected {
+            host: "bc3".into(),
+            target: "10.77.0.13".into(),
+            started_at: 1.0,
+            elapsed: Duration::from_millis(12),
+            error: Some("unreachable: ssh: connect to host 10.77.0.13 port 22: Connection refused (connecting to 10.77.0.13)".into()),
+        },
+        Event::HostConnected {
+            host: "bc1".into(),
+            target: "10.77.0.11".into(),
+            started_at: 1.0,
+            elapsed: Duration::from_millis(300),
+            error: None,
+        },
+    ];
+    let text = human(plain(0), &events);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[1], "CONNECT [before the first task]", "{text}");
+    assert_eq!(
+        lines[2],
+        "  bc3 UNREACHABLE: ssh: connect to host 10.77.0.13 port 22: Connection refused (connecting to 10.77.0.13)"
+    );
+    assert!(!text.contains("bc1 UNREACHABLE"), "{text}");
+    let json = json_lines(&events);
+    let bc3 = json.iter().find(|l| l["host"] == "bc3").unwrap();
+    assert_eq!(bc3["event"], "host_connected");
+    assert_eq!(bc3["ok"], false);
+    assert!(bc3["msg"].as_str().unwrap().contains("Connection refused"));
+    let bc1 = json.iter().find(|l| l["host"] == "bc1").unwrap();
+    assert_eq!(bc1["ok"], true);
+    assert!(bc1["msg"].is_null());
+    assert_eq!(bc1["elapsed_ms"], 300.0);
 }
 
 #[test]
@@ -857,7 +923,9 @@ fn json_one_parseable_object_per_event_without_spinner_events() {
     assert_eq!(lines.len(), events.len() - host_starts);
     let kinds: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
     assert_eq!(kinds[0], "play_start");
-    assert_eq!(kinds[1], "task_start");
+    assert_eq!(kinds[1], "connect_start");
+    assert_eq!(kinds[2..4], ["host_connected", "host_connected"]);
+    assert_eq!(kinds[4], "task_start");
     assert_eq!(kinds.last(), Some(&"recap"));
     for kind in ["host_result", "warning", "stopped"] {
         assert!(kinds.contains(&kind), "{kind} missing");

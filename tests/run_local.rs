@@ -803,8 +803,150 @@ fn unreachable_host_exits_3_and_others_finish() {
         .run();
     run.assert_code(3);
     assert!(run.dir.join("good").exists());
-    assert_eq!(run.outcome("touch", "gone"), "unreachable");
+    // The connection fails before the first task: the host is unreachable
+    // there, with the transport's message and address, and runs no task.
+    let events = run.events();
+    let first_task = events
+        .iter()
+        .position(|e| e["event"] == "task_start")
+        .expect("a task_start");
+    let failed = events
+        .iter()
+        .position(|e| e["event"] == "host_connected" && e["host"] == "gone")
+        .expect("gone's host_connected");
+    assert!(failed < first_task, "{}", run.stdout);
+    let failed = &events[failed];
+    assert_eq!(failed["ok"], false);
+    let msg = failed["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("unreachable: ") && msg.ends_with("(connecting to 127.0.0.1:1)"),
+        "{msg}"
+    );
+    assert_eq!(run.outcome("touch", "gone"), "none");
     assert_eq!(run.recap("gone")["unreachable"], 1);
+    let stopped = events.iter().find(|e| e["event"] == "stopped").unwrap();
+    assert!(
+        stopped["reason"].as_str().unwrap().contains(
+            "gone became UNREACHABLE while connecting, before the first task of play `all`"
+        ),
+        "{stopped}"
+    );
+    let recap = events.iter().find(|e| e["event"] == "recap").unwrap();
+    assert_eq!(recap["connect"]["hosts"], 2);
+    assert_eq!(recap["connect"]["failed"], 1);
+}
+
+/// Every host's connection opens before the first task (connect_start,
+/// then one host_connected per host), and the recap tells connection time
+/// from task time.
+#[test]
+fn connections_open_before_the_first_task_and_are_timed_apart() {
+    let run = Test::new()
+        .local_hosts(&["n1", "n2", "n3"])
+        .playbook(
+            r#"
+- hosts: nodes
+  tasks:
+    - name: one
+      command: "true"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let events = run.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    let start = kinds
+        .iter()
+        .position(|k| *k == "connect_start")
+        .expect("connect_start");
+    let first_task = kinds.iter().position(|k| *k == "task_start").unwrap();
+    assert!(start < first_task, "{kinds:?}");
+    let mut connected: Vec<&str> = events[start..first_task]
+        .iter()
+        .filter(|e| e["event"] == "host_connected")
+        .map(|e| {
+            assert_eq!(e["ok"], true, "{e}");
+            assert_eq!(e["target"], "local");
+            assert!(e["elapsed_ms"].as_f64().unwrap() >= 0.0);
+            e["host"].as_str().unwrap()
+        })
+        .collect();
+    connected.sort();
+    assert_eq!(connected, ["n1", "n2", "n3"]);
+    assert_eq!(events[start]["hosts"].as_array().unwrap().len(), 3);
+    // No second round of connections for the later tasks.
+    assert_eq!(kinds.iter().filter(|k| **k == "connect_start").count(), 1);
+    let recap = events.last().unwrap();
+    assert_eq!(recap["event"], "recap");
+    assert_eq!(recap["connect"]["hosts"], 3);
+    assert_eq!(recap["connect"]["failed"], 0);
+    let connect_ms = recap["connect"]["elapsed_ms"].as_f64().unwrap();
+    let tasks_ms = recap["tasks_ms"].as_f64().unwrap();
+    let total_ms = recap["elapsed_ms"].as_f64().unwrap();
+    assert!((connect_ms + tasks_ms - total_ms).abs() < 0.01, "{recap}");
+}
+
+/// A play whose tasks all run on the controller (debug, set_fact, assert)
+/// opens no connection, as before: an unreachable host is not reported.
+#[test]
+fn a_controller_only_play_opens_no_connection() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    gone:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n",
+        )
+        .playbook(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say
+      debug:
+        msg: "{{ inventory_hostname }}"
+"#,
+        )
+        .args(&["--output", "json", "--connect-timeout", "2"])
+        .run();
+    run.assert_code(0);
+    assert!(!run.events().iter().any(|e| e["event"] == "connect_start"));
+    assert_eq!(run.outcome("say", "gone"), "ok");
+}
+
+/// With `ignore_unreachable` in the play, a failed connection is reported
+/// but the tasks decide, as in Ansible: the host goes on.
+#[test]
+fn ignore_unreachable_still_keeps_a_host_whose_connection_failed() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    gone:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n",
+        )
+        .playbook(
+            r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: try
+      command: "true"
+      ignore_unreachable: true
+      register: r
+    - name: after
+      debug:
+        msg: "{{ r.unreachable }}"
+"#,
+        )
+        .args(&["--output", "json", "--connect-timeout", "2"])
+        .run();
+    assert!(run
+        .events()
+        .iter()
+        .any(|e| e["event"] == "host_connected" && e["ok"] == false));
+    assert_eq!(run.outcome("try", "gone"), "unreachable");
+    assert_eq!(run.outcome("after", "gone"), "ok");
 }
 
 /// As Ansible: a delegated task to an unreachable host, kept by

@@ -291,6 +291,17 @@ impl Progress {
                 self.unfinished_at_stop = self.unfinished();
                 out.extend(self.flush());
             }
+            // A connection that failed before the first task: the host is
+            // unreachable and no task result will say so.
+            Some("host_connected") if event["ok"] == false => {
+                let line = format!(
+                    "connecting to {}: {}",
+                    event["host"].as_str().unwrap_or("?"),
+                    event["msg"].as_str().unwrap_or("").trim()
+                );
+                say(&format!("      {at:6.2}s  UNREACHABLE {line}"));
+                failures.push(line);
+            }
             _ => {}
         }
         out

@@ -118,7 +118,62 @@ pub fn spec_for(
             apply_ssh_args(host, &args, &mut spec)?;
         }
     }
+    if spec.kind == ConnectionKind::Ssh {
+        apply_kex(host, vars.get("baton_ssh_kex"), &mut spec)?;
+    }
     Ok(spec)
+}
+
+/// The key exchanges `baton_ssh_kex: curve25519` allows: curve25519 only,
+/// under both of OpenSSH's names for it.
+pub const CURVE25519_KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org";
+
+/// `baton_ssh_kex`: `default` (or unset) leaves the key exchange to ssh
+/// and its config (OpenSSH 9.x: a post-quantum hybrid, sntrup761x25519 or
+/// mlkem768x25519, first); `curve25519` asks for curve25519 only, which
+/// costs less CPU per handshake but gives up the protection of the
+/// post-quantum part. Opt-in only, per host: never chosen by baton itself,
+/// never a fallback (a server without curve25519 refuses the connection,
+/// "no matching key exchange method"), and it touches only KexAlgorithms,
+/// never HostKeyAlgorithms, so strict host key checking is unchanged.
+///
+/// Errors: another value, or a KexAlgorithms already set in
+/// `ansible_ssh_common_args`/`ansible_ssh_extra_args` (two answers to one
+/// question).
+fn apply_kex(
+    host: &str,
+    value: Option<&Value>,
+    spec: &mut ConnectionSpec,
+) -> Result<(), InputError> {
+    let choice = match value {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
+        Some(other) => other.to_string(),
+    };
+    match choice.as_str() {
+        "default" | "" => Ok(()),
+        "curve25519" => {
+            if spec
+                .ssh_options
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("KexAlgorithms"))
+            {
+                return Err(InputError::plain(format!(
+                    "host `{host}`: baton_ssh_kex and a KexAlgorithms in ansible_ssh_common_args/ansible_ssh_extra_args both choose the key exchange"
+                ))
+                .with_help("keep one of them"));
+            }
+            spec.ssh_options
+                .push(("KexAlgorithms".into(), CURVE25519_KEX.into()));
+            Ok(())
+        }
+        other => Err(InputError::plain(format!(
+            "host `{host}`: baton_ssh_kex `{other}` is not a key exchange baton knows"
+        ))
+        .with_help(
+            "use `curve25519` (faster handshakes, no post-quantum protection) or `default` (ssh's own choice)",
+        )),
+    }
 }
 
 /// `baton_persist`: whole seconds from 0 (off) to a week.
@@ -234,6 +289,18 @@ impl Connections {
             .clone()
     }
 
+    /// Whether `host` has an open connection (or one being opened).
+    pub fn is_open(&self, host: &str) -> bool {
+        self.slots
+            .lock()
+            .map(|slots| {
+                slots
+                    .get(host)
+                    .is_some_and(|slot| !matches!(slot.get(), Some(Err(_))))
+            })
+            .unwrap_or(false)
+    }
+
     /// The run's lock named `name` on the machine `spec` reaches, held until
     /// the guard is dropped; tasks wait for it in turn.
     pub async fn exclusive(
@@ -307,6 +374,51 @@ mod tests {
         let local = json!({ "ansible_connection": "local", "baton_persist": 60 });
         let spec = spec_for("c", local.as_object().unwrap(), None, None, &opts()).unwrap();
         assert!(spec.persist.is_none());
+    }
+
+    #[test]
+    fn curve25519_key_exchange_is_opt_in_and_touches_only_kex() {
+        let spec = |vars: Value| spec_for("bc1", vars.as_object().unwrap(), None, None, &opts());
+        let kex = |vars: Value| {
+            spec(vars)
+                .unwrap()
+                .ssh_options
+                .into_iter()
+                .filter(|(k, _)| k == "KexAlgorithms")
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+        };
+        // Never by default.
+        assert!(kex(json!({})).is_empty());
+        assert!(kex(json!({"baton_ssh_kex": "default"})).is_empty());
+        assert_eq!(
+            kex(json!({"baton_ssh_kex": "curve25519"})),
+            [CURVE25519_KEX]
+        );
+        assert_eq!(
+            kex(json!({"baton_ssh_kex": "Curve25519"})),
+            [CURVE25519_KEX]
+        );
+        let chosen = spec(json!({"baton_ssh_kex": "curve25519"})).unwrap();
+        assert!(!chosen
+            .ssh_options
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("HostKeyAlgorithms")));
+        assert!(!CURVE25519_KEX.contains("sntrup") && !CURVE25519_KEX.contains("diffie"));
+        // A local host has no key exchange.
+        let local = spec(json!({"ansible_connection": "local", "baton_ssh_kex": "curve25519"}));
+        assert!(local.unwrap().ssh_options.is_empty());
+        for bad in [json!("sntrup"), json!(true), json!("curve")] {
+            let e = spec(json!({ "baton_ssh_kex": bad }))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("baton_ssh_kex"), "{bad}: {e}");
+        }
+        let both = spec(json!({
+            "baton_ssh_kex": "curve25519",
+            "ansible_ssh_common_args": "-o KexAlgorithms=diffie-hellman-group14-sha256"
+        }));
+        assert!(both.unwrap_err().to_string().contains("both choose"));
     }
 
     #[test]

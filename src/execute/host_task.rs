@@ -875,11 +875,17 @@ async fn reconnect(
 }
 
 fn unreachable_or_failed(spec: &ConnectionSpec, e: TransportError) -> Failure {
+    Failure::Unreachable(unreachable_message(spec, e))
+}
+
+/// What an unreachable host's result says when its connection cannot be
+/// opened: the transport's error and the address (and port) it tried.
+pub(super) fn unreachable_message(spec: &ConnectionSpec, e: TransportError) -> String {
     let target = match spec.port {
         Some(p) => format!("{}:{p}", spec.address),
         None => spec.address.clone(),
     };
-    Failure::Unreachable(format!("{e} (connecting to {target})"))
+    format!("{e} (connecting to {target})")
 }
 
 fn include_vars(

@@ -4,6 +4,7 @@
 
 pub mod batches;
 mod blocks;
+mod connect;
 pub mod connections;
 mod handlers;
 pub mod host_task;

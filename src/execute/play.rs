@@ -262,10 +262,17 @@ impl<'a> Runner<'a> {
     /// [`Runner::read_vars_files`]); the run stops there, as Ansible's does.
     async fn run_batch(&mut self, scope: &PlayScope<'_>) -> Result<Flow, InputError> {
         let play = scope.play;
+        // Connections first, all at once (`connect.rs`): with the
+        // inventory's variables when facts are gathered (that task would
+        // open them so), else with the play's, once its vars files are read.
         if play.gather_facts {
+            self.connect_batch(scope, false).await;
             self.gather_facts(scope).await;
         }
         self.read_vars_files(scope)?;
+        if !play.gather_facts {
+            self.connect_batch(scope, true).await;
+        }
         let mut flow = Flow::Continue;
         for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
             if flow != Flow::Continue {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::host_task::HostOutcome;
 use crate::error::InputError;
 use crate::modules::Status;
-use crate::report::{HostStats, Recap, TaskInfo, TaskTiming};
+use crate::report::{ConnectTiming, HostStats, Recap, TaskInfo, TaskTiming};
 
 /// Shown in place of a `no_log` task's failure message.
 pub const NO_LOG_MESSAGE: &str =
@@ -24,6 +24,9 @@ pub struct Failure {
     pub origin: String,
     pub message: String,
     pub play: String,
+    /// The host's connection failed before the batch's first task (`task`
+    /// is then empty and `origin` the play's).
+    pub connecting: bool,
 }
 
 #[derive(Default, Debug)]
@@ -111,6 +114,8 @@ pub struct RunState {
     /// Undefined variables and other input problems met while running.
     pub input_errors: Vec<InputError>,
     pub timings: Vec<TaskTiming>,
+    /// Connection set-up before first tasks (`connect.rs`).
+    pub connect: ConnectTiming,
     /// Why the whole run stopped early (any_errors_fatal, max_fail_percentage,
     /// no hosts left, Ctrl-C).
     pub abort_reason: Option<String>,
@@ -226,6 +231,7 @@ impl RunState {
             origin: task.info.origin.clone(),
             message,
             play: task.play.to_string(),
+            connecting: false,
         };
         match outcome.outcome {
             Status::Ok => state.stats.ok += 1,
@@ -276,6 +282,36 @@ impl RunState {
         false
     }
 
+    /// `host`'s connection failed before any task of `play` ran on it: it
+    /// is unreachable from here on, counted once in the recap as an
+    /// unreachable task is.
+    pub fn connect_failed(&mut self, host: &str, play: &str, origin: &str, message: &str) {
+        let state = self.host(host);
+        state.unreachable = true;
+        state.stats.unreachable += 1;
+        state.failure = Some(Failure {
+            task: String::new(),
+            origin: origin.to_string(),
+            message: message.to_string(),
+            play: play.to_string(),
+            connecting: true,
+        });
+    }
+
+    /// One batch's connection phase: its wall time, and each host's time
+    /// and whether it failed.
+    pub fn add_connect_timing(&mut self, wall: Duration, hosts: &[(String, Duration, bool)]) {
+        let c = &mut self.connect;
+        c.elapsed += wall;
+        for (host, elapsed, failed) in hosts {
+            c.hosts += 1;
+            c.failed += u32::from(*failed);
+            if c.slowest.as_ref().is_none_or(|(_, d)| elapsed > d) {
+                c.slowest = Some((host.clone(), *elapsed));
+            }
+        }
+    }
+
     pub fn add_timing(&mut self, info: &TaskInfo, elapsed: Duration) {
         self.timings.push(TaskTiming {
             task: info.name.clone(),
@@ -316,9 +352,19 @@ impl RunState {
             } else {
                 reason
             };
+            let at = if failure.connecting {
+                format!(
+                    "while connecting, before the first task of play `{}` ({})",
+                    failure.play, failure.origin
+                )
+            } else {
+                format!(
+                    "at task `{}` ({}) in play `{}`",
+                    failure.task, failure.origin, failure.play
+                )
+            };
             lines.push(format!(
-                "{host} {kind} at task `{}` ({}) in play `{}`: {reason}. {changed}. The rest of the run skipped {host}.",
-                failure.task, failure.origin, failure.play
+                "{host} {kind} {at}: {reason}. {changed}. The rest of the run skipped {host}."
             ));
         }
         if self.signalled {
@@ -347,6 +393,7 @@ impl RunState {
                 .map(|(h, s)| (h.clone(), s.stats))
                 .collect(),
             slowest,
+            connect: self.connect.clone(),
             elapsed,
         }
     }

@@ -179,7 +179,7 @@ mod tests {
             var("ansible_ssh_common_args"),
             "-o UserKnownHostsFile='/srv/my lab/known_hosts' -o IdentitiesOnly=yes"
         );
-        assert_eq!(var("vip_address"), "10.77.0.100");
+        assert_eq!(var("vip_address"), "10.77.0.254");
         assert_eq!(var("lab_subnet"), "10.77.0.0/24");
         assert_eq!(var("lab_prefix_len"), "24");
         assert_eq!(var("lab_client_netns"), "baton-client");

@@ -10,10 +10,14 @@ pub const CONTROLLER_HOST: u32 = 1;
 pub const CLIENT_HOST: u32 = 5;
 /// Node N (1-based) gets host number NODE_HOST_BASE + N: .11, .12, ...
 pub const NODE_HOST_BASE: u32 = 10;
-/// Host number of the virtual IP the failover playbooks move between nodes.
-pub const VIP_HOST: u32 = 100;
-/// Nodes must stay below the VIP.
+/// Host number of the virtual IP the failover playbooks move between nodes:
+/// the last usable address of a /24 (.255 is its broadcast address), so the
+/// nodes between .11 and .253 never meet it.
+pub const VIP_HOST: u32 = 254;
+/// Nodes must stay below the VIP: .11 to .253, 243 nodes.
 pub const MAX_NODES: u32 = VIP_HOST - NODE_HOST_BASE - 1;
+// Issue 14: a lab of 100 nodes at least.
+const _: () = assert!(MAX_NODES >= 100, "the lab must hold 100 nodes");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subnet {
@@ -102,7 +106,7 @@ pub enum SubnetError {
     Syntax(String),
     #[error("`{given}` has host bits set; did you mean {network}?")]
     HostBits { given: String, network: String },
-    #[error("`{0}` is too small: the lab needs host numbers up to .{VIP_HOST} (use /25 or larger, e.g. /24)")]
+    #[error("`{0}` is too small: the lab needs host numbers up to .{VIP_HOST} (use /24 or larger, e.g. 10.77.0.0/24)")]
     TooSmall(String),
     #[error("`{0}` is not private address space (10/8, 172.16/12, 192.168/16); the lab would shadow a real network")]
     NotPrivate(String),
@@ -159,7 +163,7 @@ mod tests {
         assert_eq!(s.client().to_string(), "10.77.0.5");
         assert_eq!(s.node(1).to_string(), "10.77.0.11");
         assert_eq!(s.node(2).to_string(), "10.77.0.12");
-        assert_eq!(s.vip().to_string(), "10.77.0.100");
+        assert_eq!(s.vip().to_string(), "10.77.0.254");
         assert_eq!(s.to_string(), "10.77.0.0/24");
         assert_eq!(s.prefix_len(), 24);
         let wide: Subnet = "172.20.0.0/16".parse().unwrap();
@@ -187,11 +191,13 @@ mod tests {
                 network: "10.77.0.0/24".into()
             })
         );
-        assert!(matches!(
-            "10.77.0.0/26".parse::<Subnet>(),
-            Err(SubnetError::TooSmall(_))
-        ));
-        assert!("10.77.0.0/25".parse::<Subnet>().is_ok());
+        for small in ["10.77.0.0/26", "10.77.0.0/25"] {
+            assert!(
+                matches!(small.parse::<Subnet>(), Err(SubnetError::TooSmall(_))),
+                "{small}"
+            );
+        }
+        assert!("10.77.0.0/24".parse::<Subnet>().is_ok());
         assert!(matches!(
             "8.8.8.0/24".parse::<Subnet>(),
             Err(SubnetError::NotPrivate(_))
@@ -205,6 +211,36 @@ mod tests {
             Err(SubnetError::NotPrivate(_))
         ));
         assert!("192.168.5.0/24".parse::<Subnet>().is_ok());
+    }
+
+    #[test]
+    fn a_hundred_nodes_and_more_fit_below_the_vip() {
+        let s: Subnet = "10.83.0.0/24".parse().unwrap();
+        assert_eq!(s.node(89).to_string(), "10.83.0.99");
+        // Node 90 sat on the old VIP (.100); now it is a node like any other.
+        assert_eq!(s.node(90).to_string(), "10.83.0.100");
+        assert_eq!(s.node(100).to_string(), "10.83.0.110");
+        assert_eq!(s.node(MAX_NODES).to_string(), "10.83.0.253");
+        assert_eq!(s.vip().to_string(), "10.83.0.254");
+        let fixed = [s.controller(), s.client(), s.vip()];
+        let nodes: Vec<_> = (1..=MAX_NODES).map(|i| s.node(i)).collect();
+        for (i, a) in nodes.iter().enumerate() {
+            assert!(
+                !fixed.contains(a),
+                "node {} takes a fixed address {a}",
+                i + 1
+            );
+            // Not the network's nor its broadcast address.
+            assert!(!a.to_string().ends_with(".0") && !a.to_string().ends_with(".255"));
+        }
+        let mut unique = nodes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), nodes.len());
+        // A wider subnet keeps the same host numbers.
+        let wide: Subnet = "10.84.0.0/16".parse().unwrap();
+        assert_eq!(wide.node(100).to_string(), "10.84.0.110");
+        assert_eq!(wide.vip().to_string(), "10.84.0.254");
     }
 
     #[test]

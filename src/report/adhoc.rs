@@ -67,6 +67,17 @@ impl Reporter for AdhocReporter {
             Event::HostResult { task, result } if result.item.is_none() => {
                 self.write(&host_block(task, result));
             }
+            Event::HostConnected {
+                host,
+                error: Some(error),
+                ..
+            } => {
+                let result = crate::modules::TaskResult::failed(error.clone());
+                self.write(&format!(
+                    "{host} | UNREACHABLE! => {}\n",
+                    json(&result, true)
+                ));
+            }
             Event::Warning { host, message } => match host {
                 Some(host) => stderr_line(&format!("[WARNING]: {host}: {message}")),
                 None => stderr_line(&format!("[WARNING]: {message}")),

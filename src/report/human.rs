@@ -76,6 +76,7 @@ impl HumanReporter {
                 spinners: HashMap::new(),
                 host_width: 0,
                 pending: Vec::new(),
+                connect_heading: false,
             }),
         }
     }
@@ -138,6 +139,8 @@ struct State {
     /// Width of the widest host name of the current play.
     host_width: usize,
     pending: Vec<PendingTask>,
+    /// The heading of the connection failures of the current batch is out.
+    connect_heading: bool,
 }
 
 impl State {
@@ -145,6 +148,13 @@ impl State {
         match event {
             Event::PlayStart { name, hosts } => self.play_start(name, hosts),
             Event::TaskStart { task, hosts } => self.task_start(task, hosts),
+            Event::ConnectStart { .. } => self.connect_heading = false,
+            Event::HostConnected {
+                host,
+                error: Some(error),
+                ..
+            } => self.connect_failed(host, error),
+            Event::HostConnected { .. } => {}
             Event::HostStart { host, task } => self.host_start(host, task),
             Event::HostResult { task, result } => self.host_result(task, result),
             Event::Warning { host, message } => {
@@ -343,6 +353,22 @@ impl State {
         for pending in std::mem::take(&mut self.pending) {
             self.print_task(pending);
         }
+    }
+
+    /// A host whose connection failed before the batch's first task, under
+    /// one `CONNECT` heading per batch (a batch whose connections all open
+    /// prints nothing: the recap gives the time).
+    fn connect_failed(&mut self, host: &str, error: &str) {
+        let mut lines = Vec::new();
+        if !self.connect_heading {
+            self.connect_heading = true;
+            lines.push(String::new());
+            lines.push(self.style.bold("CONNECT [before the first task]"));
+        }
+        let head = self.style.bold_color(Color::Red, "UNREACHABLE");
+        let msg = error.strip_prefix("unreachable: ").unwrap_or(error);
+        push_multiline(&mut lines, &format!("  {host} {head}: "), "      ", msg);
+        self.emit(lines);
     }
 
     fn recap(&mut self, recap: &Recap) {

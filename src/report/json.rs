@@ -98,6 +98,26 @@ pub fn event_json(event: &Event) -> Option<Value> {
             "task": task_json(task),
             "hosts": hosts,
         }),
+        Event::ConnectStart { play, hosts } => json!({
+            "event": "connect_start",
+            "play": play,
+            "hosts": hosts,
+        }),
+        Event::HostConnected {
+            host,
+            target,
+            started_at,
+            elapsed,
+            error,
+        } => json!({
+            "event": "host_connected",
+            "host": host,
+            "target": target,
+            "ok": error.is_none(),
+            "msg": error,
+            "started_at": started_at,
+            "elapsed_ms": millis(*elapsed),
+        }),
         Event::HostStart { .. } => return None,
         Event::HostResult { task, result } => host_result_json(task, result),
         Event::Warning { host, message } => json!({
@@ -186,10 +206,19 @@ fn recap_json(recap: &Recap) -> Value {
         .iter()
         .map(|t| json!({"task": t.task, "origin": t.origin, "elapsed_ms": millis(t.elapsed)}))
         .collect();
+    let c = &recap.connect;
+    let connect = json!({
+        "elapsed_ms": millis(c.elapsed),
+        "hosts": c.hosts,
+        "failed": c.failed,
+        "slowest": c.slowest.as_ref().map(|(host, d)| json!({"host": host, "elapsed_ms": millis(*d)})),
+    });
     json!({
         "event": "recap",
         "hosts": hosts,
         "slowest": slowest,
+        "connect": connect,
+        "tasks_ms": millis(recap.elapsed.saturating_sub(c.elapsed)),
         "elapsed_ms": millis(recap.elapsed),
     })
 }

@@ -107,7 +107,17 @@ impl Runs {
                 self.close_unfinished();
                 self.unfinished.push((task.clone(), hosts.clone()));
             }
-            Event::HostStart { .. } => {}
+            Event::HostStart { .. } | Event::ConnectStart { .. } => {}
+            Event::HostConnected { error: None, .. } => {}
+            Event::HostConnected {
+                host,
+                error: Some(error),
+                ..
+            } => {
+                self.current_suite().notes.push(format!(
+                    "[UNREACHABLE]: {host}: {error} (connecting, before the first task)"
+                ));
+            }
             Event::HostResult { task, result } => self.host_result(task, result),
             Event::Warning { host, message } => {
                 let note = match host {

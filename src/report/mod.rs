@@ -92,12 +92,28 @@ pub struct TaskTiming {
     pub elapsed: Duration,
 }
 
+/// Connection set-up before the first tasks, apart from task time: each
+/// batch's connections open together (up to `forks`) before its first task.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConnectTiming {
+    /// Wall time of every batch's connection phase, summed.
+    pub elapsed: Duration,
+    /// Hosts whose connection was opened (or tried) before a first task.
+    pub hosts: u32,
+    /// Of those, the hosts it failed for (unreachable).
+    pub failed: u32,
+    /// The host whose connection took longest, and how long.
+    pub slowest: Option<(String, Duration)>,
+}
+
 /// The end of a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Recap {
     pub hosts: BTreeMap<String, HostStats>,
     /// Slowest first.
     pub slowest: Vec<TaskTiming>,
+    /// Connection set-up, counted in `elapsed` too.
+    pub connect: ConnectTiming,
     pub elapsed: Duration,
 }
 
@@ -113,6 +129,24 @@ pub enum Event {
     TaskStart {
         task: TaskInfo,
         hosts: Vec<String>,
+    },
+    /// A batch's connections open, all at once (up to `forks`), before its
+    /// first task: `hosts` are those without a connection yet.
+    ConnectStart {
+        play: String,
+        hosts: Vec<String>,
+    },
+    /// One host's connection is open, or could not be opened (`error`: the
+    /// message an unreachable task result would give); such a host is
+    /// unreachable from here on, before any task ran on it.
+    HostConnected {
+        host: String,
+        /// `address` or `address:port`, or `local`.
+        target: String,
+        /// Start time, Unix epoch seconds with fractions.
+        started_at: f64,
+        elapsed: Duration,
+        error: Option<String>,
     },
     /// A host begins the current task (drives the spinner).
     HostStart {

@@ -183,7 +183,7 @@ impl<'a> Hvr<'a> {
     }
 
     pub fn vip(&self) -> String {
-        self.lab.addr(100)
+        self.lab.addr(254)
     }
 
     /// `baton run playbooks/NAME.yml -i LAB/lab.yml --output json -e ...`.
