@@ -107,7 +107,7 @@ impl Runner<'_> {
         let mut specs = Vec::new();
         for host in &hosts {
             let vars = match &shared {
-                Some(shared) => match self.host_vars(scope, host, None, shared) {
+                Some(shared) => match self.host_vars(scope, host, None, shared, None) {
                     Ok(v) => v.context.own().clone(),
                     Err(_) => continue,
                 },
