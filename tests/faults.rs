@@ -108,14 +108,24 @@ fn switchover_killed_crashed_or_cut_at_the_flush_finishes_on_rerun() {
     let at = "Stop | flush replication";
     let json = slice(1, "switchover", "controller-kill,to-crash,to-link", &[at]);
     // Killed mid-flush, the controller leaves its lock: the re-run takes
-    // it over and completes; no acknowledged row is lost (graceful).
+    // it over and completes; no acknowledged row is lost (graceful). When
+    // the kill lands after the node-side flush stopped the scheduler but
+    // before STOP was recorded, the re-run cannot tell that the flush
+    // completed: it refuses naming `start` of the old node, and that step
+    // followed, the switchover completes (docs/hvr-playbooks.md, finding 5).
     for fault in ["controller-kill", "to-crash", "to-link"] {
         let c = case(&json, fault, at);
         assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
     }
     let killed = case(&json, "controller-kill", at);
     assert_eq!(killed["first_exit"], 137, "{killed:#}");
-    assert_eq!(killed["rerun"], "completed", "{killed:#}");
+    let finished = killed["rerun"] == "completed"
+        || (killed["rerun"] == "refused"
+            && killed["manual_step"] == "baton run start -e node=bc1"
+            && killed["step_followed"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("completed")));
+    assert!(finished, "{killed:#}");
 }
 
 #[test]

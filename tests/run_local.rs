@@ -1772,10 +1772,9 @@ fn loop_results_reach_register_and_rescue() {
     );
 }
 
-/// slurp's limit, as the README's module table states it: the registered
-/// result is one value under baton's 16 MiB limit, so a file of 12.6 MB
-/// (16.8 MB of base64) fails the task saying so. (Debug builds take about
-/// ten seconds over the 17 MB answer; a kept file of 11 MB would double it.)
+/// slurp's limit, as the README's module table states it: a file over
+/// 12 MiB (whose base64 would not fit the 16 MiB output cap, nor a
+/// registered value) fails the task before it is read, saying so.
 #[test]
 fn slurp_of_a_file_over_the_value_limit_fails_under_register() {
     let t = Test::new().local_hosts(&["n1"]);
@@ -1806,7 +1805,7 @@ fn slurp_of_a_file_over_the_value_limit_fails_under_register() {
     assert_eq!(run.results("content")[0]["result"]["msg"], "S2tr");
     assert_eq!(run.outcome("big", "n1"), "failed");
     let msg = run.results("big")[0]["result"]["msg"].to_string();
-    assert!(msg.contains("16 MiB limit"), "{msg}");
+    assert!(msg.contains("at most 12 MiB"), "{msg}");
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let row = readme

@@ -227,3 +227,13 @@ fn a_value_sharing_its_parts_is_refused_at_the_limit_fast() {
         }
     }
 }
+
+#[test]
+fn the_output_cap_is_the_value_cap() {
+    // A task's kept output and the largest value baton keeps are one limit:
+    // the README's bounds table states them as one figure.
+    assert_eq!(
+        baton::transport::capture::MAX_CAPTURE_BYTES,
+        baton::plan::vars::MAX_VALUE_BYTES
+    );
+}
