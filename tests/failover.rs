@@ -505,6 +505,42 @@ fn the_install_is_the_hvr_users(h: &Hvr, node: &str, active: bool) {
         said.starts_with("FAILED: vip-del needs root and sudo -n does not allow hvr"),
         "{said}"
     );
+    // What runs as root never runs what hvr can write: tools planted in
+    // $HVR_HOME/bin (hvr's) under the names of the system tools the status
+    // probes call are never run by root; the HVR commands (and the catalog
+    // check's `sh -c`) the status calls run as hvr, with hvr's PATH: the
+    // planted `sh` records hvr's uid, so the plant itself is proven to work.
+    let planted = "/tmp/batonf12-planted";
+    h.sh(node, &format!("rm -f {planted}"));
+    for tool in ["ip", "ss", "ps", "ping", "date", "timeout", "perl", "sh"] {
+        h.sh(
+            node,
+            &format!(
+                "su -s /bin/sh hvr -c 'printf \"#!/bin/sh\\nid -u >> {planted}\\nPATH=/usr/sbin:/usr/bin:/sbin:/bin exec {tool} \\\"\\$@\\\"\\n\" > /opt/hvr/hvr_home/bin/{tool} && chmod 755 /opt/hvr/hvr_home/bin/{tool}'"
+            ),
+        );
+    }
+    let (code, said) = h.sh_code(
+        node,
+        &format!(
+            "/opt/hvr/bin/hvrenv hvrfailover-status hvrhub orders {vip} eth0 4343 /etc/hvrfailover/vip-eth0:1.ip"
+        ),
+    );
+    let ran = h.file(node, planted).unwrap_or_default();
+    h.sh(
+        node,
+        &format!("rm -f {planted}; cd /opt/hvr/hvr_home/bin && rm -f ip ss ps ping date timeout perl sh"),
+    );
+    assert_eq!(code, Some(0), "{node}: status as root: {said}");
+    assert!(!said.contains("UNKNOWN"), "{node}: {said}");
+    assert!(
+        ran.lines().all(|uid| uid.trim() != "0"),
+        "{node}: root ran a tool hvr planted in $HVR_HOME/bin: {ran}"
+    );
+    assert!(
+        !ran.trim().is_empty(),
+        "{node}: the planted tools never ran, not even as hvr (the catalog check's sh)"
+    );
 }
 
 fn one_operation_at_a_time(lab: &Lab, h: &Hvr) {

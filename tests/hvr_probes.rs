@@ -2220,3 +2220,37 @@ fn the_refresh_times_are_read_or_unknown_quoting_the_tool() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn a_lock_guard_that_cannot_be_opened_is_unknown_quoting_why_never_held() {
+    let node = Node::new();
+    // A guard the helper cannot open for appending (a directory here; a
+    // root-owned file for the HVR user on a node): exit 3, quoting the
+    // shell's error, not "held", and no lock is written.
+    fs::create_dir(node.path("config/files/hvrfailover.lock.guard")).unwrap();
+    let run = node.run(&[
+        "hvrfailover-lock",
+        "take",
+        "start",
+        "ctl",
+        "100",
+        "B:500",
+        "B",
+        "100@500",
+        "600",
+        "7200",
+        "node=bc1",
+    ]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "UNKNOWN: cannot open {}",
+            node.path("config/files/hvrfailover.lock.guard").display()
+        )),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("Is a directory"), "{run:?}");
+    assert!(run.stdout.contains("chown -R"), "{run:?}");
+    assert!(!run.stdout.contains("held"), "{run:?}");
+    assert!(!node.path("config/files/hvrfailover.lock").exists());
+}
