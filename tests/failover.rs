@@ -71,6 +71,19 @@ fn the_whole_life_of_a_bc_pair() {
     let h = Hvr::new(&lab);
     let vip = h.vip();
 
+    // 0. install --check on fresh nodes predicts the unpack instead of
+    // failing on the HVR_HOME it has not created yet.
+    let dry = h.run_args("install", &[], &["--check"]);
+    assert_eq!(dry.code(), Some(0), "{}", dry.dump());
+    assert!(
+        dry.changes()
+            .iter()
+            .any(|c| c.contains("HVR_HOME does not exist yet")),
+        "{}",
+        dry.dump()
+    );
+    assert!(h.file("bc1", "/opt/hvr/hvr_home/bin/hvrsim").is_none());
+
     // 1. install -> vip -> boot-config -> start on bc1.
     bring_up(&h);
     let opt1 = h.file("bc1", &format!("{FILES}/hvrfailover.opt")).unwrap();
@@ -136,6 +149,30 @@ fn the_whole_life_of_a_bc_pair() {
     for node in ["bc1", "bc2"] {
         the_install_is_the_hvr_users(&h, node, node == "bc1");
     }
+    // Root-owned files of an older install (or another hvr_user) are made
+    // hvr's by install, and a lock guard hvr cannot open is reported as
+    // what it is, not as a lock another run holds.
+    h.sh(
+        "bc2",
+        &format!("chown root:root {FILES}/hvrfailover.lock.guard {FILES}/hvrfailover.state /opt/hvr/hvr_home/bin/hvrsim && chmod 644 {FILES}/hvrfailover.lock.guard"),
+    );
+    let refused = h.run("stop", &["node=bc2"]);
+    assert_ne!(refused.code(), Some(0), "{}", refused.dump());
+    assert!(
+        refused.messages().contains("the lock could not be checked on bc2")
+            && refused.messages().contains("Permission denied")
+            && !refused.messages().contains("another baton operation holds"),
+        "{}",
+        refused.dump()
+    );
+    let fixed = h.ok("install", &[]);
+    assert!(
+        fixed.changes().iter().any(|c| c.contains("is the HVR user's")),
+        "{}",
+        fixed.dump()
+    );
+    h.again_unchanged("install", &[]);
+    the_install_is_the_hvr_users(&h, "bc2", false);
     assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
     assert!(h.scheduler_answers("bc1") && !h.scheduler_answers("bc2"));
     assert!(h.vip_answers_from_client());
@@ -513,17 +550,19 @@ fn the_install_is_the_hvr_users(h: &Hvr, node: &str, active: bool) {
     let planted = "/tmp/batonf12-planted";
     h.sh(node, &format!("rm -f {planted}"));
     for tool in ["ip", "ss", "ps", "ping", "date", "timeout", "perl", "sh"] {
+        let plant = format!("/opt/hvr/hvr_home/bin/{tool}");
         h.sh(
             node,
             &format!(
-                "su -s /bin/sh hvr -c 'printf \"#!/bin/sh\\nid -u >> {planted}\\nPATH=/usr/sbin:/usr/bin:/sbin:/bin exec {tool} \\\"\\$@\\\"\\n\" > /opt/hvr/hvr_home/bin/{tool} && chmod 755 /opt/hvr/hvr_home/bin/{tool}'"
+                "real=$(command -v {tool}) && printf '#!/bin/sh\\nid -u >> {planted}\\nexec %s \"$@\"\\n' \"$real\" > {plant} \
+                 && chown hvr:hvr {plant} && chmod 755 {plant}"
             ),
         );
     }
     let (code, said) = h.sh_code(
         node,
         &format!(
-            "/opt/hvr/bin/hvrenv hvrfailover-status hvrhub orders {vip} eth0 4343 /etc/hvrfailover/vip-eth0:1.ip"
+            "/opt/hvr/bin/hvrenv hvrfailover-status hvrhub orders {vip} eth0 4343 /etc/hvrfailover/vip-eth0:1.ip 'hvrsim catalog check hvrhub' 4341 2>&1"
         ),
     );
     let ran = h.file(node, planted).unwrap_or_default();
