@@ -173,6 +173,59 @@ fn the_whole_life_of_a_bc_pair() {
     );
     h.again_unchanged("install", &[]);
     the_install_is_the_hvr_users(&h, "bc2", false);
+    // hvr_user=root (the old behaviour): root's account is never touched
+    // (no usermod of root: its home and shell stay), and boot-config leaves
+    // no sudo rule for it. Check mode: predicted, nothing changed.
+    let as_root = h.run_args("install", &["hvr_user=root"], &["--check"]);
+    assert_eq!(as_root.code(), Some(0), "{}", as_root.dump());
+    for task in [
+        "Install | the HVR group (hvr_user_group)",
+        "Install | the HVR user (hvr_user), owner of HVR_HOME and HVR_CONFIG, created",
+        "Install | the HVR user (hvr_user), an existing account, in hvr_user_group",
+    ] {
+        assert_eq!(as_root.outcome(task, "bc1"), "skipped", "{task}: {}", as_root.dump());
+    }
+    assert!(
+        as_root
+            .changes()
+            .contains(&"bc1: Install | everything under HVR_HOME and HVR_CONFIG is the HVR user's".to_string()),
+        "{}",
+        as_root.dump()
+    );
+    let boot_root = h.run_args("boot-config", &["hvr_user=root"], &["--check"]);
+    assert_eq!(boot_root.code(), Some(0), "{}", boot_root.dump());
+    assert!(
+        boot_root
+            .changes()
+            .contains(&"bc1: Boot | no sudo rule when the DBMS owner is root".to_string()),
+        "{}",
+        boot_root.dump()
+    );
+    // An existing account is not reshaped: only its primary group is set.
+    let existing = h.run_args("install", &["hvr_user=nobody"], &["--check"]);
+    assert_eq!(
+        existing.outcome(
+            "Install | the HVR user (hvr_user), owner of HVR_HOME and HVR_CONFIG, created",
+            "bc1"
+        ),
+        "skipped",
+        "{}",
+        existing.dump()
+    );
+    // A DBMS owner other than the HVR user is refused, naming both vars.
+    for playbook in ["install", "boot-config"] {
+        let other = h.run(playbook, &["hvr_dbms_owner=ingres"]);
+        assert_ne!(other.code(), Some(0), "{}", other.dump());
+        assert!(
+            other
+                .messages()
+                .contains("hvr_dbms_owner=ingres differs from hvr_user=hvr: not supported"),
+            "{}",
+            other.dump()
+        );
+        assert_eq!(other.changed(), 0, "{}", other.dump());
+    }
+    assert!(h.file("bc1", "/etc/sudoers.d/baton-hvrfailover").is_some());
     assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
     assert!(h.scheduler_answers("bc1") && !h.scheduler_answers("bc2"));
     assert!(h.vip_answers_from_client());
