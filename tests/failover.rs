@@ -159,7 +159,9 @@ fn the_whole_life_of_a_bc_pair() {
     let refused = h.run("stop", &["node=bc2"]);
     assert_ne!(refused.code(), Some(0), "{}", refused.dump());
     assert!(
-        refused.messages().contains("the lock could not be checked on bc2")
+        refused
+            .messages()
+            .contains("the lock could not be checked on bc2")
             && refused.messages().contains("Permission denied")
             && !refused.messages().contains("another baton operation holds"),
         "{}",
@@ -167,7 +169,10 @@ fn the_whole_life_of_a_bc_pair() {
     );
     let fixed = h.ok("install", &[]);
     assert!(
-        fixed.changes().iter().any(|c| c.contains("is the HVR user's")),
+        fixed
+            .changes()
+            .iter()
+            .any(|c| c.contains("is the HVR user's")),
         "{}",
         fixed.dump()
     );
@@ -183,12 +188,18 @@ fn the_whole_life_of_a_bc_pair() {
         "Install | the HVR user (hvr_user), owner of HVR_HOME and HVR_CONFIG, created",
         "Install | the HVR user (hvr_user), an existing account, in hvr_user_group",
     ] {
-        assert_eq!(as_root.outcome(task, "bc1"), "skipped", "{task}: {}", as_root.dump());
+        assert_eq!(
+            as_root.outcome(task, "bc1"),
+            "skipped",
+            "{task}: {}",
+            as_root.dump()
+        );
     }
     assert!(
-        as_root
-            .changes()
-            .contains(&"bc1: Install | everything under HVR_HOME and HVR_CONFIG is the HVR user's".to_string()),
+        as_root.changes().contains(
+            &"bc1: Install | everything under HVR_HOME and HVR_CONFIG is the HVR user's"
+                .to_string()
+        ),
         "{}",
         as_root.dump()
     );
@@ -621,7 +632,9 @@ fn the_install_is_the_hvr_users(h: &Hvr, node: &str, active: bool) {
     let ran = h.file(node, planted).unwrap_or_default();
     h.sh(
         node,
-        &format!("rm -f {planted}; cd /opt/hvr/hvr_home/bin && rm -f ip ss ps ping date timeout perl sh"),
+        &format!(
+            "rm -f {planted}; cd /opt/hvr/hvr_home/bin && rm -f ip ss ps ping date timeout perl sh"
+        ),
     );
     assert_eq!(code, Some(0), "{node}: status as root: {said}");
     assert!(!said.contains("UNKNOWN"), "{node}: {said}");

@@ -2267,7 +2267,10 @@ fn the_log_is_never_written_through_a_linked_directory_under_hvr_config() {
     std::os::unix::fs::symlink(&elsewhere, node.path("config/log/hvrfailover")).unwrap();
     let run = node.run(&["hvrfailover-log", "a line"]);
     assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(run.stderr.contains("is a symbolic link: not written"), "{run:?}");
+    assert!(
+        run.stderr.contains("is a symbolic link: not written"),
+        "{run:?}"
+    );
     assert!(!elsewhere.join("hvrfailover.log").exists());
     // One level up: log -> a directory holding hvrfailover/.
     fs::remove_file(node.path("config/log/hvrfailover")).unwrap();
