@@ -71,6 +71,19 @@ fn the_whole_life_of_a_bc_pair() {
     let h = Hvr::new(&lab);
     let vip = h.vip();
 
+    // 0. install --check on fresh nodes predicts the unpack instead of
+    // failing on the HVR_HOME it has not created yet.
+    let dry = h.run_args("install", &[], &["--check"]);
+    assert_eq!(dry.code(), Some(0), "{}", dry.dump());
+    assert!(
+        dry.changes()
+            .iter()
+            .any(|c| c.contains("HVR_HOME does not exist yet")),
+        "{}",
+        dry.dump()
+    );
+    assert!(h.file("bc1", "/opt/hvr/hvr_home/bin/hvrsim").is_none());
+
     // 1. install -> vip -> boot-config -> start on bc1.
     bring_up(&h);
     let opt1 = h.file("bc1", &format!("{FILES}/hvrfailover.opt")).unwrap();
@@ -136,6 +149,94 @@ fn the_whole_life_of_a_bc_pair() {
     for node in ["bc1", "bc2"] {
         the_install_is_the_hvr_users(&h, node, node == "bc1");
     }
+    // Root-owned files of an older install (or another hvr_user) are made
+    // hvr's by install, and a lock guard hvr cannot open is reported as
+    // what it is, not as a lock another run holds.
+    h.sh(
+        "bc2",
+        &format!("chown root:root {FILES}/hvrfailover.lock.guard {FILES}/hvrfailover.state /opt/hvr/hvr_home/bin/hvrsim && chmod 644 {FILES}/hvrfailover.lock.guard"),
+    );
+    let refused = h.run("stop", &["node=bc2"]);
+    assert_ne!(refused.code(), Some(0), "{}", refused.dump());
+    assert!(
+        refused
+            .messages()
+            .contains("the lock could not be checked on bc2")
+            && refused.messages().contains("Permission denied")
+            && !refused.messages().contains("another baton operation holds"),
+        "{}",
+        refused.dump()
+    );
+    let fixed = h.ok("install", &[]);
+    assert!(
+        fixed
+            .changes()
+            .iter()
+            .any(|c| c.contains("is the HVR user's")),
+        "{}",
+        fixed.dump()
+    );
+    h.again_unchanged("install", &[]);
+    the_install_is_the_hvr_users(&h, "bc2", false);
+    // hvr_user=root (the old behaviour): root's account is never touched
+    // (no usermod of root: its home and shell stay), and boot-config leaves
+    // no sudo rule for it. Check mode: predicted, nothing changed.
+    let as_root = h.run_args("install", &["hvr_user=root"], &["--check"]);
+    assert_eq!(as_root.code(), Some(0), "{}", as_root.dump());
+    for task in [
+        "Install | the HVR group (hvr_user_group)",
+        "Install | the HVR user (hvr_user), owner of HVR_HOME and HVR_CONFIG, created",
+        "Install | the HVR user (hvr_user), an existing account, in hvr_user_group",
+    ] {
+        assert_eq!(
+            as_root.outcome(task, "bc1"),
+            "skipped",
+            "{task}: {}",
+            as_root.dump()
+        );
+    }
+    assert!(
+        as_root.changes().contains(
+            &"bc1: Install | everything under HVR_HOME and HVR_CONFIG is the HVR user's"
+                .to_string()
+        ),
+        "{}",
+        as_root.dump()
+    );
+    let boot_root = h.run_args("boot-config", &["hvr_user=root"], &["--check"]);
+    assert_eq!(boot_root.code(), Some(0), "{}", boot_root.dump());
+    assert!(
+        boot_root
+            .changes()
+            .contains(&"bc1: Boot | no sudo rule when the DBMS owner is root".to_string()),
+        "{}",
+        boot_root.dump()
+    );
+    // An existing account is not reshaped: only its primary group is set.
+    let existing = h.run_args("install", &["hvr_user=nobody"], &["--check"]);
+    assert_eq!(
+        existing.outcome(
+            "Install | the HVR user (hvr_user), owner of HVR_HOME and HVR_CONFIG, created",
+            "bc1"
+        ),
+        "skipped",
+        "{}",
+        existing.dump()
+    );
+    // A DBMS owner other than the HVR user is refused, naming both vars.
+    for playbook in ["install", "boot-config"] {
+        let other = h.run(playbook, &["hvr_dbms_owner=ingres"]);
+        assert_ne!(other.code(), Some(0), "{}", other.dump());
+        assert!(
+            other
+                .messages()
+                .contains("hvr_dbms_owner=ingres differs from hvr_user=hvr: not supported"),
+            "{}",
+            other.dump()
+        );
+        assert_eq!(other.changed(), 0, "{}", other.dump());
+    }
+    assert!(h.file("bc1", "/etc/sudoers.d/baton-hvrfailover").is_some());
     assert!(h.holds_vip("bc1") && !h.holds_vip("bc2"));
     assert!(h.scheduler_answers("bc1") && !h.scheduler_answers("bc2"));
     assert!(h.vip_answers_from_client());
@@ -504,6 +605,46 @@ fn the_install_is_the_hvr_users(h: &Hvr, node: &str, active: bool) {
     assert!(
         said.starts_with("FAILED: vip-del needs root and sudo -n does not allow hvr"),
         "{said}"
+    );
+    // What runs as root never runs what hvr can write: tools planted in
+    // $HVR_HOME/bin (hvr's) under the names of the system tools the status
+    // probes call are never run by root; the HVR commands (and the catalog
+    // check's `sh -c`) the status calls run as hvr, with hvr's PATH: the
+    // planted `sh` records hvr's uid, so the plant itself is proven to work.
+    let planted = "/tmp/batonf12-planted";
+    h.sh(node, &format!("rm -f {planted}"));
+    for tool in ["ip", "ss", "ps", "ping", "date", "timeout", "perl", "sh"] {
+        let plant = format!("/opt/hvr/hvr_home/bin/{tool}");
+        h.sh(
+            node,
+            &format!(
+                "real=$(command -v {tool}) && printf '#!/bin/sh\\nid -u >> {planted}\\nexec %s \"$@\"\\n' \"$real\" > {plant} \
+                 && chown hvr:hvr {plant} && chmod 755 {plant}"
+            ),
+        );
+    }
+    let (code, said) = h.sh_code(
+        node,
+        &format!(
+            "/opt/hvr/bin/hvrenv hvrfailover-status hvrhub orders {vip} eth0 4343 /etc/hvrfailover/vip-eth0:1.ip 'hvrsim catalog check hvrhub' 4341 2>&1"
+        ),
+    );
+    let ran = h.file(node, planted).unwrap_or_default();
+    h.sh(
+        node,
+        &format!(
+            "rm -f {planted}; cd /opt/hvr/hvr_home/bin && rm -f ip ss ps ping date timeout perl sh"
+        ),
+    );
+    assert_eq!(code, Some(0), "{node}: status as root: {said}");
+    assert!(!said.contains("UNKNOWN"), "{node}: {said}");
+    assert!(
+        ran.lines().all(|uid| uid.trim() != "0"),
+        "{node}: root ran a tool hvr planted in $HVR_HOME/bin: {ran}"
+    );
+    assert!(
+        !ran.trim().is_empty(),
+        "{node}: the planted tools never ran, not even as hvr (the catalog check's sh)"
     );
 }
 

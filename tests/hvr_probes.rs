@@ -70,6 +70,7 @@ const UTILITIES: &[&str] = &[
     "flock",
     "mv",
     "sync",
+    "realpath",
 ];
 
 const VIP: &str = "10.0.0.100";
@@ -2219,4 +2220,70 @@ fn the_refresh_times_are_read_or_unknown_quoting_the_tool() {
             && missing.stdout.contains("exit 127"),
         "{missing:?}"
     );
+}
+
+#[test]
+fn a_lock_guard_that_cannot_be_opened_is_unknown_quoting_why_never_held() {
+    let node = Node::new();
+    // A guard the helper cannot open for appending (a directory here; a
+    // root-owned file for the HVR user on a node): exit 3, quoting the
+    // shell's error, not "held", and no lock is written.
+    fs::create_dir(node.path("config/files/hvrfailover.lock.guard")).unwrap();
+    let run = node.run(&[
+        "hvrfailover-lock",
+        "take",
+        "start",
+        "ctl",
+        "100",
+        "B:500",
+        "B",
+        "100@500",
+        "600",
+        "7200",
+        "node=bc1",
+    ]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "UNKNOWN: cannot open {}",
+            node.path("config/files/hvrfailover.lock.guard").display()
+        )),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("Is a directory"), "{run:?}");
+    assert!(run.stdout.contains("chown -R"), "{run:?}");
+    assert!(!run.stdout.contains("held"), "{run:?}");
+    assert!(!node.path("config/files/hvrfailover.lock").exists());
+}
+
+#[test]
+fn the_log_is_never_written_through_a_linked_directory_under_hvr_config() {
+    let node = Node::new();
+    let elsewhere = node.path("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    // The HVR user owns HVR_CONFIG/log: it could make the log's directory a
+    // link to, say, /etc/sudoers.d. Here: log/hvrfailover -> elsewhere.
+    fs::remove_dir(node.path("config/log/hvrfailover")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, node.path("config/log/hvrfailover")).unwrap();
+    let run = node.run(&["hvrfailover-log", "a line"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("is a symbolic link: not written"),
+        "{run:?}"
+    );
+    assert!(!elsewhere.join("hvrfailover.log").exists());
+    // One level up: log -> a directory holding hvrfailover/.
+    fs::remove_file(node.path("config/log/hvrfailover")).unwrap();
+    fs::remove_dir(node.path("config/log")).unwrap();
+    fs::create_dir_all(elsewhere.join("hvrfailover")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, node.path("config/log")).unwrap();
+    let run = node.run(&["hvrfailover-log", "a line"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!elsewhere.join("hvrfailover/hvrfailover.log").exists());
+    // A plain directory: written.
+    fs::remove_file(node.path("config/log")).unwrap();
+    fs::create_dir_all(node.path("config/log/hvrfailover")).unwrap();
+    let run = node.run(&["hvrfailover-log", "a line"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(node.log().contains("a line"), "{run:?}");
 }
