@@ -335,6 +335,9 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     }
     s.push_str("</g>\n");
     let rows_bottom = y + ROW;
+    // RPO is written beside the RTO label, right of the gap (the time axis
+    // below holds the ticks' labels).
+    let mut rpo_x = (WIDTH + LABEL) / 2.0;
     // The RTO gap, outlined over every row.
     if let Some(gap) = &p.rto {
         let x0 = axis.x(gap.from);
@@ -347,6 +350,7 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
             rows_bottom + 12.0,
             esc(&p.rto_with_unit())
         );
+        rpo_x = x1 + 8.0;
     }
     // Phase markers: each playbook's start, each action.
     let mut markers: Vec<(f64, String)> = p
@@ -381,13 +385,13 @@ fn phase_svg(report: &DrillReport, p: &Phase) -> String {
     }
     let _ = writeln!(
         s,
-        "<text x=\"{LABEL}\" y=\"{:.1}\">0 s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.1} s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">RPO {} rows</text>",
+        "<text x=\"{LABEL}\" y=\"{:.1}\">0 s</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.1} s</text><text class=\"rpo\" x=\"{:.1}\" y=\"{:.1}\">RPO {} rows</text>",
         rows_bottom + 26.0,
         WIDTH - 10.0,
         rows_bottom + 26.0,
         p.ended_at - p.started_at,
-        (WIDTH + LABEL) / 2.0,
-        rows_bottom + 26.0,
+        rpo_x.min(WIDTH - 90.0),
+        rows_bottom + 12.0,
         p.rpo_text()
     );
     s.push_str("</svg>\n");
@@ -478,6 +482,21 @@ mod tests {
             first.contains("RTO 80 ms") && first.contains("RPO 1 rows"),
             "{first}"
         );
+        // RPO sits on the RTO label's line, not on the axis with the ticks.
+        let y_of = |class: &str| -> String {
+            let at = first.find(&format!("<text class=\"{class}\"")).unwrap();
+            let tail = &first[at..];
+            let y = &tail[tail.find(" y=\"").unwrap() + 4..];
+            y[..y.find('"').unwrap()].to_string()
+        };
+        let rto_label = &first[first.find("RTO 80 ms").unwrap().saturating_sub(120)..];
+        assert!(
+            rto_label.contains(&format!("y=\"{}\"", y_of("rpo"))),
+            "{first}"
+        );
+        if first.contains("<text class=\"tick\"") {
+            assert_ne!(y_of("rpo"), y_of("tick"), "{first}");
+        }
         assert!(first.contains("class=\"marker\""));
     }
 
