@@ -65,7 +65,7 @@ fn local_offset(secs: i64) -> FixedOffset {
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     let off = if ok { tm.tm_gmtoff as i32 } else { 0 };
-    FixedOffset::east_opt(off).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))
+    FixedOffset::east_opt(off).unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc))
 }
 
 fn as_local(dt: NaiveDateTime) -> DateTime<FixedOffset> {
