@@ -206,11 +206,7 @@ fn active_of(samples: &[(String, Vec<report::NodeSample>)]) -> Result<String, St
     let seen: Vec<String> = samples
         .iter()
         .map(|(n, s)| match s.last() {
-            Some(s) => format!(
-                "{n}: {}, state {}",
-                if s.vip { "holds the VIP" } else { "no VIP" },
-                s.state
-            ),
+            Some(s) => format!("{n}: {}", s.vip_and_state()),
             None => format!("{n}: no sample"),
         })
         .collect();

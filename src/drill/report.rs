@@ -192,6 +192,17 @@ pub struct NodeSample {
     pub state: String,
 }
 
+impl NodeSample {
+    /// `holds the VIP, state START` or `no VIP, state STOP`.
+    pub fn vip_and_state(&self) -> String {
+        format!(
+            "{}, state {}",
+            if self.vip { "holds the VIP" } else { "no VIP" },
+            self.state
+        )
+    }
+}
+
 impl DrillReport {
     pub fn write(&self, dir: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self)
@@ -378,11 +389,7 @@ pub fn interrupted_text(report: &DrillReport) -> String {
                 .filter_map(|(n, v)| v.last().map(|s| (n, s)))
                 .map(|(n, s)| {
                     if s.reachable {
-                        format!(
-                            "{n} {}, state {}",
-                            if s.vip { "holds the VIP" } else { "no VIP" },
-                            s.state
-                        )
+                        format!("{n} {}", s.vip_and_state())
                     } else {
                         format!("{n} unreachable")
                     }
