@@ -51,7 +51,7 @@ files.directory(name="directory 4", path=f"{BENCH_DIR}/d1/sub", mode="755")
 
 for name, content, dest, mode in (
     ("copy 1", "hvr replication settings\n", "c1.conf", "644"),
-    ("copy 2", "-hubdb=hub\n-virtual_ip=10.77.0.100\n", "c2.opt", "644"),
+    ("copy 2", "-hubdb=hub\n-virtual_ip=10.77.0.254\n", "c2.opt", "644"),
     ("copy 3", f"host {host.name}\n", "c3.txt", "600"),
     ("copy 4", "START\n", "d1/state", "644"),
 ):
