@@ -353,8 +353,20 @@ fn read_found(
                 .join(", ")
         ))
     })?;
-    let text = std::fs::read_to_string(&found)
+    // `find` takes regular files only (no FIFO, no device); one past the
+    // value cap could not be kept as a value, so it is not read whole.
+    let cap = crate::plan::vars::MAX_VALUE_BYTES;
+    let size = std::fs::metadata(&found).map(|m| m.len()).unwrap_or(0);
+    if size > cap as u64 {
+        return Err(fail(format!(
+            "lookup('{plugin}'): {} is {size} bytes, over the {cap}-byte value limit",
+            found.display()
+        )));
+    }
+    let bytes = std::fs::read(&found)
         .map_err(|e| fail(format!("lookup('{plugin}'): {}: {e}", found.display())))?;
+    let text = crate::source::text_of(&found, bytes)
+        .map_err(|e| fail(format!("lookup('{plugin}'): {e}")))?;
     Ok((found, text))
 }
 
@@ -556,6 +568,29 @@ mod tests {
         let err = render("{{ lookup('pipe', 'date') }}", ctx).unwrap_err();
         assert!(
             format!("{err:#}").contains("unknown lookup plugin"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_lookup_names_the_bad_byte_and_refuses_a_file_past_the_value_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("latin1.txt"), b"caf\xe9\n").unwrap();
+        let ctx = minijinja::context! { playbook_dir => d.display().to_string() };
+        let err = render("{{ lookup('file', 'latin1.txt') }}", ctx.clone()).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("latin1.txt:1: not UTF-8 text: invalid byte 0xe9 at byte offset 3"),
+            "{text}"
+        );
+        // A sparse file one byte past the cap: refused by size, unread.
+        let big = std::fs::File::create(d.join("big.txt")).unwrap();
+        big.set_len(crate::plan::vars::MAX_VALUE_BYTES as u64 + 1)
+            .unwrap();
+        let err = render("{{ lookup('file', 'big.txt') }}", ctx).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("over the 16777216-byte value limit"),
             "{err:#}"
         );
     }
