@@ -2431,7 +2431,8 @@ fn a_completed_flush_is_recorded_on_the_node_and_forgotten_before_anything_lets_
     let stop = flush_and_stop(&node);
     assert_eq!(stop.code, Some(1), "{stop:?}");
     assert!(
-        stop.stdout.contains("could not be written") && stop.stdout.contains("STOP was NOT written"),
+        stop.stdout.contains("could not be written")
+            && stop.stdout.contains("STOP was NOT written"),
         "{stop:?}"
     );
     assert!(!record.exists());

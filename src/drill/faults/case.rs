@@ -399,13 +399,13 @@ fn run_inner(
     // Recover needs a failover behind it: the abrupt failure, failover
     // (fenced by a crash), and the old node booted again.
     let (from, to) = if op == Op::Recover {
-        kill_active(lab, &active)?;
-        let vars = vec![format!("to={standby}"), fence_var(lab, &active)];
+        kill_active(lab, active)?;
+        let vars = vec![format!("to={standby}"), fence_var(lab, active)];
         let (_, err) = target.runner.run("failover", &vars);
         if let Some(e) = err {
             return Err(format!("the failover before recover: {e}"));
         }
-        let decided = boot(lab, &active);
+        let decided = boot(lab, active);
         r.notes.push(format!("{active} booted: {decided}"));
         (standby.clone(), active.clone())
     } else {
