@@ -19,15 +19,15 @@
 #
 # Faults: controller-kill controller-int from-link to-link from-scheduler
 # to-scheduler from-crash to-crash partition from-disk-full to-disk-full
-# from-slow to-slow (docs/hvr-playbooks.md, "Fault matrix").
+# from-slow to-slow from-slow-link to-slow-link (docs/hvr-playbooks.md,
+# "Fault matrix").
 # Env: FAULTS_PREFIX (batonfx), FAULTS_SUBNET (10.78.0.0/24), BATON (a
 # built baton; default: cargo build, then target/debug/baton).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --list ]; then
     echo "operations: switchover failover recover"
-    echo "faults: controller-kill controller-int from-link to-link from-scheduler to-scheduler from-crash to-crash partition from-disk-full to-disk-full from-slow to-slow"
-    echo "not built yet: slow-tbf"
+    echo "faults: controller-kill controller-int from-link to-link from-scheduler to-scheduler from-crash to-crash partition from-disk-full to-disk-full from-slow to-slow from-slow-link to-slow-link"
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then

@@ -79,6 +79,9 @@ fn slice(slot: u32, op: &str, faults: &str, at: &[&str]) -> Value {
         assert!(c["error"].is_null(), "the case could not run: {c:#}");
         assert!(c["violations"].as_array().unwrap().is_empty(), "{c:#}");
         assert!(c["split_brain"].as_array().unwrap().is_empty(), "{c:#}");
+        // The client's ARP check ran and never saw two MACs for the VIP.
+        assert!(c["arp_split_brain"].as_array().unwrap().is_empty(), "{c:#}");
+        assert!(c["arp_rounds"].as_u64().unwrap() > 0, "{c:#}");
         // The client wrote through the VIP, and every row was read back.
         assert!(c["acked"].as_u64().unwrap() >= 10, "{c:#}");
         assert!(c["lost"].is_array(), "rows not read back: {c:#}");
@@ -108,11 +111,13 @@ fn switchover_killed_crashed_or_cut_at_the_flush_finishes_on_rerun() {
     let at = "Stop | flush replication";
     let json = slice(1, "switchover", "controller-kill,to-crash,to-link", &[at]);
     // Killed mid-flush, the controller leaves its lock: the re-run takes
-    // it over and completes; no acknowledged row is lost (graceful). When
-    // the kill lands after the node-side flush stopped the scheduler but
-    // before STOP was recorded, the re-run cannot tell that the flush
-    // completed: it refuses naming `start` of the old node, and that step
-    // followed, the switchover completes (docs/hvr-playbooks.md, finding 5).
+    // it over and completes; no acknowledged row is lost (graceful). A
+    // flush that completed on the node is recorded there (finding 5, see
+    // `switchover_killed_after_the_flush_or_while_recording_start_completes_on_rerun`);
+    // only a kill between the scheduler's stop and that record leaves a
+    // node the re-run cannot tell apart from an unflushed one: it refuses
+    // naming `start` of the old node, and that step followed, the
+    // switchover completes.
     for fault in ["controller-kill", "to-crash", "to-link"] {
         let c = case(&json, fault, at);
         assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
@@ -199,21 +204,30 @@ fn switchover_from_node_crashed_at_the_flush_names_the_step_that_finishes_it() {
     assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
 }
 
-/// A finding of the matrix (fixed): the controller killed while the new
-/// node records START (its scheduler and VIP already up, clients writing
-/// to it). The re-run resumed and ran the switch-point hvrcompare again,
-/// found the clients' new rows only on the new node, and stopped halfway
-/// ("NOT identical ... the VIP is down", which was not true). The compare
-/// is past once the new node serves: the re-run completes, losing nothing.
+/// Two findings of the matrix (fixed), in one lab:
+///
+/// - finding 5: the controller killed after the old node's flush
+///   completed and its scheduler stopped, before STOP was recorded. The
+///   re-run could not tell the flush had completed and refused naming
+///   `start` of the old node. The flush now records its completion on the
+///   node (`hvrfailover.flushed`): the re-run resumes and completes.
+/// - the controller killed while the new node records START (its
+///   scheduler and VIP already up, clients writing to it). The re-run
+///   resumed and ran the switch-point hvrcompare again, found the clients'
+///   new rows only on the new node, and stopped halfway ("NOT identical
+///   ... the VIP is down", which was not true). The compare is past once
+///   the new node serves: the re-run completes, losing nothing.
 #[test]
-fn switchover_killed_while_recording_start_completes_on_rerun() {
+fn switchover_killed_after_the_flush_or_while_recording_start_completes_on_rerun() {
     require_root!();
-    let at = "Start | record START";
-    let json = slice(6, "switchover", "controller-kill", &[at]);
-    let c = case(&json, "controller-kill", at);
-    assert_eq!(c["first_exit"], 137, "{c:#}");
-    assert_eq!(c["rerun"], "completed", "{c:#}");
-    assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    let (flushed, start) = ("Stop | record STOP", "Start | record START");
+    let json = slice(6, "switchover", "controller-kill", &[flushed, start]);
+    for at in [flushed, start] {
+        let c = case(&json, "controller-kill", at);
+        assert_eq!(c["first_exit"], 137, "{c:#}");
+        assert_eq!(c["rerun"], "completed", "{c:#}");
+        assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    }
 }
 
 /// The faults built last, at the flush: a partition between the nodes

@@ -2287,3 +2287,153 @@ fn the_log_is_never_written_through_a_linked_directory_under_hvr_config() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(node.log().contains("a line"), "{run:?}");
 }
+
+// ---------------------------------------------------------------------------
+// The flush's own record (issue 13, finding 5)
+// ---------------------------------------------------------------------------
+
+/// `hvrfailover-status` of the test node, parsed.
+fn status_json(node: &Node) -> serde_json::Value {
+    let port = node.closed_port.to_string();
+    let run = node.run(&[
+        "hvrfailover-status",
+        HUB,
+        CHN,
+        VIP,
+        "eth0",
+        &port,
+        "/nonexistent",
+        "echo 'channel orders capture=db<self> integrate=db<peer>'",
+        &port,
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+/// scheduler-stop with a running scheduler (hvrtestscheduler answers and
+/// its port accepts) that `hvrscheduler -k` stops: the test closes the
+/// port once the shim was called. Returns the run.
+fn flush_and_stop(node: &Node) -> Run {
+    let sched = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = sched.local_addr().unwrap().port().to_string();
+    fs::write(node.state().join("scheduler"), "up").unwrap();
+    let _ = fs::remove_file(node.state().join("killed"));
+    node.shim(
+        "hvrscheduler",
+        r#"echo "hvrscheduler $*" >> STATE/calls
+case " $* " in *" -k "*) rm -f STATE/scheduler; : > STATE/killed ;; esac
+exit 0"#,
+    );
+    let child = node
+        .command(&[
+            "hvrfailover-act",
+            "switchover bc1->bc2: stop bc1",
+            "scheduler-stop",
+            HUB,
+            CHN,
+            &port,
+            "5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = Instant::now() + Duration::from_secs(20);
+    while !node.state().join("killed").exists() && Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(sched);
+    Run::from(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_completed_flush_is_recorded_on_the_node_and_forgotten_before_anything_lets_changes_in() {
+    let node = Node::new();
+    let record = node.path("config/files/hvrfailover.flushed");
+    let json = status_json(&node);
+    assert_eq!(json["flushed"], false, "{json}");
+    assert_eq!(json["flushed_record"], "", "{json}");
+
+    // The flush and the stop complete: the record is there, of its form,
+    // with no temporary file left, before anyone recorded STOP.
+    let stop = flush_and_stop(&node);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(stop.stdout.starts_with("changed: "), "{stop:?}");
+    assert!(stop.stdout.contains("recorded in"), "{stop:?}");
+    let line = fs::read_to_string(&record).unwrap();
+    let line = line.trim_end();
+    assert!(
+        fancy_regex::Regex::new(
+            r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ flushed: the scheduler of hvrhub stopped after channel orders was flushed \(switchover bc1->bc2: stop bc1\)$"
+        )
+        .unwrap()
+        .is_match(line)
+        .unwrap(),
+        "{line:?}"
+    );
+    assert!(!node.path("config/files/hvrfailover.flushed.new").exists());
+    assert!(!node.path("config/files/hvrfailover.state").exists());
+    let json = status_json(&node);
+    assert_eq!(json["flushed"], true, "{json}");
+    assert_eq!(json["flushed_record"], line, "{json}");
+    assert_eq!(json["state"], "none", "{json}");
+
+    // A record that cannot be read, or is of another form, is no evidence.
+    for (content, said) in [
+        ("", "(unreadable or empty"),
+        ("flushed: yes\n", "(not a flush record: flushed: yes"),
+        (
+            "2026-11-30 04:00:00Z stopped: the scheduler\n",
+            "(not a flush record",
+        ),
+    ] {
+        fs::write(&record, content).unwrap();
+        let json = status_json(&node);
+        assert_eq!(json["flushed"], false, "{content:?}: {json}");
+        assert!(
+            json["flushed_record"].as_str().unwrap().starts_with(said),
+            "{content:?}: {json}"
+        );
+    }
+    fs::remove_file(&record).unwrap();
+    fs::create_dir(&record).unwrap();
+    let json = status_json(&node);
+    assert_eq!(json["flushed"], false, "{json}");
+    fs::remove_dir(&record).unwrap();
+
+    // Whatever may let a change in or capture again forgets it first:
+    // the VIP added, the state START.
+    fs::write(&record, format!("{line}\n")).unwrap();
+    let add = node.run(&[
+        "hvrfailover-act",
+        "test",
+        "vip-add",
+        VIP,
+        "24",
+        "eth0",
+        "eth0:1",
+        "1",
+        "0.1",
+        "0",
+        "1",
+    ]);
+    assert_eq!(add.code, Some(0), "{add:?}");
+    assert!(!record.exists(), "vip-add left the flush record");
+    fs::write(&record, format!("{line}\n")).unwrap();
+    let start = node.run(&["hvrfailover-act", "test", "state", "START"]);
+    assert_eq!(start.code, Some(0), "{start:?}");
+    assert!(!record.exists(), "state START left the flush record");
+    assert_eq!(status_json(&node)["flushed"], false);
+
+    // A record that cannot be written fails the stop: nothing claims the
+    // flush, and the message says STOP was not written.
+    fs::create_dir(node.path("config/files/hvrfailover.flushed.new")).unwrap();
+    let stop = flush_and_stop(&node);
+    assert_eq!(stop.code, Some(1), "{stop:?}");
+    assert!(
+        stop.stdout.contains("could not be written")
+            && stop.stdout.contains("STOP was NOT written"),
+        "{stop:?}"
+    );
+    assert!(!record.exists());
+}

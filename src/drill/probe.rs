@@ -161,13 +161,47 @@ fn run(
     samples
 }
 
-/// Reads every key back; the keys found. Each missing key is read up to
-/// three times (200 ms apart) before it counts as missing. Gives up (an
-/// error) past `deadline` or on a stop signal: a read that times out cannot
-/// tell a lost row from an unreachable VIP, so a slow read-back is no figure.
+/// Shells that read keys back at once (`present`): each read is a fork and
+/// exec of the read command (tens of ms), so a few hundred acknowledged rows
+/// took seconds one at a time.
+pub const READERS: usize = 4;
+
+/// Reads every key back; the keys found. The keys are split among
+/// `READERS` shells reading at once. Each missing key is read up to three
+/// times (200 ms apart) before it counts as missing. Gives up (an error)
+/// past `deadline` or on a stop signal: a read that times out cannot tell a
+/// lost row from an unreachable VIP, so a slow read-back is no figure.
 pub fn present(
     spec: &ProbeSpec,
     keys: &[String],
+    deadline: Instant,
+) -> Result<BTreeSet<String>, String> {
+    let per = keys.len().div_ceil(READERS).max(1);
+    let results: Vec<Result<BTreeSet<String>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = keys
+            .chunks(per)
+            .map(|chunk| scope.spawn(move || present_one(spec, chunk, keys.len(), deadline)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a read-back thread panicked".to_string()))
+            })
+            .collect()
+    });
+    let mut found = BTreeSet::new();
+    for r in results {
+        found.extend(r?);
+    }
+    Ok(found)
+}
+
+/// `present` for one share of the keys, in one shell.
+fn present_one(
+    spec: &ProbeSpec,
+    keys: &[String],
+    total: usize,
     deadline: Instant,
 ) -> Result<BTreeSet<String>, String> {
     let mut found = BTreeSet::new();
@@ -184,8 +218,7 @@ pub fn present(
         for key in pending {
             if Instant::now() > deadline || super::signals::stopped().is_some() {
                 return Err(format!(
-                    "reading {} acknowledged rows back did not finish in time (or was stopped)",
-                    keys.len()
+                    "reading {total} acknowledged rows back did not finish in time (or was stopped)"
                 ));
             }
             match ask(&mut shell, 'r', &key) {

@@ -68,6 +68,12 @@ pub struct CaseResult {
     /// Failover's phantom-change reports: the last key received (`None`: none was).
     pub phantom_after: Vec<Option<String>>,
     pub split_brain: Vec<(f64, f64, Vec<String>)>,
+    /// Rounds of the client's ARP check (`watch::ArpWatch`, about 1 s
+    /// each): that could tell, that could not (arping's output quoted in
+    /// `notes` once), and those where more than one MAC answered.
+    pub arp_rounds: usize,
+    pub arp_unknown: usize,
+    pub arp_split_brain: Vec<(f64, Vec<String>)>,
     pub violations: Vec<String>,
     pub notes: Vec<String>,
     /// The case could not be run (the lab, a setup step): not counted.
@@ -75,6 +81,8 @@ pub struct CaseResult {
     /// The run ended before boundary k: not counted.
     pub beyond: bool,
     pub secs: f64,
+    /// Where the case's time went, in order: (phase, seconds).
+    pub phases: Vec<(String, f64)>,
 }
 
 impl CaseResult {
@@ -107,11 +115,15 @@ impl CaseResult {
             lost: None,
             phantom_after: Vec::new(),
             split_brain: Vec::new(),
+            arp_rounds: 0,
+            arp_unknown: 0,
+            arp_split_brain: Vec::new(),
             violations: Vec::new(),
             notes: Vec::new(),
             error: None,
             beyond: false,
             secs: 0.0,
+            phases: Vec::new(),
         }
     }
 
@@ -227,6 +239,13 @@ pub fn baseline(target: &Target) -> Result<(String, String), String> {
     }
 }
 
+/// The baseline a case starts from, checked just before it (`baseline`):
+/// the (active, standby) pair and the seconds the check took.
+pub struct Baseline {
+    pub pair: (String, String),
+    pub secs: f64,
+}
+
 /// SIGKILL of `node`'s scheduler, then its link cut 300 ms later: the
 /// drill's abrupt failure.
 fn kill_active(lab: &LabHandle, node: &str) -> Result<(), String> {
@@ -264,15 +283,39 @@ fn boot(lab: &LabHandle, node: &str) -> String {
     }
 }
 
+/// Adds the time since `since` to the case's phases as `name`, and
+/// restarts `since`.
+fn lap(r: &mut CaseResult, since: &mut Instant, name: &str) {
+    r.phases
+        .push((name.to_string(), since.elapsed().as_secs_f64()));
+    *since = Instant::now();
+}
+
+/// The phases in one line: `name 1.2 s, ...`.
+pub fn phases_line(r: &CaseResult) -> String {
+    r.phases
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.1} s"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs the case. `fault: None` is the clean run (k = 0): it counts the
 /// operation's boundaries and checks the invariants without a fault.
-pub fn run(target: &Target, op: Op, fault: Option<(Fault, &Boundary)>, prefix: &str) -> CaseResult {
+pub fn run(
+    target: &Target,
+    base: &Baseline,
+    op: Op,
+    fault: Option<(Fault, &Boundary)>,
+    prefix: &str,
+) -> CaseResult {
     let started = Instant::now();
     let mut r = CaseResult::new(op, fault.map(|f| f.0), fault.map(|f| f.1));
-    if let Err(e) = run_inner(target, op, fault, prefix, &mut r) {
+    r.phases.push(("baseline".into(), base.secs));
+    if let Err(e) = run_inner(target, &base.pair, op, fault, prefix, &mut r) {
         r.error = Some(e);
     }
-    r.secs = started.elapsed().as_secs_f64();
+    r.secs = started.elapsed().as_secs_f64() + base.secs;
     r
 }
 
@@ -344,6 +387,7 @@ fn observed_run(
 
 fn run_inner(
     target: &Target,
+    (active, standby): &(String, String),
     op: Op,
     fault: Option<(Fault, &Boundary)>,
     prefix: &str,
@@ -351,25 +395,29 @@ fn run_inner(
 ) -> Result<(), String> {
     let (fault, at) = (fault.map(|f| f.0), fault.map(|f| f.1));
     let lab = lab(target)?;
-    let (active, standby) = baseline(target)?;
+    let mut since = Instant::now();
     // Recover needs a failover behind it: the abrupt failure, failover
     // (fenced by a crash), and the old node booted again.
     let (from, to) = if op == Op::Recover {
-        kill_active(lab, &active)?;
-        let vars = vec![format!("to={standby}"), fence_var(lab, &active)];
+        kill_active(lab, active)?;
+        let vars = vec![format!("to={standby}"), fence_var(lab, active)];
         let (_, err) = target.runner.run("failover", &vars);
         if let Some(e) = err {
             return Err(format!("the failover before recover: {e}"));
         }
-        let decided = boot(lab, &active);
+        let decided = boot(lab, active);
         r.notes.push(format!("{active} booted: {decided}"));
         (standby.clone(), active.clone())
     } else {
         (active.clone(), standby.clone())
     };
+    if op == Op::Recover {
+        lap(r, &mut since, "failover and boot before recover");
+    }
     r.from = from.clone();
     r.to = to.clone();
     let watch = Watch::start(&target.nodes, &target.vip);
+    let arp = watch::ArpWatch::start(&target.probe.place, &target.vip);
     let probe = Probe::start(&target.probe, prefix);
     let warm_by = Instant::now() + CLIENT_WAIT;
     while probe.first_success().is_none()
@@ -381,11 +429,13 @@ fn run_inner(
     let Some(warm) = probe.first_success() else {
         probe.finish();
         watch.finish();
+        arp.finish();
         return Err(format!(
             "the client was never served through the VIP {} before the case",
             target.vip
         ));
     };
+    lap(r, &mut since, "client served");
     // A second of rows before the operation (failover: before the failure).
     std::thread::sleep(Duration::from_secs(1));
     let vars: Vec<String> = match op {
@@ -405,6 +455,7 @@ fn run_inner(
         .zip(at)
         .map(|(f, at)| (f, at, from.as_str(), to.as_str()));
     let (exit, err, starts) = observed_run(target, op, &vars, control.path(), inject, r);
+    lap(r, &mut since, "rows before, first run");
     r.first_exit = exit;
     r.first_error = err;
     r.task_starts = starts;
@@ -420,6 +471,7 @@ fn run_inner(
                 Ok(None) => {}
                 Err(e) => r.notes.push(format!("clearing the fault: {e}")),
             }
+            lap(r, &mut since, "clear");
             let t0 = now();
             let (exit, err, _) = observed_run(target, op, &vars, control.path(), None, r);
             r.rerun_secs = now() - t0;
@@ -440,8 +492,10 @@ fn run_inner(
                 ));
             }
             r.rerun_error = err;
+            lap(r, &mut since, "re-run");
             if r.rerun == Rerun::Refused {
                 follow_step(target, op, &vars, control.path(), r);
+                lap(r, &mut since, "manual step, run again");
             }
         }
     } else if exit != Some(0) {
@@ -460,8 +514,10 @@ fn run_inner(
         std::thread::sleep(Duration::from_millis(100));
     }
     let recovered = probe.last_success().is_some_and(|t| t >= now() - 1.5);
+    lap(r, &mut since, "client served again");
     let samples = probe.finish();
     let vip = watch.finish();
+    let rounds = arp.finish();
     let counted: Vec<_> = samples.into_iter().filter(|s| s.t >= warm).collect();
     let acked = measure::acked(&counted);
     r.acked = acked.len();
@@ -473,6 +529,25 @@ fn run_inner(
             (b - a) * 1000.0
         ));
     }
+    r.arp_rounds = rounds.iter().filter(|s| s.macs.is_some()).count();
+    r.arp_unknown = rounds.len() - r.arp_rounds;
+    if let Some(bad) = rounds.iter().find(|s| s.macs.is_none()) {
+        r.notes.push(format!(
+            "the client's ARP check could not tell in {} of {} round(s), e.g. arping said: {}",
+            r.arp_unknown,
+            rounds.len(),
+            bad.said.chars().take(300).collect::<String>()
+        ));
+    }
+    r.arp_split_brain = watch::arp_split_brain(&rounds);
+    for (t, macs) in &r.arp_split_brain {
+        r.violations.push(format!(
+            "{} MACs answered ARP for the VIP {} from the client at once ({}, round ending {t:.3})",
+            macs.len(),
+            target.vip,
+            macs.join(" and ")
+        ));
+    }
     if recovered {
         let deadline = Instant::now()
             + Duration::from_secs(30)
@@ -481,6 +556,7 @@ fn run_inner(
             Ok(found) => r.lost = Some(measure::lost(&acked, &found)),
             Err(e) => r.notes.push(format!("rows not read back: {e}")),
         }
+        lap(r, &mut since, "rows read back");
     } else {
         r.notes
             .push("the client was not served again: rows not read back".into());
@@ -528,6 +604,9 @@ fn run_inner(
         }
     }
     restore(target, op, &from, r);
+    if op == Op::Failover {
+        lap(r, &mut since, "restore (boot, recover)");
+    }
     Ok(())
 }
 

@@ -81,14 +81,26 @@ pub enum Fault {
     FromSlow,
     /// The to-node's processes frozen and thawed.
     ToSlow,
+    /// The from-node's link rate-limited: `tc tbf` on its eth0 (`SLOW_LINK`,
+    /// what the node sends), removed after the run.
+    FromSlowLink,
+    /// The to-node's link rate-limited.
+    ToSlowLink,
 }
 
-/// Faults of the issue not built yet: named so a slice asking for them is
-/// refused with what exists.
-pub const NOT_DONE: &[&str] = &["slow-tbf (the node's link rate-limited with tc tbf)"];
+/// The slow link: a token bucket filter as the root qdisc of the node's
+/// eth0 (tc-tbf(8)): 256 kbit/s, a 32 kbit (4 KB) bucket, packets that
+/// would wait over 400 ms dropped. It shapes what the node sends (its SSH
+/// answers to the controller, replication to its peer, its answers to the
+/// client); what it receives is not shaped (that needs an ifb device or
+/// netem, neither of which this kernel has).
+pub const SLOW_LINK: &[&str] = &[
+    "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "256kbit", "burst", "32kbit",
+    "latency", "400ms",
+];
 
 impl Fault {
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 15] = [
         Fault::ControllerKill,
         Fault::ControllerInt,
         Fault::FromLink,
@@ -102,6 +114,8 @@ impl Fault {
         Fault::ToDiskFull,
         Fault::FromSlow,
         Fault::ToSlow,
+        Fault::FromSlowLink,
+        Fault::ToSlowLink,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +133,8 @@ impl Fault {
             Fault::ToDiskFull => "to-disk-full",
             Fault::FromSlow => "from-slow",
             Fault::ToSlow => "to-slow",
+            Fault::FromSlowLink => "from-slow-link",
+            Fault::ToSlowLink => "to-slow-link",
         }
     }
 
@@ -138,6 +154,7 @@ impl Fault {
                     | Fault::Partition
                     | Fault::FromDiskFull
                     | Fault::FromSlow
+                    | Fault::FromSlowLink
             ))
     }
 
@@ -148,12 +165,14 @@ impl Fault {
             | Fault::FromScheduler
             | Fault::FromCrash
             | Fault::FromDiskFull
-            | Fault::FromSlow => Some(from),
+            | Fault::FromSlow
+            | Fault::FromSlowLink => Some(from),
             Fault::ToLink
             | Fault::ToScheduler
             | Fault::ToCrash
             | Fault::ToDiskFull
-            | Fault::ToSlow => Some(to),
+            | Fault::ToSlow
+            | Fault::ToSlowLink => Some(to),
             Fault::ControllerKill | Fault::ControllerInt | Fault::Partition => None,
         }
     }
@@ -206,6 +225,18 @@ impl Fault {
                 .lab(&["shell", node], &["sh", "-c", disk_full::FILL])
                 .map(|out| format!("{node}: {}", out.trim())),
             Fault::FromSlow | Fault::ToSlow => slow::start(lab, node),
+            Fault::FromSlowLink | Fault::ToSlowLink => lab
+                .lab(&["shell", node], SLOW_LINK)
+                .and_then(|_| lab.lab(&["shell", node], &["tc", "qdisc", "show", "dev", "eth0"]))
+                .and_then(|shown| {
+                    // tc printed its qdisc: the limit is in place, or the
+                    // case says it was not.
+                    if shown.contains("tbf") {
+                        Ok(format!("{node}: eth0 rate-limited ({})", shown.trim()))
+                    } else {
+                        Err(format!("{node}: tc shows no tbf on eth0: {}", shown.trim()))
+                    }
+                }),
         }
     }
 
@@ -231,6 +262,13 @@ impl Fault {
             }
             Fault::FromSlow | Fault::ToSlow => {
                 slow::stop(lab, node)?;
+                Ok(None)
+            }
+            Fault::FromSlowLink | Fault::ToSlowLink => {
+                lab.lab(
+                    &["shell", node],
+                    &["tc", "qdisc", "del", "dev", "eth0", "root"],
+                )?;
                 Ok(None)
             }
             _ => Ok(None),
@@ -259,6 +297,9 @@ mod tests {
         assert!(!Fault::FromLink.applies(Op::Failover));
         assert!(Fault::FromCrash.applies(Op::Failover));
         assert!(Fault::FromLink.applies(Op::Switchover));
+        assert!(!Fault::FromSlowLink.applies(Op::Failover));
+        assert!(Fault::ToSlowLink.applies(Op::Failover));
+        assert_eq!(Fault::FromSlowLink.node("bc1", "bc2"), Some("bc1"));
         assert_eq!(Fault::ToCrash.node("bc1", "bc2"), Some("bc2"));
         assert_eq!(Fault::ControllerKill.node("bc1", "bc2"), None);
     }

@@ -3,6 +3,10 @@
 //! (`ip -4 -o addr`) and whether eth0 is up (`ip -o link`). A node holds
 //! the VIP *live* when both are true: only then can it answer ARP for it.
 //! A crashed node's shell fails: it answers nothing.
+//!
+//! And from the client (`ArpWatch`): which MACs answer ARP for the VIP,
+//! about once a second (arping, two probes, 1 s deadline): two MACs in one
+//! round are two nodes answering the VIP, whatever `ip addr` says.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -138,9 +142,164 @@ pub fn split_brain(nodes: &[(String, Vec<VipSample>)]) -> Vec<(f64, f64, Vec<Str
     spans
 }
 
+/// `$1` VIP. From the client: every round, `arping -c 2 -w 1` to the VIP
+/// on the interface its route uses, printed as one line: the exit code,
+/// then arping's output with its lines joined by `|`. Two probes, a 1 s
+/// deadline: one holder answers each probe (one reply in the window, the
+/// second probe is sent as the deadline ends); two holders both answer the
+/// first broadcast and arping stops at its count at once. About one round
+/// a second: each broadcast reaches every node, so not every 20 ms.
+const ARP_SCRIPT: &str = r#"
+dev=$(ip -o route get "$1" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+while :; do
+  out=$(arping -c 2 -w 1 -I "${dev:-eth0}" "$1" 2>&1); rc=$?
+  printf '%s %s\n' "$rc" "$(printf '%s\n' "$out" | tr '\n' '|')" || exit 0
+  sleep 0.05
+done
+"#;
+
+/// One round of the client's ARP check: when it ended, the distinct MACs
+/// that answered ARP for the VIP, or `None` when arping's output had no
+/// `Received N response(s)` line (it could not tell; `said` quotes it).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ArpSample {
+    pub t: f64,
+    pub macs: Option<Vec<String>>,
+    pub said: String,
+}
+
+/// The distinct MACs of arping's (iputils) `Unicast reply from IP [MAC]`
+/// lines, upper case, sorted; `None` without its `Received N response(s)`
+/// summary (cut, or another tool's output): unknown, never "nobody".
+pub fn arp_macs(output: &str) -> Option<Vec<String>> {
+    let mut summary = false;
+    let mut macs = std::collections::BTreeSet::new();
+    for line in output.split(['|', '\n']) {
+        let line = line.trim();
+        if line.starts_with("Received ") && line.ends_with("response(s)") {
+            summary = true;
+        }
+        let Some(rest) = line.strip_prefix("Unicast reply from ") else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (rest.find('['), rest.find(']')) else {
+            return None;
+        };
+        let mac = rest.get(open + 1..close)?;
+        let ok = mac.len() == 17
+            && mac
+                .split(':')
+                .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+        if !ok {
+            return None;
+        }
+        macs.insert(mac.to_ascii_uppercase());
+    }
+    summary.then(|| macs.into_iter().collect())
+}
+
+/// The client's ARP check of the VIP, running until `finish`.
+pub struct ArpWatch {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<ArpSample>>,
+}
+
+impl ArpWatch {
+    pub fn start(client: &Place, vip: &str) -> ArpWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, place, vip) = (stop.clone(), client.clone(), vip.to_string());
+            std::thread::spawn(move || watch_arp(&place, &vip, &stop))
+        };
+        ArpWatch { stop, thread }
+    }
+
+    pub fn finish(self) -> Vec<ArpSample> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+fn watch_arp(place: &Place, vip: &str, stop: &AtomicBool) -> Vec<ArpSample> {
+    let mut samples = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(shell) = Shell::spawn(place, ARP_SCRIPT, &[vip.to_string()]) else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        while !stop.load(Ordering::SeqCst) {
+            match shell.recv(Duration::from_millis(3000)) {
+                Ok((t, line)) => {
+                    let said = line.split_once(' ').map_or("", |(_, o)| o).to_string();
+                    samples.push(ArpSample {
+                        t,
+                        macs: arp_macs(&said),
+                        said,
+                    });
+                }
+                Err(_) => break,
+            }
+        }
+        drop(shell);
+        if !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    samples
+}
+
+/// The rounds in which more than one MAC answered ARP for the VIP: (end
+/// of the round, the MACs). Each is two nodes answering the VIP.
+pub fn arp_split_brain(samples: &[ArpSample]) -> Vec<(f64, Vec<String>)> {
+    samples
+        .iter()
+        .filter_map(|s| match &s.macs {
+            Some(m) if m.len() > 1 => Some((s.t, m.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arping_replies_give_the_distinct_macs_and_a_cut_output_is_unknown() {
+        let one = "ARPING 10.81.0.254 from 10.81.0.5 eth0|Unicast reply from 10.81.0.254 [66:A0:1F:D2:E0:B0]  0.557ms|Sent 2 probes (1 broadcast(s))|Received 1 response(s)|";
+        assert_eq!(arp_macs(one), Some(vec!["66:A0:1F:D2:E0:B0".to_string()]));
+        let two = "ARPING 10.81.0.254 from 10.81.0.5 eth0|Unicast reply from 10.81.0.254 [66:a0:1f:d2:e0:b0]  0.5ms|Unicast reply from 10.81.0.254 [AA:BB:CC:DD:EE:01]  0.6ms|Unicast reply from 10.81.0.254 [66:A0:1F:D2:E0:B0]  0.5ms|Sent 1 probes (1 broadcast(s))|Received 3 response(s)|";
+        assert_eq!(
+            arp_macs(two),
+            Some(vec![
+                "66:A0:1F:D2:E0:B0".to_string(),
+                "AA:BB:CC:DD:EE:01".to_string()
+            ])
+        );
+        let none = "ARPING 10.81.0.253 from 10.81.0.5 eth0|Sent 2 probes (2 broadcast(s))|Received 0 response(s)|";
+        assert_eq!(arp_macs(none), Some(vec![]));
+        // Cut before the summary, garbled MAC, another tool: unknown.
+        for bad in [
+            &one[..one.find("Sent").unwrap()],
+            "Unicast reply from 10.81.0.254 [66:A0:1F:D2:E0]  0.5ms|Received 1 response(s)",
+            "arping: socket: Operation not permitted|",
+            "",
+        ] {
+            assert_eq!(arp_macs(bad), None, "{bad:?}");
+        }
+        let samples: Vec<ArpSample> = [one, two, none, ""]
+            .iter()
+            .enumerate()
+            .map(|(i, said)| ArpSample {
+                t: i as f64,
+                macs: arp_macs(said),
+                said: said.to_string(),
+            })
+            .collect();
+        let spans = arp_split_brain(&samples);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(spans[0].0, 1.0);
+    }
 
     fn s(t: f64, vip: bool, link_up: bool) -> VipSample {
         VipSample { t, vip, link_up }
