@@ -848,7 +848,10 @@ mod tests {
             (".", serde_json::json!(".")),
             // past i64 (PyYAML: a Python int): its digits, as text, as a
             // template's integer past 64 bits
-            ("18446744073709551615", serde_json::json!("18446744073709551615")),
+            (
+                "18446744073709551615",
+                serde_json::json!("18446744073709551615"),
+            ),
             (
                 "123456789012345678901234567890",
                 serde_json::json!("123456789012345678901234567890"),
