@@ -171,6 +171,27 @@ fn stdout_lines_count_against_the_limit_without_being_built() {
 }
 
 #[test]
+fn a_variable_doubling_a_list_is_refused_naming_the_variable() {
+    // `v5: "{{ [v4, v4] }}"` shares v4 twice: refused while it is converted
+    // (before the whole value is built), now with the variable's name and
+    // its line, as a value refused after rendering is.
+    let mut play = String::from(
+        "- hosts: nodes\n  gather_facts: false\n  vars:\n    v0: \"{{ ['x' * 1048576] }}\"\n",
+    );
+    for i in 1..=8 {
+        play.push_str(&format!("    v{i}: \"{{{{ [v{0}, v{0}] }}}}\"\n", i - 1));
+    }
+    play.push_str("  tasks:\n    - name: use\n      debug: msg=\"{{ v8 | length }}\"\n");
+    let run = Test::new().local_hosts(ONE).playbook(&play).run();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("variable `v5` is too large: the value written out takes more than"),
+        "{all}"
+    );
+    assert!(all.contains("play.yml:9:"), "names the line of v5: {all}");
+}
+
+#[test]
 fn the_lines_budget_is_the_value_cap() {
     assert_eq!(
         baton::modules::MAX_LINES_BYTES,
