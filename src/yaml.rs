@@ -722,17 +722,19 @@ fn resolve_plain(text: &str) -> NodeValue {
             return NodeValue::Int(i);
         }
     }
-    // A decimal integer past i64 (PyYAML: a Python int) is kept as the
-    // nearest float, as before: bounded fields (`serial`, `forks`) then
-    // refuse it by its size. Its last digits are lost (README).
+    // A decimal integer past i64 (PyYAML: a Python int) keeps its digits,
+    // as text, as a template's integer past 64 bits does
+    // (plan::jinja::native): JSON has no integer that large, and the
+    // nearest float would lose its last digits. Bounded fields (`serial`,
+    // `forks`, `pause`) read numbers from text too and refuse it by its
+    // size (README).
     let unsigned = digits.strip_prefix(['-', '+']).unwrap_or(&digits);
     if !unsigned.is_empty()
         && unsigned.bytes().all(|b| b.is_ascii_digit())
         && !unsigned.starts_with('0')
     {
-        if let Ok(f) = digits.parse::<f64>() {
-            return NodeValue::Float(f);
-        }
+        let sign = if digits.starts_with('-') { "-" } else { "" };
+        return NodeValue::Str(format!("{sign}{unsigned}"));
     }
     resolve_float(text).map_or_else(|| NodeValue::Str(text.to_string()), NodeValue::Float)
 }
@@ -844,10 +846,23 @@ mod tests {
             ("1.0e3", serde_json::json!("1.0e3")),
             ("12e03", serde_json::json!("12e03")),
             (".", serde_json::json!(".")),
-            // past i64: the nearest float (PyYAML: a Python int)
+            // past i64 (PyYAML: a Python int): its digits, as text, as a
+            // template's integer past 64 bits
             (
                 "18446744073709551615",
-                serde_json::json!(18446744073709551615.0),
+                serde_json::json!("18446744073709551615"),
+            ),
+            (
+                "123456789012345678901234567890",
+                serde_json::json!("123456789012345678901234567890"),
+            ),
+            (
+                "-123_456_789_012_345_678_901_234_567_890",
+                serde_json::json!("-123456789012345678901234567890"),
+            ),
+            (
+                "+123456789012345678901234567890",
+                serde_json::json!("123456789012345678901234567890"),
             ),
         ];
         for (text, want) in cases {

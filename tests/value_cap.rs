@@ -131,6 +131,75 @@ fn a_registered_result_over_the_limit_is_not_kept() {
 }
 
 #[test]
+fn stdout_lines_count_against_the_limit_without_being_built() {
+    // Issue 9: `shell: yes | head -c 200M`, registered, kept 16 MiB of
+    // two-byte lines and split them into 8 million values (about 900 MB)
+    // before the result was refused. 4 MiB of them (2 Mi lines) was kept:
+    // 6 MiB counted by text, about 200 MB in memory. Now each line counts
+    // 32 bytes besides its text, and lines past the limit are not built
+    // (the stdout is 4 MiB less its last newline, which Ansible strips).
+    let run = Test::new()
+        .local_hosts(ONE)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: many lines
+      shell: yes | head -c 4194304
+      register: out
+    - name: after
+      debug: msg=unreachable
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    assert_eq!(run.outcome("many lines", "n1"), "failed");
+    let msg = run.results("many lines")[0]["result"]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.starts_with(
+            "the result of task `many lines` (register: out) is not kept: its stdout has 2097152 lines, \
+             which as `stdout_lines` take 71303167 bytes or more"
+        ) && msg.contains("over the 16 MiB limit on a value"),
+        "{msg}"
+    );
+    assert_eq!(run.outcome("after", "n1"), "none");
+}
+
+#[test]
+fn a_variable_doubling_a_list_is_refused_naming_the_variable() {
+    // `v5: "{{ [v4, v4] }}"` shares v4 twice: refused while it is converted
+    // (before the whole value is built), now with the variable's name and
+    // its line, as a value refused after rendering is.
+    let mut play = String::from(
+        "- hosts: nodes\n  gather_facts: false\n  vars:\n    v0: \"{{ ['x' * 1048576] }}\"\n",
+    );
+    for i in 1..=8 {
+        play.push_str(&format!("    v{i}: \"{{{{ [v{0}, v{0}] }}}}\"\n", i - 1));
+    }
+    play.push_str("  tasks:\n    - name: use\n      debug: msg=\"{{ v8 | length }}\"\n");
+    let run = Test::new().local_hosts(ONE).playbook(&play).run();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("variable `v5` is too large: the value written out takes more than"),
+        "{all}"
+    );
+    assert!(all.contains("play.yml:9:"), "names the line of v5: {all}");
+}
+
+#[test]
+fn the_lines_budget_is_the_value_cap() {
+    assert_eq!(
+        baton::modules::MAX_LINES_BYTES,
+        baton::plan::vars::MAX_VALUE_BYTES
+    );
+}
+
+#[test]
 fn values_under_the_limit_pass_whole() {
     let run = Test::new()
         .local_hosts(ONE)

@@ -540,18 +540,49 @@ fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut H
     let Some(name) = &task.register else {
         return;
     };
-    let Some(size) = vars::over_value_limit(&outcome.registered) else {
+    // The lines' own message only when the rest fits: a result already over
+    // the limit without them is refused as any other.
+    let msg = if let Some(size) = vars::over_value_limit(&outcome.registered) {
+        format!(
+            "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
+            shared.info.name,
+            vars::value_limit_words()
+        )
+    } else if let Some((stream, lines, cost)) = lines_too_large(outcome) {
+        format!(
+            "the result of task `{}` (register: {name}) is not kept: its {stream} has {lines} \
+             lines, which as `{stream}_lines` take {cost} bytes or more (each line counted \
+             with {} bytes for its slot), {}; write large output to a file on the host and \
+             fetch or slurp it, or filter it in the command (`| tail -n 1000`)",
+            shared.info.name,
+            crate::modules::LINE_SLOT_BYTES,
+            vars::value_limit_words()
+        )
+    } else {
         return;
     };
-    let msg = format!(
-        "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
-        shared.info.name,
-        vars::value_limit_words()
-    );
     outcome.outcome = Status::Failed;
     outcome.result = TaskResult::failed(msg.clone());
     outcome.items.clear();
     outcome.registered = json!({"failed": true, "changed": false, "msg": msg});
+}
+
+/// The first stream of the task's result or of a loop item's whose lines
+/// are over the budget ([`crate::modules::lines_over_limit`]):
+/// `(stream, lines, cost)`. Its `*_lines` were not built, so registering it
+/// would silently lack them.
+fn lines_too_large(outcome: &HostOutcome) -> Option<(&'static str, usize, usize)> {
+    use crate::modules::lines_over_limit;
+    std::iter::once(&outcome.result)
+        .chain(outcome.items.iter().map(|(_, r, _)| r))
+        .find_map(|r| {
+            [("stdout", &r.stdout), ("stderr", &r.stderr)]
+                .into_iter()
+                .find_map(|(stream, text)| {
+                    let (lines, cost) = lines_over_limit(text.as_deref()?)?;
+                    Some((stream, lines, cost))
+                })
+        })
 }
 
 fn environment_prefix(

@@ -194,7 +194,8 @@ enum SerialIn<'a> {
     Int(i64),
     Str(&'a str),
     /// A number that is not an `i64`: a fraction, or a whole number past
-    /// `i64::MAX` (YAML reads `18446744073709551615` as a float).
+    /// `i64::MAX` that a template rendered as a float (YAML keeps such a
+    /// number's digits, as text).
     Float(f64),
     Other(&'static str),
 }
@@ -227,6 +228,13 @@ fn one_serial(value: SerialIn<'_>, origin: &Origin) -> Result<Serial, InputError
             }
             match s.parse::<i64>() {
                 Ok(i) if i >= 0 => one_serial(SerialIn::Int(i), origin),
+                // a whole number past i64 (YAML keeps its digits as text)
+                Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    Err(bad(format!(
+                        "{s}: a number of hosts past {}, more than baton counts",
+                        i64::MAX
+                    )))
+                }
                 _ => Err(bad(format!("`{text}`"))),
             }
         }

@@ -32,7 +32,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use kit::result::{FileDiff, Status, TaskResult};
+pub use kit::result::{
+    lines_over_limit, FileDiff, Status, TaskResult, LINE_SLOT_BYTES, MAX_LINES_BYTES,
+};
 
 use crate::transport::ExecOutput;
 

@@ -333,7 +333,15 @@ impl Vars {
                     .err()
                     .unwrap_or(e));
             }
-            Err(e) => return Err(e),
+            Err(mut e) => {
+                // A value refused while it was converted (it holds one part
+                // many times, `[v0, v0]` down a chain): name the variable,
+                // as the check below does for one refused after.
+                if e.message == super::jinja::native::TooBig::Large.message() {
+                    e.message = format!("variable `{name}` is too large: {}", e.message);
+                }
+                return Err(e);
+            }
         };
         let size = value_bytes(&rendered);
         if size > MAX_VALUE_BYTES {

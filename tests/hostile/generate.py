@@ -333,6 +333,33 @@ for i, f in enumerate(["to_nice_json(indent=10**9)", "to_json(indent=10**9)",
                        "to_nice_yaml(indent=10**9)", "to_json(separators=['x' * 10**6, ':'])"]):
     cases[f"filter-size-arg-{i}.run.yml"] = run_play(['debug: {msg: "{{ range(100) | list | %s }}"}' % f])
 
+# Issue 9, runaway input kinds (second round).
+# A variable chain doubling a list (`[v, v]`), with leaves of 1 MiB so that
+# the refusal comes within a few levels; one doubling a mapping.
+lines = ["v0: \"{{ ['x' * 1048576] }}\""] + [
+    "v%d: \"{{ [v%d, v%d] }}\"" % (i, i - 1, i - 1) for i in range(1, 31)]
+cases["var-list-doubling.run.yml"] = run_play(
+    ["debug: msg={{ v30 | length }}"], "  vars:\n" + "".join("    %s\n" % l for l in lines))
+lines = ["m0: \"{{ {'k': 'x' * 1048576} }}\""] + [
+    "m%d: \"{{ {'a': m%d, 'b': m%d} }}\"" % (i, i - 1, i - 1) for i in range(1, 31)]
+cases["var-map-doubling.run.yml"] = run_play(
+    ["debug: msg={{ m30 | length }}"], "  vars:\n" + "".join("    %s\n" % l for l in lines))
+# A 2,000-deep group chain (tests/scale.rs measures 20,000 in memory).
+N = 2000
+cases["group-chain-2000.inv.yml"] = "all:\n  children:\n" + "".join(
+    "    g%d:\n      children:\n        g%d:\n" % (i, i + 1) for i in range(N - 1)
+) + "    g%d:\n      hosts:\n        leaf:\n" % (N - 1)
+cases["group-chain-2000.inv.ini"] = "".join(
+    "[g%d:children]\ng%d\n" % (i, i + 1) for i in range(N - 1)) + "[g%d]\nleaf\n" % (N - 1)
+cases["slice-fill-with.run.yml"] = run_play(
+    ['debug: msg="{{ range(5) | slice(3, fill_with=\'x\') | list }}"'])
+cases["yaml-big-int.run.yml"] = run_play(
+    ["debug: msg={{ big }}"], "  vars:\n    big: 123456789012345678901234567890\n")
+# 4 MiB of two-byte lines: `stdout_lines` would be 2 Mi values; refused
+# when registered, without building them (ignored: the run ends 0).
+cases["stdout-lines-many.run.yml"] = run_play(
+    ["shell: yes | head -c 4194304", "register: r", "ignore_errors: true"])
+
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 os.makedirs(OUT)

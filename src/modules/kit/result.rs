@@ -115,8 +115,14 @@ impl TaskResult {
         }
         for (key, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let text = text.clone().unwrap_or_default();
-            let lines: Vec<Value> = text.lines().map(|l| Value::String(l.to_string())).collect();
-            m.insert(format!("{key}_lines"), Value::Array(lines));
+            // Past the budget the lines are not built at all: the
+            // executor refuses to register such a result, naming the
+            // stream ([`lines_over_limit`]).
+            if lines_over_limit(&text).is_none() {
+                let lines: Vec<Value> =
+                    text.lines().map(|l| Value::String(l.to_string())).collect();
+                m.insert(format!("{key}_lines"), Value::Array(lines));
+            }
             m.insert(key.into(), Value::String(text));
         }
         for (k, v) in &self.data {
@@ -132,5 +138,59 @@ impl TaskResult {
             );
         }
         Value::Object(m)
+    }
+}
+
+/// The most bytes a stream's `stdout_lines`/`stderr_lines` may take, counted
+/// by [`lines_cost`]: 16 MiB, the limit on one value
+/// (`plan::vars::MAX_VALUE_BYTES`; modules do not import the plan stage, so
+/// `tests/value_cap.rs` checks that the two agree).
+pub const MAX_LINES_BYTES: usize = 16 << 20;
+
+/// Bytes each line of `stdout_lines` is counted as besides its text: the
+/// memory of its slot in the list and of its string (a JSON value is 32
+/// bytes, a string's allocation at least 16 more). Counting text alone let
+/// 16 MiB of two-byte lines (`yes`) pass as 8 MiB while the 8 million
+/// values took about 900 MB.
+pub const LINE_SLOT_BYTES: usize = 32;
+
+/// `(lines, cost)` of `text` split into lines, when the cost (its bytes
+/// plus [`LINE_SLOT_BYTES`] a line) is over [`MAX_LINES_BYTES`]; `None`
+/// when the lines fit. Counted without building them.
+pub fn lines_over_limit(text: &str) -> Option<(usize, usize)> {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count();
+    let lines = newlines + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    let cost = text
+        .len()
+        .saturating_add(lines.saturating_mul(LINE_SLOT_BYTES));
+    (cost > MAX_LINES_BYTES).then_some((lines, cost))
+}
+
+#[cfg(test)]
+mod lines_tests {
+    use super::*;
+
+    #[test]
+    fn lines_past_the_budget_are_counted_not_built() {
+        assert_eq!(lines_over_limit(""), None);
+        assert_eq!(lines_over_limit("a\nb"), None);
+        // 16 MiB of `y\n`: 8 Mi lines, 8 Mi x 34 bytes
+        let yes = "y\n".repeat(MAX_LINES_BYTES / 2);
+        assert_eq!(
+            lines_over_limit(&yes),
+            Some((MAX_LINES_BYTES / 2, MAX_LINES_BYTES / 2 * 34))
+        );
+        let r = TaskResult {
+            stdout: Some(yes),
+            stderr: Some("one\ntwo\n".into()),
+            ..TaskResult::default()
+        };
+        let v = r.to_registered();
+        assert!(v.get("stdout_lines").is_none(), "not built past the budget");
+        assert_eq!(v["stdout"].as_str().map(str::len), Some(MAX_LINES_BYTES));
+        assert_eq!(v["stderr_lines"], serde_json::json!(["one", "two"]));
+        // a few long lines fit: their text is counted once
+        let long = format!("{}\n", "x".repeat(1 << 20)).repeat(8);
+        assert_eq!(lines_over_limit(&long), None);
     }
 }

@@ -183,11 +183,13 @@ pub fn register(env: &mut Environment<'static>) {
         |state: &State,
          value: Value,
          count: usize,
-         fill_with: Option<Value>|
+         fill_with: Option<Value>,
+         kw: Kwargs|
          -> Result<Value, Error> {
             // Jinja2 makes exactly `count` slices, empty ones included: each
             // costs at least the two bytes of `[]`.
             check_product(count, 2, "slice")?;
+            let fill_with = slice_fill(fill_with, &kw)?;
             minijinja::filters::slice(state, value, count, fill_with)
         },
     );
@@ -201,6 +203,21 @@ pub fn register(env: &mut Environment<'static>) {
             minijinja::filters::format(state, fmt, args)
         },
     );
+}
+
+/// `slice`'s filler, given by position or as Jinja2's keyword
+/// `fill_with=` (`slice(3, fill_with='x')`); `none` means no filler, as
+/// Jinja2's default `fill_with=None` does.
+fn slice_fill(positional: Option<Value>, kw: &Kwargs) -> Result<Option<Value>, Error> {
+    let named: Option<Value> = kw.get("fill_with")?;
+    kw.assert_all_used()?;
+    if positional.is_some() && named.is_some() {
+        return Err(Error::new(
+            ErrorKind::TooManyArguments,
+            "slice: fill_with given twice, by position and by name",
+        ));
+    }
+    Ok(positional.or(named).filter(|v| !v.is_none()))
 }
 
 /// A format string's widths and precisions (`%1000000000s`, `{:>1000000000}`),
@@ -345,6 +362,31 @@ mod tests {
             eval("range(4) | slice(2) | list").as_deref(),
             Ok("[[0, 1], [2, 3]]")
         );
+    }
+
+    #[test]
+    fn slice_takes_fill_with_by_name_as_jinja2_does() {
+        // ansible-core 2.19.14 printed these (Jinja2 pads every slice past
+        // the ones that got an extra item, all of them when none did)
+        assert_eq!(
+            eval("[1, 2, 3, 4, 5] | slice(3, fill_with='x') | list").as_deref(),
+            Ok(r#"[[1, 2], [3, 4], [5, "x"]]"#)
+        );
+        assert_eq!(
+            eval("[1, 2, 3, 4, 5, 6] | slice(3, fill_with='x') | list").as_deref(),
+            Ok(r#"[[1, 2, "x"], [3, 4, "x"], [5, 6, "x"]]"#)
+        );
+        assert_eq!(
+            eval("[1, 2, 3, 4, 5] | slice(3, 0) | list").as_deref(),
+            Ok("[[1, 2], [3, 4], [5, 0]]")
+        );
+        assert_eq!(
+            eval("[1, 2, 3, 4, 5] | slice(3, fill_with=none) | list").as_deref(),
+            Ok("[[1, 2], [3, 4], [5]]")
+        );
+        let e = eval("[1] | slice(2, 0, fill_with=1) | list").unwrap_err();
+        assert!(e.contains("fill_with given twice"), "{e}");
+        assert!(eval("[1] | slice(2, fil_with=1) | list").is_err());
     }
 
     #[test]
