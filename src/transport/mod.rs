@@ -8,6 +8,7 @@
 //! they start. Either way commands in the script see an empty stdin.
 
 pub mod capture;
+pub mod fd_limit;
 pub mod groups;
 pub mod local;
 pub mod ssh;
@@ -138,6 +139,20 @@ impl Connection {
         match self {
             Connection::Local(c) => c.exec(request).await,
             Connection::Ssh(c) => c.exec(request).await,
+        }
+    }
+
+    /// Whether this is an SSH connection (it holds open files, see [`fd_limit`]).
+    pub fn is_ssh(&self) -> bool {
+        matches!(self, Connection::Ssh(_))
+    }
+
+    /// What opening the connection found worth a warning, given once: a
+    /// persisted master from an earlier run that had died and was replaced.
+    pub fn take_note(&self) -> Option<String> {
+        match self {
+            Connection::Local(_) => None,
+            Connection::Ssh(c) => c.take_note(),
         }
     }
 
