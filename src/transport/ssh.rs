@@ -152,6 +152,7 @@ impl SshConnection {
             let session = Session::resume_mux(socket.clone().into(), Some(log.into()));
             // The multiplex protocol's alive check, as `ssh -O check` sends.
             if session.check().await.is_ok() {
+                persist::mark_used(&target_dir, persist.idle);
                 return Ok(Self::with_session(
                     session,
                     None,
@@ -189,6 +190,7 @@ impl SshConnection {
         let (ctl, log) = session.detach();
         let session = Session::resume_mux(ctl, log);
         master.release();
+        persist::mark_used(&target_dir, persist.idle);
         let connection =
             Self::with_session(session, None, Dir::Persisted(target_dir), false, started);
         if let Some(note) = died {

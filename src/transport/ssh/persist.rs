@@ -153,10 +153,41 @@ pub fn take_ended_masters(target_dir: &Path) -> Vec<String> {
         }
         if let Some(line) = last_log_line(&dir.join("log")) {
             reasons.push(format!("it had ended: \"{line}\""));
+        } else if let Some(early) = ended_early(target_dir, &dir) {
+            reasons.push(early);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
     reasons
+}
+
+/// The file recording a run's last connection through the target's master:
+/// its modification time, and the idle time (`ControlPersist`) in seconds.
+pub const USED_FILE: &str = "used";
+
+/// Record that a run connects through the target's master now, with idle
+/// time `idle`: a master that ends silently before that idle time has
+/// passed did not end by its idle time (see [`take_ended_masters`]).
+pub fn mark_used(target_dir: &Path, idle: Duration) {
+    let _ = std::fs::write(target_dir.join(USED_FILE), idle.as_secs().to_string());
+}
+
+/// A master that ended without a word in its log, before its idle time
+/// could have passed since a run last connected through it: the server
+/// closed the connection (sshd killed, host rebooted). The master's
+/// directory changed last when ssh removed its socket.
+fn ended_early(target_dir: &Path, master_dir: &Path) -> Option<String> {
+    let used = target_dir.join(USED_FILE);
+    let idle: u64 = std::fs::read_to_string(&used).ok()?.trim().parse().ok()?;
+    let used_at = std::fs::metadata(&used).ok()?.modified().ok()?;
+    let ended_at = std::fs::metadata(master_dir).ok()?.modified().ok()?;
+    let after = ended_at.duration_since(used_at).unwrap_or_default();
+    (after + Duration::from_secs(1) < Duration::from_secs(idle)).then(|| {
+        format!(
+            "it ended {} s after a run last connected through it, before its idle time of {idle} s, and its log says nothing: the server closed the connection",
+            after.as_secs()
+        )
+    })
 }
 
 /// The warning for a target whose persisted masters died (`reasons` from
@@ -368,6 +399,20 @@ mod tests {
             ["it had ended: \"Timeout, server 10.0.0.1 not responding.\""]
         );
         assert!(!lost.exists() && !idle.exists() && live.exists());
+        // A silent end soon after a run used the master, before its idle
+        // time: not its idle time, so it is reported too.
+        mark_used(target, Duration::from_secs(600));
+        let quiet = target.join(format!("{MASTER_DIR_PREFIX}ddd"));
+        std::fs::create_dir(&quiet).unwrap();
+        let early = take_ended_masters(target);
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert!(
+            early[0].contains("before its idle time of 600 s"),
+            "{early:?}"
+        );
+        mark_used(target, Duration::from_secs(1));
+        std::fs::create_dir(&quiet).unwrap();
+        assert!(take_ended_masters(target).is_empty());
         let note = died_note(&reasons);
         assert!(
             note.starts_with("the persisted ssh master from an earlier run had died (it had ended"),
