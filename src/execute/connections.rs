@@ -355,18 +355,24 @@ impl Connections {
         }
     }
 
+    /// Close every connection, all at once. Before, the connections were
+    /// never closed here (a clone of the slot's reference is never the last
+    /// one) but dropped, each drop searching `/proc` for its master: 22 s
+    /// at the end of a 100-host run on the loaded 2-core machine
+    /// (`bench/twenty.yml`, 2026-11-30).
     pub async fn close_all(&self) {
         let slots: Vec<Slot> = match self.slots.lock() {
             Ok(mut s) => s.drain().map(|(_, v)| v).collect(),
             Err(_) => return,
         };
-        for slot in slots {
-            if let Some(Ok(conn)) = slot.get() {
-                if let Ok(conn) = Arc::try_unwrap(Arc::clone(conn)) {
-                    conn.close().await;
-                }
-            }
-        }
+        // Each slot's own reference is the last one once the tasks are done
+        // (a clone of it never is, so take it out of the slot).
+        let connections: Vec<Connection> = slots
+            .into_iter()
+            .filter_map(|slot| Arc::try_unwrap(slot).ok()?.into_inner()?.ok())
+            .filter_map(|conn| Arc::try_unwrap(conn).ok())
+            .collect();
+        Connection::close_all(connections).await;
     }
 }
 

@@ -162,6 +162,18 @@ impl Connection {
             Connection::Ssh(c) => c.close().await,
         }
     }
+
+    /// Close many connections at once (see [`ssh::SshConnection::close_many`]).
+    pub async fn close_all(connections: Vec<Connection>) {
+        let ssh = connections
+            .into_iter()
+            .filter_map(|c| match c {
+                Connection::Ssh(c) => Some(c),
+                Connection::Local(_) => None,
+            })
+            .collect();
+        ssh::SshConnection::close_many(ssh).await;
+    }
 }
 
 /// Scripts up to this size travel inside the command line (`sh -c 'SCRIPT'`),

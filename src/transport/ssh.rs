@@ -321,6 +321,48 @@ impl SshConnection {
         let _ = private_dir.close();
     }
 
+    /// [`SshConnection::close`] for many connections at once (the end of a
+    /// run): each master is told to exit, all together, then one search of
+    /// `/proc` per round ends those still running, instead of one search
+    /// per connection (22 s for 100 hosts on the loaded 2-core machine).
+    pub async fn close_many(connections: Vec<SshConnection>) {
+        let graceful = connections.into_iter().map(|connection| async move {
+            let SshConnection {
+                worker,
+                session,
+                dir,
+                master,
+                ..
+            } = connection;
+            drop(worker);
+            let private_dir = match dir {
+                Dir::Private(private_dir) => private_dir,
+                Dir::Persisted(_) => return None,
+            };
+            if let Ok(session) = Arc::try_unwrap(session) {
+                let _ = session.close().await;
+            }
+            Some((private_dir, master))
+        });
+        let closed: Vec<_> = futures::future::join_all(graceful)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let dirs: Vec<PathBuf> = closed
+            .iter()
+            .map(|(dir, _)| dir.path().to_path_buf())
+            .collect();
+        groups::end_masters_of(&dirs).await;
+        for (private_dir, master) in closed {
+            // Ended above: the guard has nothing left to end.
+            if let Some(master) = master {
+                master.release();
+            }
+            let _ = private_dir.close();
+        }
+    }
+
     /// The private directory holding the control socket, config and log.
     pub fn control_dir(&self) -> &Path {
         match &self.dir {
