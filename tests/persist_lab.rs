@@ -77,6 +77,10 @@ fn processes_naming(path: &Path) -> Vec<i32> {
 
 /// Run the playbook over both nodes with `--persist 60`; the JSON events.
 fn run(lab: &Lab, masters: &Masters, playbook: &Path) -> (Output, Vec<Value>) {
+    run_persist(lab, masters, playbook, "60")
+}
+
+fn run_persist(lab: &Lab, masters: &Masters, playbook: &Path, secs: &str) -> (Output, Vec<Value>) {
     let inventory = lab.dir().join("lab.yml");
     let out = masters.baton(&[
         "run",
@@ -84,7 +88,7 @@ fn run(lab: &Lab, masters: &Masters, playbook: &Path) -> (Output, Vec<Value>) {
         "-i",
         inventory.to_str().unwrap(),
         "--persist",
-        "60",
+        secs,
         "--output",
         "json",
     ]);
@@ -233,6 +237,20 @@ fn persisted_masters_are_reused_replaced_when_they_die_and_closed() {
     assert!(left.is_empty(), "{left:?}");
     let listed = text(&masters.baton(&["connections"]).stdout);
     assert!(listed.contains("no persisted connections"), "{listed}");
+
+    // An idle time shorter than the wait before the first task (at 100
+    // hosts, the connection phase): the host's shell, started at connect,
+    // keeps the new master busy, so it is still there for the task.
+    let paused = lab.dir().join("paused.yml");
+    std::fs::write(
+        &paused,
+        "- hosts: bc\n  gather_facts: false\n  tasks:\n    - pause: {seconds: 3}\n    - name: who\n      command: sh -c 'echo $SSH_CONNECTION'\n",
+    )
+    .unwrap();
+    let (out, events) = run_persist(&lab, &masters, &paused, "1");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(client_ports(&events).len(), 2, "{}", describe(&out));
+    assert!(warnings(&events).is_empty(), "{:?}", warnings(&events));
 }
 
 /// Out of open files, baton once reported the hosts past the limit

@@ -153,13 +153,10 @@ impl SshConnection {
             // The multiplex protocol's alive check, as `ssh -O check` sends.
             if session.check().await.is_ok() {
                 persist::mark_used(&target_dir, persist.idle);
-                return Ok(Self::with_session(
-                    session,
-                    None,
-                    Dir::Persisted(target_dir),
-                    true,
-                    started,
-                ));
+                let connection =
+                    Self::with_session(session, None, Dir::Persisted(target_dir), true, started);
+                connection.hold_master().await;
+                return Ok(connection);
             }
             died.push(persist::dead_master(&socket));
             persist::remove_master_dir(&socket);
@@ -173,6 +170,9 @@ impl SshConnection {
         let idle = std::num::NonZeroUsize::new(persist.idle.as_secs().max(1) as usize)
             .unwrap_or(std::num::NonZeroUsize::MIN);
         builder.control_persist(openssh::ControlPersist::IdleFor(idle));
+        // Before launching: the master's idle time cannot start earlier,
+        // so an end before this + idle is not its idle time.
+        persist::mark_used(&target_dir, persist.idle);
         let (session, master) = match launch(&builder, spec, keepalive, &target_dir).await {
             Ok(launched) => launched,
             Err(error) => {
@@ -190,13 +190,30 @@ impl SshConnection {
         let (ctl, log) = session.detach();
         let session = Session::resume_mux(ctl, log);
         master.release();
-        persist::mark_used(&target_dir, persist.idle);
         let connection =
             Self::with_session(session, None, Dir::Persisted(target_dir), false, started);
+        connection.hold_master().await;
         if let Some(note) = died {
             connection.set_note(format!("{note}; connected again"));
         }
         Ok(connection)
+    }
+
+    /// Start the host's worker shell now rather than at the first task: its
+    /// session keeps a persisted master busy, so the master's idle time
+    /// (`ControlPersist`, SECS) does not run out between the connection
+    /// phase and the first task. At 100 hosts that phase takes 6 to 10 s on
+    /// the loaded 2-core machine, and `--persist 5` lost a third of the
+    /// masters before their first task. A worker that cannot start is left
+    /// to `exec`, as before.
+    async fn hold_master(&self) {
+        let mut slot = self.worker.lock().await;
+        if matches!(*slot, WorkerSlot::NotStarted) {
+            *slot = match Worker::start(&self.session).await {
+                Ok(worker) => WorkerSlot::Running(Box::new(worker)),
+                Err(_) => WorkerSlot::Unavailable,
+            };
+        }
     }
 
     fn set_note(&self, note: String) {
