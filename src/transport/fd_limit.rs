@@ -34,7 +34,7 @@ pub fn limits() -> Option<(u64, u64)> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return None;
     }
-    Some((limit.rlim_cur as u64, limit.rlim_max as u64))
+    Some((limit.rlim_cur, limit.rlim_max))
 }
 
 /// Raise the soft limit on open files to the hard limit (capped at 1 << 20,
@@ -47,8 +47,8 @@ pub fn raise_soft_limit() -> Option<u64> {
         return Some(soft);
     }
     let limit = libc::rlimit {
-        rlim_cur: wanted as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
+        rlim_cur: wanted,
+        rlim_max: hard,
     };
     // SAFETY: setrlimit(2) reads only the struct we pass.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0 {

@@ -124,14 +124,17 @@ impl TransportError {
 /// An open connection to one host.
 pub enum Connection {
     Local(local::LocalConnection),
-    Ssh(ssh::SshConnection),
+    /// Boxed: a connection's state is large, `Local` is empty.
+    Ssh(Box<ssh::SshConnection>),
 }
 
 impl Connection {
     pub async fn open(spec: &ConnectionSpec) -> Result<Connection, TransportError> {
         match spec.kind {
             ConnectionKind::Local => Ok(Connection::Local(local::LocalConnection::new())),
-            ConnectionKind::Ssh => Ok(Connection::Ssh(ssh::SshConnection::open(spec).await?)),
+            ConnectionKind::Ssh => Ok(Connection::Ssh(Box::new(
+                ssh::SshConnection::open(spec).await?,
+            ))),
         }
     }
 
@@ -168,7 +171,7 @@ impl Connection {
         let ssh = connections
             .into_iter()
             .filter_map(|c| match c {
-                Connection::Ssh(c) => Some(c),
+                Connection::Ssh(c) => Some(*c),
                 Connection::Local(_) => None,
             })
             .collect();
