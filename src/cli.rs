@@ -243,6 +243,9 @@ pub fn main() -> i32 {
         }
     };
     commands::install_diagnostics_hook();
+    // Every SSH host holds open files for the whole run; the soft limit
+    // (often 1024) is the one the user could raise anyway (see `fd_limit`).
+    crate::transport::fd_limit::raise_soft_limit();
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::Inventory(args) => commands::inventory(args),

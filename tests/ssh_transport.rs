@@ -500,6 +500,33 @@ async fn close_and_drop_end_the_master_and_remove_the_control_dir() {
     );
 }
 
+/// The end of a run closes every connection at once: every master ends
+/// and every control directory goes.
+#[tokio::test]
+async fn close_many_ends_every_master_and_removes_their_control_dirs() {
+    let sshd = TestSshd::start();
+    let mut connections = Vec::new();
+    for _ in 0..3 {
+        connections.push(connect(&sshd).await);
+    }
+    for connection in &connections {
+        run(connection, "true").await;
+    }
+    let dirs: Vec<_> = connections
+        .iter()
+        .map(|c| c.control_dir().to_path_buf())
+        .collect();
+    assert!(sshd.session_pids().len() >= 3);
+    SshConnection::close_many(connections).await;
+    for dir in &dirs {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+    assert!(
+        wait_until(Duration::from_secs(3), || sshd.session_pids().is_empty()).await,
+        "a master did not disconnect"
+    );
+}
+
 #[tokio::test]
 async fn a_dead_link_is_unreachable_within_about_the_connect_timeout() {
     let sshd = TestSshd::start();

@@ -19,10 +19,11 @@ use tokio::sync::Semaphore;
 use super::connections::spec_for;
 use super::host_task::unreachable_message;
 use super::play::{PlayScope, Runner};
+use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
 use crate::report::Event;
-use crate::transport::{ConnectionKind, ConnectionSpec};
+use crate::transport::{fd_limit, ConnectionKind, ConnectionSpec};
 
 /// Modules that run on the controller only: a play made of them (and of
 /// delegated tasks) never needs its hosts' connections, so none is opened
@@ -78,7 +79,15 @@ impl Runner<'_> {
     /// connection is left to its first task, which reports the error as
     /// before. Nothing happens when no selected task of the play uses the
     /// hosts' own connections, or after a stop request.
-    pub(super) async fn connect_batch(&mut self, scope: &PlayScope<'_>, with_play_vars: bool) {
+    ///
+    /// Errors: the SSH hosts connected so far and these would need more open
+    /// files than baton's limit (`ulimit -n`, see [`fd_limit`]); nothing is
+    /// connected then, and the run stops.
+    pub(super) async fn connect_batch(
+        &mut self,
+        scope: &PlayScope<'_>,
+        with_play_vars: bool,
+    ) -> Result<(), InputError> {
         let play = scope.play;
         let needed = play.gather_facts
             || play
@@ -92,7 +101,7 @@ impl Runner<'_> {
                 .load(std::sync::atomic::Ordering::SeqCst)
                 != 0
         {
-            return;
+            return Ok(());
         }
         let hosts: Vec<String> = self
             .state
@@ -101,7 +110,7 @@ impl Runner<'_> {
             .filter(|h| !self.connections.is_open(h))
             .collect();
         if hosts.is_empty() {
-            return;
+            return Ok(());
         }
         let shared = with_play_vars.then(|| self.shared_for(scope));
         let mut specs = Vec::new();
@@ -125,7 +134,20 @@ impl Runner<'_> {
         }
         drop(shared);
         if specs.is_empty() {
-            return;
+            return Ok(());
+        }
+        let ssh_hosts = self.connections.open_ssh_count()
+            + specs
+                .iter()
+                .filter(|s| s.kind == ConnectionKind::Ssh)
+                .count();
+        if let Err(message) = fd_limit::check(ssh_hosts) {
+            return Err(InputError::plain(format!(
+                "play `{}` ({}): {message}; nothing was connected",
+                play.name,
+                play.origin.describe()
+            ))
+            .with_help(fd_limit::help(ssh_hosts)));
         }
         self.reporter.event(&Event::ConnectStart {
             play: play.name.clone(),
@@ -142,7 +164,7 @@ impl Runner<'_> {
                 let started_at = now_epoch();
                 let t0 = Instant::now();
                 let error = connections
-                    .get(spec)
+                    .get(spec, reporter)
                     .await
                     .err()
                     .map(|e| unreachable_message(spec, e));
@@ -172,6 +194,7 @@ impl Runner<'_> {
             timings.push((host, elapsed, error.is_some()));
         }
         self.state.add_connect_timing(started.elapsed(), &timings);
+        Ok(())
     }
 }
 

@@ -788,7 +788,7 @@ async fn run_steps(
                 reconnect(shared, job, *rc, env, become_user.clone()).await?
             }
             Step::Remote { script, interpret } => {
-                let connection = match shared.connections.get(&job.target).await {
+                let connection = match shared.connections.get(&job.target, shared.reporter).await {
                     Ok(connection) => connection,
                     Err(e) => {
                         // Try afresh next time: a host kept in play by
@@ -840,7 +840,7 @@ async fn reconnect(
         become_user: become_user.clone(),
         timeout: None,
     };
-    let connection = match shared.connections.get(&job.target).await {
+    let connection = match shared.connections.get(&job.target, shared.reporter).await {
         Ok(connection) => connection,
         Err(e) => {
             shared.connections.forget(&job.target.host_name);
@@ -880,7 +880,7 @@ async fn reconnect(
         let left = rc.timeout.saturating_sub(started.elapsed());
         let mut probe = request(&rc.probe);
         probe.timeout = Some(left.min(Duration::from_secs(60)));
-        match shared.connections.get(&job.target).await {
+        match shared.connections.get(&job.target, shared.reporter).await {
             Err(e) => {
                 shared.connections.forget(&job.target.host_name);
                 last = e.to_string();

@@ -266,12 +266,12 @@ impl<'a> Runner<'a> {
         // inventory's variables when facts are gathered (that task would
         // open them so), else with the play's, once its vars files are read.
         if play.gather_facts {
-            self.connect_batch(scope, false).await;
+            self.connect_batch(scope, false).await?;
             self.gather_facts(scope).await;
         }
         self.read_vars_files(scope)?;
         if !play.gather_facts {
-            self.connect_batch(scope, true).await;
+            self.connect_batch(scope, true).await?;
         }
         let mut flow = Flow::Continue;
         for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {

@@ -8,6 +8,7 @@
 //! they start. Either way commands in the script see an empty stdin.
 
 pub mod capture;
+pub mod fd_limit;
 pub mod groups;
 pub mod local;
 pub mod ssh;
@@ -123,14 +124,17 @@ impl TransportError {
 /// An open connection to one host.
 pub enum Connection {
     Local(local::LocalConnection),
-    Ssh(ssh::SshConnection),
+    /// Boxed: a connection's state is large, `Local` is empty.
+    Ssh(Box<ssh::SshConnection>),
 }
 
 impl Connection {
     pub async fn open(spec: &ConnectionSpec) -> Result<Connection, TransportError> {
         match spec.kind {
             ConnectionKind::Local => Ok(Connection::Local(local::LocalConnection::new())),
-            ConnectionKind::Ssh => Ok(Connection::Ssh(ssh::SshConnection::open(spec).await?)),
+            ConnectionKind::Ssh => Ok(Connection::Ssh(Box::new(
+                ssh::SshConnection::open(spec).await?,
+            ))),
         }
     }
 
@@ -141,11 +145,37 @@ impl Connection {
         }
     }
 
+    /// Whether this is an SSH connection (it holds open files, see [`fd_limit`]).
+    pub fn is_ssh(&self) -> bool {
+        matches!(self, Connection::Ssh(_))
+    }
+
+    /// What opening the connection found worth a warning, given once: a
+    /// persisted master from an earlier run that had died and was replaced.
+    pub fn take_note(&self) -> Option<String> {
+        match self {
+            Connection::Local(_) => None,
+            Connection::Ssh(c) => c.take_note(),
+        }
+    }
+
     pub async fn close(self) {
         match self {
             Connection::Local(_) => {}
             Connection::Ssh(c) => c.close().await,
         }
+    }
+
+    /// Close many connections at once (see [`ssh::SshConnection::close_many`]).
+    pub async fn close_all(connections: Vec<Connection>) {
+        let ssh = connections
+            .into_iter()
+            .filter_map(|c| match c {
+                Connection::Ssh(c) => Some(*c),
+                Connection::Local(_) => None,
+            })
+            .collect();
+        ssh::SshConnection::close_many(ssh).await;
     }
 }
 

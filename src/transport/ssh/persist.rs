@@ -129,6 +129,137 @@ pub fn remove_master_dir(socket: &Path) {
     }
 }
 
+/// Why a master whose socket no longer answers died, for the run's warning:
+/// ssh's last line in its log, if it wrote one (`kill -9` leaves none).
+pub fn dead_master(socket: &Path) -> String {
+    let why = last_log_line(&socket.with_file_name("log"))
+        .map(|line| format!(", its log ends with \"{line}\""))
+        .unwrap_or_else(|| ", its log says nothing: killed, or ended without cleaning up".into());
+    format!("its socket {} no longer answered{why}", socket.display())
+}
+
+/// Remove the master directories of `target_dir` that hold no socket: an
+/// ssh that ended (its idle time passed, its link was lost, or it failed to
+/// connect) removes its socket and leaves the directory with its log. Only
+/// call it while holding the target's lock ([`lock_target`]), or another
+/// run's master may be connecting there. Returns, for those whose log
+/// says why they ended (a master that just timed out its idle time says
+/// nothing), that reason.
+pub fn take_ended_masters(target_dir: &Path) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for dir in master_dirs(target_dir) {
+        if std::fs::symlink_metadata(dir.join("master")).is_ok() {
+            continue;
+        }
+        if let Some(line) = last_log_line(&dir.join("log")) {
+            reasons.push(format!("it had ended: \"{line}\""));
+        } else if let Some(early) = ended_early(target_dir, &dir) {
+            reasons.push(early);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    reasons
+}
+
+/// The file recording a run's last connection through the target's master:
+/// its modification time, and the idle time (`ControlPersist`) in seconds.
+pub const USED_FILE: &str = "used";
+
+/// Record that a run connects through the target's master now, with idle
+/// time `idle`: a master that ends silently before that idle time has
+/// passed did not end by its idle time (see [`take_ended_masters`]).
+pub fn mark_used(target_dir: &Path, idle: Duration) {
+    let _ = std::fs::write(target_dir.join(USED_FILE), idle.as_secs().to_string());
+}
+
+/// A master that ended without a word in its log, before its idle time
+/// could have passed since a run last connected through it: the server
+/// closed the connection (sshd killed, host rebooted). The master's
+/// directory changed last when ssh removed its socket.
+fn ended_early(target_dir: &Path, master_dir: &Path) -> Option<String> {
+    let used = target_dir.join(USED_FILE);
+    let idle: u64 = std::fs::read_to_string(&used).ok()?.trim().parse().ok()?;
+    let used_at = std::fs::metadata(&used).ok()?.modified().ok()?;
+    let ended_at = std::fs::metadata(master_dir).ok()?.modified().ok()?;
+    let after = ended_at.duration_since(used_at).unwrap_or_default();
+    (after + Duration::from_secs(1) < Duration::from_secs(idle)).then(|| {
+        format!(
+            "it ended {} s after a run last connected through it, before its idle time of {idle} s, and its log says nothing: the server closed the connection",
+            after.as_secs()
+        )
+    })
+}
+
+/// The warning for a target whose persisted masters died (`reasons` from
+/// [`dead_master`] and [`take_ended_masters`]).
+pub fn died_note(reasons: &[String]) -> String {
+    format!(
+        "the persisted ssh master from an earlier run had died ({})",
+        reasons.join("; ")
+    )
+}
+
+fn master_dirs(target_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(target_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(MASTER_DIR_PREFIX)
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// The last non-empty line of an ssh log (at most 300 characters of it).
+fn last_log_line(log: &Path) -> Option<String> {
+    let text = std::fs::read(log).ok()?;
+    let text = String::from_utf8_lossy(&text);
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    Some(line.chars().take(300).collect())
+}
+
+/// The target's lock (`lock`, an advisory `flock`), held while one run
+/// finds, cleans up or launches its master; waits at most `wait`.
+///
+/// Errors: the lock file cannot be opened, or another run held it all along.
+pub async fn lock_target(
+    target_dir: &Path,
+    wait: Duration,
+) -> Result<std::fs::File, TransportError> {
+    let path = target_dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| TransportError::Other(format!("cannot open {}: {e}", path.display())))?;
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(TransportError::Other(format!(
+                    "another baton run held {} for {} s while connecting to the same target; try again, or close it with `baton connections --close`",
+                    path.display(),
+                    wait.as_secs()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(TransportError::Other(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+}
+
 /// One persisted master, as `baton connections` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Persisted {
@@ -160,22 +291,30 @@ pub async fn close_all(root: &Path) -> Vec<Persisted> {
     for (target, socket) in all_sockets(root) {
         let alive = control(&socket, "exit").await;
         remove_master_dir(&socket);
-        if let Some(target_dir) = socket.parent().and_then(Path::parent) {
-            if sockets(target_dir).is_empty() {
-                let _ = std::fs::remove_dir_all(target_dir);
-            }
-        }
         out.push(Persisted {
             target,
             socket,
             alive,
         });
     }
+    // Then every target directory left without a master (those whose
+    // masters ended by themselves too), unless a run is connecting there.
+    for dir in target_dirs(root) {
+        let Ok(lock) = std::fs::File::open(dir.join("lock")) else {
+            let _ = std::fs::remove_dir_all(&dir);
+            continue;
+        };
+        if lock.try_lock().is_ok() {
+            take_ended_masters(&dir);
+            if sockets(&dir).is_empty() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
     out
 }
 
-fn all_sockets(root: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
+fn target_dirs(root: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .into_iter()
         .flatten()
@@ -184,7 +323,12 @@ fn all_sockets(root: &Path) -> Vec<(String, PathBuf)> {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    for dir in dirs {
+    dirs
+}
+
+fn all_sockets(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for dir in target_dirs(root) {
         let target = std::fs::read_to_string(dir.join("target"))
             .map(|t| t.trim().to_string())
             .unwrap_or_else(|_| dir.display().to_string());
@@ -230,6 +374,73 @@ mod tests {
         c.user = Some("hvr".into());
         assert_ne!(base, key(&c, "Host *\n"));
         assert_ne!(base, key(&a, "Host *\n  Ciphers aes128-ctr\n"));
+    }
+
+    #[test]
+    fn ended_masters_are_removed_and_their_last_words_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path();
+        let lost = target.join(format!("{MASTER_DIR_PREFIX}aaa"));
+        std::fs::create_dir(&lost).unwrap();
+        std::fs::write(
+            lost.join("log"),
+            "Warning: x\r\nTimeout, server 10.0.0.1 not responding.\r\n\n",
+        )
+        .unwrap();
+        let idle = target.join(format!("{MASTER_DIR_PREFIX}bbb"));
+        std::fs::create_dir(&idle).unwrap();
+        std::fs::write(idle.join("log"), "").unwrap();
+        let live = target.join(format!("{MASTER_DIR_PREFIX}ccc"));
+        std::fs::create_dir(&live).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(live.join("master")).unwrap();
+        let reasons = take_ended_masters(target);
+        assert_eq!(
+            reasons,
+            ["it had ended: \"Timeout, server 10.0.0.1 not responding.\""]
+        );
+        assert!(!lost.exists() && !idle.exists() && live.exists());
+        // A silent end soon after a run used the master, before its idle
+        // time: not its idle time, so it is reported too.
+        mark_used(target, Duration::from_secs(600));
+        let quiet = target.join(format!("{MASTER_DIR_PREFIX}ddd"));
+        std::fs::create_dir(&quiet).unwrap();
+        let early = take_ended_masters(target);
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert!(
+            early[0].contains("before its idle time of 600 s"),
+            "{early:?}"
+        );
+        mark_used(target, Duration::from_secs(1));
+        std::fs::create_dir(&quiet).unwrap();
+        assert!(take_ended_masters(target).is_empty());
+        let note = died_note(&reasons);
+        assert!(
+            note.starts_with("the persisted ssh master from an earlier run had died (it had ended"),
+            "{note}"
+        );
+        // A socket nobody listens on: killed without a word.
+        let dead = dead_master(&live.join("master"));
+        assert!(
+            dead.contains("no longer answered") && dead.contains("killed"),
+            "{dead}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_target_lock_is_held_by_one_run_at_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = lock_target(tmp.path(), Duration::from_secs(1))
+            .await
+            .unwrap();
+        let err = lock_target(tmp.path(), Duration::from_millis(100))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("another baton run held"), "{err}");
+        drop(held);
+        lock_target(tmp.path(), Duration::from_millis(100))
+            .await
+            .unwrap();
     }
 
     #[test]
