@@ -95,7 +95,7 @@ impl Runner<'_> {
             return;
         }
         let hosts: Vec<String> = self
-            .state
+            .state()
             .active(&scope.batch)
             .into_iter()
             .filter(|h| !self.connections.is_open(h))
@@ -165,13 +165,13 @@ impl Runner<'_> {
                 // Try afresh at the next use, as a task's failed connection does.
                 self.connections.forget(&host);
                 if !keep_unreachable {
-                    self.state
+                    self.state()
                         .connect_failed(&host, &play.name, &play.origin.describe(), message);
                 }
             }
             timings.push((host, elapsed, error.is_some()));
         }
-        self.state.add_connect_timing(started.elapsed(), &timings);
+        self.state().add_connect_timing(started.elapsed(), &timings);
     }
 }
 
