@@ -271,6 +271,7 @@ impl<'a> Runner<'a> {
         self.reporter.event(&Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.clone(),
+            strategy: strategy.name().to_string(),
         });
         let mut scope = PlayScope {
             play,
