@@ -165,8 +165,12 @@ impl Runner<'_> {
                 // Try afresh at the next use, as a task's failed connection does.
                 self.connections.forget(&host);
                 if !keep_unreachable {
-                    self.state()
-                        .connect_failed(&host, &play.name, &play.origin.describe(), message);
+                    self.state().connect_failed(
+                        &host,
+                        &play.name,
+                        &play.origin.describe(),
+                        message,
+                    );
                 }
             }
             timings.push((host, elapsed, error.is_some()));

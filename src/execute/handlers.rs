@@ -174,12 +174,7 @@ impl Runner<'_> {
     }
 
     /// The hosts whose `when` holds for a `meta:` task.
-    fn meta_applies(
-        &self,
-        scope: &PlayScope<'_>,
-        task: &Task,
-        active: &[String],
-    ) -> Vec<String> {
+    fn meta_applies(&self, scope: &PlayScope<'_>, task: &Task, active: &[String]) -> Vec<String> {
         let shared = self.shared_for(scope);
         let mut applies = Vec::new();
         for host in active {

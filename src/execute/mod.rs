@@ -13,8 +13,8 @@ mod loops;
 mod overrides;
 pub mod play;
 pub mod state;
-pub mod tags;
 mod strategy;
+pub mod tags;
 mod task;
 
 use std::collections::BTreeMap;

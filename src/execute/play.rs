@@ -330,9 +330,7 @@ impl<'a> Runner<'a> {
     }
 
     pub(super) fn start_reached_is_empty(&self) -> bool {
-        self.start_reached
-            .lock()
-            .map_or(true, |r| r.is_empty())
+        self.start_reached.lock().map_or(true, |r| r.is_empty())
     }
 
     /// `--start-at-task` was reached: run every task from now on.
@@ -361,7 +359,13 @@ impl<'a> Runner<'a> {
             let (facts, registered, gathered) = self
                 .state()
                 .get(&host)
-                .map(|s| (Arc::clone(&s.facts), Arc::clone(&s.registered), s.facts_gathered))
+                .map(|s| {
+                    (
+                        Arc::clone(&s.facts),
+                        Arc::clone(&s.registered),
+                        s.facts_gathered,
+                    )
+                })
                 .unwrap_or_default();
             let layers = HostFacts {
                 inventory: &inventory,

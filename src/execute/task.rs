@@ -77,14 +77,6 @@ impl Runner<'_> {
         if !is_handler && !self.tags.selects_task(&task.common) {
             return Ok(false);
         }
-        if scope.free {
-            if self.state().abort_reason.is_some() {
-                return Err(Flow::Abort);
-            }
-            if scope.play_ended.load(Ordering::SeqCst) {
-                return Err(Flow::EndPlay);
-            }
-        }
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
             let mut state = self.state();
@@ -110,12 +102,23 @@ impl Runner<'_> {
             }
             return Err(Flow::Abort);
         }
+        if scope.free {
+            if self.state().abort_reason.is_some() {
+                return Err(Flow::Abort);
+            }
+            if scope.play_ended.load(Ordering::SeqCst) {
+                return Err(Flow::EndPlay);
+            }
+        }
         let mut start_at = self.start_at.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(name) = start_at.as_ref() {
             if scope.free {
                 // Each host skips until it reaches the task; the run forgets
                 // the name once the batch is done (`run_batch`).
-                let mut reached = self.start_reached.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut reached = self
+                    .start_reached
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 let host = hosts.first().cloned().unwrap_or_default();
                 if reached.contains(&host) {
                     return Ok(true);
@@ -247,7 +250,8 @@ impl Runner<'_> {
                     active.to_vec()
                 };
                 for other in others.iter().filter(|h| **h != host) {
-                    self.state().share(other, task.register.as_deref(), &outcome);
+                    self.state()
+                        .share(other, task.register.as_deref(), &outcome);
                 }
             }
             let mut extra_ok = 0;

@@ -621,10 +621,20 @@ mod tests {
 
     #[test]
     fn other_strategies_are_refused_by_name() {
-        for name in ["host_pinned", "debug", "mitogen_linear", "mitogen_free", "Free", ""] {
+        for name in [
+            "host_pinned",
+            "debug",
+            "mitogen_linear",
+            "mitogen_free",
+            "Free",
+            "",
+        ] {
             let e = Strategy::parse(name, &origin()).err().map(|e| e.one_line());
             let e = e.unwrap_or_default();
-            assert!(e.contains(&format!("strategy `{}` is not supported", name.trim())), "{name}: {e}");
+            assert!(
+                e.contains(&format!("strategy `{}` is not supported", name.trim())),
+                "{name}: {e}"
+            );
         }
     }
 }

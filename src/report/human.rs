@@ -235,7 +235,9 @@ impl State {
             hosts.join(", ")
         );
         if strategy == "free" {
-            line.push_str(" (strategy free: each host runs ahead on its own; one line per host and task)");
+            line.push_str(
+                " (strategy free: each host runs ahead on its own; one line per host and task)",
+            );
         }
         if hosts.is_empty() {
             line = format!("PLAY [{name}]: no hosts matched");
