@@ -86,6 +86,7 @@ fn scenario() -> Vec<Event> {
     let mut ev = vec![Event::PlayStart {
         name: "Switch over HVR to bc2".into(),
         hosts: vec!["bc1".into(), "bc2".into()],
+        strategy: "linear".into(),
     }];
     ev.push(Event::ConnectStart {
         play: "Switch over HVR to bc2".into(),
@@ -334,6 +335,7 @@ fn a_failed_connection_is_reported_before_any_task() {
         Event::PlayStart {
             name: "p".into(),
             hosts: vec!["bc1".into(), "bc3".into()],
+            strategy: "linear".into(),
         },
         Event::ConnectStart {
             play: "p".into(),
@@ -577,6 +579,7 @@ fn human_check_mode_says_so_and_explains_skipped_commands() {
     let mut ev = vec![Event::PlayStart {
         name: "Switch over HVR to bc2".into(),
         hosts: vec!["bc1".into(), "bc2".into()],
+        strategy: "linear".into(),
     }];
     start(&mut ev, &t);
     for host in ["bc1", "bc2"] {
@@ -1219,6 +1222,7 @@ fn junit_host_without_result_is_an_error() {
         Event::PlayStart {
             name: "p".into(),
             hosts: vec!["bc1".into(), "bc2".into()],
+            strategy: "linear".into(),
         },
         Event::TaskStart {
             task: t.clone(),

@@ -10,7 +10,7 @@ impl Runner<'_> {
     /// Run items in order on `hosts`. `rescuable`: inside a block that has a
     /// `rescue`, where a failure is not counted until the rescue fails too.
     pub(super) fn run_items<'s>(
-        &'s mut self,
+        &'s self,
         scope: &'s PlayScope<'s>,
         items: &'s [Item],
         hosts: &'s [String],
@@ -21,7 +21,7 @@ impl Runner<'_> {
                 let flow = match item {
                     Item::Task(task) => self.run_task(scope, task, hosts, rescuable, false).await,
                     Item::Block(block) => {
-                        let entered = self.state.active(hosts);
+                        let entered = self.state().active(hosts);
                         if entered.is_empty() {
                             continue;
                         }
@@ -48,7 +48,7 @@ impl Runner<'_> {
     /// variables, as Ansible runs one included file per item (hosts whose
     /// items are equal share a pass; Ansible also groups hosts that way).
     async fn run_include_loop(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         block: &Block,
         id: u64,
@@ -57,15 +57,19 @@ impl Runner<'_> {
     ) -> Flow {
         let passes = entered
             .iter()
-            .filter_map(|h| self.state.get(h))
-            .filter_map(|s| s.include_items.get(&id).map(Vec::len))
+            .filter_map(|h| {
+                let guard = self.state();
+                guard.get(h)?.include_items.get(&id).map(Vec::len)
+            })
             .max()
             .unwrap_or(0);
         for pass in 0..passes {
             let mut on = Vec::new();
             let mut saved = Vec::new();
-            for h in self.state.active(entered) {
-                let state = self.state.host(&h);
+            let active = self.state().active(entered);
+            for h in active {
+                let mut guard = self.state();
+                let state = guard.host(&h);
                 let Some(vars) = state
                     .include_items
                     .get(&id)
@@ -84,7 +88,7 @@ impl Runner<'_> {
                 self.run_items(scope, &block.block, &on, rescuable).await
             };
             for (h, scope_before) in saved {
-                self.state.host(&h).include_scope = scope_before;
+                self.state().host(&h).include_scope = scope_before;
             }
             if flow != Flow::Continue {
                 return flow;
@@ -97,7 +101,7 @@ impl Runner<'_> {
     /// `rescue` (and count as rescued, whatever the rescue does); `always` runs for
     /// every host that entered, failed or not.
     async fn run_block(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         block: &Block,
         entered: &[String],
@@ -114,7 +118,7 @@ impl Runner<'_> {
         let failed_here: Vec<String> = entered
             .iter()
             .filter(|h| {
-                self.state
+                self.state()
                     .get(h)
                     .is_some_and(|s| s.failed && !s.unreachable)
             })
@@ -124,7 +128,8 @@ impl Runner<'_> {
             // As Ansible: `rescued` counts when the rescue starts, so a
             // rescue that fails itself shows rescued=1 and failed=1.
             for h in &failed_here {
-                let state = self.state.host(h);
+                let mut guard = self.state();
+                let state = guard.host(h);
                 state.failed = false;
                 state.stats.rescued += 1;
             }
@@ -132,7 +137,8 @@ impl Runner<'_> {
                 .run_items(scope, &block.rescue, &failed_here, rescuable)
                 .await;
             for h in &failed_here {
-                let state = self.state.host(h);
+                let mut guard = self.state();
+                let state = guard.host(h);
                 if !state.failed {
                     state.failure = None;
                 }
@@ -144,18 +150,18 @@ impl Runner<'_> {
         if flow != Flow::Abort && !block.always.is_empty() {
             let still_failed: Vec<String> = entered
                 .iter()
-                .filter(|h| self.state.get(h).is_some_and(|s| s.failed))
+                .filter(|h| self.state().get(h).is_some_and(|s| s.failed))
                 .cloned()
                 .collect();
             for h in &still_failed {
-                self.state.host(h).failed = false;
+                self.state().host(h).failed = false;
             }
-            let always_hosts = self.state.active(entered);
+            let always_hosts = self.state().active(entered);
             let always_flow = self
                 .run_items(scope, &block.always, &always_hosts, rescuable)
                 .await;
             for h in &still_failed {
-                self.state.host(h).failed = true;
+                self.state().host(h).failed = true;
             }
             if always_flow != Flow::Continue {
                 flow = always_flow;

@@ -104,7 +104,7 @@ impl Runner<'_> {
             return Ok(());
         }
         let hosts: Vec<String> = self
-            .state
+            .state()
             .active(&scope.batch)
             .into_iter()
             .filter(|h| !self.connections.is_open(h))
@@ -187,13 +187,17 @@ impl Runner<'_> {
                 // Try afresh at the next use, as a task's failed connection does.
                 self.connections.forget(&host);
                 if !keep_unreachable {
-                    self.state
-                        .connect_failed(&host, &play.name, &play.origin.describe(), message);
+                    self.state().connect_failed(
+                        &host,
+                        &play.name,
+                        &play.origin.describe(),
+                        message,
+                    );
                 }
             }
             timings.push((host, elapsed, error.is_some()));
         }
-        self.state.add_connect_timing(started.elapsed(), &timings);
+        self.state().add_connect_timing(started.elapsed(), &timings);
         Ok(())
     }
 }

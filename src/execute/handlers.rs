@@ -20,7 +20,7 @@ impl Runner<'_> {
     /// `rescuable`: flushed by `meta: flush_handlers` inside a block with a
     /// `rescue`, which rescues a failed handler as it rescues a task.
     pub(super) fn flush_handlers<'s>(
-        &'s mut self,
+        &'s self,
         scope: &'s PlayScope<'s>,
         hosts: &'s [String],
         rescuable: bool,
@@ -39,7 +39,8 @@ impl Runner<'_> {
                     let notified: Vec<String> = hosts
                         .iter()
                         .filter(|h| {
-                            let Some(s) = self.state.get(h) else {
+                            let guard = self.state();
+                            let Some(s) = guard.get(h) else {
                                 return false;
                             };
                             let eligible = s.active()
@@ -75,7 +76,8 @@ impl Runner<'_> {
             // Handlers still pending (their host could not run them) stay
             // notified, by name, for a later flush.
             for (host, indices) in pending {
-                let state = self.state.host(&host);
+                let mut guard = self.state();
+                let state = guard.host(&host);
                 for index in indices {
                     let name = scope.play.handlers[index].display_name();
                     if !state.notified.contains(&name) {
@@ -91,13 +93,14 @@ impl Runner<'_> {
     /// Move the hosts' notifications (names and `listen` topics) into
     /// `pending` as the indices of every handler they notify.
     fn resolve_notifications(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         hosts: &[String],
         pending: &mut BTreeMap<String, BTreeSet<usize>>,
     ) {
         for host in hosts {
-            let state = self.state.host(host);
+            let mut guard = self.state();
+            let state = guard.host(host);
             if state.notified.is_empty() {
                 continue;
             }
@@ -111,7 +114,7 @@ impl Runner<'_> {
 
     /// `meta:` on the active hosts (its `when` decides per host).
     pub(super) async fn run_meta(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         task: &Arc<Task>,
         meta: MetaAction,
@@ -125,7 +128,7 @@ impl Runner<'_> {
             MetaAction::Noop => Flow::Continue,
             MetaAction::EndHost => {
                 for h in &applies {
-                    self.state.host(h).ended = true;
+                    self.state().host(h).ended = true;
                 }
                 if !applies.is_empty() {
                     self.reporter.event(&Event::Warning {
@@ -143,6 +146,10 @@ impl Runner<'_> {
                 if applies.is_empty() {
                     return Flow::Continue;
                 }
+                // Under `free` the other lanes stop before their next task.
+                scope
+                    .play_ended
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 self.reporter.event(&Event::Warning {
                     host: None,
                     message: format!(
@@ -154,7 +161,8 @@ impl Runner<'_> {
             }
             MetaAction::ClearHostErrors => {
                 for h in &scope.batch {
-                    let state = self.state.host(h);
+                    let mut guard = self.state();
+                    let state = guard.host(h);
                     if state.failed {
                         state.failed = false;
                         state.failure = None;
@@ -166,19 +174,14 @@ impl Runner<'_> {
     }
 
     /// The hosts whose `when` holds for a `meta:` task.
-    fn meta_applies(
-        &mut self,
-        scope: &PlayScope<'_>,
-        task: &Task,
-        active: &[String],
-    ) -> Vec<String> {
+    fn meta_applies(&self, scope: &PlayScope<'_>, task: &Task, active: &[String]) -> Vec<String> {
         let shared = self.shared_for(scope);
         let mut applies = Vec::new();
         for host in active {
             let vars = match self.host_vars(scope, host, Some(task), &shared, None) {
                 Ok(v) => v.context,
                 Err(e) => {
-                    self.state.input_errors.push(e);
+                    self.state().input_errors.push(e);
                     continue;
                 }
             };
@@ -187,7 +190,7 @@ impl Runner<'_> {
                 match self.templater.condition_node(cond, &vars) {
                     Ok(b) => yes &= b,
                     Err(e) => {
-                        self.state.input_errors.push(e);
+                        self.state().input_errors.push(e);
                         yes = false;
                     }
                 }

@@ -1,6 +1,7 @@
-//! Execution: plays over hosts with the linear strategy. A task finishes on
-//! every host of the batch before the next starts; hosts run in parallel up
-//! to `forks`, each over its one connection.
+//! Execution: plays over hosts with the linear strategy (a task finishes on
+//! every host of the batch before the next starts) or the free one (each
+//! host runs its tasks without waiting for the others, `strategy.rs`); hosts
+//! run in parallel up to `forks`, each over its one connection.
 
 pub mod batches;
 mod blocks;
@@ -12,6 +13,7 @@ mod loops;
 mod overrides;
 pub mod play;
 pub mod state;
+mod strategy;
 pub mod tags;
 mod task;
 

@@ -5,10 +5,12 @@
 //! `handlers.rs`, batching and ordering in `batches.rs`, a host's variables
 //! in `plan::host_vars`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
+
+use tokio::sync::Semaphore;
 
 use serde_json::{Map, Value};
 
@@ -22,7 +24,7 @@ use super::{RunOptions, RunSummary};
 use crate::error::InputError;
 use crate::load::inventory::Inventory;
 use crate::load::loops::{LoopControl, LoopWith};
-use crate::load::play::Play;
+use crate::load::play::{Play, Strategy};
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
 use crate::plan::context::{Context, Shared};
@@ -54,6 +56,23 @@ pub(super) struct PlayScope<'p> {
     /// `ansible_play_hosts_all`, made once per play.
     hosts_all: minijinja::Value,
     pub batch: Vec<String>,
+    /// `strategy: free`: each host of the batch walks the tasks in its own
+    /// lane (`strategy.rs`).
+    pub free: bool,
+    /// Under `free`, set by `meta: end_play` in one lane: the others stop
+    /// before their next task.
+    pub play_ended: AtomicBool,
+    /// Under `free`, each `run_once` task's run (by the task's address):
+    /// the first lane to reach it runs it, the others wait for its flow.
+    run_once: Mutex<HashMap<usize, Arc<tokio::sync::OnceCell<Flow>>>>,
+}
+
+impl PlayScope<'_> {
+    pub(super) fn run_once_cell(&self, task: &Arc<Task>) -> Arc<tokio::sync::OnceCell<Flow>> {
+        let key = Arc::as_ptr(task) as usize;
+        let mut cells = self.run_once.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(cells.entry(key).or_default())
+    }
 }
 
 pub struct Runner<'a> {
@@ -68,9 +87,16 @@ pub struct Runner<'a> {
     inventory_vars: Arc<InventoryVars>,
     /// `groups`, one lazy view for the run.
     groups: minijinja::Value,
-    pub(super) state: RunState,
+    /// Behind a lock: under `strategy: free` each host's lane runs the
+    /// same task code at once (never held across an `.await`).
+    state: Mutex<RunState>,
     /// `--start-at-task`, until that task is reached.
-    pub(super) start_at: Option<String>,
+    pub(super) start_at: Mutex<Option<String>>,
+    /// `forks`: how many hosts run a task at once, over the whole run (under
+    /// `free`, lanes at different tasks share it).
+    pub(super) forks: Semaphore,
+    /// Under `free` with `--start-at-task`: the hosts that reached it.
+    pub(super) start_reached: Mutex<BTreeSet<String>>,
     /// Each host's `vars_files` of the current play, read when its batch
     /// starts (after gathering facts).
     host_vars_files: HashMap<String, Arc<Vec<(String, Node)>>>,
@@ -91,15 +117,22 @@ impl<'a> Runner<'a> {
             tags: TagFilter::new(&options.tags, &options.skip_tags),
             inventory_vars: Arc::new(InventoryVars::new(inventory)),
             groups: GroupsView::value(inventory),
-            state: RunState::default(),
-            start_at: options.start_at_task.clone(),
+            state: Mutex::new(RunState::default()),
+            start_at: Mutex::new(options.start_at_task.clone()),
+            forks: Semaphore::new(options.forks.max(1)),
+            start_reached: Mutex::new(BTreeSet::new()),
             host_vars_files: HashMap::new(),
         }
     }
 
+    /// The run's state; never held across an `.await`.
+    pub(super) fn state(&self) -> MutexGuard<'_, RunState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub async fn run(mut self, playbook: &Playbook) -> Result<RunSummary, InputError> {
         let started = Instant::now();
-        if let Some(name) = &self.start_at {
+        if let Some(name) = self.options.start_at_task.as_ref() {
             let found = playbook
                 .plays
                 .iter()
@@ -121,7 +154,7 @@ impl<'a> Runner<'a> {
                 result = Err(e);
                 break;
             }
-            if self.state.abort_reason.is_some() {
+            if self.state().abort_reason.is_some() {
                 break;
             }
         }
@@ -137,29 +170,30 @@ impl<'a> Runner<'a> {
             }
         };
         let signal = self.options.interrupt.load(Ordering::SeqCst);
-        self.state.signalled = signal != 0;
-        if signal != 0 && self.state.abort_reason.is_none() {
+        self.state().signalled = signal != 0;
+        if signal != 0 && self.state().abort_reason.is_none() {
             // The request came during the last task: nothing was left to skip
             // but what that task's loops did not run.
-            self.state.abort_reason = Some(format!(
+            self.state().abort_reason = Some(format!(
                 "{}; no task was left to start",
                 self.options.running.stop_reason(signal)
             ));
         }
-        if let Some(reason) = self.state.stop_report() {
+        let stop_report = self.state().stop_report();
+        if let Some(reason) = stop_report {
             self.reporter.event(&Event::Stopped { reason });
         }
-        let recap = self.state.recap(started.elapsed());
+        let recap = self.state().recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
         let exit_code = if play_error {
             crate::error::exit_code::INVALID_INPUT
         } else {
-            RunSummary::compute_exit_code(&recap, &self.state.input_errors, signal)
+            RunSummary::compute_exit_code(&recap, &self.state().input_errors, signal)
         };
         Ok(RunSummary {
             recap,
             exit_code,
-            input_errors: self.state.input_errors,
+            input_errors: std::mem::take(&mut self.state().input_errors),
         })
     }
 
@@ -183,7 +217,7 @@ impl<'a> Runner<'a> {
             hosts.retain(|h| allowed.contains(h));
         }
         let before = hosts.len();
-        hosts.retain(|h| !self.state.has_left(h));
+        hosts.retain(|h| !self.state().has_left(h));
         if hosts.is_empty() {
             let why = if before > 0 {
                 "every matching host already failed or was unreachable".to_string()
@@ -213,6 +247,17 @@ impl<'a> Runner<'a> {
         };
         // Before the play's header: a bad `serial` is an error of the play,
         // which then does not start (as in Ansible).
+        let strategy = match &play.strategy_template {
+            Some(node) => {
+                let value = self.templater.render_node(node, &pattern_vars)?;
+                let name = match &value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Strategy::parse(&name, &node.origin)?
+            }
+            None => play.strategy,
+        };
         let serial = match &play.serial_template {
             Some(node) => {
                 let value = self.templater.render_node(node, &pattern_vars)?;
@@ -221,11 +266,12 @@ impl<'a> Runner<'a> {
             None => play.serial.clone(),
         };
         for h in &hosts {
-            self.state.host(h).ended = false;
+            self.state().host(h).ended = false;
         }
         self.reporter.event(&Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.clone(),
+            strategy: strategy.name().to_string(),
         });
         let mut scope = PlayScope {
             play,
@@ -233,22 +279,29 @@ impl<'a> Runner<'a> {
             hosts_all: minijinja::Value::from(hosts.clone()),
             hosts: hosts.clone(),
             batch: Vec::new(),
+            free: strategy == Strategy::Free,
+            play_ended: AtomicBool::new(false),
+            run_once: Mutex::new(HashMap::new()),
         };
         for batch in batches(&hosts, &serial) {
             scope.batch = batch;
+            // `run_once` runs once per batch, as under `linear`.
+            scope.run_once.get_mut().map(HashMap::clear).ok();
             let flow = self.run_batch(&scope).await?;
-            if flow == Flow::Abort || self.state.abort_reason.is_some() {
+            if flow == Flow::Abort || self.state().abort_reason.is_some() {
                 break;
             }
-            if let Some(reason) = no_hosts_left(play, &scope.batch, &self.state) {
-                self.state.abort_reason = Some(reason);
+            let no_hosts = no_hosts_left(play, &scope.batch, &self.state());
+            if let Some(reason) = no_hosts {
+                self.state().abort_reason = Some(reason);
                 break;
             }
             if flow == Flow::EndPlay {
                 break;
             }
-            if let Some(reason) = over_max_fail(play, &scope.batch, &self.state) {
-                self.state.abort_reason = Some(reason);
+            let over = over_max_fail(play, &scope.batch, &self.state());
+            if let Some(reason) = over {
+                self.state().abort_reason = Some(reason);
                 break;
             }
         }
@@ -273,20 +326,16 @@ impl<'a> Runner<'a> {
         if !play.gather_facts {
             self.connect_batch(scope, true).await?;
         }
-        let mut flow = Flow::Continue;
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            if flow != Flow::Continue {
-                break;
-            }
-            flow = self.run_items(scope, section, &scope.batch, false).await;
-            if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                let f = self.flush_handlers(scope, &scope.batch, false).await;
-                if flow == Flow::Continue {
-                    flow = f;
-                }
-            }
-        }
-        Ok(flow)
+        Ok(self.run_strategy(scope).await)
+    }
+
+    pub(super) fn start_reached_is_empty(&self) -> bool {
+        self.start_reached.lock().map_or(true, |r| r.is_empty())
+    }
+
+    /// `--start-at-task` was reached: run every task from now on.
+    pub(super) fn forget_start_at(&self) {
+        *self.start_at.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Each active host of the batch reads the play's `vars_files` now
@@ -303,17 +352,25 @@ impl<'a> Runner<'a> {
         // One for every host: `groups`, `play_hosts`, ... (and `hostvars`)
         // as a task would see them.
         let shared = self.shared_for(scope);
-        for host in self.state.active(&scope.batch) {
+        let active = self.state().active(&scope.batch);
+        for host in active {
             let inventory = self.inventory_vars(&host).clone();
             let empty = Map::new();
-            let state = self.state.get(&host);
-            let facts = state.map_or(&empty, |s| &s.facts);
-            let registered = state.map_or(&empty, |s| &s.registered);
-            let gathered = state.is_some_and(|s| s.facts_gathered);
+            let (facts, registered, gathered) = self
+                .state()
+                .get(&host)
+                .map(|s| {
+                    (
+                        Arc::clone(&s.facts),
+                        Arc::clone(&s.registered),
+                        s.facts_gathered,
+                    )
+                })
+                .unwrap_or_default();
             let layers = HostFacts {
                 inventory: &inventory,
-                facts,
-                registered,
+                facts: &facts,
+                registered: &registered,
                 include_scope: &empty,
                 shared: &shared,
             };
@@ -372,7 +429,8 @@ impl<'a> Runner<'a> {
     ) -> Result<HostVars, InputError> {
         let inventory = self.inventory_vars(host);
         let empty = Map::new();
-        let state = self.state.get(host);
+        let guard = self.state();
+        let state = guard.get(host);
         let layers = HostFacts {
             inventory: &inventory,
             facts: state.map_or(&empty, |s| &s.facts),
@@ -404,7 +462,7 @@ impl<'a> Runner<'a> {
     /// registered values, which recording would otherwise copy.
     pub(super) fn shared_for(&self, scope: &PlayScope<'_>) -> Shared {
         let known = self
-            .state
+            .state()
             .hosts()
             .map(|(name, s)| {
                 let known = Known {
@@ -420,7 +478,7 @@ impl<'a> Runner<'a> {
             self.groups.clone(),
             Arc::clone(&self.templater),
         );
-        let play_hosts = minijinja::Value::from(self.state.active(&scope.hosts));
+        let play_hosts = minijinja::Value::from(self.state().active(&scope.hosts));
         Shared::new(BTreeMap::from([
             ("groups".to_string(), self.groups.clone()),
             ("hostvars".to_string(), hostvars),
@@ -432,7 +490,7 @@ impl<'a> Runner<'a> {
             ),
             (
                 "ansible_play_batch".to_string(),
-                minijinja::Value::from(self.state.active(&scope.batch)),
+                minijinja::Value::from(self.state().active(&scope.batch)),
             ),
         ]))
     }
@@ -442,12 +500,14 @@ impl<'a> Runner<'a> {
     /// connects with the inventory's variables only, as before any task's
     /// variables are known, and its failure never stops the run by itself.
     async fn gather_facts(&mut self, scope: &PlayScope<'_>) {
-        let hosts: Vec<String> = self
-            .state
-            .active(&scope.batch)
-            .into_iter()
-            .filter(|h| !self.state.get(h).is_some_and(|s| s.facts_gathered))
-            .collect();
+        let hosts: Vec<String> = {
+            let state = self.state();
+            state
+                .active(&scope.batch)
+                .into_iter()
+                .filter(|h| !state.get(h).is_some_and(|s| s.facts_gathered))
+                .collect()
+        };
         if hosts.is_empty() {
             return;
         }
@@ -490,7 +550,7 @@ impl<'a> Runner<'a> {
         for outcome in outcomes {
             self.apply_outcome(scope, &info, &task, outcome, false);
         }
-        self.state.add_timing(&info, started.elapsed());
+        self.state().add_timing(&info, started.elapsed());
     }
 
     pub(super) fn shared<'s>(&'s self, info: &'s TaskInfo) -> TaskShared<'s> {

@@ -124,6 +124,9 @@ pub struct RunState {
     /// A stop signal ended the run: the stop report says, for every host,
     /// what had changed on it.
     pub signalled: bool,
+    /// Under `strategy: free`, where each host's lane stopped after a stop
+    /// request: "`task` (file:line) on host".
+    pub free_stops: Vec<String>,
 }
 
 impl RunState {
@@ -325,7 +328,14 @@ impl RunState {
     pub fn stop_report(&self) -> Option<String> {
         let mut lines = Vec::new();
         if let Some(reason) = &self.abort_reason {
-            lines.push(reason.clone());
+            if self.free_stops.is_empty() {
+                lines.push(reason.clone());
+            } else {
+                lines.push(format!(
+                    "{reason}; under strategy free each host stopped at its own place, and these tasks and everything after them did not start: {}",
+                    self.free_stops.join(", ")
+                ));
+            }
         }
         lines.extend(self.cut.iter().cloned());
         for (host, state) in &self.hosts {

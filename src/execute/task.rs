@@ -4,12 +4,11 @@
 //! recording it in the run's state, and `any_errors_fatal`.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
-use tokio::sync::Semaphore;
 
 use super::connections::spec_for;
 use super::host_task::{self, HostJob, HostOutcome};
@@ -31,10 +30,9 @@ impl Runner<'_> {
         jobs: Vec<Result<HostJob, (String, InputError)>>,
     ) -> Vec<HostOutcome> {
         let shared = self.shared(info);
-        let semaphore = Semaphore::new(self.options.forks.max(1));
         let futures = jobs.into_iter().map(|job| {
             let shared = &shared;
-            let semaphore = &semaphore;
+            let semaphore = &self.forks;
             async move {
                 match job {
                     Ok(job) => {
@@ -65,39 +63,89 @@ impl Runner<'_> {
         }
     }
 
-    /// Whether a task runs at all: tags, Ctrl-C, `--start-at-task`.
-    fn should_run(&mut self, task: &Task, is_handler: bool) -> Result<bool, Flow> {
+    /// Whether a task runs at all on `hosts`: tags, Ctrl-C, `--start-at-task`,
+    /// and under `free` whether another host's lane ended the play or the
+    /// run (`meta: end_play`, `any_errors_fatal`): this host then stops
+    /// before its next task, as Ansible's free strategy stops it.
+    fn should_run(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        is_handler: bool,
+    ) -> Result<bool, Flow> {
         if !is_handler && !self.tags.selects_task(&task.common) {
             return Ok(false);
         }
         let signal = self.options.interrupt.load(Ordering::SeqCst);
         if signal != 0 {
-            self.state.abort_reason = Some(format!(
-                "{}; `{}` ({}) and everything after it did not start",
-                self.options.running.stop_reason(signal),
-                task.display_name(),
-                task.origin.describe()
-            ));
+            let mut state = self.state();
+            if scope.free {
+                // Each lane stops at its own task: the stop report lists them.
+                for host in hosts {
+                    state.free_stops.push(format!(
+                        "`{}` ({}) on {host}",
+                        task.display_name(),
+                        task.origin.describe()
+                    ));
+                }
+                if state.abort_reason.is_none() {
+                    state.abort_reason = Some(self.options.running.stop_reason(signal));
+                }
+            } else {
+                state.abort_reason = Some(format!(
+                    "{}; `{}` ({}) and everything after it did not start",
+                    self.options.running.stop_reason(signal),
+                    task.display_name(),
+                    task.origin.describe()
+                ));
+            }
             return Err(Flow::Abort);
         }
-        if let Some(name) = &self.start_at {
+        if scope.free {
+            if self.state().abort_reason.is_some() {
+                return Err(Flow::Abort);
+            }
+            if scope.play_ended.load(Ordering::SeqCst) {
+                return Err(Flow::EndPlay);
+            }
+        }
+        let mut start_at = self.start_at.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(name) = start_at.as_ref() {
+            if scope.free {
+                // Each host skips until it reaches the task; the run forgets
+                // the name once the batch is done (`run_batch`).
+                let mut reached = self
+                    .start_reached
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let host = hosts.first().cloned().unwrap_or_default();
+                if reached.contains(&host) {
+                    return Ok(true);
+                }
+                if !task.answers_to(name) {
+                    return Ok(false);
+                }
+                reached.insert(host);
+                return Ok(true);
+            }
             if !task.answers_to(name) {
                 return Ok(false);
             }
-            self.start_at = None;
+            *start_at = None;
         }
         Ok(true)
     }
 
     pub(super) async fn run_task(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         task: &Arc<Task>,
         hosts: &[String],
         rescuable: bool,
         is_handler: bool,
     ) -> Flow {
-        match self.should_run(task, is_handler) {
+        match self.should_run(scope, task, hosts, is_handler) {
             Ok(true) => {}
             Ok(false) => return Flow::Continue,
             Err(flow) => return flow,
@@ -108,11 +156,12 @@ impl Runner<'_> {
             hosts.to_vec()
         } else {
             // A task an include brought in runs only where the include ran.
-            self.state
+            let state = self.state();
+            state
                 .active(hosts)
                 .into_iter()
                 .filter(|h| {
-                    self.state.get(h).is_none_or(|s| {
+                    state.get(h).is_none_or(|s| {
                         !task
                             .common
                             .includes
@@ -125,14 +174,38 @@ impl Runner<'_> {
         if active.is_empty() {
             return Flow::Continue;
         }
-        let mut info = Self::task_info(scope, task, is_handler);
+        let info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
             return self
                 .run_meta(scope, task, *meta, &active, &info, rescuable)
                 .await;
         }
         let run_once = task.common.run_once == Some(true);
-        let targets = if run_once { &active[..1] } else { &active[..] };
+        if run_once && scope.free {
+            // The first host to reach it runs it, for the batch; a host that
+            // reaches it while it runs waits, then goes on with its result
+            // (Ansible's free strategy runs it on every host, with a warning).
+            let cell = scope.run_once_cell(task);
+            return *cell
+                .get_or_init(|| self.run_on(scope, task, &active, info, rescuable, true))
+                .await;
+        }
+        self.run_on(scope, task, &active, info, rescuable, run_once)
+            .await
+    }
+
+    /// A task (not `meta:`) on the hosts it runs on: `active`, or with
+    /// `run_once` the first of them, its result shared with the others.
+    async fn run_on(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Arc<Task>,
+        active: &[String],
+        mut info: TaskInfo,
+        rescuable: bool,
+        run_once: bool,
+    ) -> Flow {
+        let targets = if run_once { &active[..1] } else { active };
         let started = Instant::now();
         let shared = self.shared_for(scope);
         let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
@@ -170,27 +243,34 @@ impl Runner<'_> {
         for outcome in outcomes {
             let host = outcome.host.clone();
             if run_once {
-                for other in active.iter().filter(|h| **h != host) {
-                    self.state.share(other, task.register.as_deref(), &outcome);
+                // Under `free` the batch's other hosts, wherever they are.
+                let others = if scope.free {
+                    self.state().active(&scope.batch)
+                } else {
+                    active.to_vec()
+                };
+                for other in others.iter().filter(|h| **h != host) {
+                    self.state()
+                        .share(other, task.register.as_deref(), &outcome);
                 }
             }
             let mut extra_ok = 0;
             if let Action::Include { id, .. } = &task.action {
                 if outcome.outcome == Status::Skipped {
-                    self.state.host(&host).skipped_includes.push(*id);
+                    self.state().host(&host).skipped_includes.push(*id);
                 } else if task.loop_items.is_some() {
                     let items = include_item_vars(task, &outcome.registered);
                     // Ansible counts each included item ok.
                     extra_ok = u32::try_from(items.len().saturating_sub(1)).unwrap_or(u32::MAX);
-                    self.state.host(&host).include_items.insert(*id, items);
+                    self.state().host(&host).include_items.insert(*id, items);
                 }
             }
-            self.state.host(&host).stats.ok += extra_ok;
+            self.state().host(&host).stats.ok += extra_ok;
             if self.apply_outcome(scope, &info, task, outcome, rescuable) {
                 newly_failed.push(host);
             }
         }
-        self.state.add_timing(&info, started.elapsed());
+        self.state().add_timing(&info, started.elapsed());
         let fatal = task
             .common
             .any_errors_fatal
@@ -230,7 +310,7 @@ impl Runner<'_> {
     /// A host's run of a task: its variables and where the task runs
     /// (the host, or its `delegate_to` with this host's variables).
     fn prepare_job(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         task: &Task,
         host: &str,
@@ -297,7 +377,7 @@ impl Runner<'_> {
     /// Report a host's outcome and record it. Returns whether the host just
     /// left the play (failed or unreachable, not ignored).
     pub(super) fn apply_outcome(
-        &mut self,
+        &self,
         scope: &PlayScope<'_>,
         info: &TaskInfo,
         task: &Task,
@@ -307,7 +387,7 @@ impl Runner<'_> {
         let no_log = outcome.no_log;
         self.report_outcome(info, no_log, &outcome);
         let host = outcome.host.clone();
-        let changed_before = self.state.get(&host).map_or(0, |s| s.changed_tasks.len());
+        let changed_before = self.state().get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
             task_name: task.bare_name().unwrap_or_default(),
@@ -317,10 +397,10 @@ impl Runner<'_> {
             no_log,
             rescuable,
         };
-        let left = self.state.record(&record, outcome);
+        let left = self.state().record(&record, outcome);
         // Kept where a quit at once (which does not wait for this report)
         // can say what had changed.
-        if let Some(state) = self.state.get(&host) {
+        if let Some(state) = self.state().get(&host) {
             for what in state.changed_tasks.iter().skip(changed_before) {
                 self.options.running.changed(&host, what);
             }
@@ -374,10 +454,19 @@ impl Runner<'_> {
     }
 
     /// After a task: stop the run if a failure is fatal.
-    fn check_fatal(&mut self, scope: &PlayScope<'_>, newly_failed: &[String], fatal: bool) -> Flow {
+    fn check_fatal(&self, scope: &PlayScope<'_>, newly_failed: &[String], fatal: bool) -> Flow {
         if fatal && !newly_failed.is_empty() {
-            let others = self.state.active(&scope.batch);
-            self.state.abort_reason = Some(format!(
+            let others = self.state().active(&scope.batch);
+            if scope.free {
+                self.state().abort_reason = Some(format!(
+                    "play `{}` stopped because {} failed and the play has any_errors_fatal; under strategy free {} stopped before their next task",
+                    scope.play.name,
+                    newly_failed.join(", "),
+                    if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
+                ));
+                return Flow::Abort;
+            }
+            self.state().abort_reason = Some(format!(
                 "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
                 scope.play.name,
                 newly_failed.join(", "),

@@ -53,6 +53,44 @@ pub enum Serial {
     Percent(f64),
 }
 
+/// How a play's hosts walk its tasks (Ansible's strategy plugins `linear`
+/// and `free`, `lib/ansible/plugins/strategy/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// A task finishes on every host of the batch before the next starts.
+    #[default]
+    Linear,
+    /// Each host of the batch runs its tasks without waiting for the others.
+    Free,
+}
+
+impl Strategy {
+    /// The strategy a `strategy:` value names (`free`, `ansible.builtin.free`,
+    /// `linear`, `ansible.builtin.linear`); errors point at `origin`.
+    pub fn parse(name: &str, origin: &Origin) -> Result<Strategy, InputError> {
+        match name.trim() {
+            "linear" | "ansible.builtin.linear" | "ansible.legacy.linear" => Ok(Strategy::Linear),
+            "free" | "ansible.builtin.free" | "ansible.legacy.free" => Ok(Strategy::Free),
+            other => Err(InputError::at(
+                origin,
+                format!("strategy `{other}` is not supported"),
+                "here",
+            )
+            .with_help(
+                "baton runs `linear` (the default: a task finishes on every host before the next starts) \
+                 and `free` (each host runs its tasks without waiting for the others); use `serial` to batch hosts",
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Linear => "linear",
+            Strategy::Free => "free",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum HostOrder {
     #[default]
@@ -73,6 +111,11 @@ pub struct Play {
     /// [`serial_from_json`]), as Ansible templates it; `serial` is then empty.
     pub serial_template: Option<Node>,
     pub order: HostOrder,
+    pub strategy: Strategy,
+    /// A `strategy` that holds a template (`"{{ how }}"`): rendered with the
+    /// play's variables and `-e` when the play starts, as Ansible templates
+    /// play keywords; `strategy` is then the default until it is.
+    pub strategy_template: Option<Node>,
     pub vars: Vec<(String, Node)>,
     pub vars_files: Vec<Node>,
     pub role_defaults: Vec<(String, Node)>,
@@ -348,6 +391,8 @@ pub fn parse_play(
         serial: Vec::new(),
         serial_template: None,
         order: HostOrder::Inventory,
+        strategy: Strategy::Linear,
+        strategy_template: None,
         vars: Vec::new(),
         vars_files: Vec::new(),
         role_defaults: Vec::new(),
@@ -438,7 +483,8 @@ fn read_play_keys<'n>(
             "force_handlers" => play.force_handlers = boolean(v, "force_handlers")?,
             "connection" => play.connection = Some(string(v, "connection")?),
             "remote_user" => play.remote_user = Some(string(v, "remote_user")?),
-            "strategy" => check_strategy(v)?,
+            "strategy" if has_template(v) => play.strategy_template = Some(v.clone()),
+            "strategy" => play.strategy = Strategy::parse(&string(v, "strategy")?, &v.origin)?,
             "when" => {
                 return Err(
                     InputError::at(&k.origin, "a play cannot have `when`", "here").with_help(
@@ -482,15 +528,6 @@ fn max_fail_percentage(v: &Node) -> Result<f64, InputError> {
         ));
     }
     Ok(pct)
-}
-
-fn check_strategy(v: &Node) -> Result<(), InputError> {
-    let s = string(v, "strategy")?;
-    if s != "linear" {
-        return Err(InputError::at(&v.origin, format!("strategy `{s}` is not supported"), "here")
-            .with_help("baton runs the linear strategy: a task finishes on every host before the next starts; use `serial` to batch hosts"));
-    }
-    Ok(())
 }
 
 /// Parse the task sections into `play`: roles' tasks run before `tasks:`,
@@ -567,4 +604,45 @@ fn parse_sections(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin::synthetic("play.yml", "strategy: x")
+    }
+
+    #[test]
+    fn strategy_names_ansible_accepts_are_accepted() {
+        for (name, want) in [
+            ("linear", Strategy::Linear),
+            ("ansible.builtin.linear", Strategy::Linear),
+            ("free", Strategy::Free),
+            ("ansible.builtin.free", Strategy::Free),
+            (" free ", Strategy::Free),
+        ] {
+            assert_eq!(Strategy::parse(name, &origin()).ok(), Some(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn other_strategies_are_refused_by_name() {
+        for name in [
+            "host_pinned",
+            "debug",
+            "mitogen_linear",
+            "mitogen_free",
+            "Free",
+            "",
+        ] {
+            let e = Strategy::parse(name, &origin()).err().map(|e| e.one_line());
+            let e = e.unwrap_or_default();
+            assert!(
+                e.contains(&format!("strategy `{}` is not supported", name.trim())),
+                "{name}: {e}"
+            );
+        }
+    }
 }

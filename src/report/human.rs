@@ -77,6 +77,7 @@ impl HumanReporter {
                 host_width: 0,
                 pending: Vec::new(),
                 connect_heading: false,
+                free: false,
             }),
         }
     }
@@ -141,12 +142,23 @@ struct State {
     pending: Vec<PendingTask>,
     /// The heading of the connection failures of the current batch is out.
     connect_heading: bool,
+    /// The play runs `strategy: free`: each host's task is its own line,
+    /// printed when that host finishes it (tasks of different hosts
+    /// interleave, so results are matched by task and host).
+    free: bool,
 }
 
 impl State {
     fn handle(&mut self, event: &Event) {
         match event {
-            Event::PlayStart { name, hosts } => self.play_start(name, hosts),
+            Event::PlayStart {
+                name,
+                hosts,
+                strategy,
+            } => {
+                self.play_start(name, hosts, strategy);
+                self.free = strategy == "free";
+            }
             Event::TaskStart { task, hosts } => self.task_start(task, hosts),
             Event::ConnectStart { .. } => self.connect_heading = false,
             Event::HostConnected {
@@ -213,7 +225,7 @@ impl State {
         }
     }
 
-    fn play_start(&mut self, name: &str, hosts: &[String]) {
+    fn play_start(&mut self, name: &str, hosts: &[String], strategy: &str) {
         self.flush_pending();
         self.host_width = hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0);
         let mut line = format!(
@@ -222,6 +234,11 @@ impl State {
             if hosts.len() == 1 { "" } else { "s" },
             hosts.join(", ")
         );
+        if strategy == "free" {
+            line.push_str(
+                " (strategy free: each host runs ahead on its own; one line per host and task)",
+            );
+        }
         if hosts.is_empty() {
             line = format!("PLAY [{name}]: no hosts matched");
         }
@@ -243,8 +260,9 @@ impl State {
             self.emit(vec![line]);
             return;
         }
-        // The same task again (a second serial batch) starts a fresh line.
-        if let Some(pos) = self.pending.iter().position(|p| same_task(&p.task, task)) {
+        // The same task again (a second serial batch; under `free`, the same
+        // host again) starts a fresh line.
+        if let Some(pos) = self.find_pending(task, hosts.first().map(String::as_str)) {
             let old = self.pending.remove(pos);
             self.print_task(old);
         }
@@ -301,8 +319,16 @@ impl State {
         }
     }
 
+    /// The pending line of `task`; under `free`, the one of `host`'s run.
+    fn find_pending(&self, task: &TaskInfo, host: Option<&str>) -> Option<usize> {
+        self.pending.iter().position(|p| {
+            same_task(&p.task, task)
+                && (!self.free || host.is_none_or(|h| p.hosts.iter().any(|x| x == h)))
+        })
+    }
+
     fn host_result(&mut self, task: &TaskInfo, result: &HostResult) {
-        let pos = match self.pending.iter().position(|p| same_task(&p.task, task)) {
+        let pos = match self.find_pending(task, Some(&result.host)) {
             Some(pos) => pos,
             None => {
                 // A result without a TaskStart: still report it, on its own line.

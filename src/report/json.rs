@@ -88,10 +88,15 @@ fn now() -> f64 {
 /// live display (HostStart).
 pub fn event_json(event: &Event) -> Option<Value> {
     let mut obj = match event {
-        Event::PlayStart { name, hosts } => json!({
+        Event::PlayStart {
+            name,
+            hosts,
+            strategy,
+        } => json!({
             "event": "play_start",
             "name": name,
             "hosts": hosts,
+            "strategy": strategy,
         }),
         Event::TaskStart { task, hosts } => json!({
             "event": "task_start",

@@ -81,6 +81,23 @@ impl Runs {
         &mut self.suites[last]
     }
 
+    /// [`Runs::close_unfinished`] for `hosts` only.
+    fn close_unfinished_of(&mut self, hosts: &[String]) {
+        let mut closed = Vec::new();
+        for (task, waiting) in &mut self.unfinished {
+            let (gone, kept): (Vec<String>, Vec<String>) =
+                waiting.drain(..).partition(|h| hosts.contains(h));
+            *waiting = kept;
+            if !gone.is_empty() {
+                closed.push((task.clone(), gone));
+            }
+        }
+        self.unfinished.retain(|(_, waiting)| !waiting.is_empty());
+        let kept = std::mem::replace(&mut self.unfinished, closed);
+        self.close_unfinished();
+        self.unfinished = kept;
+    }
+
     /// Hosts that were started on a task but never reported it become
     /// errors, so a stopped run cannot look green in CI.
     fn close_unfinished(&mut self) {
@@ -104,7 +121,10 @@ impl Runs {
                 self.suites.push(Suite::new(name));
             }
             Event::TaskStart { task, hosts } => {
-                self.close_unfinished();
+                // A host that starts a task will not finish its last one.
+                // Only those: under `strategy: free` other hosts are still
+                // busy with earlier tasks.
+                self.close_unfinished_of(hosts);
                 self.unfinished.push((task.clone(), hosts.clone()));
             }
             Event::HostStart { .. } | Event::ConnectStart { .. } => {}
@@ -344,6 +364,7 @@ mod tests {
             runs.handle(&Event::PlayStart {
                 name: play.into(),
                 hosts: vec!["bc1".into()],
+                strategy: "linear".into(),
             });
             runs.handle(&Event::HostResult {
                 task: task(play),

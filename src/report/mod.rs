@@ -125,6 +125,8 @@ pub enum Event {
     PlayStart {
         name: String,
         hosts: Vec<String>,
+        /// `linear` or `free` (see `execute/strategy.rs`).
+        strategy: String,
     },
     TaskStart {
         task: TaskInfo,

@@ -1,0 +1,436 @@
+//! `strategy: free` end to end over the local transport: each host runs its
+//! tasks without waiting for the others. Orders are read from the JSON
+//! events (never from wall times): a host that sleeps in its first task
+//! reports it after a fast host reported all of its tasks.
+
+mod support;
+
+use serde_json::Value;
+use support::cli::{Run, Test};
+
+const TWO: &[&str] = &["n1", "n2"];
+
+/// Position of the first event matching `kind`, `task` and `host` (a final
+/// `host_result`, or a `task_start` whose hosts include `host`).
+fn pos(events: &[Value], kind: &str, task: &str, host: &str) -> usize {
+    events
+        .iter()
+        .position(|e| {
+            e["event"] == kind
+                && support::is_task(e, task)
+                && match kind {
+                    "host_result" => e["host"] == host && e["item"].is_null(),
+                    _ => e["hosts"]
+                        .as_array()
+                        .is_some_and(|h| h.iter().any(|x| x == host)),
+                }
+        })
+        .unwrap_or_else(|| panic!("no {kind} of `{task}` on {host} in {events:#?}"))
+}
+
+fn free_run(playbook: &str, args: &[&str]) -> Run {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    Test::new()
+        .local_hosts(TWO)
+        .playbook(playbook)
+        .args(&all)
+        .run()
+}
+
+/// n1 sleeps a second in its first task; n2 has nothing to wait for.
+const SLOW_N1: &str = r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: STRATEGY
+  tasks:
+    - name: first
+      command: "sleep {{ '1' if inventory_hostname == 'n1' else '0' }}"
+    - name: second
+      command: echo second
+    - name: third
+      command: echo third
+"#;
+
+#[test]
+fn a_fast_host_finishes_its_tasks_before_a_slow_host_finishes_its_first() {
+    let run = free_run(&SLOW_N1.replace("STRATEGY", "free"), &[]);
+    run.assert_code(0);
+    let ev = run.events();
+    let play = ev.iter().find(|e| e["event"] == "play_start").unwrap();
+    assert_eq!(play["strategy"], "free");
+    assert!(
+        pos(&ev, "host_result", "third", "n2") < pos(&ev, "host_result", "first", "n1"),
+        "n2 finished all three tasks before n1 finished its first"
+    );
+    // Each host starts each task on its own.
+    for e in ev.iter().filter(|e| e["event"] == "task_start") {
+        assert_eq!(e["hosts"].as_array().map(Vec::len), Some(1), "{e}");
+    }
+    for host in TWO {
+        let recap = run.recap(host);
+        assert_eq!(recap["changed"], 3, "{host}: {recap}");
+        assert_eq!(recap["failed"], 0, "{host}: {recap}");
+    }
+}
+
+#[test]
+fn linear_is_unchanged_a_task_finishes_on_every_host_before_the_next() {
+    for strategy in ["linear", "ansible.builtin.linear"] {
+        let run = free_run(&SLOW_N1.replace("STRATEGY", strategy), &[]);
+        run.assert_code(0);
+        let ev = run.events();
+        let play = ev.iter().find(|e| e["event"] == "play_start").unwrap();
+        assert_eq!(play["strategy"], "linear");
+        assert!(pos(&ev, "host_result", "first", "n1") < pos(&ev, "task_start", "second", "n2"));
+        let start = &ev[pos(&ev, "task_start", "first", "n1")];
+        assert_eq!(start["hosts"], serde_json::json!(["n1", "n2"]));
+    }
+}
+
+#[test]
+fn the_human_output_has_one_line_per_host_and_task_as_it_finishes() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(&SLOW_N1.replace("STRATEGY", "ansible.builtin.free"))
+        .env("NO_COLOR", "1")
+        .run();
+    run.assert_code(0);
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("TASK ["))
+        .collect();
+    assert_eq!(lines.len(), 6, "{}", run.stdout);
+    let at = |task: &str, host: &str| {
+        lines
+            .iter()
+            .position(|l| {
+                l.starts_with(&format!("TASK [{task}]")) && l.contains(&format!(" {host}: "))
+            })
+            .unwrap_or_else(|| panic!("no line for {task} on {host}:\n{}", run.stdout))
+    };
+    assert!(at("third", "n2") < at("first", "n1"), "{}", run.stdout);
+    assert!(run.stdout.contains("strategy free"), "{}", run.stdout);
+}
+
+#[test]
+fn handlers_run_per_host_when_that_host_reaches_a_flush_point() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  handlers:
+    - name: restart
+      command: echo "restart {{ inventory_hostname }}"
+  tasks:
+    - name: change
+      command: "sleep {{ '1' if inventory_hostname == 'n1' else '0' }}"
+      notify: restart
+    - meta: flush_handlers
+    - name: after flush
+      command: echo after
+"#,
+        &[],
+    );
+    run.assert_code(0);
+    let ev = run.events();
+    // n2 ran its handler (and went on) while n1 still slept.
+    assert!(pos(&ev, "host_result", "restart", "n2") < pos(&ev, "host_result", "change", "n1"));
+    assert!(pos(&ev, "host_result", "after flush", "n2") < pos(&ev, "host_result", "change", "n1"));
+    // And n1 ran its own, before its next task.
+    assert!(
+        pos(&ev, "host_result", "restart", "n1") < pos(&ev, "host_result", "after flush", "n1")
+    );
+    assert_eq!(run.results("restart").len(), 2, "once per host");
+}
+
+#[test]
+fn a_failure_stops_only_that_host() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: first
+      command: "{{ 'false' if inventory_hostname == 'n1' else 'true' }}"
+    - name: second
+      command: echo second
+    - name: third
+      command: echo third
+"#,
+        &[],
+    );
+    run.assert_code(2);
+    assert_eq!(run.outcome("first", "n1"), "failed");
+    assert_eq!(run.outcome("second", "n1"), "none");
+    assert_eq!(run.outcome("third", "n2"), "changed");
+    let n1 = run.recap("n1");
+    assert_eq!(
+        (n1["failed"].as_u64(), n1["changed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let n2 = run.recap("n2");
+    assert_eq!(
+        (n2["failed"].as_u64(), n2["changed"].as_u64()),
+        (Some(0), Some(3))
+    );
+}
+
+#[test]
+fn any_errors_fatal_stops_the_other_hosts_before_their_next_task() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  any_errors_fatal: true
+  tasks:
+    - name: first
+      command: "{{ 'false' if inventory_hostname == 'n1' else 'sleep 1' }}"
+    - name: second
+      command: echo second
+"#,
+        &[],
+    );
+    run.assert_code(2);
+    assert_eq!(run.outcome("first", "n1"), "failed");
+    // n2's running task finished; nothing after it started.
+    assert_eq!(run.outcome("first", "n2"), "changed");
+    assert_eq!(run.outcome("second", "n2"), "none");
+    let stopped = run.events().into_iter().find(|e| e["event"] == "stopped");
+    let reason = stopped.map(|e| e["reason"].to_string()).unwrap_or_default();
+    assert!(
+        reason.contains("under strategy free n2 stopped before their next task"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn run_once_runs_on_the_first_host_to_reach_it_and_shares_its_result() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: first
+      command: "sleep {{ '1' if inventory_hostname == 'n1' else '0' }}"
+    - name: once
+      command: echo "ran on {{ inventory_hostname }}"
+      run_once: true
+      register: once
+    - name: show
+      debug:
+        msg: "{{ once.stdout }}"
+"#,
+        &[],
+    );
+    run.assert_code(0);
+    let once = run.results("once");
+    assert_eq!(once.len(), 1, "{once:?}");
+    assert_eq!(once[0]["host"], "n2", "the first host to reach it");
+    for r in run.results("show") {
+        assert_eq!(r["result"]["msg"], "ran on n2", "{r}");
+    }
+}
+
+#[test]
+fn end_play_in_one_lane_stops_the_others_before_their_next_task() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: first
+      command: "sleep {{ '1' if inventory_hostname == 'n1' else '0' }}"
+    - meta: end_play
+      when: inventory_hostname == 'n2'
+    - name: second
+      command: echo second
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: next play
+      command: echo next
+"#,
+        &[],
+    );
+    run.assert_code(0);
+    assert_eq!(run.outcome("first", "n1"), "changed");
+    assert_eq!(run.outcome("second", "n1"), "none");
+    assert_eq!(run.outcome("second", "n2"), "none");
+    assert_eq!(run.outcome("next play", "n1"), "changed");
+}
+
+#[test]
+fn serial_batches_still_apply_free_within_a_batch() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  serial: 1
+  tasks:
+    - name: first
+      command: echo first
+    - name: second
+      command: echo second
+"#,
+        &[],
+    );
+    run.assert_code(0);
+    let ev = run.events();
+    assert!(pos(&ev, "host_result", "second", "n1") < pos(&ev, "task_start", "first", "n2"));
+}
+
+#[test]
+fn include_tasks_set_fact_and_register_stay_per_host() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .file(
+            "inc.yml",
+            "- name: set\n  set_fact:\n    mine: \"{{ inventory_hostname }}-{{ r.stdout }}\"\n- name: show\n  debug:\n    msg: \"{{ mine }}\"\n",
+        )
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: first
+      shell: "sleep {{ '1' if inventory_hostname == 'n1' else '0' }}; echo {{ inventory_hostname }}"
+      register: r
+    - name: inc
+      include_tasks: inc.yml
+    - name: delegated
+      command: echo delegated
+      delegate_to: localhost
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let ev = run.events();
+    assert!(pos(&ev, "host_result", "show", "n2") < pos(&ev, "host_result", "first", "n1"));
+    for r in run.results("show") {
+        let host = r["host"].as_str().unwrap();
+        assert_eq!(r["result"]["msg"], format!("{host}-{host}"), "{r}");
+    }
+    for r in run.results("delegated") {
+        assert_eq!(r["delegated_to"], "localhost", "{r}");
+    }
+}
+
+#[test]
+fn check_mode_and_tags_work_under_free() {
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: write
+      copy:
+        content: "x\n"
+        dest: "{{ playbook_dir }}/{{ inventory_hostname }}.txt"
+      tags: [write]
+    - name: untagged
+      command: echo no
+"#,
+        &["--check", "--diff", "-t", "write"],
+    );
+    run.assert_code(0);
+    for host in TWO {
+        assert_eq!(run.outcome("write", host), "changed");
+        assert_eq!(run.outcome("untagged", host), "none");
+        assert!(
+            run.read(&format!("{host}.txt")).is_empty(),
+            "check mode wrote nothing"
+        );
+    }
+}
+
+#[test]
+fn a_templated_strategy_is_rendered_with_the_plays_variables() {
+    let pb = r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: "{{ how }}"
+  tasks:
+    - name: first
+      command: echo first
+"#;
+    let run = free_run(pb, &["-e", "how=free"]);
+    run.assert_code(0);
+    let ev = run.events();
+    let play = ev.iter().find(|e| e["event"] == "play_start").unwrap();
+    assert_eq!(play["strategy"], "free");
+    let run = free_run(pb, &["-e", "how=host_pinned"]);
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .contains("strategy `host_pinned` is not supported"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("play.yml:4"), "{}", run.stderr);
+}
+
+#[test]
+fn junit_under_free_has_one_case_per_host_and_task_and_no_false_no_result() {
+    let t = Test::new()
+        .local_hosts(TWO)
+        .playbook(&SLOW_N1.replace("STRATEGY", "free"))
+        .args(&["--junit", "report.xml"]);
+    let run = t.run();
+    run.assert_code(0);
+    let xml = run.read("report.xml");
+    assert_eq!(xml.matches("<testcase").count(), 6, "{xml}");
+    assert!(!xml.contains("no_result"), "{xml}");
+}
+
+#[test]
+fn ctrl_c_under_free_says_where_each_host_stopped() {
+    let t = Test::new().local_hosts(TWO).playbook(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: one
+      shell: "{{ 'sleep 1.5' if inventory_hostname == 'n1' else 'true' }}"
+    - name: two
+      shell: "{{ 'true' if inventory_hostname == 'n1' else 'sleep 1.5' }}"
+    - name: three
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.three"
+"#,
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["run", "play.yml", "-i", "inventory.yml"])
+        .current_dir(t.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: sending SIGINT to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    for host in TWO {
+        assert!(!t.path().join(format!("{host}.three")).exists(), "{host}");
+    }
+    assert!(stdout.contains("interrupted by the operator"), "{stdout}");
+    // Each host stopped at its own next task.
+    assert!(stdout.contains("`two` (play.yml:8:7) on n1"), "{stdout}");
+    assert!(stdout.contains("`three` (play.yml:10:7) on n2"), "{stdout}");
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+}
