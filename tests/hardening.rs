@@ -1265,3 +1265,69 @@ fn a_templated_no_log_is_rendered_per_host_and_masks_when_it_cannot_be() {
         assert!(!all.contains("S3KRIT-{{"), "{args:?}: {all}");
     }
 }
+
+/// A stop request while a task is being prepared for thousands of hosts
+/// (each host's variables rendered) is honoured there: the hosts not yet
+/// prepared do not start, and say so, instead of the stop waiting for the
+/// whole inventory to be prepared and run.
+#[test]
+fn a_stop_while_a_task_is_prepared_for_many_hosts_starts_no_more_of_them() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inventory.ini"),
+        "[big]\nh[0:9999] ansible_connection=local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i", "inventory.ini", "-f", "10000"])
+        .args(["--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut events: Vec<Value> = Vec::new();
+    for line in lines.by_ref() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let is_start = event["event"] == "play_start";
+        events.push(event);
+        if is_start {
+            break;
+        }
+    }
+    // Preparing 10,000 hosts takes about a second in a debug build.
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    signal(&child, libc::SIGTERM);
+    for line in lines {
+        events.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let results: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "host_result")
+        .collect();
+    let unprepared = results
+        .iter()
+        .filter(|e| e.to_string().contains("before it was prepared"))
+        .count();
+    assert!(
+        unprepared > 0,
+        "no host was left unprepared: {} results",
+        results.len()
+    );
+    let ran = results.iter().filter(|e| e["status"] == "ok").count();
+    assert!(ran < 10_000, "every host ran the task after the stop");
+    assert!(
+        events.iter().any(|e| e["event"] == "stopped"),
+        "no stop report"
+    );
+}

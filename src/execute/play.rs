@@ -543,7 +543,10 @@ impl<'a> Runner<'a> {
                 delegated_to: None,
                 no_log: task.common.no_log == Some(true),
             });
-            jobs.push(job.map_err(|e| (host.clone(), e)));
+            jobs.push(match job {
+                Ok(job) => super::task::Job::Ready(job),
+                Err(e) => super::task::Job::Invalid(host.clone(), e),
+            });
         }
         drop(shared);
         let outcomes = self.run_jobs(&info, &task, jobs).await;

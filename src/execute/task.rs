@@ -27,7 +27,7 @@ impl Runner<'_> {
         &self,
         info: &TaskInfo,
         task: &Task,
-        jobs: Vec<Result<HostJob, (String, InputError)>>,
+        jobs: Vec<Job>,
     ) -> Vec<HostOutcome> {
         let shared = self.shared(info);
         let futures = jobs.into_iter().map(|job| {
@@ -35,18 +35,33 @@ impl Runner<'_> {
             let semaphore = &self.forks;
             async move {
                 match job {
-                    Ok(job) => {
+                    Job::Ready(job) => {
                         let _permit = semaphore.acquire().await;
                         // A host whose turn (`forks`) comes after a stop
                         // request does not start the task.
                         let signal = self.options.interrupt.load(Ordering::SeqCst);
                         if signal != 0 {
-                            return not_started_outcome(job, info, signal);
+                            let why = "while it waited for its turn under --forks";
+                            return not_started_outcome(
+                                job.host,
+                                job.delegated_to,
+                                job.no_log,
+                                info,
+                                signal,
+                                why,
+                            );
                         }
                         let _running = self.options.running.enter(&job.host, &info.name);
                         host_task::run(shared, task, job).await
                     }
-                    Err((host, e)) => input_error_outcome(host, e, task),
+                    Job::Invalid(host, e) => input_error_outcome(host, e, task),
+                    Job::Unprepared(host, signal) => {
+                        // Its `no_log` was never rendered: masked (fail closed).
+                        let no_log = task.common.no_log == Some(true)
+                            || task.common.no_log_template.is_some();
+                        let why = "before it was prepared";
+                        not_started_outcome(host, None, no_log, info, signal, why)
+                    }
                 }
             }
         });
@@ -208,12 +223,19 @@ impl Runner<'_> {
         let targets = if run_once { &active[..1] } else { active };
         let started = Instant::now();
         let shared = self.shared_for(scope);
-        let mut jobs: Vec<Result<HostJob, (String, InputError)>> = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
         for host in targets {
-            jobs.push(
-                self.prepare_job(scope, task, host, &shared)
-                    .map_err(|e| (host.clone(), e)),
-            );
+            // Preparing renders each host's variables: over thousands of
+            // hosts that takes long enough that a stop must not wait for it.
+            let signal = self.options.interrupt.load(Ordering::SeqCst);
+            if signal != 0 {
+                jobs.push(Job::Unprepared(host.clone(), signal));
+                continue;
+            }
+            jobs.push(match self.prepare_job(scope, task, host, &shared) {
+                Ok(job) => Job::Ready(job),
+                Err(e) => Job::Invalid(host.clone(), e),
+            });
         }
         // The jobs hold what they need; none may outlive them (see shared_for).
         drop(shared);
@@ -224,7 +246,7 @@ impl Runner<'_> {
         // report, JSON, JUnit), and the rendered one could carry a secret.
         // Ansible prints the rendered name; this is a listed difference.
         let no_log = task.common.no_log == Some(true);
-        if let (false, Some(name), Some(Ok(job))) = (no_log, &task.name, jobs.first()) {
+        if let (false, Some(name), Some(Job::Ready(job))) = (no_log, &task.name, jobs.first()) {
             if let Some(text) = name
                 .as_str()
                 .filter(|t| crate::template_text::is_template(t))
@@ -533,17 +555,33 @@ pub(super) fn host_no_log(
     }
 }
 
-/// A host that was waiting for its turn (`forks`) when a stop request came.
-fn not_started_outcome(job: HostJob, info: &TaskInfo, signal: i32) -> HostOutcome {
+/// One host's share of a task, as `run_jobs` takes it.
+pub(super) enum Job {
+    Ready(HostJob),
+    /// Its task `vars` or `delegate_to` did not render.
+    Invalid(String, InputError),
+    /// A stop request (this signal) came before it was prepared.
+    Unprepared(String, i32),
+}
+
+/// A host that a stop request reached before the task started on it:
+/// `when` says at what point ("while it waited for its turn under --forks").
+fn not_started_outcome(
+    host: String,
+    delegated_to: Option<String>,
+    no_log: bool,
+    info: &TaskInfo,
+    signal: i32,
+    when: &str,
+) -> HostOutcome {
     let why = format!(
-        "`{}` did not start on {} ({} while it waited for its turn under --forks)",
+        "`{}` did not start on {host} ({} {when})",
         info.name,
-        job.host,
         super::stop_cause(signal)
     );
     let result = TaskResult::skipped(why.clone());
     HostOutcome {
-        host: job.host,
+        host,
         outcome: Status::Skipped,
         ignored: false,
         registered: result.to_registered(),
@@ -552,8 +590,8 @@ fn not_started_outcome(job: HostJob, info: &TaskInfo, signal: i32) -> HostOutcom
         facts: Map::new(),
         ansible_facts: Map::new(),
         input_error: None,
-        delegated_to: job.delegated_to,
-        no_log: job.no_log,
+        delegated_to,
+        no_log,
         started_at: 0.0,
         elapsed: Duration::ZERO,
         check_mode: false,
