@@ -168,6 +168,12 @@ pub fn take_pgid_marker(stderr: &mut Vec<u8>, nonce: &str) -> Option<i32> {
     Some(pid)
 }
 
+/// For the persistent worker: `setsid -w sh -c MARKED_EVAL sh SCRIPT NONCE`
+/// writes the marker and runs SCRIPT in the same shell, sparing the `exec`
+/// of a second `sh` per task. `set --` first, so the script sees what `sh -c
+/// SCRIPT` would give it: `$0` is `sh`, no positional parameters, `$$` its own PID.
+pub const MARKED_EVAL: &str = r#"printf '\037%s %s\n' "$2" "$$" >&2; eval "set --; $1""#;
+
 /// For a script in a session of its own: `sh -c MARKED_WAIT NONCE LINE`
 /// writes the marker, runs LINE in a child shell and exits with its status
 /// (128 + N after signal N) for `setsid -w` to pass on, since `setsid -w`
