@@ -22,6 +22,8 @@ command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 command -v git >/dev/null 2>&1 || need+=(git)
+# tests/process_budget.rs counts the processes a task starts with strace.
+command -v strace >/dev/null 2>&1 || need+=(strace)
 # The pip tests build a virtualenv (`python3 -m venv`, which needs ensurepip)
 # and install a wheel built at test time; the apt tests build a .deb with
 # dpkg-deb (part of dpkg) and user/group use the shadow tools (passwd).

@@ -6,6 +6,16 @@
 //! marker lines `__baton_<nonce> KEY VALUE` on stdout; the nonce is random per
 //! task, so a command's own output can never forge one.
 
+/// The first line of a script that may run in a subshell of the host's
+/// persistent worker shell (a fork, no process of its own to start): the
+/// script and the tools it runs do not signal their process group (`kill
+/// 0`) and use `$$` only for a temporary name that an exclusive create
+/// (`set -C`) checks, since both are the worker's there. Module scripts built
+/// only on well-known tools (stat, chmod, mv, ...) start with it; a script
+/// without it (one that runs the user's commands, or names a backup file
+/// after `$$`) gets a session of its own.
+pub const CONTAINED: &str = ": baton-contained\n";
+
 /// Quote a value for a POSIX shell.
 pub fn quote(value: &str) -> String {
     if !value.is_empty()

@@ -530,11 +530,11 @@ fn a_second_sigterm_leaves_no_process_on_a_lab_node() {
     let (left, _) = second_signal_leaves_no_process(&inventory, &["bc1", "bc2"]);
     eprintln!("lab: {left} processes left after two SIGTERMs");
     assert_eq!(left, 0);
-    // The persistent worker shells went with their masters (`[l]` keeps the
+    // The persistent worker shells went with their masters (`[b]` keeps the
     // pattern from matching the shell that runs pgrep).
     let mut workers = String::new();
     for _ in 0..30 {
-        workers = lab.sh("bc1", "pgrep -fc 'read -r id [l]en' || true");
+        workers = lab.sh("bc1", "pgrep -fc 'sh -s [b]aton-worker' || true");
         if workers == "0" {
             break;
         }

@@ -2,10 +2,13 @@
 //! SSH masters it starts, so that "quit at once" (a second Ctrl-C or
 //! SIGTERM) can end them instead of leaving them running.
 //!
-//! Every task script runs as the leader of its own process group (and, on a
-//! host, its own session through `setsid`): locally `sh` is spawned with
-//! `process_group(0)`; over SSH the script's first act is to report its PID
-//! (= PGID = SID) on stderr, in a marker line carrying the request's nonce.
+//! Every task script runs in a process group (and, on a host, a session)
+//! that a quit can end: locally `sh` is spawned with `process_group(0)`;
+//! over SSH a script in a session of its own (`setsid`) reports its PID
+//! (= PGID = SID) first on stderr, in a marker line carrying the request's
+//! nonce, and a script in the host's persistent worker shell reports the
+//! worker's session, which sshd created for it (ending it ends the worker,
+//! which a quit ends anyway).
 //! While the script runs its group is registered here; [`kill_all`] sends
 //! TERM and then KILL to every registered group (on a host through a short
 //! command over the host's master connection) and then ends the SSH masters,
@@ -165,10 +168,10 @@ pub fn take_pgid_marker(stderr: &mut Vec<u8>, nonce: &str) -> Option<i32> {
     Some(pid)
 }
 
-/// For the persistent worker: `sh -c MARKED_EVAL sh SCRIPT NONCE` writes the
-/// marker and runs SCRIPT in the same shell, sparing the `exec` of a second
-/// `sh` per task. `set --` first, so the script sees what `sh -c SCRIPT`
-/// would give it: `$0` is `sh`, no positional parameters, `$$` its own PID.
+/// For the persistent worker: `setsid -w sh -c MARKED_EVAL sh SCRIPT NONCE`
+/// writes the marker and runs SCRIPT in the same shell, sparing the `exec`
+/// of a second `sh` per task. `set --` first, so the script sees what `sh -c
+/// SCRIPT` would give it: `$0` is `sh`, no positional parameters, `$$` its own PID.
 pub const MARKED_EVAL: &str = r#"printf '\037%s %s\n' "$2" "$$" >&2; eval "set --; $1""#;
 
 /// For a script in a session of its own: `sh -c MARKED_WAIT NONCE LINE`

@@ -135,7 +135,9 @@ impl Plan {
     }
 
     fn script(&self, nonce: &str, check: bool) -> String {
-        let mut s = prelude(nonce);
+        // Known tools only: it may run in the worker shell's subshell.
+        let mut s = String::from(shell::CONTAINED);
+        s.push_str(&prelude(nonce));
         s.push_str(FILE_LIB);
         s.push_str(&format!("_ck={} _ac=0 _chg=0 _nf=\n", u8::from(check)));
         s.push_str(&self.attrs.assignments());

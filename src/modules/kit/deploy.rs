@@ -36,6 +36,35 @@ pub(crate) struct Deploy {
     pub data: Map<String, Value>,
 }
 
+/// Content compared in the shell rather than by hash, at most this many
+/// bytes: `read` takes a byte per system call.
+pub(crate) const COMPARE_LIMIT: usize = 16 * 1024;
+
+/// `_same PATH`: whether PATH holds exactly `$_c`, read with builtins only.
+/// The caller has checked that the file's size is `$_cl`, the length of
+/// `$_c` in bytes. `read` drops NUL bytes (dash and bash), which can only
+/// make a file with NULs read shorter than its size and so differ: never
+/// equal by mistake. The last line's text stays in `_l` when the file does
+/// not end with a newline.
+const SAME_FN: &str = r#"_same() {
+  _r= _l=
+  while IFS= read -r _l; do _r="$_r$_l
+"; done <"$1" || return 1
+  [ "$_r$_l" = "$_c" ]
+}
+"#;
+
+/// The content as a shell string, when it is text a shell string holds (no
+/// NUL) and small enough to compare with builtins.
+fn compare_in_shell(content: &[u8]) -> Option<&str> {
+    if content.is_empty() || content.len() > COMPARE_LIMIT {
+        return None;
+    }
+    std::str::from_utf8(content)
+        .ok()
+        .filter(|text| !text.contains('\0'))
+}
+
 impl Deploy {
     /// The first round trip.
     pub fn step(self) -> Step {
@@ -53,7 +82,14 @@ impl Deploy {
     }
 
     fn script(&self, with_content: bool) -> String {
-        let mut s = prelude(&self.nonce);
+        // Known tools only, unless `validate` runs the user's command; and
+        // a backup's name holds `$$`, which must be the task's own there.
+        let mut s = String::from(if self.validate.is_none() && !self.backup {
+            shell::CONTAINED
+        } else {
+            ""
+        });
+        s.push_str(&prelude(&self.nonce));
         s.push_str(FILE_LIB);
         s.push_str(&format!(
             "_ck={} _e=0 _ac=0 _bk={} _vf=0 _mk=0\n",
@@ -82,15 +118,37 @@ impl Deploy {
                 None => s.push_str("if [ -d \"$_d\" ]; then _fail destdir; fi\n"),
             }
         }
+        let want = fileops::sha256_hex(&self.content);
+        // Small text content in the script is compared in the shell, byte
+        // for byte, with no `sha256sum` to start; the hash of what is there
+        // is needed only to report it (`force: no`).
+        let text = with_content
+            .then(|| compare_in_shell(&self.content))
+            .flatten();
+        match text {
+            Some(text) => s.push_str(&format!(
+                "_c={} _cl={}
+{SAME_FN}",
+                shell::quote(text),
+                self.content.len()
+            )),
+            None => s.push_str("_c= _cl=\n"),
+        }
+        s.push_str(&format!("_hn={}\n", u8::from(!self.force)));
         s.push_str(
-            r#"if [ -L "$_d" ]; then _d=$(readlink -f -- "$_d") || _fail readlink; fi
+            &r#"if [ -L "$_d" ]; then _d=$(readlink -f -- "$_d") || _fail readlink; fi
 _b dest "$_d"
 if [ -e "$_d" ]; then
   [ ! -d "$_d" ] || _fail isdir
   _stat "$_d" || _fail stat
   _e=1
-  _h=$(sha256sum < "$_d") || _fail read
-  _h=${_h%% *}
+  [ -r "$_d" ] || _fail read
+  if [ -n "$_cl" ] && [ "$_s" = "$_cl" ] && _same "$_d"; then _h=WANT
+  elif [ -n "$_cl" ] && [ "$_hn" = 0 ]; then _h=differs
+  else
+    _h=$(sha256sum < "$_d") || _fail read
+    _h=${_h%% *}
+  fi
 else
   _h=
 fi
@@ -98,9 +156,9 @@ _b exists "$_e"
 # No directory to write into: an error, except in check mode, which predicts
 # (an earlier task, e.g. `file state=directory`, would have created it), as Ansible.
 if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || { [ "$_ck" = 1 ] && _b nodir 1; } || _fail nodir ;; esac; fi
-"#,
+"#
+            .replace("WANT", &want),
         );
-        let want = fileops::sha256_hex(&self.content);
         s.push_str(&format!("if [ \"$_h\" = {want} ]; then\n"));
         s.push_str(&format!(
             "  _attrs \"$_d\" {}\n  [ -n \"$_m\" ] || _stat \"$_d\"\n  _b mode \"$_m\"; _b owner \"$_U\"; _b group \"$_G\"; _b attrs \"$_ac\"; _b done same\n  exit 0\nfi\n",
@@ -120,7 +178,11 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
             s.push_str("_b done need\nexit 0\n");
             return s;
         }
-        s.push_str(&format!("_put {}\n", fileops::payload_words(&self.content)));
+        if text.is_some() {
+            s.push_str("_put t \"$_c\"\n");
+        } else {
+            s.push_str(&format!("_put {}\n", fileops::payload_words(&self.content)));
+        }
         s.push_str("_stat \"$_d\" || _fail stat\n_b mode \"$_m\"; _b owner \"$_U\"; _b group \"$_G\"; _b done written\n");
         s
     }
@@ -195,7 +257,7 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::kit::testutil::{finish, run_script};
+    use crate::modules::kit::testutil::{finish, finish_with_env, run_script};
 
     fn deploy(dest: &str, content: &[u8]) -> Deploy {
         Deploy {
@@ -218,13 +280,87 @@ mod tests {
         let Step::Remote { script, .. } = deploy("/x", b"hello world").step() else {
             panic!("expected a remote step")
         };
-        assert!(script.contains("_put t 'hello world'"), "{script}");
+        assert!(script.contains("_c='hello world' _cl=11\n"), "{script}");
+        assert!(script.contains("_put t \"$_c\"\n"), "{script}");
         let big = vec![b'a'; INLINE_LIMIT + 1];
         let Step::Remote { script, .. } = deploy("/x", &big).step() else {
             panic!("expected a remote step")
         };
         assert!(!script.contains("aaaaaaaa"));
         assert!(script.contains("_b done need"));
+    }
+
+    /// A directory of symbolic links to the named tools only: a script run
+    /// with it as PATH can start nothing else.
+    fn only_tools(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let path = std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {name}")])
+                .output()
+                .unwrap();
+            let path = String::from_utf8(path.stdout).unwrap();
+            std::os::unix::fs::symlink(path.trim(), dir.path().join(name)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn an_unchanged_small_text_file_is_compared_without_sha256sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("c.conf");
+        let text = b"  leading space\tand tab\nback\\slash \\n\r\n\xc3\xa9t\xc3\xa9\nno newline at the end";
+        let (result, _) = finish(deploy(dest.to_str().unwrap(), text).step());
+        assert!(result.is_changed(), "{result:?}");
+        // Only `stat` can run now (and the `sh` and `cat` of the test's
+        // script runner): the comparison is the shell's own.
+        let tools = only_tools(&["sh", "cat", "stat"]);
+        let path = tools.path().to_str().unwrap();
+        let (result, trips) = finish_with_env(
+            deploy(dest.to_str().unwrap(), text).step(),
+            &[("PATH", path)],
+        );
+        assert_eq!(
+            (result.status, trips),
+            (crate::modules::Status::Ok, 1),
+            "{result:?}"
+        );
+        assert_eq!(result.data["checksum"], fileops::sha256_hex(text));
+    }
+
+    #[test]
+    fn content_of_the_same_size_that_differs_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("c.conf");
+        // Equal sizes, so the shell compares the bytes. The NUL cases: `read`
+        // drops NUL bytes, so a file with one reads shorter and differs,
+        // even where a NUL read as a newline would have matched.
+        for (there, wanted) in [
+            (&b"abc\n"[..], &b"abd\n"[..]),
+            (b"ab\nc", b"abc\n"),
+            (b"a\0b\n", b"a\nb\n"),
+            (b"ab\0", b"ab\n"),
+            (b"\nab", b"ab\n"),
+            (b"a b\n", b"a\tb\n"),
+        ] {
+            std::fs::write(&dest, there).unwrap();
+            let (result, _) = finish(deploy(dest.to_str().unwrap(), wanted).step());
+            assert!(result.is_changed(), "{there:?} -> {wanted:?}: {result:?}");
+            assert_eq!(std::fs::read(&dest).unwrap(), wanted, "{there:?}");
+        }
+    }
+
+    #[test]
+    fn force_off_reports_the_checksum_of_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("c.conf");
+        std::fs::write(&dest, b"old\n").unwrap();
+        let mut d = deploy(dest.to_str().unwrap(), b"new content\n");
+        d.force = false;
+        let (result, _) = finish(d.step());
+        assert_eq!(result.status, crate::modules::Status::Ok, "{result:?}");
+        assert_eq!(result.data["checksum"], fileops::sha256_hex(b"old\n"));
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old\n");
     }
 
     #[test]

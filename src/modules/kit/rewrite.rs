@@ -225,7 +225,14 @@ impl Rewrite {
     }
 
     fn head(&self, check: bool) -> String {
-        let mut s = prelude(&self.nonce);
+        // Known tools only, unless `validate` runs the user's command; and
+        // a backup's name holds `$$`, which must be the task's own there.
+        let mut s = String::from(if self.validate.is_none() && !self.backup {
+            shell::CONTAINED
+        } else {
+            ""
+        });
+        s.push_str(&prelude(&self.nonce));
         s.push_str(FILE_LIB);
         s.push_str(&format!(
             "_ck={} _ac=0 _e=0 _bk={} _vf=0 _nf=\n",

@@ -3,11 +3,15 @@
 //!
 //! A new SSH session per task costs the server a fork, a login shell and its
 //! start-up files (a few milliseconds, more with a heavy `.bashrc`). The
-//! worker pays that once; each task then costs a `dd` to read the script and
-//! an `sh` to run it. Requests are framed as `ID LENGTH\n` followed by the
-//! script; the answer is the script's own stdout and stderr, each followed by
-//! a marker line carrying the ID (and, on stdout, the exit code). The ID is a
-//! fresh random nonce per request, so no output can forge a marker.
+//! worker pays that once. It is a `sh -s` reading shell commands from the
+//! channel: each request is one line, `__baton_sub NONCE 'SCRIPT'` (or
+//! `__baton_own`), the script single-quoted (see [`crate::shell::quote`]), so
+//! the shell's own buffered parser reads it and no process is started to
+//! receive it. A module's script that promises it (see [`WORKER_INIT`]) then
+//! runs in a subshell `( ... )`: a fork, no `exec`. The answer is
+//! the script's own stdout and stderr, each followed by a marker line
+//! carrying the ID (and, on stdout, the exit code). The ID is a fresh random
+//! nonce per request, so no output can forge a marker.
 
 use std::sync::Arc;
 
@@ -17,23 +21,69 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::transport::capture::{self, Capture};
 use crate::transport::{groups, ExecOutput};
 
-/// The worker loop. Each script runs as `sh -c SCRIPT`, exactly as in its own
-/// session: its `exit`, `cd`, variables and `$$` are its own, and stdin is
-/// /dev/null as for any task. Where `setsid` exists (util-linux) the script
-/// leads a process group and session of its own and first reports its PID on
-/// stderr (see [`groups`]), so a quit at once can end it and its children.
-fn worker_script() -> String {
+/// The command line that starts the worker; its argument names it in `ps`.
+pub const WORKER_COMMAND: &str = "sh -s baton-worker";
+
+/// What the worker shell reads first: its session id and the request functions.
+///
+/// Each script runs as it would in `sh -c SCRIPT`: its `exit`, `cd`,
+/// variables, functions and options are its own, `$0` is `sh`, it has no
+/// positional parameters, and stdin is /dev/null as for any task.
+///
+/// A script that starts with [`crate::shell::CONTAINED`] runs in a subshell
+/// of the worker (`__baton_sub`): a fork, no `exec`. There `$$` and the
+/// process group are the worker's, which such a script promises not to use.
+/// sshd starts every session's command in a session of its own; the worker
+/// reads that session's id from `/proc/self/stat` (the redirection is opened
+/// by the shell itself, no process) and the script reports it first on
+/// stderr (see [`groups`]), so a quit at once can end the session: the
+/// worker, the running script and its children.
+///
+/// Any other script (`__baton_own`) leads a process group and session of
+/// its own where `setsid` exists (util-linux) and first reports its PID, so
+/// a quit ends it and its children and its `kill 0` or `$$` are its own.
+pub const WORKER_INIT: &str = r#"__baton_sid= __baton_setsid=
+{ read -r _ _ _ _ _ __baton_sid _ </proc/self/stat; } 2>/dev/null
+case $__baton_sid in ''|*[!0-9]*|0|1) __baton_sid= ;; esac
+command -v setsid >/dev/null 2>&1 && __baton_setsid=1
+unset _
+__baton_end() {
+  printf '\n\036%s %s\n' "$1" "$2"
+  printf '\n\036%s\n' "$1" >&2
+}
+__baton_sub() {
+  (
+    [ -z "$__baton_sid" ] || printf '\037%s %s\n' "$1" "$__baton_sid" >&2
+    eval "set --; $2"
+  ) </dev/null
+  __baton_end "$1" "$?"
+}
+__baton_own() {
+  if [ -n "$__baton_setsid" ]; then setsid -w sh -c MARKED "$2" "$1" </dev/null
+  else sh -c "$2" </dev/null; fi
+  __baton_end "$1" "$?"
+}
+"#;
+
+/// [`WORKER_INIT`] with its `MARKED` placeholder filled in.
+fn worker_init() -> String {
+    WORKER_INIT.replace(
+        "MARKED",
+        &format!("{} sh", crate::shell::quote(groups::MARKED_EVAL)),
+    )
+}
+
+/// One request line for the worker.
+fn request_line(id: &str, script: &str) -> String {
+    let function = if script.starts_with(crate::shell::CONTAINED) {
+        "__baton_sub"
+    } else {
+        "__baton_own"
+    };
     format!(
-        r#"command -v setsid >/dev/null 2>&1 && own=1 || own=
-while IFS=' ' read -r id len; do
-  script=$(dd iflag=fullblock bs="$len" count=1 2>/dev/null)
-  if [ -n "$own" ]; then setsid -w sh -c {marked} sh "$script" "$id" </dev/null
-  else sh -c "$script" </dev/null; fi
-  rc=$?
-  printf '\n\036%s %s\n' "$id" "$rc"
-  printf '\n\036%s\n' "$id" >&2
-done"#,
-        marked = crate::shell::quote(groups::MARKED_EVAL)
+        "{function} {} {}\n",
+        crate::shell::quote(id),
+        crate::shell::quote(script)
     )
 }
 
@@ -61,23 +111,24 @@ pub enum WorkerError {
 
 impl Worker {
     pub async fn start(session: &Arc<Session>) -> Result<Worker, String> {
-        let mut child = Session::to_raw_command(
-            Arc::clone(session),
-            format!("sh -c {}", crate::shell::quote(&worker_script())),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .await
-        .map_err(|e| e.to_string())?;
-        let (Some(stdin), Some(stdout), Some(stderr)) = (
+        let mut child = Session::to_raw_command(Arc::clone(session), WORKER_COMMAND)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (Some(mut stdin), Some(stdout), Some(stderr)) = (
             child.stdin().take(),
             child.stdout().take(),
             child.stderr().take(),
         ) else {
             return Err("the worker channel has no pipes".into());
         };
+        stdin
+            .write_all(worker_init().as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Worker {
             stdin,
             stdout,
@@ -103,9 +154,8 @@ impl Worker {
         };
         let mut permit = Some(permit);
         let id = crate::shell::new_nonce();
-        let mut request = format!("{id} {}\n", script.len()).into_bytes();
-        request.extend_from_slice(script.as_bytes());
-        if let Err(e) = self.stdin.write_all(&request).await {
+        let request = request_line(&id, script);
+        if let Err(e) = self.stdin.write_all(request.as_bytes()).await {
             let _ = e;
             return Err(WorkerError::NotSent);
         }
@@ -212,12 +262,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_worker_loop_frames_scripts_in_a_real_shell() {
-        // Drive WORKER_SCRIPT with a local sh through the same framing.
+    async fn the_worker_shell_frames_scripts_in_subshells_of_its_own() {
+        // Drive the worker with a local `sh -s` through the same framing. In
+        // a session of its own, as sshd starts it, so the marker names it.
         use std::process::Stdio as S;
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(worker_script())
+        let mut child = tokio::process::Command::new("setsid")
+            .args(["sh", "-s", "baton-worker"])
             .stdin(S::piped())
             .stdout(S::piped())
             .stderr(S::piped())
@@ -225,44 +275,79 @@ mod tests {
             .unwrap();
         let child_pid = child.id().unwrap() as i32;
         let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(worker_init().as_bytes()).await.unwrap();
+        let contained = |script: &str| format!("{}{script}", crate::shell::CONTAINED);
         for (id, script) in [
-            ("a1", "echo out; echo err >&2; exit 3"),
-            ("b2", "printf 'no newline'; cd /; x=1"),
+            ("a1", contained("echo out; echo err >&2; exit 3")),
+            (
+                "b2",
+                contained("printf 'no newline'; cd /; x=1; f() { :; }; set -e"),
+            ),
             (
                 "c3",
-                "echo $x; pwd; read y || echo empty; [ \"$(ps -o pgid= $$)\" -eq $$ ] && echo leader; echo \"$0 $#\"",
+                contained("echo \"[$x]\"; pwd; read y || echo empty; command -v f || echo no-f; false; echo \"$0 $# $1\""),
             ),
+            // Quotes, a here-document and the bytes a single-quoted word must keep.
+            ("d4", contained("cat <<'E'\nit's \"q\" $HOME `x` \\\n\x1e\r\nE\n")),
+            ("e5", contained("if then")),
+            // Without the promise: a session of its own, whose `kill 0` and
+            // `$$` do not reach the worker.
+            ("f6", "echo \"$$\"; read y || echo empty".to_string()),
+            ("g7", "sleep 5 & kill 0".to_string()),
+            ("h8", contained("echo still here")),
         ] {
             stdin
-                .write_all(format!("{id} {}\n{script}", script.len()).as_bytes())
+                .write_all(request_line(id, &script).as_bytes())
                 .await
                 .unwrap();
         }
         drop(stdin);
         let out = child.wait_with_output().await.unwrap();
+        assert!(out.status.success(), "{out:?}");
         let stdout = String::from_utf8(out.stdout).unwrap();
-        // Each script reported its own process group first.
+        // Each contained script reported the worker's session first; the
+        // others their own.
         let mut err = out.stderr;
-        let mut pgids = Vec::new();
-        for id in ["a1", "b2", "c3"] {
-            pgids.push(groups::take_pgid_marker(&mut err, id).expect("a pgid marker"));
+        for id in ["a1", "b2", "c3", "d4", "e5", "h8"] {
+            assert_eq!(
+                groups::take_pgid_marker(&mut err, id),
+                Some(child_pid),
+                "{id}"
+            );
         }
-        assert!(pgids.iter().all(|p| *p > 1 && *p != child_pid), "{pgids:?}");
+        let f6 = groups::take_pgid_marker(&mut err, "f6").expect("f6's own session");
+        let g7 = groups::take_pgid_marker(&mut err, "g7").expect("g7's own session");
+        assert!(f6 != child_pid && g7 != child_pid && f6 != g7, "{f6} {g7}");
         let stderr = String::from_utf8(err).unwrap();
         assert_eq!(
             find_answer(stdout.as_bytes(), b"\n\x1ea1 ").map(|a| (a.0, a.2)),
             Some((4, 3))
         );
-        assert!(stdout.contains("no newline\n\x1eb2 0\n"));
-        // Each script runs in its own shell: no variable or directory leaks.
+        assert!(stdout.contains("no newline\n\x1eb2 0\n"), "{stdout:?}");
+        // No variable, function, option or directory leaks from one script to the next.
         let after_b2 = &stdout[stdout.find("\x1eb2 0\n").unwrap() + 6..];
         assert!(
             after_b2.starts_with(&format!(
-                "\n{}\nempty\nleader\nsh 0\n",
+                "[]\n{}\nempty\nno-f\nsh 0 \n\n\x1ec3 0\n",
                 std::env::current_dir().unwrap().display()
             )),
             "{after_b2:?}"
         );
-        assert!(stderr.starts_with("err\n\n\x1ea1\n"));
+        assert!(
+            stdout.contains("it's \"q\" $HOME `x` \\\n\x1e\r\n\n\x1ed4 0\n"),
+            "{stdout:?}"
+        );
+        // A syntax error ends only its own subshell: the worker answers on.
+        assert!(stdout.contains("\n\x1ee5 2\n"), "{stdout:?}");
+        assert!(
+            stdout.contains(&format!("{f6}\nempty\n\n\x1ef6 0\n")),
+            "{stdout:?}"
+        );
+        assert!(
+            stdout.ends_with("\x1eg7 143\nstill here\n\n\x1eh8 0\n"),
+            "{stdout:?}"
+        );
+        assert!(stderr.starts_with("err\n\n\x1ea1\n"), "{stderr:?}");
+        assert!(stderr.ends_with("\n\x1eh8\n"), "{stderr:?}");
     }
 }
