@@ -84,10 +84,27 @@ impl LocalConnection {
         // wait: `wait_with_output` would keep them whole.
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
+        // The script's own exit is waited for beside the reads, so it is
+        // reaped at once; a background child it left may hold the pipes
+        // open for as long as it lives (`(sleep 333 &)`), so once the
+        // script has exited the reads stop at EOF or after IDLE_AFTER_EXIT
+        // without output, as Ansible's run_command stops when the process
+        // has ended and its pipes have been quiet for its 1 s select.
+        let (exited_tx, exited_rx) = tokio::sync::watch::channel(false);
         let wait = async {
-            let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
-            let status = child.wait().await?;
-            Ok::<_, std::io::Error>((status, out?, err?))
+            let reads = async {
+                tokio::join!(
+                    read_capped(stdout, exited_rx.clone()),
+                    read_capped(stderr, exited_rx.clone())
+                )
+            };
+            let waiter = async {
+                let status = child.wait().await;
+                let _ = exited_tx.send(true);
+                status
+            };
+            let ((out, err), status) = tokio::join!(reads, waiter);
+            Ok::<_, std::io::Error>((status?, out?, err?))
         };
         let output = match request.timeout {
             Some(limit) => match tokio::time::timeout(limit, wait).await {
@@ -118,16 +135,44 @@ impl LocalConnection {
     }
 }
 
-/// A child's stream read to its end through a [`Capture`].
+/// How long a stream may stay quiet, once the script itself has exited,
+/// before the output is taken as complete (Ansible's run_command: 1 s).
+pub const IDLE_AFTER_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A child's stream read through a [`Capture`] to its end, or, once
+/// `exited` turns true, until it has been quiet for [`IDLE_AFTER_EXIT`].
 async fn read_capped<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
+    mut exited: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<Capture> {
     use tokio::io::AsyncReadExt;
     let mut capture = Capture::default();
     if let Some(mut stream) = stream {
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            let n = stream.read(&mut chunk).await?;
+            let n = if *exited.borrow() {
+                match tokio::time::timeout(IDLE_AFTER_EXIT, stream.read(&mut chunk)).await {
+                    Ok(n) => n?,
+                    Err(_) => break,
+                }
+            } else {
+                // A child's pipe read is cancel-safe: nothing read is lost
+                // when the exit wins the race.
+                tokio::select! {
+                    n = stream.read(&mut chunk) => n?,
+                    changed = exited.changed() => {
+                        if changed.is_err() {
+                            // The waiter is gone without saying: read to EOF.
+                            let n = stream.read(&mut chunk).await?;
+                            if n == 0 {
+                                break;
+                            }
+                            capture.push(&chunk[..n]);
+                        }
+                        continue;
+                    }
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -165,6 +210,40 @@ mod tests {
             "{}",
             out.stderr
         );
+    }
+
+    /// A background child that keeps the script's stdout open does not
+    /// hold the task: once the script has exited and its output has been
+    /// quiet for IDLE_AFTER_EXIT, the output is complete (as Ansible's
+    /// run_command); output written until the exit is all kept.
+    #[tokio::test]
+    async fn a_background_child_holding_stdout_does_not_hold_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let conn = LocalConnection::new();
+        let out = conn
+            .exec(&ExecRequest {
+                script: format!(
+                    "seq 1 20000; sleep 30 & echo $! > {}; echo done >&2; exit 5\n",
+                    crate::shell::quote(pidfile.to_str().unwrap())
+                ),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SAFETY: signal 0 and SIGKILL to the sleep this test started.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        assert!(alive, "exec waited for the background child to end");
+        assert_eq!(out.code, Some(5));
+        assert_eq!(out.stdout.lines().count(), 20000);
+        assert!(out.stdout.ends_with("20000\n"));
+        assert_eq!(out.stderr, "done\n");
     }
 
     #[tokio::test]
