@@ -165,6 +165,60 @@ pub fn check_size(value: &Value) -> Result<(), TooBig> {
     walk_size(value, 0, &mut left, &mut seen)
 }
 
+/// The bytes `value` takes by [`crate::plan::vars::value_bytes`]'s measure
+/// (strings by length, keys by length, other scalars 8, collections the sum
+/// of their parts), without converting it, and whether `omit` is inside a
+/// list or mapping (conversion would drop it). A list or mapping met again
+/// (the same one, shared: `[v, v]`) is counted from memory, so a value
+/// that holds one part many times is measured in time linear in its size
+/// in memory. The sum saturates.
+///
+/// Errors: as [`check_size`] (run first: it bounds the depth and the
+/// walk of parts that are not shared lists or mappings).
+pub fn measure(value: &Value) -> Result<(usize, bool), TooBig> {
+    check_size(value)?;
+    let mut seen = std::collections::HashMap::new();
+    Ok(measure_walk(value, &mut seen))
+}
+
+fn measure_walk(
+    value: &Value,
+    seen: &mut std::collections::HashMap<usize, (usize, bool)>,
+) -> (usize, bool) {
+    match value.kind() {
+        ValueKind::String => return (value.as_str().map_or(0, str::len), false),
+        ValueKind::Bytes => return (value.as_bytes().map_or(0, <[u8]>::len), false),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {}
+        _ => return (8, false),
+    }
+    let id = identity(value);
+    if let Some(known) = id.and_then(|id| seen.get(&id)) {
+        return *known;
+    }
+    let is_map = value.kind() == ValueKind::Map;
+    let (mut total, mut omit) = (0usize, false);
+    if let Ok(items) = value.try_iter() {
+        for item in items {
+            let part = if is_map {
+                let v = value.get_item(&item).unwrap_or_default();
+                let key = item.as_str().map_or(8, str::len);
+                let (b, o) = measure_walk(&v, seen);
+                omit |= o || is_omit(&v);
+                key.saturating_add(b)
+            } else {
+                let (b, o) = measure_walk(&item, seen);
+                omit |= o || is_omit(&item);
+                b
+            };
+            total = total.saturating_add(part);
+        }
+    }
+    if let Some(id) = id {
+        seen.insert(id, (total, omit));
+    }
+    (total, omit)
+}
+
 /// The address of the list or mapping behind `value`, the same for every
 /// copy of it (minijinja values share their contents). `None` for other
 /// kinds of objects: they are walked without memory, on the byte budget.
