@@ -472,6 +472,28 @@ mod tests {
     }
 
     #[test]
+    fn measure_counts_shared_parts_by_their_written_out_bytes_once_each() {
+        // [v, v] 20 times over a 16-byte string: 2^20 strings, 16 MiB by
+        // `value_bytes`, 21 lists in memory
+        let mut v = Value::from("0123456789abcdef");
+        for _ in 0..20 {
+            v = Value::from(vec![v.clone(), v]);
+        }
+        assert_eq!(measure(&v), Ok((16 << 20, false)));
+        // as `value_bytes` counts the same data in JSON
+        let small = Value::from_serialize(json!({"ab": [1, "xyz", null], "c": {"d": true}}));
+        let as_json = to_json(&small);
+        assert_eq!(measure(&small), Ok((crate::plan::vars::value_bytes(&as_json), false)));
+        assert_eq!(measure(&small).map(|m| m.0), Ok(2 + 8 + 3 + 8 + 1 + 1 + 8));
+        // `omit` inside is seen (conversion drops it), at any depth
+        let omitted = Value::from(vec![Value::from(vec![Value::from(OMIT)])]);
+        assert_eq!(measure(&omitted), Ok((OMIT.len(), true)));
+        // one more doubling is past the walk's byte budget: refused as Large
+        let over = Value::from(vec![v.clone(), v.clone(), v]);
+        assert_eq!(measure(&over), Err(TooBig::Large));
+    }
+
+    #[test]
     fn non_finite_floats_keep_pythons_text_not_null() {
         let env = super::super::env::environment();
         let ev = |e: &str| to_json(&env.compile_expression(e).unwrap().eval(()).unwrap());
