@@ -88,6 +88,7 @@ pub(crate) fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
     let help = match e {
         native::TooBig::Deep => "build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time",
         native::TooBig::Large => "build the value so that it does not hold the same part many times, or keep it smaller than 16 MiB",
+        native::TooBig::Stopped => "the run was asked to stop; run it again to render this",
     };
     InputError::at(origin, e.message(), "this template's value").with_help(help)
 }
@@ -367,6 +368,8 @@ impl Templater {
         origin: &Origin,
     ) -> Result<Rendered, InputError> {
         if is_template(text) {
+            // the conversion below belongs to the render: a stop cuts it
+            let _watch = crate::plan::jinja::stop::RenderWatch::start();
             let escaped = escape_backslashes(text);
             if let Some(expr) = native::single_expression(&escaped) {
                 let ctx = vars.jinja();
@@ -397,6 +400,8 @@ impl Templater {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
+        // the conversion below belongs to the render: a stop cuts it
+        let _watch = crate::plan::jinja::stop::RenderWatch::start();
         let escaped = escape_backslashes(text);
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {

@@ -22,9 +22,9 @@
 //! however long a cycle-free chain is; a rendered value over
 //! [`MAX_VALUE_BYTES`] is an error.
 
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use minijinja::Value as Jinja;
@@ -388,8 +388,8 @@ impl Vars {
     /// `omit` is converted now, which drops it, as any rendered value is.
     fn keep(&self, name: &str, value: Jinja, origin: &Origin) -> Result<Done, InputError> {
         use super::jinja::native;
-        let (size, omit) = native::measure(&value)
-            .map_err(|e| name_refused(name, too_deep_error(e, origin)))?;
+        let (size, omit) =
+            native::measure(&value).map_err(|e| name_refused(name, too_deep_error(e, origin)))?;
         if size > MAX_VALUE_BYTES {
             return Err(too_large(name, size, origin));
         }

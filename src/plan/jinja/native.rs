@@ -85,6 +85,10 @@ pub enum TooBig {
     /// step once written out, so every walk that writes it counts its bytes
     /// and stops at the cap, its cost bounded by the cap.
     Large,
+    /// A stop request (Ctrl-C, SIGTERM, SIGHUP) came during the render
+    /// this walk belongs to ([`super::stop`]): a walk of a large value is
+    /// cut at its next part, not finished.
+    Stopped,
 }
 
 impl TooBig {
@@ -103,6 +107,7 @@ impl TooBig {
                  `copy`/`template`, or loop over items in tasks)",
                 WALK_BYTES
             ),
+            TooBig::Stopped => super::stop::cut_short().to_string(),
         }
     }
 
@@ -256,8 +261,13 @@ fn own_bytes(value: &Value) -> usize {
     }
 }
 
-/// Take `bytes` from the budget `left`.
+/// Take `bytes` from the budget `left`. Every walk that converts, prints
+/// or measures a value charges each part here, so this is also where a
+/// stop request cuts it.
 fn charge(left: &mut usize, bytes: usize) -> Result<(), TooBig> {
+    if super::stop::stop_seen() {
+        return Err(TooBig::Stopped);
+    }
     *left = left.checked_sub(bytes).ok_or(TooBig::Large)?;
     Ok(())
 }
@@ -483,7 +493,10 @@ mod tests {
         // as `value_bytes` counts the same data in JSON
         let small = Value::from_serialize(json!({"ab": [1, "xyz", null], "c": {"d": true}}));
         let as_json = to_json(&small);
-        assert_eq!(measure(&small), Ok((crate::plan::vars::value_bytes(&as_json), false)));
+        assert_eq!(
+            measure(&small),
+            Ok((crate::plan::vars::value_bytes(&as_json), false))
+        );
         assert_eq!(measure(&small).map(|m| m.0), Ok(2 + 8 + 3 + 8 + 1 + 1 + 8));
         // `omit` inside is seen (conversion drops it), at any depth
         let omitted = Value::from(vec![Value::from(vec![Value::from(OMIT)])]);
@@ -491,6 +504,23 @@ mod tests {
         // one more doubling is past the walk's byte budget: refused as Large
         let over = Value::from(vec![v.clone(), v.clone(), v]);
         assert_eq!(measure(&over), Err(TooBig::Large));
+    }
+
+    #[test]
+    fn a_stop_request_cuts_a_conversion_or_measure_walk() {
+        let v = Value::from(vec![Value::from(vec![1, 2, 3]); 4]);
+        {
+            let _watch = super::super::stop::RenderWatch::start();
+            assert!(to_json_bounded(&v).is_ok());
+            super::super::stop::request_stop_on_this_thread();
+            assert_eq!(to_json_bounded(&v), Err(TooBig::Stopped));
+            assert_eq!(check_size(&v), Err(TooBig::Stopped));
+            assert_eq!(measure(&v), Err(TooBig::Stopped));
+            assert!(TooBig::Stopped.message().contains("render cut short"));
+        }
+        // a walk that begins after the request runs normally
+        let _watch = super::super::stop::RenderWatch::start();
+        assert_eq!(to_json_bounded(&v).map(|j| j[3][2].clone()), Ok(json!(3)));
     }
 
     #[test]
