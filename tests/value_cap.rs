@@ -306,3 +306,62 @@ fn the_output_cap_is_the_value_cap() {
         baton::plan::vars::MAX_VALUE_BYTES
     );
 }
+
+/// `v1: "{{ [v0, v0] }}"` ... `v30`: each variable holds the one before
+/// twice. Kept in template form, its parts shared, each costs its size in
+/// memory, and the first over the limit (v21, about 32 MiB written out) is
+/// measured and refused at once, by name. It used to be converted to JSON
+/// and back at each level: 56 s and 1.9 GB before the refusal. The bound
+/// here is on memory and CPU time, not wall time: run under `ulimit -v`
+/// (1 GB of address space) and `ulimit -t` (20 s of CPU), the old code
+/// aborted or was killed instead of exiting 4.
+#[test]
+fn a_chain_of_variables_doubling_a_list_is_refused_within_little_memory() {
+    let mut play = String::from(
+        "- hosts: nodes\n  gather_facts: false\n  vars:\n    v0: \"0123456789abcdef\"\n",
+    );
+    for i in 1..=30 {
+        play.push_str(&format!("    v{i}: \"{{{{ [v{0}, v{0}] }}}}\"\n", i - 1));
+    }
+    play.push_str("  tasks:\n    - name: use\n      debug: msg=\"{{ v30 | length }}\"\n");
+    let test = Test::new().local_hosts(ONE).playbook(&play);
+    let bin = assert_cmd::cargo::cargo_bin("baton");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000; ulimit -t 20; exec \"$0\" run play.yml -i inventory.yml")
+        .arg(&bin)
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("variable `v21` is too large"), "{all}");
+    assert!(all.contains("play.yml:25:"), "names the line of v21: {all}");
+}
+
+/// Below the limit, a variable kept in template form reads as the same
+/// data as before: its length, its parts, and JSON of it.
+#[test]
+fn a_shared_list_under_the_limit_reads_whole() {
+    let mut play = String::from(
+        "- hosts: nodes\n  gather_facts: false\n  vars:\n    v0: \"ab\"\n    m: \"{{ {'k': v3, 'n': [v1, omit]} }}\"\n",
+    );
+    for i in 1..=3 {
+        play.push_str(&format!("    v{i}: \"{{{{ [v{0}, v{0}] }}}}\"\n", i - 1));
+    }
+    play.push_str(
+        "  tasks:\n    - debug: msg=\"{{ v3 | flatten | join('') }} {{ v3 | length }} {{ m | to_json }}\"\n",
+    );
+    let run = Test::new().local_hosts(ONE).playbook(&play).run();
+    run.assert_code(0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(r#"abababababababab 2 {"k": [[["ab", "ab"], ["ab", "ab"]], [["ab", "ab"], ["ab", "ab"]]], "n": [["ab", "ab"]]}"#),
+        "{all}"
+    );
+}

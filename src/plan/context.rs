@@ -64,6 +64,9 @@ struct Own {
 pub struct Context {
     own: Arc<Own>,
     shared: Shared,
+    /// Variables kept in template form (lists and mappings rendered from
+    /// other variables, parts shared), over the own ones, under the shared.
+    values: Arc<BTreeMap<String, Jinja>>,
     /// Set over the others (loop item, registered result): few and small.
     top: Map<String, Value>,
     /// Everything merged, as templates see it; made on first use.
@@ -79,9 +82,22 @@ impl Context {
                 jinja: OnceLock::new(),
             }),
             shared,
+            values: Arc::default(),
             top: Map::new(),
             merged: OnceLock::new(),
         }
+    }
+
+    /// [`Context::new`] with variables already in template form (whose
+    /// parts stay shared, never copied to JSON and back), over `own`.
+    pub fn with_values(
+        own: Map<String, Value>,
+        values: BTreeMap<String, Jinja>,
+        shared: Shared,
+    ) -> Context {
+        let mut ctx = Context::new(own, shared);
+        ctx.values = Arc::new(values);
+        ctx
     }
 
     /// Plain variables (a JSON mapping; anything else is no variables).
@@ -110,6 +126,7 @@ impl Context {
     pub fn contains(&self, name: &str) -> bool {
         self.top.contains_key(name)
             || self.shared.get(name).is_some()
+            || self.values.contains_key(name)
             || self.own.json.contains_key(name)
     }
 
@@ -119,6 +136,9 @@ impl Context {
             return Some(Cow::Borrowed(v));
         }
         if let Some(v) = self.shared.get(name) {
+            return Some(Cow::Owned(native::to_json(v)));
+        }
+        if let Some(v) = self.values.get(name) {
             return Some(Cow::Owned(native::to_json(v)));
         }
         self.own.json.get(name).map(Cow::Borrowed)
@@ -131,6 +151,7 @@ impl Context {
             .json
             .keys()
             .chain(self.top.keys())
+            .chain(self.values.keys())
             .map(String::as_str)
             .chain(self.shared.names())
             .collect();
@@ -150,6 +171,9 @@ impl Context {
                     .get_or_init(|| Jinja::from_serialize(&self.own.json))
                     .clone();
                 let mut layers = vec![own];
+                if !self.values.is_empty() {
+                    layers.push(Jinja::from_dyn_object(Arc::clone(&self.values)));
+                }
                 if !self.shared.values.is_empty() {
                     layers.push(self.shared.jinja());
                 }
@@ -166,6 +190,9 @@ impl Context {
     /// such as `hostvars` is as big as the inventory).
     pub fn to_json(&self, wanted: impl Fn(&str) -> bool) -> Value {
         let mut out = self.own.json.clone();
+        for (name, v) in self.values.iter() {
+            out.insert(name.clone(), native::to_json(v));
+        }
         for (name, v) in self.shared.values.iter() {
             if wanted(name) {
                 out.insert(name.clone(), native::to_json(v));

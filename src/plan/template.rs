@@ -84,10 +84,11 @@ pub fn is_omit(value: &Value) -> bool {
 }
 
 /// A rendered value nested too deep, at the template that built it.
-fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
+pub(crate) fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
     let help = match e {
         native::TooBig::Deep => "build the value flat (a list of items, a mapping of keys) instead of wrapping it again each time",
         native::TooBig::Large => "build the value so that it does not hold the same part many times, or keep it smaller than 16 MiB",
+        native::TooBig::Stopped => "the run was asked to stop; run it again to render this",
     };
     InputError::at(origin, e.message(), "this template's value").with_help(help)
 }
@@ -222,6 +223,13 @@ fn file_loader(
     }
 }
 
+/// A rendered value: plain data, or a list or mapping still in template
+/// form ([`Templater::render_value_native`]).
+pub enum Rendered {
+    Json(Value),
+    Jinja(minijinja::Value),
+}
+
 /// Ask every render in progress to end at its next checkpoint (a stop
 /// request: Ctrl-C, SIGTERM, SIGHUP); see [`crate::plan::jinja::stop`].
 pub fn request_stop() {
@@ -347,6 +355,42 @@ impl Templater {
         self.value_with(text, &vars.as_context().jinja(), origin)
     }
 
+    /// [`Self::render_value`], but a lone expression that gives a list or
+    /// mapping is kept as the template value it is, unconverted: its parts
+    /// stay shared (`[v, v]` holds `v` once), so a variable built from
+    /// others costs its own size in memory, not its size written out, and
+    /// the caller measures it before converting anything
+    /// ([`native::measure`]).
+    pub fn render_value_native(
+        &self,
+        text: &str,
+        vars: &Context,
+        origin: &Origin,
+    ) -> Result<Rendered, InputError> {
+        if is_template(text) {
+            // the conversion below belongs to the render: a stop cuts it
+            let _watch = crate::plan::jinja::stop::RenderWatch::start();
+            let escaped = escape_backslashes(text);
+            if let Some(expr) = native::single_expression(&escaped) {
+                let ctx = vars.jinja();
+                let value = self.eval(&escaped, expr, &ctx, origin)?;
+                if matches!(
+                    value.kind(),
+                    minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map
+                ) {
+                    return Ok(Rendered::Jinja(value));
+                }
+                // as `value_with` does with a lone expression's value
+                let value = native::to_json_bounded(&value).map_err(|e| too_deep(e, origin))?;
+                return Ok(Rendered::Json(match value {
+                    Value::String(s) => Value::String(env::keep_trailing_newlines(&escaped, s)),
+                    other => other,
+                }));
+            }
+        }
+        self.render_value(text, vars, origin).map(Rendered::Json)
+    }
+
     fn value_with(
         &self,
         text: &str,
@@ -356,6 +400,8 @@ impl Templater {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
+        // the conversion below belongs to the render: a stop cuts it
+        let _watch = crate::plan::jinja::stop::RenderWatch::start();
         let escaped = escape_backslashes(text);
         let text: &str = &escaped;
         if let Some(expr) = native::single_expression(text) {

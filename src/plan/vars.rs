@@ -22,15 +22,18 @@
 //! however long a cycle-free chain is; a rendered value over
 //! [`MAX_VALUE_BYTES`] is an error.
 
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use minijinja::Value as Jinja;
 
 use serde_json::{Map, Value};
 
 use super::context::{Context, Shared};
 use super::jinja::{check, lookup};
-use super::template::Templater;
+use super::template::{too_deep as too_deep_error, Rendered, Templater};
 use crate::error::InputError;
 use crate::source::Origin;
 use crate::template_text::is_template;
@@ -102,8 +105,34 @@ pub enum Layer<'a> {
 enum Slot {
     /// Being resolved: met again before it is done, it is a cycle.
     Visiting,
-    Done(Value),
+    Done(Done),
     Failed(InputError),
+}
+
+/// A rendered variable: JSON, or a list or mapping in template form whose
+/// parts are shared with the variables it was built from (`v1: "{{ [v0,
+/// v0] }}"` holds `v0` once), converted to JSON only when asked for.
+struct Done {
+    jinja: Option<Jinja>,
+    json: OnceLock<Value>,
+}
+
+impl Done {
+    fn json(value: Value) -> Done {
+        Done {
+            jinja: None,
+            json: OnceLock::from(value),
+        }
+    }
+
+    /// As JSON (measured within [`MAX_VALUE_BYTES`] when it was rendered).
+    fn value(&self) -> &Value {
+        self.json.get_or_init(|| {
+            self.jinja
+                .as_ref()
+                .map_or(Value::Null, super::jinja::native::to_json)
+        })
+    }
 }
 
 /// A host's variables for one task: merged, rendered on demand, memoised.
@@ -218,7 +247,7 @@ impl Vars {
         }
         let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
         match memo.get(name) {
-            Some(Slot::Done(v)) => return Ok(Some(v.clone())),
+            Some(Slot::Done(v)) => return Ok(Some(v.value().clone())),
             Some(Slot::Failed(e)) => return Err(copy_error(e)),
             Some(Slot::Visiting) | None => {}
         }
@@ -277,7 +306,7 @@ impl Vars {
             }
         }
         match memo.get(name) {
-            Some(Slot::Done(v)) => Ok(Some(v.clone())),
+            Some(Slot::Done(v)) => Ok(Some(v.value().clone())),
             _ => Ok(None),
         }
     }
@@ -298,15 +327,21 @@ impl Vars {
         refs: &[String],
         memo: &HashMap<String, Slot>,
         templater: &Templater,
-    ) -> Result<Value, InputError> {
+    ) -> Result<Done, InputError> {
         let (Some(value), Some(origin)) = (self.values.get(name), self.templated.get(name)) else {
-            return Ok(Value::Null);
+            return Ok(Done::json(Value::Null));
         };
         self.renders.fetch_add(1, Ordering::Relaxed);
         let mut ctx = Map::new();
+        let mut kept = BTreeMap::new();
         for r in refs {
             let v = match memo.get(r) {
-                Some(Slot::Done(v)) => Some(v),
+                // in template form: handed on as it is, its parts shared
+                Some(Slot::Done(Done { jinja: Some(j), .. })) => {
+                    kept.insert(r.clone(), j.clone());
+                    continue;
+                }
+                Some(Slot::Done(v)) => Some(v.value()),
                 _ if !self.templated.contains_key(r) => self.values.get(r),
                 _ => None,
             };
@@ -314,15 +349,20 @@ impl Vars {
                 ctx.insert(r.clone(), v.clone());
             }
         }
-        let context = Context::new(ctx, self.shared.clone());
-        let rendered = match render_value(value, &context, templater, origin) {
-            Ok(v) => v,
+        let context = Context::with_values(ctx, kept, self.shared.clone());
+        let rendered = match value {
+            Value::String(s) => templater.render_value_native(s, &context, origin),
+            _ => render_value(value, &context, templater, origin).map(Rendered::Json),
+        };
+        let rendered = match rendered {
+            Ok(Rendered::Jinja(j)) => return self.keep(name, j, origin),
+            Ok(Rendered::Json(v)) => v,
             Err(e) if e.message.starts_with("undefined variable") => {
                 // Again with every name known, for the did-you-mean.
                 let mut all = Map::new();
                 for (k, v) in &self.values {
                     let v = match memo.get(k) {
-                        Some(Slot::Done(v)) => v.clone(),
+                        Some(Slot::Done(v)) => v.value().clone(),
                         _ if self.templated.contains_key(k) => Value::Null,
                         _ => v.clone(),
                     };
@@ -333,29 +373,35 @@ impl Vars {
                     .err()
                     .unwrap_or(e));
             }
-            Err(mut e) => {
-                // A value refused while it was converted (it holds one part
-                // many times, `[v0, v0]` down a chain): name the variable,
-                // as the check below does for one refused after.
-                if e.message == super::jinja::native::TooBig::Large.message() {
-                    e.message = format!("variable `{name}` is too large: {}", e.message);
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(name_refused(name, e)),
         };
         let size = value_bytes(&rendered);
         if size > MAX_VALUE_BYTES {
-            return Err(InputError::at(
-                origin,
-                format!(
-                    "variable `{name}` is too large: {size} bytes when rendered (the limit is {} MiB)",
-                    MAX_VALUE_BYTES >> 20
-                ),
-                "defined here",
-            )
-            .with_help("a value this large is a runaway template (e.g. each variable doubling the one before); render less, or keep the data in a file"));
+            return Err(too_large(name, size, origin));
         }
-        Ok(rendered)
+        Ok(Done::json(rendered))
+    }
+
+    /// A list or mapping rendered in template form, measured (its shared
+    /// parts once each, so `[v, v]` down a chain is refused at the first
+    /// variable over the limit, at once) and kept unconverted. One holding
+    /// `omit` is converted now, which drops it, as any rendered value is.
+    fn keep(&self, name: &str, value: Jinja, origin: &Origin) -> Result<Done, InputError> {
+        use super::jinja::native;
+        let (size, omit) =
+            native::measure(&value).map_err(|e| name_refused(name, too_deep_error(e, origin)))?;
+        if size > MAX_VALUE_BYTES {
+            return Err(too_large(name, size, origin));
+        }
+        if omit {
+            let json = native::to_json_bounded(&value)
+                .map_err(|e| name_refused(name, too_deep_error(e, origin)))?;
+            return Ok(Done::json(json));
+        }
+        Ok(Done {
+            jinja: Some(value),
+            json: OnceLock::new(),
+        })
     }
 
     /// The cycle error: the stack from `name`'s first frame, back to `name`.
@@ -446,6 +492,28 @@ impl Vars {
         }
         Ok(out)
     }
+}
+
+/// A value refused while it was converted (it holds one part many times,
+/// `[v0, v0]` down a chain), with the variable's name, as [`too_large`]
+/// names it for one refused after.
+fn name_refused(name: &str, mut e: InputError) -> InputError {
+    if e.message == super::jinja::native::TooBig::Large.message() {
+        e.message = format!("variable `{name}` is too large: {}", e.message);
+    }
+    e
+}
+
+fn too_large(name: &str, size: usize, origin: &Origin) -> InputError {
+    InputError::at(
+        origin,
+        format!(
+            "variable `{name}` is too large: {size} bytes when rendered (the limit is {} MiB)",
+            MAX_VALUE_BYTES >> 20
+        ),
+        "defined here",
+    )
+    .with_help("a value this large is a runaway template (e.g. each variable doubling the one before); render less, or keep the data in a file")
 }
 
 /// Mark every variable on the stack failed with `e` (a variable that needs

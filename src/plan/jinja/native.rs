@@ -85,6 +85,10 @@ pub enum TooBig {
     /// step once written out, so every walk that writes it counts its bytes
     /// and stops at the cap, its cost bounded by the cap.
     Large,
+    /// A stop request (Ctrl-C, SIGTERM, SIGHUP) came during the render
+    /// this walk belongs to ([`super::stop`]): a walk of a large value is
+    /// cut at its next part, not finished.
+    Stopped,
 }
 
 impl TooBig {
@@ -103,6 +107,7 @@ impl TooBig {
                  `copy`/`template`, or loop over items in tasks)",
                 WALK_BYTES
             ),
+            TooBig::Stopped => super::stop::cut_short().to_string(),
         }
     }
 
@@ -165,6 +170,60 @@ pub fn check_size(value: &Value) -> Result<(), TooBig> {
     walk_size(value, 0, &mut left, &mut seen)
 }
 
+/// The bytes `value` takes by [`crate::plan::vars::value_bytes`]'s measure
+/// (strings by length, keys by length, other scalars 8, collections the sum
+/// of their parts), without converting it, and whether `omit` is inside a
+/// list or mapping (conversion would drop it). A list or mapping met again
+/// (the same one, shared: `[v, v]`) is counted from memory, so a value
+/// that holds one part many times is measured in time linear in its size
+/// in memory. The sum saturates.
+///
+/// Errors: as [`check_size`] (run first: it bounds the depth and the
+/// walk of parts that are not shared lists or mappings).
+pub fn measure(value: &Value) -> Result<(usize, bool), TooBig> {
+    check_size(value)?;
+    let mut seen = std::collections::HashMap::new();
+    Ok(measure_walk(value, &mut seen))
+}
+
+fn measure_walk(
+    value: &Value,
+    seen: &mut std::collections::HashMap<usize, (usize, bool)>,
+) -> (usize, bool) {
+    match value.kind() {
+        ValueKind::String => return (value.as_str().map_or(0, str::len), false),
+        ValueKind::Bytes => return (value.as_bytes().map_or(0, <[u8]>::len), false),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {}
+        _ => return (8, false),
+    }
+    let id = identity(value);
+    if let Some(known) = id.and_then(|id| seen.get(&id)) {
+        return *known;
+    }
+    let is_map = value.kind() == ValueKind::Map;
+    let (mut total, mut omit) = (0usize, false);
+    if let Ok(items) = value.try_iter() {
+        for item in items {
+            let part = if is_map {
+                let v = value.get_item(&item).unwrap_or_default();
+                let key = item.as_str().map_or(8, str::len);
+                let (b, o) = measure_walk(&v, seen);
+                omit |= o || is_omit(&v);
+                key.saturating_add(b)
+            } else {
+                let (b, o) = measure_walk(&item, seen);
+                omit |= o || is_omit(&item);
+                b
+            };
+            total = total.saturating_add(part);
+        }
+    }
+    if let Some(id) = id {
+        seen.insert(id, (total, omit));
+    }
+    (total, omit)
+}
+
 /// The address of the list or mapping behind `value`, the same for every
 /// copy of it (minijinja values share their contents). `None` for other
 /// kinds of objects: they are walked without memory, on the byte budget.
@@ -202,8 +261,13 @@ fn own_bytes(value: &Value) -> usize {
     }
 }
 
-/// Take `bytes` from the budget `left`.
+/// Take `bytes` from the budget `left`. Every walk that converts, prints
+/// or measures a value charges each part here, so this is also where a
+/// stop request cuts it.
 fn charge(left: &mut usize, bytes: usize) -> Result<(), TooBig> {
+    if super::stop::stop_seen() {
+        return Err(TooBig::Stopped);
+    }
     *left = left.checked_sub(bytes).ok_or(TooBig::Large)?;
     Ok(())
 }
@@ -415,6 +479,48 @@ mod tests {
         // a shared value that fits converts in full
         let j = to_json_bounded(&dag(10)).unwrap();
         assert_eq!(j.to_string().matches("\"x\"").count(), 1024);
+    }
+
+    #[test]
+    fn measure_counts_shared_parts_by_their_written_out_bytes_once_each() {
+        // [v, v] 20 times over a 16-byte string: 2^20 strings, 16 MiB by
+        // `value_bytes`, 21 lists in memory
+        let mut v = Value::from("0123456789abcdef");
+        for _ in 0..20 {
+            v = Value::from(vec![v.clone(), v]);
+        }
+        assert_eq!(measure(&v), Ok((16 << 20, false)));
+        // as `value_bytes` counts the same data in JSON
+        let small = Value::from_serialize(json!({"ab": [1, "xyz", null], "c": {"d": true}}));
+        let as_json = to_json(&small);
+        assert_eq!(
+            measure(&small),
+            Ok((crate::plan::vars::value_bytes(&as_json), false))
+        );
+        assert_eq!(measure(&small).map(|m| m.0), Ok(2 + 8 + 3 + 8 + 1 + 1 + 8));
+        // `omit` inside is seen (conversion drops it), at any depth
+        let omitted = Value::from(vec![Value::from(vec![Value::from(OMIT)])]);
+        assert_eq!(measure(&omitted), Ok((OMIT.len(), true)));
+        // one more doubling is past the walk's byte budget: refused as Large
+        let over = Value::from(vec![v.clone(), v.clone(), v]);
+        assert_eq!(measure(&over), Err(TooBig::Large));
+    }
+
+    #[test]
+    fn a_stop_request_cuts_a_conversion_or_measure_walk() {
+        let v = Value::from(vec![Value::from(vec![1, 2, 3]); 4]);
+        {
+            let _watch = super::super::stop::RenderWatch::start();
+            assert!(to_json_bounded(&v).is_ok());
+            super::super::stop::request_stop_on_this_thread();
+            assert_eq!(to_json_bounded(&v), Err(TooBig::Stopped));
+            assert_eq!(check_size(&v), Err(TooBig::Stopped));
+            assert_eq!(measure(&v), Err(TooBig::Stopped));
+            assert!(TooBig::Stopped.message().contains("render cut short"));
+        }
+        // a walk that begins after the request runs normally
+        let _watch = super::super::stop::RenderWatch::start();
+        assert_eq!(to_json_bounded(&v).map(|j| j[3][2].clone()), Ok(json!(3)));
     }
 
     #[test]

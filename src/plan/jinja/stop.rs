@@ -38,6 +38,12 @@ fn stops() -> u64 {
     n
 }
 
+/// A stop request seen by this thread only, for unit tests elsewhere.
+#[cfg(test)]
+pub fn request_stop_on_this_thread() {
+    TEST_STOP.with(|n| n.set(n.get() + 1));
+}
+
 /// Ask every render in progress to end at its next checkpoint.
 pub fn request_stop() {
     STOPS.fetch_add(1, Ordering::SeqCst);
