@@ -343,7 +343,9 @@ impl From<InputError> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The closest candidate by edit distance, for "did you mean" hints.
+/// The closest candidate by edit distance, for "did you mean" hints; never
+/// `word` itself (a name that exists but could not be read, as a variable
+/// whose own template failed, is no typo).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -351,7 +353,7 @@ pub fn did_you_mean<'a>(
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -360,6 +362,13 @@ pub fn did_you_mean<'a>(
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    #[test]
+    fn did_you_mean_never_offers_the_word_itself() {
+        assert_eq!(did_you_mean("x", ["x", "y"]), Some("y"));
+        assert_eq!(did_you_mean("hvr_hubdb", ["hvr_hubdb"]), None);
+        assert_eq!(did_you_mean("hvr_hubd", ["hvr_hubdb"]), Some("hvr_hubdb"));
+    }
 
     fn render(e: InputError) -> String {
         let mut out = String::new();
