@@ -2404,19 +2404,7 @@ fn a_completed_flush_is_recorded_on_the_node_and_forgotten_before_anything_lets_
     // Whatever may let a change in or capture again forgets it first:
     // the VIP added, the state START.
     fs::write(&record, format!("{line}\n")).unwrap();
-    let add = node.run(&[
-        "hvrfailover-act",
-        "test",
-        "vip-add",
-        VIP,
-        "24",
-        "eth0",
-        "eth0:1",
-        "1",
-        "0.1",
-        "0",
-        "1",
-    ]);
+    let add = vip_add(&node, "1", "0.1", "0");
     assert_eq!(add.code, Some(0), "{add:?}");
     assert!(!record.exists(), "vip-add left the flush record");
     fs::write(&record, format!("{line}\n")).unwrap();

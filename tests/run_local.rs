@@ -1282,21 +1282,9 @@ fn ctrl_c_finishes_the_running_task_then_stops_and_reports() {
       command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.next"
 "#,
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["run", "play.yml", "-i", "inventory.yml"])
-        .current_dir(t.path())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    // SAFETY: sending SIGINT to the child we started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    let run = t.run_interrupted(std::time::Duration::from_millis(700));
+    let stdout = &run.stdout;
+    assert_eq!(run.code, Some(130), "{stdout}");
     for host in TWO {
         assert!(
             t.path().join(format!("{host}.done")).exists(),

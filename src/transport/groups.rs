@@ -287,52 +287,25 @@ async fn end(groups: Vec<Group>) -> Ended {
     ended
 }
 
+/// `ssh -O exit` on a master's control socket, waited for at most 5 s.
+async fn ask_master_exit(socket: &Path) {
+    let exit = tokio::process::Command::new("ssh")
+        .arg("-S")
+        .arg(socket)
+        .args(["-O", "exit", "baton-master"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(5), exit).await;
+}
+
 /// Ends the `ssh` processes of one connection: by PID where `/proc` lists
 /// them (TERM, then KILL), else by asking its master to exit over the
 /// control socket. Removes the connection's private directory. Returns
 /// whether a process was found.
 pub async fn end_master(dir: &Path) -> bool {
-    let pids = pids_naming(dir);
-    let found = if pids.is_empty() {
-        let mut any = false;
-        for socket in control_sockets(dir) {
-            any = true;
-            let exit = tokio::process::Command::new("ssh")
-                .arg("-S")
-                .arg(&socket)
-                .args(["-O", "exit", "baton-master"])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-            let _ = tokio::time::timeout(Duration::from_secs(5), exit).await;
-        }
-        any
-    } else {
-        for pid in &pids {
-            // SAFETY: kill(2) on an ssh process whose command line names
-            // this connection's private directory, which only baton's own
-            // ssh processes do; no memory is touched.
-            unsafe {
-                libc::kill(*pid, libc::SIGTERM);
-            }
-        }
-        for _ in 0..20 {
-            if pids_naming(dir).is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        for pid in pids_naming(dir) {
-            // SAFETY: as above.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-        true
-    };
-    let _ = std::fs::remove_dir_all(dir);
-    found
+    end_masters_of(&[dir.to_path_buf()]).await
 }
 
 /// The control sockets the openssh crate made in a connection's directory
@@ -402,32 +375,23 @@ fn pids_naming_any(dirs: &[PathBuf]) -> Vec<(usize, i32)> {
 /// [`end_master`] for many connections at once (the end of a run): one
 /// look through `/proc` per round for all of them, instead of one per
 /// connection, which at 100 hosts on a loaded machine took 0.2 s each.
-pub async fn end_masters_of(dirs: &[PathBuf]) {
+/// Returns whether a process (or a control socket) was found.
+pub async fn end_masters_of(dirs: &[PathBuf]) -> bool {
     let pids = pids_naming_any(dirs);
-    // Where `/proc` shows none, ask the master over its socket, as
-    // `end_master` does.
-    let asks = dirs
+    // Where `/proc` shows none, ask the master over its socket.
+    let sockets: Vec<PathBuf> = dirs
         .iter()
         .enumerate()
         .filter(|(i, _)| !pids.iter().any(|(j, _)| j == i))
         .flat_map(|(_, dir)| control_sockets(dir))
-        .map(|socket| async move {
-            let exit = tokio::process::Command::new("ssh")
-                .arg("-S")
-                .arg(&socket)
-                .args(["-O", "exit", "baton-master"])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-            let _ = tokio::time::timeout(Duration::from_secs(5), exit).await;
-        });
-    futures::future::join_all(asks).await;
+        .collect();
+    let found = !pids.is_empty() || !sockets.is_empty();
+    futures::future::join_all(sockets.iter().map(|socket| ask_master_exit(socket))).await;
     if !pids.is_empty() {
         for (_, pid) in &pids {
             // SAFETY: kill(2) on an ssh process whose command line names
-            // one of these connections' private directories (see
-            // [`end_master`]); no memory is touched.
+            // one of these connections' private directories, which only
+            // baton's own ssh processes do; no memory is touched.
             unsafe {
                 libc::kill(*pid, libc::SIGTERM);
             }
@@ -451,6 +415,7 @@ pub async fn end_masters_of(dirs: &[PathBuf]) {
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+    found
 }
 
 #[cfg(test)]

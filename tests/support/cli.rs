@@ -80,6 +80,32 @@ impl Test {
         self.baton(&args)
     }
 
+    /// `baton run play.yml -i inventory.yml` (no colour), sent SIGINT (a
+    /// Ctrl-C) after `after`, and waited for.
+    pub fn run_interrupted(&self, after: Duration) -> Run {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(["run", "play.yml", "-i", "inventory.yml"])
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("baton starts");
+        std::thread::sleep(after);
+        // SAFETY: sending SIGINT to the child we started.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        let out = child.wait_with_output().expect("baton ends");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir.path().to_path_buf(),
+            _keep: std::rc::Rc::clone(&self.dir),
+        }
+    }
+
     pub fn baton(&self, args: &[String]) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("baton").expect("baton binary");
         cmd.current_dir(self.dir.path())

@@ -103,16 +103,9 @@ pub fn describe(spec: &ConnectionSpec) -> String {
 
 /// The control sockets of the masters under a target directory, newest first.
 pub fn sockets(target_dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(target_dir)
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = master_dirs(target_dir)
         .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(MASTER_DIR_PREFIX)
-        })
-        .map(|e| e.path().join("master"))
+        .map(|dir| dir.join("master"))
         .filter_map(|p| {
             let meta = std::fs::symlink_metadata(&p).ok()?;
             Some((meta.modified().ok()?, p))
