@@ -5,6 +5,7 @@
 #
 # Usage: bench/run.sh [REPEATS]    (default 5)
 #        BATON=target/debug/baton bench/run.sh   (a given build, no release build)
+#        BENCH_BY_TASK=1 bench/run.sh   (also each task's median, on stderr)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-5}
@@ -25,7 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cp bench/twenty.yml "$work/"
+# BENCH_PLAYBOOK: another playbook for hosts `bench` (e.g. to time one module alone).
+cp "${BENCH_PLAYBOOK:-bench/twenty.yml}" "$work/twenty.yml"
 cp -r bench/templates "$work/"
 
 # A loopback sshd of our own: temp keys, temp config, a free port.
