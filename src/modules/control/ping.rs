@@ -34,7 +34,11 @@ impl Module for Ping {
             .unwrap_or_else(|| "pong".into());
         let nonce = ctx.nonce.to_string();
         Ok(Step::Remote {
-            script: format!("{}_b ping 1\n", prelude(ctx.nonce)),
+            script: format!(
+                "{}{}_b ping 1\n",
+                crate::shell::CONTAINED,
+                prelude(ctx.nonce)
+            ),
             interpret: Box::new(move |out| {
                 let answer = Answer::parse(out, &nonce);
                 if !answer.flag("ping") {
