@@ -16,7 +16,10 @@ use crate::shell;
 /// Shell functions for file work. Conventions:
 /// - `_ck=1` means check mode: decide and report, change nothing.
 /// - `_stat PATH` sets `_m` (octal mode as `stat %a` prints it), `_u`/`_g`
-///   (ids), `_U`/`_G` (names), `_s` (size); returns 1 when stat fails.
+///   (ids), `_U`/`_G` (names), `_s` (size); returns 1 when stat fails. It
+///   asks the shell's file-attribute helper first where the shell offers
+///   one (`$__baton_fa`, the SSH worker's; see
+///   `transport::ssh::worker::FILE_ATTRS`), sparing the `stat` process.
 /// - `_attrs PATH MODE OWNER GROUP` compares against those variables and
 ///   fixes what differs, setting `_ac=1` when something changed (or would).
 ///   A numeric MODE is given normalized (`644`, `4755`); anything else is a
@@ -34,7 +37,8 @@ use crate::shell;
 ///   to the default mode the umask gives (0644 with umask 022), as Ansible
 ///   does: `u+x` makes a new file 0744, not 0700.
 pub(crate) const FILE_LIB: &str = r#"_stat() {
-  _x=$(stat -c '%a %u %g %U %G %s' -- "$1") || return 1
+  if [ "${__baton_fa-}" = 1 ] && __baton_fstat "$1"; then _x=$__baton_fs
+  else _x=$(stat -c '%a %u %g %U %G %s' -- "$1") || return 1; fi
   set -f; set -- $_x; set +f
   _m=$1 _u=$2 _g=$3 _U=$4 _G=$5 _s=$6
 }
