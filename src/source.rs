@@ -315,7 +315,25 @@ pub fn files_read() -> Vec<PathBuf> {
 pub fn not_a_file(path: &Path) -> Option<String> {
     use std::os::unix::fs::FileTypeExt;
     let kind = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("does not exist".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Something is there: a symbolic link to nothing.
+            return Some(match std::fs::read_link(path) {
+                Ok(to) => format!(
+                    "is a symbolic link to {}, which does not exist",
+                    to.display()
+                ),
+                Err(_) => "does not exist".into(),
+            });
+        }
+        // ELOOP: named for what it is, not as the OS's "too many levels".
+        Err(e) if e.raw_os_error() == Some(40) => {
+            return Some("is a loop of symbolic links (one of them points back)".into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Some(format!(
+                "cannot be read: permission denied ({e}); check the modes of the file and of the directories above it"
+            ))
+        }
         Err(e) => return Some(format!("cannot be read: {e}")),
         Ok(m) => m.file_type(),
     };
@@ -336,6 +354,26 @@ pub fn not_a_file(path: &Path) -> Option<String> {
         }
         .into(),
     )
+}
+
+/// Whether something is at `path` that is not a readable regular file: a
+/// directory, a FIFO, a device, a dangling link, a loop of links, or a
+/// path the controller may not look into. Then a "not found" would send
+/// the user looking for a file that is there: callers searching candidate
+/// paths name this one instead (with [`not_a_file`]).
+pub fn there_but_unreadable(path: &Path) -> Option<String> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => not_a_file(path),
+    }
+}
+
+/// The first of `candidates` that is [`there_but_unreadable`], with why,
+/// as `PATH WHY` ("vars/x.yml is a directory, not a file").
+pub fn first_unreadable<'a>(candidates: impl IntoIterator<Item = &'a PathBuf>) -> Option<String> {
+    candidates
+        .into_iter()
+        .find_map(|p| there_but_unreadable(p).map(|why| format!("{} {why}", p.display())))
 }
 
 /// The text of a loaded file's bytes: a UTF-8 byte order mark at the start is

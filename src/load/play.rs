@@ -204,12 +204,8 @@ fn check_vars_files(files: &[Node], playbook_dir: &Path) -> Result<(), InputErro
         let Some(path) = tried.iter().find(|p| p.is_file()) else {
             // A candidate that exists but is not a file (a directory, a
             // FIFO) is named for what it is; otherwise none exists.
-            let what = match tried.iter().find_map(|p| {
-                crate::source::not_a_file(p)
-                    .filter(|_| p.exists())
-                    .map(|w| (p, w))
-            }) {
-                Some((p, why)) => format!("vars file {} {why}", p.display()),
+            let what = match crate::source::first_unreadable(&tried) {
+                Some(why) => format!("vars file {why}"),
                 None => {
                     let listed: Vec<String> =
                         tried.iter().map(|p| p.display().to_string()).collect();

@@ -29,7 +29,7 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
                 .with_help("give the path of a playbook file inside it"),
         );
     }
-    if let Some(why) = crate::source::not_a_file(&direct).filter(|_| direct.exists()) {
+    if let Some(why) = crate::source::there_but_unreadable(&direct) {
         return Err(InputError::plain(format!("playbook {arg} {why}"))
             .with_help("give the path of a playbook file; baton reads it whole before running"));
     }
@@ -158,9 +158,10 @@ fn import_playbook(
     let file = string(import, "import_playbook")?;
     let target = dir.join(&file);
     if !target.is_file() {
+        let why = crate::source::not_a_file(&target).unwrap_or_else(|| "does not exist".into());
         return Err(InputError::at(
             &import.origin,
-            format!("imported playbook {} does not exist", target.display()),
+            format!("imported playbook {} {why}", target.display()),
             "imported here",
         )
         .with_help("the path is relative to the importing playbook's directory"));

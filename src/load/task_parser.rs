@@ -84,7 +84,8 @@ pub fn parse_task_file(
         });
     }
     if !path.is_file() {
-        let msg = format!("task file {} does not exist", path.display());
+        let why = crate::source::not_a_file(path).unwrap_or_else(|| "does not exist".into());
+        let msg = format!("task file {} {why}", path.display());
         return Err(match at {
             Some(n) => InputError::at(&n.origin, msg, "included here"),
             None => InputError::plain(msg),

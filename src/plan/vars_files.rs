@@ -97,6 +97,13 @@ pub fn resolve<C: AsContext>(
             .flat_map(|name| vars_file_candidates(&play.dir, name))
             .collect();
         let Some(path) = tried.iter().find(|p| p.is_file()) else {
+            if let Some(why) = crate::source::first_unreadable(&tried) {
+                return Err(InputError::at(
+                    &entry.origin,
+                    format!("vars file {why}"),
+                    "vars_files entry",
+                ));
+            }
             if !missing_fails {
                 continue;
             }

@@ -170,6 +170,9 @@ pub(crate) fn find_source(
             return Ok(candidate.clone());
         }
     }
+    if let Some(why) = crate::source::first_unreadable(&candidates) {
+        return Err(ModuleError::Controller(format!("src {why}")));
+    }
     let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
     Err(ModuleError::Controller(format!(
         "src `{src}` not found on the controller; looked in: {}",

@@ -344,6 +344,9 @@ fn read_found(
     plugin: &str,
 ) -> Result<(PathBuf, String), Error> {
     let found = find(state, subdir, path).ok_or_else(|| {
+        if let Some(why) = crate::source::first_unreadable(&candidates(state, subdir, path)) {
+            return fail(format!("lookup('{plugin}'): {why}"));
+        }
         fail(format!(
             "lookup('{plugin}'): could not find `{path}` (searched {})",
             candidates(state, subdir, path)

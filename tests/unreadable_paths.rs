@@ -1,0 +1,82 @@
+//! A path that is there but cannot be read as a file (a loop of links, a
+//! dangling link, a device) is named for what it is, never as "not found":
+//! "not found" sends the user looking for a file that is there.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn run(dir: &Path, playbook: &str) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("baton")
+        .unwrap()
+        .current_dir(dir)
+        .args(["run", playbook, "-i", "localhost,", "-c", "local"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn a_playbook_that_is_a_loop_of_links_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    symlink("p.yml", dir.path().join("p.yml")).unwrap();
+    let (code, text) = run(dir.path(), "p.yml");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("loop of symbolic links"), "{text}");
+    assert!(!text.contains("not found"), "{text}");
+}
+
+#[test]
+fn a_vars_file_that_is_a_dangling_link_names_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    symlink("/nonexistent/baton-vars.yml", dir.path().join("v.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [v.yml]\n  tasks: []\n",
+    )
+    .unwrap();
+    let (code, text) = run(dir.path(), "p.yml");
+    assert_eq!(code, Some(4), "{text}");
+    // miette wraps the line at 80 columns: compare without the wrapping.
+    let flat: String = text
+        .split_whitespace()
+        .filter(|w| *w != "|")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("is a symbolic link to /nonexistent/baton- vars.yml, which does not exist"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_device_as_copy_src_or_file_lookup_is_refused_as_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    std::fs::write(
+        dir.path().join("p.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {{src: /dev/zero, dest: {0}}}\n      ignore_errors: true\n    - debug: {{msg: \"{{{{ lookup('file', '/dev/zero') }}}}\"}}\n",
+            dest.display()
+        ),
+    )
+    .unwrap();
+    let (code, text) = run(dir.path(), "p.yml");
+    // The failed template is invalid input (exit 4), as any template error.
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.contains("src /dev/zero is a device, not a regular file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lookup('file'): /dev/zero is a device, not a regular file"),
+        "{text}"
+    );
+    assert!(!dest.exists());
+}
