@@ -346,11 +346,21 @@ impl MapFrame {
 
     /// YAML merge key `<<: *anchor`: copy the keys this mapping lacks from
     /// the referenced mapping(s).
-    fn merge(&mut self, source: Node) {
+    ///
+    /// Anything but a mapping or a list of mappings is refused, as PyYAML
+    /// does ("expected a mapping or list of mappings for merging"): merging
+    /// it would drop it without a word. Returns where the bad one is.
+    fn merge(&mut self, source: Node) -> Result<(), Origin> {
         let sources = match source.value {
             NodeValue::Seq(items) => items,
             _ => vec![source],
         };
+        if let Some(bad) = sources
+            .iter()
+            .find(|s| !matches!(s.value, NodeValue::Map(_)))
+        {
+            return Err(bad.origin.clone());
+        }
         for src in sources {
             if let NodeValue::Map(src_entries) = src.value {
                 for (k, v) in src_entries {
@@ -365,6 +375,7 @@ impl MapFrame {
                 }
             }
         }
+        Ok(())
     }
 
     /// An explicit key and its value. Returns where the same key was first
@@ -427,6 +438,16 @@ impl TreeBuilder {
         }
         self.deny_depth(origin);
         true
+    }
+
+    /// Records the first tag that cannot be honoured (see [`tag_problem`]).
+    fn check_tag(&mut self, tag: &yaml_rust2::parser::Tag, target: TagTarget<'_>, origin: &Origin) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(why) = tag_problem(tag, &target) {
+            self.error = Some(InputError::at(origin, why, "tagged here"));
+        }
     }
 
     fn deny_depth(&mut self, origin: &Origin) {
@@ -519,7 +540,16 @@ impl TreeBuilder {
                 None => map.pending_key = Some(node),
                 Some(key) => {
                     if key.as_str() == Some("<<") {
-                        map.merge(node);
+                        if let (Err(at), None) = (map.merge(node), &self.error) {
+                            self.error = Some(
+                                InputError::at(
+                                    &at,
+                                    "the merge key `<<` takes a mapping or a list of mappings, not this",
+                                    "not a mapping",
+                                )
+                                .with_help("merge an anchored mapping (`<<: *base`) or a list of them (`<<: [*a, *b]`)"),
+                            );
+                        }
                         return;
                     }
                     let name = key.scalar_text().unwrap_or_default();
@@ -608,23 +638,34 @@ impl MarkedEventReceiver for TreeBuilder {
                     _ => 0,
                 };
                 let origin = self.origin(mark, text.len() + quote_len);
-                let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let forced_str = tag
+                    .as_ref()
+                    .is_some_and(|t| core_tag(t) && t.suffix == "str");
                 let value = if style == TScalarStyle::Plain && !forced_str {
                     resolve_plain(&text)
                 } else {
                     NodeValue::Str(text)
                 };
+                if let Some(tag) = &tag {
+                    self.check_tag(tag, TagTarget::Scalar(&value), &origin);
+                }
                 self.push_value(Node::new(value, origin), anchor);
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 let origin = self.origin(mark, 1);
+                if let Some(tag) = &tag {
+                    self.check_tag(tag, TagTarget::Seq, &origin);
+                }
                 if self.too_deep(&origin) {
                     return;
                 }
                 self.stack.push(Frame::Seq(Vec::new(), origin, anchor));
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
                 let origin = self.origin(mark, 1);
+                if let Some(tag) = &tag {
+                    self.check_tag(tag, TagTarget::Map, &origin);
+                }
                 if self.too_deep(&origin) {
                     return;
                 }
@@ -697,6 +738,54 @@ impl MarkedEventReceiver for TreeBuilder {
 }
 
 /// YAML 1.1 plain-scalar typing, the rules PyYAML (and so Ansible) applies.
+/// What a tag is put on.
+enum TagTarget<'a> {
+    Scalar(&'a NodeValue),
+    Seq,
+    Map,
+}
+
+/// A tag of YAML's core schema (`!!str`, `tag:yaml.org,2002:str`).
+fn core_tag(tag: &yaml_rust2::parser::Tag) -> bool {
+    tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:"
+}
+
+/// Why a tag cannot be honoured, or `None` when the value is what the tag
+/// says. Core-schema tags are kept where they agree with the value;
+/// everything else is refused rather than dropped: PyYAML's safe loader
+/// (Ansible's) refuses `!python/...`, and ignoring Ansible's `!unsafe`
+/// would template a value its author marked never to be templated.
+fn tag_problem(tag: &yaml_rust2::parser::Tag, target: &TagTarget<'_>) -> Option<String> {
+    let name = if core_tag(tag) {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    };
+    if core_tag(tag) {
+        let fits = matches!(
+            (tag.suffix.as_str(), target),
+            ("str", TagTarget::Scalar(_))
+                | ("seq", TagTarget::Seq)
+                | ("map", TagTarget::Map)
+                | ("int", TagTarget::Scalar(NodeValue::Int(_)))
+                | (
+                    "float",
+                    TagTarget::Scalar(NodeValue::Float(_) | NodeValue::Int(_))
+                )
+                | ("bool", TagTarget::Scalar(NodeValue::Bool(_)))
+                | ("null", TagTarget::Scalar(NodeValue::Null))
+        );
+        return (!fits).then(|| {
+            format!("the YAML tag `{name}` does not fit this value; write the value as that type, or drop the tag")
+        });
+    }
+    Some(match name.as_str() {
+        "!unsafe" => "Ansible's `!unsafe` tag is not supported: baton would template this value; drop the tag and keep the braces literal with `{% raw %}...{% endraw %}`".to_string(),
+        "!vault" => "this value is encrypted with ansible-vault, which baton cannot decrypt; pass the secret with `-e @file` or an environment lookup".to_string(),
+        _ => format!("the YAML tag `{name}` is not supported: baton reads plain YAML, as Ansible's safe loader does"),
+    })
+}
+
 fn resolve_plain(text: &str) -> NodeValue {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
@@ -786,6 +875,81 @@ fn non_finite_text(f: f64) -> Option<&'static str> {
         Some(if f > 0.0 { "inf" } else { "-inf" })
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Node, InputError> {
+        parse(&SourceFile::new("t.yml", text))
+    }
+
+    /// The message and where it points (`t.yml:LINE:COL`).
+    fn err(text: &str) -> String {
+        let e = parse_text(text).unwrap_err();
+        format!("{} @{}", e.message, e.location.unwrap_or_default())
+    }
+
+    #[test]
+    fn tags_are_honoured_or_refused_never_dropped() {
+        // Core-schema tags that agree with the value are kept.
+        let n =
+            parse_text("a: !!str 12\nb: !!int 3\nc: !!map {x: 1}\nd: !!seq [1]\ne: !!float 2\n")
+                .unwrap();
+        assert_eq!(n.get("a").and_then(Node::as_str), Some("12"));
+        for (text, want, line) in [
+            (
+                "a: !python/object:os.system ls\n",
+                "the YAML tag `!python/object:os.system` is not supported",
+                1,
+            ),
+            (
+                "a: !unsafe '{{ x }}'\n",
+                "`!unsafe` tag is not supported",
+                1,
+            ),
+            (
+                "a: !!int hello\n",
+                "the YAML tag `!!int` does not fit this value",
+                1,
+            ),
+            ("a: !!map [1]\n", "the YAML tag `!!map` does not fit", 1),
+            (
+                "a: !custom {x: 1}\n",
+                "the YAML tag `!custom` is not supported",
+                1,
+            ),
+            // A block scalar is placed at its first line of text.
+            (
+                "a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6231\n",
+                "encrypted with ansible-vault",
+                2,
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(want), "{text:?}: {e}");
+            assert!(
+                e.contains(&format!("@t.yml:{line}:")),
+                "{text:?}: names line {line}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_merge_of_anything_but_mappings_is_refused_as_pyyaml_does() {
+        for text in [
+            "s: &s 1\nm:\n  <<: *s\n  k: 2\n",
+            "m:\n  <<: [1, 2, 3]\n  k: 2\n",
+            "a: &a {x: 1}\nm:\n  <<: [*a, 5]\n",
+        ] {
+            let e = err(text);
+            assert!(
+                e.contains("the merge key `<<` takes a mapping or a list of mappings"),
+                "{text:?}: {e}"
+            );
+        }
     }
 }
 
