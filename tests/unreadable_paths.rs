@@ -80,3 +80,35 @@ fn a_device_as_copy_src_or_file_lookup_is_refused_as_a_device() {
     );
     assert!(!dest.exists());
 }
+
+#[test]
+fn a_role_whose_tasks_file_is_a_directory_is_refused_not_run_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("roles/r/tasks/main.yml")).unwrap();
+    std::fs::create_dir_all(dir.path().join("roles/q/vars/main")).unwrap();
+    std::fs::create_dir_all(dir.path().join("roles/q/tasks")).unwrap();
+    std::fs::write(dir.path().join("roles/q/vars/main/a.yml"), "x: 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("roles/q/tasks/main.yml"),
+        "- debug: {msg: hi}\n",
+    )
+    .unwrap();
+    for (role, want) in [
+        ("r", "roles/r/tasks/main.yml is a directory, not a file"),
+        ("q", "roles/q/vars/main is a directory, not a file"),
+    ] {
+        std::fs::write(
+            dir.path().join("p.yml"),
+            format!("- hosts: localhost\n  gather_facts: false\n  roles: [{role}]\n"),
+        )
+        .unwrap();
+        let (code, text) = run(dir.path(), "p.yml");
+        assert_eq!(code, Some(4), "{text}");
+        let flat: String = text
+            .split_whitespace()
+            .filter(|w| *w != "|")
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains(want), "{text}");
+    }
+}

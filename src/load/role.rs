@@ -112,11 +112,37 @@ fn describe_nesting(chain: &[Nest]) -> String {
 }
 
 fn main_file(dir: &Path, stem: &str) -> Option<PathBuf> {
+    main_candidates(dir, stem).into_iter().find(|p| p.is_file())
+}
+
+fn main_candidates(dir: &Path, stem: &str) -> Vec<PathBuf> {
     ["yml", "yaml"]
         .iter()
         .map(|ext| dir.join(format!("{stem}.{ext}")))
         .chain(std::iter::once(dir.join(stem)))
-        .find(|p| p.is_file())
+        .collect()
+}
+
+/// [`main_file`], refusing a candidate that is there but no readable file
+/// (`tasks/main.yml` a directory, `vars/main/` a directory of files Ansible
+/// would load and baton does not, a dangling link): skipping it would run
+/// the role without its tasks or variables and say nothing.
+fn main_file_checked(
+    dir: &Path,
+    stem: &str,
+    role: &str,
+    at: &Node,
+) -> Result<Option<PathBuf>, InputError> {
+    if let Some(found) = main_file(dir, stem) {
+        return Ok(Some(found));
+    }
+    match crate::source::first_unreadable(&main_candidates(dir, stem)) {
+        Some(why) => Err(
+            InputError::at(&at.origin, format!("role `{role}`: {why}"), "this role")
+                .with_help("give the role a YAML file there (a directory of files is not read)"),
+        ),
+        None => Ok(None),
+    }
 }
 
 impl RoleLoader {
@@ -276,7 +302,7 @@ impl RoleLoader {
             )));
         };
         let load_vars = |dir: &str| -> Result<Vec<(String, Node)>, InputError> {
-            match main_file(&path.join(dir), "main") {
+            match main_file_checked(&path.join(dir), "main", name, at)? {
                 Some(f) => var_pairs(&yaml::parse_file(&f)?, &format!("{}/{dir}/main.yml", name)),
                 None => Ok(Vec::new()),
             }
@@ -284,17 +310,19 @@ impl RoleLoader {
         let tasks_file = match tasks_from {
             Some(file) => {
                 let stem = file.trim_end_matches(".yml").trim_end_matches(".yaml");
-                Some(main_file(&path.join("tasks"), stem).ok_or_else(|| {
-                    InputError::at(
-                        &at.origin,
-                        format!("role `{name}` has no tasks/{file}"),
-                        "tasks_from",
-                    )
-                })?)
+                Some(
+                    main_file_checked(&path.join("tasks"), stem, name, at)?.ok_or_else(|| {
+                        InputError::at(
+                            &at.origin,
+                            format!("role `{name}` has no tasks/{file}"),
+                            "tasks_from",
+                        )
+                    })?,
+                )
             }
-            None => main_file(&path.join("tasks"), "main"),
+            None => main_file_checked(&path.join("tasks"), "main", name, at)?,
         };
-        let meta = main_file(&path.join("meta"), "main")
+        let meta = main_file_checked(&path.join("meta"), "main", name, at)?
             .map(|f| yaml::parse_file(&f))
             .transpose()?;
         let dependencies = match meta.as_ref().and_then(|m| m.get("dependencies")) {
@@ -312,7 +340,7 @@ impl RoleLoader {
             }),
             defaults: load_vars("defaults")?,
             vars: load_vars("vars")?,
-            handlers_file: main_file(&path.join("handlers"), "main"),
+            handlers_file: main_file_checked(&path.join("handlers"), "main", name, at)?,
             tasks_file,
             dependencies,
             playbook_dir: playbook_dir.to_path_buf(),
