@@ -31,10 +31,21 @@ impl SourceFile {
             ))
             .with_help("give the path of a YAML file inside it"));
         }
-        if let Some(why) = crate::source::not_a_file(path).filter(|_| path.exists()) {
+        if let Some(why) = crate::source::there_but_unreadable(path) {
             // A FIFO would block the read until something writes to it.
             return Err(InputError::plain(format!("{} {why}", path.display()))
                 .with_help("give the path of a regular file"));
+        }
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(InputError::plain(format!(
+                    "{} is {} MiB; baton reads playbooks, task files, inventories and vars files of at most {} MiB",
+                    path.display(),
+                    meta.len() >> 20,
+                    MAX_FILE_BYTES >> 20
+                ))
+                .with_help("is this the file you meant? split the data, or generate it on the host"));
+            }
         }
         let bytes = std::fs::read(path).map_err(|e| {
             InputError::plain(format!("cannot read {}: {e}", path.display()))
@@ -196,6 +207,11 @@ pub fn parse_file(path: &Path) -> Result<Node, InputError> {
     let file = SourceFile::read(path)?;
     parse(&file)
 }
+
+/// The largest file read as a playbook, task file, inventory or vars file
+/// (64 MiB): its text, the tree and the spans kept for errors take several
+/// times its size, and none of these is anywhere near it in practice.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// How deep lists and mappings may nest: the limit yaml-rust2 puts on flow
 /// style (`[[[...]]]`), applied to block style too, so that a hostile file

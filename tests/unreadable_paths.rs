@@ -112,3 +112,37 @@ fn a_role_whose_tasks_file_is_a_directory_is_refused_not_run_empty() {
         assert!(flat.contains(want), "{text}");
     }
 }
+
+#[test]
+fn an_extra_vars_file_over_the_size_cap_is_refused_unread_naming_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yml");
+    // Sparse: 65 MiB on paper, nothing on disk.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    std::fs::write(
+        dir.path().join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks: []\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("baton")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "p.yml",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "@big.yml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("big.yml is 65 MiB; baton reads"), "{text}");
+}

@@ -50,8 +50,10 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
             }
             merge_mapping(&mut vars, node.to_json(), "-e")?;
         } else {
-            let words = shlex::split(trimmed)
-                .ok_or_else(|| InputError::plain(format!("-e `{arg}` has an unclosed quote")))?;
+            let words = split_args(trimmed).map_err(|what| {
+                InputError::plain(format!("-e `{}` has {what}", abbreviated(arg)))
+                    .with_help("close it, or quote the whole value: -e 'key=\"a b\"'")
+            })?;
             for word in words {
                 let Some((k, v)) = word.split_once('=') else {
                     return Err(InputError::plain(format!(
@@ -69,11 +71,93 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                     ))
                     .with_help("variable names are letters, digits and underscores"));
                 }
-                vars.insert(k.to_string(), Value::String(v.to_string()));
+                vars.insert(k.to_string(), Value::String(unquote(v).to_string()));
             }
         }
     }
     Ok(vars)
+}
+
+/// `key=value key2="a b"` split into words as Ansible's `split_args`
+/// (lib/ansible/parsing/splitter.py) splits them: at whitespace outside
+/// quotes and outside Jinja2 blocks (`{{ }}`, `{% %}`, `{# #}`), the quotes
+/// kept (`parse_kv` removes a value's surrounding pair, see [`unquote`]).
+/// `x={{ lookup('pipe', 'id') }}` is one word whose inner quotes stay.
+/// Errors: what is left open ("an unclosed quote", "an unclosed `{{`").
+fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    // Open Jinja2 blocks: the closing pair of each, innermost last.
+    let mut blocks: Vec<&'static str> = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        if c == '\\' && quote.is_some() {
+            word.push(c);
+            if let Some(n) = chars.next() {
+                word.push(n);
+            }
+            continue;
+        }
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            _ => {}
+        }
+        if quote.is_none() {
+            let opened = match (c, next) {
+                ('{', Some('{')) => Some("}}"),
+                ('{', Some('%')) => Some("%}"),
+                ('{', Some('#')) => Some("#}"),
+                _ => None,
+            };
+            if let Some(close) = opened {
+                blocks.push(close);
+                word.push(c);
+                word.extend(chars.next());
+                continue;
+            }
+            if let (Some(close), Some(n)) = (blocks.last(), next) {
+                if close.starts_with(c) && close.ends_with(n) {
+                    blocks.pop();
+                    word.push(c);
+                    word.extend(chars.next());
+                    continue;
+                }
+            }
+            if c.is_whitespace() && blocks.is_empty() {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                continue;
+            }
+        }
+        word.push(c);
+    }
+    if quote.is_some() {
+        return Err("an unclosed quote");
+    }
+    match blocks.last() {
+        Some(&"}}") => return Err("an unclosed `{{`"),
+        Some(&"%}") => return Err("an unclosed `{%`"),
+        Some(_) => return Err("an unclosed `{#`"),
+        None => {}
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A value without its surrounding pair of quotes, as Ansible's `unquote`.
+fn unquote(value: &str) -> &str {
+    let b = value.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        &value[1..value.len() - 1]
+    } else {
+        value
+    }
 }
 
 /// A command-line value as quoted in a message: at most 60 characters, so
@@ -130,6 +214,28 @@ mod tests {
             .unwrap_err()
             .message
             .contains("cannot read"));
+    }
+
+    /// As Ansible's `parse_kv`: Jinja2 blocks and quoted values are one
+    /// word, their inner quotes kept; a value's surrounding pair goes.
+    #[test]
+    fn key_values_split_as_ansible_splits_them() {
+        let v = parse(&[
+            "x={{ x }} y={{ lookup('pipe','id') }} z=\"a b\" w={% if a %}1{% endif %}".into(),
+        ])
+        .unwrap();
+        assert_eq!(v["x"], "{{ x }}");
+        assert_eq!(v["y"], "{{ lookup('pipe','id') }}");
+        assert_eq!(v["z"], "a b");
+        assert_eq!(v["w"], "{% if a %}1{% endif %}");
+        for (arg, what) in [
+            ("x={{ y", "an unclosed `{{`"),
+            ("x='a b", "an unclosed quote"),
+            ("x={% if", "an unclosed `{%`"),
+        ] {
+            let e = parse(&[arg.into()]).unwrap_err().message;
+            assert!(e.ends_with(what), "{arg}: {e}");
+        }
     }
 
     /// 100,000 `[` (as a tester typed it, and inside a mapping): a clear
