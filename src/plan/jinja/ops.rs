@@ -68,6 +68,10 @@ pub fn register(env: &mut Environment<'static>) {
         checkpoint()?;
         floor_divide(a, b)
     });
+    env.add_function(super::rewrite::POW, |a: Value, b: Value| {
+        checkpoint()?;
+        power(a, b)
+    });
 }
 
 /// minijinja's `a * b`, `a + b` and `a ~ b`, compiled once in a plain
@@ -79,7 +83,7 @@ fn builtin(op: &'static str, a: Value, b: Value) -> Result<Value, Error> {
     static EXPRS: std::sync::LazyLock<
         Vec<(&'static str, minijinja::Expression<'static, 'static>)>,
     > = std::sync::LazyLock::new(|| {
-        ["*", "+", "~", "/", "//"]
+        ["*", "+", "~", "/", "//", "**"]
             .into_iter()
             .filter_map(|op| {
                 let src: &'static str = match op {
@@ -87,6 +91,7 @@ fn builtin(op: &'static str, a: Value, b: Value) -> Result<Value, Error> {
                     "+" => "a + b",
                     "/" => "a / b",
                     "//" => "a // b",
+                    "**" => "a ** b",
                     _ => "a ~ b",
                 };
                 PLAIN.compile_expression(src).ok().map(|e| (op, e))
@@ -114,6 +119,35 @@ fn divide(a: Value, b: Value) -> Result<Value, Error> {
         }));
     }
     builtin("/", a, b)
+}
+
+/// `__baton_pow(a, b)`: `a ** b` as Python computes it: a negative integer
+/// exponent gives a float (`2 ** -1` is 0.5, where minijinja fails), a
+/// negative base with a fractional exponent is refused (Python would give a
+/// complex number), an integer result too large is refused by minijinja.
+fn power(a: Value, b: Value) -> Result<Value, Error> {
+    if a.is_undefined() || b.is_undefined() {
+        return Err(undefined());
+    }
+    match (num(&a), num(&b)) {
+        (Some(Num::Int(_)), Some(Num::Int(e))) if e >= 0 => builtin("**", a, b),
+        (Some(x), Some(y)) => {
+            let (x, y) = (x.as_f64(), y.as_f64());
+            if x == 0.0 && y < 0.0 {
+                return Err(type_error(
+                    "0.0 cannot be raised to a negative power".to_string(),
+                ));
+            }
+            let r = x.powf(y);
+            if r.is_nan() {
+                return Err(type_error(format!(
+                    "{x} ** {y} is not a real number (Python gives a complex number)"
+                )));
+            }
+            Ok(Value::from(r))
+        }
+        _ => builtin("**", a, b),
+    }
 }
 
 /// `__baton_floordiv(a, b)`: `a // b`, with Python's message for a zero
@@ -554,6 +588,18 @@ mod tests {
         assert_eq!(eval("n / 2").unwrap(), Value::from(1.5));
         assert_eq!(eval("7 // 2").unwrap(), Value::from(3));
         assert_eq!(eval("-7 // 2").unwrap(), Value::from(-4));
+    }
+
+    #[test]
+    fn power_as_python() {
+        assert_eq!(eval("2 ** -1").unwrap(), Value::from(0.5));
+        assert_eq!(eval("n ** 2").unwrap(), Value::from(9));
+        assert_eq!(eval("4 ** 0.5").unwrap(), Value::from(2.0));
+        assert_eq!(eval("(-8) ** 2").unwrap(), Value::from(64));
+        assert!(eval("(-8) ** 0.5")
+            .unwrap_err()
+            .contains("not a real number"));
+        assert!(eval("0 ** -1").unwrap_err().contains("negative power"));
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub const ADD: &str = "__baton_add";
 pub const CAT: &str = "__baton_cat";
 pub const DIV: &str = "__baton_div";
 pub const FLOORDIV: &str = "__baton_floordiv";
+pub const POW: &str = "__baton_pow";
 
 /// A rewritten source and the way back to the original offsets.
 #[derive(Debug, Clone)]
@@ -684,6 +685,7 @@ impl Walker<'_> {
                     BinOpKind::Concat => self.edit(Kind::Binary(CAT), operands()),
                     BinOpKind::Div => self.edit(Kind::Binary(DIV), operands()),
                     BinOpKind::FloorDiv => self.edit(Kind::Binary(FLOORDIV), operands()),
+                    BinOpKind::Pow => self.edit(Kind::Binary(POW), operands()),
                     _ => {}
                 }
             }
@@ -834,7 +836,7 @@ mod tests {
         assert_eq!(rw("a == b and c != d"), "a == b and c != d");
         assert_eq!(rw("'ab' * n ~ x"), "__baton_cat(__baton_mul('ab', n), x)");
         assert_eq!(rw("a + b * c"), "__baton_add(a, __baton_mul(b, c))");
-        assert_eq!(rw("2 ** 3"), "2 ** 3");
+        assert_eq!(rw("2 ** 3"), "__baton_pow(2, 3)");
         assert_eq!(rw("-1"), "-1");
     }
 
