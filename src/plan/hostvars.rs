@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::context::Shared;
 use super::template::Templater;
 use super::vars::{Layer, Vars};
-use crate::load::inventory::Inventory;
+use crate::load::inventory::{Inventory, VarOrigins};
 
 /// Each inventory host's inventory variables (see
 /// [`Inventory::host_vars`]), computed once per run, on first use, and
@@ -33,7 +33,14 @@ pub struct InventoryVars {
     /// Every inventory host, in inventory order (`hostvars`' keys).
     names: Arc<[String]>,
     index: Arc<HashMap<String, usize>>,
-    cache: Mutex<HashMap<String, Arc<Map<String, Value>>>>,
+    cache: Mutex<HashMap<String, HostInventory>>,
+}
+
+/// One host's inventory variables and where each was set.
+#[derive(Clone)]
+pub struct HostInventory {
+    pub vars: Arc<Map<String, Value>>,
+    pub origins: Arc<VarOrigins>,
 }
 
 impl InventoryVars {
@@ -55,12 +62,20 @@ impl InventoryVars {
     /// A host's inventory variables (any name: one the inventory lacks gets
     /// what [`Inventory::host_vars`] gives it).
     pub fn get(&self, host: &str) -> Arc<Map<String, Value>> {
+        self.get_placed(host).vars
+    }
+
+    /// [`InventoryVars::get`] with where each variable was set (see
+    /// [`Inventory::var_origins`]).
+    pub fn get_placed(&self, host: &str) -> HostInventory {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            cache
-                .entry(host.to_string())
-                .or_insert_with(|| Arc::new(self.inventory.host_vars(host))),
-        )
+        cache
+            .entry(host.to_string())
+            .or_insert_with(|| HostInventory {
+                vars: Arc::new(self.inventory.host_vars(host)),
+                origins: Arc::new(self.inventory.var_origins(host)),
+            })
+            .clone()
     }
 }
 
@@ -176,10 +191,10 @@ impl HostvarsView {
 
     fn entry(&self, i: usize) -> Jinja {
         let name = &self.inventory.names[i];
-        let inventory = self.inventory.get(name);
+        let inventory = self.inventory.get_placed(name);
         let known = self.known.get(name).cloned().unwrap_or_default();
         let vars = Vars::new(&[
-            Layer::Templated(&inventory, "inventory"),
+            Layer::Inventory(&inventory.vars, &inventory.origins),
             Layer::Data(&known.facts),
             Layer::Data(&known.registered),
         ])
