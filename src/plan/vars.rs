@@ -249,6 +249,11 @@ impl Vars {
         self.renders.load(Ordering::Relaxed)
     }
 
+    /// Whether `name`'s value holds a template (rendered on demand).
+    pub fn is_templated(&self, name: &str) -> bool {
+        self.templated.contains_key(name)
+    }
+
     /// Whether `name` is defined at all (rendered or not).
     pub fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
