@@ -185,3 +185,29 @@ fn an_undefined_name_in_an_inventory_variable_is_named_at_its_line() {
     assert!(err.contains("undefined variable `nobody`"), "{err}");
     assert!(err.contains("inventory/host_vars/n2.yml:2:15"), "{err}");
 }
+
+#[test]
+fn a_cycle_through_hostvars_is_named_at_its_line() {
+    let inventory = "all:\n  vars:\n    ansible_connection: local\n  hosts:\n    a:\n      x: \"{{ hostvars['b'].y }}\"\n      z: zz\n    b:\n      y: \"{{ hostvars['a'].x }}\"\n      w: \"{{ hostvars['a'].z }}!\"\n";
+    let t = Test::new().file("inventory.yml", inventory).playbook(
+        "- hosts: a\n  gather_facts: false\n  tasks:\n    - name: across hosts\n      debug:\n        msg: \"{{ hostvars['b'].w }}\"\n    - name: cycle\n      debug:\n        msg: \"{{ x }}\"\n",
+    );
+    let run = t.run();
+    run.assert_code(4);
+    // a chain through hostvars renders
+    assert!(run.stdout.contains("a: ok"), "{}", run.stdout);
+    // as one line, without the diagnostic's wrapping
+    let words: Vec<&str> = run.stderr.split_whitespace().collect();
+    let err = words
+        .into_iter()
+        .filter(|w| *w != "|")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        err.contains("variable `x` of host `a` refers to itself through hostvars: x (host a) -> y (host b) -> x (host a)"),
+        "{err}"
+    );
+    // at `hostvars['b'].y` in x's value, line 6 of the inventory
+    assert!(err.contains("inventory.yml:6:"), "{err}");
+    assert!(!err.contains("undefined"), "{err}");
+}
