@@ -71,13 +71,13 @@ impl VarsFiles {
     }
 }
 
+/// An entity's variables and where each was set.
+type Placed = (Map<String, Value>, VarOrigins);
+
 /// Ansible's lookup for one entity in group_vars/ or host_vars/: the first of
 /// `NAME`, `NAME.yml`, `NAME.yaml`, `NAME.json` that exists; a directory is
 /// read whole (sorted, recursively). With where each variable was set.
-fn read_entity_vars(
-    base: &Path,
-    name: &str,
-) -> Result<Option<(Map<String, Value>, VarOrigins)>, InputError> {
+fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputError> {
     // A host named `../x` must not read files outside the vars directory.
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Ok(None);
