@@ -157,8 +157,26 @@ fn a_runaway_inventory_variable_is_refused_once_at_its_line() {
     // v23 is 16 MiB of `ab`; v24 is refused, on line 6 + 24, after `v24=`
     assert!(err.contains("variable `v24` is too large"), "{err}");
     assert!(err.contains("inventory/hosts.ini:30:5"), "{err}");
-    // both hosts were refused the same: said once
+    // both hosts were refused the same: said once, on stderr and in the
+    // task's lines and the stop report
     assert_eq!(err.matches("is too large").count(), 1, "{err}");
+    assert!(
+        run.stdout
+            .contains("  n1, n2 FAILED: inventory/hosts.ini:30:5: variable `v24` is too large"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  n1, n2 FAILED at task `debug`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("is too large").count(),
+        2,
+        "{}",
+        run.stdout
+    );
 
     // the same from a group_vars/ file beside the inventory
     let t = ini_inventory(Test::new(), "")
