@@ -10,6 +10,10 @@
 //!   read (as Ansible's `hostvars` renders lazily): `hostvars['h2'].ip`
 //!   renders h2's `ip` and what it needs, nothing else. A variable that
 //!   cannot be rendered (undefined, a cycle, too large) is undefined there.
+//!   An entry's templates read `hostvars` too; a cycle through entries
+//!   (`x` of a reads `hostvars['b'].y`, which reads `hostvars['a'].x`) is
+//!   found per thread and named by the template that read it (see
+//!   [`take_cycle`]), not reported as undefined.
 //!
 //! Memory is linear in hosts × variables however many hosts read them.
 
