@@ -759,8 +759,6 @@ impl State {
     }
 }
 
-/// The host, and where the task really ran when it was delegated.
-
 /// A failure that is only a message (no output, no diff, not ignored):
 /// hosts refused the same way can share one line.
 fn bare_failure(r: &HostResult) -> Option<&str> {
@@ -773,6 +771,8 @@ fn bare_failure(r: &HostResult) -> Option<&str> {
         && t.diff.is_empty();
     bare.then_some(t.msg.as_deref()).flatten()
 }
+
+/// The host, and where the task really ran when it was delegated.
 fn host_label(result: &HostResult) -> String {
     match &result.delegated_to {
         Some(target) if target != &result.host => format!("{}->{target}", result.host),
