@@ -231,6 +231,7 @@ impl Object for HostvarsView {
     }
 
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
+        forget_stale_cycle();
         let i = *self.inventory.index.get(key.as_str()?)?;
         Some(self.entries[i].get_or_init(|| self.entry(i)).clone())
     }
@@ -309,6 +310,14 @@ pub fn take_cycle(undefined: Option<&str>) -> Option<Vec<CycleStep>> {
     undefined
         .is_none_or(|name| name == path)
         .then(|| cycle.to_vec())
+}
+
+/// A new `hostvars` read from outside every entry: a cycle an earlier
+/// template met (and guarded with `default`) is no longer this one's.
+fn forget_stale_cycle() {
+    if READING.with(|r| r.borrow().is_empty()) {
+        PENDING.with(|p| p.borrow_mut().take());
+    }
 }
 
 /// One host's entry in `hostvars`: its inventory variables, facts and
@@ -424,6 +433,7 @@ impl Object for HostEntry {
     }
 
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
+        forget_stale_cycle();
         let name = key.as_str()?;
         let vars = self.vars();
         if !vars.contains(name) {
@@ -609,6 +619,13 @@ bc:
             .render_value("{{ hostvars['a'].x | default('d') }}", &ctx, &here)
             .unwrap();
         assert_eq!(d, json!("d"));
+        // and not blamed on what reads `hostvars` next
+        let mut ctx = ctx;
+        ctx.set("first", json!("a"));
+        let err = t
+            .render_value("{{ hostvars[first].nothing }}", &ctx, &here)
+            .unwrap_err();
+        assert!(!err.message.contains("refers to itself"), "{}", err.message);
     }
 
     #[test]
