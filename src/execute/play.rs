@@ -354,7 +354,7 @@ impl<'a> Runner<'a> {
         let shared = self.shared_for(scope);
         let active = self.state().active(&scope.batch);
         for host in active {
-            let inventory = self.inventory_vars(&host).clone();
+            let inventory = self.inventory_vars.get_placed(&host);
             let empty = Map::new();
             let (facts, registered, gathered) = self
                 .state()
@@ -368,7 +368,8 @@ impl<'a> Runner<'a> {
                 })
                 .unwrap_or_default();
             let layers = HostFacts {
-                inventory: &inventory,
+                inventory: &inventory.vars,
+                inventory_origins: &inventory.origins,
                 facts: &facts,
                 registered: &registered,
                 include_scope: &empty,
@@ -427,12 +428,13 @@ impl<'a> Runner<'a> {
         shared: &Shared,
         demand: Option<Vec<String>>,
     ) -> Result<HostVars, InputError> {
-        let inventory = self.inventory_vars(host);
+        let inventory = self.inventory_vars.get_placed(host);
         let empty = Map::new();
         let guard = self.state();
         let state = guard.get(host);
         let layers = HostFacts {
-            inventory: &inventory,
+            inventory: &inventory.vars,
+            inventory_origins: &inventory.origins,
             facts: state.map_or(&empty, |s| &s.facts),
             registered: state.map_or(&empty, |s| &s.registered),
             include_scope: state.map_or(&empty, |s| &s.include_scope),

@@ -338,6 +338,9 @@ impl RunState {
             }
         }
         lines.extend(self.cut.iter().cloned());
+        // Hosts that stopped the same way with nothing changed (the same
+        // refused template, from a group's vars) are one line.
+        let mut alike: Vec<(String, Vec<&str>, usize)> = Vec::new();
         for (host, state) in &self.hosts {
             let Some(failure) = &state.failure else {
                 continue;
@@ -373,9 +376,27 @@ impl RunState {
                     failure.task, failure.origin, failure.play
                 )
             };
+            if state.changed_tasks.is_empty() {
+                let said = format!("{kind} {at}: {reason}.");
+                match alike.iter_mut().find(|(s, _, _)| *s == said) {
+                    Some((_, hosts, _)) => hosts.push(host),
+                    None => {
+                        // its place in host order, written below
+                        alike.push((said, vec![host], lines.len()));
+                        lines.push(String::new());
+                    }
+                }
+                continue;
+            }
             lines.push(format!(
                 "{host} {kind} {at}: {reason}. {changed}. The rest of the run skipped {host}."
             ));
+        }
+        for (said, hosts, at) in alike {
+            let hosts = hosts.join(", ");
+            lines[at] = format!(
+                "{hosts} {said} Nothing had been changed on {hosts} before that. The rest of the run skipped {hosts}."
+            );
         }
         if self.signalled {
             for (host, state) in self.hosts.iter().filter(|(_, s)| s.failure.is_none()) {
@@ -413,6 +434,38 @@ impl RunState {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hosts_stopped_the_same_way_with_nothing_changed_are_one_line() {
+        let mut run = RunState::default();
+        let failure = |message: &str| Failure {
+            task: "debug".into(),
+            origin: "play.yml:4:7".into(),
+            message: message.into(),
+            play: "all".into(),
+            connecting: false,
+        };
+        for host in ["a", "b", "c", "d"] {
+            let msg = if host == "c" {
+                "other"
+            } else {
+                "hosts.ini:30:5: too large"
+            };
+            run.host(host).failure = Some(failure(msg));
+        }
+        run.host("b").changed_tasks.push("copy".into());
+        let report = run.stop_report().unwrap();
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "a, d FAILED at task `debug` (play.yml:4:7) in play `all`: hosts.ini:30:5: too large. Nothing had been changed on a, d before that. The rest of the run skipped a, d.",
+                // what changed is each host's own
+                "b FAILED at task `debug` (play.yml:4:7) in play `all`: hosts.ini:30:5: too large. Changed on b before that: copy. The rest of the run skipped b.",
+                "c FAILED at task `debug` (play.yml:4:7) in play `all`: other. Nothing had been changed on c before that. The rest of the run skipped c.",
+            ]
+        );
+    }
 
     #[test]
     fn facts_are_variables_and_keys_of_ansible_facts() {

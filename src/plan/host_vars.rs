@@ -17,6 +17,7 @@ use super::context::{Context, Shared};
 use super::template::Templater;
 use super::vars::{condition_refs, merge_partial, node_refs, text_refs, Layer, Vars};
 use crate::error::InputError;
+use crate::load::inventory::VarOrigins;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
 use crate::yaml::{Node, NodeValue};
@@ -36,6 +37,8 @@ pub struct PlayVars<'a> {
 pub struct HostFacts<'a> {
     /// The inventory's variables for the host, with its magic variables.
     pub inventory: &'a Map<String, Value>,
+    /// Where each inventory variable was set.
+    pub inventory_origins: &'a VarOrigins,
     pub facts: &'a Map<String, Value>,
     /// `register`, `set_fact`, `include_vars`.
     pub registered: &'a Map<String, Value>,
@@ -89,7 +92,7 @@ pub fn host_vars_demanding(
         .map(|r| (json!(r.path.display().to_string()), json!(r.name)));
     let mut layers = vec![
         Layer::Nodes(&p.role_defaults),
-        Layer::Templated(host.inventory, "inventory"),
+        Layer::Inventory(host.inventory, host.inventory_origins),
         Layer::Data(host.facts),
         Layer::Nodes(&p.vars),
         Layer::Nodes(play.vars_files),

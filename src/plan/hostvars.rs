@@ -10,12 +10,17 @@
 //!   read (as Ansible's `hostvars` renders lazily): `hostvars['h2'].ip`
 //!   renders h2's `ip` and what it needs, nothing else. A variable that
 //!   cannot be rendered (undefined, a cycle, too large) is undefined there.
+//!   An entry's templates read `hostvars` too; a cycle through entries
+//!   (`x` of a reads `hostvars['b'].y`, which reads `hostvars['a'].x`) is
+//!   found per thread and named by the template that read it (see
+//!   [`take_cycle`]), not reported as undefined.
 //!
 //! Memory is linear in hosts × variables however many hosts read them.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as Jinja};
 use serde_json::{Map, Value};
@@ -23,7 +28,8 @@ use serde_json::{Map, Value};
 use super::context::Shared;
 use super::template::Templater;
 use super::vars::{Layer, Vars};
-use crate::load::inventory::Inventory;
+use crate::load::inventory::{Inventory, VarOrigins};
+use crate::source::Origin;
 
 /// Each inventory host's inventory variables (see
 /// [`Inventory::host_vars`]), computed once per run, on first use, and
@@ -33,7 +39,14 @@ pub struct InventoryVars {
     /// Every inventory host, in inventory order (`hostvars`' keys).
     names: Arc<[String]>,
     index: Arc<HashMap<String, usize>>,
-    cache: Mutex<HashMap<String, Arc<Map<String, Value>>>>,
+    cache: Mutex<HashMap<String, HostInventory>>,
+}
+
+/// One host's inventory variables and where each was set.
+#[derive(Clone)]
+pub struct HostInventory {
+    pub vars: Arc<Map<String, Value>>,
+    pub origins: Arc<VarOrigins>,
 }
 
 impl InventoryVars {
@@ -55,12 +68,20 @@ impl InventoryVars {
     /// A host's inventory variables (any name: one the inventory lacks gets
     /// what [`Inventory::host_vars`] gives it).
     pub fn get(&self, host: &str) -> Arc<Map<String, Value>> {
+        self.get_placed(host).vars
+    }
+
+    /// [`InventoryVars::get`] with where each variable was set (see
+    /// [`Inventory::var_origins`]).
+    pub fn get_placed(&self, host: &str) -> HostInventory {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            cache
-                .entry(host.to_string())
-                .or_insert_with(|| Arc::new(self.inventory.host_vars(host))),
-        )
+        cache
+            .entry(host.to_string())
+            .or_insert_with(|| HostInventory {
+                vars: Arc::new(self.inventory.host_vars(host)),
+                origins: Arc::new(self.inventory.var_origins(host)),
+            })
+            .clone()
     }
 }
 
@@ -174,24 +195,27 @@ impl HostvarsView {
         })
     }
 
-    fn entry(&self, i: usize) -> Jinja {
+    /// Host `i`'s entry. Its templates see `groups` and `hostvars` (this
+    /// view, held weakly: the view owns its entries).
+    fn entry(self: &Arc<Self>, i: usize) -> Jinja {
         let name = &self.inventory.names[i];
-        let inventory = self.inventory.get(name);
-        let known = self.known.get(name).cloned().unwrap_or_default();
-        let vars = Vars::new(&[
-            Layer::Templated(&inventory, "inventory"),
-            Layer::Data(&known.facts),
-            Layer::Data(&known.registered),
-        ])
-        .with_shared(Shared::new(BTreeMap::from([(
-            "groups".to_string(),
-            self.groups.clone(),
-        )])));
-        Jinja::from_object(HostEntry {
+        let shared = Shared::new(BTreeMap::from([
+            ("groups".to_string(), self.groups.clone()),
+            (
+                "hostvars".to_string(),
+                Jinja::from_object(HostvarsRef(Arc::downgrade(self))),
+            ),
+        ]));
+        let entry = HostEntry {
             host: name.clone(),
-            vars,
+            inventory: self.inventory.get_placed(name),
+            known: self.known.get(name).cloned().unwrap_or_default(),
+            shared,
+            vars: OnceLock::new(),
+            cycles: Mutex::new(HashMap::new()),
             templater: Arc::clone(&self.templater),
-        })
+        };
+        Jinja::from_object(entry)
     }
 }
 
@@ -207,6 +231,7 @@ impl Object for HostvarsView {
     }
 
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
+        forget_stale_cycle();
         let i = *self.inventory.index.get(key.as_str()?)?;
         Some(self.entries[i].get_or_init(|| self.entry(i)).clone())
     }
@@ -226,13 +251,174 @@ impl Object for HostvarsView {
     }
 }
 
+/// `hostvars` as the entries' own templates see it: the view, without
+/// keeping it alive.
+struct HostvarsRef(Weak<HostvarsView>);
+
+impl fmt::Debug for HostvarsRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<hostvars>")
+    }
+}
+
+impl Object for HostvarsRef {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
+        self.0.upgrade()?.get_value(key)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.0.upgrade() {
+            Some(view) => view.enumerate(),
+            None => Enumerator::Empty,
+        }
+    }
+}
+
+/// A host's variable, as `(host, name)`.
+type Read = (String, String);
+
+/// A variable on a cycle: `(host, name)` and where its value is written.
+pub type CycleStep = (Read, Option<Origin>);
+
+thread_local! {
+    /// The `hostvars` entries' variables being rendered on this thread,
+    /// outermost first: one read again before it is done is a cycle
+    /// (`x` of a reads `hostvars['b'].y`, which reads `hostvars['a'].x`).
+    static READING: RefCell<Vec<CycleStep>> = const { RefCell::new(Vec::new()) };
+    /// The cycle the outermost read on this thread ran into, if any.
+    static FOUND: RefCell<Option<Arc<[CycleStep]>>> = const { RefCell::new(None) };
+    /// Values read below the outermost read (each rendered once per
+    /// outermost read, as each variable is once per host and task).
+    static NESTED: RefCell<HashMap<Read, Option<Value>>> = RefCell::new(HashMap::new());
+    /// The last read that came back undefined because of a cycle, and the
+    /// cycle: what the template that made it reports (see [`take_cycle`]).
+    static PENDING: RefCell<Option<(Read, Arc<[CycleStep]>)>> = const { RefCell::new(None) };
+}
+
+/// The cycle behind the undefined `hostvars.HOST.NAME` a template just
+/// failed on, if a cycle made it undefined: the variables in order, the
+/// first one last again. Taken once.
+/// `None` for the name: the template's undefined value has none (a host
+/// chosen by an expression, `hostvars[inventory_hostname].x`).
+pub fn take_cycle(undefined: Option<&str>) -> Option<Vec<CycleStep>> {
+    let (read, cycle) = PENDING.with(|p| p.borrow_mut().take())?;
+    let path = format!("hostvars.{}.{}", read.0, read.1);
+    undefined
+        .is_none_or(|name| name == path)
+        .then(|| cycle.to_vec())
+}
+
+/// A new `hostvars` read from outside every entry: a cycle an earlier
+/// template met (and guarded with `default`) is no longer this one's.
+fn forget_stale_cycle() {
+    if READING.with(|r| r.borrow().is_empty()) {
+        PENDING.with(|p| p.borrow_mut().take());
+    }
+}
+
 /// One host's entry in `hostvars`: its inventory variables, facts and
-/// registered values (later winning), and `groups`; templated ones are
-/// rendered, with this host's variables, when read.
+/// registered values (later winning), `groups` and `hostvars`; templated
+/// ones are rendered, with this host's variables, when read.
+///
+/// A read from inside another entry's template (`x` of a reading
+/// `hostvars['b'].y`) renders with variables of its own, not the entry's
+/// memo (whose lock the outer read may hold), once per outermost read;
+/// a variable met again on the way is a cycle, named by [`take_cycle`].
 struct HostEntry {
     host: String,
-    vars: Vars,
+    inventory: HostInventory,
+    known: Known,
+    shared: Shared,
+    /// Made on first read.
+    vars: OnceLock<Vars>,
+    /// Variables that failed on a cycle, and the cycle.
+    cycles: Mutex<HashMap<String, Arc<[CycleStep]>>>,
     templater: Arc<Templater>,
+}
+
+impl HostEntry {
+    fn new_vars(&self) -> Vars {
+        Vars::new(&[
+            Layer::Inventory(&self.inventory.vars, &self.inventory.origins),
+            Layer::Data(&self.known.facts),
+            Layer::Data(&self.known.registered),
+        ])
+        .with_shared(self.shared.clone())
+    }
+
+    fn vars(&self) -> &Vars {
+        self.vars.get_or_init(|| self.new_vars())
+    }
+
+    /// A templated variable, rendered; `None` when it cannot be (undefined,
+    /// too large, a cycle).
+    fn read(&self, name: &str) -> Option<Value> {
+        let read = (self.host.clone(), name.to_string());
+        let step = (read.clone(), self.inventory.origins.get(name).cloned());
+        let (outermost, seen) = READING.with(|r| {
+            let r = r.borrow();
+            (r.is_empty(), r.iter().position(|(x, _)| *x == read))
+        });
+        if let Some(start) = seen {
+            let cycle: Arc<[CycleStep]> = READING.with(|r| {
+                let r = r.borrow();
+                let mut cycle = r[start..].to_vec();
+                cycle.push(step);
+                cycle.into()
+            });
+            FOUND.with(|f| {
+                f.borrow_mut().get_or_insert(cycle);
+            });
+            return self.undefined(read);
+        }
+        if !outermost {
+            if let Some(v) = NESTED.with(|n| n.borrow().get(&read).cloned()) {
+                return v.or_else(|| self.undefined(read));
+            }
+        }
+        READING.with(|r| r.borrow_mut().push(step));
+        let value = if outermost {
+            self.vars().resolve(name, &self.templater).ok().flatten()
+        } else {
+            self.new_vars()
+                .resolve(name, &self.templater)
+                .ok()
+                .flatten()
+        };
+        READING.with(|r| r.borrow_mut().pop());
+        if outermost {
+            NESTED.with(|n| n.borrow_mut().clear());
+            let found = FOUND.with(|f| f.borrow_mut().take());
+            if let (None, Some(cycle)) = (&value, found) {
+                self.cycles
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(name.to_string(), cycle);
+            }
+        } else {
+            NESTED.with(|n| n.borrow_mut().insert(read.clone(), value.clone()));
+        }
+        value.or_else(|| self.undefined(read))
+    }
+
+    /// Undefined: if a cycle made it so, say which for [`take_cycle`].
+    fn undefined(&self, read: Read) -> Option<Value> {
+        let known = self
+            .cycles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&read.1)
+            .cloned();
+        let cycle = known.or_else(|| FOUND.with(|f| f.borrow().clone()));
+        if let Some(cycle) = cycle {
+            PENDING.with(|p| *p.borrow_mut() = Some((read, cycle)));
+        }
+        None
+    }
 }
 
 impl fmt::Debug for HostEntry {
@@ -247,21 +433,33 @@ impl Object for HostEntry {
     }
 
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
+        forget_stale_cycle();
         let name = key.as_str()?;
-        if !self.vars.contains(name) {
-            return self.vars.shared().get(name).cloned();
+        let vars = self.vars();
+        if !vars.contains(name) {
+            // `hostvars` is for the entry's own templates, not a key of it
+            // (`hostvars | to_json` would never end)
+            return self
+                .shared
+                .get(name)
+                .filter(|_| name != "hostvars")
+                .cloned();
         }
-        let value = self.vars.resolve(name, &self.templater).ok()??;
+        let value = if vars.is_templated(name) {
+            self.read(name)?
+        } else {
+            vars.resolve(name, &self.templater).ok()??
+        };
         Some(Jinja::from_serialize(&value))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut names: Vec<Jinja> = self.vars.names().map(Jinja::from).collect();
+        let vars = self.vars();
+        let mut names: Vec<Jinja> = vars.names().map(Jinja::from).collect();
         names.extend(
-            self.vars
-                .shared()
+            self.shared
                 .names()
-                .filter(|n| !self.vars.contains(n))
+                .filter(|n| *n != "hostvars" && !vars.contains(n))
                 .map(Jinja::from),
         );
         Enumerator::Values(names)
@@ -321,7 +519,7 @@ bc:
         let h1 = get(&hv, &["h1"]);
         let entry = h1.downcast_object_ref::<HostEntry>().unwrap();
         // ip, n, peers (and what broken/self needed): `big` never rendered
-        let renders = entry.vars.renders();
+        let renders = entry.vars().renders();
         assert!(
             std::ptr::eq(
                 entry,
@@ -332,7 +530,7 @@ bc:
             "one entry per host"
         );
         assert_eq!(get(&hv, &["h1", "big"]).as_str(), Some("77"));
-        assert_eq!(entry.vars.renders(), renders + 1);
+        assert_eq!(entry.vars().renders(), renders + 1);
     }
 
     #[test]
@@ -366,6 +564,85 @@ bc:
             native_json(&groups),
             json!({"all": ["x", "y"], "ungrouped": [], "a": ["x", "y"], "b": ["x", "y"]})
         );
+    }
+
+    /// An inventory (YAML text, as `hosts.yml`), and the shared values a
+    /// task sees: `hostvars` over it.
+    fn task_of(inventory: &str) -> (Inventory, Shared) {
+        let inv = Inventory::from_text("hosts.yml", inventory).unwrap();
+        let vars = Arc::new(InventoryVars::new(&inv));
+        let groups = GroupsView::value(&inv);
+        let hv = HostvarsView::value(vars, HashMap::new(), groups, Arc::new(Templater::new()));
+        (
+            inv,
+            Shared::new(BTreeMap::from([("hostvars".to_string(), hv)])),
+        )
+    }
+
+    const CYCLE: &str = "all:\n  hosts:\n    a:\n      x: \"{{ hostvars['b'].y }}\"\n      z: \"{{ 'z' * 3 }}\"\n      w: \"{{ hostvars['b'].v }}\"\n    b:\n      y: \"{{ hostvars['a'].x }}\"\n      v: \"v{{ hostvars['a'].z }}\"\n";
+
+    #[test]
+    fn an_entry_reads_other_entries_and_a_cycle_through_them_is_named() {
+        let t = Templater::new();
+        let (_, shared) = task_of(CYCLE);
+        let ctx = crate::plan::context::Context::new(Map::new(), shared);
+        let here = crate::source::Origin::synthetic("play.yml", "{{ hostvars['a'].x }}");
+        // a -> b -> a again, another variable: no cycle (and no deadlock on
+        // a's entry, busy with `w`)
+        let w = t
+            .render_value("{{ hostvars['a'].w }}", &ctx, &here)
+            .unwrap();
+        assert_eq!(w, json!("vzzz"));
+        for _ in 0..2 {
+            // found, then remembered: the same words
+            let err = t
+                .render_value("{{ hostvars['a'].x }}", &ctx, &here)
+                .unwrap_err();
+            assert_eq!(
+                err.message,
+                "variable `x` of host `a` refers to itself through hostvars: x (host a) -> y (host b) -> x (host a)"
+            );
+            assert_eq!(err.location.as_deref(), Some("play.yml:1:12"));
+        }
+        // entered from b's side, it starts there
+        let err = t
+            .render_value("{{ hostvars['b'].y }}", &ctx, &here)
+            .unwrap_err();
+        assert!(
+            err.message
+                .ends_with(": y (host b) -> x (host a) -> y (host b)"),
+            "{}",
+            err.message
+        );
+        // guarded, it is only undefined
+        let d = t
+            .render_value("{{ hostvars['a'].x | default('d') }}", &ctx, &here)
+            .unwrap();
+        assert_eq!(d, json!("d"));
+        // and not blamed on what reads `hostvars` next
+        let mut ctx = ctx;
+        ctx.set("first", json!("a"));
+        let err = t
+            .render_value("{{ hostvars[first].nothing }}", &ctx, &here)
+            .unwrap_err();
+        assert!(!err.message.contains("refers to itself"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_hosts_own_variable_on_a_hostvars_cycle_is_named_from_itself_at_its_line() {
+        // as the executor renders a task's variables on host a
+        let t = Templater::new();
+        let (inv, shared) = task_of(CYCLE);
+        let (own, places) = (inv.host_vars("a"), inv.var_origins("a"));
+        let vars = Vars::new(&[Layer::Inventory(&own, &places)]).with_shared(shared);
+        let err = vars.resolve("x", &t).unwrap_err();
+        assert_eq!(
+            err.message,
+            "variable `x` of host `a` refers to itself through hostvars: x (host a) -> y (host b) -> x (host a)"
+        );
+        // at `hostvars['b'].y` in x's value, line 4
+        assert_eq!(err.location.as_deref(), Some("hosts.yml:4:22"));
+        assert!(err.help.unwrap().contains("break the cycle"));
     }
 
     fn native_json(v: &Jinja) -> Value {

@@ -669,6 +669,9 @@ impl Templater {
         if err.kind() == ErrorKind::UndefinedError {
             if let Some((name, at)) = undefined_name(source, is_expr, vars, err_range) {
                 let here = place(origin, text, base + at.start..base + at.end);
+                if let Some(cycle) = super::hostvars::take_cycle(Some(&name)) {
+                    return hostvars_cycle(cycle, &here);
+                }
                 let mut help = format!(
                     "define `{name}` (inventory, group_vars, play vars, register, or -e {name}=...), or write `{name} | default(...)` if it is optional"
                 );
@@ -681,6 +684,12 @@ impl Templater {
                     "undefined here",
                 )
                 .with_help(help);
+            }
+            let here = place(origin, text, range.clone());
+            if source.contains("hostvars") {
+                if let Some(cycle) = super::hostvars::take_cycle(None) {
+                    return hostvars_cycle(cycle, &here);
+                }
             }
             let detail = err.detail().unwrap_or("an undefined value is used");
             return InputError::at(
@@ -791,6 +800,46 @@ impl Templater {
             }
         }
     }
+}
+
+/// A `hostvars` read that is undefined because it is a cycle, named as
+/// [`super::vars`] names one within a host: `x (host a) -> y (host b) ->
+/// x (host a)`.
+fn hostvars_cycle(mut cycle: Vec<super::hostvars::CycleStep>, here: &Origin) -> InputError {
+    cycle.pop();
+    // from the variable whose template this is (its value holds `here`),
+    // when it is on the cycle; else from the first variable read
+    let holds_here = |o: &Option<Origin>| {
+        o.as_ref().is_some_and(|o| {
+            std::sync::Arc::ptr_eq(&o.file, &here.file)
+                && (o.offset..o.offset + o.len.max(1)).contains(&here.offset)
+        })
+    };
+    if let Some(i) = cycle.iter().position(|(_, o)| holds_here(o)) {
+        cycle.rotate_left(i);
+    }
+    let Some(((host, name), _)) = cycle.first().cloned() else {
+        return InputError::at(here, "`hostvars` refers to itself", "read here");
+    };
+    let mut path: Vec<String> = cycle
+        .iter()
+        .map(|((h, v), _)| format!("{v} (host {h})"))
+        .collect();
+    path.push(format!("{name} (host {host})"));
+    let first = (host, name);
+    InputError::at(
+        here,
+        format!(
+            "variable `{}` of host `{}` refers to itself through hostvars: {}",
+            first.1,
+            first.0,
+            path.join(" -> ")
+        ),
+        "read here",
+    )
+    .with_help(
+        "break the cycle: give one of these variables a value that does not read the next one",
+    )
 }
 
 /// The undefined variable a failed render read: the first unguarded variable

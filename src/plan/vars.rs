@@ -35,6 +35,7 @@ use super::context::{Context, Shared};
 use super::jinja::{check, lookup};
 use super::template::{too_deep as too_deep_error, Rendered, Templater};
 use crate::error::InputError;
+use crate::load::inventory::VarOrigins;
 use crate::source::Origin;
 use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
@@ -93,8 +94,13 @@ pub const VALUE_SIZE_HELP: &str = "a value this large is a runaway template (a v
 pub enum Layer<'a> {
     /// Values from YAML, with their origins; may contain templates.
     Nodes(&'a [(String, Node)]),
-    /// Values without origins that may contain templates (inventory, -e).
+    /// Values without origins that may contain templates (-e).
     Templated(&'a Map<String, Value>, &'a str),
+    /// A host's inventory variables, which may contain templates, with
+    /// where each was set in the inventory (see
+    /// [`crate::load::inventory::Inventory::var_origins`]); one without a
+    /// place is named as "inventory variable `NAME`".
+    Inventory(&'a Map<String, Value>, &'a VarOrigins),
     /// Plain data: registered results, facts. Never templated.
     Data(&'a Map<String, Value>),
     /// A single value (loop item, magic vars).
@@ -193,6 +199,19 @@ impl Vars {
                         set(name, value.clone(), origin);
                     }
                 }
+                Layer::Inventory(map, places) => {
+                    for (name, value) in map.iter() {
+                        let origin = contains_template(value).then(|| {
+                            places.get(name).cloned().unwrap_or_else(|| {
+                                Origin::synthetic(
+                                    &format!("inventory variable `{name}`"),
+                                    &value_text(value),
+                                )
+                            })
+                        });
+                        set(name, value.clone(), origin);
+                    }
+                }
                 Layer::Data(map) => {
                     for (name, value) in map.iter() {
                         set(name, value.clone(), None);
@@ -228,6 +247,11 @@ impl Vars {
     /// How many templated variables have been rendered so far.
     pub fn renders(&self) -> usize {
         self.renders.load(Ordering::Relaxed)
+    }
+
+    /// Whether `name`'s value holds a template (rendered on demand).
+    pub fn is_templated(&self, name: &str) -> bool {
+        self.templated.contains_key(name)
     }
 
     /// Whether `name` is defined at all (rendered or not).
@@ -797,6 +821,37 @@ mod tests {
             vars.resolve("v16", &t).unwrap();
             assert_eq!(vars.renders(), 17);
         }
+    }
+
+    #[test]
+    fn an_inventory_variable_is_refused_where_the_inventory_sets_it() {
+        let t = Templater::new();
+        let mut ini = String::from("[g]\nh1\nh2\n[g:vars]\nv0=ab\n");
+        for i in 1..=30 {
+            ini.push_str(&format!("v{i}={{{{v{p}}}}}{{{{v{p}}}}}\n", p = i - 1));
+        }
+        ini.push_str("broken = x{{ nope }}\n");
+        let inv = crate::load::inventory::Inventory::from_text("hosts.ini", &ini).unwrap();
+        for host in ["h1", "h2"] {
+            let (vars, places) = (inv.host_vars(host), inv.var_origins(host));
+            let vars = Vars::new(&[Layer::Inventory(&vars, &places)]);
+            let err = vars.resolve("v30", &t).unwrap_err();
+            assert!(
+                err.message.starts_with("variable `v24` is too large"),
+                "{}",
+                err.message
+            );
+            // v24 is on line 5 + 24; its value starts after `v24=`
+            assert_eq!(err.location.as_deref(), Some("hosts.ini:29:5"));
+            let err = vars.resolve("broken", &t).unwrap_err();
+            assert_eq!(err.message, "undefined variable `nope`");
+            assert_eq!(err.location.as_deref(), Some("hosts.ini:36:14"));
+        }
+        // a value without a place is still named, by what it is
+        let bare: Map<String, Value> = json!({"x": "{{ nope }}"}).as_object().unwrap().clone();
+        let vars = Vars::new(&[Layer::Inventory(&bare, &VarOrigins::new())]);
+        let err = vars.resolve("x", &t).unwrap_err();
+        assert!(err.location.unwrap().starts_with("inventory variable `x`"));
     }
 
     #[test]

@@ -493,9 +493,34 @@ impl State {
         }
         lines.push(line);
 
+        // Hosts refused with the same bare message (the same variable's
+        // template, from a group's vars) are said once, on one line.
+        let mut alike: HashMap<&str, Vec<&str>> = HashMap::new();
+        for host in &pending.hosts {
+            if let Some(msg) = pending.finals.get(host).and_then(|r| bare_failure(r)) {
+                if pending.items.get(host).is_none_or(Vec::is_empty) {
+                    alike.entry(msg).or_default().push(host);
+                }
+            }
+        }
         for host in &pending.hosts {
             match pending.finals.get(host) {
                 Some(result) => {
+                    let group = bare_failure(result).and_then(|m| alike.get(m));
+                    match group {
+                        Some(hosts) if hosts.len() > 1 => {
+                            if hosts.first() == Some(&host.as_str()) {
+                                let labels: Vec<String> = hosts
+                                    .iter()
+                                    .filter_map(|h| pending.finals.get(*h))
+                                    .map(host_label)
+                                    .collect();
+                                self.render_problem(&labels.join(", "), result, "  ", &mut lines);
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
                     let items: Vec<&HostResult> =
                         pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
@@ -732,6 +757,19 @@ impl State {
             lines.push(format!("    {painted}"));
         }
     }
+}
+
+/// A failure that is only a message (no output, no diff, not ignored):
+/// hosts refused the same way can share one line.
+fn bare_failure(r: &HostResult) -> Option<&str> {
+    let t = &r.result;
+    let bare = r.outcome == Status::Failed
+        && !r.ignored
+        && t.rc.is_none()
+        && t.stdout.is_none()
+        && t.stderr.is_none()
+        && t.diff.is_empty();
+    bare.then_some(t.msg.as_deref()).flatten()
 }
 
 /// The host, and where the task really ran when it was delegated.
@@ -1018,6 +1056,42 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("TASK [t]").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn hosts_refused_the_same_way_share_one_line() {
+        let task = info("debug");
+        let failed = |host: &str, msg: &str, rc: Option<i32>| {
+            let mut r = hr(host, Status::Failed, 0.0, 1);
+            r.result.msg = Some(msg.into());
+            r.result.rc = rc;
+            Event::HostResult {
+                task: task.clone(),
+                result: r,
+            }
+        };
+        let mut events = vec![Event::TaskStart {
+            task: task.clone(),
+            hosts: ["a", "b", "c", "d", "e"].map(String::from).to_vec(),
+        }];
+        events.push(failed("a", "hosts.ini:30:5: too large", None));
+        events.push(failed("b", "other", None));
+        events.push(failed("c", "hosts.ini:30:5: too large", None));
+        // a module's failure has its own output: said per host
+        events.push(failed("d", "non-zero return code", Some(1)));
+        events.push(failed("e", "non-zero return code", Some(1)));
+        let text = render(HumanOptions::default(), &events);
+        let problems: Vec<&str> = text.lines().filter(|l| l.contains(" FAILED")).collect();
+        assert_eq!(
+            problems,
+            [
+                "  a, c FAILED: hosts.ini:30:5: too large",
+                "  b FAILED: other",
+                "  d FAILED: non-zero return code",
+                "  e FAILED: non-zero return code",
+            ],
+            "{text}"
+        );
     }
 
     #[test]

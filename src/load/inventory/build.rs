@@ -146,6 +146,7 @@ impl Builder {
                 self.inv.hosts.push(Host {
                     name: name.to_string(),
                     vars: Map::new(),
+                    origins: Default::default(),
                     groups: Vec::new(),
                     source: self.current_source.clone(),
                 });
@@ -155,9 +156,9 @@ impl Builder {
             }
         };
         if let Some(port) = port {
-            self.inv.hosts[hi]
-                .vars
-                .insert("ansible_port".into(), Value::from(port));
+            let host = &mut self.inv.hosts[hi];
+            host.vars.insert("ansible_port".into(), Value::from(port));
+            host.origins.remove("ansible_port");
         }
         if !self.inv.hosts[hi].groups.contains(&group) {
             self.inv.hosts[hi].groups.push(group);
@@ -166,12 +167,16 @@ impl Builder {
         hi
     }
 
-    pub(super) fn set_host_var(&mut self, host: usize, key: String, value: Value) {
-        self.inv.hosts[host].vars.insert(key, value);
+    /// Set a host variable; `origin`: where its value is written.
+    pub(super) fn set_host_var(&mut self, host: usize, key: String, value: Value, origin: &Origin) {
+        let host = &mut self.inv.hosts[host];
+        host.origins.insert(key.clone(), origin.clone());
+        host.vars.insert(key, value);
     }
 
-    /// Set a group variable; `ansible_group_priority` sets the merge priority
-    /// instead, as in Ansible.
+    /// Set a group variable (`origin`: where its value is written);
+    /// `ansible_group_priority` sets the merge priority instead, as in
+    /// Ansible.
     pub(super) fn set_group_var(
         &mut self,
         group: usize,
@@ -180,7 +185,9 @@ impl Builder {
         origin: &Origin,
     ) -> Result<(), InputError> {
         if key != "ansible_group_priority" {
-            self.inv.groups[group].vars.insert(key, value);
+            let group = &mut self.inv.groups[group];
+            group.origins.insert(key.clone(), origin.clone());
+            group.vars.insert(key, value);
             return Ok(());
         }
         let priority = match &value {

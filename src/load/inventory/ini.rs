@@ -275,12 +275,16 @@ fn host_line(b: &mut Builder, group: usize, line: &Line) -> Result<(), InputErro
             )
             .with_help("host variables are `name=value`"));
         }
-        vars.push((key.to_string(), parse_value(value)));
+        // where the value is written (after `=`, as quoted in the file)
+        let raw = line.text.get(word.start..word.end).unwrap_or_default();
+        let value_start = raw.find('=').map_or(word.start, |i| word.start + i + 1);
+        let value_origin = line.part(value_start, word.end);
+        vars.push((key.to_string(), parse_value(value), value_origin));
     }
     for name in &names {
         let host = b.add_host(name, group, port);
-        for (key, value) in &vars {
-            b.set_host_var(host, key.clone(), value.clone());
+        for (key, value, origin) in &vars {
+            b.set_host_var(host, key.clone(), value.clone(), origin);
         }
     }
     Ok(())
@@ -310,12 +314,11 @@ fn var_line(b: &mut Builder, group: usize, line: &Line) -> Result<(), InputError
         )
         .with_help("each line of a `:vars` section is `name=value`"));
     }
-    b.set_group_var(
-        group,
-        key.to_string(),
-        parse_value(value.trim()),
-        &line.origin,
-    )
+    // where the value is written, for a template in it that fails
+    let text = value.trim();
+    let start = line.text.len() - value.trim_start().len();
+    let origin = line.part(start, start + text.len());
+    b.set_group_var(group, key.to_string(), parse_value(text), &origin)
 }
 
 fn child_line(

@@ -4,9 +4,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
+
+use crate::source::Origin;
+
+/// Where each variable of a host, a group or a vars file was set: its
+/// value's place in the inventory source (file, line, column), so a
+/// template in it that cannot be rendered is named there.
+pub type VarOrigins = HashMap<String, Origin>;
 
 /// Names that mean "this machine"; when the inventory lacks them they resolve
 /// to an implicit host that runs with `ansible_connection=local`, as in Ansible.
@@ -22,6 +29,8 @@ pub struct Host {
     pub name: String,
     /// Variables set on the host itself (not its groups).
     pub vars: Map<String, Value>,
+    /// Where each of `vars` was set (a var set by `host:PORT` has none).
+    pub(super) origins: VarOrigins,
     /// Groups the host was put in directly, by index.
     pub(super) groups: Vec<usize>,
     /// The file that first named the host (`inventory_file`).
@@ -33,6 +42,8 @@ pub struct Group {
     pub name: String,
     /// Variables set on the group in the inventory source (not group_vars/).
     pub vars: Map<String, Value>,
+    /// Where each of `vars` was set.
+    pub(super) origins: VarOrigins,
     /// Hosts put directly in this group, in the order they were (for
     /// `ungrouped`: the hosts in no other group but `all`).
     pub hosts: Vec<String>,
@@ -52,6 +63,7 @@ impl Group {
         Group {
             name: name.to_string(),
             vars: Map::new(),
+            origins: VarOrigins::new(),
             hosts: Vec::new(),
             children: Vec::new(),
             child_ids: Vec::new(),
@@ -75,6 +87,9 @@ impl Group {
 pub(super) struct VarsFiles {
     pub(super) groups: HashMap<String, Map<String, Value>>,
     pub(super) hosts: HashMap<String, Map<String, Value>>,
+    /// Where each variable of `groups` and `hosts` was set, by entity.
+    pub(super) group_origins: HashMap<String, VarOrigins>,
+    pub(super) host_origins: HashMap<String, VarOrigins>,
 }
 
 #[derive(Clone, Debug)]
@@ -196,41 +211,77 @@ impl Inventory {
 
     /// [`Inventory::host_vars`] without the magic variables.
     pub fn merged_vars(&self, host: &str) -> Map<String, Value> {
+        let mut vars = Map::new();
+        for (layer, _) in self.var_layers(host) {
+            extend(&mut vars, layer);
+        }
+        vars
+    }
+
+    /// Where each of a host's merged variables (see
+    /// [`Inventory::merged_vars`]) was set, for those the winning source
+    /// gives a place (not `host:PORT`'s `ansible_port`, not the magic
+    /// variables).
+    pub fn var_origins(&self, host: &str) -> VarOrigins {
+        let mut origins = VarOrigins::new();
+        for (layer, places) in self.var_layers(host) {
+            for name in layer.keys() {
+                match places.and_then(|p| p.get(name)) {
+                    Some(origin) => origins.insert(name.clone(), origin.clone()),
+                    None => origins.remove(name),
+                };
+            }
+        }
+        origins
+    }
+
+    /// A host's variable layers, lowest precedence first (see
+    /// [`Inventory::host_vars`]), each with where its variables were set.
+    fn var_layers<'s>(
+        &'s self,
+        host: &str,
+    ) -> Vec<(&'s Map<String, Value>, Option<&'s VarOrigins>)> {
+        static LOCAL: OnceLock<Map<String, Value>> = OnceLock::new();
         let index = self.host_index.get(host).copied();
         let groups: &[usize] = match index {
             Some(i) => &self.merge_order[i],
             None => &[],
         };
-        let layers = [&self.inventory_files, &self.playbook_files];
-        let mut vars = self.groups[ALL].vars.clone();
-        for &g in groups {
-            extend(&mut vars, &self.groups[g].vars);
-        }
-        for files in layers {
-            if let Some(file_vars) = files.groups.get("all") {
-                extend(&mut vars, file_vars);
+        let files = [&self.inventory_files, &self.playbook_files];
+        let group = |g: &'s Group| (&g.vars, Some(&g.origins));
+        let mut layers = vec![group(&self.groups[ALL])];
+        layers.extend(groups.iter().map(|&g| group(&self.groups[g])));
+        for f in files {
+            if let Some(file_vars) = f.groups.get("all") {
+                layers.push((file_vars, f.group_origins.get("all")));
             }
         }
-        for files in layers {
+        for f in files {
             for &g in groups {
-                if let Some(file_vars) = files.groups.get(&self.groups[g].name) {
-                    extend(&mut vars, file_vars);
+                let name = &self.groups[g].name;
+                if let Some(file_vars) = f.groups.get(name) {
+                    layers.push((file_vars, f.group_origins.get(name)));
                 }
             }
         }
         match index {
-            Some(i) => extend(&mut vars, &self.hosts[i].vars),
+            Some(i) => layers.push((&self.hosts[i].vars, Some(&self.hosts[i].origins))),
             None if is_localhost_name(host) => {
-                vars.insert("ansible_connection".into(), Value::from("local"));
+                let local = LOCAL.get_or_init(|| {
+                    let mut m = Map::new();
+                    m.insert("ansible_connection".into(), Value::from("local"));
+                    m
+                });
+                layers.push((local, None));
             }
             None => {}
         }
-        for files in layers {
-            if let Some(file_vars) = files.hosts.get(host) {
-                extend(&mut vars, file_vars);
+        for f in files {
+            if let Some(file_vars) = f.hosts.get(host) {
+                layers.push((file_vars, f.host_origins.get(host)));
             }
         }
-        vars
+        layers
     }
 
     fn add_magic_vars(&self, host: &str, vars: &mut Map<String, Value>) {
@@ -304,6 +355,82 @@ mod tests {
 
     fn yaml_inventory(text: &str) -> Result<Inventory, InputError> {
         Inventory::from_text("inv.yml", text)
+    }
+
+    /// `path:line:col` of where a host's variable was set.
+    fn place(inv: &Inventory, host: &str, name: &str) -> Option<String> {
+        inv.var_origins(host).get(name).map(Origin::describe)
+    }
+
+    #[test]
+    fn each_variable_keeps_where_its_winning_value_is_written() {
+        let inv = yaml_inventory(
+            "all:\n  vars:\n    a: \"{{ b }}\"\n    b: 1\n  children:\n    web:\n      vars:\n        b: \"{{ c }}\"\n      hosts:\n        web1:\n          a: 2\n        web2:8022:\n",
+        )
+        .unwrap();
+        assert_eq!(place(&inv, "web1", "a").as_deref(), Some("inv.yml:11:14"));
+        assert_eq!(place(&inv, "web2", "a").as_deref(), Some("inv.yml:3:8"));
+        // the child group's value wins, and with it its place
+        assert_eq!(place(&inv, "web2", "b").as_deref(), Some("inv.yml:8:12"));
+        // `host:PORT` and the magic variables have none
+        assert_eq!(place(&inv, "web2", "ansible_port"), None);
+        assert_eq!(place(&inv, "web2", "inventory_hostname"), None);
+
+        let ini = Inventory::from_text(
+            "hosts.ini",
+            "[web]\nweb1 x=1 greet=\"hi {{ x }}\"\n[web:vars]\nlevel = {{ x }}{{ x }}\n",
+        )
+        .unwrap();
+        // the value after `=`: quoted as written, or trimmed
+        assert_eq!(
+            place(&ini, "web1", "greet").as_deref(),
+            Some("hosts.ini:2:16")
+        );
+        assert_eq!(
+            place(&ini, "web1", "level").as_deref(),
+            Some("hosts.ini:4:9")
+        );
+    }
+
+    #[test]
+    fn vars_files_keep_where_each_variable_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts.ini");
+        std::fs::write(&hosts, "[db]\ndb1 who=inventory\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("group_vars/db")).unwrap();
+        std::fs::create_dir_all(dir.path().join("host_vars")).unwrap();
+        std::fs::write(
+            dir.path().join("group_vars/db/a.yml"),
+            "x: 1\nwho: \"{{ x }}\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("group_vars/db/b.yml"),
+            "\n\nx: \"{{ y }}\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("host_vars/db1.yml"), "y: \"{{ z }}\"\n").unwrap();
+        let inv = Inventory::load(&[hosts]).unwrap();
+        let at = |name: &str| {
+            let origin = inv.var_origins("db1").get(name).cloned().unwrap();
+            let (line, col) = origin.file.line_col(origin.offset);
+            (
+                origin
+                    .file
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                line,
+                col,
+            )
+        };
+        // the host's own value wins over group_vars/
+        assert_eq!(at("who"), ("hosts.ini".to_string(), 2, 9));
+        // the later file of a group_vars/ directory wins
+        assert_eq!(at("x"), ("b.yml".to_string(), 3, 4));
+        assert_eq!(at("y"), ("db1.yml".to_string(), 1, 4));
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::InputError;
-use crate::source::SourceFile;
+use crate::source::{Origin, SourceFile};
 use crate::yaml;
 
-use super::model::{extend, Inventory, VarsFiles, LOCALHOST_NAMES};
+use super::model::{extend, Inventory, VarOrigins, VarsFiles, LOCALHOST_NAMES};
 use super::yaml::{parse_json_or_yaml, var_entries, vault_file_error};
 
 impl Inventory {
@@ -38,8 +38,10 @@ impl VarsFiles {
         let group_dir = dir.join("group_vars");
         if group_dir.is_dir() {
             for group in &inv.groups {
-                if let Some(vars) = read_entity_vars(&group_dir, &group.name)? {
+                if let Some((vars, origins)) = read_entity_vars(&group_dir, &group.name)? {
                     extend(self.groups.entry(group.name.clone()).or_default(), &vars);
+                    let places = self.group_origins.entry(group.name.clone()).or_default();
+                    places.extend(origins);
                 }
             }
         }
@@ -56,7 +58,11 @@ impl VarsFiles {
                 .chain(implicit)
                 .collect();
             for name in names {
-                if let Some(vars) = read_entity_vars(&host_dir, &name)? {
+                if let Some((vars, origins)) = read_entity_vars(&host_dir, &name)? {
+                    self.host_origins
+                        .entry(name.clone())
+                        .or_default()
+                        .extend(origins);
                     extend(self.hosts.entry(name).or_default(), &vars);
                 }
             }
@@ -65,10 +71,13 @@ impl VarsFiles {
     }
 }
 
+/// An entity's variables and where each was set.
+type Placed = (Map<String, Value>, VarOrigins);
+
 /// Ansible's lookup for one entity in group_vars/ or host_vars/: the first of
 /// `NAME`, `NAME.yml`, `NAME.yaml`, `NAME.json` that exists; a directory is
-/// read whole (sorted, recursively).
-fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Map<String, Value>>, InputError> {
+/// read whole (sorted, recursively). With where each variable was set.
+fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputError> {
     // A host named `../x` must not read files outside the vars directory.
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Ok(None);
@@ -86,10 +95,14 @@ fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Map<String, Value>
             vec![path]
         };
         let mut vars = Map::new();
+        let mut origins = VarOrigins::new();
         for file in files {
-            extend(&mut vars, &read_vars_file(&file)?);
+            for (name, value, origin) in read_vars_file(&file)? {
+                origins.insert(name.clone(), origin);
+                vars.insert(name, value);
+            }
         }
-        return Ok(Some(vars));
+        return Ok(Some((vars, origins)));
     }
     Ok(None)
 }
@@ -115,7 +128,7 @@ fn vars_dir_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError
     Ok(())
 }
 
-fn read_vars_file(path: &Path) -> Result<Map<String, Value>, InputError> {
+fn read_vars_file(path: &Path) -> Result<Vec<(String, Value, Origin)>, InputError> {
     let file = SourceFile::read(path)?;
     if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
         return Err(vault_file_error(&file));
@@ -127,10 +140,9 @@ fn read_vars_file(path: &Path) -> Result<Map<String, Value>, InputError> {
         yaml::parse(&file)?
     };
     let what = format!("variables file {}", file.display_name());
-    let entries = var_entries(&root, &what, |_| {
+    var_entries(&root, &what, |_| {
         "write `name: value` lines at the top level".to_string()
-    })?;
-    Ok(entries.into_iter().collect())
+    })
 }
 
 pub(super) fn sorted_dir_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError> {

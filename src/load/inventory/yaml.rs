@@ -119,8 +119,8 @@ fn load_hosts(b: &mut Builder, gi: usize, node: &Node) -> Result<(), InputError>
         };
         for name in &names {
             let hi = b.add_host(name, gi, port);
-            for (key, value) in &vars {
-                b.set_host_var(hi, key.clone(), value.clone());
+            for (key, value, origin) in &vars {
+                b.set_host_var(hi, key.clone(), value.clone(), origin);
             }
         }
     }
@@ -151,7 +151,7 @@ fn load_group_vars(b: &mut Builder, gi: usize, node: &Node) -> Result<(), InputE
     let entries = var_entries(node, &what, |_| {
         "write `vars:` followed by indented `name: value` lines".to_string()
     })?;
-    for ((key, value), origin) in entries.into_iter().zip(var_origins(node)) {
+    for (key, value, origin) in entries {
         b.set_group_var(gi, key, value, &origin)?;
     }
     Ok(())
@@ -249,12 +249,13 @@ fn name_of(key: &Node, what: &str) -> Result<String, InputError> {
     Ok(name)
 }
 
-/// `name: value` pairs of a vars mapping (null means none).
+/// `name: value` pairs of a vars mapping (null means none), each with
+/// where its value is written.
 pub(super) fn var_entries(
     node: &Node,
     what: &str,
     help: impl Fn(&str) -> String,
-) -> Result<Vec<(String, Value)>, InputError> {
+) -> Result<Vec<(String, Value, Origin)>, InputError> {
     let entries = match &node.value {
         NodeValue::Null => return Ok(Vec::new()),
         NodeValue::Map(entries) => entries,
@@ -284,15 +285,9 @@ pub(super) fn var_entries(
             }
         };
         refuse_vault_value(value)?;
-        vars.push((name, value.to_json()));
+        vars.push((name, value.to_json(), value.origin.clone()));
     }
     Ok(vars)
-}
-
-fn var_origins(node: &Node) -> Vec<Origin> {
-    node.as_map()
-        .map(|entries| entries.iter().map(|(_, v)| v.origin.clone()).collect())
-        .unwrap_or_default()
 }
 
 /// `!vault |` values reach us as their ciphertext; using that as the value
