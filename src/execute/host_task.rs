@@ -1,10 +1,12 @@
 //! One task on one host: `when`, `loop`, templating the arguments, the
 //! module's round trip(s), `until`, `changed_when` and `failed_when`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use minijinja::Value as Jinja;
 use serde_json::{json, Map, Value};
 
 use crate::bounds;
@@ -12,7 +14,8 @@ use crate::error::InputError;
 use crate::load::task::{Action, IncludeVarsArgs, Task};
 use crate::modules::{Evaluator, Reconnect, Status, Step, TaskContext, TaskResult};
 use crate::plan::context::Context;
-use crate::plan::template::Templater;
+use crate::plan::jinja::native;
+use crate::plan::template::{too_deep, Rendered, Templater};
 use crate::plan::vars::{self, condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
@@ -479,23 +482,55 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
     })
 }
 
+/// A task's arguments, rendered, each within [`vars::MAX_VALUE_BYTES`]; and
+/// the ones that rendered to a list or mapping (a lone `{{ expression }}`)
+/// also in template form, as rendered: `set_fact` hands those on to the
+/// next loop items and tasks unconverted ([`TaskResult::native_facts`]).
+///
+/// A list or mapping is measured before it is converted to JSON
+/// ([`native::measure`]: linear in its size in memory, a shared part
+/// counted once per place it appears), so one over the limit is refused
+/// without being built twice over.
 fn render_args(
     shared: &TaskShared<'_>,
     task: &Task,
     args: &[(String, Node)],
     vars: &Context,
-) -> Result<Map<String, Value>, InputError> {
+) -> Result<(Map<String, Value>, BTreeMap<String, Jinja>), InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
         _ => &[],
     };
     let mut out = Map::new();
+    let mut natives = BTreeMap::new();
     for (name, node) in args {
         let value = if raw.contains(&name.as_str()) {
             node.to_json()
         } else {
-            let value = shared.templater.render_node(node, vars)?;
-            within_limit(shared, &format!("argument `{name}`"), &value, &node.origin)?;
+            let what = format!("argument `{name}`");
+            let value = match shared.templater.render_node_native(node, vars)? {
+                Rendered::Json(value) => {
+                    within_limit(shared, &what, &value, &node.origin)?;
+                    value
+                }
+                Rendered::Jinja(value) => {
+                    let (size, omit) = native::measure(&value)
+                        .map_err(|e| too_deep(e, &node.origin))
+                        .map_err(|e| named_refusal(shared, &what, e))?;
+                    if size > vars::MAX_VALUE_BYTES {
+                        return Err(over_limit(shared, &what, size, &node.origin));
+                    }
+                    let json = native::to_json_bounded(&value)
+                        .map_err(|e| too_deep(e, &node.origin))
+                        .map_err(|e| named_refusal(shared, &what, e))?;
+                    // holding `omit`, the conversion dropped it: only the
+                    // JSON is the value
+                    if !omit {
+                        natives.insert(name.clone(), value);
+                    }
+                    json
+                }
+            };
             if let Action::Module { module, .. } = &task.action {
                 rendered_duration_within_bounds(module.spec().name, name, &value, node)?;
             }
@@ -503,11 +538,22 @@ fn render_args(
         };
         // `x | default(omit)`: the argument is left out, as in Ansible.
         if crate::plan::template::is_omit(&value) {
+            natives.remove(name);
             continue;
         }
         out.insert(name.clone(), value);
     }
-    Ok(out)
+    Ok((out, natives))
+}
+
+/// A value refused while it was measured or converted, with what it was
+/// (`argument `l``) and the task, as [`within_limit`] names one refused
+/// after.
+fn named_refusal(shared: &TaskShared<'_>, what: &str, mut e: InputError) -> InputError {
+    if e.message == native::TooBig::Large.message() {
+        e.message = format!("{what} of task `{}` is too large: {}", shared.info.name, e.message);
+    }
+    e
 }
 
 /// A rendered value within [`vars::MAX_VALUE_BYTES`], or an input error
@@ -521,7 +567,12 @@ pub(super) fn within_limit(
     let Some(size) = vars::over_value_limit(value) else {
         return Ok(());
     };
-    Err(InputError::at(
+    Err(over_limit(shared, what, size, origin))
+}
+
+/// The error for a rendered value of `size` bytes, over the limit.
+fn over_limit(shared: &TaskShared<'_>, what: &str, size: usize, origin: &Origin) -> InputError {
+    InputError::at(
         origin,
         format!(
             "{what} of task `{}` renders to {size} bytes or more, {}",
@@ -530,7 +581,7 @@ pub(super) fn within_limit(
         ),
         "rendered from here",
     )
-    .with_help(vars::VALUE_SIZE_HELP))
+    .with_help(vars::VALUE_SIZE_HELP)
 }
 
 /// A registered result over [`vars::MAX_VALUE_BYTES`] is not kept: the
@@ -688,7 +739,7 @@ async fn run_module(
         Action::Meta(_) | Action::Include { .. } => Ok(TaskResult::ok()),
         Action::IncludeVars(args) => Ok(include_vars(shared, task, job, args, vars)?),
         Action::Module { module, args } => {
-            let args = render_args(shared, task, args, vars)?;
+            let (args, natives) = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
             let search_paths = match module.spec().source_dir {
                 Some(_) => task.source.search_paths(),
@@ -746,7 +797,14 @@ async fn run_module(
                 }
                 None => task.common.timeout.map(Duration::from_secs),
             };
-            run_steps(shared, job, step, &env, become_user, timeout).await
+            let mut result = run_steps(shared, job, step, &env, become_user, timeout).await?;
+            if module.spec().name == "set_fact" {
+                result.native_facts = natives
+                    .into_iter()
+                    .filter(|(name, _)| result.facts.contains_key(name))
+                    .collect();
+            }
+            Ok(result)
         }
     }
 }
