@@ -373,14 +373,14 @@ pub(super) async fn run_once(
         let mut result = run_module(shared, task, job, vars, check_mode).await?;
         let mut bound = vars.clone();
         if let Some(name) = &task.register {
-            bound.set(name.clone(), result.to_registered());
+            bound.set(name.clone(), settled(&result).to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;
         let Some(until) = &task.until else {
             return Ok(result);
         };
         if let Some(name) = &task.register {
-            bound.set(name.clone(), result.to_registered());
+            bound.set(name.clone(), settled(&result).to_registered());
         }
         let done =
             result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
@@ -482,10 +482,12 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
     })
 }
 
-/// A task's arguments, rendered, each within [`vars::MAX_VALUE_BYTES`]; and
-/// the ones that rendered to a list or mapping (a lone `{{ expression }}`)
-/// also in template form, as rendered: `set_fact` hands those on to the
-/// next loop items and tasks unconverted ([`TaskResult::native_facts`]).
+/// A task's arguments, rendered, each within [`vars::MAX_VALUE_BYTES`].
+/// For `set_fact`, an argument that rendered to a list or mapping (a lone
+/// `{{ expression }}`) is kept in template form, as rendered, and its JSON
+/// is a null placeholder: the fact goes to the next loop items unconverted
+/// ([`TaskResult::native_facts`]) and is made JSON once, when something
+/// reads it as JSON ([`settle`]).
 ///
 /// A list or mapping is measured before it is converted to JSON
 /// ([`native::measure`]: linear in its size in memory, a shared part
@@ -501,6 +503,8 @@ fn render_args(
         Action::Module { module, .. } => module.spec().raw_args,
         _ => &[],
     };
+    let sets_facts =
+        matches!(&task.action, Action::Module { module, .. } if module.spec().name == "set_fact");
     let mut out = Map::new();
     let mut natives = BTreeMap::new();
     for (name, node) in args {
@@ -520,15 +524,24 @@ fn render_args(
                     if size > vars::MAX_VALUE_BYTES {
                         return Err(over_limit(shared, &what, size, &node.origin));
                     }
-                    let json = native::to_json_bounded(&value)
-                        .map_err(|e| too_deep(e, &node.origin))
-                        .map_err(|e| named_refusal(shared, &what, e))?;
-                    // holding `omit`, the conversion dropped it: only the
-                    // JSON is the value
-                    if !omit {
+                    // a list kept lazy (too long to make one) is JSON only:
+                    // a fact must read as a list (`l[0]`)
+                    let list_or_map = matches!(
+                        value.kind(),
+                        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map
+                    );
+                    if !omit && sets_facts && list_or_map {
+                        // kept as rendered; its JSON is made when something
+                        // needs it ([`settle`]), not per loop item
                         natives.insert(name.clone(), value);
+                        Value::Null
+                    } else {
+                        // holding `omit`, the conversion drops it: only the
+                        // JSON is the value
+                        native::to_json_bounded(&value)
+                            .map_err(|e| too_deep(e, &node.origin))
+                            .map_err(|e| named_refusal(shared, &what, e))?
                     }
-                    json
                 }
             };
             if let Action::Module { module, .. } = &task.action {
@@ -544,6 +557,29 @@ fn render_args(
         out.insert(name.clone(), value);
     }
     Ok((out, natives))
+}
+
+/// `result` with its `set_fact` facts that are in template form only
+/// ([`TaskResult::native_facts`], a null placeholder in `facts`) made JSON
+/// in their place; they are then only JSON. Each was measured within the
+/// value cap when it was rendered.
+pub(super) fn settle(result: &mut TaskResult) {
+    for (name, value) in std::mem::take(&mut result.native_facts) {
+        if let Some(slot) = result.facts.get_mut(&name) {
+            *slot = native::to_json(&value);
+        }
+    }
+}
+
+/// [`settle`] without changing `result` (a copy only when it has facts in
+/// template form).
+pub(super) fn settled(result: &TaskResult) -> std::borrow::Cow<'_, TaskResult> {
+    if result.native_facts.is_empty() {
+        return std::borrow::Cow::Borrowed(result);
+    }
+    let mut copy = result.clone();
+    settle(&mut copy);
+    std::borrow::Cow::Owned(copy)
 }
 
 /// A value refused while it was measured or converted, with what it was

@@ -19,7 +19,8 @@ use crate::plan::lookups;
 use crate::yaml::Node;
 
 use super::host_task::{
-    run_once, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome, TaskShared,
+    run_once, settle, settled, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome,
+    TaskShared,
 };
 
 pub(super) async fn run_loop(
@@ -30,7 +31,8 @@ pub(super) async fn run_loop(
     out: &mut HostOutcome,
 ) -> Result<(), Failure> {
     let Some(loop_node) = &task.loop_items else {
-        let result = run_once(shared, task, job, &job.vars, check_mode).await?;
+        let mut result = run_once(shared, task, job, &job.vars, check_mode).await?;
+        settle(&mut result);
         out.outcome = result.status;
         out.facts.clone_from(&result.facts);
         out.ansible_facts.clone_from(&result.ansible_facts);
@@ -141,8 +143,8 @@ pub(super) async fn run_loop(
     .await;
     // The task's facts: each name's value from the last item that set it
     // (in the order names were first set), copied once, not once per item.
-    last_of_each(&out.items, |r| &r.facts, &mut out.facts);
-    last_of_each(&out.items, |r| &r.ansible_facts, &mut out.ansible_facts);
+    last_of_each(&out.items, |r| &r.facts, true, &mut out.facts);
+    last_of_each(&out.items, |r| &r.ansible_facts, false, &mut out.ansible_facts);
     looped?;
     let status = if any_failed {
         Status::Failed
@@ -168,23 +170,29 @@ pub(super) async fn run_loop(
     // rescue (`ansible_failed_result`) after a failure; otherwise a loop of
     // a million items would hold a million registered mappings for nothing.
     let is_include = matches!(task.action, crate::load::task::Action::Include { .. });
-    let results: Vec<Value> = if task.register.is_some() || is_include || any_failed {
-        out.items
-            .iter()
-            .enumerate()
-            .map(|(index, (_, result, _))| {
-                let item = items.get(index).cloned().unwrap_or(Value::Null);
-                let looped = if control.extended {
-                    ansible_loop(&item_vars(task, &host_vars, index, &items))
-                } else {
-                    None
-                };
-                item_registered(task, result, item, index, looped)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut results: Vec<Value> = Vec::new();
+    if task.register.is_some() || is_include || any_failed {
+        // Measured as they are made: registered, once they are over the
+        // value cap together the rest are not made (a `set_fact` that doubles a
+        // list per item holds twice its last value in all), and the
+        // register is refused ([`super::host_task`]'s check of the
+        // registered value).
+        let mut total = 0usize;
+        for (index, (_, result, _)) in out.items.iter().enumerate() {
+            let item = items.get(index).cloned().unwrap_or(Value::Null);
+            let looped = if control.extended {
+                ansible_loop(&item_vars(task, &host_vars, index, &items))
+            } else {
+                None
+            };
+            let registered = item_registered(task, result, item, index, looped);
+            total = total.saturating_add(crate::plan::vars::value_bytes(&registered));
+            results.push(registered);
+            if task.register.is_some() && total > crate::plan::vars::MAX_VALUE_BYTES {
+                break;
+            }
+        }
+    }
     out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
     Ok(())
 }
@@ -204,7 +212,7 @@ fn item_registered(
     looped: Option<Value>,
 ) -> Value {
     let control = &task.loop_control;
-    let mut registered = result.to_registered();
+    let mut registered = settled(result).to_registered();
     if let Value::Object(m) = &mut registered {
         m.insert(control.loop_var.clone(), item);
         m.insert(
@@ -332,20 +340,26 @@ fn see_facts(vars: &mut Context, result: &TaskResult) {
 
 /// Into `out`, each name of the items' `field` with the value the last
 /// item that set it gave, in the order names were first set (as inserting
-/// every item's values in turn gives), each value copied once.
+/// every item's values in turn gives), each value copied once; with
+/// `native`, a `set_fact` fact in template form made JSON, once.
 fn last_of_each(
     items: &[(String, TaskResult, Status)],
     field: impl Fn(&TaskResult) -> &Map<String, Value>,
+    native: bool,
     out: &mut Map<String, Value>,
 ) {
-    let mut last: indexmap::IndexMap<&str, &Value> = indexmap::IndexMap::new();
+    let mut last: indexmap::IndexMap<&str, (&TaskResult, &Value)> = indexmap::IndexMap::new();
     for (_, result, _) in items {
         for (k, v) in field(result) {
-            last.insert(k.as_str(), v);
+            last.insert(k.as_str(), (result, v));
         }
     }
-    for (k, v) in last {
-        out.insert(k.to_string(), v.clone());
+    for (k, (result, v)) in last {
+        let value = match result.native_facts.get(k).filter(|_| native) {
+            Some(j) => native::to_json(j),
+            None => v.clone(),
+        };
+        out.insert(k.to_string(), value);
     }
 }
 

@@ -436,7 +436,8 @@ impl Runner<'_> {
             if no_log {
                 masked(result)
             } else {
-                result.clone()
+                // a loop item's `set_fact` facts as JSON, one item at a time
+                super::host_task::settled(result).into_owned()
             }
         };
         for (label, result, item_outcome) in &outcome.items {

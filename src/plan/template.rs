@@ -95,24 +95,25 @@ pub(crate) fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
 
 /// A concatenation of lists (`l + l`: minijinja keeps it lazy, an
 /// iterable over its parts that cannot be indexed) as one list of the same
-/// items, shared, not copied; once it is measured within the value cap.
-/// One over the cap (or that cannot be measured) is left as it is, for the
-/// caller's measure to refuse, naming what it is, without building it.
-/// Other values as they are: an unsized iterable may be a stream that must
-/// not be consumed.
+/// items, shared, not copied; only when it has at most
+/// [`FLATTEN_MAX_ITEMS`] items, so that the list made costs at most a few
+/// times the value cap however small its items measure. A longer one is
+/// left as it is, for the caller's measure to refuse without building it
+/// (or to convert, when its items are that small). Other values as they
+/// are: an unsized iterable may be a stream that must not be consumed.
 fn flatten_sized(value: minijinja::Value) -> minijinja::Value {
-    if !is_sized_iterable(&value) {
+    if !is_sized_iterable(&value) || value.len().is_none_or(|n| n > FLATTEN_MAX_ITEMS) {
         return value;
-    }
-    match native::measure(&value) {
-        Ok((size, _)) if size <= crate::plan::vars::MAX_VALUE_BYTES => {}
-        _ => return value,
     }
     match value.try_iter() {
         Ok(items) => minijinja::Value::from(items.collect::<Vec<_>>()),
         Err(_) => value,
     }
 }
+
+/// The most items [`flatten_sized`] makes into a list: one per 8 bytes of
+/// the value cap (a number measures 8), 2 Mi items, 48 MiB of list.
+const FLATTEN_MAX_ITEMS: usize = crate::plan::vars::MAX_VALUE_BYTES / 8;
 
 /// An iterable that knows its length (a lazy concatenation of lists), not
 /// a stream.
