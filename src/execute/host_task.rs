@@ -371,8 +371,11 @@ pub(super) async fn run_once(
     loop {
         attempt += 1;
         let mut result = run_module(shared, task, job, vars, check_mode).await?;
+        // the registered value only for conditions that may read it (made
+        // per item, it would copy a growing `set_fact` fact whole each time)
+        let overrides = task.changed_when.is_some() || task.failed_when.is_some();
         let mut bound = vars.clone();
-        if let Some(name) = &task.register {
+        if let (Some(name), true) = (&task.register, overrides) {
             bound.set(name.clone(), settled(&result).to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;

@@ -436,8 +436,10 @@ impl Runner<'_> {
             if no_log {
                 masked(result)
             } else {
-                // a loop item's `set_fact` facts as JSON, one item at a time
-                super::host_task::settled(result).into_owned()
+                // a loop item's `set_fact` facts stay in template form: the
+                // reporters that print facts make them JSON
+                // ([`crate::report::facts_json`])
+                result.clone()
             }
         };
         for (label, result, item_outcome) in &outcome.items {

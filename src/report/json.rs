@@ -183,7 +183,7 @@ fn result_json(r: &TaskResult) -> Value {
         "stdout": r.stdout,
         "stderr": r.stderr,
         "diff": diff,
-        "facts": r.facts,
+        "facts": super::facts_json(r),
         "data": r.data,
     })
 }

@@ -71,6 +71,23 @@ pub struct HostResult {
     pub check_mode: bool,
 }
 
+/// A result's `facts` as JSON: a `set_fact` fact kept in template form
+/// ([`TaskResult::native_facts`], a null placeholder in `facts`) made JSON
+/// here, by the reporter that prints it, so that a loop's items are not
+/// converted for reporters that never print facts.
+pub fn facts_json(r: &TaskResult) -> std::borrow::Cow<'_, serde_json::Map<String, serde_json::Value>> {
+    if r.native_facts.is_empty() {
+        return std::borrow::Cow::Borrowed(&r.facts);
+    }
+    let mut facts = r.facts.clone();
+    for (name, value) in &r.native_facts {
+        if let Some(slot) = facts.get_mut(name) {
+            *slot = crate::plan::jinja::native::to_json(value);
+        }
+    }
+    std::borrow::Cow::Owned(facts)
+}
+
 /// Per-host counters, as in Ansible's PLAY RECAP. `ok` counts changed tasks too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HostStats {
