@@ -442,17 +442,19 @@ fn a_list_grown_by_set_fact_in_a_loop_reads_whole() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    assert_eq!(
-        msg,
-        r#"["a", "a", 1, "a", "a", 1, 2] a 7 7 ["a", "a", 1]"#
-    );
+    assert_eq!(msg, r#"["a", "a", 1, "a", "a", 1, 2] a 7 7 ["a", "a", 1]"#);
     let items: Vec<serde_json::Value> = run
         .events()
         .into_iter()
-        .filter(|e| e["event"] == "host_result" && e["task"]["name"] == "grow" && !e["item"].is_null())
+        .filter(|e| {
+            e["event"] == "host_result" && e["task"]["name"] == "grow" && !e["item"].is_null()
+        })
         .collect();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0]["result"]["facts"]["l"], serde_json::json!(["a", "a", 1]));
+    assert_eq!(
+        items[0]["result"]["facts"]["l"],
+        serde_json::json!(["a", "a", 1])
+    );
     assert_eq!(
         items[1]["result"]["facts"]["l"],
         serde_json::json!(["a", "a", 1, "a", "a", 1, 2])

@@ -485,6 +485,9 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
     })
 }
 
+/// Arguments kept in template form, by name (see [`render_args`]).
+type NativeArgs = BTreeMap<String, Jinja>;
+
 /// A task's arguments, rendered, each within [`vars::MAX_VALUE_BYTES`].
 /// For `set_fact`, an argument that rendered to a list or mapping (a lone
 /// `{{ expression }}`) is kept in template form, as rendered, and its JSON
@@ -501,7 +504,7 @@ fn render_args(
     task: &Task,
     args: &[(String, Node)],
     vars: &Context,
-) -> Result<(Map<String, Value>, BTreeMap<String, Jinja>), InputError> {
+) -> Result<(Map<String, Value>, NativeArgs), InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
         _ => &[],
@@ -590,7 +593,10 @@ pub(super) fn settled(result: &TaskResult) -> std::borrow::Cow<'_, TaskResult> {
 /// after.
 fn named_refusal(shared: &TaskShared<'_>, what: &str, mut e: InputError) -> InputError {
     if e.message == native::TooBig::Large.message() {
-        e.message = format!("{what} of task `{}` is too large: {}", shared.info.name, e.message);
+        e.message = format!(
+            "{what} of task `{}` is too large: {}",
+            shared.info.name, e.message
+        );
     }
     e
 }

@@ -144,7 +144,12 @@ pub(super) async fn run_loop(
     // The task's facts: each name's value from the last item that set it
     // (in the order names were first set), copied once, not once per item.
     last_of_each(&out.items, |r| &r.facts, true, &mut out.facts);
-    last_of_each(&out.items, |r| &r.ansible_facts, false, &mut out.ansible_facts);
+    last_of_each(
+        &out.items,
+        |r| &r.ansible_facts,
+        false,
+        &mut out.ansible_facts,
+    );
     looped?;
     let status = if any_failed {
         Status::Failed

@@ -75,7 +75,9 @@ pub struct HostResult {
 /// ([`TaskResult::native_facts`], a null placeholder in `facts`) made JSON
 /// here, by the reporter that prints it, so that a loop's items are not
 /// converted for reporters that never print facts.
-pub fn facts_json(r: &TaskResult) -> std::borrow::Cow<'_, serde_json::Map<String, serde_json::Value>> {
+pub fn facts_json(
+    r: &TaskResult,
+) -> std::borrow::Cow<'_, serde_json::Map<String, serde_json::Value>> {
     if r.native_facts.is_empty() {
         return std::borrow::Cow::Borrowed(&r.facts);
     }
