@@ -435,10 +435,12 @@ impl Runner<'_> {
         let shown = |result: &TaskResult| {
             if no_log {
                 masked(result)
+            } else if self.reporter.prints_facts() {
+                // a loop item's `set_fact` facts as JSON, one item at a time
+                super::host_task::settled(result).into_owned()
             } else {
-                // a loop item's `set_fact` facts stay in template form: the
-                // reporters that print facts make them JSON
-                // ([`crate::report::facts_json`])
+                // for reports that never print facts, left in template
+                // form (null placeholders in `facts`)
                 result.clone()
             }
         };

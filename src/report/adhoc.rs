@@ -151,10 +151,7 @@ fn json(r: &TaskResult, unreachable: bool) -> String {
             Value::Object(r.ansible_facts.clone()),
         );
     } else if !r.facts.is_empty() {
-        map.insert(
-            "ansible_facts".into(),
-            Value::Object(super::facts_json(r).into_owned()),
-        );
+        map.insert("ansible_facts".into(), Value::Object(r.facts.clone()));
     }
     if unreachable {
         map.insert("unreachable".into(), Value::Bool(true));

@@ -84,6 +84,10 @@ impl HumanReporter {
 }
 
 impl Reporter for HumanReporter {
+    /// It never prints a result's facts.
+    fn prints_facts(&self) -> bool {
+        false
+    }
     fn event(&self, event: &Event) {
         // A poisoned lock means another thread panicked mid-print; keep
         // reporting rather than lose the rest of the run's output.

@@ -183,7 +183,7 @@ fn result_json(r: &TaskResult) -> Value {
         "stdout": r.stdout,
         "stderr": r.stderr,
         "diff": diff,
-        "facts": super::facts_json(r),
+        "facts": r.facts,
         "data": r.data,
     })
 }

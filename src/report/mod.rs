@@ -71,25 +71,6 @@ pub struct HostResult {
     pub check_mode: bool,
 }
 
-/// A result's `facts` as JSON: a `set_fact` fact kept in template form
-/// ([`TaskResult::native_facts`], a null placeholder in `facts`) made JSON
-/// here, by the reporter that prints it, so that a loop's items are not
-/// converted for reporters that never print facts.
-pub fn facts_json(
-    r: &TaskResult,
-) -> std::borrow::Cow<'_, serde_json::Map<String, serde_json::Value>> {
-    if r.native_facts.is_empty() {
-        return std::borrow::Cow::Borrowed(&r.facts);
-    }
-    let mut facts = r.facts.clone();
-    for (name, value) in &r.native_facts {
-        if let Some(slot) = facts.get_mut(name) {
-            *slot = crate::plan::jinja::native::to_json(value);
-        }
-    }
-    std::borrow::Cow::Owned(facts)
-}
-
 /// Per-host counters, as in Ansible's PLAY RECAP. `ok` counts changed tasks too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HostStats {
@@ -194,6 +175,13 @@ pub enum Event {
 
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
+    /// Whether this reporter reads results' `facts`. Only then are a loop
+    /// item's `set_fact` facts, kept in template form between items, made
+    /// JSON for its event (a list doubled per item would be converted at
+    /// each item for a report that never prints it).
+    fn prints_facts(&self) -> bool {
+        true
+    }
     /// Called once at the end; writes files (JUnit) and clears progress bars.
     /// Returns whether everything this reporter had to write was written
     /// (a failure was already said on stderr, naming the file and error);
@@ -228,6 +216,9 @@ impl Reporter for Fanout {
         for r in &self.reporters {
             r.event(event);
         }
+    }
+    fn prints_facts(&self) -> bool {
+        self.reporters.iter().any(|r| r.prints_facts())
     }
     fn finish(&self) -> bool {
         let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());

@@ -250,9 +250,7 @@ fn identity(value: &Value) -> Option<usize> {
 /// each item by index, several times the cost, which a walk of millions
 /// of items (a list doubled in a loop, measured at the cap) pays in full.
 fn as_list(value: &Value) -> Option<&[Value]> {
-    value
-        .downcast_object_ref::<Vec<Value>>()
-        .map(Vec::as_slice)
+    value.downcast_object_ref::<Vec<Value>>().map(Vec::as_slice)
 }
 
 /// Python's text for a float that is not finite.
