@@ -365,3 +365,98 @@ fn a_shared_list_under_the_limit_reads_whole() {
         "{all}"
     );
 }
+
+/// Runs baton in the test's directory under `ulimit -v` (KiB of address
+/// space) and `ulimit -t` (seconds of CPU): its exit code and all it printed.
+fn run_bounded(test: &Test, vmem_kib: u64, cpu_secs: u64) -> (Option<i32>, String) {
+    let bin = assert_cmd::cargo::cargo_bin("baton");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {vmem_kib}; ulimit -t {cpu_secs}; exec \"$0\" run play.yml -i inventory.yml"
+        ))
+        .arg(&bin)
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), all)
+}
+
+/// Issue 9: `set_fact: {l: "{{ l + l }}"}` over a 40-item loop, `l: [1]`.
+/// The fact went from JSON to template values and back on every item, was
+/// copied whole into each item's variables and kept as JSON by every item
+/// and by the report: 9 s of CPU and 1.1 GB before the 22nd doubling was
+/// refused (a debug build). Now the fact stays in template form between
+/// items, the doubled list is measured before anything converts it, and
+/// JSON is made once for the task: run under 800 MB of address space and
+/// 20 s of CPU, the old code aborted on an allocation. The same through
+/// `register` (the items' results are not made per item) and `cacheable`.
+#[test]
+fn a_set_fact_doubling_a_list_in_a_loop_is_refused_within_little_memory() {
+    // one run for the three (each takes seconds of CPU in a debug build):
+    // `register` and `cacheable` go through the same path as a bare set_fact
+    let play = "- hosts: nodes\n  gather_facts: false\n  vars:\n    l: [1]\n  tasks:\n    - name: grow\n      set_fact: {l: \"{{ l + l }}\", cacheable: true}\n      loop: \"{{ range(40) | list }}\"\n      register: r\n    - name: after\n      debug: msg=unreachable\n";
+    let test = Test::new().local_hosts(ONE).playbook(play);
+    let (code, all) = run_bounded(&test, 800_000, 20);
+    assert_eq!(code, Some(4), "{all}");
+    assert!(
+        all.contains("argument `l` of task `grow` renders to 33554432 bytes or more, over the 16 MiB limit on a value"),
+        "{all}"
+    );
+    assert!(all.contains("play.yml:7:"), "names the line: {all}");
+    assert!(!all.contains("TASK [after]"), "stops there: {all}");
+}
+
+/// Under the limit, a fact a loop grows in template form reads as the
+/// list it is: by later items, later tasks (indexed, measured, as JSON),
+/// in each item's registered result, and in the JSON report.
+#[test]
+fn a_list_grown_by_set_fact_in_a_loop_reads_whole() {
+    let run = Test::new()
+        .local_hosts(ONE)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  vars:
+    l: ["a"]
+  tasks:
+    - name: grow
+      set_fact: {l: "{{ l + l + [item] }}", cacheable: true}
+      loop: [1, 2]
+      register: r
+    - name: show
+      debug: msg="{{ l | to_json }} {{ l[3] }} {{ l | length }} {{ r.results[1].ansible_facts.l | length }} {{ r.results[0].ansible_facts.l | to_json }}"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let msg = run.results("show")[0]["result"]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(msg, r#"["a", "a", 1, "a", "a", 1, 2] a 7 7 ["a", "a", 1]"#);
+    let items: Vec<serde_json::Value> = run
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e["event"] == "host_result" && e["task"]["name"] == "grow" && !e["item"].is_null()
+        })
+        .collect();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        items[0]["result"]["facts"]["l"],
+        serde_json::json!(["a", "a", 1])
+    );
+    assert_eq!(
+        items[1]["result"]["facts"]["l"],
+        serde_json::json!(["a", "a", 1, "a", "a", 1, 2])
+    );
+}

@@ -1,10 +1,12 @@
 //! One task on one host: `when`, `loop`, templating the arguments, the
 //! module's round trip(s), `until`, `changed_when` and `failed_when`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use minijinja::Value as Jinja;
 use serde_json::{json, Map, Value};
 
 use crate::bounds;
@@ -12,7 +14,8 @@ use crate::error::InputError;
 use crate::load::task::{Action, IncludeVarsArgs, Task};
 use crate::modules::{Evaluator, Reconnect, Status, Step, TaskContext, TaskResult};
 use crate::plan::context::Context;
-use crate::plan::template::Templater;
+use crate::plan::jinja::native;
+use crate::plan::template::{too_deep, Rendered, Templater};
 use crate::plan::vars::{self, condition_refs, node_refs, text_refs, Vars};
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
@@ -368,16 +371,19 @@ pub(super) async fn run_once(
     loop {
         attempt += 1;
         let mut result = run_module(shared, task, job, vars, check_mode).await?;
+        // the registered value only for conditions that may read it (made
+        // per item, it would copy a growing `set_fact` fact whole each time)
+        let overrides = task.changed_when.is_some() || task.failed_when.is_some();
         let mut bound = vars.clone();
-        if let Some(name) = &task.register {
-            bound.set(name.clone(), result.to_registered());
+        if let (Some(name), true) = (&task.register, overrides) {
+            bound.set(name.clone(), settled(&result).to_registered());
         }
         apply_overrides(shared, task, &bound, &mut result)?;
         let Some(until) = &task.until else {
             return Ok(result);
         };
         if let Some(name) = &task.register {
-            bound.set(name.clone(), result.to_registered());
+            bound.set(name.clone(), settled(&result).to_registered());
         }
         let done =
             result.status != Status::Skipped && shared.templater.condition_node(until, &bound)?;
@@ -479,23 +485,71 @@ fn number_of(v: Value, node: &Node, what: &str) -> Result<f64, InputError> {
     })
 }
 
+/// Arguments kept in template form, by name (see [`render_args`]).
+type NativeArgs = BTreeMap<String, Jinja>;
+
+/// A task's arguments, rendered, each within [`vars::MAX_VALUE_BYTES`].
+/// For `set_fact`, an argument that rendered to a list or mapping (a lone
+/// `{{ expression }}`) is kept in template form, as rendered, and its JSON
+/// is a null placeholder: the fact goes to the next loop items unconverted
+/// ([`TaskResult::native_facts`]) and is made JSON once, when something
+/// reads it as JSON ([`settle`]).
+///
+/// A list or mapping is measured before it is converted to JSON
+/// ([`native::measure`]: linear in its size in memory, a shared part
+/// counted once per place it appears), so one over the limit is refused
+/// without being built twice over.
 fn render_args(
     shared: &TaskShared<'_>,
     task: &Task,
     args: &[(String, Node)],
     vars: &Context,
-) -> Result<Map<String, Value>, InputError> {
+) -> Result<(Map<String, Value>, NativeArgs), InputError> {
     let raw: &[&str] = match &task.action {
         Action::Module { module, .. } => module.spec().raw_args,
         _ => &[],
     };
+    let sets_facts =
+        matches!(&task.action, Action::Module { module, .. } if module.spec().name == "set_fact");
     let mut out = Map::new();
+    let mut natives = BTreeMap::new();
     for (name, node) in args {
         let value = if raw.contains(&name.as_str()) {
             node.to_json()
         } else {
-            let value = shared.templater.render_node(node, vars)?;
-            within_limit(shared, &format!("argument `{name}`"), &value, &node.origin)?;
+            let what = format!("argument `{name}`");
+            let value = match shared.templater.render_node_native(node, vars)? {
+                Rendered::Json(value) => {
+                    within_limit(shared, &what, &value, &node.origin)?;
+                    value
+                }
+                Rendered::Jinja(value) => {
+                    let (size, omit) = native::measure(&value)
+                        .map_err(|e| too_deep(e, &node.origin))
+                        .map_err(|e| named_refusal(shared, &what, e))?;
+                    if size > vars::MAX_VALUE_BYTES {
+                        return Err(over_limit(shared, &what, size, &node.origin));
+                    }
+                    // a list kept lazy (too long to make one) is JSON only:
+                    // a fact must read as a list (`l[0]`)
+                    let list_or_map = matches!(
+                        value.kind(),
+                        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map
+                    );
+                    if !omit && sets_facts && list_or_map {
+                        // kept as rendered; its JSON is made when something
+                        // needs it ([`settle`]), not per loop item
+                        natives.insert(name.clone(), value);
+                        Value::Null
+                    } else {
+                        // holding `omit`, the conversion drops it: only the
+                        // JSON is the value
+                        native::to_json_bounded(&value)
+                            .map_err(|e| too_deep(e, &node.origin))
+                            .map_err(|e| named_refusal(shared, &what, e))?
+                    }
+                }
+            };
             if let Action::Module { module, .. } = &task.action {
                 rendered_duration_within_bounds(module.spec().name, name, &value, node)?;
             }
@@ -503,11 +557,48 @@ fn render_args(
         };
         // `x | default(omit)`: the argument is left out, as in Ansible.
         if crate::plan::template::is_omit(&value) {
+            natives.remove(name);
             continue;
         }
         out.insert(name.clone(), value);
     }
-    Ok(out)
+    Ok((out, natives))
+}
+
+/// `result` with its `set_fact` facts that are in template form only
+/// ([`TaskResult::native_facts`], a null placeholder in `facts`) made JSON
+/// in their place; they are then only JSON. Each was measured within the
+/// value cap when it was rendered.
+pub(super) fn settle(result: &mut TaskResult) {
+    for (name, value) in std::mem::take(&mut result.native_facts) {
+        if let Some(slot) = result.facts.get_mut(&name) {
+            *slot = native::to_json(&value);
+        }
+    }
+}
+
+/// [`settle`] without changing `result` (a copy only when it has facts in
+/// template form).
+pub(super) fn settled(result: &TaskResult) -> std::borrow::Cow<'_, TaskResult> {
+    if result.native_facts.is_empty() {
+        return std::borrow::Cow::Borrowed(result);
+    }
+    let mut copy = result.clone();
+    settle(&mut copy);
+    std::borrow::Cow::Owned(copy)
+}
+
+/// A value refused while it was measured or converted, with what it was
+/// (`argument `l``) and the task, as [`within_limit`] names one refused
+/// after.
+fn named_refusal(shared: &TaskShared<'_>, what: &str, mut e: InputError) -> InputError {
+    if e.message == native::TooBig::Large.message() {
+        e.message = format!(
+            "{what} of task `{}` is too large: {}",
+            shared.info.name, e.message
+        );
+    }
+    e
 }
 
 /// A rendered value within [`vars::MAX_VALUE_BYTES`], or an input error
@@ -521,7 +612,12 @@ pub(super) fn within_limit(
     let Some(size) = vars::over_value_limit(value) else {
         return Ok(());
     };
-    Err(InputError::at(
+    Err(over_limit(shared, what, size, origin))
+}
+
+/// The error for a rendered value of `size` bytes, over the limit.
+fn over_limit(shared: &TaskShared<'_>, what: &str, size: usize, origin: &Origin) -> InputError {
+    InputError::at(
         origin,
         format!(
             "{what} of task `{}` renders to {size} bytes or more, {}",
@@ -530,7 +626,7 @@ pub(super) fn within_limit(
         ),
         "rendered from here",
     )
-    .with_help(vars::VALUE_SIZE_HELP))
+    .with_help(vars::VALUE_SIZE_HELP)
 }
 
 /// A registered result over [`vars::MAX_VALUE_BYTES`] is not kept: the
@@ -688,7 +784,7 @@ async fn run_module(
         Action::Meta(_) | Action::Include { .. } => Ok(TaskResult::ok()),
         Action::IncludeVars(args) => Ok(include_vars(shared, task, job, args, vars)?),
         Action::Module { module, args } => {
-            let args = render_args(shared, task, args, vars)?;
+            let (args, natives) = render_args(shared, task, args, vars)?;
             let nonce = new_nonce();
             let search_paths = match module.spec().source_dir {
                 Some(_) => task.source.search_paths(),
@@ -746,7 +842,14 @@ async fn run_module(
                 }
                 None => task.common.timeout.map(Duration::from_secs),
             };
-            run_steps(shared, job, step, &env, become_user, timeout).await
+            let mut result = run_steps(shared, job, step, &env, become_user, timeout).await?;
+            if module.spec().name == "set_fact" {
+                result.native_facts = natives
+                    .into_iter()
+                    .filter(|(name, _)| result.facts.contains_key(name))
+                    .collect();
+            }
+            Ok(result)
         }
     }
 }

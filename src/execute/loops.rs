@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::InputError;
 use crate::load::loops::LoopWith;
@@ -19,7 +19,8 @@ use crate::plan::lookups;
 use crate::yaml::Node;
 
 use super::host_task::{
-    run_once, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome, TaskShared,
+    run_once, settle, settled, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome,
+    TaskShared,
 };
 
 pub(super) async fn run_loop(
@@ -30,7 +31,8 @@ pub(super) async fn run_loop(
     out: &mut HostOutcome,
 ) -> Result<(), Failure> {
     let Some(loop_node) = &task.loop_items else {
-        let result = run_once(shared, task, job, &job.vars, check_mode).await?;
+        let mut result = run_once(shared, task, job, &job.vars, check_mode).await?;
+        settle(&mut result);
         out.outcome = result.status;
         out.facts.clone_from(&result.facts);
         out.ansible_facts.clone_from(&result.ansible_facts);
@@ -61,84 +63,94 @@ pub(super) async fn run_loop(
         }
         None => control.pause,
     };
-    for (index, item) in items.iter().cloned().enumerate() {
-        if index > 0 {
-            if let Some(pause) = pause {
-                // A stop request ends the wait: the loop stops before its next item.
-                wait_unless_stopped(pause, shared.interrupt).await;
+    // Run in a block so that the facts of the items that ran are kept
+    // even when an item ends the loop with an error.
+    let looped: Result<(), Failure> = async {
+        for (index, item) in items.iter().cloned().enumerate() {
+            if index > 0 {
+                if let Some(pause) = pause {
+                    // A stop request ends the wait: the loop stops before its next item.
+                    wait_unless_stopped(pause, shared.interrupt).await;
+                }
+            }
+            // A stop request ends the loop after the item that was running.
+            let signal = shared.interrupt.load(Ordering::SeqCst);
+            if signal != 0 {
+                out.cut = Some(format!(
+                    "`{}` on {} stopped before item {} of {count} ({}): items {} to {count} did not run",
+                    shared.info.name,
+                    job.host,
+                    index + 1,
+                    super::stop_cause(signal),
+                    index + 1
+                ));
+                break;
+            }
+            let mut ctx = item_vars(task, &host_vars, index, &items);
+            let label = match &control.label {
+                Some(node) => match shared.templater.render_node(node, &ctx)? {
+                    Value::String(s) => s,
+                    other => py_str(&other),
+                },
+                None => py_str(&item),
+            };
+            // what a quit at once prints: masked like every other channel
+            let running_label = if task.common.no_log == Some(true) {
+                "(hidden: no_log)"
+            } else {
+                label.as_str()
+            };
+            shared
+                .running
+                .item(&job.host, index + 1, count, running_label);
+            let result = run_once(shared, task, job, &ctx, check_mode).await?;
+            if result.status == Status::Changed {
+                shared.running.item_changed(&job.host, running_label);
+            }
+            see_facts(&mut host_vars, &result);
+            any_changed |= result.status == Status::Changed;
+            any_failed |= result.status == Status::Failed;
+            all_skipped &= result.status == Status::Skipped;
+            // `break_when` sees this item's result under the `register` name,
+            // as Ansible sets it after each item.
+            let stop = if control.break_when.is_empty() {
+                false
+            } else {
+                if let Some(name) = &task.register {
+                    ctx.set(
+                        name.clone(),
+                        item_registered(task, &result, item, index, ansible_loop(&ctx)),
+                    );
+                }
+                let mut all = true;
+                for cond in &control.break_when {
+                    all &= shared.templater.condition_node(cond, &ctx)?;
+                }
+                all
+            };
+            // Only the result is kept per item: the registered form (a mapping
+            // of a dozen keys, about 3 KB) is made at the end, and only when
+            // something reads it. Source of the shape: ansible-core
+            // `_run_loop` (each item's result with `item`, `ansible_loop_var`...).
+            let status = result.status;
+            out.items.push((label, result, status));
+            if stop {
+                break;
             }
         }
-        // A stop request ends the loop after the item that was running.
-        let signal = shared.interrupt.load(Ordering::SeqCst);
-        if signal != 0 {
-            out.cut = Some(format!(
-                "`{}` on {} stopped before item {} of {count} ({}): items {} to {count} did not run",
-                shared.info.name,
-                job.host,
-                index + 1,
-                super::stop_cause(signal),
-                index + 1
-            ));
-            break;
-        }
-        let mut ctx = item_vars(task, &host_vars, index, &items);
-        let label = match &control.label {
-            Some(node) => match shared.templater.render_node(node, &ctx)? {
-                Value::String(s) => s,
-                other => py_str(&other),
-            },
-            None => py_str(&item),
-        };
-        // what a quit at once prints: masked like every other channel
-        let running_label = if task.common.no_log == Some(true) {
-            "(hidden: no_log)"
-        } else {
-            label.as_str()
-        };
-        shared
-            .running
-            .item(&job.host, index + 1, count, running_label);
-        let result = run_once(shared, task, job, &ctx, check_mode).await?;
-        if result.status == Status::Changed {
-            shared.running.item_changed(&job.host, running_label);
-        }
-        see_facts(&mut host_vars, &result);
-        any_changed |= result.status == Status::Changed;
-        any_failed |= result.status == Status::Failed;
-        all_skipped &= result.status == Status::Skipped;
-        for (k, v) in &result.facts {
-            out.facts.insert(k.clone(), v.clone());
-        }
-        for (k, v) in &result.ansible_facts {
-            out.ansible_facts.insert(k.clone(), v.clone());
-        }
-        // `break_when` sees this item's result under the `register` name,
-        // as Ansible sets it after each item.
-        let stop = if control.break_when.is_empty() {
-            false
-        } else {
-            if let Some(name) = &task.register {
-                ctx.set(
-                    name.clone(),
-                    item_registered(task, &result, item, index, ansible_loop(&ctx)),
-                );
-            }
-            let mut all = true;
-            for cond in &control.break_when {
-                all &= shared.templater.condition_node(cond, &ctx)?;
-            }
-            all
-        };
-        // Only the result is kept per item: the registered form (a mapping
-        // of a dozen keys, about 3 KB) is made at the end, and only when
-        // something reads it. Source of the shape: ansible-core
-        // `_run_loop` (each item's result with `item`, `ansible_loop_var`...).
-        let status = result.status;
-        out.items.push((label, result, status));
-        if stop {
-            break;
-        }
+        Ok(())
     }
+    .await;
+    // The task's facts: each name's value from the last item that set it
+    // (in the order names were first set), copied once, not once per item.
+    last_of_each(&out.items, |r| &r.facts, true, &mut out.facts);
+    last_of_each(
+        &out.items,
+        |r| &r.ansible_facts,
+        false,
+        &mut out.ansible_facts,
+    );
+    looped?;
     let status = if any_failed {
         Status::Failed
     } else if all_skipped {
@@ -163,23 +175,29 @@ pub(super) async fn run_loop(
     // rescue (`ansible_failed_result`) after a failure; otherwise a loop of
     // a million items would hold a million registered mappings for nothing.
     let is_include = matches!(task.action, crate::load::task::Action::Include { .. });
-    let results: Vec<Value> = if task.register.is_some() || is_include || any_failed {
-        out.items
-            .iter()
-            .enumerate()
-            .map(|(index, (_, result, _))| {
-                let item = items.get(index).cloned().unwrap_or(Value::Null);
-                let looped = if control.extended {
-                    ansible_loop(&item_vars(task, &host_vars, index, &items))
-                } else {
-                    None
-                };
-                item_registered(task, result, item, index, looped)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut results: Vec<Value> = Vec::new();
+    if task.register.is_some() || is_include || any_failed {
+        // Measured as they are made: registered, once they are over the
+        // value cap together the rest are not made (a `set_fact` that doubles a
+        // list per item holds twice its last value in all), and the
+        // register is refused ([`super::host_task`]'s check of the
+        // registered value).
+        let mut total = 0usize;
+        for (index, (_, result, _)) in out.items.iter().enumerate() {
+            let item = items.get(index).cloned().unwrap_or(Value::Null);
+            let looped = if control.extended {
+                ansible_loop(&item_vars(task, &host_vars, index, &items))
+            } else {
+                None
+            };
+            let registered = item_registered(task, result, item, index, looped);
+            total = total.saturating_add(crate::plan::vars::value_bytes(&registered));
+            results.push(registered);
+            if task.register.is_some() && total > crate::plan::vars::MAX_VALUE_BYTES {
+                break;
+            }
+        }
+    }
     out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
     Ok(())
 }
@@ -199,7 +217,7 @@ fn item_registered(
     looped: Option<Value>,
 ) -> Value {
     let control = &task.loop_control;
-    let mut registered = result.to_registered();
+    let mut registered = settled(result).to_registered();
     if let Value::Object(m) = &mut registered {
         m.insert(control.loop_var.clone(), item);
         m.insert(
@@ -290,9 +308,17 @@ fn py_str(v: &Value) -> String {
 /// An item's facts into the variables the next items see: `set_fact` and
 /// `include_vars` names as they are; `ansible_*` facts also under
 /// `ansible_facts` without the prefix (as `HostState::merge_facts`).
+///
+/// A fact `set_fact` rendered as a list or mapping is set in its template
+/// form ([`TaskResult::native_facts`]): a fact that doubles per item is
+/// then neither copied as JSON into the next item's variables nor
+/// converted back for its templates.
 fn see_facts(vars: &mut Context, result: &TaskResult) {
     for (k, v) in &result.facts {
-        vars.set(k.clone(), v.clone());
+        match result.native_facts.get(k) {
+            Some(native) => vars.set_jinja(k.clone(), native.clone()),
+            None => vars.set(k.clone(), v.clone()),
+        }
     }
     if result.ansible_facts.is_empty() {
         return;
@@ -315,6 +341,31 @@ fn see_facts(vars: &mut Context, result: &TaskResult) {
         _ => short.collect(),
     };
     vars.set("ansible_facts", Value::Object(all));
+}
+
+/// Into `out`, each name of the items' `field` with the value the last
+/// item that set it gave, in the order names were first set (as inserting
+/// every item's values in turn gives), each value copied once; with
+/// `native`, a `set_fact` fact in template form made JSON, once.
+fn last_of_each(
+    items: &[(String, TaskResult, Status)],
+    field: impl Fn(&TaskResult) -> &Map<String, Value>,
+    native: bool,
+    out: &mut Map<String, Value>,
+) {
+    let mut last: indexmap::IndexMap<&str, (&TaskResult, &Value)> = indexmap::IndexMap::new();
+    for (_, result, _) in items {
+        for (k, v) in field(result) {
+            last.insert(k.as_str(), (result, v));
+        }
+    }
+    for (k, (result, v)) in last {
+        let value = match result.native_facts.get(k).filter(|_| native) {
+            Some(j) => native::to_json(j),
+            None => v.clone(),
+        };
+        out.insert(k.to_string(), value);
+    }
 }
 
 /// The host's variables for one item: `loop_var`, `index_var`, and with

@@ -435,7 +435,12 @@ impl Runner<'_> {
         let shown = |result: &TaskResult| {
             if no_log {
                 masked(result)
+            } else if self.reporter.prints_facts() {
+                // a loop item's `set_fact` facts as JSON, one item at a time
+                super::host_task::settled(result).into_owned()
             } else {
+                // for reports that never print facts, left in template
+                // form (null placeholders in `facts`)
                 result.clone()
             }
         };

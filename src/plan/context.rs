@@ -67,6 +67,10 @@ pub struct Context {
     /// Variables kept in template form (lists and mappings rendered from
     /// other variables, parts shared), over the own ones, under the shared.
     values: Arc<BTreeMap<String, Jinja>>,
+    /// Facts set over the others in template form ([`Context::set_jinja`]):
+    /// a `set_fact` list or mapping that loop items read and grow, kept as
+    /// rendered rather than converted to JSON and back per item.
+    facts: Arc<BTreeMap<String, Jinja>>,
     /// Set over the others (loop item, registered result): few and small.
     top: Map<String, Value>,
     /// Everything merged, as templates see it; made on first use.
@@ -83,6 +87,7 @@ impl Context {
             }),
             shared,
             values: Arc::default(),
+            facts: Arc::default(),
             top: Map::new(),
             merged: OnceLock::new(),
         }
@@ -114,6 +119,17 @@ impl Context {
         self.merged = OnceLock::new();
     }
 
+    /// Set a variable over every other, in template form (as
+    /// [`Context::set`], without converting it: its parts stay shared with
+    /// the value it was rendered from). A later [`Context::set`] of the
+    /// same name wins over it.
+    pub fn set_jinja(&mut self, name: impl Into<String>, value: Jinja) {
+        let name = name.into();
+        self.top.shift_remove(&name);
+        Arc::make_mut(&mut self.facts).insert(name, value);
+        self.merged = OnceLock::new();
+    }
+
     /// The host's own variables (connection settings are read here).
     pub fn own(&self) -> &Map<String, Value> {
         &self.own.json
@@ -125,6 +141,7 @@ impl Context {
 
     pub fn contains(&self, name: &str) -> bool {
         self.top.contains_key(name)
+            || self.facts.contains_key(name)
             || self.shared.get(name).is_some()
             || self.values.contains_key(name)
             || self.own.json.contains_key(name)
@@ -134,6 +151,9 @@ impl Context {
     pub fn get(&self, name: &str) -> Option<Cow<'_, Value>> {
         if let Some(v) = self.top.get(name) {
             return Some(Cow::Borrowed(v));
+        }
+        if let Some(v) = self.facts.get(name) {
+            return Some(Cow::Owned(native::to_json(v)));
         }
         if let Some(v) = self.shared.get(name) {
             return Some(Cow::Owned(native::to_json(v)));
@@ -152,6 +172,7 @@ impl Context {
             .keys()
             .chain(self.top.keys())
             .chain(self.values.keys())
+            .chain(self.facts.keys())
             .map(String::as_str)
             .chain(self.shared.names())
             .collect();
@@ -177,6 +198,9 @@ impl Context {
                 if !self.shared.values.is_empty() {
                     layers.push(self.shared.jinja());
                 }
+                if !self.facts.is_empty() {
+                    layers.push(Jinja::from_dyn_object(Arc::clone(&self.facts)));
+                }
                 if !self.top.is_empty() {
                     layers.push(Jinja::from_serialize(&self.top));
                 }
@@ -197,6 +221,9 @@ impl Context {
             if wanted(name) {
                 out.insert(name.clone(), native::to_json(v));
             }
+        }
+        for (name, v) in self.facts.iter() {
+            out.insert(name.clone(), native::to_json(v));
         }
         out.extend(self.top.iter().map(|(k, v)| (k.clone(), v.clone())));
         Value::Object(out)

@@ -93,6 +93,34 @@ pub(crate) fn too_deep(e: native::TooBig, origin: &Origin) -> InputError {
     InputError::at(origin, e.message(), "this template's value").with_help(help)
 }
 
+/// A concatenation of lists (`l + l`: minijinja keeps it lazy, an
+/// iterable over its parts that cannot be indexed) as one list of the same
+/// items, shared, not copied; only when it has at most
+/// [`FLATTEN_MAX_ITEMS`] items, so that the list made costs at most a few
+/// times the value cap however small its items measure. A longer one is
+/// left as it is, for the caller's measure to refuse without building it
+/// (or to convert, when its items are that small). Other values as they
+/// are: an unsized iterable may be a stream that must not be consumed.
+fn flatten_sized(value: minijinja::Value) -> minijinja::Value {
+    if !is_sized_iterable(&value) || value.len().is_none_or(|n| n > FLATTEN_MAX_ITEMS) {
+        return value;
+    }
+    match value.try_iter() {
+        Ok(items) => minijinja::Value::from(items.collect::<Vec<_>>()),
+        Err(_) => value,
+    }
+}
+
+/// The most items [`flatten_sized`] makes into a list: one per 8 bytes of
+/// the value cap (a number measures 8), 2 Mi items, 48 MiB of list.
+const FLATTEN_MAX_ITEMS: usize = crate::plan::vars::MAX_VALUE_BYTES / 8;
+
+/// An iterable that knows its length (a lazy concatenation of lists), not
+/// a stream.
+fn is_sized_iterable(value: &minijinja::Value) -> bool {
+    value.kind() == minijinja::value::ValueKind::Iterable && value.len().is_some()
+}
+
 /// Byte offset of `part` (a subslice of `whole`) inside `whole`.
 fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize)
@@ -374,10 +402,12 @@ impl Templater {
             if let Some(expr) = native::single_expression(&escaped) {
                 let ctx = vars.jinja();
                 let value = self.eval(&escaped, expr, &ctx, origin)?;
+                let value = flatten_sized(value);
                 if matches!(
                     value.kind(),
                     minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map
-                ) {
+                ) || is_sized_iterable(&value)
+                {
                     return Ok(Rendered::Jinja(value));
                 }
                 // as `value_with` does with a lone expression's value
@@ -459,6 +489,20 @@ impl Templater {
             return Err(self.error(err, text, expr, true, ctx, origin, &rw));
         }
         Ok(value)
+    }
+
+    /// [`Self::render_node`], but a node that is one string holding one
+    /// `{{ expression }}` whose value is a list or mapping gives that value
+    /// in template form, unconverted ([`Self::render_value_native`]): the
+    /// caller measures it ([`native::measure`], linear in its size in
+    /// memory) before converting or keeping it. A `set_fact` doubling a
+    /// list in a loop is then refused without building the refused value
+    /// as JSON.
+    pub fn render_node_native(&self, node: &Node, vars: &Context) -> Result<Rendered, InputError> {
+        match &node.value {
+            NodeValue::Str(s) if is_template(s) => self.render_value_native(s, vars, &node.origin),
+            _ => self.render_node(node, vars).map(Rendered::Json),
+        }
     }
 
     /// Render every string inside a YAML node. A mapping entry whose value is

@@ -84,6 +84,10 @@ impl HumanReporter {
 }
 
 impl Reporter for HumanReporter {
+    /// It never prints a result's facts.
+    fn prints_facts(&self) -> bool {
+        false
+    }
     fn event(&self, event: &Event) {
         // A poisoned lock means another thread panicked mid-print; keep
         // reporting rather than lose the rest of the run's output.
@@ -106,6 +110,33 @@ impl Reporter for HumanReporter {
 }
 
 /// A task some hosts are still running.
+/// A loop item's result as the report keeps it until its task ends:
+/// without its `facts`, which it never prints (a `set_fact` loop's items
+/// hold the fact's every value, twice its last in all).
+fn kept_item(result: &HostResult) -> HostResult {
+    let r = &result.result;
+    HostResult {
+        host: result.host.clone(),
+        outcome: result.outcome,
+        ignored: result.ignored,
+        item: result.item.clone(),
+        delegated_to: result.delegated_to.clone(),
+        result: TaskResult {
+            status: r.status,
+            msg: r.msg.clone(),
+            rc: r.rc,
+            stdout: r.stdout.clone(),
+            stderr: r.stderr.clone(),
+            diff: r.diff.clone(),
+            data: r.data.clone(),
+            ..TaskResult::default()
+        },
+        elapsed: result.elapsed,
+        started_at: result.started_at,
+        check_mode: result.check_mode,
+    }
+}
+
 struct PendingTask {
     task: TaskInfo,
     /// Hosts in the order the executor listed them.
@@ -358,7 +389,7 @@ impl State {
                 .items
                 .entry(result.host.clone())
                 .or_default()
-                .push(result.clone());
+                .push(kept_item(result));
             return;
         }
         self.drop_spinner(&result.host);

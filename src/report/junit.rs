@@ -300,6 +300,10 @@ fn test_case(task: &TaskInfo, result: &HostResult, items: &[HostResult]) -> Test
 }
 
 impl Reporter for JunitReporter {
+    /// It never prints a result's facts.
+    fn prints_facts(&self) -> bool {
+        false
+    }
     fn event(&self, event: &Event) {
         let mut runs = self.state.lock().unwrap_or_else(|e| e.into_inner());
         runs.handle(event);

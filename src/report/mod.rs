@@ -175,6 +175,13 @@ pub enum Event {
 
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
+    /// Whether this reporter reads results' `facts`. Only then are a loop
+    /// item's `set_fact` facts, kept in template form between items, made
+    /// JSON for its event (a list doubled per item would be converted at
+    /// each item for a report that never prints it).
+    fn prints_facts(&self) -> bool {
+        true
+    }
     /// Called once at the end; writes files (JUnit) and clears progress bars.
     /// Returns whether everything this reporter had to write was written
     /// (a failure was already said on stderr, naming the file and error);
@@ -209,6 +216,9 @@ impl Reporter for Fanout {
         for r in &self.reporters {
             r.event(event);
         }
+    }
+    fn prints_facts(&self) -> bool {
+        self.reporters.iter().any(|r| r.prints_facts())
     }
     fn finish(&self) -> bool {
         let mut finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());

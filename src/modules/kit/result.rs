@@ -41,6 +41,13 @@ pub struct TaskResult {
     /// Variables this task sets for the host (`set_fact`).
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub facts: Map<String, Value>,
+    /// The `facts` that were rendered as a list or mapping, as rendered
+    /// (template form, parts shared), set by the executor for `set_fact`:
+    /// the next loop items and tasks read them without converting the
+    /// JSON back, so a fact that grows per item is not copied whole twice
+    /// per item. The same values as `facts`; left out of reports.
+    #[serde(skip)]
+    pub native_facts: std::collections::BTreeMap<String, minijinja::Value>,
     /// Facts about the host (`setup`), named `ansible_*` as Ansible's modules
     /// return them; the executor merges them into the host's facts. Left out
     /// of reports (they describe the host, not what the task did); `register`

@@ -159,6 +159,9 @@ pub fn check_walkable(value: &Value, what: &str) -> Result<(), minijinja::Error>
 
 /// [`check_walkable`] as a [`TooBig`].
 pub fn check_size(value: &Value) -> Result<(), TooBig> {
+    if super::stop::stop_seen() {
+        return Err(TooBig::Stopped);
+    }
     if !matches!(
         value.kind(),
         ValueKind::Seq | ValueKind::Iterable | ValueKind::Map
@@ -202,7 +205,13 @@ fn measure_walk(
     }
     let is_map = value.kind() == ValueKind::Map;
     let (mut total, mut omit) = (0usize, false);
-    if let Ok(items) = value.try_iter() {
+    if let Some(list) = as_list(value) {
+        for item in list {
+            let (b, o) = measure_walk(item, seen);
+            omit |= o || is_omit(item);
+            total = total.saturating_add(b);
+        }
+    } else if let Ok(items) = value.try_iter() {
         for item in items {
             let part = if is_map {
                 let v = value.get_item(&item).unwrap_or_default();
@@ -236,6 +245,14 @@ fn identity(value: &Value) -> Option<usize> {
         .map(|l| std::ptr::from_ref(l) as usize)
 }
 
+/// The items of a plain list (a template list, or one made from JSON),
+/// read in place: iterating it through minijinja's object protocol makes
+/// each item by index, several times the cost, which a walk of millions
+/// of items (a list doubled in a loop, measured at the cap) pays in full.
+fn as_list(value: &Value) -> Option<&[Value]> {
+    value.downcast_object_ref::<Vec<Value>>().map(Vec::as_slice)
+}
+
 /// Python's text for a float that is not finite.
 pub fn non_finite(f: f64) -> Option<&'static str> {
     if f.is_nan() {
@@ -264,11 +281,16 @@ fn own_bytes(value: &Value) -> usize {
 /// Take `bytes` from the budget `left`. Every walk that converts, prints
 /// or measures a value charges each part here, so this is also where a
 /// stop request cuts it.
+///
+/// The stop request is looked for at each 64 KiB of the budget (and when
+/// a walk begins, [`check_size`]): looked for at every part, its
+/// thread-local read was an eighth of a walk over millions of small parts.
 fn charge(left: &mut usize, bytes: usize) -> Result<(), TooBig> {
-    if super::stop::stop_seen() {
+    let after = left.checked_sub(bytes);
+    if after.is_none_or(|after| (*left ^ after) >> 16 != 0) && super::stop::stop_seen() {
         return Err(TooBig::Stopped);
     }
-    *left = left.checked_sub(bytes).ok_or(TooBig::Large)?;
+    *left = after.ok_or(TooBig::Large)?;
     Ok(())
 }
 
@@ -297,7 +319,12 @@ fn walk_size(
     }
     let before = *left;
     let is_map = value.kind() == ValueKind::Map;
-    if let Ok(items) = value.try_iter() {
+    if let Some(list) = as_list(value) {
+        for item in list {
+            charge(left, 2)?;
+            walk_size(item, depth + 1, left, seen)?;
+        }
+    } else if let Ok(items) = value.try_iter() {
         for item in items {
             charge(left, 2)?;
             if is_map {
@@ -361,7 +388,13 @@ fn convert(value: &Value, depth: usize, max: usize, left: &mut usize) -> Result<
         ValueKind::Seq | ValueKind::Iterable => {
             let depth = inner()?;
             let mut list = Vec::new();
-            if let Ok(items) = value.try_iter() {
+            if let Some(items) = as_list(value) {
+                list.reserve(items.len());
+                for item in items.iter().filter(|v| !is_omit(v)) {
+                    charge(left, 2)?;
+                    list.push(convert(item, depth, max, left)?);
+                }
+            } else if let Ok(items) = value.try_iter() {
                 for item in items.filter(|v| !is_omit(v)) {
                     charge(left, 2)?;
                     list.push(convert(&item, depth, max, left)?);
