@@ -105,6 +105,28 @@ pub const MAX_PLAYBOOK_NESTING: usize = 64;
 /// bound.
 pub const MAX_LOOP_ITEMS: usize = 1_000_000;
 
+/// The most memory one loop may keep for its items' results on one host,
+/// as baton counts it ([`LOOP_ITEM_BYTES`] and [`LOOP_REGISTERED_ITEM_BYTES`]
+/// per item, and each result's own text): 256 MiB. A loop keeps every
+/// item's result until it ends (for the report, and for `register`), so
+/// within [`MAX_LOOP_ITEMS`] a million `debug` items still took 1.7 GB
+/// and aborted on allocation. A loop whose item count alone passes this is
+/// refused before its first item; one whose results grow past it (large
+/// outputs) stops at the item that passes it. Ansible has no bound.
+pub const MAX_LOOP_RESULT_BYTES: usize = 256 << 20;
+
+/// What one loop item costs beyond its result's text, rounded up from the
+/// measured 1.3 to 1.8 KB a `debug` item (`bench/loop_memory.sh`: peak
+/// memory of loops of two sizes, per item): 2 KiB. So a loop of `debug`
+/// items may have up to 131,072 of them.
+pub const LOOP_ITEM_BYTES: usize = 2 << 10;
+
+/// What `register` (or a looped include) adds per item: its registered
+/// mapping, made when the loop ends (a dozen keys, the item, a copy of the
+/// result's text): 3 KiB and the text again. A registered loop of `debug`
+/// items may have up to 52,428 of them.
+pub const LOOP_REGISTERED_ITEM_BYTES: usize = 3 << 10;
+
 /// The number of combinations of lists of these lengths (their product),
 /// or `None` when it passes [`MAX_LOOP_ITEMS`]. Checked before the product
 /// is built: 5 lists of 100 items make 10^10 combinations, and 10 make a

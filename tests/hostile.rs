@@ -799,6 +799,52 @@ fn files_roles_and_playbooks_that_name_the_next_twice_stop_at_the_task_bound() {
     );
 }
 
+#[test]
+fn a_loop_whose_results_would_not_fit_in_memory_is_refused_before_its_first_item() {
+    // `count=1000000` is within the bound on items, but a million kept
+    // results took 1.7 GB and aborted on allocation. Refused at the loop,
+    // before any item runs (no item's output appears).
+    for (lines, count, says) in [
+        ("", 200_000, "has 200000 items"),
+        // with `register`, each item also keeps its registered mapping
+        ("      register: r\n", 60_000, "with `register`"),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(
+            dir.path(),
+            "main.yml",
+            &format!(
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=item-{{{{ item }}}}\n      with_sequence: count={count}\n{lines}"
+            ),
+        );
+        let mut cmd = Command::new(baton());
+        cmd.current_dir(dir.path())
+            .args(["run", "-i", "localhost,", "-c", "local", "main.yml"]);
+        let ended = run_limited(cmd);
+        assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+        assert!(ended.stderr.contains(says), "{}", ended.stderr);
+        assert!(
+            ended.stderr.contains("256 MiB a loop may keep")
+                && ended.stderr.contains("main.yml:5:"),
+            "{}",
+            ended.stderr
+        );
+        assert!(ended.peak_kib < 300_000, "{} KiB", ended.peak_kib);
+    }
+    // A loop that fits runs.
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "main.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      with_sequence: count=3000\n      register: r\n",
+    );
+    let mut cmd = Command::new(baton());
+    cmd.current_dir(dir.path())
+        .args(["run", "-i", "localhost,", "-c", "local", "main.yml"]);
+    let ended = run_limited(cmd);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
 /// A pipe whose reading end is already closed: every write to the other end
 /// fails with EPIPE, as when `| head -1` has read its line and gone.
 fn closed_pipe() -> std::fs::File {
