@@ -59,6 +59,12 @@ impl Expansion {
         n <= self.limit
     }
 
+    /// Whether `path` is a regular file: a file already parsed is (its
+    /// second include costs no `stat`).
+    pub fn is_file(&self, path: &Path) -> bool {
+        self.files.borrow().contains_key(path) || path.is_file()
+    }
+
     /// The YAML of `path`, parsed on its first use and shared after.
     /// Errors: those of [`yaml::parse_file`] (not cached: the load stops).
     pub fn parse_file(&self, path: &Path) -> Result<Rc<Node>, InputError> {

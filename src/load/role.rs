@@ -251,6 +251,11 @@ impl RoleLoader {
         )))
     }
 
+    /// Whether `path` is a regular file (see [`Expansion::is_file`]).
+    pub(super) fn is_file(&self, path: &Path) -> bool {
+        self.expansion.is_file(path)
+    }
+
     /// The YAML of a task file, parsed once per load (see [`Expansion`]).
     pub(super) fn parse_file(&self, path: &Path) -> Result<Rc<Node>, InputError> {
         self.expansion.parse_file(path)

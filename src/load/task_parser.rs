@@ -83,7 +83,7 @@ pub fn parse_task_file(
             None => InputError::plain(msg),
         });
     }
-    if !path.is_file() {
+    if !ctx.roles.is_file(path) {
         let msg = format!("task file {} does not exist", path.display());
         return Err(match at {
             Some(n) => InputError::at(&n.origin, msg, "included here"),
@@ -324,7 +324,7 @@ fn include_tasks(
             .with_help("baton reads every included file before running, so a typo fails early; use a fixed path and `when:` to choose"));
     }
     let path = ctx.source.dir.join(&file);
-    let path = if path.is_file() {
+    let path = if ctx.roles.is_file(&path) {
         path
     } else if let Some(role) = &ctx.source.role {
         role.path.join("tasks").join(&file)
