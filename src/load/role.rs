@@ -36,6 +36,9 @@ pub struct LoadedRole {
     pub(super) allow_duplicates: bool,
 }
 
+/// A role as it is named: name, `tasks_from` and the playbook's directory.
+type RoleKey = (String, Option<String>, PathBuf);
+
 /// Finds and loads roles; remembers every role a play loaded so the play can
 /// put their defaults and vars at the right precedence.
 pub struct RoleLoader {
@@ -61,7 +64,7 @@ pub struct RoleLoader {
     /// Roles found and read, by name, `tasks_from` and playbook directory:
     /// a role named from many places (a diamond of `dependencies`) is
     /// searched for and read once.
-    found: RefCell<HashMap<(String, Option<String>, PathBuf), Arc<LoadedRole>>>,
+    found: RefCell<HashMap<RoleKey, Arc<LoadedRole>>>,
     /// The roles this play already expanded, by [`role_key`]: Ansible runs a
     /// role once per play unless its parameters differ or it allows
     /// duplicates (`playbook/role/__init__.py` `_get_hash_dict`, and
