@@ -63,6 +63,38 @@ pub const MAX_VALUE_DEPTH: usize = 256;
 /// explicit bound; a chain hundreds deep overflowed baton's stack.
 pub const MAX_TASK_NESTING: usize = 64;
 
+/// The most tasks a playbook may expand to when it is loaded: every task,
+/// block, `include_tasks`/`import_tasks` entry, role (`roles:`,
+/// `dependencies`, `include_role`/`import_role`) and play, counted together
+/// over the whole run (imported playbooks included). The nesting bound does
+/// not stop growth in breadth: 19 files that each include the next one twice
+/// expand to 2^19 tasks (1.8 GB), 31 files abort on allocation, and 26 roles
+/// that each depend on the next two (`allow_duplicates`) take a minute.
+/// Every task costs about 2 KB loaded (measured: 100,000 `debug` tasks in
+/// one file load in 1.4 s and 220 MB, release build), so 100,000 keeps a
+/// run's tasks within a few hundred MB and its load within seconds, while
+/// the largest real playbooks, role collections included, expand to a few
+/// thousand. Checked as the tasks are read, not after. Ansible has no bound.
+pub const MAX_TASKS: usize = 100_000;
+
+/// The environment variable that raises (or lowers) [`MAX_TASKS`].
+pub const TASKS_VAR: &str = "BATON_MAX_TASKS";
+
+/// The bound on tasks: `BATON_MAX_TASKS` when set (a whole number from 1),
+/// else [`MAX_TASKS`].
+pub fn max_tasks() -> Result<usize, String> {
+    let Some(text) = std::env::var_os(TASKS_VAR) else {
+        return Ok(MAX_TASKS);
+    };
+    let text = text.to_string_lossy();
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{TASKS_VAR}={text:?} is not a whole number of tasks from 1 up"
+        )),
+    }
+}
+
 /// The most playbooks `import_playbook` may nest inside each other.
 pub const MAX_PLAYBOOK_NESTING: usize = 64;
 
@@ -72,6 +104,28 @@ pub const MAX_PLAYBOOK_NESTING: usize = 64;
 /// (`end=10000000000`) or a product of lists nobody meant. Ansible has no
 /// bound.
 pub const MAX_LOOP_ITEMS: usize = 1_000_000;
+
+/// The most memory one loop may keep for its items' results on one host,
+/// as baton counts it ([`LOOP_ITEM_BYTES`] and [`LOOP_REGISTERED_ITEM_BYTES`]
+/// per item, and each result's own text): 256 MiB. A loop keeps every
+/// item's result until it ends (for the report, and for `register`), so
+/// within [`MAX_LOOP_ITEMS`] a million `debug` items still took 1.7 GB
+/// and aborted on allocation. A loop whose item count alone passes this is
+/// refused before its first item; one whose results grow past it (large
+/// outputs) stops at the item that passes it. Ansible has no bound.
+pub const MAX_LOOP_RESULT_BYTES: usize = 256 << 20;
+
+/// What one loop item costs beyond its result's text, rounded up from the
+/// measured 1.3 to 1.8 KB a `debug` item (`bench/loop_memory.sh`: peak
+/// memory of loops of two sizes, per item): 2 KiB. So a loop of `debug`
+/// items may have up to 131,072 of them.
+pub const LOOP_ITEM_BYTES: usize = 2 << 10;
+
+/// What `register` (or a looped include) adds per item: its registered
+/// mapping, made when the loop ends (a dozen keys, the item, a copy of the
+/// result's text): 3 KiB and the text again. A registered loop of `debug`
+/// items may have up to 52,428 of them.
+pub const LOOP_REGISTERED_ITEM_BYTES: usize = 3 << 10;
 
 /// The number of combinations of lists of these lengths (their product),
 /// or `None` when it passes [`MAX_LOOP_ITEMS`]. Checked before the product

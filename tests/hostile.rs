@@ -668,6 +668,183 @@ fn deep_chains_of_includes_imports_and_roles_are_refused_naming_the_chain() {
     }
 }
 
+/// A directory with `main.yml` and `n` levels of `kind` in which every
+/// level names the next one twice: 2^n tasks (or plays) if nothing stops it.
+fn doubling(dir: &Path, kind: &str, n: usize) {
+    let play = "- hosts: localhost\n  gather_facts: false\n";
+    for i in 0..n {
+        let next = i + 1;
+        match kind {
+            "import_tasks" | "include_tasks" => write(
+                dir,
+                &format!("t{i}.yml"),
+                &format!("- {kind}: t{next}.yml\n- {kind}: t{next}.yml\n"),
+            ),
+            "import_playbook" => write(
+                dir,
+                &format!("p{i}.yml"),
+                &format!("- import_playbook: p{next}.yml\n- import_playbook: p{next}.yml\n"),
+            ),
+            _ => write(
+                dir,
+                &format!("roles/r{i}/meta/main.yml"),
+                &format!("allow_duplicates: true\ndependencies: [r{next}, r{next}]\n"),
+            ),
+        };
+    }
+    match kind {
+        "import_tasks" | "include_tasks" => {
+            write(
+                dir,
+                "main.yml",
+                &format!("{play}  tasks:\n    - {kind}: t0.yml\n"),
+            );
+            write(dir, &format!("t{n}.yml"), "- debug: msg=leaf\n");
+        }
+        "import_playbook" => {
+            write(dir, "main.yml", "- import_playbook: p0.yml\n");
+            write(dir, &format!("p{n}.yml"), &format!("{play}  tasks: []\n"));
+        }
+        _ => {
+            write(dir, "main.yml", &format!("{play}  roles: [r0]\n"));
+            write(
+                dir,
+                &format!("roles/r{n}/meta/main.yml"),
+                "allow_duplicates: true\n",
+            );
+            write(
+                dir,
+                &format!("roles/r{n}/tasks/main.yml"),
+                "- debug: msg=leaf\n",
+            );
+        }
+    }
+}
+
+#[test]
+fn files_roles_and_playbooks_that_name_the_next_twice_stop_at_the_task_bound() {
+    // 30 levels are 2^30 tasks: without the bound each of these ran out of
+    // memory or ran for minutes (19 include_tasks levels: 1.8 GB, 37 s).
+    // The bound is lowered here so a debug build meets it in a moment; the
+    // default (100,000) is the same code.
+    let with_bound = |dir: &Path, bound: &str| {
+        let mut cmd = Command::new(baton());
+        cmd.current_dir(dir)
+            .args(["run", "--syntax-check", "main.yml"])
+            .env("BATON_MAX_TASKS", bound);
+        run_limited(cmd)
+    };
+    for (kind, at) in [
+        ("import_tasks", "t"),
+        ("include_tasks", "t"),
+        ("dependencies", "roles/r"),
+        ("import_playbook", "p"),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        doubling(dir.path(), kind, 30);
+        let ended = with_bound(dir.path(), "3000");
+        assert_eq!(ended.signal, None, "{kind}: {}", ended.stderr);
+        assert_eq!(ended.code, Some(4), "{kind}: {}", ended.stderr);
+        assert!(
+            ended.stderr.contains("expands to more than 3000 tasks"),
+            "{kind}: {}",
+            ended.stderr
+        );
+        assert!(
+            ended.stderr.contains("BATON_MAX_TASKS"),
+            "{kind}: {}",
+            ended.stderr
+        );
+        // The place: the include, role or import entry that passed the bound.
+        assert!(
+            ended.stderr.contains(&format!("[{at}")) && names_file_and_line(&ended.stderr),
+            "{kind}: {}",
+            ended.stderr
+        );
+        if kind != "import_playbook" {
+            // The chain that led there, from the play.
+            assert!(
+                ended.stderr.contains("passed it: main.yml:")
+                    && (ended.stderr.contains("includes t0.yml ->")
+                        || ended.stderr.contains("names role `r0` ->")),
+                "{kind}: {}",
+                ended.stderr
+            );
+        }
+        assert!(ended.peak_kib < 200_000, "{kind}: {} KiB", ended.peak_kib);
+        // 2^9 (and the 2^10 entries that name them) is within the bound.
+        let dir = tempfile::tempdir().expect("tmp");
+        doubling(dir.path(), kind, 9);
+        let ended = with_bound(dir.path(), "3000");
+        assert_eq!(ended.code, Some(0), "{kind}: {}", ended.stderr);
+    }
+    // A flat list counts too: the task past the bound is named.
+    let dir = tempfile::tempdir().expect("tmp");
+    let tasks = "    - debug: msg=x\n".repeat(40);
+    write(
+        dir.path(),
+        "main.yml",
+        &format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n{tasks}"),
+    );
+    let ended = with_bound(dir.path(), "30");
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    // The play counts too: the 30th task passes 30.
+    assert!(ended.stderr.contains("main.yml:33:"), "{}", ended.stderr);
+    let ended = with_bound(dir.path(), "0");
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("not a whole number of tasks from 1"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn a_loop_whose_results_would_not_fit_in_memory_is_refused_before_its_first_item() {
+    // `count=1000000` is within the bound on items, but a million kept
+    // results took 1.7 GB and aborted on allocation. Refused at the loop,
+    // before any item runs (no item's output appears).
+    for (lines, count, says) in [
+        ("", 200_000, "has 200000 items"),
+        // with `register`, each item also keeps its registered mapping
+        ("      register: r\n", 60_000, "with `register`"),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(
+            dir.path(),
+            "main.yml",
+            &format!(
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=item-{{{{ item }}}}\n      with_sequence: count={count}\n{lines}"
+            ),
+        );
+        let mut cmd = Command::new(baton());
+        cmd.current_dir(dir.path())
+            .args(["run", "-i", "localhost,", "-c", "local", "main.yml"]);
+        let ended = run_limited(cmd);
+        assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+        assert!(ended.stderr.contains(says), "{}", ended.stderr);
+        assert!(
+            ended.stderr.contains("256 MiB a loop may keep")
+                && ended.stderr.contains("main.yml:5:"),
+            "{}",
+            ended.stderr
+        );
+        assert!(ended.peak_kib < 300_000, "{} KiB", ended.peak_kib);
+    }
+    // A loop that fits runs.
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "main.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      with_sequence: count=3000\n      register: r\n",
+    );
+    let mut cmd = Command::new(baton());
+    cmd.current_dir(dir.path())
+        .args(["run", "-i", "localhost,", "-c", "local", "main.yml"]);
+    let ended = run_limited(cmd);
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
 /// A pipe whose reading end is already closed: every write to the other end
 /// fails with EPIPE, as when `| head -1` has read its line and gone.
 fn closed_pipe() -> std::fs::File {

@@ -487,6 +487,47 @@ fn handlers_run_once_at_the_end_and_on_flush() {
     assert_eq!(run.read("log"), "handler\ntopic\nafter\n");
 }
 
+/// Handlers that notify themselves or each other in a cycle run once per
+/// flush, as ansible-core 2.19.14 runs them (measured): a handler notified
+/// after the flush passed it waits for the next flush. Before, the flush
+/// repeated until nothing was pending, and `h1 -> h1` never ended.
+#[test]
+fn handlers_notifying_themselves_or_a_cycle_run_once_per_flush() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: change
+      command: /bin/true
+      notify: [self, a]
+    - meta: flush_handlers
+    - name: between
+      shell: echo between >> "{{ playbook_dir }}/log"
+  handlers:
+    - name: self
+      shell: echo self >> "{{ playbook_dir }}/log"
+      notify: self
+    - name: a
+      shell: echo a >> "{{ playbook_dir }}/log"
+      notify: b
+    - name: b
+      shell: echo b >> "{{ playbook_dir }}/log"
+      notify: a
+"#,
+        )
+        .run();
+    run.assert_code(0);
+    // Flushes: meta, end of `tasks`, end of `post_tasks`; the last
+    // notifications are dropped with the play.
+    assert_eq!(
+        run.read("log"),
+        "self\na\nb\nbetween\nself\na\nb\nself\na\nb\n"
+    );
+}
+
 #[test]
 fn force_handlers_run_notified_handlers_on_a_host_that_failed_later() {
     let run = Test::new()

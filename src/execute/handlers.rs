@@ -14,11 +14,23 @@ use crate::load::task::{MetaAction, Task};
 use crate::report::{Event, TaskInfo};
 
 impl Runner<'_> {
-    /// Run every notified handler on the hosts that were notified, in the
-    /// play's handler order, until no handler is pending (a handler may
-    /// notify another). With `force_handlers`, failed hosts run them too.
-    /// `rescuable`: flushed by `meta: flush_handlers` inside a block with a
-    /// `rescue`, which rescues a failed handler as it rescues a task.
+    /// Run every notified handler on the hosts that were notified, in one
+    /// pass in the play's handler order. With `force_handlers`, failed hosts
+    /// run them too. `rescuable`: flushed by `meta: flush_handlers` inside a
+    /// block with a `rescue`, which rescues a failed handler as it rescues a
+    /// task.
+    ///
+    /// A handler may notify another: one later in the order runs in this
+    /// pass; one the pass has already passed, the running handler itself
+    /// included, waits for the next flush, and is dropped if none comes.
+    /// This is ansible-core 2.19's rule (`PlayIterator` walks the handlers
+    /// once per flush with `cur_handlers_task`; `strategy/__init__.py`
+    /// marks a handler notified by a handler without rewinding), measured
+    /// with ansible-core 2.19.14: a handler that notifies itself runs once
+    /// per flush (twice after `tasks:`, as `post_tasks` flushes again), and
+    /// `h1 -> h2 -> h1` runs h1, h2, h1, h2. A cycle never loops within one
+    /// flush (it ran 17,883 times a minute when the pass repeated until no
+    /// handler was pending).
     pub(super) fn flush_handlers<'s>(
         &'s self,
         scope: &'s PlayScope<'s>,
@@ -31,49 +43,41 @@ impl Runner<'_> {
             // handlers listening to one topic both run, in definition order),
             // and a handler notified several ways runs once, as in Ansible.
             let mut pending: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-            let flow = loop {
-                let mut ran = false;
-                let mut stop = None;
-                for (index, handler) in scope.play.handlers.iter().enumerate() {
-                    self.resolve_notifications(scope, hosts, &mut pending);
-                    let notified: Vec<String> = hosts
-                        .iter()
-                        .filter(|h| {
-                            let guard = self.state();
-                            let Some(s) = guard.get(h) else {
-                                return false;
-                            };
-                            let eligible = s.active()
-                                || (scope.play.force_handlers && s.failed && !s.unreachable);
-                            eligible && pending.get(*h).is_some_and(|p| p.contains(&index))
-                        })
-                        .cloned()
-                        .collect();
-                    if notified.is_empty() {
-                        continue;
-                    }
-                    for h in &notified {
-                        if let Some(p) = pending.get_mut(h) {
-                            p.remove(&index);
-                        }
-                    }
-                    ran = true;
-                    let flow = self
-                        .run_task(scope, handler, &notified, rescuable, true)
-                        .await;
-                    if flow != Flow::Continue {
-                        stop = Some(flow);
-                        break;
+            let mut flow = Flow::Continue;
+            for (index, handler) in scope.play.handlers.iter().enumerate() {
+                self.resolve_notifications(scope, hosts, &mut pending);
+                let notified: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| {
+                        let guard = self.state();
+                        let Some(s) = guard.get(h) else {
+                            return false;
+                        };
+                        let eligible =
+                            s.active() || (scope.play.force_handlers && s.failed && !s.unreachable);
+                        eligible && pending.get(*h).is_some_and(|p| p.contains(&index))
+                    })
+                    .cloned()
+                    .collect();
+                if notified.is_empty() {
+                    continue;
+                }
+                for h in &notified {
+                    if let Some(p) = pending.get_mut(h) {
+                        p.remove(&index);
                     }
                 }
-                if let Some(flow) = stop {
-                    break flow;
+                flow = self
+                    .run_task(scope, handler, &notified, rescuable, true)
+                    .await;
+                if flow != Flow::Continue {
+                    break;
                 }
-                if !ran {
-                    break Flow::Continue;
-                }
-            };
-            // Handlers still pending (their host could not run them) stay
+            }
+            // Notifications made by the last handler.
+            self.resolve_notifications(scope, hosts, &mut pending);
+            // Handlers still pending (their host could not run them, or a
+            // handler notified them after the pass passed them) stay
             // notified, by name, for a later flush.
             for (host, indices) in pending {
                 let mut guard = self.state();

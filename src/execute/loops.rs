@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{json, Map, Value};
 
+use crate::bounds::{LOOP_ITEM_BYTES, LOOP_REGISTERED_ITEM_BYTES, MAX_LOOP_RESULT_BYTES};
 use crate::error::InputError;
 use crate::load::loops::LoopWith;
 use crate::load::task::Task;
@@ -16,6 +17,8 @@ use crate::modules::{Status, TaskResult};
 use crate::plan::context::Context;
 use crate::plan::jinja::{native, python_repr};
 use crate::plan::lookups;
+use crate::plan::vars;
+use crate::source::Origin;
 use crate::yaml::Node;
 
 use super::host_task::{
@@ -48,6 +51,29 @@ pub(super) async fn run_loop(
         return Ok(());
     }
     let count = items.len();
+    let registers =
+        task.register.is_some() || matches!(task.action, crate::load::task::Action::Include { .. });
+    // What the loop keeps, counted before the first item and after each.
+    let per_item = LOOP_ITEM_BYTES
+        + if registers {
+            LOOP_REGISTERED_ITEM_BYTES
+        } else {
+            0
+        };
+    if count.saturating_mul(per_item) > MAX_LOOP_RESULT_BYTES {
+        return Err(Failure::Input(loop_too_big(
+            shared,
+            &loop_node.origin,
+            format!(
+                "has {count} items; baton keeps each item's result until the loop ends, about {} KiB an item{}, {} MiB in all",
+                per_item >> 10,
+                if registers { " with `register`" } else { "" },
+                count.saturating_mul(per_item) >> 20
+            ),
+            registers,
+        )));
+    }
+    let mut kept: usize = 0;
     let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
     let control = &task.loop_control;
     // Facts set by earlier items (`set_fact`, `include_vars`, a module's
@@ -132,6 +158,25 @@ pub(super) async fn run_loop(
             // of a dozen keys, about 3 KB) is made at the end, and only when
             // something reads it. Source of the shape: ansible-core
             // `_run_loop` (each item's result with `item`, `ansible_loop_var`...).
+            let text = result_text_bytes(&label, &result);
+            kept = kept.saturating_add(per_item).saturating_add(if registers {
+                text.saturating_mul(2)
+            } else {
+                text
+            });
+            if kept > MAX_LOOP_RESULT_BYTES {
+                return Err(Failure::Input(loop_too_big(
+                    shared,
+                    &loop_node.origin,
+                    format!(
+                        "kept {} MiB of results after item {} of {count} (its result alone {} KiB)",
+                        kept >> 20,
+                        index + 1,
+                        text >> 10
+                    ),
+                    registers,
+                )));
+            }
             let status = result.status;
             out.items.push((label, result, status));
             if stop {
@@ -200,6 +245,45 @@ pub(super) async fn run_loop(
     }
     out.registered = json!({"results": results, "changed": any_changed, "failed": any_failed, "skipped": all_skipped, "msg": msg});
     Ok(())
+}
+
+/// A loop over [`MAX_LOOP_RESULT_BYTES`]: `what` says by how much.
+fn loop_too_big(shared: &TaskShared<'_>, at: &Origin, what: String, registers: bool) -> InputError {
+    InputError::at(
+        at,
+        format!(
+            "the loop of task `{}` {what}, more than the {} MiB a loop may keep on one host",
+            shared.info.name,
+            MAX_LOOP_RESULT_BYTES >> 20
+        ),
+        "this loop",
+    )
+    .with_help(format!(
+        "loop over fewer items (about {} at most{}): split the list over several tasks, or let one command or script do the work of many items",
+        MAX_LOOP_RESULT_BYTES / (LOOP_ITEM_BYTES + if registers { LOOP_REGISTERED_ITEM_BYTES } else { 0 }),
+        if registers { " with `register`" } else { "" }
+    ))
+}
+
+/// The text an item's result keeps: its label, message, output, returned
+/// values and facts (strings by length, see [`vars::value_bytes`]).
+fn result_text_bytes(label: &str, result: &TaskResult) -> usize {
+    let map_bytes = |m: &serde_json::Map<String, Value>| {
+        m.iter()
+            .map(|(k, v)| k.len().saturating_add(vars::value_bytes(v)))
+            .fold(0usize, usize::saturating_add)
+    };
+    [
+        label.len(),
+        result.msg.as_ref().map_or(0, String::len),
+        result.stdout.as_ref().map_or(0, String::len),
+        result.stderr.as_ref().map_or(0, String::len),
+        map_bytes(&result.data),
+        map_bytes(&result.facts),
+        map_bytes(&result.ansible_facts),
+    ]
+    .into_iter()
+    .fold(0, usize::saturating_add)
 }
 
 /// `ansible_loop` of an item's variables (with `extended`).
@@ -435,5 +519,22 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_items_kept_text_counts_its_label_output_and_values() {
+        let mut result = TaskResult::changed();
+        result.stdout = Some("x".repeat(1000));
+        result.msg = Some("done".into());
+        result.data.insert("path".into(), json!("/etc/motd"));
+        // label 5 + stdout 1000 + msg 4 + "path" 4 + "/etc/motd" 9
+        assert_eq!(result_text_bytes("item1", &result), 1022);
+        // A million items of the smallest result pass the bound by count alone.
+        const { assert!(1_000_000 * LOOP_ITEM_BYTES > MAX_LOOP_RESULT_BYTES) };
     }
 }

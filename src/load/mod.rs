@@ -3,6 +3,7 @@
 
 pub mod ansible_cfg;
 pub mod args;
+pub mod expansion;
 pub mod extra_vars;
 pub mod fields;
 pub mod inventory;

@@ -1,12 +1,14 @@
 //! Playbooks: a list of plays, possibly importing other playbooks.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::bounds::MAX_PLAYBOOK_NESTING;
 use crate::error::InputError;
 use crate::modules;
 use crate::yaml::{self, Node};
 
+use super::expansion::Expansion;
 use super::fields::{expect_map, expect_seq, string};
 use super::play::{parse_play, Play};
 use super::role::RoleLoader;
@@ -71,7 +73,7 @@ pub fn resolve(arg: &str) -> Result<PathBuf, InputError> {
 
 pub fn load(path: &Path) -> Result<Playbook, InputError> {
     let mut plays = Vec::new();
-    load_into(path, &mut plays, &mut Vec::new())?;
+    load_into(path, &mut plays, &mut Vec::new(), &Expansion::new()?)?;
     let playbook = Playbook {
         path: path.to_path_buf(),
         plays,
@@ -84,9 +86,10 @@ pub fn load(path: &Path) -> Result<Playbook, InputError> {
 pub fn load_text(name: &str, text: String, dir: &Path) -> Result<Playbook, InputError> {
     let file = crate::source::SourceFile::new(name, text);
     let root = yaml::parse(&file)?;
-    let roles = RoleLoader::new(dir)?;
+    let roles = RoleLoader::new(dir, Expansion::new()?)?;
     let mut plays = Vec::new();
     for entry in expect_seq(&root, "a playbook")? {
+        roles.charge(entry)?;
         plays.push(parse_play(entry, dir, &roles)?);
     }
     let playbook = Playbook {
@@ -100,8 +103,9 @@ fn load_into(
     path: &Path,
     plays: &mut Vec<Play>,
     stack: &mut Vec<PathBuf>,
+    expansion: &Rc<Expansion>,
 ) -> Result<(), InputError> {
-    let root = yaml::parse_file(path)?;
+    let root = expansion.parse_file(path)?;
     if root.is_null() {
         return Err(InputError::at(
             &root.origin,
@@ -115,16 +119,18 @@ fn load_into(
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let roles = RoleLoader::new(&dir)?;
+    let roles = RoleLoader::new(&dir, Rc::clone(expansion))?;
     let list = expect_seq(&root, "a playbook").map_err(|e| {
         e.with_help("a playbook is a list of plays: start each with `- hosts: ...`")
     })?;
     stack.push(path.to_path_buf());
     for entry in list {
         if let Some(import) = import_playbook_key(entry) {
-            import_playbook(entry, import, &dir, plays, stack)?;
+            roles.charge(entry)?;
+            import_playbook(entry, import, &dir, plays, stack, expansion)?;
             continue;
         }
+        roles.charge(entry)?;
         plays.push(parse_play(entry, &dir, &roles)?);
     }
     stack.pop();
@@ -146,6 +152,7 @@ fn import_playbook(
     dir: &Path,
     plays: &mut Vec<Play>,
     stack: &mut Vec<PathBuf>,
+    expansion: &Rc<Expansion>,
 ) -> Result<(), InputError> {
     if expect_map(entry, "an import")?.len() > 1 {
         return Err(InputError::at(
@@ -197,5 +204,5 @@ fn import_playbook(
         )
         .with_help("import the playbooks one after another from one playbook instead of each from the last"));
     }
-    load_into(&target, plays, stack)
+    load_into(&target, plays, stack, expansion)
 }

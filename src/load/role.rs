@@ -6,14 +6,18 @@
 //! dependency runs one way: task_parser -> role.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::bounds::MAX_TASK_NESTING;
 use crate::error::InputError;
-use crate::yaml::{self, Node};
+use crate::source::Origin;
+use crate::yaml::Node;
 
 use super::ansible_cfg::{self, RolesPath};
+use super::expansion::Expansion;
 use super::fields::{self, expect_map, expect_seq, key_text, string, var_pairs};
 use super::keywords::apply_common;
 use super::task::{RoleInfo, TaskCommon};
@@ -32,6 +36,9 @@ pub struct LoadedRole {
     pub(super) allow_duplicates: bool,
 }
 
+/// A role as it is named: name, `tasks_from` and the playbook's directory.
+type RoleKey = (String, Option<String>, PathBuf);
+
 /// Finds and loads roles; remembers every role a play loaded so the play can
 /// put their defaults and vars at the right precedence.
 pub struct RoleLoader {
@@ -47,8 +54,17 @@ pub struct RoleLoader {
     /// What is being expanded, outermost first: blocks, task files and
     /// roles, counted together against [`MAX_TASK_NESTING`]. Kept here
     /// because the loader is shared by everything a play expands (a role's
-    /// task files start a fresh include stack, this chain goes on).
-    nesting: RefCell<Vec<Nest>>,
+    /// task files start a fresh include stack, this chain goes on). Each
+    /// level keeps the entry that opened it (an include, import or role
+    /// entry; none for a role's own task file), to name the chain.
+    nesting: RefCell<Vec<(Nest, Option<Origin>)>>,
+    /// The count of tasks against [`crate::bounds::MAX_TASKS`] and the
+    /// parsed task files, shared with the loaders of imported playbooks.
+    expansion: Rc<Expansion>,
+    /// Roles found and read, by name, `tasks_from` and playbook directory:
+    /// a role named from many places (a diamond of `dependencies`) is
+    /// searched for and read once.
+    found: RefCell<HashMap<RoleKey, Arc<LoadedRole>>>,
     /// The roles this play already expanded, by [`role_key`]: Ansible runs a
     /// role once per play unless its parameters differ or it allows
     /// duplicates (`playbook/role/__init__.py` `_get_hash_dict`, and
@@ -65,7 +81,7 @@ pub(super) enum Nest {
 }
 
 /// A level of task nesting, left when dropped.
-pub(super) struct Nested<'a>(&'a RefCell<Vec<Nest>>);
+pub(super) struct Nested<'a>(&'a RefCell<Vec<(Nest, Option<Origin>)>>);
 
 impl Drop for Nested<'_> {
     fn drop(&mut self) {
@@ -155,8 +171,11 @@ impl RoleLoader {
     /// beside the playbook's directory (playbooks/ and roles/ side by side)
     /// and `./roles`.
     ///
+    /// `expansion` counts the tasks read (shared by a playbook and those it
+    /// imports) and holds the task files parsed so far.
+    ///
     /// Errors: an `ansible.cfg` that cannot be read as INI.
-    pub fn new(playbook_dir: &Path) -> Result<RoleLoader, InputError> {
+    pub fn new(playbook_dir: &Path, expansion: Rc<Expansion>) -> Result<RoleLoader, InputError> {
         let roles_path = ansible_cfg::roles_path(&ansible_cfg::Environment::current())?;
         let mut search = vec![playbook_dir.join("roles")];
         if let Ok(paths) = std::env::var("BATON_ROLES_PATH") {
@@ -177,6 +196,8 @@ impl RoleLoader {
             chain: RefCell::new(Vec::new()),
             nesting: RefCell::new(Vec::new()),
             expanded: RefCell::new(Vec::new()),
+            expansion,
+            found: RefCell::new(HashMap::new()),
         })
     }
 
@@ -186,7 +207,7 @@ impl RoleLoader {
     pub(super) fn nest(&self, level: Nest, at: Option<&Node>) -> Result<Nested<'_>, InputError> {
         let mut chain = self.nesting.borrow_mut();
         if chain.len() >= MAX_TASK_NESTING {
-            let mut shown = chain.clone();
+            let mut shown: Vec<Nest> = chain.iter().map(|(n, _)| n.clone()).collect();
             shown.push(level);
             let msg = format!(
                 "tasks nest more than {MAX_TASK_NESTING} levels deep (blocks, task files and roles inside each other), the most baton allows: {}",
@@ -199,8 +220,79 @@ impl RoleLoader {
             }
             .with_help(help));
         }
-        chain.push(level);
+        chain.push((level, at.map(|n| n.origin.clone())));
         Ok(Nested(&self.nesting))
+    }
+
+    /// Count one more task, block, include, role or play (`node`, its
+    /// entry) against [`crate::bounds::MAX_TASKS`]. Past it, the error is at
+    /// the innermost include, import or role entry being expanded (at `node`
+    /// when there is none) and names the chain of entries that led there.
+    pub(super) fn charge(&self, node: &Node) -> Result<(), InputError> {
+        if self.expansion.charge() {
+            return Ok(());
+        }
+        let limit = self.expansion.limit();
+        let chain = self.nesting.borrow();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut steps: Vec<String> = chain
+            .iter()
+            .filter_map(|(nest, at)| {
+                let at = at.as_ref()?.describe();
+                match nest {
+                    Nest::Block => None,
+                    Nest::File(p) => Some(format!(
+                        "{at} includes {}",
+                        p.strip_prefix(&cwd).unwrap_or(p).display()
+                    )),
+                    Nest::Role(name) => Some(format!("{at} names role `{name}`")),
+                }
+            })
+            .collect();
+        if steps.len() > 10 {
+            let left_out = steps.len() - 8;
+            let tail = steps.split_off(steps.len() - 4);
+            steps.truncate(4);
+            steps.push(format!("({left_out} more)"));
+            steps.extend(tail);
+        }
+        let innermost = chain
+            .iter()
+            .rev()
+            .filter(|(nest, _)| !matches!(nest, Nest::Block))
+            .find_map(|(_, at)| at.as_ref());
+        let mut msg = format!(
+            "this playbook expands to more than {limit} tasks (tasks, blocks, includes, roles and plays counted together), the most baton allows"
+        );
+        if !steps.is_empty() {
+            msg.push_str(&format!(
+                "; the chain that passed it: {}",
+                steps.join(" -> ")
+            ));
+        }
+        let (origin, label) = match innermost {
+            Some(origin) => (origin, "expanding this passed the bound"),
+            None => (&node.origin, "this one passed the bound"),
+        };
+        Err(InputError::at(origin, msg, label).with_help(format!(
+            "a task file or role named from several places is expanded once for each: look for a file or role that includes the next one more than once (the count doubles at each level); split a long playbook into runs, or raise the bound with {}=N",
+            crate::bounds::TASKS_VAR
+        )))
+    }
+
+    /// Whether `path` is a regular file (see [`Expansion::is_file`]).
+    pub(super) fn is_file(&self, path: &Path) -> bool {
+        self.expansion.is_file(path)
+    }
+
+    /// The YAML of a task file, parsed once per load (see [`Expansion`]).
+    pub(super) fn parse_file(&self, path: &Path) -> Result<Rc<Node>, InputError> {
+        self.expansion.parse_file(path)
+    }
+
+    /// The count and the parsed files, to share with an imported playbook.
+    pub fn expansion(&self) -> Rc<Expansion> {
+        Rc::clone(&self.expansion)
     }
 
     /// Start expanding `role`; refused when it is already being expanded,
@@ -280,6 +372,28 @@ impl RoleLoader {
         tasks_from: Option<&str>,
         playbook_dir: &Path,
     ) -> Result<Arc<LoadedRole>, InputError> {
+        let key = (
+            name.to_string(),
+            tasks_from.map(str::to_string),
+            playbook_dir.to_path_buf(),
+        );
+        if let Some(role) = self.found.borrow().get(&key) {
+            self.loaded.borrow_mut().push(Arc::clone(role));
+            return Ok(Arc::clone(role));
+        }
+        let role = self.find_and_read(name, at, tasks_from, playbook_dir)?;
+        self.found.borrow_mut().insert(key, Arc::clone(&role));
+        self.loaded.borrow_mut().push(Arc::clone(&role));
+        Ok(role)
+    }
+
+    fn find_and_read(
+        &self,
+        name: &str,
+        at: &Node,
+        tasks_from: Option<&str>,
+        playbook_dir: &Path,
+    ) -> Result<Arc<LoadedRole>, InputError> {
         // A name with a `/` is a path: the search directories first, then
         // the playbook's directory and the name as it is (Ansible: relative
         // to the current directory).
@@ -303,7 +417,7 @@ impl RoleLoader {
         };
         let load_vars = |dir: &str| -> Result<Vec<(String, Node)>, InputError> {
             match main_file_checked(&path.join(dir), "main", name, at)? {
-                Some(f) => var_pairs(&yaml::parse_file(&f)?, &format!("{}/{dir}/main.yml", name)),
+                Some(f) => var_pairs(&*self.parse_file(&f)?, &format!("{}/{dir}/main.yml", name)),
                 None => Ok(Vec::new()),
             }
         };
@@ -323,7 +437,7 @@ impl RoleLoader {
             None => main_file_checked(&path.join("tasks"), "main", name, at)?,
         };
         let meta = main_file_checked(&path.join("meta"), "main", name, at)?
-            .map(|f| yaml::parse_file(&f))
+            .map(|f| self.parse_file(&f))
             .transpose()?;
         let dependencies = match meta.as_ref().and_then(|m| m.get("dependencies")) {
             Some(d) if !d.is_null() => expect_seq(d, "`dependencies`")?.to_vec(),
@@ -346,7 +460,6 @@ impl RoleLoader {
             playbook_dir: playbook_dir.to_path_buf(),
             allow_duplicates,
         });
-        self.loaded.borrow_mut().push(Arc::clone(&role));
         Ok(role)
     }
 }

@@ -83,7 +83,7 @@ pub fn parse_task_file(
             None => InputError::plain(msg),
         });
     }
-    if !path.is_file() {
+    if !ctx.roles.is_file(path) {
         let why = crate::source::not_a_file(path).unwrap_or_else(|| "does not exist".into());
         let msg = format!("task file {} {why}", path.display());
         return Err(match at {
@@ -96,7 +96,10 @@ pub fn parse_task_file(
     // Under a `no_log` include, role or block, the file's errors show no
     // source and mask its values: its lines may hold the secrets.
     let hide = parent.no_log == Some(true);
-    let node = yaml::parse_file(path).map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
+    let node = ctx
+        .roles
+        .parse_file(path)
+        .map_err(|e| if hide { e.hide_for_no_log(&[]) } else { e })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let sub = ctx.with_dir(&dir, path.to_path_buf());
     parse_items(&node, "a task file", parent, &sub).map_err(|e| {
@@ -116,6 +119,7 @@ fn parse_item(
     ctx: &ParseCtx<'_>,
 ) -> Result<Vec<Item>, InputError> {
     let map = expect_map(node, "a task")?;
+    ctx.roles.charge(node)?;
     if node.get("block").is_some() {
         return parse_block(node, map, parent, ctx).map(|b| vec![Item::Block(Arc::new(b))]);
     }
@@ -321,7 +325,7 @@ fn include_tasks(
             .with_help("baton reads every included file before running, so a typo fails early; use a fixed path and `when:` to choose"));
     }
     let path = ctx.source.dir.join(&file);
-    let path = if path.is_file() {
+    let path = if ctx.roles.is_file(&path) {
         path
     } else if let Some(role) = &ctx.source.role {
         role.path.join("tasks").join(&file)
@@ -366,6 +370,7 @@ pub fn role_task_items(
     roles: &RoleLoader,
     at: &Node,
 ) -> Result<Vec<Item>, InputError> {
+    roles.charge(at)?;
     let _nested = roles.nest(Nest::Role(role.info.name.clone()), Some(at))?;
     roles.enter(role, at)?;
     let items = role_task_items_inner(role, common, roles);
