@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::error::{exit_code, InputError};
 use crate::load::inventory::Inventory;
 use crate::load::playbook::Playbook;
+use crate::report::controls::shown_name;
 use crate::report::{Recap, Reporter};
 
 pub use connections::ConnectOptions;
@@ -165,7 +166,9 @@ impl RunningTasks {
         }
         for t in running {
             let at = match &t.item {
-                Some((n, count, label)) => format!(" at item {n} of {count} ({label})"),
+                Some((n, count, label)) => {
+                    format!(" at item {n} of {count} ({})", shown_name(label))
+                }
                 None => String::new(),
             };
             let items = if t.changed_items.is_empty() {
@@ -179,7 +182,8 @@ impl RunningTasks {
             };
             lines.push(format!(
                 "cut: task `{}` on {}{at} (it may have done part of its work){items}",
-                t.task, t.host
+                shown_name(&t.task),
+                t.host
             ));
         }
         let changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
@@ -211,7 +215,7 @@ impl RunningTasks {
                 "{}, then quit at once: the running task was killed ({}); it may have done part of its work",
                 stop_cause(signal),
                 cut.iter()
-                    .map(|(task, host)| format!("`{task}` on {host}"))
+                    .map(|(task, host)| format!("`{}` on {host}", shown_name(task)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -19,6 +19,7 @@ use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
 use crate::plan::context::Shared;
 use crate::plan::host_vars::HostVars;
+use crate::report::controls::shown_name;
 use crate::report::{Event, HostResult, TaskInfo};
 
 impl Runner<'_> {
@@ -100,7 +101,7 @@ impl Runner<'_> {
                 for host in hosts {
                     state.free_stops.push(format!(
                         "`{}` ({}) on {host}",
-                        task.display_name(),
+                        shown_name(&task.display_name()),
                         task.origin.describe()
                     ));
                 }
@@ -111,7 +112,7 @@ impl Runner<'_> {
                 state.abort_reason = Some(format!(
                     "{}; `{}` ({}) and everything after it did not start",
                     self.options.running.stop_reason(signal),
-                    task.display_name(),
+                    shown_name(&task.display_name()),
                     task.origin.describe()
                 ));
             }
@@ -482,7 +483,7 @@ impl Runner<'_> {
             if scope.free {
                 self.state().abort_reason = Some(format!(
                     "play `{}` stopped because {} failed and the play has any_errors_fatal; under strategy free {} stopped before their next task",
-                    scope.play.name,
+                    shown_name(&scope.play.name),
                     newly_failed.join(", "),
                     if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
                 ));
@@ -490,7 +491,7 @@ impl Runner<'_> {
             }
             self.state().abort_reason = Some(format!(
                 "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
-                scope.play.name,
+                shown_name(&scope.play.name),
                 newly_failed.join(", "),
                 if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
                 ". Nothing after this task ran on any host"

@@ -13,7 +13,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use similar::TextDiff;
 
-use super::controls::{escape_controls, escape_line};
+use super::controls::{escape_controls, escape_line, pad_end, shown_name};
 use super::recap::{file_line, human_duration, recap_block};
 use super::style::{outcome_color, Color, Style};
 use super::{Event, HostResult, Recap, Reporter, TaskInfo};
@@ -171,7 +171,7 @@ impl State {
             Event::HostResult { task, result } => self.host_result(task, result),
             Event::Warning { host, message } => {
                 let text = match host {
-                    Some(host) => format!("{host}: {message}"),
+                    Some(host) => format!("{}: {message}", shown_name(host)),
                     None => message.clone(),
                 };
                 let label = self.style.bold_color(Color::Magenta, "[WARNING]:");
@@ -227,12 +227,21 @@ impl State {
 
     fn play_start(&mut self, name: &str, hosts: &[String], strategy: &str) {
         self.flush_pending();
-        self.host_width = hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+        self.host_width = hosts
+            .iter()
+            .map(|h| shown_name(h).chars().count())
+            .max()
+            .unwrap_or(0);
+        let name = shown_name(name);
         let mut line = format!(
             "PLAY [{name}] on {} host{}: {}",
             hosts.len(),
             if hosts.len() == 1 { "" } else { "s" },
-            hosts.join(", ")
+            hosts
+                .iter()
+                .map(|h| shown_name(h))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if strategy == "free" {
             line.push_str(
@@ -293,10 +302,7 @@ impl State {
         let bar = multi.add(
             ProgressBar::new_spinner()
                 .with_style(style)
-                .with_prefix(
-                    escape_controls(&format!("{host:<width$}", width = self.host_width))
-                        .into_owned(),
-                )
+                .with_prefix(pad_end(&shown_name(host), self.host_width))
                 .with_message(escape_controls(&self.task_heading_plain(task)).into_owned()),
         );
         bar.enable_steady_tick(SPINNER_TICK);
@@ -349,8 +355,9 @@ impl State {
                 + 1;
             if let Some(bar) = self.spinners.get(&result.host) {
                 bar.set_message(format!(
-                    "{}  item {done} done: {item} ({})",
-                    self.task_heading_plain(task),
+                    "{}  item {done} done: {} ({})",
+                    escape_controls(&self.task_heading_plain(task)),
+                    shown_name(item),
                     outcome_label(result)
                 ));
             }
@@ -393,6 +400,7 @@ impl State {
         }
         let head = self.style.bold_color(Color::Red, "UNREACHABLE");
         let msg = error.strip_prefix("unreachable: ").unwrap_or(error);
+        let host = shown_name(host);
         push_multiline(&mut lines, &format!("  {host} {head}: "), "      ", msg);
         self.emit(lines);
     }
@@ -420,7 +428,7 @@ impl State {
 
     fn task_heading_plain(&self, task: &TaskInfo) -> String {
         let kind = if task.is_handler { "HANDLER" } else { "TASK" };
-        format!("{kind} [{}]", task.name)
+        format!("{kind} [{}]", shown_name(&task.name))
     }
 
     fn task_heading(&self, task: &TaskInfo) -> String {
@@ -448,7 +456,7 @@ impl State {
             .iter()
             .map(|h| match pending.finals.get(h) {
                 Some(r) => host_label(r),
-                None => h.clone(),
+                None => shown_name(h).into_owned(),
             })
             .collect();
         let host_width = labels
@@ -468,7 +476,8 @@ impl State {
             };
             let pad = LABEL_WIDTH.saturating_sub(text.chars().count());
             cells.push(format!(
-                "{label:<host_width$}: {}{}",
+                "{}: {}{}",
+                pad_end(label, host_width),
                 self.style.paint(color, &text),
                 " ".repeat(pad)
             ));
@@ -501,8 +510,9 @@ impl State {
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
                 None => lines.push(format!(
-                    "  {} {host}: no result was received before the run stopped",
-                    self.style.bold_color(Color::Red, "!")
+                    "  {} {}: no result was received before the run stopped",
+                    self.style.bold_color(Color::Red, "!"),
+                    shown_name(host)
                 )),
             }
         }
@@ -527,7 +537,7 @@ impl State {
             let label = outcome_label(item);
             lines.push(format!(
                 "  {host} [item={}]: {}   ({})",
-                item.item.as_deref().unwrap_or_default(),
+                shown_name(item.item.as_deref().unwrap_or_default()),
                 self.style
                     .paint(outcome_color(item.outcome, item.ignored), &label),
                 human_duration(item.elapsed)
@@ -734,11 +744,14 @@ impl State {
     }
 }
 
-/// The host, and where the task really ran when it was delegated.
+/// The host, and where the task really ran when it was delegated (as
+/// shown: see [`shown_name`]).
 fn host_label(result: &HostResult) -> String {
     match &result.delegated_to {
-        Some(target) if target != &result.host => format!("{}->{target}", result.host),
-        _ => result.host.clone(),
+        Some(target) if target != &result.host => {
+            format!("{}->{}", shown_name(&result.host), shown_name(target))
+        }
+        _ => shown_name(&result.host).into_owned(),
     }
 }
 
