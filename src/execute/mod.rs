@@ -65,6 +65,9 @@ pub struct RunningTasks {
     /// Set by a quit at once: the (task, host) pairs it cut, for the stop
     /// report the run may still print before the process exits.
     cut: Mutex<Option<Vec<(String, String)>>>,
+    /// A RUN STOPPED block was written (by the run's end or by the quit):
+    /// there is one per run.
+    stop_said: std::sync::atomic::AtomicBool,
 }
 
 /// A host running a task.
@@ -195,6 +198,21 @@ impl RunningTasks {
             });
         }
         lines
+    }
+
+    /// Whether the quit at once cut `host`'s run of `task` (a result it
+    /// gives now is the kill's, not the task's).
+    pub fn was_cut(&self, task: &str, host: &str) -> bool {
+        self.cut.lock().ok().is_some_and(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.iter().any(|(t, h)| t == task && h == host))
+        })
+    }
+
+    /// True once, for whoever writes the run's one RUN STOPPED block: the
+    /// run's end, or a quit at once whose run did not end in time.
+    pub fn claim_stop_report(&self) -> bool {
+        !self.stop_said.swap(true, Ordering::SeqCst)
     }
 
     /// The stop report's first words after `signal` stopped the run: the

@@ -182,7 +182,9 @@ impl<'a> Runner<'a> {
         }
         let stop_report = self.state().stop_report();
         if let Some(reason) = stop_report {
-            self.reporter.event(&Event::Stopped { reason });
+            if self.options.running.claim_stop_report() {
+                self.reporter.event(&Event::Stopped { reason });
+            }
         }
         let recap = self.state().recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));

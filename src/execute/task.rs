@@ -408,6 +408,21 @@ impl Runner<'_> {
         rescuable: bool,
     ) -> bool {
         let no_log = outcome.no_log;
+        // A quit at once killed this task on this host: what it returns now
+        // is the kill's doing, not a result of the task (a run that ended
+        // on its own before the kill landed still counts).
+        if !matches!(
+            outcome.outcome,
+            Status::Ok | Status::Changed | Status::Skipped
+        ) && crate::transport::groups::quitting()
+            && self.options.running.was_cut(&info.name, &outcome.host)
+        {
+            self.reporter.event(&Event::Cut {
+                task: info.clone(),
+                host: outcome.host.clone(),
+            });
+            return false;
+        }
         self.report_outcome(info, no_log, &outcome);
         let host = outcome.host.clone();
         let changed_before = self.state().get(&host).map_or(0, |s| s.changed_tasks.len());

@@ -115,12 +115,14 @@ struct PendingTask {
     /// printing a host's items does not scan every host's: a 10,000-item
     /// loop was quadratic here).
     items: HashMap<String, Vec<HostResult>>,
+    /// Hosts whose run of the task a quit at once killed (no result).
+    cut: std::collections::HashSet<String>,
 }
 
 impl PendingTask {
     fn is_complete(&self) -> bool {
-        // `finals` only holds hosts of `hosts` (see `host_result`).
-        self.finals.len() >= self.hosts.len()
+        // `finals` and `cut` only hold hosts of `hosts` (see `host_result`).
+        self.finals.len() + self.cut.len() >= self.hosts.len()
     }
 }
 
@@ -169,6 +171,7 @@ impl State {
             Event::HostConnected { .. } => {}
             Event::HostStart { host, task } => self.host_start(host, task),
             Event::HostResult { task, result } => self.host_result(task, result),
+            Event::Cut { task, host } => self.host_cut(task, host),
             Event::Warning { host, message } => {
                 let text = match host {
                     Some(host) => format!("{}: {message}", shown_name(host)),
@@ -281,6 +284,7 @@ impl State {
             hosts: hosts.iter().filter(|h| seen.insert(*h)).cloned().collect(),
             finals: HashMap::new(),
             items: HashMap::new(),
+            cut: Default::default(),
         });
     }
 
@@ -343,6 +347,7 @@ impl State {
                     hosts: vec![result.host.clone()],
                     finals: HashMap::new(),
                     items: HashMap::new(),
+                    cut: Default::default(),
                 });
                 self.pending.len() - 1
             }
@@ -374,6 +379,33 @@ impl State {
             pending.hosts.push(result.host.clone());
         }
         pending.finals.insert(result.host.clone(), result.clone());
+        if pending.is_complete() {
+            let done = self.pending.remove(pos);
+            self.print_task(done);
+        }
+    }
+
+    /// A quit at once killed `host`'s run of `task`: its cell says `cut`.
+    fn host_cut(&mut self, task: &TaskInfo, host: &str) {
+        self.drop_spinner(host);
+        let pos = match self.find_pending(task, Some(host)) {
+            Some(pos) => pos,
+            None => {
+                self.pending.push(PendingTask {
+                    task: task.clone(),
+                    hosts: vec![host.to_string()],
+                    finals: HashMap::new(),
+                    items: HashMap::new(),
+                    cut: Default::default(),
+                });
+                self.pending.len() - 1
+            }
+        };
+        let pending = &mut self.pending[pos];
+        if !pending.hosts.iter().any(|h| h == host) {
+            pending.hosts.push(host.to_string());
+        }
+        pending.cut.insert(host.to_string());
         if pending.is_complete() {
             let done = self.pending.remove(pos);
             self.print_task(done);
@@ -472,6 +504,7 @@ impl State {
         for (host, label) in pending.hosts.iter().zip(&labels) {
             let (text, color) = match pending.finals.get(host) {
                 Some(r) => (outcome_label(r), outcome_color(r.outcome, r.ignored)),
+                None if pending.cut.contains(host) => ("cut".to_string(), Color::Red),
                 None => ("no result".to_string(), Color::Red),
             };
             let pad = LABEL_WIDTH.saturating_sub(text.chars().count());
@@ -509,6 +542,11 @@ impl State {
                         pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
+                None if pending.cut.contains(host) => lines.push(format!(
+                    "  {} {}: cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)",
+                    self.style.bold_color(Color::Red, "!"),
+                    shown_name(host)
+                )),
                 None => lines.push(format!(
                     "  {} {}: no result was received before the run stopped",
                     self.style.bold_color(Color::Red, "!"),
