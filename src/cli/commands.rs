@@ -253,7 +253,8 @@ async fn watch_signals(
     // once), writes the one stop report, naming the quit and the cut tasks
     // (which it reports as cut, not failed), and the recap.
     let waited = std::time::Instant::now();
-    while !RUN_ENDED.load(std::sync::atomic::Ordering::SeqCst) && waited.elapsed() < QUIT_REPORT_WAIT
+    while !RUN_ENDED.load(std::sync::atomic::Ordering::SeqCst)
+        && waited.elapsed() < QUIT_REPORT_WAIT
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
