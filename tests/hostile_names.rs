@@ -142,6 +142,30 @@ fn a_newline_in_a_name_prints_no_line_of_its_own() {
         run.stdout
     );
     assert!(!run.stdout.contains('\r') && !run.stdout.contains('\x07'));
+
+    // --list-tasks shows names whole, on one line each.
+    let list = t.baton(&[
+        "run".into(),
+        "play.yml".into(),
+        "-i".into(),
+        "inventory.yml".into(),
+        "--list-tasks".into(),
+    ]);
+    list.assert_code(0);
+    assert!(
+        list.stdout
+            .contains("      ok\\nPLAY RECAP\\nlocalhost : ok=99"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        !list
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("PLAY RECAP")),
+        "{}",
+        list.stdout
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! What each subcommand does, from parsed flags to an exit code.
 
+use crate::report::controls::one_line;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -488,8 +489,8 @@ fn list(
         let _ = writeln!(
             out,
             "  play: {} ({})",
-            play.name,
-            play.hosts.as_str().unwrap_or_default()
+            one_line(&play.name),
+            one_line(play.hosts.as_str().unwrap_or_default())
         );
         if hosts {
             let list = play_hosts(play, inventory, options)?;
@@ -507,12 +508,12 @@ fn list(
                 let tags = if task.common.tags.is_empty() {
                     String::new()
                 } else {
-                    format!("  TAGS: [{}]", task.common.tags.join(", "))
+                    format!("  TAGS: [{}]", one_line(&task.common.tags.join(", ")))
                 };
                 let _ = writeln!(
                     out,
                     "      {}  ({}){tags}",
-                    task.display_name(),
+                    one_line(&task.display_name()),
                     task.origin.describe()
                 );
             }

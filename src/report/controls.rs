@@ -47,7 +47,17 @@ pub const NAME_SHOWN_CHARS: usize = 200;
 /// must not print a line that reads as baton's own), and a name longer than
 /// [`NAME_SHOWN_CHARS`] shortened with an ellipsis and its length.
 pub fn shown_name(name: &str) -> Cow<'_, str> {
-    let long = name.len() > NAME_SHOWN_CHARS && name.chars().nth(NAME_SHOWN_CHARS).is_some();
+    shorten(name, NAME_SHOWN_CHARS)
+}
+
+/// A name on one line, whole (`--list-tasks`, where it is copied for
+/// `--start-at-task`): every control character escaped, newline and tab too.
+pub fn one_line(name: &str) -> Cow<'_, str> {
+    shorten(name, usize::MAX)
+}
+
+fn shorten(name: &str, max_chars: usize) -> Cow<'_, str> {
+    let long = name.len() > max_chars && name.chars().nth(max_chars).is_some();
     if !long
         && !name
             .chars()
@@ -55,8 +65,8 @@ pub fn shown_name(name: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(name);
     }
-    let mut out = String::with_capacity(name.len().min(NAME_SHOWN_CHARS * 4) + 32);
-    for c in name.chars().take(NAME_SHOWN_CHARS) {
+    let mut out = String::with_capacity(name.len().min(max_chars.saturating_mul(4)) + 32);
+    for c in name.chars().take(max_chars) {
         match c {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
@@ -167,6 +177,45 @@ mod tests {
         assert_eq!(
             escape_line(line, false),
             "\\x1b[1m\\x1b[31mfailed\\x1b[0m\\x1b[0m: \\x1b[2J\\x1b[31mfake\\x1b]0;title\\x07"
+        );
+    }
+
+    #[test]
+    fn names_are_one_line_and_long_ones_are_shortened_with_their_length() {
+        assert_eq!(shown_name("restart hvr"), "restart hvr");
+        assert_eq!(
+            shown_name("a\nPLAY RECAP\r\tx\x1b"),
+            "a\\nPLAY RECAP\\r\\tx\\x1b"
+        );
+        let long = "é".repeat(70_000);
+        let shown = shown_name(&long);
+        assert!(shown.starts_with(&"é".repeat(NAME_SHOWN_CHARS)));
+        assert!(shown.ends_with("… (70000 characters)"), "{shown}");
+        assert_eq!(
+            shown_name(&"x".repeat(NAME_SHOWN_CHARS)).len(),
+            NAME_SHOWN_CHARS
+        );
+        assert_eq!(one_line(&long), long);
+        assert_eq!(one_line("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn padding_by_hand_goes_past_the_format_width_limit() {
+        assert_eq!(pad_end("ab", 4), "ab  ");
+        assert_eq!(pad_start("ab", 4), "  ab");
+        assert_eq!(pad_end("abc", 2), "abc");
+        assert_eq!(pad_end("", 70_000).len(), 70_000);
+    }
+
+    #[test]
+    fn a_line_is_one_line_whatever_it_holds() {
+        assert_eq!(
+            escape_line("TASK [a\nPLAY RECAP]", false),
+            "TASK [a\\nPLAY RECAP]"
+        );
+        assert_eq!(
+            escape_line("\x1b[1mx\ny\x1b[0m", true),
+            "\x1b[1mx\\ny\x1b[0m"
         );
     }
 }
