@@ -475,27 +475,28 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
         }
     }
     assert!(!stdout.contains("the running task finished"), "{stdout}");
+    // One stop report (the run's own: the killed tasks return at once),
+    // naming the quit and the cut task; the cut task is not a failure.
+    assert_eq!(stdout.matches("RUN STOPPED").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "stopped by SIGTERM, then quit at once: the running task was killed (`sleeper` on "
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("failed=1"), "{stdout}");
     // The quit writes the JUnit report a stop writes, saying where it cut.
     let junit = std::fs::read_to_string(dir.path().join("junit.xml"))
         .unwrap_or_else(|e| panic!("no JUnit report after a quit: {e}\n{stdout}\n{stderr}"));
-    assert!(junit.contains("quit at once (SIGTERM)"), "{junit}");
+    assert!(junit.contains("then quit at once"), "{junit}");
     for host in hosts {
-        assert!(
-            junit.contains(&format!("cut: task `sleeper` on {host}")),
-            "{junit}"
-        );
+        assert!(junit.contains(&format!("`sleeper` on {host}")), "{junit}");
     }
-    // The block is the run's own stop report, or, when the quit's exit
-    // comes first (the killed tasks end at once), the quit's: both name
-    // the quit and the cut task.
-    if stdout.contains("RUN STOPPED") {
-        assert!(
-            stdout.contains(
-                "stopped by SIGTERM, then quit at once: the running task was killed (`sleeper` on "
-            ) || stdout.contains("quit at once (SIGTERM); cut: task `sleeper` on "),
-            "{stdout}"
-        );
-    }
+    assert_eq!(
+        junit.matches(r#"type="cut""#).count(),
+        hosts.len(),
+        "{junit}"
+    );
     // Give a KILL on a host a moment to land, then count what is left.
     let mut left = pgrep(&marker);
     for _ in 0..40 {
@@ -1333,4 +1334,102 @@ fn a_stop_while_a_task_is_prepared_for_many_hosts_starts_no_more_of_them() {
         events.iter().any(|e| e["event"] == "stopped"),
         "no stop report"
     );
+}
+
+/// A double Ctrl-C ("quit at once") while the only task runs: one stop
+/// report naming the quit and the cut task, and the cut task is neither ok
+/// nor failed, the same in human output, JSON and JUnit (it was once
+/// counted `failed=1`, after a RUN STOPPED block saying every host failed,
+/// followed by a second block for the quit).
+#[test]
+fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
+    for json in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = marker();
+        std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+        std::fs::write(
+            dir.path().join("play.yml"),
+            format!(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: sleeper\n      command: sleep 300 {marker}\n"
+            ),
+        )
+        .unwrap();
+        let mut args = vec![
+            "run",
+            "play.yml",
+            "-i",
+            "inventory.yml",
+            "--junit",
+            "junit.xml",
+        ];
+        if json {
+            args.extend(["--output", "json"]);
+        }
+        let child = Command::new(BATON)
+            .current_dir(dir.path())
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the sleep to start", || {
+            !pgrep(&format!("sleep 300 {marker}")).is_empty()
+        });
+        signal(&child, libc::SIGINT);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        signal(&child, libc::SIGINT);
+        let out = wait_bounded(child, 30);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let all = format!("{stdout}\n{stderr}");
+        assert_eq!(out.status.code(), Some(130), "{all}");
+        let reason = "interrupted by the operator (Ctrl-C), then quit at once: the running task was killed (`sleeper` on node)";
+        assert!(!all.contains("failed or was unreachable"), "{all}");
+        if json {
+            let events: Vec<Value> = stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+            assert_eq!(
+                kinds.iter().filter(|k| **k == "stopped").count(),
+                1,
+                "{all}"
+            );
+            assert!(!kinds.contains(&"host_result"), "{all}");
+            let cut = events
+                .iter()
+                .find(|e| e["event"] == "cut")
+                .expect("a cut event");
+            assert_eq!(cut["host"], "node");
+            assert_eq!(cut["task"]["name"], "sleeper");
+            let stopped = events.iter().find(|e| e["event"] == "stopped").unwrap();
+            assert!(
+                stopped["reason"].as_str().unwrap().contains(reason),
+                "{all}"
+            );
+            let recap = events
+                .iter()
+                .find(|e| e["event"] == "recap")
+                .expect("recap");
+            assert_eq!(recap["hosts"]["node"]["failed"], 0, "{all}");
+            assert_eq!(recap["hosts"]["node"]["ok"], 0, "{all}");
+        } else {
+            assert_eq!(stdout.matches("RUN STOPPED").count(), 1, "{all}");
+            assert!(stdout.contains(reason), "{all}");
+            assert!(stdout.contains("node: cut"), "{all}");
+            assert!(!stdout.contains("FAILED"), "{all}");
+            assert!(
+                stdout.contains("node : ok=0 changed=0 unreachable=0 failed=0"),
+                "{all}"
+            );
+        }
+        let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit");
+        assert_eq!(junit.matches(r#"type="cut""#).count(), 1, "{junit}");
+        assert!(junit.contains(r#"failures="0""#), "{junit}");
+        assert!(junit.contains("sleeper [node]"), "{junit}");
+        assert!(junit.contains(reason), "{junit}");
+        assert!(pgrep(&marker).is_empty(), "a sleep was left");
+    }
 }

@@ -1291,7 +1291,13 @@ fn json_doc_examples_have_exactly_the_fields_written() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("doc example: {e}: {line}"))
         })
         .collect();
-    let written = json_lines(&scenario());
+    // The scenario runs to its end; a quit at once adds the `cut` event.
+    let mut events = scenario();
+    events.push(Event::Cut {
+        task: task("command sleep 300", "command", 4),
+        host: "localhost".into(),
+    });
+    let written = json_lines(&events);
     let mut kinds_seen = std::collections::BTreeSet::new();
     for example in &examples {
         let kind = example["event"].as_str().unwrap();

@@ -1,5 +1,6 @@
 //! What each subcommand does, from parsed flags to an exit code.
 
+use crate::report::controls::one_line;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -135,6 +136,7 @@ fn execute(
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, &*reporter,
     ));
+    RUN_ENDED.store(true, std::sync::atomic::Ordering::SeqCst);
     // Every exit path ends the masters it started: a connection the run did
     // not close (one still held when it ended) would otherwise stay, as
     // ControlPersist keeps masters.
@@ -168,6 +170,14 @@ fn execute(
 
 /// Set while a quit at once ends the tasks' processes.
 static QUITTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set when the run has reported its end (stop report and recap).
+static RUN_ENDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long a quit at once waits for the run to report its own end once the
+/// tasks' processes are ended (a killed task returns at once; a render or a
+/// write may hold the run longer).
+const QUIT_REPORT_WAIT: Duration = Duration::from_secs(3);
 
 /// SIGINT (Ctrl-C), SIGTERM and SIGHUP: the first lets the running task
 /// finish on every host, then the run stops with its stop report and recap
@@ -240,15 +250,25 @@ async fn watch_signals(
         "baton: ended {} process group(s) of running tasks and {} ssh master connection(s)",
         ended.groups, ended.masters
     ));
-    // The reports a stop writes are written on a quit too (the run's own
-    // end may never come: a render or a write may hold it), saying where
-    // the quit cut the run.
-    let mut reason = format!("quit at once ({})", signal_name(second));
-    for line in &report {
-        reason.push_str("; ");
-        reason.push_str(line);
+    // The run's own end, when it comes soon (a killed task returns at
+    // once), writes the one stop report, naming the quit and the cut tasks
+    // (which it reports as cut, not failed), and the recap.
+    let waited = std::time::Instant::now();
+    while !RUN_ENDED.load(std::sync::atomic::Ordering::SeqCst)
+        && waited.elapsed() < QUIT_REPORT_WAIT
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    reporter.event(&crate::report::Event::Stopped { reason });
+    // Otherwise (a render or a write holds the run) the quit writes it,
+    // saying where it cut the run, so the reports are still written.
+    if running.claim_stop_report() {
+        let mut reason = format!("quit at once ({})", signal_name(second));
+        for line in &report {
+            reason.push_str("; ");
+            reason.push_str(line);
+        }
+        reporter.event(&crate::report::Event::Stopped { reason });
+    }
     if !reporter.finish() {
         stderr_line("baton: a report could not be written completely (see above)");
     }
@@ -469,8 +489,8 @@ fn list(
         let _ = writeln!(
             out,
             "  play: {} ({})",
-            play.name,
-            play.hosts.as_str().unwrap_or_default()
+            one_line(&play.name),
+            one_line(play.hosts.as_str().unwrap_or_default())
         );
         if hosts {
             let list = play_hosts(play, inventory, options)?;
@@ -488,12 +508,12 @@ fn list(
                 let tags = if task.common.tags.is_empty() {
                     String::new()
                 } else {
-                    format!("  TAGS: [{}]", task.common.tags.join(", "))
+                    format!("  TAGS: [{}]", one_line(&task.common.tags.join(", ")))
                 };
                 let _ = writeln!(
                     out,
                     "      {}  ({}){tags}",
-                    task.display_name(),
+                    one_line(&task.display_name()),
                     task.origin.describe()
                 );
             }

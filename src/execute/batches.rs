@@ -4,6 +4,7 @@
 //! execution: strategies and more" (serial, order, max_fail_percentage).
 
 use crate::load::play::{HostOrder, Play, Serial};
+use crate::report::controls::shown_name;
 
 use super::state::RunState;
 
@@ -58,7 +59,7 @@ pub fn no_hosts_left(play: &Play, batch: &[String], state: &RunState) -> Option<
     if batch.iter().all(|h| state.has_left(h)) {
         return Some(format!(
             "every host of play `{}` ({}) failed or was unreachable: no hosts left, so the run stopped; later plays were not started",
-            play.name,
+            shown_name(&play.name),
             batch.join(", ")
         ));
     }
@@ -74,7 +75,7 @@ pub fn over_max_fail(play: &Play, batch: &[String], state: &RunState) -> Option<
     (ratio > pct).then(|| {
         format!(
             "play `{}` stopped: {failed} of {} hosts in the batch failed ({ratio:.0}% > max_fail_percentage {pct}%); later batches were not started",
-            play.name,
+            shown_name(&play.name),
             batch.len()
         )
     })

@@ -11,6 +11,7 @@ use super::play::{Flow, PlayScope, Runner};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{MetaAction, Task};
+use crate::report::controls::shown_name;
 use crate::report::{Event, TaskInfo};
 
 impl Runner<'_> {
@@ -158,7 +159,8 @@ impl Runner<'_> {
                     host: None,
                     message: format!(
                         "{}: meta end_play ended play `{}`",
-                        info.origin, scope.play.name
+                        info.origin,
+                        shown_name(&scope.play.name)
                     ),
                 });
                 Flow::EndPlay

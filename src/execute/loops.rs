@@ -494,10 +494,11 @@ fn item_vars(task: &Task, host_vars: &Context, index: usize, items: &[Value]) ->
 
 /// The aggregate message: all done, or which items failed.
 fn loop_message(items: &[(String, TaskResult, Status)]) -> String {
-    let failed_items: Vec<&str> = items
+    // Labels as the report shows them: one line each (a label is data).
+    let failed_items: Vec<_> = items
         .iter()
         .filter(|(_, r, _)| r.status == Status::Failed)
-        .map(|(l, _, _)| l.as_str())
+        .map(|(l, _, _)| crate::report::controls::shown_name(l))
         .collect();
     if failed_items.is_empty() {
         "All items completed".to_string()

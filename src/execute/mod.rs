@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::error::{exit_code, InputError};
 use crate::load::inventory::Inventory;
 use crate::load::playbook::Playbook;
+use crate::report::controls::shown_name;
 use crate::report::{Recap, Reporter};
 
 pub use connections::ConnectOptions;
@@ -64,6 +65,9 @@ pub struct RunningTasks {
     /// Set by a quit at once: the (task, host) pairs it cut, for the stop
     /// report the run may still print before the process exits.
     cut: Mutex<Option<Vec<(String, String)>>>,
+    /// A RUN STOPPED block was written (by the run's end or by the quit):
+    /// there is one per run.
+    stop_said: std::sync::atomic::AtomicBool,
 }
 
 /// A host running a task.
@@ -165,7 +169,9 @@ impl RunningTasks {
         }
         for t in running {
             let at = match &t.item {
-                Some((n, count, label)) => format!(" at item {n} of {count} ({label})"),
+                Some((n, count, label)) => {
+                    format!(" at item {n} of {count} ({})", shown_name(label))
+                }
                 None => String::new(),
             };
             let items = if t.changed_items.is_empty() {
@@ -179,7 +185,8 @@ impl RunningTasks {
             };
             lines.push(format!(
                 "cut: task `{}` on {}{at} (it may have done part of its work){items}",
-                t.task, t.host
+                shown_name(&t.task),
+                t.host
             ));
         }
         let changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
@@ -191,6 +198,21 @@ impl RunningTasks {
             });
         }
         lines
+    }
+
+    /// Whether the quit at once cut `host`'s run of `task` (a result it
+    /// gives now is the kill's, not the task's).
+    pub fn was_cut(&self, task: &str, host: &str) -> bool {
+        self.cut.lock().ok().is_some_and(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.iter().any(|(t, h)| t == task && h == host))
+        })
+    }
+
+    /// True once, for whoever writes the run's one RUN STOPPED block: the
+    /// run's end, or a quit at once whose run did not end in time.
+    pub fn claim_stop_report(&self) -> bool {
+        !self.stop_said.swap(true, Ordering::SeqCst)
     }
 
     /// The stop report's first words after `signal` stopped the run: the
@@ -211,7 +233,7 @@ impl RunningTasks {
                 "{}, then quit at once: the running task was killed ({}); it may have done part of its work",
                 stop_cause(signal),
                 cut.iter()
-                    .map(|(task, host)| format!("`{task}` on {host}"))
+                    .map(|(task, host)| format!("`{}` on {host}", shown_name(task)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -32,6 +32,7 @@ use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
 use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars, Known};
 use crate::plan::template::Templater;
 use crate::plan::vars_files::{self, OnUndefined};
+use crate::report::controls::shown_name;
 use crate::report::{Event, Reporter, TaskInfo};
 use crate::yaml::Node;
 
@@ -181,7 +182,9 @@ impl<'a> Runner<'a> {
         }
         let stop_report = self.state().stop_report();
         if let Some(reason) = stop_report {
-            self.reporter.event(&Event::Stopped { reason });
+            if self.options.running.claim_stop_report() {
+                self.reporter.event(&Event::Stopped { reason });
+            }
         }
         let recap = self.state().recap(started.elapsed());
         self.reporter.event(&Event::Recap(recap.clone()));
@@ -228,7 +231,7 @@ impl<'a> Runner<'a> {
             };
             self.reporter.event(&Event::Warning {
                 host: None,
-                message: format!("play `{}` skipped: {why}", play.name),
+                message: format!("play `{}` skipped: {why}", shown_name(&play.name)),
             });
             return Ok(None);
         }

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::host_task::HostOutcome;
 use crate::error::InputError;
 use crate::modules::Status;
+use crate::report::controls::shown_name;
 use crate::report::{ConnectTiming, HostStats, Recap, TaskInfo, TaskTiming};
 
 /// Shown in place of a `no_log` task's failure message.
@@ -230,10 +231,10 @@ impl RunState {
             state.merge_facts(outcome.ansible_facts);
         }
         let failure = |message: String| Failure {
-            task: task.info.name.clone(),
+            task: shown_name(&task.info.name).into_owned(),
             origin: task.info.origin.clone(),
             message,
-            play: task.play.to_string(),
+            play: shown_name(task.play).into_owned(),
             connecting: false,
         };
         match outcome.outcome {
@@ -242,9 +243,9 @@ impl RunState {
                 state.stats.ok += 1;
                 state.stats.changed += 1;
                 let what = if outcome.check_mode {
-                    format!("{} (check mode: would change)", task.info.name)
+                    format!("{} (check mode: would change)", shown_name(&task.info.name))
                 } else {
-                    task.info.name.clone()
+                    shown_name(&task.info.name).into_owned()
                 };
                 state.changed_tasks.push(what);
                 for n in task.notify {

@@ -19,6 +19,7 @@ use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
 use crate::plan::context::Shared;
 use crate::plan::host_vars::HostVars;
+use crate::report::controls::shown_name;
 use crate::report::{Event, HostResult, TaskInfo};
 
 impl Runner<'_> {
@@ -100,7 +101,7 @@ impl Runner<'_> {
                 for host in hosts {
                     state.free_stops.push(format!(
                         "`{}` ({}) on {host}",
-                        task.display_name(),
+                        shown_name(&task.display_name()),
                         task.origin.describe()
                     ));
                 }
@@ -111,7 +112,7 @@ impl Runner<'_> {
                 state.abort_reason = Some(format!(
                     "{}; `{}` ({}) and everything after it did not start",
                     self.options.running.stop_reason(signal),
-                    task.display_name(),
+                    shown_name(&task.display_name()),
                     task.origin.describe()
                 ));
             }
@@ -407,6 +408,21 @@ impl Runner<'_> {
         rescuable: bool,
     ) -> bool {
         let no_log = outcome.no_log;
+        // A quit at once killed this task on this host: what it returns now
+        // is the kill's doing, not a result of the task (a run that ended
+        // on its own before the kill landed still counts).
+        if !matches!(
+            outcome.outcome,
+            Status::Ok | Status::Changed | Status::Skipped
+        ) && crate::transport::groups::quitting()
+            && self.options.running.was_cut(&info.name, &outcome.host)
+        {
+            self.reporter.event(&Event::Cut {
+                task: info.clone(),
+                host: outcome.host.clone(),
+            });
+            return false;
+        }
         self.report_outcome(info, no_log, &outcome);
         let host = outcome.host.clone();
         let changed_before = self.state().get(&host).map_or(0, |s| s.changed_tasks.len());
@@ -487,7 +503,7 @@ impl Runner<'_> {
             if scope.free {
                 self.state().abort_reason = Some(format!(
                     "play `{}` stopped because {} failed and the play has any_errors_fatal; under strategy free {} stopped before their next task",
-                    scope.play.name,
+                    shown_name(&scope.play.name),
                     newly_failed.join(", "),
                     if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
                 ));
@@ -495,7 +511,7 @@ impl Runner<'_> {
             }
             self.state().abort_reason = Some(format!(
                 "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
-                scope.play.name,
+                shown_name(&scope.play.name),
                 newly_failed.join(", "),
                 if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
                 ". Nothing after this task ran on any host"

@@ -13,7 +13,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use similar::TextDiff;
 
-use super::controls::{escape_controls, escape_line};
+use super::controls::{escape_controls, escape_line, pad_end, shown_name};
 use super::recap::{file_line, human_duration, recap_block};
 use super::style::{outcome_color, Color, Style};
 use super::{Event, HostResult, Recap, Reporter, TaskInfo};
@@ -146,12 +146,14 @@ struct PendingTask {
     /// printing a host's items does not scan every host's: a 10,000-item
     /// loop was quadratic here).
     items: HashMap<String, Vec<HostResult>>,
+    /// Hosts whose run of the task a quit at once killed (no result).
+    cut: std::collections::HashSet<String>,
 }
 
 impl PendingTask {
     fn is_complete(&self) -> bool {
-        // `finals` only holds hosts of `hosts` (see `host_result`).
-        self.finals.len() >= self.hosts.len()
+        // `finals` and `cut` only hold hosts of `hosts` (see `host_result`).
+        self.finals.len() + self.cut.len() >= self.hosts.len()
     }
 }
 
@@ -200,9 +202,10 @@ impl State {
             Event::HostConnected { .. } => {}
             Event::HostStart { host, task } => self.host_start(host, task),
             Event::HostResult { task, result } => self.host_result(task, result),
+            Event::Cut { task, host } => self.host_cut(task, host),
             Event::Warning { host, message } => {
                 let text = match host {
-                    Some(host) => format!("{host}: {message}"),
+                    Some(host) => format!("{}: {message}", shown_name(host)),
                     None => message.clone(),
                 };
                 let label = self.style.bold_color(Color::Magenta, "[WARNING]:");
@@ -258,12 +261,21 @@ impl State {
 
     fn play_start(&mut self, name: &str, hosts: &[String], strategy: &str) {
         self.flush_pending();
-        self.host_width = hosts.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+        self.host_width = hosts
+            .iter()
+            .map(|h| shown_name(h).chars().count())
+            .max()
+            .unwrap_or(0);
+        let name = shown_name(name);
         let mut line = format!(
             "PLAY [{name}] on {} host{}: {}",
             hosts.len(),
             if hosts.len() == 1 { "" } else { "s" },
-            hosts.join(", ")
+            hosts
+                .iter()
+                .map(|h| shown_name(h))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if strategy == "free" {
             line.push_str(
@@ -303,6 +315,7 @@ impl State {
             hosts: hosts.iter().filter(|h| seen.insert(*h)).cloned().collect(),
             finals: HashMap::new(),
             items: HashMap::new(),
+            cut: Default::default(),
         });
     }
 
@@ -324,10 +337,7 @@ impl State {
         let bar = multi.add(
             ProgressBar::new_spinner()
                 .with_style(style)
-                .with_prefix(
-                    escape_controls(&format!("{host:<width$}", width = self.host_width))
-                        .into_owned(),
-                )
+                .with_prefix(pad_end(&shown_name(host), self.host_width))
                 .with_message(escape_controls(&self.task_heading_plain(task)).into_owned()),
         );
         bar.enable_steady_tick(SPINNER_TICK);
@@ -368,6 +378,7 @@ impl State {
                     hosts: vec![result.host.clone()],
                     finals: HashMap::new(),
                     items: HashMap::new(),
+                    cut: Default::default(),
                 });
                 self.pending.len() - 1
             }
@@ -380,8 +391,9 @@ impl State {
                 + 1;
             if let Some(bar) = self.spinners.get(&result.host) {
                 bar.set_message(format!(
-                    "{}  item {done} done: {item} ({})",
-                    self.task_heading_plain(task),
+                    "{}  item {done} done: {} ({})",
+                    escape_controls(&self.task_heading_plain(task)),
+                    shown_name(item),
                     outcome_label(result)
                 ));
             }
@@ -398,6 +410,33 @@ impl State {
             pending.hosts.push(result.host.clone());
         }
         pending.finals.insert(result.host.clone(), result.clone());
+        if pending.is_complete() {
+            let done = self.pending.remove(pos);
+            self.print_task(done);
+        }
+    }
+
+    /// A quit at once killed `host`'s run of `task`: its cell says `cut`.
+    fn host_cut(&mut self, task: &TaskInfo, host: &str) {
+        self.drop_spinner(host);
+        let pos = match self.find_pending(task, Some(host)) {
+            Some(pos) => pos,
+            None => {
+                self.pending.push(PendingTask {
+                    task: task.clone(),
+                    hosts: vec![host.to_string()],
+                    finals: HashMap::new(),
+                    items: HashMap::new(),
+                    cut: Default::default(),
+                });
+                self.pending.len() - 1
+            }
+        };
+        let pending = &mut self.pending[pos];
+        if !pending.hosts.iter().any(|h| h == host) {
+            pending.hosts.push(host.to_string());
+        }
+        pending.cut.insert(host.to_string());
         if pending.is_complete() {
             let done = self.pending.remove(pos);
             self.print_task(done);
@@ -424,6 +463,7 @@ impl State {
         }
         let head = self.style.bold_color(Color::Red, "UNREACHABLE");
         let msg = error.strip_prefix("unreachable: ").unwrap_or(error);
+        let host = shown_name(host);
         push_multiline(&mut lines, &format!("  {host} {head}: "), "      ", msg);
         self.emit(lines);
     }
@@ -451,7 +491,7 @@ impl State {
 
     fn task_heading_plain(&self, task: &TaskInfo) -> String {
         let kind = if task.is_handler { "HANDLER" } else { "TASK" };
-        format!("{kind} [{}]", task.name)
+        format!("{kind} [{}]", shown_name(&task.name))
     }
 
     fn task_heading(&self, task: &TaskInfo) -> String {
@@ -479,7 +519,7 @@ impl State {
             .iter()
             .map(|h| match pending.finals.get(h) {
                 Some(r) => host_label(r),
-                None => h.clone(),
+                None => shown_name(h).into_owned(),
             })
             .collect();
         let host_width = labels
@@ -495,11 +535,13 @@ impl State {
         for (host, label) in pending.hosts.iter().zip(&labels) {
             let (text, color) = match pending.finals.get(host) {
                 Some(r) => (outcome_label(r), outcome_color(r.outcome, r.ignored)),
+                None if pending.cut.contains(host) => ("cut".to_string(), Color::Red),
                 None => ("no result".to_string(), Color::Red),
             };
             let pad = LABEL_WIDTH.saturating_sub(text.chars().count());
             cells.push(format!(
-                "{label:<host_width$}: {}{}",
+                "{}: {}{}",
+                pad_end(label, host_width),
                 self.style.paint(color, &text),
                 " ".repeat(pad)
             ));
@@ -556,9 +598,15 @@ impl State {
                         pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
+                None if pending.cut.contains(host) => lines.push(format!(
+                    "  {} {}: cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)",
+                    self.style.bold_color(Color::Red, "!"),
+                    shown_name(host)
+                )),
                 None => lines.push(format!(
-                    "  {} {host}: no result was received before the run stopped",
-                    self.style.bold_color(Color::Red, "!")
+                    "  {} {}: no result was received before the run stopped",
+                    self.style.bold_color(Color::Red, "!"),
+                    shown_name(host)
                 )),
             }
         }
@@ -583,7 +631,7 @@ impl State {
             let label = outcome_label(item);
             lines.push(format!(
                 "  {host} [item={}]: {}   ({})",
-                item.item.as_deref().unwrap_or_default(),
+                shown_name(item.item.as_deref().unwrap_or_default()),
                 self.style
                     .paint(outcome_color(item.outcome, item.ignored), &label),
                 human_duration(item.elapsed)
@@ -803,11 +851,14 @@ fn bare_failure(r: &HostResult) -> Option<&str> {
     bare.then_some(t.msg.as_deref()).flatten()
 }
 
-/// The host, and where the task really ran when it was delegated.
+/// The host, and where the task really ran when it was delegated (as
+/// shown: see [`shown_name`]).
 fn host_label(result: &HostResult) -> String {
     match &result.delegated_to {
-        Some(target) if target != &result.host => format!("{}->{target}", result.host),
-        _ => result.host.clone(),
+        Some(target) if target != &result.host => {
+            format!("{}->{}", shown_name(&result.host), shown_name(target))
+        }
+        _ => shown_name(&result.host).into_owned(),
     }
 }
 

@@ -130,6 +130,11 @@ pub fn event_json(event: &Event) -> Option<Value> {
             "host": host,
             "message": message,
         }),
+        Event::Cut { task, host } => json!({
+            "event": "cut",
+            "task": task_json(task),
+            "host": host,
+        }),
         Event::Stopped { reason } => json!({
             "event": "stopped",
             "reason": reason,

@@ -139,6 +139,7 @@ impl Runs {
                 ));
             }
             Event::HostResult { task, result } => self.host_result(task, result),
+            Event::Cut { task, host } => self.cut(task, host),
             Event::Warning { host, message } => {
                 let note = match host {
                     Some(host) => format!("[WARNING]: {host}: {message}"),
@@ -192,6 +193,26 @@ impl Runs {
         }
         suite.busy += result.elapsed;
         suite.cases.push(case);
+    }
+
+    /// A task a quit at once killed on `host`: an error case of type `cut`
+    /// (it has no result; CI must not read it as passed or as an ordinary
+    /// failure).
+    fn cut(&mut self, task: &TaskInfo, host: &str) {
+        for (t, hosts) in &mut self.unfinished {
+            if t.name == task.name && t.origin == task.origin {
+                hosts.retain(|h| h != host);
+            }
+        }
+        self.items.retain(|(h, _)| h != host);
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(
+            "cut: a quit at once (second stop signal) killed the task on this host; it may have done part of its work",
+        );
+        status.set_type("cut");
+        let mut case = TestCase::new(case_name(task, host), status);
+        case.set_classname(task.play.clone());
+        self.suite(&task.play).cases.push(case);
     }
 
     fn report(&self) -> Report {

@@ -166,6 +166,14 @@ pub enum Event {
         host: Option<String>,
         message: String,
     },
+    /// A quit at once (a second stop signal) killed `host`'s run of `task`:
+    /// no result, neither ok nor failed (as in Ansible, whose interrupted
+    /// task has none); the host's recap does not count it, the stop report
+    /// names it, JUnit makes it an error case of type `cut`.
+    Cut {
+        task: TaskInfo,
+        host: String,
+    },
     /// The run stopped early: which host, at which task, and what state it left.
     Stopped {
         reason: String,

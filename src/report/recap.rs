@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::controls::{pad_end, pad_start, shown_name};
 use super::style::{Color, Style};
 use super::{HostStats, Recap, TaskTiming};
 
@@ -71,7 +72,7 @@ pub fn host_lines(recap: &Recap, style: Style) -> Vec<String> {
     let name_width = recap
         .hosts
         .keys()
-        .map(|h| h.chars().count())
+        .map(|h| shown_name(h).chars().count())
         .max()
         .unwrap_or(0);
     let value_width = recap
@@ -84,10 +85,10 @@ pub fn host_lines(recap: &Recap, style: Style) -> Vec<String> {
         .hosts
         .iter()
         .map(|(host, stats)| {
-            let padded = format!("{host:<name_width$}");
+            let padded = pad_end(&shown_name(host), name_width);
             let mut line = format!("{} :", style.paint(host_color(stats), &padded));
             for (key, value, color) in counters(stats) {
-                let cell = format!("{key}={value:<value_width$}");
+                let cell = format!("{key}={}", pad_end(&value.to_string(), value_width));
                 let cell = if value > 0 {
                     style.paint(color, &cell)
                 } else {
@@ -113,19 +114,21 @@ pub fn slowest_lines(slowest: &[TaskTiming]) -> Vec<String> {
     let ms_width = ms.iter().map(String::len).max().unwrap_or(0);
     let name_width = sorted
         .iter()
-        .map(|t| t.task.chars().count())
+        .map(|t| shown_name(&t.task).chars().count())
         .max()
         .unwrap_or(0);
     sorted
         .iter()
         .zip(ms)
         .map(|(t, ms)| {
+            let ms = pad_start(&ms, ms_width);
+            let task = shown_name(&t.task);
             let line = if t.origin.is_empty() {
-                format!("  {ms:>ms_width$} ms  {}", t.task)
+                format!("  {ms} ms  {task}")
             } else {
                 format!(
-                    "  {ms:>ms_width$} ms  {:<name_width$}  {}",
-                    t.task,
+                    "  {ms} ms  {}  {}",
+                    pad_end(&task, name_width),
                     file_line(&t.origin)
                 )
             };
@@ -144,7 +147,11 @@ pub fn connect_line(recap: &Recap) -> Option<String> {
     }
     let mut notes = Vec::new();
     if let Some((host, d)) = &c.slowest {
-        notes.push(format!("slowest {host} {}", human_duration(*d)));
+        notes.push(format!(
+            "slowest {} {}",
+            shown_name(host),
+            human_duration(*d)
+        ));
     }
     if c.failed > 0 {
         notes.push(format!("{} unreachable", c.failed));

@@ -6,6 +6,8 @@ use crate::source::Origin;
 
 /// A `[1:1000000]` typo must not allocate a million hosts.
 const MAX_RANGE_HOSTS: usize = 100_000;
+/// The widest zero-padded range bound (`[0001:0100]` is 4 wide).
+const MAX_PADDED_WIDTH: usize = 64;
 
 /// Split `host:PORT` or `[v6addr]:PORT`; Ansible's rules (a colon inside
 /// `[...]` is a range, a bare IPv6 address keeps its colons).
@@ -83,6 +85,7 @@ pub(super) fn expand_host_entry(
     origin: &Origin,
 ) -> Result<(Vec<String>, Option<u16>), InputError> {
     let (host, port) = split_port(entry, origin)?;
+    check_host_name(&host, origin)?;
     if !host.contains('[') {
         if host.contains(']') {
             return Err(range_error(origin, entry, "`]` without a matching `[`"));
@@ -92,6 +95,31 @@ pub(super) fn expand_host_entry(
     let mut names = Vec::new();
     expand_ranges(&host, &mut names).map_err(|why| range_error(origin, entry, &why))?;
     Ok((names, port))
+}
+
+/// A host name is one line of printable text: a newline, carriage return,
+/// tab or other control character (C0, DEL, C1) in it is refused, as it
+/// would break (or forge) the lines of the report that name the host
+/// (`-i $'localhost\nPLAY RECAP,'`), and no host is reached by such a name.
+pub(super) fn check_host_name(name: &str, origin: &Origin) -> Result<(), InputError> {
+    let Some(bad) = name.chars().find(|c| c.is_control()) else {
+        return Ok(());
+    };
+    let what = match bad {
+        '\n' => "a newline".to_string(),
+        '\r' => "a carriage return".to_string(),
+        '\t' => "a tab".to_string(),
+        c => format!("the control character U+{:04X}", c as u32),
+    };
+    Err(InputError::at(
+        origin,
+        format!(
+            "host name `{}` contains {what}; a host name must be one line of printable characters",
+            name.escape_debug()
+        ),
+        "this host",
+    )
+    .with_help("rename the host in the inventory (give its address with `ansible_host` if needed)"))
 }
 
 fn range_error(origin: &Origin, entry: &str, why: &str) -> InputError {
@@ -165,6 +193,14 @@ fn expand_ranges(pattern: &str, names: &mut Vec<String>) -> Result<(), String> {
             if begin.len() != end.len() {
                 return Err(format!(
                     "zero-padded `{begin}` and `{end}` must have the same width"
+                ));
+            }
+            // A number has at most 20 digits; a wider padding is a mistake
+            // (and `{:0width$}` panics beyond 65,535).
+            if begin.len() > MAX_PADDED_WIDTH {
+                return Err(format!(
+                    "zero-padded `{begin}` is {} digits wide, more than the {MAX_PADDED_WIDTH} baton accepts",
+                    begin.len()
                 ));
             }
             begin.len()
@@ -264,5 +300,14 @@ mod tests {
             .unwrap_err()
             .message
             .contains("out of range"));
+    }
+
+    #[test]
+    fn a_zero_padding_wider_than_a_number_is_refused_not_a_panic() {
+        let wide = format!("h[{}:{}1]", "0".repeat(70_000), "0".repeat(69_999));
+        let err = expand_host_entry(&wide, &origin()).unwrap_err();
+        assert!(format!("{err:?}").contains("70000 digits wide"), "{err:?}");
+        let (names, _) = expand_host_entry("h[0008:0010]", &origin()).unwrap();
+        assert_eq!(names, ["h0008", "h0009", "h0010"]);
     }
 }

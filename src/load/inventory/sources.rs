@@ -235,6 +235,7 @@ fn load_host_list(b: &mut Builder, list: &str) -> Result<(), InputError> {
             len: name.len(),
         };
         let (host, port) = split_port(name, &origin)?;
+        super::ranges::check_host_name(&host, &origin)?;
         b.add_host(&host, UNGROUPED, port);
     }
     Ok(())
