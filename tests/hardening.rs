@@ -324,6 +324,30 @@ fn pgrep(marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// `baton run play.yml -i inventory.yml --junit junit.xml` in `dir`, with
+/// `--output json` when `json`, its output piped.
+fn run_reporting(dir: &Path, json: bool) -> std::process::Child {
+    let mut args = vec![
+        "run",
+        "play.yml",
+        "-i",
+        "inventory.yml",
+        "--junit",
+        "junit.xml",
+    ];
+    if json {
+        args.extend(["--output", "json"]);
+    }
+    Command::new(BATON)
+        .current_dir(dir)
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// One signal while `slow` (`sleep 2`) runs: `slow` finishes, `next` never
 /// starts, the stop report and recap are printed (human or JSON), the JUnit
 /// file is written, and the exit code is 128 + the signal.
@@ -342,25 +366,7 @@ fn one_signal_stops_after_the_running_task(sig: i32, json: bool) {
 "#,
     )
     .unwrap();
-    let mut args = vec![
-        "run",
-        "play.yml",
-        "-i",
-        "inventory.yml",
-        "--junit",
-        "junit.xml",
-    ];
-    if json {
-        args.extend(["--output", "json"]);
-    }
-    let child = Command::new(BATON)
-        .current_dir(dir.path())
-        .args(&args)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = run_reporting(dir.path(), json);
     wait_for("the slow task to start", || {
         dir.path().join("started").exists()
     });
@@ -1354,25 +1360,7 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
             ),
         )
         .unwrap();
-        let mut args = vec![
-            "run",
-            "play.yml",
-            "-i",
-            "inventory.yml",
-            "--junit",
-            "junit.xml",
-        ];
-        if json {
-            args.extend(["--output", "json"]);
-        }
-        let child = Command::new(BATON)
-            .current_dir(dir.path())
-            .args(&args)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = run_reporting(dir.path(), json);
         wait_for("the sleep to start", || {
             !pgrep(&format!("sleep 300 {marker}")).is_empty()
         });

@@ -22,6 +22,15 @@ fn run(dir: &Path, playbook: &str) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
+/// The text without miette's wrapping at 80 columns (its `|` margins and
+/// line breaks), to compare a long message whole.
+fn flat(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn a_playbook_that_is_a_loop_of_links_is_named_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,14 +52,9 @@ fn a_vars_file_that_is_a_dangling_link_names_its_target() {
     .unwrap();
     let (code, text) = run(dir.path(), "p.yml");
     assert_eq!(code, Some(4), "{text}");
-    // miette wraps the line at 80 columns: compare without the wrapping.
-    let flat: String = text
-        .split_whitespace()
-        .filter(|w| *w != "|")
-        .collect::<Vec<_>>()
-        .join(" ");
     assert!(
-        flat.contains("is a symbolic link to /nonexistent/baton- vars.yml, which does not exist"),
+        flat(&text)
+            .contains("is a symbolic link to /nonexistent/baton- vars.yml, which does not exist"),
         "{text}"
     );
 }
@@ -104,12 +108,7 @@ fn a_role_whose_tasks_file_is_a_directory_is_refused_not_run_empty() {
         .unwrap();
         let (code, text) = run(dir.path(), "p.yml");
         assert_eq!(code, Some(4), "{text}");
-        let flat: String = text
-            .split_whitespace()
-            .filter(|w| *w != "|")
-            .collect::<Vec<_>>()
-            .join(" ");
-        assert!(flat.contains(want), "{text}");
+        assert!(flat(&text).contains(want), "{text}");
     }
 }
 

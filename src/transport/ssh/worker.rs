@@ -79,7 +79,9 @@ __baton_own() {
 /// gid, user and group names or `UNKNOWN`, size in bytes; the link itself
 /// for a symbolic link, as GNU stat without `-L`) and returns 0. It returns
 /// 1 whenever it cannot answer for sure (no such file, the helper gone, a
-/// path too long to send in one atomic pipe write): the caller then runs
+/// path too long to send in one atomic pipe write, the helper stopped
+/// (SIGSTOP), replaced or gone as `/proc/PID/status` tells, read without a
+/// process before each request, since a shell's `read` has no timeout): the caller then runs
 /// `stat` itself, which also gives the real error message. It needs no
 /// process per call: the request and the answer go through two FIFOs
 /// opened once by the worker (fds 8 and 9) to one `perl` reading
@@ -91,9 +93,17 @@ __baton_own() {
 /// end of input or, checked every 5 s, once the worker that started it has
 /// gone (a daemon started by a task may hold the FIFOs open); a quit at once
 /// ends it with the worker's session. `__baton_own` scripts get neither fd.
-pub const FILE_ATTRS: &str = r#"__baton_fa=
+pub const FILE_ATTRS: &str = r#"__baton_fa= __baton_fp=
+__baton_alive() {
+  __baton_an= __baton_as=
+  { while read -r __baton_k __baton_v __baton_r; do
+      case $__baton_k in Name:) __baton_an=$__baton_v ;; State:) __baton_as=$__baton_v; break ;; esac
+    done; } <"/proc/$__baton_fp/status" 2>/dev/null
+  [ "$__baton_an" = perl ] && case $__baton_as in R|S|D) true ;; *) false ;; esac
+}
 __baton_fstat() {
   [ "${#1}" -lt 3000 ] || return 1
+  __baton_alive || { __baton_fa=; return 1; }
   __baton_n=$((__baton_n + 1))
   __baton_tk="$__baton_rq.$__baton_n"
   trap '' PIPE
@@ -110,6 +120,7 @@ __baton_fstat() {
 if command -v perl >/dev/null 2>&1 && __baton_t=$(mktemp -d 2>/dev/null); then
   if mkfifo -m 600 "$__baton_t/q" "$__baton_t/a" 2>/dev/null; then
     PERL5OPT= PERL5LIB= PERLLIB= perl -e 'HELPER' <"$__baton_t/q" >"$__baton_t/a" 2>/dev/null &
+    __baton_fp=$!
     command exec 8>"$__baton_t/q" 9<"$__baton_t/a" && __baton_fa=1
   fi
   rm -rf -- "$__baton_t"
@@ -569,6 +580,24 @@ mod file_attrs_tests {
     }
 
     #[tokio::test]
+    async fn a_stopped_helper_is_told_apart_and_never_waited_for() {
+        require_perl();
+        // SIGSTOP: a read from it would block the task for as long as it
+        // stays stopped. The request is not sent; `stat` answers instead.
+        let (out, _) = drive(&[(
+            "a1",
+            contained(
+                "__baton_fstat / && echo first\n\
+                 kill -STOP \"$__baton_fp\"\n\
+                 __baton_fstat / || echo \"no answer [$__baton_fa]\"\n\
+                 kill -CONT \"$__baton_fp\"; echo done",
+            ),
+        )])
+        .await;
+        assert!(out.contains("first\nno answer []\ndone\n"), "{out:?}");
+    }
+
+    #[tokio::test]
     async fn with_the_helper_gone_a_script_is_told_no_and_runs_on() {
         require_perl();
         // The helper killed under the worker: the next request gets EOF or
@@ -589,6 +618,11 @@ mod file_attrs_tests {
 
     #[tokio::test]
     async fn scripts_of_their_own_get_no_helper_fds_and_no_helper_outlives_the_worker() {
+        require_perl();
+        // b2 names the worker's helper and leaves a process holding the
+        // helper's pipes (as a daemon started by a task would), so the
+        // helper sees no end of input when the worker ends: it must notice
+        // its parent is gone (checked every 5 s).
         let (out, _) = drive(&[
             (
                 "a1",
@@ -596,30 +630,45 @@ mod file_attrs_tests {
             ),
             (
                 "b2",
-                contained("[ -e /proc/$$/fd/8 ] && echo fd8; echo \"fa=$__baton_fa\""),
+                contained(
+                    "[ -e /proc/$$/fd/8 ] && echo fd8; echo \"fa=$__baton_fa\"\n\
+                     echo \"helper=$(pgrep -P $$ -x perl)\"\n\
+                     sleep 20 >/dev/null 2>&1 </dev/null & echo \"holder=$!\"",
+                ),
             ),
         ])
         .await;
         let own = out.split("\x1ea1").next().unwrap();
         assert!(!own.lines().any(|l| l == "8" || l == "9"), "{own:?}");
         assert!(own.contains("[]"), "{own:?}");
-        require_perl();
         assert!(out.contains("fd8\nfa=1\n"), "{out:?}");
-        // The worker has ended (its stdin closed): its helper follows at
-        // the end of its input, at once.
+        let pid_of = |key: &str| -> i32 {
+            out.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in {out:?}"))
+        };
+        let (helper, holder) = (pid_of("helper="), pid_of("holder="));
+        let alive = |pid: i32| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("getppid"))
+        };
         let mut gone = false;
-        for _ in 0..50 {
-            let ps = std::process::Command::new("pgrep")
-                .args(["-f", "my \\$pp=getppid"])
-                .output()
-                .unwrap();
-            if ps.stdout.is_empty() {
+        for _ in 0..80 {
+            if !alive(helper) {
                 gone = true;
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert!(gone, "a file-attribute helper outlived its worker");
+        // The holder was started here, by this test's worker: end it by PID.
+        unsafe {
+            libc::kill(holder, libc::SIGKILL);
+        }
+        assert!(
+            gone,
+            "the file-attribute helper {helper} outlived its worker by 8 s"
+        );
     }
 
     #[tokio::test]
