@@ -47,8 +47,8 @@ pub const WORKER_COMMAND: &str = "sh -s baton-worker";
 /// also keeps one file-attribute helper for its whole life, so a module's
 /// script can learn a file's mode and owner without starting `stat` (a fork
 /// and an exec, 1.3 to 2 ms of a 1 to 4 ms task): see [`FILE_ATTRS`].
-pub const WORKER_INIT: &str = r#"__baton_sid= __baton_setsid=
-{ read -r _ _ _ _ _ __baton_sid _ </proc/self/stat; } 2>/dev/null
+pub const WORKER_INIT: &str = r#"__baton_sid= __baton_setsid= __baton_self=
+{ read -r __baton_self _ _ _ _ __baton_sid _ </proc/self/stat; } 2>/dev/null
 case $__baton_sid in ''|*[!0-9]*|0|1) __baton_sid= ;; esac
 command -v setsid >/dev/null 2>&1 && __baton_setsid=1
 unset _
@@ -80,8 +80,12 @@ __baton_own() {
 /// for a symbolic link, as GNU stat without `-L`) and returns 0. It returns
 /// 1 whenever it cannot answer for sure (no such file, the helper gone, a
 /// path too long to send in one atomic pipe write, the helper stopped
-/// (SIGSTOP), replaced or gone as `/proc/PID/status` tells, read without a
-/// process before each request, since a shell's `read` has no timeout): the caller then runs
+/// (SIGSTOP: state `T`), replaced or gone as `/proc/PID/status` tells,
+/// read without a process before each request, since a shell's `read` has
+/// no timeout; a ptrace stop, `t`, is a tracer such as strace following
+/// it and passes. Where /proc does not show the shell's own PID namespace
+/// (`/proc/self` is not `$$`: a PID namespace without its own /proc), that
+/// look cannot work and is not made): the caller then runs
 /// `stat` itself, which also gives the real error message. It needs no
 /// process per call: the request and the answer go through two FIFOs
 /// opened once by the worker (fds 8 and 9) to one `perl` reading
@@ -99,11 +103,11 @@ __baton_alive() {
   { while read -r __baton_k __baton_v __baton_r; do
       case $__baton_k in Name:) __baton_an=$__baton_v ;; State:) __baton_as=$__baton_v; break ;; esac
     done; } <"/proc/$__baton_fp/status" 2>/dev/null
-  [ "$__baton_an" = perl ] && case $__baton_as in R|S|D) true ;; *) false ;; esac
+  [ "$__baton_an" = perl ] && case $__baton_as in R|S|D|t) true ;; *) false ;; esac
 }
 __baton_fstat() {
   [ "${#1}" -lt 3000 ] || return 1
-  __baton_alive || { __baton_fa=; return 1; }
+  [ "$__baton_self" != "$$" ] || __baton_alive || { __baton_fa=; return 1; }
   __baton_n=$((__baton_n + 1))
   __baton_tk="$__baton_rq.$__baton_n"
   trap '' PIPE
