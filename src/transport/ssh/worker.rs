@@ -459,6 +459,7 @@ mod file_attrs_tests {
         }
         let mut child = command
             .args(["sh", "-s", "baton-worker"])
+            .kill_on_drop(true)
             .stdin(S::piped())
             .stdout(S::piped())
             .stderr(S::piped())
@@ -588,16 +589,27 @@ mod file_attrs_tests {
         require_perl();
         // SIGSTOP: a read from it would block the task for as long as it
         // stays stopped. The request is not sent; `stat` answers instead.
-        let (out, _) = drive(&[(
+        // `kill` returns before the helper has stopped (it must run to take
+        // the signal; on a loaded machine that can take a while): the script
+        // waits for /proc to say `T`, as a helper stopped after the look is
+        // the window the README names, not this test's subject.
+        let scripts = [(
             "a1",
             contained(
                 "__baton_fstat / && echo first\n\
                  kill -STOP \"$__baton_fp\"\n\
-                 __baton_fstat / || echo \"no answer [$__baton_fa]\"\n\
+                 i=0; until grep -q '^State:[[:space:]]*T' \"/proc/$__baton_fp/status\"; do\n\
+                   i=$((i + 1)); [ $i -lt 500 ] || { echo never-stopped; break; }; sleep 0.01\n\
+                 done\n\
+                 if [ \"$__baton_self\" != $$ ]; then echo \"no look: /proc/self is $__baton_self, not $$\"\n\
+                 else __baton_fstat / || echo \"no answer [$__baton_fa]\"; fi\n\
                  kill -CONT \"$__baton_fp\"; echo done",
             ),
-        )])
-        .await;
+        )];
+        let run = drive(&scripts);
+        let (out, _) = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+            .await
+            .expect("a request to a stopped helper was waited for");
         assert!(out.contains("first\nno answer []\ndone\n"), "{out:?}");
     }
 
