@@ -467,8 +467,7 @@ fn play_hosts(
     )?;
     let mut hosts = inventory.select(&pattern)?;
     if let Some(limit) = &options.limit {
-        let allowed = inventory.select(limit)?;
-        hosts.retain(|h| allowed.contains(h));
+        inventory.retain_selected(&mut hosts, limit)?;
     }
     Ok(hosts)
 }

@@ -216,8 +216,7 @@ impl<'a> Runner<'a> {
         )?;
         let mut hosts = self.inventory.select_at(&pattern, &play.hosts.origin)?;
         if let Some(limit) = &self.options.limit {
-            let allowed = self.inventory.select(limit)?;
-            hosts.retain(|h| allowed.contains(h));
+            self.inventory.retain_selected(&mut hosts, limit)?;
         }
         let before = hosts.len();
         hosts.retain(|h| !self.state().has_left(h));

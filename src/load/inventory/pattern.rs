@@ -14,6 +14,7 @@
 // InputError (the crate's contract) is large; boxing it is the contract's call.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
 use regex::Regex;
 
@@ -36,6 +37,21 @@ impl Inventory {
     pub fn select_at(&self, pattern: &str, origin: &Origin) -> Result<Vec<String>, InputError> {
         select(self, pattern, Some(origin))
     }
+
+    /// Keep in `hosts` (order unchanged) only those `pattern` selects: what
+    /// `-l/--limit` does to a play's hosts. Linear in both lists (a list
+    /// lookup per host made `-l` over 100,000 hosts take 14 s).
+    pub fn retain_selected(&self, hosts: &mut Vec<String>, pattern: &str) -> Result<(), InputError> {
+        let allowed = self.select(pattern)?;
+        retain_in(hosts, &allowed);
+        Ok(())
+    }
+}
+
+/// Keep in `items` those in `allowed`, through a hash set: O(items + allowed).
+fn retain_in<T: Eq + Hash>(items: &mut Vec<T>, allowed: &[T]) {
+    let allowed: HashSet<&T> = allowed.iter().collect();
+    items.retain(|item| allowed.contains(item));
 }
 
 fn select(
@@ -213,6 +229,51 @@ all:
     fn sel(inv: &Inventory, pattern: &str) -> Vec<String> {
         inv.select(pattern)
             .unwrap_or_else(|e| panic!("{pattern}: {}", e.message))
+    }
+
+    /// A value that counts its equality comparisons.
+    struct Counted(usize, std::rc::Rc<std::cell::Cell<usize>>);
+
+    impl std::hash::Hash for Counted {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            self.1.set(self.1.get() + 1);
+            self.0 == other.0
+        }
+    }
+    impl Eq for Counted {}
+
+    #[test]
+    fn a_limit_filters_hosts_in_comparisons_linear_in_them() {
+        // `-l` over 100,000 hosts looked each host up in the list of the
+        // limit's hosts: 2 billion name comparisons, 14 s.
+        let comparisons = std::rc::Rc::new(std::cell::Cell::new(0));
+        let n = 4_000;
+        let counted = |i: usize| Counted(i, std::rc::Rc::clone(&comparisons));
+        let mut hosts: Vec<Counted> = (0..n).map(counted).collect();
+        let allowed: Vec<Counted> = (0..n).filter(|i| i % 2 == 0).rev().map(counted).collect();
+        retain_in(&mut hosts, &allowed);
+        let kept: Vec<usize> = hosts.iter().map(|h| h.0).collect();
+        assert_eq!(kept, (0..n).step_by(2).collect::<Vec<_>>(), "order kept");
+        assert!(
+            comparisons.get() < 4 * n,
+            "{} comparisons for {n} hosts",
+            comparisons.get()
+        );
+    }
+
+    #[test]
+    fn a_limit_keeps_the_plays_hosts_it_selects_in_their_order() {
+        let inv = inventory();
+        let mut hosts = sel(&inv, "all");
+        inv.retain_selected(&mut hosts, "prod:!db2:solo").unwrap();
+        assert_eq!(hosts, ["solo", "web2.example.com", "web1.example.com", "db1"]);
+        assert!(inv.retain_selected(&mut hosts, "web[").is_err());
     }
 
     #[test]
