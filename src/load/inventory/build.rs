@@ -28,8 +28,7 @@ impl Inventory {
 
 /// An inventory being built: groups and hosts are added in source order, and
 /// nothing derived (depths, memberships, merge orders) is valid until
-/// [`Builder::finish`].
-#[derive(Clone)]
+/// [`Builder::finish`]. Not `Clone`: a copy costs the whole inventory so far.
 pub(super) struct Builder {
     inv: Inventory,
     /// The file being loaded, recorded on hosts it introduces.
@@ -65,6 +64,28 @@ impl Builder {
         builder.ensure_group("ungrouped");
         builder.link(ALL, UNGROUPED);
         builder
+    }
+
+    /// A builder as [`Builder::new`] makes it, adding hosts from the same
+    /// file as this one.
+    pub(super) fn fresh(&self) -> Builder {
+        let mut fresh = Builder::new();
+        fresh.current_source = self.current_source.clone();
+        fresh
+    }
+
+    /// Whether nothing was added yet: `self` is what [`Builder::fresh`]
+    /// gives (the built-in groups, bare, and their one link).
+    pub(super) fn is_fresh(&self) -> bool {
+        let inv = &self.inv;
+        inv.hosts.is_empty()
+            && inv.groups.len() == 2
+            && inv.warnings.is_empty()
+            && self.child_links.is_empty()
+            && self.linked.len() == 1
+            && inv.groups.iter().all(|g| {
+                g.vars.is_empty() && g.origins.is_empty() && g.hosts.is_empty() && g.priority == 1
+            })
     }
 
     /// The file whose hosts are being added (`inventory_file`); `None` for a
