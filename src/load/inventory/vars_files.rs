@@ -1,5 +1,7 @@
 //! `group_vars/` and `host_vars/` beside the inventory and beside the playbook.
 
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -89,7 +91,7 @@ fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputErro
         }
         let files = if path.is_dir() {
             let mut files = Vec::new();
-            vars_dir_files(&path, &mut files)?;
+            vars_dir_files(&path, &mut HashMap::new(), &mut files)?;
             files
         } else {
             vec![path]
@@ -107,7 +109,22 @@ fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputErro
     Ok(None)
 }
 
-fn vars_dir_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+/// The files of a vars directory, sorted, its subdirectories' in place.
+/// `read`: every directory read so far in this walk, by device and inode,
+/// with the path it was read at. A symbolic link to a directory is
+/// followed, as Ansible follows it; one to a directory already read (an
+/// ancestor: `a/up -> ..`) is refused, naming the link and its target,
+/// where the walk would go round until the path is 40 links long.
+fn vars_dir_files(
+    dir: &Path,
+    read: &mut HashMap<(u64, u64), PathBuf>,
+    found: &mut Vec<PathBuf>,
+) -> Result<(), InputError> {
+    if let Ok(meta) = std::fs::metadata(dir) {
+        if let Some(first) = read.insert((meta.dev(), meta.ino()), dir.to_path_buf()) {
+            return Err(directory_read_twice(dir, &first));
+        }
+    }
     for path in sorted_dir_entries(dir)? {
         let name = path
             .file_name()
@@ -119,13 +136,34 @@ fn vars_dir_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError
         let extension = path.extension().map(|e| e.to_string_lossy().into_owned());
         if path.is_dir() {
             if extension.is_none() {
-                vars_dir_files(&path, found)?;
+                vars_dir_files(&path, read, found)?;
             }
         } else if matches!(extension.as_deref(), None | Some("yml" | "yaml" | "json")) {
             found.push(path);
         }
     }
     Ok(())
+}
+
+/// `dir` leads to the directory already read at `first`: a loop when
+/// `first` is above it, else a second way to the same files.
+fn directory_read_twice(dir: &Path, first: &Path) -> InputError {
+    let what = if dir.starts_with(first) {
+        format!("leads back to {}: a loop", first.display())
+    } else {
+        format!("leads to {}, already read", first.display())
+    };
+    let message = match std::fs::read_link(dir) {
+        Ok(target) => format!(
+            "{} is a symbolic link to {}, which {what}",
+            dir.display(),
+            target.display()
+        ),
+        Err(_) => format!("{} {what}", dir.display()),
+    };
+    InputError::plain(message).with_help(
+        "a group_vars/ or host_vars/ directory is read whole, each directory in it once: remove the link, or link to a directory outside it",
+    )
 }
 
 fn read_vars_file(path: &Path) -> Result<Vec<(String, Value, Origin)>, InputError> {
@@ -159,4 +197,59 @@ pub(super) fn sorted_dir_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError>
     }
     paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory_with_group_vars(links: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts");
+        std::fs::write(&hosts, "[web]\nweb1\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("group_vars/web/a")).unwrap();
+        std::fs::create_dir_all(dir.path().join("other")).unwrap();
+        std::fs::write(dir.path().join("group_vars/web/a/x.yml"), "x: 1\n").unwrap();
+        std::fs::write(dir.path().join("other/y.yml"), "y: 2\n").unwrap();
+        for (link, target) in links {
+            std::os::unix::fs::symlink(target, dir.path().join(link)).unwrap();
+        }
+        (dir, hosts)
+    }
+
+    #[test]
+    fn a_symlink_loop_in_group_vars_is_named_with_its_target() {
+        let (dir, hosts) = inventory_with_group_vars(&[("group_vars/web/a/up", "..")]);
+        let err = Inventory::load(&[hosts]).unwrap_err();
+        let web = dir.path().join("group_vars/web");
+        assert_eq!(
+            err.message,
+            format!(
+                "{}/a/up is a symbolic link to .., which leads back to {}: a loop",
+                web.display(),
+                web.display()
+            )
+        );
+        assert!(err.help.unwrap().contains("remove the link"));
+    }
+
+    #[test]
+    fn a_second_link_to_a_directory_read_is_named_and_a_link_elsewhere_is_read() {
+        let (dir, hosts) = inventory_with_group_vars(&[("group_vars/web/b", "a")]);
+        let err = Inventory::load(&[hosts]).unwrap_err();
+        let web = dir.path().join("group_vars/web");
+        assert_eq!(
+            err.message,
+            format!(
+                "{}/b is a symbolic link to a, which leads to {}/a, already read",
+                web.display(),
+                web.display()
+            )
+        );
+        drop(dir);
+        let (_dir, hosts) = inventory_with_group_vars(&[("group_vars/web/o", "../../other")]);
+        let inv = Inventory::load(&[hosts]).unwrap();
+        let vars = inv.host_vars("web1");
+        assert_eq!((&vars["x"], &vars["y"]), (&1.into(), &2.into()));
+    }
 }
