@@ -674,6 +674,34 @@ fn human_unfinished_task_is_printed_when_the_run_stops() {
     assert!(text.find("TASK [Wait").unwrap() < text.find("RUN STOPPED").unwrap());
 }
 
+/// A play over 1,000 hosts: the PLAY line named every one (10 kB on one
+/// line); it names the first few and counts the rest. JSON keeps them all.
+#[test]
+fn play_line_names_a_few_hosts_and_counts_the_rest() {
+    let play = |n: usize| {
+        vec![Event::PlayStart {
+            name: "wide".into(),
+            hosts: (0..n).map(|i| format!("host{i}")).collect(),
+            strategy: "linear".into(),
+        }]
+    };
+    let text = human(plain(0), &play(1000));
+    assert_eq!(
+        line_with(&text, "PLAY ["),
+        "PLAY [wide] on 1000 hosts: host0, host1, host2, host3, host4, host5, host6 \
+         and 993 more (--list-hosts lists them)",
+        "{text}"
+    );
+    let text = human(plain(0), &play(8));
+    assert_eq!(
+        line_with(&text, "PLAY ["),
+        "PLAY [wide] on 8 hosts: host0, host1, host2, host3, host4, host5, host6, host7",
+        "{text}"
+    );
+    let json = json_lines(&play(1000));
+    assert_eq!(json[0]["hosts"].as_array().map(Vec::len), Some(1000));
+}
+
 #[test]
 fn human_many_hosts_wrap_onto_aligned_lines() {
     let hosts: Vec<String> = (1..=9).map(|i| format!("node{i}")).collect();

@@ -271,11 +271,7 @@ impl State {
             "PLAY [{name}] on {} host{}: {}",
             hosts.len(),
             if hosts.len() == 1 { "" } else { "s" },
-            hosts
-                .iter()
-                .map(|h| shown_name(h))
-                .collect::<Vec<_>>()
-                .join(", ")
+            play_hosts_shown(hosts)
         );
         if strategy == "free" {
             line.push_str(
@@ -959,6 +955,31 @@ fn task_span<'a>(results: impl Iterator<Item = &'a HostResult>) -> Duration {
     Duration::try_from_secs_f64(end - start)
         .map(|span| span.max(longest))
         .unwrap_or(longest)
+}
+
+/// Hosts named on a PLAY line: all of them up to [`PLAY_HOSTS_NAMED`], else
+/// the first few and how many more (1,000 names made one line of 10 kB;
+/// Ansible prints none). `--list-hosts` and the JSON report give them all.
+const PLAY_HOSTS_NAMED: usize = 8;
+
+fn play_hosts_shown(hosts: &[String]) -> String {
+    let named = if hosts.len() > PLAY_HOSTS_NAMED {
+        PLAY_HOSTS_NAMED - 1
+    } else {
+        hosts.len()
+    };
+    let mut shown = hosts[..named]
+        .iter()
+        .map(|h| shown_name(h))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if named < hosts.len() {
+        shown.push_str(&format!(
+            " and {} more (--list-hosts lists them)",
+            hosts.len() - named
+        ));
+    }
+    shown
 }
 
 #[cfg(test)]
