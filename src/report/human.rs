@@ -968,8 +968,9 @@ fn play_hosts_shown(hosts: &[String]) -> String {
     } else {
         hosts.len()
     };
-    let mut shown = hosts[..named]
+    let mut shown = hosts
         .iter()
+        .take(named)
         .map(|h| shown_name(h))
         .collect::<Vec<_>>()
         .join(", ");
