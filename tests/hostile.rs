@@ -1366,6 +1366,41 @@ fn include_vars_dir_with_a_symlink_loop_ends_and_skips_linked_directories() {
     assert_eq!(ended.code, Some(0), "{}", ended.stderr);
 }
 
+#[test]
+fn group_vars_dir_with_a_symlink_loop_names_the_link_and_where_it_leads() {
+    // Followed as Ansible follows it, `a/up -> ..` went round until the
+    // path was 40 links long: "cannot read group_vars/web/a/up/a/up/...".
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "hosts",
+        "[web]\nlocalhost ansible_connection=local\n",
+    );
+    write(dir.path(), "group_vars/web/a/x.yml", "x: 1\n");
+    std::os::unix::fs::symlink("..", dir.path().join("group_vars/web/a/up")).expect("symlink");
+    write(dir.path(), "pb.yml", &play_with("debug: msg=\"{{ x }}\""));
+    for args in [
+        vec!["inventory", "--list", "-i", "hosts"],
+        vec!["run", "pb.yml", "-i", "hosts"],
+    ] {
+        let ended = baton_in(dir.path(), &args);
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        // The diagnostic wraps lines (`  | ` on each): compare without them.
+        let said: String = ended
+            .stderr
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '|')
+            .collect();
+        assert!(
+            said.contains("group_vars/web/a/upisasymboliclinkto..,whichleadsbackto")
+                && said.contains("group_vars/web:aloop"),
+            "{args:?}: {}",
+            ended.stderr
+        );
+        assert!(!said.contains("a/up/a/up"), "{}", ended.stderr);
+    }
+}
+
 fn run_play(text: &str) -> (Ended, String) {
     let dir = tempfile::tempdir().expect("tmp");
     write(dir.path(), "pb.yml", text);
