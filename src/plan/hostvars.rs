@@ -3,9 +3,13 @@
 //!
 //! - `groups`: one per run; a group's list of host names is made the first
 //!   time a template reads that group.
-//! - `hostvars`: one per task, over a snapshot of what the run knows (each
-//!   host's inventory variables, facts and registered values, shared by
-//!   reference). A host's entry is made the first time it is read, and its
+//! - `hostvars`: one per task, over what the run knows (each host's
+//!   inventory variables, and its facts and registered values from the
+//!   run's [`KnownHosts`], shared by reference). Making a view costs the
+//!   same at 10 hosts as at 10,000: nothing is copied per host until a
+//!   template reads that host. A host's entry is made the first time it is
+//!   read (taking the host's facts and registered values as they are then,
+//!   kept for the rest of the view's task), and its
 //!   templated inventory variables are rendered one by one as they are
 //!   read (as Ansible's `hostvars` renders lazily): `hostvars['h2'].ip`
 //!   renders h2's `ip` and what it needs, nothing else. A variable that
@@ -160,38 +164,87 @@ impl Object for GroupsView {
     }
 }
 
-/// What the run knows of one host when a task starts.
+/// What the run knows of one host: its facts and registered values.
 #[derive(Clone, Default)]
 pub struct Known {
     pub facts: Arc<Map<String, Value>>,
     pub registered: Arc<Map<String, Value>>,
 }
 
+/// Every host's facts and registered values as the run knows them now: one
+/// store for the run, written as outcomes are recorded, read by every
+/// `hostvars` view when a template first reads a host.
+///
+/// Before it, each view copied every host's two handles when it was made,
+/// once per task; under `strategy: free` each host's lane makes a view per
+/// task, so that was quadratic in the hosts, in time and (lanes waiting
+/// for `forks` hold their views) in memory: 1,000 hosts, one task, 290 MB
+/// (issue 14).
+///
+/// A value handed out shares its maps: changing a host's values while a
+/// view holds them copies that host's map once (copy on write), the view
+/// keeping what it read.
+#[derive(Default)]
+pub struct KnownHosts {
+    hosts: Mutex<HashMap<String, Known>>,
+}
+
+impl KnownHosts {
+    /// A store holding `known` (hosts without an entry know nothing).
+    pub fn new(known: HashMap<String, Known>) -> KnownHosts {
+        KnownHosts {
+            hosts: Mutex::new(known),
+        }
+    }
+
+    /// What the run knows of `host` now (empty maps for a host it does
+    /// not know); the maps are shared, not copied.
+    pub fn get(&self, host: &str) -> Known {
+        self.lock().get(host).cloned().unwrap_or_default()
+    }
+
+    /// Change what the run knows of `host` (its entry made if needed).
+    /// `f` must not read this store (the store is locked while it runs).
+    pub fn update<T>(&self, host: &str, f: impl FnOnce(&mut Known) -> T) -> T {
+        let mut hosts = self.lock();
+        match hosts.get_mut(host) {
+            Some(known) => f(known),
+            None => f(hosts.entry(host.to_string()).or_default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// `hostvars` for one task: each inventory host's variables, lazily.
 pub struct HostvarsView {
     inventory: Arc<InventoryVars>,
-    known: HashMap<String, Known>,
+    known: Arc<KnownHosts>,
     groups: Jinja,
     templater: Arc<Templater>,
-    entries: Vec<OnceLock<Jinja>>,
+    /// Each host's entry by its place in the inventory, made when first
+    /// read (a map, not a slot per host: a view is made per task and lane,
+    /// and most read few hosts or none).
+    entries: Mutex<HashMap<usize, Jinja>>,
 }
 
 impl HostvarsView {
-    /// The view, as a template value. `known`: facts and registered values
-    /// of the hosts that have any.
+    /// The view, as a template value: no work per host until one is read.
+    /// `known`: the run's facts and registered values.
     pub fn value(
         inventory: Arc<InventoryVars>,
-        known: HashMap<String, Known>,
+        known: Arc<KnownHosts>,
         groups: Jinja,
         templater: Arc<Templater>,
     ) -> Jinja {
-        let entries = inventory.names.iter().map(|_| OnceLock::new()).collect();
         Jinja::from_object(HostvarsView {
             inventory,
             known,
             groups,
             templater,
-            entries,
+            entries: Mutex::new(HashMap::new()),
         })
     }
 
@@ -209,7 +262,7 @@ impl HostvarsView {
         let entry = HostEntry {
             host: name.clone(),
             inventory: self.inventory.get_placed(name),
-            known: self.known.get(name).cloned().unwrap_or_default(),
+            known: self.known.get(name),
             shared,
             vars: OnceLock::new(),
             cycles: Mutex::new(HashMap::new()),
@@ -221,7 +274,7 @@ impl HostvarsView {
 
 impl fmt::Debug for HostvarsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<hostvars: {} hosts>", self.entries.len())
+        write!(f, "<hostvars: {} hosts>", self.inventory.names.len())
     }
 }
 
@@ -233,7 +286,10 @@ impl Object for HostvarsView {
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
         forget_stale_cycle();
         let i = *self.inventory.index.get(key.as_str()?)?;
-        Some(self.entries[i].get_or_init(|| self.entry(i)).clone())
+        // Making an entry renders nothing (its variables render when read),
+        // so no template runs, and no other view is read, under this lock.
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(entries.entry(i).or_insert_with(|| self.entry(i)).clone())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -247,7 +303,7 @@ impl Object for HostvarsView {
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.entries.len())
+        Some(self.inventory.names.len())
     }
 }
 
@@ -494,6 +550,7 @@ bc:
         .unwrap();
         let vars = Arc::new(InventoryVars::new(&inv));
         let groups = GroupsView::value(&inv);
+        let known = Arc::new(KnownHosts::new(known));
         let hv = HostvarsView::value(Arc::clone(&vars), known, groups, Arc::new(Templater::new()));
         (hv, vars)
     }
@@ -572,7 +629,8 @@ bc:
         let inv = Inventory::from_text("hosts.yml", inventory).unwrap();
         let vars = Arc::new(InventoryVars::new(&inv));
         let groups = GroupsView::value(&inv);
-        let hv = HostvarsView::value(vars, HashMap::new(), groups, Arc::new(Templater::new()));
+        let known = Arc::default();
+        let hv = HostvarsView::value(vars, known, groups, Arc::new(Templater::new()));
         (
             inv,
             Shared::new(BTreeMap::from([("hostvars".to_string(), hv)])),
