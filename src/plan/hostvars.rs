@@ -286,10 +286,14 @@ impl Object for HostvarsView {
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
         forget_stale_cycle();
         let i = *self.inventory.index.get(key.as_str()?)?;
-        // Making an entry renders nothing (its variables render when read),
-        // so no template runs, and no other view is read, under this lock.
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        Some(entries.entry(i).or_insert_with(|| self.entry(i)).clone())
+        let lock = || self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = lock().get(&i) {
+            return Some(entry.clone());
+        }
+        // Made unlocked (the host's inventory variables may be computed
+        // now); two readers racing keep the first one made.
+        let made = self.entry(i);
+        Some(lock().entry(i).or_insert(made).clone())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -532,6 +536,10 @@ mod tests {
     }
 
     fn view(known: HashMap<String, Known>) -> (Jinja, Arc<InventoryVars>) {
+        view_over(Arc::new(KnownHosts::new(known)))
+    }
+
+    fn view_over(known: Arc<KnownHosts>) -> (Jinja, Arc<InventoryVars>) {
         let inv = Inventory::from_text(
             "hosts.yml",
             r#"
@@ -550,7 +558,6 @@ bc:
         .unwrap();
         let vars = Arc::new(InventoryVars::new(&inv));
         let groups = GroupsView::value(&inv);
-        let known = Arc::new(KnownHosts::new(known));
         let hv = HostvarsView::value(Arc::clone(&vars), known, groups, Arc::new(Templater::new()));
         (hv, vars)
     }
@@ -606,6 +613,30 @@ bc:
         assert_eq!(h2["c"], "registered");
         assert_eq!(h2["out"]["stdout"], "{{ n }}");
         assert_eq!(h2["groups"]["bc"], json!(["h1", "h2"]));
+    }
+
+    #[test]
+    fn a_view_takes_a_hosts_values_when_first_read_and_keeps_them() {
+        // Views are made per task without copying every host (issue 14):
+        // each takes a host's values from the run's store when a template
+        // first reads that host, and keeps them for its task.
+        let store = Arc::new(KnownHosts::default());
+        let set = |v: i64| {
+            store.update("h2", |k| {
+                Arc::make_mut(&mut k.registered).insert("r".into(), json!(v));
+            })
+        };
+        let (hv, _) = view_over(Arc::clone(&store));
+        set(1);
+        assert_eq!(native_json(&get(&hv, &["h2", "r"])), json!(1));
+        set(2);
+        assert_eq!(native_json(&get(&hv, &["h2", "r"])), json!(1), "kept");
+        assert_eq!(store.get("h2").registered["r"], json!(2));
+        let (next, _) = view_over(Arc::clone(&store));
+        assert_eq!(native_json(&get(&next, &["h2", "r"])), json!(2));
+        // a host the store does not know: its inventory variables only
+        assert_eq!(get(&next, &["h1", "n"]).as_i64(), Some(7));
+        assert!(store.get("h1").registered.is_empty());
     }
 
     #[test]
