@@ -2,6 +2,7 @@
 # Benchmark: peak resident memory (and wall time) against the size of the
 # input, for the shapes that used to grow faster than linearly:
 #   - a 10-task play over N local hosts (hostvars, groups, play_hosts read);
+#   - one command over N local hosts, `strategy: linear` and `free`;
 #   - a play over 1 host of a 10,000-host inventory, and `inventory --list`;
 #   - YAML: a 50,000-key mapping, a 100,000-line playbook (--syntax-check);
 #   - an INI inventory whose groups nest 20,000 deep (top down, bottom up);
@@ -69,6 +70,19 @@ for n in 100 250 500 1000 2000; do
   hosts_inventory "$n" "$work/hosts$n.ini"
   rm -rf "$work/out"
   measure "$n hosts x 10 tasks" "$baton" run -i "$work/hosts$n.ini" -e "out=$work/out" "$work/ten.yml"
+done
+
+echo
+echo "One command over N local hosts, -f 50, strategy linear vs free (each host's lane):"
+for s in linear free; do
+  printf -- '- hosts: all\n  gather_facts: false\n  strategy: %s\n  tasks:\n    - command: "true"\n' "$s" >"$work/one-$s.yml"
+done
+for n in 500 1000 2000; do
+  [ "$n" -le "$max_hosts" ] || continue
+  [ -f "$work/hosts$n.ini" ] || hosts_inventory "$n" "$work/hosts$n.ini"
+  for s in linear free; do
+    measure "$n hosts, $s" "$baton" run -i "$work/hosts$n.ini" -f 50 "$work/one-$s.yml"
+  done
 done
 
 echo

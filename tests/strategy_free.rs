@@ -422,3 +422,37 @@ fn ctrl_c_under_free_says_where_each_host_stopped() {
     assert!(stdout.contains("`three` (play.yml:10:7) on n2"), "{stdout}");
     assert!(stdout.contains("PLAY RECAP"), "{stdout}");
 }
+
+#[test]
+fn a_host_that_fails_leaves_the_play_lists_the_other_lanes_read_next() {
+    // The lists of active hosts are shared by every lane and made again
+    // only when a host leaves (issue 14): n2 reads them before and after
+    // n1 failed, and reads n1's registered value through `hostvars`.
+    let run = free_run(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: before
+      debug:
+        msg: "{{ play_hosts | join(',') }} {{ ansible_play_batch | join(',') }}"
+    - name: first
+      command: "{{ 'false' if inventory_hostname == 'n1' else 'sleep 1' }}"
+      register: first
+    - name: after
+      debug:
+        msg: "{{ play_hosts | join(',') }} {{ ansible_play_batch | join(',') }} {{ ansible_play_hosts_all | join(',') }} {{ hostvars['n1'].first.rc }}"
+"#,
+        &[],
+    );
+    run.assert_code(2);
+    for r in run.results("before") {
+        assert_eq!(r["result"]["msg"], "n1,n2 n1,n2", "{r}");
+    }
+    assert_eq!(run.outcome("first", "n1"), "failed");
+    let after = run.results("after");
+    assert_eq!(after.len(), 1, "n1 stopped at its failure: {after:?}");
+    assert_eq!(after[0]["host"], "n2");
+    assert_eq!(after[0]["result"]["msg"], "n2 n2 n1,n2 1");
+}

@@ -120,7 +120,7 @@ impl Runner<'_> {
             .filter(|h| {
                 self.state()
                     .get(h)
-                    .is_some_and(|s| s.failed && !s.unreachable)
+                    .is_some_and(|s| s.failed() && !s.unreachable())
             })
             .cloned()
             .collect();
@@ -129,9 +129,8 @@ impl Runner<'_> {
             // rescue that fails itself shows rescued=1 and failed=1.
             for h in &failed_here {
                 let mut guard = self.state();
-                let state = guard.host(h);
-                state.failed = false;
-                state.stats.rescued += 1;
+                guard.set_failed(h, false);
+                guard.host(h).stats.rescued += 1;
             }
             let rescue_flow = self
                 .run_items(scope, &block.rescue, &failed_here, rescuable)
@@ -139,7 +138,7 @@ impl Runner<'_> {
             for h in &failed_here {
                 let mut guard = self.state();
                 let state = guard.host(h);
-                if !state.failed {
+                if !state.failed() {
                     state.failure = None;
                 }
             }
@@ -150,18 +149,18 @@ impl Runner<'_> {
         if flow != Flow::Abort && !block.always.is_empty() {
             let still_failed: Vec<String> = entered
                 .iter()
-                .filter(|h| self.state().get(h).is_some_and(|s| s.failed))
+                .filter(|h| self.state().get(h).is_some_and(|s| s.failed()))
                 .cloned()
                 .collect();
             for h in &still_failed {
-                self.state().host(h).failed = false;
+                self.state().set_failed(h, false);
             }
             let always_hosts = self.state().active(entered);
             let always_flow = self
                 .run_items(scope, &block.always, &always_hosts, rescuable)
                 .await;
             for h in &still_failed {
-                self.state().host(h).failed = true;
+                self.state().set_failed(h, true);
             }
             if always_flow != Flow::Continue {
                 flow = always_flow;

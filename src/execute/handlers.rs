@@ -54,8 +54,8 @@ impl Runner<'_> {
                         let Some(s) = guard.get(h) else {
                             return false;
                         };
-                        let eligible =
-                            s.active() || (scope.play.force_handlers && s.failed && !s.unreachable);
+                        let eligible = s.active()
+                            || (scope.play.force_handlers && s.failed() && !s.unreachable());
                         eligible && pending.get(*h).is_some_and(|p| p.contains(&index))
                     })
                     .cloned()
@@ -133,7 +133,7 @@ impl Runner<'_> {
             MetaAction::Noop => Flow::Continue,
             MetaAction::EndHost => {
                 for h in &applies {
-                    self.state().host(h).ended = true;
+                    self.state().set_ended(h, true);
                 }
                 if !applies.is_empty() {
                     self.reporter.event(&Event::Warning {
@@ -168,10 +168,9 @@ impl Runner<'_> {
             MetaAction::ClearHostErrors => {
                 for h in &scope.batch {
                     let mut guard = self.state();
-                    let state = guard.host(h);
-                    if state.failed {
-                        state.failed = false;
-                        state.failure = None;
+                    if guard.host(h).failed() {
+                        guard.set_failed(h, false);
+                        guard.host(h).failure = None;
                     }
                 }
                 Flow::Continue

@@ -29,7 +29,7 @@ use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
 use crate::plan::context::{Context, Shared};
 use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
-use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars, Known};
+use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars};
 use crate::plan::template::Templater;
 use crate::plan::vars_files::{self, OnUndefined};
 use crate::report::controls::shown_name;
@@ -66,6 +66,19 @@ pub(super) struct PlayScope<'p> {
     /// Under `free`, each `run_once` task's run (by the task's address):
     /// the first lane to reach it runs it, the others wait for its flow.
     run_once: Mutex<HashMap<usize, Arc<tokio::sync::OnceCell<Flow>>>>,
+    /// `play_hosts` and `ansible_play_batch` of this batch as last made
+    /// (see [`Runner::shared_for`]); never held across an `.await`.
+    lists: Mutex<Option<PlayLists>>,
+}
+
+/// The play's and the batch's active hosts, as made when the run's
+/// membership count was `membership`: shared by every task (and lane)
+/// until a host joins or leaves.
+#[derive(Clone)]
+struct PlayLists {
+    membership: u64,
+    hosts: minijinja::Value,
+    batch: minijinja::Value,
 }
 
 impl PlayScope<'_> {
@@ -268,7 +281,7 @@ impl<'a> Runner<'a> {
             None => play.serial.clone(),
         };
         for h in &hosts {
-            self.state().host(h).ended = false;
+            self.state().set_ended(h, false);
         }
         self.reporter.event(&Event::PlayStart {
             name: play.name.clone(),
@@ -284,11 +297,14 @@ impl<'a> Runner<'a> {
             free: strategy == Strategy::Free,
             play_ended: AtomicBool::new(false),
             run_once: Mutex::new(HashMap::new()),
+            lists: Mutex::new(None),
         };
         for batch in batches(&hosts, &serial) {
             scope.batch = batch;
             // `run_once` runs once per batch, as under `linear`.
             scope.run_once.get_mut().map(HashMap::clear).ok();
+            // The lists of active hosts are the new batch's.
+            scope.lists.get_mut().map(|l| *l = None).ok();
             let flow = self.run_batch(&scope).await?;
             if flow == Flow::Abort || self.state().abort_reason.is_some() {
                 break;
@@ -358,17 +374,12 @@ impl<'a> Runner<'a> {
         for host in active {
             let inventory = self.inventory_vars.get_placed(&host);
             let empty = Map::new();
-            let (facts, registered, gathered) = self
-                .state()
-                .get(&host)
-                .map(|s| {
-                    (
-                        Arc::clone(&s.facts),
-                        Arc::clone(&s.registered),
-                        s.facts_gathered,
-                    )
-                })
-                .unwrap_or_default();
+            let (known, gathered) = {
+                let state = self.state();
+                let gathered = state.get(&host).is_some_and(|s| s.facts_gathered);
+                (state.known_of(&host), gathered)
+            };
+            let (facts, registered) = (known.facts, known.registered);
             let layers = HostFacts {
                 inventory: &inventory.vars,
                 inventory_origins: &inventory.origins,
@@ -434,11 +445,12 @@ impl<'a> Runner<'a> {
         let empty = Map::new();
         let guard = self.state();
         let state = guard.get(host);
+        let known = guard.known_of(host);
         let layers = HostFacts {
             inventory: &inventory.vars,
             inventory_origins: &inventory.origins,
-            facts: state.map_or(&empty, |s| &s.facts),
-            registered: state.map_or(&empty, |s| &s.registered),
+            facts: &known.facts,
+            registered: &known.registered,
             include_scope: state.map_or(&empty, |s| &s.include_scope),
             shared,
         };
@@ -458,31 +470,47 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// What every host of the batch sees the same in a task, built once:
-    /// `groups`, `hostvars` (a lazy view over a snapshot of what the run
-    /// knows now), `play_hosts`, `ansible_play_hosts`,
-    /// `ansible_play_hosts_all`, `ansible_play_batch`. Drop it before the
-    /// task's outcomes are recorded: the snapshot shares each host's
-    /// registered values, which recording would otherwise copy.
+    /// What every host of the batch sees the same in a task, built once
+    /// per task (per task and host under `free`): `groups`, `hostvars` (a
+    /// lazy view over what the run knows, see [`HostvarsView`]),
+    /// `play_hosts`, `ansible_play_hosts`, `ansible_play_hosts_all`,
+    /// `ansible_play_batch`.
+    ///
+    /// Its cost does not grow with the hosts: the lists of active hosts
+    /// are made again only when a host joined or left the play since they
+    /// were last made ([`RunState::membership`]), and `hostvars` takes a
+    /// host's values only when a template reads that host. Under `free`,
+    /// each host's lane makes one per task; a copy of every host per call
+    /// made that quadratic in the hosts (issue 14).
+    ///
+    /// Drop it before the task's outcomes are recorded: its `hostvars`
+    /// entries share the registered values of the hosts read, which
+    /// recording would otherwise copy.
     pub(super) fn shared_for(&self, scope: &PlayScope<'_>) -> Shared {
-        let known = self
-            .state()
-            .hosts()
-            .map(|(name, s)| {
-                let known = Known {
-                    facts: Arc::clone(&s.facts),
-                    registered: Arc::clone(&s.registered),
-                };
-                (name.to_string(), known)
-            })
-            .collect();
+        let (known, lists) = {
+            let state = self.state();
+            let mut cached = scope.lists.lock().unwrap_or_else(PoisonError::into_inner);
+            let lists = match &*cached {
+                Some(l) if l.membership == state.membership() => l.clone(),
+                _ => {
+                    let made = PlayLists {
+                        membership: state.membership(),
+                        hosts: minijinja::Value::from(state.active(&scope.hosts)),
+                        batch: minijinja::Value::from(state.active(&scope.batch)),
+                    };
+                    *cached = Some(made.clone());
+                    made
+                }
+            };
+            (state.known(), lists)
+        };
         let hostvars = HostvarsView::value(
             Arc::clone(&self.inventory_vars),
             known,
             self.groups.clone(),
             Arc::clone(&self.templater),
         );
-        let play_hosts = minijinja::Value::from(self.state().active(&scope.hosts));
+        let play_hosts = lists.hosts;
         Shared::new(BTreeMap::from([
             ("groups".to_string(), self.groups.clone()),
             ("hostvars".to_string(), hostvars),
@@ -492,10 +520,7 @@ impl<'a> Runner<'a> {
                 "ansible_play_hosts_all".to_string(),
                 scope.hosts_all.clone(),
             ),
-            (
-                "ansible_play_batch".to_string(),
-                minijinja::Value::from(self.state().active(&scope.batch)),
-            ),
+            ("ansible_play_batch".to_string(), lists.batch),
         ]))
     }
 

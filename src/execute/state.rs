@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::host_task::HostOutcome;
 use crate::error::InputError;
 use crate::modules::Status;
+use crate::plan::hostvars::{Known, KnownHosts};
 use crate::report::controls::shown_name;
 use crate::report::{ConnectTiming, HostStats, Recap, TaskInfo, TaskTiming};
 
@@ -30,20 +31,18 @@ pub struct Failure {
     pub connecting: bool,
 }
 
+/// A host's state. Its facts and registered values are kept in the run's
+/// [`KnownHosts`] (see [`RunState::known`]); whether it is still in the
+/// play is changed only through [`RunState`] (see
+/// [`RunState::membership`]).
 #[derive(Default, Debug)]
 pub struct HostState {
     /// Left the play because a task failed (and nothing rescued it).
-    pub failed: bool,
-    pub unreachable: bool,
+    failed: bool,
+    unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
-    pub ended: bool,
-    /// `register`, `set_fact` and `include_vars` values; they outlive the
-    /// play. Shared with `hostvars` snapshots (copied on write only while
-    /// one is alive).
-    pub registered: Arc<Map<String, Value>>,
-    /// `ansible_*` facts (from `setup`), and the same under `ansible_facts`
-    /// without the prefix. Shared as `registered` is.
-    pub facts: Arc<Map<String, Value>>,
+    ended: bool,
+    /// Facts were gathered (or set by a module's `ansible_facts`).
     pub facts_gathered: bool,
     /// Handlers notified and not yet run, in notification order.
     pub notified: Vec<String>,
@@ -73,24 +72,31 @@ impl HostState {
         self.failed || self.unreachable
     }
 
-    /// Merge a module's `ansible_facts` (`ansible_*` names) into the host's
-    /// facts, as Ansible does for any module: each fact is a variable of its
-    /// own and, without the prefix, a key of `ansible_facts`.
-    pub fn merge_facts(&mut self, facts: Map<String, Value>) {
-        let mut short = Map::new();
-        let mine = Arc::make_mut(&mut self.facts);
-        for (name, value) in facts {
-            let bare = name.strip_prefix("ansible_").unwrap_or(&name).to_string();
-            short.insert(bare, value.clone());
-            mine.insert(name, value);
+    /// Left the play because a task failed (and nothing rescued it).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    pub fn unreachable(&self) -> bool {
+        self.unreachable
+    }
+}
+
+/// Merge a module's `ansible_facts` (`ansible_*` names) into a host's
+/// facts, as Ansible does for any module: each fact is a variable of its
+/// own and, without the prefix, a key of `ansible_facts`.
+pub fn merge_facts(mine: &mut Map<String, Value>, facts: Map<String, Value>) {
+    let mut short = Map::new();
+    for (name, value) in facts {
+        let bare = name.strip_prefix("ansible_").unwrap_or(&name).to_string();
+        short.insert(bare, value.clone());
+        mine.insert(name, value);
+    }
+    match mine.get_mut("ansible_facts") {
+        Some(Value::Object(all)) => all.extend(short),
+        _ => {
+            mine.insert("ansible_facts".into(), Value::Object(short));
         }
-        match mine.get_mut("ansible_facts") {
-            Some(Value::Object(all)) => all.extend(short),
-            _ => {
-                mine.insert("ansible_facts".into(), Value::Object(short));
-            }
-        }
-        self.facts_gathered = true;
     }
 }
 
@@ -112,6 +118,14 @@ pub struct TaskRecord<'a> {
 #[derive(Default)]
 pub struct RunState {
     hosts: BTreeMap<String, HostState>,
+    /// Every host's facts and registered values (`register`, `set_fact`,
+    /// `include_vars`; they outlive the play), shared with the `hostvars`
+    /// views.
+    known: Arc<KnownHosts>,
+    /// Counts the changes to which hosts are still in the play (failed,
+    /// unreachable, ended, and back): the play-wide lists (`play_hosts`,
+    /// `ansible_play_batch`) are made again only when it moved.
+    membership: u64,
     /// Undefined variables and other input problems met while running.
     pub input_errors: Vec<InputError>,
     pub timings: Vec<TaskTiming>,
@@ -137,6 +151,49 @@ impl RunState {
 
     pub fn get(&self, host: &str) -> Option<&HostState> {
         self.hosts.get(host)
+    }
+
+    /// The run's facts and registered values of every host, for `hostvars`.
+    pub fn known(&self) -> Arc<KnownHosts> {
+        Arc::clone(&self.known)
+    }
+
+    /// `host`'s facts and registered values now (shared, not copied).
+    pub fn known_of(&self, host: &str) -> Known {
+        self.known.get(host)
+    }
+
+    /// Moves whenever a host joins or leaves the play's active hosts (it
+    /// may also move when nothing did): what was made from the active
+    /// hosts at one value is still right at the same value.
+    pub fn membership(&self) -> u64 {
+        self.membership
+    }
+
+    /// A task failed on `host` (`true`), or a `rescue` or
+    /// `meta: clear_host_errors` forgave it (`false`).
+    pub fn set_failed(&mut self, host: &str, failed: bool) {
+        self.membership += 1;
+        self.host(host).failed = failed;
+    }
+
+    /// `meta: end_host` (`true`), or a new play (`false`).
+    pub fn set_ended(&mut self, host: &str, ended: bool) {
+        self.membership += 1;
+        self.host(host).ended = ended;
+    }
+
+    fn set_unreachable(&mut self, host: &str) {
+        self.membership += 1;
+        self.host(host).unreachable = true;
+    }
+
+    /// Merge a module's `ansible_facts` into `host`'s facts (see
+    /// [`merge_facts`]).
+    pub fn merge_facts(&mut self, host: &str, facts: Map<String, Value>) {
+        self.known
+            .update(host, |k| merge_facts(Arc::make_mut(&mut k.facts), facts));
+        self.host(host).facts_gathered = true;
     }
 
     /// Every host seen so far, by name.
@@ -176,11 +233,14 @@ impl RunState {
     /// `run_once`: one run stands for every host of the batch, so `host`
     /// gets the result's registered value and variables too.
     pub fn share(&mut self, host: &str, register: Option<&str>, outcome: &HostOutcome) {
-        let registered = Arc::make_mut(&mut self.host(host).registered);
-        if let Some(name) = register {
-            registered.insert(name.to_string(), outcome.registered.clone());
-        }
-        registered.extend(outcome.facts.clone());
+        self.host(host);
+        self.known.update(host, |k| {
+            let registered = Arc::make_mut(&mut k.registered);
+            if let Some(name) = register {
+                registered.insert(name.to_string(), outcome.registered.clone());
+            }
+            registered.extend(outcome.facts.clone());
+        });
     }
 
     /// Record a host's outcome: registered values, facts, counters, changed
@@ -212,24 +272,35 @@ impl RunState {
         });
         // A failed result may still have changed something (a command that ran).
         let result_changed = outcome.registered.get("changed") == Some(&Value::Bool(true));
-        let state = self.host(&outcome.host);
-        let registered = Arc::make_mut(&mut state.registered);
-        if let Some((failed_task, failed_result)) = failed_vars {
-            registered.insert("ansible_failed_task".into(), failed_task);
-            registered.insert("ansible_failed_result".into(), failed_result);
-        }
-        if let Some(name) = task.register {
-            registered.insert(name.to_string(), outcome.registered);
-        }
-        for (k, v) in outcome.facts {
-            registered.insert(k, v);
+        let host = outcome.host.clone();
+        // Only what changes: a task that registers and sets nothing leaves
+        // the host's map alone (a `hostvars` view may share it).
+        if failed_vars.is_some() || task.register.is_some() || !outcome.facts.is_empty() {
+            self.host(&host);
+            self.known.update(&host, |k| {
+                let registered = Arc::make_mut(&mut k.registered);
+                if let Some((failed_task, failed_result)) = failed_vars {
+                    registered.insert("ansible_failed_task".into(), failed_task);
+                    registered.insert("ansible_failed_result".into(), failed_result);
+                }
+                if let Some(name) = task.register {
+                    registered.insert(name.to_string(), outcome.registered);
+                }
+                for (k, v) in outcome.facts {
+                    registered.insert(k, v);
+                }
+            });
         }
         // As Ansible: facts from a failed or unreachable result are dropped.
         if matches!(outcome.outcome, Status::Ok | Status::Changed)
             && !outcome.ansible_facts.is_empty()
         {
-            state.merge_facts(outcome.ansible_facts);
+            self.merge_facts(&host, outcome.ansible_facts);
         }
+        if matches!(outcome.outcome, Status::Failed | Status::Unreachable) && !outcome.ignored {
+            self.membership += 1;
+        }
+        let state = self.host(&host);
         let failure = |message: String| Failure {
             task: shown_name(&task.info.name).into_owned(),
             origin: task.info.origin.clone(),
@@ -290,8 +361,8 @@ impl RunState {
     /// is unreachable from here on, counted once in the recap as an
     /// unreachable task is.
     pub fn connect_failed(&mut self, host: &str, play: &str, origin: &str, message: &str) {
+        self.set_unreachable(host);
         let state = self.host(host);
-        state.unreachable = true;
         state.stats.unreachable += 1;
         state.failure = Some(Failure {
             task: String::new(),
@@ -470,18 +541,40 @@ mod tests {
 
     #[test]
     fn facts_are_variables_and_keys_of_ansible_facts() {
-        let mut state = HostState::default();
+        let mut run = RunState::default();
         let mut facts = Map::new();
         facts.insert("ansible_hostname".into(), json!("bc1"));
         facts.insert("ansible_lo".into(), json!({"ipv4": {"prefix": "8"}}));
-        state.merge_facts(facts);
-        assert_eq!(state.facts["ansible_hostname"], "bc1");
-        assert_eq!(state.facts["ansible_facts"]["lo"]["ipv4"]["prefix"], "8");
+        run.merge_facts("h", facts);
+        let known = run.known_of("h");
+        assert_eq!(known.facts["ansible_hostname"], "bc1");
+        assert_eq!(known.facts["ansible_facts"]["lo"]["ipv4"]["prefix"], "8");
         let mut more = Map::new();
         more.insert("ansible_kernel".into(), json!("6.1"));
-        state.merge_facts(more);
-        assert_eq!(state.facts["ansible_facts"]["hostname"], "bc1");
-        assert_eq!(state.facts["ansible_facts"]["kernel"], "6.1");
-        assert!(state.facts_gathered);
+        run.merge_facts("h", more);
+        // what was handed out before is kept as it was (copy on write)
+        assert!(known.facts["ansible_facts"].get("kernel").is_none());
+        let facts = run.known_of("h").facts;
+        assert_eq!(facts["ansible_facts"]["hostname"], "bc1");
+        assert_eq!(facts["ansible_facts"]["kernel"], "6.1");
+        assert!(run.get("h").is_some_and(|s| s.facts_gathered));
+    }
+
+    #[test]
+    fn membership_moves_when_a_host_leaves_or_returns() {
+        let mut run = RunState::default();
+        let hosts = ["a".to_string(), "b".to_string()];
+        let at_start = run.membership();
+        run.connect_failed("a", "all", "play.yml:1:3", "refused");
+        let after_a = run.membership();
+        assert_ne!(after_a, at_start);
+        assert_eq!(run.active(&hosts), ["b"]);
+        run.set_ended("b", true);
+        assert_ne!(run.membership(), after_a);
+        assert!(run.active(&hosts).is_empty());
+        let ended = run.membership();
+        run.set_ended("b", false);
+        assert_ne!(run.membership(), ended);
+        assert_eq!(run.active(&hosts), ["b"]);
     }
 }

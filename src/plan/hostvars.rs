@@ -3,9 +3,13 @@
 //!
 //! - `groups`: one per run; a group's list of host names is made the first
 //!   time a template reads that group.
-//! - `hostvars`: one per task, over a snapshot of what the run knows (each
-//!   host's inventory variables, facts and registered values, shared by
-//!   reference). A host's entry is made the first time it is read, and its
+//! - `hostvars`: one per task, over what the run knows (each host's
+//!   inventory variables, and its facts and registered values from the
+//!   run's [`KnownHosts`], shared by reference). Making a view costs the
+//!   same at 10 hosts as at 10,000: nothing is copied per host until a
+//!   template reads that host. A host's entry is made the first time it is
+//!   read (taking the host's facts and registered values as they are then,
+//!   kept for the rest of the view's task), and its
 //!   templated inventory variables are rendered one by one as they are
 //!   read (as Ansible's `hostvars` renders lazily): `hostvars['h2'].ip`
 //!   renders h2's `ip` and what it needs, nothing else. A variable that
@@ -160,38 +164,87 @@ impl Object for GroupsView {
     }
 }
 
-/// What the run knows of one host when a task starts.
+/// What the run knows of one host: its facts and registered values.
 #[derive(Clone, Default)]
 pub struct Known {
     pub facts: Arc<Map<String, Value>>,
     pub registered: Arc<Map<String, Value>>,
 }
 
+/// Every host's facts and registered values as the run knows them now: one
+/// store for the run, written as outcomes are recorded, read by every
+/// `hostvars` view when a template first reads a host.
+///
+/// Before it, each view copied every host's two handles when it was made,
+/// once per task; under `strategy: free` each host's lane makes a view per
+/// task, so that was quadratic in the hosts, in time and (lanes waiting
+/// for `forks` hold their views) in memory: 1,000 hosts, one task, 290 MB
+/// (issue 14).
+///
+/// A value handed out shares its maps: changing a host's values while a
+/// view holds them copies that host's map once (copy on write), the view
+/// keeping what it read.
+#[derive(Default)]
+pub struct KnownHosts {
+    hosts: Mutex<HashMap<String, Known>>,
+}
+
+impl KnownHosts {
+    /// A store holding `known` (hosts without an entry know nothing).
+    pub fn new(known: HashMap<String, Known>) -> KnownHosts {
+        KnownHosts {
+            hosts: Mutex::new(known),
+        }
+    }
+
+    /// What the run knows of `host` now (empty maps for a host it does
+    /// not know); the maps are shared, not copied.
+    pub fn get(&self, host: &str) -> Known {
+        self.lock().get(host).cloned().unwrap_or_default()
+    }
+
+    /// Change what the run knows of `host` (its entry made if needed).
+    /// `f` must not read this store (the store is locked while it runs).
+    pub fn update<T>(&self, host: &str, f: impl FnOnce(&mut Known) -> T) -> T {
+        let mut hosts = self.lock();
+        match hosts.get_mut(host) {
+            Some(known) => f(known),
+            None => f(hosts.entry(host.to_string()).or_default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// `hostvars` for one task: each inventory host's variables, lazily.
 pub struct HostvarsView {
     inventory: Arc<InventoryVars>,
-    known: HashMap<String, Known>,
+    known: Arc<KnownHosts>,
     groups: Jinja,
     templater: Arc<Templater>,
-    entries: Vec<OnceLock<Jinja>>,
+    /// Each host's entry by its place in the inventory, made when first
+    /// read (a map, not a slot per host: a view is made per task and lane,
+    /// and most read few hosts or none).
+    entries: Mutex<HashMap<usize, Jinja>>,
 }
 
 impl HostvarsView {
-    /// The view, as a template value. `known`: facts and registered values
-    /// of the hosts that have any.
+    /// The view, as a template value: no work per host until one is read.
+    /// `known`: the run's facts and registered values.
     pub fn value(
         inventory: Arc<InventoryVars>,
-        known: HashMap<String, Known>,
+        known: Arc<KnownHosts>,
         groups: Jinja,
         templater: Arc<Templater>,
     ) -> Jinja {
-        let entries = inventory.names.iter().map(|_| OnceLock::new()).collect();
         Jinja::from_object(HostvarsView {
             inventory,
             known,
             groups,
             templater,
-            entries,
+            entries: Mutex::new(HashMap::new()),
         })
     }
 
@@ -209,7 +262,7 @@ impl HostvarsView {
         let entry = HostEntry {
             host: name.clone(),
             inventory: self.inventory.get_placed(name),
-            known: self.known.get(name).cloned().unwrap_or_default(),
+            known: self.known.get(name),
             shared,
             vars: OnceLock::new(),
             cycles: Mutex::new(HashMap::new()),
@@ -221,7 +274,7 @@ impl HostvarsView {
 
 impl fmt::Debug for HostvarsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<hostvars: {} hosts>", self.entries.len())
+        write!(f, "<hostvars: {} hosts>", self.inventory.names.len())
     }
 }
 
@@ -233,7 +286,14 @@ impl Object for HostvarsView {
     fn get_value(self: &Arc<Self>, key: &Jinja) -> Option<Jinja> {
         forget_stale_cycle();
         let i = *self.inventory.index.get(key.as_str()?)?;
-        Some(self.entries[i].get_or_init(|| self.entry(i)).clone())
+        let lock = || self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = lock().get(&i) {
+            return Some(entry.clone());
+        }
+        // Made unlocked (the host's inventory variables may be computed
+        // now); two readers racing keep the first one made.
+        let made = self.entry(i);
+        Some(lock().entry(i).or_insert(made).clone())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -247,7 +307,7 @@ impl Object for HostvarsView {
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.entries.len())
+        Some(self.inventory.names.len())
     }
 }
 
@@ -476,6 +536,10 @@ mod tests {
     }
 
     fn view(known: HashMap<String, Known>) -> (Jinja, Arc<InventoryVars>) {
+        view_over(Arc::new(KnownHosts::new(known)))
+    }
+
+    fn view_over(known: Arc<KnownHosts>) -> (Jinja, Arc<InventoryVars>) {
         let inv = Inventory::from_text(
             "hosts.yml",
             r#"
@@ -552,6 +616,30 @@ bc:
     }
 
     #[test]
+    fn a_view_takes_a_hosts_values_when_first_read_and_keeps_them() {
+        // Views are made per task without copying every host (issue 14):
+        // each takes a host's values from the run's store when a template
+        // first reads that host, and keeps them for its task.
+        let store = Arc::new(KnownHosts::default());
+        let set = |v: i64| {
+            store.update("h2", |k| {
+                Arc::make_mut(&mut k.registered).insert("r".into(), json!(v));
+            })
+        };
+        let (hv, _) = view_over(Arc::clone(&store));
+        set(1);
+        assert_eq!(native_json(&get(&hv, &["h2", "r"])), json!(1));
+        set(2);
+        assert_eq!(native_json(&get(&hv, &["h2", "r"])), json!(1), "kept");
+        assert_eq!(store.get("h2").registered["r"], json!(2));
+        let (next, _) = view_over(Arc::clone(&store));
+        assert_eq!(native_json(&get(&next, &["h2", "r"])), json!(2));
+        // a host the store does not know: its inventory variables only
+        assert_eq!(get(&next, &["h1", "n"]).as_i64(), Some(7));
+        assert!(store.get("h1").registered.is_empty());
+    }
+
+    #[test]
     fn groups_lists_are_made_once_when_read() {
         let inv = Inventory::from_text("hosts.ini", "[a]\nx\ny\n[b:children]\na\n").unwrap();
         let groups = GroupsView::value(&inv);
@@ -572,7 +660,8 @@ bc:
         let inv = Inventory::from_text("hosts.yml", inventory).unwrap();
         let vars = Arc::new(InventoryVars::new(&inv));
         let groups = GroupsView::value(&inv);
-        let hv = HostvarsView::value(vars, HashMap::new(), groups, Arc::new(Templater::new()));
+        let known = Arc::default();
+        let hv = HostvarsView::value(vars, known, groups, Arc::new(Templater::new()));
         (
             inv,
             Shared::new(BTreeMap::from([("hostvars".to_string(), hv)])),
