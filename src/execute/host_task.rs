@@ -638,7 +638,16 @@ fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut H
     };
     // The lines' own message only when the rest fits: a result already over
     // the limit without them is refused as any other.
-    let msg = if let Some(size) = vars::over_value_limit(&outcome.registered) {
+    // A loop's results are measured by their text: the memory of their
+    // items is bounded by the loop's own budget ([`super::loops`], 5 KiB an
+    // item), which lets 52,428 registered items through; slots counted here
+    // as well would stop such a loop at about 15,000.
+    let size = if task.loop_items.is_some() {
+        vars::value_text_bytes(&outcome.registered)
+    } else {
+        vars::value_bytes(&outcome.registered)
+    };
+    let msg = if size > vars::MAX_VALUE_BYTES {
         format!(
             "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
             shared.info.name,
