@@ -838,16 +838,14 @@ async fn run_module(
             let become_user = become_user(shared, task, job, vars)?;
             let timeout = match &task.common.timeout_template {
                 Some(node) => {
-                    let secs = templated_seconds(shared, node, vars, "timeout")?;
-                    if secs <= 0.0 {
-                        return Err(InputError::at(
-                            &node.origin,
-                            "`timeout` must be a positive number of seconds",
-                            "rendered from here",
-                        )
-                        .into());
-                    }
-                    Some(Duration::from_secs(secs.ceil() as u64))
+                    let value = shared.templater.render_node(node, vars)?;
+                    let secs = bounds::number_in(&value)
+                        .ok_or_else(|| {
+                            format!("`timeout` must be a number of seconds, got {value}")
+                        })
+                        .and_then(bounds::timeout_seconds)
+                        .map_err(|m| InputError::at(&node.origin, m, "rendered from here"))?;
+                    Some(Duration::from_secs(secs))
                 }
                 None => task.common.timeout.map(Duration::from_secs),
             };
