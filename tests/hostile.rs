@@ -1447,3 +1447,43 @@ fn huge_task_output_is_cut_at_16_mib_and_devices_are_refused() {
         );
     }
 }
+
+/// Issue 9 (t9, defect 10): `pause: {minutes: 43200, seconds: 1}` was
+/// refused only when the task ran (exit 2, after earlier tasks). Both given
+/// literally are refused at load and by `--syntax-check`, at the second,
+/// with exit 4; a template that renders to `omit` leaves one, and runs.
+#[test]
+fn pause_with_both_durations_is_refused_at_load_and_omit_leaves_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "both.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran-first\n    - pause: {minutes: 43200, seconds: 1}\n",
+    );
+    for args in [
+        &["run", "--syntax-check", "both.yml"][..],
+        &["run", "-i", "localhost,", "-c", "local", "both.yml"][..],
+    ] {
+        let ended = baton_in(dir.path(), args);
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        assert!(
+            ended
+                .stderr
+                .contains("`pause` takes `minutes` or `seconds`, not both"),
+            "{}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains("both.yml:5:40"), "{}", ended.stderr);
+    }
+    assert!(!dir.path().join("ran-first").exists(), "nothing ran");
+    write(
+        dir.path(),
+        "omit.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - pause: {minutes: \"{{ m | default(omit) }}\", seconds: 0}\n    - debug: {msg: hi, var: null}\n",
+    );
+    let ended = baton_in(
+        dir.path(),
+        &["run", "-i", "localhost,", "-c", "local", "omit.yml"],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}

@@ -457,8 +457,9 @@ fn rendered_duration_within_bounds(
     else {
         return Ok(());
     };
-    // null (`{{ none }}`): not given, the module's default applies
-    if value.is_null() {
+    // null (`{{ none }}`): not given, the module's default applies; `omit`
+    // (`{{ m | default(omit) }}`): left out, as in Ansible
+    if value.is_null() || crate::plan::template::is_omit(value) {
         return Ok(());
     }
     // not a number: refused at the template, as a literal one is at load
