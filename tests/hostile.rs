@@ -1487,3 +1487,80 @@ fn pause_with_both_durations_is_refused_at_load_and_omit_leaves_one() {
     );
     assert_eq!(ended.code, Some(0), "{}", ended.stderr);
 }
+
+/// Issue 9 (t9, defect 10): `-t ",,,"` ran every task (the empty names
+/// were dropped, leaving no filter; ansible-playbook keeps the empty name
+/// and runs only `always` tasks). A tag list naming no tag is refused,
+/// exit 4, before anything runs; so is `--skip-tags " , "`.
+#[test]
+fn a_tag_list_naming_no_tag_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "tg.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n      tags: [a]\n",
+    );
+    for flag in [
+        &["-t", ",,,"][..],
+        &["--skip-tags", " , "][..],
+        &["-t", ""][..],
+    ] {
+        let mut args = vec!["run", "-i", "localhost,", "-c", "local", "tg.yml"];
+        args.extend_from_slice(flag);
+        let ended = baton_in(dir.path(), &args);
+        assert_eq!(ended.code, Some(4), "{flag:?}: {}", ended.stderr);
+        assert!(ended.stderr.contains("names no tag"), "{}", ended.stderr);
+        assert!(!dir.path().join("ran").exists(), "{flag:?}: nothing ran");
+    }
+    // a real tag among empty ones is that tag
+    let ended = baton_in(
+        dir.path(),
+        &[
+            "run",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "tg.yml",
+            "-t",
+            ",a,",
+        ],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(dir.path().join("ran").exists());
+}
+
+/// `--syntax-check --list-tasks --list-hosts` printed only the check's
+/// line. As ansible-playbook (a listing loads and checks everything), the
+/// listings follow it.
+#[test]
+fn syntax_check_with_listings_does_both() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "tg.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: the task\n      command: touch ran\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "tg.yml",
+            "--syntax-check",
+            "--list-tasks",
+            "--list-hosts",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("syntax OK: 1 plays, 1 tasks"), "{stdout}");
+    assert!(stdout.contains("hosts (1):"), "{stdout}");
+    assert!(stdout.contains("the task"), "{stdout}");
+    assert!(!dir.path().join("ran").exists(), "nothing ran");
+}
