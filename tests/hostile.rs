@@ -1564,3 +1564,45 @@ fn syntax_check_with_listings_does_both() {
     assert!(stdout.contains("the task"), "{stdout}");
     assert!(!dir.path().join("ran").exists(), "nothing ran");
 }
+
+/// Issue 9 (t9, defect 9): a template that includes or imports itself said
+/// only `error in "self.j2"`; it names the cycle now, as `extends` of
+/// itself does, exit 4 at the template's line.
+#[test]
+fn a_template_including_itself_names_the_cycle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "templates/self.j2",
+        "{% include \"self.j2\" %}\n",
+    );
+    write(
+        dir.path(),
+        "templates/imp.j2",
+        "x\n{% import \"imp.j2\" as m %}{{ m }}\n",
+    );
+    write(dir.path(), "templates/a.j2", "{% include \"b.j2\" %}\n");
+    write(dir.path(), "templates/b.j2", "{% include \"a.j2\" %}\n");
+    for (src, cycle, line) in [
+        ("self.j2", "self.j2 -> self.j2", "self.j2:1:"),
+        ("imp.j2", "imp.j2 -> imp.j2", "imp.j2:2:"),
+        ("a.j2", "a.j2 -> b.j2 -> a.j2", "a.j2:1:"),
+    ] {
+        write(
+            dir.path(),
+            "t.yml",
+            &format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: {{src: {src}, dest: out.txt}}\n"),
+        );
+        let ended = baton_in(
+            dir.path(),
+            &["run", "-i", "localhost,", "-c", "local", "t.yml"],
+        );
+        assert_eq!(ended.code, Some(4), "{src}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains(&format!("it includes or imports itself: {cycle}")),
+            "{src}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(line), "{src}: {}", ended.stderr);
+    }
+}
