@@ -1606,3 +1606,67 @@ fn a_template_including_itself_names_the_cycle() {
         assert!(ended.stderr.contains(line), "{src}: {}", ended.stderr);
     }
 }
+
+/// Issue 9 (t9, defect 9): `include_vars` of a broken YAML file or one with
+/// a bad variable name, under `no_log`, said only "a template or
+/// condition of a `no_log` task failed". It names the kind of error and
+/// the file's line now, with no source lines and no value shown.
+#[test]
+fn include_vars_under_no_log_names_the_error_and_hides_the_values() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "bad_yaml.yml", "db_password: \"S3CRETV1\n");
+    write(
+        dir.path(),
+        "bad_name.yml",
+        "db_password: S3CRETV2\nbad name: 1\n",
+    );
+    for (file, says, line) in [
+        (
+            "bad_yaml.yml",
+            "YAML syntax error in bad_yaml.yml",
+            "bad_yaml.yml:1:",
+        ),
+        (
+            "bad_name.yml",
+            "`bad name` is not a valid variable name",
+            "bad_name.yml:2:",
+        ),
+    ] {
+        write(
+            dir.path(),
+            "t.yml",
+            &format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_vars: {{file: {file}}}\n      no_log: true\n"),
+        );
+        for format in ["human", "json"] {
+            let out = Command::new(baton())
+                .current_dir(dir.path())
+                .args([
+                    "run",
+                    "-i",
+                    "localhost,",
+                    "-c",
+                    "local",
+                    "t.yml",
+                    "--output",
+                    format,
+                ])
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("baton runs");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(4), "{file} {format}: {all}");
+            let flat = unwrapped(&all);
+            assert!(flat.contains(says), "{file} {format}: {all}");
+            assert!(flat.contains(line), "{file} {format}: {all}");
+            assert!(
+                flat.contains("(file lines and values hidden: no_log)"),
+                "{all}"
+            );
+            assert!(!all.contains("S3CRET"), "{file} {format}: {all}");
+        }
+    }
+}

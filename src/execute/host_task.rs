@@ -21,7 +21,7 @@ use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
 use crate::source::Origin;
 use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 use super::connections::Connections;
 use super::loops::run_loop;
@@ -1083,13 +1083,24 @@ fn include_vars(
     } else {
         vec![path.clone()]
     };
+    // Under `no_log` a file that cannot be read as variables is named with
+    // its line and what is wrong (a YAML error, a bad variable name), with
+    // no source lines and its values masked, rather than the blanket
+    // "a template or condition failed" (the kind of error is no secret).
+    let hide = |e: InputError, values: &[String]| {
+        if job.no_log {
+            e.hide_file_for_no_log(values)
+        } else {
+            e
+        }
+    };
     let mut pairs = Vec::new();
     for file in &files {
-        let loaded = crate::yaml::parse_file(file)?;
-        pairs.extend(crate::load::fields::var_pairs(
-            &loaded,
-            &format!("vars file {}", file.display()),
-        )?);
+        let loaded = crate::yaml::parse_file(file).map_err(|e| hide(e, &[]))?;
+        pairs.extend(
+            crate::load::fields::var_pairs(&loaded, &format!("vars file {}", file.display()))
+                .map_err(|e| hide(e, &scalar_texts(&loaded)))?,
+        );
     }
     // The file's templates may read variables the task itself does not.
     let mut names = Vec::new();
@@ -1124,6 +1135,21 @@ fn include_vars(
         None => result.facts = loaded,
     }
     Ok(result)
+}
+
+/// Every string value in `node`, for masking under `no_log`.
+fn scalar_texts(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        match &n.value {
+            NodeValue::Str(s) if !s.is_empty() => out.push(s.clone()),
+            NodeValue::Seq(items) => todo.extend(items),
+            NodeValue::Map(pairs) => todo.extend(pairs.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The files `include_vars: dir=` reads, as ansible.builtin.include_vars
