@@ -66,6 +66,22 @@ impl InputError {
             }
             .hide_for_no_log(&no_log.values);
         }
+        if origin.file.private() {
+            return InputError {
+                message: format!(
+                    "{}: {} {PRIVATE_HIDDEN}",
+                    origin.describe(),
+                    mask_private(&message.into(), &origin.file.text)
+                ),
+                src: None,
+                span: None,
+                label: String::new(),
+                help: None,
+                location: Some(origin.describe()),
+                masked: Vec::new(),
+                task_failure: false,
+            };
+        }
         let (src, span) = Snippet::around(origin);
         InputError {
             message: message.into(),
@@ -183,6 +199,31 @@ impl InputError {
 
 /// What a `no_log` task's load-time error says in place of its source.
 pub const NO_LOG_HIDDEN: &str = "(source hidden: no_log)";
+
+/// The mark of an error in a private file ([`crate::source::is_private`]).
+pub const PRIVATE_HIDDEN: &str = "(lines not shown: the file is not readable by other users)";
+
+/// `message` with each `quoted` part that is text of the private file
+/// (`root:*:20228:…` as a bad variable name) replaced by `…`.
+fn mask_private(message: &str, file_text: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    if parts.len() < 3 {
+        return message.to_string();
+    }
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // odd parts are inside backticks (when a closing one follows)
+        if i % 2 == 1 && i + 1 < parts.len() && !part.is_empty() && file_text.contains(part) {
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
 
 /// The mark of [`InputError::hide_file_for_no_log`].
 pub const NO_LOG_FILE_HIDDEN: &str = "(file lines and values hidden: no_log)";

@@ -1670,3 +1670,68 @@ fn include_vars_under_no_log_names_the_error_and_hides_the_values() {
         }
     }
 }
+
+/// Issue 9 (t9, defect 12): `include_vars: {file: /etc/shadow}` failed and
+/// its error drew the first lines of /etc/shadow. A file not readable by
+/// other users (no `o+r`) shows no lines and no quoted text of its own in
+/// an error: the file and line only. The same file readable by all (0644,
+/// an ordinary project file) keeps its snippet.
+#[test]
+fn a_file_not_readable_by_others_shows_no_lines_in_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vars = write(
+        dir.path(),
+        "private.yml",
+        "ok: 1\nroot S3CRET hash: 1\nnext: S3CRETNEXT\n",
+    );
+    let template = write(dir.path(), "templates/p.j2", "S3CRETTPL\n{{ nope( }}\n");
+    write(
+        dir.path(),
+        "v.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_vars: {file: private.yml}\n",
+    );
+    write(
+        dir.path(),
+        "t.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: {src: p.j2, dest: out.txt}\n",
+    );
+    let run = |play: &str| {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(["run", "-i", "localhost,", "-c", "local", play])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("baton runs");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    for (path, play, place) in [
+        (&vars, "v.yml", "private.yml:2:1"),
+        (&template, "t.yml", "p.j2:2:"),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let (code, all) = run(play);
+        assert_eq!(code, Some(4), "{all}");
+        assert!(!all.contains("S3CRET"), "{play}: {all}");
+        let flat = unwrapped(&all);
+        assert!(flat.contains(place), "{play}: {all}");
+        assert!(
+            flat.contains("(lines not shown: the file is not readable by other users)"),
+            "{play}: {all}"
+        );
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (code, all) = run(play);
+        assert_eq!(code, Some(4), "{all}");
+        assert!(
+            all.contains("S3CRET"),
+            "{play}: readable by all, the snippet stays: {all}"
+        );
+    }
+}

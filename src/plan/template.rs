@@ -659,6 +659,10 @@ impl Templater {
     ) -> Result<String, InputError> {
         let vars = vars.as_context();
         let origin = Origin::synthetic(name, text);
+        // a template file not readable by others shows no lines in an error
+        if crate::source::is_private(Path::new(name)) {
+            origin.file.mark_private();
+        }
         if name.ends_with(".hbs") {
             // Handlebars reads plain data: the shared values (as big as the
             // inventory) only when the template names them.
