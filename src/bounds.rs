@@ -146,12 +146,13 @@ pub fn combinations(lens: impl IntoIterator<Item = usize>) -> Option<usize> {
     (total <= MAX_LOOP_ITEMS).then_some(total)
 }
 
-/// A number as an operator wrote it: `1e30`, not thirty-one digits; `0`,
+/// A number as an operator wrote it: `1e30`, not thirty-one digits, `1e-300`
+/// not three hundred zeros; `0`,
 /// never Rust's `-0`.
 fn show(value: f64) -> String {
     if value == 0.0 {
         "0".to_string()
-    } else if value.abs() >= 1e15 {
+    } else if value.abs() >= 1e15 || value.abs() < 1e-6 {
         format!("{value:e}")
     } else {
         value.to_string()
@@ -181,6 +182,34 @@ pub fn seconds(value: f64, what: &str) -> Result<f64, String> {
     // `-0` (YAML `-0.0`, a template's `-0`) passes as zero, and must print
     // as zero: `sleep -0` in a script, `after -0 s` in a message.
     Ok(value + 0.0)
+}
+
+/// A task's `timeout` keyword: a whole number of seconds from 1 to
+/// [`MAX_SECONDS`] (`2.0` is 2). A fraction is refused, not rounded:
+/// ansible-core reads the keyword as an int field
+/// (`FieldAttributeBase.get_validated_value` in
+/// `lib/ansible/playbook/base.py` refuses `1.5` with "Floating-point
+/// value 1.5 would be truncated"; older releases truncated it, so `0.5`
+/// meant no timeout at all). Rounding up without a word made `1e-300` a
+/// second and `1.5` two.
+pub fn timeout_seconds(value: f64) -> Result<u64, String> {
+    let secs = seconds(value, "`timeout`")?;
+    if secs <= 0.0 {
+        return Err("`timeout` must be a positive number of seconds".to_string());
+    }
+    if secs.fract() != 0.0 {
+        let write = if secs < 1.0 {
+            "1, the shortest".to_string()
+        } else {
+            format!("{} or {}", show(secs.floor()), show(secs.ceil()))
+        };
+        return Err(format!(
+            "`timeout` must be a whole number of seconds (got {}): ansible-core refuses a \
+             fraction too (it would be truncated); write {write}",
+            show(secs)
+        ));
+    }
+    Ok(secs as u64)
 }
 
 /// [`seconds`] as a `Duration`.
@@ -236,6 +265,26 @@ pub fn number_in(value: &Value) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_is_a_whole_positive_number_of_seconds_never_rounded() {
+        assert_eq!(timeout_seconds(2.0), Ok(2));
+        assert_eq!(timeout_seconds(1.0), Ok(1));
+        for (v, want) in [
+            (1.5, "(got 1.5)"),
+            (0.0001, "(got 0.0001)"),
+            (1e-300, "(got 1e-300)"),
+        ] {
+            let e = timeout_seconds(v).unwrap_err();
+            assert!(
+                e.contains("must be a whole number of seconds") && e.contains(want),
+                "{e}"
+            );
+        }
+        assert!(timeout_seconds(1.5).unwrap_err().contains("write 1 or 2"));
+        assert!(timeout_seconds(0.0).unwrap_err().contains("positive"));
+        assert!(timeout_seconds(f64::NAN).unwrap_err().contains("NaN"));
+    }
 
     #[test]
     fn durations_refuse_what_duration_would_panic_on() {

@@ -76,6 +76,21 @@ fn parse_forks(text: &str) -> Result<usize, String> {
     crate::bounds::count(n, "-f/--forks", 1, crate::bounds::MAX_FORKS).map(|n| n as usize)
 }
 
+/// `-t`/`--skip-tags LIST`: comma-separated tags, at least one of them not
+/// empty. `-t ",,,"` names no tag: baton ran every task for it (as if no
+/// `-t` were given); ansible-playbook keeps the empty name and runs only
+/// `always` tasks. Either is a surprise from what is most likely an unset
+/// shell variable (`-t "$TAGS"`), so it is refused.
+fn parse_tags(text: &str) -> Result<String, String> {
+    if text.split(',').all(|t| t.trim().is_empty()) {
+        return Err(format!(
+            "`{text}` names no tag (only commas or spaces); give at least one tag, \
+             or leave the option out to select every task"
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// `--connect-timeout N`: whole seconds from 1 to a day. 0 would give up
 /// before any host could answer (ssh's `ConnectTimeout=0` means no timeout
 /// at all, the opposite of what it reads as).
@@ -148,10 +163,10 @@ pub struct RunArgs {
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
     /// Only tasks with these tags (comma-separated)
-    #[arg(short = 't', long = "tags")]
+    #[arg(short = 't', long = "tags", value_parser = parse_tags)]
     pub tags: Vec<String>,
     /// Skip tasks with these tags (comma-separated)
-    #[arg(long = "skip-tags")]
+    #[arg(long = "skip-tags", value_parser = parse_tags)]
     pub skip_tags: Vec<String>,
     /// Change nothing; report what would change
     #[arg(short = 'C', long)]

@@ -66,6 +66,22 @@ impl InputError {
             }
             .hide_for_no_log(&no_log.values);
         }
+        if origin.file.private() {
+            return InputError {
+                message: format!(
+                    "{}: {} {PRIVATE_HIDDEN}",
+                    origin.describe(),
+                    mask_private(&message.into(), &origin.file.text)
+                ),
+                src: None,
+                span: None,
+                label: String::new(),
+                help: None,
+                location: Some(origin.describe()),
+                masked: Vec::new(),
+                task_failure: false,
+            };
+        }
         let (src, span) = Snippet::around(origin);
         InputError {
             message: message.into(),
@@ -108,6 +124,11 @@ impl InputError {
     /// the task's arguments and the message may quote templated values, so
     /// both are hidden, as Ansible censors a `no_log` task's failure.
     pub fn redacted(self) -> Self {
+        // a file's error already hidden (`hide_file_for_no_log`): what is
+        // wrong with it is no secret
+        if self.src.is_none() && self.message.contains(NO_LOG_FILE_HIDDEN) {
+            return self;
+        }
         let at = self.location.map(|l| format!("{l}: ")).unwrap_or_default();
         InputError::plain(format!(
             "{at}a template or condition of a `no_log` task failed; the details are hidden because of `no_log: true` (run the task without it to see them)"
@@ -148,6 +169,17 @@ impl InputError {
         }
     }
 
+    /// A data file's error (a YAML error, a bad variable name in an
+    /// `include_vars` file) under `no_log`: as [`Self::hide_for_no_log`],
+    /// no source lines and `values` masked, and then kept as it is by
+    /// [`Self::redacted`]: the kind of error and its place are no secret,
+    /// and "a template or condition failed" would name the wrong problem.
+    pub fn hide_file_for_no_log(self, values: &[String]) -> Self {
+        let mut e = self.hide_for_no_log(values);
+        e.message = e.message.replace(NO_LOG_HIDDEN, NO_LOG_FILE_HIDDEN);
+        e
+    }
+
     /// One line, for reporters that cannot draw a snippet.
     pub fn one_line(&self) -> String {
         let mut s = match &self.location {
@@ -167,6 +199,34 @@ impl InputError {
 
 /// What a `no_log` task's load-time error says in place of its source.
 pub const NO_LOG_HIDDEN: &str = "(source hidden: no_log)";
+
+/// The mark of an error in a private file ([`crate::source::is_private`]).
+pub const PRIVATE_HIDDEN: &str = "(lines not shown: the file is not readable by other users)";
+
+/// `message` with each `quoted` part that is text of the private file
+/// (`root:*:20228:…` as a bad variable name) replaced by `…`.
+fn mask_private(message: &str, file_text: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    if parts.len() < 3 {
+        return message.to_string();
+    }
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // odd parts are inside backticks (when a closing one follows)
+        if i % 2 == 1 && i + 1 < parts.len() && !part.is_empty() && file_text.contains(part) {
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// The mark of [`InputError::hide_file_for_no_log`].
+pub const NO_LOG_FILE_HIDDEN: &str = "(file lines and values hidden: no_log)";
 
 /// `text` with each of `values` replaced by `********`. Values shorter
 /// than three characters are left: masking them would garble the message,

@@ -25,6 +25,22 @@ pub struct SourceFile {
     char_marks: Vec<usize>,
     /// Its `no_log` plays, blocks and tasks, as the YAML loader finds them.
     no_log: Mutex<NoLogSpans>,
+    /// Not readable by every user of the machine ([`is_private`]): an
+    /// error names the place but shows none of its text.
+    private: std::sync::atomic::AtomicBool,
+}
+
+/// Whether the file at `path` is private: its mode lacks read permission
+/// for others (`o+r`), as `/etc/shadow` (0640), an SSH key or a 0600 vars
+/// file. Its lines are then never shown in an error (no snippet, quoted
+/// text masked), whoever runs baton: an error message may be pasted into
+/// a ticket or a CI log that other people read. A file any user may read
+/// shows its lines as usual, whoever owns it (showing them reveals nothing
+/// the reader could not read): ordinary project files (0644) keep their
+/// snippets. A path that cannot be looked at is not private (it was read).
+pub fn is_private(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 == 0)
 }
 
 /// The parts of a file that belong to a play, block or task with `no_log`
@@ -58,7 +74,19 @@ impl SourceFile {
             line_starts,
             char_marks,
             no_log: Mutex::new(NoLogSpans::default()),
+            private: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Mark the file private ([`is_private`]).
+    pub fn mark_private(&self) {
+        self.private
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether its lines must not be shown ([`is_private`]).
+    pub fn private(&self) -> bool {
+        self.private.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Mark `range` as part of a `no_log` play, block or task holding

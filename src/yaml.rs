@@ -64,7 +64,11 @@ impl SourceFile {
             ))
             .with_help("is this a binary file? remove the NUL byte, or write it as \"\\0\" in a double-quoted string"));
         }
-        Ok(SourceFile::new(path, text))
+        let file = SourceFile::new(path, text);
+        if crate::source::is_private(path) {
+            file.mark_private();
+        }
+        Ok(file)
     }
 }
 

@@ -1178,6 +1178,12 @@ fn templated_durations_run_and_are_bounded_as_literal_ones() {
             7,
         ),
         (
+            "{t: 1.5}",
+            "command: 'true'\n      timeout: \"{{ t }}\"",
+            "`timeout` must be a whole number of seconds (got 1.5)",
+            7,
+        ),
+        (
             "{t: abc}",
             "command: 'true'\n      timeout: \"{{ t }}\"",
             "`timeout` must be a number of seconds, got \"abc\"",

@@ -1482,3 +1482,291 @@ fn huge_task_output_is_cut_at_16_mib_and_devices_are_refused() {
         );
     }
 }
+
+/// Issue 9 (t9, defect 10): `pause: {minutes: 43200, seconds: 1}` was
+/// refused only when the task ran (exit 2, after earlier tasks). Both given
+/// literally are refused at load and by `--syntax-check`, at the second,
+/// with exit 4; a template that renders to `omit` leaves one, and runs.
+#[test]
+fn pause_with_both_durations_is_refused_at_load_and_omit_leaves_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "both.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran-first\n    - pause: {minutes: 43200, seconds: 1}\n",
+    );
+    for args in [
+        &["run", "--syntax-check", "both.yml"][..],
+        &["run", "-i", "localhost,", "-c", "local", "both.yml"][..],
+    ] {
+        let ended = baton_in(dir.path(), args);
+        assert_eq!(ended.code, Some(4), "{args:?}: {}", ended.stderr);
+        assert!(
+            ended
+                .stderr
+                .contains("`pause` takes `minutes` or `seconds`, not both"),
+            "{}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains("both.yml:5:40"), "{}", ended.stderr);
+    }
+    assert!(!dir.path().join("ran-first").exists(), "nothing ran");
+    write(
+        dir.path(),
+        "omit.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - pause: {minutes: \"{{ m | default(omit) }}\", seconds: 0}\n    - debug: {msg: hi, var: null}\n",
+    );
+    let ended = baton_in(
+        dir.path(),
+        &["run", "-i", "localhost,", "-c", "local", "omit.yml"],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+}
+
+/// Issue 9 (t9, defect 10): `-t ",,,"` ran every task (the empty names
+/// were dropped, leaving no filter; ansible-playbook keeps the empty name
+/// and runs only `always` tasks). A tag list naming no tag is refused,
+/// exit 4, before anything runs; so is `--skip-tags " , "`.
+#[test]
+fn a_tag_list_naming_no_tag_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "tg.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n      tags: [a]\n",
+    );
+    for flag in [
+        &["-t", ",,,"][..],
+        &["--skip-tags", " , "][..],
+        &["-t", ""][..],
+    ] {
+        let mut args = vec!["run", "-i", "localhost,", "-c", "local", "tg.yml"];
+        args.extend_from_slice(flag);
+        let ended = baton_in(dir.path(), &args);
+        assert_eq!(ended.code, Some(4), "{flag:?}: {}", ended.stderr);
+        assert!(ended.stderr.contains("names no tag"), "{}", ended.stderr);
+        assert!(!dir.path().join("ran").exists(), "{flag:?}: nothing ran");
+    }
+    // a real tag among empty ones is that tag
+    let ended = baton_in(
+        dir.path(),
+        &[
+            "run",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "tg.yml",
+            "-t",
+            ",a,",
+        ],
+    );
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    assert!(dir.path().join("ran").exists());
+}
+
+/// `--syntax-check --list-tasks --list-hosts` printed only the check's
+/// line. As ansible-playbook (a listing loads and checks everything), the
+/// listings follow it.
+#[test]
+fn syntax_check_with_listings_does_both() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "tg.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: the task\n      command: touch ran\n",
+    );
+    let out = Command::new(baton())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "tg.yml",
+            "--syntax-check",
+            "--list-tasks",
+            "--list-hosts",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("baton runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("syntax OK: 1 plays, 1 tasks"), "{stdout}");
+    assert!(stdout.contains("hosts (1):"), "{stdout}");
+    assert!(stdout.contains("the task"), "{stdout}");
+    assert!(!dir.path().join("ran").exists(), "nothing ran");
+}
+
+/// Issue 9 (t9, defect 9): a template that includes or imports itself said
+/// only `error in "self.j2"`; it names the cycle now, as `extends` of
+/// itself does, exit 4 at the template's line.
+#[test]
+fn a_template_including_itself_names_the_cycle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "templates/self.j2",
+        "{% include \"self.j2\" %}\n",
+    );
+    write(
+        dir.path(),
+        "templates/imp.j2",
+        "x\n{% import \"imp.j2\" as m %}{{ m }}\n",
+    );
+    write(dir.path(), "templates/a.j2", "{% include \"b.j2\" %}\n");
+    write(dir.path(), "templates/b.j2", "{% include \"a.j2\" %}\n");
+    for (src, cycle, line) in [
+        ("self.j2", "self.j2 -> self.j2", "self.j2:1:"),
+        ("imp.j2", "imp.j2 -> imp.j2", "imp.j2:2:"),
+        ("a.j2", "a.j2 -> b.j2 -> a.j2", "a.j2:1:"),
+    ] {
+        write(
+            dir.path(),
+            "t.yml",
+            &format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: {{src: {src}, dest: out.txt}}\n"),
+        );
+        let ended = baton_in(
+            dir.path(),
+            &["run", "-i", "localhost,", "-c", "local", "t.yml"],
+        );
+        assert_eq!(ended.code, Some(4), "{src}: {}", ended.stderr);
+        assert!(
+            unwrapped(&ended.stderr).contains(&format!("it includes or imports itself: {cycle}")),
+            "{src}: {}",
+            ended.stderr
+        );
+        assert!(ended.stderr.contains(line), "{src}: {}", ended.stderr);
+    }
+}
+
+/// Issue 9 (t9, defect 9): `include_vars` of a broken YAML file or one with
+/// a bad variable name, under `no_log`, said only "a template or
+/// condition of a `no_log` task failed". It names the kind of error and
+/// the file's line now, with no source lines and no value shown.
+#[test]
+fn include_vars_under_no_log_names_the_error_and_hides_the_values() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "bad_yaml.yml", "db_password: \"S3CRETV1\n");
+    write(
+        dir.path(),
+        "bad_name.yml",
+        "db_password: S3CRETV2\nbad name: 1\n",
+    );
+    for (file, says, line) in [
+        (
+            "bad_yaml.yml",
+            "YAML syntax error in bad_yaml.yml",
+            "bad_yaml.yml:1:",
+        ),
+        (
+            "bad_name.yml",
+            "`bad name` is not a valid variable name",
+            "bad_name.yml:2:",
+        ),
+    ] {
+        write(
+            dir.path(),
+            "t.yml",
+            &format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_vars: {{file: {file}}}\n      no_log: true\n"),
+        );
+        for format in ["human", "json"] {
+            let out = Command::new(baton())
+                .current_dir(dir.path())
+                .args([
+                    "run",
+                    "-i",
+                    "localhost,",
+                    "-c",
+                    "local",
+                    "t.yml",
+                    "--output",
+                    format,
+                ])
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("baton runs");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(4), "{file} {format}: {all}");
+            let flat = unwrapped(&all);
+            assert!(flat.contains(says), "{file} {format}: {all}");
+            assert!(flat.contains(line), "{file} {format}: {all}");
+            assert!(
+                flat.contains("(file lines and values hidden: no_log)"),
+                "{all}"
+            );
+            assert!(!all.contains("S3CRET"), "{file} {format}: {all}");
+        }
+    }
+}
+
+/// Issue 9 (t9, defect 12): `include_vars: {file: /etc/shadow}` failed and
+/// its error drew the first lines of /etc/shadow. A file not readable by
+/// other users (no `o+r`) shows no lines and no quoted text of its own in
+/// an error: the file and line only. The same file readable by all (0644,
+/// an ordinary project file) keeps its snippet.
+#[test]
+fn a_file_not_readable_by_others_shows_no_lines_in_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vars = write(
+        dir.path(),
+        "private.yml",
+        "ok: 1\nroot S3CRET hash: 1\nnext: S3CRETNEXT\n",
+    );
+    let template = write(dir.path(), "templates/p.j2", "S3CRETTPL\n{{ nope( }}\n");
+    write(
+        dir.path(),
+        "v.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_vars: {file: private.yml}\n",
+    );
+    write(
+        dir.path(),
+        "t.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: {src: p.j2, dest: out.txt}\n",
+    );
+    let run = |play: &str| {
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(["run", "-i", "localhost,", "-c", "local", play])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("baton runs");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    for (path, play, place) in [
+        (&vars, "v.yml", "private.yml:2:1"),
+        (&template, "t.yml", "p.j2:2:"),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let (code, all) = run(play);
+        assert_eq!(code, Some(4), "{all}");
+        assert!(!all.contains("S3CRET"), "{play}: {all}");
+        let flat = unwrapped(&all);
+        assert!(flat.contains(place), "{play}: {all}");
+        assert!(
+            flat.contains("(lines not shown: the file is not readable by other users)"),
+            "{play}: {all}"
+        );
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (code, all) = run(play);
+        assert_eq!(code, Some(4), "{all}");
+        assert!(
+            all.contains("S3CRET"),
+            "{play}: readable by all, the snippet stays: {all}"
+        );
+    }
+}

@@ -304,8 +304,11 @@ pub fn run(args: RunArgs) -> i32 {
     if let Err(e) = inventory.load_playbook_vars(&playbook_dir) {
         return report_error(e);
     }
-    if args.syntax_check {
-        return stdout_text(&format!(
+    // With --list-hosts/--list-tasks too, the listing follows the check's
+    // line (ansible-playbook lists too: a listing loads and checks
+    // everything; it used to print only the check's line).
+    let syntax_line = args.syntax_check.then(|| {
+        format!(
             "playbook: {} (syntax OK: {} plays, {} tasks)\n",
             playbook.path.display(),
             playbook.plays.len(),
@@ -314,7 +317,11 @@ pub fn run(args: RunArgs) -> i32 {
                 .iter()
                 .map(|p| p.all_tasks().len())
                 .sum::<usize>()
-        ));
+        )
+    });
+    let listing = args.list_hosts || args.list_tasks;
+    if let (Some(line), false) = (&syntax_line, listing) {
+        return stdout_text(line);
     }
     let mut options = run_options(&args.connect, extra);
     options.check = args.check;
@@ -335,7 +342,7 @@ pub fn run(args: RunArgs) -> i32 {
             args.list_hosts,
             args.list_tasks,
         ) {
-            Ok(text) => stdout_text(&text),
+            Ok(text) => stdout_text(&format!("{}{text}", syntax_line.unwrap_or_default())),
             Err(e) => report_error(e),
         };
     }

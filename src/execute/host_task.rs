@@ -21,7 +21,7 @@ use crate::report::{Event, Reporter, TaskInfo};
 use crate::shell::{new_nonce, quote};
 use crate::source::Origin;
 use crate::transport::{ConnectionKind, ConnectionSpec, ExecRequest, TransportError};
-use crate::yaml::Node;
+use crate::yaml::{Node, NodeValue};
 
 use super::connections::Connections;
 use super::loops::run_loop;
@@ -457,8 +457,9 @@ fn rendered_duration_within_bounds(
     else {
         return Ok(());
     };
-    // null (`{{ none }}`): not given, the module's default applies
-    if value.is_null() {
+    // null (`{{ none }}`): not given, the module's default applies; `omit`
+    // (`{{ m | default(omit) }}`): left out, as in Ansible
+    if value.is_null() || crate::plan::template::is_omit(value) {
         return Ok(());
     }
     // not a number: refused at the template, as a literal one is at load
@@ -638,7 +639,16 @@ fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut H
     };
     // The lines' own message only when the rest fits: a result already over
     // the limit without them is refused as any other.
-    let msg = if let Some(size) = vars::over_value_limit(&outcome.registered) {
+    // A loop's results are measured by their text: the memory of their
+    // items is bounded by the loop's own budget ([`super::loops`], 5 KiB an
+    // item), which lets 52,428 registered items through; slots counted here
+    // as well would stop such a loop at about 15,000.
+    let size = if task.loop_items.is_some() {
+        vars::value_text_bytes(&outcome.registered)
+    } else {
+        vars::value_bytes(&outcome.registered)
+    };
+    let msg = if size > vars::MAX_VALUE_BYTES {
         format!(
             "the result of task `{}` (register: {name}) is {size} bytes or more, {}; it is not kept",
             shared.info.name,
@@ -829,16 +839,14 @@ async fn run_module(
             let become_user = become_user(shared, task, job, vars)?;
             let timeout = match &task.common.timeout_template {
                 Some(node) => {
-                    let secs = templated_seconds(shared, node, vars, "timeout")?;
-                    if secs <= 0.0 {
-                        return Err(InputError::at(
-                            &node.origin,
-                            "`timeout` must be a positive number of seconds",
-                            "rendered from here",
-                        )
-                        .into());
-                    }
-                    Some(Duration::from_secs(secs.ceil() as u64))
+                    let value = shared.templater.render_node(node, vars)?;
+                    let secs = bounds::number_in(&value)
+                        .ok_or_else(|| {
+                            format!("`timeout` must be a number of seconds, got {value}")
+                        })
+                        .and_then(bounds::timeout_seconds)
+                        .map_err(|m| InputError::at(&node.origin, m, "rendered from here"))?;
+                    Some(Duration::from_secs(secs))
                 }
                 None => task.common.timeout.map(Duration::from_secs),
             };
@@ -1075,13 +1083,24 @@ fn include_vars(
     } else {
         vec![path.clone()]
     };
+    // Under `no_log` a file that cannot be read as variables is named with
+    // its line and what is wrong (a YAML error, a bad variable name), with
+    // no source lines and its values masked, rather than the blanket
+    // "a template or condition failed" (the kind of error is no secret).
+    let hide = |e: InputError, values: &[String]| {
+        if job.no_log {
+            e.hide_file_for_no_log(values)
+        } else {
+            e
+        }
+    };
     let mut pairs = Vec::new();
     for file in &files {
-        let loaded = crate::yaml::parse_file(file)?;
-        pairs.extend(crate::load::fields::var_pairs(
-            &loaded,
-            &format!("vars file {}", file.display()),
-        )?);
+        let loaded = crate::yaml::parse_file(file).map_err(|e| hide(e, &[]))?;
+        pairs.extend(
+            crate::load::fields::var_pairs(&loaded, &format!("vars file {}", file.display()))
+                .map_err(|e| hide(e, &scalar_texts(&loaded)))?,
+        );
     }
     // The file's templates may read variables the task itself does not.
     let mut names = Vec::new();
@@ -1116,6 +1135,21 @@ fn include_vars(
         None => result.facts = loaded,
     }
     Ok(result)
+}
+
+/// Every string value in `node`, for masking under `no_log`.
+fn scalar_texts(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        match &n.value {
+            NodeValue::Str(s) if !s.is_empty() => out.push(s.clone()),
+            NodeValue::Seq(items) => todo.extend(items),
+            NodeValue::Map(pairs) => todo.extend(pairs.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The files `include_vars: dir=` reads, as ansible.builtin.include_vars

@@ -236,7 +236,7 @@ pub(super) async fn run_loop(
                 None
             };
             let registered = item_registered(task, result, item, index, looped);
-            total = total.saturating_add(crate::plan::vars::value_bytes(&registered));
+            total = total.saturating_add(crate::plan::vars::value_text_bytes(&registered));
             results.push(registered);
             if task.register.is_some() && total > crate::plan::vars::MAX_VALUE_BYTES {
                 break;
@@ -266,11 +266,12 @@ fn loop_too_big(shared: &TaskShared<'_>, at: &Origin, what: String, registers: b
 }
 
 /// The text an item's result keeps: its label, message, output, returned
-/// values and facts (strings by length, see [`vars::value_bytes`]).
+/// values and facts (strings by length, see [`vars::value_text_bytes`]:
+/// the slots are in the loop's per-item figure).
 fn result_text_bytes(label: &str, result: &TaskResult) -> usize {
     let map_bytes = |m: &serde_json::Map<String, Value>| {
         m.iter()
-            .map(|(k, v)| k.len().saturating_add(vars::value_bytes(v)))
+            .map(|(k, v)| k.len().saturating_add(vars::value_text_bytes(v)))
             .fold(0usize, usize::saturating_add)
     };
     [

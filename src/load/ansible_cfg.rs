@@ -94,6 +94,9 @@ pub fn roles_path(env: &Environment) -> Result<RolesPath, InputError> {
             ))
         })?;
         let file = SourceFile::new(cfg.clone(), text);
+        if crate::source::is_private(&cfg) {
+            file.mark_private();
+        }
         if let Some(value) = ini_value(&file, "defaults", "roles_path")? {
             let base = cfg.parent().map_or_else(|| cwd.clone(), Path::to_path_buf);
             return Ok(RolesPath {

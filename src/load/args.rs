@@ -361,6 +361,7 @@ pub fn parse(
         }
     }
     check_durations(spec.name, &args)?;
+    check_exclusive(spec.name, &args)?;
     check_digits(spec.name, &args)?;
     Ok(args)
 }
@@ -414,6 +415,49 @@ fn check_durations(module: &str, args: &[(String, Node)]) -> Result<(), InputErr
         let n = super::fields::number(value, name)?;
         crate::bounds::seconds(n * unit, &format!("`{module}` argument `{name}`"))
             .map_err(|m| InputError::at(&value.origin, m, "here"))?;
+    }
+    Ok(())
+}
+
+/// Arguments a module takes only one of (Ansible's `mutually_exclusive`
+/// in each module's or action's argument spec). The module refuses both
+/// when it runs; given literally, both are refused here, so
+/// `--syntax-check` finds `pause: {minutes: 1, seconds: 1}` and nothing
+/// runs first. A template may render to `omit`, so it is left to the
+/// module.
+const EXCLUSIVE_ARGS: &[(&str, &str, &str)] = &[
+    ("pause", "minutes", "seconds"),
+    ("debug", "msg", "var"),
+    ("lineinfile", "regexp", "search_string"),
+    ("lineinfile", "insertafter", "insertbefore"),
+    ("blockinfile", "insertafter", "insertbefore"),
+];
+
+fn check_exclusive(module: &str, args: &[(String, Node)]) -> Result<(), InputError> {
+    let literal = |name: &str| {
+        args.iter().find(|(k, v)| {
+            k == name && !matches!(v.value, NodeValue::Null) && !v.as_str().is_some_and(is_template)
+        })
+    };
+    for (_, a, b) in EXCLUSIVE_ARGS.iter().filter(|(m, _, _)| *m == module) {
+        let (Some(first), Some(second)) = (literal(a), literal(b)) else {
+            continue;
+        };
+        // point at the one written second
+        let (earlier, later) = if first.1.origin.offset <= second.1.origin.offset {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        return Err(InputError::at(
+            &later.1.origin,
+            format!(
+                "`{module}` takes `{}` or `{}`, not both (Ansible's `{module}` refuses both too)",
+                earlier.0, later.0
+            ),
+            "the second of the two",
+        )
+        .with_help(format!("keep one: remove `{}` or `{}`", earlier.0, later.0)));
     }
     Ok(())
 }

@@ -103,7 +103,23 @@ pub fn count(node: &Node, key: &str, min: u64, max: u64) -> Result<u64, InputErr
 pub fn string_list(node: &Node, key: &str) -> Result<Vec<String>, InputError> {
     match &node.value {
         NodeValue::Null => Ok(Vec::new()),
-        NodeValue::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
+        // each item a string: `tags: [[nested]]` is a list, which `tags`
+        // may be; the inner list is what is wrong, and the message says so
+        NodeValue::Seq(items) => items
+            .iter()
+            .map(|i| {
+                string(i, key).map_err(|_| {
+                    InputError::at(
+                        &i.origin,
+                        format!(
+                            "each item of `{key}` must be a string, not {} (`{key}` is a string or a list of strings)",
+                            i.kind_name()
+                        ),
+                        "this item",
+                    )
+                })
+            })
+            .collect(),
         _ => Ok(string(node, key)?
             .split(',')
             .map(|s| s.trim().to_string())

@@ -161,15 +161,10 @@ pub fn apply_common(common: &mut TaskCommon, key: &str, v: &Node) -> Result<bool
             common.timeout_template = Some(v.clone());
         }
         "timeout" => {
-            let secs = fields::seconds(v, "timeout")?;
-            if secs <= 0.0 {
-                return Err(InputError::at(
-                    &v.origin,
-                    "`timeout` must be a positive number of seconds",
-                    "here",
-                ));
-            }
-            common.timeout = Some(secs.ceil() as u64);
+            let n = fields::number(v, "timeout")?;
+            let secs = crate::bounds::timeout_seconds(n)
+                .map_err(|m| InputError::at(&v.origin, m, "here"))?;
+            common.timeout = Some(secs);
         }
         _ => return Ok(false),
     }

@@ -176,6 +176,9 @@ fn check_template_file(task: &Task, src: Option<&str>, origin: &Origin) -> Resul
         return Ok(());
     };
     let file = SourceFile::new(path.display().to_string(), text.as_str());
+    if crate::source::is_private(&path) {
+        file.mark_private();
+    }
     let whole = Origin {
         file,
         offset: 0,

@@ -659,6 +659,10 @@ impl Templater {
     ) -> Result<String, InputError> {
         let vars = vars.as_context();
         let origin = Origin::synthetic(name, text);
+        // a template file not readable by others shows no lines in an error
+        if crate::source::is_private(Path::new(name)) {
+            origin.file.mark_private();
+        }
         if name.ends_with(".hbs") {
             // Handlebars reads plain data: the shared values (as big as the
             // inventory) only when the template names them.
@@ -758,6 +762,17 @@ impl Templater {
                 self.steps.saturating_mul(10)
             ));
         }
+        if let Some(chain) = include_cycle(&err) {
+            return InputError::at(
+                &place(origin, text, range),
+                format!("cannot render template: it includes or imports itself: {chain}"),
+                "in this template",
+            )
+            .with_help(
+                "an `{% include %}`, `{% import %}` or `{% from %}` that reaches its own \
+                 template again never ends; remove the one that closes the cycle",
+            );
+        }
         let detail = err
             .detail()
             .map(str::to_string)
@@ -844,6 +859,56 @@ impl Templater {
             }
         }
     }
+}
+
+/// The cycle of templates an `{% include %}`/`{% import %}` error went
+/// round (`self.j2 -> self.j2`, `a.j2 -> b.j2 -> a.j2`), when it ended in
+/// minijinja's recursion limit; `None` for other errors. minijinja wraps
+/// the error of each included template in "error in \"NAME\"" (kind
+/// `BadInclude`) and stops at its recursion limit with "recursion limit
+/// exceeded": the names down that chain repeat at the cycle. (`{% extends
+/// %}` of itself has its own message, "cycle in template inheritance".)
+fn include_cycle(err: &minijinja::Error) -> Option<String> {
+    if err.kind() != ErrorKind::BadInclude {
+        return None;
+    }
+    let mut names: Vec<String> = err.name().map(str::to_string).into_iter().collect();
+    let mut recursion = false;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(me) = e.downcast_ref::<minijinja::Error>() {
+            let detail = me.detail().unwrap_or_default();
+            if me.kind() == ErrorKind::BadInclude {
+                if let Some(name) = detail
+                    .strip_prefix("error in \"")
+                    .and_then(|d| d.strip_suffix('"'))
+                {
+                    names.push(name.to_string());
+                }
+            } else if detail == "recursion limit exceeded" {
+                recursion = true;
+            }
+        }
+        cur = e.source();
+    }
+    if !recursion {
+        return None;
+    }
+    // The template rendered first is named by its path
+    // (`templates/a.j2`), the ones it includes by the name written
+    // (`a.j2`, looked up in the same directories): the same file.
+    if let Some((top, rest)) = names.split_first_mut() {
+        if let Some(short) = rest.iter().find(|n| top.ends_with(&format!("/{n}"))) {
+            *top = short.clone();
+        }
+    }
+    // the first name met again closes the cycle
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Some(names[j..=i].join(" -> "));
+        }
+    }
+    None
 }
 
 /// A `hostvars` read that is undefined because it is a cycle, named as

@@ -41,18 +41,54 @@ use crate::template_text::is_template;
 use crate::yaml::{Node, NodeValue};
 
 /// The largest value baton renders or keeps (a variable, a task argument,
-/// a loop list, a template file, a registered result), in bytes (strings by length,
-/// collections by the sum of their parts, see [`value_bytes`]): 16 MiB.
+/// a loop list, a template file, a registered result), in bytes of memory
+/// (strings by length, collections by the sum of their parts plus the
+/// slot of each item and entry, see [`value_bytes`]): 16 MiB.
 /// Bigger is a runaway template (each variable doubling the one before, a
 /// `set_fact` doubling a value in a loop), not configuration; without a
 /// bound it ends in an aborted allocation.
 pub const MAX_VALUE_BYTES: usize = 16 << 20;
 
-/// Bytes a value takes: strings by length, numbers and the like as 8,
-/// collections as the sum of their parts (and keys). Stops counting past
-/// [`MAX_VALUE_BYTES`] (the answer is then only "too large"), so measuring
-/// a huge value costs no more than measuring the limit.
+/// The memory one list item takes beyond its contents: the slot of a
+/// `serde_json::Value` in its list (72 bytes with `preserve_order`;
+/// minijinja's own slot is 24). Counting text alone let a list of 2^20
+/// numbers (`[x, x]` doubled by 20 `set_fact` tasks) measure 8 MiB, under
+/// the cap, while it took 160 bytes a leaf as JSON and more again as
+/// template values: the run aborted on an allocation at 1.8 GB.
+pub const ITEM_SLOT_BYTES: usize = std::mem::size_of::<Value>();
+
+/// The memory one mapping entry takes beyond its key's text and its
+/// value's contents: the value's slot, the key's `String`, and the
+/// entry's hash and index in the ordered map (measured: 154 bytes an entry
+/// of a million `k123456: 1`, of which 112 are counted here and 8 for the
+/// number).
+pub const ENTRY_SLOT_BYTES: usize =
+    std::mem::size_of::<Value>() + std::mem::size_of::<String>() + 2 * std::mem::size_of::<usize>();
+
+/// Bytes a value takes in memory, about: strings by length, numbers and
+/// the like as 8, collections as the sum of their parts and keys plus
+/// [`ITEM_SLOT_BYTES`] a list item and [`ENTRY_SLOT_BYTES`] a mapping entry.
+/// Stops counting past [`MAX_VALUE_BYTES`] (the answer is then only "too
+/// large"), so measuring a huge value costs no more than measuring the
+/// limit.
 pub fn value_bytes(value: &Value) -> usize {
+    measure_json(value, true)
+}
+
+/// [`value_bytes`] without the slots: the text a value holds (strings and
+/// keys by length, other scalars 8). For results whose memory a budget of
+/// their own bounds (a loop's items, [`crate::execute`]): their text is
+/// what grows without bound.
+pub fn value_text_bytes(value: &Value) -> usize {
+    measure_json(value, false)
+}
+
+fn measure_json(value: &Value, slots: bool) -> usize {
+    let (item, entry) = if slots {
+        (ITEM_SLOT_BYTES, ENTRY_SLOT_BYTES)
+    } else {
+        (0, 0)
+    };
     let mut total: usize = 0;
     let mut todo = vec![value];
     while let Some(v) = todo.pop() {
@@ -60,11 +96,13 @@ pub fn value_bytes(value: &Value) -> usize {
             Value::String(s) => s.len(),
             Value::Array(items) => {
                 todo.extend(items);
-                0
+                items.len().saturating_mul(item)
             }
             Value::Object(map) => {
                 todo.extend(map.values());
-                map.keys().map(String::len).fold(0, usize::saturating_add)
+                map.keys()
+                    .map(|k| k.len().saturating_add(entry))
+                    .fold(0, usize::saturating_add)
             }
             _ => 8,
         });
@@ -694,12 +732,17 @@ mod tests {
     #[test]
     fn value_sizes_count_every_part_and_stop_past_the_limit() {
         let v = json!({"ab": ["xyz", 1, {"k": null}]});
-        assert_eq!(value_bytes(&v), 2 + 3 + 8 + 1 + 8);
+        let slots = 2 * ENTRY_SLOT_BYTES + 3 * ITEM_SLOT_BYTES;
+        assert_eq!(value_bytes(&v), 2 + 3 + 8 + 1 + 8 + slots);
+        assert_eq!(value_text_bytes(&v), 2 + 3 + 8 + 1 + 8);
         let big = Value::String("x".repeat(MAX_VALUE_BYTES));
         assert_eq!(over_value_limit(&big), None);
         let list = Value::Array(vec![big.clone(), big.clone(), big]);
         // counting stops once past the limit
-        assert_eq!(over_value_limit(&list), Some(2 * MAX_VALUE_BYTES));
+        assert_eq!(
+            over_value_limit(&list),
+            Some(MAX_VALUE_BYTES + 3 * ITEM_SLOT_BYTES)
+        );
         assert_eq!(value_limit_words(), "over the 16 MiB limit on a value");
     }
 

@@ -175,7 +175,8 @@ pub fn check_size(value: &Value) -> Result<(), TooBig> {
 
 /// The bytes `value` takes by [`crate::plan::vars::value_bytes`]'s measure
 /// (strings by length, keys by length, other scalars 8, collections the sum
-/// of their parts), without converting it, and whether `omit` is inside a
+/// of their parts plus a slot per item or entry, as JSON would hold them),
+/// without converting it, and whether `omit` is inside a
 /// list or mapping (conversion would drop it). A list or mapping met again
 /// (the same one, shared: `[v, v]`) is counted from memory, so a value
 /// that holds one part many times is measured in time linear in its size
@@ -205,11 +206,12 @@ fn measure_walk(
     }
     let is_map = value.kind() == ValueKind::Map;
     let (mut total, mut omit) = (0usize, false);
+    use crate::plan::vars::{ENTRY_SLOT_BYTES, ITEM_SLOT_BYTES};
     if let Some(list) = as_list(value) {
         for item in list {
             let (b, o) = measure_walk(item, seen);
             omit |= o || is_omit(item);
-            total = total.saturating_add(b);
+            total = total.saturating_add(b).saturating_add(ITEM_SLOT_BYTES);
         }
     } else if let Ok(items) = value.try_iter() {
         for item in items {
@@ -218,11 +220,11 @@ fn measure_walk(
                 let key = item.as_str().map_or(8, str::len);
                 let (b, o) = measure_walk(&v, seen);
                 omit |= o || is_omit(&v);
-                key.saturating_add(b)
+                key.saturating_add(b).saturating_add(ENTRY_SLOT_BYTES)
             } else {
                 let (b, o) = measure_walk(&item, seen);
                 omit |= o || is_omit(&item);
-                b
+                b.saturating_add(ITEM_SLOT_BYTES)
             };
             total = total.saturating_add(part);
         }
@@ -516,13 +518,14 @@ mod tests {
 
     #[test]
     fn measure_counts_shared_parts_by_their_written_out_bytes_once_each() {
-        // [v, v] 20 times over a 16-byte string: 2^20 strings, 16 MiB by
-        // `value_bytes`, 21 lists in memory
+        // [v, v] 20 times over a 16-byte string: 2^20 strings, 16 MiB of
+        // text and 2^21 - 2 list slots by `value_bytes`, 21 lists in memory
         let mut v = Value::from("0123456789abcdef");
         for _ in 0..20 {
             v = Value::from(vec![v.clone(), v]);
         }
-        assert_eq!(measure(&v), Ok((16 << 20, false)));
+        let slots = ((2 << 20) - 2) * crate::plan::vars::ITEM_SLOT_BYTES;
+        assert_eq!(measure(&v), Ok(((16 << 20) + slots, false)));
         // as `value_bytes` counts the same data in JSON
         let small = Value::from_serialize(json!({"ab": [1, "xyz", null], "c": {"d": true}}));
         let as_json = to_json(&small);
@@ -530,10 +533,18 @@ mod tests {
             measure(&small),
             Ok((crate::plan::vars::value_bytes(&as_json), false))
         );
-        assert_eq!(measure(&small).map(|m| m.0), Ok(2 + 8 + 3 + 8 + 1 + 1 + 8));
+        let slots =
+            3 * crate::plan::vars::ENTRY_SLOT_BYTES + 3 * crate::plan::vars::ITEM_SLOT_BYTES;
+        assert_eq!(
+            measure(&small).map(|m| m.0),
+            Ok(2 + 8 + 3 + 8 + 1 + 1 + 8 + slots)
+        );
         // `omit` inside is seen (conversion drops it), at any depth
         let omitted = Value::from(vec![Value::from(vec![Value::from(OMIT)])]);
-        assert_eq!(measure(&omitted), Ok((OMIT.len(), true)));
+        assert_eq!(
+            measure(&omitted),
+            Ok((OMIT.len() + 2 * crate::plan::vars::ITEM_SLOT_BYTES, true))
+        );
         // one more doubling is past the walk's byte budget: refused as Large
         let over = Value::from(vec![v.clone(), v.clone(), v]);
         assert_eq!(measure(&over), Err(TooBig::Large));

@@ -167,11 +167,24 @@ impl Spec {
                 return Err("can't specify both count and end in with_sequence".into())
             }
             (Some(0), None) => return Ok(Vec::new()),
-            (Some(count), None) => self
-                .start
-                .checked_add(count.checked_mul(self.stride).ok_or("count is too large")?)
-                .and_then(|e| e.checked_sub(1))
-                .ok_or("count is too large")?,
+            (Some(count), None) => {
+                // Ansible's `end = start + count * stride - 1`, in Python's
+                // unbounded integers; here in i128 (it cannot overflow:
+                // each factor is an i64), then it must fit an i64.
+                let end = i128::from(self.start) + i128::from(count) * i128::from(self.stride) - 1;
+                i64::try_from(end).map_err(|_| {
+                    format!(
+                        "start={} with count={count} and stride={} ends at {end} \
+                         (start + count * stride - 1), past the 64-bit integers baton \
+                         counts in ({} to {}); use a start, count or stride that stays \
+                         within them",
+                        self.start,
+                        self.stride,
+                        i64::MIN,
+                        i64::MAX
+                    )
+                })?
+            }
             (None, Some(end)) => end,
         };
         if self.stride > 0 && end < self.start {
@@ -352,6 +365,22 @@ mod tests {
         assert_eq!(seq("start=5 end=1 stride=-2"), ["5", "3", "1"]);
         assert!(seq("count=0").is_empty());
         assert!(seq("start=1 end=5 stride=0").is_empty());
+    }
+
+    #[test]
+    fn a_count_past_the_64_bit_integers_names_the_overflow() {
+        let e = sequence("start=-9223372036854775808 count=3 stride=-1").unwrap_err();
+        assert!(
+            e.contains("ends at -9223372036854775812 (start + count * stride - 1), past the 64-bit integers"),
+            "{e}"
+        );
+        let e = sequence("start=9223372036854775807 count=2").unwrap_err();
+        assert!(e.contains("ends at 9223372036854775808"), "{e}");
+        // at the edge, within them
+        assert_eq!(
+            seq("start=9223372036854775806 count=2"),
+            ["9223372036854775806", "9223372036854775807"]
+        );
     }
 
     #[test]
