@@ -3,6 +3,9 @@
 # lints, then runs every test (unit, integration, SSH, lab) once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tests write files and expect error snippets for them: a file not readable
+# by others shows no lines in an error (README), so a umask of 077 would hide them.
+umask 022
 source scripts/deps.sh
 
 cargo fmt --all -- --check
