@@ -56,7 +56,7 @@ impl Module for Stat {
             ("[ -e \"$_p\" ] || [ -L \"$_p\" ]", "stat")
         };
         s.push_str(&format!(
-            "if {exists}; then\n  _x=$({stat} -c '%f %u %g %U %G %s %X %Y %Z %i %d %h' -- \"$_p\") || _fail stat\n  _b stat \"$_x\"\n"
+            "if {exists}; then\n  _x=$({stat} -c '%f %u %g %s %X %Y %Z %i %d %h %U:%G' -- \"$_p\") || _fail stat\n  _b stat \"$_x\"\n"
         ));
         if !follow {
             s.push_str("  if [ -L \"$_p\" ]; then _b lnk_target \"$(readlink -- \"$_p\")\"; _b lnk_source \"$(readlink -f -- \"$_p\")\"; fi\n");
@@ -91,12 +91,19 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
     if answer.flag("missing") {
         stat.insert("exists".into(), Value::Bool(false));
     } else {
-        let Some(fields) = answer.get("stat").map(|s| s.split(' ').collect::<Vec<_>>()) else {
+        // The names come last, split at the colon no name holds: they may
+        // hold spaces (`domain users`).
+        let Some(fields) = answer
+            .get("stat")
+            .map(|s| s.splitn(11, ' ').collect::<Vec<_>>())
+        else {
             return answer.unexpected();
         };
-        let [raw_mode, uid, gid, user, group, size, atime, mtime, ctime, inode, dev, nlink] =
-            fields[..]
+        let [raw_mode, uid, gid, size, atime, mtime, ctime, inode, dev, nlink, names] = fields[..]
         else {
+            return answer.unexpected();
+        };
+        let Some((user, group)) = names.split_once(':') else {
             return answer.unexpected();
         };
         let Ok(raw) = u32::from_str_radix(raw_mode, 16) else {
@@ -168,7 +175,8 @@ mod tests {
     fn parses_a_canned_answer() {
         let out = crate::transport::ExecOutput {
             code: Some(0),
-            stdout: "__baton_n stat 41ed 0 0 root root 4096 1 2 3 42 2049 5\n__baton_n access rx\n__baton_n done 1\n".into(),
+            // Names with spaces (sssd's `domain users`) come last, whole.
+            stdout: "__baton_n stat 41ed 0 1001 4096 1 2 3 42 2049 5 root:domain users\n__baton_n access rx\n__baton_n done 1\n".into(),
             stderr: String::new(),
         };
         let r = interpret(&Answer::parse(&out, "n"), "/etc");
@@ -176,6 +184,20 @@ mod tests {
         assert_eq!(
             (s["isdir"].clone(), s["mode"].clone(), s["nlink"].clone()),
             (json!(true), json!("0755"), json!(5))
+        );
+        assert_eq!(
+            (
+                s["pw_name"].clone(),
+                s["gr_name"].clone(),
+                s["gid"].clone(),
+                s["size"].clone()
+            ),
+            (
+                json!("root"),
+                json!("domain users"),
+                json!(1001),
+                json!(4096)
+            )
         );
         assert_eq!(
             (s["readable"].clone(), s["writeable"].clone()),
