@@ -502,6 +502,153 @@ mod tests {
         }
     }
 
+    /// Runs FILE_LIB's `_stat` on a file with a `stat` (and `id`, `getent`)
+    /// that print `answer`; returns the variables it set, or the failure
+    /// and stderr.
+    fn stat_with(answer: &str, id_u: &str, getent: &str) -> (String, String) {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        for (tool, out) in [("stat", answer), ("id", id_u), ("getent", getent)] {
+            let path = bin.path().join(tool);
+            std::fs::write(
+                &path,
+                format!("#!/bin/sh\nprintf '%s\\n' {}\n", shell::quote(out)),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let script = format!(
+            "{}{FILE_LIB}_stat /f || _fail nostat\nprintf '%s|' \"$_m\" \"$_u\" \"$_g\" \"$_s\" \"$_U\" \"$_G\"\n",
+            super::super::answer::prelude("n1")
+        );
+        let path = format!("{}:/usr/bin:/bin", bin.path().display());
+        let out = crate::modules::kit::testutil::run_script(&script, &[("PATH", &path)]);
+        (out.stdout, out.stderr)
+    }
+
+    #[test]
+    fn stat_answers_read_names_with_spaces_whole_and_refuse_other_shapes() {
+        let (out, _) = stat_with("2755 0 1001 12 root:domain users", "", "");
+        assert_eq!(out, "2755|0|1001|12|root|domain users|");
+        let (out, _) = stat_with("644 1000 1000 0 jane doe:a b c", "", "");
+        assert_eq!(out, "644|1000|1000|0|jane doe|a b c|");
+        // The old order (names in the middle), fields missing, words where
+        // numbers go: refused, quoting the answer.
+        for bad in [
+            "644 0 0 root root 12",
+            "644 0 0 12",
+            "644 0 0 x root:root",
+            "",
+            "644 0 0 12 root",
+        ] {
+            let (out, err) = stat_with(bad, "", "");
+            assert_eq!(out, "__baton_n1 fail stat_answer\n", "{bad:?}");
+            assert!(err.contains(&format!("read as `{bad}`")), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_id_without_a_name_is_the_id_never_a_user_called_unknown() {
+        // stat says UNKNOWN; no user or group of that name: the ids.
+        let (out, _) = stat_with("600 3900000001 3900000002 1 UNKNOWN:UNKNOWN", "", "");
+        assert_eq!(out, "600|3900000001|3900000002|1|3900000001|3900000002|");
+        // A real user and group called UNKNOWN with those ids keep the name.
+        let (out, _) = stat_with("600 5000 5001 1 UNKNOWN:UNKNOWN", "5000", "UNKNOWN:x:5001:");
+        assert_eq!(out, "600|5000|5001|1|UNKNOWN|UNKNOWN|");
+        // ... but not when they have other ids.
+        let (out, _) = stat_with("600 5000 5001 1 UNKNOWN:UNKNOWN", "7", "UNKNOWN:x:8:");
+        assert_eq!(out, "600|5000|5001|1|5000|5001|");
+    }
+
+    /// `_attrs` in check mode on a file `_stat` read as `seen`: whether it
+    /// would change the owner or group.
+    fn would_change(seen: &str, owner: &str, group: &str) -> bool {
+        let (out, _) = {
+            use std::os::unix::fs::PermissionsExt;
+            let bin = tempfile::tempdir().unwrap();
+            let path = bin.path().join("stat");
+            std::fs::write(
+                &path,
+                format!("#!/bin/sh\nprintf '%s\\n' {}\n", shell::quote(seen)),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let script = format!(
+                "{}{FILE_LIB}_ck=1 _ac=0\n_stat /f\n_attrs /f '' {} {}\necho \"$_ac\"\n",
+                super::super::answer::prelude("n1"),
+                shell::quote(owner),
+                shell::quote(group),
+            );
+            let path = format!("{}:/usr/bin:/bin", bin.path().display());
+            let out = crate::modules::kit::testutil::run_script(&script, &[("PATH", &path)]);
+            (out.stdout, out.stderr)
+        };
+        match out.trim() {
+            "1" => true,
+            "0" => false,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn digits_are_compared_as_an_id_and_names_as_a_name() {
+        // Owner "0" is root's id; "1000" is uid 1000 even when the file's
+        // owner is a user called 1000 (with another uid), as Ansible's
+        // int(owner) first.
+        assert!(!would_change("644 0 0 1 root:root", "0", "0"));
+        assert!(!would_change("644 0 0 1 root:root", "00", ""));
+        assert!(would_change("644 2000 0 1 1000:root", "1000", ""));
+        assert!(!would_change("644 1000 0 1 jane:root", "1000", ""));
+        assert!(would_change("644 0 2000 1 root:1000", "", "1000"));
+        // A name is compared with the name, never with the id.
+        assert!(would_change("644 0 0 1 root:root", "5", ""));
+        assert!(!would_change(
+            "644 0 1001 1 root:domain users",
+            "root",
+            "domain users"
+        ));
+        assert!(would_change("644 0 1001 1 root:domain users", "", "domain"));
+        // An unnamed id reads as the id: a user called UNKNOWN differs.
+        assert!(would_change(
+            "644 3900000001 0 1 UNKNOWN:root",
+            "UNKNOWN",
+            ""
+        ));
+        assert!(!would_change(
+            "644 3900000001 0 1 UNKNOWN:root",
+            "3900000001",
+            ""
+        ));
+    }
+
+    #[test]
+    fn attribute_diffs_list_the_path_and_only_what_changed() {
+        let after = |m: &str, o: &str, g: &str| {
+            [
+                ("mode", m.to_string()),
+                ("owner", o.to_string()),
+                ("group", g.to_string()),
+            ]
+        };
+        let d = attrs_diff("/f", "644 0 0 root:root", &after("0600", "root", "root")).unwrap();
+        assert_eq!(
+            (d.before.as_str(), d.after.as_str()),
+            ("path: /f\nmode: 0644\n", "path: /f\nmode: 0600\n")
+        );
+        let d = attrs_diff(
+            "/f",
+            "644 0 1001 root:domain users",
+            &after("0644", "jane doe", "domain users"),
+        )
+        .unwrap();
+        assert_eq!(
+            (d.before.as_str(), d.after.as_str()),
+            ("path: /f\nowner: root\n", "path: /f\nowner: jane doe\n")
+        );
+        assert!(attrs_diff("/f", "644 0 0 root:root", &after("0644", "root", "root")).is_none());
+        assert!(attrs_diff("/f", "644 0 0 root root", &after("0600", "", "")).is_none());
+    }
+
     #[test]
     fn payload_is_text_when_a_shell_string_can_hold_it() {
         assert_eq!(
