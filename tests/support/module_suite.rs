@@ -615,6 +615,19 @@ pub async fn ownership_suite(h: &Harness<'_>, root: &Path) {
         )
         .await;
     assert_status(&same, Status::Ok, "owner 0 is root");
+    // The diff of another change shows an id asked for that is already
+    // there as it was (by name), not as a change to the digits.
+    let mode_too = h
+        .run(
+            "file",
+            json!({"path": numeric, "mode": "0600", "owner": "0", "group": "0"}),
+            DIFF,
+        )
+        .await;
+    assert_status(&mode_too, Status::Changed, "mode 0600, ids as they are");
+    for side in [&mode_too.diff[0].before, &mode_too.diff[0].after] {
+        assert!(side.contains("owner: root\ngroup: root\n"), "{mode_too:?}");
+    }
 
     // An id without a name is no user called UNKNOWN.
     let orphan_id = 3_900_000_000 + pid % 1_000_000;
