@@ -714,6 +714,30 @@ pub async fn ownership_suite(h: &Harness<'_>, root: &Path) {
         )
         .await;
     assert!(unchanged.diff.is_empty(), "{unchanged:?}");
+    // lineinfile (and blockinfile, replace: the same rewrite) likewise,
+    // when the line is there already.
+    let line = json!({"path": diffed, "line": "d", "mode": "0640"});
+    let dry = check_changes_nothing(h, root, "lineinfile", line.clone()).await;
+    let want = (
+        format!("path: {diffed}\nmode: 0600\n"),
+        format!("path: {diffed}\nmode: 0640\n"),
+    );
+    for (what, r) in [
+        ("check mode", dry),
+        ("applied", h.run("lineinfile", line, DIFF).await),
+    ] {
+        assert_status(
+            &r,
+            Status::Changed,
+            &format!("lineinfile mode only, {what}"),
+        );
+        assert_eq!(r.diff.len(), 1, "{what}: {r:?}");
+        assert_eq!(
+            (r.diff[0].before.clone(), r.diff[0].after.clone()),
+            want,
+            "{what}"
+        );
+    }
 }
 
 pub async fn template_suite(h: &Harness<'_>, root: &Path) {

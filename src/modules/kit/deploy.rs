@@ -162,7 +162,7 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
         s.push_str(&format!("if [ \"$_h\" = {want} ]; then\n"));
         if self.diff {
             // What an attribute-only change is shown against.
-            s.push_str("  _b before \"$_m $_u $_g $_U:$_G\"\n");
+            s.push_str("  _b attrs_before \"$_m $_u $_g $_U:$_G\"\n");
         }
         // Read again after a change, for the names chown made (a numeric
         // owner's name) and a mode it or a symbolic chmod left unknown.
@@ -241,24 +241,15 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
             result.msg = Some(format!("{dest} exists and force is off; left unchanged"));
         }
         if self.diff && done == "same" && answer.flag("attrs") {
-            let after = [
-                (
-                    "mode",
-                    match &self.attrs.mode {
-                        // A symbolic mode in check mode: not applied, so
-                        // what it does is not known; shown as asked.
-                        Some(fileops::Mode::Symbolic(sym)) if self.check => sym.clone(),
-                        _ => answer
-                            .get("mode")
-                            .map(fileops::display_mode)
-                            .unwrap_or_default(),
-                    },
-                ),
-                ("owner", answer.get("owner").unwrap_or_default().to_string()),
-                ("group", answer.get("group").unwrap_or_default().to_string()),
-            ];
+            let after = fileops::attrs_after(
+                self.attrs.mode.as_ref(),
+                self.check,
+                answer.get("mode").unwrap_or_default(),
+                answer.get("owner").unwrap_or_default(),
+                answer.get("group").unwrap_or_default(),
+            );
             if let Some(d) = answer
-                .get("before")
+                .get("attrs_before")
                 .and_then(|b| fileops::attrs_diff(&dest, b, &after))
             {
                 result.diff.push(d);

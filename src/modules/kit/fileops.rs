@@ -384,6 +384,29 @@ impl SeenAttrs {
     }
 }
 
+/// What an attribute-only diff shows after the change, from the mode,
+/// owner and group the script reported after `_attrs`: a symbolic mode in
+/// check mode was not applied, so what it makes is not known; it is shown
+/// as asked.
+pub(crate) fn attrs_after(
+    requested: Option<&Mode>,
+    check: bool,
+    mode: &str,
+    owner: &str,
+    group: &str,
+) -> [(&'static str, String); 3] {
+    let mode = match requested {
+        Some(Mode::Symbolic(sym)) if check => sym.clone(),
+        _ if mode.is_empty() => String::new(),
+        _ => display_mode(mode),
+    };
+    [
+        ("mode", mode),
+        ("owner", owner.to_string()),
+        ("group", group.to_string()),
+    ]
+}
+
 /// The diff of an attribute-only change (content the same): the path and
 /// each of mode, owner and group that differs, before and after, as
 /// Ansible's `file` module (which its `copy` runs when the checksums
