@@ -660,6 +660,13 @@ pub async fn ownership_suite(h: &Harness<'_>, root: &Path) {
         "{by_id:?}"
     );
 
+    let st = h.run("stat", json!({"path": orphan}), NORMAL).await;
+    assert_eq!(st.data["stat"]["uid"], json!(orphan_id), "{st:?}");
+    assert!(
+        st.data["stat"].get("pw_name").is_none() && st.data["stat"].get("gr_name").is_none(),
+        "stat of an unnamed id has no names, as Ansible's: {st:?}"
+    );
+
     // An attribute-only change shows in the diff, as Ansible's copy shows
     // its file module's: the path and what changed.
     let diffed = p(root, "diffed");

@@ -58,6 +58,11 @@ impl Module for Stat {
         s.push_str(&format!(
             "if {exists}; then\n  _x=$({stat} -c '%f %u %g %s %X %Y %Z %i %d %h %U:%G' -- \"$_p\") || _fail stat\n  _b stat \"$_x\"\n"
         ));
+        // stat names an id without a name UNKNOWN, which a user or group
+        // could be called: ask, only then.
+        s.push_str(
+            "  case $_x in *' UNKNOWN:'*) _b unknown_uid \"$(id -u -- UNKNOWN 2>/dev/null)\" ;; esac\n  case $_x in *:UNKNOWN) _x=$(getent group UNKNOWN 2>/dev/null); _x=${_x#*:*:}; _b unknown_gid \"${_x%%:*}\" ;; esac\n",
+        );
         if !follow {
             s.push_str("  if [ -L \"$_p\" ]; then _b lnk_target \"$(readlink -- \"$_p\")\"; _b lnk_source \"$(readlink -f -- \"$_p\")\"; fi\n");
         }
@@ -126,8 +131,6 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
             ("issock", Value::Bool(kind == 0o140000)),
             ("uid", num(uid)),
             ("gid", num(gid)),
-            ("pw_name", Value::String(user.to_string())),
-            ("gr_name", Value::String(group.to_string())),
             ("size", num(size)),
             ("atime", num(atime)),
             ("mtime", num(mtime)),
@@ -152,6 +155,17 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
         ];
         for (k, v) in entries {
             stat.insert(k.into(), v);
+        }
+        // An id without a name has no `pw_name` / `gr_name`, as in
+        // Ansible; stat's word for it, UNKNOWN, is kept only for a user or
+        // group really called so, with that id.
+        for (key, name, id, real) in [
+            ("pw_name", user, uid, "unknown_uid"),
+            ("gr_name", group, gid, "unknown_gid"),
+        ] {
+            if name != "UNKNOWN" || answer.get(real) == Some(id) {
+                stat.insert(key.into(), Value::String(name.to_string()));
+            }
         }
         for key in ["checksum", "lnk_source", "lnk_target"] {
             if let Some(v) = answer.get(key) {
@@ -202,6 +216,32 @@ mod tests {
         assert_eq!(
             (s["readable"].clone(), s["writeable"].clone()),
             (json!(true), json!(false))
+        );
+        let unnamed = |extra: &str| {
+            crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: format!("__baton_n stat 81a4 3900000001 5000 1 1 2 3 42 2049 1 UNKNOWN:UNKNOWN\n{extra}__baton_n done 1\n"),
+            stderr: String::new(),
+        }
+        };
+        let r = interpret(&Answer::parse(&unnamed(""), "n"), "/f");
+        let s = &r.data["stat"];
+        assert_eq!(
+            (s.get("pw_name"), s.get("gr_name"), &s["uid"]),
+            (None, None, &json!(3900000001u64))
+        );
+        // A group really called UNKNOWN with that gid keeps its name.
+        let r = interpret(
+            &Answer::parse(
+                &unnamed("__baton_n unknown_uid \n__baton_n unknown_gid 5000\n"),
+                "n",
+            ),
+            "/f",
+        );
+        let s = &r.data["stat"];
+        assert_eq!(
+            (s.get("pw_name"), s.get("gr_name")),
+            (None, Some(&json!("UNKNOWN")))
         );
         let broken = crate::transport::ExecOutput {
             code: Some(0),
