@@ -51,6 +51,7 @@ local_test!(local_mount, mount_suite);
 local_test!(local_user_group, user_group_suite);
 local_test!(local_apt, apt_suite);
 local_test!(local_pip, pip_suite);
+local_test!(local_ownership, ownership_suite);
 
 /// The whole suite in one go, as an SSH run will call it.
 #[tokio::test]
@@ -111,6 +112,19 @@ async fn ssh_full_suite() {
         .expect("ssh connection");
     let root = tempfile::tempdir().unwrap();
     run_suite(&conn, root.path()).await;
+    conn.close().await;
+}
+
+/// Owners and groups over SSH, where the worker's file-attribute helper
+/// (not `stat`) reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_ownership() {
+    let server = sshd::TestSshd::start();
+    let conn = Connection::open(&server.spec("loopback"))
+        .await
+        .expect("ssh connection");
+    let root = tempfile::tempdir().unwrap();
+    ownership_suite(&Harness::new(&conn), root.path()).await;
     conn.close().await;
 }
 

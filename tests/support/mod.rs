@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests. Every test binary includes them
 //! one way, `mod support;`, and uses the parts it needs:
 //!
+//! - `accounts`: test users and groups in /etc (names useradd refuses);
 //! - `cli`: a builder that runs `baton` against files in a temp dir;
 //! - `lab`: a lab owned by one test (root), torn down even on panic;
 //! - `hvr`: driving the HVR failover playbooks in a lab;
@@ -8,6 +9,7 @@
 //! - `module_suite`: every module over any connection.
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod cli;
 // The HTTP server the get_url and uri unit tests use, shared with the suite.
 #[path = "../../src/modules/net/test_server.rs"]

@@ -454,6 +454,299 @@ pub async fn copy_suite(h: &Harness<'_>, root: &Path) {
     }
 }
 
+/// Owners and groups as Ansible takes them: names with spaces (sssd's
+/// `domain users`), digits as an id even where a user is named by them
+/// (Ansible's `int(owner)` first), an id without a name never taken for a
+/// user called UNKNOWN, and the diff of an attribute-only change. Root
+/// only: adds its own users and groups to /etc and removes them when done
+/// or failed (see `support::accounts`).
+pub async fn ownership_suite(h: &Harness<'_>, root: &Path) {
+    if !h.is_root().await {
+        println!("note: not root on the host; skipping the ownership suite");
+        return;
+    }
+    let pid = std::process::id();
+    let group = format!("baton users {pid}");
+    let user = format!("baton user {pid}");
+    let (_accounts, ids) = super::accounts::EtcAccounts::add(61400, 4, |ids| {
+        (
+            vec![(group.clone(), ids[0])],
+            vec![
+                (user.clone(), ids[1], ids[0]),
+                // A user named by digits that are not its uid.
+                (ids[2].to_string(), ids[3], ids[0]),
+            ],
+        )
+    });
+    let (gid, uid, digits, digits_uid) = (ids[0], ids[1], ids[2], ids[3]);
+    let ids_of = |path: &str| {
+        let m = std::fs::symlink_metadata(here(path)).unwrap();
+        (m.uid(), m.gid())
+    };
+
+    // Names with spaces: applied, reported whole, and then left alone.
+    let spaced = p(root, "spaced");
+    let args = json!({"content": "s\n", "dest": spaced, "owner": user, "group": group});
+    let first = h.run("copy", args.clone(), NORMAL).await;
+    assert_status(
+        &first,
+        Status::Changed,
+        "copy to a user and group with spaces",
+    );
+    assert_eq!(ids_of(&spaced), (uid, gid));
+    assert_eq!(
+        (&first.data["owner"], &first.data["group"]),
+        (&json!(user), &json!(group)),
+        "{first:?}"
+    );
+    assert_status(
+        &h.run("copy", args, NORMAL).await,
+        Status::Ok,
+        "copy with names with spaces, again",
+    );
+    for (module, args) in [
+        (
+            "file",
+            json!({"path": spaced, "owner": user, "group": group}),
+        ),
+        (
+            "lineinfile",
+            json!({"path": spaced, "line": "s", "owner": user, "group": group}),
+        ),
+    ] {
+        assert_status(
+            &h.run(module, args, NORMAL).await,
+            Status::Ok,
+            &format!("{module} on a file already owned by names with spaces"),
+        );
+    }
+    let dir = p(root, "spaced-dir");
+    let dir_args = json!({"path": dir, "state": "directory", "group": group});
+    assert_status(
+        &h.run("file", dir_args.clone(), NORMAL).await,
+        Status::Changed,
+        "a directory for a group with spaces",
+    );
+    assert_eq!(ids_of(&dir).1, gid);
+    let again = h.run("file", dir_args, NORMAL).await;
+    assert_status(&again, Status::Ok, "the directory again");
+    assert_eq!(again.data["group"], json!(group), "{again:?}");
+    let st = h.run("stat", json!({"path": spaced}), NORMAL).await;
+    assert_eq!(
+        (&st.data["stat"]["pw_name"], &st.data["stat"]["gr_name"]),
+        (&json!(user), &json!(group)),
+        "{st:?}"
+    );
+
+    // Digits are an id, even where a user is named by them.
+    let numeric = p(root, "numeric");
+    let args = json!({"content": "n\n", "dest": numeric, "owner": digits.to_string(), "group": gid.to_string()});
+    assert_status(
+        &h.run("copy", args.clone(), NORMAL).await,
+        Status::Changed,
+        "copy with a numeric owner",
+    );
+    assert_eq!(
+        ids_of(&numeric),
+        (digits, gid),
+        "uid {digits}, not the user named {digits}"
+    );
+    assert_status(
+        &h.run("copy", args.clone(), NORMAL).await,
+        Status::Ok,
+        "numeric owner again",
+    );
+    // Owned by the user named by the digits: not the id asked for.
+    std::os::unix::fs::chown(here(&numeric), Some(digits_uid), None).unwrap();
+    assert_status(
+        &h.run("copy", args, NORMAL).await,
+        Status::Changed,
+        "a file of the user named by the digits",
+    );
+    assert_eq!(ids_of(&numeric).0, digits);
+    std::os::unix::fs::chown(here(&numeric), Some(digits_uid), None).unwrap();
+    let fixed = h
+        .run(
+            "file",
+            json!({"path": numeric, "owner": digits.to_string()}),
+            DIFF,
+        )
+        .await;
+    assert_status(&fixed, Status::Changed, "file with a numeric owner");
+    assert_eq!(ids_of(&numeric).0, digits);
+    assert_eq!(fixed.data["uid"], json!(digits), "{fixed:?}");
+    let rec = p(root, "numeric-tree");
+    std::fs::create_dir_all(here(format!("{rec}/sub"))).unwrap();
+    std::os::unix::fs::chown(here(format!("{rec}/sub")), Some(digits_uid), None).unwrap();
+    let rec_args =
+        json!({"path": rec, "state": "directory", "recurse": true, "owner": digits.to_string()});
+    let dry = check_changes_nothing(h, root, "file", rec_args.clone()).await;
+    assert_status(&dry, Status::Changed, "recursive numeric owner, check mode");
+    assert_status(
+        &h.run("file", rec_args.clone(), NORMAL).await,
+        Status::Changed,
+        "recursive numeric owner",
+    );
+    assert_eq!(ids_of(&format!("{rec}/sub")).0, digits);
+    assert_status(
+        &h.run("file", rec_args, NORMAL).await,
+        Status::Ok,
+        "recursive numeric owner again",
+    );
+    let rooted = h
+        .run("file", json!({"path": numeric, "group": "0"}), DIFF)
+        .await;
+    assert_status(&rooted, Status::Changed, "group 0");
+    assert_status(
+        &h.run(
+            "file",
+            json!({"path": numeric, "owner": "root", "group": "0"}),
+            NORMAL,
+        )
+        .await,
+        Status::Changed,
+        "owner root",
+    );
+    let same = h
+        .run(
+            "file",
+            json!({"path": numeric, "owner": "0", "group": "0"}),
+            DIFF,
+        )
+        .await;
+    assert_status(&same, Status::Ok, "owner 0 is root");
+    // The diff of another change shows an id asked for that is already
+    // there as it was (by name), not as a change to the digits.
+    let mode_too = h
+        .run(
+            "file",
+            json!({"path": numeric, "mode": "0600", "owner": "0", "group": "0"}),
+            DIFF,
+        )
+        .await;
+    assert_status(&mode_too, Status::Changed, "mode 0600, ids as they are");
+    for side in [&mode_too.diff[0].before, &mode_too.diff[0].after] {
+        assert!(side.contains("owner: root\ngroup: root\n"), "{mode_too:?}");
+    }
+
+    // An id without a name is no user called UNKNOWN.
+    let orphan_id = 3_900_000_000 + pid % 1_000_000;
+    let orphan = p(root, "orphan");
+    std::fs::write(here(&orphan), "o\n").unwrap();
+    std::os::unix::fs::chown(here(&orphan), Some(orphan_id), Some(orphan_id)).unwrap();
+    for key in ["owner", "group"] {
+        let r = h
+            .run("file", json!({"path": orphan, key: "UNKNOWN"}), NORMAL)
+            .await;
+        assert_status(
+            &r,
+            Status::Failed,
+            &format!("{key} UNKNOWN on a file of an unnamed id"),
+        );
+    }
+    assert_eq!(ids_of(&orphan), (orphan_id, orphan_id));
+    let by_id = h
+        .run(
+            "file",
+            json!({"path": orphan, "owner": orphan_id.to_string(), "group": orphan_id.to_string()}),
+            NORMAL,
+        )
+        .await;
+    assert_status(&by_id, Status::Ok, "an unnamed id given as the id");
+    // As Ansible reports an id without a name: the id.
+    assert_eq!(
+        (&by_id.data["owner"], &by_id.data["group"]),
+        (&json!(orphan_id.to_string()), &json!(orphan_id.to_string())),
+        "{by_id:?}"
+    );
+
+    let st = h.run("stat", json!({"path": orphan}), NORMAL).await;
+    assert_eq!(st.data["stat"]["uid"], json!(orphan_id), "{st:?}");
+    assert!(
+        st.data["stat"].get("pw_name").is_none() && st.data["stat"].get("gr_name").is_none(),
+        "stat of an unnamed id has no names, as Ansible's: {st:?}"
+    );
+
+    // An attribute-only change shows in the diff, as Ansible's copy shows
+    // its file module's: the path and what changed.
+    let diffed = p(root, "diffed");
+    let args = json!({"content": "d\n", "dest": diffed, "mode": "0644"});
+    assert_status(
+        &h.run("copy", args, NORMAL).await,
+        Status::Changed,
+        "copy for the diff",
+    );
+    let mode_only = json!({"content": "d\n", "dest": diffed, "mode": "0600"});
+    let dry = check_changes_nothing(h, root, "copy", mode_only.clone()).await;
+    let want = (
+        format!("path: {diffed}\nmode: 0644\n"),
+        format!("path: {diffed}\nmode: 0600\n"),
+    );
+    for (what, r) in [
+        ("check mode", dry),
+        ("applied", h.run("copy", mode_only, DIFF).await),
+    ] {
+        assert_status(&r, Status::Changed, &format!("copy mode only, {what}"));
+        assert_eq!(r.diff.len(), 1, "{what}: {r:?}");
+        assert_eq!(
+            (r.diff[0].before.clone(), r.diff[0].after.clone()),
+            want,
+            "{what}"
+        );
+    }
+    let owner_only = h
+        .run(
+            "copy",
+            json!({"content": "d\n", "dest": diffed, "owner": user}),
+            DIFF,
+        )
+        .await;
+    assert_status(&owner_only, Status::Changed, "copy owner only");
+    assert_eq!(
+        (
+            owner_only.diff[0].before.as_str(),
+            owner_only.diff[0].after.as_str()
+        ),
+        (
+            format!("path: {diffed}\nowner: root\n").as_str(),
+            format!("path: {diffed}\nowner: {user}\n").as_str()
+        ),
+        "{owner_only:?}"
+    );
+    let unchanged = h
+        .run(
+            "copy",
+            json!({"content": "d\n", "dest": diffed, "owner": user}),
+            DIFF,
+        )
+        .await;
+    assert!(unchanged.diff.is_empty(), "{unchanged:?}");
+    // lineinfile (and blockinfile, replace: the same rewrite) likewise,
+    // when the line is there already.
+    let line = json!({"path": diffed, "line": "d", "mode": "0640"});
+    let dry = check_changes_nothing(h, root, "lineinfile", line.clone()).await;
+    let want = (
+        format!("path: {diffed}\nmode: 0600\n"),
+        format!("path: {diffed}\nmode: 0640\n"),
+    );
+    for (what, r) in [
+        ("check mode", dry),
+        ("applied", h.run("lineinfile", line, DIFF).await),
+    ] {
+        assert_status(
+            &r,
+            Status::Changed,
+            &format!("lineinfile mode only, {what}"),
+        );
+        assert_eq!(r.diff.len(), 1, "{what}: {r:?}");
+        assert_eq!(
+            (r.diff[0].before.clone(), r.diff[0].after.clone()),
+            want,
+            "{what}"
+        );
+    }
+}
+
 pub async fn template_suite(h: &Harness<'_>, root: &Path) {
     let dir = root.join("tpl");
     std::fs::create_dir_all(dir.join("templates")).unwrap();

@@ -162,7 +162,7 @@ impl Plan {
             format!("_attrs \"$_p\" {}", Attrs::ATTRS_ARGS)
         };
         let existing =
-            "if [ \"$_ty\" != absent ] && _stat \"$_p\"; then _b before \"$_m $_U $_G\"; fi\n";
+            "if [ \"$_ty\" != absent ] && _stat \"$_p\"; then _b before \"$_m $_u $_g $_U:$_G\"; fi\n";
         match self.state.as_deref() {
             Some("absent") => s.push_str(
                 "if [ \"$_ty\" != absent ]; then _chg=1; [ \"$_ck\" = 1 ] || rm -rf -- \"$_p\" || _fail rm; fi\n_b state absent\n",
@@ -187,8 +187,8 @@ impl Plan {
             Some(_) => {}
         }
         s.push_str(
-            "if [ \"$_ck\" != 1 ] && [ \"$_chg$_ac\" != 00 ] && { [ -e \"$_p\" ] || [ -L \"$_p\" ]; }; then _stat \"$_p\" && _b after \"$_m $_U $_G $_u $_g $_s\"; \
-             elif [ -n \"$_s\" ]; then [ -n \"$_m\" ] || _stat \"$_p\"; _b after \"$_m $_U $_G $_u $_g $_s\"; fi\n_b changed \"$_chg\"; _b attrs \"$_ac\"; _b done 1\n",
+            "if [ \"$_ck\" != 1 ] && [ \"$_chg$_ac\" != 00 ] && { [ -e \"$_p\" ] || [ -L \"$_p\" ]; }; then _stat \"$_p\" && _b after \"$_m $_u $_g $_U:$_G\" && _b size \"$_s\"; \
+             elif [ -n \"$_s\" ]; then [ -n \"$_m\" ] || _stat \"$_p\"; _b after \"$_m $_u $_g $_U:$_G\"; _b size \"$_s\"; fi\n_b changed \"$_chg\"; _b attrs \"$_ac\"; _b done 1\n",
         );
         s
     }
@@ -229,29 +229,36 @@ _b state "$_ty"
         let a = &self.attrs;
         let mut check_terms = Vec::new();
         let mut apply = Vec::new();
-        match (&a.owner, &a.group) {
-            (Some(o), g) => {
-                check_terms.push(format!("! -user {}", shell::quote(o)));
-                if let Some(g) = g {
-                    check_terms.push(format!("! -group {}", shell::quote(g)));
-                }
-                let spec = match g {
-                    Some(g) => format!("{o}:{g}"),
-                    None => o.clone(),
-                };
-                apply.push(format!(
-                    "_x=$(chown -R -h -c -- {} \"$_p\") || _fail chown; [ -z \"$_x\" ] || _ac=1",
-                    shell::quote(&spec)
-                ));
+        // Digits are an id (Ansible's `int(owner)` first): find's `-uid`,
+        // chown's `+N`; find's `-user` and chown would take a user named
+        // by the digits first.
+        let numeric = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+        let chown_word = |v: &str| {
+            if numeric(v) {
+                format!("+{v}")
+            } else {
+                v.to_string()
             }
-            (None, Some(g)) => {
-                check_terms.push(format!("! -group {}", shell::quote(g)));
-                apply.push(format!(
-                    "_x=$(chgrp -R -h -c -- {} \"$_p\") || _fail chgrp; [ -z \"$_x\" ] || _ac=1",
-                    shell::quote(g)
-                ));
-            }
-            (None, None) => {}
+        };
+        if let Some(o) = &a.owner {
+            let test = if numeric(o) { "-uid" } else { "-user" };
+            check_terms.push(format!("! {test} {}", shell::quote(o)));
+        }
+        if let Some(g) = &a.group {
+            let test = if numeric(g) { "-gid" } else { "-group" };
+            check_terms.push(format!("! {test} {}", shell::quote(g)));
+        }
+        let spec = match (&a.owner, &a.group) {
+            (Some(o), Some(g)) => Some((format!("{}:{}", chown_word(o), chown_word(g)), "chown")),
+            (Some(o), None) => Some((chown_word(o), "chown")),
+            (None, Some(g)) => Some((format!(":{}", chown_word(g)), "chgrp")),
+            (None, None) => None,
+        };
+        if let Some((spec, code)) = spec {
+            apply.push(format!(
+                "_x=$(chown -R -h -c -- {} \"$_p\") || _fail {code}; [ -z \"$_x\" ] || _ac=1",
+                shell::quote(&spec)
+            ));
         }
         let mut symbolic_in_check = false;
         match &a.mode {
@@ -396,24 +403,23 @@ _b state hard
         result
             .data
             .insert("state".into(), Value::String(state.clone()));
-        if let Some(after) = answer.get("after") {
-            let f: Vec<&str> = after.split(' ').collect();
-            if let [mode, owner, group, uid, gid, size] = f[..] {
-                if !mode.is_empty() {
-                    result
-                        .data
-                        .insert("mode".into(), Value::String(fileops::display_mode(mode)));
-                }
-                result
-                    .data
-                    .insert("owner".into(), Value::String(owner.into()));
-                result
-                    .data
-                    .insert("group".into(), Value::String(group.into()));
-                for (k, v) in [("uid", uid), ("gid", gid), ("size", size)] {
-                    if let Ok(n) = v.parse::<u64>() {
-                        result.data.insert(k.into(), Value::from(n));
-                    }
+        if let Some(after) = answer.get("after").and_then(fileops::SeenAttrs::parse) {
+            if !after.mode.is_empty() {
+                result.data.insert(
+                    "mode".into(),
+                    Value::String(fileops::display_mode(&after.mode)),
+                );
+            }
+            result
+                .data
+                .insert("owner".into(), Value::String(after.owner));
+            result
+                .data
+                .insert("group".into(), Value::String(after.group));
+            let size = answer.get("size").unwrap_or_default();
+            for (k, v) in [("uid", &*after.uid), ("gid", &*after.gid), ("size", size)] {
+                if let Ok(n) = v.parse::<u64>() {
+                    result.data.insert(k.into(), Value::from(n));
                 }
             }
         }
@@ -430,12 +436,19 @@ _b state hard
 
     fn diff(&self, path: &str, answer: &Answer, state: &str) -> FileDiff {
         let prev = answer.get("prev").unwrap_or("absent");
-        let before_attrs: Vec<&str> = answer
-            .get("before")
-            .map(|b| b.split(' ').collect())
-            .unwrap_or_default();
+        let seen = answer.get("before").and_then(fileops::SeenAttrs::parse);
         let mut before = format!("path: {path}\nstate: {prev}\n");
         let mut after = format!("path: {path}\nstate: {state}\n");
+        // A numeric owner or group is an id: the one there already is no
+        // change, shown by its name as before.
+        let same_id = |want: &Option<String>, id: Option<&str>| -> bool {
+            match (want.as_deref().and_then(|w| w.parse::<u64>().ok()), id) {
+                (Some(w), Some(id)) => id.parse::<u64>().ok() == Some(w),
+                _ => false,
+            }
+        };
+        let owner_same = same_id(&self.attrs.owner, seen.as_ref().map(|s| s.uid.as_str()));
+        let group_same = same_id(&self.attrs.group, seen.as_ref().map(|s| s.gid.as_str()));
         let wanted = [
             (
                 "mode",
@@ -444,17 +457,12 @@ _b state hard
                     Mode::Symbolic(s) => s.clone(),
                 }),
             ),
-            ("owner", self.attrs.owner.clone()),
-            ("group", self.attrs.group.clone()),
+            ("owner", self.attrs.owner.clone().filter(|_| !owner_same)),
+            ("group", self.attrs.group.clone().filter(|_| !group_same)),
         ];
+        let old_values = seen.map(|s| [fileops::display_mode(&s.mode), s.owner, s.group]);
         for (i, (key, want)) in wanted.iter().enumerate() {
-            let old = before_attrs.get(i).map(|v| {
-                if i == 0 {
-                    fileops::display_mode(v)
-                } else {
-                    v.to_string()
-                }
-            });
+            let old = old_values.as_ref().map(|v| v[i].clone());
             if let Some(old) = &old {
                 before.push_str(&format!("{key}: {old}\n"));
             }

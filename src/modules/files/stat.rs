@@ -56,8 +56,13 @@ impl Module for Stat {
             ("[ -e \"$_p\" ] || [ -L \"$_p\" ]", "stat")
         };
         s.push_str(&format!(
-            "if {exists}; then\n  _x=$({stat} -c '%f %u %g %U %G %s %X %Y %Z %i %d %h' -- \"$_p\") || _fail stat\n  _b stat \"$_x\"\n"
+            "if {exists}; then\n  _x=$({stat} -c '%f %u %g %s %X %Y %Z %i %d %h %U:%G' -- \"$_p\") || _fail stat\n  _b stat \"$_x\"\n"
         ));
+        // stat names an id without a name UNKNOWN, which a user or group
+        // could be called: ask, only then.
+        s.push_str(
+            "  case $_x in *' UNKNOWN:'*) _b unknown_uid \"$(id -u -- UNKNOWN 2>/dev/null)\" ;; esac\n  case $_x in *:UNKNOWN) _x=$(getent group UNKNOWN 2>/dev/null); _x=${_x#*:*:}; _b unknown_gid \"${_x%%:*}\" ;; esac\n",
+        );
         if !follow {
             s.push_str("  if [ -L \"$_p\" ]; then _b lnk_target \"$(readlink -- \"$_p\")\"; _b lnk_source \"$(readlink -f -- \"$_p\")\"; fi\n");
         }
@@ -91,12 +96,19 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
     if answer.flag("missing") {
         stat.insert("exists".into(), Value::Bool(false));
     } else {
-        let Some(fields) = answer.get("stat").map(|s| s.split(' ').collect::<Vec<_>>()) else {
+        // The names come last, split at the colon no name holds: they may
+        // hold spaces (`domain users`).
+        let Some(fields) = answer
+            .get("stat")
+            .map(|s| s.splitn(11, ' ').collect::<Vec<_>>())
+        else {
             return answer.unexpected();
         };
-        let [raw_mode, uid, gid, user, group, size, atime, mtime, ctime, inode, dev, nlink] =
-            fields[..]
+        let [raw_mode, uid, gid, size, atime, mtime, ctime, inode, dev, nlink, names] = fields[..]
         else {
+            return answer.unexpected();
+        };
+        let Some((user, group)) = names.split_once(':') else {
             return answer.unexpected();
         };
         let Ok(raw) = u32::from_str_radix(raw_mode, 16) else {
@@ -119,8 +131,6 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
             ("issock", Value::Bool(kind == 0o140000)),
             ("uid", num(uid)),
             ("gid", num(gid)),
-            ("pw_name", Value::String(user.to_string())),
-            ("gr_name", Value::String(group.to_string())),
             ("size", num(size)),
             ("atime", num(atime)),
             ("mtime", num(mtime)),
@@ -146,6 +156,17 @@ fn interpret(answer: &Answer, path: &str) -> TaskResult {
         for (k, v) in entries {
             stat.insert(k.into(), v);
         }
+        // An id without a name has no `pw_name` / `gr_name`, as in
+        // Ansible; stat's word for it, UNKNOWN, is kept only for a user or
+        // group really called so, with that id.
+        for (key, name, id, real) in [
+            ("pw_name", user, uid, "unknown_uid"),
+            ("gr_name", group, gid, "unknown_gid"),
+        ] {
+            if name != "UNKNOWN" || answer.get(real) == Some(id) {
+                stat.insert(key.into(), Value::String(name.to_string()));
+            }
+        }
         for key in ["checksum", "lnk_source", "lnk_target"] {
             if let Some(v) = answer.get(key) {
                 stat.insert(key.into(), Value::String(v.to_string()));
@@ -168,7 +189,8 @@ mod tests {
     fn parses_a_canned_answer() {
         let out = crate::transport::ExecOutput {
             code: Some(0),
-            stdout: "__baton_n stat 41ed 0 0 root root 4096 1 2 3 42 2049 5\n__baton_n access rx\n__baton_n done 1\n".into(),
+            // Names with spaces (sssd's `domain users`) come last, whole.
+            stdout: "__baton_n stat 41ed 0 1001 4096 1 2 3 42 2049 5 root:domain users\n__baton_n access rx\n__baton_n done 1\n".into(),
             stderr: String::new(),
         };
         let r = interpret(&Answer::parse(&out, "n"), "/etc");
@@ -178,8 +200,48 @@ mod tests {
             (json!(true), json!("0755"), json!(5))
         );
         assert_eq!(
+            (
+                s["pw_name"].clone(),
+                s["gr_name"].clone(),
+                s["gid"].clone(),
+                s["size"].clone()
+            ),
+            (
+                json!("root"),
+                json!("domain users"),
+                json!(1001),
+                json!(4096)
+            )
+        );
+        assert_eq!(
             (s["readable"].clone(), s["writeable"].clone()),
             (json!(true), json!(false))
+        );
+        let unnamed = |extra: &str| {
+            crate::transport::ExecOutput {
+            code: Some(0),
+            stdout: format!("__baton_n stat 81a4 3900000001 5000 1 1 2 3 42 2049 1 UNKNOWN:UNKNOWN\n{extra}__baton_n done 1\n"),
+            stderr: String::new(),
+        }
+        };
+        let r = interpret(&Answer::parse(&unnamed(""), "n"), "/f");
+        let s = &r.data["stat"];
+        assert_eq!(
+            (s.get("pw_name"), s.get("gr_name"), &s["uid"]),
+            (None, None, &json!(3900000001u64))
+        );
+        // A group really called UNKNOWN with that gid keeps its name.
+        let r = interpret(
+            &Answer::parse(
+                &unnamed("__baton_n unknown_uid \n__baton_n unknown_gid 5000\n"),
+                "n",
+            ),
+            "/f",
+        );
+        let s = &r.data["stat"];
+        assert_eq!(
+            (s.get("pw_name"), s.get("gr_name")),
+            (None, Some(&json!("UNKNOWN")))
         );
         let broken = crate::transport::ExecOutput {
             code: Some(0),

@@ -160,8 +160,14 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
             .replace("WANT", &want),
         );
         s.push_str(&format!("if [ \"$_h\" = {want} ]; then\n"));
+        if self.diff {
+            // What an attribute-only change is shown against.
+            s.push_str("  _b attrs_before \"$_m $_u $_g $_U:$_G\"\n");
+        }
+        // Read again after a change, for the names chown made (a numeric
+        // owner's name) and a mode it or a symbolic chmod left unknown.
         s.push_str(&format!(
-            "  _attrs \"$_d\" {}\n  [ -n \"$_m\" ] || _stat \"$_d\"\n  _b mode \"$_m\"; _b owner \"$_U\"; _b group \"$_G\"; _b attrs \"$_ac\"; _b done same\n  exit 0\nfi\n",
+            "  _attrs \"$_d\" {}\n  if [ -z \"$_m\" ] || [ -n \"$_ach\" ]; then _stat \"$_d\" || _fail stat; fi\n  _b mode \"$_m\"; _b owner \"$_U\"; _b group \"$_G\"; _b attrs \"$_ac\"; _b done same\n  exit 0\nfi\n",
             Attrs::ATTRS_ARGS
         ));
         if !self.force {
@@ -233,6 +239,21 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
         }
         if done == "kept" {
             result.msg = Some(format!("{dest} exists and force is off; left unchanged"));
+        }
+        if self.diff && done == "same" && answer.flag("attrs") {
+            let after = fileops::attrs_after(
+                self.attrs.mode.as_ref(),
+                self.check,
+                answer.get("mode").unwrap_or_default(),
+                answer.get("owner").unwrap_or_default(),
+                answer.get("group").unwrap_or_default(),
+            );
+            if let Some(d) = answer
+                .get("attrs_before")
+                .and_then(|b| fileops::attrs_diff(&dest, b, &after))
+            {
+                result.diff.push(d);
+            }
         }
         if self.diff && matches!(done, "would" | "written") {
             let before = if answer.flag("exists") {

@@ -252,7 +252,8 @@ _b path "$_d"
 if [ -e "$_d" ]; then
   [ ! -d "$_d" ] || _fail isdir
   [ -r "$_d" ] || _fail read
-  if [ -n "$_mo$_ow$_gr" ]; then _stat "$_d" || _fail stat; _attrs "$_d" {}; fi
+  if [ -n "$_mo$_ow$_gr" ]; then _stat "$_d" || _fail stat; ATTRS_BEFORE_attrs "$_d" {}; fi
+  ATTRS_AFTER
   _b exists 1; _b attrs "$_ac"
   _b begin content; base64 < "$_d"; _b end content
 else
@@ -262,7 +263,18 @@ _b done 1
 "#,
             Attrs::ATTRS_ARGS
         ));
-        s
+        // With --diff, an attribute-only change is shown against what was
+        // there (read again after a chown, for the names it made).
+        let (before, after) = if self.diff {
+            (
+                "_b attrs_before \"$_m $_u $_g $_U:$_G\"; ",
+                "if [ \"$_ac\" = 1 ]; then { [ -n \"$_m\" ] && [ -z \"$_ach\" ]; } || _stat \"$_d\" || _fail stat; _b mode \"$_m\"; _b owner \"$_U\"; _b group \"$_G\"; fi",
+            )
+        } else {
+            ("", ":")
+        };
+        s.replace("ATTRS_BEFORE", before)
+            .replace("ATTRS_AFTER", after)
     }
 
     fn after_read(self, out: &ExecOutput, mut editor: Editor) -> Step {
@@ -295,6 +307,20 @@ _b done 1
                         ..TaskResult::ok()
                     }
                 };
+                if self.diff && attrs_changed {
+                    let after = fileops::attrs_after(
+                        self.attrs.mode.as_ref(),
+                        self.check,
+                        answer.get("mode").unwrap_or_default(),
+                        answer.get("owner").unwrap_or_default(),
+                        answer.get("group").unwrap_or_default(),
+                    );
+                    result.diff.extend(
+                        answer
+                            .get("attrs_before")
+                            .and_then(|b| fileops::attrs_diff(&path, b, &after)),
+                    );
+                }
                 result.data.insert("path".into(), Value::String(path));
                 return Step::Done(result);
             }

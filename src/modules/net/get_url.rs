@@ -124,6 +124,7 @@ if [ "$_e" = 1 ]; then
 fi
 if [ "$_ck" = 1 ]; then _b done would; exit 0; fi
 _place "$_tmp"
+[ -z "$_ach" ] || _stat "$_d" || _fail stat
 _b mode "$_m"; _b owner "$_U"; _b group "$_G"
 _b done written
 "#;

@@ -103,7 +103,7 @@ pub(crate) fn timeout(r: &ArgReader<'_>, default: u64) -> Result<u64, ModuleErro
 /// then applies the requested attributes (`_attrs`, setting `_ac`).
 pub(crate) const NET_LIB: &str = r#"_place() {
   if [ "$_e" = 1 ]; then
-    chmod -- "00$_m" "$1" && { chown -- "$_u:$_g" "$1" 2>/dev/null || :; }
+    chmod -- "00$_m" "$1" && { chown -- "+$_u:+$_g" "$1" 2>/dev/null || :; }
   else
     chmod -- "$(printf %o $((0666 & ~0$(umask))))" "$1"
   fi || _fail chmod

@@ -75,9 +75,10 @@ __baton_own() {
 /// the contract a script relies on.
 ///
 /// When `$__baton_fa` is `1`, `__baton_fstat PATH` sets `$__baton_fs` to
-/// what `stat -c '%a %u %g %U %G %s' -- PATH` prints (octal mode bits, uid,
-/// gid, user and group names or `UNKNOWN`, size in bytes; the link itself
-/// for a symbolic link, as GNU stat without `-L`) and returns 0. It returns
+/// what `stat -c '%a %u %g %s %U:%G' -- PATH` prints (octal mode bits, uid,
+/// gid, size in bytes, user and group names; the link itself for a
+/// symbolic link, as GNU stat without `-L`), except that an id without a
+/// name is given as the id where stat says `UNKNOWN`, and returns 0. It returns
 /// 1 whenever it cannot answer for sure (no such file, the helper gone, a
 /// path too long to send in one atomic pipe write, the helper stopped
 /// (SIGSTOP: state `T`), replaced or gone as `/proc/PID/status` tells,
@@ -134,14 +135,15 @@ unset __baton_t
 
 /// The helper itself (Perl 5, core only; no single quote, as it goes
 /// between single quotes). Requests are `TOKEN PATH\0`; answers
-/// `TOKEN MODE UID GID USER GROUP SIZE\n`, or `TOKEN -\n` when `lstat`
+/// `TOKEN MODE UID GID SIZE USER:GROUP\n` (names last, as they may hold
+/// spaces; an id without a name as the id), or `TOKEN -\n` when `lstat`
 /// fails. Reads with `sysread` and a 5 s `select`, so a signal cannot end
 /// a buffered read early and the parent check needs no alarm.
 const FILE_ATTRS_HELPER: &str = r#"$|=1; my $pp=getppid; my $b="";
 sub ans { my ($t,$p)=split(/ /,$_[0],2); return unless defined $p;
   my @s=lstat($p); if (!@s) { print "$t -\n"; return }
   my $u=getpwuid($s[4]); my $g=getgrgid($s[5]);
-  printf("%s %o %s %s %s %s %s\n",$t,$s[2]&07777,$s[4],$s[5],defined $u?$u:"UNKNOWN",defined $g?$g:"UNKNOWN",$s[7]) }
+  printf("%s %o %s %s %s %s:%s\n",$t,$s[2]&07777,$s[4],$s[5],$s[7],defined $u?$u:$s[4],defined $g?$g:$s[5]) }
 while (1) { my $in=""; vec($in,0,1)=1; my $n=select(my $r=$in,undef,undef,5);
   if ($n<=0) { exit 0 if $n<0 && !$!{EINTR}; exit 0 if getppid()!=$pp; next }
   my $k=sysread(STDIN,$b,65536,length $b); exit 0 unless $k;
@@ -488,7 +490,7 @@ mod file_attrs_tests {
 
     fn gnu_stat(path: &std::path::Path) -> String {
         let out = std::process::Command::new("stat")
-            .args(["-c", "%a %u %g %U %G %s", "--"])
+            .args(["-c", "%a %u %g %s %U:%G", "--"])
             .arg(path)
             .output()
             .unwrap();
@@ -545,12 +547,15 @@ mod file_attrs_tests {
         ));
         let (out, _) = drive(&[("a1", contained(&script))]).await;
         let mut lines = out.lines();
+        // An id without a name: stat says UNKNOWN, which a user could be
+        // called; the helper gives the id, as Ansible reports it.
+        assert!(gnu_stat(&nobody).ends_with(" UNKNOWN:UNKNOWN"));
         for p in paths {
-            assert_eq!(lines.next(), Some(gnu_stat(p).as_str()), "{p:?}\n{out}");
+            let want = gnu_stat(p).replace("UNKNOWN:UNKNOWN", "54321:54321");
+            assert_eq!(lines.next(), Some(want.as_str()), "{p:?}\n{out}");
         }
         assert_eq!(lines.next(), Some("NO-missing"), "{out}");
         assert_eq!(lines.next(), Some("NO-long"), "{out}");
-        assert!(gnu_stat(&nobody).contains(" UNKNOWN UNKNOWN "));
     }
 
     #[tokio::test]
