@@ -107,7 +107,7 @@ __baton_alive() {
   [ "$__baton_an" = perl ] && case $__baton_as in R|S|D|t) true ;; *) false ;; esac
 }
 __baton_fstat() {
-  [ "${#1}" -lt 3000 ] || return 1
+  [ "$__baton_fa" = 1 ] && [ "${#1}" -lt 3000 ] || return 1
   [ "$__baton_self" != "$$" ] || __baton_alive || { __baton_fa=; return 1; }
   __baton_n=$((__baton_n + 1))
   __baton_tk="$__baton_rq.$__baton_n"
@@ -126,7 +126,10 @@ if command -v perl >/dev/null 2>&1 && __baton_t=$(mktemp -d 2>/dev/null); then
   if mkfifo -m 600 "$__baton_t/q" "$__baton_t/a" 2>/dev/null; then
     PERL5OPT= PERL5LIB= PERLLIB= perl -e 'HELPER' <"$__baton_t/q" >"$__baton_t/a" 2>/dev/null &
     __baton_fp=$!
-    command exec 8>"$__baton_t/q" 9<"$__baton_t/a" && __baton_fa=1
+    if command exec 8>"$__baton_t/q" 9<"$__baton_t/a"; then
+      if IFS= read -r __baton_fs <&9 && [ "$__baton_fs" = ready ]; then __baton_fa=1
+      else command exec 8>&- 9<&-; fi
+    fi
   fi
   rm -rf -- "$__baton_t"
 fi
@@ -134,12 +137,15 @@ unset __baton_t
 "#;
 
 /// The helper itself (Perl 5, core only; no single quote, as it goes
-/// between single quotes). Requests are `TOKEN PATH\0`; answers
+/// between single quotes). It first says `ready`, which the worker waits
+/// for: until the forked shell has become `perl`, /proc names it `sh` and
+/// the look before a request would take it for something else and give
+/// the helper up. Requests are `TOKEN PATH\0`; answers
 /// `TOKEN MODE UID GID SIZE USER:GROUP\n` (names last, as they may hold
 /// spaces; an id without a name as the id), or `TOKEN -\n` when `lstat`
 /// fails. Reads with `sysread` and a 5 s `select`, so a signal cannot end
 /// a buffered read early and the parent check needs no alarm.
-const FILE_ATTRS_HELPER: &str = r#"$|=1; my $pp=getppid; my $b="";
+const FILE_ATTRS_HELPER: &str = r#"$|=1; print "ready\n"; my $pp=getppid; my $b="";
 sub ans { my ($t,$p)=split(/ /,$_[0],2); return unless defined $p;
   my @s=lstat($p); if (!@s) { print "$t -\n"; return }
   my $u=getpwuid($s[4]); my $g=getgrgid($s[5]);
@@ -715,5 +721,40 @@ mod file_attrs_tests {
         let root = gnu_stat(std::path::Path::new("/"));
         let mode = root.split(' ').next().unwrap();
         assert!(out.starts_with(&format!("fa=[]\nno\n{mode}\n")), "{out:?}");
+    }
+
+    #[tokio::test]
+    async fn a_helper_that_never_says_ready_is_not_used() {
+        // A `perl` that starts but is not the helper (or dies before its
+        // first line): the worker waits for `ready`, sees something else or
+        // the end of the pipe, and offers no helper.
+        let bin = tempfile::tempdir().unwrap();
+        for tool in ["sh", "mktemp", "mkfifo", "rm", "stat", "setsid", "cat"] {
+            let found = std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .unwrap();
+            let target = String::from_utf8(found.stdout).unwrap();
+            symlink(target.trim(), bin.path().join(tool)).unwrap();
+        }
+        let fake = bin.path().join("perl");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh
+echo hello
+cat >/dev/null
+",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (out, _) = drive_with_path(
+            &[(
+                "a1",
+                contained("echo \"fa=[$__baton_fa]\"; __baton_fstat / || echo no"),
+            )],
+            Some(bin.path()),
+        )
+        .await;
+        assert!(out.starts_with("fa=[]\nno\n"), "{out:?}");
     }
 }
