@@ -1511,3 +1511,48 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
         assert!(pgrep(&marker).is_empty(), "a sleep was left");
     }
 }
+
+/// An `environment` value too big for execve(2) gave only "non-zero return
+/// code, rc 126". One `NAME=value` over 128 KiB is refused before anything
+/// runs, naming the variable and its size; a total over the host's limit
+/// (about 2 MiB), which only the host knows, is explained after the fact.
+#[test]
+fn an_environment_too_big_for_execve_is_named_with_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: one too big
+      command: touch ran
+      environment:
+        SMALL: a
+        BIG_ONE: "{{ 'x' * 131100 }}"
+      ignore_errors: true
+    - name: together too big
+      command: "true"
+      environment: "{{ dict(range(20) | map('string') | map('regex_replace', '^', 'V') | zip(['x' * 120000] * 20)) }}"
+"#,
+    )
+    .unwrap();
+    let out = start(dir.path(), &dir.path().join("inventory.yml"), &[])
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        stdout.contains("play.yml:8:9: `environment` variable `BIG_ONE` is 131100 bytes long (131109 bytes as `BIG_ONE=value`); Linux refuses"),
+        "{all}"
+    );
+    assert!(stdout.contains("over 128 KiB"), "{all}");
+    assert!(stdout.contains("nothing was run"), "{all}");
+    assert!(!dir.path().join("ran").exists(), "{all}");
+    assert!(
+        stdout.contains("E2BIG, \"Argument list too long\": the task's `environment` adds 2400090 bytes"),
+        "{all}"
+    );
+    assert!(stdout.contains("about 2 MiB"), "{all}");
+}
