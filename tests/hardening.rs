@@ -1544,7 +1544,7 @@ fn an_environment_too_big_for_execve_is_named_with_its_size() {
     let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(
-        stdout.contains("play.yml:8:9: `environment` variable `BIG_ONE` is 131100 bytes long (131109 bytes as `BIG_ONE=value`); Linux refuses"),
+        stdout.contains("play.yml:7:9: `environment` variable `BIG_ONE` is 131100 bytes long (131109 bytes as `BIG_ONE=value`); Linux refuses"),
         "{all}"
     );
     assert!(stdout.contains("over 128 KiB"), "{all}");
