@@ -692,6 +692,52 @@ fn a_stop_request_cuts_a_running_pause_short() {
     assert!(!dir.path().join("next-started").exists(), "{all}");
 }
 
+/// A stop request cuts a running `wait_for` (whose `timeout` may be up to 30
+/// days) as it cuts a `pause`: it ran to its timeout, on the host, in one
+/// script. The task says it was cut and that its condition was not met;
+/// the next task does not start.
+#[test]
+fn a_stop_request_cuts_a_running_wait_for_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mark
+      command: touch started
+    - name: long wait
+      wait_for:
+        path: ./never-there
+        timeout: 60
+    - name: next
+      command: touch next-started
+"#,
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the wait to start", || dir.path().join("started").exists());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let t0 = std::time::Instant::now();
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 30);
+    let waited = t0.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "stopped {waited:?} after the signal: {all}"
+    );
+    assert!(
+        all.contains("of 60 s: cut short by the stop request (stopped by SIGTERM); the condition was not met"),
+        "{all}"
+    );
+    assert!(stdout.contains("RUN STOPPED"), "{all}");
+    assert!(!dir.path().join("next-started").exists(), "{all}");
+}
+
 /// Waits for `child` at most `secs`; a baton still running then is killed
 /// (the test fails: a stop request must end a run).
 fn wait_bounded(child: std::process::Child, secs: u64) -> std::process::Output {

@@ -930,6 +930,13 @@ async fn run_steps(
                 wait_unless_stopped(duration, shared.interrupt).await;
                 *next
             }
+            Step::UnlessStopped { next, stopped } => {
+                let signal = shared.interrupt.load(std::sync::atomic::Ordering::SeqCst);
+                if signal != 0 {
+                    return Ok(stopped(super::stop_cause(signal)));
+                }
+                *next
+            }
             Step::Exclusive(key, next) => {
                 // One lock per step chain (a second would risk a deadlock).
                 if exclusive.is_none() {
