@@ -1597,7 +1597,9 @@ fn an_environment_too_big_for_execve_is_named_with_its_size() {
     assert!(stdout.contains("nothing was run"), "{all}");
     assert!(!dir.path().join("ran").exists(), "{all}");
     assert!(
-        stdout.contains("E2BIG, \"Argument list too long\": the task's `environment` adds 2400090 bytes"),
+        stdout.contains(
+            "E2BIG, \"Argument list too long\": the task's `environment` adds 2400090 bytes"
+        ),
         "{all}"
     );
     assert!(stdout.contains("about 2 MiB"), "{all}");

@@ -38,10 +38,7 @@ impl Reporter for JsonReporter {
             return;
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Output {
-            out,
-            write_failed,
-        } = &mut *state;
+        let Output { out, write_failed } = &mut *state;
         let result = serde_json::to_writer(&mut *out, &value)
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
@@ -56,10 +53,7 @@ impl Reporter for JsonReporter {
 
     fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Output {
-            out,
-            write_failed,
-        } = &mut *state;
+        let Output { out, write_failed } = &mut *state;
         if let Err(err) = out.flush() {
             if !*write_failed {
                 *write_failed = true;

@@ -507,7 +507,10 @@ mod tests {
             &Ctx::default(),
         );
         assert!(r.is_failed(), "{r:?}");
-        assert!(r.msg.as_deref().unwrap().contains("(after 2.200 s)"), "{r:?}");
+        assert!(
+            r.msg.as_deref().unwrap().contains("(after 2.200 s)"),
+            "{r:?}"
+        );
         let took = started.elapsed();
         assert!(
             took >= Duration::from_millis(2200) && took < Duration::from_secs(5),
