@@ -14,9 +14,11 @@ Exit codes:
   2  a task failed on some host
   3  a host was unreachable (and no task failed)
   4  invalid input: playbook, inventory, variables or command line
-  129 SIGHUP, 130 Ctrl-C (SIGINT), 143 SIGTERM: the running task finished,
-      then the run stopped; a second Ctrl-C or SIGTERM quits at once, ending
-      the running tasks' processes";
+  129 SIGHUP, 130 Ctrl-C (SIGINT), 143 SIGTERM, 138 SIGUSR1, 140 SIGUSR2,
+      142 SIGALRM: the running task finished, then the run stopped; a second
+      signal quits at once, ending the running tasks' processes
+  131 SIGQUIT (Ctrl-\\): quit at once, ending the running tasks' processes
+  Any of these while loading: nothing ran";
 
 #[derive(Parser, Debug)]
 #[command(

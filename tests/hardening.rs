@@ -384,10 +384,12 @@ fn one_signal_stops_after_the_running_task(sig: i32, json: bool) {
         !dir.path().join("next-started").exists(),
         "the next task started: {all}"
     );
-    let cause = if sig == libc::SIGTERM {
-        "SIGTERM"
-    } else {
-        "SIGHUP"
+    let cause = match sig {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGALRM => "SIGALRM",
+        _ => unreachable!("not a stop request: {sig}"),
     };
     if json {
         assert!(stdout.contains(r#""event":"stopped""#), "{all}");
@@ -413,6 +415,94 @@ fn sigterm_lets_the_running_task_finish_then_exits_143() {
 fn sighup_lets_the_running_task_finish_then_exits_129() {
     one_signal_stops_after_the_running_task(libc::SIGHUP, false);
     one_signal_stops_after_the_running_task(libc::SIGHUP, true);
+}
+
+/// SIGUSR1 and SIGALRM ended baton by their default action (Python's too,
+/// so Ansible's) and left the running task's `sleep` behind; they are stop
+/// requests now, as SIGTERM: the task finishes, then the stop report.
+#[test]
+fn sigusr1_and_sigalrm_stop_the_run_as_sigterm_does() {
+    one_signal_stops_after_the_running_task(libc::SIGUSR1, false);
+    one_signal_stops_after_the_running_task(libc::SIGALRM, true);
+}
+
+/// SIGQUIT (Ctrl-\, "quit and dump core") ended baton by its default
+/// action and left the task's `sleep` running; it is a quit at once now:
+/// the task's processes are ended, one stop report names the cut task, the
+/// reports are written, and the exit code is 131.
+#[test]
+fn sigquit_quits_at_once_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = marker();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: sleeper\n      command: sleep 300 {marker}\n    - name: next\n      command: touch next-started\n"
+        ),
+    )
+    .unwrap();
+    let child = run_reporting(dir.path(), false);
+    wait_for("the sleep to start", || {
+        !pgrep(&format!("sleep 300 {marker}")).is_empty()
+    });
+    signal(&child, libc::SIGQUIT);
+    let out = wait_bounded(child, 30);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(131), "{all}");
+    assert!(stderr.contains("cut: task `sleeper` on node"), "{all}");
+    assert_eq!(stdout.matches("RUN STOPPED").count(), 1, "{all}");
+    assert!(
+        stdout.contains(
+            "quit at once by SIGQUIT (Ctrl-\\): the running task was killed (`sleeper` on node)"
+        ),
+        "{all}"
+    );
+    assert!(stdout.contains("PLAY RECAP"), "{all}");
+    assert!(!dir.path().join("next-started").exists(), "{all}");
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit");
+    assert_eq!(junit.matches(r#"type="cut""#).count(), 1, "{junit}");
+    wait_for("the killed sleep to go", || pgrep(&marker).is_empty());
+}
+
+/// Ctrl-C while a long load runs (a big generated playbook) ended baton
+/// with 130 and not a word; it says now that it stopped while loading and
+/// that nothing ran, and it exits at once, not after the load.
+#[test]
+fn ctrl_c_while_loading_says_nothing_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    // About 2.4 MB, loaded in seconds (a debug build takes ~9 s): the
+    // signal comes long before the load ends.
+    let mut play = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    play.push_str("    - command: touch ran\n");
+    for i in 0..100_000 {
+        play.push_str(&format!("    - debug: msg=x{i}\n"));
+    }
+    std::fs::write(dir.path().join("play.yml"), play).unwrap();
+    let child = start(dir.path(), &dir.path().join("inventory.yml"), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t0 = std::time::Instant::now();
+    signal(&child, libc::SIGINT);
+    let out = wait_bounded(child, 30);
+    let waited = t0.elapsed();
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{all}");
+    assert!(
+        all.contains("interrupted by the operator (Ctrl-C) while loading the playbook, inventory and variables: nothing ran on any host"),
+        "{all}"
+    );
+    assert!(!dir.path().join("ran").exists(), "{all}");
+    assert!(
+        waited < std::time::Duration::from_secs(3),
+        "exited {waited:?} after the signal: {all}"
+    );
 }
 
 /// A unique argument `sleep` accepts (it adds its arguments up), so the
@@ -599,6 +689,52 @@ fn a_stop_request_cuts_a_running_pause_short() {
     assert_eq!(out.status.code(), Some(143), "{all}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{all}");
     assert!(all.contains("cut short by the stop request"), "{all}");
+    assert!(!dir.path().join("next-started").exists(), "{all}");
+}
+
+/// A stop request cuts a running `wait_for` (whose `timeout` may be up to 30
+/// days) as it cuts a `pause`: it ran to its timeout, on the host, in one
+/// script. The task says it was cut and that its condition was not met;
+/// the next task does not start.
+#[test]
+fn a_stop_request_cuts_a_running_wait_for_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mark
+      command: touch started
+    - name: long wait
+      wait_for:
+        path: ./never-there
+        timeout: 60
+    - name: next
+      command: touch next-started
+"#,
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the wait to start", || dir.path().join("started").exists());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let t0 = std::time::Instant::now();
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 30);
+    let waited = t0.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "stopped {waited:?} after the signal: {all}"
+    );
+    assert!(
+        all.contains("of 60 s: cut short by the stop request (stopped by SIGTERM); the condition was not met"),
+        "{all}"
+    );
+    assert!(stdout.contains("RUN STOPPED"), "{all}");
     assert!(!dir.path().join("next-started").exists(), "{all}");
 }
 
@@ -1426,4 +1562,51 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
         assert!(junit.contains(reason), "{junit}");
         assert!(pgrep(&marker).is_empty(), "a sleep was left");
     }
+}
+
+/// An `environment` value too big for execve(2) gave only "non-zero return
+/// code, rc 126". One `NAME=value` over 128 KiB is refused before anything
+/// runs, naming the variable and its size; a total over the host's limit
+/// (about 2 MiB), which only the host knows, is explained after the fact.
+#[test]
+fn an_environment_too_big_for_execve_is_named_with_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: one too big
+      command: touch ran
+      environment:
+        SMALL: a
+        BIG_ONE: "{{ 'x' * 131100 }}"
+      ignore_errors: true
+    - name: together too big
+      command: "true"
+      environment: "{{ dict(range(20) | map('string') | map('regex_replace', '^', 'V') | zip(['x' * 120000] * 20)) }}"
+"#,
+    )
+    .unwrap();
+    let out = start(dir.path(), &dir.path().join("inventory.yml"), &[])
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        stdout.contains("play.yml:7:9: `environment` variable `BIG_ONE` is 131100 bytes long (131109 bytes as `BIG_ONE=value`); Linux refuses"),
+        "{all}"
+    );
+    assert!(stdout.contains("over 128 KiB"), "{all}");
+    assert!(stdout.contains("nothing was run"), "{all}");
+    assert!(!dir.path().join("ran").exists(), "{all}");
+    assert!(
+        stdout.contains(
+            "E2BIG, \"Argument list too long\": the task's `environment` adds 2400090 bytes"
+        ),
+        "{all}"
+    );
+    assert!(stdout.contains("about 2 MiB"), "{all}");
 }

@@ -876,8 +876,6 @@ fn a_reader_that_goes_away_ends_listings_quietly_not_in_a_panic() {
         &["inventory", "--list", "-i", "inv.ini"],
         &["inventory", "--graph", "-i", "inv.ini"],
         &["modules"],
-        &["run", "pb.yml"],
-        &["run", "pb.yml", "--output", "json"],
     ] {
         let out = Command::new(baton())
             .current_dir(dir.path())
@@ -899,6 +897,50 @@ fn a_reader_that_goes_away_ends_listings_quietly_not_in_a_panic() {
         .output()
         .expect("baton runs");
     assert_eq!(out.status.code(), Some(4));
+}
+
+/// A run whose stdout reader went away (`baton run ... | head -2`) does not
+/// stop half-way (a failover is not abandoned because a pager closed): every
+/// task runs. But what it did is no longer shown, so it says so once and
+/// does not exit 0 (it did, as a listing does); a failed run keeps its code.
+#[test]
+fn a_reader_that_goes_away_does_not_stop_a_run_but_it_does_not_exit_0() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n    - command: touch one\n    - command: touch two\n",
+    );
+    write(
+        dir.path(),
+        "fails.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch three\n    - command: \"false\"\n",
+    );
+    for (args, code, made) in [
+        (&["run", "pb.yml"][..], 1, "two"),
+        (&["run", "pb.yml", "--output", "json"], 1, "two"),
+        (&["run", "fails.yml"], 2, "three"),
+    ] {
+        let _ = std::fs::remove_file(dir.path().join(made));
+        let out = Command::new(baton())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(Stdio::from(closed_pipe()))
+            .stderr(Stdio::piped())
+            .output()
+            .expect("baton runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(dir.path().join(made).exists(), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr
+                .matches("stdout was closed (its reader went away")
+                .count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }
 
 /// Text as miette wrapped it, joined back into one line.

@@ -117,22 +117,74 @@ fn load_common(
     Ok((inventory, extra))
 }
 
+/// The signal watch of a command that runs tasks (`run`, `ping`, `adhoc`),
+/// started before anything is loaded, so that a signal while loading is
+/// answered too (it used to end baton silently with the signal's default
+/// action).
+struct Watch {
+    rt: tokio::runtime::Runtime,
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    running: std::sync::Arc<execute::RunningTasks>,
+    /// The run's reporters, once the run starts (a quit at once writes them).
+    reporter: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<Fanout>>>,
+}
+
+impl Watch {
+    fn start() -> Result<Watch, i32> {
+        let rt = runtime()?;
+        let watch = Watch {
+            rt,
+            interrupt: std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0)),
+            running: std::sync::Arc::new(execute::RunningTasks::default()),
+            reporter: std::sync::Arc::new(std::sync::OnceLock::new()),
+        };
+        // The handlers are installed when this returns (tokio registers
+        // them as each stream is made), not when the task first runs.
+        let streams = {
+            let _inside = watch.rt.enter();
+            signal_streams()
+        };
+        watch.rt.spawn(watch_signals(
+            streams,
+            std::sync::Arc::clone(&watch.interrupt),
+            std::sync::Arc::clone(&watch.running),
+            std::sync::Arc::clone(&watch.reporter),
+        ));
+        Ok(watch)
+    }
+
+    /// The run's options share the watch's stop flag and running tasks.
+    fn attach(&self, options: &mut RunOptions) {
+        options.interrupt = std::sync::Arc::clone(&self.interrupt);
+        options.running = std::sync::Arc::clone(&self.running);
+    }
+}
+
 fn execute(
+    watch: Watch,
     playbook: &Playbook,
     inventory: &Inventory,
     options: &RunOptions,
     reporter: Fanout,
 ) -> i32 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = &watch.rt;
     let reporter = std::sync::Arc::new(reporter);
-    rt.spawn(watch_signals(
-        std::sync::Arc::clone(&options.interrupt),
-        std::sync::Arc::clone(&options.running),
-        std::sync::Arc::clone(&reporter),
-    ));
+    let _ = watch.reporter.set(std::sync::Arc::clone(&reporter));
+    // From here a signal stops the run instead of the load; one that came
+    // while loading has claimed the phase and is ending baton (it said so).
+    if PHASE
+        .compare_exchange(
+            LOADING,
+            RUNNING,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        )
+        .is_err()
+    {
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     let summary = rt.block_on(execute::run_playbook(
         playbook, inventory, options, &*reporter,
     ));
@@ -179,29 +231,41 @@ static RUN_ENDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// write may hold the run longer).
 const QUIT_REPORT_WAIT: Duration = Duration::from_secs(3);
 
-/// SIGINT (Ctrl-C), SIGTERM and SIGHUP: the first lets the running task
-/// finish on every host, then the run stops with its stop report and recap
-/// and exits 128 + the signal's number. A second (any of them) quits at once:
-/// it ends the process groups of the tasks still running, here and on the
-/// hosts, says which tasks it cut, and exits 128 + that signal's number.
+/// Where a command that runs tasks is: loading (nothing has run yet), or
+/// running; a signal while loading claims [`STOPPED_LOADING`] and ends baton.
+static PHASE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(LOADING);
+const LOADING: u8 = 0;
+const RUNNING: u8 = 1;
+const STOPPED_LOADING: u8 = 2;
+
+/// The signals a run answers, and how:
+/// - SIGINT (Ctrl-C), SIGTERM, SIGHUP, and SIGUSR1, SIGUSR2 and SIGALRM
+///   (whose default action, and Python's, hence Ansible's, is to end the
+///   process: a stop request, made safe): a stop request, see
+///   [`watch_signals`];
+/// - SIGQUIT (Ctrl-\\, "quit and dump core"): a quit at once straight
+///   away, as a second stop request (no core file: the task processes are
+///   ended and the reports written instead).
 ///
-/// The quit still writes the reports (`--junit`, the JSON events): a
-/// `Stopped` event names the tasks it cut on which hosts, then every
-/// reporter finishes, as at the end of a run.
-async fn watch_signals(
-    interrupt: std::sync::Arc<std::sync::atomic::AtomicI32>,
-    running: std::sync::Arc<execute::RunningTasks>,
-    reporter: std::sync::Arc<Fanout>,
-) {
+/// Without a handler each of these ended baton by its default action and
+/// left the running task's processes behind.
+const WATCHED: [i32; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
+
+/// One stream per watched signal, each registered (its handler installed)
+/// before this returns; merged into one channel of signal numbers.
+fn signal_streams() -> tokio::sync::mpsc::UnboundedReceiver<i32> {
     use tokio::signal::unix::{signal, SignalKind};
-    let kinds = [
-        (SignalKind::interrupt(), libc::SIGINT),
-        (SignalKind::terminate(), libc::SIGTERM),
-        (SignalKind::hangup(), libc::SIGHUP),
-    ];
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
-    for (kind, number) in kinds {
-        let Ok(mut stream) = signal(kind) else {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
+    for number in WATCHED {
+        let Ok(mut stream) = signal(SignalKind::from_raw(number)) else {
             stderr_line(&format!(
                 "baton: [WARNING]: cannot watch signal {number}; it will end baton at once"
             ));
@@ -216,27 +280,88 @@ async fn watch_signals(
             }
         });
     }
-    drop(tx);
+    rx
+}
+
+/// A stop request (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM): the
+/// first lets the running task finish on every host, then the run stops with
+/// its stop report and recap and exits 128 + the signal's number. A second
+/// (any of them), or SIGQUIT at any time, quits at once: it ends the process
+/// groups of the tasks still running, here and on the hosts, says which
+/// tasks it cut, and exits 128 + that signal's number.
+///
+/// While loading (before anything ran) any of them ends baton at once with
+/// 128 + its number, saying that nothing ran.
+///
+/// The quit still writes the reports (`--junit`, the JSON events): a
+/// `Stopped` event names the tasks it cut on which hosts, then every
+/// reporter finishes, as at the end of a run.
+async fn watch_signals(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<i32>,
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    running: std::sync::Arc<execute::RunningTasks>,
+    reporter: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<Fanout>>>,
+) {
     let Some(first) = rx.recv().await else {
         return;
     };
-    interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
+    if PHASE
+        .compare_exchange(
+            LOADING,
+            STOPPED_LOADING,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        )
+        .is_ok()
+    {
+        stderr_line(&format!(
+            "\nbaton: {} while loading the playbook, inventory and variables: nothing ran on any host",
+            execute::stop_cause(first)
+        ));
+        std::process::exit(exit_code::SIGNALLED + first);
+    }
     // a render running now ends at its next checkpoint, not its last step
     crate::plan::template::request_stop();
-    stderr_line(&format!(
-        "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again to quit at once)",
-        execute::stop_cause(first)
-    ));
-    let Some(second) = rx.recv().await else {
-        return;
+    let quit = if first == libc::SIGQUIT {
+        first
+    } else {
+        interrupt.store(first, std::sync::atomic::Ordering::SeqCst);
+        stderr_line(&format!(
+            "\nbaton: {}: letting the running task finish on every host, then stopping (Ctrl-C or SIGTERM again, or Ctrl-\\, to quit at once)",
+            execute::stop_cause(first)
+        ));
+        let Some(second) = rx.recv().await else {
+            return;
+        };
+        second
     };
+    quit_at_once(quit, &interrupt, &running, reporter.get()).await;
+}
+
+/// End the running tasks' process groups and the SSH masters, say what was
+/// cut and what had changed, see that the one stop report and the reports
+/// are written, and exit 128 + `signal`.
+async fn quit_at_once(
+    signal: i32,
+    interrupt: &std::sync::atomic::AtomicI32,
+    running: &execute::RunningTasks,
+    reporter: Option<&std::sync::Arc<Fanout>>,
+) {
     QUITTING.store(true, std::sync::atomic::Ordering::SeqCst);
     stderr_line(&format!(
         "baton: quit at once ({}): ending the running tasks' processes",
-        signal_name(second)
+        signal_name(signal)
     ));
     // What runs and what changed, as the quit found them.
     let report = running.quit_report();
+    // A SIGQUIT that came first is the run's stop request too, set only now
+    // that the cut tasks are known, so the run's own stop report names them.
+    let _ = interrupt.compare_exchange(
+        0,
+        signal,
+        std::sync::atomic::Ordering::SeqCst,
+        std::sync::atomic::Ordering::SeqCst,
+    );
     // Refuse every new start first, then end what runs: a loop's next item
     // or a task's next connection cannot slip in between.
     let ended = crate::transport::groups::kill_all().await;
@@ -261,29 +386,39 @@ async fn watch_signals(
     }
     // Otherwise (a render or a write holds the run) the quit writes it,
     // saying where it cut the run, so the reports are still written.
-    if running.claim_stop_report() {
-        let mut reason = format!("quit at once ({})", signal_name(second));
-        for line in &report {
-            reason.push_str("; ");
-            reason.push_str(line);
+    if let Some(reporter) = reporter {
+        if running.claim_stop_report() {
+            let mut reason = format!("quit at once ({})", signal_name(signal));
+            for line in &report {
+                reason.push_str("; ");
+                reason.push_str(line);
+            }
+            reporter.event(&crate::report::Event::Stopped { reason });
         }
-        reporter.event(&crate::report::Event::Stopped { reason });
+        if !reporter.finish() {
+            stderr_line("baton: a report could not be written completely (see above)");
+        }
     }
-    if !reporter.finish() {
-        stderr_line("baton: a report could not be written completely (see above)");
-    }
-    std::process::exit(exit_code::SIGNALLED + second);
+    std::process::exit(exit_code::SIGNALLED + signal);
 }
 
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         libc::SIGTERM => "SIGTERM",
         libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT, Ctrl-\\",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGALRM => "SIGALRM",
         _ => "Ctrl-C",
     }
 }
 
 pub fn run(args: RunArgs) -> i32 {
+    let watch = match Watch::start() {
+        Ok(watch) => watch,
+        Err(code) => return code,
+    };
     let (inventory, extra) = match load_common(&args.connect.inventory, &args.connect.extra_vars) {
         Ok(x) => x,
         Err(e) => return report_error(e),
@@ -324,6 +459,7 @@ pub fn run(args: RunArgs) -> i32 {
         return stdout_text(line);
     }
     let mut options = run_options(&args.connect, extra);
+    watch.attach(&mut options);
     options.check = args.check;
     options.diff = args.diff;
     options.limit = match args.limit.as_deref().map(|l| limit_pattern(l, &inventory)) {
@@ -352,7 +488,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     }
     let reporter = reporters(&args.connect, args.check, args.diff, args.junit.as_deref());
-    execute(&playbook, &inventory, &options, reporter)
+    execute(watch, &playbook, &inventory, &options, reporter)
 }
 
 /// `-l PATTERN` or `-l @FILE` (one pattern per line, as Ansible), checked to
@@ -575,6 +711,10 @@ fn one_task_playbook(
 }
 
 pub fn adhoc(args: AdhocArgs) -> i32 {
+    let watch = match Watch::start() {
+        Ok(watch) => watch,
+        Err(code) => return code,
+    };
     let (inventory, extra) = match load_common(&args.connect.inventory, &args.connect.extra_vars) {
         Ok(x) => x,
         Err(e) => return report_error(e),
@@ -598,6 +738,7 @@ pub fn adhoc(args: AdhocArgs) -> i32 {
         Err(e) => return report_error(e),
     };
     let mut options = run_options(&args.connect, extra);
+    watch.attach(&mut options);
     options.check = args.check;
     options.diff = args.diff;
     // As `ansible`: each host's result as it finishes, no task lines or recap.
@@ -607,10 +748,14 @@ pub fn adhoc(args: AdhocArgs) -> i32 {
         )))]),
         OutputFormat::Json => reporters(&args.connect, args.check, args.diff, None),
     };
-    execute(&playbook, &inventory, &options, reporter)
+    execute(watch, &playbook, &inventory, &options, reporter)
 }
 
 pub fn ping(args: PingArgs) -> i32 {
+    let watch = match Watch::start() {
+        Ok(watch) => watch,
+        Err(code) => return code,
+    };
     let (inventory, extra) = match load_common(&args.connect.inventory, &args.connect.extra_vars) {
         Ok(x) => x,
         Err(e) => return report_error(e),
@@ -619,9 +764,10 @@ pub fn ping(args: PingArgs) -> i32 {
         Ok(pb) => pb,
         Err(e) => return report_error(e),
     };
-    let options = run_options(&args.connect, extra);
+    let mut options = run_options(&args.connect, extra);
+    watch.attach(&mut options);
     let reporter = reporters(&args.connect, false, false, None);
-    execute(&playbook, &inventory, &options, reporter)
+    execute(watch, &playbook, &inventory, &options, reporter)
 }
 
 pub fn modules(name: Option<&str>) -> i32 {

@@ -7,8 +7,9 @@
 //! not reset to its default instead (what many Rust CLIs do): baton writes
 //! to ssh's and the worker shell's pipes, where a dead peer must be an error
 //! it reports, not a signal that kills the run half-way. The reporters of a
-//! run go on after a closed stdout for the same reason (see
-//! `report::human`).
+//! run go on after a closed stdout for the same reason, but a run then
+//! exits 1 rather than 0: its output is the record of what it changed, and
+//! the rest of it was not shown (see `report::write_error_line`).
 
 use std::io::Write;
 

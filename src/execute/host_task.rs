@@ -691,12 +691,50 @@ fn lines_too_large(outcome: &HostOutcome) -> Option<(&'static str, usize, usize)
         })
 }
 
+/// Linux's limit on one environment string (`NAME=value` and its NUL):
+/// `MAX_ARG_STRLEN`, 32 pages, 128 KiB with 4 KiB pages. A longer one makes
+/// every program the task starts fail with E2BIG ("Argument list too long",
+/// exit 126 from the shell); see execve(2).
+const MAX_ENV_STRING: usize = 128 * 1024;
+
+/// What a task's `environment` adds, to explain an E2BIG it causes.
+#[derive(Default)]
+struct EnvSizes {
+    /// Bytes of every `NAME=value` string with its NUL.
+    total: usize,
+    /// The largest variable and its `NAME=value` size.
+    largest: Option<(String, usize)>,
+}
+
+impl EnvSizes {
+    /// Why a failed task's program could not start, when the host said
+    /// E2BIG and this environment is large enough to be the cause: all
+    /// arguments and environment together are limited too (to a quarter of
+    /// the stack limit, `ulimit -s`: about 2 MiB by default), a limit only
+    /// the host knows, so this one is explained after the fact.
+    fn explain_e2big(&self, result: &TaskResult) -> Option<String> {
+        let said = [&result.stderr, &result.stdout, &result.msg]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("Argument list too long"));
+        let (name, size) = self.largest.as_ref()?;
+        if result.status != Status::Failed || !said || self.total < 64 * 1024 {
+            return None;
+        }
+        Some(format!(
+            "E2BIG, \"Argument list too long\": the task's `environment` adds {} bytes, the largest `{name}` {size} bytes; Linux limits all arguments and environment of a program together to about 2 MiB (a quarter of the stack limit, `ulimit -s`) and one `NAME=value` string to 128 KiB; pass large data in a file instead (copy or template it, and give its path)",
+            self.total
+        ))
+    }
+}
+
 fn environment_prefix(
     shared: &TaskShared<'_>,
     task: &Task,
     vars: &Context,
-) -> Result<Result<String, String>, InputError> {
+) -> Result<Result<(String, EnvSizes), String>, InputError> {
     let mut prefix = String::new();
+    let mut sizes = EnvSizes::default();
     for env in &task.common.environment {
         let rendered = shared.templater.render_node(env, vars)?;
         within_limit(shared, "`environment`", &rendered, &env.origin)?;
@@ -728,10 +766,24 @@ fn environment_prefix(
                 Value::String(s) => s,
                 other => other.to_string(),
             };
+            // Known before anything runs: refused here rather than as the
+            // shell's bare "rc 126" from the host.
+            let size = k.len() + 1 + text.len() + 1;
+            if size > MAX_ENV_STRING {
+                return Ok(Err(format!(
+                    "{}: `environment` variable `{k}` is {} bytes long ({size} bytes as `{k}=value`); Linux refuses to start any program whose one environment string is over 128 KiB ({MAX_ENV_STRING} bytes, MAX_ARG_STRLEN) with E2BIG, \"Argument list too long\" (and all arguments and environment together over about 2 MiB); nothing was run. Pass large data in a file instead (copy or template it, and give its path)",
+                    env.origin.describe(),
+                    text.len()
+                )));
+            }
+            sizes.total += size;
+            if sizes.largest.as_ref().is_none_or(|(_, l)| size > *l) {
+                sizes.largest = Some((k.clone(), size));
+            }
             prefix.push_str(&format!("export {k}={}\n", quote(&text)));
         }
     }
-    Ok(Ok(prefix))
+    Ok(Ok((prefix, sizes)))
 }
 
 fn json_kind(v: &Value) -> String {
@@ -832,7 +884,7 @@ async fn run_module(
             };
             // An invalid name is the task's failure (so `ignore_errors`
             // applies), not an input error: it only exists after templating.
-            let env = match environment_prefix(shared, task, vars)? {
+            let (env, env_sizes) = match environment_prefix(shared, task, vars)? {
                 Ok(env) => env,
                 Err(msg) => return Ok(TaskResult::failed(msg)),
             };
@@ -851,6 +903,10 @@ async fn run_module(
                 None => task.common.timeout.map(Duration::from_secs),
             };
             let mut result = run_steps(shared, job, step, &env, become_user, timeout).await?;
+            if let Some(why) = env_sizes.explain_e2big(&result) {
+                let msg = result.msg.take().unwrap_or_default();
+                result.msg = Some(format!("{msg} ({why})").trim_start().to_string());
+            }
             if module.spec().name == "set_fact" {
                 result.native_facts = natives
                     .into_iter()
@@ -880,6 +936,13 @@ async fn run_steps(
             }
             Step::Wait(duration, next) => {
                 wait_unless_stopped(duration, shared.interrupt).await;
+                *next
+            }
+            Step::UnlessStopped { next, stopped } => {
+                let signal = shared.interrupt.load(std::sync::atomic::Ordering::SeqCst);
+                if signal != 0 {
+                    return Ok(stopped(super::stop_cause(signal)));
+                }
                 *next
             }
             Step::Exclusive(key, next) => {

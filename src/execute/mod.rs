@@ -45,7 +45,8 @@ pub struct RunOptions {
     pub extra_vars: Map<String, Value>,
     pub connect: ConnectOptions,
     pub verbosity: u8,
-    /// The signal that asked the run to stop (SIGINT, SIGTERM, SIGHUP), 0 for
+    /// The signal that asked the run to stop (SIGINT, SIGTERM, SIGHUP,
+    /// SIGUSR1, SIGUSR2, SIGALRM; SIGQUIT quits at once), 0 for
     /// none: the running task finishes on every host, then the run stops,
     /// reports what it left and exits 128 + the signal's number.
     pub interrupt: Arc<AtomicI32>,
@@ -220,17 +221,22 @@ impl RunningTasks {
     /// killed on which hosts.
     pub fn stop_reason(&self, signal: i32) -> String {
         let cut = self.cut.lock().ok().and_then(|c| c.clone());
+        // SIGQUIT quits at once by itself, not after a first stop request.
+        let then = if signal == libc::SIGQUIT {
+            ""
+        } else {
+            ", then quit at once"
+        };
         match cut {
             None => format!(
                 "{}: the running task finished on every host (a loop after its current item)",
                 stop_cause(signal)
             ),
-            Some(cut) if cut.is_empty() => format!(
-                "{}, then quit at once: no task was running",
-                stop_cause(signal)
-            ),
+            Some(cut) if cut.is_empty() => {
+                format!("{}{then}: no task was running", stop_cause(signal))
+            }
             Some(cut) => format!(
-                "{}, then quit at once: the running task was killed ({}); it may have done part of its work",
+                "{}{then}: the running task was killed ({}); it may have done part of its work",
                 stop_cause(signal),
                 cut.iter()
                     .map(|(task, host)| format!("`{}` on {host}", shown_name(task)))
@@ -246,6 +252,10 @@ pub fn stop_cause(signal: i32) -> &'static str {
     match signal {
         libc::SIGTERM => "stopped by SIGTERM",
         libc::SIGHUP => "stopped by SIGHUP (the terminal or session went away)",
+        libc::SIGQUIT => "quit at once by SIGQUIT (Ctrl-\\)",
+        libc::SIGUSR1 => "stopped by SIGUSR1",
+        libc::SIGUSR2 => "stopped by SIGUSR2",
+        libc::SIGALRM => "stopped by SIGALRM (a timer ran out)",
         _ => "interrupted by the operator (Ctrl-C)",
     }
 }

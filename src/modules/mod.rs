@@ -168,7 +168,16 @@ pub enum Step {
     Exclusive(String, Box<Step>),
     /// Cross a deliberate loss of the connection (`reboot`): see [`Reconnect`].
     Reconnect(Box<Reconnect>),
+    /// Go on with `next`, unless a stop request (Ctrl-C, SIGTERM...) came:
+    /// then the task ends with `stopped`'s result, given the stop's cause.
+    /// A long wait made of short rounds (`wait_for`) is cut this way, as
+    /// [`Step::Sleep`] and [`Step::Wait`] are.
+    UnlessStopped { next: Box<Step>, stopped: Stopped },
 }
+
+/// The result of a task cut by a stop request, given its cause (e.g.
+/// "stopped by SIGTERM"); see [`Step::UnlessStopped`].
+pub type Stopped = Box<dyn FnOnce(&str) -> TaskResult + Send>;
 
 /// A step across a deliberate loss of the connection, for `reboot`.
 ///

@@ -29,8 +29,6 @@ pub struct AdhocReporter {
     out: Mutex<Box<dyn Write + Send>>,
     /// A write failed (said once on stderr); the run then does not exit 0.
     write_failed: std::sync::atomic::AtomicBool,
-    /// A write error other than a closed pipe (see `super::loses_output`).
-    lost: std::sync::atomic::AtomicBool,
 }
 
 impl AdhocReporter {
@@ -38,7 +36,6 @@ impl AdhocReporter {
         AdhocReporter {
             out: Mutex::new(writer),
             write_failed: std::sync::atomic::AtomicBool::new(false),
-            lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -48,14 +45,11 @@ impl AdhocReporter {
         // What commands print is shown with its control characters escaped.
         let text = super::controls::escape_controls(text);
         if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            if super::loses_output(&err) {
-                self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
             if !self
                 .write_failed
                 .swap(true, std::sync::atomic::Ordering::SeqCst)
             {
-                stderr_line(&format!("baton: cannot write the output to stdout: {err}"));
+                stderr_line(&super::write_error_line("the output", &err));
             }
         }
     }
@@ -87,7 +81,7 @@ impl Reporter for AdhocReporter {
     }
 
     fn finish(&self) -> bool {
-        !self.lost.load(std::sync::atomic::Ordering::SeqCst)
+        !self.write_failed.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

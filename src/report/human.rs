@@ -71,7 +71,6 @@ impl HumanReporter {
                 style: Style::new(options.color),
                 out: writer,
                 write_failed: false,
-                lost: false,
                 multi,
                 spinners: HashMap::new(),
                 host_width: 0,
@@ -105,7 +104,7 @@ impl Reporter for HumanReporter {
         if let Err(err) = state.out.flush() {
             state.write_error(&err);
         }
-        !state.lost
+        !state.write_failed
     }
 }
 
@@ -166,8 +165,6 @@ struct State {
     style: Style,
     out: Box<dyn Write + Send>,
     write_failed: bool,
-    /// A write error other than a closed pipe (see `super::loses_output`).
-    lost: bool,
     multi: Option<MultiProgress>,
     spinners: HashMap<String, ProgressBar>,
     /// Width of the widest host name of the current play.
@@ -250,12 +247,9 @@ impl State {
 
     /// Said once on stderr; `finish` then reports the loss (no exit 0).
     fn write_error(&mut self, err: &std::io::Error) {
-        self.lost |= super::loses_output(err);
         if !self.write_failed {
             self.write_failed = true;
-            super::stderr_line(&format!(
-                "baton: cannot write the run's output to stdout: {err}"
-            ));
+            super::stderr_line(&super::write_error_line("the run's output", err));
         }
     }
 

@@ -19,8 +19,6 @@ pub struct JsonReporter {
 struct Output {
     out: Box<dyn Write + Send>,
     write_failed: bool,
-    /// A write error other than a closed pipe (see `super::loses_output`).
-    lost: bool,
 }
 
 impl JsonReporter {
@@ -29,7 +27,6 @@ impl JsonReporter {
             state: Mutex::new(Output {
                 out: writer,
                 write_failed: false,
-                lost: false,
             }),
         }
     }
@@ -41,39 +38,29 @@ impl Reporter for JsonReporter {
             return;
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Output {
-            out,
-            write_failed,
-            lost,
-        } = &mut *state;
+        let Output { out, write_failed } = &mut *state;
         let result = serde_json::to_writer(&mut *out, &value)
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.flush());
         if let Err(err) = result {
-            *lost |= super::loses_output(&err);
             if !*write_failed {
                 *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write JSON events to stdout: {err}"));
+                super::stderr_line(&super::write_error_line("JSON events", &err));
             }
         }
     }
 
     fn finish(&self) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Output {
-            out,
-            write_failed,
-            lost,
-        } = &mut *state;
+        let Output { out, write_failed } = &mut *state;
         if let Err(err) = out.flush() {
-            *lost |= super::loses_output(&err);
             if !*write_failed {
                 *write_failed = true;
-                super::stderr_line(&format!("baton: cannot write JSON events to stdout: {err}"));
+                super::stderr_line(&super::write_error_line("JSON events", &err));
             }
         }
-        !*lost
+        !*write_failed
     }
 }
 

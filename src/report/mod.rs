@@ -22,15 +22,26 @@ use serde::Serialize;
 
 use crate::modules::{Status, TaskResult};
 
-/// Write one line to stderr; a closed or failing stderr is ignored
-/// (`eprintln!` would panic, and there is nowhere left to say so).
-/// Whether a write error lost the report: a reader that went away (EPIPE,
-/// `baton run ... | head`) chose to read no more, so that is no loss; a full
-/// disk or a failing device is, and the run then does not exit 0.
-pub(crate) fn loses_output(err: &std::io::Error) -> bool {
-    err.kind() != std::io::ErrorKind::BrokenPipe
+/// The one line a reporter says on stderr when stdout cannot take the
+/// run's output (`what`: "the run's output", "JSON events"; a closed pipe
+/// is said the same for all). Every write
+/// error loses output, a reader that went away too (EPIPE, `baton run ... |
+/// head`): the run still goes on to its end (a failover is not abandoned
+/// half-way because a pager or terminal closed), but what follows is not
+/// shown, so the run does not exit 0 (it exits 1; a failed run keeps its
+/// own code). Listings are another matter: see `cli::output`.
+pub(crate) fn write_error_line(what: &str, err: &std::io::Error) -> String {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        format!(
+            "baton: stdout was closed (its reader went away: {err}): what the run does next is not shown; it goes on to its end, and exits 1 if it would have exited 0"
+        )
+    } else {
+        format!("baton: cannot write {what} to stdout: {err}")
+    }
 }
 
+/// Write one line to stderr; a closed or failing stderr is ignored
+/// (`eprintln!` would panic, and there is nowhere left to say so).
 pub(crate) fn stderr_line(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr().lock(), "{text}");

@@ -151,6 +151,8 @@ impl<'a> Harness<'a> {
                     step = *next;
                 }
                 Step::Exclusive(_, next) => step = *next,
+                // No stop request reaches these runs.
+                Step::UnlessStopped { next, .. } => step = *next,
                 // The executor's job (tests/reboot.rs runs it through `baton run`).
                 Step::Reconnect(rc) => {
                     return Run {

@@ -1,12 +1,19 @@
 //! `wait_for`: poll on the host until a port opens, closes or drains, or a
 //! path appears (optionally with some content) or disappears.
 //!
-//! The whole polling loop runs remotely in one script, so waiting costs one
-//! round trip however long it takes, and a condition already met returns
-//! without sleeping or even reading the clock.
+//! The polling loop runs remotely, in rounds of at most [`ROUND_MS`]: a
+//! round that ends before the condition is met or the timeout passes
+//! answers "pending" with when its next poll is due, and the controller
+//! sends the next round unless a stop request (Ctrl-C, SIGTERM...) came.
+//! So a stop cuts a wait of any length (`timeout` may be up to 30 days)
+//! within about a second, as it cuts a `pause`, where one script for the
+//! whole wait ran to its timeout. A condition already met returns without
+//! sleeping or even reading the clock.
 //!
-//! Round trips: 1, however long it waits (the loop runs on the host).
+//! Round trips: 1 when the condition is met within the first second, then
+//! one a second of waiting.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -88,16 +95,49 @@ impl Module for WaitFor {
                 "skipped in check mode: wait_for does not support check mode (as in Ansible); nothing was waited for",
             )));
         }
-        let script = plan.script(ctx.nonce);
-        let nonce = ctx.nonce.to_string();
-        let started = Instant::now();
-        Ok(Step::Remote {
-            script,
-            interpret: Box::new(move |out| {
-                let answer = Answer::parse(out, &nonce);
-                Step::Done(plan.interpret(&answer, started.elapsed().as_secs_f64()))
-            }),
-        })
+        let first_ms = ms(plan.delay);
+        Ok(round(
+            Arc::new(plan),
+            ctx.nonce.to_string(),
+            Instant::now(),
+            first_ms,
+            true,
+        ))
+    }
+}
+
+/// The longest a round of the host's polling loop lasts (milliseconds):
+/// how soon a stop request is seen, and the price (one round trip each).
+const ROUND_MS: u64 = 1000;
+
+fn ms(secs: f64) -> u64 {
+    (secs * 1000.0).round() as u64
+}
+
+/// One round of the wait, which began at `started`: its first poll is due in
+/// `first_ms`; the next round follows a "pending" answer unless a stop
+/// request came, which ends the task as [`Plan::cut`] says.
+fn round(plan: Arc<Plan>, nonce: String, started: Instant, first_ms: u64, first: bool) -> Step {
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let remaining = ms(plan.timeout).saturating_sub(elapsed);
+    let script = plan.script(&nonce, remaining, first_ms, first);
+    Step::Remote {
+        script,
+        interpret: Box::new(move |out| {
+            let answer = Answer::parse(out, &nonce);
+            if answer.get("done") == Some("pending") {
+                if let Some(next) = answer.get("next").and_then(|n| n.parse::<u64>().ok()) {
+                    let cut = Arc::clone(&plan);
+                    return Step::UnlessStopped {
+                        next: Box::new(round(plan, nonce, started, next, false)),
+                        stopped: Box::new(move |cause| {
+                            cut.cut(cause, started.elapsed().as_secs_f64())
+                        }),
+                    };
+                }
+            }
+            Step::Done(plan.interpret(&answer, started.elapsed().as_secs_f64()))
+        }),
     }
 }
 
@@ -185,9 +225,11 @@ impl Plan {
         }
     }
 
-    fn script(&self, nonce: &str) -> String {
+    /// One round: `remaining` ms until the timeout, the first poll due in
+    /// `first_ms`; on the `first` round with no delay the condition is
+    /// tried before anything else.
+    fn script(&self, nonce: &str, remaining: u64, first_ms: u64, first: bool) -> String {
         let mut s = prelude(nonce);
-        let ms = |secs: f64| (secs * 1000.0).round() as u64;
         match &self.target {
             Target::Path(p) => s.push_str(&format!("_p={}\n", shell::quote(p))),
             Target::Port {
@@ -227,18 +269,42 @@ impl Plan {
             ),
             _ => "_b done met; exit 0".to_string(),
         };
-        if self.delay == 0.0 {
+        if first && first_ms == 0 {
             s.push_str(&format!("if {condition}; then {met}; fi\n"));
         }
-        s.push_str(&format!("_now; _end=$((_t + {}))\n", ms(self.timeout)));
-        if self.delay > 0.0 {
-            s.push_str(&format!("sleep {}\n", seconds_word(self.delay)));
-        }
+        // Times in ms of the host's clock: the timeout, this round's end,
+        // the next poll. After each poll past the timeout: timeout; at the
+        // round's end: pending, with when the next poll is due.
         s.push_str(&format!(
-            "while :; do\n  if {condition}; then {met}; fi\n  _now; [ \"$_t\" -lt \"$_end\" ] || {{ _b done timeout; exit 0; }}\n  sleep {}\ndone\n",
-            seconds_word(self.sleep)
+            "_now; _end=$((_t + {remaining})); _stop=$((_t + {ROUND_MS})); _next=$((_t + {first_ms}))\n"
+        ));
+        s.push_str(&format!(
+            "while :; do\n  if [ \"$_t\" -ge \"$_next\" ]; then\n    if {condition}; then {met}; fi\n    _now; [ \"$_t\" -lt \"$_end\" ] || {{ _b done timeout; exit 0; }}\n    _next=$((_t + {}))\n  fi\n  [ \"$_t\" -lt \"$_stop\" ] || {{ _b next $((_next - _t)); _b done pending; exit 0; }}\n  _n=$_next; [ \"$_n\" -le \"$_stop\" ] || _n=$_stop; _n=$((_n - _t))\n  sleep $((_n / 1000)).$(printf %03d $((_n % 1000)))\n  _now\ndone\n",
+            ms(self.sleep).max(1)
         ));
         s
+    }
+
+    /// The task's result when a stop request ends the wait between rounds,
+    /// `elapsed` s after it began: with nothing to watch the wait was the
+    /// point, as a cut `pause` is ok; otherwise the condition was not seen
+    /// met, so the task fails.
+    fn cut(&self, cause: &str, elapsed: f64) -> TaskResult {
+        let what = format!(
+            "waited {elapsed:.1} s of {} s: cut short by the stop request ({cause})",
+            seconds_word(self.timeout)
+        );
+        let mut result = match &self.target {
+            Target::Nothing => TaskResult::ok().with_msg(what),
+            _ => TaskResult::failed(format!("{what}; the condition was not met")),
+        };
+        result.data.insert(
+            "elapsed".into(),
+            serde_json::Number::from_f64((elapsed * 1000.0).round() / 1000.0)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+        );
+        result
     }
 
     fn interpret(&self, answer: &Answer, elapsed: f64) -> TaskResult {
@@ -409,6 +475,47 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert!(r.data["elapsed"].as_f64().unwrap() >= 0.25);
+    }
+
+    /// A wait longer than one round (1 s) goes on over rounds: it meets a
+    /// condition that comes true in a later round, and times out at its
+    /// timeout, not at a round's end.
+    #[test]
+    fn a_wait_goes_on_over_rounds_to_its_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("later");
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1600));
+                std::fs::write(&p, "x").unwrap();
+            })
+        };
+        let r = run(
+            &WaitFor,
+            json!({"path": p, "sleep": 0.2, "timeout": 10}),
+            &Ctx::default(),
+        );
+        writer.join().unwrap();
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let elapsed = r.data["elapsed"].as_f64().unwrap();
+        assert!((1.5..4.0).contains(&elapsed), "{r:?}");
+        let started = Instant::now();
+        let r = run(
+            &WaitFor,
+            json!({"path": dir.path().join("never"), "sleep": 0.3, "timeout": 2.2, "delay": 0.2}),
+            &Ctx::default(),
+        );
+        assert!(r.is_failed(), "{r:?}");
+        assert!(
+            r.msg.as_deref().unwrap().contains("(after 2.200 s)"),
+            "{r:?}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(2200) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
     }
 
     #[test]

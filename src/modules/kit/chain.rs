@@ -20,6 +20,11 @@ pub(crate) fn and_then(step: Step, then: Then) -> Step {
         Step::Wait(d, next) => Step::Wait(d, Box::new(and_then(*next, then))),
         Step::Exclusive(key, next) => Step::Exclusive(key, Box::new(and_then(*next, then))),
         Step::Sleep(d, r) => Step::Wait(d, Box::new(and_then(Step::Done(r), then))),
+        // A cut task ends the chain with the cut's result.
+        Step::UnlessStopped { next, stopped } => Step::UnlessStopped {
+            next: Box::new(and_then(*next, then)),
+            stopped,
+        },
         // `back` is called until the host is back; only the step it returns
         // then goes on to `then`.
         Step::Reconnect(rc) => {

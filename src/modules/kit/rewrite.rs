@@ -586,7 +586,9 @@ mod tests {
                     }
                     step = interpret(&run_script(&script, &[]));
                 }
-                Step::Wait(_, next) | Step::Exclusive(_, next) => step = *next,
+                Step::Wait(_, next)
+                | Step::Exclusive(_, next)
+                | Step::UnlessStopped { next, .. } => step = *next,
                 Step::Done(r) | Step::Sleep(_, r) => break r,
                 Step::Reconnect(_) => unreachable!("a file edit never reconnects"),
             }

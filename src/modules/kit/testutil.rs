@@ -52,6 +52,8 @@ pub(crate) fn finish_with_env(mut step: Step, env: &[(&str, &str)]) -> (TaskResu
                 step = *next;
             }
             Step::Exclusive(_, next) => step = *next,
+            // No stop request reaches a unit test.
+            Step::UnlessStopped { next, .. } => step = *next,
             Step::Reconnect(rc) => {
                 // Over the local shell nothing goes away: run the trigger,
                 // then probe until the module says the host is back.

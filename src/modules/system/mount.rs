@@ -332,6 +332,13 @@ fn then(step: Step, next: impl FnOnce(TaskResult) -> Step + Send + 'static) -> S
         Step::Sleep(d, r) => Step::Wait(d, Box::new(next(r))),
         Step::Wait(d, inner) => Step::Wait(d, Box::new(then(*inner, next))),
         Step::Exclusive(key, inner) => Step::Exclusive(key, Box::new(then(*inner, next))),
+        Step::UnlessStopped {
+            next: inner,
+            stopped,
+        } => Step::UnlessStopped {
+            next: Box::new(then(*inner, next)),
+            stopped,
+        },
         Step::Remote { script, interpret } => Step::Remote {
             script,
             interpret: Box::new(move |out| then(interpret(out), next)),
