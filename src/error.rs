@@ -55,31 +55,19 @@ impl InputError {
             // The error is inside a `no_log` play, block or task: its lines
             // may hold the secret.
             return InputError {
-                message: message.into(),
-                src: None,
-                span: None,
-                label: String::new(),
-                help: None,
                 location: Some(origin.describe()),
-                masked: Vec::new(),
-                task_failure: false,
+                ..InputError::plain(message)
             }
             .hide_for_no_log(&no_log.values);
         }
         if origin.file.private() {
             return InputError {
-                message: format!(
+                location: Some(origin.describe()),
+                ..InputError::plain(format!(
                     "{}: {} {PRIVATE_HIDDEN}",
                     origin.describe(),
                     mask_private(&message.into(), &origin.file.text)
-                ),
-                src: None,
-                span: None,
-                label: String::new(),
-                help: None,
-                location: Some(origin.describe()),
-                masked: Vec::new(),
-                task_failure: false,
+                ))
             };
         }
         let (src, span) = Snippet::around(origin);

@@ -241,19 +241,12 @@ if [ "$_e" = 0 ] && [ "$_mk" = 0 ]; then case $_d in */*) [ -d "${_d%/*}" ] || {
             result.msg = Some(format!("{dest} exists and force is off; left unchanged"));
         }
         if self.diff && done == "same" && answer.flag("attrs") {
-            let after = fileops::attrs_after(
+            result.diff.extend(fileops::answered_attrs_diff(
+                &dest,
+                &answer,
                 self.attrs.mode.as_ref(),
                 self.check,
-                answer.get("mode").unwrap_or_default(),
-                answer.get("owner").unwrap_or_default(),
-                answer.get("group").unwrap_or_default(),
-            );
-            if let Some(d) = answer
-                .get("attrs_before")
-                .and_then(|b| fileops::attrs_diff(&dest, b, &after))
-            {
-                result.diff.push(d);
-            }
+            ));
         }
         if self.diff && matches!(done, "would" | "written") {
             let before = if answer.flag("exists") {

@@ -438,6 +438,24 @@ pub(crate) fn attrs_diff(
     })
 }
 
+/// [`attrs_diff`] from a script's answer: its `attrs_before` line, and the
+/// `mode`, `owner` and `group` it reported after `_attrs`.
+pub(crate) fn answered_attrs_diff(
+    path: &str,
+    answer: &super::answer::Answer,
+    requested: Option<&Mode>,
+    check: bool,
+) -> Option<crate::modules::FileDiff> {
+    let after = attrs_after(
+        requested,
+        check,
+        answer.get("mode").unwrap_or_default(),
+        answer.get("owner").unwrap_or_default(),
+        answer.get("group").unwrap_or_default(),
+    );
+    attrs_diff(path, answer.get("attrs_before")?, &after)
+}
+
 /// Largest content shown in a diff, as Ansible's default `max_diff_size` roughly.
 pub(crate) const DIFF_LIMIT: usize = 100 * 1024;
 

@@ -308,18 +308,12 @@ _b done 1
                     }
                 };
                 if self.diff && attrs_changed {
-                    let after = fileops::attrs_after(
+                    result.diff.extend(fileops::answered_attrs_diff(
+                        &path,
+                        &answer,
                         self.attrs.mode.as_ref(),
                         self.check,
-                        answer.get("mode").unwrap_or_default(),
-                        answer.get("owner").unwrap_or_default(),
-                        answer.get("group").unwrap_or_default(),
-                    );
-                    result.diff.extend(
-                        answer
-                            .get("attrs_before")
-                            .and_then(|b| fileops::attrs_diff(&path, b, &after)),
-                    );
+                    ));
                 }
                 result.data.insert("path".into(), Value::String(path));
                 return Step::Done(result);

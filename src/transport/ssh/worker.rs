@@ -698,11 +698,10 @@ mod file_attrs_tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_host_without_perl_is_offered_no_helper_and_stat_runs_instead() {
-        // A PATH with the tools the worker and FILE_LIB use, but no perl.
+    /// A directory of links to these tools only, for a PATH without perl.
+    fn path_of(tools: &[&str]) -> tempfile::TempDir {
         let bin = tempfile::tempdir().unwrap();
-        for tool in ["sh", "mktemp", "mkfifo", "rm", "stat", "setsid"] {
+        for tool in tools {
             let found = std::process::Command::new("sh")
                 .args(["-c", &format!("command -v {tool}")])
                 .output()
@@ -710,6 +709,13 @@ mod file_attrs_tests {
             let target = String::from_utf8(found.stdout).unwrap();
             symlink(target.trim(), bin.path().join(tool)).unwrap();
         }
+        bin
+    }
+
+    #[tokio::test]
+    async fn a_host_without_perl_is_offered_no_helper_and_stat_runs_instead() {
+        // A PATH with the tools the worker and FILE_LIB use, but no perl.
+        let bin = path_of(&["sh", "mktemp", "mkfifo", "rm", "stat", "setsid"]);
         let (out, _) = drive_with_path(
             &[(
                 "a1",
@@ -728,15 +734,7 @@ mod file_attrs_tests {
         // A `perl` that starts but is not the helper (or dies before its
         // first line): the worker waits for `ready`, sees something else or
         // the end of the pipe, and offers no helper.
-        let bin = tempfile::tempdir().unwrap();
-        for tool in ["sh", "mktemp", "mkfifo", "rm", "stat", "setsid", "cat"] {
-            let found = std::process::Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .unwrap();
-            let target = String::from_utf8(found.stdout).unwrap();
-            symlink(target.trim(), bin.path().join(tool)).unwrap();
-        }
+        let bin = path_of(&["sh", "mktemp", "mkfifo", "rm", "stat", "setsid", "cat"]);
         let fake = bin.path().join("perl");
         std::fs::write(
             &fake,
