@@ -1564,6 +1564,28 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
     }
 }
 
+/// A command line of 14 MB of short words (under the 16 MiB value cap) was
+/// split into 7 million arguments and aborted at 1.6 GB; no host could run
+/// it (execve takes at most 6 MiB). It is refused before it is split, in
+/// little memory; `ignore_errors` applies as to any failed task.
+#[test]
+fn a_command_longer_than_any_execve_takes_is_refused_before_it_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'echo {{ \"a \" * 3500000 }}'\n      ignore_errors: true\n    - command: touch went-on\n",
+    )
+    .unwrap();
+    let out = start(dir.path(), &dir.path().join("inventory.yml"), &[])
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("the command is 6.7 MiB"), "{stdout}");
+    assert!(dir.path().join("went-on").exists(), "{stdout}");
+}
+
 /// An `environment` value too big for execve(2) gave only "non-zero return
 /// code, rc 126". One `NAME=value` over 128 KiB is refused before anything
 /// runs, naming the variable and its size; a total over the host's limit

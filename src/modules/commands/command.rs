@@ -44,6 +44,13 @@ static SPEC: ModuleSpec = ModuleSpec {
     source_dir: None,
 };
 
+/// The most any Linux host lets `execve` take in arguments and environment
+/// together: a quarter of the stack limit, never more than 3/4 of 8 MiB
+/// (fs/exec.c). A longer command can only fail with E2BIG, and splitting it
+/// first would cost far more memory than its text (a 14 MB line of short
+/// words took 1.6 GB).
+const MAX_ARGV_BYTES: usize = 6 * 1024 * 1024;
+
 impl Module for Command {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
@@ -52,7 +59,16 @@ impl Module for Command {
     fn prepare(&self, args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
         let args = with_inline_options(args);
         let r = ArgReader::new(&SPEC, &args);
-        let argv = match (r.string("cmd")?, r.string_list("argv")?) {
+        let (cmd, list) = (r.string("cmd")?, r.string_list("argv")?);
+        let size = cmd.as_ref().map_or(0, String::len)
+            + list.iter().flatten().map(|a| a.len() + 1).sum::<usize>();
+        if size > MAX_ARGV_BYTES {
+            return Err(ModuleError::Args(format!(
+                "the command is {:.1} MiB: Linux starts a program with at most 6 MiB of arguments and environment together (a quarter of the stack limit, `ulimit -s`: 2 MiB by default; execve(2)); pass the data through a file (`copy` with `content`) or stdin (`stdin`)",
+                size as f64 / (1024.0 * 1024.0)
+            )));
+        }
+        let argv = match (cmd, list) {
             (Some(_), Some(_)) => {
                 return Err(ModuleError::Args(
                     "give either `cmd` (or free-form text) or `argv`, not both".into(),

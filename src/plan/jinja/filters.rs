@@ -467,13 +467,34 @@ fn round(
             ))
         })?;
     let scale = 10f64.powi(precision);
+    // Past 400 digits either way a float is unchanged or zero, as Python's
+    // `round` makes it (its smallest subnormal has 324 decimals); beyond
+    // 65,535 Rust's format precision would panic. `floor` and `ceil`
+    // multiply by 10**precision, which Python cannot do as a float there.
+    let scaled = |f: f64| {
+        if scale.is_finite() && scale != 0.0 {
+            Ok(f * scale)
+        } else {
+            Err(invalid(format!(
+                "round: precision {precision} is out of range for '{method}' (10**{precision} is not a float)"
+            )))
+        }
+    };
     let out = match method.as_str() {
+        "common" if precision > 400 => f,
+        "common" if precision < -400 => {
+            if f.is_finite() {
+                0f64.copysign(f)
+            } else {
+                f
+            }
+        }
         "common" if precision >= 0 => format!("{:.*}", precision as usize, f)
             .parse::<f64>()
             .unwrap_or(f),
         "common" => (f * scale).round_ties_even() / scale,
-        "floor" => (f * scale).floor() / scale,
-        "ceil" => (f * scale).ceil() / scale,
+        "floor" => scaled(f)?.floor() / scale,
+        "ceil" => scaled(f)?.ceil() / scale,
         other => {
             return Err(invalid(format!(
                 "round: method must be 'common', 'ceil' or 'floor', not '{other}'"
@@ -1263,6 +1284,23 @@ mod unit {
         assert_eq!(eval_py("3.9 | int"), "3");
         assert_eq!(eval_py("'-2.5' | int"), "-2");
         assert_eq!(eval_py("1e20 | int"), "100000000000000000000");
+    }
+
+    #[test]
+    fn round_with_any_precision_answers_as_python_never_panics() {
+        // 65,536 digits and up panicked (Rust's format precision limit).
+        // Python: round(1.5, 65536) == 1.5, round(12345.5, -999999999) == 0.0
+        assert_eq!(eval_py("1.5 | round(65536)"), "1.5");
+        assert_eq!(eval_py("1.5 | round(999999999)"), "1.5");
+        assert_eq!(eval_py("12345.5 | round(-999999999)"), "0.0");
+        assert_eq!(eval_py("-12345.5 | round(-500)"), "-0.0");
+        assert_eq!(eval_py("2.675 | round(2)"), "2.67");
+        assert_eq!(eval_py("1234.5 | round(-2)"), "1200.0");
+        // Jinja2's floor/ceil multiply by 10**precision: OverflowError in
+        // Python past a float, never nan
+        assert!(eval_py("1.5 | round(500, 'ceil')").contains("out of range"));
+        assert!(eval_py("1.5 | round(-500, 'floor')").contains("out of range"));
+        assert_eq!(eval_py("1.25 | round(1, 'ceil')"), "1.3");
     }
 
     #[test]
