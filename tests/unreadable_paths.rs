@@ -42,6 +42,31 @@ fn a_playbook_that_is_a_loop_of_links_is_named_so() {
 }
 
 #[test]
+fn an_inventory_source_that_is_a_loop_or_dangling_link_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yml"), "- hosts: all\n  tasks: []\n").unwrap();
+    symlink("loop", dir.path().join("loop")).unwrap();
+    symlink("gone.ini", dir.path().join("dangling")).unwrap();
+    for (source, want) in [
+        ("loop", "inventory source loop is a loop of symbolic links"),
+        (
+            "dangling",
+            "inventory source dangling is a symbolic link to gone.ini, which does not exist",
+        ),
+    ] {
+        let out = Command::cargo_bin("baton")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["run", "p.yml", "-i", source])
+            .output()
+            .unwrap();
+        let text = flat(&String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(4), "{text}");
+        assert!(text.contains(want), "{text}");
+    }
+}
+
+#[test]
 fn a_vars_file_that_is_a_dangling_link_names_its_target() {
     let dir = tempfile::tempdir().unwrap();
     symlink("/nonexistent/baton-vars.yml", dir.path().join("v.yml")).unwrap();

@@ -79,6 +79,17 @@ fn load_source(b: &mut Builder, source: &Path) -> Result<Option<PathBuf>, InputE
         load_host_list(b, &text)?;
         return Ok(None);
     }
+    if let Some(why) = crate::source::there_but_unreadable(source) {
+        // A loop of links, a dangling link, no permission: there, but not
+        // to be read; never "does not exist".
+        return Err(InputError::plain(format!(
+            "inventory source {} {why}",
+            source.display()
+        ))
+        .with_help(
+            "pass a YAML or INI file, a directory of them, or a comma list such as `web1,web2,`",
+        ));
+    }
     if source.exists() {
         return Err(InputError::plain(format!(
             "inventory source {} is neither a file nor a directory",
