@@ -326,6 +326,27 @@ fn pgrep(marker: &str) -> Vec<String> {
 
 /// `baton run play.yml -i inventory.yml --junit junit.xml` in `dir`, with
 /// `--output json` when `json`, its output piped.
+/// A run (see [`run_reporting`]) whose first task, `sleeper`, is a
+/// `sleep 300 MARKER` on the one host, followed by `more_tasks`; returns
+/// once the sleep runs. The directory, the marker and the run.
+fn sleeping_run(more_tasks: &str, json: bool) -> (tempfile::TempDir, String, std::process::Child) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = marker();
+    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: sleeper\n      command: sleep 300 {marker}\n{more_tasks}"
+        ),
+    )
+    .unwrap();
+    let child = run_reporting(dir.path(), json);
+    wait_for("the sleep to start", || {
+        !pgrep(&format!("sleep 300 {marker}")).is_empty()
+    });
+    (dir, marker, child)
+}
+
 fn run_reporting(dir: &Path, json: bool) -> std::process::Child {
     let mut args = vec![
         "run",
@@ -432,20 +453,10 @@ fn sigusr1_and_sigalrm_stop_the_run_as_sigterm_does() {
 /// reports are written, and the exit code is 131.
 #[test]
 fn sigquit_quits_at_once_and_leaves_no_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = marker();
-    std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
-    std::fs::write(
-        dir.path().join("play.yml"),
-        format!(
-            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: sleeper\n      command: sleep 300 {marker}\n    - name: next\n      command: touch next-started\n"
-        ),
-    )
-    .unwrap();
-    let child = run_reporting(dir.path(), false);
-    wait_for("the sleep to start", || {
-        !pgrep(&format!("sleep 300 {marker}")).is_empty()
-    });
+    let (dir, marker, child) = sleeping_run(
+        "    - name: next\n      command: touch next-started\n",
+        false,
+    );
     signal(&child, libc::SIGQUIT);
     let out = wait_bounded(child, 30);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1492,20 +1503,7 @@ fn a_stop_while_a_task_is_prepared_for_many_hosts_starts_no_more_of_them() {
 #[test]
 fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
     for json in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let marker = marker();
-        std::fs::write(dir.path().join("inventory.yml"), INVENTORY).unwrap();
-        std::fs::write(
-            dir.path().join("play.yml"),
-            format!(
-                "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: sleeper\n      command: sleep 300 {marker}\n"
-            ),
-        )
-        .unwrap();
-        let child = run_reporting(dir.path(), json);
-        wait_for("the sleep to start", || {
-            !pgrep(&format!("sleep 300 {marker}")).is_empty()
-        });
+        let (dir, marker, child) = sleeping_run("", json);
         signal(&child, libc::SIGINT);
         std::thread::sleep(std::time::Duration::from_millis(300));
         signal(&child, libc::SIGINT);
