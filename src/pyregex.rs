@@ -23,10 +23,12 @@ pub fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex
     if multiline {
         flags.push('m');
     }
+    let translated = translate(pattern)
+        .map_err(|e| format!("regular expression `{pattern}` is refused by Python's `re`: {e}"))?;
     let source = if flags.is_empty() {
-        translate(pattern)
+        translated
     } else {
-        format!("(?{flags}){}", translate(pattern))
+        format!("(?{flags}){translated}")
     };
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Ok(map) = cache.lock() {
@@ -45,25 +47,318 @@ pub fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex
     Ok(re)
 }
 
-/// Python pattern syntax to fancy-regex syntax.
-fn translate(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('Z') => out.push_str("\\z"),
-                Some(n) => {
-                    out.push('\\');
-                    out.push(n);
+/// What Python's parser last built in the current branch, which decides
+/// whether a repeat may follow.
+#[derive(Clone, Copy, PartialEq)]
+enum Last {
+    /// Start of the pattern, of a group or of an alternative.
+    Nothing,
+    /// `^`, `$`, `\A`, `\Z`, `\b`, `\B`: Python cannot repeat an anchor.
+    Anchor,
+    /// A repeat with its `?` (lazy) or `+` (possessive) suffix.
+    Repeat,
+    /// A literal, escape, class or group.
+    Item,
+}
+
+/// Python pattern syntax to fancy-regex syntax, refusing the repeats
+/// Python's `re` (3.11) refuses: fancy-regex nests `a{2}{3}` as (a{2}){3}
+/// and `a**` as (a*)*, where Python says `multiple repeat`, and repeats an
+/// anchor (`^*`) where Python says `nothing to repeat`. Errors: Python's
+/// message and position (in characters).
+///
+/// Translations: `\Z` becomes `\z`; a `{` that does not open a valid
+/// `{m}`/`{m,n}` is Python's literal `{` (escaped for fancy-regex); `{,n}`
+/// gets Python's implied minimum, `{0,n}`.
+fn translate(pattern: &str) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    // A verbose pattern that is not verbose from the start (scoped
+    // `(?x:...)`) is translated but not checked: its comments could look
+    // like repeats.
+    let flags = leading_flags(&chars);
+    let verbose = flags.as_ref().is_some_and(|(f, _)| f.contains('x'));
+    let check = verbose || !has_scoped_verbose(&chars);
+    let mut groups: Vec<Last> = Vec::new();
+    let mut last = Last::Nothing;
+    let mut i = 0;
+    if let Some((_, end)) = flags {
+        out.extend(&chars[..end]);
+        i = end;
+    }
+    let refuse = |what: &str, at: usize| Err(format!("{what} at position {at}"));
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => match chars.get(i + 1) {
+                Some(&n) => {
+                    if n == 'Z' {
+                        out.push_str("\\z");
+                    } else {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    last = if matches!(n, 'A' | 'Z' | 'b' | 'B') {
+                        Last::Anchor
+                    } else {
+                        Last::Item
+                    };
+                    i += 2;
                 }
-                None => out.push('\\'),
+                None => {
+                    // fancy-regex refuses the trailing backslash as Python does.
+                    out.push('\\');
+                    i += 1;
+                }
+            },
+            '[' => {
+                let end = class_end(&chars, i);
+                out.extend(&chars[i..end]);
+                last = Last::Item;
+                i = end;
             }
-        } else {
-            out.push(c);
+            '(' if chars.get(i + 1) == Some(&'?') && chars.get(i + 2) == Some(&'#') => {
+                // A comment builds nothing: `a(?#c)*` repeats `a`.
+                let end = chars[i..]
+                    .iter()
+                    .position(|&x| x == ')')
+                    .map_or(chars.len(), |p| i + p + 1);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '(' => {
+                // `(?:`, `(?P<n>`, `(?=`, ...: the `?` opens an extension,
+                // it repeats nothing.
+                let end = group_header_end(&chars, i);
+                out.extend(&chars[i..end]);
+                if chars.get(end - 1) == Some(&')') && chars.get(i + 2) != Some(&'(') {
+                    // `(?P=name)`, or flags `(?i)`: complete, nothing to pop.
+                    if chars.get(i + 2) == Some(&'P') {
+                        last = Last::Item;
+                    }
+                } else {
+                    groups.push(last);
+                    last = Last::Nothing;
+                }
+                i = end;
+            }
+            ')' => {
+                groups.pop();
+                last = Last::Item;
+                out.push(')');
+                i += 1;
+            }
+            '|' => {
+                last = Last::Nothing;
+                out.push('|');
+                i += 1;
+            }
+            '^' | '$' => {
+                last = Last::Anchor;
+                out.push(c);
+                i += 1;
+            }
+            c if verbose && c.is_whitespace() => {
+                out.push(c);
+                i += 1;
+            }
+            '#' if verbose => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|&x| x == '\n')
+                    .map_or(chars.len(), |p| i + p);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '*' | '+' | '?' | '{' => {
+                let end = if c == '{' {
+                    match braces(&chars, i) {
+                        Some(Braces::Literal) => {
+                            out.push_str("\\{");
+                            last = Last::Item;
+                            i += 1;
+                            continue;
+                        }
+                        Some(Braces::Reversed) if check => {
+                            return refuse("min repeat greater than max repeat", i + 1)
+                        }
+                        Some(Braces::Repeat { lo, hi, end }) => {
+                            out.push('{');
+                            out.push_str(if lo.is_empty() { "0" } else { &lo });
+                            if let Some(hi) = hi {
+                                out.push(',');
+                                out.push_str(&hi);
+                            }
+                            out.push('}');
+                            end
+                        }
+                        _ => {
+                            let end = chars[i..]
+                                .iter()
+                                .position(|&x| x == '}')
+                                .map_or(chars.len(), |p| i + p + 1);
+                            out.extend(&chars[i..end]);
+                            end
+                        }
+                    }
+                } else {
+                    out.push(c);
+                    i + 1
+                };
+                if check {
+                    match last {
+                        Last::Nothing | Last::Anchor => return refuse("nothing to repeat", i),
+                        Last::Repeat => return refuse("multiple repeat", i),
+                        Last::Item => {}
+                    }
+                }
+                i = end;
+                if let Some(&s @ ('?' | '+')) = chars.get(i) {
+                    out.push(s);
+                    i += 1;
+                }
+                last = Last::Repeat;
+            }
+            _ => {
+                out.push(c);
+                last = Last::Item;
+                i += 1;
+            }
         }
     }
-    out
+    Ok(out)
+}
+
+/// The end (exclusive) of a group's opening at `chars[at] == '('`: `(`,
+/// or with its extension: `(?:`, `(?=`, `(?!`, `(?>`, `(?<=`, `(?<!`,
+/// `(?P<name>`, `(?<name>`, `(?flags:`, `(?flags-flags:`, the condition of
+/// `(?(1)`; whole for `(?P=name)` and `(?flags)`, which close themselves.
+fn group_header_end(chars: &[char], at: usize) -> usize {
+    let through = |from: usize, stop: char| {
+        chars[from.min(chars.len())..]
+            .iter()
+            .position(|&c| c == stop)
+            .map_or(chars.len(), |p| from + p + 1)
+    };
+    if chars.get(at + 1) != Some(&'?') {
+        return at + 1;
+    }
+    let x = at + 2;
+    match (chars.get(x), chars.get(x + 1)) {
+        (Some(':' | '=' | '!' | '>'), _) => x + 1,
+        (Some('<'), Some('=' | '!')) => x + 2,
+        (Some('<'), _) | (Some('P'), Some('<')) => through(x, '>'),
+        (Some('P'), Some('=')) | (Some('('), _) => through(x, ')'),
+        _ => {
+            let flags = chars[x..]
+                .iter()
+                .take_while(|c| "aiLmsux-".contains(**c))
+                .count();
+            match chars.get(x + flags) {
+                Some(':' | ')') => x + flags + 1,
+                _ => x,
+            }
+        }
+    }
+}
+
+/// A `{` as Python reads it.
+enum Braces {
+    /// Not `{m}`, `{m,}`, `{,n}`, `{m,n}` (`{}`, `{x}`, `{ 2}`): a literal `{`.
+    Literal,
+    /// `{m,n}` with n < m.
+    Reversed,
+    /// `{lo,hi}`; `hi` is `None` for `{m}` and empty for `{m,}`.
+    Repeat {
+        lo: String,
+        hi: Option<String>,
+        end: usize,
+    },
+}
+
+/// Read Python's `{m,n}` at `chars[at] == '{'`. `None`: numbers too large to
+/// compare (fancy-regex refuses them itself).
+fn braces(chars: &[char], at: usize) -> Option<Braces> {
+    let digits = |from: usize| -> String {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .collect()
+    };
+    if chars.get(at + 1) == Some(&'}') {
+        return Some(Braces::Literal);
+    }
+    let lo = digits(at + 1);
+    let mut j = at + 1 + lo.chars().count();
+    let hi = if chars.get(j) == Some(&',') {
+        let hi = digits(j + 1);
+        j += 1 + hi.chars().count();
+        Some(hi)
+    } else {
+        None
+    };
+    if chars.get(j) != Some(&'}') {
+        return Some(Braces::Literal);
+    }
+    if let Some(h) = hi.as_deref().filter(|h| !h.is_empty()) {
+        let l = if lo.is_empty() {
+            Ok(0)
+        } else {
+            lo.parse::<u64>()
+        };
+        match (l, h.parse::<u64>()) {
+            (Ok(l), Ok(h)) if h < l => return Some(Braces::Reversed),
+            (Ok(_), Ok(_)) => {}
+            _ => return None,
+        }
+    }
+    Some(Braces::Repeat { lo, hi, end: j + 1 })
+}
+
+/// The end (exclusive) of the class opening at `chars[at] == '['`: a `]`
+/// right after `[` or `[^` is a member; escapes are skipped. An unterminated
+/// class runs to the end (fancy-regex refuses it, as Python does).
+fn class_end(chars: &[char], at: usize) -> usize {
+    let mut j = at + 1;
+    if chars.get(j) == Some(&'^') {
+        j += 1;
+    }
+    if chars.get(j) == Some(&']') {
+        j += 1;
+    }
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            ']' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    chars.len()
+}
+
+/// Python's global flags at the start, `(?imx)`: the letters and the index
+/// after the group.
+fn leading_flags(chars: &[char]) -> Option<(String, usize)> {
+    if chars.first() != Some(&'(') || chars.get(1) != Some(&'?') {
+        return None;
+    }
+    let letters: String = chars[2..]
+        .iter()
+        .take_while(|c| "aiLmsux".contains(**c))
+        .collect();
+    let end = 2 + letters.chars().count();
+    (!letters.is_empty() && chars.get(end) == Some(&')')).then_some((letters, end + 1))
+}
+
+/// Whether a scoped group turns verbose mode on, `(?x:...)`.
+fn has_scoped_verbose(chars: &[char]) -> bool {
+    chars.windows(2).enumerate().any(|(i, w)| {
+        w == ['(', '?']
+            && chars[i + 2..]
+                .iter()
+                .take_while(|c| "aiLmsux-".contains(**c))
+                .any(|&c| c == 'x')
+    })
 }
 
 /// A Python replacement string (`\1`, `\g<1>`, `\g<name>`, `\n`) as a
@@ -283,6 +578,104 @@ mod tests {
             .unwrap_err()
             .contains("not supported"));
         assert!(compile("^B", true, true).unwrap().is_match("a\nb").unwrap());
+    }
+
+    /// Python 3.11's answers (`re.compile(p)` in python3), pattern by
+    /// pattern: refusals with Python's message, the rest compiled.
+    #[test]
+    fn repeats_are_refused_where_python_refuses_them() {
+        let python: &[(&str, Option<&str>)] = &[
+            ("a**", Some("multiple repeat at position 2")),
+            ("a{2}{3}", Some("multiple repeat at position 4")),
+            ("a+{2}", Some("multiple repeat at position 2")),
+            ("a*?", None),
+            ("a+?", None),
+            ("a{2}?", None),
+            ("a*+", None),
+            ("a++", None),
+            ("a?+", None),
+            ("a{2}+", None),
+            ("a{2}?+", Some("multiple repeat at position 5")),
+            ("a*?+", Some("multiple repeat at position 3")),
+            ("a??", None),
+            ("a???", Some("multiple repeat at position 3")),
+            ("a{x}", None),
+            ("a{x}{2}", None),
+            ("a{2,}{3}", Some("multiple repeat at position 5")),
+            ("a{,3}*", Some("multiple repeat at position 5")),
+            ("a{,3}", None),
+            ("(a*)*", None),
+            ("(?:a*)*", None),
+            ("[*]*", None),
+            ("[]*]*", None),
+            ("[^]]+", None),
+            ("a\\**", None),
+            ("x|*", Some("nothing to repeat at position 2")),
+            ("*a", Some("nothing to repeat at position 0")),
+            ("(*)", Some("nothing to repeat at position 1")),
+            ("^*", Some("nothing to repeat at position 1")),
+            ("$*", Some("nothing to repeat at position 1")),
+            ("\\b*", Some("nothing to repeat at position 2")),
+            ("\\A*", Some("nothing to repeat at position 2")),
+            ("\\Z*", Some("nothing to repeat at position 2")),
+            (
+                "a{3,2}",
+                Some("min repeat greater than max repeat at position 2"),
+            ),
+            ("a{}", None),
+            ("a*{", None),
+            ("a{1", None),
+            ("a(?#c)*", None),
+            ("(?i)*", Some("nothing to repeat at position 4")),
+            ("(?i)a**", Some("multiple repeat at position 6")),
+            ("(?x) a * # c**\n", None),
+            ("(?x) a * *", Some("multiple repeat at position 9")),
+            ("\\d+*", Some("multiple repeat at position 3")),
+            ("a|b+*", Some("multiple repeat at position 4")),
+            ("(?P<n>a)(?P=n)*", None),
+            ("é**", Some("multiple repeat at position 2")),
+            ("(?:*)", Some("nothing to repeat at position 3")),
+            ("(?=*)", Some("nothing to repeat at position 3")),
+            ("(a)(?(1)*|b)", Some("nothing to repeat at position 8")),
+            ("(a)(?(1)a|b)*", None),
+            ("(?i:a)*", None),
+            ("(?>a)*", None),
+            ("(?>a*)*", None),
+            ("(?s:.)**", Some("multiple repeat at position 7")),
+            ("(?P<n>a)(?P=n)+?", None),
+            ("(?<!a)b?", None),
+        ];
+        // Not in the table: a repeated look-around (`(?=a)*`), which Python
+        // takes and fancy-regex refuses as "not supported".
+        let mut wrong = Vec::new();
+        for (pattern, refusal) in python {
+            match (compile(pattern, false, false), refusal) {
+                (Ok(_), None) => {}
+                (Err(e), Some(why))
+                    if e.ends_with(&format!("is refused by Python's `re`: {why}")) => {}
+                (got, want) => wrong.push(format!(
+                    "{pattern:?}: got {:?}, Python says {want:?}",
+                    got.map(|_| ())
+                )),
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn literal_braces_and_open_minimum_read_as_python_reads_them() {
+        let m = |p: &str, text: &str| {
+            compile(p, false, false)
+                .unwrap()
+                .find(text)
+                .unwrap()
+                .map(|m| m.as_str().to_string())
+        };
+        assert_eq!(m("a{x}", "za{x}").as_deref(), Some("a{x}"));
+        assert_eq!(m("a{}", "a{}").as_deref(), Some("a{}"));
+        assert_eq!(m("a{,2}b", "aaab").as_deref(), Some("aab"));
+        assert_eq!(m("x{ 2}", "x{ 2}").as_deref(), Some("x{ 2}"));
+        assert_eq!(m("a*+a", "aaa"), None);
     }
 
     #[test]
