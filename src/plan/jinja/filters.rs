@@ -245,16 +245,34 @@ fn parse_py_int(text: &str, base: u32) -> Option<i128> {
 
 /// Jinja2's `int(default=0, base=10)`: Python's `int()`, then
 /// `int(float(value))` ("42.23" is 42), else the default.
-fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Result<Value, Error> {
+fn to_int(
+    v: Value,
+    default: Option<Value>,
+    base: Option<Value>,
+    kw: Kwargs,
+) -> Result<Value, Error> {
     let default = match default {
         Some(d) => Some(d),
         None => kw.get::<Option<Value>>("default")?,
     };
     let base = match base {
         Some(b) => Some(b),
-        None => kw.get::<Option<u32>>("base")?,
+        None => kw.get::<Option<Value>>("base")?,
     };
     kw.assert_all_used()?;
+    // Python's `int(text, base)` raises ValueError for a base outside 2..36
+    // and not 0 (TypeError for one that is no integer); Jinja2 catches both
+    // and goes on to `int(float(text))`, then the default, as for text
+    // that is no number in base 10 (ansible-core 2.19: `'12' | int(base=99)`
+    // is 12, `'x' | int(base=99)` is 0).
+    let base = match base {
+        None => Some(10),
+        Some(b) if !b.is_integer() => None,
+        Some(b) => i64::try_from(b)
+            .ok()
+            .filter(|b| *b == 0 || (2..=36).contains(b))
+            .and_then(|b| u32::try_from(b).ok()),
+    };
     let fallback = default.unwrap_or(Value::from(0));
     let int = |i: i128| match i64::try_from(i) {
         Ok(small) => Value::from(small),
@@ -287,7 +305,7 @@ fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Re
         },
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default();
-            match parse_py_int(s, base.unwrap_or(10)) {
+            match base.and_then(|base| parse_py_int(s, base)) {
                 Some(i) => int(i),
                 None => match s.trim().parse::<f64>() {
                     Ok(f) => from_float(f)?.unwrap_or(fallback),
@@ -1284,6 +1302,28 @@ mod unit {
         assert_eq!(eval_py("3.9 | int"), "3");
         assert_eq!(eval_py("'-2.5' | int"), "-2");
         assert_eq!(eval_py("1e20 | int"), "100000000000000000000");
+    }
+
+    #[test]
+    fn int_with_a_base_python_refuses_falls_back_as_jinja2_does() {
+        // ansible-core 2.19's answers: Python's int(text, base) raises for
+        // these bases, Jinja2 catches it and tries int(float(text)), then
+        // the default. "cannot convert number to u32" before.
+        for (expr, ansible) in [
+            ("'12' | int(base=99)", "12"),
+            ("'x' | int(base=99)", "0"),
+            ("'12' | int(0, 99)", "12"),
+            ("'x' | int(base=1)", "0"),
+            ("'12' | int(base=-1)", "12"),
+            ("'x' | int(7, base=-1)", "7"),
+            ("'12' | int(base=99999999999)", "12"),
+            ("'12' | int(base=16.0)", "12"),
+            ("12 | int(base=99)", "12"),
+            ("'z' | int(base=36)", "35"),
+            ("'0x12' | int(base=0)", "18"),
+        ] {
+            assert_eq!(eval_py(expr), ansible, "{expr}");
+        }
     }
 
     #[test]
