@@ -67,8 +67,9 @@ pub fn spec_for(
         .or_else(|| play_connection.map(str::to_string))
         .or_else(|| options.default_connection.clone());
     let kind = match kind_text.as_deref() {
-        None | Some("ssh") | Some("smart") | Some("paramiko") => ConnectionKind::Ssh,
-        Some("local") => ConnectionKind::Local,
+        Some("local" | "ansible.builtin.local") => ConnectionKind::Local,
+        None => ConnectionKind::Ssh,
+        Some(other) if crate::load::inventory::CONNECTIONS.contains(&other) => ConnectionKind::Ssh,
         Some(other) => {
             return Err(InputError::plain(format!(
                 "host `{host}`: connection type `{other}` is not supported"

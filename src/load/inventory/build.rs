@@ -100,6 +100,15 @@ impl Builder {
     /// that does, naming the cycle).
     pub(super) fn finish(self) -> Result<Inventory, InputError> {
         self.check_cycles()?;
+        for (vars, origins) in self
+            .inv
+            .hosts
+            .iter()
+            .map(|h| (&h.vars, &h.origins))
+            .chain(self.inv.groups.iter().map(|g| (&g.vars, &g.origins)))
+        {
+            super::model::check_connection_vars(vars, origins)?;
+        }
         Ok(self.finish_acyclic())
     }
 

@@ -28,4 +28,4 @@ mod sources;
 mod vars_files;
 mod yaml;
 
-pub use model::{connection_var, Group, Host, Inventory, VarOrigins, LOCALHOST_NAMES};
+pub use model::{connection_var, Group, Host, Inventory, VarOrigins, CONNECTIONS, LOCALHOST_NAMES};

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
+use crate::error::InputError;
 use crate::source::Origin;
 
 /// Where each variable of a host, a group or a vars file was set: its
@@ -312,6 +313,79 @@ impl Inventory {
     }
 }
 
+/// The `ansible_connection` values baton runs, Ansible's aliases and
+/// fully qualified names included: `ssh` (`smart`, `paramiko`) or `local`.
+pub const CONNECTIONS: [&str; 8] = [
+    "ssh",
+    "smart",
+    "paramiko",
+    "paramiko_ssh",
+    "ansible.builtin.ssh",
+    "ansible.builtin.paramiko_ssh",
+    "local",
+    "ansible.builtin.local",
+];
+
+/// Ansible connection plugins baton does not run. An inventory shared with
+/// Ansible may give them to hosts no baton play targets, so these (and any
+/// collection's `ns.coll.name`) are refused only when such a host is
+/// connected to; any other name is a typo, refused where it is written.
+const OTHER_ANSIBLE_CONNECTIONS: [&str; 21] = [
+    "winrm",
+    "psrp",
+    "docker",
+    "podman",
+    "buildah",
+    "lxc",
+    "lxd",
+    "incus",
+    "chroot",
+    "jail",
+    "zone",
+    "iocage",
+    "kubectl",
+    "oc",
+    "aws_ssm",
+    "network_cli",
+    "httpapi",
+    "netconf",
+    "libvirt_qemu",
+    "qubes",
+    "saltstack",
+];
+
+/// Refuse, at its place in the file, a literal `ansible_connection` (or
+/// `baton_connection`) that names no connection at all. A templated value
+/// is checked when the host connects (naming the host).
+pub(super) fn check_connection_vars(
+    vars: &Map<String, Value>,
+    origins: &VarOrigins,
+) -> Result<(), InputError> {
+    for key in ["baton_connection", "ansible_connection"] {
+        let name = match vars.get(key) {
+            Some(Value::String(s)) if crate::template_text::is_template(s) => continue,
+            Some(Value::String(s)) => s.clone(),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+            _ => continue,
+        };
+        if CONNECTIONS.contains(&name.as_str())
+            || OTHER_ANSIBLE_CONNECTIONS.contains(&name.as_str())
+            || name.contains('.')
+        {
+            continue;
+        }
+        let message = format!("{key}: connection type `{name}` is not supported");
+        let error = match origins.get(key) {
+            Some(origin) => InputError::at(origin, message, "this connection type"),
+            None => InputError::plain(message),
+        };
+        return Err(error.with_help(
+            "baton connects with `ssh` (the default) or `local`; set ansible_connection to one of them",
+        ));
+    }
+    Ok(())
+}
+
 /// Later keys replace earlier ones whole (Ansible's default `hash_behaviour`).
 pub(super) fn extend(into: &mut Map<String, Value>, from: &Map<String, Value>) {
     for (k, v) in from {
@@ -360,6 +434,57 @@ mod tests {
     /// `path:line:col` of where a host's variable was set.
     fn place(inv: &Inventory, host: &str, name: &str) -> Option<String> {
         inv.var_origins(host).get(name).map(Origin::describe)
+    }
+
+    #[test]
+    fn a_literal_connection_baton_cannot_run_is_refused_where_it_is_written() {
+        let refused = |name: &str, text: &str| {
+            let err = Inventory::from_text(name, text).unwrap_err();
+            (err.message, err.location.unwrap_or_default())
+        };
+        let want = |key: &str| format!("{key}: connection type `telepathy` is not supported");
+        assert_eq!(
+            refused("hosts", "[web]\nweb1 ansible_connection=telepathy\n"),
+            (want("ansible_connection"), "hosts:2:25".into())
+        );
+        assert_eq!(
+            refused(
+                "hosts",
+                "[web]\nweb1\n[web:vars]\nx=1\nansible_connection=telepathy\n"
+            ),
+            (want("ansible_connection"), "hosts:5:20".into())
+        );
+        assert_eq!(
+            refused(
+                "inv.yml",
+                "all:\n  hosts:\n    web1:\n      baton_connection: telepathy\n"
+            ),
+            (want("baton_connection"), "inv.yml:4:25".into())
+        );
+        assert_eq!(
+            refused(
+                "inv.yml",
+                "web:\n  vars:\n    ansible_connection: 7\n  hosts: {web1: }\n"
+            )
+            .0,
+            "ansible_connection: connection type `7` is not supported"
+        );
+        // Templated: checked when the host connects. Another Ansible plugin
+        // (a host of a shared inventory baton's plays may never target):
+        // refused when connected to. Baton's own names and aliases: taken.
+        for ok in [
+            "\"{{ conn }}\"",
+            "winrm",
+            "community.docker.docker",
+            "ssh",
+            "smart",
+            "paramiko_ssh",
+            "local",
+            "ansible.builtin.local",
+        ] {
+            let text = format!("all:\n  hosts:\n    w:\n      ansible_connection: {ok}\n");
+            assert!(yaml_inventory(&text).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -87,6 +87,17 @@ fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputErro
     for extension in ["", ".yml", ".yaml", ".json"] {
         let path = base.join(format!("{name}{extension}"));
         if !path.exists() {
+            // `exists()` is false for a link that loops (`a.yml -> a.yml`):
+            // skipping it would drop the group's variables without a word.
+            if let Some(why) = crate::source::there_but_unreadable(&path)
+                .filter(|why| why.starts_with("is a loop"))
+            {
+                return Err(
+                    InputError::plain(format!("{} {why}", path.display())).with_help(
+                        "point the link at a file or directory of variables, or remove it",
+                    ),
+                );
+            }
             continue;
         }
         let files = if path.is_dir() {
@@ -104,6 +115,7 @@ fn read_entity_vars(base: &Path, name: &str) -> Result<Option<Placed>, InputErro
                 vars.insert(name, value);
             }
         }
+        super::model::check_connection_vars(&vars, &origins)?;
         return Ok(Some((vars, origins)));
     }
     Ok(None)
@@ -231,6 +243,36 @@ mod tests {
             )
         );
         assert!(err.help.unwrap().contains("remove the link"));
+    }
+
+    #[test]
+    fn a_vars_file_linked_to_itself_is_named_not_skipped() {
+        let (dir, hosts) = inventory_with_group_vars(&[("group_vars/web.yml", "web.yml")]);
+        std::fs::remove_dir_all(dir.path().join("group_vars/web")).unwrap();
+        let err = Inventory::load(&[hosts]).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!(
+                "{}/group_vars/web.yml is a loop of symbolic links (one of them points back)",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_literal_unknown_connection_in_group_vars_is_refused_at_its_line() {
+        let (dir, hosts) = inventory_with_group_vars(&[]);
+        let file = dir.path().join("group_vars/web/a/x.yml");
+        std::fs::write(&file, "x: 1\nansible_connection: telepathy\n").unwrap();
+        let err = Inventory::load(&[hosts]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "ansible_connection: connection type `telepathy` is not supported"
+        );
+        assert!(err
+            .location
+            .unwrap()
+            .ends_with("group_vars/web/a/x.yml:2:21"));
     }
 
     #[test]
