@@ -257,17 +257,22 @@ pub fn parse(
                 }
                 Ok(())
             }
-            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)
-                if spec.free_form.is_some() =>
-            {
-                let text = node.scalar_text().unwrap_or_default();
-                raw.push((
-                    spec.free_form.unwrap_or_default().to_string(),
-                    node.clone(),
-                    Node::new(NodeValue::Str(text), node.origin.clone()),
-                ));
-                Ok(())
-            }
+            // `shell: yes` would run `true`, a command nobody wrote: as
+            // Ansible ("unexpected parameter type in action"), a number, a
+            // boolean or a list is no free-form text.
+            _ if spec.free_form.is_some() => Err(InputError::at(
+                &node.origin,
+                format!(
+                    "arguments of `{}` must be its free-form text or a mapping, not {}",
+                    spec.name,
+                    node.kind_name()
+                ),
+                "here",
+            )
+            .with_help(format!(
+                "write the command as quoted text (`{}: \"...\"`), or the arguments as a mapping",
+                spec.name
+            ))),
             _ => Err(InputError::at(
                 &node.origin,
                 format!(

@@ -72,6 +72,16 @@ impl TaskKeys<'_> {
             )
             .with_help("give the lookup's terms, e.g. `with_items: [a, b]`"));
         }
+        if v.is_null() {
+            // Ansible 2.19 takes a null `loop` for no loop and runs the task
+            // once without `item`; baton's stricter: the list was forgotten.
+            return Err(InputError::at(
+                &v.origin,
+                "`loop` needs a list, but this is null (`~` or nothing)",
+                "no items",
+            )
+            .with_help("give the items, e.g. `loop: [a, b]`, or remove `loop`"));
+        }
         self.loop_items = Some(v.clone());
         self.loop_with = with;
         Ok(())
