@@ -279,3 +279,53 @@ fn e_at_with_no_path_says_a_path_must_follow() {
         assert!(stderr.contains("-e @vars.yml"), "{stderr}");
     }
 }
+
+/// `-l @FILE` errors name the file and say what such a file is (host
+/// patterns, one per line), not a YAML file's help ("give the path of a
+/// YAML file inside it" for a directory); a private file's lines are not
+/// shown (`-l @/etc/shadow` drew them in the pattern's snippet).
+#[test]
+fn l_at_file_errors_name_the_file_and_what_it_must_hold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir(d.join("hosts.d")).expect("dir");
+    std::fs::write(d.join("nul.txt"), b"localhost\n\0\n").expect("file");
+    std::fs::write(d.join("latin1.txt"), b"h\xf6st\n").expect("file");
+    // Lines of /etc/shadow that are no valid host pattern (`!` then `:`).
+    private_file(
+        &d.join("shadow"),
+        "root:$6$secret.hash$xyz:20228\nsvc:!:20263\n",
+    );
+    for (arg, want) in [
+        (
+            "@hosts.d",
+            "-l @hosts.d: hosts.d is a directory, not a file",
+        ),
+        ("@", "-l @: a file path must follow @"),
+        (
+            "@missing.txt",
+            "-l @missing.txt: missing.txt does not exist",
+        ),
+        ("@nul.txt", "-l @nul.txt: nul.txt:2: a NUL byte"),
+        (
+            "@latin1.txt",
+            "-l @latin1.txt: latin1.txt:1: not UTF-8 text",
+        ),
+        ("@shadow", "-l @shadow: "),
+    ] {
+        let (code, stderr) = run_with(d, &["-l", arg]);
+        assert_eq!(code, Some(4), "-l {arg}: {stderr}");
+        assert!(stderr.contains(want), "-l {arg}: want `{want}`: {stderr}");
+        assert!(
+            stderr.contains("-l @FILE reads a file of host patterns, one per line"),
+            "-l {arg}: {stderr}"
+        );
+        assert!(!stderr.contains("YAML"), "-l {arg}: {stderr}");
+    }
+    let (_, stderr) = run_with(d, &["-l", "@shadow"]);
+    assert!(stderr.contains("not readable by other users"), "{stderr}");
+    assert!(
+        !stderr.contains("secret") && !stderr.contains("daemon"),
+        "{stderr}"
+    );
+}
