@@ -193,7 +193,7 @@ pub const PRIVATE_HIDDEN: &str = "(lines not shown: the file is not readable by 
 
 /// `message` with each `quoted` part that is text of the private file
 /// (`root:*:20228:…` as a bad variable name) replaced by `…`.
-fn mask_private(message: &str, file_text: &str) -> String {
+pub fn mask_private(message: &str, file_text: &str) -> String {
     let parts: Vec<&str> = message.split('`').collect();
     if parts.len() < 3 {
         return message.to_string();

@@ -117,3 +117,215 @@ fn every_malformed_playbook_is_refused_clearly() {
         failures.join("\n")
     );
 }
+
+/// `baton run play.yml -i localhost, -c local ARGS` in `dir` (a playbook
+/// that would print `hi`): the exit code and stderr, miette's wrapping undone.
+fn run_with(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    std::fs::write(
+        dir.join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .expect("playbook written");
+    let output = Command::cargo_bin("baton")
+        .expect("binary built")
+        .current_dir(dir)
+        .args(["run", "play.yml", "-i", "localhost,", "-c", "local"])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("baton runs");
+    let stderr: String = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|l| l.trim_start_matches([' ', '|', '│']).trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (output.status.code(), stderr)
+}
+
+/// A file no other user may read, as /etc/shadow (mode 0600).
+fn private_file(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("file written");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+const SHADOW: &str = "root:$6$secret.hash$xyz:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n";
+
+/// Top-level `-e` names no template could use (`a-b`, `1x`, `a b`, the
+/// empty name) are refused in every form, as `-e a-b=1` always was, naming
+/// the argument and the name (and file:line for `-e @file`); ansible-core
+/// 2.19 takes them all. They were taken from JSON and `@file` before.
+#[test]
+fn e_names_no_template_could_use_are_refused_in_every_form() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for (arg, file, name) in [
+        (
+            "@dash.yml",
+            Some("a-b: 1\n"),
+            "`a-b` is not a valid variable name",
+        ),
+        (
+            "@digit.yml",
+            Some("ok: 1\n1x: 1\n"),
+            "`1x` is not a valid variable name",
+        ),
+        (
+            "@space.yml",
+            Some("\"a b\": 1\n"),
+            "`a b` is not a valid variable name",
+        ),
+        (
+            "@nameless.yml",
+            Some("\"\": 1\n"),
+            "the variable name is empty",
+        ),
+        (r#"{"a-b": 1}"#, None, "`a-b` is not a valid variable name"),
+        (r#"{"1x": 1}"#, None, "`1x` is not a valid variable name"),
+        (r#"{"a b": 1}"#, None, "`a b` is not a valid variable name"),
+        (r#"{"": 1}"#, None, "the variable name is empty"),
+        ("a-b=1", None, "`a-b` is not a valid variable name"),
+        ("=1", None, "the variable name is empty"),
+    ] {
+        if let (Some(text), Some(f)) = (file, arg.strip_prefix('@')) {
+            std::fs::write(d.join(f), text).expect("vars file written");
+        }
+        let (code, stderr) = run_with(d, &["-e", arg]);
+        assert_eq!(code, Some(4), "-e {arg}: {stderr}");
+        let shown = if arg.starts_with('@') {
+            format!("-e {arg}: {name}")
+        } else {
+            format!("-e `{arg}`: {name}")
+        };
+        assert!(
+            stderr.contains(&shown),
+            "-e {arg}: want `{shown}`: {stderr}"
+        );
+        if let Some(f) = arg.strip_prefix('@') {
+            let line = if f == "digit.yml" { 2 } else { 1 };
+            assert!(
+                stderr.contains(&format!("{f}:{line}:1")),
+                "-e {arg}: {stderr}"
+            );
+        }
+    }
+    // Nested names are data, not variables; valid names pass.
+    let (code, stderr) = run_with(d, &["-e", r#"{"a": {"b-c": 1}, "ok_1": 2}"#]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A private file's bad name is masked: /etc/shadow is a YAML mapping
+    // (`root:...:` is a key) whose first name holds the password hash.
+    private_file(&d.join("shadow"), SHADOW);
+    let (code, stderr) = run_with(d, &["-e", "@shadow"]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("shadow:1:1: -e @shadow: `…` is not a valid variable name"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("secret") && !stderr.contains("daemon"),
+        "{stderr}"
+    );
+}
+
+/// `-e @FILE` of anything but a mapping is refused, exit 4, naming the file
+/// and what it holds, as ansible-core 2.19 refuses it ("could not be made
+/// into a dictionary"), empty files included; an empty, comment-only or
+/// `null` file used to run as if no -e had been given.
+#[test]
+fn e_at_a_file_that_is_no_mapping_is_refused_naming_what_it_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for (file, text, what) in [
+        ("empty.yml", "", "not an empty file"),
+        ("blank.yml", "\n  \n", "not an empty file"),
+        (
+            "comments.yml",
+            "# nothing yet\n",
+            "not null (an empty document",
+        ),
+        ("dashes.yml", "---\n", "not null (an empty document"),
+        ("null.yml", "null\n", "not null (an empty document"),
+        ("list.yml", "- 1\n- 2\n", "not a list"),
+        ("word.yml", "hello\n", "not a string"),
+    ] {
+        std::fs::write(d.join(file), text).expect("vars file written");
+        let (code, stderr) = run_with(d, &["-e", &format!("@{file}")]);
+        assert_eq!(code, Some(4), "{file}: {stderr}");
+        let want = format!("-e @{file} must hold a mapping of variables, {what}");
+        assert!(stderr.contains(&want), "{file}: want `{want}`: {stderr}");
+        let place = format!("{file}:");
+        let line_after = |(i, _): (usize, &str)| {
+            stderr[i + place.len()..].starts_with(|c: char| c.is_ascii_digit())
+        };
+        assert!(
+            stderr.match_indices(&place).any(line_after),
+            "{file}: {stderr}"
+        );
+    }
+}
+
+/// `-e @` alone said "cannot read : No such file or directory".
+#[test]
+fn e_at_with_no_path_says_a_path_must_follow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for arg in ["@", "@ "] {
+        let (code, stderr) = run_with(dir.path(), &["-e", arg]);
+        assert_eq!(code, Some(4), "{stderr}");
+        assert!(
+            stderr.contains(&format!("-e `{arg}`: a file path must follow @")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("-e @vars.yml"), "{stderr}");
+    }
+}
+
+/// `-l @FILE` errors name the file and say what such a file is (host
+/// patterns, one per line), not a YAML file's help ("give the path of a
+/// YAML file inside it" for a directory); a private file's lines are not
+/// shown (`-l @/etc/shadow` drew them in the pattern's snippet).
+#[test]
+fn l_at_file_errors_name_the_file_and_what_it_must_hold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir(d.join("hosts.d")).expect("dir");
+    std::fs::write(d.join("nul.txt"), b"localhost\n\0\n").expect("file");
+    std::fs::write(d.join("latin1.txt"), b"h\xf6st\n").expect("file");
+    // Lines of /etc/shadow that are no valid host pattern (`!` then `:`).
+    private_file(
+        &d.join("shadow"),
+        "root:$6$secret.hash$xyz:20228\nsvc:!:20263\n",
+    );
+    for (arg, want) in [
+        (
+            "@hosts.d",
+            "-l @hosts.d: hosts.d is a directory, not a file",
+        ),
+        ("@", "-l @: a file path must follow @"),
+        (
+            "@missing.txt",
+            "-l @missing.txt: missing.txt does not exist",
+        ),
+        ("@nul.txt", "-l @nul.txt: nul.txt:2: a NUL byte"),
+        (
+            "@latin1.txt",
+            "-l @latin1.txt: latin1.txt:1: not UTF-8 text",
+        ),
+        ("@shadow", "-l @shadow: "),
+    ] {
+        let (code, stderr) = run_with(d, &["-l", arg]);
+        assert_eq!(code, Some(4), "-l {arg}: {stderr}");
+        assert!(stderr.contains(want), "-l {arg}: want `{want}`: {stderr}");
+        assert!(
+            stderr.contains("-l @FILE reads a file of host patterns, one per line"),
+            "-l {arg}: {stderr}"
+        );
+        assert!(!stderr.contains("YAML"), "-l {arg}: {stderr}");
+    }
+    let (_, stderr) = run_with(d, &["-l", "@shadow"]);
+    assert!(stderr.contains("not readable by other users"), "{stderr}");
+    assert!(
+        !stderr.contains("secret") && !stderr.contains("daemon"),
+        "{stderr}"
+    );
+}

@@ -1495,11 +1495,18 @@ fn a_stop_while_a_task_is_prepared_for_many_hosts_starts_no_more_of_them() {
     );
 }
 
+/// The cut task's reported time, `ms`: at least the 300 ms between the two
+/// signals (the sleep ran before the first), and not absurdly more (it was
+/// once 0 ms, as if the task had not run).
+fn ran_as_long_as_it_ran(ms: f64, all: &str) {
+    assert!((300.0..30_000.0).contains(&ms), "cut after {ms} ms: {all}");
+}
+
 /// A double Ctrl-C ("quit at once") while the only task runs: one stop
 /// report naming the quit and the cut task, and the cut task is neither ok
 /// nor failed, the same in human output, JSON and JUnit (it was once
 /// counted `failed=1`, after a RUN STOPPED block saying every host failed,
-/// followed by a second block for the quit).
+/// followed by a second block for the quit), and timed as long as it ran.
 #[test]
 fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
     for json in [false, true] {
@@ -1532,6 +1539,11 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
                 .expect("a cut event");
             assert_eq!(cut["host"], "node");
             assert_eq!(cut["task"]["name"], "sleeper");
+            let ms = cut["elapsed_ms"]
+                .as_f64()
+                .expect("the cut task's elapsed_ms");
+            ran_as_long_as_it_ran(ms, &all);
+            assert!(cut["started_at"].as_f64().is_some_and(|t| t > 0.0), "{all}");
             let stopped = events.iter().find(|e| e["event"] == "stopped").unwrap();
             assert!(
                 stopped["reason"].as_str().unwrap().contains(reason),
@@ -1547,6 +1559,21 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
             assert_eq!(stdout.matches("RUN STOPPED").count(), 1, "{all}");
             assert!(stdout.contains(reason), "{all}");
             assert!(stdout.contains("node: cut"), "{all}");
+            // The TASK line's duration: `(N ms)` or `(N.N s)`.
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with("TASK [sleeper]"))
+                .expect("the TASK line");
+            let shown = line
+                .rsplit_once('(')
+                .and_then(|(_, d)| d.strip_suffix(')'))
+                .expect("a duration");
+            let ms = match shown.split_once(' ') {
+                Some((n, "ms")) => n.parse::<f64>().unwrap(),
+                Some((n, "s")) => n.parse::<f64>().unwrap() * 1000.0,
+                _ => panic!("duration {shown}: {all}"),
+            };
+            ran_as_long_as_it_ran(ms, &all);
             assert!(!stdout.contains("FAILED"), "{all}");
             assert!(
                 stdout.contains("node : ok=0 changed=0 unreachable=0 failed=0"),
@@ -1558,6 +1585,18 @@ fn a_double_ctrl_c_reports_the_cut_task_once_and_as_cut() {
         assert!(junit.contains(r#"failures="0""#), "{junit}");
         assert!(junit.contains("sleeper [node]"), "{junit}");
         assert!(junit.contains(reason), "{junit}");
+        let case = junit
+            .split("<testcase ")
+            .find(|c| c.contains("sleeper [node]"))
+            .unwrap();
+        let secs: f64 = case
+            .split("time=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap_or_else(|| panic!("no time on the cut case: {junit}"))
+            .parse()
+            .unwrap();
+        ran_as_long_as_it_ran(secs * 1000.0, &junit);
         assert!(pgrep(&marker).is_empty(), "a sleep was left");
     }
 }

@@ -1324,6 +1324,8 @@ fn json_doc_examples_have_exactly_the_fields_written() {
     events.push(Event::Cut {
         task: task("command sleep 300", "command", 4),
         host: "localhost".into(),
+        started_at: 1796025012.0,
+        elapsed: std::time::Duration::from_millis(1187),
     });
     let written = json_lines(&events);
     let mut kinds_seen = std::collections::BTreeSet::new();

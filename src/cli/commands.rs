@@ -494,26 +494,82 @@ pub fn run(args: RunArgs) -> i32 {
 /// `-l PATTERN` or `-l @FILE` (one pattern per line, as Ansible), checked to
 /// match at least one host: Ansible also refuses a limit that matches nothing.
 fn limit_pattern(limit: &str, inventory: &Inventory) -> Result<String, InputError> {
-    let pattern = match limit.strip_prefix('@') {
+    let (pattern, file) = match limit.strip_prefix('@') {
         Some(file) => {
-            let source = crate::source::SourceFile::read(Path::new(file))?;
-            source
-                .text
+            let text = limit_file(file)?;
+            let pattern = text
                 .lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .collect::<Vec<_>>()
-                .join(":")
+                .join(":");
+            (pattern, Some((file, text)))
         }
-        None => limit.to_string(),
+        None => (limit.to_string(), None),
     };
-    if inventory.select(&pattern)?.is_empty() {
+    let selected = inventory.select(&pattern).map_err(|e| match &file {
+        None => e,
+        // A file no other user may read (`-l @/etc/shadow`): its lines are
+        // not drawn and names quoted from them are masked, as for any input
+        // file (see `InputError::at`).
+        Some((file, text)) if crate::source::is_private(Path::new(file)) => {
+            InputError::plain(format!(
+                "-l @{file}: {} {}",
+                crate::error::mask_private(&e.message, text),
+                crate::error::PRIVATE_HIDDEN
+            ))
+            .with_help(LIMIT_FILE_HELP)
+        }
+        Some((file, _)) => InputError {
+            message: format!("-l @{file}: {}", e.message),
+            ..e
+        },
+    })?;
+    if selected.is_empty() {
         return Err(InputError::plain(format!(
             "-l/--limit `{limit}` matches no host in the inventory"
         ))
         .with_help("check the host and group names with `baton inventory -i INVENTORY --graph`"));
     }
     Ok(pattern)
+}
+
+const LIMIT_FILE_HELP: &str = "-l @FILE reads a file of host patterns, one per line";
+
+/// The text of `-l @FILE`, refused in words about host patterns (it is no
+/// YAML file): a missing path after `@`, a path that is no regular file
+/// (a directory, a FIFO that would block), a file over 64 MiB, one that is
+/// not UTF-8 text or holds a NUL byte (a binary file), each naming the file.
+fn limit_file(file: &str) -> Result<String, InputError> {
+    let refuse =
+        |what: String| InputError::plain(format!("-l @{file}: {what}")).with_help(LIMIT_FILE_HELP);
+    if file.is_empty() {
+        return Err(InputError::plain("-l @: a file path must follow @").with_help(LIMIT_FILE_HELP));
+    }
+    let path = Path::new(file);
+    if let Some(why) = crate::source::not_a_file(path) {
+        return Err(refuse(format!("{file} {why}")));
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() > crate::yaml::MAX_FILE_BYTES {
+            return Err(refuse(format!(
+                "{file} is {} MiB; a file of host patterns may hold at most {} MiB",
+                meta.len() >> 20,
+                crate::yaml::MAX_FILE_BYTES >> 20
+            )));
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|e| refuse(format!("cannot read {file}: {e}")))?;
+    crate::source::note_read(path);
+    let text = crate::source::text_of(path, bytes)
+        .map_err(|m| refuse(format!("{m}; is it a binary file?")))?;
+    if let Some(at) = text.find('\0') {
+        let line = 1 + text[..at].matches('\n').count();
+        return Err(refuse(format!(
+            "{file}:{line}: a NUL byte (\\0) at byte offset {at}; is it a binary file?"
+        )));
+    }
+    Ok(text)
 }
 
 /// Refuse a `--junit` path that cannot be written before anything runs,

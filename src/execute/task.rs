@@ -420,6 +420,8 @@ impl Runner<'_> {
             self.reporter.event(&Event::Cut {
                 task: info.clone(),
                 host: outcome.host.clone(),
+                started_at: outcome.started_at,
+                elapsed: outcome.elapsed,
             });
             return false;
         }

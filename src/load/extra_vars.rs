@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::InputError;
+use crate::load::fields::is_var_name;
 use crate::source::SourceFile;
 use crate::yaml;
 
@@ -13,8 +14,39 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
     for arg in args {
         let trimmed = arg.trim();
         if let Some(file) = trimmed.strip_prefix('@') {
+            if file.is_empty() {
+                // It was read as the current directory (Ansible says "Is a
+                // directory") or as a file named "" ("cannot read : ...").
+                return Err(InputError::plain(format!(
+                    "-e `{}`: a file path must follow @",
+                    abbreviated(arg)
+                ))
+                .with_help(
+                    "write -e @vars.yml (a YAML mapping of variables), without a space after @",
+                ));
+            }
             let node = yaml::parse_file(Path::new(file))?;
-            if node.as_map().is_none() && !node.is_null() {
+            if node.is_null() {
+                // Ansible refuses these too ("could not be made into a
+                // dictionary"): the file given is probably not the one meant.
+                let (what, label) = if node.origin.file.text.trim().is_empty() {
+                    ("an empty file", "the file is empty")
+                } else {
+                    (
+                        "null (an empty document: only comments, `---` or `null`)",
+                        "no mapping here",
+                    )
+                };
+                return Err(InputError::at(
+                    &node.origin,
+                    format!("-e @{file} must hold a mapping of variables, not {what}"),
+                    label,
+                )
+                .with_help(
+                    "e.g. `hvr_hubdb: hub` lines in the file; drop the -e if there are none",
+                ));
+            }
+            if node.as_map().is_none() {
                 return Err(InputError::at(
                     &node.origin,
                     format!(
@@ -25,6 +57,7 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                 )
                 .with_help("e.g. `hvr_hubdb: hub` lines in the file"));
             }
+            check_names(&node, &format!("-e @{file}"))?;
             merge_mapping(&mut vars, node.to_json(), &format!("-e @{file}"))?;
         } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
             // Inline JSON or YAML, as Ansible reads a value starting with
@@ -48,6 +81,7 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                 ))
                 .with_help("write -e '{\"key\": [1, 2]}', -e key=value or -e @vars.yml"));
             }
+            check_names(&node, &format!("-e `{}`", abbreviated(trimmed)))?;
             merge_mapping(&mut vars, node.to_json(), "-e")?;
         } else {
             let words = split_args(trimmed).map_err(|what| {
@@ -62,20 +96,57 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                     ))
                     .with_help("write -e key=value, -e '{\"key\": [1, 2]}' or -e @vars.yml"));
                 };
-                if k.is_empty()
-                    || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    || k.starts_with(|c: char| c.is_ascii_digit())
-                {
+                if !is_var_name(k) {
                     return Err(InputError::plain(format!(
-                        "-e `{k}` is not a valid variable name"
+                        "-e `{}`: {}",
+                        abbreviated(&word),
+                        bad_name(k)
                     ))
-                    .with_help("variable names are letters, digits and underscores"));
+                    .with_help(NAME_HELP));
                 }
                 vars.insert(k.to_string(), Value::String(unquote(v).to_string()));
             }
         }
     }
     Ok(vars)
+}
+
+/// What is wrong with a name [`is_var_name`] refused.
+fn bad_name(name: &str) -> String {
+    if name.is_empty() {
+        "the variable name is empty".into()
+    } else if name.chars().count() <= 60 {
+        format!("`{name}` is not a valid variable name")
+    } else {
+        // The quoted part is text of the file, so that the error of a
+        // private file masks it (see `InputError::at`).
+        let head: String = name.chars().take(60).collect();
+        format!(
+            "`{head}`… ({} characters) is not a valid variable name",
+            name.chars().count()
+        )
+    }
+}
+
+const NAME_HELP: &str = "variable names are letters, digits and underscores, and do not start with a digit (Ansible takes any name from -e, but no template could name such a variable)";
+
+/// The top-level names of an `-e` mapping (`what`: the `-e` argument) are
+/// variable names, as in `key=value` and every `vars:`: a refused name is
+/// said with its place (file and line for `-e @file`; a file not readable
+/// by other users, such as `/etc/shadow`, has the name masked).
+fn check_names(node: &yaml::Node, what: &str) -> Result<(), InputError> {
+    for (key, _) in node.as_map().unwrap_or_default() {
+        let name = crate::load::fields::key_text(key)?;
+        if !is_var_name(&name) {
+            return Err(InputError::at(
+                &key.origin,
+                format!("{what}: {}", bad_name(&name)),
+                "this name",
+            )
+            .with_help(NAME_HELP));
+        }
+    }
+    Ok(())
 }
 
 /// `key=value key2="a b"` split into words as Ansible's `split_args`

@@ -152,13 +152,17 @@ pub fn var_pairs(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputEr
     Ok(out)
 }
 
-pub fn check_var_name(name: &str, at: &Node) -> Result<(), InputError> {
-    let valid = name
-        .chars()
+/// Whether `name` can be a variable: ASCII letters, digits and `_`, not
+/// starting with a digit (a template could not name it otherwise).
+pub fn is_var_name(name: &str) -> bool {
+    name.chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub fn check_var_name(name: &str, at: &Node) -> Result<(), InputError> {
+    if is_var_name(name) {
         Ok(())
     } else {
         Err(InputError::at(

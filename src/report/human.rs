@@ -145,8 +145,9 @@ struct PendingTask {
     /// printing a host's items does not scan every host's: a 10,000-item
     /// loop was quadratic here).
     items: HashMap<String, Vec<HostResult>>,
-    /// Hosts whose run of the task a quit at once killed (no result).
-    cut: std::collections::HashSet<String>,
+    /// Hosts whose run of the task a quit at once killed (no result), with
+    /// when it started and how long it ran until killed.
+    cut: HashMap<String, (f64, Duration)>,
 }
 
 impl PendingTask {
@@ -199,7 +200,12 @@ impl State {
             Event::HostConnected { .. } => {}
             Event::HostStart { host, task } => self.host_start(host, task),
             Event::HostResult { task, result } => self.host_result(task, result),
-            Event::Cut { task, host } => self.host_cut(task, host),
+            Event::Cut {
+                task,
+                host,
+                started_at,
+                elapsed,
+            } => self.host_cut(task, host, (*started_at, *elapsed)),
             Event::Warning { host, message } => {
                 let text = match host {
                     Some(host) => format!("{}: {message}", shown_name(host)),
@@ -407,7 +413,7 @@ impl State {
     }
 
     /// A quit at once killed `host`'s run of `task`: its cell says `cut`.
-    fn host_cut(&mut self, task: &TaskInfo, host: &str) {
+    fn host_cut(&mut self, task: &TaskInfo, host: &str, ran: (f64, Duration)) {
         self.drop_spinner(host);
         let pos = match self.find_pending(task, Some(host)) {
             Some(pos) => pos,
@@ -426,7 +432,7 @@ impl State {
         if !pending.hosts.iter().any(|h| h == host) {
             pending.hosts.push(host.to_string());
         }
-        pending.cut.insert(host.to_string());
+        pending.cut.insert(host.to_string(), ran);
         if pending.is_complete() {
             let done = self.pending.remove(pos);
             self.print_task(done);
@@ -525,7 +531,7 @@ impl State {
         for (host, label) in pending.hosts.iter().zip(&labels) {
             let (text, color) = match pending.finals.get(host) {
                 Some(r) => (outcome_label(r), outcome_color(r.outcome, r.ignored)),
-                None if pending.cut.contains(host) => ("cut".to_string(), Color::Red),
+                None if pending.cut.contains_key(host) => ("cut".to_string(), Color::Red),
                 None => ("no result".to_string(), Color::Red),
             };
             let pad = LABEL_WIDTH.saturating_sub(text.chars().count());
@@ -549,7 +555,13 @@ impl State {
         // The last cell keeps its padding so durations line up.
         line.push_str(&format!(
             "  ({})",
-            human_duration(task_span(pending.finals.values()))
+            human_duration(task_span(
+                pending
+                    .finals
+                    .values()
+                    .map(|r| (r.started_at, r.elapsed))
+                    .chain(pending.cut.values().copied())
+            ))
         ));
         if self.options.verbosity >= 1 && !pending.task.origin.is_empty() {
             line.push_str(&format!("  {}", file_line(&pending.task.origin)));
@@ -588,7 +600,7 @@ impl State {
                         pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
-                None if pending.cut.contains(host) => lines.push(format!(
+                None if pending.cut.contains_key(host) => lines.push(format!(
                     "  {} {}: cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)",
                     self.style.bold_color(Color::Red, "!"),
                     shown_name(host)
@@ -928,17 +940,18 @@ fn push_multiline(lines: &mut Vec<String>, first: &str, rest: &str, text: &str) 
 }
 
 /// Wall time of a task: from the first host starting to the last finishing,
-/// taken from the results so it matches the JSON and JUnit reports.
-fn task_span<'a>(results: impl Iterator<Item = &'a HostResult>) -> Duration {
+/// taken from the results (and the runs a quit at once cut, as `(started_at,
+/// elapsed)`) so it matches the JSON and JUnit reports.
+fn task_span(runs: impl Iterator<Item = (f64, Duration)>) -> Duration {
     let mut start = f64::INFINITY;
     let mut end: f64 = 0.0;
     let mut longest = Duration::ZERO;
     let mut timed = true;
-    for r in results {
-        longest = longest.max(r.elapsed);
-        if r.started_at > 0.0 {
-            start = start.min(r.started_at);
-            end = end.max(r.started_at + r.elapsed.as_secs_f64());
+    for (started_at, elapsed) in runs {
+        longest = longest.max(elapsed);
+        if started_at > 0.0 {
+            start = start.min(started_at);
+            end = end.max(started_at + elapsed.as_secs_f64());
         } else {
             timed = false;
         }
@@ -1031,14 +1044,20 @@ mod tests {
     fn span_runs_from_first_start_to_last_end() {
         let a = hr("a", Status::Ok, 100.0, 50);
         let b = hr("b", Status::Ok, 100.2, 100);
-        assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(300));
+        assert_eq!(
+            task_span([&a, &b].into_iter().map(|r| (r.started_at, r.elapsed))),
+            Duration::from_millis(300)
+        );
     }
 
     #[test]
     fn span_without_start_times_is_the_longest_host() {
         let a = hr("a", Status::Ok, 0.0, 50);
         let b = hr("b", Status::Ok, 100.0, 70);
-        assert_eq!(task_span([&a, &b].into_iter()), Duration::from_millis(70));
+        assert_eq!(
+            task_span([&a, &b].into_iter().map(|r| (r.started_at, r.elapsed))),
+            Duration::from_millis(70)
+        );
         assert_eq!(task_span(std::iter::empty()), Duration::ZERO);
     }
 

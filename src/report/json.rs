@@ -117,10 +117,17 @@ pub fn event_json(event: &Event) -> Option<Value> {
             "host": host,
             "message": message,
         }),
-        Event::Cut { task, host } => json!({
+        Event::Cut {
+            task,
+            host,
+            started_at,
+            elapsed,
+        } => json!({
             "event": "cut",
             "task": task_json(task),
             "host": host,
+            "started_at": started_at,
+            "elapsed_ms": millis(*elapsed),
         }),
         Event::Stopped { reason } => json!({
             "event": "stopped",

@@ -139,7 +139,12 @@ impl Runs {
                 ));
             }
             Event::HostResult { task, result } => self.host_result(task, result),
-            Event::Cut { task, host } => self.cut(task, host),
+            Event::Cut {
+                task,
+                host,
+                started_at,
+                elapsed,
+            } => self.cut(task, host, *started_at, *elapsed),
             Event::Warning { host, message } => {
                 let note = match host {
                     Some(host) => format!("[WARNING]: {host}: {message}"),
@@ -198,7 +203,7 @@ impl Runs {
     /// A task a quit at once killed on `host`: an error case of type `cut`
     /// (it has no result; CI must not read it as passed or as an ordinary
     /// failure).
-    fn cut(&mut self, task: &TaskInfo, host: &str) {
+    fn cut(&mut self, task: &TaskInfo, host: &str, started_at: f64, elapsed: Duration) {
         for (t, hosts) in &mut self.unfinished {
             if t.name == task.name && t.origin == task.origin {
                 hosts.retain(|h| h != host);
@@ -212,7 +217,15 @@ impl Runs {
         status.set_type("cut");
         let mut case = TestCase::new(case_name(task, host), status);
         case.set_classname(task.play.clone());
-        self.suite(&task.play).cases.push(case);
+        // The time it ran until killed, as a finished case's time.
+        case.set_time(elapsed);
+        let suite = self.suite(&task.play);
+        if started_at > 0.0 {
+            suite.first_start = suite.first_start.min(started_at);
+            suite.last_end = suite.last_end.max(started_at + elapsed.as_secs_f64());
+        }
+        suite.busy += elapsed;
+        suite.cases.push(case);
     }
 
     fn report(&self) -> Report {

@@ -184,6 +184,11 @@ pub enum Event {
     Cut {
         task: TaskInfo,
         host: String,
+        /// When the host started the task, Unix epoch seconds with fractions.
+        started_at: f64,
+        /// How long the task ran until the kill ended it: the time it
+        /// really took, as a result's `elapsed` (it was once shown as 0 ms).
+        elapsed: Duration,
     },
     /// The run stopped early: which host, at which task, and what state it left.
     Stopped {
