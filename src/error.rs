@@ -256,8 +256,9 @@ const CUT_SPAN: usize = 160;
 /// around the span (`…` marks the cuts). Line and column in the snippet's
 /// header stay those of the file.
 ///
-/// Control characters in the drawn lines are escaped in `text` itself, before
-/// miette measures it ([`Snippet::escaped`]): a YAML line holding
+/// When the error is drawn ([`Error::rendered`]), control characters in the
+/// lines are escaped before miette measures them ([`Snippet::escaped`]), and
+/// the span moved with them: a YAML line holding
 /// `\e]0;PWNED\a` is drawn as `\x1b]0;PWNED\x07`, never sent to the
 /// terminal, and the underline, measured on the escaped line, still sits
 /// under its token.
@@ -272,9 +273,9 @@ pub struct Snippet {
     /// Bytes of the file's line cut off before `text`'s first line, less the
     /// `…` marker that replaces them.
     column_shift: isize,
-    /// Where `text` holds an escaped control character: its offset in
-    /// `text` and the bytes the escape added, so the header's column is the
-    /// file's, not the escaped line's.
+    /// In an escaped snippet, where `text` holds an escaped control
+    /// character: its offset in `text` and the bytes the escape added, so
+    /// the header's column is the file's, not the escaped line's.
     escapes: Box<[(usize, usize)]>,
 }
 
@@ -309,16 +310,12 @@ impl Snippet {
                 .find('\n')
                 .map_or(text.len(), |i| offset + len + i);
             let (file_line, _) = origin.file.line_col(offset);
-            return Snippet::escaped(
-                name,
-                text[line_start..end].into(),
-                file_line - 1,
-                0,
-                (offset - line_start, len),
-            );
+            let own = Snippet::new(name, text[line_start..end].into(), file_line - 1, 0);
+            return (own, SourceSpan::new((offset - line_start).into(), len));
         }
         if !long {
-            return Snippet::escaped(name, Arc::clone(text), 0, 0, (offset, len));
+            let whole = Snippet::new(name, Arc::clone(text), 0, 0);
+            return (whole, SourceSpan::new(offset.into(), len));
         }
         let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
         let line = &text[line_start..line_end];
@@ -336,41 +333,35 @@ impl Snippet {
         let tail = if end < line.len() { "…" } else { "" };
         let cut = format!("{head}{}{tail}", &line[start..end]);
         let (file_line, _) = origin.file.line_col(offset);
-        Snippet::escaped(
-            name,
-            cut.into(),
-            file_line - 1,
-            start as isize - head.len() as isize,
-            (head.len() + at - start, span_len),
-        )
+        let shift = start as isize - head.len() as isize;
+        let snippet = Snippet::new(name, cut.into(), file_line - 1, shift);
+        let span = SourceSpan::new((head.len() + at - start).into(), span_len);
+        (snippet, span)
     }
 
-    /// The snippet of `text` with its control characters escaped (newline
-    /// and tab kept, and a carriage return before a newline, which ends the
-    /// line as miette draws it), and `span` (offset, length in `text`) moved
-    /// to the same bytes in the escaped text.
-    fn escaped(
-        name: Arc<str>,
-        text: Arc<str>,
-        first_line: usize,
-        column_shift: isize,
-        span: (usize, usize),
-    ) -> (Snippet, SourceSpan) {
+    fn new(name: Arc<str>, text: Arc<str>, first_line: usize, column_shift: isize) -> Snippet {
+        Snippet {
+            name,
+            text,
+            first_line,
+            column_shift,
+            escapes: Box::default(),
+        }
+    }
+
+    /// The snippet as drawn on a terminal: its control characters escaped
+    /// (newline and tab kept, and a carriage return before a newline, which
+    /// ends the line as miette draws it). Made only when an error is drawn
+    /// (an error is often made and dropped, as a failed item's): the text
+    /// may be a whole file.
+    fn escaped(&self) -> Snippet {
+        let text = &self.text;
         let acts = |(i, c): (usize, char)| {
             is_control(c) && !(c == '\r' && text[i + 1..].starts_with('\n'))
         };
         if !text.char_indices().any(acts) {
-            let snippet = Snippet {
-                name,
-                text,
-                first_line,
-                column_shift,
-                escapes: Box::default(),
-            };
-            return (snippet, SourceSpan::new(span.0.into(), span.1));
+            return self.clone();
         }
-        let (start, end) = (span.0, span.0 + span.1);
-        let (mut shown_start, mut shown_end) = (start, end);
         let mut shown = String::with_capacity(text.len() + 64);
         let mut escapes = Vec::new();
         for (i, c) in text.char_indices() {
@@ -378,25 +369,34 @@ impl Snippet {
                 shown.push(c);
                 continue;
             }
-            let extra = escaped_len(c) - c.len_utf8();
-            escapes.push((shown.len(), extra));
+            escapes.push((shown.len(), escaped_len(c) - c.len_utf8()));
             crate::controls::push_escaped(c, &mut shown);
-            if i < start {
-                shown_start += extra;
-            }
-            if i < end {
-                shown_end += extra;
-            }
         }
-        let snippet = Snippet {
-            name,
+        Snippet {
             text: shown.into(),
-            first_line,
-            column_shift,
             escapes: escapes.into(),
-        };
-        let span = SourceSpan::new(shown_start.into(), shown_end - shown_start);
-        (snippet, span)
+            ..self.clone()
+        }
+    }
+
+    /// Where byte `raw` of the unescaped text is in this (escaped) text.
+    fn shown_offset(&self, raw: usize) -> usize {
+        let mut added = 0;
+        for &(at, extra) in self.escapes.iter() {
+            // `at - added`: where this escape's character is in the raw text
+            if at - added >= raw {
+                break;
+            }
+            added += extra;
+        }
+        raw + added
+    }
+
+    /// `span` of the unescaped text, in this (escaped) text.
+    fn shown_span(&self, span: &SourceSpan) -> SourceSpan {
+        let start = self.shown_offset(span.offset());
+        let end = self.shown_offset(span.offset() + span.len());
+        SourceSpan::new(start.into(), end - start)
     }
 }
 
@@ -463,7 +463,15 @@ impl Error {
     /// sequences. JSON and JUnit take [`InputError::one_line`] unescaped
     /// (their writers escape what their format needs).
     pub fn rendered(self) -> String {
-        let drawn = format!("{:?}", miette::Report::new(Shown(self)));
+        let snippet = match &self {
+            Error::Input(e) => e.src.as_ref().map(Snippet::escaped),
+            Error::Internal(_) => None,
+        };
+        let shown = Shown {
+            error: self,
+            snippet,
+        };
+        let drawn = format!("{:?}", miette::Report::new(shown));
         crate::controls::escape_keeping_colours(&drawn).into_owned()
     }
 }
@@ -478,11 +486,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// An [`Error`] whose text miette draws escaped (see [`Error::rendered`]).
 #[derive(Debug)]
-struct Shown(Error);
+struct Shown {
+    error: Error,
+    /// The error's snippet, escaped; its labels are moved onto it.
+    snippet: Option<Snippet>,
+}
 
 impl std::fmt::Display for Shown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&escape_controls(&self.0.to_string()))
+        f.write_str(&escape_controls(&self.error.to_string()))
     }
 }
 
@@ -490,26 +502,32 @@ impl std::error::Error for Shown {}
 
 impl Diagnostic for Shown {
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        let help = self.0.help()?.to_string();
+        let help = self.error.help()?.to_string();
         Some(Box::new(escape_controls(&help).into_owned()))
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let labels = self.0.labels()?.map(|l| {
+        let labels = self.error.labels()?.map(|l| {
             // a label is drawn on one line, after the underline
             let text = l.label().map(|t| one_line(t).into_owned());
+            let span = match &self.snippet {
+                Some(snippet) => snippet.shown_span(l.inner()),
+                None => *l.inner(),
+            };
             if l.primary() {
-                LabeledSpan::new_primary_with_span(text, *l.inner())
+                LabeledSpan::new_primary_with_span(text, span)
             } else {
-                LabeledSpan::new_with_span(text, *l.inner())
+                LabeledSpan::new_with_span(text, span)
             }
         });
         Some(Box::new(labels))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        // a `Snippet`, already escaped
-        self.0.source_code()
+        match &self.snippet {
+            Some(snippet) => Some(snippet),
+            None => self.error.source_code(),
+        }
     }
 }
 
