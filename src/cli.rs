@@ -255,7 +255,21 @@ pub fn main() -> i32 {
             } else {
                 exit_code::OK
             };
-            let _ = e.print();
+            if !e.use_stderr() {
+                // --help, --version: clap's own text
+                let _ = e.print();
+                return code;
+            }
+            // An unknown flag or a bad value is quoted in the error: drawn
+            // with its control characters escaped, clap's colours kept.
+            let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none();
+            let drawn = if color {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            crate::controls::stderr_painted(drawn.trim_end_matches('\n'));
             return code;
         }
     };

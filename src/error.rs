@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
 
+use crate::controls::{escape_controls, escaped_len, is_control, one_line};
 use crate::source::Origin;
 
 /// Process exit codes; documented in `baton --help` and the README.
@@ -252,22 +255,36 @@ const CUT_SPAN: usize = 160;
 /// near the span is longer than [`MAX_SNIPPET_LINE`], the span's line cut
 /// around the span (`…` marks the cuts). Line and column in the snippet's
 /// header stay those of the file.
+///
+/// When the error is drawn ([`Error::rendered`]), control characters in the
+/// lines are escaped before miette measures them ([`Snippet::escaped`]), and
+/// the span moved with them: a YAML line holding
+/// `\e]0;PWNED\a` is drawn as `\x1b]0;PWNED\x07`, never sent to the
+/// terminal, and the underline, measured on the escaped line, still sits
+/// under its token.
 #[derive(Clone, Debug)]
 pub struct Snippet {
-    name: String,
+    /// (an `Arc`, as the escapes a `Box`: an error is moved around in
+    /// results, and [`InputError`] is kept small)
+    name: Arc<str>,
     text: Arc<str>,
     /// 0-based line in the file of `text`'s first line.
     first_line: usize,
     /// Bytes of the file's line cut off before `text`'s first line, less the
     /// `…` marker that replaces them.
     column_shift: isize,
+    /// In an escaped snippet, where `text` holds an escaped control
+    /// character: its offset in `text` and the bytes the escape added, so
+    /// the header's column is the file's, not the escaped line's.
+    escapes: Box<[(usize, usize)]>,
 }
 
 impl Snippet {
     /// The snippet for `origin` and the span in it to underline.
     pub fn around(origin: &Origin) -> (Snippet, SourceSpan) {
         let text = &origin.file.text;
-        let name = origin.file.display_name();
+        // A file name is one line, its control characters escaped.
+        let name: Arc<str> = one_line(&origin.file.display_name()).into();
         let offset = text.floor_char_boundary(origin.offset);
         // The span ends on a character boundary too (a span may be counted
         // in characters where the text has multi-byte ones).
@@ -293,21 +310,11 @@ impl Snippet {
                 .find('\n')
                 .map_or(text.len(), |i| offset + len + i);
             let (file_line, _) = origin.file.line_col(offset);
-            let own = Snippet {
-                name,
-                text: text[line_start..end].into(),
-                first_line: file_line - 1,
-                column_shift: 0,
-            };
+            let own = Snippet::new(name, text[line_start..end].into(), file_line - 1, 0);
             return (own, SourceSpan::new((offset - line_start).into(), len));
         }
         if !long {
-            let whole = Snippet {
-                name,
-                text: Arc::clone(text),
-                first_line: 0,
-                column_shift: 0,
-            };
+            let whole = Snippet::new(name, Arc::clone(text), 0, 0);
             return (whole, SourceSpan::new(offset.into(), len));
         }
         let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
@@ -326,14 +333,70 @@ impl Snippet {
         let tail = if end < line.len() { "…" } else { "" };
         let cut = format!("{head}{}{tail}", &line[start..end]);
         let (file_line, _) = origin.file.line_col(offset);
-        let snippet = Snippet {
-            name,
-            text: cut.into(),
-            first_line: file_line - 1,
-            column_shift: start as isize - head.len() as isize,
-        };
+        let shift = start as isize - head.len() as isize;
+        let snippet = Snippet::new(name, cut.into(), file_line - 1, shift);
         let span = SourceSpan::new((head.len() + at - start).into(), span_len);
         (snippet, span)
+    }
+
+    fn new(name: Arc<str>, text: Arc<str>, first_line: usize, column_shift: isize) -> Snippet {
+        Snippet {
+            name,
+            text,
+            first_line,
+            column_shift,
+            escapes: Box::default(),
+        }
+    }
+
+    /// The snippet as drawn on a terminal: its control characters escaped
+    /// (newline and tab kept, and a carriage return before a newline, which
+    /// ends the line as miette draws it). Made only when an error is drawn
+    /// (an error is often made and dropped, as a failed item's): the text
+    /// may be a whole file.
+    fn escaped(&self) -> Snippet {
+        let text = &self.text;
+        let acts = |(i, c): (usize, char)| {
+            is_control(c) && !(c == '\r' && text[i + 1..].starts_with('\n'))
+        };
+        if !text.char_indices().any(acts) {
+            return self.clone();
+        }
+        let mut shown = String::with_capacity(text.len() + 64);
+        let mut escapes = Vec::new();
+        for (i, c) in text.char_indices() {
+            if !acts((i, c)) {
+                shown.push(c);
+                continue;
+            }
+            escapes.push((shown.len(), escaped_len(c) - c.len_utf8()));
+            crate::controls::push_escaped(c, &mut shown);
+        }
+        Snippet {
+            text: shown.into(),
+            escapes: escapes.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Where byte `raw` of the unescaped text is in this (escaped) text.
+    fn shown_offset(&self, raw: usize) -> usize {
+        let mut added = 0;
+        for &(at, extra) in self.escapes.iter() {
+            // `at - added`: where this escape's character is in the raw text
+            if at - added >= raw {
+                break;
+            }
+            added += extra;
+        }
+        raw + added
+    }
+
+    /// `span` of the unescaped text, in this (escaped) text.
+    fn shown_span(&self, span: &SourceSpan) -> SourceSpan {
+        let start = self.shown_offset(span.offset());
+        let end = self.shown_offset(span.offset() + span.len());
+        SourceSpan::new(start.into(), end - start)
     }
 }
 
@@ -348,13 +411,23 @@ impl SourceCode for Snippet {
             self.text
                 .as_ref()
                 .read_span(span, context_lines_before, context_lines_after)?;
+        // The column miette counted on the escaped line, less what the
+        // escapes before the span on that line added: the file's column.
+        let line_start = span.offset().saturating_sub(inner.column());
+        let added: usize = self
+            .escapes
+            .iter()
+            .filter(|(at, _)| (line_start..span.offset()).contains(at))
+            .map(|(_, extra)| extra)
+            .sum();
+        let column = inner.column().saturating_sub(added);
         let column = if inner.line() == 0 {
-            (inner.column() as isize + self.column_shift).max(0) as usize
+            (column as isize + self.column_shift).max(0) as usize
         } else {
-            inner.column()
+            column
         };
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            self.name.to_string(),
             inner.data(),
             *inner.span(),
             inner.line() + self.first_line,
@@ -381,6 +454,26 @@ impl Error {
             Error::Internal(_) => exit_code::INTERNAL,
         }
     }
+
+    /// The error drawn for a terminal or stderr by the diagnostics hook
+    /// (with its source snippet), every control character that came from
+    /// the input escaped: the message, help and label (a variable's name, a
+    /// value quoted in them), the file name and the lines of the snippet
+    /// ([`Snippet`]). Only the hook's own colours are left as escape
+    /// sequences. JSON and JUnit take [`InputError::one_line`] unescaped
+    /// (their writers escape what their format needs).
+    pub fn rendered(self) -> String {
+        let snippet = match &self {
+            Error::Input(e) => e.src.as_ref().map(Snippet::escaped),
+            Error::Internal(_) => None,
+        };
+        let shown = Shown {
+            error: self,
+            snippet,
+        };
+        let drawn = format!("{:?}", miette::Report::new(shown));
+        crate::controls::escape_keeping_colours(&drawn).into_owned()
+    }
 }
 
 impl From<InputError> for Error {
@@ -390,6 +483,53 @@ impl From<InputError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An [`Error`] whose text miette draws escaped (see [`Error::rendered`]).
+#[derive(Debug)]
+struct Shown {
+    error: Error,
+    /// The error's snippet, escaped; its labels are moved onto it.
+    snippet: Option<Snippet>,
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&escape_controls(&self.error.to_string()))
+    }
+}
+
+impl std::error::Error for Shown {}
+
+impl Diagnostic for Shown {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let help = self.error.help()?.to_string();
+        Some(Box::new(escape_controls(&help).into_owned()))
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let labels = self.error.labels()?.map(|l| {
+            // a label is drawn on one line, after the underline
+            let text = l.label().map(|t| one_line(t).into_owned());
+            let span = match &self.snippet {
+                Some(snippet) => snippet.shown_span(l.inner()),
+                None => *l.inner(),
+            };
+            if l.primary() {
+                LabeledSpan::new_primary_with_span(text, span)
+            } else {
+                LabeledSpan::new_with_span(text, span)
+            }
+        });
+        Some(Box::new(labels))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        match &self.snippet {
+            Some(snippet) => Some(snippet),
+            None => self.error.source_code(),
+        }
+    }
+}
 
 /// The closest candidate by edit distance, for "did you mean" hints; never
 /// `word` itself (a name that exists but could not be read, as a variable
@@ -510,6 +650,57 @@ mod tests {
             };
             render(InputError::at(&origin, "bad", "here"));
         }
+    }
+
+    /// The snippet's lines are escaped before miette measures them: the
+    /// underline sits under its token, the header keeps the file's column,
+    /// on a whole file, a cut long line and a `no_log` neighbour's own line.
+    #[test]
+    fn control_characters_in_a_snippet_are_escaped_and_the_caret_stays_on_its_token() {
+        let raw = "\x1b]0;PWNED\x07\u{9b}2J\u{202e}\r";
+        let shown = "\\x1b]0;PWNED\\x07\\x9b2J\\u202e\\r";
+        let long = "y".repeat(500);
+        for (text, line) in [
+            (format!("a: 1\r\nb: \"{raw}\" HERE\r\nc: 2\n"), 2),
+            (format!("a: 1\nb: \"{long}{raw}\" HERE {long}\nc: 2\n"), 2),
+        ] {
+            let e = error_at(&text, "HERE");
+            let out = Error::from(e).rendered();
+            assert!(
+                !out.contains(['\x1b', '\x07', '\u{9b}', '\u{202e}']),
+                "{out:?}"
+            );
+            let offset = text.find("HERE").unwrap();
+            let line_start = text[..offset].rfind('\n').unwrap() + 1;
+            let header = format!("pb.yml:{line}:{}]", offset - line_start + 1);
+            assert!(out.contains(&header), "{header} in {out}");
+            let lines: Vec<&str> = out.lines().collect();
+            let drawn = lines
+                .iter()
+                .position(|l| l.contains(shown) && l.contains("HERE"))
+                .unwrap_or_else(|| panic!("{out}"));
+            // in characters: the theme may draw with `│` and `─`
+            let token = lines[drawn][..lines[drawn].find("HERE").unwrap()]
+                .chars()
+                .count();
+            let underline = lines[drawn + 1].chars().position(|c| c == '─' || c == '^');
+            assert_eq!(underline, Some(token), "{out}");
+        }
+        // CRLF line ends stay line ends, not `\r` at each line's end
+        let out = Error::from(error_at("a: 1\r\nb: HERE\r\n", "HERE")).rendered();
+        assert!(!out.contains("\\r"), "{out}");
+        assert!(out.contains("pb.yml:2:4]"), "{out}");
+        // the message, label and help
+        let e = error_at("a: 1\n", "a").with_help(format!("help {raw}"));
+        let e = InputError {
+            message: format!("bad `{raw}`"),
+            label: format!("here\n{raw}"),
+            ..e
+        };
+        let out = Error::from(e).rendered();
+        assert!(out.contains(&format!("bad `{shown}`")), "{out}");
+        assert!(out.contains(&format!("help {shown}")), "{out}");
+        assert!(out.contains(&format!("here\\n{shown}")), "{out}");
     }
 
     #[test]

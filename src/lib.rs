@@ -10,8 +10,9 @@
 //!
 //! Below every stage sits a base layer that imports no stage: `yaml` (the only
 //! YAML parser), `error` (errors as values with spans), `source` (files and
-//! spans), `shell` (quoting, nonces, answer markers) and `template_text`
-//! (whether a string is a template). `lab` builds the local test network from
+//! spans), `controls` (control characters shown escaped on a terminal),
+//! `shell` (quoting, nonces, answer markers) and `template_text` (whether a
+//! string is a template). `lab` builds the local test network from
 //! the base layer alone. `tests/stage_order.rs` holds the table of allowed
 //! imports and fails on any import against it.
 
@@ -21,6 +22,7 @@
 
 pub mod bounds;
 pub mod cli;
+pub mod controls;
 pub mod drill;
 pub mod error;
 pub mod execute;

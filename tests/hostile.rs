@@ -34,6 +34,7 @@ struct Ended {
     timed_out: bool,
     /// Peak resident memory of the child, KiB (`ru_maxrss`).
     peak_kib: i64,
+    stdout: String,
     stderr: String,
 }
 
@@ -41,7 +42,8 @@ struct Ended {
 /// read the child's own peak memory.
 fn run_limited(mut cmd: Command) -> Ended {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = std::fs::File::create(dir.path().join("out")).expect("out file");
+    let out_path = dir.path().join("out");
+    let out = std::fs::File::create(&out_path).expect("out file");
     let err_path = dir.path().join("err");
     let err = std::fs::File::create(&err_path).expect("err file");
     cmd.stdin(Stdio::null())
@@ -100,6 +102,7 @@ fn run_limited(mut cmd: Command) -> Ended {
         signal,
         timed_out,
         peak_kib: usage.ru_maxrss,
+        stdout: String::from_utf8_lossy(&std::fs::read(&out_path).unwrap_or_default()).into_owned(),
         stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default()).into_owned(),
     }
 }
@@ -142,6 +145,10 @@ fn command_for(case: &Path) -> Command {
     cmd
 }
 
+/// Characters that act on a terminal, as the `ctl-*` cases carry them: ESC,
+/// BEL, an 8-bit CSI, a right-to-left override.
+const TERMINAL_CONTROLS: [char; 4] = ['\x1b', '\x07', '\u{9b}', '\u{202e}'];
+
 /// Cases whose refusal has no line to name: a playbook path that is a
 /// directory.
 const NO_LINE_TO_NAME: &[&str] = &["playbook-is-dir"];
@@ -170,6 +177,17 @@ fn every_hostile_input_ends_cleanly() {
         }
         let first_line = ended.stderr.lines().find(|l| !l.trim().is_empty());
         let what = first_line.unwrap_or_default().trim().to_string();
+        // Control characters from the input are shown escaped, never raw:
+        // on stderr (errors, warnings) and in the human report (a listing
+        // of `inventory --list` is JSON, serde's own).
+        if ended.stderr.contains(TERMINAL_CONTROLS) {
+            problems.push(format!(
+                "{name}: a raw control character on stderr: {what:?}"
+            ));
+        }
+        if !name.contains(".inv.") && ended.stdout.contains(TERMINAL_CONTROLS) {
+            problems.push(format!("{name}: a raw control character on stdout"));
+        }
         if ended.timed_out {
             hangs += 1;
             problems.push(format!("{name}: no answer within {TIMEOUT:?}"));

@@ -1,6 +1,6 @@
 //! Data flows one way: `cli -> load -> plan -> execute -> modules ->
 //! transport`, with `report` fed by the executor, and a base layer (`yaml`,
-//! `error`, `source`, `shell`, `template_text`, `bounds`, `pyregex`, `pyformat`) below every stage.
+//! `error`, `source`, `controls`, `shell`, `template_text`, `bounds`, `pyregex`, `pyformat`) below every stage.
 //!
 //! This test parses every `.rs` file under `src/` with `syn` (tokens, so
 //! comments and strings never count) and fails on any reference from one
@@ -69,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bounds",
             "error",
             "source",
+            "controls",
             "shell",
             "template_text",
             "pyregex",
@@ -118,6 +119,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "yaml",
             "bounds",
             "error",
+            "controls",
             "source",
             "shell",
             "template_text",
@@ -143,7 +145,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("transport", &["error", "source", "shell"]),
     // Reporters show `modules::TaskResult` / `Status` and use the module
     // registry for names (`canonical_name`, check-mode skips).
-    ("report", &["modules", "error", "source"]),
+    ("report", &["modules", "error", "source", "controls"]),
     // The lab builds namespaces and sshd; it shares only the base layer
     // (quoting from `shell`, its inventory through `yaml`).
     ("lab", &["yaml", "error", "source", "shell"]),
@@ -154,8 +156,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("drill", &["load", "error", "source", "shell", "transport"]),
     // The base layer: below every stage, never importing one.
     ("yaml", &["error", "source"]),
-    ("error", &["source"]),
+    ("error", &["source", "controls"]),
     ("source", &[]),
+    // What a control character is and how it is shown escaped: shared by
+    // errors, the report and the command line's own lines.
+    ("controls", &[]),
     ("shell", &[]),
     ("template_text", &[]),
     // Bounds on durations, counts, nesting and template steps, shared by

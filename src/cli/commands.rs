@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::output::{stderr_line, stdout_text};
+use super::output::{stderr_line, stderr_painted, stdout_raw, stdout_text};
 use super::{AdhocArgs, ConnectArgs, InventoryArgs, OutputFormat, PingArgs, RunArgs};
 use crate::error::{exit_code, Error, InputError};
 use crate::execute::{self, ConnectOptions, RunOptions};
@@ -38,7 +38,7 @@ pub fn install_diagnostics_hook() {
 fn report_error(e: impl Into<Error>) -> i32 {
     let e: Error = e.into();
     let code = e.exit_code();
-    stderr_line(&format!("{:?}", miette::Report::new(e)));
+    stderr_painted(&e.rendered());
     code
 }
 
@@ -732,7 +732,7 @@ pub fn inventory(args: InventoryArgs) -> i32 {
         ))
     } else {
         match serde_json::to_string_pretty(&inventory.to_list_json()) {
-            Ok(s) => stdout_text(&format!("{s}\n")),
+            Ok(s) => stdout_raw(&format!("{s}\n")),
             Err(e) => report_error(Error::Internal(e.to_string())),
         }
     }
@@ -908,12 +908,8 @@ pub fn connections(args: &crate::cli::ConnectionsArgs) -> i32 {
             (false, true) => "alive",
             (false, false) => "not answering",
         };
-        let _ = writeln!(
-            out,
-            "{state}: {} [{}]",
-            master.target,
-            master.socket.display()
-        );
+        let line = format!("{state}: {} [{}]", master.target, master.socket.display());
+        let _ = writeln!(out, "{}", crate::controls::escape_controls(&line));
     }
     exit_code::OK
 }

@@ -15,10 +15,18 @@ use std::io::Write;
 
 use crate::error::exit_code;
 
-/// Write `text` to stdout; the exit code to end with: 0 when written or
-/// when the reader has gone, 1 (said on stderr) for any other write error,
-/// such as a full disk under `> file`.
+/// Write `text` to stdout, its control characters escaped (newline and
+/// tab kept: a host or file name in a listing never reaches the terminal
+/// raw); the exit code to end with: 0 when written or when the reader has
+/// gone, 1 (said on stderr) for any other write error, such as a full disk
+/// under `> file`.
 pub fn stdout_text(text: &str) -> i32 {
+    stdout_raw(&crate::controls::escape_controls(text))
+}
+
+/// [`stdout_text`] without the escaping, for JSON: serde already escapes
+/// what JSON must, and the output must stay byte for byte what it wrote.
+pub fn stdout_raw(text: &str) -> i32 {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => exit_code::OK,
@@ -30,8 +38,4 @@ pub fn stdout_text(text: &str) -> i32 {
     }
 }
 
-/// Write one line to stderr; a closed or failing stderr is ignored (there
-/// is nowhere left to say so).
-pub fn stderr_line(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
-}
+pub use crate::controls::{stderr_line, stderr_painted};

@@ -179,7 +179,7 @@ impl<'a> Runner<'a> {
             Ok(()) => false,
             Err(e) => {
                 let e = crate::error::Error::from(e);
-                crate::report::stderr_line(&format!("{:?}", miette::Report::new(e)));
+                crate::controls::stderr_painted(&e.rendered());
                 true
             }
         };

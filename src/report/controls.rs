@@ -2,83 +2,19 @@
 //! carriage return) are shown escaped, never sent to the operator's
 //! terminal or log: they could clear the screen, move the cursor, retitle
 //! the window or hide lines of the report. Colour is baton's own (see
-//! [`super::style`]), only on a terminal.
+//! [`super::style`]), only on a terminal. What a control character is and
+//! how it is escaped is [`crate::controls`], shared with error messages.
 
 use std::borrow::Cow;
+
+pub use crate::controls::{escape_controls, one_line, shown_name, NAME_SHOWN_CHARS};
+use crate::controls::{is_control, push_escaped};
 
 /// The colour sequences [`super::style::Style`] writes; on a line painted by
 /// baton these are kept, every other escape sequence is escaped.
 const OWN_SEQUENCES: &[&str] = &[
     "\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[35m", "\x1b[36m",
 ];
-
-/// Whether `c` would act on a terminal rather than print: C0 controls but
-/// tab and newline, DEL, the C1 controls (U+0080-U+009F; U+009B is an
-/// 8-bit CSI), and the bidirectional formatting characters (U+202A-U+202E
-/// embeddings and overrides, U+2066-U+2069 isolates, U+200E/U+200F marks,
-/// U+061C): a right-to-left override in a task name reorders the rest of
-/// the line as the operator reads it ("Trojan Source", CVE-2021-42574).
-fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || ('\u{80}'..='\u{9f}').contains(&c)
-        || ('\u{202a}'..='\u{202e}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
-}
-
-/// How a control character is shown: as Python's `repr` writes it (`\r`,
-/// `\x1b`, `\x9b`).
-fn push_escaped(c: char, out: &mut String) {
-    match c {
-        '\r' => out.push_str("\\r"),
-        c if (c as u32) > 0xff => out.push_str(&format!("\\u{:04x}", c as u32)),
-        c => out.push_str(&format!("\\x{:02x}", c as u32)),
-    }
-}
-
-/// How many characters of a name (task, play, handler, host, loop item) the
-/// human report shows; the rest is said as a count. JSON and JUnit keep the
-/// whole name. A 65,536-character name once made the report's alignment
-/// panic (Rust's format width limit) after the tasks had run.
-pub const NAME_SHOWN_CHARS: usize = 200;
-
-/// A name as the human report shows it, on one line: every control
-/// character escaped, newline and tab too (a task named `a\nPLAY RECAP\n...`
-/// must not print a line that reads as baton's own), and a name longer than
-/// [`NAME_SHOWN_CHARS`] shortened with an ellipsis and its length.
-pub fn shown_name(name: &str) -> Cow<'_, str> {
-    shorten(name, NAME_SHOWN_CHARS)
-}
-
-/// A name on one line, whole (`--list-tasks`, where it is copied for
-/// `--start-at-task`): every control character escaped, newline and tab too.
-pub fn one_line(name: &str) -> Cow<'_, str> {
-    shorten(name, usize::MAX)
-}
-
-fn shorten(name: &str, max_chars: usize) -> Cow<'_, str> {
-    let long = name.len() > max_chars && name.chars().nth(max_chars).is_some();
-    if !long
-        && !name
-            .chars()
-            .any(|c| c == '\n' || c == '\t' || is_control(c))
-    {
-        return Cow::Borrowed(name);
-    }
-    let mut out = String::with_capacity(name.len().min(max_chars.saturating_mul(4)) + 32);
-    for c in name.chars().take(max_chars) {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if is_control(c) => push_escaped(c, &mut out),
-            c => out.push(c),
-        }
-    }
-    if long {
-        out.push_str(&format!("… ({} characters)", name.chars().count()));
-    }
-    Cow::Owned(out)
-}
 
 /// `text` padded with spaces to `width` characters (as `{:<width$}` would,
 /// which panics beyond 65,535).
@@ -97,22 +33,6 @@ pub fn pad_start(text: &str, width: usize) -> String {
     out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
     out.push_str(text);
     out
-}
-
-/// `text` with its control characters escaped (newline and tab kept).
-pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_control(c) {
-            push_escaped(c, &mut out);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// A line of the report with control characters escaped, except baton's own
@@ -150,24 +70,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn controls_are_escaped_newlines_and_tabs_kept() {
-        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
-        assert_eq!(
-            escape_controls(
-                "red \x1b[31mRED\x1b[0m bell \x07 cr \r back \x08 csi \u{9b}2J del \x7f"
-            ),
-            "red \\x1b[31mRED\\x1b[0m bell \\x07 cr \\r back \\x08 csi \\x9b2J del \\x7f"
-        );
-        assert_eq!(escape_controls("café ✓"), "café ✓");
-        // bidi overrides and isolates, as Python's repr writes them
-        assert_eq!(
-            escape_controls("restart \u{202e}gnp.exe \u{2066}x\u{2069} \u{200f}"),
-            "restart \\u202egnp.exe \\u2066x\\u2069 \\u200f"
-        );
-        assert_eq!(escape_controls("שלום עולם"), "שלום עולם");
-    }
-
-    #[test]
     fn a_painted_line_keeps_only_batons_own_colours() {
         let line = "\x1b[1m\x1b[31mfailed\x1b[0m\x1b[0m: \x1b[2J\x1b[31mfake\x1b]0;title\x07";
         assert_eq!(
@@ -178,25 +80,6 @@ mod tests {
             escape_line(line, false),
             "\\x1b[1m\\x1b[31mfailed\\x1b[0m\\x1b[0m: \\x1b[2J\\x1b[31mfake\\x1b]0;title\\x07"
         );
-    }
-
-    #[test]
-    fn names_are_one_line_and_long_ones_are_shortened_with_their_length() {
-        assert_eq!(shown_name("restart hvr"), "restart hvr");
-        assert_eq!(
-            shown_name("a\nPLAY RECAP\r\tx\x1b"),
-            "a\\nPLAY RECAP\\r\\tx\\x1b"
-        );
-        let long = "é".repeat(70_000);
-        let shown = shown_name(&long);
-        assert!(shown.starts_with(&"é".repeat(NAME_SHOWN_CHARS)));
-        assert!(shown.ends_with("… (70000 characters)"), "{shown}");
-        assert_eq!(
-            shown_name(&"x".repeat(NAME_SHOWN_CHARS)).len(),
-            NAME_SHOWN_CHARS
-        );
-        assert_eq!(one_line(&long), long);
-        assert_eq!(one_line("a\nb"), "a\\nb");
     }
 
     #[test]

@@ -40,12 +40,7 @@ pub(crate) fn write_error_line(what: &str, err: &std::io::Error) -> String {
     }
 }
 
-/// Write one line to stderr; a closed or failing stderr is ignored
-/// (`eprintln!` would panic, and there is nowhere left to say so).
-pub(crate) fn stderr_line(text: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
-}
+pub(crate) use crate::controls::stderr_line;
 
 /// What a task is, for display.
 #[derive(Clone, Debug, Serialize)]

@@ -360,6 +360,28 @@ cases["yaml-big-int.run.yml"] = run_play(
 cases["stdout-lines-many.run.yml"] = run_play(
     ["shell: yes | head -c 4194304", "register: r", "ignore_errors: true"])
 
+# 9. Control characters that reach an error, a warning or the report: ESC
+# (an OSC retitling the terminal, a CSI clearing it), BEL, an 8-bit CSI
+# (U+009B) and a right-to-left override (U+202E). tests/hostile.rs checks
+# that no case prints one raw, on stderr or in the human report.
+CTL = "\x1b]0;PWNED\x07\x1b[2J\u009b1m\u202e"
+CTL_YAML = "\\e]0;PWNED\\a\\e[2J\\u009b1m\\u202e"
+cases["ctl-task-key.pb.yml"] = play(["debug: msg=x", "bogus%s: 1" % CTL])
+cases["ctl-before-bad-key.pb.yml"] = (
+    "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+    "    - {name: \"%s\", debug: {msg: x}, bogus: 1}\n" % CTL)
+cases["ctl-vars-file.pb.yml"] = (
+    "- hosts: localhost\n  gather_facts: false\n"
+    "  vars_files: [\"nope%s.yml\"]\n  tasks: []\n" % CTL_YAML)
+cases["ctl-module-arg.pb.yml"] = play(["debug: {msg: x, bogus%s: 1}" % CTL])
+cases["ctl-var-name.ev.yml"] = "\"bad%s\": 1\n" % CTL_YAML
+cases["ctl-host.inv.ini"] = "[g]\nweb%s ansible_connection=local\n" % CTL
+cases["ctl-var-key.inv.yml"] = (
+    "all:\n  hosts:\n    web:\n      \"bad%s\": 1\n" % CTL_YAML)
+cases["ctl-name-and-msg.run.yml"] = (
+    "- name: \"P%s\"\n  hosts: localhost\n  connection: local\n  gather_facts: false\n"
+    "  tasks:\n    - name: \"T%s\"\n      debug: {msg: \"M%s\"}\n" % (CTL_YAML, CTL_YAML, CTL_YAML))
+
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 os.makedirs(OUT)
