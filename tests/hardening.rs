@@ -992,6 +992,51 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
     assert!(!dir.path().join("after").exists(), "{all}");
 }
 
+/// A stop request while one filter spends seconds (`map('sort')` over 12
+/// lists of 100,000 shuffled strings: no loop step, no output, no operator inside):
+/// the sort itself passes stop checkpoints, so the render is cut and the
+/// run exits 143 within 3 s, not after the filter (which took some 12 s in a
+/// debug build when only loop steps were checkpoints).
+#[test]
+fn a_stop_request_during_a_long_filter_ends_the_run_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: mark
+      command: touch started
+    - name: sorting
+      debug:
+        msg: "{% set big = range(100000) | map('string') | shuffle %}{{ ([big] * 12) | map('sort') | map('length') | sum }}"
+    - name: after
+      command: touch after
+"#,
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the render to start", || {
+        dir.path().join("started").exists()
+    });
+    // past building the lists (a few hundred ms), into the sorts
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    signal(&child, libc::SIGTERM);
+    let out = wait_bounded(child, 3);
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(143), "{all}");
+    assert!(
+        all.contains("render cut short: the run is stopping"),
+        "{all}"
+    );
+    assert!(!dir.path().join("after").exists(), "{all}");
+}
+
 /// 50 hosts edit the same two files at once (local connection), each with a
 /// `lineinfile` loop and a `blockinfile`: every host succeeds and every line
 /// and block is in the file (collisions back off and retry, none fails).

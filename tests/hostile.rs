@@ -817,6 +817,35 @@ fn files_roles_and_playbooks_that_name_the_next_twice_stop_at_the_task_bound() {
     );
 }
 
+/// A loop whose results reach the 256 MiB bound (2 MB `debug` messages)
+/// keeps them once: its items went to the reporter from a borrowed list, so
+/// the reporter's copy and the loop's were alive together and the run
+/// peaked at 551 MB; each item is now dropped once reported.
+#[test]
+fn a_loop_at_its_memory_bound_peaks_under_twice_the_bound() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "main.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"{{ 'x' * 2000000 }}\"}\n      loop: \"{{ range(120) | list }}\"\n",
+    );
+    let mut cmd = Command::new(baton());
+    cmd.current_dir(dir.path())
+        .args(["run", "-i", "localhost,", "-c", "local", "main.yml"]);
+    let ended = run_limited(cmd);
+    assert_eq!(ended.code, Some(4), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("256 MiB a loop may keep"),
+        "{}",
+        ended.stderr
+    );
+    assert!(
+        ended.peak_kib < 2 * (256 << 10),
+        "peak {} KiB, over twice the loop's bound",
+        ended.peak_kib
+    );
+}
+
 #[test]
 fn a_loop_whose_results_would_not_fit_in_memory_is_refused_before_its_first_item() {
     // `count=1000000` is within the bound on items, but a million kept

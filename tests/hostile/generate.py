@@ -359,6 +359,31 @@ cases["yaml-big-int.run.yml"] = run_play(
 # when registered, without building them (ignored: the run ends 0).
 cases["stdout-lines-many.run.yml"] = run_play(
     ["shell: yes | head -c 4194304", "register: r", "ignore_errors: true"])
+# Issue 9 (h9a): lists made by filters, each counted before it is built,
+# and all of a render's against one budget (each of these aborted on
+# allocation under a 2 GiB address space, or would have).
+S16 = "{% set s = 'x' * 16000000 %}"
+S200K = "{% set s = 'x' * 200000 %}"
+for name, expr in {
+    "list-of-string-x5": "[s|list, s|list, s|list, s|list, s|list] | length",
+    "map-of-string-x5": "[s|map('upper'), s|map('upper'), s|map('upper'), s|map('upper'), s|map('upper')] | length",
+    "unique-of-string-x5": "[s|unique, s|unique, s|unique, s|unique, s|unique] | length",
+    "select-of-string-x5": "[s|select, s|select, s|select, s|select, s|select] | length",
+    "sort-of-string-x5": "[s|sort, s|sort, s|sort, s|sort, s|sort] | length",
+    "batch-of-string-x5": "[s|batch(1)|list, s|batch(1)|list, s|batch(1)|list, s|batch(1)|list, s|batch(1)|list] | length",
+    "regex-findall-x5": "[s|regex_findall('x'), s|regex_findall('x'), s|regex_findall('x'), s|regex_findall('x'), s|regex_findall('x')] | length",
+}.items():
+    cases[f"grow-{name}.run.yml"] = run_play(['debug: {msg: "%s{{ %s }}"}' % (S16, expr)])
+cases["grow-split-x10.run.yml"] = run_play(
+    ['debug: {msg: "{%% set s = \'x \' * 8000000 %%}{{ %s }}"}' % (", ".join(["s.split()"] * 10).join("[]") + " | length")])
+cases["grow-lines-x5.run.yml"] = run_play(
+    ['debug: {msg: "{%% set s = \'x\\n\' * 8000000 %%}{{ [%s] | length }}"}' % ", ".join(["s|lines"] * 5)])
+# lists each under the cap, many of them: the render's budget
+cases["grow-budget-x400.run.yml"] = run_play(
+    ['debug: {msg: "%s{{ [%s] | length }}"}' % (S200K, ", ".join(["s|list"] * 400))])
+cases["grow-budget-loop.run.yml"] = run_play(
+    ['debug: {msg: "%s{%% set ns = namespace(l=[]) %%}{%% for i in range(400) %%}'
+     '{%% set ns.l = ns.l + [s|list] %%}{%% endfor %%}{{ ns.l | length }}"}' % S200K])
 
 # 9. Control characters that reach an error, a warning or the report: ESC
 # (an OSC retitling the terminal, a CSI clearing it), BEL, an 8-bit CSI

@@ -229,6 +229,7 @@ pub fn environment() -> Environment<'static> {
     paths::register(&mut env);
     text::register(&mut env);
     limit::register(&mut env);
+    super::grow::register(&mut env);
     // `ansible.builtin.NAME` forwards to NAME
     for name in own_filters() {
         env.add_filter(

@@ -590,6 +590,13 @@ fn subelements(
                 py_str(&values)?
             )));
         }
+        // a pair (a list of two) for each member
+        let m = values.len().unwrap_or(0).saturating_mul(3);
+        super::grow::charge_step(
+            out.len().saturating_mul(3).saturating_add(m),
+            m,
+            "subelements",
+        )?;
         for v in values.try_iter()? {
             out.push(Value::from(vec![element.clone(), v]));
         }
@@ -744,7 +751,9 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
         .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
     match to_json_capped(&v, "dict2items")? {
-        Json::Object(m) => Ok(from_json(&Json::Array(
+        // a mapping of two entries for each entry
+        Json::Object(m) => Ok(from_json(&Json::Array({
+            super::grow::charge(m.len(), 2 * m.len(), 0, "dict2items")?;
             m.into_iter()
                 .map(|(k, v)| {
                     let mut item = serde_json::Map::new();
@@ -752,8 +761,8 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
                     item.insert(value_name.clone(), v);
                     Json::Object(item)
                 })
-                .collect(),
-        ))),
+                .collect()
+        }))),
         other => Err(invalid(format!(
             "dict2items expects a dictionary, got {other}"
         ))),
@@ -826,6 +835,10 @@ fn zip(first: Value, rest: Vec<Value>, longest: bool) -> Result<Value, Error> {
     }
     let lens = lists.iter().map(Vec::len);
     let n = if longest { lens.max() } else { lens.min() }.unwrap_or(0);
+    // a row for each: counted as one item, its members being the lists'
+    // (already counted, or a `range`), so that `dict(keys | zip(values))`
+    // of 100,000 pairs stays under the cap as its mapping does
+    super::grow::charge(n, 0, 0, "zip")?;
     let rows = (0..n)
         .map(|i| {
             Json::Array(
@@ -890,6 +903,9 @@ fn batch(v: Value, args: minijinja::value::Rest<Value>) -> Result<Value, Error> 
     if v.is_undefined() {
         return Err(Error::from(ErrorKind::UndefinedError));
     }
+    // the items and a list for each batch
+    let n = v.len().unwrap_or(0);
+    super::grow::charge(n.saturating_add(n / count + 1), 0, 0, "batch")?;
     for item in v.try_iter()? {
         if tmp.len() == count {
             out.push(Value::from(std::mem::take(&mut tmp)));
@@ -929,6 +945,7 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
     }
     let mut out = Vec::new();
     go(list_of(&v, "flatten")?, levels, skip_nulls, &mut out);
+    super::grow::charge(out.len(), 0, 0, "flatten")?;
     Ok(from_json(&Json::Array(out)))
 }
 
@@ -1219,6 +1236,9 @@ fn regex_findall(s: String, pattern: String, kwargs: Kwargs) -> Result<Value, Er
             ),
         };
         out.push(item);
+        if out.len().is_multiple_of(super::grow::STEP) {
+            super::grow::charge_step(out.len(), super::grow::STEP, "regex_findall")?;
+        }
     }
     Ok(Value::from(out))
 }

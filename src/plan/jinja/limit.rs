@@ -189,6 +189,13 @@ pub fn register(env: &mut Environment<'static>) {
             // Jinja2 makes exactly `count` slices, empty ones included: each
             // costs at least the two bytes of `[]`.
             check_product(count, 2, "slice")?;
+            // the items again, and a list for each slice
+            super::grow::charge(
+                value.len().unwrap_or(0).saturating_add(count),
+                0,
+                0,
+                "slice",
+            )?;
             let fill_with = slice_fill(fill_with, &kw)?;
             minijinja::filters::slice(state, value, count, fill_with)
         },
@@ -292,6 +299,16 @@ pub fn unknown_method(
                 }
             }
             "format" => check_format(s, args)?,
+            "split" | "rsplit" => {
+                let sep = args.first().and_then(Value::as_str);
+                let max = args
+                    .get(1)
+                    .and_then(Value::as_i64)
+                    .and_then(|m| usize::try_from(m).ok())
+                    .map(|m| m.saturating_add(1));
+                super::grow::charge(super::grow::split_count(s, sep, max), 0, s.len(), method)?;
+            }
+            "splitlines" => super::grow::charge(s.lines().count(), 0, s.len(), method)?,
             _ => {}
         }
     }

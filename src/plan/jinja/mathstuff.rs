@@ -272,6 +272,9 @@ fn product(first: Value, rest: Rest<Value>, kw: Kwargs) -> Result<Value, Error> 
         sum.saturating_add(pool_bytes.saturating_mul(each).saturating_mul(repeat))
     });
     super::limit::check(bytes, "product")?;
+    // each combination a list of one item from each pool
+    let width = pools.len().saturating_mul(repeat);
+    super::grow::charge(total.saturating_mul(1 + width), 0, 0, "product")?;
     let pools: Vec<Vec<Value>> = (0..repeat).flat_map(|_| pools.clone()).collect();
     let mut out: Vec<Vec<Value>> = vec![Vec::new()];
     for pool in &pools {
@@ -346,7 +349,9 @@ fn permutations(v: Value, r: Option<usize>, kw: Kwargs) -> Result<Value, Error> 
     if r > n {
         return Ok(Value::from(Vec::<Value>::new()));
     }
-    guard(((n - r + 1)..=n).map(|x| x as f64).product())?;
+    let count: f64 = ((n - r + 1)..=n).map(|x| x as f64).product();
+    guard(count)?;
+    super::grow::charge((count as usize).saturating_mul(r + 1), 0, 0, "permutations")?;
     let mut out = Vec::new();
     perms(n, r, &mut out, &mut Vec::new());
     Ok(pick(&pool, out))
@@ -368,6 +373,7 @@ fn combinations(v: Value, r: Option<usize>, kw: Kwargs) -> Result<Value, Error> 
     }
     let count: f64 = (0..r).map(|i| (n - i) as f64 / (i + 1) as f64).product();
     guard(count)?;
+    super::grow::charge((count as usize).saturating_mul(r + 1), 0, 0, "combinations")?;
     let mut out = Vec::new();
     combos(n, r, &mut out, &mut Vec::new(), 0);
     Ok(pick(&pool, out))

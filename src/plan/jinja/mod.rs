@@ -14,6 +14,7 @@
 //!   formats strings, datetimes subtract), by rewriting the source.
 //! - [`percent`]: Python's printf-style `%` formatting.
 //! - [`stop`]: a stop request cuts a render in progress.
+//! - [`grow`]: filters that build collections, counted and stoppable.
 //! - [`datetime`]: `strftime`, `to_datetime` and Python datetimes.
 //! - [`mathstuff`], [`paths`], [`text`], [`crypt`], [`pyrandom`]: more of
 //!   Ansible's filters (and the file tests), by theme.
@@ -23,6 +24,7 @@ pub mod crypt;
 pub mod datetime;
 pub mod env;
 pub mod filters;
+pub mod grow;
 pub mod header;
 pub mod limit;
 pub mod lookup;

@@ -61,6 +61,8 @@ impl RenderWatch {
                 RenderWatch { outer: false }
             } else {
                 b.set(Some(stops()));
+                // the budget of collections built is one render's
+                super::grow::reset();
                 RenderWatch { outer: true }
             }
         })
@@ -73,6 +75,11 @@ impl Drop for RenderWatch {
             BEGAN_AT.with(|b| b.set(None));
         }
     }
+}
+
+/// Whether a render is in progress on this thread.
+pub fn rendering() -> bool {
+    BEGAN_AT.with(|b| b.get().is_some())
 }
 
 /// Whether a stop was requested after the render on this thread began.
