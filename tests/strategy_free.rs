@@ -456,3 +456,160 @@ fn a_host_that_fails_leaves_the_play_lists_the_other_lanes_read_next() {
     assert_eq!(after[0]["host"], "n2");
     assert_eq!(after[0]["result"]["msg"], "n2 n2 n1,n2 1");
 }
+
+// The play-wide lists against ansible-core 2.19.14, run as
+// `ansible-playbook -i 'a,b,c' -c local play.yml` with the task below
+// (issue 14); its output is quoted in each test.
+const SHOW_LISTS: &str = r#"
+    - name: show
+      debug:
+        msg: "ph={{ play_hosts | join(',') }} pb={{ ansible_play_batch | join(',') }} aph={{ ansible_play_hosts | join(',') }} all={{ ansible_play_hosts_all | join(',') }}"
+"#;
+
+/// Run `tasks` then SHOW_LISTS over local hosts a, b, c under `strategy`
+/// (and `serial`), `--output json`.
+fn lists_run(strategy: &str, serial: Option<u32>, tasks: &str) -> Run {
+    let serial = serial.map_or(String::new(), |n| format!("  serial: {n}\n"));
+    let playbook = format!(
+        "- hosts: nodes\n  gather_facts: false\n  strategy: {strategy}\n{serial}  tasks:\n{tasks}{SHOW_LISTS}"
+    );
+    Test::new()
+        .local_hosts(&["a", "b", "c"])
+        .playbook(&playbook)
+        .args(&["--output", "json"])
+        .run()
+}
+
+/// Each host's `show` message, by host.
+fn shown(run: &Run) -> Vec<(String, String)> {
+    run.results("show")
+        .iter()
+        .map(|r| {
+            let host = r["host"].as_str().unwrap_or_default().to_string();
+            (host, r["result"]["msg"].as_str().unwrap_or_default().into())
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = expected
+        .iter()
+        .map(|(h, m)| (h.to_string(), m.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+    v.sort();
+    v
+}
+
+#[test]
+fn play_hosts_is_the_batch_under_serial_as_ansible_play_batch() {
+    // Ansible 2.19, `serial: 2`:
+    //   ok: [a] => { "msg": "ph=a,b pb=a,b aph=a,b,c all=a,b,c" }
+    //   ok: [b] => { "msg": "ph=a,b pb=a,b aph=a,b,c all=a,b,c" }
+    //   ok: [c] => { "msg": "ph=c pb=c aph=a,b,c all=a,b,c" }
+    // baton made `play_hosts` the play's hosts (a,b,c), not the batch.
+    for strategy in ["linear", "free"] {
+        let run = lists_run(strategy, Some(2), "");
+        run.assert_code(0);
+        assert_eq!(
+            sorted(shown(&run)),
+            pairs(&[
+                ("a", "ph=a,b pb=a,b aph=a,b,c all=a,b,c"),
+                ("b", "ph=a,b pb=a,b aph=a,b,c all=a,b,c"),
+                ("c", "ph=c pb=c aph=a,b,c all=a,b,c"),
+            ]),
+            "{strategy}"
+        );
+    }
+}
+
+const END_B: &str = r#"    - meta: end_host
+      when: inventory_hostname == "b"
+"#;
+
+#[test]
+fn end_host_leaves_the_lists_the_other_hosts_read_next_under_both_strategies() {
+    // Ansible 2.19, linear and free alike:
+    //   ok: [a] => { "msg": "ph=a,c pb=a,c aph=a,c all=a,b,c" }
+    //   ok: [c] => { "msg": "ph=a,c pb=a,c aph=a,c all=a,b,c" }
+    // Under free, baton's lane for a ran past its skipped `meta` into `show`
+    // before b's lane ran `end_host`, and read a,b,c: Ansible's free
+    // strategy gives each host one task per pass.
+    for strategy in ["linear", "free"] {
+        let run = lists_run(strategy, None, END_B);
+        run.assert_code(0);
+        assert_eq!(
+            sorted(shown(&run)),
+            pairs(&[
+                ("a", "ph=a,c pb=a,c aph=a,c all=a,b,c"),
+                ("c", "ph=a,c pb=a,c aph=a,c all=a,b,c"),
+            ]),
+            "{strategy}"
+        );
+    }
+}
+
+#[test]
+fn a_host_ended_in_one_batch_is_back_in_ansible_play_hosts_for_the_next() {
+    // Ansible 2.19, `serial: 2`, linear and free alike (end_host lasts for
+    // its batch; a failed host would stay out of `ansible_play_hosts`):
+    //   ok: [a] => { "msg": "ph=a pb=a aph=a,c all=a,b,c" }
+    //   PLAY [all] ***
+    //   ok: [c] => { "msg": "ph=c pb=c aph=a,b,c all=a,b,c" }
+    for strategy in ["linear", "free"] {
+        let run = lists_run(strategy, Some(2), END_B);
+        run.assert_code(0);
+        assert_eq!(
+            sorted(shown(&run)),
+            pairs(&[
+                ("a", "ph=a pb=a aph=a,c all=a,b,c"),
+                ("c", "ph=c pb=c aph=a,b,c all=a,b,c"),
+            ]),
+            "{strategy}"
+        );
+    }
+    // A failed host stays out in the next batch. Ansible 2.19 (linear):
+    //   ok: [a] => { "msg": "ph=a pb=a aph=a,c all=a,b,c" }
+    //   ok: [c] => { "msg": "ph=c pb=c aph=a,c all=a,b,c" }
+    let fail_b = "    - fail: {msg: boom}\n      when: inventory_hostname == \"b\"\n";
+    let run = lists_run("linear", Some(2), fail_b);
+    run.assert_code(2);
+    assert_eq!(
+        sorted(shown(&run)),
+        pairs(&[
+            ("a", "ph=a pb=a aph=a,c all=a,b,c"),
+            ("c", "ph=c pb=c aph=a,c all=a,b,c"),
+        ])
+    );
+}
+
+#[test]
+fn ansible_play_hosts_all_keeps_a_host_that_failed_in_an_earlier_play() {
+    // Ansible 2.19, a first play failing b, then a second play:
+    //   ok: [a] => { "msg": "ph=a,c pb=a,c aph=a,c all=a,b,c" }
+    //   ok: [c] => { "msg": "ph=a,c pb=a,c aph=a,c all=a,b,c" }
+    // baton left b out of `ansible_play_hosts_all` too.
+    for strategy in ["linear", "free"] {
+        let playbook = format!(
+            "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - fail: {{msg: boom}}\n      when: inventory_hostname == \"b\"\n- hosts: nodes\n  gather_facts: false\n  strategy: {strategy}\n  tasks:\n{SHOW_LISTS}"
+        );
+        let run = Test::new()
+            .local_hosts(&["a", "b", "c"])
+            .playbook(&playbook)
+            .args(&["--output", "json"])
+            .run();
+        run.assert_code(2);
+        assert_eq!(
+            sorted(shown(&run)),
+            pairs(&[
+                ("a", "ph=a,c pb=a,c aph=a,c all=a,b,c"),
+                ("c", "ph=a,c pb=a,c aph=a,c all=a,b,c"),
+            ]),
+            "{strategy}"
+        );
+    }
+}

@@ -89,6 +89,10 @@ impl PlayScope<'_> {
     }
 }
 
+/// A play's hosts: all of them, then those still in the run (see
+/// [`Runner::select_hosts`]).
+type SelectedHosts = (Vec<String>, Vec<String>);
+
 pub struct Runner<'a> {
     pub(super) inventory: &'a Inventory,
     pub(super) options: &'a RunOptions,
@@ -218,10 +222,11 @@ impl<'a> Runner<'a> {
         self.inventory_vars.get(host)
     }
 
-    /// The play's hosts (its pattern within `--limit`, without hosts that
-    /// already left the run), in its `order:`. `None` when there are none;
-    /// a warning says why.
-    fn select_hosts(&self, play: &Play, vars: &Value) -> Result<Option<Vec<String>>, InputError> {
+    /// The play's hosts (its pattern within `--limit`), in its `order:`:
+    /// all of them (`ansible_play_hosts_all`, which keeps hosts that failed
+    /// in an earlier play, as Ansible's does), and those that have not left
+    /// the run. `None` when none is left; a warning says why.
+    fn select_hosts(&self, play: &Play, vars: &Value) -> Result<Option<SelectedHosts>, InputError> {
         let pattern = self.templater.render_str(
             play.hosts.as_str().unwrap_or_default(),
             vars,
@@ -231,10 +236,11 @@ impl<'a> Runner<'a> {
         if let Some(limit) = &self.options.limit {
             self.inventory.retain_selected(&mut hosts, limit)?;
         }
-        let before = hosts.len();
+        order_hosts(&mut hosts, play.order);
+        let all = hosts.clone();
         hosts.retain(|h| !self.state().has_left(h));
         if hosts.is_empty() {
-            let why = if before > 0 {
+            let why = if !all.is_empty() {
                 "every matching host already failed or was unreachable".to_string()
             } else if self.options.limit.is_some() {
                 format!("no host matches `{pattern}` within --limit")
@@ -247,8 +253,7 @@ impl<'a> Runner<'a> {
             });
             return Ok(None);
         }
-        order_hosts(&mut hosts, play.order);
-        Ok(Some(hosts))
+        Ok(Some((all, hosts)))
     }
 
     async fn run_play(&mut self, play: &Play) -> Result<(), InputError> {
@@ -257,7 +262,7 @@ impl<'a> Runner<'a> {
         // host, for `hosts:`.
         let (early, pattern_vars) =
             vars_files::before_hosts(play, &self.options.extra_vars, &self.templater)?;
-        let Some(hosts) = self.select_hosts(play, &pattern_vars)? else {
+        let Some((all, hosts)) = self.select_hosts(play, &pattern_vars)? else {
             return Ok(());
         };
         // Before the play's header: a bad `serial` is an error of the play,
@@ -280,9 +285,6 @@ impl<'a> Runner<'a> {
             }
             None => play.serial.clone(),
         };
-        for h in &hosts {
-            self.state().set_ended(h, false);
-        }
         self.reporter.event(&Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.clone(),
@@ -291,7 +293,7 @@ impl<'a> Runner<'a> {
         let mut scope = PlayScope {
             play,
             vars_files: early,
-            hosts_all: minijinja::Value::from(hosts.clone()),
+            hosts_all: minijinja::Value::from(all),
             hosts: hosts.clone(),
             batch: Vec::new(),
             free: strategy == Strategy::Free,
@@ -301,6 +303,9 @@ impl<'a> Runner<'a> {
         };
         for batch in batches(&hosts, &serial) {
             scope.batch = batch;
+            // `meta: end_host` ends a host for its batch (and play): in the
+            // next batch it is in `ansible_play_hosts` again, as in Ansible.
+            self.state().clear_ended(&hosts);
             // `run_once` runs once per batch, as under `linear`.
             scope.run_once.get_mut().map(HashMap::clear).ok();
             // The lists of active hosts are the new batch's.
@@ -514,7 +519,9 @@ impl<'a> Runner<'a> {
         Shared::new(BTreeMap::from([
             ("groups".to_string(), self.groups.clone()),
             ("hostvars".to_string(), hostvars),
-            ("play_hosts".to_string(), play_hosts.clone()),
+            // `play_hosts` is the batch, as Ansible's (deprecated) alias of
+            // `ansible_play_batch`; they differ under `serial`.
+            ("play_hosts".to_string(), lists.batch.clone()),
             ("ansible_play_hosts".to_string(), play_hosts),
             (
                 "ansible_play_hosts_all".to_string(),

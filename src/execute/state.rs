@@ -183,6 +183,17 @@ impl RunState {
         self.host(host).ended = ended;
     }
 
+    /// A new batch (or play) starts: the hosts of `hosts` that `meta:
+    /// end_host` ended are back in the play's lists, as Ansible forgets
+    /// ended hosts between batches (failed and unreachable ones stay out).
+    pub fn clear_ended(&mut self, hosts: &[String]) {
+        for host in hosts {
+            if self.hosts.get(host).is_some_and(|s| s.ended) {
+                self.set_ended(host, false);
+            }
+        }
+    }
+
     fn set_unreachable(&mut self, host: &str) {
         self.membership += 1;
         self.host(host).unreachable = true;

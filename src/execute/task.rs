@@ -161,6 +161,13 @@ impl Runner<'_> {
         rescuable: bool,
         is_handler: bool,
     ) -> Flow {
+        if scope.free {
+            // Each lane lets the others take their turn before its next
+            // task, as Ansible's free strategy hands every host one task per
+            // pass: a task that never waits (`meta: end_host`, a skipped
+            // task) is seen by the other lanes' next task, not raced past.
+            tokio::task::yield_now().await;
+        }
         match self.should_run(scope, task, hosts, is_handler) {
             Ok(true) => {}
             Ok(false) => return Flow::Continue,

@@ -5,7 +5,7 @@
 //! Lines are only ever written while the spinners are suspended (cleared), so
 //! a task line can never be torn by a progress bar redrawing over it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -74,7 +74,7 @@ impl HumanReporter {
                 multi,
                 spinners: HashMap::new(),
                 host_width: 0,
-                pending: Vec::new(),
+                pending: PendingLines::default(),
                 connect_heading: false,
                 free: false,
             }),
@@ -161,6 +161,80 @@ fn same_task(a: &TaskInfo, b: &TaskInfo) -> bool {
     a.name == b.name && a.origin == b.origin && a.play == b.play && a.is_handler == b.is_handler
 }
 
+/// The task lines still waiting for results, in the order they started,
+/// with each host's lines indexed: under `strategy: free` every host's
+/// task is a line of its own, and a thousand hosts each looking for theirs
+/// in a list (and shifting it on removal) made that quadratic (issue 14).
+#[derive(Default)]
+struct PendingLines {
+    lines: BTreeMap<u64, PendingTask>,
+    next: u64,
+    /// For each host, the keys of the lines listing it, oldest first.
+    by_host: HashMap<String, Vec<u64>>,
+}
+
+impl PendingLines {
+    fn push(&mut self, pending: PendingTask) -> u64 {
+        let key = self.next;
+        self.next += 1;
+        for host in &pending.hosts {
+            self.by_host.entry(host.clone()).or_default().push(key);
+        }
+        self.lines.insert(key, pending);
+        key
+    }
+
+    /// The oldest line of `task`; with `host`, the oldest one listing it.
+    fn find(&self, task: &TaskInfo, host: Option<&str>) -> Option<u64> {
+        match host {
+            Some(host) => self
+                .by_host
+                .get(host)?
+                .iter()
+                .copied()
+                .find(|k| self.lines.get(k).is_some_and(|p| same_task(&p.task, task))),
+            None => self
+                .lines
+                .iter()
+                .find(|(_, p)| same_task(&p.task, task))
+                .map(|(k, _)| *k),
+        }
+    }
+
+    fn get_mut(&mut self, key: u64) -> Option<&mut PendingTask> {
+        self.lines.get_mut(&key)
+    }
+
+    /// List `host` on line `key` too (a result without its own start).
+    fn add_host(&mut self, key: u64, host: &str) {
+        if let Some(p) = self.lines.get_mut(&key) {
+            if !p.hosts.iter().any(|h| h == host) {
+                p.hosts.push(host.to_string());
+                self.by_host.entry(host.to_string()).or_default().push(key);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: u64) -> Option<PendingTask> {
+        let pending = self.lines.remove(&key)?;
+        for host in &pending.hosts {
+            if let Some(keys) = self.by_host.get_mut(host) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.by_host.remove(host);
+                }
+            }
+        }
+        Some(pending)
+    }
+
+    /// Every line, oldest first; none is left.
+    fn take_all(&mut self) -> Vec<PendingTask> {
+        self.by_host.clear();
+        std::mem::take(&mut self.lines).into_values().collect()
+    }
+}
+
 struct State {
     options: HumanOptions,
     style: Style,
@@ -170,7 +244,7 @@ struct State {
     spinners: HashMap<String, ProgressBar>,
     /// Width of the widest host name of the current play.
     host_width: usize,
-    pending: Vec<PendingTask>,
+    pending: PendingLines,
     /// The heading of the connection failures of the current batch is out.
     connect_heading: bool,
     /// The play runs `strategy: free`: each host's task is its own line,
@@ -301,9 +375,10 @@ impl State {
         }
         // The same task again (a second serial batch; under `free`, the same
         // host again) starts a fresh line.
-        if let Some(pos) = self.find_pending(task, hosts.first().map(String::as_str)) {
-            let old = self.pending.remove(pos);
-            self.print_task(old);
+        if let Some(key) = self.find_pending(task, hosts.first().map(String::as_str)) {
+            if let Some(old) = self.pending.remove(key) {
+                self.print_task(old);
+            }
         }
         let mut seen = std::collections::HashSet::new();
         self.pending.push(PendingTask {
@@ -357,16 +432,13 @@ impl State {
     }
 
     /// The pending line of `task`; under `free`, the one of `host`'s run.
-    fn find_pending(&self, task: &TaskInfo, host: Option<&str>) -> Option<usize> {
-        self.pending.iter().position(|p| {
-            same_task(&p.task, task)
-                && (!self.free || host.is_none_or(|h| p.hosts.iter().any(|x| x == h)))
-        })
+    fn find_pending(&self, task: &TaskInfo, host: Option<&str>) -> Option<u64> {
+        self.pending.find(task, host.filter(|_| self.free))
     }
 
     fn host_result(&mut self, task: &TaskInfo, result: &HostResult) {
-        let pos = match self.find_pending(task, Some(&result.host)) {
-            Some(pos) => pos,
+        let key = match self.find_pending(task, Some(&result.host)) {
+            Some(key) => key,
             None => {
                 // A result without a TaskStart: still report it, on its own line.
                 self.pending.push(PendingTask {
@@ -375,14 +447,14 @@ impl State {
                     finals: HashMap::new(),
                     items: HashMap::new(),
                     cut: Default::default(),
-                });
-                self.pending.len() - 1
+                })
             }
         };
         if let Some(item) = &result.item {
-            let done = self.pending[pos]
-                .items
-                .get(&result.host)
+            let done = self
+                .pending
+                .get_mut(key)
+                .and_then(|p| p.items.get(&result.host))
                 .map_or(0, Vec::len)
                 + 1;
             if let Some(bar) = self.spinners.get(&result.host) {
@@ -393,56 +465,56 @@ impl State {
                     outcome_label(result)
                 ));
             }
-            self.pending[pos]
-                .items
-                .entry(result.host.clone())
-                .or_default()
-                .push(kept_item(result));
+            if let Some(p) = self.pending.get_mut(key) {
+                p.items
+                    .entry(result.host.clone())
+                    .or_default()
+                    .push(kept_item(result));
+            }
             return;
         }
         self.drop_spinner(&result.host);
-        let pending = &mut self.pending[pos];
-        if !pending.hosts.contains(&result.host) {
-            pending.hosts.push(result.host.clone());
-        }
+        self.pending.add_host(key, &result.host);
+        let Some(pending) = self.pending.get_mut(key) else {
+            return;
+        };
         pending.finals.insert(result.host.clone(), result.clone());
         if pending.is_complete() {
-            let done = self.pending.remove(pos);
-            self.print_task(done);
+            if let Some(done) = self.pending.remove(key) {
+                self.print_task(done);
+            }
         }
     }
 
     /// A quit at once killed `host`'s run of `task`: its cell says `cut`.
     fn host_cut(&mut self, task: &TaskInfo, host: &str, ran: (f64, Duration)) {
         self.drop_spinner(host);
-        let pos = match self.find_pending(task, Some(host)) {
-            Some(pos) => pos,
-            None => {
-                self.pending.push(PendingTask {
-                    task: task.clone(),
-                    hosts: vec![host.to_string()],
-                    finals: HashMap::new(),
-                    items: HashMap::new(),
-                    cut: Default::default(),
-                });
-                self.pending.len() - 1
-            }
+        let key = match self.find_pending(task, Some(host)) {
+            Some(key) => key,
+            None => self.pending.push(PendingTask {
+                task: task.clone(),
+                hosts: vec![host.to_string()],
+                finals: HashMap::new(),
+                items: HashMap::new(),
+                cut: Default::default(),
+            }),
         };
-        let pending = &mut self.pending[pos];
-        if !pending.hosts.iter().any(|h| h == host) {
-            pending.hosts.push(host.to_string());
-        }
+        self.pending.add_host(key, host);
+        let Some(pending) = self.pending.get_mut(key) else {
+            return;
+        };
         pending.cut.insert(host.to_string(), ran);
         if pending.is_complete() {
-            let done = self.pending.remove(pos);
-            self.print_task(done);
+            if let Some(done) = self.pending.remove(key) {
+                self.print_task(done);
+            }
         }
     }
 
     /// Print tasks that will get no more results (the run stopped or moved
     /// on); hosts that never answered say so instead of vanishing.
     fn flush_pending(&mut self) {
-        for pending in std::mem::take(&mut self.pending) {
+        for pending in self.pending.take_all() {
             self.print_task(pending);
         }
     }
@@ -1038,6 +1110,53 @@ mod tests {
         reporter.finish();
         let bytes = buf.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// Seconds (best of 3) to report one task under `strategy: free` on
+    /// `n` hosts: every host starts it, then they finish in reverse order.
+    fn free_task_seconds(n: usize) -> f64 {
+        let hosts: Vec<String> = (0..n).map(|i| format!("h{i}")).collect();
+        let mut events = vec![Event::PlayStart {
+            name: "p".into(),
+            hosts: hosts.clone(),
+            strategy: "free".into(),
+        }];
+        for h in &hosts {
+            events.push(Event::TaskStart {
+                task: info("command"),
+                hosts: vec![h.clone()],
+            });
+        }
+        for h in hosts.iter().rev() {
+            events.push(Event::HostResult {
+                task: info("command"),
+                result: hr(h, Status::Ok, 0.0, 1),
+            });
+        }
+        (0..3)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                let reporter =
+                    HumanReporter::new(HumanOptions::default(), Box::new(std::io::sink()));
+                for e in &events {
+                    reporter.event(e);
+                }
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    }
+
+    #[test]
+    fn free_lines_cost_linear_time_in_the_hosts() {
+        // Under `free` each host's task is a line of its own; each host used
+        // to look for its line in a list of all of them (issue 14): eight
+        // times the hosts took some 35 times as long, now about 8.
+        let small = free_task_seconds(500);
+        let large = free_task_seconds(4000);
+        assert!(
+            large < 20.0 * small.max(1e-4),
+            "500 hosts: {small:.3} s, 4000 hosts: {large:.3} s"
+        );
     }
 
     #[test]
