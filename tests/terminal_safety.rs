@@ -120,7 +120,7 @@ fn an_extra_variable_name_with_controls_is_escaped() {
         .args(&["-e", &format!("bad{RAW}=1")])
         .run();
     run.assert_code(4);
-    assert_escaped(&run, &format!("-e `bad{SHOWN}` is not a valid variable"));
+    assert_escaped(&run, &format!("`bad{SHOWN}` is not a valid variable name"));
 }
 
 #[test]
