@@ -557,7 +557,12 @@ impl TreeBuilder {
             None => self.docs.push(node),
             Some(Frame::Seq(items, _, _)) => items.push(node),
             Some(Frame::Map(map)) => match map.pending_key.take() {
-                None => map.pending_key = Some(node),
+                None => {
+                    if let (Some(error), None) = (key_problem(&node), &self.error) {
+                        self.error = Some(error);
+                    }
+                    map.pending_key = Some(node);
+                }
                 Some(key) => {
                     if key.as_str() == Some("<<") {
                         if let (Err(at), None) = (map.merge(node), &self.error) {
@@ -591,6 +596,35 @@ impl TreeBuilder {
             },
         }
     }
+}
+
+/// Why a mapping key cannot be taken, if it cannot. Keys become the
+/// names of JSON object members and of variables: text. A list or mapping
+/// as a key (`? [a, b] : 1`) became the key `""` without a word; Python's
+/// YAML loader refuses it too ("found unhashable key"). A null key (`~: 1`)
+/// is Python's `None`, which ansible-core shows as `None` in one place and
+/// `null` in another (`to_json`); baton has no such key and says so
+/// rather than guessing.
+fn key_problem(key: &Node) -> Option<InputError> {
+    let found = match key.value {
+        NodeValue::Seq(_) => "a sequence (list)",
+        NodeValue::Map(_) => "a mapping",
+        NodeValue::Null => "null",
+        _ => return None,
+    };
+    let help = if key.is_null() {
+        "quote the key if it is the text (`'~': 1`, `'null': 1`), or give it a name"
+    } else {
+        "use a string key; to key on several values, join them into one string (`a,b: 1`)"
+    };
+    Some(
+        InputError::at(
+            &key.origin,
+            format!("a mapping key must be a string or other scalar, found {found}"),
+            "this key",
+        )
+        .with_help(help),
+    )
 }
 
 /// How many nodes a value holds (itself included). Recursion is bounded by
@@ -1088,6 +1122,33 @@ mod tests {
         let err = parse_text("a: 1\nb: [unclosed\n").unwrap_err();
         assert!(err.message.contains("YAML syntax error"), "{}", err.message);
         assert!(err.location.unwrap().starts_with("t.yml:"));
+    }
+
+    #[test]
+    fn a_key_that_is_no_scalar_is_refused_where_it_is() {
+        // `? [a, b] : 1` was the key "" without a word.
+        for (text, found, at) in [
+            ("m:\n  ? [a, b]\n  : 1\n", "found a sequence", "t.yml:2:5"),
+            ("m:\n  ? {a: 1}\n  : 1\n", "found a mapping", "t.yml:2:6"),
+            ("m:\n  x: 2\n  ~: 1\n", "found null", "t.yml:3:3"),
+            ("{[a]: 1}\n", "found a sequence", "t.yml:1:2"),
+        ] {
+            let err = parse_text(text).unwrap_err();
+            assert!(
+                err.message.contains(&format!(
+                    "a mapping key must be a string or other scalar, {found}"
+                )),
+                "{text}: {}",
+                err.message
+            );
+            assert_eq!(err.location.as_deref(), Some(at), "{text}");
+        }
+        // Scalars of every kind stay keys, a quoted `~` too.
+        let node = parse_text("1: a\ntrue: b\n'~': c\n1.5: d\n").unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"1": "a", "true": "b", "~": "c", "1.5": "d"})
+        );
     }
 
     #[test]
