@@ -380,3 +380,32 @@ fn a_key_that_is_no_scalar_is_refused_in_vars_files_inventories_and_e_at() {
         "vars_files: {stderr}"
     );
 }
+
+/// `include_role` with a `tasks_from` the role lacks points at the
+/// `tasks_from` value (it pointed at `name: r`, labelled tasks_from).
+#[test]
+fn a_missing_tasks_from_points_at_tasks_from() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("roles/r/tasks")).expect("role dir");
+    std::fs::write(d.join("roles/r/tasks/main.yml"), "- debug: msg=r\n").expect("role tasks");
+    std::fs::write(
+        d.join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: r\n        tasks_from: nope\n",
+    )
+    .expect("playbook written");
+    let output = Command::cargo_bin("baton")
+        .expect("binary built")
+        .current_dir(d)
+        .args(["run", "play.yml", "-i", "localhost,", "-c", "local"])
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("baton runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("role `r` has no tasks/nope") && stderr.contains("play.yml:6:21"),
+        "{stderr}"
+    );
+}
