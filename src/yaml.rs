@@ -279,18 +279,30 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> 
             }
             Err(e) => {
                 let m = e.marker();
-                let offset = file.offset_of(m.line(), m.col());
+                let mut offset = file.offset_of(m.line(), m.col());
+                let tab = e.info().contains("tab");
+                if tab {
+                    offset = tab_near(&file.text, offset);
+                }
                 let origin = Origin {
                     file: Arc::clone(file),
                     offset,
                     len: 1,
                 };
+                let (label, help) = if tab {
+                    (
+                        "this tab",
+                        "YAML indents with spaces only: replace the tab with spaces",
+                    )
+                } else {
+                    ("here", "check indentation and quoting near this line; a value that starts with {{ must be quoted")
+                };
                 return Err(InputError::at(
                     &origin,
                     format!("YAML syntax error in {}: {}", file.display_name(), e.info()),
-                    "here",
+                    label,
                 )
-                .with_help("check indentation and quoting near this line; a value that starts with {{ must be quoted"));
+                .with_help(help));
             }
         }
     }
@@ -298,6 +310,22 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> 
         return Err(err);
     }
     Ok(builder.docs)
+}
+
+/// Where the tab a tab error is about is. The YAML reader marks where the
+/// token it was reading began, not the tab: "while scanning a plain scalar,
+/// found a tab" pointed at `all` on `- hosts: all` (line 1) for a tab that
+/// indents line 2. So: the tab at the mark, else the first one after it,
+/// else the last one before it on its line, else the mark.
+fn tab_near(text: &str, offset: usize) -> usize {
+    let (before, after) = text.split_at(offset.min(text.len()));
+    if let Some(i) = after.find('\t') {
+        return offset + i;
+    }
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    before[line_start..]
+        .rfind('\t')
+        .map_or(offset, |i| line_start + i)
 }
 
 /// Every string value inside `node` (mapping keys left out), into `out`.
@@ -1115,6 +1143,19 @@ mod tests {
             node.get("b").unwrap().to_json(),
             serde_json::json!([[1], [1]])
         );
+    }
+
+    #[test]
+    fn a_tab_error_points_at_the_tab() {
+        // Was t.yml:1:10 (`all`), the token being read when the tab came.
+        let err = parse_text("- hosts: all\n\tgather_facts: false\n").unwrap_err();
+        assert!(err.message.contains("tab"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:2:1"));
+        let err = parse_text("a:\n  b: 1\n  c:\n  \t- x\n").unwrap_err();
+        assert!(err.message.contains("tab"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:4:3"));
+        assert_eq!(tab_near("ab\tc", 4), 2);
+        assert_eq!(tab_near("ab\nc", 4), 4);
     }
 
     #[test]
