@@ -279,18 +279,30 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> 
             }
             Err(e) => {
                 let m = e.marker();
-                let offset = file.offset_of(m.line(), m.col());
+                let mut offset = file.offset_of(m.line(), m.col());
+                let tab = e.info().contains("tab");
+                if tab {
+                    offset = tab_near(&file.text, offset);
+                }
                 let origin = Origin {
                     file: Arc::clone(file),
                     offset,
                     len: 1,
                 };
+                let (label, help) = if tab {
+                    (
+                        "this tab",
+                        "YAML indents with spaces only: replace the tab with spaces",
+                    )
+                } else {
+                    ("here", "check indentation and quoting near this line; a value that starts with {{ must be quoted")
+                };
                 return Err(InputError::at(
                     &origin,
                     format!("YAML syntax error in {}: {}", file.display_name(), e.info()),
-                    "here",
+                    label,
                 )
-                .with_help("check indentation and quoting near this line; a value that starts with {{ must be quoted"));
+                .with_help(help));
             }
         }
     }
@@ -298,6 +310,22 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, InputError> 
         return Err(err);
     }
     Ok(builder.docs)
+}
+
+/// Where the tab a tab error is about is. The YAML reader marks where the
+/// token it was reading began, not the tab: "while scanning a plain scalar,
+/// found a tab" pointed at `all` on `- hosts: all` (line 1) for a tab that
+/// indents line 2. So: the tab at the mark, else the first one after it,
+/// else the last one before it on its line, else the mark.
+fn tab_near(text: &str, offset: usize) -> usize {
+    let (before, after) = text.split_at(offset.min(text.len()));
+    if let Some(i) = after.find('\t') {
+        return offset + i;
+    }
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    before[line_start..]
+        .rfind('\t')
+        .map_or(offset, |i| line_start + i)
 }
 
 /// Every string value inside `node` (mapping keys left out), into `out`.
@@ -557,7 +585,12 @@ impl TreeBuilder {
             None => self.docs.push(node),
             Some(Frame::Seq(items, _, _)) => items.push(node),
             Some(Frame::Map(map)) => match map.pending_key.take() {
-                None => map.pending_key = Some(node),
+                None => {
+                    if let (Some(error), None) = (key_problem(&node), &self.error) {
+                        self.error = Some(error);
+                    }
+                    map.pending_key = Some(node);
+                }
                 Some(key) => {
                     if key.as_str() == Some("<<") {
                         if let (Err(at), None) = (map.merge(node), &self.error) {
@@ -591,6 +624,35 @@ impl TreeBuilder {
             },
         }
     }
+}
+
+/// Why a mapping key cannot be taken, if it cannot. Keys become the
+/// names of JSON object members and of variables: text. A list or mapping
+/// as a key (`? [a, b] : 1`) became the key `""` without a word; Python's
+/// YAML loader refuses it too ("found unhashable key"). A null key (`~: 1`)
+/// is Python's `None`, which ansible-core shows as `None` in one place and
+/// `null` in another (`to_json`); baton has no such key and says so
+/// rather than guessing.
+fn key_problem(key: &Node) -> Option<InputError> {
+    let found = match key.value {
+        NodeValue::Seq(_) => "a sequence (list)",
+        NodeValue::Map(_) => "a mapping",
+        NodeValue::Null => "null",
+        _ => return None,
+    };
+    let help = if key.is_null() {
+        "quote the key if it is the text (`'~': 1`, `'null': 1`), or give it a name"
+    } else {
+        "use a string key; to key on several values, join them into one string (`a,b: 1`)"
+    };
+    Some(
+        InputError::at(
+            &key.origin,
+            format!("a mapping key must be a string or other scalar, found {found}"),
+            "this key",
+        )
+        .with_help(help),
+    )
 }
 
 /// How many nodes a value holds (itself included). Recursion is bounded by
@@ -1084,10 +1146,50 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_error_points_at_the_tab() {
+        // Was t.yml:1:10 (`all`), the token being read when the tab came.
+        let err = parse_text("- hosts: all\n\tgather_facts: false\n").unwrap_err();
+        assert!(err.message.contains("tab"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:2:1"));
+        let err = parse_text("a:\n  b: 1\n  c:\n  \t- x\n").unwrap_err();
+        assert!(err.message.contains("tab"), "{}", err.message);
+        assert_eq!(err.location.as_deref(), Some("t.yml:4:3"));
+        assert_eq!(tab_near("ab\tc", 4), 2);
+        assert_eq!(tab_near("ab\nc", 4), 4);
+    }
+
+    #[test]
     fn syntax_error_names_line() {
         let err = parse_text("a: 1\nb: [unclosed\n").unwrap_err();
         assert!(err.message.contains("YAML syntax error"), "{}", err.message);
         assert!(err.location.unwrap().starts_with("t.yml:"));
+    }
+
+    #[test]
+    fn a_key_that_is_no_scalar_is_refused_where_it_is() {
+        // `? [a, b] : 1` was the key "" without a word.
+        for (text, found, at) in [
+            ("m:\n  ? [a, b]\n  : 1\n", "found a sequence", "t.yml:2:5"),
+            ("m:\n  ? {a: 1}\n  : 1\n", "found a mapping", "t.yml:2:6"),
+            ("m:\n  x: 2\n  ~: 1\n", "found null", "t.yml:3:3"),
+            ("{[a]: 1}\n", "found a sequence", "t.yml:1:2"),
+        ] {
+            let err = parse_text(text).unwrap_err();
+            assert!(
+                err.message.contains(&format!(
+                    "a mapping key must be a string or other scalar, {found}"
+                )),
+                "{text}: {}",
+                err.message
+            );
+            assert_eq!(err.location.as_deref(), Some(at), "{text}");
+        }
+        // Scalars of every kind stay keys, a quoted `~` too.
+        let node = parse_text("1: a\ntrue: b\n'~': c\n1.5: d\n").unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"1": "a", "true": "b", "~": "c", "1.5": "d"})
+        );
     }
 
     #[test]

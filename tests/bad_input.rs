@@ -329,3 +329,83 @@ fn l_at_file_errors_name_the_file_and_what_it_must_hold() {
         "{stderr}"
     );
 }
+
+/// A list, mapping or null as a mapping key is refused with file:line in
+/// every YAML file baton reads, not only playbooks: `? [a, b] : 1` became
+/// the key "" without a word (the YAML reader is shared; this checks each
+/// loader surfaces its error).
+#[test]
+fn a_key_that_is_no_scalar_is_refused_in_vars_files_inventories_and_e_at() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let bad = "x: 1\nm:\n  ? [a, b]\n  : 1\n";
+    std::fs::write(d.join("vars.yml"), bad).expect("vars file written");
+    let (code, stderr) = run_with(d, &["-e", "@vars.yml"]);
+    assert_eq!(code, Some(4), "-e @: {stderr}");
+    assert!(
+        stderr.contains("a mapping key must be a string or other scalar, found a sequence")
+            && stderr.contains("vars.yml:3:"),
+        "-e @: {stderr}"
+    );
+
+    std::fs::write(
+        d.join("inv.yml"),
+        "all:\n  hosts:\n    h1:\n      ? {a: 1}\n      : 1\n",
+    )
+    .expect("inventory written");
+    let (code, stderr) = run_with(d, &["-i", "inv.yml"]);
+    assert_eq!(code, Some(4), "inventory: {stderr}");
+    assert!(
+        stderr.contains("found a mapping") && stderr.contains("inv.yml:4:"),
+        "inventory: {stderr}"
+    );
+
+    std::fs::write(
+        d.join("vf.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .expect("playbook written");
+    let output = Command::cargo_bin("baton")
+        .expect("binary built")
+        .current_dir(d)
+        .args(["run", "vf.yml", "-i", "localhost,", "-c", "local"])
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("baton runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "vars_files: {stderr}");
+    assert!(
+        stderr.contains("found a sequence") && stderr.contains("vars.yml:3:"),
+        "vars_files: {stderr}"
+    );
+}
+
+/// `include_role` with a `tasks_from` the role lacks points at the
+/// `tasks_from` value (it pointed at `name: r`, labelled tasks_from).
+#[test]
+fn a_missing_tasks_from_points_at_tasks_from() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("roles/r/tasks")).expect("role dir");
+    std::fs::write(d.join("roles/r/tasks/main.yml"), "- debug: msg=r\n").expect("role tasks");
+    std::fs::write(
+        d.join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: r\n        tasks_from: nope\n",
+    )
+    .expect("playbook written");
+    let output = Command::cargo_bin("baton")
+        .expect("binary built")
+        .current_dir(d)
+        .args(["run", "play.yml", "-i", "localhost,", "-c", "local"])
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("baton runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("role `r` has no tasks/nope") && stderr.contains("play.yml:6:21"),
+        "{stderr}"
+    );
+}

@@ -365,16 +365,18 @@ impl RoleLoader {
         std::mem::take(&mut *self.loaded.borrow_mut())
     }
 
+    /// `tasks_from` is the file's name and the value that gave it (errors
+    /// about that file point there, not at the role's name).
     pub fn load(
         &self,
         name: &str,
         at: &Node,
-        tasks_from: Option<&str>,
+        tasks_from: Option<(&str, &Node)>,
         playbook_dir: &Path,
     ) -> Result<Arc<LoadedRole>, InputError> {
         let key = (
             name.to_string(),
-            tasks_from.map(str::to_string),
+            tasks_from.map(|(file, _)| file.to_string()),
             playbook_dir.to_path_buf(),
         );
         if let Some(role) = self.found.borrow().get(&key) {
@@ -391,7 +393,7 @@ impl RoleLoader {
         &self,
         name: &str,
         at: &Node,
-        tasks_from: Option<&str>,
+        tasks_from: Option<(&str, &Node)>,
         playbook_dir: &Path,
     ) -> Result<Arc<LoadedRole>, InputError> {
         // A name with a `/` is a path: the search directories first, then
@@ -422,12 +424,12 @@ impl RoleLoader {
             }
         };
         let tasks_file = match tasks_from {
-            Some(file) => {
+            Some((file, from)) => {
                 let stem = file.trim_end_matches(".yml").trim_end_matches(".yaml");
                 Some(
-                    main_file_checked(&path.join("tasks"), stem, name, at)?.ok_or_else(|| {
+                    main_file_checked(&path.join("tasks"), stem, name, from)?.ok_or_else(|| {
                         InputError::at(
-                            &at.origin,
+                            &from.origin,
                             format!("role `{name}` has no tasks/{file}"),
                             "tasks_from",
                         )

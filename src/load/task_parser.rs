@@ -347,12 +347,12 @@ fn include_role(
     let name = string(name_node, "name")?;
     let tasks_from = value
         .get("tasks_from")
-        .map(|n| string(n, "tasks_from"))
+        .map(|n| string(n, "tasks_from").map(|file| (file, n)))
         .transpose()?;
     let role = ctx.roles.load(
         &name,
         name_node,
-        tasks_from.as_deref(),
+        tasks_from.as_ref().map(|(file, n)| (file.as_str(), *n)),
         &ctx.source.playbook_dir,
     )?;
     Ok((name, role_task_items(&role, common, ctx.roles, name_node)?))

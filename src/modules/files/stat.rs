@@ -42,7 +42,12 @@ impl Module for Stat {
 
     fn prepare(&self, args: &Args, ctx: &TaskContext<'_>) -> Result<Step, ModuleError> {
         let r = ArgReader::new(&SPEC, args);
-        let path = r.required_path("path")?;
+        // Only quoted into the script and never printed back (the answers
+        // are `stat -c` fields without `%n`, access letters, a checksum), so
+        // a name with a line break is stat'ed as ansible-core does.
+        let path = r
+            .path_any_line("path")?
+            .ok_or_else(|| ModuleError::Args("missing required argument `path`".into()))?;
         let follow = r.bool("follow", false)?;
         let checksum = r.bool("get_checksum", true)?;
         let algorithm = r
@@ -296,5 +301,25 @@ mod tests {
         );
         assert_eq!(r.status, crate::modules::Status::Ok);
         assert_eq!(r.data["stat"], json!({"exists": false}));
+    }
+
+    #[test]
+    fn a_path_with_a_line_break_is_stated_as_any_other() {
+        // Was refused ("contains a line break or NUL"); ansible-core says
+        // exists: false, or stats the file when there is one.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("nl\nname");
+        let r = run(&Stat, json!({"path": f}), &Ctx::default());
+        assert_eq!(r.status, crate::modules::Status::Ok, "{:?}", r.data);
+        assert_eq!(r.data["stat"], json!({"exists": false}));
+        std::fs::write(&f, "hello").unwrap();
+        // A file named `nl` beside it must not be what is stat'ed.
+        std::fs::write(dir.path().join("nl"), "other content").unwrap();
+        let r = run(&Stat, json!({"path": f}), &Ctx::default());
+        assert_eq!(r.data["stat"]["exists"], true, "{:?}", r.data);
+        assert_eq!(r.data["stat"]["size"], 5);
+        assert_eq!(r.data["stat"]["path"], f.to_str().unwrap());
+        let r = run(&Stat, json!({"path": "/tmp/a\0b"}), &Ctx::default());
+        assert!(r.is_failed(), "{:?}", r.data);
     }
 }

@@ -45,15 +45,32 @@ impl<'a> ArgReader<'a> {
             .ok_or_else(|| ModuleError::Args(format!("missing required argument `{name}`")))
     }
 
-    /// A filesystem path: non-empty and on one line (answers are line-based).
+    /// A filesystem path: non-empty and on one line. Linux allows a line
+    /// break in a name, but most modules' scripts answer line by line and
+    /// some print paths back (`find` listings, backups, link targets), where
+    /// such a name would be cut or split; refusing says so rather than
+    /// acting on part of a name. See [`ArgReader::path_any_line`].
     pub fn path(&self, name: &str) -> Result<Option<String>, ModuleError> {
+        match self.path_any_line(name)? {
+            Some(p) if p.contains(['\n', '\r']) => Err(ModuleError::Args(format!(
+                "argument `{name}` contains a line break: {p:?}; this module's answers are read line by line, so baton does not take such a path here (`stat` does; see README \"What differs from Ansible\")"
+            ))),
+            p => Ok(p),
+        }
+    }
+
+    /// A filesystem path that may hold line breaks, for a module whose
+    /// script only quotes it (shell::quote keeps a newline inside single
+    /// quotes) and never prints it back. Empty and NUL are refused: no
+    /// path can hold a NUL (the kernel ends the name there).
+    pub fn path_any_line(&self, name: &str) -> Result<Option<String>, ModuleError> {
         match self.string(name)? {
             None => Ok(None),
             Some(p) if p.is_empty() => Err(ModuleError::Args(format!(
                 "argument `{name}` is empty; give a path"
             ))),
-            Some(p) if p.contains(['\n', '\r', '\0']) => Err(ModuleError::Args(format!(
-                "argument `{name}` contains a line break or NUL: {p:?}"
+            Some(p) if p.contains('\0') => Err(ModuleError::Args(format!(
+                "argument `{name}` contains a NUL byte, which no path can hold: {p:?}"
             ))),
             Some(p) => Ok(Some(p)),
         }
