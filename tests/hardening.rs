@@ -977,7 +977,15 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     signal(&child, libc::SIGTERM);
     // (the fuel alone would take hours: a hang fails here)
-    let out = wait_bounded(child, 60);
+    let all = assert_render_cut(child, 60, dir.path());
+    assert!(all.contains("play.yml:8:"), "{all}");
+}
+
+/// Waits at most `secs` for a run that got SIGTERM during a render: it must
+/// exit 143 saying the render was cut, before the task `after` ran. Returns
+/// its stdout and stderr.
+fn assert_render_cut(child: std::process::Child, secs: u64, dir: &Path) -> String {
+    let out = wait_bounded(child, secs);
     let all = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -988,14 +996,14 @@ fn a_stop_request_during_an_endless_render_ends_the_run() {
         all.contains("render cut short: the run is stopping"),
         "{all}"
     );
-    assert!(all.contains("play.yml:8:"), "{all}");
-    assert!(!dir.path().join("after").exists(), "{all}");
+    assert!(!dir.join("after").exists(), "{all}");
+    all
 }
 
 /// A stop request while one filter spends seconds (`map('sort')` over 12
 /// lists of 100,000 shuffled strings: no loop step, no output, no operator inside):
 /// the sort itself passes stop checkpoints, so the render is cut and the
-/// run exits 143 within 3 s, not after the filter (which took some 12 s in a
+/// run exits 143 within 5 s, not after the filter (which took some 12 s in a
 /// debug build when only loop steps were checkpoints).
 #[test]
 fn a_stop_request_during_a_long_filter_ends_the_run_within_seconds() {
@@ -1023,18 +1031,8 @@ fn a_stop_request_during_a_long_filter_ends_the_run_within_seconds() {
     // past building the lists (a few hundred ms), into the sorts
     std::thread::sleep(std::time::Duration::from_secs(2));
     signal(&child, libc::SIGTERM);
-    let out = wait_bounded(child, 3);
-    let all = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(143), "{all}");
-    assert!(
-        all.contains("render cut short: the run is stopping"),
-        "{all}"
-    );
-    assert!(!dir.path().join("after").exists(), "{all}");
+    // 5 s: room for a loaded machine, far below the ~12 s the sorts take
+    assert_render_cut(child, 5, dir.path());
 }
 
 /// 50 hosts edit the same two files at once (local connection), each with a

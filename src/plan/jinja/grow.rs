@@ -423,14 +423,7 @@ mod tests {
     use super::super::stop::RenderWatch;
     use super::*;
 
-    fn eval(expr: &str) -> Result<String, String> {
-        let env = super::super::env::environment();
-        let src = super::super::rewrite::expression(expr).text;
-        env.compile_expression_owned(src)
-            .and_then(|e| e.eval(minijinja::context! {}))
-            .map(|v| v.to_string())
-            .map_err(|e| e.detail().unwrap_or_default().to_string())
-    }
+    use super::super::eval_rewritten as eval;
 
     #[test]
     fn lists_made_by_filters_are_refused_over_the_cap_before_they_are_built() {

@@ -346,14 +346,7 @@ mod tests {
         assert!(check_product(usize::MAX, 2, "x").is_err());
     }
 
-    fn eval(expr: &str) -> Result<String, String> {
-        let env = super::super::env::environment();
-        let src = super::super::rewrite::expression(expr).text;
-        env.compile_expression_owned(src)
-            .and_then(|e| e.eval(minijinja::context! {}))
-            .map(|v| v.to_string())
-            .map_err(|e| e.detail().unwrap_or_default().to_string())
-    }
+    use super::super::eval_rewritten as eval;
 
     #[test]
     fn huge_batch_and_slice_sizes_neither_panic_nor_reserve_the_count() {

@@ -52,3 +52,16 @@ pub(crate) fn eval_py(expr: &str) -> String {
         .and_then(|v| python_repr::py_str(&v))
         .unwrap_or_else(|e| format!("ERROR {}", e.detail().unwrap_or_default()))
 }
+
+/// For cap tests: `expr` rewritten as baton rewrites every expression (so
+/// `*`, `+` and `~` go through the capped operators), evaluated with no
+/// variables, printed by minijinja; or the error's detail.
+#[cfg(test)]
+pub(crate) fn eval_rewritten(expr: &str) -> Result<String, String> {
+    let src = rewrite::expression(expr).text;
+    env::environment()
+        .compile_expression_owned(src)
+        .and_then(|e| e.eval(minijinja::context! {}))
+        .map(|v| v.to_string())
+        .map_err(|e| e.detail().unwrap_or_default().to_string())
+}
