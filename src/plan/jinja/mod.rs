@@ -6,6 +6,7 @@
 //! - [`lookup`]: `lookup()`/`query()` plugins (file, template, env, vars, first_found).
 //! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
 //! - `to_json`/`to_yaml` text comes from [`crate::pyformat`].
+//! - [`pyjson`]: `from_json` as Python's `json.loads` reads (NaN, 1e400).
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
@@ -31,6 +32,7 @@ pub mod native;
 pub mod ops;
 pub mod paths;
 pub mod percent;
+pub mod pyjson;
 pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
