@@ -1005,7 +1005,9 @@ fn flatten(v: Value, levels: Option<i64>, kwargs: Kwargs) -> Result<Value, Error
                 Json::Array(inner) if depth != Some(0) => {
                     go(inner, depth.map(|d| d - 1), skip_nulls, out)
                 }
+                // Ansible skips `None` and the strings 'None' and 'null'
                 Json::Null if skip_nulls => {}
+                Json::String(s) if skip_nulls && (s == "None" || s == "null") => {}
                 other => out.push(other),
             }
         }
@@ -1580,6 +1582,17 @@ mod unit {
                 "[[1, [2, [3]]]]",
             ),
             ("159", "[1, [2, [3]]] | flatten(levels=0)", "[1, [2, [3]]]"),
+            ("159", "[1, none, 'None', 'null', [none]] | flatten", "[1]"),
+            (
+                "159",
+                "[1, none, 'None'] | flatten(skip_nulls=false)",
+                "[1, None, 'None']",
+            ),
+            // 297: a key shadows the dict method for `.items` (baton's
+            // choice, README), the call `.items()` is the method
+            ("297", "{'items': 5}.items", "5"),
+            ("297", "{'items': 5}.items() | list", "[['items', 5]]"),
+            ("297", "{'keys': 1, 'b': 2}.keys() | list", "['keys', 'b']"),
             ("251", "{'a': 1} | to_json(indent=-1)", "{\n\"a\": 1\n}"),
             (
                 "251",

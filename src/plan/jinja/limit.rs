@@ -272,6 +272,9 @@ pub fn unknown_method(
     args: &[Value],
 ) -> Result<Value, Error> {
     if let Some(s) = value.as_str() {
+        if let Some(result) = super::strmethods::call(s, method, args) {
+            return result;
+        }
         match method {
             "replace" => {
                 let arg = |i: usize| args.get(i).and_then(Value::as_str).unwrap_or_default();

@@ -13,6 +13,7 @@
 //! - [`header`]: a template's `#jinja2:` settings line.
 //! - [`rewrite`] / [`ops`]: Python's operators (`'5' > 3` is an error, `%`
 //!   formats strings, datetimes subtract), by rewriting the source.
+//! - [`strmethods`]: Python string methods pycompat lacks (`zfill`...).
 //! - [`percent`]: Python's printf-style `%` formatting.
 //! - [`stop`]: a stop request cuts a render in progress.
 //! - [`datetime`]: `strftime`, `to_datetime` and Python datetimes.
@@ -38,6 +39,7 @@ pub mod python_repr;
 pub mod regex;
 pub mod rewrite;
 pub mod stop;
+pub mod strmethods;
 pub mod tests;
 pub mod text;
 
