@@ -175,7 +175,7 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
-fn py_float(f: f64) -> String {
+pub fn py_float(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
     }
@@ -202,7 +202,8 @@ fn py_float(f: f64) -> String {
 /// `allow_unicode=True`; `flow` is `None` (collections of scalars in flow
 /// style) or `Some(false)` (block style everywhere).
 pub fn yaml_dump(value: &Json, indent: usize, leaf_flow: bool) -> String {
-    let indent = indent.clamp(2, 9);
+    // PyYAML's Emitter: `if indent and 1 < indent < 10`, else 2
+    let indent = if (2..=9).contains(&indent) { indent } else { 2 };
     let y = Yaml { indent, leaf_flow };
     let mut out = String::new();
     match value {

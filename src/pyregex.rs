@@ -361,6 +361,53 @@ fn has_scoped_verbose(chars: &[char]) -> bool {
     })
 }
 
+/// Every match of `re` in `text` as Python 3.7+'s `re.sub`/`re.findall`
+/// walk them: an empty match right after a non-empty one counts
+/// (`'aaa'` with `a*` is `aaa` then `` at 3, so `re.sub` gives `bb`), only
+/// an empty match where the previous match also ended empty is skipped.
+/// fancy-regex's own iterator drops any empty match at the previous end.
+pub fn py_captures<'t>(
+    re: &'t Regex,
+    text: &'t str,
+) -> impl Iterator<Item = Result<fancy_regex::Captures<'t, str>, fancy_regex::Error>> + 't {
+    let mut pos = 0usize;
+    // the previous match was empty and ended at `pos`
+    let mut must_advance = false;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut from = pos;
+        loop {
+            if from > text.len() {
+                done = true;
+                return None;
+            }
+            let caps = match re.captures_from_pos(text, from) {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    done = true;
+                    return None;
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            };
+            let (start, end) = caps.get(0).map_or((from, from), |m| (m.start(), m.end()));
+            if must_advance && start == end && start == pos {
+                // the next character: an empty match may not repeat here
+                from = pos + text[pos..].chars().next().map_or(1, char::len_utf8);
+                continue;
+            }
+            must_advance = start == end;
+            pos = end;
+            return Some(Ok(caps));
+        }
+    })
+}
+
 /// A Python replacement string (`\1`, `\g<1>`, `\g<name>`, `\n`) as a
 /// fancy-regex replacement (`${1}`, `${name}`).
 pub fn replacement(repl: &str) -> String {

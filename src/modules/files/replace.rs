@@ -84,7 +84,7 @@ impl ReplaceParams {
         let mut out = String::with_capacity(section.len());
         let mut last = 0;
         let mut count = 0;
-        for caps in self.regexp.captures_iter(section) {
+        for caps in crate::pyregex::py_captures(&self.regexp, section) {
             let caps = caps.map_err(|e| format!("matching `regexp` failed: {e}"))?;
             let Some(m) = caps.get(0) else { continue };
             out.push_str(&section[last..m.start()]);

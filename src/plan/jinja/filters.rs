@@ -107,11 +107,29 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("dict", dict);
     env.add_function("dict", dict_function);
     env.add_filter("zip", |a: Value, rest: minijinja::value::Rest<Value>| {
-        zip(a, rest.0, false)
+        zip(a, rest.0, None)
     });
     env.add_filter(
         "zip_longest",
-        |a: Value, rest: minijinja::value::Rest<Value>| zip(a, rest.0, true),
+        |a: Value, rest: minijinja::value::Rest<Value>| -> Result<Value, Error> {
+            // `fillvalue=` (Python's itertools.zip_longest) arrives as a
+            // trailing keyword-arguments value
+            let mut lists = rest.0;
+            let fill = match lists.last() {
+                Some(last) if last.is_kwargs() => {
+                    let kw = Kwargs::try_from(lists.pop().unwrap_or_default())?;
+                    let fill = kw.get::<Option<Value>>("fillvalue")?;
+                    kw.assert_all_used()?;
+                    fill
+                }
+                _ => None,
+            };
+            let fill = match fill {
+                Some(f) => to_json_capped(&f, "zip_longest")?,
+                None => Json::Null,
+            };
+            zip(a, lists, Some(fill))
+        },
     );
     env.add_filter("flatten", flatten);
     env.add_filter("batch", batch);
@@ -120,7 +138,7 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter(
         "to_nice_json",
-        |v: Value, indent: Option<usize>, kw: Kwargs| {
+        |v: Value, indent: Option<i64>, kw: Kwargs| {
             json_text(&v, kw, Some(indent.unwrap_or(4)), true)
         },
     );
@@ -157,9 +175,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", |s: String| {
-        fancy_regex::escape(&s).into_owned()
-    });
+    env.add_filter("regex_escape", regex_escape);
     env.add_filter(
         "hash",
         |s: Value, algo: Option<String>, kw: Kwargs| -> Result<String, Error> {
@@ -436,6 +452,9 @@ fn sum(state: &State, v: Value, kw: Kwargs) -> Result<Value, Error> {
     let attribute = kw.get::<Option<String>>("attribute")?;
     let start = kw.get::<Option<Value>>("start")?.unwrap_or(Value::from(0));
     kw.assert_all_used()?;
+    if start.kind() == ValueKind::Seq {
+        return sum_lists(state, v, attribute.as_deref(), start);
+    }
     let mut acc = super::ops::num(&start).ok_or_else(|| invalid("sum: start must be a number"))?;
     for item in v.try_iter()? {
         let x = sort_key(state, &item, attribute.as_deref(), true)?;
@@ -456,9 +475,36 @@ fn sum(state: &State, v: Value, kw: Kwargs) -> Result<Value, Error> {
     Ok(acc.value())
 }
 
+/// Python's `sum(lists, [])` (Jinja2's `sum` is Python's with `start`):
+/// the lists one after the other, the flatten idiom `[[1], [2]] |
+/// sum(start=[])`; an item that is not a list is Python's TypeError.
+fn sum_lists(
+    state: &State,
+    v: Value,
+    attribute: Option<&str>,
+    start: Value,
+) -> Result<Value, Error> {
+    let mut out: Vec<Value> = start.try_iter()?.collect();
+    let mut bytes = super::limit::size(&start);
+    for item in v.try_iter()? {
+        let x = sort_key(state, &item, attribute, true)?;
+        if x.kind() != ValueKind::Seq {
+            return Err(invalid(format!(
+                "can only concatenate list (not \"{}\") to list",
+                super::ops::py_type(&x)
+            )));
+        }
+        bytes = bytes.saturating_add(super::limit::size(&x));
+        super::limit::check(bytes, "sum")?;
+        out.extend(x.try_iter()?);
+    }
+    Ok(Value::from(out))
+}
+
 /// Jinja2's `round(precision=0, method='common')`: Python's `round()`
 /// (half to even on the exact binary value: `2.5` is `2.0`, `2.675` with 2
-/// digits `2.67`), `'floor'` or `'ceil'`; always a float.
+/// digits `2.67`), `'floor'` or `'ceil'`; a float, except `common` of an
+/// int, an int as Python's.
 fn round(
     v: Value,
     precision: Option<i32>,
@@ -476,6 +522,11 @@ fn round(
             .unwrap_or_else(|| "common".into()),
     };
     kw.assert_all_used()?;
+    // Python's round() of an int is an int (`5 | round(-1)` is 0, half to
+    // even); `floor`/`ceil` divide by 10**precision, a float
+    if let (Some(super::ops::Num::Int(i)), "common") = (super::ops::num(&v), method.as_str()) {
+        return Ok(super::ops::Num::Int(round_int(i, precision)).value());
+    }
     let f = super::ops::num(&v)
         .map(super::ops::Num::as_f64)
         .ok_or_else(|| {
@@ -520,6 +571,27 @@ fn round(
         }
     };
     Ok(Value::from(out))
+}
+
+/// Python's `round(i, ndigits)` for an int: exact, half to even at
+/// `10**-ndigits` when ndigits is negative.
+fn round_int(i: i128, precision: i32) -> i128 {
+    if precision >= 0 {
+        return i;
+    }
+    // 10**39 exceeds any i128: everything rounds to 0
+    let Some(m) = 10i128.checked_pow(precision.unsigned_abs()) else {
+        return 0;
+    };
+    let (q, r) = (i.div_euclid(m), i.rem_euclid(m));
+    let up = match r.cmp(&(m - r)) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => q % 2 != 0,
+        std::cmp::Ordering::Less => false,
+    };
+    let q = if up { q + 1 } else { q };
+    // past i128 only for values within one step of its ends
+    q.checked_mul(m).unwrap_or(i)
 }
 
 /// `subelements(key, skip_missing=False)`: each item paired with each
@@ -828,7 +900,11 @@ fn dict_function(args: minijinja::value::Rest<Value>, kwargs: Kwargs) -> Result<
     Ok(from_json(&out))
 }
 
-fn zip(first: Value, rest: Vec<Value>, longest: bool) -> Result<Value, Error> {
+/// `zip` (`fill` None) and `zip_longest` (the shorter lists padded with
+/// `fill`).
+fn zip(first: Value, rest: Vec<Value>, fill: Option<Json>) -> Result<Value, Error> {
+    let longest = fill.is_some();
+    let fill = fill.unwrap_or(Json::Null);
     let mut lists = vec![list_of(&first, "zip")?];
     for r in &rest {
         lists.push(list_of(r, "zip")?);
@@ -839,12 +915,17 @@ fn zip(first: Value, rest: Vec<Value>, longest: bool) -> Result<Value, Error> {
     // (already counted, or a `range`), so that `dict(keys | zip(values))`
     // of 100,000 pairs stays under the cap as its mapping does
     super::grow::charge(n, 0, 0, "zip")?;
+    if longest {
+        // the padding alone may be large: `fillvalue=` a big value, many times
+        let fill_bytes = serde_json::to_string(&fill).map_or(0, |t| t.len());
+        super::limit::check_product(fill_bytes, n.saturating_mul(lists.len()), "zip_longest")?;
+    }
     let rows = (0..n)
         .map(|i| {
             Json::Array(
                 lists
                     .iter()
-                    .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
+                    .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
                     .collect(),
             )
         })
@@ -925,11 +1006,13 @@ fn batch(v: Value, args: minijinja::value::Rest<Value>) -> Result<Value, Error> 
 }
 
 /// `flatten(levels=None, skip_nulls=True)`.
-fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Error> {
+fn flatten(v: Value, levels: Option<i64>, kwargs: Kwargs) -> Result<Value, Error> {
     let levels = match levels {
         Some(l) => Some(l),
-        None => kwargs.get::<Option<usize>>("levels")?,
+        None => kwargs.get::<Option<i64>>("levels")?,
     };
+    // Ansible recurses only while `levels >= 1`: a negative level is 0
+    let levels = levels.map(|l| usize::try_from(l).unwrap_or(0));
     let skip_nulls = kwargs.get::<Option<bool>>("skip_nulls")?.unwrap_or(true);
     kwargs.assert_all_used()?;
     fn go(items: Vec<Json>, depth: Option<usize>, skip_nulls: bool, out: &mut Vec<Json>) {
@@ -938,7 +1021,9 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
                 Json::Array(inner) if depth != Some(0) => {
                     go(inner, depth.map(|d| d - 1), skip_nulls, out)
                 }
+                // Ansible skips `None` and the strings 'None' and 'null'
                 Json::Null if skip_nulls => {}
+                Json::String(s) if skip_nulls && (s == "None" || s == "null") => {}
                 other => out.push(other),
             }
         }
@@ -952,13 +1037,13 @@ fn flatten(v: Value, levels: Option<usize>, kwargs: Kwargs) -> Result<Value, Err
 /// `to_json` / `to_nice_json` as Python's `json.dumps` prints them
 /// ([`crate::pyformat`]); `indent=`, `sort_keys=`, `ensure_ascii=` and
 /// `separators=` as Ansible passes them on.
-fn json_text(
-    v: &Value,
-    kw: Kwargs,
-    indent: Option<usize>,
-    sort_keys: bool,
-) -> Result<String, Error> {
-    let indent = kw.get::<Option<usize>>("indent")?.or(indent);
+fn json_text(v: &Value, kw: Kwargs, indent: Option<i64>, sort_keys: bool) -> Result<String, Error> {
+    // Python's json.dumps indents with `' ' * indent`: a negative indent is
+    // 0 (new lines, no spaces)
+    let indent = kw
+        .get::<Option<i64>>("indent")?
+        .or(indent)
+        .map(|n| usize::try_from(n).unwrap_or(0));
     let sort_keys = kw.get::<Option<bool>>("sort_keys")?.unwrap_or(sort_keys);
     let mut opts = pyformat::JsonOpts::new(indent, sort_keys);
     if let Some(a) = kw.get::<Option<bool>>("ensure_ascii")? {
@@ -991,7 +1076,11 @@ fn json_text(
 /// `to_yaml` / `to_nice_yaml` as PyYAML's `yaml.dump` prints them; `indent=`
 /// and `default_flow_style=` (`None` or `false`) as Ansible passes them on.
 fn yaml_text(v: &Value, kw: Kwargs, indent: usize, leaf_flow: bool) -> Result<String, Error> {
-    let indent = kw.get::<Option<usize>>("indent")?.unwrap_or(indent);
+    // PyYAML takes 2..9 and uses 2 for any other indent, negative included
+    let indent = match kw.get::<Option<i64>>("indent")? {
+        Some(n) => usize::try_from(n).unwrap_or(0),
+        None => indent,
+    };
     let leaf_flow = match kw.get::<Option<Value>>("default_flow_style")? {
         Some(f) if f.is_none() => true,
         Some(f) if !f.is_true() => false,
@@ -1007,14 +1096,12 @@ fn yaml_text(v: &Value, kw: Kwargs, indent: usize, leaf_flow: bool) -> Result<St
 }
 
 fn from_json_filter(s: String) -> Result<Value, Error> {
-    serde_json::from_str::<Json>(&s)
-        .map(|j| from_json(&j))
-        .map_err(|e| {
-            invalid(format!(
-                "from_json: the text is not JSON ({e}): {}",
-                preview(&s)
-            ))
-        })
+    super::pyjson::loads(&s).map_err(|e| {
+        invalid(format!(
+            "from_json: the text is not JSON ({e}): {}",
+            preview(&s)
+        ))
+    })
 }
 
 fn from_yaml_filter(s: String) -> Result<Value, Error> {
@@ -1068,7 +1155,20 @@ fn b64decode(s: Value, kw: Kwargs) -> Result<String, Error> {
     let bytes = engine
         .decode(s.trim())
         .map_err(|e| invalid(format!("b64decode: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8"))
+    Ok(utf8_per_byte_lossy(&bytes))
+}
+
+/// The bytes as UTF-8 text, each byte of an invalid sequence as one U+FFFD.
+/// Ansible decodes with `surrogateescape` (one lone surrogate per such
+/// byte), which a Rust string cannot hold: the length and the valid text
+/// are the same as Ansible's, the bad bytes print as U+FFFD.
+fn utf8_per_byte_lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(std::iter::repeat_n('\u{FFFD}', chunk.invalid().len()));
+    }
+    out
 }
 
 fn dirname(s: String) -> String {
@@ -1196,7 +1296,7 @@ fn regex_replace(
     let mut out = String::new();
     let mut last = 0;
     let mut replacer = repl.as_str();
-    for (n, caps) in re.captures_iter(s.as_str()).enumerate() {
+    for (n, caps) in regex::py_captures(&re, s.as_str()).enumerate() {
         if count > 0 && n >= count {
             break;
         }
@@ -1216,12 +1316,48 @@ fn regex_replace(
     Ok(out)
 }
 
+/// Ansible's `regex_escape(re_type='python')`: Python's `re.escape` (a
+/// backslash before each of `()[]{}?*+-|^$\\.&~#`, space and the
+/// whitespace controls), or with `posix_basic` before each of `].[^$*\\`.
+fn regex_escape(s: Value, re_type: Option<String>, kw: Kwargs) -> Result<String, Error> {
+    let re_type = match re_type {
+        Some(t) => t,
+        None => kw
+            .get::<Option<String>>("re_type")?
+            .unwrap_or_else(|| "python".into()),
+    };
+    kw.assert_all_used()?;
+    let special: &str = match re_type.as_str() {
+        "python" => "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c",
+        "posix_basic" => "].[^$*\\",
+        "posix_extended" => {
+            return Err(invalid(
+                "regex_escape: Regex type (posix_extended) not yet implemented",
+            ))
+        }
+        other => {
+            return Err(invalid(format!(
+                "regex_escape: Invalid regex type ({other})"
+            )))
+        }
+    };
+    let s = py_str(&s)?;
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if special.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
 fn regex_findall(s: String, pattern: String, kwargs: Kwargs) -> Result<Value, Error> {
     let (i, m) = flags(&kwargs)?;
     kwargs.assert_all_used()?;
     let re = regex::compile(&pattern, i, m).map_err(invalid)?;
     let mut out = Vec::new();
-    for caps in re.captures_iter(&s) {
+    for caps in regex::py_captures(&re, &s) {
         let caps = caps.map_err(|e| invalid(e.to_string()))?;
         // Python's findall: the whole match without groups, the group with
         // one, a tuple of groups with several.
@@ -1381,5 +1517,122 @@ mod unit {
         // a huge count neither reserves memory nor fills it
         assert_eq!(eval_py("[1] | batch(10 ** 18) | list"), "[[1]]");
         assert!(eval_py("[1] | batch(10 ** 18, fill_with='x')").starts_with("ERROR"));
+    }
+
+    /// Trial 9 (cases in the issue): values that differed from ansible-core
+    /// 2.19 or were refused where it computes. Each expected text is what
+    /// ansible-core's filter (or python3) answers for the same input.
+    #[test]
+    fn trial_9_values_match_ansible_core() {
+        for (case, expr, ansible) in [
+            // Python 3.7+ re.sub/findall: an empty match right after a match
+            ("122", "'aaa' | regex_replace('a*', 'b')", "bb"),
+            ("122", "'baaa' | regex_replace('a*', '-')", "-b--"),
+            ("122", "'abc' | regex_replace('x*', '-')", "-a-b-c-"),
+            ("122", "'aaa' | regex_replace('a*', 'b', count=1)", "b"),
+            ("122", "'aaa' | regex_findall('a*')", "['aaa', '']"),
+            ("122", "'baaa' | regex_findall('a*')", "['', 'aaa', '']"),
+            // Jinja2's do_title: after an apostrophe stays lower case
+            ("287", "\"they're bill's\" | title", "They're Bill's"),
+            (
+                "287",
+                "\"hello-world (foo) [bar]{baz}<qux> x_y o'neil\" | title",
+                "Hello-World (Foo) [Bar]{Baz}<Qux> X_y O'neil",
+            ),
+            ("287", "'ÉCOLE  ß' | title", "École  SS"),
+            // PyYAML: an indent outside 2..9 is 2
+            (
+                "260",
+                "{'a': {'b': [1, {'c': 2}]}} | to_yaml(indent=100)",
+                "a:\n  b:\n  - 1\n  - {c: 2}\n",
+            ),
+            (
+                "260",
+                "{'a': {'b': [1]}} | to_yaml(indent=-3)",
+                "a:\n  b: [1]\n",
+            ),
+            (
+                "260",
+                "{'a': {'b': [1]}} | to_yaml(indent=9)",
+                "a:\n         b: [1]\n",
+            ),
+            // Python's round() of an int is an int, half to even
+            (
+                "283",
+                "[5 | round(-1), 15 | round(-1), 25 | round(-1), -15 | round(-1)]",
+                "[0, 20, 20, -20]",
+            ),
+            (
+                "283",
+                "[7 | round, 149 | round(-2), 150 | round(-2), 250 | round(-2), true | round]",
+                "[7, 100, 200, 200, 1]",
+            ),
+            ("283", "5 | round(-1, 'floor')", "0.0"),
+            // Python's sum with a list start
+            ("199", "[[1], [2, 3]] | sum(start=[])", "[1, 2, 3]"),
+            ("199", "[[1]] | sum(start=[0])", "[0, 1]"),
+            (
+                "233",
+                "[1, 2] | zip_longest([3], [4, 5, 6], fillvalue='z') | list",
+                "[[1, 3, 4], [2, 'z', 5], ['z', 'z', 6]]",
+            ),
+            (
+                "233",
+                "[1, 2] | zip_longest([3]) | list",
+                "[[1, 3], [2, None]]",
+            ),
+            (
+                "249",
+                "'a.b*c[d]^$\\\\e' | regex_escape(re_type='posix_basic')",
+                "a\\.b\\*c\\[d\\]\\^\\$\\\\e",
+            ),
+            ("249", "'a.b*c' | regex_escape('posix_basic')", "a\\.b\\*c"),
+            (
+                "249",
+                "'a b-c~#&\t' | regex_escape",
+                "a\\ b\\-c\\~\\#\\&\\\t",
+            ),
+            // negative widths and levels are Python's, not refusals
+            ("127", "'abc' | center(-5)", "abc"),
+            ("128", "'a\nb' | indent(-2)", "a\nb"),
+            ("128", "'a\nb' | indent(width=-2, first=true)", "a\nb"),
+            (
+                "159",
+                "[[1, [2, [3]]]] | flatten(levels=-1)",
+                "[[1, [2, [3]]]]",
+            ),
+            ("159", "[1, [2, [3]]] | flatten(levels=0)", "[1, [2, [3]]]"),
+            ("159", "[1, none, 'None', 'null', [none]] | flatten", "[1]"),
+            (
+                "159",
+                "[1, none, 'None'] | flatten(skip_nulls=false)",
+                "[1, None, 'None']",
+            ),
+            // 297: a key shadows the dict method for `.items` (baton's
+            // choice, README), the call `.items()` is the method
+            ("297", "{'items': 5}.items", "5"),
+            ("297", "{'items': 5}.items() | list", "[['items', 5]]"),
+            ("297", "{'keys': 1, 'b': 2}.keys() | list", "['keys', 'b']"),
+            ("251", "{'a': 1} | to_json(indent=-1)", "{\n\"a\": 1\n}"),
+            (
+                "251",
+                "{'a': [1]} | to_nice_json(indent=-1)",
+                "{\n\"a\": [\n1\n]\n}",
+            ),
+            // surrogateescape: one character per undecodable byte
+            ("147", "'////' | b64decode | length", "3"),
+            ("147", "'YcO/' | b64decode", "aÿ"),
+        ] {
+            assert_eq!(eval_py(expr), ansible, "case {case}: {expr}");
+        }
+        assert_eq!(
+            eval_py("[[1], 2] | sum(start=[])"),
+            "ERROR can only concatenate list (not \"int\") to list"
+        );
+        assert!(
+            eval_py("'x' | regex_escape(re_type='posix_extended')").contains("not yet implemented")
+        );
+        assert!(eval_py("'x' | regex_escape(re_type='perl')").contains("Invalid regex type (perl)"));
+        assert!(eval_py("[1] | zip_longest([2], fill='z')").starts_with("ERROR"));
     }
 }

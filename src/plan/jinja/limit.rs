@@ -145,15 +145,18 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "indent",
         |text: minijinja::value::StringInput<'_>,
-         width: Option<usize>,
+         width: Option<i64>,
          first: Option<bool>,
          blank: Option<bool>,
          kw: Kwargs|
          -> Result<Value, Error> {
             let w = match width {
                 Some(w) => w,
-                None => kw.peek::<Option<usize>>("width")?.unwrap_or(4),
+                None => kw.get::<Option<i64>>("width")?.unwrap_or(4),
             };
+            // Jinja2 indents with `" " * width`: a negative width is none
+            let w = usize::try_from(w).unwrap_or(0);
+            let width = Some(w);
             let lines = text.as_str().split('\n').count();
             check_sum(text.as_str().len(), w.saturating_mul(lines), "indent")?;
             minijinja::filters::indent(text, width, first, blank, kw)
@@ -276,6 +279,9 @@ pub fn unknown_method(
     args: &[Value],
 ) -> Result<Value, Error> {
     if let Some(s) = value.as_str() {
+        if let Some(result) = super::strmethods::call(s, method, args) {
+            return result;
+        }
         match method {
             "replace" => {
                 let arg = |i: usize| args.get(i).and_then(Value::as_str).unwrap_or_default();

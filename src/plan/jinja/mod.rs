@@ -6,12 +6,14 @@
 //! - [`lookup`]: `lookup()`/`query()` plugins (file, template, env, vars, first_found).
 //! - [`native`]: a lone `{{ expr }}` keeps its type; JSON bridge; `omit`.
 //! - `to_json`/`to_yaml` text comes from [`crate::pyformat`].
+//! - [`pyjson`]: `from_json` as Python's `json.loads` reads (NaN, 1e400).
 //! - [`python_repr`]: values inside strings print as Python prints them.
 //! - [`regex`]: Python's regex dialect on fancy-regex.
 //! - [`check`]: load-time syntax tree walk (unknown filters/tests, regexes).
 //! - [`header`]: a template's `#jinja2:` settings line.
 //! - [`rewrite`] / [`ops`]: Python's operators (`'5' > 3` is an error, `%`
 //!   formats strings, datetimes subtract), by rewriting the source.
+//! - [`strmethods`]: Python string methods pycompat lacks (`zfill`...).
 //! - [`percent`]: Python's printf-style `%` formatting.
 //! - [`stop`]: a stop request cuts a render in progress.
 //! - [`grow`]: filters that build collections, counted and stoppable.
@@ -33,11 +35,13 @@ pub mod native;
 pub mod ops;
 pub mod paths;
 pub mod percent;
+pub mod pyjson;
 pub mod pyrandom;
 pub mod python_repr;
 pub mod regex;
 pub mod rewrite;
 pub mod stop;
+pub mod strmethods;
 pub mod tests;
 pub mod text;
 

@@ -130,7 +130,7 @@ fn power(a: Value, b: Value) -> Result<Value, Error> {
         return Err(undefined());
     }
     match (num(&a), num(&b)) {
-        (Some(Num::Int(_)), Some(Num::Int(e))) if e >= 0 => builtin("**", a, b),
+        (Some(Num::Int(x)), Some(Num::Int(e))) if e >= 0 => int_power(x, e),
         (Some(x), Some(y)) => {
             let (x, y) = (x.as_f64(), y.as_f64());
             if x == 0.0 && y < 0.0 {
@@ -148,6 +148,87 @@ fn power(a: Value, b: Value) -> Result<Value, Error> {
         }
         _ => builtin("**", a, b),
     }
+}
+
+/// Python's longest integer text (`sys.get_int_max_str_digits()`): a
+/// larger int cannot be printed, so it is not computed either.
+const MAX_INT_DIGITS: f64 = 4300.0;
+
+/// `x ** e` for integers, exact as Python's: an `i128` when it fits, else
+/// its digits as text (README: an integer past 64 bits keeps its digits, as
+/// text), refused past Python's 4,300 printable digits.
+fn int_power(x: i128, e: i128) -> Result<Value, Error> {
+    match x {
+        0 => return Ok(Value::from(i64::from(e == 0))),
+        1 => return Ok(Value::from(1)),
+        -1 => return Ok(Value::from(if e % 2 == 0 { 1 } else { -1 })),
+        _ => {}
+    }
+    if let Some(r) = u32::try_from(e).ok().and_then(|e| x.checked_pow(e)) {
+        return Ok(Num::Int(r).value());
+    }
+    let digits = (e as f64) * (x.unsigned_abs() as f64).log10();
+    if digits > MAX_INT_DIGITS {
+        return Err(type_error(format!(
+            "{x} ** {e} has about {digits:.0} digits: Python cannot print an integer longer than 4300 digits"
+        )));
+    }
+    // `digits` is at most 4300 here, so `e` is small
+    let text = big_pow_digits(x.unsigned_abs(), e as u32);
+    Ok(Value::from(if x < 0 && e % 2 == 1 {
+        format!("-{text}")
+    } else {
+        text
+    }))
+}
+
+/// The decimal digits of `base ** e`, by squaring on base-10^9 limbs
+/// (least significant first).
+fn big_pow_digits(base: u128, mut e: u32) -> String {
+    const LIMB: u64 = 1_000_000_000;
+    fn mul(a: &[u64], b: &[u64]) -> Vec<u64> {
+        let mut out = vec![0u64; a.len() + b.len()];
+        for (i, &x) in a.iter().enumerate() {
+            let mut carry = 0u64;
+            for (j, &y) in b.iter().enumerate() {
+                let t = out[i + j] + x * y + carry;
+                out[i + j] = t % LIMB;
+                carry = t / LIMB;
+            }
+            let mut k = i + b.len();
+            while carry > 0 {
+                let t = out[k] + carry;
+                out[k] = t % LIMB;
+                carry = t / LIMB;
+                k += 1;
+            }
+        }
+        while out.len() > 1 && out.last() == Some(&0) {
+            out.pop();
+        }
+        out
+    }
+    let mut b = Vec::new();
+    let mut rest = base;
+    while rest > 0 {
+        b.push((rest % u128::from(LIMB)) as u64);
+        rest /= u128::from(LIMB);
+    }
+    let mut acc = vec![1u64];
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = mul(&acc, &b);
+        }
+        e >>= 1;
+        if e > 0 {
+            b = mul(&b, &b);
+        }
+    }
+    let mut text = acc.last().map_or_else(String::new, |top| top.to_string());
+    for limb in acc.iter().rev().skip(1) {
+        text.push_str(&format!("{limb:09}"));
+    }
+    text
 }
 
 /// `__baton_floordiv(a, b)`: `a // b`, with Python's message for a zero
@@ -185,6 +266,15 @@ fn multiply(a: Value, b: Value) -> Result<Value, Error> {
         None
     };
     if let Some((v, n)) = repeated {
+        // Python repeats a string or list a negative number of times as
+        // none (`'x' * -1` is `''`); minijinja refuses it
+        if matches!(num(n), Some(Num::Int(k)) if k < 0) {
+            return Ok(if v.kind() == ValueKind::String {
+                Value::from("")
+            } else {
+                Value::from(Vec::<Value>::new())
+            });
+        }
         if let Some(n) = n.as_usize() {
             super::limit::check_product(super::limit::size(v), n, "'*'")?;
         }
@@ -600,12 +690,41 @@ mod tests {
             .unwrap_err()
             .contains("not a real number"));
         assert!(eval("0 ** -1").unwrap_err().contains("negative power"));
+        // trial case 117: past i128 the digits, exact (python3: 10 ** 40,
+        // (-3) ** 101, 2 ** 200)
+        assert_eq!(
+            eval("10 ** 40").unwrap(),
+            Value::from("10000000000000000000000000000000000000000")
+        );
+        assert_eq!(
+            eval("(-3) ** 101").unwrap(),
+            Value::from("-1546132562196033993109383389296863818106322566003")
+        );
+        assert_eq!(
+            eval("2 ** 200").unwrap(),
+            Value::from("1606938044258990275541962092341162602522202993782792835301376")
+        );
+        assert_eq!(
+            eval("2 ** 100").unwrap().to_string(),
+            "1267650600228229401496703205376"
+        );
+        assert_eq!(eval("1 ** 99999999999").unwrap(), Value::from(1));
+        assert_eq!(eval("(-1) ** 99999999999").unwrap(), Value::from(-1));
+        assert_eq!(eval("0 ** 0").unwrap(), Value::from(1));
+        assert!(eval("10 ** 5000").unwrap_err().contains("4300 digits"));
+        assert!(eval("7 ** 99999999999")
+            .unwrap_err()
+            .contains("4300 digits"));
     }
 
     #[test]
     fn multiply_add_and_concat_keep_minijinja_semantics() {
         for (e, want) in [
             ("'ab' * 3", Value::from("ababab")),
+            // trial case 110: Python's `'x' * -1` is ''
+            ("'x' * -1", Value::from("")),
+            ("-2 * 'x'", Value::from("")),
+            ("[1] * -3", Value::from(Vec::<i32>::new())),
             ("3 * 'ab'", Value::from("ababab")),
             ("[1, 2] + [3]", Value::from(vec![1, 2, 3])),
             ("[1] * 3", Value::from(vec![1, 1, 1])),

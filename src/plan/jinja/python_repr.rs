@@ -142,6 +142,12 @@ fn repr_at(value: &Value, out: &mut String, depth: usize, limit: usize) -> Resul
         ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
         ValueKind::Number => match f64::try_from(value.clone()).ok().and_then(non_finite) {
             Some(text) if value.as_i64().is_none() => out.push_str(text),
+            // Python's repr(float): exponent from 1e16 and below 1e-4
+            // (minijinja writes `10000000000000000.0`)
+            _ if !value.is_integer() => match f64::try_from(value.clone()) {
+                Ok(f) => out.push_str(&crate::pyformat::py_float(f)),
+                Err(_) => out.push_str(&value.to_string()),
+            },
             _ => out.push_str(&value.to_string()),
         },
         ValueKind::String => {
@@ -343,5 +349,43 @@ mod tests {
         assert!(env
             .render_str("[{{ nope }}]", minijinja::context! {})
             .is_err());
+    }
+
+    #[test]
+    fn floats_print_as_python_repr_prints_them() {
+        // trial case 144 (`{{ 1e16 }}` was 10000000000000000.0); each
+        // expected text is python3's repr() of the same expression
+        for (expr, python) in [
+            ("1e16", "1e+16"),
+            ("1e15", "1000000000000000.0"),
+            ("123456789012345678.0", "1.2345678901234568e+17"),
+            ("1e-4", "0.0001"),
+            ("1e-5", "1e-05"),
+            ("0.0001234", "0.0001234"),
+            ("-1e16", "-1e+16"),
+            ("-0.0", "-0.0"),
+            ("0.1", "0.1"),
+            ("1/3", "0.3333333333333333"),
+            ("2.5e-300", "2.5e-300"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("5e-324", "5e-324"),
+            ("9999999999999998.0", "9999999999999998.0"),
+            ("1e22", "1e+22"),
+            ("1.5", "1.5"),
+            ("100.0", "100.0"),
+            ("12345.678", "12345.678"),
+            ("0.000099", "9.9e-05"),
+            ("2**53*1.0", "9007199254740992.0"),
+            ("1e100", "1e+100"),
+            ("-1.5e-7", "-1.5e-07"),
+            ("3.14159e15", "3141590000000000.0"),
+        ] {
+            assert_eq!(super::super::eval_py(expr), python, "{expr}");
+            assert_eq!(
+                super::super::eval_py(&format!("[{expr}]")),
+                format!("[{python}]"),
+                "{expr}"
+            );
+        }
     }
 }

@@ -2,4 +2,4 @@
 //! tests: the translation lives in the base layer ([`crate::pyregex`]) so the
 //! `lineinfile`/`blockinfile` modules use the same dialect.
 
-pub use crate::pyregex::{check_replacement, compile, replacement};
+pub use crate::pyregex::{check_replacement, compile, py_captures, replacement};

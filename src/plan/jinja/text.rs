@@ -23,6 +23,7 @@ pub const NAMES: &[&str] = &[
     "urldecode",
     "urlsplit",
     "forceescape",
+    "title",
 ];
 
 fn err(msg: impl Into<String>) -> Error {
@@ -31,11 +32,16 @@ fn err(msg: impl Into<String>) -> Error {
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("truncate", truncate);
-    env.add_filter("center", |s: Value, width: Option<usize>| {
-        let width = width.unwrap_or(80);
+    env.add_filter("center", |s: Value, width: Option<i64>| {
+        // Python's str.center: a width below the length (negative too)
+        // leaves the text as it is
+        let width = usize::try_from(width.unwrap_or(80)).unwrap_or(0);
         // the padding is spaces, one byte each
         super::limit::check(width, "center")?;
         Ok::<_, Error>(center(&py_str(&s)?, width))
+    });
+    env.add_filter("title", |s: Value| -> Result<String, Error> {
+        Ok(title(&py_str(&s)?))
     });
     env.add_filter("wordcount", |s: Value| -> Result<usize, Error> {
         Ok(py_str(&s)?
@@ -124,6 +130,28 @@ fn truncate(s: Value, args: minijinja::value::Rest<Value>, kw: Kwargs) -> Result
         None => head,
     };
     Ok(cut + &end)
+}
+
+/// Jinja2's `do_title`: the text split at runs of `-`, whitespace, `(`,
+/// `{`, `[` and `<`, each piece with its first character upper case and
+/// the rest lower case. Unlike Python's `str.title` (minijinja's
+/// filter), a letter after an apostrophe stays lower case:
+/// `they're bill's` is `They're Bill's`.
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at_start = true;
+    for c in s.chars() {
+        if c.is_whitespace() || "-({[<".contains(c) {
+            out.push(c);
+            at_start = true;
+        } else if at_start {
+            out.extend(c.to_uppercase());
+            at_start = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Python's `str.center(width)`.
