@@ -417,7 +417,7 @@ fn compare_chain(args: Rest<Value>) -> Result<bool, Error> {
 }
 
 /// `__baton_mod(a, b[, tuple])`: string formatting or Python's modulo.
-fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
+pub fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
     if a.is_undefined() || b.is_undefined() {
         return Err(undefined());
     }
