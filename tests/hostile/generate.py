@@ -358,6 +358,11 @@ cases["slice-fill-with.run.yml"] = run_play(
 for i, expr in enumerate(["5 is divisibleby(0)", "[1, 2, 3] | select('divisibleby', 0) | list",
                           "5 is divisibleby(0.0)", "range(-1, -9223372036854775807, -1) | list"]):
     cases[f"divisibleby-zero-{i}.run.yml"] = run_play(['debug: {msg: "{{ %s }}"}' % expr])
+# Slices with a negative step past the end or of i64::MIN: minijinja's index
+# arithmetic overflowed (a panic in debug builds); Python's slice now.
+for i, expr in enumerate(["[1, 2, 3][-1:5:-1]", "'abc'[::s]", "[1, 2, 3][s:s:s]"]):
+    cases[f"slice-negative-step-{i}.run.yml"] = run_play(
+        ['debug: {msg: "{{ %s }}"}' % expr], "  vars: {s: -9223372036854775808}\n")
 cases["yaml-big-int.run.yml"] = run_play(
     ["debug: msg={{ big }}"], "  vars:\n    big: 123456789012345678901234567890\n")
 # 4 MiB of two-byte lines: `stdout_lines` would be 2 Mi values; refused

@@ -68,6 +68,13 @@ pub fn register(env: &mut Environment<'static>) {
         checkpoint()?;
         floor_divide(a, b)
     });
+    env.add_function(
+        super::rewrite::SLICE,
+        |v: Value, start: Value, stop: Value, step: Value| {
+            checkpoint()?;
+            slice(v, start, stop, step)
+        },
+    );
     env.add_function(super::rewrite::POW, |a: Value, b: Value| {
         checkpoint()?;
         power(a, b)
@@ -464,6 +471,61 @@ pub fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
     }
 }
 
+/// `__baton_slice(v, start, stop, step)`: `v[start:stop:step]`. A negative
+/// step over a string or a list is Python's slice, computed here in i128
+/// (minijinja's own arithmetic overflows, a panic in debug builds, for
+/// `[1, 2, 3][-1:5:-1]` or a step of i64::MIN); anything else is
+/// minijinja's slice.
+fn slice(v: Value, start: Value, stop: Value, step: Value) -> Result<Value, Error> {
+    let index = |x: &Value| -> Option<Option<i128>> {
+        match (x.kind(), num(x)) {
+            (ValueKind::None, _) => Some(None),
+            (_, Some(Num::Int(i))) => Some(Some(i)),
+            _ => None,
+        }
+    };
+    let items: Option<Vec<Value>> = match v.kind() {
+        ValueKind::String => Some(
+            v.as_str()
+                .unwrap_or_default()
+                .chars()
+                .map(Value::from)
+                .collect(),
+        ),
+        ValueKind::Seq | ValueKind::Iterable => v.try_iter().ok().map(Iterator::collect),
+        _ => None,
+    };
+    let bounds = [index(&start), index(&stop), index(&step)];
+    if items.is_some() && bounds.iter().any(Option::is_none) {
+        return Err(type_error(
+            "slice indices must be integers or None or have an __index__ method".to_string(),
+        ));
+    }
+    if let (Some(items), [Some(a), Some(b), Some(Some(s))]) = (items, bounds) {
+        if s < 0 {
+            let n = items.len() as i128;
+            let clamp = |i: i128| if i < 0 { (i + n).max(-1) } else { i.min(n - 1) };
+            let mut i = a.map_or(n - 1, clamp);
+            let end = b.map_or(-1, clamp);
+            let mut picked = Vec::new();
+            while i > end {
+                if let Some(item) = usize::try_from(i).ok().and_then(|k| items.get(k)) {
+                    picked.push(item.clone());
+                }
+                i += s;
+            }
+            return Ok(if v.kind() == ValueKind::String {
+                Value::from(picked.iter().filter_map(Value::as_str).collect::<String>())
+            } else {
+                Value::from(picked)
+            });
+        }
+    }
+    PLAIN
+        .compile_expression("v[a:b:c]")
+        .and_then(|e| e.eval(minijinja::context! { v => v, a => start, b => stop, c => step }))
+}
+
 /// `__baton_sub(a, b)`: numbers, datetimes and timedeltas.
 fn subtract(a: Value, b: Value) -> Result<Value, Error> {
     if a.is_undefined() || b.is_undefined() {
@@ -588,6 +650,29 @@ mod tests {
         assert_eq!(eval("n / 2").unwrap(), Value::from(1.5));
         assert_eq!(eval("7 // 2").unwrap(), Value::from(3));
         assert_eq!(eval("-7 // 2").unwrap(), Value::from(-4));
+    }
+
+    /// Python's slices with a negative step; minijinja's arithmetic
+    /// overflowed (a panic in debug builds) on the first and last rows.
+    #[test]
+    fn slices_with_a_negative_step_as_python() {
+        let show = |e: &str| eval(e).map(|v| super::super::python_repr::py_str(&v).unwrap());
+        for (expr, python) in [
+            ("[1, 2, 3][-1:5:-1]", "[]"),
+            ("[1, 2, 3][::-1]", "[3, 2, 1]"),
+            ("[1, 2, 3][::-2]", "[3, 1]"),
+            ("[1, 2, 3][5:0:-1]", "[3, 2]"),
+            ("[1, 2, 3][-2:-9:-1]", "[2, 1]"),
+            ("'abc'[::-1]", "cba"),
+            ("range(5)[::-2]", "[4, 2, 0]"),
+            ("[1, 2, 3][0:2:1]", "[1, 2]"),
+            ("[1, 2, 3][::(-9223372036854775807 - 1)]", "[3]"),
+        ] {
+            assert_eq!(show(expr).as_deref(), Ok(python), "{expr}");
+        }
+        assert!(eval("[1, 2, 3][1:2.0:-1]")
+            .unwrap_err()
+            .contains("slice indices must be integers"));
     }
 
     #[test]
