@@ -353,6 +353,16 @@ cases["group-chain-2000.inv.ini"] = "".join(
     "[g%d:children]\ng%d\n" % (i, i + 1) for i in range(N - 1)) + "[g%d]\nleaf\n" % (N - 1)
 cases["slice-fill-with.run.yml"] = run_play(
     ['debug: msg="{{ range(5) | slice(3, fill_with=\'x\') | list }}"'])
+# A zero divisor in `divisibleby` (issue 9, third trial): panicked inside
+# minijinja; now Python's ZeroDivisionError fails the task at its line.
+for i, expr in enumerate(["5 is divisibleby(0)", "[1, 2, 3] | select('divisibleby', 0) | list",
+                          "5 is divisibleby(0.0)", "range(-1, -9223372036854775807, -1) | list"]):
+    cases[f"divisibleby-zero-{i}.run.yml"] = run_play(['debug: {msg: "{{ %s }}"}' % expr])
+# Slices with a negative step past the end or of i64::MIN: minijinja's index
+# arithmetic overflowed (a panic in debug builds); Python's slice now.
+for i, expr in enumerate(["[1, 2, 3][-1:5:-1]", "'abc'[::s]", "[1, 2, 3][s:s:s]"]):
+    cases[f"slice-negative-step-{i}.run.yml"] = run_play(
+        ['debug: {msg: "{{ %s }}"}' % expr], "  vars: {s: -9223372036854775808}\n")
 cases["yaml-big-int.run.yml"] = run_play(
     ["debug: msg={{ big }}"], "  vars:\n    big: 123456789012345678901234567890\n")
 # 4 MiB of two-byte lines: `stdout_lines` would be 2 Mi values; refused

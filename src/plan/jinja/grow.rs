@@ -22,7 +22,6 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
@@ -40,10 +39,6 @@ pub const RENDER_BUDGET: usize = 16 * MAX_VALUE_BYTES;
 
 /// Items between two stop checkpoints in a filter's walk.
 pub const STEP: usize = 1024;
-
-/// The runs [`merge_sort`] sorts with the standard sort before merging
-/// them: some 0.1 s of comparisons each in a debug build, few merges.
-const RUN: usize = 16 * 1024;
 
 thread_local! {
     /// Bytes the render on this thread has built through these filters.
@@ -215,33 +210,42 @@ fn reject(
 fn selectattr(
     state: &State,
     value: Value,
-    attr: Cow<'_, str>,
-    test_name: Option<Cow<'_, str>>,
+    attr: String,
+    test_name: Option<String>,
     args: Rest<Value>,
-) -> Result<Vec<Value>, Error> {
-    if value.is_undefined() || value.is_none() {
-        return minijinja::filters::selectattr(state, value, attr, test_name, args);
-    }
-    let (input, fed) = feed(value, 0, "selectattr")?;
-    fed.finish(minijinja::filters::selectattr(
-        state, input, attr, test_name, args,
-    ))
+) -> Result<Value, Error> {
+    select_attr(state, value, attr, test_name, args, false)
 }
 
 fn rejectattr(
     state: &State,
     value: Value,
-    attr: Cow<'_, str>,
-    test_name: Option<Cow<'_, str>>,
+    attr: String,
+    test_name: Option<String>,
     args: Rest<Value>,
-) -> Result<Vec<Value>, Error> {
-    if value.is_undefined() || value.is_none() {
-        return minijinja::filters::rejectattr(state, value, attr, test_name, args);
+) -> Result<Value, Error> {
+    select_attr(state, value, attr, test_name, args, true)
+}
+
+/// [`super::filters::select_attr`] (a missing attribute fails as
+/// StrictUndefined does), counted first: it walks its input twice (the
+/// attribute check, then the selection), so the input is not fed through
+/// the one-pass counter.
+fn select_attr(
+    state: &State,
+    value: Value,
+    attr: String,
+    test_name: Option<String>,
+    args: Rest<Value>,
+    reject: bool,
+) -> Result<Value, Error> {
+    checkpoint()?;
+    if let Some(n) = value.len() {
+        charge(n, 0, 0, if reject { "rejectattr" } else { "selectattr" })?;
     }
-    let (input, fed) = feed(value, 0, "rejectattr")?;
-    fed.finish(minijinja::filters::rejectattr(
-        state, input, attr, test_name, args,
-    ))
+    let selected = super::filters::select_attr(state, value, attr, test_name, args, reject);
+    checkpoint()?;
+    selected
 }
 
 fn unique(state: &State, value: Value, kwargs: Kwargs) -> Result<Value, Error> {
@@ -259,14 +263,21 @@ fn groupby(value: Value, attribute: Option<&str>, kwargs: Kwargs) -> Result<Valu
     fed.finish(minijinja::filters::groupby(input, attribute, kwargs))
 }
 
-fn dictsort(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+/// [`super::filters::dictsort`] (Python's ordering), counted first.
+fn dictsort(
+    value: Value,
+    case_sensitive: Option<bool>,
+    by: Option<String>,
+    reverse: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     checkpoint()?;
     if value.kind() == ValueKind::Map {
         // a pair for each entry, counted as one item as `zip`'s rows are:
         // its key and value are the mapping's
         charge(value.len().unwrap_or(0), 0, 0, "dictsort")?;
     }
-    let sorted = minijinja::filters::dictsort(value, kwargs);
+    let sorted = super::filters::dictsort(value, case_sensitive, by, reverse, kwargs);
     checkpoint()?;
     sorted
 }
@@ -291,8 +302,16 @@ pub fn split_count(s: &str, sep: Option<&str>, max: Option<usize>) -> usize {
     max.map_or(n, |m| n.min(m))
 }
 
+/// minijinja's `split`, counted first. Ansible's `split` is Python's
+/// str.split: an empty separator raises (trial case 194).
 fn split(value: &Value, sep: Option<Arc<str>>, maxsplits: Option<i64>) -> Result<Value, Error> {
     checkpoint()?;
+    if sep.as_deref() == Some("") {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "split: empty separator",
+        ));
+    }
     if let Some(s) = value.as_str() {
         let max = maxsplits.and_then(|m| usize::try_from(m).ok().map(|m| m.saturating_add(1)));
         charge(split_count(s, sep.as_deref(), max), 0, s.len(), "split")?;
@@ -308,96 +327,27 @@ fn lines(value: &Value) -> Result<Value, Error> {
     minijinja::filters::lines(value)
 }
 
-/// minijinja's `sort`, with stop checkpoints while it compares: a plain
-/// sort is a merge sort of runs of [`STEP`] items that checks for a stop
-/// between runs and every [`STEP`] comparisons of a merge (stable, as
-/// minijinja's `sort_by`). `attribute=` sorts are minijinja's own, with
-/// checkpoints before and after.
-fn sort(state: &State, value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+/// [`super::filters::sort`] (Python's ordering, with a stop checkpoint
+/// every [`STEP`] comparisons), its input fed through the counter: the
+/// items and the sort's buffer.
+fn sort(
+    value: Value,
+    reverse: Option<bool>,
+    case_sensitive: Option<bool>,
+    attribute: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     if value.is_undefined() || value.is_none() {
-        return minijinja::filters::sort(state, value, kwargs);
+        return super::filters::sort(value, reverse, case_sensitive, attribute, kwargs);
     }
-    // the items and the merge buffer
     let (input, fed) = feed(value, 1, "sort")?;
-    if kwargs.has("attribute") {
-        return fed.finish(minijinja::filters::sort(state, input, kwargs));
-    }
-    // undefined and none went to minijinja's above
-    let items: Vec<Value> = input
-        .try_iter()
-        .map_err(|err| {
-            Error::new(ErrorKind::InvalidOperation, "cannot convert value to list").with_source(err)
-        })?
-        .collect();
-    let case_sensitive = kwargs
-        .get::<Option<bool>>("case_sensitive")?
-        .unwrap_or(false);
-    let reverse = kwargs.get::<Option<bool>>("reverse")?.unwrap_or(false);
-    kwargs.assert_all_used()?;
-    let sorted = fed.finish(Ok(items))?;
-    // minijinja's `cmp_helper` (without its `unicode` feature)
-    let cmp = |a: &Value, b: &Value| {
-        let ordering = match (case_sensitive, a.as_str(), b.as_str()) {
-            (false, Some(a), Some(b)) => a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase()),
-            _ => a.cmp(b),
-        };
-        if reverse {
-            ordering.reverse()
-        } else {
-            ordering
-        }
-    };
-    Ok(Value::from(merge_sort(sorted, cmp)?))
-}
-
-/// A stable sort of `items` by `cmp` that passes a stop checkpoint every
-/// [`STEP`] comparisons or so: runs of [`RUN`] items sorted by the
-/// standard sort, then merged bottom-up (two runs already in order are
-/// joined without comparing, so a sorted list costs one comparison a run).
-fn merge_sort(
-    mut items: Vec<Value>,
-    cmp: impl Fn(&Value, &Value) -> Ordering,
-) -> Result<Vec<Value>, Error> {
-    for run in items.chunks_mut(RUN) {
-        checkpoint()?;
-        run.sort_by(&cmp);
-    }
-    let len = items.len();
-    let mut width = RUN;
-    let mut buf: Vec<Value> = Vec::with_capacity(len);
-    while width < len {
-        buf.clear();
-        let mut start = 0;
-        while start < len {
-            checkpoint()?;
-            let mid = (start + width).min(len);
-            let end = (start + 2 * width).min(len);
-            let (mut i, mut j) = (start, mid);
-            if mid < end && cmp(&items[mid], &items[mid - 1]) == Ordering::Less {
-                let mut compared = 0usize;
-                while i < mid && j < end {
-                    compared += 1;
-                    if compared.is_multiple_of(STEP) {
-                        checkpoint()?;
-                    }
-                    // the left run first among equals: stable
-                    if cmp(&items[j], &items[i]) == Ordering::Less {
-                        buf.push(std::mem::take(&mut items[j]));
-                        j += 1;
-                    } else {
-                        buf.push(std::mem::take(&mut items[i]));
-                        i += 1;
-                    }
-                }
-            }
-            buf.extend(items[i..mid].iter_mut().map(std::mem::take));
-            buf.extend(items[j..end].iter_mut().map(std::mem::take));
-            start = end;
-        }
-        std::mem::swap(&mut items, &mut buf);
-        width = width.saturating_mul(2);
-    }
-    Ok(items)
+    fed.finish(super::filters::sort(
+        input,
+        reverse,
+        case_sensitive,
+        attribute,
+        kwargs,
+    ))
 }
 
 /// minijinja's builtins that build collections, wrapped: counted
@@ -420,10 +370,8 @@ pub fn register(env: &mut Environment<'static>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::stop::RenderWatch;
-    use super::*;
-
     use super::super::eval_rewritten as eval;
+    use super::super::stop::RenderWatch;
 
     #[test]
     fn lists_made_by_filters_are_refused_over_the_cap_before_they_are_built() {
@@ -500,7 +448,7 @@ mod tests {
     }
 
     #[test]
-    fn sort_is_stable_and_as_minijinja_sorts() {
+    fn sort_is_stable_and_as_jinja2_sorts() {
         // past one run: merged
         let mut expected: Vec<String> = (0..50000).map(|i| i.to_string()).collect();
         expected.sort();
@@ -520,12 +468,6 @@ mod tests {
             eval("[3, 1, 2] | sort(reverse=true)").as_deref(),
             Ok("[3, 2, 1]")
         );
-        let mut items: Vec<Value> = (0..10_000)
-            .map(|i| Value::from((i * 7919) % 3001))
-            .collect();
-        let sorted = merge_sort(items.clone(), |a, b| a.cmp(b)).unwrap();
-        items.sort();
-        assert_eq!(sorted, items);
     }
 
     #[test]

@@ -135,6 +135,12 @@ pub fn register(env: &mut Environment<'static>) {
         "tojson",
         |value: &Value, indent: Option<Value>, kw: Kwargs| -> Result<Value, Error> {
             super::native::check_walkable(value, "tojson")?;
+            // minijinja makes the indentation string up front: a huge
+            // `indent` is an allocation failure (an abort), not an error
+            let width = indent.clone().or(kw.peek::<Option<Value>>("indent")?);
+            if let Some(w) = width.filter(|w| w.kind() == minijinja::value::ValueKind::Number) {
+                check(usize::try_from(w).unwrap_or(usize::MAX), "tojson")?;
+            }
             minijinja::filters::tojson(value, indent, kw)
         },
     );
@@ -210,7 +216,25 @@ pub fn register(env: &mut Environment<'static>) {
             for a in args.iter() {
                 super::native::check_walkable(a, "format")?;
             }
-            minijinja::filters::format(state, fmt, args)
+            // Jinja2's `format` is Python's `fmt % args`: positional
+            // arguments are a tuple, each must be used (`'%s' | format(1, 2)`
+            // is `not all arguments converted`, issue 9, trial case 274);
+            // keyword arguments (a mapping) stay minijinja's
+            if args
+                .iter()
+                .any(|a| a.kind() == minijinja::value::ValueKind::Map)
+            {
+                return minijinja::filters::format(state, fmt, args);
+            }
+            let text = super::python_repr::py_str(fmt)?;
+            super::percent::format(&text, &Value::from(args.0), true)
+                .map(Value::from)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("format: {}", e.detail().unwrap_or_default()),
+                    )
+                })
         },
     );
 }
@@ -305,6 +329,13 @@ pub fn unknown_method(
                 }
             }
             "format" => check_format(s, args)?,
+            // Python's str.split('') raises (issue 9, trial case 194)
+            "split" | "rsplit" if args.first().and_then(Value::as_str) == Some("") => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{method}: empty separator"),
+                ));
+            }
             "split" | "rsplit" => {
                 let sep = args.first().and_then(Value::as_str);
                 let max = args

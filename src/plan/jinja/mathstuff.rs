@@ -28,23 +28,33 @@ pub const NAMES: &[&str] = &[
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("log", log);
     env.add_filter("pow", |x: Value, y: Value| -> Result<f64, Error> {
-        Ok(float(&x, "pow")?.powf(float(&y, "pow")?))
+        math_pow(float(&x, "pow")?, float(&y, "pow")?).map_err(|e| err(format!("pow: {e}")))
     });
     env.add_filter(
         "root",
         |x: Value, base: Option<Value>| -> Result<f64, Error> {
             let x = float(&x, "root")?;
-            match base {
-                None => Ok(x.sqrt()),
-                Some(b) => {
-                    let b = float(&b, "root")?;
-                    if b == 2.0 {
-                        Ok(x.sqrt())
-                    } else {
-                        Ok(x.powf(1.0 / b))
-                    }
-                }
+            // Ansible: math.sqrt, or math.pow(x, 1.0 / base); a ValueError
+            // is reported as `root() can only be used on numbers: ...`
+            let domain = |e: &str| match e {
+                "math domain error" => err(format!("root() can only be used on numbers: {e}")),
+                _ => err(format!("root: {e}")),
+            };
+            let b = match base {
+                None => 2.0,
+                Some(b) => float(&b, "root")?,
+            };
+            if b == 2.0 {
+                return if x < 0.0 {
+                    Err(domain("math domain error"))
+                } else {
+                    Ok(x.sqrt())
+                };
             }
+            if b == 0.0 {
+                return Err(err("root: float division by zero"));
+            }
+            math_pow(x, 1.0 / b).map_err(domain)
         },
     );
     env.add_filter("human_readable", human_readable);
@@ -65,16 +75,39 @@ fn float(v: &Value, filter: &str) -> Result<f64, Error> {
         .ok_or_else(|| err(format!("{filter}() can only be used on numbers")))
 }
 
-/// `log(base=e)`.
+/// Python's `math.pow`: a NaN from finite operands (`-8 ** (1/3)`, `0 **
+/// -1`) is `math domain error`, an infinity from finite operands `math
+/// range error` (OverflowError); ansible-core fails the task with either
+/// (issue 9, trial cases 180 and 181), where `powf` gave NaN or inf.
+fn math_pow(x: f64, y: f64) -> Result<f64, &'static str> {
+    let r = x.powf(y);
+    let finite = x.is_finite() && y.is_finite();
+    if finite && (r.is_nan() || (x == 0.0 && y < 0.0)) {
+        return Err("math domain error");
+    }
+    if finite && r.is_infinite() {
+        return Err("math range error");
+    }
+    Ok(r)
+}
+
+/// `log(base=e)`: Python's `math.log(x, base)`, which is `log(x) /
+/// log(base)`: base 1 divides by zero (issue 9, trial case 178).
 fn log(x: Value, base: Option<Value>) -> Result<f64, Error> {
     let x = float(&x, "log")?;
     if x <= 0.0 {
-        return Err(err("math domain error"));
+        return Err(err("log: math domain error"));
     }
     Ok(match base {
         None => x.ln(),
         Some(b) => {
             let b = float(&b, "log")?;
+            if b <= 0.0 {
+                return Err(err("log: math domain error"));
+            }
+            if b == 1.0 {
+                return Err(err("log: float division by zero"));
+            }
             if b == 10.0 {
                 x.log10()
             } else {

@@ -68,6 +68,13 @@ pub fn register(env: &mut Environment<'static>) {
         checkpoint()?;
         floor_divide(a, b)
     });
+    env.add_function(
+        super::rewrite::SLICE,
+        |v: Value, start: Value, stop: Value, step: Value| {
+            checkpoint()?;
+            slice(v, start, stop, step)
+        },
+    );
     env.add_function(super::rewrite::POW, |a: Value, b: Value| {
         checkpoint()?;
         power(a, b)
@@ -150,13 +157,10 @@ fn power(a: Value, b: Value) -> Result<Value, Error> {
     }
 }
 
-/// Python's longest integer text (`sys.get_int_max_str_digits()`): a
-/// larger int cannot be printed, so it is not computed either.
-const MAX_INT_DIGITS: f64 = 4300.0;
-
-/// `x ** e` for integers, exact as Python's: an `i128` when it fits, else
-/// its digits as text (README: an integer past 64 bits keeps its digits, as
-/// text), refused past Python's 4,300 printable digits.
+/// `x ** e` for integers, exact as Python's while it fits in 128 bits
+/// (`2 ** 126`, `10 ** 38`). Past that it is refused: baton's integers are
+/// 128-bit, and digits kept as text would be a string to the next operator
+/// (`10 ** 40 * 2` repeated the text: hostile trial t9d).
 fn int_power(x: i128, e: i128) -> Result<Value, Error> {
     match x {
         0 => return Ok(Value::from(i64::from(e == 0))),
@@ -167,68 +171,10 @@ fn int_power(x: i128, e: i128) -> Result<Value, Error> {
     if let Some(r) = u32::try_from(e).ok().and_then(|e| x.checked_pow(e)) {
         return Ok(Num::Int(r).value());
     }
-    let digits = (e as f64) * (x.unsigned_abs() as f64).log10();
-    if digits > MAX_INT_DIGITS {
-        return Err(type_error(format!(
-            "{x} ** {e} has about {digits:.0} digits: Python cannot print an integer longer than 4300 digits"
-        )));
-    }
-    // `digits` is at most 4300 here, so `e` is small
-    let text = big_pow_digits(x.unsigned_abs(), e as u32);
-    Ok(Value::from(if x < 0 && e % 2 == 1 {
-        format!("-{text}")
-    } else {
-        text
-    }))
-}
-
-/// The decimal digits of `base ** e`, by squaring on base-10^9 limbs
-/// (least significant first).
-fn big_pow_digits(base: u128, mut e: u32) -> String {
-    const LIMB: u64 = 1_000_000_000;
-    fn mul(a: &[u64], b: &[u64]) -> Vec<u64> {
-        let mut out = vec![0u64; a.len() + b.len()];
-        for (i, &x) in a.iter().enumerate() {
-            let mut carry = 0u64;
-            for (j, &y) in b.iter().enumerate() {
-                let t = out[i + j] + x * y + carry;
-                out[i + j] = t % LIMB;
-                carry = t / LIMB;
-            }
-            let mut k = i + b.len();
-            while carry > 0 {
-                let t = out[k] + carry;
-                out[k] = t % LIMB;
-                carry = t / LIMB;
-                k += 1;
-            }
-        }
-        while out.len() > 1 && out.last() == Some(&0) {
-            out.pop();
-        }
-        out
-    }
-    let mut b = Vec::new();
-    let mut rest = base;
-    while rest > 0 {
-        b.push((rest % u128::from(LIMB)) as u64);
-        rest /= u128::from(LIMB);
-    }
-    let mut acc = vec![1u64];
-    while e > 0 {
-        if e & 1 == 1 {
-            acc = mul(&acc, &b);
-        }
-        e >>= 1;
-        if e > 0 {
-            b = mul(&b, &b);
-        }
-    }
-    let mut text = acc.last().map_or_else(String::new, |top| top.to_string());
-    for limb in acc.iter().rev().skip(1) {
-        text.push_str(&format!("{limb:09}"));
-    }
-    text
+    Err(type_error(format!(
+        "{x} ** {e} is past 128 bits: baton's integers are 128-bit (Python's are unbounded); \
+         use a float (`{x} ** {e}.0`) if an approximation will do"
+    )))
 }
 
 /// `__baton_floordiv(a, b)`: `a // b`, with Python's message for a zero
@@ -310,7 +256,16 @@ fn concat(a: Value, b: Value) -> Result<Value, Error> {
             super::native::check_walkable(v, "'~'")?;
         }
     }
-    builtin("~", a, b)
+    // `~` is str() of each side: a float as Python prints it (`1e-05`,
+    // not minijinja's `0.00001`: trial t9d)
+    let as_text = |v: Value| -> Result<Value, Error> {
+        if v.kind() == ValueKind::Number && !v.is_integer() {
+            Ok(Value::from(super::python_repr::py_str(&v)?))
+        } else {
+            Ok(v)
+        }
+    };
+    builtin("~", as_text(a)?, as_text(b)?)
 }
 
 /// `base.k1.k2…` read by `default` or `is defined`, with Ansible's chainable
@@ -507,7 +462,7 @@ fn compare_chain(args: Rest<Value>) -> Result<bool, Error> {
 }
 
 /// `__baton_mod(a, b[, tuple])`: string formatting or Python's modulo.
-fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
+pub fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
     if a.is_undefined() || b.is_undefined() {
         return Err(undefined());
     }
@@ -552,6 +507,61 @@ fn modulo(a: Value, b: Value, tuple: Option<bool>) -> Result<Value, Error> {
             Ok(Value::from(r))
         }
     }
+}
+
+/// `__baton_slice(v, start, stop, step)`: `v[start:stop:step]`. A negative
+/// step over a string or a list is Python's slice, computed here in i128
+/// (minijinja's own arithmetic overflows, a panic in debug builds, for
+/// `[1, 2, 3][-1:5:-1]` or a step of i64::MIN); anything else is
+/// minijinja's slice.
+fn slice(v: Value, start: Value, stop: Value, step: Value) -> Result<Value, Error> {
+    let index = |x: &Value| -> Option<Option<i128>> {
+        match (x.kind(), num(x)) {
+            (ValueKind::None, _) => Some(None),
+            (_, Some(Num::Int(i))) => Some(Some(i)),
+            _ => None,
+        }
+    };
+    let items: Option<Vec<Value>> = match v.kind() {
+        ValueKind::String => Some(
+            v.as_str()
+                .unwrap_or_default()
+                .chars()
+                .map(Value::from)
+                .collect(),
+        ),
+        ValueKind::Seq | ValueKind::Iterable => v.try_iter().ok().map(Iterator::collect),
+        _ => None,
+    };
+    let bounds = [index(&start), index(&stop), index(&step)];
+    if items.is_some() && bounds.iter().any(Option::is_none) {
+        return Err(type_error(
+            "slice indices must be integers or None or have an __index__ method".to_string(),
+        ));
+    }
+    if let (Some(items), [Some(a), Some(b), Some(Some(s))]) = (items, bounds) {
+        if s < 0 {
+            let n = items.len() as i128;
+            let clamp = |i: i128| if i < 0 { (i + n).max(-1) } else { i.min(n - 1) };
+            let mut i = a.map_or(n - 1, clamp);
+            let end = b.map_or(-1, clamp);
+            let mut picked = Vec::new();
+            while i > end {
+                if let Some(item) = usize::try_from(i).ok().and_then(|k| items.get(k)) {
+                    picked.push(item.clone());
+                }
+                i += s;
+            }
+            return Ok(if v.kind() == ValueKind::String {
+                Value::from(picked.iter().filter_map(Value::as_str).collect::<String>())
+            } else {
+                Value::from(picked)
+            });
+        }
+    }
+    PLAIN
+        .compile_expression("v[a:b:c]")
+        .and_then(|e| e.eval(minijinja::context! { v => v, a => start, b => stop, c => step }))
 }
 
 /// `__baton_sub(a, b)`: numbers, datetimes and timedeltas.
@@ -680,6 +690,29 @@ mod tests {
         assert_eq!(eval("-7 // 2").unwrap(), Value::from(-4));
     }
 
+    /// Python's slices with a negative step; minijinja's arithmetic
+    /// overflowed (a panic in debug builds) on the first and last rows.
+    #[test]
+    fn slices_with_a_negative_step_as_python() {
+        let show = |e: &str| eval(e).map(|v| super::super::python_repr::py_str(&v).unwrap());
+        for (expr, python) in [
+            ("[1, 2, 3][-1:5:-1]", "[]"),
+            ("[1, 2, 3][::-1]", "[3, 2, 1]"),
+            ("[1, 2, 3][::-2]", "[3, 1]"),
+            ("[1, 2, 3][5:0:-1]", "[3, 2]"),
+            ("[1, 2, 3][-2:-9:-1]", "[2, 1]"),
+            ("'abc'[::-1]", "cba"),
+            ("range(5)[::-2]", "[4, 2, 0]"),
+            ("[1, 2, 3][0:2:1]", "[1, 2]"),
+            ("[1, 2, 3][::(-9223372036854775807 - 1)]", "[3]"),
+        ] {
+            assert_eq!(show(expr).as_deref(), Ok(python), "{expr}");
+        }
+        assert!(eval("[1, 2, 3][1:2.0:-1]")
+            .unwrap_err()
+            .contains("slice indices must be integers"));
+    }
+
     #[test]
     fn power_as_python() {
         assert_eq!(eval("2 ** -1").unwrap(), Value::from(0.5));
@@ -690,35 +723,33 @@ mod tests {
             .unwrap_err()
             .contains("not a real number"));
         assert!(eval("0 ** -1").unwrap_err().contains("negative power"));
-        // trial case 117: past i128 the digits, exact (python3: 10 ** 40,
-        // (-3) ** 101, 2 ** 200)
-        assert_eq!(
-            eval("10 ** 40").unwrap(),
-            Value::from("10000000000000000000000000000000000000000")
-        );
-        assert_eq!(
-            eval("(-3) ** 101").unwrap(),
-            Value::from("-1546132562196033993109383389296863818106322566003")
-        );
-        assert_eq!(
-            eval("2 ** 200").unwrap(),
-            Value::from("1606938044258990275541962092341162602522202993782792835301376")
-        );
+        // past i128: refused, never digits a later operator takes as text
+        // (trial t9d: `10 ** 40 * 2` repeated the text)
+        for big in ["10 ** 40", "(-3) ** 101", "2 ** 200", "2 ** 127"] {
+            assert!(eval(big).unwrap_err().contains("past 128 bits"), "{big}");
+        }
         assert_eq!(
             eval("2 ** 100").unwrap().to_string(),
             "1267650600228229401496703205376"
         );
+        assert_eq!(
+            eval("(-2) ** 127").unwrap().to_string(),
+            "-170141183460469231731687303715884105728"
+        );
         assert_eq!(eval("1 ** 99999999999").unwrap(), Value::from(1));
         assert_eq!(eval("(-1) ** 99999999999").unwrap(), Value::from(-1));
         assert_eq!(eval("0 ** 0").unwrap(), Value::from(1));
-        assert!(eval("10 ** 5000").unwrap_err().contains("4300 digits"));
         assert!(eval("7 ** 99999999999")
             .unwrap_err()
-            .contains("4300 digits"));
+            .contains("past 128 bits"));
     }
 
     #[test]
     fn multiply_add_and_concat_keep_minijinja_semantics() {
+        // str() of a float is Python's repr (trial t9d: `'x' ~ 1e-5`)
+        assert_eq!(eval("'x' ~ 1e-5").unwrap(), Value::from("x1e-05"));
+        assert_eq!(eval("1.5e-10 ~ ''").unwrap(), Value::from("1.5e-10"));
+        assert_eq!(eval("'v' ~ 2.5 ~ 3").unwrap(), Value::from("v2.53"));
         for (e, want) in [
             ("'ab' * 3", Value::from("ababab")),
             // trial case 110: Python's `'x' * -1` is ''

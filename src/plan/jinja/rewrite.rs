@@ -46,6 +46,7 @@ pub const CAT: &str = "__baton_cat";
 pub const DIV: &str = "__baton_div";
 pub const FLOORDIV: &str = "__baton_floordiv";
 pub const POW: &str = "__baton_pow";
+pub const SLICE: &str = "__baton_slice";
 
 /// A rewritten source and the way back to the original offsets.
 #[derive(Debug, Clone)]
@@ -146,6 +147,8 @@ pub fn template_with(source: &str, syntax: &SyntaxConfig) -> Rewritten {
         && !source.contains("default")
         && !source.contains("defined")
         && !source.contains("d(")
+        // a slice with a step (`x[a:b:s]`)
+        && (!source.contains('[') || !source.contains(':'))
     {
         return Rewritten::unchanged(source);
     }
@@ -272,6 +275,10 @@ enum Kind {
     /// `default` or `is (un)defined`. Each step is an attribute name
     /// (`Some`) or the next operand, a subscript (`None`).
     Chain(Vec<Option<String>>),
+    /// `__baton_slice(v, start, stop, step)` for a slice with a step
+    /// (`v[a:b:c]`): which of start and stop are written (the operands
+    /// after `v`, then the step); a missing one is `none`.
+    Slice { start: bool, stop: bool },
 }
 
 #[derive(Debug)]
@@ -329,6 +336,22 @@ fn emit(source: &str, edits: &[Edit], range: Range<usize>, out: &mut Builder) {
                                 emit(source, edits, subscript.clone(), out);
                             }
                         }
+                    }
+                }
+                out.insert(")");
+            }
+            Kind::Slice { start, stop } => {
+                out.insert(SLICE);
+                out.insert("(");
+                let mut operands = edit.operands.iter();
+                if let Some(v) = operands.next() {
+                    emit(source, edits, v.clone(), out);
+                }
+                for written in [*start, *stop, true] {
+                    out.insert(", ");
+                    match if written { operands.next() } else { None } {
+                        Some(part) => emit(source, edits, part.clone(), out),
+                        None => out.insert("none"),
                     }
                 }
                 out.insert(")");
@@ -649,6 +672,27 @@ impl Walker<'_> {
                 for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
                     self.expr(part);
                 }
+                // with a step, minijinja's index arithmetic can overflow (a
+                // negative step past the start, a step of i64::MIN): Python's
+                // slice in ops instead
+                if s.step.is_some() {
+                    let mut operands = vec![self.extent(&s.expr)];
+                    operands.extend(
+                        [&s.start, &s.stop, &s.step]
+                            .into_iter()
+                            .flatten()
+                            .map(|p| self.extent(p)),
+                    );
+                    let range = self.tokens.balance(self.extent(e));
+                    self.edits.push(Edit {
+                        range,
+                        kind: Kind::Slice {
+                            start: s.start.is_some(),
+                            stop: s.stop.is_some(),
+                        },
+                        operands,
+                    });
+                }
             }
             Expr::UnaryOp(u) => {
                 if matches!(u.op, UnaryOpKind::Not) && self.is_not_in(&u.expr) {
@@ -837,6 +881,13 @@ mod tests {
         assert_eq!(rw("'ab' * n ~ x"), "__baton_cat(__baton_mul('ab', n), x)");
         assert_eq!(rw("a + b * c"), "__baton_add(a, __baton_mul(b, c))");
         assert_eq!(rw("2 ** 3"), "__baton_pow(2, 3)");
+        assert_eq!(rw("x[1:2:3]"), "__baton_slice(x, 1, 2, 3)");
+        assert_eq!(rw("x[::-1]"), "__baton_slice(x, none, none, -1)");
+        assert_eq!(
+            rw("x[a - 1::2][0]"),
+            "__baton_slice(x, __baton_sub(a, 1), none, 2)[0]"
+        );
+        assert_eq!(rw("x[1:2]"), "x[1:2]");
         assert_eq!(rw("-1"), "-1");
     }
 

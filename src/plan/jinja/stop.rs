@@ -108,6 +108,29 @@ pub fn checkpoint() -> Result<(), Error> {
 /// errors), yielding nothing more once a stop was requested.
 pub fn range(lower: isize, upper: Option<isize>, step: Option<isize>) -> Result<Value, Error> {
     checkpoint()?;
+    // minijinja counts a downward range in isize arithmetic, which overflows
+    // (a panic in debug builds) for `range(-1, MIN, -1)` or a step of MIN:
+    // count it here in i128 and refuse a long one with minijinja's error.
+    if let Some(step @ ..0) = step {
+        let (start, end) = upper.map_or((0, lower), |upper| (lower, upper));
+        let (start, end, step) = (start as i128, end as i128, step as i128);
+        let len = if start <= end {
+            0
+        } else {
+            (start - end - step - 1) / -step
+        };
+        if len > 100_000 {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "range has too many elements",
+            ));
+        }
+        let (start, step) = (start as isize, step as isize);
+        let len = len as usize;
+        return Ok(Value::make_iterable(move || {
+            (0..len).map_while(move |k| (!stop_seen()).then(|| start + k as isize * step))
+        }));
+    }
     let checked = minijinja::functions::range(lower, upper, step)?;
     let len = checked.len().unwrap_or(0);
     let (start, step) = match upper {

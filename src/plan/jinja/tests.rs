@@ -181,6 +181,7 @@ pub fn register(env: &mut Environment<'static>) {
             .unwrap_or_else(|| "search".into());
         regex_test(&s, &p, k, &mode)
     });
+    env.add_test("divisibleby", divisibleby);
     env.add_test("version", version);
     env.add_test("version_compare", version);
     env.add_test("truthy", |v: Value, k: Kwargs| truthy(&v, k));
@@ -202,6 +203,25 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("any", |a: Value| -> Result<bool, Error> {
         Ok(a.try_iter()?.any(|x| x.is_true()))
     });
+}
+
+/// Jinja2's `divisibleby`: Python's `value % num == 0`, so a zero divisor
+/// is Python's ZeroDivisionError (`integer modulo by zero`, `float
+/// modulo`) and a string is printf-formatted (`'x' is divisibleby(2)`:
+/// `not all arguments converted during string formatting`), each failing the
+/// task as in ansible-core. minijinja's own test panicked on a zero divisor
+/// and said false for the rest (issue 9).
+fn divisibleby(v: Value, num: Value) -> Result<bool, Error> {
+    let rest = super::ops::modulo(v, num, None).map_err(|e| {
+        if e.kind() == ErrorKind::UndefinedError {
+            return e;
+        }
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("divisibleby: {}", e.detail().unwrap_or_default()),
+        )
+    })?;
+    Ok(rest == Value::from(0))
 }
 
 /// The scheme of a URI as Python's `urlparse` finds it (`''` without
@@ -271,7 +291,7 @@ fn version(v: Value, other: Value, op: Option<String>, kwargs: Kwargs) -> Result
     let _ = kwargs.get::<Option<bool>>("strict")?;
     let _ = kwargs.get::<Option<String>>("version_type")?;
     kwargs.assert_all_used()?;
-    let ord = compare_versions(&v.to_string(), &other.to_string());
+    let ord = loose_compare(&v.to_string(), &other.to_string())?;
     Ok(match op.as_str() {
         "<" | "lt" => ord == Ordering::Less,
         "<=" | "le" => ord != Ordering::Greater,
@@ -329,12 +349,88 @@ fn parts(v: &str) -> Vec<Part> {
     out
 }
 
+/// LooseVersion's comparison as Python runs it: the lists of parts compare
+/// item by item, and a number against a word at the first difference is
+/// Python's TypeError (`'1.0' is version('x')` fails in ansible-core, issue 9,
+/// trial case 311).
+fn loose_compare(a: &str, b: &str) -> Result<Ordering, Error> {
+    let (pa, pb) = (parts(a), parts(b));
+    for (x, y) in pa.iter().zip(pb.iter()) {
+        let kind = |p: &Part| match p {
+            Part::Num(_) => "int",
+            Part::Text(_) => "str",
+        };
+        if x != y && kind(x) != kind(y) {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "version: Version comparison failed: '<' not supported between instances of '{}' and '{}'",
+                    kind(x),
+                    kind(y)
+                ),
+            ));
+        }
+        if x != y {
+            break;
+        }
+    }
+    Ok(pa.cmp(&pb))
+}
+
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
     parts(a).cmp(&parts(b))
 }
 
 #[cfg(test)]
 mod unit {
+    use super::super::eval_py;
+
+    /// Issue 9, hostile trial cases (number first): ansible-core 2.19's
+    /// answer, or its error.
+    #[test]
+    fn divisibleby_is_python_modulo_and_fails_where_it_raises() {
+        for (case, expr, want) in [
+            (
+                175,
+                "5 is divisibleby(0)",
+                "ERROR divisibleby: integer modulo by zero",
+            ),
+            (
+                261,
+                "[1, 2, 3] | select('divisibleby', 0) | list",
+                "ERROR divisibleby: integer modulo by zero",
+            ),
+            (
+                625,
+                "5 is divisibleby(0.0)",
+                "ERROR divisibleby: float modulo",
+            ),
+            (
+                176,
+                "'x' is divisibleby(2)",
+                "ERROR divisibleby: not all arguments converted during string formatting",
+            ),
+            (0, "'%d' is divisibleby(2)", "False"),
+            (0, "6 is divisibleby(3)", "True"),
+            (0, "7 is divisibleby(2)", "False"),
+            (0, "-7 is divisibleby(7)", "True"),
+            (0, "6.0 is divisibleby(1.5)", "True"),
+            (
+                0,
+                "[1, 2, 3, 4] | select('divisibleby', 2) | list",
+                "[2, 4]",
+            ),
+            (0, "range(0, -10, -3) | list", "[0, -3, -6, -9]"),
+            (
+                0,
+                "range(-1, -9223372036854775807, -1) | list",
+                "ERROR range has too many elements",
+            ),
+        ] {
+            assert_eq!(eval_py(expr), want, "case {case}: {expr}");
+        }
+    }
+
     #[test]
     fn truthy_and_falsy_are_python_truthiness_unless_convert_bool() {
         let env = super::super::env::environment();

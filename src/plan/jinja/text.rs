@@ -389,6 +389,14 @@ fn urlsplit(url: Value, query: Option<String>) -> Result<Value, Error> {
         let end = r.find(['/', '?', '#']).unwrap_or(r.len());
         netloc = r[..end].to_string();
         url = r[end..].to_string();
+        // Python's urlsplit refuses an unbalanced bracket (issue 9, trial
+        // case 170)
+        if netloc.contains('[') != netloc.contains(']') {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "urlsplit: Invalid IPv6 URL",
+            ));
+        }
     }
     let mut fragment = String::new();
     if let Some((u, f)) = url.split_once('#') {
