@@ -1880,3 +1880,35 @@ fn each_loop_item_reports_its_own_start_and_duration() {
     let task_end = task_start + task["elapsed_ms"].as_f64().unwrap() / 1000.0;
     assert!(previous_end <= task_end + 0.001);
 }
+
+#[test]
+fn debug_of_a_null_message_shows_null_not_hello_world() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: none
+      debug:
+        msg: "{{ none }}"
+    - name: no match
+      debug:
+        msg: "{{ 'abc' | regex_search('z') }}"
+    - name: default
+      debug:
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    for task in ["none", "no match"] {
+        let result = &run.results(task)[0]["result"];
+        assert_eq!(result["data"]["msg"], serde_json::Value::Null, "{task}");
+    }
+    assert_eq!(
+        run.results("default")[0]["result"]["data"]["msg"],
+        "Hello world!"
+    );
+}
