@@ -78,6 +78,16 @@ fn parse_forks(text: &str) -> Result<usize, String> {
     crate::bounds::count(n, "-f/--forks", 1, crate::bounds::MAX_FORKS).map(|n| n as usize)
 }
 
+/// `-c`/`--connection NAME`: the rule of a play's `connection:`
+/// ([`crate::load::inventory::connection_refusal`]).
+fn parse_connection(text: &str) -> Result<String, String> {
+    use crate::load::inventory::{connection_refusal, ConnectionSource};
+    match connection_refusal(text, ConnectionSource::PlayOrCli) {
+        None => Ok(text.to_string()),
+        Some((message, help)) => Err(format!("{message}; {help}")),
+    }
+}
+
 /// `-t`/`--skip-tags LIST`: comma-separated tags, at least one of them not
 /// empty. `-t ",,,"` names no tag: baton ran every task for it (as if no
 /// `-t` were given); ansible-playbook keeps the empty name and runs only
@@ -134,7 +144,7 @@ pub struct ConnectArgs {
     pub forks: usize,
     /// Connection type for hosts whose inventory and play name none (as
     /// ansible-playbook's -c)
-    #[arg(short = 'c', long = "connection", value_parser = ["ssh", "local", "smart", "paramiko"])]
+    #[arg(short = 'c', long = "connection", value_parser = parse_connection)]
     pub connection: Option<String>,
     /// Learn the host keys of hosts never seen before (a changed key is still refused)
     #[arg(long)]

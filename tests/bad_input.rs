@@ -409,3 +409,57 @@ fn a_missing_tasks_from_points_at_tasks_from() {
         "{stderr}"
     );
 }
+
+/// A play's literal `connection:` is checked at load (so `--syntax-check`
+/// refuses it), and `-c` by the same rule, as a command-line error.
+#[test]
+fn connections_baton_cannot_run_are_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let play = dir.path().join("play.yml");
+    std::fs::write(
+        &play,
+        "- hosts: localhost\n  gather_facts: false\n  connection: telnet\n  tasks:\n    - command: \"true\"\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("baton")
+        .unwrap()
+        .args(["run", "--syntax-check", "-i", "localhost,"])
+        .arg(&play)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("play.yml:3:"), "{stderr}");
+    std::fs::write(
+        &play,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n",
+    )
+    .unwrap();
+    for (name, refused) in [
+        ("telnet", Some("`telnet` is not supported")),
+        (
+            "winrm",
+            Some("`winrm` is an Ansible plugin baton does not run"),
+        ),
+        ("ansible.builtin.local", None),
+        ("local", None),
+    ] {
+        let output = Command::cargo_bin("baton")
+            .unwrap()
+            .args(["run", "-i", "localhost,", "-c", name])
+            .arg(&play)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match refused {
+            Some(message) => {
+                assert_ne!(output.status.code(), Some(0), "{name}");
+                assert!(stderr.contains("--connection"), "{name}: {stderr}");
+                assert!(stderr.contains(message), "{name}: {stderr}");
+            }
+            None => assert_eq!(output.status.code(), Some(0), "{name}: {stderr}"),
+        }
+    }
+}

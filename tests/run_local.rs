@@ -1843,3 +1843,72 @@ fn slurp_of_a_file_over_the_value_limit_fails_under_register() {
         .expect("README: slurp's row in the module table");
     assert!(row.contains("16 MiB") && row.contains("12 MiB"), "{row}");
 }
+
+#[test]
+fn each_loop_item_reports_its_own_start_and_duration() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: naps
+      command: sleep 0.3
+      loop: [a, b, c]
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let items: Vec<_> = run
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result" && !e["item"].is_null())
+        .collect();
+    assert_eq!(items.len(), 3);
+    let task = &run.results("naps")[0];
+    let task_start = task["started_at"].as_f64().unwrap();
+    let mut previous_end = task_start;
+    for item in &items {
+        let start = item["started_at"].as_f64().unwrap();
+        let ms = item["elapsed_ms"].as_f64().unwrap();
+        assert!(ms >= 300.0, "item {} took {ms} ms", item["item"]);
+        assert!(start >= previous_end, "item {} started early", item["item"]);
+        previous_end = start + ms / 1000.0;
+    }
+    let task_end = task_start + task["elapsed_ms"].as_f64().unwrap() / 1000.0;
+    assert!(previous_end <= task_end + 0.001);
+}
+
+#[test]
+fn debug_of_a_null_message_shows_null_not_hello_world() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: none
+      debug:
+        msg: "{{ none }}"
+    - name: no match
+      debug:
+        msg: "{{ 'abc' | regex_search('z') }}"
+    - name: default
+      debug:
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(0);
+    for task in ["none", "no match"] {
+        let result = &run.results(task)[0]["result"];
+        assert_eq!(result["data"]["msg"], serde_json::Value::Null, "{task}");
+    }
+    assert_eq!(
+        run.results("default")[0]["result"]["data"]["msg"],
+        "Hello world!"
+    );
+}

@@ -66,8 +66,8 @@ pub struct HostOutcome {
     pub ignored: bool,
     /// Aggregate result (unmasked; the caller masks for `no_log`).
     pub result: TaskResult,
-    /// Per loop item: label, result, outcome.
-    pub items: Vec<(String, TaskResult, Status)>,
+    /// Per loop item: label, result, outcome, timing.
+    pub items: Vec<LoopItem>,
     /// The value for `register`.
     pub registered: Value,
     /// Variables set for the host (`set_fact`, `include_vars`).
@@ -84,6 +84,16 @@ pub struct HostOutcome {
     /// A loop (or `until` retries) a stop request ended early: what did not
     /// run, for the stop report.
     pub cut: Option<String>,
+}
+
+/// One loop item's result as reported: each item's own start and duration,
+/// so that `host_result` events of a loop's items say when each ran.
+pub struct LoopItem {
+    pub label: String,
+    pub result: TaskResult,
+    pub status: Status,
+    pub started_at: f64,
+    pub elapsed: Duration,
 }
 
 /// Lets modules render and evaluate with this host's variables.
@@ -267,7 +277,7 @@ impl From<InputError> for Failure {
     }
 }
 
-fn now_epoch() -> f64 {
+pub(super) fn now_epoch() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
@@ -680,7 +690,7 @@ fn registered_within_limit(shared: &TaskShared<'_>, task: &Task, outcome: &mut H
 fn lines_too_large(outcome: &HostOutcome) -> Option<(&'static str, usize, usize)> {
     use crate::modules::lines_over_limit;
     std::iter::once(&outcome.result)
-        .chain(outcome.items.iter().map(|(_, r, _)| r))
+        .chain(outcome.items.iter().map(|i| &i.result))
         .find_map(|r| {
             [("stdout", &r.stdout), ("stderr", &r.stderr)]
                 .into_iter()

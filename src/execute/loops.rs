@@ -22,8 +22,8 @@ use crate::source::Origin;
 use crate::yaml::Node;
 
 use super::host_task::{
-    run_once, settle, settled, wait_unless_stopped, within_limit, Failure, HostJob, HostOutcome,
-    TaskShared,
+    now_epoch, run_once, settle, settled, wait_unless_stopped, within_limit, Failure, HostJob,
+    HostOutcome, LoopItem, TaskShared,
 };
 
 pub(super) async fn run_loop(
@@ -112,6 +112,8 @@ pub(super) async fn run_loop(
                 ));
                 break;
             }
+            // each item's own timing, for its `host_result` event
+            let (item_started, item_started_at) = (std::time::Instant::now(), now_epoch());
             let mut ctx = item_vars(task, &host_vars, index, &items);
             let label = match &control.label {
                 Some(node) => match shared.templater.render_node(node, &ctx)? {
@@ -178,7 +180,13 @@ pub(super) async fn run_loop(
                 )));
             }
             let status = result.status;
-            out.items.push((label, result, status));
+            out.items.push(LoopItem {
+                label,
+                result,
+                status,
+                started_at: item_started_at,
+                elapsed: item_started.elapsed(),
+            });
             if stop {
                 break;
             }
@@ -228,7 +236,7 @@ pub(super) async fn run_loop(
         // register is refused ([`super::host_task`]'s check of the
         // registered value).
         let mut total = 0usize;
-        for (index, (_, result, _)) in out.items.iter().enumerate() {
+        for (index, LoopItem { result, .. }) in out.items.iter().enumerate() {
             let item = items.get(index).cloned().unwrap_or(Value::Null);
             let looped = if control.extended {
                 ansible_loop(&item_vars(task, &host_vars, index, &items))
@@ -433,13 +441,13 @@ fn see_facts(vars: &mut Context, result: &TaskResult) {
 /// every item's values in turn gives), each value copied once; with
 /// `native`, a `set_fact` fact in template form made JSON, once.
 fn last_of_each(
-    items: &[(String, TaskResult, Status)],
+    items: &[LoopItem],
     field: impl Fn(&TaskResult) -> &Map<String, Value>,
     native: bool,
     out: &mut Map<String, Value>,
 ) {
     let mut last: indexmap::IndexMap<&str, (&TaskResult, &Value)> = indexmap::IndexMap::new();
-    for (_, result, _) in items {
+    for LoopItem { result, .. } in items {
         for (k, v) in field(result) {
             last.insert(k.as_str(), (result, v));
         }
@@ -494,12 +502,12 @@ fn item_vars(task: &Task, host_vars: &Context, index: usize, items: &[Value]) ->
 }
 
 /// The aggregate message: all done, or which items failed.
-fn loop_message(items: &[(String, TaskResult, Status)]) -> String {
+fn loop_message(items: &[LoopItem]) -> String {
     // Labels as the report shows them: one line each (a label is data).
     let failed_items: Vec<_> = items
         .iter()
-        .filter(|(_, r, _)| r.status == Status::Failed)
-        .map(|(l, _, _)| crate::report::controls::shown_name(l))
+        .filter(|i| i.result.status == Status::Failed)
+        .map(|i| crate::report::controls::shown_name(&i.label))
         .collect();
     if failed_items.is_empty() {
         "All items completed".to_string()

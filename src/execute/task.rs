@@ -466,7 +466,7 @@ impl Runner<'_> {
         &self,
         info: &TaskInfo,
         no_log: bool,
-        items: Vec<(String, TaskResult, Status)>,
+        items: Vec<super::host_task::LoopItem>,
         outcome: &HostOutcome,
     ) {
         let shown = |result: TaskResult| {
@@ -481,7 +481,14 @@ impl Runner<'_> {
                 result
             }
         };
-        for (label, result, item_outcome) in items {
+        for super::host_task::LoopItem {
+            label,
+            result,
+            status: item_outcome,
+            started_at,
+            elapsed,
+        } in items
+        {
             self.reporter.event(&Event::HostResult {
                 task: info.clone(),
                 result: HostResult {
@@ -495,8 +502,8 @@ impl Runner<'_> {
                     }),
                     delegated_to: outcome.delegated_to.clone(),
                     result: shown(result),
-                    elapsed: Duration::ZERO,
-                    started_at: outcome.started_at,
+                    elapsed,
+                    started_at,
                     check_mode: outcome.check_mode,
                 },
             });

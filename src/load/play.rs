@@ -334,6 +334,26 @@ pub fn serial_from_json(
     }
 }
 
+/// A play's `connection:`: a literal name baton cannot run is refused here,
+/// by the inventory's rule ([`connection_refusal`]), rather than when the
+/// play reaches its hosts; a templated one is checked when a host connects.
+fn play_connection(v: &Node) -> Result<String, InputError> {
+    use crate::load::inventory::{connection_refusal, ConnectionSource};
+    let name = string(v, "connection")?;
+    if has_template(v) {
+        return Ok(name);
+    }
+    match connection_refusal(&name, ConnectionSource::PlayOrCli) {
+        None => Ok(name),
+        Some((message, help)) => Err(InputError::at(
+            &v.origin,
+            format!("connection: {message}"),
+            "this connection type",
+        )
+        .with_help(help)),
+    }
+}
+
 /// Whether a node holds a template anywhere.
 fn has_template(node: &Node) -> bool {
     match &node.value {
@@ -477,7 +497,7 @@ fn read_play_keys<'n>(
             "max_fail_percentage" => play.max_fail_percentage = Some(max_fail_percentage(v)?),
             "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?,
             "force_handlers" => play.force_handlers = boolean(v, "force_handlers")?,
-            "connection" => play.connection = Some(string(v, "connection")?),
+            "connection" => play.connection = Some(play_connection(v)?),
             "remote_user" => play.remote_user = Some(string(v, "remote_user")?),
             "strategy" if has_template(v) => play.strategy_template = Some(v.clone()),
             "strategy" => play.strategy = Strategy::parse(&string(v, "strategy")?, &v.origin)?,

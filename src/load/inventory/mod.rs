@@ -28,4 +28,7 @@ mod sources;
 mod vars_files;
 mod yaml;
 
-pub use model::{connection_var, Group, Host, Inventory, VarOrigins, CONNECTIONS, LOCALHOST_NAMES};
+pub use model::{
+    connection_refusal, connection_var, ConnectionSource, Group, Host, Inventory, VarOrigins,
+    CONNECTIONS, LOCALHOST_NAMES,
+};

@@ -354,6 +354,41 @@ const OTHER_ANSIBLE_CONNECTIONS: [&str; 21] = [
     "saltstack",
 ];
 
+/// Where a connection name is written, for [`connection_refusal`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConnectionSource {
+    /// An inventory variable (`ansible_connection`, `baton_connection`).
+    Inventory,
+    /// A play's `connection:` or `-c`/`--connection`.
+    PlayOrCli,
+}
+
+/// Why baton refuses the literal connection name `name` written in
+/// `source` (`None`: taken), with the help to show. The one rule for the
+/// inventory, a play's `connection:` and `-c`: baton runs [`CONNECTIONS`];
+/// any other name that is no Ansible plugin (`telnet`) is a typo. Another
+/// Ansible plugin (or a collection's `ns.coll.name`) is taken in an
+/// inventory shared with Ansible, and refused when such a host is connected
+/// to; a play or `-c` applies its value to the hosts it runs on, so there
+/// it is refused at once rather than after earlier plays ran.
+pub fn connection_refusal(name: &str, source: ConnectionSource) -> Option<(String, &'static str)> {
+    if CONNECTIONS.contains(&name) {
+        return None;
+    }
+    let ansible = OTHER_ANSIBLE_CONNECTIONS.contains(&name) || name.contains('.');
+    match (ansible, source) {
+        (true, ConnectionSource::Inventory) => None,
+        (true, ConnectionSource::PlayOrCli) => Some((
+            format!("connection type `{name}` is an Ansible plugin baton does not run"),
+            "baton connects with `ssh` (the default, also `smart`, `paramiko`) or `local`",
+        )),
+        (false, _) => Some((
+            format!("connection type `{name}` is not supported"),
+            "baton connects with `ssh` (the default, also `smart`, `paramiko`) or `local`",
+        )),
+    }
+}
+
 /// Refuse, at its place in the file, a literal `ansible_connection` (or
 /// `baton_connection`) that names no connection at all. A templated value
 /// is checked when the host connects (naming the host).
@@ -368,13 +403,10 @@ pub(super) fn check_connection_vars(
             Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
             _ => continue,
         };
-        if CONNECTIONS.contains(&name.as_str())
-            || OTHER_ANSIBLE_CONNECTIONS.contains(&name.as_str())
-            || name.contains('.')
-        {
+        let Some((message, _)) = connection_refusal(&name, ConnectionSource::Inventory) else {
             continue;
-        }
-        let message = format!("{key}: connection type `{name}` is not supported");
+        };
+        let message = format!("{key}: {message}");
         let error = match origins.get(key) {
             Some(origin) => InputError::at(origin, message, "this connection type"),
             None => InputError::plain(message),

@@ -60,9 +60,14 @@ impl Module for Debug {
                 result.data.insert(var, value);
             }
             (msg, None) => {
-                let msg = msg
-                    .cloned()
-                    .unwrap_or_else(|| Value::String("Hello world!".into()));
+                // As ansible-core: "Hello world!" only when `msg` is not
+                // given; a `msg` that is or renders to null (`{{ none }}`, a
+                // `regex_search` that found nothing) shows `null`.
+                let msg = match (msg, args.get("msg")) {
+                    (Some(msg), _) => msg.clone(),
+                    (None, Some(_)) => Value::Null,
+                    (None, None) => Value::String("Hello world!".into()),
+                };
                 result.msg = Some(match &msg {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -93,6 +98,10 @@ mod tests {
             run(&Debug, json!({}), &Ctx::default()).msg.as_deref(),
             Some("Hello world!")
         );
+        // a null `msg` is shown as null, not as the default greeting
+        let r = run(&Debug, json!({"msg": null}), &Ctx::default());
+        assert_eq!(r.data["msg"], Value::Null);
+        assert_eq!(r.msg.as_deref(), Some("null"));
         let mut vars = serde_json::Map::new();
         vars.insert("hvr".into(), json!({"state": "START"}));
         let ctx = Ctx {
