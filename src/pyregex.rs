@@ -80,6 +80,8 @@ fn translate(pattern: &str) -> Result<String, String> {
     let verbose = flags.as_ref().is_some_and(|(f, _)| f.contains('x'));
     let check = verbose || !has_scoped_verbose(&chars);
     let mut groups: Vec<Last> = Vec::new();
+    // per open group: where its body starts when it is a look-behind
+    let mut behinds: Vec<Option<usize>> = Vec::new();
     let mut last = Last::Nothing;
     let mut i = 0;
     if let Some((_, end)) = flags {
@@ -132,17 +134,11 @@ fn translate(pattern: &str) -> Result<String, String> {
                 let end = group_header_end(&chars, i);
                 if check && !verbose {
                     group_name_check(&chars, i, end)?;
-                    let behind = chars.get(i + 2) == Some(&'<')
-                        && matches!(chars.get(i + 3), Some('=' | '!'));
-                    if behind {
-                        let mut j = end;
-                        if let Some((lo, hi)) = width(&chars, &mut j) {
-                            if hi != Some(lo) {
-                                return Err("look-behind requires fixed-width pattern".into());
-                            }
-                        }
-                    }
                 }
+                let behind = check
+                    && !verbose
+                    && chars.get(i + 2) == Some(&'<')
+                    && matches!(chars.get(i + 3), Some('=' | '!'));
                 out.extend(&chars[i..end]);
                 if chars.get(end - 1) == Some(&')') && chars.get(i + 2) != Some(&'(') {
                     // `(?P=name)`, or flags `(?i)`: complete, nothing to pop.
@@ -151,12 +147,20 @@ fn translate(pattern: &str) -> Result<String, String> {
                     }
                 } else {
                     groups.push(last);
+                    behinds.push(behind.then_some(end));
                     last = Last::Nothing;
                 }
                 i = end;
             }
             ')' => {
                 groups.pop();
+                // Python sizes a look-behind when it closes, after the
+                // errors inside it
+                if let Some(Some(body)) = behinds.pop() {
+                    if width(&chars, &mut { body }).is_some_and(|(lo, hi)| hi != Some(lo)) {
+                        return Err("look-behind requires fixed-width pattern".into());
+                    }
+                }
                 last = Last::Item;
                 out.push(')');
                 i += 1;
@@ -971,6 +975,8 @@ mod tests {
             ("(?<=a.)x", None),
             ("(?<=(a))\\1", None),
             ("(?<=a{)x", None),
+            ("(?<=a**)b", Some("multiple repeat at position 6")),
+            ("(?<=a|(?<=b+))c", Some(fixed)),
             (
                 "(?P<1a>x)",
                 Some("bad character in group name '1a' at position 4"),
