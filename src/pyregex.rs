@@ -80,6 +80,8 @@ fn translate(pattern: &str) -> Result<String, String> {
     let verbose = flags.as_ref().is_some_and(|(f, _)| f.contains('x'));
     let check = verbose || !has_scoped_verbose(&chars);
     let mut groups: Vec<Last> = Vec::new();
+    // per open group: where its body starts when it is a look-behind
+    let mut behinds: Vec<Option<usize>> = Vec::new();
     let mut last = Last::Nothing;
     let mut i = 0;
     if let Some((_, end)) = flags {
@@ -130,6 +132,13 @@ fn translate(pattern: &str) -> Result<String, String> {
                 // `(?:`, `(?P<n>`, `(?=`, ...: the `?` opens an extension,
                 // it repeats nothing.
                 let end = group_header_end(&chars, i);
+                if check && !verbose {
+                    group_name_check(&chars, i, end)?;
+                }
+                let behind = check
+                    && !verbose
+                    && chars.get(i + 2) == Some(&'<')
+                    && matches!(chars.get(i + 3), Some('=' | '!'));
                 out.extend(&chars[i..end]);
                 if chars.get(end - 1) == Some(&')') && chars.get(i + 2) != Some(&'(') {
                     // `(?P=name)`, or flags `(?i)`: complete, nothing to pop.
@@ -138,12 +147,20 @@ fn translate(pattern: &str) -> Result<String, String> {
                     }
                 } else {
                     groups.push(last);
+                    behinds.push(behind.then_some(end));
                     last = Last::Nothing;
                 }
                 i = end;
             }
             ')' => {
                 groups.pop();
+                // Python sizes a look-behind when it closes, after the
+                // errors inside it
+                if let Some(Some(body)) = behinds.pop() {
+                    if width(&chars, &mut { body }).is_some_and(|(lo, hi)| hi != Some(lo)) {
+                        return Err("look-behind requires fixed-width pattern".into());
+                    }
+                }
                 last = Last::Item;
                 out.push(')');
                 i += 1;
@@ -260,6 +277,165 @@ fn group_header_end(chars: &[char], at: usize) -> usize {
             }
         }
     }
+}
+
+/// Python's check of a group name in `(?P<name>` or `(?P=name)` (the group
+/// opening at `chars[at]`, its header ending at `end`): empty is `missing
+/// group name`, a non-identifier `bad character in group name`.
+fn group_name_check(chars: &[char], at: usize, end: usize) -> Result<(), String> {
+    if chars.get(at + 2) != Some(&'P') || !matches!(chars.get(at + 3), Some('<' | '=')) {
+        return Ok(());
+    }
+    let close = if chars.get(at + 3) == Some(&'<') {
+        '>'
+    } else {
+        ')'
+    };
+    if chars.get(end - 1) != Some(&close) {
+        // unterminated: fancy-regex refuses it
+        return Ok(());
+    }
+    let name: String = chars[at + 4..end - 1].iter().collect();
+    if name.is_empty() {
+        return Err(format!("missing group name at position {}", at + 4));
+    }
+    if !is_identifier(&name) {
+        return Err(format!(
+            "bad character in group name '{name}' at position {}",
+            at + 4
+        ));
+    }
+    Ok(())
+}
+
+/// Python's `getwidth` of the alternatives from `chars[*i]` up to the
+/// closing `)` (consumed) or the end: (minimum, maximum; `None` unbounded)
+/// in characters. `None` when the pattern holds something this reading
+/// does not size (a backreference, a conditional, a `\x`/`\N` escape):
+/// then fancy-regex decides.
+fn width(chars: &[char], i: &mut usize) -> Option<(u64, Option<u64>)> {
+    let mut alt: Option<(u64, Option<u64>)> = None;
+    let (mut lo, mut hi) = (0u64, Some(0u64));
+    // the width of the last item, which a repeat multiplies
+    let mut last: (u64, Option<u64>) = (0, Some(0));
+    let finish = |alt: Option<(u64, Option<u64>)>, lo: u64, hi: Option<u64>| match alt {
+        None => (lo, hi),
+        Some((l, h)) => (l.min(lo), h.zip(hi).map(|(a, b)| a.max(b))),
+    };
+    while *i < chars.len() {
+        let c = chars[*i];
+        let item: (u64, Option<u64>) = match c {
+            ')' => {
+                *i += 1;
+                return Some(finish(alt, lo, hi));
+            }
+            '|' => {
+                alt = Some(finish(alt, lo, hi));
+                (lo, hi) = (0, Some(0));
+                last = (0, Some(0));
+                *i += 1;
+                continue;
+            }
+            '\\' => {
+                let n = *chars.get(*i + 1)?;
+                if n.is_ascii_digit() || matches!(n, 'x' | 'u' | 'U' | 'N') {
+                    return None;
+                }
+                *i += 2;
+                if matches!(n, 'A' | 'Z' | 'b' | 'B') {
+                    (0, Some(0))
+                } else {
+                    (1, Some(1))
+                }
+            }
+            '[' => {
+                *i = class_end(chars, *i);
+                (1, Some(1))
+            }
+            '^' | '$' => {
+                *i += 1;
+                (0, Some(0))
+            }
+            '(' => {
+                let start = *i;
+                let end = group_header_end(chars, start);
+                let ext = chars.get(start + 1) == Some(&'?');
+                let head = chars.get(start + 2).copied();
+                let third = chars.get(start + 3).copied();
+                if ext && (head == Some('(') || (head == Some('P') && third == Some('='))) {
+                    return None;
+                }
+                if ext && head == Some('#') {
+                    *i = chars[start..]
+                        .iter()
+                        .position(|&x| x == ')')
+                        .map_or(chars.len(), |p| start + p + 1);
+                    continue;
+                }
+                *i = end;
+                if chars.get(end - 1) == Some(&')') {
+                    // flags `(?i)`
+                    continue;
+                }
+                let inner = width(chars, i)?;
+                let around = ext
+                    && (matches!(head, Some('=' | '!'))
+                        || (head == Some('<') && matches!(third, Some('=' | '!'))));
+                if around {
+                    (0, Some(0))
+                } else {
+                    inner
+                }
+            }
+            '*' | '+' | '?' | '{' => {
+                let (m, n, next) = match c {
+                    '*' => (0, None, *i + 1),
+                    '+' => (1, None, *i + 1),
+                    '?' => (0, Some(1), *i + 1),
+                    _ => match braces(chars, *i)? {
+                        Braces::Literal => (1, Some(1), *i + 1),
+                        Braces::Reversed => return None,
+                        Braces::Repeat { lo: l, hi: h, end } => {
+                            let l: u64 = if l.is_empty() { 0 } else { l.parse().ok()? };
+                            let h: Option<u64> = match h {
+                                None => Some(l),
+                                Some(h) if h.is_empty() => None,
+                                Some(h) => Some(h.parse().ok()?),
+                            };
+                            (l, h, end)
+                        }
+                    },
+                };
+                if c == '{' && m == 1 && n == Some(1) && next == *i + 1 {
+                    // a literal `{`
+                    *i = next;
+                    (1, Some(1))
+                } else {
+                    *i = next;
+                    if matches!(chars.get(*i), Some('?' | '+')) {
+                        *i += 1;
+                    }
+                    // replace the last item by its repetition
+                    lo = lo - last.0 + last.0.saturating_mul(m);
+                    hi = match (hi, last.1, n) {
+                        (Some(h), Some(lh), Some(n)) => Some(h - lh + lh.saturating_mul(n)),
+                        (Some(h), Some(0), None) => Some(h),
+                        _ => None,
+                    };
+                    last = (0, Some(0));
+                    continue;
+                }
+            }
+            _ => {
+                *i += 1;
+                (1, Some(1))
+            }
+        };
+        lo = lo.saturating_add(item.0);
+        hi = hi.zip(item.1).map(|(a, b)| a.saturating_add(b));
+        last = item;
+    }
+    Some(finish(alt, lo, hi))
 }
 
 /// A `{` as Python reads it.
@@ -408,113 +584,164 @@ pub fn py_captures<'t>(
     })
 }
 
-/// A Python replacement string (`\1`, `\g<1>`, `\g<name>`, `\n`) as a
-/// fancy-regex replacement (`${1}`, `${name}`).
-pub fn replacement(repl: &str) -> String {
-    let mut out = String::with_capacity(repl.len());
+/// One piece of a parsed Python replacement template.
+enum Piece {
+    /// Literal text (escapes and octal escapes already decoded).
+    Lit(char),
+    /// A group by number or name; `at` is Python's error position.
+    Group { name: String, at: usize },
+}
+
+/// Python 3.11's `sre_parse.parse_template`: `\g<n>`/`\g<name>` and `\N` are
+/// groups; `\0`, `\0o`, `\0oo` and a three-digit `\ooo` (first two octal)
+/// are octal escapes, so `\0` is NUL, not the whole match (that is `\g<0>`);
+/// `\NN` is group NN; `\a\b\f\n\r\t\v\\` are the controls; another ASCII
+/// letter is `bad escape`; any other escaped character stays `\c`.
+/// Errors: Python's message and position.
+fn parse_template(repl: &str) -> Result<Vec<Piece>, String> {
     let chars: Vec<char> = repl.chars().collect();
+    let octal = |c: Option<&char>| c.is_some_and(|c| ('0'..='7').contains(c));
+    let mut out = Vec::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '$' {
-            out.push_str("$$");
-        } else if c == '\\' && i + 1 < chars.len() {
-            let n = chars[i + 1];
-            if n.is_ascii_digit() {
-                let mut j = i + 1;
-                while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
+        if c != '\\' || i + 1 == chars.len() {
+            out.push(Piece::Lit(c));
+            i += 1;
+            continue;
+        }
+        let n = chars[i + 1];
+        match n {
+            'g' => {
+                if chars.get(i + 2) != Some(&'<') {
+                    return Err(format!("missing < at position {}", i + 2));
+                }
+                let Some(len) = chars[i + 3..].iter().position(|&x| x == '>') else {
+                    return Err(format!(
+                        "missing >, unterminated name at position {}",
+                        i + 3
+                    ));
+                };
+                let name: String = chars[i + 3..i + 3 + len].iter().collect();
+                if name.is_empty() {
+                    return Err(format!("missing group name at position {}", i + 3));
+                }
+                if !is_identifier(&name) && !name.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!(
+                        "bad character in group name '{name}' at position {}",
+                        i + 3
+                    ));
+                }
+                out.push(Piece::Group { name, at: i + 3 });
+                i += 4 + len;
+            }
+            '0' => {
+                let mut j = i + 2;
+                while j < i + 4 && octal(chars.get(j)) {
                     j += 1;
                 }
-                let num: String = chars[i + 1..j].iter().collect();
-                out.push_str(&format!("${{{num}}}"));
+                let digits: String = chars[i + 2..j].iter().collect();
+                let v = u32::from_str_radix(&digits, 8).unwrap_or(0);
+                out.push(Piece::Lit(char::from_u32(v).unwrap_or('\0')));
                 i = j;
-                continue;
             }
-            if n == 'g' && chars.get(i + 2) == Some(&'<') {
-                if let Some(end) = chars[i + 3..].iter().position(|&x| x == '>') {
-                    let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                    out.push_str(&format!("${{{name}}}"));
-                    i += 4 + end;
-                    continue;
+            '1'..='9' => {
+                let two = chars.get(i + 2).filter(|c| c.is_ascii_digit());
+                if octal(Some(&n)) && octal(two) && octal(chars.get(i + 3)) {
+                    let digits: String = chars[i + 1..i + 4].iter().collect();
+                    let v = u32::from_str_radix(&digits, 8).unwrap_or(0);
+                    if v > 0o377 {
+                        return Err(format!(
+                            "octal escape value \\{digits} outside of range 0-0o377 at position {i}"
+                        ));
+                    }
+                    out.push(Piece::Lit(char::from_u32(v).unwrap_or('\0')));
+                    i += 4;
+                } else {
+                    let end = if two.is_some() { i + 3 } else { i + 2 };
+                    let name: String = chars[i + 1..end].iter().collect();
+                    out.push(Piece::Group { name, at: i + 1 });
+                    i = end;
                 }
             }
-            match n {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                '\\' => out.push('\\'),
-                other => {
-                    out.push('\\');
-                    out.push(other);
+            _ => {
+                let control = match n {
+                    'a' => Some('\x07'),
+                    'b' => Some('\x08'),
+                    'f' => Some('\x0c'),
+                    'n' => Some('\n'),
+                    'r' => Some('\r'),
+                    't' => Some('\t'),
+                    'v' => Some('\x0b'),
+                    '\\' => Some('\\'),
+                    _ => None,
+                };
+                match control {
+                    Some(x) => out.push(Piece::Lit(x)),
+                    None if n.is_ascii_alphabetic() => {
+                        return Err(format!("bad escape \\{n} at position {i}"))
+                    }
+                    None => {
+                        out.push(Piece::Lit('\\'));
+                        out.push(Piece::Lit(n));
+                    }
                 }
+                i += 2;
             }
-            i += 2;
-            continue;
-        } else {
-            out.push(c);
         }
-        i += 1;
+    }
+    Ok(out)
+}
+
+/// Python's `str.isidentifier()` for a group name (Unicode letters count).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A Python replacement string (`\1`, `\g<1>`, `\g<name>`, `\n`, `\0`) as a
+/// fancy-regex replacement (`${1}`, `${name}`, literal `$` doubled). A
+/// template Python refuses (see `check_replacement`, called first) is
+/// used literally.
+pub fn replacement(repl: &str) -> String {
+    let Ok(pieces) = parse_template(repl) else {
+        return repl.replace('$', "$$");
+    };
+    let mut out = String::with_capacity(repl.len());
+    for p in pieces {
+        match p {
+            Piece::Lit('$') => out.push_str("$$"),
+            Piece::Lit(c) => out.push(c),
+            Piece::Group { name, .. } => out.push_str(&format!("${{{name}}}")),
+        }
     }
     out
 }
 
 /// Python's check of a replacement against its pattern, made before any
 /// substitution (`re.sub` parses the template first, so it fails even when
-/// nothing matches): `\N` and `\g<N>` must name an existing group,
-/// `\g<name>` a defined name. Errors: Python's own wording, e.g. `invalid
-/// group reference 2`, `unknown group name 'q'`, `missing >, unterminated
-/// name`. Without this check fancy-regex expands a missing group to nothing,
+/// nothing matches): the template must parse (`bad escape \q`, octal
+/// range), `\N` and `\g<N>` must name an existing group, `\g<name>` a
+/// defined name. Errors: Python's own wording, e.g. `invalid group
+/// reference 2`, `unknown group name 'q'`, `missing >, unterminated name`.
+/// Without this check fancy-regex expands a missing group to nothing,
 /// silently deleting the matched text.
 pub fn check_replacement(repl: &str, re: &Regex) -> Result<(), String> {
     let groups = re.captures_len();
-    let number_ok = |n: &str| n.parse::<usize>().is_ok_and(|n| n < groups);
-    let chars: Vec<char> = repl.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] != '\\' || i + 1 == chars.len() {
-            i += 1;
+    for p in parse_template(repl)? {
+        let Piece::Group { name, at } = p else {
             continue;
+        };
+        if name.bytes().all(|b| b.is_ascii_digit()) {
+            if !name.parse::<usize>().is_ok_and(|n| n < groups) {
+                let n = name.trim_start_matches('0');
+                let n = if n.is_empty() { "0" } else { n };
+                return Err(format!("invalid group reference {n} at position {at}"));
+            }
+        } else if !re.capture_names().any(|n| n == Some(name.as_str())) {
+            return Err(format!("unknown group name '{name}'"));
         }
-        let n = chars[i + 1];
-        if n.is_ascii_digit() && n != '0' {
-            let mut j = i + 1;
-            while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
-                j += 1;
-            }
-            let num: String = chars[i + 1..j].iter().collect();
-            if !number_ok(&num) {
-                return Err(format!(
-                    "invalid group reference {num} at position {}",
-                    i + 1
-                ));
-            }
-            i = j;
-            continue;
-        }
-        if n == 'g' {
-            if chars.get(i + 2) != Some(&'<') {
-                return Err(format!("missing < at position {}", i + 2));
-            }
-            let Some(end) = chars[i + 3..].iter().position(|&x| x == '>') else {
-                return Err(format!(
-                    "missing >, unterminated name at position {}",
-                    i + 3
-                ));
-            };
-            let name: String = chars[i + 3..i + 3 + end].iter().collect();
-            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
-                if !number_ok(&name) {
-                    return Err(format!(
-                        "invalid group reference {name} at position {}",
-                        i + 3
-                    ));
-                }
-            } else if !re.capture_names().any(|n| n == Some(name.as_str())) {
-                return Err(format!("unknown group name '{name}'"));
-            }
-            i += 4 + end;
-            continue;
-        }
-        i += 2;
     }
     Ok(())
 }
@@ -723,6 +950,108 @@ mod tests {
         assert_eq!(m("a{,2}b", "aaab").as_deref(), Some("aab"));
         assert_eq!(m("x{ 2}", "x{ 2}").as_deref(), Some("x{ 2}"));
         assert_eq!(m("a*+a", "aaa"), None);
+    }
+
+    /// python3.11's `re.compile(p)`: a look-behind must have one width, a
+    /// group name must be an identifier.
+    #[test]
+    fn look_behind_widths_and_group_names_as_python_checks_them() {
+        let fixed = "look-behind requires fixed-width pattern";
+        let python: &[(&str, Option<&str>)] = &[
+            ("(?<=a+)b", Some(fixed)),
+            ("(?<=x|yy)", Some(fixed)),
+            ("(?<!a*)b", Some(fixed)),
+            ("(?<=a{1,2})b", Some(fixed)),
+            ("(?<=(a|bc))x", Some(fixed)),
+            ("(?<=a?)b", Some(fixed)),
+            ("(?<=ab|cd)x", None),
+            ("(?<=a{2})b", None),
+            (r"(?<=\d)x", None),
+            ("(?<=[ab])x", None),
+            ("(?<=a(?=b))x", None),
+            ("(?<=(?:ab){2})x", None),
+            (r"(?<=a\b)x", None),
+            ("(?<=^a)x", None),
+            ("(?<=a.)x", None),
+            ("(?<=(a))\\1", None),
+            ("(?<=a{)x", None),
+            ("(?<=a**)b", Some("multiple repeat at position 6")),
+            ("(?<=a|(?<=b+))c", Some(fixed)),
+            (
+                "(?P<1a>x)",
+                Some("bad character in group name '1a' at position 4"),
+            ),
+            (
+                "(?P<a-b>x)",
+                Some("bad character in group name 'a-b' at position 4"),
+            ),
+            ("(?P<>x)", Some("missing group name at position 4")),
+            (
+                "(?P=1a)",
+                Some("bad character in group name '1a' at position 4"),
+            ),
+            ("(a)(?P=)", Some("missing group name at position 7")),
+            ("(?P<é>x)", None),
+            ("(?P<_a1>x)(?P=_a1)", None),
+        ];
+        for (p, refusal) in python {
+            let got = compile(p, false, false);
+            match refusal {
+                Some(msg) => {
+                    let e = got.expect_err(p);
+                    assert!(e.ends_with(&format!(": {msg}")), "{p}: {e}");
+                }
+                None => assert!(got.is_ok(), "{p}: {:?}", got.err()),
+            }
+        }
+    }
+
+    /// python3.11's `re.sub('(X)', r, 'X')` (one group): `\0` and `\ooo` are
+    /// octal escapes, `\g<0>` the whole match.
+    #[test]
+    fn replacement_escapes_read_as_python_reads_them() {
+        let one = compile("(X)", false, false).unwrap();
+        let sub = |r: &str| -> Result<String, String> {
+            check_replacement(r, &one)?;
+            Ok(one.replace_all("X", replacement(r).as_str()).into_owned())
+        };
+        for (r, python) in [
+            (r"\0", "\0"),
+            (r"\01", "\x01"),
+            (r"\012", "\n"),
+            (r"\0123", "\n3"),
+            (r"\08", "\x008"),
+            (r"\1", "X"),
+            (r"\100", "@"),
+            (r"\177", "\x7f"),
+            (r"\044", "$"),
+            (r"\g<0>", "X"),
+            (r"\g<0>0", "X0"),
+            (r"\%", "\\%"),
+            (r"\a\b\f\v\r", "\x07\x08\x0c\x0b\r"),
+            (r"\\$", "\\$"),
+        ] {
+            assert_eq!(sub(r).as_deref(), Ok(python), "{r}");
+        }
+        for (r, python) in [
+            (r"\10", "invalid group reference 10 at position 1"),
+            (r"\19", "invalid group reference 19 at position 1"),
+            (r"\8", "invalid group reference 8 at position 1"),
+            (
+                r"\400",
+                "octal escape value \\400 outside of range 0-0o377 at position 0",
+            ),
+            (r"\q", "bad escape \\q at position 0"),
+            (r"\g<1a>", "bad character in group name '1a' at position 3"),
+            (r"\g<>", "missing group name at position 3"),
+            (r"\g<-1>", "bad character in group name '-1' at position 3"),
+        ] {
+            assert_eq!(sub(r), Err(python.to_string()), "{r}");
+        }
+        // ten groups: `\10` is group 10
+        let ten = compile("(X)(Y)(Z)(a)?(b)?(c)?(d)?(e)?(f)?(g)?", false, false).unwrap();
+        assert_eq!(check_replacement(r"\10", &ten), Ok(()));
+        assert_eq!(ten.replace_all("XYZ", replacement(r"\10\3").as_str()), "Z");
     }
 
     #[test]

@@ -1340,7 +1340,9 @@ fn regex_replace(
     kwargs: Kwargs,
 ) -> Result<String, Error> {
     let (i, m) = flags(&kwargs)?;
-    let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    // Python's re.sub: 0 replaces all, a negative count replaces nothing
+    // (the template is still checked).
+    let count = kwargs.get::<Option<i64>>("count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
     let re = regex::compile(&pattern, i, m).map_err(invalid)?;
     // Python's re.sub refuses a missing group instead of expanding it to "".
@@ -1352,7 +1354,8 @@ fn regex_replace(
     let mut last = 0;
     let mut replacer = repl.as_str();
     for (n, caps) in regex::py_captures(&re, s.as_str()).enumerate() {
-        if count > 0 && n >= count {
+        if count < 0 || (count > 0 && u64::try_from(n).unwrap_or(u64::MAX) >= count.unsigned_abs())
+        {
             break;
         }
         let caps = caps.map_err(|e| invalid(e.to_string()))?;
@@ -1823,6 +1826,14 @@ mod unit {
             ("122", "'baaa' | regex_replace('a*', '-')", "-b--"),
             ("122", "'abc' | regex_replace('x*', '-')", "-a-b-c-"),
             ("122", "'aaa' | regex_replace('a*', 'b', count=1)", "b"),
+            // re.sub: a negative count replaces nothing
+            ("x2", "'aaa' | regex_replace('a', 'b', count=-1)", "aaa"),
+            ("x2", "'aaa' | regex_replace('a', 'b', count=2)", "bba"),
+            (
+                "x2",
+                "'aXb' | regex_replace('X', '\\0') | to_json",
+                "\"a\\u0000b\"",
+            ),
             ("122", "'aaa' | regex_findall('a*')", "['aaa', '']"),
             ("122", "'baaa' | regex_findall('a*')", "['', 'aaa', '']"),
             // Jinja2's do_title: after an apostrophe stays lower case

@@ -369,13 +369,20 @@ fn guard(count: f64) -> Result<(), Error> {
     Ok(())
 }
 
+/// itertools' check of `r`: Python's message where a `usize` conversion
+/// would say "cannot convert number to usize".
+fn non_negative(r: i64) -> Result<usize, Error> {
+    usize::try_from(r).map_err(|_| err("r must be non-negative"))
+}
+
 /// `permutations(r=None)`.
-fn permutations(v: Value, r: Option<usize>, kw: Kwargs) -> Result<Value, Error> {
+fn permutations(v: Value, r: Option<i64>, kw: Kwargs) -> Result<Value, Error> {
     let r = match r {
         Some(r) => Some(r),
-        None => kw.get::<Option<usize>>("r")?,
+        None => kw.get::<Option<i64>>("r")?,
     };
     kw.assert_all_used()?;
+    let r = r.map(non_negative).transpose()?;
     let pool = items(&v)?;
     let n = pool.len();
     let r = r.unwrap_or(n);
@@ -391,14 +398,15 @@ fn permutations(v: Value, r: Option<usize>, kw: Kwargs) -> Result<Value, Error> 
 }
 
 /// `combinations(r)`.
-fn combinations(v: Value, r: Option<usize>, kw: Kwargs) -> Result<Value, Error> {
+fn combinations(v: Value, r: Option<i64>, kw: Kwargs) -> Result<Value, Error> {
     let r = match r {
         Some(r) => r,
         None => kw
-            .get::<Option<usize>>("r")?
+            .get::<Option<i64>>("r")?
             .ok_or_else(|| err("combinations() missing required argument 'r'"))?,
     };
     kw.assert_all_used()?;
+    let r = non_negative(r)?;
     let pool = items(&v)?;
     let n = pool.len();
     if r > n {
@@ -501,6 +509,17 @@ mod tests {
             ),
         ] {
             assert_eq!(eval(e), want, "{e}");
+        }
+        // itertools: "r must be non-negative" (ansible-core 2.19 shows it)
+        for e in [
+            "[1, 2] | permutations(-1) | list",
+            "[1, 2] | combinations(r=-1) | list",
+        ] {
+            assert!(
+                eval(e).contains("r must be non-negative"),
+                "{e}: {}",
+                eval(e)
+            );
         }
         assert!(eval("'1 KiB' | human_to_bytes").contains("expect KB or K"));
         assert!(eval("[{'n': 1}, {'n': 1}] | rekey_on_member('n')").contains("not unique"));

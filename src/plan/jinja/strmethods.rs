@@ -1,6 +1,8 @@
 //! Python string methods that minijinja-contrib's `pycompat` lacks:
 //! `zfill`, `center`, `ljust`, `rjust`, `removeprefix`, `removesuffix`,
-//! `partition`, `rpartition`, `swapcase`, `casefold`, `index`, `rindex`.
+//! `partition`, `rpartition`, `swapcase`, `casefold`, `index`, `rindex`,
+//! and, for their optional `start`/`end` (which pycompat does not take),
+//! `find`, `rfind`, `count`, `startswith`, `endswith`.
 //! Each follows Python's `str` documentation; a width pads with at most the
 //! value cap, a width below the length (negative too) leaves the text as
 //! it is, as Python does.
@@ -18,7 +20,8 @@ pub fn call(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, Error
     let (min, max) = match method {
         "zfill" => (1, 1),
         "center" | "ljust" | "rjust" => (1, 2),
-        "removeprefix" | "removesuffix" | "partition" | "rpartition" | "index" | "rindex" => (1, 1),
+        "removeprefix" | "removesuffix" | "partition" | "rpartition" => (1, 1),
+        "index" | "rindex" | "find" | "rfind" | "count" | "startswith" | "endswith" => (1, 3),
         "swapcase" | "casefold" => (0, 0),
         _ => return None,
     };
@@ -29,6 +32,18 @@ fn run(s: &str, method: &str, args: &[Value], min: usize, max: usize) -> Result<
     if args.iter().any(Value::is_kwargs) {
         return Err(type_error(format!(
             "str.{method}() takes no keyword arguments"
+        )));
+    }
+    if max == 3 && (args.len() < min || args.len() > max) {
+        // the search methods' own wording (argument-clinic style)
+        return Err(type_error(format!(
+            "{method}() takes at {} ({} given)",
+            if args.len() < min {
+                "least 1 argument"
+            } else {
+                "most 3 arguments"
+            },
+            args.len()
         )));
     }
     if args.len() < min || args.len() > max {
@@ -139,17 +154,62 @@ fn run(s: &str, method: &str, args: &[Value], min: usize, max: usize) -> Result<
             };
             Value::from(parts.iter().map(|p| Value::from(*p)).collect::<Vec<_>>())
         }
-        "index" | "rindex" => {
-            let sub = text_arg(0)?;
-            let found = if method == "index" {
-                s.find(sub.as_str())
+        "index" | "rindex" | "find" | "rfind" | "count" | "startswith" | "endswith" => {
+            let (start, end) = (
+                bound(args.get(1), 0, n, false)?,
+                bound(args.get(2), n, n, true)?,
+            );
+            // Python counts characters, not bytes; `start`/`end` are a slice
+            let byte = |c: usize| s.char_indices().nth(c).map_or(s.len(), |(b, _)| b);
+            let window = if start <= end {
+                Some(&s[byte(start)..byte(end)])
             } else {
-                s.rfind(sub.as_str())
+                None
             };
-            match found {
-                // Python counts characters, not bytes
-                Some(at) => Value::from(s[..at].chars().count()),
-                None => {
+            if method == "startswith" || method == "endswith" {
+                let prefixes = affixes(method, args.first())?;
+                // Python: a start past the end matches nothing, not even ""
+                for p in &prefixes {
+                    let p = p.as_ref().map_err(|item| {
+                        type_error(format!(
+                            "tuple for {method} must only contain str, not {}",
+                            super::ops::py_type(item)
+                        ))
+                    })?;
+                    let hit = window.is_some_and(|w| {
+                        if method == "startswith" {
+                            w.starts_with(p.as_str())
+                        } else {
+                            w.ends_with(p.as_str())
+                        }
+                    });
+                    if hit {
+                        return Ok(Value::from(true));
+                    }
+                }
+                return Ok(Value::from(false));
+            }
+            let sub = text_arg(0)?;
+            if method == "count" {
+                let k = match window {
+                    Some(w) if sub.is_empty() => w.chars().count() + 1,
+                    Some(w) => w.matches(sub.as_str()).count(),
+                    None => 0,
+                };
+                return Ok(Value::from(k));
+            }
+            let found = window.and_then(|w| {
+                let at = if method == "index" || method == "find" {
+                    w.find(sub.as_str())
+                } else {
+                    w.rfind(sub.as_str())
+                };
+                at.map(|at| start + w[..at].chars().count())
+            });
+            match (found, method) {
+                (Some(at), _) => Value::from(at),
+                (None, "find" | "rfind") => Value::from(-1),
+                (None, _) => {
                     return Err(Error::new(
                         ErrorKind::InvalidOperation,
                         "ValueError: substring not found",
@@ -173,6 +233,54 @@ fn run(s: &str, method: &str, args: &[Value], min: usize, max: usize) -> Result<
         // full case folding differs from lower case mostly in `ß`
         _ => Value::from(s.to_lowercase().replace('ß', "ss")),
     })
+}
+
+/// A `start`/`end` argument as CPython's `ADJUST_INDICES` reads it against
+/// a text of `n` characters: missing or None is `default`, a negative index
+/// counts from the end (clamped at 0), an end past the end is the end (a
+/// start past the end stays there: nothing is found, not even "").
+fn bound(v: Option<&Value>, default: usize, n: usize, end: bool) -> Result<usize, Error> {
+    let Some(v) = v.filter(|v| !v.is_none() && !v.is_undefined()) else {
+        return Ok(default);
+    };
+    let Some(super::ops::Num::Int(i)) = super::ops::num(v) else {
+        return Err(type_error(
+            "slice indices must be integers or None or have an __index__ method".into(),
+        ));
+    };
+    let len = i128::try_from(n).unwrap_or(i128::MAX);
+    let i = match i {
+        i if i < 0 => (i + len).max(0),
+        i if end => i.min(len),
+        i => i,
+    };
+    Ok(usize::try_from(i).unwrap_or(usize::MAX))
+}
+
+/// The first argument of `startswith`/`endswith`: a str or a tuple (list)
+/// of str.
+fn affixes(method: &str, v: Option<&Value>) -> Result<Vec<Result<String, Value>>, Error> {
+    let refuse = |v: &Value| {
+        type_error(format!(
+            "{method} first arg must be str or a tuple of str, not {}",
+            super::ops::py_type(v)
+        ))
+    };
+    let Some(v) = v else {
+        return Ok(Vec::new());
+    };
+    if let Some(t) = v.as_str() {
+        return Ok(vec![Ok(t.to_string())]);
+    }
+    if v.kind() != minijinja::value::ValueKind::Seq {
+        return Err(refuse(v));
+    }
+    // kept in order, a non-str item as None: Python refuses it only when
+    // no earlier item matched
+    Ok(v.try_iter()
+        .map_err(|_| refuse(v))?
+        .map(|item| item.as_str().map(str::to_string).ok_or(item))
+        .collect())
 }
 
 #[cfg(test)]
@@ -207,6 +315,45 @@ mod tests {
         ] {
             assert_eq!(eval_py(expr), python, "{expr}");
         }
+        // x2: start and end as python3 reads them
+        for (expr, python) in [
+            ("'abcabc'.rindex('c', 5)", "5"),
+            ("'abcabc'.find('c', 3)", "5"),
+            ("'abcabc'.find('c', -2)", "5"),
+            ("'abcabc'.find('x')", "-1"),
+            ("'abcabc'.rfind('a', none, 3)", "0"),
+            ("'abcabc'.rfind('a', -100, -1)", "3"),
+            ("'abcabc'.find('', 10)", "-1"),
+            ("'abcabc'.find('', 6)", "6"),
+            ("'abcabc'.find('a', true)", "3"),
+            ("'abcabc'.find('a', 4, 2)", "-1"),
+            ("'éabé'.find('é', 1)", "3"),
+            ("'abcabc'.count('a', 1)", "1"),
+            ("'abcabc'.count('')", "7"),
+            ("'abcabc'.count('', 2, 4)", "3"),
+            ("'abcabc'.count('a', 4, 2)", "0"),
+            ("'abcabc'.startswith('b', 1)", "True"),
+            ("'abcabc'.startswith('a', 1)", "False"),
+            ("'abcabc'.startswith(('x', 'c'), 2)", "True"),
+            ("'abc'.startswith('', 3)", "True"),
+            ("'abc'.startswith('', 5)", "False"),
+            ("'abcabc'.endswith('b', 0, 5)", "True"),
+            ("'abcabc'.endswith('c', 0, 5)", "False"),
+            ("'abcabc'.index('a', 1)", "3"),
+        ] {
+            assert_eq!(eval_py(expr), python, "{expr}");
+        }
+        assert!(eval_py("'abcabc'.index('a', 1, 3)").contains("substring not found"));
+        assert!(eval_py("'abc'.find('a', 'x')").contains("slice indices must be integers"));
+        assert!(eval_py("'abc'.startswith(1)").contains("first arg must be str or a tuple"));
+        assert!(eval_py("'abc'.find('a', 1, 2, 3)")
+            .contains("find() takes at most 3 arguments (4 given)"));
+        assert!(eval_py("'abc'.startswith()")
+            .contains("startswith() takes at least 1 argument (0 given)"));
+        assert!(eval_py("'abc'.startswith(('x', 1))")
+            .contains("tuple for startswith must only contain str, not int"));
+        assert_eq!(eval_py("'abc'.startswith(('a', 1))"), "True");
+        assert_eq!(eval_py("'abc'.count('', 10)"), "0");
         assert!(eval_py("'abc'.index('x')").contains("substring not found"));
         assert!(eval_py("'abc'.partition('')").contains("empty separator"));
         assert!(eval_py("'abc'.center(5, 'xy')").contains("exactly one character"));
