@@ -143,6 +143,21 @@ fn run_with(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     (output.status.code(), stderr)
 }
 
+/// `baton run PLAYBOOK -i localhost, -c local` in `dir`: its exit code and
+/// stderr as printed.
+fn run_playbook(dir: &Path, playbook: &str) -> (Option<i32>, String) {
+    let output = Command::cargo_bin("baton")
+        .expect("binary built")
+        .current_dir(dir)
+        .args(["run", playbook, "-i", "localhost,", "-c", "local"])
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("baton runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
 /// A file no other user may read, as /etc/shadow (mode 0600).
 fn private_file(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
@@ -365,16 +380,8 @@ fn a_key_that_is_no_scalar_is_refused_in_vars_files_inventories_and_e_at() {
         "- hosts: all\n  gather_facts: false\n  vars_files: [vars.yml]\n  tasks:\n    - debug: msg=hi\n",
     )
     .expect("playbook written");
-    let output = Command::cargo_bin("baton")
-        .expect("binary built")
-        .current_dir(d)
-        .args(["run", "vf.yml", "-i", "localhost,", "-c", "local"])
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .expect("baton runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "vars_files: {stderr}");
+    let (code, stderr) = run_playbook(d, "vf.yml");
+    assert_eq!(code, Some(4), "vars_files: {stderr}");
     assert!(
         stderr.contains("found a sequence") && stderr.contains("vars.yml:3:"),
         "vars_files: {stderr}"
@@ -394,16 +401,8 @@ fn a_missing_tasks_from_points_at_tasks_from() {
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: r\n        tasks_from: nope\n",
     )
     .expect("playbook written");
-    let output = Command::cargo_bin("baton")
-        .expect("binary built")
-        .current_dir(d)
-        .args(["run", "play.yml", "-i", "localhost,", "-c", "local"])
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(30))
-        .output()
-        .expect("baton runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let (code, stderr) = run_playbook(d, "play.yml");
+    assert_eq!(code, Some(4), "{stderr}");
     assert!(
         stderr.contains("role `r` has no tasks/nope") && stderr.contains("play.yml:6:21"),
         "{stderr}"
