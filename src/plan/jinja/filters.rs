@@ -398,47 +398,31 @@ pub fn replaced_len(s: &str, old: &str, new: &str, count: Option<usize>) -> usiz
     (s.len() - k * old.len()).saturating_add(k.saturating_mul(new.len()))
 }
 
-/// A sort key as Jinja2 builds it: the `attribute` (dotted path) of each
-/// item, strings lowercased unless `case_sensitive`.
-fn sort_key(
-    state: &State,
-    item: &Value,
-    attribute: Option<&str>,
-    case_sensitive: bool,
-) -> Result<Value, Error> {
-    let mut v = item.clone();
-    if let Some(path) = attribute {
-        for part in path.split('.') {
-            v = match part.parse::<usize>() {
-                Ok(i) if v.kind() == ValueKind::Seq => v.get_item(&Value::from(i))?,
-                _ => v.get_attr(part)?,
-            };
-        }
-        if v.is_undefined() {
-            let _ = state;
-            return Err(Error::new(
+/// A sort key as Jinja2 builds it: the `attribute` (dotted path,
+/// [`attr_path`]) of each item, strings lowercased unless `case_sensitive`
+/// ([`fold_case`]).
+fn sort_key(item: &Value, attribute: Option<&str>, case_sensitive: bool) -> Result<Value, Error> {
+    let v = match attribute {
+        Some(path) => attr_path(item, path).map_err(|_| {
+            Error::new(
                 ErrorKind::UndefinedError,
                 format!("an item has no attribute `{path}`"),
-            ));
-        }
-    }
-    if !case_sensitive {
-        if let Some(s) = v.as_str() {
-            return Ok(Value::from(s.to_lowercase()));
-        }
-    }
-    Ok(v)
+            )
+        })?,
+        None => item.clone(),
+    };
+    Ok(fold_case(v, case_sensitive))
 }
 
 /// Jinja2's `min`/`max(case_sensitive=False, attribute=None)`; items of
 /// types Python cannot order are refused as in Python.
-fn extreme(state: &State, v: Value, kw: Kwargs, min: bool) -> Result<Value, Error> {
+fn extreme(_state: &State, v: Value, kw: Kwargs, min: bool) -> Result<Value, Error> {
     let case_sensitive = kw.get::<Option<bool>>("case_sensitive")?.unwrap_or(false);
     let attribute = kw.get::<Option<String>>("attribute")?;
     kw.assert_all_used()?;
     let mut best: Option<(Value, Value)> = None;
     for item in v.try_iter()? {
-        let key = sort_key(state, &item, attribute.as_deref(), case_sensitive)?;
+        let key = sort_key(&item, attribute.as_deref(), case_sensitive)?;
         let better = match &best {
             None => true,
             Some((_, k)) => super::ops::compare(&key, if min { "<" } else { ">" }, k)?,
@@ -461,7 +445,7 @@ fn sum(state: &State, v: Value, kw: Kwargs) -> Result<Value, Error> {
     }
     let mut acc = super::ops::num(&start).ok_or_else(|| invalid("sum: start must be a number"))?;
     for item in v.try_iter()? {
-        let x = sort_key(state, &item, attribute.as_deref(), true)?;
+        let x = sort_key(&item, attribute.as_deref(), true)?;
         let n = super::ops::num(&x).ok_or_else(|| {
             invalid(format!(
                 "unsupported operand type(s) for +: 'int' and '{}'",
@@ -483,7 +467,7 @@ fn sum(state: &State, v: Value, kw: Kwargs) -> Result<Value, Error> {
 /// the lists one after the other, the flatten idiom `[[1], [2]] |
 /// sum(start=[])`; an item that is not a list is Python's TypeError.
 fn sum_lists(
-    state: &State,
+    _state: &State,
     v: Value,
     attribute: Option<&str>,
     start: Value,
@@ -491,7 +475,7 @@ fn sum_lists(
     let mut out: Vec<Value> = start.try_iter()?.collect();
     let mut bytes = super::limit::size(&start);
     for item in v.try_iter()? {
-        let x = sort_key(state, &item, attribute, true)?;
+        let x = sort_key(&item, attribute, true)?;
         if x.kind() != ValueKind::Seq {
             return Err(invalid(format!(
                 "can only concatenate list (not \"{}\") to list",
