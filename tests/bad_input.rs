@@ -462,3 +462,58 @@ fn connections_baton_cannot_run_are_refused_before_running() {
         }
     }
 }
+
+/// `baton connections` (and `--close`) refuse a BATON_CONTROL_DIR that is a
+/// regular file or a directory others may write, with the run's message;
+/// they said "no persisted connections under ..." and exited 0. A private
+/// directory, or none at all, has no connections.
+#[test]
+fn connections_refuse_a_control_dir_that_is_not_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let private = dir.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let connections = |root: &Path, close: bool| {
+        let mut command = Command::cargo_bin("baton").unwrap();
+        command.arg("connections");
+        if close {
+            command.arg("--close");
+        }
+        let output = command
+            .env("BATON_CONTROL_DIR", root)
+            .env("NO_COLOR", "1")
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    for close in [false, true] {
+        for root in [&file, &open] {
+            let (code, _, stderr) = connections(root, close);
+            assert_eq!(code, Some(4), "{root:?} {close}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "the connection directory {} is not a private directory of this user",
+                    root.display()
+                )),
+                "{root:?} {close}: {stderr}"
+            );
+        }
+        for root in [private.clone(), dir.path().join("not-there")] {
+            let (code, stdout, stderr) = connections(&root, close);
+            assert_eq!(code, Some(0), "{root:?} {close}: {stderr}");
+            assert!(stdout.contains("no persisted connections"), "{stdout}");
+        }
+    }
+    assert!(file.is_file() && open.is_dir(), "nothing removed");
+}

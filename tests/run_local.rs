@@ -1912,3 +1912,64 @@ fn debug_of_a_null_message_shows_null_not_hello_world() {
         "Hello world!"
     );
 }
+
+/// A templated `baton_*` connection variable is rendered and checked as its
+/// `ansible_*` twin: `baton_port: "{{ p }}"` connected to port 22, a
+/// templated `baton_ssh_kex`/`baton_persist` was taken as written, and an
+/// undefined one was no error. (Without fact gathering: that task connects
+/// with the inventory's values as written, for both spellings.)
+#[test]
+fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
+    let play = |gather: &str| {
+        format!("- hosts: all\n  gather_facts: {gather}\n  tasks:\n    - command: \"true\"\n")
+    };
+    let inventory = |key: &str, value: &str| {
+        format!("all:\n  hosts:\n    x:\n      ansible_host: 127.0.0.1\n      {key}: \"{value}\"\n      p: 2\n      kx: bogus\n      ps: 99999999\n      ansible_ssh_port: 1\n")
+    };
+    for gather in ["false"] {
+        for key in ["ansible_port", "baton_port"] {
+            let run = Test::new()
+                .file("inventory.yml", &inventory(key, "{{ p }}"))
+                .playbook(&play(gather))
+                .args(&["--connect-timeout", "2"])
+                .run();
+            run.assert_code(3);
+            let out = format!("{}{}", run.stdout, run.stderr);
+            assert!(out.contains("127.0.0.1:2)"), "{key} {gather}: {out}");
+        }
+        // The rendered value is what is checked.
+        for (key, value, shown) in [
+            ("baton_ssh_kex", "{{ kx }}", "baton_ssh_kex `bogus`"),
+            ("baton_persist", "{{ ps }}", "baton_persist `99999999`"),
+        ] {
+            let run = Test::new()
+                .file("inventory.yml", &inventory(key, value))
+                .playbook(&play(gather))
+                .args(&["--connect-timeout", "2"])
+                .run();
+            let out = format!("{}{}", run.stdout, run.stderr);
+            assert_ne!(run.code, Some(0), "{key} {gather}: {out}");
+            assert!(out.contains(shown), "{key} {gather}: {out}");
+        }
+        for key in [
+            "ansible_port",
+            "baton_port",
+            "baton_ssh_kex",
+            "baton_persist",
+            "baton_ssh_known_hosts_file",
+        ] {
+            let run = Test::new()
+                .file("inventory.yml", &inventory(key, "{{ nope }}"))
+                .playbook(&play(gather))
+                .args(&["--connect-timeout", "2"])
+                .run();
+            run.assert_code(4);
+            assert!(
+                run.stderr.contains("undefined variable `nope`")
+                    && run.stderr.contains("inventory.yml:5:"),
+                "{key} {gather}: {}",
+                run.stderr
+            );
+        }
+    }
+}

@@ -878,6 +878,15 @@ pub fn modules(name: Option<&str>) -> i32 {
 pub fn connections(args: &crate::cli::ConnectionsArgs) -> i32 {
     use crate::transport::ssh::persist;
     let root = persist::default_root();
+    // A root that is there but not private (a file, a 0777 directory) is
+    // refused as a run refuses it, rather than reported empty; one that is
+    // not there holds no connections.
+    if std::fs::symlink_metadata(&root).is_ok() {
+        if let Err(e) = persist::check_private_dir(&root) {
+            stderr_line(&format!("baton connections: {e}"));
+            return exit_code::INVALID_INPUT;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use crate::error::InputError;
-use crate::load::inventory::connection_var;
+use crate::load::inventory::{self, connection_var};
 use crate::report::{Event, Reporter};
 use crate::transport::{Connection, ConnectionKind, ConnectionSpec, TransportError};
 
@@ -86,14 +86,14 @@ pub fn spec_for(
     spec.address = text(connection_var(vars, "host"))
         .or_else(|| text(vars.get("ansible_ssh_host")))
         .unwrap_or_else(|| host.to_string());
-    if let Some(port) =
-        text(connection_var(vars, "port")).or_else(|| text(vars.get("ansible_ssh_port")))
-    {
-        spec.port = Some(port.parse().map_err(|_| {
+    if let Some(port) = connection_var(vars, "port").filter(|v| v.as_str() != Some("")) {
+        spec.port = Some(inventory::port_number(port).ok_or_else(|| {
             InputError::plain(format!(
-                "host `{host}`: ansible_port `{port}` is not a port number"
+                "host `{host}`: ansible_port `{}` {}",
+                inventory::shown(port),
+                inventory::PORT_REFUSAL
             ))
-            .with_help("use a number from 1 to 65535")
+            .with_help(inventory::PORT_HELP)
         })?);
     }
     spec.user = text(connection_var(vars, "user"))
@@ -147,14 +147,12 @@ fn apply_kex(
     value: Option<&Value>,
     spec: &mut ConnectionSpec,
 ) -> Result<(), InputError> {
-    let choice = match value {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::String(s)) => s.trim().to_ascii_lowercase(),
-        Some(other) => other.to_string(),
+    let Some(value) = value else {
+        return Ok(());
     };
-    match choice.as_str() {
-        "default" | "" => Ok(()),
-        "curve25519" => {
+    match inventory::kex_choice(value) {
+        Some(false) => Ok(()),
+        Some(true) => {
             if spec
                 .ssh_options
                 .iter()
@@ -169,32 +167,25 @@ fn apply_kex(
                 .push(("KexAlgorithms".into(), CURVE25519_KEX.into()));
             Ok(())
         }
-        other => Err(InputError::plain(format!(
-            "host `{host}`: baton_ssh_kex `{other}` is not a key exchange baton knows"
+        None => Err(InputError::plain(format!(
+            "host `{host}`: baton_ssh_kex `{}` {}",
+            inventory::shown(value),
+            inventory::KEX_REFUSAL
         ))
-        .with_help(
-            "use `curve25519` (faster handshakes, no post-quantum protection) or `default` (ssh's own choice)",
-        )),
+        .with_help(inventory::KEX_HELP)),
     }
 }
 
 /// `baton_persist`: whole seconds from 0 (off) to a week.
 fn persist_secs(host: &str, value: &Value) -> Result<Option<Duration>, InputError> {
-    let secs = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        Value::Bool(false) => Some(0.0),
-        _ => None,
-    };
-    match secs {
-        Some(s) if s.fract() == 0.0 && (0.0..=604_800.0).contains(&s) => {
-            Ok((s > 0.0).then(|| Duration::from_secs(s as u64)))
-        }
-        _ => Err(InputError::plain(format!(
-            "host `{host}`: baton_persist `{value}` is not a number of seconds"
+    inventory::persist_secs(value).ok_or_else(|| {
+        InputError::plain(format!(
+            "host `{host}`: baton_persist `{}` {}",
+            inventory::shown(value),
+            inventory::PERSIST_REFUSAL
         ))
-        .with_help("use whole seconds from 0 (no persistence) to 604800 (a week)")),
-    }
+        .with_help(inventory::PERSIST_HELP)
+    })
 }
 
 /// Honour the ssh options Ansible inventories commonly carry.
@@ -407,6 +398,8 @@ mod tests {
         for bad in [json!(-1), json!(1.5), json!("soon"), json!(10_000_000)] {
             let e = with(bad.clone()).unwrap_err().to_string();
             assert!(e.contains("baton_persist"), "{bad}: {e}");
+            // The range, not "is not a number of seconds" for -1 or 10^7.
+            assert!(e.contains("from 0 to 604800"), "{bad}: {e}");
         }
         let local = json!({ "ansible_connection": "local", "baton_persist": 60 });
         let spec = spec_for("c", local.as_object().unwrap(), None, None, &opts()).unwrap();

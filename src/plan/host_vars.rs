@@ -61,7 +61,7 @@ pub struct HostVars {
 
 /// Variables for one host and task, in precedence order, lowest first.
 /// Templated values are rendered only when the task reads them (see
-/// [`super::vars`]); connection variables (`ansible_*`) always are.
+/// [`super::vars`]); connection variables (`ansible_*`, `baton_*`) always are.
 ///
 /// Errors: an undefined variable, a cycle, or an oversized value in a
 /// variable the task reads.
@@ -125,7 +125,7 @@ pub fn host_vars_demanding(
     let vars = Vars::new(&layers).with_shared(host.shared.clone());
     demand.extend(
         vars.templated_names()
-            .filter(|n| n.starts_with("ansible_"))
+            .filter(|n| crate::load::inventory::is_connection_var_name(n))
             .map(str::to_string),
     );
     let map = vars.to_map(demand.iter().map(String::as_str), templater, true)?;

@@ -29,6 +29,7 @@ mod vars_files;
 mod yaml;
 
 pub use model::{
-    connection_refusal, connection_var, ConnectionSource, Group, Host, Inventory, VarOrigins,
-    CONNECTIONS, LOCALHOST_NAMES,
+    connection_refusal, connection_var, is_connection_var_name, kex_choice, persist_secs,
+    port_number, shown, ConnectionSource, Group, Host, Inventory, VarOrigins, CONNECTIONS,
+    KEX_HELP, KEX_REFUSAL, LOCALHOST_NAMES, PERSIST_HELP, PERSIST_REFUSAL, PORT_HELP, PORT_REFUSAL,
 };

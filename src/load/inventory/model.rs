@@ -389,16 +389,25 @@ pub fn connection_refusal(name: &str, source: ConnectionSource) -> Option<(Strin
     }
 }
 
-/// Refuse, at its place in the file, a literal `ansible_connection` (or
-/// `baton_connection`) that names no connection at all. A templated value
-/// is checked when the host connects (naming the host).
+/// Refuse, at its place in the file, a literal connection value baton
+/// cannot use: an `ansible_connection` (or `baton_connection`) that names
+/// no connection at all, a port outside 1 to 65535, a `baton_ssh_kex` or
+/// `baton_persist` outside what they take. A templated value is checked
+/// when the host connects (naming the host), by the same functions.
 pub(super) fn check_connection_vars(
     vars: &Map<String, Value>,
     origins: &VarOrigins,
 ) -> Result<(), InputError> {
+    let refuse = |key: &str, message: String, label: &str, help: &str| {
+        let message = format!("{key}: {message}");
+        let error = match origins.get(key) {
+            Some(origin) => InputError::at(origin, message, label),
+            None => InputError::plain(message),
+        };
+        Err(error.with_help(help.to_string()))
+    };
     for key in ["baton_connection", "ansible_connection"] {
-        let name = match vars.get(key) {
-            Some(Value::String(s)) if crate::template_text::is_template(s) => continue,
+        let name = match literal(vars.get(key)) {
             Some(Value::String(s)) => s.clone(),
             Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
             _ => continue,
@@ -406,16 +415,116 @@ pub(super) fn check_connection_vars(
         let Some((message, _)) = connection_refusal(&name, ConnectionSource::Inventory) else {
             continue;
         };
-        let message = format!("{key}: {message}");
-        let error = match origins.get(key) {
-            Some(origin) => InputError::at(origin, message, "this connection type"),
-            None => InputError::plain(message),
-        };
-        return Err(error.with_help(
+        return refuse(
+            key,
+            message,
+            "this connection type",
             "baton connects with `ssh` (the default) or `local`; set ansible_connection to one of them",
-        ));
+        );
+    }
+    for key in ["baton_port", "ansible_port", "ansible_ssh_port"] {
+        // Empty text is no port (unset), as when connecting.
+        if let Some(value) = literal(vars.get(key)).filter(|v| v.as_str() != Some("")) {
+            if port_number(value).is_none() {
+                return refuse(
+                    key,
+                    format!("`{}` {PORT_REFUSAL}", shown(value)),
+                    "this port",
+                    PORT_HELP,
+                );
+            }
+        }
+    }
+    if let Some(value) = literal(vars.get("baton_ssh_kex")) {
+        if kex_choice(value).is_none() {
+            return refuse(
+                "baton_ssh_kex",
+                format!("`{}` {KEX_REFUSAL}", shown(value)),
+                "this key exchange",
+                KEX_HELP,
+            );
+        }
+    }
+    if let Some(value) = literal(vars.get("baton_persist")) {
+        if persist_secs(value).is_none() {
+            return refuse(
+                "baton_persist",
+                format!("`{}` {PERSIST_REFUSAL}", shown(value)),
+                "these seconds",
+                PERSIST_HELP,
+            );
+        }
     }
     Ok(())
+}
+
+/// A value as written, not templated (a template is checked once rendered)
+/// and not null (unset).
+fn literal(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| match v {
+        Value::Null => false,
+        Value::String(s) => !crate::template_text::is_template(s),
+        _ => true,
+    })
+}
+
+/// A value as an error message shows it: a string without JSON's quotes.
+pub fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The refusal of a port that is none (after "`VALUE` ").
+pub const PORT_REFUSAL: &str = "is not a port number";
+pub const PORT_HELP: &str = "use a number from 1 to 65535";
+
+/// `ansible_port`/`baton_port`: a number (or numeric text) from 1 to 65535.
+pub fn port_number(value: &Value) -> Option<u16> {
+    let port = match value {
+        Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (port > 0).then_some(port)
+}
+
+/// The refusal of a `baton_ssh_kex` baton does not know (after "`VALUE` ").
+pub const KEX_REFUSAL: &str = "is not a key exchange baton knows";
+pub const KEX_HELP: &str =
+    "use `curve25519` (faster handshakes, no post-quantum protection) or `default` (ssh's own choice)";
+
+/// `baton_ssh_kex`: `Some(true)` for `curve25519`, `Some(false)` for
+/// `default` (or empty), `None` for anything else. Case and surrounding
+/// blanks do not matter.
+pub fn kex_choice(value: &Value) -> Option<bool> {
+    match value {
+        Value::Null => Some(false),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "default" | "" => Some(false),
+            "curve25519" => Some(true),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The refusal of a `baton_persist` out of range (after "`VALUE` ").
+pub const PERSIST_REFUSAL: &str = "is not whole seconds from 0 to 604800";
+pub const PERSIST_HELP: &str = "use whole seconds from 0 (no persistence) to 604800 (a week)";
+
+/// `baton_persist`: whole seconds from 0 (off, also `false`) to a week;
+/// `Some(None)` for off.
+pub fn persist_secs(value: &Value) -> Option<Option<std::time::Duration>> {
+    let secs = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Bool(false) => Some(0.0),
+        _ => None,
+    }?;
+    (secs.fract() == 0.0 && (0.0..=604_800.0).contains(&secs))
+        .then(|| (secs > 0.0).then(|| std::time::Duration::from_secs(secs as u64)))
 }
 
 /// Later keys replace earlier ones whole (Ansible's default `hash_behaviour`).
@@ -427,6 +536,16 @@ pub(super) fn extend(into: &mut Map<String, Value>, from: &Map<String, Value>) {
 
 pub(super) fn is_localhost_name(name: &str) -> bool {
     LOCALHOST_NAMES.contains(&name)
+}
+
+/// Whether `name` is spelled as a connection setting (`ansible_port`, and
+/// its `baton_port` twin, which wins): such variables are rendered for every
+/// task, read or not, so both spellings are rendered and validated the same
+/// way (undefined is an error at the variable's line). `ansible_*` names
+/// that are no connection setting (`ansible_play_name`) are rendered too,
+/// as before.
+pub fn is_connection_var_name(name: &str) -> bool {
+    name.starts_with("ansible_") || name.starts_with("baton_")
 }
 
 /// Look up a connection setting in a host's merged vars: `baton_KEY`, else
@@ -517,6 +636,75 @@ mod tests {
             let text = format!("all:\n  hosts:\n    w:\n      ansible_connection: {ok}\n");
             assert!(yaml_inventory(&text).is_ok(), "{ok}");
         }
+    }
+
+    /// A literal `baton_ssh_kex`, `baton_persist` or port baton cannot use
+    /// is refused at load, where it is written (it passed --syntax-check and
+    /// was reported, without file:line, when the first task ran).
+    #[test]
+    fn literal_connection_values_out_of_their_range_are_refused_where_written() {
+        let refused = |name: &str, text: &str| {
+            let err = Inventory::from_text(name, text).unwrap_err();
+            (err.message, err.location.unwrap_or_default())
+        };
+        assert_eq!(
+            refused("hosts", "x baton_ssh_kex=bogus\n"),
+            (
+                "baton_ssh_kex: `bogus` is not a key exchange baton knows".into(),
+                "hosts:1:17".into()
+            )
+        );
+        for bad in ["99999999", "-5", "1.5", "soon"] {
+            assert_eq!(
+                refused("hosts", &format!("x baton_persist={bad}\n")),
+                (
+                    format!("baton_persist: `{bad}` is not whole seconds from 0 to 604800"),
+                    "hosts:1:17".into()
+                )
+            );
+        }
+        assert_eq!(
+            refused(
+                "inv.yml",
+                "all:\n  vars:\n    baton_port: 70000\n  hosts: {w: }\n"
+            ),
+            (
+                "baton_port: `70000` is not a port number".into(),
+                "inv.yml:3:17".into()
+            )
+        );
+        for key in ["ansible_port", "ansible_ssh_port"] {
+            assert!(refused("hosts", &format!("x {key}=ssh\n"))
+                .0
+                .starts_with(key));
+        }
+        // In range, templated (checked once rendered), or unset: taken.
+        for ok in [
+            "baton_ssh_kex=curve25519",
+            "baton_ssh_kex=Default",
+            "baton_ssh_kex=\"{{ kx }}\"",
+            "baton_persist=0",
+            "baton_persist=604800",
+            "baton_persist=\"{{ secs }}\"",
+            "ansible_port=2222",
+            "baton_port=\"{{ p }}\"",
+        ] {
+            let text = format!("x {ok}\n");
+            assert!(Inventory::from_text("hosts", &text).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn both_spellings_of_a_connection_variable_are_rendered_with_every_task() {
+        for name in [
+            "ansible_port",
+            "baton_port",
+            "baton_ssh_kex",
+            "baton_persist",
+        ] {
+            assert!(is_connection_var_name(name), "{name}");
+        }
+        assert!(!is_connection_var_name("port"));
     }
 
     #[test]

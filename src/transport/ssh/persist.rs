@@ -52,6 +52,12 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), TransportError> {
             )))
         }
     }
+    check_private_dir(dir)
+}
+
+/// Check that an existing `dir` is a real directory owned by this user and
+/// closed to others; the one refusal for a run and `baton connections`.
+pub fn check_private_dir(dir: &Path) -> Result<(), TransportError> {
     let meta = std::fs::symlink_metadata(dir)
         .map_err(|e| TransportError::Other(format!("cannot inspect {}: {e}", dir.display())))?;
     // SAFETY: geteuid(2) cannot fail and touches no memory.
