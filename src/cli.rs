@@ -209,8 +209,15 @@ pub struct InventoryArgs {
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<PathBuf>,
     /// Print hosts, groups and vars as JSON (ansible-inventory --list shape)
-    #[arg(long, conflicts_with = "graph")]
+    #[arg(long, conflicts_with_all = ["graph", "host"])]
     pub list: bool,
+    /// With --list: keep group vars on their groups instead of merging them
+    /// into hostvars (ansible-inventory --export)
+    #[arg(long, requires = "list")]
+    pub export: bool,
+    /// Print one host's variables as JSON (ansible-inventory --host)
+    #[arg(long, value_name = "HOST", conflicts_with = "graph")]
+    pub host: Option<String>,
     /// Print the group tree
     #[arg(long)]
     pub graph: bool,

@@ -241,8 +241,8 @@ fn comma_list_and_empty_sources() {
     assert_eq!(empty.select("localhost").unwrap(), ["localhost"]);
     assert_eq!(empty.to_graph(), "@all:\n  |--@ungrouped:");
     assert_eq!(
-        empty.to_list_json(),
-        json!({"_meta": {"hostvars": {}}, "all": {"children": ["ungrouped"]}})
+        empty.to_list_json(false),
+        json!({"_meta": {"hostvars": {}, "profile": "inventory_legacy"}, "all": {"children": ["ungrouped"]}})
     );
 }
 
@@ -320,7 +320,7 @@ fn list_and_graph_output() {
         "{graph}"
     );
 
-    let list = inv.to_list_json();
+    let list = inv.to_list_json(false);
     assert_eq!(
         list["all"]["children"],
         json!(["ungrouped", "hvr_nodes", "db"])
@@ -329,11 +329,16 @@ fn list_and_graph_output() {
         list["hvr_nodes"]["children"],
         json!(["bc_primary", "bc_standby", "dr_extra"])
     );
+    // As ansible-inventory --list: group vars only merged into hostvars;
+    // --export keeps them on their groups.
+    assert!(list["db"].get("vars").is_none(), "{}", list["db"]);
+    assert!(list["all"].get("vars").is_none(), "{}", list["all"]);
+    let export = inv.to_list_json(true);
     assert_eq!(
-        list["db"]["vars"],
+        export["db"]["vars"],
         json!({"ansible_group_priority": 5, "backup_window": "02:00"})
     );
-    assert_eq!(list["all"]["vars"], json!({"ansible_user": "ops"}));
+    assert_eq!(export["all"]["vars"], json!({"ansible_user": "ops"}));
     let hostvars = &list["_meta"]["hostvars"]["bc1.dc1.example.com"];
     assert_eq!(hostvars["hvr_role"], json!("active"));
     assert!(
@@ -444,10 +449,12 @@ fn errors_render_as_diagnostics_with_a_snippet() {
 #[test]
 fn list_json_round_trips_through_serde() {
     let inv = load(&[fixture("yaml/prod.yml")]);
-    let text = serde_json::to_string_pretty(&inv.to_list_json()).unwrap();
+    let text = serde_json::to_string_pretty(&inv.to_list_json(true)).unwrap();
+    let back: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(back["hub"]["vars"]["ansible_group_priority"], json!(10));
+    let text = serde_json::to_string_pretty(&inv.to_list_json(false)).unwrap();
     let back: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(back["web"]["hosts"], json!(["web-a", "web-b", "web-c"]));
-    assert_eq!(back["hub"]["vars"]["ansible_group_priority"], json!(10));
     assert_eq!(
         back["_meta"]["hostvars"]["bc2.dc2.example.com"]["hvr_port"],
         json!(4344)
@@ -574,7 +581,8 @@ mod never_panics {
                 for host in inv.host_names() {
                     let _ = inv.host_vars(&host);
                 }
-                let _ = inv.to_list_json();
+                let _ = inv.to_list_json(false);
+                let _ = inv.to_list_json(true);
                 let _ = inv.to_graph();
             }
         }
@@ -593,4 +601,68 @@ mod never_panics {
             }
         }
     }
+}
+
+/// `baton inventory` prints what ansible-core 2.19.14's `ansible-inventory`
+/// printed for the cases under tests/fixtures/inventory/ansible-inventory/
+/// (recorded by `bench/inventory-compat.sh --record`; see the README there),
+/// byte for byte: `--list` (group vars only merged into hostvars,
+/// `_meta.profile`, 4-space indent), `--list --export` (group vars on their
+/// groups), `--graph` and `--host H`.
+#[test]
+fn ansible_inventory_recordings() {
+    let root = fixture("ansible-inventory");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 3, "{cases:?}");
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    for case in &cases {
+        let inv = ["inventory.yml", "inventory.ini", "inventory"]
+            .into_iter()
+            .find(|f| case.join(f).exists())
+            .unwrap_or_else(|| panic!("{}: no inventory", case.display()));
+        let mut runs = vec![
+            ("list.json".to_string(), vec!["--list".to_string()]),
+            (
+                "export.json".into(),
+                vec!["--list".into(), "--export".into()],
+            ),
+            ("graph.txt".into(), vec!["--graph".into()]),
+        ];
+        for host in fs::read_to_string(case.join("hosts"))
+            .unwrap()
+            .split_whitespace()
+        {
+            runs.push((
+                format!("host-{host}.json"),
+                vec!["--host".into(), host.into()],
+            ));
+        }
+        for (file, args) in runs {
+            let expected = fs::read_to_string(case.join("expected").join(&file)).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+                .current_dir(case)
+                .args(["inventory", "-i", inv])
+                .args(&args)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if !out.status.success() || stdout != expected {
+                problems.push(format!(
+                    "{} {args:?}: exit {:?}, stderr {}\n--- ansible-inventory\n{expected}--- baton\n{stdout}",
+                    case.display(),
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(compared, 19);
 }

@@ -730,11 +730,31 @@ pub fn inventory(args: InventoryArgs) -> i32 {
             "{}\n",
             inventory.to_graph().trim_end_matches('\n')
         ))
-    } else {
-        match serde_json::to_string_pretty(&inventory.to_list_json()) {
-            Ok(s) => stdout_raw(&format!("{s}\n")),
-            Err(e) => report_error(Error::Internal(e.to_string())),
+    } else if let Some(host) = &args.host {
+        match inventory.to_host_json(host) {
+            Some(vars) => print_inventory_json(&vars),
+            None => report_error(
+                InputError::plain(format!("--host `{host}` is not in the inventory"))
+                    .with_help("list the hosts with `baton inventory -i INVENTORY --graph`"),
+            ),
         }
+    } else {
+        print_inventory_json(&inventory.to_list_json(args.export))
+    }
+}
+
+/// JSON as ansible-inventory prints it (Python's `json.dumps(indent=4)`), so
+/// its output diffs clean against Ansible's.
+fn print_inventory_json(value: &serde_json::Value) -> i32 {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    if let Err(e) = serde::Serialize::serialize(value, &mut ser) {
+        return report_error(Error::Internal(e.to_string()));
+    }
+    match String::from_utf8(buf) {
+        Ok(s) => stdout_raw(&format!("{s}\n")),
+        Err(e) => report_error(Error::Internal(e.to_string())),
     }
 }
 

@@ -14,36 +14,80 @@ const MAGIC_VARS: [&str; 6] = [
     "inventory_dir",
 ];
 
+/// `_meta.profile` as ansible-core 2.19's `ansible-inventory --list` prints it
+/// (the shape of the JSON, which earlier versions left unnamed).
+pub const LIST_PROFILE: &str = "inventory_legacy";
+
 impl Inventory {
-    /// The `ansible-inventory --list` shape: `_meta.hostvars` with each host's
-    /// merged variables, then one entry per non-empty group with its `hosts`,
-    /// `children` and `vars` (own and group_vars/). Object keys are sorted, as
-    /// ansible-inventory prints them; lists keep inventory order.
-    pub fn to_list_json(&self) -> Value {
+    /// The `ansible-inventory --list` shape (ansible-core 2.19): `_meta` with
+    /// `hostvars` (each host's merged variables) and `profile`, then one entry
+    /// per non-empty group with its `hosts` and `children`. Group variables
+    /// appear only merged into hostvars, as in Ansible; with `export` (Ansible's
+    /// `--export`) they stay on their group under `vars` instead, and hostvars
+    /// keep only what was set on the host itself (inventory and host_vars/).
+    /// Object keys are sorted, as ansible-inventory prints them; lists keep
+    /// inventory order.
+    pub fn to_list_json(&self, export: bool) -> Value {
         let mut out = Map::new();
         for group in &self.groups {
-            if let Some(entry) = self.list_entry(group) {
+            if let Some(entry) = self.list_entry(group, export) {
                 out.insert(group.name.clone(), entry);
             }
         }
         let mut hostvars = Map::new();
         for name in self.host_names() {
-            let mut vars = self.merged_vars(&name);
-            for magic in MAGIC_VARS {
-                vars.remove(magic);
-            }
+            let vars = if export {
+                self.own_vars(&name)
+            } else {
+                self.host_list_vars(&name)
+            };
             if !vars.is_empty() {
                 hostvars.insert(name, Value::Object(vars));
             }
         }
         let mut meta = Map::new();
         meta.insert("hostvars".into(), Value::Object(hostvars));
+        meta.insert("profile".into(), Value::from(LIST_PROFILE));
         out.insert("_meta".into(), Value::Object(meta));
         sort_keys(Value::Object(out))
     }
 
+    /// `ansible-inventory --host HOST`: the host's merged variables without
+    /// the magic ones, keys sorted; `None` for a host not in the inventory.
+    pub fn to_host_json(&self, host: &str) -> Option<Value> {
+        self.host_index
+            .contains_key(host)
+            .then(|| sort_keys(Value::Object(self.host_list_vars(host))))
+    }
+
+    fn host_list_vars(&self, host: &str) -> Map<String, Value> {
+        let mut vars = self.merged_vars(host);
+        for magic in MAGIC_VARS {
+            vars.remove(magic);
+        }
+        vars
+    }
+
+    /// What `--export` keeps in a host's hostvars: its inventory line or
+    /// entry, then host_vars/ files (beside the inventory, then the playbook).
+    fn own_vars(&self, host: &str) -> Map<String, Value> {
+        let mut vars = Map::new();
+        if let Some(&i) = self.host_index.get(host) {
+            extend(&mut vars, &self.hosts[i].vars);
+        }
+        for files in [&self.inventory_files, &self.playbook_files] {
+            if let Some(file_vars) = files.hosts.get(host) {
+                extend(&mut vars, file_vars);
+            }
+        }
+        for magic in MAGIC_VARS {
+            vars.remove(magic);
+        }
+        vars
+    }
+
     /// One group of `--list`; `None` when it would be empty (as Ansible drops it).
-    fn list_entry(&self, group: &Group) -> Option<Value> {
+    fn list_entry(&self, group: &Group, export: bool) -> Option<Value> {
         let mut entry = Map::new();
         if group.name != "all" && !group.hosts.is_empty() {
             entry.insert("hosts".into(), Value::from(group.hosts.clone()));
@@ -51,17 +95,19 @@ impl Inventory {
         if !group.children.is_empty() {
             entry.insert("children".into(), Value::from(group.children.clone()));
         }
-        let mut vars = group.vars.clone();
-        for files in [&self.inventory_files, &self.playbook_files] {
-            if let Some(file_vars) = files.groups.get(&group.name) {
-                extend(&mut vars, file_vars);
+        if export {
+            let mut vars = group.vars.clone();
+            for files in [&self.inventory_files, &self.playbook_files] {
+                if let Some(file_vars) = files.groups.get(&group.name) {
+                    extend(&mut vars, file_vars);
+                }
             }
-        }
-        if group.priority != 1 {
-            vars.insert("ansible_group_priority".into(), Value::from(group.priority));
-        }
-        if !vars.is_empty() {
-            entry.insert("vars".into(), Value::Object(vars));
+            if group.priority != 1 {
+                vars.insert("ansible_group_priority".into(), Value::from(group.priority));
+            }
+            if !vars.is_empty() {
+                entry.insert("vars".into(), Value::Object(vars));
+            }
         }
         (!entry.is_empty()).then_some(Value::Object(entry))
     }
@@ -148,16 +194,26 @@ mod tests {
             inv.to_graph(),
             "@all:\n  |--@ungrouped:\n  |  |--solo\n  |--@prod:\n  |  |--@web:\n  |  |  |--w2\n  |  |  |--w1"
         );
-        let list = inv.to_list_json();
+        let list = inv.to_list_json(false);
         assert_eq!(list["all"], json!({"children": ["ungrouped", "prod"]}));
-        assert_eq!(
-            list["prod"],
-            json!({"children": ["web"], "vars": {"tier": 1}})
-        );
+        // Group vars only merged into hostvars, as ansible-inventory --list.
+        assert_eq!(list["prod"], json!({"children": ["web"]}));
         assert_eq!(list["web"], json!({"hosts": ["w2", "w1"]}));
         assert_eq!(list["ungrouped"], json!({"hosts": ["solo"]}));
         assert_eq!(list["_meta"]["hostvars"]["w2"], json!({"tier": 1, "x": 1}));
+        assert_eq!(list["_meta"]["hostvars"]["w1"], json!({"tier": 1}));
+        assert_eq!(list["_meta"]["profile"], json!("inventory_legacy"));
         assert!(list["_meta"]["hostvars"].get("solo").is_none());
+        // --export: group vars stay on the group, hostvars hold the host's own.
+        let export = inv.to_list_json(true);
+        assert_eq!(
+            export["prod"],
+            json!({"children": ["web"], "vars": {"tier": 1}})
+        );
+        assert_eq!(export["_meta"]["hostvars"], json!({"w2": {"x": 1}}));
+        assert_eq!(inv.to_host_json("w1"), Some(json!({"tier": 1})));
+        assert_eq!(inv.to_host_json("solo"), Some(json!({})));
+        assert_eq!(inv.to_host_json("nope"), None);
         let keys: Vec<&String> = list.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["_meta", "all", "prod", "ungrouped", "web"]);
     }
