@@ -398,10 +398,11 @@ impl RunState {
         }
     }
 
-    pub fn add_timing(&mut self, info: &TaskInfo, elapsed: Duration) {
+    pub fn add_timing(&mut self, info: &TaskInfo, host: Option<&str>, elapsed: Duration) {
         self.timings.push(TaskTiming {
             task: info.name.clone(),
             origin: info.origin.clone(),
+            host: host.map(str::to_string),
             elapsed,
         });
     }
