@@ -670,3 +670,45 @@ fn slowest_tasks_under_free_are_per_host_and_exclude_the_wait_for_a_fork() {
         );
     }
 }
+
+/// Ctrl-C on many `free` hosts that stopped at the same task, having changed
+/// the same things: one line names them all (it repeated the task per host
+/// in one 6 KB line, then one "Changed on" line per host).
+#[test]
+fn ctrl_c_under_free_groups_hosts_stopped_alike() {
+    let hosts: Vec<String> = (1..=12).map(|i| format!("h{i}")).collect();
+    let names: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let t = Test::new().local_hosts(&names).playbook(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: one
+      command: sleep 1.5
+    - name: two
+      command: "true"
+"#,
+    );
+    let run = t.run_interrupted(std::time::Duration::from_millis(700));
+    let stdout = &run.stdout;
+    assert_eq!(run.code, Some(130), "{stdout}");
+    // in the recap's (sorted) order
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    let all = sorted.join(", ");
+    assert_eq!(
+        stdout.matches("`two` (play.yml:8:7) on").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("`two` (play.yml:8:7) on {all}")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("Changed on").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!("Changed on {all} before the stop: ")),
+        "{stdout}"
+    );
+}

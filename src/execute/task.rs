@@ -99,10 +99,13 @@ impl Runner<'_> {
             if scope.free {
                 // Each lane stops at its own task: the stop report lists them.
                 for host in hosts {
-                    state.free_stops.push(format!(
-                        "`{}` ({}) on {host}",
-                        shown_name(&task.display_name()),
-                        task.origin.describe()
+                    state.free_stops.push((
+                        format!(
+                            "`{}` ({})",
+                            shown_name(&task.display_name()),
+                            task.origin.describe()
+                        ),
+                        host.clone(),
                     ));
                 }
                 if state.abort_reason.is_none() {
