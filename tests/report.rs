@@ -272,6 +272,7 @@ fn scenario() -> Vec<Event> {
         recap.slowest.push(TaskTiming {
             task: name.into(),
             origin: format!("playbooks/switchover.yml:{line}:7"),
+            host: None,
             elapsed: Duration::from_millis(ms),
         });
     }

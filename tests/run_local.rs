@@ -1973,3 +1973,48 @@ fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
         }
     }
 }
+
+/// `baton run … &` in a script starts baton with SIGINT ignored: the first
+/// SIGINT still asks for a stop, and the second quits at once (exit 130)
+/// instead of waiting for the running task, as with SIGINT at its default.
+#[test]
+fn a_second_sigint_quits_at_once_when_sigint_was_inherited_ignored() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let t = Test::new()
+        .local_hosts(TWO)
+        .playbook("- hosts: nodes\n  gather_facts: false\n  tasks:\n    - command: sleep 20\n");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_baton"));
+    cmd.args(["run", "play.yml", "-i", "inventory.yml"])
+        .current_dir(t.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only signal(2) between fork and exec, as a shell does for `&`.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("baton starts");
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..2 {
+        // SAFETY: sending SIGINT to the child we started.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let out = child.wait_with_output().expect("baton ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited for the task: {:?}\n{stdout}{stderr}",
+        started.elapsed()
+    );
+    assert!(stderr.contains("quit at once"), "{stdout}{stderr}");
+}

@@ -613,3 +613,102 @@ fn ansible_play_hosts_all_keeps_a_host_that_failed_in_an_earlier_play() {
         );
     }
 }
+
+/// Under `free` each host runs a task on its own: the recap's slowest tasks
+/// time each host's run (as its `host_result`), not its wait for a fork
+/// slot, and name the host. Five hosts sleeping 1 s with `-f 2` waited up
+/// to 2 s for a slot, and the recap said 3009 ms five times, no host.
+#[test]
+fn slowest_tasks_under_free_are_per_host_and_exclude_the_wait_for_a_fork() {
+    const FIVE: &[&str] = &["n1", "n2", "n3", "n4", "n5"];
+    let playbook = "- hosts: nodes\n  gather_facts: false\n  strategy: free\n  tasks:\n    - command: sleep 1\n";
+    let run = Test::new()
+        .local_hosts(FIVE)
+        .playbook(playbook)
+        .args(&["--output", "json", "-f", "2"])
+        .run();
+    run.assert_code(0);
+    let ev = run.events();
+    let recap = ev.iter().find(|e| e["event"] == "recap").unwrap();
+    let slowest = recap["slowest"].as_array().unwrap();
+    let mut hosts: Vec<&str> = slowest
+        .iter()
+        .map(|t| t["host"].as_str().unwrap())
+        .collect();
+    hosts.sort_unstable();
+    assert_eq!(hosts, FIVE, "{recap:#}");
+    for t in slowest {
+        let host = t["host"].as_str().unwrap();
+        let result = ev
+            .iter()
+            .find(|e| e["event"] == "host_result" && e["host"] == host)
+            .unwrap();
+        let ms = t["elapsed_ms"].as_f64().unwrap();
+        assert_eq!(ms, result["elapsed_ms"].as_f64().unwrap(), "{recap:#}");
+        assert!(ms < 1900.0, "{recap:#}");
+    }
+    let human = Test::new()
+        .local_hosts(FIVE)
+        .playbook(playbook)
+        .args(&["-f", "2"])
+        .env("NO_COLOR", "1")
+        .run();
+    human.assert_code(0);
+    let lines: Vec<&str> = human
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" ms  command sleep 1"))
+        .collect();
+    assert_eq!(lines.len(), 5, "{}", human.stdout);
+    for host in FIVE {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("sleep 1 on {host} "))),
+            "{}",
+            human.stdout
+        );
+    }
+}
+
+/// Ctrl-C on many `free` hosts that stopped at the same task, having changed
+/// the same things: one line names them all (it repeated the task per host
+/// in one 6 KB line, then one "Changed on" line per host).
+#[test]
+fn ctrl_c_under_free_groups_hosts_stopped_alike() {
+    let hosts: Vec<String> = (1..=12).map(|i| format!("h{i}")).collect();
+    let names: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let t = Test::new().local_hosts(&names).playbook(
+        r#"
+- hosts: nodes
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: one
+      command: sleep 1.5
+    - name: two
+      command: "true"
+"#,
+    );
+    let run = t.run_interrupted(std::time::Duration::from_millis(700));
+    let stdout = &run.stdout;
+    assert_eq!(run.code, Some(130), "{stdout}");
+    // in the recap's (sorted) order
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    let all = sorted.join(", ");
+    assert_eq!(
+        stdout.matches("`two` (play.yml:8:7) on").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("`two` (play.yml:8:7) on {all}")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("Changed on").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!("Changed on {all} before the stop: ")),
+        "{stdout}"
+    );
+}

@@ -589,7 +589,7 @@ impl<'a> Runner<'a> {
         for outcome in outcomes {
             self.apply_outcome(scope, &info, &task, outcome, false);
         }
-        self.state().add_timing(&info, started.elapsed());
+        self.state().add_timing(&info, None, started.elapsed());
     }
 
     pub(super) fn shared<'s>(&'s self, info: &'s TaskInfo) -> TaskShared<'s> {

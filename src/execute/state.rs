@@ -3,7 +3,7 @@
 //! report), which hosts failed or became unreachable, registered values and
 //! facts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,7 +141,7 @@ pub struct RunState {
     pub signalled: bool,
     /// Under `strategy: free`, where each host's lane stopped after a stop
     /// request: "`task` (file:line) on host".
-    pub free_stops: Vec<String>,
+    pub free_stops: Vec<(String, String)>,
 }
 
 impl RunState {
@@ -398,10 +398,11 @@ impl RunState {
         }
     }
 
-    pub fn add_timing(&mut self, info: &TaskInfo, elapsed: Duration) {
+    pub fn add_timing(&mut self, info: &TaskInfo, host: Option<&str>, elapsed: Duration) {
         self.timings.push(TaskTiming {
             task: info.name.clone(),
             origin: info.origin.clone(),
+            host: host.map(str::to_string),
             elapsed,
         });
     }
@@ -416,7 +417,15 @@ impl RunState {
             } else {
                 lines.push(format!(
                     "{reason}; under strategy free each host stopped at its own place, and these tasks and everything after them did not start: {}",
-                    self.free_stops.join(", ")
+                    grouped(self.free_stops.iter().map(|(t, h)| (t.clone(), h.as_str())))
+                        .into_iter()
+                        .map(|(task, mut hosts)| {
+                            // in the recap's order, not the order lanes stopped
+                            hosts.sort_unstable();
+                            format!("{task} on {}", hosts.join(", "))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ));
             }
         }
@@ -482,14 +491,19 @@ impl RunState {
             );
         }
         if self.signalled {
-            for (host, state) in self.hosts.iter().filter(|(_, s)| s.failure.is_none()) {
-                lines.push(if state.changed_tasks.is_empty() {
-                    format!("Nothing had been changed on {host}.")
+            // Hosts that changed the same tasks (often all of them, or none)
+            // share one line: at 100 hosts, one line each buried the report.
+            let said = self
+                .hosts
+                .iter()
+                .filter(|(_, s)| s.failure.is_none())
+                .map(|(host, s)| (s.changed_tasks.join("; "), host.as_str()));
+            for (changed, hosts) in grouped(said) {
+                let hosts = hosts.join(", ");
+                lines.push(if changed.is_empty() {
+                    format!("Nothing had been changed on {hosts}.")
                 } else {
-                    format!(
-                        "Changed on {host} before the stop: {}.",
-                        state.changed_tasks.join("; ")
-                    )
+                    format!("Changed on {hosts} before the stop: {changed}.")
                 });
             }
         }
@@ -511,6 +525,23 @@ impl RunState {
             elapsed,
         }
     }
+}
+
+/// Hosts grouped by what is said of them, in the order each saying first
+/// appears, every host kept.
+fn grouped<'h>(said: impl Iterator<Item = (String, &'h str)>) -> Vec<(String, Vec<&'h str>)> {
+    let mut groups: Vec<(String, Vec<&'h str>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (text, host) in said {
+        match index.get(&text) {
+            Some(&i) => groups[i].1.push(host),
+            None => {
+                index.insert(text.clone(), groups.len());
+                groups.push((text, vec![host]));
+            }
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

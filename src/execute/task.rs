@@ -99,10 +99,13 @@ impl Runner<'_> {
             if scope.free {
                 // Each lane stops at its own task: the stop report lists them.
                 for host in hosts {
-                    state.free_stops.push(format!(
-                        "`{}` ({}) on {host}",
-                        shown_name(&task.display_name()),
-                        task.origin.describe()
+                    state.free_stops.push((
+                        format!(
+                            "`{}` ({})",
+                            shown_name(&task.display_name()),
+                            task.origin.describe()
+                        ),
+                        host.clone(),
                     ));
                 }
                 if state.abort_reason.is_none() {
@@ -272,6 +275,12 @@ impl Runner<'_> {
         let mut newly_failed = Vec::new();
         for outcome in outcomes {
             let host = outcome.host.clone();
+            if scope.free {
+                // Each host walks alone under `free`: its lane's wall time
+                // would count the wait for a fork slot, so time the host's
+                // own run, named, as its `host_result` does.
+                self.state().add_timing(&info, Some(&host), outcome.elapsed);
+            }
             if run_once {
                 // Under `free` the batch's other hosts, wherever they are.
                 let others = if scope.free {
@@ -300,7 +309,9 @@ impl Runner<'_> {
                 newly_failed.push(host);
             }
         }
-        self.state().add_timing(&info, started.elapsed());
+        if !scope.free {
+            self.state().add_timing(&info, None, started.elapsed());
+        }
         let fatal = task
             .common
             .any_errors_fatal

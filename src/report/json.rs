@@ -208,7 +208,14 @@ fn recap_json(recap: &Recap) -> Value {
     let slowest: Vec<Value> = recap
         .slowest
         .iter()
-        .map(|t| json!({"task": t.task, "origin": t.origin, "elapsed_ms": millis(t.elapsed)}))
+        .map(|t| {
+            let mut entry =
+                json!({"task": t.task, "origin": t.origin, "elapsed_ms": millis(t.elapsed)});
+            if let (Some(host), Some(map)) = (&t.host, entry.as_object_mut()) {
+                map.insert("host".into(), json!(host));
+            }
+            entry
+        })
         .collect();
     let c = &recap.connect;
     let connect = json!({

@@ -94,7 +94,13 @@ pub struct HostStats {
 pub struct TaskTiming {
     pub task: String,
     pub origin: String,
-    /// Wall time from the task's start to the last host finishing it.
+    /// Under `free`, the host this entry times: each host runs the task on
+    /// its own, so one entry per host. `None` under `linear`, where one
+    /// entry covers the batch.
+    pub host: Option<String>,
+    /// Under `linear`, wall time from the task's start to the last host
+    /// finishing it; under `free`, the host's own task time (as its
+    /// `host_result`), not the wait for a fork slot.
     pub elapsed: Duration,
 }
 

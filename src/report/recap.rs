@@ -114,7 +114,7 @@ pub fn slowest_lines(slowest: &[TaskTiming]) -> Vec<String> {
     let ms_width = ms.iter().map(String::len).max().unwrap_or(0);
     let name_width = sorted
         .iter()
-        .map(|t| shown_name(&t.task).chars().count())
+        .map(|t| timed_name(t).chars().count())
         .max()
         .unwrap_or(0);
     sorted
@@ -122,7 +122,7 @@ pub fn slowest_lines(slowest: &[TaskTiming]) -> Vec<String> {
         .zip(ms)
         .map(|(t, ms)| {
             let ms = pad_start(&ms, ms_width);
-            let task = shown_name(&t.task);
+            let task = timed_name(t);
             let line = if t.origin.is_empty() {
                 format!("  {ms} ms  {task}")
             } else {
@@ -135,6 +135,14 @@ pub fn slowest_lines(slowest: &[TaskTiming]) -> Vec<String> {
             line.trim_end().to_string()
         })
         .collect()
+}
+
+/// The task's shown name, with the host it timed under `free`.
+fn timed_name(t: &TaskTiming) -> String {
+    match &t.host {
+        Some(host) => format!("{} on {}", shown_name(&t.task), shown_name(host)),
+        None => shown_name(&t.task).to_string(),
+    }
 }
 
 /// Connection set-up apart from task time, when any connection was opened
@@ -226,6 +234,7 @@ mod tests {
         TaskTiming {
             task: task.to_string(),
             origin: format!("play.yml:{ms}:5"),
+            host: None,
             elapsed: Duration::from_millis(ms),
         }
     }
