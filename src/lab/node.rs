@@ -339,20 +339,55 @@ pub struct Started {
     pub sshd: ProcRecord,
 }
 
-/// Whether a process listens on TCP port 22 in its network namespace
-/// (read from /proc, so readiness costs no packets and no sshd log lines).
+/// Whether the process itself holds a socket listening on TCP port 22 (read
+/// from /proc, so readiness costs no packets and no sshd log lines).
+/// `/proc/PID/net/tcp` lists every socket of the process's network
+/// namespace, so a port that listens there proves nothing about this PID: a
+/// short-lived `sshd` of the node (the `sshd -t` check) would pass for the
+/// listener, and `lab status` later report the node's sshd dead. The socket's
+/// inode must be among the process's open files (`socket:[INODE]`).
 pub fn listens_on_ssh(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/net/tcp"))
-        .map(|t| listening_on(&t, 22))
-        .unwrap_or(false)
+    holds_listener(pid, 22)
 }
 
-fn listening_on(proc_net_tcp: &str, port: u16) -> bool {
+fn holds_listener(pid: i32, port: u16) -> bool {
+    let inodes: Vec<String> = ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|t| fs::read_to_string(format!("/proc/{pid}/net/{t}")).ok())
+        .flat_map(|t| listening_inodes(&t, port))
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|target| {
+            let target = target.to_string_lossy();
+            inodes.iter().any(|i| target == format!("socket:[{i}]"))
+        })
+}
+
+/// The inodes of the sockets listening on `port` in a `/proc/net/tcp` (or
+/// tcp6) table: column 2 the local address ending `:PORT` in hex, column 4
+/// the state (`0A` is LISTEN), column 10 the inode.
+fn listening_inodes(proc_net_tcp: &str, port: u16) -> Vec<String> {
     let port_hex = format!(":{port:04X}");
-    proc_net_tcp.lines().skip(1).any(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        cols.get(1).is_some_and(|local| local.ends_with(&port_hex)) && cols.get(3) == Some(&"0A")
-    })
+    proc_net_tcp
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let listens = cols.get(1).is_some_and(|local| local.ends_with(&port_hex))
+                && cols.get(3) == Some(&"0A");
+            listens
+                .then(|| cols.get(9).map(|i| i.to_string()))
+                .flatten()
+        })
+        .filter(|inode| inode != "0")
+        .collect()
 }
 
 /// The last lines of a node's log, for error messages.
@@ -455,11 +490,16 @@ pub fn wait_ready(
                 )));
             }
             let init = child_named(s.unshare.pid, INIT_COMM);
-            let sshd = init
-                .as_ref()
-                .and_then(|init| child_named(init.pid, SSHD_COMM));
+            // The listener, not the first child named sshd: the `sshd -t`
+            // check may still be there.
+            let sshd = init.as_ref().and_then(|init| {
+                process::children(init.pid)
+                    .into_iter()
+                    .filter_map(process::record)
+                    .find(|r| r.comm == SSHD_COMM && listens_on_ssh(r.pid))
+            });
             match (init, sshd) {
-                (Some(init), Some(sshd)) if listens_on_ssh(sshd.pid) => {
+                (Some(init), Some(sshd)) => {
                     let s = starting.remove(i);
                     clock.progress(Instant::now());
                     on_started(&s.name, Started { init, sshd })?;
@@ -508,10 +548,30 @@ mod tests {
     fn listening_socket_is_found_by_port_and_state() {
         let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
                    0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n";
-        assert!(listening_on(tcp, 22));
-        assert!(!listening_on(tcp, 2222));
+        assert_eq!(listening_inodes(tcp, 22), ["1"]);
+        assert!(listening_inodes(tcp, 2222).is_empty());
         let established = tcp.replace(" 0A ", " 01 ");
-        assert!(!listening_on(&established, 22));
+        assert!(listening_inodes(&established, 22).is_empty());
+    }
+
+    #[test]
+    fn a_process_that_does_not_hold_the_listening_socket_is_not_the_listener() {
+        // A child in this namespace sees the port listening in its
+        // /proc/PID/net/tcp but holds no such socket (as the `sshd -t` check
+        // beside a node's listener): it must not pass for the listener.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let me = std::process::id() as i32;
+        let other = child.id() as i32;
+        let verdicts = (holds_listener(me, port), holds_listener(other, port));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(verdicts, (true, false));
+        assert!(!holds_listener(i32::MAX, port));
     }
 
     #[test]
