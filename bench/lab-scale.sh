@@ -15,12 +15,22 @@ lab=${1:?usage: bench/lab-scale.sh LAB_DIR [COUNTS...]}
 shift
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(2 20 50 100)
+usage="usage: bench/lab-scale.sh LAB_DIR [COUNTS...]"
+[ -f "$lab/lab.yml" ] || { echo "$usage (LAB_DIR: a lab's directory holding lab.yml, as \`baton lab up\` prints; not \`$lab\`)" >&2; exit 2; }
+for n in "${counts[@]}"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "$usage (COUNTS: whole numbers from 1, not \`$n\`)" >&2; exit 2; }
+done
 if [ -n "${BATON:-}" ]; then
   baton=$(realpath "$BATON")
 else
   cargo build --release --quiet
   baton=$PWD/target/release/baton
 fi
+# A count above the lab's nodes would run fewer hosts than its row says.
+nodes=$("$baton" inventory -i "$lab/lab.yml" --list | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("bc", {}).get("hosts", [])))')
+for n in "${counts[@]}"; do
+  [ "$n" -le "$nodes" ] || { echo "$usage (COUNTS: at most the lab's $nodes nodes, not $n: \`baton lab up --nodes $n\`)" >&2; exit 2; }
+done
 work=$(mktemp -d /tmp/baton-lab-scale.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bench_dir=/opt/baton-bench

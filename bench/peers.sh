@@ -34,11 +34,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-n_nodes=${1:-2}
-repeats=${2:-3}
+n_nodes=${1-2}
+repeats=${2-3}
 usage="usage: bench/peers.sh [NODES] [REPEATS]"
-[[ $n_nodes =~ ^[1-9][0-9]*$ ]] || { echo "$usage (NODES: a whole number, not \`$n_nodes\`)" >&2; exit 2; }
-[[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "$usage (REPEATS: a whole number, not \`$repeats\`)" >&2; exit 2; }
+[[ $n_nodes =~ ^[1-9][0-9]*$ ]] || { echo "$usage (NODES: a whole number from 1, not \`$n_nodes\`)" >&2; exit 2; }
+[[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "$usage (REPEATS: a whole number from 1, not \`$repeats\`)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench/peers.sh: needs root (it builds a baton lab)" >&2; exit 2; }
 read -r -a tools <<<"${BATON_PEERS_TOOLS:-ansible mitogen acrs pyinfra baton}"
 

@@ -76,7 +76,7 @@ pub enum LabCommand {
         /// Number of nodes (bc1, bc2, ...) [default: 2]
         #[arg(long, value_name = "N")]
         nodes: Option<u32>,
-        /// Private IPv4 subnet of the lab, /25 or larger [default: 10.77.0.0/24]
+        /// Private IPv4 subnet of the lab, /24 or larger [default: 10.77.0.0/24]
         #[arg(long, value_name = "CIDR")]
         subnet: Option<String>,
     },
