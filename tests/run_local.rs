@@ -688,6 +688,33 @@ fn serial_runs_batches_in_order() {
     assert_eq!(run.read("log"), "a n1\nb n1\na n2\nb n2\na n3\nb n3\n");
 }
 
+/// `serial: []` is Ansible's default: one batch of every host (ansible-core
+/// 2.19 `_get_serialized_batches` reads an empty list as `[-1]`).
+#[test]
+fn an_empty_serial_list_is_one_batch_of_every_host() {
+    let run = Test::new()
+        .local_hosts(&["n1", "n2", "n3"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  serial: []
+  tasks:
+    - name: a
+      shell: echo "a {{ inventory_hostname }} {{ ansible_play_batch | length }}" >> "{{ playbook_dir }}/log"
+    - name: b
+      shell: echo "b {{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .args(&["-f", "1"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        run.read("log"),
+        "a n1 3\na n2 3\na n3 3\nb n1\nb n2\nb n3\n"
+    );
+}
+
 #[test]
 fn run_once_and_delegate_to() {
     let run = Test::new()

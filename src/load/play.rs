@@ -300,8 +300,10 @@ fn parse_serial(node: &Node) -> Result<Vec<Serial>, InputError> {
         one_serial(value, &n.origin)
     };
     match &node.value {
+        // An empty list is Ansible's default (`Play.serial`): one batch of
+        // every host (`_get_serialized_batches` reads it as `[-1]`).
         NodeValue::Null => Ok(Vec::new()),
-        NodeValue::Seq(items) if !items.is_empty() => items.iter().map(one).collect(),
+        NodeValue::Seq(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(node)?]),
     }
 }
@@ -329,7 +331,7 @@ pub fn serial_from_json(
     };
     match value {
         Value::Null => Ok(Vec::new()),
-        Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        Value::Array(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(value)?]),
     }
 }
