@@ -715,6 +715,37 @@ fn an_empty_serial_list_is_one_batch_of_every_host() {
     );
 }
 
+/// `-l` names that match no host are warned about as ansible-core 2.19 does
+/// (`[WARNING]: Could not match supplied host pattern, ignoring: zzz`), and
+/// the run goes on with the hosts the rest selects.
+#[test]
+fn a_limit_term_that_matches_nothing_is_warned_about() {
+    let run = Test::new()
+        .local_hosts(&["n1", "n2"])
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - shell: echo "{{ inventory_hostname }}" >> "{{ playbook_dir }}/log"
+"#,
+        )
+        .args(&["-l", "n1,zzz,!yyy"])
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.read("log"), "n1\n");
+    for term in ["zzz", "yyy"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "[WARNING]: Could not match supplied host pattern, ignoring: {term}"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains("ignoring: n1"), "{}", run.stderr);
+}
+
 #[test]
 fn run_once_and_delegate_to() {
     let run = Test::new()

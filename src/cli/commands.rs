@@ -531,6 +531,13 @@ fn limit_pattern(limit: &str, inventory: &Inventory) -> Result<String, InputErro
         ))
         .with_help("check the host and group names with `baton inventory -i INVENTORY --graph`"));
     }
+    // As ansible-core: a name that matches nothing is said, not dropped
+    // silently (`-l web1,wbe2` would otherwise run web1 alone unremarked).
+    for term in inventory.unmatched_terms(&pattern) {
+        stderr_line(&format!(
+            "[WARNING]: Could not match supplied host pattern, ignoring: {term}"
+        ));
+    }
     Ok(pattern)
 }
 

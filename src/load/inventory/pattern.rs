@@ -38,6 +38,21 @@ impl Inventory {
         select(self, pattern, Some(origin))
     }
 
+    /// The terms of `pattern` that match no host, as written (without `&`
+    /// or `!`): ansible-core warns `Could not match supplied host pattern,
+    /// ignoring: TERM` for each and goes on with the others. A pattern that
+    /// does not parse has none here ([`Inventory::select`] names its error).
+    pub fn unmatched_terms(&self, pattern: &str) -> Vec<String> {
+        let Ok(terms) = split_terms(pattern) else {
+            return Vec::new();
+        };
+        terms
+            .iter()
+            .filter(|t| match_term(self, t, t.op == Op::Union).is_ok_and(|m| m.is_empty()))
+            .map(|t| t.body.to_string())
+            .collect()
+    }
+
     /// Keep in `hosts` (order unchanged) only those `pattern` selects: what
     /// `-l/--limit` does to a play's hosts. Linear in both lists (a list
     /// lookup per host made `-l` over 100,000 hosts take 14 s).
