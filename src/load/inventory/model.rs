@@ -422,37 +422,44 @@ pub(super) fn check_connection_vars(
             "baton connects with `ssh` (the default) or `local`; set ansible_connection to one of them",
         );
     }
-    for key in ["baton_port", "ansible_port", "ansible_ssh_port"] {
-        // Empty text is no port (unset), as when connecting.
-        if let Some(value) = literal(vars.get(key)).filter(|v| v.as_str() != Some("")) {
-            if port_number(value).is_none() {
-                return refuse(
-                    key,
-                    format!("`{}` {PORT_REFUSAL}", shown(value)),
-                    "this port",
-                    PORT_HELP,
-                );
+    // Each literal value with a closed range, checked by the parser the
+    // connection uses: (keys, valid?, refusal, label, help).
+    type Check = (
+        &'static [&'static str],
+        fn(&Value) -> bool,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+    let checks: [Check; 3] = [
+        (
+            &["baton_port", "ansible_port", "ansible_ssh_port"],
+            // Empty text is no port (unset), as when connecting.
+            |v| v.as_str() == Some("") || port_number(v).is_some(),
+            PORT_REFUSAL,
+            "this port",
+            PORT_HELP,
+        ),
+        (
+            &["baton_ssh_kex"],
+            |v| kex_choice(v).is_some(),
+            KEX_REFUSAL,
+            "this key exchange",
+            KEX_HELP,
+        ),
+        (
+            &["baton_persist"],
+            |v| persist_secs(v).is_some(),
+            PERSIST_REFUSAL,
+            "these seconds",
+            PERSIST_HELP,
+        ),
+    ];
+    for (keys, valid, refusal, label, help) in checks {
+        for key in keys {
+            if let Some(value) = literal(vars.get(*key)).filter(|v| !valid(v)) {
+                return refuse(key, format!("`{}` {refusal}", shown(value)), label, help);
             }
-        }
-    }
-    if let Some(value) = literal(vars.get("baton_ssh_kex")) {
-        if kex_choice(value).is_none() {
-            return refuse(
-                "baton_ssh_kex",
-                format!("`{}` {KEX_REFUSAL}", shown(value)),
-                "this key exchange",
-                KEX_HELP,
-            );
-        }
-    }
-    if let Some(value) = literal(vars.get("baton_persist")) {
-        if persist_secs(value).is_none() {
-            return refuse(
-                "baton_persist",
-                format!("`{}` {PERSIST_REFUSAL}", shown(value)),
-                "these seconds",
-                PERSIST_HELP,
-            );
         }
     }
     Ok(())
