@@ -140,7 +140,7 @@ pub struct RunState {
     /// what had changed on it.
     pub signalled: bool,
     /// Under `strategy: free`, where each host's lane stopped after a stop
-    /// request: "`task` (file:line) on host".
+    /// request: ("`task` (file:line)", host), grouped by task when reported.
     pub free_stops: Vec<(String, String)>,
 }
 
