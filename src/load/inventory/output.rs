@@ -18,6 +18,14 @@ const MAGIC_VARS: [&str; 6] = [
 /// (the shape of the JSON, which earlier versions left unnamed).
 pub const LIST_PROFILE: &str = "inventory_legacy";
 
+/// A host's variables as ansible-inventory prints them: no magic variables.
+fn without_magic(mut vars: Map<String, Value>) -> Map<String, Value> {
+    for magic in MAGIC_VARS {
+        vars.remove(magic);
+    }
+    vars
+}
+
 impl Inventory {
     /// The `ansible-inventory --list` shape (ansible-core 2.19): `_meta` with
     /// `hostvars` (each host's merged variables) and `profile`, then one entry
@@ -61,11 +69,7 @@ impl Inventory {
     }
 
     fn host_list_vars(&self, host: &str) -> Map<String, Value> {
-        let mut vars = self.merged_vars(host);
-        for magic in MAGIC_VARS {
-            vars.remove(magic);
-        }
-        vars
+        without_magic(self.merged_vars(host))
     }
 
     /// What `--export` keeps in a host's hostvars: its inventory line or
@@ -80,10 +84,7 @@ impl Inventory {
                 extend(&mut vars, file_vars);
             }
         }
-        for magic in MAGIC_VARS {
-            vars.remove(magic);
-        }
-        vars
+        without_magic(vars)
     }
 
     /// One group of `--list`; `None` when it would be empty (as Ansible drops it).
