@@ -871,6 +871,24 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     );
 
     h.ok("start", &["node=bc1"]);
+    // The active node's scheduler died (the fault matrix's from-scheduler
+    // at its first boundary): nothing it captured can be flushed, so the
+    // switchover refuses, and names the step that mends it, not just
+    // `check`. Followed, the switchover passes its pre-flight.
+    h.sh(
+        "bc1",
+        &format!("kill -9 $(cat {FILES}/hvrscheduler_hvrhub.pid)"),
+    );
+    let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
+    assert_refused(
+        &refused,
+        "bc1 serves the VIP but its scheduler is not running (it died, or was stopped outside baton), so what it captured since cannot be flushed to bc2: start its scheduler again with `baton run start -e node=bc1` (it keeps the VIP), then run this switchover again",
+    );
+    assert!(h.holds_vip("bc1") && !h.scheduler_answers("bc1"));
+    h.ok("start", &["node=bc1"]);
+    assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+    let dry = h.run_args("switchover", &["from=bc1", "to=bc2"], &["--check"]);
+    assert_eq!(dry.code(), Some(0), "{}", dry.dump());
     // A row written directly on the standby's database: check names it, and
     // a switchover to that standby is refused before it changes anything.
     let (code, out) = h.client(&[
@@ -896,6 +914,7 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
     assert_refused(&refused, "switchover refused: 1 row(s) exist only on db2");
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+
 }
 
 #[test]
