@@ -914,7 +914,6 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
     assert_refused(&refused, "switchover refused: 1 row(s) exist only on db2");
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
-
 }
 
 #[test]

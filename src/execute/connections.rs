@@ -86,10 +86,12 @@ pub fn spec_for(
     spec.address = text(connection_var(vars, "host"))
         .or_else(|| text(vars.get("ansible_ssh_host")))
         .unwrap_or_else(|| host.to_string());
-    if let Some(port) = connection_var(vars, "port").filter(|v| v.as_str() != Some("")) {
+    if let Some((key, port)) =
+        inventory::connection_var_entry(vars, "port").filter(|(_, v)| v.as_str() != Some(""))
+    {
         spec.port = Some(inventory::port_number(port).ok_or_else(|| {
             InputError::plain(format!(
-                "host `{host}`: ansible_port `{}` {}",
+                "host `{host}`: {key} `{}` {}",
                 inventory::shown(port),
                 inventory::PORT_REFUSAL
             ))
@@ -120,9 +122,9 @@ pub fn spec_for(
             apply_ssh_args(host, &args, &mut spec)?;
         }
     }
-    if spec.kind == ConnectionKind::Ssh {
-        apply_kex(host, vars.get("baton_ssh_kex"), &mut spec)?;
-    }
+    // Checked for a local host too, as its port is: a bad value is a
+    // mistake wherever it is written; it is only applied to ssh.
+    apply_kex(host, vars.get("baton_ssh_kex"), &mut spec)?;
     Ok(spec)
 }
 
@@ -152,6 +154,7 @@ fn apply_kex(
     };
     match inventory::kex_choice(value) {
         Some(false) => Ok(()),
+        Some(true) if spec.kind == ConnectionKind::Local => Ok(()),
         Some(true) => {
             if spec
                 .ssh_options
@@ -438,6 +441,14 @@ mod tests {
         // A local host has no key exchange.
         let local = spec(json!({"ansible_connection": "local", "baton_ssh_kex": "curve25519"}));
         assert!(local.unwrap().ssh_options.is_empty());
+        // ... but a bad value is refused there too, as a bad port is.
+        let local = spec(json!({"ansible_connection": "local", "baton_ssh_kex": "fast"}));
+        assert!(local
+            .unwrap_err()
+            .to_string()
+            .contains("baton_ssh_kex `fast`"));
+        let local = spec(json!({"ansible_connection": "local", "ansible_port": 0}));
+        assert!(local.unwrap_err().to_string().contains("ansible_port `0`"));
         for bad in [json!("sntrup"), json!(true), json!("curve")] {
             let e = spec(json!({ "baton_ssh_kex": bad }))
                 .unwrap_err()
@@ -449,6 +460,17 @@ mod tests {
             "ansible_ssh_common_args": "-o KexAlgorithms=diffie-hellman-group14-sha256"
         }));
         assert!(both.unwrap_err().to_string().contains("both choose"));
+    }
+
+    #[test]
+    fn a_bad_port_is_named_by_the_key_it_was_written_under() {
+        for key in ["baton_port", "ansible_port", "ansible_ssh_port"] {
+            let vars = json!({ key: "ssh" });
+            let e = spec_for("bc1", vars.as_object().unwrap(), None, None, &opts())
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, format!("host `bc1`: {key} `ssh` is not a port number"));
+        }
     }
 
     #[test]

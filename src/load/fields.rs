@@ -149,7 +149,29 @@ pub fn var_pairs(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputEr
         check_var_name(&name, k)?;
         out.push((name, v.clone()));
     }
+    check_connection_pairs(&out)?;
     Ok(out)
+}
+
+/// A literal connection value baton cannot use (a port outside 1 to 65535,
+/// a `baton_ssh_kex` or `baton_persist` outside what they take, a
+/// connection type that is none), wherever variables are written (play,
+/// block and task `vars`, vars files, role vars), refused at its line as an
+/// inventory's is, before anything runs. Templated values are checked when
+/// the host connects.
+fn check_connection_pairs(pairs: &[(String, Node)]) -> Result<(), InputError> {
+    let mut vars = serde_json::Map::new();
+    let mut origins = crate::load::inventory::VarOrigins::new();
+    for (name, node) in pairs {
+        if crate::load::inventory::is_connection_var_name(name) {
+            vars.insert(name.clone(), node.to_json());
+            origins.insert(name.clone(), node.origin.clone());
+        }
+    }
+    if vars.is_empty() {
+        return Ok(());
+    }
+    crate::load::inventory::check_connection_vars(&vars, &origins)
 }
 
 /// Whether `name` can be a variable: ASCII letters, digits and `_`, not

@@ -29,7 +29,8 @@ mod vars_files;
 mod yaml;
 
 pub use model::{
-    connection_refusal, connection_var, is_connection_var_name, kex_choice, persist_secs,
-    port_number, shown, ConnectionSource, Group, Host, Inventory, VarOrigins, CONNECTIONS,
-    KEX_HELP, KEX_REFUSAL, LOCALHOST_NAMES, PERSIST_HELP, PERSIST_REFUSAL, PORT_HELP, PORT_REFUSAL,
+    check_connection_vars, connection_refusal, connection_var, connection_var_entry,
+    is_connection_var_name, kex_choice, persist_secs, port_number, shown, ConnectionSource, Group,
+    Host, Inventory, VarOrigins, CONNECTIONS, KEX_HELP, KEX_REFUSAL, LOCALHOST_NAMES, PERSIST_HELP,
+    PERSIST_REFUSAL, PORT_HELP, PORT_REFUSAL,
 };

@@ -394,7 +394,7 @@ pub fn connection_refusal(name: &str, source: ConnectionSource) -> Option<(Strin
 /// no connection at all, a port outside 1 to 65535, a `baton_ssh_kex` or
 /// `baton_persist` outside what they take. A templated value is checked
 /// when the host connects (naming the host), by the same functions.
-pub(super) fn check_connection_vars(
+pub fn check_connection_vars(
     vars: &Map<String, Value>,
     origins: &VarOrigins,
 ) -> Result<(), InputError> {
@@ -561,11 +561,25 @@ pub fn is_connection_var_name(name: &str) -> bool {
 /// `ssh_private_key_file`, `ssh_common_args`, ...); a prefixed key is
 /// accepted too. A null value counts as unset.
 pub fn connection_var<'a>(vars: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    connection_var_entry(vars, key).map(|(_, v)| v)
+}
+
+/// [`connection_var`] with the name the value was found under
+/// (`baton_port`, `ansible_port` or `ansible_ssh_port`), for messages that
+/// name what the user wrote.
+pub fn connection_var_entry<'a>(
+    vars: &'a Map<String, Value>,
+    key: &str,
+) -> Option<(&'a str, &'a Value)> {
     let key = key
         .strip_prefix("baton_")
         .or_else(|| key.strip_prefix("ansible_"))
         .unwrap_or(key);
-    let get = |name: &str| vars.get(name).filter(|v| !v.is_null());
+    let get = |name: &str| {
+        vars.get_key_value(name)
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.as_str(), v))
+    };
     let legacy = match key {
         "host" => Some("ansible_ssh_host"),
         "port" => Some("ansible_ssh_port"),
