@@ -1974,17 +1974,21 @@ fn debug_of_a_null_message_shows_null_not_hello_world() {
 /// A templated `baton_*` connection variable is rendered and checked as its
 /// `ansible_*` twin: `baton_port: "{{ p }}"` connected to port 22, a
 /// templated `baton_ssh_kex`/`baton_persist` was taken as written, and an
-/// undefined one was no error. (Without fact gathering: that task connects
-/// with the inventory's values as written, for both spellings.)
+/// undefined one was no error. The same for the Gathering Facts task and
+/// for a task delegated to the host, which once connected with the
+/// inventory's values as written (`{{ p }}` as a port), both spellings.
 #[test]
 fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
     let play = |gather: &str| {
-        format!("- hosts: all\n  gather_facts: {gather}\n  tasks:\n    - command: \"true\"\n")
+        match gather {
+        "delegated" => "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      delegate_to: x\n".to_string(),
+        _ => format!("- hosts: all\n  gather_facts: {gather}\n  tasks:\n    - command: \"true\"\n"),
+    }
     };
     let inventory = |key: &str, value: &str| {
         format!("all:\n  hosts:\n    x:\n      ansible_host: 127.0.0.1\n      {key}: \"{value}\"\n      p: 2\n      kx: bogus\n      ps: 99999999\n      ansible_ssh_port: 1\n")
     };
-    for gather in ["false"] {
+    for gather in ["false", "true", "delegated"] {
         for key in ["ansible_port", "baton_port"] {
             let run = Test::new()
                 .file("inventory.yml", &inventory(key, "{{ p }}"))

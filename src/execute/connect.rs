@@ -13,7 +13,6 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::join_all;
-use serde_json::Map;
 use tokio::sync::Semaphore;
 
 use super::connections::spec_for;
@@ -70,10 +69,9 @@ impl Runner<'_> {
     /// Open the connections of the batch's active hosts that have none yet,
     /// up to `forks` at once, before the batch's first task.
     ///
-    /// `with_play_vars`: build each host's connection from its variables as
-    /// a task without vars of its own sees them (play vars, `vars_files`);
-    /// otherwise from the inventory's only, as the "Gathering Facts" task
-    /// does (it runs next and would open the same connection).
+    /// Each host's connection is built from its variables as a task without
+    /// vars of its own sees them (play vars, the `vars_files` read so far),
+    /// as the "Gathering Facts" task, when it runs next, builds it.
     ///
     /// A host whose variables cannot be computed or name no valid
     /// connection is left to its first task, which reports the error as
@@ -83,11 +81,7 @@ impl Runner<'_> {
     /// Errors: the SSH hosts connected so far and these would need more open
     /// files than baton's limit (`ulimit -n`, see [`fd_limit`]); nothing is
     /// connected then, and the run stops.
-    pub(super) async fn connect_batch(
-        &mut self,
-        scope: &PlayScope<'_>,
-        with_play_vars: bool,
-    ) -> Result<(), InputError> {
+    pub(super) async fn connect_batch(&mut self, scope: &PlayScope<'_>) -> Result<(), InputError> {
         let play = scope.play;
         let needed = play.gather_facts
             || play
@@ -112,19 +106,15 @@ impl Runner<'_> {
         if hosts.is_empty() {
             return Ok(());
         }
-        let shared = with_play_vars.then(|| self.shared_for(scope));
+        let shared = self.shared_for(scope);
         let mut specs = Vec::new();
         for host in &hosts {
-            let vars = match &shared {
-                Some(shared) => match self.host_vars(scope, host, None, shared, None) {
-                    Ok(v) => v.context.own().clone(),
-                    Err(_) => continue,
-                },
-                None => Map::clone(&self.inventory_vars(host)),
+            let Ok(vars) = self.host_vars(scope, host, None, &shared, None) else {
+                continue;
             };
             if let Ok(spec) = spec_for(
                 host,
-                &vars,
+                vars.context.own(),
                 play.connection.as_deref(),
                 play.remote_user.as_deref(),
                 self.connections.options(),

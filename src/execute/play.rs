@@ -27,7 +27,7 @@ use crate::load::loops::{LoopControl, LoopWith};
 use crate::load::play::{Play, Strategy};
 use crate::load::playbook::Playbook;
 use crate::load::task::{Action, Task, TaskCommon, TaskSource};
-use crate::plan::context::{Context, Shared};
+use crate::plan::context::Shared;
 use crate::plan::host_vars::{self, HostFacts, HostVars, PlayVars};
 use crate::plan::hostvars::{GroupsView, HostvarsView, InventoryVars};
 use crate::plan::template::Templater;
@@ -217,11 +217,6 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// A host's inventory variables (computed once per run, shared).
-    pub(super) fn inventory_vars(&self, host: &str) -> Arc<Map<String, Value>> {
-        self.inventory_vars.get(host)
-    }
-
     /// The play's hosts (its pattern within `--limit`), in its `order:`:
     /// all of them (`ansible_play_hosts_all`, which keeps hosts that failed
     /// in an earlier play, as Ansible's does), and those that have not left
@@ -338,16 +333,16 @@ impl<'a> Runner<'a> {
     /// [`Runner::read_vars_files`]); the run stops there, as Ansible's does.
     async fn run_batch(&mut self, scope: &PlayScope<'_>) -> Result<Flow, InputError> {
         let play = scope.play;
-        // Connections first, all at once (`connect.rs`): with the
-        // inventory's variables when facts are gathered (that task would
-        // open them so), else with the play's, once its vars files are read.
+        // Connections first, all at once (`connect.rs`), with the variables
+        // the first task will connect with: before facts, the vars files
+        // whose names need none; without facts, every host's own.
         if play.gather_facts {
-            self.connect_batch(scope, false).await?;
+            self.connect_batch(scope).await?;
             self.gather_facts(scope).await;
         }
         self.read_vars_files(scope)?;
         if !play.gather_facts {
-            self.connect_batch(scope, true).await?;
+            self.connect_batch(scope).await?;
         }
         Ok(self.run_strategy(scope).await)
     }
@@ -433,6 +428,28 @@ impl<'a> Runner<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The connection variables of a host a task is delegated to: its
+    /// inventory's, templated ones rendered in its own context (see
+    /// [`host_vars::delegated_connection_vars`]).
+    pub(super) fn delegated_connection_vars(
+        &self,
+        host: &str,
+        shared: &Shared,
+    ) -> Result<Map<String, Value>, InputError> {
+        let inventory = self.inventory_vars.get_placed(host);
+        let known = self.state().known_of(host);
+        let empty = Map::new();
+        let layers = HostFacts {
+            inventory: &inventory.vars,
+            inventory_origins: &inventory.origins,
+            facts: &known.facts,
+            registered: &known.registered,
+            include_scope: &empty,
+            shared,
+        };
+        host_vars::delegated_connection_vars(&layers, &self.templater)
     }
 
     /// Variables for one host and task, in precedence order; with `demand`,
@@ -533,8 +550,10 @@ impl<'a> Runner<'a> {
 
     /// `gather_facts`: Ansible's implicit "Gathering Facts" task, the `setup`
     /// module on each active host of the batch that has no facts yet. It
-    /// connects with the inventory's variables only, as before any task's
-    /// variables are known, and its failure never stops the run by itself.
+    /// connects as a task without vars of its own would before facts are
+    /// known: inventory, play `vars`, the `vars_files` whose names need no
+    /// fact, `-e`, templated connection variables rendered (as Ansible's
+    /// does); its failure never stops the run by itself.
     async fn gather_facts(&mut self, scope: &PlayScope<'_>) {
         let hosts: Vec<String> = {
             let state = self.state();
@@ -563,22 +582,25 @@ impl<'a> Runner<'a> {
         let mut jobs = Vec::new();
         let shared = self.shared_for(scope);
         for host in &hosts {
-            let vars = self.inventory_vars(host);
-            let job = spec_for(
-                host,
-                &vars,
-                scope.play.connection.as_deref(),
-                scope.play.remote_user.as_deref(),
-                self.connections.options(),
-            )
-            .map(|target| HostJob {
-                host: host.clone(),
-                vars: Context::new(Map::clone(&vars), shared.clone()),
-                lazy: None,
-                target,
-                delegated_to: None,
-                no_log: task.common.no_log == Some(true),
-            });
+            let job = self
+                .host_vars(scope, host, None, &shared, None)
+                .and_then(|vars| {
+                    let target = spec_for(
+                        host,
+                        vars.context.own(),
+                        scope.play.connection.as_deref(),
+                        scope.play.remote_user.as_deref(),
+                        self.connections.options(),
+                    )?;
+                    Ok(HostJob {
+                        host: host.clone(),
+                        vars: vars.context,
+                        lazy: None,
+                        target,
+                        delegated_to: None,
+                        no_log: task.common.no_log == Some(true),
+                    })
+                });
             jobs.push(match job {
                 Ok(job) => super::task::Job::Ready(job),
                 Err(e) => super::task::Job::Invalid(host.clone(), e),

@@ -388,7 +388,7 @@ impl Runner<'_> {
         };
         let delegated_vars;
         let target_vars = if delegated_to.is_some() {
-            let mut v = Map::clone(&self.inventory_vars(&target_host));
+            let mut v = self.delegated_connection_vars(&target_host, shared)?;
             if target_host == "localhost" && !self.inventory.contains_host("localhost") {
                 v.insert("ansible_connection".into(), json!("local"));
             }

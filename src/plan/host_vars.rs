@@ -135,6 +135,31 @@ pub fn host_vars_demanding(
     })
 }
 
+/// A host's connection variables as a task delegated to it connects with
+/// them: its inventory variables (with its facts and registered values,
+/// as `hostvars[host]` has them), the templated connection variables
+/// (`ansible_*`, `baton_*`) rendered in that host's own context.
+///
+/// Errors: a templated connection variable that is undefined there, a
+/// cycle, or an oversized value, named at its inventory line.
+pub fn delegated_connection_vars(
+    host: &HostFacts<'_>,
+    templater: &Templater,
+) -> Result<Map<String, Value>, InputError> {
+    let vars = Vars::new(&[
+        Layer::Inventory(host.inventory, host.inventory_origins),
+        Layer::Data(host.facts),
+        Layer::Data(host.registered),
+    ])
+    .with_shared(host.shared.clone());
+    let demand: Vec<String> = vars
+        .templated_names()
+        .filter(|n| crate::load::inventory::is_connection_var_name(n))
+        .map(str::to_string)
+        .collect();
+    vars.to_map(demand.iter().map(String::as_str), templater, true)
+}
+
 /// The variable names a task's templates and conditions read: its name,
 /// arguments, `when`, `loop`, `loop_control.label`, `environment`,
 /// `delegate_to`, `become_user`, `until`, `retries`, `delay`,
