@@ -153,9 +153,9 @@ impl RunningTasks {
             .unwrap_or_default()
     }
 
-    /// What a quit at once reports: each task it cut (host, task, loop item,
-    /// the items that had changed the host), then for every host what had
-    /// changed it before.
+    /// What a quit at once reports: each task it cut (hosts, task, loop
+    /// item, the items that had changed the hosts), then what finished
+    /// tasks had changed, hosts cut or changed alike on one line each.
     /// It also records the cut tasks for [`RunningTasks::stop_reason`].
     pub fn quit_report(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -168,34 +168,39 @@ impl RunningTasks {
                     .collect(),
             );
         }
-        for t in running {
+        let cut = state::grouped(running.iter().map(|t| {
             let at = match &t.item {
                 Some((n, count, label)) => {
                     format!(" at item {n} of {count} ({})", shown_name(label))
                 }
                 None => String::new(),
             };
-            let items = if t.changed_items.is_empty() {
+            ((&t.task, at, t.changed_items.join(", ")), t.host.as_str())
+        }));
+        for ((task, at, items), hosts) in cut {
+            let hosts = hosts.join(", ");
+            let items = if items.is_empty() {
                 String::new()
             } else {
-                format!(
-                    "; earlier items of it changed {}: {}",
-                    t.host,
-                    t.changed_items.join(", ")
-                )
+                format!("; earlier items of it changed {hosts}: {items}")
             };
             lines.push(format!(
-                "cut: task `{}` on {}{at} (it may have done part of its work){items}",
-                shown_name(&t.task),
-                t.host
+                "cut: task `{}` on {hosts}{at} (it may have done part of its work){items}",
+                shown_name(task)
             ));
         }
         let changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
-        for (host, changed) in changes {
+        let changes = state::grouped(
+            changes
+                .iter()
+                .map(|(host, changed)| (changed.join("; "), host.as_str())),
+        );
+        for (changed, hosts) in changes {
+            let hosts = hosts.join(", ");
             lines.push(if changed.is_empty() {
-                format!("nothing had been changed on {host} by a finished task")
+                format!("nothing had been changed on {hosts} by a finished task")
             } else {
-                format!("changed on {host} before the quit: {}", changed.join("; "))
+                format!("changed on {hosts} before the quit: {changed}")
             });
         }
         lines
@@ -238,10 +243,11 @@ impl RunningTasks {
             Some(cut) => format!(
                 "{}{then}: the running task was killed ({}); it may have done part of its work",
                 stop_cause(signal),
-                cut.iter()
-                    .map(|(task, host)| format!("`{}` on {host}", shown_name(task)))
+                state::grouped(cut.iter().map(|(task, host)| (task, host.as_str())))
+                    .into_iter()
+                    .map(|(task, hosts)| format!("`{}` on {}", shown_name(task), hosts.join(", ")))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join("; ")
             ),
         }
     }
@@ -324,4 +330,41 @@ pub async fn run_playbook(
     play::Runner::new(inventory, options, reporter)
         .run(playbook)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quit_report_says_hosts_cut_or_changed_alike_on_one_line() {
+        let running = RunningTasks::default();
+        for host in ["h1", "h2", "h3"] {
+            drop(running.enter(host, "prep"));
+        }
+        running.changed("h1", "prep");
+        running.changed("h2", "prep");
+        let _guards: Vec<_> = ["h1", "h2", "h3"]
+            .iter()
+            .map(|h| running.enter(h, "loopy"))
+            .collect();
+        running.item("h1", 2, 3, "b");
+        running.item("h2", 2, 3, "b");
+        running.item("h3", 1, 3, "a");
+        running.item_changed("h1", "a");
+        running.item_changed("h2", "a");
+        assert_eq!(
+            running.quit_report(),
+            [
+                "cut: task `loopy` on h1, h2 at item 2 of 3 (b) (it may have done part of its work); earlier items of it changed h1, h2: a",
+                "cut: task `loopy` on h3 at item 1 of 3 (a) (it may have done part of its work)",
+                "changed on h1, h2 before the quit: prep",
+                "nothing had been changed on h3 by a finished task",
+            ]
+        );
+        assert_eq!(
+            running.stop_reason(libc::SIGINT),
+            "interrupted by the operator (Ctrl-C), then quit at once: the running task was killed (`loopy` on h1, h2, h3); it may have done part of its work"
+        );
+    }
 }

@@ -528,10 +528,12 @@ impl RunState {
 }
 
 /// Hosts grouped by what is said of them, in the order each saying first
-/// appears, every host kept.
-fn grouped<'h>(said: impl Iterator<Item = (String, &'h str)>) -> Vec<(String, Vec<&'h str>)> {
-    let mut groups: Vec<(String, Vec<&'h str>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+/// appears, every host kept: at 100 hosts, one line each buries a report.
+pub(super) fn grouped<'h, K: Clone + Eq + std::hash::Hash>(
+    said: impl Iterator<Item = (K, &'h str)>,
+) -> Vec<(K, Vec<&'h str>)> {
+    let mut groups: Vec<(K, Vec<&'h str>)> = Vec::new();
+    let mut index: HashMap<K, usize> = HashMap::new();
     for (text, host) in said {
         match index.get(&text) {
             Some(&i) => groups[i].1.push(host),
