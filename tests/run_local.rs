@@ -2036,6 +2036,42 @@ fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
     }
 }
 
+/// A play's templated `connection:` and `remote_user:` are rendered per
+/// host with its variables (they were taken as written: "connection type
+/// `{{ conn }}` is not supported"); an undefined one is an error at its
+/// line, a rendered name baton cannot run is refused naming it.
+#[test]
+fn a_plays_templated_connection_and_remote_user_are_rendered_per_host() {
+    let play = |conn: &str| {
+        format!("- hosts: all\n  connection: \"{{{{ {conn} }}}}\"\n  remote_user: \"{{{{ who }}}}\"\n  gather_facts: true\n  vars:\n    who: nobody\n  tasks:\n    - command: \"true\"\n")
+    };
+    // No ansible_connection: the play's decides; an unreachable port shows
+    // that `ssh` would have been tried.
+    let inventory = "all:\n  hosts:\n    x:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n      conn: local\n      bad: telepathy\n";
+    let run = Test::new()
+        .file("inventory.yml", inventory)
+        .playbook(&play("conn"))
+        .run();
+    run.assert_code(0);
+    let run = Test::new()
+        .file("inventory.yml", inventory)
+        .playbook(&play("bad"))
+        .run();
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, Some(0), "{out}");
+    assert!(out.contains("connection type `telepathy`"), "{out}");
+    let run = Test::new()
+        .file("inventory.yml", inventory)
+        .playbook(&play("nope"))
+        .run();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("undefined variable `nope`") && run.stderr.contains("play.yml:2:"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `baton run … &` in a script starts baton with SIGINT ignored: the first
 /// SIGINT still asks for a stop, and the second quits at once (exit 130)
 /// instead of waiting for the running task, as with SIGINT at its default.

@@ -21,6 +21,7 @@ use super::play::{PlayScope, Runner};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{Action, Task};
+use crate::plan::context::Context;
 use crate::report::Event;
 use crate::transport::{fd_limit, ConnectionKind, ConnectionSpec};
 
@@ -66,6 +67,44 @@ fn now_epoch() -> f64 {
 }
 
 impl Runner<'_> {
+    /// How `host` is connected to: its connection variables `vars` (see
+    /// [`spec_for`]), with the play's `connection:` and `remote_user:` where
+    /// they say nothing, a template in those rendered with `keywords` (the
+    /// variables of the host the task runs for), as Ansible templates play
+    /// keywords per host.
+    ///
+    /// Errors: a keyword's template that does not render (at its line), or
+    /// what [`spec_for`] refuses.
+    pub(super) fn connection_spec(
+        &self,
+        play: &Play,
+        host: &str,
+        vars: &serde_json::Map<String, serde_json::Value>,
+        keywords: &Context,
+    ) -> Result<ConnectionSpec, InputError> {
+        let render = |node: &Option<crate::yaml::Node>| -> Result<Option<String>, InputError> {
+            let Some(node) = node else {
+                return Ok(None);
+            };
+            let text = node.as_str().unwrap_or_default();
+            if !crate::template_text::is_template(text) {
+                return Ok(Some(text.to_string()));
+            }
+            self.templater
+                .render_str(text, keywords, &node.origin)
+                .map(Some)
+        };
+        let connection = render(&play.connection)?;
+        let user = render(&play.remote_user)?;
+        spec_for(
+            host,
+            vars,
+            connection.as_deref(),
+            user.as_deref(),
+            self.connections.options(),
+        )
+    }
+
     /// Open the connections of the batch's active hosts that have none yet,
     /// up to `forks` at once, before the batch's first task.
     ///
@@ -112,13 +151,7 @@ impl Runner<'_> {
             let Ok(vars) = self.host_vars(scope, host, None, &shared, None) else {
                 continue;
             };
-            if let Ok(spec) = spec_for(
-                host,
-                vars.context.own(),
-                play.connection.as_deref(),
-                play.remote_user.as_deref(),
-                self.connections.options(),
-            ) {
+            if let Ok(spec) = self.connection_spec(play, host, vars.context.own(), &vars.context) {
                 specs.push(spec);
             }
         }

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use serde_json::{Map, Value};
 
 use super::batches::{batches, no_hosts_left, order_hosts, over_max_fail};
-use super::connections::{spec_for, Connections};
+use super::connections::Connections;
 use super::handlers::check_notify_targets;
 use super::host_task::{HostJob, TaskShared};
 use super::state::RunState;
@@ -585,13 +585,8 @@ impl<'a> Runner<'a> {
             let job = self
                 .host_vars(scope, host, None, &shared, None)
                 .and_then(|vars| {
-                    let target = spec_for(
-                        host,
-                        vars.context.own(),
-                        scope.play.connection.as_deref(),
-                        scope.play.remote_user.as_deref(),
-                        self.connections.options(),
-                    )?;
+                    let target =
+                        self.connection_spec(scope.play, host, vars.context.own(), &vars.context)?;
                     Ok(HostJob {
                         host: host.clone(),
                         vars: vars.context,

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use serde_json::{json, Map, Value};
 
-use super::connections::spec_for;
 use super::host_task::{self, HostJob, HostOutcome};
 use super::play::{Flow, PlayScope, Runner};
 use super::state::{TaskRecord, NO_LOG_MESSAGE};
@@ -397,13 +396,7 @@ impl Runner<'_> {
         } else {
             vars.own()
         };
-        let target = spec_for(
-            &target_host,
-            target_vars,
-            scope.play.connection.as_deref(),
-            scope.play.remote_user.as_deref(),
-            self.connections.options(),
-        )?;
+        let target = self.connection_spec(scope.play, &target_host, target_vars, &vars)?;
         let no_log = host_no_log(&self.templater, task, &vars);
         Ok(HostJob {
             host: host.to_string(),

@@ -129,9 +129,11 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     pub gather_facts: bool,
     pub force_handlers: bool,
-    /// Play-level `connection:` / `remote_user:`, used when the inventory sets none.
-    pub connection: Option<String>,
-    pub remote_user: Option<String>,
+    /// Play-level `connection:` / `remote_user:`, used when the inventory
+    /// sets none: text, kept as nodes for their place (a template in them
+    /// is rendered per host when it connects).
+    pub connection: Option<Node>,
+    pub remote_user: Option<Node>,
     pub dir: PathBuf,
 }
 
@@ -339,14 +341,18 @@ pub fn serial_from_json(
 /// A play's `connection:`: a literal name baton cannot run is refused here,
 /// by the inventory's rule ([`connection_refusal`]), rather than when the
 /// play reaches its hosts; a templated one is checked when a host connects.
-fn play_connection(v: &Node) -> Result<String, InputError> {
+fn play_connection(v: &Node) -> Result<Node, InputError> {
     use crate::load::inventory::{connection_refusal, ConnectionSource};
     let name = string(v, "connection")?;
+    let node = Node {
+        value: crate::yaml::NodeValue::Str(name.clone()),
+        origin: v.origin.clone(),
+    };
     if has_template(v) {
-        return Ok(name);
+        return Ok(node);
     }
     match connection_refusal(&name, ConnectionSource::PlayOrCli) {
-        None => Ok(name),
+        None => Ok(node),
         Some((message, help)) => Err(InputError::at(
             &v.origin,
             format!("connection: {message}"),
@@ -500,7 +506,12 @@ fn read_play_keys<'n>(
             "gather_facts" => play.gather_facts = boolean(v, "gather_facts")?,
             "force_handlers" => play.force_handlers = boolean(v, "force_handlers")?,
             "connection" => play.connection = Some(play_connection(v)?),
-            "remote_user" => play.remote_user = Some(string(v, "remote_user")?),
+            "remote_user" => {
+                play.remote_user = Some(Node {
+                    value: crate::yaml::NodeValue::Str(string(v, "remote_user")?),
+                    origin: v.origin.clone(),
+                })
+            }
             "strategy" if has_template(v) => play.strategy_template = Some(v.clone()),
             "strategy" => play.strategy = Strategy::parse(&string(v, "strategy")?, &v.origin)?,
             "when" => {
