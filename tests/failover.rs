@@ -889,6 +889,22 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
     let dry = h.run_args("switchover", &["from=bc1", "to=bc2"], &["--check"]);
     assert_eq!(dry.code(), Some(0), "{}", dry.dump());
+
+    // A refused failover (one node's play, its tasks in a block whose
+    // rescue gives the lock back) leaves no lock: another controller could
+    // act at once.
+    let refused = h.run("failover", &["to=bc1"]);
+    assert_refused(&refused, "failover refused: bc1 is already active");
+    let refused = h.run("failover", &["to=bc2"]);
+    assert_refused(&refused, "the VIP");
+    for node in ["bc1", "bc2"] {
+        assert_eq!(
+            h.file(node, &format!("{FILES}/hvrfailover.lock")),
+            None,
+            "a refused failover left its lock on {node}"
+        );
+    }
+    assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
     // A row written directly on the standby's database: check names it, and
     // a switchover to that standby is refused before it changes anything.
     let (code, out) = h.client(&[
