@@ -218,9 +218,17 @@ pub struct InventoryArgs {
     /// Print one host's variables as JSON (ansible-inventory --host)
     #[arg(long, value_name = "HOST", conflicts_with = "graph")]
     pub host: Option<String>,
-    /// Print the group tree
+    /// Print the group tree, from GROUP (default: all)
+    #[arg(long, value_name = "GROUP", num_args = 0..=1, default_missing_value = "all")]
+    pub graph: Option<String>,
+    /// With --graph: each host's and group's variables (ansible-inventory
+    /// --vars; ignored otherwise, as there)
     #[arg(long)]
-    pub graph: bool,
+    pub vars: bool,
+    /// Write the output to FILE instead of stdout, without a final newline
+    /// (ansible-inventory --output)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Extra variables (applied to every host in --list)
     #[arg(short = 'e', long = "extra-vars")]
     pub extra_vars: Vec<String>,

@@ -618,7 +618,7 @@ fn ansible_inventory_recordings() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert_eq!(cases.len(), 3, "{cases:?}");
+    assert_eq!(cases.len(), 4, "{cases:?}");
     let mut compared = 0;
     let mut problems = Vec::new();
     for case in &cases {
@@ -633,7 +633,20 @@ fn ansible_inventory_recordings() {
                 vec!["--list".into(), "--export".into()],
             ),
             ("graph.txt".into(), vec!["--graph".into()]),
+            (
+                "graph-vars.txt".into(),
+                vec!["--graph".into(), "--vars".into()],
+            ),
         ];
+        for group in fs::read_to_string(case.join("groups"))
+            .unwrap()
+            .split_whitespace()
+        {
+            runs.push((
+                format!("graph-{group}-vars.txt"),
+                vec!["--graph".into(), group.into(), "--vars".into()],
+            ));
+        }
         for host in fs::read_to_string(case.join("hosts"))
             .unwrap()
             .split_whitespace()
@@ -664,5 +677,48 @@ fn ansible_inventory_recordings() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert_eq!(compared, 19);
+    assert_eq!(compared, 36);
+}
+
+/// `--output FILE` writes what stdout would get, without the final
+/// newline (as ansible-inventory writes it); `--graph` of a name that is no
+/// group is refused naming it (ansible-inventory: "Pattern must be valid
+/// group name when using --graph", exit 5; baton: invalid input, exit 4).
+#[test]
+fn inventory_output_file_and_graph_of_an_unknown_group() {
+    let case = fixture("ansible-inventory").join("yaml");
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (vec!["--list"], "list.json"),
+        (vec!["--graph", "prod", "--vars"], "graph-prod-vars.txt"),
+    ] {
+        let out_file = dir.path().join("out");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+            .current_dir(&case)
+            .args(["inventory", "-i", "inventory.yml", "--output"])
+            .arg(&out_file)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+        let want = fs::read_to_string(case.join("expected").join(expected)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&out_file).unwrap(),
+            want.strip_suffix('\n').unwrap(),
+            "{args:?}"
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .current_dir(&case)
+        .args(["inventory", "-i", "inventory.yml", "--graph", "w1"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--graph `w1`: no group of that name"),
+        "{stderr}"
+    );
 }

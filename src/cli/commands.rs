@@ -732,37 +732,67 @@ pub fn inventory(args: InventoryArgs) -> i32 {
         Ok(x) => x,
         Err(e) => return report_error(e),
     };
-    if args.graph {
-        stdout_text(&format!(
-            "{}\n",
-            inventory.to_graph().trim_end_matches('\n')
-        ))
+    let text = if let Some(group) = &args.graph {
+        let show = |v: &serde_json::Value| {
+            crate::plan::jinja::python_repr::py_str(&minijinja::Value::from_serialize(v))
+                .unwrap_or_else(|e| format!("<{e}>"))
+        };
+        let show: Option<&dyn Fn(&serde_json::Value) -> String> =
+            if args.vars { Some(&show) } else { None };
+        match inventory.to_graph_from(group, show) {
+            Some(graph) => graph,
+            None => {
+                return report_error(
+                    InputError::plain(format!(
+                        "--graph `{group}`: no group of that name (--graph takes a group name, not a pattern)"
+                    ))
+                    .with_help("list the groups with `baton inventory -i INVENTORY --graph`"),
+                )
+            }
+        }
     } else if let Some(host) = &args.host {
         match inventory.to_host_json(host) {
-            Some(vars) => print_inventory_json(&vars),
-            None => report_error(
-                InputError::plain(format!("--host `{host}` is not in the inventory"))
-                    .with_help("list the hosts with `baton inventory -i INVENTORY --graph`"),
-            ),
+            Some(vars) => match inventory_json(&vars) {
+                Ok(text) => text,
+                Err(e) => return report_error(e),
+            },
+            None => {
+                return report_error(
+                    InputError::plain(format!("--host `{host}` is not in the inventory"))
+                        .with_help("list the hosts with `baton inventory -i INVENTORY --graph`"),
+                )
+            }
         }
     } else {
-        print_inventory_json(&inventory.to_list_json(args.export))
+        match inventory_json(&inventory.to_list_json(args.export)) {
+            Ok(text) => text,
+            Err(e) => return report_error(e),
+        }
+    };
+    match &args.output {
+        // As ansible-inventory: the file gets the text without a final newline.
+        Some(path) => match std::fs::write(path, text.as_bytes()) {
+            Ok(()) => exit_code::OK,
+            Err(e) => report_error(
+                InputError::plain(format!("--output {}: cannot write it: {e}", path.display()))
+                    .with_help("give a file in a directory that exists and that you can write"),
+            ),
+        },
+        // The graph holds names from the inventory: control characters in
+        // them are escaped on a terminal's stream; JSON escapes its own.
+        None if args.graph.is_some() => stdout_text(&format!("{text}\n")),
+        None => stdout_raw(&format!("{text}\n")),
     }
 }
 
 /// JSON as ansible-inventory prints it (Python's `json.dumps(indent=4)`), so
 /// its output diffs clean against Ansible's.
-fn print_inventory_json(value: &serde_json::Value) -> i32 {
+fn inventory_json(value: &serde_json::Value) -> Result<String, Error> {
     let mut buf = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    if let Err(e) = serde::Serialize::serialize(value, &mut ser) {
-        return report_error(Error::Internal(e.to_string()));
-    }
-    match String::from_utf8(buf) {
-        Ok(s) => stdout_raw(&format!("{s}\n")),
-        Err(e) => report_error(Error::Internal(e.to_string())),
-    }
+    serde::Serialize::serialize(value, &mut ser).map_err(|e| Error::Internal(e.to_string()))?;
+    String::from_utf8(buf).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Build a one-task play for `ping` and `adhoc`.

@@ -97,20 +97,28 @@ impl Inventory {
             entry.insert("children".into(), Value::from(group.children.clone()));
         }
         if export {
-            let mut vars = group.vars.clone();
-            for files in [&self.inventory_files, &self.playbook_files] {
-                if let Some(file_vars) = files.groups.get(&group.name) {
-                    extend(&mut vars, file_vars);
-                }
-            }
-            if group.priority != 1 {
-                vars.insert("ansible_group_priority".into(), Value::from(group.priority));
-            }
+            let vars = self.group_own_vars(group);
             if !vars.is_empty() {
                 entry.insert("vars".into(), Value::Object(vars));
             }
         }
         (!entry.is_empty()).then_some(Value::Object(entry))
+    }
+
+    /// A group's own variables as ansible-inventory shows them (`--export`,
+    /// `--graph --vars`): the inventory's, then group_vars/ files, and
+    /// `ansible_group_priority` when it is not 1.
+    fn group_own_vars(&self, group: &Group) -> Map<String, Value> {
+        let mut vars = group.vars.clone();
+        for files in [&self.inventory_files, &self.playbook_files] {
+            if let Some(file_vars) = files.groups.get(&group.name) {
+                extend(&mut vars, file_vars);
+            }
+        }
+        if group.priority != 1 {
+            vars.insert("ansible_group_priority".into(), Value::from(group.priority));
+        }
+        vars
     }
 
     /// The `ansible-inventory --graph` shape, without a trailing newline:
@@ -122,17 +130,43 @@ impl Inventory {
     ///   |  |--web1
     /// ```
     pub fn to_graph(&self) -> String {
+        self.to_graph_from("all", None).unwrap_or_default()
+    }
+
+    /// `ansible-inventory --graph [GROUP] [--vars]`: the tree below `group`
+    /// (`None` when no group has that name: ansible-inventory's "Pattern
+    /// must be valid group name"). With `show`, each host's variables (as
+    /// `--host` gives them) follow it and each group's own (as `--export`
+    /// gives them) close it, `{name = VALUE}` sorted by name, VALUE as
+    /// `show` prints it (ansible-inventory: Python's `str()`).
+    pub fn to_graph_from(
+        &self,
+        group: &str,
+        show: Option<&dyn Fn(&Value) -> String>,
+    ) -> Option<String> {
         enum Step {
             Group(usize, usize),
             Hosts(usize, usize),
+            Vars(usize, usize),
         }
+        let start = *self.group_index.get(group)?;
+        let vars_lines = |lines: &mut Vec<String>, vars: Map<String, Value>, depth: usize| {
+            if let Some(show) = show {
+                let mut vars: Vec<(String, Value)> = vars.into_iter().collect();
+                vars.sort_by(|a, b| a.0.cmp(&b.0));
+                for (name, value) in vars {
+                    lines.push(graph_line(&format!("{{{name} = {}}}", show(&value)), depth));
+                }
+            }
+        };
         // An explicit stack: INI files can chain groups deeper than the call stack.
         let mut lines = Vec::new();
-        let mut stack = vec![Step::Group(ALL, 0)];
+        let mut stack = vec![Step::Group(start, 0)];
         while let Some(step) = stack.pop() {
             match step {
                 Step::Group(g, depth) => {
                     lines.push(graph_line(&format!("@{}:", self.groups[g].name), depth));
+                    stack.push(Step::Vars(g, depth + 1));
                     if g != ALL {
                         stack.push(Step::Hosts(g, depth + 1));
                     }
@@ -143,11 +177,19 @@ impl Inventory {
                 Step::Hosts(g, depth) => {
                     for host in &self.groups[g].hosts {
                         lines.push(graph_line(host, depth));
+                        if show.is_some() {
+                            vars_lines(&mut lines, self.host_list_vars(host), depth + 1);
+                        }
+                    }
+                }
+                Step::Vars(g, depth) => {
+                    if show.is_some() {
+                        vars_lines(&mut lines, self.group_own_vars(&self.groups[g]), depth);
                     }
                 }
             }
         }
-        lines.join("\n")
+        Some(lines.join("\n"))
     }
 }
 
