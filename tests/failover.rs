@@ -987,6 +987,22 @@ fn a_stop_whose_flush_times_out_leaves_state_start_and_says_so() {
         h.log("bc1")
     );
 
+    // Its scheduler dies with those changes unflushed: the stop names the
+    // exact step (start the node again), not a command without its node.
+    h.sh(
+        "bc1",
+        &format!("kill -9 $(cat {FILES}/hvrscheduler_hvrhub.pid)"),
+    );
+    let stop = h.run("stop", &["node=bc1", slow]);
+    assert_eq!(stop.code(), Some(2), "{}", stop.dump());
+    let why = message_containing(&stop, "did not complete");
+    assert!(
+        why.contains("the scheduler of hvrhub is not running, but")
+            && why.contains("Its scheduler died: start it again, with the VIP clients lost, by `baton run start -e node=bc1`, then run stop again"),
+        "{why}"
+    );
+    h.ok("start", &["node=bc1", slow]);
+
     // With the listener back, the same stop completes, and a second one changes nothing.
     let (code, out) = h.hvr("bc2", "hvrremotelistener -d 4343");
     assert_eq!(code, Some(0), "{out}");
