@@ -261,3 +261,44 @@ fn switchover_partitioned_or_to_node_disk_full_at_the_flush() {
         "{d:#}"
     );
 }
+
+/// A finding of the matrix (fixed): the active node's scheduler dead
+/// before the switchover (or dying before its flush) was refused naming
+/// only `baton run check`, and the flush's failure named `baton run start
+/// -t replication` without the node. Both now name the step, start of the
+/// active node, which the harness follows: the switchover then completes,
+/// and no acknowledged row is lost.
+#[test]
+fn switchover_with_the_active_nodes_scheduler_dead_names_start_of_it() {
+    require_root!();
+    let (before, preflight) = (
+        "Command line | the node names",
+        "Pre-flight | the states are consistent",
+    );
+    let json = slice(8, "switchover", "from-scheduler", &[before, preflight]);
+    for at in [before, preflight] {
+        let c = case(&json, "from-scheduler", at);
+        let from = c["from"].as_str().unwrap();
+        assert_eq!(c["first_exit"], 2, "{c:#}");
+        assert_eq!(c["rerun"], "refused", "{c:#}");
+        assert_eq!(
+            c["manual_step"].as_str().unwrap(),
+            format!("baton run start -e node={from}"),
+            "{c:#}"
+        );
+        assert!(
+            c["step_followed"].as_str().unwrap().ends_with("completed"),
+            "{c:#}"
+        );
+        assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    }
+    // Past the pre-flight, the flush itself said what to do.
+    let c = case(&json, "from-scheduler", preflight);
+    let from = c["from"].as_str().unwrap();
+    assert!(
+        c["first_error"].as_str().unwrap().contains(&format!(
+            "Its scheduler died: start it again, with the VIP clients lost, by `baton run start -e node={from}`, then run this switchover again"
+        )),
+        "{c:#}"
+    );
+}
