@@ -96,6 +96,24 @@ fn slice(slot: u32, op: &str, faults: &str, at: &[&str]) -> Value {
     json
 }
 
+/// The case's re-run refused naming `baton run start -e node=FROM`; the
+/// harness followed it and the operation then completed, losing no
+/// acknowledged row.
+fn refused_naming_start_of_from_then_completed(c: &Value) {
+    assert_eq!(c["rerun"], "refused", "{c:#}");
+    let from = c["from"].as_str().unwrap();
+    assert_eq!(
+        c["manual_step"].as_str().unwrap(),
+        format!("baton run start -e node={from}"),
+        "{c:#}"
+    );
+    assert!(
+        c["step_followed"].as_str().unwrap().ends_with("completed"),
+        "{c:#}"
+    );
+    assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+}
+
 fn case<'a>(json: &'a Value, fault: &str, at: &str) -> &'a Value {
     json["cases"]
         .as_array()
@@ -190,18 +208,7 @@ fn switchover_from_node_crashed_at_the_flush_names_the_step_that_finishes_it() {
     let at = "Stop | flush replication";
     let json = slice(5, "switchover", "from-crash", &[at]);
     let c = case(&json, "from-crash", at);
-    assert_eq!(c["rerun"], "refused", "{c:#}");
-    let from = c["from"].as_str().unwrap();
-    assert_eq!(
-        c["manual_step"].as_str().unwrap(),
-        format!("baton run start -e node={from}"),
-        "{c:#}"
-    );
-    assert!(
-        c["step_followed"].as_str().unwrap().ends_with("completed"),
-        "{c:#}"
-    );
-    assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    refused_naming_start_of_from_then_completed(c);
 }
 
 /// Two findings of the matrix (fixed), in one lab:
@@ -278,19 +285,8 @@ fn switchover_with_the_active_nodes_scheduler_dead_names_start_of_it() {
     let json = slice(8, "switchover", "from-scheduler", &[before, preflight]);
     for at in [before, preflight] {
         let c = case(&json, "from-scheduler", at);
-        let from = c["from"].as_str().unwrap();
         assert_eq!(c["first_exit"], 2, "{c:#}");
-        assert_eq!(c["rerun"], "refused", "{c:#}");
-        assert_eq!(
-            c["manual_step"].as_str().unwrap(),
-            format!("baton run start -e node={from}"),
-            "{c:#}"
-        );
-        assert!(
-            c["step_followed"].as_str().unwrap().ends_with("completed"),
-            "{c:#}"
-        );
-        assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+        refused_naming_start_of_from_then_completed(c);
     }
     // Past the pre-flight, the flush itself said what to do.
     let c = case(&json, "from-scheduler", preflight);
