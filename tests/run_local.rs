@@ -2036,6 +2036,23 @@ fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
     }
 }
 
+/// `-e` reaches a delegated host's templated connection variables as it
+/// reaches the host's own (it was undefined there, while the error said
+/// to define it with `-e`).
+#[test]
+fn extra_vars_render_a_delegated_hosts_connection_variables() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    x:\n      ansible_host: \"{{ only_e }}\"\n      ansible_port: 2\n",
+        )
+        .playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      delegate_to: x\n")
+        .args(&["-e", "only_e=127.0.0.1", "--connect-timeout", "2"])
+        .run();
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(out.contains("127.0.0.1:2)"), "{out}");
+}
+
 /// A play's templated `connection:` and `remote_user:` are rendered per
 /// host with its variables (they were taken as written: "connection type
 /// `{{ conn }}` is not supported"); an undefined one is an error at its

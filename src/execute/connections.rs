@@ -63,6 +63,21 @@ pub fn spec_for(
     play_user: Option<&str>,
     options: &ConnectOptions,
 ) -> Result<ConnectionSpec, InputError> {
+    // A list, mapping or boolean where text belongs is refused, not read as
+    // unset (a host meant to be `local` would be reached over ssh).
+    for key in inventory::TEXT_CONNECTION_VARS {
+        if let Some(value) = vars
+            .get(*key)
+            .filter(|v| matches!(v, Value::Array(_) | Value::Object(_) | Value::Bool(_)))
+        {
+            return Err(InputError::plain(format!(
+                "host `{host}`: {key} `{}` {}",
+                inventory::shown(value),
+                inventory::TEXT_REFUSAL
+            ))
+            .with_help(inventory::TEXT_HELP));
+        }
+    }
     let kind_text = text(connection_var(vars, "connection"))
         .or_else(|| play_connection.map(str::to_string))
         .or_else(|| options.default_connection.clone());
@@ -460,6 +475,23 @@ mod tests {
             "ansible_ssh_common_args": "-o KexAlgorithms=diffie-hellman-group14-sha256"
         }));
         assert!(both.unwrap_err().to_string().contains("both choose"));
+    }
+
+    #[test]
+    fn a_list_mapping_or_boolean_where_text_belongs_is_refused_not_unset() {
+        for (key, value) in [
+            ("ansible_connection", json!(["local"])),
+            ("ansible_connection", json!({"a": "local"})),
+            ("ansible_host", json!(true)),
+            ("baton_user", json!(["ops"])),
+        ] {
+            let vars = json!({ key: value });
+            let e = spec_for("h", vars.as_object().unwrap(), None, None, &opts())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&format!("host `h`: {key} `")), "{e}");
+            assert!(e.ends_with("is not text (a list, a mapping or a boolean)"), "{e}");
+        }
     }
 
     #[test]

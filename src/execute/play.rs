@@ -449,7 +449,7 @@ impl<'a> Runner<'a> {
             include_scope: &empty,
             shared,
         };
-        host_vars::delegated_connection_vars(&layers, &self.templater)
+        host_vars::delegated_connection_vars(&layers, &self.options.extra_vars, &self.templater)
     }
 
     /// Variables for one host and task, in precedence order; with `demand`,

@@ -137,19 +137,22 @@ pub fn host_vars_demanding(
 
 /// A host's connection variables as a task delegated to it connects with
 /// them: its inventory variables (with its facts and registered values,
-/// as `hostvars[host]` has them), the templated connection variables
-/// (`ansible_*`, `baton_*`) rendered in that host's own context.
+/// as `hostvars[host]` has them) and `-e` (which wins everywhere), the
+/// templated connection variables (`ansible_*`, `baton_*`) rendered in that
+/// host's own context.
 ///
 /// Errors: a templated connection variable that is undefined there, a
 /// cycle, or an oversized value, named at its inventory line.
 pub fn delegated_connection_vars(
     host: &HostFacts<'_>,
+    extra_vars: &Map<String, Value>,
     templater: &Templater,
 ) -> Result<Map<String, Value>, InputError> {
     let vars = Vars::new(&[
         Layer::Inventory(host.inventory, host.inventory_origins),
         Layer::Data(host.facts),
         Layer::Data(host.registered),
+        Layer::Templated(extra_vars, "-e"),
     ])
     .with_shared(host.shared.clone());
     let demand: Vec<String> = vars

@@ -431,7 +431,14 @@ pub fn check_connection_vars(
         &'static str,
         &'static str,
     );
-    let checks: [Check; 3] = [
+    let checks: [Check; 4] = [
+        (
+            TEXT_CONNECTION_VARS,
+            |v| !matches!(v, Value::Array(_) | Value::Object(_) | Value::Bool(_)),
+            TEXT_REFUSAL,
+            "this value",
+            TEXT_HELP,
+        ),
         (
             &["baton_port", "ansible_port", "ansible_ssh_port"],
             // Empty text is no port (unset), as when connecting.
@@ -485,6 +492,32 @@ pub fn shown(value: &Value) -> String {
 
 /// The refusal of a port that is none (after "`VALUE` ").
 pub const PORT_REFUSAL: &str = "is not a port number";
+
+/// Connection variables whose value is one piece of text (a name, a path,
+/// ssh arguments): a list, a mapping or a boolean there is a mistake, not
+/// "unset" (it was read as unset: a host meant to be `local` was reached
+/// over ssh).
+pub const TEXT_CONNECTION_VARS: &[&str] = &[
+    "baton_connection",
+    "ansible_connection",
+    "baton_host",
+    "ansible_host",
+    "ansible_ssh_host",
+    "baton_user",
+    "ansible_user",
+    "ansible_ssh_user",
+    "baton_ssh_private_key_file",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "baton_ssh_known_hosts_file",
+    "baton_ssh_config_file",
+    "baton_ssh_common_args",
+    "ansible_ssh_common_args",
+    "baton_ssh_extra_args",
+    "ansible_ssh_extra_args",
+];
+pub const TEXT_REFUSAL: &str = "is not text (a list, a mapping or a boolean)";
+pub const TEXT_HELP: &str = "write one value as text, e.g. `ansible_connection: local`";
 pub const PORT_HELP: &str = "use a number from 1 to 65535";
 
 /// `ansible_port`/`baton_port`: a number (or numeric text) from 1 to 65535.
