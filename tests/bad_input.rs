@@ -517,3 +517,30 @@ fn connections_refuse_a_control_dir_that_is_not_private() {
     }
     assert!(file.is_file() && open.is_dir(), "nothing removed");
 }
+
+/// A literal connection value baton cannot use given with `-e` is refused
+/// before anything runs, naming `-e` (KEY=VALUE) or its place (inline or
+/// `@file`), not per host when it connects.
+#[test]
+fn extra_vars_connection_values_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = run_with(dir.path(), &["-e", "ansible_port=0"]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("-e ansible_port: `0` is not a port number"),
+        "{stderr}"
+    );
+    std::fs::write(dir.path().join("ef.yml"), "a: 1\nbaton_persist: -5\n").unwrap();
+    let (code, stderr) = run_with(dir.path(), &["-e", "@ef.yml"]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("baton_persist: `-5` is not whole seconds") && stderr.contains("ef.yml:2:"),
+        "{stderr}"
+    );
+    let (code, stderr) = run_with(dir.path(), &["-e", r#"{"ansible_connection": ["local"]}"#]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("ansible_connection: `[\"local\"]` is not text"),
+        "{stderr}"
+    );
+}

@@ -2036,6 +2036,36 @@ fn templated_baton_connection_vars_are_rendered_like_their_ansible_twins() {
     }
 }
 
+/// An `include_vars` file's literal connection values are checked as any
+/// vars file's, except under `name:`, where they are one variable's keys
+/// (`stuff.ansible_port`), no connection variables.
+#[test]
+fn include_vars_checks_connection_values_except_under_a_name() {
+    let play = |name: &str| {
+        format!("- hosts: all\n  gather_facts: false\n  tasks:\n    - include_vars:\n        file: incl.yml\n{name}    - debug:\n        msg: \"{{{{ stuff.ansible_port | default('none') }}}}\"\n")
+    };
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("incl.yml", "ansible_port: 65536\n")
+        .playbook(&play("        name: stuff\n"))
+        .run();
+    run.assert_code(0);
+    assert!(run.stdout.contains("65536"), "{}", run.stdout);
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("incl.yml", "ansible_port: 65536\n")
+        .playbook(&play(""))
+        .run();
+    run.assert_code(4);
+    assert!(
+        run.stderr
+            .contains("ansible_port: `65536` is not a port number")
+            && run.stderr.contains("incl.yml:1:"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `-e` reaches a delegated host's templated connection variables as it
 /// reaches the host's own (it was undefined there, while the error said
 /// to define it with `-e`).

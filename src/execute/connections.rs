@@ -490,7 +490,10 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.starts_with(&format!("host `h`: {key} `")), "{e}");
-            assert!(e.ends_with("is not text (a list, a mapping or a boolean)"), "{e}");
+            assert!(
+                e.ends_with("is not text (a list, a mapping or a boolean)"),
+                "{e}"
+            );
         }
     }
 

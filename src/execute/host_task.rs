@@ -1170,8 +1170,14 @@ fn include_vars(
     let mut pairs = Vec::new();
     for file in &files {
         let loaded = crate::yaml::parse_file(file).map_err(|e| hide(e, &[]))?;
+        // Under `name:` they are one variable's keys, no connection variables.
+        let read = if args.name.is_some() {
+            crate::load::fields::var_pairs_nested
+        } else {
+            crate::load::fields::var_pairs
+        };
         pairs.extend(
-            crate::load::fields::var_pairs(&loaded, &format!("vars file {}", file.display()))
+            read(&loaded, &format!("vars file {}", file.display()))
                 .map_err(|e| hide(e, &scalar_texts(&loaded)))?,
         );
     }

@@ -58,6 +58,8 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                 .with_help("e.g. `hvr_hubdb: hub` lines in the file"));
             }
             check_names(&node, &format!("-e @{file}"))?;
+            // Literal connection values, at their line, as in any vars file.
+            crate::load::fields::var_pairs(&node, &format!("-e @{file}"))?;
             merge_mapping(&mut vars, node.to_json(), &format!("-e @{file}"))?;
         } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
             // Inline JSON or YAML, as Ansible reads a value starting with
@@ -82,6 +84,7 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                 .with_help("write -e '{\"key\": [1, 2]}', -e key=value or -e @vars.yml"));
             }
             check_names(&node, &format!("-e `{}`", abbreviated(trimmed)))?;
+            crate::load::fields::var_pairs(&node, "-e")?;
             merge_mapping(&mut vars, node.to_json(), "-e")?;
         } else {
             let words = split_args(trimmed).map_err(|what| {
@@ -104,7 +107,17 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, InputError> {
                     ))
                     .with_help(NAME_HELP));
                 }
-                vars.insert(k.to_string(), Value::String(unquote(v).to_string()));
+                let value = Value::String(unquote(v).to_string());
+                // Literal connection values, before anything runs (they
+                // were refused per host, when it connected, without `-e`).
+                let one = Map::from_iter([(k.to_string(), value.clone())]);
+                crate::load::inventory::check_connection_vars(&one, &Default::default()).map_err(
+                    |mut e| {
+                        e.message = format!("-e {}", e.message);
+                        e
+                    },
+                )?;
+                vars.insert(k.to_string(), value);
             }
         }
     }

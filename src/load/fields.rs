@@ -137,8 +137,17 @@ pub fn conditions(node: &Node) -> Vec<Node> {
     }
 }
 
-/// `vars:`-style mapping into ordered (name, value) pairs.
+/// `vars:`-style mapping into ordered (name, value) pairs, its literal
+/// connection values checked (see [`check_connection_pairs`]).
 pub fn var_pairs(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputError> {
+    let out = var_pairs_nested(node, what)?;
+    check_connection_pairs(&out)?;
+    Ok(out)
+}
+
+/// [`var_pairs`] for variables that will sit under another one
+/// (`include_vars` with `name:`): their names are no connection variables.
+pub fn var_pairs_nested(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputError> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -149,7 +158,6 @@ pub fn var_pairs(node: &Node, what: &str) -> Result<Vec<(String, Node)>, InputEr
         check_var_name(&name, k)?;
         out.push((name, v.clone()));
     }
-    check_connection_pairs(&out)?;
     Ok(out)
 }
 
