@@ -544,3 +544,30 @@ fn extra_vars_connection_values_are_refused_before_the_run() {
         "{stderr}"
     );
 }
+
+/// Without `-i`, baton says so, as ansible-core does: a command copied
+/// without its inventory otherwise fails later on an empty group.
+#[test]
+fn no_inventory_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("baton")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["run", "play.yml"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[WARNING]: No inventory was parsed (no -i given)"),
+        "{stderr}"
+    );
+    let (_, stderr) = run_with(dir.path(), &[]);
+    assert!(!stderr.contains("No inventory was parsed"), "{stderr}");
+}

@@ -110,6 +110,11 @@ fn load_common(
         ))
     })?;
     let extra = extra_vars::parse(extra)?;
+    if inventory.is_empty() {
+        // As ansible-core says it: a command copied without its `-i` would
+        // otherwise fail later on an empty group, without saying why.
+        stderr_line("[WARNING]: No inventory was parsed (no -i given), only implicit localhost is available");
+    }
     let inventory = Inventory::load(inventory)?;
     for warning in inventory.warnings() {
         stderr_line(&format!("[WARNING]: {warning}"));
