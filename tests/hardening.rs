@@ -1756,3 +1756,105 @@ fn an_environment_too_big_for_execve_is_named_with_its_size() {
     );
     assert!(stdout.contains("about 2 MiB"), "{all}");
 }
+
+/// A quit at once says what finished before it, in its lines and in the
+/// stop report alike (trial t15): a host that finished the running task
+/// (others still ran it) counts it as a change, and a loop's items that
+/// changed a host before the cut are results and changes, while the item
+/// the quit cut is neither a failure nor a change.
+#[test]
+fn a_quit_reports_what_finished_before_it_alike_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1", "n2", "n3"]);
+    let marker = marker();
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: change A
+      command: "true"
+    - name: mixed
+      shell: "{{% if inventory_hostname == 'n1' %}}true{{% else %}}touch {d}/started-{{{{ item }}}}-{{{{ inventory_hostname }}}}; [ {{{{ item }}}} -lt 3 ] || sleep 300 {marker}{{% endif %}}"
+      loop: [1, 2, 3]
+"#,
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-i"])
+        .arg(&inventory)
+        .args(["--output", "json"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the third items", || {
+        ["n2", "n3"]
+            .iter()
+            .all(|h| dir.path().join(format!("started-3-{h}")).exists())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    signal(&child, libc::SIGQUIT);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(131), "{stderr}");
+    // n1 finished `mixed` before the quit: a change, in the quit's lines.
+    assert!(
+        stderr.contains("baton: changed on n1 before the quit: change A; mixed"),
+        "{stderr}"
+    );
+    assert!(
+        says_of_hosts(
+            &stderr,
+            "cut: task `mixed` on ",
+            &["n2", "n3"],
+            " at item 3 of 3 (3)"
+        ),
+        "{stderr}"
+    );
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let results = |host: &str| -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter(|e| {
+                e["event"] == "host_result" && e["host"] == host && e["task"]["name"] == "mixed"
+            })
+            .map(|e| (e["item"].to_string(), e["outcome"].to_string()))
+            .collect()
+    };
+    for host in ["n2", "n3"] {
+        // Items 1 and 2 are results; the cut item 3 is no failure.
+        assert_eq!(
+            results(host),
+            [
+                ("\"1\"".to_string(), "\"changed\"".to_string()),
+                ("\"2\"".to_string(), "\"changed\"".to_string())
+            ],
+            "{stdout}"
+        );
+    }
+    let stopped = events
+        .iter()
+        .find(|e| e["event"] == "run_stopped" || e["event"] == "stop_report")
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| stdout.to_string());
+    assert!(
+        says_of_hosts(
+            &stopped,
+            "Changed on ",
+            &["n2", "n3"],
+            " before the stop: change A; mixed (items 1, 2, before the quit cut it)."
+        ) || stopped.contains("change A; mixed (items 1, 2, before the quit cut it)"),
+        "{stopped}"
+    );
+    assert!(pgrep(&marker).is_empty());
+}

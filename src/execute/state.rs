@@ -324,12 +324,9 @@ impl RunState {
             Status::Changed => {
                 state.stats.ok += 1;
                 state.stats.changed += 1;
-                let what = if outcome.check_mode {
-                    format!("{} (check mode: would change)", shown_name(&task.info.name))
-                } else {
-                    shown_name(&task.info.name).into_owned()
-                };
-                state.changed_tasks.push(what);
+                state
+                    .changed_tasks
+                    .push(changed_what(&task.info.name, outcome.check_mode));
                 for n in task.notify {
                     if !state.notified.contains(n) {
                         state.notified.push(n.clone());
@@ -524,6 +521,15 @@ impl RunState {
             connect: self.connect.clone(),
             elapsed,
         }
+    }
+}
+
+/// How a stop report names a task that changed a host.
+pub fn changed_what(task: &str, check_mode: bool) -> String {
+    if check_mode {
+        format!("{} (check mode: would change)", shown_name(task))
+    } else {
+        shown_name(task).into_owned()
     }
 }
 

@@ -52,7 +52,17 @@ impl Runner<'_> {
                             );
                         }
                         let _running = self.options.running.enter(&job.host, &info.name);
-                        host_task::run(shared, task, job).await
+                        let outcome = host_task::run(shared, task, job).await;
+                        // Known to a quit at once as soon as this host is
+                        // done, not when every host is (the stop report,
+                        // written later, has it too).
+                        if outcome.outcome == Status::Changed {
+                            self.options.running.changed(
+                                &outcome.host,
+                                &super::state::changed_what(&info.name, outcome.check_mode),
+                            );
+                        }
+                        outcome
                     }
                     Job::Invalid(host, e) => input_error_outcome(host, e, task),
                     Job::Unprepared(host, signal) => {
@@ -428,6 +438,35 @@ impl Runner<'_> {
         ) && crate::transport::groups::quitting()
             && self.options.running.was_cut(&info.name, &outcome.host)
         {
+            // The loop items that finished before the cut are results like
+            // any other (a run without a stop reports each); those that
+            // changed the host are in the stop report's changes.
+            let mut items = std::mem::take(&mut outcome.items);
+            // The item that ran when the quit came is the cut, not a failure.
+            if items.last().is_some_and(|i| {
+                !matches!(i.status, Status::Ok | Status::Changed | Status::Skipped)
+            }) {
+                items.pop();
+            }
+            let changed: Vec<String> = items
+                .iter()
+                .filter(|i| i.status == Status::Changed)
+                .map(|i| {
+                    if no_log {
+                        "(hidden: no_log)".to_string()
+                    } else {
+                        i.label.clone()
+                    }
+                })
+                .collect();
+            self.report_items(info, no_log, items, &outcome);
+            if !changed.is_empty() {
+                self.state().host(&outcome.host).changed_tasks.push(format!(
+                    "{} (items {}, before the quit cut it)",
+                    super::state::changed_what(&info.name, outcome.check_mode),
+                    changed.join(", ")
+                ));
+            }
             self.reporter.event(&Event::Cut {
                 task: info.clone(),
                 host: outcome.host.clone(),
@@ -443,8 +482,6 @@ impl Runner<'_> {
         // Recording the outcome does not read them.
         let items = std::mem::take(&mut outcome.items);
         self.report_outcome(info, no_log, items, &outcome);
-        let host = outcome.host.clone();
-        let changed_before = self.state().get(&host).map_or(0, |s| s.changed_tasks.len());
         let record = TaskRecord {
             info,
             task_name: task.bare_name().unwrap_or_default(),
@@ -454,15 +491,7 @@ impl Runner<'_> {
             no_log,
             rescuable,
         };
-        let left = self.state().record(&record, outcome);
-        // Kept where a quit at once (which does not wait for this report)
-        // can say what had changed.
-        if let Some(state) = self.state().get(&host) {
-            for what in state.changed_tasks.iter().skip(changed_before) {
-                self.options.running.changed(&host, what);
-            }
-        }
-        left
+        self.state().record(&record, outcome)
     }
 
     /// One `HostResult` event per loop item, then one for the task.
@@ -473,18 +502,46 @@ impl Runner<'_> {
         items: Vec<super::host_task::LoopItem>,
         outcome: &HostOutcome,
     ) {
-        let shown = |result: TaskResult| {
-            if no_log {
-                masked(&result)
-            } else if self.reporter.prints_facts() {
-                // a loop item's `set_fact` facts as JSON, one item at a time
-                super::host_task::settled(&result).into_owned()
-            } else {
-                // for reports that never print facts, left in template
-                // form (null placeholders in `facts`)
-                result
-            }
-        };
+        self.report_items(info, no_log, items, outcome);
+        self.reporter.event(&Event::HostResult {
+            task: info.clone(),
+            result: HostResult {
+                host: outcome.host.clone(),
+                outcome: outcome.outcome,
+                ignored: outcome.ignored,
+                item: None,
+                delegated_to: outcome.delegated_to.clone(),
+                result: self.shown(no_log, outcome.result.clone()),
+                elapsed: outcome.elapsed,
+                started_at: outcome.started_at,
+                check_mode: outcome.check_mode,
+            },
+        });
+    }
+
+    /// A result as the reporters get it: masked under `no_log`; a
+    /// `set_fact`'s facts as JSON for reporters that print them.
+    fn shown(&self, no_log: bool, result: TaskResult) -> TaskResult {
+        if no_log {
+            masked(&result)
+        } else if self.reporter.prints_facts() {
+            // a loop item's `set_fact` facts as JSON, one item at a time
+            super::host_task::settled(&result).into_owned()
+        } else {
+            // for reports that never print facts, left in template
+            // form (null placeholders in `facts`)
+            result
+        }
+    }
+
+    /// One `HostResult` event per loop item.
+    fn report_items(
+        &self,
+        info: &TaskInfo,
+        no_log: bool,
+        items: Vec<super::host_task::LoopItem>,
+        outcome: &HostOutcome,
+    ) {
         for super::host_task::LoopItem {
             label,
             result,
@@ -505,27 +562,13 @@ impl Runner<'_> {
                         label
                     }),
                     delegated_to: outcome.delegated_to.clone(),
-                    result: shown(result),
+                    result: self.shown(no_log, result),
                     elapsed,
                     started_at,
                     check_mode: outcome.check_mode,
                 },
             });
         }
-        self.reporter.event(&Event::HostResult {
-            task: info.clone(),
-            result: HostResult {
-                host: outcome.host.clone(),
-                outcome: outcome.outcome,
-                ignored: outcome.ignored,
-                item: None,
-                delegated_to: outcome.delegated_to.clone(),
-                result: shown(outcome.result.clone()),
-                elapsed: outcome.elapsed,
-                started_at: outcome.started_at,
-                check_mode: outcome.check_mode,
-            },
-        });
     }
 
     /// After a task: stop the run if a failure is fatal.
