@@ -1858,3 +1858,41 @@ fn a_quit_reports_what_finished_before_it_alike_everywhere() {
     );
     assert!(pgrep(&marker).is_empty());
 }
+
+/// A stop inside a `block` (one with `always`) under `serial` still names
+/// the hosts of the batches that never started, in the stop report and
+/// the recap, as a stop between two tasks does (trial t15: they were
+/// missing from both).
+#[test]
+fn a_stop_inside_a_block_names_the_hosts_of_later_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = ["n1", "n2", "n3", "n4", "n5", "n6"];
+    let inventory = local_inventory(dir.path(), &hosts);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  serial: 3\n  tasks:\n    - block:\n        - name: slow\n          shell: touch {d}/started-{{{{ inventory_hostname }}}}; sleep 2\n      always:\n        - name: tidy\n          debug: msg=tidy\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = start(dir.path(), &inventory, &[]);
+    wait_for("the first batch's task", || {
+        ["n1", "n2", "n3"]
+            .iter()
+            .all(|h| dir.path().join(format!("started-{h}")).exists())
+    });
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(
+        stdout.contains("Changed on n1, n2, n3 before the stop: slow.")
+            && stdout.contains("Nothing had been changed on n4, n5, n6."),
+        "{stdout}"
+    );
+    let recap = stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
+    for host in hosts {
+        assert!(recap.contains(&format!("{host} : ok=")), "{stdout}");
+    }
+}

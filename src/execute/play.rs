@@ -307,6 +307,16 @@ impl<'a> Runner<'a> {
             scope.lists.get_mut().map(|l| *l = None).ok();
             let flow = self.run_batch(&scope).await?;
             if flow == Flow::Abort || self.state().abort_reason.is_some() {
+                // A stop request ends the play for the hosts of the batches
+                // that never started too: they are in the stop report
+                // ("nothing had been changed") and the recap, whether the
+                // stop landed between two batches or inside a block.
+                if self.options.interrupt.load(Ordering::SeqCst) != 0 {
+                    let mut state = self.state();
+                    for host in &hosts {
+                        state.host(host);
+                    }
+                }
                 break;
             }
             let no_hosts = no_hosts_left(play, &scope.batch, &self.state());
