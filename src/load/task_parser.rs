@@ -345,6 +345,22 @@ fn include_role(
         .or_else(|| value.get("role"))
         .ok_or_else(|| InputError::at(&value.origin, "`import_role` needs `name:`", "here"))?;
     let name = string(name_node, "name")?;
+    // Options baton does not act on are refused, not ignored: a role's
+    // vars from another file silently left unread runs the role wrong.
+    for (key, _) in value.as_map().unwrap_or_default() {
+        let key_name = key.as_str().unwrap_or_default();
+        let why = match key_name {
+            "name" | "role" | "tasks_from" | "public" | "allow_duplicates"
+            | "rolespec_validate" => continue,
+            "vars_from" | "defaults_from" | "handlers_from" | "apply" => {
+                format!("`{key_name}` of include_role/import_role is not supported")
+            }
+            _ => format!("`{key_name}` is not an option of include_role/import_role"),
+        };
+        return Err(InputError::at(&key.origin, why, "here").with_help(
+            "include_role and import_role take name and tasks_from (public, allow_duplicates and rolespec_validate are accepted); set the role's variables with the task's `vars:`",
+        ));
+    }
     let tasks_from = value
         .get("tasks_from")
         .map(|n| string(n, "tasks_from").map(|file| (file, n)))
