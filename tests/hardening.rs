@@ -608,6 +608,25 @@ fn second_signal_leaves_no_process(inventory: &Path, hosts: &[&str]) -> (usize, 
             "{stdout}"
         );
     }
+    // The task's block says the hosts it cut on one line.
+    if stdout.contains("cut: the quit at once killed the task") {
+        assert_eq!(
+            stdout
+                .matches("cut: the quit at once killed the task")
+                .count(),
+            1,
+            "{stdout}"
+        );
+        assert!(
+            says_of_hosts(
+                &stdout,
+                "! ",
+                hosts,
+                ": cut: the quit at once killed the task"
+            ),
+            "{stdout}"
+        );
+    }
     assert!(!stdout.contains("the running task finished"), "{stdout}");
     // One stop report (the run's own: the killed tasks return at once),
     // naming the quit and the cut task; the cut task is not a failure.
@@ -1895,4 +1914,47 @@ fn a_stop_inside_a_block_names_the_hosts_of_later_batches() {
     for host in hosts {
         assert!(recap.contains(&format!("{host} : ok=")), "{stdout}");
     }
+}
+
+/// A stop request's report says hosts it left alike on one line: the
+/// loop stopped at the same item, the task not started under `--forks`,
+/// and the task block's hosts without a result (trial t15: one line each).
+#[test]
+fn a_stop_says_hosts_left_alike_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = local_inventory(dir.path(), &["n1", "n2", "n3", "n4"]);
+    std::fs::write(
+        dir.path().join("play.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: slow loop\n      shell: touch {d}/s-{{{{ inventory_hostname }}}}-{{{{ item }}}}; sleep 1\n      loop: [1, 2]\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BATON)
+        .current_dir(dir.path())
+        .args(["run", "play.yml", "-f", "2", "-i"])
+        .arg(&inventory)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the first two hosts' first items", || {
+        ["n1", "n2"]
+            .iter()
+            .all(|h| dir.path().join(format!("s-{h}-1")).exists())
+    });
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(
+        stdout.contains("`slow loop` on n1, n2 stopped before item 2 of 2 (interrupted by the operator (Ctrl-C)): item 2 did not run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`slow loop` did not start on n3, n4 (interrupted by the operator (Ctrl-C) while it waited for its turn under --forks)"),
+        "{stdout}"
+    );
 }

@@ -83,7 +83,24 @@ pub struct HostOutcome {
     pub check_mode: bool,
     /// A loop (or `until` retries) a stop request ended early: what did not
     /// run, for the stop report.
-    pub cut: Option<String>,
+    pub cut: Option<Cut>,
+}
+
+/// What a stop request left undone of a task on a host, said as `before`
+/// HOST `after`, so that hosts it left alike share one line of the stop
+/// report (at 100 hosts, one line each buried it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub host: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl Cut {
+    /// The sentence for this host alone (its result's message).
+    pub fn sentence(&self) -> String {
+        format!("{}{}{}", self.before, self.host, self.after)
+    }
 }
 
 /// One loop item's result as reported: each item's own start and duration,

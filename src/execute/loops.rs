@@ -102,14 +102,20 @@ pub(super) async fn run_loop(
             // A stop request ends the loop after the item that was running.
             let signal = shared.interrupt.load(Ordering::SeqCst);
             if signal != 0 {
-                out.cut = Some(format!(
-                    "`{}` on {} stopped before item {} of {count} ({}): items {} to {count} did not run",
-                    shared.info.name,
-                    job.host,
-                    index + 1,
-                    super::stop_cause(signal),
-                    index + 1
-                ));
+                let left = if index + 1 == count {
+                    format!("item {count} did not run")
+                } else {
+                    format!("items {} to {count} did not run", index + 1)
+                };
+                out.cut = Some(super::host_task::Cut {
+                    host: job.host.clone(),
+                    before: format!("`{}` on ", shared.info.name),
+                    after: format!(
+                        " stopped before item {} of {count} ({}): {left}",
+                        index + 1,
+                        super::stop_cause(signal),
+                    ),
+                });
                 break;
             }
             // each item's own timing, for its `host_result` event
@@ -215,7 +221,7 @@ pub(super) async fn run_loop(
     };
     let mut msg = loop_message(&out.items);
     if let Some(cut) = &out.cut {
-        msg = format!("{msg}; {cut}");
+        msg = format!("{msg}; {}", cut.sentence());
     }
     out.result = TaskResult {
         status,

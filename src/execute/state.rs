@@ -135,7 +135,7 @@ pub struct RunState {
     /// no hosts left, Ctrl-C).
     pub abort_reason: Option<String>,
     /// Loops and retries a stop request ended early, and what they left.
-    pub cut: Vec<String>,
+    pub cut: Vec<super::host_task::Cut>,
     /// A stop signal ended the run: the stop report says, for every host,
     /// what had changed on it.
     pub signalled: bool,
@@ -426,7 +426,15 @@ impl RunState {
                 ));
             }
         }
-        lines.extend(self.cut.iter().cloned());
+        // Hosts a stop left alike (the same item of the same loop, the
+        // same task not started) share one line.
+        for ((before, after), hosts) in grouped(
+            self.cut
+                .iter()
+                .map(|c| ((c.before.as_str(), c.after.as_str()), c.host.as_str())),
+        ) {
+            lines.push(format!("{before}{}{after}", hosts.join(", ")));
+        }
         // Hosts that stopped the same way with nothing changed (the same
         // refused template, from a group's vars) are one line.
         let mut alike: Vec<(String, Vec<&str>, usize)> = Vec::new();

@@ -670,12 +670,12 @@ fn not_started_outcome(
     signal: i32,
     when: &str,
 ) -> HostOutcome {
-    let why = format!(
-        "`{}` did not start on {host} ({} {when})",
-        info.name,
-        super::stop_cause(signal)
-    );
-    let result = TaskResult::skipped(why.clone());
+    let cut = super::host_task::Cut {
+        host: host.clone(),
+        before: format!("`{}` did not start on ", info.name),
+        after: format!(" ({} {when})", super::stop_cause(signal)),
+    };
+    let result = TaskResult::skipped(cut.sentence());
     HostOutcome {
         host,
         outcome: Status::Skipped,
@@ -691,7 +691,7 @@ fn not_started_outcome(
         started_at: 0.0,
         elapsed: Duration::ZERO,
         check_mode: false,
-        cut: Some(why),
+        cut: Some(cut),
     }
 }
 

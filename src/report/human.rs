@@ -650,6 +650,12 @@ impl State {
                 }
             }
         }
+        let (cut_hosts, lost_hosts): (Vec<&str>, Vec<&str>) = pending
+            .hosts
+            .iter()
+            .filter(|h| !pending.finals.contains_key(*h))
+            .map(String::as_str)
+            .partition(|h| pending.cut.contains_key(*h));
         for host in &pending.hosts {
             match pending.finals.get(host) {
                 Some(result) => {
@@ -672,16 +678,27 @@ impl State {
                         pending.items.get(host).into_iter().flatten().collect();
                     self.render_host(&pending.task, result, &items, &mut lines);
                 }
-                None if pending.cut.contains_key(host) => lines.push(format!(
-                    "  {} {}: cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)",
-                    self.style.bold_color(Color::Red, "!"),
-                    shown_name(host)
-                )),
-                None => lines.push(format!(
-                    "  {} {}: no result was received before the run stopped",
-                    self.style.bold_color(Color::Red, "!"),
-                    shown_name(host)
-                )),
+                // Hosts without a result are said once each way, on one
+                // line, where the first of them stands.
+                None => {
+                    let cut = pending.cut.contains_key(host);
+                    let alike = if cut { &cut_hosts } else { &lost_hosts };
+                    if alike.first() != Some(&host.as_str()) {
+                        continue;
+                    }
+                    let names: Vec<String> =
+                        alike.iter().map(|h| shown_name(h).into_owned()).collect();
+                    let what = if cut {
+                        "cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)"
+                    } else {
+                        "no result was received before the run stopped"
+                    };
+                    lines.push(format!(
+                        "  {} {}: {what}",
+                        self.style.bold_color(Color::Red, "!"),
+                        names.join(", ")
+                    ));
+                }
             }
         }
         lines
