@@ -82,7 +82,7 @@ pub fn spec_for(
         .or_else(|| play_connection.map(str::to_string))
         .or_else(|| options.default_connection.clone());
     let kind = match kind_text.as_deref() {
-        Some("local" | "ansible.builtin.local") => ConnectionKind::Local,
+        Some("local" | "ansible.builtin.local" | "ansible.legacy.local") => ConnectionKind::Local,
         None => ConnectionKind::Ssh,
         Some(other) if crate::load::inventory::CONNECTIONS.contains(&other) => ConnectionKind::Ssh,
         Some(other) => {
@@ -506,6 +506,19 @@ mod tests {
                 .to_string();
             assert_eq!(e, format!("host `bc1`: {key} `ssh` is not a port number"));
         }
+    }
+
+    #[test]
+    fn legacy_spellings_of_the_builtin_connections_are_taken() {
+        let kind = |name: &str| {
+            let vars = json!({ "ansible_connection": name });
+            spec_for("h", vars.as_object().unwrap(), None, None, &opts())
+                .unwrap()
+                .kind
+        };
+        assert_eq!(kind("ansible.legacy.local"), ConnectionKind::Local);
+        assert_eq!(kind("ansible.legacy.ssh"), ConnectionKind::Ssh);
+        assert_eq!(kind("ansible.builtin.local"), ConnectionKind::Local);
     }
 
     #[test]

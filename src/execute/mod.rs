@@ -177,7 +177,9 @@ impl RunningTasks {
             };
             ((&t.task, at, t.changed_items.join(", ")), t.host.as_str())
         }));
-        for ((task, at, items), hosts) in cut {
+        for ((task, at, items), mut hosts) in cut {
+            // in the recap's order, not the order the hosts started
+            hosts.sort_unstable();
             let hosts = hosts.join(", ");
             let items = if items.is_empty() {
                 String::new()
@@ -245,7 +247,10 @@ impl RunningTasks {
                 stop_cause(signal),
                 state::grouped(cut.iter().map(|(task, host)| (task, host.as_str())))
                     .into_iter()
-                    .map(|(task, hosts)| format!("`{}` on {}", shown_name(task), hosts.join(", ")))
+                    .map(|(task, mut hosts)| {
+                        hosts.sort_unstable();
+                        format!("`{}` on {}", shown_name(task), hosts.join(", "))
+                    })
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
@@ -344,7 +349,8 @@ mod tests {
         }
         running.changed("h1", "prep");
         running.changed("h2", "prep");
-        let _guards: Vec<_> = ["h1", "h2", "h3"]
+        // started out of order: said in the recap's (name) order
+        let _guards: Vec<_> = ["h2", "h1", "h3"]
             .iter()
             .map(|h| running.enter(h, "loopy"))
             .collect();

@@ -433,6 +433,8 @@ impl RunState {
                 .iter()
                 .map(|c| ((c.before.as_str(), c.after.as_str()), c.host.as_str())),
         ) {
+            let mut hosts = hosts;
+            hosts.sort_unstable();
             lines.push(format!("{before}{}{after}", hosts.join(", ")));
         }
         // Hosts that stopped the same way with nothing changed (the same

@@ -315,15 +315,20 @@ impl Inventory {
 
 /// The `ansible_connection` values baton runs, Ansible's aliases and
 /// fully qualified names included: `ssh` (`smart`, `paramiko`) or `local`.
-pub const CONNECTIONS: [&str; 8] = [
+pub const CONNECTIONS: [&str; 11] = [
     "ssh",
     "smart",
     "paramiko",
     "paramiko_ssh",
     "ansible.builtin.ssh",
     "ansible.builtin.paramiko_ssh",
+    // ansible.legacy.NAME is the same plugin found by the legacy search
+    // (ansible-core resolves builtin plugins under both names).
+    "ansible.legacy.ssh",
+    "ansible.legacy.paramiko_ssh",
     "local",
     "ansible.builtin.local",
+    "ansible.legacy.local",
 ];
 
 /// Ansible connection plugins baton does not run. An inventory shared with
