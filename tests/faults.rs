@@ -188,10 +188,15 @@ fn failover_killed_or_survivor_crashed_while_recording_the_taint() {
 fn recover_killed_during_the_refresh_finishes_on_rerun() {
     require_root!();
     let at = "Recover | hvrrefresh the node's database";
-    let json = slice(4, "recover", "controller-kill", &[at]);
+    let json = slice(4, "recover", "controller-kill,from-scheduler", &[at]);
     let c = case(&json, "controller-kill", at);
     assert_eq!(c["rerun"], "completed", "{c:#}");
     assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    // The active node's scheduler killed there (a finding of the matrix,
+    // fixed): the re-run refused naming only `baton run check`; it names
+    // the step now, start of the active node, which followed completes.
+    let c = case(&json, "from-scheduler", at);
+    refused_naming_start_of_from_then_completed(c);
 }
 
 /// A finding of the matrix (fixed): the from-node crashed during the flush
