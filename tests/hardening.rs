@@ -826,12 +826,23 @@ fn wait_bounded(child: std::process::Child, secs: u64) -> std::process::Output {
 }
 
 fn start(dir: &Path, inventory: &Path, extra_env: &[(&str, &str)]) -> std::process::Child {
+    start_with(dir, inventory, &[], extra_env)
+}
+
+/// `baton run play.yml -i INVENTORY ARGS` in `dir`, its output piped.
+fn start_with(
+    dir: &Path,
+    inventory: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> std::process::Child {
     Command::new(BATON)
         .current_dir(dir)
         .arg("run")
         .arg("play.yml")
         .arg("-i")
         .arg(inventory)
+        .args(args)
         .env("NO_COLOR", "1")
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
@@ -1802,16 +1813,7 @@ fn a_quit_reports_what_finished_before_it_alike_everywhere() {
         ),
     )
     .unwrap();
-    let child = Command::new(BATON)
-        .current_dir(dir.path())
-        .args(["run", "play.yml", "-i"])
-        .arg(&inventory)
-        .args(["--output", "json"])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = start_with(dir.path(), &inventory, &["--output", "json"], &[]);
     wait_for("the third items", || {
         ["n2", "n3"]
             .iter()
@@ -1931,15 +1933,7 @@ fn a_stop_says_hosts_left_alike_on_one_line() {
         ),
     )
     .unwrap();
-    let child = Command::new(BATON)
-        .current_dir(dir.path())
-        .args(["run", "play.yml", "-f", "2", "-i"])
-        .arg(&inventory)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = start_with(dir.path(), &inventory, &["-f", "2"], &[]);
     wait_for("the first two hosts' first items", || {
         ["n1", "n2"]
             .iter()
