@@ -167,7 +167,7 @@ pub fn var_pairs_nested(node: &Node, what: &str) -> Result<Vec<(String, Node)>, 
 /// block and task `vars`, vars files, role vars), refused at its line as an
 /// inventory's is, before anything runs. Templated values are checked when
 /// the host connects.
-fn check_connection_pairs(pairs: &[(String, Node)]) -> Result<(), InputError> {
+pub fn check_connection_pairs(pairs: &[(String, Node)]) -> Result<(), InputError> {
     let mut vars = serde_json::Map::new();
     let mut origins = crate::load::inventory::VarOrigins::new();
     for (name, node) in pairs {

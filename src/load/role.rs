@@ -503,6 +503,9 @@ pub fn role_entry_common(entry: &Node) -> Result<(String, Node, TaskCommon), Inp
             }
         }
     }
+    // Role parameters are variables too: their literal connection values
+    // are refused at their line, as in `vars:`.
+    fields::check_connection_pairs(&params)?;
     common.vars.extend(params);
     let (name, node) = name
         .ok_or_else(|| InputError::at(&entry.origin, "a role entry needs `role: NAME`", "here"))?;
