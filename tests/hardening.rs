@@ -1912,6 +1912,11 @@ fn a_stop_inside_a_block_names_the_hosts_of_later_batches() {
             && stdout.contains("Nothing had been changed on n4, n5, n6."),
         "{stdout}"
     );
+    // Under serial, whose run of the task did not start.
+    assert!(
+        stdout.contains("`tidy` (play.yml:9:11) and everything after it did not start on n1, n2, n3 (this batch)"),
+        "{stdout}"
+    );
     let recap = stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
     for host in hosts {
         assert!(recap.contains(&format!("{host} : ok=")), "{stdout}");

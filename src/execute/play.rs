@@ -71,6 +71,13 @@ pub(super) struct PlayScope<'p> {
     lists: Mutex<Option<PlayLists>>,
 }
 
+impl PlayScope<'_> {
+    /// How many hosts the play has (every batch together).
+    pub fn hosts_len(&self) -> usize {
+        self.hosts.len()
+    }
+}
+
 /// The play's and the batch's active hosts, as made when the run's
 /// membership count was `membership`: shared by every task (and lane)
 /// until a host joins or leaves.

@@ -121,8 +121,15 @@ impl Runner<'_> {
                     state.abort_reason = Some(self.options.running.stop_reason(signal));
                 }
             } else {
+                // Under `serial`, earlier batches ran this task: say whose
+                // run of it did not start.
+                let whose = if scope.batch.len() < scope.hosts_len() {
+                    format!(" on {} (this batch)", scope.batch.join(", "))
+                } else {
+                    String::new()
+                };
                 state.abort_reason = Some(format!(
-                    "{}; `{}` ({}) and everything after it did not start",
+                    "{}; `{}` ({}) and everything after it did not start{whose}",
                     self.options.running.stop_reason(signal),
                     shown_name(&task.display_name()),
                     task.origin.describe()
