@@ -2066,6 +2066,24 @@ fn include_vars_checks_connection_values_except_under_a_name() {
     );
 }
 
+/// `include_role: name=r tasks_from=other` (the one-line form Ansible
+/// takes) runs as the mapping form does; it was refused ("needs `name:`").
+#[test]
+fn include_role_takes_its_options_on_one_line() {
+    let run = Test::new()
+        .local_hosts(&["n1"])
+        .file("roles/r/tasks/main.yml", "- debug: msg=main-of-r\n")
+        .file("roles/r/tasks/other.yml", "- debug: msg=other-of-r\n")
+        .playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role: name=r\n    - import_role: name=r tasks_from=other\n")
+        .run();
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("main-of-r") && run.stdout.contains("other-of-r"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// `-e` reaches a delegated host's templated connection variables as it
 /// reaches the host's own (it was undefined there, while the error said
 /// to define it with `-e`).

@@ -469,8 +469,9 @@ impl Runner<'_> {
             self.report_items(info, no_log, items, &outcome);
             if !changed.is_empty() {
                 self.state().host(&outcome.host).changed_tasks.push(format!(
-                    "{} (items {}, before the quit cut it)",
+                    "{} ({} {}, before the quit cut it)",
                     super::state::changed_what(&info.name, outcome.check_mode),
+                    if changed.len() == 1 { "item" } else { "items" },
                     changed.join(", ")
                 ));
             }

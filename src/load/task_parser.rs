@@ -340,10 +340,52 @@ fn include_role(
     common: &TaskCommon,
     ctx: &ParseCtx<'_>,
 ) -> Result<(String, Vec<Item>), InputError> {
+    // The one-line form, `include_role: name=r tasks_from=x`, as Ansible
+    // takes it: the same options as a mapping.
+    let inline;
+    let value = match value.as_str() {
+        Some(text) if text.contains('=') => {
+            let words = shlex::split(text).ok_or_else(|| {
+                InputError::at(
+                    &value.origin,
+                    "an unclosed quote in the role's options",
+                    "here",
+                )
+            })?;
+            let mut entries = Vec::new();
+            for word in words {
+                let Some((k, v)) = word.split_once('=') else {
+                    return Err(InputError::at(
+                        &value.origin,
+                        format!("`{word}` is not KEY=VALUE"),
+                        "here",
+                    )
+                    .with_help("write `include_role: name=ROLE` or the options as a mapping"));
+                };
+                let text = |t: &str| Node {
+                    value: NodeValue::Str(t.to_string()),
+                    origin: value.origin.clone(),
+                };
+                entries.push((text(k), text(v)));
+            }
+            inline = Node {
+                value: NodeValue::Map(entries),
+                origin: value.origin.clone(),
+            };
+            &inline
+        }
+        _ => value,
+    };
     let name_node = value
         .get("name")
         .or_else(|| value.get("role"))
-        .ok_or_else(|| InputError::at(&value.origin, "`import_role` needs `name:`", "here"))?;
+        .ok_or_else(|| {
+            InputError::at(
+                &value.origin,
+                "`include_role`/`import_role` needs `name:`",
+                "here",
+            )
+        })?;
     let name = string(name_node, "name")?;
     // Options baton does not act on are refused, not ignored: a role's
     // vars from another file silently left unread runs the role wrong.

@@ -686,8 +686,10 @@ impl State {
                     if alike.first() != Some(&host.as_str()) {
                         continue;
                     }
-                    let names: Vec<String> =
+                    // in the recap's (name) order, as the stop report
+                    let mut names: Vec<String> =
                         alike.iter().map(|h| shown_name(h).into_owned()).collect();
+                    names.sort_unstable();
                     let what = if cut {
                         "cut: the quit at once killed the task while it ran; it may have done part of its work (not counted in the recap)"
                     } else {
