@@ -2084,6 +2084,27 @@ fn include_role_takes_its_options_on_one_line() {
     );
 }
 
+/// `hostvars[h]` has `-e` too, above the host's own, as Ansible's does: a
+/// template reading `hostvars['e'].ansible_host` agrees with where a task
+/// delegated to `e` connects.
+#[test]
+fn hostvars_of_another_host_see_extra_vars() {
+    let run = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    h1:\n      ansible_connection: local\n    e:\n      ansible_host: \"{{ x }}\"\n      y: own\n",
+        )
+        .playbook("- hosts: h1\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ hostvars['e'].x }} {{ hostvars['e'].ansible_host }} {{ hostvars['e'].y }}\"\n")
+        .args(&["-e", "x=127.0.0.9", "-e", "y=from-e"])
+        .run();
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("127.0.0.9 127.0.0.9 from-e"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// `-e` reaches a delegated host's templated connection variables as it
 /// reaches the host's own (it was undefined there, while the error said
 /// to define it with `-e`).

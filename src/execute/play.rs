@@ -140,7 +140,9 @@ impl<'a> Runner<'a> {
             templater: Arc::new(Templater::new()),
             connections: Connections::new(options.connect.clone()),
             tags: TagFilter::new(&options.tags, &options.skip_tags),
-            inventory_vars: Arc::new(InventoryVars::new(inventory)),
+            inventory_vars: Arc::new(
+                InventoryVars::new(inventory).with_extra_vars(options.extra_vars.clone()),
+            ),
             groups: GroupsView::value(inventory),
             state: Mutex::new(RunState::default()),
             start_at: Mutex::new(options.start_at_task.clone()),

@@ -44,6 +44,8 @@ pub struct InventoryVars {
     names: Arc<[String]>,
     index: Arc<HashMap<String, usize>>,
     cache: Mutex<HashMap<String, HostInventory>>,
+    /// `-e`, which wins over a host's own variables in `hostvars` too.
+    extra_vars: Arc<Map<String, Value>>,
 }
 
 /// One host's inventory variables and where each was set.
@@ -66,7 +68,15 @@ impl InventoryVars {
             names,
             index: Arc::new(index),
             cache: Mutex::new(HashMap::new()),
+            extra_vars: Arc::new(Map::new()),
         }
+    }
+
+    /// With `-e`: every `hostvars` entry has them, above the host's own
+    /// (as Ansible's `hostvars[h]` has the extra vars).
+    pub fn with_extra_vars(mut self, extra_vars: Map<String, Value>) -> InventoryVars {
+        self.extra_vars = Arc::new(extra_vars);
+        self
     }
 
     /// A host's inventory variables (any name: one the inventory lacks gets
@@ -263,6 +273,7 @@ impl HostvarsView {
             host: name.clone(),
             inventory: self.inventory.get_placed(name),
             known: self.known.get(name),
+            extra_vars: Arc::clone(&self.inventory.extra_vars),
             shared,
             vars: OnceLock::new(),
             cycles: Mutex::new(HashMap::new()),
@@ -392,6 +403,7 @@ struct HostEntry {
     host: String,
     inventory: HostInventory,
     known: Known,
+    extra_vars: Arc<Map<String, Value>>,
     shared: Shared,
     /// Made on first read.
     vars: OnceLock<Vars>,
@@ -406,6 +418,7 @@ impl HostEntry {
             Layer::Inventory(&self.inventory.vars, &self.inventory.origins),
             Layer::Data(&self.known.facts),
             Layer::Data(&self.known.registered),
+            Layer::Templated(&self.extra_vars, "-e"),
         ])
         .with_shared(self.shared.clone())
     }
