@@ -212,3 +212,40 @@ fn describe(node: &Node) -> String {
         _ => node.kind_name().to_string(),
     }
 }
+
+/// The one-line `key=value ...` form of a task's options (`include_vars:
+/// file=x name=y`, `include_role: name=r`), as Ansible splits it (shell
+/// words), each value a text node at the line's place. `module` and
+/// `help` name the task in the errors: an unclosed quote, a word without
+/// `=`.
+pub fn inline_options(
+    value: &Node,
+    text: &str,
+    module: &str,
+    help: &str,
+) -> Result<Vec<(String, Node)>, InputError> {
+    let words = shlex::split(text).ok_or_else(|| {
+        InputError::at(
+            &value.origin,
+            format!("unbalanced quotes in `{module}`"),
+            "here",
+        )
+    })?;
+    let mut pairs = Vec::new();
+    for word in words {
+        let Some((k, v)) = word.split_once('=') else {
+            return Err(InputError::at(
+                &value.origin,
+                format!("`{word}` is not `key=value`"),
+                "here",
+            )
+            .with_help(help.to_string()));
+        };
+        let node = Node {
+            value: NodeValue::Str(v.to_string()),
+            origin: value.origin.clone(),
+        };
+        pairs.push((k.to_string(), node));
+    }
+    Ok(pairs)
+}

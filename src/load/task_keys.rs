@@ -199,28 +199,12 @@ fn include_vars_args(value: &Node) -> Result<IncludeVarsArgs, InputError> {
         "ignore_unknown_extensions",
     ];
     let pairs: Vec<(String, Node)> = match &value.value {
-        NodeValue::Str(s) if s.contains('=') => {
-            let words = shlex::split(s).ok_or_else(|| {
-                InputError::at(&value.origin, "unbalanced quotes in `include_vars`", "here")
-            })?;
-            let mut pairs = Vec::new();
-            for word in words {
-                let Some((k, v)) = word.split_once('=') else {
-                    return Err(InputError::at(
-                        &value.origin,
-                        format!("`{word}` is not `key=value`"),
-                        "here",
-                    )
-                    .with_help("write `include_vars: file=vars.yml name=cfg` or a mapping"));
-                };
-                let node = Node {
-                    value: NodeValue::Str(v.to_string()),
-                    origin: value.origin.clone(),
-                };
-                pairs.push((k.to_string(), node));
-            }
-            pairs
-        }
+        NodeValue::Str(s) if s.contains('=') => fields::inline_options(
+            value,
+            s,
+            "include_vars",
+            "write `include_vars: file=vars.yml name=cfg` or a mapping",
+        )?,
         NodeValue::Str(_) => vec![("file".to_string(), value.clone())],
         NodeValue::Map(entries) => entries
             .iter()

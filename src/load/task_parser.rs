@@ -9,7 +9,7 @@ use crate::error::{did_you_mean, InputError};
 use crate::template_text::is_template;
 use crate::yaml::{self, Node, NodeValue};
 
-use super::fields::{expect_map, expect_seq, key_text, string};
+use super::fields::{expect_map, expect_seq, inline_options, key_text, string};
 use super::keywords::{apply_common, BLOCK_KEYWORDS};
 use super::loops::parse_loop_control;
 use super::role::{role_entry_common, LoadedRole, Nest, RoleLoader};
@@ -345,29 +345,21 @@ fn include_role(
     let inline;
     let value = match value.as_str() {
         Some(text) if text.contains('=') => {
-            let words = shlex::split(text).ok_or_else(|| {
-                InputError::at(
-                    &value.origin,
-                    "an unclosed quote in the role's options",
-                    "here",
-                )
-            })?;
-            let mut entries = Vec::new();
-            for word in words {
-                let Some((k, v)) = word.split_once('=') else {
-                    return Err(InputError::at(
-                        &value.origin,
-                        format!("`{word}` is not KEY=VALUE"),
-                        "here",
-                    )
-                    .with_help("write `include_role: name=ROLE` or the options as a mapping"));
+            let entries = inline_options(
+                value,
+                text,
+                "include_role",
+                "write `include_role: name=ROLE` or the options as a mapping",
+            )?
+            .into_iter()
+            .map(|(k, v)| {
+                let key = Node {
+                    value: NodeValue::Str(k),
+                    origin: v.origin.clone(),
                 };
-                let text = |t: &str| Node {
-                    value: NodeValue::Str(t.to_string()),
-                    origin: value.origin.clone(),
-                };
-                entries.push((text(k), text(v)));
-            }
+                (key, v)
+            })
+            .collect();
             inline = Node {
                 value: NodeValue::Map(entries),
                 origin: value.origin.clone(),
