@@ -66,10 +66,7 @@ pub fn spec_for(
     // A list, mapping or boolean where text belongs is refused, not read as
     // unset (a host meant to be `local` would be reached over ssh).
     for key in inventory::TEXT_CONNECTION_VARS {
-        if let Some(value) = vars
-            .get(*key)
-            .filter(|v| matches!(v, Value::Array(_) | Value::Object(_) | Value::Bool(_)))
-        {
+        if let Some(value) = vars.get(*key).filter(|v| !inventory::is_text_value(v)) {
             return Err(InputError::plain(format!(
                 "host `{host}`: {key} `{}` {}",
                 inventory::shown(value),

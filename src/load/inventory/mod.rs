@@ -30,7 +30,8 @@ mod yaml;
 
 pub use model::{
     check_connection_vars, connection_refusal, connection_var, connection_var_entry,
-    is_connection_var_name, kex_choice, persist_secs, port_number, shown, ConnectionSource, Group,
-    Host, Inventory, VarOrigins, CONNECTIONS, KEX_HELP, KEX_REFUSAL, LOCALHOST_NAMES, PERSIST_HELP,
-    PERSIST_REFUSAL, PORT_HELP, PORT_REFUSAL, TEXT_CONNECTION_VARS, TEXT_HELP, TEXT_REFUSAL,
+    is_connection_var_name, is_text_value, kex_choice, persist_secs, port_number, shown,
+    ConnectionSource, Group, Host, Inventory, VarOrigins, CONNECTIONS, KEX_HELP, KEX_REFUSAL,
+    LOCALHOST_NAMES, PERSIST_HELP, PERSIST_REFUSAL, PORT_HELP, PORT_REFUSAL, TEXT_CONNECTION_VARS,
+    TEXT_HELP, TEXT_REFUSAL,
 };

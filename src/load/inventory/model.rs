@@ -439,7 +439,7 @@ pub fn check_connection_vars(
     let checks: [Check; 4] = [
         (
             TEXT_CONNECTION_VARS,
-            |v| !matches!(v, Value::Array(_) | Value::Object(_) | Value::Bool(_)),
+            is_text_value,
             TEXT_REFUSAL,
             "this value",
             TEXT_HELP,
@@ -521,6 +521,11 @@ pub const TEXT_CONNECTION_VARS: &[&str] = &[
     "baton_ssh_extra_args",
     "ansible_ssh_extra_args",
 ];
+/// Whether a value can stand for text in a [`TEXT_CONNECTION_VARS`] variable
+/// (a string or a number; not a list, a mapping or a boolean).
+pub fn is_text_value(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_) | Value::Bool(_))
+}
 pub const TEXT_REFUSAL: &str = "is not text (a list, a mapping or a boolean)";
 pub const TEXT_HELP: &str = "write one value as text, e.g. `ansible_connection: local`";
 pub const PORT_HELP: &str = "use a number from 1 to 65535";
