@@ -567,22 +567,6 @@ fn run_inner(
             ));
         }
     }
-    // `check` shows the state; it is no step that brings service back. A
-    // refusal that names only it while nobody serves leaves the operator
-    // without the step.
-    if r.rerun == Rerun::Refused
-        && !recovered
-        && r.manual_step
-            .as_deref()
-            .is_some_and(|s| s.starts_with("baton run check"))
-    {
-        r.violations.push(format!(
-            "the re-run refused naming only `baton run check` while no node serves the VIP: {}",
-            r.rerun_error
-                .as_deref()
-                .map_or("", verdict::failure_messages)
-        ));
-    }
     if let Some(lost) = &r.lost {
         if op.graceful() && !lost.is_empty() {
             r.violations.push(format!(
@@ -610,10 +594,18 @@ fn run_inner(
     Ok(())
 }
 
-/// Follows a refusal's manual step when it is a playbook run other than
-/// `check` (which only shows the state), then runs the operation again: a
-/// step that does not lead to completion is a violation (the operator did
-/// what the message said, and is stuck).
+/// How many manual steps in a row the harness follows before it calls the
+/// refusals a dead end: an operator follows one message, then the next.
+const MAX_STEPS: usize = 3;
+
+/// Follows a refusal's manual step as an operator would, then runs the
+/// operation again, until it completes (at most [`MAX_STEPS`] steps). A step
+/// that is `baton run check` is run, and the first step its problem list
+/// names is followed (check exiting 0, nothing to do: the operation runs
+/// again). A step that fails, a check that names no step, a refusal that
+/// names none, or no completion after the last step is a violation: the
+/// operator did what the messages said, and is stuck. A step the harness
+/// cannot run (`baton lab ...`) is noted and the chain ends there.
 fn follow_step(
     target: &Target,
     op: Op,
@@ -621,35 +613,81 @@ fn follow_step(
     control: &std::path::Path,
     r: &mut CaseResult,
 ) {
-    let Some(step) = r.manual_step.clone() else {
-        return;
-    };
-    let Some((name, step_vars)) = verdict::runnable_step(&step) else {
-        r.notes.push(format!("manual step not followed: `{step}`"));
-        return;
-    };
-    if name == "check" {
-        return;
+    let mut refusal = r.rerun_error.clone().unwrap_or_default();
+    let mut followed: Vec<String> = Vec::new();
+    let mut exit = r.rerun_exit;
+    for _ in 0..MAX_STEPS {
+        let said = verdict::failure_messages(&refusal).to_string();
+        let Some(step) = verdict::manual_step(&said) else {
+            r.violations.push(format!(
+                "after {}, {op} refused naming no manual step: {said}",
+                followed.join(", ")
+            ));
+            r.step_followed = Some(format!("{}, then {op}: exit {exit:?}", followed.join(", ")));
+            return;
+        };
+        let action = if verdict::shows_only(&step) {
+            followed.push(format!("`{step}`"));
+            match target.runner.run("check", &[]).1 {
+                None => None,
+                Some(e) => {
+                    let problems = verdict::failure_messages(&e);
+                    match verdict::manual_step(problems).filter(|s| !verdict::shows_only(s)) {
+                        Some(s) => Some(s),
+                        None => {
+                            r.violations.push(format!(
+                                "the refusal named only `{step}`, and check named no step: {problems}"
+                            ));
+                            r.step_followed = Some(format!("{}: no step", followed.join(", ")));
+                            return;
+                        }
+                    }
+                }
+            }
+        } else {
+            Some(step)
+        };
+        if let Some(step) = action {
+            let Some((name, step_vars)) = verdict::runnable_step(&step) else {
+                r.notes.push(format!("manual step not followed: `{step}`"));
+                if !followed.is_empty() {
+                    r.step_followed = Some(format!(
+                        "{}, then `{step}` (not followed)",
+                        followed.join(", ")
+                    ));
+                }
+                return;
+            };
+            followed.push(format!("`{step}`"));
+            if let Some(e) = target.runner.run(&name, &step_vars).1 {
+                r.violations.push(format!(
+                    "the manual step `{step}` failed: {}",
+                    verdict::failure_messages(&e)
+                ));
+                r.step_followed = Some(format!("{} failed", followed.join(", ")));
+                return;
+            }
+        }
+        let (again, err, _) = observed_run(target, op, vars, control, None, r);
+        exit = again;
+        if again == Some(0) {
+            r.step_followed = Some(format!(
+                "{}, then {op} again: completed",
+                followed.join(", ")
+            ));
+            return;
+        }
+        refusal = err.unwrap_or_default();
     }
-    let (_, err) = target.runner.run(&name, &step_vars);
-    if let Some(e) = err {
-        r.step_followed = Some(format!("`{step}` failed"));
-        r.violations.push(format!(
-            "the manual step `{step}` the refusal named failed: {}",
-            verdict::failure_messages(&e)
-        ));
-        return;
-    }
-    let (exit, err, _) = observed_run(target, op, vars, control, None, r);
-    if exit == Some(0) {
-        r.step_followed = Some(format!("`{step}`, then {op} again: completed"));
-    } else {
-        r.step_followed = Some(format!("`{step}` ok, then {op} again: exit {exit:?}"));
-        r.violations.push(format!(
-            "after the manual step `{step}`, {op} again exited {exit:?}: {}",
-            err.as_deref().map_or("", verdict::failure_messages)
-        ));
-    }
+    r.step_followed = Some(format!(
+        "{}, then {op} again: exit {exit:?}",
+        followed.join(", ")
+    ));
+    r.violations.push(format!(
+        "after the manual steps {}, {op} still did not complete (exit {exit:?}): {}",
+        followed.join(", "),
+        verdict::failure_messages(&refusal)
+    ));
 }
 
 fn abbreviate(keys: &[String]) -> String {

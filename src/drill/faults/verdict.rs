@@ -4,24 +4,50 @@
 
 use serde_json::Value;
 
-/// The manual step a refusal names: the first `baton run NAME ...` or
-/// `baton lab ...` command it quotes, or `None` when it names none (then a
-/// person would have to read the code: an invariant violation).
-pub fn manual_step(message: &str) -> Option<String> {
-    for start in ["baton run ", "baton lab "] {
-        if let Some(i) = message.find(start) {
-            let rest = &message[i..];
-            let end = rest
-                .find(['`', ')', ';', '\n'])
-                .unwrap_or(rest.len().min(160));
-            return Some(rest[..end].trim_end_matches(['.', ',', ' ']).to_string());
+/// Every command a message quotes that a person could type: each `baton
+/// run NAME ...` or `baton lab ...`, in the order they appear. A command
+/// ends at a backquote, a parenthesis, `;` or a line's end.
+pub fn steps(message: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = message;
+    loop {
+        let next = ["baton run ", "baton lab "]
+            .iter()
+            .filter_map(|s| rest.find(s))
+            .min();
+        let Some(i) = next else { break };
+        let tail = &rest[i..];
+        let end = tail
+            .find(['`', '(', ')', ';', '\n'])
+            .unwrap_or(tail.len().min(160));
+        let step = tail[..end].trim_end_matches(['.', ',', ' ']);
+        if step.len() > "baton run ".len() {
+            out.push(step.to_string());
         }
+        rest = &tail[end.max(1)..];
     }
-    None
+    out
+}
+
+/// `baton run check ...`: it only shows the state, no step that changes it.
+pub fn shows_only(step: &str) -> bool {
+    step == "baton run check" || step.starts_with("baton run check ")
+}
+
+/// The manual step a refusal names: the first command it quotes that does
+/// more than show the state (`baton run check`, often named first to look
+/// with, is not the step), else `check` itself, or `None` when it names no
+/// command (then a person would have to read the code: an invariant
+/// violation).
+pub fn manual_step(message: &str) -> Option<String> {
+    let all = steps(message);
+    all.iter().find(|s| !shows_only(s)).or(all.first()).cloned()
 }
 
 /// A manual step the harness can follow itself: `baton run NAME -e K=V...`
-/// (an `-i` is dropped: the lab's inventory is used). (NAME, vars).
+/// (an `-i` is dropped: the lab's inventory is used; a plain word ends the
+/// command: "re-running baton run switchover -e from=bc1 resumes it").
+/// (NAME, vars); `None` for an option the harness does not know.
 pub fn runnable_step(step: &str) -> Option<(String, Vec<String>)> {
     let words = shlex::split(step)?;
     let mut it = words.into_iter();
@@ -36,6 +62,7 @@ pub fn runnable_step(step: &str) -> Option<(String, Vec<String>)> {
             "-i" => {
                 it.next()?;
             }
+            w if !w.starts_with('-') => break,
             _ => return None,
         }
     }
@@ -177,6 +204,23 @@ mod tests {
             manual_step(failure_messages(err)).as_deref(),
             Some("baton run check")
         );
+        // `check`, named first to look with, is not the step when another follows.
+        let halfway = "stopped halfway: `baton run check` shows both nodes; run this switchover again, or go back with baton run start -e node=bc1";
+        assert_eq!(
+            manual_step(halfway).as_deref(),
+            Some("baton run start -e node=bc1")
+        );
+        // check's own problem list: a step ends before its parenthesised remark.
+        let problems = "- bc1: a leftover operation lock (gone): to clear it now: baton run unlock -i /l/lab.yml -e node=bc1 -e lock_pid=7 (an interrupted switchover: re-running baton run switchover -e from=bc1 -e to=bc2 resumes it)\n- no node is active";
+        assert_eq!(
+            steps(problems),
+            [
+                "baton run unlock -i /l/lab.yml -e node=bc1 -e lock_pid=7",
+                "baton run switchover -e from=bc1 -e to=bc2 resumes it"
+            ]
+        );
+        assert!(shows_only("baton run check -i x") && !shows_only("baton run checkout"));
+        assert!(steps("no command here").is_empty());
     }
 
     #[test]
@@ -190,6 +234,13 @@ mod tests {
             Some(vec!["node=bc1".to_string()])
         );
         assert_eq!(runnable_step("baton run start --force"), None);
+        assert_eq!(
+            runnable_step("baton run switchover -e from=bc1 -e to=bc2 resumes it"),
+            Some((
+                "switchover".to_string(),
+                vec!["from=bc1".to_string(), "to=bc2".to_string()]
+            ))
+        );
         assert_eq!(runnable_step("baton lab boot bc1"), None);
     }
 
