@@ -885,6 +885,7 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
         "bc1 serves the VIP but its scheduler is not running (it died, or was stopped outside baton), so what it captured since cannot be flushed to bc2: start its scheduler again with `baton run start -e node=bc1` (it keeps the VIP), then run this switchover again",
     );
     assert!(h.holds_vip("bc1") && !h.scheduler_answers("bc1"));
+    no_lock_left(&h, "a switchover refused on both nodes");
     h.ok("start", &["node=bc1"]);
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
     let dry = h.run_args("switchover", &["from=bc1", "to=bc2"], &["--check"]);
@@ -897,13 +898,7 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     assert_refused(&refused, "failover refused: bc1 is already active");
     let refused = h.run("failover", &["to=bc2"]);
     assert_refused(&refused, "the VIP");
-    for node in ["bc1", "bc2"] {
-        assert_eq!(
-            h.file(node, &format!("{FILES}/hvrfailover.lock")),
-            None,
-            "a refused failover left its lock on {node}"
-        );
-    }
+    no_lock_left(&h, "a refused failover");
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
     // A row written directly on the standby's database: check names it, and
     // a switchover to that standby is refused before it changes anything.
@@ -929,7 +924,51 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     );
     let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
     assert_refused(&refused, "switchover refused: 1 row(s) exist only on db2");
+    // Only bc2 refused (a check of its own): bc1 ran the rest of the
+    // pre-flight and waited at its end; bc2's rescue gave both locks back,
+    // and bc1 never went on to stop.
+    assert_eq!(
+        refused.outcome(
+            "Stop | break client connections - stop the DBMS communication server",
+            "bc1"
+        ),
+        "none",
+        "{}",
+        refused.dump()
+    );
+    assert!(refused.changes().is_empty(), "{:?}", refused.changes());
+    assert_eq!(
+        refused.outcome(
+            "Lock | give back the lock this run took on the other node of the play",
+            "bc2"
+        ),
+        "ok",
+        "{}",
+        refused.dump()
+    );
     assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+    no_lock_left(&h, "a switchover refused on the standby");
+    // A refusal of both nodes at once (run_once): recover of the active
+    // node, whose peer is no active node to copy from.
+    let refused = h.run("recover", &["node=bc1"]);
+    assert_refused(
+        &refused,
+        "recover refused: it re-synchronises bc1 from the active node bc2",
+    );
+    assert!(h.holds_vip("bc1") && h.scheduler_answers("bc1") && !h.holds_vip("bc2"));
+    no_lock_left(&h, "a refused recover");
+}
+
+/// A refused operation gives its locks back: another controller could act
+/// at once.
+fn no_lock_left(h: &Hvr, after: &str) {
+    for node in ["bc1", "bc2"] {
+        assert_eq!(
+            h.file(node, &format!("{FILES}/hvrfailover.lock")),
+            None,
+            "{after} left its lock on {node}"
+        );
+    }
 }
 
 #[test]
