@@ -13,6 +13,7 @@ use super::super::probe::{self, Probe};
 use super::super::setup::{LabHandle, Target};
 use super::super::{now, signals};
 use super::fault::{Fault, Op};
+use super::steps;
 use super::verdict::{self, Boundary};
 use super::watch::{self, Watch};
 
@@ -594,18 +595,28 @@ fn run_inner(
     Ok(())
 }
 
-/// How many manual steps in a row the harness follows before it calls the
-/// refusals a dead end: an operator follows one message, then the next.
-const MAX_STEPS: usize = 3;
+/// The runs a refusal's manual steps lead to, for [`steps::follow`].
+struct CaseOperator<'a> {
+    target: &'a Target,
+    op: Op,
+    vars: &'a [String],
+    control: &'a std::path::Path,
+    r: &'a mut CaseResult,
+}
 
-/// Follows a refusal's manual step as an operator would, then runs the
-/// operation again, until it completes (at most [`MAX_STEPS`] steps). A step
-/// that is `baton run check` is run, and the first step its problem list
-/// names is followed (check exiting 0, nothing to do: the operation runs
-/// again). A step that fails, a check that names no step, a refusal that
-/// names none, or no completion after the last step is a violation: the
-/// operator did what the messages said, and is stuck. A step the harness
-/// cannot run (`baton lab ...`) is noted and the chain ends there.
+impl steps::Operator for CaseOperator<'_> {
+    fn step(&mut self, name: &str, vars: &[String]) -> Option<String> {
+        self.target.runner.run(name, vars).1
+    }
+    fn again(&mut self) -> (Option<i32>, Option<String>) {
+        let (exit, err, _) =
+            observed_run(self.target, self.op, self.vars, self.control, None, self.r);
+        (exit, err)
+    }
+}
+
+/// Follows the re-run's refusal as an operator would (`steps::follow`);
+/// being stuck is a violation.
 fn follow_step(
     target: &Target,
     op: Op,
@@ -613,81 +624,25 @@ fn follow_step(
     control: &std::path::Path,
     r: &mut CaseResult,
 ) {
-    let mut refusal = r.rerun_error.clone().unwrap_or_default();
-    let mut followed: Vec<String> = Vec::new();
-    let mut exit = r.rerun_exit;
-    for _ in 0..MAX_STEPS {
-        let said = verdict::failure_messages(&refusal).to_string();
-        let Some(step) = verdict::manual_step(&said) else {
-            r.violations.push(format!(
-                "after {}, {op} refused naming no manual step: {said}",
-                followed.join(", ")
-            ));
-            r.step_followed = Some(format!("{}, then {op}: exit {exit:?}", followed.join(", ")));
-            return;
-        };
-        let action = if verdict::shows_only(&step) {
-            followed.push(format!("`{step}`"));
-            match target.runner.run("check", &[]).1 {
-                None => None,
-                Some(e) => {
-                    let problems = verdict::failure_messages(&e);
-                    match verdict::manual_step(problems).filter(|s| !verdict::shows_only(s)) {
-                        Some(s) => Some(s),
-                        None => {
-                            r.violations.push(format!(
-                                "the refusal named only `{step}`, and check named no step: {problems}"
-                            ));
-                            r.step_followed = Some(format!("{}: no step", followed.join(", ")));
-                            return;
-                        }
-                    }
-                }
-            }
-        } else {
-            Some(step)
-        };
-        if let Some(step) = action {
-            let Some((name, step_vars)) = verdict::runnable_step(&step) else {
-                r.notes.push(format!("manual step not followed: `{step}`"));
-                if !followed.is_empty() {
-                    r.step_followed = Some(format!(
-                        "{}, then `{step}` (not followed)",
-                        followed.join(", ")
-                    ));
-                }
-                return;
-            };
-            followed.push(format!("`{step}`"));
-            if let Some(e) = target.runner.run(&name, &step_vars).1 {
-                r.violations.push(format!(
-                    "the manual step `{step}` failed: {}",
-                    verdict::failure_messages(&e)
-                ));
-                r.step_followed = Some(format!("{} failed", followed.join(", ")));
-                return;
-            }
-        }
-        let (again, err, _) = observed_run(target, op, vars, control, None, r);
-        exit = again;
-        if again == Some(0) {
-            r.step_followed = Some(format!(
-                "{}, then {op} again: completed",
-                followed.join(", ")
-            ));
-            return;
-        }
-        refusal = err.unwrap_or_default();
+    let refusal = r.rerun_error.clone().unwrap_or_default();
+    let exit = r.rerun_exit;
+    let chain = steps::follow(
+        &refusal,
+        exit,
+        op.name(),
+        &mut CaseOperator {
+            target,
+            op,
+            vars,
+            control,
+            r,
+        },
+    );
+    if let Some(step) = chain.not_followed {
+        r.notes.push(format!("manual step not followed: `{step}`"));
     }
-    r.step_followed = Some(format!(
-        "{}, then {op} again: exit {exit:?}",
-        followed.join(", ")
-    ));
-    r.violations.push(format!(
-        "after the manual steps {}, {op} still did not complete (exit {exit:?}): {}",
-        followed.join(", "),
-        verdict::failure_messages(&refusal)
-    ));
+    r.violations.extend(chain.violation);
+    r.step_followed = Some(chain.followed);
 }
 
 fn abbreviate(keys: &[String]) -> String {

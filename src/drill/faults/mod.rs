@@ -24,6 +24,7 @@ mod case;
 mod disk_full;
 mod fault;
 mod slow;
+mod steps;
 mod verdict;
 mod watch;
 
