@@ -924,9 +924,9 @@ fn start_is_refused_while_the_other_node_serves_and_changes_nothing() {
     );
     let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
     assert_refused(&refused, "switchover refused: 1 row(s) exist only on db2");
-    // Only bc2 refused (a check of its own): bc1 ran the rest of the
-    // pre-flight and waited at its end; bc2's rescue gave both locks back,
-    // and bc1 never went on to stop.
+    // Only bc2 refused (a check of its own): under any_errors_fatal bc1
+    // went to the rescue with it, the rescue gave both locks back, and bc1
+    // never went on to stop.
     assert_eq!(
         refused.outcome(
             "Stop | break client connections - stop the DBMS communication server",

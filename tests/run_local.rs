@@ -450,6 +450,93 @@ fn any_errors_fatal_stops_every_host() {
     assert!(run.stdout.contains("any_errors_fatal"), "{}", run.stdout);
 }
 
+/// Under any_errors_fatal a failure inside a block with a rescue sends
+/// every host of the block to the rescue at once (Ansible's linear strategy
+/// marks them failed): n1 never runs the rest of the block, is not counted
+/// rescued, and a rescue that fails ends the play before any host runs past
+/// the block (the HVR playbooks' pre-flights rely on it). Recorded against
+/// ansible-core in tests/compat/any-errors-fatal-rescue-*.
+#[test]
+fn any_errors_fatal_inside_a_block_sends_every_host_to_the_rescue() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - name: check
+          command: /bin/false
+          when: inventory_hostname == "n2"
+        - name: rest of the check
+          shell: echo "{{ inventory_hostname }}" >> "{{ playbook_dir }}/order"
+      rescue:
+        - name: give back
+          shell: echo "rescue {{ inventory_hostname }}" >> "{{ playbook_dir }}/order"
+        - name: stop here
+          fail:
+            msg: "refused: {{ ansible_failed_result.rc | default('not mine') }}"
+    - name: act
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.acted"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    let order = std::fs::read_to_string(run.dir.join("order")).unwrap();
+    let mut lines: Vec<&str> = order.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["rescue n1", "rescue n2"], "{}", run.stdout);
+    for host in TWO {
+        assert!(
+            !run.dir.join(format!("{host}.acted")).exists(),
+            "{host} went past the block: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(run.recap("n1")["rescued"], 0);
+    assert_eq!(run.recap("n2")["rescued"], 1);
+    assert_eq!(run.recap("n1")["failed"], 1);
+}
+
+/// A failed run_once task fails every host of the play, as Ansible's linear
+/// strategy makes it fatal (`task.any_errors_fatal or run_once`): the other
+/// hosts run nothing more, in this play or the next.
+#[test]
+fn a_failed_run_once_task_stops_every_host() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: gate
+      assert:
+        that: false
+        fail_msg: gate closed
+      run_once: true
+    - name: act
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.acted"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: next play
+      command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.next"
+"#,
+        )
+        .args(&["--output", "json"])
+        .run();
+    run.assert_code(2);
+    for f in ["n1.acted", "n2.acted", "n1.next", "n2.next"] {
+        assert!(!run.dir.join(f).exists(), "{f}: {}", run.stdout);
+    }
+    assert_eq!(run.recap("n1")["failed"], 1);
+    assert_eq!(run.recap("n2")["failed"], 0);
+}
+
 #[test]
 fn handlers_run_once_at_the_end_and_on_flush() {
     let run = Test::new()

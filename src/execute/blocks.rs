@@ -120,7 +120,7 @@ impl Runner<'_> {
             .filter(|h| {
                 self.state()
                     .get(h)
-                    .is_some_and(|s| s.failed() && !s.unreachable())
+                    .is_some_and(|s| s.failed() && !s.unreachable() && !s.failed_out)
             })
             .cloned()
             .collect();
@@ -130,7 +130,10 @@ impl Runner<'_> {
             for h in &failed_here {
                 let mut guard = self.state();
                 guard.set_failed(h, false);
-                guard.host(h).stats.rescued += 1;
+                let state = guard.host(h);
+                if !std::mem::take(&mut state.failed_by_others) {
+                    state.stats.rescued += 1;
+                }
             }
             let rescue_flow = self
                 .run_items(scope, &block.rescue, &failed_here, rescuable)

@@ -306,14 +306,21 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `signal`: what stopped the run (0: nothing); a shell reports 128 + N.
-    pub fn compute_exit_code(recap: &Recap, input_errors: &[InputError], signal: i32) -> i32 {
+    /// `failed_out`: a host left a play for another host's failed
+    /// `run_once` task (no failure of its own in the recap).
+    pub fn compute_exit_code(
+        recap: &Recap,
+        input_errors: &[InputError],
+        signal: i32,
+        failed_out: bool,
+    ) -> i32 {
         if signal > 0 {
             return exit_code::SIGNALLED + signal;
         }
         if !input_errors.is_empty() {
             return exit_code::INVALID_INPUT;
         }
-        let failed = recap.hosts.values().any(|s| s.failed > 0);
+        let failed = failed_out || recap.hosts.values().any(|s| s.failed > 0);
         let unreachable = recap.hosts.values().any(|s| s.unreachable > 0);
         if failed {
             exit_code::TASK_FAILED

@@ -217,7 +217,13 @@ impl<'a> Runner<'a> {
         let exit_code = if play_error {
             crate::error::exit_code::INVALID_INPUT
         } else {
-            RunSummary::compute_exit_code(&recap, &self.state().input_errors, signal)
+            let state = self.state();
+            RunSummary::compute_exit_code(
+                &recap,
+                &state.input_errors,
+                signal,
+                state.any_failed_out(),
+            )
         };
         Ok(RunSummary {
             recap,

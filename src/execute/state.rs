@@ -39,6 +39,16 @@ pub struct Failure {
 pub struct HostState {
     /// Left the play because a task failed (and nothing rescued it).
     failed: bool,
+    /// Failed by another host's fatal failure (`any_errors_fatal`,
+    /// `run_once`) inside a block with a rescue, not by a task of its own:
+    /// it goes to the rescue but is not counted `rescued` (Ansible's
+    /// `mark_host_failed`).
+    pub failed_by_others: bool,
+    /// Failed by a `run_once` task that failed for it on another host,
+    /// inside a block with a rescue: out of the play without the rescue
+    /// (ansible-core 2.19 marks it failed twice: into the rescue, and out of
+    /// it), not counted in the recap, but the run exits 2.
+    pub failed_out: bool,
     unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
     ended: bool,
@@ -175,6 +185,29 @@ impl RunState {
     pub fn set_failed(&mut self, host: &str, failed: bool) {
         self.membership += 1;
         self.host(host).failed = failed;
+    }
+
+    /// Another host's fatal failure inside a block with a rescue: `host`
+    /// leaves the block's tasks for its rescue (see `failed_by_others`).
+    pub fn fail_for_rescue(&mut self, host: &str) {
+        self.set_failed(host, true);
+        self.host(host).failed_by_others = true;
+    }
+
+    /// A `run_once` task failed on another host inside a block with a
+    /// rescue: `host` leaves the play without that rescue (see
+    /// `failed_out`); `failure` says why, for the stop report.
+    pub fn fail_out(&mut self, host: &str, failure: Failure) {
+        self.set_failed(host, true);
+        let state = self.host(host);
+        state.failed_out = true;
+        state.failure = Some(failure);
+    }
+
+    /// Whether a host left a play by [`RunState::fail_out`] (the run then
+    /// exits 2, though the recap counts no failure for it).
+    pub fn any_failed_out(&self) -> bool {
+        self.hosts.values().any(|s| s.failed && s.failed_out)
     }
 
     /// `meta: end_host` (`true`), or a new play (`false`).

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::host_task::{self, HostJob, HostOutcome};
 use super::play::{Flow, PlayScope, Runner};
-use super::state::{TaskRecord, NO_LOG_MESSAGE};
+use super::state::{Failure, TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
 use crate::modules::{Status, TaskResult};
@@ -328,11 +328,21 @@ impl Runner<'_> {
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
         }
-        let fatal = task
+        let any_errors_fatal = task
             .common
             .any_errors_fatal
             .unwrap_or(scope.play.any_errors_fatal);
-        self.check_fatal(scope, &newly_failed, fatal && !rescuable)
+        // Ansible's linear strategy treats a failed run_once task as fatal
+        // to every host (`task.any_errors_fatal or run_once`).
+        let once = run_once && !scope.free && !any_errors_fatal;
+        self.check_fatal(
+            scope,
+            &info,
+            &newly_failed,
+            any_errors_fatal || once,
+            rescuable,
+            once,
+        )
     }
 
     /// When a task's variables cannot all be rendered: the variables its
@@ -580,28 +590,79 @@ impl Runner<'_> {
     }
 
     /// After a task: stop the run if a failure is fatal.
-    fn check_fatal(&self, scope: &PlayScope<'_>, newly_failed: &[String], fatal: bool) -> Flow {
-        if fatal && !newly_failed.is_empty() {
-            let others = self.state().active(&scope.batch);
-            if scope.free {
-                self.state().abort_reason = Some(format!(
-                    "play `{}` stopped because {} failed and the play has any_errors_fatal; under strategy free {} stopped before their next task",
-                    shown_name(&scope.play.name),
-                    newly_failed.join(", "),
-                    if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
-                ));
-                return Flow::Abort;
-            }
-            self.state().abort_reason = Some(format!(
-                "play `{}` stopped because {} failed and the play has any_errors_fatal; {} stopped here too{}",
-                shown_name(&scope.play.name),
-                newly_failed.join(", "),
-                if others.is_empty() { "no other host".to_string() } else { others.join(", ") },
-                ". Nothing after this task ran on any host"
-            ));
-            return Flow::Abort;
+    /// A fatal failure (`any_errors_fatal`, or a failed `run_once` task):
+    /// every other host of the block stops too. Inside a block with a
+    /// `rescue` they go to that rescue instead, with no failed task of their
+    /// own (not counted `rescued`), as Ansible's linear strategy marks them
+    /// failed; elsewhere the run stops. The other hosts are those of the
+    /// batch still in the play (Ansible's `hosts_left`).
+    fn check_fatal(
+        &self,
+        scope: &PlayScope<'_>,
+        info: &TaskInfo,
+        newly_failed: &[String],
+        fatal: bool,
+        rescuable: bool,
+        run_once: bool,
+    ) -> Flow {
+        if !fatal || newly_failed.is_empty() {
+            return Flow::Continue;
         }
-        Flow::Continue
+        if rescuable {
+            if !scope.free {
+                let mut state = self.state();
+                for host in state.active(&scope.batch) {
+                    if run_once {
+                        state.fail_out(
+                            &host,
+                            Failure {
+                                task: shown_name(&info.name).into_owned(),
+                                origin: info.origin.clone(),
+                                message: format!(
+                                    "the task runs once for every host (run_once) and failed on {}; as in Ansible, the other hosts leave the play without the block's rescue",
+                                    newly_failed.join(", ")
+                                ),
+                                play: shown_name(&scope.play.name).into_owned(),
+                                connecting: false,
+                            },
+                        );
+                    } else {
+                        state.fail_for_rescue(&host);
+                    }
+                }
+            }
+            return Flow::Continue;
+        }
+        let others = self.state().active(&scope.batch);
+        let others = if others.is_empty() {
+            "no other host".to_string()
+        } else {
+            others.join(", ")
+        };
+        let why = if run_once {
+            format!(
+                "`{}` (run_once: it ran for every host) failed on {}",
+                shown_name(&info.name),
+                newly_failed.join(", ")
+            )
+        } else {
+            format!(
+                "{} failed and the play has any_errors_fatal",
+                newly_failed.join(", ")
+            )
+        };
+        self.state().abort_reason = Some(if scope.free {
+            format!(
+                "play `{}` stopped because {why}; under strategy free {others} stopped before their next task",
+                shown_name(&scope.play.name),
+            )
+        } else {
+            format!(
+                "play `{}` stopped because {why}; {others} stopped here too. Nothing after this task ran on any host",
+                shown_name(&scope.play.name),
+            )
+        });
+        Flow::Abort
     }
 }
 
