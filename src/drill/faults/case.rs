@@ -316,6 +316,17 @@ pub fn run(
     if let Err(e) = run_inner(target, &base.pair, op, fault, prefix, &mut r) {
         r.error = Some(e);
     }
+    // A stop asked for during the case (Ctrl-C, SIGTERM) was passed on to
+    // its runs: what they did then is the stop's doing, not the fault's,
+    // so the case is not judged (nor counted).
+    if let (Some(sig), None) = (signals::stopped(), &r.error) {
+        r.error = Some(format!(
+            "the slice was stopped (signal {sig}) during this case: not judged; {} violation(s) it would have counted: {}",
+            r.violations.len(),
+            r.violations.join("; ")
+        ));
+        r.violations.clear();
+    }
     r.secs = started.elapsed().as_secs_f64() + base.secs;
     r
 }
