@@ -328,21 +328,7 @@ impl Runner<'_> {
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
         }
-        let any_errors_fatal = task
-            .common
-            .any_errors_fatal
-            .unwrap_or(scope.play.any_errors_fatal);
-        // Ansible's linear strategy treats a failed run_once task as fatal
-        // to every host (`task.any_errors_fatal or run_once`).
-        let once = run_once && !scope.free && !any_errors_fatal;
-        self.check_fatal(
-            scope,
-            &info,
-            &newly_failed,
-            any_errors_fatal || once,
-            rescuable,
-            once,
-        )
+        self.check_fatal(scope, &info, task, &newly_failed, rescuable)
     }
 
     /// When a task's variables cannot all be rendered: the variables its
@@ -590,36 +576,54 @@ impl Runner<'_> {
     }
 
     /// After a task: stop the run if a failure is fatal.
-    /// A fatal failure (`any_errors_fatal`, or a failed `run_once` task):
-    /// every other host of the block stops too. Inside a block with a
-    /// `rescue` they go to that rescue instead, with no failed task of their
-    /// own (not counted `rescued`), as Ansible's linear strategy marks them
-    /// failed; elsewhere the run stops. The other hosts are those of the
-    /// batch still in the play (Ansible's `hosts_left`).
+    /// A fatal failure (`any_errors_fatal`, or a failed `run_once` task,
+    /// which Ansible's linear strategy makes fatal: `task.any_errors_fatal
+    /// or run_once`): every other host of the batch still in the play
+    /// (Ansible's `hosts_left`) stops too. Inside a block with a `rescue`,
+    /// under any_errors_fatal, they go to that rescue with no failed task of
+    /// their own (not counted `rescued`), as Ansible marks them failed; a
+    /// host outside the block (it skipped the include the task came from),
+    /// or any other host after a `run_once` failure, leaves the play without
+    /// the rescue, as in ansible-core 2.19. Elsewhere the run stops.
     fn check_fatal(
         &self,
         scope: &PlayScope<'_>,
         info: &TaskInfo,
+        task: &Task,
         newly_failed: &[String],
-        fatal: bool,
         rescuable: bool,
-        run_once: bool,
     ) -> Flow {
-        if !fatal || newly_failed.is_empty() {
+        let any_errors_fatal = task
+            .common
+            .any_errors_fatal
+            .unwrap_or(scope.play.any_errors_fatal);
+        let run_once = task.common.run_once == Some(true) && !scope.free && !any_errors_fatal;
+        if !(any_errors_fatal || run_once) || newly_failed.is_empty() {
             return Flow::Continue;
         }
         if rescuable {
             if !scope.free {
                 let mut state = self.state();
                 for host in state.active(&scope.batch) {
-                    if run_once {
+                    let outside = state.get(&host).is_some_and(|s| {
+                        task.common
+                            .includes
+                            .iter()
+                            .any(|g| s.skipped_includes.contains(&g.id))
+                    });
+                    if run_once || outside {
+                        let why = if run_once {
+                            "the task runs once for every host (run_once) and failed on"
+                        } else {
+                            "this host skipped the include the task came from, so it is outside the block's rescue, and the play has any_errors_fatal: the task failed on"
+                        };
                         state.fail_out(
                             &host,
                             Failure {
                                 task: shown_name(&info.name).into_owned(),
                                 origin: info.origin.clone(),
                                 message: format!(
-                                    "the task runs once for every host (run_once) and failed on {}; as in Ansible, the other hosts leave the play without the block's rescue",
+                                    "{why} {}; as in Ansible, the host leaves the play without the block's rescue",
                                     newly_failed.join(", ")
                                 ),
                                 play: shown_name(&scope.play.name).into_owned(),
