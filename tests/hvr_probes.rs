@@ -2346,6 +2346,70 @@ exit 0"#,
     Run::from(child.wait_with_output().unwrap())
 }
 
+/// A finding of the fault matrix (from-scheduler at the pre-flight, under
+/// load: the kill landed during the flush): a scheduler that dies during
+/// the flush was said to "still run", and the stop told the operator to
+/// check the peer's listener. Whether it runs is read again: it is named
+/// as not running (the stop then names `start` of the node), and a
+/// scheduler that does still run is still said to.
+#[test]
+fn a_scheduler_that_dies_during_the_flush_is_read_again_not_assumed_running() {
+    for dies in [true, false] {
+        let node = Node::new();
+        let sched = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = sched.local_addr().unwrap().port().to_string();
+        fs::write(node.state().join("scheduler"), "up").unwrap();
+        let _ = fs::remove_file(node.state().join("died"));
+        let body = if dies {
+            r#"rm -f STATE/scheduler; : > STATE/died; echo "hvrstart: the scheduler went away" >&2; exit 1"#
+        } else {
+            r#"echo "hvrstart: cycle failed" >&2; exit 1"#
+        };
+        node.shim("hvrstart", body);
+        let child = node
+            .command(&[
+                "hvrfailover-act",
+                "switchover bc1->bc2: stop bc1",
+                "scheduler-stop",
+                HUB,
+                CHN,
+                &port,
+                "5",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The scheduler's port closes when it dies.
+        let limit = Instant::now() + Duration::from_secs(20);
+        while dies && !node.state().join("died").exists() && Instant::now() < limit {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if dies {
+            drop(sched);
+            let run = Run::from(child.wait_with_output().unwrap());
+            assert_eq!(run.code, Some(1), "{run:?}");
+            assert!(
+                run.stdout.starts_with("FAILED: the scheduler of hvrhub is not running, but the flush did not complete")
+                    && run.stdout.contains("it stopped during the flush; STOP was NOT written"),
+                "{run:?}"
+            );
+        } else {
+            let run = Run::from(child.wait_with_output().unwrap());
+            drop(sched);
+            assert_eq!(run.code, Some(1), "{run:?}");
+            assert!(
+                run.stdout.starts_with("FAILED: the flush did not complete")
+                    && run.stdout.contains(
+                        ", so the scheduler of hvrhub still runs and STOP was NOT written"
+                    ),
+                "{run:?}"
+            );
+        }
+        assert!(!node.path("config/files/hvrfailover.flushed").exists());
+    }
+}
+
 #[test]
 fn a_completed_flush_is_recorded_on_the_node_and_forgotten_before_anything_lets_changes_in() {
     let node = Node::new();
