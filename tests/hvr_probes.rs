@@ -2310,6 +2310,23 @@ fn status_json(node: &Node) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap()
 }
 
+/// `hvrfailover-act scheduler-stop` of a switchover's stop, started.
+fn scheduler_stop(node: &Node, port: &str) -> std::process::Child {
+    node.command(&[
+        "hvrfailover-act",
+        "switchover bc1->bc2: stop bc1",
+        "scheduler-stop",
+        HUB,
+        CHN,
+        port,
+        "5",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
 /// scheduler-stop with a running scheduler (hvrtestscheduler answers and
 /// its port accepts) that `hvrscheduler -k` stops: the test closes the
 /// port once the shim was called. Returns the run.
@@ -2324,20 +2341,7 @@ fn flush_and_stop(node: &Node) -> Run {
 case " $* " in *" -k "*) rm -f STATE/scheduler; : > STATE/killed ;; esac
 exit 0"#,
     );
-    let child = node
-        .command(&[
-            "hvrfailover-act",
-            "switchover bc1->bc2: stop bc1",
-            "scheduler-stop",
-            HUB,
-            CHN,
-            &port,
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = scheduler_stop(node, &port);
     let limit = Instant::now() + Duration::from_secs(20);
     while !node.state().join("killed").exists() && Instant::now() < limit {
         std::thread::sleep(Duration::from_millis(10));
@@ -2366,20 +2370,7 @@ fn a_scheduler_that_dies_during_the_flush_is_read_again_not_assumed_running() {
             r#"echo "hvrstart: cycle failed" >&2; exit 1"#
         };
         node.shim("hvrstart", body);
-        let child = node
-            .command(&[
-                "hvrfailover-act",
-                "switchover bc1->bc2: stop bc1",
-                "scheduler-stop",
-                HUB,
-                CHN,
-                &port,
-                "5",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = scheduler_stop(&node, &port);
         // The scheduler's port closes when it dies.
         let limit = Instant::now() + Duration::from_secs(20);
         while dies && !node.state().join("died").exists() && Instant::now() < limit {
