@@ -115,6 +115,19 @@ impl Runner<'_> {
                 rescuable || !block.rescue.is_empty(),
             )
             .await;
+        // Hosts a run_once failure put out of this block (`fail_out`):
+        // ansible-core 2.19 marks them failed twice, so this block's first
+        // handling (its rescue, or else its always) is skipped for them;
+        // an enclosing block then handles them as failed by another host.
+        let put_out: Vec<String> = entered
+            .iter()
+            .filter(|h| {
+                self.state()
+                    .get(h)
+                    .is_some_and(|s| s.failed() && s.failed_out)
+            })
+            .cloned()
+            .collect();
         let failed_here: Vec<String> = entered
             .iter()
             .filter(|h| {
@@ -153,6 +166,7 @@ impl Runner<'_> {
             let still_failed: Vec<String> = entered
                 .iter()
                 .filter(|h| self.state().get(h).is_some_and(|s| s.failed()))
+                .filter(|h| !block.rescue.is_empty() || !put_out.contains(h))
                 .cloned()
                 .collect();
             for h in &still_failed {
@@ -168,6 +182,12 @@ impl Runner<'_> {
             if always_flow != Flow::Continue {
                 flow = always_flow;
             }
+        }
+        for h in &put_out {
+            let mut guard = self.state();
+            let state = guard.host(h);
+            state.failed_out = false;
+            state.failed_by_others = true;
         }
         flow
     }

@@ -45,9 +45,11 @@ pub struct HostState {
     /// `mark_host_failed`).
     pub failed_by_others: bool,
     /// Failed by a `run_once` task that failed for it on another host,
-    /// inside a block with a rescue: out of the play without the rescue
-    /// (ansible-core 2.19 marks it failed twice: into the rescue, and out of
-    /// it), not counted in the recap, but the run exits 2.
+    /// inside a block with a rescue: ansible-core 2.19 marks it failed
+    /// twice, so the block it is in skips its first handling for it (its
+    /// rescue, or else its always; `run_block`), then an enclosing block's
+    /// rescue may take it. Not counted in the recap; if it stays failed the
+    /// run exits 2.
     pub failed_out: bool,
     unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
@@ -207,7 +209,9 @@ impl RunState {
     /// Whether a host left a play by [`RunState::fail_out`] (the run then
     /// exits 2, though the recap counts no failure for it).
     pub fn any_failed_out(&self) -> bool {
-        self.hosts.values().any(|s| s.failed && s.failed_out)
+        self.hosts
+            .values()
+            .any(|s| s.failed && (s.failed_out || s.failed_by_others))
     }
 
     /// `meta: end_host` (`true`), or a new play (`false`).

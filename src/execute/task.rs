@@ -623,7 +623,7 @@ impl Runner<'_> {
                                 task: shown_name(&info.name).into_owned(),
                                 origin: info.origin.clone(),
                                 message: format!(
-                                    "{why} {}; as in Ansible, the host leaves the play without the block's rescue",
+                                    "{why} {}; as in Ansible, the host skips the rescue of the block it is in (without one, its always), and leaves the play unless an enclosing block's rescue takes it",
                                     newly_failed.join(", ")
                                 ),
                                 play: shown_name(&scope.play.name).into_owned(),
