@@ -303,3 +303,30 @@ fn switchover_with_the_active_nodes_scheduler_dead_names_start_of_it() {
         "{c:#}"
     );
 }
+
+/// A finding of the matrix (switchover × to-crash, k = 89; fixed): the new
+/// node crashed after its VIP add, having taken client writes through the
+/// VIP; at its boot it stays a standby, and the re-run's switch-point
+/// hvrcompare finds those rows only on it. The refusal named going back to
+/// the old node first, which the harness followed: the rows were then lost
+/// (recover made the new node a copy of the old). It now names the step
+/// that keeps them, a switchover with the compare skipped; followed, the
+/// switchover completes and no acknowledged row is lost.
+#[test]
+fn switchover_whose_new_node_crashed_after_taking_writes_keeps_them() {
+    require_root!();
+    let at = "Start | the VIP on this node's interface after a failed add";
+    let json = slice(9, "switchover", "to-crash", &[at]);
+    let c = case(&json, "to-crash", at);
+    assert_eq!(c["lost"].as_array().unwrap().len(), 0, "{c:#}");
+    let completed = c["rerun"] == "completed";
+    let kept = c["rerun"] == "refused"
+        && c["manual_step"].as_str().is_some_and(|s| {
+            s.starts_with("baton run switchover -e from=")
+                && s.ends_with("-e hvr_switchover_compare=false")
+        })
+        && c["step_followed"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("completed"));
+    assert!(completed || kept, "{c:#}");
+}
