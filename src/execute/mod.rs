@@ -306,8 +306,9 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `signal`: what stopped the run (0: nothing); a shell reports 128 + N.
-    /// `failed_out`: a host left a play for another host's failed
-    /// `run_once` task (no failure of its own in the recap).
+    /// `failed_out`: a host failed by another host's failure (a `run_once`
+    /// task, `any_errors_fatal`) is still failed, with no failure of its
+    /// own in the recap.
     pub fn compute_exit_code(
         recap: &Recap,
         input_errors: &[InputError],

@@ -197,8 +197,8 @@ impl RunState {
     }
 
     /// A `run_once` task failed on another host inside a block with a
-    /// rescue: `host` leaves the play without that rescue (see
-    /// `failed_out`); `failure` says why, for the stop report.
+    /// rescue, or `host` is outside that block: it skips the block's first
+    /// handling (see `failed_out`); `failure` says why, for the stop report.
     pub fn fail_out(&mut self, host: &str, failure: Failure) {
         self.set_failed(host, true);
         let state = self.host(host);
@@ -206,8 +206,8 @@ impl RunState {
         state.failure = Some(failure);
     }
 
-    /// Whether a host left a play by [`RunState::fail_out`] (the run then
-    /// exits 2, though the recap counts no failure for it).
+    /// Whether a host failed by another host's failure is still failed (the
+    /// run then exits 2, though the recap counts no failure for it).
     pub fn any_failed_out(&self) -> bool {
         self.hosts
             .values()

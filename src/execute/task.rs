@@ -575,16 +575,16 @@ impl Runner<'_> {
         }
     }
 
-    /// After a task: stop the run if a failure is fatal.
-    /// A fatal failure (`any_errors_fatal`, or a failed `run_once` task,
+    /// After a task: a fatal failure (`any_errors_fatal`, or a failed `run_once` task,
     /// which Ansible's linear strategy makes fatal: `task.any_errors_fatal
     /// or run_once`): every other host of the batch still in the play
     /// (Ansible's `hosts_left`) stops too. Inside a block with a `rescue`,
     /// under any_errors_fatal, they go to that rescue with no failed task of
     /// their own (not counted `rescued`), as Ansible marks them failed; a
-    /// host outside the block (it skipped the include the task came from),
-    /// or any other host after a `run_once` failure, leaves the play without
-    /// the rescue, as in ansible-core 2.19. Elsewhere the run stops.
+    /// host outside the block (it skipped the include the task came from)
+    /// leaves the play without the rescue, and after a `run_once` failure
+    /// the other hosts skip the first handling of their block (`fail_out`),
+    /// as in ansible-core 2.19. Elsewhere the run stops.
     fn check_fatal(
         &self,
         scope: &PlayScope<'_>,
