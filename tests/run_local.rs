@@ -419,6 +419,38 @@ fn failure_without_rescue_stops_the_host_and_says_where() {
 }
 
 #[test]
+fn stop_report_tells_changes_of_an_always_after_the_failure_from_those_before() {
+    let run = Test::new()
+        .local_hosts(TWO)
+        .playbook(
+            r#"
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - block:
+        - name: write marker
+          command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.1"
+        - name: fails on n1
+          command: /bin/false
+          when: inventory_hostname == "n1"
+      always:
+        - name: cleanup
+          command: touch "{{ playbook_dir }}/{{ inventory_hostname }}.cleanup"
+"#,
+        )
+        .run();
+    run.assert_code(2);
+    assert!(run.dir.join("n1.cleanup").exists());
+    assert!(
+        run.stdout.contains(
+            "Changed on n1 before that: write marker. Changed on n1 after it (always or handlers): cleanup. The rest of the run skipped n1."
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn any_errors_fatal_stops_every_host() {
     let run = Test::new()
         .local_hosts(TWO)

@@ -61,7 +61,12 @@ pub struct HostState {
     pub stats: HostStats,
     /// Names of tasks that changed this host, for the report when a run stops.
     pub changed_tasks: Vec<String>,
+    /// Why the host stopped; set through [`HostState::set_failure`].
     pub failure: Option<Failure>,
+    /// How many of `changed_tasks` came before `failure`: a failed block's
+    /// always (or a handler) may change more after it, and the stop report
+    /// must not say those came first.
+    changed_at_failure: usize,
     /// Ids of `include_tasks`/`include_role` tasks skipped on this host
     /// (`when` false): the tasks they brought in do not run here.
     pub skipped_includes: Vec<u64>,
@@ -91,6 +96,17 @@ impl HostState {
 
     pub fn unreachable(&self) -> bool {
         self.unreachable
+    }
+
+    pub fn set_failure(&mut self, failure: Failure) {
+        self.failure = Some(failure);
+        self.changed_at_failure = self.changed_tasks.len();
+    }
+
+    /// The tasks that changed the host before its failure, and after it.
+    fn changed_around_failure(&self) -> (&[String], &[String]) {
+        self.changed_tasks
+            .split_at(self.changed_at_failure.min(self.changed_tasks.len()))
     }
 }
 
@@ -203,7 +219,7 @@ impl RunState {
         self.set_failed(host, true);
         let state = self.host(host);
         state.failed_out = true;
-        state.failure = Some(failure);
+        state.set_failure(failure);
     }
 
     /// Whether a host failed by another host's failure is still failed (the
@@ -382,7 +398,7 @@ impl RunState {
             }
             Status::Failed => {
                 state.failed = true;
-                state.failure = Some(failure(if task.no_log {
+                state.set_failure(failure(if task.no_log {
                     NO_LOG_MESSAGE.into()
                 } else {
                     outcome.result.msg.clone().unwrap_or_default()
@@ -395,7 +411,7 @@ impl RunState {
             Status::Unreachable => {
                 state.unreachable = true;
                 state.stats.unreachable += 1;
-                state.failure = Some(failure(outcome.result.msg.clone().unwrap_or_default()));
+                state.set_failure(failure(outcome.result.msg.clone().unwrap_or_default()));
                 return true;
             }
         }
@@ -409,7 +425,7 @@ impl RunState {
         self.set_unreachable(host);
         let state = self.host(host);
         state.stats.unreachable += 1;
-        state.failure = Some(Failure {
+        state.set_failure(Failure {
             task: String::new(),
             origin: origin.to_string(),
             message: message.to_string(),
@@ -486,14 +502,19 @@ impl RunState {
             } else {
                 "FAILED"
             };
-            let changed = if state.changed_tasks.is_empty() {
+            let (before, after) = state.changed_around_failure();
+            let mut changed = if before.is_empty() {
                 format!("Nothing had been changed on {host} before that")
             } else {
-                format!(
-                    "Changed on {host} before that: {}",
-                    state.changed_tasks.join("; ")
-                )
+                format!("Changed on {host} before that: {}", before.join("; "))
             };
+            if !after.is_empty() {
+                // a failed block's always, or handlers, ran after it
+                changed.push_str(&format!(
+                    ". Changed on {host} after it (always or handlers): {}",
+                    after.join("; ")
+                ));
+            }
             // One full stop after the reason, whether or not it ends in one.
             let reason = failure.message.trim_end().trim_end_matches('.');
             let reason = if state.unreachable {
@@ -512,7 +533,7 @@ impl RunState {
                     failure.task, failure.origin, failure.play
                 )
             };
-            if state.changed_tasks.is_empty() {
+            if before.is_empty() && after.is_empty() {
                 let said = format!("{kind} {at}: {reason}.");
                 match alike.iter_mut().find(|(s, _, _)| *s == said) {
                     Some((_, hosts, _)) => hosts.push(host),
@@ -620,9 +641,13 @@ mod tests {
             } else {
                 "hosts.ini:30:5: too large"
             };
-            run.host(host).failure = Some(failure(msg));
+            run.host(host).set_failure(failure(msg));
         }
+        // b changed `copy` before its failure and `template` after it
         run.host("b").changed_tasks.push("copy".into());
+        run.host("b")
+            .set_failure(failure("hosts.ini:30:5: too large"));
+        run.host("b").changed_tasks.push("template".into());
         let report = run.stop_report().unwrap();
         let lines: Vec<&str> = report.lines().collect();
         assert_eq!(
@@ -630,7 +655,7 @@ mod tests {
             [
                 "a, d FAILED at task `debug` (play.yml:4:7) in play `all`: hosts.ini:30:5: too large. Nothing had been changed on a, d before that. The rest of the run skipped a, d.",
                 // what changed is each host's own
-                "b FAILED at task `debug` (play.yml:4:7) in play `all`: hosts.ini:30:5: too large. Changed on b before that: copy. The rest of the run skipped b.",
+                "b FAILED at task `debug` (play.yml:4:7) in play `all`: hosts.ini:30:5: too large. Changed on b before that: copy. Changed on b after it (always or handlers): template. The rest of the run skipped b.",
                 "c FAILED at task `debug` (play.yml:4:7) in play `all`: other. Nothing had been changed on c before that. The rest of the run skipped c.",
             ]
         );
