@@ -3,23 +3,22 @@
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::play::{Flow, PlayScope, Runner};
+use super::play::{Enclosing, Flow, PlayScope, Runner};
 use crate::load::task::{Block, Item};
 
 impl Runner<'_> {
-    /// Run items in order on `hosts`. `rescuable`: inside a block that has a
-    /// `rescue`, where a failure is not counted until the rescue fails too.
+    /// Run items in order on `hosts`, inside the blocks `enclosing` tells.
     pub(super) fn run_items<'s>(
         &'s self,
         scope: &'s PlayScope<'s>,
         items: &'s [Item],
         hosts: &'s [String],
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> BoxFuture<'s, Flow> {
         async move {
             for item in items {
                 let flow = match item {
-                    Item::Task(task) => self.run_task(scope, task, hosts, rescuable, false).await,
+                    Item::Task(task) => self.run_task(scope, task, hosts, enclosing, false).await,
                     Item::Block(block) => {
                         let entered = self.state().active(hosts);
                         if entered.is_empty() {
@@ -27,10 +26,10 @@ impl Runner<'_> {
                         }
                         match block.include_loop {
                             Some(id) => {
-                                self.run_include_loop(scope, block, id, &entered, rescuable)
+                                self.run_include_loop(scope, block, id, &entered, enclosing)
                                     .await
                             }
-                            None => self.run_block(scope, block, &entered, rescuable).await,
+                            None => self.run_block(scope, block, &entered, enclosing).await,
                         }
                     }
                 };
@@ -53,7 +52,7 @@ impl Runner<'_> {
         block: &Block,
         id: u64,
         entered: &[String],
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> Flow {
         let passes = entered
             .iter()
@@ -85,7 +84,7 @@ impl Runner<'_> {
             let flow = if on.is_empty() {
                 Flow::Continue
             } else {
-                self.run_items(scope, &block.block, &on, rescuable).await
+                self.run_items(scope, &block.block, &on, enclosing).await
             };
             for (h, scope_before) in saved {
                 self.state().host(&h).include_scope = scope_before;
@@ -105,16 +104,14 @@ impl Runner<'_> {
         scope: &PlayScope<'_>,
         block: &Block,
         entered: &[String],
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> Flow {
-        let mut flow = self
-            .run_items(
-                scope,
-                &block.block,
-                entered,
-                rescuable || !block.rescue.is_empty(),
-            )
-            .await;
+        let always = enclosing.always || !block.always.is_empty();
+        let inside = Enclosing {
+            rescue: enclosing.rescue || !block.rescue.is_empty(),
+            always,
+        };
+        let mut flow = self.run_items(scope, &block.block, entered, inside).await;
         // Hosts a run_once failure put out of this block (`fail_out`):
         // ansible-core 2.19 marks them failed twice, so this block's first
         // handling (its rescue, or else its always) is skipped for them;
@@ -149,7 +146,15 @@ impl Runner<'_> {
                 }
             }
             let rescue_flow = self
-                .run_items(scope, &block.rescue, &failed_here, rescuable)
+                .run_items(
+                    scope,
+                    &block.rescue,
+                    &failed_here,
+                    Enclosing {
+                        always,
+                        ..enclosing
+                    },
+                )
                 .await;
             for h in &failed_here {
                 let mut guard = self.state();
@@ -174,7 +179,7 @@ impl Runner<'_> {
             }
             let always_hosts = self.state().active(entered);
             let always_flow = self
-                .run_items(scope, &block.always, &always_hosts, rescuable)
+                .run_items(scope, &block.always, &always_hosts, enclosing)
                 .await;
             for h in &still_failed {
                 self.state().set_failed(h, true);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::play::{Flow, PlayScope, Runner};
+use super::play::{Enclosing, Flow, PlayScope, Runner};
 use crate::error::InputError;
 use crate::load::play::Play;
 use crate::load::task::{MetaAction, Task};
@@ -17,9 +17,8 @@ use crate::report::{Event, TaskInfo};
 impl Runner<'_> {
     /// Run every notified handler on the hosts that were notified, in one
     /// pass in the play's handler order. With `force_handlers`, failed hosts
-    /// run them too. `rescuable`: flushed by `meta: flush_handlers` inside a
-    /// block with a `rescue`, which rescues a failed handler as it rescues a
-    /// task.
+    /// run them too. `enclosing`: the blocks around a `meta: flush_handlers`
+    /// (a block's `rescue` rescues a failed handler as it rescues a task).
     ///
     /// A handler may notify another: one later in the order runs in this
     /// pass; one the pass has already passed, the running handler itself
@@ -36,7 +35,7 @@ impl Runner<'_> {
         &'s self,
         scope: &'s PlayScope<'s>,
         hosts: &'s [String],
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> BoxFuture<'s, Flow> {
         async move {
             // Each host's notifications resolved to handler indices: a name or
@@ -69,7 +68,7 @@ impl Runner<'_> {
                     }
                 }
                 flow = self
-                    .run_task(scope, handler, &notified, rescuable, true)
+                    .run_task(scope, handler, &notified, enclosing, true)
                     .await;
                 if flow != Flow::Continue {
                     break;
@@ -125,11 +124,11 @@ impl Runner<'_> {
         meta: MetaAction,
         active: &[String],
         info: &TaskInfo,
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> Flow {
         let applies = self.meta_applies(scope, task, active);
         match meta {
-            MetaAction::FlushHandlers => self.flush_handlers(scope, active, rescuable).await,
+            MetaAction::FlushHandlers => self.flush_handlers(scope, active, enclosing).await,
             MetaAction::Noop => Flow::Continue,
             MetaAction::EndHost => {
                 for h in &applies {

@@ -46,6 +46,17 @@ pub(super) enum Flow {
     Abort,
 }
 
+/// What the blocks around a task do with a failure there: whether one of
+/// them has a `rescue` (the failure is not counted until the rescue fails
+/// too) and whether one has an `always`. Under `any_errors_fatal`, or for a
+/// failed `run_once` task, either keeps the play going: the hosts go to
+/// that rescue or always first, as Ansible's `mark_host_failed` sends them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Enclosing {
+    pub rescue: bool,
+    pub always: bool,
+}
+
 /// The play being run and what was computed for it once.
 pub(super) struct PlayScope<'p> {
     pub play: &'p Play,
@@ -629,7 +640,7 @@ impl<'a> Runner<'a> {
         drop(shared);
         let outcomes = self.run_jobs(&info, &task, jobs).await;
         for outcome in outcomes {
-            self.apply_outcome(scope, &info, &task, outcome, false);
+            self.apply_outcome(scope, &info, &task, outcome, Enclosing::default());
         }
         self.state().add_timing(&info, None, started.elapsed());
     }

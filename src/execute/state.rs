@@ -205,11 +205,15 @@ impl RunState {
         self.host(host).failed = failed;
     }
 
-    /// Another host's fatal failure inside a block with a rescue: `host`
-    /// leaves the block's tasks for its rescue (see `failed_by_others`).
-    pub fn fail_for_rescue(&mut self, host: &str) {
+    /// Another host's fatal failure inside a block with a rescue or an
+    /// always: `host` leaves the block's tasks for them (see
+    /// `failed_by_others`); `failure` says why, for the stop report if no
+    /// rescue takes it.
+    pub fn fail_by_others(&mut self, host: &str, failure: Failure) {
         self.set_failed(host, true);
-        self.host(host).failed_by_others = true;
+        let state = self.host(host);
+        state.failed_by_others = true;
+        state.set_failure(failure);
     }
 
     /// A `run_once` task failed on another host inside a block with a

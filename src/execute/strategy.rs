@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use futures::future::join_all;
 
-use super::play::{Flow, PlayScope, Runner};
+use super::play::{Enclosing, Flow, PlayScope, Runner};
 
 impl Runner<'_> {
     /// The batch's sections under the play's strategy.
@@ -47,7 +47,8 @@ impl Runner<'_> {
     }
 
     /// `pre_tasks`, `tasks`, `post_tasks` on `hosts`, each section followed
-    /// by its handlers (with `force_handlers`, also after `end_play`).
+    /// by its handlers (with `force_handlers`, also after `end_play` and a
+    /// fatal failure).
     async fn run_sections(&self, scope: &PlayScope<'_>, hosts: &[String]) -> Flow {
         let play = scope.play;
         let mut flow = Flow::Continue;
@@ -55,9 +56,20 @@ impl Runner<'_> {
             if flow != Flow::Continue {
                 break;
             }
-            flow = self.run_items(scope, section, hosts, false).await;
-            if flow == Flow::Continue || (flow == Flow::EndPlay && play.force_handlers) {
-                let f = self.flush_handlers(scope, hosts, false).await;
+            flow = self
+                .run_items(scope, section, hosts, Enclosing::default())
+                .await;
+            // With `force_handlers` the notified handlers run after
+            // `end_play` and after a fatal failure (`any_errors_fatal`,
+            // `run_once`) too, as in ansible-core 2.19; not after a stop
+            // request (Ctrl-C), which means stop now.
+            let interrupted = self.options.interrupt.load(Ordering::SeqCst) != 0;
+            let forced = play.force_handlers
+                && (flow == Flow::EndPlay || (flow == Flow::Abort && !interrupted));
+            if flow == Flow::Continue || forced {
+                let f = self
+                    .flush_handlers(scope, hosts, Enclosing::default())
+                    .await;
                 if flow == Flow::Continue {
                     flow = f;
                 }

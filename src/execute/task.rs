@@ -11,7 +11,7 @@ use futures::future::join_all;
 use serde_json::{json, Map, Value};
 
 use super::host_task::{self, HostJob, HostOutcome};
-use super::play::{Flow, PlayScope, Runner};
+use super::play::{Enclosing, Flow, PlayScope, Runner};
 use super::state::{Failure, TaskRecord, NO_LOG_MESSAGE};
 use crate::error::InputError;
 use crate::load::task::{Action, Task};
@@ -177,7 +177,7 @@ impl Runner<'_> {
         scope: &PlayScope<'_>,
         task: &Arc<Task>,
         hosts: &[String],
-        rescuable: bool,
+        enclosing: Enclosing,
         is_handler: bool,
     ) -> Flow {
         if scope.free {
@@ -219,7 +219,7 @@ impl Runner<'_> {
         let info = Self::task_info(scope, task, is_handler);
         if let Action::Meta(meta) = &task.action {
             return self
-                .run_meta(scope, task, *meta, &active, &info, rescuable)
+                .run_meta(scope, task, *meta, &active, &info, enclosing)
                 .await;
         }
         let run_once = task.common.run_once == Some(true);
@@ -229,10 +229,10 @@ impl Runner<'_> {
             // (Ansible's free strategy runs it on every host, with a warning).
             let cell = scope.run_once_cell(task);
             return *cell
-                .get_or_init(|| self.run_on(scope, task, &active, info, rescuable, true))
+                .get_or_init(|| self.run_on(scope, task, &active, info, enclosing, true))
                 .await;
         }
-        self.run_on(scope, task, &active, info, rescuable, run_once)
+        self.run_on(scope, task, &active, info, enclosing, run_once)
             .await
     }
 
@@ -244,7 +244,7 @@ impl Runner<'_> {
         task: &Arc<Task>,
         active: &[String],
         mut info: TaskInfo,
-        rescuable: bool,
+        enclosing: Enclosing,
         run_once: bool,
     ) -> Flow {
         let targets = if run_once { &active[..1] } else { active };
@@ -321,14 +321,14 @@ impl Runner<'_> {
                 }
             }
             self.state().host(&host).stats.ok += extra_ok;
-            if self.apply_outcome(scope, &info, task, outcome, rescuable) {
+            if self.apply_outcome(scope, &info, task, outcome, enclosing) {
                 newly_failed.push(host);
             }
         }
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
         }
-        self.check_fatal(scope, &info, task, &newly_failed, rescuable)
+        self.check_fatal(scope, &info, task, &newly_failed, enclosing)
     }
 
     /// When a task's variables cannot all be rendered: the variables its
@@ -429,7 +429,7 @@ impl Runner<'_> {
         info: &TaskInfo,
         task: &Task,
         mut outcome: HostOutcome,
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> bool {
         let no_log = outcome.no_log;
         // A quit at once killed this task on this host: what it returns now
@@ -493,7 +493,7 @@ impl Runner<'_> {
             register: task.register.as_deref(),
             notify: &task.notify,
             no_log,
-            rescuable,
+            rescuable: enclosing.rescue,
         };
         self.state().record(&record, outcome)
     }
@@ -591,7 +591,7 @@ impl Runner<'_> {
         info: &TaskInfo,
         task: &Task,
         newly_failed: &[String],
-        rescuable: bool,
+        enclosing: Enclosing,
     ) -> Flow {
         let any_errors_fatal = task
             .common
@@ -601,7 +601,10 @@ impl Runner<'_> {
         if !(any_errors_fatal || run_once) || newly_failed.is_empty() {
             return Flow::Continue;
         }
-        if rescuable {
+        // A rescue or an always around the task keeps the play going: every
+        // host goes to it first (ansible-core 2.19's `mark_host_failed`), and
+        // a host still failed after it leaves the play then.
+        if enclosing.rescue || (enclosing.always && !scope.free) {
             if !scope.free {
                 let mut state = self.state();
                 for host in state.active(&scope.batch) {
@@ -611,27 +614,33 @@ impl Runner<'_> {
                             .iter()
                             .any(|g| s.skipped_includes.contains(&g.id))
                     });
-                    if run_once || outside {
-                        let why = if run_once {
-                            "the task runs once for every host (run_once) and failed on"
-                        } else {
-                            "this host skipped the include the task came from, so it is outside the block's rescue, and the play has any_errors_fatal: the task failed on"
-                        };
-                        state.fail_out(
-                            &host,
-                            Failure {
-                                task: shown_name(&info.name).into_owned(),
-                                origin: info.origin.clone(),
-                                message: format!(
-                                    "{why} {}; as in Ansible, the host skips the rescue of the block it is in (without one, its always), and leaves the play unless an enclosing block's rescue takes it",
-                                    newly_failed.join(", ")
-                                ),
-                                play: shown_name(&scope.play.name).into_owned(),
-                                connecting: false,
-                            },
-                        );
+                    let put_out = run_once || outside;
+                    let why = if run_once {
+                        "the task runs once for every host (run_once) and failed on"
+                    } else if outside {
+                        "this host skipped the include the task came from, so it is outside the block's rescue, and the play has any_errors_fatal: the task failed on"
                     } else {
-                        state.fail_for_rescue(&host);
+                        "the play has any_errors_fatal and the task failed on"
+                    };
+                    let then = if put_out {
+                        "the host skips the rescue of the block it is in (without one, its always), and leaves the play unless an enclosing block's rescue takes it"
+                    } else {
+                        "the host goes to the rescue or always of the block it is in, and leaves the play unless a rescue takes it"
+                    };
+                    let failure = Failure {
+                        task: shown_name(&info.name).into_owned(),
+                        origin: info.origin.clone(),
+                        message: format!(
+                            "{why} {}; as in Ansible, {then}",
+                            newly_failed.join(", ")
+                        ),
+                        play: shown_name(&scope.play.name).into_owned(),
+                        connecting: false,
+                    };
+                    if put_out {
+                        state.fail_out(&host, failure);
+                    } else {
+                        state.fail_by_others(&host, failure);
                     }
                 }
             }
