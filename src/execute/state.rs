@@ -51,6 +51,10 @@ pub struct HostState {
     /// rescue may take it. Not counted in the recap; if it stays failed the
     /// run exits 2.
     pub failed_out: bool,
+    /// Failed inside a block whose rescue has not run yet: not counted
+    /// against `max_fail_percentage` (ansible-core counts a host once it
+    /// will not be rescued).
+    rescue_pending: bool,
     unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
     ended: bool,
@@ -162,6 +166,9 @@ pub struct RunState {
     /// Why the whole run stopped early (any_errors_fatal, max_fail_percentage,
     /// no hosts left, Ctrl-C).
     pub abort_reason: Option<String>,
+    /// The stop was a fatal failure (`any_errors_fatal`, `run_once`): with
+    /// `force_handlers` the notified handlers still run.
+    pub fatal_stop: bool,
     /// Loops and retries a stop request ended early, and what they left.
     pub cut: Vec<super::host_task::Cut>,
     /// A stop signal ended the run: the stop report says, for every host,
@@ -202,7 +209,11 @@ impl RunState {
     /// `meta: clear_host_errors` forgave it (`false`).
     pub fn set_failed(&mut self, host: &str, failed: bool) {
         self.membership += 1;
-        self.host(host).failed = failed;
+        let state = self.host(host);
+        state.failed = failed;
+        if !failed {
+            state.rescue_pending = false;
+        }
     }
 
     /// Another host's fatal failure inside a block with a rescue or an
@@ -274,6 +285,22 @@ impl RunState {
     }
 
     /// Failed or unreachable (a host never seen has not).
+    /// How many of `batch` count against `max_fail_percentage` now, as
+    /// ansible-core 2.19's linear strategy counts after each task: failed
+    /// hosts (not unreachable ones), except those a rescue will still take
+    /// and, under `force_handlers`, those with notified handlers to run
+    /// (ansible-core moves them to the handlers first).
+    pub fn failed_against_max(&self, batch: &[String], force_handlers: bool) -> usize {
+        batch
+            .iter()
+            .filter_map(|h| self.hosts.get(h))
+            .filter(|s| {
+                let handlers_first = force_handlers && !s.notified.is_empty();
+                s.failed && !s.unreachable && !s.rescue_pending && !handlers_first
+            })
+            .count()
+    }
+
     pub fn has_left(&self, host: &str) -> bool {
         self.hosts.get(host).is_some_and(HostState::left)
     }
@@ -407,7 +434,9 @@ impl RunState {
                 } else {
                     outcome.result.msg.clone().unwrap_or_default()
                 }));
-                if !task.rescuable {
+                if task.rescuable {
+                    state.rescue_pending = true;
+                } else {
                     state.stats.failed += 1;
                 }
                 return true;

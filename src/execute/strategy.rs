@@ -62,10 +62,11 @@ impl Runner<'_> {
             // With `force_handlers` the notified handlers run after
             // `end_play` and after a fatal failure (`any_errors_fatal`,
             // `run_once`) too, as in ansible-core 2.19; not after a stop
-            // request (Ctrl-C), which means stop now.
-            let interrupted = self.options.interrupt.load(Ordering::SeqCst) != 0;
-            let forced = play.force_handlers
-                && (flow == Flow::EndPlay || (flow == Flow::Abort && !interrupted));
+            // request (Ctrl-C), which means stop now, nor when
+            // `max_fail_percentage` stopped the play.
+            let fatal = self.state().fatal_stop;
+            let forced =
+                play.force_handlers && (flow == Flow::EndPlay || (flow == Flow::Abort && fatal));
             if flow == Flow::Continue || forced {
                 let f = self
                     .flush_handlers(scope, hosts, Enclosing::default())

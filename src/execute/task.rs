@@ -328,7 +328,40 @@ impl Runner<'_> {
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
         }
-        self.check_fatal(scope, &info, task, &newly_failed, enclosing)
+        match self.check_fatal(scope, &info, task, &newly_failed, enclosing) {
+            Flow::Continue if !scope.free => self.check_max_fail(scope, &info),
+            flow => flow,
+        }
+    }
+
+    /// `max_fail_percentage`, after each task as ansible-core 2.19's linear
+    /// strategy checks it: more than that share of the batch failed stops
+    /// the play there (the other hosts run nothing more, later batches and
+    /// plays do not start).
+    fn check_max_fail(&self, scope: &PlayScope<'_>, info: &TaskInfo) -> Flow {
+        let Some(pct) = scope.play.max_fail_percentage else {
+            return Flow::Continue;
+        };
+        let mut state = self.state();
+        let failed = state.failed_against_max(&scope.batch, scope.play.force_handlers);
+        let total = scope.batch.len().max(1);
+        let ratio = 100.0 * failed as f64 / total as f64;
+        if ratio <= pct {
+            return Flow::Continue;
+        }
+        let others = state.active(&scope.batch);
+        let others = if others.is_empty() {
+            String::new()
+        } else {
+            format!("; {} stopped here too", others.join(", "))
+        };
+        state.abort_reason = Some(format!(
+            "play `{}` stopped at task `{}` ({}): {failed} of {total} hosts in the batch failed ({ratio:.0}% > max_fail_percentage {pct}%){others}. Nothing after this task ran on any host; later batches and plays were not started",
+            shown_name(&scope.play.name),
+            shown_name(&info.name),
+            info.origin,
+        ));
+        Flow::Abort
     }
 
     /// When a task's variables cannot all be rendered: the variables its
@@ -664,15 +697,22 @@ impl Runner<'_> {
                 newly_failed.join(", ")
             )
         };
-        self.state().abort_reason = Some(if scope.free {
+        let mut state = self.state();
+        state.fatal_stop = true;
+        state.abort_reason = Some(if scope.free {
             format!(
                 "play `{}` stopped because {why}; under strategy free {others} stopped before their next task",
                 shown_name(&scope.play.name),
             )
         } else {
             format!(
-                "play `{}` stopped because {why}; {others} stopped here too. Nothing after this task ran on any host",
+                "play `{}` stopped because {why}; {others} stopped here too. Nothing after this task ran on any host{}",
                 shown_name(&scope.play.name),
+                if scope.play.force_handlers {
+                    " but the notified handlers (force_handlers)"
+                } else {
+                    ""
+                }
             )
         });
         Flow::Abort
