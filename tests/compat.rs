@@ -414,7 +414,12 @@ fn compat_corpus_matches_ansible_or_is_a_known_difference() {
             continue;
         }
         differ += 1;
-        let listed = known.get(case);
+        // A difference listed as the exit code's alone must stay that:
+        // the recap and the files of such a case are still held to Ansible's.
+        let listed = known.get(case).filter(|reason| {
+            !reason.starts_with("exit code")
+                || diff.iter().all(|line| line.contains(": exit code "))
+        });
         report.push_str(&format!(
             "{} {case}{}\n",
             if listed.is_some() {

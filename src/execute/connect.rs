@@ -31,7 +31,7 @@ use crate::transport::{fd_limit, ConnectionKind, ConnectionSpec};
 const CONTROLLER_ONLY: &[&str] = &["debug", "assert", "fail", "pause", "set_fact"];
 
 /// Whether `task` runs over its host's own connection.
-fn uses_the_hosts_connection(task: &Task) -> bool {
+pub(super) fn uses_the_hosts_connection(task: &Task) -> bool {
     match &task.action {
         Action::Module { module, .. } => {
             !CONTROLLER_ONLY.contains(&module.spec().name) && task.common.delegate_to.is_none()

@@ -169,6 +169,11 @@ pub struct RunState {
     /// The stop was a fatal failure (`any_errors_fatal`, `run_once`): with
     /// `force_handlers` the notified handlers still run.
     pub fatal_stop: bool,
+    /// Hosts whose connection failed before the batch's first task, not yet
+    /// charged to a task: Ansible connects at the first task that runs on a
+    /// host, so that task sees them unreachable (and `any_errors_fatal`
+    /// stops the others after it).
+    unreached_at_connect: Vec<String>,
     /// Loops and retries a stop request ended early, and what they left.
     pub cut: Vec<super::host_task::Cut>,
     /// A stop signal ended the run: the stop report says, for every host,
@@ -456,6 +461,7 @@ impl RunState {
     /// unreachable task is.
     pub fn connect_failed(&mut self, host: &str, play: &str, origin: &str, message: &str) {
         self.set_unreachable(host);
+        self.unreached_at_connect.push(host.to_string());
         let state = self.host(host);
         state.stats.unreachable += 1;
         state.set_failure(Failure {
@@ -465,6 +471,12 @@ impl RunState {
             play: play.to_string(),
             connecting: true,
         });
+    }
+
+    /// The hosts whose connection failed before the first task and that no
+    /// task has seen unreachable yet; taken once.
+    pub fn take_unreached_at_connect(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.unreached_at_connect)
     }
 
     /// One batch's connection phase: its wall time, and each host's time

@@ -327,6 +327,11 @@ impl Runner<'_> {
         }
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
+            if super::connect::uses_the_hosts_connection(task) {
+                // The hosts that could not be connected to before the first
+                // task are unreachable at this one, as in Ansible.
+                newly_failed.extend(self.state().take_unreached_at_connect());
+            }
         }
         match self.check_fatal(scope, &info, task, &newly_failed, enclosing) {
             Flow::Continue if !scope.free => self.check_max_fail(scope, &info),
