@@ -1170,8 +1170,15 @@ mod tests {
         // Under `free` each host's task is a line of its own; each host used
         // to look for its line in a list of all of them (issue 14): eight
         // times the hosts took some 35 times as long, now about 8.
-        let small = free_task_seconds(500);
-        let large = free_task_seconds(4000);
+        // The best of three each: a machine busy with other work during one
+        // of them (a parallel test run) must not read as a slow algorithm.
+        let best = |hosts| {
+            (0..3)
+                .map(|_| free_task_seconds(hosts))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let small = best(500);
+        let large = best(4000);
         assert!(
             large < 20.0 * small.max(1e-4),
             "500 hosts: {small:.3} s, 4000 hosts: {large:.3} s"
