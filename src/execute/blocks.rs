@@ -174,15 +174,26 @@ impl Runner<'_> {
                 .filter(|h| !block.rescue.is_empty() || !put_out.contains(h))
                 .cloned()
                 .collect();
+            let mut refail_before = Vec::new();
             for h in &still_failed {
-                self.state().set_failed(h, false);
+                let mut guard = self.state();
+                guard.set_failed(h, false);
+                let state = guard.host(h);
+                refail_before.push(std::mem::replace(&mut state.refail_after_always, true));
             }
             let always_hosts = self.state().active(entered);
             let always_flow = self
                 .run_items(scope, &block.always, &always_hosts, enclosing)
                 .await;
-            for h in &still_failed {
-                self.state().set_failed(h, true);
+            for (h, before) in still_failed.iter().zip(refail_before) {
+                let mut guard = self.state();
+                // `meta: clear_host_errors` in the always cleared it (and
+                // the always of every block around it).
+                let cleared = !guard.host(h).refail_after_always;
+                guard.host(h).refail_after_always = before && !cleared;
+                if !cleared {
+                    guard.set_failed(h, true);
+                }
             }
             if always_flow != Flow::Continue {
                 flow = always_flow;

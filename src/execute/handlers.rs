@@ -166,11 +166,7 @@ impl Runner<'_> {
             }
             MetaAction::ClearHostErrors => {
                 for h in &scope.batch {
-                    let mut guard = self.state();
-                    if guard.host(h).failed() {
-                        guard.set_failed(h, false);
-                        guard.host(h).failure = None;
-                    }
+                    self.state().clear_host_errors(h);
                 }
                 Flow::Continue
             }

@@ -306,14 +306,14 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `signal`: what stopped the run (0: nothing); a shell reports 128 + N.
-    /// `failed_out`: a host failed by another host's failure (a `run_once`
-    /// task, `any_errors_fatal`) is still failed, with no failure of its
-    /// own in the recap.
+    /// `failed`: the run ends with a failed host (`RunState::any_failed`:
+    /// not the recap's counter, which `meta: clear_host_errors` leaves, and
+    /// which a host failed by another host's failure does not have).
     pub fn compute_exit_code(
         recap: &Recap,
         input_errors: &[InputError],
         signal: i32,
-        failed_out: bool,
+        failed: bool,
     ) -> i32 {
         if signal > 0 {
             return exit_code::SIGNALLED + signal;
@@ -321,7 +321,6 @@ impl RunSummary {
         if !input_errors.is_empty() {
             return exit_code::INVALID_INPUT;
         }
-        let failed = failed_out || recap.hosts.values().any(|s| s.failed > 0);
         let unreachable = recap.hosts.values().any(|s| s.unreachable > 0);
         if failed {
             exit_code::TASK_FAILED

@@ -229,12 +229,7 @@ impl<'a> Runner<'a> {
             crate::error::exit_code::INVALID_INPUT
         } else {
             let state = self.state();
-            RunSummary::compute_exit_code(
-                &recap,
-                &state.input_errors,
-                signal,
-                state.any_failed_out(),
-            )
+            RunSummary::compute_exit_code(&recap, &state.input_errors, signal, state.any_failed())
         };
         Ok(RunSummary {
             recap,

@@ -55,6 +55,13 @@ pub struct HostState {
     /// against `max_fail_percentage` (ansible-core counts a host once it
     /// will not be rescued).
     rescue_pending: bool,
+    /// Running an `always` after a failure it goes back to once the always
+    /// is done, unless `meta: clear_host_errors` clears it there.
+    pub refail_after_always: bool,
+    /// `stats.failed` when `meta: clear_host_errors` last cleared the host:
+    /// failures up to then no longer make the run exit 2 (the recap still
+    /// counts them), as in ansible-core.
+    failed_cleared: u32,
     unreachable: bool,
     /// `meta: end_host`: done with this play, not failed.
     ended: bool,
@@ -244,10 +251,32 @@ impl RunState {
 
     /// Whether a host failed by another host's failure is still failed (the
     /// run then exits 2, though the recap counts no failure for it).
-    pub fn any_failed_out(&self) -> bool {
-        self.hosts
-            .values()
-            .any(|s| s.failed && (s.failed_out || s.failed_by_others))
+    /// Whether the run ends with a failed host, for its exit code: a task
+    /// failed on it that `meta: clear_host_errors` did not clear since, or
+    /// another host's failure (`run_once`, `any_errors_fatal`) still holds it.
+    pub fn any_failed(&self) -> bool {
+        self.hosts.values().any(|s| {
+            s.stats.failed > s.failed_cleared || (s.failed && (s.failed_out || s.failed_by_others))
+        })
+    }
+
+    /// `meta: clear_host_errors` on `host`, as ansible-core 2.19 clears a
+    /// host's errors (`PlayIterator.clear_host_errors`): one running an
+    /// `always` after a failure goes on after it; one that had left the play
+    /// does not come back to it (its tasks are done there) but is no longer
+    /// failed: later plays run on it and the run does not exit 2 for it.
+    pub fn clear_host_errors(&mut self, host: &str) {
+        let was_failed = self.host(host).failed;
+        if was_failed {
+            self.set_failed(host, false);
+            self.set_ended(host, true);
+        }
+        let state = self.host(host);
+        if was_failed || state.refail_after_always {
+            state.refail_after_always = false;
+            state.failure = None;
+        }
+        state.failed_cleared = state.stats.failed;
     }
 
     /// `meta: end_host` (`true`), or a new play (`false`).
