@@ -37,6 +37,17 @@ if [ -d "$c/simdb" ]; then
     mkdir -p "$side/full/simdb"
     mount -n --bind "$side/orig/simdb" "$side/full/simdb"
 fi
+# A running daemon's PID file (its flock) and control socket stay its own:
+# on a real full disk they still work. A copy would be a new inode, unlocked
+# and with nobody listening, so a second DBMS would start on the same
+# database and the two would write one journal (fault matrix, recover x
+# to-disk-full, 2026-12-01).
+for f in "$c"/files/*.pid "$c"/files/*.sock; do
+    [ -e "$f" ] || continue
+    b=${f##*/}
+    [ -e "$side/full/files/$b" ] || : > "$side/full/files/$b"
+    mount -n --bind "$side/orig/files/$b" "$side/full/files/$b"
+done
 # The last byte: big blocks, then single ones, so nothing is left.
 dd if=/dev/zero of="$side/full/.baton-fault-fill" bs=64k 2>/dev/null || :
 dd if=/dev/zero of="$side/full/.baton-fault-fill-2" bs=1k 2>/dev/null || :
@@ -49,6 +60,9 @@ echo "HVR_CONFIG on a full ${size} KiB tmpfs (simdb/ kept on the node's disk): $
 pub const CLEAR: &str = r#"c=/opt/hvr/hvr_config
 side=/run/baton-fault-disk-full
 umount -n -l "$c" 2>/dev/null && echo "HVR_CONFIG back on the node's disk"
+for m in $(awk -v d="$side/full/files/" 'index($2, d) == 1 {print $2}' /proc/mounts); do
+    umount -n -l "$m" 2>/dev/null
+done
 umount -n -l "$side/full/simdb" 2>/dev/null
 umount -n -l "$side/full" 2>/dev/null
 umount -n -l "$side/orig" 2>/dev/null
@@ -80,5 +94,8 @@ mod tests {
         }
         assert!(FILL.contains("[ \"$e\" = simdb ] && continue"));
         assert!(FILL.contains("of=\"$side/full/"));
+        // the daemons' PID files and sockets bound back before the fill
+        let binds = FILL.find("\"$side/orig/files/$b\"").unwrap();
+        assert!(binds < FILL.find("dd if=/dev/zero").unwrap());
     }
 }
