@@ -3,7 +3,7 @@
 //! every closed journal segment is covered by a snapshot and may be released by hvrlogrelease.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::codec::{escape, unescape};
@@ -55,6 +55,10 @@ pub struct Database {
     table: Rows,
     writer: JournalWriter,
     last_seq: u64,
+    /// The database's own lock, held while it is open: as a real DBMS
+    /// refuses a second server on the same data files, a second open
+    /// (another DBMS process) is refused instead of writing the same journal.
+    _lock: File,
 }
 
 impl Database {
@@ -63,6 +67,27 @@ impl Database {
         let journal_dir = dir.join("journal");
         fs::create_dir_all(&journal_dir)
             .context(|| format!("creating {}", journal_dir.display()))?;
+        let lock_path = dir.join("database.lock");
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .context(|| format!("opening {}", lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(SimError::failed(format!(
+                    "database {} is in use by another DBMS server (its lock {} is held)",
+                    dir.display(),
+                    lock_path.display()
+                )))
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).context(|| format!("locking {}", lock_path.display()))
+            }
+        }
         let (snapshot_seq, mut table) = read_snapshot(dir)?.unwrap_or_default();
         let segments = list_segments(&journal_dir)?;
         if let Some(last) = segments.last() {
@@ -93,6 +118,7 @@ impl Database {
             table,
             writer,
             last_seq,
+            _lock: lock,
         })
     }
 
@@ -363,6 +389,19 @@ mod tests {
         let db = Database::open(dir.path(), OPTIONS).unwrap();
         assert_eq!(db.rows(), &rows(&[("b", "two words")]));
         assert_eq!(db.last_seq(), 3);
+    }
+
+    #[test]
+    fn a_second_open_of_an_open_database_is_refused() {
+        let dir = TempDir::new("db-twice");
+        let first = Database::open(dir.path(), OPTIONS).unwrap();
+        let second = Database::open(dir.path(), OPTIONS).unwrap_err();
+        assert!(
+            second.to_string().contains("in use by another DBMS server"),
+            "{second}"
+        );
+        drop(first);
+        Database::open(dir.path(), OPTIONS).unwrap();
     }
 
     #[test]
