@@ -203,7 +203,7 @@ impl Runner<'_> {
             let mut guard = self.state();
             let state = guard.host(h);
             state.failed_out = false;
-            state.failed_by_others = true;
+            state.failed_by_others = state.failed();
         }
         flow
     }

@@ -122,6 +122,8 @@ impl Runner<'_> {
     /// connected then, and the run stops.
     pub(super) async fn connect_batch(&mut self, scope: &PlayScope<'_>) -> Result<(), InputError> {
         let play = scope.play;
+        // An earlier batch's or play's hosts are not this batch's to charge.
+        self.state().take_unreached_at_connect();
         let needed = play.gather_facts
             || play
                 .all_tasks()

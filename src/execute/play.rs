@@ -370,7 +370,10 @@ impl<'a> Runner<'a> {
         // whose names need none; without facts, every host's own.
         if play.gather_facts {
             self.connect_batch(scope).await?;
-            self.gather_facts(scope).await;
+            let flow = self.gather_facts(scope).await;
+            if flow != Flow::Continue {
+                return Ok(flow);
+            }
         }
         self.read_vars_files(scope)?;
         if !play.gather_facts {
@@ -585,8 +588,9 @@ impl<'a> Runner<'a> {
     /// connects as a task without vars of its own would before facts are
     /// known: inventory, play `vars`, the `vars_files` whose names need no
     /// fact, `-e`, templated connection variables rendered (as Ansible's
-    /// does); its failure never stops the run by itself.
-    async fn gather_facts(&mut self, scope: &PlayScope<'_>) {
+    /// does). It is the play's first task: `any_errors_fatal` and
+    /// `max_fail_percentage` apply to it, as in Ansible.
+    async fn gather_facts(&mut self, scope: &PlayScope<'_>) -> Flow {
         let hosts: Vec<String> = {
             let state = self.state();
             state
@@ -596,7 +600,7 @@ impl<'a> Runner<'a> {
                 .collect()
         };
         if hosts.is_empty() {
-            return;
+            return Flow::Continue;
         }
         let task = gathering_facts_task(scope.play);
         let info = TaskInfo {
@@ -635,10 +639,22 @@ impl<'a> Runner<'a> {
         }
         drop(shared);
         let outcomes = self.run_jobs(&info, &task, jobs).await;
+        let mut newly_failed = Vec::new();
         for outcome in outcomes {
-            self.apply_outcome(scope, &info, &task, outcome, Enclosing::default());
+            let host = outcome.host.clone();
+            if self.apply_outcome(scope, &info, &task, outcome, Enclosing::default()) {
+                newly_failed.push(host);
+            }
         }
         self.state().add_timing(&info, None, started.elapsed());
+        if scope.free {
+            return Flow::Continue;
+        }
+        self.charge_unreached_at_connect(scope, &task, &mut newly_failed);
+        match self.check_fatal(scope, &info, &task, &newly_failed, Enclosing::default()) {
+            Flow::Continue => self.check_max_fail(scope, &info),
+            flow => flow,
+        }
     }
 
     pub(super) fn shared<'s>(&'s self, info: &'s TaskInfo) -> TaskShared<'s> {

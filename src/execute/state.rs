@@ -51,10 +51,11 @@ pub struct HostState {
     /// rescue may take it. Not counted in the recap; if it stays failed the
     /// run exits 2.
     pub failed_out: bool,
-    /// Failed inside a block whose rescue has not run yet: not counted
-    /// against `max_fail_percentage` (ansible-core counts a host once it
-    /// will not be rescued).
-    rescue_pending: bool,
+    /// Counted against `max_fail_percentage`: ansible-core counts a host
+    /// whose failed task left it nothing to run (no rescue or always around
+    /// it) or that another host's fatal failure failed; never one that went
+    /// to a rescue or an always, even if it stays failed after them.
+    max_fail_counted: bool,
     /// Running an `always` after a failure it goes back to once the always
     /// is done, unless `meta: clear_host_errors` clears it there.
     pub refail_after_always: bool,
@@ -151,6 +152,9 @@ pub struct TaskRecord<'a> {
     pub no_log: bool,
     /// Inside a block with `rescue`: a failure is not counted (yet).
     pub rescuable: bool,
+    /// Inside a block with a `rescue` or an `always`, which the host runs
+    /// next if the task fails.
+    pub handled: bool,
 }
 
 /// Every host's state and what the run as a whole collected.
@@ -224,7 +228,7 @@ impl RunState {
         let state = self.host(host);
         state.failed = failed;
         if !failed {
-            state.rescue_pending = false;
+            state.max_fail_counted = false;
         }
     }
 
@@ -236,6 +240,7 @@ impl RunState {
         self.set_failed(host, true);
         let state = self.host(host);
         state.failed_by_others = true;
+        state.max_fail_counted = true;
         state.set_failure(failure);
     }
 
@@ -275,6 +280,8 @@ impl RunState {
         if was_failed || state.refail_after_always {
             state.refail_after_always = false;
             state.failure = None;
+            state.failed_by_others = false;
+            state.failed_out = false;
         }
         state.failed_cleared = state.stats.failed;
     }
@@ -318,23 +325,23 @@ impl RunState {
         self.hosts.get(host).is_none_or(HostState::active)
     }
 
-    /// Failed or unreachable (a host never seen has not).
     /// How many of `batch` count against `max_fail_percentage` now, as
     /// ansible-core 2.19's linear strategy counts after each task: failed
-    /// hosts (not unreachable ones), except those a rescue will still take
-    /// and, under `force_handlers`, those with notified handlers to run
-    /// (ansible-core moves them to the handlers first).
+    /// hosts (not unreachable ones) whose failure left them nothing to run
+    /// (see `max_fail_counted`), except, under `force_handlers`, those with
+    /// notified handlers to run (ansible-core moves them to the handlers).
     pub fn failed_against_max(&self, batch: &[String], force_handlers: bool) -> usize {
         batch
             .iter()
             .filter_map(|h| self.hosts.get(h))
             .filter(|s| {
                 let handlers_first = force_handlers && !s.notified.is_empty();
-                s.failed && !s.unreachable && !s.rescue_pending && !handlers_first
+                s.failed && s.max_fail_counted && !handlers_first
             })
             .count()
     }
 
+    /// Failed or unreachable (a host never seen has not).
     pub fn has_left(&self, host: &str) -> bool {
         self.hosts.get(host).is_some_and(HostState::left)
     }
@@ -468,9 +475,8 @@ impl RunState {
                 } else {
                     outcome.result.msg.clone().unwrap_or_default()
                 }));
-                if task.rescuable {
-                    state.rescue_pending = true;
-                } else {
+                state.max_fail_counted = !task.handled;
+                if !task.rescuable {
                     state.stats.failed += 1;
                 }
                 return true;

@@ -328,14 +328,36 @@ impl Runner<'_> {
         if !scope.free {
             self.state().add_timing(&info, None, started.elapsed());
             if super::connect::uses_the_hosts_connection(task) {
-                // The hosts that could not be connected to before the first
-                // task are unreachable at this one, as in Ansible.
-                newly_failed.extend(self.state().take_unreached_at_connect());
+                self.charge_unreached_at_connect(scope, task, &mut newly_failed);
             }
         }
+        // Hosts running forced handlers are not counted until they are done
+        // (ansible-core: in its handlers state, not complete).
+        let forced_handler = info.is_handler && scope.play.force_handlers;
         match self.check_fatal(scope, &info, task, &newly_failed, enclosing) {
-            Flow::Continue if !scope.free => self.check_max_fail(scope, &info),
+            Flow::Continue if !scope.free && !forced_handler => self.check_max_fail(scope, &info),
             flow => flow,
+        }
+    }
+
+    /// The hosts that could not be connected to before the batch's first
+    /// task are unreachable at the first task that needs their connection,
+    /// as in Ansible, which connects there: under `any_errors_fatal` that
+    /// task stops the others (an unreachable host never spreads a
+    /// `run_once` failure).
+    pub(super) fn charge_unreached_at_connect(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        newly_failed: &mut Vec<String>,
+    ) {
+        let unreached = self.state().take_unreached_at_connect();
+        let any_errors_fatal = task
+            .common
+            .any_errors_fatal
+            .unwrap_or(scope.play.any_errors_fatal);
+        if any_errors_fatal {
+            newly_failed.extend(unreached.into_iter().filter(|h| scope.batch.contains(h)));
         }
     }
 
@@ -343,7 +365,7 @@ impl Runner<'_> {
     /// strategy checks it: more than that share of the batch failed stops
     /// the play there (the other hosts run nothing more, later batches and
     /// plays do not start).
-    fn check_max_fail(&self, scope: &PlayScope<'_>, info: &TaskInfo) -> Flow {
+    pub(super) fn check_max_fail(&self, scope: &PlayScope<'_>, info: &TaskInfo) -> Flow {
         let Some(pct) = scope.play.max_fail_percentage else {
             return Flow::Continue;
         };
@@ -532,6 +554,7 @@ impl Runner<'_> {
             notify: &task.notify,
             no_log,
             rescuable: enclosing.rescue,
+            handled: enclosing.rescue || enclosing.always,
         };
         self.state().record(&record, outcome)
     }
@@ -623,7 +646,7 @@ impl Runner<'_> {
     /// leaves the play without the rescue, and after a `run_once` failure
     /// the other hosts skip the first handling of their block (`fail_out`),
     /// as in ansible-core 2.19. Elsewhere the run stops.
-    fn check_fatal(
+    pub(super) fn check_fatal(
         &self,
         scope: &PlayScope<'_>,
         info: &TaskInfo,
