@@ -352,11 +352,7 @@ impl Runner<'_> {
         newly_failed: &mut Vec<String>,
     ) {
         let unreached = self.state().take_unreached_at_connect();
-        let any_errors_fatal = task
-            .common
-            .any_errors_fatal
-            .unwrap_or(scope.play.any_errors_fatal);
-        if any_errors_fatal {
+        if any_errors_fatal(scope, task) {
             newly_failed.extend(unreached.into_iter().filter(|h| scope.batch.contains(h)));
         }
     }
@@ -654,10 +650,7 @@ impl Runner<'_> {
         newly_failed: &[String],
         enclosing: Enclosing,
     ) -> Flow {
-        let any_errors_fatal = task
-            .common
-            .any_errors_fatal
-            .unwrap_or(scope.play.any_errors_fatal);
+        let any_errors_fatal = any_errors_fatal(scope, task);
         let run_once = task.common.run_once == Some(true) && !scope.free && !any_errors_fatal;
         if !(any_errors_fatal || run_once) || newly_failed.is_empty() {
             return Flow::Continue;
@@ -745,6 +738,13 @@ impl Runner<'_> {
         });
         Flow::Abort
     }
+}
+
+/// `any_errors_fatal` for `task`: its own, else its play's.
+fn any_errors_fatal(scope: &PlayScope<'_>, task: &Task) -> bool {
+    task.common
+        .any_errors_fatal
+        .unwrap_or(scope.play.any_errors_fatal)
 }
 
 /// The loop variables of each item a looped `include_tasks` ran for (its
