@@ -1619,6 +1619,23 @@ fn a_standby_that_missed_a_change_on_the_active_node_is_flagged_and_refused_unti
     assert_eq!(code, Some(0), "{out}");
     h.ok("switchover", &["from=bc1", "to=bc2"]);
     assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+
+    // A stopped node whose state file says START again (restored from a
+    // backup, or a disk that lost the STOP write): check names the node to
+    // stop, by the VIP, and that step makes check pass.
+    h.sh("bc1", &format!("echo START > {FILES}/hvrfailover.state"));
+    let check = h.run("check", &[]);
+    assert_eq!(check.code(), Some(2), "{}", check.dump());
+    let m = check.messages();
+    assert!(
+        m.contains("- both nodes have state START: only one may be active: bc2 holds the VIP, so bc2 is the active node; stop the other: baton run stop -i ")
+            && m.contains(" -e node=bc1")
+            && m.contains("- bc1: state START but its scheduler is down: nothing is replicated to bc2 (both nodes have state START: see below)"),
+        "{m}"
+    );
+    h.ok("stop", &["node=bc1"]);
+    h.ok("check", &[]);
+    assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
 }
 
 /// `check -e doctor=true`: one line per check per node, every verdict ok on

@@ -11,9 +11,16 @@
 //! writes or creates there fails with ENOSPC (`No space left on device`);
 //! files a daemon held open before keep their original inode (the
 //! approximation of this fault: a real full disk fails those writes too).
-//! Clearing unmounts it: the node sees its original HVR_CONFIG again, as it
-//! was before the fault (what was removed or renamed in the copy while
-//! full comes back; anything written there could only have failed).
+//!
+//! Not every write fails on a full disk: rewriting an existing small file
+//! (open with O_TRUNC, then write) frees its blocks first, so it succeeds,
+//! on tmpfs as on ext4. Clearing is space coming back, not time going back:
+//! with the node's processes frozen (`slow::while_frozen`), every file
+//! changed in the tmpfs since the fault began is copied onto the disk in
+//! place, and every file removed there is removed from the disk; then the
+//! tmpfs is unmounted. (An earlier clearing only unmounted it, which undid
+//! writes that had succeeded: a switchover that had recorded STOP on its
+//! from-node found it START again, fault matrix finding 10, 2026-12-01.)
 
 /// The injection, run inside the node by `baton lab shell NODE -- sh -c`.
 /// Prints what it did (the tmpfs' size, `df` of HVR_CONFIG).
@@ -33,6 +40,11 @@ mount -n -t tmpfs -o "size=${size}k,mode=0755" baton-disk-full "$side/full"
     [ "$e" = simdb ] && continue
     cp -a "$e" "$side/full/"
 done )
+# What changes from here on is what the clearing copies back (by ctime,
+# which no writer can set). The node sees the tmpfs only at the rbind below,
+# well after the marker's clock tick.
+touch "$side/filled"
+sleep 0.05
 if [ -d "$c/simdb" ]; then
     mkdir -p "$side/full/simdb"
     mount -n --bind "$side/orig/simdb" "$side/full/simdb"
@@ -55,10 +67,39 @@ mount -n --rbind "$side/full" "$c"
 echo "HVR_CONFIG on a full ${size} KiB tmpfs (simdb/ kept on the node's disk): $(df -k "$c" | awk 'NR==2 {print $4 " KiB available"}')"
 "#;
 
-/// The clearing, inside the node: every mount of the fault, innermost
-/// first, lazily (a daemon may have a file open there).
+/// The clearing, inside the node, run while its processes are frozen:
+/// what the full tmpfs kept goes back onto the disk, then every mount of
+/// the fault goes, innermost first, lazily (a daemon may have a file open
+/// there). Prints what it copied and removed.
 pub const CLEAR: &str = r#"c=/opt/hvr/hvr_config
 side=/run/baton-fault-disk-full
+if [ -e "$side/filled" ] && grep -q " $side/full " /proc/mounts; then
+    # The daemons' PID files and sockets bound from the disk are the disk's.
+    bound=$(awk -v d="$side/full/" 'index($2, d) == 1 {print "./" substr($2, length(d) + 1)}' /proc/mounts)
+    copied=0 removed=0
+    (cd "$side/full" && find . -mindepth 1 \( -path ./simdb -o -name '.baton-fault-fill*' \) -prune -o -cnewer "$side/filled" -print) > "$side/changed"
+    while IFS= read -r p; do
+        case "
+$bound
+" in *"
+$p
+"*) continue ;; esac
+        if [ -d "$side/full/$p" ] && [ ! -L "$side/full/$p" ]; then
+            mkdir -p "$side/orig/$p"
+        elif cp -pP "$side/full/$p" "$side/orig/$p"; then
+            copied=$((copied + 1))
+        else
+            echo "cannot copy $p back to the disk" >&2; exit 1
+        fi
+    done < "$side/changed"
+    # Removed while full (renamed, integrated, given back): removed on the
+    # disk too; only what existed when the fault began.
+    (cd "$side/orig" && find . -depth -mindepth 1 -path ./simdb -prune -o ! -cnewer "$side/filled" -print) > "$side/before"
+    while IFS= read -r p; do
+        [ -e "$side/full/$p" ] || [ -L "$side/full/$p" ] || { rm -rf "$side/orig/$p"; removed=$((removed + 1)); }
+    done < "$side/before"
+    echo "kept what the full disk took: $copied file(s) copied back, $removed removed"
+fi
 umount -n -l "$c" 2>/dev/null && echo "HVR_CONFIG back on the node's disk"
 for m in $(awk -v d="$side/full/files/" 'index($2, d) == 1 {print $2}' /proc/mounts); do
     umount -n -l "$m" 2>/dev/null
@@ -66,6 +107,7 @@ done
 umount -n -l "$side/full/simdb" 2>/dev/null
 umount -n -l "$side/full" 2>/dev/null
 umount -n -l "$side/orig" 2>/dev/null
+rm -f "$side/filled" "$side/changed" "$side/before"
 rmdir "$side/full" "$side/orig" "$side" 2>/dev/null
 if grep -q " $c tmpfs " /proc/mounts; then echo "HVR_CONFIG is still on a tmpfs" >&2; exit 1; fi
 exit 0
@@ -97,5 +139,80 @@ mod tests {
         // the daemons' PID files and sockets bound back before the fill
         let binds = FILL.find("\"$side/orig/files/$b\"").unwrap();
         assert!(binds < FILL.find("dd if=/dev/zero").unwrap());
+    }
+
+    /// The fault and its clearing, for real, on a directory of a temporary
+    /// dir in a mount namespace of its own (root: `unshare -m`). While
+    /// full: a small file is rewritten (succeeds), one is removed, one is
+    /// created (its data fails). Cleared: the disk has all three as the
+    /// full tmpfs left them, the rest and the database as they were.
+    #[test]
+    fn clearing_keeps_what_the_full_disk_took_and_what_it_removed() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "needs root, and CI must run it"
+            );
+            // Outside CI a non-root developer skips it: the lib's tests may
+            // not print, so the skip is silent here and loud in CI.
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let c = tmp.path().join("hvr_config");
+        let side = tmp.path().join("side");
+        for d in ["files", "router", "simdb"] {
+            std::fs::create_dir_all(c.join(d)).unwrap();
+        }
+        std::fs::write(c.join("hvrfailover.state"), "START\n").unwrap();
+        std::fs::write(c.join("router/t1"), "a transaction\n").unwrap();
+        std::fs::write(c.join("hvrfailover.opt"), "-hubdb=hub\n").unwrap();
+        std::fs::write(c.join("files/hvrscheduler_hvrhub.pid"), "4242\n").unwrap();
+        std::fs::write(c.join("simdb/journal"), "row 1\n").unwrap();
+        let at = |script: &str| {
+            script
+                .replace("c=/opt/hvr/hvr_config\n", &format!("c={}\n", c.display()))
+                .replace(
+                    &format!("side={SIDE}\n"),
+                    &format!("side={}\n", side.display()),
+                )
+        };
+        let while_full = r#"c="$3"
+            printf 'STOP\n' > "$c/hvrfailover.state" || { echo "the rewrite failed" >&2; exit 1; }
+            if printf 'data\n' > "$c/new" 2>/dev/null; then echo "the disk is not full" >&2; exit 1; fi
+            # (removed last: its freed page would take the data above)
+            rm "$c/router/t1"
+            echo "row 2" >> "$c/simdb/journal""#;
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(r#"sh -c "$1" && sh -c "$4" fault "$@" && sh -c "$2""#)
+            .args(["sh", &at(FILL), &at(CLEAR)])
+            .arg(&c)
+            .arg(while_full)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("2 file(s) copied back, 1 removed"), "{said}");
+        let read = |p: &str| std::fs::read_to_string(c.join(p)).ok();
+        assert_eq!(
+            read("hvrfailover.state").as_deref(),
+            Some("STOP\n"),
+            "{said}"
+        );
+        assert_eq!(read("router/t1"), None, "{said}");
+        assert_eq!(read("new").as_deref(), Some(""), "{said}");
+        assert_eq!(read("hvrfailover.opt").as_deref(), Some("-hubdb=hub\n"));
+        assert_eq!(
+            read("files/hvrscheduler_hvrhub.pid").as_deref(),
+            Some("4242\n")
+        );
+        assert_eq!(read("simdb/journal").as_deref(), Some("row 1\nrow 2\n"));
+        assert!(!c.join(".baton-fault-fill").exists(), "{said}");
+        assert!(!side.exists(), "{said}");
     }
 }

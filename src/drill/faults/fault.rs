@@ -257,7 +257,11 @@ impl Fault {
                 Ok(None)
             }
             Fault::FromDiskFull | Fault::ToDiskFull => {
-                lab.lab(&["shell", node], &["sh", "-c", disk_full::CLEAR])?;
+                // Frozen: nothing of the node writes between the copy back
+                // and the unmount, where it would be lost.
+                slow::while_frozen(lab, node, || {
+                    lab.lab(&["shell", node], &["sh", "-c", disk_full::CLEAR])
+                })?;
                 Ok(None)
             }
             Fault::FromSlow | Fault::ToSlow => {

@@ -10,6 +10,10 @@
 //! node's PID namespace (read inside the node, `readlink /proc/self/ns/pid`).
 //! Processes the node forks later (a new SSH session) are born in it. Clearing thaws it and
 //! moves them back to the root cgroup they came from, then removes it.
+//!
+//! [`while_frozen`] freezes a node once, for the length of one action (the
+//! disk-full fault's clearing, which copies HVR_CONFIG back while nothing of
+//! the node can write to it).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,16 +85,11 @@ fn move_in(ns: &str, dir: &Path) -> Result<usize, String> {
     Ok(n)
 }
 
-/// Starts freezing `node` in cycles. Returns what was done.
-pub fn start(lab: &LabHandle, node: &str) -> Result<String, String> {
-    let mut running = RUNNING
-        .lock()
-        .map_err(|_| "the slow-node state is poisoned".to_string())?;
-    if let Some(c) = running.as_ref() {
-        return Err(format!("{} is slowed already", c.node));
-    }
+/// Moves every process of `node` into a new cgroup of this drill's,
+/// named after `what`. Returns the v2 root, the cgroup and what was moved.
+fn enclose(lab: &LabHandle, node: &str, what: &str) -> Result<(PathBuf, PathBuf, String), String> {
     let root = v2_root()?;
-    let dir = root.join(format!("baton-slow-{}-{node}", std::process::id()));
+    let dir = root.join(format!("baton-{what}-{}-{node}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create the cgroup {}: {e}", dir.display()))?;
     if !dir.join("cgroup.freeze").exists() {
@@ -117,13 +116,50 @@ pub fn start(lab: &LabHandle, node: &str) -> Result<String, String> {
                 n => Ok(format!("{n} process(es)")),
             }
         });
-    let moved = match moved {
-        Ok(m) => m,
+    match moved {
+        Ok(m) => Ok((root, dir, m)),
         Err(e) => {
             let _ = release(&root, &dir);
-            return Err(e);
+            Err(e)
         }
-    };
+    }
+}
+
+/// Runs `f` with every process of `node` frozen, and thaws them after it,
+/// whatever `f` returned. Processes `f` starts in the node (`baton lab
+/// shell`) are born outside the cgroup, so they run. The freeze is
+/// awaited (`cgroup.events` says `frozen 1`, at most 2 s) before `f` runs.
+pub fn while_frozen<T>(
+    lab: &LabHandle,
+    node: &str,
+    f: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    let (root, dir, _) = enclose(lab, node, "frozen")?;
+    let frozen = write(&dir.join("cgroup.freeze"), "1").and_then(|()| {
+        for _ in 0..100 {
+            let events = std::fs::read_to_string(dir.join("cgroup.events")).unwrap_or_default();
+            if events.lines().any(|l| l.trim() == "frozen 1") {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("{node}: its processes did not freeze within 2 s"))
+    });
+    let result = frozen.and_then(|()| f());
+    let released = release(&root, &dir);
+    let value = result?;
+    released.map(|()| value)
+}
+
+/// Starts freezing `node` in cycles. Returns what was done.
+pub fn start(lab: &LabHandle, node: &str) -> Result<String, String> {
+    let mut running = RUNNING
+        .lock()
+        .map_err(|_| "the slow-node state is poisoned".to_string())?;
+    if let Some(c) = running.as_ref() {
+        return Err(format!("{} is slowed already", c.node));
+    }
+    let (_, dir, moved) = enclose(lab, node, "slow")?;
     let stop = Arc::new(AtomicBool::new(false));
     let freeze = dir.join("cgroup.freeze");
     let flag = stop.clone();
