@@ -473,7 +473,7 @@ impl RunState {
                 state.set_failure(failure(if task.no_log {
                     NO_LOG_MESSAGE.into()
                 } else {
-                    outcome.result.msg.clone().unwrap_or_default()
+                    failure_text(&outcome.result)
                 }));
                 state.max_fail_counted = !task.handled;
                 if !task.rescuable {
@@ -700,8 +700,71 @@ pub(super) fn grouped<'h, K: Clone + Eq + std::hash::Hash>(
     groups
 }
 
+/// Longest quote of a program's output in a failure's one-line text (bytes).
+const QUOTED_OUTPUT_MAX: usize = 400;
+
+/// A failed result as one line for the stop report: its `msg`, and when
+/// that is only the command module's generic "non-zero return code", the
+/// exit code and what the program said last (stderr's last line, else
+/// stdout's), so an operator reads the cause where the run stopped.
+fn failure_text(result: &crate::modules::TaskResult) -> String {
+    let msg = result.msg.clone().unwrap_or_default();
+    let Some(rc) = result.rc.filter(|_| msg == "non-zero return code") else {
+        return msg;
+    };
+    let last = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| t.lines().map(str::trim).rfind(|l| !l.is_empty()))
+            .map(str::to_string)
+    };
+    match last(&result.stderr).or_else(|| last(&result.stdout)) {
+        Some(said) => {
+            let mut end = said.len().min(QUOTED_OUTPUT_MAX);
+            while !said.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = if end < said.len() { " ..." } else { "" };
+            format!("{msg} ({rc}): {}{cut}", &said[..end])
+        }
+        None => format!("{msg} ({rc}), no output"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_failed_commands_stop_text_quotes_what_it_said_last() {
+        let mut r = crate::modules::TaskResult::failed("non-zero return code");
+        r.rc = Some(1);
+        r.stdout = Some(
+            "ok: lock held\nFAILED: the scheduler did not start: No space left on device\n\n"
+                .into(),
+        );
+        assert_eq!(
+            failure_text(&r),
+            "non-zero return code (1): FAILED: the scheduler did not start: No space left on device"
+        );
+        r.stderr = Some("warning\nhvrscheduler: cannot bind\n".into());
+        assert_eq!(
+            failure_text(&r),
+            "non-zero return code (1): hvrscheduler: cannot bind"
+        );
+        r.stderr = Some("é".repeat(QUOTED_OUTPUT_MAX));
+        let text = failure_text(&r);
+        assert!(
+            text.ends_with(" ...") && text.len() < QUOTED_OUTPUT_MAX + 40,
+            "{text}"
+        );
+        r.stderr = None;
+        r.stdout = Some("\n".into());
+        assert_eq!(failure_text(&r), "non-zero return code (1), no output");
+        // a message of the task's own is kept as it is
+        let mut own = crate::modules::TaskResult::failed("switchover refused: bc2 is tainted");
+        own.rc = Some(2);
+        own.stdout = Some("details".into());
+        assert_eq!(failure_text(&own), "switchover refused: bc2 is tainted");
+    }
     use super::*;
     use serde_json::json;
 
