@@ -22,7 +22,10 @@
 //! writes that had succeeded: a switchover that had recorded STOP on its
 //! from-node found it START again, fault matrix finding 10, 2026-12-01.)
 
-/// The injection, run inside the node by `baton lab shell NODE -- sh -c`.
+/// The injection, run inside the node by `baton lab shell NODE -- sh -c`
+/// while the node's processes are frozen (`slow::while_frozen`): a write
+/// between the copy and the mount would land on the disk, hidden under the
+/// copy.
 /// Prints what it did (the tmpfs' size, `df` of HVR_CONFIG).
 pub const FILL: &str = r#"set -eu
 c=/opt/hvr/hvr_config

@@ -221,9 +221,14 @@ impl Fault {
             Fault::Partition => lab
                 .lab(&["partition", "on"], &[])
                 .map(|out| out.trim().to_string()),
-            Fault::FromDiskFull | Fault::ToDiskFull => lab
-                .lab(&["shell", node], &["sh", "-c", disk_full::FILL])
-                .map(|out| format!("{node}: {}", out.trim())),
+            // Frozen: a write the run makes on the node between the copy
+            // onto the tmpfs and its mount would land on the disk, hidden
+            // under the tmpfs' older copy (fault matrix, switchover x
+            // from-disk-full at k = 75, 2026-12-01).
+            Fault::FromDiskFull | Fault::ToDiskFull => slow::while_frozen(lab, node, || {
+                lab.lab(&["shell", node], &["sh", "-c", disk_full::FILL])
+            })
+            .map(|out| format!("{node}: {}", out.trim())),
             Fault::FromSlow | Fault::ToSlow => slow::start(lab, node),
             Fault::FromSlowLink | Fault::ToSlowLink => lab
                 .lab(&["shell", node], SLOW_LINK)
