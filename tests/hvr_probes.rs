@@ -2480,3 +2480,73 @@ fn a_completed_flush_is_recorded_on_the_node_and_forgotten_before_anything_lets_
     );
     assert!(!record.exists());
 }
+
+/// A state write that cannot be made durable (a full HVR_CONFIG: here its
+/// `sync` fails) fails the action, says so with the way out, and leaves the
+/// file as it was: never empty, never claiming a flushed stop (fault
+/// matrix, switchover x from-disk-full, 2026-12-01: `echo STOP >` failed
+/// silently on a full disk and the run went on).
+#[test]
+fn a_state_write_that_cannot_be_made_durable_fails_and_changes_nothing() {
+    let node = Node::new();
+    let files = node.path("config/files");
+    fs::write(files.join("hvrfailover.state"), "START\n").unwrap();
+    let real_sync = node.path("utilities/sync").display().to_string();
+    let port = node.closed_port.to_string();
+    let stop = ["hvrfailover-act", "test", "state", "STOP", HUB, CHN, &port];
+
+    node.shim("sync", "echo 'sync: No space left on device' >&2; exit 1");
+    let refused = node.run(&stop);
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert!(
+        refused.stdout.starts_with("FAILED: cannot write ")
+            && refused.stdout.contains("hvrfailover.state")
+            && refused.stdout.contains("the state is still START")
+            && refused.stdout.contains("Free space in "),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(files.join("hvrfailover.state")).unwrap(),
+        "START\n"
+    );
+    let start = node.run(&["hvrfailover-act", "test", "state", "START"]);
+    assert_eq!(start.code, Some(0), "{start:?}");
+    assert!(start.stdout.starts_with("ok: state is START"), "{start:?}");
+
+    // STOP written, stop_done not: the action fails, and no stop_done.
+    node.shim(
+        "sync",
+        &format!("case \"$1\" in *stop_done.new) exit 1 ;; esac; exec {real_sync} \"$@\""),
+    );
+    let half = node.run(&stop);
+    assert_eq!(half.code, Some(1), "{half:?}");
+    assert!(
+        half.stdout.contains("hvrfailover.stop_done")
+            && half
+                .stdout
+                .contains("state STOP written (was: START), but stop_done is NOT written"),
+        "{half:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(files.join("hvrfailover.state")).unwrap(),
+        "STOP\n"
+    );
+    assert!(!files.join("hvrfailover.stop_done").exists());
+    let leftovers: Vec<_> = fs::read_dir(&files)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Space back: the same action completes the record.
+    fs::remove_file(node.path("shims/sync")).unwrap();
+    let again = node.run(&stop);
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert!(
+        again.stdout.starts_with("changed: stop_done written"),
+        "{again:?}"
+    );
+    assert!(files.join("hvrfailover.stop_done").exists());
+}
