@@ -1636,6 +1636,30 @@ fn a_standby_that_missed_a_change_on_the_active_node_is_flagged_and_refused_unti
     h.ok("stop", &["node=bc1"]);
     h.ok("check", &[]);
     assert!(h.holds_vip("bc2") && !h.holds_vip("bc1"));
+
+    // The switchover to bc2 again, with bc1's stop_done lost (its first run
+    // ended while recording the stop): it has taken place, and the refusal
+    // names the step that proves bc1's stop; then it ends as already done.
+    h.sh("bc1", &format!("rm {FILES}/hvrfailover.stop_done"));
+    let refused = h.run("switchover", &["from=bc1", "to=bc2"]);
+    assert_refused(
+        &refused,
+        "bc2 already serves and bc1 is stopped, but bc1 has no stop_done",
+    );
+    assert!(
+        refused
+            .messages()
+            .contains("record its stop with `baton run stop -e node=bc1`"),
+        "{}",
+        refused.messages()
+    );
+    h.ok("stop", &["node=bc1"]);
+    let done = h.ok("switchover", &["from=bc1", "to=bc2"]);
+    assert!(
+        done.messages().contains("nothing to do: bc2 is active"),
+        "{}",
+        done.messages()
+    );
 }
 
 /// `check -e doctor=true`: one line per check per node, every verdict ok on
