@@ -100,8 +100,11 @@ $p
     done < "$side/changed"
     # Removed while full (renamed, integrated, given back): removed on the
     # disk too; only what existed when the fault began.
-    (cd "$side/orig" && find . -depth -mindepth 1 -path ./simdb -prune -o ! -cnewer "$side/filled" -print) > "$side/before"
+    # (No -depth: it would void the -prune, and the database is never ours
+    # to remove; a directory's removal takes what is under it.)
+    (cd "$side/orig" && find . -mindepth 1 -path ./simdb -prune -o ! -cnewer "$side/filled" -print) > "$side/before"
     while IFS= read -r p; do
+        [ -e "$side/orig/$p" ] || [ -L "$side/orig/$p" ] || continue
         [ -e "$side/full/$p" ] || [ -L "$side/full/$p" ] || { rm -rf "$side/orig/$p"; removed=$((removed + 1)); }
     done < "$side/before"
     echo "kept what the full disk took: $copied file(s) copied back, $removed removed"
@@ -151,8 +154,8 @@ mod tests {
 
     /// The fault and its clearing, for real, on a directory of a temporary
     /// dir in a mount namespace of its own (root: `unshare -m`). While
-    /// full: a small file is rewritten (succeeds), one is removed, one is
-    /// created (its data fails), a FIFO is made. Cleared: the disk has the
+    /// full: a small file is rewritten (succeeds), a file and a directory
+    /// are removed, one is created (its data fails), a FIFO is made. Cleared: the disk has the
     /// first three as the full tmpfs left them, not the FIFO (nothing to
     /// copy: fault matrix, a daemon's socket, 2026-12-01), the rest and
     /// the database as they were.
@@ -176,6 +179,8 @@ mod tests {
         }
         std::fs::write(c.join("hvrfailover.state"), "START\n").unwrap();
         std::fs::write(c.join("router/t1"), "a transaction\n").unwrap();
+        std::fs::create_dir_all(c.join("router/batch")).unwrap();
+        std::fs::write(c.join("router/batch/t2"), "another\n").unwrap();
         std::fs::write(c.join("hvrfailover.opt"), "-hubdb=hub\n").unwrap();
         std::fs::write(c.join("files/hvrscheduler_hvrhub.pid"), "4242\n").unwrap();
         std::fs::write(c.join("simdb/journal"), "row 1\n").unwrap();
@@ -192,6 +197,7 @@ mod tests {
             if printf 'data\n' > "$c/new" 2>/dev/null; then echo "the disk is not full" >&2; exit 1; fi
             # (removed last: its freed page would take the data above)
             rm "$c/router/t1"
+            rm -r "$c/router/batch"
             echo "row 2" >> "$c/simdb/journal"
             # a FIFO has no content: copying it would block on its open
             mkfifo "$c/files/hvrscheduler_hvrhub.fifo""#;
@@ -209,7 +215,10 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(out.status.success(), "{said}");
-        assert!(said.contains("2 file(s) copied back, 1 removed"), "{said}");
+        // the directory once, not also what was under it
+        assert!(said.contains("2 file(s) copied back, 2 removed"), "{said}");
+        assert!(!c.join("router/batch").exists(), "{said}");
+        assert!(c.join("router").is_dir(), "{said}");
         let read = |p: &str| std::fs::read_to_string(c.join(p)).ok();
         assert_eq!(
             read("hvrfailover.state").as_deref(),
