@@ -181,20 +181,26 @@ fn a_failure_stops_only_that_host() {
 
 #[test]
 fn any_errors_fatal_stops_the_other_hosts_before_their_next_task() {
+    // n1 fails only once n2's first task runs (a marker n2 makes), so a
+    // loaded machine that starts n2 late cannot turn the case around.
+    let marker = tempfile::tempdir().unwrap();
+    let started = marker.path().join("n2-started");
     let run = free_run(
-        r#"
+        &r#"
 - hosts: nodes
   gather_facts: false
   strategy: free
   any_errors_fatal: true
   tasks:
     - name: first
-      command: "{{ 'false' if inventory_hostname == 'n1' else 'sleep 1' }}"
+      shell: "{% if inventory_hostname == 'n1' %}for i in $(seq 1000); do [ -e MARKER ] && break; sleep 0.01; done; false{% else %}touch MARKER; sleep 1{% endif %}"
     - name: second
       command: echo second
-"#,
+"#
+        .replace("MARKER", &started.display().to_string()),
         &[],
     );
+    assert!(started.exists(), "n2's first task never ran");
     run.assert_code(2);
     assert_eq!(run.outcome("first", "n1"), "failed");
     // n2's running task finished; nothing after it started.
