@@ -220,13 +220,16 @@ fn release(root: &Path, dir: &Path) -> Result<(), String> {
     if dir.join("cgroup.freeze").exists() {
         write(&dir.join("cgroup.freeze"), "0")?;
     }
-    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-    for pid in procs.split_whitespace() {
-        // A process that ended meanwhile is gone from both: not an error.
-        let _ = std::fs::write(root.join("cgroup.procs"), pid);
-    }
-    // Emptied asynchronously by the kernel after the last exit: retry briefly.
-    for _ in 0..50 {
+    // A process forked after cgroup.procs was read is born inside the
+    // cgroup, and the kernel empties a cgroup asynchronously after its last
+    // exit: so move whatever is listed on every try, for up to 5 s (under
+    // load a 1 s retry left busy cgroups behind).
+    for _ in 0..250 {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.split_whitespace() {
+            // A process that ended meanwhile is gone from both: not an error.
+            let _ = std::fs::write(root.join("cgroup.procs"), pid);
+        }
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -262,6 +265,49 @@ mod tests {
     fn the_cycle_has_both_periods() {
         assert!(CYCLE.iter().any(|c| c.0 == Duration::from_millis(200)));
         assert!(CYCLE.iter().any(|c| c.0 == Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn releasing_moves_out_what_was_forked_inside_and_removes_the_cgroup() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "needs root, and CI must run it"
+            );
+            return;
+        }
+        let root = v2_root().unwrap();
+        let dir = root.join(format!("baton-test-release-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        // A parent forking a child that outlives any short retry, every
+        // 10 ms: children keep being born inside while it is released.
+        let mut forker = std::process::Command::new("sh")
+            .args(["-c", "while :; do sleep 3 & sleep 0.01; done"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = forker.id().to_string();
+        write(&dir.join("cgroup.procs"), &pid).unwrap();
+        write(&dir.join("cgroup.freeze"), "1").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        write(&dir.join("cgroup.freeze"), "0").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let released = release(&root, &dir);
+        let alive = forker.try_wait().unwrap().is_none();
+        let home = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let _ = forker.kill();
+        let _ = forker.wait();
+        if released.is_err() {
+            // Leave no cgroup behind: the last child ends within 3 s.
+            std::thread::sleep(Duration::from_millis(3200));
+            let _ = std::fs::remove_dir(&dir);
+        }
+        released.unwrap();
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        assert!(alive, "releasing must not end the processes");
+        assert!(!home.contains("baton-test-release"), "{home}");
     }
 
     #[test]
