@@ -161,14 +161,7 @@ mod tests {
     /// the database as they were.
     #[test]
     fn clearing_keeps_what_the_full_disk_took_and_what_it_removed() {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "needs root, and CI must run it"
-            );
-            // Outside CI a non-root developer skips it: the lib's tests may
-            // not print, so the skip is silent here and loud in CI.
+        if !super::super::root_or_skip() {
             return;
         }
         let tmp = tempfile::tempdir().unwrap();

@@ -440,3 +440,17 @@ fn ensure<'a>(
     let secs = t0.elapsed().as_secs_f64();
     target.as_ref().map(|t| (t, case::Baseline { pair, secs }))
 }
+
+/// Whether a test that needs root runs: true as root. Outside CI a
+/// non-root developer skips it (the lib's tests may not print, so the skip
+/// is silent here); in CI (`CI` set) not being root fails the test.
+#[cfg(test)]
+fn root_or_skip() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(
+        root || std::env::var_os("CI").is_none(),
+        "needs root, and CI must run it"
+    );
+    root
+}

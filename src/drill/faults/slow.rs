@@ -269,12 +269,7 @@ mod tests {
 
     #[test]
     fn releasing_moves_out_what_was_forked_inside_and_removes_the_cgroup() {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "needs root, and CI must run it"
-            );
+        if !super::super::root_or_skip() {
             return;
         }
         let root = v2_root().unwrap();
