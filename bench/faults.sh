@@ -38,25 +38,13 @@ if [ -z "${BATON:-}" ]; then
     cargo build --quiet
     BATON=$PWD/target/debug/baton
 fi
-# The expected duration first, before anything is built.
-"$BATON" drill --faults --estimate "$@"
+# Bad input is refused before anything is packed or built (the drill prints
+# the expected duration itself, first).
+"$BATON" drill --faults --estimate "$@" > /dev/null
 work=$(mktemp -d /tmp/baton-bench-faults.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 tarball=$(sim/package.sh "$work/dist")
-report=()
-case " $* " in
-    *" --report "*) ;;
-    *) report=(--report "$work/report") ;;
-esac
-set +e
+# The report (faults.json, written after every case) goes to --report DIR,
+# else to /var/lib/baton/faults/<UTC time>; the drill prints where.
 "$BATON" drill --lab --faults --dist "$tarball" \
-    --lab-prefix "${FAULTS_PREFIX:-batonfx}" --lab-subnet "${FAULTS_SUBNET:-10.78.0.0/24}" \
-    "${report[@]}" "$@"
-code=$?
-set -e
-if [ ${#report[@]} -gt 0 ] && [ -f "$work/report/faults.json" ]; then
-    keep=/tmp/baton-faults-$(date -u +%Y%m%dT%H%M%SZ).json
-    cp "$work/report/faults.json" "$keep"
-    echo "faults.json kept in $keep"
-fi
-exit $code
+    --lab-prefix "${FAULTS_PREFIX:-batonfx}" --lab-subnet "${FAULTS_SUBNET:-10.78.0.0/24}" "$@"

@@ -69,7 +69,7 @@ pub struct DrillArgs {
     #[arg(long, value_name = "CIDR", default_value = "10.76.0.0/24")]
     pub lab_subnet: String,
     /// Run the fault matrix (docs/drill.md, "The fault matrix") instead of a scenario; with --lab
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["scenario", "rapid_compare", "compare", "render_html", "allow_abrupt"])]
     pub faults: bool,
     /// Fault matrix: operations to run (switchover, failover, recover; comma list) [default: all]
     #[arg(long = "op", value_name = "OP", requires = "faults")]

@@ -94,7 +94,15 @@ impl Runner {
             stopped: None,
             unfinished: Vec::new(),
         };
-        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        // Its own process group: a Ctrl-C at the terminal reaches the drill
+        // only, which passes it on once (below). In the drill's group the run
+        // got it twice, and a second SIGINT quits at once, cutting a task.
+        use std::os::unix::process::CommandExt;
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn();
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
@@ -374,6 +382,40 @@ mod tests {
         )
         .unwrap();
         assert!(span_of(&item).is_none());
+    }
+
+    #[test]
+    fn the_run_is_in_a_process_group_of_its_own() {
+        // A stand-in for `baton run` that reports its process group as an
+        // event: a terminal's Ctrl-C goes to the drill's group, and the run
+        // must not be in it (it would get the signal twice).
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("fake-baton");
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\nprintf '{\"event\":\"pgid\",\"pgid\":%s}\\n' \"$(ps -o pgid= -p $$ | tr -d ' ')\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = Runner {
+            exe,
+            playbooks: dir.path().to_path_buf(),
+            inventory: vec![],
+            extra_vars: vec![],
+            quiet: true,
+        };
+        let mut seen = None;
+        let (_, _) = runner.run_observed("x", &[], None, &mut |ev, pid| {
+            if ev["event"] == "pgid" {
+                seen = Some((ev["pgid"].as_i64().unwrap(), i64::from(pid)));
+            }
+        });
+        let (pgid, pid) = seen.expect("the stand-in's event");
+        // SAFETY: getpgrp cannot fail.
+        let ours = i64::from(unsafe { libc::getpgrp() });
+        assert_ne!(pgid, ours);
+        assert_eq!(pgid, pid, "it leads its own group");
     }
 
     #[test]

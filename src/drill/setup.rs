@@ -328,9 +328,11 @@ fn ssh_place(inventory: &Inventory, host: &str) -> Place {
 }
 
 /// `baton lab up`'s message in the drill's terms: its `--prefix` and
-/// `--subnet` are the drill's `--lab-prefix` and `--lab-subnet`.
+/// `--subnet` are the drill's `--lab-prefix` and `--lab-subnet`; its
+/// `--dir` is the drill's own temporary directory, not the user's to choose.
 fn lab_flags(text: &str) -> String {
-    text.replace("--prefix", "--lab-prefix")
+    text.replace(" (or --dir of that lab)", "")
+        .replace("--prefix", "--lab-prefix")
         .replace("--subnet", "--lab-subnet")
 }
 
@@ -410,6 +412,12 @@ mod flag_tests {
         assert_eq!(
             super::lab_flags("--prefix `X`: use lowercase; --subnet `1.2.3.4/8` is not private"),
             "--lab-prefix `X`: use lowercase; --lab-subnet `1.2.3.4/8` is not private"
+        );
+        assert_eq!(
+            super::lab_flags(
+                "another lab uses prefix `p`; choose another --prefix (or --dir of that lab)"
+            ),
+            "another lab uses prefix `p`; choose another --lab-prefix"
         );
     }
 }

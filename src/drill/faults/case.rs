@@ -162,11 +162,11 @@ impl CaseResult {
             Rerun::NotRun => format!("{} task starts", self.task_starts),
             Rerun::Completed => format!("re-run completed in {:.1} s", self.rerun_secs),
             Rerun::Refused => format!(
-                "re-run refused (exit {:?}), manual step: {}",
-                self.rerun_exit,
+                "re-run refused (exit {}), manual step: {}",
+                exit_text(self.rerun_exit),
                 self.manual_step.as_deref().unwrap_or("?")
             ),
-            Rerun::Failed => format!("re-run FAILED (exit {:?})", self.rerun_exit),
+            Rerun::Failed => format!("re-run FAILED (exit {})", exit_text(self.rerun_exit)),
         };
         let verdict = if self.violations.is_empty() {
             "ok".to_string()
@@ -174,8 +174,10 @@ impl CaseResult {
             format!("VIOLATION: {}", self.violations.join("; "))
         };
         format!(
-            "{head}: first exit {:?}; {rerun}; lost {lost} of {} acked; {:.0} s; {verdict}",
-            self.first_exit, self.acked, self.secs
+            "{head}: first exit {}; {rerun}; lost {lost} of {} acked; {:.0} s; {verdict}",
+            exit_text(self.first_exit),
+            self.acked,
+            self.secs
         )
     }
 }
@@ -298,7 +300,13 @@ pub fn phases_line(r: &CaseResult) -> String {
         .iter()
         .map(|(n, s)| format!("{n} {s:.1} s"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
+}
+
+/// A run's exit code as the line shows it; `None` is a run ended by a
+/// signal (the controller-kill fault's SIGKILL) or never started.
+pub(super) fn exit_text(code: Option<i32>) -> String {
+    code.map_or("none (killed by a signal)".to_string(), |c| c.to_string())
 }
 
 /// Runs the case. `fault: None` is the clean run (k = 0): it counts the
@@ -467,7 +475,7 @@ fn run_inner(
         .zip(at)
         .map(|(f, at)| (f, at, from.as_str(), to.as_str()));
     let (exit, err, starts) = observed_run(target, op, &vars, control.path(), inject, r);
-    lap(r, &mut since, "rows before, first run");
+    lap(r, &mut since, "rows before and the first run");
     r.first_exit = exit;
     r.first_error = err;
     r.task_starts = starts;
@@ -499,7 +507,8 @@ fn run_inner(
             };
             if r.rerun == Rerun::Failed {
                 r.violations.push(format!(
-                    "the re-run exited {exit:?} without naming a manual step: {}",
+                    "the re-run exited {} without naming a manual step: {}",
+                    exit_text(exit),
                     err.as_deref().unwrap_or("(no message)")
                 ));
             }
@@ -507,7 +516,7 @@ fn run_inner(
             lap(r, &mut since, "re-run");
             if r.rerun == Rerun::Refused {
                 follow_step(target, op, &vars, control.path(), r);
-                lap(r, &mut since, "manual step, run again");
+                lap(r, &mut since, "manual step and the run again");
             }
         }
     } else if exit != Some(0) {

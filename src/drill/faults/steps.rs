@@ -2,6 +2,7 @@
 //! message names, then the operation again, until it completes. Pure: the
 //! runs go through an [`Operator`], so the chain's rules are unit-tested.
 
+use super::case::exit_text;
 use super::verdict;
 
 /// How many manual steps in a row are followed before the refusals are
@@ -50,7 +51,7 @@ pub fn follow(refusal: &str, exit: Option<i32>, op: &str, run: &mut dyn Operator
         let Some(step) = verdict::manual_step(&said) else {
             return stuck(
                 &followed,
-                format!(", then {op}: exit {exit:?}"),
+                format!(", then {op}: exit {}", exit_text(exit)),
                 format!(
                     "after {}, {op} refused naming no manual step: {said}",
                     followed.join(", ")
@@ -114,10 +115,11 @@ pub fn follow(refusal: &str, exit: Option<i32>, op: &str, run: &mut dyn Operator
     let said = verdict::failure_messages(&refusal).to_string();
     stuck(
         &followed,
-        format!(", then {op} again: exit {exit:?}"),
+        format!(", then {op} again: exit {}", exit_text(exit)),
         format!(
-            "after the manual steps {}, {op} still did not complete (exit {exit:?}): {said}",
-            followed.join(", ")
+            "after the manual steps {}, {op} still did not complete (exit {}): {said}",
+            followed.join(", "),
+            exit_text(exit)
         ),
     )
 }
@@ -240,7 +242,7 @@ mod tests {
         assert_eq!(s.ran.len(), 2 * MAX_STEPS);
         assert!(c.violation.unwrap().starts_with("after the manual steps"));
         assert!(
-            c.followed.ends_with("then recover again: exit Some(2)"),
+            c.followed.ends_with("then recover again: exit 2"),
             "{}",
             c.followed
         );

@@ -154,8 +154,11 @@ pub fn parse_cases(text: &str) -> Result<Vec<usize>, String> {
         };
         let a: usize = a.parse().map_err(|_| bad())?;
         let b: usize = b.parse().map_err(|_| bad())?;
-        if a == 0 || b < a {
+        if a == 0 {
             return Err(bad());
+        }
+        if b < a {
+            return Err(format!("--case: `{part}` runs backwards; write {b}-{a}"));
         }
         out.extend(a..=b);
     }
@@ -262,7 +265,9 @@ mod tests {
         assert_eq!(parse_cases("3").unwrap(), [3]);
         assert_eq!(parse_cases("1,4-6,4").unwrap(), [1, 4, 5, 6]);
         assert!(parse_cases("0").is_err());
-        assert!(parse_cases("5-2").unwrap_err().contains("`5-2`"));
+        assert!(parse_cases("5-2")
+            .unwrap_err()
+            .contains("`5-2` runs backwards; write 2-5"));
         assert!(parse_cases("x").is_err());
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[]), None);
