@@ -87,7 +87,7 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    fn new(op: Op, fault: Option<Fault>, at: Option<&Boundary>) -> CaseResult {
+    pub(super) fn new(op: Op, fault: Option<Fault>, at: Option<&Boundary>) -> CaseResult {
         CaseResult {
             op,
             fault: fault.map_or("none".into(), |f| f.name().into()),
@@ -328,12 +328,21 @@ pub fn run(
     // its runs: what they did then is the stop's doing, not the fault's,
     // so the case is not judged (nor counted).
     if let (Some(sig), None) = (signals::stopped(), &r.error) {
+        let would = if r.violations.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} violation(s) it would have counted: {}",
+                r.violations.len(),
+                r.violations.join("; ")
+            )
+        };
         r.error = Some(format!(
-            "the slice was stopped (signal {sig}) during this case: not judged; {} violation(s) it would have counted: {}",
-            r.violations.len(),
-            r.violations.join("; ")
+            "the slice was stopped (signal {sig}) during this case: not judged{would}"
         ));
         r.violations.clear();
+        // Cut before its boundary came: not beyond the run.
+        r.beyond = false;
     }
     r.secs = started.elapsed().as_secs_f64() + base.secs;
     r

@@ -260,7 +260,10 @@ fn figures(results: &[CaseResult]) -> Figures {
     Figures {
         cases_run: run.len(),
         could_not_run: results.iter().filter(|c| c.error.is_some()).count(),
-        beyond_the_run: results.iter().filter(|c| c.beyond).count(),
+        beyond_the_run: results
+            .iter()
+            .filter(|c| c.beyond && c.error.is_none())
+            .count(),
         violations: run.iter().map(|c| c.violations.len()).sum(),
         reruns_completed: completed.len(),
         reruns_refused_cleanly: run.iter().filter(|c| c.rerun == Rerun::Refused).count(),
@@ -750,6 +753,18 @@ mod tests {
         // Nothing left of the current pair: only what was not started.
         let done = (Op::Recover, Fault::ToLink, vec![]);
         assert_eq!(resume_lines(Some(&done), &later[2..]).len(), 1);
+    }
+
+    #[test]
+    fn a_case_the_stop_cut_counts_as_not_run_not_as_beyond_the_run() {
+        let k = Boundary::Nth(61);
+        let mut cut = CaseResult::new(Op::Switchover, Some(Fault::ControllerKill), Some(&k));
+        cut.beyond = true;
+        cut.error = Some("the slice was stopped (signal 2) during this case".into());
+        let mut beyond = CaseResult::new(Op::Switchover, Some(Fault::ControllerKill), Some(&k));
+        beyond.beyond = true;
+        let f = figures(&[cut, beyond]);
+        assert_eq!((f.cases_run, f.could_not_run, f.beyond_the_run), (0, 1, 1));
     }
 
     #[test]
