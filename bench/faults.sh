@@ -22,7 +22,8 @@
 # from-slow to-slow from-slow-link to-slow-link (docs/hvr-playbooks.md,
 # "Fault matrix").
 # Env: FAULTS_PREFIX (batonfx), FAULTS_SUBNET (10.78.0.0/24), BATON (a
-# built baton; default: cargo build, then target/debug/baton).
+# built baton; default: cargo build, then target/debug/baton), HVRSIM (a
+# built simulator binary to pack; default: sim/package.sh builds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --list ]; then
@@ -43,7 +44,7 @@ fi
 "$BATON" drill --faults --estimate "$@" > /dev/null
 work=$(mktemp -d /tmp/baton-bench-faults.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-tarball=$(sim/package.sh "$work/dist")
+tarball=$(sim/package.sh "$work/dist" ${HVRSIM:+--binary "$HVRSIM"})
 # The report (faults.json, written after every case) goes to --report DIR,
 # else to /var/lib/baton/faults/<UTC time>; the drill prints where.
 "$BATON" drill --lab --faults --dist "$tarball" \

@@ -30,7 +30,7 @@ fn the_estimate_counts_only_the_faults_that_apply_and_says_which_do_not() {
         "from-link,to-link",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("about 67 cases"), "{out}");
+    assert!(out.contains("about 67 case(s)"), "{out}");
     assert!(
         out.contains("failover x from-link: does not apply"),
         "{out}"
@@ -49,7 +49,7 @@ fn boundaries_beyond_the_run_are_named_and_not_counted() {
         "50-60",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("about 3 cases"), "{out}");
+    assert!(out.contains("about 3 case(s)"), "{out}");
     assert!(
         out.contains("boundaries from 53 are likely beyond"),
         "{out}"
@@ -94,7 +94,7 @@ fn an_at_text_no_task_has_is_refused_and_a_real_one_is_estimated() {
         "Stop | flush",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("about 1 cases"), "{out}");
+    assert!(out.contains("about 1 case(s)"), "{out}");
 }
 
 #[test]
@@ -142,4 +142,31 @@ fn a_report_directory_holding_a_slice_is_not_overwritten() {
         "{}"
     );
     assert!(!out.contains("==> install"), "{out}");
+}
+
+#[test]
+fn a_refusal_leaves_a_report_directory_it_did_not_make() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return; // refused as non-root first: see the test above
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("mine");
+    std::fs::create_dir(&report).unwrap();
+    let (code, _, err) = faults(&[
+        "--lab",
+        "--op",
+        "switchover",
+        "--fault",
+        "to-link",
+        "--case",
+        "1",
+        "--dist",
+        "/nonexistent/hvr.tgz",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("/nonexistent/hvr.tgz"), "{err}");
+    assert!(report.is_dir(), "the user's report directory was removed");
 }

@@ -82,6 +82,13 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
     if ops.is_empty() {
         ops = Op::ALL.to_vec();
     }
+    // Named twice is run once.
+    let mut seen = Vec::new();
+    ops.retain(|o| {
+        let first = !seen.contains(o);
+        seen.push(*o);
+        first
+    });
     let mut faults = Vec::new();
     for w in words("--fault", &args.fault_names)? {
         faults.push(Fault::parse(&w).ok_or_else(|| {
@@ -95,6 +102,12 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
     if faults.is_empty() {
         faults = Fault::ALL.to_vec();
     }
+    let mut seen = Vec::new();
+    faults.retain(|f| {
+        let first = !seen.contains(f);
+        seen.push(*f);
+        first
+    });
     if !ops.iter().any(|&op| faults.iter().any(|f| f.applies(op))) {
         let applicable: Vec<&str> = Fault::ALL
             .iter()
@@ -121,7 +134,8 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
         if let Some(t) = args.at.iter().find(|t| t.trim().is_empty()) {
             return Err(format!("--at: {t:?} is empty; give part of a task's name"));
         }
-        let unmatched = task_names::unmatched(&args.playbooks, &args.at)?;
+        let unmatched = task_names::unmatched(&args.playbooks, &args.at)
+            .map_err(|e| format!("--at: {e}; run from baton's checkout or pass --playbooks DIR"))?;
         if !unmatched.is_empty() {
             return Err(format!(
                 "--at: no task name in {} or the roles beside it contains {}; give part of a task's name as a run prints it (e.g. `Stop | flush`), or --case N",
@@ -329,8 +343,9 @@ fn write_report(
 /// The report directory: `--report DIR`, or a new one under
 /// /var/lib/baton/faults named after the UTC time; created. A `--report`
 /// that already holds a faults.json is refused: a slice must not overwrite
-/// another's figures.
-fn report_dir(args: &DrillArgs) -> Result<PathBuf, String> {
+/// another's figures. The directory, and whether this call made it (only
+/// then may a refusal remove it again).
+fn report_dir(args: &DrillArgs) -> Result<(PathBuf, bool), String> {
     let dir = args.report.clone().unwrap_or_else(|| {
         PathBuf::from("/var/lib/baton/faults").join(
             chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
@@ -344,13 +359,14 @@ fn report_dir(args: &DrillArgs) -> Result<PathBuf, String> {
             dir.join("faults.json").display()
         ));
     }
+    let made = !dir.exists();
     std::fs::create_dir_all(&dir).map_err(|e| {
         format!(
             "cannot create the report directory {}: {e}; pass --report DIR",
             dir.display()
         )
     })?;
-    Ok(dir)
+    Ok((dir, made))
 }
 
 /// The lab with HVR installed, the vip, boot config, and bc1 started.
@@ -392,7 +408,7 @@ pub fn run(args: &DrillArgs) -> i32 {
     };
     let (n, secs) = estimate(&sel);
     say(&format!(
-        "fault matrix: {} x {} x {}: about {n} cases, expected duration about {:.0} min",
+        "fault matrix: {} x {} x {}: about {n} case(s), expected duration about {:.0} min",
         sel.ops
             .iter()
             .map(|o| o.name())
@@ -405,13 +421,7 @@ pub fn run(args: &DrillArgs) -> i32 {
             .join(","),
         sel.cases
             .as_ref()
-            .map_or("every boundary".to_string(), |c| format!(
-                "boundaries {}",
-                c.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            .map_or("every boundary".to_string(), |c| boundary_args(c)),
         secs / 60.0,
     ));
     for note in estimate_notes(&sel) {
@@ -429,7 +439,7 @@ pub fn run(args: &DrillArgs) -> i32 {
         warn("baton drill --faults: the lab needs root (network namespaces): run it with sudo");
         return exit_code::INVALID_INPUT;
     }
-    let report_dir = match report_dir(args) {
+    let (report_dir, made) = match report_dir(args) {
         Ok(d) => d,
         Err(e) => {
             warn(&format!("baton drill --faults: {e}"));
@@ -441,8 +451,11 @@ pub fn run(args: &DrillArgs) -> i32 {
     let mut target = match prepare(args) {
         Ok(t) => Some(t),
         Err(e) => {
-            // Nothing was written to it: leave no empty directory behind.
-            let _ = std::fs::remove_dir(&report_dir);
+            // Nothing was written to it: leave no empty directory of ours
+            // behind (one the user gave is left as it was).
+            if made {
+                let _ = std::fs::remove_dir(&report_dir);
+            }
             if let Some(sig) = signals::stopped() {
                 warn(&format!(
                     "baton drill --faults: stopped (signal {sig}) while preparing the lab; no case ran: run the same command again"
@@ -548,11 +561,12 @@ pub fn run(args: &DrillArgs) -> i32 {
         }
     }
     drop(target);
-    if let Err(e) = write_report(&report_dir, started_at, &boundaries, &results) {
-        warn(&format!("baton drill --faults: {e}"));
-    }
+    let written = write_report(&report_dir, started_at, &boundaries, &results);
     print_figures(&results);
-    say(&format!("report: {}/faults.json", report_dir.display()));
+    match &written {
+        Ok(()) => say(&format!("report: {}/faults.json", report_dir.display())),
+        Err(e) => warn(&format!("baton drill --faults: NO REPORT: {e}")),
+    }
     if let Some(sig) = signals::stopped() {
         if let Some(left) = &left {
             for line in resume_lines(left.current.as_ref(), &left.later) {
@@ -563,6 +577,9 @@ pub fn run(args: &DrillArgs) -> i32 {
     }
     if code != exit_code::OK {
         return code;
+    }
+    if written.is_err() {
+        return exit_code::INTERNAL;
     }
     if figures(&results).violations > 0 {
         exit_code::TASK_FAILED

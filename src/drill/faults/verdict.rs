@@ -143,10 +143,18 @@ impl std::fmt::Display for Boundary {
     }
 }
 
+/// No operation comes near this many task boundaries (switchover has 109).
+const MAX_BOUNDARY: usize = 10_000;
+
 /// `--case` slices: `3`, `2-5`, `1,4,7-9`. Boundaries count from 1.
 pub fn parse_cases(text: &str) -> Result<Vec<usize>, String> {
     let mut out = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in text.split(',').map(str::trim) {
+        if part.is_empty() {
+            return Err(format!(
+                "--case: an empty item in `{text}`; write N, N-M or a comma list"
+            ));
+        }
         let bad = || format!("--case: `{part}` is not N or N-M (boundaries count from 1)");
         let (a, b) = match part.split_once('-') {
             Some((a, b)) => (a.trim(), b.trim()),
@@ -159,6 +167,11 @@ pub fn parse_cases(text: &str) -> Result<Vec<usize>, String> {
         }
         if b < a {
             return Err(format!("--case: `{part}` runs backwards; write {b}-{a}"));
+        }
+        if b > MAX_BOUNDARY {
+            return Err(format!(
+                "--case: `{part}` goes past {MAX_BOUNDARY}; an operation has about a hundred task boundaries (`--estimate` shows how many)"
+            ));
         }
         out.extend(a..=b);
     }
@@ -269,6 +282,11 @@ mod tests {
             .unwrap_err()
             .contains("`5-2` runs backwards; write 2-5"));
         assert!(parse_cases("x").is_err());
+        assert!(parse_cases("60-61,").unwrap_err().contains("empty item"));
+        assert!(parse_cases("1,,2").unwrap_err().contains("empty item"));
+        assert!(parse_cases("1-5000000")
+            .unwrap_err()
+            .contains("goes past 10000"));
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[]), None);
         assert!(Boundary::Nth(3).hits(3, "x") && !Boundary::Nth(3).hits(4, "x"));
