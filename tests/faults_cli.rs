@@ -2,7 +2,10 @@
 //! come before any lab is built (exit 4, naming what to do). No lab here:
 //! every command either stops at `--estimate` or is refused.
 
+mod support;
+
 use assert_cmd::Command;
+use support::lab::is_root;
 
 fn faults(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("baton")
@@ -20,15 +23,16 @@ fn faults(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `--estimate --op OP --fault FAULT` and `more`.
+fn estimate(op: &str, fault: &str, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["--estimate", "--op", op, "--fault", fault];
+    args.extend(more);
+    faults(&args)
+}
+
 #[test]
 fn the_estimate_counts_only_the_faults_that_apply_and_says_which_do_not() {
-    let (code, out, _) = faults(&[
-        "--estimate",
-        "--op",
-        "failover",
-        "--fault",
-        "from-link,to-link",
-    ]);
+    let (code, out, _) = estimate("failover", "from-link,to-link", &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("about 67 case(s)"), "{out}");
     assert!(
@@ -39,15 +43,7 @@ fn the_estimate_counts_only_the_faults_that_apply_and_says_which_do_not() {
 
 #[test]
 fn boundaries_beyond_the_run_are_named_and_not_counted() {
-    let (code, out, _) = faults(&[
-        "--estimate",
-        "--op",
-        "recover",
-        "--fault",
-        "to-link",
-        "--case",
-        "50-60",
-    ]);
+    let (code, out, _) = estimate("recover", "to-link", &["--case", "50-60"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("about 3 case(s)"), "{out}");
     assert!(
@@ -84,15 +80,7 @@ fn an_at_text_no_task_has_is_refused_and_a_real_one_is_estimated() {
     let (code, _, err) = faults(&["--estimate", "--op", "switchover", "--at", "zzz nomatch"]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("`zzz nomatch`"), "{err}");
-    let (code, out, err) = faults(&[
-        "--estimate",
-        "--op",
-        "switchover",
-        "--fault",
-        "to-link",
-        "--at",
-        "Stop | flush",
-    ]);
+    let (code, out, err) = estimate("switchover", "to-link", &["--at", "Stop | flush"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("about 1 case(s)"), "{out}");
 }
@@ -113,8 +101,7 @@ fn a_scenario_with_the_fault_matrix_is_refused() {
 
 #[test]
 fn a_report_directory_holding_a_slice_is_not_overwritten() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         // Refused earlier, for root: that refusal is asserted instead.
         let (code, _, err) = faults(&["--lab", "--op", "switchover", "--fault", "to-link"]);
         assert_eq!(code, 4, "{err}");
@@ -146,10 +133,7 @@ fn a_report_directory_holding_a_slice_is_not_overwritten() {
 
 #[test]
 fn a_refusal_leaves_a_report_directory_it_did_not_make() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return; // refused as non-root first: see the test above
-    }
+    require_root!();
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("mine");
     std::fs::create_dir(&report).unwrap();
@@ -169,4 +153,14 @@ fn a_refusal_leaves_a_report_directory_it_did_not_make() {
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("/nonexistent/hvr.tgz"), "{err}");
     assert!(report.is_dir(), "the user's report directory was removed");
+}
+
+#[test]
+fn an_operation_or_fault_named_twice_runs_once() {
+    let (code, out, err) = estimate("switchover,switchover", "to-link,to-link", &["--case", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("switchover x to-link x --case 1: about 1 case(s)"),
+        "{out}"
+    );
 }

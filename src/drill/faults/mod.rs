@@ -68,6 +68,17 @@ fn words(flag: &str, values: &[String]) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Keeps the first of each value, in order: named twice is run once.
+fn once_each<T: PartialEq>(values: &mut Vec<T>) {
+    let mut kept: Vec<T> = Vec::with_capacity(values.len());
+    for v in values.drain(..) {
+        if !kept.contains(&v) {
+            kept.push(v);
+        }
+    }
+    *values = kept;
+}
+
 /// The slice from `--op`, `--fault`, `--case`, `--at`; errors name the bad
 /// word and the choices. A slice with no fault that applies to its
 /// operations, or an `--at` text that no task name of the content
@@ -82,13 +93,7 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
     if ops.is_empty() {
         ops = Op::ALL.to_vec();
     }
-    // Named twice is run once.
-    let mut seen = Vec::new();
-    ops.retain(|o| {
-        let first = !seen.contains(o);
-        seen.push(*o);
-        first
-    });
+    once_each(&mut ops);
     let mut faults = Vec::new();
     for w in words("--fault", &args.fault_names)? {
         faults.push(Fault::parse(&w).ok_or_else(|| {
@@ -102,12 +107,7 @@ pub fn selection(args: &DrillArgs) -> Result<Selection, String> {
     if faults.is_empty() {
         faults = Fault::ALL.to_vec();
     }
-    let mut seen = Vec::new();
-    faults.retain(|f| {
-        let first = !seen.contains(f);
-        seen.push(*f);
-        first
-    });
+    once_each(&mut faults);
     if !ops.iter().any(|&op| faults.iter().any(|f| f.applies(op))) {
         let applicable: Vec<&str> = Fault::ALL
             .iter()
